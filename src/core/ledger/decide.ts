@@ -1,0 +1,258 @@
+import { compareWithExisting } from "./compare.js";
+import { isFailure, type BatchDecision, type LedgerSnapshot, type PendingState } from "./snapshot.js";
+import {
+  AccountFlags,
+  MAX_AMOUNT_MINOR,
+  MAX_LINKED_GROUP,
+  RECORDED_FAILURES,
+  type Account,
+  type Balances,
+  type Transfer,
+  type TransferFailure,
+  type TransferInput,
+  type TransferResult,
+  type TransferResultCode,
+} from "./types.js";
+import { validateTransfer } from "./validate.js";
+
+interface Undo {
+  balances: Map<Account, Balances>;
+  resolutions: Map<PendingState, PendingState["resolution"]>;
+}
+
+type Outcome = { code: TransferResultCode; transfer?: Transfer };
+
+/**
+ * Decides a whole batch against a snapshot: pure, no I/O. Groups are applied in order; each group
+ * is all-or-nothing (a payment and its fee). The snapshot's accounts are updated in place, so the
+ * caller must pass a snapshot that belongs to this attempt alone.
+ */
+export function decideBatch(snapshot: LedgerSnapshot, groups: TransferInput[][], now: Date): BatchDecision {
+  const decider = new BatchDecider(snapshot, now);
+  const results = groups.map((group) => decider.applyGroup(group));
+  return { ...decider.output(), results };
+}
+
+class BatchDecider {
+  private readonly transfers: Transfer[] = [];
+  private readonly failures: TransferFailure[] = [];
+  private readonly touched = new Set<Account>();
+  private readonly staged = new Map<string, Transfer | TransferFailure>();
+  /** Transfers made by the group being applied; they join `staged` only if the group succeeds. */
+  private groupMade = new Map<string, Transfer>();
+
+  constructor(
+    private readonly snapshot: LedgerSnapshot,
+    private readonly now: Date,
+  ) {}
+
+  output(): Omit<BatchDecision, "results"> {
+    return { transfers: this.transfers, failures: this.failures, accounts: [...this.touched] };
+  }
+
+  applyGroup(group: TransferInput[]): TransferResult[] {
+    if (group.length === 0) return [];
+    if (group.length > MAX_LINKED_GROUP) return group.map((t) => ({ id: t.id, result: "linked_group_too_large" }));
+    const undo: Undo = { balances: new Map(), resolutions: new Map() };
+    const codes: TransferResultCode[] = [];
+    this.groupMade = new Map();
+    for (const input of group) {
+      const outcome = this.applyOne(input, undo);
+      codes.push(outcome.code);
+      if (outcome.transfer) this.groupMade.set(outcome.transfer.id, outcome.transfer);
+      if (outcome.code !== "ok" && outcome.code !== "exists") {
+        this.groupMade = new Map();
+        return this.failGroup(group, codes, undo);
+      }
+    }
+    for (const transfer of this.groupMade.values()) {
+      this.transfers.push(transfer);
+      this.staged.set(transfer.id, transfer);
+    }
+    this.groupMade = new Map();
+    return group.map((t, i) => ({ id: t.id, result: codes[i]! }));
+  }
+
+  /** Rolls the group back and reports the cause once, every other member as linked_event_failed. */
+  private failGroup(group: TransferInput[], codes: TransferResultCode[], undo: Undo): TransferResult[] {
+    for (const [account, before] of undo.balances) Object.assign(account, before);
+    for (const [state, before] of undo.resolutions) state.resolution = before;
+    const causeIndex = codes.length - 1;
+    const cause = codes[causeIndex]!;
+    const results = group.map((t, i): TransferResult => {
+      if (i === causeIndex) return { id: t.id, result: cause };
+      const seen = this.lookup(t.id);
+      return { id: t.id, result: seen && isFailure(seen) ? seen.result : "linked_event_failed" };
+    });
+    if (RECORDED_FAILURES.has(cause)) this.recordFailures(group, results);
+    return results;
+  }
+
+  private recordFailures(group: TransferInput[], results: TransferResult[]): void {
+    group.forEach((t, i) => {
+      if (this.lookup(t.id) || validateTransfer(t) !== null) return;
+      const failure: TransferFailure = {
+        id: t.id,
+        result: results[i]!.result,
+        kind: t.kind ?? "single",
+        debitAccountId: t.debitAccountId ?? null,
+        creditAccountId: t.creditAccountId ?? null,
+        amountMinor: t.amountMinor ?? null,
+        pendingId: t.pendingId ?? null,
+        createdAt: this.now,
+      };
+      this.failures.push(failure);
+      this.staged.set(t.id, failure);
+    });
+  }
+
+  private lookup(id: string): Transfer | TransferFailure | undefined {
+    return this.groupMade.get(id) ?? this.staged.get(id) ?? this.snapshot.existing.get(id);
+  }
+
+  private applyOne(input: TransferInput, undo: Undo): Outcome {
+    const invalid = validateTransfer(input);
+    if (invalid) return { code: invalid };
+    const seen = this.lookup(input.id);
+    if (seen) return { code: compareWithExisting(input, seen) };
+    const kind = input.kind ?? "single";
+    return kind === "post" || kind === "void" ? this.resolvePending(input, undo) : this.applyNew(input, undo);
+  }
+
+  private accountsFor(debitId: string, creditId: string, checkStatus: boolean) {
+    const debit = this.snapshot.accounts.get(debitId);
+    if (!debit) return { code: "debit_account_not_found" as const };
+    const credit = this.snapshot.accounts.get(creditId);
+    if (!credit) return { code: "credit_account_not_found" as const };
+    if (checkStatus) {
+      if (debit.status !== "active") return { code: `debit_account_${debit.status}` as TransferResultCode };
+      if (credit.status !== "active") return { code: `credit_account_${credit.status}` as TransferResultCode };
+    }
+    if (debit.currency !== credit.currency) return { code: "accounts_must_have_the_same_currency" as const };
+    return { debit, credit };
+  }
+
+  private applyNew(input: TransferInput, undo: Undo): Outcome {
+    const found = this.accountsFor(input.debitAccountId!, input.creditAccountId!, true);
+    if ("code" in found) return { code: found.code };
+    const { debit, credit } = found;
+    const amount = input.amountMinor!;
+    const pending = input.kind === "pending";
+    const next = {
+      debit: pending ? { ...debit, debitsPending: debit.debitsPending + amount } : { ...debit, debitsPosted: debit.debitsPosted + amount },
+      credit: pending ? { ...credit, creditsPending: credit.creditsPending + amount } : { ...credit, creditsPosted: credit.creditsPosted + amount },
+    };
+    const refused = balanceRefusal(next.debit, next.credit);
+    if (refused) return { code: refused };
+    this.commitBalances(debit, next.debit, credit, next.credit, undo);
+    const timeoutSec = input.timeoutSec ?? null;
+    return {
+      code: "ok",
+      transfer: {
+        id: input.id,
+        kind: pending ? "pending" : "single",
+        debitAccountId: debit.id,
+        creditAccountId: credit.id,
+        amountMinor: amount,
+        currency: debit.currency,
+        pendingId: null,
+        timeoutSec,
+        expiresAt: timeoutSec === null ? null : new Date(this.now.getTime() + timeoutSec * 1000),
+        code: input.code,
+        reference: input.reference ?? null,
+        createdAt: this.now,
+      },
+    };
+  }
+
+  private resolvePending(input: TransferInput, undo: Undo): Outcome {
+    const state = this.snapshot.pendings.get(input.pendingId!);
+    const refusal = pendingRefusal(input, state, this.now);
+    if (refusal) return { code: refusal };
+    const pending = state!.transfer;
+    const post = input.kind === "post";
+    const found = this.accountsFor(pending.debitAccountId, pending.creditAccountId, post);
+    if ("code" in found) return { code: found.code };
+    const { debit, credit } = found;
+    const reserved = pending.amountMinor;
+    const amount = post ? (input.amountMinor ?? reserved) : reserved;
+    const settled = post ? amount : 0n;
+    const nextDebit = { ...debit, debitsPending: debit.debitsPending - reserved, debitsPosted: debit.debitsPosted + settled };
+    const nextCredit = { ...credit, creditsPending: credit.creditsPending - reserved, creditsPosted: credit.creditsPosted + settled };
+    const refused = balanceRefusal(nextDebit, nextCredit);
+    if (refused) return { code: refused };
+    this.commitBalances(debit, nextDebit, credit, nextCredit, undo);
+    if (!undo.resolutions.has(state!)) undo.resolutions.set(state!, state!.resolution);
+    state!.resolution = post ? "posted" : "voided";
+    return {
+      code: "ok",
+      transfer: {
+        id: input.id,
+        kind: post ? "post" : "void",
+        debitAccountId: debit.id,
+        creditAccountId: credit.id,
+        amountMinor: amount,
+        currency: debit.currency,
+        pendingId: pending.id,
+        timeoutSec: null,
+        expiresAt: null,
+        code: input.code,
+        reference: input.reference ?? null,
+        createdAt: this.now,
+      },
+    };
+  }
+
+  private commitBalances(debit: Account, nextDebit: Balances, credit: Account, nextCredit: Balances, undo: Undo): void {
+    for (const account of [debit, credit]) {
+      if (!undo.balances.has(account)) undo.balances.set(account, balancesOf(account));
+      this.touched.add(account);
+    }
+    Object.assign(debit, balancesOf(nextDebit));
+    Object.assign(credit, balancesOf(nextCredit));
+  }
+}
+
+function balancesOf(b: Balances): Balances {
+  return {
+    debitsPending: b.debitsPending,
+    debitsPosted: b.debitsPosted,
+    creditsPending: b.creditsPending,
+    creditsPosted: b.creditsPosted,
+  };
+}
+
+function pendingRefusal(input: TransferInput, state: PendingState | undefined, now: Date): TransferResultCode | null {
+  if (!state) return "pending_transfer_not_found";
+  const pending = state.transfer;
+  if (pending.kind !== "pending") return "pending_transfer_not_pending";
+  if (input.debitAccountId !== undefined && input.debitAccountId !== pending.debitAccountId) {
+    return "pending_transfer_has_different_debit_account_id";
+  }
+  if (input.creditAccountId !== undefined && input.creditAccountId !== pending.creditAccountId) {
+    return "pending_transfer_has_different_credit_account_id";
+  }
+  if (state.resolution === "posted") return "pending_transfer_already_posted";
+  if (state.resolution === "voided") return "pending_transfer_already_voided";
+  if (input.amountMinor !== undefined) {
+    if (input.kind === "void" && input.amountMinor !== pending.amountMinor) return "pending_transfer_has_different_amount";
+    if (input.amountMinor > pending.amountMinor) return "exceeds_pending_transfer_amount";
+  }
+  const expired = pending.expiresAt !== null && pending.expiresAt.getTime() <= now.getTime();
+  if (expired && !(input.expiry && input.kind === "void")) return "pending_transfer_expired";
+  if (input.expiry && !expired) return "pending_transfer_not_pending";
+  return null;
+}
+
+/** The flag checks, in TigerBeetle's order: overflow first, then the debit side, then the credit. */
+function balanceRefusal(debit: Account, credit: Account): TransferResultCode | null {
+  if (debit.debitsPending + debit.debitsPosted > MAX_AMOUNT_MINOR) return "overflows_debits";
+  if (credit.creditsPending + credit.creditsPosted > MAX_AMOUNT_MINOR) return "overflows_credits";
+  if (debit.flags & AccountFlags.debitsMustNotExceedCredits) {
+    if (debit.debitsPending + debit.debitsPosted > debit.creditsPosted) return "exceeds_credits";
+  }
+  if (credit.flags & AccountFlags.creditsMustNotExceedDebits) {
+    if (credit.creditsPending + credit.creditsPosted > credit.debitsPosted) return "exceeds_debits";
+  }
+  return null;
+}

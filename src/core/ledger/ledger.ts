@@ -1,0 +1,117 @@
+import { derivedUuid, isUuid, uuidv7 } from "./ids.js";
+import type { LedgerStore, TransferPage } from "./ports.js";
+import {
+  ACCOUNT_KINDS,
+  type Account,
+  type NewAccount,
+  type Transfer,
+  type TransferInput,
+  type TransferResult,
+} from "./types.js";
+import { BatchingWriter, type WriterOptions } from "./writer.js";
+
+export class InvalidAccount extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidAccount";
+  }
+}
+
+const MAX_PAGE = 100;
+const CURRENCY_RE = /^[A-Z]{3}$/;
+
+/** The ledger's use cases. Money moves only through submit(); everything else reads. */
+export class Ledger {
+  readonly writer: BatchingWriter;
+
+  constructor(
+    private readonly store: LedgerStore,
+    writerOptions: Partial<WriterOptions> = {},
+  ) {
+    this.writer = new BatchingWriter(store, writerOptions);
+  }
+
+  async createAccount(input: NewAccount): Promise<Account> {
+    const [account] = await this.createAccounts([input]);
+    return account!;
+  }
+
+  async createAccounts(inputs: NewAccount[]): Promise<Account[]> {
+    const accounts = inputs.map(newAccount);
+    await this.store.createAccounts(accounts);
+    return accounts;
+  }
+
+  /** One transfer; its result code says whether money moved (`ok`) or already had (`exists`). */
+  async transfer(input: TransferInput): Promise<TransferResult> {
+    const [result] = await this.writer.submit([input]);
+    return result!;
+  }
+
+  /** Several transfers applied all-or-nothing, such as a payment and its fee. */
+  submitLinked(inputs: TransferInput[]): Promise<TransferResult[]> {
+    return this.writer.submit(inputs);
+  }
+
+  async getAccount(id: string): Promise<Account | null> {
+    if (!isUuid(id)) return null;
+    const [account] = await this.store.getAccounts([id]);
+    return account ?? null;
+  }
+
+  getAccounts(ids: string[]): Promise<Account[]> {
+    return this.store.getAccounts(ids.filter(isUuid));
+  }
+
+  getTransfer(id: string): Promise<Transfer | null> {
+    return isUuid(id) ? this.store.getTransfer(id) : Promise.resolve(null);
+  }
+
+  /** An account's transfers, newest first. */
+  listAccountTransfers(accountId: string, page: Partial<TransferPage> = {}): Promise<Transfer[]> {
+    if (!isUuid(accountId)) return Promise.resolve([]);
+    const limit = Math.min(Math.max(1, Math.trunc(page.limit ?? 20)), MAX_PAGE);
+    return this.store.listAccountTransfers(accountId, { limit, beforeSeq: page.beforeSeq });
+  }
+
+  /**
+   * Voids pending transfers whose timeout has passed, releasing what they reserved. The void's id
+   * is derived from the pending's, so several processes sweeping at once void each pending once.
+   */
+  async expirePendings(now = new Date(), limit = 1_000): Promise<number> {
+    const due = await this.store.findExpiredPendings(now, limit);
+    if (due.length === 0) return 0;
+    const results = await Promise.all(
+      due.map((p) =>
+        this.transfer({ id: derivedUuid(`fingate:expire:${p.id}`), kind: "void", pendingId: p.id, code: "expiry", expiry: true }),
+      ),
+    );
+    return results.filter((r) => r.result === "ok").length;
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}
+
+function newAccount(input: NewAccount): Account {
+  if (!isUuid(input.institutionId)) throw new InvalidAccount("institutionId must be a UUID");
+  if (!CURRENCY_RE.test(input.currency)) throw new InvalidAccount("currency must be an ISO 4217 code such as KES");
+  if (!ACCOUNT_KINDS.includes(input.kind)) throw new InvalidAccount(`kind must be one of ${ACCOUNT_KINDS.join(", ")}`);
+  const flags = input.flags ?? 0;
+  if (!Number.isInteger(flags) || flags < 0 || flags > 3) throw new InvalidAccount("flags must be 0..3");
+  if (input.id !== undefined && !isUuid(input.id)) throw new InvalidAccount("id must be a UUID");
+  return {
+    id: input.id ?? uuidv7(),
+    institutionId: input.institutionId,
+    currency: input.currency,
+    kind: input.kind,
+    ownerRef: input.ownerRef ?? null,
+    status: "active",
+    flags,
+    debitsPending: 0n,
+    debitsPosted: 0n,
+    creditsPending: 0n,
+    creditsPosted: 0n,
+  };
+}

@@ -1,0 +1,174 @@
+/** Ledger vocabulary. Amounts are bigint minor units of the account's ISO 4217 currency. */
+
+export const MAX_AMOUNT_MINOR = (1n << 63n) - 1n; // BIGINT's ceiling in PostgreSQL
+
+export const AccountFlags = {
+  /** The account's debits may never exceed its posted credits: a wallet cannot go negative. */
+  debitsMustNotExceedCredits: 1,
+  /** The account's credits may never exceed its posted debits. */
+  creditsMustNotExceedDebits: 2,
+} as const;
+
+export const ACCOUNT_KINDS = [
+  "customer_wallet",
+  "bank",
+  "agent_float",
+  "commission",
+  "fee_income",
+  "settlement",
+  "suspense",
+  "telco_payable",
+  "merchant",
+  "instrument",
+] as const;
+export type AccountKind = (typeof ACCOUNT_KINDS)[number];
+export type AccountStatus = "active" | "frozen" | "closed";
+
+export interface Balances {
+  debitsPending: bigint;
+  debitsPosted: bigint;
+  creditsPending: bigint;
+  creditsPosted: bigint;
+}
+
+export interface Account extends Balances {
+  id: string;
+  institutionId: string;
+  currency: string;
+  kind: AccountKind;
+  ownerRef: string | null;
+  status: AccountStatus;
+  flags: number;
+}
+
+export interface NewAccount {
+  id?: string;
+  institutionId: string;
+  currency: string;
+  kind: AccountKind;
+  ownerRef?: string | null;
+  flags?: number;
+}
+
+/** single: moves money now. pending: reserves it. post/void: settles or releases a pending. */
+export type TransferKind = "single" | "pending" | "post" | "void";
+
+export interface TransferInput {
+  /** Chosen by the client; submitting the same id again never moves money twice. */
+  id: string;
+  kind?: TransferKind;
+  debitAccountId?: string;
+  creditAccountId?: string;
+  amountMinor?: bigint;
+  /** For post and void: the pending transfer they settle. */
+  pendingId?: string;
+  /** For pending: seconds until the reservation lapses. */
+  timeoutSec?: number;
+  /** Business type, e.g. "p2p", "fee", "cash_in". */
+  code: string;
+  reference?: string;
+  /** Set only by the ledger's own expiry sweep: voids a pending whose timeout has passed. */
+  expiry?: boolean;
+}
+
+export interface Transfer {
+  id: string;
+  kind: TransferKind;
+  debitAccountId: string;
+  creditAccountId: string;
+  amountMinor: bigint;
+  currency: string;
+  pendingId: string | null;
+  timeoutSec: number | null;
+  expiresAt: Date | null;
+  code: string;
+  reference: string | null;
+  createdAt: Date;
+  /** Assigned by the store; orders an account's history. */
+  seq?: bigint;
+}
+
+/** A refused transfer, remembered by id so a retry gets the same answer. */
+export interface TransferFailure {
+  id: string;
+  result: TransferResultCode;
+  kind: TransferKind;
+  debitAccountId: string | null;
+  creditAccountId: string | null;
+  amountMinor: bigint | null;
+  pendingId: string | null;
+  createdAt: Date;
+}
+
+export type TransferResultCode =
+  | "ok"
+  | "exists"
+  | "exists_with_different_kind"
+  | "exists_with_different_debit_account_id"
+  | "exists_with_different_credit_account_id"
+  | "exists_with_different_amount"
+  | "exists_with_different_pending_id"
+  | "exists_with_different_timeout"
+  | "exists_with_different_code"
+  | "linked_event_failed"
+  | "linked_group_too_large"
+  | "invalid_id"
+  | "invalid_kind"
+  | "invalid_code"
+  | "invalid_reference"
+  | "invalid_account_id"
+  | "amount_must_be_positive"
+  | "amount_too_large"
+  | "accounts_must_be_different"
+  | "timeout_reserved_for_pending_transfer"
+  | "invalid_timeout"
+  | "pending_id_required"
+  | "pending_id_must_not_be_set"
+  | "pending_id_must_be_different"
+  | "debit_account_not_found"
+  | "credit_account_not_found"
+  | "debit_account_frozen"
+  | "credit_account_frozen"
+  | "debit_account_closed"
+  | "credit_account_closed"
+  | "accounts_must_have_the_same_currency"
+  | "pending_transfer_not_found"
+  | "pending_transfer_not_pending"
+  | "pending_transfer_has_different_debit_account_id"
+  | "pending_transfer_has_different_credit_account_id"
+  | "pending_transfer_has_different_amount"
+  | "exceeds_pending_transfer_amount"
+  | "pending_transfer_already_posted"
+  | "pending_transfer_already_voided"
+  | "pending_transfer_expired"
+  | "overflows_debits"
+  | "overflows_credits"
+  | "exceeds_credits"
+  | "exceeds_debits";
+
+export interface TransferResult {
+  id: string;
+  result: TransferResultCode;
+}
+
+/** Outcomes that leave the id free to be used again as if never seen: bad input is not remembered. */
+export const SUCCESS_CODES: ReadonlySet<TransferResultCode> = new Set(["ok", "exists"]);
+
+/**
+ * Refusals that depend on balances or account state at the moment of the attempt. They are
+ * recorded, so that a retry of the same id is refused the same way instead of moving money later.
+ */
+export const RECORDED_FAILURES: ReadonlySet<TransferResultCode> = new Set([
+  "exceeds_credits",
+  "exceeds_debits",
+  "overflows_debits",
+  "overflows_credits",
+  "debit_account_frozen",
+  "credit_account_frozen",
+  "debit_account_closed",
+  "credit_account_closed",
+  "pending_transfer_expired",
+]);
+
+export const MAX_LINKED_GROUP = 16;
+export const MAX_TIMEOUT_SEC = 30 * 24 * 3600;

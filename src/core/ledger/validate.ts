@@ -1,0 +1,63 @@
+import { isUuid } from "./ids.js";
+import {
+  MAX_AMOUNT_MINOR,
+  MAX_TIMEOUT_SEC,
+  type TransferInput,
+  type TransferKind,
+  type TransferResultCode,
+} from "./types.js";
+
+const KINDS: ReadonlySet<string> = new Set<TransferKind>(["single", "pending", "post", "void"]);
+const CODE_RE = /^[a-z][a-z0-9_]{0,31}$/;
+const MAX_REFERENCE_LENGTH = 128;
+
+function validAmount(amount: unknown): TransferResultCode | null {
+  if (typeof amount !== "bigint") return "amount_must_be_positive";
+  if (amount <= 0n) return "amount_must_be_positive";
+  if (amount > MAX_AMOUNT_MINOR) return "amount_too_large";
+  return null;
+}
+
+function validateNew(t: TransferInput): TransferResultCode | null {
+  if (!isUuid(t.debitAccountId) || !isUuid(t.creditAccountId)) return "invalid_account_id";
+  if (t.debitAccountId === t.creditAccountId) return "accounts_must_be_different";
+  const amount = validAmount(t.amountMinor);
+  if (amount) return amount;
+  if (t.pendingId !== undefined) return "pending_id_must_not_be_set";
+  if (t.timeoutSec !== undefined) {
+    if (t.kind !== "pending") return "timeout_reserved_for_pending_transfer";
+    if (!Number.isSafeInteger(t.timeoutSec) || t.timeoutSec <= 0 || t.timeoutSec > MAX_TIMEOUT_SEC) {
+      return "invalid_timeout";
+    }
+  }
+  return null;
+}
+
+function validateResolution(t: TransferInput): TransferResultCode | null {
+  if (t.pendingId === undefined) return "pending_id_required";
+  if (!isUuid(t.pendingId)) return "pending_id_required";
+  if (t.pendingId === t.id) return "pending_id_must_be_different";
+  if (t.debitAccountId !== undefined && !isUuid(t.debitAccountId)) return "invalid_account_id";
+  if (t.creditAccountId !== undefined && !isUuid(t.creditAccountId)) return "invalid_account_id";
+  if (t.amountMinor !== undefined) {
+    const amount = validAmount(t.amountMinor);
+    if (amount) return amount;
+  }
+  if (t.timeoutSec !== undefined) return "timeout_reserved_for_pending_transfer";
+  return null;
+}
+
+/**
+ * Checks what can be checked without the database. A transfer refused here changes nothing and
+ * is not remembered: it is bad input, not a business outcome.
+ */
+export function validateTransfer(t: TransferInput): TransferResultCode | null {
+  if (!isUuid(t.id)) return "invalid_id";
+  const kind = t.kind ?? "single";
+  if (!KINDS.has(kind)) return "invalid_kind";
+  if (typeof t.code !== "string" || !CODE_RE.test(t.code)) return "invalid_code";
+  if (t.reference !== undefined && (typeof t.reference !== "string" || t.reference.length > MAX_REFERENCE_LENGTH)) {
+    return "invalid_reference";
+  }
+  return kind === "post" || kind === "void" ? validateResolution(t) : validateNew({ ...t, kind });
+}

@@ -1,0 +1,134 @@
+import pg from "pg";
+import { PGlite } from "@electric-sql/pglite";
+
+/** The minimal SQL surface the hand-written stores need, met by both PostgreSQL and PGlite. */
+export interface SqlExecutor {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<SqlResult<R>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export interface SqlResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface SqlDb extends SqlExecutor {
+  readonly kind: "postgres" | "pglite";
+  /** Runs fn in one transaction: COMMIT when it resolves, ROLLBACK when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Schema for every connection's search_path; tests use one schema per file. */
+  schema?: string;
+  maxConnections?: number;
+}
+
+export function pgPoolConfig(options: PostgresOptions): pg.PoolConfig {
+  return {
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 16,
+    options: options.schema ? `-c search_path="${options.schema}"` : undefined,
+  };
+}
+
+export class PostgresDb implements SqlDb {
+  readonly kind = "postgres" as const;
+  readonly pool: pg.Pool;
+
+  constructor(options: PostgresOptions) {
+    this.pool = new pg.Pool(pgPoolConfig(options));
+    // An idle client's error (server restart) must not crash the process; the next query reconnects.
+    this.pool.on("error", () => undefined);
+  }
+
+  async query<R>(text: string, params?: unknown[]): Promise<SqlResult<R>> {
+    const result = await this.pool.query(text, params as unknown[]);
+    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.pool.query(script);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx: SqlExecutor = {
+      query: async <R>(text: string, params?: unknown[]) => {
+        const result = await client.query(text, params as unknown[]);
+        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      },
+      exec: async (script: string) => {
+        await client.query(script);
+      },
+    };
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const value = await fn(tx);
+      await client.query("COMMIT");
+      return value;
+    } catch (error) {
+      broken = await client.query("ROLLBACK").then(
+        () => false,
+        () => true,
+      );
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export class PgliteDb implements SqlDb {
+  readonly kind = "pglite" as const;
+
+  constructor(readonly pglite: PGlite) {}
+
+  /** dataDir undefined → in memory (tests); a path → persisted there. */
+  static async open(dataDir?: string): Promise<PgliteDb> {
+    const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+    await pglite.waitReady;
+    return new PgliteDb(pglite);
+  }
+
+  async query<R>(text: string, params?: unknown[]): Promise<SqlResult<R>> {
+    const result = await this.pglite.query<R>(text, params);
+    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.pglite.transaction(async (inner) =>
+      fn({
+        query: async <R>(text: string, params?: unknown[]) => {
+          const result = await inner.query<R>(text, params);
+          return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+        },
+        exec: async (script: string) => {
+          await inner.exec(script);
+        },
+      }),
+    );
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.pglite.exec(script);
+  }
+
+  async close(): Promise<void> {
+    if (!this.pglite.closed) await this.pglite.close();
+  }
+}
+
+/** SQLSTATEs worth retrying: serialization failure and deadlock. */
+export function isRetryableSqlError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "40001" || code === "40P01";
+}
