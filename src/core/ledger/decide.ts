@@ -238,7 +238,8 @@ function pendingRefusal(input: TransferInput, state: PendingState | undefined, n
     if (input.kind === "void" && input.amountMinor !== pending.amountMinor) return "pending_transfer_has_different_amount";
     if (input.amountMinor > pending.amountMinor) return "exceeds_pending_transfer_amount";
   }
-  const expired = pending.expiresAt !== null && pending.expiresAt.getTime() <= now.getTime();
+  const asOf = input.expiry && input.expiryAsOf ? input.expiryAsOf : now;
+  const expired = pending.expiresAt !== null && pending.expiresAt.getTime() <= asOf.getTime();
   if (expired && !(input.expiry && input.kind === "void")) return "pending_transfer_expired";
   if (input.expiry && !expired) return "pending_transfer_not_pending";
   return null;

@@ -83,7 +83,14 @@ export class Ledger {
     if (due.length === 0) return 0;
     const results = await Promise.all(
       due.map((p) =>
-        this.transfer({ id: derivedUuid(`fingate:expire:${p.id}`), kind: "void", pendingId: p.id, code: "expiry", expiry: true }),
+        this.transfer({
+          id: derivedUuid(`fingate:expire:${p.id}`),
+          kind: "void",
+          pendingId: p.id,
+          code: "expiry",
+          expiry: true,
+          expiryAsOf: now,
+        }),
       ),
     );
     return results.filter((r) => r.result === "ok").length;

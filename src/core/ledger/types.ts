@@ -69,6 +69,8 @@ export interface TransferInput {
   reference?: string;
   /** Set only by the ledger's own expiry sweep: voids a pending whose timeout has passed. */
   expiry?: boolean;
+  /** The sweep's clock, for an expiry void: expiry is judged as of this time rather than now. */
+  expiryAsOf?: Date;
 }
 
 export interface Transfer {

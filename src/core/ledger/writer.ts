@@ -36,6 +36,8 @@ export class LedgerBusy extends Error {
 
 interface Submission {
   group: TransferInput[];
+  /** Transfer, account and pending ids it touches; batches in flight never share one. */
+  keys: string[];
   resolve: (results: TransferResult[]) => void;
   reject: (error: unknown) => void;
 }
@@ -51,6 +53,8 @@ export class BatchingWriter {
   private inFlight = 0;
   private scheduled = false;
   private closed = false;
+  /** Keys held by batches in flight, with how many batches hold each. */
+  private readonly busy = new Map<string, number>();
   private readonly options: WriterOptions;
 
   constructor(
@@ -64,7 +68,7 @@ export class BatchingWriter {
     if (this.closed) return Promise.reject(new Error("ledger writer is closed"));
     if (this.queuedTransfers + group.length > this.options.maxQueuedTransfers) return Promise.reject(new LedgerBusy());
     return new Promise((resolve, reject) => {
-      this.queue.push({ group, resolve, reject });
+      this.queue.push({ group, keys: submissionKeys(group), resolve, reject });
       this.queuedTransfers += group.length;
       this.schedule();
     });
@@ -88,27 +92,53 @@ export class BatchingWriter {
   private flush(): void {
     if (this.queue.length === 0 || this.inFlight >= this.options.maxBatchesInFlight) return;
     const batch = this.take();
+    if (batch.length === 0) return; // everything queued waits for a batch in flight
     this.inFlight += 1;
     void this.write(batch).finally(() => {
+      this.release(batch);
       this.inFlight -= 1;
       this.schedule();
     });
     this.schedule();
   }
 
+  /**
+   * Takes the next batch: at most a fair share of the queue for the free slots, so two batches
+   * can run at once on two database connections, and nothing that touches an account, pending or
+   * transfer id of a batch in flight. Such batches never wait on each other's row locks, which is
+   * what lets them use both cores; what is skipped keeps its place at the head of the queue.
+   */
   private take(): Submission[] {
+    const freeSlots = this.options.maxBatchesInFlight - this.inFlight;
+    const target = Math.min(this.options.maxBatchTransfers, Math.ceil(this.queuedTransfers / freeSlots));
+    const picked: Submission[] = [];
+    const rest: Submission[] = [];
     let count = 0;
-    let end = 0;
-    while (end < this.queue.length) {
-      const size = this.queue[end]!.group.length;
-      if (end > 0 && count + size > this.options.maxBatchTransfers) break;
-      count += size;
-      end += 1;
+    for (const s of this.queue) {
+      const fits = count === 0 || count + s.group.length <= target;
+      if (!fits || count >= target || s.keys.some((k) => this.busy.has(k))) {
+        rest.push(s);
+        continue;
+      }
+      picked.push(s);
+      count += s.group.length;
     }
-    const batch = this.queue.slice(0, end);
-    this.queue = this.queue.slice(end);
+    // Marked busy only now: submissions of this batch may share accounts (a hot merchant) and ids
+    // (a retry answered `exists`) with each other; only other batches must keep off them.
+    for (const s of picked) for (const k of s.keys) this.busy.set(k, (this.busy.get(k) ?? 0) + 1);
+    this.queue = rest;
     this.queuedTransfers -= count;
-    return batch;
+    return picked;
+  }
+
+  private release(batch: Submission[]): void {
+    for (const s of batch) {
+      for (const k of s.keys) {
+        const held = this.busy.get(k)!;
+        if (held <= 1) this.busy.delete(k);
+        else this.busy.set(k, held - 1);
+      }
+    }
   }
 
   private async write(batch: Submission[]): Promise<void> {
@@ -128,6 +158,17 @@ export class BatchingWriter {
       }
     }
   }
+}
+
+function submissionKeys(group: TransferInput[]): string[] {
+  const keys: string[] = [];
+  for (const t of group) {
+    if (isUuid(t.id)) keys.push(t.id);
+    if (isUuid(t.debitAccountId)) keys.push(t.debitAccountId);
+    if (isUuid(t.creditAccountId)) keys.push(t.creditAccountId);
+    if (isUuid(t.pendingId)) keys.push(t.pendingId);
+  }
+  return keys;
 }
 
 /** Everything a batch may touch; ids that are not UUIDs are left out (they fail validation). */

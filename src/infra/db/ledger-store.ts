@@ -55,18 +55,27 @@ SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM upd)::
 const str = (v: bigint | null): string | null => (v === null ? null : v.toString());
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
+export interface SqlLedgerStoreOptions {
+  /** Prepare the hot statements once per connection (PostgreSQL; PGlite ignores it). */
+  prepare: boolean;
+}
+
 export class SqlLedgerStore implements LedgerStore {
-  constructor(private readonly db: SqlDb) {}
+  constructor(
+    private readonly db: SqlDb,
+    private readonly options: SqlLedgerStoreOptions = { prepare: true },
+  ) {}
 
   async applyBatch(keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
     return this.db.transaction(async (tx) => {
       const pendings = await loadPendings(tx, keys.pendingIds);
       const accountIds = new Set(keys.accountIds);
       for (const p of pendings.values()) accountIds.add(p.debitAccountId).add(p.creditAccountId);
-      const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [[...accountIds]]);
-      const snapshot = await loadSnapshot(tx, keys, pendings, locked.rows);
+      const name = (n: string) => (this.options.prepare ? n : undefined);
+      const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [[...accountIds]], name("ledger_lock_accounts"));
+      const snapshot = await loadSnapshot(tx, keys, pendings, locked.rows, name);
       const decision = decide(snapshot);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, name);
       return decision;
     });
   }
@@ -99,11 +108,14 @@ export class SqlLedgerStore implements LedgerStore {
 
   async listAccountTransfers(accountId: string, page: TransferPage): Promise<Transfer[]> {
     const before = page.beforeSeq === undefined ? null : page.beforeSeq.toString();
+    // seq is selected as text (exact on both drivers), so every ORDER BY names the bigint column:
+    // ordering by the text output would put "99" before "100".
     const side = (column: string) =>
       `(SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE ${column} = $1::uuid
-        AND ($2::bigint IS NULL OR seq < $2::bigint) ORDER BY seq DESC LIMIT $3)`;
+        AND ($2::bigint IS NULL OR seq < $2::bigint) ORDER BY transfers.seq DESC LIMIT $3)`;
     const result = await this.db.query<TransferRow>(
-      `${side("debit_account_id")} UNION ALL ${side("credit_account_id")} ORDER BY seq DESC LIMIT $3`,
+      `SELECT * FROM (${side("debit_account_id")} UNION ALL ${side("credit_account_id")}) AS page
+       ORDER BY page.seq::bigint DESC LIMIT $3`,
       [accountId, before, page.limit],
     );
     return result.rows.map(toTransfer);
@@ -132,11 +144,13 @@ async function loadSnapshot(
   keys: BatchKeys,
   pendings: Map<string, Transfer>,
   lockedAccounts: AccountRow[],
+  name: (n: string) => string | undefined,
 ): Promise<LedgerSnapshot> {
-  const rows = await tx.query<TransferRow & FailureRow & { src: "t" | "f" | "r" }>(LOAD_EXISTING, [
-    keys.transferIds,
-    [...pendings.keys()],
-  ]);
+  const rows = await tx.query<TransferRow & FailureRow & { src: "t" | "f" | "r" }>(
+    LOAD_EXISTING,
+    [keys.transferIds, [...pendings.keys()]],
+    name("ledger_load_existing"),
+  );
   const snapshot: LedgerSnapshot = {
     accounts: new Map(lockedAccounts.map((r) => [r.id, toAccount(r)])),
     existing: new Map(),
@@ -154,7 +168,7 @@ async function loadSnapshot(
   return snapshot;
 }
 
-async function writeDecision(tx: SqlExecutor, d: BatchDecision): Promise<void> {
+async function writeDecision(tx: SqlExecutor, d: BatchDecision, name: (n: string) => string | undefined): Promise<void> {
   const t = d.transfers;
   const f = d.failures;
   const armed = t.filter((x) => x.expiresAt !== null);
@@ -188,7 +202,7 @@ async function writeDecision(tx: SqlExecutor, d: BatchDecision): Promise<void> {
     armed.map((x) => x.id),
     armed.map((x) => iso(x.expiresAt)),
     disarmed,
-  ]);
+  ], name("ledger_write_batch"));
   const counts = result.rows[0]!;
   if (counts.inserted !== t.length) throw new LedgerConflict();
   if (counts.updated !== d.accounts.length) throw new Error(`ledger wrote ${counts.updated} of ${d.accounts.length} account balances`);

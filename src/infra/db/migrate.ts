@@ -42,6 +42,9 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
  */
 export async function migrate(db: SqlDb, dir = MIGRATIONS_DIR): Promise<string[]> {
   const files = await readMigrations(dir);
+  // A configured schema that does not exist yet is created, so DATABASE_SCHEMA works on a new database.
+  const schema = "schema" in db ? (db.schema as string | undefined) : undefined;
+  if (schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
     await tx.exec(CREATE_TABLE);

@@ -3,7 +3,11 @@ import { PGlite } from "@electric-sql/pglite";
 
 /** The minimal SQL surface the hand-written stores need, met by both PostgreSQL and PGlite. */
 export interface SqlExecutor {
-  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<SqlResult<R>>;
+  /**
+   * `name` prepares the statement once per connection and reuses its plan: worth it for the
+   * ledger's hot statements, which are large and run hundreds of times a second.
+   */
+  query<R = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<SqlResult<R>>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
 }
@@ -38,15 +42,17 @@ export function pgPoolConfig(options: PostgresOptions): pg.PoolConfig {
 export class PostgresDb implements SqlDb {
   readonly kind = "postgres" as const;
   readonly pool: pg.Pool;
+  readonly schema: string | undefined;
 
   constructor(options: PostgresOptions) {
+    this.schema = options.schema;
     this.pool = new pg.Pool(pgPoolConfig(options));
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     this.pool.on("error", () => undefined);
   }
 
-  async query<R>(text: string, params?: unknown[]): Promise<SqlResult<R>> {
-    const result = await this.pool.query(text, params as unknown[]);
+  async query<R>(text: string, params?: unknown[], name?: string): Promise<SqlResult<R>> {
+    const result = await this.pool.query({ text, values: params as unknown[], name });
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
   }
 
@@ -57,8 +63,8 @@ export class PostgresDb implements SqlDb {
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const tx: SqlExecutor = {
-      query: async <R>(text: string, params?: unknown[]) => {
-        const result = await client.query(text, params as unknown[]);
+      query: async <R>(text: string, params?: unknown[], name?: string) => {
+        const result = await client.query({ text, values: params as unknown[], name });
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
       },
       exec: async (script: string) => {

@@ -1,0 +1,189 @@
+/**
+ * Ledger throughput benchmark. Prints one JSON object as its last line.
+ *
+ *   npm run bench:ledger      (DATABASE_URL defaults to the local test database)
+ *
+ * Workloads, each closed-loop: 256 submitters, each waiting for its result before the next.
+ *   uniform  random pairs among 10,000 wallets
+ *   hot      the same, but half of all transfers credit one merchant account
+ *   baseline the uniform workload as one interactive transaction per transfer (raw SQL, pool of 32)
+ */
+import { randomBytes } from "node:crypto";
+import { uuidv7 } from "../src/core/ledger/ids.js";
+import { Ledger } from "../src/core/ledger/ledger.js";
+import { AccountFlags, type Account } from "../src/core/ledger/types.js";
+import { SqlLedgerStore } from "../src/infra/db/ledger-store.js";
+import { verifyLedger } from "../src/infra/db/ledger-verify.js";
+import { migrate } from "../src/infra/db/migrate.js";
+import { isRetryableSqlError, PostgresDb } from "../src/infra/db/sql.js";
+
+const DATABASE_URL = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
+const SUBMITTERS = Number(process.env.BENCH_SUBMITTERS ?? 256);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
+const FUNDING_MINOR = 1_000_000_000n;
+
+interface RunStats {
+  done: number;
+  ok: number;
+  rejected: number;
+  errors: number;
+  latenciesMs: number[];
+  seconds: number;
+}
+
+const randomIndex = (n: number) => Math.floor(Math.random() * n);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs SUBMITTERS closed loops for `seconds`, each calling `once` and timing it. */
+async function closedLoop(seconds: number, once: () => Promise<"ok" | "rejected">): Promise<RunStats> {
+  const stats: RunStats = { done: 0, ok: 0, rejected: 0, errors: 0, latenciesMs: [], seconds };
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: SUBMITTERS }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          const outcome = await once();
+          stats[outcome] += 1;
+        } catch {
+          stats.errors += 1;
+        }
+        stats.latenciesMs.push(performance.now() - t0);
+        stats.done += 1;
+      }
+    }),
+  );
+  stats.seconds = (performance.now() - started) / 1000;
+  stats.latenciesMs.sort((a, b) => a - b);
+  return stats;
+}
+
+function pair(wallets: Account[]): [Account, Account] {
+  const a = randomIndex(wallets.length);
+  let b = randomIndex(wallets.length - 1);
+  if (b >= a) b += 1;
+  return [wallets[a]!, wallets[b]!];
+}
+
+async function setUp(db: PostgresDb, ledger: Ledger) {
+  const institutionId = uuidv7();
+  await db.query("INSERT INTO institutions (id, code, name, currency) VALUES ($1, 'bench', 'Bench Bank', 'KES')", [institutionId]);
+  const [bank, merchant] = await ledger.createAccounts([
+    { institutionId, currency: "KES", kind: "bank" },
+    { institutionId, currency: "KES", kind: "merchant", flags: AccountFlags.debitsMustNotExceedCredits },
+  ]);
+  const wallets = await ledger.createAccounts(
+    Array.from({ length: ACCOUNTS }, () => ({
+      institutionId,
+      currency: "KES",
+      kind: "customer_wallet" as const,
+      flags: AccountFlags.debitsMustNotExceedCredits,
+    })),
+  );
+  const funded = await Promise.all(
+    wallets.map((w) => ledger.transfer({ id: uuidv7(), debitAccountId: bank!.id, creditAccountId: w.id, amountMinor: FUNDING_MINOR, code: "funding" })),
+  );
+  if (funded.some((r) => r.result !== "ok")) throw new Error("funding failed");
+  return { merchant: merchant!, wallets };
+}
+
+/** One transfer as its own interactive transaction: lock both rows in id order, check, write. */
+async function baselineTransfer(db: PostgresDb, from: Account, to: Account, amount: bigint): Promise<"ok" | "rejected"> {
+  return db.transaction(async (tx) => {
+    const ids = [from.id, to.id].sort();
+    const rows = await tx.query<{ id: string; dp: string; dpo: string; cpo: string }>(
+      "SELECT id, debits_pending::text AS dp, debits_posted::text AS dpo, credits_posted::text AS cpo FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+      [ids],
+    );
+    const debit = rows.rows.find((r) => r.id === from.id)!;
+    if (BigInt(debit.dp) + BigInt(debit.dpo) + amount > BigInt(debit.cpo)) return "rejected";
+    await tx.query(
+      `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, kind, code, created_at)
+       VALUES ($1, $2, $3, $4, 'KES', 'single', 'p2p', now())`,
+      [uuidv7(), from.id, to.id, amount.toString()],
+    );
+    await tx.query("UPDATE accounts SET debits_posted = debits_posted + $2 WHERE id = $1", [from.id, amount.toString()]);
+    await tx.query("UPDATE accounts SET credits_posted = credits_posted + $2 WHERE id = $1", [to.id, amount.toString()]);
+    return "ok";
+  });
+}
+
+function summarize(stats: RunStats) {
+  return {
+    per_s: Math.round(stats.done / stats.seconds),
+    p50_ms: Number(percentile(stats.latenciesMs, 50).toFixed(2)),
+    p99_ms: Number(percentile(stats.latenciesMs, 99).toFixed(2)),
+    transfers: stats.done,
+    rejected: stats.rejected,
+    errors: stats.errors,
+  };
+}
+
+async function main() {
+  const schema = `bench_ledger_${randomBytes(4).toString("hex")}`;
+  const admin = new PostgresDb({ connectionString: DATABASE_URL, maxConnections: 1 });
+  await admin.exec(`CREATE SCHEMA "${schema}"`);
+  const db = new PostgresDb({ connectionString: DATABASE_URL, schema, maxConnections: 8 });
+  const baselineDb = new PostgresDb({ connectionString: DATABASE_URL, schema, maxConnections: 32 });
+  try {
+    await migrate(db);
+    const ledger = new Ledger(new SqlLedgerStore(db), { isRetryable: isRetryableSqlError });
+    const { merchant, wallets } = await setUp(db, ledger);
+    const transfer = async (from: Account, to: Account): Promise<"ok" | "rejected"> => {
+      const amountMinor = BigInt(1 + randomIndex(10_000));
+      const r = await ledger.transfer({ id: uuidv7(), debitAccountId: from.id, creditAccountId: to.id, amountMinor, code: "p2p" });
+      if (r.result === "ok") return "ok";
+      if (r.result === "exceeds_credits") return "rejected";
+      throw new Error(r.result);
+    };
+    await closedLoop(1, () => transfer(...pair(wallets))); // warm-up: JIT, plans, caches
+    const uniform = await closedLoop(SECONDS, () => transfer(...pair(wallets)));
+    const hot = await closedLoop(SECONDS, () => {
+      const [from, to] = pair(wallets);
+      return transfer(from, Math.random() < 0.5 ? merchant : to);
+    });
+    const baseline = await closedLoop(BASELINE_SECONDS, () => {
+      const [from, to] = pair(wallets);
+      return baselineTransfer(baselineDb, from, to, BigInt(1 + randomIndex(10_000)));
+    });
+    await ledger.close();
+    const report = await verifyLedger(db);
+    const u = summarize(uniform);
+    const h = summarize(hot);
+    const b = summarize(baseline);
+    const result = {
+      bench: "ledger",
+      accounts: ACCOUNTS,
+      submitters: SUBMITTERS,
+      transfers_per_s: u.per_s,
+      p50_ms: u.p50_ms,
+      p99_ms: u.p99_ms,
+      hot_transfers_per_s: h.per_s,
+      hot_p50_ms: h.p50_ms,
+      hot_p99_ms: h.p99_ms,
+      baseline_per_s: b.per_s,
+      baseline_p99_ms: b.p99_ms,
+      speedup_vs_baseline: Number((u.per_s / Math.max(1, b.per_s)).toFixed(1)),
+      transfers: u.transfers + h.transfers,
+      rejected: u.rejected + h.rejected + b.rejected,
+      errors: u.errors + h.errors + b.errors,
+      invariants_ok: report.ok,
+    };
+    if (!report.ok) console.error(report.violations.slice(0, 10).join("\n"));
+    console.log(JSON.stringify(result));
+  } finally {
+    await db.close();
+    await baselineDb.close();
+    await admin.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.close();
+  }
+}
+
+await main();

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI directly through tsx's loader, so `npx fingate` works from a checkout
+// without a build step. The Docker image runs the compiled dist/src/cli.js instead.
+import { register } from "tsx/esm/api";
+
+register();
+await import("../src/cli.ts");

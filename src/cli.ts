@@ -1,0 +1,87 @@
+import { loadConfig } from "./config.js";
+import { startGateway } from "./main.js";
+import { migrate } from "./infra/db/migrate.js";
+import { openDatabase } from "./infra/db/open.js";
+import { verifyLedger } from "./infra/db/ledger-verify.js";
+
+const USAGE = `usage: fingate <command>
+
+commands:
+  start            migrate the database, then serve HTTP (PORT, default 3000)
+  migrate          apply pending database migrations and exit
+  ledger verify    check every ledger invariant; exit 1 on any violation
+  help             this text
+
+Configuration comes from environment variables; see README.md.`;
+
+async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+  const db = await openDatabase(loadConfig());
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function start(): Promise<void> {
+  const { gateway, server } = await startGateway(loadConfig());
+  const stop = (signal: string) => {
+    gateway.logger.info({ signal }, "shutting down");
+    server.close();
+    gateway.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+async function ledgerVerify(): Promise<number> {
+  const report = await withDatabase(async (db) => {
+    await migrate(db);
+    return verifyLedger(db);
+  });
+  const { accounts, transfers } = report.checked;
+  if (report.ok) {
+    console.log(`ledger ok: ${accounts} accounts, ${transfers} transfers, every invariant holds`);
+    return 0;
+  }
+  console.error(`ledger BROKEN: ${report.violations.length} violation(s) in ${accounts} accounts, ${transfers} transfers`);
+  for (const v of report.violations) console.error(`  - ${v}`);
+  return 1;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [command, sub] = argv;
+  switch (command) {
+    case "start":
+      await start();
+      return -1; // keeps running
+    case "migrate": {
+      const applied = await withDatabase((db) => migrate(db));
+      console.log(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
+      return 0;
+    }
+    case "ledger":
+      if (sub === "verify") return ledgerVerify();
+      break;
+    case "help":
+    case "--help":
+    case undefined:
+      console.log(USAGE);
+      return command === undefined ? 1 : 0;
+  }
+  console.error(`unknown command: ${argv.join(" ")}\n\n${USAGE}`);
+  return 2;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,62 @@
+import path from "node:path";
+
+/**
+ * Typed configuration from the environment. Every variable has an embedded default, so a bare
+ * `npm start` runs on PGlite in ./data with in-memory sessions. README lists them all.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL URL; unset means the embedded PGlite database under dataDir. */
+  databaseUrl: string | undefined;
+  /** PostgreSQL schema to use (search_path); unset means the server's default (public). */
+  databaseSchema: string | undefined;
+  dataDir: string;
+  dbPoolSize: number;
+  redisUrl: string | undefined;
+  logLevel: string;
+  ledger: {
+    maxQueuedTransfers: number;
+    maxBatchTransfers: number;
+    maxBatchesInFlight: number;
+    expirySweepMs: number;
+  };
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw ? raw : undefined;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const schema = text(env, "DATABASE_SCHEMA");
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error("DATABASE_SCHEMA must be a lower-case SQL identifier");
+  }
+  return {
+    port: int(env, "PORT", 3000, 0, 65_535),
+    host: text(env, "HOST") ?? "0.0.0.0",
+    databaseUrl: text(env, "DATABASE_URL"),
+    databaseSchema: schema,
+    dataDir: path.resolve(text(env, "FINGATE_DATA_DIR") ?? "./data"),
+    dbPoolSize: int(env, "DB_POOL_SIZE", 16, 1, 500),
+    redisUrl: text(env, "REDIS_URL"),
+    logLevel: text(env, "LOG_LEVEL") ?? "info",
+    ledger: {
+      maxQueuedTransfers: int(env, "LEDGER_MAX_QUEUED", 100_000, 1, 10_000_000),
+      maxBatchTransfers: int(env, "LEDGER_MAX_BATCH", 8_192, 1, 65_536),
+      maxBatchesInFlight: int(env, "LEDGER_BATCHES_IN_FLIGHT", 2, 1, 16),
+      expirySweepMs: int(env, "LEDGER_EXPIRY_SWEEP_MS", 1_000, 100, 3_600_000),
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Logger } from "../infra/log.js";
+import { HttpError } from "./errors.js";
+
+export interface AppDeps {
+  logger: Logger;
+  /** Resolves when the database answers; rejects otherwise. */
+  checkDatabase: () => Promise<void>;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use(requestLog(deps.logger));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await deps.checkDatabase();
+      res.json({ status: "ready", database: "ok" });
+    } catch {
+      res.status(503).json({ status: "not_ready", database: "unreachable" });
+    }
+  });
+
+  app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such route")));
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** One line per request: method, path without the query string (it may carry secrets), status, time. */
+function requestLog(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "http");
+    });
+    next();
+  };
+}
+
+/** Every error leaves as JSON with a stable code; internals are logged, not shown. */
+function errorHandler(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof HttpError) {
+      res.status(error.status).json({ error: { code: error.code, message: error.message, details: error.details } });
+      return;
+    }
+    const bodyError = error as { type?: string; status?: number };
+    if (bodyError?.type === "entity.parse.failed" || bodyError?.type === "entity.too.large") {
+      const status = bodyError.status ?? 400;
+      res.status(status).json({ error: { code: "bad_request", message: "malformed or oversized request body" } });
+      return;
+    }
+    logger.error({ err: error, path: req.path }, "unhandled error");
+    res.status(500).json({ error: { code: "internal", message: "internal error" } });
+  };
+}

@@ -1,0 +1,71 @@
+import type { Server } from "node:http";
+import type { Config } from "./config.js";
+import { Ledger } from "./core/ledger/ledger.js";
+import { createApp } from "./http/app.js";
+import { SqlLedgerStore } from "./infra/db/ledger-store.js";
+import { migrate } from "./infra/db/migrate.js";
+import { describeDatabase, openDatabase } from "./infra/db/open.js";
+import { isRetryableSqlError, type SqlDb } from "./infra/db/sql.js";
+import { createLogger, type Logger } from "./infra/log.js";
+
+/** The composition root: the one place that builds adapters and wires them into the core. */
+export interface Gateway {
+  config: Config;
+  logger: Logger;
+  db: SqlDb;
+  ledger: Ledger;
+  app: ReturnType<typeof createApp>;
+  close(): Promise<void>;
+}
+
+export async function buildGateway(config: Config, logger = createLogger(config.logLevel)): Promise<Gateway> {
+  const db = await openDatabase(config);
+  const applied = await migrate(db);
+  logger.info({ database: describeDatabase(config), migrationsApplied: applied }, "database ready");
+  const ledger = new Ledger(new SqlLedgerStore(db), {
+    maxQueuedTransfers: config.ledger.maxQueuedTransfers,
+    maxBatchTransfers: config.ledger.maxBatchTransfers,
+    maxBatchesInFlight: config.ledger.maxBatchesInFlight,
+    isRetryable: isRetryableSqlError,
+  });
+  const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
+  const app = createApp({ logger, checkDatabase: async () => void (await db.query("SELECT 1")) });
+  return {
+    config,
+    logger,
+    db,
+    ledger,
+    app,
+    close: async () => {
+      stopSweep();
+      await ledger.close();
+      await db.close();
+    },
+  };
+}
+
+/** Voids expired pending transfers on a timer; one sweep at a time, errors logged and retried next tick. */
+function startExpirySweep(ledger: Ledger, everyMs: number, logger: Logger): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    ledger
+      .expirePendings()
+      .then((voided) => voided > 0 && logger.info({ voided }, "expired pending transfers voided"))
+      .catch((error: unknown) => logger.warn({ err: error }, "expiry sweep failed"))
+      .finally(() => (running = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export async function startGateway(config: Config): Promise<{ gateway: Gateway; server: Server }> {
+  const gateway = await buildGateway(config);
+  const server = gateway.app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  gateway.logger.info({ port, host: config.host }, "fingate listening");
+  return { gateway, server };
+}
