@@ -119,7 +119,11 @@ class BatchDecider {
     return kind === "post" || kind === "void" ? this.resolvePending(input, undo) : this.applyNew(input, undo);
   }
 
-  private accountsFor(debitId: string, creditId: string, checkStatus: boolean) {
+  private accountsFor(
+    debitId: string,
+    creditId: string,
+    checkStatus: boolean,
+  ): { code: TransferResultCode } | { debit: Account; credit: Account } {
     const debit = this.snapshot.accounts.get(debitId);
     if (!debit) return { code: "debit_account_not_found" as const };
     const credit = this.snapshot.accounts.get(creditId);
@@ -165,8 +169,19 @@ class BatchDecider {
     };
   }
 
+  /** A pending made earlier in this batch counts as much as one loaded from the database. */
+  private pendingState(id: string): PendingState | undefined {
+    const loaded = this.snapshot.pendings.get(id);
+    if (loaded) return loaded;
+    const made = this.groupMade.get(id) ?? this.staged.get(id);
+    if (!made || isFailure(made)) return undefined;
+    const state: PendingState = { transfer: made, resolution: null };
+    this.snapshot.pendings.set(id, state);
+    return state;
+  }
+
   private resolvePending(input: TransferInput, undo: Undo): Outcome {
-    const state = this.snapshot.pendings.get(input.pendingId!);
+    const state = this.pendingState(input.pendingId!);
     const refusal = pendingRefusal(input, state, this.now);
     if (refusal) return { code: refusal };
     const pending = state!.transfer;

@@ -1,5 +1,5 @@
 import type { BatchDecision, BatchKeys, LedgerSnapshot } from "./snapshot.js";
-import type { Account, NewAccount, Transfer } from "./types.js";
+import type { Account, Transfer } from "./types.js";
 
 /** Thrown by a store when a concurrent writer got there first; the batch is decided again. */
 export class LedgerConflict extends Error {

@@ -171,10 +171,11 @@ async function loadSnapshot(
 async function writeDecision(tx: SqlExecutor, d: BatchDecision, name: (n: string) => string | undefined): Promise<void> {
   const t = d.transfers;
   const f = d.failures;
-  const armed = t.filter((x) => x.expiresAt !== null);
-  const disarmed = t.filter((x) => x.pendingId !== null).map((x) => x.pendingId);
+  // A pending settled in the same batch is never armed: the statement's DELETE could not see it.
+  const disarmed = new Set(t.filter((x) => x.pendingId !== null).map((x) => x.pendingId!));
+  const armed = t.filter((x) => x.expiresAt !== null && !disarmed.has(x.id));
   const createdAt = (t[0] ?? f[0])!.createdAt.toISOString();
-  const result = await tx.query<{ inserted: number; updated: number }>(WRITE_BATCH, [
+  const result = await tx.query<{ inserted: number; updated: number; failed: number }>(WRITE_BATCH, [
     t.map((x) => x.id),
     t.map((x) => x.debitAccountId),
     t.map((x) => x.creditAccountId),
@@ -201,9 +202,10 @@ async function writeDecision(tx: SqlExecutor, d: BatchDecision, name: (n: string
     d.accounts.map((a) => a.creditsPosted.toString()),
     armed.map((x) => x.id),
     armed.map((x) => iso(x.expiresAt)),
-    disarmed,
+    [...disarmed],
   ], name("ledger_write_batch"));
   const counts = result.rows[0]!;
-  if (counts.inserted !== t.length) throw new LedgerConflict();
+  // A short count means a concurrent writer got one of these ids first: decide the batch again.
+  if (counts.inserted !== t.length || counts.failed !== f.length) throw new LedgerConflict();
   if (counts.updated !== d.accounts.length) throw new Error(`ledger wrote ${counts.updated} of ${d.accounts.length} account balances`);
 }
