@@ -1,0 +1,45 @@
+import type { AttemptReservation, LockRule, PinCredential } from "./ports.js";
+
+/**
+ * Lockout arithmetic, pure. The SQL store does the same in one UPDATE (see pin-store.ts); the
+ * in-memory store calls these functions. Keep the two in step.
+ */
+
+export function isLocked(c: Pick<PinCredential, "lockedAt" | "lockedUntil">, now: Date): boolean {
+  if (c.lockedAt === null) return false;
+  return c.lockedUntil === null || c.lockedUntil.getTime() > now.getTime();
+}
+
+/** When a lock starting now ends; null when the rule locks until the bank unlocks. */
+export function lockEnd(rule: LockRule, now: Date): Date | null {
+  return rule.lockMinutes === 0 ? null : new Date(now.getTime() + rule.lockMinutes * 60_000);
+}
+
+/** Counts one attempt on c. Returns the credential to store (null: store nothing) and the outcome. */
+export function countAttempt(
+  c: PinCredential,
+  now: Date,
+  rule: LockRule,
+): { next: PinCredential | null; reservation: AttemptReservation } {
+  if (isLocked(c, now)) return { next: null, reservation: { kind: "locked", lockedUntil: c.lockedUntil } };
+  // A lock that has run out leaves a fresh count, so one more wrong PIN does not lock again.
+  const failedAttempts = (c.lockedAt === null ? c.failedAttempts : 0) + 1;
+  const lockedNow = failedAttempts >= rule.maxAttempts;
+  const next: PinCredential = {
+    ...c,
+    failedAttempts,
+    lockedAt: lockedNow ? now : null,
+    lockedUntil: lockedNow ? lockEnd(rule, now) : null,
+  };
+  return {
+    next,
+    reservation: {
+      kind: "counted",
+      pinHash: c.pinHash,
+      msisdn: c.msisdn,
+      failedAttempts,
+      lockedNow,
+      lockedUntil: next.lockedUntil,
+    },
+  };
+}

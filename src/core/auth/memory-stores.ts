@@ -1,0 +1,77 @@
+import type { AuditEntryInput } from "../audit/audit-entry.js";
+import type { InMemoryAuditLog } from "../audit/memory-audit-log.js";
+import { countAttempt, isLocked } from "./lockout.js";
+import type { AttemptReservation, LockRule, PinCredential, PinStore, SimSwapEvent, SimSwapStore } from "./ports.js";
+
+/**
+ * In-memory stores for unit tests and tools. Each method runs without awaiting in between, which
+ * makes it atomic on Node's single thread, and appends its audit entries in the same step.
+ */
+export class InMemoryPinStore implements PinStore {
+  readonly rows = new Map<string, PinCredential>();
+
+  constructor(private readonly audit: InMemoryAuditLog) {}
+
+  async find(subjectId: string): Promise<PinCredential | null> {
+    const row = this.rows.get(subjectId);
+    return row ? { ...row } : null;
+  }
+
+  async insert(credential: PinCredential, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+    if (this.rows.has(credential.subjectId)) return false;
+    this.audit.appendNow(audit, now);
+    this.rows.set(credential.subjectId, { ...credential });
+    return true;
+  }
+
+  async countAttempt(subjectId: string, now: Date, rule: LockRule): Promise<AttemptReservation> {
+    const row = this.rows.get(subjectId);
+    if (!row) return { kind: "unknown" };
+    const { next, reservation } = countAttempt(row, now, rule);
+    if (next) this.rows.set(subjectId, next);
+    return reservation;
+  }
+
+  async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+    const row = this.rows.get(subjectId);
+    if (!row || row.pinHash !== pinHash) return false;
+    this.audit.appendNow(audit, now);
+    this.rows.set(subjectId, { ...row, failedAttempts: 0, lockedAt: null, lockedUntil: null });
+    return true;
+  }
+
+  async replaceHash(subjectId: string, expectedHash: string | null, newHash: string, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+    const row = this.rows.get(subjectId);
+    if (!row || (expectedHash !== null && row.pinHash !== expectedHash)) return false;
+    this.audit.appendNow(audit, now);
+    this.rows.set(subjectId, { ...row, pinHash: newHash, pinSetAt: now, failedAttempts: 0, lockedAt: null, lockedUntil: null });
+    return true;
+  }
+
+  async unlock(subjectId: string, now: Date, audit: AuditEntryInput[]): Promise<{ wasLocked: boolean } | null> {
+    const row = this.rows.get(subjectId);
+    if (!row) return null;
+    this.audit.appendNow(audit, now);
+    this.rows.set(subjectId, { ...row, failedAttempts: 0, lockedAt: null, lockedUntil: null });
+    return { wasLocked: isLocked(row, now) };
+  }
+}
+
+export class InMemorySimSwapStore implements SimSwapStore {
+  readonly events: SimSwapEvent[] = [];
+
+  constructor(private readonly audit: InMemoryAuditLog) {}
+
+  async record(event: SimSwapEvent, audit: AuditEntryInput[]): Promise<void> {
+    this.audit.appendNow(audit, event.reportedAt);
+    this.events.push({ ...event });
+  }
+
+  async latest(msisdn: string): Promise<SimSwapEvent | null> {
+    let latest: SimSwapEvent | null = null;
+    for (const e of this.events) {
+      if (e.msisdn === msisdn && (!latest || e.occurredAt.getTime() > latest.occurredAt.getTime())) latest = e;
+    }
+    return latest ? { ...latest } : null;
+  }
+}

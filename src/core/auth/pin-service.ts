@@ -1,0 +1,241 @@
+import { randomInt } from "node:crypto";
+import { ACTOR_TYPES, CHANNELS, type AuditEntryInput, type AuditLog, type AuditOutcome } from "../audit/audit-entry.js";
+import { PIN_MAX_DIGITS, PIN_MIN_DIGITS, resolvePinPolicy, type PinPolicy } from "./pin-policy.js";
+import { pinFormatProblem, weakPinReason } from "./pin-rules.js";
+import type { PinCredential, PinHasher, PinStore } from "./ports.js";
+import type { SimSwapCheck } from "./sim-swap.js";
+import {
+  isE164,
+  isSubjectId,
+  isValidContext,
+  type AuthContext,
+  type ChangePinResult,
+  type PinInvalid,
+  type PinLocked,
+  type PinWrong,
+  type ResetPinResult,
+  type SetPinResult,
+  type UnlockPinResult,
+  type VerifyPinResult,
+} from "./types.js";
+
+export interface SetPinInput extends AuthContext {
+  subjectId: string;
+  /** The subject's number in E.164, kept for the weak-PIN rule. */
+  msisdn: string;
+  pin: string;
+}
+
+export interface VerifyPinInput extends AuthContext {
+  subjectId: string;
+  pin: string;
+}
+
+export interface ChangePinInput extends AuthContext {
+  subjectId: string;
+  oldPin: string;
+  newPin: string;
+}
+
+/** By a bank user only, after the bank has checked the customer's identity in person. */
+export interface ResetPinInput extends AuthContext {
+  subjectId: string;
+  newPin: string;
+}
+
+export interface UnlockPinInput extends AuthContext {
+  subjectId: string;
+}
+
+export interface PinServiceDeps {
+  store: PinStore;
+  hasher: PinHasher;
+  audit: AuditLog;
+  /** The SIM-swap guard: a PIN reset during cooling could hand the account to a SIM thief. */
+  simSwap: { checkPinReset(msisdn: string): Promise<SimSwapCheck> };
+  policy?: Partial<PinPolicy>;
+  clock?: () => Date;
+}
+
+/** An attempt that was counted and checked: right (not yet settled) or refused (already counted). */
+type Attempt =
+  | { ok: true; pinHash: string; msisdn: string }
+  | { ok: false; result: PinWrong | PinLocked; detail: Record<string, unknown> };
+
+const WRONG: PinWrong = { ok: false, code: "pin_wrong" };
+
+/**
+ * PINs of customers and agents (the subject): set once, verified with lockout, changed with the
+ * old PIN, reset and unlocked by the bank. A PIN is only ever passed to the hasher; results,
+ * audit entries and errors never contain it.
+ */
+export class PinService {
+  readonly policy: PinPolicy;
+  private readonly clock: () => Date;
+  private dummy: Promise<string> | undefined;
+
+  constructor(private readonly deps: PinServiceDeps) {
+    this.policy = resolvePinPolicy(deps.policy);
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  async setPin(input: SetPinInput): Promise<SetPinResult> {
+    const bad = checkRequest(input);
+    if (bad) return bad;
+    if (!isE164(input.msisdn)) return { ok: false, code: "invalid_msisdn" };
+    const invalid = this.newPinProblem(input.pin);
+    if (invalid) return invalid;
+    const weak = weakPinReason(input.pin, input.msisdn);
+    if (weak) return this.refuse(input, "pin.set", { ok: false, code: "pin_weak", reason: weak });
+    const now = this.clock();
+    const credential: PinCredential = {
+      subjectId: input.subjectId,
+      msisdn: input.msisdn,
+      pinHash: await this.deps.hasher.hash(input.pin),
+      failedAttempts: 0,
+      lockedAt: null,
+      lockedUntil: null,
+      pinSetAt: now,
+    };
+    if (await this.deps.store.insert(credential, now, [entry(input, "pin.set", "ok")])) return { ok: true };
+    return this.refuse(input, "pin.set", { ok: false, code: "pin_already_set" });
+  }
+
+  async verifyPin(input: VerifyPinInput): Promise<VerifyPinResult> {
+    const bad = checkRequest(input) ?? anyPinProblem(input.pin);
+    if (bad) return bad;
+    const now = this.clock();
+    const attempt = await this.attempt(input.subjectId, input.pin, now);
+    if (!attempt.ok) return this.refuse(input, "pin.verify", attempt.result, attempt.detail);
+    if (await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [entry(input, "pin.verify", "ok")])) {
+      return { ok: true };
+    }
+    // The PIN was changed or reset between the count and the check: the old one no longer counts.
+    return this.refuse(input, "pin.verify", WRONG, { code: "pin_wrong", changedMeanwhile: true });
+  }
+
+  async changePin(input: ChangePinInput): Promise<ChangePinResult> {
+    const bad = checkRequest(input) ?? withField(anyPinProblem(input.oldPin), "oldPin") ?? withField(this.newPinProblem(input.newPin), "newPin");
+    if (bad) return bad;
+    if (input.oldPin === input.newPin) return { ok: false, code: "pin_unchanged" };
+    const now = this.clock();
+    // The old PIN goes through the same counted attempt as a verify: change must not be a way
+    // around the lockout.
+    const attempt = await this.attempt(input.subjectId, input.oldPin, now);
+    if (!attempt.ok) return this.refuse(input, "pin.change", attempt.result, attempt.detail);
+    const weak = weakPinReason(input.newPin, attempt.msisdn);
+    if (weak) {
+      // The old PIN was right, so its attempt is settled as a success; the new PIN is refused.
+      const refused = entry(input, "pin.change", "refused", { code: "pin_weak", reason: weak });
+      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [refused]);
+      return { ok: false, code: "pin_weak", reason: weak };
+    }
+    const newHash = await this.deps.hasher.hash(input.newPin);
+    if (await this.deps.store.replaceHash(input.subjectId, attempt.pinHash, newHash, now, [entry(input, "pin.change", "ok")])) {
+      return { ok: true };
+    }
+    return this.refuse(input, "pin.change", WRONG, { code: "pin_wrong", changedMeanwhile: true });
+  }
+
+  async resetPin(input: ResetPinInput): Promise<ResetPinResult> {
+    const bad = checkRequest(input) ?? withField(this.newPinProblem(input.newPin), "newPin");
+    if (bad) return bad;
+    if (input.actor.type !== "bank_user") return this.refuse(input, "pin.reset", { ok: false, code: "not_authorized" });
+    const credential = await this.deps.store.find(input.subjectId);
+    if (!credential) return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
+    const weak = weakPinReason(input.newPin, credential.msisdn);
+    if (weak) return this.refuse(input, "pin.reset", { ok: false, code: "pin_weak", reason: weak });
+    const swap = await this.deps.simSwap.checkPinReset(credential.msisdn);
+    if (!swap.ok && swap.code === "sim_swap_cooling") return this.refuse(input, "pin.reset", swap);
+    const now = this.clock();
+    const newHash = await this.deps.hasher.hash(input.newPin);
+    const audit = [entry(input, "pin.reset", "ok", { wasLocked: credential.lockedAt !== null })];
+    if (await this.deps.store.replaceHash(input.subjectId, null, newHash, now, audit)) return { ok: true };
+    return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
+  }
+
+  async unlockPin(input: UnlockPinInput): Promise<UnlockPinResult> {
+    const bad = checkRequest(input);
+    if (bad) return bad;
+    if (input.actor.type !== "bank_user") return this.refuse(input, "pin.unlock", { ok: false, code: "not_authorized" });
+    const now = this.clock();
+    const unlocked = await this.deps.store.unlock(input.subjectId, now, [entry(input, "pin.unlock", "ok")]);
+    if (!unlocked) return this.refuse(input, "pin.unlock", { ok: false, code: "pin_not_set" });
+    return { ok: true, wasLocked: unlocked.wasLocked };
+  }
+
+  /**
+   * Counts the attempt first, then checks the hash. An unknown subject costs the same Argon2
+   * verification (against a dummy hash of the same parameters) and gets the same pin_wrong, so
+   * neither the answer nor its timing says whether the subject exists.
+   */
+  private async attempt(subjectId: string, pin: string, now: Date): Promise<Attempt> {
+    const counted = await this.deps.store.countAttempt(subjectId, now, this.policy);
+    if (counted.kind === "locked") {
+      const result: PinLocked = { ok: false, code: "pin_locked", lockedUntil: counted.lockedUntil };
+      return { ok: false, result, detail: { code: "pin_locked", lockedUntil: counted.lockedUntil } };
+    }
+    if (counted.kind === "unknown") {
+      await this.deps.hasher.verify(await this.dummyHash(), pin);
+      return { ok: false, result: WRONG, detail: { code: "pin_wrong", known: false } };
+    }
+    if (await this.deps.hasher.verify(counted.pinHash, pin)) return { ok: true, pinHash: counted.pinHash, msisdn: counted.msisdn };
+    const detail = { code: "pin_wrong", failedAttempts: counted.failedAttempts, locked: counted.lockedNow, lockedUntil: counted.lockedUntil };
+    // The attempt that reaches the limit says so, so that the user learns why the next one fails.
+    const result: PinWrong | PinLocked = counted.lockedNow ? { ok: false, code: "pin_locked", lockedUntil: counted.lockedUntil } : WRONG;
+    return { ok: false, result, detail };
+  }
+
+  private dummyHash(): Promise<string> {
+    this.dummy ??= this.deps.hasher.hash(String(randomInt(0, 1_000_000)).padStart(PIN_MAX_DIGITS, "0")).catch((error: unknown) => {
+      this.dummy = undefined;
+      throw error;
+    });
+    return this.dummy;
+  }
+
+  private newPinProblem(pin: unknown): PinInvalid | null {
+    const reason = pinFormatProblem(pin, this.policy.minLength, this.policy.maxLength);
+    return reason ? { ok: false, code: "pin_invalid", reason } : null;
+  }
+
+  /** Audits a refusal (its code and non-secret details) and returns it. */
+  private async refuse<const R extends { ok: false; code: string }>(
+    input: AuthContext & { subjectId: string },
+    action: string,
+    result: R,
+    detail: Record<string, unknown> = { ...result, ok: undefined },
+  ): Promise<R> {
+    await this.deps.audit.append([entry(input, action, "refused", detail)]);
+    return result;
+  }
+}
+
+/**
+ * Any PIN that could have been set under any policy (4 to 6 ASCII digits). A bank that raises its
+ * minimum length must not lock out customers whose older, shorter PINs are still valid.
+ */
+function anyPinProblem(pin: unknown): PinInvalid | null {
+  const reason = pinFormatProblem(pin, PIN_MIN_DIGITS, PIN_MAX_DIGITS);
+  return reason ? { ok: false, code: "pin_invalid", reason } : null;
+}
+
+function withField(problem: PinInvalid | null, field: "oldPin" | "newPin"): PinInvalid | null {
+  return problem ? { ...problem, field } : null;
+}
+
+/** Malformed requests are refused before anything is counted, hashed or audited. */
+function checkRequest(input: AuthContext & { subjectId: string }): { ok: false; code: "invalid_actor" | "invalid_subject" } | null {
+  if (!isValidContext(input, ACTOR_TYPES, CHANNELS)) return { ok: false, code: "invalid_actor" };
+  if (!isSubjectId(input.subjectId)) return { ok: false, code: "invalid_subject" };
+  return null;
+}
+
+function entry(
+  input: AuthContext & { subjectId: string },
+  action: string,
+  outcome: AuditOutcome,
+  payload: Record<string, unknown> = {},
+): AuditEntryInput {
+  return { actorType: input.actor.type, actorId: input.actor.id, action, channel: input.channel, outcome, subject: input.subjectId, payload };
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from "node:crypto";
+import { ACTOR_TYPES, CHANNELS, type ActorType, type AuditEntryInput } from "../audit/audit-entry.js";
+import type { SimSwapEvent, SimSwapKind, SimSwapStore } from "./ports.js";
+import { isE164, isValidContext, type AuthContext, type InvalidActor, type InvalidMsisdn, type NotAuthorized, type Ok, type SimSwapCooling } from "./types.js";
+
+/**
+ * After a SIM swap or a recycled number, whoever holds the SIM may not be the customer: the SIM,
+ * one of the two factors, is in doubt. For a cooling period the guard lets small payments through
+ * (a stranded customer can still buy airtime) and refuses larger ones and PIN resets.
+ */
+export interface SimSwapPolicy {
+  coolingHours: number;
+  /** Outgoing transfers up to this amount pass during cooling; above it they are refused. */
+  maxOutgoingMinor: bigint;
+}
+
+export const DEFAULT_SIM_SWAP_POLICY: SimSwapPolicy = { coolingHours: 72, maxOutgoingMinor: 1_000n };
+const MAX_COOLING_HOURS = 30 * 24;
+/** Reporters' clocks drift; a swap "in the future" by more than this is a bad report. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+const KINDS: readonly SimSwapKind[] = ["sim_swap", "number_recycled"];
+/** The telco, the bank, the gateway's operators and its own jobs (a telco feed poller) may report. */
+const REPORTERS: readonly ActorType[] = ["telco", "bank_user", "operator", "system"];
+
+export function resolveSimSwapPolicy(o: Partial<SimSwapPolicy> = {}): SimSwapPolicy {
+  const hours = typeof o.coolingHours === "number" && Number.isFinite(o.coolingHours) ? Math.trunc(o.coolingHours) : 72;
+  const max = typeof o.maxOutgoingMinor === "bigint" && o.maxOutgoingMinor >= 0n ? o.maxOutgoingMinor : 1_000n;
+  return { coolingHours: Math.min(MAX_COOLING_HOURS, Math.max(0, hours)), maxOutgoingMinor: max };
+}
+
+export type SimSwapCheck = Ok | SimSwapCooling | InvalidMsisdn | { ok: false; code: "invalid_amount" };
+
+export type ReportSimSwapResult =
+  | (Ok & { event: SimSwapEvent; coolingEndsAt: Date })
+  | InvalidMsisdn
+  | InvalidActor
+  | NotAuthorized
+  | { ok: false; code: "invalid_kind" }
+  | { ok: false; code: "invalid_time" };
+
+export interface ReportSimSwapInput extends AuthContext {
+  msisdn: string;
+  kind: SimSwapKind;
+  /** When the swap happened; defaults to now. */
+  occurredAt?: Date;
+}
+
+export interface SimSwapGuardDeps {
+  store: SimSwapStore;
+  policy?: Partial<SimSwapPolicy>;
+  clock?: () => Date;
+}
+
+export class SimSwapGuard {
+  readonly policy: SimSwapPolicy;
+  private readonly store: SimSwapStore;
+  private readonly clock: () => Date;
+
+  constructor(deps: SimSwapGuardDeps) {
+    this.store = deps.store;
+    this.policy = resolveSimSwapPolicy(deps.policy);
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  async report(input: ReportSimSwapInput): Promise<ReportSimSwapResult> {
+    if (!isValidContext(input, ACTOR_TYPES, CHANNELS)) return { ok: false, code: "invalid_actor" };
+    if (!REPORTERS.includes(input.actor.type)) return { ok: false, code: "not_authorized" };
+    if (!isE164(input.msisdn)) return { ok: false, code: "invalid_msisdn" };
+    if (!KINDS.includes(input.kind)) return { ok: false, code: "invalid_kind" };
+    const now = this.clock();
+    const occurredAt = input.occurredAt ?? now;
+    if (!(occurredAt instanceof Date) || Number.isNaN(occurredAt.getTime()) || occurredAt.getTime() > now.getTime() + CLOCK_SKEW_MS) {
+      return { ok: false, code: "invalid_time" };
+    }
+    const event: SimSwapEvent = {
+      id: randomUUID(),
+      msisdn: input.msisdn,
+      kind: input.kind,
+      occurredAt,
+      reportedAt: now,
+      reporterType: input.actor.type,
+      reporterId: input.actor.id,
+    };
+    const coolingEndsAt = this.endOfCooling(occurredAt);
+    await this.store.record(event, [auditReport(input, event, coolingEndsAt)]);
+    return { ok: true, event, coolingEndsAt };
+  }
+
+  /** Whether msisdn may send amountMinor now. Amounts within the allowance skip the lookup. */
+  async checkOutgoing(msisdn: string, amountMinor: bigint): Promise<SimSwapCheck> {
+    if (typeof amountMinor !== "bigint" || amountMinor < 0n) return { ok: false, code: "invalid_amount" };
+    if (!isE164(msisdn)) return { ok: false, code: "invalid_msisdn" };
+    if (amountMinor <= this.policy.maxOutgoingMinor) return { ok: true };
+    return this.checkCooling(msisdn);
+  }
+
+  async checkPinReset(msisdn: string): Promise<SimSwapCheck> {
+    if (!isE164(msisdn)) return { ok: false, code: "invalid_msisdn" };
+    return this.checkCooling(msisdn);
+  }
+
+  /** When the current cooling period for msisdn ends, or null when there is none. */
+  async coolingEndsAt(msisdn: string): Promise<Date | null> {
+    if (!isE164(msisdn)) return null;
+    const latest = await this.store.latest(msisdn);
+    if (!latest) return null;
+    const endsAt = this.endOfCooling(latest.occurredAt);
+    return endsAt.getTime() > this.clock().getTime() ? endsAt : null;
+  }
+
+  private async checkCooling(msisdn: string): Promise<SimSwapCheck> {
+    const endsAt = await this.coolingEndsAt(msisdn);
+    return endsAt ? { ok: false, code: "sim_swap_cooling", endsAt } : { ok: true };
+  }
+
+  private endOfCooling(occurredAt: Date): Date {
+    return new Date(occurredAt.getTime() + this.policy.coolingHours * 3_600_000);
+  }
+}
+
+function auditReport(input: ReportSimSwapInput, event: SimSwapEvent, coolingEndsAt: Date): AuditEntryInput {
+  return {
+    actorType: input.actor.type,
+    actorId: input.actor.id,
+    action: "sim_swap.report",
+    channel: input.channel,
+    outcome: "ok",
+    subject: event.msisdn,
+    payload: { eventId: event.id, kind: event.kind, occurredAt: event.occurredAt, coolingEndsAt },
+  };
+}

@@ -1,0 +1,93 @@
+import {
+  ok,
+  refuse,
+  type AliasProblemCode,
+  type HandleProblem,
+  type InstrumentAliasProblemCode,
+  type Outcome,
+} from "./types.js";
+
+/** Pseudonyms others can pay ("mama.jane"): unique across the platform. */
+export const PSEUDONYM_LENGTH = { min: 3, max: 20 } as const;
+/** Names of a customer's own payment instruments ("salary", "mpesa"): unique per customer. */
+export const INSTRUMENT_ALIAS_LENGTH = { min: 2, max: 16 } as const;
+
+// Inputs longer than this are refused before any normalization, so a 10 KB string costs nothing.
+const MAX_RAW_LENGTH = 64;
+
+/**
+ * Characters that render as nothing or reorder text: controls, format characters (zero-width
+ * space/joiners, bidi marks and overrides, BOM, soft hyphen), variation selectors and the Hangul
+ * fillers. They let two aliases look identical on a screen, so they get a code of their own.
+ */
+// (The combining ones are alternatives, not class members, so that no class holds a combining mark.)
+const INVISIBLE_RE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]|\u034F|\u17B4|\u17B5|[\u180B-\u180F]|[\uFE00-\uFE0F]/u;
+const NON_ASCII_RE = /[^\x20-\x7E]/;
+const SEPARATOR = "[._-]";
+
+/**
+ * Words an alias may not be, so nobody can pose as the bank, the platform or its staff. Matched
+ * after removing separators and trailing digits ("ad.min", "support2" are caught too).
+ */
+export const RESERVED_ALIASES: ReadonlySet<string> = new Set([
+  "admin", "administrator", "agent", "agents", "all", "bank", "banks", "billing", "care", "cashier",
+  "customer", "customercare", "customerservice", "everyone", "fingate", "gov", "government", "help",
+  "helpdesk", "helpline", "info", "me", "merchant", "mod", "moderator", "noreply", "null", "official",
+  "operator", "pay", "payment", "payments", "police", "root", "security", "service", "services", "sms",
+  "staff", "support", "sysadmin", "system", "teller", "test", "undefined", "ussd", "verify", "wallet",
+  // Mobile-money and telco brands customers already trust.
+  "airtel", "airtelmoney", "ecocash", "mpesa", "mtn", "momo", "orange", "orangemoney", "safaricom",
+  "tigo", "tigopesa", "vodacom", "vodafone",
+]);
+
+/** Beginnings that read as official however they continue ("fingate.kenya", "support.team"). */
+const RESERVED_PREFIXES = ["fingate", "admin", "official", "support", "helpdesk", "customercare", "sysadmin"];
+
+export interface ParsedAlias {
+  /** As typed, after NFKC and trimming, e.g. "Mama.Jane". */
+  alias: string;
+  /** Lower-cased for uniqueness and lookup, e.g. "mama.jane". */
+  key: string;
+}
+
+/** Checks a pseudonym: the shared character rules, 3..20 characters, not a reserved word. */
+export function parsePseudonym(input: unknown): Outcome<ParsedAlias, AliasProblemCode> {
+  const parsed = parseHandle(input, PSEUDONYM_LENGTH);
+  if (!parsed.ok) return refuse(`alias_${parsed.code}` as const);
+  return isReservedAlias(parsed.value.key) ? refuse("alias_reserved") : parsed;
+}
+
+/** Checks an instrument alias: the shared character rules, 2..16 characters, stored lower-case. */
+export function parseInstrumentAlias(input: unknown): Outcome<string, InstrumentAliasProblemCode> {
+  const parsed = parseHandle(input, INSTRUMENT_ALIAS_LENGTH);
+  if (!parsed.ok) return refuse(`instrument_alias_${parsed.code}` as const);
+  return ok(parsed.value.key);
+}
+
+export function isReservedAlias(key: string): boolean {
+  const base = key.replace(/[._-]/g, "").replace(/[0-9]+$/, "");
+  return RESERVED_ALIASES.has(base) || RESERVED_PREFIXES.some((prefix) => base.startsWith(prefix)) || base.includes("fingate");
+}
+
+/**
+ * The rules pseudonyms and instrument aliases share: ASCII letters (any case), digits, and single
+ * dots, underscores or hyphens between them; a letter first. Checks run cheapest and clearest
+ * first, so the code names the first problem a person would notice.
+ */
+function parseHandle(input: unknown, length: { min: number; max: number }): Outcome<ParsedAlias, HandleProblem> {
+  if (typeof input !== "string") return refuse("invalid_characters");
+  if (input.length > MAX_RAW_LENGTH) return refuse("too_long");
+  if (INVISIBLE_RE.test(input)) return refuse("invisible_characters");
+  // NFKC folds compatibility forms (full-width "ａｄｍｉｎ" → "admin"); what is still not ASCII
+  // afterwards, such as a Cyrillic "а" in "аdmin", is a confusable and refused.
+  const alias = input.normalize("NFKC").trim();
+  if (NON_ASCII_RE.test(alias)) return refuse("not_ascii");
+  if (alias.length < length.min) return refuse("too_short");
+  if (alias.length > length.max) return refuse("too_long");
+  if (/^[0-9]+$/.test(alias)) return refuse("looks_like_phone_number");
+  if (!/^[A-Za-z0-9._-]+$/.test(alias)) return refuse("invalid_characters");
+  if (!/^[A-Za-z]/.test(alias)) return refuse("must_start_with_letter");
+  if (new RegExp(`${SEPARATOR}{2}`).test(alias)) return refuse("repeated_separator");
+  if (new RegExp(`${SEPARATOR}$`).test(alias)) return refuse("ends_with_separator");
+  return ok({ alias, key: alias.toLowerCase() });
+}

@@ -1,0 +1,43 @@
+import { isUuid } from "../ledger/ids.js";
+import { parsePseudonym } from "./aliases.js";
+import { maskDisplayName } from "./masking.js";
+import { normalizeMsisdn } from "./msisdn.js";
+import type { DirectoryStore, PayeeRecord } from "./ports.js";
+import { ok, refuse, type Outcome, type Payee } from "./types.js";
+
+export interface LookupOptions {
+  /** The payer's institution: its default country reads numbers written without a country code. */
+  institutionId?: string;
+}
+
+// A pseudonym starts with a letter, so anything starting with a digit, "+" or "(" is a number.
+const NUMBER_LIKE_RE = /^\s*[0-9+(]/;
+
+/**
+ * Resolves "0712 345 678", "+254712345678" or "mama.jane" to the payee's receiving account and a
+ * masked name. Malformed input gets the code of the rule it breaks, so a confirmation screen can
+ * say "check the number" rather than "not found"; a reserved word is simply not found.
+ */
+export async function lookupPayee(store: DirectoryStore, query: unknown, options: LookupOptions): Promise<Outcome<Payee>> {
+  if (typeof query !== "string") return refuse("payee_not_found");
+  let record: PayeeRecord | null;
+  if (NUMBER_LIKE_RE.test(query)) {
+    const institution = options.institutionId && isUuid(options.institutionId) ? await store.getInstitution(options.institutionId) : null;
+    const msisdn = normalizeMsisdn(query, institution?.defaultCountry);
+    if (!msisdn.ok) return msisdn;
+    record = await store.findPayeeByMsisdn(msisdn.value);
+  } else {
+    const alias = parsePseudonym(query);
+    if (!alias.ok) return refuse(alias.code === "alias_reserved" ? "payee_not_found" : alias.code);
+    record = await store.findPayeeByAlias(alias.value.key);
+  }
+  if (!record) return refuse("payee_not_found");
+  const { customer } = record;
+  if (customer.status !== "active") return refuse("payee_unavailable");
+  return ok({
+    customerId: customer.id,
+    institutionId: customer.institutionId,
+    accountId: record.defaultAccountId,
+    maskedName: maskDisplayName(customer.displayName),
+  });
+}

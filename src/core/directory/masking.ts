@@ -1,0 +1,32 @@
+/** What other people may see of a customer: enough to confirm a payee, too little to harvest. */
+
+const graphemes = new Intl.Segmenter("und", { granularity: "grapheme" });
+
+/**
+ * "Jane Wanjiru Mwangi" → "JANE W*** M***": the first name in capitals, then the first letter of
+ * each further name. Upper-casing is locale-independent so a server locale cannot change it.
+ */
+export function maskDisplayName(displayName: string): string {
+  const [first, ...others] = displayName.split(" ").filter((word) => word.length > 0);
+  if (first === undefined) return "***";
+  return [first.toUpperCase(), ...others.map((word) => `${initial(word).toUpperCase()}***`)].join(" ");
+}
+
+/** The first grapheme that holds a letter, with its combining marks ("क्" stays whole). */
+function initial(word: string): string {
+  for (const { segment } of graphemes.segment(word)) {
+    if (/\p{L}/u.test(segment)) return segment;
+  }
+  return "";
+}
+
+/** "+254712345678" → "+2547*****678": for audit payloads and logs that need not hold the number. */
+export function maskMsisdn(msisdn: string): string {
+  if (msisdn.length <= 8) return "*".repeat(msisdn.length);
+  return `${msisdn.slice(0, 5)}${"*".repeat(msisdn.length - 8)}${msisdn.slice(-3)}`;
+}
+
+/** "**** 1234" for an instrument's external reference; null for a wallet, which has none. */
+export function maskExternalRef(last4: string | null): string | null {
+  return last4 === null ? null : `**** ${last4}`;
+}

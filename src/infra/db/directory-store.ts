@@ -1,0 +1,213 @@
+import {
+  UniqueViolation,
+  type Decision,
+  type DirectoryChange,
+  type DirectoryStore,
+  type PayeeRecord,
+  type UniqueRule,
+} from "../../core/directory/ports.js";
+import type {
+  Alias,
+  Customer,
+  CustomerProfile,
+  CustomerStatus,
+  InstitutionProfile,
+  Instrument,
+  InstrumentKind,
+  KycTier,
+  Language,
+} from "../../core/directory/types.js";
+import { Prisma } from "./generated/client.js";
+import type {
+  Customer as CustomerRow,
+  CustomerAlias as AliasRow,
+  PaymentInstrument as InstrumentRow,
+} from "./generated/client.js";
+import type { PrismaClient } from "./prisma.js";
+
+type Tx = Prisma.TransactionClient;
+
+/** Unique indexes of the directory migration and the rule each one enforces. */
+const UNIQUE_RULES: Record<string, UniqueRule> = {
+  customers_msisdn_key: "msisdn",
+  customer_aliases_pkey: "alias",
+  payment_instruments_customer_id_alias_key: "instrument_alias",
+  payment_instruments_customer_id_is_default_key: "default_instrument",
+};
+
+// Interactive transactions hold one customer's row lock for a few statements; waiting behind
+// another writer of the same customer (or for a pooled connection) should take milliseconds.
+const TX_OPTIONS = { maxWait: 5_000, timeout: 10_000 };
+
+const PROFILE_INCLUDE = {
+  aliases: { orderBy: [{ createdAt: "asc" }, { aliasKey: "asc" }] },
+  instruments: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
+} satisfies Prisma.CustomerInclude;
+
+const DEFAULT_INSTRUMENT = { instruments: { where: { isDefault: true }, select: { accountId: true } } } satisfies Prisma.CustomerInclude;
+
+/** The directory's tables through the Prisma client; raw SQL only for the row lock Prisma cannot take. */
+export class PrismaDirectoryStore implements DirectoryStore {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async getInstitution(institutionId: string): Promise<InstitutionProfile | null> {
+    const [institution, settings] = await Promise.all([
+      this.prisma.institution.findUnique({ where: { id: institutionId }, select: { id: true, currency: true } }),
+      this.prisma.directorySettings.findUnique({ where: { institutionId } }),
+    ]);
+    return institution ? { ...institution, defaultCountry: settings?.defaultCountry ?? null } : null;
+  }
+
+  async setDefaultCountry(institutionId: string, country: string): Promise<void> {
+    await this.prisma.directorySettings.upsert({
+      where: { institutionId },
+      create: { institutionId, defaultCountry: country },
+      update: { defaultCountry: country },
+    });
+  }
+
+  async insertCustomer(customer: Customer, wallet: Instrument): Promise<void> {
+    await translateUnique(() =>
+      this.prisma.customer.create({
+        data: { ...customer, instruments: { create: instrumentData(wallet) } },
+      }),
+    );
+  }
+
+  async getCustomer(customerId: string): Promise<Customer | null> {
+    const row = await this.prisma.customer.findUnique({ where: { id: customerId } });
+    return row ? toCustomer(row) : null;
+  }
+
+  async findCustomerByMsisdn(msisdn: string): Promise<Customer | null> {
+    const row = await this.prisma.customer.findUnique({ where: { msisdn } });
+    return row ? toCustomer(row) : null;
+  }
+
+  loadProfile(customerId: string): Promise<CustomerProfile | null> {
+    return loadProfile(this.prisma, customerId);
+  }
+
+  updateCustomer<T>(customerId: string, decide: (profile: CustomerProfile | null) => Decision<T>): Promise<Decision<T>> {
+    return translateUnique(() =>
+      this.prisma.$transaction(async (tx) => {
+        // Serializes all writers of one customer, so limits (5 aliases) and the single default
+        // instrument are decided on a profile nobody else is changing.
+        const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM customers WHERE id = ${customerId}::uuid FOR UPDATE`;
+        const decision = decide(locked.length > 0 ? await loadProfile(tx, customerId) : null);
+        if (decision.ok) for (const change of decision.changes) await applyChange(tx, customerId, change);
+        return decision;
+      }, TX_OPTIONS),
+    );
+  }
+
+  async findPayeeByMsisdn(msisdn: string): Promise<PayeeRecord | null> {
+    const row = await this.prisma.customer.findUnique({ where: { msisdn }, include: DEFAULT_INSTRUMENT });
+    return row ? toPayee(row) : null;
+  }
+
+  async findPayeeByAlias(aliasKey: string): Promise<PayeeRecord | null> {
+    const row = await this.prisma.customerAlias.findUnique({
+      where: { aliasKey },
+      include: { customer: { include: DEFAULT_INSTRUMENT } },
+    });
+    return row ? toPayee(row.customer) : null;
+  }
+}
+
+async function loadProfile(db: Tx | PrismaClient, customerId: string): Promise<CustomerProfile | null> {
+  const row = await db.customer.findUnique({ where: { id: customerId }, include: PROFILE_INCLUDE });
+  if (!row) return null;
+  return { customer: toCustomer(row), aliases: row.aliases.map(toAlias), instruments: row.instruments.map(toInstrument) };
+}
+
+/** Every write is scoped to the locked customer, so a decision can never touch another's rows. */
+async function applyChange(tx: Tx, customerId: string, change: DirectoryChange): Promise<void> {
+  switch (change.type) {
+    case "update_customer":
+      await tx.customer.update({ where: { id: customerId }, data: change.patch });
+      return;
+    case "add_alias":
+      await tx.customerAlias.create({ data: { ...change.alias, customerId } });
+      return;
+    case "remove_alias":
+      await tx.customerAlias.deleteMany({ where: { aliasKey: change.aliasKey, customerId } });
+      return;
+    case "add_instrument":
+      await tx.paymentInstrument.create({ data: { ...instrumentData(change.instrument), customerId } });
+      return;
+    case "rename_instrument":
+      await tx.paymentInstrument.updateMany({ where: { id: change.instrumentId, customerId }, data: { alias: change.alias } });
+      return;
+    case "set_default_instrument":
+      // Two statements in this order: the unique (customer_id, is_default) index is checked per row.
+      await tx.paymentInstrument.updateMany({ where: { customerId, isDefault: true }, data: { isDefault: null } });
+      await tx.paymentInstrument.updateMany({ where: { id: change.instrumentId, customerId }, data: { isDefault: true } });
+      return;
+    case "remove_instrument":
+      await tx.paymentInstrument.deleteMany({ where: { id: change.instrumentId, customerId } });
+      return;
+  }
+}
+
+function instrumentData(instrument: Instrument) {
+  const { customerId: _customerId, isDefault, ...rest } = instrument;
+  // TRUE or NULL, never FALSE: see the (customer_id, is_default) index in the migration.
+  return { ...rest, isDefault: isDefault ? true : null };
+}
+
+/** Runs fn; a unique violation of a directory index becomes UniqueViolation, anything else passes through. */
+async function translateUnique<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const rule = uniqueRuleOf(error);
+    throw rule ? new UniqueViolation(rule) : error;
+  }
+}
+
+function uniqueRuleOf(error: unknown): UniqueRule | null {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== "P2002") return null;
+  // The adapters differ in how they name the index (pg: constraint.index, PGlite: fields), but
+  // both pass PostgreSQL's own message through, which names it.
+  const cause = (error.meta?.driverAdapterError as { cause?: { originalMessage?: string } } | undefined)?.cause;
+  const name = /unique constraint "([^"]+)"/.exec(cause?.originalMessage ?? error.message)?.[1];
+  return name ? (UNIQUE_RULES[name] ?? null) : null;
+}
+
+function toCustomer(row: CustomerRow): Customer {
+  return {
+    id: row.id,
+    institutionId: row.institutionId,
+    msisdn: row.msisdn,
+    displayName: row.displayName,
+    // The migration's CHECK constraints hold these to the core's value sets.
+    language: row.language as Language,
+    kycTier: row.kycTier as KycTier,
+    status: row.status as CustomerStatus,
+    walletAccountId: row.walletAccountId,
+    createdAt: row.createdAt,
+  };
+}
+
+function toAlias(row: AliasRow): Alias {
+  return { alias: row.alias, aliasKey: row.aliasKey, customerId: row.customerId, createdAt: row.createdAt };
+}
+
+function toInstrument(row: InstrumentRow): Instrument {
+  return {
+    id: row.id,
+    customerId: row.customerId,
+    kind: row.kind as InstrumentKind,
+    alias: row.alias,
+    accountId: row.accountId,
+    externalRefLast4: row.externalRefLast4,
+    isDefault: row.isDefault === true,
+    createdAt: row.createdAt,
+  };
+}
+
+function toPayee(row: CustomerRow & { instruments: { accountId: string }[] }): PayeeRecord {
+  // Every customer has a default instrument; the wallet is the fallback should that ever not hold.
+  return { customer: toCustomer(row), defaultAccountId: row.instruments[0]?.accountId ?? row.walletAccountId };
+}

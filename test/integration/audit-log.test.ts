@@ -1,0 +1,241 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
+import { appendAuditEntries, readHead, SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
+import type { SqlDb } from "../../src/infra/db/sql.js";
+import { openTestDb, type TestDb } from "../helpers/db.js";
+
+const T0 = new Date("2026-11-25T09:00:00.000Z");
+
+function entry(i: number, extra: Partial<AuditEntryInput> = {}): AuditEntryInput {
+  return {
+    actorType: "customer",
+    actorId: `c-${i % 7}`,
+    action: "transfer.submit",
+    channel: "ussd",
+    outcome: i % 5 === 0 ? "refused" : "ok",
+    subject: `acct-${i}`,
+    payload: { i, amountMinor: BigInt(i) * 100n, note: `entry ${i}` },
+    ...extra,
+  };
+}
+
+/** Values whose JSON text jsonb rewrites (numbers, key order) or cannot store (NUL, lone surrogates). */
+const tricky = {
+  floats: [0.1, 1e21, 5e-324, -0, 1.5e-7, 2 ** 53 + 2, Number.MAX_VALUE],
+  text: "quote\" backslash\\ tab\t nl\n é 😀 \u2028 \u0000 lone\uD800 <>&'",
+  keys: JSON.parse('{"__proto__": 1, "": 2, "é": 3, "Z": 4, "a b": 5}') as unknown,
+  nested: [[[]], {}, [null, true, false]],
+  big: 2n ** 70n,
+};
+
+const entries = (from: number, n: number) => Array.from({ length: n }, (_, k) => entry(from + k));
+
+/** What a superuser can do: switch triggers off for the session and rewrite history. */
+async function asSuperuser(db: SqlDb, sql: string, params: unknown[] = []): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query("SET LOCAL session_replication_role = replica");
+    await tx.query(sql, params);
+  });
+}
+
+async function count(db: SqlDb): Promise<number> {
+  const r = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log");
+  return r.rows[0]!.n;
+}
+
+describe("audit log on PostgreSQL", () => {
+  let t: TestDb;
+  let log: SqlAuditLog;
+  beforeAll(async () => {
+    t = await openTestDb("postgres", { maxConnections: 24 });
+    log = new SqlAuditLog(t.db, () => T0);
+  });
+  afterAll(() => t.cleanup());
+
+  it("starts from the genesis head and verifies empty", async () => {
+    expect(await readHead(t.db)).toEqual({ lastSeq: 0n, lastHash: "0".repeat(64) });
+    expect(await verifyAuditChain(t.db)).toEqual({ ok: true, checked: 0 });
+  });
+
+  it("appends many entries per call, stores them redacted and normalized", async () => {
+    await log.append(entries(1, 5));
+    await log.append([entry(6, { payload: { pin: "4827", nested: { otp: "123456", keep: 1n }, at: T0 } })]);
+    const rows = await t.db.query<{ seq: string; payload: unknown; prev_hash: string; hash: string }>(
+      "SELECT seq::text AS seq, payload, prev_hash, hash FROM audit_log ORDER BY seq",
+    );
+    expect(rows.rows.map((r) => r.seq)).toEqual(["1", "2", "3", "4", "5", "6"]);
+    expect(rows.rows[0]!.prev_hash).toBe("0".repeat(64));
+    expect(rows.rows[1]!.prev_hash).toBe(rows.rows[0]!.hash);
+    expect(rows.rows[5]!.payload).toEqual({ nested: { keep: "1" }, at: "2026-11-25T09:00:00.000Z" });
+    expect(await verifyAuditChain(t.db)).toEqual({ ok: true, checked: 6 });
+  });
+
+  it("hashes tricky values the same after their round trip through jsonb", async () => {
+    await log.append([entry(7, { payload: tricky, subject: "sub\u0000ject", actorId: "actor\uDC00" })]);
+    expect(await verifyAuditChain(t.db)).toEqual({ ok: true, checked: 7 });
+  });
+
+  it("refuses UPDATE, DELETE and TRUNCATE, and a head that moves back", async () => {
+    await expect(t.db.query("UPDATE audit_log SET outcome = 'ok' WHERE seq = 1")).rejects.toThrow(/append-only/);
+    await expect(t.db.query("DELETE FROM audit_log WHERE seq = 1")).rejects.toThrow(/append-only/);
+    await expect(t.db.query("TRUNCATE audit_log")).rejects.toThrow(/append-only/);
+    await expect(t.db.query("DELETE FROM audit_head")).rejects.toThrow(/append-only/);
+    await expect(t.db.query("UPDATE audit_head SET last_seq = 0")).rejects.toThrow(/forward/);
+    await expect(t.db.query("INSERT INTO audit_head VALUES (2, 0, repeat('0', 64))")).rejects.toThrow();
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true });
+  });
+
+  it("appends inside the caller's transaction: a rollback leaves no entry and no gap", async () => {
+    const head = await readHead(t.db);
+    await expect(
+      t.db.transaction(async (tx) => {
+        await appendAuditEntries(tx, entries(100, 3), T0);
+        throw new Error("the business change failed");
+      }),
+    ).rejects.toThrow("the business change failed");
+    expect(await readHead(t.db)).toEqual(head);
+    await t.db.transaction((tx) => appendAuditEntries(tx, entries(100, 3), T0));
+    expect((await readHead(t.db)).lastSeq).toBe(head.lastSeq + 3n);
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true });
+  });
+
+  it("keeps one line when 20 processes append at once", async () => {
+    const before = await count(t.db);
+    const appender = async (a: number) => {
+      for (let k = 0; k < 10; k++) await log.append(entries(a * 1_000 + k * 10, 1 + ((a + k) % 5)));
+    };
+    await Promise.all(Array.from({ length: 20 }, (_, a) => appender(a)));
+    let expected = 0;
+    for (let a = 0; a < 20; a++) for (let k = 0; k < 10; k++) expected += 1 + ((a + k) % 5);
+    expect(await count(t.db)).toBe(before + expected);
+    const seqs = await t.db.query<{ gaps: number; max: string }>(
+      "SELECT (max(seq) - count(*))::int AS gaps, max(seq)::text AS max FROM audit_log",
+    );
+    expect(seqs.rows[0]!.gaps).toBe(0);
+    const result = await verifyAuditChain(t.db, { pageSize: 97 });
+    expect(result).toEqual({ ok: true, checked: before + expected });
+  });
+
+  it("verifies while others append", async () => {
+    const appending = Promise.all(Array.from({ length: 5 }, (_, a) => log.append(entries(50_000 + a * 10, 10))));
+    const result = await verifyAuditChain(t.db, { pageSize: 50 });
+    await appending;
+    expect(result.ok).toBe(true);
+    expect(await verifyAuditChain(t.db)).toEqual({ ok: true, checked: await count(t.db) });
+  });
+
+  it("streams in pages", async () => {
+    const progress: number[] = [];
+    const result = await verifyAuditChain(t.db, { pageSize: 100, onProgress: (n) => progress.push(n) });
+    expect(result.ok).toBe(true);
+    expect(progress.length).toBeGreaterThan(5);
+    expect(progress.at(-1)).toBe(result.checked);
+  });
+
+  it("measures append throughput in batches of 1,000 in one transaction", async () => {
+    const batches = 20;
+    const batch = entries(0, 1_000).map((e, i) => ({ ...e, payload: { transferId: `0193a5b0-0000-7000-8000-${String(i).padStart(12, "0")}`, amountMinor: 1_250n, code: "p2p" } }));
+    await log.append(batch); // warm up
+    const started = performance.now();
+    for (let b = 0; b < batches; b++) await log.append(batch);
+    const seconds = (performance.now() - started) / 1_000;
+    const perSecond = Math.round((batches * 1_000) / seconds);
+    console.log(JSON.stringify({ measure: "audit_append", batchSize: 1_000, batches, entriesPerSecond: perSecond }));
+    expect(perSecond).toBeGreaterThan(5_000);
+    const started2 = performance.now();
+    const verified = await verifyAuditChain(t.db);
+    const verifyPerSecond = Math.round(verified.checked / ((performance.now() - started2) / 1_000));
+    console.log(JSON.stringify({ measure: "audit_verify", entries: verified.checked, entriesPerSecond: verifyPerSecond }));
+    expect(verified.ok).toBe(true);
+  }, 60_000);
+});
+
+describe("audit verify catches tampering", () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await openTestDb("postgres");
+  });
+  afterAll(() => t.cleanup());
+
+  // Each case starts from a fresh intact chain of 10 in a schema of its own.
+  async function freshChain(): Promise<{ db: SqlDb; done: () => Promise<void> }> {
+    const own = await openTestDb("postgres", { maxConnections: 2 });
+    await new SqlAuditLog(own.db, () => T0).append(entries(1, 10));
+    expect(await verifyAuditChain(own.db)).toEqual({ ok: true, checked: 10 });
+    return { db: own.db, done: own.cleanup };
+  }
+
+  it("names an entry a superuser altered behind the trigger's back", async () => {
+    const { db, done } = await freshChain();
+    await asSuperuser(db, `UPDATE audit_log SET payload = '{"i": 4, "amountMinor": "1", "note": "entry 4"}' WHERE seq = 4`);
+    expect(await verifyAuditChain(db)).toEqual({
+      ok: false,
+      checked: 3,
+      firstBroken: { seq: 4n, reason: "content does not match its hash (altered)" },
+    });
+    await done();
+  });
+
+  it("names an altered timestamp or actor too", async () => {
+    const { db, done } = await freshChain();
+    await asSuperuser(db, `UPDATE audit_log SET occurred_at = occurred_at + interval '1 second' WHERE seq = 7`);
+    expect((await verifyAuditChain(db)).firstBroken?.seq).toBe(7n);
+    await done();
+  });
+
+  it("names a deleted middle entry", async () => {
+    const { db, done } = await freshChain();
+    await asSuperuser(db, "DELETE FROM audit_log WHERE seq = 5");
+    expect(await verifyAuditChain(db, { pageSize: 3 })).toEqual({
+      ok: false,
+      checked: 4,
+      firstBroken: { seq: 5n, reason: "entry 5 is missing (deleted)" },
+    });
+    await done();
+  });
+
+  it("names a deleted entry even when the seqs were renumbered to hide the gap", async () => {
+    const { db, done } = await freshChain();
+    await asSuperuser(db, "DELETE FROM audit_log WHERE seq = 5");
+    await asSuperuser(db, "UPDATE audit_log SET seq = seq - 1 WHERE seq > 5");
+    await asSuperuser(db, "UPDATE audit_head SET last_seq = 9");
+    const result = await verifyAuditChain(db);
+    expect(result.ok).toBe(false);
+    expect(result.firstBroken?.seq).toBe(5n);
+    await done();
+  });
+
+  it("notices entries cut from the end", async () => {
+    const { db, done } = await freshChain();
+    await asSuperuser(db, "DELETE FROM audit_log WHERE seq > 8");
+    expect((await verifyAuditChain(db)).firstBroken).toEqual({ seq: 9n, reason: "entries 9..10 are missing (truncated)" });
+    await done();
+  });
+
+  it("notices an entry forged at the end without moving the head", async () => {
+    const { db, done } = await freshChain();
+    await db.query(
+      `INSERT INTO audit_log SELECT 11, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, hash, hash
+       FROM audit_log WHERE seq = 10`,
+    );
+    expect((await verifyAuditChain(db)).firstBroken?.seq).toBe(11n);
+    await done();
+  });
+});
+
+describe("audit log on PGlite", () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await openTestDb("pglite");
+  });
+  afterAll(() => t.cleanup());
+
+  it("chains, refuses changes and verifies the same way", async () => {
+    const log = new SqlAuditLog(t.db, () => T0);
+    await log.append(entries(1, 49));
+    await log.append([entry(50, { payload: tricky, subject: "sub\u0000ject" })]);
+    await Promise.all([log.append(entries(51, 5)), log.append(entries(56, 5))]);
+    await expect(t.db.query("DELETE FROM audit_log WHERE seq = 1")).rejects.toThrow(/append-only/);
+    expect(await verifyAuditChain(t.db, { pageSize: 8 })).toEqual({ ok: true, checked: 60 });
+  });
+});

@@ -1,0 +1,268 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PinPolicy } from "../../src/core/auth/pin-policy.js";
+import { PinService } from "../../src/core/auth/pin-service.js";
+import type { PinHasher } from "../../src/core/auth/ports.js";
+import { SimSwapGuard } from "../../src/core/auth/sim-swap.js";
+import type { AuthContext } from "../../src/core/auth/types.js";
+import { Argon2PinHasher } from "../../src/infra/auth/argon2-hasher.js";
+import { SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
+import { SqlPinStore } from "../../src/infra/db/pin-store.js";
+import { SqlSimSwapStore } from "../../src/infra/db/sim-swap-store.js";
+import { openTestDb, STORE_KINDS, type StoreKind, type TestDb } from "../helpers/db.js";
+
+/** Counts hash checks, to show that locked PINs and concurrent guesses cost no more than allowed. */
+class CountingHasher implements PinHasher {
+  verifies = 0;
+  constructor(private readonly inner: PinHasher) {}
+  hash(pin: string) {
+    return this.inner.hash(pin);
+  }
+  verify(encoded: string, pin: string) {
+    this.verifies += 1;
+    return this.inner.verify(encoded, pin);
+  }
+}
+
+const MSISDN = "+254712349183";
+const admin: AuthContext = { actor: { type: "bank_user", id: "admin-7" }, channel: "admin" };
+const customerOf = (subjectId: string): AuthContext => ({ actor: { type: "customer", id: subjectId }, channel: "ussd" });
+
+let t: TestDb;
+let now = new Date("2026-11-25T09:00:00.000Z");
+const clock = () => now;
+// Cheap Argon2 parameters for the functional tests; the timing tests below use the real ones.
+const hasher = new CountingHasher(new Argon2PinHasher({ memoryCostKiB: 1_024, timeCost: 1 }));
+let audit: SqlAuditLog;
+let simSwap: SimSwapGuard;
+
+function service(policy: Partial<PinPolicy> = {}, h: PinHasher = hasher): PinService {
+  return new PinService({ store: new SqlPinStore(t.db), hasher: h, audit, simSwap, clock, policy });
+}
+
+async function newSubject(pins: PinService, pin = "4827"): Promise<string> {
+  const subjectId = randomUUID();
+  expect(await pins.setPin({ ...customerOf(subjectId), subjectId, msisdn: MSISDN, pin })).toEqual({ ok: true });
+  return subjectId;
+}
+
+async function row(subjectId: string) {
+  const r = await t.db.query<{ failed_attempts: number; locked_at: Date | null; locked_until: Date | null; pin_hash: string }>(
+    "SELECT failed_attempts, locked_at, locked_until, pin_hash FROM pin_credentials WHERE subject_id = $1",
+    [subjectId],
+  );
+  return r.rows[0];
+}
+
+/** Each describe gets its own database; they run one after the other, so `t` is theirs meanwhile. */
+function useDb(kind: StoreKind): void {
+  beforeAll(async () => {
+    t = await openTestDb(kind, { maxConnections: 24 });
+    audit = new SqlAuditLog(t.db, clock);
+    simSwap = new SimSwapGuard({ store: new SqlSimSwapStore(t.db), clock });
+  });
+  afterAll(() => t.cleanup());
+}
+
+describe.each(STORE_KINDS)("PINs on %s", (kind) => {
+  useDb(kind);
+  it("stores only an Argon2id hash; the table refuses anything else", async () => {
+    const pins = service();
+    const subjectId = await newSubject(pins);
+    const stored = await row(subjectId);
+    expect(stored!.pin_hash).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+    expect(stored!.failed_attempts).toBe(0);
+    await expect(
+      t.db.query(
+        `INSERT INTO pin_credentials (subject_id, msisdn, pin_hash, pin_set_at, updated_at) VALUES ($1, $2, '4827', now(), now())`,
+        [randomUUID(), MSISDN],
+      ),
+    ).rejects.toThrow(/pin_credentials_hash_argon2id/);
+    expect(await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: "4827" })).toEqual({ ok: true });
+  });
+
+  it("locks after 3 wrong PINs for 30 minutes, then accepts the right one and resets the count", async () => {
+    const pins = service();
+    const subjectId = await newSubject(pins);
+    const verify = (pin: string) => pins.verifyPin({ ...customerOf(subjectId), subjectId, pin });
+    expect(await verify("1111")).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await verify("2222")).toEqual({ ok: false, code: "pin_wrong" });
+    expect((await row(subjectId))!.failed_attempts).toBe(2);
+    const lockedUntil = new Date(now.getTime() + 30 * 60_000);
+    expect(await verify("3333")).toEqual({ ok: false, code: "pin_locked", lockedUntil });
+    const checks = hasher.verifies;
+    expect(await verify("4827")).toEqual({ ok: false, code: "pin_locked", lockedUntil });
+    expect(hasher.verifies).toBe(checks);
+    now = new Date(lockedUntil.getTime() + 1);
+    expect(await verify("1111")).toEqual({ ok: false, code: "pin_wrong" }); // a fresh count after the lock
+    expect(await verify("4827")).toEqual({ ok: true });
+    expect(await row(subjectId)).toMatchObject({ failed_attempts: 0, locked_at: null, locked_until: null });
+  });
+
+  it("with lockMinutes 0 stays locked until a bank user unlocks", async () => {
+    const pins = service({ lockMinutes: 0, maxAttempts: 2 });
+    const subjectId = await newSubject(pins);
+    const verify = (pin: string) => pins.verifyPin({ ...customerOf(subjectId), subjectId, pin });
+    await verify("1111");
+    expect(await verify("2222")).toEqual({ ok: false, code: "pin_locked", lockedUntil: null });
+    now = new Date(now.getTime() + 400 * 24 * 3_600_000);
+    expect(await verify("4827")).toEqual({ ok: false, code: "pin_locked", lockedUntil: null });
+    expect(await pins.unlockPin({ ...customerOf(subjectId), subjectId })).toEqual({ ok: false, code: "not_authorized" });
+    expect(await pins.unlockPin({ ...admin, subjectId })).toEqual({ ok: true, wasLocked: true });
+    expect(await pins.unlockPin({ ...admin, subjectId })).toEqual({ ok: true, wasLocked: false });
+    expect(await pins.unlockPin({ ...admin, subjectId: randomUUID() })).toEqual({ ok: false, code: "pin_not_set" });
+    expect(await verify("4827")).toEqual({ ok: true });
+    const entries = await t.db.query<{ action: string; outcome: string; actor_type: string }>(
+      "SELECT action, outcome, actor_type FROM audit_log WHERE subject = $1 ORDER BY seq",
+      [subjectId],
+    );
+    expect(entries.rows.map((e) => `${e.action}:${e.outcome}:${e.actor_type}`)).toEqual([
+      "pin.set:ok:customer",
+      "pin.verify:refused:customer",
+      "pin.verify:refused:customer",
+      "pin.verify:refused:customer",
+      "pin.unlock:refused:customer",
+      "pin.unlock:ok:bank_user",
+      "pin.unlock:ok:bank_user",
+      "pin.verify:ok:customer",
+    ]);
+  });
+
+  it("counts two wrong PINs sent at the same time twice", async () => {
+    const pins = service({ maxAttempts: 10 });
+    const subjectId = await newSubject(pins);
+    const verify = (pin: string) => pins.verifyPin({ ...customerOf(subjectId), subjectId, pin });
+    const results = await Promise.all([verify("1111"), verify("2222")]);
+    expect(results).toEqual([{ ok: false, code: "pin_wrong" }, { ok: false, code: "pin_wrong" }]);
+    expect((await row(subjectId))!.failed_attempts).toBe(2);
+  });
+
+  it("lets 20 concurrent guesses check no more PINs than maxAttempts allows", async () => {
+    const pins = service();
+    const subjectId = await newSubject(pins);
+    const checks = hasher.verifies;
+    const guesses = Array.from({ length: 20 }, (_, i) => String(5000 + i * 7));
+    const results = await Promise.all(guesses.map((pin) => pins.verifyPin({ ...customerOf(subjectId), subjectId, pin })));
+    const codes = results.map((r) => (r.ok ? "ok" : r.code)).sort();
+    expect(codes.filter((c) => c === "pin_wrong")).toHaveLength(2);
+    expect(codes.filter((c) => c === "pin_locked")).toHaveLength(18);
+    expect(hasher.verifies - checks).toBe(3);
+    expect(await row(subjectId)).toMatchObject({ failed_attempts: 3 });
+    expect((await row(subjectId))!.locked_at).not.toBeNull();
+  });
+
+  it("changes with the old PIN, and a concurrent right and wrong change cannot both win", async () => {
+    const pins = service({ maxLength: 6 });
+    const subjectId = await newSubject(pins);
+    const ctx = { ...customerOf(subjectId), subjectId };
+    const results = await Promise.all([
+      pins.changePin({ ...ctx, oldPin: "4827", newPin: "590316" }),
+      pins.changePin({ ...ctx, oldPin: "4827", newPin: "7391" }),
+    ]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    const winner = results[0]!.ok ? "590316" : "7391";
+    const loser = winner === "590316" ? "7391" : "590316";
+    expect(await pins.verifyPin({ ...ctx, pin: winner })).toEqual({ ok: true });
+    expect(await pins.verifyPin({ ...ctx, pin: loser })).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await pins.verifyPin({ ...ctx, pin: "4827" })).toEqual({ ok: false, code: "pin_wrong" });
+  });
+
+  it("resets by a bank user, except during SIM-swap cooling", async () => {
+    const pins = service();
+    const msisdn = "+254733000111";
+    const subjectId = randomUUID();
+    await pins.setPin({ ...customerOf(subjectId), subjectId, msisdn, pin: "4827" });
+    for (const pin of ["1111", "2222", "3333"]) await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin });
+    const reported = await simSwap.report({ actor: { type: "telco", id: "safaricom" }, channel: "api", msisdn, kind: "sim_swap" });
+    expect(reported.ok).toBe(true);
+    const endsAt = new Date(now.getTime() + 72 * 3_600_000);
+    expect(await pins.resetPin({ ...admin, subjectId, newPin: "7391" })).toEqual({ ok: false, code: "sim_swap_cooling", endsAt });
+    expect(await pins.resetPin({ ...customerOf(subjectId), subjectId, newPin: "7391" })).toEqual({ ok: false, code: "not_authorized" });
+    now = endsAt;
+    expect(await pins.resetPin({ ...admin, subjectId, newPin: "7391" })).toEqual({ ok: true });
+    expect(await row(subjectId)).toMatchObject({ failed_attempts: 0, locked_at: null });
+    expect(await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: "7391" })).toEqual({ ok: true });
+    const resets = await t.db.query<{ outcome: string; actor_id: string; payload: Record<string, unknown> }>(
+      "SELECT outcome, actor_id, payload FROM audit_log WHERE subject = $1 AND action = 'pin.reset' ORDER BY seq",
+      [subjectId],
+    );
+    expect(resets.rows.map((r) => [r.outcome, r.actor_id, r.payload.code ?? null])).toEqual([
+      ["refused", "admin-7", "sim_swap_cooling"],
+      ["refused", subjectId, "not_authorized"],
+      ["ok", "admin-7", null],
+    ]);
+  });
+
+  it("refuses bad input with a clear code and changes nothing", async () => {
+    const pins = service();
+    const subjectId = await newSubject(pins);
+    const before = { row: await row(subjectId), audit: (await t.db.query("SELECT seq FROM audit_log")).rows.length };
+    const ctx = { ...customerOf(subjectId), subjectId };
+    expect(await pins.verifyPin({ ...ctx, pin: "48a7" })).toEqual({ ok: false, code: "pin_invalid", reason: "not_digits" });
+    expect(await pins.verifyPin({ ...ctx, pin: "4".repeat(10_240) })).toEqual({ ok: false, code: "pin_invalid", reason: "too_long" });
+    expect(await pins.verifyPin({ ...ctx, pin: "١٢٣٤" })).toEqual({ ok: false, code: "pin_invalid", reason: "not_digits" });
+    expect(await pins.verifyPin({ ...ctx, pin: "" })).toEqual({ ok: false, code: "pin_invalid", reason: "too_short" });
+    expect(await pins.verifyPin({ ...ctx, subjectId: "x".repeat(10_240), pin: "4827" })).toEqual({ ok: false, code: "invalid_subject" });
+    expect(await pins.changePin({ ...ctx, oldPin: "4827", newPin: "١٢٣٤" })).toEqual({
+      ok: false,
+      code: "pin_invalid",
+      reason: "not_digits",
+      field: "newPin",
+    });
+    expect(await pins.resetPin({ ...admin, subjectId, newPin: "9".repeat(10_240) })).toMatchObject({ code: "pin_invalid" });
+    expect(await pins.setPin({ ...ctx, subjectId: randomUUID(), msisdn: "+" + "2".repeat(10_240), pin: "7391" })).toEqual({
+      ok: false,
+      code: "invalid_msisdn",
+    });
+    const unicodeActor = { actor: { type: "customer" as const, id: "x".repeat(10_240) }, channel: "ussd" as const };
+    expect(await pins.verifyPin({ ...unicodeActor, subjectId, pin: "4827" })).toEqual({ ok: false, code: "invalid_actor" });
+    expect({ row: await row(subjectId), audit: (await t.db.query("SELECT seq FROM audit_log")).rows.length }).toEqual(before);
+  });
+
+  it("leaves an intact audit chain behind", async () => {
+    const result = await verifyAuditChain(t.db);
+    expect(result.ok).toBe(true);
+    expect(result.checked).toBeGreaterThan(40);
+  });
+});
+
+describe("PIN timing with production Argon2 parameters", () => {
+  useDb("postgres");
+  const real = new Argon2PinHasher();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+  it("measures one Argon2id verify", async () => {
+    const encoded = await real.hash("4827");
+    const times: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const started = performance.now();
+      expect(await real.verify(encoded, i % 2 ? "4827" : "7391")).toBe(i % 2 === 1);
+      times.push(performance.now() - started);
+    }
+    console.log(JSON.stringify({ measure: "argon2_verify", params: encoded.split("$")[3], medianMs: Math.round(median(times) * 10) / 10 }));
+    expect(median(times)).toBeGreaterThan(5);
+  }, 30_000);
+
+  it("takes about as long for an unknown subject as for a wrong PIN of a known one", async () => {
+    const pins = service({ maxAttempts: 10 }, real);
+    const known = await newSubject(pins);
+    const timeOf = async (subjectId: string) => {
+      const started = performance.now();
+      const result = await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: "7391" });
+      expect(result).toEqual({ ok: false, code: "pin_wrong" });
+      return performance.now() - started;
+    };
+    await timeOf(randomUUID()); // builds the dummy hash once
+    const knownTimes: number[] = [];
+    const unknownTimes: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      knownTimes.push(await timeOf(known));
+      unknownTimes.push(await timeOf(randomUUID()));
+      if (i % 4 === 3) await pins.verifyPin({ ...customerOf(known), subjectId: known, pin: "4827" }); // stay below the lock
+    }
+    const ratio = median(unknownTimes) / median(knownTimes);
+    console.log(JSON.stringify({ measure: "verify_unknown_vs_known", knownMs: median(knownTimes), unknownMs: median(unknownTimes), ratio }));
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
+  }, 60_000);
+});

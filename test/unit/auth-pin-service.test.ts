@@ -1,0 +1,195 @@
+import { createHash, randomBytes } from "node:crypto";
+import { beforeEach, describe, expect, it } from "vitest";
+import { InMemoryAuditLog } from "../../src/core/audit/memory-audit-log.js";
+import { InMemoryPinStore, InMemorySimSwapStore } from "../../src/core/auth/memory-stores.js";
+import type { PinPolicy } from "../../src/core/auth/pin-policy.js";
+import { PinService } from "../../src/core/auth/pin-service.js";
+import type { PinHasher } from "../../src/core/auth/ports.js";
+import { SimSwapGuard } from "../../src/core/auth/sim-swap.js";
+import type { AuthContext } from "../../src/core/auth/types.js";
+
+/** A salted SHA-256 stand-in for Argon2: the service must not care which hash it gets. */
+class FakeHasher implements PinHasher {
+  hashes = 0;
+  verifies = 0;
+  async hash(pin: string): Promise<string> {
+    this.hashes += 1;
+    const salt = randomBytes(8).toString("hex");
+    return `fake$${salt}$${createHash("sha256").update(salt + pin).digest("hex")}`;
+  }
+  async verify(encoded: string, pin: string): Promise<boolean> {
+    this.verifies += 1;
+    const [, salt, digest] = encoded.split("$");
+    return createHash("sha256").update(salt + pin).digest("hex") === digest;
+  }
+}
+
+const SUBJECT = "0193a5b0-0000-7000-8000-000000000001";
+const UNKNOWN = "0193a5b0-0000-7000-8000-00000000ffff";
+const MSISDN = "+254712349183";
+const customer: AuthContext = { actor: { type: "customer", id: SUBJECT }, channel: "ussd" };
+const admin: AuthContext = { actor: { type: "bank_user", id: "admin-7" }, channel: "admin" };
+
+function setup(policy: Partial<PinPolicy> = {}) {
+  let now = new Date("2026-11-25T09:00:00Z");
+  const clock = () => now;
+  const audit = new InMemoryAuditLog(clock);
+  const store = new InMemoryPinStore(audit);
+  const swaps = new InMemorySimSwapStore(audit);
+  const simSwap = new SimSwapGuard({ store: swaps, clock });
+  const hasher = new FakeHasher();
+  const pins = new PinService({ store, hasher, audit, simSwap, policy, clock });
+  const advance = (ms: number) => (now = new Date(now.getTime() + ms));
+  return { pins, store, audit, simSwap, hasher, advance, actions: () => audit.records.map((r) => `${r.action}:${r.outcome}`) };
+}
+
+const verify = (pins: PinService, pin: string, subjectId = SUBJECT) => pins.verifyPin({ ...customer, subjectId, pin });
+
+describe("PinService", () => {
+  let t: ReturnType<typeof setup>;
+  beforeEach(async () => {
+    t = setup();
+    expect(await t.pins.setPin({ ...customer, subjectId: SUBJECT, msisdn: MSISDN, pin: "4827" })).toEqual({ ok: true });
+  });
+
+  it("sets once, verifies the right PIN, refuses a wrong one", async () => {
+    expect(await verify(t.pins, "4827")).toEqual({ ok: true });
+    expect(await verify(t.pins, "4828")).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await t.pins.setPin({ ...customer, subjectId: SUBJECT, msisdn: MSISDN, pin: "7391" })).toEqual({ ok: false, code: "pin_already_set" });
+    expect(t.actions()).toEqual(["pin.set:ok", "pin.verify:ok", "pin.verify:refused", "pin.set:refused"]);
+    expect(t.audit.verify().ok).toBe(true);
+  });
+
+  it("refuses weak PINs at set, naming the rule", async () => {
+    const other = "0193a5b0-0000-7000-8000-000000000002";
+    const set = (pin: string) => t.pins.setPin({ ...customer, subjectId: other, msisdn: MSISDN, pin });
+    expect(await set("1111")).toEqual({ ok: false, code: "pin_weak", reason: "same_digit" });
+    expect(await set("9183")).toEqual({ ok: false, code: "pin_weak", reason: "phone_number" });
+    expect(await set("590316")).toEqual({ ok: false, code: "pin_invalid", reason: "too_long" });
+  });
+
+  it("locks after maxAttempts wrong PINs; a right PIN then is refused too; the lock runs out", async () => {
+    expect(await verify(t.pins, "1111")).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await verify(t.pins, "2222")).toEqual({ ok: false, code: "pin_wrong" });
+    const third = await verify(t.pins, "3333");
+    expect(third).toEqual({ ok: false, code: "pin_locked", lockedUntil: new Date("2026-11-25T09:30:00Z") });
+    const checks = t.hasher.verifies;
+    expect(await verify(t.pins, "4827")).toMatchObject({ ok: false, code: "pin_locked" });
+    expect(t.hasher.verifies).toBe(checks); // a locked PIN costs no hash check
+    t.advance(30 * 60_000);
+    expect(await verify(t.pins, "4827")).toEqual({ ok: true });
+    expect((await t.store.find(SUBJECT))!.failedAttempts).toBe(0);
+  });
+
+  it("a right PIN resets the count", async () => {
+    await verify(t.pins, "1111");
+    await verify(t.pins, "2222");
+    await verify(t.pins, "4827");
+    await verify(t.pins, "1111");
+    await verify(t.pins, "2222");
+    expect(await verify(t.pins, "4827")).toEqual({ ok: true });
+  });
+
+  it("counts concurrent wrong attempts each, and checks no more than maxAttempts", async () => {
+    const checks = t.hasher.verifies;
+    const results = await Promise.all(Array.from({ length: 10 }, () => verify(t.pins, "1111")));
+    const codes = results.map((r) => (r.ok ? "ok" : r.code));
+    expect(codes.filter((c) => c === "pin_wrong")).toHaveLength(2);
+    expect(codes.filter((c) => c === "pin_locked")).toHaveLength(8);
+    expect(t.hasher.verifies - checks).toBe(3);
+    expect((await t.store.find(SUBJECT))!.failedAttempts).toBe(3);
+  });
+
+  it("answers an unknown subject exactly like a wrong PIN, after the same hash work", async () => {
+    const checks = t.hasher.verifies;
+    expect(await verify(t.pins, "4827", UNKNOWN)).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await verify(t.pins, "4827", UNKNOWN)).toEqual({ ok: false, code: "pin_wrong" });
+    expect(t.hasher.verifies - checks).toBe(2);
+  });
+
+  it("locks until the bank unlocks when lockMinutes is 0", async () => {
+    t = setup({ lockMinutes: 0, maxAttempts: 1 });
+    await t.pins.setPin({ ...customer, subjectId: SUBJECT, msisdn: MSISDN, pin: "4827" });
+    expect(await verify(t.pins, "1111")).toEqual({ ok: false, code: "pin_locked", lockedUntil: null });
+    t.advance(365 * 24 * 3_600_000);
+    expect(await verify(t.pins, "4827")).toEqual({ ok: false, code: "pin_locked", lockedUntil: null });
+    expect(await t.pins.unlockPin({ ...customer, subjectId: SUBJECT })).toEqual({ ok: false, code: "not_authorized" });
+    expect(await t.pins.unlockPin({ ...admin, subjectId: SUBJECT })).toEqual({ ok: true, wasLocked: true });
+    expect(await verify(t.pins, "4827")).toEqual({ ok: true });
+    expect(t.actions()).toContain("pin.unlock:refused");
+    expect(t.actions()).toContain("pin.unlock:ok");
+  });
+
+  it("changes with the old PIN; the old one then fails", async () => {
+    t = setup({ maxLength: 6 });
+    await t.pins.setPin({ ...customer, subjectId: SUBJECT, msisdn: MSISDN, pin: "4827" });
+    const change = (oldPin: string, newPin: string) => t.pins.changePin({ ...customer, subjectId: SUBJECT, oldPin, newPin });
+    expect(await change("4827", "4827")).toEqual({ ok: false, code: "pin_unchanged" });
+    expect(await change("4827", "123456")).toEqual({ ok: false, code: "pin_weak", reason: "sequence" });
+    expect(await change("4827", "59a316")).toEqual({ ok: false, code: "pin_invalid", reason: "not_digits", field: "newPin" });
+    expect(await change("1111", "590316")).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await change("4827", "590316")).toEqual({ ok: true });
+    expect(await verify(t.pins, "4827")).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await verify(t.pins, "590316")).toEqual({ ok: true });
+  });
+
+  it("a wrong old PIN at change counts towards the lockout", async () => {
+    const change = (oldPin: string) => t.pins.changePin({ ...customer, subjectId: SUBJECT, oldPin, newPin: "7391" });
+    await change("1111");
+    await change("2222");
+    expect(await change("3333")).toMatchObject({ ok: false, code: "pin_locked" });
+    expect(await verify(t.pins, "4827")).toMatchObject({ ok: false, code: "pin_locked" });
+  });
+
+  it("resets only by a bank user, clearing a lock", async () => {
+    for (const pin of ["1111", "2222", "3333"]) await verify(t.pins, pin);
+    const reset = (ctx: AuthContext, newPin: string) => t.pins.resetPin({ ...ctx, subjectId: SUBJECT, newPin });
+    expect(await reset(customer, "7391")).toEqual({ ok: false, code: "not_authorized" });
+    expect(await reset({ actor: { type: "agent", id: "ag-1" }, channel: "agent" }, "7391")).toEqual({ ok: false, code: "not_authorized" });
+    expect(await reset(admin, "0000")).toEqual({ ok: false, code: "pin_weak", reason: "same_digit" });
+    expect(await t.pins.resetPin({ ...admin, subjectId: UNKNOWN, newPin: "7391" })).toEqual({ ok: false, code: "pin_not_set" });
+    expect(await reset(admin, "7391")).toEqual({ ok: true });
+    expect(await verify(t.pins, "7391")).toEqual({ ok: true });
+    const resetEntry = t.audit.records.find((r) => r.action === "pin.reset" && r.outcome === "ok")!;
+    expect(resetEntry).toMatchObject({ actorType: "bank_user", actorId: "admin-7", channel: "admin", subject: SUBJECT });
+  });
+
+  it("refuses a reset during SIM-swap cooling, saying when it ends", async () => {
+    const reported = await t.simSwap.report({ actor: { type: "telco", id: "safaricom" }, channel: "api", msisdn: MSISDN, kind: "sim_swap" });
+    expect(reported.ok).toBe(true);
+    expect(await t.pins.resetPin({ ...admin, subjectId: SUBJECT, newPin: "7391" })).toEqual({
+      ok: false,
+      code: "sim_swap_cooling",
+      endsAt: new Date("2026-11-28T09:00:00Z"),
+    });
+    t.advance(72 * 3_600_000);
+    expect(await t.pins.resetPin({ ...admin, subjectId: SUBJECT, newPin: "7391" })).toEqual({ ok: true });
+  });
+
+  it("refuses bad input with a clear code and changes nothing", async () => {
+    const before = { row: await t.store.find(SUBJECT), audit: t.audit.records.length, checks: t.hasher.verifies };
+    const bad = ["48a7", "4".repeat(10_240), "١٢٣٤", "", "４８２７", " 4827", "4827\n"];
+    for (const pin of bad) expect((await verify(t.pins, pin)).ok).toBe(false);
+    expect(await verify(t.pins, "١٢٣٤")).toEqual({ ok: false, code: "pin_invalid", reason: "not_digits" });
+    expect(await verify(t.pins, "4".repeat(10_240))).toEqual({ ok: false, code: "pin_invalid", reason: "too_long" });
+    expect(await verify(t.pins, 4827 as unknown as string)).toEqual({ ok: false, code: "pin_invalid", reason: "not_a_string" });
+    expect(await verify(t.pins, "4827", "not-a-uuid")).toEqual({ ok: false, code: "invalid_subject" });
+    expect(await t.pins.verifyPin({ actor: { type: "hacker" as never, id: "x" }, channel: "ussd", subjectId: SUBJECT, pin: "4827" })).toEqual({
+      ok: false,
+      code: "invalid_actor",
+    });
+    expect(await t.pins.setPin({ ...customer, subjectId: UNKNOWN, msisdn: "0712349183", pin: "7391" })).toEqual({ ok: false, code: "invalid_msisdn" });
+    expect(await t.pins.changePin({ ...customer, subjectId: SUBJECT, oldPin: "٤٨٢٧", newPin: "7391" })).toEqual({
+      ok: false,
+      code: "pin_invalid",
+      reason: "not_digits",
+      field: "oldPin",
+    });
+    expect({ row: await t.store.find(SUBJECT), audit: t.audit.records.length, checks: t.hasher.verifies }).toEqual(before);
+  });
+
+  it("accepts a 4-digit PIN set before the bank raised the minimum length", async () => {
+    const raised = new PinService({ store: t.store, hasher: t.hasher, audit: t.audit, simSwap: t.simSwap, policy: { minLength: 6 } });
+    expect(await verify(raised, "4827")).toEqual({ ok: true });
+  });
+});

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { InMemoryAuditLog } from "../../src/core/audit/memory-audit-log.js";
+import { InMemorySimSwapStore } from "../../src/core/auth/memory-stores.js";
+import { resolveSimSwapPolicy, SimSwapGuard, type SimSwapPolicy } from "../../src/core/auth/sim-swap.js";
+
+const MSISDN = "+254712349183";
+const telco = { actor: { type: "telco" as const, id: "safaricom" }, channel: "api" as const };
+
+function setup(policy: Partial<SimSwapPolicy> = {}) {
+  let now = new Date("2026-11-25T09:00:00Z");
+  const clock = () => now;
+  const audit = new InMemoryAuditLog(clock);
+  const store = new InMemorySimSwapStore(audit);
+  const guard = new SimSwapGuard({ store, policy, clock });
+  return { guard, store, audit, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
+}
+
+describe("SimSwapGuard", () => {
+  it("lets everything through when no swap was reported", async () => {
+    const { guard } = setup();
+    expect(await guard.checkOutgoing(MSISDN, 1_000_000n)).toEqual({ ok: true });
+    expect(await guard.checkPinReset(MSISDN)).toEqual({ ok: true });
+  });
+
+  it("during cooling refuses larger transfers and PIN resets, lets small ones pass", async () => {
+    const { guard, advance } = setup();
+    const report = await guard.report({ ...telco, msisdn: MSISDN, kind: "sim_swap" });
+    const endsAt = new Date("2026-11-28T09:00:00Z");
+    expect(report).toMatchObject({ ok: true, coolingEndsAt: endsAt, event: { reporterType: "telco", reporterId: "safaricom" } });
+    expect(await guard.checkOutgoing(MSISDN, 1_000n)).toEqual({ ok: true });
+    expect(await guard.checkOutgoing(MSISDN, 1_001n)).toEqual({ ok: false, code: "sim_swap_cooling", endsAt });
+    expect(await guard.checkPinReset(MSISDN)).toEqual({ ok: false, code: "sim_swap_cooling", endsAt });
+    expect(await guard.checkOutgoing("+254700000001", 5_000n)).toEqual({ ok: true });
+    advance(72 * 3_600_000 - 1);
+    expect((await guard.checkPinReset(MSISDN)).ok).toBe(false);
+    advance(1);
+    expect(await guard.checkPinReset(MSISDN)).toEqual({ ok: true });
+    expect(await guard.checkOutgoing(MSISDN, 1_001n)).toEqual({ ok: true });
+  });
+
+  it("counts cooling from when the swap happened, and the latest swap wins", async () => {
+    const { guard } = setup({ coolingHours: 24 });
+    await guard.report({ ...telco, msisdn: MSISDN, kind: "sim_swap", occurredAt: new Date("2026-11-24T10:00:00Z") });
+    expect(await guard.coolingEndsAt(MSISDN)).toEqual(new Date("2026-11-25T10:00:00Z"));
+    await guard.report({ ...telco, msisdn: MSISDN, kind: "number_recycled", occurredAt: new Date("2026-11-20T10:00:00Z") });
+    expect(await guard.coolingEndsAt(MSISDN)).toEqual(new Date("2026-11-25T10:00:00Z"));
+  });
+
+  it("takes reports from the telco or the bank only, audited", async () => {
+    const { guard, audit } = setup();
+    const customer = { actor: { type: "customer" as const, id: "c" }, channel: "ussd" as const };
+    expect(await guard.report({ ...customer, msisdn: MSISDN, kind: "sim_swap" })).toEqual({ ok: false, code: "not_authorized" });
+    const bank = { actor: { type: "bank_user" as const, id: "b-1" }, channel: "admin" as const };
+    expect((await guard.report({ ...bank, msisdn: MSISDN, kind: "number_recycled" })).ok).toBe(true);
+    expect(audit.records.map((r) => [r.action, r.actorType, r.subject])).toEqual([["sim_swap.report", "bank_user", MSISDN]]);
+  });
+
+  it("refuses bad input with a clear code and records nothing", async () => {
+    const { guard, store } = setup();
+    expect(await guard.report({ ...telco, msisdn: "0712349183", kind: "sim_swap" })).toEqual({ ok: false, code: "invalid_msisdn" });
+    expect(await guard.report({ ...telco, msisdn: "+2547" + "1".repeat(10_000), kind: "sim_swap" })).toEqual({ ok: false, code: "invalid_msisdn" });
+    expect(await guard.report({ ...telco, msisdn: MSISDN, kind: "stolen" as never })).toEqual({ ok: false, code: "invalid_kind" });
+    expect(await guard.report({ ...telco, msisdn: MSISDN, kind: "sim_swap", occurredAt: new Date("2030-01-01") })).toEqual({
+      ok: false,
+      code: "invalid_time",
+    });
+    expect(await guard.report({ ...telco, msisdn: MSISDN, kind: "sim_swap", occurredAt: new Date("nope") })).toEqual({ ok: false, code: "invalid_time" });
+    expect(await guard.checkOutgoing(MSISDN, -1n)).toEqual({ ok: false, code: "invalid_amount" });
+    expect(await guard.checkOutgoing(MSISDN, 10 as unknown as bigint)).toEqual({ ok: false, code: "invalid_amount" });
+    expect(await guard.checkPinReset("+٢٥٤٧١٢٣٤٩١٨٣")).toEqual({ ok: false, code: "invalid_msisdn" });
+    expect(store.events).toHaveLength(0);
+  });
+
+  it("clamps its policy", () => {
+    expect(resolveSimSwapPolicy()).toEqual({ coolingHours: 72, maxOutgoingMinor: 1_000n });
+    expect(resolveSimSwapPolicy({ coolingHours: -1, maxOutgoingMinor: -5n })).toEqual({ coolingHours: 0, maxOutgoingMinor: 1_000n });
+    expect(resolveSimSwapPolicy({ coolingHours: 1e6 }).coolingHours).toBe(720);
+  });
+});
