@@ -1,38 +1,29 @@
 // Flat ESLint config: JavaScript and TypeScript recommended rules for src, test and bench.
 // Type-aware rules are left out on purpose: `npm run typecheck` already runs tsc in strict mode.
 import js from "@eslint/js";
+import { defineConfig, globalIgnores } from "eslint/config";
 import tseslint from "typescript-eslint";
 
-export default tseslint.config(
-  {
-    ignores: ["node_modules/", "dist/", "data/", "coverage/", "src/infra/db/generated/"],
-  },
+// Node's globals for plain .js/.mjs/.cjs files (TypeScript files get them from @types/node).
+const nodeGlobals = Object.fromEntries(
+  [
+    "process", "console", "Buffer", "URL", "URLSearchParams", "setTimeout", "clearTimeout",
+    "setInterval", "clearInterval", "setImmediate", "clearImmediate", "queueMicrotask",
+    "AbortController", "AbortSignal", "TextEncoder", "TextDecoder", "structuredClone", "fetch",
+  ].map((name) => [name, "readonly"]),
+);
+
+export default defineConfig(
+  globalIgnores(["node_modules/", "dist/", "data/", "coverage/", "src/infra/db/generated/"]),
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  tseslint.configs.recommended,
   {
-    files: ["**/*.ts", "**/*.js", "**/*.mjs", "**/*.cjs"],
     languageOptions: {
       ecmaVersion: 2023,
       sourceType: "module",
-      globals: {
-        process: "readonly",
-        console: "readonly",
-        Buffer: "readonly",
-        URL: "readonly",
-        setTimeout: "readonly",
-        clearTimeout: "readonly",
-        setInterval: "readonly",
-        clearInterval: "readonly",
-        setImmediate: "readonly",
-        queueMicrotask: "readonly",
-        AbortController: "readonly",
-        AbortSignal: "readonly",
-        TextEncoder: "readonly",
-        TextDecoder: "readonly",
-        structuredClone: "readonly",
-        fetch: "readonly",
-      },
+      globals: nodeGlobals,
     },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
     rules: {
       "@typescript-eslint/no-unused-vars": [
         "error",
@@ -45,19 +36,15 @@ export default tseslint.config(
           ignoreRestSiblings: true,
         },
       ],
-      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
       "@typescript-eslint/no-explicit-any": "error",
-      "@typescript-eslint/no-non-null-assertion": "off",
       eqeqeq: ["error", "always", { null: "ignore" }],
       "no-var": "error",
       "prefer-const": "error",
-      "no-console": "off",
       "no-throw-literal": "error",
-      curly: ["error", "multi-line"],
     },
   },
   {
-    // CommonJS config files (dependency-cruiser) use require/module.
+    // CommonJS config files (dependency-cruiser's) use require and module.exports.
     files: ["**/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",

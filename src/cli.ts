@@ -3,6 +3,8 @@ import { startGateway } from "./main.js";
 import { migrate } from "./infra/db/migrate.js";
 import { openDatabase } from "./infra/db/open.js";
 import { verifyLedger } from "./infra/db/ledger-verify.js";
+import { verifyAuditChain } from "./infra/db/audit-store.js";
+import { verifyLedgerAgainstAudit } from "./infra/db/ledger-audit-verify.js";
 
 const USAGE = `usage: fingate <command>
 
@@ -10,6 +12,8 @@ commands:
   start            migrate the database, then serve HTTP (PORT, default 3000)
   migrate          apply pending database migrations and exit
   ledger verify    check every ledger invariant; exit 1 on any violation
+  audit verify     walk the audit hash chain and check the ledger against it; exit 1 naming
+                   the first broken entry
   help             this text
 
 Configuration comes from environment variables; see README.md.`;
@@ -52,6 +56,25 @@ async function ledgerVerify(): Promise<number> {
   return 1;
 }
 
+async function auditVerify(): Promise<number> {
+  return withDatabase(async (db) => {
+    await migrate(db);
+    const chain = await verifyAuditChain(db);
+    if (!chain.ok) {
+      console.error(`audit chain BROKEN at entry ${chain.firstBroken!.seq}: ${chain.firstBroken!.reason}`);
+      return 1;
+    }
+    const ledger = await verifyLedgerAgainstAudit(db);
+    if (!ledger.ok) {
+      console.error(`audit chain intact (${chain.checked} entries), but the ledger does not match it:`);
+      for (const p of ledger.problems) console.error(`  - ${p}`);
+      return 1;
+    }
+    console.log(`audit ok: ${chain.checked} entries chained; ${ledger.covered} of ${ledger.transfers} transfers match their digests`);
+    return 0;
+  });
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [command, sub] = argv;
   switch (command) {
@@ -65,6 +88,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     case "ledger":
       if (sub === "verify") return ledgerVerify();
+      break;
+    case "audit":
+      if (sub === "verify") return auditVerify();
       break;
     case "help":
     case "--help":

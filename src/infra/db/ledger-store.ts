@@ -1,4 +1,6 @@
+import { ledgerAuditEntries } from "../../core/ledger/audit-digest.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
+import { appendAuditEntries } from "./audit-store.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot, PendingState } from "../../core/ledger/snapshot.js";
 import type { Account, Transfer } from "../../core/ledger/types.js";
 import {
@@ -58,12 +60,14 @@ const iso = (d: Date | null): string | null => (d === null ? null : d.toISOStrin
 export interface SqlLedgerStoreOptions {
   /** Prepare the hot statements once per connection (PostgreSQL; PGlite ignores it). */
   prepare: boolean;
+  /** Chain an audit entry per chunk of each batch, in the batch's transaction. */
+  audit: boolean;
 }
 
 export class SqlLedgerStore implements LedgerStore {
   constructor(
     private readonly db: SqlDb,
-    private readonly options: SqlLedgerStoreOptions = { prepare: true },
+    private readonly options: SqlLedgerStoreOptions = { prepare: true, audit: true },
   ) {}
 
   async applyBatch(keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
@@ -75,7 +79,13 @@ export class SqlLedgerStore implements LedgerStore {
       const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [[...accountIds]], name("ledger_lock_accounts"));
       const snapshot = await loadSnapshot(tx, keys, pendings, locked.rows, name);
       const decision = decide(snapshot);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, name);
+      if (decision.transfers.length + decision.failures.length === 0) return decision;
+      await writeDecision(tx, decision, name);
+      // Last, so the chain-head lock is held only for the audit insert and the commit.
+      if (this.options.audit) {
+        const at = (decision.transfers[0] ?? decision.failures[0])!.createdAt;
+        await appendAuditEntries(tx, ledgerAuditEntries(decision), at);
+      }
       return decision;
     });
   }

@@ -1,9 +1,22 @@
 import { createHash, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { SqlDb } from "./sql.js";
 
-export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../../prisma/migrations");
+/**
+ * prisma/migrations, found by walking up from this file: three levels from src/infra/db when run
+ * from source, four from dist/src/infra/db when compiled.
+ */
+export const MIGRATIONS_DIR = findUp(import.meta.dirname, path.join("prisma", "migrations"));
+
+function findUp(from: string, relative: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, relative);
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`cannot find ${relative} above ${from}`);
+  }
+}
 
 // Any constant works; it only has to be the same for every fingate process.
 const MIGRATION_LOCK_KEY = 7_384_384;

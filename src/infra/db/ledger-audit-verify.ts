@@ -1,0 +1,61 @@
+import { digestOf, LEDGER_BATCH_ACTION, transferDigestLine } from "../../core/ledger/audit-digest.js";
+import { TRANSFER_COLUMNS, toTransfer, type TransferRow } from "./ledger-rows.js";
+import type { SqlExecutor } from "./sql.js";
+
+export interface LedgerAuditReport {
+  ok: boolean;
+  /** Transfers covered by a ledger.batch audit entry whose digest matched. */
+  covered: number;
+  transfers: number;
+  problems: string[];
+}
+
+interface BatchEntry {
+  seq: string;
+  payload: { transfers?: string[]; failures?: string[]; digest?: string };
+}
+
+const PAGE = 200;
+const MAX_PROBLEMS = 50;
+
+/**
+ * Binds the ledger to the audit chain: every ledger.batch entry's digest must match the transfers
+ * it names as they are stored now, and together the entries must name every transfer. A transfer
+ * edited or inserted behind the ledger's back (with the append-only trigger disabled) shows here.
+ */
+export async function verifyLedgerAgainstAudit(db: SqlExecutor): Promise<LedgerAuditReport> {
+  const problems: string[] = [];
+  let covered = 0;
+  let after = "0";
+  for (;;) {
+    const page = await db.query<BatchEntry>(
+      "SELECT seq::text AS seq, payload FROM audit_log WHERE action = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3",
+      [LEDGER_BATCH_ACTION, after, PAGE],
+    );
+    for (const entry of page.rows) {
+      const problem = await checkEntry(db, entry);
+      if (problem) problems.push(problem);
+      else covered += entry.payload.transfers?.length ?? 0;
+      after = entry.seq;
+    }
+    if (page.rows.length < PAGE || problems.length >= MAX_PROBLEMS) break;
+  }
+  const count = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM transfers");
+  const transfers = Number(count.rows[0]!.n);
+  if (problems.length === 0 && covered !== transfers) {
+    problems.push(`${transfers - covered} transfer(s) are not covered by any ledger.batch audit entry`);
+  }
+  return { ok: problems.length === 0, covered, transfers, problems };
+}
+
+async function checkEntry(db: SqlExecutor, entry: BatchEntry): Promise<string | null> {
+  const ids = entry.payload.transfers ?? [];
+  const rows = await db.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = ANY($1::uuid[])`, [ids]);
+  const byId = new Map(rows.rows.map((r) => [r.id, toTransfer(r)]));
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length > 0) return `audit entry ${entry.seq} names missing transfer ${missing[0]}`;
+  const lines = ids.map((id) => transferDigestLine(byId.get(id)!));
+  for (const failure of entry.payload.failures ?? []) lines.push(failure.replace(":", "|"));
+  if (digestOf(lines) !== entry.payload.digest) return `audit entry ${entry.seq}: its transfers no longer match their digest`;
+  return null;
+}
