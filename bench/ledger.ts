@@ -7,6 +7,8 @@
  *   uniform  random pairs among 10,000 wallets
  *   hot      the same, but half of all transfers credit one merchant account
  *   baseline the uniform workload as one interactive transaction per transfer (raw SQL, pool of 32)
+ * The uniform run alternates with the same workload on a ledger that does not chain audit entries,
+ * which gives the cost of auditing (audit_overhead_pct).
  */
 import { randomBytes } from "node:crypto";
 import { uuidv7 } from "../src/core/ledger/ids.js";
@@ -23,6 +25,7 @@ const SUBMITTERS = Number(process.env.BENCH_SUBMITTERS ?? 256);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
 const FUNDING_MINOR = 1_000_000_000n;
+const IN_FLIGHT = Number(process.env.LEDGER_BATCHES_IN_FLIGHT ?? 2);
 
 interface RunStats {
   done: number;
@@ -63,6 +66,20 @@ async function closedLoop(seconds: number, once: () => Promise<"ok" | "rejected"
   stats.seconds = (performance.now() - started) / 1000;
   stats.latenciesMs.sort((a, b) => a - b);
   return stats;
+}
+
+function merge(runs: RunStats[]): RunStats {
+  const all: RunStats = { done: 0, ok: 0, rejected: 0, errors: 0, latenciesMs: [], seconds: 0 };
+  for (const r of runs) {
+    all.done += r.done;
+    all.ok += r.ok;
+    all.rejected += r.rejected;
+    all.errors += r.errors;
+    all.seconds += r.seconds;
+    for (const ms of r.latenciesMs) all.latenciesMs.push(ms);
+  }
+  all.latenciesMs.sort((a, b) => a - b);
+  return all;
 }
 
 function pair(wallets: Account[]): [Account, Account] {
@@ -134,17 +151,31 @@ async function main() {
   const baselineDb = new PostgresDb({ connectionString: DATABASE_URL, schema, maxConnections: 32 });
   try {
     await migrate(db);
-    const ledger = new Ledger(new SqlLedgerStore(db), { isRetryable: isRetryableSqlError });
+    const writer = { isRetryable: isRetryableSqlError, maxBatchesInFlight: IN_FLIGHT };
+    const ledger = new Ledger(new SqlLedgerStore(db), writer);
+    // The same ledger without the audit chain, to measure what auditing costs in the same run.
+    const unaudited = new Ledger(new SqlLedgerStore(db, { prepare: true, audit: false }), writer);
     const { merchant, wallets } = await setUp(db, ledger);
-    const transfer = async (from: Account, to: Account): Promise<"ok" | "rejected"> => {
+    const transferOn = (l: Ledger) => async (from: Account, to: Account): Promise<"ok" | "rejected"> => {
       const amountMinor = BigInt(1 + randomIndex(10_000));
-      const r = await ledger.transfer({ id: uuidv7(), debitAccountId: from.id, creditAccountId: to.id, amountMinor, code: "p2p" });
+      const r = await l.transfer({ id: uuidv7(), debitAccountId: from.id, creditAccountId: to.id, amountMinor, code: "p2p" });
       if (r.result === "ok") return "ok";
       if (r.result === "exceeds_credits") return "rejected";
       throw new Error(r.result);
     };
+    const transfer = transferOn(ledger);
+    const transferUnaudited = transferOn(unaudited);
     await closedLoop(1, () => transfer(...pair(wallets))); // warm-up: JIT, plans, caches
-    const uniform = await closedLoop(SECONDS, () => transfer(...pair(wallets)));
+    await closedLoop(1, () => transferUnaudited(...pair(wallets)));
+    // Audited and unaudited runs alternate, so a noisy neighbour hurts both alike.
+    const uniformRuns: RunStats[] = [];
+    const unauditedRuns: RunStats[] = [];
+    for (let round = 0; round < 2; round += 1) {
+      uniformRuns.push(await closedLoop(SECONDS / 2, () => transfer(...pair(wallets))));
+      unauditedRuns.push(await closedLoop(SECONDS / 2, () => transferUnaudited(...pair(wallets))));
+    }
+    const uniform = merge(uniformRuns);
+    const noAudit = merge(unauditedRuns);
     const hot = await closedLoop(SECONDS, () => {
       const [from, to] = pair(wallets);
       return transfer(from, Math.random() < 0.5 ? merchant : to);
@@ -154,26 +185,31 @@ async function main() {
       return baselineTransfer(baselineDb, from, to, BigInt(1 + randomIndex(10_000)));
     });
     await ledger.close();
+    await unaudited.close();
     const report = await verifyLedger(db);
     const u = summarize(uniform);
     const h = summarize(hot);
     const b = summarize(baseline);
+    const n = summarize(noAudit);
     const result = {
       bench: "ledger",
       accounts: ACCOUNTS,
       submitters: SUBMITTERS,
+      batches_in_flight: IN_FLIGHT,
       transfers_per_s: u.per_s,
       p50_ms: u.p50_ms,
       p99_ms: u.p99_ms,
       hot_transfers_per_s: h.per_s,
       hot_p50_ms: h.p50_ms,
       hot_p99_ms: h.p99_ms,
+      no_audit_transfers_per_s: n.per_s,
+      audit_overhead_pct: Number((100 * (1 - u.per_s / Math.max(1, n.per_s))).toFixed(1)),
       baseline_per_s: b.per_s,
       baseline_p99_ms: b.p99_ms,
       speedup_vs_baseline: Number((u.per_s / Math.max(1, b.per_s)).toFixed(1)),
-      transfers: u.transfers + h.transfers,
-      rejected: u.rejected + h.rejected + b.rejected,
-      errors: u.errors + h.errors + b.errors,
+      transfers: u.transfers + h.transfers + n.transfers,
+      rejected: u.rejected + h.rejected + b.rejected + n.rejected,
+      errors: u.errors + h.errors + b.errors + n.errors,
       invariants_ok: report.ok,
     };
     if (!report.ok) console.error(report.violations.slice(0, 10).join("\n"));

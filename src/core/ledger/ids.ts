@@ -12,12 +12,27 @@ function format(bytes: Buffer): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+// One getrandom call per 4 KiB instead of one per id: ids are made on the hot path.
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+function takeRandom(target: Buffer, at: number, length: number): void {
+  if (poolOffset + length > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  pool.copy(target, at, poolOffset, poolOffset + length);
+  poolOffset += length;
+}
+
 /**
  * UUIDv7 (RFC 9562): a millisecond timestamp then randomness, so new ids land at the end of the
  * transfers index instead of scattering writes across it.
  */
 export function uuidv7(nowMs = Date.now()): string {
-  const bytes = randomBytes(16);
+  const bytes = Buffer.allocUnsafe(16);
+  takeRandom(bytes, 6, 10);
   bytes.writeUIntBE(nowMs, 0, 6);
   bytes[6] = (bytes[6]! & 0x0f) | 0x70;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
