@@ -5,6 +5,7 @@ import { openDatabase } from "./infra/db/open.js";
 import { verifyLedger } from "./infra/db/ledger-verify.js";
 import { verifyAuditChain } from "./infra/db/audit-store.js";
 import { verifyLedgerAgainstAudit } from "./infra/db/ledger-audit-verify.js";
+import { createPlatformKey } from "./infra/db/api-key-store.js";
 
 const USAGE = `usage: fingate <command>
 
@@ -14,6 +15,9 @@ commands:
   ledger verify    check every ledger invariant; exit 1 on any violation
   audit verify     walk the audit hash chain and check the ledger against it; exit 1 naming
                    the first broken entry
+  admin create-platform-key
+                   issue a platform-operator API key for the admin API; the secret is printed
+                   once and stored only as a hash
   help             this text
 
 Configuration comes from environment variables; see README.md.`;
@@ -91,6 +95,16 @@ export async function run(argv: string[]): Promise<number> {
       break;
     case "audit":
       if (sub === "verify") return auditVerify();
+      break;
+    case "admin":
+      if (sub === "create-platform-key") {
+        const key = await withDatabase(async (db) => {
+          await migrate(db);
+          return createPlatformKey(db);
+        });
+        console.log(`platform key ${key.id}\nsecret (shown once): ${key.secret}`);
+        return 0;
+      }
       break;
     case "help":
     case "--help":

@@ -15,6 +15,10 @@ export interface Config {
   dbPoolSize: number;
   redisUrl: string | undefined;
   logLevel: string;
+  /** Bootstrap platform-operator key for the admin API (≥ 32 characters); unset: issue keys with the CLI. */
+  platformApiKey: string | undefined;
+  /** Pepper mixed into every Argon2 PIN hash; keep it out of the database and never change it. */
+  pinPepper: string | undefined;
   ledger: {
     maxQueuedTransfers: number;
     maxBatchTransfers: number;
@@ -52,6 +56,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int(env, "DB_POOL_SIZE", 16, 1, 500),
     redisUrl: text(env, "REDIS_URL"),
     logLevel: text(env, "LOG_LEVEL") ?? "info",
+    platformApiKey: text(env, "FINGATE_PLATFORM_API_KEY"),
+    pinPepper: text(env, "FINGATE_PIN_PEPPER"),
     ledger: {
       maxQueuedTransfers: int(env, "LEDGER_MAX_QUEUED", 100_000, 1, 10_000_000),
       maxBatchTransfers: int(env, "LEDGER_MAX_BATCH", 8_192, 1, 65_536),

@@ -1,12 +1,15 @@
 import type { Server } from "node:http";
+import express from "express";
 import type { Config } from "./config.js";
 import { Ledger } from "./core/ledger/ledger.js";
+import { adminRouter } from "./http/admin/router.js";
 import { createApp } from "./http/app.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
 import { describeDatabase, openDatabase } from "./infra/db/open.js";
 import { isRetryableSqlError, type SqlDb } from "./infra/db/sql.js";
 import { createLogger, type Logger } from "./infra/log.js";
+import { buildServices, type CoreServices } from "./services.js";
 
 /** The composition root: the one place that builds adapters and wires them into the core. */
 export interface Gateway {
@@ -14,6 +17,7 @@ export interface Gateway {
   logger: Logger;
   db: SqlDb;
   ledger: Ledger;
+  services: CoreServices;
   app: ReturnType<typeof createApp>;
   close(): Promise<void>;
 }
@@ -28,20 +32,44 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     maxBatchesInFlight: config.ledger.maxBatchesInFlight,
     isRetryable: isRetryableSqlError,
   });
+  const services = buildServices(db, ledger, { schema: config.databaseSchema, pinPepper: config.pinPepper });
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
-  const app = createApp({ logger, checkDatabase: async () => void (await db.query("SELECT 1")) });
+  const app = withAdmin(
+    createApp({ logger, checkDatabase: async () => void (await db.query("SELECT 1")) }),
+    adminRouter({
+      db,
+      ledger,
+      logger,
+      platformApiKey: config.platformApiKey,
+      directory: services.directory,
+      pins: services.pins,
+      simSwaps: services.simSwap,
+    }),
+  );
   return {
     config,
     logger,
     db,
     ledger,
+    services,
     app,
     close: async () => {
       stopSweep();
       await ledger.close();
+      await services.close();
       await db.close();
     },
   };
+}
+
+/** The admin API (/admin/v1, /openapi.json) in front of the app, whose 404 and errors handle the rest. */
+function withAdmin(app: express.Express, admin: express.Router): express.Express {
+  const outer = express();
+  outer.disable("x-powered-by");
+  outer.set("trust proxy", false);
+  outer.use(admin);
+  outer.use(app);
+  return outer;
 }
 
 /** Voids expired pending transfers on a timer; one sweep at a time, errors logged and retried next tick. */

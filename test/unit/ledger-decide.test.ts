@@ -16,6 +16,8 @@ import {
   type TransferResultCode,
 } from "../../src/core/ledger/types.js";
 import { validateTransfer } from "../../src/core/ledger/validate.js";
+import { usageKey, type UsageRow } from "../../src/core/ledger/limits-check.js";
+import type { LimitPolicy } from "../../src/core/limits/types.js";
 import {
   account,
   advance,
@@ -76,6 +78,12 @@ const ALL_CODES: Record<TransferResultCode, true> = {
   overflows_credits: true,
   exceeds_credits: true,
   exceeds_debits: true,
+  invalid_limits: true,
+  per_transaction_exceeded: true,
+  daily_count_exceeded: true,
+  daily_amount_exceeded: true,
+  monthly_amount_exceeded: true,
+  balance_limit_exceeded: true,
 };
 
 const produced = new Set<TransferResultCode>();
@@ -877,5 +885,72 @@ describe("decideBatch: two-phase transfers", () => {
     expect(refused.failures).toHaveLength(1);
     expect(isFailure(refused.failures[0]!)).toBe(true);
     expect(refused.failures[0]!.id).toBe(id("s"));
+  });
+});
+
+describe("decideBatch: bank limits", () => {
+  // NOW is 2026-01-01T12:00Z: in UTC the day is "2026-01-01" and the month "2026-01".
+  const policy: LimitPolicy = {
+    maxPerTransactionMinor: 500n,
+    maxDailyAmountMinor: 700n,
+    maxDailyCount: 3,
+    maxMonthlyAmountMinor: 900n,
+    maxBalanceMinor: 1_200n,
+  };
+  const limits = { timeZone: "UTC", payer: policy };
+  const usageRow = (periodKey: string, amountMinor: bigint, count: number): UsageRow => ({ accountId: id("alice"), periodKey, amountMinor, count });
+  const withUsage = (day: [bigint, number], month: [bigint, number]) => {
+    const snap = snapshot({ accounts: basicAccounts() });
+    snap.usage = new Map([
+      [usageKey(id("alice"), "2026-01-01"), usageRow("2026-01-01", ...day)],
+      [usageKey(id("alice"), "2026-01"), usageRow("2026-01", ...month)],
+    ]);
+    return snap;
+  };
+
+  it("refuses above the per-transaction limit and says what may still be sent", () => {
+    const snap = snapshot({ accounts: basicAccounts() });
+    const decision = decide(snap, [[single("t", "alice", "bob", 501n, { limits })]]);
+    expect(decision.results[0]![0]).toMatchObject({ result: "per_transaction_exceeded", limit: { availableMinor: 500n, limit: 500n } });
+    expect(decision.transfers).toEqual([]);
+    expect(decision.failures.map((f) => f.result)).toEqual(["per_transaction_exceeded"]);
+  });
+
+  it("counts what was sent today and this month, in the batch as well as before it", () => {
+    const snap = withUsage([100n, 1], [100n, 1]);
+    const decision = decide(snap, [
+      [single("a", "alice", "bob", 400n, { limits })],
+      [single("b", "alice", "bob", 300n, { limits })],
+      [single("c", "alice", "bob", 200n, { limits })],
+    ]);
+    expect(decision.results.map((r) => r[0]!.result)).toEqual(["ok", "daily_amount_exceeded", "ok"]);
+    expect(decision.results[1]![0]!.limit).toMatchObject({ remainingMinor: 200n, availableMinor: 200n });
+    const rows = new Map(decision.usage!.map((r) => [r.periodKey, r]));
+    expect(rows.get("2026-01-01")).toMatchObject({ amountMinor: 700n, count: 3 });
+    expect(rows.get("2026-01")).toMatchObject({ amountMinor: 700n, count: 3 });
+  });
+
+  it("refuses past the daily count and the monthly amount", () => {
+    expectRefused(withUsage([10n, 3], [10n, 3]), single("t", "alice", "bob", 1n, { limits }), "daily_count_exceeded");
+    expectRefused(withUsage([0n, 0], [850n, 9]), single("t", "alice", "bob", 100n, { limits }), "monthly_amount_exceeded");
+  });
+
+  it("caps the payee wallet's balance", () => {
+    const snap = snapshot({ accounts: [...basicAccounts().filter((a) => a.id !== id("bob")), account("bob", { flags: WALLET, creditsPosted: 1_100n })] });
+    const decision = decide(snap, [[single("t", "alice", "bob", 101n, { limits: { timeZone: "UTC", payee: policy } })]]);
+    expect(decision.results[0]![0]).toMatchObject({ result: "balance_limit_exceeded", limit: { remainingMinor: 100n } });
+  });
+
+  it("rolls usage back with the rest of a failed linked group", () => {
+    const snap = withUsage([0n, 0], [0n, 0]);
+    const decision = decide(snap, [[single("p", "alice", "bob", 300n, { limits }), single("f", "alice", "bank", 800n)]]);
+    expect(decision.results[0]!.map((r) => r.result)).toEqual(["linked_event_failed", "exceeds_credits"]);
+    expect(snap.usage!.get(usageKey(id("alice"), "2026-01-01"))).toMatchObject({ amountMinor: 0n, count: 0 });
+  });
+
+  it("refuses malformed limits as bad input, and limits on a post or void", () => {
+    expect(validate(single("t", "alice", "bob", 1n, { limits: { timeZone: "Mars/Olympus", payer: policy } }))).toBe("invalid_limits");
+    expect(validate(single("t", "alice", "bob", 1n, { limits: { timeZone: "UTC", payer: { ...policy, maxDailyAmountMinor: -1n } } }))).toBe("invalid_limits");
+    expect(validate(post("s", "h", { limits }))).toBe("invalid_limits");
   });
 });

@@ -1,4 +1,6 @@
+import type { LimitRefusal } from "../limits/types.js";
 import { compareWithExisting } from "./compare.js";
+import { checkLimits, usageKey, type UsageRow } from "./limits-check.js";
 import { isFailure, type BatchDecision, type LedgerSnapshot, type PendingState } from "./snapshot.js";
 import {
   AccountFlags,
@@ -18,9 +20,10 @@ import { validateTransfer } from "./validate.js";
 interface Undo {
   balances: Map<Account, Balances>;
   resolutions: Map<PendingState, PendingState["resolution"]>;
+  usage: Map<string, UsageRow | undefined>;
 }
 
-type Outcome = { code: TransferResultCode; transfer?: Transfer };
+type Outcome = { code: TransferResultCode; transfer?: Transfer; limit?: LimitRefusal };
 
 /**
  * Decides a whole batch against a snapshot: pure, no I/O. Groups are applied in order; each group
@@ -37,6 +40,7 @@ class BatchDecider {
   private readonly transfers: Transfer[] = [];
   private readonly failures: TransferFailure[] = [];
   private readonly touched = new Set<Account>();
+  private readonly usageTouched = new Set<string>();
   private readonly staged = new Map<string, Transfer | TransferFailure>();
   /** Transfers made by the group being applied; they join `staged` only if the group succeeds. */
   private groupMade = new Map<string, Transfer>();
@@ -47,22 +51,26 @@ class BatchDecider {
   ) {}
 
   output(): Omit<BatchDecision, "results"> {
-    return { transfers: this.transfers, failures: this.failures, accounts: [...this.touched] };
+    const usage = this.snapshot.usage;
+    const rows = usage ? [...this.usageTouched].flatMap((k) => usage.get(k) ?? []) : [];
+    return { transfers: this.transfers, failures: this.failures, accounts: [...this.touched], usage: rows };
   }
 
   applyGroup(group: TransferInput[]): TransferResult[] {
     if (group.length === 0) return [];
     if (group.length > MAX_LINKED_GROUP) return group.map((t) => ({ id: t.id, result: "linked_group_too_large" }));
-    const undo: Undo = { balances: new Map(), resolutions: new Map() };
+    const undo: Undo = { balances: new Map(), resolutions: new Map(), usage: new Map() };
     const codes: TransferResultCode[] = [];
+    let limit: LimitRefusal | undefined;
     this.groupMade = new Map();
     for (const input of group) {
       const outcome = this.applyOne(input, undo);
       codes.push(outcome.code);
+      limit = outcome.limit;
       if (outcome.transfer) this.groupMade.set(outcome.transfer.id, outcome.transfer);
       if (outcome.code !== "ok" && outcome.code !== "exists") {
         this.groupMade = new Map();
-        return this.failGroup(group, codes, undo);
+        return this.failGroup(group, codes, undo, limit);
       }
     }
     for (const transfer of this.groupMade.values()) {
@@ -74,13 +82,17 @@ class BatchDecider {
   }
 
   /** Rolls the group back and reports the cause once, every other member as linked_event_failed. */
-  private failGroup(group: TransferInput[], codes: TransferResultCode[], undo: Undo): TransferResult[] {
+  private failGroup(group: TransferInput[], codes: TransferResultCode[], undo: Undo, limit?: LimitRefusal): TransferResult[] {
     for (const [account, before] of undo.balances) Object.assign(account, before);
     for (const [state, before] of undo.resolutions) state.resolution = before;
+    for (const [key, before] of undo.usage) {
+      if (before) this.snapshot.usage!.set(key, before);
+      else this.snapshot.usage!.delete(key);
+    }
     const causeIndex = codes.length - 1;
     const cause = codes[causeIndex]!;
     const results = group.map((t, i): TransferResult => {
-      if (i === causeIndex) return { id: t.id, result: cause };
+      if (i === causeIndex) return limit ? { id: t.id, result: cause, limit } : { id: t.id, result: cause };
       const seen = this.lookup(t.id);
       return { id: t.id, result: seen && isFailure(seen) ? seen.result : "linked_event_failed" };
     });
@@ -142,6 +154,8 @@ class BatchDecider {
     const { debit, credit } = found;
     const amount = input.amountMinor!;
     const pending = input.kind === "pending";
+    const limited = input.limits ? checkLimits(input.limits, debit, credit, amount, this.usage(), this.now) : null;
+    if (limited?.refusal) return { code: limited.refusal.code, limit: limited.refusal };
     const next = {
       debit: pending ? { ...debit, debitsPending: debit.debitsPending + amount } : { ...debit, debitsPosted: debit.debitsPosted + amount },
       credit: pending ? { ...credit, creditsPending: credit.creditsPending + amount } : { ...credit, creditsPosted: credit.creditsPosted + amount },
@@ -149,6 +163,7 @@ class BatchDecider {
     const refused = balanceRefusal(next.debit, next.credit);
     if (refused) return { code: refused };
     this.commitBalances(debit, next.debit, credit, next.credit, undo);
+    if (limited) this.commitUsage(limited.next, undo);
     const timeoutSec = input.timeoutSec ?? null;
     return {
       code: "ok",
@@ -216,6 +231,21 @@ class BatchDecider {
         createdAt: this.now,
       },
     };
+  }
+
+  private usage(): Map<string, UsageRow> {
+    return (this.snapshot.usage ??= new Map());
+  }
+
+  /** Usage is counted when money is sent or reserved; a voided reservation keeps it (conservative). */
+  private commitUsage(rows: UsageRow[], undo: Undo): void {
+    const usage = this.usage();
+    for (const row of rows) {
+      const key = usageKey(row.accountId, row.periodKey);
+      if (!undo.usage.has(key)) undo.usage.set(key, usage.get(key));
+      usage.set(key, row);
+      this.usageTouched.add(key);
+    }
   }
 
   private commitBalances(debit: Account, nextDebit: Balances, credit: Account, nextCredit: Balances, undo: Undo): void {

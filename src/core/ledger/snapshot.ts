@@ -1,3 +1,4 @@
+import type { UsageKey, UsageRow } from "./limits-check.js";
 import type { Account, Transfer, TransferFailure, TransferResult } from "./types.js";
 
 /** What a batch needs to know to decide, loaded inside its transaction with the accounts locked. */
@@ -7,6 +8,8 @@ export interface LedgerSnapshot {
   existing: Map<string, Transfer | TransferFailure>;
   /** Pending transfers referenced by post/void in the batch, and how each was resolved. */
   pendings: Map<string, PendingState>;
+  /** Limit usage of the payers in the batch, keyed by usageKey(accountId, periodKey). */
+  usage?: Map<string, UsageRow>;
 }
 
 export interface PendingState {
@@ -19,6 +22,8 @@ export interface BatchKeys {
   transferIds: string[];
   accountIds: string[];
   pendingIds: string[];
+  /** Limit usage rows to load: each payer-limited transfer's day and month. */
+  usageKeys?: UsageKey[];
 }
 
 export interface BatchDecision {
@@ -26,6 +31,8 @@ export interface BatchDecision {
   failures: TransferFailure[];
   /** Accounts whose balances changed, with their new balances. */
   accounts: Account[];
+  /** Limit usage rows with their new totals. */
+  usage?: UsageRow[];
   /** One list per submitted group, in submission order. */
   results: TransferResult[][];
 }

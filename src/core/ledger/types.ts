@@ -1,4 +1,5 @@
 /** Ledger vocabulary. Amounts are bigint minor units of the account's ISO 4217 currency. */
+import type { LimitCode, LimitPolicy, LimitRefusal } from "../limits/types.js";
 
 export const MAX_AMOUNT_MINOR = (1n << 63n) - 1n; // BIGINT's ceiling in PostgreSQL
 
@@ -67,10 +68,24 @@ export interface TransferInput {
   /** Business type, e.g. "p2p", "fee", "cash_in". */
   code: string;
   reference?: string;
+  /** Bank limits to enforce with the accounts locked (single and pending transfers only). */
+  limits?: TransferLimits;
   /** Set only by the ledger's own expiry sweep: voids a pending whose timeout has passed. */
   expiry?: boolean;
   /** The sweep's clock, for an expiry void: expiry is judged as of this time rather than now. */
   expiryAsOf?: Date;
+}
+
+/**
+ * Limits a transfer carries from the payments service: the payer's policy for the channel and
+ * KYC tier, the payee wallet's balance cap, and the institution's time zone for days and months.
+ * The ledger checks them inside the batch's transaction, with both accounts locked, so two
+ * concurrent transfers cannot both slip under a daily limit.
+ */
+export interface TransferLimits {
+  timeZone: string;
+  payer?: LimitPolicy;
+  payee?: LimitPolicy;
 }
 
 export interface Transfer {
@@ -146,11 +161,15 @@ export type TransferResultCode =
   | "overflows_debits"
   | "overflows_credits"
   | "exceeds_credits"
-  | "exceeds_debits";
+  | "exceeds_debits"
+  | "invalid_limits"
+  | LimitCode;
 
 export interface TransferResult {
   id: string;
   result: TransferResultCode;
+  /** For a limit refusal: which limit, and what the payer may still send. */
+  limit?: LimitRefusal;
 }
 
 /** Outcomes that leave the id free to be used again as if never seen: bad input is not remembered. */
@@ -170,6 +189,11 @@ export const RECORDED_FAILURES: ReadonlySet<TransferResultCode> = new Set([
   "debit_account_closed",
   "credit_account_closed",
   "pending_transfer_expired",
+  "per_transaction_exceeded",
+  "daily_count_exceeded",
+  "daily_amount_exceeded",
+  "monthly_amount_exceeded",
+  "balance_limit_exceeded",
 ]);
 
 export const MAX_LINKED_GROUP = 16;

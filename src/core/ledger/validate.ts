@@ -1,9 +1,12 @@
+import { isValidTimeZone } from "../limits/periods.js";
+import type { LimitPolicy } from "../limits/types.js";
 import { isUuid } from "./ids.js";
 import {
   MAX_AMOUNT_MINOR,
   MAX_TIMEOUT_SEC,
   type TransferInput,
   type TransferKind,
+  type TransferLimits,
   type TransferResultCode,
 } from "./types.js";
 
@@ -18,12 +21,26 @@ function validAmount(amount: unknown): TransferResultCode | null {
   return null;
 }
 
+const LIMIT_AMOUNTS = ["maxPerTransactionMinor", "maxDailyAmountMinor", "maxMonthlyAmountMinor", "maxBalanceMinor"] as const;
+
+function validPolicy(policy: LimitPolicy | undefined): boolean {
+  if (policy === undefined) return true;
+  return LIMIT_AMOUNTS.every((k) => typeof policy[k] === "bigint" && policy[k] >= 0n) && Number.isSafeInteger(policy.maxDailyCount);
+}
+
+/** Limits come from our own payments service; malformed ones are a bug, refused before any state. */
+function validLimits(limits: TransferLimits | undefined): boolean {
+  if (limits === undefined) return true;
+  return isValidTimeZone(limits.timeZone) && validPolicy(limits.payer) && validPolicy(limits.payee);
+}
+
 function validateNew(t: TransferInput): TransferResultCode | null {
   if (!isUuid(t.debitAccountId) || !isUuid(t.creditAccountId)) return "invalid_account_id";
   if (t.debitAccountId === t.creditAccountId) return "accounts_must_be_different";
   const amount = validAmount(t.amountMinor);
   if (amount) return amount;
   if (t.pendingId !== undefined) return "pending_id_must_not_be_set";
+  if (!validLimits(t.limits)) return "invalid_limits";
   if (t.timeoutSec !== undefined) {
     if (t.kind !== "pending") return "timeout_reserved_for_pending_transfer";
     if (!Number.isSafeInteger(t.timeoutSec) || t.timeoutSec <= 0 || t.timeoutSec > MAX_TIMEOUT_SEC) {
@@ -44,6 +61,7 @@ function validateResolution(t: TransferInput): TransferResultCode | null {
     if (amount) return amount;
   }
   if (t.timeoutSec !== undefined) return "timeout_reserved_for_pending_transfer";
+  if (t.limits !== undefined) return "invalid_limits";
   return null;
 }
 

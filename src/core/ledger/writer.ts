@@ -1,5 +1,7 @@
 import { decideBatch } from "./decide.js";
+import { isValidTimeZone } from "../limits/periods.js";
 import { isUuid } from "./ids.js";
+import { usageKey, usageKeysFor, type UsageKey } from "./limits-check.js";
 import { LedgerConflict, type LedgerStore } from "./ports.js";
 import type { BatchKeys } from "./snapshot.js";
 import type { TransferInput, TransferResult } from "./types.js";
@@ -143,10 +145,12 @@ export class BatchingWriter {
 
   private async write(batch: Submission[]): Promise<void> {
     const groups = batch.map((s) => s.group);
-    const keys = keysOf(groups);
     for (let attempt = 1; ; attempt += 1) {
+      // One clock reading per attempt: the limit periods loaded and the ones decided must agree.
+      const now = this.options.now();
+      const keys = keysOf(groups, now);
       try {
-        const decision = await this.store.applyBatch(keys, (snapshot) => decideBatch(snapshot, groups, this.options.now()));
+        const decision = await this.store.applyBatch(keys, (snapshot) => decideBatch(snapshot, groups, now));
         batch.forEach((s, i) => s.resolve(decision.results[i]!));
         return;
       } catch (error) {
@@ -172,10 +176,11 @@ function submissionKeys(group: TransferInput[]): string[] {
 }
 
 /** Everything a batch may touch; ids that are not UUIDs are left out (they fail validation). */
-export function keysOf(groups: TransferInput[][]): BatchKeys {
+export function keysOf(groups: TransferInput[][], now: Date = new Date()): BatchKeys {
   const transferIds = new Set<string>();
   const accountIds = new Set<string>();
   const pendingIds = new Set<string>();
+  const usage = new Map<string, UsageKey>();
   const uuid = isUuid;
   for (const group of groups) {
     for (const t of group) {
@@ -183,7 +188,10 @@ export function keysOf(groups: TransferInput[][]): BatchKeys {
       if (uuid(t.debitAccountId)) accountIds.add(t.debitAccountId);
       if (uuid(t.creditAccountId)) accountIds.add(t.creditAccountId);
       if (uuid(t.pendingId)) pendingIds.add(t.pendingId);
+      if (t.limits?.payer && uuid(t.debitAccountId) && isValidTimeZone(t.limits.timeZone)) {
+        for (const k of usageKeysFor(t.debitAccountId, t.limits, now)) usage.set(usageKey(k.accountId, k.periodKey), k);
+      }
     }
   }
-  return { transferIds: [...transferIds], accountIds: [...accountIds], pendingIds: [...pendingIds] };
+  return { transferIds: [...transferIds], accountIds: [...accountIds], pendingIds: [...pendingIds], usageKeys: [...usage.values()] };
 }

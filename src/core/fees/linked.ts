@@ -1,0 +1,70 @@
+import { derivedUuid } from "../ledger/ids.js";
+import type { TransferInput } from "../ledger/types.js";
+import type { FeeType } from "./types.js";
+
+/** A payment as the caller would submit it alone. */
+export interface Payment {
+  id: string;
+  debitAccountId: string;
+  creditAccountId: string;
+  amountMinor: bigint;
+  /** The payment's own transfer code, e.g. "p2p". */
+  code: string;
+  reference?: string;
+}
+
+export interface FeeCharge {
+  type: FeeType;
+  feeMinor: bigint;
+  agentCommissionMinor: bigint;
+}
+
+export interface FeeAccounts {
+  /** The institution's fee_income account (systemAccountId(institution, { kind: "fee_income" })). */
+  feeIncomeAccountId: string;
+  /** Who pays the fee; the payer (the payment's debit account) unless set, e.g. a merchant. */
+  feePayerAccountId?: string;
+  /** The handling agent's commission account; without one the whole fee stays with the bank. */
+  agentCommissionAccountId?: string;
+}
+
+/** Transfer codes of fees and commissions, one per payment type so reports can split them. */
+export const feeCode = (type: FeeType): string => `fee_${type}`;
+export const commissionCode = (type: FeeType): string => `commission_${type}`;
+
+/** Ids of a payment's fee and commission, derived from the payment's: a retry maps to the same transfers. */
+export const feeTransferId = (paymentId: string): string => derivedUuid(`fingate:fee:${paymentId}`);
+export const commissionTransferId = (paymentId: string): string => derivedUuid(`fingate:commission:${paymentId}`);
+
+/**
+ * The linked group for Ledger.submitLinked: the payment, then the fee from the fee payer to the
+ * bank's fee income, then the agent's share out of that income. All-or-nothing: a payer who can
+ * cover the payment but not its fee moves nothing. Zero-amount legs are left out (the ledger
+ * refuses them). The commission comes after the fee so fee income never dips below zero.
+ */
+export function paymentWithFee(payment: Payment, fee: FeeCharge, accounts: FeeAccounts): TransferInput[] {
+  const group: TransferInput[] = [{ ...payment, kind: "single" }];
+  if (fee.feeMinor <= 0n) return group;
+  group.push({
+    id: feeTransferId(payment.id),
+    kind: "single",
+    debitAccountId: accounts.feePayerAccountId ?? payment.debitAccountId,
+    creditAccountId: accounts.feeIncomeAccountId,
+    amountMinor: fee.feeMinor,
+    code: feeCode(fee.type),
+    reference: payment.id,
+  });
+  const commission = fee.agentCommissionMinor < fee.feeMinor ? fee.agentCommissionMinor : fee.feeMinor;
+  if (commission > 0n && accounts.agentCommissionAccountId) {
+    group.push({
+      id: commissionTransferId(payment.id),
+      kind: "single",
+      debitAccountId: accounts.feeIncomeAccountId,
+      creditAccountId: accounts.agentCommissionAccountId,
+      amountMinor: commission,
+      code: commissionCode(fee.type),
+      reference: payment.id,
+    });
+  }
+  return group;
+}

@@ -1,0 +1,63 @@
+import { actorOf, type Principal } from "../access/types.js";
+import { isUuid, uuidv7 } from "../ledger/ids.js";
+import { isValidTimeZone } from "../limits/periods.js";
+import type { InstitutionStore } from "./ports.js";
+import { ensureSystemAccount, type SystemAccountLedger } from "./system-accounts.js";
+import { CURRENCY_RE, INSTITUTION_CODE_RE, MAX_INSTITUTION_NAME_CHARS, type Institution } from "./types.js";
+
+export interface NewInstitution {
+  code: string;
+  name: string;
+  currency: string;
+  timezone: string;
+}
+
+export type CreateInstitutionResult =
+  | { ok: true; institution: Institution }
+  | { ok: false; code: "invalid_institution" | "invalid_timezone" | "institution_code_taken" };
+
+export interface InstitutionsDeps {
+  store: InstitutionStore;
+  ledger: SystemAccountLedger;
+  now?: () => Date;
+}
+
+const MAX_PAGE = 200;
+
+/** Institutions are created by the platform operator; banks only read their own. */
+export class Institutions {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: InstitutionsDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async create(by: Principal, input: NewInstitution): Promise<CreateInstitutionResult> {
+    const name = input.name.trim();
+    if (!INSTITUTION_CODE_RE.test(input.code) || !CURRENCY_RE.test(input.currency)) return { ok: false, code: "invalid_institution" };
+    if (name.length === 0 || name.length > MAX_INSTITUTION_NAME_CHARS) return { ok: false, code: "invalid_institution" };
+    if (!isValidTimeZone(input.timezone)) return { ok: false, code: "invalid_timezone" };
+    const institution: Institution = { id: uuidv7(), code: input.code, name, currency: input.currency, timezone: input.timezone, createdAt: this.now() };
+    const entry = {
+      ...actorOf(by),
+      action: "admin.institution.create",
+      channel: "admin" as const,
+      outcome: "ok" as const,
+      subject: institution.id,
+      payload: { before: null, after: { ...institution, createdAt: undefined } },
+    };
+    if (!(await this.deps.store.insert(institution, [entry]))) return { ok: false, code: "institution_code_taken" };
+    // Opened now rather than on first use, so that reports and fees find them from day one.
+    await ensureSystemAccount(this.deps.ledger, institution, { kind: "fee_income" });
+    await ensureSystemAccount(this.deps.ledger, institution, { kind: "bank" });
+    return { ok: true, institution };
+  }
+
+  get(id: string): Promise<Institution | null> {
+    return isUuid(id) ? this.deps.store.get(id) : Promise.resolve(null);
+  }
+
+  list(limit = 50, after?: string): Promise<Institution[]> {
+    return this.deps.store.list(Math.min(Math.max(1, Math.trunc(limit)), MAX_PAGE), after);
+  }
+}

@@ -1,0 +1,47 @@
+import { derivedUuid } from "../ledger/ids.js";
+import type { Account, AccountKind, NewAccount } from "../ledger/types.js";
+import type { Institution } from "./types.js";
+
+/**
+ * The institution's own ledger accounts: where fees are earned, what the bank pays telcos from,
+ * what it owes each telco. Their ids are derived from (institution, purpose), so every process
+ * finds the same account without a lookup table, and two processes opening one at the same time
+ * collide on the primary key instead of opening two.
+ */
+export type SystemAccountPurpose =
+  | { kind: "fee_income" }
+  /** The bank's operating account: pays session charges when the bank, not the customer, pays. */
+  | { kind: "bank" }
+  | { kind: "telco_payable"; telcoId: string };
+
+export function systemAccountId(institutionId: string, purpose: SystemAccountPurpose): string {
+  const name = purpose.kind === "telco_payable" ? `telco_payable:${purpose.telcoId}` : purpose.kind;
+  return derivedUuid(`fingate:system-account:${institutionId}:${name}`);
+}
+
+/** The part of the ledger that opening system accounts needs; the Ledger facade satisfies it. */
+export interface SystemAccountLedger {
+  createAccount(input: NewAccount): Promise<Account>;
+  getAccount(id: string): Promise<Account | null>;
+}
+
+/** The account for purpose, opened on first use. */
+export async function ensureSystemAccount(
+  ledger: SystemAccountLedger,
+  institution: Pick<Institution, "id" | "currency">,
+  purpose: SystemAccountPurpose,
+): Promise<Account> {
+  const id = systemAccountId(institution.id, purpose);
+  const existing = await ledger.getAccount(id);
+  if (existing) return existing;
+  const kind: AccountKind = purpose.kind;
+  const ownerRef = purpose.kind === "telco_payable" ? purpose.telcoId : institution.id;
+  try {
+    return await ledger.createAccount({ id, institutionId: institution.id, currency: institution.currency, kind, ownerRef });
+  } catch (error) {
+    // A concurrent caller opened it first (primary key): use theirs. Anything else is an outage.
+    const opened = await ledger.getAccount(id);
+    if (opened) return opened;
+    throw error;
+  }
+}

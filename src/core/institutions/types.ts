@@ -1,0 +1,23 @@
+/** An institution (bank or e-money issuer) as the ledger's institutions table holds it. */
+export interface Institution {
+  id: string;
+  /** Short lower-case handle, e.g. "kcb-ke": unique, used in logs and on statements. */
+  code: string;
+  name: string;
+  /** ISO 4217; every account of the institution holds this currency. */
+  currency: string;
+  /** IANA zone in which its days and months (limits, reports) begin. */
+  timezone: string;
+  createdAt: Date;
+}
+
+// The same rules as the CHECK constraints of the ledger migration.
+export const INSTITUTION_CODE_RE = /^[a-z0-9][a-z0-9-]{1,39}$/;
+export const CURRENCY_RE = /^[A-Z]{3}$/;
+export const MAX_INSTITUTION_NAME_CHARS = 100;
+
+/** One field of a request that cannot be accepted, and why: the edge turns these into a 400's details. */
+export interface FieldProblem {
+  path: (string | number)[];
+  message: string;
+}

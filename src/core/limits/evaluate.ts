@@ -1,0 +1,82 @@
+import type { LimitCode, LimitDecision, LimitPolicy, LimitRefusal, LimitUsage } from "./types.js";
+
+/**
+ * Everything the check needs, as plain values loaded with the accounts locked. The payer side is
+ * omitted when the debit account is not a limited customer wallet (an agent's float, the bank);
+ * the payee side when the credit account is not one.
+ */
+export interface LimitCheck {
+  amountMinor: bigint;
+  payer?: { policy: LimitPolicy; usage: LimitUsage };
+  /** balanceMinor: the payee wallet's posted credits minus posted and pending debits, before this transfer. */
+  payee?: { policy: LimitPolicy; balanceMinor: bigint };
+}
+
+const OK: LimitDecision = Object.freeze({ ok: true });
+
+const nonNegative = (v: bigint): bigint => (v > 0n ? v : 0n);
+const min = (...values: bigint[]): bigint => values.reduce((a, b) => (b < a ? b : a));
+
+/**
+ * The most the payer may send in one transfer right now under every one of their limits. A
+ * policy tightened below what was already sent today gives 0, never a negative number.
+ */
+export function availableToSend(policy: LimitPolicy, usage: LimitUsage): bigint {
+  if (usage.dayCount >= policy.maxDailyCount) return 0n;
+  return nonNegative(
+    min(
+      policy.maxPerTransactionMinor,
+      policy.maxDailyAmountMinor - usage.dayAmountMinor,
+      policy.maxMonthlyAmountMinor - usage.monthAmountMinor,
+    ),
+  );
+}
+
+/**
+ * Pure: decides whether one transfer fits its payer's and payee's limits. Checks run in a fixed
+ * order (per transaction, daily count, daily amount, monthly amount, payee balance) and the first
+ * that fails is the refusal, so the same inputs always name the same limit. The ledger refuses
+ * non-positive amounts before this is asked; they pass here because they move nothing.
+ */
+export function evaluateLimits(check: LimitCheck): LimitDecision {
+  const amount = check.amountMinor;
+  if (amount <= 0n) return OK;
+  if (check.payer) {
+    const refusal = checkPayer(check.payer.policy, check.payer.usage, amount);
+    if (refusal) return refusal;
+  }
+  if (check.payee) {
+    const room = nonNegative(check.payee.policy.maxBalanceMinor - check.payee.balanceMinor);
+    if (amount > room) {
+      const payerRoom = check.payer ? availableToSend(check.payer.policy, check.payer.usage) : room;
+      return refusal("balance_limit_exceeded", check.payee.policy.maxBalanceMinor, room, min(room, payerRoom));
+    }
+  }
+  return OK;
+}
+
+function checkPayer(policy: LimitPolicy, usage: LimitUsage, amount: bigint): LimitRefusal | null {
+  const available = availableToSend(policy, usage);
+  if (amount > policy.maxPerTransactionMinor) {
+    return refusal("per_transaction_exceeded", policy.maxPerTransactionMinor, policy.maxPerTransactionMinor, available);
+  }
+  if (usage.dayCount >= policy.maxDailyCount) return refusal("daily_count_exceeded", BigInt(policy.maxDailyCount), 0n, 0n);
+  const dayLeft = nonNegative(policy.maxDailyAmountMinor - usage.dayAmountMinor);
+  if (amount > dayLeft) return refusal("daily_amount_exceeded", policy.maxDailyAmountMinor, dayLeft, available);
+  const monthLeft = nonNegative(policy.maxMonthlyAmountMinor - usage.monthAmountMinor);
+  if (amount > monthLeft) return refusal("monthly_amount_exceeded", policy.maxMonthlyAmountMinor, monthLeft, available);
+  return null;
+}
+
+function refusal(code: LimitCode, limit: bigint, remainingMinor: bigint, availableMinor: bigint): LimitRefusal {
+  return { ok: false, code, limit, remainingMinor, availableMinor: min(availableMinor, remainingMinor) };
+}
+
+/** The payer's usage after a transfer that passed: what the lead's counters store next. */
+export function addUsage(usage: LimitUsage, amountMinor: bigint): LimitUsage {
+  return {
+    dayAmountMinor: usage.dayAmountMinor + amountMinor,
+    dayCount: usage.dayCount + 1,
+    monthAmountMinor: usage.monthAmountMinor + amountMinor,
+  };
+}

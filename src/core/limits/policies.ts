@@ -1,0 +1,93 @@
+import { actorOf, type Principal } from "../access/types.js";
+import type { AuditEntryInput } from "../audit/audit-entry.js";
+import type { FieldProblem } from "../institutions/types.js";
+import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "./ports.js";
+import { defaultPolicy, policyCells, policyProblems, securityLevel, type SecurityLevel } from "./security-levels.js";
+import type { LimitChannel, LimitPolicy, LimitTier } from "./types.js";
+
+/** One cell of a bank's matrix as the admin API shows it. */
+export interface PolicyView {
+  channel: LimitChannel;
+  tier: LimitTier;
+  securityLevel: SecurityLevel;
+  /** What applies now: the bank's own policy, or the default. */
+  policy: LimitPolicy;
+  /** The level's default, which is also the most the bank may set. */
+  ceiling: LimitPolicy;
+  source: "default" | "institution";
+  updatedAt: Date | null;
+}
+
+export type SetPolicyResult = { ok: true; view: PolicyView; before: LimitPolicy | null } | { ok: false; code: "invalid_policy"; problems: FieldProblem[] };
+
+function view(channel: LimitChannel, tier: LimitTier, stored: StoredLimitPolicy | undefined): PolicyView {
+  const ceiling = defaultPolicy(channel, tier);
+  return {
+    channel,
+    tier,
+    securityLevel: securityLevel(channel),
+    policy: stored?.policy ?? ceiling,
+    ceiling,
+    source: stored ? "institution" : "default",
+    updatedAt: stored?.updatedAt ?? null,
+  };
+}
+
+/** The limit matrix of each institution: read, set within the ceilings, reset to default. */
+export class LimitPolicies {
+  constructor(
+    private readonly store: LimitPolicyStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** All 5 channels × 4 tiers, defaults filled in. */
+  async matrix(institutionId: string): Promise<PolicyView[]> {
+    const stored = await this.store.list(institutionId);
+    const find = (c: LimitChannel, t: LimitTier) => stored.find((s) => s.channel === c && s.tier === t);
+    return policyCells().map(({ channel, tier }) => view(channel, tier, find(channel, tier)));
+  }
+
+  async cell(key: LimitPolicyKey): Promise<PolicyView> {
+    const stored = await this.store.list(key.institutionId);
+    return view(key.channel, key.tier, stored.find((s) => s.channel === key.channel && s.tier === key.tier));
+  }
+
+  /** The policy the ledger applies to a payer on this channel with this tier. */
+  async effective(key: LimitPolicyKey): Promise<LimitPolicy> {
+    return (await this.cell(key)).policy;
+  }
+
+  async set(by: Principal, key: LimitPolicyKey, policy: LimitPolicy): Promise<SetPolicyResult> {
+    const problems = policyProblems(key.channel, key.tier, policy);
+    if (problems.length > 0) return { ok: false, code: "invalid_policy", problems: problems.map((p) => ({ path: [p.field], message: p.message })) };
+    const now = this.now();
+    const before = await this.store.put(key, policy, now, (b) => [entry(by, "limits.policy.set", key, b, policy)]);
+    return { ok: true, before, view: view(key.channel, key.tier, { ...key, policy, updatedAt: now }) };
+  }
+
+  /** Back to the security level's default. */
+  async reset(by: Principal, key: LimitPolicyKey): Promise<{ view: PolicyView; before: LimitPolicy | null }> {
+    const before = await this.store.put(key, null, this.now(), (b) => [entry(by, "limits.policy.reset", key, b, null)]);
+    return { before, view: view(key.channel, key.tier, undefined) };
+  }
+}
+
+/** Before and after are the policies in force, defaults included; source says which they were. */
+function entry(by: Principal, action: string, key: LimitPolicyKey, before: LimitPolicy | null, after: LimitPolicy | null): AuditEntryInput {
+  const fallback = defaultPolicy(key.channel, key.tier);
+  return {
+    ...actorOf(by),
+    action,
+    channel: "admin",
+    outcome: "ok",
+    subject: key.institutionId,
+    payload: {
+      channel: key.channel,
+      tier: key.tier,
+      before: before ?? fallback,
+      after: after ?? fallback,
+      beforeSource: before ? "institution" : "default",
+      afterSource: after ? "institution" : "default",
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import type { Channel } from "../audit/audit-entry.js";
+import type { PinService } from "../auth/pin-service.js";
+import type { SimSwapGuard } from "../auth/sim-swap.js";
+import type { Directory } from "../directory/directory.js";
+import type { Customer } from "../directory/types.js";
+import { paymentWithFee } from "../fees/linked.js";
+import type { FeeScheduleStore } from "../fees/ports.js";
+import { quoteFee } from "../fees/quote.js";
+import type { InstitutionStore } from "../institutions/ports.js";
+import { ensureSystemAccount, type SystemAccountLedger } from "../institutions/system-accounts.js";
+import type { Institution } from "../institutions/types.js";
+import { isUuid } from "../ledger/ids.js";
+import type { Ledger } from "../ledger/ledger.js";
+import type { LimitPolicyStore } from "../limits/ports.js";
+import { defaultPolicy } from "../limits/security-levels.js";
+import type { LimitChannel, LimitPolicy, LimitTier } from "../limits/types.js";
+import { refusalFor } from "./refusals.js";
+import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "./types.js";
+
+export interface PaymentsDeps {
+  ledger: Pick<Ledger, "submitLinked"> & SystemAccountLedger;
+  directory: Pick<Directory, "getCustomer" | "lookupPayee">;
+  pins: Pick<PinService, "verifyPin">;
+  simSwap: Pick<SimSwapGuard, "checkOutgoing">;
+  institutions: Pick<InstitutionStore, "get">;
+  limits: Pick<LimitPolicyStore, "list">;
+  fees: Pick<FeeScheduleStore, "get">;
+}
+
+/** Amounts beyond this are refused as input errors before any lookup (10^15 minor units). */
+const MAX_PAYMENT_MINOR = 1_000_000_000_000_000n;
+
+const refuse = (code: PaymentRefusal["code"], extra: Partial<PaymentRefusal> = {}): PaymentRefusal => ({ ok: false, code, ...extra });
+
+interface Parties {
+  payer: Customer;
+  institution: Institution;
+  payeeCustomerId: string;
+  payeeAccountId: string;
+  maskedName: string;
+}
+
+/**
+ * Person-to-person payments: who pays whom, what it costs, and the all-or-nothing group that
+ * moves the money and its fee. Limits ride with the transfer into the ledger, which checks them
+ * with the accounts locked; the PIN is checked here, last, just before the money moves.
+ */
+export class Payments {
+  constructor(private readonly deps: PaymentsDeps) {}
+
+  async quoteP2P(request: P2PRequest): Promise<P2PQuote | PaymentRefusal> {
+    const parties = await this.parties(request);
+    if ("code" in parties) return parties;
+    const fee = await this.fee(parties.institution, request.amountMinor);
+    if ("code" in fee) return fee;
+    return {
+      ok: true,
+      payeeCustomerId: parties.payeeCustomerId,
+      maskedName: parties.maskedName,
+      amountMinor: request.amountMinor,
+      feeMinor: fee.feeMinor,
+      totalMinor: request.amountMinor + fee.feeMinor,
+      currency: parties.institution.currency,
+    };
+  }
+
+  async sendP2P(request: P2PSend): Promise<P2PReceipt | PaymentRefusal> {
+    if (!isUuid(request.paymentId)) return refuse("invalid_payment_id");
+    const parties = await this.parties(request);
+    if ("code" in parties) return parties;
+    const fee = await this.fee(parties.institution, request.amountMinor);
+    if ("code" in fee) return fee;
+    const swap = await this.deps.simSwap.checkOutgoing(parties.payer.msisdn, request.amountMinor + fee.feeMinor);
+    if (!swap.ok) return swap.code === "sim_swap_cooling" ? refuse("sim_swap_cooling", { until: swap.endsAt }) : refuse("invalid_amount");
+    const pin = await this.deps.pins.verifyPin({
+      actor: { type: "customer", id: parties.payer.id },
+      channel: request.channel as Channel,
+      subjectId: parties.payer.id,
+      pin: request.pin,
+    });
+    if (!pin.ok) return pin.code === "pin_locked" ? refuse("pin_locked", { until: pin.lockedUntil }) : refuse(pin.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
+    return this.move(request, parties, fee.feeMinor);
+  }
+
+  private async move(request: P2PSend, parties: Parties, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
+    const feeIncome = await ensureSystemAccount(this.deps.ledger, parties.institution, { kind: "fee_income" });
+    const policy = await this.policy(parties.institution.id, request.channel, parties.payer.kycTier);
+    const group = paymentWithFee(
+      { id: request.paymentId, debitAccountId: parties.payer.walletAccountId, creditAccountId: parties.payeeAccountId, amountMinor: request.amountMinor, code: "p2p" },
+      { type: "p2p", feeMinor, agentCommissionMinor: 0n },
+      { feeIncomeAccountId: feeIncome.id },
+    );
+    group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy };
+    const results = await this.deps.ledger.submitLinked(group);
+    const refusal = refusalFor(results);
+    if (refusal) return refusal;
+    return {
+      ok: true,
+      paymentId: request.paymentId,
+      amountMinor: request.amountMinor,
+      feeMinor,
+      currency: parties.institution.currency,
+      maskedName: parties.maskedName,
+      replayed: results[0]!.result === "exists",
+    };
+  }
+
+  private async parties(request: P2PRequest): Promise<Parties | PaymentRefusal> {
+    const amount = request.amountMinor;
+    if (typeof amount !== "bigint" || amount <= 0n || amount > MAX_PAYMENT_MINOR) return refuse("invalid_amount");
+    const payer = await this.deps.directory.getCustomer(request.payerCustomerId);
+    if (!payer) return refuse("payer_not_found");
+    if (payer.status !== "active") return refuse("payer_unavailable");
+    const institution = await this.deps.institutions.get(payer.institutionId);
+    if (!institution) return refuse("payer_not_found");
+    const payee = await this.deps.directory.lookupPayee(request.payee, { institutionId: payer.institutionId });
+    if (!payee.ok) return refuse(payee.code === "payee_unavailable" ? "payee_unavailable" : "payee_not_found");
+    if (payee.value.customerId === payer.id) return refuse("self_payment");
+    return { payer, institution, payeeCustomerId: payee.value.customerId, payeeAccountId: payee.value.accountId, maskedName: payee.value.maskedName };
+  }
+
+  private async fee(institution: Institution, amountMinor: bigint): Promise<{ feeMinor: bigint } | PaymentRefusal> {
+    const schedule = await this.deps.fees.get(institution.id, "p2p");
+    const quote = quoteFee(schedule, amountMinor);
+    return quote.ok ? { feeMinor: quote.feeMinor } : refuse("amount_outside_fee_bands");
+  }
+
+  /** The bank's policy for this channel and tier, or its security level's default. */
+  private async policy(institutionId: string, channel: LimitChannel, tier: number): Promise<LimitPolicy> {
+    const cells = await this.deps.limits.list(institutionId);
+    const cell = cells.find((c) => c.channel === channel && c.tier === tier);
+    return cell?.policy ?? defaultPolicy(channel, tier as LimitTier);
+  }
+}

@@ -1,0 +1,65 @@
+import type { LimitChannel, LimitCode } from "../limits/types.js";
+
+/** Why a payment did not go through, in words a menu can map to one message each. */
+export type PaymentCode =
+  | "payer_not_found"
+  | "payer_unavailable"
+  | "payee_not_found"
+  | "payee_unavailable"
+  | "self_payment"
+  | "invalid_amount"
+  | "invalid_payment_id"
+  | "amount_outside_fee_bands"
+  | "sim_swap_cooling"
+  | "pin_wrong"
+  | "pin_locked"
+  | "pin_invalid"
+  | "insufficient_funds"
+  | "currency_mismatch"
+  | "payment_id_reused"
+  | LimitCode;
+
+export interface PaymentRefusal {
+  ok: false;
+  code: PaymentCode;
+  /** For limit refusals: the most the payer may send right now. */
+  availableMinor?: bigint;
+  /** For sim_swap_cooling and pin_locked: when it ends (null: until the bank unlocks). */
+  until?: Date | null;
+}
+
+export interface P2PRequest {
+  payerCustomerId: string;
+  /** The payee as typed: a phone number in any accepted form, or a pseudonym. */
+  payee: string;
+  amountMinor: bigint;
+  channel: LimitChannel;
+}
+
+export interface P2PQuote {
+  ok: true;
+  payeeCustomerId: string;
+  maskedName: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  totalMinor: bigint;
+  currency: string;
+}
+
+export interface P2PSend extends P2PRequest {
+  /** Chosen by the caller (e.g. derived from the USSD session): a retry cannot pay twice. */
+  paymentId: string;
+  /** Verified here, then forgotten: never stored, logged or audited. */
+  pin: string;
+}
+
+export interface P2PReceipt {
+  ok: true;
+  paymentId: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  currency: string;
+  maskedName: string;
+  /** True when this call found the payment already made (a retry). */
+  replayed: boolean;
+}

@@ -1,0 +1,139 @@
+import { ensureSystemAccount, type SystemAccountLedger, type SystemAccountPurpose } from "../institutions/system-accounts.js";
+import type { Institution } from "../institutions/types.js";
+import { derivedUuid, isUuid } from "../ledger/ids.js";
+import type { TransferInput, TransferResult } from "../ledger/types.js";
+import { sessionChargeMinor } from "./charge.js";
+import type { SessionLog, TariffStore } from "./ports.js";
+import { SESSION_END_REASONS, type MeteredSession, type SessionEndReason, type TariffPlan, type Telco } from "./types.js";
+
+/** A USSD session that ended (END screen, user abort or timeout), as the channel reports it. */
+export interface FinishedSession {
+  /** The gateway's or aggregator's session id: the idempotency key of the whole metering. */
+  sessionId: string;
+  telco: { networkCode: string } | { smppLinkId: string };
+  institutionId: string;
+  /** E.164. */
+  msisdn: string;
+  /** The customer's wallet; needed only when the telco's plan makes the customer pay. */
+  customerAccountId: string | null;
+  stages: number;
+  startedAt: Date;
+  endedAt: Date;
+  endReason: SessionEndReason;
+}
+
+export type MeterCode = "invalid_session" | "institution_not_found" | "unknown_telco" | "currency_mismatch" | "payer_account_required";
+export type MeterResult = { ok: true; session: MeteredSession; duplicate: boolean } | { ok: false; code: MeterCode };
+
+export interface MeteringLedger extends SystemAccountLedger {
+  transfer(input: TransferInput): Promise<TransferResult>;
+}
+
+export interface SessionMeterDeps {
+  tariffs: Pick<TariffStore, "findTelco" | "planInEffect">;
+  sessions: SessionLog;
+  institutions: { get(id: string): Promise<Institution | null> };
+  ledger: MeteringLedger;
+}
+
+/** Transfer code of session charges, and the transfer id of a session's charge. */
+export const SESSION_CHARGE_CODE = "ussd_session";
+export const sessionChargeTransferId = (sessionId: string): string => derivedUuid(`fingate:session-charge:${sessionId}`);
+
+const SESSION_ID_RE = /^[\x21-\x7e]{1,128}$/;
+const E164_RE = /^\+[1-9][0-9]{6,14}$/;
+const MAX_STAGES = 1_000;
+const MAX_DURATION_MS = 2_147_483_647;
+
+function valid(s: FinishedSession): boolean {
+  const times = s.startedAt instanceof Date && s.endedAt instanceof Date && s.startedAt.getTime() <= s.endedAt.getTime();
+  return (
+    typeof s.sessionId === "string" && SESSION_ID_RE.test(s.sessionId) && E164_RE.test(s.msisdn) && isUuid(s.institutionId) &&
+    Number.isSafeInteger(s.stages) && s.stages >= 0 && s.stages <= MAX_STAGES && times &&
+    SESSION_END_REASONS.includes(s.endReason) && (s.customerAccountId === null || isUuid(s.customerAccountId))
+  );
+}
+
+/**
+ * Meters finished USSD sessions: charge = min(ceiling, per-session + stages × per-stage) under the
+ * telco's plan in effect when the session started, recorded once per session id and posted to the
+ * ledger from the payer to the institution's payable for that telco. The transfer id is derived
+ * from the session id, so a retry, or two reports of one session at once, post the charge once.
+ */
+export class SessionMeter {
+  constructor(private readonly deps: SessionMeterDeps) {}
+
+  async meter(input: FinishedSession): Promise<MeterResult> {
+    if (!valid(input)) return { ok: false, code: "invalid_session" };
+    const institution = await this.deps.institutions.get(input.institutionId);
+    if (!institution) return { ok: false, code: "institution_not_found" };
+    const telco = await this.findTelco(input.telco);
+    if (!telco) return { ok: false, code: "unknown_telco" };
+    const plan = await this.deps.tariffs.planInEffect(telco.id, input.startedAt);
+    const planned = await this.plan(input, institution, telco, plan);
+    if (!planned.ok) return planned;
+    const { session, inserted } = await this.deps.sessions.record(planned.session);
+    const settled = await this.post(session);
+    return { ok: true, session: settled, duplicate: !inserted };
+  }
+
+  private findTelco(id: FinishedSession["telco"]): Promise<Telco | null> {
+    return "networkCode" in id ? this.deps.tariffs.findTelco("network_code", id.networkCode) : this.deps.tariffs.findTelco("smpp_link", id.smppLinkId);
+  }
+
+  private async plan(
+    input: FinishedSession,
+    institution: Institution,
+    telco: Telco,
+    plan: TariffPlan | null,
+  ): Promise<{ ok: true; session: MeteredSession } | { ok: false; code: MeterCode }> {
+    const chargeMinor = plan ? sessionChargeMinor(plan, input.stages) : 0n;
+    const session: MeteredSession = {
+      sessionId: input.sessionId,
+      institutionId: institution.id,
+      telcoId: telco.id,
+      tariffPlanId: plan?.id ?? null,
+      msisdn: input.msisdn,
+      stages: input.stages,
+      startedAt: input.startedAt,
+      endedAt: input.endedAt,
+      durationMs: Math.min(MAX_DURATION_MS, input.endedAt.getTime() - input.startedAt.getTime()),
+      endReason: input.endReason,
+      payer: plan?.payer ?? null,
+      currency: plan?.currency ?? null,
+      chargeMinor,
+      debitAccountId: null,
+      creditAccountId: null,
+      transferId: null,
+      chargeResult: null,
+    };
+    if (!plan || chargeMinor === 0n) return { ok: true, session };
+    if (plan.currency !== institution.currency) return { ok: false, code: "currency_mismatch" };
+    if (plan.payer === "customer" && !input.customerAccountId) return { ok: false, code: "payer_account_required" };
+    session.creditAccountId = await this.account(institution, { kind: "telco_payable", telcoId: telco.id });
+    session.debitAccountId = plan.payer === "customer" ? input.customerAccountId : await this.account(institution, { kind: "bank" });
+    session.transferId = sessionChargeTransferId(input.sessionId);
+    return { ok: true, session };
+  }
+
+  private async account(institution: Institution, purpose: SystemAccountPurpose): Promise<string> {
+    return (await ensureSystemAccount(this.deps.ledger, institution, purpose)).id;
+  }
+
+  /** Posts what the stored row says (the first report wins), unless its outcome is already known. */
+  private async post(session: MeteredSession): Promise<MeteredSession> {
+    if (!session.transferId || session.chargeResult !== null) return session;
+    const { result } = await this.deps.ledger.transfer({
+      id: session.transferId,
+      kind: "single",
+      debitAccountId: session.debitAccountId!,
+      creditAccountId: session.creditAccountId!,
+      amountMinor: session.chargeMinor,
+      code: SESSION_CHARGE_CODE,
+      reference: session.sessionId,
+    });
+    const chargeResult = result === "ok" || result === "exists" ? "posted" : result;
+    await this.deps.sessions.settle(session.sessionId, chargeResult);
+    return { ...session, chargeResult };
+  }
+}

@@ -1,0 +1,98 @@
+import { actorOf, type Principal } from "../access/types.js";
+import type { AuditEntryInput } from "../audit/audit-entry.js";
+import type { FieldProblem } from "../institutions/types.js";
+import { isUuid, uuidv7 } from "../ledger/ids.js";
+import { MAX_AMOUNT_MINOR } from "../ledger/types.js";
+import type { PlanWrite, TariffStore, TelcoFields, TelcoWrite } from "./ports.js";
+import { MAX_PLAN_STAGES, SESSION_PAYERS, type TariffPlan, type TariffTerms, type Telco } from "./types.js";
+
+export type TelcoResult = { ok: true; telco: Telco } | { ok: false; code: Exclude<TelcoWrite, "ok"> | "telco_not_found" };
+export type PlanResult =
+  | { ok: true; plan: TariffPlan }
+  | { ok: false; code: Exclude<PlanWrite, "ok"> | "tariff_plan_not_found" | "plan_in_use" }
+  | { ok: false; code: "invalid_tariff_plan"; problems: FieldProblem[] };
+
+/** Why a plan's terms cannot be stored, or []. */
+export function termsProblems(t: TariffTerms): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const field of ["perSessionMinor", "perStageMinor", "ceilingMinor"] as const) {
+    if (t[field] < 0n || t[field] > MAX_AMOUNT_MINOR) problems.push({ path: [field], message: `must be from 0 to ${MAX_AMOUNT_MINOR}` });
+  }
+  if (!Number.isInteger(t.maxStages) || t.maxStages < 1 || t.maxStages > MAX_PLAN_STAGES) {
+    problems.push({ path: ["maxStages"], message: `must be an integer from 1 to ${MAX_PLAN_STAGES}` });
+  }
+  if (!SESSION_PAYERS.includes(t.payer)) problems.push({ path: ["payer"], message: `must be one of ${SESSION_PAYERS.join(", ")}` });
+  if (Number.isNaN(t.effectiveFrom.getTime())) problems.push({ path: ["effectiveFrom"], message: "must be a valid time" });
+  return problems;
+}
+
+/** Telcos and their tariff plans: platform configuration, every change audited with before and after. */
+export class TariffPlans {
+  constructor(
+    private readonly store: TariffStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async createTelco(by: Principal, code: string, fields: TelcoFields): Promise<TelcoResult> {
+    const telco: Telco = { id: uuidv7(), code, ...fields, createdAt: this.now() };
+    const write = await this.store.insertTelco(telco, [entry(by, "tariffs.telco.create", telco.id, null, telco)]);
+    return write === "ok" ? { ok: true, telco } : { ok: false, code: write };
+  }
+
+  async updateTelco(by: Principal, id: string, fields: TelcoFields): Promise<TelcoResult> {
+    if (!isUuid(id)) return { ok: false, code: "telco_not_found" };
+    const done = await this.store.updateTelco(id, fields, (before) => [entry(by, "tariffs.telco.update", id, before, { ...before, ...fields })]);
+    if (!done) return { ok: false, code: "telco_not_found" };
+    return done.write === "ok" ? { ok: true, telco: { ...done.before, ...fields } } : { ok: false, code: done.write };
+  }
+
+  getTelco(id: string): Promise<Telco | null> {
+    return isUuid(id) ? this.store.getTelco(id) : Promise.resolve(null);
+  }
+
+  listTelcos(): Promise<Telco[]> {
+    return this.store.listTelcos();
+  }
+
+  async createPlan(by: Principal, telcoId: string, terms: TariffTerms): Promise<PlanResult> {
+    const problems = termsProblems(terms);
+    if (problems.length > 0) return { ok: false, code: "invalid_tariff_plan", problems };
+    if (!isUuid(telcoId)) return { ok: false, code: "telco_not_found" };
+    const now = this.now();
+    const plan: TariffPlan = { id: uuidv7(), telcoId, ...terms, createdAt: now, updatedAt: now };
+    const write = await this.store.insertPlan(plan, [entry(by, "tariffs.plan.create", plan.id, null, plan)]);
+    return write === "ok" ? { ok: true, plan } : { ok: false, code: write };
+  }
+
+  async updatePlan(by: Principal, id: string, terms: TariffTerms): Promise<PlanResult> {
+    const problems = termsProblems(terms);
+    if (problems.length > 0) return { ok: false, code: "invalid_tariff_plan", problems };
+    if (!isUuid(id)) return { ok: false, code: "tariff_plan_not_found" };
+    const now = this.now();
+    const done = await this.store.updatePlan(id, terms, now, (before) => [
+      entry(by, "tariffs.plan.update", id, before, { ...before, ...terms, updatedAt: now }),
+    ]);
+    if (!done) return { ok: false, code: "tariff_plan_not_found" };
+    if (done.write !== "ok") return { ok: false, code: done.write };
+    return { ok: true, plan: { ...done.before, ...terms, updatedAt: now } };
+  }
+
+  async deletePlan(by: Principal, id: string): Promise<PlanResult> {
+    if (!isUuid(id)) return { ok: false, code: "tariff_plan_not_found" };
+    const done = await this.store.deletePlan(id, (before) => [entry(by, "tariffs.plan.delete", id, before, null)]);
+    if (!done) return { ok: false, code: "tariff_plan_not_found" };
+    return done.write === "ok" ? { ok: true, plan: done.before } : { ok: false, code: done.write };
+  }
+
+  getPlan(id: string): Promise<TariffPlan | null> {
+    return isUuid(id) ? this.store.getPlan(id) : Promise.resolve(null);
+  }
+
+  listPlans(telcoId?: string): Promise<TariffPlan[]> {
+    return this.store.listPlans(telcoId);
+  }
+}
+
+function entry(by: Principal, action: string, subject: string, before: unknown, after: unknown): AuditEntryInput {
+  return { ...actorOf(by), action, channel: "admin", outcome: "ok", subject, payload: { before, after } };
+}

@@ -1,0 +1,41 @@
+import type { AuditEntryInput } from "../audit/audit-entry.js";
+import type { MeteredSession, TariffPlan, TariffTerms, Telco, TelcoIdentifierKind } from "./types.js";
+
+export type TelcoWrite = "ok" | "telco_code_taken" | "telco_identifier_taken";
+export type PlanWrite = "ok" | "telco_not_found" | "effective_from_taken";
+
+export interface TelcoFields {
+  name: string;
+  networkCodes: string[];
+  smppLinkIds: string[];
+}
+
+/** Persistence for telcos and tariff plans. Writes commit their audit entries in the same transaction. */
+export interface TariffStore {
+  insertTelco(telco: Telco, audit: AuditEntryInput[]): Promise<TelcoWrite>;
+  /** Replaces name and identifiers; null when there is no such telco. */
+  updateTelco(id: string, fields: TelcoFields, audit: (before: Telco) => AuditEntryInput[]): Promise<{ before: Telco; write: TelcoWrite } | null>;
+  getTelco(id: string): Promise<Telco | null>;
+  listTelcos(): Promise<Telco[]>;
+  findTelco(kind: TelcoIdentifierKind, value: string): Promise<Telco | null>;
+
+  insertPlan(plan: TariffPlan, audit: AuditEntryInput[]): Promise<PlanWrite>;
+  updatePlan(id: string, terms: TariffTerms, now: Date, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: PlanWrite } | null>;
+  /** "plan_in_use" when metered sessions refer to it: billing history must keep its plan. */
+  deletePlan(id: string, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: "ok" | "plan_in_use" } | null>;
+  getPlan(id: string): Promise<TariffPlan | null>;
+  listPlans(telcoId?: string): Promise<TariffPlan[]>;
+  /** The telco's plan with the latest effectiveFrom at or before `at`. */
+  planInEffect(telcoId: string, at: Date): Promise<TariffPlan | null>;
+}
+
+/** Persistence for metered sessions. */
+export interface SessionLog {
+  /**
+   * Inserts the session unless one with its id exists; either way returns the stored one. Safe to
+   * call concurrently for one id: exactly one insert wins and both callers see its row.
+   */
+  record(session: MeteredSession): Promise<{ session: MeteredSession; inserted: boolean }>;
+  /** Sets the posting outcome once; a later answer for the same session does not overwrite it. */
+  settle(sessionId: string, chargeResult: string): Promise<void>;
+}

@@ -1,0 +1,56 @@
+/**
+ * The one table that turns refusal codes into HTTP statuses for the admin API. Services answer
+ * with codes (values, not exceptions); routes pass them here unchanged. A code missing from this
+ * table is a compile error, not a 500 at run time.
+ */
+export const REFUSALS = {
+  // Requests
+  invalid_request: [400, "the request is invalid; see details"],
+  unauthenticated: [401, "a valid API key is required: Authorization: Bearer <key>"],
+  forbidden: [403, "this API key's role may not do this"],
+  not_found: [404, "no such resource"],
+  not_configured: [501, "this gateway runs without the service this endpoint needs"],
+  // Institutions and keys
+  institution_not_found: [404, "no such institution"],
+  institution_code_taken: [409, "an institution with this code exists"],
+  api_key_not_found: [404, "no such API key"],
+  // Fees
+  fee_schedule_not_found: [404, "no fee schedule for this type: payments of this type are free"],
+  amount_outside_fee_bands: [422, "the amount lies outside every band of the fee schedule"],
+  // Telcos and tariffs
+  telco_not_found: [404, "no such telco"],
+  telco_code_taken: [409, "a telco with this code exists"],
+  telco_identifier_taken: [409, "a network code or SMPP link id is already assigned to a telco"],
+  tariff_plan_not_found: [404, "no such tariff plan"],
+  effective_from_taken: [409, "the telco already has a plan taking effect at this time"],
+  plan_in_use: [409, "metered sessions refer to this plan; add a new plan instead"],
+  // Customers (directory)
+  customer_not_found: [404, "no such customer"],
+  customer_closed: [409, "the customer is closed"],
+  customer_not_active: [409, "the customer is not active"],
+  not_permitted: [403, "not permitted"],
+  invalid_kyc_tier: [400, "invalid KYC tier"],
+  invalid_status: [400, "invalid status"],
+  // PINs and SIM swaps (auth)
+  pin_not_set: [404, "the customer has no PIN"],
+  pin_invalid: [400, "the new PIN is not 4 to 6 digits"],
+  pin_weak: [422, "the new PIN is too easy to guess"],
+  sim_swap_cooling: [409, "the SIM changed recently: PIN resets wait until the cooling period ends"],
+  not_authorized: [403, "not authorized"],
+  invalid_msisdn: [400, "invalid phone number"],
+  invalid_time: [400, "the time lies in the future"],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type RefusalCode = keyof typeof REFUSALS;
+
+export function refusalStatus(code: RefusalCode): number {
+  return REFUSALS[code][0];
+}
+
+export function refusalMessage(code: RefusalCode): string {
+  return REFUSALS[code][1];
+}
+
+export function isRefusalCode(code: string): code is RefusalCode {
+  return Object.hasOwn(REFUSALS, code);
+}

@@ -1,0 +1,111 @@
+import { z } from "zod";
+import { systemAccountId } from "../../../core/institutions/system-accounts.js";
+import { isValidTimeZone } from "../../../core/limits/periods.js";
+import { dailyTransactionTotals, feesEarned, sessionChargeTotals } from "../../../infra/db/report-queries.js";
+import { ANY_BANK_ROLE, API_PREFIX, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
+import { amountOut, dayRangeQuery, institutionParams, localDate, rangeCheck } from "../schemas.js";
+import type { AdminServices } from "../services.js";
+
+const REPORTS = `${API_PREFIX}/institutions/{institutionId}/reports`;
+const READERS = { roles: ANY_BANK_ROLE, platform: false };
+/** Days in the institution's time zone, from and to included, at most a quarter. */
+const MAX_DAYS = 93;
+const range = dayRangeQuery(MAX_DAYS);
+
+const report = <T extends z.ZodRawShape>(row: T) => z.object({ from: z.string(), to: z.string(), timeZone: z.string(), items: z.array(z.object(row)) });
+
+export function reportRoutes(s: AdminServices): AnyRoute[] {
+  return [reportTransactions(s), reportSessionCharges(s), reportFees(s), reportAllSessionCharges(s)];
+}
+
+function reportTransactions(s: AdminServices): AnyRoute {
+  return route({
+    id: "reportTransactions",
+    method: "get",
+    path: `${REPORTS}/transactions`,
+    summary: "Money moved per local day and transfer code (posted transfers touching the institution's accounts)",
+    tag: "reports",
+    access: READERS,
+    params: institutionParams,
+    query: range,
+    success: {
+      status: 200,
+      description: "daily totals",
+      schema: report({ day: z.string(), code: z.string(), currency: z.string(), count: z.number().int(), amountMinor: amountOut }),
+    },
+    async handle({ institution, query }) {
+      const timeZone = institution!.timezone;
+      return reply({ ...query, timeZone, items: await dailyTransactionTotals(s.db, institution!.id, { ...query, timeZone }) });
+    },
+  });
+}
+
+function reportSessionCharges(s: AdminServices): AnyRoute {
+  return route({
+    id: "reportSessionCharges",
+    method: "get",
+    path: `${REPORTS}/session-charges`,
+    summary: "USSD sessions, stages and charges per telco and local day, for billing reconciliation",
+    tag: "reports",
+    access: READERS,
+    params: institutionParams,
+    query: range,
+    success: { status: 200, description: "per telco and day", schema: report(sessionRow) },
+    async handle({ institution, query }) {
+      const timeZone = institution!.timezone;
+      return reply({ ...query, timeZone, items: await sessionChargeTotals(s.db, institution!.id, { ...query, timeZone }) });
+    },
+  });
+}
+
+function reportFees(s: AdminServices): AnyRoute {
+  return route({
+    id: "reportFees",
+    method: "get",
+    path: `${REPORTS}/fees`,
+    summary: "Fees earned, agents' commissions and what the bank kept, per local day and payment type",
+    tag: "reports",
+    access: READERS,
+    params: institutionParams,
+    query: range,
+    success: {
+      status: 200,
+      description: "per day and type",
+      schema: report({ day: z.string(), type: z.string(), fees: z.number().int(), feesMinor: amountOut, commissionsMinor: amountOut, netMinor: amountOut }),
+    },
+    async handle({ institution, query }) {
+      const timeZone = institution!.timezone;
+      const account = systemAccountId(institution!.id, { kind: "fee_income" });
+      return reply({ ...query, timeZone, items: await feesEarned(s.db, account, { ...query, timeZone }) });
+    },
+  });
+}
+
+function reportAllSessionCharges(s: AdminServices): AnyRoute {
+  return route({
+    id: "reportAllSessionCharges",
+    method: "get",
+    path: `${API_PREFIX}/reports/session-charges`,
+    summary: "USSD sessions and charges of every institution per telco and day, for the telcos' invoices",
+    tag: "reports",
+    access: PLATFORM_ONLY,
+    query: z
+      .strictObject({ from: localDate, to: localDate, timeZone: z.string().refine(isValidTimeZone, "must be an IANA time zone").default("UTC") })
+      .superRefine(rangeCheck(MAX_DAYS)),
+    success: { status: 200, description: "per telco and day", schema: report(sessionRow) },
+    async handle({ query }) {
+      return reply({ ...query, items: await sessionChargeTotals(s.db, null, query) });
+    },
+  });
+}
+
+const sessionRow = {
+  day: z.string(),
+  telcoId: z.string(),
+  telcoCode: z.string(),
+  currency: z.string().nullable(),
+  sessions: z.number().int(),
+  stages: z.number().int(),
+  chargedMinor: amountOut,
+  postedMinor: amountOut,
+};

@@ -1,0 +1,60 @@
+import { ApiKeyService } from "../../core/access/api-key-service.js";
+import type { PinService } from "../../core/auth/pin-service.js";
+import type { SimSwapGuard } from "../../core/auth/sim-swap.js";
+import type { Directory } from "../../core/directory/directory.js";
+import { FeeSchedules } from "../../core/fees/schedules.js";
+import { Institutions } from "../../core/institutions/institutions.js";
+import type { SystemAccountLedger } from "../../core/institutions/system-accounts.js";
+import { LimitPolicies } from "../../core/limits/policies.js";
+import { TariffPlans } from "../../core/tariffs/plans.js";
+import { SqlApiKeyStore } from "../../infra/db/api-key-store.js";
+import { SqlFeeScheduleStore } from "../../infra/db/fee-store.js";
+import { SqlInstitutionStore } from "../../infra/db/institution-store.js";
+import { SqlLimitPolicyStore } from "../../infra/db/limit-policy-store.js";
+import type { SqlDb } from "../../infra/db/sql.js";
+import { SqlTariffStore } from "../../infra/db/tariff-store.js";
+import type { Logger } from "../../infra/log.js";
+
+export interface AdminDeps {
+  db: SqlDb;
+  /** Opens the institution's own accounts (fee income, operating) when it is created. */
+  ledger: SystemAccountLedger;
+  logger: Logger;
+  /** FINGATE_PLATFORM_API_KEY: a platform operator key kept only in the environment (≥ 32 characters). */
+  platformApiKey?: string;
+  /** Customer KYC tier and status; without it those endpoints answer 501. */
+  directory?: Directory;
+  /** PIN unlock and reset; without it those endpoints answer 501. */
+  pins?: PinService;
+  /** SIM-swap reports by the bank; without it reporting answers 501 (listing works regardless). */
+  simSwaps?: SimSwapGuard;
+  now?: () => Date;
+}
+
+/** Everything the admin routes call, built once per router. */
+export interface AdminServices {
+  db: SqlDb;
+  keys: ApiKeyService;
+  institutions: Institutions;
+  limits: LimitPolicies;
+  fees: FeeSchedules;
+  tariffs: TariffPlans;
+  directory?: Directory;
+  pins?: PinService;
+  simSwaps?: SimSwapGuard;
+}
+
+export function buildAdminServices(deps: AdminDeps): AdminServices {
+  const now = deps.now ?? (() => new Date());
+  return {
+    db: deps.db,
+    keys: new ApiKeyService({ store: new SqlApiKeyStore(deps.db), platformKey: deps.platformApiKey, now }),
+    institutions: new Institutions({ store: new SqlInstitutionStore(deps.db), ledger: deps.ledger, now }),
+    limits: new LimitPolicies(new SqlLimitPolicyStore(deps.db), now),
+    fees: new FeeSchedules(new SqlFeeScheduleStore(deps.db), now),
+    tariffs: new TariffPlans(new SqlTariffStore(deps.db), now),
+    directory: deps.directory,
+    pins: deps.pins,
+    simSwaps: deps.simSwaps,
+  };
+}

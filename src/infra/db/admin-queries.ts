@@ -1,0 +1,93 @@
+import type { ActorType, AuditOutcome, AuditRecord, Channel } from "../../core/audit/audit-entry.js";
+import type { SimSwapKind } from "../../core/auth/ports.js";
+import { date } from "./policy-rows.js";
+import type { SqlExecutor } from "./sql.js";
+
+export interface AuditQuery {
+  /** Entries with a seq below this one: the `nextBefore` of the previous page. */
+  beforeSeq?: bigint;
+  limit: number;
+  /** An action ("limits.policy.set") or a prefix of whole words ("limits" matches "limits.policy.set"). */
+  action?: string;
+}
+
+interface AuditRow {
+  seq: string;
+  occurred_at: Date;
+  actor_type: string;
+  actor_id: string;
+  action: string;
+  channel: string;
+  outcome: string;
+  subject: string | null;
+  payload: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * A page of the audit chain, newest first. With an institution, only its part: entries about the
+ * institution itself (its configuration), entries by its API keys, and entries about its
+ * customers (by customer id, as the directory and PIN service write them, or by number, as
+ * SIM-swap reports do). Without one (the platform operator), all of it.
+ */
+export async function auditPage(db: SqlExecutor, institutionId: string | null, q: AuditQuery): Promise<AuditRecord[]> {
+  const result = await db.query<AuditRow>(
+    `SELECT a.seq::text AS seq, a.occurred_at, a.actor_type, a.actor_id, a.action, a.channel, a.outcome, a.subject, a.payload,
+       a.prev_hash, a.hash
+     FROM audit_log a
+     WHERE ($2::bigint IS NULL OR a.seq < $2::bigint)
+       AND ($4::text IS NULL OR a.action = $4 OR starts_with(a.action, $4 || '.'))
+       AND ($1::uuid IS NULL OR a.subject = $1::text
+         OR a.actor_id IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id = $1::uuid)
+         OR a.subject IN (SELECT c.id::text FROM customers c WHERE c.institution_id = $1::uuid)
+         OR a.subject IN (SELECT c.msisdn FROM customers c WHERE c.institution_id = $1::uuid))
+     ORDER BY a.seq DESC LIMIT $3`,
+    [institutionId, q.beforeSeq?.toString() ?? null, q.limit, q.action ?? null],
+  );
+  return result.rows.map((r) => ({
+    seq: BigInt(r.seq),
+    occurredAt: date(r.occurred_at),
+    actorType: r.actor_type as ActorType,
+    actorId: r.actor_id,
+    action: r.action,
+    channel: r.channel as Channel,
+    outcome: r.outcome as AuditOutcome,
+    subject: r.subject,
+    payload: r.payload,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  }));
+}
+
+export interface SimSwapReport {
+  id: string;
+  customerId: string;
+  msisdn: string;
+  kind: SimSwapKind;
+  occurredAt: Date;
+  reportedAt: Date;
+  reporterType: string;
+}
+
+/** SIM swaps and recycled numbers reported for the institution's customers, newest first. */
+export async function institutionSimSwaps(db: SqlExecutor, institutionId: string, since: Date | null, limit: number): Promise<SimSwapReport[]> {
+  const result = await db.query<{
+    id: string; customer_id: string; msisdn: string; kind: string; occurred_at: Date; reported_at: Date; reporter_type: string;
+  }>(
+    `SELECT e.id, c.id AS customer_id, e.msisdn, e.kind, e.occurred_at, e.reported_at, e.reporter_type
+     FROM sim_swap_events e JOIN customers c ON c.msisdn = e.msisdn
+     WHERE c.institution_id = $1::uuid AND ($2::timestamptz IS NULL OR e.occurred_at >= $2::timestamptz)
+     ORDER BY e.occurred_at DESC, e.id LIMIT $3`,
+    [institutionId, since?.toISOString() ?? null, limit],
+  );
+  return result.rows.map((r) => ({
+    id: r.id,
+    customerId: r.customer_id,
+    msisdn: r.msisdn,
+    kind: r.kind as SimSwapKind,
+    occurredAt: date(r.occurred_at),
+    reportedAt: date(r.reported_at),
+    reporterType: r.reporter_type,
+  }));
+}

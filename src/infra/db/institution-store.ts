@@ -1,0 +1,60 @@
+import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
+import type { InstitutionStore } from "../../core/institutions/ports.js";
+import type { Institution } from "../../core/institutions/types.js";
+import { appendAuditEntries } from "./audit-store.js";
+import { date, iso, uniqueViolation } from "./policy-rows.js";
+import type { SqlDb } from "./sql.js";
+
+interface InstitutionRow {
+  id: string;
+  code: string;
+  name: string;
+  currency: string;
+  timezone: string;
+  created_at: Date;
+}
+
+const COLUMNS = `id, code, name, currency, timezone, created_at`;
+
+const toInstitution = (r: InstitutionRow): Institution => ({
+  id: r.id,
+  code: r.code,
+  name: r.name,
+  currency: r.currency,
+  timezone: r.timezone,
+  createdAt: date(r.created_at),
+});
+
+/** The ledger's institutions table, as the platform operator manages it. */
+export class SqlInstitutionStore implements InstitutionStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async insert(i: Institution, audit: AuditEntryInput[]): Promise<boolean> {
+    try {
+      await this.db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO institutions (id, code, name, currency, timezone, created_at) VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz)`,
+          [i.id, i.code, i.name, i.currency, i.timezone, iso(i.createdAt)],
+        );
+        await appendAuditEntries(tx, audit, i.createdAt);
+      });
+      return true;
+    } catch (error) {
+      if (uniqueViolation(error) !== null) return false;
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<Institution | null> {
+    const result = await this.db.query<InstitutionRow>(`SELECT ${COLUMNS} FROM institutions WHERE id = $1::uuid`, [id]);
+    return result.rows[0] ? toInstitution(result.rows[0]) : null;
+  }
+
+  async list(limit: number, after?: string): Promise<Institution[]> {
+    const result = await this.db.query<InstitutionRow>(
+      `SELECT ${COLUMNS} FROM institutions WHERE ($1::text IS NULL OR code > $1) ORDER BY code LIMIT $2`,
+      [after ?? null, limit],
+    );
+    return result.rows.map(toInstitution);
+  }
+}

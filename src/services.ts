@@ -1,0 +1,63 @@
+import { PinService } from "./core/auth/pin-service.js";
+import { SimSwapGuard } from "./core/auth/sim-swap.js";
+import { Directory } from "./core/directory/directory.js";
+import type { Ledger } from "./core/ledger/ledger.js";
+import { Payments } from "./core/payments/payments.js";
+import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
+import { SqlAuditLog } from "./infra/db/audit-store.js";
+import { PrismaDirectoryStore } from "./infra/db/directory-store.js";
+import { SqlFeeScheduleStore } from "./infra/db/fee-store.js";
+import { SqlInstitutionStore } from "./infra/db/institution-store.js";
+import { SqlLimitPolicyStore } from "./infra/db/limit-policy-store.js";
+import { SqlPinStore } from "./infra/db/pin-store.js";
+import { createPrisma, type PrismaClient } from "./infra/db/prisma.js";
+import { SqlSimSwapStore } from "./infra/db/sim-swap-store.js";
+import type { SqlDb } from "./infra/db/sql.js";
+
+export interface ServiceOptions {
+  /** PostgreSQL schema, so Prisma queries the same one as the SQL stores. */
+  schema?: string;
+  /** FINGATE_PIN_PEPPER: mixed into every PIN hash; a stolen PIN table is useless without it. */
+  pinPepper?: string;
+  clock?: () => Date;
+}
+
+/** The core services over one database and ledger: what main.ts serves and the tests drive. */
+export interface CoreServices {
+  prisma: PrismaClient;
+  audit: SqlAuditLog;
+  directory: Directory;
+  pins: PinService;
+  simSwap: SimSwapGuard;
+  institutions: SqlInstitutionStore;
+  fees: SqlFeeScheduleStore;
+  limits: SqlLimitPolicyStore;
+  payments: Payments;
+  close(): Promise<void>;
+}
+
+export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions = {}): CoreServices {
+  const clock = options.clock ?? (() => new Date());
+  const prisma = createPrisma(db, options.schema);
+  const audit = new SqlAuditLog(db, clock);
+  const directory = new Directory({ store: new PrismaDirectoryStore(prisma), ledger, audit, now: clock });
+  const simSwap = new SimSwapGuard({ store: new SqlSimSwapStore(db), clock });
+  const secret = options.pinPepper ? new TextEncoder().encode(options.pinPepper) : undefined;
+  const pins = new PinService({ store: new SqlPinStore(db), hasher: new Argon2PinHasher({ secret }), audit, simSwap, clock });
+  const institutions = new SqlInstitutionStore(db);
+  const fees = new SqlFeeScheduleStore(db);
+  const limits = new SqlLimitPolicyStore(db);
+  const payments = new Payments({ ledger, directory, pins, simSwap, institutions, limits, fees });
+  return {
+    prisma,
+    audit,
+    directory,
+    pins,
+    simSwap,
+    institutions,
+    fees,
+    limits,
+    payments,
+    close: () => prisma.$disconnect(),
+  };
+}

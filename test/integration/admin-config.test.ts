@@ -1,0 +1,226 @@
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLATFORM_KEY, bearer, openAdmin, type AdminFixture } from "./admin-fixture.js";
+
+let f: AdminFixture;
+beforeAll(async () => {
+  f = await openAdmin("postgres");
+});
+afterAll(async () => {
+  await f?.close();
+});
+
+interface AuditItem {
+  seq: string;
+  action: string;
+  actorType: string;
+  actorId: string;
+  subject: string | null;
+  payload: Record<string, unknown>;
+}
+
+async function auditOf(bankId: string, key: string, action: string): Promise<AuditItem[]> {
+  const res = await request(f.app).get(`/admin/v1/institutions/${bankId}/audit?action=${action}`).set(...bearer(key));
+  expect(res.status).toBe(200);
+  return res.body.items as AuditItem[];
+}
+
+const tighter = {
+  maxPerTransactionMinor: "500000",
+  maxDailyAmountMinor: "1000000",
+  maxDailyCount: 4,
+  maxMonthlyAmountMinor: "5000000",
+  maxBalanceMinor: "5000000",
+};
+
+describe("institutions", () => {
+  it("are created with their own accounts and listed by code; codes are unique", async () => {
+    const list = await request(f.app).get("/admin/v1/institutions").set(...bearer(PLATFORM_KEY));
+    expect(list.body.items.map((i: { code: string }) => i.code)).toEqual(["bank-a", "bank-b"]);
+    const a = list.body.items[0];
+    expect(a).toMatchObject({ currency: "KES", timezone: "Africa/Nairobi", accounts: { feeIncome: expect.any(String), bank: expect.any(String) } });
+    const account = await f.ledger.getAccount(a.accounts.feeIncome);
+    expect(account).toMatchObject({ kind: "fee_income", institutionId: a.id, currency: "KES" });
+    const again = await request(f.app).post("/admin/v1/institutions").set(...bearer(PLATFORM_KEY)).send({ code: "bank-a", name: "Again", currency: "KES", timezone: "UTC" });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("institution_code_taken");
+  });
+
+  it("a bank reads its own record", async () => {
+    const own = await request(f.app).get(`/admin/v1/institutions/${f.a.id}`).set(...bearer(f.a.operator));
+    expect(own.body).toMatchObject({ id: f.a.id, code: "bank-a" });
+  });
+});
+
+describe("limit policies", () => {
+  const cell = () => `/admin/v1/institutions/${f.a.id}/limits/ussd/1`;
+
+  it("the matrix shows 5 channels × 4 tiers with their security levels, all defaults at first", async () => {
+    const res = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/limits`).set(...bearer(f.a.auditor));
+    expect(res.body.items).toHaveLength(20);
+    const sms = res.body.items.find((c: { channel: string; tier: number }) => c.channel === "sms" && c.tier === 0);
+    expect(sms).toMatchObject({ securityLevel: 2, source: "default", updatedAt: null });
+    expect(sms.policy).toEqual(sms.ceiling);
+    expect(typeof sms.policy.maxDailyAmountMinor).toBe("string");
+  });
+
+  it("an admin tightens a cell; it applies, and the audit entry holds before and after", async () => {
+    const before = (await request(f.app).get(cell()).set(...bearer(f.a.admin))).body;
+    const res = await request(f.app).put(cell()).set(...bearer(f.a.admin)).send(tighter);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ channel: "ussd", tier: 1, securityLevel: 3, source: "institution", policy: tighter, ceiling: before.ceiling });
+    expect((await request(f.app).get(cell()).set(...bearer(f.a.operator))).body.policy).toEqual(tighter);
+    const [entry] = await auditOf(f.a.id, f.a.auditor, "limits.policy.set");
+    expect(entry).toMatchObject({
+      action: "limits.policy.set",
+      actorType: "bank_user",
+      actorId: expect.stringMatching(/^apikey:/),
+      subject: f.a.id,
+      payload: { channel: "ussd", tier: 1, before: before.policy, after: tighter, beforeSource: "default", afterSource: "institution" },
+    });
+  });
+
+  it("a second change records the first as its before; a reset returns to the default", async () => {
+    const next = { ...tighter, maxDailyCount: 2 };
+    await request(f.app).put(cell()).set(...bearer(f.a.admin)).send(next);
+    const reset = await request(f.app).delete(cell()).set(...bearer(f.a.admin));
+    expect(reset.body.source).toBe("default");
+    const [set] = await auditOf(f.a.id, f.a.admin, "limits.policy.set");
+    expect(set!.payload).toMatchObject({ before: tighter, after: next });
+    const [resetEntry] = await auditOf(f.a.id, f.a.admin, "limits.policy.reset");
+    expect(resetEntry!.payload).toMatchObject({ before: next, after: reset.body.policy, afterSource: "default" });
+  });
+
+  it("bank B's matrix is untouched by bank A's changes", async () => {
+    await request(f.app).put(cell()).set(...bearer(f.a.admin)).send(tighter);
+    const b = await request(f.app).get(`/admin/v1/institutions/${f.b.id}/limits/ussd/1`).set(...bearer(f.b.admin));
+    expect(b.body.source).toBe("default");
+  });
+});
+
+describe("fee schedules", () => {
+  const url = () => `/admin/v1/institutions/${f.a.id}/fees/cash_out`;
+  const bands = [
+    { minMinor: "5000", maxMinor: "10000", feeMinor: "1000" },
+    { minMinor: "10001", maxMinor: "250000", feeMinor: "2900" },
+    // Above 2^53: amounts survive the round trip exactly as strings.
+    { minMinor: "250001", maxMinor: "9007199254740993", feeMinor: "9007199254740993" },
+  ];
+
+  it("are replaced as a whole, read back exactly, quoted at the band edges, and audited", async () => {
+    const put = await request(f.app).put(url()).set(...bearer(f.a.admin)).send({ bands, agentShareBps: 5000 });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ type: "cash_out", bands, agentShareBps: 5000 });
+    expect((await request(f.app).get(url()).set(...bearer(f.a.auditor))).body.bands).toEqual(bands);
+    const quote = (amount: string) => request(f.app).get(`${url()}/quote?amountMinor=${amount}`).set(...bearer(f.a.operator));
+    expect((await quote("10000")).body).toMatchObject({ feeMinor: "1000", agentCommissionMinor: "500", totalMinor: "11000" });
+    expect((await quote("10001")).body).toMatchObject({ feeMinor: "2900", agentCommissionMinor: "1450" });
+    const outside = await quote("4999");
+    expect(outside.status).toBe(422);
+    expect(outside.body.error).toMatchObject({ code: "amount_outside_fee_bands", details: [{ path: "query.amountMinor", message: "must be from 5000 to 9007199254740993" }] });
+    const [entry] = await auditOf(f.a.id, f.a.auditor, "fees.schedule.set");
+    expect(entry!.payload).toMatchObject({ type: "cash_out", before: null, after: { type: "cash_out", bands, agentShareBps: 5000 } });
+  });
+
+  it("a type without a schedule is free; removing one is audited", async () => {
+    const free = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/fees/p2p/quote?amountMinor=100`).set(...bearer(f.a.operator));
+    expect(free.body).toMatchObject({ feeMinor: "0", band: null });
+    expect((await request(f.app).delete(url()).set(...bearer(f.a.admin))).status).toBe(204);
+    expect((await request(f.app).get(url()).set(...bearer(f.a.admin))).status).toBe(404);
+    const [entry] = await auditOf(f.a.id, f.a.admin, "fees.schedule.remove");
+    expect(entry!.payload).toMatchObject({ before: { bands }, after: null });
+  });
+});
+
+describe("telcos and tariff plans (platform)", () => {
+  let telcoId: string;
+  let planId: string;
+  const plan = {
+    name: "TRAI 2026",
+    currency: "KES",
+    perSessionMinor: "10",
+    perStageMinor: "8",
+    ceilingMinor: "50",
+    maxStages: 8,
+    payer: "customer",
+    effectiveFrom: "2026-01-01T00:00:00+05:30",
+  };
+
+  it("creates a telco with its identifiers; an identifier belongs to one telco only", async () => {
+    const res = await request(f.app).post("/admin/v1/telcos").set(...bearer(PLATFORM_KEY)).send({ code: "safaricom-ke", name: "Safaricom", networkCodes: ["63902"], smppLinkIds: ["smsc-1"] });
+    expect(res.status).toBe(201);
+    telcoId = res.body.id;
+    const clash = await request(f.app).post("/admin/v1/telcos").set(...bearer(PLATFORM_KEY)).send({ code: "airtel-ke", name: "Airtel", networkCodes: ["63902"] });
+    expect(clash.status).toBe(409);
+    expect(clash.body.error.code).toBe("telco_identifier_taken");
+    const updated = await request(f.app).put(`/admin/v1/telcos/${telcoId}`).set(...bearer(PLATFORM_KEY)).send({ name: "Safaricom PLC", networkCodes: ["63902", "63907"] });
+    expect(updated.body).toMatchObject({ name: "Safaricom PLC", networkCodes: ["63902", "63907"], smppLinkIds: [] });
+    expect((await request(f.app).get(`/admin/v1/telcos/${telcoId}`).set(...bearer(f.a.auditor))).body.networkCodes).toEqual(["63902", "63907"]);
+  });
+
+  it("creates, reads, updates and deletes a plan, auditing each change with before and after", async () => {
+    const created = await request(f.app).post("/admin/v1/tariff-plans").set(...bearer(PLATFORM_KEY)).send({ telcoId, ...plan });
+    expect(created.status).toBe(201);
+    planId = created.body.id;
+    expect(created.body).toMatchObject({ ...plan, telcoId, effectiveFrom: "2025-12-31T18:30:00.000Z" });
+    const twin = await request(f.app).post("/admin/v1/tariff-plans").set(...bearer(PLATFORM_KEY)).send({ telcoId, ...plan });
+    expect(twin.body.error.code).toBe("effective_from_taken");
+    const updated = await request(f.app).put(`/admin/v1/tariff-plans/${planId}`).set(...bearer(PLATFORM_KEY)).send({ ...plan, ceilingMinor: "40" });
+    expect(updated.body.ceilingMinor).toBe("40");
+    expect((await request(f.app).get(`/admin/v1/tariff-plans?telcoId=${telcoId}`).set(...bearer(f.a.operator))).body.items).toHaveLength(1);
+    const deleted = await request(f.app).delete(`/admin/v1/tariff-plans/${planId}`).set(...bearer(PLATFORM_KEY));
+    expect(deleted.status).toBe(200);
+    expect((await request(f.app).get(`/admin/v1/tariff-plans/${planId}`).set(...bearer(PLATFORM_KEY))).status).toBe(404);
+    const entries = await f.test.db.query<{ action: string; payload: { before: { ceilingMinor: string } | null; after: { ceilingMinor: string } | null } }>(
+      `SELECT action, payload FROM audit_log WHERE subject = $1 ORDER BY seq`,
+      [planId],
+    );
+    expect(entries.rows.map((r) => r.action)).toEqual(["tariffs.plan.create", "tariffs.plan.update", "tariffs.plan.delete"]);
+    expect(entries.rows[1]!.payload.before!.ceilingMinor).toBe("50");
+    expect(entries.rows[1]!.payload.after!.ceilingMinor).toBe("40");
+    expect(entries.rows[2]!.payload.after).toBeNull();
+  });
+
+  it("refuses a plan for a telco that does not exist", async () => {
+    const res = await request(f.app).post("/admin/v1/tariff-plans").set(...bearer(PLATFORM_KEY)).send({ telcoId: "01900000-0000-7000-8000-000000000000", ...plan });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("telco_not_found");
+  });
+});
+
+describe("API keys and the audit trail", () => {
+  it("lists keys without secrets; creation and revocation are audited; the chain verifies", async () => {
+    const keys = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/api-keys`).set(...bearer(f.a.admin));
+    expect(keys.body.items.map((k: { role: string }) => k.role).sort()).toEqual(["admin", "auditor", "operator"]);
+    expect(JSON.stringify(keys.body)).not.toContain(f.a.admin);
+    expect(JSON.stringify(keys.body)).not.toMatch(/hash/i);
+    const created = await auditOf(f.a.id, f.a.auditor, "admin.api_key.create");
+    expect(created).toHaveLength(3);
+    expect(created.every((e) => JSON.stringify(e).includes(f.a.admin) === false)).toBe(true);
+    const verified = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit/verify`).set(...bearer(f.a.auditor));
+    expect(verified.body).toMatchObject({ ok: true, checked: expect.any(Number) });
+    expect(verified.body.checked).toBeGreaterThan(5);
+  });
+
+  it("a bank's audit query shows its own entries only, paged newest first", async () => {
+    const mine = await request(f.app).get(`/admin/v1/institutions/${f.b.id}/audit?limit=2`).set(...bearer(f.b.auditor));
+    expect(mine.body.items).toHaveLength(2);
+    expect(Number(mine.body.items[0].seq)).toBeGreaterThan(Number(mine.body.items[1].seq));
+    const next = await request(f.app).get(`/admin/v1/institutions/${f.b.id}/audit?limit=2&before=${mine.body.nextBefore}`).set(...bearer(f.b.auditor));
+    expect(Number(next.body.items[0].seq)).toBeLessThan(Number(mine.body.nextBefore));
+    const all = await request(f.app).get(`/admin/v1/institutions/${f.b.id}/audit?limit=200`).set(...bearer(f.b.auditor));
+    expect(all.body.items.some((e: AuditItem) => e.action.startsWith("limits.") || e.action.startsWith("fees."))).toBe(false);
+    expect(all.body.items.length).toBeGreaterThanOrEqual(4);
+    expect(all.body.items.every((e: AuditItem) => e.subject === f.b.id)).toBe(true);
+  });
+
+  it("the platform pages through the whole chain, both banks and its own telco changes included", async () => {
+    const res = await request(f.app).get("/admin/v1/audit?limit=200&action=admin").set(...bearer(PLATFORM_KEY));
+    const subjects = new Set(res.body.items.map((e: AuditItem) => e.subject));
+    expect(subjects).toContain(f.a.id);
+    expect(subjects).toContain(f.b.id);
+    const telcos = await request(f.app).get("/admin/v1/audit?action=tariffs.telco").set(...bearer(PLATFORM_KEY));
+    expect(telcos.body.items.map((e: AuditItem) => e.action)).toEqual(["tariffs.telco.update", "tariffs.telco.create"]);
+    expect((await request(f.app).get("/admin/v1/audit/verify").set(...bearer(PLATFORM_KEY))).body.ok).toBe(true);
+  });
+});

@@ -1,0 +1,101 @@
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Customer } from "../../src/core/directory/types.js";
+import { bearer, openAdmin, registerCustomer, type AdminFixture } from "./admin-fixture.js";
+
+let f: AdminFixture;
+let jane: Customer;
+let other: Customer;
+const url = (c: Customer, bank = f.a.id) => `/admin/v1/institutions/${bank}/customers/${c.id}`;
+
+beforeAll(async () => {
+  f = await openAdmin("postgres");
+  jane = await registerCustomer(f, f.a.id, "+254712345678");
+  other = await registerCustomer(f, f.b.id, "+255712345678");
+  const set = await f.pins.setPin({ actor: { type: "customer", id: jane.id }, channel: "ussd", subjectId: jane.id, msisdn: jane.msisdn, pin: "4829" });
+  expect(set).toEqual({ ok: true });
+});
+afterAll(async () => {
+  await f?.close();
+});
+
+describe("customers through the directory", () => {
+  it("a bank reads its own customer; another bank's customer does not exist for it", async () => {
+    expect((await request(f.app).get(url(jane)).set(...bearer(f.a.auditor))).body).toMatchObject({ id: jane.id, kycTier: 0, status: "active" });
+    const foreign = await request(f.app).get(url(other)).set(...bearer(f.a.admin));
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error.code).toBe("customer_not_found");
+    expect((await request(f.app).put(`${url(other)}/kyc-tier`).set(...bearer(f.a.admin)).send({ tier: 2 })).status).toBe(404);
+  });
+
+  it("the admin raises the KYC tier; the directory audits it with from and to", async () => {
+    const res = await request(f.app).put(`${url(jane)}/kyc-tier`).set(...bearer(f.a.admin)).send({ tier: 2 });
+    expect(res.status).toBe(200);
+    expect(res.body.kycTier).toBe(2);
+    const audit = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?action=directory.customer.set_kyc_tier`).set(...bearer(f.a.auditor));
+    expect(audit.body.items[0]).toMatchObject({ subject: jane.id, actorType: "bank_user", payload: { kycTier: { from: 0, to: 2 } } });
+  });
+
+  it("an operator blocks and unblocks; an out-of-range tier is a 400", async () => {
+    expect((await request(f.app).put(`${url(jane)}/status`).set(...bearer(f.a.operator)).send({ status: "blocked" })).body.status).toBe("blocked");
+    expect((await request(f.app).put(`${url(jane)}/status`).set(...bearer(f.a.operator)).send({ status: "active" })).body.status).toBe("active");
+    const bad = await request(f.app).put(`${url(jane)}/kyc-tier`).set(...bearer(f.a.admin)).send({ tier: 4 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toContainEqual({ path: "body.tier", message: expect.stringMatching(/<=3/) });
+  });
+});
+
+describe("PIN unlock and reset through the PIN service", () => {
+  it("unlocks a PIN locked by wrong attempts", async () => {
+    for (let i = 0; i < 3; i++) await f.pins.verifyPin({ actor: { type: "customer", id: jane.id }, channel: "ussd", subjectId: jane.id, pin: "1111" });
+    const locked = await f.pins.verifyPin({ actor: { type: "customer", id: jane.id }, channel: "ussd", subjectId: jane.id, pin: "4829" });
+    expect(locked).toMatchObject({ ok: false, code: "pin_locked" });
+    const res = await request(f.app).post(`${url(jane)}/pin/unlock`).set(...bearer(f.a.operator));
+    expect(res.body).toEqual({ wasLocked: true });
+    expect(await f.pins.verifyPin({ actor: { type: "customer", id: jane.id }, channel: "ussd", subjectId: jane.id, pin: "4829" })).toEqual({ ok: true });
+  });
+
+  it("resets a PIN, refusing a weak one with the reason and never echoing the PIN", async () => {
+    const weak = await request(f.app).post(`${url(jane)}/pin/reset`).set(...bearer(f.a.admin)).send({ newPin: "1234" });
+    expect(weak.status).toBe(422);
+    expect(weak.body.error).toMatchObject({ code: "pin_weak", details: [{ path: "body.newPin", message: "sequence" }] });
+    expect(JSON.stringify(weak.body)).not.toContain("1234");
+    const res = await request(f.app).post(`${url(jane)}/pin/reset`).set(...bearer(f.a.admin)).send({ newPin: "5831" });
+    expect(res.status).toBe(204);
+    expect(await f.pins.verifyPin({ actor: { type: "customer", id: jane.id }, channel: "ussd", subjectId: jane.id, pin: "5831" })).toEqual({ ok: true });
+  });
+
+  it("a customer without a PIN: 404 pin_not_set", async () => {
+    const nopin = await registerCustomer(f, f.a.id, "+254712000111");
+    const res = await request(f.app).post(`${url(nopin)}/pin/unlock`).set(...bearer(f.a.admin));
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("pin_not_set");
+  });
+});
+
+describe("SIM-swap reports", () => {
+  it("a bank reports a swap of its customer's number; PIN resets then wait for the cooling period", async () => {
+    const reported = await request(f.app).post(`/admin/v1/institutions/${f.a.id}/sim-swaps`).set(...bearer(f.a.operator)).send({ msisdn: jane.msisdn, kind: "sim_swap" });
+    expect(reported.status).toBe(201);
+    expect(reported.body.coolingEndsAt).toEqual(expect.any(String));
+    const list = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/sim-swaps`).set(...bearer(f.a.auditor));
+    expect(list.body.items).toEqual([expect.objectContaining({ customerId: jane.id, msisdn: jane.msisdn, kind: "sim_swap" })]);
+    const reset = await request(f.app).post(`${url(jane)}/pin/reset`).set(...bearer(f.a.admin)).send({ newPin: "7302" });
+    expect(reset.status).toBe(409);
+    expect(reset.body.error.code).toBe("sim_swap_cooling");
+  });
+
+  it("another bank neither sees the report nor may report its customer's number", async () => {
+    expect((await request(f.app).get(`/admin/v1/institutions/${f.b.id}/sim-swaps`).set(...bearer(f.b.admin))).body.items).toEqual([]);
+    const res = await request(f.app).post(`/admin/v1/institutions/${f.b.id}/sim-swaps`).set(...bearer(f.b.operator)).send({ msisdn: jane.msisdn, kind: "sim_swap" });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("customer_not_found");
+  });
+
+  it("PIN and SIM-swap actions appear in the bank's audit query", async () => {
+    const res = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?limit=200`).set(...bearer(f.a.auditor));
+    const actions = new Set(res.body.items.map((e: { action: string }) => e.action));
+    for (const action of ["pin.unlock", "pin.reset", "sim_swap.report", "directory.customer.set_status"]) expect(actions).toContain(action);
+    expect(JSON.stringify(res.body)).not.toContain("5831");
+  });
+});

@@ -1,0 +1,112 @@
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLATFORM_KEY, bearer, openAdmin, type AdminFixture } from "./admin-fixture.js";
+
+let f: AdminFixture;
+beforeAll(async () => {
+  f = await openAdmin("postgres");
+});
+afterAll(async () => {
+  await f?.close();
+});
+
+const limitsUrl = () => `/admin/v1/institutions/${f.a.id}/limits/ussd/1`;
+const feesUrl = () => `/admin/v1/institutions/${f.a.id}/fees/p2p`;
+
+function expectInvalid(res: request.Response, details: { path: string; message: string | RegExp }[]): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(400);
+  expect(res.body.error.code).toBe("invalid_request");
+  expect(res.body.error.message).toEqual(expect.any(String));
+  for (const d of details) {
+    expect(res.body.error.details).toContainEqual({ path: d.path, message: typeof d.message === "string" ? d.message : expect.stringMatching(d.message) });
+  }
+}
+
+const policy = {
+  maxPerTransactionMinor: "1000000",
+  maxDailyAmountMinor: "2000000",
+  maxDailyCount: 5,
+  maxMonthlyAmountMinor: "9000000",
+  maxBalanceMinor: "5000000",
+};
+
+describe("admin API validation: 400 with field-level details", () => {
+  it("amounts must be decimal strings, never JSON numbers", async () => {
+    const res = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).send({ ...policy, maxPerTransactionMinor: 1000000, maxBalanceMinor: "12.50" });
+    expectInvalid(res, [
+      { path: "body.maxPerTransactionMinor", message: /expected string/ },
+      { path: "body.maxBalanceMinor", message: 'must be a decimal string of minor units, e.g. "150000"' },
+    ]);
+  });
+
+  it("names missing, unknown and out-of-range fields", async () => {
+    const { maxDailyCount: _, ...missing } = policy;
+    const res = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).send({ ...missing, currency: "KES", maxBalanceMinor: "99999999999999999999" });
+    expectInvalid(res, [
+      { path: "body.maxDailyCount", message: /expected number/ },
+      { path: "body.currency", message: "is not a known field" },
+      { path: "body.maxBalanceMinor", message: /decimal string/ },
+    ]);
+  });
+
+  it("a limit above the channel's security-level ceiling is refused field by field", async () => {
+    const res = await request(f.app).put(`/admin/v1/institutions/${f.a.id}/limits/sms/0`).set(...bearer(f.a.admin)).send(policy);
+    expectInvalid(res, [{ path: "body.maxPerTransactionMinor", message: /must not exceed 100000 \(security level 2 default for sms, tier 0\)/ }]);
+  });
+
+  it("path parameters are validated too", async () => {
+    const res = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/limits/telegram/7`).set(...bearer(f.a.admin));
+    expectInvalid(res, [
+      { path: "path.channel", message: /expected one of "ussd"\|"sms"\|"ivr"\|"agent"\|"api"/ },
+      { path: "path.tier", message: /expected one of/ },
+    ]);
+    expectInvalid(await request(f.app).get(`/admin/v1/telcos/not-a-uuid`).set(...bearer(PLATFORM_KEY)), [{ path: "path.telcoId", message: "must be a lower-case UUID" }]);
+  });
+
+  it("fee bands with a gap or an overlap point at the offending band", async () => {
+    const gap = await request(f.app).put(feesUrl()).set(...bearer(f.a.admin)).send({
+      bands: [{ minMinor: "1", maxMinor: "100", feeMinor: "0" }, { minMinor: "102", maxMinor: "200", feeMinor: "5" }],
+    });
+    expectInvalid(gap, [{ path: "body.bands.1.minMinor", message: "leaves a gap after the previous band, which ends at 100; must be 101" }]);
+    const overlap = await request(f.app).put(feesUrl()).set(...bearer(f.a.admin)).send({
+      bands: [{ minMinor: "1", maxMinor: "100", feeMinor: "0" }, { minMinor: "50", maxMinor: "200", feeMinor: "5" }],
+    });
+    expectInvalid(overlap, [{ path: "body.bands.1.minMinor", message: /overlaps the previous band/ }]);
+    expectInvalid(await request(f.app).put(feesUrl()).set(...bearer(f.a.admin)).send({ bands: [] }), [{ path: "body.bands", message: /at least 1|>=1/ }]);
+  });
+
+  it("query strings: date ranges, amounts and page sizes", async () => {
+    const reports = `/admin/v1/institutions/${f.a.id}/reports/transactions`;
+    expectInvalid(await request(f.app).get(`${reports}?from=2026-11-30&to=2026-11-01`).set(...bearer(f.a.auditor)), [{ path: "query.to", message: "must not be before from" }]);
+    expectInvalid(await request(f.app).get(`${reports}?from=2026-01-01&to=2026-12-31`).set(...bearer(f.a.auditor)), [{ path: "query.to", message: "the range may span at most 93 days" }]);
+    expectInvalid(await request(f.app).get(`${reports}?from=2026-02-30&to=2026-03-01`).set(...bearer(f.a.auditor)), [{ path: "query.from", message: "must be a real calendar date" }]);
+    expectInvalid(await request(f.app).get(`${feesUrl()}/quote?amountMinor=-5`).set(...bearer(f.a.auditor)), [{ path: "query.amountMinor", message: /decimal string/ }]);
+    expectInvalid(await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?limit=5000`).set(...bearer(f.a.auditor)), [{ path: "query.limit", message: /<=200/ }]);
+    expectInvalid(await request(f.app).get(`${reports}?from=2026-11-01&to=2026-11-02&extra=1`).set(...bearer(f.a.auditor)), [{ path: "query.extra", message: "is not a known field" }]);
+  });
+
+  it("service-level refusals of input are reported the same way (an unknown time zone)", async () => {
+    const res = await request(f.app).post("/admin/v1/institutions").set(...bearer(PLATFORM_KEY)).send({ code: "bank-x", name: "X", currency: "KES", timezone: "Mars/Base" });
+    expectInvalid(res, [{ path: "body.timezone", message: "must be an IANA time zone such as Africa/Nairobi" }]);
+  });
+
+  it("malformed JSON and a missing body are 400 too; oversized bodies 413", async () => {
+    const malformed = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).set("Content-Type", "application/json").send('{"maxDailyCount": ');
+    expectInvalid(malformed, [{ path: "body", message: "is not valid JSON" }]);
+    expectInvalid(await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)), [{ path: "body", message: /expected object/ }]);
+    const huge = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).send({ ...policy, pad: "x".repeat(70_000) });
+    expect(huge.status).toBe(413);
+  });
+
+  it("nothing invalid was stored: the cell still shows its default", async () => {
+    const res = await request(f.app).get(limitsUrl()).set(...bearer(f.a.auditor));
+    expect(res.body.source).toBe("default");
+    expect((await request(f.app).get(`/admin/v1/institutions/${f.a.id}/fees`).set(...bearer(f.a.auditor))).body.items).toEqual([]);
+  });
+
+  it("an unknown admin path is a JSON 404", async () => {
+    const res = await request(f.app).get("/admin/v1/nothing-here").set(...bearer(f.a.admin));
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("not_found");
+  });
+});
