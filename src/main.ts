@@ -10,6 +10,7 @@ import { describeDatabase, openDatabase } from "./infra/db/open.js";
 import { isRetryableSqlError, type SqlDb } from "./infra/db/sql.js";
 import { createLogger, type Logger } from "./infra/log.js";
 import { buildServices, type CoreServices } from "./services.js";
+import { buildUssdGateway } from "./ussd/gateway.js";
 
 /** The composition root: the one place that builds adapters and wires them into the core. */
 export interface Gateway {
@@ -34,6 +35,8 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   });
   const services = buildServices(db, ledger, { schema: config.databaseSchema, pinPepper: config.pinPepper });
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
+  // USSD is on when an aggregator is configured (FINGATE_USSD_AT_SECRET …; see src/ussd/gateway.ts).
+  const ussd = await buildUssdGateway({ services, ledger, logger, redisUrl: config.redisUrl });
   const app = withAdmin(
     createApp({ logger, checkDatabase: async () => void (await db.query("SELECT 1")) }),
     adminRouter({
@@ -45,6 +48,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
       pins: services.pins,
       simSwaps: services.simSwap,
     }),
+    ussd?.router,
   );
   return {
     config,
@@ -55,6 +59,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     app,
     close: async () => {
       stopSweep();
+      await ussd?.close();
       await ledger.close();
       await services.close();
       await db.close();
@@ -63,11 +68,12 @@ export async function buildGateway(config: Config, logger = createLogger(config.
 }
 
 /** The admin API (/admin/v1, /openapi.json) in front of the app, whose 404 and errors handle the rest. */
-function withAdmin(app: express.Express, admin: express.Router): express.Express {
+function withAdmin(app: express.Express, admin: express.Router, ussd?: express.Router): express.Express {
   const outer = express();
   outer.disable("x-powered-by");
   outer.set("trust proxy", false);
   outer.use(admin);
+  if (ussd) outer.use(ussd);
   outer.use(app);
   return outer;
 }

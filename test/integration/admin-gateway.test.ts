@@ -13,11 +13,9 @@ const schema = `t_${randomBytes(6).toString("hex")}`;
 let gateway: Gateway;
 
 beforeAll(async () => {
-  process.env.FINGATE_PLATFORM_API_KEY = ENV_KEY;
-  gateway = await buildGateway(loadConfig({ DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, DB_POOL_SIZE: "4" }), createLogger("silent"));
+  gateway = await buildGateway(loadConfig({ DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, DB_POOL_SIZE: "4", FINGATE_PLATFORM_API_KEY: ENV_KEY }), createLogger("silent"));
 });
 afterAll(async () => {
-  delete process.env.FINGATE_PLATFORM_API_KEY;
   await gateway?.close();
   const admin = new PostgresDb({ connectionString: TEST_DATABASE_URL, maxConnections: 1 });
   await admin.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -8,7 +8,7 @@ import type {
   AuditVerifyResult,
   Channel,
 } from "../../core/audit/audit-entry.js";
-import { chainEntries, MAX_AUDIT_BATCH, prepareEntry } from "../../core/audit/chain.js";
+import { canonicalContent, chainEntries, MAX_AUDIT_BATCH, prepareEntry } from "../../core/audit/chain.js";
 import { ChainVerifier } from "../../core/audit/verify.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
@@ -61,6 +61,73 @@ export async function appendAuditEntries(tx: SqlExecutor, entries: AuditEntryInp
     records.length,
   ]);
   if (written.rows.length !== 1) throw new Error("audit head did not advance: the chain would fork");
+}
+
+/**
+ * The same append as appendAuditEntries, as CTEs (audit_head_row, audit_chain, audit_ins,
+ * audit_move) for the caller to put into its own statement, saving the two round trips of the
+ * head lock and the insert. The database links the entries: it locks the head (FOR UPDATE in READ
+ * COMMITTED returns the head's newest committed version, whatever the statement's snapshot) and
+ * computes each hash as SHA-256(prev_hash ‖ prefix ‖ seq ‖ suffix), where prefix and suffix are
+ * the canonical content around the seq, built here by chain.ts's canonicalContent, so the chain
+ * is the one that ChainVerifier checks. `$first` … `$first+9` are the parameters of
+ * auditChainParams; `occurredAt` names the caller's timestamptz parameter (the `now` it passes).
+ * The caller checks that audit_move updated one row whenever there were entries.
+ */
+export function auditChainSql(first: number, occurredAt: string): string {
+  const $ = (i: number) => `$${first + i}`;
+  const n = `${$(9)}::int`;
+  return `audit_head_row AS (
+  SELECT last_seq, last_hash::text AS last_hash FROM audit_head WHERE id = 1 AND ${n} > 0 FOR UPDATE
+), audit_chain(i, seq, prev_hash, hash) AS (
+  SELECT 0, last_seq, NULL::text, last_hash FROM audit_head_row
+  UNION ALL
+  SELECT c.i + 1, c.seq + 1, c.hash, encode(sha256(convert_to(c.hash || (${$(0)}::text[])[c.i + 1] || (c.seq + 1)::text
+    || (${$(1)}::text[])[c.i + 1], 'UTF8')), 'hex')
+  FROM audit_chain c WHERE c.i < ${n}
+), audit_ins AS (
+  INSERT INTO audit_log (seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
+  SELECT c.seq, ${occurredAt}, (${$(2)}::text[])[c.i], (${$(3)}::text[])[c.i], (${$(4)}::text[])[c.i], (${$(5)}::text[])[c.i],
+    (${$(6)}::text[])[c.i], (${$(7)}::text[])[c.i], (${$(8)}::text[])[c.i]::jsonb, c.prev_hash, c.hash
+  FROM audit_chain c WHERE c.i > 0
+  RETURNING 1
+), audit_move AS (
+  UPDATE audit_head h SET last_seq = c.seq, last_hash = c.hash FROM audit_chain c WHERE h.id = 1 AND c.i = ${n} AND c.i > 0
+  RETURNING 1
+)`;
+}
+
+// Any seq: canonicalContent writes `,"seq":"<seq>","subject":` after the payload, and nothing
+// after it can contain that text (the subject is a JSON string, its quotes escaped), so the last
+// occurrence splits the content into the part before the seq and the part after.
+const SEQ_PROBE = 1n;
+const SEQ_MARK = `,"seq":"${SEQ_PROBE}","subject":`;
+
+/** Validates, redacts and normalizes the entries (before any lock) into auditChainSql's parameters. */
+export function auditChainParams(entries: AuditEntryInput[], now: Date): unknown[] {
+  if (entries.length > MAX_AUDIT_BATCH) throw new RangeError(`at most ${MAX_AUDIT_BATCH} audit entries per append`);
+  const prepared = entries.map(prepareEntry);
+  const prefixes: string[] = [];
+  const suffixes: string[] = [];
+  for (const e of prepared) {
+    const content = canonicalContent({ ...e, seq: SEQ_PROBE, occurredAt: now }, e.payloadJson);
+    const at = content.lastIndexOf(SEQ_MARK);
+    const seqAt = at + ',"seq":"'.length;
+    prefixes.push(content.slice(0, seqAt));
+    suffixes.push(content.slice(seqAt + SEQ_PROBE.toString().length));
+  }
+  return [
+    prefixes,
+    suffixes,
+    prepared.map((e) => e.actorType),
+    prepared.map((e) => e.actorId),
+    prepared.map((e) => e.action),
+    prepared.map((e) => e.channel),
+    prepared.map((e) => e.outcome),
+    prepared.map((e) => e.subject),
+    prepared.map((e) => e.payloadJson),
+    prepared.length,
+  ];
 }
 
 /** The AuditLog port on PostgreSQL or PGlite: one transaction per append call. */

@@ -96,3 +96,35 @@ export function toFailure(r: FailureRow): TransferFailure {
     createdAt: new Date(r.created_at),
   };
 }
+
+// Array parameters written as PostgreSQL array literals here, in one pass per column: pg's own
+// conversion of a JS array inspects and escapes every element, a measurable share of the ledger
+// writer's CPU. Used only for values the ledger has validated or produced itself.
+
+/** UUIDs (validated) or null, e.g. `{0190…,NULL}`. */
+export function uuidArray<T>(rows: readonly T[], value: (row: T) => string | null): string {
+  return `{${rows.map((r) => value(r) ?? "NULL").join(",")}}`;
+}
+
+/** Integers, bigint or number, or null. */
+export function intArray<T>(rows: readonly T[], value: (row: T) => bigint | number | null): string {
+  return `{${rows.map((r) => { const v = value(r); return v === null ? "NULL" : v.toString(); }).join(",")}}`;
+}
+
+/** Timestamps (toISOString: no character that needs quoting) or null. */
+export function timeArray<T>(rows: readonly T[], value: (row: T) => Date | null): string {
+  return `{${rows.map((r) => value(r)?.toISOString() ?? "NULL").join(",")}}`;
+}
+
+const NEEDS_ESCAPE = /["\\]/;
+
+/** Text of any content, each element double-quoted with `"` and `\` escaped; null as NULL. */
+export function textArray<T>(rows: readonly T[], value: (row: T) => string | null): string {
+  return `{${rows
+    .map((r) => {
+      const v = value(r);
+      if (v === null) return "NULL";
+      return NEEDS_ESCAPE.test(v) ? `"${v.replace(/["\\]/g, "\\$&")}"` : `"${v}"`;
+    })
+    .join(",")}}`;
+}

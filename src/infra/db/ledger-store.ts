@@ -1,11 +1,16 @@
 import { ledgerAuditEntries } from "../../core/ledger/audit-digest.js";
+import type { UsageRow } from "../../core/ledger/limits-check.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
-import { appendAuditEntries } from "./audit-store.js";
+import { auditChainParams, auditChainSql } from "./audit-store.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot, PendingState } from "../../core/ledger/snapshot.js";
 import type { Account, Transfer } from "../../core/ledger/types.js";
 import {
   ACCOUNT_COLUMNS,
+  intArray,
+  textArray,
+  timeArray,
   TRANSFER_COLUMNS,
+  uuidArray,
   toAccount,
   toFailure,
   toTransfer,
@@ -13,7 +18,8 @@ import {
   type FailureRow,
   type TransferRow,
 } from "./ledger-rows.js";
-import type { SqlDb, SqlExecutor } from "./sql.js";
+import { loadUsageCounters, saveUsageCounters } from "./limit-policy-store.js";
+import { PostgresDb, type SqlDb, type SqlExecutor } from "./sql.js";
 
 const LOCK_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
 
@@ -27,9 +33,11 @@ const LOAD_EXISTING = `
     FROM transfers WHERE pending_id = ANY($2::uuid[])`;
 
 // One statement writes the whole batch. A transfer that a concurrent batch inserted first is
-// skipped by ON CONFLICT and shows up as a short count, which the caller turns into a retry.
-const WRITE_BATCH = `
-WITH ins AS (
+// skipped by ON CONFLICT and shows up as a short count, which the caller turns into a retry. The
+// audited form also chains the batch's audit entries (audit-store's auditChainSql), last in the
+// statement, so the audit head stays locked only for that and the COMMIT.
+const writeBatchSql = (audit: boolean) => `
+WITH${audit ? " RECURSIVE" : ""} ins AS (
   INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, kind, pending_id,
     timeout_sec, expires_at, code, reference, created_at)
   SELECT t.*, $12::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[],
@@ -49,13 +57,14 @@ WITH ins AS (
   SELECT * FROM unnest($25::uuid[], $26::timestamptz[]) ON CONFLICT DO NOTHING RETURNING 1
 ), disarm AS (
   DELETE FROM pending_timeouts WHERE transfer_id = ANY($27::uuid[]) RETURNING 1
-)
+)${audit ? `, ${auditChainSql(28, "$12::timestamptz")}` : ""}
 SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM upd)::int AS updated,
   (SELECT count(*) FROM fail)::int AS failed, (SELECT count(*) FROM arm)::int AS armed,
-  (SELECT count(*) FROM disarm)::int AS disarmed`;
+  (SELECT count(*) FROM disarm)::int AS disarmed${audit ? ", (SELECT count(*) FROM audit_move)::int AS audited" : ""}`;
 
-const str = (v: bigint | null): string | null => (v === null ? null : v.toString());
-const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+const WRITE_BATCH = writeBatchSql(false);
+const WRITE_BATCH_AUDITED = writeBatchSql(true);
+
 
 export interface SqlLedgerStoreOptions {
   /** Prepare the hot statements once per connection (PostgreSQL; PGlite ignores it). */
@@ -71,23 +80,63 @@ export class SqlLedgerStore implements LedgerStore {
   ) {}
 
   async applyBatch(keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
+    if (this.db instanceof PostgresDb) return this.applyBatchPg(this.db, keys, decide);
     return this.db.transaction(async (tx) => {
       const pendings = await loadPendings(tx, keys.pendingIds);
-      const accountIds = new Set(keys.accountIds);
-      for (const p of pendings.values()) accountIds.add(p.debitAccountId).add(p.creditAccountId);
       const name = (n: string) => (this.options.prepare ? n : undefined);
-      const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [[...accountIds]], name("ledger_lock_accounts"));
-      const snapshot = await loadSnapshot(tx, keys, pendings, locked.rows, name);
-      const decision = decide(snapshot);
-      if (decision.transfers.length + decision.failures.length === 0) return decision;
-      await writeDecision(tx, decision, name);
-      // Last, so the chain-head lock is held only for the audit insert and the commit.
-      if (this.options.audit) {
-        const at = (decision.transfers[0] ?? decision.failures[0])!.createdAt;
-        await appendAuditEntries(tx, ledgerAuditEntries(decision), at);
-      }
+      const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [lockIds(keys, pendings)], name("ledger_lock_accounts"));
+      const existing = await tx.query<ExistingRow>(LOAD_EXISTING, [keys.transferIds, [...pendings.keys()]], name("ledger_load_existing"));
+      const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
+      const decision = decide(toSnapshot(pendings, locked.rows, existing.rows, usage));
+      await saveUsageCounters(tx, decision.usage ?? []);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
       return decision;
     });
+  }
+
+  /**
+   * The same transaction in three round trips: BEGIN, the lock and the existence read go as one
+   * simple-protocol message (the statements run one after the other, so the read takes its
+   * snapshot after the locks are granted and sees every commit that touched these accounts);
+   * then the prepared write, which also chains the audit entries; then COMMIT.
+   */
+  private async applyBatchPg(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
+    const client = await db.pool.connect();
+    const name = (n: string) => (this.options.prepare ? n : undefined);
+    const tx: SqlExecutor = {
+      query: async <R>(text: string, params?: unknown[], n?: string) => {
+        const result = await client.query({ text, values: params as unknown[], name: n });
+        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      },
+      exec: async (script: string) => {
+        await client.query(script);
+      },
+    };
+    let open = false;
+    let broken = false;
+    try {
+      // Immutable rows, so they are read before the transaction (they say which accounts to lock).
+      const pendings = await loadPendings(tx, keys.pendingIds);
+      open = true;
+      const results = (await client.query(
+        `BEGIN; ${inline(LOCK_ACCOUNTS, [lockIds(keys, pendings)])}; ${inline(LOAD_EXISTING, [keys.transferIds, pendings.keys()])}`,
+      )) as unknown as { rows: unknown[] }[];
+      const locked = results[1]!.rows as AccountRow[];
+      const existing = results[2]!.rows as ExistingRow[];
+      // Limit counters are guarded by the payer's account lock just taken; most batches have none.
+      const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
+      const decision = decide(toSnapshot(pendings, locked, existing, usage));
+      await saveUsageCounters(tx, decision.usage ?? []);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
+      await client.query("COMMIT");
+      open = false;
+      return decision;
+    } catch (error) {
+      if (open) broken = await client.query("ROLLBACK").then(() => false, () => true);
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async createAccounts(accounts: Account[]): Promise<void> {
@@ -148,26 +197,48 @@ async function loadPendings(tx: SqlExecutor, ids: string[]): Promise<Map<string,
   return new Map(result.rows.map((r) => [r.id, toTransfer(r)]));
 }
 
-/** Read after the locks: whatever touched these accounts before has committed by now. */
-async function loadSnapshot(
-  tx: SqlExecutor,
-  keys: BatchKeys,
+type ExistingRow = TransferRow & FailureRow & { src: "t" | "f" | "r" };
+
+/** The accounts to lock: those named by the batch and those of the pendings it settles. */
+function lockIds(keys: BatchKeys, pendings: Map<string, Transfer>): string[] {
+  if (pendings.size === 0) return keys.accountIds;
+  const ids = new Set(keys.accountIds);
+  for (const p of pendings.values()) ids.add(p.debitAccountId).add(p.creditAccountId);
+  return [...ids];
+}
+
+const UUID_TEXT = /^[0-9a-f-]{36}$/;
+
+/** `'{…}'::uuid[]` for ids that are UUIDs (validated by the writer or read from a uuid column). */
+function uuidArrayLiteral(ids: Iterable<string>): string {
+  let list = "";
+  for (const id of ids) {
+    if (!UUID_TEXT.test(id)) throw new Error(`not a UUID: ${JSON.stringify(id)}`);
+    list += list === "" ? id : `,${id}`;
+  }
+  return `'{${list}}'::uuid[]`;
+}
+
+/** The statement with its `$n::uuid[]` parameters written in as literals. */
+function inline(sql: string, params: Iterable<string>[]): string {
+  return sql.replace(/\$(\d+)::uuid\[\]/g, (_, n: string) => uuidArrayLiteral(params[Number(n) - 1]!));
+}
+
+/** Built from rows read after the locks: whatever touched these accounts before has committed by now. */
+function toSnapshot(
   pendings: Map<string, Transfer>,
   lockedAccounts: AccountRow[],
-  name: (n: string) => string | undefined,
-): Promise<LedgerSnapshot> {
-  const rows = await tx.query<TransferRow & FailureRow & { src: "t" | "f" | "r" }>(
-    LOAD_EXISTING,
-    [keys.transferIds, [...pendings.keys()]],
-    name("ledger_load_existing"),
-  );
+  rows: ExistingRow[],
+  usage: Map<string, UsageRow>,
+): LedgerSnapshot {
   const snapshot: LedgerSnapshot = {
     accounts: new Map(lockedAccounts.map((r) => [r.id, toAccount(r)])),
     existing: new Map(),
     pendings: new Map<string, PendingState>(),
+    usage,
   };
   for (const transfer of pendings.values()) snapshot.pendings.set(transfer.id, { transfer, resolution: null });
-  for (const row of rows.rows) {
+  for (const row of rows) {
     if (row.src === "t") snapshot.existing.set(row.id, toTransfer(row));
     else if (row.src === "f" && !snapshot.existing.has(row.id)) snapshot.existing.set(row.id, toFailure(row));
     else if (row.src === "r") {
@@ -178,44 +249,53 @@ async function loadSnapshot(
   return snapshot;
 }
 
-async function writeDecision(tx: SqlExecutor, d: BatchDecision, name: (n: string) => string | undefined): Promise<void> {
+async function writeDecision(tx: SqlExecutor, d: BatchDecision, audit: boolean, name: (n: string) => string | undefined): Promise<void> {
   const t = d.transfers;
   const f = d.failures;
   // A pending settled in the same batch is never armed: the statement's DELETE could not see it.
   const disarmed = new Set(t.filter((x) => x.pendingId !== null).map((x) => x.pendingId!));
   const armed = t.filter((x) => x.expiresAt !== null && !disarmed.has(x.id));
-  const createdAt = (t[0] ?? f[0])!.createdAt.toISOString();
-  const result = await tx.query<{ inserted: number; updated: number; failed: number }>(WRITE_BATCH, [
-    t.map((x) => x.id),
-    t.map((x) => x.debitAccountId),
-    t.map((x) => x.creditAccountId),
-    t.map((x) => x.amountMinor.toString()),
-    t.map((x) => x.currency),
-    t.map((x) => x.kind),
-    t.map((x) => x.pendingId),
-    t.map((x) => x.timeoutSec),
-    t.map((x) => iso(x.expiresAt)),
-    t.map((x) => x.code),
-    t.map((x) => x.reference),
-    createdAt,
-    f.map((x) => x.id),
-    f.map((x) => x.result),
-    f.map((x) => x.kind),
-    f.map((x) => x.debitAccountId),
-    f.map((x) => x.creditAccountId),
-    f.map((x) => str(x.amountMinor)),
-    f.map((x) => x.pendingId),
-    d.accounts.map((a) => a.id),
-    d.accounts.map((a) => a.debitsPending.toString()),
-    d.accounts.map((a) => a.debitsPosted.toString()),
-    d.accounts.map((a) => a.creditsPending.toString()),
-    d.accounts.map((a) => a.creditsPosted.toString()),
-    armed.map((x) => x.id),
-    armed.map((x) => iso(x.expiresAt)),
-    [...disarmed],
-  ], name("ledger_write_batch"));
+  const at = (t[0] ?? f[0])!.createdAt;
+  const params: unknown[] = [
+    uuidArray(t, (x) => x.id),
+    uuidArray(t, (x) => x.debitAccountId),
+    uuidArray(t, (x) => x.creditAccountId),
+    intArray(t, (x) => x.amountMinor),
+    textArray(t, (x) => x.currency),
+    textArray(t, (x) => x.kind),
+    uuidArray(t, (x) => x.pendingId),
+    intArray(t, (x) => x.timeoutSec),
+    timeArray(t, (x) => x.expiresAt),
+    textArray(t, (x) => x.code),
+    textArray(t, (x) => x.reference),
+    at.toISOString(),
+    uuidArray(f, (x) => x.id),
+    textArray(f, (x) => x.result),
+    textArray(f, (x) => x.kind),
+    uuidArray(f, (x) => x.debitAccountId),
+    uuidArray(f, (x) => x.creditAccountId),
+    intArray(f, (x) => x.amountMinor),
+    uuidArray(f, (x) => x.pendingId),
+    uuidArray(d.accounts, (a) => a.id),
+    intArray(d.accounts, (a) => a.debitsPending),
+    intArray(d.accounts, (a) => a.debitsPosted),
+    intArray(d.accounts, (a) => a.creditsPending),
+    intArray(d.accounts, (a) => a.creditsPosted),
+    uuidArray(armed, (x) => x.id),
+    timeArray(armed, (x) => x.expiresAt),
+    uuidArray([...disarmed], (x) => x),
+  ];
+  // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
+  const entries = audit ? ledgerAuditEntries(d) : [];
+  if (audit) params.push(...auditChainParams(entries, at));
+  const result = await tx.query<{ inserted: number; updated: number; failed: number; audited?: number }>(
+    audit ? WRITE_BATCH_AUDITED : WRITE_BATCH,
+    params,
+    name(audit ? "ledger_write_batch_audited" : "ledger_write_batch"),
+  );
   const counts = result.rows[0]!;
   // A short count means a concurrent writer got one of these ids first: decide the batch again.
   if (counts.inserted !== t.length || counts.failed !== f.length) throw new LedgerConflict();
   if (counts.updated !== d.accounts.length) throw new Error(`ledger wrote ${counts.updated} of ${d.accounts.length} account balances`);
+  if (audit && counts.audited !== (entries.length > 0 ? 1 : 0)) throw new Error("audit head did not advance: the chain would fork");
 }

@@ -1,0 +1,99 @@
+/**
+ * Renders menu messages (keys with parameters) to text with i18next, one instance per process.
+ * Amounts are formatted per locale and currency from bigint minor units, never through a float.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import i18next, { type i18n, type Resource, type ResourceLanguage } from "i18next";
+import type { Language, Message, Param } from "../../menus/index.js";
+
+export const LOCALES: readonly Language[] = ["en", "sw", "fr", "hi"];
+export const NAMESPACE = "menu";
+
+const DEFAULT_LOCALES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../locales");
+
+export interface Translator {
+  render(lang: Language, message: Message): string;
+  /** Every message key the default language defines, e.g. "main.title". */
+  keys(): string[];
+  has(lang: Language, key: string): boolean;
+}
+
+export interface TranslatorOptions {
+  localesDir?: string;
+  /** Time zone for dates on statements and lock messages. */
+  timeZone?: string;
+}
+
+export function createTranslator(options: TranslatorOptions = {}): Translator {
+  const dir = options.localesDir ?? DEFAULT_LOCALES_DIR;
+  const timeZone = options.timeZone ?? "UTC";
+  const resources: Resource = {};
+  for (const lang of LOCALES) {
+    resources[lang] = { [NAMESPACE]: JSON.parse(readFileSync(path.join(dir, lang, `${NAMESPACE}.json`), "utf8")) as ResourceLanguage };
+  }
+  const instance: i18n = i18next.createInstance();
+  void instance.init({
+    resources,
+    lng: "en",
+    fallbackLng: "en",
+    ns: [NAMESPACE],
+    defaultNS: NAMESPACE,
+    initAsync: false,
+    returnNull: false,
+    // Plain text for a handset: nothing to escape, and a value (a name a user typed) is never
+    // itself interpolated or nested.
+    interpolation: { escapeValue: false, skipOnVariables: true },
+  });
+  const fixed: Record<string, ReturnType<typeof instance.getFixedT>> = {};
+  for (const lang of LOCALES) fixed[lang] = instance.getFixedT(lang, NAMESPACE);
+  const dates = new Map<string, Intl.DateTimeFormat>();
+  const dateFormat = (lang: string) => {
+    let f = dates.get(lang);
+    if (!f) dates.set(lang, (f = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone })));
+    return f;
+  };
+  return {
+    render(lang, message) {
+      const t = fixed[lang] ?? fixed.en!;
+      const params: Record<string, string> = {};
+      for (const [name, value] of Object.entries(message.params ?? {})) params[name] = formatParam(lang, value, dateFormat);
+      return t(message.key, params);
+    },
+    keys: () => flattenKeys(resources.en![NAMESPACE] as Record<string, unknown>),
+    has: (lang, key) => instance.exists(key, { lng: lang, ns: NAMESPACE, fallbackLng: [] }),
+  };
+}
+
+function formatParam(lang: string, value: Param, dateFormat: (lang: string) => Intl.DateTimeFormat): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") return String(value);
+  if (value.kind === "money") return formatMoney(lang, BigInt(value.minor), value.currency);
+  return dateFormat(lang).format(new Date(value.iso));
+}
+
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+/** "KES 1,234.50" (en), "1 234,50 KES" (fr): exact, from minor units, via a decimal string. */
+export function formatMoney(lang: string, minor: bigint, currency: string): string {
+  const id = `${lang}:${currency}`;
+  let format = moneyFormats.get(id);
+  if (!format) moneyFormats.set(id, (format = new Intl.NumberFormat(lang, { style: "currency", currency })));
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  const negative = minor < 0n;
+  const abs = negative ? -minor : minor;
+  const scale = 10n ** BigInt(digits);
+  const decimal = digits > 0 ? `${abs / scale}.${(abs % scale).toString().padStart(digits, "0")}` : `${abs}`;
+  // Intl formats decimal strings exactly (no rounding through a double).
+  return format.format(`${negative ? "-" : ""}${decimal}` as unknown as number);
+}
+
+function flattenKeys(tree: Record<string, unknown>, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(tree)) {
+    if (typeof v === "object" && v !== null) out.push(...flattenKeys(v as Record<string, unknown>, `${prefix}${k}.`));
+    else out.push(`${prefix}${k}`);
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+/**
+ * The menu ports over the core services: Directory, PinService, SimSwapGuard and Ledger. The
+ * composition root builds these once and passes them in every MenuContext.
+ */
+import type { PinService } from "../../core/auth/pin-service.js";
+import type { SimSwapGuard } from "../../core/auth/sim-swap.js";
+import type { Directory } from "../../core/directory/directory.js";
+import type { ActionContext, Customer } from "../../core/directory/types.js";
+import type { Ledger } from "../../core/ledger/ledger.js";
+import type { AccountsPort, CustomerRef, DirectoryPort, Holdings, PinPort, Result, SimSwapPort, StatementLine } from "../ports.js";
+
+const SELF_REGISTRATION: ActionContext = { actorType: "customer", actorId: "self-registration", channel: "ussd" };
+const asCustomer = (c: CustomerRef): ActionContext => ({ actorType: "customer", actorId: c.id, channel: "ussd" });
+const OK: Result<null> = { ok: true, value: null };
+
+/** Transfers' reference shown on receipts and statements: short, upper-case, from the transfer id. */
+export function shortReference(transferId: string): string {
+  return transferId.replace(/-/g, "").slice(0, 10).toUpperCase();
+}
+
+export class CoreDirectoryPort implements DirectoryPort {
+  constructor(
+    private readonly directory: Directory,
+    private readonly ledger: Ledger,
+  ) {}
+
+  async findByMsisdn(msisdn: string, institutionId: string): Promise<CustomerRef | null> {
+    const found = await this.directory.findCustomerByMsisdn(msisdn, institutionId);
+    if (!found.ok) return null;
+    return this.toRef(found.value);
+  }
+
+  async register(input: { institutionId: string; msisdn: string; displayName: string; language: CustomerRef["language"] }): Promise<Result<CustomerRef>> {
+    const registered = await this.directory.register(SELF_REGISTRATION, input);
+    if (!registered.ok) return registered;
+    return { ok: true, value: await this.toRef(registered.value) };
+  }
+
+  async lookupPayee(query: string, institutionId: string) {
+    return this.directory.lookupPayee(query, { institutionId });
+  }
+
+  async setLanguage(customer: CustomerRef, language: CustomerRef["language"]): Promise<Result<null>> {
+    const set = await this.directory.setLanguage(asCustomer(customer), customer.id, language);
+    return set.ok ? OK : set;
+  }
+
+  async holdings(customer: CustomerRef): Promise<Holdings> {
+    const profile = await this.directory.getProfile(customer.id);
+    if (!profile) return { aliases: [], instruments: [] };
+    return {
+      aliases: profile.aliases.map((a) => a.alias),
+      instruments: profile.instruments.map((i) => ({ id: i.id, alias: i.alias, isDefault: i.isDefault })),
+    };
+  }
+
+  async claimAlias(customer: CustomerRef, alias: string): Promise<Result<string>> {
+    const claimed = await this.directory.claimAlias(asCustomer(customer), customer.id, alias);
+    return claimed.ok ? { ok: true, value: claimed.value.alias } : claimed;
+  }
+
+  async setDefaultInstrument(customer: CustomerRef, instrumentId: string): Promise<Result<string>> {
+    const set = await this.directory.setDefaultInstrument(asCustomer(customer), customer.id, instrumentId);
+    return set.ok ? { ok: true, value: set.value.alias } : set;
+  }
+
+  private async toRef(customer: Customer): Promise<CustomerRef> {
+    const wallet = await this.ledger.getAccount(customer.walletAccountId);
+    if (!wallet) throw new Error("directory: a customer's wallet account is missing");
+    return {
+      id: customer.id,
+      institutionId: customer.institutionId,
+      msisdn: customer.msisdn,
+      walletAccountId: customer.walletAccountId,
+      currency: wallet.currency,
+      language: customer.language,
+      displayName: customer.displayName,
+      active: customer.status === "active",
+    };
+  }
+}
+
+export class CorePinPort implements PinPort {
+  constructor(private readonly pins: PinService) {}
+
+  async setPin(c: CustomerRef, pin: string): Promise<Result<null>> {
+    const r = await this.pins.setPin({ actor: { type: "customer", id: c.id }, channel: "ussd", subjectId: c.id, msisdn: c.msisdn, pin });
+    return r.ok ? OK : { ok: false, code: r.code };
+  }
+
+  async verifyPin(c: CustomerRef, pin: string): Promise<Result<null>> {
+    const r = await this.pins.verifyPin({ actor: { type: "customer", id: c.id }, channel: "ussd", subjectId: c.id, pin });
+    if (r.ok) return OK;
+    return r.code === "pin_locked" ? { ok: false, code: r.code, until: r.lockedUntil } : { ok: false, code: r.code };
+  }
+
+  async changePin(c: CustomerRef, oldPin: string, newPin: string): Promise<Result<null>> {
+    const r = await this.pins.changePin({ actor: { type: "customer", id: c.id }, channel: "ussd", subjectId: c.id, oldPin, newPin });
+    if (r.ok) return OK;
+    return r.code === "pin_locked" ? { ok: false, code: r.code, until: r.lockedUntil } : { ok: false, code: r.code };
+  }
+}
+
+export class CoreSimSwapPort implements SimSwapPort {
+  constructor(private readonly guard: SimSwapGuard) {}
+
+  async checkOutgoing(msisdn: string, amountMinor: bigint): Promise<Result<null>> {
+    const r = await this.guard.checkOutgoing(msisdn, amountMinor);
+    if (r.ok) return OK;
+    return r.code === "sim_swap_cooling" ? { ok: false, code: r.code, until: r.endsAt } : { ok: false, code: r.code };
+  }
+}
+
+export class LedgerAccountsPort implements AccountsPort {
+  constructor(private readonly ledger: Ledger) {}
+
+  async balance(c: CustomerRef): Promise<{ availableMinor: bigint; currency: string }> {
+    const account = await this.ledger.getAccount(c.walletAccountId);
+    if (!account) throw new Error("ledger: wallet account not found");
+    const available = account.creditsPosted - account.debitsPosted - account.debitsPending;
+    return { availableMinor: available > 0n ? available : 0n, currency: account.currency };
+  }
+
+  async recent(c: CustomerRef, limit: number): Promise<StatementLine[]> {
+    // Ask for a few more than shown: pending reservations and voids are left out of a statement.
+    const transfers = await this.ledger.listAccountTransfers(c.walletAccountId, { limit: limit * 2 });
+    return transfers
+      .filter((t) => t.kind === "single" || t.kind === "post")
+      .slice(0, limit)
+      .map((t) => ({
+        direction: t.debitAccountId === c.walletAccountId ? "out" : "in",
+        amountMinor: t.amountMinor,
+        at: t.createdAt,
+        reference: shortReference(t.id),
+      }));
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Seals a PIN between two steps of one session (new PIN → confirm) with AES-256-GCM under a server
+ * key, bound to the session by the additional data. Without the key the stored value says nothing,
+ * unlike a hash of a 4-digit PIN, which 10,000 guesses reverse.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import type { SealPort } from "../ports.js";
+
+export class AesGcmSealer implements SealPort {
+  private readonly key: Buffer;
+
+  /** key: 32 bytes shared by every gateway instance that serves the same sessions. */
+  constructor(key: Uint8Array = randomBytes(32)) {
+    if (key.length !== 32) throw new Error("sealer key must be 32 bytes");
+    this.key = Buffer.from(key);
+  }
+
+  seal(plain: string, context: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    cipher.setAAD(Buffer.from(context));
+    const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url");
+  }
+
+  open(sealed: string, context: string): string | null {
+    try {
+      const raw = Buffer.from(sealed, "base64url");
+      const decipher = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, 12));
+      decipher.setAAD(Buffer.from(context));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
+    } catch {
+      return null;
+    }
+  }
+}

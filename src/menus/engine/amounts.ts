@@ -1,0 +1,30 @@
+/** Amounts typed on a keypad, read into bigint minor units of a currency. Never a float. */
+
+const MAX_MAJOR_DIGITS = 12;
+
+export function currencyDigits(currency: string): number {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+/**
+ * "150", "150.5", "1,500.25" or "150,50" (comma as the decimal mark when it is followed by one or
+ * two digits only). Returns null for anything else, for zero, and for more decimals than the
+ * currency has.
+ */
+export function parseAmount(input: string, currency: string): bigint | null {
+  const digits = currencyDigits(currency);
+  let text = input.trim().replace(/\s/g, "");
+  if (/^\d+,\d{1,2}$/.test(text)) text = text.replace(",", ".");
+  else if (/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(text)) text = text.replace(/,/g, "");
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!match) return null;
+  const major = match[1]!.replace(/^0+(?=\d)/, "");
+  const fraction = match[2] ?? "";
+  if (major.length > MAX_MAJOR_DIGITS || fraction.length > digits) return null;
+  const minor = BigInt(major) * 10n ** BigInt(digits) + (fraction ? BigInt(fraction.padEnd(digits, "0")) : 0n);
+  return minor > 0n ? minor : null;
+}

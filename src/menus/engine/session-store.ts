@@ -1,0 +1,91 @@
+/**
+ * The session store port: where a channel keeps each session between hops. Values are opaque
+ * strings (the channel serializes); every write carries an idle TTL. A lock per key lets gateway
+ * instances that share the store serve one session's hops one at a time.
+ *
+ * Implementations: MemorySessionStore (embedded default, one process) and RedisSessionStore in
+ * src/infra/redis. Both pass the one conformance suite (test/integration/ussd-session-store.test.ts).
+ */
+import { randomUUID } from "node:crypto";
+
+export interface SessionStore {
+  get(key: string): Promise<string | null>;
+  /** Creates or replaces the value; it lapses ttlSec after this write. */
+  set(key: string, value: string, ttlSec: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Takes the key's lock for at most ttlMs; answers a token, or null when someone else holds it. */
+  tryLock(key: string, ttlMs: number): Promise<string | null>;
+  /** Releases the lock if token still holds it; false when it had lapsed or was taken over. */
+  unlock(key: string, token: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface MemorySessionStoreOptions {
+  /** Sessions held at most; past it the least recently written is dropped. */
+  maxEntries?: number;
+  clock?: () => number;
+}
+
+/** Embedded default: a bounded map with lazy expiry, for a single gateway process. */
+export class MemorySessionStore implements SessionStore {
+  private readonly values = new Map<string, { value: string; expiresAtMs: number }>();
+  private readonly locks = new Map<string, { token: string; expiresAtMs: number }>();
+  private readonly maxEntries: number;
+  private readonly clock: () => number;
+
+  constructor(options: MemorySessionStoreOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 100_000;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  async get(key: string): Promise<string | null> {
+    const entry = this.values.get(key);
+    if (!entry) return null;
+    if (entry.expiresAtMs <= this.clock()) {
+      this.values.delete(key);
+      return null;
+    }
+    return entry.value;
+  }
+
+  async set(key: string, value: string, ttlSec: number): Promise<void> {
+    if (!(ttlSec > 0)) throw new Error("session ttl must be positive");
+    this.values.delete(key); // re-inserting keeps the map in write order, oldest first
+    this.values.set(key, { value, expiresAtMs: this.clock() + ttlSec * 1000 });
+    while (this.values.size > this.maxEntries) {
+      const oldest = this.values.keys().next().value;
+      if (oldest === undefined) break;
+      this.values.delete(oldest);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    this.values.delete(key);
+  }
+
+  async tryLock(key: string, ttlMs: number): Promise<string | null> {
+    const held = this.locks.get(key);
+    if (held && held.expiresAtMs > this.clock()) return null;
+    const token = randomUUID();
+    this.locks.set(key, { token, expiresAtMs: this.clock() + ttlMs });
+    if (this.locks.size > this.maxEntries) this.sweepLocks();
+    return token;
+  }
+
+  async unlock(key: string, token: string): Promise<boolean> {
+    const held = this.locks.get(key);
+    if (!held || held.token !== token) return false;
+    this.locks.delete(key);
+    return held.expiresAtMs > this.clock();
+  }
+
+  async close(): Promise<void> {
+    this.values.clear();
+    this.locks.clear();
+  }
+
+  private sweepLocks(): void {
+    const now = this.clock();
+    for (const [key, lock] of this.locks) if (lock.expiresAtMs <= now) this.locks.delete(key);
+  }
+}

@@ -1,0 +1,56 @@
+/** My account: pseudonyms (list, claim) and payment instruments (choose the default). */
+import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
+import { msg, type MenuState } from "../engine/types.js";
+import { refusalMessage } from "../refusals.js";
+
+const MENU = [option("1", "acct.aliases"), option("2", "acct.claim"), option("3", "acct.instruments")];
+// Instruments shown for choosing (the directory allows 10 per customer; one screen of choices).
+const MAX_LISTED = 9;
+const ALIAS_RETRY_CODES = new Set(["alias_taken", "alias_reserved"]);
+
+function customerOf(state: MenuState) {
+  if (!state.customer) throw new Error("menu: account flow without a customer");
+  return state.customer;
+}
+
+export const account: Flow = {
+  id: "account",
+  async start(state) {
+    return ask(at(state, "account", "choose"), [msg("acct.title")], MENU);
+  },
+  steps: {
+    async choose(state, input, ctx) {
+      const customer = customerOf(state);
+      if (input === "2") return ask(at(state, "account", "claim"), [msg("acct.ask_alias")]);
+      if (input !== "1" && input !== "3") return withNotice(ask(state, [msg("acct.title")], MENU), msg("err.invalid_choice"));
+      const holdings = await ctx.directory.holdings(customer);
+      if (input === "1") {
+        if (holdings.aliases.length === 0) return end(state, [msg("acct.no_aliases")]);
+        return end(state, [msg("acct.alias_list", { aliases: holdings.aliases.join(", ") })]);
+      }
+      const listed = holdings.instruments.slice(0, MAX_LISTED);
+      const ids = listed.map((i) => i.id).join(",");
+      const options = listed.map((i, n) => ({
+        choice: String(n + 1),
+        label: msg(i.isDefault ? "acct.instrument_default" : "acct.instrument", { name: i.alias }),
+      }));
+      return ask(at(state, "account", "instrument", { ids }), [msg("acct.instruments_title")], options);
+    },
+    async claim(state, input, ctx) {
+      const claimed = await ctx.directory.claimAlias(customerOf(state), input.trim());
+      if (claimed.ok) return end(state, [msg("acct.alias_claimed", { alias: claimed.value })]);
+      const invalid = claimed.code.startsWith("alias_") && claimed.code !== "alias_limit_reached";
+      if (invalid || ALIAS_RETRY_CODES.has(claimed.code)) return withNotice(ask(state, [msg("acct.ask_alias")]), refusalMessage(claimed));
+      return end(state, [refusalMessage(claimed)]);
+    },
+    async instrument(state, input, ctx) {
+      const ids = (state.data.ids ?? "").split(",").filter((id) => id.length > 0);
+      const index = /^[1-9]$/.test(input) ? Number(input) - 1 : -1;
+      const id = ids[index];
+      if (!id) return end(state, [msg("err.invalid_choice")]);
+      const set = await ctx.directory.setDefaultInstrument(customerOf(state), id);
+      if (!set.ok) return end(state, [refusalMessage(set)]);
+      return end(state, [msg("acct.default_set", { name: set.value })]);
+    },
+  },
+};

@@ -1,0 +1,53 @@
+/** Balance and mini-statement: each asks for the PIN, then answers and ends. */
+import { at, end, type Flow } from "../engine/steps.js";
+import { money, msg, type Message, type MenuState } from "../engine/types.js";
+import type { MenuContext } from "../ports.js";
+import { afterPinRefusal, askPin } from "./pins.js";
+
+function requireCustomer(state: MenuState) {
+  if (!state.customer) throw new Error("menu: a customer flow started without a customer");
+  return state.customer;
+}
+
+export const balance: Flow = {
+  id: "balance",
+  async start(state) {
+    return askPin(at(state, "balance", "pin"), msg("bal.ask_pin"));
+  },
+  steps: {
+    async pin(state, input, ctx) {
+      const customer = requireCustomer(state);
+      const verified = await ctx.pins.verifyPin(customer, input);
+      if (!verified.ok) return afterPinRefusal(state, verified, msg("bal.ask_pin"));
+      const { availableMinor, currency } = await ctx.accounts.balance(customer);
+      return end(state, [msg("bal.result", { amount: money(availableMinor, currency) })]);
+    },
+  },
+};
+
+export const statement: Flow = {
+  id: "statement",
+  async start(state) {
+    return askPin(at(state, "statement", "pin"), msg("bal.ask_pin"));
+  },
+  steps: {
+    async pin(state, input, ctx: MenuContext) {
+      const customer = requireCustomer(state);
+      const verified = await ctx.pins.verifyPin(customer, input);
+      if (!verified.ok) return afterPinRefusal(state, verified, msg("bal.ask_pin"));
+      const rows = await ctx.accounts.recent(customer, ctx.limits.statementRows);
+      if (rows.length === 0) return end(state, [msg("stmt.empty")]);
+      const lines: Message[] = [msg("stmt.title")];
+      for (const row of rows.slice(0, ctx.limits.statementRows)) {
+        lines.push(
+          msg(row.direction === "in" ? "stmt.in" : "stmt.out", {
+            amount: money(row.amountMinor, customer.currency),
+            date: { kind: "date", iso: row.at.toISOString() },
+            ref: row.reference,
+          }),
+        );
+      }
+      return end(state, lines);
+    },
+  },
+};

@@ -1,0 +1,34 @@
+/** PIN handling shared by flows: a PIN is checked in the step that receives it and then dropped. */
+import { timingSafeEqual } from "node:crypto";
+import { pinFormatProblem, weakPinReason } from "../../core/auth/pin-rules.js";
+import { ask, end, withNotice } from "../engine/steps.js";
+import type { Message, MenuState, StepResult } from "../engine/types.js";
+import type { MenuContext } from "../ports.js";
+import { refusalMessage } from "../refusals.js";
+
+/** Why a new PIN cannot be used (format or weakness), as a refusal code; null when it can. */
+export function newPinProblem(pin: string, ctx: MenuContext): string | null {
+  if (pinFormatProblem(pin, ctx.limits.pinMinDigits, ctx.limits.pinMaxDigits)) return "pin_invalid";
+  if (weakPinReason(pin, ctx.msisdn)) return "pin_weak";
+  return null;
+}
+
+export function samePin(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** A screen asking for a PIN: the channel redacts the answer. */
+export function askPin(state: MenuState, prompt: Message, notice?: Message): StepResult {
+  return withNotice(ask(state, [prompt], undefined, true), notice);
+}
+
+/**
+ * What to do after a PIN was refused: ask again on a wrong or malformed PIN (the service counts
+ * the attempts and locks), end the session on a lock or anything else.
+ */
+export function afterPinRefusal(state: MenuState, refusal: { code: string; until?: Date | null }, prompt: Message): StepResult {
+  if (refusal.code === "pin_wrong" || refusal.code === "pin_invalid") return askPin(state, prompt, refusalMessage(refusal));
+  return end(state, [refusalMessage(refusal)]);
+}

@@ -1,0 +1,80 @@
+/**
+ * The one table from business refusal codes (core, payments, PIN service) to menu messages.
+ * Anything not listed gets a generic message; the code itself is never shown.
+ */
+import { money, msg, type Message } from "./engine/types.js";
+import type { Refusal } from "./ports.js";
+
+const TABLE: Record<string, string> = {
+  insufficient_funds: "err.insufficient_funds",
+  exceeds_credits: "err.insufficient_funds",
+  pin_wrong: "err.pin_wrong",
+  pin_locked: "err.pin_locked",
+  pin_invalid: "err.pin_format",
+  pin_weak: "err.pin_weak",
+  pin_unchanged: "err.pin_unchanged",
+  pin_mismatch: "err.pin_mismatch",
+  sim_swap_cooling: "err.sim_swap_cooling",
+  payee_not_found: "err.payee_not_found",
+  payee_unavailable: "err.payee_not_found",
+  invalid_msisdn: "err.payee_invalid",
+  not_a_mobile_number: "err.payee_invalid",
+  self_payment: "err.self_payment",
+  invalid_amount: "err.invalid_amount",
+  amount_too_large: "err.invalid_amount",
+  limit_exceeded: "err.limit_exceeded",
+  per_transaction_exceeded: "err.limit_exceeded",
+  daily_count_exceeded: "err.limit_count",
+  daily_amount_exceeded: "err.limit_exceeded",
+  monthly_amount_exceeded: "err.limit_exceeded",
+  balance_limit_exceeded: "err.payee_limit",
+  amount_outside_fee_bands: "err.invalid_amount",
+  payer_unavailable: "err.account_frozen",
+  payer_not_found: "err.account_frozen",
+  currency_mismatch: "err.payee_not_found",
+  account_frozen: "err.account_frozen",
+  debit_account_frozen: "err.account_frozen",
+  credit_account_frozen: "err.payee_not_found",
+  customer_not_active: "err.account_frozen",
+  already_registered: "err.already_registered",
+  alias_taken: "err.alias_taken",
+  alias_reserved: "err.alias_taken",
+  alias_limit_reached: "err.alias_limit",
+  instrument_not_found: "err.invalid_choice",
+  display_name_required: "err.name_invalid",
+  display_name_too_long: "err.name_invalid",
+  display_name_invalid_characters: "err.name_invalid",
+  display_name_mixed_scripts: "err.name_invalid",
+};
+
+export const REFUSAL_KEYS: readonly string[] = [...new Set([...Object.values(TABLE), "err.generic"])];
+
+export interface RefusalExtras {
+  currency?: string;
+  remainingMinor?: bigint;
+}
+
+/** Refusals after which the customer may correct the amount and try again. */
+export const AMOUNT_REFUSALS: ReadonlySet<string> = new Set([
+  "invalid_amount",
+  "amount_outside_fee_bands",
+  "limit_exceeded",
+  "per_transaction_exceeded",
+  "daily_amount_exceeded",
+  "monthly_amount_exceeded",
+  "balance_limit_exceeded",
+]);
+
+export function refusalMessage(refusal: Pick<Refusal, "code" | "until"> | string, extras: RefusalExtras = {}): Message {
+  const code = typeof refusal === "string" ? refusal : refusal.code;
+  const listed = Object.hasOwn(TABLE, code) ? TABLE[code] : undefined;
+  const key = listed ?? (code.startsWith("alias_") ? "err.alias_invalid" : "err.generic");
+  if (key === "err.limit_exceeded" && extras.remainingMinor !== undefined && extras.currency) {
+    return msg("err.limit_remaining", { remaining: money(extras.remainingMinor, extras.currency) });
+  }
+  const until = typeof refusal === "string" ? undefined : refusal.until;
+  if (until && (key === "err.pin_locked" || key === "err.sim_swap_cooling")) {
+    return msg(`${key}_until`, { until: { kind: "date", iso: until.toISOString() } });
+  }
+  return msg(key);
+}

@@ -1,0 +1,55 @@
+/**
+ * Who may call a USSD endpoint: each aggregator has a shared secret (in a header, or as the last
+ * path segment) and optionally an IP allow-list. Checked before the body is even parsed, so an
+ * unauthenticated request never touches a session.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
+import type { NextFunction, Request, Response } from "express";
+
+export interface AggregatorAuth {
+  secret: string;
+  /** "header" (default) reads `header`; "path" reads the route's :secret segment. */
+  secretIn?: "header" | "path";
+  header?: string;
+  /** Exact addresses (IPv4 or IPv6); empty or absent means any address. */
+  ipAllowList?: string[];
+}
+
+export const DEFAULT_SECRET_HEADER = "x-fingate-secret";
+const MIN_SECRET_CHARS = 16;
+
+/** Compares digests so neither length nor content leaks through timing. */
+export function secretMatches(given: unknown, expected: string): boolean {
+  if (typeof given !== "string" || given.length === 0 || given.length > 512) return false;
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function normalizeIp(ip: string | undefined): string {
+  if (!ip) return "";
+  return ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}
+
+export function checkAggregatorAuth(auth: AggregatorAuth): void {
+  if (auth.secret.length < MIN_SECRET_CHARS) throw new Error(`an aggregator secret must have at least ${MIN_SECRET_CHARS} characters`);
+}
+
+export function authenticate(auth: AggregatorAuth) {
+  checkAggregatorAuth(auth);
+  const allow = new Set((auth.ipAllowList ?? []).map(normalizeIp));
+  const header = (auth.header ?? DEFAULT_SECRET_HEADER).toLowerCase();
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (allow.size > 0 && !allow.has(normalizeIp(req.socket.remoteAddress))) {
+      res.status(403).type("text/plain").send("forbidden");
+      return;
+    }
+    const given = auth.secretIn === "path" ? req.params.secret : req.get(header);
+    if (!secretMatches(given, auth.secret)) {
+      res.status(401).type("text/plain").send("unauthorized");
+      return;
+    }
+    next();
+  };
+}

@@ -1,0 +1,51 @@
+/** Assembles the USSD channel from the menu ports: engine, translator, hop processor, router. */
+import { createHmac } from "node:crypto";
+import type { Router } from "express";
+import { createTranslator, type Translator } from "../infra/i18n/index.js";
+import { AesGcmSealer, type MenuPorts } from "../menus/adapters/index.js";
+import type { SessionStore } from "../menus/engine/session-store.js";
+import { customerMenuEngine, DEFAULT_MENU_LIMITS, type Language, type MenuLimits } from "../menus/index.js";
+import { HopProcessor, type HopLimits, type HopLogger } from "./hop.js";
+import { ussdRouter, type AggregatorConfig } from "./router.js";
+
+export interface UssdChannelOptions {
+  ports: MenuPorts;
+  /** The institution whose customers this short code serves. */
+  institutionId: string;
+  defaultLanguage?: Language;
+  sessions: SessionStore;
+  /** 32 bytes shared by every instance serving the same sessions: seals PINs between steps, keys hop digests. */
+  secretKey: Uint8Array;
+  aggregators: AggregatorConfig[];
+  logger: HopLogger;
+  translator?: Translator;
+  menuLimits?: Partial<MenuLimits>;
+  hopLimits?: Partial<HopLimits>;
+}
+
+export interface UssdChannel {
+  router: Router;
+  hops: HopProcessor;
+}
+
+export function createUssdChannel(options: UssdChannelOptions): UssdChannel {
+  if (options.secretKey.length < 32) throw new Error("the USSD secret key must have at least 32 bytes");
+  const derive = (label: string) => createHmac("sha256", options.secretKey).update(label).digest();
+  const hops = new HopProcessor({
+    engine: customerMenuEngine(),
+    translator: options.translator ?? createTranslator(),
+    sessions: options.sessions,
+    menu: {
+      ...options.ports,
+      institutionId: options.institutionId,
+      defaultLanguage: options.defaultLanguage ?? "en",
+      sealer: new AesGcmSealer(derive("fingate:ussd:seal")),
+      limits: { ...DEFAULT_MENU_LIMITS, ...options.menuLimits },
+      now: () => new Date(),
+    },
+    hopSecret: derive("fingate:ussd:hop"),
+    logger: options.logger,
+    limits: options.hopLimits,
+  });
+  return { router: ussdRouter({ hops, aggregators: options.aggregators, logger: options.logger }), hops };
+}

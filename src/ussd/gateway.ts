@@ -1,0 +1,91 @@
+/**
+ * Builds the USSD channel over the core services for the composition root (src/main.ts):
+ *
+ *   const ussd = await buildUssdGateway({ services, ledger, logger, redisUrl: config.redisUrl });
+ *   // mount ussd.router before the app's 404 handler; await ussd.close() on shutdown
+ *
+ * Environment (all optional; without an aggregator secret the channel is off):
+ *   FINGATE_USSD_INSTITUTION_ID   institution (UUID) whose customers the short code serves
+ *   FINGATE_USSD_AT_SECRET        shared secret for Africa's Talking at POST /ussd/at (header x-fingate-secret)
+ *   FINGATE_USSD_AGGREGATORS      JSON array of AggregatorConfig, instead of or besides the above
+ *   FINGATE_USSD_SECRET_KEY       64 hex characters shared by all instances (seals PINs between steps, keys
+ *                                 retry digests); random per process when unset, so sessions stay on one instance
+ *   FINGATE_USSD_LANGUAGE         default language for unknown numbers (en, sw, fr, hi)
+ *   REDIS_URL                     sessions in Redis (else in memory, one instance only)
+ */
+import { randomBytes } from "node:crypto";
+import type { PinService } from "../core/auth/pin-service.js";
+import type { SimSwapGuard } from "../core/auth/sim-swap.js";
+import type { Directory } from "../core/directory/directory.js";
+import { isUuid } from "../core/ledger/ids.js";
+import type { Ledger } from "../core/ledger/ledger.js";
+import type { Payments } from "../core/payments/payments.js";
+import { RedisSessionStore } from "../infra/redis/session-store.js";
+import { coreMenuPorts } from "../menus/adapters/index.js";
+import { MemorySessionStore, type SessionStore } from "../menus/engine/session-store.js";
+import { MENU_LANGUAGES, type Language } from "../menus/index.js";
+import { createUssdChannel, type UssdChannel } from "./channel.js";
+import type { HopLimits, HopLogger } from "./hop.js";
+import type { AggregatorConfig } from "./router.js";
+
+export interface UssdGatewayDeps {
+  /** The core services (src/services.ts buildServices). Without payments, a zero-fee stand-in is used. */
+  services: { directory: Directory; pins: PinService; simSwap: SimSwapGuard; payments?: Pick<Payments, "quoteP2P" | "sendP2P"> };
+  ledger: Ledger;
+  logger: HopLogger;
+  redisUrl?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides of the environment (tests). */
+  sessions?: SessionStore;
+  institutionId?: string;
+  aggregators?: AggregatorConfig[];
+  secretKey?: Uint8Array;
+  hopLimits?: Partial<HopLimits>;
+}
+
+export interface UssdGateway extends UssdChannel {
+  close(): Promise<void>;
+}
+
+/** null when no aggregator is configured (the channel is off). */
+export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGateway | null> {
+  const env = deps.env ?? process.env;
+  const aggregators = deps.aggregators ?? aggregatorsFromEnv(env);
+  if (aggregators.length === 0) return null;
+  const institutionId = deps.institutionId ?? env.FINGATE_USSD_INSTITUTION_ID?.trim();
+  if (!institutionId || !isUuid(institutionId)) throw new Error("FINGATE_USSD_INSTITUTION_ID must name the institution (a UUID) the USSD channel serves");
+  const sessions =
+    deps.sessions ?? (deps.redisUrl ? await RedisSessionStore.connect(deps.redisUrl, { prefix: "fingate:ussd:" }) : new MemorySessionStore());
+  const language = env.FINGATE_USSD_LANGUAGE?.trim() ?? "";
+  const channel = createUssdChannel({
+    ports: coreMenuPorts({ ...deps.services, ledger: deps.ledger }),
+    institutionId,
+    defaultLanguage: (MENU_LANGUAGES as readonly string[]).includes(language) ? (language as Language) : "en",
+    sessions,
+    secretKey: deps.secretKey ?? secretKeyFromEnv(env),
+    aggregators,
+    logger: deps.logger,
+    hopLimits: deps.hopLimits,
+  });
+  return { ...channel, close: () => sessions.close() };
+}
+
+function aggregatorsFromEnv(env: NodeJS.ProcessEnv): AggregatorConfig[] {
+  const list: AggregatorConfig[] = [];
+  const raw = env.FINGATE_USSD_AGGREGATORS?.trim();
+  if (raw) {
+    const parsed = JSON.parse(raw) as unknown;
+    if (!Array.isArray(parsed)) throw new Error("FINGATE_USSD_AGGREGATORS must be a JSON array");
+    list.push(...(parsed as AggregatorConfig[]));
+  }
+  const at = env.FINGATE_USSD_AT_SECRET?.trim();
+  if (at && !list.some((a) => a.name === "at")) list.push({ name: "at", dialect: "africastalking", secret: at });
+  return list;
+}
+
+function secretKeyFromEnv(env: NodeJS.ProcessEnv): Uint8Array {
+  const hex = env.FINGATE_USSD_SECRET_KEY?.trim();
+  if (!hex) return randomBytes(32);
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error("FINGATE_USSD_SECRET_KEY must be 64 hex characters");
+  return Buffer.from(hex, "hex");
+}

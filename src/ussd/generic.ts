@@ -1,0 +1,57 @@
+/**
+ * The generic JSON dialect, for aggregators without a module of their own (docs/ussd.md).
+ *
+ * Request (POST, application/json):
+ *   { "sessionId": "abc-123",          1–128 of [A-Za-z0-9_.:-]
+ *     "msisdn": "+254712345678",        E.164 (the plus may be left out)
+ *     "serviceCode": "*384#",
+ *     "event": "begin" | "continue" | "end",
+ *     "seq": 0,                         hop number, 0 for begin; a repeated seq is a retry
+ *     "input": "1",                     this hop's input only ("" on begin)
+ *     "dialString": "*384*1#" }         optional, on begin: the full string dialled
+ * Response: { "sessionId", "seq", "action": "continue" | "end", "message": "…" }
+ * "end" (the network closed the session) answers { "sessionId", "action": "end", "message": "" }.
+ */
+import type { Request, Response } from "express";
+import { msisdnOf, serviceCodeOf, sessionIdOf, shortcutOf, textOf } from "./fields.js";
+import type { HopProcessor } from "./hop.js";
+
+const MAX_INPUT_CHARS = 182;
+const MAX_SEQ = 1_000;
+
+export function genericHop(name: string, hops: HopProcessor) {
+  return async (req: Request, res: Response) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const sessionId = sessionIdOf(body.sessionId);
+    const event = body.event;
+    if (!sessionId || (event !== "begin" && event !== "continue" && event !== "end")) {
+      res.status(400).json({ error: "bad request" });
+      return;
+    }
+    if (event === "end") {
+      await hops.endSession(name, sessionId);
+      res.json({ sessionId, action: "end", message: "" });
+      return;
+    }
+    const msisdn = msisdnOf(body.msisdn);
+    const serviceCode = serviceCodeOf(body.serviceCode);
+    const input = textOf(body.input, MAX_INPUT_CHARS);
+    const seq = typeof body.seq === "number" && Number.isInteger(body.seq) && body.seq >= 0 && body.seq <= MAX_SEQ ? body.seq : null;
+    const dial = typeof body.dialString === "string" && /^[*#0-9]{1,64}$/.test(body.dialString) ? body.dialString : "";
+    if (!msisdn || !serviceCode || input === null || seq === null) {
+      res.status(400).json({ error: "bad request" });
+      return;
+    }
+    const reply = await hops.handle({
+      aggregator: name,
+      sessionId,
+      msisdn,
+      serviceCode,
+      mode: "single",
+      text: event === "begin" ? "" : input,
+      hopKey: `seq:${seq}`,
+      shortcut: event === "begin" && dial ? shortcutOf(dial) : [],
+    });
+    res.json({ sessionId, seq, action: reply.end ? "end" : "continue", message: reply.text });
+  };
+}

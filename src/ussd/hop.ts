@@ -1,0 +1,310 @@
+/**
+ * One USSD hop, whatever the dialect: serialize the session's hops, answer a retried hop with the
+ * reply it already got, page, run the menu engine, render, store. Dialects only parse and format.
+ */
+import { createHmac } from "node:crypto";
+import type { SessionStore } from "../menus/engine/session-store.js";
+import type { Language, MenuContext, MenuEngine, MenuState, Message, Reply, StepResult } from "../menus/index.js";
+import type { Translator } from "../infra/i18n/index.js";
+import { DEFAULT_BUDGET, type ScreenBudget } from "./gsm.js";
+import { KeyedMutex } from "./mutex.js";
+import { BACK_INPUT, MORE_INPUT } from "./pager.js";
+import { renderMessage, renderPages } from "./render.js";
+import { decodeRecord, encodeRecord, type SessionRecord } from "./session-record.js";
+
+export interface HopRequest {
+  /** Which configured aggregator (names the session key space). */
+  aggregator: string;
+  sessionId: string;
+  /** E.164. */
+  msisdn: string;
+  serviceCode: string;
+  /**
+   * cumulative: `text` holds every input so far joined by `*` (Africa's Talking); single: `text`
+   * is this hop's input only (Hubtel, generic).
+   */
+  mode: "cumulative" | "single";
+  text: string;
+  /** What identifies this hop for retry detection (the cumulative text, or a sequence number). */
+  hopKey: string;
+  /** Extra dial-string segments on a new session (*384*1# → ["1"]). */
+  shortcut?: string[];
+}
+
+export interface HopReply {
+  end: boolean;
+  text: string;
+}
+
+export interface HopLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface HopLimits {
+  idleTtlSec: number;
+  /** How long one hop may hold the session's lock. */
+  lockTtlMs: number;
+  /** How long a hop waits for the lock held by another instance. */
+  lockWaitMs: number;
+  maxNavHops: number;
+  /** Characters of `text` accepted at all (cumulative dialects grow it each hop). */
+  maxTextChars: number;
+  /** The answer is due within this (aggregators give up after ~10 s). */
+  hopBudgetMs: number;
+  /** How long an interrupted session can be continued by dialling again. */
+  resumeTtlSec: number;
+}
+
+export const DEFAULT_HOP_LIMITS: HopLimits = {
+  idleTtlSec: 180,
+  lockTtlMs: 10_000,
+  lockWaitMs: 5_000,
+  maxNavHops: 24,
+  maxTextChars: 1_024,
+  hopBudgetMs: 7_000,
+  resumeTtlSec: 300,
+};
+
+/** What a hop learns while it runs, for its log line and its over-budget answer. */
+interface HopState {
+  /** The input answered a PIN prompt: nothing of it is logged. */
+  secretInput: boolean;
+  /** The hop runs the send step's PIN: the one step that moves money. */
+  movesMoney: boolean;
+}
+
+export interface HopDeps {
+  engine: MenuEngine;
+  translator: Translator;
+  sessions: SessionStore;
+  /** Everything a MenuContext holds except the per-session fields. */
+  menu: Omit<MenuContext, "sessionId" | "msisdn">;
+  /** Keys the hop digests (retry detection), so a stored digest cannot be reversed to a PIN. */
+  hopSecret: Uint8Array;
+  logger: HopLogger;
+  limits?: Partial<HopLimits>;
+  budget?: ScreenBudget;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class HopProcessor {
+  private readonly mutex = new KeyedMutex();
+  private readonly limits: HopLimits;
+  private readonly budget: ScreenBudget;
+
+  constructor(private readonly deps: HopDeps) {
+    this.limits = { ...DEFAULT_HOP_LIMITS, ...deps.limits };
+    this.budget = deps.budget ?? DEFAULT_BUDGET;
+  }
+
+  async handle(req: HopRequest): Promise<HopReply> {
+    const key = `${req.aggregator}:${req.sessionId}`;
+    const started = Date.now();
+    const hop: HopState = { secretInput: false, movesMoney: false };
+    const queued = this.mutex.run(key, () => this.locked(key, req, hop));
+    const lang = this.deps.menu.defaultLanguage;
+    let reply: HopReply;
+    if (!queued) reply = this.plain(lang, "err.busy", true);
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.limits.hopBudgetMs)));
+      const answer = await Promise.race([queued, late]);
+      clearTimeout(timer);
+      // Past the aggregator's budget the user must hear something true: only the send step's PIN
+      // hop can move money, and its retry (same derived transfer id) will tell the outcome.
+      reply = answer ?? this.plain(lang, hop.movesMoney ? "err.payment_unknown" : "err.unavailable", true);
+      if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
+    }
+    this.deps.logger.info(
+      { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
+      "ussd hop",
+    );
+    return reply;
+  }
+
+  /** The aggregator says the session is over: forget it. */
+  async endSession(aggregator: string, sessionId: string): Promise<void> {
+    const key = `${aggregator}:${sessionId}`;
+    await this.mutex.run(key, () => this.deps.sessions.delete(key));
+  }
+
+  private async locked(key: string, req: HopRequest, hop: HopState): Promise<HopReply> {
+    let token: string | null = null;
+    try {
+      token = await this.acquire(key);
+      if (token === null) return this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
+      return await this.process(key, req, hop);
+    } catch (error) {
+      this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
+      return this.plain(this.deps.menu.defaultLanguage, "err.unavailable", true);
+    } finally {
+      if (token !== null) await this.deps.sessions.unlock(key, token).catch(() => false);
+    }
+  }
+
+  private async acquire(key: string): Promise<string | null> {
+    const deadline = Date.now() + this.limits.lockWaitMs;
+    for (;;) {
+      const token = await this.deps.sessions.tryLock(key, this.limits.lockTtlMs);
+      if (token !== null || Date.now() >= deadline) return token;
+      await sleep(20);
+    }
+  }
+
+  private async process(key: string, req: HopRequest, state: HopState): Promise<HopReply> {
+    const { sessions } = this.deps;
+    const record = decodeRecord(await sessions.get(key));
+    const hop = this.digest(key, req.hopKey);
+    if (record && record.hop === hop) return record.out; // the aggregator retried this hop
+    if (record?.closed) return this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.session_ended", true);
+    if (record && record.msisdn !== req.msisdn) return this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true);
+    if (req.text.length > this.limits.maxTextChars) return this.plain(record?.menu?.lang ?? this.deps.menu.defaultLanguage, "err.input_too_long", true);
+
+    const ctx: MenuContext = { ...this.deps.menu, sessionId: key, msisdn: req.msisdn };
+    state.secretInput = record?.reply.secret === true;
+    state.movesMoney = record?.menu?.flow === "send" && record.menu.step === "pin";
+    const segments = req.mode === "cumulative" && req.text !== "" ? req.text.split("*") : [];
+    let next: SessionRecord;
+    if (!record) {
+      const shortcut = req.mode === "cumulative" ? segments : (req.shortcut ?? []);
+      const interrupted = shortcut.length === 0 ? await this.takeInterrupted(req) : null;
+      next = interrupted ? this.offerResume(req, interrupted) : this.fresh(req, await this.deps.engine.begin(ctx, shortcut), segments.length);
+    } else if (record.offer) {
+      const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
+      const { offer, ...rest } = record;
+      next =
+        input === "1"
+          ? { ...rest, menu: { ...offer.menu, stages: 0 }, reply: offer.reply, ends: false, page: 0 }
+          : { ...this.fresh(req, await this.deps.engine.begin(ctx), 0), startedAtMs: record.startedAtMs };
+      next.consumed = Math.max(record.consumed, segments.length);
+    } else {
+      const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
+      next = await this.advance(record, input, ctx);
+      if (req.mode === "cumulative") next.consumed = Math.max(record.consumed, segments.length);
+    }
+    const pages = renderPages(this.deps.translator, next.menu?.lang ?? this.deps.menu.defaultLanguage, next.reply, this.budget);
+    const page = Math.min(next.page, pages.length - 1);
+    const last = page === pages.length - 1;
+    next.page = page;
+    next.out = { end: next.ends && last, text: pages[page] ?? "" };
+    next.closed = next.out.end;
+    next.hop = hop;
+    try {
+      await this.rememberInterrupted(req, next);
+      await sessions.set(key, encodeRecord(next), this.limits.idleTtlSec);
+    } catch (error) {
+      // The step already ran (maybe moved money): its answer is the truth, so send it anyway. A
+      // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
+      this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
+    }
+    return next.out;
+  }
+
+  /**
+   * Keeps where a session is mid-flow under the caller's number, so that if it times out the next
+   * dial within resumeTtlSec can continue. No money moves before the send step's PIN, and that
+   * step's transfer id travels in the state, so a resumed send still posts at most once.
+   */
+  private async rememberInterrupted(req: HopRequest, next: SessionRecord): Promise<void> {
+    const key = `resume:${req.aggregator}:${req.msisdn}`;
+    const resumable = !next.closed && next.menu !== null && next.menu.flow !== "main";
+    if (resumable) {
+      await this.deps.sessions.set(key, JSON.stringify({ menu: next.menu, reply: next.reply }), this.limits.resumeTtlSec);
+      next.resumable = true;
+    } else if (next.resumable) {
+      await this.deps.sessions.delete(key);
+    }
+  }
+
+  private async takeInterrupted(req: HopRequest): Promise<{ menu: MenuState; reply: Reply } | null> {
+    const key = `resume:${req.aggregator}:${req.msisdn}`;
+    const raw = await this.deps.sessions.get(key);
+    if (raw === null) return null;
+    await this.deps.sessions.delete(key);
+    try {
+      const parsed = JSON.parse(raw) as { menu: MenuState; reply: Reply };
+      return parsed.menu && parsed.reply ? parsed : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private offerResume(req: HopRequest, interrupted: { menu: MenuState; reply: Reply }): SessionRecord {
+    const reply: Reply = {
+      lines: [{ key: "resume.ask" }],
+      options: [
+        { choice: "1", label: { key: "resume.continue" } },
+        { choice: "2", label: { key: "resume.restart" } },
+      ],
+    };
+    const state: StepResult = { state: { ...interrupted.menu }, reply, continues: true };
+    return { ...this.fresh(req, state, 0), offer: interrupted };
+  }
+
+  /** Paging within the shown reply, or the next step of the flow. */
+  private async advance(record: SessionRecord, input: string, ctx: MenuContext): Promise<SessionRecord> {
+    const lang = record.menu?.lang ?? ctx.defaultLanguage;
+    const pageCount = renderPages(this.deps.translator, lang, record.reply, this.budget).length;
+    const navigating = (input === MORE_INPUT && record.page < pageCount - 1) || (input === BACK_INPUT && record.page > 0);
+    if (navigating) {
+      if (record.nav >= this.limits.maxNavHops) return this.ending(record, { key: "err.too_many_stages" });
+      return { ...record, page: record.page + (input === MORE_INPUT ? 1 : -1), nav: record.nav + 1 };
+    }
+    if (!record.menu) throw new Error("ussd: a session record without menu state");
+    const result = await this.deps.engine.next(record.menu, input, ctx);
+    return this.applied(record, result);
+  }
+
+  private fresh(req: HopRequest, result: StepResult, consumed: number): SessionRecord {
+    return {
+      v: 1,
+      msisdn: req.msisdn,
+      menu: result.state,
+      reply: result.reply,
+      ends: !result.continues,
+      page: 0,
+      consumed,
+      hop: "",
+      out: { end: false, text: "" },
+      nav: 0,
+      closed: false,
+      startedAtMs: Date.now(),
+    };
+  }
+
+  private applied(record: SessionRecord, result: StepResult): SessionRecord {
+    return { ...record, menu: result.state, reply: result.reply, ends: !result.continues, page: 0 };
+  }
+
+  private ending(record: SessionRecord, message: Message): SessionRecord {
+    const reply: Reply = { lines: [message] };
+    return { ...record, reply, ends: true, page: 0 };
+  }
+
+  private plain(lang: Language, key: string, end: boolean): HopReply {
+    return { end, text: renderMessage(this.deps.translator, lang, { key }, this.budget) };
+  }
+
+  private digest(key: string, hopKey: string): string {
+    return createHmac("sha256", this.deps.hopSecret).update(key).update("\u0000").update(hopKey).digest("base64url").slice(0, 22);
+  }
+}
+
+/**
+ * What a log line may say about the input: for cumulative text, how many segments it has and the
+ * newest one unless it could be a PIN (digits only, 4–6 long); never the whole text. A hop that
+ * answers a PIN prompt is not described at all (see handle).
+ */
+export function redactedInput(req: HopRequest): string {
+  const latest = req.mode === "cumulative" ? (req.text.split("*").at(-1) ?? "") : req.text;
+  const shown = /^\d{4,6}$/.test(latest) ? "****" : latest.slice(0, 32);
+  return req.mode === "cumulative" ? `[${req.text === "" ? 0 : req.text.split("*").length}] ${shown}` : shown;
+}
+
+function errorSummary(error: unknown): { name: string; message: string } {
+  // Messages from our own code and drivers; never the request, which may hold a PIN.
+  return error instanceof Error ? { name: error.name, message: error.message.slice(0, 200) } : { name: "unknown", message: "" };
+}

@@ -1,0 +1,3 @@
+/** The USSD channel's public surface. */
+export { ussdRouter, type AggregatorConfig, type UssdDialect, type UssdRouterDeps } from "./router.js";
+export { HopProcessor, DEFAULT_HOP_LIMITS, type HopDeps, type HopLimits, type HopLogger } from "./hop.js";

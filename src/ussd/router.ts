@@ -1,0 +1,72 @@
+/**
+ * ussdRouter(deps): the USSD endpoints, one per configured aggregator, each behind its own
+ * authentication. Mount it on the app: `app.use(ussdRouter(deps))`.
+ *
+ *   POST /ussd/<name>[/<secret>]          a hop (dialect per aggregator)
+ *   POST /ussd/<name>[/<secret>]/events   Africa's Talking end-of-session notification
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { africasTalkingEvents, africasTalkingHop } from "./africastalking.js";
+import { authenticate, type AggregatorAuth } from "./auth.js";
+import { genericHop } from "./generic.js";
+import type { HopLogger, HopProcessor } from "./hop.js";
+import { hubtelHop } from "./hubtel.js";
+
+export type UssdDialect = "africastalking" | "hubtel" | "generic";
+
+export interface AggregatorConfig extends AggregatorAuth {
+  /** URL segment and session key space, e.g. "at". */
+  name: string;
+  dialect: UssdDialect;
+}
+
+export interface UssdRouterDeps {
+  hops: HopProcessor;
+  aggregators: AggregatorConfig[];
+  logger: HopLogger;
+}
+
+// A hop's body is a few hundred bytes; anything far larger is refused unread.
+const BODY_LIMIT = "8kb";
+const NAME_RE = /^[a-z0-9-]{1,32}$/;
+
+export function ussdRouter(deps: UssdRouterDeps): Router {
+  const router = express.Router();
+  const names = new Set<string>();
+  for (const aggregator of deps.aggregators) {
+    if (!NAME_RE.test(aggregator.name) || names.has(aggregator.name)) throw new Error(`bad or duplicate aggregator name: ${aggregator.name}`);
+    names.add(aggregator.name);
+    const base = aggregator.secretIn === "path" ? `/ussd/${aggregator.name}/:secret` : `/ussd/${aggregator.name}`;
+    const auth = authenticate(aggregator);
+    if (aggregator.dialect === "africastalking") {
+      const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 32 });
+      router.post(`${base}/events`, auth, form, africasTalkingEvents(aggregator.name, deps.hops, deps.logger));
+      router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops));
+    } else {
+      const json = express.json({ limit: BODY_LIMIT, strict: true });
+      router.post(base, auth, json, aggregator.dialect === "hubtel" ? hubtelHop(aggregator.name, deps.hops) : genericHop(aggregator.name, deps.hops));
+    }
+  }
+  router.use(channelErrors(deps.logger));
+  return router;
+}
+
+/**
+ * Malformed or oversized bodies get a plain 400/413; anything else (a store down while ending a
+ * session) a 500. Nothing from the request body is logged: it may hold a PIN.
+ */
+function channelErrors(logger: HopLogger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const e = error as { type?: string; status?: number; name?: string };
+    if (e?.type === "entity.too.large") {
+      res.status(413).type("text/plain").send("END request too large");
+      return;
+    }
+    if (e?.type === "entity.parse.failed" || e?.type === "parameters.too.many" || e?.status === 400) {
+      res.status(400).type("text/plain").send("END bad request");
+      return;
+    }
+    logger.error({ err: { name: e?.name ?? "unknown" }, path: req.path.replace(/\/[^/]{16,}(\/|$)/, "/[secret]$1") }, "ussd request failed");
+    res.status(500).type("text/plain").send("END Service unavailable");
+  };
+}

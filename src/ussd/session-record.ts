@@ -1,0 +1,46 @@
+/** What the USSD channel keeps per session between hops: small JSON, no PIN, no raw `text`. */
+import type { MenuState, Reply } from "../menus/index.js";
+
+export interface SessionRecord {
+  v: 1;
+  msisdn: string;
+  /** The menu state; null before the first screen was produced. */
+  menu: MenuState | null;
+  /** The reply being shown (re-rendered for paging). */
+  reply: Reply;
+  /** The reply ends the session once its last page is shown. */
+  ends: boolean;
+  page: number;
+  /** Cumulative dialects: how many `*`-separated segments of `text` were already consumed. */
+  consumed: number;
+  /** Keyed digest of the last hop's identity: a retry of it gets `out` again. */
+  hop: string;
+  out: { end: boolean; text: string };
+  /** Paging hops (98/0) in this session. */
+  nav: number;
+  closed: boolean;
+  startedAtMs: number;
+  /** A resume offer is shown: "1" continues this state, anything else starts afresh. */
+  offer?: { menu: MenuState; reply: Reply };
+  /** A resume point was written for this session (so it is deleted when the session ends). */
+  resumable?: boolean;
+}
+
+// Records larger than this are a bug (a flow keeping too much); refuse to store them.
+export const MAX_RECORD_BYTES = 4_096;
+
+export function encodeRecord(record: SessionRecord): string {
+  const json = JSON.stringify(record);
+  if (Buffer.byteLength(json) > MAX_RECORD_BYTES) throw new Error("ussd session record too large");
+  return json;
+}
+
+export function decodeRecord(raw: string | null): SessionRecord | null {
+  if (raw === null) return null;
+  try {
+    const parsed = JSON.parse(raw) as SessionRecord;
+    return parsed && parsed.v === 1 ? parsed : null;
+  } catch {
+    return null;
+  }
+}

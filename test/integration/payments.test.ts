@@ -1,0 +1,130 @@
+// Person-to-person payments end to end over real PostgreSQL: fees post all-or-nothing with the
+// payment, limits are enforced inside the ledger's transaction, the PIN is required, and a retried
+// payment id never pays twice.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Customer } from "../../src/core/directory/types.js";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import { Ledger } from "../../src/core/ledger/ledger.js";
+import { AccountFlags } from "../../src/core/ledger/types.js";
+import type { LimitPolicy } from "../../src/core/limits/types.js";
+import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
+import { isRetryableSqlError } from "../../src/infra/db/sql.js";
+import { buildServices, type CoreServices } from "../../src/services.js";
+import { openTestDb, type TestDb } from "../helpers/db.js";
+
+const SYSTEM = { actorType: "system" as const, actorId: "test", channel: "system" as const };
+const DAILY: LimitPolicy = {
+  maxPerTransactionMinor: 50_000n,
+  maxDailyAmountMinor: 100_000n,
+  maxDailyCount: 100,
+  maxMonthlyAmountMinor: 1_000_000n,
+  maxBalanceMinor: 10_000_000n,
+};
+
+describe("payments on postgres", () => {
+  let test: TestDb;
+  let ledger: Ledger;
+  let services: CoreServices;
+  let institutionId: string;
+  let bankAccountId: string;
+  let payer: Customer;
+  let payee: Customer;
+
+  const balance = async (accountId: string) => {
+    const a = await ledger.getAccount(accountId);
+    return a!.creditsPosted - a!.debitsPosted - a!.debitsPending;
+  };
+  const fund = (accountId: string, amountMinor: bigint) =>
+    ledger.transfer({ id: uuidv7(), debitAccountId: bankAccountId, creditAccountId: accountId, amountMinor, code: "cash_in" });
+  const send = (amountMinor: bigint, pin = "4827", paymentId = uuidv7()) =>
+    services.payments.sendP2P({ payerCustomerId: payer.id, payee: payee.msisdn, amountMinor, channel: "ussd", paymentId, pin });
+
+  beforeAll(async () => {
+    test = await openTestDb("postgres", { maxConnections: 24 });
+    ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
+    services = buildServices(test.db, ledger, { schema: test.schema });
+    institutionId = uuidv7();
+    await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'pay-ke', 'Pay KE', 'KES', 'Africa/Nairobi')", [institutionId]);
+    expect((await services.directory.setDefaultCountry(SYSTEM, institutionId, "KE")).ok).toBe(true);
+    bankAccountId = (await ledger.createAccount({ institutionId, currency: "KES", kind: "bank" })).id;
+    const register = async (msisdn: string, name: string, pin: string) => {
+      const made = await services.directory.register(SYSTEM, { institutionId, msisdn, displayName: name });
+      if (!made.ok) throw new Error(made.code);
+      const set = await services.pins.setPin({ actor: { type: "customer", id: made.value.id }, channel: "ussd", subjectId: made.value.id, msisdn: made.value.msisdn, pin });
+      if (!set.ok) throw new Error(set.code);
+      return made.value;
+    };
+    payer = await register("0712345670", "Jane Wanjiru", "4827");
+    payee = await register("0712345671", "Otieno Kamau", "5903");
+    await services.fees.put(institutionId, "p2p", {
+      type: "p2p",
+      agentShareBps: 0,
+      bands: [
+        { minMinor: 1n, maxMinor: 10_000n, feeMinor: 0n },
+        { minMinor: 10_001n, maxMinor: 1_000_000n, feeMinor: 1_500n },
+      ],
+    }, new Date(), () => []);
+    await services.limits.put({ institutionId, channel: "ussd", tier: 0 }, DAILY, new Date(), () => []);
+  });
+  afterAll(async () => {
+    await ledger.close();
+    await services.close();
+    await test.cleanup();
+  });
+
+  it("quotes the fee and the masked payee before any PIN", async () => {
+    const quote = await services.payments.quoteP2P({ payerCustomerId: payer.id, payee: "+254712345671", amountMinor: 20_000n, channel: "ussd" });
+    expect(quote).toMatchObject({ ok: true, maskedName: "OTIENO K***", feeMinor: 1_500n, totalMinor: 21_500n, currency: "KES" });
+  });
+
+  it("moves the payment and its fee together, once per payment id", async () => {
+    await fund(payer.walletAccountId, 40_000n);
+    const before = { payer: await balance(payer.walletAccountId), payee: await balance(payee.walletAccountId) };
+    const paymentId = uuidv7();
+    const first = await send(20_000n, "4827", paymentId);
+    expect(first).toMatchObject({ ok: true, feeMinor: 1_500n, replayed: false });
+    const again = await send(20_000n, "4827", paymentId);
+    expect(again).toMatchObject({ ok: true, replayed: true });
+    expect(await balance(payer.walletAccountId)).toBe(before.payer - 21_500n);
+    expect(await balance(payee.walletAccountId)).toBe(before.payee + 20_000n);
+  });
+
+  it("moves nothing when the payer can cover the payment but not its fee", async () => {
+    const left = await balance(payer.walletAccountId);
+    const refused = await send(left, "4827");
+    expect(refused).toMatchObject({ ok: false, code: "insufficient_funds" });
+    expect(await balance(payer.walletAccountId)).toBe(left);
+  });
+
+  it("refuses a wrong PIN without moving money, and bad amounts before anything", async () => {
+    const left = await balance(payer.walletAccountId);
+    expect(await send(1_000n, "1357")).toMatchObject({ ok: false, code: "pin_wrong" });
+    for (const amount of [0n, -5n, 10n ** 18n]) expect(await send(amount)).toMatchObject({ ok: false, code: "invalid_amount" });
+    expect(await balance(payer.walletAccountId)).toBe(left);
+    expect((await services.pins.verifyPin({ actor: { type: "customer", id: payer.id }, channel: "ussd", subjectId: payer.id, pin: "4827" })).ok).toBe(true);
+  });
+
+  it("never lets 50 concurrent transfers slip past a daily limit", async () => {
+    // At the ledger, as the payments service submits them: limits ride with each transfer.
+    const wallet = await ledger.createAccount({ institutionId, currency: "KES", kind: "customer_wallet", flags: AccountFlags.debitsMustNotExceedCredits });
+    await fund(wallet.id, 1_000_000n);
+    const limits = { timeZone: "Africa/Nairobi", payer: DAILY };
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        ledger.transfer({ id: uuidv7(), debitAccountId: wallet.id, creditAccountId: payee.walletAccountId, amountMinor: 7_000n, code: "p2p", limits }),
+      ),
+    );
+    const ok = results.filter((r) => r.result === "ok");
+    expect(ok).toHaveLength(14); // 14 × 7,000 = 98,000 ≤ 100,000 < 15 × 7,000
+    for (const r of results.filter((x) => x.result !== "ok")) {
+      expect(r).toMatchObject({ result: "daily_amount_exceeded", limit: { remainingMinor: 2_000n, availableMinor: 2_000n } });
+    }
+    const account = await ledger.getAccount(wallet.id);
+    expect(account!.debitsPosted).toBe(98_000n);
+    const usage = await test.db.query<{ amount: string; count: number }>(
+      "SELECT amount_minor::text AS amount, count FROM limit_usage WHERE account_id = $1 AND length(period_key) = 10",
+      [wallet.id],
+    );
+    expect(usage.rows).toEqual([{ amount: "98000", count: 14 }]);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * One conformance suite for the session store port, run against the in-memory store and Redis.
+ * Each run uses its own key prefix and deletes what it wrote.
+ */
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemorySessionStore, type SessionStore } from "../../src/menus/engine/session-store.js";
+import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Subject {
+  store: SessionStore;
+  cleanup(): Promise<void>;
+}
+
+function conformance(name: string, open: () => Promise<Subject>) {
+  describe(`SessionStore conformance: ${name}`, () => {
+    let subject: Subject;
+    let store: SessionStore;
+    beforeAll(async () => {
+      subject = await open();
+      store = subject.store;
+    });
+    afterAll(async () => {
+      await subject.cleanup();
+    });
+
+    it("reads what it wrote, replaces, deletes", async () => {
+      expect(await store.get("a")).toBeNull();
+      await store.set("a", "one", 60);
+      expect(await store.get("a")).toBe("one");
+      await store.set("a", "two ✓ हिन्दी", 60);
+      expect(await store.get("a")).toBe("two ✓ हिन्दी");
+      await store.delete("a");
+      expect(await store.get("a")).toBeNull();
+      await store.delete("never-there");
+    });
+
+    it("keys do not collide with each other or with locks", async () => {
+      await store.set("k1", "v1", 60);
+      await store.set("k2", "v2", 60);
+      const token = await store.tryLock("k1", 5_000);
+      expect(token).not.toBeNull();
+      expect(await store.get("k1")).toBe("v1");
+      expect(await store.get("k2")).toBe("v2");
+      await store.unlock("k1", token!);
+    });
+
+    it("values lapse after their idle TTL, and a write renews it", async () => {
+      await store.set("ttl", "x", 1);
+      await store.set("renew", "x", 1);
+      await sleep(600);
+      await store.set("renew", "y", 2);
+      await sleep(700);
+      expect(await store.get("ttl")).toBeNull();
+      expect(await store.get("renew")).toBe("y");
+    });
+
+    it("a lock is exclusive until released, and only its token releases it", async () => {
+      const first = await store.tryLock("s", 5_000);
+      expect(first).toEqual(expect.any(String));
+      expect(await store.tryLock("s", 5_000)).toBeNull();
+      expect(await store.unlock("s", "not-the-token")).toBe(false);
+      expect(await store.tryLock("s", 5_000)).toBeNull();
+      expect(await store.unlock("s", first!)).toBe(true);
+      const second = await store.tryLock("s", 5_000);
+      expect(second).not.toBeNull();
+      expect(second).not.toBe(first);
+      expect(await store.unlock("s", second!)).toBe(true);
+    });
+
+    it("a lock lapses after its TTL, and the lapsed holder cannot release the new one", async () => {
+      const first = await store.tryLock("lapse", 150);
+      await sleep(250);
+      const second = await store.tryLock("lapse", 5_000);
+      expect(second).not.toBeNull();
+      expect(await store.unlock("lapse", first!)).toBe(false);
+      expect(await store.tryLock("lapse", 5_000)).toBeNull();
+      await store.unlock("lapse", second!);
+    });
+
+    it("of many concurrent lockers exactly one wins", async () => {
+      const tokens = await Promise.all(Array.from({ length: 20 }, () => store.tryLock("race", 5_000)));
+      expect(tokens.filter((t) => t !== null)).toHaveLength(1);
+      await store.unlock("race", tokens.find((t) => t !== null)!);
+    });
+
+    it("refuses a non-positive TTL", async () => {
+      await expect(store.set("bad", "x", 0)).rejects.toThrow();
+    });
+  });
+}
+
+conformance("memory", async () => {
+  const store = new MemorySessionStore();
+  return { store, cleanup: () => store.close() };
+});
+
+conformance("redis", async () => {
+  const prefix = `fingate-test:${randomBytes(6).toString("hex")}:`;
+  const store = await RedisSessionStore.connect(REDIS_URL, { prefix });
+  return {
+    store,
+    cleanup: async () => {
+      const admin = new Redis(REDIS_URL);
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.quit();
+      await store.close();
+    },
+  };
+});
+
+describe("MemorySessionStore bounds", () => {
+  it("drops the least recently written session past maxEntries", async () => {
+    const store = new MemorySessionStore({ maxEntries: 2 });
+    await store.set("a", "1", 60);
+    await store.set("b", "2", 60);
+    await store.set("a", "1'", 60);
+    await store.set("c", "3", 60);
+    expect(await store.get("b")).toBeNull();
+    expect(await store.get("a")).toBe("1'");
+    expect(await store.get("c")).toBe("3");
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { AesGcmSealer } from "../../src/menus/adapters/sealer.js";
+import { parseAmount } from "../../src/menus/engine/amounts.js";
+import { REFUSAL_KEYS, refusalMessage } from "../../src/menus/refusals.js";
+import { createTranslator, formatMoney } from "../../src/infra/i18n/index.js";
+
+describe("parseAmount", () => {
+  it.each([
+    ["150", 150_00n],
+    ["150.5", 150_50n],
+    ["150,50", 150_50n],
+    ["1,500", 1_500_00n],
+    ["1,500.25", 1_500_25n],
+    ["0.01", 1n],
+    ["007", 7_00n],
+  ])("%s → %s", (input, minor) => expect(parseAmount(input, "KES")).toBe(minor));
+
+  it.each(["", "0", "0.00", "-5", "1.234", "1e3", "12abc", "1,5,0", "9999999999999", "NaN", "Infinity", "1..2"])("refuses %j", (input) => {
+    expect(parseAmount(input, "KES")).toBeNull();
+  });
+
+  it("uses the currency's decimals", () => {
+    expect(parseAmount("500", "JPY")).toBe(500n);
+    expect(parseAmount("5.5", "JPY")).toBeNull();
+    expect(parseAmount("1.234", "BHD")).toBe(1_234n);
+  });
+});
+
+describe("formatMoney", () => {
+  it("is exact from minor units, beyond a double's precision", () => {
+    expect(formatMoney("en", 900_719_925_474_099_312n, "KES").replace(/\s/g, " ")).toBe("KES 9,007,199,254,740,993.12");
+    expect(formatMoney("fr", 123_45n, "KES").replace(/\s/g, " ")).toBe("123,45 KES");
+    expect(formatMoney("en", 5n, "KES").replace(/\s/g, " ")).toBe("KES 0.05");
+    expect(formatMoney("en", 500n, "JPY")).toBe("¥500");
+  });
+});
+
+describe("AesGcmSealer", () => {
+  it("opens only in the same context with the same key", () => {
+    const sealer = new AesGcmSealer(Buffer.alloc(32, 1));
+    const sealed = sealer.seal("4827", "at:s1:reg");
+    expect(sealed).not.toContain("4827");
+    expect(sealer.open(sealed, "at:s1:reg")).toBe("4827");
+    expect(sealer.open(sealed, "at:s2:reg")).toBeNull();
+    expect(new AesGcmSealer(Buffer.alloc(32, 2)).open(sealed, "at:s1:reg")).toBeNull();
+    expect(sealer.open("garbage", "at:s1:reg")).toBeNull();
+    expect(sealer.seal("4827", "x")).not.toBe(sealer.seal("4827", "x"));
+  });
+});
+
+describe("refusal table", () => {
+  it("maps codes to messages, limits with what remains, unknown codes to a generic message", () => {
+    expect(refusalMessage("insufficient_funds")).toEqual({ key: "err.insufficient_funds" });
+    expect(refusalMessage("daily_amount_exceeded", { currency: "KES", remainingMinor: 35_00n })).toEqual({
+      key: "err.limit_remaining",
+      params: { remaining: { kind: "money", minor: "3500", currency: "KES" } },
+    });
+    expect(refusalMessage({ code: "pin_locked", until: null })).toEqual({ key: "err.pin_locked" });
+    expect(refusalMessage("something_new")).toEqual({ key: "err.generic" });
+  });
+
+  it("every message the table names exists in English (the pager test checks the other locales)", () => {
+    const t = createTranslator();
+    for (const key of [...REFUSAL_KEYS, "err.limit_remaining", "err.pin_locked_until", "err.sim_swap_cooling_until"]) expect(t.has("en", key), key).toBe(true);
+  });
+});

@@ -1,0 +1,93 @@
+import express from "express";
+import request from "supertest";
+import { describe, expect, it } from "vitest";
+import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
+import { createUssdChannel } from "../../src/ussd/channel.js";
+import { FakeBank } from "../helpers/menu-fakes.js";
+
+const SECRET = "dialect-shared-secret-0123456789";
+const silent = { info() {}, warn() {}, error() {} };
+
+function setup() {
+  const bank = new FakeBank();
+  const ctx = bank.context("+233200000000");
+  const sessions = new MemorySessionStore();
+  const channel = createUssdChannel({
+    ports: { directory: ctx.directory, pins: ctx.pins, accounts: ctx.accounts, payments: ctx.payments, simSwap: ctx.simSwap },
+    institutionId: bank.institutionId,
+    sessions,
+    secretKey: Buffer.alloc(32, 3),
+    aggregators: [
+      { name: "hubtel", dialect: "hubtel", secret: SECRET, header: "x-hubtel-secret" },
+      { name: "gen", dialect: "generic", secret: SECRET, secretIn: "path" },
+    ],
+    logger: silent,
+  });
+  const app = express();
+  app.use(channel.router);
+  bank.addCustomer("+233200000010", "Kofi Mensah", { pin: "4827", balance: 75_00n });
+  bank.addCustomer("+233200000020", "Ama Owusu", { alias: "ama" });
+  return { bank, app, sessions };
+}
+
+describe("Hubtel dialect", () => {
+  const hubtel = (app: express.Express, body: object, secret = SECRET) => request(app).post("/ussd/hubtel").set("x-hubtel-secret", secret).send(body);
+  const base = { Mobile: "233200000010", SessionId: "h1", ServiceCode: "384", Operator: "MTN", Platform: "USSD" };
+
+  it("Initiation → response, Response → release, retries by Sequence", async () => {
+    const { app } = setup();
+    const init = await hubtel(app, { ...base, Type: "Initiation", Message: "*384#", Sequence: 1 });
+    expect(init.status).toBe(200);
+    expect(init.body).toMatchObject({ SessionId: "h1", Type: "response", DataType: "input" });
+    expect(init.body.Message).toMatch(/^Welcome to fingate\n1\. Send money/);
+    expect((await hubtel(app, { ...base, Type: "Response", Message: "2", Sequence: 2 })).body.Message).toBe("Enter your PIN:");
+    const done = await hubtel(app, { ...base, Type: "Response", Message: "4827", Sequence: 3 });
+    expect(done.body).toMatchObject({ Type: "release", Message: "Your balance is KES 75.00." });
+    expect((await hubtel(app, { ...base, Type: "Response", Message: "4827", Sequence: 3 })).body).toEqual(done.body);
+  });
+
+  it("dial-string shortcut on Initiation, and Timeout/Release forget the session", async () => {
+    const { app, sessions } = setup();
+    const init = await hubtel(app, { ...base, SessionId: "h2", Type: "Initiation", Message: "*384*2*233200000020*10#", Sequence: 1 });
+    expect(init.body.Message).toMatch(/^Send KES 10\.00 to AMA\?/);
+    expect(await sessions.get("hubtel:h2")).not.toBeNull();
+    const t = await hubtel(app, { SessionId: "h2", Type: "Timeout" });
+    expect(t.body.Type).toBe("release");
+    expect(await sessions.get("hubtel:h2")).toBeNull();
+  });
+
+  it("refuses a wrong secret and malformed JSON", async () => {
+    const { app } = setup();
+    expect((await hubtel(app, { ...base, Type: "Initiation", Message: "*384#" }, "wrong-secret-wrong")).status).toBe(401);
+    const bad = await request(app).post("/ussd/hubtel").set("x-hubtel-secret", SECRET).type("json").send('{"Type": "Initiation",');
+    expect(bad.status).toBe(400);
+    expect((await hubtel(app, { ...base, Type: "Explode" })).status).toBe(400);
+  });
+});
+
+describe("generic JSON dialect", () => {
+  const gen = (app: express.Express, body: object, secret = SECRET) => request(app).post(`/ussd/gen/${secret}`).send(body);
+  const base = { sessionId: "g1", msisdn: "+233200000010", serviceCode: "*384#" };
+
+  it("begin, continue with seq, retry, end", async () => {
+    const { app, sessions } = setup();
+    const b = await gen(app, { ...base, event: "begin", seq: 0, input: "" });
+    expect(b.body).toMatchObject({ sessionId: "g1", seq: 0, action: "continue" });
+    expect((await gen(app, { ...base, event: "continue", seq: 1, input: "2" })).body.message).toBe("Enter your PIN:");
+    const r = await gen(app, { ...base, event: "continue", seq: 2, input: "4827" });
+    expect(r.body).toMatchObject({ action: "end", message: "Your balance is KES 75.00." });
+    expect((await gen(app, { ...base, event: "continue", seq: 2, input: "4827" })).body).toEqual(r.body);
+    await gen(app, { sessionId: "g1", event: "end" });
+    expect(await sessions.get("gen:g1")).toBeNull();
+  });
+
+  it("begin with a dial string shortcut; bad payloads are refused", async () => {
+    const { app } = setup();
+    const b = await gen(app, { ...base, sessionId: "g2", event: "begin", seq: 0, input: "", dialString: "*384*1#" });
+    expect(b.body.message).toBe("Enter your PIN:");
+    expect((await gen(app, { ...base, event: "begin", seq: 0 }, "wrong-secret-wrong-secret")).status).toBe(401);
+    expect((await gen(app, { ...base, event: "continue", seq: -1, input: "1" })).status).toBe(400);
+    expect((await gen(app, { ...base, event: "continue", seq: 1, input: { $gt: "" } })).status).toBe(400);
+    expect((await gen(app, { ...base, msisdn: "abc", event: "begin", seq: 0 })).status).toBe(400);
+  });
+});
