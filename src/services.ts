@@ -3,6 +3,7 @@ import { SimSwapGuard } from "./core/auth/sim-swap.js";
 import { Directory } from "./core/directory/directory.js";
 import type { Ledger } from "./core/ledger/ledger.js";
 import { Payments } from "./core/payments/payments.js";
+import { SessionMeter } from "./core/tariffs/metering.js";
 import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
 import { SqlAuditLog } from "./infra/db/audit-store.js";
 import { PrismaDirectoryStore } from "./infra/db/directory-store.js";
@@ -11,7 +12,9 @@ import { SqlInstitutionStore } from "./infra/db/institution-store.js";
 import { SqlLimitPolicyStore } from "./infra/db/limit-policy-store.js";
 import { SqlPinStore } from "./infra/db/pin-store.js";
 import { createPrisma, type PrismaClient } from "./infra/db/prisma.js";
+import { SqlSessionLog } from "./infra/db/metered-session-store.js";
 import { SqlSimSwapStore } from "./infra/db/sim-swap-store.js";
+import { SqlTariffStore } from "./infra/db/tariff-store.js";
 import type { SqlDb } from "./infra/db/sql.js";
 
 export interface ServiceOptions {
@@ -33,6 +36,8 @@ export interface CoreServices {
   fees: SqlFeeScheduleStore;
   limits: SqlLimitPolicyStore;
   payments: Payments;
+  /** Charges finished USSD sessions per the telco's tariff plan, once per session. */
+  sessionMeter: SessionMeter;
   close(): Promise<void>;
 }
 
@@ -48,6 +53,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const fees = new SqlFeeScheduleStore(db);
   const limits = new SqlLimitPolicyStore(db);
   const payments = new Payments({ ledger, directory, pins, simSwap, institutions, limits, fees });
+  const sessionMeter = new SessionMeter({ tariffs: new SqlTariffStore(db), sessions: new SqlSessionLog(db), institutions, ledger });
   return {
     prisma,
     audit,
@@ -58,6 +64,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     fees,
     limits,
     payments,
+    sessionMeter,
     close: () => prisma.$disconnect(),
   };
 }

@@ -9,6 +9,11 @@ import type { HopLogger, HopProcessor } from "./hop.js";
 
 export const AT_MAX_TEXT_CHARS = 1_024;
 
+/** MCC+MNC, e.g. "63902"; anything else is dropped rather than trusted. */
+function networkCodeOf(value: unknown): string | undefined {
+  return typeof value === "string" && /^[0-9]{5,6}$/.test(value) ? value : undefined;
+}
+
 export function africasTalkingHop(name: string, hops: HopProcessor) {
   return async (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
@@ -20,7 +25,8 @@ export function africasTalkingHop(name: string, hops: HopProcessor) {
       res.status(400).type("text/plain").send("END bad request");
       return;
     }
-    const reply = await hops.handle({ aggregator: name, sessionId, msisdn, serviceCode, mode: "cumulative", text, hopKey: text });
+    const networkCode = networkCodeOf(body.networkCode);
+    const reply = await hops.handle({ aggregator: name, sessionId, msisdn, serviceCode, mode: "cumulative", text, hopKey: text, networkCode });
     res.type("text/plain; charset=utf-8").send(`${reply.end ? "END" : "CON"} ${reply.text}`);
   };
 }
@@ -34,7 +40,9 @@ export function africasTalkingEvents(name: string, hops: HopProcessor, logger: H
       res.status(400).type("text/plain").send("bad request");
       return;
     }
-    await hops.endSession(name, sessionId);
+    // "Success" ends with our END (already metered); anything else means the user left or timed out.
+    const status = typeof body.status === "string" ? body.status : "";
+    await hops.endSession(name, sessionId, /timeout|expired/i.test(status) ? "timeout" : "abort");
     // `input` and `lastAppResponse` may hold a PIN or a balance: they are never logged.
     logger.info(
       {

@@ -5,7 +5,7 @@ import { createTranslator, type Translator } from "../infra/i18n/index.js";
 import { AesGcmSealer, type MenuPorts } from "../menus/adapters/index.js";
 import type { SessionStore } from "../menus/engine/session-store.js";
 import { customerMenuEngine, DEFAULT_MENU_LIMITS, type Language, type MenuLimits } from "../menus/index.js";
-import { HopProcessor, type HopLimits, type HopLogger } from "./hop.js";
+import { HopProcessor, type HopDeps, type HopLimits, type HopLogger } from "./hop.js";
 import { ussdRouter, type AggregatorConfig } from "./router.js";
 
 export interface UssdChannelOptions {
@@ -21,6 +21,8 @@ export interface UssdChannelOptions {
   translator?: Translator;
   menuLimits?: Partial<MenuLimits>;
   hopLimits?: Partial<HopLimits>;
+  /** Meters each finished session's tariff (see HopDeps.onSessionEnd). */
+  onSessionEnd?: HopDeps["onSessionEnd"];
 }
 
 export interface UssdChannel {
@@ -46,6 +48,7 @@ export function createUssdChannel(options: UssdChannelOptions): UssdChannel {
     hopSecret: derive("fingate:ussd:hop"),
     logger: options.logger,
     limits: options.hopLimits,
+    onSessionEnd: options.onSessionEnd,
   });
   return { router: ussdRouter({ hops, aggregators: options.aggregators, logger: options.logger }), hops };
 }

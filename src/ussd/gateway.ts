@@ -25,12 +25,19 @@ import { coreMenuPorts } from "../menus/adapters/index.js";
 import { MemorySessionStore, type SessionStore } from "../menus/engine/session-store.js";
 import { MENU_LANGUAGES, type Language } from "../menus/index.js";
 import { createUssdChannel, type UssdChannel } from "./channel.js";
-import type { HopLimits, HopLogger } from "./hop.js";
+import type { EndedUssdSession, HopLimits, HopLogger } from "./hop.js";
+import type { SessionMeter } from "../core/tariffs/metering.js";
 import type { AggregatorConfig } from "./router.js";
 
 export interface UssdGatewayDeps {
   /** The core services (src/services.ts buildServices). Without payments, a zero-fee stand-in is used. */
-  services: { directory: Directory; pins: PinService; simSwap: SimSwapGuard; payments?: Pick<Payments, "quoteP2P" | "sendP2P"> };
+  services: {
+    directory: Directory;
+    pins: PinService;
+    simSwap: SimSwapGuard;
+    payments?: Pick<Payments, "quoteP2P" | "sendP2P">;
+    sessionMeter?: Pick<SessionMeter, "meter">;
+  };
   ledger: Ledger;
   logger: HopLogger;
   redisUrl?: string;
@@ -66,8 +73,28 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
     aggregators,
     logger: deps.logger,
     hopLimits: deps.hopLimits,
+    onSessionEnd: deps.services.sessionMeter ? meterSessions(deps.services.sessionMeter, institutionId, deps.logger) : undefined,
   });
   return { ...channel, close: () => sessions.close() };
+}
+
+/** Feeds finished sessions to the tariff meter; a session without a known network is logged, not billed. */
+function meterSessions(meter: Pick<SessionMeter, "meter">, institutionId: string, logger: HopLogger) {
+  return async (s: EndedUssdSession) => {
+    if (!s.networkCode) return;
+    const result = await meter.meter({
+      sessionId: `${s.aggregator}:${s.sessionId}`,
+      telco: { networkCode: s.networkCode },
+      institutionId,
+      msisdn: s.msisdn,
+      customerAccountId: s.customer?.walletAccountId ?? null,
+      stages: s.stages,
+      startedAt: s.startedAt,
+      endedAt: s.endedAt,
+      endReason: s.endReason,
+    });
+    if (!result.ok) logger.warn({ session: s.sessionId, code: result.code }, "ussd session not metered");
+  };
 }
 
 function aggregatorsFromEnv(env: NodeJS.ProcessEnv): AggregatorConfig[] {

@@ -29,6 +29,23 @@ export interface HopRequest {
   hopKey: string;
   /** Extra dial-string segments on a new session (*384*1# → ["1"]). */
   shortcut?: string[];
+  /** The caller's mobile network as the aggregator names it (MCC+MNC), for the session's tariff. */
+  networkCode?: string;
+}
+
+/** A session that is over, as the tariff meter needs it. */
+export interface EndedUssdSession {
+  aggregator: string;
+  sessionId: string;
+  msisdn: string;
+  networkCode: string | null;
+  /** Screens shown: flow stages, paging hops and the first menu. */
+  stages: number;
+  startedAt: Date;
+  endedAt: Date;
+  endReason: "end" | "abort" | "timeout";
+  /** The registered customer behind the number, if any (who pays when the plan says customer). */
+  customer: { id: string; walletAccountId: string } | null;
 }
 
 export interface HopReply {
@@ -86,6 +103,8 @@ export interface HopDeps {
   logger: HopLogger;
   limits?: Partial<HopLimits>;
   budget?: ScreenBudget;
+  /** Called once a session is over (END shown, user abort, timeout): meters its tariff. */
+  onSessionEnd?: (session: EndedUssdSession) => Promise<unknown>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -125,10 +144,34 @@ export class HopProcessor {
     return reply;
   }
 
-  /** The aggregator says the session is over: forget it. */
-  async endSession(aggregator: string, sessionId: string): Promise<void> {
+  /** The aggregator says the session is over: meter it unless an END already did, then forget it. */
+  async endSession(aggregator: string, sessionId: string, reason: "abort" | "timeout" = "abort"): Promise<void> {
     const key = `${aggregator}:${sessionId}`;
-    await this.mutex.run(key, () => this.deps.sessions.delete(key));
+    await this.mutex.run(key, async () => {
+      const record = decodeRecord(await this.deps.sessions.get(key));
+      if (record && !record.closed) this.ended(aggregator, sessionId, record, reason);
+      await this.deps.sessions.delete(key);
+    });
+  }
+
+  /** Hands a finished session to the meter without delaying the reply; metering is idempotent per session. */
+  private ended(aggregator: string, sessionId: string, record: SessionRecord, endReason: EndedUssdSession["endReason"]): void {
+    if (!this.deps.onSessionEnd) return;
+    const customer = record.menu?.customer ?? null;
+    const session: EndedUssdSession = {
+      aggregator,
+      sessionId,
+      msisdn: record.msisdn,
+      networkCode: record.network ?? null,
+      stages: (record.menu?.stages ?? 0) + record.nav + 1,
+      startedAt: new Date(record.startedAtMs),
+      endedAt: new Date(),
+      endReason,
+      customer: customer ? { id: customer.id, walletAccountId: customer.walletAccountId } : null,
+    };
+    this.deps.onSessionEnd(session).catch((error: unknown) =>
+      this.deps.logger.warn({ err: errorSummary(error), aggregator, session: sessionId }, "ussd session not metered"),
+    );
   }
 
   private async locked(key: string, req: HopRequest, hop: HopState): Promise<HopReply> {
@@ -192,6 +235,7 @@ export class HopProcessor {
     next.out = { end: next.ends && last, text: pages[page] ?? "" };
     next.closed = next.out.end;
     next.hop = hop;
+    if (next.closed && !record?.closed) this.ended(req.aggregator, req.sessionId, next, "end");
     try {
       await this.rememberInterrupted(req, next);
       await sessions.set(key, encodeRecord(next), this.limits.idleTtlSec);
@@ -272,6 +316,7 @@ export class HopProcessor {
       nav: 0,
       closed: false,
       startedAtMs: Date.now(),
+      network: req.networkCode,
     };
   }
 

@@ -19,7 +19,7 @@ export function hubtelHop(name: string, hops: HopProcessor) {
       return;
     }
     if (type === "release" || type === "timeout") {
-      await hops.endSession(name, sessionId);
+      await hops.endSession(name, sessionId, type === "timeout" ? "timeout" : "abort");
       res.json({ SessionId: sessionId, Type: "release", Message: "", Label: "", DataType: "display", FieldType: "text" });
       return;
     }

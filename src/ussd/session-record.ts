@@ -20,6 +20,8 @@ export interface SessionRecord {
   nav: number;
   closed: boolean;
   startedAtMs: number;
+  /** The caller's network code (MCC+MNC) from the first hop: which telco's tariff applies. */
+  network?: string;
   /** A resume offer is shown: "1" continues this state, anything else starts afresh. */
   offer?: { menu: MenuState; reply: Reply };
   /** A resume point was written for this session (so it is deleted when the session ends). */
