@@ -1,0 +1,136 @@
+/**
+ * A PIN typed into USSD never lands anywhere but its Argon2 hash: not in a log line, not in any
+ * value ever written to the session store, not in the audit log, not in any reply. Registration,
+ * balance, send money and change PIN run over the real channel and core, and everything they
+ * leave behind is scanned for the PIN digits as a token.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import express from "express";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Ledger } from "../../src/core/ledger/ledger.js";
+import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
+import { isRetryableSqlError } from "../../src/infra/db/sql.js";
+import { MemorySessionStore, type SessionStore } from "../../src/menus/engine/session-store.js";
+import { buildServices, type CoreServices } from "../../src/services.js";
+import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
+import { openTestDb, type TestDb } from "../helpers/db.js";
+
+const SECRET = "leak-at-secret-0123456789abcdef0123";
+const SYSTEM = { actorType: "system" as const, actorId: "e2e", channel: "system" as const };
+const PINS = ["7391", "8462", "6185"];
+const token = (pin: string) => new RegExp(`(^|[^0-9])${pin}([^0-9]|$)`);
+
+/** Every value any hop ever wrote, not only what is left at the end. */
+class RecordingStore implements SessionStore {
+  readonly written: string[] = [];
+  constructor(private readonly inner = new MemorySessionStore()) {}
+  get(key: string) {
+    return this.inner.get(key);
+  }
+  async set(key: string, value: string, ttlSec: number) {
+    this.written.push(`${key}=${value}`);
+    return this.inner.set(key, value, ttlSec);
+  }
+  delete(key: string) {
+    return this.inner.delete(key);
+  }
+  tryLock(key: string, ttlMs: number) {
+    return this.inner.tryLock(key, ttlMs);
+  }
+  unlock(key: string, t: string) {
+    return this.inner.unlock(key, t);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+let test: TestDb;
+let ledger: Ledger;
+let services: CoreServices;
+let gateway: UssdGateway;
+let app: express.Express;
+let bankId: string;
+const logs: string[] = [];
+const store = new RecordingStore();
+const replies: string[] = [];
+const logger = {
+  info: (o: object, m: string) => void logs.push(JSON.stringify(o) + m),
+  warn: (o: object, m: string) => void logs.push(JSON.stringify(o) + m),
+  error: (o: object, m: string) => void logs.push(JSON.stringify(o) + m),
+};
+
+async function walk(sessionId: string, phone: string, inputs: string[]) {
+  const texts = ["", ...inputs.map((_, i) => inputs.slice(0, i + 1).join("*"))];
+  for (const text of texts) {
+    const r = await request(app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send({ sessionId, serviceCode: "*384#", phoneNumber: phone, networkCode: "63902", text });
+    expect(r.status).toBe(200);
+    replies.push(r.text);
+  }
+}
+
+beforeAll(async () => {
+  test = await openTestDb("postgres", { maxConnections: 8 });
+  ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
+  services = buildServices(test.db, ledger, { schema: test.schema });
+  bankId = randomUUID();
+  await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'leak-bank', 'Leak Bank', 'KES', 'Africa/Nairobi')", [bankId]);
+  expect((await services.directory.setDefaultCountry(SYSTEM, bankId, "KE")).ok).toBe(true);
+  gateway = (await buildUssdGateway({
+    services,
+    ledger,
+    logger,
+    institutionId: bankId,
+    aggregators: [{ name: "at", dialect: "africastalking", secret: SECRET }],
+    secretKey: randomBytes(32),
+    sessions: store,
+  }))!;
+  app = express();
+  app.use(gateway.router);
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await ledger?.close();
+  await services?.close();
+  await test?.cleanup();
+});
+
+describe("PINs typed over USSD", () => {
+  it("leave no trace but their hash", async () => {
+    const [first, second, changed] = PINS as [string, string, string];
+    await walk("leak-1", "+254713000001", ["Asha Mwangi", "1", first, first]);
+    await walk("leak-2", "+254713000002", ["Baraka Ouma", "1", second, second]);
+    const payer = await services.directory.findCustomerByMsisdn("+254713000001");
+    if (!payer.ok) throw new Error(payer.code);
+    const treasury = await ledger.createAccount({ institutionId: bankId, currency: "KES", kind: "settlement" });
+    await ledger.transfer({ id: randomUUID(), debitAccountId: treasury.id, creditAccountId: payer.value.walletAccountId, amountMinor: 5_000_00n, code: "cash_in" });
+    await walk("leak-3", "+254713000001", ["2", first]);
+    await walk("leak-4", "+254713000001", ["1", "0713000002", "100", "1", first]);
+    await walk("leak-5", "+254713000001", ["1", "0713000002", "100", "1", "0000"]); // a wrong PIN is a PIN too
+    await walk("leak-6", "+254713000001", ["2", "4", changed, changed, first]); // "2": start again, not resume leak-5
+    await walk("leak-7", "+254713000001", ["2", changed]);
+    if (!/^END Your balance is KES/.test(replies.at(-1)!)) console.log(replies.join("\n---\n"));
+    expect(replies.at(-1)).toMatch(/^END Your balance is KES/);
+    expect(replies.some((r) => /^END Sent KES 100\.00/.test(r))).toBe(true);
+
+    const audit = await test.db.query<{ row: string }>("SELECT row_to_json(a)::text AS row FROM audit_log a");
+    const pinRows = await test.db.query<{ row: string }>("SELECT row_to_json(p)::text AS row FROM pin_credentials p");
+    const places: [string, string[]][] = [
+      ["logs", logs],
+      ["session store writes", store.written],
+      ["replies", replies],
+      ["audit log", audit.rows.map((r) => r.row)],
+      ["pin table", pinRows.rows.map((r) => r.row)],
+    ];
+    expect(store.written.length).toBeGreaterThan(20);
+    expect(audit.rows.length).toBeGreaterThan(5);
+    for (const [place, texts] of places) {
+      for (const pin of [...PINS, "0000"]) {
+        const hit = texts.find((t) => token(pin).test(t));
+        expect(hit, `PIN ${pin} found in ${place}`).toBeUndefined();
+      }
+    }
+  });
+});
