@@ -6,6 +6,7 @@ import { verifyLedger } from "./infra/db/ledger-verify.js";
 import { verifyAuditChain } from "./infra/db/audit-store.js";
 import { verifyLedgerAgainstAudit } from "./infra/db/ledger-audit-verify.js";
 import { createPlatformKey } from "./infra/db/api-key-store.js";
+import { dialCommand } from "./cli/dial.js";
 
 const USAGE = `usage: fingate <command>
 
@@ -18,6 +19,9 @@ commands:
   admin create-platform-key
                    issue a platform-operator API key for the admin API; the secret is printed
                    once and stored only as a hash
+  dial '*384#' [--msisdn +254700000001] [--url http://localhost:3000] [--secret …]
+                   a phone in the terminal: walk the USSD menus of a running gateway over the
+                   Africa's Talking protocol (inputs from stdin; see \`fingate dial --help\`)
   help             this text
 
 Configuration comes from environment variables; see README.md.`;
@@ -106,6 +110,8 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       break;
+    case "dial":
+      return dialCommand(argv.slice(1));
     case "help":
     case "--help":
     case undefined:

@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import express from "express";
 import type { Config } from "./config.js";
 import { Ledger } from "./core/ledger/ledger.js";
+import { prepareDemo, type DemoSetup } from "./demo/setup.js";
 import { adminRouter } from "./http/admin/router.js";
 import { createApp } from "./http/app.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
@@ -19,6 +20,8 @@ export interface Gateway {
   db: SqlDb;
   ledger: Ledger;
   services: CoreServices;
+  /** The demo data and USSD binding on embedded defaults (src/demo); null otherwise. */
+  demo: DemoSetup | null;
   app: ReturnType<typeof createApp>;
   close(): Promise<void>;
 }
@@ -35,8 +38,10 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   });
   const services = buildServices(db, ledger, { schema: config.databaseSchema, pinPepper: config.pinPepper });
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
+  // On an empty embedded database: demo data, and the USSD channel on for it (src/demo/setup.ts).
+  const demo = await prepareDemo({ config, db, ledger, services, logger });
   // USSD is on when an aggregator is configured (FINGATE_USSD_AT_SECRET …; see src/ussd/gateway.ts).
-  const ussd = await buildUssdGateway({ services, ledger, logger, redisUrl: config.redisUrl });
+  const ussd = await buildUssdGateway({ services, ledger, logger, redisUrl: config.redisUrl, ...demo?.ussd });
   const app = withAdmin(
     createApp({ logger, checkDatabase: async () => void (await db.query("SELECT 1")) }),
     adminRouter({
@@ -56,6 +61,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     db,
     ledger,
     services,
+    demo,
     app,
     close: async () => {
       stopSweep();
@@ -101,5 +107,6 @@ export async function startGateway(config: Config): Promise<{ gateway: Gateway; 
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   gateway.logger.info({ port, host: config.host }, "fingate listening");
+  gateway.demo?.announce(port);
   return { gateway, server };
 }
