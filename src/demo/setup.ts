@@ -1,7 +1,7 @@
 /**
  * The demo at start-up (called from src/main.ts): seed the demo data when the database is embedded
  * and empty, and turn the USSD channel on for it when no aggregator is configured, so that
- * `npm start` followed by `npx fingate dial '*384#' --msisdn +254700000001` just works.
+ * `npm start` followed by `npm run -s fingate -- dial '*384#' --msisdn +254700000001` just works.
  *
  *   FINGATE_DEMO   unset: demo on embedded PGlite only; "1": also on PostgreSQL (an empty schema);
  *                  "0": never
@@ -96,7 +96,7 @@ export async function prepareDemo(deps: DemoDeps): Promise<DemoSetup | null> {
 export function dialCommand(config: Pick<Config, "dataDir" | "host">, port: number): string {
   const parts: string[] = [];
   if (config.dataDir !== path.resolve("./data")) parts.push(`FINGATE_DATA_DIR=${shellQuote(config.dataDir)}`);
-  parts.push("npx fingate dial", `'${DEMO.serviceCode}'`, "--msisdn", DEMO.customers[0].msisdn);
+  parts.push("npm run -s fingate -- dial", `'${DEMO.serviceCode}'`, "--msisdn", DEMO.customers[0].msisdn);
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   if (port !== 3000 || host !== "localhost") parts.push("--url", `http://${host.includes(":") ? `[${host}]` : host}:${port}`);
   return parts.join(" ");

@@ -79,7 +79,7 @@ describe("the demo on embedded defaults", () => {
     const secret = await readDemoSecret(dataDir);
     expect(secret?.length).toBeGreaterThanOrEqual(16);
     expect((await stat(path.join(dataDir, "demo-ussd-secret"))).mode & 0o777).toBe(0o600);
-    expect(logs).toContain(`npx fingate dial '*384#' --msisdn ${JANE.msisdn} --url ${url}`);
+    expect(logs).toContain(`npm run -s fingate -- dial '*384#' --msisdn ${JANE.msisdn} --url ${url}`);
     expect(logs).not.toContain(secret!);
   });
 
