@@ -4,29 +4,22 @@
  * retried notification all charge the session once, per the telco's plan, to the right account.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import express from "express";
+import type express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemAccountId } from "../../src/core/institutions/system-accounts.js";
-import { Ledger } from "../../src/core/ledger/ledger.js";
+import type { Ledger } from "../../src/core/ledger/ledger.js";
 import { sessionChargeTransferId } from "../../src/core/tariffs/metering.js";
-import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
-import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
-import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
-import { buildServices, type CoreServices } from "../../src/services.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
-import { openTestDb, type TestDb } from "../helpers/db.js";
+import type { TestDb } from "../helpers/db.js";
+import { openUssdEnv, SYSTEM, type UssdEnv } from "../helpers/ussd-env.js";
 
 const SECRET = "metering-at-secret-0123456789abcdef";
-const SYSTEM = { actorType: "system" as const, actorId: "e2e", channel: "system" as const };
-const silent = { info() {}, warn() {}, error() {} };
 const NETWORK = "63902";
 
+let env: UssdEnv;
 let test: TestDb;
 let ledger: Ledger;
-let services: CoreServices;
-let gateway: UssdGateway;
 let app: express.Express;
 let bankId: string;
 let telcoId: string;
@@ -50,12 +43,9 @@ async function metered(sessionId: string, timeoutMs = 5_000) {
 }
 
 beforeAll(async () => {
-  test = await openTestDb("postgres", { maxConnections: 8 });
-  ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
-  services = buildServices(test.db, ledger, { schema: test.schema });
-  bankId = randomUUID();
-  await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'meter-bank', 'Meter Bank', 'KES', 'Africa/Nairobi')", [bankId]);
-  expect((await services.directory.setDefaultCountry(SYSTEM, bankId, "KE")).ok).toBe(true);
+  env = await openUssdEnv({ code: "meter-bank", secret: SECRET });
+  ({ test, ledger, app, bankId } = env);
+  const { services } = env;
   const jane = await services.directory.register(SYSTEM, { institutionId: bankId, msisdn: "+254712000111", displayName: "Jane Meter" });
   if (!jane.ok) throw new Error(jane.code);
   expect((await services.pins.setPin({ actor: { type: "system", id: "e2e" }, channel: "system", subjectId: jane.value.id, msisdn: jane.value.msisdn, pin: "4827" })).ok).toBe(true);
@@ -68,25 +58,9 @@ beforeAll(async () => {
   await tariffs.insertTelco({ id: telcoId, code: `telco-${randomBytes(3).toString("hex")}`, name: "Demo Telco", networkCodes: [NETWORK], smppLinkIds: [], createdAt: now }, []);
   // TRAI-style: 10 per session + 5 per stage, at most 30, paid by the customer.
   await tariffs.insertPlan({ id: randomUUID(), telcoId, name: "capped", currency: "KES", perSessionMinor: 10n, perStageMinor: 5n, ceilingMinor: 30n, maxStages: 8, payer: "customer", effectiveFrom: now, createdAt: now, updatedAt: now }, []);
-  gateway = (await buildUssdGateway({
-    services,
-    ledger,
-    logger: silent,
-    institutionId: bankId,
-    aggregators: [{ name: "at", dialect: "africastalking", secret: SECRET }],
-    secretKey: randomBytes(32),
-    sessions: new MemorySessionStore(),
-  }))!;
-  app = express();
-  app.use(gateway.router);
 });
 
-afterAll(async () => {
-  await gateway?.close();
-  await ledger?.close();
-  await services?.close();
-  await test?.cleanup();
-});
+afterAll(() => env?.close());
 
 describe("USSD tariff metering", () => {
   it("charges a session that ends with END once, even when the aggregator then reports it", async () => {

@@ -4,20 +4,13 @@
  * balance, send money and change PIN run over the real channel and core, and everything they
  * leave behind is scanned for the PIN digits as a token.
  */
-import { randomBytes, randomUUID } from "node:crypto";
-import express from "express";
+import { randomUUID } from "node:crypto";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Ledger } from "../../src/core/ledger/ledger.js";
-import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
-import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { MemorySessionStore, type SessionStore } from "../../src/menus/engine/session-store.js";
-import { buildServices, type CoreServices } from "../../src/services.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
-import { openTestDb, type TestDb } from "../helpers/db.js";
+import { openUssdEnv, type UssdEnv } from "../helpers/ussd-env.js";
 
 const SECRET = "leak-at-secret-0123456789abcdef0123";
-const SYSTEM = { actorType: "system" as const, actorId: "e2e", channel: "system" as const };
 const PINS = ["7391", "8462", "6185"];
 const token = (pin: string) => new RegExp(`(^|[^0-9])${pin}([^0-9]|$)`);
 
@@ -46,12 +39,7 @@ class RecordingStore implements SessionStore {
   }
 }
 
-let test: TestDb;
-let ledger: Ledger;
-let services: CoreServices;
-let gateway: UssdGateway;
-let app: express.Express;
-let bankId: string;
+let env: UssdEnv;
 const logs: string[] = [];
 const store = new RecordingStore();
 const replies: string[] = [];
@@ -64,44 +52,24 @@ const logger = {
 async function walk(sessionId: string, phone: string, inputs: string[]) {
   const texts = ["", ...inputs.map((_, i) => inputs.slice(0, i + 1).join("*"))];
   for (const text of texts) {
-    const r = await request(app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send({ sessionId, serviceCode: "*384#", phoneNumber: phone, networkCode: "63902", text });
+    const r = await request(env.app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send({ sessionId, serviceCode: "*384#", phoneNumber: phone, networkCode: "63902", text });
     expect(r.status).toBe(200);
     replies.push(r.text);
   }
 }
 
 beforeAll(async () => {
-  test = await openTestDb("postgres", { maxConnections: 8 });
-  ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
-  services = buildServices(test.db, ledger, { schema: test.schema });
-  bankId = randomUUID();
-  await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'leak-bank', 'Leak Bank', 'KES', 'Africa/Nairobi')", [bankId]);
-  expect((await services.directory.setDefaultCountry(SYSTEM, bankId, "KE")).ok).toBe(true);
-  gateway = (await buildUssdGateway({
-    services,
-    ledger,
-    logger,
-    institutionId: bankId,
-    aggregators: [{ name: "at", dialect: "africastalking", secret: SECRET }],
-    secretKey: randomBytes(32),
-    sessions: store,
-  }))!;
-  app = express();
-  app.use(gateway.router);
+  env = await openUssdEnv({ code: "leak-bank", secret: SECRET, sessions: store, logger });
 });
 
-afterAll(async () => {
-  await gateway?.close();
-  await ledger?.close();
-  await services?.close();
-  await test?.cleanup();
-});
+afterAll(() => env?.close());
 
 describe("PINs typed over USSD", () => {
   it("leave no trace but their hash", async () => {
     const [first, second, changed] = PINS as [string, string, string];
     await walk("leak-1", "+254713000001", ["Asha Mwangi", "1", first, first]);
     await walk("leak-2", "+254713000002", ["Baraka Ouma", "1", second, second]);
+    const { services, ledger, test, bankId } = env;
     const payer = await services.directory.findCustomerByMsisdn("+254713000001");
     if (!payer.ok) throw new Error(payer.code);
     const treasury = await ledger.createAccount({ institutionId: bankId, currency: "KES", kind: "settlement" });
