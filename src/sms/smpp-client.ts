@@ -1,0 +1,322 @@
+/**
+ * An ESME link to a telco SMSC over the `smpp` package, adding what the package lacks: a window
+ * of outstanding submit_sm with per-request timeouts, reconnect with backoff, slowing down on
+ * ESME_RTHROTTLED / ESME_RMSGQFUL, and a bounded queue so that no message is dropped because the
+ * socket was not writable.
+ *
+ * Delivery is at-least-once per link: a part whose response was lost with the connection is sent
+ * again after the reconnect, because the SMSC may or may not have accepted it. De-duplication
+ * across retries belongs to the outbox that feeds this link.
+ */
+import { EventEmitter } from "node:events";
+import smpp from "smpp";
+import { backoffDelayMs } from "./backoff.js";
+import { openBoundSession } from "./smpp-bind.js";
+import { EnquireLinkKeepAlive } from "./smpp-keepalive.js";
+import { smppClientConfig, type SmppClientConfig, type SmppClientOptions } from "./smpp-client-config.js";
+import { ESME_ROK, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
+import { submitParts, type OutboundSms } from "./submit-parts.js";
+
+export type LinkState = "idle" | "connecting" | "bound" | "reconnecting" | "closing" | "closed";
+
+export interface LinkStats {
+  state: LinkState;
+  bound: boolean;
+  reconnecting: boolean;
+  inFlight: number;
+  queued: number;
+}
+
+export interface SubmitResult {
+  /** The SMSC's message_id for each part, in part order. */
+  messageIds: string[];
+}
+
+export interface SmppClientEvents {
+  state: [state: LinkState];
+  bindFailed: [error: SmppBindError];
+  connectFailed: [error: Error];
+  reconnecting: [delayMs: number];
+  throttled: [status: number, delayMs: number];
+  deliver: [pdu: smpp.PDU];
+  linkError: [error: Error];
+}
+
+export interface SmppClientDeps {
+  /** Jitter source; tests pass a constant to make delays exact. */
+  random?: () => number;
+  /** Connects and binds; tests replace it to drive a session that misbehaves on cue. */
+  open?: (config: SmppClientConfig) => Promise<smpp.Session>;
+}
+
+type PartOutcome = { messageId: string } | { error: Error };
+
+interface PartJob {
+  /** Submission order, kept when parts return to the queue after a disconnect. */
+  order: number;
+  pdu: smpp.PduOptions;
+  timeouts: number;
+  settle: (outcome: PartOutcome) => void;
+}
+
+interface InFlight {
+  job: PartJob;
+  timer: NodeJS.Timeout;
+}
+
+/** How often close() looks whether the window has emptied (it is bounded by the response timeout). */
+const CLOSE_POLL_MS = 5;
+
+export class SmppClient extends EventEmitter<SmppClientEvents> {
+  readonly config: SmppClientConfig;
+  private readonly random: () => number;
+  private readonly open: (config: SmppClientConfig) => Promise<smpp.Session>;
+  private state: LinkState = "idle";
+  private session: smpp.Session | null = null;
+  /** Bumped per connection so that callbacks of a dead connection are ignored. */
+  private generation = 0;
+  private readonly queue: PartJob[] = [];
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextOrder = 0;
+  private nextReference = 0;
+  private reconnectAttempt = 0;
+  private throttleStreak = 0;
+  private throttledUntilMs = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private keepAlive: EnquireLinkKeepAlive | undefined;
+  private closed: Promise<void> | undefined;
+
+  constructor(options: SmppClientOptions, deps: SmppClientDeps = {}) {
+    super();
+    this.config = smppClientConfig(options);
+    this.random = deps.random ?? Math.random;
+    this.open = deps.open ?? openBoundSession;
+  }
+
+  start(): void {
+    if (this.state !== "idle") throw new Error(`SMPP link already started (state ${this.state})`);
+    this.connect();
+  }
+
+  stats(): LinkStats {
+    const { state } = this;
+    return { state, bound: state === "bound", reconnecting: state === "reconnecting", inFlight: this.inFlight.size, queued: this.queue.length };
+  }
+
+  /** Queues the message's parts; resolves once the SMSC has accepted every part. */
+  submit(sms: OutboundSms): Promise<SubmitResult> {
+    if (this.state === "closing" || this.state === "closed") return Promise.reject(new SmppUnavailableError("link closed"));
+    const reference = this.nextReference;
+    this.nextReference = (reference + 1) % 256;
+    let pdus: smpp.PduOptions[];
+    try {
+      pdus = submitParts(sms, reference, this.config);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.queue.length + pdus.length > this.config.maxQueued) {
+      return Promise.reject(new SmppUnavailableError(`queue full (${this.config.maxQueued} parts)`));
+    }
+    const parts = pdus.map(
+      (pdu) =>
+        new Promise<string>((resolve, reject) => {
+          const settle = (o: PartOutcome) => ("error" in o ? reject(o.error) : resolve(o.messageId));
+          this.queue.push({ order: this.nextOrder++, pdu, timeouts: 0, settle });
+        }),
+    );
+    this.pump();
+    return Promise.all(parts).then((messageIds) => ({ messageIds }));
+  }
+
+  /** Refuses what is still queued, lets the window drain, unbinds and closes the socket. */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.setState("closing");
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.pumpTimer);
+    for (const job of this.queue.splice(0)) job.settle({ error: new SmppUnavailableError("link closed") });
+    // Each in-flight part settles by its response, its timeout or the connection's close.
+    while (this.inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, CLOSE_POLL_MS));
+    await this.unbind();
+    this.generation++;
+    this.setState("closed");
+  }
+
+  private unbind(): Promise<void> {
+    const session = this.session;
+    if (session === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => session.destroy(), this.config.responseTimeoutMs);
+      session.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (!session.send(new smpp.PDU("unbind"), () => session.close())) session.destroy();
+    });
+  }
+
+  private setState(state: LinkState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit("state", state);
+  }
+
+  private connect(): void {
+    const generation = ++this.generation;
+    this.setState("connecting");
+    this.open(this.config).then(
+      (session) => this.onBound(generation, session),
+      (error: Error) => this.onConnectFailed(generation, error),
+    );
+  }
+
+  private onBound(generation: number, session: smpp.Session): void {
+    if (generation !== this.generation || this.state !== "connecting") {
+      session.destroy();
+      return;
+    }
+    this.session = session;
+    this.reconnectAttempt = 0;
+    session.on("close", () => this.onClose(generation));
+    session.on("error", (error: Error) => this.emit("linkError", error));
+    session.on("enquire_link", (pdu: smpp.PDU) => session.send(pdu.response()));
+    session.on("deliver_sm", (pdu: smpp.PDU) => {
+      // Answered at once so that the SMSC's window never stalls on us; making MO messages and
+      // receipts durable before the answer is the job of the MO handler, not of this link.
+      session.send(pdu.response());
+      this.emit("deliver", pdu);
+    });
+    session.on("unbind", (pdu: smpp.PDU) => {
+      session.send(pdu.response());
+      session.close();
+    });
+    this.keepAlive = new EnquireLinkKeepAlive(session, this.config.enquireLinkIntervalMs, this.config.responseTimeoutMs, (error) =>
+      this.emit("linkError", error),
+    );
+    this.keepAlive.start();
+    this.setState("bound");
+    this.pump();
+  }
+
+  private onConnectFailed(generation: number, error: Error): void {
+    if (generation !== this.generation || this.state !== "connecting") return;
+    if (error instanceof SmppBindError) this.emit("bindFailed", error);
+    else this.emit("connectFailed", error);
+    this.scheduleReconnect();
+  }
+
+  private onClose(generation: number): void {
+    if (generation !== this.generation) return;
+    this.generation++;
+    this.session = null;
+    this.keepAlive?.stop();
+    this.keepAlive = undefined;
+    const jobs = [...this.inFlight.values()].map((entry) => {
+      clearTimeout(entry.timer);
+      return entry.job;
+    });
+    this.inFlight.clear();
+    this.requeue(jobs);
+    if (this.state === "bound") this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delayMs = backoffDelayMs(this.reconnectAttempt++, this.config.reconnectBackoff, this.random);
+    this.setState("reconnecting");
+    this.emit("reconnecting", delayMs);
+    this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
+  }
+
+  /** Sends queued parts while the window has room, unless the SMSC asked us to slow down. */
+  private pump(): void {
+    const session = this.session;
+    if (session === null || this.state !== "bound") return;
+    const waitMs = this.throttledUntilMs - Date.now();
+    if (waitMs > 0) {
+      clearTimeout(this.pumpTimer);
+      this.pumpTimer = setTimeout(() => this.pump(), waitMs);
+      return;
+    }
+    while (this.inFlight.size < this.config.windowSize && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      // Not writable means the socket is half closed or gone: keep the part, and destroy the
+      // socket so that its 'close' surely comes, requeues the window and starts the reconnect.
+      if (!this.sendPart(session, job)) {
+        this.queue.unshift(job);
+        session.destroy();
+        return;
+      }
+    }
+  }
+
+  private sendPart(session: smpp.Session, job: PartJob): boolean {
+    const pdu = new smpp.PDU("submit_sm", job.pdu);
+    const generation = this.generation;
+    const sent = session.send(pdu, (response) => this.onSubmitResponse(generation, pdu.sequence_number, response));
+    if (!sent) return false;
+    const sequence = pdu.sequence_number;
+    const timer = setTimeout(() => this.onSubmitTimeout(generation, sequence), this.config.responseTimeoutMs);
+    this.inFlight.set(sequence, { job, timer });
+    return true;
+  }
+
+  private onSubmitResponse(generation: number, sequence: number, response: smpp.PDU): void {
+    const entry = generation === this.generation ? this.inFlight.get(sequence) : undefined;
+    if (entry === undefined) return; // late: the part already timed out or the connection died
+    clearTimeout(entry.timer);
+    this.inFlight.delete(sequence);
+    const status = response.command_status;
+    if (status === ESME_ROK) {
+      this.throttleStreak = 0;
+      const messageId = typeof response.message_id === "string" ? response.message_id : "";
+      entry.job.settle({ messageId });
+    } else if (isThrottle(status)) {
+      // Flow control, not failure: the part waits without using up its attempts; the bounded
+      // queue is what limits how much can pile up behind a slow SMSC.
+      this.slowDown(status);
+      this.requeue([entry.job]);
+    } else {
+      entry.job.settle({ error: new SmppSubmitError(status) });
+    }
+    this.pump();
+  }
+
+  private onSubmitTimeout(generation: number, sequence: number): void {
+    const entry = generation === this.generation ? this.inFlight.get(sequence) : undefined;
+    if (entry === undefined) return;
+    // The package keeps its own callback for this sequence until the connection ends; a late
+    // response then lands in onSubmitResponse and is ignored because the entry is gone.
+    this.inFlight.delete(sequence);
+    entry.job.timeouts++;
+    if (entry.job.timeouts >= this.config.maxAttempts) {
+      entry.job.settle({ error: new SmppTimeoutError("submit_sm_resp", this.config.responseTimeoutMs) });
+    } else {
+      this.requeue([entry.job]);
+    }
+    this.pump();
+  }
+
+  /** Pauses all sending; a throttle that arrives after the last pause ended lengthens the next one. */
+  private slowDown(status: number): void {
+    const now = Date.now();
+    if (now < this.throttledUntilMs) return;
+    const delayMs = backoffDelayMs(this.throttleStreak++, this.config.throttleBackoff, this.random);
+    this.throttledUntilMs = now + delayMs;
+    this.emit("throttled", status, delayMs);
+  }
+
+  /** Puts parts back at the head of the queue in submission order, or refuses them when closing. */
+  private requeue(jobs: PartJob[]): void {
+    if (this.state === "closing" || this.state === "closed") {
+      for (const job of jobs) job.settle({ error: new SmppUnavailableError("link closed") });
+      return;
+    }
+    jobs.sort((a, b) => a.order - b.order);
+    this.queue.unshift(...jobs);
+  }
+}

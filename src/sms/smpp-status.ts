@@ -1,0 +1,53 @@
+/**
+ * SMPP 3.4 command_status values that the link acts on, and readable names for logs and errors.
+ */
+import smpp from "smpp";
+
+export const ESME_ROK = 0x00;
+export const ESME_RBINDFAIL = 0x0d;
+export const ESME_RINVPASWD = 0x0e;
+export const ESME_RINVSYSID = 0x0f;
+export const ESME_RMSGQFUL = 0x14;
+export const ESME_RTHROTTLED = 0x58;
+
+/** The SMSC is healthy but asks us to slow down: the message is retried later, not failed. */
+export function isThrottle(status: number): boolean {
+  return status === ESME_RTHROTTLED || status === ESME_RMSGQFUL;
+}
+
+const NAMES = new Map<number, string>(Object.entries(smpp.errors).map(([name, value]) => [value, name]));
+
+export function statusName(status: number): string {
+  return NAMES.get(status) ?? `0x${status.toString(16).padStart(8, "0")}`;
+}
+
+/** A bind refused by the SMSC (wrong system_id or password, or already bound). */
+export class SmppBindError extends Error {
+  constructor(readonly status: number) {
+    super(`SMSC refused bind_transceiver: ${statusName(status)}`);
+    this.name = "SmppBindError";
+  }
+}
+
+/** A submit_sm refused by the SMSC for a reason that retrying will not fix. */
+export class SmppSubmitError extends Error {
+  constructor(readonly status: number) {
+    super(`SMSC refused submit_sm: ${statusName(status)}`);
+    this.name = "SmppSubmitError";
+  }
+}
+
+export class SmppTimeoutError extends Error {
+  constructor(what: string, timeoutMs: number) {
+    super(`no ${what} within ${timeoutMs} ms`);
+    this.name = "SmppTimeoutError";
+  }
+}
+
+/** The link is closing or closed, or its queue is full: the caller keeps the message. */
+export class SmppUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`SMPP link unavailable: ${reason}`);
+    this.name = "SmppUnavailableError";
+  }
+}

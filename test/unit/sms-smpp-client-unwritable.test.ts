@@ -1,0 +1,65 @@
+/**
+ * The link with its session replaced by a fake, to produce on cue what real sockets only do by
+ * chance: send() returning false because the socket is no longer writable.
+ */
+import { EventEmitter } from "node:events";
+import type smpp from "smpp";
+import { describe, expect, it } from "vitest";
+import { SmppClient } from "../../src/sms/smpp-client.js";
+
+class FakeSession extends EventEmitter {
+  submits: smpp.PDU[] = [];
+  destroyed = false;
+
+  constructor(
+    private readonly writable: boolean,
+    private readonly messageId: string,
+  ) {
+    super();
+  }
+
+  send(pdu: smpp.PDU, onResponse?: (pdu: smpp.PDU) => void): boolean {
+    if (!this.writable) return false;
+    if (pdu.command === "submit_sm") this.submits.push(pdu);
+    const response = { command: `${pdu.command}_resp`, command_status: 0, message_id: this.messageId } as unknown as smpp.PDU;
+    setImmediate(() => onResponse?.(response));
+    return true;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    setImmediate(() => this.emit("close"));
+  }
+
+  close(): void {
+    this.destroy();
+  }
+}
+
+describe("SmppClient when send() returns false", () => {
+  it("keeps the message, drops the dead socket and sends it once after the reconnect", async () => {
+    const sessions = [new FakeSession(false, "never"), new FakeSession(true, "m-1")];
+    const opened: FakeSession[] = [];
+    const client = new SmppClient(
+      { host: "127.0.0.1", port: 2775, systemId: "fingate", password: "x", reconnectBackoff: { initialMs: 5, maxMs: 10, jitterRatio: 0 } },
+      {
+        open: async () => {
+          const session = sessions[opened.length]!;
+          opened.push(session);
+          return session as unknown as smpp.Session;
+        },
+      },
+    );
+    const states: string[] = [];
+    client.on("state", (state) => states.push(state));
+    client.start();
+    await expect(client.submit({ from: "384", to: "254700000001", text: "kept" })).resolves.toEqual({ messageIds: ["m-1"] });
+    expect(opened).toHaveLength(2);
+    expect(sessions[0]!.destroyed).toBe(true);
+    expect(sessions[1]!.submits).toHaveLength(1);
+    expect(states).toEqual(["connecting", "bound", "reconnecting", "connecting", "bound"]);
+    expect(client.stats()).toMatchObject({ queued: 0, inFlight: 0 });
+    await client.close();
+  });
+});
