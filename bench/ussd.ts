@@ -1,0 +1,435 @@
+/**
+ * USSD channel benchmark (issue 5). Prints one JSON object as its last line.
+ *
+ *   npm run bench:ussd
+ *
+ * This process runs the real gateway (buildGateway from src/main.ts: PostgreSQL in a fresh schema
+ * of the local test database, sessions in Redis, Africa's Talking at POST /ussd/at) and creates
+ * the subscribers through the core services (directory, Argon2id PINs, funded wallets). Two
+ * children are forked from bench/ussd-load.ts: the load generator, and a bare Express endpoint
+ * answering a constant `CON` (the baseline). Phases, in order:
+ *
+ *   baseline  closed loop, BENCH_CONCURRENCY subscribers, against the bare endpoint
+ *   closed    the same generator and concurrency against the gateway       → hops_per_s
+ *   menu-only the same, on send money cancelled at the confirmation (no PIN) → menu_only_*
+ *   open      sessions started on schedule at BENCH_RATE hops/s            → rate_*, p50_ms, p99_ms
+ *
+ * Each session is a whole flow (balance with PIN, or send money with PIN), every reply checked.
+ * PIN hops run Argon2id (32 MiB, 4 passes, ~33 ms of CPU each) on libuv's 4 threads, so on a
+ * 2-core machine they cap the PIN hops at a few dozen per second; the per-kind latencies and
+ * pin_hop_share show how much of the figures that explains.
+ *
+ * Environment (all optional):
+ *   BENCH_SECONDS 8            closed-loop and open-loop windows (baseline: BENCH_BASELINE_SECONDS 5,
+ *                              menu-only: BENCH_MENU_SECONDS 4, 0 skips it; warm-up: BENCH_WARMUP_SECONDS 1)
+ *   BENCH_RATE 2000            open-loop target, hops/s
+ *   BENCH_CONCURRENCY 200      closed-loop subscribers in flight
+ *   BENCH_SUBSCRIBERS 400      subscribers created (a subscriber runs one session at a time)
+ *   BENCH_SEND_SHARE 0.5       share of sessions that send money
+ *   BENCH_DRAIN_SECONDS 20     how long sessions running at the end of a window may take to finish
+ *   BENCH_LOG_LEVEL info       the gateway logs as in production, into BENCH_LOG_FILE (/dev/null)
+ *   DATABASE_URL               default: the local test database over its Unix socket
+ *   REDIS_URL                  default: redis://127.0.0.1:6379
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { loadConfig } from "../src/config.js";
+import { ensureSystemAccount } from "../src/core/institutions/system-accounts.js";
+import { uuidv7 } from "../src/core/ledger/ids.js";
+import { DEMO } from "../src/demo/seed.js";
+import { Argon2PinHasher } from "../src/infra/auth/argon2-hasher.js";
+import { PostgresDb } from "../src/infra/db/sql.js";
+import { SqlTariffStore } from "../src/infra/db/tariff-store.js";
+import { createLogger } from "../src/infra/log.js";
+import { buildGateway, type Gateway } from "../src/main.js";
+import type { ClosedPhase, InitMessage, OpenPhase, PhaseStats, Subscriber } from "./ussd-load.js";
+
+const DATABASE_URL = process.env.DATABASE_URL ?? `postgresql://postgres@localhost/test?host=${process.env.PGHOST ?? "/var/run/postgresql"}`;
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
+const MENU_SECONDS = Number(process.env.BENCH_MENU_SECONDS ?? 4);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const RATE = Number(process.env.BENCH_RATE ?? 2_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 400);
+const SEND_SHARE = Number(process.env.BENCH_SEND_SHARE ?? 0.5);
+const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 20);
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
+const LOG_FILE = process.env.BENCH_LOG_FILE ?? "/dev/null";
+/** The tier-0 USSD daily count (src/core/limits/security-levels.ts, level 3): more sends would be refused. */
+const MAX_SENDS_PER_SUBSCRIBER = 10;
+const KEY_PREFIX = "fingate:ussd:"; // src/ussd/gateway.ts
+const U = 100n;
+
+for (const [name, value, min] of [
+  ["BENCH_SECONDS", SECONDS, 1],
+  ["BENCH_BASELINE_SECONDS", BASELINE_SECONDS, 1],
+  ["BENCH_WARMUP_SECONDS", WARMUP_SECONDS, 0],
+  ["BENCH_MENU_SECONDS", MENU_SECONDS, 0],
+  ["BENCH_RATE", RATE, 1],
+  ["BENCH_CONCURRENCY", CONCURRENCY, 1],
+  ["BENCH_SUBSCRIBERS", SUBSCRIBERS, 2],
+  ["BENCH_DRAIN_SECONDS", DRAIN_SECONDS, 1],
+] as const) {
+  if (!Number.isFinite(value) || value < min || value > 100_000) throw new Error(`${name} must be a number from ${min} to 100000`);
+}
+if (!(SEND_SHARE >= 0 && SEND_SHARE <= 1)) throw new Error("BENCH_SEND_SHARE must be from 0 to 1");
+if (SUBSCRIBERS < CONCURRENCY) throw new Error("BENCH_SUBSCRIBERS must be at least BENCH_CONCURRENCY (one session per subscriber at a time)");
+if (!/^redis:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/\d+)?$/.test(REDIS_URL)) throw new Error("REDIS_URL must point at 127.0.0.1");
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SYSTEM = { actorType: "system" as const, actorId: "bench-ussd", channel: "system" as const };
+const log = (msg: string) => console.error(`[bench:ussd] ${msg}`);
+
+/** Runs `fn` over items with at most `limit` in flight. */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** An institution like a real one: default country, a p2p fee schedule, a telco with a tariff plan (sessions get metered). */
+async function setUpInstitution(gw: Gateway, institutionId: string) {
+  await gw.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'bench-ussd', 'Bench Bank', 'KES', 'Africa/Nairobi')", [
+    institutionId,
+  ]);
+  const country = await gw.services.directory.setDefaultCountry(SYSTEM, institutionId, "KE");
+  if (!country.ok) throw new Error(`default country refused: ${country.code}`);
+  await gw.services.fees.put(
+    institutionId,
+    "p2p",
+    { type: "p2p", agentShareBps: 0, bands: DEMO.p2pFees.map((b) => ({ ...b })) },
+    new Date(),
+    () => [],
+  );
+  const institution = await gw.services.institutions.get(institutionId);
+  if (!institution) throw new Error("institution not found");
+  await ensureSystemAccount(gw.ledger, institution, { kind: "fee_income" });
+  const bank = await ensureSystemAccount(gw.ledger, institution, { kind: "bank" });
+  const tariffs = new SqlTariffStore(gw.db);
+  const now = new Date();
+  const telco = { id: uuidv7(), code: DEMO.telco.code, name: DEMO.telco.name, networkCodes: [DEMO.telco.networkCode], smppLinkIds: [], createdAt: now };
+  if ((await tariffs.insertTelco(telco, [])) !== "ok") throw new Error("telco not created");
+  const plan = { id: uuidv7(), telcoId: telco.id, ...DEMO.tariff, effectiveFrom: new Date(now.getTime() - 60_000), createdAt: now, updatedAt: now };
+  if ((await tariffs.insertPlan(plan, [])) !== "ok") throw new Error("tariff plan not created");
+  return bank.id;
+}
+
+/** Registered customers with a PIN (Argon2id, through the PIN service) and KES 10,000 each. */
+async function createSubscribers(gw: Gateway, institutionId: string, bankAccountId: string, base: number): Promise<Subscriber[]> {
+  const numbers = Array.from({ length: SUBSCRIBERS }, (_, i) => `+2547${String(base + i).padStart(8, "0")}`);
+  // Hashing is what takes time: as many at once as libuv has threads.
+  return pool(numbers, 4, async (msisdn, i) => {
+    const made = await gw.services.directory.register(SYSTEM, { institutionId, msisdn, displayName: `Subscriber ${alpha(i)}`, language: "en" });
+    if (!made.ok) throw new Error(`register ${msisdn}: ${made.code}`);
+    let pin = "";
+    for (let attempt = 0; ; attempt++) {
+      pin = String(randomInt(0, 10_000)).padStart(4, "0");
+      const set = await gw.services.pins.setPin({ actor: { type: "system", id: "bench" }, channel: "system", subjectId: made.value.id, msisdn, pin });
+      if (set.ok) break;
+      if (attempt > 20) throw new Error(`setPin ${msisdn}: ${set.code}`); // weak PINs are refused: draw another
+    }
+    const funded = await gw.ledger.transfer({
+      id: uuidv7(),
+      debitAccountId: bankAccountId,
+      creditAccountId: made.value.walletAccountId,
+      amountMinor: 10_000n * U,
+      code: "cash_in",
+    });
+    if (funded.result !== "ok") throw new Error(`funding ${msisdn}: ${funded.result}`);
+    return { msisdn, pin };
+  });
+}
+
+/** Names are letters only (the directory refuses digits): 0 → "AAA", 1 → "AAB" … */
+function alpha(i: number): string {
+  let s = "";
+  for (let n = i, k = 0; k < 4; k++, n = Math.floor(n / 26)) s = String.fromCharCode(65 + (n % 26)) + s;
+  return s;
+}
+
+/** Median wall time of one Argon2id verify with the gateway's parameters, alone on an idle machine. */
+async function argon2VerifyMs(): Promise<number> {
+  const hasher = new Argon2PinHasher();
+  const encoded = await hasher.hash("4827");
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    await hasher.verify(encoded, "4827");
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return Number(times[3]!.toFixed(1));
+}
+
+class Child {
+  private readonly waiting: ((msg: { type: string } & Record<string, unknown>) => void)[] = [];
+  private readonly queued: ({ type: string } & Record<string, unknown>)[] = [];
+
+  constructor(readonly proc: ChildProcess) {
+    proc.on("message", (m) => {
+      const msg = m as { type: string } & Record<string, unknown>;
+      const w = this.waiting.shift();
+      if (w) w(msg);
+      else this.queued.push(msg);
+    });
+  }
+
+  static start(role: "generator" | "baseline"): Child {
+    const proc = fork(path.join(here, "ussd-load.ts"), [role], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    return new Child(proc);
+  }
+
+  next(timeoutMs: number): Promise<{ type: string } & Record<string, unknown>> {
+    const q = this.queued.shift();
+    if (q) return Promise.resolve(q);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("child did not answer in time")), timeoutMs);
+      const exited = () => reject(new Error("child exited"));
+      this.proc.once("exit", exited);
+      this.waiting.push((msg) => {
+        clearTimeout(timer);
+        this.proc.off("exit", exited);
+        resolve(msg);
+      });
+    });
+  }
+
+  async run(phase: ClosedPhase | OpenPhase): Promise<PhaseStats> {
+    this.proc.send(phase);
+    const msg = await this.next((phase.seconds + phase.drainSeconds + 30) * 1000);
+    if (msg.type !== "result") throw new Error(`generator failed: ${String(msg.message)}`);
+    return msg.stats as PhaseStats;
+  }
+
+  stop() {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
+  }
+}
+
+/** Scans keys under the gateway's prefix with this run's session ids. */
+async function scanKeys(redis: Redis, match: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", match, "COUNT", 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== "0");
+  return keys;
+}
+
+/** Mean size of this run's stored session values (not locks, not resume points). */
+async function sessionBytes(redis: Redis, runId: string): Promise<{ mean: number; max: number; keys: number }> {
+  const keys = await scanKeys(redis, `${KEY_PREFIX}at:ATUid_${runId}_*`);
+  if (keys.length === 0) return { mean: 0, max: 0, keys: 0 };
+  const pipeline = redis.pipeline();
+  for (const k of keys) pipeline.strlen(k);
+  const sizes = ((await pipeline.exec()) ?? []).map(([, n]) => Number(n)).filter((n) => n > 0);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  return { mean: sizes.length ? Math.round(total / sizes.length) : 0, max: Math.max(0, ...sizes), keys: sizes.length };
+}
+
+const rate = (s: PhaseStats) => Math.round(s.hops / s.seconds);
+
+async function main() {
+  const runId = randomBytes(4).toString("hex");
+  const schema = `bench_ussd_${runId}`;
+  const institutionId = randomUUID();
+  const secret = randomBytes(16).toString("hex");
+  // The gateway reads its USSD settings from the environment (src/ussd/gateway.ts).
+  Object.assign(process.env, {
+    FINGATE_DEMO: "0",
+    FINGATE_USSD_AT_SECRET: secret,
+    FINGATE_USSD_INSTITUTION_ID: institutionId,
+    FINGATE_USSD_SECRET_KEY: randomBytes(32).toString("hex"),
+    FINGATE_USSD_LANGUAGE: "en",
+  });
+  const config = loadConfig({ ...process.env, DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: LOG_LEVEL });
+  const admin = new PostgresDb({ connectionString: DATABASE_URL, maxConnections: 1 });
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  await admin.exec(`CREATE SCHEMA "${schema}"`);
+  const children: Child[] = [];
+  let gw: Gateway | null = null;
+  let server: import("node:http").Server | null = null;
+  let subscribers: Subscriber[] = [];
+  try {
+    const argon2Ms = await argon2VerifyMs();
+    // Logs as in production (one line per hop at info), written where they cost the same but do not flood the output.
+    gw = await buildGateway(config, createLogger(config.logLevel, pino.destination({ dest: LOG_FILE, sync: true }) as unknown as NodeJS.WritableStream));
+    const bankAccountId = await setUpInstitution(gw, institutionId);
+    const t0 = performance.now();
+    // Numbers +2547XXXXXXXX from a random block, so that concurrent runs do not share resume keys.
+    subscribers = await createSubscribers(gw, institutionId, bankAccountId, 10_000_000 + randomInt(0, 80) * 1_000_000 + randomInt(0, 500_000));
+    log(`${subscribers.length} subscribers with PINs and funded wallets in ${((performance.now() - t0) / 1000).toFixed(1)} s; argon2 verify ${argon2Ms} ms`);
+
+    const s = gw.app.listen(0, "127.0.0.1");
+    server = s;
+    await new Promise<void>((resolve, reject) => s.once("listening", resolve).once("error", reject));
+    const port = (s.address() as import("node:net").AddressInfo).port;
+    const gatewayUrl = `http://127.0.0.1:${port}/ussd/at`;
+
+    const baseline = Child.start("baseline");
+    children.push(baseline);
+    const listening = await baseline.next(30_000);
+    const baselineUrl = `http://127.0.0.1:${String(listening.port)}/ussd/at`;
+    const generator = Child.start("generator");
+    children.push(generator);
+    const init: InitMessage = {
+      type: "init",
+      subscribers,
+      secret,
+      runId,
+      sendShare: SEND_SHARE,
+      maxSendsPerSubscriber: MAX_SENDS_PER_SUBSCRIBER,
+      requestTimeoutMs: 10_000,
+    };
+    generator.proc.send(init);
+    await generator.next(30_000);
+
+    const closed = (url: string, seconds: number, checkScreens: boolean, flows: ClosedPhase["flows"] = "mixed"): ClosedPhase => ({
+      type: "closed",
+      url,
+      checkScreens,
+      flows,
+      seconds,
+      concurrency: CONCURRENCY,
+      drainSeconds: DRAIN_SECONDS,
+    });
+    let warmup: PhaseStats | null = null;
+    if (WARMUP_SECONDS > 0) {
+      await generator.run(closed(baselineUrl, WARMUP_SECONDS, false));
+      warmup = await generator.run(closed(gatewayUrl, WARMUP_SECONDS, true));
+    }
+    log("baseline (bare Express, closed loop)");
+    const base = await generator.run(closed(baselineUrl, BASELINE_SECONDS, false));
+    baseline.stop(); // it would only compete for the 2 cores from here on
+
+    log("gateway, closed loop");
+    let stored: Awaited<ReturnType<typeof sessionBytes>> = { mean: 0, max: 0, keys: 0 };
+    const sample = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        sessionBytes(redis, runId)
+          .then((v) => (stored = v))
+          .catch((error: unknown) => log(`session size sample failed: ${String(error)}`))
+          .finally(resolve);
+      }, (SECONDS * 1000) / 2),
+    );
+    const closedStats = await generator.run(closed(gatewayUrl, SECONDS, true));
+    await sample;
+
+    // The same closed loop on flows without a PIN (send money cancelled at the confirmation): what
+    // the gateway does when Argon2id is out of the way.
+    let menuOnly: PhaseStats | null = null;
+    if (MENU_SECONDS > 0) {
+      log("gateway, closed loop, no PIN hops");
+      menuOnly = await generator.run(closed(gatewayUrl, MENU_SECONDS, true, "menu_only"));
+    }
+
+    log(`gateway, open loop at ${RATE} hops/s`);
+    const open = await generator.run({ type: "open", url: gatewayUrl, seconds: SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS });
+    const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
+    const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    generator.proc.send({ type: "exit" });
+
+    // Metering runs after the END reply: give it a moment before counting.
+    await new Promise((r) => setTimeout(r, 500));
+    const counted = await gw.db.query<{ p2p: number; metered: number }>(
+      "SELECT (SELECT count(*)::int FROM transfers WHERE code = 'p2p') AS p2p, (SELECT count(*)::int FROM metered_sessions) AS metered",
+    );
+    const transfers = counted.rows[0]?.p2p ?? 0;
+    const phases = [closedStats, open, ...(menuOnly ? [menuOnly] : [])];
+    const sum = (f: (p: PhaseStats) => number) => phases.reduce((a, p) => a + f(p), 0);
+    // Of the flows with a PIN (closed and open loop): the share of hops that verify one.
+    const pinHops = closedStats.latency.pin.count + open.latency.pin.count;
+    const allHops = pinHops + closedStats.latency.menu.count + open.latency.menu.count;
+    // Warm-up sends post too, so they are part of what the ledger count is compared with.
+    const receipts = sum((p) => p.receipts) + (warmup?.receipts ?? 0);
+    const result = {
+      bench: "ussd",
+      dialect: "africastalking",
+      database: DATABASE_URL.replace(/\/\/[^@/]*@/, "//"),
+      subscribers: SUBSCRIBERS,
+      concurrency: CONCURRENCY,
+      send_share: SEND_SHARE,
+      hops_per_s: rate(closedStats),
+      baseline_hops_per_s: rate(base),
+      vs_baseline_pct: Number(((100 * rate(closedStats)) / Math.max(1, rate(base))).toFixed(1)),
+      closed_p50_ms: closedStats.all.p50,
+      closed_p99_ms: closedStats.all.p99,
+      closed_menu_p50_ms: closedStats.latency.menu.p50,
+      closed_menu_p99_ms: closedStats.latency.menu.p99,
+      closed_pin_p50_ms: closedStats.latency.pin.p50,
+      closed_pin_p99_ms: closedStats.latency.pin.p99,
+      closed_pin_hops_per_s: Math.round(closedStats.pinHops / closedStats.seconds),
+      menu_only_hops_per_s: menuOnly ? rate(menuOnly) : null,
+      menu_only_p50_ms: menuOnly?.all.p50 ?? null,
+      menu_only_p99_ms: menuOnly?.all.p99 ?? null,
+      target_rate_hops_per_s: RATE,
+      rate_hops_per_s: rate(open),
+      rate_sessions_offered_per_s: Number(open.offeredSessionsPerS.toFixed(1)),
+      rate_sessions_not_started: open.sessionsNotStarted,
+      p50_ms: open.all.p50,
+      p99_ms: open.all.p99,
+      menu_p50_ms: open.latency.menu.p50,
+      menu_p99_ms: open.latency.menu.p99,
+      pin_p50_ms: open.latency.pin.p50,
+      pin_p99_ms: open.latency.pin.p99,
+      pin_hop_share: Number((pinHops / Math.max(1, allHops)).toFixed(3)),
+      argon2_verify_ms: argon2Ms,
+      sessions: sum((p) => p.sessions),
+      sessions_completed: sum((p) => p.sessionsCompleted),
+      warmup_sessions: warmup?.sessions ?? 0,
+      sessions_metered: counted.rows[0]?.metered ?? 0,
+      transfers,
+      receipts,
+      balances: sum((p) => p.balances),
+      errors: sum((p) => p.errors) + base.errors + (warmup?.errors ?? 0),
+      error_kinds: mergeKinds([base, ...phases, ...(warmup ? [warmup] : [])]),
+      rss_mb: rssMb,
+      rss_peak_mb: peakRssMb,
+      session_bytes: stored.mean,
+      session_bytes_max: stored.max,
+      session_keys_sampled: stored.keys,
+    };
+    const samples = phases.flatMap((p) => p.errorSamples);
+    if (samples.length > 0) log(`unexpected replies: ${JSON.stringify(samples)}`);
+    if (transfers !== receipts) log(`the ledger posted ${transfers} p2p transfers, the generator saw ${receipts} receipts`);
+    console.log(JSON.stringify(result));
+  } finally {
+    for (const c of children) c.stop();
+    server?.closeAllConnections();
+    if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    await gw?.close().catch((error: unknown) => log(`gateway close: ${String(error)}`));
+    try {
+      const keys = await scanKeys(redis, `${KEY_PREFIX}*ATUid_${runId}_*`);
+      for (const sub of subscribers) keys.push(`${KEY_PREFIX}resume:at:${sub.msisdn}`);
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    } finally {
+      redis.disconnect();
+      await admin.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.close();
+    }
+  }
+}
+
+function mergeKinds(phases: PhaseStats[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of phases) for (const [k, v] of Object.entries(p.errorKinds)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+await main();
