@@ -167,20 +167,12 @@ class BatchDecider {
     const timeoutSec = input.timeoutSec ?? null;
     return {
       code: "ok",
-      transfer: {
-        id: input.id,
+      transfer: this.record(input, debit, credit, amount, {
         kind: pending ? "pending" : "single",
-        debitAccountId: debit.id,
-        creditAccountId: credit.id,
-        amountMinor: amount,
-        currency: debit.currency,
         pendingId: null,
         timeoutSec,
         expiresAt: timeoutSec === null ? null : new Date(this.now.getTime() + timeoutSec * 1000),
-        code: input.code,
-        reference: input.reference ?? null,
-        createdAt: this.now,
-      },
+      }),
     };
   }
 
@@ -216,20 +208,28 @@ class BatchDecider {
     state!.resolution = post ? "posted" : "voided";
     return {
       code: "ok",
-      transfer: {
-        id: input.id,
-        kind: post ? "post" : "void",
-        debitAccountId: debit.id,
-        creditAccountId: credit.id,
-        amountMinor: amount,
-        currency: debit.currency,
-        pendingId: pending.id,
-        timeoutSec: null,
-        expiresAt: null,
-        code: input.code,
-        reference: input.reference ?? null,
-        createdAt: this.now,
-      },
+      transfer: this.record(input, debit, credit, amount, { kind: post ? "post" : "void", pendingId: pending.id, timeoutSec: null, expiresAt: null }),
+    };
+  }
+
+  /** The transfer row a successful input becomes; kind-specific fields come from the caller. */
+  private record(
+    input: TransferInput,
+    debit: Account,
+    credit: Account,
+    amountMinor: bigint,
+    phase: Pick<Transfer, "kind" | "pendingId" | "timeoutSec" | "expiresAt">,
+  ): Transfer {
+    return {
+      id: input.id,
+      ...phase,
+      debitAccountId: debit.id,
+      creditAccountId: credit.id,
+      amountMinor,
+      currency: debit.currency,
+      code: input.code,
+      reference: input.reference ?? null,
+      createdAt: this.now,
     };
   }
 
