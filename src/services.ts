@@ -2,6 +2,8 @@ import { PinService } from "./core/auth/pin-service.js";
 import { SimSwapGuard } from "./core/auth/sim-swap.js";
 import { Directory } from "./core/directory/directory.js";
 import type { Ledger } from "./core/ledger/ledger.js";
+import { FeeSchedules } from "./core/fees/schedules.js";
+import { LimitPolicies } from "./core/limits/policies.js";
 import { Payments } from "./core/payments/payments.js";
 import { SessionMeter } from "./core/tariffs/metering.js";
 import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
@@ -52,7 +54,15 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const institutions = new SqlInstitutionStore(db);
   const fees = new SqlFeeScheduleStore(db);
   const limits = new SqlLimitPolicyStore(db);
-  const payments = new Payments({ ledger, directory, pins, simSwap, institutions, limits, fees });
+  const payments = new Payments({
+    ledger,
+    directory,
+    pins,
+    simSwap,
+    institutions,
+    limits: new LimitPolicies(limits, clock),
+    fees: new FeeSchedules(fees, clock),
+  });
   const sessionMeter = new SessionMeter({ tariffs: new SqlTariffStore(db), sessions: new SqlSessionLog(db), institutions, ledger });
   return {
     prisma,

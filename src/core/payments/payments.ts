@@ -4,16 +4,14 @@ import type { SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
 import type { Customer } from "../directory/types.js";
 import { paymentWithFee } from "../fees/linked.js";
-import type { FeeScheduleStore } from "../fees/ports.js";
-import { quoteFee } from "../fees/quote.js";
+import type { FeeSchedules } from "../fees/schedules.js";
 import type { InstitutionStore } from "../institutions/ports.js";
 import { ensureSystemAccount, type SystemAccountLedger } from "../institutions/system-accounts.js";
 import type { Institution } from "../institutions/types.js";
 import { isUuid } from "../ledger/ids.js";
 import type { Ledger } from "../ledger/ledger.js";
-import type { LimitPolicyStore } from "../limits/ports.js";
-import { defaultPolicy } from "../limits/security-levels.js";
-import type { LimitChannel, LimitPolicy, LimitTier } from "../limits/types.js";
+import type { LimitPolicies } from "../limits/policies.js";
+import type { LimitTier } from "../limits/types.js";
 import { refusalFor } from "./refusals.js";
 import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "./types.js";
 
@@ -23,8 +21,8 @@ export interface PaymentsDeps {
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing">;
   institutions: Pick<InstitutionStore, "get">;
-  limits: Pick<LimitPolicyStore, "list">;
-  fees: Pick<FeeScheduleStore, "get">;
+  limits: Pick<LimitPolicies, "effective">;
+  fees: Pick<FeeSchedules, "quote">;
 }
 
 /** Amounts beyond this are refused as input errors before any lookup (10^15 minor units). */
@@ -84,7 +82,7 @@ export class Payments {
 
   private async move(request: P2PSend, parties: Parties, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
     const feeIncome = await ensureSystemAccount(this.deps.ledger, parties.institution, { kind: "fee_income" });
-    const policy = await this.policy(parties.institution.id, request.channel, parties.payer.kycTier);
+    const policy = await this.deps.limits.effective({ institutionId: parties.institution.id, channel: request.channel, tier: parties.payer.kycTier as LimitTier });
     const group = paymentWithFee(
       { id: request.paymentId, debitAccountId: parties.payer.walletAccountId, creditAccountId: parties.payeeAccountId, amountMinor: request.amountMinor, code: "p2p" },
       { type: "p2p", feeMinor, agentCommissionMinor: 0n },
@@ -120,15 +118,7 @@ export class Payments {
   }
 
   private async fee(institution: Institution, amountMinor: bigint): Promise<{ feeMinor: bigint } | PaymentRefusal> {
-    const schedule = await this.deps.fees.get(institution.id, "p2p");
-    const quote = quoteFee(schedule, amountMinor);
+    const quote = await this.deps.fees.quote(institution.id, "p2p", amountMinor);
     return quote.ok ? { feeMinor: quote.feeMinor } : refuse("amount_outside_fee_bands");
-  }
-
-  /** The bank's policy for this channel and tier, or its security level's default. */
-  private async policy(institutionId: string, channel: LimitChannel, tier: number): Promise<LimitPolicy> {
-    const cells = await this.deps.limits.list(institutionId);
-    const cell = cells.find((c) => c.channel === channel && c.tier === tier);
-    return cell?.policy ?? defaultPolicy(channel, tier as LimitTier);
   }
 }

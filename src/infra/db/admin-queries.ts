@@ -1,6 +1,7 @@
-import type { ActorType, AuditOutcome, AuditRecord, Channel } from "../../core/audit/audit-entry.js";
+import type { AuditRecord } from "../../core/audit/audit-entry.js";
 import type { SimSwapKind } from "../../core/auth/ports.js";
 import { date } from "./policy-rows.js";
+import { toRecord, type AuditRow } from "./audit-store.js";
 import type { SqlExecutor } from "./sql.js";
 
 export interface AuditQuery {
@@ -9,20 +10,6 @@ export interface AuditQuery {
   limit: number;
   /** An action ("limits.policy.set") or a prefix of whole words ("limits" matches "limits.policy.set"). */
   action?: string;
-}
-
-interface AuditRow {
-  seq: string;
-  occurred_at: Date;
-  actor_type: string;
-  actor_id: string;
-  action: string;
-  channel: string;
-  outcome: string;
-  subject: string | null;
-  payload: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
 }
 
 /**
@@ -45,19 +32,7 @@ export async function auditPage(db: SqlExecutor, institutionId: string | null, q
      ORDER BY a.seq DESC LIMIT $3`,
     [institutionId, q.beforeSeq?.toString() ?? null, q.limit, q.action ?? null],
   );
-  return result.rows.map((r) => ({
-    seq: BigInt(r.seq),
-    occurredAt: date(r.occurred_at),
-    actorType: r.actor_type as ActorType,
-    actorId: r.actor_id,
-    action: r.action,
-    channel: r.channel as Channel,
-    outcome: r.outcome as AuditOutcome,
-    subject: r.subject,
-    payload: r.payload,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  }));
+  return result.rows.map(toRecord);
 }
 
 export interface SimSwapReport {

@@ -143,7 +143,7 @@ export class SqlAuditLog implements AuditLog {
   }
 }
 
-interface AuditRow {
+export interface AuditRow {
   seq: string;
   occurred_at: Date;
   actor_type: string;
@@ -161,7 +161,7 @@ const PAGE = `SELECT seq::text AS seq, occurred_at, actor_type, actor_id, action
   prev_hash, hash FROM audit_log WHERE seq > $1::bigint AND ($2::bigint IS NULL OR seq <= $2::bigint)
   ORDER BY audit_log.seq LIMIT $3`;
 
-function toRecord(r: AuditRow): AuditRecord {
+export function toRecord(r: AuditRow): AuditRecord {
   return {
     seq: BigInt(r.seq),
     occurredAt: new Date(r.occurred_at),
