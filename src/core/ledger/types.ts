@@ -1,4 +1,5 @@
 /** Ledger vocabulary. Amounts are bigint minor units of the account's ISO 4217 currency. */
+import type { Notice } from "../notices/types.js";
 import type { LimitCode, LimitPolicy, LimitRefusal } from "../limits/types.js";
 
 export const MAX_AMOUNT_MINOR = (1n << 63n) - 1n; // BIGINT's ceiling in PostgreSQL
@@ -70,6 +71,11 @@ export interface TransferInput {
   reference?: string;
   /** Bank limits to enforce with the accounts locked (single and pending transfers only). */
   limits?: TransferLimits;
+  /**
+   * Messages (receipts, prompts) the ledger writes to the outbox in the batch's transaction when,
+   * and only when, it accepts this transfer: a retry answered `exists` writes nothing again.
+   */
+  notices?: Notice[];
   /** Set only by the ledger's own expiry sweep: voids a pending whose timeout has passed. */
   expiry?: boolean;
   /** The sweep's clock, for an expiry void: expiry is judged as of this time rather than now. */
