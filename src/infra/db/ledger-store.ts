@@ -114,10 +114,12 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   /**
-   * The same transaction in three round trips: BEGIN, the lock and the existence read go as one
-   * simple-protocol message (the statements run one after the other, so the read takes its
-   * snapshot after the locks are granted and sees every commit that touched these accounts);
-   * then the prepared write, which also chains the audit entries; then COMMIT.
+   * The same transaction in three round trips: BEGIN and the call of ledger_lock_and_load (the
+   * lock, then the existence read in a statement of its own, so with a snapshot taken after the
+   * locks are granted that sees every commit that touched these accounts) go as one
+   * simple-protocol message, with the ids as array literals; the function's two statements run on
+   * plans cached by the connection. Then the prepared write, which also chains the audit entries;
+   * then COMMIT.
    */
   private async applyBatchPg(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
     const client = await db.pool.connect();
@@ -138,10 +140,14 @@ export class SqlLedgerStore implements LedgerStore {
       const pendings = await loadPendings(tx, keys.pendingIds);
       open = true;
       const results = (await client.query(
-        `BEGIN; ${inline(LOCK_ACCOUNTS, [lockIds(keys, pendings)])}; ${inline(LOAD_EXISTING, [keys.transferIds, pendings.keys()])}`,
-      )) as unknown as { rows: unknown[] }[];
-      const locked = results[1]!.rows as AccountRow[];
-      const existing = results[2]!.rows as ExistingRow[];
+        `BEGIN; SELECT * FROM ledger_lock_and_load(${uuidArrayLiteral(lockIds(keys, pendings))}, ${uuidArrayLiteral(keys.transferIds)}, ${uuidArrayLiteral(pendings.keys())})`,
+      )) as unknown as { rows: (AccountRow | ExistingRow)[] }[];
+      const locked: AccountRow[] = [];
+      const existing: ExistingRow[] = [];
+      for (const row of results[1]!.rows) {
+        if ((row as LoadedRow).src === "a") locked.push(row as AccountRow);
+        else existing.push(row as ExistingRow);
+      }
       // Limit counters are guarded by the payer's account lock just taken; most batches have none.
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
       const decision = decide(toSnapshot(pendings, locked, existing, usage));
@@ -217,6 +223,7 @@ async function loadPendings(tx: SqlExecutor, ids: string[]): Promise<Map<string,
 }
 
 type ExistingRow = TransferRow & FailureRow & { src: "t" | "f" | "r" };
+type LoadedRow = { src: "a" | "t" | "f" | "r" };
 
 /** The accounts to lock: those named by the batch and those of the pendings it settles. */
 function lockIds(keys: BatchKeys, pendings: Map<string, Transfer>): string[] {
@@ -238,10 +245,6 @@ function uuidArrayLiteral(ids: Iterable<string>): string {
   return `'{${list}}'::uuid[]`;
 }
 
-/** The statement with its `$n::uuid[]` parameters written in as literals. */
-function inline(sql: string, params: Iterable<string>[]): string {
-  return sql.replace(/\$(\d+)::uuid\[\]/g, (_, n: string) => uuidArrayLiteral(params[Number(n) - 1]!));
-}
 
 /** Built from rows read after the locks: whatever touched these accounts before has committed by now. */
 function toSnapshot(
