@@ -11,6 +11,7 @@
  * which gives the cost of auditing (audit_overhead_pct).
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { uuidv7 } from "../src/core/ledger/ids.js";
 import { Ledger } from "../src/core/ledger/ledger.js";
 import { AccountFlags, type Account } from "../src/core/ledger/types.js";
@@ -37,9 +38,39 @@ interface RunStats {
   errors: number;
   latenciesMs: number[];
   seconds: number;
+  nodeCpuUs: number;
+  dbCpuUs: number;
 }
 
 const randomIndex = (n: number) => Math.floor(Math.random() * n);
+
+// CPU per transfer, the figure that a shared machine does not distort much: this process's CPU
+// plus that of the PostgreSQL backends serving the ledger's pool (their ids recorded at connect).
+const CLOCK_TICKS_PER_S = 100;
+const ledgerBackends = new Set<number>();
+
+function backendCpuUs(): number {
+  let ticks = 0;
+  for (const pid of ledgerBackends) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      ledgerBackends.delete(pid); // gone (idle timeout); its CPU so far is lost, so keep clients busy
+    }
+  }
+  return (ticks * 1e6) / CLOCK_TICKS_PER_S;
+}
+
+interface CpuSample {
+  node: number;
+  db: number;
+}
+
+function cpuNow(): CpuSample {
+  const u = process.cpuUsage();
+  return { node: u.user + u.system, db: backendCpuUs() };
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -48,7 +79,8 @@ function percentile(sorted: number[], p: number): number {
 
 /** Runs SUBMITTERS closed loops for `seconds`, each calling `once` and timing it. */
 async function closedLoop(seconds: number, once: () => Promise<"ok" | "rejected">): Promise<RunStats> {
-  const stats: RunStats = { done: 0, ok: 0, rejected: 0, errors: 0, latenciesMs: [], seconds };
+  const stats: RunStats = { done: 0, ok: 0, rejected: 0, errors: 0, latenciesMs: [], seconds, nodeCpuUs: 0, dbCpuUs: 0 };
+  const cpu0 = cpuNow();
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
@@ -67,18 +99,23 @@ async function closedLoop(seconds: number, once: () => Promise<"ok" | "rejected"
     }),
   );
   stats.seconds = (performance.now() - started) / 1000;
+  const cpu1 = cpuNow();
+  stats.nodeCpuUs = cpu1.node - cpu0.node;
+  stats.dbCpuUs = cpu1.db - cpu0.db;
   stats.latenciesMs.sort((a, b) => a - b);
   return stats;
 }
 
 function merge(runs: RunStats[]): RunStats {
-  const all: RunStats = { done: 0, ok: 0, rejected: 0, errors: 0, latenciesMs: [], seconds: 0 };
+  const all: RunStats = { done: 0, ok: 0, rejected: 0, errors: 0, latenciesMs: [], seconds: 0, nodeCpuUs: 0, dbCpuUs: 0 };
   for (const r of runs) {
     all.done += r.done;
     all.ok += r.ok;
     all.rejected += r.rejected;
     all.errors += r.errors;
     all.seconds += r.seconds;
+    all.nodeCpuUs += r.nodeCpuUs;
+    all.dbCpuUs += r.dbCpuUs;
     for (const ms of r.latenciesMs) all.latenciesMs.push(ms);
   }
   all.latenciesMs.sort((a, b) => a - b);
@@ -143,6 +180,8 @@ function summarize(stats: RunStats) {
     transfers: stats.done,
     rejected: stats.rejected,
     errors: stats.errors,
+    node_cpu_us: Number((stats.nodeCpuUs / Math.max(1, stats.done)).toFixed(1)),
+    db_cpu_us: Number((stats.dbCpuUs / Math.max(1, stats.done)).toFixed(1)),
   };
 }
 
@@ -151,6 +190,7 @@ async function main() {
   const admin = new PostgresDb({ connectionString: DATABASE_URL, maxConnections: 1 });
   await admin.exec(`CREATE SCHEMA "${schema}"`);
   const db = new PostgresDb({ connectionString: DATABASE_URL, schema, maxConnections: 8 });
+  db.pool.on("connect", (client) => ledgerBackends.add((client as unknown as { processID: number }).processID));
   const baselineDb = new PostgresDb({ connectionString: DATABASE_URL, schema, maxConnections: 32 });
   try {
     await migrate(db);
@@ -210,6 +250,9 @@ async function main() {
       audit_overhead_pct: Number((100 * (1 - u.per_s / Math.max(1, n.per_s))).toFixed(1)),
       baseline_per_s: b.per_s,
       baseline_p99_ms: b.p99_ms,
+      cpu_us_per_transfer: { node: u.node_cpu_us, db: u.db_cpu_us, total: Number((u.node_cpu_us + u.db_cpu_us).toFixed(1)) },
+      hot_cpu_us_per_transfer: { node: h.node_cpu_us, db: h.db_cpu_us, total: Number((h.node_cpu_us + h.db_cpu_us).toFixed(1)) },
+      no_audit_cpu_us_per_transfer: Number((n.node_cpu_us + n.db_cpu_us).toFixed(1)),
       speedup_vs_baseline: Number((u.per_s / Math.max(1, b.per_s)).toFixed(1)),
       transfers: u.transfers + h.transfers + n.transfers,
       rejected: u.rejected + h.rejected + b.rejected + n.rejected,

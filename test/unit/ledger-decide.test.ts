@@ -79,6 +79,7 @@ const ALL_CODES: Record<TransferResultCode, true> = {
   exceeds_credits: true,
   exceeds_debits: true,
   invalid_limits: true,
+  invalid_notices: true,
   per_transaction_exceeded: true,
   daily_count_exceeded: true,
   daily_amount_exceeded: true,
@@ -190,6 +191,7 @@ describe("validateTransfer", () => {
     ["an amount above BIGINT", { amountMinor: MAX_AMOUNT_MINOR + 1n }, "amount_too_large"],
     ["a pending id on a single", { pendingId: id("p") }, "pending_id_must_not_be_set"],
     ["a timeout on a single", { timeoutSec: 30 }, "timeout_reserved_for_pending_transfer"],
+    ["a notice to a number not in E.164", { notices: [{ msisdn: "0712345678", template: "receipt.p2p_sent", params: {}, kind: "receipt" }] }, "invalid_notices"],
   ])("refuses %s", (_label, change, expected) => {
     expect(validate({ ...good, ...change })).toBe(expected);
   });

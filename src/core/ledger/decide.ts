@@ -1,7 +1,8 @@
 import type { LimitRefusal } from "../limits/types.js";
 import { compareWithExisting } from "./compare.js";
+import { derivedUuid } from "./ids.js";
 import { checkLimits, usageKey, type UsageRow } from "./limits-check.js";
-import { isFailure, type BatchDecision, type LedgerSnapshot, type PendingState } from "./snapshot.js";
+import { isFailure, type BatchDecision, type LedgerSnapshot, type OutboxNotice, type PendingState } from "./snapshot.js";
 import {
   AccountFlags,
   MAX_AMOUNT_MINOR,
@@ -39,6 +40,7 @@ export function decideBatch(snapshot: LedgerSnapshot, groups: TransferInput[][],
 class BatchDecider {
   private readonly transfers: Transfer[] = [];
   private readonly failures: TransferFailure[] = [];
+  private readonly notices: OutboxNotice[] = [];
   private readonly touched = new Set<Account>();
   private readonly usageTouched = new Set<string>();
   private readonly staged = new Map<string, Transfer | TransferFailure>();
@@ -53,7 +55,7 @@ class BatchDecider {
   output(): Omit<BatchDecision, "results"> {
     const usage = this.snapshot.usage;
     const rows = usage ? [...this.usageTouched].flatMap((k) => usage.get(k) ?? []) : [];
-    return { transfers: this.transfers, failures: this.failures, accounts: [...this.touched], usage: rows };
+    return { transfers: this.transfers, failures: this.failures, accounts: [...this.touched], usage: rows, notices: this.notices };
   }
 
   applyGroup(group: TransferInput[]): TransferResult[] {
@@ -78,7 +80,25 @@ class BatchDecider {
       this.staged.set(transfer.id, transfer);
     }
     this.groupMade = new Map();
+    group.forEach((t, i) => {
+      if (codes[i] === "ok" && t.notices) this.queueNotices(t.id, t.notices);
+    });
     return group.map((t, i) => ({ id: t.id, result: codes[i]! }));
+  }
+
+  /** Only an accepted transfer sends its notices; `exists` means they were queued the first time. */
+  private queueNotices(transferId: string, notices: NonNullable<TransferInput["notices"]>): void {
+    notices.forEach((n, index) => {
+      this.notices.push({
+        id: derivedUuid(`fingate:notice:${transferId}:${index}`),
+        transferId,
+        msisdn: n.msisdn,
+        template: n.template,
+        params: n.params,
+        language: n.language,
+        kind: n.kind,
+      });
+    });
   }
 
   /** Rolls the group back and reports the cause once, every other member as linked_event_failed. */

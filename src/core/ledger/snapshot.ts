@@ -1,3 +1,4 @@
+import type { Notice } from "../notices/types.js";
 import type { UsageKey, UsageRow } from "./limits-check.js";
 import type { Account, Transfer, TransferFailure, TransferResult } from "./types.js";
 
@@ -33,10 +34,18 @@ export interface BatchDecision {
   accounts: Account[];
   /** Limit usage rows with their new totals. */
   usage?: UsageRow[];
+  /** Outbox rows of the transfers accepted in this batch (never of a retry answered `exists`). */
+  notices?: OutboxNotice[];
   /** One list per submitted group, in submission order. */
   results: TransferResult[][];
 }
 
 export function isFailure(record: Transfer | TransferFailure): record is TransferFailure {
   return "result" in record;
+}
+
+/** A notice as the outbox stores it: its id is derived from the transfer's, so it is written once. */
+export interface OutboxNotice extends Notice {
+  id: string;
+  transferId: string;
 }

@@ -169,6 +169,7 @@ export type TransferResultCode =
   | "exceeds_credits"
   | "exceeds_debits"
   | "invalid_limits"
+  | "invalid_notices"
   | LimitCode;
 
 export interface TransferResult {

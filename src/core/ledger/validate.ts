@@ -1,4 +1,5 @@
 import { isValidTimeZone } from "../limits/periods.js";
+import { validNotices } from "./validate-notices.js";
 import type { LimitPolicy } from "../limits/types.js";
 import { isUuid } from "./ids.js";
 import {
@@ -77,5 +78,6 @@ export function validateTransfer(t: TransferInput): TransferResultCode | null {
   if (t.reference !== undefined && (typeof t.reference !== "string" || t.reference.length > MAX_REFERENCE_LENGTH)) {
     return "invalid_reference";
   }
+  if (t.notices !== undefined && !validNotices(t.notices)) return "invalid_notices";
   return kind === "post" || kind === "void" ? validateResolution(t) : validateNew({ ...t, kind });
 }

@@ -2,7 +2,7 @@ import { ledgerAuditEntries } from "../../core/ledger/audit-digest.js";
 import type { UsageRow } from "../../core/ledger/limits-check.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
 import { auditChainParams, auditChainSql } from "./audit-store.js";
-import type { BatchDecision, BatchKeys, LedgerSnapshot, PendingState } from "../../core/ledger/snapshot.js";
+import type { BatchDecision, BatchKeys, LedgerSnapshot, OutboxNotice, PendingState } from "../../core/ledger/snapshot.js";
 import type { Account, Transfer } from "../../core/ledger/types.js";
 import {
   ACCOUNT_COLUMNS,
@@ -36,7 +36,18 @@ const LOAD_EXISTING = `
 // skipped by ON CONFLICT and shows up as a short count, which the caller turns into a retry. The
 // audited form also chains the batch's audit entries (audit-store's auditChainSql), last in the
 // statement, so the audit head stays locked only for that and the COMMIT.
-const writeBatchSql = (audit: boolean) => `
+// The outbox CTE is only in the statement's variant for batches that carry notices, so a batch
+// without any pays nothing for it. Its rows are named by ids derived from the transfer's, and a
+// transfer is inserted here at most once (a short count rolls the batch back), so are they.
+const outboxSql = (first: number) => `, outbox AS (
+  INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind)
+  SELECT o.id, o.transfer_id, o.msisdn, o.template, o.params::jsonb, o.language, o.kind
+  FROM unnest($${first}::uuid[], $${first + 1}::uuid[], $${first + 2}::text[], $${first + 3}::text[], $${first + 4}::text[],
+    $${first + 5}::text[], $${first + 6}::text[]) AS o(id, transfer_id, msisdn, template, params, language, kind)
+  ON CONFLICT DO NOTHING RETURNING 1
+)`;
+
+const writeBatchSql = (audit: boolean, notices: boolean) => `
 WITH${audit ? " RECURSIVE" : ""} ins AS (
   INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, kind, pending_id,
     timeout_sec, expires_at, code, reference, created_at)
@@ -57,13 +68,21 @@ WITH${audit ? " RECURSIVE" : ""} ins AS (
   SELECT * FROM unnest($25::uuid[], $26::timestamptz[]) ON CONFLICT DO NOTHING RETURNING 1
 ), disarm AS (
   DELETE FROM pending_timeouts WHERE transfer_id = ANY($27::uuid[]) RETURNING 1
-)${audit ? `, ${auditChainSql(28, "$12::timestamptz")}` : ""}
+)${audit ? `, ${auditChainSql(28, "$12::timestamptz")}` : ""}${notices ? outboxSql(audit ? 38 : 28) : ""}
 SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM upd)::int AS updated,
   (SELECT count(*) FROM fail)::int AS failed, (SELECT count(*) FROM arm)::int AS armed,
-  (SELECT count(*) FROM disarm)::int AS disarmed${audit ? ", (SELECT count(*) FROM audit_move)::int AS audited" : ""}`;
+  (SELECT count(*) FROM disarm)::int AS disarmed${audit ? ", (SELECT count(*) FROM audit_move)::int AS audited" : ""}${
+  notices ? ", (SELECT count(*) FROM outbox)::int AS noticed" : ""}`;
 
-const WRITE_BATCH = writeBatchSql(false);
-const WRITE_BATCH_AUDITED = writeBatchSql(true);
+/** The write statement and its prepared name for each variant, keyed by audit and notices. */
+const WRITE_BATCH = new Map(
+  [false, true].flatMap((audit) =>
+    [false, true].map((notices) => [
+      `${audit}:${notices}`,
+      { text: writeBatchSql(audit, notices), name: `ledger_write_batch${audit ? "_audited" : ""}${notices ? "_noticed" : ""}` },
+    ]),
+  ),
+);
 
 
 export interface SqlLedgerStoreOptions {
@@ -95,10 +114,12 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   /**
-   * The same transaction in three round trips: BEGIN, the lock and the existence read go as one
-   * simple-protocol message (the statements run one after the other, so the read takes its
-   * snapshot after the locks are granted and sees every commit that touched these accounts);
-   * then the prepared write, which also chains the audit entries; then COMMIT.
+   * The same transaction in three round trips: BEGIN and the call of ledger_lock_and_load (the
+   * lock, then the existence read in a statement of its own, so with a snapshot taken after the
+   * locks are granted that sees every commit that touched these accounts) go as one
+   * simple-protocol message, with the ids as array literals; the function's two statements run on
+   * plans cached by the connection. Then the prepared write, which also chains the audit entries;
+   * then COMMIT.
    */
   private async applyBatchPg(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
     const client = await db.pool.connect();
@@ -119,10 +140,14 @@ export class SqlLedgerStore implements LedgerStore {
       const pendings = await loadPendings(tx, keys.pendingIds);
       open = true;
       const results = (await client.query(
-        `BEGIN; ${inline(LOCK_ACCOUNTS, [lockIds(keys, pendings)])}; ${inline(LOAD_EXISTING, [keys.transferIds, pendings.keys()])}`,
-      )) as unknown as { rows: unknown[] }[];
-      const locked = results[1]!.rows as AccountRow[];
-      const existing = results[2]!.rows as ExistingRow[];
+        `BEGIN; SELECT * FROM ledger_lock_and_load(${uuidArrayLiteral(lockIds(keys, pendings))}, ${uuidArrayLiteral(keys.transferIds)}, ${uuidArrayLiteral(pendings.keys())})`,
+      )) as unknown as { rows: (AccountRow | ExistingRow)[] }[];
+      const locked: AccountRow[] = [];
+      const existing: ExistingRow[] = [];
+      for (const row of results[1]!.rows) {
+        if ((row as LoadedRow).src === "a") locked.push(row as AccountRow);
+        else existing.push(row as ExistingRow);
+      }
       // Limit counters are guarded by the payer's account lock just taken; most batches have none.
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
       const decision = decide(toSnapshot(pendings, locked, existing, usage));
@@ -198,6 +223,7 @@ async function loadPendings(tx: SqlExecutor, ids: string[]): Promise<Map<string,
 }
 
 type ExistingRow = TransferRow & FailureRow & { src: "t" | "f" | "r" };
+type LoadedRow = { src: "a" | "t" | "f" | "r" };
 
 /** The accounts to lock: those named by the batch and those of the pendings it settles. */
 function lockIds(keys: BatchKeys, pendings: Map<string, Transfer>): string[] {
@@ -219,10 +245,6 @@ function uuidArrayLiteral(ids: Iterable<string>): string {
   return `'{${list}}'::uuid[]`;
 }
 
-/** The statement with its `$n::uuid[]` parameters written in as literals. */
-function inline(sql: string, params: Iterable<string>[]): string {
-  return sql.replace(/\$(\d+)::uuid\[\]/g, (_, n: string) => uuidArrayLiteral(params[Number(n) - 1]!));
-}
 
 /** Built from rows read after the locks: whatever touched these accounts before has committed by now. */
 function toSnapshot(
@@ -288,14 +310,30 @@ async function writeDecision(tx: SqlExecutor, d: BatchDecision, audit: boolean, 
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
   const entries = audit ? ledgerAuditEntries(d) : [];
   if (audit) params.push(...auditChainParams(entries, at));
-  const result = await tx.query<{ inserted: number; updated: number; failed: number; audited?: number }>(
-    audit ? WRITE_BATCH_AUDITED : WRITE_BATCH,
+  const notices = d.notices ?? [];
+  if (notices.length > 0) params.push(...outboxParams(notices));
+  const statement = WRITE_BATCH.get(`${audit}:${notices.length > 0}`)!;
+  const result = await tx.query<{ inserted: number; updated: number; failed: number; audited?: number; noticed?: number }>(
+    statement.text,
     params,
-    name(audit ? "ledger_write_batch_audited" : "ledger_write_batch"),
+    name(statement.name),
   );
   const counts = result.rows[0]!;
   // A short count means a concurrent writer got one of these ids first: decide the batch again.
   if (counts.inserted !== t.length || counts.failed !== f.length) throw new LedgerConflict();
+  if (notices.length > 0 && counts.noticed !== notices.length) throw new LedgerConflict("a concurrent batch wrote the same notice");
   if (counts.updated !== d.accounts.length) throw new Error(`ledger wrote ${counts.updated} of ${d.accounts.length} account balances`);
   if (audit && counts.audited !== (entries.length > 0 ? 1 : 0)) throw new Error("audit head did not advance: the chain would fork");
+}
+
+function outboxParams(notices: OutboxNotice[]): string[] {
+  return [
+    uuidArray(notices, (n) => n.id),
+    uuidArray(notices, (n) => n.transferId),
+    textArray(notices, (n) => n.msisdn),
+    textArray(notices, (n) => n.template),
+    textArray(notices, (n) => JSON.stringify(n.params)),
+    textArray(notices, (n) => n.language ?? null),
+    textArray(notices, (n) => n.kind),
+  ];
 }
