@@ -244,6 +244,16 @@ async function sessionBytes(redis: Redis, runId: string): Promise<{ mean: number
 }
 
 const rate = (s: PhaseStats) => Math.round(s.hops / s.seconds);
+const perHop = (us: number, hops: number) => Math.round(us / Math.max(1, hops));
+
+/** Starts counting this process's CPU time; the returned function answers the microseconds since. */
+function cpuMeter(): () => number {
+  const start = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(start);
+    return used.user + used.system;
+  };
+}
 
 async function main() {
   const runId = randomBytes(4).toString("hex");
@@ -257,6 +267,8 @@ async function main() {
     FINGATE_USSD_INSTITUTION_ID: institutionId,
     FINGATE_USSD_SECRET_KEY: randomBytes(32).toString("hex"),
     FINGATE_USSD_LANGUAGE: "en",
+    // The keyed PIN scheme's secret; FINGATE_PIN_SCHEME=argon2id measures the Argon2id scheme instead.
+    FINGATE_PIN_KEY: process.env.FINGATE_PIN_KEY ?? randomBytes(32).toString("hex"),
   });
   const config = loadConfig({ ...process.env, DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: LOG_LEVEL });
   const admin = new PostgresDb({ connectionString: DATABASE_URL, maxConnections: 1 });
@@ -328,19 +340,26 @@ async function main() {
           .finally(resolve);
       }, (SECONDS * 1000) / 2),
     );
+    const closedCpu = cpuMeter();
     const closedStats = await generator.run(closed(gatewayUrl, SECONDS, true));
+    const closedCpuUs = closedCpu();
     await sample;
 
     // The same closed loop on flows without a PIN (send money cancelled at the confirmation): what
     // the gateway does when Argon2id is out of the way.
     let menuOnly: PhaseStats | null = null;
+    let menuCpuUs = 0;
     if (MENU_SECONDS > 0) {
       log("gateway, closed loop, no PIN hops");
+      const menuCpu = cpuMeter();
       menuOnly = await generator.run(closed(gatewayUrl, MENU_SECONDS, true, "menu_only"));
+      menuCpuUs = menuCpu();
     }
 
     log(`gateway, open loop at ${RATE} hops/s`);
+    const openCpu = cpuMeter();
     const open = await generator.run({ type: "open", url: gatewayUrl, seconds: SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS });
+    const openCpuUs = openCpu();
     const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
     generator.proc.send({ type: "exit" });
@@ -389,7 +408,12 @@ async function main() {
       pin_p50_ms: open.latency.pin.p50,
       pin_p99_ms: open.latency.pin.p99,
       pin_hop_share: Number((pinHops / Math.max(1, allHops)).toFixed(3)),
+      pin_scheme: config.pinScheme,
       argon2_verify_ms: argon2Ms,
+      // The gateway's CPU (this process: user + system) per hop answered, per phase: comparable across runs on a loaded machine.
+      cpu_us_per_hop_closed: perHop(closedCpuUs, closedStats.hops),
+      cpu_us_per_hop_menu_only: menuOnly ? perHop(menuCpuUs, menuOnly.hops) : null,
+      cpu_us_per_hop_open: perHop(openCpuUs, open.hops),
       sessions: sum((p) => p.sessions),
       sessions_completed: sum((p) => p.sessionsCompleted),
       warmup_sessions: warmup?.sessions ?? 0,

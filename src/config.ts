@@ -19,12 +19,27 @@ export interface Config {
   platformApiKey: string | undefined;
   /** Pepper mixed into every Argon2 PIN hash; keep it out of the database and never change it. */
   pinPepper: string | undefined;
+  /** FINGATE_PIN_KEY: the keyed PIN scheme's secret (hex/base64, ≥ 32 bytes); unset: generated in dataDir, refused in production. */
+  pinKey: string | undefined;
+  /** FINGATE_PIN_SCHEME: how new PINs are stored (hmac-sha256, the default, or argon2id); both verify. */
+  pinScheme: PinScheme;
+  /** NODE_ENV=production: nothing secret is generated on the fly. */
+  production: boolean;
   ledger: {
     maxQueuedTransfers: number;
     maxBatchTransfers: number;
     maxBatchesInFlight: number;
     expirySweepMs: number;
   };
+}
+
+export const PIN_SCHEMES = ["hmac-sha256", "argon2id"] as const;
+export type PinScheme = (typeof PIN_SCHEMES)[number];
+
+function pinScheme(env: NodeJS.ProcessEnv): PinScheme {
+  const raw = text(env, "FINGATE_PIN_SCHEME") ?? "hmac-sha256";
+  if (!(PIN_SCHEMES as readonly string[]).includes(raw)) throw new Error(`FINGATE_PIN_SCHEME must be one of ${PIN_SCHEMES.join(", ")}, got "${raw}"`);
+  return raw as PinScheme;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -58,6 +73,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: text(env, "LOG_LEVEL") ?? "info",
     platformApiKey: text(env, "FINGATE_PLATFORM_API_KEY"),
     pinPepper: text(env, "FINGATE_PIN_PEPPER"),
+    pinKey: text(env, "FINGATE_PIN_KEY"),
+    pinScheme: pinScheme(env),
+    production: env.NODE_ENV === "production",
     ledger: {
       maxQueuedTransfers: int(env, "LEDGER_MAX_QUEUED", 100_000, 1, 10_000_000),
       maxBatchTransfers: int(env, "LEDGER_MAX_BATCH", 8_192, 1, 65_536),

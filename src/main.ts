@@ -5,6 +5,7 @@ import { Ledger } from "./core/ledger/ledger.js";
 import { prepareDemo, type DemoSetup } from "./demo/setup.js";
 import { adminRouter } from "./http/admin/router.js";
 import { createApp } from "./http/app.js";
+import { resolvePinKey, pinKeyPath } from "./infra/auth/pin-key.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
 import { describeDatabase, openDatabase } from "./infra/db/open.js";
@@ -36,7 +37,14 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     maxBatchesInFlight: config.ledger.maxBatchesInFlight,
     isRetryable: isRetryableSqlError,
   });
-  const services = buildServices(db, ledger, { schema: config.databaseSchema, pinPepper: config.pinPepper });
+  const pinKey = await resolvePinKey({ configured: config.pinKey, dataDir: config.dataDir, production: config.production });
+  if (pinKey.origin === "data-dir") logger.warn({ file: pinKeyPath(config.dataDir) }, "FINGATE_PIN_KEY unset: using the PIN key kept in the data directory");
+  const services = buildServices(db, ledger, {
+    schema: config.databaseSchema,
+    pinPepper: config.pinPepper,
+    pinKey: pinKey.key,
+    pinScheme: config.pinScheme,
+  });
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
   // On an empty embedded database: demo data, and the USSD channel on for it (src/demo/setup.ts).
   const demo = await prepareDemo({ config, db, ledger, services, logger });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { PinService } from "./core/auth/pin-service.js";
 import { SimSwapGuard } from "./core/auth/sim-swap.js";
 import { Directory } from "./core/directory/directory.js";
@@ -6,7 +7,9 @@ import { FeeSchedules } from "./core/fees/schedules.js";
 import { LimitPolicies } from "./core/limits/policies.js";
 import { Payments } from "./core/payments/payments.js";
 import { SessionMeter } from "./core/tariffs/metering.js";
+import type { PinScheme } from "./config.js";
 import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
+import { HmacPinHasher } from "./infra/auth/hmac-pin-hasher.js";
 import { SqlAuditLog } from "./infra/db/audit-store.js";
 import { PrismaDirectoryStore } from "./infra/db/directory-store.js";
 import { SqlFeeScheduleStore } from "./infra/db/fee-store.js";
@@ -22,8 +25,15 @@ import type { SqlDb } from "./infra/db/sql.js";
 export interface ServiceOptions {
   /** PostgreSQL schema, so Prisma queries the same one as the SQL stores. */
   schema?: string;
-  /** FINGATE_PIN_PEPPER: mixed into every PIN hash; a stolen PIN table is useless without it. */
+  /** FINGATE_PIN_PEPPER: the Argon2id secret (argon2id credentials, FINGATE_PIN_SCHEME=argon2id). */
   pinPepper?: string;
+  /**
+   * FINGATE_PIN_KEY, resolved (src/infra/auth/pin-key.ts): the keyed scheme's secret. main.ts always
+   * passes one; without it (tests, tools) a random key lives as long as the process.
+   */
+  pinKey?: Uint8Array;
+  /** How new PINs are stored; credentials of the other scheme still verify and are re-keyed. */
+  pinScheme?: PinScheme;
   clock?: () => Date;
 }
 
@@ -49,8 +59,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const audit = new SqlAuditLog(db, clock);
   const directory = new Directory({ store: new PrismaDirectoryStore(prisma), ledger, audit, now: clock });
   const simSwap = new SimSwapGuard({ store: new SqlSimSwapStore(db), clock });
-  const secret = options.pinPepper ? new TextEncoder().encode(options.pinPepper) : undefined;
-  const pins = new PinService({ store: new SqlPinStore(db), hasher: new Argon2PinHasher({ secret }), audit, simSwap, clock });
+  const pins = new PinService({ store: new SqlPinStore(db), ...pinHashers(options), audit, simSwap, clock });
   const institutions = new SqlInstitutionStore(db);
   const fees = new SqlFeeScheduleStore(db);
   const limits = new SqlLimitPolicyStore(db);
@@ -77,4 +86,12 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     sessionMeter,
     close: () => prisma.$disconnect(),
   };
+}
+
+/** The current PIN scheme and the other one, so that credentials of either verify. */
+function pinHashers(options: ServiceOptions) {
+  const secret = options.pinPepper ? new TextEncoder().encode(options.pinPepper) : undefined;
+  const argon2 = new Argon2PinHasher({ secret });
+  const keyed = new HmacPinHasher(options.pinKey ?? randomBytes(32));
+  return options.pinScheme === "argon2id" ? { hasher: argon2, previous: [keyed] } : { hasher: keyed, previous: [argon2] };
 }

@@ -3,7 +3,7 @@
  * reply it already got, page, run the menu engine, render, store. Dialects only parse and format.
  */
 import { createHmac } from "node:crypto";
-import type { SessionStore } from "../menus/engine/session-store.js";
+import type { LockedValue, SessionStore, SessionWrite } from "../menus/engine/session-store.js";
 import type { Language, MenuContext, MenuEngine, MenuState, Message, Reply, StepResult } from "../menus/index.js";
 import type { Translator } from "../infra/i18n/index.js";
 import { DEFAULT_BUDGET, type ScreenBudget } from "./gsm.js";
@@ -174,37 +174,56 @@ export class HopProcessor {
     );
   }
 
+  /**
+   * Two round trips to the session store per hop: lock and read (with the caller's resume point
+   * when the session is new), then write and unlock.
+   */
   private async locked(key: string, req: HopRequest, hop: HopState): Promise<HopReply> {
-    let token: string | null = null;
+    let lock: LockedValue | null = null;
+    let writes: SessionWrite[] = [];
     try {
-      token = await this.acquire(key);
-      if (token === null) return this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
-      return await this.process(key, req, hop);
+      lock = await this.acquire(key, req);
+      if (lock === null) return this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
+      const done = await this.process(key, req, hop, lock);
+      writes = done.writes;
+      return done.reply;
     } catch (error) {
       this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
       return this.plain(this.deps.menu.defaultLanguage, "err.unavailable", true);
     } finally {
-      if (token !== null) await this.deps.sessions.unlock(key, token).catch(() => false);
+      if (lock !== null) {
+        await this.deps.sessions.commit(key, lock.token, writes).catch((error: unknown) => {
+          // The step already ran (maybe moved money): its answer is the truth, so send it anyway. A
+          // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
+          if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
+        });
+      }
     }
   }
 
-  private async acquire(key: string): Promise<string | null> {
+  private async acquire(key: string, req: HopRequest): Promise<LockedValue | null> {
     const deadline = Date.now() + this.limits.lockWaitMs;
+    // A new session dialled without a shortcut takes the caller's resume point in the same trip.
+    const take = this.mayResume(req) ? resumeKey(req) : undefined;
     for (;;) {
-      const token = await this.deps.sessions.tryLock(key, this.limits.lockTtlMs);
-      if (token !== null || Date.now() >= deadline) return token;
+      const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs, take);
+      if (lock !== null || Date.now() >= deadline) return lock;
       await sleep(20);
     }
   }
 
-  private async process(key: string, req: HopRequest, state: HopState): Promise<HopReply> {
-    const { sessions } = this.deps;
-    const record = decodeRecord(await sessions.get(key));
+  private mayResume(req: HopRequest): boolean {
+    return req.mode === "cumulative" ? req.text === "" : (req.shortcut ?? []).length === 0;
+  }
+
+  private async process(key: string, req: HopRequest, state: HopState, lock: LockedValue): Promise<{ reply: HopReply; writes: SessionWrite[] }> {
+    const reply = (r: HopReply) => ({ reply: r, writes: [] });
+    const record = decodeRecord(lock.value);
     const hop = this.digest(key, req.hopKey);
-    if (record && record.hop === hop) return record.out; // the aggregator retried this hop
-    if (record?.closed) return this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.session_ended", true);
-    if (record && record.msisdn !== req.msisdn) return this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true);
-    if (req.text.length > this.limits.maxTextChars) return this.plain(record?.menu?.lang ?? this.deps.menu.defaultLanguage, "err.input_too_long", true);
+    if (record && record.hop === hop) return reply(record.out); // the aggregator retried this hop
+    if (record?.closed) return reply(this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.session_ended", true));
+    if (record && record.msisdn !== req.msisdn) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
+    if (req.text.length > this.limits.maxTextChars) return reply(this.plain(record?.menu?.lang ?? this.deps.menu.defaultLanguage, "err.input_too_long", true));
 
     const ctx: MenuContext = { ...this.deps.menu, sessionId: key, msisdn: req.msisdn };
     state.secretInput = record?.reply.secret === true;
@@ -213,7 +232,7 @@ export class HopProcessor {
     let next: SessionRecord;
     if (!record) {
       const shortcut = req.mode === "cumulative" ? segments : (req.shortcut ?? []);
-      const interrupted = shortcut.length === 0 ? await this.takeInterrupted(req) : null;
+      const interrupted = shortcut.length === 0 ? parseInterrupted(lock.taken) : null;
       next = interrupted ? this.offerResume(req, interrupted) : this.fresh(req, await this.deps.engine.begin(ctx, shortcut), segments.length);
     } else if (record.offer) {
       const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
@@ -236,15 +255,9 @@ export class HopProcessor {
     next.closed = next.out.end;
     next.hop = hop;
     if (next.closed && !record?.closed) this.ended(req.aggregator, req.sessionId, next, "end");
-    try {
-      await this.rememberInterrupted(req, next);
-      await sessions.set(key, encodeRecord(next), this.limits.idleTtlSec);
-    } catch (error) {
-      // The step already ran (maybe moved money): its answer is the truth, so send it anyway. A
-      // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
-      this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
-    }
-    return next.out;
+    const resume = this.interruptedWrite(req, next);
+    const writes: SessionWrite[] = [...(resume ? [resume] : []), { key, value: encodeRecord(next), ttlSec: this.limits.idleTtlSec }];
+    return { reply: next.out, writes };
   }
 
   /**
@@ -252,28 +265,13 @@ export class HopProcessor {
    * dial within resumeTtlSec can continue. No money moves before the send step's PIN, and that
    * step's transfer id travels in the state, so a resumed send still posts at most once.
    */
-  private async rememberInterrupted(req: HopRequest, next: SessionRecord): Promise<void> {
-    const key = `resume:${req.aggregator}:${req.msisdn}`;
+  private interruptedWrite(req: HopRequest, next: SessionRecord): SessionWrite | null {
     const resumable = !next.closed && next.menu !== null && next.menu.flow !== "main";
     if (resumable) {
-      await this.deps.sessions.set(key, JSON.stringify({ menu: next.menu, reply: next.reply }), this.limits.resumeTtlSec);
       next.resumable = true;
-    } else if (next.resumable) {
-      await this.deps.sessions.delete(key);
+      return { key: resumeKey(req), value: JSON.stringify({ menu: next.menu, reply: next.reply }), ttlSec: this.limits.resumeTtlSec };
     }
-  }
-
-  private async takeInterrupted(req: HopRequest): Promise<{ menu: MenuState; reply: Reply } | null> {
-    const key = `resume:${req.aggregator}:${req.msisdn}`;
-    const raw = await this.deps.sessions.get(key);
-    if (raw === null) return null;
-    await this.deps.sessions.delete(key);
-    try {
-      const parsed = JSON.parse(raw) as { menu: MenuState; reply: Reply };
-      return parsed.menu && parsed.reply ? parsed : null;
-    } catch {
-      return null;
-    }
+    return next.resumable ? { key: resumeKey(req), value: null } : null;
   }
 
   private offerResume(req: HopRequest, interrupted: { menu: MenuState; reply: Reply }): SessionRecord {
@@ -335,6 +333,20 @@ export class HopProcessor {
 
   private digest(key: string, hopKey: string): string {
     return createHmac("sha256", this.deps.hopSecret).update(key).update("\u0000").update(hopKey).digest("base64url").slice(0, 22);
+  }
+}
+
+function resumeKey(req: HopRequest): string {
+  return `resume:${req.aggregator}:${req.msisdn}`;
+}
+
+function parseInterrupted(raw: string | null): { menu: MenuState; reply: Reply } | null {
+  if (raw === null) return null;
+  try {
+    const parsed = JSON.parse(raw) as { menu: MenuState; reply: Reply };
+    return parsed.menu && parsed.reply ? parsed : null;
+  } catch {
+    return null;
   }
 }
 

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemorySessionStore, type SessionStore } from "../../src/menus/engine/session-store.js";
+import { MemorySessionStore, type SessionStore, type SessionWrite } from "../../src/menus/engine/session-store.js";
 import { openUssdEnv, type UssdEnv } from "../helpers/ussd-env.js";
 
 const SECRET = "leak-at-secret-0123456789abcdef0123";
@@ -18,6 +18,13 @@ const token = (pin: string) => new RegExp(`(^|[^0-9])${pin}([^0-9]|$)`);
 class RecordingStore implements SessionStore {
   readonly written: string[] = [];
   constructor(private readonly inner = new MemorySessionStore()) {}
+  lockAndGet(key: string, ttlMs: number, take?: string) {
+    return this.inner.lockAndGet(key, ttlMs, take);
+  }
+  async commit(key: string, t: string, writes: SessionWrite[]) {
+    for (const w of writes) if (w.value !== null) this.written.push(`${w.key}=${w.value}`);
+    return this.inner.commit(key, t, writes);
+  }
   get(key: string) {
     return this.inner.get(key);
   }

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PinPolicy } from "../../src/core/auth/pin-policy.js";
 import { PinService } from "../../src/core/auth/pin-service.js";
@@ -6,6 +6,7 @@ import type { PinHasher } from "../../src/core/auth/ports.js";
 import { SimSwapGuard } from "../../src/core/auth/sim-swap.js";
 import type { AuthContext } from "../../src/core/auth/types.js";
 import { Argon2PinHasher } from "../../src/infra/auth/argon2-hasher.js";
+import { HmacPinHasher } from "../../src/infra/auth/hmac-pin-hasher.js";
 import { SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
 import { SqlPinStore } from "../../src/infra/db/pin-store.js";
 import { SqlSimSwapStore } from "../../src/infra/db/sim-swap-store.js";
@@ -15,12 +16,15 @@ import { openTestDb, STORE_KINDS, type StoreKind, type TestDb } from "../helpers
 class CountingHasher implements PinHasher {
   verifies = 0;
   constructor(private readonly inner: PinHasher) {}
-  hash(pin: string) {
-    return this.inner.hash(pin);
+  get scheme() {
+    return this.inner.scheme;
   }
-  verify(encoded: string, pin: string) {
+  hash(pin: string, subjectId: string) {
+    return this.inner.hash(pin, subjectId);
+  }
+  verify(encoded: string, pin: string, subjectId: string) {
     this.verifies += 1;
-    return this.inner.verify(encoded, pin);
+    return this.inner.verify(encoded, pin, subjectId);
   }
 }
 
@@ -40,6 +44,11 @@ function service(policy: Partial<PinPolicy> = {}, h: PinHasher = hasher): PinSer
   return new PinService({ store: new SqlPinStore(t.db), hasher: h, audit, simSwap, clock, policy });
 }
 
+const KEY = randomBytes(32);
+function keyedService(key: Uint8Array, previous: PinHasher[] = []): PinService {
+  return new PinService({ store: new SqlPinStore(t.db), hasher: new HmacPinHasher(key), previous, audit, simSwap, clock });
+}
+
 async function newSubject(pins: PinService, pin = "4827"): Promise<string> {
   const subjectId = randomUUID();
   expect(await pins.setPin({ ...customerOf(subjectId), subjectId, msisdn: MSISDN, pin })).toEqual({ ok: true });
@@ -47,8 +56,8 @@ async function newSubject(pins: PinService, pin = "4827"): Promise<string> {
 }
 
 async function row(subjectId: string) {
-  const r = await t.db.query<{ failed_attempts: number; locked_at: Date | null; locked_until: Date | null; pin_hash: string }>(
-    "SELECT failed_attempts, locked_at, locked_until, pin_hash FROM pin_credentials WHERE subject_id = $1",
+  const r = await t.db.query<{ failed_attempts: number; locked_at: Date | null; locked_until: Date | null; pin_hash: string; pin_scheme: string; pin_set_at: Date }>(
+    "SELECT failed_attempts, locked_at, locked_until, pin_hash, pin_scheme, pin_set_at FROM pin_credentials WHERE subject_id = $1",
     [subjectId],
   );
   return r.rows[0];
@@ -66,7 +75,7 @@ function useDb(kind: StoreKind): void {
 
 describe.each(STORE_KINDS)("PINs on %s", (kind) => {
   useDb(kind);
-  it("stores only an Argon2id hash; the table refuses anything else", async () => {
+  it("stores only an Argon2id hash under the argon2id scheme; the table refuses anything else", async () => {
     const pins = service();
     const subjectId = await newSubject(pins);
     const stored = await row(subjectId);
@@ -77,8 +86,58 @@ describe.each(STORE_KINDS)("PINs on %s", (kind) => {
         `INSERT INTO pin_credentials (subject_id, msisdn, pin_hash, pin_set_at, updated_at) VALUES ($1, $2, '4827', now(), now())`,
         [randomUUID(), MSISDN],
       ),
-    ).rejects.toThrow(/pin_credentials_hash_argon2id/);
+    ).rejects.toThrow(/pin_credentials_scheme_hash/);
+    await expect(
+      t.db.query(
+        `INSERT INTO pin_credentials (subject_id, msisdn, pin_hash, pin_scheme, pin_set_at, updated_at) VALUES ($1, $2, '$argon2id$4827', 'hmac-sha256', now(), now())`,
+        [randomUUID(), MSISDN],
+      ),
+    ).rejects.toThrow(/pin_credentials_scheme_hash/);
     expect(await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: "4827" })).toEqual({ ok: true });
+  });
+
+  it("keyed scheme: stores an HMAC verifier bound to its subject and key, never the PIN", async () => {
+    const pins = keyedService(KEY);
+    const subjectId = await newSubject(pins);
+    const stored = await row(subjectId);
+    expect(stored!.pin_scheme).toBe("hmac-sha256");
+    expect(stored!.pin_hash).toMatch(/^\$fg-hmac-sha256\$k=[\w-]{11}\$[\w-]{22}\$[\w-]{43}$/);
+    expect(stored!.pin_hash).not.toContain("4827");
+    expect(await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: "4827" })).toEqual({ ok: true });
+    expect(await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: "4828" })).toEqual({ ok: false, code: "pin_wrong" });
+    // The same verifier copied onto another subject's row does not verify there.
+    const other = await newSubject(pins, "7391");
+    await t.db.query("UPDATE pin_credentials SET pin_hash = $1 WHERE subject_id = $2", [stored!.pin_hash, other]);
+    expect(await pins.verifyPin({ ...customerOf(other), subjectId: other, pin: "4827" })).toEqual({ ok: false, code: "pin_wrong" });
+    // Under another key the verifier is a configuration error, not a wrong PIN.
+    const misKeyed = keyedService(randomBytes(32));
+    await expect(misKeyed.verifyPin({ ...customerOf(subjectId), subjectId, pin: "4827" })).rejects.toThrow(/another FINGATE_PIN_KEY/);
+  });
+
+  it("re-keys an Argon2id credential to the keyed scheme on its next right PIN, and a change stores the new PIN keyed", async () => {
+    const subjectId = await newSubject(service());
+    const before = await row(subjectId);
+    expect(before!.pin_scheme).toBe("argon2id");
+    const pins = keyedService(KEY, [hasher]);
+    expect(await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: "4828" })).toEqual({ ok: false, code: "pin_wrong" });
+    expect((await row(subjectId))!.pin_scheme).toBe("argon2id"); // a wrong PIN re-keys nothing
+    now = new Date(now.getTime() + 1_000);
+    expect(await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: "4827" })).toEqual({ ok: true });
+    const after = await row(subjectId);
+    expect(after).toMatchObject({ pin_scheme: "hmac-sha256", failed_attempts: 0, pin_set_at: before!.pin_set_at });
+    expect(after!.pin_hash).toMatch(/^\$fg-hmac-sha256\$/);
+    const audited = await t.db.query<{ payload: unknown }>(
+      "SELECT payload FROM audit_log WHERE subject = $1 AND action = 'pin.verify' AND outcome = 'ok'",
+      [subjectId],
+    );
+    expect(audited.rows.map((r) => r.payload)).toEqual([{ rekeyedTo: "hmac-sha256" }]);
+    // Keyed now: a service that knows only the keyed scheme verifies it.
+    expect(await keyedService(KEY).verifyPin({ ...customerOf(subjectId), subjectId, pin: "4827" })).toEqual({ ok: true });
+
+    const changed = await newSubject(service(), "5830");
+    expect(await pins.changePin({ ...customerOf(changed), subjectId: changed, oldPin: "5830", newPin: "6941" })).toEqual({ ok: true });
+    expect((await row(changed))!.pin_scheme).toBe("hmac-sha256");
+    expect(await keyedService(KEY).verifyPin({ ...customerOf(changed), subjectId: changed, pin: "6941" })).toEqual({ ok: true });
   });
 
   it("locks after 3 wrong PINs for 30 minutes, then accepts the right one and resets the count", async () => {
@@ -243,8 +302,8 @@ describe("PIN timing with production Argon2 parameters", () => {
     expect(median(times)).toBeGreaterThan(5);
   }, 30_000);
 
-  it("takes about as long for an unknown subject as for a wrong PIN of a known one", async () => {
-    const pins = service({ maxAttempts: 10 }, real);
+  it.each(["argon2id", "hmac-sha256"])("%s: takes about as long for an unknown subject as for a wrong PIN of a known one", async (scheme) => {
+    const pins = scheme === "argon2id" ? service({ maxAttempts: 10 }, real) : service({ maxAttempts: 10 }, new HmacPinHasher(KEY));
     const known = await newSubject(pins);
     const timeOf = async (subjectId: string) => {
       const started = performance.now();
@@ -261,7 +320,7 @@ describe("PIN timing with production Argon2 parameters", () => {
       if (i % 4 === 3) await pins.verifyPin({ ...customerOf(known), subjectId: known, pin: "4827" }); // stay below the lock
     }
     const ratio = median(unknownTimes) / median(knownTimes);
-    console.log(JSON.stringify({ measure: "verify_unknown_vs_known", knownMs: median(knownTimes), unknownMs: median(unknownTimes), ratio }));
+    console.log(JSON.stringify({ measure: "verify_unknown_vs_known", scheme, knownMs: median(knownTimes), unknownMs: median(unknownTimes), ratio }));
     expect(ratio).toBeGreaterThan(0.5);
     expect(ratio).toBeLessThan(2);
   }, 60_000);

@@ -88,6 +88,42 @@ function conformance(name: string, open: () => Promise<Subject>) {
       await store.unlock("race", tokens.find((t) => t !== null)!);
     });
 
+    it("lockAndGet locks and reads in one step, and takes the other key only when the first holds nothing", async () => {
+      await store.set("lg", "value", 60);
+      await store.set("lg-resume", "resume", 60);
+      const first = await store.lockAndGet("lg", 5_000, "lg-resume");
+      expect(first).toMatchObject({ value: "value", taken: null });
+      expect(await store.lockAndGet("lg", 5_000)).toBeNull(); // held
+      expect(await store.get("lg-resume")).toBe("resume"); // not taken: the session existed
+      expect(await store.commit("lg", first!.token, [])).toBe(true);
+      const fresh = await store.lockAndGet("lg-new", 5_000, "lg-resume");
+      expect(fresh).toMatchObject({ value: null, taken: "resume" });
+      expect(await store.get("lg-resume")).toBeNull(); // taken means gone
+      expect(await store.commit("lg-new", fresh!.token, [])).toBe(true);
+      expect(await store.lockAndGet("lg-none", 5_000, "lg-never")).toMatchObject({ value: null, taken: null });
+    });
+
+    it("commit writes, deletes and unlocks in one step; a lapsed lock is not released but the writes land", async () => {
+      await store.set("c-old", "x", 60);
+      const lock = await store.lockAndGet("c", 5_000);
+      expect(await store.commit("c", lock!.token, [
+        { key: "c", value: "saved ✓", ttlSec: 60 },
+        { key: "c-resume", value: "r", ttlSec: 60 },
+        { key: "c-old", value: null },
+      ])).toBe(true);
+      expect([await store.get("c"), await store.get("c-resume"), await store.get("c-old")]).toEqual(["saved ✓", "r", null]);
+      expect(await store.tryLock("c", 5_000)).not.toBeNull(); // released
+      const short = await store.lockAndGet("c2", 50);
+      await sleep(120);
+      const other = await store.tryLock("c2", 5_000);
+      expect(other).not.toBeNull();
+      expect(await store.commit("c2", short!.token, [{ key: "c2", value: "late", ttlSec: 60 }])).toBe(false);
+      expect(await store.get("c2")).toBe("late");
+      expect(await store.tryLock("c2", 5_000)).toBeNull(); // the other holder keeps its lock
+      await expect(store.commit("c2", other!, [{ key: "c2", value: "v", ttlSec: 0 }])).rejects.toThrow(/ttl/);
+      for (const k of ["c", "c-resume", "c2"]) await store.delete(k);
+    });
+
     it("refuses a non-positive TTL", async () => {
       await expect(store.set("bad", "x", 0)).rejects.toThrow();
     });

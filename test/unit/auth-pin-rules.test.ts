@@ -87,6 +87,7 @@ describe("lockout arithmetic", () => {
     subjectId: "s",
     msisdn: "+254712345678",
     pinHash: "h",
+    pinScheme: "fake",
     failedAttempts: 0,
     lockedAt: null,
     lockedUntil: null,

@@ -10,6 +10,7 @@ import type { AuthContext } from "../../src/core/auth/types.js";
 
 /** A salted SHA-256 stand-in for Argon2: the service must not care which hash it gets. */
 class FakeHasher implements PinHasher {
+  readonly scheme = "fake";
   hashes = 0;
   verifies = 0;
   async hash(pin: string): Promise<string> {

@@ -36,6 +36,7 @@ export function countAttempt(
     reservation: {
       kind: "counted",
       pinHash: c.pinHash,
+      pinScheme: c.pinScheme,
       msisdn: c.msisdn,
       failedAttempts,
       lockedNow,

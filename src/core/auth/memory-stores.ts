@@ -1,7 +1,7 @@
 import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { InMemoryAuditLog } from "../audit/memory-audit-log.js";
 import { countAttempt, isLocked } from "./lockout.js";
-import type { AttemptReservation, LockRule, PinCredential, PinStore, SimSwapEvent, SimSwapStore } from "./ports.js";
+import type { AttemptReservation, LockRule, PinCredential, PinStore, SimSwapEvent, StoredPin, SimSwapStore } from "./ports.js";
 
 /**
  * In-memory stores for unit tests and tools. Each method runs without awaiting in between, which
@@ -32,19 +32,20 @@ export class InMemoryPinStore implements PinStore {
     return reservation;
   }
 
-  async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+  async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
     const row = this.rows.get(subjectId);
     if (!row || row.pinHash !== pinHash) return false;
     this.audit.appendNow(audit, now);
-    this.rows.set(subjectId, { ...row, failedAttempts: 0, lockedAt: null, lockedUntil: null });
+    const stored = rekeyed ? { pinHash: rekeyed.pinHash, pinScheme: rekeyed.scheme } : {};
+    this.rows.set(subjectId, { ...row, ...stored, failedAttempts: 0, lockedAt: null, lockedUntil: null });
     return true;
   }
 
-  async replaceHash(subjectId: string, expectedHash: string | null, newHash: string, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+  async replaceHash(subjectId: string, expectedHash: string | null, next: StoredPin, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
     const row = this.rows.get(subjectId);
     if (!row || (expectedHash !== null && row.pinHash !== expectedHash)) return false;
     this.audit.appendNow(audit, now);
-    this.rows.set(subjectId, { ...row, pinHash: newHash, pinSetAt: now, failedAttempts: 0, lockedAt: null, lockedUntil: null });
+    this.rows.set(subjectId, { ...row, pinHash: next.pinHash, pinScheme: next.scheme, pinSetAt: now, failedAttempts: 0, lockedAt: null, lockedUntil: null });
     return true;
   }
 

@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { ACTOR_TYPES, CHANNELS, type AuditEntryInput, type AuditLog, type AuditOutcome } from "../audit/audit-entry.js";
 import { PIN_MAX_DIGITS, PIN_MIN_DIGITS, resolvePinPolicy, type PinPolicy } from "./pin-policy.js";
 import { pinFormatProblem, weakPinReason } from "./pin-rules.js";
-import type { PinCredential, PinHasher, PinStore } from "./ports.js";
+import type { PinCredential, PinHasher, PinStore, StoredPin } from "./ports.js";
 import type { SimSwapCheck } from "./sim-swap.js";
 import {
   isE164,
@@ -49,7 +49,10 @@ export interface UnlockPinInput extends AuthContext {
 
 export interface PinServiceDeps {
   store: PinStore;
+  /** The current scheme: new PINs are hashed with it, and credentials of other schemes are re-keyed to it. */
   hasher: PinHasher;
+  /** Older schemes whose credentials still verify until their next success re-keys them. */
+  previous?: PinHasher[];
   audit: AuditLog;
   /** The SIM-swap guard: a PIN reset during cooling could hand the account to a SIM thief. */
   simSwap: { checkPinReset(msisdn: string): Promise<SimSwapCheck> };
@@ -59,24 +62,29 @@ export interface PinServiceDeps {
 
 /** An attempt that was counted and checked: right (not yet settled) or refused (already counted). */
 type Attempt =
-  | { ok: true; pinHash: string; msisdn: string }
+  | { ok: true; pinHash: string; msisdn: string; rekeyed?: StoredPin }
   | { ok: false; result: PinWrong | PinLocked; detail: Record<string, unknown> };
 
 const WRONG: PinWrong = { ok: false, code: "pin_wrong" };
+/** The dummy verifier's subject: unknown subjects are checked against it (and never match). */
+const DUMMY_SUBJECT = "00000000-0000-0000-0000-000000000000";
 
 /**
  * PINs of customers and agents (the subject): set once, verified with lockout, changed with the
  * old PIN, reset and unlocked by the bank. A PIN is only ever passed to the hasher; results,
- * audit entries and errors never contain it.
+ * audit entries and errors never contain it. Each credential records its scheme; a right PIN on a
+ * credential of an older scheme is re-keyed to the current one in the write that settles it.
  */
 export class PinService {
   readonly policy: PinPolicy;
   private readonly clock: () => Date;
   private dummy: Promise<string> | undefined;
+  private readonly hashers = new Map<string, PinHasher>();
 
   constructor(private readonly deps: PinServiceDeps) {
     this.policy = resolvePinPolicy(deps.policy);
     this.clock = deps.clock ?? (() => new Date());
+    for (const h of [...(deps.previous ?? []), deps.hasher]) this.hashers.set(h.scheme, h);
   }
 
   async setPin(input: SetPinInput): Promise<SetPinResult> {
@@ -91,7 +99,8 @@ export class PinService {
     const credential: PinCredential = {
       subjectId: input.subjectId,
       msisdn: input.msisdn,
-      pinHash: await this.deps.hasher.hash(input.pin),
+      pinHash: await this.deps.hasher.hash(input.pin, input.subjectId),
+      pinScheme: this.deps.hasher.scheme,
       failedAttempts: 0,
       lockedAt: null,
       lockedUntil: null,
@@ -107,7 +116,8 @@ export class PinService {
     const now = this.clock();
     const attempt = await this.attempt(input.subjectId, input.pin, now);
     if (!attempt.ok) return this.refuse(input, "pin.verify", attempt.result, attempt.detail);
-    if (await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [entry(input, "pin.verify", "ok")])) {
+    const ok = entry(input, "pin.verify", "ok", attempt.rekeyed ? { rekeyedTo: attempt.rekeyed.scheme } : {});
+    if (await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [ok], attempt.rekeyed)) {
       return { ok: true };
     }
     // The PIN was changed or reset between the count and the check: the old one no longer counts.
@@ -127,11 +137,11 @@ export class PinService {
     if (weak) {
       // The old PIN was right, so its attempt is settled as a success; the new PIN is refused.
       const refused = entry(input, "pin.change", "refused", { code: "pin_weak", reason: weak });
-      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [refused]);
+      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [refused], attempt.rekeyed);
       return { ok: false, code: "pin_weak", reason: weak };
     }
-    const newHash = await this.deps.hasher.hash(input.newPin);
-    if (await this.deps.store.replaceHash(input.subjectId, attempt.pinHash, newHash, now, [entry(input, "pin.change", "ok")])) {
+    const next = await this.stored(input.newPin, input.subjectId);
+    if (await this.deps.store.replaceHash(input.subjectId, attempt.pinHash, next, now, [entry(input, "pin.change", "ok")])) {
       return { ok: true };
     }
     return this.refuse(input, "pin.change", WRONG, { code: "pin_wrong", changedMeanwhile: true });
@@ -148,9 +158,9 @@ export class PinService {
     const swap = await this.deps.simSwap.checkPinReset(credential.msisdn);
     if (!swap.ok && swap.code === "sim_swap_cooling") return this.refuse(input, "pin.reset", swap);
     const now = this.clock();
-    const newHash = await this.deps.hasher.hash(input.newPin);
+    const next = await this.stored(input.newPin, input.subjectId);
     const audit = [entry(input, "pin.reset", "ok", { wasLocked: credential.lockedAt !== null })];
-    if (await this.deps.store.replaceHash(input.subjectId, null, newHash, now, audit)) return { ok: true };
+    if (await this.deps.store.replaceHash(input.subjectId, null, next, now, audit)) return { ok: true };
     return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
   }
 
@@ -165,8 +175,8 @@ export class PinService {
   }
 
   /**
-   * Counts the attempt first, then checks the hash. An unknown subject costs the same Argon2
-   * verification (against a dummy hash of the same parameters) and gets the same pin_wrong, so
+   * Counts the attempt first, then checks the hash. An unknown subject costs the same
+   * verification (against a dummy made by the current scheme) and gets the same pin_wrong, so
    * neither the answer nor its timing says whether the subject exists.
    */
   private async attempt(subjectId: string, pin: string, now: Date): Promise<Attempt> {
@@ -176,18 +186,30 @@ export class PinService {
       return { ok: false, result, detail: { code: "pin_locked", lockedUntil: counted.lockedUntil } };
     }
     if (counted.kind === "unknown") {
-      await this.deps.hasher.verify(await this.dummyHash(), pin);
+      await this.deps.hasher.verify(await this.dummyHash(), pin, subjectId);
       return { ok: false, result: WRONG, detail: { code: "pin_wrong", known: false } };
     }
-    if (await this.deps.hasher.verify(counted.pinHash, pin)) return { ok: true, pinHash: counted.pinHash, msisdn: counted.msisdn };
+    const hasher = this.hashers.get(counted.pinScheme);
+    // A scheme this process cannot verify is a configuration error, not a wrong PIN: thrown, so
+    // that customers are told the service is unavailable instead of being locked out.
+    if (!hasher) throw new Error(`PIN scheme ${counted.pinScheme} is not configured`);
+    if (await hasher.verify(counted.pinHash, pin, subjectId)) {
+      const rekeyed = hasher === this.deps.hasher ? undefined : await this.stored(pin, subjectId);
+      return { ok: true, pinHash: counted.pinHash, msisdn: counted.msisdn, rekeyed };
+    }
     const detail = { code: "pin_wrong", failedAttempts: counted.failedAttempts, locked: counted.lockedNow, lockedUntil: counted.lockedUntil };
     // The attempt that reaches the limit says so, so that the user learns why the next one fails.
     const result: PinWrong | PinLocked = counted.lockedNow ? { ok: false, code: "pin_locked", lockedUntil: counted.lockedUntil } : WRONG;
     return { ok: false, result, detail };
   }
 
+  private async stored(pin: string, subjectId: string): Promise<StoredPin> {
+    return { scheme: this.deps.hasher.scheme, pinHash: await this.deps.hasher.hash(pin, subjectId) };
+  }
+
   private dummyHash(): Promise<string> {
-    this.dummy ??= this.deps.hasher.hash(String(randomInt(0, 1_000_000)).padStart(PIN_MAX_DIGITS, "0")).catch((error: unknown) => {
+    const pin = String(randomInt(0, 1_000_000)).padStart(PIN_MAX_DIGITS, "0");
+    this.dummy ??= this.deps.hasher.hash(pin, DUMMY_SUBJECT).catch((error: unknown) => {
       this.dummy = undefined;
       throw error;
     });

@@ -1,18 +1,32 @@
 import type { ActorType, AuditEntryInput } from "../audit/audit-entry.js";
 
 /**
- * Port: a memory-hard PIN hash (Argon2id in src/infra). hash() salts each call; verify() reads the
- * parameters from the encoded hash, so hashes made under older parameters still verify.
+ * Port: one PIN verification scheme. `scheme` is stored with each credential, so that credentials
+ * made under an older scheme still verify (and are re-keyed on their next success). hash() salts
+ * each call and may bind the result to the subject (the keyed scheme does: a verifier copied to
+ * another subject's row does not verify there); verify() reads its parameters from `encoded`.
+ *
+ * Implementations in src/infra/auth: HmacPinHasher (HMAC-SHA-256 under a key held outside the
+ * database, the default) and Argon2PinHasher (memory-hard, FINGATE_PIN_SCHEME=argon2id).
  */
 export interface PinHasher {
-  hash(pin: string): Promise<string>;
-  verify(encoded: string, pin: string): Promise<boolean>;
+  readonly scheme: string;
+  hash(pin: string, subjectId: string): Promise<string>;
+  verify(encoded: string, pin: string, subjectId: string): Promise<boolean>;
+}
+
+/** What is stored for a PIN: the scheme that verifies it and its encoded verifier. */
+export interface StoredPin {
+  scheme: string;
+  pinHash: string;
 }
 
 export interface PinCredential {
   subjectId: string;
   msisdn: string;
   pinHash: string;
+  /** Which PinHasher verifies pinHash (PinHasher.scheme). */
+  pinScheme: string;
   failedAttempts: number;
   /** Set when the PIN locked; cleared by a right PIN after an expired lock, a change, reset or unlock. */
   lockedAt: Date | null;
@@ -37,6 +51,7 @@ export type AttemptReservation =
   | {
       kind: "counted";
       pinHash: string;
+      pinScheme: string;
       msisdn: string;
       /** Including this attempt. */
       failedAttempts: number;
@@ -54,13 +69,16 @@ export interface PinStore {
   insert(credential: PinCredential, now: Date, audit: AuditEntryInput[]): Promise<boolean>;
   /** Counts one attempt, locking when it reaches rule.maxAttempts; an expired lock starts afresh. */
   countAttempt(subjectId: string, now: Date, rule: LockRule): Promise<AttemptReservation>;
-  /** A counted attempt was right: clear the counter and any lock, unless the hash changed since. */
-  settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[]): Promise<boolean>;
   /**
-   * New hash, counter and lock cleared. expectedHash guards a change against a concurrent one
+   * A counted attempt was right: clear the counter and any lock, unless the hash changed since.
+   * rekeyed: the same PIN under the current scheme, stored in the same write (pinSetAt unchanged).
+   */
+  settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean>;
+  /**
+   * New verifier, counter and lock cleared. expectedHash guards a change against a concurrent one
    * (null: replace whatever is there, for an admin reset). False when nothing matched.
    */
-  replaceHash(subjectId: string, expectedHash: string | null, newHash: string, now: Date, audit: AuditEntryInput[]): Promise<boolean>;
+  replaceHash(subjectId: string, expectedHash: string | null, next: StoredPin, now: Date, audit: AuditEntryInput[]): Promise<boolean>;
   /** Clears counter and lock. null when the subject has no credential. */
   unlock(subjectId: string, now: Date, audit: AuditEntryInput[]): Promise<{ wasLocked: boolean } | null>;
 }

@@ -2,7 +2,8 @@ import { hash, verify, type Options } from "@node-rs/argon2";
 import type { PinHasher } from "../../core/auth/ports.js";
 
 /**
- * Argon2id PIN hashing. A 4-digit PIN has only 10,000 values, so the hash alone cannot protect a
+ * Argon2id PIN hashing (FINGATE_PIN_SCHEME=argon2id; the default is the keyed HmacPinHasher, see
+ * hmac-pin-hasher.ts for why). Credentials made with it keep verifying under either. A 4-digit PIN has only 10,000 values, so the hash alone cannot protect a
  * stolen table against an offline search; what it does is make each guess cost 32 MiB and tens of
  * milliseconds. The optional secret (a pepper kept outside the database, e.g. in the environment
  * or an HSM) is what makes a stolen table useless without it.
@@ -29,6 +30,7 @@ export interface Argon2HasherOptions {
 }
 
 export class Argon2PinHasher implements PinHasher {
+  readonly scheme = "argon2id";
   private readonly options: Options;
 
   constructor(options: Argon2HasherOptions = {}) {

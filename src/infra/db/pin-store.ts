@@ -1,10 +1,10 @@
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { lockEnd } from "../../core/auth/lockout.js";
-import type { AttemptReservation, LockRule, PinCredential, PinStore } from "../../core/auth/ports.js";
+import type { AttemptReservation, LockRule, PinCredential, PinStore, StoredPin } from "../../core/auth/ports.js";
 import { appendAuditEntries } from "./audit-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
-const COLUMNS = `subject_id, msisdn, pin_hash, failed_attempts, locked_at, locked_until, pin_set_at`;
+const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, pin_set_at`;
 
 // The count and the lock in one atomic UPDATE: concurrent attempts on one subject queue on its
 // row and each sees the count the previous one left (READ COMMITTED re-evaluates both the WHERE
@@ -20,7 +20,7 @@ UPDATE pin_credentials SET
   locked_until = CASE WHEN ${ATTEMPTS} >= $3 THEN $4::timestamptz END,
   updated_at = $2::timestamptz
 WHERE subject_id = $1::uuid AND (locked_at IS NULL OR (locked_until IS NOT NULL AND locked_until <= $2::timestamptz))
-RETURNING pin_hash, msisdn, failed_attempts, locked_until, locked_at IS NOT NULL AS locked_now`;
+RETURNING pin_hash, pin_scheme, msisdn, failed_attempts, locked_until, locked_at IS NOT NULL AS locked_now`;
 
 const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL`;
 
@@ -28,6 +28,7 @@ interface PinRow {
   subject_id: string;
   msisdn: string;
   pin_hash: string;
+  pin_scheme: string;
   failed_attempts: number;
   locked_at: Date | null;
   locked_until: Date | null;
@@ -41,6 +42,7 @@ function toCredential(r: PinRow): PinCredential {
     subjectId: r.subject_id,
     msisdn: r.msisdn,
     pinHash: r.pin_hash,
+    pinScheme: r.pin_scheme,
     failedAttempts: r.failed_attempts,
     lockedAt: date(r.locked_at),
     lockedUntil: date(r.locked_until),
@@ -63,11 +65,11 @@ export class SqlPinStore implements PinStore {
   async insert(c: PinCredential, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
     return this.writeAudited(audit, now, async (tx) => {
       const result = await tx.query(
-        `INSERT INTO pin_credentials (subject_id, msisdn, pin_hash, failed_attempts, locked_at, locked_until, pin_set_at,
+        `INSERT INTO pin_credentials (subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, pin_set_at,
            created_at, updated_at)
-         VALUES ($1::uuid, $2, $3, 0, NULL, NULL, $4::timestamptz, $5::timestamptz, $5::timestamptz)
+         VALUES ($1::uuid, $2, $3, $6, 0, NULL, NULL, $4::timestamptz, $5::timestamptz, $5::timestamptz)
          ON CONFLICT (subject_id) DO NOTHING RETURNING 1`,
-        [c.subjectId, c.msisdn, c.pinHash, c.pinSetAt.toISOString(), now.toISOString()],
+        [c.subjectId, c.msisdn, c.pinHash, c.pinSetAt.toISOString(), now.toISOString(), c.pinScheme],
       );
       return result.rows.length === 1;
     });
@@ -77,6 +79,7 @@ export class SqlPinStore implements PinStore {
     const until = lockEnd(rule, now);
     const counted = await this.db.query<{
       pin_hash: string;
+      pin_scheme: string;
       msisdn: string;
       failed_attempts: number;
       locked_until: Date | null;
@@ -87,6 +90,7 @@ export class SqlPinStore implements PinStore {
       return {
         kind: "counted",
         pinHash: row.pin_hash,
+        pinScheme: row.pin_scheme,
         msisdn: row.msisdn,
         failedAttempts: row.failed_attempts,
         lockedNow: row.locked_now,
@@ -102,22 +106,25 @@ export class SqlPinStore implements PinStore {
     return locked ? { kind: "locked", lockedUntil: date(locked.locked_until) } : { kind: "unknown" };
   }
 
-  async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+  async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
     return this.writeAudited(audit, now, async (tx) => {
+      // A re-key swaps the verifier and its scheme together; pin_set_at stays (the PIN is the same).
       const result = await tx.query(
-        `UPDATE pin_credentials SET ${CLEAR_LOCK}, updated_at = $3::timestamptz WHERE subject_id = $1::uuid AND pin_hash = $2 RETURNING 1`,
-        [subjectId, pinHash, now.toISOString()],
+        `UPDATE pin_credentials SET ${CLEAR_LOCK}, updated_at = $3::timestamptz,
+           pin_hash = COALESCE($4::text, pin_hash), pin_scheme = COALESCE($5::text, pin_scheme)
+         WHERE subject_id = $1::uuid AND pin_hash = $2 RETURNING 1`,
+        [subjectId, pinHash, now.toISOString(), rekeyed?.pinHash ?? null, rekeyed?.scheme ?? null],
       );
       return result.rows.length === 1;
     });
   }
 
-  async replaceHash(subjectId: string, expectedHash: string | null, newHash: string, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+  async replaceHash(subjectId: string, expectedHash: string | null, next: StoredPin, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
     return this.writeAudited(audit, now, async (tx) => {
       const result = await tx.query(
-        `UPDATE pin_credentials SET pin_hash = $3, pin_set_at = $4::timestamptz, ${CLEAR_LOCK}, updated_at = $4::timestamptz
+        `UPDATE pin_credentials SET pin_hash = $3, pin_scheme = $5, pin_set_at = $4::timestamptz, ${CLEAR_LOCK}, updated_at = $4::timestamptz
          WHERE subject_id = $1::uuid AND ($2::text IS NULL OR pin_hash = $2::text) RETURNING 1`,
-        [subjectId, expectedHash, newHash, now.toISOString()],
+        [subjectId, expectedHash, next.pinHash, now.toISOString(), next.scheme],
       );
       return result.rows.length === 1;
     });

@@ -1,13 +1,39 @@
 /**
  * The session store port on Redis, so that any gateway instance can serve a session's next hop.
  * Values expire with EX (idle TTL); locks are SET NX PX with a random token, released by a script
- * that deletes the lock only if the token still matches.
+ * that deletes the lock only if the token still matches. A hop costs two round trips: lockAndGet
+ * and commit are each one Lua script.
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import type { SessionStore } from "../../menus/engine/session-store.js";
+import type { LockedValue, SessionStore, SessionWrite } from "../../menus/engine/session-store.js";
 
 const UNLOCK_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+
+// KEYS: lock, value[, take]. ARGV: token, lock ms. A hop's lock and read in one round trip.
+const LOCK_AND_GET = `
+if not redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then return false end
+local value = redis.call("get", KEYS[2])
+local taken = false
+if not value and KEYS[3] then
+  taken = redis.call("get", KEYS[3])
+  if taken then redis.call("del", KEYS[3]) end
+end
+return {value or "", value and 1 or 0, taken or "", taken and 1 or 0}`;
+
+// KEYS: lock, then the written keys. ARGV: token, then per written key a TTL in seconds (0: delete)
+// and its value. The writes, then the compare-and-delete unlock, in one round trip.
+const COMMIT = `
+for i = 2, #KEYS do
+  local ttl = tonumber(ARGV[2 * i - 2])
+  if ttl > 0 then redis.call("set", KEYS[i], ARGV[2 * i - 1], "EX", ttl) else redis.call("del", KEYS[i]) end
+end
+if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+
+interface ScriptedRedis {
+  fgLockAndGet(numKeys: number, ...args: (string | number)[]): Promise<[string, number, string, number] | null>;
+  fgCommit(numKeys: number, ...args: (string | number)[]): Promise<number>;
+}
 
 export interface RedisSessionStoreOptions {
   /** Prepended to every key, e.g. "fingate:ussd:". */
@@ -24,6 +50,30 @@ export class RedisSessionStore implements SessionStore {
     options: RedisSessionStoreOptions,
   ) {
     this.prefix = options.prefix;
+    // EVALSHA with a fallback to EVAL: the scripts travel once per connection.
+    redis.defineCommand("fgLockAndGet", { lua: LOCK_AND_GET });
+    redis.defineCommand("fgCommit", { lua: COMMIT });
+  }
+
+  async lockAndGet(key: string, ttlMs: number, take?: string): Promise<LockedValue | null> {
+    const token = randomUUID();
+    const keys = [`${this.prefix}lock:${key}`, this.prefix + key, ...(take === undefined ? [] : [this.prefix + take])];
+    const got = await (this.redis as unknown as ScriptedRedis).fgLockAndGet(keys.length, ...keys, token, Math.max(1, Math.ceil(ttlMs)));
+    if (!got) return null;
+    const [value, hasValue, taken, hasTaken] = got;
+    return { token, value: hasValue === 1 ? value : null, taken: hasTaken === 1 ? taken : null };
+  }
+
+  async commit(key: string, token: string, writes: SessionWrite[]): Promise<boolean> {
+    const keys = [`${this.prefix}lock:${key}`];
+    const args: (string | number)[] = [token];
+    for (const w of writes) {
+      const ttl = w.value === null ? 0 : Math.ceil(w.ttlSec ?? 0);
+      if (w.value !== null && !(ttl > 0)) throw new Error("session ttl must be positive");
+      keys.push(this.prefix + w.key);
+      args.push(ttl, w.value ?? "");
+    }
+    return (await (this.redis as unknown as ScriptedRedis).fgCommit(keys.length, ...keys, ...args)) === 1;
   }
 
   /** Connects and waits until Redis answers (or fails after connectTimeoutMs). */

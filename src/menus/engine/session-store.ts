@@ -8,7 +8,32 @@
  */
 import { randomUUID } from "node:crypto";
 
+/** One write of a commit: set with an idle TTL, or delete when value is null. */
+export interface SessionWrite {
+  key: string;
+  value: string | null;
+  ttlSec?: number;
+}
+
+/** What lockAndGet answers when it took the lock. */
+export interface LockedValue {
+  token: string;
+  value: string | null;
+  /** The `take` key's value, read and deleted because `key` held nothing (null otherwise). */
+  taken: string | null;
+}
+
 export interface SessionStore {
+  /**
+   * A hop's first round trip: takes key's lock and reads key; when key holds nothing and `take`
+   * is given, also reads and deletes that key. null when someone else holds the lock.
+   */
+  lockAndGet(key: string, ttlMs: number, take?: string): Promise<LockedValue | null>;
+  /**
+   * A hop's last round trip: applies the writes, then releases key's lock if token still holds it
+   * (false when it had lapsed or was taken over; the writes are applied anyway).
+   */
+  commit(key: string, token: string, writes: SessionWrite[]): Promise<boolean>;
   get(key: string): Promise<string | null>;
   /** Creates or replaces the value; it lapses ttlSec after this write. */
   set(key: string, value: string, ttlSec: number): Promise<void>;
@@ -36,6 +61,27 @@ export class MemorySessionStore implements SessionStore {
   constructor(options: MemorySessionStoreOptions = {}) {
     this.maxEntries = options.maxEntries ?? 100_000;
     this.clock = options.clock ?? Date.now;
+  }
+
+  async lockAndGet(key: string, ttlMs: number, take?: string): Promise<LockedValue | null> {
+    const token = await this.tryLock(key, ttlMs);
+    if (token === null) return null;
+    const value = await this.get(key);
+    let taken: string | null = null;
+    if (value === null && take !== undefined) {
+      taken = await this.get(take);
+      this.values.delete(take);
+    }
+    return { token, value, taken };
+  }
+
+  async commit(key: string, token: string, writes: SessionWrite[]): Promise<boolean> {
+    if (writes.some((w) => w.value !== null && !((w.ttlSec ?? 0) > 0))) throw new Error("session ttl must be positive");
+    for (const w of writes) {
+      if (w.value === null) await this.delete(w.key);
+      else await this.set(w.key, w.value, w.ttlSec ?? 0);
+    }
+    return this.unlock(key, token);
   }
 
   async get(key: string): Promise<string | null> {
