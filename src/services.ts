@@ -1,3 +1,4 @@
+import { Agents } from "./core/agents/agents.js";
 import { PinService } from "./core/auth/pin-service.js";
 import { SimSwapGuard } from "./core/auth/sim-swap.js";
 import { Directory } from "./core/directory/directory.js";
@@ -7,6 +8,7 @@ import { LimitPolicies } from "./core/limits/policies.js";
 import { Payments } from "./core/payments/payments.js";
 import { SessionMeter } from "./core/tariffs/metering.js";
 import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
+import { SqlAgentStore } from "./infra/db/agent-store.js";
 import { SqlAuditLog } from "./infra/db/audit-store.js";
 import { PrismaDirectoryStore } from "./infra/db/directory-store.js";
 import { SqlFeeScheduleStore } from "./infra/db/fee-store.js";
@@ -25,6 +27,8 @@ export interface ServiceOptions {
   /** FINGATE_PIN_PEPPER: mixed into every PIN hash; a stolen PIN table is useless without it. */
   pinPepper?: string;
   clock?: () => Date;
+  /** FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC: how long a customer has to approve an agent's cash-out. */
+  cashOutTimeoutSec?: number;
 }
 
 /** The core services over one database and ledger: what main.ts serves and the tests drive. */
@@ -38,6 +42,8 @@ export interface CoreServices {
   fees: SqlFeeScheduleStore;
   limits: SqlLimitPolicyStore;
   payments: Payments;
+  /** Business correspondents: float, cash-in, cash-out, commission, reversal. */
+  agents: Agents;
   /** Charges finished USSD sessions per the telco's tariff plan, once per session. */
   sessionMeter: SessionMeter;
   close(): Promise<void>;
@@ -47,21 +53,30 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const clock = options.clock ?? (() => new Date());
   const prisma = createPrisma(db, options.schema);
   const audit = new SqlAuditLog(db, clock);
-  const directory = new Directory({ store: new PrismaDirectoryStore(prisma), ledger, audit, now: clock });
+  const directoryStore = new PrismaDirectoryStore(prisma);
+  const directory = new Directory({ store: directoryStore, ledger, audit, now: clock });
   const simSwap = new SimSwapGuard({ store: new SqlSimSwapStore(db), clock });
   const secret = options.pinPepper ? new TextEncoder().encode(options.pinPepper) : undefined;
   const pins = new PinService({ store: new SqlPinStore(db), hasher: new Argon2PinHasher({ secret }), audit, simSwap, clock });
   const institutions = new SqlInstitutionStore(db);
   const fees = new SqlFeeScheduleStore(db);
   const limits = new SqlLimitPolicyStore(db);
-  const payments = new Payments({
+  const limitPolicies = new LimitPolicies(limits, clock);
+  const feeSchedules = new FeeSchedules(fees, clock);
+  const payments = new Payments({ ledger, directory, pins, simSwap, institutions, limits: limitPolicies, fees: feeSchedules });
+  const agents = new Agents({
+    store: new SqlAgentStore(db),
     ledger,
     directory,
     pins,
     simSwap,
     institutions,
-    limits: new LimitPolicies(limits, clock),
-    fees: new FeeSchedules(fees, clock),
+    limits: limitPolicies,
+    fees: feeSchedules,
+    audit,
+    defaultCountry: async (institutionId) => (await directoryStore.getInstitution(institutionId))?.defaultCountry ?? null,
+    clock,
+    cashOutTimeoutSec: options.cashOutTimeoutSec,
   });
   const sessionMeter = new SessionMeter({ tariffs: new SqlTariffStore(db), sessions: new SqlSessionLog(db), institutions, ledger });
   return {
@@ -74,6 +89,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     fees,
     limits,
     payments,
+    agents,
     sessionMeter,
     close: () => prisma.$disconnect(),
   };
