@@ -130,7 +130,7 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   if ("code" in own) return own;
   const { record, agent, institution, customer } = own;
   if (record.state === "declined") return refuse("pending_already_declined");
-  if (record.state === "expired") return refuse("pending_expired");
+  if (record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime()) return refuse("pending_expired");
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
   const feeIncome = await kit.feeIncomeId(institution);
@@ -145,7 +145,14 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, agent);
   if (refusal) {
-    if (refusal.code === "pending_expired") await kit.deps.store.settleCashOut(id, "expired", kit.now());
+    // Voided by the expiry sweep (the ledger's clock may run ahead of ours): say expired.
+    if (refusal.code === "pending_expired" || (refusal.code === "pending_already_declined" && record.state === "pending")) {
+      const expired = await kit.deps.ledger.getTransfer(derivedUuid(`fingate:expire:${id}`));
+      if (refusal.code === "pending_expired" || expired) {
+        await kit.deps.store.settleCashOut(id, "expired", kit.now());
+        return refuse("pending_expired");
+      }
+    }
     return refusal;
   }
   await kit.deps.store.settleCashOut(id, "approved", kit.now());

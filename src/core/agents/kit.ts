@@ -14,6 +14,7 @@ import type { Ledger } from "../ledger/ledger.js";
 import type { LimitPolicies } from "../limits/policies.js";
 import type { LimitChannel, LimitPolicy, LimitTier } from "../limits/types.js";
 import type { AgentStore } from "./ports.js";
+import { KeyedSerial } from "./serial.js";
 import { refuse } from "./refusals.js";
 import { AGENT_CHANNELS, MAX_AGENT_AMOUNT_MINOR, type Agent, type AgentChannel, type AgentLimits, type AgentRefusal } from "./types.js";
 
@@ -70,6 +71,7 @@ export function floatPolicy(limits: AgentLimits): LimitPolicy {
 /** Shared look-ups of the agent flows: parties, fees, policies, system accounts. */
 export class AgentKit {
   readonly now: () => Date;
+  private readonly pinChecks = new KeyedSerial();
 
   constructor(readonly deps: AgentsDeps) {
     this.now = deps.clock ?? (() => new Date());
@@ -130,7 +132,7 @@ export class AgentKit {
 
   /** Verifies an agent's or a customer's PIN (the subject is the agent's or customer's id). */
   async verifyPin(subject: { type: "agent" | "customer"; id: string }, pin: string, channel: AgentChannel): Promise<AgentRefusal | null> {
-    const result = await this.deps.pins.verifyPin({ actor: subject, channel, subjectId: subject.id, pin });
+    const result = await this.pinChecks.run(subject.id, () => this.deps.pins.verifyPin({ actor: subject, channel, subjectId: subject.id, pin }));
     if (result.ok) return null;
     if (result.code === "pin_locked") return refuse("pin_locked", { until: result.lockedUntil });
     return refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
