@@ -52,6 +52,8 @@ export async function buildGateway(config: Config, logger = createLogger(config.
       directory: services.directory,
       pins: services.pins,
       simSwaps: services.simSwap,
+      agents: services.agents,
+      agentKeys: services.agentKeys,
     }),
     ussd?.router,
   );

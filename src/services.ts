@@ -1,4 +1,5 @@
 import { Agents } from "./core/agents/agents.js";
+import { AgentDeviceKeys } from "./core/agents/device-keys.js";
 import { PinService } from "./core/auth/pin-service.js";
 import { SimSwapGuard } from "./core/auth/sim-swap.js";
 import { Directory } from "./core/directory/directory.js";
@@ -8,6 +9,7 @@ import { LimitPolicies } from "./core/limits/policies.js";
 import { Payments } from "./core/payments/payments.js";
 import { SessionMeter } from "./core/tariffs/metering.js";
 import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
+import { SqlAgentDeviceKeyStore } from "./infra/db/agent-device-key-store.js";
 import { SqlAgentStore } from "./infra/db/agent-store.js";
 import { SqlAuditLog } from "./infra/db/audit-store.js";
 import { PrismaDirectoryStore } from "./infra/db/directory-store.js";
@@ -44,6 +46,8 @@ export interface CoreServices {
   payments: Payments;
   /** Business correspondents: float, cash-in, cash-out, commission, reversal. */
   agents: Agents;
+  /** Keys of agents' point-of-sale apps (the agent HTTP API). */
+  agentKeys: AgentDeviceKeys;
   /** Charges finished USSD sessions per the telco's tariff plan, once per session. */
   sessionMeter: SessionMeter;
   close(): Promise<void>;
@@ -64,8 +68,10 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const limitPolicies = new LimitPolicies(limits, clock);
   const feeSchedules = new FeeSchedules(fees, clock);
   const payments = new Payments({ ledger, directory, pins, simSwap, institutions, limits: limitPolicies, fees: feeSchedules });
+  const agentStore = new SqlAgentStore(db);
+  const agentKeys = new AgentDeviceKeys({ keys: new SqlAgentDeviceKeyStore(db), agents: agentStore, now: clock });
   const agents = new Agents({
-    store: new SqlAgentStore(db),
+    store: agentStore,
     ledger,
     directory,
     pins,
@@ -90,6 +96,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     limits,
     payments,
     agents,
+    agentKeys,
     sessionMeter,
     close: () => prisma.$disconnect(),
   };

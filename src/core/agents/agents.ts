@@ -1,4 +1,5 @@
 import { isUuid } from "../ledger/ids.js";
+import type { Transfer } from "../ledger/types.js";
 import { periodKeys } from "../limits/periods.js";
 import { cashIn, quoteCashIn } from "./cash-in.js";
 import { approveCashOut, cashOutStatus, declineCashOut, pendingCashOuts, startCashOut } from "./cash-out.js";
@@ -188,6 +189,14 @@ export class Agents {
         createdAt: t.createdAt,
       }));
     return { ok: true, transactions };
+  }
+
+  /** The float's history, newest first, one page at a time (beforeSeq from the previous page's last). */
+  async statement(agentId: string, page: { limit?: number; beforeSeq?: bigint } = {}): Promise<AgentResult<{ agent: Agent; transfers: Transfer[] }>> {
+    const agent = await this.get(agentId);
+    if (!agent) return refuse("agent_not_found");
+    const transfers = await this.kit.deps.ledger.listAccountTransfers(agent.floatAccountId, { limit: page.limit ?? 50, beforeSeq: page.beforeSeq });
+    return { ok: true, agent, transfers };
   }
 
   /** The commission account's balance: earned and not yet paid out. */
