@@ -122,6 +122,14 @@ export class Agents {
 
   // --- cash-in and cash-out ---------------------------------------------------------------
 
+  /** The customer an agent typed, as the agent may see them: a masked name. */
+  async lookupCustomer(agentId: string, customerQuery: string): Promise<AgentResult<{ maskedName: string }>> {
+    const found = await this.kit.activeAgent(agentId);
+    if ("code" in found) return found;
+    const party = await this.kit.customerByQuery(found.agent, customerQuery);
+    return "code" in party ? party : { ok: true, maskedName: party.maskedName };
+  }
+
   quoteCashIn(agentId: string, customerQuery: string, amountMinor: bigint): Promise<AgentResult<CashQuote>> {
     return quoteCashIn(this.kit, agentId, customerQuery, amountMinor);
   }
