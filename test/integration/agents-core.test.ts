@@ -208,5 +208,10 @@ describe("agents core on postgres", () => {
     expect(await w.services.agents.reverseCashIn({ transferId: done.transferId, reason: "typo", actor: BANK })).toMatchObject({ ok: false, code: "customer_funds_spent" });
     expect(await w.balance(agent.floatAccountId)).toBe(8_000n);
     expect(await w.services.agents.reverseCashIn({ transferId: done.transferId, reason: "", actor: BANK })).toMatchObject({ ok: false, code: "invalid_input" });
+    // Once the bank has made the customer's wallet whole again, the same reversal goes through.
+    await w.fund(customer.walletAccountId, 11_000n);
+    expect(await w.services.agents.reverseCashIn({ transferId: done.transferId, reason: "typo", actor: BANK })).toMatchObject({ ok: true, amountMinor: 12_000n });
+    expect(await w.balance(agent.floatAccountId)).toBe(20_000n);
+    expect(await w.balance(customer.walletAccountId)).toBe(0n);
   });
 });

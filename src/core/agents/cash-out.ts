@@ -22,6 +22,8 @@ import {
 export const cashOutPendingId = (requestId: string): string => derivedUuid(`fingate:agents:cash-out:${requestId}`);
 const postId = (pendingId: string, leg: string) => derivedUuid(`fingate:agents:cash-out-post:${leg}:${pendingId}`);
 const voidId = (pendingId: string, leg: string) => derivedUuid(`fingate:agents:cash-out-void:${leg}:${pendingId}`);
+/** The id Ledger.expirePendings gives the void of an expired pending: its presence means "expired". */
+const expiryVoidId = (pendingId: string) => derivedUuid(`fingate:expire:${pendingId}`);
 
 function timeoutOf(kit: AgentKit, requested: unknown): number | null {
   const value = requested ?? kit.deps.cashOutTimeoutSec ?? DEFAULT_CASH_OUT_TIMEOUT_SEC;
@@ -147,7 +149,7 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   if (refusal) {
     // Voided by the expiry sweep (the ledger's clock may run ahead of ours): say expired.
     if (refusal.code === "pending_expired" || (refusal.code === "pending_already_declined" && record.state === "pending")) {
-      const expired = await kit.deps.ledger.getTransfer(derivedUuid(`fingate:expire:${id}`));
+      const expired = await kit.deps.ledger.getTransfer(expiryVoidId(id));
       if (refusal.code === "pending_expired" || expired) {
         await kit.deps.store.settleCashOut(id, "expired", kit.now());
         return refuse("pending_expired");
@@ -174,10 +176,12 @@ export async function declineCashOut(kit: AgentKit, input: { pendingId: string; 
   group[0]!.notices = [declinedNotice(agent, record.amountMinor, institution.currency, id)];
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, agent);
-  if (refusal && refusal.code !== "pending_already_declined") {
-    if (refusal.code === "pending_expired") await kit.deps.store.settleCashOut(id, "expired", kit.now());
-    return refusal;
+  const expiredBySweep = refusal?.code === "pending_already_declined" && (await kit.deps.ledger.getTransfer(expiryVoidId(id))) !== null;
+  if (refusal?.code === "pending_expired" || expiredBySweep) {
+    await kit.deps.store.settleCashOut(id, "expired", kit.now());
+    return refuse("pending_expired");
   }
+  if (refusal && refusal.code !== "pending_already_declined") return refusal;
   await kit.deps.store.settleCashOut(id, "declined", kit.now());
   return { ok: true, pendingId: id };
 }

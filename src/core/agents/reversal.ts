@@ -28,6 +28,10 @@ export async function reverseCashIn(kit: AgentKit, input: ReverseCashInInput): P
   const id = reversalId(original.id);
   if (await kit.deps.ledger.getTransfer(id)) return audited(kit, input, reason, refuse("already_reversed"));
   const group = await compensation(kit, original, id);
+  // Checked before submitting too: a refusal the ledger records would bind this reversal's ids to
+  // it for good, so a bank that later makes the customer whole could never retry.
+  const short = await shortfall(kit, original.creditAccountId, original.amountMinor - group.feeMinor, agent.commissionAccountId, group.commissionMinor);
+  if (short) return audited(kit, input, reason, refuse(short));
   const results = await kit.deps.ledger.submitLinked(group.transfers);
   const refusal = agentRefusalFor(results, group.transfers, agent);
   if (refusal) {
@@ -58,6 +62,12 @@ async function compensation(kit: AgentKit, original: Transfer, id: string) {
     transfers.push({ id: legId(original.id, "commission"), kind: "single", debitAccountId: commission.creditAccountId, creditAccountId: commission.debitAccountId, amountMinor: commission.amountMinor, code: "commission_cash_in_rev", reference: original.id });
   }
   return { transfers, feeMinor: fee?.amountMinor ?? 0n, commissionMinor: commission?.amountMinor ?? 0n };
+}
+
+async function shortfall(kit: AgentKit, customerAccountId: string, customerOwesMinor: bigint, commissionAccountId: string, commissionMinor: bigint) {
+  if ((await kit.balance(customerAccountId)) < customerOwesMinor) return "customer_funds_spent" as const;
+  if (commissionMinor > 0n && (await kit.balance(commissionAccountId)) < commissionMinor) return "commission_paid_out" as const;
+  return null;
 }
 
 function stringify(r: Reversal): Record<string, string> {
