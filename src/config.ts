@@ -19,6 +19,8 @@ export interface Config {
   platformApiKey: string | undefined;
   /** Pepper mixed into every Argon2 PIN hash; keep it out of the database and never change it. */
   pinPepper: string | undefined;
+  /** Seconds a customer has to approve an agent-initiated cash-out before its hold is voided. */
+  agentCashOutTimeoutSec: number;
   ledger: {
     maxQueuedTransfers: number;
     maxBatchTransfers: number;
@@ -58,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: text(env, "LOG_LEVEL") ?? "info",
     platformApiKey: text(env, "FINGATE_PLATFORM_API_KEY"),
     pinPepper: text(env, "FINGATE_PIN_PEPPER"),
+    agentCashOutTimeoutSec: int(env, "FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC", 300, 30, 3_600),
     ledger: {
       maxQueuedTransfers: int(env, "LEDGER_MAX_QUEUED", 100_000, 1, 10_000_000),
       maxBatchTransfers: int(env, "LEDGER_MAX_BATCH", 8_192, 1, 65_536),

@@ -37,7 +37,11 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     maxBatchesInFlight: config.ledger.maxBatchesInFlight,
     isRetryable: isRetryableSqlError,
   });
-  const services = buildServices(db, ledger, { schema: config.databaseSchema, pinPepper: config.pinPepper });
+  const services = buildServices(db, ledger, {
+    schema: config.databaseSchema,
+    pinPepper: config.pinPepper,
+    cashOutTimeoutSec: config.agentCashOutTimeoutSec,
+  });
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
   // On an empty embedded database: demo data, and the USSD channel on for it (src/demo/setup.ts).
   const demo = await prepareDemo({ config, db, ledger, services, logger });
