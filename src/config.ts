@@ -25,6 +25,8 @@ export interface Config {
   pinScheme: PinScheme;
   /** NODE_ENV=production: nothing secret is generated on the fly. */
   production: boolean;
+  /** Seconds a customer has to approve an agent-initiated cash-out before its hold is voided. */
+  agentCashOutTimeoutSec: number;
   ledger: {
     maxQueuedTransfers: number;
     maxBatchTransfers: number;
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pinKey: text(env, "FINGATE_PIN_KEY"),
     pinScheme: pinScheme(env),
     production: env.NODE_ENV === "production",
+    agentCashOutTimeoutSec: int(env, "FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC", 300, 30, 3_600),
     ledger: {
       maxQueuedTransfers: int(env, "LEDGER_MAX_QUEUED", 100_000, 1, 10_000_000),
       maxBatchTransfers: int(env, "LEDGER_MAX_BATCH", 8_192, 1, 65_536),

@@ -4,6 +4,7 @@ import type { Config } from "./config.js";
 import { Ledger } from "./core/ledger/ledger.js";
 import { prepareDemo, type DemoSetup } from "./demo/setup.js";
 import { adminRouter } from "./http/admin/router.js";
+import { agentApiRouter } from "./http/agent/router.js";
 import { createApp } from "./http/app.js";
 import { resolvePinKey, pinKeyPath } from "./infra/auth/pin-key.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
@@ -44,6 +45,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     pinPepper: config.pinPepper,
     pinKey: pinKey.key,
     pinScheme: config.pinScheme,
+    cashOutTimeoutSec: config.agentCashOutTimeoutSec,
   });
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
   // On an empty embedded database: demo data, and the USSD channel on for it (src/demo/setup.ts).
@@ -60,8 +62,11 @@ export async function buildGateway(config: Config, logger = createLogger(config.
       directory: services.directory,
       pins: services.pins,
       simSwaps: services.simSwap,
+      agents: services.agents,
+      agentKeys: services.agentKeys,
     }),
     ussd?.router,
+    agentApiRouter({ agents: services.agents, keys: services.agentKeys, logger }),
   );
   return {
     config,
@@ -81,12 +86,13 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   };
 }
 
-/** The admin API (/admin/v1, /openapi.json) in front of the app, whose 404 and errors handle the rest. */
-function withAdmin(app: express.Express, admin: express.Router, ussd?: express.Router): express.Express {
+/** The admin API (/admin/v1, /openapi.json) and the agent API (/agent/v1) in front of the app, whose 404 and errors handle the rest. */
+function withAdmin(app: express.Express, admin: express.Router, ussd: express.Router | undefined, agentApi: express.Router): express.Express {
   const outer = express();
   outer.disable("x-powered-by");
   outer.set("trust proxy", false);
   outer.use(admin);
+  outer.use(agentApi);
   if (ussd) outer.use(ussd);
   outer.use(app);
   return outer;

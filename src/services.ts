@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { Agents } from "./core/agents/agents.js";
+import { AgentDeviceKeys } from "./core/agents/device-keys.js";
 import { PinService } from "./core/auth/pin-service.js";
 import { SimSwapGuard } from "./core/auth/sim-swap.js";
 import { Directory } from "./core/directory/directory.js";
@@ -10,6 +12,8 @@ import { SessionMeter } from "./core/tariffs/metering.js";
 import type { PinScheme } from "./config.js";
 import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
 import { HmacPinHasher } from "./infra/auth/hmac-pin-hasher.js";
+import { SqlAgentDeviceKeyStore } from "./infra/db/agent-device-key-store.js";
+import { SqlAgentStore } from "./infra/db/agent-store.js";
 import { SqlAuditLog } from "./infra/db/audit-store.js";
 import { PrismaDirectoryStore } from "./infra/db/directory-store.js";
 import { SqlFeeScheduleStore } from "./infra/db/fee-store.js";
@@ -35,6 +39,8 @@ export interface ServiceOptions {
   /** How new PINs are stored; credentials of the other scheme still verify and are re-keyed. */
   pinScheme?: PinScheme;
   clock?: () => Date;
+  /** FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC: how long a customer has to approve an agent's cash-out. */
+  cashOutTimeoutSec?: number;
 }
 
 /** The core services over one database and ledger: what main.ts serves and the tests drive. */
@@ -48,6 +54,10 @@ export interface CoreServices {
   fees: SqlFeeScheduleStore;
   limits: SqlLimitPolicyStore;
   payments: Payments;
+  /** Business correspondents: float, cash-in, cash-out, commission, reversal. */
+  agents: Agents;
+  /** Keys of agents' point-of-sale apps (the agent HTTP API). */
+  agentKeys: AgentDeviceKeys;
   /** Charges finished USSD sessions per the telco's tariff plan, once per session. */
   sessionMeter: SessionMeter;
   close(): Promise<void>;
@@ -57,20 +67,31 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const clock = options.clock ?? (() => new Date());
   const prisma = createPrisma(db, options.schema);
   const audit = new SqlAuditLog(db, clock);
-  const directory = new Directory({ store: new PrismaDirectoryStore(prisma), ledger, audit, now: clock });
+  const directoryStore = new PrismaDirectoryStore(prisma);
+  const directory = new Directory({ store: directoryStore, ledger, audit, now: clock });
   const simSwap = new SimSwapGuard({ store: new SqlSimSwapStore(db), clock });
   const pins = new PinService({ store: new SqlPinStore(db), ...pinHashers(options), audit, simSwap, clock });
   const institutions = new SqlInstitutionStore(db);
   const fees = new SqlFeeScheduleStore(db);
   const limits = new SqlLimitPolicyStore(db);
-  const payments = new Payments({
+  const limitPolicies = new LimitPolicies(limits, clock);
+  const feeSchedules = new FeeSchedules(fees, clock);
+  const payments = new Payments({ ledger, directory, pins, simSwap, institutions, limits: limitPolicies, fees: feeSchedules });
+  const agentStore = new SqlAgentStore(db);
+  const agentKeys = new AgentDeviceKeys({ keys: new SqlAgentDeviceKeyStore(db), agents: agentStore, now: clock });
+  const agents = new Agents({
+    store: agentStore,
     ledger,
     directory,
     pins,
     simSwap,
     institutions,
-    limits: new LimitPolicies(limits, clock),
-    fees: new FeeSchedules(fees, clock),
+    limits: limitPolicies,
+    fees: feeSchedules,
+    audit,
+    defaultCountry: async (institutionId) => (await directoryStore.getInstitution(institutionId))?.defaultCountry ?? null,
+    clock,
+    cashOutTimeoutSec: options.cashOutTimeoutSec,
   });
   const sessionMeter = new SessionMeter({ tariffs: new SqlTariffStore(db), sessions: new SqlSessionLog(db), institutions, ledger });
   return {
@@ -83,6 +104,8 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     fees,
     limits,
     payments,
+    agents,
+    agentKeys,
     sessionMeter,
     close: () => prisma.$disconnect(),
   };

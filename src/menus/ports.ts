@@ -2,9 +2,9 @@
  * The ports a flow step may call. Steps never reach a database or a framework directly: the
  * composition root passes adapters (src/menus/adapters) that implement these over the core.
  */
-import type { CustomerRef, Language } from "./engine/types.js";
+import type { AgentRef, CustomerRef, Language } from "./engine/types.js";
 
-export type { CustomerRef };
+export type { AgentRef, CustomerRef };
 
 export interface PayeeRef {
   customerId: string;
@@ -109,6 +109,101 @@ export interface SealPort {
   open(sealed: string, context: string): string | null;
 }
 
+/**
+ * What an agent operation answered: "ok", or a refusal code (pin_wrong, insufficient_float,
+ * agent_store_mismatch, a limit code …) that refusals.ts turns into words.
+ */
+export interface AgentOutcome {
+  code: string;
+  /** Short reference for the receipt (from the transfer id). */
+  reference: string;
+  amountMinor?: bigint;
+  feeMinor?: bigint;
+  /** The counterparty as the other side may see it (masked). */
+  maskedName?: string;
+  /** For limit refusals: what may still move now. */
+  remainingMinor?: bigint;
+  /** For pin_locked and sim_swap_cooling: when it ends. */
+  until?: Date | null;
+}
+
+export interface AgentCashQuote {
+  /** The customer as the agent may see them (masked); absent when the quote does not say. */
+  maskedName?: string;
+  feeMinor: bigint;
+  /** What the agent earns on it. */
+  commissionMinor: bigint;
+}
+
+export interface WithdrawQuote {
+  /** The agent's name, masked. */
+  agentName: string;
+  feeMinor: bigint;
+  totalMinor: bigint;
+}
+
+/** A cash-out an agent started, waiting for the customer's approval. */
+export interface PendingCashOutView {
+  pendingId: string;
+  /** The agent's name, masked. */
+  agentName: string;
+  storeNumber: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  expiresAt: Date;
+}
+
+export interface AgentTxLine {
+  direction: "in" | "out";
+  amountMinor: bigint;
+  at: Date;
+  reference: string;
+}
+
+/** A customer as the agent typed them (number or pseudonym), and who the directory found for it. */
+export interface CustomerQuery {
+  query: string;
+  customerId: string;
+}
+
+/** Amounts as { ok, value } or a refusal with the remaining amount for limit codes. */
+export type AgentQuoteResult<T> = { ok: true; value: T } | { ok: false; code: string; remainingMinor?: bigint; until?: Date | null };
+
+/**
+ * Agents (business correspondents): cash-in and cash-out at an agent, float, commission. The flows
+ * reach the agents core (src/core/agents) only through this port. PINs are passed through once, in
+ * the step that receives them, and never kept. requestId is derived from the session and step, so
+ * a retried or resumed hop moves money at most once.
+ */
+export interface AgentsPort {
+  /** The active or suspended agent behind a caller's number, or null. */
+  findByMsisdn(msisdn: string, institutionId: string): Promise<AgentRef | null>;
+
+  // The customer's side.
+  /** Both the agent's number and its store number must name the same agent. */
+  findForWithdrawal(customer: CustomerRef, agentNumber: string, storeNumber: string): Promise<AgentQuoteResult<{ agentName: string }>>;
+  quoteWithdraw(customer: CustomerRef, agentNumber: string, storeNumber: string, amountMinor: bigint): Promise<AgentQuoteResult<WithdrawQuote>>;
+  withdraw(input: { requestId: string; customer: CustomerRef; agentNumber: string; storeNumber: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
+  /** Cash-outs awaiting this customer's approval, oldest first. */
+  pendingCashOuts(customer: CustomerRef): Promise<PendingCashOutView[]>;
+  approveCashOut(input: { pendingId: string; customer: CustomerRef; pin: string }): Promise<AgentOutcome>;
+  declineCashOut(input: { pendingId: string; customer: CustomerRef }): Promise<AgentOutcome>;
+
+  // The agent's side.
+  /** customer: as the agent typed it, and who the directory found for it. */
+  quoteCashIn(agent: AgentRef, customer: CustomerQuery, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>>;
+  cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
+  quoteCashOut(agent: AgentRef, customer: CustomerQuery, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>>;
+  /** Holds the amount on the customer's wallet until the customer approves on their phone. */
+  startCashOut(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
+  /** The agent's own PIN, for the agent's reports. */
+  verifyPin(agent: AgentRef, pin: string): Promise<Result<null>>;
+  floatBalance(agent: AgentRef): Promise<{ availableMinor: bigint; currency: string }>;
+  todaysTransactions(agent: AgentRef, limit: number): Promise<{ count: number; lines: AgentTxLine[] }>;
+  /** Commission earned and not yet paid out. */
+  commissionEarned(agent: AgentRef): Promise<{ balanceMinor: bigint; currency: string }>;
+}
+
 export interface MenuLimits {
   /** Characters in one input; longer input is refused before any step sees it. */
   maxInputChars: number;
@@ -134,6 +229,8 @@ export interface MenuContext {
   accounts: AccountsPort;
   payments: PaymentsPort;
   simSwap: SimSwapPort;
+  /** Agents (cash-in/out); without it the agent menu and cash withdrawal are not offered. */
+  agents?: AgentsPort;
   sealer: SealPort;
   limits: MenuLimits;
   now: () => Date;

@@ -45,6 +45,21 @@ const TABLE: Record<string, string> = {
   display_name_too_long: "err.name_invalid",
   display_name_invalid_characters: "err.name_invalid",
   display_name_mixed_scripts: "err.name_invalid",
+  // Agents (src/core/agents): cash-in, cash-out, withdrawal at an agent.
+  customer_not_found: "err.payee_not_found",
+  customer_unavailable: "err.customer_unavailable",
+  invalid_store_number: "err.store_invalid",
+  agent_not_found: "err.agent_not_found",
+  agent_unavailable: "err.agent_unavailable",
+  agent_store_mismatch: "err.agent_store_mismatch",
+  self_transaction: "err.self_transaction",
+  insufficient_float: "err.insufficient_float",
+  float_limit_exceeded: "err.float_limit",
+  too_many_pending: "err.too_many_pending",
+  pending_not_found: "err.cash_out_expired",
+  pending_expired: "err.cash_out_expired",
+  pending_already_approved: "err.cash_out_decided",
+  pending_already_declined: "err.cash_out_decided",
 };
 
 export const REFUSAL_KEYS: readonly string[] = [...new Set([...Object.values(TABLE), "err.generic"])];
@@ -63,6 +78,7 @@ export const AMOUNT_REFUSALS: ReadonlySet<string> = new Set([
   "daily_amount_exceeded",
   "monthly_amount_exceeded",
   "balance_limit_exceeded",
+  "float_limit_exceeded",
 ]);
 
 export function refusalMessage(refusal: Pick<Refusal, "code" | "until"> | string, extras: RefusalExtras = {}): Message {

@@ -21,7 +21,7 @@ import { isUuid } from "../core/ledger/ids.js";
 import type { Ledger } from "../core/ledger/ledger.js";
 import type { Payments } from "../core/payments/payments.js";
 import { RedisSessionStore } from "../infra/redis/session-store.js";
-import { coreMenuPorts } from "../menus/adapters/index.js";
+import { coreMenuPorts, type AgentsCore } from "../menus/adapters/index.js";
 import { MemorySessionStore, type SessionStore } from "../menus/engine/session-store.js";
 import { MENU_LANGUAGES, type Language } from "../menus/index.js";
 import { createUssdChannel, type UssdChannel } from "./channel.js";
@@ -36,6 +36,8 @@ export interface UssdGatewayDeps {
     pins: PinService;
     simSwap: SimSwapGuard;
     payments?: Pick<Payments, "quoteP2P" | "sendP2P">;
+    /** The agents core: the agent menu for agents' numbers, cash withdrawal and cash-out approval for customers. */
+    agents?: AgentsCore;
     sessionMeter?: Pick<SessionMeter, "meter">;
   };
   ledger: Ledger;

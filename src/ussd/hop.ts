@@ -4,7 +4,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { LockedValue, SessionStore, SessionWrite } from "../menus/engine/session-store.js";
-import type { Language, MenuContext, MenuEngine, MenuState, Message, Reply, StepResult } from "../menus/index.js";
+import { movesMoney, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
 import type { Translator } from "../infra/i18n/index.js";
 import { DEFAULT_BUDGET, type ScreenBudget } from "./gsm.js";
 import { KeyedMutex } from "./mutex.js";
@@ -88,7 +88,7 @@ export const DEFAULT_HOP_LIMITS: HopLimits = {
 interface HopState {
   /** The input answered a PIN prompt: nothing of it is logged. */
   secretInput: boolean;
-  /** The hop runs the send step's PIN: the one step that moves money. */
+  /** The hop runs a PIN step that moves money (send, withdraw, cash-in, cash-out, approval). */
   movesMoney: boolean;
 }
 
@@ -132,7 +132,7 @@ export class HopProcessor {
       const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.limits.hopBudgetMs)));
       const answer = await Promise.race([queued, late]);
       clearTimeout(timer);
-      // Past the aggregator's budget the user must hear something true: only the send step's PIN
+      // Past the aggregator's budget the user must hear something true: only a money step's PIN
       // hop can move money, and its retry (same derived transfer id) will tell the outcome.
       reply = answer ?? this.plain(lang, hop.movesMoney ? "err.payment_unknown" : "err.unavailable", true);
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
@@ -227,7 +227,7 @@ export class HopProcessor {
 
     const ctx: MenuContext = { ...this.deps.menu, sessionId: key, msisdn: req.msisdn };
     state.secretInput = record?.reply.secret === true;
-    state.movesMoney = record?.menu?.flow === "send" && record.menu.step === "pin";
+    state.movesMoney = movesMoney(record?.menu);
     const segments = req.mode === "cumulative" && req.text !== "" ? req.text.split("*") : [];
     let next: SessionRecord;
     if (!record) {
@@ -266,7 +266,7 @@ export class HopProcessor {
    * step's transfer id travels in the state, so a resumed send still posts at most once.
    */
   private interruptedWrite(req: HopRequest, next: SessionRecord): SessionWrite | null {
-    const resumable = !next.closed && next.menu !== null && next.menu.flow !== "main";
+    const resumable = !next.closed && next.menu !== null && next.menu.flow !== "main" && next.menu.flow !== "agent";
     if (resumable) {
       next.resumable = true;
       return { key: resumeKey(req), value: JSON.stringify({ menu: next.menu, reply: next.reply }), ttlSec: this.limits.resumeTtlSec };

@@ -3,6 +3,9 @@ import { randomUUID } from "node:crypto";
 import { AesGcmSealer } from "../../src/menus/adapters/sealer.js";
 import {
   DEFAULT_MENU_LIMITS,
+  type AgentOutcome,
+  type AgentRef,
+  type AgentsPort,
   type CustomerRef,
   type Language,
   type MenuContext,
@@ -12,6 +15,28 @@ import {
 } from "../../src/menus/index.js";
 
 const OK: Result<null> = { ok: true, value: null };
+
+export interface FakeAgent {
+  ref: AgentRef;
+  name: string;
+  pin: string;
+  failures: number;
+  float: bigint;
+  commission: bigint;
+}
+
+export interface FakeCashOut {
+  pendingId: string;
+  agent: FakeAgent;
+  customerId: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  state: "pending" | "approved" | "declined";
+}
+
+/** Fakes' fee schedule: cash-in is free (the agent earns KES 5), a cash-out costs the customer KES 10. */
+export const FAKE_CASH_OUT_FEE = 10_00n;
+export const FAKE_CASH_IN_COMMISSION = 5_00n;
 
 export class FakeBank {
   readonly customers = new Map<string, CustomerRef>();
@@ -23,6 +48,10 @@ export class FakeBank {
   readonly cooling = new Set<string>();
   readonly instruments = new Map<string, Array<{ id: string; alias: string; isDefault: boolean }>>();
   readonly institutionId = randomUUID();
+  readonly agents = new Map<string, FakeAgent>();
+  readonly cashOuts = new Map<string, FakeCashOut>();
+  /** Money moves by request id: a replayed id answers the first outcome and moves nothing. */
+  readonly agentMoves = new Map<string, AgentOutcome>();
   /** Set to make the next port call throw (a dependency outage). */
   failNext = false;
 
@@ -42,6 +71,19 @@ export class FakeBank {
     this.balances.set(c.walletAccountId, opts.balance ?? 0n);
     if (opts.alias) this.aliases.set(opts.alias.toLowerCase(), msisdn);
     return c;
+  }
+
+  addAgent(msisdn: string, name: string, opts: { storeNumber?: string; pin?: string; float?: bigint; active?: boolean } = {}): FakeAgent {
+    const agent: FakeAgent = {
+      ref: { id: randomUUID(), institutionId: this.institutionId, msisdn, storeNumber: opts.storeNumber ?? "123456", currency: "KES", active: opts.active ?? true },
+      name,
+      pin: opts.pin ?? "6253",
+      failures: 0,
+      float: opts.float ?? 0n,
+      commission: 0n,
+    };
+    this.agents.set(msisdn, agent);
+    return agent;
   }
 
   context(msisdn: string, sessionId: string = randomUUID(), sealer = new AesGcmSealer()): MenuContext {
@@ -130,6 +172,7 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
     return {
       sessionId,
       msisdn,
+      agents: fakeAgentsPort(bank, directory),
       institutionId: bank.institutionId,
       defaultLanguage: "en",
       limits: DEFAULT_MENU_LIMITS,
@@ -177,4 +220,176 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
         },
       },
     };
+}
+
+function agentPin(bank: FakeBank, agent: FakeAgent, pin: string): Result<null> {
+  bank.trip();
+  if (agent.failures >= 3) return { ok: false, code: "pin_locked", until: null };
+  if (agent.pin !== pin) {
+    agent.failures++;
+    return agent.failures >= 3 ? { ok: false, code: "pin_locked", until: null } : { ok: false, code: "pin_wrong" };
+  }
+  agent.failures = 0;
+  return OK;
+}
+
+/** The customer's PIN, as the core checks it inside a cash operation. */
+function customerPin(bank: FakeBank, customer: CustomerRef, pin: string): Result<null> {
+  const row = bank.pins.get(customer.id);
+  if (!row) return { ok: false, code: "pin_wrong" };
+  if (row.failures >= 3) return { ok: false, code: "pin_locked", until: null };
+  if (row.pin !== pin) {
+    row.failures++;
+    return row.failures >= 3 ? { ok: false, code: "pin_locked", until: null } : { ok: false, code: "pin_wrong" };
+  }
+  row.failures = 0;
+  return OK;
+}
+
+const ref = (id: string) => id.replace(/-/g, "").slice(0, 10).toUpperCase();
+const no = (code: string): AgentOutcome => ({ code, reference: "" });
+
+/** A small agents core: float, commission, cash-outs held on the wallet until the customer answers. */
+function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): AgentsPort {
+  const byId = (id: string) => [...bank.agents.values()].find((a) => a.ref.id === id);
+  const customerById = (id: string) => [...bank.customers.values()].find((c) => c.id === id);
+  const normalize = (n: string) => (n.startsWith("0") ? `+254${n.slice(1)}` : `+${n.replace(/^\+/, "")}`);
+  const match = (agentNumber: string, store: string): { agent: FakeAgent } | { code: string } => {
+    const byNumber = bank.agents.get(normalize(agentNumber));
+    const byStore = [...bank.agents.values()].find((a) => a.ref.storeNumber === store);
+    if (!byNumber && !byStore) return { code: "agent_not_found" };
+    if (!byNumber || byNumber !== byStore) return { code: "agent_store_mismatch" };
+    if (!byNumber.ref.active) return { code: "agent_unavailable" };
+    return { agent: byNumber };
+  };
+  const balance = (c: CustomerRef) => bank.balances.get(c.walletAccountId) ?? 0n;
+  const credit = (c: CustomerRef, amount: bigint) => bank.balances.set(c.walletAccountId, balance(c) + amount);
+  return {
+    async findByMsisdn(msisdn) {
+      bank.trip();
+      const a = bank.agents.get(msisdn);
+      return a ? { ...a.ref } : null;
+    },
+    async findForWithdrawal(customer, agentNumber, store) {
+      bank.trip();
+      const m = match(agentNumber, store);
+      if ("code" in m) return { ok: false, code: m.code };
+      if (m.agent.ref.msisdn === customer.msisdn) return { ok: false, code: "self_transaction" };
+      return { ok: true, value: { agentName: m.agent.name.split(" ")[0]!.toUpperCase() } };
+    },
+    async quoteWithdraw(customer, agentNumber, store, amountMinor) {
+      bank.trip();
+      const m = match(agentNumber, store);
+      if ("code" in m) return { ok: false, code: m.code };
+      if (amountMinor > 70_000_00n) return { ok: false, code: "per_transaction_exceeded", remainingMinor: 70_000_00n };
+      return { ok: true, value: { agentName: m.agent.name.split(" ")[0]!.toUpperCase(), feeMinor: FAKE_CASH_OUT_FEE, totalMinor: amountMinor + FAKE_CASH_OUT_FEE } };
+    },
+    async withdraw(input) {
+      bank.trip();
+      const done = bank.agentMoves.get(input.requestId);
+      if (done) return done;
+      const m = match(input.agentNumber, input.storeNumber);
+      if ("code" in m) return no(m.code);
+      const pin = customerPin(bank, input.customer, input.pin);
+      if (!pin.ok) return { code: pin.code, reference: "", until: pin.until ?? null };
+      const total = input.amountMinor + FAKE_CASH_OUT_FEE;
+      if (balance(input.customer) < total) return no("insufficient_funds");
+      credit(input.customer, -total);
+      m.agent.float += input.amountMinor;
+      const outcome = { code: "ok", reference: ref(input.requestId), amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE };
+      bank.agentMoves.set(input.requestId, outcome);
+      return outcome;
+    },
+    async pendingCashOuts(customer) {
+      bank.trip();
+      return [...bank.cashOuts.values()]
+        .filter((p) => p.customerId === customer.id && p.state === "pending")
+        .map((p) => ({ pendingId: p.pendingId, agentName: p.agent.name.split(" ")[0]!.toUpperCase(), storeNumber: p.agent.ref.storeNumber, amountMinor: p.amountMinor, feeMinor: p.feeMinor, expiresAt: new Date(Date.now() + 300_000) }));
+    },
+    async approveCashOut(input) {
+      bank.trip();
+      const p = bank.cashOuts.get(input.pendingId);
+      if (!p || p.customerId !== input.customer.id) return no("pending_not_found");
+      if (p.state !== "pending") return no(p.state === "approved" ? "pending_already_approved" : "pending_already_declined");
+      const pin = customerPin(bank, input.customer, input.pin);
+      if (!pin.ok) return { code: pin.code, reference: "", until: pin.until ?? null };
+      p.state = "approved";
+      p.agent.float += p.amountMinor;
+      return { code: "ok", reference: ref(p.pendingId), amountMinor: p.amountMinor, feeMinor: p.feeMinor };
+    },
+    async declineCashOut(input) {
+      bank.trip();
+      const p = bank.cashOuts.get(input.pendingId);
+      if (!p || p.customerId !== input.customer.id) return no("pending_not_found");
+      if (p.state !== "pending") return no(p.state === "approved" ? "pending_already_approved" : "pending_already_declined");
+      p.state = "declined";
+      credit(input.customer, p.amountMinor + p.feeMinor);
+      return { code: "ok", reference: ref(p.pendingId) };
+    },
+    async quoteCashIn(agent, customer, amountMinor) {
+      bank.trip();
+      if (!customerById(customer.customerId)) return { ok: false, code: "customer_not_found" };
+      if (amountMinor > 70_000_00n) return { ok: false, code: "per_transaction_exceeded", remainingMinor: 70_000_00n };
+      return { ok: true, value: { maskedName: customerById(customer.customerId)!.displayName.split(" ")[0]!.toUpperCase(), feeMinor: 0n, commissionMinor: FAKE_CASH_IN_COMMISSION } };
+    },
+    async cashIn(input) {
+      bank.trip();
+      const done = bank.agentMoves.get(input.requestId);
+      if (done) return done;
+      const agent = byId(input.agent.id)!;
+      const found = await directory.lookupPayee(input.customerQuery, bank.institutionId);
+      const customer = found.ok ? customerById(found.value.customerId) : undefined;
+      if (!customer) return no("customer_not_found");
+      const pin = agentPin(bank, agent, input.pin);
+      if (!pin.ok) return { code: pin.code, reference: "", until: pin.until ?? null };
+      if (agent.float < input.amountMinor) return no("insufficient_float");
+      agent.float -= input.amountMinor;
+      agent.commission += FAKE_CASH_IN_COMMISSION;
+      credit(customer, input.amountMinor);
+      const outcome = { code: "ok", reference: ref(input.requestId), amountMinor: input.amountMinor, feeMinor: 0n };
+      bank.agentMoves.set(input.requestId, outcome);
+      return outcome;
+    },
+    async quoteCashOut(_agent, customer, amountMinor) {
+      bank.trip();
+      if (!customerById(customer.customerId)) return { ok: false, code: "customer_not_found" };
+      if (amountMinor > 70_000_00n) return { ok: false, code: "per_transaction_exceeded", remainingMinor: 70_000_00n };
+      return { ok: true, value: { feeMinor: FAKE_CASH_OUT_FEE, commissionMinor: 0n } };
+    },
+    async startCashOut(input) {
+      bank.trip();
+      const done = bank.agentMoves.get(input.requestId);
+      if (done) return done;
+      const agent = byId(input.agent.id)!;
+      const found = await directory.lookupPayee(input.customerQuery, bank.institutionId);
+      const customer = found.ok ? customerById(found.value.customerId) : undefined;
+      if (!customer) return no("customer_not_found");
+      const pin = agentPin(bank, agent, input.pin);
+      if (!pin.ok) return { code: pin.code, reference: "", until: pin.until ?? null };
+      const total = input.amountMinor + FAKE_CASH_OUT_FEE;
+      if (balance(customer) < total) return no("insufficient_funds");
+      credit(customer, -total); // held until the customer answers
+      const pendingId = randomUUID();
+      bank.cashOuts.set(pendingId, { pendingId, agent, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE, state: "pending" });
+      const outcome = { code: "ok", reference: ref(pendingId), amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE };
+      bank.agentMoves.set(input.requestId, outcome);
+      return outcome;
+    },
+    async verifyPin(agent, pin) {
+      return agentPin(bank, byId(agent.id)!, pin);
+    },
+    async floatBalance(agent) {
+      bank.trip();
+      return { availableMinor: byId(agent.id)!.float, currency: "KES" };
+    },
+    async todaysTransactions(agent, limit) {
+      bank.trip();
+      const moves = [...bank.agentMoves.entries()].slice(0, limit).map(([id, o]) => ({ direction: "out" as const, amountMinor: o.amountMinor ?? 0n, at: new Date(), reference: ref(id) }));
+      return { count: bank.agentMoves.size, lines: agent.active ? moves : [] };
+    },
+    async commissionEarned(agent) {
+      bank.trip();
+      return { balanceMinor: byId(agent.id)!.commission, currency: "KES" };
+    },
+  };
 }

@@ -60,8 +60,16 @@ describe("customer menus", () => {
 
   it("main menu, balance with PIN", async () => {
     const { bank } = setup();
-    const steps = await walk(bank.context("+254700000010"), ["2", "4827"]);
-    expect(steps[0]!.reply.options?.length).toBe(6);
+    const steps = await walk(bank.context("+254700000010"), ["1", "4827"]);
+    expect(steps[0]!.reply.options?.map((o) => o.label.key)).toEqual([
+      "main.balance",
+      "main.send",
+      "main.statement",
+      "main.withdraw",
+      "main.change_pin",
+      "main.account",
+      "main.language",
+    ]);
     expect(steps[1]!.reply.secret).toBe(true);
     expect(steps[2]!.reply.lines[0]).toEqual({ key: "bal.result", params: { amount: { kind: "money", minor: "50000", currency: "KES" } } });
     expect(steps[2]!.continues).toBe(false);
@@ -69,7 +77,7 @@ describe("customer menus", () => {
 
   it("wrong PIN asks again; the third locks and ends", async () => {
     const { bank } = setup();
-    const steps = await walk(bank.context("+254700000010"), ["2", "1111", "2222", "3333"]);
+    const steps = await walk(bank.context("+254700000010"), ["1", "1111", "2222", "3333"]);
     expect(keys(steps[2]!)).toEqual(["err.pin_wrong", "bal.ask_pin"]);
     expect(keys(steps[4]!)).toEqual(["err.pin_locked"]);
     expect(steps[4]!.continues).toBe(false);
@@ -78,7 +86,7 @@ describe("customer menus", () => {
   it("sends money by alias: masked name, amount, fee, PIN, receipt — once", async () => {
     const { bank, payee } = setup();
     const ctx = bank.context("+254700000010", "session-1");
-    const steps = await walk(ctx, ["1", "peter.o", "150", "1", "4827"]);
+    const steps = await walk(ctx, ["2", "peter.o", "150", "1", "4827"]);
     expect(steps[2]!.reply.lines[0]!.params).toMatchObject({ name: "PETER" });
     expect(keys(steps[3]!)).toEqual(["send.confirm", "send.fee"]);
     expect(steps[4]!.reply.secret).toBe(true);
@@ -92,20 +100,20 @@ describe("customer menus", () => {
 
   it("clear refusals: unknown payee, invalid amount, self, insufficient funds, SIM swap", async () => {
     const { bank } = setup();
-    let steps = await walk(bank.context("+254700000010"), ["1", "nobody.here", "0700000020", "abc", "0", "1.234"]);
+    let steps = await walk(bank.context("+254700000010"), ["2", "nobody.here", "0700000020", "abc", "0", "1.234"]);
     expect(keys(steps[2]!)[0]).toBe("err.payee_not_found");
     expect(keys(steps[4]!)[0]).toBe("err.invalid_amount_hint");
     expect(keys(steps[5]!)[0]).toBe("err.invalid_amount_hint");
     expect(keys(steps[6]!)[0]).toBe("err.invalid_amount_hint");
-    steps = await walk(bank.context("+254700000010"), ["1", "+254700000010"]);
+    steps = await walk(bank.context("+254700000010"), ["2", "+254700000010"]);
     expect(keys(steps[2]!)[0]).toBe("err.self_payment");
-    steps = await walk(bank.context("+254700000010"), ["1", "peter.o", "10000", "1", "4827"]);
+    steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "10000", "1", "4827"]);
     expect(keys(steps.at(-1)!)).toEqual(["err.insufficient_funds"]);
     bank.cooling.add("+254700000010");
-    steps = await walk(bank.context("+254700000010"), ["1", "peter.o", "100"]);
+    steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "100"]);
     expect(keys(steps.at(-1)!)).toEqual(["err.sim_swap_cooling_until"]);
     expect(steps.at(-1)!.continues).toBe(false);
-    steps = await walk(bank.context("+254700000010"), ["1", "peter.o", "2000000"]);
+    steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "2000000"]);
     expect(keys(steps.at(-1)!)).toEqual(["err.limit_remaining", "send.ask_amount"]);
   });
 
@@ -122,14 +130,14 @@ describe("customer menus", () => {
     bank.history.set(payer.walletAccountId, [{ direction: "in", amountMinor: 5_00n, at: new Date(), reference: "REF1" }]);
     let steps = await walk(bank.context("+254700000010"), ["3", "4827"]);
     expect(keys(steps.at(-1)!)).toEqual(["stmt.title", "stmt.in"]);
-    steps = await walk(bank.context("+254700000010"), ["4", "5927", "5927", "4827"]);
+    steps = await walk(bank.context("+254700000010"), ["5", "5927", "5927", "4827"]);
     expect(keys(steps.at(-1)!)).toEqual(["cp.done"]);
     expect(JSON.stringify(steps.map((s) => s.state))).not.toMatch(/5927|4827/);
     expect(bank.pins.get(payer.id)!.pin).toBe("5927");
-    steps = await walk(bank.context("+254700000010"), ["5", "4"]);
+    steps = await walk(bank.context("+254700000010"), ["7", "4"]);
     expect(steps.at(-1)!.state.lang).toBe("hi");
     expect(bank.customers.get("+254700000010")!.language).toBe("hi");
-    steps = await walk(bank.context("+254700000010"), ["1", "00"]);
+    steps = await walk(bank.context("+254700000010"), ["2", "00"]);
     expect(keys(steps.at(-1)!)).toEqual(["main.title"]);
   });
 

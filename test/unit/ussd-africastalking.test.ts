@@ -61,34 +61,34 @@ describe("Africa's Talking dialect over fakes", () => {
     const first = await hop(app, "s1", "+254700000010", "");
     expect(first.status).toBe(200);
     expect(first.headers["content-type"]).toMatch(/^text\/plain/);
-    expect(first.text).toMatch(/^CON Welcome to fingate\n1\. Send money/);
-    expect((await hop(app, "s1", "+254700000010", "2")).text).toBe("CON Enter your PIN:");
-    expect((await hop(app, "s1", "+254700000010", "2*4827")).text).toBe("END Your balance is KES 1,234.50.");
+    expect(first.text).toMatch(/^CON Welcome to fingate\n1\. Balance/);
+    expect((await hop(app, "s1", "+254700000010", "1")).text).toBe("CON Enter your PIN:");
+    expect((await hop(app, "s1", "+254700000010", "1*4827")).text).toBe("END Your balance is KES 1,234.50.");
   });
 
   it("a retried hop gets the same reply and never repeats the payment", async () => {
     const { bank, app } = setup();
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
     const payee = bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
-    for (const text of ["", "1", "1*peter", "1*peter*100", "1*peter*100*1"]) await hop(app, "s2", "+254700000010", text);
-    const receipt = await hop(app, "s2", "+254700000010", "1*peter*100*1*4827");
+    for (const text of ["", "2", "2*peter", "2*peter*100", "2*peter*100*1"]) await hop(app, "s2", "+254700000010", text);
+    const receipt = await hop(app, "s2", "+254700000010", "2*peter*100*1*4827");
     expect(receipt.text).toMatch(/^END Sent KES 100\.00 to PETER\. Ref [0-9A-F]+\./);
-    const again = await hop(app, "s2", "+254700000010", "1*peter*100*1*4827");
+    const again = await hop(app, "s2", "+254700000010", "2*peter*100*1*4827");
     expect(again.text).toBe(receipt.text);
     expect(bank.balances.get(payee.walletAccountId)).toBe(100_00n);
     expect(bank.sends.size).toBe(1);
     // A new hop after END is told the session has ended.
-    expect((await hop(app, "s2", "+254700000010", "1*peter*100*1*4827*1")).text).toMatch(/^END This session has ended/);
+    expect((await hop(app, "s2", "+254700000010", "2*peter*100*1*4827*1")).text).toMatch(/^END This session has ended/);
   });
 
   it("two hops of one session at once are processed one after the other", async () => {
     const { bank, app } = setup();
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
     await hop(app, "s3", "+254700000010", "");
-    const [a, b] = await Promise.all([hop(app, "s3", "+254700000010", "2"), hop(app, "s3", "+254700000010", "2")]);
+    const [a, b] = await Promise.all([hop(app, "s3", "+254700000010", "1"), hop(app, "s3", "+254700000010", "1")]);
     expect(a.text).toBe("CON Enter your PIN:");
     expect(b.text).toBe(a.text);
-    const [c, d] = await Promise.all([hop(app, "s3", "+254700000010", "2*4827"), hop(app, "s3", "+254700000010", "2*4827")]);
+    const [c, d] = await Promise.all([hop(app, "s3", "+254700000010", "1*4827"), hop(app, "s3", "+254700000010", "1*4827")]);
     expect(c.text).toBe(d.text);
     expect(c.text).toMatch(/^END Your balance/);
   });
@@ -105,8 +105,8 @@ describe("Africa's Talking dialect over fakes", () => {
     expect(p2.text).not.toBe(p1.text);
     const back = await hop(app, "s4", "+254700000010", "98*0");
     expect(back.text).toBe(p1.text);
-    // The menu still answers after paging: 2 = balance.
-    expect((await hop(app, "s4", "+254700000010", "98*0*2")).text).toBe("CON अपना पिन दर्ज करें:");
+    // The menu still answers after paging: 1 = balance.
+    expect((await hop(app, "s4", "+254700000010", "98*0*1")).text).toBe("CON अपना पिन दर्ज करें:");
   });
 
   it("shortcut *384*2*number*amount# goes straight to confirmation", async () => {
@@ -121,9 +121,9 @@ describe("Africa's Talking dialect over fakes", () => {
   it("never logs a PIN or the cumulative text", async () => {
     const { bank, app, logger, sessions } = setup();
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 5_00n });
-    for (const text of ["", "2", "2*4827"]) await hop(app, "s6", "+254700000010", text);
+    for (const text of ["", "1", "1*4827"]) await hop(app, "s6", "+254700000010", text);
     expect(logger.lines.join("\n")).not.toContain("4827");
-    expect(logger.lines.join("\n")).not.toContain("2*4827");
+    expect(logger.lines.join("\n")).not.toContain("1*4827");
     expect((await sessions.get("at:s6")) ?? "").not.toContain("4827");
   });
 
@@ -159,8 +159,8 @@ describe("Africa's Talking dialect over fakes", () => {
     const { bank, app } = setup();
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 5_00n });
     await hop(app, "s10", "+254700000010", "");
-    await hop(app, "s10", "+254700000010", "1");
-    const r = await hop(app, "s10", "+254700000010", "1*<script>alert(1)</script>{{x}}$t(main.title)");
+    await hop(app, "s10", "+254700000010", "2");
+    const r = await hop(app, "s10", "+254700000010", "2*<script>alert(1)</script>{{x}}$t(main.title)");
     expect(r.status).toBe(200);
     expect(r.text).toMatch(/^CON Check the number or alias|^CON No customer found/);
     expect(r.text).not.toContain("<script>");
@@ -206,14 +206,14 @@ describe("Africa's Talking dialect over fakes", () => {
     });
     slowSend.bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
     slowSend.bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
-    for (const text of ["", "1", "1*peter", "1*peter*100", "1*peter*100*1"]) await hop(slowSend.app, "b1", "+254700000010", text);
+    for (const text of ["", "2", "2*peter", "2*peter*100", "2*peter*100*1"]) await hop(slowSend.app, "b1", "+254700000010", text);
     const started = Date.now();
-    const late = await hop(slowSend.app, "b1", "+254700000010", "1*peter*100*1*4827");
+    const late = await hop(slowSend.app, "b1", "+254700000010", "2*peter*100*1*4827");
     expect(Date.now() - started).toBeLessThan(380);
     expect(late.text).toBe("END We could not confirm your payment. Check your balance before trying again.");
     // The aggregator's retry, once the step finished, learns the outcome; the money moved once.
     await sleep(400);
-    expect((await hop(slowSend.app, "b1", "+254700000010", "1*peter*100*1*4827")).text).toMatch(/^END Sent KES 100\.00/);
+    expect((await hop(slowSend.app, "b1", "+254700000010", "2*peter*100*1*4827")).text).toMatch(/^END Sent KES 100\.00/);
     expect(slowSend.bank.sends.size).toBe(1);
 
     const slowLookup = setup({}, {
@@ -232,7 +232,7 @@ describe("Africa's Talking dialect over fakes", () => {
   it("logs nothing of an input that answered a PIN prompt, whatever its shape", async () => {
     const { bank, app, logger } = setup();
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 5_00n });
-    for (const text of ["", "2", "2*98765432"]) await hop(app, "p1", "+254700000010", text);
+    for (const text of ["", "1", "1*98765432"]) await hop(app, "p1", "+254700000010", text);
     expect(logger.lines.join("\n")).not.toContain("98765432");
     expect(logger.lines.join("\n")).toContain("[pin]");
   });
@@ -241,7 +241,7 @@ describe("Africa's Talking dialect over fakes", () => {
     const { bank, app } = setup();
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
     const payee = bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
-    for (const text of ["", "1", "1*peter", "1*peter*100", "1*peter*100*1"]) await hop(app, "r1", "+254700000010", text);
+    for (const text of ["", "2", "2*peter", "2*peter*100", "2*peter*100*1"]) await hop(app, "r1", "+254700000010", text);
     // The network drops the session; the customer dials again.
     const offer = await hop(app, "r2", "+254700000010", "");
     expect(offer.text).toBe("CON You were interrupted. Continue where you left off?\n1. Continue\n2. Start again");
@@ -262,7 +262,7 @@ describe("Africa's Talking dialect over fakes", () => {
     const broken: SessionStore = { lockAndGet: down, commit: down, get: down, set: down, delete: down, tryLock: down, unlock: down, close: async () => {} };
     const { bank, app, logger } = setup({}, { sessions: broken });
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827" });
-    const r = await hop(app, "d1", "+254700000010", "2*4827");
+    const r = await hop(app, "d1", "+254700000010", "1*4827");
     expect(r.status).toBe(200);
     expect(r.text).toBe("END Service unavailable. No money was moved. Please try later.");
     const ev = await request(app).post("/ussd/at/events").set("x-fingate-secret", SECRET).type("form").send({ sessionId: "d1", status: "Success", input: "4827" });

@@ -33,6 +33,8 @@ function paramArb(name: string): fc.Arbitrary<Param> {
   if (name === "name") return nameArb;
   if (name === "ref") return fc.stringMatching(/^[0-9A-F]{10}$/);
   if (name === "currency") return fc.constantFrom("KES", "TZS", "INR", "XOF");
+  if (name === "store") return fc.stringMatching(/^\d{1,12}$/);
+  if (name === "count") return fc.integer({ min: 0, max: 100_000 });
   return fc.integer({ min: 0, max: 9 });
 }
 
@@ -43,8 +45,18 @@ function messageArb(key: string): fc.Arbitrary<Message> {
   return fc.tuple(...names.map(paramArb)).map((values) => ({ key, params: Object.fromEntries(names.map((n, i) => [n, values[i]!])) }));
 }
 
-/** Option labels are the short keys flows use as options. */
-const OPTION_KEYS = ALL_KEYS.filter((k) => k.startsWith("main.") || k.startsWith("lang.name_") || k.startsWith("send.opt_") || k.startsWith("resume.c") || k.startsWith("resume.r") || ["acct.aliases", "acct.claim", "acct.instruments"].includes(k));
+/** Option labels are the short keys flows use as options (the agent menu's and the cash-out offer's too). */
+const AGENT_OPTION_KEYS = ["ag.cash_in", "ag.cash_out", "ag.float", "ag.today", "ag.commission", "ag.personal"];
+const OPTION_KEYS = ALL_KEYS.filter(
+  (k) =>
+    k.startsWith("main.") ||
+    k.startsWith("lang.name_") ||
+    k.startsWith("send.opt_") ||
+    k.startsWith("co.opt_") ||
+    k.startsWith("resume.c") ||
+    k.startsWith("resume.r") ||
+    ["acct.aliases", "acct.claim", "acct.instruments", ...AGENT_OPTION_KEYS].includes(k),
+);
 
 const optionsArb = fc.array(fc.constantFrom(...OPTION_KEYS), { minLength: 0, maxLength: 9 }).map((keys) => keys.map((key, i) => ({ choice: String(i + 1), label: { key } })));
 
@@ -92,7 +104,7 @@ describe("USSD pager over every message in every locale", () => {
     const maxMoney: Param = { kind: "money", minor: "999999999999999999", currency: "KES" };
     for (const lang of LOCALES) {
       for (const key of ALL_KEYS) {
-        const params: Record<string, Param> = { name: longName, amount: maxMoney, fee: maxMoney, total: maxMoney, remaining: maxMoney, ref: "ABCDEF1234", currency: "KES", digits: 2, min: 4, date: { kind: "date", iso: "2026-12-31T23:59:00Z" }, until: { kind: "date", iso: "2026-12-31T23:59:00Z" } };
+        const params: Record<string, Param> = { name: longName, amount: maxMoney, fee: maxMoney, total: maxMoney, remaining: maxMoney, ref: "ABCDEF1234", currency: "KES", store: "999999999999", count: 99_999, digits: 2, min: 4, date: { kind: "date", iso: "2026-12-31T23:59:00Z" }, until: { kind: "date", iso: "2026-12-31T23:59:00Z" } };
         for (const page of renderPages(t, lang, { lines: [{ key, params }] })) expect(fits(page)).toBe(true);
       }
     }
@@ -134,7 +146,7 @@ describe("paginate", () => {
     const t2 = createTranslator();
     const reply: Reply = {
       lines: [{ key: "main.title" }],
-      options: ["main.send", "main.balance", "main.statement", "main.change_pin", "main.language"].map((key, i) => ({ choice: String(i + 1), label: { key } })),
+      options: ["main.balance", "main.send", "main.statement", "main.withdraw", "main.change_pin", "main.account", "main.language"].map((key, i) => ({ choice: String(i + 1), label: { key } })),
     };
     const pages = renderPages(t2, "hi", reply);
     expect(pages.length).toBeGreaterThan(1);

@@ -12,6 +12,8 @@ export type SystemAccountPurpose =
   | { kind: "fee_income" }
   /** The bank's operating account: pays session charges when the bank, not the customer, pays. */
   | { kind: "bank" }
+  /** Where agent float comes from and returns to: the bank's cash position with its agents. */
+  | { kind: "settlement" }
   | { kind: "telco_payable"; telcoId: string };
 
 export function systemAccountId(institutionId: string, purpose: SystemAccountPurpose): string {

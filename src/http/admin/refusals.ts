@@ -39,6 +39,25 @@ export const REFUSALS = {
   not_authorized: [403, "not authorized"],
   invalid_msisdn: [400, "invalid phone number"],
   invalid_time: [400, "the time lies in the future"],
+  // Agents (business correspondents)
+  agent_not_found: [404, "no such agent"],
+  agent_exists: [409, "an agent with this number exists in the institution"],
+  store_number_taken: [409, "another agent of the institution has this store number"],
+  invalid_store_number: [400, "the store number must be 4 to 12 digits"],
+  agent_unavailable: [409, "the agent is suspended or closed"],
+  insufficient_float: [422, "the agent's float cannot cover this"],
+  float_limit_exceeded: [422, "this would take the agent's float above its ceiling"],
+  request_id_reused: [409, "this request id was used for a different request"],
+  transfer_not_found: [404, "no such transfer of this institution"],
+  not_a_cash_in: [422, "the transfer is not a cash-in"],
+  already_reversed: [409, "the cash-in has already been reversed"],
+  customer_funds_spent: [422, "the customer has already spent the money: the cash-in cannot be reversed"],
+  commission_paid_out: [422, "the agent's commission has been paid out: the cash-in cannot be reversed"],
+  invalid_amount: [400, "the amount must be a positive number of minor units"],
+  too_many_keys: [409, "the agent has as many active device keys as allowed; revoke one first"],
+  device_key_not_found: [404, "no such device key"],
+  per_transaction_exceeded: [422, "the amount exceeds the per-transaction limit"],
+  daily_amount_exceeded: [422, "the daily limit would be exceeded"],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type RefusalCode = keyof typeof REFUSALS;

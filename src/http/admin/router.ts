@@ -4,6 +4,7 @@ import { mountRoute } from "./handler.js";
 import { sendJson } from "./json.js";
 import { openApiDocument } from "./openapi.js";
 import { reply, route, type AnyRoute } from "./registry.js";
+import { agentRoutes } from "./routes/agents.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditRoutes } from "./routes/audit.js";
 import { customerRoutes } from "./routes/customers.js";
@@ -27,6 +28,7 @@ export function adminRoutes(s: AdminServices): AnyRoute[] {
     ...telcoRoutes(s),
     ...tariffPlanRoutes(s),
     ...customerRoutes(s),
+    ...agentRoutes(s),
     ...reportRoutes(s),
     ...auditRoutes(s),
   ];

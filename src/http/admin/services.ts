@@ -1,4 +1,6 @@
 import { ApiKeyService } from "../../core/access/api-key-service.js";
+import type { Agents } from "../../core/agents/agents.js";
+import type { AgentDeviceKeys } from "../../core/agents/device-keys.js";
 import type { PinService } from "../../core/auth/pin-service.js";
 import type { SimSwapGuard } from "../../core/auth/sim-swap.js";
 import type { Directory } from "../../core/directory/directory.js";
@@ -28,6 +30,9 @@ export interface AdminDeps {
   pins?: PinService;
   /** SIM-swap reports by the bank; without it reporting answers 501 (listing works regardless). */
   simSwaps?: SimSwapGuard;
+  /** Agents (business correspondents) and their device keys; without them those endpoints answer 501. */
+  agents?: Agents;
+  agentKeys?: AgentDeviceKeys;
   now?: () => Date;
 }
 
@@ -42,6 +47,8 @@ export interface AdminServices {
   directory?: Directory;
   pins?: PinService;
   simSwaps?: SimSwapGuard;
+  agents?: Agents;
+  agentKeys?: AgentDeviceKeys;
 }
 
 export function buildAdminServices(deps: AdminDeps): AdminServices {
@@ -56,5 +63,7 @@ export function buildAdminServices(deps: AdminDeps): AdminServices {
     directory: deps.directory,
     pins: deps.pins,
     simSwaps: deps.simSwaps,
+    agents: deps.agents,
+    agentKeys: deps.agentKeys,
   };
 }

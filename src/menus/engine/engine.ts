@@ -13,21 +13,42 @@ export const HOME_INPUT = "00";
 // A flow hands over at most this many times in one hop; more would be a loop.
 const MAX_JUMPS = 4;
 
-/** Dial-string shortcuts (*384*<choice>*…#) map to the main menu's numbering. */
-const SHORTCUTS: Record<string, FlowId> = { "1": "balance", "2": "send", "3": "statement", "4": "change_pin", "5": "language", "6": "account" };
+/** Dial-string shortcuts (*384*<choice>*…#): each menu's own numbering, for customers and for agents. */
+export interface MenuShortcuts {
+  customer: Readonly<Record<string, FlowId>>;
+  agent: Readonly<Record<string, FlowId>>;
+}
 
 export class MenuEngine {
-  constructor(private readonly flows: FlowTable) {}
+  constructor(
+    private readonly flows: FlowTable,
+    private readonly shortcuts: MenuShortcuts = { customer: {}, agent: {} },
+  ) {}
 
   /** The first screen of a session. shortcut holds the dial string's extra segments, if any. */
   async begin(ctx: MenuContext, shortcut: string[] = []): Promise<StepResult> {
-    const customer = await ctx.directory.findByMsisdn(ctx.msisdn, ctx.institutionId);
+    const [customer, agent] = await Promise.all([
+      ctx.directory.findByMsisdn(ctx.msisdn, ctx.institutionId),
+      ctx.agents ? ctx.agents.findByMsisdn(ctx.msisdn, ctx.institutionId) : null,
+    ]);
     const state: MenuState = { flow: "main", step: "choose", data: {}, stages: 0, lang: customer?.language ?? ctx.defaultLanguage, customer };
+    // An agent's number opens the agent menu; a suspended agent who is also a customer still banks.
+    if (agent && (agent.active || !customer)) {
+      if (!agent.active) return end(state, [msg("err.agent_unavailable")]);
+      return this.enter({ ...state, agent }, "agent", this.shortcuts.agent, shortcut, ctx);
+    }
     if (!customer) return this.follow(await this.flows.register.start(state, ctx), ctx);
     if (!customer.active) return end(state, [msg("err.account_frozen")]);
+    // A cash-out an agent started waits for this customer, with the agent and the cash in front of them: it comes first.
+    if (ctx.agents && (await ctx.agents.pendingCashOuts(customer)).length > 0) return this.follow(await this.flows.approve.start(state, ctx), ctx);
+    return this.enter(state, "main", this.shortcuts.customer, shortcut, ctx);
+  }
+
+  /** The menu (home), or the flow a shortcut names, prefilled with the shortcut's further segments. */
+  private async enter(state: MenuState, home: FlowId, table: MenuShortcuts["customer"], shortcut: string[], ctx: MenuContext): Promise<StepResult> {
     const [first, ...rest] = shortcut;
-    const flow = first !== undefined && Object.hasOwn(SHORTCUTS, first) ? SHORTCUTS[first] : undefined;
-    if (!flow) return this.follow(await this.flows.main.start(state, ctx), ctx);
+    const flow = first !== undefined && Object.hasOwn(table, first) ? table[first] : undefined;
+    if (!flow) return this.follow(await this.flows[home].start(state, ctx), ctx);
     const prefill = rest.slice(0, 2).filter((value) => value.length > 0 && value.length <= ctx.limits.maxInputChars);
     return this.follow(await this.flows[flow].start(state, ctx, prefill), ctx);
   }
@@ -38,12 +59,13 @@ export class MenuEngine {
     if (input.length > ctx.limits.maxInputChars) return end(state, [msg("err.input_too_long")]);
     if (stages > ctx.limits.maxStages) return end(state, [msg("err.too_many_stages")]);
     const current: MenuState = { ...state, stages };
-    if (input === HOME_INPUT && current.customer) return this.follow(await this.flows.main.start({ ...current, data: {} }, ctx), ctx);
+    const home: FlowId | null = current.agent ? "agent" : current.customer ? "main" : null;
+    if (input === HOME_INPUT && home) return this.follow(await this.flows[home].start({ ...current, data: {} }, ctx), ctx);
     const flow = Object.hasOwn(this.flows, current.flow) ? this.flows[current.flow] : undefined;
     const step = flow && Object.hasOwn(flow.steps, current.step) ? flow.steps[current.step] : undefined;
     if (!step) {
       // A state from an older release, or a finished flow: start over rather than guess.
-      return current.customer ? this.follow(await this.flows.main.start(current, ctx), ctx) : this.begin(ctx);
+      return home ? this.follow(await this.flows[home].start(current, ctx), ctx) : this.begin(ctx);
     }
     return this.follow(await step(current, input, ctx), ctx);
   }

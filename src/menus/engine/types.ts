@@ -42,7 +42,23 @@ export const money = (minor: bigint, currency: string): MoneyParam => ({ kind: "
 export const msg = (key: string, params?: Record<string, Param>): Message => (params ? { key, params } : { key });
 
 /** The flows a session can be in. */
-export type FlowId = "main" | "register" | "balance" | "send" | "statement" | "change_pin" | "language" | "account";
+export type FlowId =
+  | "main"
+  | "register"
+  | "balance"
+  | "send"
+  | "statement"
+  | "change_pin"
+  | "language"
+  | "account"
+  | "withdraw"
+  | "approve"
+  | "agent"
+  | "agent_cash_in"
+  | "agent_cash_out"
+  | "agent_float"
+  | "agent_today"
+  | "agent_commission";
 
 /** Small, JSON-serializable session state. No PIN is ever kept here in clear. */
 export interface MenuState {
@@ -55,6 +71,19 @@ export interface MenuState {
   lang: Language;
   /** The caller once resolved (ids and display fields only). */
   customer: CustomerRef | null;
+  /** Set while the caller uses the agent menu; dropped when an agent switches to the personal menu. */
+  agent?: AgentRef;
+}
+
+/** An agent calling, kept in the session in agent mode: ids and display fields only. */
+export interface AgentRef {
+  id: string;
+  institutionId: string;
+  msisdn: string;
+  storeNumber: string;
+  currency: string;
+  /** False when the bank suspended or closed the agent: the agent menu refuses everything. */
+  active: boolean;
 }
 
 /** Who the caller is, kept in the session once resolved: ids only, no secrets. */

@@ -1,15 +1,28 @@
+/**
+ * The customer's main menu. Its numbering is also the dial-string shortcuts' (*384*1# is option 1),
+ * so the two never disagree: the engine reads MAIN_CHOICES for both.
+ */
 import { ask, at, jump, option, withNotice, type Flow } from "../engine/steps.js";
 import { msg, type FlowId } from "../engine/types.js";
 
-const CHOICES: Record<string, FlowId> = { "1": "send", "2": "balance", "3": "statement", "4": "change_pin", "5": "language", "6": "account" };
+export const MAIN_CHOICES: Readonly<Record<string, FlowId>> = Object.freeze({
+  "1": "balance",
+  "2": "send",
+  "3": "statement",
+  "4": "withdraw",
+  "5": "change_pin",
+  "6": "account",
+  "7": "language",
+});
 
 export const MAIN_OPTIONS = [
-  option("1", "main.send"),
-  option("2", "main.balance"),
+  option("1", "main.balance"),
+  option("2", "main.send"),
   option("3", "main.statement"),
-  option("4", "main.change_pin"),
-  option("5", "main.language"),
+  option("4", "main.withdraw"),
+  option("5", "main.change_pin"),
   option("6", "main.account"),
+  option("7", "main.language"),
 ];
 
 export const mainMenu: Flow = {
@@ -20,7 +33,7 @@ export const mainMenu: Flow = {
   steps: {
     async choose(state, input, ctx) {
       // Own properties only: "toString" typed on a keypad-less client must not reach the prototype.
-      const flow = Object.hasOwn(CHOICES, input) ? CHOICES[input] : undefined;
+      const flow = Object.hasOwn(MAIN_CHOICES, input) ? MAIN_CHOICES[input] : undefined;
       if (flow) return jump(state, flow);
       return withNotice(await mainMenu.start(state, ctx), msg("err.invalid_choice"));
     },

@@ -24,6 +24,11 @@ export function askPin(state: MenuState, prompt: Message, notice?: Message): Ste
   return withNotice(ask(state, [prompt], undefined, true), notice);
 }
 
+/** A PIN prompt under a summary of what the PIN will confirm (amount, fee, who). */
+export function askPinUnder(state: MenuState, summary: Message[], prompt: Message): StepResult {
+  return ask(state, [...summary, prompt], undefined, true);
+}
+
 /**
  * What to do after a PIN was refused: ask again on a wrong or malformed PIN (the service counts
  * the attempts and locks), end the session on a lock or anything else.

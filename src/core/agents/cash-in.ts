@@ -1,0 +1,113 @@
+import { paymentWithFee } from "../fees/linked.js";
+import type { Institution } from "../institutions/types.js";
+import { derivedUuid, isUuid } from "../ledger/ids.js";
+import type { Notice } from "../notices/types.js";
+import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type CustomerParty, type Fee } from "./kit.js";
+import { shortRef } from "./notices.js";
+import { agentRefusalFor, refuse } from "./refusals.js";
+import type { Agent, AgentRefusal, AgentResult, CashInInput, CashQuote, CashReceipt } from "./types.js";
+
+/** The cash-in transfer's id for a request id: a retry of the request maps to the same transfer. */
+export const cashInTransferId = (requestId: string): string => derivedUuid(`fingate:agents:cash-in:${requestId}`);
+
+interface CashInPlan {
+  agent: Agent;
+  institution: Institution;
+  party: CustomerParty;
+  fee: Fee;
+}
+
+/** Who, to whom, and what it costs: everything but the PIN and the money. */
+async function plan(kit: AgentKit, agentId: string, customerQuery: unknown, amountMinor: unknown): Promise<CashInPlan | AgentRefusal> {
+  if (!isAmount(amountMinor)) return refuse("invalid_amount");
+  const found = await kit.activeAgent(agentId);
+  if ("code" in found) return found;
+  const party = await kit.customerByQuery(found.agent, customerQuery);
+  if ("code" in party) return party;
+  if (amountMinor > found.agent.limits.maxPerTransactionMinor) {
+    return refuse("per_transaction_exceeded", { availableMinor: found.agent.limits.maxPerTransactionMinor });
+  }
+  const fee = await kit.fee(found.institution.id, "cash_in", amountMinor);
+  if ("code" in fee) return fee;
+  return { ...found, party, fee };
+}
+
+export async function quoteCashIn(kit: AgentKit, agentId: string, customerQuery: string, amountMinor: bigint): Promise<AgentResult<CashQuote>> {
+  const p = await plan(kit, agentId, customerQuery, amountMinor);
+  if ("code" in p) return p;
+  return {
+    ok: true,
+    maskedName: p.party.maskedName,
+    customerId: p.party.customer.id,
+    amountMinor,
+    feeMinor: p.fee.feeMinor,
+    commissionMinor: p.fee.commissionMinor,
+    currency: p.institution.currency,
+  };
+}
+
+/**
+ * Cash handed to the agent becomes e-money: the agent's float pays the customer, the customer pays
+ * the bank's cash_in fee (if any) out of it and the agent earns its share, in one linked group.
+ * The agent's limits ride on the float leg and the customer's balance cap on the same leg.
+ */
+export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentResult<CashReceipt>> {
+  if (!isUuid(input.id)) return refuse("invalid_request_id");
+  if (!isAgentChannel(input.channel)) return refuse("invalid_input");
+  const p = await plan(kit, input.agentId, input.customerQuery, input.amountMinor);
+  if ("code" in p) return p;
+  if (p.party.customer.status !== "active") return refuse("customer_unavailable");
+  const pinRefused = await kit.verifyPin({ type: "agent", id: p.agent.id }, input.agentPin, input.channel);
+  if (pinRefused) return pinRefused;
+  const transferId = cashInTransferId(input.id);
+  const group = paymentWithFee(
+    { id: transferId, debitAccountId: p.agent.floatAccountId, creditAccountId: p.party.accountId, amountMinor: input.amountMinor, code: "cash_in", reference: input.id },
+    { type: "cash_in", feeMinor: p.fee.feeMinor, agentCommissionMinor: p.fee.commissionMinor },
+    { feeIncomeAccountId: await kit.feeIncomeId(p.institution), feePayerAccountId: p.party.accountId, agentCommissionAccountId: p.agent.commissionAccountId },
+  );
+  group[0]!.limits = {
+    timeZone: p.institution.timezone,
+    payer: floatPolicyOf(p.agent),
+    payee: await kit.customerPolicy(p.institution.id, p.party.customer, "agent"),
+  };
+  group[0]!.notices = receipts(p, input.amountMinor, transferId);
+  const results = await kit.deps.ledger.submitLinked(group);
+  const refusal = agentRefusalFor(results, group, p.agent);
+  if (refusal) return refusal;
+  return {
+    ok: true,
+    transferId,
+    agentId: p.agent.id,
+    customerId: p.party.customer.id,
+    maskedName: p.party.maskedName,
+    amountMinor: input.amountMinor,
+    feeMinor: p.fee.feeMinor,
+    commissionMinor: commissionPaid(p.fee),
+    currency: p.institution.currency,
+    replayed: results[0]!.result === "exists",
+  };
+}
+
+const floatPolicyOf = (agent: Agent) => floatPolicy(agent.limits);
+
+/** paymentWithFee never pays more commission than the fee. */
+export const commissionPaid = (fee: Fee): bigint => (fee.commissionMinor < fee.feeMinor ? fee.commissionMinor : fee.feeMinor);
+
+function receipts(p: CashInPlan, amountMinor: bigint, transferId: string): Notice[] {
+  const common = { amount: amountMinor.toString(), currency: p.institution.currency, reference: shortRef(transferId) };
+  return [
+    {
+      msisdn: p.party.customer.msisdn,
+      template: "receipt.cash_in_customer",
+      params: { ...common, fee: p.fee.feeMinor.toString(), agentName: p.agent.name, storeNumber: p.agent.storeNumber },
+      language: p.party.customer.language,
+      kind: "receipt",
+    },
+    {
+      msisdn: p.agent.msisdn,
+      template: "receipt.cash_in_agent",
+      params: { ...common, customer: p.party.maskedName, commission: commissionPaid(p.fee).toString() },
+      kind: "receipt",
+    },
+  ];
+}

@@ -1,0 +1,187 @@
+import { commissionCode, commissionTransferId, feeCode, feeTransferId } from "../fees/linked.js";
+import { derivedUuid, isUuid } from "../ledger/ids.js";
+import type { TransferInput } from "../ledger/types.js";
+import { commissionPaid } from "./cash-in.js";
+import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
+import { approvalPrompt, cashOutNotices, declinedNotice } from "./notices.js";
+import type { CashOutRecord } from "./ports.js";
+import { agentRefusalFor, refuse } from "./refusals.js";
+import {
+  DEFAULT_CASH_OUT_TIMEOUT_SEC,
+  MAX_CASH_OUT_TIMEOUT_SEC,
+  MAX_PENDING_CASH_OUTS_PER_CUSTOMER,
+  MIN_CASH_OUT_TIMEOUT_SEC,
+  type AgentResult,
+  type ApproveCashOutInput,
+  type CashReceipt,
+  type PendingCashOut,
+  type StartCashOutInput,
+} from "./types.js";
+
+/** The held transfer's id (also the pending cash-out's id) for an agent's request id. */
+export const cashOutPendingId = (requestId: string): string => derivedUuid(`fingate:agents:cash-out:${requestId}`);
+const postId = (pendingId: string, leg: string) => derivedUuid(`fingate:agents:cash-out-post:${leg}:${pendingId}`);
+const voidId = (pendingId: string, leg: string) => derivedUuid(`fingate:agents:cash-out-void:${leg}:${pendingId}`);
+/** The id Ledger.expirePendings gives the void of an expired pending: its presence means "expired". */
+const expiryVoidId = (pendingId: string) => derivedUuid(`fingate:expire:${pendingId}`);
+
+function timeoutOf(kit: AgentKit, requested: unknown): number | null {
+  const value = requested ?? kit.deps.cashOutTimeoutSec ?? DEFAULT_CASH_OUT_TIMEOUT_SEC;
+  if (typeof value !== "number" || !Number.isInteger(value)) return null;
+  return value >= MIN_CASH_OUT_TIMEOUT_SEC && value <= MAX_CASH_OUT_TIMEOUT_SEC ? value : null;
+}
+
+/**
+ * Agent-initiated cash-out: the amount and its fee are held on the customer's wallet as pending
+ * transfers (to the float and to fee income) that lapse after the timeout. Nothing is earned and
+ * nothing reaches the float until the customer approves with their own PIN.
+ */
+export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Promise<AgentResult<{ pending: PendingCashOut; replayed: boolean }>> {
+  if (!isUuid(input.id)) return refuse("invalid_request_id");
+  const channel = input.channel ?? "agent";
+  const timeoutSec = timeoutOf(kit, input.timeoutSec);
+  if (!isAgentChannel(channel) || timeoutSec === null) return refuse("invalid_input");
+  if (!isAmount(input.amountMinor)) return refuse("invalid_amount");
+  const found = await kit.activeAgent(input.agentId);
+  if ("code" in found) return found;
+  const { agent, institution } = found;
+  const party = await kit.customerByQuery(agent, input.customerQuery);
+  if ("code" in party) return party;
+  const customer = party.customer;
+  if (customer.status !== "active") return refuse("customer_unavailable");
+  if (input.amountMinor > agent.limits.maxPerTransactionMinor) return refuse("per_transaction_exceeded", { availableMinor: agent.limits.maxPerTransactionMinor });
+  const fee = await kit.fee(institution.id, "cash_out", input.amountMinor);
+  if ("code" in fee) return fee;
+  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel);
+  if (pinRefused) return pinRefused;
+  const pendingId = cashOutPendingId(input.id);
+  const existing = await kit.deps.store.getCashOut(pendingId);
+  if (!existing && (await kit.deps.store.listPendingCashOuts(customer.id, kit.now(), MAX_PENDING_CASH_OUTS_PER_CUSTOMER)).length >= MAX_PENDING_CASH_OUTS_PER_CUSTOMER) {
+    return refuse("too_many_pending");
+  }
+  const group: TransferInput[] = [
+    { id: pendingId, kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: agent.floatAccountId, amountMinor: input.amountMinor, timeoutSec, code: "cash_out", reference: input.id },
+  ];
+  const feeIncome = await kit.feeIncomeId(institution);
+  if (fee.feeMinor > 0n) {
+    group.push({ id: feeTransferId(pendingId), kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: feeIncome, amountMinor: fee.feeMinor, timeoutSec, code: feeCode("cash_out"), reference: pendingId });
+  }
+  group[0]!.limits = { timeZone: institution.timezone, payer: await kit.customerPolicy(institution.id, customer, "agent"), payee: floatPolicy(agent.limits) };
+  group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee }, input.amountMinor, pendingId, timeoutSec)];
+  // The record first: the customer's list must never miss a hold that exists in the ledger. A
+  // record whose hold was refused simply never shows (its transfer is not pending).
+  const now = kit.now();
+  const record: CashOutRecord = {
+    pendingId, agentId: agent.id, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: fee.feeMinor,
+    commissionMinor: commissionPaid(fee), state: "pending", expiresAt: new Date(now.getTime() + timeoutSec * 1000), createdAt: now,
+  };
+  if (!existing) await kit.deps.store.insertCashOut(record);
+  const results = await kit.deps.ledger.submitLinked(group);
+  const refusal = agentRefusalFor(results, group, agent);
+  if (refusal) {
+    await kit.deps.store.settleCashOut(pendingId, "declined", now);
+    return refusal;
+  }
+  const stored = (await kit.deps.store.getCashOut(pendingId)) ?? record;
+  return { ok: true, pending: view(stored, agent, institution.currency, now), replayed: results[0]!.result === "exists" };
+}
+
+function view(r: CashOutRecord, agent: { name: string; storeNumber: string }, currency: string, now: Date): PendingCashOut {
+  const state = r.state === "pending" && r.expiresAt.getTime() <= now.getTime() ? "expired" : r.state;
+  return { ...r, state, agentName: agent.name, storeNumber: agent.storeNumber, currency };
+}
+
+/** A cash-out as its customer or agent may see it; null when unknown. */
+export async function cashOutStatus(kit: AgentKit, pendingId: string): Promise<PendingCashOut | null> {
+  const record = isUuid(pendingId) ? await kit.deps.store.getCashOut(pendingId) : null;
+  if (!record) return null;
+  const agent = await kit.deps.store.get(record.agentId);
+  const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
+  if (!agent || !institution) return null;
+  return view(record, agent, institution.currency, kit.now());
+}
+
+export async function pendingCashOuts(kit: AgentKit, customerId: string): Promise<PendingCashOut[]> {
+  if (!isUuid(customerId)) return [];
+  const now = kit.now();
+  const records = await kit.deps.store.listPendingCashOuts(customerId, now, MAX_PENDING_CASH_OUTS_PER_CUSTOMER);
+  const views: PendingCashOut[] = [];
+  for (const r of records) {
+    const agent = await kit.deps.store.get(r.agentId);
+    const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
+    if (agent && institution) views.push(view(r, agent, institution.currency, now));
+  }
+  return views;
+}
+
+async function ownRecord(kit: AgentKit, pendingId: string, customerId: string) {
+  const record = isUuid(pendingId) && isUuid(customerId) ? await kit.deps.store.getCashOut(pendingId) : null;
+  if (!record || record.customerId !== customerId) return refuse("pending_not_found");
+  const agent = await kit.deps.store.get(record.agentId);
+  const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
+  const customer = await kit.deps.directory.getCustomer(customerId);
+  if (!agent || !institution || !customer) return refuse("pending_not_found");
+  return { record, agent, institution, customer };
+}
+
+/** The customer approves with their PIN: both holds are posted and the commission paid, all or nothing. */
+export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput): Promise<AgentResult<CashReceipt>> {
+  const channel = input.channel ?? "ussd";
+  if (!isAgentChannel(channel)) return refuse("invalid_input");
+  const own = await ownRecord(kit, input.pendingId, input.customerId);
+  if ("code" in own) return own;
+  const { record, agent, institution, customer } = own;
+  if (record.state === "declined") return refuse("pending_already_declined");
+  if (record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime()) return refuse("pending_expired");
+  const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
+  if (pinRefused) return pinRefused;
+  const feeIncome = await kit.feeIncomeId(institution);
+  const id = record.pendingId;
+  const group: TransferInput[] = [{ id: postId(id, "amount"), kind: "post", pendingId: id, code: "cash_out" }];
+  if (record.feeMinor > 0n) group.push({ id: postId(id, "fee"), kind: "post", pendingId: feeTransferId(id), code: feeCode("cash_out") });
+  if (record.commissionMinor > 0n) {
+    group.push({ id: commissionTransferId(id), kind: "single", debitAccountId: feeIncome, creditAccountId: agent.commissionAccountId, amountMinor: record.commissionMinor, code: commissionCode("cash_out"), reference: id });
+  }
+  const fee: Fee = { feeMinor: record.feeMinor, commissionMinor: record.commissionMinor };
+  group[0]!.notices = cashOutNotices({ agent, institution, customer, fee }, record.amountMinor, id);
+  const results = await kit.deps.ledger.submitLinked(group);
+  const refusal = agentRefusalFor(results, group, agent);
+  if (refusal) {
+    // Voided by the expiry sweep (the ledger's clock may run ahead of ours): say expired.
+    if (refusal.code === "pending_expired" || (refusal.code === "pending_already_declined" && record.state === "pending")) {
+      const expired = await kit.deps.ledger.getTransfer(expiryVoidId(id));
+      if (refusal.code === "pending_expired" || expired) {
+        await kit.deps.store.settleCashOut(id, "expired", kit.now());
+        return refuse("pending_expired");
+      }
+    }
+    return refusal;
+  }
+  await kit.deps.store.settleCashOut(id, "approved", kit.now());
+  return {
+    ok: true, transferId: id, agentId: agent.id, customerId: customer.id, maskedName: agent.name, amountMinor: record.amountMinor,
+    feeMinor: record.feeMinor, commissionMinor: record.commissionMinor, currency: institution.currency, replayed: results[0]!.result === "exists",
+  };
+}
+
+/** The customer says no: both holds are voided, the wallet is whole again, the agent is told. */
+export async function declineCashOut(kit: AgentKit, input: { pendingId: string; customerId: string }): Promise<AgentResult<{ pendingId: string }>> {
+  const own = await ownRecord(kit, input.pendingId, input.customerId);
+  if ("code" in own) return own;
+  const { record, agent, institution } = own;
+  if (record.state === "approved") return refuse("pending_already_approved");
+  const id = record.pendingId;
+  const group: TransferInput[] = [{ id: voidId(id, "amount"), kind: "void", pendingId: id, code: "cash_out" }];
+  if (record.feeMinor > 0n) group.push({ id: voidId(id, "fee"), kind: "void", pendingId: feeTransferId(id), code: feeCode("cash_out") });
+  group[0]!.notices = [declinedNotice(agent, record.amountMinor, institution.currency, id)];
+  const results = await kit.deps.ledger.submitLinked(group);
+  const refusal = agentRefusalFor(results, group, agent);
+  const expiredBySweep = refusal?.code === "pending_already_declined" && (await kit.deps.ledger.getTransfer(expiryVoidId(id))) !== null;
+  if (refusal?.code === "pending_expired" || expiredBySweep) {
+    await kit.deps.store.settleCashOut(id, "expired", kit.now());
+    return refuse("pending_expired");
+  }
+  if (refusal && refusal.code !== "pending_already_declined") return refusal;
+  await kit.deps.store.settleCashOut(id, "declined", kit.now());
+  return { ok: true, pendingId: id };
+}

@@ -1,0 +1,152 @@
+import type { AuditLog } from "../audit/audit-entry.js";
+import type { PinService } from "../auth/pin-service.js";
+import type { SimSwapGuard } from "../auth/sim-swap.js";
+import type { Directory } from "../directory/directory.js";
+import { normalizeMsisdn } from "../directory/msisdn.js";
+import type { Customer } from "../directory/types.js";
+import type { FeeSchedules } from "../fees/schedules.js";
+import type { FeeType } from "../fees/types.js";
+import type { InstitutionStore } from "../institutions/ports.js";
+import { ensureSystemAccount, type SystemAccountLedger } from "../institutions/system-accounts.js";
+import type { Institution } from "../institutions/types.js";
+import { isUuid } from "../ledger/ids.js";
+import type { Ledger } from "../ledger/ledger.js";
+import type { LimitPolicies } from "../limits/policies.js";
+import type { LimitChannel, LimitPolicy, LimitTier } from "../limits/types.js";
+import type { AgentStore } from "./ports.js";
+import { KeyedSerial } from "./serial.js";
+import { refuse } from "./refusals.js";
+import { AGENT_CHANNELS, MAX_AGENT_AMOUNT_MINOR, type Agent, type AgentChannel, type AgentLimits, type AgentRefusal } from "./types.js";
+
+export interface AgentsDeps {
+  store: AgentStore;
+  ledger: Pick<Ledger, "submitLinked" | "getTransfer" | "getAccounts" | "createAccounts" | "listAccountTransfers"> & SystemAccountLedger;
+  directory: Pick<Directory, "getCustomer" | "lookupPayee">;
+  pins: Pick<PinService, "verifyPin" | "setPin">;
+  simSwap: Pick<SimSwapGuard, "checkOutgoing">;
+  institutions: Pick<InstitutionStore, "get">;
+  limits: Pick<LimitPolicies, "effective">;
+  fees: Pick<FeeSchedules, "quote">;
+  audit: AuditLog;
+  /** The institution's default country (ISO 3166-1), for numbers typed without a country code. */
+  defaultCountry(institutionId: string): Promise<string | null>;
+  clock?: () => Date;
+  /** How long a customer has to approve an agent-initiated cash-out, unless the request says. */
+  cashOutTimeoutSec?: number;
+}
+
+export interface Fee {
+  feeMinor: bigint;
+  commissionMinor: bigint;
+}
+
+export interface CustomerParty {
+  customer: Customer;
+  /** The account the customer receives into (default instrument) or pays from (wallet). */
+  accountId: string;
+  maskedName: string;
+}
+
+/** True for a positive bigint no larger than the input ceiling. */
+export function isAmount(value: unknown): value is bigint {
+  return typeof value === "bigint" && value > 0n && value <= MAX_AGENT_AMOUNT_MINOR;
+}
+
+export function isAgentChannel(value: unknown): value is AgentChannel {
+  return (AGENT_CHANNELS as readonly unknown[]).includes(value);
+}
+
+/** The agent's limits as a ledger policy on its float: the float's "payer" side is cash-in. */
+export function floatPolicy(limits: AgentLimits): LimitPolicy {
+  return {
+    maxPerTransactionMinor: limits.maxPerTransactionMinor,
+    maxDailyAmountMinor: limits.maxDailyFloatOutMinor,
+    maxDailyCount: limits.maxDailyCount,
+    // Agents are limited per day; the month is the day's limit over the longest month.
+    maxMonthlyAmountMinor: limits.maxDailyFloatOutMinor * 31n,
+    maxBalanceMinor: limits.maxFloatBalanceMinor,
+  };
+}
+
+/** Shared look-ups of the agent flows: parties, fees, policies, system accounts. */
+export class AgentKit {
+  readonly now: () => Date;
+  private readonly pinChecks = new KeyedSerial();
+
+  constructor(readonly deps: AgentsDeps) {
+    this.now = deps.clock ?? (() => new Date());
+  }
+
+  /** An agent that may transact now, with its institution. */
+  async activeAgent(agentId: string): Promise<{ agent: Agent; institution: Institution } | AgentRefusal> {
+    const agent = isUuid(agentId) ? await this.deps.store.get(agentId) : null;
+    if (!agent) return refuse("agent_not_found");
+    if (agent.status !== "active") return refuse("agent_unavailable");
+    const institution = await this.deps.institutions.get(agent.institutionId);
+    if (!institution) return refuse("agent_not_found");
+    return { agent, institution };
+  }
+
+  /** The customer an agent typed (number or pseudonym), scoped to the agent's institution. */
+  async customerByQuery(agent: Agent, query: unknown): Promise<CustomerParty | AgentRefusal> {
+    if (typeof query !== "string" || query.length === 0 || query.length > 64) return refuse("customer_not_found");
+    const payee = await this.deps.directory.lookupPayee(query, { institutionId: agent.institutionId });
+    if (!payee.ok) return refuse(payee.code === "payee_unavailable" ? "customer_unavailable" : "customer_not_found");
+    if (payee.value.institutionId !== agent.institutionId) return refuse("customer_not_found");
+    const customer = await this.deps.directory.getCustomer(payee.value.customerId);
+    if (!customer) return refuse("customer_not_found");
+    if (customer.msisdn === agent.msisdn) return refuse("self_transaction");
+    return { customer, accountId: payee.value.accountId, maskedName: payee.value.maskedName };
+  }
+
+  async activeCustomer(customerId: string): Promise<Customer | AgentRefusal> {
+    const customer = isUuid(customerId) ? await this.deps.directory.getCustomer(customerId) : null;
+    if (!customer) return refuse("customer_not_found");
+    if (customer.status !== "active") return refuse("customer_unavailable");
+    return customer;
+  }
+
+  /** A phone number as typed, in E.164 (national forms read with the institution's country). */
+  async msisdn(input: unknown, institutionId: string): Promise<string | null> {
+    const country = await this.deps.defaultCountry(institutionId);
+    const normalized = normalizeMsisdn(input, country);
+    return normalized.ok ? normalized.value : null;
+  }
+
+  async fee(institutionId: string, type: FeeType, amountMinor: bigint): Promise<Fee | AgentRefusal> {
+    const quote = await this.deps.fees.quote(institutionId, type, amountMinor);
+    return quote.ok ? { feeMinor: quote.feeMinor, commissionMinor: quote.agentCommissionMinor } : refuse("amount_outside_fee_bands");
+  }
+
+  customerPolicy(institutionId: string, customer: Customer, channel: LimitChannel): Promise<LimitPolicy> {
+    return this.deps.limits.effective({ institutionId, channel, tier: customer.kycTier as LimitTier });
+  }
+
+  async feeIncomeId(institution: Institution): Promise<string> {
+    return (await ensureSystemAccount(this.deps.ledger, institution, { kind: "fee_income" })).id;
+  }
+
+  async settlementId(institution: Institution): Promise<string> {
+    return (await ensureSystemAccount(this.deps.ledger, institution, { kind: "settlement" })).id;
+  }
+
+  /** Verifies an agent's or a customer's PIN (the subject is the agent's or customer's id). */
+  async verifyPin(subject: { type: "agent" | "customer"; id: string }, pin: string, channel: AgentChannel): Promise<AgentRefusal | null> {
+    const result = await this.pinChecks.run(subject.id, () => this.deps.pins.verifyPin({ actor: subject, channel, subjectId: subject.id, pin }));
+    if (result.ok) return null;
+    if (result.code === "pin_locked") return refuse("pin_locked", { until: result.lockedUntil });
+    return refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
+  }
+
+  /** The SIM-swap guard on money leaving a customer's or agent's number. */
+  async simSwapCheck(msisdn: string, amountMinor: bigint): Promise<AgentRefusal | null> {
+    const swap = await this.deps.simSwap.checkOutgoing(msisdn, amountMinor);
+    if (swap.ok) return null;
+    return swap.code === "sim_swap_cooling" ? refuse("sim_swap_cooling", { until: swap.endsAt }) : refuse("invalid_amount");
+  }
+
+  async balance(accountId: string): Promise<bigint> {
+    const [account] = await this.deps.ledger.getAccounts([accountId]);
+    return account ? account.creditsPosted - account.debitsPosted - account.debitsPending : 0n;
+  }
+}

@@ -1,0 +1,41 @@
+import type { AuditEntryInput } from "../audit/audit-entry.js";
+import type { Agent, AgentLimits, AgentStatus, CashOutState } from "./types.js";
+
+/** A cash-out as stored: the index of held transfers the ledger owns; the ledger stays the truth. */
+export interface CashOutRecord {
+  pendingId: string;
+  agentId: string;
+  customerId: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  commissionMinor: bigint;
+  state: CashOutState;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+export type InsertAgentOutcome = "ok" | "msisdn_taken" | "store_number_taken";
+
+export interface AgentPage {
+  limit: number;
+  /** Agents created after this id (keyset paging by id). */
+  afterId?: string;
+}
+
+/** Port: agents and their cash-outs. Writes that change an agent carry their audit entries. */
+export interface AgentStore {
+  insert(agent: Agent, audit: AuditEntryInput[]): Promise<InsertAgentOutcome>;
+  get(id: string): Promise<Agent | null>;
+  findByMsisdn(msisdn: string, institutionId: string): Promise<Agent | null>;
+  findByStore(storeNumber: string, institutionId: string): Promise<Agent | null>;
+  list(institutionId: string, page: AgentPage): Promise<Agent[]>;
+  /** Sets status and/or limits; audit(before) gives the entries written in the same transaction. */
+  update(id: string, patch: { status?: AgentStatus; limits?: AgentLimits }, now: Date, audit: (before: Agent) => AuditEntryInput[]): Promise<Agent | null>;
+  /** False when a cash-out with this id exists already. */
+  insertCashOut(record: CashOutRecord): Promise<boolean>;
+  getCashOut(pendingId: string): Promise<CashOutRecord | null>;
+  /** A customer's cash-outs still in state "pending" that expire after now, oldest first. */
+  listPendingCashOuts(customerId: string, now: Date, limit: number): Promise<CashOutRecord[]>;
+  /** Moves a cash-out out of "pending"; false when it was not pending any more. */
+  settleCashOut(pendingId: string, state: Exclude<CashOutState, "pending">, now: Date): Promise<boolean>;
+}

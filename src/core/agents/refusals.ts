@@ -1,0 +1,53 @@
+import type { TransferInput, TransferResult } from "../ledger/types.js";
+import { LIMIT_CODES, type LimitCode } from "../limits/types.js";
+import type { AgentCode, AgentRefusal } from "./types.js";
+
+export const refuse = (code: AgentCode, extra: Partial<AgentRefusal> = {}): AgentRefusal => ({ ok: false, code, ...extra });
+
+/** Accounts whose shortfall gets its own words: the agent's float, the commission account. */
+export interface RefusalAccounts {
+  floatAccountId: string;
+  commissionAccountId?: string;
+}
+
+/**
+ * The one table from ledger outcomes to agent refusals. Only the cause of a failed group matters
+ * (its other members say linked_event_failed); who ran short is read from the refused leg's
+ * accounts. Anything not listed is a bug or an outage and is thrown.
+ */
+export function agentRefusalFor(results: TransferResult[], group: TransferInput[], accounts: RefusalAccounts): AgentRefusal | null {
+  const cause = results.find((r) => r.result !== "ok" && r.result !== "exists" && r.result !== "linked_event_failed");
+  if (!cause) {
+    if (results.every((r) => r.result === "ok" || r.result === "exists")) return null;
+    throw new Error("linked group failed without a cause");
+  }
+  const leg = group.find((t) => t.id === cause.id);
+  if ((LIMIT_CODES as readonly string[]).includes(cause.result)) {
+    if (cause.result === "balance_limit_exceeded" && leg?.creditAccountId === accounts.floatAccountId) return refuse("float_limit_exceeded", { availableMinor: cause.limit?.availableMinor });
+    return refuse(cause.result as LimitCode, { availableMinor: cause.limit?.availableMinor });
+  }
+  switch (cause.result) {
+    case "exceeds_credits":
+      if (leg?.debitAccountId === accounts.floatAccountId) return refuse("insufficient_float");
+      if (leg?.debitAccountId === accounts.commissionAccountId) return refuse("commission_paid_out");
+      return refuse("insufficient_funds");
+    case "debit_account_frozen":
+    case "debit_account_closed":
+    case "credit_account_frozen":
+    case "credit_account_closed":
+      return leg?.debitAccountId === accounts.floatAccountId || leg?.creditAccountId === accounts.floatAccountId ? refuse("agent_unavailable") : refuse("customer_unavailable");
+    case "accounts_must_have_the_same_currency":
+      return refuse("currency_mismatch");
+    case "pending_transfer_expired":
+      return refuse("pending_expired");
+    case "pending_transfer_already_voided":
+      return refuse("pending_already_declined");
+    case "pending_transfer_already_posted":
+      return refuse("pending_already_approved");
+    case "pending_transfer_not_found":
+      return refuse("pending_not_found");
+    default:
+      if (cause.result.startsWith("exists_with_different")) return refuse("request_id_reused");
+      throw new Error(`unexpected ledger outcome for an agent transaction: ${cause.result}`);
+  }
+}

@@ -1,0 +1,262 @@
+/** Business-correspondent (agent) vocabulary. Amounts are bigint minor units of the institution's currency. */
+import type { ActorType } from "../audit/audit-entry.js";
+import type { LimitCode } from "../limits/types.js";
+
+export const AGENT_STATUSES = ["active", "suspended", "closed"] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+/** Channels through which an agent or a customer may move agent money. */
+export const AGENT_CHANNELS = ["ussd", "agent", "api"] as const;
+export type AgentChannel = (typeof AGENT_CHANNELS)[number];
+
+/**
+ * An agent's own limits, set by its bank: the ledger enforces them on the float with the account
+ * locked, like a customer's. "Float out" is e-money leaving the float (cash-in to customers).
+ */
+export interface AgentLimits {
+  /** Largest single cash-in or cash-out. */
+  maxPerTransactionMinor: bigint;
+  /** Sum of cash-ins (float leaving) per local day. */
+  maxDailyFloatOutMinor: bigint;
+  /** Cash-ins per local day. */
+  maxDailyCount: number;
+  /** Highest float the agent may hold (caps cash-outs and top-ups). */
+  maxFloatBalanceMinor: bigint;
+}
+
+export interface Agent {
+  id: string;
+  institutionId: string;
+  /** E.164: the agent's phone, which the USSD channel recognises. */
+  msisdn: string;
+  /** The till/store number customers type when withdrawing: digits, unique per institution. */
+  storeNumber: string;
+  name: string;
+  location: string;
+  status: AgentStatus;
+  floatAccountId: string;
+  commissionAccountId: string;
+  limits: AgentLimits;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Default agent limits: a bank tightens or raises them per agent. */
+export const DEFAULT_AGENT_LIMITS: AgentLimits = Object.freeze({
+  maxPerTransactionMinor: 7_000_000n,
+  maxDailyFloatOutMinor: 50_000_000n,
+  maxDailyCount: 500,
+  maxFloatBalanceMinor: 100_000_000n,
+});
+
+/** Largest amount accepted as input before anything is looked up (10^15 minor units). */
+export const MAX_AGENT_AMOUNT_MINOR = 1_000_000_000_000_000n;
+export const DEFAULT_CASH_OUT_TIMEOUT_SEC = 300;
+export const MAX_CASH_OUT_TIMEOUT_SEC = 3_600;
+export const MIN_CASH_OUT_TIMEOUT_SEC = 30;
+/** At most this many cash-outs may await one customer's approval at once. */
+export const MAX_PENDING_CASH_OUTS_PER_CUSTOMER = 5;
+
+/** Why an agent operation did not go through: one message per code at the edge. */
+export type AgentCode =
+  | "invalid_input"
+  | "invalid_amount"
+  | "invalid_request_id"
+  | "invalid_msisdn"
+  | "invalid_store_number"
+  | "institution_not_found"
+  | "agent_exists"
+  | "store_number_taken"
+  | "agent_not_found"
+  | "agent_unavailable"
+  | "agent_store_mismatch"
+  | "customer_not_found"
+  | "customer_unavailable"
+  | "self_transaction"
+  | "amount_outside_fee_bands"
+  | "sim_swap_cooling"
+  | "pin_wrong"
+  | "pin_locked"
+  | "pin_invalid"
+  | "insufficient_float"
+  | "insufficient_funds"
+  | "float_limit_exceeded"
+  | "too_many_pending"
+  | "pending_not_found"
+  | "pending_expired"
+  | "pending_already_approved"
+  | "pending_already_declined"
+  | "request_id_reused"
+  | "transfer_not_found"
+  | "not_a_cash_in"
+  | "already_reversed"
+  | "customer_funds_spent"
+  | "commission_paid_out"
+  | "currency_mismatch"
+  | LimitCode;
+
+export interface AgentRefusal {
+  ok: false;
+  code: AgentCode;
+  /** For limit refusals: the most that may move right now. */
+  availableMinor?: bigint;
+  /** For sim_swap_cooling and pin_locked: when it ends (null: until the bank unlocks). */
+  until?: Date | null;
+  /** For invalid_input: which fields, and why. */
+  problems?: { path: (string | number)[]; message: string }[];
+}
+
+export type AgentResult<T> = ({ ok: true } & T) | AgentRefusal;
+
+export interface OnboardInput {
+  institutionId: string;
+  /** Any accepted form; stored in E.164. */
+  msisdn: string;
+  storeNumber: string;
+  name: string;
+  location: string;
+  limits?: Partial<AgentLimits>;
+  actor: AgentActor;
+  /** The agent's first PIN: hashed by the PIN service with the agent as subject, never stored in clear. */
+  pin?: string;
+}
+
+/** Who acts on an agent: a bank user through the admin API (actorOf(principal)), or the system. */
+export interface AgentActor {
+  type: ActorType;
+  id: string;
+}
+
+export interface FloatMovementInput {
+  /** Request id chosen by the bank: a retry never moves money twice. */
+  id: string;
+  agentId: string;
+  amountMinor: bigint;
+  actor: AgentActor;
+  reference?: string;
+}
+
+export interface FloatReceipt {
+  transferId: string;
+  amountMinor: bigint;
+  floatBalanceMinor: bigint;
+  currency: string;
+  replayed: boolean;
+}
+
+export interface CashQuote {
+  maskedName: string;
+  customerId: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  commissionMinor: bigint;
+  currency: string;
+}
+
+export interface CashInInput {
+  /** Request id (a UUID) chosen by the caller: the transfer ids derive from it. */
+  id: string;
+  agentId: string;
+  /** The customer as typed by the agent: a phone number or pseudonym. */
+  customerQuery: string;
+  amountMinor: bigint;
+  agentPin: string;
+  channel: AgentChannel;
+}
+
+export interface CashReceipt {
+  transferId: string;
+  agentId: string;
+  customerId: string;
+  maskedName: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  commissionMinor: bigint;
+  currency: string;
+  replayed: boolean;
+}
+
+export interface WithdrawInput {
+  id: string;
+  customerId: string;
+  /** The agent's number as the customer typed it (phone number). */
+  agentNumber: string;
+  storeNumber: string;
+  amountMinor: bigint;
+  customerPin: string;
+  channel: AgentChannel;
+}
+
+export interface WithdrawQuote {
+  agentName: string;
+  storeNumber: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  totalMinor: bigint;
+  currency: string;
+}
+
+export interface StartCashOutInput {
+  id: string;
+  agentId: string;
+  customerQuery: string;
+  amountMinor: bigint;
+  agentPin: string;
+  /** Seconds the customer has to approve; DEFAULT_CASH_OUT_TIMEOUT_SEC unless given. */
+  timeoutSec?: number;
+  channel?: AgentChannel;
+}
+
+export const CASH_OUT_STATES = ["pending", "approved", "declined", "expired"] as const;
+export type CashOutState = (typeof CASH_OUT_STATES)[number];
+
+/** An agent-initiated cash-out waiting on (or decided by) the customer. */
+export interface PendingCashOut {
+  /** The pending id: also the held transfer's id. */
+  pendingId: string;
+  agentId: string;
+  agentName: string;
+  storeNumber: string;
+  customerId: string;
+  amountMinor: bigint;
+  feeMinor: bigint;
+  commissionMinor: bigint;
+  currency: string;
+  state: CashOutState;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+export interface ApproveCashOutInput {
+  pendingId: string;
+  customerId: string;
+  customerPin: string;
+  channel?: AgentChannel;
+}
+
+export interface AgentTransaction {
+  transferId: string;
+  code: string;
+  /** "in": money came into the float; "out": it left. */
+  direction: "in" | "out";
+  amountMinor: bigint;
+  kind: "single" | "pending" | "post" | "void";
+  createdAt: Date;
+}
+
+export interface ReverseCashInInput {
+  transferId: string;
+  reason: string;
+  actor: AgentActor;
+  /** Scoping: the bank reversing must own the agent. */
+  institutionId?: string;
+}
+
+export interface Reversal {
+  reversalId: string;
+  originalId: string;
+  amountMinor: bigint;
+  feeRefundMinor: bigint;
+  commissionClawbackMinor: bigint;
+  currency: string;
+}

@@ -1,0 +1,98 @@
+import { paymentWithFee } from "../fees/linked.js";
+import type { Institution } from "../institutions/types.js";
+import { derivedUuid, isUuid } from "../ledger/ids.js";
+import type { Customer } from "../directory/types.js";
+import { commissionPaid } from "./cash-in.js";
+import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
+import { agentRefusalFor, refuse } from "./refusals.js";
+import type { Agent, AgentRefusal, AgentResult, CashReceipt, WithdrawInput, WithdrawQuote } from "./types.js";
+import { cashOutNotices } from "./notices.js";
+
+export const withdrawTransferId = (requestId: string): string => derivedUuid(`fingate:agents:withdraw:${requestId}`);
+
+const STORE_RE = /^[0-9]{4,12}$/;
+
+export interface WithdrawPlan {
+  agent: Agent;
+  institution: Institution;
+  customer: Customer;
+  fee: Fee;
+}
+
+/**
+ * The customer names the agent twice, by phone number and by store number; both must be the
+ * same active agent of the customer's bank, so a typo cannot send money to a stranger.
+ */
+async function plan(kit: AgentKit, customerId: string, agentNumber: unknown, storeNumber: unknown, amountMinor: unknown): Promise<WithdrawPlan | AgentRefusal> {
+  if (!isAmount(amountMinor)) return refuse("invalid_amount");
+  if (typeof storeNumber !== "string" || !STORE_RE.test(storeNumber.trim())) return refuse("invalid_store_number");
+  const customer = await kit.activeCustomer(customerId);
+  if ("code" in customer) return customer;
+  const msisdn = await kit.msisdn(agentNumber, customer.institutionId);
+  if (!msisdn) return refuse("invalid_msisdn");
+  const byNumber = await kit.deps.store.findByMsisdn(msisdn, customer.institutionId);
+  const byStore = await kit.deps.store.findByStore(storeNumber.trim(), customer.institutionId);
+  if (!byNumber && !byStore) return refuse("agent_not_found");
+  if (!byNumber || !byStore || byNumber.id !== byStore.id) return refuse("agent_store_mismatch");
+  if (byNumber.status !== "active") return refuse("agent_unavailable");
+  if (byNumber.msisdn === customer.msisdn) return refuse("self_transaction");
+  if (amountMinor > byNumber.limits.maxPerTransactionMinor) return refuse("per_transaction_exceeded", { availableMinor: byNumber.limits.maxPerTransactionMinor });
+  const institution = await kit.deps.institutions.get(customer.institutionId);
+  if (!institution) return refuse("customer_not_found");
+  const fee = await kit.fee(institution.id, "cash_out", amountMinor);
+  if ("code" in fee) return fee;
+  return { agent: byNumber, institution, customer, fee };
+}
+
+export async function quoteWithdraw(kit: AgentKit, customerId: string, agentNumber: string, storeNumber: string, amountMinor: bigint): Promise<AgentResult<WithdrawQuote>> {
+  const p = await plan(kit, customerId, agentNumber, storeNumber, amountMinor);
+  if ("code" in p) return p;
+  return {
+    ok: true,
+    agentName: p.agent.name,
+    storeNumber: p.agent.storeNumber,
+    amountMinor,
+    feeMinor: p.fee.feeMinor,
+    totalMinor: amountMinor + p.fee.feeMinor,
+    currency: p.institution.currency,
+  };
+}
+
+/** Customer-initiated cash-out: wallet → agent float, fee to the bank, commission to the agent, one group. */
+export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<AgentResult<CashReceipt>> {
+  if (!isUuid(input.id)) return refuse("invalid_request_id");
+  if (!isAgentChannel(input.channel)) return refuse("invalid_input");
+  const p = await plan(kit, input.customerId, input.agentNumber, input.storeNumber, input.amountMinor);
+  if ("code" in p) return p;
+  const swap = await kit.simSwapCheck(p.customer.msisdn, input.amountMinor + p.fee.feeMinor);
+  if (swap) return swap;
+  const pinRefused = await kit.verifyPin({ type: "customer", id: p.customer.id }, input.customerPin, input.channel);
+  if (pinRefused) return pinRefused;
+  const transferId = withdrawTransferId(input.id);
+  const group = paymentWithFee(
+    { id: transferId, debitAccountId: p.customer.walletAccountId, creditAccountId: p.agent.floatAccountId, amountMinor: input.amountMinor, code: "cash_out", reference: input.id },
+    { type: "cash_out", feeMinor: p.fee.feeMinor, agentCommissionMinor: p.fee.commissionMinor },
+    { feeIncomeAccountId: await kit.feeIncomeId(p.institution), agentCommissionAccountId: p.agent.commissionAccountId },
+  );
+  group[0]!.limits = {
+    timeZone: p.institution.timezone,
+    payer: await kit.customerPolicy(p.institution.id, p.customer, input.channel === "ussd" ? "ussd" : "agent"),
+    payee: floatPolicy(p.agent.limits),
+  };
+  group[0]!.notices = cashOutNotices(p, input.amountMinor, transferId);
+  const results = await kit.deps.ledger.submitLinked(group);
+  const refusal = agentRefusalFor(results, group, p.agent);
+  if (refusal) return refusal;
+  return {
+    ok: true,
+    transferId,
+    agentId: p.agent.id,
+    customerId: p.customer.id,
+    maskedName: p.agent.name,
+    amountMinor: input.amountMinor,
+    feeMinor: p.fee.feeMinor,
+    commissionMinor: commissionPaid(p.fee),
+    currency: p.institution.currency,
+    replayed: results[0]!.result === "exists",
+  };
+}

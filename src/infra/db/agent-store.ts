@@ -1,0 +1,173 @@
+import type { CashOutRecord, AgentPage, AgentStore, InsertAgentOutcome } from "../../core/agents/ports.js";
+import type { Agent, AgentLimits, AgentStatus, CashOutState } from "../../core/agents/types.js";
+import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
+import { appendAuditEntries } from "./audit-store.js";
+import { big, date, iso, uniqueViolation } from "./policy-rows.js";
+import type { SqlDb } from "./sql.js";
+
+interface AgentRow {
+  id: string;
+  institution_id: string;
+  msisdn: string;
+  store_number: string;
+  name: string;
+  location: string;
+  status: string;
+  float_account_id: string;
+  commission_account_id: string;
+  per_tx: string;
+  daily_out: string;
+  daily_count: number;
+  float_max: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = `id, institution_id, msisdn, store_number, name, location, status, float_account_id, commission_account_id,
+  max_per_transaction_minor::text AS per_tx, max_daily_float_out_minor::text AS daily_out, max_daily_count AS daily_count,
+  max_float_balance_minor::text AS float_max, created_at, updated_at`;
+
+const toAgent = (r: AgentRow): Agent => ({
+  id: r.id,
+  institutionId: r.institution_id,
+  msisdn: r.msisdn,
+  storeNumber: r.store_number,
+  name: r.name,
+  location: r.location,
+  status: r.status as AgentStatus,
+  floatAccountId: r.float_account_id,
+  commissionAccountId: r.commission_account_id,
+  limits: { maxPerTransactionMinor: big(r.per_tx), maxDailyFloatOutMinor: big(r.daily_out), maxDailyCount: r.daily_count, maxFloatBalanceMinor: big(r.float_max) },
+  createdAt: date(r.created_at),
+  updatedAt: date(r.updated_at),
+});
+
+interface CashOutRow {
+  pending_id: string;
+  agent_id: string;
+  customer_id: string;
+  amount: string;
+  fee: string;
+  commission: string;
+  state: string;
+  expires_at: Date;
+  created_at: Date;
+}
+
+const CASH_OUT_COLUMNS = `pending_id, agent_id, customer_id, amount_minor::text AS amount, fee_minor::text AS fee,
+  commission_minor::text AS commission, state, expires_at, created_at`;
+
+const toCashOut = (r: CashOutRow): CashOutRecord => ({
+  pendingId: r.pending_id,
+  agentId: r.agent_id,
+  customerId: r.customer_id,
+  amountMinor: big(r.amount),
+  feeMinor: big(r.fee),
+  commissionMinor: big(r.commission),
+  state: r.state as CashOutState,
+  expiresAt: date(r.expires_at),
+  createdAt: date(r.created_at),
+});
+
+const limitParams = (l: AgentLimits) => [l.maxPerTransactionMinor.toString(), l.maxDailyFloatOutMinor.toString(), l.maxDailyCount, l.maxFloatBalanceMinor.toString()];
+
+/** Agents and their pending cash-outs in PostgreSQL or PGlite; agent changes commit with their audit entries. */
+export class SqlAgentStore implements AgentStore {
+  constructor(private readonly db: SqlDb) {}
+
+  async insert(agent: Agent, audit: AuditEntryInput[]): Promise<InsertAgentOutcome> {
+    try {
+      await this.db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO agents (id, institution_id, msisdn, store_number, name, location, status, float_account_id, commission_account_id,
+             max_per_transaction_minor, max_daily_float_out_minor, max_daily_count, max_float_balance_minor, created_at, updated_at)
+           VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8::uuid, $9::uuid, $10::bigint, $11::bigint, $12, $13::bigint, $14::timestamptz, $14::timestamptz)`,
+          [agent.id, agent.institutionId, agent.msisdn, agent.storeNumber, agent.name, agent.location, agent.status,
+            agent.floatAccountId, agent.commissionAccountId, ...limitParams(agent.limits), iso(agent.createdAt)],
+        );
+        await appendAuditEntries(tx, audit, agent.createdAt);
+      });
+      return "ok";
+    } catch (error) {
+      const constraint = uniqueViolation(error);
+      if (constraint === "agents_institution_id_msisdn_key") return "msisdn_taken";
+      if (constraint === "agents_institution_id_store_number_key") return "store_number_taken";
+      throw error;
+    }
+  }
+
+  private async one(where: string, params: unknown[]): Promise<Agent | null> {
+    const result = await this.db.query<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${where}`, params);
+    return result.rows[0] ? toAgent(result.rows[0]) : null;
+  }
+
+  get(id: string): Promise<Agent | null> {
+    return this.one(`id = $1::uuid`, [id]);
+  }
+
+  findByMsisdn(msisdn: string, institutionId: string): Promise<Agent | null> {
+    return this.one(`institution_id = $1::uuid AND msisdn = $2`, [institutionId, msisdn]);
+  }
+
+  findByStore(storeNumber: string, institutionId: string): Promise<Agent | null> {
+    return this.one(`institution_id = $1::uuid AND store_number = $2`, [institutionId, storeNumber]);
+  }
+
+  async list(institutionId: string, page: AgentPage): Promise<Agent[]> {
+    const result = await this.db.query<AgentRow>(
+      `SELECT ${COLUMNS} FROM agents WHERE institution_id = $1::uuid AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,
+      [institutionId, page.afterId ?? null, page.limit],
+    );
+    return result.rows.map(toAgent);
+  }
+
+  async update(id: string, patch: { status?: AgentStatus; limits?: AgentLimits }, now: Date, audit: (before: Agent) => AuditEntryInput[]): Promise<Agent | null> {
+    return this.db.transaction(async (tx) => {
+      const found = await tx.query<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = $1::uuid FOR UPDATE`, [id]);
+      if (!found.rows[0]) return null;
+      const before = toAgent(found.rows[0]);
+      const status = patch.status ?? before.status;
+      const limits = patch.limits ?? before.limits;
+      const updated = await tx.query<AgentRow>(
+        `UPDATE agents SET status = $2, max_per_transaction_minor = $3::bigint, max_daily_float_out_minor = $4::bigint,
+           max_daily_count = $5, max_float_balance_minor = $6::bigint, updated_at = $7::timestamptz
+         WHERE id = $1::uuid RETURNING ${COLUMNS}`,
+        [id, status, ...limitParams(limits), iso(now)],
+      );
+      await appendAuditEntries(tx, audit(before), now);
+      return toAgent(updated.rows[0]!);
+    });
+  }
+
+  async insertCashOut(r: CashOutRecord): Promise<boolean> {
+    const result = await this.db.query(
+      `INSERT INTO agent_cash_outs (pending_id, agent_id, customer_id, amount_minor, fee_minor, commission_minor, state, expires_at, created_at)
+       VALUES ($1::uuid, $2::uuid, $3::uuid, $4::bigint, $5::bigint, $6::bigint, $7, $8::timestamptz, $9::timestamptz)
+       ON CONFLICT (pending_id) DO NOTHING`,
+      [r.pendingId, r.agentId, r.customerId, r.amountMinor.toString(), r.feeMinor.toString(), r.commissionMinor.toString(), r.state, iso(r.expiresAt), iso(r.createdAt)],
+    );
+    return result.rowCount === 1;
+  }
+
+  async getCashOut(pendingId: string): Promise<CashOutRecord | null> {
+    const result = await this.db.query<CashOutRow>(`SELECT ${CASH_OUT_COLUMNS} FROM agent_cash_outs WHERE pending_id = $1::uuid`, [pendingId]);
+    return result.rows[0] ? toCashOut(result.rows[0]) : null;
+  }
+
+  async listPendingCashOuts(customerId: string, now: Date, limit: number): Promise<CashOutRecord[]> {
+    const result = await this.db.query<CashOutRow>(
+      `SELECT ${CASH_OUT_COLUMNS} FROM agent_cash_outs
+       WHERE customer_id = $1::uuid AND state = 'pending' AND expires_at > $2::timestamptz ORDER BY created_at, pending_id LIMIT $3`,
+      [customerId, iso(now), limit],
+    );
+    return result.rows.map(toCashOut);
+  }
+
+  async settleCashOut(pendingId: string, state: Exclude<CashOutState, "pending">, now: Date): Promise<boolean> {
+    const result = await this.db.query(
+      `UPDATE agent_cash_outs SET state = $2, settled_at = $3::timestamptz WHERE pending_id = $1::uuid AND state = 'pending'`,
+      [pendingId, state, iso(now)],
+    );
+    return result.rowCount === 1;
+  }
+}

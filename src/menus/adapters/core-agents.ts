@@ -1,0 +1,199 @@
+/**
+ * The AgentsPort over the agents core (src/core/agents): the flows' words for the core's calls.
+ * Names of the other party are masked here (the core answers an agent's name in full); the agent's
+ * own PIN for its reports is checked by the PIN service, whose subject is the agent.
+ */
+import type { Agents } from "../../core/agents/agents.js";
+import type { Agent, AgentRefusal, CashReceipt } from "../../core/agents/types.js";
+import type { PinService } from "../../core/auth/pin-service.js";
+import { maskDisplayName } from "../../core/directory/masking.js";
+import type { Ledger } from "../../core/ledger/ledger.js";
+import type {
+  AgentCashQuote,
+  AgentOutcome,
+  AgentQuoteResult,
+  AgentRef,
+  AgentsPort,
+  AgentTxLine,
+  CustomerRef,
+  PendingCashOutView,
+  Result,
+  WithdrawQuote,
+} from "../ports.js";
+import { shortReference } from "./core-ports.js";
+
+export type AgentsCore = Pick<
+  Agents,
+  | "findByMsisdn"
+  | "findByStore"
+  | "quoteCashIn"
+  | "cashIn"
+  | "quoteWithdraw"
+  | "withdraw"
+  | "startCashOut"
+  | "pendingCashOuts"
+  | "approveCashOut"
+  | "declineCashOut"
+  | "floatBalance"
+  | "todaysTransactions"
+  | "commissionEarned"
+>;
+
+// Float movements fetched for "today" (the core caps it at 50); the screen shows the newest few.
+const TODAY_FETCH = 50;
+const CHANNEL = "ussd" as const;
+
+function refused(r: AgentRefusal): { ok: false; code: string; remainingMinor?: bigint; until?: Date | null } {
+  return { ok: false, code: r.code, ...(r.availableMinor !== undefined ? { remainingMinor: r.availableMinor } : {}), ...(r.until !== undefined ? { until: r.until } : {}) };
+}
+
+function outcomeOf(r: AgentRefusal): AgentOutcome {
+  const { code, ...rest } = refused(r);
+  return { code, reference: "", ...rest };
+}
+
+function receipt(r: CashReceipt, maskedName?: string): AgentOutcome {
+  return { code: "ok", reference: shortReference(r.transferId), amountMinor: r.amountMinor, feeMinor: r.feeMinor, maskedName: maskedName ?? r.maskedName };
+}
+
+export class CoreAgentsPort implements AgentsPort {
+  constructor(
+    private readonly agents: AgentsCore,
+    private readonly pins: Pick<PinService, "verifyPin">,
+    private readonly ledger: Pick<Ledger, "getAccount">,
+  ) {}
+
+  async findByMsisdn(msisdn: string, institutionId: string): Promise<AgentRef | null> {
+    const agent = await this.agents.findByMsisdn(msisdn, institutionId);
+    if (!agent || agent.status === "closed") return null;
+    return this.toRef(agent);
+  }
+
+  async findForWithdrawal(customer: CustomerRef, agentNumber: string, storeNumber: string): Promise<AgentQuoteResult<{ agentName: string }>> {
+    // The same rule as the core's withdrawal: both numbers must name the one active agent.
+    const [byNumber, byStore] = await Promise.all([
+      this.agents.findByMsisdn(agentNumber, customer.institutionId),
+      this.agents.findByStore(storeNumber, customer.institutionId),
+    ]);
+    if (!byNumber && !byStore) return { ok: false, code: "agent_not_found" };
+    if (!byNumber || !byStore || byNumber.id !== byStore.id) return { ok: false, code: "agent_store_mismatch" };
+    if (byNumber.status !== "active") return { ok: false, code: "agent_unavailable" };
+    if (byNumber.msisdn === customer.msisdn) return { ok: false, code: "self_transaction" };
+    return { ok: true, value: { agentName: maskDisplayName(byNumber.name) } };
+  }
+
+  async quoteWithdraw(customer: CustomerRef, agentNumber: string, storeNumber: string, amountMinor: bigint): Promise<AgentQuoteResult<WithdrawQuote>> {
+    const q = await this.agents.quoteWithdraw(customer.id, agentNumber, storeNumber, amountMinor);
+    if (!q.ok) return refused(q);
+    return { ok: true, value: { agentName: maskDisplayName(q.agentName), feeMinor: q.feeMinor, totalMinor: q.totalMinor } };
+  }
+
+  async withdraw(input: { requestId: string; customer: CustomerRef; agentNumber: string; storeNumber: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome> {
+    const r = await this.agents.withdraw({
+      id: input.requestId,
+      customerId: input.customer.id,
+      agentNumber: input.agentNumber,
+      storeNumber: input.storeNumber,
+      amountMinor: input.amountMinor,
+      customerPin: input.pin,
+      channel: CHANNEL,
+    });
+    return r.ok ? receipt(r) : outcomeOf(r);
+  }
+
+  async pendingCashOuts(customer: CustomerRef): Promise<PendingCashOutView[]> {
+    const pending = await this.agents.pendingCashOuts(customer.id);
+    return pending.map((p) => ({
+      pendingId: p.pendingId,
+      agentName: maskDisplayName(p.agentName),
+      storeNumber: p.storeNumber,
+      amountMinor: p.amountMinor,
+      feeMinor: p.feeMinor,
+      expiresAt: p.expiresAt,
+    }));
+  }
+
+  async approveCashOut(input: { pendingId: string; customer: CustomerRef; pin: string }): Promise<AgentOutcome> {
+    const r = await this.agents.approveCashOut({ pendingId: input.pendingId, customerId: input.customer.id, customerPin: input.pin, channel: CHANNEL });
+    return r.ok ? receipt(r) : outcomeOf(r);
+  }
+
+  async declineCashOut(input: { pendingId: string; customer: CustomerRef }): Promise<AgentOutcome> {
+    const r = await this.agents.declineCashOut({ pendingId: input.pendingId, customerId: input.customer.id });
+    return r.ok ? { code: "ok", reference: shortReference(r.pendingId) } : outcomeOf(r);
+  }
+
+  async quoteCashIn(agent: AgentRef, customer: { query: string; customerId: string }, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>> {
+    const q = await this.agents.quoteCashIn(agent.id, customer.query, amountMinor);
+    if (!q.ok) return refused(q);
+    return { ok: true, value: { maskedName: q.maskedName, feeMinor: q.feeMinor, commissionMinor: q.commissionMinor } };
+  }
+
+  async cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome> {
+    const r = await this.agents.cashIn({
+      id: input.requestId,
+      agentId: input.agent.id,
+      customerQuery: input.customerQuery,
+      amountMinor: input.amountMinor,
+      agentPin: input.pin,
+      channel: CHANNEL,
+    });
+    return r.ok ? receipt(r) : outcomeOf(r);
+  }
+
+  /**
+   * The core quotes a cash-out only as the customer's withdrawal at this agent: the same fee
+   * schedule (cash_out), the same agent limits and checks.
+   */
+  async quoteCashOut(agent: AgentRef, customer: { query: string; customerId: string }, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>> {
+    const q = await this.agents.quoteWithdraw(customer.customerId, agent.msisdn, agent.storeNumber, amountMinor);
+    if (!q.ok) return refused(q);
+    return { ok: true, value: { feeMinor: q.feeMinor, commissionMinor: 0n } };
+  }
+
+  async startCashOut(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome> {
+    const r = await this.agents.startCashOut({
+      id: input.requestId,
+      agentId: input.agent.id,
+      customerQuery: input.customerQuery,
+      amountMinor: input.amountMinor,
+      agentPin: input.pin,
+      channel: CHANNEL,
+    });
+    if (!r.ok) return outcomeOf(r);
+    return { code: "ok", reference: shortReference(r.pending.pendingId), amountMinor: r.pending.amountMinor, feeMinor: r.pending.feeMinor };
+  }
+
+  async verifyPin(agent: AgentRef, pin: string): Promise<Result<null>> {
+    const r = await this.pins.verifyPin({ actor: { type: "agent", id: agent.id }, channel: CHANNEL, subjectId: agent.id, pin });
+    if (r.ok) return { ok: true, value: null };
+    return r.code === "pin_locked" ? { ok: false, code: r.code, until: r.lockedUntil } : { ok: false, code: r.code };
+  }
+
+  async floatBalance(agent: AgentRef): Promise<{ availableMinor: bigint; currency: string }> {
+    const r = await this.agents.floatBalance(agent.id);
+    if (!r.ok) throw new Error(`agents: float balance refused (${r.code})`);
+    return { availableMinor: r.balanceMinor, currency: r.currency };
+  }
+
+  async todaysTransactions(agent: AgentRef, limit: number): Promise<{ count: number; lines: AgentTxLine[] }> {
+    const r = await this.agents.todaysTransactions(agent.id, TODAY_FETCH);
+    if (!r.ok) throw new Error(`agents: today's transactions refused (${r.code})`);
+    // Holds and their voids are not movements the agent made; a posted hold shows as its post.
+    const moved = r.transactions.filter((t) => t.kind === "single" || t.kind === "post");
+    const lines = moved.slice(0, limit).map((t) => ({ direction: t.direction, amountMinor: t.amountMinor, at: t.createdAt, reference: shortReference(t.transferId) }));
+    return { count: moved.length, lines };
+  }
+
+  async commissionEarned(agent: AgentRef): Promise<{ balanceMinor: bigint; currency: string }> {
+    const r = await this.agents.commissionEarned(agent.id);
+    if (!r.ok) throw new Error(`agents: commission refused (${r.code})`);
+    return { balanceMinor: r.balanceMinor, currency: r.currency };
+  }
+
+  private async toRef(agent: Agent): Promise<AgentRef> {
+    const float = await this.ledger.getAccount(agent.floatAccountId);
+    if (!float) throw new Error("agents: an agent's float account is missing");
+    return { id: agent.id, institutionId: agent.institutionId, msisdn: agent.msisdn, storeNumber: agent.storeNumber, currency: float.currency, active: agent.status === "active" };
+  }
+}

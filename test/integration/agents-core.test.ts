@@ -1,0 +1,217 @@
+// The agents service over real PostgreSQL: onboarding, float, cash-in, customer withdrawal,
+// agent-initiated cash-out held for the customer's PIN, reversal, and the refusals that move
+// nothing. Every test ends with the ledger's own verification.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cashInTransferId } from "../../src/core/agents/cash-in.js";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
+
+describe("agents core on postgres", () => {
+  let w: AgentsWorld;
+
+  beforeAll(async () => {
+    w = await openAgentsWorld("agents-core");
+  });
+  afterEach(async () => {
+    await w.verify();
+  });
+  afterAll(async () => {
+    await w.close();
+  });
+
+  it("onboards an agent with its own float and commission accounts, one per number and store", async () => {
+    const agent = await w.newAgent(0n);
+    const [float, commission] = await w.ledger.getAccounts([agent.floatAccountId, agent.commissionAccountId]);
+    expect(float).toMatchObject({ kind: "agent_float", ownerRef: agent.id, flags: 1 });
+    expect(commission).toMatchObject({ kind: "commission", ownerRef: agent.id, flags: 1 });
+    expect(await w.services.agents.findByMsisdn(agent.msisdn.replace("+254", "0"), w.institutionId)).toMatchObject({ id: agent.id });
+    expect(await w.services.agents.findByStore(agent.storeNumber, w.institutionId)).toMatchObject({ id: agent.id });
+    const base = { institutionId: w.institutionId, name: "Other", location: "Mathare", actor: BANK };
+    expect(await w.services.agents.onboard({ ...base, msisdn: agent.msisdn, storeNumber: "999001" })).toMatchObject({ ok: false, code: "agent_exists" });
+    expect(await w.services.agents.onboard({ ...base, msisdn: "0719900999", storeNumber: agent.storeNumber })).toMatchObject({ ok: false, code: "store_number_taken" });
+    expect(await w.services.agents.onboard({ ...base, msisdn: "12", storeNumber: "999002" })).toMatchObject({ ok: false, code: "invalid_msisdn" });
+    expect(await w.services.agents.onboard({ ...base, msisdn: "0719900998", storeNumber: "12a" })).toMatchObject({ ok: false, code: "invalid_store_number" });
+    expect(await w.services.agents.onboard({ ...base, msisdn: "0719900998", storeNumber: "999003", limits: { maxPerTransactionMinor: -1n } })).toMatchObject({ ok: false, code: "invalid_input" });
+    expect(await w.services.agents.onboard({ ...base, msisdn: "0719900998", storeNumber: "999003", pin: "1234" })).toMatchObject({ ok: false, code: "pin_invalid" });
+    expect(await w.services.agents.findByStore("999003", w.institutionId)).toBeNull();
+  });
+
+  it("cash-in: float pays the customer, the fee and the agent's commission post together, once per request", async () => {
+    const agent = await w.newAgent(50_000n);
+    const quote = await w.services.agents.quoteCashIn(agent.id, "0712300001", 20_000n);
+    expect(quote).toMatchObject({ ok: true, maskedName: "ALICE W***", feeMinor: 1_000n, commissionMinor: 500n, currency: "KES" });
+    const before = await w.balance(w.alice.walletAccountId);
+    const id = uuidv7();
+    const request = { id, agentId: agent.id, customerQuery: "+254712300001", amountMinor: 20_000n, agentPin: AGENT_PIN, channel: "agent" as const };
+    expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true, transferId: cashInTransferId(id), feeMinor: 1_000n, commissionMinor: 500n, replayed: false });
+    expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true, replayed: true });
+    expect(await w.balance(agent.floatAccountId)).toBe(30_000n);
+    expect(await w.balance(w.alice.walletAccountId)).toBe(before + 19_000n);
+    expect(await w.services.agents.commissionEarned(agent.id)).toMatchObject({ ok: true, balanceMinor: 500n });
+    expect(await w.services.agents.floatBalance(agent.id)).toMatchObject({ ok: true, balanceMinor: 30_000n });
+    const today = await w.services.agents.todaysTransactions(agent.id, 10);
+    expect(today.ok && today.transactions.map((t) => [t.code, t.direction])).toEqual([["cash_in", "out"], ["float_top_up", "in"]]);
+  });
+
+  it("refuses a cash-in beyond the float, a wrong PIN, a suspended agent and bad amounts, moving nothing", async () => {
+    const agent = await w.newAgent(5_000n);
+    const base = { agentId: agent.id, customerQuery: "0712300002", agentPin: AGENT_PIN, channel: "agent" as const };
+    const bobBefore = await w.balance(w.bob.walletAccountId);
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 6_000n })).toMatchObject({ ok: false, code: "insufficient_float" });
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 1_000n, agentPin: "9999" })).toMatchObject({ ok: false, code: "pin_wrong" });
+    for (const amountMinor of [0n, -1n, 10n ** 19n]) {
+      expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor })).toMatchObject({ ok: false, code: "invalid_amount" });
+    }
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 1.5 as unknown as bigint })).toMatchObject({ ok: false, code: "invalid_amount" });
+    expect(await w.services.agents.cashIn({ ...base, id: "not-a-uuid", amountMinor: 100n })).toMatchObject({ ok: false, code: "invalid_request_id" });
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 100n, customerQuery: "0712999999" })).toMatchObject({ ok: false, code: "customer_not_found" });
+    expect((await w.services.agents.setStatus(agent.id, "suspended", BANK)).ok).toBe(true);
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 100n })).toMatchObject({ ok: false, code: "agent_unavailable" });
+    expect(await w.balance(agent.floatAccountId)).toBe(5_000n);
+    expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
+  });
+
+  it("enforces the agent's own per-transaction and daily limits on the float", async () => {
+    const agent = await w.newAgent(100_000n);
+    expect((await w.services.agents.setLimits(agent.id, { maxPerTransactionMinor: 8_000n, maxDailyFloatOutMinor: 10_000n }, BANK)).ok).toBe(true);
+    const base = { agentId: agent.id, customerQuery: "0712300002", agentPin: AGENT_PIN, channel: "agent" as const };
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 9_000n })).toMatchObject({ ok: false, code: "per_transaction_exceeded" });
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 7_000n })).toMatchObject({ ok: true });
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 4_000n })).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 3_000n });
+    expect(await w.balance(agent.floatAccountId)).toBe(93_000n);
+  });
+
+  it("customer withdrawal: agent number and store number must name the same active agent", async () => {
+    const agent = await w.newAgent(0n);
+    const other = await w.newAgent(0n);
+    await w.fund(w.alice.walletAccountId, 30_000n);
+    const aliceBefore = await w.balance(w.alice.walletAccountId);
+    const base = { customerId: w.alice.id, agentNumber: agent.msisdn, amountMinor: 10_000n, customerPin: "4827", channel: "ussd" as const };
+    expect(await w.services.agents.quoteWithdraw(w.alice.id, agent.msisdn, other.storeNumber, 10_000n)).toMatchObject({ ok: false, code: "agent_store_mismatch" });
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: other.storeNumber })).toMatchObject({ ok: false, code: "agent_store_mismatch" });
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: "000000" })).toMatchObject({ ok: false, code: "agent_store_mismatch" });
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: agent.storeNumber, customerPin: "1111" })).toMatchObject({ ok: false, code: "pin_wrong" });
+    expect(await w.services.agents.quoteWithdraw(w.alice.id, agent.msisdn, agent.storeNumber, 10_000n)).toMatchObject({ ok: true, feeMinor: 100n, totalMinor: 10_100n, agentName: agent.name });
+    const id = uuidv7();
+    expect(await w.services.agents.withdraw({ ...base, id, storeNumber: agent.storeNumber })).toMatchObject({ ok: true, feeMinor: 100n, commissionMinor: 40n });
+    expect(await w.services.agents.withdraw({ ...base, id, storeNumber: agent.storeNumber })).toMatchObject({ ok: true, replayed: true });
+    expect(await w.balance(w.alice.walletAccountId)).toBe(aliceBefore - 10_100n);
+    expect(await w.balance(agent.floatAccountId)).toBe(10_000n);
+    expect(await w.balance(agent.commissionAccountId)).toBe(40n);
+    expect(await w.balance(other.floatAccountId)).toBe(0n);
+  });
+
+  it("agent-initiated cash-out is held until the customer approves, then posts with fee and commission", async () => {
+    const agent = await w.newAgent(0n);
+    await w.fund(w.bob.walletAccountId, 20_000n);
+    const bobBefore = await w.balance(w.bob.walletAccountId);
+    const started = await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.bob.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN });
+    expect(started).toMatchObject({ ok: true, pending: { state: "pending", amountMinor: 5_000n, feeMinor: 100n } });
+    if (!started.ok) return;
+    expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore - 5_100n);
+    expect(await w.balance(agent.floatAccountId)).toBe(0n);
+    expect((await w.services.agents.pendingCashOuts(w.bob.id)).map((p) => p.pendingId)).toContain(started.pending.pendingId);
+    const approve = { pendingId: started.pending.pendingId, customerId: w.bob.id, customerPin: "5903" };
+    expect(await w.services.agents.approveCashOut({ ...approve, customerId: w.alice.id })).toMatchObject({ ok: false, code: "pending_not_found" });
+    expect(await w.services.agents.approveCashOut({ ...approve, customerPin: "0000" })).toMatchObject({ ok: false, code: "pin_wrong" });
+    expect(await w.services.agents.approveCashOut(approve)).toMatchObject({ ok: true, amountMinor: 5_000n, commissionMinor: 40n });
+    expect(await w.services.agents.approveCashOut(approve)).toMatchObject({ ok: true, replayed: true });
+    expect(await w.services.agents.declineCashOut(approve)).toMatchObject({ ok: false, code: "pending_already_approved" });
+    expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore - 5_100n);
+    expect(await w.balance(agent.floatAccountId)).toBe(5_000n);
+    expect(await w.balance(agent.commissionAccountId)).toBe(40n);
+    expect(await w.services.agents.pendingCashOuts(w.bob.id)).toEqual([]);
+  });
+
+  it("a declined cash-out restores the wallet; an ignored one is voided by the expiry sweep", async () => {
+    const agent = await w.newAgent(0n);
+    await w.fund(w.bob.walletAccountId, 20_000n);
+    const bobBefore = await w.balance(w.bob.walletAccountId);
+    const start = (timeoutSec?: number) => w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.bob.msisdn, amountMinor: 3_000n, agentPin: AGENT_PIN, timeoutSec });
+    const declined = await start();
+    const ignored = await start(30);
+    if (!declined.ok || !ignored.ok) throw new Error("not started");
+    expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore - 6_200n);
+    expect(await w.services.agents.declineCashOut({ pendingId: declined.pending.pendingId, customerId: w.bob.id })).toMatchObject({ ok: true });
+    expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore - 3_100n);
+    expect(await w.services.agents.approveCashOut({ pendingId: declined.pending.pendingId, customerId: w.bob.id, customerPin: "5903" })).toMatchObject({ ok: false, code: "pending_already_declined" });
+    // The customer never answers: the ledger's sweep, run as of 31 s later, voids both holds.
+    expect(await w.ledger.expirePendings(new Date(Date.now() + 31_000))).toBeGreaterThanOrEqual(2);
+    w.clock.offsetMs = 31_000;
+    try {
+      expect(await w.services.agents.pendingCashOuts(w.bob.id)).toEqual([]);
+      expect(await w.services.agents.cashOutStatus(ignored.pending.pendingId)).toMatchObject({ state: "expired" });
+      expect(await w.services.agents.approveCashOut({ pendingId: ignored.pending.pendingId, customerId: w.bob.id, customerPin: "5903" })).toMatchObject({ ok: false, code: "pending_expired" });
+    } finally {
+      w.clock.offsetMs = 0;
+    }
+    expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
+    expect(await w.balance(agent.floatAccountId)).toBe(0n);
+    expect(await w.balance(agent.commissionAccountId)).toBe(0n);
+  });
+
+  it("30 concurrent cash-ins are limited by the float, and a replayed request posts once", async () => {
+    const agent = await w.newAgent(10_000n);
+    const ids = Array.from({ length: 30 }, () => uuidv7());
+    const results = await Promise.all(
+      [...ids, ids[0]!].map((id) => w.services.agents.cashIn({ id, agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor: 1_000n, agentPin: AGENT_PIN, channel: "agent" })),
+    );
+    expect([...new Set(results.map((r) => (r.ok ? "ok" : r.code)))].sort()).toEqual(["insufficient_float", "ok"]);
+    const fresh = results.filter((r) => r.ok && !r.replayed);
+    expect(fresh).toHaveLength(10);
+    expect(await w.balance(agent.floatAccountId)).toBe(0n);
+  });
+
+  it("30 concurrent cash-outs by 30 customers never push one float past its ceiling nor overdraw a wallet", async () => {
+    const agent = await w.newAgent(0n);
+    expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 20_000n }, BANK)).ok).toBe(true);
+    const customers = await Promise.all(Array.from({ length: 30 }, (_, i) => w.register(`07124${String(i).padStart(5, "0")}`, `Kamau ${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26]!}${"XY"[Math.floor(i / 26)]!}`, "3962")));
+    // Each can cover one withdrawal and its fee, but never two.
+    for (const c of customers) await w.fund(c.walletAccountId, 3_100n);
+    const withdraw = (customerId: string) =>
+      w.services.agents.withdraw({ id: uuidv7(), customerId, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor: 3_000n, customerPin: "3962", channel: "agent" });
+    const results = await Promise.all([...customers.map((c) => withdraw(c.id)), withdraw(customers[0]!.id)]);
+    for (const r of results) if (!r.ok) expect(["float_limit_exceeded", "insufficient_funds"]).toContain(r.code);
+    expect(results.filter((r) => r.ok)).toHaveLength(6); // 6 × 3,000 = 18,000 ≤ 20,000 < 21,000
+    expect(await w.balance(agent.floatAccountId)).toBe(18_000n);
+    for (const c of customers) expect(await w.balance(c.walletAccountId)).toBeGreaterThanOrEqual(0n);
+  });
+
+  it("reverses a mistaken cash-in with a compensating group, audited, once only", async () => {
+    const agent = await w.newAgent(20_000n);
+    const bobBefore = await w.balance(w.bob.walletAccountId);
+    const done = await w.services.agents.cashIn({ id: uuidv7(), agentId: agent.id, customerQuery: w.bob.msisdn, amountMinor: 15_000n, agentPin: AGENT_PIN, channel: "agent" });
+    if (!done.ok) throw new Error(done.code);
+    const reverse = { transferId: done.transferId, reason: "wrong customer", actor: BANK, institutionId: w.institutionId };
+    expect(await w.services.agents.reverseCashIn({ ...reverse, institutionId: uuidv7() })).toMatchObject({ ok: false, code: "transfer_not_found" });
+    expect(await w.services.agents.reverseCashIn(reverse)).toMatchObject({ ok: true, amountMinor: 15_000n, feeRefundMinor: 1_000n, commissionClawbackMinor: 500n });
+    expect(await w.services.agents.reverseCashIn(reverse)).toMatchObject({ ok: false, code: "already_reversed" });
+    expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
+    expect(await w.balance(agent.floatAccountId)).toBe(20_000n);
+    expect(await w.balance(agent.commissionAccountId)).toBe(0n);
+    const audit = await w.test.db.query<{ outcome: string }>(`SELECT outcome FROM audit_log WHERE action = 'agents.cash_in.reverse' AND subject = $1 ORDER BY seq`, [agent.id]);
+    expect(audit.rows.map((r) => r.outcome)).toEqual(["ok"]);
+    expect(await w.services.agents.reverseCashIn({ ...reverse, transferId: agent.floatAccountId })).toMatchObject({ ok: false, code: "transfer_not_found" });
+  });
+
+  it("refuses to reverse a cash-in the customer has already spent, and says so", async () => {
+    const agent = await w.newAgent(20_000n);
+    const customer = w.alice;
+    const spendAll = async () => {
+      const left = await w.balance(customer.walletAccountId);
+      const bank = await w.ledger.createAccount({ institutionId: w.institutionId, currency: "KES", kind: "bank" });
+      if (left > 0n) expect((await w.ledger.transfer({ id: uuidv7(), debitAccountId: customer.walletAccountId, creditAccountId: bank.id, amountMinor: left, code: "spend" })).result).toBe("ok");
+    };
+    const done = await w.services.agents.cashIn({ id: uuidv7(), agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 12_000n, agentPin: AGENT_PIN, channel: "agent" });
+    if (!done.ok) throw new Error(done.code);
+    await spendAll();
+    expect(await w.services.agents.reverseCashIn({ transferId: done.transferId, reason: "typo", actor: BANK })).toMatchObject({ ok: false, code: "customer_funds_spent" });
+    expect(await w.balance(agent.floatAccountId)).toBe(8_000n);
+    expect(await w.services.agents.reverseCashIn({ transferId: done.transferId, reason: "", actor: BANK })).toMatchObject({ ok: false, code: "invalid_input" });
+    // Once the bank has made the customer's wallet whole again, the same reversal goes through.
+    await w.fund(customer.walletAccountId, 11_000n);
+    expect(await w.services.agents.reverseCashIn({ transferId: done.transferId, reason: "typo", actor: BANK })).toMatchObject({ ok: true, amountMinor: 12_000n });
+    expect(await w.balance(agent.floatAccountId)).toBe(20_000n);
+    expect(await w.balance(customer.walletAccountId)).toBe(0n);
+  });
+});

@@ -1,0 +1,96 @@
+// One institution with fee schedules for cash-in and cash-out, two customers with PINs, and a
+// helper to onboard funded agents, over real PostgreSQL. Each test file gets its own schema.
+import { expect } from "vitest";
+import type { Agent } from "../../src/core/agents/types.js";
+import type { Customer } from "../../src/core/directory/types.js";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import { Ledger } from "../../src/core/ledger/ledger.js";
+import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
+import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
+import { isRetryableSqlError } from "../../src/infra/db/sql.js";
+import { buildServices, type CoreServices } from "../../src/services.js";
+import { openTestDb, type TestDb } from "../helpers/db.js";
+
+const SYSTEM = { actorType: "system" as const, actorId: "test", channel: "system" as const };
+export const BANK = { type: "bank_user" as const, id: "apikey:test" };
+export const AGENT_PIN = "4718";
+
+export interface AgentsWorld {
+  test: TestDb;
+  ledger: Ledger;
+  services: CoreServices;
+  institutionId: string;
+  /** Milliseconds added to the services' clock: moves "now" forward for expiry tests. */
+  clock: { offsetMs: number };
+  alice: Customer;
+  bob: Customer;
+  /** An active agent with float, its PIN is AGENT_PIN. */
+  newAgent(floatMinor?: bigint, suffix?: number): Promise<Agent>;
+  register(msisdn: string, name: string, pin: string): Promise<Customer>;
+  balance(accountId: string): Promise<bigint>;
+  fund(accountId: string, amountMinor: bigint): Promise<void>;
+  verify(): Promise<void>;
+  close(): Promise<void>;
+}
+
+let agentCounter = 0;
+
+export async function openAgentsWorld(code: string): Promise<AgentsWorld> {
+  const test = await openTestDb("postgres", { maxConnections: 24 });
+  const ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
+  const clock = { offsetMs: 0 };
+  const services = buildServices(test.db, ledger, { schema: test.schema, clock: () => new Date(Date.now() + clock.offsetMs) });
+  const institutionId = uuidv7();
+  await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, $2, 'Agents KE', 'KES', 'Africa/Nairobi')", [institutionId, code]);
+  expect((await services.directory.setDefaultCountry(SYSTEM, institutionId, "KE")).ok).toBe(true);
+  const bank = await ledger.createAccount({ institutionId, currency: "KES", kind: "bank" });
+  const fund = async (accountId: string, amountMinor: bigint) => {
+    const r = await ledger.transfer({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: accountId, amountMinor, code: "deposit" });
+    expect(r.result).toBe("ok");
+  };
+  const register = async (msisdn: string, name: string, pin: string) => {
+    const made = await services.directory.register(SYSTEM, { institutionId, msisdn, displayName: name });
+    if (!made.ok) throw new Error(made.code);
+    const set = await services.pins.setPin({ actor: { type: "customer", id: made.value.id }, channel: "ussd", subjectId: made.value.id, msisdn: made.value.msisdn, pin });
+    if (!set.ok) throw new Error(set.code);
+    return made.value;
+  };
+  const alice = await register("0712300001", "Alice Wanjiru", "4827");
+  const bob = await register("0712300002", "Bob Otieno", "5903");
+  const bands = [
+    { minMinor: 1n, maxMinor: 10_000n, feeMinor: 100n },
+    { minMinor: 10_001n, maxMinor: 10_000_000n, feeMinor: 1_000n },
+  ];
+  await services.fees.put(institutionId, "cash_in", { type: "cash_in", agentShareBps: 5_000, bands }, new Date(), () => []);
+  await services.fees.put(institutionId, "cash_out", { type: "cash_out", agentShareBps: 4_000, bands }, new Date(), () => []);
+  const balance = async (accountId: string) => {
+    const a = await ledger.getAccount(accountId);
+    return a!.creditsPosted - a!.debitsPosted - a!.debitsPending;
+  };
+  const newAgent = async (floatMinor = 100_000n, suffix?: number) => {
+    const n = suffix ?? ++agentCounter;
+    const made = await services.agents.onboard({
+      institutionId, msisdn: `07199${String(n).padStart(5, "0")}`, storeNumber: String(500000 + n), name: `Duka ${n}`, location: "Kibera",
+      actor: BANK, pin: AGENT_PIN,
+    });
+    if (!made.ok) throw new Error(made.code);
+    if (floatMinor > 0n) {
+      const topUp = await services.agents.topUpFloat({ id: uuidv7(), agentId: made.agent.id, amountMinor: floatMinor, actor: BANK });
+      if (!topUp.ok) throw new Error(topUp.code);
+    }
+    return made.agent;
+  };
+  return {
+    test, ledger, services, institutionId, clock, alice, bob, newAgent, balance, fund, register,
+    verify: async () => {
+      const report = await verifyLedger(test.db);
+      expect(report.violations).toEqual([]);
+      expect(report.ok).toBe(true);
+    },
+    close: async () => {
+      await ledger.close();
+      await services.close();
+      await test.cleanup();
+    },
+  };
+}

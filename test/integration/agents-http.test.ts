@@ -1,0 +1,212 @@
+// The agents' admin API (bank keys, institution-scoped) and the agent point-of-sale API (device
+// keys) over HTTP with supertest, on the real services and PostgreSQL.
+import express from "express";
+import request from "supertest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import { adminRouter } from "../../src/http/admin/router.js";
+import { agentApiRouter } from "../../src/http/agent/router.js";
+import { createApp } from "../../src/http/app.js";
+import { createLogger } from "../../src/infra/log.js";
+import { bearer, issueKey, PLATFORM_KEY } from "./admin-fixture.js";
+import { AGENT_PIN, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+}
+
+describe("agents over HTTP", () => {
+  let w: AgentsWorld;
+  let app: express.Express;
+  let agentRouter: express.Router;
+  let admin: string;
+  let auditor: string;
+  let otherAdmin: string;
+  let base: string;
+
+  beforeAll(async () => {
+    w = await openAgentsWorld("agents-http");
+    const logger = createLogger("silent");
+    const s = w.services;
+    agentRouter = agentApiRouter({ agents: s.agents, keys: s.agentKeys, logger });
+    app = express();
+    app.use(adminRouter({ db: w.test.db, ledger: w.ledger, logger, platformApiKey: PLATFORM_KEY, directory: s.directory, pins: s.pins, simSwaps: s.simSwap, agents: s.agents, agentKeys: s.agentKeys }));
+    app.use(agentRouter);
+    app.use(createApp({ logger, checkDatabase: async () => undefined }));
+    admin = await issueKey(app, PLATFORM_KEY, w.institutionId, "admin");
+    auditor = await issueKey(app, admin, w.institutionId, "auditor");
+    const other = uuidv7();
+    await w.test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'agents-http-b', 'Other', 'KES', 'UTC')", [other]);
+    otherAdmin = await issueKey(app, PLATFORM_KEY, other, "admin");
+    base = `/admin/v1/institutions/${w.institutionId}/agents`;
+  });
+  afterEach(async () => {
+    await w.verify();
+  });
+  afterAll(async () => {
+    await w.close();
+  });
+
+  /** Onboards through the API, tops up the float and issues a device key. */
+  async function setUpAgent(n: number, floatMinor = "50000") {
+    const made = await request(app).post(base).set(...bearer(admin)).send({ msisdn: `07188${String(n).padStart(5, "0")}`, storeNumber: String(700000 + n), name: `Shop ${n}`, location: "Kisumu", pin: AGENT_PIN });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const id = made.body.id as string;
+    if (floatMinor !== "0") {
+      const top = await request(app).post(`${base}/${id}/float/top-ups`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor: floatMinor });
+      expect(top.status).toBe(201);
+    }
+    const key = await request(app).post(`${base}/${id}/device-keys`).set(...bearer(admin)).send({ name: "till 1" });
+    expect(key.status).toBe(201);
+    return { id, msisdn: made.body.msisdn as string, storeNumber: made.body.storeNumber as string, key: key.body.secret as string, keyId: key.body.key.id as string };
+  }
+
+  it("admin: onboards, lists, shows balances, scopes to the institution, and refuses bad input", async () => {
+    const a = await setUpAgent(1);
+    const got = await request(app).get(`${base}/${a.id}`).set(...bearer(auditor));
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ id: a.id, status: "active", floatBalanceMinor: "50000", commissionBalanceMinor: "0", limits: { maxDailyCount: 500 } });
+    const list = await request(app).get(base).set(...bearer(auditor));
+    expect(list.body.items.map((x: { id: string }) => x.id)).toContain(a.id);
+    expect((await request(app).post(base).set(...bearer(auditor)).send({})).status).toBe(403);
+    const other = await request(app).get(`/admin/v1/institutions/${w.institutionId}/agents/${a.id}`).set(...bearer(otherAdmin));
+    expect(other.status).toBe(404);
+    const dup = await request(app).post(base).set(...bearer(admin)).send({ msisdn: a.msisdn, storeNumber: "123456", name: "X", location: "Y", pin: "2580" });
+    expect(dup.body.error.code).toBe("agent_exists");
+    for (const body of [
+      { msisdn: "0718899999", storeNumber: "12", name: "X", location: "Y", pin: "2580" },
+      { msisdn: "0718899999", storeNumber: "123457", name: "X", location: "Y", pin: "12" },
+      { msisdn: "0718899999", storeNumber: "123457", name: "X", location: "Y", pin: "2580", limits: { maxPerTransactionMinor: -5 } },
+      { msisdn: "0718899999", storeNumber: "123457", name: "X", location: "Y", pin: "2580", extra: true },
+    ]) {
+      const res = await request(app).post(base).set(...bearer(admin)).send(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
+    expect((await request(app).get(`${base}?limit=100`).set(...bearer(auditor))).body.items).toHaveLength(1);
+  });
+
+  it("admin: float top-up and withdrawal are idempotent by request id and never overdraw the float", async () => {
+    const a = await setUpAgent(2, "10000");
+    const requestId = uuidv7();
+    const first = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId, amountMinor: "4000" });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ floatBalanceMinor: "6000", replayed: false });
+    const again = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId, amountMinor: "4000" });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ floatBalanceMinor: "6000", replayed: true });
+    const reused = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId, amountMinor: "5000" });
+    expect(reused.body.error.code).toBe("request_id_reused");
+    const over = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor: "6001" });
+    expect(over.status).toBe(422);
+    expect(over.body.error.code).toBe("insufficient_float");
+    for (const amountMinor of ["0", "-1", "1.5", "99999999999999999999", 100]) {
+      const bad = await request(app).post(`${base}/${a.id}/float/top-ups`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor });
+      expect(bad.status, String(amountMinor)).toBe(400);
+    }
+    expect(await w.balance((await w.services.agents.get(a.id))!.floatAccountId)).toBe(6_000n);
+    const statement = await request(app).get(`${base}/${a.id}/statement?limit=10`).set(...bearer(auditor));
+    expect(statement.body.items.map((t: { code: string; direction: string }) => `${t.code}:${t.direction}`)).toEqual(["float_withdraw:out", "float_top_up:in"]);
+  });
+
+  it("agent API: cash-in with lookup and quote, receipts, replay, float, today's transactions and commission", async () => {
+    const a = await setUpAgent(3);
+    const pos = (path: string) => request(app).get(`/agent/v1${path}`).set(...bearer(a.key));
+    expect((await pos(`/customers/lookup?customer=0712300001`)).body).toEqual({ maskedName: "ALICE W***" });
+    expect((await pos(`/cash-ins/quote?customer=0712300001&amountMinor=20000`)).body).toMatchObject({ feeMinor: "1000", commissionMinor: "500" });
+    const requestId = uuidv7();
+    const send = () => request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId, customer: "0712300001", amountMinor: "20000", pin: AGENT_PIN });
+    const first = await send();
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body).toMatchObject({ maskedName: "ALICE W***", amountMinor: "20000", replayed: false });
+    expect((await send()).status).toBe(200);
+    expect((await pos("/float")).body).toEqual({ balanceMinor: "30000", currency: "KES" });
+    expect((await pos("/commission")).body).toEqual({ balanceMinor: "500", currency: "KES" });
+    const today = await pos("/transactions/today?limit=5");
+    expect(today.body.items.map((t: { code: string }) => t.code)).toEqual(["cash_in", "float_top_up"]);
+    expect((await pos("/me")).body).toMatchObject({ id: a.id, storeNumber: a.storeNumber });
+    const wrongPin = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "100", pin: "0000" });
+    expect(wrongPin.body.error.code).toBe("pin_wrong");
+    const tooMuch = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "30001", pin: AGENT_PIN });
+    expect(tooMuch.body.error.code).toBe("insufficient_float");
+    const unknown = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0799999999", amountMinor: "100", pin: AGENT_PIN });
+    expect(unknown.body.error.code).toBe("customer_not_found");
+    for (const amountMinor of ["0", "-5", "12.5", "abc", 10]) {
+      const bad = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor, pin: AGENT_PIN });
+      expect(bad.status, String(amountMinor)).toBe(400);
+    }
+    expect((await pos("/float")).body.balanceMinor).toBe("30000");
+  });
+
+  it("agent API: cash-out waits for the customer, shows its state, and the customer's approval posts it", async () => {
+    const a = await setUpAgent(4, "0");
+    await w.fund(w.bob.walletAccountId, 10_000n);
+    const started = await request(app).post("/agent/v1/cash-outs").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: w.bob.msisdn, amountMinor: "2000", pin: AGENT_PIN, timeoutSec: 120 });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    expect(started.body).toMatchObject({ state: "pending", amountMinor: "2000", feeMinor: "100" });
+    const pendingId = started.body.pendingId as string;
+    const status = () => request(app).get(`/agent/v1/cash-outs/${pendingId}`).set(...bearer(a.key));
+    expect((await status()).body.state).toBe("pending");
+    const stranger = await setUpAgent(5, "0");
+    expect((await request(app).get(`/agent/v1/cash-outs/${pendingId}`).set(...bearer(stranger.key))).status).toBe(404);
+    expect(await w.services.agents.approveCashOut({ pendingId, customerId: w.bob.id, customerPin: "5903" })).toMatchObject({ ok: true });
+    expect((await status()).body.state).toBe("approved");
+    expect((await request(app).get("/agent/v1/float").set(...bearer(a.key))).body.balanceMinor).toBe("2000");
+  });
+
+  it("device keys: unknown, revoked and suspended agents' keys change nothing", async () => {
+    const a = await setUpAgent(6);
+    expect((await request(app).get("/agent/v1/float")).status).toBe(401);
+    expect((await request(app).get("/agent/v1/float").set(...bearer("fgk_nope"))).status).toBe(401);
+    expect((await request(app).get("/agent/v1/float").set(...bearer(admin))).status).toBe(401);
+    const suspended = await request(app).put(`${base}/${a.id}/status`).set(...bearer(admin)).send({ status: "suspended" });
+    expect(suspended.body.status).toBe("suspended");
+    const refused = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "100", pin: AGENT_PIN });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe("agent_unavailable");
+    await request(app).put(`${base}/${a.id}/status`).set(...bearer(admin)).send({ status: "active" });
+    const revoked = await request(app).delete(`${base}/${a.id}/device-keys/${a.keyId}`).set(...bearer(admin));
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).not.toBeNull();
+    expect((await request(app).get("/agent/v1/float").set(...bearer(a.key))).status).toBe(401);
+    const keys = await request(app).get(`${base}/${a.id}/device-keys`).set(...bearer(auditor));
+    expect(keys.body.items).toHaveLength(1);
+    expect(JSON.stringify(keys.body)).not.toContain(a.key);
+    expect((await request(app).get("/agent/v1/nowhere").set(...bearer(a.key))).status).toBe(404);
+  });
+
+  it("admin: reverses a cash-in once, audited, only within the bank that owns the agent", async () => {
+    const a = await setUpAgent(7);
+    const done = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: w.bob.msisdn, amountMinor: "5000", pin: AGENT_PIN });
+    expect(done.status).toBe(201);
+    const reverse = () => request(app).post(`${base}/cash-ins/${done.body.transferId}/reversal`).set(...bearer(admin)).send({ reason: "wrong number" });
+    expect((await request(app).post(`/admin/v1/institutions/${w.institutionId}/agents/cash-ins/${done.body.transferId}/reversal`).set(...bearer(otherAdmin)).send({ reason: "x" })).status).toBe(404);
+    const first = await reverse();
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body).toMatchObject({ amountMinor: "5000", feeRefundMinor: "100", commissionClawbackMinor: "50" });
+    const second = await reverse();
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe("already_reversed");
+    const entries = await w.test.db.query<{ actor_id: string; payload: { reason: string } }>(`SELECT actor_id, payload FROM audit_log WHERE action = 'agents.cash_in.reverse' AND outcome = 'ok' AND subject = $1`, [a.id]);
+    expect(entries.rows).toHaveLength(1);
+    expect(entries.rows[0]!.payload.reason).toBe("wrong number");
+    expect((await request(app).get("/agent/v1/float").set(...bearer(a.key))).body.balanceMinor).toBe("50000");
+  });
+
+  it("the agent API's OpenAPI document lists exactly the mounted routes", async () => {
+    const res = await request(app).get("/agent/v1/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = res.body as { openapi: string; paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>> };
+    expect(doc.openapi).toBe("3.1.0");
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    const stack = (agentRouter as unknown as { stack: Layer[] }).stack;
+    const mounted = stack
+      .filter((l) => l.route)
+      .flatMap((l) => Object.keys(l.route!.methods).filter((m) => m !== "_all").map((m) => `${m.toUpperCase()} ${l.route!.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`))
+      .sort();
+    expect(documented).toEqual(mounted);
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const op of Object.values(ops)) if (path !== "/agent/v1/openapi.json") expect(Object.keys(op.responses)).toContain("401");
+    }
+    expect(JSON.stringify(doc)).not.toContain("$defs");
+  });
+});
