@@ -13,7 +13,10 @@ ALTER TABLE "outbox_messages"
     ADD COLUMN "smsc_message_ids" TEXT[] NOT NULL DEFAULT '{}',
     -- The final receipt stat per part (DELIVRD, UNDELIV, EXPIRED …), in part order.
     ADD COLUMN "receipt_stats" TEXT[] NOT NULL DEFAULT '{}',
+    -- Sending attempts so far; at the sender's limit the message goes to the dead state.
     ADD COLUMN "attempts" INTEGER NOT NULL DEFAULT 0,
+    -- A sender owns the row until then: no other process sends it meanwhile.
+    ADD COLUMN "lease_until" TIMESTAMPTZ(6),
     ADD COLUMN "last_error" TEXT,
     ADD COLUMN "queued_at" TIMESTAMPTZ(6),
     ADD COLUMN "submitted_at" TIMESTAMPTZ(6),
