@@ -39,6 +39,10 @@ export const REFUSALS = {
   not_authorized: [403, "not authorized"],
   invalid_msisdn: [400, "invalid phone number"],
   invalid_time: [400, "the time lies in the future"],
+  // SMS links
+  sms_link_not_found: [404, "no such SMS link"],
+  sms_link_id_taken: [409, "an SMS link with this id exists"],
+  sms_system_id_taken: [409, "another server link has this system_id"],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type RefusalCode = keyof typeof REFUSALS;

@@ -14,6 +14,7 @@ import { SqlLimitPolicyStore } from "../../infra/db/limit-policy-store.js";
 import type { SqlDb } from "../../infra/db/sql.js";
 import { SqlTariffStore } from "../../infra/db/tariff-store.js";
 import type { Logger } from "../../infra/log.js";
+import type { SmsLinkAdmin } from "../../sms/links/link-admin.js";
 
 export interface AdminDeps {
   db: SqlDb;
@@ -28,6 +29,8 @@ export interface AdminDeps {
   pins?: PinService;
   /** SIM-swap reports by the bank; without it reporting answers 501 (listing works regardless). */
   simSwaps?: SimSwapGuard;
+  /** SMPP link configuration and state; without it those endpoints answer 501. */
+  smsLinks?: SmsLinkAdmin;
   now?: () => Date;
 }
 
@@ -42,6 +45,7 @@ export interface AdminServices {
   directory?: Directory;
   pins?: PinService;
   simSwaps?: SimSwapGuard;
+  smsLinks?: SmsLinkAdmin;
 }
 
 export function buildAdminServices(deps: AdminDeps): AdminServices {
@@ -56,5 +60,6 @@ export function buildAdminServices(deps: AdminDeps): AdminServices {
     directory: deps.directory,
     pins: deps.pins,
     simSwaps: deps.simSwaps,
+    smsLinks: deps.smsLinks,
   };
 }
