@@ -15,7 +15,7 @@ export const PIN_LIKE_PARAM = /pin|otp|password|secret/i;
 const MAX_PARAMS = 16;
 const MAX_PARAM_LENGTH = 200;
 /** Bounded so that one event cannot flood a subscriber or the queue. */
-export const MAX_NOTICES_PER_WRITE = 100;
+export const MAX_NOTICES_PER_WRITE = 1_000;
 
 export class InvalidNoticeError extends Error {
   constructor(reason: string) {

@@ -16,7 +16,7 @@ import type { QueueOptions } from "./queue-options.js";
 import { ReceiptMatcher } from "./receipts.js";
 import { OutboxRelay, type RelayOptions } from "./relay.js";
 import { createNoticeRenderer, type NoticeRenderer } from "./renderer.js";
-import { OutboxSender, type SenderOptions } from "./sender.js";
+import { OutboxSender, SENDER_DEFAULTS, type SenderOptions } from "./sender.js";
 
 export interface OutboundOptions {
   db: SqlDb;
@@ -60,7 +60,8 @@ export function startOutbound(options: OutboundOptions): Outbound {
   });
   const queueOptions: Partial<QueueOptions> = {
     ...options.queue,
-    maxAttempts: options.queue?.maxAttempts ?? options.sender?.maxAttempts,
+    // A job runs at most as often as its messages may be attempted.
+    maxAttempts: options.queue?.maxAttempts ?? options.sender?.maxAttempts ?? SENDER_DEFAULTS.maxAttempts,
     rateLimitPerSecond: (id) => options.links.rateLimitPerSecond(id),
     onJobError: (error, job) => onError(error, `job on ${job.linkId}`),
   };
