@@ -2,6 +2,8 @@
 import { checkBackoffPolicy, type BackoffPolicy } from "./backoff.js";
 
 export interface SmppClientConfig {
+  /** The link's id in the link directory (and in outbox rows); defaults to "host:port". */
+  id: string;
   host: string;
   port: number;
   /** SMPP 3.4 limits: system_id ≤ 15 characters, password ≤ 8, system_type ≤ 12. */
@@ -47,6 +49,9 @@ export const SMPP_CLIENT_DEFAULTS = {
 export type SmppClientOptions = Pick<SmppClientConfig, "host" | "port" | "systemId" | "password"> &
   Partial<SmppClientConfig>;
 
+/** Link ids are short printable ASCII: they are stored with every outbox row sent through the link. */
+const LINK_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
 function intIn(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`SMPP link ${name} must be an integer ${min}–${max}, got ${value}`);
@@ -61,8 +66,9 @@ function asciiUpTo(name: string, value: string, max: number): void {
 }
 
 export function smppClientConfig(options: SmppClientOptions): SmppClientConfig {
-  const config: SmppClientConfig = { ...SMPP_CLIENT_DEFAULTS, ...options };
+  const config: SmppClientConfig = { ...SMPP_CLIENT_DEFAULTS, id: `${options.host}:${options.port}`, ...options };
   if (config.host.length === 0) throw new RangeError("SMPP link host is empty");
+  if (!LINK_ID.test(config.id)) throw new RangeError("SMPP link id must be 1–64 characters of A–Z a–z 0–9 . _ : -");
   intIn("port", config.port, 1, 65_535);
   asciiUpTo("systemId", config.systemId, 15);
   asciiUpTo("password", config.password, 8);

@@ -11,13 +11,15 @@
 import { EventEmitter } from "node:events";
 import smpp from "smpp";
 import { backoffDelayMs } from "./backoff.js";
+import { parseDeliveryReceipt } from "./delivery-receipt.js";
+import { MtSubmitError, type LinkState, type MtLink, type MtMessage, type MtSubmitResult, type ReceiptHandler } from "./mt-link.js";
 import { openBoundSession } from "./smpp-bind.js";
 import { EnquireLinkKeepAlive } from "./smpp-keepalive.js";
 import { smppClientConfig, type SmppClientConfig, type SmppClientOptions } from "./smpp-client-config.js";
-import { ESME_ROK, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
-import { submitParts, type OutboundSms } from "./submit-parts.js";
+import { ESME_ROK, isPermanentRefusal, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
+import { mtSubmitParts, submitParts, type OutboundSms } from "./submit-parts.js";
 
-export type LinkState = "idle" | "connecting" | "bound" | "reconnecting" | "closing" | "closed";
+export type { LinkState } from "./mt-link.js";
 
 export interface LinkStats {
   state: LinkState;
@@ -64,14 +66,20 @@ interface InFlight {
   timer: NodeJS.Timeout;
 }
 
+function allAccepted(outcomes: PromiseSettledResult<string>[]): SubmitResult {
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+  return { messageIds: outcomes.map((o) => (o as PromiseFulfilledResult<string>).value) };
+}
+
 /** How often close() looks whether the window has emptied (it is bounded by the response timeout). */
 const CLOSE_POLL_MS = 5;
 
-export class SmppClient extends EventEmitter<SmppClientEvents> {
+export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink {
   readonly config: SmppClientConfig;
   private readonly random: () => number;
   private readonly open: (config: SmppClientConfig) => Promise<smpp.Session>;
-  private state: LinkState = "idle";
+  private linkState: LinkState = "idle";
   private session: smpp.Session | null = null;
   /** Bumped per connection so that callbacks of a dead connection are ignored. */
   private generation = 0;
@@ -94,19 +102,26 @@ export class SmppClient extends EventEmitter<SmppClientEvents> {
     this.open = deps.open ?? openBoundSession;
   }
 
+  get id(): string {
+    return this.config.id;
+  }
+
+  state(): LinkState {
+    return this.linkState;
+  }
+
   start(): void {
-    if (this.state !== "idle") throw new Error(`SMPP link already started (state ${this.state})`);
+    if (this.linkState !== "idle") throw new Error(`SMPP link already started (state ${this.linkState})`);
     this.connect();
   }
 
   stats(): LinkStats {
-    const { state } = this;
+    const state = this.linkState;
     return { state, bound: state === "bound", reconnecting: state === "reconnecting", inFlight: this.inFlight.size, queued: this.queue.length };
   }
 
-  /** Queues the message's parts; resolves once the SMSC has accepted every part. */
-  submit(sms: OutboundSms): Promise<SubmitResult> {
-    if (this.state === "closing" || this.state === "closed") return Promise.reject(new SmppUnavailableError("link closed"));
+  /** Encodes and queues a text's parts; resolves once the SMSC has accepted every part. */
+  submitText(sms: OutboundSms): Promise<SubmitResult> {
     const reference = this.nextReference;
     this.nextReference = (reference + 1) % 256;
     let pdus: smpp.PduOptions[];
@@ -115,6 +130,35 @@ export class SmppClient extends EventEmitter<SmppClientEvents> {
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.enqueue(pdus).then(allAccepted);
+  }
+
+  /**
+   * MtLink: queues an encoded message's parts. When a part fails, the others still run to their
+   * end so that the error can tell which parts the SMSC accepted (those must never be resent).
+   */
+  async submit(message: MtMessage): Promise<MtSubmitResult> {
+    const pdus = mtSubmitParts(message, this.config);
+    const outcomes = await this.enqueue(pdus);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    const ids = outcomes.map((o) => (o.status === "fulfilled" ? o.value : null));
+    if (failed === undefined) return { smscMessageIds: ids as string[] };
+    const cause = failed.reason as Error;
+    const retryable = !(cause instanceof SmppSubmitError && isPermanentRefusal(cause.status));
+    throw new MtSubmitError(cause.message, retryable, ids, { cause });
+  }
+
+  onReceipt(handler: ReceiptHandler): () => void {
+    const listener = (pdu: smpp.PDU) => {
+      const receipt = parseDeliveryReceipt(pdu, this.config.id);
+      if (receipt !== null) handler(receipt);
+    };
+    this.on("deliver", listener);
+    return () => void this.off("deliver", listener);
+  }
+
+  private enqueue(pdus: smpp.PduOptions[]): Promise<PromiseSettledResult<string>[]> {
+    if (this.linkState === "closing" || this.linkState === "closed") return Promise.reject(new SmppUnavailableError("link closed"));
     if (this.queue.length + pdus.length > this.config.maxQueued) {
       return Promise.reject(new SmppUnavailableError(`queue full (${this.config.maxQueued} parts)`));
     }
@@ -126,7 +170,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> {
         }),
     );
     this.pump();
-    return Promise.all(parts).then((messageIds) => ({ messageIds }));
+    return Promise.allSettled(parts);
   }
 
   /** Refuses what is still queued, lets the window drain, unbinds and closes the socket. */
@@ -161,8 +205,8 @@ export class SmppClient extends EventEmitter<SmppClientEvents> {
   }
 
   private setState(state: LinkState): void {
-    if (this.state === state) return;
-    this.state = state;
+    if (this.linkState === state) return;
+    this.linkState = state;
     this.emit("state", state);
   }
 
@@ -176,7 +220,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> {
   }
 
   private onBound(generation: number, session: smpp.Session): void {
-    if (generation !== this.generation || this.state !== "connecting") {
+    if (generation !== this.generation || this.linkState !== "connecting") {
       session.destroy();
       return;
     }
@@ -204,7 +248,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> {
   }
 
   private onConnectFailed(generation: number, error: Error): void {
-    if (generation !== this.generation || this.state !== "connecting") return;
+    if (generation !== this.generation || this.linkState !== "connecting") return;
     if (error instanceof SmppBindError) this.emit("bindFailed", error);
     else this.emit("connectFailed", error);
     this.scheduleReconnect();
@@ -222,7 +266,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> {
     });
     this.inFlight.clear();
     this.requeue(jobs);
-    if (this.state === "bound") this.scheduleReconnect();
+    if (this.linkState === "bound") this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {
@@ -235,7 +279,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> {
   /** Sends queued parts while the window has room, unless the SMSC asked us to slow down. */
   private pump(): void {
     const session = this.session;
-    if (session === null || this.state !== "bound") return;
+    if (session === null || this.linkState !== "bound") return;
     const waitMs = this.throttledUntilMs - Date.now();
     if (waitMs > 0) {
       clearTimeout(this.pumpTimer);
@@ -312,7 +356,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> {
 
   /** Puts parts back at the head of the queue in submission order, or refuses them when closing. */
   private requeue(jobs: PartJob[]): void {
-    if (this.state === "closing" || this.state === "closed") {
+    if (this.linkState === "closing" || this.linkState === "closed") {
       for (const job of jobs) job.settle({ error: new SmppUnavailableError("link closed") });
       return;
     }

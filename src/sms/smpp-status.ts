@@ -15,6 +15,16 @@ export function isThrottle(status: number): boolean {
   return status === ESME_RTHROTTLED || status === ESME_RMSGQFUL;
 }
 
+/**
+ * Refusals about the message itself (length, addresses, data coding, ESM class): sending it again
+ * cannot succeed, so the outbox fails it at once instead of retrying.
+ */
+const PERMANENT_REFUSALS = new Set([0x01, 0x0a, 0x0b, 0x43, 0x44, 0x48, 0x49, 0x50, 0x51, 0x66, 0x62]);
+
+export function isPermanentRefusal(status: number): boolean {
+  return PERMANENT_REFUSALS.has(status);
+}
+
 const NAMES = new Map<number, string>(Object.entries(smpp.errors).map(([name, value]) => [value, name]));
 
 export function statusName(status: number): string {

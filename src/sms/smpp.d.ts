@@ -27,6 +27,9 @@ declare module "smpp" {
       /** Returns false, without sending, when the socket is not writable. */
       send(pdu: PDU, onResponse?: PduCallback, onSent?: PduCallback): boolean;
       bind_transceiver(options: PduOptions, onResponse?: PduCallback): boolean;
+      /** Stops reading PDUs from the socket until resume() (the listener holds a session during a bind check). */
+      pause(): void;
+      resume(): void;
       close(callback?: () => void): void;
       destroy(callback?: () => void): void;
     }

@@ -1,6 +1,7 @@
 /** Turning an outbound SMS into the submit_sm PDU options of its parts. */
 import type smpp from "smpp";
 import { encodeSms } from "./encoding.js";
+import type { MtMessage } from "./mt-link.js";
 import type { SmppClientConfig } from "./smpp-client-config.js";
 
 export interface OutboundSms {
@@ -30,19 +31,35 @@ function checkAddress(name: string, value: string): void {
  * the package never meets an undefined value, and data_coding is always explicit.
  */
 export function submitParts(sms: OutboundSms, reference: number, config: AddressConfig): smpp.PduOptions[] {
-  checkAddress("from", sms.from);
-  checkAddress("to", sms.to);
   const encoded = encodeSms(sms.text, { reference });
-  return encoded.parts.map((part) => ({
+  return mtSubmitParts(
+    {
+      ref: "",
+      from: sms.from,
+      to: sms.to,
+      dataCoding: encoded.dataCoding,
+      udhi: encoded.udhi,
+      parts: encoded.parts.map((payload, index) => ({ index, payload })),
+      registeredDelivery: sms.receipt === true,
+    },
+    config,
+  );
+}
+
+/** The submit_sm option sets of an already encoded message's parts, in the order given. */
+export function mtSubmitParts(message: MtMessage, config: AddressConfig): smpp.PduOptions[] {
+  checkAddress("from", message.from);
+  checkAddress("to", message.to);
+  return message.parts.map((part) => ({
     source_addr_ton: config.sourceAddrTon,
     source_addr_npi: config.sourceAddrNpi,
-    source_addr: sms.from,
+    source_addr: message.from,
     dest_addr_ton: config.destAddrTon,
     dest_addr_npi: config.destAddrNpi,
-    destination_addr: sms.to,
-    esm_class: encoded.udhi ? ESM_CLASS_UDHI : 0,
-    registered_delivery: sms.receipt === true ? 1 : 0,
-    data_coding: encoded.dataCoding,
-    short_message: part,
+    destination_addr: message.to,
+    esm_class: message.udhi ? ESM_CLASS_UDHI : 0,
+    registered_delivery: message.registeredDelivery ? 1 : 0,
+    data_coding: message.dataCoding,
+    short_message: part.payload,
   }));
 }

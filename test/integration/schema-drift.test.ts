@@ -26,8 +26,8 @@ const TABLES_WITHOUT_MODEL: Record<string, string> = {
  * correspond to an @id, @unique, @@unique or @@index in schema.prisma.
  */
 const SQL_ONLY_INDEXES: Record<string, string> = {
-  // None yet. Example of an entry:
   // transfers_pending_open_idx: "partial index (WHERE kind = 'pending'); Prisma cannot declare a predicate",
+  sms_links_server_system_id_key: "partial unique (WHERE mode = 'server'): telcos binding to us are found by system_id; client links may share one",
 };
 
 /**
@@ -54,6 +54,7 @@ const SQL_ONLY_FOREIGN_KEYS: Record<string, string> = {
   customers_wallet_account_id_fkey: "directory → ledger account, no Prisma relation on purpose",
   directory_settings_institution_id_fkey: "directory → ledger institution, no Prisma relation on purpose",
   payment_instruments_account_id_fkey: "directory → ledger account, no Prisma relation on purpose",
+  sms_links_institution_id_fkey: "SMS link → ledger institution, no Prisma relation on purpose",
 };
 
 // Prisma default functions evaluated by the client, not by the database (so no column DEFAULT).

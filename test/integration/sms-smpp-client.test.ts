@@ -124,7 +124,7 @@ describe("bind", () => {
     await client.close();
     expect(smsc.unbinds).toBe(1);
     expect(client.stats().state).toBe("closed");
-    await expect(client.submit(sms("late"))).rejects.toBeInstanceOf(SmppUnavailableError);
+    await expect(client.submitText(sms("late"))).rejects.toBeInstanceOf(SmppUnavailableError);
   });
 
   it("reports a wrong password as ESME_RINVPASWD and retries with growing backoff", async () => {
@@ -162,8 +162,8 @@ describe("submit_sm", () => {
   it("sends GSM text with data_coding 0 and other scripts with data_coding 8", async () => {
     const { smsc, client } = await setup();
     client.start();
-    const gsm = await client.submit(sms("Balance: KES 1,200 €"));
-    const ucs2 = await client.submit(sms("शेष राशि ₹1,200"));
+    const gsm = await client.submitText(sms("Balance: KES 1,200 €"));
+    const ucs2 = await client.submitText(sms("शेष राशि ₹1,200"));
     expect(gsm.messageIds).toEqual(["m1"]);
     expect(ucs2.messageIds).toEqual(["m2"]);
     expect(smsc.submits.map((p) => p.data_coding)).toEqual([0, 8]);
@@ -175,7 +175,7 @@ describe("submit_sm", () => {
     const { smsc, client } = await setup();
     client.start();
     const text = "Receipt 0123456789 ".repeat(12);
-    const result = await client.submit(sms(text));
+    const result = await client.submitText(sms(text));
     expect(result.messageIds).toHaveLength(2);
     expect(smsc.submits.map((p) => p.esm_class)).toEqual([0x40, 0x40]);
     const udhs = smsc.submits.map((p) => (p.short_message as { udh: Buffer[] }).udh.map((b) => [...b]));
@@ -198,7 +198,7 @@ describe("submit_sm", () => {
     client.start();
     let maxInFlight = 0;
     const sends = Array.from({ length: 40 }, (_, i) =>
-      client.submit(sms(`msg-${i}`)).then(() => (maxInFlight = Math.max(maxInFlight, client.stats().inFlight))),
+      client.submitText(sms(`msg-${i}`)).then(() => (maxInFlight = Math.max(maxInFlight, client.stats().inFlight))),
     );
     expect(client.stats().queued + client.stats().inFlight).toBe(40);
     await Promise.all(sends);
@@ -218,7 +218,7 @@ describe("submit_sm", () => {
     const throttles: number[] = [];
     client.on("throttled", (_status, delayMs) => throttles.push(delayMs));
     client.start();
-    await expect(client.submit(sms("slow down"))).resolves.toEqual({ messageIds: ["ok"] });
+    await expect(client.submitText(sms("slow down"))).resolves.toEqual({ messageIds: ["ok"] });
     expect(throttles).toEqual([50, 100]);
     expect(sentAt).toHaveLength(3);
     expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(45);
@@ -231,7 +231,7 @@ describe("submit_sm", () => {
       if (s.submits.length > 1) session.send(pdu.response({ message_id: "second" }));
     };
     client.start();
-    await expect(client.submit(sms("lost once"))).resolves.toEqual({ messageIds: ["second"] });
+    await expect(client.submitText(sms("lost once"))).resolves.toEqual({ messageIds: ["second"] });
     expect(smsc.submits.map(textOf)).toEqual(["lost once", "lost once"]);
   });
 });
@@ -257,7 +257,7 @@ describe("link drop", () => {
     client.on("state", (state) => state === "bound" && binds.push(Date.now()));
     client.start();
     const ids = Array.from({ length: 200 }, (_, i) => `msg-${i}`);
-    const results = await Promise.all(ids.map((id) => client.submit(sms(id))));
+    const results = await Promise.all(ids.map((id) => client.submitText(sms(id))));
     expect(results.map((r) => r.messageIds[0])).toEqual(ids);
     expect(binds).toHaveLength(2);
     expect([...acked.keys()].sort()).toEqual([...ids].sort());
@@ -269,8 +269,8 @@ describe("link drop", () => {
     const { smsc, client } = await setup({ windowSize: 1 });
     smsc.onSubmit = (pdu, session) => setTimeout(() => session.send(pdu.response({ message_id: "a" })), 30);
     client.start();
-    const first = client.submit(sms("first"));
-    const second = client.submit(sms("second"));
+    const first = client.submitText(sms("first"));
+    const second = client.submitText(sms("second"));
     const outcomes = Promise.allSettled([first, second]);
     await waitForState(client, "bound");
     await client.close();

@@ -54,7 +54,7 @@ describe("SmppClient when send() returns false", () => {
     const states: string[] = [];
     client.on("state", (state) => states.push(state));
     client.start();
-    await expect(client.submit({ from: "384", to: "254700000001", text: "kept" })).resolves.toEqual({ messageIds: ["m-1"] });
+    await expect(client.submitText({ from: "384", to: "254700000001", text: "kept" })).resolves.toEqual({ messageIds: ["m-1"] });
     expect(opened).toHaveLength(2);
     expect(sessions[0]!.destroyed).toBe(true);
     expect(sessions[1]!.submits).toHaveLength(1);

@@ -1,5 +1,6 @@
 import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { InMemoryAuditLog } from "../audit/memory-audit-log.js";
+import type { Notice } from "../notices/types.js";
 import { countAttempt, isLocked } from "./lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, SimSwapEvent, StoredPin, SimSwapStore } from "./ports.js";
 
@@ -9,6 +10,8 @@ import type { AttemptReservation, LockRule, PinCredential, PinStore, SimSwapEven
  */
 export class InMemoryPinStore implements PinStore {
   readonly rows = new Map<string, PinCredential>();
+  /** The outbox notices written with changes, in order. */
+  readonly notices: Notice[] = [];
 
   constructor(private readonly audit: InMemoryAuditLog) {}
 
@@ -41,10 +44,11 @@ export class InMemoryPinStore implements PinStore {
     return true;
   }
 
-  async replaceHash(subjectId: string, expectedHash: string | null, next: StoredPin, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+  async replaceHash(subjectId: string, expectedHash: string | null, next: StoredPin, now: Date, audit: AuditEntryInput[], notices: Notice[] = []): Promise<boolean> {
     const row = this.rows.get(subjectId);
     if (!row || (expectedHash !== null && row.pinHash !== expectedHash)) return false;
     this.audit.appendNow(audit, now);
+    this.notices.push(...notices);
     this.rows.set(subjectId, { ...row, pinHash: next.pinHash, pinScheme: next.scheme, pinSetAt: now, failedAttempts: 0, lockedAt: null, lockedUntil: null });
     return true;
   }

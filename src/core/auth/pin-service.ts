@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import { ACTOR_TYPES, CHANNELS, type AuditEntryInput, type AuditLog, type AuditOutcome } from "../audit/audit-entry.js";
+import type { Notice } from "../notices/types.js";
 import { PIN_MAX_DIGITS, PIN_MIN_DIGITS, resolvePinPolicy, type PinPolicy } from "./pin-policy.js";
 import { pinFormatProblem, weakPinReason } from "./pin-rules.js";
 import type { PinCredential, PinHasher, PinStore, StoredPin } from "./ports.js";
@@ -141,7 +142,8 @@ export class PinService {
       return { ok: false, code: "pin_weak", reason: weak };
     }
     const next = await this.stored(input.newPin, input.subjectId);
-    if (await this.deps.store.replaceHash(input.subjectId, attempt.pinHash, next, now, [entry(input, "pin.change", "ok")])) {
+    const notices = [pinNotice(attempt.msisdn, "notice.pin_changed")];
+    if (await this.deps.store.replaceHash(input.subjectId, attempt.pinHash, next, now, [entry(input, "pin.change", "ok")], notices)) {
       return { ok: true };
     }
     return this.refuse(input, "pin.change", WRONG, { code: "pin_wrong", changedMeanwhile: true });
@@ -160,7 +162,8 @@ export class PinService {
     const now = this.clock();
     const next = await this.stored(input.newPin, input.subjectId);
     const audit = [entry(input, "pin.reset", "ok", { wasLocked: credential.lockedAt !== null })];
-    if (await this.deps.store.replaceHash(input.subjectId, null, next, now, audit)) return { ok: true };
+    const notices = [pinNotice(credential.msisdn, "notice.pin_reset")];
+    if (await this.deps.store.replaceHash(input.subjectId, null, next, now, audit, notices)) return { ok: true };
     return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
   }
 
@@ -244,6 +247,14 @@ function anyPinProblem(pin: unknown): PinInvalid | null {
 
 function withField(problem: PinInvalid | null, field: "oldPin" | "newPin"): PinInvalid | null {
   return problem ? { ...problem, field } : null;
+}
+
+/**
+ * The SMS that tells a subscriber their PIN changed, so a change they did not make is noticed. It
+ * takes no parameters: neither PIN, nor anything derived from one, can reach the message.
+ */
+function pinNotice(msisdn: string, template: "notice.pin_changed" | "notice.pin_reset"): Notice {
+  return { msisdn, template, params: {}, kind: "notice" };
 }
 
 /** Malformed requests are refused before anything is counted, hashed or audited. */

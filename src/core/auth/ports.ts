@@ -1,4 +1,5 @@
 import type { ActorType, AuditEntryInput } from "../audit/audit-entry.js";
+import type { Notice } from "../notices/types.js";
 
 /**
  * Port: one PIN verification scheme. `scheme` is stored with each credential, so that credentials
@@ -76,9 +77,10 @@ export interface PinStore {
   settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean>;
   /**
    * New verifier, counter and lock cleared. expectedHash guards a change against a concurrent one
-   * (null: replace whatever is there, for an admin reset). False when nothing matched.
+   * (null: replace whatever is there, for an admin reset). False when nothing matched. `notices`
+   * (the subscriber's "your PIN was changed" SMS) go to the outbox in the same transaction.
    */
-  replaceHash(subjectId: string, expectedHash: string | null, next: StoredPin, now: Date, audit: AuditEntryInput[]): Promise<boolean>;
+  replaceHash(subjectId: string, expectedHash: string | null, next: StoredPin, now: Date, audit: AuditEntryInput[], notices?: Notice[]): Promise<boolean>;
   /** Clears counter and lock. null when the subject has no credential. */
   unlock(subjectId: string, now: Date, audit: AuditEntryInput[]): Promise<{ wasLocked: boolean } | null>;
 }

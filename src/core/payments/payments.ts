@@ -12,6 +12,7 @@ import { isUuid } from "../ledger/ids.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { LimitPolicies } from "../limits/policies.js";
 import type { LimitTier } from "../limits/types.js";
+import type { Notice } from "../notices/types.js";
 import { refusalFor } from "./refusals.js";
 import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "./types.js";
 
@@ -27,6 +28,14 @@ export interface PaymentsDeps {
 
 /** Amounts beyond this are refused as input errors before any lookup (10^15 minor units). */
 const MAX_PAYMENT_MINOR = 1_000_000_000_000_000n;
+
+/** A sender's name in the payee's receipt is cut so that the receipt stays one SMS. */
+const MAX_NAME_IN_RECEIPT = 40;
+
+/** The payment's reference as both parties see it: the random tail of its UUIDv7, upper case. */
+export function receiptRef(paymentId: string): string {
+  return paymentId.replace(/-/g, "").slice(-10).toUpperCase();
+}
 
 const refuse = (code: PaymentRefusal["code"], extra: Partial<PaymentRefusal> = {}): PaymentRefusal => ({ ok: false, code, ...extra });
 
@@ -89,6 +98,8 @@ export class Payments {
       { feeIncomeAccountId: feeIncome.id },
     );
     group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy };
+    // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.
+    group[0]!.notices = await this.receipts(request, parties, feeMinor);
     const results = await this.deps.ledger.submitLinked(group);
     const refusal = refusalFor(results);
     if (refusal) return refusal;
@@ -101,6 +112,20 @@ export class Payments {
       maskedName: parties.maskedName,
       replayed: results[0]!.result === "exists",
     };
+  }
+
+  private async receipts(request: P2PSend, parties: Parties, feeMinor: bigint): Promise<Notice[]> {
+    const { payer, institution } = parties;
+    const payee = await this.deps.directory.getCustomer(parties.payeeCustomerId);
+    const common = { amountMinor: request.amountMinor.toString(), currency: institution.currency, ref: receiptRef(request.paymentId) };
+    const notices: Notice[] = [
+      { msisdn: payer.msisdn, template: "receipt.p2p_sent", kind: "receipt", language: payer.language, params: { ...common, feeMinor: feeMinor.toString(), name: parties.maskedName } },
+    ];
+    if (payee) {
+      const name = payer.displayName.slice(0, MAX_NAME_IN_RECEIPT);
+      notices.push({ msisdn: payee.msisdn, template: "receipt.p2p_received", kind: "receipt", language: payee.language, params: { ...common, name } });
+    }
+    return notices;
   }
 
   private async parties(request: P2PRequest): Promise<Parties | PaymentRefusal> {

@@ -58,6 +58,10 @@ export const REFUSALS = {
   device_key_not_found: [404, "no such device key"],
   per_transaction_exceeded: [422, "the amount exceeds the per-transaction limit"],
   daily_amount_exceeded: [422, "the daily limit would be exceeded"],
+  // SMS links
+  sms_link_not_found: [404, "no such SMS link"],
+  sms_link_id_taken: [409, "an SMS link with this id exists"],
+  sms_system_id_taken: [409, "another server link has this system_id"],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type RefusalCode = keyof typeof REFUSALS;

@@ -12,6 +12,7 @@ import { feeRoutes } from "./routes/fees.js";
 import { institutionRoutes } from "./routes/institutions.js";
 import { limitRoutes } from "./routes/limits.js";
 import { reportRoutes } from "./routes/reports.js";
+import { smsLinkRoutes } from "./routes/sms-links.js";
 import { tariffPlanRoutes, telcoRoutes } from "./routes/tariffs.js";
 import { buildAdminServices, type AdminDeps, type AdminServices } from "./services.js";
 
@@ -27,6 +28,7 @@ export function adminRoutes(s: AdminServices): AnyRoute[] {
     ...feeRoutes(s),
     ...telcoRoutes(s),
     ...tariffPlanRoutes(s),
+    ...smsLinkRoutes(s),
     ...customerRoutes(s),
     ...agentRoutes(s),
     ...reportRoutes(s),

@@ -16,6 +16,7 @@ import { SqlLimitPolicyStore } from "../../infra/db/limit-policy-store.js";
 import type { SqlDb } from "../../infra/db/sql.js";
 import { SqlTariffStore } from "../../infra/db/tariff-store.js";
 import type { Logger } from "../../infra/log.js";
+import type { SmsLinkAdmin } from "../../sms/links/link-admin.js";
 
 export interface AdminDeps {
   db: SqlDb;
@@ -33,6 +34,8 @@ export interface AdminDeps {
   /** Agents (business correspondents) and their device keys; without them those endpoints answer 501. */
   agents?: Agents;
   agentKeys?: AgentDeviceKeys;
+  /** SMPP link configuration and state; without it those endpoints answer 501. */
+  smsLinks?: SmsLinkAdmin;
   now?: () => Date;
 }
 
@@ -49,6 +52,7 @@ export interface AdminServices {
   simSwaps?: SimSwapGuard;
   agents?: Agents;
   agentKeys?: AgentDeviceKeys;
+  smsLinks?: SmsLinkAdmin;
 }
 
 export function buildAdminServices(deps: AdminDeps): AdminServices {
@@ -65,5 +69,6 @@ export function buildAdminServices(deps: AdminDeps): AdminServices {
     simSwaps: deps.simSwaps,
     agents: deps.agents,
     agentKeys: deps.agentKeys,
+    smsLinks: deps.smsLinks,
   };
 }

@@ -1,7 +1,9 @@
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { lockEnd } from "../../core/auth/lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, StoredPin } from "../../core/auth/ports.js";
+import type { Notice } from "../../core/notices/types.js";
 import { appendAuditEntries } from "./audit-store.js";
+import { insertOutboxNotices } from "./outbox-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
 const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, pin_set_at`;
@@ -119,13 +121,22 @@ export class SqlPinStore implements PinStore {
     });
   }
 
-  async replaceHash(subjectId: string, expectedHash: string | null, next: StoredPin, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+  async replaceHash(
+    subjectId: string,
+    expectedHash: string | null,
+    next: StoredPin,
+    now: Date,
+    audit: AuditEntryInput[],
+    notices: Notice[] = [],
+  ): Promise<boolean> {
     return this.writeAudited(audit, now, async (tx) => {
       const result = await tx.query(
         `UPDATE pin_credentials SET pin_hash = $3, pin_scheme = $5, pin_set_at = $4::timestamptz, ${CLEAR_LOCK}, updated_at = $4::timestamptz
          WHERE subject_id = $1::uuid AND ($2::text IS NULL OR pin_hash = $2::text) RETURNING 1`,
         [subjectId, expectedHash, next.pinHash, now.toISOString(), next.scheme],
       );
+      // The notice commits with the change or not at all (the outbox's promise).
+      if (result.rows.length === 1) await insertOutboxNotices(tx, notices);
       return result.rows.length === 1;
     });
   }

@@ -1,0 +1,105 @@
+/**
+ * MO SMS delivered over HTTP by aggregators (Africa's Talking style): a form or JSON POST with
+ * from, to, text, date, id and linkId to /sms/<name>/mo, authenticated per aggregator by a
+ * shared secret in a header (like the USSD dialects) and optionally an IP allow-list. It feeds
+ * the same command handler as SMPP; the aggregator's message id identifies a re-delivery.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import type { IncomingSms } from "../../sms/commands/handler.js";
+import { msisdnFromAddress } from "../../sms/server/inbound-pdu.js";
+
+export interface SmsAggregatorConfig {
+  /** URL segment, e.g. "at" → POST /sms/at/mo. */
+  name: string;
+  secret: string;
+  /** Header carrying the secret (default x-fingate-secret). */
+  header?: string;
+  ipAllowList?: string[];
+  /** The bank whose customers write to this aggregator's short codes. */
+  institutionId: string;
+}
+
+export interface MoCommandHandler {
+  handle(sms: IncomingSms): Promise<void>;
+}
+
+export interface SmsMoRouterDeps {
+  aggregators: SmsAggregatorConfig[];
+  commands: MoCommandHandler;
+  logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+const NAME_RE = /^[a-z0-9-]{1,32}$/;
+const MIN_SECRET_CHARS = 16;
+const BODY_LIMIT = "8kb";
+const MAX_TEXT_CHARS = 1_600;
+/** The aggregator's id for one message: a re-delivery repeats it, so it is recognised for a day. */
+const REDELIVERY_WINDOW_SEC = 86_400;
+
+function secretMatches(given: unknown, expected: string): boolean {
+  if (typeof given !== "string" || given.length === 0 || given.length > 512) return false;
+  return timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest());
+}
+
+const normalizeIp = (ip: string | undefined) => (ip?.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : (ip ?? ""));
+
+function authenticate(a: SmsAggregatorConfig) {
+  const header = (a.header ?? "x-fingate-secret").toLowerCase();
+  const allow = new Set((a.ipAllowList ?? []).map(normalizeIp));
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (allow.size > 0 && !allow.has(normalizeIp(req.socket.remoteAddress))) return void res.status(403).type("text/plain").send("forbidden");
+    if (!secretMatches(req.get(header), a.secret)) return void res.status(401).type("text/plain").send("unauthorized");
+    next();
+  };
+}
+
+const field = (body: Record<string, unknown>, name: string, max: number): string | null => {
+  const v = body[name];
+  return typeof v === "string" && v.length <= max ? v : null;
+};
+
+function incoming(a: SmsAggregatorConfig, body: Record<string, unknown>): IncomingSms | null {
+  const from = field(body, "from", 32);
+  const id = field(body, "id", 128);
+  const text = field(body, "text", MAX_TEXT_CHARS);
+  const to = field(body, "to", 32);
+  const msisdn = from ? msisdnFromAddress(from.trim()) : null;
+  if (!msisdn || !id || id.trim() === "" || text === null) return null;
+  return {
+    linkId: `http-${a.name}`,
+    institutionId: a.institutionId,
+    moKey: `id:${id.trim()}`,
+    msisdn,
+    to: to?.trim() || null,
+    text,
+    dedupeWindowSec: REDELIVERY_WINDOW_SEC,
+  };
+}
+
+export function smsMoRouter(deps: SmsMoRouterDeps): Router {
+  const router = express.Router();
+  const names = new Set<string>();
+  for (const a of deps.aggregators) {
+    if (!NAME_RE.test(a.name) || names.has(a.name)) throw new Error(`bad or duplicate SMS aggregator name: ${a.name}`);
+    if (a.secret.length < MIN_SECRET_CHARS) throw new Error(`the SMS aggregator secret of ${a.name} must have at least ${MIN_SECRET_CHARS} characters`);
+    names.add(a.name);
+    const parsers = [express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 16 }), express.json({ limit: BODY_LIMIT })];
+    router.post(`/sms/${a.name}/mo`, authenticate(a), ...parsers, async (req: Request, res: Response) => {
+      const sms = incoming(a, (req.body ?? {}) as Record<string, unknown>);
+      if (!sms) return void res.status(400).type("text/plain").send("bad request: from (a phone number), id and text are required");
+      await deps.commands.handle(sms);
+      res.type("text/plain").send("OK");
+    });
+  }
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = error as { type?: string; status?: number; name?: string };
+    if (e?.type === "entity.too.large") return void res.status(413).type("text/plain").send("request too large");
+    if (e?.type === "entity.parse.failed" || e?.type === "parameters.too.many" || e?.status === 400) return void res.status(400).type("text/plain").send("bad request");
+    // Never the body: it may hold a PIN.
+    deps.logger.error({ err: { name: e?.name ?? "unknown" }, path: req.path }, "sms mo request failed");
+    res.status(500).type("text/plain").send("error");
+  });
+  return router;
+}

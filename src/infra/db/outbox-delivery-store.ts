@@ -1,0 +1,250 @@
+/**
+ * The outbox's delivery bookkeeping in SQL, for the relay, the sender and the receipt matcher in
+ * src/sms/outbox. Every statement works on a batch, so the database cost per message stays a
+ * fraction of a statement at thousands of messages per second.
+ */
+import type { SqlDb, SqlExecutor } from "./sql.js";
+
+export type OutboxState = "pending" | "queued" | "submitted" | "delivered" | "failed" | "expired" | "dead";
+export const OUTBOX_STATES: readonly OutboxState[] = ["pending", "queued", "submitted", "delivered", "failed", "expired", "dead"];
+
+/** A pending row as the relay claims it, with the recipient's language when the row has none. */
+export interface ClaimedRow {
+  id: string;
+  seq: bigint;
+  msisdn: string;
+  template: string;
+  params: Record<string, string>;
+  language: string | null;
+  kind: string;
+  /** Set when the row was queued before (a recovered row): a retry must keep them. */
+  linkId: string | null;
+  concatRef: number | null;
+  partCount: number | null;
+}
+
+/** What the relay decided for a claimed row: queued on a link, or failed (unroutable, unrenderable). */
+export type Routed =
+  | { id: string; state: "queued"; linkId: string; concatRef: number; partCount: number }
+  | { id: string; state: "failed"; error: string };
+
+export interface LeasedRow {
+  id: string;
+  /** Per part; null where the SMSC has not accepted the part yet. */
+  smscMessageIds: Array<string | null>;
+  attempts: number;
+}
+
+export interface SendOutcome {
+  id: string;
+  smscMessageIds: Array<string | null>;
+  /** queued: try again later; submitted: every part accepted; failed / dead: final. */
+  state: "queued" | "submitted" | "failed" | "dead";
+  error: string | null;
+}
+
+export interface OutboxMessageView {
+  id: string;
+  seq: string;
+  transferId: string | null;
+  msisdn: string;
+  template: string;
+  kind: string;
+  language: string | null;
+  state: OutboxState;
+  linkId: string | null;
+  partCount: number | null;
+  smscMessageIds: Array<string | null>;
+  receiptStats: Array<string | null>;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  queuedAt: Date | null;
+  submittedAt: Date | null;
+  doneAt: Date | null;
+}
+
+interface ClaimSqlRow {
+  id: string;
+  seq: string;
+  msisdn: string;
+  template: string;
+  params: Record<string, string> | string;
+  language: string | null;
+  kind: string;
+  link_id: string | null;
+  concat_ref: number | null;
+  part_count: number | null;
+}
+
+const CLAIM = `
+SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.language) AS language, o.kind,
+       o.link_id, o.concat_ref, o.part_count
+FROM outbox_messages o LEFT JOIN customers c ON c.msisdn = o.msisdn
+WHERE o.state = 'pending'
+ORDER BY o.seq
+LIMIT $1
+FOR UPDATE OF o SKIP LOCKED`;
+
+// A recovered row keeps its link, reference and part count: parts already accepted stay valid.
+const MARK_ROUTED = `
+UPDATE outbox_messages o SET
+  state = u.state,
+  link_id = COALESCE(o.link_id, u.link_id),
+  concat_ref = COALESCE(o.concat_ref, u.concat_ref),
+  part_count = COALESCE(o.part_count, u.part_count),
+  last_error = u.err,
+  queued_at = $2::timestamptz,
+  done_at = CASE WHEN u.state = 'failed' THEN $2::timestamptz ELSE NULL END
+FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, state text, link_id text, concat_ref int, part_count int, err text)
+WHERE o.id = u.id`;
+
+const LEASE = `
+UPDATE outbox_messages SET lease_until = now() + $2::int * interval '1 millisecond', attempts = attempts + 1
+WHERE id = ANY($1::uuid[]) AND state = 'queued' AND (lease_until IS NULL OR lease_until < now())
+RETURNING id, smsc_message_ids, attempts`;
+
+const LEASED_ELSEWHERE = `SELECT id FROM outbox_messages WHERE id = ANY($1::uuid[]) AND state = 'queued' AND lease_until >= now()`;
+
+// Only rows this sender leased (state still queued) change; the lease ends with the record.
+const RECORD = `
+UPDATE outbox_messages o SET
+  smsc_message_ids = u.ids,
+  state = u.state,
+  last_error = u.err,
+  lease_until = NULL,
+  submitted_at = CASE WHEN u.state = 'submitted' THEN $2::timestamptz ELSE o.submitted_at END,
+  done_at = CASE WHEN u.state IN ('failed', 'dead') THEN $2::timestamptz ELSE o.done_at END
+FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, ids text[], state text, err text)
+WHERE o.id = u.id AND o.state = 'queued'`;
+
+const REQUEUE_STALE = `
+UPDATE outbox_messages SET state = 'pending', lease_until = NULL
+WHERE state = 'queued' AND queued_at < $1::timestamptz AND (lease_until IS NULL OR lease_until < now())`;
+
+const VIEW_COLUMNS = `id, seq, transfer_id, msisdn, template, kind, language, state, link_id, part_count, smsc_message_ids,
+  receipt_stats, attempts, last_error, created_at, queued_at, submitted_at, done_at`;
+
+function toClaimed(r: ClaimSqlRow): ClaimedRow {
+  return {
+    id: r.id,
+    seq: BigInt(r.seq),
+    msisdn: r.msisdn,
+    template: r.template,
+    params: typeof r.params === "string" ? (JSON.parse(r.params) as Record<string, string>) : r.params,
+    language: r.language,
+    kind: r.kind,
+    linkId: r.link_id,
+    concatRef: r.concat_ref,
+    partCount: r.part_count,
+  };
+}
+
+const date = (d: unknown): Date | null => (d === null || d === undefined ? null : new Date(d as string));
+
+function toView(r: Record<string, unknown>): OutboxMessageView {
+  return {
+    id: r.id as string,
+    seq: String(r.seq),
+    transferId: (r.transfer_id as string | null) ?? null,
+    msisdn: r.msisdn as string,
+    template: r.template as string,
+    kind: r.kind as string,
+    language: (r.language as string | null) ?? null,
+    state: r.state as OutboxState,
+    linkId: (r.link_id as string | null) ?? null,
+    partCount: (r.part_count as number | null) ?? null,
+    smscMessageIds: (r.smsc_message_ids as Array<string | null>) ?? [],
+    receiptStats: (r.receipt_stats as Array<string | null>) ?? [],
+    attempts: r.attempts as number,
+    lastError: (r.last_error as string | null) ?? null,
+    createdAt: new Date(r.created_at as string),
+    queuedAt: date(r.queued_at),
+    submittedAt: date(r.submitted_at),
+    doneAt: date(r.done_at),
+  };
+}
+
+export class SqlOutboxDeliveryStore {
+  constructor(
+    private readonly db: SqlDb,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Claims up to `limit` pending rows in seq order, lets `route` decide each one, and stores the
+   * decisions, all in one transaction: SKIP LOCKED lets several gateway processes relay at once
+   * without taking the same row.
+   */
+  async claim(limit: number, route: (rows: ClaimedRow[]) => Routed[]): Promise<{ rows: ClaimedRow[]; routed: Routed[] }> {
+    return this.db.transaction(async (tx) => {
+      const result = await tx.query<ClaimSqlRow>(CLAIM, [limit]);
+      if (result.rows.length === 0) return { rows: [], routed: [] };
+      const rows = result.rows.map(toClaimed);
+      const routed = route(rows);
+      const records = routed.map((r) =>
+        r.state === "queued"
+          ? { id: r.id, state: r.state, link_id: r.linkId, concat_ref: r.concatRef, part_count: r.partCount, err: null }
+          : { id: r.id, state: r.state, link_id: null, concat_ref: null, part_count: null, err: r.error },
+      );
+      await tx.query(MARK_ROUTED, [JSON.stringify(records), this.clock().toISOString()]);
+      return { rows, routed };
+    });
+  }
+
+  /** Takes the lease on those of `ids` still queued and not leased; `busy` are leased by another sender. */
+  async lease(ids: string[], leaseMs: number): Promise<{ leased: LeasedRow[]; busy: string[] }> {
+    const result = await this.db.query<{ id: string; smsc_message_ids: Array<string | null>; attempts: number }>(LEASE, [ids, leaseMs]);
+    const leased = result.rows.map((r) => ({ id: r.id, smscMessageIds: r.smsc_message_ids, attempts: r.attempts }));
+    if (leased.length === ids.length) return { leased, busy: [] };
+    const busy = await this.db.query<{ id: string }>(LEASED_ELSEWHERE, [ids.filter((id) => !leased.some((l) => l.id === id))]);
+    return { leased, busy: busy.rows.map((r) => r.id) };
+  }
+
+  /** Extends leases this sender holds (rows still queued). */
+  async renew(ids: string[], leaseMs: number): Promise<void> {
+    await this.db.query(
+      `UPDATE outbox_messages SET lease_until = now() + $2::int * interval '1 millisecond' WHERE id = ANY($1::uuid[]) AND state = 'queued'`,
+      [ids, leaseMs],
+    );
+  }
+
+  /** Records what happened to leased rows and ends their leases. */
+  async record(outcomes: SendOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const records = outcomes.map((o) => ({ id: o.id, ids: o.smscMessageIds, state: o.state, err: o.error }));
+    await this.db.query(RECORD, [JSON.stringify(records), this.clock().toISOString()]);
+  }
+
+  /** Rows queued longer ago than `olderThan` without a live lease lost their job: back to pending. */
+  async requeueStale(olderThan: Date): Promise<number> {
+    return (await this.db.query(REQUEUE_STALE, [olderThan.toISOString()])).rowCount;
+  }
+
+  async get(id: string): Promise<OutboxMessageView | null> {
+    const result = await this.db.query(`SELECT ${VIEW_COLUMNS} FROM outbox_messages WHERE id = $1::uuid`, [id]);
+    return result.rows[0] ? toView(result.rows[0]) : null;
+  }
+
+  /** Newest first; `beforeSeq` pages back. */
+  async list(filter: { msisdn?: string; state?: OutboxState; beforeSeq?: bigint; limit: number }): Promise<OutboxMessageView[]> {
+    const result = await this.db.query(
+      `SELECT ${VIEW_COLUMNS} FROM outbox_messages
+       WHERE ($1::text IS NULL OR msisdn = $1) AND ($2::text IS NULL OR state = $2) AND ($3::bigint IS NULL OR seq < $3::bigint)
+       ORDER BY seq DESC LIMIT $4`,
+      [filter.msisdn ?? null, filter.state ?? null, filter.beforeSeq?.toString() ?? null, filter.limit],
+    );
+    return result.rows.map(toView);
+  }
+
+  /** Count per state, for the link state endpoint and the bench. */
+  async countByState(): Promise<Record<string, number>> {
+    const result = await this.db.query<{ state: string; n: string }>(`SELECT state, count(*) AS n FROM outbox_messages GROUP BY state`);
+    return Object.fromEntries(result.rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  /** Runs fn in a transaction (the receipt matcher's read-modify-write). */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+}

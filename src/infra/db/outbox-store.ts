@@ -1,0 +1,61 @@
+/**
+ * Writing notices to the outbox inside the caller's transaction: a business event outside the
+ * ledger (a PIN change) passes its own transaction, so the event and its message commit together
+ * or not at all. (The ledger writes transfer notices itself, in its batch transaction.)
+ */
+import { uuidv7 } from "../../core/ledger/ids.js";
+import type { Notice, NoticeKind } from "../../core/notices/types.js";
+import type { SqlExecutor } from "./sql.js";
+
+const KINDS: readonly NoticeKind[] = ["receipt", "notice", "prompt"];
+const MSISDN = /^\+[1-9][0-9]{6,14}$/;
+const TEMPLATE = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
+/** A PIN must never reach an SMS: no template parameter may even be named like one. */
+export const PIN_LIKE_PARAM = /pin|otp|password|secret/i;
+const MAX_PARAMS = 16;
+const MAX_PARAM_LENGTH = 200;
+/** Bounded so that one event cannot flood a subscriber or the queue. */
+export const MAX_NOTICES_PER_WRITE = 1_000;
+
+export class InvalidNoticeError extends Error {
+  constructor(reason: string) {
+    super(`invalid outbox notice: ${reason}`);
+    this.name = "InvalidNoticeError";
+  }
+}
+
+export function checkNotice(notice: Notice): void {
+  if (!MSISDN.test(notice.msisdn)) throw new InvalidNoticeError("msisdn must be E.164 with +");
+  if (!TEMPLATE.test(notice.template)) throw new InvalidNoticeError(`template key "${notice.template}" is malformed`);
+  if (!KINDS.includes(notice.kind)) throw new InvalidNoticeError(`kind "${String(notice.kind)}" is unknown`);
+  if (notice.language !== undefined && !/^[a-z]{2}$/.test(notice.language)) throw new InvalidNoticeError("language must be a 2-letter code");
+  const entries = Object.entries(notice.params);
+  if (entries.length > MAX_PARAMS) throw new InvalidNoticeError(`more than ${MAX_PARAMS} params`);
+  for (const [name, value] of entries) {
+    if (PIN_LIKE_PARAM.test(name)) throw new InvalidNoticeError(`param "${name}" looks like a secret; messages never carry one`);
+    if (typeof value !== "string" || value.length > MAX_PARAM_LENGTH) throw new InvalidNoticeError(`param "${name}" must be a string ≤ ${MAX_PARAM_LENGTH}`);
+  }
+}
+
+/** Inserts the notices as pending outbox rows in `tx`; returns their ids in order. */
+export async function insertOutboxNotices(tx: SqlExecutor, notices: Notice[], options: { transferId?: string } = {}): Promise<string[]> {
+  if (notices.length === 0) return [];
+  if (notices.length > MAX_NOTICES_PER_WRITE) throw new InvalidNoticeError(`more than ${MAX_NOTICES_PER_WRITE} notices in one write`);
+  for (const notice of notices) checkNotice(notice);
+  const ids = notices.map(() => uuidv7());
+  await tx.query(
+    `INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind)
+     SELECT u.id, $2::uuid, u.msisdn, u.template, u.params, u.language, u.kind
+     FROM unnest($1::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[]) AS u(id, msisdn, template, params, language, kind)`,
+    [
+      ids,
+      options.transferId ?? null,
+      notices.map((n) => n.msisdn),
+      notices.map((n) => n.template),
+      notices.map((n) => JSON.stringify(n.params)),
+      notices.map((n) => n.language ?? null),
+      notices.map((n) => n.kind),
+    ],
+  );
+  return ids;
+}

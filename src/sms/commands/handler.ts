@@ -1,0 +1,224 @@
+/**
+ * SMS commands (MO): BAL, MINI, SEND, HELP, LANG, STOP and START in every supported language.
+ * The message is recorded first (so a telco's re-delivery is recognised and a payment's id is
+ * derived from the message), then run, then answered through the Replies port. SMS is stored at
+ * the SMSC, so its own (lower) channel limits apply, the reply never repeats the PIN, and nothing
+ * of the text but its command word is ever logged or stored.
+ */
+import type { PinService } from "../../core/auth/pin-service.js";
+import type { Directory } from "../../core/directory/directory.js";
+import { derivedUuid } from "../../core/ledger/ids.js";
+import type { Ledger } from "../../core/ledger/ledger.js";
+import type { Payments } from "../../core/payments/payments.js";
+import { CoreDirectoryPort, LedgerAccountsPort, shortReference } from "../../menus/adapters/core-ports.js";
+import { parseAmount } from "../../menus/engine/amounts.js";
+import type { CustomerRef, Language } from "../../menus/index.js";
+import type { MoClaim, SqlMoLog } from "./mo-log.js";
+import type { SqlOptOuts } from "./opt-outs.js";
+import { parseCommand, redactedText, type ParsedCommand } from "./parse.js";
+import type { RateLimiter } from "./rate-limit.js";
+import { refusalKey } from "./refusals.js";
+import type { Replies } from "./replies.js";
+import type { ReplyParam, Vocabulary } from "./vocabulary.js";
+
+export interface IncomingSms {
+  /** The SMPP link, or "http-<aggregator>" for MO delivered over HTTP. */
+  linkId: string;
+  /** The bank whose customers the link serves. */
+  institutionId: string;
+  /** The aggregator's message id, or a keyed digest of the PDU (never the text). */
+  moKey: string;
+  /** E.164 with "+". */
+  msisdn: string;
+  /** Our address the message was sent to. */
+  to: string | null;
+  text: string;
+  /** How long a re-delivery of this message is recognised (default: dedupeWindowSec). */
+  dedupeWindowSec?: number;
+}
+
+export interface CommandLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface SmsCommandDeps {
+  vocabulary: Vocabulary;
+  directory: Directory;
+  ledger: Ledger;
+  pins: PinService;
+  payments: Pick<Payments, "sendP2P">;
+  moLog: SqlMoLog;
+  optOuts: SqlOptOuts;
+  replies: Replies;
+  rateLimiter: RateLimiter;
+  logger: CommandLogger;
+  defaultLanguage?: Language;
+  /** How long a re-delivered message is recognised as the same one (default 1 day). */
+  dedupeWindowSec?: number;
+  statementRows?: number;
+}
+
+interface Answer {
+  key: string;
+  params?: Record<string, ReplyParam>;
+  /** Several lines (mini-statement). */
+  lines?: Answer[];
+  lang?: Language;
+}
+
+const DEFAULT_DEDUPE_WINDOW_SEC = 86_400;
+
+export class SmsCommands {
+  private readonly directoryPort: CoreDirectoryPort;
+  private readonly accounts: LedgerAccountsPort;
+
+  constructor(private readonly deps: SmsCommandDeps) {
+    this.directoryPort = new CoreDirectoryPort(deps.directory, deps.ledger);
+    this.accounts = new LedgerAccountsPort(deps.ledger);
+  }
+
+  /** Receives and runs a message; resolves once it is answered (or dropped). */
+  async handle(sms: IncomingSms): Promise<void> {
+    const claim = await this.receive(sms);
+    if (claim) await this.run(sms, claim);
+  }
+
+  /**
+   * Rate-limits and records the message: null when it is dropped (over the number's rate) or was
+   * already answered. Once this resolves the message is durable and may be acknowledged.
+   */
+  async receive(sms: IncomingSms): Promise<MoClaim | null> {
+    const command = redactedText(sms.text, this.deps.vocabulary);
+    if (!(await this.deps.rateLimiter.allow(sms.msisdn))) {
+      this.deps.logger.warn({ link: sms.linkId, command }, "sms command over the number's rate: dropped");
+      return null;
+    }
+    const claim = await this.deps.moLog.claim({ linkId: sms.linkId, moKey: sms.moKey, msisdn: sms.msisdn, command }, sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC);
+    if (claim.handled) {
+      this.deps.logger.info({ link: sms.linkId, mo: claim.id, command }, "sms command re-delivered: already answered");
+      return null;
+    }
+    return claim;
+  }
+
+  /** Runs a recorded message and sends the reply; errors are logged, never thrown at the link. */
+  async run(sms: IncomingSms, claim: MoClaim): Promise<void> {
+    const started = Date.now();
+    const parsed = parseCommand(sms.text, this.deps.vocabulary);
+    try {
+      const customer = await this.customer(sms);
+      const lang = customer?.language ?? parsed.lang ?? this.deps.defaultLanguage ?? "en";
+      const answer = await this.answer(parsed, customer, claim, sms);
+      const text = this.render(answer.lang ?? lang, answer);
+      await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId: sms.linkId.startsWith("http-") ? null : sms.linkId, from: sms.to, inReplyTo: claim.id });
+      await this.deps.moLog.markHandled(claim.id);
+      this.deps.logger.info({ link: sms.linkId, mo: claim.id, command: parsed.kind, reply: answer.key, duplicate: claim.duplicate, ms: Date.now() - started }, "sms command");
+    } catch (error) {
+      // Nothing of the text: it may hold a PIN. A re-delivery will run the message again.
+      const err = error instanceof Error ? { name: error.name, message: error.message.slice(0, 200) } : { name: "unknown" };
+      this.deps.logger.error({ link: sms.linkId, mo: claim.id, command: parsed.kind, err }, "sms command failed");
+    }
+  }
+
+  private async customer(sms: IncomingSms): Promise<CustomerRef | null> {
+    const customer = await this.directoryPort.findByMsisdn(sms.msisdn, sms.institutionId);
+    return customer && customer.institutionId === sms.institutionId ? customer : null;
+  }
+
+  private render(lang: Language, answer: Answer): string {
+    const v = this.deps.vocabulary;
+    if (answer.lines) return answer.lines.map((line) => v.render(lang, line.key, line.params)).join("\n");
+    return v.render(lang, answer.key, answer.params);
+  }
+
+  private async answer(parsed: ParsedCommand, customer: CustomerRef | null, claim: MoClaim, sms: IncomingSms): Promise<Answer> {
+    switch (parsed.kind) {
+      case "unknown":
+        return { key: "short_help" };
+      case "usage":
+        return { key: parsed.command === "help" || parsed.command === "stop" || parsed.command === "start" ? "help" : `usage_${parsed.command}` };
+      case "help":
+        return { key: "help" };
+      case "stop":
+        await this.deps.optOuts.optOut(sms.msisdn);
+        return { key: "stopped" };
+      case "start":
+        await this.deps.optOuts.optIn(sms.msisdn);
+        return { key: "started" };
+      default:
+        break;
+    }
+    if (!customer) return { key: "not_registered" };
+    if (!customer.active) return { key: "err.account_frozen" };
+    switch (parsed.kind) {
+      case "balance":
+        return this.balance(customer, parsed.pin);
+      case "statement":
+        return this.statement(customer, parsed.pin);
+      case "send":
+        return this.send(customer, parsed, claim);
+      case "language":
+        return this.language(customer, parsed.target);
+    }
+  }
+
+  private async verify(customer: CustomerRef, pin: string): Promise<Answer | null> {
+    const r = await this.deps.pins.verifyPin({ actor: { type: "customer", id: customer.id }, channel: "sms", subjectId: customer.id, pin });
+    return r.ok ? null : { key: refusalKey(r.code) };
+  }
+
+  private async balance(customer: CustomerRef, pin: string): Promise<Answer> {
+    const refused = await this.verify(customer, pin);
+    if (refused) return refused;
+    const { availableMinor, currency } = await this.accounts.balance(customer);
+    return { key: "balance", params: { amount: { money: availableMinor, currency } } };
+  }
+
+  private async statement(customer: CustomerRef, pin: string): Promise<Answer> {
+    const refused = await this.verify(customer, pin);
+    if (refused) return refused;
+    const rows = await this.accounts.recent(customer, this.deps.statementRows ?? 5);
+    if (rows.length === 0) return { key: "statement_empty" };
+    const lines: Answer[] = rows.map((row) => ({
+      key: row.direction === "in" ? "statement_in" : "statement_out",
+      params: { amount: { money: row.amountMinor, currency: customer.currency }, date: { date: row.at }, ref: row.reference },
+    }));
+    return { key: "statement_title", lines: [{ key: "statement_title" }, ...lines] };
+  }
+
+  private async send(customer: CustomerRef, parsed: Extract<ParsedCommand, { kind: "send" }>, claim: MoClaim): Promise<Answer> {
+    const amountMinor = parseAmount(parsed.amount, customer.currency);
+    if (amountMinor === null) return { key: "err.invalid_amount" };
+    // Derived from the MO message's id: a re-delivered message submits the same payment id, so
+    // the ledger answers "exists" instead of paying twice.
+    const paymentId = derivedUuid(`fingate:sms:send:${claim.id}`);
+    let sent;
+    try {
+      sent = await this.deps.payments.sendP2P({ paymentId, payerCustomerId: customer.id, payee: parsed.payee, amountMinor, channel: "sms", pin: parsed.pin });
+    } catch {
+      return { key: "err.payment_unknown" };
+    }
+    if (!sent.ok) {
+      if (refusalKey(sent.code) === "err.limit" && sent.availableMinor !== undefined) {
+        return { key: "err.limit_remaining", params: { remaining: { money: sent.availableMinor, currency: customer.currency } } };
+      }
+      return { key: refusalKey(sent.code) };
+    }
+    return {
+      key: "sent",
+      params: {
+        amount: { money: sent.amountMinor, currency: sent.currency },
+        name: sent.maskedName,
+        fee: { money: sent.feeMinor, currency: sent.currency },
+        ref: shortReference(paymentId),
+      },
+    };
+  }
+
+  private async language(customer: CustomerRef, target: Language): Promise<Answer> {
+    const set = await this.deps.directory.setLanguage({ actorType: "customer", actorId: customer.id, channel: "sms" }, customer.id, target);
+    return set.ok ? { key: "language_set", lang: target } : { key: "err.generic" };
+  }
+}

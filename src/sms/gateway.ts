@@ -1,0 +1,126 @@
+/**
+ * Builds the SMS channel's inbound side for the composition root (src/main.ts): the link manager
+ * (client links, the listener telcos bind to, the link directory), the SMS command handler, USSD
+ * over SMPP and the link admin service.
+ *
+ *   const sms = await buildSmsGateway({ db, services, ledger, logger, redisUrl, ussdHops: ussd?.hops });
+ *   // admin: adminRouter({ …, smsLinks: sms.admin }); HTTP MO: smsMoRouter({ commands: sms.commands, … })
+ *
+ * Environment (all optional):
+ *   FINGATE_SMPP_LISTEN      1: listen for telcos binding to us (server-mode links); off by default
+ *   FINGATE_SMPP_PORT        the listener's port (default 2775)
+ *   FINGATE_SMPP_HOST        the listener's address (default 0.0.0.0)
+ *   FINGATE_SMS_SECRET_KEY   64 hex characters, the same on every instance: seals client links'
+ *                            passwords and keys MO digests; random per process when unset (client
+ *                            links created under it cannot start after a restart)
+ *   FINGATE_SMS_SENDER       sender address of replies when the route names none (default FINGATE)
+ *   REDIS_URL                per-number MO rate limit in Redis (else in memory)
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import type { PinService } from "../core/auth/pin-service.js";
+import type { Directory } from "../core/directory/directory.js";
+import type { Ledger } from "../core/ledger/ledger.js";
+import type { Payments } from "../core/payments/payments.js";
+import type { SqlDb } from "../infra/db/sql.js";
+import type { Language } from "../menus/index.js";
+import { SmsCommands } from "./commands/handler.js";
+import { SqlMoLog } from "./commands/mo-log.js";
+import { SqlOptOuts } from "./commands/opt-outs.js";
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from "./commands/rate-limit.js";
+import { LinkReplies, type Replies } from "./commands/replies.js";
+import { loadVocabulary } from "./commands/vocabulary.js";
+import { InboundDispatcher } from "./links/inbound.js";
+import { SmsLinkAdmin } from "./links/link-admin.js";
+import { SmsLinkManager, type LinkManagerLogger } from "./links/link-manager.js";
+import { SqlLinkStore } from "./links/link-store.js";
+import { LinkPasswordSealer } from "./links/secrets.js";
+import type { SmppClientOptions } from "./smpp-client-config.js";
+import { UssdOverSmpp, type UssdHops } from "./ussd/ussd-over-smpp.js";
+
+export interface SmsGatewayDeps {
+  db: SqlDb;
+  services: { directory: Directory; pins: PinService; payments: Pick<Payments, "sendP2P"> };
+  ledger: Ledger;
+  logger: LinkManagerLogger;
+  redisUrl?: string;
+  env?: NodeJS.ProcessEnv;
+  /** src/ussd's hop processor (HopProcessor meets the port); without it USSD over SMPP answers "unavailable". */
+  ussdHops?: UssdHops | null;
+  /** Where command replies go; default: straight over the routed link (LinkReplies). */
+  replies?: Replies;
+  /** Overrides of the environment (tests). */
+  secretKey?: Uint8Array;
+  listen?: { port: number; host?: string } | null;
+  rateLimit?: RateLimit;
+  clientDefaults?: Partial<SmppClientOptions>;
+  defaultLanguage?: Language;
+}
+
+export interface SmsGateway {
+  manager: SmsLinkManager;
+  admin: SmsLinkAdmin;
+  commands: SmsCommands;
+  /** isOptedOut(msisdn) for the outbound relay. */
+  optOuts: SqlOptOuts;
+  /** The listener's port, or null when it is off. */
+  smppPort: number | null;
+  close(): Promise<void>;
+}
+
+export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway> {
+  const env = deps.env ?? process.env;
+  const key = deps.secretKey ?? secretKeyFromEnv(env, deps.logger);
+  const derive = (label: string) => createHmac("sha256", key).update(label).digest();
+  const store = new SqlLinkStore(deps.db);
+  const sealer = new LinkPasswordSealer(derive("fingate:sms:link-password"));
+  const manager = new SmsLinkManager({ store, sealer, logger: deps.logger, listen: deps.listen === undefined ? listenFromEnv(env) : (deps.listen ?? undefined), clientDefaults: deps.clientDefaults });
+  const redis = deps.redisUrl ? new Redis(deps.redisUrl, { maxRetriesPerRequest: 2 }) : null;
+  const rateLimiter: RateLimiter = redis ? new RedisRateLimiter(redis, "fingate:sms:mo-rate:", deps.rateLimit) : new MemoryRateLimiter(deps.rateLimit);
+  const optOuts = new SqlOptOuts(deps.db);
+  const commands = new SmsCommands({
+    vocabulary: loadVocabulary(),
+    directory: deps.services.directory,
+    ledger: deps.ledger,
+    pins: deps.services.pins,
+    payments: deps.services.payments,
+    moLog: new SqlMoLog(deps.db),
+    optOuts,
+    replies: deps.replies ?? new LinkReplies(manager, env.FINGATE_SMS_SENDER?.trim() || "FINGATE"),
+    rateLimiter,
+    logger: deps.logger,
+    defaultLanguage: deps.defaultLanguage,
+  });
+  const ussd = new UssdOverSmpp({ hops: deps.ussdHops ?? null, logger: deps.logger });
+  manager.attach(new InboundDispatcher({ commands, ussd, moKeySecret: derive("fingate:sms:mo-key"), logger: deps.logger }));
+  const smppPort = await manager.start();
+  return {
+    manager,
+    admin: new SmsLinkAdmin(store, manager, sealer),
+    commands,
+    optOuts,
+    smppPort,
+    close: async () => {
+      await manager.close();
+      redis?.disconnect();
+    },
+  };
+}
+
+function listenFromEnv(env: NodeJS.ProcessEnv): { port: number; host?: string } | undefined {
+  if (env.FINGATE_SMPP_LISTEN?.trim() !== "1") return undefined;
+  const raw = env.FINGATE_SMPP_PORT?.trim();
+  const port = raw ? Number(raw) : 2775;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error("FINGATE_SMPP_PORT must be a port number");
+  return { port, host: env.FINGATE_SMPP_HOST?.trim() || "0.0.0.0" };
+}
+
+function secretKeyFromEnv(env: NodeJS.ProcessEnv, logger: LinkManagerLogger): Uint8Array {
+  const hex = env.FINGATE_SMS_SECRET_KEY?.trim();
+  if (!hex) {
+    logger.warn({}, "FINGATE_SMS_SECRET_KEY unset: a random key for this process (client links' passwords will not open after a restart)");
+    return randomBytes(32);
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error("FINGATE_SMS_SECRET_KEY must be 64 hex characters");
+  return Buffer.from(hex, "hex");
+}

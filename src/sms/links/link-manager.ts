@@ -1,0 +1,240 @@
+/**
+ * Runs the configured links: a client (SmppClient) per enabled client link, and for server links
+ * the accounts our listener accepts binds for plus a ServerLink that sends deliver_sm to the
+ * bound telco. It is also the LinkDirectory the outbound pipeline routes by: longest matching
+ * MSISDN prefix among enabled links. reload() applies configuration changes made through the
+ * admin API: changed links are stopped and started again, removed ones stopped.
+ */
+import type smpp from "smpp";
+import type { LinkDirectory, LinkState, MtLink, MtMessage, MtRoute, MtSubmitResult, ReceiptHandler } from "../mt-link.js";
+import { SmppClient } from "../smpp-client.js";
+import type { SmppClientOptions } from "../smpp-client-config.js";
+import { ServerLink } from "../server/server-link.js";
+import { SmppListener, type ServerAccount } from "../server/smpp-listener.js";
+import { RateMeter } from "../server/throughput.js";
+import type { InboundDispatcher } from "./inbound.js";
+import type { SqlLinkStore } from "./link-store.js";
+import type { LinkPasswordSealer } from "./secrets.js";
+import { publicConfig, type LinkConfig, type StoredLink } from "./types.js";
+
+export interface LinkManagerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface LinkManagerDeps {
+  store: SqlLinkStore;
+  /** Opens client links' sealed passwords; without it client links cannot start. */
+  sealer: LinkPasswordSealer | null;
+  logger: LinkManagerLogger;
+  /** Where telcos bind (server mode); without it server links are configured but unreachable. */
+  listen?: { port: number; host?: string };
+  /** Overrides for every client link (tests shorten timeouts and back-off). */
+  clientDefaults?: Partial<SmppClientOptions>;
+}
+
+/** What the admin endpoint shows of a running link. */
+export interface LinkStatus {
+  id: string;
+  mode: LinkConfig["mode"];
+  enabled: boolean;
+  state: LinkState | "disabled" | "not_started";
+  bound: boolean;
+  reconnecting: boolean;
+  boundSessions: number;
+  inboundPerS: number;
+  outboundPerS: number;
+  throttled: number;
+  queueDepth: number;
+  problem: string | null;
+}
+
+interface Running {
+  stored: StoredLink;
+  link: MtLink | null;
+  client: SmppClient | null;
+  inbound: RateMeter;
+  outbound: RateMeter;
+  problem: string | null;
+}
+
+/** Counts what a client link sends, for its status. */
+class CountingLink implements MtLink {
+  constructor(
+    private readonly inner: SmppClient,
+    private readonly meter: RateMeter,
+  ) {}
+  get id(): string {
+    return this.inner.id;
+  }
+  async submit(message: MtMessage): Promise<MtSubmitResult> {
+    const result = await this.inner.submit(message);
+    this.meter.add(message.parts.length);
+    return result;
+  }
+  state(): LinkState {
+    return this.inner.state();
+  }
+  onReceipt(handler: ReceiptHandler): () => void {
+    return this.inner.onReceipt(handler);
+  }
+}
+
+const fingerprint = (l: StoredLink) => JSON.stringify({ ...l, createdAt: 0, updatedAt: l.updatedAt.getTime() });
+
+export class SmsLinkManager implements LinkDirectory {
+  private readonly running = new Map<string, Running>();
+  private listener: SmppListener | null = null;
+  private dispatcher: InboundDispatcher | null = null;
+  private listenPort: number | null = null;
+
+  constructor(private readonly deps: LinkManagerDeps) {}
+
+  /** The inbound dispatcher needs the link directory (replies), so it is attached after both exist. */
+  attach(dispatcher: InboundDispatcher): void {
+    this.dispatcher = dispatcher;
+  }
+
+  /** Loads the links, starts the client links and, if configured, the listener; resolves with its port. */
+  async start(): Promise<number | null> {
+    if (this.deps.listen) {
+      this.listener = new SmppListener({
+        account: (systemId) => this.account(systemId),
+        onInbound: (link, pdu) => this.inboundFromServer(link, pdu),
+        logger: this.deps.logger,
+      });
+      this.listenPort = await this.listener.listen(this.deps.listen.port, this.deps.listen.host);
+      this.deps.logger.info({ port: this.listenPort }, "smpp listener ready");
+    }
+    await this.reload();
+    return this.listenPort;
+  }
+
+  /** Applies the stored configuration: starts new links, restarts changed ones, stops removed ones. */
+  async reload(): Promise<void> {
+    const stored = await this.deps.store.list();
+    const ids = new Set(stored.map((l) => l.id));
+    for (const [id, run] of this.running) if (!ids.has(id)) await this.stop(id, run);
+    for (const link of stored) {
+      const current = this.running.get(link.id);
+      if (current && fingerprint(current.stored) === fingerprint(link)) continue;
+      if (current) await this.stop(link.id, current);
+      this.running.set(link.id, this.launch(link));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const [id, run] of this.running) await this.stop(id, run);
+    await this.listener?.close();
+  }
+
+  route(msisdn: string): MtRoute | null {
+    let best: { linkId: string; length: number } | null = null;
+    for (const run of this.running.values()) {
+      if (!run.stored.enabled || !run.link) continue;
+      for (const prefix of run.stored.msisdnPrefixes) {
+        if (msisdn.startsWith(prefix) && (!best || prefix.length > best.length)) best = { linkId: run.stored.id, length: prefix.length };
+      }
+    }
+    if (!best) return null;
+    const from = this.running.get(best.linkId)?.stored.shortCodes[0];
+    return from ? { linkId: best.linkId, from } : { linkId: best.linkId };
+  }
+
+  link(id: string): MtLink | undefined {
+    return this.running.get(id)?.link ?? undefined;
+  }
+
+  rateLimitPerSecond(id: string): number | null {
+    return this.running.get(id)?.stored.throughputPerS ?? null;
+  }
+
+  config(id: string): LinkConfig | null {
+    const run = this.running.get(id);
+    return run ? publicConfig(run.stored) : null;
+  }
+
+  status(): LinkStatus[] {
+    return [...this.running.values()].map((run) => this.statusOf(run));
+  }
+
+  private statusOf(run: Running): LinkStatus {
+    const { stored } = run;
+    const base = { id: stored.id, mode: stored.mode, enabled: stored.enabled, problem: run.problem };
+    if (!stored.enabled || !run.link) {
+      return { ...base, state: stored.enabled ? "not_started" : "disabled", bound: false, reconnecting: false, boundSessions: 0, inboundPerS: 0, outboundPerS: 0, throttled: 0, queueDepth: 0 };
+    }
+    if (run.client) {
+      const s = run.client.stats();
+      return {
+        ...base,
+        state: s.state,
+        bound: s.bound,
+        reconnecting: s.reconnecting,
+        boundSessions: s.bound ? 1 : 0,
+        inboundPerS: run.inbound.perSecond(),
+        outboundPerS: run.outbound.perSecond(),
+        throttled: 0,
+        queueDepth: s.inFlight + s.queued,
+      };
+    }
+    const s = this.listener?.stats(stored.id) ?? { boundSessions: 0, inboundPerS: 0, outboundPerS: 0, throttled: 0, queueDepth: 0 };
+    return { ...base, state: s.boundSessions > 0 ? "bound" : "idle", bound: s.boundSessions > 0, reconnecting: false, ...s };
+  }
+
+  private account(systemId: string): ServerAccount | null {
+    for (const run of this.running.values()) {
+      const l = run.stored;
+      if (l.mode === "server" && l.enabled && l.systemId === systemId && l.passwordHash) return { link: publicConfig(l), passwordHash: l.passwordHash };
+    }
+    return null;
+  }
+
+  private async inboundFromServer(link: LinkConfig, pdu: smpp.PDU): Promise<number> {
+    const via = this.running.get(link.id)?.link;
+    if (!this.dispatcher || !(via instanceof ServerLink)) return 0x08; // ESME_RSYSERR: the telco retries
+    return this.dispatcher.fromServer(link, pdu, via);
+  }
+
+  private launch(stored: StoredLink): Running {
+    const run: Running = { stored, link: null, client: null, inbound: new RateMeter(), outbound: new RateMeter(), problem: null };
+    if (!stored.enabled) return run;
+    if (stored.mode === "server") {
+      if (!this.listener) run.problem = "no SMPP listener: set FINGATE_SMPP_PORT";
+      else run.link = new ServerLink(stored.id, this.listener);
+      return run;
+    }
+    const password = stored.passwordSealed && this.deps.sealer ? this.deps.sealer.open(stored.passwordSealed, stored.id) : null;
+    if (password === null) {
+      run.problem = "the client password cannot be opened: FINGATE_SMS_SECRET_KEY is missing or changed";
+      this.deps.logger.error({ link: stored.id }, "sms client link not started");
+      return run;
+    }
+    const client = new SmppClient({
+      ...this.deps.clientDefaults,
+      id: stored.id,
+      host: stored.host!,
+      port: stored.port!,
+      systemId: stored.systemId,
+      password,
+      systemType: stored.systemType,
+    });
+    const config = publicConfig(stored);
+    client.on("deliver", (pdu) => {
+      run.inbound.add();
+      this.dispatcher?.fromClient(config, pdu);
+    });
+    client.on("bindFailed", (error) => this.deps.logger.warn({ link: stored.id, err: error.message }, "sms client link bind refused"));
+    client.start();
+    run.client = client;
+    run.link = new CountingLink(client, run.outbound);
+    return run;
+  }
+
+  private async stop(id: string, run: Running): Promise<void> {
+    this.running.delete(id);
+    if (run.client) await run.client.close();
+    if (run.stored.mode === "server") this.listener?.dropLink(id);
+  }
+}

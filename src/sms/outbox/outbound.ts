@@ -1,0 +1,96 @@
+/**
+ * The outbound pipeline assembled for the composition root (src/main.ts) and the bench:
+ *
+ *   outbox_messages ──relay──▶ queue per link (BullMQ, or in-process) ──sender──▶ MtLink
+ *          ▲                                                                         │
+ *          └──────────────── receipt matcher ◀── deliver_sm receipts ◀───────────────┘
+ */
+import { SqlOutboxDeliveryStore } from "../../infra/db/outbox-delivery-store.js";
+import { SqlOutboxReceiptStore } from "../../infra/db/outbox-receipt-store.js";
+import type { SqlDb } from "../../infra/db/sql.js";
+import type { LinkDirectory, MtLink } from "../mt-link.js";
+import { BullmqOutboxQueue } from "./bullmq-queue.js";
+import type { OutboxQueue } from "./jobs.js";
+import { MemoryOutboxQueue } from "./memory-queue.js";
+import type { QueueOptions } from "./queue-options.js";
+import { ReceiptMatcher } from "./receipts.js";
+import { OutboxRelay, type RelayOptions } from "./relay.js";
+import { createNoticeRenderer, type NoticeRenderer } from "./renderer.js";
+import { OutboxSender, SENDER_DEFAULTS, type SenderOptions } from "./sender.js";
+
+export interface OutboundOptions {
+  db: SqlDb;
+  links: LinkDirectory;
+  /** BullMQ queues in Redis; without it the outbox drains in this process. */
+  redisUrl?: string;
+  /** Redis key prefix for the queues. */
+  redisPrefix?: string;
+  /** Links whose workers start now (links met later get theirs on first use). */
+  linkIds?: string[];
+  relay?: Partial<RelayOptions>;
+  sender?: Partial<SenderOptions>;
+  queue?: Partial<Omit<QueueOptions, "rateLimitPerSecond">>;
+  defaultLanguage?: string;
+  renderer?: NoticeRenderer;
+  clock?: () => Date;
+  onSubmitted?: (id: string) => void;
+  onError?: (error: Error, context: string) => void;
+}
+
+export interface Outbound {
+  store: SqlOutboxDeliveryStore;
+  relay: OutboxRelay;
+  sender: OutboxSender;
+  queue: OutboxQueue;
+  receipts: ReceiptMatcher;
+  /** Subscribes the matcher to a link's receipts (every link the directory can route to). */
+  attach(link: MtLink): void;
+  close(): Promise<void>;
+}
+
+export function startOutbound(options: OutboundOptions): Outbound {
+  const onError = options.onError ?? (() => undefined);
+  const store = new SqlOutboxDeliveryStore(options.db, options.clock);
+  const sender = new OutboxSender({
+    store,
+    links: options.links,
+    options: options.sender,
+    onSubmitted: options.onSubmitted,
+    onError: (error, id) => onError(error, `send ${id}`),
+  });
+  const queueOptions: Partial<QueueOptions> = {
+    ...options.queue,
+    // A job runs at most as often as its messages may be attempted.
+    maxAttempts: options.queue?.maxAttempts ?? options.sender?.maxAttempts ?? SENDER_DEFAULTS.maxAttempts,
+    rateLimitPerSecond: (id) => options.links.rateLimitPerSecond(id),
+    onJobError: (error, job) => onError(error, `job on ${job.linkId}`),
+  };
+  const process = sender.process.bind(sender);
+  let queue: OutboxQueue;
+  if (options.redisUrl) {
+    const bull = new BullmqOutboxQueue(process, { ...queueOptions, redisUrl: options.redisUrl, prefix: options.redisPrefix });
+    bull.open(options.linkIds ?? []);
+    queue = bull;
+  } else {
+    queue = new MemoryOutboxQueue(process, queueOptions);
+  }
+  const renderer = options.renderer ?? createNoticeRenderer({ defaultLanguage: options.defaultLanguage });
+  const relay = new OutboxRelay({ store, links: options.links, renderer, queue, options: options.relay, clock: options.clock, onError: (e) => onError(e, "relay") });
+  const receipts = new ReceiptMatcher(new SqlOutboxReceiptStore(options.db, options.clock), {}, (e) => onError(e, "receipt"));
+  const detach: Array<() => void> = [];
+  relay.start();
+  return {
+    store,
+    relay,
+    sender,
+    queue,
+    receipts,
+    attach: (link) => void detach.push(receipts.attach(link)),
+    close: async () => {
+      await relay.stop();
+      await queue.close();
+      for (const d of detach) d();
+      await receipts.close();
+    },
+  };
+}

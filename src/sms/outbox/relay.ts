@@ -1,0 +1,143 @@
+/**
+ * Moves pending outbox rows onto their links' queues: claims a batch in seq order (SKIP LOCKED, so
+ * several gateway processes can relay at once), routes each recipient to a link, renders and
+ * encodes the text once (fixing the part count and concatenation reference for every retry), and
+ * hands the messages to the queue after the claim commits. A crash between the commit and the
+ * queue leaves rows queued without a job: the stale sweep puts them back to pending.
+ */
+import type { ClaimedRow, Routed, SqlOutboxDeliveryStore } from "../../infra/db/outbox-delivery-store.js";
+import { encodeSms } from "../encoding.js";
+import type { LinkDirectory } from "../mt-link.js";
+import type { JobMessage, OutboxQueue } from "./jobs.js";
+import type { NoticeRenderer } from "./renderer.js";
+
+export interface RelayOptions {
+  /** Our sender address when the route does not name one. */
+  defaultSender: string;
+  /** Rows claimed per transaction. */
+  batchSize: number;
+  /** Wait between claims when the last one found nothing (a full batch claims again at once). */
+  idlePollMs: number;
+  /** No claim while this many messages wait in the queues: the outbox is the buffer, not Redis. */
+  maxBacklog: number;
+  /** Rows queued longer than this without a live lease are put back to pending. */
+  staleAfterMs: number;
+  /** Delivery receipts requested for every message. */
+  registeredDelivery: boolean;
+}
+
+export const RELAY_DEFAULTS: RelayOptions = {
+  defaultSender: "FINGATE",
+  batchSize: 500,
+  idlePollMs: 50,
+  maxBacklog: 20_000,
+  staleAfterMs: 10 * 60_000,
+  registeredDelivery: true,
+};
+
+export interface RelayDeps {
+  store: Pick<SqlOutboxDeliveryStore, "claim" | "requeueStale">;
+  links: Pick<LinkDirectory, "route">;
+  renderer: NoticeRenderer;
+  queue: OutboxQueue;
+  options?: Partial<RelayOptions>;
+  clock?: () => Date;
+  onError?: (error: Error) => void;
+}
+
+const STALE_SWEEP_EVERY_MS = 30_000;
+
+export class OutboxRelay {
+  readonly options: RelayOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private lastSweepMs = 0;
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: RelayDeps) {
+    this.options = { ...RELAY_DEFAULTS, ...deps.options };
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Runs a claim soon (a writer that just committed rows can call it to cut latency). */
+  poke(): void {
+    if (!this.stopped && this.running === undefined) this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One claim; returns the number of rows claimed. */
+  async relayOnce(): Promise<number> {
+    if ((await this.deps.queue.backlog()) >= this.options.maxBacklog) return 0;
+    const byLink = new Map<string, JobMessage[]>();
+    const { rows } = await this.deps.store.claim(this.options.batchSize, (claimed) => claimed.map((row) => this.route(row, byLink)));
+    for (const [linkId, messages] of byLink) await this.deps.queue.add(linkId, messages);
+    return rows.length;
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.loop().finally(() => (this.running = undefined));
+    }, delayMs);
+  }
+
+  private async loop(): Promise<void> {
+    let next = this.options.idlePollMs;
+    try {
+      await this.sweepStale();
+      const claimed = await this.relayOnce();
+      if (claimed === this.options.batchSize) next = 0;
+    } catch (error) {
+      this.deps.onError?.(error instanceof Error ? error : new Error(String(error)));
+      next = Math.max(this.options.idlePollMs, 1_000);
+    }
+    if (!this.stopped) this.schedule(next);
+  }
+
+  private async sweepStale(): Promise<void> {
+    const now = this.clock().getTime();
+    if (now - this.lastSweepMs < STALE_SWEEP_EVERY_MS) return;
+    this.lastSweepMs = now;
+    await this.deps.store.requeueStale(new Date(now - this.options.staleAfterMs));
+  }
+
+  private route(row: ClaimedRow, byLink: Map<string, JobMessage[]>): Routed {
+    const route = this.deps.links.route(row.msisdn);
+    const linkId = row.linkId ?? route?.linkId;
+    if (linkId === undefined) return { id: row.id, state: "failed", error: "no SMS link reaches this number" };
+    let message: JobMessage;
+    let concatRef: number;
+    try {
+      const text = this.deps.renderer.render(row.template, row.params, row.language);
+      concatRef = row.concatRef ?? Number(row.seq % 256n);
+      const encoded = encodeSms(text, { reference: concatRef });
+      if (row.partCount !== null && row.partCount !== encoded.parts.length) throw new Error("template changed since the first attempt");
+      message = {
+        id: row.id,
+        from: route?.from ?? this.options.defaultSender,
+        to: row.msisdn.slice(1),
+        dataCoding: encoded.dataCoding,
+        udhi: encoded.udhi,
+        parts: encoded.parts.map((p) => p.toString("base64")),
+        registeredDelivery: this.options.registeredDelivery,
+      };
+    } catch (error) {
+      return { id: row.id, state: "failed", error: error instanceof Error ? error.message : String(error) };
+    }
+    const list = byLink.get(linkId) ?? [];
+    list.push(message);
+    byLink.set(linkId, list);
+    return { id: row.id, state: "queued", linkId, concatRef, partCount: message.parts.length };
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The SMPP listener where telcos bind to us (server mode). Each telco has an account (system_id,
+ * hashed password, how many binds at once, a throughput cap). Before a bind only bind and
+ * enquire_link are answered; after it, submit_sm and deliver_sm from the telco are inbound
+ * messages (MO, USSD, receipts), answered once the handler has made them durable.
+ */
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import smpp from "smpp";
+import { INTERFACE_VERSION_34 } from "../smpp-bind.js";
+import { ESME_RINVPASWD, ESME_RINVSYSID, ESME_ROK, ESME_RTHROTTLED } from "../smpp-status.js";
+import type { LinkConfig } from "../links/types.js";
+import { verifyLinkPassword, dummyLinkPasswordHash } from "../links/secrets.js";
+import { BoundSession, type BindMode } from "./bound-session.js";
+import { ESME_RALYBND, ESME_RBINDFAIL, ESME_RINVBNDSTS, ESME_RINVCMDID, ESME_RSYSERR } from "./status-codes.js";
+import { RateMeter, TokenBucket } from "./throughput.js";
+
+
+export interface ServerAccount {
+  link: LinkConfig;
+  passwordHash: string;
+}
+
+export interface ListenerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ListenerDeps {
+  /** The server account a telco binds with, or null; disabled links are not accounts. */
+  account(systemId: string): ServerAccount | null;
+  /**
+   * An inbound submit_sm / deliver_sm from a bound telco. Resolves with the command_status to
+   * answer (ESME_ROK once the message is durable); the message id is ours.
+   */
+  onInbound(link: LinkConfig, pdu: smpp.PDU, from: BoundSession, messageId: string): Promise<number>;
+  logger: ListenerLogger;
+  /** Our system_id in bind responses. */
+  systemId?: string;
+  windowSize?: number;
+  responseTimeoutMs?: number;
+}
+
+const BIND_MODES: Record<string, BindMode> = {
+  bind_transceiver: "transceiver",
+  bind_transmitter: "transmitter",
+  bind_receiver: "receiver",
+};
+
+const INBOUND = new Set(["submit_sm", "deliver_sm", "data_sm"]);
+const MAX_SYSTEM_ID = 16;
+const MAX_PASSWORD = 9;
+
+interface LinkTraffic {
+  bucket: TokenBucket | null;
+  inbound: RateMeter;
+  outbound: RateMeter;
+  throttled: number;
+}
+
+export class SmppListener {
+  private readonly server: smpp.Server;
+  private readonly bound = new Map<string, Set<BoundSession>>();
+  private readonly traffic = new Map<string, LinkTraffic>();
+  /** The configuration each bound link was bound with; dropLink forgets it. */
+  private readonly linkConfigs = new Map<string, LinkConfig>();
+
+  constructor(private readonly deps: ListenerDeps) {
+    this.server = smpp.createServer((session) => this.accept(session));
+  }
+
+  listen(port: number, host = "0.0.0.0"): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Unbinds nothing politely: closing the gateway drops the telcos' sockets, and they rebind. */
+  close(): Promise<void> {
+    for (const session of this.server.sessions.slice()) session.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  sessions(linkId: string): BoundSession[] {
+    return [...(this.bound.get(linkId) ?? [])];
+  }
+
+  stats(linkId: string): { boundSessions: number; inboundPerS: number; outboundPerS: number; throttled: number; queueDepth: number } {
+    const t = this.traffic.get(linkId);
+    const sessions = this.sessions(linkId);
+    return {
+      boundSessions: sessions.length,
+      inboundPerS: t?.inbound.perSecond() ?? 0,
+      outboundPerS: t?.outbound.perSecond() ?? 0,
+      throttled: t?.throttled ?? 0,
+      queueDepth: sessions.reduce((n, s) => n + s.depth(), 0),
+    };
+  }
+
+  countOutbound(linkId: string): void {
+    this.trafficOf(linkId, null).outbound.add();
+  }
+
+  /** The link's account changed or went away: its sessions are closed, its cap reset. */
+  dropLink(linkId: string): void {
+    for (const s of this.sessions(linkId)) s.session.close();
+    this.traffic.delete(linkId);
+    this.linkConfigs.delete(linkId);
+  }
+
+  private trafficOf(linkId: string, capPerS: number | null): LinkTraffic {
+    let t = this.traffic.get(linkId);
+    if (!t) {
+      t = { bucket: capPerS ? new TokenBucket(capPerS) : null, inbound: new RateMeter(), outbound: new RateMeter(), throttled: 0 };
+      this.traffic.set(linkId, t);
+    }
+    return t;
+  }
+
+  private accept(session: smpp.Session): void {
+    session.socket.setNoDelay(true);
+    let bound: BoundSession | null = null;
+    let binding = false;
+    // A malformed PDU leaves the package unable to read further: drop the connection.
+    session.on("error", () => session.destroy());
+    session.on("close", () => {
+      if (!bound) return;
+      bound.markClosed();
+      this.bound.get(bound.linkId)?.delete(bound);
+      this.deps.logger.info({ link: bound.linkId }, "smpp telco unbound");
+    });
+    session.on("pdu", (pdu: smpp.PDU) => {
+      if (pdu.isResponse()) return;
+      const mode = BIND_MODES[pdu.command];
+      if (mode) {
+        if (bound || binding) return void session.send(pdu.response({ command_status: ESME_RALYBND }));
+        binding = true;
+        session.pause();
+        void this.bind(session, pdu, mode).then((b) => {
+          bound = b;
+          binding = false;
+          if (b) session.resume();
+        });
+        return;
+      }
+      if (pdu.command === "enquire_link") return void session.send(pdu.response());
+      if (pdu.command === "unbind") {
+        session.send(pdu.response());
+        return void session.close();
+      }
+      if (!bound) return void session.send(pdu.response({ command_status: ESME_RINVBNDSTS }));
+      if (INBOUND.has(pdu.command) && bound.canTransmit) return void this.inbound(bound, pdu);
+      session.send(pdu.response({ command_status: ESME_RINVCMDID }));
+    });
+  }
+
+  /** Checks the account and answers the bind; a refused bind closes the connection. */
+  private async bind(session: smpp.Session, pdu: smpp.PDU, mode: BindMode): Promise<BoundSession | null> {
+    const systemId = typeof pdu.system_id === "string" ? pdu.system_id : "";
+    const password = typeof pdu.password === "string" ? pdu.password : "";
+    const account = systemId.length > 0 && systemId.length < MAX_SYSTEM_ID ? this.deps.account(systemId) : null;
+    // Unknown ids are checked against a dummy hash too, so timing does not tell which ids exist.
+    const passwordOk = password.length < MAX_PASSWORD && (await verifyLinkPassword(password, account?.passwordHash ?? (await dummyLinkPasswordHash())));
+    let status = ESME_ROK;
+    if (!account) status = ESME_RINVSYSID;
+    else if (!passwordOk) status = ESME_RINVPASWD;
+    else if ((this.bound.get(account.link.id)?.size ?? 0) >= account.link.maxBinds) status = ESME_RALYBND;
+    const ours = { system_id: this.deps.systemId ?? "fingate", sc_interface_version: INTERFACE_VERSION_34 };
+    if (status !== ESME_ROK || !account) {
+      this.deps.logger.warn({ systemId: systemId.slice(0, 16), status }, "smpp bind refused");
+      session.send(pdu.response({ command_status: status, system_id: ours.system_id }), () => session.close());
+      return null;
+    }
+    const bound = new BoundSession(account.link.id, mode, session, this.deps.windowSize ?? 10, this.deps.responseTimeoutMs ?? 10_000);
+    let set = this.bound.get(account.link.id);
+    if (!set) this.bound.set(account.link.id, (set = new Set()));
+    set.add(bound);
+    this.linkConfigs.set(account.link.id, account.link);
+    this.trafficOf(account.link.id, account.link.throughputPerS);
+    session.send(pdu.response(ours));
+    this.deps.logger.info({ link: account.link.id, mode }, "smpp telco bound");
+    return bound;
+  }
+
+  private inbound(from: BoundSession, pdu: smpp.PDU): void {
+    const account = this.linkConfigs.get(from.linkId);
+    if (!account) return void from.session.send(pdu.response({ command_status: ESME_RBINDFAIL }));
+    const traffic = this.trafficOf(from.linkId, account.throughputPerS);
+    if (traffic.bucket && !traffic.bucket.take()) {
+      traffic.throttled++;
+      return void from.session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
+    }
+    traffic.inbound.add();
+    const messageId = randomUUID();
+    this.deps.onInbound(account, pdu, from, messageId).then(
+      (status) => from.session.send(pdu.response(status === ESME_ROK ? { message_id: messageId } : { command_status: status })),
+      () => from.session.send(pdu.response({ command_status: ESME_RSYSERR })),
+    );
+  }
+}

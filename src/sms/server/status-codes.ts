@@ -1,0 +1,8 @@
+/** SMPP 3.4 command_status values the listener answers with, besides those in smpp-status.ts. */
+export const ESME_RINVCMDID = 0x03;
+export const ESME_RINVBNDSTS = 0x04;
+export const ESME_RALYBND = 0x05;
+export const ESME_RSYSERR = 0x08;
+export const ESME_RINVSRCADR = 0x0a;
+export const ESME_RINVDSTADR = 0x0b;
+export const ESME_RBINDFAIL = 0x0d;

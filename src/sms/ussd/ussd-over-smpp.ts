@@ -1,0 +1,127 @@
+/**
+ * USSD sessions carried in SMPP PDUs (ussd_service_op TLV), fed to the same hop processor, menu
+ * engine and session store as the HTTP dialects. The network opens a session with a "begin" op
+ * (PSSR indication by default) holding the dial string, and sends each answer with a "continue"
+ * op (USSR confirm); we reply with USSR request to continue or PSSR response to end. Which ops
+ * and which field names the session are the link's vendor options.
+ *
+ * Channels never import each other, so the hop processor arrives through the UssdHops port,
+ * which src/ussd's HopProcessor meets; the composition root passes it in.
+ */
+import { randomUUID } from "node:crypto";
+import type smpp from "smpp";
+import type { LinkConfig, UssdOptions } from "../links/types.js";
+import type { InboundMessage } from "../server/inbound-pdu.js";
+import { encodeUssdText, shortcutOf } from "./ussd-text.js";
+
+export interface UssdHopRequest {
+  aggregator: string;
+  sessionId: string;
+  msisdn: string;
+  serviceCode: string;
+  mode: "single";
+  text: string;
+  hopKey: string;
+  shortcut?: string[];
+}
+
+/** What src/ussd's HopProcessor offers, as this channel needs it. */
+export interface UssdHops {
+  handle(req: UssdHopRequest): Promise<{ end: boolean; text: string }>;
+  endSession(aggregator: string, sessionId: string, reason?: "abort" | "timeout"): Promise<void>;
+}
+
+/** Sends a PDU to the telco (a server link's deliver_sm). */
+export interface UssdReplyLink {
+  send(command: string, options: smpp.PduOptions): Promise<string>;
+}
+
+export interface UssdLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** The session a PDU belongs to and its place in it. */
+interface SessionRef {
+  sessionId: string;
+  /** its_session_info's sequence number, or null when the vendor has none. */
+  sequence: number | null;
+  sessionNumber: number;
+  /** The network flagged the end of the session. */
+  ended: boolean;
+}
+
+function sessionOf(m: InboundMessage, options: UssdOptions, msisdn: string): SessionRef | null {
+  if (options.sessionField === "its_session_info") {
+    if (!m.itsSessionInfo) return null;
+    const [number, tail] = [m.itsSessionInfo[0]!, m.itsSessionInfo[1]!];
+    return { sessionId: `${msisdn}:${number}`, sequence: tail >> 1, sessionNumber: number, ended: (tail & 1) === 1 };
+  }
+  if (m.userMessageReference === null) return null;
+  return { sessionId: `${msisdn}:${m.userMessageReference}`, sequence: null, sessionNumber: m.userMessageReference, ended: false };
+}
+
+export class UssdOverSmpp {
+  constructor(private readonly deps: { hops: UssdHops | null; logger: UssdLogger }) {}
+
+  /** Whether a PDU is USSD for this link (it carries the TLV and the link speaks USSD). */
+  static applies(link: LinkConfig, m: InboundMessage): boolean {
+    return link.ussd !== null && m.ussdServiceOp !== null;
+  }
+
+  async handle(link: LinkConfig, m: InboundMessage, reply: UssdReplyLink): Promise<void> {
+    const options = link.ussd!;
+    const op = m.ussdServiceOp!;
+    const aggregator = `smpp-${link.id}`;
+    const session = m.msisdn ? sessionOf(m, options, m.msisdn) : null;
+    if (!session || !m.msisdn) return this.deps.logger.warn({ link: link.id, op }, "ussd pdu without subscriber or session: ignored");
+    const hops = this.deps.hops;
+    if (options.abortOps.includes(op) || (session.ended && !options.beginOps.includes(op))) {
+      if (hops) await hops.endSession(aggregator, session.sessionId, "abort");
+      return;
+    }
+    const begin = options.beginOps.includes(op);
+    if (!begin && !options.continueOps.includes(op)) return this.deps.logger.warn({ link: link.id, op }, "ussd op not configured for this link: ignored");
+    let answer: { end: boolean; text: string };
+    if (!hops) answer = { end: true, text: "Service unavailable" };
+    else {
+      // Session numbers are reused: a begin always starts afresh under its number.
+      if (begin) await hops.endSession(aggregator, session.sessionId, "abort");
+      answer = await hops.handle({
+        aggregator,
+        sessionId: session.sessionId,
+        msisdn: m.msisdn,
+        serviceCode: options.serviceCode,
+        mode: "single",
+        text: begin ? "" : m.text,
+        // A re-delivered PDU (same sequence) gets the stored answer; without sequences every PDU is new.
+        hopKey: session.sequence !== null ? `${op}:${session.sequence}` : randomUUID(),
+        shortcut: begin ? shortcutOf(m.text, options.serviceCode) : undefined,
+      });
+    }
+    await reply.send("deliver_sm", this.replyPdu(options, m, session, answer));
+  }
+
+  private replyPdu(options: UssdOptions, m: InboundMessage, session: SessionRef, answer: { end: boolean; text: string }): smpp.PduOptions {
+    const { dataCoding, payload } = encodeUssdText(answer.text, options.gsmDataCoding);
+    const pdu: smpp.PduOptions = {
+      source_addr_ton: 0,
+      source_addr_npi: 0,
+      source_addr: m.to,
+      dest_addr_ton: 1,
+      dest_addr_npi: 1,
+      destination_addr: m.msisdn!.slice(1),
+      esm_class: 0,
+      data_coding: dataCoding,
+      short_message: payload,
+      ussd_service_op: answer.end ? options.endReplyOp : options.continueReplyOp,
+    };
+    if (options.sessionField === "its_session_info") {
+      const sequence = ((session.sequence ?? 0) + 1) & 0x7f;
+      pdu.its_session_info = Buffer.from([session.sessionNumber, (sequence << 1) | (answer.end ? 1 : 0)]);
+    } else {
+      pdu.user_message_reference = session.sessionNumber;
+    }
+    return pdu;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The SMS channel over the real core for one test file: the USSD test environment (PostgreSQL
+ * schema, ledger, core services, a KES bank, the USSD hop processor), two funded customers with
+ * PINs, and the SMS gateway with its SMPP listener on a free loopback port. Log lines are kept so
+ * tests can scan them for PINs.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Language } from "../../src/menus/index.js";
+import type { Replies } from "../../src/sms/commands/replies.js";
+import type { RateLimit } from "../../src/sms/commands/rate-limit.js";
+import { buildSmsGateway, type SmsGateway } from "../../src/sms/gateway.js";
+import type { LinkInput } from "../../src/sms/links/types.js";
+import { openUssdEnv, SYSTEM, type UssdEnv } from "./ussd-env.js";
+
+export interface Customer {
+  id: string;
+  msisdn: string;
+  walletAccountId: string;
+}
+
+export interface SmsEnv extends UssdEnv {
+  sms: SmsGateway;
+  port: number;
+  logs: string[];
+  treasuryId: string;
+  addCustomer(msisdn: string, name: string, pin: string, language: Language, openingMinor: bigint): Promise<Customer>;
+  addServerLink(id: string, fields?: Partial<LinkInput>): Promise<void>;
+  /** Builds the SMS gateway again on the same database (a restart). */
+  restart(): Promise<void>;
+}
+
+export const OPERATOR = { actorType: "operator" as const, actorId: "test" };
+
+export async function openSmsEnv(options: { code: string; replies?: Replies; rateLimit?: RateLimit }): Promise<SmsEnv> {
+  const logs: string[] = [];
+  const line = (o: object, m: string) => void logs.push(`${m} ${JSON.stringify(o)}`);
+  const logger = { info: line, warn: line, error: line };
+  const ussd = await openUssdEnv({ code: options.code, secret: "sms-env-at-secret-0123456789", logger });
+  const secretKey = randomBytes(32);
+  const build = () =>
+    buildSmsGateway({
+      db: ussd.test.db,
+      services: ussd.services,
+      ledger: ussd.ledger,
+      logger,
+      secretKey,
+      listen: { port: 0, host: "127.0.0.1" },
+      ussdHops: ussd.gateway.hops,
+      replies: options.replies,
+      rateLimit: options.rateLimit,
+    });
+  const treasury = await ussd.ledger.createAccount({ institutionId: ussd.bankId, currency: "KES", kind: "settlement" });
+  const env: SmsEnv = {
+    ...ussd,
+    sms: await build(),
+    port: 0,
+    logs,
+    treasuryId: treasury.id,
+    async addCustomer(msisdn, displayName, pin, language, openingMinor) {
+      const registered = await ussd.services.directory.register(SYSTEM, { institutionId: ussd.bankId, msisdn, displayName, language });
+      if (!registered.ok) throw new Error(registered.code);
+      const c = registered.value;
+      const set = await ussd.services.pins.setPin({ actor: { type: "customer", id: c.id }, channel: "sms", subjectId: c.id, msisdn, pin });
+      if (!set.ok) throw new Error(set.code);
+      const funded = await ussd.ledger.transfer({ id: randomUUID(), debitAccountId: treasury.id, creditAccountId: c.walletAccountId, amountMinor: openingMinor, code: "cash_in" });
+      if (funded.result !== "ok") throw new Error(`funding refused: ${funded.result}`);
+      return { id: c.id, msisdn, walletAccountId: c.walletAccountId };
+    },
+    async addServerLink(id, fields = {}) {
+      const created = await env.sms.admin.create(OPERATOR, id, {
+        mode: "server",
+        institutionId: ussd.bankId,
+        enabled: true,
+        systemId: id.slice(0, 15),
+        password: "secret1",
+        systemType: "",
+        host: null,
+        port: null,
+        maxBinds: 1,
+        throughputPerS: null,
+        shortCodes: ["22555"],
+        msisdnPrefixes: ["+2547"],
+        ussd: null,
+        ...fields,
+      });
+      if (!created.ok) throw new Error(created.code);
+    },
+    async restart() {
+      await env.sms.close();
+      env.sms = await build();
+      env.port = env.sms.smppPort!;
+    },
+    close: async () => {
+      await env.sms.close();
+      await ussd.close();
+    },
+  };
+  env.port = env.sms.smppPort!;
+  return env;
+}

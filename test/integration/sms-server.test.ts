@@ -1,0 +1,176 @@
+/**
+ * Server mode over real sockets: a telco binds to our listener with its own system_id and password,
+ * keeps the link alive, is held to its throughput cap, sends its subscribers' MO commands to our
+ * short code (English and Swahili), and gets our replies and MT messages back as deliver_sm.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ESME_RINVPASWD, ESME_RINVSYSID, ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
+import { encodeSms } from "../../src/sms/encoding.js";
+import { ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVDSTADR } from "../../src/sms/server/status-codes.js";
+import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
+import { TestTelco, textOf } from "../helpers/smpp-telco.js";
+
+let env: SmsEnv;
+let jane: Customer;
+let otieno: Customer;
+const telcos: TestTelco[] = [];
+
+async function telco(): Promise<TestTelco> {
+  const t = await TestTelco.connect(env.port);
+  telcos.push(t);
+  return t;
+}
+
+async function bound(systemId = "safaricom"): Promise<TestTelco> {
+  const t = await telco();
+  expect(await t.bind(systemId, "secret1")).toBe(ESME_ROK);
+  return t;
+}
+
+async function transfersOf(accountId: string): Promise<number> {
+  const { rows } = await env.test.db.query<{ n: string }>("SELECT count(*)::text AS n FROM transfers WHERE debit_account_id = $1", [accountId]);
+  return Number(rows[0]!.n);
+}
+
+beforeAll(async () => {
+  env = await openSmsEnv({ code: "sms-server-bank" });
+  jane = await env.addCustomer("+254700000001", "Jane Wanjiru", "4827", "en", 5_000_00n);
+  otieno = await env.addCustomer("+254700000002", "Otieno Kamau", "5903", "sw", 1_000_00n);
+  await env.addServerLink("safaricom", { maxBinds: 10 });
+  await env.addServerLink("capped", { throughputPerS: 2, maxBinds: 5, shortCodes: ["22666"], msisdnPrefixes: [] });
+  await env.addServerLink("limited", { maxBinds: 1, shortCodes: ["22777"], msisdnPrefixes: [] });
+});
+
+afterAll(async () => {
+  for (const t of telcos) await t.close();
+  await env?.close();
+});
+
+describe("binding", () => {
+  it("refuses a wrong password, an unknown system_id and binds beyond the account's limit", async () => {
+    expect(await (await telco()).bind("safaricom", "wrong1")).toBe(ESME_RINVPASWD);
+    expect(await (await telco()).bind("nobody", "secret1")).toBe(ESME_RINVSYSID);
+    await bound("limited");
+    expect(await (await telco()).bind("limited", "secret1")).toBe(ESME_RALYBND);
+    expect(env.logs.join("\n")).not.toContain("secret1");
+  });
+
+  it("answers enquire_link, and refuses messages before a bind", async () => {
+    const t = await telco();
+    expect((await t.request("enquire_link")).command_status).toBe(ESME_ROK);
+    expect((await t.mo("254700000001", "22555", "HELP")).command_status).toBe(ESME_RINVBNDSTS);
+    expect(await t.bind("capped", "secret1")).toBe(ESME_ROK);
+    expect((await t.request("enquire_link")).command_status).toBe(ESME_ROK);
+  });
+});
+
+describe("throughput cap", () => {
+  it("answers ESME_RTHROTTLED beyond the telco's messages per second", async () => {
+    const t = await bound("capped");
+    // To an address that is not ours: each accepted PDU is refused as such, so nothing runs.
+    const statuses = await Promise.all(Array.from({ length: 40 }, () => t.mo("254700000009", "99999", "HELP").then((r) => r.command_status)));
+    const throttled = statuses.filter((s) => s === ESME_RTHROTTLED).length;
+    expect(statuses.filter((s) => s === ESME_RINVDSTADR).length).toBeGreaterThanOrEqual(2);
+    expect(throttled).toBeGreaterThan(0);
+    expect(throttled + statuses.filter((s) => s === ESME_RINVDSTADR).length).toBe(40);
+    const status = env.sms.admin.status().find((s) => s.id === "capped")!;
+    expect(status.throttled).toBeGreaterThanOrEqual(throttled);
+    expect(status.bound).toBe(true);
+  });
+});
+
+describe("MO commands", () => {
+  it("answers a balance in English and in Swahili, as deliver_sm to the subscriber", async () => {
+    const t = await bound();
+    expect((await t.mo("254700000001", "22555", "bal 4827")).command_status).toBe(ESME_ROK);
+    const en = await t.nextDeliver();
+    expect(en.destination_addr).toBe("254700000001");
+    expect(en.source_addr).toBe("22555");
+    expect(textOf(en)).toBe("Your balance is KES 5,000.00.");
+    expect((await t.mo("254700000002", "22555", "SALIO 5903")).command_status).toBe(ESME_ROK);
+    expect(textOf(await t.nextDeliver())).toBe("Salio lako ni Ksh 1,000.00.");
+    await t.close();
+  });
+
+  it("sends money once even when the telco delivers the same message again", async () => {
+    const t = await bound();
+    const before = await transfersOf(jane.walletAccountId);
+    expect((await t.mo("254700000001", "22555", "SEND 0700000002 150 4827")).command_status).toBe(ESME_ROK);
+    const receipt = textOf(await t.nextDeliver());
+    expect(receipt).toMatch(/^Sent KES 150\.00 to OTIENO K\*+\. Fee KES 0\.00\. Ref [0-9A-F]{10}\.$/);
+    expect(receipt).not.toContain("4827");
+    // The re-delivery: acknowledged, recognised, not run again.
+    expect((await t.mo("254700000001", "22555", "SEND 0700000002 150 4827")).command_status).toBe(ESME_ROK);
+    expect((await t.mo("254700000001", "22555", "BAL 4827")).command_status).toBe(ESME_ROK);
+    expect(textOf(await t.nextDeliver())).toBe("Your balance is KES 4,850.00.");
+    expect(t.pending()).toBe(0);
+    expect(await transfersOf(jane.walletAccountId)).toBe(before + 1);
+    const balance = await env.ledger.getAccount(otieno.walletAccountId);
+    expect(balance!.creditsPosted).toBe(1_150_00n);
+    await t.close();
+  });
+
+  it("answers malformed and unknown commands with short help, in the word's language", async () => {
+    const t = await bound();
+    await t.mo("254700000003", "22555", "hello there");
+    expect(textOf(await t.nextDeliver())).toMatch(/^Unknown command\./);
+    await t.mo("254700000003", "22555", "TUMA 0700000002");
+    expect(textOf(await t.nextDeliver())).toBe("Kutuma pesa tuma: TUMA <namba au jina> <kiasi> <PIN>");
+    await t.mo("254700000003", "22555", "SALIO 1234");
+    expect(textOf(await t.nextDeliver())).toBe("Namba hii haina akaunti. Piga msimbo wa USSD wa benki kufungua.");
+    await t.close();
+  });
+
+  it("records STOP and START so the outbound relay can respect them", async () => {
+    const t = await bound();
+    await t.mo("254700000001", "22555", "STOP");
+    expect(textOf(await t.nextDeliver())).toBe("You will get no more notices. Send START to resume.");
+    expect(await env.sms.optOuts.isOptedOut("+254700000001")).toBe(true);
+    await t.mo("254700000001", "22555", "anza");
+    // Jane's language is English: the reply follows the customer, not the word.
+    expect(textOf(await t.nextDeliver())).toBe("Notices resumed. Send STOP to end them.");
+    expect(await env.sms.optOuts.isOptedOut("+254700000001")).toBe(false);
+    await t.close();
+  });
+
+  it("refuses MO to an address that is not ours on the link", async () => {
+    const t = await bound();
+    expect((await t.mo("254700000001", "11111", "BAL 4827")).command_status).toBe(ESME_RINVDSTADR);
+    await t.close();
+  });
+
+  it("never logs or stores the PIN", async () => {
+    const logs = env.logs.join("\n");
+    for (const pin of ["4827", "5903"]) expect(logs).not.toMatch(new RegExp(`(^|[^0-9])${pin}([^0-9]|$)`));
+    const { rows } = await env.test.db.query("SELECT * FROM sms_mo_messages");
+    expect(rows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(rows)).not.toMatch(/4827|5903/);
+  });
+});
+
+describe("MT to the telco's subscribers", () => {
+  it("routes by prefix to the server link and sends deliver_sm parts", async () => {
+    const t = await bound();
+    const route = env.sms.manager.route("+254700000001");
+    expect(route).toEqual({ linkId: "safaricom", from: "22555" });
+    const link = env.sms.manager.link("safaricom")!;
+    expect(link.state()).toBe("bound");
+    const text = "Your PIN was changed. ".repeat(9).trim();
+    const encoded = encodeSms(text, { reference: 7 });
+    const result = await link.submit({
+      ref: "test-1",
+      from: "22555",
+      to: "254700000001",
+      dataCoding: encoded.dataCoding,
+      udhi: encoded.udhi,
+      parts: encoded.parts.map((payload, index) => ({ index, payload })),
+      registeredDelivery: true,
+    });
+    expect(result.smscMessageIds).toHaveLength(2);
+    const parts = [await t.nextDeliver(), await t.nextDeliver()];
+    expect(parts.map((p) => p.esm_class)).toEqual([0x40, 0x40]);
+    expect(parts.map(textOf).join("")).toBe(text);
+    expect(env.sms.manager.route("+255700000001")).toBeNull();
+    await t.close();
+  });
+});
