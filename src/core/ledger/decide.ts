@@ -18,10 +18,11 @@ import {
 } from "./types.js";
 import { validateTransfer } from "./validate.js";
 
+/** What a group changed, to restore if it fails; the maps are made on first use (most groups are one transfer that changes only balances). */
 interface Undo {
-  balances: Map<Account, Balances>;
-  resolutions: Map<PendingState, PendingState["resolution"]>;
-  usage: Map<string, UsageRow | undefined>;
+  balances?: Map<Account, Balances>;
+  resolutions?: Map<PendingState, PendingState["resolution"]>;
+  usage?: Map<string, UsageRow | undefined>;
 }
 
 type Outcome = { code: TransferResultCode; transfer?: Transfer; limit?: LimitRefusal };
@@ -45,7 +46,7 @@ class BatchDecider {
   private readonly usageTouched = new Set<string>();
   private readonly staged = new Map<string, Transfer | TransferFailure>();
   /** Transfers made by the group being applied; they join `staged` only if the group succeeds. */
-  private groupMade = new Map<string, Transfer>();
+  private readonly groupMade = new Map<string, Transfer>();
 
   constructor(
     private readonly snapshot: LedgerSnapshot,
@@ -61,17 +62,17 @@ class BatchDecider {
   applyGroup(group: TransferInput[]): TransferResult[] {
     if (group.length === 0) return [];
     if (group.length > MAX_LINKED_GROUP) return group.map((t) => ({ id: t.id, result: "linked_group_too_large" }));
-    const undo: Undo = { balances: new Map(), resolutions: new Map(), usage: new Map() };
+    const undo: Undo = {};
     const codes: TransferResultCode[] = [];
     let limit: LimitRefusal | undefined;
-    this.groupMade = new Map();
+    this.groupMade.clear();
     for (const input of group) {
       const outcome = this.applyOne(input, undo);
       codes.push(outcome.code);
       limit = outcome.limit;
       if (outcome.transfer) this.groupMade.set(outcome.transfer.id, outcome.transfer);
       if (outcome.code !== "ok" && outcome.code !== "exists") {
-        this.groupMade = new Map();
+        this.groupMade.clear();
         return this.failGroup(group, codes, undo, limit);
       }
     }
@@ -79,7 +80,7 @@ class BatchDecider {
       this.transfers.push(transfer);
       this.staged.set(transfer.id, transfer);
     }
-    this.groupMade = new Map();
+    this.groupMade.clear();
     group.forEach((t, i) => {
       if (codes[i] === "ok" && t.notices) this.queueNotices(t.id, t.notices);
     });
@@ -103,9 +104,9 @@ class BatchDecider {
 
   /** Rolls the group back and reports the cause once, every other member as linked_event_failed. */
   private failGroup(group: TransferInput[], codes: TransferResultCode[], undo: Undo, limit?: LimitRefusal): TransferResult[] {
-    for (const [account, before] of undo.balances) Object.assign(account, before);
-    for (const [state, before] of undo.resolutions) state.resolution = before;
-    for (const [key, before] of undo.usage) {
+    for (const [account, before] of undo.balances ?? []) Object.assign(account, before);
+    for (const [state, before] of undo.resolutions ?? []) state.resolution = before;
+    for (const [key, before] of undo.usage ?? []) {
       if (before) this.snapshot.usage!.set(key, before);
       else this.snapshot.usage!.delete(key);
     }
@@ -176,13 +177,15 @@ class BatchDecider {
     const pending = input.kind === "pending";
     const limited = input.limits ? checkLimits(input.limits, debit, credit, amount, this.usage(), this.now) : null;
     if (limited?.refusal) return { code: limited.refusal.code, limit: limited.refusal };
-    const next = {
-      debit: pending ? { ...debit, debitsPending: debit.debitsPending + amount } : { ...debit, debitsPosted: debit.debitsPosted + amount },
-      credit: pending ? { ...credit, creditsPending: credit.creditsPending + amount } : { ...credit, creditsPosted: credit.creditsPosted + amount },
-    };
-    const refused = balanceRefusal(next.debit, next.credit);
+    const nextDebit: Balances = pending
+      ? { ...balancesOf(debit), debitsPending: debit.debitsPending + amount }
+      : { ...balancesOf(debit), debitsPosted: debit.debitsPosted + amount };
+    const nextCredit: Balances = pending
+      ? { ...balancesOf(credit), creditsPending: credit.creditsPending + amount }
+      : { ...balancesOf(credit), creditsPosted: credit.creditsPosted + amount };
+    const refused = balanceRefusal(debit.flags, nextDebit, credit.flags, nextCredit);
     if (refused) return { code: refused };
-    this.commitBalances(debit, next.debit, credit, next.credit, undo);
+    this.commitBalances(debit, nextDebit, credit, nextCredit, undo);
     if (limited) this.commitUsage(limited.next, undo);
     const timeoutSec = input.timeoutSec ?? null;
     return {
@@ -219,11 +222,12 @@ class BatchDecider {
     const reserved = pending.amountMinor;
     const amount = post ? (input.amountMinor ?? reserved) : reserved;
     const settled = post ? amount : 0n;
-    const nextDebit = { ...debit, debitsPending: debit.debitsPending - reserved, debitsPosted: debit.debitsPosted + settled };
-    const nextCredit = { ...credit, creditsPending: credit.creditsPending - reserved, creditsPosted: credit.creditsPosted + settled };
-    const refused = balanceRefusal(nextDebit, nextCredit);
+    const nextDebit = { ...balancesOf(debit), debitsPending: debit.debitsPending - reserved, debitsPosted: debit.debitsPosted + settled };
+    const nextCredit = { ...balancesOf(credit), creditsPending: credit.creditsPending - reserved, creditsPosted: credit.creditsPosted + settled };
+    const refused = balanceRefusal(debit.flags, nextDebit, credit.flags, nextCredit);
     if (refused) return { code: refused };
     this.commitBalances(debit, nextDebit, credit, nextCredit, undo);
+    undo.resolutions ??= new Map();
     if (!undo.resolutions.has(state!)) undo.resolutions.set(state!, state!.resolution);
     state!.resolution = post ? "posted" : "voided";
     return {
@@ -260,6 +264,7 @@ class BatchDecider {
   /** Usage is counted when money is sent or reserved; a voided reservation keeps it (conservative). */
   private commitUsage(rows: UsageRow[], undo: Undo): void {
     const usage = this.usage();
+    undo.usage ??= new Map();
     for (const row of rows) {
       const key = usageKey(row.accountId, row.periodKey);
       if (!undo.usage.has(key)) undo.usage.set(key, usage.get(key));
@@ -269,12 +274,12 @@ class BatchDecider {
   }
 
   private commitBalances(debit: Account, nextDebit: Balances, credit: Account, nextCredit: Balances, undo: Undo): void {
-    for (const account of [debit, credit]) {
-      if (!undo.balances.has(account)) undo.balances.set(account, balancesOf(account));
-      this.touched.add(account);
-    }
-    Object.assign(debit, balancesOf(nextDebit));
-    Object.assign(credit, balancesOf(nextCredit));
+    const before = (undo.balances ??= new Map());
+    if (!before.has(debit)) before.set(debit, balancesOf(debit));
+    if (!before.has(credit)) before.set(credit, balancesOf(credit));
+    this.touched.add(debit).add(credit);
+    setBalances(debit, nextDebit);
+    setBalances(credit, nextCredit);
   }
 }
 
@@ -285,6 +290,13 @@ function balancesOf(b: Balances): Balances {
     creditsPending: b.creditsPending,
     creditsPosted: b.creditsPosted,
   };
+}
+
+function setBalances(account: Account, b: Balances): void {
+  account.debitsPending = b.debitsPending;
+  account.debitsPosted = b.debitsPosted;
+  account.creditsPending = b.creditsPending;
+  account.creditsPosted = b.creditsPosted;
 }
 
 function pendingRefusal(input: TransferInput, state: PendingState | undefined, now: Date): TransferResultCode | null {
@@ -311,13 +323,13 @@ function pendingRefusal(input: TransferInput, state: PendingState | undefined, n
 }
 
 /** The flag checks, in TigerBeetle's order: overflow first, then the debit side, then the credit. */
-function balanceRefusal(debit: Account, credit: Account): TransferResultCode | null {
+function balanceRefusal(debitFlags: number, debit: Balances, creditFlags: number, credit: Balances): TransferResultCode | null {
   if (debit.debitsPending + debit.debitsPosted > MAX_AMOUNT_MINOR) return "overflows_debits";
   if (credit.creditsPending + credit.creditsPosted > MAX_AMOUNT_MINOR) return "overflows_credits";
-  if (debit.flags & AccountFlags.debitsMustNotExceedCredits) {
+  if (debitFlags & AccountFlags.debitsMustNotExceedCredits) {
     if (debit.debitsPending + debit.debitsPosted > debit.creditsPosted) return "exceeds_credits";
   }
-  if (credit.flags & AccountFlags.creditsMustNotExceedDebits) {
+  if (creditFlags & AccountFlags.creditsMustNotExceedDebits) {
     if (credit.creditsPending + credit.creditsPosted > credit.debitsPosted) return "exceeds_debits";
   }
   return null;

@@ -35,7 +35,7 @@ function validLimits(limits: TransferLimits | undefined): boolean {
   return isValidTimeZone(limits.timeZone) && validPolicy(limits.payer) && validPolicy(limits.payee);
 }
 
-function validateNew(t: TransferInput): TransferResultCode | null {
+function validateNew(t: TransferInput, kind: TransferKind): TransferResultCode | null {
   if (!isUuid(t.debitAccountId) || !isUuid(t.creditAccountId)) return "invalid_account_id";
   if (t.debitAccountId === t.creditAccountId) return "accounts_must_be_different";
   const amount = validAmount(t.amountMinor);
@@ -43,7 +43,7 @@ function validateNew(t: TransferInput): TransferResultCode | null {
   if (t.pendingId !== undefined) return "pending_id_must_not_be_set";
   if (!validLimits(t.limits)) return "invalid_limits";
   if (t.timeoutSec !== undefined) {
-    if (t.kind !== "pending") return "timeout_reserved_for_pending_transfer";
+    if (kind !== "pending") return "timeout_reserved_for_pending_transfer";
     if (!Number.isSafeInteger(t.timeoutSec) || t.timeoutSec <= 0 || t.timeoutSec > MAX_TIMEOUT_SEC) {
       return "invalid_timeout";
     }
@@ -79,5 +79,5 @@ export function validateTransfer(t: TransferInput): TransferResultCode | null {
     return "invalid_reference";
   }
   if (t.notices !== undefined && !validNotices(t.notices)) return "invalid_notices";
-  return kind === "post" || kind === "void" ? validateResolution(t) : validateNew({ ...t, kind });
+  return kind === "post" || kind === "void" ? validateResolution(t) : validateNew(t, kind);
 }
