@@ -25,6 +25,8 @@ export interface Config {
   pinScheme: PinScheme;
   /** NODE_ENV=production: nothing secret is generated on the fly. */
   production: boolean;
+  /** FINGATE_READ_CACHE_MS: how long payments reuse an institution, fee schedule or limit policy they read (0: never). */
+  readCacheMs: number;
   ledger: {
     maxQueuedTransfers: number;
     maxBatchTransfers: number;
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pinKey: text(env, "FINGATE_PIN_KEY"),
     pinScheme: pinScheme(env),
     production: env.NODE_ENV === "production",
+    readCacheMs: int(env, "FINGATE_READ_CACHE_MS", 5_000, 0, 60_000),
     ledger: {
       maxQueuedTransfers: int(env, "LEDGER_MAX_QUEUED", 100_000, 1, 10_000_000),
       maxBatchTransfers: int(env, "LEDGER_MAX_BATCH", 8_192, 1, 65_536),

@@ -44,6 +44,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     pinPepper: config.pinPepper,
     pinKey: pinKey.key,
     pinScheme: config.pinScheme,
+    readCacheMs: config.readCacheMs,
   });
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
   // On an empty embedded database: demo data, and the USSD channel on for it (src/demo/setup.ts).
