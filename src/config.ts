@@ -27,6 +27,8 @@ export interface Config {
   production: boolean;
   /** Seconds a customer has to approve an agent-initiated cash-out before its hold is voided. */
   agentCashOutTimeoutSec: number;
+  /** FINGATE_READ_CACHE_MS: how long payments reuse an institution, fee schedule or limit policy they read (0: never). */
+  readCacheMs: number;
   ledger: {
     maxQueuedTransfers: number;
     maxBatchTransfers: number;
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pinScheme: pinScheme(env),
     production: env.NODE_ENV === "production",
     agentCashOutTimeoutSec: int(env, "FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC", 300, 30, 3_600),
+    readCacheMs: int(env, "FINGATE_READ_CACHE_MS", 5_000, 0, 60_000),
     ledger: {
       maxQueuedTransfers: int(env, "LEDGER_MAX_QUEUED", 100_000, 1, 10_000_000),
       maxBatchTransfers: int(env, "LEDGER_MAX_BATCH", 8_192, 1, 65_536),

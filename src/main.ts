@@ -46,6 +46,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     pinKey: pinKey.key,
     pinScheme: config.pinScheme,
     cashOutTimeoutSec: config.agentCashOutTimeoutSec,
+    readCacheMs: config.readCacheMs,
   });
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
   // On an empty embedded database: demo data, and the USSD channel on for it (src/demo/setup.ts).

@@ -14,6 +14,7 @@ import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
 import { HmacPinHasher } from "./infra/auth/hmac-pin-hasher.js";
 import { SqlAgentDeviceKeyStore } from "./infra/db/agent-device-key-store.js";
 import { SqlAgentStore } from "./infra/db/agent-store.js";
+import { CachedFeeScheduleStore, CachedInstitutionProfileStore, CachedInstitutionStore, CachedLimitPolicyStore } from "./infra/cache/cached-stores.js";
 import { SqlAuditLog } from "./infra/db/audit-store.js";
 import { PrismaDirectoryStore } from "./infra/db/directory-store.js";
 import { SqlFeeScheduleStore } from "./infra/db/fee-store.js";
@@ -38,6 +39,11 @@ export interface ServiceOptions {
   pinKey?: Uint8Array;
   /** How new PINs are stored; credentials of the other scheme still verify and are re-keyed. */
   pinScheme?: PinScheme;
+  /**
+   * FINGATE_READ_CACHE_MS: how long the payment path may reuse an institution, fee schedule, limit
+   * policy or default country it read (src/infra/cache). 0 (the default here, for tests) reads every time.
+   */
+  readCacheMs?: number;
   clock?: () => Date;
   /** FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC: how long a customer has to approve an agent's cash-out. */
   cashOutTimeoutSec?: number;
@@ -67,16 +73,19 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const clock = options.clock ?? (() => new Date());
   const prisma = createPrisma(db, options.schema);
   const audit = new SqlAuditLog(db, clock);
+  const cacheMs = options.readCacheMs ?? 0;
   const directoryStore = new PrismaDirectoryStore(prisma);
-  const directory = new Directory({ store: directoryStore, ledger, audit, now: clock });
+  const directory = new Directory({ store: cacheMs > 0 ? new CachedInstitutionProfileStore(directoryStore, cacheMs) : directoryStore, ledger, audit, now: clock });
   const simSwap = new SimSwapGuard({ store: new SqlSimSwapStore(db), clock });
   const pins = new PinService({ store: new SqlPinStore(db), ...pinHashers(options), audit, simSwap, clock });
   const institutions = new SqlInstitutionStore(db);
   const fees = new SqlFeeScheduleStore(db);
   const limits = new SqlLimitPolicyStore(db);
-  const limitPolicies = new LimitPolicies(limits, clock);
-  const feeSchedules = new FeeSchedules(fees, clock);
-  const payments = new Payments({ ledger, directory, pins, simSwap, institutions, limits: limitPolicies, fees: feeSchedules });
+  // What every payment hop re-reads, cached for a few seconds (never balances, customers or PINs).
+  const cachedInstitutions = cacheMs > 0 ? new CachedInstitutionStore(institutions, cacheMs) : institutions;
+  const limitPolicies = new LimitPolicies(cacheMs > 0 ? new CachedLimitPolicyStore(limits, cacheMs) : limits, clock);
+  const feeSchedules = new FeeSchedules(cacheMs > 0 ? new CachedFeeScheduleStore(fees, cacheMs) : fees, clock);
+  const payments = new Payments({ ledger, directory, pins, simSwap, institutions: cachedInstitutions, limits: limitPolicies, fees: feeSchedules });
   const agentStore = new SqlAgentStore(db);
   const agentKeys = new AgentDeviceKeys({ keys: new SqlAgentDeviceKeyStore(db), agents: agentStore, now: clock });
   const agents = new Agents({
@@ -85,7 +94,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     directory,
     pins,
     simSwap,
-    institutions,
+    institutions: cachedInstitutions,
     limits: limitPolicies,
     fees: feeSchedules,
     audit,
@@ -93,7 +102,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     clock,
     cashOutTimeoutSec: options.cashOutTimeoutSec,
   });
-  const sessionMeter = new SessionMeter({ tariffs: new SqlTariffStore(db), sessions: new SqlSessionLog(db), institutions, ledger });
+  const sessionMeter = new SessionMeter({ tariffs: new SqlTariffStore(db), sessions: new SqlSessionLog(db), institutions: cachedInstitutions, ledger });
   return {
     prisma,
     audit,

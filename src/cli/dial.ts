@@ -5,11 +5,12 @@
  * `*`), prints each screen, reads the next input from stdin, and stops on END.
  *
  * Works with a pipe too: each stdin line is one input (echoed, masked when the screen asks for a
- * PIN), which is how the end-to-end test drives it.
+ * PIN), which is how the end-to-end test drives it. On a terminal, what is typed on a PIN screen
+ * is echoed as "*" and no input is kept in readline's history.
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { createInterface } from "node:readline";
+import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { readDemoSecret } from "../demo/secret.js";
@@ -118,7 +119,8 @@ export async function parseDialArgs(argv: string[], env: NodeJS.ProcessEnv): Pro
 export async function runDial(options: DialOptions, io: DialIo): Promise<number> {
   const doFetch = io.fetch ?? fetch;
   const sessionId = io.newSessionId?.() ?? `ATUid_dial_${randomBytes(8).toString("hex")}`;
-  const rl = createInterface({ input: io.input, output: io.interactive ? io.output : undefined, terminal: io.interactive });
+  const rl = createInterface({ input: io.input, output: io.interactive ? io.output : undefined, terminal: io.interactive, historySize: 0 });
+  const echo = maskableEcho(rl);
   // Ctrl-C on a terminal hangs up, like ending the input.
   rl.on("SIGINT", () => rl.close());
   rl.setPrompt("> ");
@@ -138,6 +140,8 @@ export async function runDial(options: DialOptions, io: DialIo): Promise<number>
         write(`\n[session ended]\n`);
         return 0;
       }
+      const pinScreen = PIN_PROMPT_RE.test(hop.text);
+      echo.mask(pinScreen);
       if (io.interactive) rl.prompt();
       else write("> ");
       const next = await lines.next();
@@ -148,13 +152,29 @@ export async function runDial(options: DialOptions, io: DialIo): Promise<number>
         return 1;
       }
       const input = next.value.trim();
-      if (!io.interactive) write(`${PIN_PROMPT_RE.test(hop.text) && /^[0-9]{4,6}$/.test(input) ? "*".repeat(input.length) : input}\n`);
+      if (!io.interactive) write(`${pinScreen && /^[0-9]{4,6}$/.test(input) ? "*".repeat(input.length) : input}\n`);
       write("\n");
       parts.push(input);
     }
   } finally {
     rl.close();
   }
+}
+
+// An escape sequence (cursor moves while readline redraws the line, kept) or a digit (masked).
+// eslint-disable-next-line no-control-regex -- ESC is exactly what has to be matched here
+const ESCAPE_OR_DIGIT = /(\u001b\[[0-9;?]*[A-Za-z])|[0-9]/g;
+
+/**
+ * On a terminal readline echoes each key through _writeToOutput (internal, but stable since Node
+ * 10 and what password prompts use); while a PIN screen waits, digits go out as "*".
+ */
+function maskableEcho(rl: Interface): { mask(on: boolean): void } {
+  const internal = rl as unknown as { _writeToOutput?: (s: string) => void };
+  const write = internal._writeToOutput?.bind(rl);
+  let masking = false;
+  if (write) internal._writeToOutput = (s: string) => write(masking ? s.replace(ESCAPE_OR_DIGIT, (m: string, esc?: string) => esc ?? "*") : s);
+  return { mask: (on) => void (masking = on) };
 }
 
 type Hop = { ok: true; end: boolean; text: string } | { ok: false; message: string };

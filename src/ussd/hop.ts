@@ -289,7 +289,9 @@ export class HopProcessor {
   /** Paging within the shown reply, or the next step of the flow. */
   private async advance(record: SessionRecord, input: string, ctx: MenuContext): Promise<SessionRecord> {
     const lang = record.menu?.lang ?? ctx.defaultLanguage;
-    const pageCount = renderPages(this.deps.translator, lang, record.reply, this.budget).length;
+    // Only a paging answer needs the page count (rendering is a good part of a hop's CPU).
+    const paging = input === MORE_INPUT || input === BACK_INPUT;
+    const pageCount = paging ? renderPages(this.deps.translator, lang, record.reply, this.budget).length : 0;
     const navigating = (input === MORE_INPUT && record.page < pageCount - 1) || (input === BACK_INPUT && record.page > 0);
     if (navigating) {
       if (record.nav >= this.limits.maxNavHops) return this.ending(record, { key: "err.too_many_stages" });

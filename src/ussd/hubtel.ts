@@ -2,12 +2,20 @@
  * Hubtel USSD: JSON with Type Initiation / Response / Release / Timeout, Mobile, SessionId,
  * ServiceCode, Message (the dial string on Initiation, the input afterwards) and Sequence. The
  * reply is JSON with Type "response" (continue) or "release" (end) and the screen in Message.
+ *
+ * Retries: a hop is identified by its Sequence. Without one, by the ClientState Hubtel hands back
+ * from our previous reply: every reply carries a ClientState derived from the hop it answers, so
+ * a retried request (same ClientState) gets the stored reply, with the same ClientState, while the
+ * next hop (a new ClientState) runs, even when the user types the same input twice. An Initiation
+ * is the session's first hop whatever.
  */
+import { createHash, randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { msisdnOf, serviceCodeOf, sessionIdOf, shortcutOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
 
 const MAX_MESSAGE_CHARS = 182;
+const MAX_CLIENT_STATE_CHARS = 64;
 
 export function hubtelHop(name: string, hops: HopProcessor) {
   return async (req: Request, res: Response) => {
@@ -32,6 +40,8 @@ export function hubtelHop(name: string, hops: HopProcessor) {
       return;
     }
     const initiation = type === "initiation";
+    const clientState = typeof body.ClientState === "string" ? body.ClientState.slice(0, MAX_CLIENT_STATE_CHARS) : "";
+    const hopKey = hubtelHopKey(initiation, sequence, clientState, message);
     const reply = await hops.handle({
       aggregator: name,
       sessionId,
@@ -39,8 +49,7 @@ export function hubtelHop(name: string, hops: HopProcessor) {
       serviceCode,
       mode: "single",
       text: initiation ? "" : message,
-      // Without a sequence number a retry cannot be told from a new hop with the same input.
-      hopKey: sequence !== null ? `seq:${sequence}` : `${initiation ? "init" : "msg"}:${message}:${Date.now()}`,
+      hopKey,
       shortcut: initiation && /^[*#0-9]+$/.test(message) ? shortcutOf(message) : [],
     });
     res.json({
@@ -50,6 +59,16 @@ export function hubtelHop(name: string, hops: HopProcessor) {
       Label: "fingate",
       DataType: reply.end ? "display" : "input",
       FieldType: "text",
+      // Handed back on the next request: what tells a retry from the next hop without a Sequence.
+      ClientState: createHash("sha256").update(sessionId).update("\u0000").update(hopKey).digest("base64url").slice(0, 12),
     });
   };
+}
+
+function hubtelHopKey(initiation: boolean, sequence: number | null, clientState: string, message: string): string {
+  if (sequence !== null) return `seq:${sequence}`;
+  if (initiation) return "init";
+  if (clientState) return `state:${clientState}`;
+  // Neither: a retry cannot be told from a new hop with the same input, so every hop runs.
+  return `msg:${message}:${Date.now()}:${randomBytes(6).toString("base64url")}`;
 }

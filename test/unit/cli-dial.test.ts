@@ -103,6 +103,25 @@ describe("runDial", () => {
     expect(r.out).toContain("Your balance is KES 5.00.\n\n[session ended]\n");
   });
 
+  it("on a terminal, echoes what is typed on a PIN screen as * and keeps other answers visible", async () => {
+    const gateway = fakeGateway(["CON Menu\n1. Balance", "CON Enter your PIN:", "END Your balance is KES 5.00."]);
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let out = "";
+    // Keys are typed once the screen asking for them is shown, as on a terminal.
+    const typed = ["17\r", "4827\r"];
+    output.on("data", (c: Buffer) => {
+      out += c.toString();
+      if (out.endsWith("> ") && typed.length > 0) setImmediate(() => input.write(typed.shift()!));
+    });
+    const code = await runDial(OPTIONS, { input, output, errors: new PassThrough(), interactive: true, fetch: gateway.fetch, newSessionId: () => "ATUid_tty" });
+    expect(code).toBe(0);
+    expect(gateway.calls.map((c) => c.form.text)).toEqual(["", "17", "17*4827"]);
+    expect(out).toContain("17"); // the menu answer is echoed as typed
+    expect(out).not.toContain("4827");
+    expect(out).toContain("****");
+  });
+
   it("passes a shortcut as the first text, then appends to it", async () => {
     const r = await dial({ ...OPTIONS, initialText: "2*0712345678" }, ["CON Amount:", "END Done."], "500\n");
     expect(r.calls.map((c) => c.form.text)).toEqual(["2*0712345678", "2*0712345678*500"]);

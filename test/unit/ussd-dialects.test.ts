@@ -46,6 +46,37 @@ describe("Hubtel dialect", () => {
     expect((await hubtel(app, { ...base, Type: "Response", Message: "4827", Sequence: 3 })).body).toEqual(done.body);
   });
 
+  it("without a Sequence, tells retries from new hops by the ClientState it handed out", async () => {
+    const { app, bank } = setup();
+    const b = { ...base, SessionId: "h3" };
+    const init = await hubtel(app, { ...b, Type: "Initiation", Message: "*384#" });
+    expect(init.body.ClientState).toMatch(/^[\w-]{12}$/);
+    expect((await hubtel(app, { ...b, Type: "Initiation", Message: "*384#" })).body.Message).toBe(init.body.Message); // retried Initiation
+    const choose = { ...b, Type: "Response", Message: "2", ClientState: init.body.ClientState };
+    const prompt = await hubtel(app, choose);
+    expect(prompt.body.Message).toBe("Enter your PIN:");
+    const retried = await hubtel(app, choose); // "2" again is the retry, not a PIN
+    expect(retried.body.Message).toBe("Enter your PIN:");
+    expect(retried.body).toEqual(prompt.body); // the same reply, ClientState included
+    const pin = { ...b, Type: "Response", Message: "4827", ClientState: prompt.body.ClientState };
+    const done = await hubtel(app, pin);
+    expect(done.body).toMatchObject({ Type: "release", Message: "Your balance is KES 75.00." });
+    const verifies = bank.pins.get(bank.customers.get("+233200000010")!.id)!;
+    expect(verifies.failures).toBe(0);
+    const again = await hubtel(app, pin); // a retried final hop gets the stored reply, not "session ended"
+    expect(again.body).toMatchObject({ Type: "release", Message: "Your balance is KES 75.00." });
+  });
+
+  it("without a Sequence, the same input on the next hop runs (the ClientState differs)", async () => {
+    const { app } = setup();
+    const b = { ...base, SessionId: "h4" };
+    const init = await hubtel(app, { ...b, Type: "Initiation", Message: "*384#" });
+    const first = await hubtel(app, { ...b, Type: "Response", Message: "2", ClientState: init.body.ClientState });
+    expect(first.body.Message).toBe("Enter your PIN:");
+    const second = await hubtel(app, { ...b, Type: "Response", Message: "2", ClientState: first.body.ClientState });
+    expect(second.body.Message).not.toBe("Enter your PIN:"); // "2" was taken as the (malformed) PIN answer
+  });
+
   it("dial-string shortcut on Initiation, and Timeout/Release forget the session", async () => {
     const { app, sessions } = setup();
     const init = await hubtel(app, { ...base, SessionId: "h2", Type: "Initiation", Message: "*384*2*233200000020*10#", Sequence: 1 });

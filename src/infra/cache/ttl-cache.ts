@@ -1,0 +1,43 @@
+/**
+ * A small read-through cache with a time to live, for configuration a hop re-reads (institution,
+ * fee schedule, limit policy): each hop used to query it again. Loads are shared while in flight
+ * (200 concurrent hops for one institution make one query), failures are not kept, and every
+ * caller gets its own copy, so that nobody can change what the next caller reads.
+ */
+export class TtlCache<V> {
+  private readonly entries = new Map<string, { value: Promise<V>; expiresAtMs: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async get(key: string, load: () => Promise<V>): Promise<V> {
+    if (!(this.ttlMs > 0)) return load();
+    const now = this.clock();
+    const hit = this.entries.get(key);
+    if (hit && hit.expiresAtMs > now) return structuredClone(await hit.value);
+    const value = load();
+    this.entries.set(key, { value, expiresAtMs: now + this.ttlMs });
+    value.catch(() => {
+      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    });
+    if (this.entries.size > this.maxEntries) this.evict(now);
+    return structuredClone(await value);
+  }
+
+  /** Forgets keys starting with prefix (a write through this process). */
+  invalidate(prefix: string): void {
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
+  private evict(now: number): void {
+    for (const [key, entry] of this.entries) if (entry.expiresAtMs <= now) this.entries.delete(key);
+    // Still too many: drop the oldest (the map keeps insertion order).
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= this.maxEntries) break;
+      this.entries.delete(key);
+    }
+  }
+}
