@@ -71,6 +71,16 @@ describe("agents core on postgres", () => {
     expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
   });
 
+  it("holds large cash-ins from an agent whose SIM was just swapped, small ones still go", async () => {
+    const agent = await w.newAgent(20_000n);
+    const reported = await w.services.simSwap.report({ actor: { type: "telco", id: "safaricom" }, channel: "api", msisdn: agent.msisdn, kind: "sim_swap" });
+    expect(reported.ok).toBe(true);
+    const base = { agentId: agent.id, customerQuery: "0712300002", agentPin: AGENT_PIN, channel: "agent" as const };
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 5_000n })).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 1_000n })).toMatchObject({ ok: true });
+    expect(await w.balance(agent.floatAccountId)).toBe(19_000n);
+  });
+
   it("enforces the agent's own per-transaction and daily limits on the float", async () => {
     const agent = await w.newAgent(100_000n);
     expect((await w.services.agents.setLimits(agent.id, { maxPerTransactionMinor: 8_000n, maxDailyFloatOutMinor: 10_000n }, BANK)).ok).toBe(true);
