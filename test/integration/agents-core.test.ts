@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cashInTransferId } from "../../src/core/agents/cash-in.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
+import type { TransferInput } from "../../src/core/ledger/types.js";
 import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
 
 describe("agents core on postgres", () => {
@@ -51,6 +52,34 @@ describe("agents core on postgres", () => {
     expect(await w.services.agents.floatBalance(agent.id)).toMatchObject({ ok: true, balanceMinor: 30_000n });
     const today = await w.services.agents.todaysTransactions(agent.id, 10);
     expect(today.ok && today.transactions.map((t) => [t.code, t.direction])).toEqual([["cash_in", "out"], ["float_top_up", "in"]]);
+  });
+
+  it("attaches receipts for both sides and the approval prompt to the transfers, PINs nowhere in them", async () => {
+    const agent = await w.newAgent(20_000n);
+    await w.fund(w.bob.walletAccountId, 5_000n);
+    const submitted: TransferInput[][] = [];
+    const original = w.ledger.submitLinked.bind(w.ledger);
+    w.ledger.submitLinked = async (inputs) => {
+      submitted.push(inputs);
+      return original(inputs);
+    };
+    try {
+      const cashIn = await w.services.agents.cashIn({ id: uuidv7(), agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor: 2_000n, agentPin: AGENT_PIN, channel: "agent" });
+      const hold = await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.bob.msisdn, amountMinor: 1_000n, agentPin: AGENT_PIN });
+      expect(cashIn.ok && hold.ok).toBe(true);
+      if (hold.ok) await w.services.agents.declineCashOut({ pendingId: hold.pending.pendingId, customerId: w.bob.id });
+    } finally {
+      w.ledger.submitLinked = original;
+    }
+    const notices = submitted.map((group) => group.flatMap((t) => t.notices ?? []).map((n) => `${n.kind}:${n.template}:${n.msisdn}`));
+    expect(notices).toEqual([
+      [`receipt:receipt.cash_in_customer:${w.alice.msisdn}`, `receipt:receipt.cash_in_agent:${agent.msisdn}`],
+      [`prompt:prompt.cash_out_approve:${w.bob.msisdn}`],
+      [`notice:notice.cash_out_declined:${agent.msisdn}`],
+    ]);
+    const all = submitted.flat().flatMap((t) => t.notices ?? []);
+    for (const n of all) for (const v of Object.values(n.params)) expect(typeof v).toBe("string");
+    expect(JSON.stringify(all, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(AGENT_PIN);
   });
 
   it("refuses a cash-in beyond the float, a wrong PIN, a suspended agent and bad amounts, moving nothing", async () => {
