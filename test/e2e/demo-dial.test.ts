@@ -84,10 +84,10 @@ describe("the demo on embedded defaults", () => {
   });
 
   it("checks a balance with the PIN from a terminal phone", async () => {
-    const r = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["2", JANE.pin]);
+    const r = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["1", JANE.pin]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
-    expect(r.out).toContain("Welcome to fingate\n1. Send money\n2. Balance");
+    expect(r.out).toContain("Welcome to fingate\n1. Balance\n2. Send money");
     expect(r.out).toContain("Enter your PIN:\n> ****\n");
     expect(r.out).toContain("Your balance is KES 5,000.00.");
     expect(r.out).toContain("[session ended]");
@@ -95,7 +95,7 @@ describe("the demo on embedded defaults", () => {
   });
 
   it("sends money to the other demo customer, fee included, and the ledger agrees", async () => {
-    const r = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["1", "0700000002", "150", "1", JANE.pin]);
+    const r = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["2", "0700000002", "150", "1", JANE.pin]);
     expect(r.code).toBe(0);
     expect(r.out).toContain("Pay OTIENO K***. Enter the amount in KES:");
     expect(r.out).toContain("Send KES 150.00 to OTIENO K***?\nFee KES 7.00. Total KES 157.00.");
@@ -103,7 +103,7 @@ describe("the demo on embedded defaults", () => {
     expect(await balanceOf(JANE.msisdn)).toBe(500_000n - 15_000n - 700n);
     expect(await balanceOf(OTIENO.msisdn)).toBe(100_000n + 15_000n);
 
-    const otieno = await dial(["*384#", "--msisdn", OTIENO.msisdn, "--url", url], ["2", OTIENO.pin]);
+    const otieno = await dial(["*384#", "--msisdn", OTIENO.msisdn, "--url", url], ["1", OTIENO.pin]);
     expect(otieno.out).toContain("Your balance is KES 1,150.00.");
   });
 

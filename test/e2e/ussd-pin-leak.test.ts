@@ -74,11 +74,11 @@ describe("PINs typed over USSD", () => {
     if (!payer.ok) throw new Error(payer.code);
     const treasury = await ledger.createAccount({ institutionId: bankId, currency: "KES", kind: "settlement" });
     await ledger.transfer({ id: randomUUID(), debitAccountId: treasury.id, creditAccountId: payer.value.walletAccountId, amountMinor: 5_000_00n, code: "cash_in" });
-    await walk("leak-3", "+254713000001", ["2", first]);
-    await walk("leak-4", "+254713000001", ["1", "0713000002", "100", "1", first]);
-    await walk("leak-5", "+254713000001", ["1", "0713000002", "100", "1", "0000"]); // a wrong PIN is a PIN too
-    await walk("leak-6", "+254713000001", ["2", "4", changed, changed, first]); // "2": start again, not resume leak-5
-    await walk("leak-7", "+254713000001", ["2", changed]);
+    await walk("leak-3", "+254713000001", ["1", first]);
+    await walk("leak-4", "+254713000001", ["2", "0713000002", "100", "1", first]);
+    await walk("leak-5", "+254713000001", ["2", "0713000002", "100", "1", "0000"]); // a wrong PIN is a PIN too
+    await walk("leak-6", "+254713000001", ["2", "5", changed, changed, first]); // "2": start again, not resume leak-5
+    await walk("leak-7", "+254713000001", ["1", changed]);
     if (!/^END Your balance is KES/.test(replies.at(-1)!)) console.log(replies.join("\n---\n"));
     expect(replies.at(-1)).toMatch(/^END Your balance is KES/);
     expect(replies.some((r) => /^END Sent KES 100\.00/.test(r))).toBe(true);
