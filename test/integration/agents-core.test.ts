@@ -160,6 +160,31 @@ describe("agents core on postgres", () => {
     expect(await w.balance(agent.floatAccountId)).toBe(5_000n);
     expect(await w.balance(agent.commissionAccountId)).toBe(40n);
     expect(await w.services.agents.pendingCashOuts(w.bob.id)).toEqual([]);
+    const today = await w.services.agents.todaysTransactions(agent.id);
+    expect(today.ok && today.transactions.map((t) => `${t.kind}:${t.code}:${t.direction}:${t.amountMinor}`)).toEqual(["post:cash_out:in:5000"]);
+  });
+
+  it("approvals of held cash-outs are checked against the float's ceiling; the one over it is voided", async () => {
+    const agent = await w.newAgent(0n);
+    expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 10_000n }, BANK)).ok).toBe(true);
+    const carol = await w.register("0712300003", "Carol Njeri", "7391");
+    const people = [{ c: w.alice, pin: "4827" }, { c: w.bob, pin: "5903" }, { c: carol, pin: "7391" }];
+    const before = new Map<string, bigint>();
+    for (const { c } of people) {
+      await w.fund(c.walletAccountId, 5_000n);
+      before.set(c.id, await w.balance(c.walletAccountId));
+    }
+    const holds = await Promise.all(people.map(({ c }) => w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: c.msisdn, amountMinor: 4_000n, agentPin: AGENT_PIN })));
+    const pendingIds = holds.map((h) => (h.ok ? h.pending.pendingId : ""));
+    expect(pendingIds.every((id) => id !== "")).toBe(true);
+    const approvals = await Promise.all(people.map(({ c, pin }, i) => w.services.agents.approveCashOut({ pendingId: pendingIds[i]!, customerId: c.id, customerPin: pin })));
+    expect(approvals.filter((a) => a.ok)).toHaveLength(2);
+    expect(approvals.filter((a) => !a.ok).map((a) => !a.ok && a.code)).toEqual(["float_limit_exceeded"]);
+    expect(await w.balance(agent.floatAccountId)).toBe(8_000n);
+    const refusedAt = approvals.findIndex((a) => !a.ok);
+    const refused = people[refusedAt]!.c;
+    expect(await w.balance(refused.walletAccountId)).toBe(before.get(refused.id));
+    expect(await w.services.agents.cashOutStatus(pendingIds[refusedAt]!)).toMatchObject({ state: "declined" });
   });
 
   it("a declined cash-out restores the wallet; an ignored one is voided by the expiry sweep", async () => {
