@@ -6,8 +6,8 @@
  *   ussd-load.ts baseline    a bare Express endpoint answering a constant `CON` (the yardstick)
  *
  * Flows (text is cumulative, as Africa's Talking sends it):
- *   balance  ""  "2"  "2*PIN"                                         3 hops, the last a PIN hop
- *   send     ""  "1"  "1*07…"  "1*07…*AMT"  "1*07…*AMT*1"  "…*1*PIN"    6 hops, the last a PIN hop
+ *   balance  ""  "1"  "1*PIN"                                         3 hops, the last a PIN hop
+ *   send     ""  "2"  "2*07…"  "2*07…*AMT"  "2*07…*AMT*1"  "…*1*PIN"    6 hops, the last a PIN hop
  * Every reply is checked against the screen the flow expects; anything else is an error and ends
  * the session (the subscriber is then retired, since its interrupted session would be offered back).
  * Targets must be http://127.0.0.1; every request has a timeout and every phase a deadline.
@@ -86,19 +86,19 @@ interface Step {
   expect: RegExp;
 }
 
-const MAIN_MENU = /^CON Welcome to fingate\n1\. Send money\n2\. Balance\n/;
+const MAIN_MENU = /^CON Welcome to fingate\n1\. Balance\n2\. Send money\n/;
 
 function balanceFlow(s: Subscriber): Step[] {
   return [
     { text: "", kind: "menu", expect: MAIN_MENU },
-    { text: "2", kind: "menu", expect: /^CON Enter your PIN:$/ },
-    { text: `2*${s.pin}`, kind: "pin", expect: /^END Your balance is KES [0-9,]+\.[0-9]{2}\.$/ },
+    { text: "1", kind: "menu", expect: /^CON Enter your PIN:$/ },
+    { text: `1*${s.pin}`, kind: "pin", expect: /^END Your balance is KES [0-9,]+\.[0-9]{2}\.$/ },
   ];
 }
 
 function sendFlow(s: Subscriber, payee: Subscriber, amount: number): Step[] {
   const national = `0${payee.msisdn.slice(4)}`; // +254712… → 0712…
-  const t = ["1", national, String(amount), "1", s.pin];
+  const t = ["2", national, String(amount), "1", s.pin];
   const upTo = (n: number) => t.slice(0, n).join("*");
   return [
     { text: "", kind: "menu", expect: MAIN_MENU },
@@ -388,7 +388,7 @@ function runBaseline() {
   const app = express();
   app.disable("x-powered-by");
   app.post("/ussd/at", express.urlencoded({ extended: false, limit: "8kb" }), (_req, res) => {
-    res.type("text/plain; charset=utf-8").send("CON Welcome to fingate\n1. Send money\n2. Balance\n3. Mini-statement\n4. Change PIN\n5. Language\n6. My account");
+    res.type("text/plain; charset=utf-8").send("CON Welcome to fingate\n1. Balance\n2. Send money\n3. Mini-statement\n4. Withdraw cash\n5. Change PIN\n6. My account\n7. Language");
   });
   const server = app.listen(0, "127.0.0.1", () => {
     const address = server.address();

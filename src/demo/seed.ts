@@ -1,13 +1,15 @@
 /**
  * Demo data for trying fingate without a bank or a telco: one institution, two customers with
- * PINs and funded wallets, a p2p fee schedule and a demo telco with a tariff plan. README lists
- * every value below; change both together.
+ * PINs and funded wallets, an agent with a PIN and a funded float, p2p and cash-out fee schedules
+ * and a demo telco with a tariff plan. README lists every value below; change both together.
  *
  * Seeding runs only on an empty database and never twice. It is resumable: every step first looks
- * for what it would create (by institution code, phone number, network code, derived transfer id),
+ * for what it would create (by institution code, phone number, network code, derived request id),
  * so a start-up interrupted halfway finishes the job on the next start. An audit entry with action
  * `demo.seed` marks a completed seed.
  */
+import type { Agents } from "../core/agents/agents.js";
+import type { Agent } from "../core/agents/types.js";
 import type { AuditEntryInput } from "../core/audit/audit-entry.js";
 import type { Directory } from "../core/directory/directory.js";
 import type { ActionContext, Customer } from "../core/directory/types.js";
@@ -36,6 +38,22 @@ export const DEMO = {
     { msisdn: "+254700000001", displayName: "Jane Wanjiru", pin: "4827", openingMinor: 5_000n * U },
     { msisdn: "+254700000002", displayName: "Otieno Kamau", pin: "5903", openingMinor: 1_000n * U },
   ],
+  /** A business correspondent: Jane and Otieno withdraw cash here (agent number and store number). */
+  agent: {
+    msisdn: "+254700000003",
+    storeNumber: "500100",
+    name: "Amani Shop",
+    location: "Kawangware, Nairobi",
+    pin: "6253",
+    floatMinor: 20_000n * U,
+  },
+  /** What a customer pays to take cash out at an agent; the agent earns half of it. Cash-in is free. */
+  cashOutFees: [
+    { minMinor: 1n, maxMinor: 500n * U, feeMinor: 10n * U },
+    { minMinor: 500n * U + 1n, maxMinor: 2_500n * U, feeMinor: 25n * U },
+    { minMinor: 2_500n * U + 1n, maxMinor: 70_000n * U, feeMinor: 50n * U },
+  ] satisfies FeeBand[],
+  cashOutAgentShareBps: 5_000,
   /** Free up to KES 100, then a few shillings per band. */
   p2pFees: [
     { minMinor: 1n, maxMinor: 100n * U, feeMinor: 0n },
@@ -65,7 +83,7 @@ const CTX: ActionContext = { ...ACTOR };
 export interface SeedDeps {
   db: SqlDb;
   ledger: Ledger;
-  services: { directory: Directory; pins: PinService; fees: SqlFeeScheduleStore };
+  services: { directory: Directory; pins: PinService; fees: SqlFeeScheduleStore; agents?: Pick<Agents, "onboard" | "findByMsisdn" | "topUpFloat"> };
   now?: () => Date;
 }
 
@@ -119,12 +137,15 @@ async function seed(deps: SeedDeps): Promise<string> {
     await fund(deps.ledger, bank.id, customer, c.openingMinor);
     customers.push(customer);
   }
-  await ensureP2pFees(deps.services.fees, institution.id, now());
+  await ensureFees(deps.services.fees, institution.id, "p2p", { bands: DEMO.p2pFees, agentShareBps: 0 }, now());
+  const agent = deps.services.agents ? await ensureAgent(deps.services.agents, institution.id) : null;
+  if (agent) await ensureFees(deps.services.fees, institution.id, "cash_out", { bands: DEMO.cashOutFees, agentShareBps: DEMO.cashOutAgentShareBps }, now());
   const { telco, plan } = await ensureTariff(deps.db, now());
   await new SqlAuditLog(deps.db, now).append([
     entry(DEMO_SEED_ACTION, institution.id, {
       institution: DEMO.institution.code,
       customers: customers.map((c) => c.id),
+      agent: agent?.id ?? null,
       telco: telco.id,
       tariffPlan: plan.id,
     }),
@@ -180,12 +201,28 @@ async function fund(ledger: Ledger, bankAccountId: string, customer: Customer, a
   if (result !== "ok" && result !== "exists") throw new Error(`demo seed: funding a demo wallet refused (${result})`);
 }
 
-async function ensureP2pFees(fees: SqlFeeScheduleStore, institutionId: string, now: Date): Promise<void> {
-  if (await fees.get(institutionId, "p2p")) return;
-  const schedule: FeeSchedule = { type: "p2p", bands: DEMO.p2pFees.map((b) => ({ ...b })), agentShareBps: 0 };
+async function ensureFees(fees: SqlFeeScheduleStore, institutionId: string, type: "p2p" | "cash_out", terms: { bands: readonly FeeBand[]; agentShareBps: number }, now: Date): Promise<void> {
+  if (await fees.get(institutionId, type)) return;
+  const schedule: FeeSchedule = { type, bands: terms.bands.map((b) => ({ ...b })), agentShareBps: terms.agentShareBps };
   const problems = scheduleProblems(schedule);
   if (problems.length > 0) throw new Error(`demo seed: invalid fee schedule: ${JSON.stringify(problems)}`);
-  await fees.put(institutionId, "p2p", schedule, now, (before) => [entry("fees.schedule.set", institutionId, { type: "p2p", before, after: schedule })]);
+  await fees.put(institutionId, type, schedule, now, (before) => [entry("fees.schedule.set", institutionId, { type, before, after: schedule })]);
+}
+
+/** The demo agent through the agents core (its PIN hashed by the PIN service), then its float from the bank's settlement account, once. */
+async function ensureAgent(agents: Pick<Agents, "onboard" | "findByMsisdn" | "topUpFloat">, institutionId: string): Promise<Agent> {
+  const { msisdn, storeNumber, name, location, pin, floatMinor } = DEMO.agent;
+  const actor = { type: "system" as const, id: ACTOR.actorId };
+  let agent = await agents.findByMsisdn(msisdn, institutionId);
+  if (!agent) {
+    const made = await agents.onboard({ institutionId, msisdn, storeNumber, name, location, pin, actor });
+    agent = made.ok ? made.agent : await agents.findByMsisdn(msisdn, institutionId);
+    // The result never carries the PIN, so its code is safe to report.
+    if (!agent) throw new Error(`demo seed: onboarding the demo agent refused (${made.ok ? "not found" : made.code})`);
+  }
+  const topUp = await agents.topUpFloat({ id: derivedUuid(`fingate:demo:agent-float:${agent.id}`), agentId: agent.id, amountMinor: floatMinor, actor, reference: "demo opening float" });
+  if (!topUp.ok) throw new Error(`demo seed: funding the demo agent's float refused (${topUp.code})`);
+  return agent;
 }
 
 async function ensureTariff(db: SqlDb, now: Date): Promise<{ telco: Telco; plan: TariffPlan }> {

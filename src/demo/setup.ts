@@ -63,8 +63,8 @@ export async function prepareDemo(deps: DemoDeps): Promise<DemoSetup | null> {
   }
   if (outcome.status === "seeded") {
     deps.logger.info(
-      { institution: DEMO.institution.code, customers: DEMO.customers.length, telco: DEMO.telco.code, networkCode: DEMO.telco.networkCode },
-      "demo: seeded a demo institution, two customers with funded wallets, a p2p fee schedule and a demo telco tariff plan (README lists them; no agents table exists yet, so no demo agent)",
+      { institution: DEMO.institution.code, customers: DEMO.customers.length, agent: DEMO.agent.storeNumber, telco: DEMO.telco.code, networkCode: DEMO.telco.networkCode },
+      "demo: seeded a demo institution, two customers with funded wallets, an agent with a funded float, p2p and cash-out fee schedules and a demo telco tariff plan (README lists them)",
     );
   }
 

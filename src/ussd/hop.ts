@@ -157,7 +157,8 @@ export class HopProcessor {
   /** Hands a finished session to the meter without delaying the reply; metering is idempotent per session. */
   private ended(aggregator: string, sessionId: string, record: SessionRecord, endReason: EndedUssdSession["endReason"]): void {
     if (!this.deps.onSessionEnd) return;
-    const customer = record.menu?.customer ?? null;
+    // An agent at work is not charged on the personal wallet its number may also have.
+    const customer = record.menu?.agent ? null : (record.menu?.customer ?? null);
     const session: EndedUssdSession = {
       aggregator,
       sessionId,

@@ -1,6 +1,7 @@
 // "Trying it without a telco", end to end: the gateway starts on a fresh embedded (PGlite) data
 // directory, seeds the demo and turns USSD on; `fingate dial` runs as a child process with its
-// answers piped in, checks a balance and sends money; the ledger agrees afterwards.
+// answers piped in, checks a balance and sends money, and the demo agent serves the demo customers
+// (cash-in, a cash-out approved on the customer's next dial, a withdrawal); the ledger agrees.
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import type { Server } from "node:http";
@@ -16,6 +17,7 @@ import { buildGateway, type Gateway } from "../../src/main.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const [JANE, OTIENO] = DEMO.customers;
+const AGENT = DEMO.agent;
 
 let dataDir: string;
 let gateway: Gateway;
@@ -84,10 +86,10 @@ describe("the demo on embedded defaults", () => {
   });
 
   it("checks a balance with the PIN from a terminal phone", async () => {
-    const r = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["2", JANE.pin]);
+    const r = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["1", JANE.pin]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
-    expect(r.out).toContain("Welcome to fingate\n1. Send money\n2. Balance");
+    expect(r.out).toContain("Welcome to fingate\n1. Balance\n2. Send money");
     expect(r.out).toContain("Enter your PIN:\n> ****\n");
     expect(r.out).toContain("Your balance is KES 5,000.00.");
     expect(r.out).toContain("[session ended]");
@@ -95,7 +97,7 @@ describe("the demo on embedded defaults", () => {
   });
 
   it("sends money to the other demo customer, fee included, and the ledger agrees", async () => {
-    const r = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["1", "0700000002", "150", "1", JANE.pin]);
+    const r = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["2", "0700000002", "150", "1", JANE.pin]);
     expect(r.code).toBe(0);
     expect(r.out).toContain("Pay OTIENO K***. Enter the amount in KES:");
     expect(r.out).toContain("Send KES 150.00 to OTIENO K***?\nFee KES 7.00. Total KES 157.00.");
@@ -103,13 +105,41 @@ describe("the demo on embedded defaults", () => {
     expect(await balanceOf(JANE.msisdn)).toBe(500_000n - 15_000n - 700n);
     expect(await balanceOf(OTIENO.msisdn)).toBe(100_000n + 15_000n);
 
-    const otieno = await dial(["*384#", "--msisdn", OTIENO.msisdn, "--url", url], ["2", OTIENO.pin]);
+    const otieno = await dial(["*384#", "--msisdn", OTIENO.msisdn, "--url", url], ["1", OTIENO.pin]);
     expect(otieno.out).toContain("Your balance is KES 1,150.00.");
+  });
+
+  it("the demo agent pays cash in for Otieno, and cashes out for Jane once she approves on her phone", async () => {
+    const jane = await balanceOf(JANE.msisdn);
+    const cashIn = await dial(["*384#", "--msisdn", AGENT.msisdn, "--url", url], ["1", "0700000002", "300", AGENT.pin]);
+    expect(cashIn.out).toContain("Agent menu\n1. Cash-in (deposit)");
+    expect(cashIn.out).toMatch(/Deposited KES 300\.00 for OTIENO K\*\*\*\. Ref [0-9A-F]{10}\./);
+    expect(await balanceOf(OTIENO.msisdn)).toBe(100_000n + 15_000n + 30_000n);
+    const cashOut = await dial(["*384#", "--msisdn", AGENT.msisdn, "--url", url], ["2", "0700000001", "500", AGENT.pin]);
+    expect(cashOut.out).toContain("Cash-out KES 500.00 for JANE W***?\nCustomer fee KES 10.00.");
+    expect(cashOut.out).toContain("JANE W*** must approve KES 500.00 on their phone.");
+    const approve = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["1", JANE.pin]);
+    expect(approve.out).toContain("Agent AMANI S*** (store 500100) asks to pay you KES 500.00 in cash from your wallet.");
+    expect(approve.out).toMatch(/Approved\. Collect KES 500\.00 in cash from AMANI S\*\*\*\./);
+    expect(await balanceOf(JANE.msisdn)).toBe(jane - 51_000n);
+    for (const r of [cashIn, cashOut]) expect(r.out).not.toMatch(typed(AGENT.pin));
+  });
+
+  it("Jane withdraws cash at the demo agent by its number and store number", async () => {
+    const jane = await balanceOf(JANE.msisdn);
+    const r = await dial(["*384#", "--msisdn", JANE.msisdn, "--url", url], ["4", "0700000003", AGENT.storeNumber, "200", JANE.pin]);
+    expect(r.out).toContain("Withdraw KES 200.00 at AMANI S***, store 500100? Fee KES 10.00. Total KES 210.00.");
+    expect(r.out).toMatch(/Withdrew KES 200\.00 at AMANI S\*\*\*, fee KES 10\.00\./);
+    expect(await balanceOf(JANE.msisdn)).toBe(jane - 21_000n);
+    const agent = await gateway.services.agents.findByMsisdn(AGENT.msisdn, gateway.demo!.institutionId);
+    const float = await gateway.services.agents.floatBalance(agent!.id);
+    expect(float.ok && float.balanceMinor).toBe(AGENT.floatMinor - 30_000n + 50_000n + 20_000n);
   });
 
   it("keeps PINs out of the gateway's log", () => {
     expect(logs).toContain('"msg":"ussd hop"');
     for (const c of DEMO.customers) expect(logs).not.toMatch(typed(c.pin));
+    expect(logs).not.toMatch(typed(AGENT.pin));
   });
 
   it("says what is wrong when the secret is refused or nothing listens", async () => {

@@ -122,17 +122,17 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
     const found = await services.directory.findCustomerByMsisdn("+254711000001");
     expect(found.ok && found.value.kycTier).toBe(0);
     // The new customer's PIN works.
-    expect((await walk("reg-2", "+254711000001", ["2", "4827"])).at(-1)).toBe("END Your balance is KES 0.00.");
+    expect((await walk("reg-2", "+254711000001", ["1", "4827"])).at(-1)).toBe("END Your balance is KES 0.00.");
   });
 
   it("sends money to a phone number, hops alternating between two instances, with a retried PIN hop", async () => {
     const payer = await customer("+254711000010", "Jane Wanjiru", "en", "4827", 1_000_00n);
     const payee = await customer("+254711000020", "Peter Otieno", "en", "5831", 0n);
-    const replies = await walk("send-1", "+254711000010", ["1", "0711000020", "250"], true);
+    const replies = await walk("send-1", "+254711000010", ["2", "0711000020", "250"], true);
     expect(replies[2]).toBe("CON Pay PETER O***. Enter the amount in KES:");
     expect(replies[3]).toBe("CON Send KES 250.00 to PETER O***?\nFee KES 10.00. Total KES 260.00.\n1. Confirm\n2. Cancel");
-    expect((await post(0, "send-1", "+254711000010", "1*0711000020*250*1")).text).toBe("CON Enter your PIN to confirm:");
-    const text = "1*0711000020*250*1*4827";
+    expect((await post(0, "send-1", "+254711000010", "2*0711000020*250*1")).text).toBe("CON Enter your PIN to confirm:");
+    const text = "2*0711000020*250*1*4827";
     const [a, b] = await Promise.all([post(1, "send-1", "+254711000010", text), post(0, "send-1", "+254711000010", text)]);
     expect(a.text).toMatch(/^END Sent KES 250\.00 to PETER O\*\*\*\. Ref [0-9A-F]{10}\.\nFee KES 10\.00\.$/);
     expect(b.text).toBe(a.text);
@@ -150,11 +150,11 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
   it("clear refusals: unknown payee, invalid amount, insufficient funds, wrong PIN then locked", async () => {
     await customer("+254711000030", "Mary Akinyi", "en", "4827", 10_00n);
     await customer("+254711000031", "John Kamau", "en", "5831", 0n);
-    const r = await walk("ref-1", "+254711000030", ["1", "0799999999", "0711000031", "12.345", "50", "1", "4827"]);
+    const r = await walk("ref-1", "+254711000030", ["2", "0799999999", "0711000031", "12.345", "50", "1", "4827"]);
     expect(r[2]).toMatch(/^CON No customer found for that number or alias\./);
     expect(r[4]).toMatch(/^CON Invalid amount\. Use digits, with at most 2 decimals\./);
     expect(r.at(-1)).toBe("END Insufficient funds. No money was moved.");
-    const locked = await walk("ref-2", "+254711000030", ["2", "1111", "2222", "3333"]);
+    const locked = await walk("ref-2", "+254711000030", ["1", "1111", "2222", "3333"]);
     expect(locked[2]).toBe("CON Wrong PIN. Try again.\nEnter your PIN:");
     expect(locked.at(-1)).toMatch(/^END Your PIN is locked until /);
   });
@@ -162,7 +162,7 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
   it("a payment over the channel's limit says what can still be sent", async () => {
     await customer("+254711000060", "Rose Chebet", "en", "4827", 30_000_00n);
     await customer("+254711000061", "Tom Kiprono", "en", "5831", 0n);
-    const r = await walk("lim-1", "+254711000060", ["1", "0711000061", "15000", "1", "4827"]);
+    const r = await walk("lim-1", "+254711000060", ["2", "0711000061", "15000", "1", "4827"]);
     expect(r.at(-1)).toMatch(/^END Over your limit\. You can still send KES [0-9,.]+ today\.$/);
   });
 
@@ -171,21 +171,21 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
     await customer("+254711000041", "Paul Mutua", "en", "5831", 0n);
     const swapped = await services.simSwap.report({ actor: { type: "telco", id: "t" }, channel: "system", msisdn: "+254711000040", kind: "sim_swap" });
     expect(swapped.ok).toBe(true);
-    const r = await walk("swap-1", "+254711000040", ["1", "0711000041", "200"]);
+    const r = await walk("swap-1", "+254711000040", ["2", "0711000041", "200"]);
     expect(r.at(-1)).toMatch(/^END Your SIM was changed recently\. Large payments are paused until /);
   });
 
   it("Hindi: paging with 98 and 0 inside 80 characters, balance in Hindi, dial-string shortcut", async () => {
     await customer("+254711000050", "सुनीता कुमारी", "hi", "4827", 12_345_67n);
     const p1 = await post(0, "hi-1", "+254711000050", "");
-    expect(p1.text).toMatch(/^CON fingate में आपका स्वागत है\n1\. पैसे भेजें/);
+    expect(p1.text).toMatch(/^CON fingate में आपका स्वागत है\n1\. बैलेंस/);
     expect(p1.text).toMatch(/\n98 आगे$/);
     for (const page of [p1.text]) expect(page.slice(4).length).toBeLessThanOrEqual(80);
     const p2 = await post(1, "hi-1", "+254711000050", "98");
-    expect(p2.text).toMatch(/^CON 4\. पिन बदलें\n5\. भाषा\n6\. मेरा खाता\n0 पीछे$/);
+    expect(p2.text).toMatch(/^CON 4\. नकद निकालें\n5\. पिन बदलें\n6\. मेरा खाता\n7\. भाषा\n0 पीछे$/);
     expect((await post(0, "hi-1", "+254711000050", "98*0")).text).toBe(p1.text);
-    expect((await post(1, "hi-1", "+254711000050", "98*0*2")).text).toBe("CON अपना पिन दर्ज करें:");
-    expect((await post(0, "hi-1", "+254711000050", "98*0*2*4827")).text).toBe("END आपका बैलेंस KES 12,345.67 है।");
+    expect((await post(1, "hi-1", "+254711000050", "98*0*1")).text).toBe("CON अपना पिन दर्ज करें:");
+    expect((await post(0, "hi-1", "+254711000050", "98*0*1*4827")).text).toBe("END आपका बैलेंस KES 12,345.67 है।");
     // *384*1# goes straight to the PIN for the balance.
     expect((await post(0, "hi-2", "+254711000050", "1")).text).toBe("CON अपना पिन दर्ज करें:");
   });
@@ -195,7 +195,7 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
     await customer("+254711000071", "Otieno Ouma", "en", "5831", 500_00n);
     const claimed = await walk("alias-1", "+254711000070", ["6", "2", "mama.wanjiku"]);
     expect(claimed.at(-1)).toBe("END Your alias mama.wanjiku is ready. Others can pay you with it.");
-    const paid = await walk("alias-2", "+254711000071", ["1", "Mama.Wanjiku", "50", "1", "5831"], true);
+    const paid = await walk("alias-2", "+254711000071", ["2", "Mama.Wanjiku", "50", "1", "5831"], true);
     expect(paid[2]).toBe("CON Pay WANJIKU M***. Enter the amount in KES:");
     expect(paid.at(-1)).toMatch(/^END Sent KES 50\.00 to WANJIKU M\*\*\*\. Ref /);
     const listed = await walk("alias-3", "+254711000070", ["6", "1"]);

@@ -66,9 +66,9 @@ describe("USSD tariff metering", () => {
   it("charges a session that ends with END once, even when the aggregator then reports it", async () => {
     const sessionId = `s-${randomBytes(4).toString("hex")}`;
     expect((await hop(sessionId, "")).text).toMatch(/^CON /);
-    const balance = await hop(sessionId, "2");
+    const balance = await hop(sessionId, "1");
     expect(balance.text).toMatch(/^CON Enter your PIN/);
-    const shown = await hop(sessionId, "2*4827");
+    const shown = await hop(sessionId, "1*4827");
     expect(shown.text).toMatch(/^END /);
     const row = await metered(sessionId);
     expect(row).toMatchObject({ end_reason: "end", charge_result: "posted" });

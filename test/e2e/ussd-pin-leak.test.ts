@@ -1,8 +1,9 @@
 /**
  * A PIN typed into USSD never lands anywhere but its Argon2 hash: not in a log line, not in any
  * value ever written to the session store, not in the audit log, not in any reply. Registration,
- * balance, send money and change PIN run over the real channel and core, and everything they
- * leave behind is scanned for the PIN digits as a token.
+ * balance, send money, change PIN, an agent's cash-in, cash-out and reports, the customer's
+ * approval and withdrawal run over the real channel and core, and everything they leave behind is
+ * scanned for the PIN digits (customers' and the agent's) as a token.
  */
 import { randomUUID } from "node:crypto";
 import request from "supertest";
@@ -12,6 +13,7 @@ import { openUssdEnv, type UssdEnv } from "../helpers/ussd-env.js";
 
 const SECRET = "leak-at-secret-0123456789abcdef0123";
 const PINS = ["7391", "8462", "6185"];
+const AGENT_PIN = "5274";
 const token = (pin: string) => new RegExp(`(^|[^0-9])${pin}([^0-9]|$)`);
 
 /** Every value any hop ever wrote, not only what is left at the end. */
@@ -81,14 +83,31 @@ describe("PINs typed over USSD", () => {
     if (!payer.ok) throw new Error(payer.code);
     const treasury = await ledger.createAccount({ institutionId: bankId, currency: "KES", kind: "settlement" });
     await ledger.transfer({ id: randomUUID(), debitAccountId: treasury.id, creditAccountId: payer.value.walletAccountId, amountMinor: 5_000_00n, code: "cash_in" });
-    await walk("leak-3", "+254713000001", ["2", first]);
-    await walk("leak-4", "+254713000001", ["1", "0713000002", "100", "1", first]);
-    await walk("leak-5", "+254713000001", ["1", "0713000002", "100", "1", "0000"]); // a wrong PIN is a PIN too
-    await walk("leak-6", "+254713000001", ["2", "4", changed, changed, first]); // "2": start again, not resume leak-5
-    await walk("leak-7", "+254713000001", ["2", changed]);
+    await walk("leak-3", "+254713000001", ["1", first]);
+    await walk("leak-4", "+254713000001", ["2", "0713000002", "100", "1", first]);
+    await walk("leak-5", "+254713000001", ["2", "0713000002", "100", "1", "0000"]); // a wrong PIN is a PIN too
+    await walk("leak-6", "+254713000001", ["2", "5", changed, changed, first]); // "2": start again, not resume leak-5
+    await walk("leak-7", "+254713000001", ["1", changed]);
     if (!/^END Your balance is KES/.test(replies.at(-1)!)) console.log(replies.join("\n---\n"));
     expect(replies.at(-1)).toMatch(/^END Your balance is KES/);
     expect(replies.some((r) => /^END Sent KES 100\.00/.test(r))).toBe(true);
+
+    // An agent: its PIN (set at onboarding) typed for a cash-in, a cash-out and a report; the
+    // customer's PIN typed to approve that cash-out and to withdraw at the agent.
+    const actor = { type: "system" as const, id: "leak" };
+    const onboarded = await services.agents.onboard({ institutionId: bankId, msisdn: "+254713000009", storeNumber: "700900", name: "Leak Shop", location: "Nairobi", pin: AGENT_PIN, actor });
+    if (!onboarded.ok) throw new Error(onboarded.code);
+    expect((await services.agents.topUpFloat({ id: randomUUID(), agentId: onboarded.agent.id, amountMinor: 1_000_00n, actor })).ok).toBe(true);
+    await walk("leak-8", "+254713000009", ["1", "0713000001", "50", AGENT_PIN]);
+    await walk("leak-9", "+254713000009", ["2", "0713000001", "60", "1111"]); // a wrong agent PIN is a PIN too
+    await walk("leak-10", "+254713000009", ["1", AGENT_PIN]); // "1": continue leak-9 at its PIN step
+    await walk("leak-11", "+254713000001", ["1", changed]);
+    await walk("leak-12", "+254713000001", ["4", "0713000009", "700900", "70", changed]);
+    await walk("leak-13", "+254713000009", ["3", AGENT_PIN]);
+    expect(replies.some((r) => /^END Deposited KES 50\.00/.test(r))).toBe(true);
+    expect(replies.some((r) => /^END Approved\. Collect KES 60\.00/.test(r))).toBe(true);
+    expect(replies.some((r) => /^END Withdrew KES 70\.00/.test(r))).toBe(true);
+    expect(replies.at(-1)).toBe("END Your float balance is KES 1,080.00.");
 
     const audit = await test.db.query<{ row: string }>("SELECT row_to_json(a)::text AS row FROM audit_log a");
     const pinRows = await test.db.query<{ row: string }>("SELECT row_to_json(p)::text AS row FROM pin_credentials p");
@@ -102,7 +121,7 @@ describe("PINs typed over USSD", () => {
     expect(store.written.length).toBeGreaterThan(20);
     expect(audit.rows.length).toBeGreaterThan(5);
     for (const [place, texts] of places) {
-      for (const pin of [...PINS, "0000"]) {
+      for (const pin of [...PINS, AGENT_PIN, "0000", "1111"]) {
         const hit = texts.find((t) => token(pin).test(t));
         expect(hit, `PIN ${pin} found in ${place}`).toBeUndefined();
       }

@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cashInTransferId } from "../../src/core/agents/cash-in.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
+import type { TransferInput } from "../../src/core/ledger/types.js";
 import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
 
 describe("agents core on postgres", () => {
@@ -53,6 +54,34 @@ describe("agents core on postgres", () => {
     expect(today.ok && today.transactions.map((t) => [t.code, t.direction])).toEqual([["cash_in", "out"], ["float_top_up", "in"]]);
   });
 
+  it("attaches receipts for both sides and the approval prompt to the transfers, PINs nowhere in them", async () => {
+    const agent = await w.newAgent(20_000n);
+    await w.fund(w.bob.walletAccountId, 5_000n);
+    const submitted: TransferInput[][] = [];
+    const original = w.ledger.submitLinked.bind(w.ledger);
+    w.ledger.submitLinked = async (inputs) => {
+      submitted.push(inputs);
+      return original(inputs);
+    };
+    try {
+      const cashIn = await w.services.agents.cashIn({ id: uuidv7(), agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor: 2_000n, agentPin: AGENT_PIN, channel: "agent" });
+      const hold = await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.bob.msisdn, amountMinor: 1_000n, agentPin: AGENT_PIN });
+      expect(cashIn.ok && hold.ok).toBe(true);
+      if (hold.ok) await w.services.agents.declineCashOut({ pendingId: hold.pending.pendingId, customerId: w.bob.id });
+    } finally {
+      w.ledger.submitLinked = original;
+    }
+    const notices = submitted.map((group) => group.flatMap((t) => t.notices ?? []).map((n) => `${n.kind}:${n.template}:${n.msisdn}`));
+    expect(notices).toEqual([
+      [`receipt:receipt.cash_in_customer:${w.alice.msisdn}`, `receipt:receipt.cash_in_agent:${agent.msisdn}`],
+      [`prompt:prompt.cash_out_approve:${w.bob.msisdn}`],
+      [`notice:notice.cash_out_declined:${agent.msisdn}`],
+    ]);
+    const all = submitted.flat().flatMap((t) => t.notices ?? []);
+    for (const n of all) for (const v of Object.values(n.params)) expect(typeof v).toBe("string");
+    expect(JSON.stringify(all, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(AGENT_PIN);
+  });
+
   it("refuses a cash-in beyond the float, a wrong PIN, a suspended agent and bad amounts, moving nothing", async () => {
     const agent = await w.newAgent(5_000n);
     const base = { agentId: agent.id, customerQuery: "0712300002", agentPin: AGENT_PIN, channel: "agent" as const };
@@ -69,6 +98,16 @@ describe("agents core on postgres", () => {
     expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 100n })).toMatchObject({ ok: false, code: "agent_unavailable" });
     expect(await w.balance(agent.floatAccountId)).toBe(5_000n);
     expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
+  });
+
+  it("holds large cash-ins from an agent whose SIM was just swapped, small ones still go", async () => {
+    const agent = await w.newAgent(20_000n);
+    const reported = await w.services.simSwap.report({ actor: { type: "telco", id: "safaricom" }, channel: "api", msisdn: agent.msisdn, kind: "sim_swap" });
+    expect(reported.ok).toBe(true);
+    const base = { agentId: agent.id, customerQuery: "0712300002", agentPin: AGENT_PIN, channel: "agent" as const };
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 5_000n })).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await w.services.agents.cashIn({ ...base, id: uuidv7(), amountMinor: 1_000n })).toMatchObject({ ok: true });
+    expect(await w.balance(agent.floatAccountId)).toBe(19_000n);
   });
 
   it("enforces the agent's own per-transaction and daily limits on the float", async () => {
@@ -121,6 +160,31 @@ describe("agents core on postgres", () => {
     expect(await w.balance(agent.floatAccountId)).toBe(5_000n);
     expect(await w.balance(agent.commissionAccountId)).toBe(40n);
     expect(await w.services.agents.pendingCashOuts(w.bob.id)).toEqual([]);
+    const today = await w.services.agents.todaysTransactions(agent.id);
+    expect(today.ok && today.transactions.map((t) => `${t.kind}:${t.code}:${t.direction}:${t.amountMinor}`)).toEqual(["post:cash_out:in:5000"]);
+  });
+
+  it("approvals of held cash-outs are checked against the float's ceiling; the one over it is voided", async () => {
+    const agent = await w.newAgent(0n);
+    expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 10_000n }, BANK)).ok).toBe(true);
+    const carol = await w.register("0712300003", "Carol Njeri", "7391");
+    const people = [{ c: w.alice, pin: "4827" }, { c: w.bob, pin: "5903" }, { c: carol, pin: "7391" }];
+    const before = new Map<string, bigint>();
+    for (const { c } of people) {
+      await w.fund(c.walletAccountId, 5_000n);
+      before.set(c.id, await w.balance(c.walletAccountId));
+    }
+    const holds = await Promise.all(people.map(({ c }) => w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: c.msisdn, amountMinor: 4_000n, agentPin: AGENT_PIN })));
+    const pendingIds = holds.map((h) => (h.ok ? h.pending.pendingId : ""));
+    expect(pendingIds.every((id) => id !== "")).toBe(true);
+    const approvals = await Promise.all(people.map(({ c, pin }, i) => w.services.agents.approveCashOut({ pendingId: pendingIds[i]!, customerId: c.id, customerPin: pin })));
+    expect(approvals.filter((a) => a.ok)).toHaveLength(2);
+    expect(approvals.filter((a) => !a.ok).map((a) => !a.ok && a.code)).toEqual(["float_limit_exceeded"]);
+    expect(await w.balance(agent.floatAccountId)).toBe(8_000n);
+    const refusedAt = approvals.findIndex((a) => !a.ok);
+    const refused = people[refusedAt]!.c;
+    expect(await w.balance(refused.walletAccountId)).toBe(before.get(refused.id));
+    expect(await w.services.agents.cashOutStatus(pendingIds[refusedAt]!)).toMatchObject({ state: "declined" });
   });
 
   it("a declined cash-out restores the wallet; an ignored one is voided by the expiry sweep", async () => {

@@ -83,6 +83,14 @@ describe("agents over HTTP", () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
     expect((await request(app).get(`${base}?limit=100`).set(...bearer(auditor))).body.items).toHaveLength(1);
+    const limits = await request(app).put(`${base}/${a.id}/limits`).set(...bearer(admin)).send({ maxPerTransactionMinor: "3000", maxDailyCount: 20 });
+    expect(limits.status).toBe(200);
+    expect(limits.body.limits).toMatchObject({ maxPerTransactionMinor: "3000", maxDailyCount: 20, maxFloatBalanceMinor: "100000000" });
+    expect((await request(app).put(`${base}/${a.id}/limits`).set(...bearer(admin)).send({ maxDailyCount: 0 })).status).toBe(400);
+    expect((await request(app).put(`${base}/${a.id}/limits`).set(...bearer(auditor)).send({ maxDailyCount: 5 })).status).toBe(403);
+    const cashIn = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "3001", pin: AGENT_PIN });
+    expect(cashIn.status).toBe(422);
+    expect(cashIn.body.error).toMatchObject({ code: "per_transaction_exceeded", availableMinor: "3000" });
   });
 
   it("admin: float top-up and withdrawal are idempotent by request id and never overdraw the float", async () => {

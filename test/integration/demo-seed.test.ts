@@ -40,13 +40,16 @@ async function census(db: SqlExecutor) {
     pins: await count(db, "pin_credentials"),
     openingBalances: await count(db, "transfers WHERE code = 'cash_in'"),
     feeSchedules: await count(db, "fee_schedules"),
+    agents: await count(db, "agents"),
+    floatTopUps: await count(db, "transfers WHERE code = 'float_top_up'"),
     telcos: await count(db, "telcos"),
     tariffPlans: await count(db, "tariff_plans"),
     seedMarks: await count(db, "audit_log WHERE action = $1", [DEMO_SEED_ACTION]),
   };
 }
 
-const SEEDED = { institutions: 1, customers: 2, pins: 2, openingBalances: 2, feeSchedules: 1, telcos: 1, tariffPlans: 1, seedMarks: 1 };
+// Two customers' PINs and the agent's; p2p and cash-out fee schedules.
+const SEEDED = { institutions: 1, customers: 2, pins: 3, openingBalances: 2, feeSchedules: 2, agents: 1, floatTopUps: 1, telcos: 1, tariffPlans: 1, seedMarks: 1 };
 
 describe("demo seed on embedded PGlite", () => {
   let dataDir: string;
@@ -115,7 +118,7 @@ describe("seedDemo", () => {
       await test.db.query(`INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'real-bank', 'Real', 'KES', 'Africa/Nairobi')`, [uuidv7()]);
       expect(await seedDemo({ db: test.db, ledger, services })).toEqual({ status: "not_empty" });
       expect(await prepareDemo({ config, db: test.db, ledger, services, logger: silent, env: {} })).toBeNull();
-      expect(await census(test.db)).toMatchObject({ institutions: 1, customers: 0, telcos: 0, seedMarks: 0 });
+      expect(await census(test.db)).toMatchObject({ institutions: 1, customers: 0, agents: 0, telcos: 0, seedMarks: 0 });
     } finally {
       await ledger.close();
       await services.close();
@@ -156,7 +159,7 @@ describe("demo seed on PostgreSQL", () => {
     const gateway = await gatewayOnFreshSchema();
     try {
       expect(gateway.demo).toBeNull();
-      expect(await census(gateway.db)).toEqual({ ...SEEDED, institutions: 0, customers: 0, pins: 0, openingBalances: 0, feeSchedules: 0, telcos: 0, tariffPlans: 0, seedMarks: 0 });
+      expect(await census(gateway.db)).toEqual({ institutions: 0, customers: 0, pins: 0, openingBalances: 0, feeSchedules: 0, agents: 0, floatTopUps: 0, telcos: 0, tariffPlans: 0, seedMarks: 0 });
       expect((await request(gateway.app).post("/ussd/at").type("form").send({})).status).toBe(404);
     } finally {
       await gateway.close();

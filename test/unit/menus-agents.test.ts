@@ -172,6 +172,33 @@ describe("agent menu", () => {
     expect(commission.at(-1)!.reply.lines[0]!.params).toMatchObject({ amount: { minor: FAKE_CASH_IN_COMMISSION.toString() } });
   });
 
+  it("an agent whose number is also a customer's sees a cash-out another agent started when switching to the personal menu", async () => {
+    const { bank } = setup();
+    const baraka = bank.addCustomer(SHOP, "Baraka Mwangi", { pin: "5831", balance: 500_00n });
+    const other = bank.addAgent("+254700000031", "Other Shop", { storeNumber: "654321", pin: "7164" });
+    await walk(bank.context("+254700000031"), ["2", "0700000030", "100", "7164"]);
+    expect(bank.balances.get(baraka.walletAccountId)).toBe(500_00n - 100_00n - FAKE_CASH_OUT_FEE);
+    const steps = await walk(bank.context(SHOP), ["6", "1", "5831"]);
+    expect(keys(steps[1]!)).toEqual(["co.offer", "send.fee"]);
+    expect(keys(steps[3]!)).toEqual(["co.approved"]);
+    expect(other.float).toBe(100_00n);
+  });
+
+  it("an amount over the agent's limit may be corrected; a cash-out answered meanwhile is said to be so", async () => {
+    const { bank, jane } = setup();
+    let steps = await walk(bank.context(SHOP), ["1", "0700000010", "80000", "100", AGENT_PIN]);
+    expect(keys(steps[3]!)).toEqual(["err.limit_remaining", "ci.ask_amount"]);
+    expect(keys(steps[5]!)).toEqual(["ci.receipt"]);
+    await walk(bank.context(SHOP), ["2", "0700000010", "100", AGENT_PIN]);
+    steps = await walk(bank.context(JANE), ["1"]);
+    // Answered elsewhere (another session, the API) while this one waits at the PIN prompt.
+    for (const p of bank.cashOuts.values()) p.state = "declined";
+    const late = await engine.next(steps[1]!.state, "4827", bank.context(JANE));
+    expect(keys(late)).toEqual(["err.cash_out_decided"]);
+    expect(late.continues).toBe(false);
+    expect(bank.balances.get(jane.walletAccountId)).toBe(1_100_00n - 100_00n - FAKE_CASH_OUT_FEE);
+  });
+
   it("a suspended agent is told so, unless the number is also a customer's, who gets the personal menu", async () => {
     const bank = new FakeBank();
     bank.addAgent(SHOP, "Baraka Shop", { active: false });

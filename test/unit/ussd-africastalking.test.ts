@@ -31,7 +31,7 @@ function setup(
   const sessions = tweak?.sessions ?? new MemorySessionStore();
   const logger = new CapturingLogger();
   const channel = createUssdChannel({
-    ports: { directory: ctx.directory, pins: ctx.pins, accounts: ctx.accounts, payments: ctx.payments, simSwap: ctx.simSwap },
+    ports: { directory: ctx.directory, pins: ctx.pins, accounts: ctx.accounts, payments: ctx.payments, simSwap: ctx.simSwap, agents: ctx.agents },
     institutionId: bank.institutionId,
     sessions,
     secretKey: Buffer.alloc(32, 7),
@@ -227,6 +227,29 @@ describe("Africa's Talking dialect over fakes", () => {
       },
     });
     expect((await hop(slowLookup.app, "b2", "+254700000010", "")).text).toBe("END Service unavailable. No money was moved. Please try later.");
+  });
+
+  it("an agent's cash-in over budget says to check, not that nothing moved; the retry tells, and it moved once", async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const { bank, app } = setup({}, {
+      hopBudgetMs: 150,
+      slow: (ctx) => {
+        const cashIn = ctx.agents!.cashIn.bind(ctx.agents);
+        ctx.agents!.cashIn = async (input) => {
+          await sleep(400);
+          return cashIn(input);
+        };
+      },
+    });
+    bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827" });
+    const shop = bank.addAgent("+254700000030", "Baraka Shop", { pin: "6253", float: 1_000_00n });
+    for (const text of ["", "1", "1*0700000010", "1*0700000010*100"]) await hop(app, "a1", "+254700000030", text);
+    const late = await hop(app, "a1", "+254700000030", "1*0700000010*100*6253");
+    expect(late.text).toBe("END We could not confirm your payment. Check your balance before trying again.");
+    await sleep(400);
+    expect((await hop(app, "a1", "+254700000030", "1*0700000010*100*6253")).text).toMatch(/^END Deposited KES 100\.00 for JANE\. Ref /);
+    expect(shop.float).toBe(900_00n);
+    expect(bank.agentMoves.size).toBe(1);
   });
 
   it("logs nothing of an input that answered a PIN prompt, whatever its shape", async () => {

@@ -39,8 +39,8 @@ describe("Hubtel dialect", () => {
     const init = await hubtel(app, { ...base, Type: "Initiation", Message: "*384#", Sequence: 1 });
     expect(init.status).toBe(200);
     expect(init.body).toMatchObject({ SessionId: "h1", Type: "response", DataType: "input" });
-    expect(init.body.Message).toMatch(/^Welcome to fingate\n1\. Send money/);
-    expect((await hubtel(app, { ...base, Type: "Response", Message: "2", Sequence: 2 })).body.Message).toBe("Enter your PIN:");
+    expect(init.body.Message).toMatch(/^Welcome to fingate\n1\. Balance/);
+    expect((await hubtel(app, { ...base, Type: "Response", Message: "1", Sequence: 2 })).body.Message).toBe("Enter your PIN:");
     const done = await hubtel(app, { ...base, Type: "Response", Message: "4827", Sequence: 3 });
     expect(done.body).toMatchObject({ Type: "release", Message: "Your balance is KES 75.00." });
     expect((await hubtel(app, { ...base, Type: "Response", Message: "4827", Sequence: 3 })).body).toEqual(done.body);
@@ -104,7 +104,7 @@ describe("generic JSON dialect", () => {
     const { app, sessions } = setup();
     const b = await gen(app, { ...base, event: "begin", seq: 0, input: "" });
     expect(b.body).toMatchObject({ sessionId: "g1", seq: 0, action: "continue" });
-    expect((await gen(app, { ...base, event: "continue", seq: 1, input: "2" })).body.message).toBe("Enter your PIN:");
+    expect((await gen(app, { ...base, event: "continue", seq: 1, input: "1" })).body.message).toBe("Enter your PIN:");
     const r = await gen(app, { ...base, event: "continue", seq: 2, input: "4827" });
     expect(r.body).toMatchObject({ action: "end", message: "Your balance is KES 75.00." });
     expect((await gen(app, { ...base, event: "continue", seq: 2, input: "4827" })).body).toEqual(r.body);

@@ -177,7 +177,7 @@ export class Agents {
     return { ok: true, balanceMinor: await this.kit.balance(agent.floatAccountId), currency: institution.currency };
   }
 
-  /** The float's movements since the start of the agent's local day, newest first. */
+  /** The float's movements since the start of the agent's local day, newest first (holds left out). */
   async todaysTransactions(agentId: string, limit = 10): Promise<AgentResult<{ transactions: AgentTransaction[] }>> {
     const agent = await this.get(agentId);
     const institution = agent ? await this.kit.deps.institutions.get(agent.institutionId) : null;
@@ -187,7 +187,8 @@ export class Agents {
     const n = Math.min(Math.max(1, Math.trunc(Number.isFinite(limit) ? limit : 10)), MAX_TODAY);
     const transfers = await this.kit.deps.ledger.listAccountTransfers(agent.floatAccountId, { limit: n });
     const transactions = transfers
-      .filter((t) => periodKeys(t.createdAt, institution.timezone).dayKey === today)
+      // Holds and their voids moved nothing: the agent sees what reached or left its float.
+      .filter((t) => (t.kind === "single" || t.kind === "post") && periodKeys(t.createdAt, institution.timezone).dayKey === today)
       .map((t) => ({
         transferId: t.id,
         code: t.code,

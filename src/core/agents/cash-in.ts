@@ -57,6 +57,9 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
   const p = await plan(kit, input.agentId, input.customerQuery, input.amountMinor);
   if ("code" in p) return p;
   if (p.party.customer.status !== "active") return refuse("customer_unavailable");
+  // Float leaving an agent's number just after a SIM swap is what a SIM thief would do first.
+  const swap = await kit.simSwapCheck(p.agent.msisdn, input.amountMinor);
+  if (swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "agent", id: p.agent.id }, input.agentPin, input.channel);
   if (pinRefused) return pinRefused;
   const transferId = cashInTransferId(input.id);

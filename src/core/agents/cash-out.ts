@@ -11,6 +11,7 @@ import {
   MAX_CASH_OUT_TIMEOUT_SEC,
   MAX_PENDING_CASH_OUTS_PER_CUSTOMER,
   MIN_CASH_OUT_TIMEOUT_SEC,
+  type AgentRefusal,
   type AgentResult,
   type ApproveCashOutInput,
   type CashReceipt,
@@ -135,7 +136,31 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   if (record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime()) return refuse("pending_expired");
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
-  const feeIncome = await kit.feeIncomeId(institution);
+  const group = approvalGroup(own, await kit.feeIncomeId(institution));
+  // The ledger checked the float's ceiling when the hold was made, but holds do not count towards
+  // it, so approvals of one agent are checked against it again, one at a time.
+  const results = await kit.serially(`float:${agent.id}`, async () => {
+    const posted = record.state !== "pending" || (await kit.deps.ledger.getTransfer(group[0]!.id)) !== null;
+    if (!posted && (await kit.balance(agent.floatAccountId)) + record.amountMinor > agent.limits.maxFloatBalanceMinor) return null;
+    return kit.deps.ledger.submitLinked(group);
+  });
+  if (!results) {
+    await declineCashOut(kit, { pendingId: record.pendingId, customerId: customer.id });
+    return refuse("float_limit_exceeded");
+  }
+  const refusal = agentRefusalFor(results, group, agent);
+  if (refusal) return settleRefusal(kit, record, refusal);
+  await kit.deps.store.settleCashOut(record.pendingId, "approved", kit.now());
+  return {
+    ok: true, transferId: record.pendingId, agentId: agent.id, customerId: customer.id, maskedName: agent.name, amountMinor: record.amountMinor,
+    feeMinor: record.feeMinor, commissionMinor: record.commissionMinor, currency: institution.currency, replayed: results[0]!.result === "exists",
+  };
+}
+
+type Own = Exclude<Awaited<ReturnType<typeof ownRecord>>, AgentRefusal>;
+
+/** Post the amount and the fee, pay the commission; the receipts ride on the first. */
+function approvalGroup({ record, agent, institution, customer }: Own, feeIncome: string): TransferInput[] {
   const id = record.pendingId;
   const group: TransferInput[] = [{ id: postId(id, "amount"), kind: "post", pendingId: id, code: "cash_out" }];
   if (record.feeMinor > 0n) group.push({ id: postId(id, "fee"), kind: "post", pendingId: feeTransferId(id), code: feeCode("cash_out") });
@@ -144,24 +169,17 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   }
   const fee: Fee = { feeMinor: record.feeMinor, commissionMinor: record.commissionMinor };
   group[0]!.notices = cashOutNotices({ agent, institution, customer, fee }, record.amountMinor, id);
-  const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, agent);
-  if (refusal) {
-    // Voided by the expiry sweep (the ledger's clock may run ahead of ours): say expired.
-    if (refusal.code === "pending_expired" || (refusal.code === "pending_already_declined" && record.state === "pending")) {
-      const expired = await kit.deps.ledger.getTransfer(expiryVoidId(id));
-      if (refusal.code === "pending_expired" || expired) {
-        await kit.deps.store.settleCashOut(id, "expired", kit.now());
-        return refuse("pending_expired");
-      }
-    }
-    return refusal;
+  return group;
+}
+
+/** A hold voided by the expiry sweep (whose clock may run ahead of ours) is reported as expired. */
+async function settleRefusal(kit: AgentKit, record: CashOutRecord, refusal: AgentRefusal): Promise<AgentRefusal> {
+  const voided = refusal.code === "pending_already_declined" && record.state === "pending";
+  if (refusal.code === "pending_expired" || (voided && (await kit.deps.ledger.getTransfer(expiryVoidId(record.pendingId))))) {
+    await kit.deps.store.settleCashOut(record.pendingId, "expired", kit.now());
+    return refuse("pending_expired");
   }
-  await kit.deps.store.settleCashOut(id, "approved", kit.now());
-  return {
-    ok: true, transferId: id, agentId: agent.id, customerId: customer.id, maskedName: agent.name, amountMinor: record.amountMinor,
-    feeMinor: record.feeMinor, commissionMinor: record.commissionMinor, currency: institution.currency, replayed: results[0]!.result === "exists",
-  };
+  return refusal;
 }
 
 /** The customer says no: both holds are voided, the wallet is whole again, the agent is told. */

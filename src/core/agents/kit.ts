@@ -71,7 +71,7 @@ export function floatPolicy(limits: AgentLimits): LimitPolicy {
 /** Shared look-ups of the agent flows: parties, fees, policies, system accounts. */
 export class AgentKit {
   readonly now: () => Date;
-  private readonly pinChecks = new KeyedSerial();
+  private readonly serial = new KeyedSerial();
 
   constructor(readonly deps: AgentsDeps) {
     this.now = deps.clock ?? (() => new Date());
@@ -132,10 +132,15 @@ export class AgentKit {
 
   /** Verifies an agent's or a customer's PIN (the subject is the agent's or customer's id). */
   async verifyPin(subject: { type: "agent" | "customer"; id: string }, pin: string, channel: AgentChannel): Promise<AgentRefusal | null> {
-    const result = await this.pinChecks.run(subject.id, () => this.deps.pins.verifyPin({ actor: subject, channel, subjectId: subject.id, pin }));
+    const result = await this.serial.run(`pin:${subject.id}`, () => this.deps.pins.verifyPin({ actor: subject, channel, subjectId: subject.id, pin }));
     if (result.ok) return null;
     if (result.code === "pin_locked") return refuse("pin_locked", { until: result.lockedUntil });
     return refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
+  }
+
+  /** Runs task alone among tasks of the same key in this process (see KeyedSerial). */
+  serially<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.serial.run(key, task);
   }
 
   /** The SIM-swap guard on money leaving a customer's or agent's number. */

@@ -51,8 +51,9 @@ export const agentMenu: Flow = {
       if (flow) return jump(state, flow);
       if (input === PERSONAL && state.customer) {
         // The personal menu: the session stops being an agent's (home is the main menu from now on).
+        // A cash-out another agent started for this customer comes first, as on any dial.
         const { agent: _dropped, ...personal } = state;
-        return jump({ ...personal, lang: state.customer.language }, "main");
+        return jump({ ...personal, lang: state.customer.language }, "approve");
       }
       return withNotice(await agentMenu.start(state, ctx), msg("err.invalid_choice"));
     },

@@ -1,0 +1,97 @@
+// Pure parts of the agents core: the ledger-outcome table, the agent limits and their ledger
+// policy, and the per-key serializer that keeps concurrent correct PINs from locking an agent.
+import { describe, expect, it } from "vitest";
+import { floatPolicy, isAmount } from "../../src/core/agents/kit.js";
+import { resolveLimits } from "../../src/core/agents/onboarding.js";
+import { agentRefusalFor } from "../../src/core/agents/refusals.js";
+import { KeyedSerial } from "../../src/core/agents/serial.js";
+import { DEFAULT_AGENT_LIMITS } from "../../src/core/agents/types.js";
+import type { TransferInput, TransferResult } from "../../src/core/ledger/types.js";
+
+const FLOAT = "f0000000-0000-4000-8000-000000000001";
+const COMMISSION = "c0000000-0000-4000-8000-000000000002";
+const WALLET = "a0000000-0000-4000-8000-000000000003";
+const INCOME = "b0000000-0000-4000-8000-000000000004";
+const group: TransferInput[] = [
+  { id: "t1", debitAccountId: FLOAT, creditAccountId: WALLET, amountMinor: 10n, code: "cash_in" },
+  { id: "t2", debitAccountId: WALLET, creditAccountId: INCOME, amountMinor: 1n, code: "fee_cash_in" },
+  { id: "t3", debitAccountId: COMMISSION, creditAccountId: INCOME, amountMinor: 1n, code: "commission_cash_in" },
+  { id: "t4", debitAccountId: WALLET, creditAccountId: FLOAT, amountMinor: 1n, code: "cash_out" },
+];
+const accounts = { floatAccountId: FLOAT, commissionAccountId: COMMISSION };
+const failing = (id: string, result: TransferResult["result"]): TransferResult[] =>
+  group.map((t) => ({ id: t.id, result: t.id === id ? result : "linked_event_failed" }));
+
+describe("agentRefusalFor", () => {
+  it("is null when every transfer is ok or exists", () => {
+    expect(agentRefusalFor(group.map((t, i) => ({ id: t.id, result: i === 0 ? "exists" : "ok" })), group, accounts)).toBeNull();
+  });
+
+  it("names who ran short from the refused leg's debit account", () => {
+    expect(agentRefusalFor(failing("t1", "exceeds_credits"), group, accounts)?.code).toBe("insufficient_float");
+    expect(agentRefusalFor(failing("t2", "exceeds_credits"), group, accounts)?.code).toBe("insufficient_funds");
+    expect(agentRefusalFor(failing("t3", "exceeds_credits"), group, accounts)?.code).toBe("commission_paid_out");
+  });
+
+  it("says float_limit_exceeded when the float is the capped payee, and passes other limits through", () => {
+    const results = failing("t4", "balance_limit_exceeded");
+    results[3]!.limit = { ok: false, code: "balance_limit_exceeded", limit: 5n, remainingMinor: 2n, availableMinor: 2n };
+    expect(agentRefusalFor(results, group, accounts)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 2n });
+    expect(agentRefusalFor(failing("t1", "daily_amount_exceeded"), group, accounts)?.code).toBe("daily_amount_exceeded");
+  });
+
+  it("maps a reused request id, frozen accounts and settled pendings, and throws on bugs", () => {
+    expect(agentRefusalFor(failing("t1", "exists_with_different_amount"), group, accounts)?.code).toBe("request_id_reused");
+    expect(agentRefusalFor(failing("t1", "debit_account_frozen"), group, accounts)?.code).toBe("agent_unavailable");
+    expect(agentRefusalFor(failing("t2", "debit_account_frozen"), group, accounts)?.code).toBe("customer_unavailable");
+    expect(agentRefusalFor(failing("t1", "pending_transfer_expired"), group, accounts)?.code).toBe("pending_expired");
+    expect(() => agentRefusalFor(failing("t1", "invalid_id"), group, accounts)).toThrow(/unexpected ledger outcome/);
+    expect(() => agentRefusalFor(group.map((t) => ({ id: t.id, result: "linked_event_failed" as const })), group, accounts)).toThrow(/without a cause/);
+  });
+});
+
+describe("agent limits", () => {
+  it("fills defaults, keeps what is given and refuses nonsense field by field", () => {
+    expect(resolveLimits(undefined)).toEqual(DEFAULT_AGENT_LIMITS);
+    expect(resolveLimits({ maxDailyCount: 7 })).toEqual({ ...DEFAULT_AGENT_LIMITS, maxDailyCount: 7 });
+    const problems = resolveLimits({ maxPerTransactionMinor: 0n, maxDailyCount: 1.5, maxFloatBalanceMinor: 10n ** 20n });
+    expect(Array.isArray(problems) && problems.map((p) => p.path.join("."))).toEqual([
+      "limits.maxPerTransactionMinor",
+      "limits.maxFloatBalanceMinor",
+      "limits.maxDailyCount",
+    ]);
+  });
+
+  it("become a ledger policy on the float: cash-in is its spending, the ceiling its balance cap", () => {
+    const policy = floatPolicy({ maxPerTransactionMinor: 5n, maxDailyFloatOutMinor: 100n, maxDailyCount: 3, maxFloatBalanceMinor: 1_000n });
+    expect(policy).toEqual({ maxPerTransactionMinor: 5n, maxDailyAmountMinor: 100n, maxDailyCount: 3, maxMonthlyAmountMinor: 3_100n, maxBalanceMinor: 1_000n });
+  });
+
+  it("accepts only positive bigint amounts within the input ceiling", () => {
+    for (const bad of [0n, -1n, 10n ** 16n, 1, "5", 1.5, null]) expect(isAmount(bad), String(bad)).toBe(false);
+    expect(isAmount(1n)).toBe(true);
+  });
+});
+
+describe("KeyedSerial", () => {
+  it("runs tasks of one key one after another, other keys alongside, and survives a failure", async () => {
+    const serial = new KeyedSerial();
+    const log: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const first = serial.run("agent-1", async () => {
+      log.push("a1 start");
+      await gate;
+      log.push("a1 end");
+      throw new Error("boom");
+    });
+    const second = serial.run("agent-1", async () => void log.push("a2"));
+    const other = serial.run("agent-2", async () => void log.push("b1"));
+    await other;
+    expect(log).toEqual(["a1 start", "b1"]);
+    release();
+    await expect(first).rejects.toThrow("boom");
+    await second;
+    expect(log).toEqual(["a1 start", "b1", "a1 end", "a2"]);
+  });
+});
