@@ -55,6 +55,8 @@ export interface SmsGatewayDeps {
   rateLimit?: RateLimit;
   clientDefaults?: Partial<SmppClientOptions>;
   defaultLanguage?: Language;
+  /** See SmsCommandDeps.receiptsViaOutbox (default false). */
+  receiptsViaOutbox?: boolean;
 }
 
 export interface SmsGateway {
@@ -90,6 +92,7 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
     rateLimiter,
     logger: deps.logger,
     defaultLanguage: deps.defaultLanguage,
+    receiptsViaOutbox: deps.receiptsViaOutbox,
   });
   const ussd = new UssdOverSmpp({ hops: deps.ussdHops ?? null, logger: deps.logger });
   manager.attach(new InboundDispatcher({ commands, ussd, moKeySecret: derive("fingate:sms:mo-key"), logger: deps.logger }));

@@ -4,6 +4,7 @@
  * back (answering each with deliver_sm_resp, as a telco's SMSC does).
  */
 import smpp from "smpp";
+import { encodeSms } from "../../src/sms/encoding.js";
 
 export class TestTelco {
   private readonly delivered: smpp.PDU[] = [];
@@ -43,6 +44,7 @@ export class TestTelco {
   /** An MO text from a subscriber to our short code, GSM-encoded unless UCS-2 is asked for. */
   mo(from: string, to: string, text: string, extra: smpp.PduOptions = {}): Promise<smpp.PDU> {
     const ucs2 = extra.data_coding === 8;
+    const gsm = ucs2 ? null : encodeSms(text, { reference: 0, maxParts: 1 });
     return this.request("submit_sm", {
       source_addr_ton: 1,
       source_addr_npi: 1,
@@ -50,8 +52,8 @@ export class TestTelco {
       dest_addr_ton: 0,
       dest_addr_npi: 0,
       destination_addr: to,
-      data_coding: ucs2 ? 8 : 0,
-      short_message: ucs2 ? Buffer.from(text, "utf16le").swap16() : { message: text },
+      data_coding: gsm?.dataCoding ?? 8,
+      short_message: gsm?.parts[0] ?? Buffer.from(text, "utf16le").swap16(),
       ...extra,
     });
   }

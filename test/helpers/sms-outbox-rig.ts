@@ -46,7 +46,7 @@ export class OutboxTestEnv {
     this.localesDir = mkdtempSync(path.join(tmpdir(), "fingate-sms-"));
     for (const lang of SMS_LANGUAGES) {
       mkdirSync(path.join(this.localesDir, lang));
-      writeFileSync(path.join(this.localesDir, lang, "sms.json"), JSON.stringify({ test: { echo: "{{text}}" } }));
+      writeFileSync(path.join(this.localesDir, lang, "sms.json"), JSON.stringify({ test: { echo: "{{text}}", echo2: "{{a}}{{b}}" } }));
     }
     this.echoRenderer = createNoticeRenderer({ localesDir: this.localesDir });
   }

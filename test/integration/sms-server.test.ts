@@ -105,8 +105,7 @@ describe("MO commands", () => {
     expect(textOf(await t.nextDeliver())).toBe("Your balance is KES 4,850.00.");
     expect(t.pending()).toBe(0);
     expect(await transfersOf(jane.walletAccountId)).toBe(before + 1);
-    const balance = await env.ledger.getAccount(otieno.walletAccountId);
-    expect(balance!.creditsPosted).toBe(1_150_00n);
+    expect((await env.ledger.getAccount(otieno.walletAccountId))!.creditsPosted).toBe(1_150_00n);
     await t.close();
   });
 

@@ -13,7 +13,7 @@ const TEMPLATE = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
 /** A PIN must never reach an SMS: no template parameter may even be named like one. */
 export const PIN_LIKE_PARAM = /pin|otp|password|secret/i;
 const MAX_PARAMS = 16;
-const MAX_PARAM_LENGTH = 200;
+const MAX_PARAM_LENGTH = 1_000;
 /** Bounded so that one event cannot flood a subscriber or the queue. */
 export const MAX_NOTICES_PER_WRITE = 1_000;
 

@@ -9,8 +9,8 @@ import type { PinService } from "../../core/auth/pin-service.js";
 import type { Directory } from "../../core/directory/directory.js";
 import { derivedUuid } from "../../core/ledger/ids.js";
 import type { Ledger } from "../../core/ledger/ledger.js";
-import type { Payments } from "../../core/payments/payments.js";
-import { CoreDirectoryPort, LedgerAccountsPort, shortReference } from "../../menus/adapters/core-ports.js";
+import { receiptRef, type Payments } from "../../core/payments/payments.js";
+import { CoreDirectoryPort, LedgerAccountsPort } from "../../menus/adapters/core-ports.js";
 import { parseAmount } from "../../menus/engine/amounts.js";
 import type { CustomerRef, Language } from "../../menus/index.js";
 import type { MoClaim, SqlMoLog } from "./mo-log.js";
@@ -58,6 +58,12 @@ export interface SmsCommandDeps {
   /** How long a re-delivered message is recognised as the same one (default 1 day). */
   dedupeWindowSec?: number;
   statementRows?: number;
+  /**
+   * true once the ledger writes a payment's receipts (Payments attaches them as notices) to the
+   * outbox in the payment's own transaction: a successful SEND then gets no second SMS from here.
+   * Default false: the command answers "Sent …" itself, with the same reference as the receipt.
+   */
+  receiptsViaOutbox?: boolean;
 }
 
 interface Answer {
@@ -66,6 +72,8 @@ interface Answer {
   /** Several lines (mini-statement). */
   lines?: Answer[];
   lang?: Language;
+  /** Already answered elsewhere (the payment's receipt): send nothing. */
+  silent?: boolean;
 }
 
 const DEFAULT_DEDUPE_WINDOW_SEC = 86_400;
@@ -112,7 +120,7 @@ export class SmsCommands {
       const lang = customer?.language ?? parsed.lang ?? this.deps.defaultLanguage ?? "en";
       const answer = await this.answer(parsed, customer, claim, sms);
       const text = this.render(answer.lang ?? lang, answer);
-      await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId: sms.linkId.startsWith("http-") ? null : sms.linkId, from: sms.to, inReplyTo: claim.id });
+      if (!answer.silent) await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId: sms.linkId.startsWith("http-") ? null : sms.linkId, from: sms.to, inReplyTo: claim.id });
       await this.deps.moLog.markHandled(claim.id);
       this.deps.logger.info({ link: sms.linkId, mo: claim.id, command: parsed.kind, reply: answer.key, duplicate: claim.duplicate, ms: Date.now() - started }, "sms command");
     } catch (error) {
@@ -208,11 +216,12 @@ export class SmsCommands {
     }
     return {
       key: "sent",
+      silent: this.deps.receiptsViaOutbox === true,
       params: {
         amount: { money: sent.amountMinor, currency: sent.currency },
         name: sent.maskedName,
         fee: { money: sent.feeMinor, currency: sent.currency },
-        ref: shortReference(paymentId),
+        ref: receiptRef(paymentId),
       },
     };
   }

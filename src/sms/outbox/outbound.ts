@@ -13,7 +13,7 @@ import { BullmqOutboxQueue } from "./bullmq-queue.js";
 import type { OutboxQueue } from "./jobs.js";
 import { MemoryOutboxQueue } from "./memory-queue.js";
 import type { QueueOptions } from "./queue-options.js";
-import { ReceiptMatcher } from "./receipts.js";
+import { ReceiptMatcher, type ReceiptMatcherOptions } from "./receipts.js";
 import { OutboxRelay, type RelayOptions } from "./relay.js";
 import { createNoticeRenderer, type NoticeRenderer } from "./renderer.js";
 import { OutboxSender, SENDER_DEFAULTS, type SenderOptions } from "./sender.js";
@@ -30,6 +30,7 @@ export interface OutboundOptions {
   relay?: Partial<RelayOptions>;
   sender?: Partial<SenderOptions>;
   queue?: Partial<Omit<QueueOptions, "rateLimitPerSecond">>;
+  receipts?: Partial<ReceiptMatcherOptions>;
   defaultLanguage?: string;
   renderer?: NoticeRenderer;
   clock?: () => Date;
@@ -76,7 +77,7 @@ export function startOutbound(options: OutboundOptions): Outbound {
   }
   const renderer = options.renderer ?? createNoticeRenderer({ defaultLanguage: options.defaultLanguage });
   const relay = new OutboxRelay({ store, links: options.links, renderer, queue, options: options.relay, clock: options.clock, onError: (e) => onError(e, "relay") });
-  const receipts = new ReceiptMatcher(new SqlOutboxReceiptStore(options.db, options.clock), {}, (e) => onError(e, "receipt"));
+  const receipts = new ReceiptMatcher(new SqlOutboxReceiptStore(options.db, options.clock), options.receipts, (e) => onError(e, "receipt"));
   const detach: Array<() => void> = [];
   relay.start();
   return {
