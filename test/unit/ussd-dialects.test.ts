@@ -52,10 +52,10 @@ describe("Hubtel dialect", () => {
     const init = await hubtel(app, { ...b, Type: "Initiation", Message: "*384#" });
     expect(init.body.ClientState).toMatch(/^[\w-]{12}$/);
     expect((await hubtel(app, { ...b, Type: "Initiation", Message: "*384#" })).body.Message).toBe(init.body.Message); // retried Initiation
-    const choose = { ...b, Type: "Response", Message: "2", ClientState: init.body.ClientState };
+    const choose = { ...b, Type: "Response", Message: "1", ClientState: init.body.ClientState };
     const prompt = await hubtel(app, choose);
     expect(prompt.body.Message).toBe("Enter your PIN:");
-    const retried = await hubtel(app, choose); // "2" again is the retry, not a PIN
+    const retried = await hubtel(app, choose); // "1" again is the retry, not a PIN
     expect(retried.body.Message).toBe("Enter your PIN:");
     expect(retried.body).toEqual(prompt.body); // the same reply, ClientState included
     const pin = { ...b, Type: "Response", Message: "4827", ClientState: prompt.body.ClientState };
@@ -71,10 +71,10 @@ describe("Hubtel dialect", () => {
     const { app } = setup();
     const b = { ...base, SessionId: "h4" };
     const init = await hubtel(app, { ...b, Type: "Initiation", Message: "*384#" });
-    const first = await hubtel(app, { ...b, Type: "Response", Message: "2", ClientState: init.body.ClientState });
+    const first = await hubtel(app, { ...b, Type: "Response", Message: "1", ClientState: init.body.ClientState });
     expect(first.body.Message).toBe("Enter your PIN:");
-    const second = await hubtel(app, { ...b, Type: "Response", Message: "2", ClientState: first.body.ClientState });
-    expect(second.body.Message).not.toBe("Enter your PIN:"); // "2" was taken as the (malformed) PIN answer
+    const second = await hubtel(app, { ...b, Type: "Response", Message: "1", ClientState: first.body.ClientState });
+    expect(second.body.Message).not.toBe("Enter your PIN:"); // "1" was taken as the (malformed) PIN answer
   });
 
   it("dial-string shortcut on Initiation, and Timeout/Release forget the session", async () => {
