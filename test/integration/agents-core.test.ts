@@ -212,6 +212,12 @@ describe("agents core on postgres", () => {
     expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
     expect(await w.balance(agent.floatAccountId)).toBe(0n);
     expect(await w.balance(agent.commissionAccountId)).toBe(0n);
+    // An agent suspended while the customer decides: the approval is refused and the hold released.
+    const late = await start();
+    if (!late.ok) throw new Error(late.code);
+    expect((await w.services.agents.setStatus(agent.id, "suspended", BANK)).ok).toBe(true);
+    expect(await w.services.agents.approveCashOut({ pendingId: late.pending.pendingId, customerId: w.bob.id, customerPin: "5903" })).toMatchObject({ ok: false, code: "agent_unavailable" });
+    expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
   });
 
   it("30 concurrent cash-ins are limited by the float, and a replayed request posts once", async () => {

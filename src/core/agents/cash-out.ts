@@ -134,6 +134,11 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   const { record, agent, institution, customer } = own;
   if (record.state === "declined") return refuse("pending_already_declined");
   if (record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime()) return refuse("pending_expired");
+  if (agent.status !== "active" && record.state === "pending") {
+    // The bank suspended the agent while the customer was deciding: no cash will change hands.
+    await declineCashOut(kit, { pendingId: record.pendingId, customerId: customer.id });
+    return refuse("agent_unavailable");
+  }
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
   const group = approvalGroup(own, await kit.feeIncomeId(institution));

@@ -24,6 +24,7 @@ const AGENT = `${AGENTS}/{agentId}`;
 const agentParams = z.object({ institutionId: uuid, agentId: uuid });
 const READERS = { roles: ANY_BANK_ROLE, platform: false };
 const ADMIN = { roles: ["admin"], platform: false } as const;
+const SUPPORT = { roles: ["admin", "operator"], platform: false } as const;
 const TAG = "agents";
 
 const actor = (p: Principal): AgentActor => {
@@ -98,7 +99,7 @@ function getAgent(s: AdminServices): AnyRoute {
 
 function setAgentStatus(s: AdminServices): AnyRoute {
   return route({
-    id: "setAgentStatus", method: "put", path: `${AGENT}/status`, tag: TAG, access: ADMIN,
+    id: "setAgentStatus", method: "put", path: `${AGENT}/status`, tag: TAG, access: SUPPORT,
     summary: "Suspend, reactivate or close an agent (a suspended agent cannot transact; its float may still be withdrawn)",
     params: agentParams, body: z.strictObject({ status: z.enum(["active", "suspended", "closed"]) }),
     success: { status: 200, description: "the agent", schema: agentOut },
