@@ -131,6 +131,15 @@ describe("agents core on postgres", () => {
     expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: "000000" })).toMatchObject({ ok: false, code: "agent_store_mismatch" });
     expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: agent.storeNumber, customerPin: "1111" })).toMatchObject({ ok: false, code: "pin_wrong" });
     expect(await w.services.agents.quoteWithdraw(w.alice.id, agent.msisdn, agent.storeNumber, 10_000n)).toMatchObject({ ok: true, feeMinor: 100n, totalMinor: 10_100n, agentName: agent.name });
+    for (const amountMinor of [0n, -100n, 10n ** 18n, 2.5 as unknown as bigint]) {
+      expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: agent.storeNumber, amountMinor })).toMatchObject({ ok: false, code: "invalid_amount" });
+      expect(await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor, agentPin: AGENT_PIN })).toMatchObject({ ok: false, code: "invalid_amount" });
+    }
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), agentNumber: "0719999999", storeNumber: "999999" })).toMatchObject({ ok: false, code: "agent_not_found" });
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), agentNumber: "12", storeNumber: agent.storeNumber })).toMatchObject({ ok: false, code: "invalid_msisdn" });
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: "12ab" })).toMatchObject({ ok: false, code: "invalid_store_number" });
+    expect(await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor: 100n, agentPin: AGENT_PIN, timeoutSec: 5 })).toMatchObject({ ok: false, code: "invalid_input" });
+    expect(await w.balance(w.alice.walletAccountId)).toBe(aliceBefore);
     const id = uuidv7();
     expect(await w.services.agents.withdraw({ ...base, id, storeNumber: agent.storeNumber })).toMatchObject({ ok: true, feeMinor: 100n, commissionMinor: 40n });
     expect(await w.services.agents.withdraw({ ...base, id, storeNumber: agent.storeNumber })).toMatchObject({ ok: true, replayed: true });
