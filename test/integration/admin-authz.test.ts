@@ -73,6 +73,8 @@ const EXPECTED: Record<string, Who[]> = {
   issueAgentDeviceKey: ["admin"],
   listAgentDeviceKeys: BANK,
   revokeAgentDeviceKey: ["admin"],
+  unlockAgentPin: ["admin", "operator"],
+  resetAgentPin: ["admin"],
   // Reports: every bank role. Audit: admin and auditor.
   reportTransactions: BANK,
   reportSessionCharges: BANK,

@@ -134,6 +134,9 @@ describe("agents over HTTP", () => {
     expect((await pos("/me")).body).toMatchObject({ id: a.id, storeNumber: a.storeNumber });
     const wrongPin = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "100", pin: "0000" });
     expect(wrongPin.body.error.code).toBe("pin_wrong");
+    const unlocked = await request(app).post(`${base}/${a.id}/pin/unlock`).set(...bearer(admin)).send({});
+    expect(unlocked.body).toEqual({ wasLocked: false });
+    expect((await request(app).post(`${base}/${a.id}/pin/reset`).set(...bearer(admin)).send({ newPin: "1234" })).body.error.code).toBe("pin_weak");
     const tooMuch = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "30001", pin: AGENT_PIN });
     expect(tooMuch.body.error.code).toBe("insufficient_float");
     const unknown = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0799999999", amountMinor: "100", pin: AGENT_PIN });
