@@ -255,7 +255,8 @@ export class HopProcessor {
    */
   private async rememberInterrupted(req: HopRequest, next: SessionRecord): Promise<void> {
     const key = `resume:${req.aggregator}:${req.msisdn}`;
-    const resumable = !next.closed && next.menu !== null && next.menu.flow !== "main" && next.menu.flow !== "agent";
+    // A flow's last screen that is still being paged (a long receipt) is over: nothing to continue.
+    const resumable = !next.closed && !next.ends && next.menu !== null && next.menu.flow !== "main" && next.menu.flow !== "agent";
     if (resumable) {
       await this.deps.sessions.set(key, JSON.stringify({ menu: next.menu, reply: next.reply }), this.limits.resumeTtlSec);
       next.resumable = true;
