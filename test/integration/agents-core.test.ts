@@ -3,6 +3,7 @@
 // nothing. Every test ends with the ledger's own verification.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cashInTransferId } from "../../src/core/agents/cash-in.js";
+import { cashOutPendingId } from "../../src/core/agents/cash-out.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import type { TransferInput } from "../../src/core/ledger/types.js";
 import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
@@ -139,6 +140,9 @@ describe("agents core on postgres", () => {
     expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), agentNumber: "12", storeNumber: agent.storeNumber })).toMatchObject({ ok: false, code: "invalid_msisdn" });
     expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: "12ab" })).toMatchObject({ ok: false, code: "invalid_store_number" });
     expect(await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor: 100n, agentPin: AGENT_PIN, timeoutSec: 5 })).toMatchObject({ ok: false, code: "invalid_input" });
+    const tooMuch = uuidv7();
+    expect(await w.services.agents.startCashOut({ id: tooMuch, agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor: aliceBefore, agentPin: AGENT_PIN })).toMatchObject({ ok: false, code: "insufficient_funds" });
+    expect(await w.services.agents.cashOutStatus(cashOutPendingId(tooMuch))).toBeNull();
     expect(await w.balance(w.alice.walletAccountId)).toBe(aliceBefore);
     const id = uuidv7();
     expect(await w.services.agents.withdraw({ ...base, id, storeNumber: agent.storeNumber })).toMatchObject({ ok: true, feeMinor: 100n, commissionMinor: 40n });
