@@ -104,7 +104,7 @@ function setAgentStatus(s: AdminServices): AnyRoute {
     summary: "Suspend, reactivate or close an agent (a suspended agent cannot transact; its float may still be withdrawn)",
     params: agentParams, body: z.strictObject({ status: z.enum(["active", "suspended", "closed"]) }),
     success: { status: 200, description: "the agent", schema: agentOut },
-    refusals: ["agent_not_found", "not_configured"],
+    refusals: ["agent_not_found", "agent_has_balance", "not_configured"],
     handle: ({ principal, institution, params, body }) =>
       withAgent(s, institution, params.agentId, async (agent) => {
         const done = await s.agents!.setStatus(agent.id, body.status, actor(principal), institution!.id);
