@@ -267,7 +267,8 @@ export class HopProcessor {
    * step's transfer id travels in the state, so a resumed send still posts at most once.
    */
   private interruptedWrite(req: HopRequest, next: SessionRecord): SessionWrite | null {
-    const resumable = !next.closed && next.menu !== null && next.menu.flow !== "main" && next.menu.flow !== "agent";
+    // A flow's last screen that is still being paged (a long receipt) is over: nothing to continue.
+    const resumable = !next.closed && !next.ends && next.menu !== null && next.menu.flow !== "main" && next.menu.flow !== "agent";
     if (resumable) {
       next.resumable = true;
       return { key: resumeKey(req), value: JSON.stringify({ menu: next.menu, reply: next.reply }), ttlSec: this.limits.resumeTtlSec };

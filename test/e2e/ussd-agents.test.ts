@@ -197,4 +197,22 @@ describe("agents over USSD (Africa's Talking, PostgreSQL)", () => {
     expect(cashIn.at(-1)).toMatch(/^END सुनीता कु\*\*\* के लिए KES 50\.00 जमा किए गए। संदर्भ [0-9A-F]{10}।$/);
     expect(raj.id).not.toBe(shop.id);
   });
+
+  it("Hindi: a declined cash-out, a wrong store number, an agent without enough float", async () => {
+    const anil = await customer("+254712300017", "अनिल शर्मा", "hi", "4827", 500_00n);
+    await customer("+254712300098", "मीना देवी", "hi", "5831", 0n);
+    const poor = await agent("+254712300098", "500108", "Meena Store", 50_00n);
+    const started = await walk("+254712300098", ["2", "0712300017", "100", AGENT_PIN]);
+    expect(started[3]).toMatch(/^CON अनिल श\*\*\* के लिए KES 100\.00 की निकासी\?\nग्राहक शुल्क KES 10\.00।/);
+    const declined = await walk("+254712300017", ["2"]);
+    expect(declined[1]).toBe("END अस्वीकार किया गया। पैसा आपके वॉलेट में ही है।");
+    expect(await balance(anil.walletAccountId)).toEqual({ posted: 500_00n, pending: 0n });
+    const wrong = await walk("+254712300017", ["4", "0712300098", "500199"]);
+    expect(wrong[3]).toMatch(/^CON एजेंट नंबर और स्टोर नंबर मेल नहीं खाते।/);
+    const short = await walk("+254712300098", ["1", "0712300017", "100", AGENT_PIN]);
+    expect(short.at(-1)).toBe("END फ्लोट पर्याप्त नहीं। कोई पैसा नहीं भेजा गया। पहले फ्लोट भरें।");
+    for (const page of [...started, ...declined, ...wrong, ...short]) expect(page.slice(4).length).toBeLessThanOrEqual(80);
+    expect((await balance(poor.floatAccountId)).posted).toBe(50_00n);
+    expect((await balance(anil.walletAccountId)).posted).toBe(500_00n);
+  });
 });

@@ -3,6 +3,7 @@
 // nothing. Every test ends with the ledger's own verification.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cashInTransferId } from "../../src/core/agents/cash-in.js";
+import { cashOutPendingId } from "../../src/core/agents/cash-out.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import type { TransferInput } from "../../src/core/ledger/types.js";
 import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
@@ -131,6 +132,18 @@ describe("agents core on postgres", () => {
     expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: "000000" })).toMatchObject({ ok: false, code: "agent_store_mismatch" });
     expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: agent.storeNumber, customerPin: "1111" })).toMatchObject({ ok: false, code: "pin_wrong" });
     expect(await w.services.agents.quoteWithdraw(w.alice.id, agent.msisdn, agent.storeNumber, 10_000n)).toMatchObject({ ok: true, feeMinor: 100n, totalMinor: 10_100n, agentName: agent.name });
+    for (const amountMinor of [0n, -100n, 10n ** 18n, 2.5 as unknown as bigint]) {
+      expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: agent.storeNumber, amountMinor })).toMatchObject({ ok: false, code: "invalid_amount" });
+      expect(await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor, agentPin: AGENT_PIN })).toMatchObject({ ok: false, code: "invalid_amount" });
+    }
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), agentNumber: "0719999999", storeNumber: "999999" })).toMatchObject({ ok: false, code: "agent_not_found" });
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), agentNumber: "12", storeNumber: agent.storeNumber })).toMatchObject({ ok: false, code: "invalid_msisdn" });
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), storeNumber: "12ab" })).toMatchObject({ ok: false, code: "invalid_store_number" });
+    expect(await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor: 100n, agentPin: AGENT_PIN, timeoutSec: 5 })).toMatchObject({ ok: false, code: "invalid_input" });
+    const tooMuch = uuidv7();
+    expect(await w.services.agents.startCashOut({ id: tooMuch, agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor: aliceBefore, agentPin: AGENT_PIN })).toMatchObject({ ok: false, code: "insufficient_funds" });
+    expect(await w.services.agents.cashOutStatus(cashOutPendingId(tooMuch))).toBeNull();
+    expect(await w.balance(w.alice.walletAccountId)).toBe(aliceBefore);
     const id = uuidv7();
     expect(await w.services.agents.withdraw({ ...base, id, storeNumber: agent.storeNumber })).toMatchObject({ ok: true, feeMinor: 100n, commissionMinor: 40n });
     expect(await w.services.agents.withdraw({ ...base, id, storeNumber: agent.storeNumber })).toMatchObject({ ok: true, replayed: true });
@@ -212,6 +225,12 @@ describe("agents core on postgres", () => {
     expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
     expect(await w.balance(agent.floatAccountId)).toBe(0n);
     expect(await w.balance(agent.commissionAccountId)).toBe(0n);
+    // An agent suspended while the customer decides: the approval is refused and the hold released.
+    const late = await start();
+    if (!late.ok) throw new Error(late.code);
+    expect((await w.services.agents.setStatus(agent.id, "suspended", BANK)).ok).toBe(true);
+    expect(await w.services.agents.approveCashOut({ pendingId: late.pending.pendingId, customerId: w.bob.id, customerPin: "5903" })).toMatchObject({ ok: false, code: "agent_unavailable" });
+    expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
   });
 
   it("30 concurrent cash-ins are limited by the float, and a replayed request posts once", async () => {

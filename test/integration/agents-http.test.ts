@@ -112,8 +112,13 @@ describe("agents over HTTP", () => {
       expect(bad.status, String(amountMinor)).toBe(400);
     }
     expect(await w.balance((await w.services.agents.get(a.id))!.floatAccountId)).toBe(6_000n);
+    const close = () => request(app).put(`${base}/${a.id}/status`).set(...bearer(admin)).send({ status: "closed" });
+    expect((await close()).body.error.code).toBe("agent_has_balance");
+    expect((await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor: "6000" })).status).toBe(201);
+    expect((await close()).body.status).toBe("closed");
+    expect((await request(app).post(`${base}/${a.id}/float/top-ups`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor: "1" })).body.error.code).toBe("agent_unavailable");
     const statement = await request(app).get(`${base}/${a.id}/statement?limit=10`).set(...bearer(auditor));
-    expect(statement.body.items.map((t: { code: string; direction: string }) => `${t.code}:${t.direction}`)).toEqual(["float_withdraw:out", "float_top_up:in"]);
+    expect(statement.body.items.map((t: { code: string; direction: string }) => `${t.code}:${t.direction}`)).toEqual(["float_withdraw:out", "float_withdraw:out", "float_top_up:in"]);
   });
 
   it("agent API: cash-in with lookup and quote, receipts, replay, float, today's transactions and commission", async () => {
@@ -134,6 +139,9 @@ describe("agents over HTTP", () => {
     expect((await pos("/me")).body).toMatchObject({ id: a.id, storeNumber: a.storeNumber });
     const wrongPin = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "100", pin: "0000" });
     expect(wrongPin.body.error.code).toBe("pin_wrong");
+    const unlocked = await request(app).post(`${base}/${a.id}/pin/unlock`).set(...bearer(admin)).send({});
+    expect(unlocked.body).toEqual({ wasLocked: false });
+    expect((await request(app).post(`${base}/${a.id}/pin/reset`).set(...bearer(admin)).send({ newPin: "1234" })).body.error.code).toBe("pin_weak");
     const tooMuch = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "30001", pin: AGENT_PIN });
     expect(tooMuch.body.error.code).toBe("insufficient_float");
     const unknown = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0799999999", amountMinor: "100", pin: AGENT_PIN });

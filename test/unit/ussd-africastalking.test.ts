@@ -278,6 +278,19 @@ describe("Africa's Talking dialect over fakes", () => {
     expect((await hop(app, "r5", "+254700000010", "2")).text).toMatch(/^CON Welcome to fingate/);
   });
 
+  it("a long last screen left unpaged is not offered to be continued: the flow was over", async () => {
+    const { bank, app } = setup();
+    bank.addCustomer("+254700000010", "सुनीता कुमारी", { pin: "4827", language: "hi", balance: 1_000_00n });
+    bank.addCustomer("+254700000030", "राजेश कुमार", { pin: "5831", language: "hi" });
+    bank.addAgent("+254700000030", "Rajesh Kirana", { pin: "6253" });
+    let last = "";
+    for (const text of ["", "2", "2*0700000010", "2*0700000010*100", "2*0700000010*100*6253"]) last = (await hop(app, "u1", "+254700000030", text)).text;
+    // The receipt takes two Hindi pages; the agent hangs up on the first.
+    expect(last).toMatch(/^CON भेजा गया।[^]*98 आगे$/);
+    expect(bank.cashOuts.size).toBe(1);
+    expect((await hop(app, "u2", "+254700000030", "")).text).toMatch(/^CON एजेंट मेनू\n/);
+  });
+
   it("with the session store down: a clear END on hops, a 500 on the events callback, nothing thrown", async () => {
     const down = async () => {
       throw new Error("connect ECONNREFUSED 127.0.0.1:6379");

@@ -59,6 +59,7 @@ export class Agents {
 
   async setStatus(agentId: string, status: AgentStatus, actor: AgentActor, institutionId?: string): Promise<AgentResult<{ agent: Agent }>> {
     if (!AGENT_STATUSES.includes(status)) return refuse("invalid_input", { problems: [{ path: ["status"], message: AGENT_STATUSES.join(", ") }] });
+    if (status === "closed" && (await this.holdsMoney(agentId))) return refuse("agent_has_balance");
     return this.update(agentId, institutionId, { status }, actor, "agents.status.set", (before) => ({ before: before.status, after: status }));
   }
 
@@ -68,6 +69,14 @@ export class Agents {
     const resolved = resolveLimits(limits, current.limits);
     if (Array.isArray(resolved)) return refuse("invalid_input", { problems: resolved });
     return this.update(agentId, institutionId, { limits: resolved }, actor, "agents.limits.set", (before) => ({ before: limitsJson(before.limits), after: limitsJson(resolved) }));
+  }
+
+  /** A closed agent can no longer be paid out: its float and commission must be emptied first. */
+  private async holdsMoney(agentId: string): Promise<boolean> {
+    const agent = await this.get(agentId);
+    if (!agent) return false;
+    const accounts = await this.kit.deps.ledger.getAccounts([agent.floatAccountId, agent.commissionAccountId]);
+    return accounts.some((a) => a.creditsPosted !== a.debitsPosted || a.creditsPending !== 0n || a.debitsPending !== 0n);
   }
 
   private async update(

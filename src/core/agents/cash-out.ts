@@ -69,8 +69,8 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   }
   group[0]!.limits = { timeZone: institution.timezone, payer: await kit.customerPolicy(institution.id, customer, "agent"), payee: floatPolicy(agent.limits) };
   group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee }, input.amountMinor, pendingId, timeoutSec)];
-  // The record first: the customer's list must never miss a hold that exists in the ledger. A
-  // record whose hold was refused simply never shows (its transfer is not pending).
+  // The record first: the customer's list must never miss a hold that exists in the ledger. The
+  // record of a hold the ledger refused is removed again.
   const now = kit.now();
   const record: CashOutRecord = {
     pendingId, agentId: agent.id, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: fee.feeMinor,
@@ -80,7 +80,7 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, agent);
   if (refusal) {
-    await kit.deps.store.settleCashOut(pendingId, "declined", now);
+    await kit.deps.store.deleteRefusedCashOut(pendingId);
     return refusal;
   }
   const stored = (await kit.deps.store.getCashOut(pendingId)) ?? record;
@@ -134,6 +134,11 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   const { record, agent, institution, customer } = own;
   if (record.state === "declined") return refuse("pending_already_declined");
   if (record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime()) return refuse("pending_expired");
+  if (agent.status !== "active" && record.state === "pending") {
+    // The bank suspended the agent while the customer was deciding: no cash will change hands.
+    await declineCashOut(kit, { pendingId: record.pendingId, customerId: customer.id });
+    return refuse("agent_unavailable");
+  }
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
   const group = approvalGroup(own, await kit.feeIncomeId(institution));

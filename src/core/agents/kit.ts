@@ -108,8 +108,11 @@ export class AgentKit {
 
   /** A phone number as typed, in E.164 (national forms read with the institution's country). */
   async msisdn(input: unknown, institutionId: string): Promise<string | null> {
-    const country = await this.deps.defaultCountry(institutionId);
-    const normalized = normalizeMsisdn(input, country);
+    // Telcos send international numbers: those need no look-up of the institution's country, which
+    // matters on the USSD path, where every dial asks whether the caller is an agent.
+    const international = normalizeMsisdn(input, null);
+    if (international.ok) return international.value;
+    const normalized = normalizeMsisdn(input, await this.deps.defaultCountry(institutionId));
     return normalized.ok ? normalized.value : null;
   }
 

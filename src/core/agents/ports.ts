@@ -36,6 +36,8 @@ export interface AgentStore {
   getCashOut(pendingId: string): Promise<CashOutRecord | null>;
   /** A customer's cash-outs still in state "pending" that expire after now, oldest first. */
   listPendingCashOuts(customerId: string, now: Date, limit: number): Promise<CashOutRecord[]>;
+  /** Forgets a cash-out whose hold the ledger refused: it never awaited anyone. */
+  deleteRefusedCashOut(pendingId: string): Promise<void>;
   /** Moves a cash-out out of "pending"; false when it was not pending any more. */
   settleCashOut(pendingId: string, state: Exclude<CashOutState, "pending">, now: Date): Promise<boolean>;
 }

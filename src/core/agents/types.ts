@@ -69,6 +69,7 @@ export type AgentCode =
   | "store_number_taken"
   | "agent_not_found"
   | "agent_unavailable"
+  | "agent_has_balance"
   | "agent_store_mismatch"
   | "customer_not_found"
   | "customer_unavailable"

@@ -6,13 +6,13 @@ import { errorSchema } from "./schemas.js";
 type Json = Record<string, unknown>;
 
 /** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of a request or response schema; inputs as sent. */
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): Json {
+export function jsonSchema(schema: z.ZodType, io: "input" | "output"): Json {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any", reused: "inline" }) as Json;
   return rest;
 }
 
 /** Path or query parameters, one per property of the object schema. */
-function parameters(schema: z.ZodType | undefined, where: "path" | "query"): Json[] {
+export function parameters(schema: z.ZodType | undefined, where: "path" | "query"): Json[] {
   if (!schema) return [];
   const object = jsonSchema(schema, "input") as { properties?: Record<string, Json>; required?: string[] };
   return Object.entries(object.properties ?? {}).map(([name, property]) => {

@@ -1,23 +1,9 @@
-import { z } from "zod";
+import { jsonSchema, parameters } from "../admin/openapi.js";
 import { errorSchema } from "../admin/schemas.js";
 import { AGENT_API_REFUSALS, type AgentApiCode } from "./refusals.js";
 import type { AnyAgentRoute } from "./registry.js";
 
 type Json = Record<string, unknown>;
-
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): Json {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any", reused: "inline" }) as Json;
-  return rest;
-}
-
-function parameters(schema: z.ZodType | undefined, where: "path" | "query"): Json[] {
-  if (!schema) return [];
-  const object = jsonSchema(schema, "input") as { properties?: Record<string, Json>; required?: string[] };
-  return Object.entries(object.properties ?? {}).map(([name, property]) => {
-    const { description, ...rest } = property;
-    return { name, in: where, required: where === "path" || (object.required ?? []).includes(name), schema: rest, ...(description ? { description } : {}) };
-  });
-}
 
 function errorResponses(def: AnyAgentRoute): Record<string, Json> {
   const codes: AgentApiCode[] = ["unauthenticated", ...(def.params || def.query || def.body ? (["invalid_request"] as const) : []), ...(def.refusals ?? [])];

@@ -18,6 +18,7 @@ export const AGENT_API_REFUSALS = {
   store_number_taken: [409, "the store number is taken"],
   agent_not_found: [404, "no such agent"],
   agent_unavailable: [403, "this agent is suspended or closed"],
+  agent_has_balance: [409, "the agent still holds float or commission"],
   agent_store_mismatch: [422, "the agent number and store number do not belong to the same agent"],
   customer_not_found: [404, "no customer with this number or name"],
   customer_unavailable: [409, "the customer's account is not active"],

@@ -163,6 +163,10 @@ export class SqlAgentStore implements AgentStore {
     return result.rows.map(toCashOut);
   }
 
+  async deleteRefusedCashOut(pendingId: string): Promise<void> {
+    await this.db.query(`DELETE FROM agent_cash_outs WHERE pending_id = $1::uuid AND state = 'pending'`, [pendingId]);
+  }
+
   async settleCashOut(pendingId: string, state: Exclude<CashOutState, "pending">, now: Date): Promise<boolean> {
     const result = await this.db.query(
       `UPDATE agent_cash_outs SET state = $2, settled_at = $3::timestamptz WHERE pending_id = $1::uuid AND state = 'pending'`,

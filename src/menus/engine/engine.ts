@@ -8,7 +8,7 @@ import { msg, type FlowId, type MenuState, type StepResult } from "./types.js";
 
 export type FlowTable = Record<FlowId, Flow>;
 
-/** The home shortcut: from any screen of a registered customer back to the main menu. */
+/** The home shortcut: from any screen back to the main menu (the agent menu in an agent's session). */
 export const HOME_INPUT = "00";
 // A flow hands over at most this many times in one hop; more would be a loop.
 const MAX_JUMPS = 4;

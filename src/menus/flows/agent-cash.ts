@@ -38,7 +38,7 @@ function cashFlow(kind: CashKind): Flow {
   }
 
   async function takeCustomer(state: MenuState, input: string, ctx: MenuContext, amount?: string): Promise<StepResult> {
-    agentOf(state);
+    agentOf(state); // agents' sessions only: anything else is a bug, and the hop answers "unavailable"
     const query = input.trim();
     const found = await ctx.directory.lookupPayee(query, ctx.institutionId);
     if (!found.ok) return askCustomer(state, refusalMessage(found));

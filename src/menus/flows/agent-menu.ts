@@ -65,7 +65,7 @@ function report(id: FlowId, show: (agent: AgentRef, ctx: MenuContext) => Promise
   return {
     id,
     async start(state) {
-      agentOf(state);
+      agentOf(state); // agents' sessions only
       return askPin(at(state, id, "pin"), msg("ag.ask_pin"));
     },
     steps: {

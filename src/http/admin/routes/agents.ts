@@ -2,6 +2,7 @@ import { z } from "zod";
 import { actorOf, type Principal } from "../../../core/access/types.js";
 import type { Agent, AgentActor } from "../../../core/agents/types.js";
 import type { Institution } from "../../../core/institutions/types.js";
+import { isRefusalCode } from "../refusals.js";
 import { ANY_BANK_ROLE, API_PREFIX, refuse, reply, route, type AnyRoute, type Reply } from "../registry.js";
 import { institutionParams, queryInt, uuid } from "../schemas.js";
 import type { AdminServices } from "../services.js";
@@ -24,6 +25,7 @@ const AGENT = `${AGENTS}/{agentId}`;
 const agentParams = z.object({ institutionId: uuid, agentId: uuid });
 const READERS = { roles: ANY_BANK_ROLE, platform: false };
 const ADMIN = { roles: ["admin"], platform: false } as const;
+const SUPPORT = { roles: ["admin", "operator"], platform: false } as const;
 const TAG = "agents";
 
 const actor = (p: Principal): AgentActor => {
@@ -47,7 +49,7 @@ async function withAgent(s: AdminServices, institution: Institution | null, agen
 export function agentRoutes(s: AdminServices): AnyRoute[] {
   return [
     onboardAgent(s), listAgents(s), getAgent(s), setAgentStatus(s), setAgentLimits(s), topUpFloat(s), withdrawFloat(s),
-    agentStatement(s), reverseCashIn(s), issueDeviceKey(s), listDeviceKeys(s), revokeDeviceKey(s),
+    agentStatement(s), reverseCashIn(s), issueDeviceKey(s), listDeviceKeys(s), revokeDeviceKey(s), unlockAgentPin(s), resetAgentPin(s),
   ];
 }
 
@@ -98,11 +100,11 @@ function getAgent(s: AdminServices): AnyRoute {
 
 function setAgentStatus(s: AdminServices): AnyRoute {
   return route({
-    id: "setAgentStatus", method: "put", path: `${AGENT}/status`, tag: TAG, access: ADMIN,
+    id: "setAgentStatus", method: "put", path: `${AGENT}/status`, tag: TAG, access: SUPPORT,
     summary: "Suspend, reactivate or close an agent (a suspended agent cannot transact; its float may still be withdrawn)",
     params: agentParams, body: z.strictObject({ status: z.enum(["active", "suspended", "closed"]) }),
     success: { status: 200, description: "the agent", schema: agentOut },
-    refusals: ["agent_not_found", "not_configured"],
+    refusals: ["agent_not_found", "agent_has_balance", "not_configured"],
     handle: ({ principal, institution, params, body }) =>
       withAgent(s, institution, params.agentId, async (agent) => {
         const done = await s.agents!.setStatus(agent.id, body.status, actor(principal), institution!.id);
@@ -228,5 +230,41 @@ function revokeDeviceKey(s: AdminServices): AnyRoute {
       const key = await s.agentKeys.revoke(params.agentId, institution!.id, params.keyId, actor(principal));
       return key ? reply(key) : refuse("device_key_not_found");
     },
+  });
+}
+
+function unlockAgentPin(s: AdminServices): AnyRoute {
+  return route({
+    id: "unlockAgentPin", method: "post", path: `${AGENT}/pin/unlock`, tag: TAG, access: SUPPORT,
+    summary: "Unlock an agent's PIN locked by wrong attempts",
+    params: agentParams, body: z.strictObject({}),
+    success: { status: 200, description: "unlocked", schema: z.object({ wasLocked: z.boolean() }) },
+    refusals: ["agent_not_found", "pin_not_set", "not_configured"],
+    handle: ({ principal, institution, params }) =>
+      withAgent(s, institution, params.agentId, async (agent) => {
+        if (!s.pins) return refuse("not_configured");
+        const a = actorOf(principal);
+        const result = await s.pins.unlockPin({ actor: { type: a.actorType, id: a.actorId }, channel: "admin", subjectId: agent.id });
+        return result.ok ? reply({ wasLocked: result.wasLocked }) : refuse(isRefusalCode(result.code) ? result.code : "invalid_request");
+      }),
+  });
+}
+
+function resetAgentPin(s: AdminServices): AnyRoute {
+  return route({
+    id: "resetAgentPin", method: "post", path: `${AGENT}/pin/reset`, tag: TAG, access: ADMIN,
+    summary: "Set a new PIN for an agent whose identity the bank has checked",
+    params: agentParams, body: z.strictObject({ newPin: z.string().regex(/^[0-9]{4,6}$/, "must be 4 to 6 digits") }),
+    success: { status: 204, description: "reset" },
+    refusals: ["agent_not_found", "pin_not_set", "pin_weak", "sim_swap_cooling", "not_configured"],
+    handle: ({ principal, institution, params, body }) =>
+      withAgent(s, institution, params.agentId, async (agent) => {
+        if (!s.pins) return refuse("not_configured");
+        const a = actorOf(principal);
+        const result = await s.pins.resetPin({ actor: { type: a.actorType, id: a.actorId }, channel: "admin", subjectId: agent.id, newPin: body.newPin });
+        if (result.ok) return { ok: true, status: 204 };
+        if (result.code === "pin_weak" || result.code === "pin_invalid") return refuse(result.code, [{ path: "body.newPin", message: result.reason }]);
+        return refuse(isRefusalCode(result.code) ? result.code : "invalid_request");
+      }),
   });
 }
