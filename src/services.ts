@@ -10,7 +10,13 @@ import { SessionMeter } from "./core/tariffs/metering.js";
 import type { PinScheme } from "./config.js";
 import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
 import { HmacPinHasher } from "./infra/auth/hmac-pin-hasher.js";
-import { CachedFeeScheduleStore, CachedInstitutionProfileStore, CachedInstitutionStore, CachedLimitPolicyStore } from "./infra/cache/cached-stores.js";
+import {
+  CachedFeeScheduleStore,
+  CachedInstitutionProfileStore,
+  CachedInstitutionStore,
+  CachedLimitPolicyStore,
+  CachedTelcoLookup,
+} from "./infra/cache/cached-stores.js";
 import { SqlAuditLog } from "./infra/db/audit-store.js";
 import { PrismaDirectoryStore } from "./infra/db/directory-store.js";
 import { SqlFeeScheduleStore } from "./infra/db/fee-store.js";
@@ -82,7 +88,13 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     limits: new LimitPolicies(cacheMs > 0 ? new CachedLimitPolicyStore(limits, cacheMs) : limits, clock),
     fees: new FeeSchedules(cacheMs > 0 ? new CachedFeeScheduleStore(fees, cacheMs) : fees, clock),
   });
-  const sessionMeter = new SessionMeter({ tariffs: new SqlTariffStore(db), sessions: new SqlSessionLog(db), institutions: cachedInstitutions, ledger });
+  const tariffs = new SqlTariffStore(db);
+  const sessionMeter = new SessionMeter({
+    tariffs: cacheMs > 0 ? new CachedTelcoLookup(tariffs, cacheMs) : tariffs,
+    sessions: new SqlSessionLog(db),
+    institutions: cachedInstitutions,
+    ledger,
+  });
   return {
     prisma,
     audit,
