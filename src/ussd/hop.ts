@@ -257,9 +257,18 @@ export class HopProcessor {
     next.closed = answer.end;
     next.hop = hop;
     if (next.closed && !record?.closed) this.ended(req.aggregator, req.sessionId, next, "end");
-    const resume = this.interruptedWrite(req, next);
-    const writes: SessionWrite[] = [...(resume ? [resume] : []), { key, value: encodeRecord(next), ttlSec: this.limits.idleTtlSec }];
-    return { reply: next.out, writes };
+    return { reply: next.out, writes: this.writesFor(key, req, next) };
+  }
+
+  /** The session and its resume point; none when the record cannot be stored (the answer still goes out: the step ran). */
+  private writesFor(key: string, req: HopRequest, next: SessionRecord): SessionWrite[] {
+    try {
+      const resume = this.interruptedWrite(req, next);
+      return [...(resume ? [resume] : []), { key, value: encodeRecord(next), ttlSec: this.limits.idleTtlSec }];
+    } catch (error) {
+      this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
+      return [];
+    }
   }
 
   /**
