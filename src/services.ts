@@ -14,7 +14,13 @@ import { Argon2PinHasher } from "./infra/auth/argon2-hasher.js";
 import { HmacPinHasher } from "./infra/auth/hmac-pin-hasher.js";
 import { SqlAgentDeviceKeyStore } from "./infra/db/agent-device-key-store.js";
 import { SqlAgentStore } from "./infra/db/agent-store.js";
-import { CachedFeeScheduleStore, CachedInstitutionProfileStore, CachedInstitutionStore, CachedLimitPolicyStore } from "./infra/cache/cached-stores.js";
+import {
+  CachedFeeScheduleStore,
+  CachedInstitutionProfileStore,
+  CachedInstitutionStore,
+  CachedLimitPolicyStore,
+  CachedTelcoLookup,
+} from "./infra/cache/cached-stores.js";
 import { SqlAuditLog } from "./infra/db/audit-store.js";
 import { PrismaDirectoryStore } from "./infra/db/directory-store.js";
 import { SqlFeeScheduleStore } from "./infra/db/fee-store.js";
@@ -102,7 +108,13 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     clock,
     cashOutTimeoutSec: options.cashOutTimeoutSec,
   });
-  const sessionMeter = new SessionMeter({ tariffs: new SqlTariffStore(db), sessions: new SqlSessionLog(db), institutions: cachedInstitutions, ledger });
+  const tariffs = new SqlTariffStore(db);
+  const sessionMeter = new SessionMeter({
+    tariffs: cacheMs > 0 ? new CachedTelcoLookup(tariffs, cacheMs) : tariffs,
+    sessions: new SqlSessionLog(db),
+    institutions: cachedInstitutions,
+    ledger,
+  });
   return {
     prisma,
     audit,

@@ -27,7 +27,9 @@ export function africasTalkingHop(name: string, hops: HopProcessor) {
     }
     const networkCode = networkCodeOf(body.networkCode);
     const reply = await hops.handle({ aggregator: name, sessionId, msisdn, serviceCode, mode: "cumulative", text, hopKey: text, networkCode });
-    res.type("text/plain; charset=utf-8").send(`${reply.end ? "END" : "CON"} ${reply.text}`);
+    // Plain end(), not send(): a USSD reply needs no ETag or freshness check (a measurable share of a hop).
+    res.setHeader("content-type", "text/plain; charset=utf-8");
+    res.end(`${reply.end ? "END" : "CON"} ${reply.text}`);
   };
 }
 

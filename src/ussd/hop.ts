@@ -221,7 +221,11 @@ export class HopProcessor {
     const reply = (r: HopReply) => ({ reply: r, writes: [] });
     const record = decodeRecord(lock.value);
     const hop = this.digest(key, req.hopKey);
-    if (record && record.hop === hop) return reply(record.out); // the aggregator retried this hop
+    if (record && record.hop === hop) {
+      // The aggregator retried this hop: the same answer again.
+      const { end, text } = record.out ?? this.answerOf(record);
+      return reply({ end, text });
+    }
     if (record?.closed) return reply(this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.session_ended", true));
     if (record && record.msisdn !== req.msisdn) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
     if (req.text.length > this.limits.maxTextChars) return reply(this.plain(record?.menu?.lang ?? this.deps.menu.defaultLanguage, "err.input_too_long", true));
@@ -248,17 +252,24 @@ export class HopProcessor {
       next = await this.advance(record, input, ctx);
       if (req.mode === "cumulative") next.consumed = Math.max(record.consumed, segments.length);
     }
-    const pages = renderPages(this.deps.translator, next.menu?.lang ?? this.deps.menu.defaultLanguage, next.reply, this.budget);
-    const page = Math.min(next.page, pages.length - 1);
-    const last = page === pages.length - 1;
-    next.page = page;
-    next.out = { end: next.ends && last, text: pages[page] ?? "" };
-    next.closed = next.out.end;
+    const answer = this.answerOf(next);
+    next.page = answer.page;
+    next.out = { end: answer.end, text: answer.text };
+    next.closed = answer.end;
     next.hop = hop;
     if (next.closed && !record?.closed) this.ended(req.aggregator, req.sessionId, next, "end");
-    const resume = this.interruptedWrite(req, next);
-    const writes: SessionWrite[] = [...(resume ? [resume] : []), { key, value: encodeRecord(next), ttlSec: this.limits.idleTtlSec }];
-    return { reply: next.out, writes };
+    return { reply: next.out, writes: this.writesFor(key, req, next) };
+  }
+
+  /** The session and its resume point; none when the record cannot be stored (the answer still goes out: the step ran). */
+  private writesFor(key: string, req: HopRequest, next: SessionRecord): SessionWrite[] {
+    try {
+      const resume = this.interruptedWrite(req, next);
+      return [...(resume ? [resume] : []), { key, value: encodeRecord(next), ttlSec: this.limits.idleTtlSec }];
+    } catch (error) {
+      this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
+      return [];
+    }
   }
 
   /**
@@ -329,6 +340,13 @@ export class HopProcessor {
   private ending(record: SessionRecord, message: Message): SessionRecord {
     const reply: Reply = { lines: [message] };
     return { ...record, reply, ends: true, page: 0 };
+  }
+
+  /** The page of the record's reply it shows (the last one if the reply got shorter), and whether it ends the session. */
+  private answerOf(record: SessionRecord): HopReply & { page: number } {
+    const pages = renderPages(this.deps.translator, record.menu?.lang ?? this.deps.menu.defaultLanguage, record.reply, this.budget);
+    const page = Math.min(record.page, pages.length - 1);
+    return { end: record.ends && page === pages.length - 1, text: pages[page] ?? "", page };
   }
 
   private plain(lang: Language, key: string, end: boolean): HopReply {

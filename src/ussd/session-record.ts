@@ -13,9 +13,13 @@ export interface SessionRecord {
   page: number;
   /** Cumulative dialects: how many `*`-separated segments of `text` were already consumed. */
   consumed: number;
-  /** Keyed digest of the last hop's identity: a retry of it gets `out` again. */
+  /** Keyed digest of the last hop's identity: a retry of it gets the same answer again. */
   hop: string;
-  out: { end: boolean; text: string };
+  /**
+   * The answer given. Not stored (encodeRecord drops it): a retry renders `reply` at `page` again,
+   * which gives the same text, and the session stays well under 1 KiB.
+   */
+  out?: { end: boolean; text: string };
   /** Paging hops (98/0) in this session. */
   nav: number;
   closed: boolean;
@@ -32,7 +36,8 @@ export interface SessionRecord {
 export const MAX_RECORD_BYTES = 4_096;
 
 export function encodeRecord(record: SessionRecord): string {
-  const json = JSON.stringify(record);
+  const { out: _answer, ...stored } = record;
+  const json = JSON.stringify(stored);
   if (Buffer.byteLength(json) > MAX_RECORD_BYTES) throw new Error("ussd session record too large");
   return json;
 }

@@ -3,11 +3,12 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
 import type { LimitPolicy } from "../../src/core/limits/types.js";
-import { CachedFeeScheduleStore, CachedInstitutionStore, CachedLimitPolicyStore } from "../../src/infra/cache/cached-stores.js";
+import { CachedFeeScheduleStore, CachedInstitutionStore, CachedLimitPolicyStore, CachedTelcoLookup } from "../../src/infra/cache/cached-stores.js";
 import { TtlCache } from "../../src/infra/cache/ttl-cache.js";
 import { SqlFeeScheduleStore } from "../../src/infra/db/fee-store.js";
 import { SqlInstitutionStore } from "../../src/infra/db/institution-store.js";
 import { SqlLimitPolicyStore } from "../../src/infra/db/limit-policy-store.js";
+import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
 
 const noAudit = (): AuditEntryInput[] => [];
@@ -72,6 +73,14 @@ describe("cached stores (postgres)", () => {
     expect(await limits.list(institutionId)).toEqual([]);
     await limits.put({ institutionId, channel: "ussd", tier: 0 }, POLICY, new Date(), noAudit);
     expect((await limits.list(institutionId)).map((p) => p.policy)).toEqual([POLICY]);
+
+    const rawTariffs = new SqlTariffStore(test.db);
+    const telcos = new CachedTelcoLookup(rawTariffs, 60_000);
+    expect(await telcos.findTelco("network_code", "63999")).toBeNull();
+    const telco = { id: randomUUID(), code: "cache-telco", name: "Cache Telco", networkCodes: ["63998"], smppLinkIds: [], createdAt: new Date() };
+    expect(await rawTariffs.insertTelco(telco, [])).toBe("ok");
+    expect((await telcos.findTelco("network_code", "63998"))?.id).toBe(telco.id);
+    expect(await telcos.planInEffect(telco.id, new Date())).toBeNull(); // plans pass through
 
     const institutions = new CachedInstitutionStore(new SqlInstitutionStore(test.db), 60_000);
     expect((await institutions.get(institutionId))?.code).toBe("cache-bank");

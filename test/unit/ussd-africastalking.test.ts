@@ -109,6 +109,17 @@ describe("Africa's Talking dialect over fakes", () => {
     expect((await hop(app, "s4", "+254700000010", "98*0*1")).text).toBe("CON अपना पिन दर्ज करें:");
   });
 
+  it("stores no rendered screen: a retried page is rendered again, the same, and the record stays under 1 KiB", async () => {
+    const { bank, app, sessions } = setup();
+    bank.addCustomer("+254700000010", "सुनीता कुमारी", { pin: "4827", language: "hi" });
+    await hop(app, "s6", "+254700000010", "");
+    const p2 = await hop(app, "s6", "+254700000010", "98");
+    const stored = (await sessions.get("at:s6"))!;
+    expect(stored).not.toContain(p2.text.slice(4, 20));
+    expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(1_024);
+    expect((await hop(app, "s6", "+254700000010", "98")).text).toBe(p2.text); // the retry: page 2 again, not page 3
+  });
+
   it("shortcut *384*2*number*amount# goes straight to confirmation", async () => {
     const { bank, app } = setup();
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });

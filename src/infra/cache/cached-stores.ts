@@ -13,6 +13,8 @@ import type { InstitutionStore } from "../../core/institutions/ports.js";
 import type { Institution } from "../../core/institutions/types.js";
 import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "../../core/limits/ports.js";
 import type { LimitPolicy } from "../../core/limits/types.js";
+import type { TariffStore } from "../../core/tariffs/ports.js";
+import type { TariffPlan, Telco, TelcoIdentifierKind } from "../../core/tariffs/types.js";
 import { TtlCache } from "./ttl-cache.js";
 
 export class CachedInstitutionStore implements InstitutionStore {
@@ -145,5 +147,28 @@ export class CachedInstitutionProfileStore implements DirectoryStore {
 
   findPayeeByAlias(aliasKey: string): Promise<PayeeRecord | null> {
     return this.inner.findPayeeByAlias(aliasKey);
+  }
+}
+
+/**
+ * What the session meter reads: the telco behind a network code (cached), and the plan in effect at
+ * a moment (never cached: a plan that starts now must bill from now).
+ */
+export class CachedTelcoLookup implements Pick<TariffStore, "findTelco" | "planInEffect"> {
+  private readonly cache: TtlCache<Telco | null>;
+
+  constructor(
+    private readonly inner: Pick<TariffStore, "findTelco" | "planInEffect">,
+    ttlMs: number,
+  ) {
+    this.cache = new TtlCache(ttlMs);
+  }
+
+  findTelco(kind: TelcoIdentifierKind, value: string): Promise<Telco | null> {
+    return this.cache.get(`${kind}:${value}`, () => this.inner.findTelco(kind, value));
+  }
+
+  planInEffect(telcoId: string, at: Date): Promise<TariffPlan | null> {
+    return this.inner.planInEffect(telcoId, at);
   }
 }

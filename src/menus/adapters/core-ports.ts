@@ -18,7 +18,13 @@ export function shortReference(transferId: string): string {
   return transferId.replace(/-/g, "").slice(0, 10).toUpperCase();
 }
 
+// Wallet currencies seen: an account's currency never changes, so a session's first screen need not
+// read the account again. Bounded; the oldest entry goes first.
+const MAX_KNOWN_CURRENCIES = 100_000;
+
 export class CoreDirectoryPort implements DirectoryPort {
+  private readonly currencies = new Map<string, string>();
+
   constructor(
     private readonly directory: Directory,
     private readonly ledger: Ledger,
@@ -65,18 +71,26 @@ export class CoreDirectoryPort implements DirectoryPort {
   }
 
   private async toRef(customer: Customer): Promise<CustomerRef> {
-    const wallet = await this.ledger.getAccount(customer.walletAccountId);
-    if (!wallet) throw new Error("directory: a customer's wallet account is missing");
     return {
       id: customer.id,
       institutionId: customer.institutionId,
       msisdn: customer.msisdn,
       walletAccountId: customer.walletAccountId,
-      currency: wallet.currency,
+      currency: await this.walletCurrency(customer.walletAccountId),
       language: customer.language,
       displayName: customer.displayName,
       active: customer.status === "active",
     };
+  }
+
+  private async walletCurrency(accountId: string): Promise<string> {
+    const known = this.currencies.get(accountId);
+    if (known) return known;
+    const wallet = await this.ledger.getAccount(accountId);
+    if (!wallet) throw new Error("directory: a customer's wallet account is missing");
+    this.currencies.set(accountId, wallet.currency);
+    if (this.currencies.size > MAX_KNOWN_CURRENCIES) this.currencies.delete(this.currencies.keys().next().value!);
+    return wallet.currency;
   }
 }
 
