@@ -53,6 +53,13 @@ export interface RelayDeps {
 
 const STALE_SWEEP_EVERY_MS = 30_000;
 
+/**
+ * What STOP does not silence: prompts (the subscriber is in the middle of a transaction that needs
+ * them) and security notices (a PIN change they did not make must reach them).
+ */
+const SECURITY_TEMPLATES = new Set(["notice.pin_changed", "notice.pin_reset"]);
+const ALWAYS_SENT = (row: ClaimedRow) => row.kind === "prompt" || SECURITY_TEMPLATES.has(row.template);
+
 interface ClaimLoop {
   timer: NodeJS.Timeout | undefined;
   running: Promise<void> | undefined;
@@ -128,6 +135,7 @@ export class OutboxRelay {
   }
 
   private route(row: ClaimedRow, byLink: Map<string, JobMessage[]>): Routed {
+    if (row.optedOut && !ALWAYS_SENT(row)) return { id: row.id, state: "suppressed", error: "the recipient opted out of notifications (STOP)" };
     const route = this.deps.links.route(row.msisdn);
     const linkId = row.linkId ?? route?.linkId;
     if (linkId === undefined) return { id: row.id, state: "failed", error: "no SMS link reaches this number" };
