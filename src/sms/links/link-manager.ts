@@ -146,6 +146,11 @@ export class SmsLinkManager implements LinkDirectory {
     return this.running.get(id)?.link ?? undefined;
   }
 
+  /** Every running link, so that receipts are heard from each (a reload may replace them). */
+  links(): MtLink[] {
+    return [...this.running.values()].flatMap((run) => (run.link ? [run.link] : []));
+  }
+
   rateLimitPerSecond(id: string): number | null {
     return this.running.get(id)?.stored.throughputPerS ?? null;
   }
