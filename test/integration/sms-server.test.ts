@@ -36,6 +36,7 @@ beforeAll(async () => {
   env = await openSmsEnv({ code: "sms-server-bank" });
   jane = await env.addCustomer("+254700000001", "Jane Wanjiru", "4827", "en", 5_000_00n);
   otieno = await env.addCustomer("+254700000002", "Otieno Kamau", "5903", "sw", 1_000_00n);
+  await env.addCustomer("+254700000005", "Priya Sharma", "6194", "hi", 300_00n);
   await env.addServerLink("safaricom", { maxBinds: 10 });
   await env.addServerLink("capped", { throughputPerS: 2, maxBinds: 5, shortCodes: ["22666"], msisdnPrefixes: [] });
   await env.addServerLink("limited", { maxBinds: 1, shortCodes: ["22777"], msisdnPrefixes: [] });
@@ -106,6 +107,24 @@ describe("MO commands", () => {
     expect(t.pending()).toBe(0);
     expect(await transfersOf(jane.walletAccountId)).toBe(before + 1);
     expect((await env.ledger.getAccount(otieno.walletAccountId))!.creditsPosted).toBe(1_150_00n);
+    await t.close();
+  });
+
+  it("reads a Hindi command sent in UCS-2 and answers in Hindi, in UCS-2", async () => {
+    const t = await bound();
+    expect((await t.mo("254700000005", "22555", "बैलेंस 6194", { data_coding: 8 })).command_status).toBe(ESME_ROK);
+    const reply = await t.nextDeliver();
+    expect(reply.data_coding).toBe(8);
+    expect(textOf(reply)).toMatch(/^आपकी शेष राशि .*300\.00 है।$/);
+    await t.close();
+  });
+
+  it("sends a mini-statement", async () => {
+    const t = await bound();
+    await t.mo("254700000002", "22555", "taarifa 5903");
+    const lines = textOf(await t.nextDeliver()).split("\n");
+    expect(lines[0]).toBe("Miamala ya mwisho:");
+    expect(lines.slice(1).some((l) => /^\+Ksh 1,000\.00 \S+ \S+ [0-9A-F]{10}$/.test(l))).toBe(true);
     await t.close();
   });
 
