@@ -110,6 +110,16 @@ describe("MO commands", () => {
     await t.close();
   });
 
+  it("holds SEND to the bank's SMS limits, lower than USSD's", async () => {
+    const t = await bound();
+    const before = await transfersOf(jane.walletAccountId);
+    // Tier 0 over SMS (Y.2740 level 2): KES 1,000 per transaction; USSD would allow KES 10,000.
+    await t.mo("254700000001", "22555", "SEND 0700000002 1500 4827");
+    expect(textOf(await t.nextDeliver())).toMatch(/^This is over your SMS limit(\.|: you may send up to KES 1,000\.00 now\.)/);
+    expect(await transfersOf(jane.walletAccountId)).toBe(before);
+    await t.close();
+  });
+
   it("reads a Hindi command sent in UCS-2 and answers in Hindi, in UCS-2", async () => {
     const t = await bound();
     expect((await t.mo("254700000005", "22555", "बैलेंस 6194", { data_coding: 8 })).command_status).toBe(ESME_ROK);
