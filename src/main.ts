@@ -13,6 +13,7 @@ import { isRetryableSqlError, type SqlDb } from "./infra/db/sql.js";
 import { createLogger, type Logger } from "./infra/log.js";
 import { buildServices, type CoreServices } from "./services.js";
 import { buildSmsGateway, type SmsGateway } from "./sms/gateway.js";
+import { startOutbound, type Outbound } from "./sms/outbox/outbound.js";
 import { buildUssdGateway } from "./ussd/gateway.js";
 
 /** The composition root: the one place that builds adapters and wires them into the core. */
@@ -26,6 +27,7 @@ export interface Gateway {
   demo: DemoSetup | null;
   /** SMS links (the link directory), the telco listener, SMS commands, USSD over SMPP. */
   sms: SmsGateway;
+  outbound: Outbound;
   app: ReturnType<typeof createApp>;
   close(): Promise<void>;
 }
@@ -53,6 +55,17 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   const sms = await buildSmsGateway({ db, services, ledger, logger, redisUrl: config.redisUrl, ussdHops: ussd?.hops });
   const smsAggregators = smsAggregatorsFromEnv(process.env);
   const smsMo = smsAggregators.length > 0 ? smsMoRouter({ aggregators: smsAggregators, commands: sms.commands, logger }) : undefined;
+  // SMS outbound: the outbox relay → a queue per link (BullMQ with REDIS_URL, else in-process) →
+  // the links sms.manager routes to; delivery receipts matched back (src/sms/outbox/outbound.ts).
+  const outbound = startOutbound({
+    db,
+    links: sms.manager,
+    redisUrl: config.redisUrl,
+    defaultLanguage: config.smsOutbound.language,
+    relay: { defaultSender: config.smsOutbound.sender },
+    sender: { maxAttempts: config.smsOutbound.maxAttempts },
+    onError: (error, context) => logger.warn({ err: error.message, context }, "sms outbound"),
+  });
   const app = withAdmin(
     createApp({ logger, checkDatabase: async () => void (await db.query("SELECT 1")) }),
     adminRouter({
@@ -75,9 +88,11 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     services,
     demo,
     sms,
+    outbound,
     app,
     close: async () => {
       stopSweep();
+      await outbound.close();
       await sms.close();
       await ussd?.close();
       await ledger.close();
