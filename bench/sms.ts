@@ -13,6 +13,8 @@
  *   paced     receipts written at a steady rate (BENCH_PACED_RATE per second), for latency:
  *             p99_ms is insert committed → every part's submit_sm_resp recorded in the outbox
  * duplicates counts destinations the server accepted more than once (each message has its own).
+ * cpu_us_per_message is this process's CPU per message in the burst (the in-process SMPP server
+ * included, as in the baseline's figure): rates swing with the machine's load, this much less.
  */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
@@ -53,9 +55,20 @@ async function startServer(): Promise<Server> {
     session.on("bind_transceiver", (pdu: smpp.PDU) => session.send(pdu.response({ system_id: "bench" })));
     session.on("enquire_link", (pdu: smpp.PDU) => session.send(pdu.response()));
     session.on("unbind", (pdu: smpp.PDU) => session.send(pdu.response()));
+    // Responses to the submit_sm of one read leave in one write (as an SMSC built for throughput
+    // does); both the baseline and the pipeline get the same server.
+    let corked = false;
     session.on("submit_sm", (pdu: smpp.PDU) => {
       const to = String(pdu.destination_addr);
       accepted.set(to, (accepted.get(to) ?? 0) + 1);
+      if (!corked) {
+        corked = true;
+        session.socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          session.socket.uncork();
+        });
+      }
       session.send(pdu.response({ message_id: (++nextId).toString(36) }));
     });
   });
@@ -89,7 +102,7 @@ function percentile(sorted: number[], p: number): number {
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** The raw package: bind, then keep WINDOW submit_sm outstanding until all are answered. */
-async function baseline(port: number, notices: Notice[]): Promise<{ perSecond: number; errors: number }> {
+async function baseline(port: number, notices: Notice[]): Promise<{ perSecond: number; errors: number; cpuUsPerMessage: number }> {
   const renderer = createNoticeRenderer();
   const pdus = notices.map((n, i) => {
     const encoded = encodeSms(renderer.render(n.template, n.params, n.language ?? null), { reference: i % 256 });
@@ -111,6 +124,7 @@ async function baseline(port: number, notices: Notice[]): Promise<{ perSecond: n
   await new Promise<void>((resolve) => session.on("connect", () => session.bind_transceiver({ system_id: "raw", password: "x", interface_version: 0x34 }, () => resolve())));
   let errors = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await new Promise<void>((resolve) => {
     let next = 0;
     let done = 0;
@@ -125,8 +139,9 @@ async function baseline(port: number, notices: Notice[]): Promise<{ perSecond: n
     for (let i = 0; i < Math.min(WINDOW, pdus.length); i++) sendOne();
   });
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   session.destroy();
-  return { perSecond: pdus.length / seconds, errors };
+  return { perSecond: pdus.length / seconds, errors, cpuUsPerMessage: (used.user + used.system) / pdus.length };
 }
 
 async function main(): Promise<void> {
@@ -178,9 +193,12 @@ async function main(): Promise<void> {
     // Burst: throughput.
     const burst = Array.from({ length: MESSAGES }, (_, i) => notice(i, 2));
     const started = performance.now();
+    const cpu = process.cpuUsage();
     for (let i = 0; i < burst.length; i += INSERT_BATCH) await insert(burst.slice(i, i + INSERT_BATCH));
     await waitSubmitted(MESSAGES);
     const burstSeconds = (lastSubmitMs - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const cpuUsPerMessage = (used.user + used.system) / MESSAGES;
     const burstLatencies = [...latencies].sort((a, b) => a - b);
     process.stderr.write(`pipeline burst: ${Math.round(MESSAGES / burstSeconds)} msg/s\n`);
 
@@ -217,6 +235,10 @@ async function main(): Promise<void> {
         duplicates,
         baseline_messages_per_s: Math.round(raw.perSecond),
         ratio_to_baseline: round(messagesPerS / raw.perSecond, 3),
+        // This process's CPU per message (the SMPP server's share included in both; PostgreSQL and
+        // Redis are other processes): less sensitive than rates to a busy machine.
+        cpu_us_per_message: Math.round(cpuUsPerMessage),
+        baseline_cpu_us_per_message: Math.round(raw.cpuUsPerMessage),
         outbox_states: Object.fromEntries(states.rows.map((r) => [r.state, Number(r.n)])),
       }),
     );
