@@ -15,7 +15,14 @@ import { openTestDb, TEST_DATABASE_URL, type TestDb } from "../helpers/db.js";
 import { TestTelco } from "../helpers/smpp-telco.js";
 
 const PLATFORM_KEY = "sms-links-platform-key-0123456789abcdef";
-const ENV = { FINGATE_SMPP_LISTEN: "1", FINGATE_SMPP_PORT: "0", FINGATE_SMPP_HOST: "127.0.0.1", FINGATE_SMS_SECRET_KEY: randomBytes(32).toString("hex") };
+const MO_SECRET = "links-http-mo-secret-0123456789";
+const ENV = {
+  FINGATE_SMPP_LISTEN: "1",
+  FINGATE_SMPP_PORT: "0",
+  FINGATE_SMPP_HOST: "127.0.0.1",
+  FINGATE_SMS_SECRET_KEY: randomBytes(32).toString("hex"),
+  FINGATE_SMS_AGGREGATORS: JSON.stringify([{ name: "at", secret: MO_SECRET, institutionId: "00000000-0000-4000-8000-000000000001" }]),
+};
 
 let test: TestDb;
 let gateway: Gateway;
@@ -142,6 +149,15 @@ describe("SMS link configuration", () => {
     expect((await request(gateway.app).get("/admin/v1/sms-links/airtel-ke").set(...platform())).status).toBe(404);
     expect(await bindStatus("airtel", "pw12345")).toBe(ESME_RINVSYSID);
     expect(gateway.sms.manager.route("+254730000001")).toBeNull();
+  });
+
+  it("serves HTTP MO for the aggregators in FINGATE_SMS_AGGREGATORS", async () => {
+    const body = { from: "+254730000009", to: "22555", text: "HELP", id: "ATXid_links_1", date: "2026-11-25 21:00:00", linkId: "x" };
+    expect((await request(gateway.app).post("/sms/at/mo").type("form").send(body)).status).toBe(401);
+    const ok = await request(gateway.app).post("/sms/at/mo").set("x-fingate-secret", MO_SECRET).type("form").send(body);
+    expect(ok.status).toBe(200);
+    const { rows } = await test.db.query("SELECT link_id, command FROM sms_mo_messages");
+    expect(rows).toEqual([{ link_id: "http-at", command: "help" }]);
   });
 
   it("is in the OpenAPI document", async () => {
