@@ -204,6 +204,18 @@ describe("MT to the telco's subscribers", () => {
     expect(parts.map((p) => p.esm_class)).toEqual([0x40, 0x40]);
     expect(parts.map(textOf).join("")).toBe(text);
     expect(env.sms.manager.route("+255700000001")).toBeNull();
+
+    // The telco's delivery receipt for a part comes back to the link's receipt listeners.
+    const heard = new Promise<{ smscMessageId: string; outcome: string | null }>((resolve) => {
+      const off = link.onReceipt((receipt) => {
+        off();
+        resolve(receipt);
+      });
+    });
+    const id = result.smscMessageIds[0]!;
+    const dlr = `id:${id} sub:001 dlvrd:001 submit date:2611252100 done date:2611252101 stat:DELIVRD err:000 text:Your PIN`;
+    expect((await t.mo("254700000001", "22555", dlr, { esm_class: 0x04 })).command_status).toBe(ESME_ROK);
+    expect(await heard).toMatchObject({ smscMessageId: id, outcome: "delivered" });
     await t.close();
   });
 });
