@@ -110,6 +110,23 @@ describe("MO commands", () => {
     await t.close();
   });
 
+  it("pays once when the same message arrives twice at the same moment", async () => {
+    const t = await bound();
+    const before = await transfersOf(jane.walletAccountId);
+    const sendRows = async () => Number((await env.test.db.query<{ n: string }>("SELECT count(*)::text AS n FROM sms_mo_messages WHERE command = 'send'")).rows[0]!.n);
+    const rowsBefore = await sendRows();
+    const send = () => t.mo("254700000001", "22555", "SEND 0700000002 20 4827");
+    const statuses = await Promise.all([send(), send()]);
+    expect(statuses.map((r) => r.command_status)).toEqual([ESME_ROK, ESME_ROK]);
+    // Both were recorded under one message (one id) before they were acknowledged…
+    expect(await sendRows()).toBe(rowsBefore + 1);
+    expect(textOf(await t.nextDeliver())).toMatch(/^Sent KES 20\.00 to OTIENO/);
+    // …so whichever ran carried the same payment id: one transfer (a second run finds it done).
+    await env.sms.commands.drain();
+    expect(await transfersOf(jane.walletAccountId)).toBe(before + 1);
+    await t.close();
+  });
+
   it("holds SEND to the bank's SMS limits, lower than USSD's", async () => {
     const t = await bound();
     const before = await transfersOf(jane.walletAccountId);
