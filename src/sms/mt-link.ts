@@ -120,6 +120,11 @@ export class StaticLinkDirectory implements LinkDirectory {
     this.byId = new Map(links.map(({ link, ratePerSecond }) => [link.id, { link, rate: ratePerSecond ?? null }]));
   }
 
+  /** Adds (or replaces) a link, e.g. one configured after the pipeline started. */
+  add(link: MtLink, ratePerSecond: number | null = null): void {
+    this.byId.set(link.id, { link, rate: ratePerSecond });
+  }
+
   route(msisdn: string): MtRoute | null {
     const matches = this.routes.filter((r) => msisdn.startsWith(r.prefix)).sort((a, b) => b.prefix.length - a.prefix.length);
     const best = matches[0];

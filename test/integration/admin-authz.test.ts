@@ -39,6 +39,9 @@ const EXPECTED: Record<string, Who[]> = {
   getSmsLink: ["platform"],
   updateSmsLink: ["platform"],
   deleteSmsLink: ["platform"],
+  listSmsMessages: ["platform"],
+  countSmsMessagesByState: ["platform"],
+  getSmsMessage: ["platform"],
   // Read by everyone: an institution's own record, its configuration, telcos and their plans.
   getInstitution: ALL,
   listLimitPolicies: ALL,

@@ -68,6 +68,18 @@ describe("relay → queue → submit_sm", () => {
     expect(smsc.accepted.map((a) => a.destination)).toEqual(["255700000002"]);
   });
 
+  it("keeps messages pending while no link exists at all, and sends them once one does", async () => {
+    const { smsc, client } = await env.smscAndClient();
+    const links = new StaticLinkDirectory([]);
+    const { outbound } = await env.rig({ links });
+    await env.enqueue([notice(1)]);
+    expect(await outbound.relay.relayOnce()).toBe(0);
+    expect(await env.count("pending")).toBe(1);
+    links.add(client);
+    await env.until("submitted", 1);
+    expect(smsc.accepted).toHaveLength(1);
+  });
+
   it("suppresses receipts to a number that sent STOP, but still sends its security notices", async () => {
     const { smsc } = await env.rig();
     await env.t.db.query("INSERT INTO sms_opt_outs (msisdn) VALUES ($1)", [notice(1).msisdn]);

@@ -43,7 +43,7 @@ export const RELAY_DEFAULTS: RelayOptions = {
 
 export interface RelayDeps {
   store: Pick<SqlOutboxDeliveryStore, "claim" | "requeueStale">;
-  links: Pick<LinkDirectory, "route">;
+  links: Pick<LinkDirectory, "route" | "links">;
   renderer: NoticeRenderer;
   queue: OutboxQueue;
   options?: Partial<RelayOptions>;
@@ -98,6 +98,9 @@ export class OutboxRelay {
 
   /** One claim; returns the number of rows claimed. */
   async relayOnce(): Promise<number> {
+    // With no link at all (SMS not set up yet), messages wait in the outbox instead of failing as
+    // unroutable; they go once a link is configured.
+    if (this.deps.links.links?.().length === 0) return 0;
     if ((await this.deps.queue.backlog()) >= this.options.maxBacklog) return 0;
     const byLink = new Map<string, JobMessage[]>();
     const { rows } = await this.deps.store.claim(this.options.batchSize, (claimed) => claimed.map((row) => this.route(row, byLink)));
