@@ -29,6 +29,15 @@ export interface Config {
   agentCashOutTimeoutSec: number;
   /** FINGATE_READ_CACHE_MS: how long payments reuse an institution, fee schedule or limit policy they read (0: never). */
   readCacheMs: number;
+  /** Outbound SMS (src/sms/outbox): receipts and notices from the outbox to the SMPP links. */
+  smsOutbound: {
+    /** Sender address when a link's route names none (FINGATE_SMS_SENDER, shared with replies). */
+    sender: string;
+    /** Sending attempts per message before it is dead-lettered. */
+    maxAttempts: number;
+    /** Language of messages to numbers without one (the institution's default). */
+    language: string;
+  };
   ledger: {
     maxQueuedTransfers: number;
     maxBatchTransfers: number;
@@ -61,6 +70,11 @@ function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw ? raw : undefined;
 }
 
+function smsLanguage(value: string): string {
+  if (!["en", "sw", "fr", "hi"].includes(value)) throw new Error(`FINGATE_SMS_LANGUAGE must be en, sw, fr or hi, got "${value}"`);
+  return value;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const schema = text(env, "DATABASE_SCHEMA");
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
@@ -82,6 +96,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: env.NODE_ENV === "production",
     agentCashOutTimeoutSec: int(env, "FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC", 300, 30, 3_600),
     readCacheMs: int(env, "FINGATE_READ_CACHE_MS", 5_000, 0, 60_000),
+    smsOutbound: {
+      sender: text(env, "FINGATE_SMS_SENDER") ?? "FINGATE",
+      maxAttempts: int(env, "FINGATE_SMS_OUTBOX_ATTEMPTS", 5, 1, 50),
+      language: smsLanguage(text(env, "FINGATE_SMS_LANGUAGE") ?? "en"),
+    },
     ledger: {
       maxQueuedTransfers: int(env, "LEDGER_MAX_QUEUED", 100_000, 1, 10_000_000),
       maxBatchTransfers: int(env, "LEDGER_MAX_BATCH", 8_192, 1, 65_536),

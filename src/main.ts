@@ -7,12 +7,15 @@ import { adminRouter } from "./http/admin/router.js";
 import { agentApiRouter } from "./http/agent/router.js";
 import { createApp } from "./http/app.js";
 import { resolvePinKey, pinKeyPath } from "./infra/auth/pin-key.js";
+import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
 import { describeDatabase, openDatabase } from "./infra/db/open.js";
 import { isRetryableSqlError, type SqlDb } from "./infra/db/sql.js";
 import { createLogger, type Logger } from "./infra/log.js";
 import { buildServices, type CoreServices } from "./services.js";
+import { buildSmsGateway, type SmsGateway } from "./sms/gateway.js";
+import { startOutbound, type Outbound } from "./sms/outbox/outbound.js";
 import { buildUssdGateway } from "./ussd/gateway.js";
 
 /** The composition root: the one place that builds adapters and wires them into the core. */
@@ -24,6 +27,9 @@ export interface Gateway {
   services: CoreServices;
   /** The demo data and USSD binding on embedded defaults (src/demo); null otherwise. */
   demo: DemoSetup | null;
+  /** SMS links (the link directory), the telco listener, SMS commands, USSD over SMPP. */
+  sms: SmsGateway;
+  outbound: Outbound;
   app: ReturnType<typeof createApp>;
   close(): Promise<void>;
 }
@@ -52,7 +58,25 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   // On an empty embedded database: demo data, and the USSD channel on for it (src/demo/setup.ts).
   const demo = await prepareDemo({ config, db, ledger, services, logger });
   // USSD is on when an aggregator is configured (FINGATE_USSD_AT_SECRET …; see src/ussd/gateway.ts).
-  const ussd = await buildUssdGateway({ services, ledger, logger, redisUrl: config.redisUrl, ...demo?.ussd });
+  // With FINGATE_USSD_INSTITUTION_ID alone (no HTTP aggregator) the channel is built for USSD over SMPP.
+  const alwaysOn = Boolean(process.env.FINGATE_USSD_INSTITUTION_ID?.trim());
+  const ussd = await buildUssdGateway({ services, ledger, logger, redisUrl: config.redisUrl, alwaysOn, ...demo?.ussd });
+  // SMS inbound: links configured through the admin API, the telco listener (FINGATE_SMPP_LISTEN),
+  // SMS commands, USSD over SMPP, and HTTP MO for FINGATE_SMS_AGGREGATORS (src/sms/gateway.ts).
+  const sms = await buildSmsGateway({ db, services, ledger, logger, redisUrl: config.redisUrl, ussdHops: ussd?.hops });
+  const smsAggregators = smsAggregatorsFromEnv(process.env);
+  const smsMo = smsAggregators.length > 0 ? smsMoRouter({ aggregators: smsAggregators, commands: sms.commands, logger }) : undefined;
+  // SMS outbound: the outbox relay → a queue per link (BullMQ with REDIS_URL, else in-process) →
+  // the links sms.manager routes to; delivery receipts matched back (src/sms/outbox/outbound.ts).
+  const outbound = startOutbound({
+    db,
+    links: sms.manager,
+    redisUrl: config.redisUrl,
+    defaultLanguage: config.smsOutbound.language,
+    relay: { defaultSender: config.smsOutbound.sender },
+    sender: { maxAttempts: config.smsOutbound.maxAttempts },
+    onError: (error, context) => logger.warn({ err: error.message, context }, "sms outbound"),
+  });
   const app = withAdmin(
     createApp({ logger, checkDatabase: async () => void (await db.query("SELECT 1")) }),
     adminRouter({
@@ -65,9 +89,9 @@ export async function buildGateway(config: Config, logger = createLogger(config.
       simSwaps: services.simSwap,
       agents: services.agents,
       agentKeys: services.agentKeys,
+      smsLinks: sms.admin,
     }),
-    ussd?.router,
-    agentApiRouter({ agents: services.agents, keys: services.agentKeys, logger }),
+    [ussd?.router, smsMo, agentApiRouter({ agents: services.agents, keys: services.agentKeys, logger })],
   );
   return {
     config,
@@ -76,9 +100,13 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     ledger,
     services,
     demo,
+    sms,
+    outbound,
     app,
     close: async () => {
       stopSweep();
+      await outbound.close();
+      await sms.close();
       await ussd?.close();
       await ledger.close();
       await services.close();
@@ -87,14 +115,13 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   };
 }
 
-/** The admin API (/admin/v1, /openapi.json) and the agent API (/agent/v1) in front of the app, whose 404 and errors handle the rest. */
-function withAdmin(app: express.Express, admin: express.Router, ussd: express.Router | undefined, agentApi: express.Router): express.Express {
+/** The admin API (/admin/v1, /openapi.json), then the channels and the agent API (/agent/v1), in front of the app, whose 404 and errors handle the rest. */
+function withAdmin(app: express.Express, admin: express.Router, channels: Array<express.Router | undefined>): express.Express {
   const outer = express();
   outer.disable("x-powered-by");
   outer.set("trust proxy", false);
   outer.use(admin);
-  outer.use(agentApi);
-  if (ussd) outer.use(ussd);
+  for (const channel of channels) if (channel) outer.use(channel);
   outer.use(app);
   return outer;
 }

@@ -3,7 +3,7 @@
  * character has a GSM encoding, UCS-2 / UTF-16BE (data_coding 8) otherwise, split into
  * concatenated parts with an 8-bit-reference UDH (05 00 03 ref total seq) when it does not fit one.
  */
-import { gsmSeptets } from "./gsm-alphabet.js";
+import { EXTENDED, GSM_BY_CODE_UNIT, GSM_ESCAPE, gsmSeptets } from "./gsm-alphabet.js";
 
 export interface EncodedSms {
   dataCoding: 0 | 8;
@@ -72,6 +72,29 @@ function ucs2Units(text: string): Units {
   return { dataCoding: 8, groups, size: text.length };
 }
 
+/**
+ * The common case (a receipt in a Latin-script language) without per-character allocation: the
+ * septets of a GSM text that fits one part, or null to take the general path.
+ */
+function singleGsmPart(text: string): Buffer | null {
+  if (text.length > GSM_SINGLE_SEPTETS) return null;
+  const out = Buffer.allocUnsafe(GSM_SINGLE_SEPTETS);
+  let size = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = GSM_BY_CODE_UNIT[text.charCodeAt(i)]!;
+    if (code < 0) return null;
+    if (code & EXTENDED) {
+      if (size + 2 > GSM_SINGLE_SEPTETS) return null;
+      out[size++] = GSM_ESCAPE;
+      out[size++] = code & 0x7f;
+    } else {
+      if (size + 1 > GSM_SINGLE_SEPTETS) return null;
+      out[size++] = code;
+    }
+  }
+  return Buffer.from(out.subarray(0, size));
+}
+
 /** Greedy packing of groups into chunks whose unit count stays within `capacity`. */
 function pack(units: Units, capacity: number): Buffer[][] {
   const bytesPerUnit = units.dataCoding === 0 ? 1 : 2;
@@ -118,9 +141,11 @@ export function encodeSms(text: string, options: EncodeOptions): EncodedSms {
   const upperBound = maxParts * GSM_PART_SEPTETS;
   if (text.length > upperBound) throw new SmsTooLongError(Math.ceil(text.length / GSM_PART_SEPTETS), maxParts);
 
+  const single = singleGsmPart(text);
+  if (single !== null) return { dataCoding: 0, parts: [single], udhi: false };
   const units = gsmUnits(text) ?? ucs2Units(text);
-  const single = units.dataCoding === 0 ? GSM_SINGLE_SEPTETS : UCS2_SINGLE_UNITS;
-  if (units.size <= single) {
+  const singleCapacity = units.dataCoding === 0 ? GSM_SINGLE_SEPTETS : UCS2_SINGLE_UNITS;
+  if (units.size <= singleCapacity) {
     return { dataCoding: units.dataCoding, parts: [Buffer.concat(units.groups)], udhi: false };
   }
   const chunks = pack(units, units.dataCoding === 0 ? GSM_PART_SEPTETS : UCS2_PART_UNITS);

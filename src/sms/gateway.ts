@@ -105,6 +105,7 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
     smppPort,
     close: async () => {
       await manager.close();
+      await commands.drain();
       redis?.disconnect();
     },
   };

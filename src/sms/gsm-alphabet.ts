@@ -44,3 +44,13 @@ export function gsmSeptets(char: string): readonly number[] | null {
   if (extension !== undefined) return [GSM_ESCAPE, extension];
   return null;
 }
+
+/**
+ * The same tables indexed by UTF-16 code unit, for encoding without a lookup per character in a
+ * Map: the septet for a basic character, EXTENDED | code for an extension character, -1 for none.
+ * Every GSM character is in the Basic Multilingual Plane, so a surrogate is never GSM.
+ */
+export const EXTENDED = 0x100;
+export const GSM_BY_CODE_UNIT = new Int16Array(0x10000).fill(-1);
+for (const [char, septet] of BASIC) GSM_BY_CODE_UNIT[char.charCodeAt(0)] = septet;
+for (const [char, code] of EXTENSION) GSM_BY_CODE_UNIT[char.charCodeAt(0)] = EXTENDED | code;

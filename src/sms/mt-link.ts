@@ -101,6 +101,12 @@ export interface LinkDirectory {
   link(id: string): MtLink | undefined;
   /** Sustained submissions per second the link is contracted for; null means no cap. */
   rateLimitPerSecond(id: string): number | null;
+  /**
+   * The links running now, so that the outbound pipeline can listen to each one's receipts (it
+   * rescans, as links come and go with configuration changes). Optional: without it the pipeline
+   * listens to a link from the first message it sends through it.
+   */
+  links?(): MtLink[];
 }
 
 /** Every recipient goes to one of a fixed set of links, chosen by longest matching prefix. */
@@ -112,6 +118,11 @@ export class StaticLinkDirectory implements LinkDirectory {
     private readonly routes: Array<{ prefix: string; linkId: string; from?: string }> = [],
   ) {
     this.byId = new Map(links.map(({ link, ratePerSecond }) => [link.id, { link, rate: ratePerSecond ?? null }]));
+  }
+
+  /** Adds (or replaces) a link, e.g. one configured after the pipeline started. */
+  add(link: MtLink, ratePerSecond: number | null = null): void {
+    this.byId.set(link.id, { link, rate: ratePerSecond });
   }
 
   route(msisdn: string): MtRoute | null {
@@ -129,5 +140,9 @@ export class StaticLinkDirectory implements LinkDirectory {
 
   rateLimitPerSecond(id: string): number | null {
     return this.byId.get(id)?.rate ?? null;
+  }
+
+  links(): MtLink[] {
+    return [...this.byId.values()].map((entry) => entry.link);
   }
 }

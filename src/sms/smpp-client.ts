@@ -94,6 +94,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
   private pumpTimer: NodeJS.Timeout | undefined;
   private keepAlive: EnquireLinkKeepAlive | undefined;
   private closed: Promise<void> | undefined;
+  private corked = false;
 
   constructor(options: SmppClientOptions, deps: SmppClientDeps = {}) {
     super();
@@ -286,6 +287,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
       this.pumpTimer = setTimeout(() => this.pump(), waitMs);
       return;
     }
+    if (this.inFlight.size < this.config.windowSize && this.queue.length > 0) this.corkUntilNextTick(session);
     while (this.inFlight.size < this.config.windowSize && this.queue.length > 0) {
       const job = this.queue.shift()!;
       // Not writable means the socket is half closed or gone: keep the part, and destroy the
@@ -296,6 +298,21 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
         return;
       }
     }
+  }
+
+  /**
+   * Holds the socket's writes until the current tick ends, so that the PDUs sent for a batch of
+   * responses (which arrive together in one read) leave in one write instead of one each.
+   */
+  private corkUntilNextTick(session: smpp.Session): void {
+    if (this.corked) return;
+    const socket = session.socket;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   private sendPart(session: smpp.Session, job: PartJob): boolean {

@@ -50,6 +50,8 @@ export interface UssdGatewayDeps {
   aggregators?: AggregatorConfig[];
   secretKey?: Uint8Array;
   hopLimits?: Partial<HopLimits>;
+  /** Build the channel even without an HTTP aggregator: USSD over SMPP (src/sms) drives its hops. */
+  alwaysOn?: boolean;
 }
 
 export interface UssdGateway extends UssdChannel {
@@ -60,7 +62,7 @@ export interface UssdGateway extends UssdChannel {
 export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGateway | null> {
   const env = deps.env ?? process.env;
   const aggregators = deps.aggregators ?? aggregatorsFromEnv(env);
-  if (aggregators.length === 0) return null;
+  if (aggregators.length === 0 && !deps.alwaysOn) return null;
   const institutionId = deps.institutionId ?? env.FINGATE_USSD_INSTITUTION_ID?.trim();
   if (!institutionId || !isUuid(institutionId)) throw new Error("FINGATE_USSD_INSTITUTION_ID must name the institution (a UUID) the USSD channel serves");
   const sessions =
@@ -80,13 +82,18 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
   return { ...channel, close: () => sessions.close() };
 }
 
+/** USSD over SMPP names its sessions' aggregator "smpp-<link id>": the telco is the one owning that link. */
+const SMPP_AGGREGATOR = /^smpp-(.+)$/;
+
 /** Feeds finished sessions to the tariff meter; a session without a known network is logged, not billed. */
 function meterSessions(meter: Pick<SessionMeter, "meter">, institutionId: string, logger: HopLogger) {
   return async (s: EndedUssdSession) => {
-    if (!s.networkCode) return;
+    const smppLinkId = SMPP_AGGREGATOR.exec(s.aggregator)?.[1];
+    const telco = s.networkCode ? { networkCode: s.networkCode } : smppLinkId ? { smppLinkId } : null;
+    if (!telco) return;
     const result = await meter.meter({
       sessionId: `${s.aggregator}:${s.sessionId}`,
-      telco: { networkCode: s.networkCode },
+      telco,
       institutionId,
       msisdn: s.msisdn,
       customerAccountId: s.customer?.walletAccountId ?? null,

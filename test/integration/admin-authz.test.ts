@@ -32,6 +32,16 @@ const EXPECTED: Record<string, Who[]> = {
   reportAllSessionCharges: ["platform"],
   queryPlatformAudit: ["platform"],
   verifyPlatformAudit: ["platform"],
+  // SMPP links to telcos: their credentials and routing are the platform's.
+  createSmsLink: ["platform"],
+  listSmsLinks: ["platform"],
+  listSmsLinkStatus: ["platform"],
+  getSmsLink: ["platform"],
+  updateSmsLink: ["platform"],
+  deleteSmsLink: ["platform"],
+  listSmsMessages: ["platform"],
+  countSmsMessagesByState: ["platform"],
+  getSmsMessage: ["platform"],
   // Read by everyone: an institution's own record, its configuration, telcos and their plans.
   getInstitution: ALL,
   listLimitPolicies: ALL,

@@ -68,6 +68,30 @@ describe("relay → queue → submit_sm", () => {
     expect(smsc.accepted.map((a) => a.destination)).toEqual(["255700000002"]);
   });
 
+  it("keeps messages pending while no link exists at all, and sends them once one does", async () => {
+    const { smsc, client } = await env.smscAndClient();
+    const links = new StaticLinkDirectory([]);
+    const { outbound } = await env.rig({ links });
+    await env.enqueue([notice(1)]);
+    expect(await outbound.relay.relayOnce()).toBe(0);
+    expect(await env.count("pending")).toBe(1);
+    links.add(client);
+    await env.until("submitted", 1);
+    expect(smsc.accepted).toHaveLength(1);
+  });
+
+  it("suppresses receipts to a number that sent STOP, but still sends its security notices", async () => {
+    const { smsc } = await env.rig();
+    await env.t.db.query("INSERT INTO sms_opt_outs (msisdn) VALUES ($1)", [notice(1).msisdn]);
+    env.defer(async () => void (await env.t.db.query("DELETE FROM sms_opt_outs")));
+    await env.enqueue([notice(1), { msisdn: notice(1).msisdn, template: "notice.pin_changed", params: {}, kind: "notice" }, notice(2)]);
+    await env.until("submitted", 2);
+    await env.until("suppressed", 1);
+    const suppressed = (await env.rows()).find((r) => r.state === "suppressed")!;
+    expect(suppressed).toMatchObject({ template: "receipt.p2p_received", msisdn: notice(1).msisdn, attempts: 0 });
+    expect(smsc.accepted.map((a) => a.text).sort()).toEqual(["Received KES 10.02 from JANE W***. Ref R2.", "Your PIN was changed. If you did not do this, contact your bank at once."]);
+  });
+
   it("lets two relays (two gateway processes) claim from one outbox without sending a message twice", async () => {
     const first = await env.rig({ relay: { batchSize: 13 } });
     const second = startOutbound({ db: env.t.db, links: first.links, relay: { idlePollMs: 1, batchSize: 7 } });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ESME_RINVPASWD, ESME_RINVSYSID, ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
 import { encodeSms } from "../../src/sms/encoding.js";
 import { ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVDSTADR } from "../../src/sms/server/status-codes.js";
-import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
+import { containsPin, openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 import { TestTelco, textOf } from "../helpers/smpp-telco.js";
 
 let env: SmsEnv;
@@ -36,6 +36,7 @@ beforeAll(async () => {
   env = await openSmsEnv({ code: "sms-server-bank" });
   jane = await env.addCustomer("+254700000001", "Jane Wanjiru", "4827", "en", 5_000_00n);
   otieno = await env.addCustomer("+254700000002", "Otieno Kamau", "5903", "sw", 1_000_00n);
+  await env.addCustomer("+254700000005", "Priya Sharma", "6194", "hi", 300_00n);
   await env.addServerLink("safaricom", { maxBinds: 10 });
   await env.addServerLink("capped", { throughputPerS: 2, maxBinds: 5, shortCodes: ["22666"], msisdnPrefixes: [] });
   await env.addServerLink("limited", { maxBinds: 1, shortCodes: ["22777"], msisdnPrefixes: [] });
@@ -109,6 +110,51 @@ describe("MO commands", () => {
     await t.close();
   });
 
+  it("pays once when the same message arrives twice at the same moment", async () => {
+    const t = await bound();
+    const before = await transfersOf(jane.walletAccountId);
+    const sendRows = async () => Number((await env.test.db.query<{ n: string }>("SELECT count(*)::text AS n FROM sms_mo_messages WHERE command = 'send'")).rows[0]!.n);
+    const rowsBefore = await sendRows();
+    const send = () => t.mo("254700000001", "22555", "SEND 0700000002 20 4827");
+    const statuses = await Promise.all([send(), send()]);
+    expect(statuses.map((r) => r.command_status)).toEqual([ESME_ROK, ESME_ROK]);
+    // Both were recorded under one message (one id) before they were acknowledged…
+    expect(await sendRows()).toBe(rowsBefore + 1);
+    expect(textOf(await t.nextDeliver())).toMatch(/^Sent KES 20\.00 to OTIENO/);
+    // …so whichever ran carried the same payment id: one transfer (a second run finds it done).
+    await env.sms.commands.drain();
+    expect(await transfersOf(jane.walletAccountId)).toBe(before + 1);
+    await t.close();
+  });
+
+  it("holds SEND to the bank's SMS limits, lower than USSD's", async () => {
+    const t = await bound();
+    const before = await transfersOf(jane.walletAccountId);
+    // Tier 0 over SMS (Y.2740 level 2): KES 1,000 per transaction; USSD would allow KES 10,000.
+    await t.mo("254700000001", "22555", "SEND 0700000002 1500 4827");
+    expect(textOf(await t.nextDeliver())).toMatch(/^This is over your SMS limit(\.|: you may send up to KES 1,000\.00 now\.)/);
+    expect(await transfersOf(jane.walletAccountId)).toBe(before);
+    await t.close();
+  });
+
+  it("reads a Hindi command sent in UCS-2 and answers in Hindi, in UCS-2", async () => {
+    const t = await bound();
+    expect((await t.mo("254700000005", "22555", "बैलेंस 6194", { data_coding: 8 })).command_status).toBe(ESME_ROK);
+    const reply = await t.nextDeliver();
+    expect(reply.data_coding).toBe(8);
+    expect(textOf(reply)).toMatch(/^आपकी शेष राशि .*300\.00 है।$/);
+    await t.close();
+  });
+
+  it("sends a mini-statement", async () => {
+    const t = await bound();
+    await t.mo("254700000002", "22555", "taarifa 5903");
+    const lines = textOf(await t.nextDeliver()).split("\n");
+    expect(lines[0]).toBe("Miamala ya mwisho:");
+    expect(lines.slice(1).some((l) => /^\+Ksh 1,000\.00 \S+ \S+ [0-9A-F]{10}$/.test(l))).toBe(true);
+    await t.close();
+  });
+
   it("answers malformed and unknown commands with short help, in the word's language", async () => {
     const t = await bound();
     await t.mo("254700000003", "22555", "hello there");
@@ -140,10 +186,15 @@ describe("MO commands", () => {
 
   it("never logs or stores the PIN", async () => {
     const logs = env.logs.join("\n");
-    for (const pin of ["4827", "5903"]) expect(logs).not.toMatch(new RegExp(`(^|[^0-9])${pin}([^0-9]|$)`));
-    const { rows } = await env.test.db.query("SELECT * FROM sms_mo_messages");
-    expect(rows.length).toBeGreaterThan(0);
-    expect(JSON.stringify(rows)).not.toMatch(/4827|5903/);
+    for (const pin of ["4827", "5903", "6194"]) expect(containsPin(logs, pin), pin).toBe(false);
+    // What is stored of each message: ids, the number, the command word, and a keyed digest.
+    const { rows } = await env.test.db.query<{ mo_key: string; command: string; msisdn: string }>("SELECT mo_key, command, msisdn FROM sms_mo_messages");
+    expect(rows.length).toBeGreaterThan(5);
+    for (const row of rows) {
+      expect(row.mo_key).toMatch(/^digest:[A-Za-z0-9_-]{43}$/);
+      expect(["balance", "statement", "send", "help", "language", "stop", "start", "[text]"]).toContain(row.command);
+      expect(row.msisdn).toMatch(/^\+[0-9]+$/);
+    }
   });
 });
 
@@ -170,6 +221,18 @@ describe("MT to the telco's subscribers", () => {
     expect(parts.map((p) => p.esm_class)).toEqual([0x40, 0x40]);
     expect(parts.map(textOf).join("")).toBe(text);
     expect(env.sms.manager.route("+255700000001")).toBeNull();
+
+    // The telco's delivery receipt for a part comes back to the link's receipt listeners.
+    const heard = new Promise<{ smscMessageId: string; outcome: string | null }>((resolve) => {
+      const off = link.onReceipt((receipt) => {
+        off();
+        resolve(receipt);
+      });
+    });
+    const id = result.smscMessageIds[0]!;
+    const dlr = `id:${id} sub:001 dlvrd:001 submit date:2611252100 done date:2611252101 stat:DELIVRD err:000 text:Your PIN`;
+    expect((await t.mo("254700000001", "22555", dlr, { esm_class: 0x04 })).command_status).toBe(ESME_ROK);
+    expect(await heard).toMatchObject({ smscMessageId: id, outcome: "delivered" });
     await t.close();
   });
 });

@@ -10,6 +10,8 @@ import { SmppClient } from "../../src/sms/smpp-client.js";
 class FakeSession extends EventEmitter {
   submits: smpp.PDU[] = [];
   destroyed = false;
+  /** The client corks the socket while it sends a batch. */
+  socket = { cork: () => undefined, uncork: () => undefined };
 
   constructor(
     private readonly writable: boolean,

@@ -1,7 +1,7 @@
 -- Delivery state of outbox messages (src/sms/outbox). A row moves pending → queued (the relay put
 -- it on its link's queue) → submitted (the SMSC accepted every part) → delivered | failed |
--- expired (the delivery receipts), or to failed (refused for good, unroutable) or dead (retries
--- exhausted). The columns that fix how the message is sent (link, concatenation reference, part
+-- expired (the delivery receipts), or to failed (refused for good, unroutable), dead (retries
+-- exhausted) or suppressed (the recipient sent STOP; security notices and prompts are still sent). The columns that fix how the message is sent (link, concatenation reference, part
 -- count) are set once, when it is first queued, so that a retry sends the same parts.
 ALTER TABLE "outbox_messages"
     ADD COLUMN "link_id" TEXT,
@@ -23,7 +23,7 @@ ALTER TABLE "outbox_messages"
     -- When the final state (delivered, failed, expired, dead) was reached.
     ADD COLUMN "done_at" TIMESTAMPTZ(6),
     ADD CONSTRAINT "outbox_messages_state_known"
-        CHECK ("state" IN ('pending', 'queued', 'submitted', 'delivered', 'failed', 'expired', 'dead')),
+        CHECK ("state" IN ('pending', 'queued', 'submitted', 'delivered', 'failed', 'expired', 'dead', 'suppressed')),
     ADD CONSTRAINT "outbox_messages_concat_ref_range" CHECK ("concat_ref" BETWEEN 0 AND 255),
     ADD CONSTRAINT "outbox_messages_part_count_range" CHECK ("part_count" BETWEEN 1 AND 255);
 

@@ -13,6 +13,7 @@ import { institutionRoutes } from "./routes/institutions.js";
 import { limitRoutes } from "./routes/limits.js";
 import { reportRoutes } from "./routes/reports.js";
 import { smsLinkRoutes } from "./routes/sms-links.js";
+import { smsMessageRoutes } from "./routes/sms-messages.js";
 import { tariffPlanRoutes, telcoRoutes } from "./routes/tariffs.js";
 import { buildAdminServices, type AdminDeps, type AdminServices } from "./services.js";
 
@@ -29,6 +30,7 @@ export function adminRoutes(s: AdminServices): AnyRoute[] {
     ...telcoRoutes(s),
     ...tariffPlanRoutes(s),
     ...smsLinkRoutes(s),
+    ...smsMessageRoutes(s),
     ...customerRoutes(s),
     ...agentRoutes(s),
     ...reportRoutes(s),

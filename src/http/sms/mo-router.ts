@@ -103,3 +103,20 @@ export function smsMoRouter(deps: SmsMoRouterDeps): Router {
   });
   return router;
 }
+
+/**
+ * FINGATE_SMS_AGGREGATORS: a JSON array of { name, secret, institutionId, header?, ipAllowList? }.
+ * Checked again by smsMoRouter (names, secret length).
+ */
+export function smsAggregatorsFromEnv(env: NodeJS.ProcessEnv): SmsAggregatorConfig[] {
+  const raw = env.FINGATE_SMS_AGGREGATORS?.trim();
+  if (!raw) return [];
+  const parsed = JSON.parse(raw) as unknown;
+  if (!Array.isArray(parsed)) throw new Error("FINGATE_SMS_AGGREGATORS must be a JSON array");
+  for (const a of parsed as SmsAggregatorConfig[]) {
+    if (typeof a?.name !== "string" || typeof a.secret !== "string" || typeof a.institutionId !== "string") {
+      throw new Error("each FINGATE_SMS_AGGREGATORS entry needs name, secret and institutionId");
+    }
+  }
+  return parsed as SmsAggregatorConfig[];
+}

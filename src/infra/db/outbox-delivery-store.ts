@@ -5,8 +5,8 @@
  */
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
-export type OutboxState = "pending" | "queued" | "submitted" | "delivered" | "failed" | "expired" | "dead";
-export const OUTBOX_STATES: readonly OutboxState[] = ["pending", "queued", "submitted", "delivered", "failed", "expired", "dead"];
+export type OutboxState = "pending" | "queued" | "submitted" | "delivered" | "failed" | "expired" | "dead" | "suppressed";
+export const OUTBOX_STATES: readonly OutboxState[] = ["pending", "queued", "submitted", "delivered", "failed", "expired", "dead", "suppressed"];
 
 /** A pending row as the relay claims it, with the recipient's language when the row has none. */
 export interface ClaimedRow {
@@ -21,12 +21,14 @@ export interface ClaimedRow {
   linkId: string | null;
   concatRef: number | null;
   partCount: number | null;
+  /** The recipient sent STOP (sms_opt_outs). */
+  optedOut: boolean;
 }
 
 /** What the relay decided for a claimed row: queued on a link, or failed (unroutable, unrenderable). */
 export type Routed =
   | { id: string; state: "queued"; linkId: string; concatRef: number; partCount: number }
-  | { id: string; state: "failed"; error: string };
+  | { id: string; state: "failed" | "suppressed"; error: string };
 
 export interface LeasedRow {
   id: string;
@@ -75,12 +77,15 @@ interface ClaimSqlRow {
   link_id: string | null;
   concat_ref: number | null;
   part_count: number | null;
+  opted_out: boolean;
 }
 
 const CLAIM = `
 SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.language) AS language, o.kind,
-       o.link_id, o.concat_ref, o.part_count
-FROM outbox_messages o LEFT JOIN customers c ON c.msisdn = o.msisdn
+       o.link_id, o.concat_ref, o.part_count, (s.msisdn IS NOT NULL) AS opted_out
+FROM outbox_messages o
+  LEFT JOIN customers c ON c.msisdn = o.msisdn
+  LEFT JOIN sms_opt_outs s ON s.msisdn = o.msisdn
 WHERE o.state = 'pending'
 ORDER BY o.seq
 LIMIT $1
@@ -95,7 +100,7 @@ UPDATE outbox_messages o SET
   part_count = COALESCE(o.part_count, u.part_count),
   last_error = u.err,
   queued_at = $2::timestamptz,
-  done_at = CASE WHEN u.state = 'failed' THEN $2::timestamptz ELSE NULL END
+  done_at = CASE WHEN u.state IN ('failed', 'suppressed') THEN $2::timestamptz ELSE NULL END
 FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, state text, link_id text, concat_ref int, part_count int, err text)
 WHERE o.id = u.id`;
 
@@ -137,6 +142,7 @@ function toClaimed(r: ClaimSqlRow): ClaimedRow {
     linkId: r.link_id,
     concatRef: r.concat_ref,
     partCount: r.part_count,
+    optedOut: r.opted_out,
   };
 }
 

@@ -81,6 +81,8 @@ const DEFAULT_DEDUPE_WINDOW_SEC = 86_400;
 export class SmsCommands {
   private readonly directoryPort: CoreDirectoryPort;
   private readonly accounts: LedgerAccountsPort;
+  /** Messages acknowledged and still running, so that a shutdown can wait for them. */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly deps: SmsCommandDeps) {
     this.directoryPort = new CoreDirectoryPort(deps.directory, deps.ledger);
@@ -112,7 +114,18 @@ export class SmsCommands {
   }
 
   /** Runs a recorded message and sends the reply; errors are logged, never thrown at the link. */
-  async run(sms: IncomingSms, claim: MoClaim): Promise<void> {
+  run(sms: IncomingSms, claim: MoClaim): Promise<void> {
+    const running = this.execute(sms, claim).finally(() => this.running.delete(running));
+    this.running.add(running);
+    return running;
+  }
+
+  /** Resolves once every message being run has finished (for shutdown). */
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  private async execute(sms: IncomingSms, claim: MoClaim): Promise<void> {
     const started = Date.now();
     const parsed = parseCommand(sms.text, this.deps.vocabulary);
     try {

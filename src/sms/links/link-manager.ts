@@ -32,7 +32,11 @@ export interface LinkManagerDeps {
   listen?: { port: number; host?: string };
   /** Overrides for every client link (tests shorten timeouts and back-off). */
   clientDefaults?: Partial<SmppClientOptions>;
+  /** How often the table is read again, so that other instances' admin changes apply here too. */
+  reloadEveryMs?: number;
 }
+
+const DEFAULT_RELOAD_EVERY_MS = 30_000;
 
 /** What the admin endpoint shows of a running link. */
 export interface LinkStatus {
@@ -88,6 +92,9 @@ export class SmsLinkManager implements LinkDirectory {
   private listener: SmppListener | null = null;
   private dispatcher: InboundDispatcher | null = null;
   private listenPort: number | null = null;
+  /** Reloads run one at a time: two admin changes at once must not start a link twice. */
+  private reloading: Promise<void> = Promise.resolve();
+  private reloadTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: LinkManagerDeps) {}
 
@@ -108,11 +115,21 @@ export class SmsLinkManager implements LinkDirectory {
       this.deps.logger.info({ port: this.listenPort }, "smpp listener ready");
     }
     await this.reload();
+    this.reloadTimer = setInterval(() => {
+      this.reload().catch((error: unknown) => this.deps.logger.warn({ err: (error as Error).message }, "sms links not reloaded"));
+    }, this.deps.reloadEveryMs ?? DEFAULT_RELOAD_EVERY_MS);
+    this.reloadTimer.unref();
     return this.listenPort;
   }
 
   /** Applies the stored configuration: starts new links, restarts changed ones, stops removed ones. */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
+    const next = this.reloading.then(() => this.apply());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async apply(): Promise<void> {
     const stored = await this.deps.store.list();
     const ids = new Set(stored.map((l) => l.id));
     for (const [id, run] of this.running) if (!ids.has(id)) await this.stop(id, run);
@@ -125,6 +142,8 @@ export class SmsLinkManager implements LinkDirectory {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.reloadTimer);
+    await this.reloading;
     for (const [id, run] of this.running) await this.stop(id, run);
     await this.listener?.close();
   }
@@ -144,6 +163,11 @@ export class SmsLinkManager implements LinkDirectory {
 
   link(id: string): MtLink | undefined {
     return this.running.get(id)?.link ?? undefined;
+  }
+
+  /** Every running link, so that receipts are heard from each (a reload may replace them). */
+  links(): MtLink[] {
+    return [...this.running.values()].flatMap((run) => (run.link ? [run.link] : []));
   }
 
   rateLimitPerSecond(id: string): number | null {

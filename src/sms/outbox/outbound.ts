@@ -18,6 +18,9 @@ import { OutboxRelay, type RelayOptions } from "./relay.js";
 import { createNoticeRenderer, type NoticeRenderer } from "./renderer.js";
 import { OutboxSender, SENDER_DEFAULTS, type SenderOptions } from "./sender.js";
 
+/** How often the directory's links are looked at for new ones to listen to. */
+const LINK_RESCAN_MS = 5_000;
+
 export interface OutboundOptions {
   db: SqlDb;
   links: LinkDirectory;
@@ -51,6 +54,17 @@ export interface Outbound {
 
 export function startOutbound(options: OutboundOptions): Outbound {
   const onError = options.onError ?? (() => undefined);
+  const receipts = new ReceiptMatcher(new SqlOutboxReceiptStore(options.db, options.clock), options.receipts, (e) => onError(e, "receipt"));
+  // Every link is listened to once: those the directory lists (rescanned, since links restart on
+  // configuration changes) and any other the sender meets.
+  const listening = new Map<MtLink, () => void>();
+  const attach = (link: MtLink) => {
+    if (!listening.has(link)) listening.set(link, receipts.attach(link));
+  };
+  const rescan = () => options.links.links?.().forEach(attach);
+  rescan();
+  const rescanTimer = setInterval(rescan, LINK_RESCAN_MS);
+  rescanTimer.unref();
   const store = new SqlOutboxDeliveryStore(options.db, options.clock);
   const sender = new OutboxSender({
     store,
@@ -58,6 +72,7 @@ export function startOutbound(options: OutboundOptions): Outbound {
     options: options.sender,
     onSubmitted: options.onSubmitted,
     onError: (error, id) => onError(error, `send ${id}`),
+    onLink: attach,
   });
   const queueOptions: Partial<QueueOptions> = {
     ...options.queue,
@@ -77,8 +92,6 @@ export function startOutbound(options: OutboundOptions): Outbound {
   }
   const renderer = options.renderer ?? createNoticeRenderer({ defaultLanguage: options.defaultLanguage });
   const relay = new OutboxRelay({ store, links: options.links, renderer, queue, options: options.relay, clock: options.clock, onError: (e) => onError(e, "relay") });
-  const receipts = new ReceiptMatcher(new SqlOutboxReceiptStore(options.db, options.clock), options.receipts, (e) => onError(e, "receipt"));
-  const detach: Array<() => void> = [];
   relay.start();
   return {
     store,
@@ -86,11 +99,12 @@ export function startOutbound(options: OutboundOptions): Outbound {
     sender,
     queue,
     receipts,
-    attach: (link) => void detach.push(receipts.attach(link)),
+    attach,
     close: async () => {
+      clearInterval(rescanTimer);
       await relay.stop();
       await queue.close();
-      for (const d of detach) d();
+      for (const detach of listening.values()) detach();
       await receipts.close();
     },
   };

@@ -16,6 +16,11 @@ export interface RelayOptions {
   defaultSender: string;
   /** Rows claimed per transaction. */
   batchSize: number;
+  /**
+   * Claims running at once in this process: rendering and encoding of one batch overlap the
+   * database round trips of the other (SKIP LOCKED keeps their rows apart).
+   */
+  concurrentClaims: number;
   /** Wait between claims when the last one found nothing (a full batch claims again at once). */
   idlePollMs: number;
   /** No claim while this many messages wait in the queues: the outbox is the buffer, not Redis. */
@@ -29,6 +34,7 @@ export interface RelayOptions {
 export const RELAY_DEFAULTS: RelayOptions = {
   defaultSender: "FINGATE",
   batchSize: 500,
+  concurrentClaims: 2,
   idlePollMs: 50,
   maxBacklog: 20_000,
   staleAfterMs: 10 * 60_000,
@@ -37,7 +43,7 @@ export const RELAY_DEFAULTS: RelayOptions = {
 
 export interface RelayDeps {
   store: Pick<SqlOutboxDeliveryStore, "claim" | "requeueStale">;
-  links: Pick<LinkDirectory, "route">;
+  links: Pick<LinkDirectory, "route" | "links">;
   renderer: NoticeRenderer;
   queue: OutboxQueue;
   options?: Partial<RelayOptions>;
@@ -47,10 +53,21 @@ export interface RelayDeps {
 
 const STALE_SWEEP_EVERY_MS = 30_000;
 
+/**
+ * What STOP does not silence: prompts (the subscriber is in the middle of a transaction that needs
+ * them) and security notices (a PIN change they did not make must reach them).
+ */
+const SECURITY_TEMPLATES = new Set(["notice.pin_changed", "notice.pin_reset"]);
+const ALWAYS_SENT = (row: ClaimedRow) => row.kind === "prompt" || SECURITY_TEMPLATES.has(row.template);
+
+interface ClaimLoop {
+  timer: NodeJS.Timeout | undefined;
+  running: Promise<void> | undefined;
+}
+
 export class OutboxRelay {
   readonly options: RelayOptions;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly loops: ClaimLoop[];
   private stopped = true;
   private lastSweepMs = 0;
   private readonly clock: () => Date;
@@ -58,26 +75,32 @@ export class OutboxRelay {
   constructor(private readonly deps: RelayDeps) {
     this.options = { ...RELAY_DEFAULTS, ...deps.options };
     this.clock = deps.clock ?? (() => new Date());
+    this.loops = Array.from({ length: Math.max(1, this.options.concurrentClaims) }, () => ({ timer: undefined, running: undefined }));
   }
 
   start(): void {
     this.stopped = false;
-    this.schedule(0);
+    for (const loop of this.loops) this.schedule(loop, 0);
   }
 
   /** Runs a claim soon (a writer that just committed rows can call it to cut latency). */
   poke(): void {
-    if (!this.stopped && this.running === undefined) this.schedule(0);
+    if (this.stopped) return;
+    const idle = this.loops.find((loop) => loop.running === undefined);
+    if (idle) this.schedule(idle, 0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    for (const loop of this.loops) clearTimeout(loop.timer);
+    await Promise.all(this.loops.map((loop) => loop.running));
   }
 
   /** One claim; returns the number of rows claimed. */
   async relayOnce(): Promise<number> {
+    // With no link at all (SMS not set up yet), messages wait in the outbox instead of failing as
+    // unroutable; they go once a link is configured.
+    if (this.deps.links.links?.().length === 0) return 0;
     if ((await this.deps.queue.backlog()) >= this.options.maxBacklog) return 0;
     const byLink = new Map<string, JobMessage[]>();
     const { rows } = await this.deps.store.claim(this.options.batchSize, (claimed) => claimed.map((row) => this.route(row, byLink)));
@@ -85,14 +108,15 @@ export class OutboxRelay {
     return rows.length;
   }
 
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.running = this.loop().finally(() => (this.running = undefined));
+  private schedule(loop: ClaimLoop, delayMs: number): void {
+    clearTimeout(loop.timer);
+    loop.timer = setTimeout(() => {
+      if (loop.running !== undefined) return;
+      loop.running = this.once(loop).finally(() => (loop.running = undefined));
     }, delayMs);
   }
 
-  private async loop(): Promise<void> {
+  private async once(loop: ClaimLoop): Promise<void> {
     let next = this.options.idlePollMs;
     try {
       await this.sweepStale();
@@ -102,7 +126,8 @@ export class OutboxRelay {
       this.deps.onError?.(error instanceof Error ? error : new Error(String(error)));
       next = Math.max(this.options.idlePollMs, 1_000);
     }
-    if (!this.stopped) this.schedule(next);
+    // After the finally above has cleared `running`, so that the next round may start.
+    if (!this.stopped) setImmediate(() => !this.stopped && loop.running === undefined && this.schedule(loop, next));
   }
 
   private async sweepStale(): Promise<void> {
@@ -113,6 +138,7 @@ export class OutboxRelay {
   }
 
   private route(row: ClaimedRow, byLink: Map<string, JobMessage[]>): Routed {
+    if (row.optedOut && !ALWAYS_SENT(row)) return { id: row.id, state: "suppressed", error: "the recipient opted out of notifications (STOP)" };
     const route = this.deps.links.route(row.msisdn);
     const linkId = row.linkId ?? route?.linkId;
     if (linkId === undefined) return { id: row.id, state: "failed", error: "no SMS link reaches this number" };

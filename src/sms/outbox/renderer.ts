@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import i18next, { type Resource, type ResourceLanguage, type TFunction } from "i18next";
+import i18next, { type Resource, type ResourceLanguage } from "i18next";
 import { formatMoney } from "../../infra/i18n/index.js";
 import { PIN_LIKE_PARAM } from "../../infra/db/outbox-store.js";
 
@@ -60,6 +60,24 @@ function formatParams(language: string, params: Record<string, string>): Record<
   return out;
 }
 
+/** A template as literal text and `{{variable}}` slots. */
+type Compiled = Array<string | { name: string }>;
+
+/** `{{ name }}` slots as i18next writes them (no formats or nesting are used in sms.json). */
+const SLOT = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+
+function compile(text: string): Compiled {
+  const pieces: Compiled = [];
+  let at = 0;
+  for (const match of text.matchAll(SLOT)) {
+    if (match.index > at) pieces.push(text.slice(at, match.index));
+    pieces.push({ name: match[1]! });
+    at = match.index + match[0].length;
+  }
+  if (at < text.length) pieces.push(text.slice(at));
+  return pieces;
+}
+
 export function createNoticeRenderer(options: RendererOptions = {}): NoticeRenderer {
   const dir = options.localesDir ?? DEFAULT_LOCALES_DIR;
   const fallback = options.defaultLanguage ?? "en";
@@ -80,17 +98,37 @@ export function createNoticeRenderer(options: RendererOptions = {}): NoticeRende
     // Plain text for a handset; a value (a name someone typed) is never itself interpolated.
     interpolation: { escapeValue: false, skipOnVariables: true },
   });
-  const fixed = new Map<string, TFunction>(SMS_LANGUAGES.map((lang) => [lang, instance.getFixedT(lang, SMS_NAMESPACE)]));
   const keys = flattenKeys(resources.en![SMS_NAMESPACE] as Record<string, unknown>);
   const known = new Set(keys);
+  const compiled = new Map<string, Compiled>();
+  // i18next's resource store resolves the template (the language, else English); the string is
+  // compiled once into literal and slot pieces, because the relay renders thousands of messages a
+  // second and i18next's t() was most of that work. Values are plain text (no escaping, and a
+  // value is never itself interpolated), as with interpolation.escapeValue false.
+  const template = (lang: string, key: string): Compiled => {
+    const id = `${lang}:${key}`;
+    let c = compiled.get(id);
+    if (c === undefined) {
+      const raw = instance.getResource(lang, SMS_NAMESPACE, key) ?? instance.getResource("en", SMS_NAMESPACE, key);
+      if (typeof raw !== "string") throw new RenderError(`template "${key}" is not a string`);
+      compiled.set(id, (c = compile(raw)));
+    }
+    return c;
+  };
   return {
-    render(template, params, language) {
-      if (!known.has(template)) throw new RenderError(`unknown template "${template}"`);
-      const lang = language !== null && fixed.has(language) ? language : fallback;
-      const text = fixed.get(lang)!(template, formatParams(lang, params));
-      // A parameter the caller forgot would otherwise go out as "{{name}}".
-      if (text.includes("{{")) throw new RenderError(`template "${template}" is missing a parameter`);
-      return text;
+    render(key, params, language) {
+      if (!known.has(key)) throw new RenderError(`unknown template "${key}"`);
+      const lang = language !== null && (SMS_LANGUAGES as readonly string[]).includes(language) ? language : fallback;
+      const values = formatParams(lang, params);
+      return template(lang, key)
+        .map((piece) => {
+          if (typeof piece === "string") return piece;
+          const value = values[piece.name];
+          // A parameter the caller forgot would otherwise go out as "{{name}}" or as nothing.
+          if (value === undefined) throw new RenderError(`template "${key}" is missing parameter "${piece.name}"`);
+          return value;
+        })
+        .join("");
     },
     keys: () => keys,
   };

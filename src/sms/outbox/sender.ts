@@ -7,7 +7,7 @@
  * parts again. The one gap left is a crash between the SMSC's submit_sm_resp and step 3.
  */
 import type { LeasedRow, SendOutcome, SqlOutboxDeliveryStore } from "../../infra/db/outbox-delivery-store.js";
-import { MtSubmitError, type LinkDirectory } from "../mt-link.js";
+import { MtSubmitError, type LinkDirectory, type MtLink } from "../mt-link.js";
 import { toMtMessage, type JobMessage, type SendJob } from "./jobs.js";
 
 export interface SenderOptions {
@@ -26,6 +26,8 @@ export interface SenderDeps {
   /** Called when a message's parts are all accepted (the bench measures enqueue → here). */
   onSubmitted?: (id: string) => void;
   onError?: (error: Error, messageId: string) => void;
+  /** Called with each link a message is about to go through (the receipt matcher listens to it). */
+  onLink?: (link: MtLink) => void;
 }
 
 const MAX_ERROR_LENGTH = 500;
@@ -69,6 +71,7 @@ export class OutboxSender {
     if (missing.length === 0) return { id: message.id, smscMessageIds: ids, state: "submitted", error: null };
     const link = this.deps.links.link(linkId);
     if (link === undefined) return this.failure(message.id, ids, row, new Error(`SMS link "${linkId}" is not configured`), true);
+    this.deps.onLink?.(link);
     try {
       const result = await link.submit(toMtMessage(message, missing));
       missing.forEach((index, k) => (ids[index] = result.smscMessageIds[k] ?? ""));

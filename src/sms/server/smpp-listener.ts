@@ -140,11 +140,16 @@ export class SmppListener {
         if (bound || binding) return void session.send(pdu.response({ command_status: ESME_RALYBND }));
         binding = true;
         session.pause();
-        void this.bind(session, pdu, mode).then((b) => {
-          bound = b;
-          binding = false;
-          if (b) session.resume();
-        });
+        this.bind(session, pdu, mode)
+          .catch(() => {
+            session.send(pdu.response({ command_status: ESME_RSYSERR }), () => session.close());
+            return null;
+          })
+          .then((b) => {
+            bound = b;
+            binding = false;
+            if (b) session.resume();
+          });
         return;
       }
       if (pdu.command === "enquire_link") return void session.send(pdu.response());
@@ -169,6 +174,8 @@ export class SmppListener {
     if (!account) status = ESME_RINVSYSID;
     else if (!passwordOk) status = ESME_RINVPASWD;
     else if ((this.bound.get(account.link.id)?.size ?? 0) >= account.link.maxBinds) status = ESME_RALYBND;
+    // The telco may have hung up while the password was checked: nothing to bind then.
+    if (session.socket.destroyed) return null;
     const ours = { system_id: this.deps.systemId ?? "fingate", sc_interface_version: INTERFACE_VERSION_34 };
     if (status !== ESME_ROK || !account) {
       this.deps.logger.warn({ systemId: systemId.slice(0, 16), status }, "smpp bind refused");
