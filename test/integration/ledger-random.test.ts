@@ -334,7 +334,9 @@ describe.each(STORE_KINDS)("randomized ledger operations on %s", (kind) => {
       for (const code of ["ok", "exists", "exceeds_credits", "linked_event_failed", "pending_transfer_expired"] as const) {
         expect(seen, `outcome ${code} never happened`).toContain(code);
       }
-      expect(s.model.pendings.size).toBeGreaterThan(50);
+      // Enough two-phase traffic to matter; the exact count depends on the seed (46–70 seen), so the
+      // bar sits well below what any seed gives rather than at a typical value.
+      expect(s.model.pendings.size).toBeGreaterThan(20);
     } catch (error) {
       throw describeError(error, seed);
     }
