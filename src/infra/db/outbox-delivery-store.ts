@@ -86,7 +86,7 @@ SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.langu
 FROM outbox_messages o
   LEFT JOIN customers c ON c.msisdn = o.msisdn
   LEFT JOIN sms_opt_outs s ON s.msisdn = o.msisdn
-WHERE o.state = 'pending'
+WHERE o.state = 'pending' AND o.seq > $2
 ORDER BY o.seq
 LIMIT $1
 FOR UPDATE OF o SKIP LOCKED`;
@@ -178,13 +178,13 @@ export class SqlOutboxDeliveryStore {
   ) {}
 
   /**
-   * Claims up to `limit` pending rows in seq order, lets `route` decide each one, and stores the
-   * decisions, all in one transaction: SKIP LOCKED lets several gateway processes relay at once
-   * without taking the same row.
+   * Claims up to `limit` pending rows after `afterSeq` in seq order, lets `route` decide each one,
+   * and stores the decisions, all in one transaction: SKIP LOCKED lets several gateway processes
+   * relay at once without taking the same row.
    */
-  async claim(limit: number, route: (rows: ClaimedRow[]) => Routed[]): Promise<{ rows: ClaimedRow[]; routed: Routed[] }> {
+  async claim(limit: number, afterSeq: bigint, route: (rows: ClaimedRow[]) => Routed[]): Promise<{ rows: ClaimedRow[]; routed: Routed[] }> {
     return this.db.transaction(async (tx) => {
-      const result = await tx.query<ClaimSqlRow>(CLAIM, [limit]);
+      const result = await tx.query<ClaimSqlRow>(CLAIM, [limit, afterSeq.toString()]);
       if (result.rows.length === 0) return { rows: [], routed: [] };
       const rows = result.rows.map(toClaimed);
       const routed = route(rows);
