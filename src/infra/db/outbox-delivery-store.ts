@@ -243,6 +243,11 @@ export class SqlOutboxDeliveryStore {
     return result.rows.map(toView);
   }
 
+  /** The ids of the configured SMS links (sms_links), for finding links to hear receipts from. */
+  async configuredLinkIds(): Promise<string[]> {
+    return (await this.db.query<{ id: string }>("SELECT id FROM sms_links")).rows.map((r) => r.id);
+  }
+
   /** Count per state, for the link state endpoint and the bench. */
   async countByState(): Promise<Record<string, number>> {
     const result = await this.db.query<{ state: string; n: string }>(`SELECT state, count(*) AS n FROM outbox_messages GROUP BY state`);
