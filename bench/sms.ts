@@ -168,8 +168,8 @@ async function main(): Promise<void> {
       redisUrl: USE_REDIS ? REDIS_URL : undefined,
       redisPrefix: prefix,
       linkIds: [client.id],
-      relay: { batchSize: 1_000, concurrentClaims: 3, idlePollMs: 5, maxBacklog: 50_000, defaultSender: FROM },
-      queue: { concurrency: 8, maxMessagesPerJob: 100 },
+      relay: { batchSize: 1_000, concurrentClaims: 1, idlePollMs: 5, maxBacklog: 50_000, defaultSender: FROM },
+      queue: { concurrency: 16, maxMessagesPerJob: 100 },
       onSubmitted: (id) => {
         const now = performance.now();
         lastSubmitMs = now;

@@ -3,6 +3,8 @@
  * both forms SMSCs use: the receipted_message_id TLV and the "id:… stat:…" text.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import type { LinkDirectory } from "../../src/sms/mt-link.js";
 import { echo, notice, OutboxTestEnv, waitFor } from "../helpers/sms-outbox-rig.js";
 
 const env = new OutboxTestEnv();
@@ -71,5 +73,33 @@ describe("delivery receipts", () => {
     await waitFor(() => outbound.receipts.counts.unmatched === 1, "receipt given up");
     expect(outbound.receipts.counts.matched).toBe(0);
     expect(await env.count("submitted")).toBe(1);
+  });
+
+  it("hears receipts on a configured link the sender has not used since the restart (directory without links())", async () => {
+    const { smsc, client } = await env.smscAndClient();
+    // The link's id as a configured link, and a message sent through it before this process started.
+    const institutionId = uuidv7();
+    await env.t.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'rcpt-ke', 'R', 'KES', 'Africa/Nairobi')", [institutionId]);
+    await env.t.db.query("INSERT INTO sms_links (id, mode, institution_id, system_id, password_hash) VALUES ('test-link', 'server', $1, 'x', 'h')", [institutionId]);
+    env.defer(async () => {
+      await env.t.db.query("DELETE FROM sms_links");
+      await env.t.db.query("DELETE FROM institutions WHERE id = $1", [institutionId]);
+    });
+    const [id] = await env.enqueue([notice(1)]);
+    await env.t.db.query(
+      "UPDATE outbox_messages SET state = 'submitted', link_id = 'test-link', part_count = 1, smsc_message_ids = '{before-restart}' WHERE id = $1",
+      [id],
+    );
+    const directory: LinkDirectory = { route: () => ({ linkId: client.id }), link: (linkId) => (linkId === client.id ? client : undefined), rateLimitPerSecond: () => null };
+    await env.rig({ links: directory });
+    await waitFor(() => smsc.sessions().length > 0 && client.state() === "bound", "bound");
+    // The rig attaches its own client; this one is found only through sms_links. Receipts sent
+    // before the pipeline listens are lost, as on a real link, so the SMSC repeats it.
+    await waitFor(async () => {
+      smsc.sendReceipt("before-restart", "DELIVRD");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return (await env.store.get(id!))!.state === "delivered";
+    }, "receipt heard");
+    expect(await env.store.get(id!)).toMatchObject({ state: "delivered", receiptStats: ["DELIVRD"] });
   });
 });

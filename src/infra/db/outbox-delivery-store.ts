@@ -86,7 +86,7 @@ SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.langu
 FROM outbox_messages o
   LEFT JOIN customers c ON c.msisdn = o.msisdn
   LEFT JOIN sms_opt_outs s ON s.msisdn = o.msisdn
-WHERE o.state = 'pending'
+WHERE o.state = 'pending' AND o.seq > $2
 ORDER BY o.seq
 LIMIT $1
 FOR UPDATE OF o SKIP LOCKED`;
@@ -178,13 +178,13 @@ export class SqlOutboxDeliveryStore {
   ) {}
 
   /**
-   * Claims up to `limit` pending rows in seq order, lets `route` decide each one, and stores the
-   * decisions, all in one transaction: SKIP LOCKED lets several gateway processes relay at once
-   * without taking the same row.
+   * Claims up to `limit` pending rows after `afterSeq` in seq order, lets `route` decide each one,
+   * and stores the decisions, all in one transaction: SKIP LOCKED lets several gateway processes
+   * relay at once without taking the same row.
    */
-  async claim(limit: number, route: (rows: ClaimedRow[]) => Routed[]): Promise<{ rows: ClaimedRow[]; routed: Routed[] }> {
+  async claim(limit: number, afterSeq: bigint, route: (rows: ClaimedRow[]) => Routed[]): Promise<{ rows: ClaimedRow[]; routed: Routed[] }> {
     return this.db.transaction(async (tx) => {
-      const result = await tx.query<ClaimSqlRow>(CLAIM, [limit]);
+      const result = await tx.query<ClaimSqlRow>(CLAIM, [limit, afterSeq.toString()]);
       if (result.rows.length === 0) return { rows: [], routed: [] };
       const rows = result.rows.map(toClaimed);
       const routed = route(rows);
@@ -241,6 +241,11 @@ export class SqlOutboxDeliveryStore {
       [filter.msisdn ?? null, filter.state ?? null, filter.beforeSeq?.toString() ?? null, filter.limit],
     );
     return result.rows.map(toView);
+  }
+
+  /** The ids of the configured SMS links (sms_links), for finding links to hear receipts from. */
+  async configuredLinkIds(): Promise<string[]> {
+    return (await this.db.query<{ id: string }>("SELECT id FROM sms_links")).rows.map((r) => r.id);
   }
 
   /** Count per state, for the link state endpoint and the bench. */

@@ -54,6 +54,7 @@ export interface Outbound {
 
 export function startOutbound(options: OutboundOptions): Outbound {
   const onError = options.onError ?? (() => undefined);
+  const store = new SqlOutboxDeliveryStore(options.db, options.clock);
   const receipts = new ReceiptMatcher(new SqlOutboxReceiptStore(options.db, options.clock), options.receipts, (e) => onError(e, "receipt"));
   // Every link is listened to once: those the directory lists (rescanned, since links restart on
   // configuration changes) and any other the sender meets.
@@ -61,11 +62,20 @@ export function startOutbound(options: OutboundOptions): Outbound {
   const attach = (link: MtLink) => {
     if (!listening.has(link)) listening.set(link, receipts.attach(link));
   };
-  const rescan = () => options.links.links?.().forEach(attach);
+  // A directory that cannot list its links is asked for each configured link by id instead.
+  const linkIds = async () => (options.links.links ? options.links.links().map((l) => l.id) : await store.configuredLinkIds());
+  const rescan = () =>
+    void linkIds()
+      .then((ids) => {
+        for (const id of ids) {
+          const link = options.links.link(id);
+          if (link) attach(link);
+        }
+      })
+      .catch((error: Error) => onError(error, "receipt link scan"));
   rescan();
   const rescanTimer = setInterval(rescan, LINK_RESCAN_MS);
   rescanTimer.unref();
-  const store = new SqlOutboxDeliveryStore(options.db, options.clock);
   const sender = new OutboxSender({
     store,
     links: options.links,

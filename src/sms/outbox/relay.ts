@@ -34,7 +34,7 @@ export interface RelayOptions {
 export const RELAY_DEFAULTS: RelayOptions = {
   defaultSender: "FINGATE",
   batchSize: 500,
-  concurrentClaims: 2,
+  concurrentClaims: 1,
   idlePollMs: 50,
   maxBacklog: 20_000,
   staleAfterMs: 10 * 60_000,
@@ -52,6 +52,7 @@ export interface RelayDeps {
 }
 
 const STALE_SWEEP_EVERY_MS = 30_000;
+const CURSOR_RESET_MS = 2_000;
 
 /**
  * What STOP does not silence: prompts (the subscriber is in the middle of a transaction that needs
@@ -70,6 +71,8 @@ export class OutboxRelay {
   private readonly loops: ClaimLoop[];
   private stopped = true;
   private lastSweepMs = 0;
+  private cursor = 0n;
+  private cursorSetMs = 0;
   private readonly clock: () => Date;
 
   constructor(private readonly deps: RelayDeps) {
@@ -103,9 +106,35 @@ export class OutboxRelay {
     if (this.deps.links.links?.().length === 0) return 0;
     if ((await this.deps.queue.backlog()) >= this.options.maxBacklog) return 0;
     const byLink = new Map<string, JobMessage[]>();
-    const { rows } = await this.deps.store.claim(this.options.batchSize, (claimed) => claimed.map((row) => this.route(row, byLink)));
+    const { rows } = await this.deps.store.claim(this.options.batchSize, this.cursorNow(), (claimed) => claimed.map((row) => this.route(row, byLink)));
+    this.advance(rows);
     for (const [linkId, messages] of byLink) await this.deps.queue.add(linkId, messages);
     return rows.length;
+  }
+
+  /**
+   * Where the next claim starts. Rows just relayed leave dead index entries at the head of the
+   * pending range until vacuum, so a busy relay claims after the last seq it took instead of
+   * wading through them each time; it starts from the beginning again whenever a claim comes back
+   * short and at least every CURSOR_RESET_MS, which picks up rows that committed out of seq order
+   * and rows put back to pending.
+   */
+  private cursorNow(): bigint {
+    const now = Date.now();
+    if (now - this.cursorSetMs > CURSOR_RESET_MS) {
+      this.cursor = 0n;
+      this.cursorSetMs = now;
+    }
+    return this.cursor;
+  }
+
+  private advance(rows: ClaimedRow[]): void {
+    if (rows.length < this.options.batchSize) {
+      this.cursor = 0n;
+      return;
+    }
+    const last = rows[rows.length - 1]!.seq;
+    if (last > this.cursor) this.cursor = last;
   }
 
   private schedule(loop: ClaimLoop, delayMs: number): void {

@@ -118,6 +118,8 @@ export class SmppListener {
       t = { bucket: capPerS ? new TokenBucket(capPerS) : null, inbound: new RateMeter(), outbound: new RateMeter(), throttled: 0 };
       this.traffic.set(linkId, t);
     }
+    // An entry made by outbound counting alone has no bucket yet; the link's cap must still apply.
+    if (capPerS && !t.bucket) t.bucket = new TokenBucket(capPerS);
     return t;
   }
 
@@ -158,7 +160,10 @@ export class SmppListener {
         return void session.close();
       }
       if (!bound) return void session.send(pdu.response({ command_status: ESME_RINVBNDSTS }));
-      if (INBOUND.has(pdu.command) && bound.canTransmit) return void this.inbound(bound, pdu);
+      if (INBOUND.has(pdu.command)) {
+        // A receiver-only bind may not submit: the wrong bind state, not an unknown command.
+        return void (bound.canTransmit ? this.inbound(bound, pdu) : session.send(pdu.response({ command_status: ESME_RINVBNDSTS })));
+      }
       session.send(pdu.response({ command_status: ESME_RINVCMDID }));
     });
   }
