@@ -63,7 +63,9 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   const ussd = await buildUssdGateway({ services, ledger, logger, redisUrl: config.redisUrl, alwaysOn, ...demo?.ussd });
   // SMS inbound: links configured through the admin API, the telco listener (FINGATE_SMPP_LISTEN),
   // SMS commands, USSD over SMPP, and HTTP MO for FINGATE_SMS_AGGREGATORS (src/sms/gateway.ts).
-  const sms = await buildSmsGateway({ db, services, ledger, logger, redisUrl: config.redisUrl, ussdHops: ussd?.hops });
+  // The ledger writes payment receipts to the outbox with the transfer, so a SEND command does not
+  // answer "sent" itself as well (the payer would get two messages).
+  const sms = await buildSmsGateway({ db, services, ledger, logger, redisUrl: config.redisUrl, ussdHops: ussd?.hops, receiptsViaOutbox: true });
   const smsAggregators = smsAggregatorsFromEnv(process.env);
   const smsMo = smsAggregators.length > 0 ? smsMoRouter({ aggregators: smsAggregators, commands: sms.commands, logger }) : undefined;
   // SMS outbound: the outbox relay → a queue per link (BullMQ with REDIS_URL, else in-process) →

@@ -3,7 +3,7 @@ import type { Institution } from "../institutions/types.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import type { Notice } from "../notices/types.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type CustomerParty, type Fee } from "./kit.js";
-import { shortRef } from "./notices.js";
+import { agentLabel, shortRef } from "./notices.js";
 import { agentRefusalFor, refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashInInput, CashQuote, CashReceipt } from "./types.js";
 
@@ -73,7 +73,7 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
     payer: floatPolicyOf(p.agent),
     payee: await kit.customerPolicy(p.institution.id, p.party.customer, "agent"),
   };
-  group[0]!.notices = receipts(p, input.amountMinor, transferId);
+  group[0]!.notices = cashInNotices(p, input.amountMinor, transferId);
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, p.agent);
   if (refusal) return refusal;
@@ -96,20 +96,21 @@ const floatPolicyOf = (agent: Agent) => floatPolicy(agent.limits);
 /** paymentWithFee never pays more commission than the fee. */
 export const commissionPaid = (fee: Fee): bigint => (fee.commissionMinor < fee.feeMinor ? fee.commissionMinor : fee.feeMinor);
 
-function receipts(p: CashInPlan, amountMinor: bigint, transferId: string): Notice[] {
-  const common = { amount: amountMinor.toString(), currency: p.institution.currency, reference: shortRef(transferId) };
+/** Receipts of a cash-in, to the customer and to the agent (exported for the template test). */
+export function cashInNotices(p: Pick<CashInPlan, "agent" | "institution" | "party" | "fee">, amountMinor: bigint, transferId: string): Notice[] {
+  const common = { amountMinor: amountMinor.toString(), currency: p.institution.currency, ref: shortRef(transferId) };
   return [
     {
       msisdn: p.party.customer.msisdn,
       template: "receipt.cash_in_customer",
-      params: { ...common, fee: p.fee.feeMinor.toString(), agentName: p.agent.name, storeNumber: p.agent.storeNumber },
+      params: { ...common, feeMinor: p.fee.feeMinor.toString(), agent: agentLabel(p.agent) },
       language: p.party.customer.language,
       kind: "receipt",
     },
     {
       msisdn: p.agent.msisdn,
       template: "receipt.cash_in_agent",
-      params: { ...common, customer: p.party.maskedName, commission: commissionPaid(p.fee).toString() },
+      params: { ...common, customer: p.party.maskedName, commissionMinor: commissionPaid(p.fee).toString() },
       kind: "receipt",
     },
   ];

@@ -14,23 +14,32 @@ interface Parties {
 /** A short reference both sides can read out to each other. */
 export const shortRef = (transferId: string): string => transferId.replaceAll("-", "").slice(0, 10).toUpperCase();
 
+/**
+ * How a receipt names the agent: name and store number, the pair a customer checks at the counter.
+ * Parameter names follow the SMS renderer's convention (`<x>Minor` + `currency` become `<x>`).
+ */
+export const agentLabel = (agent: Agent): string => `${agent.name} (${agent.storeNumber})`;
+
+/** The customer's number as an agent's receipt shows it: enough to match, not to harvest. */
+export const maskedMsisdn = (msisdn: string): string => `${msisdn.slice(0, 4)}***${msisdn.slice(-3)}`;
+
 const paid = (fee: Fee): bigint => (fee.commissionMinor < fee.feeMinor ? fee.commissionMinor : fee.feeMinor);
 
 /** Receipts of a cash-out, to the customer and to the agent. */
 export function cashOutNotices(p: Parties, amountMinor: bigint, transferId: string): Notice[] {
-  const common = { amount: amountMinor.toString(), currency: p.institution.currency, reference: shortRef(transferId) };
+  const common = { amountMinor: amountMinor.toString(), currency: p.institution.currency, ref: shortRef(transferId) };
   return [
     {
       msisdn: p.customer.msisdn,
       template: "receipt.cash_out_customer",
-      params: { ...common, fee: p.fee.feeMinor.toString(), agentName: p.agent.name, storeNumber: p.agent.storeNumber },
+      params: { ...common, feeMinor: p.fee.feeMinor.toString(), agent: agentLabel(p.agent) },
       language: p.customer.language,
       kind: "receipt",
     },
     {
       msisdn: p.agent.msisdn,
       template: "receipt.cash_out_agent",
-      params: { ...common, commission: paid(p.fee).toString() },
+      params: { ...common, customer: maskedMsisdn(p.customer.msisdn), commissionMinor: paid(p.fee).toString() },
       kind: "receipt",
     },
   ];
@@ -42,12 +51,11 @@ export function approvalPrompt(p: Parties, amountMinor: bigint, pendingId: strin
     msisdn: p.customer.msisdn,
     template: "prompt.cash_out_approve",
     params: {
-      amount: amountMinor.toString(),
-      fee: p.fee.feeMinor.toString(),
+      amountMinor: amountMinor.toString(),
+      feeMinor: p.fee.feeMinor.toString(),
       currency: p.institution.currency,
-      agentName: p.agent.name,
-      storeNumber: p.agent.storeNumber,
-      reference: shortRef(pendingId),
+      agent: agentLabel(p.agent),
+      ref: shortRef(pendingId),
       minutes: String(Math.ceil(timeoutSec / 60)),
     },
     language: p.customer.language,
@@ -60,7 +68,7 @@ export function declinedNotice(agent: Agent, amountMinor: bigint, currency: stri
   return {
     msisdn: agent.msisdn,
     template: "notice.cash_out_declined",
-    params: { amount: amountMinor.toString(), currency, reference: shortRef(pendingId) },
+    params: { amountMinor: amountMinor.toString(), currency, ref: shortRef(pendingId) },
     kind: "notice",
   };
 }
