@@ -2,16 +2,12 @@
  * Renders menu messages (keys with parameters) to text with i18next, one instance per process.
  * Amounts are formatted per locale and currency from bigint minor units, never through a float.
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import i18next, { type i18n, type Resource, type ResourceLanguage } from "i18next";
 import type { Language, Message, Param } from "../../menus/index.js";
+import { DEFAULT_LOCALES_DIR, namespaceResources, plainTextI18n } from "./plain-text.js";
 
 export const LOCALES: readonly Language[] = ["en", "sw", "fr", "hi"];
 export const NAMESPACE = "menu";
 
-const DEFAULT_LOCALES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../locales");
 
 export interface Translator {
   render(lang: Language, message: Message): string;
@@ -29,23 +25,8 @@ export interface TranslatorOptions {
 export function createTranslator(options: TranslatorOptions = {}): Translator {
   const dir = options.localesDir ?? DEFAULT_LOCALES_DIR;
   const timeZone = options.timeZone ?? "UTC";
-  const resources: Resource = {};
-  for (const lang of LOCALES) {
-    resources[lang] = { [NAMESPACE]: JSON.parse(readFileSync(path.join(dir, lang, `${NAMESPACE}.json`), "utf8")) as ResourceLanguage };
-  }
-  const instance: i18n = i18next.createInstance();
-  void instance.init({
-    resources,
-    lng: "en",
-    fallbackLng: "en",
-    ns: [NAMESPACE],
-    defaultNS: NAMESPACE,
-    initAsync: false,
-    returnNull: false,
-    // Plain text for a handset: nothing to escape, and a value (a name a user typed) is never
-    // itself interpolated or nested.
-    interpolation: { escapeValue: false, skipOnVariables: true },
-  });
+  const resources = namespaceResources(dir, LOCALES, NAMESPACE);
+  const instance = plainTextI18n(resources, NAMESPACE);
   const fixed: Record<string, ReturnType<typeof instance.getFixedT>> = {};
   for (const lang of LOCALES) fixed[lang] = instance.getFixedT(lang, NAMESPACE);
   const dates = new Map<string, Intl.DateTimeFormat>();

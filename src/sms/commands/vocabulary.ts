@@ -3,11 +3,9 @@
  * A customer may use the words of any supported language (and English); the reply follows the
  * customer's own language once known, else the language of the word they used.
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import i18next, { type i18n, type TFunction } from "i18next";
+import type { TFunction } from "i18next";
 import { formatMoney } from "../../infra/i18n/index.js";
+import { DEFAULT_LOCALES_DIR, plainTextI18n, readLocaleFile } from "../../infra/i18n/plain-text.js";
 import { MENU_LANGUAGES, type Language } from "../../menus/index.js";
 
 export const COMMANDS = ["balance", "statement", "send", "help", "language", "stop", "start"] as const;
@@ -21,7 +19,6 @@ interface LocaleFile {
   reply: Record<string, unknown>;
 }
 
-const DEFAULT_LOCALES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../locales");
 
 /** Upper case, and Latin accents dropped (RELEVÉ = RELEVE); Devanagari is left as it is. */
 export function normalizeWord(word: string): string {
@@ -50,24 +47,14 @@ export function loadVocabulary(options: { localesDir?: string; timeZone?: string
   const resources: Record<string, Record<string, Record<string, unknown>>> = {};
   // English first, so that a word shared with another language answers in English.
   for (const lang of MENU_LANGUAGES) {
-    const file = JSON.parse(readFileSync(path.join(dir, lang, `${NAMESPACE}.json`), "utf8")) as LocaleFile;
+    const file = readLocaleFile(dir, lang, NAMESPACE) as LocaleFile;
     for (const command of COMMANDS) {
       for (const word of file.keywords[command] ?? []) if (!words.has(normalizeWord(word))) words.set(normalizeWord(word), { command, lang });
     }
     for (const name of file.languageNames) languages.set(normalizeWord(name), lang);
     resources[lang] = { [NAMESPACE]: file.reply };
   }
-  const instance: i18n = i18next.createInstance();
-  void instance.init({
-    resources,
-    lng: "en",
-    fallbackLng: "en",
-    ns: [NAMESPACE],
-    defaultNS: NAMESPACE,
-    initAsync: false,
-    returnNull: false,
-    interpolation: { escapeValue: false, skipOnVariables: true },
-  });
+  const instance = plainTextI18n(resources, NAMESPACE);
   const fixed = new Map<Language, TFunction>(MENU_LANGUAGES.map((lang) => [lang, instance.getFixedT(lang, NAMESPACE)]));
   const timeZone = options.timeZone ?? "UTC";
   return {

@@ -3,17 +3,13 @@
  * SMS text with i18next. Money travels as minor units: a parameter named `<x>Minor` next to a
  * `currency` parameter is formatted per language into `<x>` ("amountMinor" → "amount").
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import i18next, { type Resource, type ResourceLanguage } from "i18next";
 import { formatMoney } from "../../infra/i18n/index.js";
+import { DEFAULT_LOCALES_DIR, namespaceResources, plainTextI18n } from "../../infra/i18n/plain-text.js";
 import { PIN_LIKE_PARAM } from "../../infra/db/outbox-store.js";
 
 export const SMS_LANGUAGES = ["en", "sw", "fr", "hi"] as const;
 export const SMS_NAMESPACE = "sms";
 
-const DEFAULT_LOCALES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../locales");
 const MINOR = /^(.+)Minor$/;
 const INTEGER = /^-?[0-9]{1,19}$/;
 const CURRENCY = /^[A-Z]{3}$/;
@@ -82,22 +78,8 @@ export function createNoticeRenderer(options: RendererOptions = {}): NoticeRende
   const dir = options.localesDir ?? DEFAULT_LOCALES_DIR;
   const fallback = options.defaultLanguage ?? "en";
   if (!(SMS_LANGUAGES as readonly string[]).includes(fallback)) throw new RangeError(`unknown default SMS language "${fallback}"`);
-  const resources: Resource = {};
-  for (const lang of SMS_LANGUAGES) {
-    resources[lang] = { [SMS_NAMESPACE]: JSON.parse(readFileSync(path.join(dir, lang, `${SMS_NAMESPACE}.json`), "utf8")) as ResourceLanguage };
-  }
-  const instance = i18next.createInstance();
-  void instance.init({
-    resources,
-    lng: fallback,
-    fallbackLng: "en",
-    ns: [SMS_NAMESPACE],
-    defaultNS: SMS_NAMESPACE,
-    initAsync: false,
-    returnNull: false,
-    // Plain text for a handset; a value (a name someone typed) is never itself interpolated.
-    interpolation: { escapeValue: false, skipOnVariables: true },
-  });
+  const resources = namespaceResources(dir, SMS_LANGUAGES, SMS_NAMESPACE);
+  const instance = plainTextI18n(resources, SMS_NAMESPACE, fallback);
   const keys = flattenKeys(resources.en![SMS_NAMESPACE] as Record<string, unknown>);
   const known = new Set(keys);
   const compiled = new Map<string, Compiled>();
