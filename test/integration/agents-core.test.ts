@@ -121,6 +121,33 @@ describe("agents core on postgres", () => {
     expect(await w.balance(agent.floatAccountId)).toBe(93_000n);
   });
 
+  it("bounds float coming in per day like float going out: withdrawals and cash-outs past it are refused with what remains", async () => {
+    const agent = await w.newAgent(20_000n);
+    // The daily float-out figures bound float in too, counted apart from cash-ins.
+    expect((await w.services.agents.setLimits(agent.id, { maxDailyFloatOutMinor: 15_000n }, BANK)).ok).toBe(true);
+    const dan = await w.register("0712300011", "Dan Otieno", "6284");
+    await w.fund(dan.walletAccountId, 60_000n);
+    const base = { customerId: dan.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, customerPin: "6284", channel: "ussd" as const };
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), amountMinor: 10_000n })).toMatchObject({ ok: true });
+    const danBefore = await w.balance(dan.walletAccountId);
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), amountMinor: 6_000n })).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 5_000n });
+    const start = { agentId: agent.id, customerQuery: dan.msisdn, agentPin: AGENT_PIN };
+    expect(await w.services.agents.startCashOut({ ...start, id: uuidv7(), amountMinor: 5_001n })).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 5_000n });
+    // Refusals move nothing: the wallet and the float are as they were.
+    expect(await w.balance(dan.walletAccountId)).toBe(danBefore);
+    expect(await w.balance(agent.floatAccountId)).toBe(30_000n);
+    const held = await w.services.agents.startCashOut({ ...start, id: uuidv7(), amountMinor: 5_000n });
+    expect(held).toMatchObject({ ok: true });
+    const approved = await w.services.agents.approveCashOut({ pendingId: held.ok ? held.pending.pendingId : "", customerId: dan.id, customerPin: "6284" });
+    expect(approved).toMatchObject({ ok: true });
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), amountMinor: 100n })).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 0n });
+    expect(await w.balance(agent.floatAccountId)).toBe(35_000n);
+    // Float out has its own 15,000 for the day, untouched by what came in.
+    const cashIn = { agentId: agent.id, customerQuery: dan.msisdn, agentPin: AGENT_PIN, channel: "agent" as const };
+    expect(await w.services.agents.cashIn({ ...cashIn, id: uuidv7(), amountMinor: 15_000n })).toMatchObject({ ok: true });
+    expect(await w.balance(agent.floatAccountId)).toBe(20_000n);
+  });
+
   it("customer withdrawal: agent number and store number must name the same active agent", async () => {
     const agent = await w.newAgent(0n);
     const other = await w.newAgent(0n);

@@ -950,9 +950,52 @@ describe("decideBatch: bank limits", () => {
     expect(snap.usage!.get(usageKey(id("alice"), "2026-01-01"))).toMatchObject({ amountMinor: 0n, count: 0 });
   });
 
+  it("counts a payee's inbound usage apart from its sending, only with payeeInbound", () => {
+    const inbound = { timeZone: "UTC", payee: policy, payeeInbound: true };
+    const snap = snapshot({ accounts: basicAccounts() });
+    snap.usage = new Map([[usageKey(id("bob"), "2026-01-01:in"), { accountId: id("bob"), periodKey: "2026-01-01:in", amountMinor: 300n, count: 1 }]]);
+    const decision = decide(snap, [
+      [single("a", "alice", "bob", 300n, { limits: inbound })],
+      [single("b", "alice", "bob", 200n, { limits: inbound })],
+      [single("c", "alice", "bob", 100n, { limits: inbound })],
+      // Without the flag the payee's daily figures do not apply (a customer wallet's policy).
+      [single("d", "alice", "bob", 500n, { limits: { timeZone: "UTC", payee: policy } })],
+    ]);
+    expect(decision.results.map((r) => r[0]!.result)).toEqual(["ok", "daily_amount_exceeded", "ok", "ok"]);
+    expect(decision.results[1]![0]!.limit).toMatchObject({ limit: 700n, remainingMinor: 100n, availableMinor: 100n });
+    const rows = new Map(decision.usage!.map((r) => [`${r.accountId === id("bob") ? "bob" : "alice"} ${r.periodKey}`, r]));
+    expect([...rows.keys()].sort()).toEqual(["bob 2026-01-01:in", "bob 2026-01:in"]);
+    expect(rows.get("bob 2026-01-01:in")).toMatchObject({ amountMinor: 700n, count: 3 });
+    expect(rows.get("bob 2026-01:in")).toMatchObject({ amountMinor: 400n, count: 2 });
+  });
+
+  it("checks the payer before the payee's inbound limits and counts both sides", () => {
+    const both = { timeZone: "UTC", payer: policy, payee: { ...policy, maxDailyCount: 1 }, payeeInbound: true };
+    const decision = decide(snapshot({ accounts: basicAccounts() }), [
+      [single("a", "alice", "bob", 600n, { limits: both })],
+      [single("b", "alice", "bob", 10n, { limits: both })],
+      [single("c", "alice", "bob", 10n, { limits: both })],
+    ]);
+    // The first fails the payer's per-transaction limit; the third the payee's count of one a day.
+    expect(decision.results.map((r) => r[0]!.result)).toEqual(["per_transaction_exceeded", "ok", "daily_count_exceeded"]);
+    const keys = decision.usage!.map((r) => `${r.accountId === id("bob") ? "bob" : "alice"} ${r.periodKey}`).sort();
+    expect(keys).toEqual(["alice 2026-01", "alice 2026-01-01", "bob 2026-01-01:in", "bob 2026-01:in"]);
+  });
+
+  it("rolls inbound usage back with a failed linked group", () => {
+    const inbound = { timeZone: "UTC", payee: policy, payeeInbound: true };
+    const snap = snapshot({ accounts: basicAccounts() });
+    snap.usage = new Map();
+    const decision = decide(snap, [[single("p", "alice", "bob", 300n, { limits: inbound }), single("f", "alice", "bank", 800n)]]);
+    expect(decision.results[0]!.map((r) => r.result)).toEqual(["linked_event_failed", "exceeds_credits"]);
+    expect(snap.usage.get(usageKey(id("bob"), "2026-01-01:in"))).toBeUndefined();
+    expect(decision.usage).toEqual([]);
+  });
+
   it("refuses malformed limits as bad input, and limits on a post or void", () => {
     expect(validate(single("t", "alice", "bob", 1n, { limits: { timeZone: "Mars/Olympus", payer: policy } }))).toBe("invalid_limits");
     expect(validate(single("t", "alice", "bob", 1n, { limits: { timeZone: "UTC", payer: { ...policy, maxDailyAmountMinor: -1n } } }))).toBe("invalid_limits");
     expect(validate(post("s", "h", { limits }))).toBe("invalid_limits");
+    expect(validate(single("t", "alice", "bob", 1n, { limits: { timeZone: "UTC", payer: policy, payeeInbound: true } }))).toBe("invalid_limits");
   });
 });

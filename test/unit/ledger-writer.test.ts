@@ -122,6 +122,19 @@ describe("BatchingWriter", () => {
     expect(keys.pendingIds).toEqual([id("h")]);
   });
 
+  it("asks for usage counters only for limited transfers: the payer's, and the payee's inbound ones", () => {
+    const policy = { maxPerTransactionMinor: 1n, maxDailyAmountMinor: 1n, maxDailyCount: 1, maxMonthlyAmountMinor: 1n, maxBalanceMinor: 1n };
+    const at = new Date("2026-01-01T12:00:00Z");
+    expect(keysOf([[single("a", "alice", "bob", 1n), single("b", "alice", "bob", 1n, { limits: { timeZone: "UTC", payee: policy } })]], at).usageKeys).toEqual([]);
+    const keys = keysOf([[single("c", "alice", "bob", 1n, { limits: { timeZone: "UTC", payer: policy, payee: policy, payeeInbound: true } })]], at).usageKeys;
+    expect(keys).toEqual([
+      { accountId: id("alice"), periodKey: "2026-01-01" },
+      { accountId: id("alice"), periodKey: "2026-01" },
+      { accountId: id("bob"), periodKey: "2026-01-01:in" },
+      { accountId: id("bob"), periodKey: "2026-01:in" },
+    ]);
+  });
+
   it("splits the queue into batches of at most maxBatchTransfers, never splitting a group", async () => {
     const { store, writer } = setup({ maxBatchTransfers: 4, maxBatchesInFlight: 1 });
     const groups: TransferInput[][] = Array.from({ length: 9 }, (_, i) => pay(i));

@@ -131,3 +131,44 @@ describe("evaluateLimits: edges", () => {
     expect(sent <= POLICY.maxDailyAmountMinor).toBe(true);
   });
 });
+
+describe("evaluateLimits: the payee's inbound limits", () => {
+  const TIGHT: LimitPolicy = { ...POLICY, maxDailyAmountMinor: 8_000n, maxDailyCount: 2 };
+  const payee = (inbound?: LimitUsage, balanceMinor = 0n, policy: LimitPolicy = POLICY) => ({ policy, balanceMinor, inbound });
+
+  it("without inbound usage only the payee's balance cap applies (a customer wallet's policy)", () => {
+    expect(evaluateLimits({ amountMinor: 50_000n, payee: payee(undefined) })).toEqual({ ok: true });
+  });
+
+  it("refuses past the payee's daily amount and names what it may still receive today", () => {
+    expect(evaluateLimits({ amountMinor: 6_000n, payee: payee(usage(15_000n, 1, 15_000n)) })).toEqual({
+      ok: false, code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 5_000n, availableMinor: 5_000n,
+    });
+    expect(evaluateLimits({ amountMinor: 5_000n, payee: payee(usage(15_000n, 1, 15_000n)) })).toEqual({ ok: true });
+  });
+
+  it("refuses past the payee's daily count, per transaction and month, in the payer's order", () => {
+    expect(evaluateLimits({ amountMinor: 1n, payee: payee(usage(300n, 3, 300n)) })).toMatchObject({ code: "daily_count_exceeded", remainingMinor: 0n });
+    expect(evaluateLimits({ amountMinor: 10_001n, payee: payee(usage(300n, 3, 300n)) })).toMatchObject({ code: "per_transaction_exceeded" });
+    expect(evaluateLimits({ amountMinor: 2_000n, payee: payee(usage(0n, 0, 49_000n)) })).toMatchObject({ code: "monthly_amount_exceeded", remainingMinor: 1_000n });
+  });
+
+  it("the payer's refusal comes first; the payee's daily limit before its balance cap", () => {
+    const both = evaluateLimits({ amountMinor: 9_000n, payer: payer(usage(15_000n, 1, 15_000n)), payee: payee(usage(0n, 0, 0n), 0n, TIGHT) });
+    expect(both).toMatchObject({ code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 5_000n });
+    const payeeDay = evaluateLimits({ amountMinor: 9_000n, payee: payee(usage(0n, 0, 0n), 99_000n, TIGHT) });
+    expect(payeeDay).toMatchObject({ code: "daily_amount_exceeded", limit: 8_000n, remainingMinor: 8_000n });
+  });
+
+  it("a payee refusal comes only when the payer's limits let the amount through", () => {
+    // The payer has 6,000 left today; the payee has received 4,000 of its 8,000.
+    const refused = evaluateLimits({ amountMinor: 5_000n, payer: payer(usage(14_000n, 1, 14_000n)), payee: payee(usage(4_000n, 1, 4_000n), 0n, TIGHT) });
+    expect(refused).toMatchObject({ code: "daily_amount_exceeded", limit: 8_000n, remainingMinor: 4_000n, availableMinor: 4_000n });
+    expect(evaluateLimits({ amountMinor: 4_000n, payer: payer(usage(14_000n, 1, 14_000n)), payee: payee(usage(4_000n, 1, 4_000n), 0n, TIGHT) })).toEqual({ ok: true });
+  });
+
+  it("with inbound room left, the balance cap still refuses what would take the payee above it", () => {
+    const capped = evaluateLimits({ amountMinor: 3_000n, payee: payee(usage(5_000n, 1, 5_000n), 98_000n, TIGHT) });
+    expect(capped).toMatchObject({ code: "balance_limit_exceeded", remainingMinor: 2_000n, availableMinor: 2_000n });
+  });
+});

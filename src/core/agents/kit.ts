@@ -56,7 +56,12 @@ export function isAgentChannel(value: unknown): value is AgentChannel {
   return (AGENT_CHANNELS as readonly unknown[]).includes(value);
 }
 
-/** The agent's limits as a ledger policy on its float: the float's "payer" side is cash-in. */
+/**
+ * The agent's limits as a ledger policy on its float. As the payer it bounds cash-ins (float out);
+ * as the payee of a withdrawal or cash-out, sent with payeeInbound, the same figures bound float in
+ * (counted apart, so a day allows maxDailyFloatOutMinor out and as much in). Bank top-ups carry
+ * the policy without payeeInbound: only the float ceiling applies to them.
+ */
 export function floatPolicy(limits: AgentLimits): LimitPolicy {
   return {
     maxPerTransactionMinor: limits.maxPerTransactionMinor,

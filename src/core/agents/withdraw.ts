@@ -78,6 +78,7 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
     timeZone: p.institution.timezone,
     payer: await kit.customerPolicy(p.institution.id, p.customer, input.channel === "ussd" ? "ussd" : "agent"),
     payee: floatPolicy(p.agent.limits),
+    payeeInbound: true,
   };
   group[0]!.notices = cashOutNotices(p, input.amountMinor, transferId);
   const results = await kit.deps.ledger.submitLinked(group);

@@ -3,7 +3,10 @@ import { periodKeys } from "../limits/periods.js";
 import type { LimitRefusal, LimitUsage } from "../limits/types.js";
 import type { Account, TransferLimits } from "./types.js";
 
-/** What an account has sent in one period ("2026-11-25" or "2026-11"). */
+/**
+ * What an account has sent in one period ("2026-11-25" or "2026-11"), or received when the key
+ * ends in INBOUND_SUFFIX ("2026-11-25:in"): only payees whose policy bounds inflow are counted.
+ */
 export interface UsageRow {
   accountId: string;
   periodKey: string;
@@ -13,15 +16,22 @@ export interface UsageRow {
 
 export type UsageKey = Pick<UsageRow, "accountId" | "periodKey">;
 
+export const INBOUND_SUFFIX = ":in";
+
 export const usageKey = (accountId: string, periodKey: string) => `${accountId}|${periodKey}`;
 
-/** The usage rows a payer-limited transfer reads and writes: its day and its month. */
-export function usageKeysFor(debitAccountId: string, limits: TransferLimits, now: Date): UsageKey[] {
+/**
+ * The usage rows a limited transfer reads and writes: the payer's day and month when it has a
+ * payer policy, the payee's inbound day and month when its policy bounds inflow.
+ */
+export function usageKeysFor(debitAccountId: string, creditAccountId: string, limits: TransferLimits, now: Date): UsageKey[] {
   const { dayKey, monthKey } = periodKeys(now, limits.timeZone);
-  return [
-    { accountId: debitAccountId, periodKey: dayKey },
-    { accountId: debitAccountId, periodKey: monthKey },
-  ];
+  const keys: UsageKey[] = [];
+  if (limits.payer) keys.push({ accountId: debitAccountId, periodKey: dayKey }, { accountId: debitAccountId, periodKey: monthKey });
+  if (limits.payee && limits.payeeInbound) {
+    keys.push({ accountId: creditAccountId, periodKey: dayKey + INBOUND_SUFFIX }, { accountId: creditAccountId, periodKey: monthKey + INBOUND_SUFFIX });
+  }
+  return keys;
 }
 
 /** A wallet's spendable balance: what it holds posted, less what it has sent or reserved. */
@@ -31,11 +41,34 @@ function balanceOf(a: Account): bigint {
 
 export interface LimitOutcome {
   refusal: LimitRefusal | null;
-  /** The usage rows as they would be after this transfer (absent when the payer is not limited). */
+  /** The usage rows as they would be after this transfer (empty when no side is counted). */
   next: UsageRow[];
 }
 
-/** Pure: checks one transfer against its limits and gives the payer's usage after it. */
+/** One account's day and month rows for a pair of period keys, zero when not yet stored. */
+class Counted {
+  readonly day: UsageRow;
+  readonly month: UsageRow;
+
+  constructor(accountId: string, dayKey: string, monthKey: string, usage: Map<string, UsageRow>) {
+    this.day = usage.get(usageKey(accountId, dayKey)) ?? { accountId, periodKey: dayKey, amountMinor: 0n, count: 0 };
+    this.month = usage.get(usageKey(accountId, monthKey)) ?? { accountId, periodKey: monthKey, amountMinor: 0n, count: 0 };
+  }
+
+  get current(): LimitUsage {
+    return { dayAmountMinor: this.day.amountMinor, dayCount: this.day.count, monthAmountMinor: this.month.amountMinor };
+  }
+
+  after(amountMinor: bigint): UsageRow[] {
+    const next = addUsage(this.current, amountMinor);
+    return [
+      { ...this.day, amountMinor: next.dayAmountMinor, count: next.dayCount },
+      { ...this.month, amountMinor: next.monthAmountMinor, count: this.month.count + 1 },
+    ];
+  }
+}
+
+/** Pure: checks one transfer against its limits and gives the counted sides' usage after it. */
 export function checkLimits(
   limits: TransferLimits,
   debit: Account,
@@ -45,22 +78,13 @@ export function checkLimits(
   now: Date,
 ): LimitOutcome {
   const { dayKey, monthKey } = periodKeys(now, limits.timeZone);
-  const day = usage.get(usageKey(debit.id, dayKey)) ?? { accountId: debit.id, periodKey: dayKey, amountMinor: 0n, count: 0 };
-  const month = usage.get(usageKey(debit.id, monthKey)) ?? { accountId: debit.id, periodKey: monthKey, amountMinor: 0n, count: 0 };
-  const current: LimitUsage = { dayAmountMinor: day.amountMinor, dayCount: day.count, monthAmountMinor: month.amountMinor };
+  const sent = limits.payer ? new Counted(debit.id, dayKey, monthKey, usage) : null;
+  const received = limits.payee && limits.payeeInbound ? new Counted(credit.id, dayKey + INBOUND_SUFFIX, monthKey + INBOUND_SUFFIX, usage) : null;
   const decision = evaluateLimits({
     amountMinor,
-    payer: limits.payer ? { policy: limits.payer, usage: current } : undefined,
-    payee: limits.payee ? { policy: limits.payee, balanceMinor: balanceOf(credit) } : undefined,
+    payer: limits.payer && sent ? { policy: limits.payer, usage: sent.current } : undefined,
+    payee: limits.payee ? { policy: limits.payee, balanceMinor: balanceOf(credit), inbound: received?.current } : undefined,
   });
   if (!decision.ok) return { refusal: decision, next: [] };
-  if (!limits.payer) return { refusal: null, next: [] };
-  const after = addUsage(current, amountMinor);
-  return {
-    refusal: null,
-    next: [
-      { ...day, amountMinor: after.dayAmountMinor, count: after.dayCount },
-      { ...month, amountMinor: after.monthAmountMinor, count: month.count + 1 },
-    ],
-  };
+  return { refusal: null, next: [...(sent?.after(amountMinor) ?? []), ...(received?.after(amountMinor) ?? [])] };
 }

@@ -91,7 +91,15 @@ export interface TransferInput {
 export interface TransferLimits {
   timeZone: string;
   payer?: LimitPolicy;
+  /** The credit account's policy: its balance cap, and with payeeInbound its inbound limits too. */
   payee?: LimitPolicy;
+  /**
+   * When true (and payee is set), the payee policy's per-transaction, daily amount and count and
+   * monthly amount also bound what the credit account receives, counted like a payer's sending in
+   * its own usage rows ("2026-11-25:in", "2026-11:in"). Off by default: a customer wallet's policy
+   * describes what it may send, not what it may be sent.
+   */
+  payeeInbound?: boolean;
 }
 
 export interface Transfer {

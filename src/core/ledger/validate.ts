@@ -32,7 +32,8 @@ function validPolicy(policy: LimitPolicy | undefined): boolean {
 /** Limits come from our own payments service; malformed ones are a bug, refused before any state. */
 function validLimits(limits: TransferLimits | undefined): boolean {
   if (limits === undefined) return true;
-  return isValidTimeZone(limits.timeZone) && validPolicy(limits.payer) && validPolicy(limits.payee);
+  const inbound = limits.payeeInbound === undefined || limits.payeeInbound === false || (limits.payeeInbound === true && limits.payee !== undefined);
+  return isValidTimeZone(limits.timeZone) && validPolicy(limits.payer) && validPolicy(limits.payee) && inbound;
 }
 
 function validateNew(t: TransferInput, kind: TransferKind): TransferResultCode | null {

@@ -188,8 +188,9 @@ export function keysOf(groups: TransferInput[][], now: Date = new Date()): Batch
       if (uuid(t.debitAccountId)) accountIds.add(t.debitAccountId);
       if (uuid(t.creditAccountId)) accountIds.add(t.creditAccountId);
       if (uuid(t.pendingId)) pendingIds.add(t.pendingId);
-      if (t.limits?.payer && uuid(t.debitAccountId) && isValidTimeZone(t.limits.timeZone)) {
-        for (const k of usageKeysFor(t.debitAccountId, t.limits, now)) usage.set(usageKey(k.accountId, k.periodKey), k);
+      // Only limited transfers read counters: a batch without limits costs no extra statement.
+      if (t.limits && (t.limits.payer || t.limits.payeeInbound) && uuid(t.debitAccountId) && uuid(t.creditAccountId) && isValidTimeZone(t.limits.timeZone)) {
+        for (const k of usageKeysFor(t.debitAccountId, t.creditAccountId, t.limits, now)) usage.set(usageKey(k.accountId, k.periodKey), k);
       }
     }
   }

@@ -8,8 +8,13 @@ import type { LimitCode, LimitDecision, LimitPolicy, LimitRefusal, LimitUsage } 
 export interface LimitCheck {
   amountMinor: bigint;
   payer?: { policy: LimitPolicy; usage: LimitUsage };
-  /** balanceMinor: the payee wallet's posted credits minus posted and pending debits, before this transfer. */
-  payee?: { policy: LimitPolicy; balanceMinor: bigint };
+  /**
+   * balanceMinor: the payee wallet's posted credits minus posted and pending debits, before this
+   * transfer. inbound: what the payee has received so far this day and month, present only when
+   * the policy also bounds money coming in (an agent's float); then the policy's per-transaction,
+   * daily and monthly figures apply to receiving as they apply to a payer's sending.
+   */
+  payee?: { policy: LimitPolicy; balanceMinor: bigint; inbound?: LimitUsage };
 }
 
 const OK: LimitDecision = Object.freeze({ ok: true });
@@ -34,8 +39,9 @@ export function availableToSend(policy: LimitPolicy, usage: LimitUsage): bigint 
 
 /**
  * Pure: decides whether one transfer fits its payer's and payee's limits. Checks run in a fixed
- * order (per transaction, daily count, daily amount, monthly amount, payee balance) and the first
- * that fails is the refusal, so the same inputs always name the same limit. The ledger refuses
+ * order (the payer's per transaction, daily count, daily amount, monthly amount; then the same
+ * four on the payee's inbound usage when it has one; then the payee balance) and the first that
+ * fails is the refusal, so the same inputs always name the same limit. The ledger refuses
  * non-positive amounts before this is asked; they pass here because they move nothing.
  */
 export function evaluateLimits(check: LimitCheck): LimitDecision {
@@ -46,10 +52,17 @@ export function evaluateLimits(check: LimitCheck): LimitDecision {
     if (refusal) return refusal;
   }
   if (check.payee) {
+    const payerRoom = check.payer ? availableToSend(check.payer.policy, check.payer.usage) : null;
+    const inbound = check.payee.inbound;
+    if (inbound) {
+      const refused = checkPayer(check.payee.policy, inbound, amount);
+      // What remains is the payee's; what may go through now is also bounded by the payer.
+      if (refused) return payerRoom === null ? refused : { ...refused, availableMinor: min(refused.availableMinor, payerRoom) };
+    }
     const room = nonNegative(check.payee.policy.maxBalanceMinor - check.payee.balanceMinor);
     if (amount > room) {
-      const payerRoom = check.payer ? availableToSend(check.payer.policy, check.payer.usage) : room;
-      return refusal("balance_limit_exceeded", check.payee.policy.maxBalanceMinor, room, min(room, payerRoom));
+      const inboundRoom = inbound ? availableToSend(check.payee.policy, inbound) : room;
+      return refusal("balance_limit_exceeded", check.payee.policy.maxBalanceMinor, room, min(room, payerRoom ?? room, inboundRoom));
     }
   }
   return OK;

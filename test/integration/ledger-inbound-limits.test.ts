@@ -1,0 +1,106 @@
+// Inbound (payee) daily limits through the SQL store, on real PostgreSQL and on PGlite: concurrent
+// transfers into one account from two gateway processes cannot both slip under the limit, and the
+// stored counters say exactly what was received.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import type { Ledger } from "../../src/core/ledger/ledger.js";
+import { AccountFlags, type Account, type TransferInput, type TransferLimits } from "../../src/core/ledger/types.js";
+import type { LimitPolicy } from "../../src/core/limits/types.js";
+import { STORE_KINDS } from "../helpers/db.js";
+import { openLedgerEnv, sqlInvariantViolations, storedBalances, type LedgerEnv } from "../helpers/ledger-setup.js";
+
+const WALLET = AccountFlags.debitsMustNotExceedCredits;
+const ROOMY: LimitPolicy = {
+  maxPerTransactionMinor: 1_000_000n,
+  maxDailyAmountMinor: 1_000_000n,
+  maxDailyCount: 1_000,
+  maxMonthlyAmountMinor: 10_000_000n,
+  maxBalanceMinor: 10_000_000n,
+};
+
+interface UsageRow {
+  period_key: string;
+  amount: string;
+  count: number;
+}
+
+describe.each(STORE_KINDS)("inbound limits on %s", (kind) => {
+  let env: LedgerEnv;
+  let ledger: Ledger;
+  let bank: Account;
+
+  beforeAll(async () => {
+    env = await openLedgerEnv(kind);
+    ledger = env.ledger;
+    bank = await env.open("bank");
+  });
+
+  afterAll(async () => {
+    await env?.cleanup();
+  });
+
+  async function wallets(n: number, each: bigint): Promise<Account[]> {
+    const made = await Promise.all(Array.from({ length: n }, () => env.open("customer_wallet", WALLET)));
+    const funding = made.map((w): TransferInput => ({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: w.id, amountMinor: each, code: "cash_in" }));
+    expect((await Promise.all(funding.map((t) => ledger.transfer(t)))).every((r) => r.result === "ok")).toBe(true);
+    return made;
+  }
+
+  async function usageOf(accountId: string): Promise<UsageRow[]> {
+    const result = await env.db.query<UsageRow>("SELECT period_key, amount_minor::text AS amount, count FROM limit_usage WHERE account_id = $1 ORDER BY period_key", [accountId]);
+    return result.rows;
+  }
+
+  /** 20 transfers of 100 into one float at once, half through each of two ledgers. */
+  async function race(limits: TransferLimits, payer?: LimitPolicy) {
+    const senders = await wallets(20, 1_000n);
+    const float = await env.open("agent_float", WALLET);
+    const first = env.newLedger({ maxBatchTransfers: 4 });
+    const second = env.newLedger({ maxBatchTransfers: 4 });
+    const results = await Promise.all(
+      senders.map((s, i) => (i % 2 ? first : second).transfer({
+        id: uuidv7(), debitAccountId: s.id, creditAccountId: float.id, amountMinor: 100n, code: "cash_out", limits: { ...limits, payer },
+      })),
+    );
+    return { float, senders, results: results.map((r) => r.result) };
+  }
+
+  it("posts exactly what a daily inbound amount allows out of 20 concurrent transfers, and counts it", async () => {
+    const { float, results } = await race({ timeZone: "Africa/Nairobi", payee: { ...ROOMY, maxDailyAmountMinor: 750n }, payeeInbound: true });
+    expect(results.filter((r) => r === "ok")).toHaveLength(7);
+    expect(results.filter((r) => r !== "ok").every((r) => r === "daily_amount_exceeded")).toBe(true);
+    expect((await storedBalances(env.db, [float.id])).get(float.id)!.creditsPosted).toBe(700n);
+    const rows = await usageOf(float.id);
+    expect(rows.map((r) => r.period_key.length)).toEqual([13, 10]); // "2026-11-25:in", "2026-11:in"
+    expect(rows.every((r) => r.period_key.endsWith(":in"))).toBe(true);
+    expect(rows.map((r) => [r.amount, r.count])).toEqual([["700", 7], ["700", 7]]);
+    expect(await sqlInvariantViolations(env.db)).toEqual([]);
+  });
+
+  it("posts exactly the daily inbound count; the senders' own limits are counted on their side", async () => {
+    const { float, senders, results } = await race({ timeZone: "UTC", payee: { ...ROOMY, maxDailyCount: 5 }, payeeInbound: true }, ROOMY);
+    expect(results.filter((r) => r === "ok")).toHaveLength(5);
+    expect(results.filter((r) => r !== "ok").every((r) => r === "daily_count_exceeded")).toBe(true);
+    expect((await usageOf(float.id)).map((r) => [r.amount, r.count])).toEqual([["500", 5], ["500", 5]]);
+    const sent = await Promise.all(senders.map((s) => usageOf(s.id)));
+    const posted = sent.filter((rows) => rows.length > 0);
+    expect(posted).toHaveLength(5);
+    for (const rows of posted) expect(rows.map((r) => [r.period_key.endsWith(":in"), r.amount, r.count])).toEqual([[false, "100", 1], [false, "100", 1]]);
+  });
+
+  it("without payeeInbound the payee's daily figures neither refuse nor count", async () => {
+    const { float, results } = await race({ timeZone: "UTC", payee: { ...ROOMY, maxDailyAmountMinor: 100n, maxDailyCount: 1 } });
+    expect(results.every((r) => r === "ok")).toBe(true);
+    expect(await usageOf(float.id)).toEqual([]);
+  });
+
+  it("the table accepts inbound period keys and still refuses malformed ones", async () => {
+    const account = await env.open("agent_float", WALLET);
+    await env.db.query("INSERT INTO limit_usage (account_id, period_key, amount_minor, count) VALUES ($1, '2026-11-25:in', 1, 1)", [account.id]);
+    const bad = await env.db.query("INSERT INTO limit_usage (account_id, period_key, amount_minor, count) VALUES ($1, '2026-11-25:out', 1, 1)", [account.id]).then(
+      () => null,
+      (e: unknown) => e as { code?: string },
+    );
+    expect(bad?.code).toBe("23514");
+  });
+});
