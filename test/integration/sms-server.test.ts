@@ -110,6 +110,22 @@ describe("MO commands", () => {
     await t.close();
   });
 
+  it("pays once when the telco re-delivers a SEND hours later (past the short re-delivery window)", async () => {
+    const t = await bound();
+    // Otieno sends, so that Jane's numbers stay under the per-number rate limit for later tests.
+    const before = await transfersOf(otieno.walletAccountId);
+    const send = "SEND 0700000001 35 5903";
+    expect((await t.mo("254700000002", "22555", send)).command_status).toBe(ESME_ROK);
+    expect(textOf(await t.nextDeliver())).toMatch(/^(Sent|Umetuma)/);
+    await env.sms.commands.drain();
+    // Three hours pass (the SMPP re-delivery window for other commands is ten minutes).
+    await env.test.db.query("UPDATE sms_mo_messages SET received_at = received_at - interval '3 hours' WHERE command = 'send'");
+    expect((await t.mo("254700000002", "22555", send)).command_status).toBe(ESME_ROK);
+    await env.sms.commands.drain();
+    expect(await transfersOf(otieno.walletAccountId)).toBe(before + 1);
+    await t.close();
+  });
+
   it("pays once when the same message arrives twice at the same moment", async () => {
     const t = await bound();
     const before = await transfersOf(jane.walletAccountId);

@@ -78,6 +78,14 @@ interface Answer {
 
 const DEFAULT_DEDUPE_WINDOW_SEC = 86_400;
 
+/**
+ * A SEND recognised only by its content (SMPP without a message id) stays recognised this long:
+ * SMSCs retry for up to their validity period (commonly 24–48 h), and a late re-delivery that
+ * got a fresh id would pay again. A customer repeating the very same SEND inside it is not paid
+ * twice either; that is the price of never paying a re-delivery.
+ */
+export const SEND_DEDUPE_WINDOW_SEC = 172_800;
+
 export class SmsCommands {
   private readonly directoryPort: CoreDirectoryPort;
   private readonly accounts: LedgerAccountsPort;
@@ -105,7 +113,9 @@ export class SmsCommands {
       this.deps.logger.warn({ link: sms.linkId, command }, "sms command over the number's rate: dropped");
       return null;
     }
-    const claim = await this.deps.moLog.claim({ linkId: sms.linkId, moKey: sms.moKey, msisdn: sms.msisdn, command }, sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC);
+    const window = sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC;
+    const windowSec = command === "send" ? Math.max(window, SEND_DEDUPE_WINDOW_SEC) : window;
+    const claim = await this.deps.moLog.claim({ linkId: sms.linkId, moKey: sms.moKey, msisdn: sms.msisdn, command }, windowSec);
     if (claim.handled) {
       this.deps.logger.info({ link: sms.linkId, mo: claim.id, command }, "sms command re-delivered: already answered");
       return null;
