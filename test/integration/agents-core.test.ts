@@ -204,6 +204,19 @@ describe("agents core on postgres", () => {
     expect(today.ok && today.transactions.map((t) => `${t.kind}:${t.code}:${t.direction}:${t.amountMinor}`)).toEqual(["post:cash_out:in:5000"]);
   });
 
+  it("a cash-out request id reused for another amount is refused and leaves the first hold approvable", async () => {
+    const agent = await w.newAgent(0n);
+    await w.fund(w.bob.walletAccountId, 20_000n);
+    const start = { id: uuidv7(), agentId: agent.id, customerQuery: w.bob.msisdn, agentPin: AGENT_PIN };
+    const first = await w.services.agents.startCashOut({ ...start, amountMinor: 1_000n });
+    expect(first.ok).toBe(true);
+    if (!first.ok) return;
+    expect(await w.services.agents.startCashOut({ ...start, amountMinor: 2_000n })).toMatchObject({ ok: false, code: "request_id_reused" });
+    expect(await w.services.agents.startCashOut({ ...start, amountMinor: 1_000n })).toMatchObject({ ok: true, replayed: true });
+    expect((await w.services.agents.pendingCashOuts(w.bob.id)).map((p) => p.pendingId)).toContain(first.pending.pendingId);
+    expect(await w.services.agents.declineCashOut({ pendingId: first.pending.pendingId, customerId: w.bob.id })).toMatchObject({ ok: true });
+  });
+
   it("approvals of held cash-outs are checked against the float's ceiling; the one over it is voided", async () => {
     const agent = await w.newAgent(0n);
     expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 10_000n }, BANK)).ok).toBe(true);

@@ -57,6 +57,11 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   if (pinRefused) return pinRefused;
   const pendingId = cashOutPendingId(input.id);
   const existing = await kit.deps.store.getCashOut(pendingId);
+  // The same request id for another agent, customer or amount: refuse before touching anything, so
+  // the first request's record (and the customer's view of its hold) stays as it is.
+  if (existing && (existing.agentId !== agent.id || existing.customerId !== customer.id || existing.amountMinor !== input.amountMinor)) {
+    return refuse("request_id_reused");
+  }
   if (!existing && (await kit.deps.store.listPendingCashOuts(customer.id, kit.now(), MAX_PENDING_CASH_OUTS_PER_CUSTOMER)).length >= MAX_PENDING_CASH_OUTS_PER_CUSTOMER) {
     return refuse("too_many_pending");
   }
@@ -80,7 +85,8 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, agent);
   if (refusal) {
-    await kit.deps.store.deleteRefusedCashOut(pendingId);
+    // Only a record this call wrote is removed: an earlier request's record describes its own hold.
+    if (!existing) await kit.deps.store.deleteRefusedCashOut(pendingId);
     return refusal;
   }
   const stored = (await kit.deps.store.getCashOut(pendingId)) ?? record;
