@@ -212,8 +212,8 @@ describe("agents core on postgres", () => {
     expect(first.ok).toBe(true);
     if (!first.ok) return;
     expect(await w.services.agents.startCashOut({ ...start, amountMinor: 2_000n })).toMatchObject({ ok: false, code: "request_id_reused" });
-    expect(await w.services.agents.startCashOut({ ...start, amountMinor: 1_000n })).toMatchObject({ ok: true, replayed: true });
     expect((await w.services.agents.pendingCashOuts(w.bob.id)).map((p) => p.pendingId)).toContain(first.pending.pendingId);
+    expect(await w.services.agents.startCashOut({ ...start, amountMinor: 1_000n })).toMatchObject({ ok: true, replayed: true });
     expect(await w.services.agents.declineCashOut({ pendingId: first.pending.pendingId, customerId: w.bob.id })).toMatchObject({ ok: true });
   });
 
