@@ -8,11 +8,11 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import smpp from "smpp";
 import { INTERFACE_VERSION_34 } from "../smpp-bind.js";
-import { ESME_RINVPASWD, ESME_RINVSYSID, ESME_ROK, ESME_RTHROTTLED } from "../smpp-status.js";
+import { ESME_RBINDFAIL, ESME_RINVPASWD, ESME_RINVSYSID, ESME_ROK, ESME_RTHROTTLED } from "../smpp-status.js";
 import type { LinkConfig } from "../links/types.js";
 import { verifyLinkPassword, dummyLinkPasswordHash } from "../links/secrets.js";
 import { BoundSession, type BindMode } from "./bound-session.js";
-import { ESME_RALYBND, ESME_RBINDFAIL, ESME_RINVBNDSTS, ESME_RINVCMDID, ESME_RSYSERR } from "./status-codes.js";
+import { ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVCMDID, ESME_RSYSERR } from "./status-codes.js";
 import { RateMeter, TokenBucket } from "./throughput.js";
 
 

@@ -5,4 +5,3 @@ export const ESME_RALYBND = 0x05;
 export const ESME_RSYSERR = 0x08;
 export const ESME_RINVSRCADR = 0x0a;
 export const ESME_RINVDSTADR = 0x0b;
-export const ESME_RBINDFAIL = 0x0d;
