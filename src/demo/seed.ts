@@ -32,7 +32,7 @@ const U = 100n; // minor units per shilling
 
 /** The demo's fixed data. PINs are here (and in README) on purpose: they only open demo wallets. */
 export const DEMO = {
-  institution: { code: "demo-ke", name: "Demo Bank Kenya", currency: "KES", timezone: "Africa/Nairobi", country: "KE" },
+  institution: { code: "demo-ke", name: "Demo Bank Kenya", currency: "KES", timezone: "Africa/Nairobi", language: "en", country: "KE" },
   customers: [
     // PINs pass the weak-PIN rules (2580 and 1470 are on the common-PIN list, so they would not).
     { msisdn: "+254700000001", displayName: "Jane Wanjiru", pin: "4827", openingMinor: 5_000n * U },
@@ -158,9 +158,9 @@ async function ensureInstitution(db: SqlDb, ledger: Ledger, now: Date): Promise<
   const store = new SqlInstitutionStore(db);
   let id = await findDemoInstitution(db);
   if (!id) {
-    const { code, name, currency, timezone } = DEMO.institution;
-    const institution: Institution = { id: uuidv7(), code, name, currency, timezone, createdAt: now };
-    const after = { id: institution.id, code, name, currency, timezone };
+    const { code, name, currency, timezone, language } = DEMO.institution;
+    const institution: Institution = { id: uuidv7(), code, name, currency, timezone, language, createdAt: now };
+    const after = { id: institution.id, code, name, currency, timezone, language };
     await store.insert(institution, [entry("admin.institution.create", institution.id, { before: null, after })]);
     // false means the code was taken meanwhile (another instance seeding): use that one.
     id = await findDemoInstitution(db);

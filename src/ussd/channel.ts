@@ -28,27 +28,32 @@ export interface UssdChannelOptions {
 export interface UssdChannel {
   router: Router;
   hops: HopProcessor;
+  /** Changes the language of unknown numbers for the hops that follow (the institution's changed). */
+  setDefaultLanguage(language: Language): void;
 }
 
 export function createUssdChannel(options: UssdChannelOptions): UssdChannel {
   if (options.secretKey.length < 32) throw new Error("the USSD secret key must have at least 32 bytes");
   const derive = (label: string) => createHmac("sha256", options.secretKey).update(label).digest();
+  // The hop processor reads defaultLanguage from this object on every hop, so setting it here is enough.
+  const menu: HopDeps["menu"] = {
+    ...options.ports,
+    institutionId: options.institutionId,
+    defaultLanguage: options.defaultLanguage ?? "en",
+    sealer: new AesGcmSealer(derive("fingate:ussd:seal")),
+    limits: { ...DEFAULT_MENU_LIMITS, ...options.menuLimits },
+    now: () => new Date(),
+  };
   const hops = new HopProcessor({
     engine: customerMenuEngine(),
     translator: options.translator ?? createTranslator(),
     sessions: options.sessions,
-    menu: {
-      ...options.ports,
-      institutionId: options.institutionId,
-      defaultLanguage: options.defaultLanguage ?? "en",
-      sealer: new AesGcmSealer(derive("fingate:ussd:seal")),
-      limits: { ...DEFAULT_MENU_LIMITS, ...options.menuLimits },
-      now: () => new Date(),
-    },
+    menu,
     hopSecret: derive("fingate:ussd:hop"),
     logger: options.logger,
     limits: options.hopLimits,
     onSessionEnd: options.onSessionEnd,
   });
-  return { router: ussdRouter({ hops, aggregators: options.aggregators, logger: options.logger }), hops };
+  const setDefaultLanguage = (language: Language) => void (menu.defaultLanguage = language);
+  return { router: ussdRouter({ hops, aggregators: options.aggregators, logger: options.logger }), hops, setDefaultLanguage };
 }

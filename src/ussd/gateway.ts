@@ -10,7 +10,8 @@
  *   FINGATE_USSD_AGGREGATORS      JSON array of AggregatorConfig, instead of or besides the above
  *   FINGATE_USSD_SECRET_KEY       64 hex characters shared by all instances (seals PINs between steps, keys
  *                                 retry digests); random per process when unset, so sessions stay on one instance
- *   FINGATE_USSD_LANGUAGE         default language for unknown numbers (en, sw, fr, hi)
+ *   FINGATE_USSD_LANGUAGE         language for unknown numbers (en, sw, fr, hi), overriding the institution's
+ *                                 default language (admin API), which is re-read every minute
  *   REDIS_URL                     sessions in Redis (else in memory, one instance only)
  */
 import { randomBytes } from "node:crypto";
@@ -26,6 +27,7 @@ import { MemorySessionStore, type SessionStore } from "../menus/engine/session-s
 import { MENU_LANGUAGES, type Language } from "../menus/index.js";
 import { createUssdChannel, type UssdChannel } from "./channel.js";
 import type { EndedUssdSession, HopLimits, HopLogger } from "./hop.js";
+import type { InstitutionStore } from "../core/institutions/ports.js";
 import type { SessionMeter } from "../core/tariffs/metering.js";
 import type { AggregatorConfig } from "./router.js";
 
@@ -39,6 +41,8 @@ export interface UssdGatewayDeps {
     /** The agents core: the agent menu for agents' numbers, cash withdrawal and cash-out approval for customers. */
     agents?: AgentsCore;
     sessionMeter?: Pick<SessionMeter, "meter">;
+    /** Where the institution's default language is read; without it, English unless FINGATE_USSD_LANGUAGE says otherwise. */
+    institutions?: Pick<InstitutionStore, "get">;
   };
   ledger: Ledger;
   logger: HopLogger;
@@ -50,6 +54,8 @@ export interface UssdGatewayDeps {
   aggregators?: AggregatorConfig[];
   secretKey?: Uint8Array;
   hopLimits?: Partial<HopLimits>;
+  /** How often the institution's default language is re-read (default one minute). */
+  languageRefreshMs?: number;
   /** Build the channel even without an HTTP aggregator: USSD over SMPP (src/sms) drives its hops. */
   alwaysOn?: boolean;
 }
@@ -67,11 +73,12 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
   if (!institutionId || !isUuid(institutionId)) throw new Error("FINGATE_USSD_INSTITUTION_ID must name the institution (a UUID) the USSD channel serves");
   const sessions =
     deps.sessions ?? (deps.redisUrl ? await RedisSessionStore.connect(deps.redisUrl, { prefix: "fingate:ussd:" }) : new MemorySessionStore());
-  const language = env.FINGATE_USSD_LANGUAGE?.trim() ?? "";
+  const configured = configuredLanguage(env);
+  const institutions = configured ? undefined : deps.services.institutions;
   const channel = createUssdChannel({
     ports: coreMenuPorts({ ...deps.services, ledger: deps.ledger }),
     institutionId,
-    defaultLanguage: (MENU_LANGUAGES as readonly string[]).includes(language) ? (language as Language) : "en",
+    defaultLanguage: configured ?? (await institutions?.get(institutionId))?.language ?? "en",
     sessions,
     secretKey: deps.secretKey ?? secretKeyFromEnv(env),
     aggregators,
@@ -79,7 +86,41 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
     hopLimits: deps.hopLimits,
     onSessionEnd: deps.services.sessionMeter ? meterSessions(deps.services.sessionMeter, institutionId, deps.logger) : undefined,
   });
-  return { ...channel, close: () => sessions.close() };
+  const stopFollowing = institutions ? followInstitutionLanguage(institutions, institutionId, channel, deps.logger, deps.languageRefreshMs) : () => {};
+  return {
+    ...channel,
+    close: () => {
+      stopFollowing();
+      return sessions.close();
+    },
+  };
+}
+
+function configuredLanguage(env: NodeJS.ProcessEnv): Language | null {
+  const value = env.FINGATE_USSD_LANGUAGE?.trim();
+  if (!value) return null;
+  if (!(MENU_LANGUAGES as readonly string[]).includes(value)) throw new Error(`FINGATE_USSD_LANGUAGE must be en, sw, fr or hi, got "${value}"`);
+  return value as Language;
+}
+
+const LANGUAGE_REFRESH_MS = 60_000;
+
+/** A bank that changes its default language through the admin API sees it on every instance within a minute. */
+function followInstitutionLanguage(
+  institutions: Pick<InstitutionStore, "get">,
+  institutionId: string,
+  channel: UssdChannel,
+  logger: HopLogger,
+  everyMs = LANGUAGE_REFRESH_MS,
+): () => void {
+  const timer = setInterval(() => {
+    institutions
+      .get(institutionId)
+      .then((institution) => institution && channel.setDefaultLanguage(institution.language))
+      .catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, "institution language not refreshed"));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** USSD over SMPP names its sessions' aggregator "smpp-<link id>": the telco is the one owning that link. */

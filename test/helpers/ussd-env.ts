@@ -27,15 +27,23 @@ export interface UssdEnv {
   close(): Promise<void>;
 }
 
-export async function openUssdEnv(options: { code: string; secret: string; sessions?: SessionStore; logger?: HopLogger }): Promise<UssdEnv> {
+export async function openUssdEnv(options: {
+  code: string;
+  secret: string;
+  sessions?: SessionStore;
+  logger?: HopLogger;
+  /** The institution's default language (the column's default, en, when absent). */
+  language?: string;
+  languageRefreshMs?: number;
+}): Promise<UssdEnv> {
   const test = await openTestDb("postgres", { maxConnections: 8 });
   const ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
   const services = buildServices(test.db, ledger, { schema: test.schema });
   const bankId = randomUUID();
-  await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, $2, 'Test Bank', 'KES', 'Africa/Nairobi')", [
-    bankId,
-    options.code,
-  ]);
+  await test.db.query(
+    "INSERT INTO institutions (id, code, name, currency, timezone, language) VALUES ($1, $2, 'Test Bank', 'KES', 'Africa/Nairobi', $3)",
+    [bankId, options.code, options.language ?? "en"],
+  );
   const configured = await services.directory.setDefaultCountry(SYSTEM, bankId, "KE");
   if (!configured.ok) throw new Error(configured.code);
   const gateway = await buildUssdGateway({
@@ -46,6 +54,7 @@ export async function openUssdEnv(options: { code: string; secret: string; sessi
     aggregators: [{ name: "at", dialect: "africastalking", secret: options.secret }],
     secretKey: randomBytes(32),
     sessions: options.sessions ?? new MemorySessionStore(),
+    languageRefreshMs: options.languageRefreshMs,
   });
   if (!gateway) throw new Error("the USSD channel did not start");
   const app = express();

@@ -46,6 +46,32 @@ describe("institutions", () => {
     expect(again.body.error.code).toBe("institution_code_taken");
   });
 
+  it("start in English unless created with another language; a bad language is refused and creates nothing", async () => {
+    expect((await request(f.app).get(`/admin/v1/institutions/${f.a.id}`).set(...bearer(f.a.admin))).body.language).toBe("en");
+    const sw = await request(f.app).post("/admin/v1/institutions").set(...bearer(PLATFORM_KEY)).send({ code: "bank-sw", name: "Benki", currency: "TZS", timezone: "Africa/Dar_es_Salaam", language: "sw" });
+    expect(sw.status).toBe(201);
+    expect(sw.body.language).toBe("sw");
+    const bad = await request(f.app).post("/admin/v1/institutions").set(...bearer(PLATFORM_KEY)).send({ code: "bank-de", name: "Bank", currency: "EUR", timezone: "UTC", language: "de" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("invalid_request");
+    expect((await request(f.app).get("/admin/v1/institutions").set(...bearer(PLATFORM_KEY))).body.items.map((i: { code: string }) => i.code)).not.toContain("bank-de");
+  });
+
+  it("a bank's admin sets its own default language, audited with before and after; operators and other banks cannot", async () => {
+    const url = `/admin/v1/institutions/${f.b.id}/language`;
+    expect((await request(f.app).put(url).set(...bearer(f.b.operator)).send({ language: "hi" })).status).toBe(403);
+    expect((await request(f.app).put(url).set(...bearer(f.a.admin)).send({ language: "hi" })).status).toBe(404);
+    const wrong = await request(f.app).put(url).set(...bearer(f.b.admin)).send({ language: "klingon" });
+    expect(wrong.status).toBe(400);
+    expect((await request(f.app).get(`/admin/v1/institutions/${f.b.id}`).set(...bearer(f.b.admin))).body.language).toBe("en");
+    const set = await request(f.app).put(url).set(...bearer(f.b.admin)).send({ language: "hi" });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ id: f.b.id, language: "hi" });
+    expect((await request(f.app).get(`/admin/v1/institutions/${f.b.id}`).set(...bearer(f.b.operator))).body.language).toBe("hi");
+    const [entry] = await auditOf(f.b.id, f.b.admin, "admin.institution.set_language");
+    expect(entry).toMatchObject({ subject: f.b.id, payload: { before: { language: "en" }, after: { language: "hi" } } });
+  });
+
   it("a bank reads its own record", async () => {
     const own = await request(f.app).get(`/admin/v1/institutions/${f.a.id}`).set(...bearer(f.a.operator));
     expect(own.body).toMatchObject({ id: f.a.id, code: "bank-a" });

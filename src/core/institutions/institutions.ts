@@ -1,5 +1,6 @@
 import { actorOf, type Principal } from "../access/types.js";
 import { isUuid, uuidv7 } from "../ledger/ids.js";
+import { LANGUAGES, type Language } from "../directory/types.js";
 import { isValidTimeZone } from "../limits/periods.js";
 import type { InstitutionStore } from "./ports.js";
 import { ensureSystemAccount, type SystemAccountLedger } from "./system-accounts.js";
@@ -10,11 +11,17 @@ export interface NewInstitution {
   name: string;
   currency: string;
   timezone: string;
+  /** Defaults to English. */
+  language?: string;
 }
 
 export type CreateInstitutionResult =
   | { ok: true; institution: Institution }
-  | { ok: false; code: "invalid_institution" | "invalid_timezone" | "institution_code_taken" };
+  | { ok: false; code: "invalid_institution" | "invalid_timezone" | "invalid_language" | "institution_code_taken" };
+
+export type SetLanguageResult = { ok: true; institution: Institution } | { ok: false; code: "invalid_language" | "institution_not_found" };
+
+const isLanguage = (value: string): value is Language => (LANGUAGES as readonly string[]).includes(value);
 
 export interface InstitutionsDeps {
   store: InstitutionStore;
@@ -37,7 +44,10 @@ export class Institutions {
     if (!INSTITUTION_CODE_RE.test(input.code) || !CURRENCY_RE.test(input.currency)) return { ok: false, code: "invalid_institution" };
     if (name.length === 0 || name.length > MAX_INSTITUTION_NAME_CHARS) return { ok: false, code: "invalid_institution" };
     if (!isValidTimeZone(input.timezone)) return { ok: false, code: "invalid_timezone" };
-    const institution: Institution = { id: uuidv7(), code: input.code, name, currency: input.currency, timezone: input.timezone, createdAt: this.now() };
+    const language = input.language ?? "en";
+    if (!isLanguage(language)) return { ok: false, code: "invalid_language" };
+    const { currency, timezone } = input;
+    const institution: Institution = { id: uuidv7(), code: input.code, name, currency, timezone, language, createdAt: this.now() };
     const entry = {
       ...actorOf(by),
       action: "admin.institution.create",
@@ -51,6 +61,23 @@ export class Institutions {
     await ensureSystemAccount(this.deps.ledger, institution, { kind: "fee_income" });
     await ensureSystemAccount(this.deps.ledger, institution, { kind: "bank" });
     return { ok: true, institution };
+  }
+
+  /** The language of menus and messages for its customers who have not chosen one (new numbers first of all). */
+  async setLanguage(by: Principal, id: string, language: string): Promise<SetLanguageResult> {
+    if (!isLanguage(language)) return { ok: false, code: "invalid_language" };
+    const before = await this.get(id);
+    if (!before) return { ok: false, code: "institution_not_found" };
+    const entry = {
+      ...actorOf(by),
+      action: "admin.institution.set_language",
+      channel: "admin" as const,
+      outcome: "ok" as const,
+      subject: id,
+      payload: { before: { language: before.language }, after: { language } },
+    };
+    if (!(await this.deps.store.setLanguage(id, language, [entry]))) return { ok: false, code: "institution_not_found" };
+    return { ok: true, institution: { ...before, language } };
   }
 
   get(id: string): Promise<Institution | null> {

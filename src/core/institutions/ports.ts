@@ -1,9 +1,12 @@
 import type { AuditEntryInput } from "../audit/audit-entry.js";
+import type { Language } from "../directory/types.js";
 import type { Institution } from "./types.js";
 
 export interface InstitutionStore {
   /** False when the id or the code is taken (nothing written). */
   insert(institution: Institution, audit: AuditEntryInput[]): Promise<boolean>;
+  /** Sets its default language, with the audit entry in the same transaction; false when there is no such institution. */
+  setLanguage(id: string, language: Language, audit: AuditEntryInput[]): Promise<boolean>;
   get(id: string): Promise<Institution | null>;
   /** Ordered by code; at most limit rows after the code `after`. */
   list(limit: number, after?: string): Promise<Institution[]>;

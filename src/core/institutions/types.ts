@@ -1,3 +1,5 @@
+import type { Language } from "../directory/types.js";
+
 /** An institution (bank or e-money issuer) as the ledger's institutions table holds it. */
 export interface Institution {
   id: string;
@@ -8,6 +10,8 @@ export interface Institution {
   currency: string;
   /** IANA zone in which its days and months (limits, reports) begin. */
   timezone: string;
+  /** The language of its customers' menus and messages until they choose their own. */
+  language: Language;
   createdAt: Date;
 }
 

@@ -18,6 +18,7 @@ export const institutionOut = z
     name: z.string(),
     currency: z.string(),
     timezone: z.string(),
+    language: z.string(),
     createdAt: time,
     accounts: z.object({ feeIncome: z.string(), bank: z.string() }),
   })

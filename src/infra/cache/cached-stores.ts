@@ -6,7 +6,7 @@
  */
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import type { Decision, DirectoryStore, PayeeRecord } from "../../core/directory/ports.js";
-import type { Customer, CustomerProfile, InstitutionProfile, Instrument } from "../../core/directory/types.js";
+import type { Customer, CustomerProfile, InstitutionProfile, Instrument, Language } from "../../core/directory/types.js";
 import type { FeeScheduleStore, StoredFeeSchedule } from "../../core/fees/ports.js";
 import type { FeeSchedule, FeeType } from "../../core/fees/types.js";
 import type { InstitutionStore } from "../../core/institutions/ports.js";
@@ -31,6 +31,12 @@ export class CachedInstitutionStore implements InstitutionStore {
     const inserted = await this.inner.insert(institution, audit);
     this.cache.invalidate(institution.id);
     return inserted;
+  }
+
+  async setLanguage(id: string, language: Language, audit: AuditEntryInput[]): Promise<boolean> {
+    const updated = await this.inner.setLanguage(id, language, audit);
+    this.cache.invalidate(id);
+    return updated;
   }
 
   get(id: string): Promise<Institution | null> {

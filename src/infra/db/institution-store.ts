@@ -1,4 +1,5 @@
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
+import type { Language } from "../../core/directory/types.js";
 import type { InstitutionStore } from "../../core/institutions/ports.js";
 import type { Institution } from "../../core/institutions/types.js";
 import { appendAuditEntries } from "./audit-store.js";
@@ -11,10 +12,11 @@ interface InstitutionRow {
   name: string;
   currency: string;
   timezone: string;
+  language: Language;
   created_at: Date;
 }
 
-const COLUMNS = `id, code, name, currency, timezone, created_at`;
+const COLUMNS = `id, code, name, currency, timezone, language, created_at`;
 
 const toInstitution = (r: InstitutionRow): Institution => ({
   id: r.id,
@@ -22,6 +24,7 @@ const toInstitution = (r: InstitutionRow): Institution => ({
   name: r.name,
   currency: r.currency,
   timezone: r.timezone,
+  language: r.language,
   createdAt: date(r.created_at),
 });
 
@@ -33,8 +36,9 @@ export class SqlInstitutionStore implements InstitutionStore {
     try {
       await this.db.transaction(async (tx) => {
         await tx.query(
-          `INSERT INTO institutions (id, code, name, currency, timezone, created_at) VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz)`,
-          [i.id, i.code, i.name, i.currency, i.timezone, iso(i.createdAt)],
+          `INSERT INTO institutions (id, code, name, currency, timezone, language, created_at)
+           VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::timestamptz)`,
+          [i.id, i.code, i.name, i.currency, i.timezone, i.language, iso(i.createdAt)],
         );
         await appendAuditEntries(tx, audit, i.createdAt);
       });
@@ -43,6 +47,15 @@ export class SqlInstitutionStore implements InstitutionStore {
       if (uniqueViolation(error) !== null) return false;
       throw error;
     }
+  }
+
+  async setLanguage(id: string, language: Language, audit: AuditEntryInput[]): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const result = await tx.query(`UPDATE institutions SET language = $2 WHERE id = $1::uuid`, [id, language]);
+      if (result.rowCount === 0) return false;
+      await appendAuditEntries(tx, audit, new Date());
+      return true;
+    });
   }
 
   async get(id: string): Promise<Institution | null> {

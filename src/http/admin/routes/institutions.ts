@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LANGUAGES } from "../../../core/directory/types.js";
 import { systemAccountId } from "../../../core/institutions/system-accounts.js";
 import type { Institution } from "../../../core/institutions/types.js";
 import { institutionOut, listOf } from "../responses.js";
@@ -6,12 +7,19 @@ import { ANY_BANK_ROLE, API_PREFIX, PLATFORM_ONLY, invalid, refuse, reply, route
 import { institutionParams, queryInt } from "../schemas.js";
 import type { AdminServices } from "../services.js";
 
+const languageField = z.enum(LANGUAGES).meta({
+  description: "Default language of its customers' menus and messages until they choose their own (default en)",
+});
+
 const createBody = z.strictObject({
   code: z.string().regex(/^[a-z0-9][a-z0-9-]{1,39}$/, "must be 2-40 lower-case letters, digits or dashes"),
   name: z.string().trim().min(1).max(100),
   currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as KES"),
   timezone: z.string().min(1).max(64).meta({ description: "IANA time zone, e.g. Africa/Nairobi" }),
+  language: languageField.optional(),
 });
+
+const languageBody = z.strictObject({ language: languageField });
 
 /** An institution with the ids of its own accounts, which banks need for reconciliation. */
 export function institutionView(i: Institution) {
@@ -19,7 +27,7 @@ export function institutionView(i: Institution) {
 }
 
 export function institutionRoutes(s: AdminServices): AnyRoute[] {
-  return [createInstitution(s), listInstitutions(s), getInstitution(s)];
+  return [createInstitution(s), listInstitutions(s), getInstitution(s), setInstitutionLanguage(s)];
 }
 
 function createInstitution(s: AdminServices): AnyRoute {
@@ -37,6 +45,7 @@ function createInstitution(s: AdminServices): AnyRoute {
       const result = await s.institutions.create(principal, body);
       if (result.ok) return reply(institutionView(result.institution), 201);
       if (result.code === "invalid_timezone") return invalid([{ path: ["timezone"], message: "must be an IANA time zone such as Africa/Nairobi" }]);
+      if (result.code === "invalid_language") return invalid([{ path: ["language"], message: "must be one of en, sw, fr, hi" }]);
       if (result.code === "invalid_institution") return invalid([{ path: [], message: "invalid institution" }]);
       return refuse(result.code);
     },
@@ -72,6 +81,26 @@ function getInstitution(_s: AdminServices): AnyRoute {
     success: { status: 200, description: "the institution", schema: institutionOut },
     async handle({ institution }) {
       return reply(institutionView(institution!));
+    },
+  });
+}
+
+function setInstitutionLanguage(s: AdminServices): AnyRoute {
+  return route({
+    id: "setInstitutionLanguage",
+    method: "put",
+    path: `${API_PREFIX}/institutions/{institutionId}/language`,
+    summary: "Set the default language of an institution's customers (a bank sets its own); customers who chose a language keep theirs",
+    tag: "institutions",
+    access: { roles: ["admin"], platform: true },
+    params: institutionParams,
+    body: languageBody,
+    success: { status: 200, description: "the institution", schema: institutionOut },
+    async handle({ principal, institution, body }) {
+      const result = await s.institutions.setLanguage(principal, institution!.id, body.language);
+      if (result.ok) return reply(institutionView(result.institution));
+      if (result.code === "invalid_language") return invalid([{ path: ["language"], message: "must be one of en, sw, fr, hi" }]);
+      return refuse(result.code);
     },
   });
 }
