@@ -19,11 +19,27 @@ let app: express.Express;
 let amina: Customer;
 let rate: SmsEnv;
 
-function mo(fields: Record<string, string>, secret = SECRET) {
+function post(fields: Record<string, string>, secret = SECRET) {
   return request(app).post("/sms/at/mo").set("x-fingate-secret", secret).type("form").send(fields);
 }
 
+/** The POST is answered once the message is recorded; the command runs after. This waits for both. */
+async function mo(fields: Record<string, string>, secret = SECRET) {
+  const response = await post(fields, secret);
+  await env.sms.commands.drain();
+  return response;
+}
+
 const at = (id: string, from: string, text: string) => ({ from, to: "22555", text, date: "2026-11-25 21:00:00", id, linkId: "SampleLinkId123" });
+
+/** PIN verifications recorded in the audit chain for Amina. */
+async function pinChecks(): Promise<number> {
+  const { rows } = await env.test.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM audit_log WHERE action = 'pin.verify' AND subject = $1",
+    [amina.id],
+  );
+  return rows[0]!.n;
+}
 
 beforeAll(async () => {
   env = await openSmsEnv({ code: "sms-http-bank", replies });
@@ -42,6 +58,7 @@ describe("HTTP MO", () => {
   it("refuses requests without the aggregator's secret, and malformed ones", async () => {
     expect((await mo(at("x1", "+254711000001", "SOLDE 6284"), "wrong-secret-0123456789")).status).toBe(401);
     expect((await request(app).post("/sms/at/mo").type("form").send(at("x1", "+254711000001", "SOLDE 6284"))).status).toBe(401);
+    // Nothing recorded either: the same id later with the right secret is a new message.
     expect((await mo({ from: "+254711000001", text: "AIDE" })).status).toBe(400);
     expect((await mo(at("x2", "not-a-number", "AIDE"))).status).toBe(400);
     expect(sent).toHaveLength(0);
@@ -67,10 +84,24 @@ describe("HTTP MO", () => {
     expect(wallet!.debitsPosted).toBe(25_00n);
   });
 
+  it("acknowledges before running, and runs a message once when it is re-delivered while it runs", async () => {
+    const before = sent.length;
+    const verifies = await pinChecks();
+    const body = at("ATXid_6", "+254711000001", "ENVOI 0711000002 10 6284");
+    // The aggregator's timeout retries, all of them answered while the first delivery still runs.
+    const responses = await Promise.all([post(body), post(body), post(body), post(body)]);
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    await env.sms.commands.drain();
+    expect(sent.length).toBe(before + 1);
+    expect(await pinChecks()).toBe(verifies + 1);
+    expect((await env.ledger.getAccount(amina.walletAccountId))!.debitsPosted).toBe(35_00n);
+    expect(env.logs.some((l) => l.includes("re-delivered while it runs") || l.includes("already answered"))).toBe(true);
+  });
+
   it("refuses a wrong PIN without moving money, and never logs a PIN", async () => {
     expect((await mo(at("ATXid_3", "+254711000001", "ENVOI 0711000002 25 1111"))).status).toBe(200);
     expect(sent.at(-1)!.text).toBe("PIN incorrect. Rien n'a ete fait.");
-    expect((await env.ledger.getAccount(amina.walletAccountId))!.debitsPosted).toBe(25_00n);
+    expect((await env.ledger.getAccount(amina.walletAccountId))!.debitsPosted).toBe(35_00n);
     const logs = env.logs.join("\n");
     for (const pin of ["6284", "1111"]) expect(containsPin(logs, pin), pin).toBe(false);
   });
@@ -79,7 +110,7 @@ describe("HTTP MO", () => {
     expect((await mo(at("ATXid_4", "+254711000002", "LANG SW"))).status).toBe(200);
     expect(sent.at(-1)!.text).toBe("Lugha sasa ni Kiswahili.");
     expect((await mo(at("ATXid_5", "+254711000002", "BAL 3917"))).status).toBe(200);
-    expect(sent.at(-1)!.text).toBe("Salio lako ni Ksh 125.00.");
+    expect(sent.at(-1)!.text).toBe("Salio lako ni Ksh 135.00.");
   });
 
   it("drops messages beyond the number's rate without answering them", async () => {
@@ -90,6 +121,7 @@ describe("HTTP MO", () => {
     for (const id of ["r1", "r2", "r3", "r4"]) {
       const r = await request(limited).post("/sms/at/mo").set("x-fingate-secret", SECRET).type("form").send(at(id, "+254711000009", "HELP"));
       expect(r.status).toBe(200);
+      await rate.sms.commands.drain();
     }
     expect(sent.length).toBe(before + 2);
     expect(rate.logs.some((l) => l.includes("over the number's rate"))).toBe(true);

@@ -2,12 +2,14 @@
  * MO SMS delivered over HTTP by aggregators (Africa's Talking style): a form or JSON POST with
  * from, to, text, date, id and linkId to /sms/<name>/mo, authenticated per aggregator by a
  * shared secret in a header (like the USSD dialects) and optionally an IP allow-list. It feeds
- * the same command handler as SMPP; the aggregator's message id identifies a re-delivery.
+ * the same command handler as SMPP; the aggregator's message id identifies a re-delivery. The
+ * POST is answered as soon as the message is recorded; the command runs after.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { IncomingSms } from "../../sms/commands/handler.js";
+import type { MoClaim } from "../../sms/commands/mo-log.js";
 import { msisdnFromAddress } from "../../sms/server/inbound-pdu.js";
 
 export interface SmsAggregatorConfig {
@@ -21,8 +23,10 @@ export interface SmsAggregatorConfig {
   institutionId: string;
 }
 
+/** SmsCommands: record first (then the message is durable and may be acknowledged), run after. */
 export interface MoCommandHandler {
-  handle(sms: IncomingSms): Promise<void>;
+  receive(sms: IncomingSms): Promise<MoClaim | null>;
+  run(sms: IncomingSms, claim: MoClaim): Promise<void>;
 }
 
 export interface SmsMoRouterDeps {
@@ -89,8 +93,11 @@ export function smsMoRouter(deps: SmsMoRouterDeps): Router {
     router.post(`/sms/${a.name}/mo`, authenticate(a), ...parsers, async (req: Request, res: Response) => {
       const sms = incoming(a, (req.body ?? {}) as Record<string, unknown>);
       if (!sms) return void res.status(400).type("text/plain").send("bad request: from (a phone number), id and text are required");
-      await deps.commands.handle(sms);
+      // Acknowledged once recorded, before it runs: an aggregator that waited for a PIN check and
+      // a payment could time out and deliver the message again. The reply goes out as an MT SMS.
+      const claim = await deps.commands.receive(sms);
       res.type("text/plain").send("OK");
+      if (claim) void deps.commands.run(sms, claim);
     });
   }
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

@@ -120,6 +120,10 @@ export class SmsCommands {
       this.deps.logger.info({ link: sms.linkId, mo: claim.id, command }, "sms command re-delivered: already answered");
       return null;
     }
+    if (claim.running) {
+      this.deps.logger.info({ link: sms.linkId, mo: claim.id, command }, "sms command re-delivered while it runs: left to that run");
+      return null;
+    }
     return claim;
   }
 
@@ -150,6 +154,7 @@ export class SmsCommands {
       // Nothing of the text: it may hold a PIN. A re-delivery will run the message again.
       const err = error instanceof Error ? { name: error.name, message: error.message.slice(0, 200) } : { name: "unknown" };
       this.deps.logger.error({ link: sms.linkId, mo: claim.id, command: parsed.kind, err }, "sms command failed");
+      await this.deps.moLog.release(claim.id).catch(() => undefined); // else the lease lapses on its own
     }
   }
 
