@@ -56,6 +56,8 @@ type PartOutcome = { messageId: string } | { error: Error };
 interface PartJob {
   /** Submission order, kept when parts return to the queue after a disconnect. */
   order: number;
+  /** Goes ahead of bulk parts (a USSD screen someone is waiting for on the handset). */
+  urgent: boolean;
   pdu: smpp.PduOptions;
   timeouts: number;
   settle: (outcome: PartOutcome) => void;
@@ -149,6 +151,17 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     throw new MtSubmitError(cause.message, retryable, ids, { cause });
   }
 
+  /**
+   * Sends one ready-made submit_sm (a USSD screen: its TLVs are the caller's) ahead of queued bulk
+   * parts; resolves with the SMSC's message_id once it accepts it. Same window, throttling and
+   * at-least-once resend after a lost response as every other part.
+   */
+  async submitPdu(pdu: smpp.PduOptions): Promise<string> {
+    const [outcome] = await this.enqueue([pdu], true);
+    if (outcome!.status === "rejected") throw outcome!.reason;
+    return outcome!.value;
+  }
+
   onReceipt(handler: ReceiptHandler): () => void {
     const listener = (pdu: smpp.PDU) => {
       const receipt = parseDeliveryReceipt(pdu, this.config.id);
@@ -158,7 +171,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     return () => void this.off("deliver", listener);
   }
 
-  private enqueue(pdus: smpp.PduOptions[]): Promise<PromiseSettledResult<string>[]> {
+  private enqueue(pdus: smpp.PduOptions[], urgent = false): Promise<PromiseSettledResult<string>[]> {
     if (this.linkState === "closing" || this.linkState === "closed") return Promise.reject(new SmppUnavailableError("link closed"));
     if (this.queue.length + pdus.length > this.config.maxQueued) {
       return Promise.reject(new SmppUnavailableError(`queue full (${this.config.maxQueued} parts)`));
@@ -167,11 +180,19 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
       (pdu) =>
         new Promise<string>((resolve, reject) => {
           const settle = (o: PartOutcome) => ("error" in o ? reject(o.error) : resolve(o.messageId));
-          this.queue.push({ order: this.nextOrder++, pdu, timeouts: 0, settle });
+          const job: PartJob = { order: this.nextOrder++, urgent, pdu, timeouts: 0, settle };
+          if (urgent) this.queue.splice(this.firstBulkIndex(), 0, job);
+          else this.queue.push(job);
         }),
     );
     this.pump();
     return Promise.allSettled(parts);
+  }
+
+  /** Where an urgent part joins the queue: behind the urgent ones already there, ahead of the rest. */
+  private firstBulkIndex(): number {
+    const index = this.queue.findIndex((job) => !job.urgent);
+    return index === -1 ? this.queue.length : index;
   }
 
   /** Refuses what is still queued, lets the window drain, unbinds and closes the socket. */
