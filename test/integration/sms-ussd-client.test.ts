@@ -157,16 +157,24 @@ describe("USSD over SMPP on a client link", () => {
     expect(await metered(`smpp-${LINK}:+254700000001:41`)).toMatchObject({ end_reason: "end", charge_result: "posted" });
   });
 
-  it("speaks Hindi in UCS-2 to a Hindi-speaking customer, one screen at a time", async () => {
+  it("speaks Hindi in UCS-2 to a Hindi-speaking customer, paging the menu", async () => {
     await ussd("254700000004", PSSR_INDICATION, 7, 0, "*384#");
     const menu = await screen();
     expect(menu).toMatchObject({ op: USSR_REQUEST, session: 7, end: false, dataCoding: 8, to: "254700000004" });
     expect(menu.text).toMatch(/[\u0900-\u097f]/);
-    // The pager fits a UCS-2 screen to 80 characters.
+    // The pager fits a UCS-2 screen to 80 characters: the menu goes on behind "98", and "0" comes back.
     expect(menu.text.length).toBeLessThanOrEqual(80);
-    await ussd("254700000004", USSR_CONFIRM, 7, 1, balanceChoice, { ucs2: true });
+    expect(menu.text).toMatch(/^98 /m);
+    await ussd("254700000004", USSR_CONFIRM, 7, 1, "98");
+    const more = await screen();
+    expect(more).toMatchObject({ op: USSR_REQUEST, session: 7, sequence: 2, end: false, dataCoding: 8 });
+    expect(more.text).not.toBe(menu.text);
+    expect(more.text.length).toBeLessThanOrEqual(80);
+    await ussd("254700000004", USSR_CONFIRM, 7, 2, "0");
+    expect(await screen()).toMatchObject({ sequence: 3, text: menu.text });
+    await ussd("254700000004", USSR_CONFIRM, 7, 3, balanceChoice, { ucs2: true });
     expect(await screen()).toMatchObject({ op: USSR_REQUEST, dataCoding: 8, end: false });
-    await ussd("254700000004", USSR_CONFIRM, 7, 2, "6194", { ucs2: true });
+    await ussd("254700000004", USSR_CONFIRM, 7, 4, "6194", { ucs2: true });
     const result = await screen();
     expect(result).toMatchObject({ op: PSSR_RESPONSE, session: 7, end: true, dataCoding: 8 });
     expect(result.text).toMatch(/[\u0900-\u097f]/);
