@@ -58,6 +58,8 @@ interface PartJob {
   order: number;
   /** Goes ahead of bulk parts (a USSD screen someone is waiting for on the handset). */
   urgent: boolean;
+  /** Not sent after this (Date.now() ms): a screen the network has given up waiting for. */
+  sendByMs: number | null;
   pdu: smpp.PduOptions;
   timeouts: number;
   settle: (outcome: PartOutcome) => void;
@@ -154,10 +156,13 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
   /**
    * Sends one ready-made submit_sm (a USSD screen: its TLVs are the caller's) ahead of queued bulk
    * parts; resolves with the SMSC's message_id once it accepts it. Same window, throttling and
-   * at-least-once resend after a lost response as every other part.
+   * at-least-once resend after a lost response as every other part, but never sent later than
+   * `maxAgeMs` from now (a screen that waited out a reconnect could land in a new session that
+   * reuses its session number): then it fails with SmppUnavailableError.
    */
-  async submitPdu(pdu: smpp.PduOptions): Promise<string> {
-    const [outcome] = await this.enqueue([pdu], true);
+  async submitPdu(pdu: smpp.PduOptions, options: { maxAgeMs?: number } = {}): Promise<string> {
+    const sendByMs = options.maxAgeMs === undefined ? null : Date.now() + options.maxAgeMs;
+    const [outcome] = await this.enqueue([pdu], { urgent: true, sendByMs });
     if (outcome!.status === "rejected") throw outcome!.reason;
     return outcome!.value;
   }
@@ -171,7 +176,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     return () => void this.off("deliver", listener);
   }
 
-  private enqueue(pdus: smpp.PduOptions[], urgent = false): Promise<PromiseSettledResult<string>[]> {
+  private enqueue(pdus: smpp.PduOptions[], how: Pick<PartJob, "urgent" | "sendByMs"> = { urgent: false, sendByMs: null }): Promise<PromiseSettledResult<string>[]> {
     if (this.linkState === "closing" || this.linkState === "closed") return Promise.reject(new SmppUnavailableError("link closed"));
     if (this.queue.length + pdus.length > this.config.maxQueued) {
       return Promise.reject(new SmppUnavailableError(`queue full (${this.config.maxQueued} parts)`));
@@ -180,8 +185,8 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
       (pdu) =>
         new Promise<string>((resolve, reject) => {
           const settle = (o: PartOutcome) => ("error" in o ? reject(o.error) : resolve(o.messageId));
-          const job: PartJob = { order: this.nextOrder++, urgent, pdu, timeouts: 0, settle };
-          if (urgent) this.queue.splice(this.firstBulkIndex(), 0, job);
+          const job: PartJob = { order: this.nextOrder++, ...how, pdu, timeouts: 0, settle };
+          if (job.urgent) this.queue.splice(this.firstBulkIndex(), 0, job);
           else this.queue.push(job);
         }),
     );
@@ -311,6 +316,10 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     if (this.inFlight.size < this.config.windowSize && this.queue.length > 0) this.corkUntilNextTick(session);
     while (this.inFlight.size < this.config.windowSize && this.queue.length > 0) {
       const job = this.queue.shift()!;
+      if (job.sendByMs !== null && Date.now() > job.sendByMs) {
+        job.settle({ error: new SmppUnavailableError("not sent in time: dropped") });
+        continue;
+      }
       // Not writable means the socket is half closed or gone: keep the part, and destroy the
       // socket so that its 'close' surely comes, requeues the window and starts the reconnect.
       if (!this.sendPart(session, job)) {

@@ -226,6 +226,17 @@ describe("submit_sm", () => {
     expect(smsc.submits[0]).toMatchObject({ ussd_service_op: 2, its_session_info: Buffer.from([1, 2]), source_addr: "*384#" });
   });
 
+  it("drops a ready-made PDU that could not be sent within its maximum age", async () => {
+    const { smsc, client } = await setup();
+    const stale = client.submitPdu({ source_addr: "*384#", destination_addr: "254700000001", short_message: Buffer.from("late"), ussd_service_op: 17 }, { maxAgeMs: 30 });
+    const fresh = client.submitText(sms("bulk"));
+    await new Promise((r) => setTimeout(r, 60));
+    client.start();
+    await expect(stale).rejects.toBeInstanceOf(SmppUnavailableError);
+    await expect(fresh).resolves.toEqual({ messageIds: ["m1"] });
+    expect(smsc.submits.map(textOf)).toEqual(["bulk"]);
+  });
+
   it("backs off after ESME_RTHROTTLED and then delivers the message", async () => {
     const { smsc, client } = await setup();
     const sentAt: number[] = [];

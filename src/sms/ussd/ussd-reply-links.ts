@@ -11,11 +11,17 @@ export function serverReplies(link: Pick<ServerLink, "send">): UssdReplyLink {
   return { sendUssd: (pdu) => link.send("deliver_sm", pdu) };
 }
 
+/**
+ * How long a screen may wait for the client link (a reconnect, a throttle): about what a USSD
+ * gateway waits for our answer. Later it would reach nobody, or a new session under the same number.
+ */
+export const USSD_SCREEN_MAX_AGE_MS = 15_000;
+
 /** Client mode: submit_sm on our bind to the gateway, ahead of bulk MT; `sent` counts it for the link's status. */
 export function clientReplies(client: Pick<SmppClient, "submitPdu">, sent: () => void = () => undefined): UssdReplyLink {
   return {
     sendUssd: async (pdu) => {
-      const id = await client.submitPdu(pdu);
+      const id = await client.submitPdu(pdu, { maxAgeMs: USSD_SCREEN_MAX_AGE_MS });
       sent();
       return id;
     },
