@@ -193,6 +193,22 @@ describe("USSD over SMPP on a client link", () => {
     expect(gateway.accepted.length).toBe(read);
   });
 
+  it("answers a hop delivered twice at once with the same screen, running it once", async () => {
+    await ussd("254700000001", PSSR_INDICATION, 12, 0, "*384#");
+    expect((await screen()).end).toBe(false);
+    const acks = await Promise.all([ussd("254700000001", USSR_CONFIRM, 12, 1, balanceChoice), ussd("254700000001", USSR_CONFIRM, 12, 1, balanceChoice)]);
+    expect(acks.map((a) => a.command_status)).toEqual([ESME_ROK, ESME_ROK]);
+    const twice = [await screen(), await screen()];
+    expect(twice.map((s) => [s.sequence, s.text])).toEqual([
+      [2, "Enter your PIN:"],
+      [2, "Enter your PIN:"],
+    ]);
+    await ussd("254700000001", USSR_CONFIRM, 12, 2, "4827");
+    const result = await screen();
+    expect(result).toMatchObject({ op: PSSR_RESPONSE, session: 12, sequence: 3, end: true });
+    expect(result.text).toMatch(/^Your balance is KES 2,49\d\.\d\d\.$/);
+  });
+
   it("still takes plain MO SMS and delivery receipts on the same link", async () => {
     const receipts: DeliveryReceipt[] = [];
     const stop = env.sms.manager.link(LINK)!.onReceipt((r) => receipts.push(r));
