@@ -56,6 +56,10 @@ type PartOutcome = { messageId: string } | { error: Error };
 interface PartJob {
   /** Submission order, kept when parts return to the queue after a disconnect. */
   order: number;
+  /** Goes ahead of bulk parts (a USSD screen someone is waiting for on the handset). */
+  urgent: boolean;
+  /** Not sent after this (Date.now() ms): a screen the network has given up waiting for. */
+  sendByMs: number | null;
   pdu: smpp.PduOptions;
   timeouts: number;
   settle: (outcome: PartOutcome) => void;
@@ -149,6 +153,20 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     throw new MtSubmitError(cause.message, retryable, ids, { cause });
   }
 
+  /**
+   * Sends one ready-made submit_sm (a USSD screen: its TLVs are the caller's) ahead of queued bulk
+   * parts; resolves with the SMSC's message_id once it accepts it. Same window, throttling and
+   * at-least-once resend after a lost response as every other part, but never sent later than
+   * `maxAgeMs` from now (a screen that waited out a reconnect could land in a new session that
+   * reuses its session number): then it fails with SmppUnavailableError.
+   */
+  async submitPdu(pdu: smpp.PduOptions, options: { maxAgeMs?: number } = {}): Promise<string> {
+    const sendByMs = options.maxAgeMs === undefined ? null : Date.now() + options.maxAgeMs;
+    const [outcome] = await this.enqueue([pdu], { urgent: true, sendByMs });
+    if (outcome!.status === "rejected") throw outcome!.reason;
+    return outcome!.value;
+  }
+
   onReceipt(handler: ReceiptHandler): () => void {
     const listener = (pdu: smpp.PDU) => {
       const receipt = parseDeliveryReceipt(pdu, this.config.id);
@@ -158,7 +176,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     return () => void this.off("deliver", listener);
   }
 
-  private enqueue(pdus: smpp.PduOptions[]): Promise<PromiseSettledResult<string>[]> {
+  private enqueue(pdus: smpp.PduOptions[], how: Pick<PartJob, "urgent" | "sendByMs"> = { urgent: false, sendByMs: null }): Promise<PromiseSettledResult<string>[]> {
     if (this.linkState === "closing" || this.linkState === "closed") return Promise.reject(new SmppUnavailableError("link closed"));
     if (this.queue.length + pdus.length > this.config.maxQueued) {
       return Promise.reject(new SmppUnavailableError(`queue full (${this.config.maxQueued} parts)`));
@@ -167,11 +185,19 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
       (pdu) =>
         new Promise<string>((resolve, reject) => {
           const settle = (o: PartOutcome) => ("error" in o ? reject(o.error) : resolve(o.messageId));
-          this.queue.push({ order: this.nextOrder++, pdu, timeouts: 0, settle });
+          const job: PartJob = { order: this.nextOrder++, ...how, pdu, timeouts: 0, settle };
+          if (job.urgent) this.queue.splice(this.firstBulkIndex(), 0, job);
+          else this.queue.push(job);
         }),
     );
     this.pump();
     return Promise.allSettled(parts);
+  }
+
+  /** Where an urgent part joins the queue: behind the urgent ones already there, ahead of the rest. */
+  private firstBulkIndex(): number {
+    const index = this.queue.findIndex((job) => !job.urgent);
+    return index === -1 ? this.queue.length : index;
   }
 
   /** Refuses what is still queued, lets the window drain, unbinds and closes the socket. */
@@ -290,6 +316,10 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     if (this.inFlight.size < this.config.windowSize && this.queue.length > 0) this.corkUntilNextTick(session);
     while (this.inFlight.size < this.config.windowSize && this.queue.length > 0) {
       const job = this.queue.shift()!;
+      if (job.sendByMs !== null && Date.now() > job.sendByMs) {
+        job.settle({ error: new SmppUnavailableError("not sent in time: dropped") });
+        continue;
+      }
       // Not writable means the socket is half closed or gone: keep the part, and destroy the
       // socket so that its 'close' surely comes, requeues the window and starts the reconnect.
       if (!this.sendPart(session, job)) {

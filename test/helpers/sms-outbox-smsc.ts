@@ -23,6 +23,8 @@ export interface AcceptedSubmit {
   text: string;
   /** The concatenation UDH element, when the part has one. */
   concat: { ref: number; total: number; seq: number } | null;
+  /** The submit_sm itself, for its other fields and TLVs (USSD over SMPP). */
+  pdu: smpp.PDU;
 }
 
 export interface TestSmsc {
@@ -68,6 +70,7 @@ export async function startTestSmsc(): Promise<TestSmsc> {
         esmClass: Number(pdu.esm_class),
         registeredDelivery: Number(pdu.registered_delivery),
         ...decoded(pdu),
+        pdu,
       });
       session.send(pdu.response({ message_id: messageId }));
     });

@@ -207,6 +207,36 @@ describe("submit_sm", () => {
     expect(smsc.submits).toHaveLength(40);
   });
 
+  it("sends a ready-made PDU (a USSD screen) with its TLVs ahead of queued bulk parts", async () => {
+    const { smsc, client } = await setup({ windowSize: 1 });
+    // Queued before the bind: three bulk messages, then two screens someone is waiting for.
+    const bulk = ["bulk-1", "bulk-2", "bulk-3"].map((t) => client.submitText(sms(t)));
+    const screen = (n: number) => ({
+      source_addr: "*384#",
+      destination_addr: "254700000001",
+      short_message: Buffer.from(`screen-${n}`),
+      ussd_service_op: 2,
+      its_session_info: Buffer.from([n, 2]),
+    });
+    const screens = [client.submitPdu(screen(1)), client.submitPdu(screen(2))];
+    client.start();
+    await expect(Promise.all(screens)).resolves.toEqual(["m1", "m2"]);
+    await Promise.all(bulk);
+    expect(smsc.submits.map(textOf)).toEqual(["screen-1", "screen-2", "bulk-1", "bulk-2", "bulk-3"]);
+    expect(smsc.submits[0]).toMatchObject({ ussd_service_op: 2, its_session_info: Buffer.from([1, 2]), source_addr: "*384#" });
+  });
+
+  it("drops a ready-made PDU that could not be sent within its maximum age", async () => {
+    const { smsc, client } = await setup();
+    const stale = client.submitPdu({ source_addr: "*384#", destination_addr: "254700000001", short_message: Buffer.from("late"), ussd_service_op: 17 }, { maxAgeMs: 30 });
+    const fresh = client.submitText(sms("bulk"));
+    await new Promise((r) => setTimeout(r, 60));
+    client.start();
+    await expect(stale).rejects.toBeInstanceOf(SmppUnavailableError);
+    await expect(fresh).resolves.toEqual({ messageIds: ["m1"] });
+    expect(smsc.submits.map(textOf)).toEqual(["bulk"]);
+  });
+
   it("backs off after ESME_RTHROTTLED and then delivers the message", async () => {
     const { smsc, client } = await setup();
     const sentAt: number[] = [];

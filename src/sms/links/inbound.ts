@@ -1,16 +1,22 @@
 /**
  * Where an inbound PDU from a telco goes: a delivery receipt to the link's receipt listeners, a
  * USSD PDU to the USSD session handler, anything else to the SMS command handler as an MO message.
- * An MO message is acknowledged once it is recorded (durable); it runs after the acknowledgement.
+ * On a server link an MO message is acknowledged once it is recorded (durable) and runs after the
+ * acknowledgement; a client link acknowledges every deliver_sm as it arrives (SmppClient).
+ *
+ * USSD is acknowledged before its hop runs in both modes: the answer goes back as a PDU of its own,
+ * and a PDU the network delivers again is recognised by its its_session_info sequence (the hop
+ * processor answers it with the screen it already computed), so an early ack never loses a hop.
  */
 import { createHmac } from "node:crypto";
 import type smpp from "smpp";
 import type { SmsCommands } from "../commands/handler.js";
-import { readInbound } from "../server/inbound-pdu.js";
+import { readInbound, type InboundMessage } from "../server/inbound-pdu.js";
 import type { ServerLink } from "../server/server-link.js";
 import { ESME_ROK } from "../smpp-status.js";
 import { ESME_RINVDSTADR, ESME_RINVSRCADR } from "../server/status-codes.js";
-import { UssdOverSmpp } from "../ussd/ussd-over-smpp.js";
+import { UssdOverSmpp, type UssdReplyLink } from "../ussd/ussd-over-smpp.js";
+import { serverReplies } from "../ussd/ussd-reply-links.js";
 import type { LinkConfig } from "./types.js";
 
 export interface InboundLogger {
@@ -42,17 +48,29 @@ export class InboundDispatcher {
       return ESME_ROK;
     }
     if (UssdOverSmpp.applies(link, m)) {
-      this.deps.ussd.handle(link, m, via).catch((error: unknown) => this.failed(link, "ussd over smpp failed", error));
+      this.ussd(link, m, serverReplies(via));
       return ESME_ROK;
     }
     return this.mo(link, pdu);
   }
 
-  /** An MO deliver_sm our client link received from the telco's SMSC (already acknowledged). */
-  fromClient(link: LinkConfig, pdu: smpp.PDU): void {
+  /**
+   * A deliver_sm our client link received from the telco's SMSC or USSD gateway (already
+   * acknowledged); USSD screens go back as submit_sm through `replies`.
+   */
+  fromClient(link: LinkConfig, pdu: smpp.PDU, replies: UssdReplyLink): void {
     const m = readInbound(pdu);
-    if (m.isReceipt || m.ussdServiceOp !== null) return; // receipts: the client link's listeners; USSD: server mode only
+    if (m.isReceipt) return; // the client link's receipt listeners have it
+    if (UssdOverSmpp.applies(link, m)) return this.ussd(link, m, replies);
+    if (m.ussdServiceOp !== null) {
+      this.deps.logger.warn({ link: link.id, op: m.ussdServiceOp }, "ussd pdu on a link without USSD options: ignored");
+      return;
+    }
     this.mo(link, pdu).catch((error: unknown) => this.failed(link, "sms mo failed", error));
+  }
+
+  private ussd(link: LinkConfig, m: InboundMessage, replies: UssdReplyLink): void {
+    this.deps.ussd.handle(link, m, replies).catch((error: unknown) => this.failed(link, "ussd over smpp failed", error));
   }
 
   private async mo(link: LinkConfig, pdu: smpp.PDU): Promise<number> {

@@ -1,5 +1,6 @@
 /**
- * Runs the configured links: a client (SmppClient) per enabled client link, and for server links
+ * Runs the configured links: a client (SmppClient) per enabled client link (its deliver_sm go to
+ * the inbound dispatcher, USSD screens back as submit_sm on it), and for server links
  * the accounts our listener accepts binds for plus a ServerLink that sends deliver_sm to the
  * bound telco. It is also the LinkDirectory the outbound pipeline routes by: longest matching
  * MSISDN prefix among enabled links. reload() applies configuration changes made through the
@@ -12,6 +13,7 @@ import type { SmppClientOptions } from "../smpp-client-config.js";
 import { ServerLink } from "../server/server-link.js";
 import { SmppListener, type ServerAccount } from "../server/smpp-listener.js";
 import { RateMeter } from "../server/throughput.js";
+import { clientReplies } from "../ussd/ussd-reply-links.js";
 import type { InboundDispatcher } from "./inbound.js";
 import type { SqlLinkStore } from "./link-store.js";
 import type { LinkPasswordSealer } from "./secrets.js";
@@ -245,9 +247,10 @@ export class SmsLinkManager implements LinkDirectory {
       systemType: stored.systemType,
     });
     const config = publicConfig(stored);
+    const ussdReplies = clientReplies(client, () => run.outbound.add(1));
     client.on("deliver", (pdu) => {
       run.inbound.add();
-      this.dispatcher?.fromClient(config, pdu);
+      this.dispatcher?.fromClient(config, pdu, ussdReplies);
     });
     client.on("bindFailed", (error) => this.deps.logger.warn({ link: stored.id, err: error.message }, "sms client link bind refused"));
     client.start();

@@ -5,6 +5,11 @@
  * op (USSR confirm); we reply with USSR request to continue or PSSR response to end. Which ops
  * and which field names the session are the link's vendor options.
  *
+ * Both link modes share all of it. They differ only in the carriage: on a server link the telco's
+ * submit_sm brings the USSD and our screens go back as deliver_sm; on a client link (we are bound
+ * to the operator's USSD gateway) its deliver_sm brings it and our screens go out as submit_sm.
+ * The caller reads the inbound PDU and passes the UssdReplyLink that sends the right command.
+ *
  * Channels never import each other, so the hop processor arrives through the UssdHops port,
  * which src/ussd's HopProcessor meets; the composition root passes it in.
  */
@@ -31,9 +36,13 @@ export interface UssdHops {
   endSession(aggregator: string, sessionId: string, reason?: "abort" | "timeout"): Promise<void>;
 }
 
-/** Sends a PDU to the telco (a server link's deliver_sm). */
+/**
+ * Carries one of our screens back to the network on the link the session came in on (see
+ * ussd-reply-links.ts: deliver_sm on a server link, submit_sm on a client link). The PDU's fields
+ * and TLVs are the same in both modes.
+ */
 export interface UssdReplyLink {
-  send(command: string, options: smpp.PduOptions): Promise<string>;
+  sendUssd(pdu: smpp.PduOptions): Promise<unknown>;
 }
 
 export interface UssdLogger {
@@ -99,9 +108,10 @@ export class UssdOverSmpp {
         shortcut: begin ? shortcutOf(m.text, options.serviceCode) : undefined,
       });
     }
-    await reply.send("deliver_sm", this.replyPdu(options, m, session, answer));
+    await reply.sendUssd(this.replyPdu(options, m, session, answer));
   }
 
+  /** From the service code the network addressed, to the subscriber: the inbound PDU's addresses swapped. */
   private replyPdu(options: UssdOptions, m: InboundMessage, session: SessionRef, answer: { end: boolean; text: string }): smpp.PduOptions {
     const { dataCoding, payload } = encodeUssdText(answer.text, options.gsmDataCoding);
     const pdu: smpp.PduOptions = {
