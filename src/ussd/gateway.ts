@@ -132,8 +132,11 @@ function meterSessions(meter: Pick<SessionMeter, "meter">, institutionId: string
     const smppLinkId = SMPP_AGGREGATOR.exec(s.aggregator)?.[1];
     const telco = s.networkCode ? { networkCode: s.networkCode } : smppLinkId ? { smppLinkId } : null;
     if (!telco) return;
+    // An SMPP session number (0–255) comes back for the same subscriber before long, so there the
+    // session's start names it too; HTTP aggregators' session ids are unique as they stand.
+    const sessionId = smppLinkId ? `${s.aggregator}:${s.sessionId}@${s.startedAt.getTime()}` : `${s.aggregator}:${s.sessionId}`;
     const result = await meter.meter({
-      sessionId: `${s.aggregator}:${s.sessionId}`,
+      sessionId,
       telco,
       institutionId,
       msisdn: s.msisdn,

@@ -89,10 +89,11 @@ async function screen() {
   };
 }
 
+/** The metered session of `sessionId` (the link, the subscriber and the session number; its start time follows "@"). */
 async function metered(sessionId: string) {
   return until(`session ${sessionId} metered`, async () => {
     const rows = await env.test.db.query<{ end_reason: string; charge_result: string | null; stages: number }>(
-      "SELECT end_reason, charge_result, stages FROM metered_sessions WHERE session_id = $1",
+      "SELECT end_reason, charge_result, stages FROM metered_sessions WHERE session_id LIKE $1 || '@%'",
       [sessionId],
     );
     return rows.rows[0]?.charge_result ? rows.rows[0] : null;
@@ -191,6 +192,22 @@ describe("USSD over SMPP on a client link", () => {
     // Nothing to continue: the hop processor starts a fresh session and shows the main menu.
     expect((await screen()).text).toContain("Welcome to fingate");
     expect(gateway.accepted.length).toBe(read);
+  });
+
+  it("meters a later session that reuses a session number the network already used", async () => {
+    // Session number 41 carried the first test's session, metered then; the network hands it out again.
+    await ussd("254700000001", PSSR_INDICATION, 41, 0, "*384#");
+    expect((await screen()).end).toBe(false);
+    await ussd("254700000001", USSR_CONFIRM, 41, 1, "", { end: true });
+    const both = await until("two sessions metered under number 41", async () => {
+      const { rows } = await env.test.db.query<{ end_reason: string; charge_result: string | null }>(
+        "SELECT end_reason, charge_result FROM metered_sessions WHERE session_id LIKE $1 ORDER BY started_at",
+        [`smpp-${LINK}:+254700000001:41@%`],
+      );
+      return rows.length === 2 && rows.every((r) => r.charge_result) ? rows : null;
+    });
+    expect(both.map((r) => r.end_reason)).toEqual(["end", "abort"]);
+    expect(both.map((r) => r.charge_result)).toEqual(["posted", "posted"]);
   });
 
   it("answers a hop delivered twice at once with the same screen, running it once", async () => {
