@@ -121,10 +121,10 @@ describe("agents core on postgres", () => {
     expect(await w.balance(agent.floatAccountId)).toBe(93_000n);
   });
 
-  it("bounds float coming in per day like float going out: withdrawals and cash-outs past it are refused with what remains", async () => {
+  it("bounds float coming in per day by its own figure: withdrawals and cash-outs past it are refused with what remains", async () => {
     const agent = await w.newAgent(20_000n);
-    // The daily float-out figures bound float in too, counted apart from cash-ins.
-    expect((await w.services.agents.setLimits(agent.id, { maxDailyFloatOutMinor: 15_000n }, BANK)).ok).toBe(true);
+    // Float in has its own daily figure, counted apart from cash-ins (float out), which stay free.
+    expect((await w.services.agents.setLimits(agent.id, { maxDailyFloatInMinor: 15_000n, maxDailyFloatOutMinor: 1_000_000n }, BANK)).ok).toBe(true);
     const dan = await w.register("0712300011", "Dan Otieno", "6284");
     await w.fund(dan.walletAccountId, 60_000n);
     const base = { customerId: dan.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, customerPin: "6284", channel: "ussd" as const };
@@ -142,10 +142,10 @@ describe("agents core on postgres", () => {
     expect(approved).toMatchObject({ ok: true });
     expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), amountMinor: 100n })).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 0n });
     expect(await w.balance(agent.floatAccountId)).toBe(35_000n);
-    // Float out has its own 15,000 for the day, untouched by what came in.
+    // Float out has its own figure, untouched by what came in: a cash-in larger than the whole day's float in goes through.
     const cashIn = { agentId: agent.id, customerQuery: dan.msisdn, agentPin: AGENT_PIN, channel: "agent" as const };
-    expect(await w.services.agents.cashIn({ ...cashIn, id: uuidv7(), amountMinor: 15_000n })).toMatchObject({ ok: true });
-    expect(await w.balance(agent.floatAccountId)).toBe(20_000n);
+    expect(await w.services.agents.cashIn({ ...cashIn, id: uuidv7(), amountMinor: 20_000n })).toMatchObject({ ok: true });
+    expect(await w.balance(agent.floatAccountId)).toBe(15_000n);
   });
 
   it("customer withdrawal: agent number and store number must name the same active agent", async () => {

@@ -83,9 +83,16 @@ describe("agents over HTTP", () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
     expect((await request(app).get(`${base}?limit=100`).set(...bearer(auditor))).body.items).toHaveLength(1);
-    const limits = await request(app).put(`${base}/${a.id}/limits`).set(...bearer(admin)).send({ maxPerTransactionMinor: "3000", maxDailyCount: 20 });
+    const limits = await request(app).put(`${base}/${a.id}/limits`).set(...bearer(admin)).send({ maxPerTransactionMinor: "3000", maxDailyCount: 20, maxDailyFloatInMinor: "70000" });
     expect(limits.status).toBe(200);
-    expect(limits.body.limits).toMatchObject({ maxPerTransactionMinor: "3000", maxDailyCount: 20, maxFloatBalanceMinor: "100000000" });
+    expect(limits.body.limits).toEqual({
+      maxPerTransactionMinor: "3000",
+      maxDailyFloatOutMinor: "50000000",
+      maxDailyFloatInMinor: "70000",
+      maxDailyCount: 20,
+      maxFloatBalanceMinor: "100000000",
+    });
+    expect((await request(app).put(`${base}/${a.id}/limits`).set(...bearer(admin)).send({ maxDailyFloatInMinor: "0" })).status).toBe(400);
     expect((await request(app).put(`${base}/${a.id}/limits`).set(...bearer(admin)).send({ maxDailyCount: 0 })).status).toBe(400);
     expect((await request(app).put(`${base}/${a.id}/limits`).set(...bearer(auditor)).send({ maxDailyCount: 5 })).status).toBe(403);
     const cashIn = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "3001", pin: AGENT_PIN });

@@ -62,9 +62,10 @@ describe("agent limits", () => {
     ]);
   });
 
-  it("become a ledger policy on the float: cash-in is its spending, the ceiling its balance cap", () => {
-    const policy = floatPolicy({ maxPerTransactionMinor: 5n, maxDailyFloatOutMinor: 100n, maxDailyCount: 3, maxFloatBalanceMinor: 1_000n });
-    expect(policy).toEqual({ maxPerTransactionMinor: 5n, maxDailyAmountMinor: 100n, maxDailyCount: 3, maxMonthlyAmountMinor: 3_100n, maxBalanceMinor: 1_000n });
+  it("become a ledger policy on the float per direction: cash-in spends float out, withdrawals bring float in, the ceiling caps both", () => {
+    const limits = { maxPerTransactionMinor: 5n, maxDailyFloatOutMinor: 100n, maxDailyFloatInMinor: 40n, maxDailyCount: 3, maxFloatBalanceMinor: 1_000n };
+    expect(floatPolicy(limits, "out")).toEqual({ maxPerTransactionMinor: 5n, maxDailyAmountMinor: 100n, maxDailyCount: 3, maxMonthlyAmountMinor: 3_100n, maxBalanceMinor: 1_000n });
+    expect(floatPolicy(limits, "in")).toEqual({ maxPerTransactionMinor: 5n, maxDailyAmountMinor: 40n, maxDailyCount: 3, maxMonthlyAmountMinor: 1_240n, maxBalanceMinor: 1_000n });
   });
 
   it("accepts only positive bigint amounts within the input ceiling", () => {

@@ -70,7 +70,7 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
   );
   group[0]!.limits = {
     timeZone: p.institution.timezone,
-    payer: floatPolicyOf(p.agent),
+    payer: floatPolicy(p.agent.limits, "out"),
     payee: await kit.customerPolicy(p.institution.id, p.party.customer, "agent"),
   };
   group[0]!.notices = cashInNotices(p, input.amountMinor, transferId);
@@ -90,8 +90,6 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
     replayed: results[0]!.result === "exists",
   };
 }
-
-const floatPolicyOf = (agent: Agent) => floatPolicy(agent.limits);
 
 /** paymentWithFee never pays more commission than the fee. */
 export const commissionPaid = (fee: Fee): bigint => (fee.commissionMinor < fee.feeMinor ? fee.commissionMinor : fee.feeMinor);

@@ -57,18 +57,19 @@ export function isAgentChannel(value: unknown): value is AgentChannel {
 }
 
 /**
- * The agent's limits as a ledger policy on its float. As the payer it bounds cash-ins (float out);
- * as the payee of a withdrawal or cash-out, sent with payeeInbound, the same figures bound float in
- * (counted apart, so a day allows maxDailyFloatOutMinor out and as much in). Bank top-ups carry
- * the policy without payeeInbound: only the float ceiling applies to them.
+ * The agent's limits as a ledger policy on its float, for one direction. "out" is the payer's
+ * policy of a cash-in; "in" is the payee's policy of a withdrawal or cash-out, sent with
+ * payeeInbound so the ledger counts what the float receives in usage rows of their own. Bank
+ * top-ups carry the "in" policy without payeeInbound: only the float ceiling applies to them.
  */
-export function floatPolicy(limits: AgentLimits): LimitPolicy {
+export function floatPolicy(limits: AgentLimits, direction: "in" | "out"): LimitPolicy {
+  const daily = direction === "out" ? limits.maxDailyFloatOutMinor : limits.maxDailyFloatInMinor;
   return {
     maxPerTransactionMinor: limits.maxPerTransactionMinor,
-    maxDailyAmountMinor: limits.maxDailyFloatOutMinor,
+    maxDailyAmountMinor: daily,
     maxDailyCount: limits.maxDailyCount,
     // Agents are limited per day; the month is the day's limit over the longest month.
-    maxMonthlyAmountMinor: limits.maxDailyFloatOutMinor * 31n,
+    maxMonthlyAmountMinor: daily * 31n,
     maxBalanceMinor: limits.maxFloatBalanceMinor,
   };
 }

@@ -22,7 +22,7 @@ function textProblem(field: string, value: unknown): FieldProblem | null {
 export function resolveLimits(input: Partial<AgentLimits> | undefined, base: AgentLimits = DEFAULT_AGENT_LIMITS): AgentLimits | FieldProblem[] {
   const limits = { ...base, ...(input ?? {}) };
   const problems: FieldProblem[] = [];
-  for (const key of ["maxPerTransactionMinor", "maxDailyFloatOutMinor", "maxFloatBalanceMinor"] as const) {
+  for (const key of ["maxPerTransactionMinor", "maxDailyFloatOutMinor", "maxDailyFloatInMinor", "maxFloatBalanceMinor"] as const) {
     const v = limits[key];
     if (typeof v !== "bigint" || v <= 0n || v > MAX_AGENT_AMOUNT_MINOR) problems.push({ path: ["limits", key], message: "a positive amount in minor units" });
   }
@@ -72,6 +72,7 @@ export function limitsJson(l: AgentLimits): Record<string, string | number> {
   return {
     maxPerTransactionMinor: l.maxPerTransactionMinor.toString(),
     maxDailyFloatOutMinor: l.maxDailyFloatOutMinor.toString(),
+    maxDailyFloatInMinor: l.maxDailyFloatInMinor.toString(),
     maxDailyCount: l.maxDailyCount,
     maxFloatBalanceMinor: l.maxFloatBalanceMinor.toString(),
   };

@@ -12,16 +12,15 @@ export type AgentChannel = (typeof AGENT_CHANNELS)[number];
 /**
  * An agent's own limits, set by its bank: the ledger enforces them on the float with the account
  * locked, like a customer's. "Float out" is e-money leaving the float (cash-in to customers);
- * float in (withdrawals, cash-outs) is bounded by the same daily figures, counted separately.
+ * "float in" is e-money arriving from customers (withdrawals, cash-outs), counted separately.
  */
 export interface AgentLimits {
   /** Largest single cash-in or cash-out. */
   maxPerTransactionMinor: bigint;
-  /**
-   * Sum of cash-ins (float leaving) per local day; also, counted apart, the sum of withdrawals and
-   * cash-outs (float coming in) per local day.
-   */
+  /** Sum of cash-ins (float leaving) per local day. */
   maxDailyFloatOutMinor: bigint;
+  /** Sum of customers' withdrawals and cash-outs (float coming in) per local day. */
+  maxDailyFloatInMinor: bigint;
   /** Cash-ins per local day; also, counted apart, withdrawals and cash-outs per local day. */
   maxDailyCount: number;
   /** Highest float the agent may hold (caps cash-outs and top-ups). */
@@ -49,6 +48,7 @@ export interface Agent {
 export const DEFAULT_AGENT_LIMITS: AgentLimits = Object.freeze({
   maxPerTransactionMinor: 7_000_000n,
   maxDailyFloatOutMinor: 50_000_000n,
+  maxDailyFloatInMinor: 50_000_000n,
   maxDailyCount: 500,
   maxFloatBalanceMinor: 100_000_000n,
 });

@@ -77,7 +77,7 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
   group[0]!.limits = {
     timeZone: p.institution.timezone,
     payer: await kit.customerPolicy(p.institution.id, p.customer, input.channel === "ussd" ? "ussd" : "agent"),
-    payee: floatPolicy(p.agent.limits),
+    payee: floatPolicy(p.agent.limits, "in"),
     payeeInbound: true,
   };
   group[0]!.notices = cashOutNotices(p, input.amountMinor, transferId);

@@ -17,6 +17,7 @@ interface AgentRow {
   commission_account_id: string;
   per_tx: string;
   daily_out: string;
+  daily_in: string;
   daily_count: number;
   float_max: string;
   created_at: Date;
@@ -24,7 +25,8 @@ interface AgentRow {
 }
 
 const COLUMNS = `id, institution_id, msisdn, store_number, name, location, status, float_account_id, commission_account_id,
-  max_per_transaction_minor::text AS per_tx, max_daily_float_out_minor::text AS daily_out, max_daily_count AS daily_count,
+  max_per_transaction_minor::text AS per_tx, max_daily_float_out_minor::text AS daily_out,
+  max_daily_float_in_minor::text AS daily_in, max_daily_count AS daily_count,
   max_float_balance_minor::text AS float_max, created_at, updated_at`;
 
 const toAgent = (r: AgentRow): Agent => ({
@@ -37,7 +39,7 @@ const toAgent = (r: AgentRow): Agent => ({
   status: r.status as AgentStatus,
   floatAccountId: r.float_account_id,
   commissionAccountId: r.commission_account_id,
-  limits: { maxPerTransactionMinor: big(r.per_tx), maxDailyFloatOutMinor: big(r.daily_out), maxDailyCount: r.daily_count, maxFloatBalanceMinor: big(r.float_max) },
+  limits: { maxPerTransactionMinor: big(r.per_tx), maxDailyFloatOutMinor: big(r.daily_out), maxDailyFloatInMinor: big(r.daily_in), maxDailyCount: r.daily_count, maxFloatBalanceMinor: big(r.float_max) },
   createdAt: date(r.created_at),
   updatedAt: date(r.updated_at),
 });
@@ -69,7 +71,13 @@ const toCashOut = (r: CashOutRow): CashOutRecord => ({
   createdAt: date(r.created_at),
 });
 
-const limitParams = (l: AgentLimits) => [l.maxPerTransactionMinor.toString(), l.maxDailyFloatOutMinor.toString(), l.maxDailyCount, l.maxFloatBalanceMinor.toString()];
+const limitParams = (l: AgentLimits) => [
+  l.maxPerTransactionMinor.toString(),
+  l.maxDailyFloatOutMinor.toString(),
+  l.maxDailyCount,
+  l.maxFloatBalanceMinor.toString(),
+  l.maxDailyFloatInMinor.toString(),
+];
 
 /** Agents and their pending cash-outs in PostgreSQL or PGlite; agent changes commit with their audit entries. */
 export class SqlAgentStore implements AgentStore {
@@ -80,8 +88,10 @@ export class SqlAgentStore implements AgentStore {
       await this.db.transaction(async (tx) => {
         await tx.query(
           `INSERT INTO agents (id, institution_id, msisdn, store_number, name, location, status, float_account_id, commission_account_id,
-             max_per_transaction_minor, max_daily_float_out_minor, max_daily_count, max_float_balance_minor, created_at, updated_at)
-           VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8::uuid, $9::uuid, $10::bigint, $11::bigint, $12, $13::bigint, $14::timestamptz, $14::timestamptz)`,
+             max_per_transaction_minor, max_daily_float_out_minor, max_daily_count, max_float_balance_minor, max_daily_float_in_minor,
+             created_at, updated_at)
+           VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8::uuid, $9::uuid, $10::bigint, $11::bigint, $12, $13::bigint, $14::bigint,
+             $15::timestamptz, $15::timestamptz)`,
           [agent.id, agent.institutionId, agent.msisdn, agent.storeNumber, agent.name, agent.location, agent.status,
             agent.floatAccountId, agent.commissionAccountId, ...limitParams(agent.limits), iso(agent.createdAt)],
         );
@@ -130,7 +140,7 @@ export class SqlAgentStore implements AgentStore {
       const limits = patch.limits ?? before.limits;
       const updated = await tx.query<AgentRow>(
         `UPDATE agents SET status = $2, max_per_transaction_minor = $3::bigint, max_daily_float_out_minor = $4::bigint,
-           max_daily_count = $5, max_float_balance_minor = $6::bigint, updated_at = $7::timestamptz
+           max_daily_count = $5, max_float_balance_minor = $6::bigint, max_daily_float_in_minor = $7::bigint, updated_at = $8::timestamptz
          WHERE id = $1::uuid RETURNING ${COLUMNS}`,
         [id, status, ...limitParams(limits), iso(now)],
       );

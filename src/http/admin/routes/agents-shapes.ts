@@ -10,6 +10,7 @@ const time = z.string().meta({ format: "date-time" });
 const limitsOut = z.object({
   maxPerTransactionMinor: amountOut,
   maxDailyFloatOutMinor: amountOut,
+  maxDailyFloatInMinor: amountOut,
   maxDailyCount: z.number().int(),
   maxFloatBalanceMinor: amountOut,
 });
@@ -35,7 +36,8 @@ export const agentDetailOut = agentOut.extend({ floatBalanceMinor: amountOut, co
 
 export const limitsBody = z.strictObject({
   maxPerTransactionMinor: amountMinor.optional(),
-  maxDailyFloatOutMinor: amountMinor.optional(),
+  maxDailyFloatOutMinor: amountMinor.optional().meta({ description: "cash-ins (float leaving) per local day" }),
+  maxDailyFloatInMinor: amountMinor.optional().meta({ description: "customers' withdrawals and cash-outs (float arriving) per local day" }),
   maxDailyCount: z.number().int().min(1).max(100_000).optional(),
   maxFloatBalanceMinor: amountMinor.optional(),
 });

@@ -116,7 +116,7 @@ function setAgentStatus(s: AdminServices): AnyRoute {
 function setAgentLimits(s: AdminServices): AnyRoute {
   return route({
     id: "setAgentLimits", method: "put", path: `${AGENT}/limits`, tag: TAG, access: ADMIN,
-    summary: "Set the agent's own limits (per transaction, daily float out and count, which also bound daily float in, counted apart; float ceiling); omitted fields stay",
+    summary: "Set the agent's own limits (per transaction, daily float out, daily float in, daily count per direction, float ceiling); omitted fields stay",
     params: agentParams, body: limitsBody,
     success: { status: 200, description: "the agent", schema: agentOut },
     refusals: ["agent_not_found", "not_configured"],
