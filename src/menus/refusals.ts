@@ -56,6 +56,7 @@ const TABLE: Record<string, string> = {
   insufficient_float: "err.insufficient_float",
   float_limit_exceeded: "err.float_limit",
   too_many_pending: "err.too_many_pending",
+  cash_outs_declined: "err.cash_outs_declined",
   pending_not_found: "err.cash_out_expired",
   pending_expired: "err.cash_out_expired",
   pending_already_approved: "err.cash_out_decided",

@@ -273,6 +273,58 @@ describe("agents core on postgres", () => {
     expect(await w.balance(w.bob.walletAccountId)).toBe(bobBefore);
   });
 
+  it("a customer whose SIM was just swapped can neither be asked for nor approve a cash-out; nothing moves", async () => {
+    const agent = await w.newAgent(0n);
+    const erin = await w.register("0712300021", "Erin Atieno", "6284");
+    await w.fund(erin.walletAccountId, 20_000n);
+    const start = { agentId: agent.id, customerQuery: erin.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN };
+    // Asked before the swap: the hold exists, and the swap comes while the customer decides.
+    const held = await w.services.agents.startCashOut({ ...start, id: uuidv7() });
+    if (!held.ok) throw new Error(held.code);
+    const before = await w.balance(erin.walletAccountId);
+    const swapped = await w.services.simSwap.report({ actor: { type: "telco", id: "safaricom" }, channel: "api", msisdn: erin.msisdn, kind: "sim_swap" });
+    expect(swapped.ok).toBe(true);
+    const approve = { pendingId: held.pending.pendingId, customerId: erin.id, customerPin: "6284" };
+    expect(await w.services.agents.approveCashOut(approve)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await w.services.agents.startCashOut({ ...start, id: uuidv7() })).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await w.balance(erin.walletAccountId)).toBe(before);
+    expect(await w.balance(agent.floatAccountId)).toBe(0n);
+    expect((await w.services.agents.pendingCashOuts(erin.id)).map((p) => p.pendingId)).toEqual([held.pending.pendingId]);
+    expect(await w.services.agents.declineCashOut({ pendingId: held.pending.pendingId, customerId: erin.id })).toMatchObject({ ok: true });
+  });
+
+  it("an agent whose requests a customer declined or ignored three times in a day may ask that customer no more", async () => {
+    const agent = await w.newAgent(0n);
+    const other = await w.newAgent(0n);
+    const fay = await w.register("0712300022", "Fay Chebet", "3917");
+    await w.fund(fay.walletAccountId, 20_000n);
+    const ask = (by: string, timeoutSec?: number) =>
+      w.services.agents.startCashOut({ id: uuidv7(), agentId: by, customerQuery: fay.msisdn, amountMinor: 1_000n, agentPin: AGENT_PIN, timeoutSec });
+    for (let i = 0; i < 2; i++) {
+      const held = await ask(agent.id);
+      if (!held.ok) throw new Error(held.code);
+      expect(await w.services.agents.declineCashOut({ pendingId: held.pending.pendingId, customerId: fay.id })).toMatchObject({ ok: true });
+    }
+    // The third is ignored: it lapses (the sweep voids it as of 31 s later).
+    const ignored = await ask(agent.id, 30);
+    expect(ignored.ok).toBe(true);
+    expect(await w.ledger.expirePendings(new Date(Date.now() + 31_000))).toBeGreaterThanOrEqual(1);
+    w.clock.offsetMs = 31_000;
+    try {
+      const before = await w.balance(fay.walletAccountId);
+      expect(await ask(agent.id)).toMatchObject({ ok: false, code: "cash_outs_declined" });
+      expect(await w.balance(fay.walletAccountId)).toBe(before);
+      // Another agent, and the customer's own withdrawal, are not held up.
+      const fromOther = await ask(other.id);
+      expect(fromOther.ok).toBe(true);
+      if (fromOther.ok) expect(await w.services.agents.declineCashOut({ pendingId: fromOther.pending.pendingId, customerId: fay.id })).toMatchObject({ ok: true });
+      const own = { customerId: fay.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, customerPin: "3917", channel: "ussd" as const };
+      expect(await w.services.agents.withdraw({ ...own, id: uuidv7(), amountMinor: 1_000n })).toMatchObject({ ok: true });
+    } finally {
+      w.clock.offsetMs = 0;
+    }
+  });
+
   it("30 concurrent cash-ins are limited by the float, and a replayed request posts once", async () => {
     const agent = await w.newAgent(10_000n);
     const ids = Array.from({ length: 30 }, () => uuidv7());

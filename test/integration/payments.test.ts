@@ -89,6 +89,25 @@ describe("payments on postgres", () => {
     expect(await balance(payee.walletAccountId)).toBe(before.payee + 20_000n);
   });
 
+  it("finds no payee at another institution, by number or pseudonym, and moves nothing", async () => {
+    const otherBank = uuidv7();
+    await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'pay-ke-2', 'Other KE', 'KES', 'Africa/Nairobi')", [otherBank]);
+    const made = await services.directory.register(SYSTEM, { institutionId: otherBank, msisdn: "+254712345679", displayName: "Wanjiku Other" });
+    if (!made.ok) throw new Error(made.code);
+    const alias = await services.directory.claimAlias(SYSTEM, made.value.id, "wanjiku.other");
+    expect(alias.ok).toBe(true);
+    await fund(payer.walletAccountId, 5_000n);
+    const before = await balance(payer.walletAccountId);
+    for (const query of ["+254712345679", "0712345679", "wanjiku.other"]) {
+      expect(await services.directory.lookupPayee(query, { institutionId })).toMatchObject({ ok: false, code: "payee_not_found" });
+      expect(await services.payments.quoteP2P({ payerCustomerId: payer.id, payee: query, amountMinor: 1_000n, channel: "ussd" })).toMatchObject({ ok: false, code: "payee_not_found" });
+      const sent = await services.payments.sendP2P({ payerCustomerId: payer.id, payee: query, amountMinor: 1_000n, channel: "ussd", paymentId: uuidv7(), pin: "4827" });
+      expect(sent).toMatchObject({ ok: false, code: "payee_not_found" });
+    }
+    expect(await balance(payer.walletAccountId)).toBe(before);
+    expect(await balance(made.value.walletAccountId)).toBe(0n);
+  });
+
   it("moves nothing when the payer can cover the payment but not its fee", async () => {
     const left = await balance(payer.walletAccountId);
     const refused = await send(left, "4827");

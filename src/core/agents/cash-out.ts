@@ -10,6 +10,7 @@ import {
   DEFAULT_CASH_OUT_TIMEOUT_SEC,
   MAX_CASH_OUT_TIMEOUT_SEC,
   MAX_PENDING_CASH_OUTS_PER_CUSTOMER,
+  MAX_UNANSWERED_CASH_OUTS_PER_DAY,
   MIN_CASH_OUT_TIMEOUT_SEC,
   type AgentRefusal,
   type AgentResult,
@@ -53,6 +54,10 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   if (input.amountMinor > agent.limits.maxPerTransactionMinor) return refuse("per_transaction_exceeded", { availableMinor: agent.limits.maxPerTransactionMinor });
   const fee = await kit.fee(institution.id, "cash_out", input.amountMinor);
   if ("code" in fee) return fee;
+  // The money leaves the customer's wallet, as in a withdrawal: a number just swapped to a new SIM
+  // must not approve it (a thief's first move), so neither is a hold put on it.
+  const swap = await kit.simSwapCheck(customer.msisdn, input.amountMinor + fee.feeMinor);
+  if (swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel);
   if (pinRefused) return pinRefused;
   const pendingId = cashOutPendingId(input.id);
@@ -62,8 +67,9 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   if (existing && (existing.agentId !== agent.id || existing.customerId !== customer.id || existing.amountMinor !== input.amountMinor)) {
     return refuse("request_id_reused");
   }
-  if (!existing && (await kit.deps.store.listPendingCashOuts(customer.id, kit.now(), MAX_PENDING_CASH_OUTS_PER_CUSTOMER)).length >= MAX_PENDING_CASH_OUTS_PER_CUSTOMER) {
-    return refuse("too_many_pending");
+  if (!existing) {
+    const crowded = await tooManyRequests(kit, agent.id, customer.id);
+    if (crowded) return crowded;
   }
   const group: TransferInput[] = [
     { id: pendingId, kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: agent.floatAccountId, amountMinor: input.amountMinor, timeoutSec, code: "cash_out", reference: input.id },
@@ -92,6 +98,22 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const stored = (await kit.deps.store.getCashOut(pendingId)) ?? record;
   return { ok: true, pending: view(stored, agent, institution.currency, now), replayed: results[0]!.result === "exists" };
 }
+
+/**
+ * A customer's held funds and limit usage are an agent's to tie up only so often: at most
+ * MAX_PENDING_CASH_OUTS_PER_CUSTOMER holds awaiting them at once, and from one agent at most
+ * MAX_UNANSWERED_CASH_OUTS_PER_DAY requests a day that they declined or let lapse.
+ */
+async function tooManyRequests(kit: AgentKit, agentId: string, customerId: string): Promise<AgentRefusal | null> {
+  const now = kit.now();
+  const waiting = await kit.deps.store.listPendingCashOuts(customerId, now, MAX_PENDING_CASH_OUTS_PER_CUSTOMER);
+  if (waiting.length >= MAX_PENDING_CASH_OUTS_PER_CUSTOMER) return refuse("too_many_pending");
+  const since = new Date(now.getTime() - DAY_MS);
+  const unanswered = await kit.deps.store.countUnansweredCashOuts(agentId, customerId, since, now);
+  return unanswered >= MAX_UNANSWERED_CASH_OUTS_PER_DAY ? refuse("cash_outs_declined") : null;
+}
+
+const DAY_MS = 86_400_000;
 
 function view(r: CashOutRecord, agent: { name: string; storeNumber: string }, currency: string, now: Date): PendingCashOut {
   const state = r.state === "pending" && r.expiresAt.getTime() <= now.getTime() ? "expired" : r.state;
@@ -145,6 +167,8 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
     await declineCashOut(kit, { pendingId: record.pendingId, customerId: customer.id });
     return refuse("agent_unavailable");
   }
+  const swap = await kit.simSwapCheck(customer.msisdn, record.amountMinor + record.feeMinor);
+  if (swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
   const group = approvalGroup(own, await kit.feeIncomeId(institution));

@@ -60,6 +60,8 @@ export const MAX_CASH_OUT_TIMEOUT_SEC = 3_600;
 export const MIN_CASH_OUT_TIMEOUT_SEC = 30;
 /** At most this many cash-outs may await one customer's approval at once. */
 export const MAX_PENDING_CASH_OUTS_PER_CUSTOMER = 5;
+/** Cash-out requests from one agent that one customer declined or let lapse, per 24 hours, before the agent may ask no more. */
+export const MAX_UNANSWERED_CASH_OUTS_PER_DAY = 3;
 
 /** Why an agent operation did not go through: one message per code at the edge. */
 export type AgentCode =
@@ -87,6 +89,7 @@ export type AgentCode =
   | "insufficient_funds"
   | "float_limit_exceeded"
   | "too_many_pending"
+  | "cash_outs_declined"
   | "pending_not_found"
   | "pending_expired"
   | "pending_already_approved"

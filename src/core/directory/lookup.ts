@@ -6,7 +6,11 @@ import type { DirectoryStore, PayeeRecord } from "./ports.js";
 import { ok, refuse, type Outcome, type Payee } from "./types.js";
 
 export interface LookupOptions {
-  /** The payer's institution: its default country reads numbers written without a country code. */
+  /**
+   * The payer's institution: its default country reads numbers written without a country code,
+   * and only its customers are found (a payment to another institution's wallet would need an
+   * interbank settlement leg, which this ledger does not have).
+   */
   institutionId?: string;
 }
 
@@ -33,6 +37,7 @@ export async function lookupPayee(store: DirectoryStore, query: unknown, options
   }
   if (!record) return refuse("payee_not_found");
   const { customer } = record;
+  if (options.institutionId !== undefined && customer.institutionId !== options.institutionId) return refuse("payee_not_found");
   if (customer.status !== "active") return refuse("payee_unavailable");
   return ok({
     customerId: customer.id,

@@ -139,6 +139,9 @@ export class Payments {
     const payee = await this.deps.directory.lookupPayee(request.payee, { institutionId: payer.institutionId });
     if (!payee.ok) return refuse(payee.code === "payee_unavailable" ? "payee_unavailable" : "payee_not_found");
     if (payee.value.customerId === payer.id) return refuse("self_payment");
+    // The lookup is scoped to the payer's institution already; this keeps money from ever crossing
+    // between institutions' books without a settlement leg, whatever a lookup returns.
+    if (payee.value.institutionId !== payer.institutionId) return refuse("payee_not_found");
     return { payer, institution, payeeCustomerId: payee.value.customerId, payeeAccountId: payee.value.accountId, maskedName: payee.value.maskedName };
   }
 

@@ -32,6 +32,7 @@ export const AGENT_API_REFUSALS = {
   insufficient_funds: [422, "the customer's balance cannot cover this"],
   float_limit_exceeded: [422, "this would take the float above its ceiling"],
   too_many_pending: [409, "the customer already has the most cash-outs awaiting approval"],
+  cash_outs_declined: [409, "the customer declined or ignored this agent's cash-outs too often today; they can withdraw from their own phone"],
   pending_not_found: [404, "no such cash-out"],
   pending_expired: [409, "the cash-out expired before the customer approved it"],
   pending_already_approved: [409, "the cash-out was already approved"],

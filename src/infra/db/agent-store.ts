@@ -173,6 +173,16 @@ export class SqlAgentStore implements AgentStore {
     return result.rows.map(toCashOut);
   }
 
+  async countUnansweredCashOuts(agentId: string, customerId: string, since: Date, now: Date): Promise<number> {
+    const result = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM agent_cash_outs
+       WHERE customer_id = $1::uuid AND agent_id = $2::uuid AND created_at >= $3::timestamptz
+         AND (state IN ('declined', 'expired') OR (state = 'pending' AND expires_at <= $4::timestamptz))`,
+      [customerId, agentId, iso(since), iso(now)],
+    );
+    return result.rows[0]!.n;
+  }
+
   async deleteRefusedCashOut(pendingId: string): Promise<void> {
     await this.db.query(`DELETE FROM agent_cash_outs WHERE pending_id = $1::uuid AND state = 'pending'`, [pendingId]);
   }
