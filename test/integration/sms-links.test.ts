@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/infra/log.js";
 import { buildGateway, type Gateway } from "../../src/main.js";
-import { ESME_RINVPASWD, ESME_RINVSYSID, ESME_ROK } from "../../src/sms/smpp-status.js";
+import { ESME_RINVPASWD, ESME_ROK } from "../../src/sms/smpp-status.js";
 import { openTestDb, TEST_DATABASE_URL, type TestDb } from "../helpers/db.js";
 import { TestTelco } from "../helpers/smpp-telco.js";
 
@@ -147,7 +147,8 @@ describe("SMS link configuration", () => {
     const deleted = await request(gateway.app).delete("/admin/v1/sms-links/airtel-ke").set(...platform());
     expect(deleted.status).toBe(200);
     expect((await request(gateway.app).get("/admin/v1/sms-links/airtel-ke").set(...platform())).status).toBe(404);
-    expect(await bindStatus("airtel", "pw12345")).toBe(ESME_RINVSYSID);
+    // A deleted account is refused like a wrong password: callers learn nothing of which ids exist.
+    expect(await bindStatus("airtel", "pw12345")).toBe(ESME_RINVPASWD);
     expect(gateway.sms.manager.route("+254730000001")).toBeNull();
   });
 

@@ -4,7 +4,7 @@
  * short code (English and Swahili), and gets our replies and MT messages back as deliver_sm.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ESME_RINVPASWD, ESME_RINVSYSID, ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
+import { ESME_RBINDFAIL, ESME_RINVPASWD, ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
 import { encodeSms } from "../../src/sms/encoding.js";
 import { ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVDSTADR } from "../../src/sms/server/status-codes.js";
 import { containsPin, openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
@@ -48,12 +48,21 @@ afterAll(async () => {
 });
 
 describe("binding", () => {
-  it("refuses a wrong password, an unknown system_id and binds beyond the account's limit", async () => {
+  it("refuses a wrong password, an unknown system_id (the same answer) and binds beyond the account's limit", async () => {
     expect(await (await telco()).bind("safaricom", "wrong1")).toBe(ESME_RINVPASWD);
-    expect(await (await telco()).bind("nobody", "secret1")).toBe(ESME_RINVSYSID);
+    expect(await (await telco()).bind("nobody", "secret1")).toBe(ESME_RINVPASWD);
+    expect(env.logs.some((l) => l.includes("unknown system_id"))).toBe(true);
     await bound("limited");
     expect(await (await telco()).bind("limited", "secret1")).toBe(ESME_RALYBND);
     expect(env.logs.join("\n")).not.toContain("secret1");
+  });
+
+  it("takes binds only from the addresses on a link's allow-list, when it has one", async () => {
+    await env.addServerLink("fenced", { maxBinds: 2, shortCodes: ["22888"], msisdnPrefixes: [], ipAllowList: ["10.20.30.40"] });
+    expect(await (await telco()).bind("fenced", "secret1")).toBe(ESME_RINVPASWD);
+    expect(env.logs.some((l) => l.includes("address not allowed"))).toBe(true);
+    await env.addServerLink("open-door", { maxBinds: 2, shortCodes: ["22889"], msisdnPrefixes: [], ipAllowList: ["10.20.30.40", "127.0.0.1"] });
+    expect(await (await telco()).bind("open-door", "secret1")).toBe(ESME_ROK);
   });
 
   it("answers enquire_link, and refuses messages before a bind", async () => {

@@ -33,7 +33,7 @@ export class SmsLinkAdmin {
     const secrets = await this.secrets(id, input.mode, input.password);
     if (!secrets) return { ok: false, code: "not_configured" };
     const { password: _password, ...fields } = input;
-    return this.applied(await this.store.create(by, { id, ...fields, ...secrets }));
+    return this.applied(await this.store.create(by, { id, ...fields, ipAllowList: input.ipAllowList ?? [], ...secrets }));
   }
 
   async update(by: LinkActor, id: string, update: LinkUpdate): Promise<LinkAdminResult> {
@@ -42,7 +42,7 @@ export class SmsLinkAdmin {
     const { password, ...fields } = update;
     const secrets = password === undefined ? { passwordHash: current.passwordHash, passwordSealed: current.passwordSealed } : await this.secrets(id, current.mode, password);
     if (!secrets) return { ok: false, code: "not_configured" };
-    const record: LinkRecord = { id, mode: current.mode, ...fields, ...secrets };
+    const record: LinkRecord = { id, mode: current.mode, ...fields, ipAllowList: fields.ipAllowList ?? current.ipAllowList, ...secrets };
     return this.applied(await this.store.update(by, record));
   }
 

@@ -23,6 +23,7 @@ interface LinkRow {
   throughput_per_s: number | null;
   short_codes: string[];
   msisdn_prefixes: string[];
+  ip_allow_list: string[];
   ussd: UssdOptions | string | null;
   created_at: Date | string;
   updated_at: Date | string;
@@ -38,7 +39,7 @@ export interface LinkActor {
 }
 
 const COLUMNS = `id, mode, institution_id, enabled, system_id, password_hash, password_sealed, system_type, host, port,
-  max_binds, throughput_per_s, short_codes, msisdn_prefixes, ussd, created_at, updated_at`;
+  max_binds, throughput_per_s, short_codes, msisdn_prefixes, ussd, ip_allow_list, created_at, updated_at`;
 
 function toLink(r: LinkRow): StoredLink {
   return {
@@ -56,6 +57,7 @@ function toLink(r: LinkRow): StoredLink {
     throughputPerS: r.throughput_per_s,
     shortCodes: r.short_codes,
     msisdnPrefixes: r.msisdn_prefixes,
+    ipAllowList: r.ip_allow_list,
     ussd: typeof r.ussd === "string" ? (JSON.parse(r.ussd) as UssdOptions) : r.ussd,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
@@ -79,6 +81,7 @@ function values(l: LinkRecord): unknown[] {
     l.shortCodes,
     l.msisdnPrefixes,
     l.ussd === null ? null : JSON.stringify(l.ussd),
+    l.ipAllowList,
   ];
 }
 
@@ -120,8 +123,8 @@ export class SqlLinkStore {
       return await this.db.transaction(async (tx) => {
         const { rows } = await tx.query<LinkRow>(
           `INSERT INTO sms_links (id, mode, institution_id, enabled, system_id, password_hash, password_sealed, system_type, host, port,
-             max_binds, throughput_per_s, short_codes, msisdn_prefixes, ussd)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb) RETURNING ${COLUMNS}`,
+             max_binds, throughput_per_s, short_codes, msisdn_prefixes, ussd, ip_allow_list)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16) RETURNING ${COLUMNS}`,
           values(record),
         );
         const link = publicConfig(toLink(rows[0]!));
@@ -143,7 +146,7 @@ export class SqlLinkStore {
         const { rows } = await tx.query<LinkRow>(
           `UPDATE sms_links SET mode = $2, institution_id = $3, enabled = $4, system_id = $5, password_hash = $6, password_sealed = $7,
              system_type = $8, host = $9, port = $10, max_binds = $11, throughput_per_s = $12, short_codes = $13, msisdn_prefixes = $14,
-             ussd = $15::jsonb, updated_at = CURRENT_TIMESTAMP
+             ussd = $15::jsonb, ip_allow_list = $16, updated_at = CURRENT_TIMESTAMP
            WHERE id = $1 RETURNING ${COLUMNS}`,
           values(record),
         );

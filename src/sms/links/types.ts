@@ -52,6 +52,8 @@ export interface LinkConfig {
   throughputPerS: number | null;
   shortCodes: string[];
   msisdnPrefixes: string[];
+  /** Server mode: the IP addresses the telco may bind from; empty: any. */
+  ipAllowList: string[];
   ussd: UssdOptions | null;
   createdAt: Date;
   updatedAt: Date;
@@ -77,6 +79,8 @@ export interface LinkInput {
   throughputPerS: number | null;
   shortCodes: string[];
   msisdnPrefixes: string[];
+  /** Default: empty (any address); an update without it keeps the link's list. */
+  ipAllowList?: string[];
   ussd: UssdOptions | null;
 }
 

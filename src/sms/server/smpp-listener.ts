@@ -3,14 +3,19 @@
  * hashed password, how many binds at once, a throughput cap). Before a bind only bind and
  * enquire_link are answered; after it, submit_sm and deliver_sm from the telco are inbound
  * messages (MO, USSD, receipts), answered once the handler has made them durable.
+ *
+ * A refused bind says ESME_RINVPASWD whether the system_id is unknown, the password wrong or the
+ * address not on the link's allow-list, so a caller learns nothing about which accounts exist;
+ * the log says which. Addresses that keep failing are refused without a check (BindGuard).
  */
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import smpp from "smpp";
 import { INTERFACE_VERSION_34 } from "../smpp-bind.js";
-import { ESME_RBINDFAIL, ESME_RINVPASWD, ESME_RINVSYSID, ESME_ROK, ESME_RTHROTTLED } from "../smpp-status.js";
+import { ESME_RBINDFAIL, ESME_RINVPASWD, ESME_ROK, ESME_RTHROTTLED } from "../smpp-status.js";
 import type { LinkConfig } from "../links/types.js";
 import { verifyLinkPassword, dummyLinkPasswordHash } from "../links/secrets.js";
+import { BindGuard, type BindGuardOptions } from "./bind-guard.js";
 import { BoundSession, type BindMode } from "./bound-session.js";
 import { ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVCMDID, ESME_RSYSERR } from "./status-codes.js";
 import { RateMeter, TokenBucket } from "./throughput.js";
@@ -39,6 +44,7 @@ export interface ListenerDeps {
   systemId?: string;
   windowSize?: number;
   responseTimeoutMs?: number;
+  bindGuard?: Partial<BindGuardOptions>;
 }
 
 const BIND_MODES: Record<string, BindMode> = {
@@ -64,9 +70,11 @@ export class SmppListener {
   private readonly traffic = new Map<string, LinkTraffic>();
   /** The configuration each bound link was bound with; dropLink forgets it. */
   private readonly linkConfigs = new Map<string, LinkConfig>();
+  private readonly guard: BindGuard;
 
   constructor(private readonly deps: ListenerDeps) {
     this.server = smpp.createServer((session) => this.accept(session));
+    this.guard = new BindGuard(deps.bindGuard);
   }
 
   listen(port: number, host = "0.0.0.0"): Promise<number> {
@@ -170,20 +178,24 @@ export class SmppListener {
 
   /** Checks the account and answers the bind; a refused bind closes the connection. */
   private async bind(session: smpp.Session, pdu: smpp.PDU, mode: BindMode): Promise<BoundSession | null> {
-    const systemId = typeof pdu.system_id === "string" ? pdu.system_id : "";
-    const password = typeof pdu.password === "string" ? pdu.password : "";
-    const account = systemId.length > 0 && systemId.length < MAX_SYSTEM_ID ? this.deps.account(systemId) : null;
-    // Unknown ids are checked against a dummy hash too, so timing does not tell which ids exist.
-    const passwordOk = password.length < MAX_PASSWORD && (await verifyLinkPassword(password, account?.passwordHash ?? (await dummyLinkPasswordHash())));
-    let status = ESME_ROK;
-    if (!account) status = ESME_RINVSYSID;
-    else if (!passwordOk) status = ESME_RINVPASWD;
-    else if ((this.bound.get(account.link.id)?.size ?? 0) >= account.link.maxBinds) status = ESME_RALYBND;
+    const address = remoteAddress(session);
+    if (!this.guard.begin(address)) {
+      this.deps.logger.warn({ address }, "smpp bind refused unchecked: too many failures from this address, or too many binds at once");
+      session.send(pdu.response({ command_status: ESME_RBINDFAIL }), () => session.close());
+      return null;
+    }
+    let checked: { status: number; account: ServerAccount | null } = { status: ESME_RINVPASWD, account: null };
+    try {
+      checked = await this.check(pdu, address);
+    } finally {
+      // A right password counts as a success even when the link holds all its binds already.
+      this.guard.end(address, checked.account !== null);
+    }
+    const { status, account } = checked;
     // The telco may have hung up while the password was checked: nothing to bind then.
     if (session.socket.destroyed) return null;
     const ours = { system_id: this.deps.systemId ?? "fingate", sc_interface_version: INTERFACE_VERSION_34 };
     if (status !== ESME_ROK || !account) {
-      this.deps.logger.warn({ systemId: systemId.slice(0, 16), status }, "smpp bind refused");
       session.send(pdu.response({ command_status: status, system_id: ours.system_id }), () => session.close());
       return null;
     }
@@ -196,6 +208,27 @@ export class SmppListener {
     session.send(pdu.response(ours));
     this.deps.logger.info({ link: account.link.id, mode }, "smpp telco bound");
     return bound;
+  }
+
+  /**
+   * ESME_ROK, or ESME_RALYBND when the link holds all the binds it may (both with the account), or
+   * ESME_RINVPASWD for every other refusal.
+   */
+  private async check(pdu: smpp.PDU, address: string): Promise<{ status: number; account: ServerAccount | null }> {
+    const systemId = typeof pdu.system_id === "string" ? pdu.system_id : "";
+    const password = typeof pdu.password === "string" ? pdu.password : "";
+    const account = systemId.length > 0 && systemId.length < MAX_SYSTEM_ID ? this.deps.account(systemId) : null;
+    // Unknown ids are checked against a dummy hash too, so timing does not tell which ids exist.
+    const passwordOk = password.length < MAX_PASSWORD && (await verifyLinkPassword(password, account?.passwordHash ?? (await dummyLinkPasswordHash())));
+    const allowed = account !== null && (account.link.ipAllowList.length === 0 || account.link.ipAllowList.includes(address));
+    const reason = !account ? "unknown system_id" : !passwordOk ? "wrong password" : !allowed ? "address not allowed" : null;
+    if (reason) {
+      this.deps.logger.warn({ systemId: systemId.slice(0, 16), address, reason }, "smpp bind refused");
+      return { status: ESME_RINVPASWD, account: null };
+    }
+    const full = (this.bound.get(account!.link.id)?.size ?? 0) >= account!.link.maxBinds;
+    if (full) this.deps.logger.warn({ link: account!.link.id }, "smpp bind refused: the link holds all the binds it may");
+    return { status: full ? ESME_RALYBND : ESME_ROK, account };
   }
 
   private inbound(from: BoundSession, pdu: smpp.PDU): void {
@@ -213,4 +246,10 @@ export class SmppListener {
       () => from.session.send(pdu.response({ command_status: ESME_RSYSERR })),
     );
   }
+}
+
+/** The peer's IP address, IPv4-mapped IPv6 written as IPv4 (allow-lists are written that way). */
+function remoteAddress(session: smpp.Session): string {
+  const ip = session.socket.remoteAddress ?? "";
+  return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
 }

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 /**
  * SMPP links to telcos (platform operator only): configuration CRUD, passwords write-only, and
  * each running link's state. Changes apply at once (the link manager restarts the link).
@@ -40,6 +41,11 @@ const fields = {
   shortCodes: z.array(address).max(20).default([]).meta({ description: "our addresses on this link; MO to others is refused" }),
   msisdnPrefixes: z.array(prefix).max(100).default([]).meta({ description: "subscribers this link reaches (longest prefix wins)" }),
   ussd: ussdIn.nullable().default(null).meta({ description: "USSD over SMPP on this link; null: none" }),
+  ipAllowList: z
+    .array(z.string().refine((ip) => isIP(ip) !== 0, "must be an IPv4 or IPv6 address"))
+    .max(50)
+    .default([])
+    .meta({ description: "server mode: the addresses the telco may bind from; empty: any" }),
 };
 
 const password = ascii(8).meta({ description: "write-only: hashed (server) or sealed (client), never returned" });
@@ -58,6 +64,7 @@ const linkOut = z
     throughputPerS: z.number().nullable(),
     shortCodes: z.array(z.string()),
     msisdnPrefixes: z.array(z.string()),
+    ipAllowList: z.array(z.string()),
     ussd: z.record(z.string(), z.unknown()).nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
