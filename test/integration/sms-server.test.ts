@@ -4,7 +4,7 @@
  * short code (English and Swahili), and gets our replies and MT messages back as deliver_sm.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ESME_RBINDFAIL, ESME_RINVPASWD, ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
+import { ESME_RINVPASWD, ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
 import { encodeSms } from "../../src/sms/encoding.js";
 import { ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVDSTADR } from "../../src/sms/server/status-codes.js";
 import { containsPin, openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
