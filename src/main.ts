@@ -6,6 +6,7 @@ import { prepareDemo, type DemoSetup } from "./demo/setup.js";
 import { adminRouter } from "./http/admin/router.js";
 import { agentApiRouter } from "./http/agent/router.js";
 import { createApp } from "./http/app.js";
+import { hexKey32, resolveInstanceKey, type InstanceKeySpec } from "./infra/auth/instance-key.js";
 import { resolvePinKey, pinKeyPath } from "./infra/auth/pin-key.js";
 import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
@@ -60,12 +61,15 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   // USSD is on when an aggregator is configured (FINGATE_USSD_AT_SECRET …; see src/ussd/gateway.ts).
   // With FINGATE_USSD_INSTITUTION_ID alone (no HTTP aggregator) the channel is built for USSD over SMPP.
   const alwaysOn = Boolean(process.env.FINGATE_USSD_INSTITUTION_ID?.trim());
-  const ussd = await buildUssdGateway({ services, ledger, logger, redisUrl: config.redisUrl, alwaysOn, ...demo?.ussd });
+  // The keys every instance shares (sealed PINs between USSD steps and retry digests; SMS link
+  // passwords and MO digests): configured, or kept in the data directory on embedded defaults.
+  const keys = await instanceKeys(config, logger);
+  const ussd = await buildUssdGateway({ services, ledger, logger, redisUrl: config.redisUrl, alwaysOn, secretKey: keys.ussd, ...demo?.ussd });
   // SMS inbound: links configured through the admin API, the telco listener (FINGATE_SMPP_LISTEN),
   // SMS commands, USSD over SMPP, and HTTP MO for FINGATE_SMS_AGGREGATORS (src/sms/gateway.ts).
   // The ledger writes payment receipts to the outbox with the transfer, so a SEND command does not
   // answer "sent" itself as well (the payer would get two messages).
-  const sms = await buildSmsGateway({ db, services, ledger, logger, redisUrl: config.redisUrl, ussdHops: ussd?.hops, receiptsViaOutbox: true });
+  const sms = await buildSmsGateway({ db, services, ledger, logger, redisUrl: config.redisUrl, ussdHops: ussd?.hops, receiptsViaOutbox: true, secretKey: keys.sms });
   const smsAggregators = smsAggregatorsFromEnv(process.env);
   const smsMo = smsAggregators.length > 0 ? smsMoRouter({ aggregators: smsAggregators, commands: sms.commands, logger }) : undefined;
   // SMS outbound: the outbox relay → a queue per link (BullMQ with REDIS_URL, else in-process) →
@@ -126,6 +130,20 @@ function withAdmin(app: express.Express, admin: express.Router, channels: Array<
   for (const channel of channels) if (channel) outer.use(channel);
   outer.use(app);
   return outer;
+}
+
+const USSD_KEY: InstanceKeySpec = { name: "USSD key", variable: "FINGATE_USSD_SECRET_KEY", file: "ussd-key", parse: hexKey32("FINGATE_USSD_SECRET_KEY"), required: "64 hex characters" };
+const SMS_KEY: InstanceKeySpec = { name: "SMS key", variable: "FINGATE_SMS_SECRET_KEY", file: "sms-key", parse: hexKey32("FINGATE_SMS_SECRET_KEY"), required: "64 hex characters" };
+
+/** Refused in production when unset: a key generated per process would pay a re-delivered SMS twice after a restart. */
+async function instanceKeys(config: Config, logger: Logger): Promise<{ ussd: Uint8Array; sms: Uint8Array }> {
+  const source = (configured: string | undefined) => ({ configured, dataDir: config.dataDir, production: config.production });
+  const ussd = await resolveInstanceKey(USSD_KEY, source(process.env.FINGATE_USSD_SECRET_KEY?.trim()));
+  const sms = await resolveInstanceKey(SMS_KEY, source(process.env.FINGATE_SMS_SECRET_KEY?.trim()));
+  for (const [variable, resolved] of [["FINGATE_USSD_SECRET_KEY", ussd], ["FINGATE_SMS_SECRET_KEY", sms]] as const) {
+    if (resolved.origin === "data-dir") logger.warn({ file: resolved.file }, `${variable} unset: using the key kept in the data directory (one machine only)`);
+  }
+  return { ussd: ussd.key, sms: sms.key };
 }
 
 /** Voids expired pending transfers on a timer; one sweep at a time, errors logged and retried next tick. */

@@ -11,8 +11,8 @@
  *   FINGATE_SMPP_PORT        the listener's port (default 2775)
  *   FINGATE_SMPP_HOST        the listener's address (default 0.0.0.0)
  *   FINGATE_SMS_SECRET_KEY   64 hex characters, the same on every instance: seals client links'
- *                            passwords and keys MO digests; random per process when unset (client
- *                            links created under it cannot start after a restart)
+ *                            passwords and keys MO digests; src/main.ts passes it (or the data
+ *                            directory's); built without one (tests), a random key per process
  *   FINGATE_SMS_SENDER       sender address of replies when the route names none (default FINGATE)
  *   REDIS_URL                per-number MO rate limit in Redis (else in memory)
  */

@@ -9,7 +9,8 @@
  *   FINGATE_USSD_AT_SECRET        shared secret for Africa's Talking at POST /ussd/at (header x-fingate-secret)
  *   FINGATE_USSD_AGGREGATORS      JSON array of AggregatorConfig, instead of or besides the above
  *   FINGATE_USSD_SECRET_KEY       64 hex characters shared by all instances (seals PINs between steps, keys
- *                                 retry digests); random per process when unset, so sessions stay on one instance
+ *                                 retry digests); src/main.ts passes it (or the data directory's); built
+ *                                 without one (tests), a random key per process
  *   FINGATE_USSD_LANGUAGE         language for unknown numbers (en, sw, fr, hi), overriding the institution's
  *                                 default language (admin API), which is re-read every minute
  *   REDIS_URL                     sessions in Redis (else in memory, one instance only)

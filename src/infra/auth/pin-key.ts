@@ -1,7 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { access, link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { MIN_PIN_KEY_BYTES } from "./hmac-pin-hasher.js";
+import { resolveInstanceKey, type InstanceKeySpec } from "./instance-key.js";
 
 /**
  * FINGATE_PIN_KEY: the secret of the keyed PIN scheme, 32 bytes or more given as hex or base64.
@@ -34,39 +33,16 @@ export interface PinKeySource {
   production: boolean;
 }
 
+const PIN_KEY: InstanceKeySpec = {
+  name: "PIN key",
+  variable: "FINGATE_PIN_KEY",
+  file: "pin-key",
+  parse: parsePinKey,
+  required: "32+ random bytes as hex or base64",
+};
+
 /** The configured key, else (outside production) the data directory's, generated (mode 0600) on first use. */
 export async function resolvePinKey(source: PinKeySource): Promise<{ key: Uint8Array; origin: "env" | "data-dir" }> {
-  if (source.configured) return { key: parsePinKey(source.configured), origin: "env" };
-  if (source.production) throw new Error("FINGATE_PIN_KEY is required in production (NODE_ENV=production): 32+ random bytes as hex or base64, the same on every instance");
-  const file = pinKeyPath(source.dataDir);
-  if (!(await exists(file))) await createKeyFile(source.dataDir, file);
-  try {
-    return { key: parsePinKey(await readFile(file, "utf8")), origin: "data-dir" };
-  } catch {
-    throw new Error(`${file} holds no usable PIN key; restore it (PINs set under it verify only with it)`);
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function createKeyFile(dataDir: string, file: string): Promise<void> {
-  await mkdir(dataDir, { recursive: true });
-  // Written aside, then linked into place: a process racing this one sees no file or a whole one,
-  // and both end up with the file's key.
-  const draft = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  await writeFile(draft, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
-  try {
-    await link(draft, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  } finally {
-    await unlink(draft).catch(() => undefined);
-  }
+  const { key, origin } = await resolveInstanceKey(PIN_KEY, source);
+  return { key, origin };
 }
