@@ -132,7 +132,9 @@ describe("agents over HTTP", () => {
     const a = await setUpAgent(3);
     const pos = (path: string) => request(app).get(`/agent/v1${path}`).set(...bearer(a.key));
     expect((await pos(`/customers/lookup?customer=0712300001`)).body).toEqual({ maskedName: "ALICE W***" });
-    expect((await pos(`/cash-ins/quote?customer=0712300001&amountMinor=20000`)).body).toMatchObject({ feeMinor: "1000", commissionMinor: "500" });
+    const quote = (await pos(`/cash-ins/quote?customer=0712300001&amountMinor=20000`)).body;
+    expect(quote).toMatchObject({ feeMinor: "1000", commissionMinor: "500" });
+    expect(quote).not.toHaveProperty("customerId");
     const requestId = uuidv7();
     const send = () => request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId, customer: "0712300001", amountMinor: "20000", pin: AGENT_PIN });
     const first = await send();

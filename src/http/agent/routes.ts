@@ -57,9 +57,13 @@ export function agentApiRoutes(agents: Agents): AnyAgentRoute[] {
     agentRoute({
       id: "quoteCashIn", method: "get", path: `${P}/cash-ins/quote`, summary: "What a cash-in would cost the customer and earn the agent",
       query: z.object({ customer, amountMinor }),
-      success: { status: 200, description: "the quote", schema: z.object({ maskedName: z.string(), customerId: z.string(), amountMinor: amountOut, feeMinor: amountOut, commissionMinor: amountOut, currency: z.string() }) },
+      success: { status: 200, description: "the quote", schema: z.object({ maskedName: z.string(), amountMinor: amountOut, feeMinor: amountOut, commissionMinor: amountOut, currency: z.string() }) },
       refusals: ["customer_not_found", "agent_unavailable", "invalid_amount", "amount_outside_fee_bands", "per_transaction_exceeded"],
-      handle: async ({ agent, query }) => answer(await agents.quoteCashIn(agent.id, query.customer, query.amountMinor)),
+      // No customer id before the agent's PIN: a device key alone must not map numbers to customers.
+      handle: async ({ agent, query }) =>
+        answer(await agents.quoteCashIn(agent.id, query.customer, query.amountMinor), 200, (q) => ({
+          maskedName: q.maskedName, amountMinor: q.amountMinor, feeMinor: q.feeMinor, commissionMinor: q.commissionMinor, currency: q.currency,
+        })),
     }),
     agentRoute({
       id: "cashIn", method: "post", path: `${P}/cash-ins`, summary: "Cash-in: the float pays the customer's wallet; receipts go to both",
