@@ -46,6 +46,17 @@ describe("AesGcmSealer", () => {
     expect(sealer.open("garbage", "at:s1:reg")).toBeNull();
     expect(sealer.seal("4827", "x")).not.toBe(sealer.seal("4827", "x"));
   });
+
+  it("refuses a sealed value whose tag was cut short or altered", () => {
+    const sealer = new AesGcmSealer(Buffer.alloc(32, 1));
+    const raw = Buffer.from(sealer.seal("4827", "ctx"), "base64url");
+    // The IV, then only 4 bytes of the 16-byte tag and no ciphertext.
+    expect(sealer.open(raw.subarray(0, 16).toString("base64url"), "ctx")).toBeNull();
+    const flipped = Buffer.from(raw);
+    flipped[20]! ^= 1;
+    expect(sealer.open(flipped.toString("base64url"), "ctx")).toBeNull();
+    expect(sealer.open(raw.toString("base64url"), "ctx")).toBe("4827");
+  });
 });
 
 describe("refusal table", () => {

@@ -6,6 +6,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { SealPort } from "../ports.js";
 
+/** IV (12 bytes) and authentication tag (16 bytes) ahead of the ciphertext. */
+const HEADER_BYTES = 28;
+
 export class AesGcmSealer implements SealPort {
   private readonly key: Buffer;
 
@@ -26,7 +29,9 @@ export class AesGcmSealer implements SealPort {
   open(sealed: string, context: string): string | null {
     try {
       const raw = Buffer.from(sealed, "base64url");
-      const decipher = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, 12));
+      // Too short to hold the IV and a whole 16-byte tag: a truncated tag would weaken the check.
+      if (raw.length < HEADER_BYTES) return null;
+      const decipher = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, 12), { authTagLength: 16 });
       decipher.setAAD(Buffer.from(context));
       decipher.setAuthTag(raw.subarray(12, 28));
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
