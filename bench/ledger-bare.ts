@@ -1,0 +1,194 @@
+/**
+ * The machine's ceiling for bench:ledger's workload: a bare batched ledger with nothing but
+ * balances and transfer rows (no idempotency, flags, two-phase, limits, audit or outbox), driven
+ * the same way (256 closed-loop submitters, uniform random pairs among 10,000 accounts, two
+ * batches in flight that never share an account). Prints one JSON object as its last line.
+ *
+ *   npm run bench:ledger-bare
+ *
+ * Two shapes of the write, alternated:
+ *   locked    BEGIN, SELECT … FOR UPDATE in id order, funds checked in Node, one statement for
+ *             the transfer rows and the balances, COMMIT (the shape of src/infra/db/ledger-store)
+ *   oneshot   one autocommit statement: balances moved by their summed deltas with the funds
+ *             check in the UPDATE, and the transfer rows (no per-transfer decision at all)
+ * Use it beside bench:ledger (run them back to back) to say how much of the machine the real
+ * ledger leaves on the table; it is not a design to ship.
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+
+const DATABASE_URL = process.env.DATABASE_URL ?? `postgresql://postgres@/test?host=${process.env.PGHOST ?? "/var/run/postgresql"}`;
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
+const SUBMITTERS = Number(process.env.BENCH_SUBMITTERS ?? 256);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const IN_FLIGHT = 2;
+const SCHEMA = `bench_bare_${process.pid}`;
+
+type Shape = "locked" | "oneshot";
+interface Transfer { id: string; debit: string; credit: string; amount: bigint }
+interface Waiting { t: Transfer; done: () => void; at: number }
+
+const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+
+async function setUp(): Promise<string[]> {
+  await pool.query(`CREATE SCHEMA ${SCHEMA};
+    CREATE TABLE ${SCHEMA}.accounts (id uuid PRIMARY KEY, debits bigint NOT NULL DEFAULT 0, credits bigint NOT NULL DEFAULT 0) WITH (fillfactor = 50);
+    CREATE TABLE ${SCHEMA}.transfers (seq bigserial, id uuid PRIMARY KEY, debit uuid NOT NULL, credit uuid NOT NULL, amount bigint NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now());
+    CREATE INDEX ON ${SCHEMA}.transfers (debit, seq);
+    CREATE INDEX ON ${SCHEMA}.transfers (credit, seq);`);
+  const ids = Array.from({ length: ACCOUNTS }, () => randomUUID());
+  await pool.query(`INSERT INTO ${SCHEMA}.accounts (id, credits) SELECT unnest($1::uuid[]), 1000000000000`, [ids]);
+  return ids;
+}
+
+const INSERT = `INSERT INTO ${SCHEMA}.transfers (id, debit, credit, amount) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[])`;
+
+async function writeLocked(batch: Transfer[], accounts: string[]): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const locked = await client.query<{ id: string; debits: string; credits: string }>({
+      name: "bare_lock", text: `SELECT id, debits, credits FROM ${SCHEMA}.accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, values: [accounts],
+    });
+    const balances = new Map(locked.rows.map((r) => [r.id, { d: BigInt(r.debits), c: BigInt(r.credits) }]));
+    const accepted = batch.filter((t) => {
+      const from = balances.get(t.debit)!;
+      if (from.c - from.d < t.amount) return false;
+      from.d += t.amount;
+      balances.get(t.credit)!.c += t.amount;
+      return true;
+    });
+    await client.query({
+      name: "bare_write",
+      text: `WITH i AS (${INSERT} RETURNING 1), u AS (UPDATE ${SCHEMA}.accounts a SET debits = v.d, credits = v.c
+        FROM unnest($5::uuid[], $6::bigint[], $7::bigint[]) v(id, d, c) WHERE a.id = v.id RETURNING 1) SELECT (SELECT count(*) FROM i), (SELECT count(*) FROM u)`,
+      values: [...columns(accepted), [...balances.keys()], [...balances.values()].map((b) => b.d.toString()), [...balances.values()].map((b) => b.c.toString())],
+    });
+    await client.query("COMMIT");
+  } finally {
+    client.release();
+  }
+}
+
+async function writeOneshot(batch: Transfer[]): Promise<void> {
+  const delta = new Map<string, { d: bigint; c: bigint }>();
+  for (const t of batch) {
+    const from = delta.get(t.debit) ?? { d: 0n, c: 0n };
+    from.d += t.amount;
+    delta.set(t.debit, from);
+    const to = delta.get(t.credit) ?? { d: 0n, c: 0n };
+    to.c += t.amount;
+    delta.set(t.credit, to);
+  }
+  const result = await pool.query<{ u: string }>({
+    name: "bare_oneshot",
+    text: `WITH u AS (UPDATE ${SCHEMA}.accounts a SET debits = a.debits + v.d, credits = a.credits + v.c
+      FROM unnest($5::uuid[], $6::bigint[], $7::bigint[]) v(id, d, c) WHERE a.id = v.id AND a.credits + v.c - a.debits - v.d >= 0 RETURNING 1),
+      i AS (${INSERT} RETURNING 1) SELECT (SELECT count(*) FROM u) AS u`,
+    values: [...columns(batch), [...delta.keys()], [...delta.values()].map((v) => v.d.toString()), [...delta.values()].map((v) => v.c.toString())],
+  });
+  if (Number(result.rows[0]!.u) !== delta.size) throw new Error("an account would have gone negative: the prototype has no per-transfer path");
+}
+
+function columns(ts: Transfer[]): unknown[] {
+  return [ts.map((t) => t.id), ts.map((t) => t.debit), ts.map((t) => t.credit), ts.map((t) => t.amount.toString())];
+}
+
+/** Batches of whatever is queued, two in flight that never share an account (as BatchingWriter does). */
+class Writer {
+  private queue: Waiting[] = [];
+  private inFlight = 0;
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly shape: Shape) {}
+
+  submit(t: Transfer): Promise<void> {
+    return new Promise((done) => {
+      this.queue.push({ t, done, at: performance.now() });
+      this.pump();
+    });
+  }
+
+  latencies: number[] = [];
+
+  private pump(): void {
+    while (this.inFlight < IN_FLIGHT && this.queue.length > 0) {
+      const batch: Waiting[] = [];
+      const rest: Waiting[] = [];
+      const keys = new Set<string>();
+      for (const w of this.queue) {
+        if (this.busy.has(w.t.debit) || this.busy.has(w.t.credit)) rest.push(w);
+        else {
+          batch.push(w);
+          keys.add(w.t.debit).add(w.t.credit);
+        }
+      }
+      this.queue = rest;
+      if (batch.length === 0) return;
+      for (const k of keys) this.busy.add(k);
+      this.inFlight++;
+      const transfers = batch.map((w) => w.t);
+      const write = this.shape === "locked" ? writeLocked(transfers, [...keys].sort()) : writeOneshot(transfers);
+      void write.then(() => {
+        for (const k of keys) this.busy.delete(k);
+        this.inFlight--;
+        const now = performance.now();
+        for (const w of batch) {
+          this.latencies.push(now - w.at);
+          w.done();
+        }
+        this.pump();
+      });
+    }
+  }
+}
+
+async function run(shape: Shape, ids: string[]): Promise<{ perS: number; p99: number; nodeCpuUs: number }> {
+  const writer = new Writer(shape);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  let stop = false;
+  let done = 0;
+  const timer = setTimeout(() => (stop = true), SECONDS * 1000);
+  await Promise.all(
+    Array.from({ length: SUBMITTERS }, async () => {
+      while (!stop) {
+        const debit = ids[Math.floor(Math.random() * ids.length)]!;
+        let credit = debit;
+        while (credit === debit) credit = ids[Math.floor(Math.random() * ids.length)]!;
+        await writer.submit({ id: randomUUID(), debit, credit, amount: 100n });
+        done++;
+      }
+    }),
+  );
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const sorted = writer.latencies.sort((a, b) => a - b);
+  return { perS: done / seconds, p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0, nodeCpuUs: (used.user + used.system) / done };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+try {
+  const ids = await setUp();
+  const runs: Record<Shape, Array<Awaited<ReturnType<typeof run>>>> = { locked: [], oneshot: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const shape of ["locked", "oneshot"] as const) {
+      const r = await run(shape, ids);
+      runs[shape].push(r);
+      console.error(`[bench:ledger-bare] ${shape} round ${round + 1}: ${Math.round(r.perS)}/s, p99 ${r.p99.toFixed(1)} ms`);
+    }
+  }
+  const summary = (shape: Shape) => ({
+    per_s: Math.round(median(runs[shape].map((r) => r.perS))),
+    p99_ms: Number(median(runs[shape].map((r) => r.p99)).toFixed(1)),
+    node_cpu_us_per_transfer: Number(median(runs[shape].map((r) => r.nodeCpuUs)).toFixed(1)),
+  });
+  console.log(JSON.stringify({ bench: "ledger-bare", accounts: ACCOUNTS, submitters: SUBMITTERS, rounds: ROUNDS, locked: summary("locked"), oneshot: summary("oneshot") }));
+} finally {
+  await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await pool.end();
+}
