@@ -230,7 +230,10 @@ export class HopProcessor {
     if (record && record.msisdn !== req.msisdn) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
     if (req.text.length > this.limits.maxTextChars) return reply(this.plain(record?.menu?.lang ?? this.deps.menu.defaultLanguage, "err.input_too_long", true));
 
-    const ctx: MenuContext = { ...this.deps.menu, sessionId: key, msisdn: req.msisdn };
+    // The menus derive transfer ids from ctx.sessionId, so it names this session and no later one:
+    // networks reuse session ids (USSD over SMPP numbers them 0–255), hence the session's start too.
+    const startedAtMs = record?.startedAtMs ?? Date.now();
+    const ctx: MenuContext = { ...this.deps.menu, sessionId: `${key}@${startedAtMs}`, msisdn: req.msisdn };
     state.secretInput = record?.reply.secret === true;
     state.movesMoney = movesMoney(record?.menu);
     const segments = req.mode === "cumulative" && req.text !== "" ? req.text.split("*") : [];
@@ -238,14 +241,16 @@ export class HopProcessor {
     if (!record) {
       const shortcut = req.mode === "cumulative" ? segments : (req.shortcut ?? []);
       const interrupted = shortcut.length === 0 ? parseInterrupted(lock.taken) : null;
-      next = interrupted ? this.offerResume(req, interrupted) : this.fresh(req, await this.deps.engine.begin(ctx, shortcut), segments.length);
+      next = interrupted
+        ? this.offerResume(req, interrupted, startedAtMs)
+        : this.fresh(req, await this.deps.engine.begin(ctx, shortcut), segments.length, startedAtMs);
     } else if (record.offer) {
       const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
       const { offer, ...rest } = record;
       next =
         input === "1"
           ? { ...rest, menu: { ...offer.menu, stages: 0 }, reply: offer.reply, ends: false, page: 0 }
-          : { ...this.fresh(req, await this.deps.engine.begin(ctx), 0), startedAtMs: record.startedAtMs };
+          : this.fresh(req, await this.deps.engine.begin(ctx), 0, startedAtMs);
       next.consumed = Math.max(record.consumed, segments.length);
     } else {
       const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
@@ -287,7 +292,7 @@ export class HopProcessor {
     return next.resumable ? { key: resumeKey(req), value: null } : null;
   }
 
-  private offerResume(req: HopRequest, interrupted: { menu: MenuState; reply: Reply }): SessionRecord {
+  private offerResume(req: HopRequest, interrupted: { menu: MenuState; reply: Reply }, startedAtMs: number): SessionRecord {
     const reply: Reply = {
       lines: [{ key: "resume.ask" }],
       options: [
@@ -296,7 +301,7 @@ export class HopProcessor {
       ],
     };
     const state: StepResult = { state: { ...interrupted.menu }, reply, continues: true };
-    return { ...this.fresh(req, state, 0), offer: interrupted };
+    return { ...this.fresh(req, state, 0, startedAtMs), offer: interrupted };
   }
 
   /** Paging within the shown reply, or the next step of the flow. */
@@ -315,7 +320,7 @@ export class HopProcessor {
     return this.applied(record, result);
   }
 
-  private fresh(req: HopRequest, result: StepResult, consumed: number): SessionRecord {
+  private fresh(req: HopRequest, result: StepResult, consumed: number, startedAtMs: number): SessionRecord {
     return {
       v: 1,
       msisdn: req.msisdn,
@@ -328,7 +333,7 @@ export class HopProcessor {
       out: { end: false, text: "" },
       nav: 0,
       closed: false,
-      startedAtMs: Date.now(),
+      startedAtMs,
       network: req.networkCode,
     };
   }

@@ -15,6 +15,11 @@ const SECRET = "leak-at-secret-0123456789abcdef0123";
 const PINS = ["7391", "8462", "6185"];
 const AGENT_PIN = "5274";
 const token = (pin: string) => new RegExp(`(^|[^0-9])${pin}([^0-9]|$)`);
+/**
+ * Ids and digests are hex: "…a0000b…" in a SHA-256 or a UUID is not a PIN, and with dozens of them
+ * in the audit log one turns up now and then. They are taken out before the scan.
+ */
+const withoutHex = (text: string) => text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "<id>").replace(/[0-9a-f]{32,}/gi, "<hex>");
 
 /** Every value any hop ever wrote, not only what is left at the end. */
 class RecordingStore implements SessionStore {
@@ -122,7 +127,7 @@ describe("PINs typed over USSD", () => {
     expect(audit.rows.length).toBeGreaterThan(5);
     for (const [place, texts] of places) {
       for (const pin of [...PINS, AGENT_PIN, "0000", "1111"]) {
-        const hit = texts.find((t) => token(pin).test(t));
+        const hit = texts.find((t) => token(pin).test(withoutHex(t)));
         expect(hit, `PIN ${pin} found in ${place}`).toBeUndefined();
       }
     }
