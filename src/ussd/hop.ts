@@ -221,13 +221,14 @@ export class HopProcessor {
     const reply = (r: HopReply) => ({ reply: r, writes: [] });
     const record = decodeRecord(lock.value);
     const hop = this.digest(key, req.hopKey);
+    // Another number on this session id sees nothing of it, not even a retried answer.
+    if (record && record.msisdn !== req.msisdn) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
     if (record && record.hop === hop) {
       // The aggregator retried this hop: the same answer again.
       const { end, text } = record.out ?? this.answerOf(record);
       return reply({ end, text });
     }
     if (record?.closed) return reply(this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.session_ended", true));
-    if (record && record.msisdn !== req.msisdn) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
     if (req.text.length > this.limits.maxTextChars) return reply(this.plain(record?.menu?.lang ?? this.deps.menu.defaultLanguage, "err.input_too_long", true));
 
     // The menus derive transfer ids from ctx.sessionId, so it names this session and no later one:

@@ -13,12 +13,12 @@ let env: UssdEnv;
 let payer: { walletAccountId: string };
 let payee: { walletAccountId: string };
 
-const hop = (sessionId: string, text: string) =>
+const hop = (sessionId: string, text: string, phoneNumber = "+254712500001") =>
   request(env.app)
     .post("/ussd/at")
     .set("x-fingate-secret", SECRET)
     .type("form")
-    .send({ sessionId, serviceCode: "*384#", phoneNumber: "+254712500001", networkCode: "63902", text });
+    .send({ sessionId, serviceCode: "*384#", phoneNumber, networkCode: "63902", text });
 
 async function balance(accountId: string): Promise<bigint> {
   const [a] = await env.ledger.getAccounts([accountId]);
@@ -58,5 +58,14 @@ describe("a session id used again by the network", () => {
     }
     expect(await balance(payee.walletAccountId)).toBe(before.payee + 200_00n);
     expect(await balance(payer.walletAccountId)).toBeLessThanOrEqual(before.payer - 200_00n);
+  });
+
+  it("shows another number nothing of a session, not even the answer to a retried hop", async () => {
+    for (const text of ["", "1"]) expect((await hop("peek-1", text)).text).toMatch(/^CON /);
+    const peek = await hop("peek-1", "1", "+254712500002");
+    expect(peek.text).toMatch(/^END /);
+    expect(peek.text).not.toContain("PIN");
+    // The owner's retry of the same hop still gets its answer.
+    expect((await hop("peek-1", "1")).text).toMatch(/^CON .*PIN/);
   });
 });
