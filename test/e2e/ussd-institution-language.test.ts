@@ -2,6 +2,7 @@
  * An unknown number hears the institution's default language; a customer who chose a language
  * keeps it; a change of the institution's language reaches the next session without a restart.
  */
+import { randomUUID } from "node:crypto";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openUssdEnv, SYSTEM, type UssdEnv } from "../helpers/ussd-env.js";
@@ -43,5 +44,16 @@ describe("the institution's default language", () => {
     let n = 10;
     // A fresh number each time: a number that hung up mid-menu would be offered to resume instead.
     await expect.poll(() => dial(`+2547124000${++n}`), { timeout: 2_000, interval: 60 }).toMatch(/^CON Bienvenue ! Ce numéro n'est pas encore inscrit\./);
+  });
+
+  it("tells a customer of another bank to dial their own bank's code, in their language, and shows nothing else", async () => {
+    const other = randomUUID();
+    await env.test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, $2, 'Other Bank', 'KES', 'Africa/Nairobi')", [
+      other,
+      `other-${process.pid}`,
+    ]);
+    const made = await env.services.directory.register(SYSTEM, { institutionId: other, msisdn: "+254712400090", displayName: "Musa Other", language: "en" });
+    expect(made.ok).toBe(true);
+    expect(await dial("+254712400090")).toBe("END This number is registered with another bank. Please dial your bank's code.");
   });
 });

@@ -37,6 +37,8 @@ export class MenuEngine {
       if (!agent.active) return end(state, [msg("err.agent_unavailable")]);
       return this.enter({ ...state, agent }, "agent", this.shortcuts.agent, shortcut, ctx);
     }
+    // A number banks with one institution; this short code serves another's customers only to say so.
+    if (customer && customer.institutionId !== ctx.institutionId) return end({ ...state, customer: null }, [msg("err.other_institution")]);
     if (!customer) return this.follow(await this.flows.register.start(state, ctx), ctx);
     if (!customer.active) return end(state, [msg("err.account_frozen")]);
     // A cash-out an agent started waits for this customer, with the agent and the cash in front of them: it comes first.
