@@ -15,6 +15,7 @@ const TABLE: Record<string, string> = {
   pin_unchanged: "err.pin_unchanged",
   pin_mismatch: "err.pin_mismatch",
   sim_swap_cooling: "err.sim_swap_cooling",
+  pin_change_cooling: "err.pin_change_cooling",
   payee_not_found: "err.payee_not_found",
   payee_unavailable: "err.payee_not_found",
   invalid_msisdn: "err.payee_invalid",
@@ -90,7 +91,7 @@ export function refusalMessage(refusal: Pick<Refusal, "code" | "until"> | string
     return msg("err.limit_remaining", { remaining: money(extras.remainingMinor, extras.currency) });
   }
   const until = typeof refusal === "string" ? undefined : refusal.until;
-  if (until && (key === "err.pin_locked" || key === "err.sim_swap_cooling")) {
+  if (until && (key === "err.pin_locked" || key === "err.sim_swap_cooling" || key === "err.pin_change_cooling")) {
     return msg(`${key}_until`, { until: { kind: "date", iso: until.toISOString() } });
   }
   return msg(key);

@@ -167,6 +167,20 @@ describe("PinService", () => {
     expect(await t.pins.resetPin({ ...admin, subjectId: SUBJECT, newPin: "7391" })).toEqual({ ok: true });
   });
 
+  it("refuses a PIN change during SIM-swap cooling, with the old PIN right, and keeps the old PIN", async () => {
+    const reported = await t.simSwap.report({ actor: { type: "telco", id: "safaricom" }, channel: "api", msisdn: MSISDN, kind: "sim_swap" });
+    expect(reported.ok).toBe(true);
+    const change = () => t.pins.changePin({ ...customer, subjectId: SUBJECT, oldPin: "4827", newPin: "7391" });
+    expect(await change()).toEqual({ ok: false, code: "sim_swap_cooling", endsAt: new Date("2026-11-28T09:00:00Z") });
+    expect(await verify(t.pins, "4827")).toEqual({ ok: true });
+    expect(await verify(t.pins, "7391")).toMatchObject({ ok: false, code: "pin_wrong" });
+    expect(t.actions()).toContain("pin.change:refused");
+    // A wrong old PIN in the window is still a counted wrong PIN, not a way to learn of the swap.
+    expect(await t.pins.changePin({ ...customer, subjectId: SUBJECT, oldPin: "1111", newPin: "7391" })).toMatchObject({ ok: false, code: "pin_wrong" });
+    t.advance(72 * 3_600_000);
+    expect(await change()).toEqual({ ok: true });
+  });
+
   it("refuses bad input with a clear code and changes nothing", async () => {
     const before = { row: await t.store.find(SUBJECT), audit: t.audit.records.length, checks: t.hasher.verifies };
     const bad = ["48a7", "4".repeat(10_240), "١٢٣٤", "", "４８２７", " 4827", "4827\n"];

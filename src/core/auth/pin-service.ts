@@ -134,6 +134,14 @@ export class PinService {
     // around the lockout.
     const attempt = await this.attempt(input.subjectId, input.oldPin, now);
     if (!attempt.ok) return this.refuse(input, "pin.change", attempt.result, attempt.detail);
+    // Right after a SIM swap, whoever holds the SIM and knows the PIN must not lock the owner out
+    // by changing it (the bank's reset is refused in that window too). The old PIN was right: settled.
+    const swap = await this.deps.simSwap.checkPinReset(attempt.msisdn);
+    if (!swap.ok && swap.code === "sim_swap_cooling") {
+      const refused = entry(input, "pin.change", "refused", { code: "sim_swap_cooling", endsAt: swap.endsAt.toISOString() });
+      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [refused], attempt.rekeyed);
+      return swap;
+    }
     const weak = weakPinReason(input.newPin, attempt.msisdn);
     if (weak) {
       // The old PIN was right, so its attempt is settled as a success; the new PIN is refused.

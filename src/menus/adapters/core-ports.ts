@@ -111,6 +111,7 @@ export class CorePinPort implements PinPort {
   async changePin(c: CustomerRef, oldPin: string, newPin: string): Promise<Result<null>> {
     const r = await this.pins.changePin({ actor: { type: "customer", id: c.id }, channel: "ussd", subjectId: c.id, oldPin, newPin });
     if (r.ok) return OK;
+    if (r.code === "sim_swap_cooling") return { ok: false, code: "pin_change_cooling", until: r.endsAt };
     return r.code === "pin_locked" ? { ok: false, code: r.code, until: r.lockedUntil } : { ok: false, code: r.code };
   }
 }
