@@ -103,4 +103,26 @@ describe.each(STORE_KINDS)("inbound limits on %s", (kind) => {
     );
     expect(bad?.code).toBe("23514");
   });
+
+  it("a balance cap counts pending credits: 20 concurrent holds into a capped float from two ledgers reserve no more than the cap, and posting them cannot pass it", async () => {
+    const senders = await wallets(20, 1_000n);
+    const float = await env.open("agent_float", WALLET);
+    const first = env.newLedger({ maxBatchTransfers: 4 });
+    const second = env.newLedger({ maxBatchTransfers: 4 });
+    const limits: TransferLimits = { timeZone: "Africa/Nairobi", payee: { ...ROOMY, maxBalanceMinor: 750n } };
+    const holds = senders.map((s): TransferInput => ({
+      id: uuidv7(), kind: "pending", debitAccountId: s.id, creditAccountId: float.id, amountMinor: 100n, timeoutSec: 300, code: "cash_out", limits,
+    }));
+    const results = await Promise.all(holds.map((t, i) => (i % 2 ? first : second).transfer(t)));
+    expect(results.filter((r) => r.result === "ok")).toHaveLength(7);
+    expect(results.filter((r) => r.result !== "ok").every((r) => r.result === "balance_limit_exceeded")).toBe(true);
+    const held = holds.filter((_, i) => results[i]!.result === "ok");
+    const posts = await Promise.all(held.map((h) => ledger.transfer({ id: uuidv7(), kind: "post", pendingId: h.id, code: "cash_out" })));
+    expect(posts.every((r) => r.result === "ok")).toBe(true);
+    expect((await storedBalances(env.db, [float.id])).get(float.id)!.creditsPosted).toBe(700n);
+    // A hold voided gives its room back.
+    const extra = { id: uuidv7(), kind: "pending" as const, debitAccountId: senders[19]!.id, creditAccountId: float.id, amountMinor: 100n, timeoutSec: 300, code: "cash_out", limits };
+    expect((await ledger.transfer(extra)).result).toBe("balance_limit_exceeded");
+    expect(await sqlInvariantViolations(env.db)).toEqual([]);
+  });
 });

@@ -147,11 +147,6 @@ export class AgentKit {
     return refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
   }
 
-  /** Runs task alone among tasks of the same key in this process (see KeyedSerial). */
-  serially<T>(key: string, task: () => Promise<T>): Promise<T> {
-    return this.serial.run(key, task);
-  }
-
   /** The SIM-swap guard on money leaving a customer's or agent's number. */
   async simSwapCheck(msisdn: string, amountMinor: bigint): Promise<AgentRefusal | null> {
     const swap = await this.deps.simSwap.checkOutgoing(msisdn, amountMinor);

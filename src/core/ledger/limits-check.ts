@@ -34,9 +34,14 @@ export function usageKeysFor(debitAccountId: string, creditAccountId: string, li
   return keys;
 }
 
-/** A wallet's spendable balance: what it holds posted, less what it has sent or reserved. */
-function balanceOf(a: Account): bigint {
-  return a.creditsPosted - a.debitsPosted - a.debitsPending;
+/**
+ * What a payee could come to hold, for its balance cap: posted credits plus credits still pending
+ * (a hold towards it may post at any time, with no check then), less posted debits only (a
+ * pending debit may yet be voided). So a cap holds however the pendings settle, and a pending
+ * towards a capped account (an agent's float, a tier-0 wallet) reserves its room when it is made.
+ */
+function holdingOf(a: Account): bigint {
+  return a.creditsPosted + a.creditsPending - a.debitsPosted;
 }
 
 export interface LimitOutcome {
@@ -83,7 +88,7 @@ export function checkLimits(
   const decision = evaluateLimits({
     amountMinor,
     payer: limits.payer && sent ? { policy: limits.payer, usage: sent.current } : undefined,
-    payee: limits.payee ? { policy: limits.payee, balanceMinor: balanceOf(credit), inbound: received?.current } : undefined,
+    payee: limits.payee ? { policy: limits.payee, balanceMinor: holdingOf(credit), inbound: received?.current } : undefined,
   });
   if (!decision.ok) return { refusal: decision, next: [] };
   return { refusal: null, next: [...(sent?.after(amountMinor) ?? []), ...(received?.after(amountMinor) ?? [])] };

@@ -9,8 +9,8 @@ export interface LimitCheck {
   amountMinor: bigint;
   payer?: { policy: LimitPolicy; usage: LimitUsage };
   /**
-   * balanceMinor: the payee wallet's posted credits minus posted and pending debits, before this
-   * transfer. inbound: what the payee has received so far this day and month, present only when
+   * balanceMinor: what the payee could come to hold before this transfer (posted and pending
+   * credits less posted debits: see the ledger's limits-check). inbound: what the payee has received so far this day and month, present only when
    * the policy also bounds money coming in (an agent's float); then the policy's per-transaction,
    * daily and monthly figures apply to receiving as they apply to a payer's sending.
    */
