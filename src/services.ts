@@ -80,7 +80,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const prisma = createPrisma(db, options.schema);
   const audit = new SqlAuditLog(db, clock);
   const cacheMs = options.readCacheMs ?? 0;
-  const directoryStore = new PrismaDirectoryStore(prisma);
+  const directoryStore = new PrismaDirectoryStore(prisma, db);
   const directory = new Directory({ store: cacheMs > 0 ? new CachedInstitutionProfileStore(directoryStore, cacheMs) : directoryStore, ledger, audit, now: clock });
   const simSwap = new SimSwapGuard({ store: new SqlSimSwapStore(db), clock });
   const pins = new PinService({ store: new SqlPinStore(db), ...pinHashers(options), audit, simSwap, clock });

@@ -130,7 +130,34 @@ export function auditChainParams(entries: AuditEntryInput[], now: Date): unknown
   ];
 }
 
-/** The AuditLog port on PostgreSQL or PGlite: one transaction per append call. */
+/**
+ * auditChainSql whose entries are written only when `condition` (an SQL boolean over the caller's
+ * other CTEs) holds: the head is then neither locked nor moved. A condition naming a data-modifying
+ * CTE also makes that CTE run before the head is locked, keeping the head the last lock taken.
+ */
+export function auditChainSqlWhen(first: number, occurredAt: string, condition: string): string {
+  const sql = auditChainSql(first, occurredAt);
+  const guard = `WHERE id = 1 AND $${first + 9}::int > 0 FOR UPDATE`;
+  if (!sql.includes(guard)) throw new Error("auditChainSqlWhen: the head lock is not where it was expected");
+  return sql.replace(guard, `WHERE id = 1 AND $${first + 9}::int > 0 AND (${condition}) FOR UPDATE`);
+}
+
+/**
+ * An SQL expression that aborts the statement (and so everything it wrote) with `message` when
+ * `failed` holds: plain SQL has no RAISE, but a failing cast does the same.
+ */
+export function sqlAbortWhen(failed: string, message: string): string {
+  if (!/^[\w :,.-]+$/.test(message)) throw new Error("sqlAbortWhen: message must be plain text");
+  // The cast stays outside the CASE: a constant cast inside it would be folded (and fail) at planning.
+  return `(CASE WHEN ${failed} THEN '${message}' END)::int`;
+}
+
+// One statement appends the entries (head lock, chain, rows, head move): one round trip, and the
+// head is held for that statement and its commit only.
+const APPEND = `WITH RECURSIVE ${auditChainSql(2, "$1::timestamptz")}
+SELECT (SELECT count(*) FROM audit_move)::int AS moved`;
+
+/** The AuditLog port on PostgreSQL or PGlite: one statement (its own transaction) per append call. */
 export class SqlAuditLog implements AuditLog {
   constructor(
     private readonly db: SqlDb,
@@ -139,7 +166,12 @@ export class SqlAuditLog implements AuditLog {
 
   async append(entries: AuditEntryInput[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db.transaction((tx) => appendAuditEntries(tx, entries, this.clock()));
+    const now = this.clock();
+    const result = await this.db.query<{ moved: number }>(APPEND, [now.toISOString(), ...auditChainParams(entries, now)]);
+    if (result.rows[0]?.moved !== 1) {
+      const head = await this.db.query(`SELECT 1 FROM audit_head WHERE id = 1`);
+      throw new Error(head.rows.length === 0 ? "audit_head has no row: the auth_audit migration has not run" : "audit head did not advance: the chain would fork");
+    }
   }
 }
 

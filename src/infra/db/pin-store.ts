@@ -2,7 +2,7 @@ import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { lockEnd } from "../../core/auth/lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, StoredPin } from "../../core/auth/ports.js";
 import type { Notice } from "../../core/notices/types.js";
-import { appendAuditEntries } from "./audit-store.js";
+import { appendAuditEntries, auditChainParams, auditChainSqlWhen, sqlAbortWhen } from "./audit-store.js";
 import { insertOutboxNotices } from "./outbox-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
@@ -25,6 +25,21 @@ WHERE subject_id = $1::uuid AND (locked_at IS NULL OR (locked_until IS NOT NULL 
 RETURNING pin_hash, pin_scheme, msisdn, failed_attempts, locked_until, locked_at IS NOT NULL AS locked_now`;
 
 const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL`;
+
+// A right PIN settled in one statement (one round trip, where a transaction took five): the
+// credential's reset and, only if it matched, its audit entries, which commit with it. The PIN
+// row is locked first (the head's condition reads pin_settled), the audit head last. Should the
+// head not move although the credential changed (no head row), the statement aborts, undoing both.
+// A re-key swaps the verifier and its scheme together; pin_set_at stays (the PIN is the same).
+const SETTLE_SUCCESS = `WITH RECURSIVE pin_settled AS (
+  UPDATE pin_credentials SET ${CLEAR_LOCK}, updated_at = $3::timestamptz,
+    pin_hash = COALESCE($4::text, pin_hash), pin_scheme = COALESCE($5::text, pin_scheme)
+  WHERE subject_id = $1::uuid AND pin_hash = $2 RETURNING 1
+), ${auditChainSqlWhen(6, "$3::timestamptz", "EXISTS (SELECT 1 FROM pin_settled)")},
+outcome AS (
+  SELECT (SELECT count(*) FROM pin_settled)::int AS changed, (SELECT count(*) FROM audit_move)::int AS moved
+)
+SELECT changed, ${sqlAbortWhen("changed = 1 AND $15::int > 0 AND moved <> 1", "audit head did not advance")} AS aborted FROM outcome`;
 
 interface PinRow {
   subject_id: string;
@@ -109,16 +124,10 @@ export class SqlPinStore implements PinStore {
   }
 
   async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
-    return this.writeAudited(audit, now, async (tx) => {
-      // A re-key swaps the verifier and its scheme together; pin_set_at stays (the PIN is the same).
-      const result = await tx.query(
-        `UPDATE pin_credentials SET ${CLEAR_LOCK}, updated_at = $3::timestamptz,
-           pin_hash = COALESCE($4::text, pin_hash), pin_scheme = COALESCE($5::text, pin_scheme)
-         WHERE subject_id = $1::uuid AND pin_hash = $2 RETURNING 1`,
-        [subjectId, pinHash, now.toISOString(), rekeyed?.pinHash ?? null, rekeyed?.scheme ?? null],
-      );
-      return result.rows.length === 1;
-    });
+    // Entries are validated and redacted before anything is sent (auditChainParams throws).
+    const params = [subjectId, pinHash, now.toISOString(), rekeyed?.pinHash ?? null, rekeyed?.scheme ?? null, ...auditChainParams(audit, now)];
+    const result = await this.db.query<{ changed: number }>(SETTLE_SUCCESS, params);
+    return result.rows[0]?.changed === 1;
   }
 
   async replaceHash(
