@@ -56,18 +56,28 @@ const INSERT = `INSERT INTO metered_sessions (session_id, institution_id, telco_
     $14::uuid, $15::uuid, $16::uuid)
   ON CONFLICT (session_id) DO NOTHING RETURNING 1`;
 
+// The insert and the stored row in one round trip: the inserted row, or else the one already there.
+// A row committed by a concurrent insert after this statement's snapshot is not seen here (no row
+// comes back): record() then reads it on its own.
+const INSERT_OR_GET = `WITH ins AS (${INSERT.replace("RETURNING 1", `RETURNING ${COLUMNS}`)})
+SELECT *, TRUE AS inserted FROM ins
+UNION ALL
+SELECT ${COLUMNS}, FALSE AS inserted FROM metered_sessions WHERE session_id = $1 AND NOT EXISTS (SELECT 1 FROM ins)`;
+
 /** Metered USSD sessions, one row per session id. */
 export class SqlSessionLog implements SessionLog {
   constructor(private readonly db: SqlDb) {}
 
   async record(s: MeteredSession): Promise<{ session: MeteredSession; inserted: boolean }> {
-    const inserted = await this.db.query(INSERT, [
+    const result = await this.db.query<SessionRow & { inserted: boolean }>(INSERT_OR_GET, [
       s.sessionId, s.institutionId, s.telcoId, s.tariffPlanId, s.msisdn, s.stages, iso(s.startedAt), iso(s.endedAt), s.durationMs,
       s.endReason, s.payer, s.currency, s.chargeMinor.toString(), s.debitAccountId, s.creditAccountId, s.transferId,
     ]);
+    const row = result.rows[0];
+    if (row) return { session: toSession(row), inserted: row.inserted };
     const stored = await this.get(s.sessionId);
     if (!stored) throw new Error(`metered session ${s.sessionId} vanished after insert`);
-    return { session: stored, inserted: inserted.rows.length === 1 };
+    return { session: stored, inserted: false };
   }
 
   async settle(sessionId: string, chargeResult: string): Promise<void> {
