@@ -2,7 +2,7 @@ import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { lockEnd } from "../../core/auth/lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, StoredPin } from "../../core/auth/ports.js";
 import type { Notice } from "../../core/notices/types.js";
-import { appendAuditEntries, auditChainParams, auditChainSqlWhen, sqlAbortWhen } from "./audit-store.js";
+import { AUDIT_CHAIN_OF_ENTRIES, appendAuditEntries, auditChainParams, sqlAbortWhen } from "./audit-store.js";
 import { insertOutboxNotices } from "./outbox-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
@@ -26,20 +26,47 @@ RETURNING pin_hash, pin_scheme, msisdn, failed_attempts, locked_until, locked_at
 
 const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL`;
 
-// A right PIN settled in one statement (one round trip, where a transaction took five): the
-// credential's reset and, only if it matched, its audit entries, which commit with it. The PIN
-// row is locked first (the head's condition reads pin_settled), the audit head last. Should the
-// head not move although the credential changed (no head row), the statement aborts, undoing both.
-// A re-key swaps the verifier and its scheme together; pin_set_at stays (the PIN is the same).
-const SETTLE_SUCCESS = `WITH RECURSIVE pin_settled AS (
-  UPDATE pin_credentials SET ${CLEAR_LOCK}, updated_at = $3::timestamptz,
-    pin_hash = COALESCE($4::text, pin_hash), pin_scheme = COALESCE($5::text, pin_scheme)
-  WHERE subject_id = $1::uuid AND pin_hash = $2 RETURNING 1
-), ${auditChainSqlWhen(6, "$3::timestamptz", "EXISTS (SELECT 1 FROM pin_settled)")},
-outcome AS (
-  SELECT (SELECT count(*) FROM pin_settled)::int AS changed, (SELECT count(*) FROM audit_move)::int AS moved
-)
-SELECT changed, ${sqlAbortWhen("changed = 1 AND $15::int > 0 AND moved <> 1", "audit head did not advance")} AS aborted FROM outcome`;
+// Right PINs settled in batches: one statement, one commit and one turn at the audit head for
+// every verify that arrived while the previous batch was being written (the ledger's writer works
+// the same way). Under load the head lock and its commit had serialized every verify in the process.
+// Per request: its credential's reset and, only if that matched, its audit entries, chained in
+// request order; both commit before any caller is answered. Pin rows are locked in subject order
+// (the InitPlan runs before the update touches a row), so batches of two processes cannot deadlock,
+// and the audit head last. Should the head not move although entries were due, the statement aborts.
+const SETTLE_BATCH = `WITH RECURSIVE req AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+    WITH ORDINALITY AS r(subject_id, pin_hash, new_hash, new_scheme, at, idx)
+), pin_locked AS (
+  SELECT p.subject_id FROM pin_credentials p WHERE p.subject_id = ANY($1::uuid[]) ORDER BY p.subject_id FOR UPDATE
+), pin_settled AS (
+  UPDATE pin_credentials p SET ${CLEAR_LOCK}, updated_at = r.at,
+    pin_hash = COALESCE(r.new_hash, p.pin_hash), pin_scheme = COALESCE(r.new_scheme, p.pin_scheme)
+  FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
+  WHERE p.subject_id = r.subject_id AND p.pin_hash = r.pin_hash
+  RETURNING r.idx
+), entries AS (
+  SELECT row_number() OVER (ORDER BY e.ord) AS i, e.*
+  FROM unnest($6::bigint[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+    $14::text[], $15::text[], $16::text[])
+    WITH ORDINALITY AS e(owner, at, prefix, suffix, actor_type, actor_id, action, channel, outcome, subject, payload, ord)
+  WHERE e.owner IN (SELECT idx FROM pin_settled)
+), ${AUDIT_CHAIN_OF_ENTRIES}
+SELECT array(SELECT idx::int FROM pin_settled) AS settled,
+  ${sqlAbortWhen("(SELECT count(*) FROM entries) > 0 AND (SELECT count(*) FROM audit_move) <> 1", "audit head did not advance")} AS aborted`;
+
+/** Verifies settled in one statement at most: bounded so a statement stays small. */
+const MAX_SETTLE_BATCH = 256;
+
+interface PendingSettle {
+  subjectId: string;
+  pinHash: string;
+  now: Date;
+  rekeyed?: StoredPin;
+  /** auditChainParams of this request's entries, made before it was queued (they throw on a bad entry). */
+  audit: unknown[];
+  resolve(changed: boolean): void;
+  reject(error: unknown): void;
+}
 
 interface PinRow {
   subject_id: string;
@@ -72,6 +99,9 @@ function toCredential(r: PinRow): PinCredential {
  * are detected by RETURNING rows, which both engines report alike.
  */
 export class SqlPinStore implements PinStore {
+  private settling: PendingSettle[] = [];
+  private settlingNow = false;
+
   constructor(private readonly db: SqlDb) {}
 
   async find(subjectId: string): Promise<PinCredential | null> {
@@ -124,10 +154,43 @@ export class SqlPinStore implements PinStore {
   }
 
   async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
-    // Entries are validated and redacted before anything is sent (auditChainParams throws).
-    const params = [subjectId, pinHash, now.toISOString(), rekeyed?.pinHash ?? null, rekeyed?.scheme ?? null, ...auditChainParams(audit, now)];
-    const result = await this.db.query<{ changed: number }>(SETTLE_SUCCESS, params);
-    return result.rows[0]?.changed === 1;
+    // Entries are validated and redacted before anything is queued (auditChainParams throws).
+    const params = auditChainParams(audit, now);
+    return new Promise((resolve, reject) => {
+      this.settling.push({ subjectId, pinHash, now, rekeyed, audit: params, resolve, reject });
+      this.startSettling();
+    });
+  }
+
+  /** One batch in flight at a time; what arrives meanwhile waits for the next. */
+  private startSettling(): void {
+    if (this.settlingNow || this.settling.length === 0) return;
+    this.settlingNow = true;
+    setImmediate(() => void this.settleBatch());
+  }
+
+  private async settleBatch(): Promise<void> {
+    // A subject appears once per batch: its second request (a retry) goes in the next one, after the first settled.
+    const batch: PendingSettle[] = [];
+    const later: PendingSettle[] = [];
+    const subjects = new Set<string>();
+    for (const p of this.settling) {
+      if (batch.length < MAX_SETTLE_BATCH && !subjects.has(p.subjectId)) {
+        subjects.add(p.subjectId);
+        batch.push(p);
+      } else later.push(p);
+    }
+    this.settling = later;
+    try {
+      const result = await this.db.query<{ settled: number[] }>(SETTLE_BATCH, settleParams(batch));
+      const settled = new Set((result.rows[0]?.settled ?? []).map(Number));
+      batch.forEach((p, i) => p.resolve(settled.has(i + 1)));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    } finally {
+      this.settlingNow = false;
+      this.startSettling();
+    }
   }
 
   async replaceHash(
@@ -177,4 +240,28 @@ export class SqlPinStore implements PinStore {
       return changed;
     });
   }
+}
+
+/** SETTLE_BATCH's parameters: the requests, then every request's audit entries tagged with its position. */
+function settleParams(batch: PendingSettle[]): unknown[] {
+  const entryColumns: unknown[][] = Array.from({ length: 11 }, () => []);
+  batch.forEach((p, i) => {
+    // auditChainParams: prefixes, suffixes, actor types, actor ids, actions, channels, outcomes, subjects, payloads, count.
+    const [prefixes, ...rest] = p.audit as string[][];
+    const count = p.audit[9] as number;
+    for (let e = 0; e < count; e++) {
+      entryColumns[0]!.push(i + 1);
+      entryColumns[1]!.push(p.now.toISOString());
+      entryColumns[2]!.push(prefixes![e]);
+      for (let c = 0; c < 8; c++) entryColumns[3 + c]!.push(rest[c]![e]);
+    }
+  });
+  return [
+    batch.map((p) => p.subjectId),
+    batch.map((p) => p.pinHash),
+    batch.map((p) => p.rekeyed?.pinHash ?? null),
+    batch.map((p) => p.rekeyed?.scheme ?? null),
+    batch.map((p) => p.now.toISOString()),
+    ...entryColumns,
+  ];
 }
