@@ -24,6 +24,7 @@ import type {
   PaymentInstrument as InstrumentRow,
 } from "./generated/client.js";
 import type { PrismaClient } from "./prisma.js";
+import { BatchedRead } from "./batched-read.js";
 import type { SqlExecutor } from "./sql.js";
 
 type Tx = Prisma.TransactionClient;
@@ -60,6 +61,7 @@ const PAYEE_COLUMNS = `c.id, c.institution_id AS "institutionId", c.msisdn, c.di
 const PAYEE_BY_MSISDN = `SELECT ${PAYEE_COLUMNS} FROM customers c WHERE c.msisdn = $1`;
 const PAYEE_BY_ALIAS = `SELECT ${PAYEE_COLUMNS} FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias_key = $1`;
 
+type PayeeSqlRow = CustomerSqlRow & { defaultAccountId: string | null };
 type CustomerSqlRow = Pick<CustomerRow, "id" | "institutionId" | "msisdn" | "displayName" | "language" | "kycTier" | "status" | "walletAccountId" | "createdAt">;
 
 /**
@@ -67,10 +69,22 @@ type CustomerSqlRow = Pick<CustomerRow, "id" | "institutionId" | "msisdn" | "dis
  * take, and (given `sql`, the same database's pool) for the hot single-row reads.
  */
 export class PrismaDirectoryStore implements DirectoryStore {
+  private readonly reads: Record<"customerById" | "customerByMsisdn" | "payeeByMsisdn" | "payeeByAlias", BatchedRead<PayeeSqlRow>> | null;
+
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly sql?: SqlExecutor,
-  ) {}
+    sql?: SqlExecutor,
+  ) {
+    // Hops in flight together share these reads' round trips (src/infra/db/batched-read.ts).
+    this.reads = sql
+      ? {
+          customerById: new BatchedRead(sql, CUSTOMER_BY_ID, 1),
+          customerByMsisdn: new BatchedRead(sql, CUSTOMER_BY_MSISDN, 1),
+          payeeByMsisdn: new BatchedRead(sql, PAYEE_BY_MSISDN, 1),
+          payeeByAlias: new BatchedRead(sql, PAYEE_BY_ALIAS, 1),
+        }
+      : null;
+  }
 
   async getInstitution(institutionId: string): Promise<InstitutionProfile | null> {
     const [institution, settings] = await Promise.all([
@@ -97,13 +111,13 @@ export class PrismaDirectoryStore implements DirectoryStore {
   }
 
   async getCustomer(customerId: string): Promise<Customer | null> {
-    if (this.sql) return this.sqlCustomer(CUSTOMER_BY_ID, customerId);
+    if (this.reads) return this.sqlCustomer(this.reads.customerById, customerId);
     const row = await this.prisma.customer.findUnique({ where: { id: customerId } });
     return row ? toCustomer(row) : null;
   }
 
   async findCustomerByMsisdn(msisdn: string): Promise<Customer | null> {
-    if (this.sql) return this.sqlCustomer(CUSTOMER_BY_MSISDN, msisdn);
+    if (this.reads) return this.sqlCustomer(this.reads.customerByMsisdn, msisdn);
     const row = await this.prisma.customer.findUnique({ where: { msisdn } });
     return row ? toCustomer(row) : null;
   }
@@ -126,13 +140,13 @@ export class PrismaDirectoryStore implements DirectoryStore {
   }
 
   async findPayeeByMsisdn(msisdn: string): Promise<PayeeRecord | null> {
-    if (this.sql) return this.sqlPayee(PAYEE_BY_MSISDN, msisdn);
+    if (this.reads) return this.sqlPayee(this.reads.payeeByMsisdn, msisdn);
     const row = await this.prisma.customer.findUnique({ where: { msisdn }, include: DEFAULT_INSTRUMENT });
     return row ? toPayee(row) : null;
   }
 
   async findPayeeByAlias(aliasKey: string): Promise<PayeeRecord | null> {
-    if (this.sql) return this.sqlPayee(PAYEE_BY_ALIAS, aliasKey);
+    if (this.reads) return this.sqlPayee(this.reads.payeeByAlias, aliasKey);
     const row = await this.prisma.customerAlias.findUnique({
       where: { aliasKey },
       include: { customer: { include: DEFAULT_INSTRUMENT } },
@@ -140,15 +154,13 @@ export class PrismaDirectoryStore implements DirectoryStore {
     return row ? toPayee(row.customer) : null;
   }
 
-  private async sqlCustomer(text: string, key: string): Promise<Customer | null> {
-    const result = await this.sql!.query<CustomerSqlRow>(text, [key]);
-    const row = result.rows[0];
+  private async sqlCustomer(read: BatchedRead<CustomerSqlRow>, key: string): Promise<Customer | null> {
+    const [row] = await read.query([key]);
     return row ? toCustomer(row) : null;
   }
 
-  private async sqlPayee(text: string, key: string): Promise<PayeeRecord | null> {
-    const result = await this.sql!.query<CustomerSqlRow & { defaultAccountId: string | null }>(text, [key]);
-    const row = result.rows[0];
+  private async sqlPayee(read: BatchedRead<PayeeSqlRow>, key: string): Promise<PayeeRecord | null> {
+    const [row] = await read.query([key]);
     if (!row) return null;
     return toPayee({ ...row, instruments: row.defaultAccountId === null ? [] : [{ accountId: row.defaultAccountId }] });
   }
