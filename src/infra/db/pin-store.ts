@@ -5,6 +5,7 @@ import type { Notice } from "../../core/notices/types.js";
 import { AUDIT_CHAIN_OF_ENTRIES, appendAuditEntries, auditChainParams, sqlAbortWhen } from "./audit-store.js";
 import { insertOutboxNotices } from "./outbox-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
+import { WriteBatches } from "./write-batches.js";
 
 const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, pin_set_at`;
 
@@ -26,9 +27,9 @@ RETURNING pin_hash, pin_scheme, msisdn, failed_attempts, locked_until, locked_at
 
 const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL`;
 
-// Right PINs settled in batches: one statement, one commit and one turn at the audit head for
-// every verify that arrived while the previous batch was being written (the ledger's writer works
-// the same way). Under load the head lock and its commit had serialized every verify in the process.
+// Right PINs settled in batches (WriteBatches): one statement, one commit and one turn at the audit
+// head for every verify that arrived while the previous batch was being written. Under load the
+// head lock and its commit had serialized every verify in the process.
 // Per request: its credential's reset and, only if that matched, its audit entries, chained in
 // request order; both commit before any caller is answered. Pin rows are locked in subject order
 // (the InitPlan runs before the update touches a row), so batches of two processes cannot deadlock,
@@ -64,8 +65,6 @@ interface PendingSettle {
   rekeyed?: StoredPin;
   /** auditChainParams of this request's entries, made before it was queued (they throw on a bad entry). */
   audit: unknown[];
-  resolve(changed: boolean): void;
-  reject(error: unknown): void;
 }
 
 interface PinRow {
@@ -99,8 +98,7 @@ function toCredential(r: PinRow): PinCredential {
  * are detected by RETURNING rows, which both engines report alike.
  */
 export class SqlPinStore implements PinStore {
-  private settling: PendingSettle[] = [];
-  private settlingNow = false;
+  private readonly settles = new WriteBatches<PendingSettle, boolean>((batch) => this.settleBatch(batch), (p) => p.subjectId, MAX_SETTLE_BATCH);
 
   constructor(private readonly db: SqlDb) {}
 
@@ -155,42 +153,13 @@ export class SqlPinStore implements PinStore {
 
   async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
     // Entries are validated and redacted before anything is queued (auditChainParams throws).
-    const params = auditChainParams(audit, now);
-    return new Promise((resolve, reject) => {
-      this.settling.push({ subjectId, pinHash, now, rekeyed, audit: params, resolve, reject });
-      this.startSettling();
-    });
+    return this.settles.submit({ subjectId, pinHash, now, rekeyed, audit: auditChainParams(audit, now) });
   }
 
-  /** One batch in flight at a time; what arrives meanwhile waits for the next. */
-  private startSettling(): void {
-    if (this.settlingNow || this.settling.length === 0) return;
-    this.settlingNow = true;
-    setImmediate(() => void this.settleBatch());
-  }
-
-  private async settleBatch(): Promise<void> {
-    // A subject appears once per batch: its second request (a retry) goes in the next one, after the first settled.
-    const batch: PendingSettle[] = [];
-    const later: PendingSettle[] = [];
-    const subjects = new Set<string>();
-    for (const p of this.settling) {
-      if (batch.length < MAX_SETTLE_BATCH && !subjects.has(p.subjectId)) {
-        subjects.add(p.subjectId);
-        batch.push(p);
-      } else later.push(p);
-    }
-    this.settling = later;
-    try {
-      const result = await this.db.query<{ settled: number[] }>(SETTLE_BATCH, settleParams(batch));
-      const settled = new Set((result.rows[0]?.settled ?? []).map(Number));
-      batch.forEach((p, i) => p.resolve(settled.has(i + 1)));
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-    } finally {
-      this.settlingNow = false;
-      this.startSettling();
-    }
+  private async settleBatch(batch: PendingSettle[]): Promise<boolean[]> {
+    const result = await this.db.query<{ settled: number[] }>(SETTLE_BATCH, settleParams(batch));
+    const settled = new Set((result.rows[0]?.settled ?? []).map(Number));
+    return batch.map((_, i) => settled.has(i + 1));
   }
 
   async replaceHash(
