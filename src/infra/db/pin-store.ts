@@ -15,15 +15,39 @@ const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, lock
 // hash check. Same arithmetic as countAttempt() in src/core/auth/lockout.ts: an expired lock
 // (locked_at set, locked_until passed) starts the count afresh.
 // Right-hand sides of SET see the row as it was: this is the count including this attempt.
-const ATTEMPTS = `(CASE WHEN locked_at IS NULL THEN failed_attempts ELSE 0 END + 1)`;
-const COUNT_ATTEMPT = `
-UPDATE pin_credentials SET
+// Attempts of several subjects are counted in one statement (WriteBatches), each with its own time
+// and rule; one subject's attempts still one statement after another. Rows are locked in subject
+// order before any is counted (the InitPlan runs first), so two processes' batches cannot deadlock.
+const ATTEMPTS = `(CASE WHEN p.locked_at IS NULL THEN p.failed_attempts ELSE 0 END + 1)`;
+const COUNT_BATCH = `WITH req AS (
+  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::timestamptz[]) WITH ORDINALITY AS r(subject_id, at, max_attempts, until, idx)
+), pin_locked AS (
+  SELECT p.subject_id FROM pin_credentials p WHERE p.subject_id = ANY($1::uuid[]) ORDER BY p.subject_id FOR UPDATE
+)
+UPDATE pin_credentials p SET
   failed_attempts = ${ATTEMPTS},
-  locked_at = CASE WHEN ${ATTEMPTS} >= $3 THEN $2::timestamptz END,
-  locked_until = CASE WHEN ${ATTEMPTS} >= $3 THEN $4::timestamptz END,
-  updated_at = $2::timestamptz
-WHERE subject_id = $1::uuid AND (locked_at IS NULL OR (locked_until IS NOT NULL AND locked_until <= $2::timestamptz))
-RETURNING pin_hash, pin_scheme, msisdn, failed_attempts, locked_until, locked_at IS NOT NULL AS locked_now`;
+  locked_at = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN r.at END,
+  locked_until = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN r.until END,
+  updated_at = r.at
+FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
+WHERE p.subject_id = r.subject_id AND (p.locked_at IS NULL OR (p.locked_until IS NOT NULL AND p.locked_until <= r.at))
+RETURNING r.idx, p.pin_hash, p.pin_scheme, p.msisdn, p.failed_attempts, p.locked_until, p.locked_at IS NOT NULL AS locked_now`;
+
+interface PendingCount {
+  subjectId: string;
+  now: string;
+  maxAttempts: number;
+  until: string | null;
+}
+
+interface CountedRow {
+  pin_hash: string;
+  pin_scheme: string;
+  msisdn: string;
+  failed_attempts: number;
+  locked_until: Date | null;
+  locked_now: boolean;
+}
 
 const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL`;
 
@@ -98,6 +122,9 @@ function toCredential(r: PinRow): PinCredential {
  * are detected by RETURNING rows, which both engines report alike.
  */
 export class SqlPinStore implements PinStore {
+  // Attempts of different subjects counted together in one statement; one subject's attempts one
+  // statement after another, as before (WriteBatches keeps a key to one per batch).
+  private readonly counts = new WriteBatches<PendingCount, CountedRow | null>((batch) => this.countBatch(batch), (c) => c.subjectId, MAX_SETTLE_BATCH);
   private readonly settles = new WriteBatches<PendingSettle, boolean>((batch) => this.settleBatch(batch), (p) => p.subjectId, MAX_SETTLE_BATCH);
 
   constructor(private readonly db: SqlDb) {}
@@ -122,15 +149,7 @@ export class SqlPinStore implements PinStore {
 
   async countAttempt(subjectId: string, now: Date, rule: LockRule): Promise<AttemptReservation> {
     const until = lockEnd(rule, now);
-    const counted = await this.db.query<{
-      pin_hash: string;
-      pin_scheme: string;
-      msisdn: string;
-      failed_attempts: number;
-      locked_until: Date | null;
-      locked_now: boolean;
-    }>(COUNT_ATTEMPT, [subjectId, now.toISOString(), rule.maxAttempts, until === null ? null : until.toISOString()]);
-    const row = counted.rows[0];
+    const row = await this.counts.submit({ subjectId, now: now.toISOString(), maxAttempts: rule.maxAttempts, until: until === null ? null : until.toISOString() });
     if (row) {
       return {
         kind: "counted",
@@ -160,6 +179,17 @@ export class SqlPinStore implements PinStore {
     const result = await this.db.query<{ settled: number[] }>(SETTLE_BATCH, settleParams(batch));
     const settled = new Set((result.rows[0]?.settled ?? []).map(Number));
     return batch.map((_, i) => settled.has(i + 1));
+  }
+
+  private async countBatch(batch: PendingCount[]): Promise<(CountedRow | null)[]> {
+    const result = await this.db.query<CountedRow & { idx: string | number }>(COUNT_BATCH, [
+      batch.map((c) => c.subjectId),
+      batch.map((c) => c.now),
+      batch.map((c) => c.maxAttempts),
+      batch.map((c) => c.until),
+    ]);
+    const byIndex = new Map(result.rows.map((r) => [Number(r.idx), r]));
+    return batch.map((_, i) => byIndex.get(i + 1) ?? null);
   }
 
   async replaceHash(

@@ -1,6 +1,6 @@
 /**
- * Right PINs are settled in batches (src/infra/db/pin-store.ts): many verifies at once share one
- * statement and one turn at the audit head. Each still gets its own answer, its own audit entry
+ * PIN attempts are counted, and right PINs settled, in batches (src/infra/db/pin-store.ts): many
+ * verifies at once share one statement, and settles one turn at the audit head. Each still gets its own answer, its own audit entry
  * with its own time, and the chain stays whole; two processes' batches over the same subjects
  * neither deadlock nor settle a PIN that was changed meanwhile.
  */
@@ -18,7 +18,7 @@ import { openTestDb, STORE_KINDS, type TestDb } from "../helpers/db.js";
 const customerOf = (subjectId: string): AuthContext => ({ actor: { type: "customer", id: subjectId }, channel: "ussd" });
 const hasher = new HmacPinHasher(randomBytes(32));
 
-describe.each(STORE_KINDS)("batched PIN settles on %s", (kind) => {
+describe.each(STORE_KINDS)("batched PIN counts and settles on %s", (kind) => {
   let t: TestDb;
   let tick = 0;
   // Every verify reads its own time: entries of one batch must keep theirs.
@@ -64,6 +64,24 @@ describe.each(STORE_KINDS)("batched PIN settles on %s", (kind) => {
     expect(results.every((r) => r.ok)).toBe(true);
     const settled = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'pin.verify' AND outcome = 'ok' AND subject = ANY($1::text[])", [ids]);
     expect(settled.rows[0]!.n).toBe(36);
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true });
+  });
+
+  it("counts attempts of many subjects together, each against its own count, from two stores at once", async () => {
+    const [a, b] = [new SqlPinStore(t.db), new SqlPinStore(t.db)];
+    const ids = await subjects(service(a), 10);
+    const wrong = (store: SqlPinStore, subjectId: string) => service(store).verifyPin({ ...customerOf(subjectId), subjectId, pin: "1111" });
+    // Four wrong PINs per subject, two from each store, all at once: the third locks (default 3 attempts), the fourth finds it locked.
+    const results = await Promise.all(ids.flatMap((id) => [wrong(a, id), wrong(b, id), wrong(a, id), wrong(b, id)]));
+    for (let i = 0; i < ids.length; i++) {
+      const codes = results.slice(4 * i, 4 * i + 4).map((r) => (r.ok ? "ok" : r.code)).sort();
+      expect(codes).toEqual(["pin_locked", "pin_locked", "pin_wrong", "pin_wrong"]);
+    }
+    const rows = await t.db.query<{ failed_attempts: number; locked: boolean }>(
+      "SELECT failed_attempts, locked_at IS NOT NULL AS locked FROM pin_credentials WHERE subject_id = ANY($1::uuid[])",
+      [ids],
+    );
+    expect(rows.rows.every((r) => r.failed_attempts === 3 && r.locked)).toBe(true);
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true });
   });
 
