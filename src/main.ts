@@ -85,6 +85,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   });
   const app = withAdmin(
     createApp({ logger, checkDatabase: async () => void (await db.query("SELECT 1")) }),
+    ussd?.router,
     adminRouter({
       db,
       ledger,
@@ -97,7 +98,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
       agentKeys: services.agentKeys,
       smsLinks: sms.admin,
     }),
-    [ussd?.router, smsMo, agentApiRouter({ agents: services.agents, keys: services.agentKeys, logger })],
+    [smsMo, agentApiRouter({ agents: services.agents, keys: services.agentKeys, logger })],
   );
   return {
     config,
@@ -121,11 +122,21 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   };
 }
 
-/** The admin API (/admin/v1, /openapi.json), then the channels and the agent API (/agent/v1), in front of the app, whose 404 and errors handle the rest. */
-function withAdmin(app: express.Express, admin: express.Router, channels: Array<express.Router | undefined>): express.Express {
+/**
+ * USSD first (its hops are most of the traffic, and its routes only match /ussd/…: a hop no longer
+ * walks every admin route before its own), then the admin API (/admin/v1, /openapi.json), the
+ * other channels and the agent API (/agent/v1), in front of the app, whose 404 and errors handle the rest.
+ */
+function withAdmin(
+  app: express.Express,
+  ussd: express.Router | undefined,
+  admin: express.Router,
+  channels: Array<express.Router | undefined>,
+): express.Express {
   const outer = express();
   outer.disable("x-powered-by");
   outer.set("trust proxy", false);
+  if (ussd) outer.use(ussd);
   outer.use(admin);
   for (const channel of channels) if (channel) outer.use(channel);
   outer.use(app);

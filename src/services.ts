@@ -31,6 +31,7 @@ import { createPrisma, type PrismaClient } from "./infra/db/prisma.js";
 import { SqlSessionLog } from "./infra/db/metered-session-store.js";
 import { SqlSimSwapStore } from "./infra/db/sim-swap-store.js";
 import { SqlTariffStore } from "./infra/db/tariff-store.js";
+import { KnownSystemAccounts } from "./infra/cache/system-accounts.js";
 import type { SqlDb } from "./infra/db/sql.js";
 
 export interface ServiceOptions {
@@ -80,7 +81,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const prisma = createPrisma(db, options.schema);
   const audit = new SqlAuditLog(db, clock);
   const cacheMs = options.readCacheMs ?? 0;
-  const directoryStore = new PrismaDirectoryStore(prisma);
+  const directoryStore = new PrismaDirectoryStore(prisma, db);
   const directory = new Directory({ store: cacheMs > 0 ? new CachedInstitutionProfileStore(directoryStore, cacheMs) : directoryStore, ledger, audit, now: clock });
   const simSwap = new SimSwapGuard({ store: new SqlSimSwapStore(db), clock });
   const pins = new PinService({ store: new SqlPinStore(db), ...pinHashers(options), audit, simSwap, clock });
@@ -91,7 +92,17 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const cachedInstitutions = cacheMs > 0 ? new CachedInstitutionStore(institutions, cacheMs) : institutions;
   const limitPolicies = new LimitPolicies(cacheMs > 0 ? new CachedLimitPolicyStore(limits, cacheMs) : limits, clock);
   const feeSchedules = new FeeSchedules(cacheMs > 0 ? new CachedFeeScheduleStore(fees, cacheMs) : fees, clock);
-  const payments = new Payments({ ledger, directory, pins, simSwap, institutions: cachedInstitutions, limits: limitPolicies, fees: feeSchedules });
+  // Payments and the session meter read accounts only to find their system accounts (by id).
+  const systemAccounts = new KnownSystemAccounts(ledger);
+  const payments = new Payments({
+    ledger: { submitLinked: (group) => ledger.submitLinked(group), getAccount: (id) => systemAccounts.getAccount(id), createAccount: (a) => systemAccounts.createAccount(a) },
+    directory,
+    pins,
+    simSwap,
+    institutions: cachedInstitutions,
+    limits: limitPolicies,
+    fees: feeSchedules,
+  });
   const agentStore = new SqlAgentStore(db);
   const agentKeys = new AgentDeviceKeys({ keys: new SqlAgentDeviceKeyStore(db), agents: agentStore, now: clock });
   const agents = new Agents({
@@ -113,7 +124,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     tariffs: cacheMs > 0 ? new CachedTelcoLookup(tariffs, cacheMs) : tariffs,
     sessions: new SqlSessionLog(db),
     institutions: cachedInstitutions,
-    ledger,
+    ledger: { transfer: (t) => ledger.transfer(t), getAccount: (id) => systemAccounts.getAccount(id), createAccount: (a) => systemAccounts.createAccount(a) },
   });
   return {
     prisma,

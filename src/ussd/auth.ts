@@ -19,12 +19,17 @@ export interface AggregatorAuth {
 export const DEFAULT_SECRET_HEADER = "x-fingate-secret";
 const MIN_SECRET_CHARS = 16;
 
+const sha256 = (text: string) => createHash("sha256").update(text).digest();
+
 /** Compares digests so neither length nor content leaks through timing. */
 export function secretMatches(given: unknown, expected: string): boolean {
+  return digestMatches(given, sha256(expected));
+}
+
+/** secretMatches against the expected secret's digest, computed once per endpoint rather than per request. */
+function digestMatches(given: unknown, expectedDigest: Buffer): boolean {
   if (typeof given !== "string" || given.length === 0 || given.length > 512) return false;
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(sha256(given), expectedDigest);
 }
 
 function normalizeIp(ip: string | undefined): string {
@@ -40,13 +45,14 @@ export function authenticate(auth: AggregatorAuth) {
   checkAggregatorAuth(auth);
   const allow = new Set((auth.ipAllowList ?? []).map(normalizeIp));
   const header = (auth.header ?? DEFAULT_SECRET_HEADER).toLowerCase();
+  const expected = sha256(auth.secret);
   return (req: Request, res: Response, next: NextFunction) => {
     if (allow.size > 0 && !allow.has(normalizeIp(req.socket.remoteAddress))) {
       res.status(403).type("text/plain").send("forbidden");
       return;
     }
     const given = auth.secretIn === "path" ? req.params.secret : req.get(header);
-    if (!secretMatches(given, auth.secret)) {
+    if (!digestMatches(given, expected)) {
       res.status(401).type("text/plain").send("unauthorized");
       return;
     }

@@ -19,6 +19,10 @@ export function isCountryCode(value: unknown): value is CountryCode {
   return typeof value === "string" && /^[A-Z]{2}$/.test(value) && isSupportedCountry(value);
 }
 
+// Outcomes already computed (frozen: callers share them), oldest dropped first.
+const MAX_NORMALIZED = 10_000;
+const normalized = new Map<string, Outcome<string, MsisdnCode>>();
+
 /**
  * Normalizes the usual ways of writing a mobile number to E.164: "0712 345 678" (national, with the
  * institution's default country), "254712345678" (international without "+", as telcos send it),
@@ -26,6 +30,18 @@ export function isCountryCode(value: unknown): value is CountryCode {
  */
 export function normalizeMsisdn(input: unknown, defaultCountry?: string | null): Outcome<string, MsisdnCode> {
   if (typeof input !== "string" || input.length > MAX_MSISDN_INPUT_LENGTH) return refuse("invalid_msisdn");
+  // A pure function of its two strings (the numbering metadata is fixed): every hop normalizes the
+  // caller's or the payee's number again, and the parse was a visible share of a hop's CPU.
+  const key = `${defaultCountry ?? ""}\u0000${input}`;
+  const known = normalized.get(key);
+  if (known) return known;
+  const outcome = Object.freeze(normalize(input, defaultCountry));
+  if (normalized.size >= MAX_NORMALIZED) normalized.delete(normalized.keys().next().value!);
+  normalized.set(key, outcome);
+  return outcome;
+}
+
+function normalize(input: string, defaultCountry?: string | null): Outcome<string, MsisdnCode> {
   const trimmed = input.trim();
   if (!ALLOWED_RE.test(trimmed)) return refuse("invalid_msisdn");
   const compact = trimmed.replace(SEPARATORS_RE, "");

@@ -3,6 +3,7 @@ import type { Agent, AgentLimits, AgentStatus, CashOutState } from "../../core/a
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { appendAuditEntries } from "./audit-store.js";
 import { big, date, iso, uniqueViolation } from "./policy-rows.js";
+import { BatchedRead } from "./batched-read.js";
 import type { SqlDb } from "./sql.js";
 
 interface AgentRow {
@@ -58,6 +59,8 @@ interface CashOutRow {
 
 const CASH_OUT_COLUMNS = `pending_id, agent_id, customer_id, amount_minor::text AS amount, fee_minor::text AS fee,
   commission_minor::text AS commission, state, expires_at, created_at`;
+const LIST_PENDING = `SELECT ${CASH_OUT_COLUMNS} FROM agent_cash_outs
+  WHERE customer_id = $1::uuid AND state = 'pending' AND expires_at > $2::timestamptz ORDER BY created_at, pending_id LIMIT $3::int`;
 
 const toCashOut = (r: CashOutRow): CashOutRecord => ({
   pendingId: r.pending_id,
@@ -81,7 +84,15 @@ const limitParams = (l: AgentLimits) => [
 
 /** Agents and their pending cash-outs in PostgreSQL or PGlite; agent changes commit with their audit entries. */
 export class SqlAgentStore implements AgentStore {
-  constructor(private readonly db: SqlDb) {}
+  // What every dial asks (is this number an agent, does a cash-out wait for this customer):
+  // concurrent hops share the round trips (src/infra/db/batched-read.ts).
+  private readonly byMsisdn: BatchedRead<AgentRow>;
+  private readonly pendingOf: BatchedRead<CashOutRow>;
+
+  constructor(private readonly db: SqlDb) {
+    this.byMsisdn = new BatchedRead(db, `SELECT ${COLUMNS} FROM agents WHERE institution_id = $1::uuid AND msisdn = $2`, 2);
+    this.pendingOf = new BatchedRead(db, LIST_PENDING, 3);
+  }
 
   async insert(agent: Agent, audit: AuditEntryInput[]): Promise<InsertAgentOutcome> {
     try {
@@ -115,8 +126,9 @@ export class SqlAgentStore implements AgentStore {
     return this.one(`id = $1::uuid`, [id]);
   }
 
-  findByMsisdn(msisdn: string, institutionId: string): Promise<Agent | null> {
-    return this.one(`institution_id = $1::uuid AND msisdn = $2`, [institutionId, msisdn]);
+  async findByMsisdn(msisdn: string, institutionId: string): Promise<Agent | null> {
+    const [row] = await this.byMsisdn.query([institutionId, msisdn]);
+    return row ? toAgent(row) : null;
   }
 
   findByStore(storeNumber: string, institutionId: string): Promise<Agent | null> {
@@ -165,12 +177,8 @@ export class SqlAgentStore implements AgentStore {
   }
 
   async listPendingCashOuts(customerId: string, now: Date, limit: number): Promise<CashOutRecord[]> {
-    const result = await this.db.query<CashOutRow>(
-      `SELECT ${CASH_OUT_COLUMNS} FROM agent_cash_outs
-       WHERE customer_id = $1::uuid AND state = 'pending' AND expires_at > $2::timestamptz ORDER BY created_at, pending_id LIMIT $3`,
-      [customerId, iso(now), limit],
-    );
-    return result.rows.map(toCashOut);
+    const rows = await this.pendingOf.query([customerId, iso(now), limit]);
+    return rows.map(toCashOut);
   }
 
   async countUnansweredCashOuts(agentId: string, customerId: string, since: Date, now: Date): Promise<number> {

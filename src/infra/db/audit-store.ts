@@ -130,7 +130,48 @@ export function auditChainParams(entries: AuditEntryInput[], now: Date): unknown
   ];
 }
 
-/** The AuditLog port on PostgreSQL or PGlite: one transaction per append call. */
+/**
+ * An SQL expression that aborts the statement (and so everything it wrote) with `message` when
+ * `failed` holds: plain SQL has no RAISE, but a failing cast does the same.
+ */
+export function sqlAbortWhen(failed: string, message: string): string {
+  if (!/^[\w :,.-]+$/.test(message)) throw new Error("sqlAbortWhen: message must be plain text");
+  // The cast stays outside the CASE: a constant cast inside it would be folded (and fail) at planning.
+  return `(CASE WHEN ${failed} THEN '${message}' END)::int`;
+}
+
+/**
+ * Audit entries of several appenders chained in one statement: CTEs audit_head_row, audit_chain,
+ * audit_ins and audit_move (as in auditChainSql) over `entries`, a CTE the caller defines with
+ * columns i (1, 2 … in chain order, no gaps), at (timestamptz), prefix, suffix (from
+ * auditChainParams, made with that entry's own time), actor_type, actor_id, action, channel,
+ * outcome, subject and payload. An empty `entries` locks and moves nothing. The hash is computed
+ * exactly as in auditChainSql, so ChainVerifier checks these entries like any other.
+ */
+export const AUDIT_CHAIN_OF_ENTRIES = `audit_head_row AS (
+  SELECT last_seq, last_hash::text AS last_hash FROM audit_head WHERE id = 1 AND EXISTS (SELECT 1 FROM entries) FOR UPDATE
+), audit_chain(i, seq, prev_hash, hash) AS (
+  SELECT 0::bigint, last_seq, NULL::text, last_hash FROM audit_head_row
+  UNION ALL
+  SELECT c.i + 1, c.seq + 1, c.hash, encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')
+  FROM audit_chain c JOIN entries e ON e.i = c.i + 1
+), audit_ins AS (
+  INSERT INTO audit_log (seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
+  SELECT c.seq, e.at, e.actor_type, e.actor_id, e.action, e.channel, e.outcome, e.subject, e.payload::jsonb, c.prev_hash, c.hash
+  FROM audit_chain c JOIN entries e ON e.i = c.i
+  RETURNING 1
+), audit_move AS (
+  UPDATE audit_head h SET last_seq = c.seq, last_hash = c.hash FROM audit_chain c
+  WHERE h.id = 1 AND c.i > 0 AND c.i = (SELECT count(*) FROM entries)
+  RETURNING 1
+)`;
+
+// One statement appends the entries (head lock, chain, rows, head move): one round trip, and the
+// head is held for that statement and its commit only.
+const APPEND = `WITH RECURSIVE ${auditChainSql(2, "$1::timestamptz")}
+SELECT (SELECT count(*) FROM audit_move)::int AS moved`;
+
+/** The AuditLog port on PostgreSQL or PGlite: one statement (its own transaction) per append call. */
 export class SqlAuditLog implements AuditLog {
   constructor(
     private readonly db: SqlDb,
@@ -139,7 +180,12 @@ export class SqlAuditLog implements AuditLog {
 
   async append(entries: AuditEntryInput[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db.transaction((tx) => appendAuditEntries(tx, entries, this.clock()));
+    const now = this.clock();
+    const result = await this.db.query<{ moved: number }>(APPEND, [now.toISOString(), ...auditChainParams(entries, now)]);
+    if (result.rows[0]?.moved !== 1) {
+      const head = await this.db.query(`SELECT 1 FROM audit_head WHERE id = 1`);
+      throw new Error(head.rows.length === 0 ? "audit_head has no row: the auth_audit migration has not run" : "audit head did not advance: the chain would fork");
+    }
   }
 }
 

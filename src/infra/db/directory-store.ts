@@ -24,6 +24,8 @@ import type {
   PaymentInstrument as InstrumentRow,
 } from "./generated/client.js";
 import type { PrismaClient } from "./prisma.js";
+import { BatchedRead } from "./batched-read.js";
+import type { SqlExecutor } from "./sql.js";
 
 type Tx = Prisma.TransactionClient;
 
@@ -46,9 +48,43 @@ const PROFILE_INCLUDE = {
 
 const DEFAULT_INSTRUMENT = { instruments: { where: { isDefault: true }, select: { accountId: true } } } satisfies Prisma.CustomerInclude;
 
-/** The directory's tables through the Prisma client; raw SQL only for the row lock Prisma cannot take. */
+// The reads every USSD hop makes (who is calling, who is paid), as plain SQL on the pool: through
+// Prisma each cost several times the CPU of the query itself (docs/architecture.md, "USSD hop cost").
+const CUSTOMER_COLUMNS = `id, institution_id AS "institutionId", msisdn, display_name AS "displayName", language, kyc_tier AS "kycTier",
+  status, wallet_account_id AS "walletAccountId", created_at AS "createdAt"`;
+const CUSTOMER_BY_ID = `SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE id = $1::uuid`;
+const CUSTOMER_BY_MSISDN = `SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE msisdn = $1`;
+// The customer and their default instrument's account (NULL when none), in one round trip.
+const PAYEE_COLUMNS = `c.id, c.institution_id AS "institutionId", c.msisdn, c.display_name AS "displayName", c.language,
+  c.kyc_tier AS "kycTier", c.status, c.wallet_account_id AS "walletAccountId", c.created_at AS "createdAt",
+  (SELECT i.account_id FROM payment_instruments i WHERE i.customer_id = c.id AND i.is_default = TRUE) AS "defaultAccountId"`;
+const PAYEE_BY_MSISDN = `SELECT ${PAYEE_COLUMNS} FROM customers c WHERE c.msisdn = $1`;
+const PAYEE_BY_ALIAS = `SELECT ${PAYEE_COLUMNS} FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias_key = $1`;
+
+type PayeeSqlRow = CustomerSqlRow & { defaultAccountId: string | null };
+type CustomerSqlRow = Pick<CustomerRow, "id" | "institutionId" | "msisdn" | "displayName" | "language" | "kycTier" | "status" | "walletAccountId" | "createdAt">;
+
+/**
+ * The directory's tables through the Prisma client; raw SQL only for the row lock Prisma cannot
+ * take, and (given `sql`, the same database's pool) for the hot single-row reads.
+ */
 export class PrismaDirectoryStore implements DirectoryStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly reads: Record<"customerById" | "customerByMsisdn" | "payeeByMsisdn" | "payeeByAlias", BatchedRead<PayeeSqlRow>> | null;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    sql?: SqlExecutor,
+  ) {
+    // Hops in flight together share these reads' round trips (src/infra/db/batched-read.ts).
+    this.reads = sql
+      ? {
+          customerById: new BatchedRead(sql, CUSTOMER_BY_ID, 1),
+          customerByMsisdn: new BatchedRead(sql, CUSTOMER_BY_MSISDN, 1),
+          payeeByMsisdn: new BatchedRead(sql, PAYEE_BY_MSISDN, 1),
+          payeeByAlias: new BatchedRead(sql, PAYEE_BY_ALIAS, 1),
+        }
+      : null;
+  }
 
   async getInstitution(institutionId: string): Promise<InstitutionProfile | null> {
     const [institution, settings] = await Promise.all([
@@ -75,11 +111,13 @@ export class PrismaDirectoryStore implements DirectoryStore {
   }
 
   async getCustomer(customerId: string): Promise<Customer | null> {
+    if (this.reads) return this.sqlCustomer(this.reads.customerById, customerId);
     const row = await this.prisma.customer.findUnique({ where: { id: customerId } });
     return row ? toCustomer(row) : null;
   }
 
   async findCustomerByMsisdn(msisdn: string): Promise<Customer | null> {
+    if (this.reads) return this.sqlCustomer(this.reads.customerByMsisdn, msisdn);
     const row = await this.prisma.customer.findUnique({ where: { msisdn } });
     return row ? toCustomer(row) : null;
   }
@@ -102,16 +140,29 @@ export class PrismaDirectoryStore implements DirectoryStore {
   }
 
   async findPayeeByMsisdn(msisdn: string): Promise<PayeeRecord | null> {
+    if (this.reads) return this.sqlPayee(this.reads.payeeByMsisdn, msisdn);
     const row = await this.prisma.customer.findUnique({ where: { msisdn }, include: DEFAULT_INSTRUMENT });
     return row ? toPayee(row) : null;
   }
 
   async findPayeeByAlias(aliasKey: string): Promise<PayeeRecord | null> {
+    if (this.reads) return this.sqlPayee(this.reads.payeeByAlias, aliasKey);
     const row = await this.prisma.customerAlias.findUnique({
       where: { aliasKey },
       include: { customer: { include: DEFAULT_INSTRUMENT } },
     });
     return row ? toPayee(row.customer) : null;
+  }
+
+  private async sqlCustomer(read: BatchedRead<CustomerSqlRow>, key: string): Promise<Customer | null> {
+    const [row] = await read.query([key]);
+    return row ? toCustomer(row) : null;
+  }
+
+  private async sqlPayee(read: BatchedRead<PayeeSqlRow>, key: string): Promise<PayeeRecord | null> {
+    const [row] = await read.query([key]);
+    if (!row) return null;
+    return toPayee({ ...row, instruments: row.defaultAccountId === null ? [] : [{ accountId: row.defaultAccountId }] });
   }
 }
 
@@ -175,7 +226,7 @@ function uniqueRuleOf(error: unknown): UniqueRule | null {
   return name ? (UNIQUE_RULES[name] ?? null) : null;
 }
 
-function toCustomer(row: CustomerRow): Customer {
+function toCustomer(row: CustomerSqlRow): Customer {
   return {
     id: row.id,
     institutionId: row.institutionId,
@@ -186,7 +237,7 @@ function toCustomer(row: CustomerRow): Customer {
     kycTier: row.kycTier as KycTier,
     status: row.status as CustomerStatus,
     walletAccountId: row.walletAccountId,
-    createdAt: row.createdAt,
+    createdAt: new Date(row.createdAt),
   };
 }
 
@@ -207,7 +258,7 @@ function toInstrument(row: InstrumentRow): Instrument {
   };
 }
 
-function toPayee(row: CustomerRow & { instruments: { accountId: string }[] }): PayeeRecord {
+function toPayee(row: CustomerSqlRow & { instruments: { accountId: string }[] }): PayeeRecord {
   // Every customer has a default instrument; the wallet is the fallback should that ever not hold.
   return { customer: toCustomer(row), defaultAccountId: row.instruments[0]?.accountId ?? row.walletAccountId };
 }

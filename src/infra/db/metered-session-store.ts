@@ -2,6 +2,7 @@ import type { SessionLog } from "../../core/tariffs/ports.js";
 import type { MeteredSession, SessionEndReason, SessionPayer } from "../../core/tariffs/types.js";
 import { big, date, iso } from "./policy-rows.js";
 import type { SqlDb } from "./sql.js";
+import { WriteBatches } from "./write-batches.js";
 
 interface SessionRow {
   session_id: string;
@@ -56,22 +57,118 @@ const INSERT = `INSERT INTO metered_sessions (session_id, institution_id, telco_
     $14::uuid, $15::uuid, $16::uuid)
   ON CONFLICT (session_id) DO NOTHING RETURNING 1`;
 
+// The insert and the stored row in one round trip: the inserted row, or else the one already there.
+// A row committed by a concurrent insert after this statement's snapshot is not seen here (no row
+// comes back): record() then reads it on its own.
+const INSERT_OR_GET = `WITH ins AS (${INSERT.replace("RETURNING 1", `RETURNING ${COLUMNS}`)})
+SELECT *, TRUE AS inserted FROM ins
+UNION ALL
+SELECT ${COLUMNS}, FALSE AS inserted FROM metered_sessions WHERE session_id = $1 AND NOT EXISTS (SELECT 1 FROM ins)`;
+
+// Charge outcomes of the sessions settled together (WriteBatches), in one statement: the first
+// outcome recorded for a session stays. Rows are locked in session order before any is changed (the InitPlan runs
+// first), so two processes' batches cannot deadlock.
+const SETTLE_BATCH = `WITH settled AS (
+  SELECT * FROM unnest($1::text[], $2::text[]) AS s(session_id, result)
+), locked AS (
+  SELECT m.session_id FROM metered_sessions m WHERE m.session_id = ANY($1::text[]) AND m.charge_result IS NULL ORDER BY m.session_id FOR UPDATE
+)
+UPDATE metered_sessions m SET charge_result = s.result
+FROM (SELECT * FROM settled WHERE (SELECT count(*) FROM locked) >= 0) s
+WHERE m.session_id = s.session_id AND m.charge_result IS NULL`;
+
+// Several sessions inserted in session-id order (two processes' batches cannot deadlock on the
+// key), each row either the one inserted or the one already stored. A row committed by a
+// concurrent insert after this statement's snapshot comes back from neither: recordBatch reads it.
+const RECORD_BATCH = `WITH req AS (
+  SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::int[], $7::timestamptz[], $8::timestamptz[],
+    $9::int[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::uuid[], $15::uuid[], $16::uuid[])
+    AS r(session_id, institution_id, telco_id, tariff_plan_id, msisdn, stages, started_at, ended_at, duration_ms, end_reason, payer,
+      currency, charge_minor, debit_account_id, credit_account_id, transfer_id)
+), ins AS (
+  INSERT INTO metered_sessions (session_id, institution_id, telco_id, tariff_plan_id, msisdn, stages, started_at, ended_at,
+    duration_ms, end_reason, payer, currency, charge_minor, debit_account_id, credit_account_id, transfer_id)
+  SELECT * FROM req ORDER BY session_id
+  ON CONFLICT (session_id) DO NOTHING RETURNING ${COLUMNS}
+)
+SELECT *, TRUE AS inserted FROM ins
+UNION ALL
+SELECT ${COLUMNS}, FALSE AS inserted FROM metered_sessions
+WHERE session_id = ANY($1::text[]) AND session_id NOT IN (SELECT session_id FROM ins)`;
+
+/** Rows written in one statement at most. */
+const MAX_BATCH = 500;
+
+function recordColumns(batch: MeteredSession[]): unknown[] {
+  const column = <V>(f: (s: MeteredSession) => V) => batch.map(f);
+  return [
+    column((s) => s.sessionId), column((s) => s.institutionId), column((s) => s.telcoId), column((s) => s.tariffPlanId),
+    column((s) => s.msisdn), column((s) => s.stages), column((s) => iso(s.startedAt)), column((s) => iso(s.endedAt)),
+    column((s) => s.durationMs), column((s) => s.endReason), column((s) => s.payer), column((s) => s.currency),
+    column((s) => s.chargeMinor.toString()), column((s) => s.debitAccountId), column((s) => s.creditAccountId), column((s) => s.transferId),
+  ];
+}
+
 /** Metered USSD sessions, one row per session id. */
 export class SqlSessionLog implements SessionLog {
+  // Sessions end by the hundred a second: their inserts and settles are written in batches.
+  private readonly records = new WriteBatches<MeteredSession, { session: MeteredSession; inserted: boolean }>(
+    (batch) => this.recordBatch(batch),
+    (s) => s.sessionId,
+    MAX_BATCH,
+  );
+  private readonly settles = new WriteBatches<{ sessionId: string; chargeResult: string }, void>(
+    async (batch) => {
+      await this.db.query(SETTLE_BATCH, [batch.map((p) => p.sessionId), batch.map((p) => p.chargeResult)]);
+      return batch.map(() => undefined);
+    },
+    (p) => p.sessionId,
+    MAX_BATCH,
+  );
+
   constructor(private readonly db: SqlDb) {}
 
   async record(s: MeteredSession): Promise<{ session: MeteredSession; inserted: boolean }> {
-    const inserted = await this.db.query(INSERT, [
+    return this.records.submit(s);
+  }
+
+  /** The sessions ending together, inserted in one statement; each is answered with the stored row. */
+  private async recordBatch(batch: MeteredSession[]): Promise<{ session: MeteredSession; inserted: boolean }[]> {
+    let rows: (SessionRow & { inserted: boolean })[];
+    try {
+      rows = (await this.db.query<SessionRow & { inserted: boolean }>(RECORD_BATCH, recordColumns(batch))).rows;
+    } catch (error) {
+      // One bad row (a CHECK) must not fail the others: each alone, as before batching.
+      if (batch.length === 1) throw error;
+      return Promise.all(batch.map((s) => this.recordOne(s)));
+    }
+    const byId = new Map(rows.map((r) => [r.session_id, r]));
+    return Promise.all(
+      batch.map(async (s) => {
+        const row = byId.get(s.sessionId);
+        if (row) return { session: toSession(row), inserted: row.inserted };
+        // Committed by a concurrent insert after this statement's snapshot: read on its own.
+        const stored = await this.get(s.sessionId);
+        if (!stored) throw new Error(`metered session ${s.sessionId} vanished after insert`);
+        return { session: stored, inserted: false };
+      }),
+    );
+  }
+
+  private async recordOne(s: MeteredSession): Promise<{ session: MeteredSession; inserted: boolean }> {
+    const result = await this.db.query<SessionRow & { inserted: boolean }>(INSERT_OR_GET, [
       s.sessionId, s.institutionId, s.telcoId, s.tariffPlanId, s.msisdn, s.stages, iso(s.startedAt), iso(s.endedAt), s.durationMs,
       s.endReason, s.payer, s.currency, s.chargeMinor.toString(), s.debitAccountId, s.creditAccountId, s.transferId,
     ]);
+    const row = result.rows[0];
+    if (row) return { session: toSession(row), inserted: row.inserted };
     const stored = await this.get(s.sessionId);
     if (!stored) throw new Error(`metered session ${s.sessionId} vanished after insert`);
-    return { session: stored, inserted: inserted.rows.length === 1 };
+    return { session: stored, inserted: false };
   }
 
   async settle(sessionId: string, chargeResult: string): Promise<void> {
-    await this.db.query(`UPDATE metered_sessions SET charge_result = $2 WHERE session_id = $1 AND charge_result IS NULL`, [sessionId, chargeResult]);
+    await this.settles.submit({ sessionId, chargeResult });
   }
 
   async get(sessionId: string): Promise<MeteredSession | null> {

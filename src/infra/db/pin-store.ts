@@ -2,9 +2,10 @@ import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { lockEnd } from "../../core/auth/lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, StoredPin } from "../../core/auth/ports.js";
 import type { Notice } from "../../core/notices/types.js";
-import { appendAuditEntries } from "./audit-store.js";
+import { AUDIT_CHAIN_OF_ENTRIES, appendAuditEntries, auditChainParams, sqlAbortWhen } from "./audit-store.js";
 import { insertOutboxNotices } from "./outbox-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
+import { WriteBatches } from "./write-batches.js";
 
 const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, pin_set_at`;
 
@@ -14,17 +15,81 @@ const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, lock
 // hash check. Same arithmetic as countAttempt() in src/core/auth/lockout.ts: an expired lock
 // (locked_at set, locked_until passed) starts the count afresh.
 // Right-hand sides of SET see the row as it was: this is the count including this attempt.
-const ATTEMPTS = `(CASE WHEN locked_at IS NULL THEN failed_attempts ELSE 0 END + 1)`;
-const COUNT_ATTEMPT = `
-UPDATE pin_credentials SET
+// Attempts of several subjects are counted in one statement (WriteBatches), each with its own time
+// and rule; one subject's attempts still one statement after another. Rows are locked in subject
+// order before any is counted (the InitPlan runs first), so two processes' batches cannot deadlock.
+const ATTEMPTS = `(CASE WHEN p.locked_at IS NULL THEN p.failed_attempts ELSE 0 END + 1)`;
+const COUNT_BATCH = `WITH req AS (
+  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::timestamptz[]) WITH ORDINALITY AS r(subject_id, at, max_attempts, until, idx)
+), pin_locked AS (
+  SELECT p.subject_id FROM pin_credentials p WHERE p.subject_id = ANY($1::uuid[]) ORDER BY p.subject_id FOR UPDATE
+)
+UPDATE pin_credentials p SET
   failed_attempts = ${ATTEMPTS},
-  locked_at = CASE WHEN ${ATTEMPTS} >= $3 THEN $2::timestamptz END,
-  locked_until = CASE WHEN ${ATTEMPTS} >= $3 THEN $4::timestamptz END,
-  updated_at = $2::timestamptz
-WHERE subject_id = $1::uuid AND (locked_at IS NULL OR (locked_until IS NOT NULL AND locked_until <= $2::timestamptz))
-RETURNING pin_hash, pin_scheme, msisdn, failed_attempts, locked_until, locked_at IS NOT NULL AS locked_now`;
+  locked_at = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN r.at END,
+  locked_until = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN r.until END,
+  updated_at = r.at
+FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
+WHERE p.subject_id = r.subject_id AND (p.locked_at IS NULL OR (p.locked_until IS NOT NULL AND p.locked_until <= r.at))
+RETURNING r.idx, p.pin_hash, p.pin_scheme, p.msisdn, p.failed_attempts, p.locked_until, p.locked_at IS NOT NULL AS locked_now`;
+
+interface PendingCount {
+  subjectId: string;
+  now: string;
+  maxAttempts: number;
+  until: string | null;
+}
+
+interface CountedRow {
+  pin_hash: string;
+  pin_scheme: string;
+  msisdn: string;
+  failed_attempts: number;
+  locked_until: Date | null;
+  locked_now: boolean;
+}
 
 const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL`;
+
+// Right PINs settled in batches (WriteBatches): one statement, one commit and one turn at the audit
+// head for every verify that arrived while the previous batch was being written. Under load the
+// head lock and its commit had serialized every verify in the process.
+// Per request: its credential's reset and, only if that matched, its audit entries, chained in
+// request order; both commit before any caller is answered. Pin rows are locked in subject order
+// (the InitPlan runs before the update touches a row), so batches of two processes cannot deadlock,
+// and the audit head last. Should the head not move although entries were due, the statement aborts.
+const SETTLE_BATCH = `WITH RECURSIVE req AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+    WITH ORDINALITY AS r(subject_id, pin_hash, new_hash, new_scheme, at, idx)
+), pin_locked AS (
+  SELECT p.subject_id FROM pin_credentials p WHERE p.subject_id = ANY($1::uuid[]) ORDER BY p.subject_id FOR UPDATE
+), pin_settled AS (
+  UPDATE pin_credentials p SET ${CLEAR_LOCK}, updated_at = r.at,
+    pin_hash = COALESCE(r.new_hash, p.pin_hash), pin_scheme = COALESCE(r.new_scheme, p.pin_scheme)
+  FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
+  WHERE p.subject_id = r.subject_id AND p.pin_hash = r.pin_hash
+  RETURNING r.idx
+), entries AS (
+  SELECT row_number() OVER (ORDER BY e.ord) AS i, e.*
+  FROM unnest($6::bigint[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+    $14::text[], $15::text[], $16::text[])
+    WITH ORDINALITY AS e(owner, at, prefix, suffix, actor_type, actor_id, action, channel, outcome, subject, payload, ord)
+  WHERE e.owner IN (SELECT idx FROM pin_settled)
+), ${AUDIT_CHAIN_OF_ENTRIES}
+SELECT array(SELECT idx::int FROM pin_settled) AS settled,
+  ${sqlAbortWhen("(SELECT count(*) FROM entries) > 0 AND (SELECT count(*) FROM audit_move) <> 1", "audit head did not advance")} AS aborted`;
+
+/** Verifies settled in one statement at most: bounded so a statement stays small. */
+const MAX_SETTLE_BATCH = 256;
+
+interface PendingSettle {
+  subjectId: string;
+  pinHash: string;
+  now: Date;
+  rekeyed?: StoredPin;
+  /** auditChainParams of this request's entries, made before it was queued (they throw on a bad entry). */
+  audit: unknown[];
+}
 
 interface PinRow {
   subject_id: string;
@@ -57,6 +122,11 @@ function toCredential(r: PinRow): PinCredential {
  * are detected by RETURNING rows, which both engines report alike.
  */
 export class SqlPinStore implements PinStore {
+  // Attempts of different subjects counted together in one statement; one subject's attempts one
+  // statement after another, as before (WriteBatches keeps a key to one per batch).
+  private readonly counts = new WriteBatches<PendingCount, CountedRow | null>((batch) => this.countBatch(batch), (c) => c.subjectId, MAX_SETTLE_BATCH);
+  private readonly settles = new WriteBatches<PendingSettle, boolean>((batch) => this.settleBatch(batch), (p) => p.subjectId, MAX_SETTLE_BATCH);
+
   constructor(private readonly db: SqlDb) {}
 
   async find(subjectId: string): Promise<PinCredential | null> {
@@ -79,15 +149,7 @@ export class SqlPinStore implements PinStore {
 
   async countAttempt(subjectId: string, now: Date, rule: LockRule): Promise<AttemptReservation> {
     const until = lockEnd(rule, now);
-    const counted = await this.db.query<{
-      pin_hash: string;
-      pin_scheme: string;
-      msisdn: string;
-      failed_attempts: number;
-      locked_until: Date | null;
-      locked_now: boolean;
-    }>(COUNT_ATTEMPT, [subjectId, now.toISOString(), rule.maxAttempts, until === null ? null : until.toISOString()]);
-    const row = counted.rows[0];
+    const row = await this.counts.submit({ subjectId, now: now.toISOString(), maxAttempts: rule.maxAttempts, until: until === null ? null : until.toISOString() });
     if (row) {
       return {
         kind: "counted",
@@ -109,16 +171,25 @@ export class SqlPinStore implements PinStore {
   }
 
   async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
-    return this.writeAudited(audit, now, async (tx) => {
-      // A re-key swaps the verifier and its scheme together; pin_set_at stays (the PIN is the same).
-      const result = await tx.query(
-        `UPDATE pin_credentials SET ${CLEAR_LOCK}, updated_at = $3::timestamptz,
-           pin_hash = COALESCE($4::text, pin_hash), pin_scheme = COALESCE($5::text, pin_scheme)
-         WHERE subject_id = $1::uuid AND pin_hash = $2 RETURNING 1`,
-        [subjectId, pinHash, now.toISOString(), rekeyed?.pinHash ?? null, rekeyed?.scheme ?? null],
-      );
-      return result.rows.length === 1;
-    });
+    // Entries are validated and redacted before anything is queued (auditChainParams throws).
+    return this.settles.submit({ subjectId, pinHash, now, rekeyed, audit: auditChainParams(audit, now) });
+  }
+
+  private async settleBatch(batch: PendingSettle[]): Promise<boolean[]> {
+    const result = await this.db.query<{ settled: number[] }>(SETTLE_BATCH, settleParams(batch));
+    const settled = new Set((result.rows[0]?.settled ?? []).map(Number));
+    return batch.map((_, i) => settled.has(i + 1));
+  }
+
+  private async countBatch(batch: PendingCount[]): Promise<(CountedRow | null)[]> {
+    const result = await this.db.query<CountedRow & { idx: string | number }>(COUNT_BATCH, [
+      batch.map((c) => c.subjectId),
+      batch.map((c) => c.now),
+      batch.map((c) => c.maxAttempts),
+      batch.map((c) => c.until),
+    ]);
+    const byIndex = new Map(result.rows.map((r) => [Number(r.idx), r]));
+    return batch.map((_, i) => byIndex.get(i + 1) ?? null);
   }
 
   async replaceHash(
@@ -168,4 +239,28 @@ export class SqlPinStore implements PinStore {
       return changed;
     });
   }
+}
+
+/** SETTLE_BATCH's parameters: the requests, then every request's audit entries tagged with its position. */
+function settleParams(batch: PendingSettle[]): unknown[] {
+  const entryColumns: unknown[][] = Array.from({ length: 11 }, () => []);
+  batch.forEach((p, i) => {
+    // auditChainParams: prefixes, suffixes, actor types, actor ids, actions, channels, outcomes, subjects, payloads, count.
+    const [prefixes, ...rest] = p.audit as string[][];
+    const count = p.audit[9] as number;
+    for (let e = 0; e < count; e++) {
+      entryColumns[0]!.push(i + 1);
+      entryColumns[1]!.push(p.now.toISOString());
+      entryColumns[2]!.push(prefixes![e]);
+      for (let c = 0; c < 8; c++) entryColumns[3 + c]!.push(rest[c]![e]);
+    }
+  });
+  return [
+    batch.map((p) => p.subjectId),
+    batch.map((p) => p.pinHash),
+    batch.map((p) => p.rekeyed?.pinHash ?? null),
+    batch.map((p) => p.rekeyed?.scheme ?? null),
+    batch.map((p) => p.now.toISOString()),
+    ...entryColumns,
+  ];
 }

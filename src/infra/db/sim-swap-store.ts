@@ -1,6 +1,7 @@
 import type { ActorType, AuditEntryInput } from "../../core/audit/audit-entry.js";
 import type { SimSwapEvent, SimSwapKind, SimSwapStore } from "../../core/auth/ports.js";
 import { appendAuditEntries } from "./audit-store.js";
+import { BatchedRead } from "./batched-read.js";
 import type { SqlDb } from "./sql.js";
 
 interface SimSwapRow {
@@ -13,9 +14,17 @@ interface SimSwapRow {
   reporter_id: string;
 }
 
+const LATEST = `SELECT id, msisdn, kind, occurred_at, reported_at, reporter_type, reporter_id FROM sim_swap_events
+  WHERE msisdn = $1 ORDER BY occurred_at DESC LIMIT 1`;
+
 /** SIM-swap reports in PostgreSQL (or PGlite); append-only, each with its audit entry. */
 export class SqlSimSwapStore implements SimSwapStore {
-  constructor(private readonly db: SqlDb) {}
+  // Every payment hop asks for the payer's latest swap: concurrent hops share the round trip.
+  private readonly latestRead: BatchedRead<SimSwapRow>;
+
+  constructor(private readonly db: SqlDb) {
+    this.latestRead = new BatchedRead(db, LATEST, 1);
+  }
 
   async record(e: SimSwapEvent, audit: AuditEntryInput[]): Promise<void> {
     await this.db.transaction(async (tx) => {
@@ -29,12 +38,7 @@ export class SqlSimSwapStore implements SimSwapStore {
   }
 
   async latest(msisdn: string): Promise<SimSwapEvent | null> {
-    const result = await this.db.query<SimSwapRow>(
-      `SELECT id, msisdn, kind, occurred_at, reported_at, reporter_type, reporter_id FROM sim_swap_events
-       WHERE msisdn = $1 ORDER BY occurred_at DESC LIMIT 1`,
-      [msisdn],
-    );
-    const r = result.rows[0];
+    const [r] = await this.latestRead.query([msisdn]);
     if (!r) return null;
     return {
       id: r.id,

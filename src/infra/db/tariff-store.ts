@@ -3,6 +3,7 @@ import type { PlanWrite, TariffStore, TelcoFields, TelcoWrite } from "../../core
 import type { SessionPayer, TariffPlan, TariffTerms, Telco, TelcoIdentifierKind } from "../../core/tariffs/types.js";
 import { appendAuditEntries } from "./audit-store.js";
 import { big, date, foreignKeyViolation, iso, uniqueViolation } from "./policy-rows.js";
+import { BatchedRead } from "./batched-read.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
 interface TelcoRow {
@@ -84,6 +85,8 @@ const PLAN_VALUES = (t: TariffTerms): unknown[] => [
 
 /** Telcos and tariff plans in PostgreSQL (or PGlite). */
 export class SqlTariffStore implements TariffStore {
+  private planRead: BatchedRead<PlanRow> | undefined;
+
   constructor(private readonly db: SqlDb) {}
 
   async insertTelco(telco: Telco, audit: AuditEntryInput[]): Promise<TelcoWrite> {
@@ -198,12 +201,14 @@ export class SqlTariffStore implements TariffStore {
   }
 
   async planInEffect(telcoId: string, at: Date): Promise<TariffPlan | null> {
-    const result = await this.db.query<PlanRow>(
-      `SELECT ${PLAN_COLUMNS} FROM tariff_plans WHERE telco_id = $1::uuid AND effective_from <= $2::timestamptz
-       ORDER BY effective_from DESC LIMIT 1`,
-      [telcoId, iso(at)],
+    // Every session's end asks this: sessions ending together share the round trip.
+    this.planRead ??= new BatchedRead(
+      this.db,
+      `SELECT ${PLAN_COLUMNS} FROM tariff_plans WHERE telco_id = $1::uuid AND effective_from <= $2::timestamptz ORDER BY effective_from DESC LIMIT 1`,
+      2,
     );
-    return result.rows[0] ? toPlan(result.rows[0]) : null;
+    const [row] = await this.planRead.query([telcoId, iso(at)]);
+    return row ? toPlan(row) : null;
   }
 }
 

@@ -127,7 +127,7 @@ export class CoreSimSwapPort implements SimSwapPort {
 }
 
 export class LedgerAccountsPort implements AccountsPort {
-  constructor(private readonly ledger: Ledger) {}
+  constructor(private readonly ledger: Pick<Ledger, "getAccount" | "listAccountTransfers">) {}
 
   async balance(c: CustomerRef): Promise<{ availableMinor: bigint; currency: string }> {
     const account = await this.ledger.getAccount(c.walletAccountId);

@@ -2,12 +2,23 @@
 
 const MAX_MAJOR_DIGITS = 12;
 
+// Building an Intl.NumberFormat costs far more than the amount parse it serves (every amount step
+// asked again), and a currency's decimals never change: kept per currency code.
+const MAX_KNOWN_CURRENCIES = 256;
+const knownDigits = new Map<string, number>();
+
 export function currencyDigits(currency: string): number {
+  const known = knownDigits.get(currency);
+  if (known !== undefined) return known;
+  let digits: number;
   try {
-    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
   } catch {
-    return 2;
+    digits = 2;
   }
+  if (knownDigits.size >= MAX_KNOWN_CURRENCIES) knownDigits.delete(knownDigits.keys().next().value!);
+  knownDigits.set(currency, digits);
+  return digits;
 }
 
 /**
