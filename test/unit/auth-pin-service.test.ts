@@ -6,6 +6,7 @@ import type { PinPolicy } from "../../src/core/auth/pin-policy.js";
 import { PinService } from "../../src/core/auth/pin-service.js";
 import type { PinHasher } from "../../src/core/auth/ports.js";
 import { SimSwapGuard } from "../../src/core/auth/sim-swap.js";
+import { HmacPinHasher } from "../../src/infra/auth/hmac-pin-hasher.js";
 import type { AuthContext } from "../../src/core/auth/types.js";
 
 /** A salted SHA-256 stand-in for Argon2: the service must not care which hash it gets. */
@@ -179,6 +180,20 @@ describe("PinService", () => {
     expect(await t.pins.changePin({ ...customer, subjectId: SUBJECT, oldPin: "1111", newPin: "7391" })).toMatchObject({ ok: false, code: "pin_wrong" });
     t.advance(72 * 3_600_000);
     expect(await change()).toEqual({ ok: true });
+  });
+
+  it("an instance with the wrong PIN key fails loudly without locking anyone out", async () => {
+    const keyed = (key: number) => new HmacPinHasher(Buffer.alloc(32, key));
+    const audit = new InMemoryAuditLog(() => new Date("2026-11-25T09:00:00Z"));
+    const store = new InMemoryPinStore(audit);
+    const simSwap = new SimSwapGuard({ store: new InMemorySimSwapStore(audit) });
+    const right = new PinService({ store, hasher: keyed(1), audit, simSwap });
+    const misconfigured = new PinService({ store, hasher: keyed(2), audit, simSwap });
+    expect(await right.setPin({ ...customer, subjectId: SUBJECT, msisdn: MSISDN, pin: "4827" })).toEqual({ ok: true });
+    // More right PINs than the lockout allows, on the instance whose key is not the one the PIN was set under.
+    for (let i = 0; i < 5; i++) await expect(verify(misconfigured, "4827")).rejects.toThrow();
+    expect((await store.find(SUBJECT))!).toMatchObject({ failedAttempts: 0, lockedAt: null });
+    expect(await verify(right, "4827")).toEqual({ ok: true });
   });
 
   it("refuses bad input with a clear code and changes nothing", async () => {

@@ -44,6 +44,13 @@ export class InMemoryPinStore implements PinStore {
     return true;
   }
 
+  async refundAttempt(subjectId: string, pinHash: string, lockedNow: boolean): Promise<void> {
+    const row = this.rows.get(subjectId);
+    if (!row || row.pinHash !== pinHash) return;
+    const lock = lockedNow ? { lockedAt: null, lockedUntil: null } : {};
+    this.rows.set(subjectId, { ...row, ...lock, failedAttempts: Math.max(row.failedAttempts - 1, 0) });
+  }
+
   async replaceHash(subjectId: string, expectedHash: string | null, next: StoredPin, now: Date, audit: AuditEntryInput[], notices: Notice[] = []): Promise<boolean> {
     const row = this.rows.get(subjectId);
     if (!row || (expectedHash !== null && row.pinHash !== expectedHash)) return false;

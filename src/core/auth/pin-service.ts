@@ -3,7 +3,7 @@ import { ACTOR_TYPES, CHANNELS, type AuditEntryInput, type AuditLog, type AuditO
 import type { Notice } from "../notices/types.js";
 import { PIN_MAX_DIGITS, PIN_MIN_DIGITS, resolvePinPolicy, type PinPolicy } from "./pin-policy.js";
 import { pinFormatProblem, weakPinReason } from "./pin-rules.js";
-import type { PinCredential, PinHasher, PinStore, StoredPin } from "./ports.js";
+import type { AttemptReservation, PinCredential, PinHasher, PinStore, StoredPin } from "./ports.js";
 import type { SimSwapCheck } from "./sim-swap.js";
 import {
   isE164,
@@ -200,11 +200,9 @@ export class PinService {
       await this.deps.hasher.verify(await this.dummyHash(), pin, subjectId);
       return { ok: false, result: WRONG, detail: { code: "pin_wrong", known: false } };
     }
-    const hasher = this.hashers.get(counted.pinScheme);
-    // A scheme this process cannot verify is a configuration error, not a wrong PIN: thrown, so
-    // that customers are told the service is unavailable instead of being locked out.
-    if (!hasher) throw new Error(`PIN scheme ${counted.pinScheme} is not configured`);
-    if (await hasher.verify(counted.pinHash, pin, subjectId)) {
+    const matched = await this.check(subjectId, pin, counted);
+    if (matched) {
+      const hasher = this.hashers.get(counted.pinScheme)!;
       const rekeyed = hasher === this.deps.hasher ? undefined : await this.stored(pin, subjectId);
       return { ok: true, pinHash: counted.pinHash, msisdn: counted.msisdn, rekeyed };
     }
@@ -212,6 +210,23 @@ export class PinService {
     // The attempt that reaches the limit says so, so that the user learns why the next one fails.
     const result: PinWrong | PinLocked = counted.lockedNow ? { ok: false, code: "pin_locked", lockedUntil: counted.lockedUntil } : WRONG;
     return { ok: false, result, detail };
+  }
+
+  /**
+   * Whether the PIN matches the counted verifier. A verifier this process cannot check (a scheme
+   * it lacks, or a key other than its own: a configuration error, not a wrong PIN) throws, so that
+   * customers are told the service is unavailable; the attempt is taken back first, or a mis-set
+   * key would lock every customer out one right PIN at a time.
+   */
+  private async check(subjectId: string, pin: string, counted: Extract<AttemptReservation, { kind: "counted" }>): Promise<boolean> {
+    try {
+      const hasher = this.hashers.get(counted.pinScheme);
+      if (!hasher) throw new Error(`PIN scheme ${counted.pinScheme} is not configured`);
+      return await hasher.verify(counted.pinHash, pin, subjectId);
+    } catch (error) {
+      await this.deps.store.refundAttempt(subjectId, counted.pinHash, counted.lockedNow);
+      throw error;
+    }
   }
 
   private async stored(pin: string, subjectId: string): Promise<StoredPin> {

@@ -76,6 +76,12 @@ export interface PinStore {
    */
   settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean>;
   /**
+   * A counted attempt that could not be checked (its verifier is under a key or scheme this
+   * process lacks) is taken back: one failure less, and the lock it set, if it set one, lifted.
+   * Nothing happens when the hash changed since.
+   */
+  refundAttempt(subjectId: string, pinHash: string, lockedNow: boolean): Promise<void>;
+  /**
    * New verifier, counter and lock cleared. expectedHash guards a change against a concurrent one
    * (null: replace whatever is there, for an admin reset). False when nothing matched. `notices`
    * (the subscriber's "your PIN was changed" SMS) go to the outbox in the same transaction.

@@ -175,6 +175,15 @@ export class SqlPinStore implements PinStore {
     return this.settles.submit({ subjectId, pinHash, now, rekeyed, audit: auditChainParams(audit, now) });
   }
 
+  async refundAttempt(subjectId: string, pinHash: string, lockedNow: boolean): Promise<void> {
+    await this.db.query(
+      `UPDATE pin_credentials SET failed_attempts = GREATEST(failed_attempts - 1, 0),
+         locked_at = CASE WHEN $3 THEN NULL ELSE locked_at END, locked_until = CASE WHEN $3 THEN NULL ELSE locked_until END
+       WHERE subject_id = $1::uuid AND pin_hash = $2`,
+      [subjectId, pinHash, lockedNow],
+    );
+  }
+
   private async settleBatch(batch: PendingSettle[]): Promise<boolean[]> {
     const result = await this.db.query<{ settled: number[] }>(SETTLE_BATCH, settleParams(batch));
     const settled = new Set((result.rows[0]?.settled ?? []).map(Number));
