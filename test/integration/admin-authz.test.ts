@@ -44,6 +44,7 @@ const EXPECTED: Record<string, Who[]> = {
   getSmsMessage: ["platform"],
   // Read by everyone: an institution's own record, its configuration, telcos and their plans.
   getInstitution: ALL,
+  setInstitutionLanguage: ["platform", "admin"],
   listLimitPolicies: ALL,
   getLimitPolicy: ALL,
   listFeeSchedules: ALL,
