@@ -259,6 +259,16 @@ describe("concatenated MO messages", () => {
     await nothingMore(t);
   });
 
+  it("decodes each part by its own data_coding: a UCS-2 part and a GSM part make one command", async () => {
+    const t = await bound();
+    const first = Buffer.concat([udh8(17, 2, 1), Buffer.from("बैलेंस ", "utf16le").swap16()]);
+    const second = Buffer.concat([udh8(17, 2, 2), gsmChunks("6194", 1)[0]!]);
+    expect((await part(t, "254700000005", { esm_class: 0x40, data_coding: 0, short_message: second })).command_status).toBe(ESME_ROK);
+    expect((await part(t, "254700000005", { esm_class: 0x40, data_coding: 8, short_message: first })).command_status).toBe(ESME_ROK);
+    expect(textOf(await t.nextDeliverTo("254700000005"))).toMatch(/^आपकी शेष राशि .*300\.00 है।$/);
+    await nothingMore(t);
+  });
+
   it("never runs an incomplete message, and a part that comes after the others expired does not complete it", async () => {
     const t = await bound();
     const chunks = gsmChunks("BAL 2958", 2);
