@@ -11,9 +11,9 @@
  *   FINGATE_SMPP_PORT        the listener's port (default 2775)
  *   FINGATE_SMPP_HOST        the listener's address (default 0.0.0.0)
  *   FINGATE_SMS_SECRET_KEY   64 hex characters, the same on every instance: seals client links'
- *                            passwords and keys MO digests; src/main.ts passes it (or the data
- *                            directory's); built without one (tests), a random key per process
- *   FINGATE_SMS_SENDER       sender address of replies when the route names none (default FINGATE)
+ *                            passwords and stored parts of concatenated MO messages, and keys MO
+ *                            digests; src/main.ts passes it (or the data directory's); built
+ *                            without one (tests), a random key per process
  *   REDIS_URL                per-number MO rate limit in Redis (else in memory)
  */
 import { createHmac, randomBytes } from "node:crypto";
@@ -26,9 +26,11 @@ import type { SqlDb } from "../infra/db/sql.js";
 import type { Language } from "../menus/index.js";
 import { SmsCommands } from "./commands/handler.js";
 import { SqlMoLog } from "./commands/mo-log.js";
+import { MoPartSealer, SqlMoParts } from "./commands/mo-parts.js";
 import { SqlOptOuts } from "./commands/opt-outs.js";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from "./commands/rate-limit.js";
-import { LinkReplies, type Replies } from "./commands/replies.js";
+import { OutboxReplies } from "./commands/outbox-replies.js";
+import type { Replies } from "./commands/replies.js";
 import { loadVocabulary } from "./commands/vocabulary.js";
 import { InboundDispatcher } from "./links/inbound.js";
 import { SmsLinkAdmin } from "./links/link-admin.js";
@@ -47,7 +49,10 @@ export interface SmsGatewayDeps {
   env?: NodeJS.ProcessEnv;
   /** src/ussd's hop processor (HopProcessor meets the port); without it USSD over SMPP answers "unavailable". */
   ussdHops?: UssdHops | null;
-  /** Where command replies go; default: straight over the routed link (LinkReplies). */
+  /**
+   * Where command replies go; default: outbox rows (OutboxReplies), which the outbound pipeline
+   * (src/sms/outbox, started next to the gateway) sends back over the link the command came on.
+   */
   replies?: Replies;
   /** Overrides of the environment (tests). */
   secretKey?: Uint8Array;
@@ -57,6 +62,8 @@ export interface SmsGatewayDeps {
   defaultLanguage?: Language;
   /** See SmsCommandDeps.receiptsViaOutbox (default false). */
   receiptsViaOutbox?: boolean;
+  /** How long the parts of a concatenated MO message wait for the rest (default MO_PARTS_TTL_SEC). */
+  moPartsTtlSec?: number;
 }
 
 export interface SmsGateway {
@@ -88,14 +95,15 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
     payments: deps.services.payments,
     moLog: new SqlMoLog(deps.db),
     optOuts,
-    replies: deps.replies ?? new LinkReplies(manager, env.FINGATE_SMS_SENDER?.trim() || "FINGATE"),
+    replies: deps.replies ?? new OutboxReplies(deps.db),
     rateLimiter,
     logger: deps.logger,
     defaultLanguage: deps.defaultLanguage,
     receiptsViaOutbox: deps.receiptsViaOutbox,
   });
   const ussd = new UssdOverSmpp({ hops: deps.ussdHops ?? null, logger: deps.logger });
-  manager.attach(new InboundDispatcher({ commands, ussd, moKeySecret: derive("fingate:sms:mo-key"), logger: deps.logger }));
+  const parts = new SqlMoParts(deps.db, new MoPartSealer(derive("fingate:sms:mo-parts")), deps.moPartsTtlSec);
+  manager.attach(new InboundDispatcher({ commands, ussd, parts, moKeySecret: derive("fingate:sms:mo-key"), logger: deps.logger }));
   const smppPort = await manager.start();
   return {
     manager,

@@ -8,14 +8,14 @@ import { encodeSms } from "../../src/sms/encoding.js";
 
 export class TestTelco {
   private readonly delivered: smpp.PDU[] = [];
-  private readonly waiting: Array<(pdu: smpp.PDU) => void> = [];
+  private readonly waiting: Array<{ wants: (pdu: smpp.PDU) => boolean; take: (pdu: smpp.PDU) => void }> = [];
 
   private constructor(readonly session: smpp.Session) {
     session.on("error", () => undefined);
     session.on("deliver_sm", (pdu: smpp.PDU) => {
       session.send(pdu.response());
-      const waiter = this.waiting.shift();
-      if (waiter) waiter(pdu);
+      const at = this.waiting.findIndex((w) => w.wants(pdu));
+      if (at >= 0) this.waiting.splice(at, 1)[0]!.take(pdu);
       else this.delivered.push(pdu);
     });
     session.on("enquire_link", (pdu: smpp.PDU) => session.send(pdu.response()));
@@ -60,9 +60,18 @@ export class TestTelco {
 
   /** The next deliver_sm we were sent (already answered). */
   nextDeliver(): Promise<smpp.PDU> {
-    const ready = this.delivered.shift();
-    if (ready) return Promise.resolve(ready);
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return this.nextDeliverWhere(() => true);
+  }
+
+  /** The next deliver_sm to `msisdn` (international digits), leaving those to others for later. */
+  nextDeliverTo(msisdn: string): Promise<smpp.PDU> {
+    return this.nextDeliverWhere((pdu) => pdu.destination_addr === msisdn);
+  }
+
+  private nextDeliverWhere(wants: (pdu: smpp.PDU) => boolean): Promise<smpp.PDU> {
+    const at = this.delivered.findIndex(wants);
+    if (at >= 0) return Promise.resolve(this.delivered.splice(at, 1)[0]!);
+    return new Promise((take) => this.waiting.push({ wants, take }));
   }
 
   pending(): number {

@@ -1,14 +1,16 @@
 /**
  * The SMS channel over the real core for one test file: the USSD test environment (PostgreSQL
  * schema, ledger, core services, a KES bank, the USSD hop processor), two funded customers with
- * PINs, and the SMS gateway with its SMPP listener on a free loopback port. Log lines are kept so
- * tests can scan them for PINs.
+ * PINs, the SMS gateway with its SMPP listener on a free loopback port, and the outbound pipeline
+ * (outbox relay, in-process queue, sender) that carries command replies, as in src/main.ts. Log
+ * lines are kept so tests can scan them for PINs.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Language } from "../../src/menus/index.js";
 import type { Replies } from "../../src/sms/commands/replies.js";
 import type { RateLimit } from "../../src/sms/commands/rate-limit.js";
 import { buildSmsGateway, type SmsGateway } from "../../src/sms/gateway.js";
+import { startOutbound, type Outbound } from "../../src/sms/outbox/outbound.js";
 import type { LinkInput } from "../../src/sms/links/types.js";
 import { openUssdEnv, SYSTEM, type UssdEnv } from "./ussd-env.js";
 
@@ -20,12 +22,14 @@ export interface Customer {
 
 export interface SmsEnv extends UssdEnv {
   sms: SmsGateway;
+  /** Sends what the gateway writes to the outbox (command replies) over its links. */
+  outbound: Outbound;
   port: number;
   logs: string[];
   treasuryId: string;
   addCustomer(msisdn: string, name: string, pin: string, language: Language, openingMinor: bigint): Promise<Customer>;
   addServerLink(id: string, fields?: Partial<LinkInput>): Promise<void>;
-  /** Builds the SMS gateway again on the same database (a restart). */
+  /** Builds the SMS gateway and the outbound pipeline again on the same database (a restart). */
   restart(): Promise<void>;
 }
 
@@ -40,7 +44,19 @@ export function containsPin(text: string, pin: string): boolean {
 
 export const OPERATOR = { actorType: "operator" as const, actorId: "test" };
 
-export async function openSmsEnv(options: { code: string; replies?: Replies; rateLimit?: RateLimit }): Promise<SmsEnv> {
+export interface SmsEnvOptions {
+  code: string;
+  replies?: Replies;
+  rateLimit?: RateLimit;
+  moPartsTtlSec?: number;
+  /**
+   * As src/main.ts (default true): a payment's receipts are the ledger's outbox rows, which the
+   * outbound pipeline sends to payer and payee, so a successful SEND gets no reply of its own.
+   */
+  receiptsViaOutbox?: boolean;
+}
+
+export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
   const logs: string[] = [];
   const line = (o: object, m: string) => void logs.push(`${m} ${JSON.stringify(o)}`);
   const logger = { info: line, warn: line, error: line };
@@ -57,11 +73,17 @@ export async function openSmsEnv(options: { code: string; replies?: Replies; rat
       ussdHops: ussd.gateway.hops,
       replies: options.replies,
       rateLimit: options.rateLimit,
+      moPartsTtlSec: options.moPartsTtlSec,
+      receiptsViaOutbox: options.receiptsViaOutbox ?? true,
     });
+  const outbound = (sms: SmsGateway) =>
+    startOutbound({ db: ussd.test.db, links: sms.manager, relay: { idlePollMs: 10 }, queue: { backoffMs: 50 }, onError: (error, context) => line({ err: error.message, context }, "sms outbound") });
   const treasury = await ussd.ledger.createAccount({ institutionId: ussd.bankId, currency: "KES", kind: "settlement" });
+  const sms = await build();
   const env: SmsEnv = {
     ...ussd,
-    sms: await build(),
+    sms,
+    outbound: outbound(sms),
     port: 0,
     logs,
     treasuryId: treasury.id,
@@ -95,11 +117,14 @@ export async function openSmsEnv(options: { code: string; replies?: Replies; rat
       if (!created.ok) throw new Error(created.code);
     },
     async restart() {
+      await env.outbound.close();
       await env.sms.close();
       env.sms = await build();
+      env.outbound = outbound(env.sms);
       env.port = env.sms.smppPort!;
     },
     close: async () => {
+      await env.outbound.close();
       await env.sms.close();
       await ussd.close();
     },

@@ -33,6 +33,8 @@ export interface TestSmsc {
   seen: number;
   accepted: AcceptedSubmit[];
   decide: (pdu: smpp.PDU, seen: number) => SubmitDecision;
+  /** While true, binds are refused (ESME_RBINDFAIL): the SMSC is down for our link. */
+  refuseBinds: boolean;
   /** Sends a delivery receipt for an accepted message id on the newest bound session. */
   sendReceipt(messageId: string, stat: string, options?: { tlv?: boolean; err?: string }): void;
   sessions(): smpp.Session[];
@@ -52,6 +54,7 @@ export async function startTestSmsc(): Promise<TestSmsc> {
     session.on("error", () => undefined);
     session.on("bind_transceiver", (pdu: smpp.PDU) => {
       const ok = pdu.password === SMSC_PASSWORD;
+      if (smsc.refuseBinds) return void session.send(pdu.response({ command_status: 0x0d }), undefined, () => session.destroy());
       session.send(pdu.response(ok ? { system_id: "test-smsc" } : { command_status: 0x0e }));
     });
     session.on("enquire_link", (pdu: smpp.PDU) => session.send(pdu.response()));
@@ -80,6 +83,7 @@ export async function startTestSmsc(): Promise<TestSmsc> {
     seen: 0,
     accepted: [],
     decide: () => ({ accept: true }),
+    refuseBinds: false,
     sessions: () => [...server.sessions],
     sendReceipt(messageId, stat, options = {}) {
       const session = server.sessions[server.sessions.length - 1];

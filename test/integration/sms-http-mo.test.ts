@@ -42,7 +42,7 @@ async function pinChecks(): Promise<number> {
 }
 
 beforeAll(async () => {
-  env = await openSmsEnv({ code: "sms-http-bank", replies });
+  env = await openSmsEnv({ code: "sms-http-bank", replies, receiptsViaOutbox: false });
   amina = await env.addCustomer("+254711000001", "Amina Odhiambo", "6284", "fr", 800_00n);
   await env.addCustomer("+254711000002", "Brian Kiptoo", "3917", "en", 100_00n);
   app = express();
@@ -114,7 +114,7 @@ describe("HTTP MO", () => {
   });
 
   it("drops messages beyond the number's rate without answering them", async () => {
-    rate = await openSmsEnv({ code: "sms-http-rate", replies, rateLimit: { max: 2, windowSec: 3600 } });
+    rate = await openSmsEnv({ code: "sms-http-rate", replies, rateLimit: { max: 2, windowSec: 3600 }, receiptsViaOutbox: false });
     const limited = express();
     limited.use(smsMoRouter({ aggregators: [{ name: "at", secret: SECRET, institutionId: rate.bankId }], commands: rate.sms.commands, logger: { warn() {}, error() {} } }));
     const before = sent.length;

@@ -106,13 +106,15 @@ describe("MO commands", () => {
     const t = await bound();
     const before = await transfersOf(jane.walletAccountId);
     expect((await t.mo("254700000001", "22555", "SEND 0700000002 150 4827")).command_status).toBe(ESME_ROK);
-    const receipt = textOf(await t.nextDeliver());
+    // The payment's receipts (the ledger's outbox rows) answer the payer and tell the payee.
+    const receipt = textOf(await t.nextDeliverTo("254700000001"));
     expect(receipt).toMatch(/^Sent KES 150\.00 to OTIENO K\*+\. Fee KES 0\.00\. Ref [0-9A-F]{10}\.$/);
     expect(receipt).not.toContain("4827");
+    expect(textOf(await t.nextDeliverTo("254700000002"))).toMatch(/^Umepokea Ksh 150\.00 kutoka kwa Jane W/);
     // The re-delivery: acknowledged, recognised, not run again.
     expect((await t.mo("254700000001", "22555", "SEND 0700000002 150 4827")).command_status).toBe(ESME_ROK);
     expect((await t.mo("254700000001", "22555", "BAL 4827")).command_status).toBe(ESME_ROK);
-    expect(textOf(await t.nextDeliver())).toBe("Your balance is KES 4,850.00.");
+    expect(textOf(await t.nextDeliverTo("254700000001"))).toBe("Your balance is KES 4,850.00.");
     expect(t.pending()).toBe(0);
     expect(await transfersOf(jane.walletAccountId)).toBe(before + 1);
     expect((await env.ledger.getAccount(otieno.walletAccountId))!.creditsPosted).toBe(1_150_00n);
@@ -125,7 +127,8 @@ describe("MO commands", () => {
     const before = await transfersOf(otieno.walletAccountId);
     const send = "SEND 0700000001 35 5903";
     expect((await t.mo("254700000002", "22555", send)).command_status).toBe(ESME_ROK);
-    expect(textOf(await t.nextDeliver())).toMatch(/^(Sent|Umetuma)/);
+    expect(textOf(await t.nextDeliverTo("254700000002"))).toMatch(/^(Sent|Umetuma)/);
+    expect(textOf(await t.nextDeliverTo("254700000001"))).toMatch(/^Received KES 35\.00 from Otieno/);
     await env.sms.commands.drain();
     // Three hours pass (the SMPP re-delivery window for other commands is ten minutes).
     await env.test.db.query("UPDATE sms_mo_messages SET received_at = received_at - interval '3 hours' WHERE command = 'send'");
@@ -145,7 +148,8 @@ describe("MO commands", () => {
     expect(statuses.map((r) => r.command_status)).toEqual([ESME_ROK, ESME_ROK]);
     // Both were recorded under one message (one id) before they were acknowledged…
     expect(await sendRows()).toBe(rowsBefore + 1);
-    expect(textOf(await t.nextDeliver())).toMatch(/^Sent KES 20\.00 to OTIENO/);
+    expect(textOf(await t.nextDeliverTo("254700000001"))).toMatch(/^Sent KES 20\.00 to OTIENO/);
+    expect(textOf(await t.nextDeliverTo("254700000002"))).toMatch(/^Umepokea Ksh 20\.00/);
     // …so whichever ran carried the same payment id: one transfer (a second run finds it done).
     await env.sms.commands.drain();
     expect(await transfersOf(jane.walletAccountId)).toBe(before + 1);

@@ -23,6 +23,9 @@ export interface ClaimedRow {
   partCount: number | null;
   /** The recipient sent STOP (sms_opt_outs). */
   optedOut: boolean;
+  /** A command reply's link of origin (preferred while it exists) and sender address. */
+  replyLinkId: string | null;
+  sender: string | null;
 }
 
 /** What the relay decided for a claimed row: queued on a link, or failed (unroutable, unrenderable). */
@@ -78,11 +81,13 @@ interface ClaimSqlRow {
   concat_ref: number | null;
   part_count: number | null;
   opted_out: boolean;
+  reply_link_id: string | null;
+  sender: string | null;
 }
 
 const CLAIM = `
 SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.language) AS language, o.kind,
-       o.link_id, o.concat_ref, o.part_count, (s.msisdn IS NOT NULL) AS opted_out
+       o.link_id, o.concat_ref, o.part_count, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender
 FROM outbox_messages o
   LEFT JOIN customers c ON c.msisdn = o.msisdn
   LEFT JOIN sms_opt_outs s ON s.msisdn = o.msisdn
@@ -143,6 +148,8 @@ function toClaimed(r: ClaimSqlRow): ClaimedRow {
     concatRef: r.concat_ref,
     partCount: r.part_count,
     optedOut: r.opted_out,
+    replyLinkId: r.reply_link_id,
+    sender: r.sender,
   };
 }
 

@@ -59,3 +59,41 @@ export async function insertOutboxNotices(tx: SqlExecutor, notices: Notice[], op
   );
   return ids;
 }
+
+/**
+ * The template of a command reply (src/sms/commands/outbox-replies.ts). Its text was rendered by
+ * the SMS command handler from sms-commands.json in the customer's language, so the relay sends
+ * `params.text` as it is instead of rendering a template from sms.json.
+ */
+export const REPLY_TEMPLATE = "reply.text";
+/** Longer than any command's reply (a 5-row mini-statement), bounded so one row cannot flood a link. */
+export const MAX_REPLY_LENGTH = 1_600;
+
+export interface OutboxReply {
+  /** Derived from the MO message it answers: the same message run again writes the same id. */
+  id: string;
+  msisdn: string;
+  text: string;
+  /** The link the command came in on: preferred for the reply while that link exists. */
+  replyLinkId: string | null;
+  /** Our address the command was sent to: the reply's sender. */
+  sender: string | null;
+  /** The MO message it answers (sms_mo_messages.id). */
+  inReplyTo: string;
+}
+
+/**
+ * Writes a command reply as a pending outbox row. A row with this id already there (the same MO
+ * message run again after a crash or a re-delivery) is left as it is: false, nothing written.
+ */
+export async function insertOutboxReply(db: SqlExecutor, reply: OutboxReply): Promise<boolean> {
+  if (!MSISDN.test(reply.msisdn)) throw new InvalidNoticeError("msisdn must be E.164 with +");
+  if (reply.text.length === 0 || reply.text.length > MAX_REPLY_LENGTH) throw new InvalidNoticeError(`reply text must be 1–${MAX_REPLY_LENGTH} characters`);
+  const { rowCount } = await db.query(
+    `INSERT INTO outbox_messages (id, msisdn, template, params, kind, reply_link_id, sender, in_reply_to)
+     VALUES ($1, $2, $3, $4::jsonb, 'notice', $5, $6, $7)
+     ON CONFLICT (id) DO NOTHING`,
+    [reply.id, reply.msisdn, REPLY_TEMPLATE, JSON.stringify({ text: reply.text }), reply.replyLinkId, reply.sender, reply.inReplyTo],
+  );
+  return rowCount === 1;
+}

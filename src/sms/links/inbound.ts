@@ -4,6 +4,10 @@
  * On a server link an MO message is acknowledged once it is recorded (durable) and runs after the
  * acknowledgement; a client link acknowledges every deliver_sm as it arrives (SmppClient).
  *
+ * A part of a concatenated MO message is stored (SqlMoParts) and acknowledged; the part that
+ * completes the message brings the whole text, which goes to the command handler as one message
+ * whose key derives from its parts' keys, so a re-delivery of the whole message is recognised.
+ *
  * USSD is acknowledged before its hop runs in both modes: the answer goes back as a PDU of its own,
  * and a PDU the network delivers again is recognised by its its_session_info sequence (the hop
  * processor answers it with the screen it already computed), so an early ack never loses a hop.
@@ -11,6 +15,7 @@
 import { createHmac } from "node:crypto";
 import type smpp from "smpp";
 import type { SmsCommands } from "../commands/handler.js";
+import { MAX_MO_PARTS, type SqlMoParts } from "../commands/mo-parts.js";
 import { readInbound, type InboundMessage } from "../server/inbound-pdu.js";
 import type { ServerLink } from "../server/server-link.js";
 import { ESME_ROK } from "../smpp-status.js";
@@ -27,6 +32,8 @@ export interface InboundLogger {
 
 export interface InboundDeps {
   commands: SmsCommands | null;
+  /** Where parts of concatenated messages wait for the rest; without it each part is read alone. */
+  parts?: SqlMoParts | null;
   ussd: UssdOverSmpp;
   /** Keys the digest that identifies an MO message without storing its text (it may hold a PIN). */
   moKeySecret: Uint8Array;
@@ -36,6 +43,8 @@ export interface InboundDeps {
 }
 
 const DEFAULT_REDELIVERY_WINDOW_SEC = 600;
+/** As for a single message (inbound-pdu.ts): no command is longer. */
+const MAX_TEXT_CHARS = 1_600;
 
 export class InboundDispatcher {
   constructor(private readonly deps: InboundDeps) {}
@@ -79,13 +88,28 @@ export class InboundDispatcher {
     if (link.shortCodes.length > 0 && !link.shortCodes.includes(m.to)) return ESME_RINVDSTADR;
     const commands = this.deps.commands;
     if (!commands) return ESME_ROK;
+    let text = m.text;
+    let moKey = this.moKey(link.id, pdu, m.text);
+    if (m.concat && this.deps.parts) {
+      const { ref, total, seq } = m.concat;
+      if (total > MAX_MO_PARTS || seq < 1 || seq > total) {
+        // Acknowledged (a telco would only send it again) and dropped: no command is that long.
+        this.deps.logger.warn({ link: link.id, total, seq }, "sms mo part out of range: dropped");
+        return ESME_ROK;
+      }
+      const partKey = this.moKey(link.id, pdu, `${ref}:${total}:${seq}\u0000${m.text}`);
+      const whole = await this.deps.parts.add({ linkId: link.id, msisdn: m.msisdn, ref, total, seq, key: partKey, text: m.text });
+      if (!whole) return ESME_ROK; // stored: the part that completes the message runs it
+      text = whole.text.slice(0, MAX_TEXT_CHARS);
+      moKey = this.digest(["concat", ...whole.keys]);
+    }
     const sms = {
       linkId: link.id,
       institutionId: link.institutionId,
-      moKey: this.moKey(link.id, pdu, m.text),
+      moKey,
       msisdn: m.msisdn,
       to: m.to,
-      text: m.text,
+      text,
       dedupeWindowSec: this.deps.redeliveryWindowSec ?? DEFAULT_REDELIVERY_WINDOW_SEC,
     };
     const claim = await commands.receive(sms);
@@ -96,8 +120,11 @@ export class InboundDispatcher {
   /** The same PDU delivered again has the same key; the key cannot be turned back into the text. */
   private moKey(linkId: string, pdu: smpp.PDU, text: string): string {
     const umr = typeof pdu.user_message_reference === "number" ? String(pdu.user_message_reference) : "";
-    const parts = [linkId, String(pdu.source_addr ?? ""), String(pdu.destination_addr ?? ""), String(pdu.data_coding ?? ""), umr, text];
-    return `digest:${createHmac("sha256", this.deps.moKeySecret).update(parts.join("\u0000")).digest("base64url")}`;
+    return this.digest([linkId, String(pdu.source_addr ?? ""), String(pdu.destination_addr ?? ""), String(pdu.data_coding ?? ""), umr, text]);
+  }
+
+  private digest(fields: string[]): string {
+    return `digest:${createHmac("sha256", this.deps.moKeySecret).update(fields.join("\u0000")).digest("base64url")}`;
   }
 
   private failed(link: LinkConfig, msg: string, error: unknown): void {

@@ -6,6 +6,7 @@
  * queue leaves rows queued without a job: the stale sweep puts them back to pending.
  */
 import type { ClaimedRow, Routed, SqlOutboxDeliveryStore } from "../../infra/db/outbox-delivery-store.js";
+import { REPLY_TEMPLATE } from "../../infra/db/outbox-store.js";
 import { encodeSms } from "../encoding.js";
 import type { LinkDirectory } from "../mt-link.js";
 import type { JobMessage, OutboxQueue } from "./jobs.js";
@@ -43,7 +44,7 @@ export const RELAY_DEFAULTS: RelayOptions = {
 
 export interface RelayDeps {
   store: Pick<SqlOutboxDeliveryStore, "claim" | "requeueStale">;
-  links: Pick<LinkDirectory, "route" | "links">;
+  links: Pick<LinkDirectory, "route" | "link" | "links">;
   renderer: NoticeRenderer;
   queue: OutboxQueue;
   options?: Partial<RelayOptions>;
@@ -56,10 +57,12 @@ const CURSOR_RESET_MS = 2_000;
 
 /**
  * What STOP does not silence: prompts (the subscriber is in the middle of a transaction that needs
- * them) and security notices (a PIN change they did not make must reach them).
+ * them), security notices (a PIN change they did not make must reach them) and replies to the
+ * subscriber's own commands (STOP silences what we send unasked; the answer to STOP itself, to
+ * HELP or START, or to a balance request is what they asked for).
  */
-const SECURITY_TEMPLATES = new Set(["notice.pin_changed", "notice.pin_reset"]);
-const ALWAYS_SENT = (row: ClaimedRow) => row.kind === "prompt" || SECURITY_TEMPLATES.has(row.template);
+const ALWAYS_SENT_TEMPLATES = new Set(["notice.pin_changed", "notice.pin_reset", REPLY_TEMPLATE]);
+const ALWAYS_SENT = (row: ClaimedRow) => row.kind === "prompt" || ALWAYS_SENT_TEMPLATES.has(row.template);
 
 interface ClaimLoop {
   timer: NodeJS.Timeout | undefined;
@@ -169,7 +172,10 @@ export class OutboxRelay {
   private route(row: ClaimedRow, byLink: Map<string, JobMessage[]>): Routed {
     if (row.optedOut && !ALWAYS_SENT(row)) return { id: row.id, state: "suppressed", error: "the recipient opted out of notifications (STOP)" };
     const route = this.deps.links.route(row.msisdn);
-    const linkId = row.linkId ?? route?.linkId;
+    // A recovered row keeps its link; a reply goes back the way its command came while that link
+    // runs (it reached the subscriber a moment ago), else by prefix like any message.
+    const origin = row.replyLinkId !== null && this.deps.links.link(row.replyLinkId) ? row.replyLinkId : undefined;
+    const linkId = row.linkId ?? origin ?? route?.linkId;
     if (linkId === undefined) return { id: row.id, state: "failed", error: "no SMS link reaches this number" };
     let message: JobMessage;
     let concatRef: number;
@@ -180,7 +186,7 @@ export class OutboxRelay {
       if (row.partCount !== null && row.partCount !== encoded.parts.length) throw new Error("template changed since the first attempt");
       message = {
         id: row.id,
-        from: route?.from ?? this.options.defaultSender,
+        from: row.sender ?? route?.from ?? this.options.defaultSender,
         to: row.msisdn.slice(1),
         dataCoding: encoded.dataCoding,
         udhi: encoded.udhi,

@@ -5,7 +5,7 @@
  */
 import { formatMoney } from "../../infra/i18n/index.js";
 import { DEFAULT_LOCALES_DIR, namespaceResources, plainTextI18n } from "../../infra/i18n/plain-text.js";
-import { PIN_LIKE_PARAM } from "../../infra/db/outbox-store.js";
+import { PIN_LIKE_PARAM, REPLY_TEMPLATE } from "../../infra/db/outbox-store.js";
 
 export const SMS_LANGUAGES = ["en", "sw", "fr", "hi"] as const;
 export const SMS_NAMESPACE = "sms";
@@ -99,6 +99,11 @@ export function createNoticeRenderer(options: RendererOptions = {}): NoticeRende
   };
   return {
     render(key, params, language) {
+      // A command reply was rendered from sms-commands.json when it was written: sent as it is.
+      if (key === REPLY_TEMPLATE) {
+        if (typeof params.text !== "string" || params.text === "") throw new RenderError(`template "${key}" is missing parameter "text"`);
+        return params.text;
+      }
       if (!known.has(key)) throw new RenderError(`unknown template "${key}"`);
       const lang = language !== null && (SMS_LANGUAGES as readonly string[]).includes(language) ? language : fallback;
       const values = formatParams(lang, params);

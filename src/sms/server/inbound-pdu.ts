@@ -1,7 +1,8 @@
 /**
  * What an inbound submit_sm or deliver_sm says, read defensively: the subscriber, our address, the
  * text (the package decodes short_message by data_coding: GSM 03.38, Latin-1 or UCS-2), the USSD
- * TLVs, and whether it is a delivery receipt rather than a message.
+ * TLVs, whether it is a delivery receipt rather than a message, and which part of a concatenated
+ * message it is (UDH IEI 0x00 or 0x08, or the SAR TLVs).
  */
 import type smpp from "smpp";
 
@@ -16,12 +17,25 @@ export interface InboundMessage {
   isReceipt: boolean;
   /** Part of a concatenated message (it carries a UDH). */
   concatenated: boolean;
+  /** Its place in a concatenated message of more than one part, or null (a message of its own). */
+  concat: ConcatInfo | null;
   ussdServiceOp: number | null;
   itsSessionInfo: Buffer | null;
   userMessageReference: number | null;
 }
 
+export interface ConcatInfo {
+  /** The reference the parts of one message share (8- or 16-bit). */
+  ref: number;
+  total: number;
+  /** 1-based. */
+  seq: number;
+}
+
 const ESM_CLASS_TYPE_MASK = 0x3c;
+/** UDH information elements: concatenation with an 8-bit and with a 16-bit reference (GSM 03.40). */
+const IEI_CONCAT_8 = 0x00;
+const IEI_CONCAT_16 = 0x08;
 const MAX_TEXT_CHARS = 1_600;
 
 function str(value: unknown): string {
@@ -32,6 +46,29 @@ function str(value: unknown): string {
 export function msisdnFromAddress(address: string): string | null {
   const digits = address.startsWith("+") ? address.slice(1) : address;
   return /^[1-9][0-9]{6,14}$/.test(digits) ? `+${digits}` : null;
+}
+
+/** The concatenation element of a UDH (the package splits it into [IEI, length, data…] buffers). */
+function concatFromUdh(udh: unknown): ConcatInfo | null {
+  if (!Array.isArray(udh)) return null;
+  for (const ie of udh) {
+    if (!Buffer.isBuffer(ie) || ie.length < 2) continue;
+    if (ie[0] === IEI_CONCAT_8 && ie[1] === 3 && ie.length >= 5) return { ref: ie[2]!, total: ie[3]!, seq: ie[4]! };
+    if (ie[0] === IEI_CONCAT_16 && ie[1] === 4 && ie.length >= 6) return { ref: ie.readUInt16BE(2), total: ie[4]!, seq: ie[5]! };
+  }
+  return null;
+}
+
+function concatFromSar(pdu: smpp.PDU): ConcatInfo | null {
+  const { sar_msg_ref_num: ref, sar_total_segments: total, sar_segment_seqnum: seq } = pdu;
+  return typeof ref === "number" && typeof total === "number" && typeof seq === "number" ? { ref, total, seq } : null;
+}
+
+/** Only a part of a message of two or more parts counts; a "1 of 1" is a message of its own. */
+function concatOf(pdu: smpp.PDU): ConcatInfo | null {
+  const sm = pdu.short_message as { udh?: unknown } | undefined;
+  const info = (sm && typeof sm === "object" && !Buffer.isBuffer(sm) ? concatFromUdh(sm.udh) : null) ?? concatFromSar(pdu);
+  return info && info.total > 1 ? info : null;
 }
 
 function textOf(pdu: smpp.PDU): { text: string; concatenated: boolean } {
@@ -60,6 +97,7 @@ export function readInbound(pdu: smpp.PDU): InboundMessage {
     dataCoding: typeof pdu.data_coding === "number" ? pdu.data_coding : 0,
     isReceipt: type === 0x04 || type === 0x08,
     concatenated,
+    concat: concatOf(pdu),
     ussdServiceOp: typeof pdu.ussd_service_op === "number" ? pdu.ussd_service_op : null,
     itsSessionInfo: Buffer.isBuffer(pdu.its_session_info) && pdu.its_session_info.length === 2 ? pdu.its_session_info : null,
     userMessageReference: typeof pdu.user_message_reference === "number" ? pdu.user_message_reference : null,
