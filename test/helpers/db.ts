@@ -1,3 +1,4 @@
+import { loadPglitePrismaAdapter } from "../../src/infra/db/prisma.js";
 import { randomBytes } from "node:crypto";
 import { migrate } from "../../src/infra/db/migrate.js";
 import { PgliteDb, PostgresDb, type SqlDb } from "../../src/infra/db/sql.js";
@@ -21,6 +22,7 @@ export interface TestDb {
  */
 export async function openTestDb(kind: StoreKind, options: { maxConnections?: number } = {}): Promise<TestDb> {
   if (kind === "pglite") {
+    await loadPglitePrismaAdapter();
     const db = await PgliteDb.open();
     await migrate(db);
     return { db, kind, cleanup: () => db.close() };

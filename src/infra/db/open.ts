@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../../config.js";
+import { loadPglitePrismaAdapter } from "./prisma.js";
 import { PgliteDb, PostgresDb, type SqlDb } from "./sql.js";
 
 /** DATABASE_URL set → PostgreSQL; unset → PGlite persisted under the data directory. */
@@ -14,6 +15,7 @@ export async function openDatabase(config: Config): Promise<SqlDb> {
   }
   const dir = path.join(config.dataDir, "pglite");
   await mkdir(dir, { recursive: true });
+  await loadPglitePrismaAdapter();
   return PgliteDb.open(dir);
 }
 

@@ -1,7 +1,17 @@
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
+import type { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "./generated/client.js";
 import type { PgliteDb, PostgresDb, SqlDb } from "./sql.js";
+
+let pgliteAdapter: typeof PrismaPGlite | undefined;
+
+/**
+ * Loads Prisma's PGlite adapter, which loads PGlite itself (~50 MB of memory): only an embedded
+ * database needs it, so whoever opens one calls this first (src/infra/db/open.ts, the tests).
+ */
+export async function loadPglitePrismaAdapter(): Promise<void> {
+  pgliteAdapter ??= (await import("pglite-prisma-adapter")).PrismaPGlite;
+}
 
 export type { PrismaClient };
 
@@ -11,6 +21,9 @@ export type { PrismaClient };
  * path, which batches raw SQL for throughput.
  */
 export function createPrisma(db: SqlDb, schema?: string): PrismaClient {
-  if (db.kind === "pglite") return new PrismaClient({ adapter: new PrismaPGlite((db as PgliteDb).pglite) });
+  if (db.kind === "pglite") {
+    if (!pgliteAdapter) throw new Error("loadPglitePrismaAdapter() must run before createPrisma on PGlite");
+    return new PrismaClient({ adapter: new pgliteAdapter((db as PgliteDb).pglite) });
+  }
   return new PrismaClient({ adapter: new PrismaPg((db as PostgresDb).pool, schema ? { schema } : undefined) });
 }

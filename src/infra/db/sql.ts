@@ -1,5 +1,5 @@
 import pg from "pg";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 
 /** The minimal SQL surface the hand-written stores need, met by both PostgreSQL and PGlite. */
 export interface SqlExecutor {
@@ -100,6 +100,8 @@ export class PgliteDb implements SqlDb {
 
   /** dataDir undefined → in memory (tests); a path → persisted there. */
   static async open(dataDir?: string): Promise<PgliteDb> {
+    // Loaded only when used: the embedded database costs ~50 MB of memory a PostgreSQL gateway never needs.
+    const { PGlite } = await import("@electric-sql/pglite");
     const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
     await pglite.waitReady;
     return new PgliteDb(pglite);
