@@ -8,6 +8,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { africasTalkingEvents, africasTalkingHop } from "./africastalking.js";
 import { authenticate, type AggregatorAuth } from "./auth.js";
+import { formBody } from "./form-body.js";
 import { genericHop } from "./generic.js";
 import type { HopLogger, HopProcessor } from "./hop.js";
 import { hubtelHop } from "./hubtel.js";
@@ -28,6 +29,7 @@ export interface UssdRouterDeps {
 
 // A hop's body is a few hundred bytes; anything far larger is refused unread.
 const BODY_LIMIT = "8kb";
+const BODY_LIMIT_BYTES = 8 * 1024;
 const NAME_RE = /^[a-z0-9-]{1,32}$/;
 
 export function ussdRouter(deps: UssdRouterDeps): Router {
@@ -39,7 +41,7 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
     const base = aggregator.secretIn === "path" ? `/ussd/${aggregator.name}/:secret` : `/ussd/${aggregator.name}`;
     const auth = authenticate(aggregator);
     if (aggregator.dialect === "africastalking") {
-      const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 32 });
+      const form = formBody(BODY_LIMIT_BYTES, 32);
       router.post(`${base}/events`, auth, form, africasTalkingEvents(aggregator.name, deps.hops, deps.logger));
       router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops));
     } else {
