@@ -3,7 +3,7 @@ import type { UsageRow } from "../../core/ledger/limits-check.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
 import { auditChainParams, auditChainSql } from "./audit-store.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot, OutboxNotice, PendingState } from "../../core/ledger/snapshot.js";
-import type { Account, Transfer } from "../../core/ledger/types.js";
+import type { Account, AccountKind, AccountStatus, Transfer } from "../../core/ledger/types.js";
 import {
   ACCOUNT_COLUMNS,
   intArray,
@@ -106,7 +106,7 @@ export class SqlLedgerStore implements LedgerStore {
       const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [lockIds(keys, pendings)], name("ledger_lock_accounts"));
       const existing = await tx.query<ExistingRow>(LOAD_EXISTING, [keys.transferIds, [...pendings.keys()]], name("ledger_load_existing"));
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
-      const decision = decide(toSnapshot(pendings, locked.rows, existing.rows, usage));
+      const decision = decide(toSnapshot(pendings, locked.rows.map(toAccount), existing.rows, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
       if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
       return decision;
@@ -114,12 +114,12 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   /**
-   * The same transaction in three round trips: BEGIN and the call of ledger_lock_and_load (the
+   * The same transaction in three round trips: BEGIN and the call of ledger_lock_and_read (the
    * lock, then the existence read in a statement of its own, so with a snapshot taken after the
    * locks are granted that sees every commit that touched these accounts) go as one
    * simple-protocol message, with the ids as array literals; the function's two statements run on
-   * plans cached by the connection. Then the prepared write, which also chains the audit entries;
-   * then COMMIT.
+   * plans cached by the connection, and it answers the locked accounts in one text value (see
+   * accountsFromLine). Then the prepared write, which also chains the audit entries; then COMMIT.
    */
   private async applyBatchPg(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
     const client = await db.pool.connect();
@@ -140,17 +140,13 @@ export class SqlLedgerStore implements LedgerStore {
       const pendings = await loadPendings(tx, keys.pendingIds);
       open = true;
       const results = (await client.query(
-        `BEGIN; SELECT * FROM ledger_lock_and_load(${uuidArrayLiteral(lockIds(keys, pendings))}, ${uuidArrayLiteral(keys.transferIds)}, ${uuidArrayLiteral(pendings.keys())})`,
-      )) as unknown as { rows: (AccountRow | ExistingRow)[] }[];
-      const locked: AccountRow[] = [];
-      const existing: ExistingRow[] = [];
-      for (const row of results[1]!.rows) {
-        if ((row as LoadedRow).src === "a") locked.push(row as AccountRow);
-        else existing.push(row as ExistingRow);
-      }
+        `BEGIN; SELECT line FROM ledger_lock_and_read(${uuidArrayLiteral(lockIds(keys, pendings))}, ${uuidArrayLiteral(keys.transferIds)}, ${uuidArrayLiteral(pendings.keys())}) AS line`,
+      )) as unknown as { rows: { line: string }[] }[];
+      const [accounts, ...others] = results[1]!.rows;
+      const existing = others.map((r) => JSON.parse(r.line) as ExistingRow);
       // Limit counters are guarded by the payer's account lock just taken; most batches have none.
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
-      const decision = decide(toSnapshot(pendings, locked, existing, usage));
+      const decision = decide(toSnapshot(pendings, accountsFromLine(accounts!.line), existing, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
       if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
       await client.query("COMMIT");
@@ -223,7 +219,6 @@ async function loadPendings(tx: SqlExecutor, ids: string[]): Promise<Map<string,
 }
 
 type ExistingRow = TransferRow & FailureRow & { src: "t" | "f" | "r" };
-type LoadedRow = { src: "a" | "t" | "f" | "r" };
 
 /** The accounts to lock: those named by the batch and those of the pendings it settles. */
 function lockIds(keys: BatchKeys, pendings: Map<string, Transfer>): string[] {
@@ -245,15 +240,41 @@ function uuidArrayLiteral(ids: Iterable<string>): string {
 }
 
 
+/**
+ * The accounts of ledger_lock_and_read's first row: "id,institution,currency,kind,status,flags,dp,
+ * dpo,cp,cpo,owner" per account, ';' between accounts, owner as 'x' and the hex of its UTF-8 or
+ * empty for NULL (no other field can hold ',' or ';').
+ */
+function accountsFromLine(line: string): Account[] {
+  if (line === "") return [];
+  return line.split(";").map((text) => {
+    const f = text.split(",");
+    const owner = f[10]!;
+    return {
+      id: f[0]!,
+      institutionId: f[1]!,
+      currency: f[2]!,
+      kind: f[3] as AccountKind,
+      ownerRef: owner === "" ? null : Buffer.from(owner.slice(1), "hex").toString("utf8"),
+      status: f[4] as AccountStatus,
+      flags: Number(f[5]),
+      debitsPending: BigInt(f[6]!),
+      debitsPosted: BigInt(f[7]!),
+      creditsPending: BigInt(f[8]!),
+      creditsPosted: BigInt(f[9]!),
+    };
+  });
+}
+
 /** Built from rows read after the locks: whatever touched these accounts before has committed by now. */
 function toSnapshot(
   pendings: Map<string, Transfer>,
-  lockedAccounts: AccountRow[],
+  lockedAccounts: Account[],
   rows: ExistingRow[],
   usage: Map<string, UsageRow>,
 ): LedgerSnapshot {
   const snapshot: LedgerSnapshot = {
-    accounts: new Map(lockedAccounts.map((r) => [r.id, toAccount(r)])),
+    accounts: new Map(lockedAccounts.map((a) => [a.id, a])),
     existing: new Map(),
     pendings: new Map<string, PendingState>(),
     usage,
