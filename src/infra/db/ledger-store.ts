@@ -32,8 +32,11 @@ const LOAD_EXISTING = `
   SELECT 'r', NULL, pending_id, NULL, NULL, NULL, NULL, kind, NULL, NULL, NULL, NULL, NULL, created_at, NULL
     FROM transfers WHERE pending_id = ANY($2::uuid[])`;
 
-// One statement writes the whole batch. A transfer that a concurrent batch inserted first is
-// skipped by ON CONFLICT and shows up as a short count, which the caller turns into a retry. The
+// One statement writes the whole batch. A transfer or failure id that a concurrent batch inserted
+// first (or a pending that it settled first) fails the statement with a unique violation, which
+// the caller turns into a retry: plain inserts, because ON CONFLICT's speculative insertion costs
+// an extra index probe and WAL record per row for a race that the existence read, taken with the
+// accounts locked, all but rules out. The
 // audited form also chains the batch's audit entries (audit-store's auditChainSql), last in the
 // statement, so the audit head stays locked only for that and the COMMIT.
 // The outbox CTE is only in the statement's variant for batches that carry notices, so a batch
@@ -53,12 +56,12 @@ WITH${audit ? " RECURSIVE" : ""} ins AS (
     timeout_sec, expires_at, code, reference, created_at)
   SELECT t.*, $12::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[],
     $6::text[], $7::uuid[], $8::int[], $9::timestamptz[], $10::text[], $11::text[]) AS t
-  ON CONFLICT DO NOTHING RETURNING 1
+  RETURNING 1
 ), fail AS (
   INSERT INTO transfer_failures (id, result, kind, debit_account_id, credit_account_id, amount, pending_id, created_at)
   SELECT f.*, $12::timestamptz FROM unnest($13::uuid[], $14::text[], $15::text[], $16::uuid[], $17::uuid[],
     $18::bigint[], $19::uuid[]) AS f
-  ON CONFLICT DO NOTHING RETURNING 1
+  RETURNING 1
 ), upd AS (
   UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
   FROM unnest($20::uuid[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[]) AS v(id, dp, dpo, cp, cpo)
@@ -333,17 +336,25 @@ async function writeDecision(tx: SqlExecutor, d: BatchDecision, audit: boolean, 
   const notices = d.notices ?? [];
   if (notices.length > 0) params.push(...outboxParams(notices));
   const statement = WRITE_BATCH.get(`${audit}:${notices.length > 0}`)!;
-  const result = await tx.query<{ inserted: number; updated: number; failed: number; audited?: number; noticed?: number }>(
-    statement.text,
-    params,
-    name(statement.name),
-  );
+  const result = await tx
+    .query<{ inserted: number; updated: number; failed: number; audited?: number; noticed?: number }>(statement.text, params, name(statement.name))
+    .catch((error: unknown) => {
+      // A concurrent writer got one of these ids (or settled one of these pendings) first: decide the batch again.
+      throw isLedgerUniqueViolation(error) ? new LedgerConflict() : error;
+    });
   const counts = result.rows[0]!;
-  // A short count means a concurrent writer got one of these ids first: decide the batch again.
   if (counts.inserted !== t.length || counts.failed !== f.length) throw new LedgerConflict();
   if (notices.length > 0 && counts.noticed !== notices.length) throw new LedgerConflict("a concurrent batch wrote the same notice");
   if (counts.updated !== d.accounts.length) throw new Error(`ledger wrote ${counts.updated} of ${d.accounts.length} account balances`);
   if (audit && counts.audited !== (entries.length > 0 ? 1 : 0)) throw new Error("audit head did not advance: the chain would fork");
+}
+
+const LEDGER_UNIQUE_TABLES = new Set(["transfers", "transfer_failures"]);
+
+/** A unique violation on a transfer or failure id, or on a pending's single resolution. */
+function isLedgerUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; table?: unknown } | null;
+  return e?.code === "23505" && typeof e.table === "string" && LEDGER_UNIQUE_TABLES.has(e.table);
 }
 
 function outboxParams(notices: OutboxNotice[]): string[] {
