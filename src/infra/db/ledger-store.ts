@@ -36,57 +36,100 @@ const LOAD_EXISTING = `
 // first (or a pending that it settled first) fails the statement with a unique violation, which
 // the caller turns into a retry: plain inserts, because ON CONFLICT's speculative insertion costs
 // an extra index probe and WAL record per row for a race that the existence read, taken with the
-// accounts locked, all but rules out. The
-// audited form also chains the batch's audit entries (audit-store's auditChainSql), last in the
-// statement, so the audit head stays locked only for that and the COMMIT.
-// The outbox CTE is only in the statement's variant for batches that carry notices, so a batch
-// without any pays nothing for it. Its rows are named by ids derived from the transfer's, and a
-// transfer is inserted here at most once (a short count rolls the batch back), so are they.
-const outboxSql = (first: number) => `, outbox AS (
-  INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind)
-  SELECT o.id, o.transfer_id, o.msisdn, o.template, o.params::jsonb, o.language, o.kind
-  FROM unnest($${first}::uuid[], $${first + 1}::uuid[], $${first + 2}::text[], $${first + 3}::text[], $${first + 4}::text[],
-    $${first + 5}::text[], $${first + 6}::text[]) AS o(id, transfer_id, msisdn, template, params, language, kind)
-  ON CONFLICT DO NOTHING RETURNING 1
-)`;
+// accounts locked, all but rules out. The audited form also chains the batch's audit entries
+// (audit-store's auditChainSql), counted last but for the outbox, so the audit head stays locked
+// only for that and the COMMIT (the outer SELECT's counts run the CTEs in that order).
+// Parts that most batches do not need (recorded failures, pending timeouts to arm or disarm,
+// outbox rows) are only in the variants of the statement for batches that carry them: each part
+// is a table the executor opens, with its indexes, constraints and triggers, for every execution.
+// Outbox rows are named by ids derived from the transfer's, and a transfer is inserted here at
+// most once (a conflict rolls the batch back), so are they.
 
-const writeBatchSql = (audit: boolean, notices: boolean) => `
-WITH${audit ? " RECURSIVE" : ""} ins AS (
+/** Which optional parts a batch's write statement has. */
+interface WriteShape {
+  audit: boolean;
+  failures: boolean;
+  timeouts: boolean;
+  notices: boolean;
+}
+
+const writeBatchSql = (shape: WriteShape) => {
+  let next = 1;
+  /** The number of the first of `count` parameters, numbered in the order the caller pushes them. */
+  const take = (count: number) => {
+    const first = next;
+    next += count;
+    return first;
+  };
+  const $ = (count: number) => {
+    const first = take(count);
+    return (i: number) => `$${first + i}`;
+  };
+  const t = $(12);
+  const parts = [`ins AS (
   INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, kind, pending_id,
     timeout_sec, expires_at, code, reference, created_at)
-  SELECT t.*, $12::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[],
-    $6::text[], $7::uuid[], $8::int[], $9::timestamptz[], $10::text[], $11::text[]) AS t
+  SELECT t.*, ${t(11)}::timestamptz FROM unnest(${t(0)}::uuid[], ${t(1)}::uuid[], ${t(2)}::uuid[], ${t(3)}::bigint[], ${t(4)}::text[],
+    ${t(5)}::text[], ${t(6)}::uuid[], ${t(7)}::int[], ${t(8)}::timestamptz[], ${t(9)}::text[], ${t(10)}::text[]) AS t
   RETURNING 1
-), fail AS (
+)`];
+  const counts = ["(SELECT count(*) FROM ins)::int AS inserted", "(SELECT count(*) FROM upd)::int AS updated"];
+  if (shape.failures) {
+    const f = $(7);
+    parts.push(`fail AS (
   INSERT INTO transfer_failures (id, result, kind, debit_account_id, credit_account_id, amount, pending_id, created_at)
-  SELECT f.*, $12::timestamptz FROM unnest($13::uuid[], $14::text[], $15::text[], $16::uuid[], $17::uuid[],
-    $18::bigint[], $19::uuid[]) AS f
+  SELECT f.*, ${t(11)}::timestamptz FROM unnest(${f(0)}::uuid[], ${f(1)}::text[], ${f(2)}::text[], ${f(3)}::uuid[], ${f(4)}::uuid[],
+    ${f(5)}::bigint[], ${f(6)}::uuid[]) AS f
   RETURNING 1
-), upd AS (
+)`);
+    counts.push("(SELECT count(*) FROM fail)::int AS failed");
+  }
+  const a = $(5);
+  parts.push(`upd AS (
   UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
-  FROM unnest($20::uuid[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[]) AS v(id, dp, dpo, cp, cpo)
+  FROM unnest(${a(0)}::uuid[], ${a(1)}::bigint[], ${a(2)}::bigint[], ${a(3)}::bigint[], ${a(4)}::bigint[]) AS v(id, dp, dpo, cp, cpo)
   WHERE a.id = v.id RETURNING 1
-), arm AS (
+)`);
+  if (shape.timeouts) {
+    const p = $(3);
+    parts.push(`arm AS (
   INSERT INTO pending_timeouts (transfer_id, expires_at)
-  SELECT * FROM unnest($25::uuid[], $26::timestamptz[]) ON CONFLICT DO NOTHING RETURNING 1
+  SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::timestamptz[]) ON CONFLICT DO NOTHING RETURNING 1
 ), disarm AS (
-  DELETE FROM pending_timeouts WHERE transfer_id = ANY($27::uuid[]) RETURNING 1
-)${audit ? `, ${auditChainSql(28, "$12::timestamptz")}` : ""}${notices ? outboxSql(audit ? 38 : 28) : ""}
-SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM upd)::int AS updated,
-  (SELECT count(*) FROM fail)::int AS failed, (SELECT count(*) FROM arm)::int AS armed,
-  (SELECT count(*) FROM disarm)::int AS disarmed${audit ? ", (SELECT count(*) FROM audit_move)::int AS audited" : ""}${
-  notices ? ", (SELECT count(*) FROM outbox)::int AS noticed" : ""}`;
+  DELETE FROM pending_timeouts WHERE transfer_id = ANY(${p(2)}::uuid[]) RETURNING 1
+)`);
+    counts.push("(SELECT count(*) FROM arm)::int AS armed", "(SELECT count(*) FROM disarm)::int AS disarmed");
+  }
+  if (shape.audit) {
+    parts.push(auditChainSql(take(10), `${t(11)}::timestamptz`));
+    counts.push("(SELECT count(*) FROM audit_move)::int AS audited");
+  }
+  if (shape.notices) {
+    const o = $(7);
+    parts.push(`outbox AS (
+  INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind)
+  SELECT o.id, o.transfer_id, o.msisdn, o.template, o.params::jsonb, o.language, o.kind
+  FROM unnest(${o(0)}::uuid[], ${o(1)}::uuid[], ${o(2)}::text[], ${o(3)}::text[], ${o(4)}::text[],
+    ${o(5)}::text[], ${o(6)}::text[]) AS o(id, transfer_id, msisdn, template, params, language, kind)
+  ON CONFLICT DO NOTHING RETURNING 1
+)`);
+    counts.push("(SELECT count(*) FROM outbox)::int AS noticed");
+  }
+  return `WITH${shape.audit ? " RECURSIVE" : ""} ${parts.join(", ")}\nSELECT ${counts.join(", ")}`;
+};
 
-/** The write statement and its prepared name for each variant, keyed by audit and notices. */
-const WRITE_BATCH = new Map(
-  [false, true].flatMap((audit) =>
-    [false, true].map((notices) => [
-      `${audit}:${notices}`,
-      { text: writeBatchSql(audit, notices), name: `ledger_write_batch${audit ? "_audited" : ""}${notices ? "_noticed" : ""}` },
-    ]),
-  ),
-);
+/** The write statement and its prepared name for each variant of the shape, made on first use. */
+const WRITE_BATCH = new Map<string, { text: string; name: string }>();
 
+function writeStatement(shape: WriteShape): { text: string; name: string } {
+  const key = `${shape.audit ? "a" : ""}${shape.failures ? "f" : ""}${shape.timeouts ? "t" : ""}${shape.notices ? "n" : ""}`;
+  let statement = WRITE_BATCH.get(key);
+  if (!statement) {
+    statement = { text: writeBatchSql(shape), name: `ledger_write_batch_${key}` };
+    WRITE_BATCH.set(key, statement);
+  }
+  return statement;
+}
 
 export interface SqlLedgerStoreOptions {
   /** Prepare the hot statements once per connection (PostgreSQL; PGlite ignores it). */
@@ -301,6 +344,7 @@ async function writeDecision(tx: SqlExecutor, d: BatchDecision, audit: boolean, 
   const disarmed = new Set(t.filter((x) => x.pendingId !== null).map((x) => x.pendingId!));
   const armed = t.filter((x) => x.expiresAt !== null && !disarmed.has(x.id));
   const at = (t[0] ?? f[0])!.createdAt;
+  const shape: WriteShape = { audit, failures: f.length > 0, timeouts: armed.length > 0 || disarmed.size > 0, notices: (d.notices ?? []).length > 0 };
   const params: unknown[] = [
     uuidArray(t, (x) => x.id),
     uuidArray(t, (x) => x.debitAccountId),
@@ -314,36 +358,40 @@ async function writeDecision(tx: SqlExecutor, d: BatchDecision, audit: boolean, 
     textArray(t, (x) => x.code),
     textArray(t, (x) => x.reference),
     at.toISOString(),
-    uuidArray(f, (x) => x.id),
-    textArray(f, (x) => x.result),
-    textArray(f, (x) => x.kind),
-    uuidArray(f, (x) => x.debitAccountId),
-    uuidArray(f, (x) => x.creditAccountId),
-    intArray(f, (x) => x.amountMinor),
-    uuidArray(f, (x) => x.pendingId),
+  ];
+  if (shape.failures) {
+    params.push(
+      uuidArray(f, (x) => x.id),
+      textArray(f, (x) => x.result),
+      textArray(f, (x) => x.kind),
+      uuidArray(f, (x) => x.debitAccountId),
+      uuidArray(f, (x) => x.creditAccountId),
+      intArray(f, (x) => x.amountMinor),
+      uuidArray(f, (x) => x.pendingId),
+    );
+  }
+  params.push(
     uuidArray(d.accounts, (a) => a.id),
     intArray(d.accounts, (a) => a.debitsPending),
     intArray(d.accounts, (a) => a.debitsPosted),
     intArray(d.accounts, (a) => a.creditsPending),
     intArray(d.accounts, (a) => a.creditsPosted),
-    uuidArray(armed, (x) => x.id),
-    timeArray(armed, (x) => x.expiresAt),
-    uuidArray([...disarmed], (x) => x),
-  ];
+  );
+  if (shape.timeouts) params.push(uuidArray(armed, (x) => x.id), timeArray(armed, (x) => x.expiresAt), uuidArray([...disarmed], (x) => x));
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
   const entries = audit ? ledgerAuditEntries(d) : [];
   if (audit) params.push(...auditChainParams(entries, at));
   const notices = d.notices ?? [];
-  if (notices.length > 0) params.push(...outboxParams(notices));
-  const statement = WRITE_BATCH.get(`${audit}:${notices.length > 0}`)!;
+  if (shape.notices) params.push(...outboxParams(notices));
+  const statement = writeStatement(shape);
   const result = await tx
-    .query<{ inserted: number; updated: number; failed: number; audited?: number; noticed?: number }>(statement.text, params, name(statement.name))
+    .query<{ inserted: number; updated: number; failed?: number; audited?: number; noticed?: number }>(statement.text, params, name(statement.name))
     .catch((error: unknown) => {
       // A concurrent writer got one of these ids (or settled one of these pendings) first: decide the batch again.
       throw isLedgerUniqueViolation(error) ? new LedgerConflict() : error;
     });
   const counts = result.rows[0]!;
-  if (counts.inserted !== t.length || counts.failed !== f.length) throw new LedgerConflict();
+  if (counts.inserted !== t.length || (counts.failed ?? 0) !== f.length) throw new LedgerConflict();
   if (notices.length > 0 && counts.noticed !== notices.length) throw new LedgerConflict("a concurrent batch wrote the same notice");
   if (counts.updated !== d.accounts.length) throw new Error(`ledger wrote ${counts.updated} of ${d.accounts.length} account balances`);
   if (audit && counts.audited !== (entries.length > 0 ? 1 : 0)) throw new Error("audit head did not advance: the chain would fork");
