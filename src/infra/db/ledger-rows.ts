@@ -1,3 +1,4 @@
+import { isUuid } from "../../core/ledger/ids.js";
 import type { Account, AccountKind, AccountStatus, Transfer, TransferFailure, TransferKind, TransferResultCode } from "../../core/ledger/types.js";
 
 // BIGINT columns are selected as text: PGlite returns int8 as a JS number, which loses precision
@@ -127,4 +128,118 @@ export function textArray<T>(rows: readonly T[], value: (row: T) => string | nul
       return NEEDS_ESCAPE.test(v) ? `"${v.replace(/["\\]/g, "\\$&")}"` : `"${v}"`;
     })
     .join(",")}}`;
+}
+
+// The same arrays in PostgreSQL's binary format, for the PostgreSQL driver (pg sends a Buffer
+// parameter as binary): the server then copies elements instead of parsing text, which took a
+// tenth of its CPU per transfer in array_in, uuid_in and int8in. Layout (array_recv): ndim,
+// has-nulls flag, element type OID, then per dimension its length and lower bound, then each
+// element as a length (-1 for NULL) and its bytes. An empty array has no dimension.
+
+const OID = { uuid: 2950, int8: 20, int4: 23, text: 25, timestamptz: 1184 } as const;
+type ElementType = keyof typeof OID;
+
+/** Bytes of the header: an empty array has no dimension. */
+const headerBytes = (count: number) => (count === 0 ? 12 : 20);
+
+/** Writes the header and returns the offset of the first element. */
+function arrayHeader(buf: Buffer, count: number, nulls: boolean, type: ElementType): number {
+  buf.writeInt32BE(count === 0 ? 0 : 1, 0);
+  buf.writeInt32BE(nulls ? 1 : 0, 4);
+  buf.writeInt32BE(OID[type], 8);
+  if (count === 0) return 12;
+  buf.writeInt32BE(count, 12);
+  buf.writeInt32BE(1, 16);
+  return 20;
+}
+
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 16; i += 1) HEX_VALUE["0123456789abcdef".charCodeAt(i)] = i;
+/** Where each byte's two hex digits start in the canonical 36-character form. */
+const UUID_BYTE_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
+/** UUIDs (validated lower-case canonical form, as isUuid accepts) or null. */
+export function uuidArrayBinary<T>(rows: readonly T[], value: (row: T) => string | null): Buffer {
+  let nulls = 0;
+  const values = rows.map((r) => {
+    const v = value(r);
+    if (v === null) nulls += 1;
+    return v;
+  });
+  const buf = Buffer.allocUnsafe(headerBytes(values.length) + values.length * 4 + (values.length - nulls) * 16);
+  let at = arrayHeader(buf, values.length, nulls > 0, "uuid");
+  for (const v of values) {
+    if (v === null) {
+      at = buf.writeInt32BE(-1, at);
+      continue;
+    }
+    // The ledger validated or read every id it writes; checked again because a wrong digit here would
+    // not fail like a text literal does, it would write another id.
+    if (!isUuid(v)) throw new Error(`not a UUID: ${JSON.stringify(v)}`);
+    at = buf.writeInt32BE(16, at);
+    for (const i of UUID_BYTE_AT) buf[at++] = (HEX_VALUE[v.charCodeAt(i)]! << 4) | HEX_VALUE[v.charCodeAt(i + 1)]!;
+  }
+  return buf;
+}
+
+/** 64-bit integers (bigint minor units) or null. */
+export function int8ArrayBinary<T>(rows: readonly T[], value: (row: T) => bigint | null): Buffer {
+  return fixedArray(rows, value, "int8", 8, (buf, v, at) => buf.writeBigInt64BE(v, at));
+}
+
+/** 32-bit integers or null. */
+export function int4ArrayBinary<T>(rows: readonly T[], value: (row: T) => number | null): Buffer {
+  return fixedArray(rows, value, "int4", 4, (buf, v, at) => buf.writeInt32BE(v, at));
+}
+
+// PostgreSQL's timestamps count microseconds from 2000-01-01 UTC.
+const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+
+/** Timestamps or null. */
+export function timeArrayBinary<T>(rows: readonly T[], value: (row: T) => Date | null): Buffer {
+  return fixedArray(rows, value, "timestamptz", 8, (buf, v, at) => buf.writeBigInt64BE(BigInt(v.getTime() - PG_EPOCH_MS) * 1000n, at));
+}
+
+function fixedArray<T, V>(rows: readonly T[], value: (row: T) => V | null, type: ElementType, size: number, write: (buf: Buffer, v: V, at: number) => number): Buffer {
+  let nulls = 0;
+  const values = rows.map((r) => {
+    const v = value(r);
+    if (v === null) nulls += 1;
+    return v;
+  });
+  const buf = Buffer.allocUnsafe(headerBytes(values.length) + values.length * 4 + (values.length - nulls) * size);
+  let at = arrayHeader(buf, values.length, nulls > 0, type);
+  for (const v of values) {
+    if (v === null) {
+      at = buf.writeInt32BE(-1, at);
+      continue;
+    }
+    at = buf.writeInt32BE(size, at);
+    at = write(buf, v, at);
+  }
+  return buf;
+}
+
+/** Text of any content (UTF-8) or null. */
+export function textArrayBinary<T>(rows: readonly T[], value: (row: T) => string | null): Buffer {
+  let bytes = 0;
+  let nulls = 0;
+  const values = rows.map((r) => {
+    const v = value(r);
+    if (v === null) nulls += 1;
+    else bytes += Buffer.byteLength(v);
+    return v;
+  });
+  const buf = Buffer.allocUnsafe(headerBytes(values.length) + values.length * 4 + bytes);
+  let at = arrayHeader(buf, values.length, nulls > 0, "text");
+  for (const v of values) {
+    if (v === null) {
+      at = buf.writeInt32BE(-1, at);
+      continue;
+    }
+    const length = buf.write(v, at + 4);
+    buf.writeInt32BE(length, at);
+    at += 4 + length;
+  }
+  return buf;
 }

@@ -6,7 +6,12 @@ import type { BatchDecision, BatchKeys, LedgerSnapshot, OutboxNotice, PendingSta
 import type { Account, AccountKind, AccountStatus, Transfer } from "../../core/ledger/types.js";
 import {
   ACCOUNT_COLUMNS,
+  int4ArrayBinary,
+  int8ArrayBinary,
   intArray,
+  textArrayBinary,
+  timeArrayBinary,
+  uuidArrayBinary,
   textArray,
   timeArray,
   TRANSFER_COLUMNS,
@@ -154,7 +159,7 @@ export class SqlLedgerStore implements LedgerStore {
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
       const decision = decide(toSnapshot(pendings, locked.rows.map(toAccount), existing.rows, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, false);
       return decision;
     });
   }
@@ -194,7 +199,7 @@ export class SqlLedgerStore implements LedgerStore {
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
       const decision = decide(toSnapshot(pendings, accountsFromLine(accounts!.line), existing, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, true);
       await client.query("COMMIT");
       open = false;
       return decision;
@@ -337,7 +342,17 @@ function toSnapshot(
   return snapshot;
 }
 
-async function writeDecision(tx: SqlExecutor, d: BatchDecision, audit: boolean, name: (n: string) => string | undefined): Promise<void> {
+/** Array parameters as text literals (any driver) or in binary (pg, which sends a Buffer as binary). */
+const TEXT_ARRAYS = { uuid: uuidArray, int8: intArray, int4: intArray, time: timeArray, text: textArray };
+const BINARY_ARRAYS = { uuid: uuidArrayBinary, int8: int8ArrayBinary, int4: int4ArrayBinary, time: timeArrayBinary, text: textArrayBinary };
+
+async function writeDecision(
+  tx: SqlExecutor,
+  d: BatchDecision,
+  audit: boolean,
+  name: (n: string) => string | undefined,
+  binary: boolean,
+): Promise<void> {
   const t = d.transfers;
   const f = d.failures;
   // A pending settled in the same batch is never armed: the statement's DELETE could not see it.
@@ -345,39 +360,40 @@ async function writeDecision(tx: SqlExecutor, d: BatchDecision, audit: boolean, 
   const armed = t.filter((x) => x.expiresAt !== null && !disarmed.has(x.id));
   const at = (t[0] ?? f[0])!.createdAt;
   const shape: WriteShape = { audit, failures: f.length > 0, timeouts: armed.length > 0 || disarmed.size > 0, notices: (d.notices ?? []).length > 0 };
+  const e = binary ? BINARY_ARRAYS : TEXT_ARRAYS;
   const params: unknown[] = [
-    uuidArray(t, (x) => x.id),
-    uuidArray(t, (x) => x.debitAccountId),
-    uuidArray(t, (x) => x.creditAccountId),
-    intArray(t, (x) => x.amountMinor),
-    textArray(t, (x) => x.currency),
-    textArray(t, (x) => x.kind),
-    uuidArray(t, (x) => x.pendingId),
-    intArray(t, (x) => x.timeoutSec),
-    timeArray(t, (x) => x.expiresAt),
-    textArray(t, (x) => x.code),
-    textArray(t, (x) => x.reference),
+    e.uuid(t, (x) => x.id),
+    e.uuid(t, (x) => x.debitAccountId),
+    e.uuid(t, (x) => x.creditAccountId),
+    e.int8(t, (x) => x.amountMinor),
+    e.text(t, (x) => x.currency),
+    e.text(t, (x) => x.kind),
+    e.uuid(t, (x) => x.pendingId),
+    e.int4(t, (x) => x.timeoutSec),
+    e.time(t, (x) => x.expiresAt),
+    e.text(t, (x) => x.code),
+    e.text(t, (x) => x.reference),
     at.toISOString(),
   ];
   if (shape.failures) {
     params.push(
-      uuidArray(f, (x) => x.id),
-      textArray(f, (x) => x.result),
-      textArray(f, (x) => x.kind),
-      uuidArray(f, (x) => x.debitAccountId),
-      uuidArray(f, (x) => x.creditAccountId),
-      intArray(f, (x) => x.amountMinor),
-      uuidArray(f, (x) => x.pendingId),
+      e.uuid(f, (x) => x.id),
+      e.text(f, (x) => x.result),
+      e.text(f, (x) => x.kind),
+      e.uuid(f, (x) => x.debitAccountId),
+      e.uuid(f, (x) => x.creditAccountId),
+      e.int8(f, (x) => x.amountMinor),
+      e.uuid(f, (x) => x.pendingId),
     );
   }
   params.push(
-    uuidArray(d.accounts, (a) => a.id),
-    intArray(d.accounts, (a) => a.debitsPending),
-    intArray(d.accounts, (a) => a.debitsPosted),
-    intArray(d.accounts, (a) => a.creditsPending),
-    intArray(d.accounts, (a) => a.creditsPosted),
+    e.uuid(d.accounts, (a) => a.id),
+    e.int8(d.accounts, (a) => a.debitsPending),
+    e.int8(d.accounts, (a) => a.debitsPosted),
+    e.int8(d.accounts, (a) => a.creditsPending),
+    e.int8(d.accounts, (a) => a.creditsPosted),
   );
-  if (shape.timeouts) params.push(uuidArray(armed, (x) => x.id), timeArray(armed, (x) => x.expiresAt), uuidArray([...disarmed], (x) => x));
+  if (shape.timeouts) params.push(e.uuid(armed, (x) => x.id), e.time(armed, (x) => x.expiresAt), e.uuid([...disarmed], (x) => x));
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
   const entries = audit ? ledgerAuditEntries(d) : [];
   if (audit) params.push(...auditChainParams(entries, at));
