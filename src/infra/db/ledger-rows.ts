@@ -1,4 +1,3 @@
-import { isUuid } from "../../core/ledger/ids.js";
 import type { Account, AccountKind, AccountStatus, Transfer, TransferFailure, TransferKind, TransferResultCode } from "../../core/ledger/types.js";
 
 // BIGINT columns are selected as text: PGlite returns int8 as a JS number, which loses precision
@@ -153,12 +152,36 @@ function arrayHeader(buf: Buffer, count: number, nulls: boolean, type: ElementTy
   return 20;
 }
 
-const HEX_VALUE = new Uint8Array(128);
-for (let i = 0; i < 16; i += 1) HEX_VALUE["0123456789abcdef".charCodeAt(i)] = i;
+// Hex digit values by char code, 255 for anything else.
+const HEX_VALUE = new Uint8Array(128).fill(255);
+for (let i = 0; i < 16; i += 1) {
+  HEX_VALUE["0123456789abcdef".charCodeAt(i)] = i;
+  HEX_VALUE["0123456789ABCDEF".charCodeAt(i)] = i;
+}
+const hexValue = (c: number) => (c < 128 ? HEX_VALUE[c]! : 255);
 /** Where each byte's two hex digits start in the canonical 36-character form. */
 const UUID_BYTE_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const DASH = 45;
 
-/** UUIDs (validated lower-case canonical form, as isUuid accepts) or null. */
+/**
+ * Writes a UUID in canonical form (36 characters, dashes at 8, 13, 18 and 23) as its 16 bytes,
+ * checking every digit on the way: the ledger validated or read each id it writes, but a wrong
+ * character here would not fail as a text literal does, it would write another id.
+ */
+function writeUuid(buf: Buffer, at: number, v: string): void {
+  if (v.length !== 36 || v.charCodeAt(8) !== DASH || v.charCodeAt(13) !== DASH || v.charCodeAt(18) !== DASH || v.charCodeAt(23) !== DASH) {
+    throw new Error(`not a UUID: ${JSON.stringify(v)}`);
+  }
+  for (let k = 0; k < 16; k += 1) {
+    const i = UUID_BYTE_AT[k]!;
+    const high = hexValue(v.charCodeAt(i));
+    const low = hexValue(v.charCodeAt(i + 1));
+    if ((high | low) > 15) throw new Error(`not a UUID: ${JSON.stringify(v)}`);
+    buf[at + k] = (high << 4) | low;
+  }
+}
+
+/** UUIDs in canonical form or null. */
 export function uuidArrayBinary<T>(rows: readonly T[], value: (row: T) => string | null): Buffer {
   let nulls = 0;
   const values = rows.map((r) => {
@@ -173,11 +196,9 @@ export function uuidArrayBinary<T>(rows: readonly T[], value: (row: T) => string
       at = buf.writeInt32BE(-1, at);
       continue;
     }
-    // The ledger validated or read every id it writes; checked again because a wrong digit here would
-    // not fail like a text literal does, it would write another id.
-    if (!isUuid(v)) throw new Error(`not a UUID: ${JSON.stringify(v)}`);
     at = buf.writeInt32BE(16, at);
-    for (const i of UUID_BYTE_AT) buf[at++] = (HEX_VALUE[v.charCodeAt(i)]! << 4) | HEX_VALUE[v.charCodeAt(i + 1)]!;
+    writeUuid(buf, at, v);
+    at += 16;
   }
   return buf;
 }
