@@ -1,9 +1,11 @@
 -- The first step of a ledger batch on PostgreSQL, as ledger_lock_and_load, with a compact answer:
 -- the locked accounts come back as one text row ("id,institution,currency,kind,status,flags,dp,
--- dpo,cp,cpo,owner" per account, accounts separated by ';'), so the server sends and the client
+-- dpo,cp,cpo,tid,owner" per account, accounts separated by ';'), so the server sends and the client
 -- parses one value instead of a 23-column row per account, which was a tenth of the client's CPU
 -- per transfer. No field can hold ',' or ';' (UUIDs, checked codes, integers) except owner_ref,
--- which travels as hex of its UTF-8 ('x' followed by the hex; empty when NULL). The rare rows of
+-- which travels as hex of its UTF-8 ('x' followed by the hex; empty when NULL). tid is the locked
+-- row version's ctid as "block:offset": the batch holds the row lock until COMMIT, so that version
+-- stays the current one, and the write updates it by ctid instead of searching the primary key again. The rare rows of
 -- the existence read (retries, pendings) follow, one JSON object each. The accounts are locked in
 -- id order by the inner query; the existence read is a statement of its own, so its snapshot is
 -- taken after the locks are granted, as before.
@@ -13,8 +15,9 @@ BEGIN
     RETURN QUERY
     SELECT coalesce(string_agg(concat_ws(',', l.id, l.institution_id, l.currency, l.kind, l.status, l.flags,
         l.debits_pending, l.debits_posted, l.credits_pending, l.credits_posted,
+        replace(trim(BOTH '()' FROM l.ctid::TEXT), ',', ':'),
         CASE WHEN l.owner_ref IS NULL THEN '' ELSE 'x' || encode(convert_to(l.owner_ref, 'UTF8'), 'hex') END), ';'), '')
-    FROM (SELECT a.id, a.institution_id, a.currency, a.kind, a.status, a.flags, a.debits_pending, a.debits_posted,
+    FROM (SELECT a.ctid, a.id, a.institution_id, a.currency, a.kind, a.status, a.flags, a.debits_pending, a.debits_posted,
             a.credits_pending, a.credits_posted, a.owner_ref
           FROM "accounts" a WHERE a.id = ANY(account_ids) ORDER BY a.id FOR UPDATE) l;
 

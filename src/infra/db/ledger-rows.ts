@@ -135,7 +135,7 @@ export function textArray<T>(rows: readonly T[], value: (row: T) => string | nul
 // has-nulls flag, element type OID, then per dimension its length and lower bound, then each
 // element as a length (-1 for NULL) and its bytes. An empty array has no dimension.
 
-const OID = { uuid: 2950, int8: 20, int4: 23, text: 25, timestamptz: 1184 } as const;
+const OID = { uuid: 2950, int8: 20, int4: 23, text: 25, timestamptz: 1184, tid: 27 } as const;
 type ElementType = keyof typeof OID;
 
 /** Bytes of the header: an empty array has no dimension. */
@@ -261,6 +261,25 @@ export function textArrayBinary<T>(rows: readonly T[], value: (row: T) => string
     const length = buf.write(v, at + 4);
     buf.writeInt32BE(length, at);
     at += 4 + length;
+  }
+  return buf;
+}
+
+/** Row versions ("block:offset", as ledger_lock_and_read gives them): a 4-byte block, a 2-byte offset. */
+export function tidArrayBinary<T>(rows: readonly T[], value: (row: T) => string): Buffer {
+  const buf = Buffer.allocUnsafe(headerBytes(rows.length) + rows.length * 10);
+  let at = arrayHeader(buf, rows.length, false, "tid");
+  for (const r of rows) {
+    const tid = value(r);
+    const colon = tid.indexOf(":");
+    const block = Number(tid.slice(0, colon));
+    const offset = Number(tid.slice(colon + 1));
+    if (colon < 1 || !Number.isInteger(block) || block < 0 || block > 0xffffffff || !Number.isInteger(offset) || offset < 1 || offset > 0xffff) {
+      throw new Error(`not a row version: ${JSON.stringify(tid)}`);
+    }
+    at = buf.writeInt32BE(6, at);
+    at = buf.writeUInt32BE(block, at);
+    at = buf.writeUInt16BE(offset, at);
   }
   return buf;
 }

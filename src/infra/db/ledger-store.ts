@@ -10,6 +10,7 @@ import {
   int8ArrayBinary,
   intArray,
   textArrayBinary,
+  tidArrayBinary,
   timeArrayBinary,
   uuidArrayBinary,
   textArray,
@@ -53,6 +54,8 @@ const LOAD_EXISTING = `
 /** Which optional parts a batch's write statement has. */
 interface WriteShape {
   audit: boolean;
+  /** Balances updated by the row versions the lock returned (PostgreSQL), not by primary key. */
+  byTid: boolean;
   failures: boolean;
   timeouts: boolean;
   notices: boolean;
@@ -89,11 +92,15 @@ const writeBatchSql = (shape: WriteShape) => {
 )`);
     counts.push("(SELECT count(*) FROM fail)::int AS failed");
   }
-  const a = $(5);
+  const a = $(shape.byTid ? 6 : 5);
+  // By ctid: a TID scan per account instead of a second primary-key search (the id is still
+  // compared, so a row version that were not the locked account's would update nothing and fail
+  // the count check rather than another account).
   parts.push(`upd AS (
   UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
-  FROM unnest(${a(0)}::uuid[], ${a(1)}::bigint[], ${a(2)}::bigint[], ${a(3)}::bigint[], ${a(4)}::bigint[]) AS v(id, dp, dpo, cp, cpo)
-  WHERE a.id = v.id RETURNING 1
+  FROM unnest(${a(0)}::uuid[], ${a(1)}::bigint[], ${a(2)}::bigint[], ${a(3)}::bigint[], ${a(4)}::bigint[]${shape.byTid ? `, ${a(5)}::tid[]` : ""})
+    AS v(id, dp, dpo, cp, cpo${shape.byTid ? ", tid" : ""})
+  WHERE ${shape.byTid ? "a.ctid = v.tid AND " : ""}a.id = v.id RETURNING 1
 )`);
   if (shape.timeouts) {
     const p = $(3);
@@ -127,7 +134,7 @@ const writeBatchSql = (shape: WriteShape) => {
 const WRITE_BATCH = new Map<string, { text: string; name: string }>();
 
 function writeStatement(shape: WriteShape): { text: string; name: string } {
-  const key = `${shape.audit ? "a" : ""}${shape.failures ? "f" : ""}${shape.timeouts ? "t" : ""}${shape.notices ? "n" : ""}`;
+  const key = `${shape.audit ? "a" : ""}${shape.byTid ? "v" : ""}${shape.failures ? "f" : ""}${shape.timeouts ? "t" : ""}${shape.notices ? "n" : ""}`;
   let statement = WRITE_BATCH.get(key);
   if (!statement) {
     statement = { text: writeBatchSql(shape), name: `ledger_write_batch_${key}` };
@@ -197,9 +204,10 @@ export class SqlLedgerStore implements LedgerStore {
       const existing = others.map((r) => JSON.parse(r.line) as ExistingRow);
       // Limit counters are guarded by the payer's account lock just taken; most batches have none.
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
-      const decision = decide(toSnapshot(pendings, accountsFromLine(accounts!.line), existing, usage));
+      const locked = accountsFromLine(accounts!.line);
+      const decision = decide(toSnapshot(pendings, locked.accounts, existing, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, true);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, true, locked.tids);
       await client.query("COMMIT");
       open = false;
       return decision;
@@ -293,14 +301,16 @@ function uuidArrayLiteral(ids: Iterable<string>): string {
 
 /**
  * The accounts of ledger_lock_and_read's first row: "id,institution,currency,kind,status,flags,dp,
- * dpo,cp,cpo,owner" per account, ';' between accounts, owner as 'x' and the hex of its UTF-8 or
- * empty for NULL (no other field can hold ',' or ';').
+ * dpo,cp,cpo,tid,owner" per account, ';' between accounts, owner as 'x' and the hex of its UTF-8 or
+ * empty for NULL (no other field can hold ',' or ';'), tid the locked row version.
  */
-function accountsFromLine(line: string): Account[] {
-  if (line === "") return [];
-  return line.split(";").map((text) => {
+function accountsFromLine(line: string): { accounts: Account[]; tids: Map<string, string> } {
+  const tids = new Map<string, string>();
+  if (line === "") return { accounts: [], tids };
+  const accounts = line.split(";").map((text): Account => {
     const f = text.split(",");
-    const owner = f[10]!;
+    const owner = f[11]!;
+    tids.set(f[0]!, f[10]!);
     return {
       id: f[0]!,
       institutionId: f[1]!,
@@ -315,6 +325,7 @@ function accountsFromLine(line: string): Account[] {
       creditsPosted: BigInt(f[9]!),
     };
   });
+  return { accounts, tids };
 }
 
 /** Built from rows read after the locks: whatever touched these accounts before has committed by now. */
@@ -352,6 +363,8 @@ async function writeDecision(
   audit: boolean,
   name: (n: string) => string | undefined,
   binary: boolean,
+  /** Row version of each locked account, from ledger_lock_and_read (PostgreSQL only). */
+  tids?: Map<string, string>,
 ): Promise<void> {
   const t = d.transfers;
   const f = d.failures;
@@ -359,7 +372,7 @@ async function writeDecision(
   const disarmed = new Set(t.filter((x) => x.pendingId !== null).map((x) => x.pendingId!));
   const armed = t.filter((x) => x.expiresAt !== null && !disarmed.has(x.id));
   const at = (t[0] ?? f[0])!.createdAt;
-  const shape: WriteShape = { audit, failures: f.length > 0, timeouts: armed.length > 0 || disarmed.size > 0, notices: (d.notices ?? []).length > 0 };
+  const shape: WriteShape = { audit, byTid: tids !== undefined, failures: f.length > 0, timeouts: armed.length > 0 || disarmed.size > 0, notices: (d.notices ?? []).length > 0 };
   const e = binary ? BINARY_ARRAYS : TEXT_ARRAYS;
   const params: unknown[] = [
     e.uuid(t, (x) => x.id),
@@ -393,6 +406,15 @@ async function writeDecision(
     e.int8(d.accounts, (a) => a.creditsPending),
     e.int8(d.accounts, (a) => a.creditsPosted),
   );
+  if (tids) {
+    params.push(
+      tidArrayBinary(d.accounts, (a) => {
+        const tid = tids.get(a.id);
+        if (tid === undefined) throw new Error(`account ${a.id} was not locked by this batch`);
+        return tid;
+      }),
+    );
+  }
   if (shape.timeouts) params.push(e.uuid(armed, (x) => x.id), e.time(armed, (x) => x.expiresAt), e.uuid([...disarmed], (x) => x));
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
   const entries = audit ? ledgerAuditEntries(d) : [];
