@@ -9,6 +9,7 @@ import {
   intArray,
   textArray,
   textArrayBinary,
+  tidArrayBinary,
   timeArray,
   timeArrayBinary,
   uuidArray,
@@ -57,6 +58,12 @@ describe("ledger array parameters in binary on postgres", () => {
       ["timestamptz[]", timeArrayBinary([], same)],
     ];
     for (const [type, empty] of empties) expect(await compare(type, empty, "{}")).toEqual({ equal: true, value: "{}" });
+  });
+
+  it("gives the server the row versions the lock reported", async () => {
+    const tids = ["0:1", "12:34", "4294967295:65535"];
+    expect(await compare("tid[]", tidArrayBinary(tids, same), '{"(0,1)","(12,34)","(4294967295,65535)"}')).toMatchObject({ equal: true });
+    for (const bad of ["", "12", ":3", "1:0", "1:65536", "-1:2", "1:2:3", "a:b"]) expect(() => tidArrayBinary([bad], same)).toThrow(/not a row version/);
   });
 
   it("refuses an id that is not a canonical UUID instead of writing another one", () => {
