@@ -18,8 +18,13 @@ import {
 } from "./types.js";
 import { validateTransfer } from "./validate.js";
 
-/** What a group changed, to restore if it fails; the maps are made on first use (most groups are one transfer that changes only balances). */
+/**
+ * What a group changed, to restore if it fails; the maps are made on first use. A group of one
+ * transfer records nothing (`record` false): its only changes come after every check has passed,
+ * so it never has anything to restore, and most groups are one transfer.
+ */
 interface Undo {
+  record: boolean;
   balances?: Map<Account, Balances>;
   resolutions?: Map<PendingState, PendingState["resolution"]>;
   usage?: Map<string, UsageRow | undefined>;
@@ -62,7 +67,7 @@ class BatchDecider {
   applyGroup(group: TransferInput[]): TransferResult[] {
     if (group.length === 0) return [];
     if (group.length > MAX_LINKED_GROUP) return group.map((t) => ({ id: t.id, result: "linked_group_too_large" }));
-    const undo: Undo = {};
+    const undo: Undo = { record: group.length > 1 };
     const codes: TransferResultCode[] = [];
     let limit: LimitRefusal | undefined;
     this.groupMade.clear();
@@ -177,12 +182,18 @@ class BatchDecider {
     const pending = input.kind === "pending";
     const limited = input.limits ? checkLimits(input.limits, debit, credit, amount, this.usage(), this.now) : null;
     if (limited?.refusal) return { code: limited.refusal.code, limit: limited.refusal };
-    const nextDebit: Balances = pending
-      ? { ...balancesOf(debit), debitsPending: debit.debitsPending + amount }
-      : { ...balancesOf(debit), debitsPosted: debit.debitsPosted + amount };
-    const nextCredit: Balances = pending
-      ? { ...balancesOf(credit), creditsPending: credit.creditsPending + amount }
-      : { ...balancesOf(credit), creditsPosted: credit.creditsPosted + amount };
+    const nextDebit: Balances = {
+      debitsPending: pending ? debit.debitsPending + amount : debit.debitsPending,
+      debitsPosted: pending ? debit.debitsPosted : debit.debitsPosted + amount,
+      creditsPending: debit.creditsPending,
+      creditsPosted: debit.creditsPosted,
+    };
+    const nextCredit: Balances = {
+      debitsPending: credit.debitsPending,
+      debitsPosted: credit.debitsPosted,
+      creditsPending: pending ? credit.creditsPending + amount : credit.creditsPending,
+      creditsPosted: pending ? credit.creditsPosted : credit.creditsPosted + amount,
+    };
     const refused = balanceRefusal(debit.flags, nextDebit, credit.flags, nextCredit);
     if (refused) return { code: refused };
     this.commitBalances(debit, nextDebit, credit, nextCredit, undo);
@@ -227,8 +238,10 @@ class BatchDecider {
     const refused = balanceRefusal(debit.flags, nextDebit, credit.flags, nextCredit);
     if (refused) return { code: refused };
     this.commitBalances(debit, nextDebit, credit, nextCredit, undo);
-    undo.resolutions ??= new Map();
-    if (!undo.resolutions.has(state!)) undo.resolutions.set(state!, state!.resolution);
+    if (undo.record) {
+      undo.resolutions ??= new Map();
+      if (!undo.resolutions.has(state!)) undo.resolutions.set(state!, state!.resolution);
+    }
     state!.resolution = post ? "posted" : "voided";
     return {
       code: "ok",
@@ -264,19 +277,23 @@ class BatchDecider {
   /** Usage is counted when money is sent or reserved; a voided reservation keeps it (conservative). */
   private commitUsage(rows: UsageRow[], undo: Undo): void {
     const usage = this.usage();
-    undo.usage ??= new Map();
     for (const row of rows) {
       const key = usageKey(row.accountId, row.periodKey);
-      if (!undo.usage.has(key)) undo.usage.set(key, usage.get(key));
+      if (undo.record) {
+        undo.usage ??= new Map();
+        if (!undo.usage.has(key)) undo.usage.set(key, usage.get(key));
+      }
       usage.set(key, row);
       this.usageTouched.add(key);
     }
   }
 
   private commitBalances(debit: Account, nextDebit: Balances, credit: Account, nextCredit: Balances, undo: Undo): void {
-    const before = (undo.balances ??= new Map());
-    if (!before.has(debit)) before.set(debit, balancesOf(debit));
-    if (!before.has(credit)) before.set(credit, balancesOf(credit));
+    if (undo.record) {
+      const before = (undo.balances ??= new Map());
+      if (!before.has(debit)) before.set(debit, balancesOf(debit));
+      if (!before.has(credit)) before.set(credit, balancesOf(credit));
+    }
     this.touched.add(debit).add(credit);
     setBalances(debit, nextDebit);
     setBalances(credit, nextCredit);

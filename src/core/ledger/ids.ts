@@ -1,10 +1,23 @@
 import { createHash, randomBytes } from "node:crypto";
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NIL_UUID = "00000000-0000-0000-0000-000000000000";
 
+// Lower-case hex digits by char code, and where the dashes go: the writer checks every id of every
+// transfer several times (keys, validation), and this loop costs a fraction of a regular
+// expression's test. Same language as /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.
+const HEX = new Uint8Array(128);
+for (const c of "0123456789abcdef") HEX[c.charCodeAt(0)] = 1;
+const DASH = 45;
+
 export function isUuid(value: unknown): value is string {
-  return typeof value === "string" && UUID_RE.test(value) && value !== NIL_UUID;
+  if (typeof value !== "string" || value.length !== 36) return false;
+  for (let i = 0; i < 36; i += 1) {
+    const c = value.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== DASH) return false;
+    } else if (c >= 128 || HEX[c] !== 1) return false;
+  }
+  return value !== NIL_UUID;
 }
 
 function format(bytes: Buffer): string {

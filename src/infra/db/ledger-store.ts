@@ -3,10 +3,16 @@ import type { UsageRow } from "../../core/ledger/limits-check.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
 import { auditChainParams, auditChainSql } from "./audit-store.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot, OutboxNotice, PendingState } from "../../core/ledger/snapshot.js";
-import type { Account, Transfer } from "../../core/ledger/types.js";
+import type { Account, AccountKind, AccountStatus, Transfer } from "../../core/ledger/types.js";
 import {
   ACCOUNT_COLUMNS,
+  int4ArrayBinary,
+  int8ArrayBinary,
   intArray,
+  textArrayBinary,
+  tidArrayBinary,
+  timeArrayBinary,
+  uuidArrayBinary,
   textArray,
   timeArray,
   TRANSFER_COLUMNS,
@@ -32,58 +38,110 @@ const LOAD_EXISTING = `
   SELECT 'r', NULL, pending_id, NULL, NULL, NULL, NULL, kind, NULL, NULL, NULL, NULL, NULL, created_at, NULL
     FROM transfers WHERE pending_id = ANY($2::uuid[])`;
 
-// One statement writes the whole batch. A transfer that a concurrent batch inserted first is
-// skipped by ON CONFLICT and shows up as a short count, which the caller turns into a retry. The
-// audited form also chains the batch's audit entries (audit-store's auditChainSql), last in the
-// statement, so the audit head stays locked only for that and the COMMIT.
-// The outbox CTE is only in the statement's variant for batches that carry notices, so a batch
-// without any pays nothing for it. Its rows are named by ids derived from the transfer's, and a
-// transfer is inserted here at most once (a short count rolls the batch back), so are they.
-const outboxSql = (first: number) => `, outbox AS (
-  INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind)
-  SELECT o.id, o.transfer_id, o.msisdn, o.template, o.params::jsonb, o.language, o.kind
-  FROM unnest($${first}::uuid[], $${first + 1}::uuid[], $${first + 2}::text[], $${first + 3}::text[], $${first + 4}::text[],
-    $${first + 5}::text[], $${first + 6}::text[]) AS o(id, transfer_id, msisdn, template, params, language, kind)
-  ON CONFLICT DO NOTHING RETURNING 1
-)`;
+// One statement writes the whole batch. A transfer or failure id that a concurrent batch inserted
+// first (or a pending that it settled first) fails the statement with a unique violation, which
+// the caller turns into a retry: plain inserts, because ON CONFLICT's speculative insertion costs
+// an extra index probe and WAL record per row for a race that the existence read, taken with the
+// accounts locked, all but rules out. The audited form also chains the batch's audit entries
+// (audit-store's auditChainSql), counted last but for the outbox, so the audit head stays locked
+// only for that and the COMMIT (the outer SELECT's counts run the CTEs in that order).
+// Parts that most batches do not need (recorded failures, pending timeouts to arm or disarm,
+// outbox rows) are only in the variants of the statement for batches that carry them: each part
+// is a table the executor opens, with its indexes, constraints and triggers, for every execution.
+// Outbox rows are named by ids derived from the transfer's, and a transfer is inserted here at
+// most once (a conflict rolls the batch back), so are they.
 
-const writeBatchSql = (audit: boolean, notices: boolean) => `
-WITH${audit ? " RECURSIVE" : ""} ins AS (
+/** Which optional parts a batch's write statement has. */
+interface WriteShape {
+  audit: boolean;
+  /** Balances updated by the row versions the lock returned (PostgreSQL), not by primary key. */
+  byTid: boolean;
+  failures: boolean;
+  timeouts: boolean;
+  notices: boolean;
+}
+
+const writeBatchSql = (shape: WriteShape) => {
+  let next = 1;
+  /** The number of the first of `count` parameters, numbered in the order the caller pushes them. */
+  const take = (count: number) => {
+    const first = next;
+    next += count;
+    return first;
+  };
+  const $ = (count: number) => {
+    const first = take(count);
+    return (i: number) => `$${first + i}`;
+  };
+  const t = $(12);
+  const parts = [`ins AS (
   INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, kind, pending_id,
     timeout_sec, expires_at, code, reference, created_at)
-  SELECT t.*, $12::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::text[],
-    $6::text[], $7::uuid[], $8::int[], $9::timestamptz[], $10::text[], $11::text[]) AS t
-  ON CONFLICT DO NOTHING RETURNING 1
-), fail AS (
+  SELECT t.*, ${t(11)}::timestamptz FROM unnest(${t(0)}::uuid[], ${t(1)}::uuid[], ${t(2)}::uuid[], ${t(3)}::bigint[], ${t(4)}::text[],
+    ${t(5)}::text[], ${t(6)}::uuid[], ${t(7)}::int[], ${t(8)}::timestamptz[], ${t(9)}::text[], ${t(10)}::text[]) AS t
+  RETURNING 1
+)`];
+  const counts = ["(SELECT count(*) FROM ins)::int AS inserted", "(SELECT count(*) FROM upd)::int AS updated"];
+  if (shape.failures) {
+    const f = $(7);
+    parts.push(`fail AS (
   INSERT INTO transfer_failures (id, result, kind, debit_account_id, credit_account_id, amount, pending_id, created_at)
-  SELECT f.*, $12::timestamptz FROM unnest($13::uuid[], $14::text[], $15::text[], $16::uuid[], $17::uuid[],
-    $18::bigint[], $19::uuid[]) AS f
-  ON CONFLICT DO NOTHING RETURNING 1
-), upd AS (
+  SELECT f.*, ${t(11)}::timestamptz FROM unnest(${f(0)}::uuid[], ${f(1)}::text[], ${f(2)}::text[], ${f(3)}::uuid[], ${f(4)}::uuid[],
+    ${f(5)}::bigint[], ${f(6)}::uuid[]) AS f
+  RETURNING 1
+)`);
+    counts.push("(SELECT count(*) FROM fail)::int AS failed");
+  }
+  const a = $(shape.byTid ? 6 : 5);
+  // By ctid: a TID scan per account instead of a second primary-key search (the id is still
+  // compared, so a row version that were not the locked account's would update nothing and fail
+  // the count check rather than another account).
+  parts.push(`upd AS (
   UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
-  FROM unnest($20::uuid[], $21::bigint[], $22::bigint[], $23::bigint[], $24::bigint[]) AS v(id, dp, dpo, cp, cpo)
-  WHERE a.id = v.id RETURNING 1
-), arm AS (
+  FROM unnest(${a(0)}::uuid[], ${a(1)}::bigint[], ${a(2)}::bigint[], ${a(3)}::bigint[], ${a(4)}::bigint[]${shape.byTid ? `, ${a(5)}::tid[]` : ""})
+    AS v(id, dp, dpo, cp, cpo${shape.byTid ? ", tid" : ""})
+  WHERE ${shape.byTid ? "a.ctid = v.tid AND " : ""}a.id = v.id RETURNING 1
+)`);
+  if (shape.timeouts) {
+    const p = $(3);
+    parts.push(`arm AS (
   INSERT INTO pending_timeouts (transfer_id, expires_at)
-  SELECT * FROM unnest($25::uuid[], $26::timestamptz[]) ON CONFLICT DO NOTHING RETURNING 1
+  SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::timestamptz[]) ON CONFLICT DO NOTHING RETURNING 1
 ), disarm AS (
-  DELETE FROM pending_timeouts WHERE transfer_id = ANY($27::uuid[]) RETURNING 1
-)${audit ? `, ${auditChainSql(28, "$12::timestamptz")}` : ""}${notices ? outboxSql(audit ? 38 : 28) : ""}
-SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM upd)::int AS updated,
-  (SELECT count(*) FROM fail)::int AS failed, (SELECT count(*) FROM arm)::int AS armed,
-  (SELECT count(*) FROM disarm)::int AS disarmed${audit ? ", (SELECT count(*) FROM audit_move)::int AS audited" : ""}${
-  notices ? ", (SELECT count(*) FROM outbox)::int AS noticed" : ""}`;
+  DELETE FROM pending_timeouts WHERE transfer_id = ANY(${p(2)}::uuid[]) RETURNING 1
+)`);
+    counts.push("(SELECT count(*) FROM arm)::int AS armed", "(SELECT count(*) FROM disarm)::int AS disarmed");
+  }
+  if (shape.audit) {
+    parts.push(auditChainSql(take(10), `${t(11)}::timestamptz`));
+    counts.push("(SELECT count(*) FROM audit_move)::int AS audited");
+  }
+  if (shape.notices) {
+    const o = $(7);
+    parts.push(`outbox AS (
+  INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind)
+  SELECT o.id, o.transfer_id, o.msisdn, o.template, o.params::jsonb, o.language, o.kind
+  FROM unnest(${o(0)}::uuid[], ${o(1)}::uuid[], ${o(2)}::text[], ${o(3)}::text[], ${o(4)}::text[],
+    ${o(5)}::text[], ${o(6)}::text[]) AS o(id, transfer_id, msisdn, template, params, language, kind)
+  ON CONFLICT DO NOTHING RETURNING 1
+)`);
+    counts.push("(SELECT count(*) FROM outbox)::int AS noticed");
+  }
+  return `WITH${shape.audit ? " RECURSIVE" : ""} ${parts.join(", ")}\nSELECT ${counts.join(", ")}`;
+};
 
-/** The write statement and its prepared name for each variant, keyed by audit and notices. */
-const WRITE_BATCH = new Map(
-  [false, true].flatMap((audit) =>
-    [false, true].map((notices) => [
-      `${audit}:${notices}`,
-      { text: writeBatchSql(audit, notices), name: `ledger_write_batch${audit ? "_audited" : ""}${notices ? "_noticed" : ""}` },
-    ]),
-  ),
-);
+/** The write statement and its prepared name for each variant of the shape, made on first use. */
+const WRITE_BATCH = new Map<string, { text: string; name: string }>();
 
+function writeStatement(shape: WriteShape): { text: string; name: string } {
+  const key = `${shape.audit ? "a" : ""}${shape.byTid ? "v" : ""}${shape.failures ? "f" : ""}${shape.timeouts ? "t" : ""}${shape.notices ? "n" : ""}`;
+  let statement = WRITE_BATCH.get(key);
+  if (!statement) {
+    statement = { text: writeBatchSql(shape), name: `ledger_write_batch_${key}` };
+    WRITE_BATCH.set(key, statement);
+  }
+  return statement;
+}
 
 export interface SqlLedgerStoreOptions {
   /** Prepare the hot statements once per connection (PostgreSQL; PGlite ignores it). */
@@ -106,20 +164,20 @@ export class SqlLedgerStore implements LedgerStore {
       const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [lockIds(keys, pendings)], name("ledger_lock_accounts"));
       const existing = await tx.query<ExistingRow>(LOAD_EXISTING, [keys.transferIds, [...pendings.keys()]], name("ledger_load_existing"));
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
-      const decision = decide(toSnapshot(pendings, locked.rows, existing.rows, usage));
+      const decision = decide(toSnapshot(pendings, locked.rows.map(toAccount), existing.rows, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, false);
       return decision;
     });
   }
 
   /**
-   * The same transaction in three round trips: BEGIN and the call of ledger_lock_and_load (the
+   * The same transaction in three round trips: BEGIN and the call of ledger_lock_and_read (the
    * lock, then the existence read in a statement of its own, so with a snapshot taken after the
    * locks are granted that sees every commit that touched these accounts) go as one
    * simple-protocol message, with the ids as array literals; the function's two statements run on
-   * plans cached by the connection. Then the prepared write, which also chains the audit entries;
-   * then COMMIT.
+   * plans cached by the connection, and it answers the locked accounts in one text value (see
+   * accountsFromLine). Then the prepared write, which also chains the audit entries; then COMMIT.
    */
   private async applyBatchPg(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
     const client = await db.pool.connect();
@@ -140,19 +198,16 @@ export class SqlLedgerStore implements LedgerStore {
       const pendings = await loadPendings(tx, keys.pendingIds);
       open = true;
       const results = (await client.query(
-        `BEGIN; SELECT * FROM ledger_lock_and_load(${uuidArrayLiteral(lockIds(keys, pendings))}, ${uuidArrayLiteral(keys.transferIds)}, ${uuidArrayLiteral(pendings.keys())})`,
-      )) as unknown as { rows: (AccountRow | ExistingRow)[] }[];
-      const locked: AccountRow[] = [];
-      const existing: ExistingRow[] = [];
-      for (const row of results[1]!.rows) {
-        if ((row as LoadedRow).src === "a") locked.push(row as AccountRow);
-        else existing.push(row as ExistingRow);
-      }
+        `BEGIN; SELECT line FROM ledger_lock_and_read(${uuidArrayLiteral(lockIds(keys, pendings))}, ${uuidArrayLiteral(keys.transferIds)}, ${uuidArrayLiteral(pendings.keys())}) AS line`,
+      )) as unknown as { rows: { line: string }[] }[];
+      const [accounts, ...others] = results[1]!.rows;
+      const existing = others.map((r) => JSON.parse(r.line) as ExistingRow);
       // Limit counters are guarded by the payer's account lock just taken; most batches have none.
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
-      const decision = decide(toSnapshot(pendings, locked, existing, usage));
+      const locked = accountsFromLine(accounts!.line);
+      const decision = decide(toSnapshot(pendings, locked.accounts, existing, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, true, locked.tids);
       await client.query("COMMIT");
       open = false;
       return decision;
@@ -223,7 +278,6 @@ async function loadPendings(tx: SqlExecutor, ids: string[]): Promise<Map<string,
 }
 
 type ExistingRow = TransferRow & FailureRow & { src: "t" | "f" | "r" };
-type LoadedRow = { src: "a" | "t" | "f" | "r" };
 
 /** The accounts to lock: those named by the batch and those of the pendings it settles. */
 function lockIds(keys: BatchKeys, pendings: Map<string, Transfer>): string[] {
@@ -245,15 +299,44 @@ function uuidArrayLiteral(ids: Iterable<string>): string {
 }
 
 
+/**
+ * The accounts of ledger_lock_and_read's first row: "id,institution,currency,kind,status,flags,dp,
+ * dpo,cp,cpo,tid,owner" per account, ';' between accounts, owner as 'x' and the hex of its UTF-8 or
+ * empty for NULL (no other field can hold ',' or ';'), tid the locked row version.
+ */
+function accountsFromLine(line: string): { accounts: Account[]; tids: Map<string, string> } {
+  const tids = new Map<string, string>();
+  if (line === "") return { accounts: [], tids };
+  const accounts = line.split(";").map((text): Account => {
+    const f = text.split(",");
+    const owner = f[11]!;
+    tids.set(f[0]!, f[10]!);
+    return {
+      id: f[0]!,
+      institutionId: f[1]!,
+      currency: f[2]!,
+      kind: f[3] as AccountKind,
+      ownerRef: owner === "" ? null : Buffer.from(owner.slice(1), "hex").toString("utf8"),
+      status: f[4] as AccountStatus,
+      flags: Number(f[5]),
+      debitsPending: BigInt(f[6]!),
+      debitsPosted: BigInt(f[7]!),
+      creditsPending: BigInt(f[8]!),
+      creditsPosted: BigInt(f[9]!),
+    };
+  });
+  return { accounts, tids };
+}
+
 /** Built from rows read after the locks: whatever touched these accounts before has committed by now. */
 function toSnapshot(
   pendings: Map<string, Transfer>,
-  lockedAccounts: AccountRow[],
+  lockedAccounts: Account[],
   rows: ExistingRow[],
   usage: Map<string, UsageRow>,
 ): LedgerSnapshot {
   const snapshot: LedgerSnapshot = {
-    accounts: new Map(lockedAccounts.map((r) => [r.id, toAccount(r)])),
+    accounts: new Map(lockedAccounts.map((a) => [a.id, a])),
     existing: new Map(),
     pendings: new Map<string, PendingState>(),
     usage,
@@ -270,59 +353,94 @@ function toSnapshot(
   return snapshot;
 }
 
-async function writeDecision(tx: SqlExecutor, d: BatchDecision, audit: boolean, name: (n: string) => string | undefined): Promise<void> {
+/** Array parameters as text literals (any driver) or in binary (pg, which sends a Buffer as binary). */
+const TEXT_ARRAYS = { uuid: uuidArray, int8: intArray, int4: intArray, time: timeArray, text: textArray };
+const BINARY_ARRAYS = { uuid: uuidArrayBinary, int8: int8ArrayBinary, int4: int4ArrayBinary, time: timeArrayBinary, text: textArrayBinary };
+
+async function writeDecision(
+  tx: SqlExecutor,
+  d: BatchDecision,
+  audit: boolean,
+  name: (n: string) => string | undefined,
+  binary: boolean,
+  /** Row version of each locked account, from ledger_lock_and_read (PostgreSQL only). */
+  tids?: Map<string, string>,
+): Promise<void> {
   const t = d.transfers;
   const f = d.failures;
   // A pending settled in the same batch is never armed: the statement's DELETE could not see it.
   const disarmed = new Set(t.filter((x) => x.pendingId !== null).map((x) => x.pendingId!));
   const armed = t.filter((x) => x.expiresAt !== null && !disarmed.has(x.id));
   const at = (t[0] ?? f[0])!.createdAt;
+  const shape: WriteShape = { audit, byTid: tids !== undefined, failures: f.length > 0, timeouts: armed.length > 0 || disarmed.size > 0, notices: (d.notices ?? []).length > 0 };
+  const e = binary ? BINARY_ARRAYS : TEXT_ARRAYS;
   const params: unknown[] = [
-    uuidArray(t, (x) => x.id),
-    uuidArray(t, (x) => x.debitAccountId),
-    uuidArray(t, (x) => x.creditAccountId),
-    intArray(t, (x) => x.amountMinor),
-    textArray(t, (x) => x.currency),
-    textArray(t, (x) => x.kind),
-    uuidArray(t, (x) => x.pendingId),
-    intArray(t, (x) => x.timeoutSec),
-    timeArray(t, (x) => x.expiresAt),
-    textArray(t, (x) => x.code),
-    textArray(t, (x) => x.reference),
+    e.uuid(t, (x) => x.id),
+    e.uuid(t, (x) => x.debitAccountId),
+    e.uuid(t, (x) => x.creditAccountId),
+    e.int8(t, (x) => x.amountMinor),
+    e.text(t, (x) => x.currency),
+    e.text(t, (x) => x.kind),
+    e.uuid(t, (x) => x.pendingId),
+    e.int4(t, (x) => x.timeoutSec),
+    e.time(t, (x) => x.expiresAt),
+    e.text(t, (x) => x.code),
+    e.text(t, (x) => x.reference),
     at.toISOString(),
-    uuidArray(f, (x) => x.id),
-    textArray(f, (x) => x.result),
-    textArray(f, (x) => x.kind),
-    uuidArray(f, (x) => x.debitAccountId),
-    uuidArray(f, (x) => x.creditAccountId),
-    intArray(f, (x) => x.amountMinor),
-    uuidArray(f, (x) => x.pendingId),
-    uuidArray(d.accounts, (a) => a.id),
-    intArray(d.accounts, (a) => a.debitsPending),
-    intArray(d.accounts, (a) => a.debitsPosted),
-    intArray(d.accounts, (a) => a.creditsPending),
-    intArray(d.accounts, (a) => a.creditsPosted),
-    uuidArray(armed, (x) => x.id),
-    timeArray(armed, (x) => x.expiresAt),
-    uuidArray([...disarmed], (x) => x),
   ];
+  if (shape.failures) {
+    params.push(
+      e.uuid(f, (x) => x.id),
+      e.text(f, (x) => x.result),
+      e.text(f, (x) => x.kind),
+      e.uuid(f, (x) => x.debitAccountId),
+      e.uuid(f, (x) => x.creditAccountId),
+      e.int8(f, (x) => x.amountMinor),
+      e.uuid(f, (x) => x.pendingId),
+    );
+  }
+  params.push(
+    e.uuid(d.accounts, (a) => a.id),
+    e.int8(d.accounts, (a) => a.debitsPending),
+    e.int8(d.accounts, (a) => a.debitsPosted),
+    e.int8(d.accounts, (a) => a.creditsPending),
+    e.int8(d.accounts, (a) => a.creditsPosted),
+  );
+  if (tids) {
+    params.push(
+      tidArrayBinary(d.accounts, (a) => {
+        const tid = tids.get(a.id);
+        if (tid === undefined) throw new Error(`account ${a.id} was not locked by this batch`);
+        return tid;
+      }),
+    );
+  }
+  if (shape.timeouts) params.push(e.uuid(armed, (x) => x.id), e.time(armed, (x) => x.expiresAt), e.uuid([...disarmed], (x) => x));
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
   const entries = audit ? ledgerAuditEntries(d) : [];
   if (audit) params.push(...auditChainParams(entries, at));
   const notices = d.notices ?? [];
-  if (notices.length > 0) params.push(...outboxParams(notices));
-  const statement = WRITE_BATCH.get(`${audit}:${notices.length > 0}`)!;
-  const result = await tx.query<{ inserted: number; updated: number; failed: number; audited?: number; noticed?: number }>(
-    statement.text,
-    params,
-    name(statement.name),
-  );
+  if (shape.notices) params.push(...outboxParams(notices));
+  const statement = writeStatement(shape);
+  const result = await tx
+    .query<{ inserted: number; updated: number; failed?: number; audited?: number; noticed?: number }>(statement.text, params, name(statement.name))
+    .catch((error: unknown) => {
+      // A concurrent writer got one of these ids (or settled one of these pendings) first: decide the batch again.
+      throw isLedgerUniqueViolation(error) ? new LedgerConflict() : error;
+    });
   const counts = result.rows[0]!;
-  // A short count means a concurrent writer got one of these ids first: decide the batch again.
-  if (counts.inserted !== t.length || counts.failed !== f.length) throw new LedgerConflict();
+  if (counts.inserted !== t.length || (counts.failed ?? 0) !== f.length) throw new LedgerConflict();
   if (notices.length > 0 && counts.noticed !== notices.length) throw new LedgerConflict("a concurrent batch wrote the same notice");
   if (counts.updated !== d.accounts.length) throw new Error(`ledger wrote ${counts.updated} of ${d.accounts.length} account balances`);
   if (audit && counts.audited !== (entries.length > 0 ? 1 : 0)) throw new Error("audit head did not advance: the chain would fork");
+}
+
+const LEDGER_UNIQUE_TABLES = new Set(["transfers", "transfer_failures"]);
+
+/** A unique violation on a transfer or failure id, or on a pending's single resolution. */
+function isLedgerUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; table?: unknown } | null;
+  return e?.code === "23505" && typeof e.table === "string" && LEDGER_UNIQUE_TABLES.has(e.table);
 }
 
 function outboxParams(notices: OutboxNotice[]): string[] {
