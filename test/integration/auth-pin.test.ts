@@ -56,8 +56,16 @@ async function newSubject(pins: PinService, pin = "4827"): Promise<string> {
 }
 
 async function row(subjectId: string) {
-  const r = await t.db.query<{ failed_attempts: number; locked_at: Date | null; locked_until: Date | null; pin_hash: string; pin_scheme: string; pin_set_at: Date }>(
-    "SELECT failed_attempts, locked_at, locked_until, pin_hash, pin_scheme, pin_set_at FROM pin_credentials WHERE subject_id = $1",
+  const r = await t.db.query<{
+    failed_attempts: number;
+    locked_at: Date | null;
+    locked_until: Date | null;
+    lock_count: number;
+    pin_hash: string;
+    pin_scheme: string;
+    pin_set_at: Date;
+  }>(
+    "SELECT failed_attempts, locked_at, locked_until, lock_count, pin_hash, pin_scheme, pin_set_at FROM pin_credentials WHERE subject_id = $1",
     [subjectId],
   );
   return r.rows[0];
@@ -156,6 +164,32 @@ describe.each(STORE_KINDS)("PINs on %s", (kind) => {
     expect(await verify("1111")).toEqual({ ok: false, code: "pin_wrong" }); // a fresh count after the lock
     expect(await verify("4827")).toEqual({ ok: true });
     expect(await row(subjectId)).toMatchObject({ failed_attempts: 0, locked_at: null, locked_until: null });
+  });
+
+  it("the third lock in a row lasts until a bank user unlocks; a right PIN in between starts the tally again", async () => {
+    const pins = service({ maxAttempts: 2, lockMinutes: 30 });
+    const subjectId = await newSubject(pins);
+    const verify = (pin: string) => pins.verifyPin({ ...customerOf(subjectId), subjectId, pin });
+    const lockOnce = async () => {
+      expect(await verify("1111")).toEqual({ ok: false, code: "pin_wrong" });
+      return verify("2222");
+    };
+    const afterLock = () => (now = new Date(now.getTime() + 31 * 60_000));
+    expect(await lockOnce()).toMatchObject({ code: "pin_locked", lockedUntil: new Date(now.getTime() + 30 * 60_000) });
+    afterLock();
+    // A right PIN between locks: the tally starts again.
+    expect(await verify("4827")).toEqual({ ok: true });
+    for (let i = 1; i <= 2; i++) {
+      expect(await lockOnce()).toMatchObject({ code: "pin_locked", lockedUntil: new Date(now.getTime() + 30 * 60_000) });
+      expect((await row(subjectId))!).toMatchObject({ lock_count: i });
+      afterLock();
+    }
+    expect(await lockOnce()).toEqual({ ok: false, code: "pin_locked", lockedUntil: null });
+    now = new Date(now.getTime() + 30 * 24 * 3_600_000);
+    expect(await verify("4827")).toEqual({ ok: false, code: "pin_locked", lockedUntil: null });
+    expect(await pins.unlockPin({ ...admin, subjectId })).toEqual({ ok: true, wasLocked: true });
+    expect((await row(subjectId))!).toMatchObject({ lock_count: 0, failed_attempts: 0 });
+    expect(await verify("4827")).toEqual({ ok: true });
   });
 
   it("with lockMinutes 0 stays locked until a bank user unlocks", async () => {

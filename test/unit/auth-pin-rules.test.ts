@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countAttempt, isLocked, lockEnd } from "../../src/core/auth/lockout.js";
+import { countAttempt, isLocked, lockEnd, lockUntil } from "../../src/core/auth/lockout.js";
 import { DEFAULT_PIN_POLICY, resolvePinPolicy } from "../../src/core/auth/pin-policy.js";
 import { pinFormatProblem, weakPinReason } from "../../src/core/auth/pin-rules.js";
 import type { PinCredential } from "../../src/core/auth/ports.js";
@@ -65,9 +65,11 @@ describe("weak PINs", () => {
 });
 
 describe("PIN policy", () => {
-  it("defaults to 4 digits, 3 attempts, 30 minutes", () => {
+  it("defaults to 4 digits, 3 attempts, 30-minute locks, the third lock in a row until the bank unlocks", () => {
     expect(resolvePinPolicy()).toEqual(DEFAULT_PIN_POLICY);
-    expect(DEFAULT_PIN_POLICY).toEqual({ minLength: 4, maxLength: 4, maxAttempts: 3, lockMinutes: 30 });
+    expect(DEFAULT_PIN_POLICY).toEqual({ minLength: 4, maxLength: 4, maxAttempts: 3, lockMinutes: 30, maxTimedLocks: 3 });
+    expect(resolvePinPolicy({ maxTimedLocks: 0 }).maxTimedLocks).toBe(1);
+    expect(resolvePinPolicy({ maxTimedLocks: 1e9 }).maxTimedLocks).toBe(10);
   });
 
   it("clamps what a bank sets into safe ranges", () => {
@@ -91,9 +93,10 @@ describe("lockout arithmetic", () => {
     failedAttempts: 0,
     lockedAt: null,
     lockedUntil: null,
+    lockCount: 0,
     pinSetAt: now,
   };
-  const rule = { maxAttempts: 3, lockMinutes: 30 };
+  const rule = { maxAttempts: 3, lockMinutes: 30, maxTimedLocks: 3 };
 
   it("locks on the attempt that reaches the limit", () => {
     const { next, reservation } = countAttempt({ ...base, failedAttempts: 2 }, now, rule);
@@ -108,8 +111,25 @@ describe("lockout arithmetic", () => {
     expect(countAttempt(locked, later, rule).reservation).toMatchObject({ kind: "counted", failedAttempts: 1, lockedNow: false });
   });
 
+  it("the lock that makes maxTimedLocks in a row lasts until the bank unlocks; a right PIN in between starts the tally again", () => {
+    let c: PinCredential = base;
+    let at = now;
+    const lockOnce = () => {
+      for (let i = 0; i < rule.maxAttempts; i++) c = countAttempt(c, at, rule).next ?? c;
+      return c;
+    };
+    expect(lockOnce()).toMatchObject({ lockCount: 1, lockedUntil: new Date(at.getTime() + 30 * 60_000) });
+    at = new Date(at.getTime() + 31 * 60_000);
+    expect(lockOnce()).toMatchObject({ lockCount: 2, lockedUntil: new Date(at.getTime() + 30 * 60_000) });
+    at = new Date(at.getTime() + 31 * 60_000);
+    expect(lockOnce()).toMatchObject({ lockCount: 3, lockedUntil: null });
+    expect(isLocked(c, new Date("2099-01-01"))).toBe(true);
+    expect(countAttempt(c, new Date("2099-01-01"), rule).reservation).toEqual({ kind: "locked", lockedUntil: null });
+    expect(lockUntil(rule, now, 2)).toEqual(lockEnd(rule, now));
+  });
+
   it("a lock of 0 minutes lasts until the bank unlocks", () => {
-    expect(lockEnd({ maxAttempts: 3, lockMinutes: 0 }, now)).toBeNull();
+    expect(lockEnd({ maxAttempts: 3, lockMinutes: 0, maxTimedLocks: 3 }, now)).toBeNull();
     expect(isLocked({ lockedAt: now, lockedUntil: null }, new Date("2099-01-01"))).toBe(true);
   });
 });

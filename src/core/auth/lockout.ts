@@ -15,6 +15,11 @@ export function lockEnd(rule: LockRule, now: Date): Date | null {
   return rule.lockMinutes === 0 ? null : new Date(now.getTime() + rule.lockMinutes * 60_000);
 }
 
+/** When the lockCount-th lock in a row, starting now, ends: null (the bank unlocks) from maxTimedLocks on. */
+export function lockUntil(rule: LockRule, now: Date, lockCount: number): Date | null {
+  return lockCount >= rule.maxTimedLocks ? null : lockEnd(rule, now);
+}
+
 /** Counts one attempt on c. Returns the credential to store (null: store nothing) and the outcome. */
 export function countAttempt(
   c: PinCredential,
@@ -25,11 +30,13 @@ export function countAttempt(
   // A lock that has run out leaves a fresh count, so one more wrong PIN does not lock again.
   const failedAttempts = (c.lockedAt === null ? c.failedAttempts : 0) + 1;
   const lockedNow = failedAttempts >= rule.maxAttempts;
+  const lockCount = lockedNow ? c.lockCount + 1 : c.lockCount;
   const next: PinCredential = {
     ...c,
     failedAttempts,
     lockedAt: lockedNow ? now : null,
-    lockedUntil: lockedNow ? lockEnd(rule, now) : null,
+    lockedUntil: lockedNow ? lockUntil(rule, now, lockCount) : null,
+    lockCount,
   };
   return {
     next,

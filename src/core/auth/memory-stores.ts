@@ -40,14 +40,14 @@ export class InMemoryPinStore implements PinStore {
     if (!row || row.pinHash !== pinHash) return false;
     this.audit.appendNow(audit, now);
     const stored = rekeyed ? { pinHash: rekeyed.pinHash, pinScheme: rekeyed.scheme } : {};
-    this.rows.set(subjectId, { ...row, ...stored, failedAttempts: 0, lockedAt: null, lockedUntil: null });
+    this.rows.set(subjectId, { ...row, ...stored, failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 });
     return true;
   }
 
   async refundAttempt(subjectId: string, pinHash: string, lockedNow: boolean): Promise<void> {
     const row = this.rows.get(subjectId);
     if (!row || row.pinHash !== pinHash) return;
-    const lock = lockedNow ? { lockedAt: null, lockedUntil: null } : {};
+    const lock = lockedNow ? { lockedAt: null, lockedUntil: null, lockCount: Math.max(row.lockCount - 1, 0) } : {};
     this.rows.set(subjectId, { ...row, ...lock, failedAttempts: Math.max(row.failedAttempts - 1, 0) });
   }
 
@@ -56,7 +56,7 @@ export class InMemoryPinStore implements PinStore {
     if (!row || (expectedHash !== null && row.pinHash !== expectedHash)) return false;
     this.audit.appendNow(audit, now);
     this.notices.push(...notices);
-    this.rows.set(subjectId, { ...row, pinHash: next.pinHash, pinScheme: next.scheme, pinSetAt: now, failedAttempts: 0, lockedAt: null, lockedUntil: null });
+    this.rows.set(subjectId, { ...row, pinHash: next.pinHash, pinScheme: next.scheme, pinSetAt: now, failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 });
     return true;
   }
 
@@ -64,7 +64,7 @@ export class InMemoryPinStore implements PinStore {
     const row = this.rows.get(subjectId);
     if (!row) return null;
     this.audit.appendNow(audit, now);
-    this.rows.set(subjectId, { ...row, failedAttempts: 0, lockedAt: null, lockedUntil: null });
+    this.rows.set(subjectId, { ...row, failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 });
     return { wasLocked: isLocked(row, now) };
   }
 }

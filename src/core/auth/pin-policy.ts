@@ -12,6 +12,11 @@ export interface PinPolicy {
   maxAttempts: number;
   /** How long a lock lasts; 0 means until the bank unlocks it. */
   lockMinutes: number;
+  /**
+   * Locks in a row (no right PIN between them) after which a lock lasts until the bank unlocks it:
+   * with 3 tries and 30-minute locks, timed locks alone would leave 144 guesses a day for ever.
+   */
+  maxTimedLocks: number;
 }
 
 /** Any PIN ever accepted has 4 to 6 digits; verification accepts that range whatever the policy. */
@@ -26,7 +31,9 @@ export const DEFAULT_PIN_POLICY: PinPolicy = {
   maxLength: 4,
   maxAttempts: 3,
   lockMinutes: 30,
+  maxTimedLocks: 3,
 };
+export const MAX_TIMED_LOCKS_CEILING = 10;
 
 function clampInt(value: unknown, min: number, max: number, fallback: number): number {
   if (typeof value !== "number" || !Number.isFinite(value)) return fallback;
@@ -43,5 +50,6 @@ export function resolvePinPolicy(overrides: Partial<PinPolicy> = {}): PinPolicy 
     maxLength,
     maxAttempts: clampInt(overrides.maxAttempts, 1, MAX_ATTEMPTS_CEILING, d.maxAttempts),
     lockMinutes: clampInt(overrides.lockMinutes, 0, MAX_LOCK_MINUTES, d.lockMinutes),
+    maxTimedLocks: clampInt(overrides.maxTimedLocks, 1, MAX_TIMED_LOCKS_CEILING, d.maxTimedLocks),
   };
 }

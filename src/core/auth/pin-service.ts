@@ -103,6 +103,7 @@ export class PinService {
       pinHash: await this.deps.hasher.hash(input.pin, input.subjectId),
       pinScheme: this.deps.hasher.scheme,
       failedAttempts: 0,
+      lockCount: 0,
       lockedAt: null,
       lockedUntil: null,
       pinSetAt: now,

@@ -33,12 +33,16 @@ export interface PinCredential {
   lockedAt: Date | null;
   /** When a timed lock ends; null with lockedAt set means until the bank unlocks. */
   lockedUntil: Date | null;
+  /** Locks since the last right PIN (or change, reset, unlock). */
+  lockCount: number;
   pinSetAt: Date;
 }
 
 export interface LockRule {
   maxAttempts: number;
   lockMinutes: number;
+  /** The lock that makes this many in a row lasts until the bank unlocks it. */
+  maxTimedLocks: number;
 }
 
 /**

@@ -7,7 +7,7 @@ import { insertOutboxNotices } from "./outbox-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 import { WriteBatches } from "./write-batches.js";
 
-const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, pin_set_at`;
+const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, lock_count, pin_set_at`;
 
 // The count and the lock in one atomic UPDATE: concurrent attempts on one subject queue on its
 // row and each sees the count the previous one left (READ COMMITTED re-evaluates both the WHERE
@@ -20,14 +20,15 @@ const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, lock
 // order before any is counted (the InitPlan runs first), so two processes' batches cannot deadlock.
 const ATTEMPTS = `(CASE WHEN p.locked_at IS NULL THEN p.failed_attempts ELSE 0 END + 1)`;
 const COUNT_BATCH = `WITH req AS (
-  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::timestamptz[]) WITH ORDINALITY AS r(subject_id, at, max_attempts, until, idx)
+  SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::timestamptz[], $5::int[]) WITH ORDINALITY AS r(subject_id, at, max_attempts, until, max_locks, idx)
 ), pin_locked AS (
   SELECT p.subject_id FROM pin_credentials p WHERE p.subject_id = ANY($1::uuid[]) ORDER BY p.subject_id FOR UPDATE
 )
 UPDATE pin_credentials p SET
   failed_attempts = ${ATTEMPTS},
   locked_at = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN r.at END,
-  locked_until = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN r.until END,
+  locked_until = CASE WHEN ${ATTEMPTS} >= r.max_attempts AND p.lock_count + 1 < r.max_locks THEN r.until END,
+  lock_count = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN p.lock_count + 1 ELSE p.lock_count END,
   updated_at = r.at
 FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
 WHERE p.subject_id = r.subject_id AND (p.locked_at IS NULL OR (p.locked_until IS NOT NULL AND p.locked_until <= r.at))
@@ -38,6 +39,7 @@ interface PendingCount {
   now: string;
   maxAttempts: number;
   until: string | null;
+  maxLocks: number;
 }
 
 interface CountedRow {
@@ -49,7 +51,7 @@ interface CountedRow {
   locked_now: boolean;
 }
 
-const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL`;
+const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL, lock_count = 0`;
 
 // Right PINs settled in batches (WriteBatches): one statement, one commit and one turn at the audit
 // head for every verify that arrived while the previous batch was being written. Under load the
@@ -99,6 +101,7 @@ interface PinRow {
   failed_attempts: number;
   locked_at: Date | null;
   locked_until: Date | null;
+  lock_count: number;
   pin_set_at: Date;
 }
 
@@ -113,6 +116,7 @@ function toCredential(r: PinRow): PinCredential {
     failedAttempts: r.failed_attempts,
     lockedAt: date(r.locked_at),
     lockedUntil: date(r.locked_until),
+    lockCount: r.lock_count,
     pinSetAt: new Date(r.pin_set_at),
   };
 }
@@ -149,7 +153,13 @@ export class SqlPinStore implements PinStore {
 
   async countAttempt(subjectId: string, now: Date, rule: LockRule): Promise<AttemptReservation> {
     const until = lockEnd(rule, now);
-    const row = await this.counts.submit({ subjectId, now: now.toISOString(), maxAttempts: rule.maxAttempts, until: until === null ? null : until.toISOString() });
+    const row = await this.counts.submit({
+      subjectId,
+      now: now.toISOString(),
+      maxAttempts: rule.maxAttempts,
+      until: until === null ? null : until.toISOString(),
+      maxLocks: rule.maxTimedLocks,
+    });
     if (row) {
       return {
         kind: "counted",
@@ -178,7 +188,8 @@ export class SqlPinStore implements PinStore {
   async refundAttempt(subjectId: string, pinHash: string, lockedNow: boolean): Promise<void> {
     await this.db.query(
       `UPDATE pin_credentials SET failed_attempts = GREATEST(failed_attempts - 1, 0),
-         locked_at = CASE WHEN $3 THEN NULL ELSE locked_at END, locked_until = CASE WHEN $3 THEN NULL ELSE locked_until END
+         locked_at = CASE WHEN $3 THEN NULL ELSE locked_at END, locked_until = CASE WHEN $3 THEN NULL ELSE locked_until END,
+         lock_count = CASE WHEN $3 THEN GREATEST(lock_count - 1, 0) ELSE lock_count END
        WHERE subject_id = $1::uuid AND pin_hash = $2`,
       [subjectId, pinHash, lockedNow],
     );
@@ -196,6 +207,7 @@ export class SqlPinStore implements PinStore {
       batch.map((c) => c.now),
       batch.map((c) => c.maxAttempts),
       batch.map((c) => c.until),
+      batch.map((c) => c.maxLocks),
     ]);
     const byIndex = new Map(result.rows.map((r) => [Number(r.idx), r]));
     return batch.map((_, i) => byIndex.get(i + 1) ?? null);
