@@ -12,6 +12,7 @@ import type { RateLimit } from "../../src/sms/commands/rate-limit.js";
 import { buildSmsGateway, type SmsGateway } from "../../src/sms/gateway.js";
 import { startOutbound, type Outbound } from "../../src/sms/outbox/outbound.js";
 import type { LinkInput } from "../../src/sms/links/types.js";
+import { SMSC_PASSWORD } from "./sms-outbox-smsc.js";
 import { openUssdEnv, SYSTEM, type UssdEnv } from "./ussd-env.js";
 
 export interface Customer {
@@ -29,6 +30,8 @@ export interface SmsEnv extends UssdEnv {
   treasuryId: string;
   addCustomer(msisdn: string, name: string, pin: string, language: Language, openingMinor: bigint): Promise<Customer>;
   addServerLink(id: string, fields?: Partial<LinkInput>): Promise<void>;
+  /** A client link binding to the test SMSC on `port` (as "fingate" with SMSC_PASSWORD). */
+  addClientLink(id: string, port: number, fields?: Partial<LinkInput>): Promise<void>;
   /** Builds the SMS gateway and the outbound pipeline again on the same database (a restart). */
   restart(): Promise<void>;
 }
@@ -107,6 +110,25 @@ export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
         systemType: "",
         host: null,
         port: null,
+        maxBinds: 1,
+        throughputPerS: null,
+        shortCodes: ["22555"],
+        msisdnPrefixes: ["+2547"],
+        ussd: null,
+        ...fields,
+      });
+      if (!created.ok) throw new Error(created.code);
+    },
+    async addClientLink(id, port, fields = {}) {
+      const created = await env.sms.admin.create(OPERATOR, id, {
+        mode: "client",
+        institutionId: ussd.bankId,
+        enabled: true,
+        systemId: "fingate",
+        password: SMSC_PASSWORD,
+        systemType: "",
+        host: "127.0.0.1",
+        port,
         maxBinds: 1,
         throughputPerS: null,
         shortCodes: ["22555"],

@@ -7,7 +7,7 @@ import smpp from "smpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeSms } from "../../src/sms/encoding.js";
 import { OPERATOR, openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
-import { SMSC_PASSWORD, startTestSmsc, type TestSmsc } from "../helpers/sms-outbox-smsc.js";
+import { startTestSmsc, type TestSmsc } from "../helpers/sms-outbox-smsc.js";
 
 let env: SmsEnv;
 let smsc: TestSmsc;
@@ -26,22 +26,7 @@ beforeAll(async () => {
   env = await openSmsEnv({ code: "sms-client-bank" });
   await env.addCustomer("+254700000001", "Jane Wanjiru", "4827", "en", 1_234_50n);
   smsc = await startTestSmsc();
-  const created = await env.sms.admin.create(OPERATOR, "smsc-ke", {
-    mode: "client",
-    institutionId: env.bankId,
-    enabled: true,
-    systemId: "fingate",
-    password: SMSC_PASSWORD,
-    systemType: "",
-    host: "127.0.0.1",
-    port: smsc.port,
-    maxBinds: 1,
-    throughputPerS: 100,
-    shortCodes: ["22555"],
-    msisdnPrefixes: ["+2547"],
-    ussd: null,
-  });
-  expect(created.ok).toBe(true);
+  await env.addClientLink("smsc-ke", smsc.port, { throughputPerS: 100 });
 });
 
 afterAll(async () => {

@@ -12,8 +12,8 @@ import { insertOutboxReply } from "../../src/infra/db/outbox-store.js";
 import { replyOutboxId } from "../../src/sms/commands/outbox-replies.js";
 import { encodeSms } from "../../src/sms/encoding.js";
 import { ESME_ROK } from "../../src/sms/smpp-status.js";
-import { OPERATOR, openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
-import { SMSC_PASSWORD, startTestSmsc, type TestSmsc } from "../helpers/sms-outbox-smsc.js";
+import { openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
+import { startTestSmsc, type TestSmsc } from "../helpers/sms-outbox-smsc.js";
 import { TestTelco, textOf } from "../helpers/smpp-telco.js";
 
 /** Seconds an incomplete message waits for its parts here (short, so expiry can be seen). */
@@ -97,22 +97,7 @@ beforeAll(async () => {
   await env.addCustomer("+255700000008", "Baraka Juma", "3841", "en", 50_00n);
   await env.addServerLink("safaricom", { maxBinds: 10 });
   smsc = await startTestSmsc();
-  const created = await env.sms.admin.create(OPERATOR, "smsc-tz", {
-    mode: "client",
-    institutionId: env.bankId,
-    enabled: true,
-    systemId: "fingate",
-    password: SMSC_PASSWORD,
-    systemType: "",
-    host: "127.0.0.1",
-    port: smsc.port,
-    maxBinds: 1,
-    throughputPerS: null,
-    shortCodes: ["15055"],
-    msisdnPrefixes: ["+2557"],
-    ussd: null,
-  });
-  expect(created.ok).toBe(true);
+  await env.addClientLink("smsc-tz", smsc.port, { shortCodes: ["15055"], msisdnPrefixes: ["+2557"] });
 });
 
 // Our deliver_sm go round robin over the telco's bound sessions: each test's session ends with it.

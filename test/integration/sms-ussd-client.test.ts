@@ -14,8 +14,8 @@ import type { DeliveryReceipt } from "../../src/sms/mt-link.js";
 import { encodeSms } from "../../src/sms/encoding.js";
 import { USSD_DEFAULTS } from "../../src/sms/links/types.js";
 import { ESME_ROK } from "../../src/sms/smpp-status.js";
-import { containsPin, OPERATOR, openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
-import { SMSC_PASSWORD, startTestSmsc, type AcceptedSubmit, type TestSmsc } from "../helpers/sms-outbox-smsc.js";
+import { containsPin, openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
+import { startTestSmsc, type AcceptedSubmit, type TestSmsc } from "../helpers/sms-outbox-smsc.js";
 
 const PSSR_INDICATION = 1;
 const USSR_REQUEST = 2;
@@ -111,22 +111,7 @@ beforeAll(async () => {
   await tariffs.insertTelco({ id: telcoId, code: `telco-${randomBytes(3).toString("hex")}`, name: "Gateway Telco", networkCodes: [], smppLinkIds: [LINK], createdAt: now }, []);
   await tariffs.insertPlan({ id: randomUUID(), telcoId, name: "flat", currency: "KES", perSessionMinor: 10n, perStageMinor: 0n, ceilingMinor: 10n, maxStages: 8, payer: "customer", effectiveFrom: now, createdAt: now, updatedAt: now }, []);
   gateway = await startTestSmsc();
-  const created = await env.sms.admin.create(OPERATOR, LINK, {
-    mode: "client",
-    institutionId: env.bankId,
-    enabled: true,
-    systemId: "fingate",
-    password: SMSC_PASSWORD,
-    systemType: "",
-    host: "127.0.0.1",
-    port: gateway.port,
-    maxBinds: 1,
-    throughputPerS: null,
-    shortCodes: ["22555"],
-    msisdnPrefixes: ["+2547"],
-    ussd: { ...USSD_DEFAULTS, serviceCode: "*384#" },
-  });
-  expect(created.ok).toBe(true);
+  await env.addClientLink(LINK, gateway.port, { ussd: { ...USSD_DEFAULTS, serviceCode: "*384#" } });
   await until("the bind", () => env.sms.manager.status().find((s) => s.id === LINK && s.state === "bound"));
 });
 

@@ -14,7 +14,7 @@
  *   new message that reuses the reference. So an incomplete message expires after the TTL and
  *   never runs; the sweep deletes such rows.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { openGcm, sealGcm } from "../links/secrets.js";
 import type { SqlDb } from "../../infra/db/sql.js";
 
 /** Long enough for the parts of one message to arrive (seconds apart, minutes under an SMSC's retries). */
@@ -72,25 +72,14 @@ export class MoPartSealer {
 
   /** "iv.tag.ciphertext" (base64url), bound to the part's place so it cannot be moved to another. */
   seal(text: string, place: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
-    cipher.setAAD(Buffer.from(`fingate:sms-mo-part:${place}`));
-    const data = Buffer.concat([cipher.update(text, "utf8"), cipher.final()]);
-    return [iv, cipher.getAuthTag(), data].map((b) => b.toString("base64url")).join(".");
+    return sealGcm(this.key, `fingate:sms-mo-part:${place}`, text).join(".");
   }
 
   /** null when sealed under another key (FINGATE_SMS_SECRET_KEY changed) or for another place. */
   open(sealed: string, place: string): string | null {
     const [iv, tag, data] = sealed.split(".");
     if (!iv || !tag || data === undefined) return null;
-    try {
-      const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64url"));
-      decipher.setAAD(Buffer.from(`fingate:sms-mo-part:${place}`));
-      decipher.setAuthTag(Buffer.from(tag, "base64url"));
-      return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
-    } catch {
-      return null;
-    }
+    return openGcm(this.key, `fingate:sms-mo-part:${place}`, iv, tag, data);
   }
 }
 

@@ -35,6 +35,27 @@ export function dummyLinkPasswordHash(): Promise<string> {
   return dummyHash;
 }
 
+/** AES-256-GCM bound to `context` (additional data): base64url iv, tag and ciphertext. */
+export function sealGcm(key: Uint8Array, context: string, plain: string): [string, string, string] {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(Buffer.from(context));
+  const data = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+  return [iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), data.toString("base64url")];
+}
+
+/** The plain text of sealGcm's parts; null when sealed under another key or another context. */
+export function openGcm(key: Uint8Array, context: string, iv: string, tag: string, data: string): string | null {
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+    decipher.setAAD(Buffer.from(context));
+    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
+  } catch {
+    return null;
+  }
+}
+
 export class LinkPasswordSealer {
   constructor(private readonly key: Uint8Array) {
     if (key.length !== 32) throw new Error("the SMS link key must have 32 bytes");
@@ -42,24 +63,13 @@ export class LinkPasswordSealer {
 
   /** "v1.iv.tag.ciphertext" (base64url), bound to the link id so a sealed value cannot be moved. */
   seal(plain: string, linkId: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
-    cipher.setAAD(Buffer.from(`fingate:sms-link:${linkId}`));
-    const data = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
-    return ["v1", iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), data.toString("base64url")].join(".");
+    return ["v1", ...sealGcm(this.key, `fingate:sms-link:${linkId}`, plain)].join(".");
   }
 
   /** null when the value was sealed under another key or for another link. */
   open(sealed: string, linkId: string): string | null {
     const [version, iv, tag, data] = sealed.split(".");
     if (version !== "v1" || !iv || !tag || data === undefined) return null;
-    try {
-      const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64url"));
-      decipher.setAAD(Buffer.from(`fingate:sms-link:${linkId}`));
-      decipher.setAuthTag(Buffer.from(tag, "base64url"));
-      return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
-    } catch {
-      return null;
-    }
+    return openGcm(this.key, `fingate:sms-link:${linkId}`, iv, tag, data);
   }
 }
