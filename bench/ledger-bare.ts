@@ -131,16 +131,24 @@ class Writer {
       this.inFlight++;
       const transfers = batch.map((w) => w.t);
       const write = this.shape === "locked" ? writeLocked(transfers, [...keys].sort()) : writeOneshot(transfers);
-      void write.then(() => {
-        for (const k of keys) this.busy.delete(k);
-        this.inFlight--;
-        const now = performance.now();
-        for (const w of batch) {
-          this.latencies.push(now - w.at);
-          w.done();
-        }
-        this.pump();
-      });
+      // A failed batch (oneshot has no per-transfer path) stops the bench rather than leaving its
+      // accounts busy and its submitters waiting for ever.
+      void write.then(
+        () => {
+          for (const k of keys) this.busy.delete(k);
+          this.inFlight--;
+          const now = performance.now();
+          for (const w of batch) {
+            this.latencies.push(now - w.at);
+            w.done();
+          }
+          this.pump();
+        },
+        (error: unknown) => {
+          console.error(`[bench:ledger-bare] ${this.shape} batch failed: ${String(error)}`);
+          process.exit(1);
+        },
+      );
     }
   }
 }

@@ -31,7 +31,7 @@ export interface Config {
   readCacheMs: number;
   /** Outbound SMS (src/sms/outbox): receipts and notices from the outbox to the SMPP links. */
   smsOutbound: {
-    /** Sender address when a link's route names none (FINGATE_SMS_SENDER, shared with replies). */
+    /** Sender address when a link's route names none and a message is no reply to an MO (FINGATE_SMS_SENDER). */
     sender: string;
     /** Sending attempts per message before it is dead-lettered. */
     maxAttempts: number;

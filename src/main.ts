@@ -7,7 +7,7 @@ import { adminRouter } from "./http/admin/router.js";
 import { agentApiRouter } from "./http/agent/router.js";
 import { createApp } from "./http/app.js";
 import { hexKey32, resolveInstanceKey, type InstanceKeySpec } from "./infra/auth/instance-key.js";
-import { resolvePinKey, pinKeyPath } from "./infra/auth/pin-key.js";
+import { resolvePinKey } from "./infra/auth/pin-key.js";
 import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
@@ -46,7 +46,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     isRetryable: isRetryableSqlError,
   });
   const pinKey = await resolvePinKey({ configured: config.pinKey, dataDir: config.dataDir, production: config.production });
-  if (pinKey.origin === "data-dir") logger.warn({ file: pinKeyPath(config.dataDir) }, "FINGATE_PIN_KEY unset: using the PIN key kept in the data directory");
+  if (pinKey.origin === "data-dir") logger.warn({ file: pinKey.file }, "FINGATE_PIN_KEY unset: using the PIN key kept in the data directory");
   const services = buildServices(db, ledger, {
     schema: config.databaseSchema,
     pinPepper: config.pinPepper,

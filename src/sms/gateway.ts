@@ -17,6 +17,7 @@
  *   REDIS_URL                per-number MO rate limit in Redis (else in memory)
  */
 import { createHmac, randomBytes } from "node:crypto";
+import { hexKey32 } from "../infra/auth/instance-key.js";
 import { Redis } from "ioredis";
 import type { PinService } from "../core/auth/pin-service.js";
 import type { Directory } from "../core/directory/directory.js";
@@ -133,6 +134,5 @@ function secretKeyFromEnv(env: NodeJS.ProcessEnv, logger: LinkManagerLogger): Ui
     logger.warn({}, "FINGATE_SMS_SECRET_KEY unset: a random key for this process (client links' passwords will not open after a restart)");
     return randomBytes(32);
   }
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error("FINGATE_SMS_SECRET_KEY must be 64 hex characters");
-  return Buffer.from(hex, "hex");
+  return hexKey32("FINGATE_SMS_SECRET_KEY")(hex);
 }

@@ -6,7 +6,6 @@ import smpp from "smpp";
 export const ESME_ROK = 0x00;
 export const ESME_RBINDFAIL = 0x0d;
 export const ESME_RINVPASWD = 0x0e;
-export const ESME_RINVSYSID = 0x0f;
 export const ESME_RMSGQFUL = 0x14;
 export const ESME_RTHROTTLED = 0x58;
 

@@ -16,6 +16,7 @@
  *   REDIS_URL                     sessions in Redis (else in memory, one instance only)
  */
 import { randomBytes } from "node:crypto";
+import { hexKey32 } from "../infra/auth/instance-key.js";
 import type { PinService } from "../core/auth/pin-service.js";
 import type { SimSwapGuard } from "../core/auth/sim-swap.js";
 import type { Directory } from "../core/directory/directory.js";
@@ -166,7 +167,5 @@ function aggregatorsFromEnv(env: NodeJS.ProcessEnv): AggregatorConfig[] {
 
 function secretKeyFromEnv(env: NodeJS.ProcessEnv): Uint8Array {
   const hex = env.FINGATE_USSD_SECRET_KEY?.trim();
-  if (!hex) return randomBytes(32);
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error("FINGATE_USSD_SECRET_KEY must be 64 hex characters");
-  return Buffer.from(hex, "hex");
+  return hex ? hexKey32("FINGATE_USSD_SECRET_KEY")(hex) : randomBytes(32);
 }

@@ -22,7 +22,7 @@ import { registerCustomer, type RegisterInput } from "./registration.js";
 import {
   CUSTOMER_STATUSES,
   KYC_TIERS,
-  LANGUAGES,
+  isLanguage,
   ok,
   refuse,
   type ActionContext,
@@ -234,7 +234,7 @@ export class Directory {
   }
 
   async setLanguage(ctx: ActionContext, customerId: string, language: string): Promise<Outcome<Customer>> {
-    const input: Outcome<Language> = (LANGUAGES as readonly string[]).includes(language) ? ok(language as Language) : refuse("invalid_language");
+    const input: Outcome<Language> = isLanguage(language) ? ok(language) : refuse("invalid_language");
     return this.updateCustomer(ctx, "directory.customer.set_language", customerId, "owner", input, (value) => ({ language: value }));
   }
 

@@ -6,7 +6,7 @@ import { normalizeMsisdn } from "./msisdn.js";
 import { parseDisplayName } from "./names.js";
 import { UniqueViolation, type DirectoryLedger, type DirectoryStore } from "./ports.js";
 import {
-  LANGUAGES,
+  isLanguage,
   PRIMARY_WALLET_ALIAS,
   ok,
   refuse,
@@ -54,7 +54,7 @@ export async function registerCustomer(deps: RegistrationDeps, ctx: ActionContex
   const name = parseDisplayName(input.displayName);
   if (!name.ok) return refused(name.code);
   const language = input.language ?? "en";
-  if (!(LANGUAGES as readonly string[]).includes(language)) return refused("invalid_language");
+  if (!isLanguage(language)) return refused("invalid_language");
   const institution = await deps.store.getInstitution(input.institutionId);
   if (!institution) return refused("institution_not_found");
   const msisdn = normalizeMsisdn(input.msisdn, institution.defaultCountry);

@@ -3,6 +3,7 @@ import type { ActorType, Channel } from "../audit/audit-entry.js";
 
 export const LANGUAGES = ["en", "sw", "fr", "hi"] as const;
 export type Language = (typeof LANGUAGES)[number];
+export const isLanguage = (value: unknown): value is Language => (LANGUAGES as readonly unknown[]).includes(value);
 
 export const CUSTOMER_STATUSES = ["active", "blocked", "closed"] as const;
 export type CustomerStatus = (typeof CUSTOMER_STATUSES)[number];

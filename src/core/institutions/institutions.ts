@@ -1,6 +1,6 @@
 import { actorOf, type Principal } from "../access/types.js";
 import { isUuid, uuidv7 } from "../ledger/ids.js";
-import { LANGUAGES, type Language } from "../directory/types.js";
+import { isLanguage } from "../directory/types.js";
 import { isValidTimeZone } from "../limits/periods.js";
 import type { InstitutionStore } from "./ports.js";
 import { ensureSystemAccount, type SystemAccountLedger } from "./system-accounts.js";
@@ -21,7 +21,6 @@ export type CreateInstitutionResult =
 
 export type SetLanguageResult = { ok: true; institution: Institution } | { ok: false; code: "invalid_language" | "institution_not_found" };
 
-const isLanguage = (value: string): value is Language => (LANGUAGES as readonly string[]).includes(value);
 
 export interface InstitutionsDeps {
   store: InstitutionStore;

