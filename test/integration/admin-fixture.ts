@@ -50,7 +50,7 @@ export async function openAdmin(kind: StoreKind = "postgres"): Promise<AdminFixt
   const prisma = createPrisma(test.db, test.schema);
   const ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
   const audit = new SqlAuditLog(test.db);
-  const directory = new Directory({ store: new PrismaDirectoryStore(prisma), ledger, audit });
+  const directory = new Directory({ store: new PrismaDirectoryStore(prisma, test.db), ledger, audit });
   const simSwaps = new SimSwapGuard({ store: new SqlSimSwapStore(test.db) });
   // Cheap Argon2 parameters: these tests exercise the API, not the hash.
   const pins = new PinService({ store: new SqlPinStore(test.db), hasher: new Argon2PinHasher({ memoryCostKiB: 1024, timeCost: 1 }), audit, simSwap: simSwaps });

@@ -46,7 +46,7 @@ export async function openDirectory(kind: StoreKind): Promise<DirectoryFixture> 
   const prisma = createPrisma(test.db, test.schema);
   const ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
   const audit = new RecordingAudit();
-  const directory = new Directory({ store: new PrismaDirectoryStore(prisma), ledger, audit });
+  const directory = new Directory({ store: new PrismaDirectoryStore(prisma, test.db), ledger, audit });
   const bankId = randomUUID();
   const otherBankId = randomUUID();
   await test.db.query(

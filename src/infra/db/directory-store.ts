@@ -46,8 +46,6 @@ const PROFILE_INCLUDE = {
   instruments: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
 } satisfies Prisma.CustomerInclude;
 
-const DEFAULT_INSTRUMENT = { instruments: { where: { isDefault: true }, select: { accountId: true } } } satisfies Prisma.CustomerInclude;
-
 // The reads every USSD hop makes (who is calling, who is paid), as plain SQL on the pool: through
 // Prisma each cost several times the CPU of the query itself (docs/architecture.md, "USSD hop cost").
 const CUSTOMER_COLUMNS = `id, institution_id AS "institutionId", msisdn, display_name AS "displayName", language, kyc_tier AS "kycTier",
@@ -69,21 +67,19 @@ type CustomerSqlRow = Pick<CustomerRow, "id" | "institutionId" | "msisdn" | "dis
  * take, and (given `sql`, the same database's pool) for the hot single-row reads.
  */
 export class PrismaDirectoryStore implements DirectoryStore {
-  private readonly reads: Record<"customerById" | "customerByMsisdn" | "payeeByMsisdn" | "payeeByAlias", BatchedRead<PayeeSqlRow>> | null;
+  private readonly reads: Record<"customerById" | "customerByMsisdn" | "payeeByMsisdn" | "payeeByAlias", BatchedRead<PayeeSqlRow>>;
 
   constructor(
     private readonly prisma: PrismaClient,
-    sql?: SqlExecutor,
+    sql: SqlExecutor,
   ) {
-    // Hops in flight together share these reads' round trips (src/infra/db/batched-read.ts).
-    this.reads = sql
-      ? {
-          customerById: new BatchedRead(sql, CUSTOMER_BY_ID, 1),
-          customerByMsisdn: new BatchedRead(sql, CUSTOMER_BY_MSISDN, 1),
-          payeeByMsisdn: new BatchedRead(sql, PAYEE_BY_MSISDN, 1),
-          payeeByAlias: new BatchedRead(sql, PAYEE_BY_ALIAS, 1),
-        }
-      : null;
+    // The hot reads in plain SQL, and hops in flight together share their round trips (src/infra/db/batched-read.ts).
+    this.reads = {
+      customerById: new BatchedRead(sql, CUSTOMER_BY_ID, 1),
+      customerByMsisdn: new BatchedRead(sql, CUSTOMER_BY_MSISDN, 1),
+      payeeByMsisdn: new BatchedRead(sql, PAYEE_BY_MSISDN, 1),
+      payeeByAlias: new BatchedRead(sql, PAYEE_BY_ALIAS, 1),
+    };
   }
 
   async getInstitution(institutionId: string): Promise<InstitutionProfile | null> {
@@ -110,16 +106,12 @@ export class PrismaDirectoryStore implements DirectoryStore {
     );
   }
 
-  async getCustomer(customerId: string): Promise<Customer | null> {
-    if (this.reads) return this.sqlCustomer(this.reads.customerById, customerId);
-    const row = await this.prisma.customer.findUnique({ where: { id: customerId } });
-    return row ? toCustomer(row) : null;
+  getCustomer(customerId: string): Promise<Customer | null> {
+    return this.sqlCustomer(this.reads.customerById, customerId);
   }
 
-  async findCustomerByMsisdn(msisdn: string): Promise<Customer | null> {
-    if (this.reads) return this.sqlCustomer(this.reads.customerByMsisdn, msisdn);
-    const row = await this.prisma.customer.findUnique({ where: { msisdn } });
-    return row ? toCustomer(row) : null;
+  findCustomerByMsisdn(msisdn: string): Promise<Customer | null> {
+    return this.sqlCustomer(this.reads.customerByMsisdn, msisdn);
   }
 
   loadProfile(customerId: string): Promise<CustomerProfile | null> {
@@ -139,19 +131,12 @@ export class PrismaDirectoryStore implements DirectoryStore {
     );
   }
 
-  async findPayeeByMsisdn(msisdn: string): Promise<PayeeRecord | null> {
-    if (this.reads) return this.sqlPayee(this.reads.payeeByMsisdn, msisdn);
-    const row = await this.prisma.customer.findUnique({ where: { msisdn }, include: DEFAULT_INSTRUMENT });
-    return row ? toPayee(row) : null;
+  findPayeeByMsisdn(msisdn: string): Promise<PayeeRecord | null> {
+    return this.sqlPayee(this.reads.payeeByMsisdn, msisdn);
   }
 
-  async findPayeeByAlias(aliasKey: string): Promise<PayeeRecord | null> {
-    if (this.reads) return this.sqlPayee(this.reads.payeeByAlias, aliasKey);
-    const row = await this.prisma.customerAlias.findUnique({
-      where: { aliasKey },
-      include: { customer: { include: DEFAULT_INSTRUMENT } },
-    });
-    return row ? toPayee(row.customer) : null;
+  findPayeeByAlias(aliasKey: string): Promise<PayeeRecord | null> {
+    return this.sqlPayee(this.reads.payeeByAlias, aliasKey);
   }
 
   private async sqlCustomer(read: BatchedRead<CustomerSqlRow>, key: string): Promise<Customer | null> {

@@ -166,7 +166,7 @@ export class SqlLedgerStore implements LedgerStore {
       const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
       const decision = decide(toSnapshot(pendings, locked.rows.map(toAccount), existing.rows, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, false);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
       return decision;
     });
   }
@@ -207,7 +207,7 @@ export class SqlLedgerStore implements LedgerStore {
       const locked = accountsFromLine(accounts!.line);
       const decision = decide(toSnapshot(pendings, locked.accounts, existing, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, true, locked.tids);
+      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, locked.tids);
       await client.query("COMMIT");
       open = false;
       return decision;
@@ -362,8 +362,7 @@ async function writeDecision(
   d: BatchDecision,
   audit: boolean,
   name: (n: string) => string | undefined,
-  binary: boolean,
-  /** Row version of each locked account, from ledger_lock_and_read (PostgreSQL only). */
+  /** Row version of each locked account, from ledger_lock_and_read: PostgreSQL only, whose driver also takes arrays in binary. */
   tids?: Map<string, string>,
 ): Promise<void> {
   const t = d.transfers;
@@ -373,7 +372,7 @@ async function writeDecision(
   const armed = t.filter((x) => x.expiresAt !== null && !disarmed.has(x.id));
   const at = (t[0] ?? f[0])!.createdAt;
   const shape: WriteShape = { audit, byTid: tids !== undefined, failures: f.length > 0, timeouts: armed.length > 0 || disarmed.size > 0, notices: (d.notices ?? []).length > 0 };
-  const e = binary ? BINARY_ARRAYS : TEXT_ARRAYS;
+  const e = tids !== undefined ? BINARY_ARRAYS : TEXT_ARRAYS;
   const params: unknown[] = [
     e.uuid(t, (x) => x.id),
     e.uuid(t, (x) => x.debitAccountId),
