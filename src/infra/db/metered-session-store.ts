@@ -49,22 +49,6 @@ function toSession(r: SessionRow): MeteredSession {
   };
 }
 
-// ON CONFLICT DO NOTHING: a concurrent insert of the same id waits for the first to commit and
-// then inserts nothing, so the SELECT that follows always finds the winner's row.
-const INSERT = `INSERT INTO metered_sessions (session_id, institution_id, telco_id, tariff_plan_id, msisdn, stages, started_at,
-  ended_at, duration_ms, end_reason, payer, currency, charge_minor, debit_account_id, credit_account_id, transfer_id)
-  VALUES ($1, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7::timestamptz, $8::timestamptz, $9, $10, $11, $12, $13::bigint,
-    $14::uuid, $15::uuid, $16::uuid)
-  ON CONFLICT (session_id) DO NOTHING RETURNING 1`;
-
-// The insert and the stored row in one round trip: the inserted row, or else the one already there.
-// A row committed by a concurrent insert after this statement's snapshot is not seen here (no row
-// comes back): record() then reads it on its own.
-const INSERT_OR_GET = `WITH ins AS (${INSERT.replace("RETURNING 1", `RETURNING ${COLUMNS}`)})
-SELECT *, TRUE AS inserted FROM ins
-UNION ALL
-SELECT ${COLUMNS}, FALSE AS inserted FROM metered_sessions WHERE session_id = $1 AND NOT EXISTS (SELECT 1 FROM ins)`;
-
 // Charge outcomes of the sessions settled together (WriteBatches), in one statement: the first
 // outcome recorded for a session stays. Rows are locked in session order before any is changed (the InitPlan runs
 // first), so two processes' batches cannot deadlock.
@@ -140,7 +124,7 @@ export class SqlSessionLog implements SessionLog {
     } catch (error) {
       // One bad row (a CHECK) must not fail the others: each alone, as before batching.
       if (batch.length === 1) throw error;
-      return Promise.all(batch.map((s) => this.recordOne(s)));
+      return (await Promise.all(batch.map((s) => this.recordBatch([s])))).flat();
     }
     const byId = new Map(rows.map((r) => [r.session_id, r]));
     return Promise.all(
@@ -153,18 +137,6 @@ export class SqlSessionLog implements SessionLog {
         return { session: stored, inserted: false };
       }),
     );
-  }
-
-  private async recordOne(s: MeteredSession): Promise<{ session: MeteredSession; inserted: boolean }> {
-    const result = await this.db.query<SessionRow & { inserted: boolean }>(INSERT_OR_GET, [
-      s.sessionId, s.institutionId, s.telcoId, s.tariffPlanId, s.msisdn, s.stages, iso(s.startedAt), iso(s.endedAt), s.durationMs,
-      s.endReason, s.payer, s.currency, s.chargeMinor.toString(), s.debitAccountId, s.creditAccountId, s.transferId,
-    ]);
-    const row = result.rows[0];
-    if (row) return { session: toSession(row), inserted: row.inserted };
-    const stored = await this.get(s.sessionId);
-    if (!stored) throw new Error(`metered session ${s.sessionId} vanished after insert`);
-    return { session: stored, inserted: false };
   }
 
   async settle(sessionId: string, chargeResult: string): Promise<void> {
