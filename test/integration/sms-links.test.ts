@@ -46,7 +46,7 @@ async function bindStatus(systemId: string, password: string): Promise<number> {
 const serverLink = () => ({
   id: "airtel-ke",
   mode: "server",
-  password: "pw12345",
+  password: "Pw1234!x",
   institutionId: bankId,
   systemId: "airtel",
   throughputPerS: 50,
@@ -79,11 +79,11 @@ describe("SMS link configuration", () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ id: "airtel-ke", mode: "server", systemId: "airtel", throughputPerS: 50, enabled: true, ussd: null });
     expect(Object.keys(created.body).filter((k) => /password/i.test(k))).toEqual([]);
-    expect(JSON.stringify(created.body)).not.toContain("pw12345");
+    expect(JSON.stringify(created.body)).not.toContain("Pw1234!x");
     const { rows } = await test.db.query<{ payload: unknown }>("SELECT payload FROM audit_log WHERE action = 'sms_link.create'");
     expect(rows).toHaveLength(1);
-    expect(JSON.stringify(rows)).not.toMatch(/pw12345|scrypt/);
-    expect(await bindStatus("airtel", "pw12345")).toBe(ESME_ROK);
+    expect(JSON.stringify(rows)).not.toMatch(/Pw1234!x|scrypt/);
+    expect(await bindStatus("airtel", "Pw1234!x")).toBe(ESME_ROK);
   });
 
   it("refuses bad input and duplicates, changing nothing", async () => {
@@ -91,6 +91,11 @@ describe("SMS link configuration", () => {
     expect((await post({ ...serverLink(), id: "client-1", mode: "client", systemId: "fingate" })).status).toBe(400); // no host/port
     expect((await post({ ...serverLink(), id: "Bad Id" })).status).toBe(400);
     expect((await post({ ...serverLink(), id: "long-pw", password: "much-too-long" })).status).toBe(400);
+    // SMPP caps passwords at 8 characters: a server account the bank issues must use all 8, mixed.
+    for (const weak of ["Pw12!", "password", "PASSWORD", "12345678", "pass1234"]) {
+      const refused = await post({ ...serverLink(), id: "weak-pw", systemId: "weak", password: weak });
+      expect([refused.status, refused.body.error.code]).toEqual([400, "weak_link_password"]);
+    }
     expect((await post({ ...serverLink(), id: "other", msisdnPrefixes: ["2547"] })).status).toBe(400);
     expect((await post(serverLink())).body.error.code).toBe("sms_link_id_taken");
     expect((await post({ ...serverLink(), id: "airtel-2" })).body.error.code).toBe("sms_system_id_taken");
@@ -130,6 +135,8 @@ describe("SMS link configuration", () => {
     expect(updated.status).toBe(200);
     expect(updated.body.throughputPerS).toBe(80);
     expect((await request(gateway.app).put("/admin/v1/sms-links/nope").set(...platform()).send(fields)).status).toBe(404);
+    const weak = await request(gateway.app).put("/admin/v1/sms-links/airtel-ke").set(...platform()).send({ ...fields, password: "airtel12" });
+    expect([weak.status, weak.body.error.code]).toEqual([400, "weak_link_password"]);
   });
 
   it("survives a restart, and the telco binds with the same password", async () => {
@@ -139,7 +146,7 @@ describe("SMS link configuration", () => {
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({ throughputPerS: 80, shortCodes: ["22555"], msisdnPrefixes: ["+25473", "+25410"] });
     expect(gateway.sms.manager.route("+254730000001")).toEqual({ linkId: "airtel-ke", from: "22555" });
-    expect(await bindStatus("airtel", "pw12345")).toBe(ESME_ROK);
+    expect(await bindStatus("airtel", "Pw1234!x")).toBe(ESME_ROK);
     expect(await bindStatus("airtel", "pw99999")).toBe(ESME_RINVPASWD);
   });
 
@@ -148,7 +155,7 @@ describe("SMS link configuration", () => {
     expect(deleted.status).toBe(200);
     expect((await request(gateway.app).get("/admin/v1/sms-links/airtel-ke").set(...platform())).status).toBe(404);
     // A deleted account is refused like a wrong password: callers learn nothing of which ids exist.
-    expect(await bindStatus("airtel", "pw12345")).toBe(ESME_RINVPASWD);
+    expect(await bindStatus("airtel", "Pw1234!x")).toBe(ESME_RINVPASWD);
     expect(gateway.sms.manager.route("+254730000001")).toBeNull();
   });
 

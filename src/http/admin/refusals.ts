@@ -62,6 +62,7 @@ export const REFUSALS = {
   // SMS links
   sms_link_not_found: [404, "no such SMS link"],
   sms_link_id_taken: [409, "an SMS link with this id exists"],
+  weak_link_password: [400, "a server link's password must be 8 characters mixing three of lower case, upper case, digits and symbols"],
   sms_system_id_taken: [409, "another server link has this system_id"],
 } as const satisfies Record<string, readonly [number, string]>;
 

@@ -48,7 +48,9 @@ const fields = {
     .meta({ description: "server mode: the addresses the telco may bind from; empty: any" }),
 };
 
-const password = ascii(8).meta({ description: "write-only: hashed (server) or sealed (client), never returned" });
+const password = ascii(8).meta({
+  description: "write-only: hashed (server) or sealed (client), never returned; a server link's must be 8 characters mixing three of lower case, upper case, digits, symbols",
+});
 
 const linkOut = z
   .object({
@@ -90,7 +92,7 @@ const statusOut = z
 
 const params = z.object({ linkId });
 const path = `${API_PREFIX}/sms-links/{linkId}`;
-const REFUSALS = ["sms_link_not_found", "sms_link_id_taken", "sms_system_id_taken", "institution_not_found", "not_configured"] as const;
+const REFUSALS = ["sms_link_not_found", "sms_link_id_taken", "sms_system_id_taken", "institution_not_found", "not_configured", "weak_link_password"] as const;
 
 type CreateBody = z.infer<typeof createBody>;
 const createBody = z.strictObject({ mode: z.enum(["client", "server"]), password, ...fields });
