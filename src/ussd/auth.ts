@@ -41,18 +41,34 @@ export function checkAggregatorAuth(auth: AggregatorAuth): void {
   if (auth.secret.length < MIN_SECRET_CHARS) throw new Error(`an aggregator secret must have at least ${MIN_SECRET_CHARS} characters`);
 }
 
-export function authenticate(auth: AggregatorAuth) {
+/** The refusal an aggregator's request gets from its address and presented secret, or null when it may pass. */
+export type AuthCheck = (remoteAddress: string | undefined, givenSecret: unknown) => 401 | 403 | null;
+
+export function authCheck(auth: AggregatorAuth): AuthCheck {
   checkAggregatorAuth(auth);
   const allow = new Set((auth.ipAllowList ?? []).map(normalizeIp));
-  const header = (auth.header ?? DEFAULT_SECRET_HEADER).toLowerCase();
   const expected = sha256(auth.secret);
+  return (remoteAddress, given) => {
+    if (allow.size > 0 && !allow.has(normalizeIp(remoteAddress))) return 403;
+    return digestMatches(given, expected) ? null : 401;
+  };
+}
+
+/** The secret's header, lower-cased, for aggregators that present it in a header. */
+export function secretHeader(auth: AggregatorAuth): string {
+  return (auth.header ?? DEFAULT_SECRET_HEADER).toLowerCase();
+}
+
+export function authenticate(auth: AggregatorAuth) {
+  const check = authCheck(auth);
+  const header = secretHeader(auth);
   return (req: Request, res: Response, next: NextFunction) => {
-    if (allow.size > 0 && !allow.has(normalizeIp(req.socket.remoteAddress))) {
+    const refused = check(req.socket.remoteAddress, auth.secretIn === "path" ? req.params.secret : req.get(header));
+    if (refused === 403) {
       res.status(403).type("text/plain").send("forbidden");
       return;
     }
-    const given = auth.secretIn === "path" ? req.params.secret : req.get(header);
-    if (!digestMatches(given, expected)) {
+    if (refused === 401) {
       res.status(401).type("text/plain").send("unauthorized");
       return;
     }
