@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./infra/log.js";
 import { buildServices, type CoreServices } from "./services.js";
 import { buildSmsGateway, type SmsGateway } from "./sms/gateway.js";
 import { startOutbound, type Outbound } from "./sms/outbox/outbound.js";
+import { serveHopsFirst } from "./ussd/fast-path.js";
 import { buildUssdGateway } from "./ussd/gateway.js";
 
 /** The composition root: the one place that builds adapters and wires them into the core. */
@@ -100,6 +101,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     }),
     [smsMo, agentApiRouter({ agents: services.agents, keys: services.agentKeys, logger })],
   );
+  if (ussd) serveHopsFirst(app, ussd.fastPath);
   return {
     config,
     logger,

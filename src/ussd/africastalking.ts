@@ -8,28 +8,38 @@ import { msisdnOf, serviceCodeOf, sessionIdOf, textOf } from "./fields.js";
 import type { HopLogger, HopProcessor } from "./hop.js";
 
 export const AT_MAX_TEXT_CHARS = 1_024;
+/** A hop's form is a few hundred bytes and five fields; anything far larger is refused unread. */
+export const AT_FORM_LIMITS = { bytes: 8 * 1024, fields: 32 } as const;
 
 /** MCC+MNC, e.g. "63902"; anything else is dropped rather than trusted. */
 function networkCodeOf(value: unknown): string | undefined {
   return typeof value === "string" && /^[0-9]{5,6}$/.test(value) ? value : undefined;
 }
 
+/** What a hop's form fields get: 200 with "CON …" or "END …", or 400 when a field is missing or malformed. */
+export async function africasTalkingAnswer(name: string, hops: HopProcessor, body: Record<string, unknown>): Promise<{ status: 200 | 400; text: string }> {
+  const sessionId = sessionIdOf(body.sessionId);
+  const msisdn = msisdnOf(body.phoneNumber);
+  const serviceCode = serviceCodeOf(body.serviceCode);
+  const text = textOf(body.text, AT_MAX_TEXT_CHARS);
+  if (!sessionId || !msisdn || !serviceCode || text === null) return BAD_REQUEST;
+  const networkCode = networkCodeOf(body.networkCode);
+  const reply = await hops.handle({ aggregator: name, sessionId, msisdn, serviceCode, mode: "cumulative", text, hopKey: text, networkCode });
+  return { status: 200, text: `${reply.end ? "END" : "CON"} ${reply.text}` };
+}
+
+const BAD_REQUEST = { status: 400, text: "END bad request" } as const;
+
 export function africasTalkingHop(name: string, hops: HopProcessor) {
   return async (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const sessionId = sessionIdOf(body.sessionId);
-    const msisdn = msisdnOf(body.phoneNumber);
-    const serviceCode = serviceCodeOf(body.serviceCode);
-    const text = textOf(body.text, AT_MAX_TEXT_CHARS);
-    if (!sessionId || !msisdn || !serviceCode || text === null) {
-      res.status(400).type("text/plain").send("END bad request");
+    const answer = await africasTalkingAnswer(name, hops, (req.body ?? {}) as Record<string, unknown>);
+    if (answer.status !== 200) {
+      res.status(answer.status).type("text/plain").send(answer.text);
       return;
     }
-    const networkCode = networkCodeOf(body.networkCode);
-    const reply = await hops.handle({ aggregator: name, sessionId, msisdn, serviceCode, mode: "cumulative", text, hopKey: text, networkCode });
     // Plain end(), not send(): a USSD reply needs no ETag or freshness check (a measurable share of a hop).
     res.setHeader("content-type", "text/plain; charset=utf-8");
-    res.end(`${reply.end ? "END" : "CON"} ${reply.text}`);
+    res.end(answer.text);
   };
 }
 

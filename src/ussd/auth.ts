@@ -3,7 +3,7 @@
  * path segment) and optionally an IP allow-list. Checked before the body is even parsed, so an
  * unauthenticated request never touches a session.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import type { NextFunction, Request, Response } from "express";
 
@@ -19,7 +19,8 @@ export interface AggregatorAuth {
 export const DEFAULT_SECRET_HEADER = "x-fingate-secret";
 const MIN_SECRET_CHARS = 16;
 
-const sha256 = (text: string) => createHash("sha256").update(text).digest();
+// One-shot hash: no Hash object per request (this runs on every hop).
+const sha256 = (text: string) => hash("sha256", text, "buffer");
 
 /** Compares digests so neither length nor content leaks through timing. */
 export function secretMatches(given: unknown, expected: string): boolean {
@@ -41,18 +42,34 @@ export function checkAggregatorAuth(auth: AggregatorAuth): void {
   if (auth.secret.length < MIN_SECRET_CHARS) throw new Error(`an aggregator secret must have at least ${MIN_SECRET_CHARS} characters`);
 }
 
-export function authenticate(auth: AggregatorAuth) {
+/** The refusal an aggregator's request gets from its address and presented secret, or null when it may pass. */
+export type AuthCheck = (remoteAddress: string | undefined, givenSecret: unknown) => 401 | 403 | null;
+
+export function authCheck(auth: AggregatorAuth): AuthCheck {
   checkAggregatorAuth(auth);
   const allow = new Set((auth.ipAllowList ?? []).map(normalizeIp));
-  const header = (auth.header ?? DEFAULT_SECRET_HEADER).toLowerCase();
   const expected = sha256(auth.secret);
+  return (remoteAddress, given) => {
+    if (allow.size > 0 && !allow.has(normalizeIp(remoteAddress))) return 403;
+    return digestMatches(given, expected) ? null : 401;
+  };
+}
+
+/** The secret's header, lower-cased, for aggregators that present it in a header. */
+export function secretHeader(auth: AggregatorAuth): string {
+  return (auth.header ?? DEFAULT_SECRET_HEADER).toLowerCase();
+}
+
+export function authenticate(auth: AggregatorAuth) {
+  const check = authCheck(auth);
+  const header = secretHeader(auth);
   return (req: Request, res: Response, next: NextFunction) => {
-    if (allow.size > 0 && !allow.has(normalizeIp(req.socket.remoteAddress))) {
+    const refused = check(req.socket.remoteAddress, auth.secretIn === "path" ? req.params.secret : req.get(header));
+    if (refused === 403) {
       res.status(403).type("text/plain").send("forbidden");
       return;
     }
-    const given = auth.secretIn === "path" ? req.params.secret : req.get(header);
-    if (!digestMatches(given, expected)) {
+    if (refused === 401) {
       res.status(401).type("text/plain").send("unauthorized");
       return;
     }

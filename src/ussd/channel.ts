@@ -5,6 +5,7 @@ import { createTranslator, type Translator } from "../infra/i18n/index.js";
 import { AesGcmSealer, type MenuPorts } from "../menus/adapters/index.js";
 import type { SessionStore } from "../menus/engine/session-store.js";
 import { customerMenuEngine, DEFAULT_MENU_LIMITS, type Language, type MenuLimits } from "../menus/index.js";
+import { hopFastPath, type FastPath } from "./fast-path.js";
 import { HopProcessor, type HopDeps, type HopLimits, type HopLogger } from "./hop.js";
 import { ussdRouter, type AggregatorConfig } from "./router.js";
 
@@ -27,6 +28,8 @@ export interface UssdChannelOptions {
 
 export interface UssdChannel {
   router: Router;
+  /** The router's Africa's Talking hops off node:http; see serveHopsFirst (src/ussd/fast-path.ts). */
+  fastPath: FastPath;
   hops: HopProcessor;
   /** Changes the language of unknown numbers for the hops that follow (the institution's changed). */
   setDefaultLanguage(language: Language): void;
@@ -55,5 +58,6 @@ export function createUssdChannel(options: UssdChannelOptions): UssdChannel {
     onSessionEnd: options.onSessionEnd,
   });
   const setDefaultLanguage = (language: Language) => void (menu.defaultLanguage = language);
-  return { router: ussdRouter({ hops, aggregators: options.aggregators, logger: options.logger }), hops, setDefaultLanguage };
+  const routes = { hops, aggregators: options.aggregators, logger: options.logger };
+  return { router: ussdRouter(routes), fastPath: hopFastPath(routes), hops, setDefaultLanguage };
 }

@@ -5,42 +5,55 @@
  * Same contract as express.urlencoded here: over `limitBytes` → 413 unread further, more than
  * `maxFields` fields → 400, another content type → no body (the dialect answers 400).
  */
+import type { IncomingMessage } from "node:http";
 import type { NextFunction, Request, Response } from "express";
 
 export function formBody(limitBytes: number, maxFields: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const type = req.headers["content-type"];
-    if (typeof type !== "string" || !type.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+    if (!isForm(req)) {
       req.body = {};
       return next();
     }
     const declared = Number(req.headers["content-length"]);
     if (declared > limitBytes) return tooLarge(req, res);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on("data", (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limitBytes) {
-        done = true;
-        return tooLarge(req, res);
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (done) return;
-      done = true;
-      const fields = parse(Buffer.concat(chunks).toString("utf8"), maxFields);
+    readBody(req, limitBytes, (text) => {
+      if (text === "too-large") return tooLarge(req, res);
+      const fields = text === "failed" ? null : parseForm(text, maxFields);
       if (!fields) return void res.status(400).type("text/plain").send("END bad request");
       req.body = fields;
       next();
     });
-    req.on("error", () => {
-      if (!done) res.status(400).type("text/plain").send("END bad request");
-      done = true;
-    });
   };
+}
+
+export function isForm(req: IncomingMessage): boolean {
+  const type = req.headers["content-type"];
+  return typeof type === "string" && type.toLowerCase().startsWith("application/x-www-form-urlencoded");
+}
+
+/** The whole body as UTF-8, once: "too-large" as soon as it passes limitBytes, "failed" if the request breaks off. */
+export function readBody(req: IncomingMessage, limitBytes: number, done: (text: string | "too-large" | "failed") => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  req.on("data", (chunk: Buffer) => {
+    if (over) return;
+    size += chunk.length;
+    if (size > limitBytes) {
+      over = true;
+      return done("too-large");
+    }
+    chunks.push(chunk);
+  });
+  req.on("end", () => {
+    if (over) return;
+    over = true;
+    done((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString("utf8"));
+  });
+  req.on("error", () => {
+    if (!over) done("failed");
+    over = true;
+  });
 }
 
 function tooLarge(req: Request, res: Response): void {
@@ -49,7 +62,7 @@ function tooLarge(req: Request, res: Response): void {
 }
 
 /** First value of each field, as express.urlencoded({ extended: false }) gives; null past maxFields. */
-function parse(text: string, maxFields: number): Record<string, string> | null {
+export function parseForm(text: string, maxFields: number): Record<string, string> | null {
   const params = new URLSearchParams(text);
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   let count = 0;

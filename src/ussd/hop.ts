@@ -128,10 +128,7 @@ export class HopProcessor {
     let reply: HopReply;
     if (!queued) reply = this.plain(lang, "err.busy", true);
     else {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.limits.hopBudgetMs)));
-      const answer = await Promise.race([queued, late]);
-      clearTimeout(timer);
+      const answer = await withinBudget(queued, this.limits.hopBudgetMs);
       // Past the aggregator's budget the user must hear something true: only a money step's PIN
       // hop can move money, and its retry (same derived transfer id) will tell the outcome.
       reply = answer ?? this.plain(lang, hop.movesMoney ? "err.payment_unknown" : "err.unavailable", true);
@@ -362,6 +359,23 @@ export class HopProcessor {
   private digest(key: string, hopKey: string): string {
     return createHmac("sha256", this.deps.hopSecret).update(key).update("\u0000").update(hopKey).digest("base64url").slice(0, 22);
   }
+}
+
+/** The work's result, or null once ms have passed (one timer and one promise: this wraps every hop). */
+function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
+  return new Promise<T | null>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms, null);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 function resumeKey(req: HopRequest): string {

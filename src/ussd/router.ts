@@ -6,7 +6,7 @@
  *   POST /ussd/<name>[/<secret>]/events   Africa's Talking end-of-session notification
  */
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
-import { africasTalkingEvents, africasTalkingHop } from "./africastalking.js";
+import { africasTalkingEvents, africasTalkingHop, AT_FORM_LIMITS } from "./africastalking.js";
 import { authenticate, type AggregatorAuth } from "./auth.js";
 import { formBody } from "./form-body.js";
 import { genericHop } from "./generic.js";
@@ -29,7 +29,6 @@ export interface UssdRouterDeps {
 
 // A hop's body is a few hundred bytes; anything far larger is refused unread.
 const BODY_LIMIT = "8kb";
-const BODY_LIMIT_BYTES = 8 * 1024;
 const NAME_RE = /^[a-z0-9-]{1,32}$/;
 
 export function ussdRouter(deps: UssdRouterDeps): Router {
@@ -41,7 +40,7 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
     const base = aggregator.secretIn === "path" ? `/ussd/${aggregator.name}/:secret` : `/ussd/${aggregator.name}`;
     const auth = authenticate(aggregator);
     if (aggregator.dialect === "africastalking") {
-      const form = formBody(BODY_LIMIT_BYTES, 32);
+      const form = formBody(AT_FORM_LIMITS.bytes, AT_FORM_LIMITS.fields);
       router.post(`${base}/events`, auth, form, africasTalkingEvents(aggregator.name, deps.hops, deps.logger));
       router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops));
     } else {
@@ -59,7 +58,7 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
  */
 function channelErrors(logger: HopLogger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const e = error as { type?: string; status?: number; name?: string };
+    const e = error as { type?: string; status?: number };
     if (e?.type === "entity.too.large") {
       res.status(413).type("text/plain").send("END request too large");
       return;
@@ -68,7 +67,13 @@ function channelErrors(logger: HopLogger) {
       res.status(400).type("text/plain").send("END bad request");
       return;
     }
-    logger.error({ err: { name: e?.name ?? "unknown" }, path: req.path.replace(/\/[^/]{16,}(\/|$)/, "/[secret]$1") }, "ussd request failed");
-    res.status(500).type("text/plain").send("END Service unavailable");
+    res.status(500).type("text/plain").send(failure(error, req.path, logger));
   };
+}
+
+/** Logs a request that failed inside the channel (without its body or the path's secret) and says what the caller gets. */
+export function failure(error: unknown, path: string, logger: HopLogger): string {
+  const e = error as { name?: string };
+  logger.error({ err: { name: e?.name ?? "unknown" }, path: path.replace(/\/[^/]{16,}(\/|$)/, "/[secret]$1") }, "ussd request failed");
+  return "END Service unavailable";
 }

@@ -38,7 +38,8 @@ export const MAX_RECORD_BYTES = 4_096;
 export function encodeRecord(record: SessionRecord): string {
   const { out: _answer, ...stored } = record;
   const json = JSON.stringify(stored);
-  if (Buffer.byteLength(json) > MAX_RECORD_BYTES) throw new Error("ussd session record too large");
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only a record that could be too large is measured.
+  if (json.length * 3 > MAX_RECORD_BYTES && Buffer.byteLength(json) > MAX_RECORD_BYTES) throw new Error("ussd session record too large");
   return json;
 }
 
