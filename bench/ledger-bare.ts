@@ -6,16 +6,31 @@
  *
  *   npm run bench:ledger-bare
  *
- * Two shapes of the write, alternated:
+ * Shapes of the write, alternated (BENCH_HOT=1: half of all transfers credit one account):
  *   locked    BEGIN, SELECT … FOR UPDATE in id order, funds checked in Node, one statement for
  *             the transfer rows and the balances, COMMIT (the shape of src/infra/db/ledger-store)
  *   oneshot   one autocommit statement: balances moved by their summed deltas with the funds
  *             check in the UPDATE, and the transfer rows (no per-transfer decision at all)
+ *   decided   one autocommit call of a plpgsql function that decides each transfer in the
+ *             database, on the real schema with its audit chain (ledger-bare-decide.ts)
+ *   writer    the real ledger (Ledger, BatchingWriter, SqlLedgerStore) on the real schema
+ * CPU per transfer is this process's plus that of the PostgreSQL backends serving it.
  * Use it beside bench:ledger (run them back to back) to say how much of the machine the real
  * ledger leaves on the table; it is not a design to ship.
  */
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import pg from "pg";
+import { uuidv7 } from "../src/core/ledger/ids.js";
+import { Ledger } from "../src/core/ledger/ledger.js";
+import { AccountFlags } from "../src/core/ledger/types.js";
+import { verifyAuditChain } from "../src/infra/db/audit-store.js";
+import { verifyLedgerAgainstAudit } from "../src/infra/db/ledger-audit-verify.js";
+import { verifyLedger } from "../src/infra/db/ledger-verify.js";
+import { migrate } from "../src/infra/db/migrate.js";
+import { SqlLedgerStore } from "../src/infra/db/ledger-store.js";
+import { isRetryableSqlError, PostgresDb } from "../src/infra/db/sql.js";
+import { DECIDE_FUNCTION, writeDecided } from "./ledger-bare-decide.js";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? `postgresql://postgres@/test?host=${process.env.PGHOST ?? "/var/run/postgresql"}`;
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
@@ -23,13 +38,55 @@ const SUBMITTERS = Number(process.env.BENCH_SUBMITTERS ?? 256);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const IN_FLIGHT = 2;
+const HOT = process.env.BENCH_HOT === "1";
 const SCHEMA = `bench_bare_${process.pid}`;
+const REAL_SCHEMA = `bench_bare_real_${process.pid}`;
+const SHAPES = (process.env.BENCH_SHAPES ?? "locked,oneshot,decided,writer").split(",") as Shape[];
 
-type Shape = "locked" | "oneshot";
+type Shape = "locked" | "oneshot" | "decided" | "writer";
 interface Transfer { id: string; debit: string; credit: string; amount: bigint }
 interface Waiting { t: Transfer; done: () => void; at: number }
 
 const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+const realDb = new PostgresDb({ connectionString: DATABASE_URL, schema: REAL_SCHEMA, maxConnections: 4 });
+
+// The PostgreSQL backends serving this bench, for their CPU (as bench:ledger measures it).
+const backends = new Set<number>();
+const track = (client: unknown) => backends.add((client as { processID: number }).processID);
+pool.on("connect", track);
+realDb.pool.on("connect", track);
+
+function backendCpuUs(): number {
+  let ticks = 0;
+  for (const pid of backends) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      backends.delete(pid);
+    }
+  }
+  return ticks * 10_000; // 100 clock ticks a second
+}
+
+/** The real schema (migrations), funded wallets, and the decided shape's function. */
+async function setUpReal(): Promise<{ ids: string[]; ledger: Ledger }> {
+  await realDb.exec(`CREATE SCHEMA ${REAL_SCHEMA}`);
+  await migrate(realDb);
+  await realDb.exec(DECIDE_FUNCTION);
+  const ledger = new Ledger(new SqlLedgerStore(realDb), { isRetryable: isRetryableSqlError, maxBatchesInFlight: IN_FLIGHT });
+  const institutionId = uuidv7();
+  await realDb.query("INSERT INTO institutions (id, code, name, currency) VALUES ($1, 'bench', 'Bench Bank', 'KES')", [institutionId]);
+  const [bank] = await ledger.createAccounts([{ institutionId, currency: "KES", kind: "bank" }]);
+  const wallets = await ledger.createAccounts(
+    Array.from({ length: ACCOUNTS }, () => ({ institutionId, currency: "KES", kind: "customer_wallet" as const, flags: AccountFlags.debitsMustNotExceedCredits })),
+  );
+  const funded = await Promise.all(
+    wallets.map((w) => ledger.transfer({ id: uuidv7(), debitAccountId: bank!.id, creditAccountId: w.id, amountMinor: 1_000_000_000_000n, code: "funding" })),
+  );
+  if (funded.some((r) => r.result !== "ok")) throw new Error("funding failed");
+  return { ids: wallets.map((w) => w.id), ledger };
+}
 
 async function setUp(): Promise<string[]> {
   await pool.query(`CREATE SCHEMA ${SCHEMA};
@@ -130,7 +187,13 @@ class Writer {
       for (const k of keys) this.busy.add(k);
       this.inFlight++;
       const transfers = batch.map((w) => w.t);
-      const write = this.shape === "locked" ? writeLocked(transfers, [...keys].sort()) : writeOneshot(transfers);
+      const write =
+        this.shape === "locked" ? writeLocked(transfers, [...keys].sort())
+        : this.shape === "oneshot" ? writeOneshot(transfers)
+        : writeDecided(realDb.pool, transfers).then((codes) => {
+            const refused = codes.filter((c) => c !== "").length;
+            if (refused > 0) throw new Error(`decided: ${refused} refused, e.g. ${codes.find((c) => c !== "")}`);
+          });
       // A failed batch (oneshot has no per-transfer path) stops the bench rather than leaving its
       // accounts busy and its submitters waiting for ever.
       void write.then(
@@ -153,9 +216,20 @@ class Writer {
   }
 }
 
-async function run(shape: Shape, ids: string[]): Promise<{ perS: number; p99: number; nodeCpuUs: number }> {
+interface RunResult { perS: number; p99: number; nodeCpuUs: number; dbCpuUs: number }
+
+async function run(shape: Shape, ids: string[], ledger: Ledger): Promise<RunResult> {
   const writer = new Writer(shape);
+  const latencies: number[] = [];
+  const submit = async (t: Transfer) => {
+    if (shape !== "writer") return writer.submit(t);
+    const at = performance.now();
+    const r = await ledger.transfer({ id: t.id, debitAccountId: t.debit, creditAccountId: t.credit, amountMinor: t.amount, code: "p2p" });
+    if (r.result !== "ok") throw new Error(`writer: ${r.result}`);
+    latencies.push(performance.now() - at);
+  };
   const cpu = process.cpuUsage();
+  const db0 = backendCpuUs();
   const started = performance.now();
   let stop = false;
   let done = 0;
@@ -164,9 +238,9 @@ async function run(shape: Shape, ids: string[]): Promise<{ perS: number; p99: nu
     Array.from({ length: SUBMITTERS }, async () => {
       while (!stop) {
         const debit = ids[Math.floor(Math.random() * ids.length)]!;
-        let credit = debit;
+        let credit = HOT && Math.random() < 0.5 ? ids[0]! : debit;
         while (credit === debit) credit = ids[Math.floor(Math.random() * ids.length)]!;
-        await writer.submit({ id: randomUUID(), debit, credit, amount: 100n });
+        await submit({ id: shape === "writer" || shape === "decided" ? uuidv7() : randomUUID(), debit, credit, amount: 100n });
         done++;
       }
     }),
@@ -174,29 +248,50 @@ async function run(shape: Shape, ids: string[]): Promise<{ perS: number; p99: nu
   clearTimeout(timer);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  const sorted = writer.latencies.sort((a, b) => a - b);
-  return { perS: done / seconds, p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0, nodeCpuUs: (used.user + used.system) / done };
+  const dbUs = backendCpuUs() - db0;
+  const sorted = (shape === "writer" ? latencies : writer.latencies).sort((a, b) => a - b);
+  return { perS: done / seconds, p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0, nodeCpuUs: (used.user + used.system) / done, dbCpuUs: dbUs / done };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+let real: Awaited<ReturnType<typeof setUpReal>> | undefined;
 try {
   const ids = await setUp();
-  const runs: Record<Shape, Array<Awaited<ReturnType<typeof run>>>> = { locked: [], oneshot: [] };
+  real = await setUpReal();
+  const idsOf = (shape: Shape) => (shape === "locked" || shape === "oneshot" ? ids : real!.ids);
+  for (const shape of SHAPES) await run(shape, idsOf(shape), real.ledger); // warm-up: JIT, plans, caches
+  const runs = new Map<Shape, RunResult[]>(SHAPES.map((s) => [s, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const shape of ["locked", "oneshot"] as const) {
-      const r = await run(shape, ids);
-      runs[shape].push(r);
-      console.error(`[bench:ledger-bare] ${shape} round ${round + 1}: ${Math.round(r.perS)}/s, p99 ${r.p99.toFixed(1)} ms`);
+    for (const shape of SHAPES) {
+      const r = await run(shape, idsOf(shape), real.ledger);
+      runs.get(shape)!.push(r);
+      console.error(
+        `[bench:ledger-bare] ${shape} round ${round + 1}: ${Math.round(r.perS)}/s, p99 ${r.p99.toFixed(1)} ms, cpu/transfer node ${r.nodeCpuUs.toFixed(1)} + db ${r.dbCpuUs.toFixed(1)} µs`,
+      );
     }
   }
-  const summary = (shape: Shape) => ({
-    per_s: Math.round(median(runs[shape].map((r) => r.perS))),
-    p99_ms: Number(median(runs[shape].map((r) => r.p99)).toFixed(1)),
-    node_cpu_us_per_transfer: Number(median(runs[shape].map((r) => r.nodeCpuUs)).toFixed(1)),
-  });
-  console.log(JSON.stringify({ bench: "ledger-bare", accounts: ACCOUNTS, submitters: SUBMITTERS, rounds: ROUNDS, locked: summary("locked"), oneshot: summary("oneshot") }));
+  const summary = (shape: Shape) => {
+    const rs = runs.get(shape)!;
+    const node = median(rs.map((r) => r.nodeCpuUs));
+    const db = median(rs.map((r) => r.dbCpuUs));
+    return {
+      per_s: Math.round(median(rs.map((r) => r.perS))),
+      p99_ms: Number(median(rs.map((r) => r.p99)).toFixed(1)),
+      cpu_us_per_transfer: { node: Number(node.toFixed(1)), db: Number(db.toFixed(1)), total: Number((node + db).toFixed(1)) },
+    };
+  };
+  await real.ledger.close();
+  const report = await verifyLedger(realDb);
+  if (!report.ok) console.error(report.violations.slice(0, 10).join("\n"));
+  // The decided shape chains its own audit entries: the chain and the digests must check.
+  const chain = await verifyAuditChain(realDb);
+  const bound = await verifyLedgerAgainstAudit(realDb);
+  if (!bound.ok) console.error(bound.problems.slice(0, 5).join("\n"));
+  const auditOk = chain.ok && bound.ok;
+  console.log(JSON.stringify({ bench: "ledger-bare", accounts: ACCOUNTS, submitters: SUBMITTERS, rounds: ROUNDS, hot: HOT, invariants_ok: report.ok, audit_ok: auditOk, ...Object.fromEntries(SHAPES.map((s) => [s, summary(s)])) }));
 } finally {
-  await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await pool.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; DROP SCHEMA IF EXISTS ${REAL_SCHEMA} CASCADE`);
   await pool.end();
+  await realDb.close();
 }
