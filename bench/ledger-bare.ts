@@ -47,7 +47,8 @@ type Shape = "locked" | "oneshot" | "decided" | "writer";
 interface Transfer { id: string; debit: string; credit: string; amount: bigint }
 interface Waiting { t: Transfer; done: () => void; at: number }
 
-const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+// Idle connections are never closed: a closed backend's CPU would drop out of the measurement.
+const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4, idleTimeoutMillis: 0 });
 const realDb = new PostgresDb({ connectionString: DATABASE_URL, schema: REAL_SCHEMA, maxConnections: 4 });
 
 // The PostgreSQL backends serving this bench, for their CPU (as bench:ledger measures it).
@@ -55,17 +56,25 @@ const backends = new Set<number>();
 const track = (client: unknown) => backends.add((client as { processID: number }).processID);
 pool.on("connect", track);
 realDb.pool.on("connect", track);
+realDb.pool.options.idleTimeoutMillis = 0;
 
-function backendCpuUs(): number {
-  let ticks = 0;
+/** CPU ticks of each backend now; a run counts only backends alive at its end (none should close). */
+function backendTicks(): Map<number, number> {
+  const ticks = new Map<number, number>();
   for (const pid of backends) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
+      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
     } catch {
       backends.delete(pid);
     }
   }
+  return ticks;
+}
+
+function backendCpuUsSince(before: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, t] of backendTicks()) ticks += t - (before.get(pid) ?? 0);
   return ticks * 10_000; // 100 clock ticks a second
 }
 
@@ -229,7 +238,7 @@ async function run(shape: Shape, ids: string[], ledger: Ledger): Promise<RunResu
     latencies.push(performance.now() - at);
   };
   const cpu = process.cpuUsage();
-  const db0 = backendCpuUs();
+  const db0 = backendTicks();
   const started = performance.now();
   let stop = false;
   let done = 0;
@@ -248,7 +257,7 @@ async function run(shape: Shape, ids: string[], ledger: Ledger): Promise<RunResu
   clearTimeout(timer);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  const dbUs = backendCpuUs() - db0;
+  const dbUs = backendCpuUsSince(db0);
   const sorted = (shape === "writer" ? latencies : writer.latencies).sort((a, b) => a - b);
   return { perS: done / seconds, p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0, nodeCpuUs: (used.user + used.system) / done, dbCpuUs: dbUs / done };
 }
