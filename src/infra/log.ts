@@ -3,33 +3,52 @@ import { pino, type Logger } from "pino";
 export type { Logger };
 
 /**
- * Paths whose values never reach a log line. PINs are also kept out of what gets logged in the
- * first place; this is the second line of defence.
+ * Keys whose values never reach a log line, at any depth up to REDACT_DEPTH (so `{ pin }`,
+ * `{ body: { pin } }` and `{ req: { headers: { authorization } } }` alike). PINs are also kept
+ * out of what gets logged in the first place; this is the second line of defence. `text` is
+ * Africa's Talking's cumulative input, which holds the PINs typed so far.
  */
-export const REDACTED_PATHS = [
-  "pin",
-  "*.pin",
-  "*.*.pin",
-  "oldPin",
-  "*.oldPin",
-  "newPin",
-  "*.newPin",
-  "password",
-  "*.password",
-  "secret",
-  "*.secret",
-  "apiKey",
-  "*.apiKey",
-  "req.headers.authorization",
-  "req.headers.cookie",
-  'req.headers["x-api-key"]',
-  "text",
-  "*.text",
-];
+export const REDACTED_KEYS: ReadonlySet<string> = new Set(["pin", "oldPin", "newPin", "password", "secret", "apiKey", "text", "authorization", "cookie", "x-api-key"]);
+
+const REDACT_DEPTH = 3;
+const CENSOR = "[redacted]";
+
+function isPlainContainer(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false;
+  if (Array.isArray(value)) return true;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * The object with every REDACTED_KEYS value censored; the caller's object is never changed (a
+ * container is copied only when something under it is censored, so a clean line allocates
+ * nothing). Done here rather than by pino's `redact` option: its wildcard paths re-walked every
+ * field of every line and allocated ~18 KB per line, a quarter of a USSD hop's garbage.
+ */
+export function redactSecrets<T>(value: T, depth = 0): T {
+  if (depth > REDACT_DEPTH || !isPlainContainer(value)) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const inner = value[key];
+    const next = REDACTED_KEYS.has(key) ? CENSOR : redactSecrets(inner, depth + 1);
+    if (next === inner) continue;
+    copy ??= (Array.isArray(value) ? [...value] : { ...value }) as Record<string, unknown>;
+    copy[key] = next;
+  }
+  return (copy ?? value) as T;
+}
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
-    { level, base: { service: "fingate" }, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } },
+    {
+      level,
+      base: { service: "fingate" },
+      formatters: { log: (object) => redactSecrets(object) },
+      // A child logger's bindings skip the log formatter: pino's own redaction covers their top
+      // level (plain paths cost nothing until a line carries the key; the wildcards were the cost).
+      redact: { paths: [...REDACTED_KEYS].map((key) => `["${key}"]`), censor: CENSOR },
+    },
     destination as pino.DestinationStream | undefined,
   );
 }

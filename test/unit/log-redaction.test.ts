@@ -1,0 +1,51 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createLogger, redactSecrets } from "../../src/infra/log.js";
+
+/** Every line the logger writes, parsed. */
+function capture(): { logger: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
+  const sink = new PassThrough();
+  const chunks: string[] = [];
+  sink.on("data", (chunk: Buffer) => chunks.push(chunk.toString("utf8")));
+  const logger = createLogger("info", sink);
+  return { logger, lines: () => chunks.join("").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe("log redaction", () => {
+  it("censors secrets at the top level and nested, in objects and arrays, and keeps the rest", async () => {
+    const { logger, lines } = capture();
+    logger.info({ pin: "4827", session: "s1", body: { newPin: "1111", oldPin: "2222", amount: 5 }, req: { headers: { authorization: "Bearer k", host: "h" } } }, "one");
+    logger.info({ items: [{ password: "pw", id: 1 }], text: "1*4827", apiKey: "fk_live", secret: "s" }, "two");
+    await new Promise((resolve) => setImmediate(resolve));
+    const written = lines();
+    expect(written[0]).toMatchObject({ pin: "[redacted]", session: "s1", body: { newPin: "[redacted]", oldPin: "[redacted]", amount: 5 }, req: { headers: { authorization: "[redacted]", host: "h" } }, msg: "one" });
+    expect(written[1]).toMatchObject({ items: [{ password: "[redacted]", id: 1 }], text: "[redacted]", apiKey: "[redacted]", secret: "[redacted]", msg: "two" });
+    const all = JSON.stringify(written);
+    for (const secret of ["4827", "1111", "2222", "Bearer k", "fk_live", '"pw"']) expect(all).not.toContain(secret);
+  });
+
+  it("censors a child logger's bindings too", async () => {
+    const { logger, lines } = capture();
+    logger.child({ pin: "9999", link: "l1" }).info("bound");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines()[0]).toMatchObject({ pin: "[redacted]", link: "l1" });
+    expect(JSON.stringify(lines())).not.toContain("9999");
+  });
+
+  it("never changes the caller's object and copies nothing when nothing is secret", () => {
+    const clean = { session: "s", nested: { a: 1 } };
+    expect(redactSecrets(clean)).toBe(clean);
+    const dirty = { nested: { pin: "1234" }, other: { b: 2 } };
+    const out = redactSecrets(dirty);
+    expect(dirty.nested.pin).toBe("1234");
+    expect(out).toEqual({ nested: { pin: "[redacted]" }, other: { b: 2 } });
+    expect(out.other).toBe(dirty.other);
+  });
+
+  it("leaves class instances and values deeper than its limit alone", () => {
+    const deep = { a: { b: { c: { d: { pin: "1" } } } } };
+    expect(redactSecrets(deep)).toBe(deep);
+    const date = new Date(0);
+    expect(redactSecrets({ at: date }).at).toBe(date);
+  });
+});
