@@ -106,7 +106,7 @@ export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
         institutionId: ussd.bankId,
         enabled: true,
         systemId: id.slice(0, 15),
-        password: "secret1",
+        password: "Secret1!",
         systemType: "",
         host: null,
         port: null,

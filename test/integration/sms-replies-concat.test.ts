@@ -38,7 +38,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function bound(): Promise<TestTelco> {
   const t = await TestTelco.connect(env.port);
   telcos.push(t);
-  expect(await t.bind("safaricom", "secret1")).toBe(ESME_ROK);
+  expect(await t.bind("safaricom", "Secret1!")).toBe(ESME_ROK);
   return t;
 }
 

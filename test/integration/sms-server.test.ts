@@ -23,7 +23,7 @@ async function telco(): Promise<TestTelco> {
 
 async function bound(systemId = "safaricom"): Promise<TestTelco> {
   const t = await telco();
-  expect(await t.bind(systemId, "secret1")).toBe(ESME_ROK);
+  expect(await t.bind(systemId, "Secret1!")).toBe(ESME_ROK);
   return t;
 }
 
@@ -50,26 +50,26 @@ afterAll(async () => {
 describe("binding", () => {
   it("refuses a wrong password, an unknown system_id (the same answer) and binds beyond the account's limit", async () => {
     expect(await (await telco()).bind("safaricom", "wrong1")).toBe(ESME_RINVPASWD);
-    expect(await (await telco()).bind("nobody", "secret1")).toBe(ESME_RINVPASWD);
+    expect(await (await telco()).bind("nobody", "Secret1!")).toBe(ESME_RINVPASWD);
     expect(env.logs.some((l) => l.includes("unknown system_id"))).toBe(true);
     await bound("limited");
-    expect(await (await telco()).bind("limited", "secret1")).toBe(ESME_RALYBND);
-    expect(env.logs.join("\n")).not.toContain("secret1");
+    expect(await (await telco()).bind("limited", "Secret1!")).toBe(ESME_RALYBND);
+    expect(env.logs.join("\n")).not.toContain("Secret1!");
   });
 
   it("takes binds only from the addresses on a link's allow-list, when it has one", async () => {
     await env.addServerLink("fenced", { maxBinds: 2, shortCodes: ["22888"], msisdnPrefixes: [], ipAllowList: ["10.20.30.40"] });
-    expect(await (await telco()).bind("fenced", "secret1")).toBe(ESME_RINVPASWD);
+    expect(await (await telco()).bind("fenced", "Secret1!")).toBe(ESME_RINVPASWD);
     expect(env.logs.some((l) => l.includes("address not allowed"))).toBe(true);
     await env.addServerLink("open-door", { maxBinds: 2, shortCodes: ["22889"], msisdnPrefixes: [], ipAllowList: ["10.20.30.40", "127.0.0.1"] });
-    expect(await (await telco()).bind("open-door", "secret1")).toBe(ESME_ROK);
+    expect(await (await telco()).bind("open-door", "Secret1!")).toBe(ESME_ROK);
   });
 
   it("answers enquire_link, and refuses messages before a bind", async () => {
     const t = await telco();
     expect((await t.request("enquire_link")).command_status).toBe(ESME_ROK);
     expect((await t.mo("254700000001", "22555", "HELP")).command_status).toBe(ESME_RINVBNDSTS);
-    expect(await t.bind("capped", "secret1")).toBe(ESME_ROK);
+    expect(await t.bind("capped", "Secret1!")).toBe(ESME_ROK);
     expect((await t.request("enquire_link")).command_status).toBe(ESME_ROK);
   });
 });

@@ -38,7 +38,7 @@ beforeAll(async () => {
   await env.addCustomer("+254700000004", "Priya Sharma", "6194", "hi", 300_00n);
   await env.addServerLink("ussd-telco", { shortCodes: ["*384#"], ussd: { ...USSD_DEFAULTS, serviceCode: "*384#" } });
   telco = await TestTelco.connect(env.port);
-  expect(await telco.bind("ussd-telco", "secret1")).toBe(ESME_ROK);
+  expect(await telco.bind("ussd-telco", "Secret1!")).toBe(ESME_ROK);
 });
 
 afterAll(async () => {
