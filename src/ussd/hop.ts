@@ -107,6 +107,9 @@ export interface HopDeps {
   onSessionEnd?: (session: EndedUssdSession) => Promise<unknown>;
 }
 
+/** A begin re-delivered later than this after the session opened is taken for a new session. */
+const REDELIVERY_WINDOW_MS = 30_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class HopProcessor {
@@ -141,11 +144,18 @@ export class HopProcessor {
     return reply;
   }
 
-  /** The aggregator says the session is over: meter it unless an END already did, then forget it. */
-  async endSession(aggregator: string, sessionId: string, reason: "abort" | "timeout" = "abort"): Promise<void> {
+  /**
+   * The aggregator says the session is over: meter it unless an END already did, then forget it.
+   * With `unlessLastHop`, a session still open whose last answered hop was that one is kept: a
+   * network that numbers sessions restarts one with a "begin", and a begin it re-delivers (our
+   * response was lost) must get the same answer again, not end the session it opened and meter it.
+   */
+  async endSession(aggregator: string, sessionId: string, reason: "abort" | "timeout" = "abort", unlessLastHop?: string): Promise<void> {
     const key = `${aggregator}:${sessionId}`;
     await this.mutex.run(key, async () => {
       const record = decodeRecord(await this.deps.sessions.get(key));
+      const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
+      if (redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS) return;
       if (record && !record.closed) this.ended(aggregator, sessionId, record, reason);
       await this.deps.sessions.delete(key);
     });

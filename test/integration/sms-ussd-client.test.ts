@@ -195,6 +195,21 @@ describe("USSD over SMPP on a client link", () => {
     expect(both.map((r) => r.charge_result)).toEqual(["posted", "posted"]);
   });
 
+  it("answers a re-delivered begin with the same screen and meters the session once", async () => {
+    await ussd("254700000001", PSSR_INDICATION, 55, 0, "*384#");
+    const first = await screen();
+    // Our answer was lost on the way: the network sends the same begin again.
+    await ussd("254700000001", PSSR_INDICATION, 55, 0, "*384#");
+    expect(await screen()).toMatchObject({ session: 55, sequence: 1, end: false, text: first.text });
+    await ussd("254700000001", USSR_CONFIRM, 55, 1, balanceChoice);
+    expect((await screen()).text).toBe("Enter your PIN:");
+    await ussd("254700000001", USSR_CONFIRM, 55, 2, "4827");
+    expect(await screen()).toMatchObject({ op: PSSR_RESPONSE, end: true });
+    expect(await metered(`smpp-${LINK}:+254700000001:55`)).toMatchObject({ end_reason: "end", charge_result: "posted" });
+    const { rows } = await env.test.db.query("SELECT 1 FROM metered_sessions WHERE session_id LIKE $1", [`smpp-${LINK}:+254700000001:55@%`]);
+    expect(rows).toHaveLength(1);
+  });
+
   it("answers a hop delivered twice at once with the same screen, running it once", async () => {
     await ussd("254700000001", PSSR_INDICATION, 12, 0, "*384#");
     expect((await screen()).end).toBe(false);

@@ -33,7 +33,8 @@ export interface UssdHopRequest {
 /** What src/ussd's HopProcessor offers, as this channel needs it. */
 export interface UssdHops {
   handle(req: UssdHopRequest): Promise<{ end: boolean; text: string }>;
-  endSession(aggregator: string, sessionId: string, reason?: "abort" | "timeout"): Promise<void>;
+  /** With unlessLastHop: keeps a session still open whose last answered hop had that key. */
+  endSession(aggregator: string, sessionId: string, reason?: "abort" | "timeout", unlessLastHop?: string): Promise<void>;
 }
 
 /**
@@ -94,8 +95,11 @@ export class UssdOverSmpp {
     let answer: { end: boolean; text: string };
     if (!hops) answer = { end: true, text: "Service unavailable" };
     else {
-      // Session numbers are reused: a begin always starts afresh under its number.
-      if (begin) await hops.endSession(aggregator, session.sessionId, "abort");
+      // A re-delivered PDU (same sequence) gets the stored answer; without sequences every PDU is new.
+      const hopKey = session.sequence !== null ? `${op}:${session.sequence}` : randomUUID();
+      // Session numbers are reused: a begin starts afresh under its number, unless it is the very
+      // begin the open session last answered (re-delivered), which gets that answer again below.
+      if (begin) await hops.endSession(aggregator, session.sessionId, "abort", hopKey);
       answer = await hops.handle({
         aggregator,
         sessionId: session.sessionId,
@@ -103,8 +107,7 @@ export class UssdOverSmpp {
         serviceCode: options.serviceCode,
         mode: "single",
         text: begin ? "" : m.text,
-        // A re-delivered PDU (same sequence) gets the stored answer; without sequences every PDU is new.
-        hopKey: session.sequence !== null ? `${op}:${session.sequence}` : randomUUID(),
+        hopKey,
         shortcut: begin ? shortcutOf(m.text, options.serviceCode) : undefined,
       });
     }
