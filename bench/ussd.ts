@@ -465,6 +465,8 @@ async function main() {
     const memory = process.memoryUsage();
     const rssMb = Math.round(memory.rss / 2 ** 20);
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    const spaces = v8.getHeapSpaceStatistics().map((sp) => `${sp.space_name} ${Math.round(sp.space_size / 2 ** 20)}/${Math.round(sp.space_used_size / 2 ** 20)}`);
+    log(`heap spaces at the end (MB size/used): ${spaces.join(", ")}`);
     // What of the heap is live (after a full collection), measured after rss_mb so as not to change it.
     if (process.env.BENCH_HEAP_SNAPSHOT) log(`heap snapshot: ${v8.writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT)}`);
     const liveHeapMb = Math.round(liveHeapUsed() / 2 ** 20);
