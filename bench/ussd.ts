@@ -129,14 +129,14 @@ async function setUpInstitution(gw: Gateway, institutionId: string) {
   const institution = await gw.services.institutions.get(institutionId);
   if (!institution) throw new Error("institution not found");
   await ensureSystemAccount(gw.ledger, institution, { kind: "fee_income" });
-  const bank = await ensureSystemAccount(gw.ledger, institution, { kind: "bank" });
+  const bankId = await ensureSystemAccount(gw.ledger, institution, { kind: "bank" });
   const tariffs = new SqlTariffStore(gw.db);
   const now = new Date();
   const telco = { id: uuidv7(), code: DEMO.telco.code, name: DEMO.telco.name, networkCodes: [DEMO.telco.networkCode], smppLinkIds: [], createdAt: now };
   if ((await tariffs.insertTelco(telco, [])) !== "ok") throw new Error("telco not created");
   const plan = { id: uuidv7(), telcoId: telco.id, ...DEMO.tariff, effectiveFrom: new Date(now.getTime() - 60_000), createdAt: now, updatedAt: now };
   if ((await tariffs.insertPlan(plan, [])) !== "ok") throw new Error("tariff plan not created");
-  return bank.id;
+  return bankId;
 }
 
 /** Registered customers with a PIN (Argon2id, through the PIN service) and KES 10,000 each. */

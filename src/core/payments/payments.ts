@@ -90,12 +90,12 @@ export class Payments {
   }
 
   private async move(request: P2PSend, parties: Parties, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
-    const feeIncome = await ensureSystemAccount(this.deps.ledger, parties.institution, { kind: "fee_income" });
+    const feeIncomeId = await ensureSystemAccount(this.deps.ledger, parties.institution, { kind: "fee_income" });
     const policy = await this.deps.limits.effective({ institutionId: parties.institution.id, channel: request.channel, tier: parties.payer.kycTier as LimitTier });
     const group = paymentWithFee(
       { id: request.paymentId, debitAccountId: parties.payer.walletAccountId, creditAccountId: parties.payeeAccountId, amountMinor: request.amountMinor, code: "p2p" },
       { type: "p2p", feeMinor, agentCommissionMinor: 0n },
-      { feeIncomeAccountId: feeIncome.id },
+      { feeIncomeAccountId: feeIncomeId },
     );
     group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy };
     // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.
