@@ -273,13 +273,16 @@ function cpuMeter(): () => number {
 const statements = new Map<string, number>();
 /** The server processes (backends) of this process's connections, for their CPU time. */
 const backends = new Set<number>();
+let pgStatsOn = false;
+const pgStatsSet = new Set<number>();
 const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const pid = (this as unknown as { processID?: number }).processID;
-  if (pid && !backends.has(pid)) {
-    backends.add(pid);
-    // Diagnosis: each statement's duration and CPU in the server log (superuser connections only).
-    if (PG_STATS) clientQuery.call(this, "SET log_min_duration_statement = 0; SET log_statement_stats = on");
+  if (pid) backends.add(pid);
+  // Diagnosis, from the closed loop on: each statement's duration and CPU in the server log (superuser connections only).
+  if (pid && pgStatsOn && !pgStatsSet.has(pid)) {
+    pgStatsSet.add(pid);
+    clientQuery.call(this, "SET log_min_duration_statement = 0; SET log_statement_stats = on");
   }
   const first = args[0] as string | { text?: string } | undefined;
   const text = typeof first === "string" ? first : (first?.text ?? "?");
@@ -429,12 +432,13 @@ async function main() {
     );
     const closedCpu = cpuMeter();
     const closedSql = sqlMeter();
+    pgStatsOn = PG_STATS;
     const closedPg = backendMeter();
     const closedStats = await generator.run(closed(gatewayUrl, SECONDS, true));
     const closedCpuUs = closedCpu();
     const closedStatements = closedSql();
+    if (PG_STATS) log(`backends logging statements: ${[...pgStatsSet].join(" ")} (closed loop: ${closedStats.hopsTotal} hops, ${closedStats.pinHops} PIN hops in the window, ${closedStats.sessions} sessions)`);
     const closedPgUs = closedPg();
-    if (PG_STATS) log(`backends: ${[...backends].join(" ")}`);
     if (SQL_TOP > 0) {
       const top = [...closedStatements.byText].sort((a, b) => b[1] - a[1]).slice(0, SQL_TOP);
       for (const [text, n] of top) log(`sql ${(n / Math.max(1, closedStats.sessions)).toFixed(3)}/session  ${text}`);
