@@ -10,6 +10,7 @@ import { createApp } from "./http/app.js";
 import { hexKey32, resolveInstanceKey, type InstanceKeySpec } from "./infra/auth/instance-key.js";
 import { resolvePinKey } from "./infra/auth/pin-key.js";
 import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
+import { CoalescedAccountReads } from "./infra/db/coalesced-account-reads.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
 import { describeDatabase, openDatabase } from "./infra/db/open.js";
@@ -41,7 +42,8 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   const db = await openDatabase(config);
   const applied = await migrate(db);
   logger.info({ database: describeDatabase(config), migrationsApplied: applied }, "database ready");
-  const ledger = new Ledger(new SqlLedgerStore(db), {
+  // Account reads of hops in flight together share a statement (balances, wallets' currency, system accounts).
+  const ledger = new Ledger(new CoalescedAccountReads(new SqlLedgerStore(db)), {
     maxQueuedTransfers: config.ledger.maxQueuedTransfers,
     maxBatchTransfers: config.ledger.maxBatchTransfers,
     maxBatchesInFlight: config.ledger.maxBatchesInFlight,
