@@ -542,6 +542,12 @@ async function main() {
       balances: sum((p) => p.balances),
       errors: sum((p) => p.errors) + base.errors + (warmup?.errors ?? 0),
       error_kinds: mergeKinds([base, ...phases, ...(warmup ? [warmup] : [])]),
+      // Where they happened: a timeout in the open loop is a hop still unanswered after 10 s of overload.
+      errors_by_phase: Object.fromEntries(
+        Object.entries({ baseline: base, warmup, closed: closedStats, menu_only: menuOnly, open })
+          .filter(([, p]) => p !== null && p.errors > 0)
+          .map(([name, p]) => [name, p!.errors]),
+      ),
       rss_mb: rssMb,
       rss_peak_mb: peakRssMb,
       rss_rest_mb: Math.round(rest.rss / 2 ** 20),
