@@ -29,15 +29,22 @@
  *   BENCH_SUBSCRIBERS 400      subscribers created (a subscriber runs one session at a time)
  *   BENCH_SEND_SHARE 0.5       share of sessions that send money
  *   BENCH_DRAIN_SECONDS 20     how long sessions running at the end of a window may take to finish
+ *   BENCH_HEAP_SNAPSHOT        a file to write a heap snapshot to at the end of the open loop
+ *   BENCH_PG_STATS 0           1: the server logs every statement of the gateway's connections with its CPU (diagnosis only)
+ *   BENCH_SQL_TOP 0            print the N most frequent SQL statements of the closed loop (stderr)
  *   BENCH_LOG_LEVEL info       the gateway logs as in production, into BENCH_LOG_FILE (/dev/null)
  *   DATABASE_URL               default: the local test database over its Unix socket
  *   REDIS_URL                  default: redis://127.0.0.1:6379
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import path from "node:path";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { pino } from "pino";
 import { loadConfig } from "../src/config.js";
 import { ensureSystemAccount } from "../src/core/institutions/system-accounts.js";
@@ -63,6 +70,8 @@ const SEND_SHARE = Number(process.env.BENCH_SEND_SHARE ?? 0.5);
 const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 20);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
 const LOG_FILE = process.env.BENCH_LOG_FILE ?? "/dev/null";
+const SQL_TOP = Number(process.env.BENCH_SQL_TOP ?? 0);
+const PG_STATS = process.env.BENCH_PG_STATS === "1";
 /** The tier-0 USSD daily count (src/core/limits/security-levels.ts, level 3): more sends would be refused. */
 const MAX_SENDS_PER_SUBSCRIBER = 10;
 const KEY_PREFIX = "fingate:ussd:"; // src/ussd/gateway.ts
@@ -120,14 +129,14 @@ async function setUpInstitution(gw: Gateway, institutionId: string) {
   const institution = await gw.services.institutions.get(institutionId);
   if (!institution) throw new Error("institution not found");
   await ensureSystemAccount(gw.ledger, institution, { kind: "fee_income" });
-  const bank = await ensureSystemAccount(gw.ledger, institution, { kind: "bank" });
+  const bankId = await ensureSystemAccount(gw.ledger, institution, { kind: "bank" });
   const tariffs = new SqlTariffStore(gw.db);
   const now = new Date();
   const telco = { id: uuidv7(), code: DEMO.telco.code, name: DEMO.telco.name, networkCodes: [DEMO.telco.networkCode], smppLinkIds: [], createdAt: now };
   if ((await tariffs.insertTelco(telco, [])) !== "ok") throw new Error("telco not created");
   const plan = { id: uuidv7(), telcoId: telco.id, ...DEMO.tariff, effectiveFrom: new Date(now.getTime() - 60_000), createdAt: now, updatedAt: now };
   if ((await tariffs.insertPlan(plan, [])) !== "ok") throw new Error("tariff plan not created");
-  return bank.id;
+  return bankId;
 }
 
 /** Registered customers with a PIN (Argon2id, through the PIN service) and KES 10,000 each. */
@@ -257,6 +266,82 @@ function cpuMeter(): () => number {
   };
 }
 
+/**
+ * Counts the statements this process sends to PostgreSQL (every pg client: the pool, Prisma's
+ * adapter, transactions' BEGIN/COMMIT), by text, so that round trips per hop are reported with the rest.
+ */
+const statements = new Map<string, number>();
+/** The server processes (backends) of this process's connections, for their CPU time. */
+const backends = new Set<number>();
+let pgStatsOn = false;
+const pgStatsSet = new Set<number>();
+const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const pid = (this as unknown as { processID?: number }).processID;
+  if (pid) backends.add(pid);
+  // Diagnosis, from the closed loop on: each statement's duration and CPU in the server log (superuser connections only).
+  if (pid && pgStatsOn && !pgStatsSet.has(pid)) {
+    pgStatsSet.add(pid);
+    clientQuery.call(this, "SET log_min_duration_statement = 0; SET log_statement_stats = on");
+  }
+  const first = args[0] as string | { text?: string } | undefined;
+  const text = typeof first === "string" ? first : (first?.text ?? "?");
+  const key = text.replace(/\s+/g, " ").slice(0, 90);
+  statements.set(key, (statements.get(key) ?? 0) + 1);
+  return clientQuery.apply(this, args);
+} as typeof pg.Client.prototype.query;
+
+/** Starts counting statements; the returned function answers how many since, and by text. */
+function sqlMeter(): () => { total: number; byText: Map<string, number> } {
+  const start = new Map(statements);
+  return () => {
+    const byText = new Map<string, number>();
+    let total = 0;
+    for (const [k, v] of statements) {
+      const n = v - (start.get(k) ?? 0);
+      if (n > 0) byText.set(k, n);
+      total += n;
+    }
+    return { total, byText };
+  };
+}
+
+/** The heap in use right after a full garbage collection (the gc function exposed for this call only). */
+function liveHeapUsed(): number {
+  v8.setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+  return process.memoryUsage().heapUsed;
+}
+
+/** CPU time (µs, user + system) of the PostgreSQL backends this process talks to, from /proc (Linux, same machine). */
+function backendCpuUs(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of backends) {
+    try {
+      // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS);
+    } catch {
+      backends.delete(pid); // the connection was closed
+    }
+  }
+  return out;
+}
+const CLOCK_TICKS = 100;
+
+/** Starts counting the backends' CPU; the returned function answers the microseconds since (connections opened meanwhile from 0). */
+function backendMeter(): () => number {
+  const start = backendCpuUs();
+  return () => {
+    let total = 0;
+    for (const [pid, us] of backendCpuUs()) total += us - (start.get(pid) ?? 0);
+    return total;
+  };
+}
+
+const perHopFixed = (n: number, hops: number) => Number((n / Math.max(1, hops)).toFixed(2));
+
 async function main() {
   const runId = randomBytes(4).toString("hex");
   const schema = `bench_ussd_${runId}`;
@@ -291,6 +376,8 @@ async function main() {
     subscribers = await createSubscribers(gw, institutionId, bankAccountId, 10_000_000 + randomInt(0, 80) * 1_000_000 + randomInt(0, 500_000));
     log(`${subscribers.length} subscribers with PINs (${config.pinScheme}) and funded wallets in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
+    // The gateway at rest, set up, before any hop: what it holds whatever the load.
+    const rest = process.memoryUsage();
     const s = gw.app.listen(0, "127.0.0.1");
     server = s;
     await new Promise<void>((resolve, reject) => s.once("listening", resolve).once("error", reject));
@@ -344,19 +431,35 @@ async function main() {
       }, (SECONDS * 1000) / 2),
     );
     const closedCpu = cpuMeter();
+    const closedSql = sqlMeter();
+    pgStatsOn = PG_STATS;
+    const closedPg = backendMeter();
     const closedStats = await generator.run(closed(gatewayUrl, SECONDS, true));
     const closedCpuUs = closedCpu();
+    const closedStatements = closedSql();
+    if (PG_STATS) log(`backends logging statements: ${[...pgStatsSet].join(" ")} (closed loop: ${closedStats.hopsTotal} hops, ${closedStats.pinHops} PIN hops in the window, ${closedStats.sessions} sessions)`);
+    const closedPgUs = closedPg();
+    if (SQL_TOP > 0) {
+      const top = [...closedStatements.byText].sort((a, b) => b[1] - a[1]).slice(0, SQL_TOP);
+      for (const [text, n] of top) log(`sql ${(n / Math.max(1, closedStats.sessions)).toFixed(3)}/session  ${text}`);
+    }
     await sample;
 
     // The same closed loop on flows without a PIN (send money cancelled at the confirmation): what
     // the gateway does when Argon2id is out of the way.
     let menuOnly: PhaseStats | null = null;
     let menuCpuUs = 0;
+    let menuStatements = 0;
+    let menuPgUs = 0;
     if (MENU_SECONDS > 0) {
       log("gateway, closed loop, no PIN hops");
       const menuCpu = cpuMeter();
+      const menuSql = sqlMeter();
+      const menuPg = backendMeter();
       menuOnly = await generator.run(closed(gatewayUrl, MENU_SECONDS, true, "menu_only"));
       menuCpuUs = menuCpu();
+      menuStatements = menuSql().total;
+      menuPgUs = menuPg();
     }
 
     log(`gateway, open loop at ${RATE} hops/s`);
@@ -366,6 +469,11 @@ async function main() {
     const memory = process.memoryUsage();
     const rssMb = Math.round(memory.rss / 2 ** 20);
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    const spaces = v8.getHeapSpaceStatistics().map((sp) => `${sp.space_name} ${Math.round(sp.space_size / 2 ** 20)}/${Math.round(sp.space_used_size / 2 ** 20)}`);
+    log(`heap spaces at the end (MB size/used): ${spaces.join(", ")}`);
+    // What of the heap is live (after a full collection), measured after rss_mb so as not to change it.
+    if (process.env.BENCH_HEAP_SNAPSHOT) log(`heap snapshot: ${v8.writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT)}`);
+    const liveHeapMb = Math.round(liveHeapUsed() / 2 ** 20);
     generator.proc.send({ type: "exit" });
 
     // Metering runs after the END reply: give it a moment before counting.
@@ -418,6 +526,13 @@ async function main() {
       cpu_us_per_hop_closed: perHop(closedCpuUs, closedStats.hops),
       cpu_us_per_hop_menu_only: menuOnly ? perHop(menuCpuUs, menuOnly.hops) : null,
       cpu_us_per_hop_open: perHop(openCpuUs, open.hops),
+      // SQL statements sent (round trips, BEGIN/COMMIT included) per hop and per session, closed loop; per hop without PINs.
+      sql_per_hop_closed: perHopFixed(closedStatements.total, closedStats.hopsTotal),
+      sql_per_session_closed: perHopFixed(closedStatements.total, closedStats.sessions),
+      sql_per_hop_menu_only: menuOnly ? perHopFixed(menuStatements, menuOnly.hopsTotal) : null,
+      // The CPU of the PostgreSQL backends serving this process (from /proc; connections closed meanwhile are missed), per hop.
+      pg_cpu_us_per_hop_closed: perHop(closedPgUs, closedStats.hopsTotal),
+      pg_cpu_us_per_hop_menu_only: menuOnly ? perHop(menuPgUs, menuOnly.hopsTotal) : null,
       sessions: sum((p) => p.sessions),
       sessions_completed: sum((p) => p.sessionsCompleted),
       warmup_sessions: warmup?.sessions ?? 0,
@@ -427,9 +542,18 @@ async function main() {
       balances: sum((p) => p.balances),
       errors: sum((p) => p.errors) + base.errors + (warmup?.errors ?? 0),
       error_kinds: mergeKinds([base, ...phases, ...(warmup ? [warmup] : [])]),
+      // Where they happened: a timeout in the open loop is a hop still unanswered after 10 s of overload.
+      errors_by_phase: Object.fromEntries(
+        Object.entries({ baseline: base, warmup, closed: closedStats, menu_only: menuOnly, open })
+          .filter(([, p]) => p !== null && p.errors > 0)
+          .map(([name, p]) => [name, p!.errors]),
+      ),
       rss_mb: rssMb,
       rss_peak_mb: peakRssMb,
+      rss_rest_mb: Math.round(rest.rss / 2 ** 20),
+      heap_used_rest_mb: Math.round(rest.heapUsed / 2 ** 20),
       heap_used_mb: Math.round(memory.heapUsed / 2 ** 20),
+      heap_live_mb: liveHeapMb,
       heap_total_mb: Math.round(memory.heapTotal / 2 ** 20),
       external_mb: Math.round(memory.external / 2 ** 20),
       session_bytes: stored.mean,

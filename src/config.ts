@@ -29,6 +29,11 @@ export interface Config {
   agentCashOutTimeoutSec: number;
   /** FINGATE_READ_CACHE_MS: how long payments reuse an institution, fee schedule or limit policy they read (0: never). */
   readCacheMs: number;
+  /**
+   * FINGATE_HEAP_GROWTH_PERCENT: how far V8 lets the heap grow past what survived the last full
+   * collection before the next one (0: V8's own, up to 300%). See heapGrowth in src/main.ts.
+   */
+  heapGrowthPercent: number;
   /** Outbound SMS (src/sms/outbox): receipts and notices from the outbox to the SMPP links. */
   smsOutbound: {
     /** Sender address when a link's route names none and a message is no reply to an MO (FINGATE_SMS_SENDER). */
@@ -96,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: env.NODE_ENV === "production",
     agentCashOutTimeoutSec: int(env, "FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC", 300, 30, 3_600),
     readCacheMs: int(env, "FINGATE_READ_CACHE_MS", 5_000, 0, 60_000),
+    heapGrowthPercent: int(env, "FINGATE_HEAP_GROWTH_PERCENT", 50, 0, 300),
     smsOutbound: {
       sender: text(env, "FINGATE_SMS_SENDER") ?? "FINGATE",
       maxAttempts: int(env, "FINGATE_SMS_OUTBOX_ATTEMPTS", 5, 1, 50),

@@ -31,7 +31,6 @@ import { createPrisma, type PrismaClient } from "./infra/db/prisma.js";
 import { SqlSessionLog } from "./infra/db/metered-session-store.js";
 import { SqlSimSwapStore } from "./infra/db/sim-swap-store.js";
 import { SqlTariffStore } from "./infra/db/tariff-store.js";
-import { KnownSystemAccounts } from "./infra/cache/system-accounts.js";
 import type { SqlDb } from "./infra/db/sql.js";
 
 export interface ServiceOptions {
@@ -92,10 +91,8 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const cachedInstitutions = cacheMs > 0 ? new CachedInstitutionStore(institutions, cacheMs) : institutions;
   const limitPolicies = new LimitPolicies(cacheMs > 0 ? new CachedLimitPolicyStore(limits, cacheMs) : limits, clock);
   const feeSchedules = new FeeSchedules(cacheMs > 0 ? new CachedFeeScheduleStore(fees, cacheMs) : fees, clock);
-  // Payments and the session meter read accounts only to find their system accounts (by id).
-  const systemAccounts = new KnownSystemAccounts(ledger);
   const payments = new Payments({
-    ledger: { submitLinked: (group) => ledger.submitLinked(group), getAccount: (id) => systemAccounts.getAccount(id), createAccount: (a) => systemAccounts.createAccount(a) },
+    ledger,
     directory,
     pins,
     simSwap,
@@ -124,7 +121,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     tariffs: cacheMs > 0 ? new CachedTelcoLookup(tariffs, cacheMs) : tariffs,
     sessions: new SqlSessionLog(db),
     institutions: cachedInstitutions,
-    ledger: { transfer: (t) => ledger.transfer(t), getAccount: (id) => systemAccounts.getAccount(id), createAccount: (a) => systemAccounts.createAccount(a) },
+    ledger,
   });
   return {
     prisma,

@@ -129,12 +129,12 @@ async function seed(deps: SeedDeps): Promise<string> {
   const institution = await ensureInstitution(deps.db, deps.ledger, now());
   const country = await deps.services.directory.setDefaultCountry(CTX, institution.id, DEMO.institution.country);
   if (!country.ok) throw new Error(`demo seed: default country refused (${country.code})`);
-  const bank = await ensureSystemAccount(deps.ledger, institution, { kind: "bank" });
+  const bankId = await ensureSystemAccount(deps.ledger, institution, { kind: "bank" });
   const customers: Customer[] = [];
   for (const c of DEMO.customers) {
     const customer = await ensureCustomer(deps.services.directory, institution.id, c.msisdn, c.displayName);
     await ensurePin(deps.services.pins, customer, c.pin);
-    await fund(deps.ledger, bank.id, customer, c.openingMinor);
+    await fund(deps.ledger, bankId, customer, c.openingMinor);
     customers.push(customer);
   }
   await ensureFees(deps.services.fees, institution.id, "p2p", { bands: DEMO.p2pFees, agentShareBps: 0 }, now());

@@ -132,11 +132,11 @@ export class AgentKit {
   }
 
   async feeIncomeId(institution: Institution): Promise<string> {
-    return (await ensureSystemAccount(this.deps.ledger, institution, { kind: "fee_income" })).id;
+    return ensureSystemAccount(this.deps.ledger, institution, { kind: "fee_income" });
   }
 
   async settlementId(institution: Institution): Promise<string> {
-    return (await ensureSystemAccount(this.deps.ledger, institution, { kind: "settlement" })).id;
+    return ensureSystemAccount(this.deps.ledger, institution, { kind: "settlement" });
   }
 
   /** Verifies an agent's or a customer's PIN (the subject is the agent's or customer's id). */

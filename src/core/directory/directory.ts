@@ -15,7 +15,7 @@ import {
   type Authority,
 } from "./decide.js";
 import { accountFor, externalRefLast4, isInstrumentKind } from "./instruments.js";
-import { lookupPayee, type LookupOptions } from "./lookup.js";
+import { lookupPayee, resolvePayee, type LookupOptions } from "./lookup.js";
 import { isCountryCode, normalizeMsisdn } from "./msisdn.js";
 import { UniqueViolation, type CustomerPatch, type Decision, type DirectoryLedger, type DirectoryStore } from "./ports.js";
 import { registerCustomer, type RegisterInput } from "./registration.js";
@@ -128,6 +128,11 @@ export class Directory {
   /** Resolves a payee by number or pseudonym to the account that receives and a masked name. */
   lookupPayee(query: string, options: LookupOptions = {}): Promise<Outcome<Payee>> {
     return lookupPayee(this.store, query, options);
+  }
+
+  /** lookupPayee with the payee's record as the lookup read it: a payment's receipt to the payee needs their number and language. */
+  resolvePayee(query: string, options: LookupOptions = {}): Promise<Outcome<{ payee: Payee; customer: Customer }>> {
+    return resolvePayee(this.store, query, options);
   }
 
   async claimAlias(ctx: ActionContext, customerId: string, alias: string): Promise<Outcome<Alias>> {

@@ -3,7 +3,7 @@ import { parsePseudonym } from "./aliases.js";
 import { maskDisplayName } from "./masking.js";
 import { normalizeMsisdn } from "./msisdn.js";
 import type { DirectoryStore, PayeeRecord } from "./ports.js";
-import { ok, refuse, type Outcome, type Payee } from "./types.js";
+import { ok, refuse, type Customer, type Outcome, type Payee } from "./types.js";
 
 export interface LookupOptions {
   /**
@@ -23,6 +23,12 @@ const NUMBER_LIKE_RE = /^\s*[0-9+(]/;
  * say "check the number" rather than "not found"; a reserved word is simply not found.
  */
 export async function lookupPayee(store: DirectoryStore, query: unknown, options: LookupOptions): Promise<Outcome<Payee>> {
+  const found = await resolvePayee(store, query, options);
+  return found.ok ? ok(found.value.payee) : found;
+}
+
+/** lookupPayee, with the payee's directory record as read (for the payee's receipt: never shown to the payer). */
+export async function resolvePayee(store: DirectoryStore, query: unknown, options: LookupOptions): Promise<Outcome<{ payee: Payee; customer: Customer }>> {
   if (typeof query !== "string") return refuse("payee_not_found");
   let record: PayeeRecord | null;
   if (NUMBER_LIKE_RE.test(query)) {
@@ -39,10 +45,6 @@ export async function lookupPayee(store: DirectoryStore, query: unknown, options
   const { customer } = record;
   if (options.institutionId !== undefined && customer.institutionId !== options.institutionId) return refuse("payee_not_found");
   if (customer.status !== "active") return refuse("payee_unavailable");
-  return ok({
-    customerId: customer.id,
-    institutionId: customer.institutionId,
-    accountId: record.defaultAccountId,
-    maskedName: maskDisplayName(customer.displayName),
-  });
+  const payee = { customerId: customer.id, institutionId: customer.institutionId, accountId: record.defaultAccountId, maskedName: maskDisplayName(customer.displayName) };
+  return ok({ payee, customer });
 }

@@ -17,9 +17,10 @@ export type SystemAccountPurpose =
   | { kind: "telco_payable"; telcoId: string };
 
 export function systemAccountId(institutionId: string, purpose: SystemAccountPurpose): string {
-  const name = purpose.kind === "telco_payable" ? `telco_payable:${purpose.telcoId}` : purpose.kind;
-  return derivedUuid(`fingate:system-account:${institutionId}:${name}`);
+  return derivedUuid(`fingate:system-account:${institutionId}:${purposeName(purpose)}`);
 }
+
+const purposeName = (purpose: SystemAccountPurpose): string => (purpose.kind === "telco_payable" ? `telco_payable:${purpose.telcoId}` : purpose.kind);
 
 /** The part of the ledger that opening system accounts needs; the Ledger facade satisfies it. */
 export interface SystemAccountLedger {
@@ -27,12 +28,30 @@ export interface SystemAccountLedger {
   getAccount(id: string): Promise<Account | null>;
 }
 
-/** The account for purpose, opened on first use. */
+// Per ledger, the system accounts known to exist, by institution and purpose → id: every payment,
+// metered session and agent operation asks for one, and once it exists it always will (accounts are
+// never deleted) under the same id (derived). Bounded; the oldest entry goes first.
+const known = new WeakMap<SystemAccountLedger, Map<string, string>>();
+const MAX_KNOWN = 10_000;
+
+/** The id of the account for purpose, opened on first use; looked up once per ledger and purpose. */
 export async function ensureSystemAccount(
   ledger: SystemAccountLedger,
   institution: Pick<Institution, "id" | "currency">,
   purpose: SystemAccountPurpose,
-): Promise<Account> {
+): Promise<string> {
+  let ids = known.get(ledger);
+  if (!ids) known.set(ledger, (ids = new Map()));
+  const key = `${institution.id}:${purposeName(purpose)}`;
+  const hit = ids.get(key);
+  if (hit) return hit;
+  const { id } = await openSystemAccount(ledger, institution, purpose);
+  if (ids.size >= MAX_KNOWN) ids.delete(ids.keys().next().value!);
+  ids.set(key, id);
+  return id;
+}
+
+async function openSystemAccount(ledger: SystemAccountLedger, institution: Pick<Institution, "id" | "currency">, purpose: SystemAccountPurpose): Promise<Account> {
   const id = systemAccountId(institution.id, purpose);
   const existing = await ledger.getAccount(id);
   if (existing) return existing;

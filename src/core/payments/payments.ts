@@ -18,7 +18,7 @@ import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "
 
 export interface PaymentsDeps {
   ledger: Pick<Ledger, "submitLinked"> & SystemAccountLedger;
-  directory: Pick<Directory, "getCustomer" | "lookupPayee">;
+  directory: Pick<Directory, "getCustomer" | "resolvePayee">;
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing">;
   institutions: Pick<InstitutionStore, "get">;
@@ -42,6 +42,8 @@ const refuse = (code: PaymentRefusal["code"], extra: Partial<PaymentRefusal> = {
 interface Parties {
   payer: Customer;
   institution: Institution;
+  /** As the payee lookup read it, in this request: the receipt goes to this number, in this language. */
+  payee: Customer;
   payeeCustomerId: string;
   payeeAccountId: string;
   maskedName: string;
@@ -90,16 +92,16 @@ export class Payments {
   }
 
   private async move(request: P2PSend, parties: Parties, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
-    const feeIncome = await ensureSystemAccount(this.deps.ledger, parties.institution, { kind: "fee_income" });
+    const feeIncomeId = await ensureSystemAccount(this.deps.ledger, parties.institution, { kind: "fee_income" });
     const policy = await this.deps.limits.effective({ institutionId: parties.institution.id, channel: request.channel, tier: parties.payer.kycTier as LimitTier });
     const group = paymentWithFee(
       { id: request.paymentId, debitAccountId: parties.payer.walletAccountId, creditAccountId: parties.payeeAccountId, amountMinor: request.amountMinor, code: "p2p" },
       { type: "p2p", feeMinor, agentCommissionMinor: 0n },
-      { feeIncomeAccountId: feeIncome.id },
+      { feeIncomeAccountId: feeIncomeId },
     );
     group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy };
     // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.
-    group[0]!.notices = await this.receipts(request, parties, feeMinor);
+    group[0]!.notices = this.receipts(request, parties, feeMinor);
     const results = await this.deps.ledger.submitLinked(group);
     const refusal = refusalFor(results);
     if (refusal) return refusal;
@@ -114,18 +116,14 @@ export class Payments {
     };
   }
 
-  private async receipts(request: P2PSend, parties: Parties, feeMinor: bigint): Promise<Notice[]> {
-    const { payer, institution } = parties;
-    const payee = await this.deps.directory.getCustomer(parties.payeeCustomerId);
+  private receipts(request: P2PSend, parties: Parties, feeMinor: bigint): Notice[] {
+    const { payer, payee, institution } = parties;
     const common = { amountMinor: request.amountMinor.toString(), currency: institution.currency, ref: receiptRef(request.paymentId) };
-    const notices: Notice[] = [
+    const name = payer.displayName.slice(0, MAX_NAME_IN_RECEIPT);
+    return [
       { msisdn: payer.msisdn, template: "receipt.p2p_sent", kind: "receipt", language: payer.language, params: { ...common, feeMinor: feeMinor.toString(), name: parties.maskedName } },
+      { msisdn: payee.msisdn, template: "receipt.p2p_received", kind: "receipt", language: payee.language, params: { ...common, name } },
     ];
-    if (payee) {
-      const name = payer.displayName.slice(0, MAX_NAME_IN_RECEIPT);
-      notices.push({ msisdn: payee.msisdn, template: "receipt.p2p_received", kind: "receipt", language: payee.language, params: { ...common, name } });
-    }
-    return notices;
   }
 
   private async parties(request: P2PRequest): Promise<Parties | PaymentRefusal> {
@@ -136,11 +134,12 @@ export class Payments {
     if (payer.status !== "active") return refuse("payer_unavailable");
     const institution = await this.deps.institutions.get(payer.institutionId);
     if (!institution) return refuse("payer_not_found");
-    const payee = await this.deps.directory.lookupPayee(request.payee, { institutionId: payer.institutionId });
-    if (!payee.ok) return refuse(payee.code === "payee_unavailable" ? "payee_unavailable" : "payee_not_found");
+    const found = await this.deps.directory.resolvePayee(request.payee, { institutionId: payer.institutionId });
+    if (!found.ok) return refuse(found.code === "payee_unavailable" ? "payee_unavailable" : "payee_not_found");
     // Scoped to the payer's institution: no payment crosses institutions' books (no settlement leg).
-    if (payee.value.customerId === payer.id) return refuse("self_payment");
-    return { payer, institution, payeeCustomerId: payee.value.customerId, payeeAccountId: payee.value.accountId, maskedName: payee.value.maskedName };
+    const { payee, customer } = found.value;
+    if (payee.customerId === payer.id) return refuse("self_payment");
+    return { payer, institution, payee: customer, payeeCustomerId: payee.customerId, payeeAccountId: payee.accountId, maskedName: payee.maskedName };
   }
 
   private async fee(institution: Institution, amountMinor: bigint): Promise<{ feeMinor: bigint } | PaymentRefusal> {

@@ -117,7 +117,7 @@ export class SessionMeter {
   }
 
   private async account(institution: Institution, purpose: SystemAccountPurpose): Promise<string> {
-    return (await ensureSystemAccount(this.deps.ledger, institution, purpose)).id;
+    return ensureSystemAccount(this.deps.ledger, institution, purpose);
   }
 
   /** Posts what the stored row says (the first report wins), unless its outcome is already known. */

@@ -13,6 +13,7 @@
  * call's bad parameter fails only that call, as it would have alone.
  */
 import type { SqlExecutor } from "./sql.js";
+import { statementName } from "./statement-name.js";
 
 /** Calls per statement at most. */
 const MAX_BATCH = 200;
@@ -25,6 +26,9 @@ interface Call<R> {
 
 export class BatchedRead<R extends object> {
   private readonly batchSql: string;
+  // Prepared once per connection (both forms): parsing and planning the batch cost more than running it.
+  private readonly batchName: string;
+  private readonly aloneName: string;
   private waiting: Call<R>[] = [];
   private scheduled = false;
 
@@ -44,6 +48,8 @@ export class BatchedRead<R extends object> {
     this.batchSql = `SELECT fg_batch.i AS batch_index, q.* FROM unnest(${arrays.join(", ")}) WITH ORDINALITY AS fg_batch(${columns.join(", ")}, i)
   CROSS JOIN LATERAL (SELECT fg_q.*, row_number() OVER () AS batch_row FROM (${inner}) fg_q) q
   ORDER BY fg_batch.i, q.batch_row`;
+    this.batchName = statementName(this.batchSql);
+    this.aloneName = statementName(sql);
   }
 
   query(params: (string | number | null)[]): Promise<R[]> {
@@ -70,7 +76,7 @@ export class BatchedRead<R extends object> {
     let rows: (R & { batch_index: string | number; batch_row: unknown })[];
     try {
       const columns = Array.from({ length: this.arity }, (_, k) => calls.map((c) => (c.params[k] === null ? null : String(c.params[k]))));
-      rows = (await this.db.query<R & { batch_index: string | number; batch_row: unknown }>(this.batchSql, columns)).rows;
+      rows = (await this.db.query<R & { batch_index: string | number; batch_row: unknown }>(this.batchSql, columns, this.batchName)).rows;
     } catch {
       await Promise.all(calls.map((c) => this.alone(c)));
       return;
@@ -85,7 +91,7 @@ export class BatchedRead<R extends object> {
 
   private async alone(call: Call<R>): Promise<void> {
     try {
-      call.resolve((await this.db.query<R>(this.sql, call.params)).rows);
+      call.resolve((await this.db.query<R>(this.sql, call.params, this.aloneName)).rows);
     } catch (error) {
       call.reject(error);
     }

@@ -2,6 +2,7 @@ import type { SessionLog } from "../../core/tariffs/ports.js";
 import type { MeteredSession, SessionEndReason, SessionPayer } from "../../core/tariffs/types.js";
 import { big, date, iso } from "./policy-rows.js";
 import type { SqlDb } from "./sql.js";
+import { statementName } from "./statement-name.js";
 import { WriteBatches } from "./write-batches.js";
 
 interface SessionRow {
@@ -60,6 +61,7 @@ const SETTLE_BATCH = `WITH settled AS (
 UPDATE metered_sessions m SET charge_result = s.result
 FROM (SELECT * FROM settled WHERE (SELECT count(*) FROM locked) >= 0) s
 WHERE m.session_id = s.session_id AND m.charge_result IS NULL`;
+const SETTLE_BATCH_NAME = statementName(SETTLE_BATCH);
 
 // Several sessions inserted in session-id order (two processes' batches cannot deadlock on the
 // key), each row either the one inserted or the one already stored. A row committed by a
@@ -79,6 +81,7 @@ SELECT *, TRUE AS inserted FROM ins
 UNION ALL
 SELECT ${COLUMNS}, FALSE AS inserted FROM metered_sessions
 WHERE session_id = ANY($1::text[]) AND session_id NOT IN (SELECT session_id FROM ins)`;
+const RECORD_BATCH_NAME = statementName(RECORD_BATCH);
 
 /** Rows written in one statement at most. */
 const MAX_BATCH = 500;
@@ -103,7 +106,7 @@ export class SqlSessionLog implements SessionLog {
   );
   private readonly settles = new WriteBatches<{ sessionId: string; chargeResult: string }, void>(
     async (batch) => {
-      await this.db.query(SETTLE_BATCH, [batch.map((p) => p.sessionId), batch.map((p) => p.chargeResult)]);
+      await this.db.query(SETTLE_BATCH, [batch.map((p) => p.sessionId), batch.map((p) => p.chargeResult)], SETTLE_BATCH_NAME);
       return batch.map(() => undefined);
     },
     (p) => p.sessionId,
@@ -120,7 +123,7 @@ export class SqlSessionLog implements SessionLog {
   private async recordBatch(batch: MeteredSession[]): Promise<{ session: MeteredSession; inserted: boolean }[]> {
     let rows: (SessionRow & { inserted: boolean })[];
     try {
-      rows = (await this.db.query<SessionRow & { inserted: boolean }>(RECORD_BATCH, recordColumns(batch))).rows;
+      rows = (await this.db.query<SessionRow & { inserted: boolean }>(RECORD_BATCH, recordColumns(batch), RECORD_BATCH_NAME)).rows;
     } catch (error) {
       // One bad row (a CHECK) must not fail the others: each alone, as before batching.
       if (batch.length === 1) throw error;

@@ -5,6 +5,7 @@ import type { Notice } from "../../core/notices/types.js";
 import { AUDIT_CHAIN_OF_ENTRIES, appendAuditEntries, auditChainParams, sqlAbortWhen } from "./audit-store.js";
 import { insertOutboxNotices } from "./outbox-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
+import { statementName } from "./statement-name.js";
 import { WriteBatches } from "./write-batches.js";
 
 const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, lock_count, pin_set_at`;
@@ -33,6 +34,7 @@ UPDATE pin_credentials p SET
 FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
 WHERE p.subject_id = r.subject_id AND (p.locked_at IS NULL OR (p.locked_until IS NOT NULL AND p.locked_until <= r.at))
 RETURNING r.idx, p.pin_hash, p.pin_scheme, p.msisdn, p.failed_attempts, p.locked_until, p.locked_at IS NOT NULL AS locked_now`;
+const COUNT_BATCH_NAME = statementName(COUNT_BATCH);
 
 interface PendingCount {
   subjectId: string;
@@ -80,6 +82,8 @@ const SETTLE_BATCH = `WITH RECURSIVE req AS (
 ), ${AUDIT_CHAIN_OF_ENTRIES}
 SELECT array(SELECT idx::int FROM pin_settled) AS settled,
   ${sqlAbortWhen("(SELECT count(*) FROM entries) > 0 AND (SELECT count(*) FROM audit_move) <> 1", "audit head did not advance")} AS aborted`;
+
+const SETTLE_BATCH_NAME = statementName(SETTLE_BATCH);
 
 /** Verifies settled in one statement at most: bounded so a statement stays small. */
 const MAX_SETTLE_BATCH = 256;
@@ -196,7 +200,7 @@ export class SqlPinStore implements PinStore {
   }
 
   private async settleBatch(batch: PendingSettle[]): Promise<boolean[]> {
-    const result = await this.db.query<{ settled: number[] }>(SETTLE_BATCH, settleParams(batch));
+    const result = await this.db.query<{ settled: number[] }>(SETTLE_BATCH, settleParams(batch), SETTLE_BATCH_NAME);
     const settled = new Set((result.rows[0]?.settled ?? []).map(Number));
     return batch.map((_, i) => settled.has(i + 1));
   }
@@ -208,7 +212,7 @@ export class SqlPinStore implements PinStore {
       batch.map((c) => c.maxAttempts),
       batch.map((c) => c.until),
       batch.map((c) => c.maxLocks),
-    ]);
+    ], COUNT_BATCH_NAME);
     const byIndex = new Map(result.rows.map((r) => [Number(r.idx), r]));
     return batch.map((_, i) => byIndex.get(i + 1) ?? null);
   }

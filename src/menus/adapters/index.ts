@@ -9,7 +9,6 @@ import { CoreAgentsPort, type AgentsCore } from "./core-agents.js";
 import { CorePaymentsPort } from "./core-payments.js";
 import { CoreDirectoryPort, CorePinPort, CoreSimSwapPort, LedgerAccountsPort } from "./core-ports.js";
 import { LedgerPaymentsPort } from "./ledger-payments.js";
-import { CoalescedAccountReads } from "./account-reads.js";
 
 export { CorePaymentsPort } from "./core-payments.js";
 export { CoreAgentsPort, type AgentsCore } from "./core-agents.js";
@@ -33,15 +32,11 @@ export interface MenuCoreServices {
 export function coreMenuPorts(core: MenuCoreServices): MenuPorts {
   const directory = new CoreDirectoryPort(core.directory, core.ledger);
   const pins = new CorePinPort(core.pins);
-  const accountReads = new CoalescedAccountReads(core.ledger);
   return {
     directory,
     pins,
-    // Balance hops in flight together read their wallets with one statement.
-    accounts: new LedgerAccountsPort({
-      getAccount: (id) => accountReads.getAccount(id),
-      listAccountTransfers: (id, page) => core.ledger.listAccountTransfers(id, page),
-    }),
+    // Balance hops in flight together read their wallets with one statement (src/infra/db/coalesced-account-reads.ts, composed in src/main.ts).
+    accounts: new LedgerAccountsPort(core.ledger),
     payments: core.payments ? new CorePaymentsPort(core.payments) : new LedgerPaymentsPort(core.ledger, directory, pins),
     simSwap: new CoreSimSwapPort(core.simSwap),
     ...(core.agents ? { agents: new CoreAgentsPort(core.agents, core.pins, core.ledger) } : {}),
