@@ -107,6 +107,15 @@ describe("decideBatch: usage a pending counted is given back", () => {
     expect(usageOf(failed.next, "alice", "2026-01-01")).toBe("600/1");
   });
 
+  it("forgets a pending whose group failed: a later group of the batch cannot void it or give its usage back", () => {
+    const snap = start();
+    snap.usage = new Map();
+    const decision = decideBatch(snap, [[pending("h", "alice", "bob", 600n, { limits: payer }), voidOf("v", "h"), single("f", "alice", "bob", 9_000n)], [voidOf("v2", "h")]], NOW);
+    expect(decision.results.map((g) => g.map((r) => r.result))).toEqual([["linked_event_failed", "linked_event_failed", "exceeds_credits"], ["pending_transfer_not_found"]]);
+    expect(decision.transfers).toEqual([]);
+    expect(decision.usage).toEqual([]);
+  });
+
   it("gives back nothing for a pending that counted no usage", () => {
     const made = step(start(), [[pending("h", "alice", "bob", 600n)]]);
     made.next.usage = new Map([[usageKey(id("alice"), "2026-01-01"), { accountId: id("alice"), periodKey: "2026-01-01", amountMinor: 600n, count: 1 }]]);

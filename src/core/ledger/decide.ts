@@ -52,6 +52,8 @@ class BatchDecider {
   private readonly staged = new Map<string, Transfer | TransferFailure>();
   /** Transfers made by the group being applied; they join `staged` only if the group succeeds. */
   private readonly groupMade = new Map<string, Transfer>();
+  /** Pendings of the group being applied that its own post or void looked up: forgotten if it fails. */
+  private readonly groupPendings = new Set<string>();
   /** The usage rows each pending made in this batch counted, by transfer id. */
   private readonly countedBy = new Map<string, UsageKey[]>();
 
@@ -77,6 +79,7 @@ class BatchDecider {
     const codes: TransferResultCode[] = [];
     let limit: LimitRefusal | undefined;
     this.groupMade.clear();
+    this.groupPendings.clear();
     for (const input of group) {
       const outcome = this.applyOne(input, undo);
       codes.push(outcome.code);
@@ -117,6 +120,8 @@ class BatchDecider {
   private failGroup(group: TransferInput[], codes: TransferResultCode[], undo: Undo, limit?: LimitRefusal): TransferResult[] {
     for (const [account, before] of undo.balances ?? []) Object.assign(account, before);
     for (const [state, before] of undo.resolutions ?? []) state.resolution = before;
+    // A pending made by this group was never made: a later group may not settle it.
+    for (const id of this.groupPendings) this.snapshot.pendings.delete(id);
     for (const [key, before] of undo.usage ?? []) {
       if (before) this.snapshot.usage!.set(key, before);
       else this.snapshot.usage!.delete(key);
@@ -223,8 +228,10 @@ class BatchDecider {
   private pendingState(id: string): PendingState | undefined {
     const loaded = this.snapshot.pendings.get(id);
     if (loaded) return loaded;
-    const made = this.groupMade.get(id) ?? this.staged.get(id);
+    const ours = this.groupMade.get(id);
+    const made = ours ?? this.staged.get(id);
     if (!made || isFailure(made)) return undefined;
+    if (ours) this.groupPendings.add(id);
     const state: PendingState = { transfer: made, resolution: null, counted: this.countedBy.get(id) };
     this.snapshot.pendings.set(id, state);
     return state;
