@@ -49,7 +49,8 @@ export function snapshot(parts: SnapshotParts = {}): LedgerSnapshot {
 
 /**
  * The snapshot a later batch sees after `decision` was committed on top of `before`: new
- * balances, every transfer and recorded failure known by id, and each pending's resolution.
+ * balances, every transfer and recorded failure known by id, each pending's resolution and the
+ * usage rows it counted, and the limit usage rows with their new totals.
  */
 export function advance(before: LedgerSnapshot, decision: BatchDecision): LedgerSnapshot {
   const next: LedgerSnapshot = {
@@ -57,11 +58,17 @@ export function advance(before: LedgerSnapshot, decision: BatchDecision): Ledger
     existing: new Map(before.existing),
     pendings: new Map([...before.pendings].map(([k, p]) => [k, { ...p }])),
   };
+  if (before.usage || (decision.usage ?? []).length > 0) {
+    next.usage = new Map([...(before.usage ?? [])].map(([k, r]) => [k, { ...r }]));
+    for (const r of decision.usage ?? []) next.usage.set(`${r.accountId}|${r.periodKey}`, { ...r });
+  }
   for (const a of decision.accounts) next.accounts.set(a.id, cloneAccount(a));
   for (const f of decision.failures) if (!next.existing.has(f.id)) next.existing.set(f.id, f);
   for (const t of decision.transfers) {
     next.existing.set(t.id, t);
-    if (t.kind === "pending") next.pendings.set(t.id, { transfer: t, resolution: null });
+    if (t.kind !== "pending") continue;
+    const counted = (decision.counted ?? []).filter((c) => c.transferId === t.id).map((c) => ({ accountId: c.accountId, periodKey: c.periodKey }));
+    next.pendings.set(t.id, counted.length > 0 ? { transfer: t, resolution: null, counted } : { transfer: t, resolution: null });
   }
   for (const t of decision.transfers) {
     if (t.pendingId === null) continue;

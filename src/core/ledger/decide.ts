@@ -1,8 +1,8 @@
 import type { LimitRefusal } from "../limits/types.js";
 import { compareWithExisting } from "./compare.js";
 import { derivedUuid } from "./ids.js";
-import { checkLimits, usageKey, type UsageRow } from "./limits-check.js";
-import { isFailure, type BatchDecision, type LedgerSnapshot, type OutboxNotice, type PendingState } from "./snapshot.js";
+import { checkLimits, givenBack, usageKey, type UsageKey, type UsageRow } from "./limits-check.js";
+import { isFailure, type BatchDecision, type CountedUsage, type LedgerSnapshot, type OutboxNotice, type PendingState } from "./snapshot.js";
 import {
   AccountFlags,
   MAX_AMOUNT_MINOR,
@@ -52,6 +52,10 @@ class BatchDecider {
   private readonly staged = new Map<string, Transfer | TransferFailure>();
   /** Transfers made by the group being applied; they join `staged` only if the group succeeds. */
   private readonly groupMade = new Map<string, Transfer>();
+  /** Pendings of the group being applied that its own post or void looked up: forgotten if it fails. */
+  private readonly groupPendings = new Set<string>();
+  /** The usage rows each pending made in this batch counted, by transfer id. */
+  private readonly countedBy = new Map<string, UsageKey[]>();
 
   constructor(
     private readonly snapshot: LedgerSnapshot,
@@ -61,7 +65,11 @@ class BatchDecider {
   output(): Omit<BatchDecision, "results"> {
     const usage = this.snapshot.usage;
     const rows = usage ? [...this.usageTouched].flatMap((k) => usage.get(k) ?? []) : [];
-    return { transfers: this.transfers, failures: this.failures, accounts: [...this.touched], usage: rows, notices: this.notices };
+    const counted: CountedUsage[] = [];
+    if (this.countedBy.size > 0) {
+      for (const t of this.transfers) for (const k of this.countedBy.get(t.id) ?? []) counted.push({ transferId: t.id, ...k });
+    }
+    return { transfers: this.transfers, failures: this.failures, accounts: [...this.touched], usage: rows, counted, notices: this.notices };
   }
 
   applyGroup(group: TransferInput[]): TransferResult[] {
@@ -71,6 +79,7 @@ class BatchDecider {
     const codes: TransferResultCode[] = [];
     let limit: LimitRefusal | undefined;
     this.groupMade.clear();
+    this.groupPendings.clear();
     for (const input of group) {
       const outcome = this.applyOne(input, undo);
       codes.push(outcome.code);
@@ -111,6 +120,8 @@ class BatchDecider {
   private failGroup(group: TransferInput[], codes: TransferResultCode[], undo: Undo, limit?: LimitRefusal): TransferResult[] {
     for (const [account, before] of undo.balances ?? []) Object.assign(account, before);
     for (const [state, before] of undo.resolutions ?? []) state.resolution = before;
+    // A pending made by this group was never made: a later group may not settle it.
+    for (const id of this.groupPendings) this.snapshot.pendings.delete(id);
     for (const [key, before] of undo.usage ?? []) {
       if (before) this.snapshot.usage!.set(key, before);
       else this.snapshot.usage!.delete(key);
@@ -198,6 +209,9 @@ class BatchDecider {
     if (refused) return { code: refused };
     this.commitBalances(debit, nextDebit, credit, nextCredit, undo);
     if (limited) this.commitUsage(limited.next, undo);
+    // Set or cleared: an id whose group failed may be accepted later in the batch without limits.
+    if (pending && limited && limited.next.length > 0) this.countedBy.set(input.id, limited.next.map((r) => ({ accountId: r.accountId, periodKey: r.periodKey })));
+    else if (this.countedBy.size > 0) this.countedBy.delete(input.id);
     const timeoutSec = input.timeoutSec ?? null;
     return {
       code: "ok",
@@ -214,9 +228,11 @@ class BatchDecider {
   private pendingState(id: string): PendingState | undefined {
     const loaded = this.snapshot.pendings.get(id);
     if (loaded) return loaded;
-    const made = this.groupMade.get(id) ?? this.staged.get(id);
+    const ours = this.groupMade.get(id);
+    const made = ours ?? this.staged.get(id);
     if (!made || isFailure(made)) return undefined;
-    const state: PendingState = { transfer: made, resolution: null };
+    if (ours) this.groupPendings.add(id);
+    const state: PendingState = { transfer: made, resolution: null, counted: this.countedBy.get(id) };
     this.snapshot.pendings.set(id, state);
     return state;
   }
@@ -243,6 +259,7 @@ class BatchDecider {
       if (!undo.resolutions.has(state!)) undo.resolutions.set(state!, state!.resolution);
     }
     state!.resolution = post ? "posted" : "voided";
+    if (state!.counted && reserved > settled) this.commitUsage(givenBack(state!.counted, this.usage(), reserved - settled, post ? 0 : 1), undo);
     return {
       code: "ok",
       transfer: this.record(input, debit, credit, amount, { kind: post ? "post" : "void", pendingId: pending.id, timeoutSec: null, expiresAt: null }),
@@ -274,7 +291,10 @@ class BatchDecider {
     return (this.snapshot.usage ??= new Map());
   }
 
-  /** Usage is counted when money is sent or reserved; a voided reservation keeps it (conservative). */
+  /**
+   * Usage is counted when money is sent or reserved; what a reservation does not send in the end
+   * (voided, expired, posted for less) is given back when it is settled (resolvePending).
+   */
   private commitUsage(rows: UsageRow[], undo: Undo): void {
     const usage = this.usage();
     for (const row of rows) {

@@ -93,3 +93,17 @@ export function checkLimits(
   if (!decision.ok) return { refusal: decision, next: [] };
   return { refusal: null, next: [...(sent?.after(amountMinor) ?? []), ...(received?.after(amountMinor) ?? [])] };
 }
+
+/**
+ * Pure: the rows a pending counted, less what its void, expiry or partial post gives back (the
+ * amount not sent; the count too when nothing is sent). A row missing from usage has nothing to
+ * give back; a total never goes below zero.
+ */
+export function givenBack(counted: UsageKey[], usage: Map<string, UsageRow>, amountMinor: bigint, count: number): UsageRow[] {
+  return counted.flatMap((k) => {
+    const row = usage.get(usageKey(k.accountId, k.periodKey));
+    if (!row) return [];
+    const amount = row.amountMinor > amountMinor ? row.amountMinor - amountMinor : 0n;
+    return [{ ...row, amountMinor: amount, count: Math.max(0, row.count - count) }];
+  });
+}

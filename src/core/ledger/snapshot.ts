@@ -16,6 +16,16 @@ export interface LedgerSnapshot {
 export interface PendingState {
   transfer: Transfer;
   resolution: "posted" | "voided" | null;
+  /**
+   * The usage rows the pending counted when it was made (none when it carried no limits): a void,
+   * an expiry or a post for less gives back to these same rows, whatever day it happens on.
+   */
+  counted?: UsageKey[];
+}
+
+/** One usage row a pending counted, as the store records it with the pending. */
+export interface CountedUsage extends UsageKey {
+  transferId: string;
 }
 
 /** The ids a batch touches, so the store knows what to lock and load. */
@@ -23,7 +33,10 @@ export interface BatchKeys {
   transferIds: string[];
   accountIds: string[];
   pendingIds: string[];
-  /** Limit usage rows to load: each payer-limited transfer's day and month. */
+  /**
+   * Limit usage rows to load: each limited transfer's day and month. The store adds the rows that
+   * the pendings settled by the batch counted (PendingState.counted), which only it can read.
+   */
   usageKeys?: UsageKey[];
 }
 
@@ -34,6 +47,8 @@ export interface BatchDecision {
   accounts: Account[];
   /** Limit usage rows with their new totals. */
   usage?: UsageRow[];
+  /** The usage rows each pending accepted in this batch counted, to keep with the pending. */
+  counted?: CountedUsage[];
   /** Outbox rows of the transfers accepted in this batch (never of a retry answered `exists`). */
   notices?: OutboxNotice[];
   /** One list per submitted group, in submission order. */

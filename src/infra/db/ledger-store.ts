@@ -24,6 +24,7 @@ import {
   type FailureRow,
   type TransferRow,
 } from "./ledger-rows.js";
+import { loadPendings, saveCounted, usageKeysToLoad, type LoadedPending } from "./ledger-counted.js";
 import { loadUsageCounters, saveUsageCounters } from "./limit-policy-store.js";
 import { PostgresDb, type SqlDb, type SqlExecutor } from "./sql.js";
 
@@ -163,10 +164,11 @@ export class SqlLedgerStore implements LedgerStore {
       const name = (n: string) => (this.options.prepare ? n : undefined);
       const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [lockIds(keys, pendings)], name("ledger_lock_accounts"));
       const existing = await tx.query<ExistingRow>(LOAD_EXISTING, [keys.transferIds, [...pendings.keys()]], name("ledger_load_existing"));
-      const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
+      const usage = await loadUsageCounters(tx, usageKeysToLoad(keys, pendings));
       const decision = decide(toSnapshot(pendings, locked.rows.map(toAccount), existing.rows, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
       if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
+      await saveCounted(tx, decision.counted ?? []);
       return decision;
     });
   }
@@ -203,11 +205,13 @@ export class SqlLedgerStore implements LedgerStore {
       const [accounts, ...others] = results[1]!.rows;
       const existing = others.map((r) => JSON.parse(r.line) as ExistingRow);
       // Limit counters are guarded by the payer's account lock just taken; most batches have none.
-      const usage = await loadUsageCounters(tx, keys.usageKeys ?? []);
+      // So are the usage rows that the pendings it settles counted (they give usage back).
+      const usage = await loadUsageCounters(tx, usageKeysToLoad(keys, pendings));
       const locked = accountsFromLine(accounts!.line);
       const decision = decide(toSnapshot(pendings, locked.accounts, existing, usage));
       await saveUsageCounters(tx, decision.usage ?? []);
       if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, locked.tids);
+      await saveCounted(tx, decision.counted ?? []);
       await client.query("COMMIT");
       open = false;
       return decision;
@@ -270,20 +274,13 @@ export class SqlLedgerStore implements LedgerStore {
   }
 }
 
-/** Pending transfers are immutable rows, so they can be read before the accounts are locked. */
-async function loadPendings(tx: SqlExecutor, ids: string[]): Promise<Map<string, Transfer>> {
-  if (ids.length === 0) return new Map();
-  const result = await tx.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = ANY($1::uuid[])`, [ids]);
-  return new Map(result.rows.map((r) => [r.id, toTransfer(r)]));
-}
-
 type ExistingRow = TransferRow & FailureRow & { src: "t" | "f" | "r" };
 
 /** The accounts to lock: those named by the batch and those of the pendings it settles. */
-function lockIds(keys: BatchKeys, pendings: Map<string, Transfer>): string[] {
+function lockIds(keys: BatchKeys, pendings: Map<string, LoadedPending>): string[] {
   if (pendings.size === 0) return keys.accountIds;
   const ids = new Set(keys.accountIds);
-  for (const p of pendings.values()) ids.add(p.debitAccountId).add(p.creditAccountId);
+  for (const { transfer: p } of pendings.values()) ids.add(p.debitAccountId).add(p.creditAccountId);
   return [...ids];
 }
 
@@ -330,7 +327,7 @@ function accountsFromLine(line: string): { accounts: Account[]; tids: Map<string
 
 /** Built from rows read after the locks: whatever touched these accounts before has committed by now. */
 function toSnapshot(
-  pendings: Map<string, Transfer>,
+  pendings: Map<string, LoadedPending>,
   lockedAccounts: Account[],
   rows: ExistingRow[],
   usage: Map<string, UsageRow>,
@@ -341,7 +338,7 @@ function toSnapshot(
     pendings: new Map<string, PendingState>(),
     usage,
   };
-  for (const transfer of pendings.values()) snapshot.pendings.set(transfer.id, { transfer, resolution: null });
+  for (const { transfer, counted } of pendings.values()) snapshot.pendings.set(transfer.id, { transfer, resolution: null, counted });
   for (const row of rows) {
     if (row.src === "t") snapshot.existing.set(row.id, toTransfer(row));
     else if (row.src === "f" && !snapshot.existing.has(row.id)) snapshot.existing.set(row.id, toFailure(row));
