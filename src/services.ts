@@ -91,26 +91,14 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const cachedInstitutions = cacheMs > 0 ? new CachedInstitutionStore(institutions, cacheMs) : institutions;
   const limitPolicies = new LimitPolicies(cacheMs > 0 ? new CachedLimitPolicyStore(limits, cacheMs) : limits, clock);
   const feeSchedules = new FeeSchedules(cacheMs > 0 ? new CachedFeeScheduleStore(fees, cacheMs) : fees, clock);
-  const payments = new Payments({
-    ledger,
-    directory,
-    pins,
-    simSwap,
-    institutions: cachedInstitutions,
-    limits: limitPolicies,
-    fees: feeSchedules,
-  });
+  // What moving a customer's money needs, whether the customer or an agent starts it.
+  const moneyDeps = { ledger, directory, pins, simSwap, institutions: cachedInstitutions, limits: limitPolicies, fees: feeSchedules };
+  const payments = new Payments(moneyDeps);
   const agentStore = new SqlAgentStore(db);
   const agentKeys = new AgentDeviceKeys({ keys: new SqlAgentDeviceKeyStore(db), agents: agentStore, now: clock });
   const agents = new Agents({
+    ...moneyDeps,
     store: agentStore,
-    ledger,
-    directory,
-    pins,
-    simSwap,
-    institutions: cachedInstitutions,
-    limits: limitPolicies,
-    fees: feeSchedules,
     audit,
     defaultCountry: async (institutionId) => (await directoryStore.getInstitution(institutionId))?.defaultCountry ?? null,
     clock,

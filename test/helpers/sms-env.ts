@@ -76,6 +76,21 @@ export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
     startOutbound({ db: ussd.test.db, links: sms.manager, relay: { idlePollMs: 10 }, queue: { backoffMs: 50 }, onError: (error, context) => line({ err: error.message, context }, "sms outbound") });
   const treasury = await ussd.ledger.createAccount({ institutionId: ussd.bankId, currency: "KES", kind: "settlement" });
   const sms = await build();
+  /** A link of this test's bank with one short code and the Kenyan prefix; the caller says the rest. */
+  const addLink = async (id: string, fields: Pick<LinkInput, "mode" | "systemId" | "password" | "host" | "port"> & Partial<LinkInput>) => {
+    const created = await env.sms.admin.create(OPERATOR, id, {
+      institutionId: ussd.bankId,
+      enabled: true,
+      systemType: "",
+      maxBinds: 1,
+      throughputPerS: null,
+      shortCodes: ["22555"],
+      msisdnPrefixes: ["+2547"],
+      ussd: null,
+      ...fields,
+    });
+    if (!created.ok) throw new Error(created.code);
+  };
   const env: SmsEnv = {
     ...ussd,
     sms,
@@ -94,42 +109,10 @@ export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
       return { id: c.id, msisdn, walletAccountId: c.walletAccountId };
     },
     async addServerLink(id, fields = {}) {
-      const created = await env.sms.admin.create(OPERATOR, id, {
-        mode: "server",
-        institutionId: ussd.bankId,
-        enabled: true,
-        systemId: id.slice(0, 15),
-        password: "Secret1!",
-        systemType: "",
-        host: null,
-        port: null,
-        maxBinds: 1,
-        throughputPerS: null,
-        shortCodes: ["22555"],
-        msisdnPrefixes: ["+2547"],
-        ussd: null,
-        ...fields,
-      });
-      if (!created.ok) throw new Error(created.code);
+      await addLink(id, { mode: "server", systemId: id.slice(0, 15), password: "Secret1!", host: null, port: null, ...fields });
     },
     async addClientLink(id, port, fields = {}) {
-      const created = await env.sms.admin.create(OPERATOR, id, {
-        mode: "client",
-        institutionId: ussd.bankId,
-        enabled: true,
-        systemId: "fingate",
-        password: SMSC_PASSWORD,
-        systemType: "",
-        host: "127.0.0.1",
-        port,
-        maxBinds: 1,
-        throughputPerS: null,
-        shortCodes: ["22555"],
-        msisdnPrefixes: ["+2547"],
-        ussd: null,
-        ...fields,
-      });
-      if (!created.ok) throw new Error(created.code);
+      await addLink(id, { mode: "client", systemId: "fingate", password: SMSC_PASSWORD, host: "127.0.0.1", port, ...fields });
     },
     async restart() {
       await env.outbound.close();

@@ -1,4 +1,4 @@
-import type { UsageKey } from "../../core/ledger/limits-check.js";
+import { usageKey, type UsageKey } from "../../core/ledger/limits-check.js";
 import type { BatchKeys, CountedUsage } from "../../core/ledger/snapshot.js";
 import type { Transfer } from "../../core/ledger/types.js";
 import { TRANSFER_COLUMNS, toTransfer, type TransferRow } from "./ledger-rows.js";
@@ -39,7 +39,7 @@ export function usageKeysToLoad(keys: BatchKeys, pendings: Map<string, LoadedPen
   let extra: UsageKey[] | undefined;
   for (const p of pendings.values()) if (p.counted) (extra ??= []).push(...p.counted);
   if (!extra) return own;
-  const all = new Map([...own, ...extra].map((k) => [`${k.accountId}|${k.periodKey}`, k]));
+  const all = new Map([...own, ...extra].map((k) => [usageKey(k.accountId, k.periodKey), k]));
   return [...all.values()];
 }
 
