@@ -49,7 +49,7 @@ export interface OpenPhase {
   type: "open";
   url: string;
   seconds: number;
-  /** Target hops per second; sessions start at rate / mean hops per session. */
+  /** Target hops per second: each session is followed by the next after its hops / rate seconds. */
   rate: number;
   drainSeconds: number;
 }
@@ -78,6 +78,13 @@ export interface PhaseStats {
   latency: Record<HopKind, { count: number; p50: number; p90: number; p99: number; max: number }>;
   all: { p50: number; p90: number; p99: number; max: number };
   offeredSessionsPerS: number;
+}
+
+interface Plan {
+  /** The subscriber's index. */
+  i: number;
+  steps: Step[];
+  send: boolean;
 }
 
 interface Step {
@@ -220,16 +227,22 @@ class Generator {
     return { steps: balanceFlow(me), send: false };
   }
 
+  /** A free subscriber and the flow it will walk, or undefined when every subscriber is mid-session. */
+  private plan(checkScreens: boolean, flows: ClosedPhase["flows"]): Plan | undefined {
+    const i = this.take();
+    return i === undefined ? undefined : { i, ...this.flowFor(i, checkScreens, flows) };
+  }
+
   /** One whole session; resolves when it ended (END, error or abandoned). */
   private async session(agent: http.Agent, target: URL, rec: Recorder, checkScreens: boolean, firstSentAt: number, flows: ClosedPhase["flows"] = "mixed"): Promise<void> {
-    const i = this.take();
-    if (i === undefined) {
-      rec.sessionsNotStarted += 1;
-      return;
-    }
+    const plan = this.plan(checkScreens, flows);
+    if (plan === undefined) rec.sessionsNotStarted += 1;
+    else await this.walk(plan, agent, target, rec, checkScreens, firstSentAt);
+  }
+
+  private async walk({ i, steps, send }: Plan, agent: http.Agent, target: URL, rec: Recorder, checkScreens: boolean, firstSentAt: number): Promise<void> {
     rec.sessions += 1;
     const sub = this.init.subscribers[i]!;
-    const { steps, send } = this.flowFor(i, checkScreens, flows);
     const sessionId = `ATUid_${this.init.runId}_${(this.sessionSeq += 1)}`;
     let clean = true;
     for (const [n, step] of steps.entries()) {
@@ -288,27 +301,38 @@ class Generator {
     return rec.stats(phase.seconds, unfinished, 0);
   }
 
+  /**
+   * Sessions start on schedule whatever the replies, paced by their hops: a session of n hops is
+   * followed by the next one n / rate seconds later, so hops are offered at `rate` whatever the
+   * mix of flows (sends give way to balances once a subscriber has used its daily sends). A
+   * session's first hop is timed from when it was due.
+   */
   async open(phase: OpenPhase): Promise<PhaseStats> {
     const target = localOnly(phase.url);
     const agent = new http.Agent({ keepAlive: true });
     const share = this.init.sendShare;
     const meanHops = 3 * (1 - share) + 6 * share;
-    const sessionsPerS = phase.rate / meanHops;
     const started = performance.now();
     const windowEnd = started + phase.seconds * 1000;
     const rec = new Recorder(windowEnd);
     const hardStop = windowEnd + phase.drainSeconds * 1000;
     const inFlight = new Set<Promise<void>>();
+    let nextDue = started;
     let scheduled = 0;
-    // Sessions start on schedule whatever the replies: each tick starts every session now due.
     await new Promise<void>((resolve) => {
       const tick = () => {
         const now = performance.now();
-        const due = Math.min(Math.floor(((Math.min(now, windowEnd) - started) / 1000) * sessionsPerS), Math.floor(phase.seconds * sessionsPerS));
-        while (scheduled < due) {
-          const dueAt = started + (scheduled / sessionsPerS) * 1000;
+        while (nextDue <= now && nextDue < windowEnd) {
+          const dueAt = nextDue;
+          const plan = this.plan(true, "mixed");
           scheduled += 1;
-          const p: Promise<void> = this.session(agent, target, rec, true, dueAt).finally(() => inFlight.delete(p));
+          // A session that cannot start (every subscriber busy) still takes its place in the schedule.
+          nextDue += ((plan?.steps.length ?? meanHops) / phase.rate) * 1000;
+          if (plan === undefined) {
+            rec.sessionsNotStarted += 1;
+            continue;
+          }
+          const p: Promise<void> = this.walk(plan, agent, target, rec, true, dueAt).finally(() => inFlight.delete(p));
           inFlight.add(p);
         }
         if (now >= windowEnd) resolve();
@@ -317,7 +341,7 @@ class Generator {
       tick();
     });
     const unfinished = await settle(Promise.all([...inFlight]).then(() => undefined), hardStop, () => inFlight.size, agent);
-    return rec.stats(phase.seconds, unfinished, sessionsPerS);
+    return rec.stats(phase.seconds, unfinished, scheduled / phase.seconds);
   }
 }
 

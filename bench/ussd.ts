@@ -26,7 +26,8 @@
  *                              menu-only: BENCH_MENU_SECONDS 4, 0 skips it; warm-up: BENCH_WARMUP_SECONDS 1)
  *   BENCH_RATE 2000            open-loop target, hops/s
  *   BENCH_CONCURRENCY 200      closed-loop subscribers in flight
- *   BENCH_SUBSCRIBERS 400      subscribers created (a subscriber runs one session at a time)
+ *   BENCH_SUBSCRIBERS 1000     subscribers created (a subscriber runs one session at a time; each may send
+ *                              10 times a day, so enough of them keep the send share true throughout)
  *   BENCH_SEND_SHARE 0.5       share of sessions that send money
  *   BENCH_DRAIN_SECONDS 20     how long sessions running at the end of a window may take to finish
  *   BENCH_HEAP_SNAPSHOT        a file to write a heap snapshot to at the end of the open loop
@@ -65,7 +66,7 @@ const MENU_SECONDS = Number(process.env.BENCH_MENU_SECONDS ?? 4);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const RATE = Number(process.env.BENCH_RATE ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
-const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 400);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
 const SEND_SHARE = Number(process.env.BENCH_SEND_SHARE ?? 0.5);
 const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 20);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
@@ -313,31 +314,41 @@ function liveHeapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** CPU time (µs, user + system) of the PostgreSQL backends this process talks to, from /proc (Linux, same machine). */
-function backendCpuUs(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const pid of backends) {
-    try {
-      // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS);
-    } catch {
-      backends.delete(pid); // the connection was closed
-    }
+/** CPU time (µs, user + system) of one process on this machine, from /proc (Linux); null once it is gone. */
+function procCpuUs(pid: number): number | null {
+  try {
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return null;
   }
-  return out;
 }
 const CLOCK_TICKS = 100;
 
-/** Starts counting the backends' CPU; the returned function answers the microseconds since (connections opened meanwhile from 0). */
-function backendMeter(): () => number {
-  const start = backendCpuUs();
+/** Starts counting the CPU of the processes `pids` names (read again at the end: ones that appeared meanwhile count from 0). */
+function processMeter(pids: () => Iterable<number>): () => number {
+  const start = new Map<number, number>();
+  for (const pid of pids()) start.set(pid, procCpuUs(pid) ?? 0);
   return () => {
     let total = 0;
-    for (const [pid, us] of backendCpuUs()) total += us - (start.get(pid) ?? 0);
+    for (const pid of pids()) {
+      const us = procCpuUs(pid);
+      if (us === null) backends.delete(pid); // a closed connection's backend
+      else total += us - (start.get(pid) ?? 0);
+    }
     return total;
   };
+}
+
+/** The PostgreSQL backends serving this process (connections closed meanwhile are missed). */
+const backendMeter = () => processMeter(() => [...backends]);
+
+/** The Redis server's process id, when it runs on this machine (its CPU is then read from /proc). */
+async function redisPid(redis: Redis): Promise<number | null> {
+  const pid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+  return Number.isInteger(pid) && procCpuUs(pid) !== null ? pid : null;
 }
 
 const perHopFixed = (n: number, hops: number) => Number((n / Math.max(1, hops)).toFixed(2));
@@ -416,8 +427,16 @@ async function main() {
       await generator.run(closed(baselineUrl, WARMUP_SECONDS, false));
       warmup = await generator.run(closed(gatewayUrl, WARMUP_SECONDS, true));
     }
+    // The other processes' CPU per hop, so that the whole machine's cost of a hop is on record.
+    const redisProcess = await redisPid(redis);
+    const generatorCpu = () => processMeter(() => [generator.proc.pid!]);
+    const redisCpu = () => processMeter(() => (redisProcess === null ? [] : [redisProcess]));
     log("baseline (bare Express, closed loop)");
+    const baseGen = generatorCpu();
+    const baseServer = processMeter(() => [baseline.proc.pid!]);
     const base = await generator.run(closed(baselineUrl, BASELINE_SECONDS, false));
+    const baseGenUs = baseGen();
+    const baseServerUs = baseServer();
     baseline.stop(); // it would only compete for the 2 cores from here on
 
     log("gateway, closed loop");
@@ -434,8 +453,12 @@ async function main() {
     const closedSql = sqlMeter();
     pgStatsOn = PG_STATS;
     const closedPg = backendMeter();
+    const closedGen = generatorCpu();
+    const closedRedis = redisCpu();
     const closedStats = await generator.run(closed(gatewayUrl, SECONDS, true));
     const closedCpuUs = closedCpu();
+    const closedGenUs = closedGen();
+    const closedRedisUs = closedRedis();
     const closedStatements = closedSql();
     if (PG_STATS) log(`backends logging statements: ${[...pgStatsSet].join(" ")} (closed loop: ${closedStats.hopsTotal} hops, ${closedStats.pinHops} PIN hops in the window, ${closedStats.sessions} sessions)`);
     const closedPgUs = closedPg();
@@ -533,6 +556,15 @@ async function main() {
       // The CPU of the PostgreSQL backends serving this process (from /proc; connections closed meanwhile are missed), per hop.
       pg_cpu_us_per_hop_closed: perHop(closedPgUs, closedStats.hopsTotal),
       pg_cpu_us_per_hop_menu_only: menuOnly ? perHop(menuPgUs, menuOnly.hopsTotal) : null,
+      // The rest of the machine, closed loop: the Redis server and the load generator, per hop; and
+      // the whole machine's CPU per hop (gateway + PostgreSQL + Redis + generator) against the
+      // baseline's per request (bare Express + generator). Over the whole phase, drain included.
+      redis_cpu_us_per_hop_closed: redisProcess === null ? null : perHop(closedRedisUs, closedStats.hopsTotal),
+      generator_cpu_us_per_hop_closed: perHop(closedGenUs, closedStats.hopsTotal),
+      machine_cpu_us_per_hop_closed: perHop(closedCpuUs + closedPgUs + closedRedisUs + closedGenUs, closedStats.hopsTotal),
+      baseline_server_cpu_us_per_hop: perHop(baseServerUs, base.hopsTotal),
+      generator_cpu_us_per_hop_baseline: perHop(baseGenUs, base.hopsTotal),
+      machine_cpu_us_per_hop_baseline: perHop(baseServerUs + baseGenUs, base.hopsTotal),
       sessions: sum((p) => p.sessions),
       sessions_completed: sum((p) => p.sessionsCompleted),
       warmup_sessions: warmup?.sessions ?? 0,
