@@ -4,6 +4,7 @@
  */
 import type { Language, Message, Param } from "../../menus/index.js";
 import { DEFAULT_LOCALES_DIR, namespaceResources, plainTextI18n } from "./plain-text.js";
+import { TemplateCache } from "./templates.js";
 
 export const LOCALES: readonly Language[] = ["en", "sw", "fr", "hi"];
 export const NAMESPACE = "menu";
@@ -29,6 +30,8 @@ export function createTranslator(options: TranslatorOptions = {}): Translator {
   const instance = plainTextI18n(resources, NAMESPACE);
   const fixed: Record<string, ReturnType<typeof instance.getFixedT>> = {};
   for (const lang of LOCALES) fixed[lang] = instance.getFixedT(lang, NAMESPACE);
+  // Keys come from the flows' code, not from input, so the cache is bounded by keys × languages.
+  const templates = new TemplateCache((lang, key) => (LOCALES.includes(lang as Language) ? instance.getResource(lang, NAMESPACE, key) : undefined));
   const dates = new Map<string, Intl.DateTimeFormat>();
   const dateFormat = (lang: string) => {
     let f = dates.get(lang);
@@ -37,10 +40,9 @@ export function createTranslator(options: TranslatorOptions = {}): Translator {
   };
   return {
     render(lang, message) {
-      const t = fixed[lang] ?? fixed.en!;
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(message.params ?? {})) params[name] = formatParam(lang, value, dateFormat);
-      return t(message.key, params);
+      return templates.render(lang, message.key, params) ?? (fixed[lang] ?? fixed.en!)(message.key, params);
     },
     keys: () => flattenKeys(resources.en![NAMESPACE] as Record<string, unknown>),
     has: (lang, key) => instance.exists(key, { lng: lang, ns: NAMESPACE, fallbackLng: [] }),
@@ -54,14 +56,18 @@ function formatParam(lang: string, value: Param, dateFormat: (lang: string) => I
   return dateFormat(lang).format(new Date(value.iso));
 }
 
-const moneyFormats = new Map<string, Intl.NumberFormat>();
+/** Per locale and currency: the format and its fraction digits (resolvedOptions() builds a new object on every call). */
+const moneyFormats = new Map<string, { format: Intl.NumberFormat; digits: number }>();
 
 /** "KES 1,234.50" (en), "1 234,50 KES" (fr): exact, from minor units, via a decimal string. */
 export function formatMoney(lang: string, minor: bigint, currency: string): string {
   const id = `${lang}:${currency}`;
-  let format = moneyFormats.get(id);
-  if (!format) moneyFormats.set(id, (format = new Intl.NumberFormat(lang, { style: "currency", currency })));
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  let known = moneyFormats.get(id);
+  if (!known) {
+    const format = new Intl.NumberFormat(lang, { style: "currency", currency });
+    moneyFormats.set(id, (known = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 }));
+  }
+  const { format, digits } = known;
   const negative = minor < 0n;
   const abs = negative ? -minor : minor;
   const scale = 10n ** BigInt(digits);

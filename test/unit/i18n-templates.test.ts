@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { createTranslator, LOCALES, NAMESPACE } from "../../src/infra/i18n/index.js";
+import { DEFAULT_LOCALES_DIR, namespaceResources, plainTextI18n } from "../../src/infra/i18n/plain-text.js";
+import { compileTemplate } from "../../src/infra/i18n/templates.js";
+
+// The reference: the same i18next instance settings, rendering every time.
+const resources = namespaceResources(DEFAULT_LOCALES_DIR, LOCALES, NAMESPACE);
+const reference = plainTextI18n(resources, NAMESPACE);
+const translator = createTranslator();
+
+/** Values that i18next must not interpolate again (skipOnVariables) nor nest. */
+const TRICKY = ["Amina {{ref}}", "$t(main.title)", "", "a}}b{{c", "१२३ KES"];
+
+function placeholders(key: string): string[] {
+  const text = reference.getResource("en", NAMESPACE, key) as string;
+  return [...text.matchAll(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]!);
+}
+
+describe("compiled menu templates", () => {
+  const keys = translator.keys();
+
+  it("render every key in every language exactly as i18next does", () => {
+    expect(keys.length).toBeGreaterThan(50);
+    let compared = 0;
+    for (const lang of LOCALES) {
+      for (const key of keys) {
+        for (const value of TRICKY) {
+          const params = Object.fromEntries(placeholders(key).map((name) => [name, `${name}:${value}`]));
+          expect(translator.render(lang, { key, params }), `${lang} ${key}`).toBe(reference.t(key, { lng: lang, ...params }));
+          compared += 1;
+        }
+      }
+    }
+    expect(compared).toBe(LOCALES.length * keys.length * TRICKY.length);
+  });
+
+  it("leave a message with a missing value or a count to i18next", () => {
+    const key = keys.find((k) => placeholders(k).length >= 2)!;
+    const [first] = placeholders(key);
+    for (const lang of LOCALES) {
+      const missing = { [first!]: "x" };
+      expect(translator.render(lang, { key, params: missing })).toBe(reference.t(key, { lng: lang, ...missing }));
+      const counted = Object.fromEntries([...placeholders(key), "count"].map((n) => [n, "3"]));
+      expect(translator.render(lang, { key, params: counted })).toBe(reference.t(key, { lng: lang, ...counted }));
+    }
+  });
+
+  it("compile only plain placeholders", () => {
+    expect(compileTemplate("Pay {{name}} {{ amount }}.")?.({ name: "A", amount: "KES 1" })).toBe("Pay A KES 1.");
+    expect(compileTemplate("no placeholders")?.({})).toBe("no placeholders");
+    expect(compileTemplate("Pay {{name}}")?.({})).toBeUndefined();
+    expect(compileTemplate("{{name, uppercase}}")).toBeNull();
+    expect(compileTemplate("{{- name}}")).toBeNull();
+    expect(compileTemplate("see $t(main.title)")).toBeNull();
+    expect(compileTemplate("odd }} brace")).toBeNull();
+  });
+});
