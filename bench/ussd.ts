@@ -3,6 +3,10 @@
  *
  *   npm run bench:ussd
  *
+ * The gateway runs as the Docker image runs it: compiled (npm run build:bench, into dist/) under
+ * plain node with the image's V8 flag (--max-semi-space-size=32). `tsx bench/ussd.ts` runs it from
+ * source instead (tsx's loader thread adds ~25 MB of resident memory).
+ *
  * This process runs the real gateway (buildGateway from src/main.ts: PostgreSQL in a fresh schema
  * of the local test database, sessions in Redis, Africa's Talking at POST /ussd/at) and creates
  * the subscribers through the core services (directory, PINs, funded wallets). Two
@@ -33,16 +37,19 @@
  *   BENCH_HEAP_SNAPSHOT        a file to write a heap snapshot to at the end of the open loop
  *   BENCH_PG_STATS 0           1: the server logs every statement of the gateway's connections with its CPU (diagnosis only)
  *   BENCH_SQL_TOP 0            print the N most frequent SQL statements of the closed loop (stderr)
+ *   BENCH_PROFILE              closed, menu_only or open: write a V8 CPU profile of the gateway during
+ *                              that phase only, into BENCH_PROFILE_FILE (ussd-<phase>.cpuprofile)
  *   BENCH_LOG_LEVEL info       the gateway logs as in production, into BENCH_LOG_FILE (/dev/null)
  *   DATABASE_URL               default: the local test database over its Unix socket
  *   REDIS_URL                  default: redis://127.0.0.1:6379
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
+import { Session } from "node:inspector/promises";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -73,6 +80,8 @@ const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
 const LOG_FILE = process.env.BENCH_LOG_FILE ?? "/dev/null";
 const SQL_TOP = Number(process.env.BENCH_SQL_TOP ?? 0);
 const PG_STATS = process.env.BENCH_PG_STATS === "1";
+const PROFILE = process.env.BENCH_PROFILE ?? "";
+const PROFILE_FILE = process.env.BENCH_PROFILE_FILE ?? `ussd-${PROFILE}.cpuprofile`;
 /** The tier-0 USSD daily count (src/core/limits/security-levels.ts, level 3): more sends would be refused. */
 const MAX_SENDS_PER_SUBSCRIBER = 10;
 const KEY_PREFIX = "fingate:ussd:"; // src/ussd/gateway.ts
@@ -200,8 +209,11 @@ class Child {
     });
   }
 
+  /** The children run plain node, without this process's flags: compiled beside it, or through tsx when it runs from source. */
   static start(role: "generator" | "baseline"): Child {
-    const proc = fork(path.join(here, "ussd-load.ts"), [role], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const compiled = import.meta.url.endsWith(".js");
+    const file = path.join(here, compiled ? "ussd-load.js" : "ussd-load.ts");
+    const proc = fork(file, [role], { execArgv: compiled ? [] : ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     return new Child(proc);
   }
 
@@ -351,6 +363,23 @@ async function redisPid(redis: Redis): Promise<number | null> {
   return Number.isInteger(pid) && procCpuUs(pid) !== null ? pid : null;
 }
 
+/** Runs `phase`, profiling this process's CPU during it when BENCH_PROFILE names it (diagnosis only). */
+async function profiled<T>(name: string, phase: () => Promise<T>): Promise<T> {
+  if (PROFILE !== name) return phase();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await phase();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(PROFILE_FILE, JSON.stringify(profile));
+    log(`cpu profile of the ${name} phase: ${PROFILE_FILE}`);
+    session.disconnect();
+  }
+}
+
 const perHopFixed = (n: number, hops: number) => Number((n / Math.max(1, hops)).toFixed(2));
 
 async function main() {
@@ -455,7 +484,7 @@ async function main() {
     const closedPg = backendMeter();
     const closedGen = generatorCpu();
     const closedRedis = redisCpu();
-    const closedStats = await generator.run(closed(gatewayUrl, SECONDS, true));
+    const closedStats = await profiled("closed", () => generator.run(closed(gatewayUrl, SECONDS, true)));
     const closedCpuUs = closedCpu();
     const closedGenUs = closedGen();
     const closedRedisUs = closedRedis();
@@ -479,7 +508,7 @@ async function main() {
       const menuCpu = cpuMeter();
       const menuSql = sqlMeter();
       const menuPg = backendMeter();
-      menuOnly = await generator.run(closed(gatewayUrl, MENU_SECONDS, true, "menu_only"));
+      menuOnly = await profiled("menu_only", () => generator.run(closed(gatewayUrl, MENU_SECONDS, true, "menu_only")));
       menuCpuUs = menuCpu();
       menuStatements = menuSql().total;
       menuPgUs = menuPg();
@@ -487,7 +516,7 @@ async function main() {
 
     log(`gateway, open loop at ${RATE} hops/s`);
     const openCpu = cpuMeter();
-    const open = await generator.run({ type: "open", url: gatewayUrl, seconds: SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS });
+    const open = await profiled("open", () => generator.run({ type: "open", url: gatewayUrl, seconds: SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS }));
     const openCpuUs = openCpu();
     const memory = process.memoryUsage();
     const rssMb = Math.round(memory.rss / 2 ** 20);
