@@ -38,7 +38,8 @@
  *   BENCH_PG_STATS 0           1: the server logs every statement of the gateway's connections with its CPU (diagnosis only)
  *   BENCH_SQL_TOP 0            print the N most frequent SQL statements of the closed loop (stderr)
  *   BENCH_PROFILE              closed, menu_only or open: write a V8 CPU profile of the gateway during
- *                              that phase only, into BENCH_PROFILE_FILE (ussd-<phase>.cpuprofile)
+ *                              that phase only, into BENCH_PROFILE_FILE (ussd-<phase>.cpuprofile);
+ *                              BENCH_PROFILE_KIND=heap samples allocations instead (.heapprofile)
  *   BENCH_LOG_LEVEL info       the gateway logs as in production, into BENCH_LOG_FILE (/dev/null)
  *   DATABASE_URL               default: the local test database over its Unix socket
  *   REDIS_URL                  default: redis://127.0.0.1:6379
@@ -81,7 +82,8 @@ const LOG_FILE = process.env.BENCH_LOG_FILE ?? "/dev/null";
 const SQL_TOP = Number(process.env.BENCH_SQL_TOP ?? 0);
 const PG_STATS = process.env.BENCH_PG_STATS === "1";
 const PROFILE = process.env.BENCH_PROFILE ?? "";
-const PROFILE_FILE = process.env.BENCH_PROFILE_FILE ?? `ussd-${PROFILE}.cpuprofile`;
+const PROFILE_HEAP = process.env.BENCH_PROFILE_KIND === "heap";
+const PROFILE_FILE = process.env.BENCH_PROFILE_FILE ?? `ussd-${PROFILE}.${PROFILE_HEAP ? "heapprofile" : "cpuprofile"}`;
 /** The tier-0 USSD daily count (src/core/limits/security-levels.ts, level 3): more sends would be refused. */
 const MAX_SENDS_PER_SUBSCRIBER = 10;
 const KEY_PREFIX = "fingate:ussd:"; // src/ussd/gateway.ts
@@ -363,19 +365,22 @@ async function redisPid(redis: Redis): Promise<number | null> {
   return Number.isInteger(pid) && procCpuUs(pid) !== null ? pid : null;
 }
 
-/** Runs `phase`, profiling this process's CPU during it when BENCH_PROFILE names it (diagnosis only). */
+/** Runs `phase`, profiling this process's CPU (or allocations) during it when BENCH_PROFILE names it (diagnosis only). */
 async function profiled<T>(name: string, phase: () => Promise<T>): Promise<T> {
   if (PROFILE !== name) return phase();
   const session = new Session();
   session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
+  if (PROFILE_HEAP) await session.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  else {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+  }
   try {
     return await phase();
   } finally {
-    const { profile } = await session.post("Profiler.stop");
+    const { profile } = PROFILE_HEAP ? await session.post("HeapProfiler.stopSampling") : await session.post("Profiler.stop");
     writeFileSync(PROFILE_FILE, JSON.stringify(profile));
-    log(`cpu profile of the ${name} phase: ${PROFILE_FILE}`);
+    log(`${PROFILE_HEAP ? "allocation" : "cpu"} profile of the ${name} phase: ${PROFILE_FILE}`);
     session.disconnect();
   }
 }
