@@ -10,7 +10,7 @@ import { derivedUuid, uuidv7 } from "../../src/core/ledger/ids.js";
 import { AccountFlags, RECORDED_FAILURES, type Account, type TransferInput, type TransferResult } from "../../src/core/ledger/types.js";
 import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
 import { TEST_DATABASE_URL } from "../helpers/db.js";
-import { openLedgerEnv, sqlInvariantViolations, storedBalances, type LedgerEnv } from "../helpers/ledger-setup.js";
+import { sqlInvariantViolations, storedBalances, useLedgerEnv, type LedgerEnv } from "../helpers/ledger-setup.js";
 import { plannedGroup, toWire } from "../helpers/ledger-worker-plan.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -82,29 +82,26 @@ function cliVerify(env: LedgerEnv): Promise<{ code: number | null; out: string }
 }
 
 describe("ledger shared by several processes (postgres)", () => {
-  let env: LedgerEnv;
-  let bank: Account;
+  const env = useLedgerEnv("postgres");
   let fees: Account;
   const workers: Worker[] = [];
   const tmp = mkdtempSync(path.join(tmpdir(), "fingate-ledger-"));
 
   beforeAll(async () => {
-    env = await openLedgerEnv("postgres");
-    bank = await env.open("bank");
     fees = await env.open("fee_income");
   });
 
+  // After hooks run last-registered first: the workers are gone before useLedgerEnv drops the schema.
   afterAll(async () => {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
     await Promise.all(workers.map((w) => w.exited));
-    await env?.cleanup();
     rmSync(tmp, { recursive: true, force: true });
   });
 
   async function wallets(count: number, fundMinor: bigint): Promise<Account[]> {
     const made = await Promise.all(Array.from({ length: count }, () => env.open("customer_wallet", WALLET)));
     const results = await env.ledger.submitLinked(
-      made.map((w) => ({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: w.id, amountMinor: fundMinor, code: "cash_in" })),
+      made.map((w) => ({ id: uuidv7(), debitAccountId: env.bank.id, creditAccountId: w.id, amountMinor: fundMinor, code: "cash_in" })),
     );
     expect(results.every((r) => r.result === "ok")).toBe(true);
     return made;
