@@ -1,12 +1,13 @@
 // A Ledger over the SQL store on a fresh test database, with one institution and helpers to
 // create accounts and read balances exactly.
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { Ledger } from "../../src/core/ledger/ledger.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import { AccountFlags, type Account, type AccountKind } from "../../src/core/ledger/types.js";
 import type { WriterOptions } from "../../src/core/ledger/writer.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
+import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
 import { isRetryableSqlError, type SqlDb } from "../../src/infra/db/sql.js";
 import { openTestDb, type StoreKind, type TestDb } from "./db.js";
 
@@ -159,4 +160,12 @@ export async function sqlInvariantViolations(db: SqlDb): Promise<string[]> {
   );
   for (const r of twice.rows) violations.push(`pending ${r.pending_id}: resolved twice`);
   return violations;
+}
+
+/** The stored ledger holds up to both checks: the plain-SQL invariants above and verifyLedger. */
+export async function expectLedgerConsistent(db: SqlDb): Promise<void> {
+  expect(await sqlInvariantViolations(db)).toEqual([]);
+  const report = await verifyLedger(db);
+  expect(report.violations).toEqual([]);
+  expect(report.ok).toBe(true);
 }

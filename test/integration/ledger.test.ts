@@ -3,9 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { derivedUuid, uuidv7 } from "../../src/core/ledger/ids.js";
 import { AccountFlags, MAX_AMOUNT_MINOR, type Account, type TransferInput, type TransferResultCode } from "../../src/core/ledger/types.js";
-import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
 import { STORE_KINDS } from "../helpers/db.js";
-import { sqlInvariantViolations, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
+import { expectLedgerConsistent, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
 import { mulberry32 } from "../helpers/ledger-random.js";
 
 const WALLET = AccountFlags.debitsMustNotExceedCredits;
@@ -16,13 +15,6 @@ function move(from: Account, to: Account, amountMinor: bigint, extra: Partial<Tr
 
 describe.each(STORE_KINDS)("ledger on %s", (kind) => {
   const env = useLedgerEnv(kind);
-
-  async function expectConsistent(): Promise<void> {
-    expect(await sqlInvariantViolations(env.db)).toEqual([]);
-    const report = await verifyLedger(env.db);
-    expect(report.violations).toEqual([]);
-    expect(report.ok).toBe(true);
-  }
 
   it("applies 200 concurrent transfers without losing an update or overdrawing a wallet", async () => {
     const start = 500n;
@@ -64,7 +56,7 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
       [transfers.map((t) => t.id)],
     );
     expect(rows.rows[0]!.n).toBe(counts.get("ok"));
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("posts an id submitted 50 times at once exactly once", async () => {
@@ -109,7 +101,7 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     expect(stored.get(b!.id)!.creditsPosted).toBe(7n * leftWins);
     expect(stored.get(c!.id)!.debitsPosted).toBe(11n * (30n - leftWins));
     expect(stored.get(d!.id)!.creditsPosted).toBe(11n * (30n - leftWins));
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("persists a linked group all or nothing", async () => {
@@ -142,7 +134,7 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     expect(stored.get(payer.id)!.debitsPosted).toBe(1_000n);
     expect(stored.get(merchant.id)!.creditsPosted).toBe(800n);
     expect(stored.get(fees.id)!.creditsPosted).toBe(200n);
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("reserves, posts part of, voids and refuses to re-resolve pending transfers", async () => {
@@ -195,7 +187,7 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     for (const r of race) expect(["ok", "pending_transfer_already_posted", "pending_transfer_already_voided"]).toContain(r.result);
     stored = await storedBalances(env.db, [payer.id]);
     expect(stored.get(payer.id)!.debitsPending).toBe(0n);
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("expires pendings once, even when the sweep runs twice or concurrently", async () => {
@@ -242,7 +234,7 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     expect(again[0] + again[1]).toBe(1);
     stored = await storedBalances(env.db, [payer.id]);
     expect(stored.get(payer.id)).toMatchObject({ debitsPending: 0n, debitsPosted: 100n });
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("expires a pending on the real clock when the sweep is told a later time", async () => {
@@ -257,7 +249,7 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     const voids = await env.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE pending_id = $1", [hold.id]);
     expect(voids.rows[0]!.n).toBe(1);
     expect((await storedBalances(env.db, [payer.id])).get(payer.id)).toMatchObject({ debitsPending: 0n, debitsPosted: 0n });
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("lists an account's transfers newest first, page by page", async () => {
