@@ -1,11 +1,13 @@
 // A Ledger over the SQL store on a fresh test database, with one institution and helpers to
 // create accounts and read balances exactly.
 import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, expect } from "vitest";
 import { Ledger } from "../../src/core/ledger/ledger.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import type { Account, AccountKind } from "../../src/core/ledger/types.js";
+import { AccountFlags, type Account, type AccountKind } from "../../src/core/ledger/types.js";
 import type { WriterOptions } from "../../src/core/ledger/writer.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
+import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
 import { isRetryableSqlError, type SqlDb } from "../../src/infra/db/sql.js";
 import { openTestDb, type StoreKind, type TestDb } from "./db.js";
 
@@ -36,6 +38,54 @@ export async function openLedgerEnv(kind: StoreKind, options: Partial<WriterOpti
     cleanup: async () => {
       await Promise.all(ledgers.map((l) => l.close()));
       await test.cleanup();
+    },
+  };
+}
+
+/** A LedgerEnv for the tests of one describe block, with a bank account to fund wallets from. */
+export interface LedgerSuite extends LedgerEnv {
+  readonly bank: Account;
+  /** A customer wallet (debits must not exceed credits), cashed in from the bank with fundMinor. */
+  wallet(fundMinor: bigint): Promise<Account>;
+}
+
+/**
+ * Opens a LedgerEnv and its bank account before the calling describe block's tests and closes it
+ * after them. The env exists only once beforeAll has run, so the suite reads it through getters:
+ * use it inside hooks and tests, not in the describe body.
+ */
+export function useLedgerEnv(kind: StoreKind, options: Partial<WriterOptions> = {}): LedgerSuite {
+  let env: LedgerEnv | undefined;
+  let bank: Account | undefined;
+  beforeAll(async () => {
+    env = await openLedgerEnv(kind, options);
+    bank = await env.open("bank");
+  });
+  afterAll(async () => {
+    await env?.cleanup();
+  });
+  const opened = (): { env: LedgerEnv; bank: Account } => {
+    if (!env || !bank) throw new Error("useLedgerEnv: the env opens in beforeAll; use it in hooks and tests");
+    return { env, bank };
+  };
+  return {
+    kind,
+    get db() { return opened().env.db; },
+    get schema() { return opened().env.schema; },
+    get ledger() { return opened().env.ledger; },
+    get institutionId() { return opened().env.institutionId; },
+    get bank() { return opened().bank; },
+    newLedger: (more) => opened().env.newLedger(more),
+    open: (accountKind, flags, currency) => opened().env.open(accountKind, flags, currency),
+    cleanup: () => opened().env.cleanup(),
+    wallet: async (fundMinor) => {
+      const { env: ready, bank: from } = opened();
+      const wallet = await ready.open("customer_wallet", AccountFlags.debitsMustNotExceedCredits);
+      if (fundMinor === 0n) return wallet;
+      const funding = { id: uuidv7(), debitAccountId: from.id, creditAccountId: wallet.id, amountMinor: fundMinor, code: "cash_in" };
+      const funded = await ready.ledger.transfer(funding);
+      if (funded.result !== "ok") throw new Error(`funding a test wallet: ${funded.result}`);
+      return wallet;
     },
   };
 }
@@ -110,4 +160,12 @@ export async function sqlInvariantViolations(db: SqlDb): Promise<string[]> {
   );
   for (const r of twice.rows) violations.push(`pending ${r.pending_id}: resolved twice`);
   return violations;
+}
+
+/** The stored ledger holds up to both checks: the plain-SQL invariants above and verifyLedger. */
+export async function expectLedgerConsistent(db: SqlDb): Promise<void> {
+  expect(await sqlInvariantViolations(db)).toEqual([]);
+  const report = await verifyLedger(db);
+  expect(report.violations).toEqual([]);
+  expect(report.ok).toBe(true);
 }

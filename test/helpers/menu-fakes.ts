@@ -10,11 +10,15 @@ import {
   type Language,
   type MenuContext,
   type PayeeRef,
+  type Refusal,
   type Result,
   type StatementLine,
 } from "../../src/menus/index.js";
 
 const OK: Result<null> = { ok: true, value: null };
+
+/** A name as menus show it to the other party: the first word, in capitals. */
+const shortName = (name: string) => name.split(" ")[0]!.toUpperCase();
 
 export interface FakeAgent {
   ref: AgentRef;
@@ -116,7 +120,7 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
       if (/^[0-9+]/.test(query) && !/^\+?\d{9,15}$/.test(query)) return { ok: false, code: "invalid_msisdn" };
       const c = msisdn ? bank.customers.get(msisdn) : undefined;
       if (!c) return { ok: false, code: "payee_not_found" };
-      return { ok: true, value: { customerId: c.id, accountId: c.walletAccountId, maskedName: c.displayName.split(" ")[0]!.toUpperCase() } };
+      return { ok: true, value: { customerId: c.id, accountId: c.walletAccountId, maskedName: shortName(c.displayName) } };
     },
     async setLanguage(c, lang) {
       bank.trip();
@@ -151,15 +155,7 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
     },
     async verifyPin(c, pin) {
       bank.trip();
-      const row = bank.pins.get(c.id);
-      if (!row) return { ok: false, code: "pin_wrong" };
-      if (row.failures >= 3) return { ok: false, code: "pin_locked", until: null };
-      if (row.pin !== pin) {
-        row.failures++;
-        return row.failures >= 3 ? { ok: false, code: "pin_locked", until: null } : { ok: false, code: "pin_wrong" };
-      }
-      row.failures = 0;
-      return OK;
+      return customerPin(bank, c, pin);
     },
     async changePin(c, oldPin, newPin) {
       const v = await this.verifyPin(c, oldPin);
@@ -222,32 +218,31 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
     };
 }
 
+/** A PIN check with the fakes' lockout: the third wrong PIN in a row locks, a right one clears the count. */
+function checkPin(holder: { pin: string; failures: number } | undefined, pin: string): Result<null> {
+  if (!holder) return { ok: false, code: "pin_wrong" };
+  if (holder.failures >= 3) return { ok: false, code: "pin_locked", until: null };
+  if (holder.pin !== pin) {
+    holder.failures++;
+    return holder.failures >= 3 ? { ok: false, code: "pin_locked", until: null } : { ok: false, code: "pin_wrong" };
+  }
+  holder.failures = 0;
+  return OK;
+}
+
 function agentPin(bank: FakeBank, agent: FakeAgent, pin: string): Result<null> {
   bank.trip();
-  if (agent.failures >= 3) return { ok: false, code: "pin_locked", until: null };
-  if (agent.pin !== pin) {
-    agent.failures++;
-    return agent.failures >= 3 ? { ok: false, code: "pin_locked", until: null } : { ok: false, code: "pin_wrong" };
-  }
-  agent.failures = 0;
-  return OK;
+  return checkPin(agent, pin);
 }
 
 /** The customer's PIN, as the core checks it inside a cash operation. */
 function customerPin(bank: FakeBank, customer: CustomerRef, pin: string): Result<null> {
-  const row = bank.pins.get(customer.id);
-  if (!row) return { ok: false, code: "pin_wrong" };
-  if (row.failures >= 3) return { ok: false, code: "pin_locked", until: null };
-  if (row.pin !== pin) {
-    row.failures++;
-    return row.failures >= 3 ? { ok: false, code: "pin_locked", until: null } : { ok: false, code: "pin_wrong" };
-  }
-  row.failures = 0;
-  return OK;
+  return checkPin(bank.pins.get(customer.id), pin);
 }
 
 const ref = (id: string) => id.replace(/-/g, "").slice(0, 10).toUpperCase();
 const no = (code: string): AgentOutcome => ({ code, reference: "" });
+const pinRefused = (pin: Refusal): AgentOutcome => ({ code: pin.code, reference: "", until: pin.until ?? null });
 
 /** A small agents core: float, commission, cash-outs held on the wallet until the customer answers. */
 function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): AgentsPort {
@@ -264,6 +259,42 @@ function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): Ag
   };
   const balance = (c: CustomerRef) => bank.balances.get(c.walletAccountId) ?? 0n;
   const credit = (c: CustomerRef, amount: bigint) => bank.balances.set(c.walletAccountId, balance(c) + amount);
+  /** Keeps a money move's outcome under its request id, so that a replay answers it again. */
+  const remember = (requestId: string, outcome: AgentOutcome) => {
+    bank.agentMoves.set(requestId, outcome);
+    return outcome;
+  };
+  /** What an agent's cash-in and cash-out check before money moves: a replay, the customer, the agent's PIN. */
+  const agentRequest = async (input: {
+    requestId: string;
+    agent: AgentRef;
+    customerQuery: string;
+    pin: string;
+  }): Promise<{ outcome: AgentOutcome } | { agent: FakeAgent; customer: CustomerRef }> => {
+    bank.trip();
+    const done = bank.agentMoves.get(input.requestId);
+    if (done) return { outcome: done };
+    const agent = byId(input.agent.id)!;
+    const found = await directory.lookupPayee(input.customerQuery, bank.institutionId);
+    const customer = found.ok ? customerById(found.value.customerId) : undefined;
+    if (!customer) return { outcome: no("customer_not_found") };
+    const pin = agentPin(bank, agent, input.pin);
+    if (!pin.ok) return { outcome: pinRefused(pin) };
+    return { agent, customer };
+  };
+  /** A quote's refusals: an unknown customer, or an amount over the fakes' per-transaction cap. */
+  const quoteRefusal = (customerId: string, amountMinor: bigint): Refusal & { remainingMinor?: bigint } | null => {
+    if (!customerById(customerId)) return { ok: false, code: "customer_not_found" };
+    if (amountMinor > 70_000_00n) return { ok: false, code: "per_transaction_exceeded", remainingMinor: 70_000_00n };
+    return null;
+  };
+  /** The customer's pending cash-out named by an approve or decline, or why it cannot be answered. */
+  const pendingToAnswer = (pendingId: string, customer: CustomerRef): FakeCashOut | AgentOutcome => {
+    const p = bank.cashOuts.get(pendingId);
+    if (!p || p.customerId !== customer.id) return no("pending_not_found");
+    if (p.state !== "pending") return no(p.state === "approved" ? "pending_already_approved" : "pending_already_declined");
+    return p;
+  };
   return {
     async findByMsisdn(msisdn) {
       bank.trip();
@@ -275,14 +306,14 @@ function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): Ag
       const m = match(agentNumber, store);
       if ("code" in m) return { ok: false, code: m.code };
       if (m.agent.ref.msisdn === customer.msisdn) return { ok: false, code: "self_transaction" };
-      return { ok: true, value: { agentName: m.agent.name.split(" ")[0]!.toUpperCase() } };
+      return { ok: true, value: { agentName: shortName(m.agent.name) } };
     },
     async quoteWithdraw(customer, agentNumber, store, amountMinor) {
       bank.trip();
       const m = match(agentNumber, store);
       if ("code" in m) return { ok: false, code: m.code };
       if (amountMinor > 70_000_00n) return { ok: false, code: "per_transaction_exceeded", remainingMinor: 70_000_00n };
-      return { ok: true, value: { agentName: m.agent.name.split(" ")[0]!.toUpperCase(), feeMinor: FAKE_CASH_OUT_FEE, totalMinor: amountMinor + FAKE_CASH_OUT_FEE } };
+      return { ok: true, value: { agentName: shortName(m.agent.name), feeMinor: FAKE_CASH_OUT_FEE, totalMinor: amountMinor + FAKE_CASH_OUT_FEE } };
     },
     async withdraw(input) {
       bank.trip();
@@ -291,89 +322,69 @@ function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): Ag
       const m = match(input.agentNumber, input.storeNumber);
       if ("code" in m) return no(m.code);
       const pin = customerPin(bank, input.customer, input.pin);
-      if (!pin.ok) return { code: pin.code, reference: "", until: pin.until ?? null };
+      if (!pin.ok) return pinRefused(pin);
       const total = input.amountMinor + FAKE_CASH_OUT_FEE;
       if (balance(input.customer) < total) return no("insufficient_funds");
       credit(input.customer, -total);
       m.agent.float += input.amountMinor;
-      const outcome = { code: "ok", reference: ref(input.requestId), amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE };
-      bank.agentMoves.set(input.requestId, outcome);
-      return outcome;
+      return remember(input.requestId, { code: "ok", reference: ref(input.requestId), amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE });
     },
     async pendingCashOuts(customer) {
       bank.trip();
       return [...bank.cashOuts.values()]
         .filter((p) => p.customerId === customer.id && p.state === "pending")
-        .map((p) => ({ pendingId: p.pendingId, agentName: p.agent.name.split(" ")[0]!.toUpperCase(), storeNumber: p.agent.ref.storeNumber, amountMinor: p.amountMinor, feeMinor: p.feeMinor, expiresAt: new Date(Date.now() + 300_000) }));
+        .map((p) => ({ pendingId: p.pendingId, agentName: shortName(p.agent.name), storeNumber: p.agent.ref.storeNumber, amountMinor: p.amountMinor, feeMinor: p.feeMinor, expiresAt: new Date(Date.now() + 300_000) }));
     },
     async approveCashOut(input) {
       bank.trip();
-      const p = bank.cashOuts.get(input.pendingId);
-      if (!p || p.customerId !== input.customer.id) return no("pending_not_found");
-      if (p.state !== "pending") return no(p.state === "approved" ? "pending_already_approved" : "pending_already_declined");
+      const p = pendingToAnswer(input.pendingId, input.customer);
+      if (!("pendingId" in p)) return p;
       const pin = customerPin(bank, input.customer, input.pin);
-      if (!pin.ok) return { code: pin.code, reference: "", until: pin.until ?? null };
+      if (!pin.ok) return pinRefused(pin);
       p.state = "approved";
       p.agent.float += p.amountMinor;
       return { code: "ok", reference: ref(p.pendingId), amountMinor: p.amountMinor, feeMinor: p.feeMinor };
     },
     async declineCashOut(input) {
       bank.trip();
-      const p = bank.cashOuts.get(input.pendingId);
-      if (!p || p.customerId !== input.customer.id) return no("pending_not_found");
-      if (p.state !== "pending") return no(p.state === "approved" ? "pending_already_approved" : "pending_already_declined");
+      const p = pendingToAnswer(input.pendingId, input.customer);
+      if (!("pendingId" in p)) return p;
       p.state = "declined";
       credit(input.customer, p.amountMinor + p.feeMinor);
       return { code: "ok", reference: ref(p.pendingId) };
     },
     async quoteCashIn(agent, customer, amountMinor) {
       bank.trip();
-      if (!customerById(customer.customerId)) return { ok: false, code: "customer_not_found" };
-      if (amountMinor > 70_000_00n) return { ok: false, code: "per_transaction_exceeded", remainingMinor: 70_000_00n };
-      return { ok: true, value: { maskedName: customerById(customer.customerId)!.displayName.split(" ")[0]!.toUpperCase(), feeMinor: 0n, commissionMinor: FAKE_CASH_IN_COMMISSION } };
+      const refused = quoteRefusal(customer.customerId, amountMinor);
+      if (refused) return refused;
+      return { ok: true, value: { maskedName: shortName(customerById(customer.customerId)!.displayName), feeMinor: 0n, commissionMinor: FAKE_CASH_IN_COMMISSION } };
     },
     async cashIn(input) {
-      bank.trip();
-      const done = bank.agentMoves.get(input.requestId);
-      if (done) return done;
-      const agent = byId(input.agent.id)!;
-      const found = await directory.lookupPayee(input.customerQuery, bank.institutionId);
-      const customer = found.ok ? customerById(found.value.customerId) : undefined;
-      if (!customer) return no("customer_not_found");
-      const pin = agentPin(bank, agent, input.pin);
-      if (!pin.ok) return { code: pin.code, reference: "", until: pin.until ?? null };
+      const request = await agentRequest(input);
+      if ("outcome" in request) return request.outcome;
+      const { agent, customer } = request;
       if (agent.float < input.amountMinor) return no("insufficient_float");
       agent.float -= input.amountMinor;
       agent.commission += FAKE_CASH_IN_COMMISSION;
       credit(customer, input.amountMinor);
-      const outcome = { code: "ok", reference: ref(input.requestId), amountMinor: input.amountMinor, feeMinor: 0n };
-      bank.agentMoves.set(input.requestId, outcome);
-      return outcome;
+      return remember(input.requestId, { code: "ok", reference: ref(input.requestId), amountMinor: input.amountMinor, feeMinor: 0n });
     },
     async quoteCashOut(_agent, customer, amountMinor) {
       bank.trip();
-      if (!customerById(customer.customerId)) return { ok: false, code: "customer_not_found" };
-      if (amountMinor > 70_000_00n) return { ok: false, code: "per_transaction_exceeded", remainingMinor: 70_000_00n };
+      const refused = quoteRefusal(customer.customerId, amountMinor);
+      if (refused) return refused;
       return { ok: true, value: { feeMinor: FAKE_CASH_OUT_FEE, commissionMinor: 0n } };
     },
     async startCashOut(input) {
-      bank.trip();
-      const done = bank.agentMoves.get(input.requestId);
-      if (done) return done;
-      const agent = byId(input.agent.id)!;
-      const found = await directory.lookupPayee(input.customerQuery, bank.institutionId);
-      const customer = found.ok ? customerById(found.value.customerId) : undefined;
-      if (!customer) return no("customer_not_found");
-      const pin = agentPin(bank, agent, input.pin);
-      if (!pin.ok) return { code: pin.code, reference: "", until: pin.until ?? null };
+      const request = await agentRequest(input);
+      if ("outcome" in request) return request.outcome;
+      const { agent, customer } = request;
       const total = input.amountMinor + FAKE_CASH_OUT_FEE;
       if (balance(customer) < total) return no("insufficient_funds");
       credit(customer, -total); // held until the customer answers
       const pendingId = randomUUID();
       bank.cashOuts.set(pendingId, { pendingId, agent, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE, state: "pending" });
-      const outcome = { code: "ok", reference: ref(pendingId), amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE };
-      bank.agentMoves.set(input.requestId, outcome);
-      return outcome;
+      return remember(input.requestId, { code: "ok", reference: ref(pendingId), amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE });
     },
     async verifyPin(agent, pin) {
       return agentPin(bank, byId(agent.id)!, pin);

@@ -9,9 +9,9 @@ import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
 import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
+import { openKenyanInstitution, registerWithPin } from "../helpers/core-setup.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
 
-const SYSTEM = { actorType: "system" as const, actorId: "test", channel: "system" as const };
 export const BANK = { type: "bank_user" as const, id: "apikey:test" };
 export const AGENT_PIN = "4718";
 
@@ -40,21 +40,12 @@ export async function openAgentsWorld(code: string): Promise<AgentsWorld> {
   const ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
   const clock = { offsetMs: 0 };
   const services = buildServices(test.db, ledger, { schema: test.schema, clock: () => new Date(Date.now() + clock.offsetMs) });
-  const institutionId = uuidv7();
-  await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, $2, 'Agents KE', 'KES', 'Africa/Nairobi')", [institutionId, code]);
-  expect((await services.directory.setDefaultCountry(SYSTEM, institutionId, "KE")).ok).toBe(true);
-  const bank = await ledger.createAccount({ institutionId, currency: "KES", kind: "bank" });
+  const { institutionId, bankAccountId } = await openKenyanInstitution(test.db, services, ledger, code, "Agents KE");
   const fund = async (accountId: string, amountMinor: bigint) => {
-    const r = await ledger.transfer({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: accountId, amountMinor, code: "deposit" });
+    const r = await ledger.transfer({ id: uuidv7(), debitAccountId: bankAccountId, creditAccountId: accountId, amountMinor, code: "deposit" });
     expect(r.result).toBe("ok");
   };
-  const register = async (msisdn: string, name: string, pin: string) => {
-    const made = await services.directory.register(SYSTEM, { institutionId, msisdn, displayName: name });
-    if (!made.ok) throw new Error(made.code);
-    const set = await services.pins.setPin({ actor: { type: "customer", id: made.value.id }, channel: "ussd", subjectId: made.value.id, msisdn: made.value.msisdn, pin });
-    if (!set.ok) throw new Error(set.code);
-    return made.value;
-  };
+  const register = (msisdn: string, name: string, pin: string) => registerWithPin(services, institutionId, { msisdn, name, pin });
   const alice = await register("0712300001", "Alice Wanjiru", "4827");
   const bob = await register("0712300002", "Bob Otieno", "5903");
   const bands = [

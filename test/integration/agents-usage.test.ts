@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import type { LimitPolicy } from "../../src/core/limits/types.js";
 import { SqlLimitPolicyStore } from "../../src/infra/db/limit-policy-store.js";
+import { limitUsageLabels } from "../helpers/limit-usage.js";
 import { AGENT_PIN, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
 
 const DAILY: LimitPolicy = {
@@ -29,14 +30,7 @@ describe("agent cash-out holds and the customer's daily limit", () => {
     await w.close();
   });
 
-  async function usageOf(accountId: string): Promise<string[]> {
-    const result = await w.test.db.query<{ period_key: string; amount: string; count: number }>(
-      "SELECT period_key, amount_minor::text AS amount, count FROM limit_usage WHERE account_id = $1 ORDER BY period_key",
-      [accountId],
-    );
-    const label = (key: string) => key.replace(/^\d{4}-\d{2}-\d{2}/, "day").replace(/^\d{4}-\d{2}/, "month");
-    return result.rows.map((r) => `${label(r.period_key)} ${r.amount}/${r.count}`).sort();
-  }
+  const usageOf = (accountId: string) => limitUsageLabels(w.test.db, accountId);
 
   it("a declined hold and a lapsed one give the limit back: the full daily limit can still be taken out", async () => {
     const agent = await w.newAgent(0n);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
+import { chainEntries, prepareEntry } from "../../src/core/audit/chain.js";
 import { appendAuditEntries, readHead, SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
 import type { SqlDb } from "../../src/infra/db/sql.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
@@ -96,6 +97,30 @@ describe("audit log on PostgreSQL", () => {
     expect(await readHead(t.db)).toEqual(head);
     await t.db.transaction((tx) => appendAuditEntries(tx, entries(100, 3), T0));
     expect((await readHead(t.db)).lastSeq).toBe(head.lastSeq + 3n);
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true });
+  });
+
+  // Appends inside a transaction once hashed in Node (chainEntries); now the database hashes every
+  // append. Both must give the same bytes, so that chains holding both kinds keep verifying.
+  it("hashes in the database exactly as chainEntries does in Node, and verifies a chain of both", async () => {
+    const head = await readHead(t.db);
+    const old = chainEntries(head, entries(200, 3).map(prepareEntry), T0);
+    await t.db.transaction(async (tx) => {
+      await tx.query("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE");
+      for (const r of old.records) {
+        await tx.query(
+          `INSERT INTO audit_log (seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)`,
+          [r.seq.toString(), T0.toISOString(), r.actorType, r.actorId, r.action, r.channel, r.outcome, r.subject, r.payloadJson, r.prevHash, r.hash],
+        );
+      }
+      await tx.query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1", [old.head.lastSeq.toString(), old.head.lastHash]);
+    });
+    const inNode = chainEntries(old.head, entries(203, 3).map(prepareEntry), T0);
+    await t.db.transaction((tx) => appendAuditEntries(tx, entries(203, 3), T0));
+    const written = await t.db.query<{ hash: string }>("SELECT hash FROM audit_log WHERE seq > $1 ORDER BY seq", [old.head.lastSeq.toString()]);
+    expect(written.rows.map((r) => r.hash)).toEqual(inNode.records.map((r) => r.hash));
+    expect(await readHead(t.db)).toEqual(inNode.head);
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true });
   });
 

@@ -48,6 +48,16 @@ async function census(db: SqlExecutor) {
   };
 }
 
+/** A seeded customer dials the demo's short code through Africa's Talking and is welcomed. */
+async function expectDemoWelcome(gateway: Gateway, secret: string, sessionId: string, msisdn: string): Promise<void> {
+  const hop = await request(gateway.app)
+    .post("/ussd/at")
+    .set("x-fingate-secret", secret.trim())
+    .type("form")
+    .send({ sessionId, serviceCode: DEMO.serviceCode, phoneNumber: msisdn, networkCode: DEMO.telco.networkCode, text: "" });
+  expect(hop.text).toMatch(/^CON Welcome to fingate\n/);
+}
+
 // Two customers' PINs and the agent's; p2p and cash-out fee schedules.
 const SEEDED = { institutions: 1, customers: 2, pins: 3, openingBalances: 2, feeSchedules: 2, agents: 1, floatTopUps: 1, telcos: 1, tariffPlans: 1, seedMarks: 1 };
 
@@ -77,12 +87,7 @@ describe("demo seed on embedded PGlite", () => {
       expect(gateway.demo).toMatchObject({ status: "already_seeded" });
       expect(await census(gateway.db)).toEqual(SEEDED);
       expect(await readFile(secretFile, "utf8")).toBe(secret);
-      const hop = await request(gateway.app)
-        .post("/ussd/at")
-        .set("x-fingate-secret", secret.trim())
-        .type("form")
-        .send({ sessionId: "seed-1", serviceCode: DEMO.serviceCode, phoneNumber: DEMO.customers[0].msisdn, networkCode: DEMO.telco.networkCode, text: "" });
-      expect(hop.text).toMatch(/^CON Welcome to fingate\n/);
+      await expectDemoWelcome(gateway, secret, "seed-1", DEMO.customers[0].msisdn);
     } finally {
       await gateway.close();
     }
@@ -173,12 +178,7 @@ describe("demo seed on PostgreSQL", () => {
       expect(gateway.demo).toMatchObject({ status: "seeded" });
       expect(await census(gateway.db)).toEqual(SEEDED);
       const secret = await readFile(path.join(dataDir, "demo-ussd-secret"), "utf8");
-      const hop = await request(gateway.app)
-        .post("/ussd/at")
-        .set("x-fingate-secret", secret.trim())
-        .type("form")
-        .send({ sessionId: "seed-pg-1", serviceCode: DEMO.serviceCode, phoneNumber: DEMO.customers[1].msisdn, networkCode: DEMO.telco.networkCode, text: "" });
-      expect(hop.text).toMatch(/^CON Welcome to fingate\n/);
+      await expectDemoWelcome(gateway, secret, "seed-pg-1", DEMO.customers[1].msisdn);
     } finally {
       await gateway.close();
     }

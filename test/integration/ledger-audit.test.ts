@@ -1,24 +1,19 @@
 // The ledger and the audit chain are bound together: every batch chains an entry with a digest of
 // its transfers, so a transfer changed or slipped in behind the ledger's back is caught.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import { AccountFlags, type Account } from "../../src/core/ledger/types.js";
+import type { Account } from "../../src/core/ledger/types.js";
 import { verifyAuditChain } from "../../src/infra/db/audit-store.js";
 import { verifyLedgerAgainstAudit } from "../../src/infra/db/ledger-audit-verify.js";
 import { STORE_KINDS } from "../helpers/db.js";
-import { openLedgerEnv, type LedgerEnv } from "../helpers/ledger-setup.js";
+import { useLedgerEnv } from "../helpers/ledger-setup.js";
 
 describe.each(STORE_KINDS)("ledger audit binding on %s", (kind) => {
-  let env: LedgerEnv;
-  let bank: Account;
+  const env = useLedgerEnv(kind);
   let wallets: Account[];
 
   beforeAll(async () => {
-    env = await openLedgerEnv(kind);
-    bank = await env.open("bank");
-    wallets = await Promise.all([1, 2, 3].map(() => env.open("customer_wallet", AccountFlags.debitsMustNotExceedCredits)));
-    const funding = wallets.map((w) => ({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: w.id, amountMinor: 100n, code: "funding" }));
-    await Promise.all(funding.map((t) => env.ledger.transfer(t)));
+    wallets = await Promise.all([1, 2, 3].map(() => env.wallet(100n)));
     // Enough concurrent transfers to make several batches, some refused (recorded failures).
     const moves = Array.from({ length: 300 }, (_, i) => ({
       id: uuidv7(),
@@ -30,7 +25,6 @@ describe.each(STORE_KINDS)("ledger audit binding on %s", (kind) => {
     const results = await Promise.all(moves.map((t) => env.ledger.transfer(t)));
     expect(results.some((r) => r.result === "exceeds_credits")).toBe(true);
   });
-  afterAll(() => env.cleanup());
 
   it("chains an entry per batch whose digests cover every transfer", async () => {
     const chain = await verifyAuditChain(env.db);
@@ -67,7 +61,7 @@ describe.each(STORE_KINDS)("ledger audit binding on %s", (kind) => {
     await env.db.query(
       `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, currency, kind, code, created_at)
        VALUES ($1, $2, $3, 5, 'KES', 'single', 'forged', now())`,
-      [uuidv7(), bank.id, wallets[0]!.id],
+      [uuidv7(), env.bank.id, wallets[0]!.id],
     );
     const report = await verifyLedgerAgainstAudit(env.db);
     expect(report.ok).toBe(false);

@@ -1,13 +1,13 @@
 // Inbound (payee) daily limits through the SQL store, on real PostgreSQL and on PGlite: concurrent
 // transfers into one account from two gateway processes cannot both slip under the limit, and the
 // stored counters say exactly what was received.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import type { Ledger } from "../../src/core/ledger/ledger.js";
-import { AccountFlags, type Account, type TransferInput, type TransferLimits } from "../../src/core/ledger/types.js";
+import { AccountFlags, type TransferInput, type TransferLimits } from "../../src/core/ledger/types.js";
 import type { LimitPolicy } from "../../src/core/limits/types.js";
 import { STORE_KINDS } from "../helpers/db.js";
-import { openLedgerEnv, sqlInvariantViolations, storedBalances, type LedgerEnv } from "../helpers/ledger-setup.js";
+import { sqlInvariantViolations, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
+import { limitUsageRows } from "../helpers/limit-usage.js";
 
 const WALLET = AccountFlags.debitsMustNotExceedCredits;
 const ROOMY: LimitPolicy = {
@@ -18,38 +18,11 @@ const ROOMY: LimitPolicy = {
   maxBalanceMinor: 10_000_000n,
 };
 
-interface UsageRow {
-  period_key: string;
-  amount: string;
-  count: number;
-}
-
 describe.each(STORE_KINDS)("inbound limits on %s", (kind) => {
-  let env: LedgerEnv;
-  let ledger: Ledger;
-  let bank: Account;
+  const env = useLedgerEnv(kind);
 
-  beforeAll(async () => {
-    env = await openLedgerEnv(kind);
-    ledger = env.ledger;
-    bank = await env.open("bank");
-  });
-
-  afterAll(async () => {
-    await env?.cleanup();
-  });
-
-  async function wallets(n: number, each: bigint): Promise<Account[]> {
-    const made = await Promise.all(Array.from({ length: n }, () => env.open("customer_wallet", WALLET)));
-    const funding = made.map((w): TransferInput => ({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: w.id, amountMinor: each, code: "cash_in" }));
-    expect((await Promise.all(funding.map((t) => ledger.transfer(t)))).every((r) => r.result === "ok")).toBe(true);
-    return made;
-  }
-
-  async function usageOf(accountId: string): Promise<UsageRow[]> {
-    const result = await env.db.query<UsageRow>("SELECT period_key, amount_minor::text AS amount, count FROM limit_usage WHERE account_id = $1 ORDER BY period_key", [accountId]);
-    return result.rows;
-  }
+  const wallets = (n: number, each: bigint) => Promise.all(Array.from({ length: n }, () => env.wallet(each)));
+  const usageOf = (accountId: string) => limitUsageRows(env.db, accountId);
 
   /** 20 transfers of 100 into one float at once, half through each of two ledgers. */
   async function race(limits: TransferLimits, payer?: LimitPolicy) {
@@ -117,12 +90,12 @@ describe.each(STORE_KINDS)("inbound limits on %s", (kind) => {
     expect(results.filter((r) => r.result === "ok")).toHaveLength(7);
     expect(results.filter((r) => r.result !== "ok").every((r) => r.result === "balance_limit_exceeded")).toBe(true);
     const held = holds.filter((_, i) => results[i]!.result === "ok");
-    const posts = await Promise.all(held.map((h) => ledger.transfer({ id: uuidv7(), kind: "post", pendingId: h.id, code: "cash_out" })));
+    const posts = await Promise.all(held.map((h) => env.ledger.transfer({ id: uuidv7(), kind: "post", pendingId: h.id, code: "cash_out" })));
     expect(posts.every((r) => r.result === "ok")).toBe(true);
     expect((await storedBalances(env.db, [float.id])).get(float.id)!.creditsPosted).toBe(700n);
     // A hold voided gives its room back.
     const extra = { id: uuidv7(), kind: "pending" as const, debitAccountId: senders[19]!.id, creditAccountId: float.id, amountMinor: 100n, timeoutSec: 300, code: "cash_out", limits };
-    expect((await ledger.transfer(extra)).result).toBe("balance_limit_exceeded");
+    expect((await env.ledger.transfer(extra)).result).toBe("balance_limit_exceeded");
     expect(await sqlInvariantViolations(env.db)).toEqual([]);
   });
 });

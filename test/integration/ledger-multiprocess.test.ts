@@ -10,7 +10,7 @@ import { derivedUuid, uuidv7 } from "../../src/core/ledger/ids.js";
 import { AccountFlags, RECORDED_FAILURES, type Account, type TransferInput, type TransferResult } from "../../src/core/ledger/types.js";
 import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
 import { TEST_DATABASE_URL } from "../helpers/db.js";
-import { openLedgerEnv, sqlInvariantViolations, storedBalances, type LedgerEnv } from "../helpers/ledger-setup.js";
+import { expectLedgerConsistent, storedBalances, useLedgerEnv, type LedgerEnv } from "../helpers/ledger-setup.js";
 import { plannedGroup, toWire } from "../helpers/ledger-worker-plan.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -82,39 +82,29 @@ function cliVerify(env: LedgerEnv): Promise<{ code: number | null; out: string }
 }
 
 describe("ledger shared by several processes (postgres)", () => {
-  let env: LedgerEnv;
-  let bank: Account;
+  const env = useLedgerEnv("postgres");
   let fees: Account;
   const workers: Worker[] = [];
   const tmp = mkdtempSync(path.join(tmpdir(), "fingate-ledger-"));
 
   beforeAll(async () => {
-    env = await openLedgerEnv("postgres");
-    bank = await env.open("bank");
     fees = await env.open("fee_income");
   });
 
+  // After hooks run last-registered first: the workers are gone before useLedgerEnv drops the schema.
   afterAll(async () => {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
     await Promise.all(workers.map((w) => w.exited));
-    await env?.cleanup();
     rmSync(tmp, { recursive: true, force: true });
   });
 
   async function wallets(count: number, fundMinor: bigint): Promise<Account[]> {
     const made = await Promise.all(Array.from({ length: count }, () => env.open("customer_wallet", WALLET)));
     const results = await env.ledger.submitLinked(
-      made.map((w) => ({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: w.id, amountMinor: fundMinor, code: "cash_in" })),
+      made.map((w) => ({ id: uuidv7(), debitAccountId: env.bank.id, creditAccountId: w.id, amountMinor: fundMinor, code: "cash_in" })),
     );
     expect(results.every((r) => r.result === "ok")).toBe(true);
     return made;
-  }
-
-  async function expectVerified(): Promise<void> {
-    expect(await sqlInvariantViolations(env.db)).toEqual([]);
-    const report = await verifyLedger(env.db);
-    expect(report.violations).toEqual([]);
-    expect(report.ok).toBe(true);
   }
 
   it("moves money once per id when two processes submit overlapping ids at once", async () => {
@@ -177,7 +167,7 @@ describe("ledger shared by several processes (postgres)", () => {
     for (const a of accounts) expect(after.get(a.id), a.id).toEqual(expected.get(a.id));
     const rows = await env.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE id = ANY($1::uuid[])", [[...byId.keys()]]);
     expect(rows.rows[0]!.n).toBe(oks);
-    await expectVerified();
+    await expectLedgerConsistent(env.db);
   }, 40_000);
 
   it("a process killed mid-batch leaves the ledger consistent, and a restart resumes it", async () => {
@@ -207,7 +197,7 @@ describe("ledger shared by several processes (postgres)", () => {
       if (m) acknowledged.set(Number(m[1]), m[2]!.split(","));
     }
     expect(acknowledged.size).toBeGreaterThan(20);
-    await expectVerified();
+    await expectLedgerConsistent(env.db);
 
     // Every transfer the worker was told is ok is durable; every stored one is in the balances (verified above).
     const maxN = Math.max(...acknowledged.keys()) + 64 * 4;
@@ -233,7 +223,7 @@ describe("ledger shared by several processes (postgres)", () => {
     });
     const after = await storedBalances(env.db, [...ids, fees.id]);
     for (const [k, v] of expected) expect(after.get(k), k).toEqual(v);
-    await expectVerified();
+    await expectLedgerConsistent(env.db);
 
     // The command-line check agrees, and notices when a balance no longer matches its transfers.
     const good = await cliVerify(env);

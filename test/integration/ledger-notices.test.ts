@@ -1,13 +1,11 @@
 // Outbox rows written by the ledger's batch, on real PostgreSQL and on PGlite: only for accepted
 // transfers, once per transfer however often or concurrently it is submitted, in its transaction.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { derivedUuid, uuidv7 } from "../../src/core/ledger/ids.js";
-import { AccountFlags, type Account, type TransferInput } from "../../src/core/ledger/types.js";
+import type { Account, TransferInput } from "../../src/core/ledger/types.js";
 import type { Notice } from "../../src/core/notices/types.js";
 import { STORE_KINDS } from "../helpers/db.js";
-import { openLedgerEnv, type LedgerEnv } from "../helpers/ledger-setup.js";
-
-const WALLET = AccountFlags.debitsMustNotExceedCredits;
+import { useLedgerEnv } from "../helpers/ledger-setup.js";
 
 interface OutboxRow {
   id: string;
@@ -21,26 +19,10 @@ interface OutboxRow {
 }
 
 describe.each(STORE_KINDS)("ledger outbox notices on %s", (kind) => {
-  let env: LedgerEnv;
-  let bank: Account;
-
-  beforeAll(async () => {
-    env = await openLedgerEnv(kind);
-    bank = await env.open("bank");
-  });
-
-  afterAll(async () => {
-    await env?.cleanup();
-  });
+  const env = useLedgerEnv(kind);
 
   const payer: Notice = { msisdn: "+254712345678", template: "receipt.p2p_sent", params: { amount: "500", to: "Bob \"B\" \\ O'Neil" }, kind: "receipt" };
   const payee: Notice = { msisdn: "+254700000001", template: "receipt.p2p_received", params: { amount: "500" }, language: "sw", kind: "receipt" };
-
-  async function wallet(funds: bigint): Promise<Account> {
-    const w = await env.open("customer_wallet", WALLET);
-    if (funds > 0n) expect((await env.ledger.transfer({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: w.id, amountMinor: funds, code: "cash_in" })).result).toBe("ok");
-    return w;
-  }
 
   const move = (from: Account, to: Account, amountMinor: bigint, notices: Notice[] = [payer, payee]): TransferInput => ({
     id: uuidv7(),
@@ -61,7 +43,7 @@ describe.each(STORE_KINDS)("ledger outbox notices on %s", (kind) => {
   }
 
   it("writes an accepted transfer's notices with derived ids, and nothing again for a retry answered exists", async () => {
-    const [a, b] = await Promise.all([wallet(1_000n), wallet(0n)]);
+    const [a, b] = await Promise.all([env.wallet(1_000n), env.wallet(0n)]);
     const t = move(a, b, 500n);
     expect((await env.ledger.transfer(t)).result).toBe("ok");
     const expected = [payer, payee].map((n, i) => ({
@@ -81,9 +63,9 @@ describe.each(STORE_KINDS)("ledger outbox notices on %s", (kind) => {
   });
 
   it("writes nothing for a refused transfer, a failed linked group, or invalid notices", async () => {
-    const [a, b] = await Promise.all([wallet(100n), wallet(0n)]);
+    const [a, b] = await Promise.all([env.wallet(100n), env.wallet(0n)]);
     const refused = move(a, b, 101n);
-    const group = [move(a, b, 50n), move(a, bank, 60n)];
+    const group = [move(a, b, 50n), move(a, env.bank, 60n)];
     const invalid = move(a, b, 1n, [{ ...payer, msisdn: "0712345678" }]);
     expect((await env.ledger.transfer(refused)).result).toBe("exceeds_credits");
     expect((await env.ledger.submitLinked(group)).map((r) => r.result)).toEqual(["linked_event_failed", "exceeds_credits"]);
@@ -94,7 +76,7 @@ describe.each(STORE_KINDS)("ledger outbox notices on %s", (kind) => {
   });
 
   it("writes one set of rows when the same transfer is submitted 20 times at once through two writers", async () => {
-    const [a, b] = await Promise.all([wallet(1_000n), wallet(0n)]);
+    const [a, b] = await Promise.all([env.wallet(1_000n), env.wallet(0n)]);
     const t = move(a, b, 300n);
     const other = env.newLedger();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? env.ledger : other).transfer({ ...t })));
@@ -106,7 +88,7 @@ describe.each(STORE_KINDS)("ledger outbox notices on %s", (kind) => {
   });
 
   it("writes the notices of a batch mixing transfers with and without them", async () => {
-    const [a, b] = await Promise.all([wallet(1_000n), wallet(0n)]);
+    const [a, b] = await Promise.all([env.wallet(1_000n), env.wallet(0n)]);
     const mixed = [move(a, b, 1n), move(a, b, 2n, []), move(a, b, 3n, [payee])].map((t) => (t.notices!.length === 0 ? { ...t, notices: undefined } : t));
     const results = await Promise.all(mixed.map((t) => env.ledger.transfer(t)));
     expect(results.map((r) => r.result)).toEqual(["ok", "ok", "ok"]);

@@ -2,13 +2,13 @@
 // PGlite: by a void, by the expiry sweep and by a post for less, to the payer's rows and to the
 // payee's inbound ":in" rows, once however often the void is submitted and by however many
 // gateway processes.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import type { Ledger } from "../../src/core/ledger/ledger.js";
 import { AccountFlags, type Account, type TransferInput, type TransferLimits } from "../../src/core/ledger/types.js";
 import type { LimitPolicy } from "../../src/core/limits/types.js";
 import { STORE_KINDS } from "../helpers/db.js";
-import { openLedgerEnv, sqlInvariantViolations, type LedgerEnv } from "../helpers/ledger-setup.js";
+import { sqlInvariantViolations, useLedgerEnv } from "../helpers/ledger-setup.js";
+import { limitUsageLabels } from "../helpers/limit-usage.js";
 
 const WALLET = AccountFlags.debitsMustNotExceedCredits;
 const POLICY: LimitPolicy = {
@@ -21,36 +21,13 @@ const POLICY: LimitPolicy = {
 const LIMITS: TransferLimits = { timeZone: "Africa/Nairobi", payer: POLICY, payee: POLICY, payeeInbound: true };
 
 describe.each(STORE_KINDS)("limit usage given back by pendings on %s", (kind) => {
-  let env: LedgerEnv;
-  let ledger: Ledger;
-  let bank: Account;
-
-  beforeAll(async () => {
-    env = await openLedgerEnv(kind);
-    ledger = env.ledger;
-    bank = await env.open("bank");
-  });
-
-  afterAll(async () => {
-    await env?.cleanup();
-  });
+  const env = useLedgerEnv(kind);
 
   async function pair(): Promise<{ payer: Account; payee: Account }> {
-    const payer = await env.open("customer_wallet", WALLET);
-    const payee = await env.open("agent_float", WALLET);
-    expect((await ledger.transfer({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: payer.id, amountMinor: 10_000n, code: "cash_in" })).result).toBe("ok");
-    return { payer, payee };
+    return { payer: await env.wallet(10_000n), payee: await env.open("agent_float", WALLET) };
   }
 
-  /** "day 600/1" etc., sorted: the account's limit_usage rows with the dates left out. */
-  async function usageOf(accountId: string): Promise<string[]> {
-    const result = await env.db.query<{ period_key: string; amount: string; count: number }>(
-      "SELECT period_key, amount_minor::text AS amount, count FROM limit_usage WHERE account_id = $1",
-      [accountId],
-    );
-    const label = (key: string) => key.replace(/^\d{4}-\d{2}-\d{2}/, "day").replace(/^\d{4}-\d{2}/, "month");
-    return result.rows.map((r) => `${label(r.period_key)} ${r.amount}/${r.count}`).sort();
-  }
+  const usageOf = (accountId: string) => limitUsageLabels(env.db, accountId);
 
   const hold = (payer: Account, payee: Account, amountMinor: bigint, timeoutSec = 300): TransferInput => ({
     id: uuidv7(), kind: "pending", debitAccountId: payer.id, creditAccountId: payee.id, amountMinor, timeoutSec, code: "cash_out", limits: LIMITS,
@@ -59,16 +36,16 @@ describe.each(STORE_KINDS)("limit usage given back by pendings on %s", (kind) =>
   it("a void gives back amount and count on both sides, once; a re-submitted void is exists", async () => {
     const { payer, payee } = await pair();
     const h = hold(payer, payee, 1_000n);
-    expect((await ledger.transfer(h)).result).toBe("ok");
+    expect((await env.ledger.transfer(h)).result).toBe("ok");
     expect(await usageOf(payer.id)).toEqual(["day 1000/1", "month 1000/1"]);
     expect(await usageOf(payee.id)).toEqual(["day:in 1000/1", "month:in 1000/1"]);
     const v: TransferInput = { id: uuidv7(), kind: "void", pendingId: h.id, code: "declined" };
-    expect((await ledger.transfer(v)).result).toBe("ok");
+    expect((await env.ledger.transfer(v)).result).toBe("ok");
     expect(await usageOf(payer.id)).toEqual(["day 0/0", "month 0/0"]);
     expect(await usageOf(payee.id)).toEqual(["day:in 0/0", "month:in 0/0"]);
     const full = { id: uuidv7(), debitAccountId: payer.id, creditAccountId: payee.id, amountMinor: 1_000n, code: "cash_out", limits: LIMITS };
-    expect((await ledger.transfer(full)).result).toBe("ok");
-    expect((await ledger.transfer(v)).result).toBe("exists");
+    expect((await env.ledger.transfer(full)).result).toBe("ok");
+    expect((await env.ledger.transfer(v)).result).toBe("exists");
     expect(await usageOf(payer.id)).toEqual(["day 1000/1", "month 1000/1"]);
     expect(await sqlInvariantViolations(env.db)).toEqual([]);
   });
@@ -78,13 +55,13 @@ describe.each(STORE_KINDS)("limit usage given back by pendings on %s", (kind) =>
     const lapsing = hold(payer, payee, 300n, 1);
     const partial = hold(payer, payee, 400n);
     const whole = hold(payer, payee, 200n);
-    for (const t of [lapsing, partial, whole]) expect((await ledger.transfer(t)).result).toBe("ok");
+    for (const t of [lapsing, partial, whole]) expect((await env.ledger.transfer(t)).result).toBe("ok");
     expect(await usageOf(payer.id)).toEqual(["day 900/3", "month 900/3"]);
-    expect(await ledger.expirePendings(new Date(Date.now() + 2_000))).toBeGreaterThanOrEqual(1);
+    expect(await env.ledger.expirePendings(new Date(Date.now() + 2_000))).toBeGreaterThanOrEqual(1);
     expect(await usageOf(payer.id)).toEqual(["day 600/2", "month 600/2"]);
-    expect((await ledger.transfer({ id: uuidv7(), kind: "post", pendingId: partial.id, amountMinor: 150n, code: "cash_out" })).result).toBe("ok");
+    expect((await env.ledger.transfer({ id: uuidv7(), kind: "post", pendingId: partial.id, amountMinor: 150n, code: "cash_out" })).result).toBe("ok");
     expect(await usageOf(payer.id)).toEqual(["day 350/2", "month 350/2"]);
-    expect((await ledger.transfer({ id: uuidv7(), kind: "post", pendingId: whole.id, code: "cash_out" })).result).toBe("ok");
+    expect((await env.ledger.transfer({ id: uuidv7(), kind: "post", pendingId: whole.id, code: "cash_out" })).result).toBe("ok");
     expect(await usageOf(payer.id)).toEqual(["day 350/2", "month 350/2"]);
     expect(await usageOf(payee.id)).toEqual(["day:in 350/2", "month:in 350/2"]);
     expect(await sqlInvariantViolations(env.db)).toEqual([]);

@@ -1,12 +1,10 @@
 // The ledger through the SQL store, on real PostgreSQL and on PGlite: concurrency, idempotency,
 // linked groups, two-phase transfers and expiry, queries, append-only rows, BIGINT amounts.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { derivedUuid, uuidv7 } from "../../src/core/ledger/ids.js";
-import type { Ledger } from "../../src/core/ledger/ledger.js";
 import { AccountFlags, MAX_AMOUNT_MINOR, type Account, type TransferInput, type TransferResultCode } from "../../src/core/ledger/types.js";
-import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
 import { STORE_KINDS } from "../helpers/db.js";
-import { openLedgerEnv, sqlInvariantViolations, storedBalances, type LedgerEnv } from "../helpers/ledger-setup.js";
+import { expectLedgerConsistent, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
 import { mulberry32 } from "../helpers/ledger-random.js";
 
 const WALLET = AccountFlags.debitsMustNotExceedCredits;
@@ -16,36 +14,11 @@ function move(from: Account, to: Account, amountMinor: bigint, extra: Partial<Tr
 }
 
 describe.each(STORE_KINDS)("ledger on %s", (kind) => {
-  let env: LedgerEnv;
-  let ledger: Ledger;
-  let bank: Account;
-
-  beforeAll(async () => {
-    env = await openLedgerEnv(kind);
-    ledger = env.ledger;
-    bank = await env.open("bank");
-  });
-
-  afterAll(async () => {
-    await env?.cleanup();
-  });
-
-  async function fundedWallet(amountMinor: bigint): Promise<Account> {
-    const wallet = await env.open("customer_wallet", WALLET);
-    if (amountMinor > 0n) expect((await ledger.transfer(move(bank, wallet, amountMinor, { code: "cash_in" }))).result).toBe("ok");
-    return wallet;
-  }
-
-  async function expectConsistent(): Promise<void> {
-    expect(await sqlInvariantViolations(env.db)).toEqual([]);
-    const report = await verifyLedger(env.db);
-    expect(report.violations).toEqual([]);
-    expect(report.ok).toBe(true);
-  }
+  const env = useLedgerEnv(kind);
 
   it("applies 200 concurrent transfers without losing an update or overdrawing a wallet", async () => {
     const start = 500n;
-    const wallets = await Promise.all(Array.from({ length: 4 }, () => fundedWallet(start)));
+    const wallets = await Promise.all(Array.from({ length: 4 }, () => env.wallet(start)));
     const merchant = await env.open("merchant");
     const all = [...wallets, merchant];
     const second = env.newLedger({ maxBatchTransfers: 16 });
@@ -83,15 +56,15 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
       [transfers.map((t) => t.id)],
     );
     expect(rows.rows[0]!.n).toBe(counts.get("ok"));
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("posts an id submitted 50 times at once exactly once", async () => {
-    const wallet = await fundedWallet(1_000n);
+    const wallet = await env.wallet(1_000n);
     const payee = await env.open("customer_wallet", WALLET);
     const t = move(wallet, payee, 700n);
     const other = env.newLedger();
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? ledger : other).transfer({ ...t })));
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? env.ledger : other).transfer({ ...t })));
     const codes = results.map((r) => r.result).sort();
     expect(codes.filter((c) => c === "ok")).toHaveLength(1);
     expect(codes.filter((c) => c === "exists")).toHaveLength(49);
@@ -101,13 +74,13 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     const rows = await env.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE id = $1", [t.id]);
     expect(rows.rows[0]!.n).toBe(1);
     // Afterwards the same id with another amount is refused, not applied.
-    expect((await ledger.transfer({ ...t, amountMinor: 1n })).result).toBe("exists_with_different_amount");
+    expect((await env.ledger.transfer({ ...t, amountMinor: 1n })).result).toBe("exists_with_different_amount");
   });
 
   it("moves money once when two writers race the same id on accounts they do not share", async () => {
     // No common row lock orders these two batches: only the transfers' primary key does, so the
     // loser must notice the conflict, decide again, and refuse instead of moving money.
-    const [a, b, c, d] = await Promise.all([fundedWallet(10_000n), env.open("merchant"), fundedWallet(10_000n), env.open("merchant")]);
+    const [a, b, c, d] = await Promise.all([env.wallet(10_000n), env.open("merchant"), env.wallet(10_000n), env.open("merchant")]);
     const left = env.newLedger();
     const right = env.newLedger();
     const answers: TransferResultCode[][] = [];
@@ -128,18 +101,18 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     expect(stored.get(b!.id)!.creditsPosted).toBe(7n * leftWins);
     expect(stored.get(c!.id)!.debitsPosted).toBe(11n * (30n - leftWins));
     expect(stored.get(d!.id)!.creditsPosted).toBe(11n * (30n - leftWins));
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("persists a linked group all or nothing", async () => {
-    const payer = await fundedWallet(1_000n);
+    const payer = await env.wallet(1_000n);
     const merchant = await env.open("merchant");
     const fees = await env.open("fee_income");
     const payment = move(payer, merchant, 900n);
     const fee = move(payer, fees, 200n, { code: "fee" });
-    expect((await ledger.submitLinked([payment, fee])).map((r) => r.result)).toEqual(["linked_event_failed", "exceeds_credits"]);
-    expect(await ledger.getTransfer(payment.id)).toBeNull();
-    expect(await ledger.getTransfer(fee.id)).toBeNull();
+    expect((await env.ledger.submitLinked([payment, fee])).map((r) => r.result)).toEqual(["linked_event_failed", "exceeds_credits"]);
+    expect(await env.ledger.getTransfer(payment.id)).toBeNull();
+    expect(await env.ledger.getTransfer(fee.id)).toBeNull();
     const failures = await env.db.query<{ id: string; result: string }>(
       "SELECT id, result FROM transfer_failures WHERE id = ANY($1::uuid[]) ORDER BY result",
       [[payment.id, fee.id]],
@@ -154,59 +127,59 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
 
     const payment2 = move(payer, merchant, 800n);
     const fee2 = move(payer, fees, 200n, { code: "fee" });
-    expect((await ledger.submitLinked([payment2, fee2])).map((r) => r.result)).toEqual(["ok", "ok"]);
-    expect((await ledger.getTransfer(payment2.id))?.amountMinor).toBe(800n);
-    expect((await ledger.getTransfer(fee2.id))?.amountMinor).toBe(200n);
+    expect((await env.ledger.submitLinked([payment2, fee2])).map((r) => r.result)).toEqual(["ok", "ok"]);
+    expect((await env.ledger.getTransfer(payment2.id))?.amountMinor).toBe(800n);
+    expect((await env.ledger.getTransfer(fee2.id))?.amountMinor).toBe(200n);
     stored = await storedBalances(env.db, [payer.id, merchant.id, fees.id]);
     expect(stored.get(payer.id)!.debitsPosted).toBe(1_000n);
     expect(stored.get(merchant.id)!.creditsPosted).toBe(800n);
     expect(stored.get(fees.id)!.creditsPosted).toBe(200n);
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("reserves, posts part of, voids and refuses to re-resolve pending transfers", async () => {
-    const payer = await fundedWallet(1_000n);
+    const payer = await env.wallet(1_000n);
     const agent = await env.open("agent_float");
     const hold = move(payer, agent, 300n, { kind: "pending", timeoutSec: 600, code: "cash_out" });
-    expect((await ledger.transfer(hold)).result).toBe("ok");
+    expect((await env.ledger.transfer(hold)).result).toBe("ok");
     let stored = await storedBalances(env.db, [payer.id, agent.id]);
     expect(stored.get(payer.id)).toMatchObject({ debitsPending: 300n, debitsPosted: 0n });
     expect(stored.get(agent.id)).toMatchObject({ creditsPending: 300n, creditsPosted: 0n });
-    const stored1 = await ledger.getTransfer(hold.id);
+    const stored1 = await env.ledger.getTransfer(hold.id);
     expect(stored1).toMatchObject({ kind: "pending", timeoutSec: 600, amountMinor: 300n });
     expect(stored1!.expiresAt!.getTime() - stored1!.createdAt.getTime()).toBe(600_000);
     // The reservation counts: 701 more would overdraw.
-    expect((await ledger.transfer(move(payer, agent, 701n))).result).toBe("exceeds_credits");
+    expect((await env.ledger.transfer(move(payer, agent, 701n))).result).toBe("exceeds_credits");
 
     const settle: TransferInput = { id: uuidv7(), kind: "post", pendingId: hold.id, amountMinor: 200n, code: "cash_out" };
-    expect((await ledger.transfer(settle)).result).toBe("ok");
+    expect((await env.ledger.transfer(settle)).result).toBe("ok");
     stored = await storedBalances(env.db, [payer.id, agent.id]);
     expect(stored.get(payer.id)).toMatchObject({ debitsPending: 0n, debitsPosted: 200n });
     expect(stored.get(agent.id)).toMatchObject({ creditsPending: 0n, creditsPosted: 200n });
-    expect(await ledger.getTransfer(settle.id)).toMatchObject({ kind: "post", pendingId: hold.id, amountMinor: 200n, debitAccountId: payer.id });
+    expect(await env.ledger.getTransfer(settle.id)).toMatchObject({ kind: "post", pendingId: hold.id, amountMinor: 200n, debitAccountId: payer.id });
     const armed = await env.db.query("SELECT 1 FROM pending_timeouts WHERE transfer_id = $1", [hold.id]);
     expect(armed.rows).toHaveLength(0);
-    expect((await ledger.transfer({ ...settle, id: uuidv7() })).result).toBe("pending_transfer_already_posted");
-    expect((await ledger.transfer({ id: uuidv7(), kind: "void", pendingId: hold.id, code: "cancel" })).result).toBe(
+    expect((await env.ledger.transfer({ ...settle, id: uuidv7() })).result).toBe("pending_transfer_already_posted");
+    expect((await env.ledger.transfer({ id: uuidv7(), kind: "void", pendingId: hold.id, code: "cancel" })).result).toBe(
       "pending_transfer_already_posted",
     );
-    expect((await ledger.transfer({ ...settle })).result).toBe("exists");
+    expect((await env.ledger.transfer({ ...settle })).result).toBe("exists");
 
     const hold2 = move(payer, agent, 100n, { kind: "pending" });
-    expect((await ledger.transfer(hold2)).result).toBe("ok");
-    expect((await ledger.transfer({ id: uuidv7(), kind: "post", pendingId: hold2.id, amountMinor: 101n, code: "x" })).result).toBe(
+    expect((await env.ledger.transfer(hold2)).result).toBe("ok");
+    expect((await env.ledger.transfer({ id: uuidv7(), kind: "post", pendingId: hold2.id, amountMinor: 101n, code: "x" })).result).toBe(
       "exceeds_pending_transfer_amount",
     );
-    expect((await ledger.transfer({ id: uuidv7(), kind: "void", pendingId: hold2.id, code: "cancel" })).result).toBe("ok");
-    expect((await ledger.transfer({ id: uuidv7(), kind: "post", pendingId: hold2.id, code: "late" })).result).toBe(
+    expect((await env.ledger.transfer({ id: uuidv7(), kind: "void", pendingId: hold2.id, code: "cancel" })).result).toBe("ok");
+    expect((await env.ledger.transfer({ id: uuidv7(), kind: "post", pendingId: hold2.id, code: "late" })).result).toBe(
       "pending_transfer_already_voided",
     );
     // Two resolutions of one pending raced at once: exactly one wins.
     const hold3 = move(payer, agent, 50n, { kind: "pending" });
-    expect((await ledger.transfer(hold3)).result).toBe("ok");
+    expect((await env.ledger.transfer(hold3)).result).toBe("ok");
     const other = env.newLedger();
     const race = await Promise.all([
-      ledger.transfer({ id: uuidv7(), kind: "post", pendingId: hold3.id, code: "x" }),
+      env.ledger.transfer({ id: uuidv7(), kind: "post", pendingId: hold3.id, code: "x" }),
       other.transfer({ id: uuidv7(), kind: "void", pendingId: hold3.id, code: "x" }),
       other.transfer({ id: uuidv7(), kind: "post", pendingId: hold3.id, code: "x" }),
     ]);
@@ -214,14 +187,14 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     for (const r of race) expect(["ok", "pending_transfer_already_posted", "pending_transfer_already_voided"]).toContain(r.result);
     stored = await storedBalances(env.db, [payer.id]);
     expect(stored.get(payer.id)!.debitsPending).toBe(0n);
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("expires pendings once, even when the sweep runs twice or concurrently", async () => {
     const clock = { now: new Date("2030-06-01T00:00:00.000Z") };
     const timed = env.newLedger({ now: () => clock.now });
     const sweeper = env.newLedger({ now: () => clock.now });
-    const payer = await fundedWallet(1_000n);
+    const payer = await env.wallet(1_000n);
     const agent = await env.open("agent_float");
     const holds = [30, 30, 30, 90].map((timeoutSec) => move(payer, agent, 100n, { kind: "pending", timeoutSec }));
     expect((await Promise.all(holds.map((h) => timed.transfer(h)))).map((r) => r.result)).toEqual(["ok", "ok", "ok", "ok"]);
@@ -261,22 +234,22 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     expect(again[0] + again[1]).toBe(1);
     stored = await storedBalances(env.db, [payer.id]);
     expect(stored.get(payer.id)).toMatchObject({ debitsPending: 0n, debitsPosted: 100n });
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("expires a pending on the real clock when the sweep is told a later time", async () => {
-    const payer = await fundedWallet(100n);
+    const payer = await env.wallet(100n);
     const agent = await env.open("agent_float");
     const hold = move(payer, agent, 60n, { kind: "pending", timeoutSec: 30 });
-    expect((await ledger.transfer(hold)).result).toBe("ok");
-    expect(await ledger.expirePendings(new Date(Date.now() + 5_000))).toBe(0);
-    const sweeps = await Promise.all([ledger.expirePendings(new Date(Date.now() + 60_000)), env.newLedger().expirePendings(new Date(Date.now() + 60_000))]);
+    expect((await env.ledger.transfer(hold)).result).toBe("ok");
+    expect(await env.ledger.expirePendings(new Date(Date.now() + 5_000))).toBe(0);
+    const sweeps = await Promise.all([env.ledger.expirePendings(new Date(Date.now() + 60_000)), env.newLedger().expirePendings(new Date(Date.now() + 60_000))]);
     expect(sweeps[0] + sweeps[1]).toBe(1);
-    expect(await ledger.expirePendings(new Date(Date.now() + 60_000))).toBe(0);
+    expect(await env.ledger.expirePendings(new Date(Date.now() + 60_000))).toBe(0);
     const voids = await env.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE pending_id = $1", [hold.id]);
     expect(voids.rows[0]!.n).toBe(1);
     expect((await storedBalances(env.db, [payer.id])).get(payer.id)).toMatchObject({ debitsPending: 0n, debitsPosted: 0n });
-    await expectConsistent();
+    await expectLedgerConsistent(env.db);
   });
 
   it("lists an account's transfers newest first, page by page", async () => {
@@ -284,22 +257,22 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     const last = await env.db.query<{ v: string }>("SELECT last_value::text AS v FROM transfers_seq_seq");
     const power = 10n ** BigInt(BigInt(last.rows[0]!.v).toString().length + 1);
     await env.db.query("SELECT setval('transfers_seq_seq', $1::bigint)", [(power - 5n).toString()]);
-    const a = await fundedWallet(1_000n);
-    const b = await fundedWallet(1_000n);
+    const a = await env.wallet(1_000n);
+    const b = await env.wallet(1_000n);
     const made: string[] = [];
     for (let i = 0; i < 7; i += 1) {
       const t = i % 2 ? move(b, a, BigInt(i + 1)) : move(a, b, BigInt(i + 1));
-      expect((await ledger.transfer(t)).result).toBe("ok");
+      expect((await env.ledger.transfer(t)).result).toBe("ok");
       made.push(t.id);
     }
     // The funding transfer of `a` is the oldest on its list.
-    const funding = await ledger.listAccountTransfers(a.id, { limit: 100 });
+    const funding = await env.ledger.listAccountTransfers(a.id, { limit: 100 });
     expect(funding).toHaveLength(8);
     const seen: string[] = [];
     let beforeSeq: bigint | undefined;
     const sizes: number[] = [];
     for (;;) {
-      const page = await ledger.listAccountTransfers(a.id, { limit: 3, beforeSeq });
+      const page = await env.ledger.listAccountTransfers(a.id, { limit: 3, beforeSeq });
       if (page.length === 0) break;
       sizes.push(page.length);
       seen.push(...page.map((t) => t.id));
@@ -313,17 +286,17 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     const seqs = funding.map((t) => t.seq!);
     expect(seqs).toEqual([...seqs].sort((x, y) => (x > y ? -1 : x < y ? 1 : 0)));
     expect(seqs.at(-1)! < power && seqs[0]! >= power).toBe(true);
-    expect(await ledger.listAccountTransfers("not-a-uuid")).toEqual([]);
-    expect(await ledger.listAccountTransfers(uuidv7())).toEqual([]);
-    expect(await ledger.listAccountTransfers(a.id, { limit: 0 })).toHaveLength(1);
+    expect(await env.ledger.listAccountTransfers("not-a-uuid")).toEqual([]);
+    expect(await env.ledger.listAccountTransfers(uuidv7())).toEqual([]);
+    expect(await env.ledger.listAccountTransfers(a.id, { limit: 0 })).toHaveLength(1);
   });
 
   it("reads a transfer back by id with every field", async () => {
-    const a = await fundedWallet(100n);
+    const a = await env.wallet(100n);
     const b = await env.open("customer_wallet", WALLET);
     const t = move(a, b, 42n, { reference: "invoice 7 — ü", code: "merchant_pay" });
-    expect((await ledger.transfer(t)).result).toBe("ok");
-    const got = await ledger.getTransfer(t.id);
+    expect((await env.ledger.transfer(t)).result).toBe("ok");
+    const got = await env.ledger.getTransfer(t.id);
     expect(got).toMatchObject({
       id: t.id,
       kind: "single",
@@ -339,36 +312,36 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     });
     expect(got!.createdAt).toBeInstanceOf(Date);
     expect(Math.abs(got!.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
-    expect(await ledger.getTransfer(uuidv7())).toBeNull();
-    expect(await ledger.getTransfer("nope")).toBeNull();
+    expect(await env.ledger.getTransfer(uuidv7())).toBeNull();
+    expect(await env.ledger.getTransfer("nope")).toBeNull();
   });
 
   it("answers a retried failure with the same code even after the account is funded", async () => {
-    const wallet = await fundedWallet(0n);
+    const wallet = await env.wallet(0n);
     const payee = await env.open("merchant");
     const t = move(wallet, payee, 500n);
-    expect((await ledger.transfer(t)).result).toBe("exceeds_credits");
-    expect((await ledger.transfer(move(bank, wallet, 10_000n))).result).toBe("ok");
-    expect((await ledger.transfer({ ...t })).result).toBe("exceeds_credits");
+    expect((await env.ledger.transfer(t)).result).toBe("exceeds_credits");
+    expect((await env.ledger.transfer(move(env.bank, wallet, 10_000n))).result).toBe("ok");
+    expect((await env.ledger.transfer({ ...t })).result).toBe("exceeds_credits");
     expect((await env.newLedger().transfer({ ...t })).result).toBe("exceeds_credits");
-    expect((await ledger.transfer({ ...t, id: uuidv7() })).result).toBe("ok");
+    expect((await env.ledger.transfer({ ...t, id: uuidv7() })).result).toBe("ok");
     const stored = await storedBalances(env.db, [wallet.id]);
     expect(stored.get(wallet.id)!.debitsPosted).toBe(500n);
     // A frozen account's refusal is remembered the same way.
     await env.db.query("UPDATE accounts SET status = 'frozen' WHERE id = $1", [wallet.id]);
     const frozen = move(wallet, payee, 1n);
-    expect((await ledger.transfer(frozen)).result).toBe("debit_account_frozen");
+    expect((await env.ledger.transfer(frozen)).result).toBe("debit_account_frozen");
     await env.db.query("UPDATE accounts SET status = 'active' WHERE id = $1", [wallet.id]);
-    expect((await ledger.transfer(frozen)).result).toBe("debit_account_frozen");
+    expect((await env.ledger.transfer(frozen)).result).toBe("debit_account_frozen");
   });
 
   it("refuses UPDATE, DELETE and TRUNCATE of transfers and recorded failures in the database", async () => {
-    const a = await fundedWallet(10n);
+    const a = await env.wallet(10n);
     const b = await env.open("merchant");
     const t = move(a, b, 5n);
     const failed = move(a, b, 50n);
-    expect((await ledger.transfer(t)).result).toBe("ok");
-    expect((await ledger.transfer(failed)).result).toBe("exceeds_credits");
+    expect((await env.ledger.transfer(t)).result).toBe("ok");
+    expect((await env.ledger.transfer(failed)).result).toBe("exceeds_credits");
     const refusals = [
       ["UPDATE transfers SET amount = 6 WHERE id = $1", [t.id]],
       ["UPDATE transfers SET code = 'x' WHERE id = $1", [t.id]],
@@ -391,8 +364,8 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
       expect(error!.message, sql).toMatch(/append-only|never deleted/);
       expect(error!.code, sql).toBe("42501");
     }
-    expect(await ledger.getTransfer(t.id)).toMatchObject({ amountMinor: 5n, code: "p2p" });
-    expect((await ledger.transfer({ ...failed })).result).toBe("exceeds_credits");
+    expect(await env.ledger.getTransfer(t.id)).toMatchObject({ amountMinor: 5n, code: "p2p" });
+    expect((await env.ledger.transfer({ ...failed })).result).toBe("exceeds_credits");
     // Balances are derived state and may change, but never past a wallet's flag.
     const overdraw = await env.db.query("UPDATE accounts SET debits_posted = credits_posted + 1 WHERE id = $1", [a.id]).then(
       () => null,
@@ -407,20 +380,20 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     const spare = await env.open("suspense");
     const max = MAX_AMOUNT_MINOR;
     const t = move(source, sink, max);
-    expect((await ledger.transfer(t)).result).toBe("ok");
-    expect((await ledger.getTransfer(t.id))!.amountMinor).toBe(max);
-    const [account] = await ledger.getAccounts([sink.id]);
+    expect((await env.ledger.transfer(t)).result).toBe("ok");
+    expect((await env.ledger.getTransfer(t.id))!.amountMinor).toBe(max);
+    const [account] = await env.ledger.getAccounts([sink.id]);
     expect(account!.creditsPosted).toBe(max);
     expect((await storedBalances(env.db, [source.id])).get(source.id)!.debitsPosted).toBe(9_223_372_036_854_775_807n);
-    expect((await ledger.transfer(move(spare, sink, 1n))).result).toBe("overflows_credits");
-    expect((await ledger.transfer(move(source, spare, 1n))).result).toBe("overflows_debits");
-    expect((await ledger.transfer(move(source, spare, max + 1n))).result).toBe("amount_too_large");
+    expect((await env.ledger.transfer(move(spare, sink, 1n))).result).toBe("overflows_credits");
+    expect((await env.ledger.transfer(move(source, spare, 1n))).result).toBe("overflows_debits");
+    expect((await env.ledger.transfer(move(source, spare, max + 1n))).result).toBe("amount_too_large");
     // The full ceiling back the other way, as a pending that is then voided.
     const hold = move(sink, source, max, { kind: "pending" });
-    expect((await ledger.transfer(hold)).result).toBe("ok");
-    const page = await ledger.listAccountTransfers(sink.id, { limit: 5 });
+    expect((await env.ledger.transfer(hold)).result).toBe("ok");
+    const page = await env.ledger.listAccountTransfers(sink.id, { limit: 5 });
     expect(page.map((x) => x.amountMinor)).toEqual([max, max]);
-    expect((await ledger.transfer({ id: uuidv7(), kind: "void", pendingId: hold.id, amountMinor: max, code: "undo" })).result).toBe("ok");
+    expect((await env.ledger.transfer({ id: uuidv7(), kind: "void", pendingId: hold.id, amountMinor: max, code: "undo" })).result).toBe("ok");
     const after = await storedBalances(env.db, [sink.id]);
     expect(after.get(sink.id)).toEqual({ debitsPending: 0n, debitsPosted: 0n, creditsPending: 0n, creditsPosted: max });
   });

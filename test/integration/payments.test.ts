@@ -10,9 +10,9 @@ import type { LimitPolicy } from "../../src/core/limits/types.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
+import { openKenyanInstitution, registerWithPin, SYSTEM } from "../helpers/core-setup.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
 
-const SYSTEM = { actorType: "system" as const, actorId: "test", channel: "system" as const };
 const DAILY: LimitPolicy = {
   maxPerTransactionMinor: 50_000n,
   maxDailyAmountMinor: 100_000n,
@@ -43,19 +43,9 @@ describe("payments on postgres", () => {
     test = await openTestDb("postgres", { maxConnections: 24 });
     ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
     services = buildServices(test.db, ledger, { schema: test.schema });
-    institutionId = uuidv7();
-    await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'pay-ke', 'Pay KE', 'KES', 'Africa/Nairobi')", [institutionId]);
-    expect((await services.directory.setDefaultCountry(SYSTEM, institutionId, "KE")).ok).toBe(true);
-    bankAccountId = (await ledger.createAccount({ institutionId, currency: "KES", kind: "bank" })).id;
-    const register = async (msisdn: string, name: string, pin: string) => {
-      const made = await services.directory.register(SYSTEM, { institutionId, msisdn, displayName: name });
-      if (!made.ok) throw new Error(made.code);
-      const set = await services.pins.setPin({ actor: { type: "customer", id: made.value.id }, channel: "ussd", subjectId: made.value.id, msisdn: made.value.msisdn, pin });
-      if (!set.ok) throw new Error(set.code);
-      return made.value;
-    };
-    payer = await register("0712345670", "Jane Wanjiru", "4827");
-    payee = await register("0712345671", "Otieno Kamau", "5903");
+    ({ institutionId, bankAccountId } = await openKenyanInstitution(test.db, services, ledger, "pay-ke", "Pay KE"));
+    payer = await registerWithPin(services, institutionId, { msisdn: "0712345670", name: "Jane Wanjiru", pin: "4827" });
+    payee = await registerWithPin(services, institutionId, { msisdn: "0712345671", name: "Otieno Kamau", pin: "5903" });
     await services.fees.put(institutionId, "p2p", {
       type: "p2p",
       agentShareBps: 0,

@@ -11,9 +11,8 @@ import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { encodeSms } from "../../src/sms/encoding.js";
 import { createNoticeRenderer } from "../../src/sms/outbox/renderer.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
+import { openKenyanInstitution, registerWithPin } from "../helpers/core-setup.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
-
-const SYSTEM = { actorType: "system" as const, actorId: "test", channel: "system" as const };
 
 describe("P2P receipts", () => {
   let test: TestDb;
@@ -31,20 +30,11 @@ describe("P2P receipts", () => {
       return submitLinked(group);
     };
     services = buildServices(test.db, ledger, { schema: test.schema });
-    const institutionId = uuidv7();
-    await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'rcpt-ke', 'Rcpt KE', 'KES', 'Africa/Nairobi')", [institutionId]);
-    expect((await services.directory.setDefaultCountry(SYSTEM, institutionId, "KE")).ok).toBe(true);
-    const bank = await ledger.createAccount({ institutionId, currency: "KES", kind: "bank" });
-    const register = async (msisdn: string, name: string, language: string) => {
-      const made = await services.directory.register(SYSTEM, { institutionId, msisdn, displayName: name, language });
-      if (!made.ok) throw new Error(made.code);
-      await services.pins.setPin({ actor: { type: "customer", id: made.value.id }, channel: "ussd", subjectId: made.value.id, msisdn: made.value.msisdn, pin: "4827" });
-      return made.value;
-    };
-    const payer = await register("0712345670", "Jane Wanjiru", "en");
-    await register("0712345671", "Otieno Kamau", "sw");
+    const { institutionId, bankAccountId } = await openKenyanInstitution(test.db, services, ledger, "rcpt-ke", "Rcpt KE");
+    const payer = await registerWithPin(services, institutionId, { msisdn: "0712345670", name: "Jane Wanjiru", pin: "4827", language: "en" });
+    await registerWithPin(services, institutionId, { msisdn: "0712345671", name: "Otieno Kamau", pin: "4827", language: "sw" });
     payerId = payer.id;
-    await ledger.transfer({ id: uuidv7(), debitAccountId: bank.id, creditAccountId: payer.walletAccountId, amountMinor: 1_000_000n, code: "cash_in" });
+    await ledger.transfer({ id: uuidv7(), debitAccountId: bankAccountId, creditAccountId: payer.walletAccountId, amountMinor: 1_000_000n, code: "cash_in" });
     await services.fees.put(institutionId, "p2p", { type: "p2p", agentShareBps: 0, bands: [{ minMinor: 1n, maxMinor: 10_000_000n, feeMinor: 2_500n }] }, new Date(), () => []);
   });
 

@@ -1,34 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { customerMenuEngine, type MenuContext, type MenuState, type StepResult } from "../../src/menus/index.js";
+import { customerMenuEngine } from "../../src/menus/index.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
+import { replyKeys, walk } from "../helpers/menu-walk.js";
 
 const engine = customerMenuEngine();
-const keys = (r: StepResult) => r.reply.lines.map((l) => l.key);
-
-/** Dials and answers each input in turn, as a channel would. */
-async function walk(ctx: MenuContext, inputs: string[], shortcut: string[] = []): Promise<StepResult[]> {
-  const out = [await engine.begin(ctx, shortcut)];
-  let state: MenuState = out[0]!.state;
-  for (const input of inputs) {
-    if (!out.at(-1)!.continues) throw new Error("session already ended");
-    const next = await engine.next(state, input, ctx);
-    out.push(next);
-    state = next.state;
-  }
-  return out;
-}
 
 describe("registration", () => {
   it("name, language, PIN twice → wallet and PIN, with nothing secret in state", async () => {
     const bank = new FakeBank();
     const ctx = bank.context("+254700000001");
     const steps = await walk(ctx, ["Jane Wanjiru", "2", "4827", "4827"]);
-    expect(keys(steps[0]!)).toEqual(["reg.welcome", "reg.ask_name"]);
+    expect(replyKeys(steps[0]!)).toEqual(["reg.welcome", "reg.ask_name"]);
     expect(steps[3]!.reply.secret).toBe(true);
     expect(JSON.stringify(steps.map((s) => s.state))).not.toContain("4827");
     const last = steps.at(-1)!;
     expect(last.continues).toBe(false);
-    expect(keys(last)).toEqual(["reg.done"]);
+    expect(replyKeys(last)).toEqual(["reg.done"]);
     const c = bank.customers.get("+254700000001")!;
     expect(c.language).toBe("sw");
     expect(bank.pins.get(c.id)!.pin).toBe("4827");
@@ -38,15 +25,15 @@ describe("registration", () => {
   it("asks again when the PINs differ, and refuses weak PINs", async () => {
     const bank = new FakeBank();
     const steps = await walk(bank.context("+254700000002"), ["Ali Hassan", "1", "1234", "4827", "4828"]);
-    expect(keys(steps[3]!)).toEqual(["err.pin_weak", "reg.ask_pin"]);
-    expect(keys(steps[5]!)).toEqual(["err.pin_mismatch", "reg.ask_pin"]);
+    expect(replyKeys(steps[3]!)).toEqual(["err.pin_weak", "reg.ask_pin"]);
+    expect(replyKeys(steps[5]!)).toEqual(["err.pin_mismatch", "reg.ask_pin"]);
     expect(bank.customers.has("+254700000002")).toBe(false);
   });
 
   it("refuses a name with digits", async () => {
     const bank = new FakeBank();
     const steps = await walk(bank.context("+254700000003"), ["1234"]);
-    expect(keys(steps[1]!)).toEqual(["err.name_invalid", "reg.ask_name"]);
+    expect(replyKeys(steps[1]!)).toEqual(["err.name_invalid", "reg.ask_name"]);
   });
 });
 
@@ -78,8 +65,8 @@ describe("customer menus", () => {
   it("wrong PIN asks again; the third locks and ends", async () => {
     const { bank } = setup();
     const steps = await walk(bank.context("+254700000010"), ["1", "1111", "2222", "3333"]);
-    expect(keys(steps[2]!)).toEqual(["err.pin_wrong", "bal.ask_pin"]);
-    expect(keys(steps[4]!)).toEqual(["err.pin_locked"]);
+    expect(replyKeys(steps[2]!)).toEqual(["err.pin_wrong", "bal.ask_pin"]);
+    expect(replyKeys(steps[4]!)).toEqual(["err.pin_locked"]);
     expect(steps[4]!.continues).toBe(false);
   });
 
@@ -88,9 +75,9 @@ describe("customer menus", () => {
     const ctx = bank.context("+254700000010", "session-1");
     const steps = await walk(ctx, ["2", "peter.o", "150", "1", "4827"]);
     expect(steps[2]!.reply.lines[0]!.params).toMatchObject({ name: "PETER" });
-    expect(keys(steps[3]!)).toEqual(["send.confirm", "send.fee"]);
+    expect(replyKeys(steps[3]!)).toEqual(["send.confirm", "send.fee"]);
     expect(steps[4]!.reply.secret).toBe(true);
-    expect(keys(steps[5]!)).toEqual(["send.receipt", "send.receipt_fee"]);
+    expect(replyKeys(steps[5]!)).toEqual(["send.receipt", "send.receipt_fee"]);
     expect(bank.balances.get(payee.walletAccountId)).toBe(150_00n);
     // The same PIN hop replayed (an aggregator retry) posts nothing more.
     await engine.next(steps[4]!.state, "4827", ctx);
@@ -101,52 +88,52 @@ describe("customer menus", () => {
   it("clear refusals: unknown payee, invalid amount, self, insufficient funds, SIM swap", async () => {
     const { bank } = setup();
     let steps = await walk(bank.context("+254700000010"), ["2", "nobody.here", "0700000020", "abc", "0", "1.234"]);
-    expect(keys(steps[2]!)[0]).toBe("err.payee_not_found");
-    expect(keys(steps[4]!)[0]).toBe("err.invalid_amount_hint");
-    expect(keys(steps[5]!)[0]).toBe("err.invalid_amount_hint");
-    expect(keys(steps[6]!)[0]).toBe("err.invalid_amount_hint");
+    expect(replyKeys(steps[2]!)[0]).toBe("err.payee_not_found");
+    expect(replyKeys(steps[4]!)[0]).toBe("err.invalid_amount_hint");
+    expect(replyKeys(steps[5]!)[0]).toBe("err.invalid_amount_hint");
+    expect(replyKeys(steps[6]!)[0]).toBe("err.invalid_amount_hint");
     steps = await walk(bank.context("+254700000010"), ["2", "+254700000010"]);
-    expect(keys(steps[2]!)[0]).toBe("err.self_payment");
+    expect(replyKeys(steps[2]!)[0]).toBe("err.self_payment");
     steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "10000", "1", "4827"]);
-    expect(keys(steps.at(-1)!)).toEqual(["err.insufficient_funds"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["err.insufficient_funds"]);
     bank.cooling.add("+254700000010");
     steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "100"]);
-    expect(keys(steps.at(-1)!)).toEqual(["err.sim_swap_cooling_until"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["err.sim_swap_cooling_until"]);
     expect(steps.at(-1)!.continues).toBe(false);
     steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "2000000"]);
-    expect(keys(steps.at(-1)!)).toEqual(["err.limit_remaining", "send.ask_amount"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["err.limit_remaining", "send.ask_amount"]);
   });
 
   it("shortcuts: *384*1# → balance, *384*2*number*amount# → confirmation, unknown → main menu", async () => {
     const { bank } = setup();
-    expect(keys((await walk(bank.context("+254700000010"), [], ["1"]))[0]!)).toEqual(["bal.ask_pin"]);
+    expect(replyKeys((await walk(bank.context("+254700000010"), [], ["1"]))[0]!)).toEqual(["bal.ask_pin"]);
     const prefilled = (await walk(bank.context("+254700000010"), [], ["2", "0700000020", "25"]))[0]!;
-    expect(keys(prefilled)).toEqual(["send.confirm", "send.fee"]);
-    expect(keys((await walk(bank.context("+254700000010"), [], ["77"]))[0]!)).toEqual(["main.title"]);
+    expect(replyKeys(prefilled)).toEqual(["send.confirm", "send.fee"]);
+    expect(replyKeys((await walk(bank.context("+254700000010"), [], ["77"]))[0]!)).toEqual(["main.title"]);
   });
 
   it("mini-statement, change PIN, language, home", async () => {
     const { bank, payer } = setup();
     bank.history.set(payer.walletAccountId, [{ direction: "in", amountMinor: 5_00n, at: new Date(), reference: "REF1" }]);
     let steps = await walk(bank.context("+254700000010"), ["3", "4827"]);
-    expect(keys(steps.at(-1)!)).toEqual(["stmt.title", "stmt.in"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["stmt.title", "stmt.in"]);
     steps = await walk(bank.context("+254700000010"), ["5", "5927", "5927", "4827"]);
-    expect(keys(steps.at(-1)!)).toEqual(["cp.done"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["cp.done"]);
     expect(JSON.stringify(steps.map((s) => s.state))).not.toMatch(/5927|4827/);
     expect(bank.pins.get(payer.id)!.pin).toBe("5927");
     steps = await walk(bank.context("+254700000010"), ["7", "4"]);
     expect(steps.at(-1)!.state.lang).toBe("hi");
     expect(bank.customers.get("+254700000010")!.language).toBe("hi");
     steps = await walk(bank.context("+254700000010"), ["2", "00"]);
-    expect(keys(steps.at(-1)!)).toEqual(["main.title"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["main.title"]);
   });
 
   it("limits: input length and stages per session", async () => {
     const { bank } = setup();
     let steps = await walk(bank.context("+254700000010"), ["x".repeat(65)]);
-    expect(keys(steps.at(-1)!)).toEqual(["err.input_too_long"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["err.input_too_long"]);
     steps = await walk(bank.context("+254700000010"), ["9", "9", "9", "9", "9", "9", "9", "9", "9"]);
-    expect(keys(steps.at(-1)!)).toEqual(["err.too_many_stages"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["err.too_many_stages"]);
     expect(steps.at(-1)!.continues).toBe(false);
   });
 
@@ -155,17 +142,17 @@ describe("customer menus", () => {
     const c = bank.customers.get("+254700000010")!;
     bank.customers.set(c.msisdn, { ...c, active: false });
     const steps = await walk(bank.context("+254700000010"), []);
-    expect(keys(steps[0]!)).toEqual(["err.account_frozen"]);
+    expect(replyKeys(steps[0]!)).toEqual(["err.account_frozen"]);
     expect(steps[0]!.continues).toBe(false);
   });
 
   it("my account: list and claim aliases, choose the default instrument", async () => {
     const { bank, payer } = setup();
     let steps = await walk(bank.context("+254700000010"), ["6", "1"]);
-    expect(keys(steps.at(-1)!)).toEqual(["acct.no_aliases"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["acct.no_aliases"]);
     steps = await walk(bank.context("+254700000010"), ["6", "2", "peter.o", "9bad", "jane.w"]);
-    expect(keys(steps[3]!)).toEqual(["err.alias_taken", "acct.ask_alias"]);
-    expect(keys(steps[4]!)).toEqual(["err.alias_invalid", "acct.ask_alias"]);
+    expect(replyKeys(steps[3]!)).toEqual(["err.alias_taken", "acct.ask_alias"]);
+    expect(replyKeys(steps[4]!)).toEqual(["err.alias_invalid", "acct.ask_alias"]);
     expect(steps.at(-1)!.reply.lines[0]).toEqual({ key: "acct.alias_claimed", params: { alias: "jane.w" } });
     steps = await walk(bank.context("+254700000010"), ["6", "1"]);
     expect(steps.at(-1)!.reply.lines[0]).toEqual({ key: "acct.alias_list", params: { aliases: "jane.w" } });
@@ -186,9 +173,9 @@ describe("prototype names as input", () => {
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 5_00n });
     for (const word of ["toString", "constructor", "__proto__", "hasOwnProperty", "valueOf"]) {
       const steps = await walk(bank.context("+254700000010"), [word]);
-      expect(keys(steps.at(-1)!)).toEqual(["err.invalid_choice", "main.title"]);
+      expect(replyKeys(steps.at(-1)!)).toEqual(["err.invalid_choice", "main.title"]);
       const shortcut = await walk(bank.context("+254700000010"), [], [word]);
-      expect(keys(shortcut[0]!)).toEqual(["main.title"]);
+      expect(replyKeys(shortcut[0]!)).toEqual(["main.title"]);
     }
   });
 });

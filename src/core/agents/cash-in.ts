@@ -1,10 +1,10 @@
-import { paymentWithFee } from "../fees/linked.js";
 import type { Institution } from "../institutions/types.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import type { Notice } from "../notices/types.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type CustomerParty, type Fee } from "./kit.js";
+import { commissionPaid, submitCashMove } from "./cash-move.js";
 import { agentLabel, shortRef } from "./notices.js";
-import { agentRefusalFor, refuse } from "./refusals.js";
+import { refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashInInput, CashQuote, CashReceipt } from "./types.js";
 
 /** The cash-in transfer's id for a request id: a retry of the request maps to the same transfer. */
@@ -63,36 +63,24 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
   const pinRefused = await kit.verifyPin({ type: "agent", id: p.agent.id }, input.agentPin, input.channel);
   if (pinRefused) return pinRefused;
   const transferId = cashInTransferId(input.id);
-  const group = paymentWithFee(
-    { id: transferId, debitAccountId: p.agent.floatAccountId, creditAccountId: p.party.accountId, amountMinor: input.amountMinor, code: "cash_in", reference: input.id },
-    { type: "cash_in", feeMinor: p.fee.feeMinor, agentCommissionMinor: p.fee.commissionMinor },
-    { feeIncomeAccountId: await kit.feeIncomeId(p.institution), feePayerAccountId: p.party.accountId, agentCommissionAccountId: p.agent.commissionAccountId },
-  );
-  group[0]!.limits = {
-    timeZone: p.institution.timezone,
-    payer: floatPolicy(p.agent.limits, "out"),
-    payee: await kit.customerPolicy(p.institution.id, p.party.customer, "agent"),
-  };
-  group[0]!.notices = cashInNotices(p, input.amountMinor, transferId);
-  const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, p.agent);
-  if (refusal) return refusal;
-  return {
-    ok: true,
+  return submitCashMove(kit, p, {
+    requestId: input.id,
     transferId,
-    agentId: p.agent.id,
+    type: "cash_in",
+    debitAccountId: p.agent.floatAccountId,
+    creditAccountId: p.party.accountId,
+    amountMinor: input.amountMinor,
+    feePayerAccountId: p.party.accountId,
+    limits: {
+      timeZone: p.institution.timezone,
+      payer: floatPolicy(p.agent.limits, "out"),
+      payee: await kit.customerPolicy(p.institution.id, p.party.customer, "agent"),
+    },
+    notices: cashInNotices(p, input.amountMinor, transferId),
     customerId: p.party.customer.id,
     maskedName: p.party.maskedName,
-    amountMinor: input.amountMinor,
-    feeMinor: p.fee.feeMinor,
-    commissionMinor: commissionPaid(p.fee),
-    currency: p.institution.currency,
-    replayed: results[0]!.result === "exists",
-  };
+  });
 }
-
-/** paymentWithFee never pays more commission than the fee. */
-export const commissionPaid = (fee: Fee): bigint => (fee.commissionMinor < fee.feeMinor ? fee.commissionMinor : fee.feeMinor);
 
 /** Receipts of a cash-in, to the customer and to the agent (exported for the template test). */
 export function cashInNotices(p: Pick<CashInPlan, "agent" | "institution" | "party" | "fee">, amountMinor: bigint, transferId: string): Notice[] {

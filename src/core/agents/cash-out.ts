@@ -1,7 +1,7 @@
 import { commissionCode, commissionTransferId, feeCode, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import type { TransferInput } from "../ledger/types.js";
-import { commissionPaid } from "./cash-in.js";
+import { commissionPaid } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
 import { approvalPrompt, cashOutNotices, declinedNotice } from "./notices.js";
 import type { CashOutRecord } from "./ports.js";

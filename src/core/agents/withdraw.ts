@@ -1,10 +1,9 @@
-import { paymentWithFee } from "../fees/linked.js";
 import type { Institution } from "../institutions/types.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import type { Customer } from "../directory/types.js";
-import { commissionPaid } from "./cash-in.js";
+import { submitCashMove } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
-import { agentRefusalFor, refuse } from "./refusals.js";
+import { refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashReceipt, WithdrawInput, WithdrawQuote } from "./types.js";
 import { cashOutNotices } from "./notices.js";
 
@@ -69,31 +68,21 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
   const pinRefused = await kit.verifyPin({ type: "customer", id: p.customer.id }, input.customerPin, input.channel);
   if (pinRefused) return pinRefused;
   const transferId = withdrawTransferId(input.id);
-  const group = paymentWithFee(
-    { id: transferId, debitAccountId: p.customer.walletAccountId, creditAccountId: p.agent.floatAccountId, amountMinor: input.amountMinor, code: "cash_out", reference: input.id },
-    { type: "cash_out", feeMinor: p.fee.feeMinor, agentCommissionMinor: p.fee.commissionMinor },
-    { feeIncomeAccountId: await kit.feeIncomeId(p.institution), agentCommissionAccountId: p.agent.commissionAccountId },
-  );
-  group[0]!.limits = {
-    timeZone: p.institution.timezone,
-    payer: await kit.customerPolicy(p.institution.id, p.customer, input.channel === "ussd" ? "ussd" : "agent"),
-    payee: floatPolicy(p.agent.limits, "in"),
-    payeeInbound: true,
-  };
-  group[0]!.notices = cashOutNotices(p, input.amountMinor, transferId);
-  const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, p.agent);
-  if (refusal) return refusal;
-  return {
-    ok: true,
+  return submitCashMove(kit, p, {
+    requestId: input.id,
     transferId,
-    agentId: p.agent.id,
+    type: "cash_out",
+    debitAccountId: p.customer.walletAccountId,
+    creditAccountId: p.agent.floatAccountId,
+    amountMinor: input.amountMinor,
+    limits: {
+      timeZone: p.institution.timezone,
+      payer: await kit.customerPolicy(p.institution.id, p.customer, input.channel === "ussd" ? "ussd" : "agent"),
+      payee: floatPolicy(p.agent.limits, "in"),
+      payeeInbound: true,
+    },
+    notices: cashOutNotices(p, input.amountMinor, transferId),
     customerId: p.customer.id,
     maskedName: p.agent.name,
-    amountMinor: input.amountMinor,
-    feeMinor: p.fee.feeMinor,
-    commissionMinor: commissionPaid(p.fee),
-    currency: p.institution.currency,
-    replayed: results[0]!.result === "exists",
-  };
+  });
 }

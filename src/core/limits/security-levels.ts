@@ -19,47 +19,37 @@ export const CHANNEL_SECURITY_LEVELS: Readonly<Record<LimitChannel, SecurityLeve
   api: 3,
 });
 
-const policy = (perTx: bigint, daily: bigint, count: number, monthly: bigint, balance: bigint): LimitPolicy =>
-  Object.freeze({
-    maxPerTransactionMinor: perTx,
-    maxDailyAmountMinor: daily,
-    maxDailyCount: count,
-    maxMonthlyAmountMinor: monthly,
-    maxBalanceMinor: balance,
-  });
-
 // Minor units of a currency with 100 minor units to the unit, sized like Kenya's e-money tiers
 // (KES 250,000 per transaction, KES 500,000 per day and balance for a fully verified customer).
-// The balance cap is a property of the wallet, not of the channel, so it is the same at every
-// level; the amounts a channel lets a customer send fall with its level.
 const U = 100n;
+
+// The balance cap is a property of the wallet, not of the channel: the same at every level, it
+// depends on the KYC tier only. The amounts a channel lets a customer send fall with its level.
+const BALANCE_CAP_BY_TIER: Readonly<Record<LimitTier, bigint>> = Object.freeze({ 0: 50_000n * U, 1: 100_000n * U, 2: 300_000n * U, 3: 500_000n * U });
+
+/** Per transaction, per day and per month in whole units, and the number of transfers per day. */
+type LevelRow = readonly [perTx: bigint, daily: bigint, count: number, monthly: bigint];
+
+/** One level's policies, from its rows for tiers 0 to 3. */
+function level(rows: readonly [LevelRow, LevelRow, LevelRow, LevelRow]): Readonly<Record<LimitTier, LimitPolicy>> {
+  const policy = ([perTx, daily, count, monthly]: LevelRow, tier: LimitTier): LimitPolicy =>
+    Object.freeze({
+      maxPerTransactionMinor: perTx * U,
+      maxDailyAmountMinor: daily * U,
+      maxDailyCount: count,
+      maxMonthlyAmountMinor: monthly * U,
+      maxBalanceMinor: BALANCE_CAP_BY_TIER[tier],
+    });
+  return Object.freeze({ 0: policy(rows[0], 0), 1: policy(rows[1], 1), 2: policy(rows[2], 2), 3: policy(rows[3], 3) });
+}
 
 /** Default limits per level and KYC tier: what applies until a bank sets its own, and the most it may set. */
 export const LEVEL_DEFAULTS: Readonly<Record<SecurityLevel, Readonly<Record<LimitTier, LimitPolicy>>>> = Object.freeze({
-  1: Object.freeze({
-    0: policy(500n * U, 1_000n * U, 5, 5_000n * U, 50_000n * U),
-    1: policy(1_000n * U, 2_000n * U, 5, 10_000n * U, 100_000n * U),
-    2: policy(2_000n * U, 4_000n * U, 10, 20_000n * U, 300_000n * U),
-    3: policy(5_000n * U, 10_000n * U, 10, 50_000n * U, 500_000n * U),
-  }),
-  2: Object.freeze({
-    0: policy(1_000n * U, 3_000n * U, 5, 20_000n * U, 50_000n * U),
-    1: policy(5_000n * U, 10_000n * U, 10, 50_000n * U, 100_000n * U),
-    2: policy(10_000n * U, 20_000n * U, 10, 100_000n * U, 300_000n * U),
-    3: policy(20_000n * U, 50_000n * U, 20, 200_000n * U, 500_000n * U),
-  }),
-  3: Object.freeze({
-    0: policy(10_000n * U, 20_000n * U, 10, 100_000n * U, 50_000n * U),
-    1: policy(35_000n * U, 70_000n * U, 20, 300_000n * U, 100_000n * U),
-    2: policy(70_000n * U, 150_000n * U, 30, 1_000_000n * U, 300_000n * U),
-    3: policy(250_000n * U, 500_000n * U, 50, 3_000_000n * U, 500_000n * U),
-  }),
-  4: Object.freeze({
-    0: policy(20_000n * U, 40_000n * U, 20, 200_000n * U, 50_000n * U),
-    1: policy(70_000n * U, 140_000n * U, 30, 600_000n * U, 100_000n * U),
-    2: policy(150_000n * U, 300_000n * U, 50, 2_000_000n * U, 300_000n * U),
-    3: policy(500_000n * U, 1_000_000n * U, 100, 6_000_000n * U, 500_000n * U),
-  }),
+  // Per level, tiers 0 to 3: [per transaction, per day, transfers per day, per month], in whole units.
+  1: level([[500n, 1_000n, 5, 5_000n], [1_000n, 2_000n, 5, 10_000n], [2_000n, 4_000n, 10, 20_000n], [5_000n, 10_000n, 10, 50_000n]]),
+  2: level([[1_000n, 3_000n, 5, 20_000n], [5_000n, 10_000n, 10, 50_000n], [10_000n, 20_000n, 10, 100_000n], [20_000n, 50_000n, 20, 200_000n]]),
+  3: level([[10_000n, 20_000n, 10, 100_000n], [35_000n, 70_000n, 20, 300_000n], [70_000n, 150_000n, 30, 1_000_000n], [250_000n, 500_000n, 50, 3_000_000n]]),
+  4: level([[20_000n, 40_000n, 20, 200_000n], [70_000n, 140_000n, 30, 600_000n], [150_000n, 300_000n, 50, 2_000_000n], [500_000n, 1_000_000n, 100, 6_000_000n]]),
 });
 
 export function securityLevel(channel: LimitChannel): SecurityLevel {

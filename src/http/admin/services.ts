@@ -39,20 +39,13 @@ export interface AdminDeps {
   now?: () => Date;
 }
 
-/** Everything the admin routes call, built once per router. */
-export interface AdminServices {
-  db: SqlDb;
+/** Everything the admin routes call, built once per router: the services made here and the optional ones passed in as they are. */
+export interface AdminServices extends Pick<AdminDeps, "db" | "directory" | "pins" | "simSwaps" | "agents" | "agentKeys" | "smsLinks"> {
   keys: ApiKeyService;
   institutions: Institutions;
   limits: LimitPolicies;
   fees: FeeSchedules;
   tariffs: TariffPlans;
-  directory?: Directory;
-  pins?: PinService;
-  simSwaps?: SimSwapGuard;
-  agents?: Agents;
-  agentKeys?: AgentDeviceKeys;
-  smsLinks?: SmsLinkAdmin;
 }
 
 export function buildAdminServices(deps: AdminDeps): AdminServices {

@@ -8,93 +8,88 @@ import type {
   AuditVerifyResult,
   Channel,
 } from "../../core/audit/audit-entry.js";
-import { canonicalContent, chainEntries, MAX_AUDIT_BATCH, prepareEntry } from "../../core/audit/chain.js";
+import { canonicalContent, MAX_AUDIT_BATCH, prepareEntry } from "../../core/audit/chain.js";
 import { ChainVerifier } from "../../core/audit/verify.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
-// Every appender locks this one row first, so appends form a single line whatever the number of
-// processes; it is released at COMMIT, together with the rows it now points at.
-const LOCK_HEAD = `SELECT last_seq::text AS last_seq, last_hash FROM audit_head WHERE id = 1 FOR UPDATE`;
-
-// One statement writes the whole batch and moves the head.
-const WRITE_BATCH = `
-WITH ins AS (
-  INSERT INTO audit_log (seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
-  SELECT t.seq, $1::timestamptz, t.actor_type, t.actor_id, t.action, t.channel, t.outcome, t.subject, t.payload::jsonb,
-    t.prev_hash, t.hash
-  FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-    $10::text[], $11::text[]) AS t(seq, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
-  RETURNING 1
-)
-UPDATE audit_head SET last_seq = $12::bigint, last_hash = $13
-WHERE id = 1 AND (SELECT count(*) FROM ins) = $14::int
-RETURNING 1`;
-
 /**
- * Appends entries to the chain inside the caller's open transaction, so that they commit or roll
- * back with the change they describe. Take this lock last in a transaction (after account or PIN
- * rows), as every caller does, so that lock order never cycles. All entries get the time now.
+ * An audit batch made ready for the database to chain (auditChainParams): one element per entry
+ * in every column, in chain order. `prefixes` and `suffixes` are each entry's canonical content
+ * before and after its seq, which only the database knows once it holds the head.
  */
-export async function appendAuditEntries(tx: SqlExecutor, entries: AuditEntryInput[], now: Date): Promise<void> {
-  if (entries.length === 0) return;
-  if (entries.length > MAX_AUDIT_BATCH) throw new RangeError(`at most ${MAX_AUDIT_BATCH} audit entries per append`);
-  // Validation, redaction and normalization happen before the lock is taken, to keep it short.
-  const prepared = entries.map(prepareEntry);
-  const locked = await tx.query<{ last_seq: string; last_hash: string }>(LOCK_HEAD);
-  const head = locked.rows[0];
-  if (!head) throw new Error("audit_head has no row: the auth_audit migration has not run");
-  const { records, head: next } = chainEntries({ lastSeq: BigInt(head.last_seq), lastHash: head.last_hash }, prepared, now);
-  const written = await tx.query(WRITE_BATCH, [
-    now.toISOString(),
-    records.map((r) => r.seq.toString()),
-    records.map((r) => r.actorType),
-    records.map((r) => r.actorId),
-    records.map((r) => r.action),
-    records.map((r) => r.channel),
-    records.map((r) => r.outcome),
-    records.map((r) => r.subject),
-    records.map((r) => r.payloadJson),
-    records.map((r) => r.prevHash),
-    records.map((r) => r.hash),
-    next.lastSeq.toString(),
-    next.lastHash,
-    records.length,
-  ]);
-  if (written.rows.length !== 1) throw new Error("audit head did not advance: the chain would fork");
+export interface AuditChainParams {
+  prefixes: string[];
+  suffixes: string[];
+  actorTypes: string[];
+  actorIds: string[];
+  actions: string[];
+  channels: string[];
+  outcomes: string[];
+  subjects: (string | null)[];
+  payloads: string[];
+}
+
+/** How many parameters auditChainSql takes: the columns of AuditChainParams, in auditChainValues' order. */
+export const AUDIT_CHAIN_PARAM_COUNT = 9;
+
+/** The columns of one or more batches, each batch's entries after the previous one's, as query parameters. */
+export function auditChainValues(...batches: AuditChainParams[]): unknown[] {
+  const column = <T>(pick: (b: AuditChainParams) => T[]): T[] => batches.flatMap(pick);
+  return [
+    column((b) => b.prefixes),
+    column((b) => b.suffixes),
+    column((b) => b.actorTypes),
+    column((b) => b.actorIds),
+    column((b) => b.actions),
+    column((b) => b.channels),
+    column((b) => b.outcomes),
+    column((b) => b.subjects),
+    column((b) => b.payloads),
+  ];
 }
 
 /**
- * The same append as appendAuditEntries, as CTEs (audit_head_row, audit_chain, audit_ins,
- * audit_move) for the caller to put into its own statement, saving the two round trips of the
- * head lock and the insert. The database links the entries: it locks the head (FOR UPDATE in READ
- * COMMITTED returns the head's newest committed version, whatever the statement's snapshot) and
- * computes each hash as SHA-256(prev_hash ‖ prefix ‖ seq ‖ suffix), where prefix and suffix are
- * the canonical content around the seq, built here by chain.ts's canonicalContent, so the chain
- * is the one that ChainVerifier checks. `$first` … `$first+9` are the parameters of
- * auditChainParams; `occurredAt` names the caller's timestamptz parameter (the `now` it passes).
- * The caller checks that audit_move updated one row whenever there were entries.
+ * The one definition of how the database extends the chain: CTEs audit_head_row, audit_chain,
+ * audit_ins and audit_move over `audit_entries`, a CTE the caller defines with columns i (1, 2 …
+ * in chain order, no gaps), at (timestamptz), prefix, suffix (from auditChainParams, made with
+ * that entry's own time), actor_type, actor_id, action, channel, outcome, subject and payload.
+ * It locks the head (FOR UPDATE in READ COMMITTED returns the head's newest committed version,
+ * whatever the statement's snapshot) and computes each hash as SHA-256(prev_hash ‖ prefix ‖ seq ‖
+ * suffix), the hash chain.ts's canonicalContent gives, so ChainVerifier checks these entries like
+ * any other. An empty `audit_entries` locks and moves nothing; otherwise the caller checks that
+ * audit_move updated one row. Needs `WITH RECURSIVE`.
  */
-export function auditChainSql(first: number, occurredAt: string): string {
-  const $ = (i: number) => `$${first + i}`;
-  const n = `${$(9)}::int`;
-  return `audit_head_row AS (
-  SELECT last_seq, last_hash::text AS last_hash FROM audit_head WHERE id = 1 AND ${n} > 0 FOR UPDATE
+export const AUDIT_CHAIN_OF_ENTRIES = `audit_head_row AS (
+  SELECT last_seq, last_hash::text AS last_hash FROM audit_head WHERE id = 1 AND EXISTS (SELECT 1 FROM audit_entries) FOR UPDATE
 ), audit_chain(i, seq, prev_hash, hash) AS (
-  SELECT 0, last_seq, NULL::text, last_hash FROM audit_head_row
+  SELECT 0::bigint, last_seq, NULL::text, last_hash FROM audit_head_row
   UNION ALL
-  SELECT c.i + 1, c.seq + 1, c.hash, encode(sha256(convert_to(c.hash || (${$(0)}::text[])[c.i + 1] || (c.seq + 1)::text
-    || (${$(1)}::text[])[c.i + 1], 'UTF8')), 'hex')
-  FROM audit_chain c WHERE c.i < ${n}
+  SELECT c.i + 1, c.seq + 1, c.hash, encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')
+  FROM audit_chain c JOIN audit_entries e ON e.i = c.i + 1
 ), audit_ins AS (
   INSERT INTO audit_log (seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
-  SELECT c.seq, ${occurredAt}, (${$(2)}::text[])[c.i], (${$(3)}::text[])[c.i], (${$(4)}::text[])[c.i], (${$(5)}::text[])[c.i],
-    (${$(6)}::text[])[c.i], (${$(7)}::text[])[c.i], (${$(8)}::text[])[c.i]::jsonb, c.prev_hash, c.hash
-  FROM audit_chain c WHERE c.i > 0
+  SELECT c.seq, e.at, e.actor_type, e.actor_id, e.action, e.channel, e.outcome, e.subject, e.payload::jsonb, c.prev_hash, c.hash
+  FROM audit_chain c JOIN audit_entries e ON e.i = c.i
   RETURNING 1
 ), audit_move AS (
-  UPDATE audit_head h SET last_seq = c.seq, last_hash = c.hash FROM audit_chain c WHERE h.id = 1 AND c.i = ${n} AND c.i > 0
+  UPDATE audit_head h SET last_seq = c.seq, last_hash = c.hash FROM audit_chain c
+  WHERE h.id = 1 AND c.i > 0 AND c.i = (SELECT count(*) FROM audit_entries)
   RETURNING 1
 )`;
+
+/**
+ * AUDIT_CHAIN_OF_ENTRIES over one batch of auditChainParams, for the caller to put into its own
+ * statement, saving the round trips of a separate head lock and insert. `$first` …
+ * `$first+8` take auditChainValues; `occurredAt` names the caller's timestamptz parameter (the
+ * `now` the params were made with).
+ */
+export function auditChainSql(first: number, occurredAt: string): string {
+  const $ = (i: number) => `$${first + i}::text[]`;
+  return `audit_entries AS (
+  SELECT e.i, ${occurredAt} AS at, e.prefix, e.suffix, e.actor_type, e.actor_id, e.action, e.channel, e.outcome, e.subject, e.payload
+  FROM unnest(${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)})
+    WITH ORDINALITY AS e(prefix, suffix, actor_type, actor_id, action, channel, outcome, subject, payload, i)
+), ${AUDIT_CHAIN_OF_ENTRIES}`;
 }
 
 // Any seq: canonicalContent writes `,"seq":"<seq>","subject":` after the payload, and nothing
@@ -104,7 +99,7 @@ const SEQ_PROBE = 1n;
 const SEQ_MARK = `,"seq":"${SEQ_PROBE}","subject":`;
 
 /** Validates, redacts and normalizes the entries (before any lock) into auditChainSql's parameters. */
-export function auditChainParams(entries: AuditEntryInput[], now: Date): unknown[] {
+export function auditChainParams(entries: AuditEntryInput[], now: Date): AuditChainParams {
   if (entries.length > MAX_AUDIT_BATCH) throw new RangeError(`at most ${MAX_AUDIT_BATCH} audit entries per append`);
   const prepared = entries.map(prepareEntry);
   const prefixes: string[] = [];
@@ -116,18 +111,17 @@ export function auditChainParams(entries: AuditEntryInput[], now: Date): unknown
     prefixes.push(content.slice(0, seqAt));
     suffixes.push(content.slice(seqAt + SEQ_PROBE.toString().length));
   }
-  return [
+  return {
     prefixes,
     suffixes,
-    prepared.map((e) => e.actorType),
-    prepared.map((e) => e.actorId),
-    prepared.map((e) => e.action),
-    prepared.map((e) => e.channel),
-    prepared.map((e) => e.outcome),
-    prepared.map((e) => e.subject),
-    prepared.map((e) => e.payloadJson),
-    prepared.length,
-  ];
+    actorTypes: prepared.map((e) => e.actorType),
+    actorIds: prepared.map((e) => e.actorId),
+    actions: prepared.map((e) => e.action),
+    channels: prepared.map((e) => e.channel),
+    outcomes: prepared.map((e) => e.outcome),
+    subjects: prepared.map((e) => e.subject),
+    payloads: prepared.map((e) => e.payloadJson),
+  };
 }
 
 /**
@@ -140,36 +134,27 @@ export function sqlAbortWhen(failed: string, message: string): string {
   return `(CASE WHEN ${failed} THEN '${message}' END)::int`;
 }
 
-/**
- * Audit entries of several appenders chained in one statement: CTEs audit_head_row, audit_chain,
- * audit_ins and audit_move (as in auditChainSql) over `entries`, a CTE the caller defines with
- * columns i (1, 2 … in chain order, no gaps), at (timestamptz), prefix, suffix (from
- * auditChainParams, made with that entry's own time), actor_type, actor_id, action, channel,
- * outcome, subject and payload. An empty `entries` locks and moves nothing. The hash is computed
- * exactly as in auditChainSql, so ChainVerifier checks these entries like any other.
- */
-export const AUDIT_CHAIN_OF_ENTRIES = `audit_head_row AS (
-  SELECT last_seq, last_hash::text AS last_hash FROM audit_head WHERE id = 1 AND EXISTS (SELECT 1 FROM entries) FOR UPDATE
-), audit_chain(i, seq, prev_hash, hash) AS (
-  SELECT 0::bigint, last_seq, NULL::text, last_hash FROM audit_head_row
-  UNION ALL
-  SELECT c.i + 1, c.seq + 1, c.hash, encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')
-  FROM audit_chain c JOIN entries e ON e.i = c.i + 1
-), audit_ins AS (
-  INSERT INTO audit_log (seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
-  SELECT c.seq, e.at, e.actor_type, e.actor_id, e.action, e.channel, e.outcome, e.subject, e.payload::jsonb, c.prev_hash, c.hash
-  FROM audit_chain c JOIN entries e ON e.i = c.i
-  RETURNING 1
-), audit_move AS (
-  UPDATE audit_head h SET last_seq = c.seq, last_hash = c.hash FROM audit_chain c
-  WHERE h.id = 1 AND c.i > 0 AND c.i = (SELECT count(*) FROM entries)
-  RETURNING 1
-)`;
-
 // One statement appends the entries (head lock, chain, rows, head move): one round trip, and the
 // head is held for that statement and its commit only.
 const APPEND = `WITH RECURSIVE ${auditChainSql(2, "$1::timestamptz")}
 SELECT (SELECT count(*) FROM audit_move)::int AS moved`;
+
+/**
+ * Appends entries to the chain with `db`: on a pool, as a transaction of its own; inside a
+ * caller's open transaction, so that they commit or roll back with the change they describe.
+ * There, take this lock last (after account or PIN rows), as every caller does, so that lock order
+ * never cycles. All entries get the time `now`.
+ */
+export async function appendAuditEntries(db: SqlExecutor, entries: AuditEntryInput[], now: Date): Promise<void> {
+  if (entries.length === 0) return;
+  // Validation, redaction and normalization happen before the lock is taken, to keep it short.
+  const params = auditChainParams(entries, now);
+  const result = await db.query<{ moved: number }>(APPEND, [now.toISOString(), ...auditChainValues(params)]);
+  if (result.rows[0]?.moved !== 1) {
+    const head = await db.query(`SELECT 1 FROM audit_head WHERE id = 1`);
+    throw new Error(head.rows.length === 0 ? "audit_head has no row: the auth_audit migration has not run" : "audit head did not advance: the chain would fork");
+  }
+}
 
 /** The AuditLog port on PostgreSQL or PGlite: one statement (its own transaction) per append call. */
 export class SqlAuditLog implements AuditLog {
@@ -179,13 +164,7 @@ export class SqlAuditLog implements AuditLog {
   ) {}
 
   async append(entries: AuditEntryInput[]): Promise<void> {
-    if (entries.length === 0) return;
-    const now = this.clock();
-    const result = await this.db.query<{ moved: number }>(APPEND, [now.toISOString(), ...auditChainParams(entries, now)]);
-    if (result.rows[0]?.moved !== 1) {
-      const head = await this.db.query(`SELECT 1 FROM audit_head WHERE id = 1`);
-      throw new Error(head.rows.length === 0 ? "audit_head has no row: the auth_audit migration has not run" : "audit head did not advance: the chain would fork");
-    }
+    if (entries.length > 0) await appendAuditEntries(this.db, entries, this.clock());
   }
 }
 

@@ -1,7 +1,7 @@
 import { ledgerAuditEntries } from "../../core/ledger/audit-digest.js";
 import type { UsageRow } from "../../core/ledger/limits-check.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
-import { auditChainParams, auditChainSql } from "./audit-store.js";
+import { AUDIT_CHAIN_PARAM_COUNT, auditChainParams, auditChainSql, auditChainValues } from "./audit-store.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot, OutboxNotice, PendingState } from "../../core/ledger/snapshot.js";
 import type { Account, AccountKind, AccountStatus, Transfer } from "../../core/ledger/types.js";
 import {
@@ -114,7 +114,7 @@ const writeBatchSql = (shape: WriteShape) => {
     counts.push("(SELECT count(*) FROM arm)::int AS armed", "(SELECT count(*) FROM disarm)::int AS disarmed");
   }
   if (shape.audit) {
-    parts.push(auditChainSql(take(10), `${t(11)}::timestamptz`));
+    parts.push(auditChainSql(take(AUDIT_CHAIN_PARAM_COUNT), `${t(11)}::timestamptz`));
     counts.push("(SELECT count(*) FROM audit_move)::int AS audited");
   }
   if (shape.notices) {
@@ -414,7 +414,7 @@ async function writeDecision(
   if (shape.timeouts) params.push(e.uuid(armed, (x) => x.id), e.time(armed, (x) => x.expiresAt), e.uuid([...disarmed], (x) => x));
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
   const entries = audit ? ledgerAuditEntries(d) : [];
-  if (audit) params.push(...auditChainParams(entries, at));
+  if (audit) params.push(...auditChainValues(auditChainParams(entries, at)));
   const notices = d.notices ?? [];
   if (shape.notices) params.push(...outboxParams(notices));
   const statement = writeStatement(shape);

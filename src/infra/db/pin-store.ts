@@ -2,7 +2,7 @@ import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { lockEnd } from "../../core/auth/lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, StoredPin } from "../../core/auth/ports.js";
 import type { Notice } from "../../core/notices/types.js";
-import { AUDIT_CHAIN_OF_ENTRIES, appendAuditEntries, auditChainParams, sqlAbortWhen } from "./audit-store.js";
+import { AUDIT_CHAIN_OF_ENTRIES, appendAuditEntries, auditChainParams, auditChainValues, sqlAbortWhen, type AuditChainParams } from "./audit-store.js";
 import { insertOutboxNotices } from "./outbox-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 import { statementName } from "./statement-name.js";
@@ -73,7 +73,7 @@ const SETTLE_BATCH = `WITH RECURSIVE req AS (
   FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
   WHERE p.subject_id = r.subject_id AND p.pin_hash = r.pin_hash
   RETURNING r.idx
-), entries AS (
+), audit_entries AS (
   SELECT row_number() OVER (ORDER BY e.ord) AS i, e.*
   FROM unnest($6::bigint[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
     $14::text[], $15::text[], $16::text[])
@@ -81,7 +81,7 @@ const SETTLE_BATCH = `WITH RECURSIVE req AS (
   WHERE e.owner IN (SELECT idx FROM pin_settled)
 ), ${AUDIT_CHAIN_OF_ENTRIES}
 SELECT array(SELECT idx::int FROM pin_settled) AS settled,
-  ${sqlAbortWhen("(SELECT count(*) FROM entries) > 0 AND (SELECT count(*) FROM audit_move) <> 1", "audit head did not advance")} AS aborted`;
+  ${sqlAbortWhen("(SELECT count(*) FROM audit_entries) > 0 AND (SELECT count(*) FROM audit_move) <> 1", "audit head did not advance")} AS aborted`;
 
 const SETTLE_BATCH_NAME = statementName(SETTLE_BATCH);
 
@@ -94,7 +94,7 @@ interface PendingSettle {
   now: Date;
   rekeyed?: StoredPin;
   /** auditChainParams of this request's entries, made before it was queued (they throw on a bad entry). */
-  audit: unknown[];
+  audit: AuditChainParams;
 }
 
 interface PinRow {
@@ -266,18 +266,14 @@ export class SqlPinStore implements PinStore {
   }
 }
 
-/** SETTLE_BATCH's parameters: the requests, then every request's audit entries tagged with its position. */
+/** SETTLE_BATCH's parameters: the requests, then every request's audit entries tagged with its position and time. */
 function settleParams(batch: PendingSettle[]): unknown[] {
-  const entryColumns: unknown[][] = Array.from({ length: 11 }, () => []);
+  const owners: number[] = [];
+  const times: string[] = [];
   batch.forEach((p, i) => {
-    // auditChainParams: prefixes, suffixes, actor types, actor ids, actions, channels, outcomes, subjects, payloads, count.
-    const [prefixes, ...rest] = p.audit as string[][];
-    const count = p.audit[9] as number;
-    for (let e = 0; e < count; e++) {
-      entryColumns[0]!.push(i + 1);
-      entryColumns[1]!.push(p.now.toISOString());
-      entryColumns[2]!.push(prefixes![e]);
-      for (let c = 0; c < 8; c++) entryColumns[3 + c]!.push(rest[c]![e]);
+    for (let e = 0; e < p.audit.prefixes.length; e++) {
+      owners.push(i + 1);
+      times.push(p.now.toISOString());
     }
   });
   return [
@@ -286,6 +282,8 @@ function settleParams(batch: PendingSettle[]): unknown[] {
     batch.map((p) => p.rekeyed?.pinHash ?? null),
     batch.map((p) => p.rekeyed?.scheme ?? null),
     batch.map((p) => p.now.toISOString()),
-    ...entryColumns,
+    owners,
+    times,
+    ...auditChainValues(...batch.map((p) => p.audit)),
   ];
 }

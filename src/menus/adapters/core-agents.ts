@@ -43,6 +43,11 @@ export type AgentsCore = Pick<
 const TODAY_FETCH = 50;
 const CHANNEL = "ussd" as const;
 
+/** An agent's cash-in or cash-out as the core takes it: the request id names the transfer, the PIN is the agent's. */
+function agentCashRequest(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }) {
+  return { id: input.requestId, agentId: input.agent.id, customerQuery: input.customerQuery, amountMinor: input.amountMinor, agentPin: input.pin, channel: CHANNEL };
+}
+
 function refused(r: AgentRefusal): { ok: false; code: string; remainingMinor?: bigint; until?: Date | null } {
   return { ok: false, code: r.code, ...(r.availableMinor !== undefined ? { remainingMinor: r.availableMinor } : {}), ...(r.until !== undefined ? { until: r.until } : {}) };
 }
@@ -130,14 +135,7 @@ export class CoreAgentsPort implements AgentsPort {
   }
 
   async cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome> {
-    const r = await this.agents.cashIn({
-      id: input.requestId,
-      agentId: input.agent.id,
-      customerQuery: input.customerQuery,
-      amountMinor: input.amountMinor,
-      agentPin: input.pin,
-      channel: CHANNEL,
-    });
+    const r = await this.agents.cashIn(agentCashRequest(input));
     return r.ok ? receipt(r) : outcomeOf(r);
   }
 
@@ -152,14 +150,7 @@ export class CoreAgentsPort implements AgentsPort {
   }
 
   async startCashOut(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome> {
-    const r = await this.agents.startCashOut({
-      id: input.requestId,
-      agentId: input.agent.id,
-      customerQuery: input.customerQuery,
-      amountMinor: input.amountMinor,
-      agentPin: input.pin,
-      channel: CHANNEL,
-    });
+    const r = await this.agents.startCashOut(agentCashRequest(input));
     if (!r.ok) return outcomeOf(r);
     return { code: "ok", reference: shortReference(r.pending.pendingId), amountMinor: r.pending.amountMinor, feeMinor: r.pending.feeMinor };
   }

@@ -36,8 +36,8 @@ export const USSD_DEFAULTS: Omit<UssdOptions, "serviceCode"> = {
   gsmDataCoding: 0,
 };
 
-export interface LinkConfig {
-  id: string;
+/** What the operator sets and the link keeps, its password aside. */
+interface LinkSettings {
   mode: LinkMode;
   institutionId: string;
   enabled: boolean;
@@ -55,6 +55,10 @@ export interface LinkConfig {
   /** Server mode: the IP addresses the telco may bind from; empty: any. */
   ipAllowList: string[];
   ussd: UssdOptions | null;
+}
+
+export interface LinkConfig extends LinkSettings {
+  id: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -66,22 +70,10 @@ export interface StoredLink extends LinkConfig {
 }
 
 /** Fields the operator sets; `password` is in clear here and nowhere after the store. */
-export interface LinkInput {
-  mode: LinkMode;
-  institutionId: string;
-  enabled: boolean;
-  systemId: string;
+export interface LinkInput extends Omit<LinkSettings, "ipAllowList"> {
   password: string;
-  systemType: string;
-  host: string | null;
-  port: number | null;
-  maxBinds: number;
-  throughputPerS: number | null;
-  shortCodes: string[];
-  msisdnPrefixes: string[];
   /** Default: empty (any address); an update without it keeps the link's list. */
   ipAllowList?: string[];
-  ussd: UssdOptions | null;
 }
 
 /** Everything but the id and mode may change; a missing password keeps the current one. */

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { systemAccountId } from "../../../core/institutions/system-accounts.js";
 import { isValidTimeZone } from "../../../core/limits/periods.js";
-import { dailyTransactionTotals, feesEarned, sessionChargeTotals } from "../../../infra/db/report-queries.js";
+import type { Institution } from "../../../core/institutions/types.js";
+import { dailyTransactionTotals, feesEarned, sessionChargeTotals, type DayRange } from "../../../infra/db/report-queries.js";
 import { ANY_BANK_ROLE, API_PREFIX, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
 import { amountOut, dayRangeQuery, institutionParams, localDate, rangeCheck } from "../schemas.js";
 import type { AdminServices } from "../services.js";
@@ -18,66 +19,66 @@ export function reportRoutes(s: AdminServices): AnyRoute[] {
   return [reportTransactions(s), reportSessionCharges(s), reportFees(s), reportAllSessionCharges(s)];
 }
 
-function reportTransactions(s: AdminServices): AnyRoute {
+/**
+ * A report over one institution's local days, in its own time zone. The institution reports
+ * differ only in what they read and in the shape of a row.
+ */
+function institutionReport(def: {
+  id: string;
+  /** After .../reports/. */
+  path: string;
+  summary: string;
+  description: string;
+  row: z.ZodRawShape;
+  items(institution: Institution, range: DayRange): Promise<unknown[]>;
+}): AnyRoute {
   return route({
-    id: "reportTransactions",
+    id: def.id,
     method: "get",
-    path: `${REPORTS}/transactions`,
-    summary: "Money moved per local day and transfer code (posted transfers touching the institution's accounts)",
+    path: `${REPORTS}/${def.path}`,
+    summary: def.summary,
     tag: "reports",
     access: READERS,
     params: institutionParams,
     query: range,
-    success: {
-      status: 200,
-      description: "daily totals",
-      schema: report({ day: z.string(), code: z.string(), currency: z.string(), count: z.number().int(), amountMinor: amountOut }),
-    },
+    success: { status: 200, description: def.description, schema: report(def.row) },
     async handle({ institution, query }) {
       const timeZone = institution!.timezone;
-      return reply({ ...query, timeZone, items: await dailyTransactionTotals(s.db, institution!.id, { ...query, timeZone }) });
+      return reply({ ...query, timeZone, items: await def.items(institution!, { ...query, timeZone }) });
     },
+  });
+}
+
+function reportTransactions(s: AdminServices): AnyRoute {
+  return institutionReport({
+    id: "reportTransactions",
+    path: "transactions",
+    summary: "Money moved per local day and transfer code (posted transfers touching the institution's accounts)",
+    description: "daily totals",
+    row: { day: z.string(), code: z.string(), currency: z.string(), count: z.number().int(), amountMinor: amountOut },
+    items: (institution, days) => dailyTransactionTotals(s.db, institution.id, days),
   });
 }
 
 function reportSessionCharges(s: AdminServices): AnyRoute {
-  return route({
+  return institutionReport({
     id: "reportSessionCharges",
-    method: "get",
-    path: `${REPORTS}/session-charges`,
+    path: "session-charges",
     summary: "USSD sessions, stages and charges per telco and local day, for billing reconciliation",
-    tag: "reports",
-    access: READERS,
-    params: institutionParams,
-    query: range,
-    success: { status: 200, description: "per telco and day", schema: report(sessionRow) },
-    async handle({ institution, query }) {
-      const timeZone = institution!.timezone;
-      return reply({ ...query, timeZone, items: await sessionChargeTotals(s.db, institution!.id, { ...query, timeZone }) });
-    },
+    description: "per telco and day",
+    row: sessionRow,
+    items: (institution, days) => sessionChargeTotals(s.db, institution.id, days),
   });
 }
 
 function reportFees(s: AdminServices): AnyRoute {
-  return route({
+  return institutionReport({
     id: "reportFees",
-    method: "get",
-    path: `${REPORTS}/fees`,
+    path: "fees",
     summary: "Fees earned, agents' commissions and what the bank kept, per local day and payment type",
-    tag: "reports",
-    access: READERS,
-    params: institutionParams,
-    query: range,
-    success: {
-      status: 200,
-      description: "per day and type",
-      schema: report({ day: z.string(), type: z.string(), fees: z.number().int(), feesMinor: amountOut, commissionsMinor: amountOut, netMinor: amountOut }),
-    },
-    async handle({ institution, query }) {
-      const timeZone = institution!.timezone;
-      const account = systemAccountId(institution!.id, { kind: "fee_income" });
-      return reply({ ...query, timeZone, items: await feesEarned(s.db, account, { ...query, timeZone }) });
-    },
+    description: "per day and type",
+    row: { day: z.string(), type: z.string(), fees: z.number().int(), feesMinor: amountOut, commissionsMinor: amountOut, netMinor: amountOut },
+    items: (institution, days) => feesEarned(s.db, systemAccountId(institution.id, { kind: "fee_income" }), days),
   });
 }
 

@@ -1,0 +1,65 @@
+import { paymentWithFee } from "../fees/linked.js";
+import type { Institution } from "../institutions/types.js";
+import type { TransferLimits } from "../ledger/types.js";
+import type { Notice } from "../notices/types.js";
+import type { AgentKit, Fee } from "./kit.js";
+import { agentRefusalFor } from "./refusals.js";
+import type { Agent, AgentResult, CashReceipt } from "./types.js";
+
+/** paymentWithFee never pays more commission than the fee. */
+export const commissionPaid = (fee: Fee): bigint => (fee.commissionMinor < fee.feeMinor ? fee.commissionMinor : fee.feeMinor);
+
+/** Who moves cash through which agent, and what it costs: what a cash-in's or withdrawal's plan settles. */
+export interface CashParties {
+  agent: Agent;
+  institution: Institution;
+  fee: Fee;
+}
+
+/** One cash-in or withdrawal, as decided by its caller once the plan, the SIM swap check and the PIN passed. */
+export interface CashMove {
+  /** The request's id (the transfer's reference) and the transfer id derived from it. */
+  requestId: string;
+  transferId: string;
+  type: "cash_in" | "cash_out";
+  debitAccountId: string;
+  creditAccountId: string;
+  amountMinor: bigint;
+  /** Who pays the fee when not the debited account: for a cash-in, the customer credited. */
+  feePayerAccountId?: string;
+  limits: TransferLimits;
+  notices: Notice[];
+  customerId: string;
+  /** The other party as the receipt names it. */
+  maskedName: string;
+}
+
+/**
+ * Cash-in and withdrawal end alike: one linked group (the money, the bank's fee, the agent's share
+ * of it) carrying the limits and the receipts on its first transfer, all or nothing; a refusal of
+ * any leg is the whole move's refusal, a replayed request answers its first receipt.
+ */
+export async function submitCashMove(kit: AgentKit, p: CashParties, move: CashMove): Promise<AgentResult<CashReceipt>> {
+  const group = paymentWithFee(
+    { id: move.transferId, debitAccountId: move.debitAccountId, creditAccountId: move.creditAccountId, amountMinor: move.amountMinor, code: move.type, reference: move.requestId },
+    { type: move.type, feeMinor: p.fee.feeMinor, agentCommissionMinor: p.fee.commissionMinor },
+    { feeIncomeAccountId: await kit.feeIncomeId(p.institution), feePayerAccountId: move.feePayerAccountId, agentCommissionAccountId: p.agent.commissionAccountId },
+  );
+  group[0]!.limits = move.limits;
+  group[0]!.notices = move.notices;
+  const results = await kit.deps.ledger.submitLinked(group);
+  const refusal = agentRefusalFor(results, group, p.agent);
+  if (refusal) return refusal;
+  return {
+    ok: true,
+    transferId: move.transferId,
+    agentId: p.agent.id,
+    customerId: move.customerId,
+    maskedName: move.maskedName,
+    amountMinor: move.amountMinor,
+    feeMinor: p.fee.feeMinor,
+    commissionMinor: commissionPaid(p.fee),
+    currency: p.institution.currency,
+    replayed: results[0]!.result === "exists",
+  };
+}
