@@ -25,7 +25,7 @@ import {
   type TransferRow,
 } from "./ledger-rows.js";
 import { loadPendings, saveCounted, usageKeysToLoad, type LoadedPending } from "./ledger-counted.js";
-import { loadUsageCounters, saveUsageCounters } from "./limit-policy-store.js";
+import { latestUsageCounters, loadUsageCounters, saveUsageCounters, selectUsageCounters, upsertUsageCounters, usageCountersFrom, type UsageCounterRow } from "./limit-policy-store.js";
 import { PostgresDb, type SqlDb, type SqlExecutor } from "./sql.js";
 
 const LOCK_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
@@ -59,6 +59,8 @@ interface WriteShape {
   byTid: boolean;
   failures: boolean;
   timeouts: boolean;
+  /** Limit usage counters to write (the batch's limited transfers, or usage given back). */
+  usage: boolean;
   notices: boolean;
 }
 
@@ -113,6 +115,14 @@ const writeBatchSql = (shape: WriteShape) => {
 )`);
     counts.push("(SELECT count(*) FROM arm)::int AS armed", "(SELECT count(*) FROM disarm)::int AS disarmed");
   }
+  if (shape.usage) {
+    const u = $(4);
+    parts.push(`usage_saved AS (
+  ${upsertUsageCounters(u(0), u(1), u(2), u(3))}
+  RETURNING 1
+)`);
+    counts.push("(SELECT count(*) FROM usage_saved)::int AS usage_saved");
+  }
   if (shape.audit) {
     parts.push(auditChainSql(take(AUDIT_CHAIN_PARAM_COUNT), `${t(11)}::timestamptz`));
     counts.push("(SELECT count(*) FROM audit_move)::int AS audited");
@@ -135,7 +145,7 @@ const writeBatchSql = (shape: WriteShape) => {
 const WRITE_BATCH = new Map<string, { text: string; name: string }>();
 
 function writeStatement(shape: WriteShape): { text: string; name: string } {
-  const key = `${shape.audit ? "a" : ""}${shape.byTid ? "v" : ""}${shape.failures ? "f" : ""}${shape.timeouts ? "t" : ""}${shape.notices ? "n" : ""}`;
+  const key = `${shape.audit ? "a" : ""}${shape.byTid ? "v" : ""}${shape.failures ? "f" : ""}${shape.timeouts ? "t" : ""}${shape.usage ? "u" : ""}${shape.notices ? "n" : ""}`;
   let statement = WRITE_BATCH.get(key);
   if (!statement) {
     statement = { text: writeBatchSql(shape), name: `ledger_write_batch_${key}` };
@@ -166,8 +176,7 @@ export class SqlLedgerStore implements LedgerStore {
       const existing = await tx.query<ExistingRow>(LOAD_EXISTING, [keys.transferIds, [...pendings.keys()]], name("ledger_load_existing"));
       const usage = await loadUsageCounters(tx, usageKeysToLoad(keys, pendings));
       const decision = decide(toSnapshot(pendings, locked.rows.map(toAccount), existing.rows, usage));
-      await saveUsageCounters(tx, decision.usage ?? []);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name);
+      await writeOrSaveUsage(tx, decision, this.options.audit, name);
       await saveCounted(tx, decision.counted ?? []);
       return decision;
     });
@@ -199,18 +208,20 @@ export class SqlLedgerStore implements LedgerStore {
       // Immutable rows, so they are read before the transaction (they say which accounts to lock).
       const pendings = await loadPendings(tx, keys.pendingIds);
       open = true;
-      const results = (await client.query(
-        `BEGIN; SELECT line FROM ledger_lock_and_read(${uuidArrayLiteral(lockIds(keys, pendings))}, ${uuidArrayLiteral(keys.transferIds)}, ${uuidArrayLiteral(pendings.keys())}) AS line`,
-      )) as unknown as { rows: { line: string }[] }[];
-      const [accounts, ...others] = results[1]!.rows;
-      const existing = others.map((r) => JSON.parse(r.line) as ExistingRow);
       // Limit counters are guarded by the payer's account lock just taken; most batches have none.
-      // So are the usage rows that the pendings it settles counted (they give usage back).
-      const usage = await loadUsageCounters(tx, usageKeysToLoad(keys, pendings));
+      // So are the usage rows that the pendings it settles counted (they give usage back). Their
+      // read rides in the same message, after the lock.
+      const usageKeys = usageKeysToLoad(keys, pendings);
+      const usageRead = usageSelectLiteral(usageKeys);
+      const results = (await client.query(
+        `BEGIN; SELECT line FROM ledger_lock_and_read(${uuidArrayLiteral(lockIds(keys, pendings))}, ${uuidArrayLiteral(keys.transferIds)}, ${uuidArrayLiteral(pendings.keys())}) AS line${usageRead ? `; ${usageRead}` : ""}`,
+      )) as unknown as { rows: unknown[] }[];
+      const [accounts, ...others] = results[1]!.rows as { line: string }[];
+      const existing = others.map((r) => JSON.parse(r.line) as ExistingRow);
+      const usage = usageRead ? usageCountersFrom(results[2]!.rows as UsageCounterRow[]) : await loadUsageCounters(tx, usageKeys);
       const locked = accountsFromLine(accounts!.line);
       const decision = decide(toSnapshot(pendings, locked.accounts, existing, usage));
-      await saveUsageCounters(tx, decision.usage ?? []);
-      if (decision.transfers.length + decision.failures.length > 0) await writeDecision(tx, decision, this.options.audit, name, locked.tids);
+      await writeOrSaveUsage(tx, decision, this.options.audit, name, locked.tids);
       await saveCounted(tx, decision.counted ?? []);
       await client.query("COMMIT");
       open = false;
@@ -289,6 +300,22 @@ function lockIds(keys: BatchKeys, pendings: Map<string, LoadedPending>): string[
 const UUID_LIST_TEXT = /^[0-9a-f,-]*$/;
 
 /** `'{…}'::uuid[]` for ids that are UUIDs (validated by the writer or read from a uuid column). */
+// Period keys are the core's ("2026-11-26", "2026-11", with a suffix for inbound usage): nothing
+// an array literal or a string literal would have to quote.
+const PERIOD_KEYS_TEXT = /^[0-9A-Za-z:_,-]*$/;
+
+/**
+ * selectUsageCounters with the keys as literals, for the simple-protocol message that takes the
+ * locks; null when there are none, or should a key ever hold anything else (it is then read on
+ * its own, with parameters).
+ */
+function usageSelectLiteral(keys: { accountId: string; periodKey: string }[]): string | null {
+  if (keys.length === 0) return null;
+  const periods = keys.map((k) => k.periodKey).join(",");
+  if (!PERIOD_KEYS_TEXT.test(periods) || keys.some((k) => k.periodKey === "")) return null;
+  return selectUsageCounters(uuidArrayLiteral(keys.map((k) => k.accountId)), `'{${periods}}'`);
+}
+
 function uuidArrayLiteral(ids: Iterable<string>): string {
   const list = [...ids].join(",");
   if (!UUID_LIST_TEXT.test(list)) throw new Error(`not a list of UUIDs: ${JSON.stringify(list.slice(0, 200))}`);
@@ -354,6 +381,12 @@ function toSnapshot(
 const TEXT_ARRAYS = { uuid: uuidArray, int8: intArray, int4: intArray, time: timeArray, text: textArray };
 const BINARY_ARRAYS = { uuid: uuidArrayBinary, int8: int8ArrayBinary, int4: int4ArrayBinary, time: timeArrayBinary, text: textArrayBinary };
 
+/** The batch's write, which also writes its limit usage; usage alone (none written otherwise) in a statement of its own. */
+async function writeOrSaveUsage(tx: SqlExecutor, d: BatchDecision, audit: boolean, name: (n: string) => string | undefined, tids?: Map<string, string>): Promise<void> {
+  if (d.transfers.length + d.failures.length > 0) await writeDecision(tx, d, audit, name, tids);
+  else await saveUsageCounters(tx, d.usage ?? []);
+}
+
 async function writeDecision(
   tx: SqlExecutor,
   d: BatchDecision,
@@ -368,7 +401,15 @@ async function writeDecision(
   const disarmed = new Set(t.filter((x) => x.pendingId !== null).map((x) => x.pendingId!));
   const armed = t.filter((x) => x.expiresAt !== null && !disarmed.has(x.id));
   const at = (t[0] ?? f[0])!.createdAt;
-  const shape: WriteShape = { audit, byTid: tids !== undefined, failures: f.length > 0, timeouts: armed.length > 0 || disarmed.size > 0, notices: (d.notices ?? []).length > 0 };
+  const usage = latestUsageCounters(d.usage ?? []);
+  const shape: WriteShape = {
+    audit,
+    byTid: tids !== undefined,
+    failures: f.length > 0,
+    timeouts: armed.length > 0 || disarmed.size > 0,
+    usage: usage.length > 0,
+    notices: (d.notices ?? []).length > 0,
+  };
   const e = tids !== undefined ? BINARY_ARRAYS : TEXT_ARRAYS;
   const params: unknown[] = [
     e.uuid(t, (x) => x.id),
@@ -412,6 +453,7 @@ async function writeDecision(
     );
   }
   if (shape.timeouts) params.push(e.uuid(armed, (x) => x.id), e.time(armed, (x) => x.expiresAt), e.uuid([...disarmed], (x) => x));
+  if (shape.usage) params.push(e.uuid(usage, (u) => u.accountId), e.text(usage, (u) => u.periodKey), e.int8(usage, (u) => u.amountMinor), e.int4(usage, (u) => u.count));
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
   const entries = audit ? ledgerAuditEntries(d) : [];
   if (audit) params.push(...auditChainValues(auditChainParams(entries, at)));
@@ -419,7 +461,7 @@ async function writeDecision(
   if (shape.notices) params.push(...outboxParams(notices));
   const statement = writeStatement(shape);
   const result = await tx
-    .query<{ inserted: number; updated: number; failed?: number; audited?: number; noticed?: number }>(statement.text, params, name(statement.name))
+    .query<{ inserted: number; updated: number; failed?: number; usage_saved?: number; audited?: number; noticed?: number }>(statement.text, params, name(statement.name))
     .catch((error: unknown) => {
       // A concurrent writer got one of these ids (or settled one of these pendings) first: decide the batch again.
       throw isLedgerUniqueViolation(error) ? new LedgerConflict() : error;
@@ -428,6 +470,7 @@ async function writeDecision(
   if (counts.inserted !== t.length || (counts.failed ?? 0) !== f.length) throw new LedgerConflict();
   if (notices.length > 0 && counts.noticed !== notices.length) throw new LedgerConflict("a concurrent batch wrote the same notice");
   if (counts.updated !== d.accounts.length) throw new Error(`ledger wrote ${counts.updated} of ${d.accounts.length} account balances`);
+  if ((counts.usage_saved ?? 0) !== usage.length) throw new Error(`ledger wrote ${counts.usage_saved ?? 0} of ${usage.length} limit usage counters`);
   if (audit && counts.audited !== (entries.length > 0 ? 1 : 0)) throw new Error("audit head did not advance: the chain would fork");
 }
 

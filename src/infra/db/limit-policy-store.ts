@@ -92,34 +92,55 @@ export interface UsageCounter {
 
 export const usageCounterKey = (accountId: string, periodKey: string): string => `${accountId}|${periodKey}`;
 
-/** The counters that exist among keys, by usageCounterKey(); a missing one means nothing sent yet. */
-export async function loadUsageCounters(tx: SqlExecutor, keys: Pick<UsageCounter, "accountId" | "periodKey">[]): Promise<Map<string, UsageCounter>> {
+/** The counters among the keys given as two SQL arrays (expressions: parameters or literals), one row each that exists. */
+export const selectUsageCounters = (accountIds: string, periodKeys: string): string =>
+  `SELECT account_id, period_key, amount_minor::text AS amount, count FROM limit_usage
+     WHERE (account_id, period_key) IN (SELECT * FROM unnest(${accountIds}::uuid[], ${periodKeys}::text[]))`;
+
+export interface UsageCounterRow {
+  account_id: string;
+  period_key: string;
+  amount: string;
+  count: number;
+}
+
+/** The rows of selectUsageCounters, by usageCounterKey(); a missing one means nothing sent yet. */
+export function usageCountersFrom(rows: UsageCounterRow[]): Map<string, UsageCounter> {
   const found = new Map<string, UsageCounter>();
-  if (keys.length === 0) return found;
-  const result = await tx.query<{ account_id: string; period_key: string; amount: string; count: number }>(
-    `SELECT account_id, period_key, amount_minor::text AS amount, count FROM limit_usage
-     WHERE (account_id, period_key) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`,
-    [keys.map((k) => k.accountId), keys.map((k) => k.periodKey)],
-  );
-  for (const r of result.rows) {
+  for (const r of rows) {
     found.set(usageCounterKey(r.account_id, r.period_key), { accountId: r.account_id, periodKey: r.period_key, amountMinor: big(r.amount), count: r.count });
   }
   return found;
 }
 
+const SELECT_USAGE = selectUsageCounters("$1", "$2");
+
+/** The counters that exist among keys, by usageCounterKey(); a missing one means nothing sent yet. */
+export async function loadUsageCounters(tx: SqlExecutor, keys: Pick<UsageCounter, "accountId" | "periodKey">[]): Promise<Map<string, UsageCounter>> {
+  if (keys.length === 0) return new Map();
+  const result = await tx.query<UsageCounterRow>(SELECT_USAGE, [keys.map((k) => k.accountId), keys.map((k) => k.periodKey)]);
+  return usageCountersFrom(result.rows);
+}
+
+/** The counters to write: the last value given for a key wins (one INSERT … ON CONFLICT may not touch a row twice). */
+export function latestUsageCounters(counters: UsageCounter[]): UsageCounter[] {
+  return [...new Map(counters.map((c) => [usageCounterKey(c.accountId, c.periodKey), c])).values()];
+}
+
+/** Upserts counters given as four SQL arrays (account ids, period keys, amounts, counts). */
+export const upsertUsageCounters = (accountIds: string, periodKeys: string, amounts: string, counts: string): string =>
+  `INSERT INTO limit_usage (account_id, period_key, amount_minor, count)
+     SELECT * FROM unnest(${accountIds}::uuid[], ${periodKeys}::text[], ${amounts}::bigint[], ${counts}::int[])
+     ON CONFLICT (account_id, period_key) DO UPDATE SET amount_minor = EXCLUDED.amount_minor, count = EXCLUDED.count`;
+
+const UPSERT_USAGE = upsertUsageCounters("$1", "$2", "$3", "$4");
+
 /**
  * Writes counters as absolute values (the batch computed them from what it loaded under lock), in
- * one statement. The last value given for a key wins: one INSERT … ON CONFLICT may not touch a row
- * twice.
+ * one statement.
  */
 export async function saveUsageCounters(tx: SqlExecutor, counters: UsageCounter[]): Promise<void> {
-  const latest = new Map(counters.map((c) => [usageCounterKey(c.accountId, c.periodKey), c]));
-  if (latest.size === 0) return;
-  const rows = [...latest.values()];
-  await tx.query(
-    `INSERT INTO limit_usage (account_id, period_key, amount_minor, count)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::int[])
-     ON CONFLICT (account_id, period_key) DO UPDATE SET amount_minor = EXCLUDED.amount_minor, count = EXCLUDED.count`,
-    [rows.map((r) => r.accountId), rows.map((r) => r.periodKey), rows.map((r) => r.amountMinor.toString()), rows.map((r) => r.count)],
-  );
+  const rows = latestUsageCounters(counters);
+  if (rows.length === 0) return;
+  await tx.query(UPSERT_USAGE, [rows.map((r) => r.accountId), rows.map((r) => r.periodKey), rows.map((r) => r.amountMinor.toString()), rows.map((r) => r.count)]);
 }
