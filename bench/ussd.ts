@@ -49,6 +49,7 @@ import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { runInNewContext } from "node:vm";
 import { Session } from "node:inspector/promises";
 import { fileURLToPath } from "node:url";
@@ -521,8 +522,12 @@ async function main() {
 
     log(`gateway, open loop at ${RATE} hops/s`);
     const openCpu = cpuMeter();
+    // How late the gateway's event loop ran what was due (ms): long synchronous stretches and GC pauses, as any hop would wait them.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const open = await profiled("open", () => generator.run({ type: "open", url: gatewayUrl, seconds: SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS }));
     const openCpuUs = openCpu();
+    loopDelay.disable();
     const memory = process.memoryUsage();
     const rssMb = Math.round(memory.rss / 2 ** 20);
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -576,6 +581,9 @@ async function main() {
       menu_p99_ms: open.latency.menu.p99,
       pin_p50_ms: open.latency.pin.p50,
       pin_p99_ms: open.latency.pin.p99,
+      loop_delay_p50_ms: Number((loopDelay.percentile(50) / 1e6).toFixed(2)),
+      loop_delay_p99_ms: Number((loopDelay.percentile(99) / 1e6).toFixed(2)),
+      loop_delay_max_ms: Number((loopDelay.max / 1e6).toFixed(2)),
       pin_hop_share: Number((pinHops / Math.max(1, allHops)).toFixed(3)),
       pin_scheme: config.pinScheme,
       argon2_verify_ms: argon2Ms,
