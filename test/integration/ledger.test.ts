@@ -335,14 +335,19 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     expect((await env.ledger.transfer(frozen)).result).toBe("debit_account_frozen");
   });
 
-  it("refuses UPDATE, DELETE and TRUNCATE of transfers and recorded failures in the database", async () => {
+  it("refuses UPDATE, DELETE and TRUNCATE of transfers, recorded failures and pendings' usage in the database", async () => {
     const a = await env.wallet(10n);
     const b = await env.open("merchant");
     const t = move(a, b, 5n);
     const failed = move(a, b, 50n);
     expect((await env.ledger.transfer(t)).result).toBe("ok");
     expect((await env.ledger.transfer(failed)).result).toBe("exceeds_credits");
+    // Rows are written, never changed: a row trigger only fires on a row that exists.
+    await env.db.query("INSERT INTO pending_usage (transfer_id, account_id, period_key) VALUES ($1, $2, '2026-11')", [t.id, a.id]);
     const refusals = [
+      ["UPDATE pending_usage SET period_key = '2026-12' WHERE transfer_id = $1", [t.id]],
+      ["DELETE FROM pending_usage WHERE transfer_id = $1", [t.id]],
+      ["TRUNCATE pending_usage", []],
       ["UPDATE transfers SET amount = 6 WHERE id = $1", [t.id]],
       ["UPDATE transfers SET code = 'x' WHERE id = $1", [t.id]],
       ["DELETE FROM transfers WHERE id = $1", [t.id]],
