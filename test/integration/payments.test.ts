@@ -93,7 +93,14 @@ describe("payments on postgres", () => {
       expect(await services.payments.quoteP2P({ payerCustomerId: payer.id, payee: query, amountMinor: 1_000n, channel: "ussd" })).toMatchObject({ ok: false, code: "payee_not_found" });
       const sent = await services.payments.sendP2P({ payerCustomerId: payer.id, payee: query, amountMinor: 1_000n, channel: "ussd", paymentId: uuidv7(), pin: "4827" });
       expect(sent).toMatchObject({ ok: false, code: "payee_not_found" });
+      // A caller's hint naming the other bank does not widen the lookup: the payer's own institution decides.
+      const hinted = { payerCustomerId: payer.id, payerInstitutionId: otherBank, payee: query, amountMinor: 1_000n, channel: "ussd" } as const;
+      expect(await services.payments.quoteP2P(hinted)).toMatchObject({ ok: false, code: "payee_not_found" });
+      expect(await services.payments.sendP2P({ ...hinted, paymentId: uuidv7(), pin: "4827" })).toMatchObject({ ok: false, code: "payee_not_found" });
     }
+    // With the right hint, the payee of the payer's own institution is found as without one.
+    const hintedOwn = { payerCustomerId: payer.id, payerInstitutionId: institutionId, payee: payee.msisdn, amountMinor: 1_000n, channel: "ussd" } as const;
+    expect(await services.payments.quoteP2P(hintedOwn)).toMatchObject({ ok: true, maskedName: "OTIENO K***" });
     expect(await balance(payer.walletAccountId)).toBe(before);
     expect(await balance(made.value.walletAccountId)).toBe(0n);
   });

@@ -129,12 +129,17 @@ export class Payments {
   private async parties(request: P2PRequest): Promise<Parties | PaymentRefusal> {
     const amount = request.amountMinor;
     if (typeof amount !== "bigint" || amount <= 0n || amount > MAX_PAYMENT_MINOR) return refuse("invalid_amount");
+    const hint = request.payerInstitutionId;
+    // Started beside the payer's read (one round trip fewer); settled (never left rejected) even when unused.
+    const early = hint === undefined ? null : this.deps.directory.resolvePayee(request.payee, { institutionId: hint }).then((v) => ({ v }), (e: unknown) => ({ e }));
     const payer = await this.deps.directory.getCustomer(request.payerCustomerId);
     if (!payer) return refuse("payer_not_found");
     if (payer.status !== "active") return refuse("payer_unavailable");
     const institution = await this.deps.institutions.get(payer.institutionId);
     if (!institution) return refuse("payer_not_found");
-    const found = await this.deps.directory.resolvePayee(request.payee, { institutionId: payer.institutionId });
+    const earlyResult = early && payer.institutionId === hint ? await early : null;
+    if (earlyResult && "e" in earlyResult) throw earlyResult.e;
+    const found = earlyResult ? earlyResult.v : await this.deps.directory.resolvePayee(request.payee, { institutionId: payer.institutionId });
     if (!found.ok) return refuse(found.code === "payee_unavailable" ? "payee_unavailable" : "payee_not_found");
     // Scoped to the payer's institution: no payment crosses institutions' books (no settlement leg).
     const { payee, customer } = found.value;

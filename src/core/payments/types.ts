@@ -34,6 +34,12 @@ export interface P2PRequest {
   payee: string;
   amountMinor: bigint;
   channel: LimitChannel;
+  /**
+   * The payer's institution as the caller last saw it (a menu session knows it): the payee lookup
+   * then runs beside the payer's read instead of after it. Only a hint: the payer is read anyway,
+   * and a hint that no longer matches costs the lookup again, scoped to the payer's institution.
+   */
+  payerInstitutionId?: string;
 }
 
 export interface P2PQuote {
