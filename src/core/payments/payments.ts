@@ -130,16 +130,16 @@ export class Payments {
     const amount = request.amountMinor;
     if (typeof amount !== "bigint" || amount <= 0n || amount > MAX_PAYMENT_MINOR) return refuse("invalid_amount");
     const hint = request.payerInstitutionId;
-    // Started beside the payer's read (one round trip fewer); settled (never left rejected) even when unused.
-    const early = hint === undefined ? null : this.deps.directory.resolvePayee(request.payee, { institutionId: hint }).then((v) => ({ v }), (e: unknown) => ({ e }));
+    // Started beside the payer's read (one round trip fewer). A lookup left unused (payer refused,
+    // stale hint) must not end as an unhandled rejection; awaiting it below still throws.
+    const early = hint === undefined ? null : this.deps.directory.resolvePayee(request.payee, { institutionId: hint });
+    early?.catch(() => undefined);
     const payer = await this.deps.directory.getCustomer(request.payerCustomerId);
     if (!payer) return refuse("payer_not_found");
     if (payer.status !== "active") return refuse("payer_unavailable");
     const institution = await this.deps.institutions.get(payer.institutionId);
     if (!institution) return refuse("payer_not_found");
-    const earlyResult = early && payer.institutionId === hint ? await early : null;
-    if (earlyResult && "e" in earlyResult) throw earlyResult.e;
-    const found = earlyResult ? earlyResult.v : await this.deps.directory.resolvePayee(request.payee, { institutionId: payer.institutionId });
+    const found = early && payer.institutionId === hint ? await early : await this.deps.directory.resolvePayee(request.payee, { institutionId: payer.institutionId });
     if (!found.ok) return refuse(found.code === "payee_unavailable" ? "payee_unavailable" : "payee_not_found");
     // Scoped to the payer's institution: no payment crosses institutions' books (no settlement leg).
     const { payee, customer } = found.value;

@@ -299,10 +299,9 @@ function lockIds(keys: BatchKeys, pendings: Map<string, LoadedPending>): string[
 // to keep anything but ids (a quote, a brace) out of the statement. ::uuid[] checks the rest.
 const UUID_LIST_TEXT = /^[0-9a-f,-]*$/;
 
-/** `'{…}'::uuid[]` for ids that are UUIDs (validated by the writer or read from a uuid column). */
-// Period keys are the core's ("2026-11-26", "2026-11", with a suffix for inbound usage): nothing
-// an array literal or a string literal would have to quote.
-const PERIOD_KEYS_TEXT = /^[0-9A-Za-z:_,-]*$/;
+// A period key is the core's ("2026-11-26", "2026-11", with a suffix for inbound usage): nothing
+// an array literal or a string literal would have to quote, and never empty.
+const PERIOD_KEY_TEXT = /^[0-9A-Za-z:_-]+$/;
 
 /**
  * selectUsageCounters with the keys as literals, for the simple-protocol message that takes the
@@ -310,12 +309,11 @@ const PERIOD_KEYS_TEXT = /^[0-9A-Za-z:_,-]*$/;
  * its own, with parameters).
  */
 function usageSelectLiteral(keys: { accountId: string; periodKey: string }[]): string | null {
-  if (keys.length === 0) return null;
-  const periods = keys.map((k) => k.periodKey).join(",");
-  if (!PERIOD_KEYS_TEXT.test(periods) || keys.some((k) => k.periodKey === "")) return null;
-  return selectUsageCounters(uuidArrayLiteral(keys.map((k) => k.accountId)), `'{${periods}}'`);
+  if (keys.length === 0 || !keys.every((k) => PERIOD_KEY_TEXT.test(k.periodKey))) return null;
+  return selectUsageCounters(uuidArrayLiteral(keys.map((k) => k.accountId)), `'{${keys.map((k) => k.periodKey).join(",")}}'`);
 }
 
+/** `'{…}'::uuid[]` for ids that are UUIDs (validated by the writer or read from a uuid column). */
 function uuidArrayLiteral(ids: Iterable<string>): string {
   const list = [...ids].join(",");
   if (!UUID_LIST_TEXT.test(list)) throw new Error(`not a list of UUIDs: ${JSON.stringify(list.slice(0, 200))}`);
