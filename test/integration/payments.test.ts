@@ -105,6 +105,22 @@ describe("payments on postgres", () => {
     expect(await balance(made.value.walletAccountId)).toBe(0n);
   });
 
+  it("checks the SIM swap of the payer's number as read, whatever number the caller hinted", async () => {
+    const swapped = await registerWithPin(services, institutionId, { msisdn: "0712345688", name: "Amina Njeri", pin: "4827" });
+    await fund(swapped.walletAccountId, 50_000n);
+    expect((await services.simSwap.report({ actor: { type: "telco", id: "safaricom" }, channel: "api", msisdn: swapped.msisdn, kind: "sim_swap" })).ok).toBe(true);
+    const sendFrom = (from: Customer, payerMsisdn: string | undefined, amountMinor: bigint) =>
+      services.payments.sendP2P({ payerCustomerId: from.id, payerMsisdn, payee: payee.msisdn, amountMinor, channel: "ussd", paymentId: uuidv7(), pin: "4827" });
+    // The right hint, none, and one naming a number without a swap: refused on the number read.
+    for (const hint of [swapped.msisdn, undefined, payer.msisdn]) {
+      expect(await sendFrom(swapped, hint, 20_000n)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    }
+    // Within the allowance (amount and fee) it passes; a payer without a swap is not refused for a hint naming one.
+    expect(await sendFrom(swapped, swapped.msisdn, 500n)).toMatchObject({ ok: true });
+    await fund(payer.walletAccountId, 25_000n);
+    expect(await sendFrom(payer, swapped.msisdn, 20_000n)).toMatchObject({ ok: true });
+  });
+
   it("moves nothing when the payer can cover the payment but not its fee", async () => {
     const left = await balance(payer.walletAccountId);
     const refused = await send(left, "4827");

@@ -45,6 +45,35 @@ describe("customer menus", () => {
     return { bank, payer, payee };
   }
 
+  it("reads the balance beside the PIN check, and a wrong PIN still answers as a wrong PIN when that read fails", async () => {
+    const { bank } = setup();
+    const ctx = bank.context("+254700000010");
+    const order: string[] = [];
+    const { pins, accounts } = ctx;
+    ctx.pins = {
+      ...pins,
+      verifyPin: async (c, pin) => {
+        order.push("pin checked");
+        return pins.verifyPin(c, pin);
+      },
+    };
+    let fail = true;
+    ctx.accounts = {
+      ...accounts,
+      balance: async (c) => {
+        order.push("balance read");
+        if (fail) throw new Error("database down");
+        return accounts.balance(c);
+      },
+    };
+    const wrong = await walk(ctx, ["1", "1111"]);
+    expect(replyKeys(wrong[2]!)).toEqual(["err.pin_wrong", "bal.ask_pin"]);
+    expect(order).toEqual(["balance read", "pin checked"]);
+    fail = false;
+    const right = await walk(ctx, ["1", "4827"]);
+    expect(right[2]!.reply.lines[0]).toEqual({ key: "bal.result", params: { amount: { kind: "money", minor: "50000", currency: "KES" } } });
+  });
+
   it("main menu, balance with PIN", async () => {
     const { bank } = setup();
     const steps = await walk(bank.context("+254700000010"), ["1", "4827"]);

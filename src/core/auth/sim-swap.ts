@@ -94,6 +94,19 @@ export class SimSwapGuard {
     return this.checkCooling(msisdn);
   }
 
+  /**
+   * checkOutgoing split for a caller that knows the number before the final amount (a payment whose
+   * fee is yet to be quoted): the cooling lookup starts now when `atLeastMinor` alone already needs
+   * it, and the check returned decides for the final amount, reusing that lookup when the amount is
+   * no smaller (so over the allowance too). A lookup left unused must not end as an unhandled
+   * rejection; awaiting it through the check still throws.
+   */
+  outgoingCheck(msisdn: string, atLeastMinor: bigint): (amountMinor: bigint) => Promise<SimSwapCheck> {
+    const early = typeof atLeastMinor === "bigint" && atLeastMinor > this.policy.maxOutgoingMinor && isE164(msisdn) ? this.checkCooling(msisdn) : null;
+    early?.catch(() => undefined);
+    return (amountMinor) => (early && typeof amountMinor === "bigint" && amountMinor >= atLeastMinor ? early : this.checkOutgoing(msisdn, amountMinor));
+  }
+
   async checkPinReset(msisdn: string): Promise<SimSwapCheck> {
     if (!isE164(msisdn)) return { ok: false, code: "invalid_msisdn" };
     return this.checkCooling(msisdn);

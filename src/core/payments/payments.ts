@@ -20,7 +20,7 @@ export interface PaymentsDeps {
   ledger: Pick<Ledger, "submitLinked"> & SystemAccountLedger;
   directory: Pick<Directory, "getCustomer" | "resolvePayee">;
   pins: Pick<PinService, "verifyPin">;
-  simSwap: Pick<SimSwapGuard, "checkOutgoing">;
+  simSwap: Pick<SimSwapGuard, "checkOutgoing" | "outgoingCheck">;
   institutions: Pick<InstitutionStore, "get">;
   limits: Pick<LimitPolicies, "effective">;
   fees: Pick<FeeSchedules, "quote">;
@@ -75,11 +75,15 @@ export class Payments {
 
   async sendP2P(request: P2PSend): Promise<P2PReceipt | PaymentRefusal> {
     if (!isUuid(request.paymentId)) return refuse("invalid_payment_id");
+    const hint = request.payerMsisdn;
+    // Started beside the payer's read (one round trip fewer); the fee can only raise the amount.
+    const early = hint === undefined || typeof request.amountMinor !== "bigint" ? null : this.deps.simSwap.outgoingCheck(hint, request.amountMinor);
     const parties = await this.parties(request);
     if ("code" in parties) return parties;
     const fee = await this.fee(parties.institution, request.amountMinor);
     if ("code" in fee) return fee;
-    const swap = await this.deps.simSwap.checkOutgoing(parties.payer.msisdn, request.amountMinor + fee.feeMinor);
+    const total = request.amountMinor + fee.feeMinor;
+    const swap = await (early && parties.payer.msisdn === hint ? early(total) : this.deps.simSwap.checkOutgoing(parties.payer.msisdn, total));
     if (!swap.ok) return swap.code === "sim_swap_cooling" ? refuse("sim_swap_cooling", { until: swap.endsAt }) : refuse("invalid_amount");
     const pin = await this.deps.pins.verifyPin({
       actor: { type: "customer", id: parties.payer.id },

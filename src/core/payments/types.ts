@@ -55,6 +55,11 @@ export interface P2PQuote {
 export interface P2PSend extends P2PRequest {
   /** Chosen by the caller (e.g. derived from the USSD session): a retry cannot pay twice. */
   paymentId: string;
+  /**
+   * The payer's number as the caller knows it (a menu session is dialled from it): the SIM-swap
+   * lookup then runs beside the payer's read. Only a hint: used only when it is the number read.
+   */
+  payerMsisdn?: string;
   /** Verified here, then forgotten: never stored, logged or audited. */
   pin: string;
 }

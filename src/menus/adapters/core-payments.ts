@@ -18,6 +18,7 @@ export class CorePaymentsPort implements PaymentsPort {
       paymentId: input.paymentId,
       payerCustomerId: input.payer.id,
       payerInstitutionId: input.payer.institutionId,
+      payerMsisdn: input.payer.msisdn,
       payee: input.payeeQuery,
       amountMinor: input.amountMinor,
       channel: "ussd",

@@ -9,6 +9,15 @@ function requireCustomer(state: MenuState) {
   return state.customer;
 }
 
+/**
+ * A read started before the PIN is checked: awaited only when the PIN is right. On a refusal it is
+ * left unawaited, so its failure must not surface as an unhandled rejection (awaiting it still throws).
+ */
+function settledLater<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
+}
+
 export const balance: Flow = {
   id: "balance",
   async start(state) {
@@ -17,9 +26,11 @@ export const balance: Flow = {
   steps: {
     async pin(state, input, ctx) {
       const customer = requireCustomer(state);
+      // Read beside the PIN's check (one round trip fewer), shown only once the PIN is right.
+      const read = settledLater(ctx.accounts.balance(customer));
       const verified = await ctx.pins.verifyPin(customer, input);
       if (!verified.ok) return afterPinRefusal(state, verified, msg("bal.ask_pin"));
-      const { availableMinor, currency } = await ctx.accounts.balance(customer);
+      const { availableMinor, currency } = await read;
       return end(state, [msg("bal.result", { amount: money(availableMinor, currency) })]);
     },
   },
@@ -33,9 +44,10 @@ export const statement: Flow = {
   steps: {
     async pin(state, input, ctx: MenuContext) {
       const customer = requireCustomer(state);
+      const read = settledLater(ctx.accounts.recent(customer, ctx.limits.statementRows));
       const verified = await ctx.pins.verifyPin(customer, input);
       if (!verified.ok) return afterPinRefusal(state, verified, msg("bal.ask_pin"));
-      const rows = await ctx.accounts.recent(customer, ctx.limits.statementRows);
+      const rows = await read;
       if (rows.length === 0) return end(state, [msg("stmt.empty")]);
       const lines: Message[] = [msg("stmt.title")];
       for (const row of rows.slice(0, ctx.limits.statementRows)) {
