@@ -16,15 +16,19 @@ const POLICY: LimitPolicy = { maxPerTransactionMinor: 3_000n, maxDailyAmountMino
 const schedule = (fee: bigint) => ({ type: "p2p" as const, agentShareBps: 0, bands: [{ minMinor: 1n, maxMinor: 1_000_000n, feeMinor: fee }] });
 
 describe("TtlCache", () => {
-  it("shares a load in flight, keeps it for the TTL, forgets failures, and hands out copies", async () => {
+  it("shares a load in flight, keeps it for the TTL, forgets failures, and hands out frozen values", async () => {
     let now = 0;
     const cache = new TtlCache<{ n: number }>(1_000, 100, () => now);
     let loads = 0;
     const load = async () => ({ n: ++loads });
     const [a, b] = await Promise.all([cache.get("k", load), cache.get("k", load)]);
     expect([a, b, loads]).toEqual([{ n: 1 }, { n: 1 }, 1]);
-    a.n = 99; // a caller changing its copy changes nothing for the next one
+    // Nobody can change what the next caller reads: the value is frozen, all the way down.
+    expect(() => (a.n = 99)).toThrow(TypeError);
     expect(await cache.get("k", load)).toEqual({ n: 1 });
+    const nested = await new TtlCache<{ bands: { fee: number }[] }>(1_000).get("n", async () => ({ bands: [{ fee: 1 }] }));
+    expect(() => nested.bands.push({ fee: 2 })).toThrow(TypeError);
+    expect(() => (nested.bands[0]!.fee = 3)).toThrow(TypeError);
     now = 1_000;
     expect(await cache.get("k", load)).toEqual({ n: 2 });
     await expect(cache.get("bad", async () => Promise.reject(new Error("down")))).rejects.toThrow("down");

@@ -1,8 +1,9 @@
 /**
  * A small read-through cache with a time to live, for configuration a hop re-reads (institution,
  * fee schedule, limit policy): each hop used to query it again. Loads are shared while in flight
- * (200 concurrent hops for one institution make one query), failures are not kept, and every
- * caller gets its own copy, so that nobody can change what the next caller reads.
+ * (200 concurrent hops for one institution make one query), failures are not kept, and a loaded
+ * value is deep-frozen once, so that nobody can change what the next caller reads (a change throws,
+ * these modules being strict). A copy per hit (structuredClone) had cost ~2% of a USSD hop's CPU.
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: Promise<V>; expiresAtMs: number }>();
@@ -17,14 +18,14 @@ export class TtlCache<V> {
     if (!(this.ttlMs > 0)) return load();
     const now = this.clock();
     const hit = this.entries.get(key);
-    if (hit && hit.expiresAtMs > now) return structuredClone(await hit.value);
-    const value = load();
+    if (hit && hit.expiresAtMs > now) return hit.value;
+    const value = load().then(deepFreeze);
     this.entries.set(key, { value, expiresAtMs: now + this.ttlMs });
     value.catch(() => {
       if (this.entries.get(key)?.value === value) this.entries.delete(key);
     });
     if (this.entries.size > this.maxEntries) this.evict(now);
-    return structuredClone(await value);
+    return value;
   }
 
   /** Forgets keys starting with prefix (a write through this process). */
@@ -40,4 +41,14 @@ export class TtlCache<V> {
       this.entries.delete(key);
     }
   }
+}
+
+/**
+ * Freezes plain objects and arrays all the way down. A Date stays mutable through its setters
+ * (freezing does not reach its internal time): cached configuration never mutates its dates.
+ */
+function deepFreeze<V>(value: V): V {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
 }
