@@ -277,8 +277,11 @@ export class HopProcessor {
   /** The session and its resume point; none when the record cannot be stored (the answer still goes out: the step ran). */
   private writesFor(key: string, req: HopRequest, next: SessionRecord): SessionWrite[] {
     try {
-      const resume = this.interruptedWrite(req, next);
-      return [...(resume ? [resume] : []), { key, value: encodeRecord(next), ttlSec: this.limits.idleTtlSec }];
+      const resumable = isResumable(next);
+      if (resumable) next.resumable = true;
+      const value = encodeRecord(next);
+      const resume = this.interruptedWrite(req, next, resumable, value);
+      return [...(resume ? [resume] : []), { key, value, ttlSec: this.limits.idleTtlSec }];
     } catch (error) {
       this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
       return [];
@@ -288,15 +291,11 @@ export class HopProcessor {
   /**
    * Keeps where a session is mid-flow under the caller's number, so that if it times out the next
    * dial within resumeTtlSec can continue. No money moves before the send step's PIN, and that
-   * step's transfer id travels in the state, so a resumed send still posts at most once.
+   * step's transfer id travels in the state, so a resumed send still posts at most once. The
+   * resume point is the session's own record (encoded once; parseInterrupted reads its menu and reply).
    */
-  private interruptedWrite(req: HopRequest, next: SessionRecord): SessionWrite | null {
-    // A flow's last screen that is still being paged (a long receipt) is over: nothing to continue.
-    const resumable = !next.closed && !next.ends && next.menu !== null && next.menu.flow !== "main" && next.menu.flow !== "agent";
-    if (resumable) {
-      next.resumable = true;
-      return { key: resumeKey(req), value: JSON.stringify({ menu: next.menu, reply: next.reply }), ttlSec: this.limits.resumeTtlSec };
-    }
+  private interruptedWrite(req: HopRequest, next: SessionRecord, resumable: boolean, record: string): SessionWrite | null {
+    if (resumable) return { key: resumeKey(req), value: record, ttlSec: this.limits.resumeTtlSec };
     return next.resumable ? { key: resumeKey(req), value: null } : null;
   }
 
@@ -390,6 +389,11 @@ function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
 
 function resumeKey(req: HopRequest): string {
   return `resume:${req.aggregator}:${req.msisdn}`;
+}
+
+/** A flow's last screen that is still being paged (a long receipt) is over: nothing to continue. */
+function isResumable(next: SessionRecord): boolean {
+  return !next.closed && !next.ends && next.menu !== null && next.menu.flow !== "main" && next.menu.flow !== "agent";
 }
 
 function parseInterrupted(raw: string | null): { menu: MenuState; reply: Reply } | null {
