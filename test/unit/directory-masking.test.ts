@@ -14,6 +14,9 @@ describe("maskDisplayName", () => {
     ["प्रिया शर्मा", "प्रिया श***"],
     ["Zhang Wěi", "ZHANG W***"],
     ["istanbul ilker", "ISTANBUL I***"], // locale-independent: no dotted capital İ
+    ["Jane -'9x", "JANE X***"], // ASCII: the first letter, whatever comes before it
+    ["Jane 42", "JANE ***"],
+    ["Jane e\u0301mile", "JANE E\u0301***"], // a combining mark stays with its letter (then upper-cased)
   ])("%j → %j", (name, masked) => {
     expect(maskDisplayName(name)).toBe(masked);
   });

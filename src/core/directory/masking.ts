@@ -12,8 +12,14 @@ export function maskDisplayName(displayName: string): string {
   return [first.toUpperCase(), ...others.map((word) => `${initial(word).toUpperCase()}***`)].join(" ");
 }
 
+const ASCII_ONLY = /^[\x20-\x7e]*$/;
+const ASCII_LETTER = /[A-Za-z]/;
+
 /** The first grapheme that holds a letter, with its combining marks ("क्" stays whole). */
 function initial(word: string): string {
+  // Printable ASCII has no combining marks, so each letter is a grapheme of its own: most names
+  // take this path, without the segmenter (~1% of a menu hop's CPU when every payee went through it).
+  if (ASCII_ONLY.test(word)) return ASCII_LETTER.exec(word)?.[0] ?? "";
   for (const { segment } of graphemes.segment(word)) {
     if (/\p{L}/u.test(segment)) return segment;
   }
