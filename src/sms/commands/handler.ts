@@ -232,7 +232,17 @@ export class SmsCommands {
     const paymentId = derivedUuid(`fingate:sms:send:${claim.id}`);
     let sent;
     try {
-      sent = await this.deps.payments.sendP2P({ paymentId, payerCustomerId: customer.id, payee: parsed.payee, amountMinor, channel: "sms", pin: parsed.pin });
+      // The sender as just read: its institution and number let the payee and SIM-swap lookups run beside the payer's read.
+      sent = await this.deps.payments.sendP2P({
+        paymentId,
+        payerCustomerId: customer.id,
+        payerInstitutionId: customer.institutionId,
+        payerMsisdn: customer.msisdn,
+        payee: parsed.payee,
+        amountMinor,
+        channel: "sms",
+        pin: parsed.pin,
+      });
     } catch {
       return { key: "err.payment_unknown" };
     }
