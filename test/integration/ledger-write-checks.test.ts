@@ -6,21 +6,22 @@ import { describe, expect, it } from "vitest";
 import { decideBatch } from "../../src/core/ledger/decide.js";
 import { derivedUuid, uuidv7 } from "../../src/core/ledger/ids.js";
 import { LedgerConflict } from "../../src/core/ledger/ports.js";
-import type { BatchDecision } from "../../src/core/ledger/snapshot.js";
-import type { TransferInput } from "../../src/core/ledger/types.js";
+import type { BatchDecision, LedgerSnapshot } from "../../src/core/ledger/snapshot.js";
+import type { Account, TransferInput } from "../../src/core/ledger/types.js";
 import { keysOf } from "../../src/core/ledger/writer.js";
 import { readHead } from "../../src/infra/db/audit-store.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { STORE_KINDS } from "../helpers/db.js";
-import { expectLedgerConsistent, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
+import { createInstitution, expectLedgerConsistent, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
 
 describe.each(STORE_KINDS)("ledger write checks on %s", (kind) => {
   const env = useLedgerEnv(kind);
 
   /** Applies `groups` with the decision changed by `tamper` before it is written. */
-  function applyTampered(groups: TransferInput[][], tamper: (d: BatchDecision) => void): Promise<BatchDecision> {
+  function applyTampered(groups: TransferInput[][], tamper: (d: BatchDecision) => void, look?: (s: LedgerSnapshot) => void): Promise<BatchDecision> {
     const now = new Date();
     return new SqlLedgerStore(env.db).applyBatch(keysOf(groups, now), (snapshot) => {
+      look?.(snapshot);
       const decision = decideBatch(snapshot, groups, now);
       tamper(decision);
       return decision;
@@ -67,6 +68,33 @@ describe.each(STORE_KINDS)("ledger write checks on %s", (kind) => {
     // The store is usable afterwards: the same transfer, untampered, goes through.
     expect((await env.ledger.transfer(fresh)).result).toBe("ok");
     await expectLedgerConsistent(env.db);
+  });
+
+  it("gives the decision every locked account as stored (institution, currency, kind, status, flags, owner, balances)", async () => {
+    const other = await createInstitution(env.db, "UGX");
+    const accounts = await env.ledger.createAccounts([
+      { institutionId: env.institutionId, currency: "KES", kind: "customer_wallet", flags: 1, ownerRef: "owner, with; separators ∑ 😀" },
+      { institutionId: other, currency: "UGX", kind: "merchant", flags: 2, ownerRef: "" },
+      { institutionId: env.institutionId, currency: "KES", kind: "bank" },
+      { institutionId: other, currency: "UGX", kind: "agent_float", ownerRef: "0" },
+    ]);
+    const [wallet, merchant, bank, float] = accounts as [Account, Account, Account, Account];
+    await env.db.query("UPDATE accounts SET status = 'frozen' WHERE id = $1::uuid", [float.id]);
+    const moves = [
+      { id: uuidv7(), debitAccountId: bank.id, creditAccountId: wallet.id, amountMinor: 9_007_199_254_740_993n, code: "cash_in" },
+      { id: uuidv7(), debitAccountId: float.id, creditAccountId: merchant.id, amountMinor: 5n, code: "p2p" },
+    ];
+    await env.ledger.transfer(moves[0]!);
+    const stored = await env.ledger.getAccounts(accounts.map((a) => a.id));
+    let seen: Account[] = [];
+    await applyTampered([[{ id: uuidv7(), debitAccountId: bank.id, creditAccountId: wallet.id, amountMinor: 1n, code: "p2p" }], [moves[1]!]], () => undefined, (snapshot) => {
+      seen = [...snapshot.accounts.values()].map((a) => ({ ...a }));
+    });
+    const byId = (list: Account[]) => [...list].sort((a, b) => a.id.localeCompare(b.id));
+    expect(byId(seen)).toEqual(byId(stored));
+    expect(seen.find((a) => a.id === float.id)).toMatchObject({ status: "frozen", ownerRef: "0", kind: "agent_float" });
+    expect(seen.find((a) => a.id === wallet.id)).toMatchObject({ ownerRef: "owner, with; separators ∑ 😀", creditsPosted: 9_007_199_254_740_993n, flags: 1 });
+    expect(seen.find((a) => a.id === merchant.id)).toMatchObject({ ownerRef: "", currency: "UGX", flags: 2 });
   });
 
   it("a balance the write could not update aborts it (an error, not a conflict), and nothing is committed", async () => {

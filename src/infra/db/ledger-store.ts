@@ -1,8 +1,8 @@
 import type pg from "pg";
-import { ledgerAuditEntries } from "../../core/ledger/audit-digest.js";
+import { ledgerAuditPrepared } from "../../core/ledger/audit-digest.js";
 import type { UsageRow } from "../../core/ledger/limits-check.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
-import { AUDIT_CHAIN_PARAM_COUNT, auditChainParams, auditChainSql, auditChainValues, sqlAbortWhen } from "./audit-store.js";
+import { AUDIT_CHAIN_PARAM_COUNT, auditChainSql, auditChainValues, preparedChainParams, sqlAbortWhen } from "./audit-store.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot, OutboxNotice, PendingState } from "../../core/ledger/snapshot.js";
 import type { Account, AccountKind, AccountStatus, Transfer } from "../../core/ledger/types.js";
 import {
@@ -316,6 +316,7 @@ function lockIds(keys: BatchKeys, pendings: Map<string, LoadedPending>): string[
 const LOCK_AND_READ = "SELECT line FROM ledger_lock_and_read($1::uuid[], $2::uuid[], $3::uuid[]) AS line";
 const SELECT_USAGE = selectUsageCounters("$1", "$2");
 const idOf = (id: string) => id;
+const textOf = (text: string | null) => text;
 
 type PgQuery = string | { text: string; values: unknown[]; name?: string };
 
@@ -360,27 +361,70 @@ function clientExecutor(client: pg.PoolClient): SqlExecutor {
  */
 function accountsFromLine(line: string): { accounts: Account[]; tids: Map<string, string> } {
   const tids = new Map<string, string>();
-  if (line === "") return { accounts: [], tids };
-  const accounts = line.split(";").map((text): Account => {
-    const f = text.split(",");
-    const owner = f[11]!;
-    tids.set(f[0]!, f[10]!);
-    return {
-      id: f[0]!,
-      institutionId: f[1]!,
-      currency: f[2]!,
-      kind: f[3] as AccountKind,
+  const accounts: Account[] = [];
+  // Scanned in place rather than split into arrays of strings; the fields most accounts share
+  // (institution, currency, kind, status) reuse the previous account's string when they match.
+  let institutionId = "";
+  let currency = "";
+  let kind = "";
+  let status = "";
+  let at = 0;
+  let end = 0;
+  /** The next field, ended by ',' (or by ';' or the end of the line for the last one). */
+  const field = (last = false): string => {
+    end = line.indexOf(last ? ";" : ",", at);
+    if (end === -1) end = line.length;
+    const value = line.slice(at, end);
+    at = end + 1;
+    return value;
+  };
+  /** The next field, as `previous` itself when it holds the same text. */
+  const shared = (previous: string): string => {
+    if (previous !== "" && line.startsWith(previous, at) && line.charCodeAt(at + previous.length) === COMMA) {
+      at += previous.length + 1;
+      return previous;
+    }
+    return field();
+  };
+  const balance = (): bigint => {
+    if (line.charCodeAt(at) === ZERO && line.charCodeAt(at + 1) === COMMA) {
+      at += 2;
+      return 0n;
+    }
+    return BigInt(field());
+  };
+  while (at < line.length) {
+    const id = field();
+    institutionId = shared(institutionId);
+    currency = shared(currency);
+    kind = shared(kind);
+    status = shared(status);
+    const flags = Number(field());
+    const debitsPending = balance();
+    const debitsPosted = balance();
+    const creditsPending = balance();
+    const creditsPosted = balance();
+    tids.set(id, field());
+    const owner = field(true);
+    accounts.push({
+      id,
+      institutionId,
+      currency,
+      kind: kind as AccountKind,
       ownerRef: owner === "" ? null : Buffer.from(owner.slice(1), "hex").toString("utf8"),
-      status: f[4] as AccountStatus,
-      flags: Number(f[5]),
-      debitsPending: BigInt(f[6]!),
-      debitsPosted: BigInt(f[7]!),
-      creditsPending: BigInt(f[8]!),
-      creditsPosted: BigInt(f[9]!),
-    };
-  });
+      status: status as AccountStatus,
+      flags,
+      debitsPending,
+      debitsPosted,
+      creditsPending,
+      creditsPosted,
+    });
+  }
   return { accounts, tids };
 }
+
+const COMMA = 44;
+const ZERO = 48;
 
 /** Built from rows read after the locks: whatever touched these accounts before has committed by now. */
 function toSnapshot(
@@ -501,8 +545,10 @@ function writeDecision(
   if (shape.timeouts) params.push(e.uuid(armed, (x) => x.id), e.time(armed, (x) => x.expiresAt), e.uuid([...disarmed], (x) => x));
   if (shape.usage) params.push(e.uuid(usage, (u) => u.accountId), e.text(usage, (u) => u.periodKey), e.int8(usage, (u) => u.amountMinor), e.int4(usage, (u) => u.count));
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
-  const entries = audit ? ledgerAuditEntries(d) : [];
-  if (audit) params.push(...auditChainValues(auditChainParams(entries, at)));
+  if (audit) {
+    const columns = auditChainValues(preparedChainParams(ledgerAuditPrepared(d), at)) as (string | null)[][];
+    for (const column of columns) params.push(tids !== undefined ? textArrayBinary(column, textOf) : column);
+  }
   const notices = d.notices ?? [];
   if (shape.notices) params.push(...outboxParams(notices));
   const statement = writeStatement(shape);
