@@ -199,14 +199,16 @@ function forEachKey(t: TransferInput, fn: (key: string) => void): void {
 
 /** Everything a batch may touch; ids that are not UUIDs are left out (they fail validation). */
 export function keysOf(groups: TransferInput[][], now: Date = new Date()): BatchKeys {
-  const transferIds = new Set<string>();
+  // Not deduplicated: the existence read takes `id = ANY(…)`, where an id given twice (a retry in
+  // the same batch) matches its row once.
+  const transferIds: string[] = [];
   const accountIds = new Set<string>();
   const pendingIds = new Set<string>();
   const usage = new Map<string, UsageKey>();
   const uuid = isUuid;
   for (const group of groups) {
     for (const t of group) {
-      if (uuid(t.id)) transferIds.add(t.id);
+      if (uuid(t.id)) transferIds.push(t.id);
       if (uuid(t.debitAccountId)) accountIds.add(t.debitAccountId);
       if (uuid(t.creditAccountId)) accountIds.add(t.creditAccountId);
       if (uuid(t.pendingId)) pendingIds.add(t.pendingId);
@@ -216,5 +218,5 @@ export function keysOf(groups: TransferInput[][], now: Date = new Date()): Batch
       }
     }
   }
-  return { transferIds: [...transferIds], accountIds: [...accountIds], pendingIds: [...pendingIds], usageKeys: [...usage.values()] };
+  return { transferIds, accountIds: [...accountIds], pendingIds: [...pendingIds], usageKeys: [...usage.values()] };
 }
