@@ -64,6 +64,8 @@ const track = (client: unknown) => backends.add((client as { processID: number }
 pool.on("connect", track);
 realDb.pool.on("connect", track);
 realDb.pool.options.idleTimeoutMillis = 0;
+realDb.pipelinePool.on("connect", track);
+realDb.pipelinePool.options.idleTimeoutMillis = 0;
 
 /** CPU ticks of each backend now; a run counts only backends alive at its end (none should close). */
 function backendTicks(): Map<number, number> {

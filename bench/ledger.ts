@@ -11,7 +11,8 @@
  * which gives the cost of auditing (audit_overhead_pct).
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { uuidv7 } from "../src/core/ledger/ids.js";
 import { Ledger } from "../src/core/ledger/ledger.js";
 import { AccountFlags, type Account } from "../src/core/ledger/types.js";
@@ -30,6 +31,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
 const FUNDING_MINOR = 1_000_000_000n;
 const IN_FLIGHT = Number(process.env.LEDGER_BATCHES_IN_FLIGHT ?? 2);
+/** Where to write a CPU profile of this process during the audited uniform runs only (a .cpuprofile). */
+const PROFILE = process.env.BENCH_CPU_PROFILE;
 
 interface RunStats {
   done: number;
@@ -190,7 +193,8 @@ async function main() {
   const admin = new PostgresDb({ connectionString: DATABASE_URL, maxConnections: 1 });
   await admin.exec(`CREATE SCHEMA "${schema}"`);
   const db = new PostgresDb({ connectionString: DATABASE_URL, schema, maxConnections: 8 });
-  db.pool.on("connect", (client) => ledgerBackends.add((client as unknown as { processID: number }).processID));
+  // The ledger's batches run on the pipelined pool; the set-up and the verification on the other.
+  for (const pool of [db.pool, db.pipelinePool]) pool.on("connect", (client) => ledgerBackends.add((client as unknown as { processID: number }).processID));
   const baselineDb = new PostgresDb({ connectionString: DATABASE_URL, schema, maxConnections: 32 });
   try {
     await migrate(db);
@@ -213,10 +217,24 @@ async function main() {
     // Audited and unaudited runs alternate, so a noisy neighbour hurts both alike.
     const uniformRuns: RunStats[] = [];
     const unauditedRuns: RunStats[] = [];
+    const profiler = PROFILE ? new Session() : null;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.setSamplingInterval", { interval: 200 });
+      if (process.env.BENCH_HEAP_PROFILE) await profiler.post("HeapProfiler.enable");
+    }
     for (let round = 0; round < 2; round += 1) {
+      const heap = profiler && process.env.BENCH_HEAP_PROFILE;
+      if (heap) await profiler.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      else await profiler?.post("Profiler.start");
       uniformRuns.push(await closedLoop(SECONDS / 2, () => transfer(...pair(wallets))));
+      if (heap) writeFileSync(`${PROFILE}.${round}.heapprofile`, JSON.stringify((await profiler.post("HeapProfiler.stopSampling")).profile));
+      const stopped = heap ? undefined : await profiler?.post("Profiler.stop");
+      if (stopped) writeFileSync(`${PROFILE}.${round}.cpuprofile`, JSON.stringify(stopped.profile));
       unauditedRuns.push(await closedLoop(SECONDS / 2, () => transferUnaudited(...pair(wallets))));
     }
+    profiler?.disconnect();
     const uniform = merge(uniformRuns);
     const noAudit = merge(unauditedRuns);
     const hot = await closedLoop(SECONDS, () => {

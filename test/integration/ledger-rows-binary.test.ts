@@ -43,7 +43,9 @@ describe("ledger array parameters in binary on postgres", () => {
   });
 
   it("gives the server the same integer, text and timestamp arrays", async () => {
-    const amounts = [1n, null, MAX_AMOUNT_MINOR, 0n, 123_456_789_012n];
+    // Within ±2^53 the encoder writes two 32-bit halves, beyond it BigInt's own: both sides of each edge.
+    const edge = BigInt(Number.MAX_SAFE_INTEGER);
+    const amounts = [1n, null, MAX_AMOUNT_MINOR, 0n, 123_456_789_012n, -1n, edge, edge + 1n, -edge, -edge - 1n, -MAX_AMOUNT_MINOR - 1n, 4_294_967_295n, 4_294_967_296n, -4_294_967_296n];
     expect(await compare("bigint[]", int8ArrayBinary(amounts, same), intArray(amounts, same))).toMatchObject({ equal: true });
     const timeouts = [null, 1, 2_592_000];
     expect(await compare("int[]", int4ArrayBinary(timeouts, same), intArray(timeouts, same))).toMatchObject({ equal: true });

@@ -32,6 +32,9 @@ interface Undo {
 
 type Outcome = { code: TransferResultCode; transfer?: Transfer; limit?: LimitRefusal };
 
+/** The undo of a group of one: records nothing (see Undo). Never written to, since `record` is false. */
+const NO_UNDO: Undo = { record: false };
+
 /**
  * Decides a whole batch against a snapshot: pure, no I/O. Groups are applied in order; each group
  * is all-or-nothing (a payment and its fee). The snapshot's accounts are updated in place, so the
@@ -73,6 +76,7 @@ class BatchDecider {
   }
 
   applyGroup(group: TransferInput[]): TransferResult[] {
+    if (group.length === 1) return this.applySingle(group);
     if (group.length === 0) return [];
     if (group.length > MAX_LINKED_GROUP) return group.map((t) => ({ id: t.id, result: "linked_group_too_large" }));
     const undo: Undo = { record: group.length > 1 };
@@ -99,6 +103,27 @@ class BatchDecider {
       if (codes[i] === "ok" && t.notices) this.queueNotices(t.id, t.notices);
     });
     return group.map((t, i) => ({ id: t.id, result: codes[i]! }));
+  }
+
+  /**
+   * applyGroup for a group of one, the common case, without the lists a linked group needs: it
+   * records no undo (nothing changes until every check has passed) and nothing of it can be
+   * looked up by a later member.
+   */
+  private applySingle(group: TransferInput[]): TransferResult[] {
+    const input = group[0]!;
+    this.groupMade.clear();
+    this.groupPendings.clear();
+    const outcome = this.applyOne(input, NO_UNDO);
+    const code = outcome.code;
+    if (code !== "ok" && code !== "exists") return this.failGroup(group, [code], NO_UNDO, outcome.limit);
+    const transfer = outcome.transfer;
+    if (transfer) {
+      this.transfers.push(transfer);
+      this.staged.set(transfer.id, transfer);
+    }
+    if (code === "ok" && input.notices) this.queueNotices(input.id, input.notices);
+    return [{ id: input.id, result: code }];
   }
 
   /** Only an accepted transfer sends its notices; `exists` means they were queued the first time. */
@@ -193,35 +218,28 @@ class BatchDecider {
     const pending = input.kind === "pending";
     const limited = input.limits ? checkLimits(input.limits, debit, credit, amount, this.usage(), this.now) : null;
     if (limited?.refusal) return { code: limited.refusal.code, limit: limited.refusal };
-    const nextDebit: Balances = {
-      debitsPending: pending ? debit.debitsPending + amount : debit.debitsPending,
-      debitsPosted: pending ? debit.debitsPosted : debit.debitsPosted + amount,
-      creditsPending: debit.creditsPending,
-      creditsPosted: debit.creditsPosted,
-    };
-    const nextCredit: Balances = {
-      debitsPending: credit.debitsPending,
-      debitsPosted: credit.debitsPosted,
-      creditsPending: pending ? credit.creditsPending + amount : credit.creditsPending,
-      creditsPosted: pending ? credit.creditsPosted : credit.creditsPosted + amount,
-    };
-    const refused = balanceRefusal(debit.flags, nextDebit, credit.flags, nextCredit);
+    // Only the two balances that move, as values (no Balances objects on this path).
+    const debitsPending = pending ? debit.debitsPending + amount : debit.debitsPending;
+    const debitsPosted = pending ? debit.debitsPosted : debit.debitsPosted + amount;
+    const creditsPending = pending ? credit.creditsPending + amount : credit.creditsPending;
+    const creditsPosted = pending ? credit.creditsPosted : credit.creditsPosted + amount;
+    const refused = balanceRefusal(
+      debit.flags, debitsPending + debitsPosted, debit.creditsPosted,
+      credit.flags, creditsPending + creditsPosted, credit.debitsPosted,
+    );
     if (refused) return { code: refused };
-    this.commitBalances(debit, nextDebit, credit, nextCredit, undo);
+    this.touch(debit, credit, undo);
+    debit.debitsPending = debitsPending;
+    debit.debitsPosted = debitsPosted;
+    credit.creditsPending = creditsPending;
+    credit.creditsPosted = creditsPosted;
     if (limited) this.commitUsage(limited.next, undo);
     // Set or cleared: an id whose group failed may be accepted later in the batch without limits.
     if (pending && limited && limited.next.length > 0) this.countedBy.set(input.id, limited.next.map((r) => ({ accountId: r.accountId, periodKey: r.periodKey })));
     else if (this.countedBy.size > 0) this.countedBy.delete(input.id);
     const timeoutSec = input.timeoutSec ?? null;
-    return {
-      code: "ok",
-      transfer: this.record(input, debit, credit, amount, {
-        kind: pending ? "pending" : "single",
-        pendingId: null,
-        timeoutSec,
-        expiresAt: timeoutSec === null ? null : new Date(this.now.getTime() + timeoutSec * 1000),
-      }),
-    };
+    const expiresAt = timeoutSec === null ? null : new Date(this.now.getTime() + timeoutSec * 1000);
+    return { code: "ok", transfer: this.record(input, debit, credit, amount, pending ? "pending" : "single", null, timeoutSec, expiresAt) };
   }
 
   /** A pending made earlier in this batch counts as much as one loaded from the database. */
@@ -251,9 +269,14 @@ class BatchDecider {
     const settled = post ? amount : 0n;
     const nextDebit = { ...balancesOf(debit), debitsPending: debit.debitsPending - reserved, debitsPosted: debit.debitsPosted + settled };
     const nextCredit = { ...balancesOf(credit), creditsPending: credit.creditsPending - reserved, creditsPosted: credit.creditsPosted + settled };
-    const refused = balanceRefusal(debit.flags, nextDebit, credit.flags, nextCredit);
+    const refused = balanceRefusal(
+      debit.flags, nextDebit.debitsPending + nextDebit.debitsPosted, nextDebit.creditsPosted,
+      credit.flags, nextCredit.creditsPending + nextCredit.creditsPosted, nextCredit.debitsPosted,
+    );
     if (refused) return { code: refused };
-    this.commitBalances(debit, nextDebit, credit, nextCredit, undo);
+    this.touch(debit, credit, undo);
+    setBalances(debit, nextDebit);
+    setBalances(credit, nextCredit);
     if (undo.record) {
       undo.resolutions ??= new Map();
       if (!undo.resolutions.has(state!)) undo.resolutions.set(state!, state!.resolution);
@@ -262,7 +285,7 @@ class BatchDecider {
     if (state!.counted && reserved > settled) this.commitUsage(givenBack(state!.counted, this.usage(), reserved - settled, post ? 0 : 1), undo);
     return {
       code: "ok",
-      transfer: this.record(input, debit, credit, amount, { kind: post ? "post" : "void", pendingId: pending.id, timeoutSec: null, expiresAt: null }),
+      transfer: this.record(input, debit, credit, amount, post ? "post" : "void", pending.id, null, null),
     };
   }
 
@@ -272,11 +295,17 @@ class BatchDecider {
     debit: Account,
     credit: Account,
     amountMinor: bigint,
-    phase: Pick<Transfer, "kind" | "pendingId" | "timeoutSec" | "expiresAt">,
+    kind: Transfer["kind"],
+    pendingId: string | null,
+    timeoutSec: number | null,
+    expiresAt: Date | null,
   ): Transfer {
     return {
       id: input.id,
-      ...phase,
+      kind,
+      pendingId,
+      timeoutSec,
+      expiresAt,
       debitAccountId: debit.id,
       creditAccountId: credit.id,
       amountMinor,
@@ -308,15 +337,14 @@ class BatchDecider {
     }
   }
 
-  private commitBalances(debit: Account, nextDebit: Balances, credit: Account, nextCredit: Balances, undo: Undo): void {
+  /** Before the two accounts' balances change: remembers them to write, and what to restore if the group fails. */
+  private touch(debit: Account, credit: Account, undo: Undo): void {
     if (undo.record) {
       const before = (undo.balances ??= new Map());
       if (!before.has(debit)) before.set(debit, balancesOf(debit));
       if (!before.has(credit)) before.set(credit, balancesOf(credit));
     }
     this.touched.add(debit).add(credit);
-    setBalances(debit, nextDebit);
-    setBalances(credit, nextCredit);
   }
 }
 
@@ -359,15 +387,18 @@ function pendingRefusal(input: TransferInput, state: PendingState | undefined, n
   return null;
 }
 
-/** The flag checks, in TigerBeetle's order: overflow first, then the debit side, then the credit. */
-function balanceRefusal(debitFlags: number, debit: Balances, creditFlags: number, credit: Balances): TransferResultCode | null {
-  if (debit.debitsPending + debit.debitsPosted > MAX_AMOUNT_MINOR) return "overflows_debits";
-  if (credit.creditsPending + credit.creditsPosted > MAX_AMOUNT_MINOR) return "overflows_credits";
-  if (debitFlags & AccountFlags.debitsMustNotExceedCredits) {
-    if (debit.debitsPending + debit.debitsPosted > debit.creditsPosted) return "exceeds_credits";
-  }
-  if (creditFlags & AccountFlags.creditsMustNotExceedDebits) {
-    if (credit.creditsPending + credit.creditsPosted > credit.debitsPosted) return "exceeds_debits";
-  }
+/**
+ * The flag checks on the balances a transfer would leave, in TigerBeetle's order: overflow first,
+ * then the debit side, then the credit. `debits` is the debit account's pending plus posted
+ * debits, `credits` the credit account's pending plus posted credits.
+ */
+function balanceRefusal(
+  debitFlags: number, debits: bigint, debitCreditsPosted: bigint,
+  creditFlags: number, credits: bigint, creditDebitsPosted: bigint,
+): TransferResultCode | null {
+  if (debits > MAX_AMOUNT_MINOR) return "overflows_debits";
+  if (credits > MAX_AMOUNT_MINOR) return "overflows_credits";
+  if (debitFlags & AccountFlags.debitsMustNotExceedCredits && debits > debitCreditsPosted) return "exceeds_credits";
+  if (creditFlags & AccountFlags.creditsMustNotExceedDebits && credits > creditDebitsPosted) return "exceeds_debits";
   return null;
 }

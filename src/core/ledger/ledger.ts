@@ -43,9 +43,8 @@ export class Ledger {
   }
 
   /** One transfer; its result code says whether money moved (`ok`) or already had (`exists`). */
-  async transfer(input: TransferInput): Promise<TransferResult> {
-    const [result] = await this.writer.submit([input]);
-    return result!;
+  transfer(input: TransferInput): Promise<TransferResult> {
+    return this.writer.submitOne(input);
   }
 
   /** Several transfers applied all-or-nothing, such as a payment and its fee. */

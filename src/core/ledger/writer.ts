@@ -38,9 +38,9 @@ export class LedgerBusy extends Error {
 
 interface Submission {
   group: TransferInput[];
-  /** Transfer, account and pending ids it touches; batches in flight never share one. */
-  keys: string[];
-  resolve: (results: TransferResult[]) => void;
+  /** submitOne's: answered with its one result rather than a list of one. */
+  one: boolean;
+  resolve: (results: TransferResult[] | TransferResult) => void;
   reject: (error: unknown) => void;
 }
 
@@ -56,7 +56,7 @@ export class BatchingWriter {
   private scheduled = false;
   private closed = false;
   /** Keys held by batches in flight, with how many batches hold each. */
-  private readonly busy = new Map<string, number>();
+  private readonly busy = new Map<string | undefined, number>();
   private readonly options: WriterOptions;
 
   constructor(
@@ -67,10 +67,19 @@ export class BatchingWriter {
   }
 
   submit(group: TransferInput[]): Promise<TransferResult[]> {
+    return this.enqueue(group, false) as Promise<TransferResult[]>;
+  }
+
+  /** submit([input]) answered with its result: one array and one promise fewer per transfer. */
+  submitOne(input: TransferInput): Promise<TransferResult> {
+    return this.enqueue([input], true) as Promise<TransferResult>;
+  }
+
+  private enqueue(group: TransferInput[], one: boolean): Promise<TransferResult[] | TransferResult> {
     if (this.closed) return Promise.reject(new Error("ledger writer is closed"));
     if (this.queuedTransfers + group.length > this.options.maxQueuedTransfers) return Promise.reject(new LedgerBusy());
     return new Promise((resolve, reject) => {
-      this.queue.push({ group, keys: submissionKeys(group), resolve, reject });
+      this.queue.push({ group, one, resolve, reject });
       this.queuedTransfers += group.length;
       this.schedule();
     });
@@ -118,7 +127,7 @@ export class BatchingWriter {
     let count = 0;
     for (const s of this.queue) {
       const fits = count === 0 || count + s.group.length <= target;
-      if (!fits || count >= target || s.keys.some((k) => this.busy.has(k))) {
+      if (!fits || count >= target || this.touchesBusy(s.group)) {
         rest.push(s);
         continue;
       }
@@ -127,20 +136,33 @@ export class BatchingWriter {
     }
     // Marked busy only now: submissions of this batch may share accounts (a hot merchant) and ids
     // (a retry answered `exists`) with each other; only other batches must keep off them.
-    for (const s of picked) for (const k of s.keys) this.busy.set(k, (this.busy.get(k) ?? 0) + 1);
+    for (const s of picked) for (const t of s.group) forEachKey(t, this.hold);
     this.queue = rest;
     this.queuedTransfers -= count;
     return picked;
   }
 
-  private release(batch: Submission[]): void {
-    for (const s of batch) {
-      for (const k of s.keys) {
-        const held = this.busy.get(k)!;
-        if (held <= 1) this.busy.delete(k);
-        else this.busy.set(k, held - 1);
-      }
+  /** Whether the group touches a key held by a batch in flight. */
+  private touchesBusy(group: TransferInput[]): boolean {
+    if (this.busy.size === 0) return false;
+    for (const t of group) {
+      if (this.busy.has(t.id) || this.busy.has(t.debitAccountId) || this.busy.has(t.creditAccountId) || this.busy.has(t.pendingId)) return true;
     }
+    return false;
+  }
+
+  private readonly hold = (key: string): void => {
+    this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
+  };
+
+  private readonly unhold = (key: string): void => {
+    const held = this.busy.get(key)!;
+    if (held <= 1) this.busy.delete(key);
+    else this.busy.set(key, held - 1);
+  };
+
+  private release(batch: Submission[]): void {
+    for (const s of batch) for (const t of s.group) forEachKey(t, this.unhold);
   }
 
   private async write(batch: Submission[]): Promise<void> {
@@ -151,7 +173,7 @@ export class BatchingWriter {
       const keys = keysOf(groups, now);
       try {
         const decision = await this.store.applyBatch(keys, (snapshot) => decideBatch(snapshot, groups, now));
-        batch.forEach((s, i) => s.resolve(decision.results[i]!));
+        batch.forEach((s, i) => s.resolve(s.one ? decision.results[i]![0]! : decision.results[i]!));
         return;
       } catch (error) {
         const retry = error instanceof LedgerConflict || this.options.isRetryable(error);
@@ -164,27 +186,29 @@ export class BatchingWriter {
   }
 }
 
-function submissionKeys(group: TransferInput[]): string[] {
-  const keys: string[] = [];
-  for (const t of group) {
-    if (isUuid(t.id)) keys.push(t.id);
-    if (isUuid(t.debitAccountId)) keys.push(t.debitAccountId);
-    if (isUuid(t.creditAccountId)) keys.push(t.creditAccountId);
-    if (isUuid(t.pendingId)) keys.push(t.pendingId);
-  }
-  return keys;
+/**
+ * The transfer, account and pending ids a transfer touches; batches in flight never share one.
+ * Any string counts (one that is not a UUID fails validation, and holding it keeps nothing else out).
+ */
+function forEachKey(t: TransferInput, fn: (key: string) => void): void {
+  if (typeof t.id === "string") fn(t.id);
+  if (typeof t.debitAccountId === "string") fn(t.debitAccountId);
+  if (typeof t.creditAccountId === "string") fn(t.creditAccountId);
+  if (typeof t.pendingId === "string") fn(t.pendingId);
 }
 
 /** Everything a batch may touch; ids that are not UUIDs are left out (they fail validation). */
 export function keysOf(groups: TransferInput[][], now: Date = new Date()): BatchKeys {
-  const transferIds = new Set<string>();
+  // Not deduplicated: the existence read takes `id = ANY(…)`, where an id given twice (a retry in
+  // the same batch) matches its row once.
+  const transferIds: string[] = [];
   const accountIds = new Set<string>();
   const pendingIds = new Set<string>();
   const usage = new Map<string, UsageKey>();
   const uuid = isUuid;
   for (const group of groups) {
     for (const t of group) {
-      if (uuid(t.id)) transferIds.add(t.id);
+      if (uuid(t.id)) transferIds.push(t.id);
       if (uuid(t.debitAccountId)) accountIds.add(t.debitAccountId);
       if (uuid(t.creditAccountId)) accountIds.add(t.creditAccountId);
       if (uuid(t.pendingId)) pendingIds.add(t.pendingId);
@@ -194,5 +218,5 @@ export function keysOf(groups: TransferInput[][], now: Date = new Date()): Batch
       }
     }
   }
-  return { transferIds: [...transferIds], accountIds: [...accountIds], pendingIds: [...pendingIds], usageKeys: [...usage.values()] };
+  return { transferIds, accountIds: [...accountIds], pendingIds: [...pendingIds], usageKeys: [...usage.values()] };
 }

@@ -8,7 +8,7 @@ import type {
   AuditVerifyResult,
   Channel,
 } from "../../core/audit/audit-entry.js";
-import { canonicalContent, MAX_AUDIT_BATCH, prepareEntry } from "../../core/audit/chain.js";
+import { canonicalContent, MAX_AUDIT_BATCH, prepareEntry, type PreparedEntry } from "../../core/audit/chain.js";
 import { ChainVerifier } from "../../core/audit/verify.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
@@ -101,7 +101,12 @@ const SEQ_MARK = `,"seq":"${SEQ_PROBE}","subject":`;
 /** Validates, redacts and normalizes the entries (before any lock) into auditChainSql's parameters. */
 export function auditChainParams(entries: AuditEntryInput[], now: Date): AuditChainParams {
   if (entries.length > MAX_AUDIT_BATCH) throw new RangeError(`at most ${MAX_AUDIT_BATCH} audit entries per append`);
-  const prepared = entries.map(prepareEntry);
+  return preparedChainParams(entries.map(prepareEntry), now);
+}
+
+/** auditChainParams of entries already prepared (prepareEntry, or the ledger's own equivalent). */
+export function preparedChainParams(prepared: PreparedEntry[], now: Date): AuditChainParams {
+  if (prepared.length > MAX_AUDIT_BATCH) throw new RangeError(`at most ${MAX_AUDIT_BATCH} audit entries per append`);
   const prefixes: string[] = [];
   const suffixes: string[] = [];
   for (const e of prepared) {

@@ -45,10 +45,16 @@ export function usageKeysToLoad(keys: BatchKeys, pendings: Map<string, LoadedPen
 
 /** Records which usage rows the batch's accepted pendings counted; most batches have none. */
 export async function saveCounted(tx: SqlExecutor, counted: CountedUsage[]): Promise<void> {
-  if (counted.length === 0) return;
-  await tx.query(
-    `INSERT INTO pending_usage (transfer_id, account_id, period_key)
+  const query = saveCountedQuery(counted);
+  if (query) await tx.query(query.text, query.values);
+}
+
+/** saveCounted's statement and parameters, for a caller that sends it along with others; null when there is nothing to write. */
+export function saveCountedQuery(counted: CountedUsage[]): { text: string; values: unknown[] } | null {
+  if (counted.length === 0) return null;
+  return {
+    text: `INSERT INTO pending_usage (transfer_id, account_id, period_key)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])`,
-    [counted.map((c) => c.transferId), counted.map((c) => c.accountId), counted.map((c) => c.periodKey)],
-  );
+    values: [counted.map((c) => c.transferId), counted.map((c) => c.accountId), counted.map((c) => c.periodKey)],
+  };
 }

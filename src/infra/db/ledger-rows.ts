@@ -203,9 +203,24 @@ export function uuidArrayBinary<T>(rows: readonly T[], value: (row: T) => string
   return buf;
 }
 
+const TWO_32 = 2 ** 32;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * writeBigInt64BE without its BigInt arithmetic (it shifts and masks, allocating a BigInt at each
+ * step) for values within ±2^53, which all but the rarest balances are: as two 32-bit halves.
+ */
+function writeInt64(buf: Buffer, v: bigint, at: number): number {
+  if (v > MAX_SAFE || v < -MAX_SAFE) return buf.writeBigInt64BE(v, at);
+  const n = Number(v);
+  const high = Math.floor(n / TWO_32);
+  buf.writeInt32BE(high, at);
+  return buf.writeUInt32BE(n - high * TWO_32, at + 4);
+}
+
 /** 64-bit integers (bigint minor units) or null. */
 export function int8ArrayBinary<T>(rows: readonly T[], value: (row: T) => bigint | null): Buffer {
-  return fixedArray(rows, value, "int8", 8, (buf, v, at) => buf.writeBigInt64BE(v, at));
+  return fixedArray(rows, value, "int8", 8, writeInt64);
 }
 
 /** 32-bit integers or null. */

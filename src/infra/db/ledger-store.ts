@@ -1,7 +1,8 @@
-import { ledgerAuditEntries } from "../../core/ledger/audit-digest.js";
+import type pg from "pg";
+import { ledgerAuditPrepared } from "../../core/ledger/audit-digest.js";
 import type { UsageRow } from "../../core/ledger/limits-check.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
-import { AUDIT_CHAIN_PARAM_COUNT, auditChainParams, auditChainSql, auditChainValues } from "./audit-store.js";
+import { AUDIT_CHAIN_PARAM_COUNT, auditChainSql, auditChainValues, preparedChainParams, sqlAbortWhen } from "./audit-store.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot, OutboxNotice, PendingState } from "../../core/ledger/snapshot.js";
 import type { Account, AccountKind, AccountStatus, Transfer } from "../../core/ledger/types.js";
 import {
@@ -24,8 +25,8 @@ import {
   type FailureRow,
   type TransferRow,
 } from "./ledger-rows.js";
-import { loadPendings, saveCounted, usageKeysToLoad, type LoadedPending } from "./ledger-counted.js";
-import { latestUsageCounters, loadUsageCounters, saveUsageCounters, selectUsageCounters, upsertUsageCounters, usageCountersFrom, type UsageCounterRow } from "./limit-policy-store.js";
+import { loadPendings, saveCountedQuery, usageKeysToLoad, type LoadedPending } from "./ledger-counted.js";
+import { latestUsageCounters, loadUsageCounters, saveUsageCountersQuery, selectUsageCounters, upsertUsageCounters, usageCountersFrom, type UsageCounterRow } from "./limit-policy-store.js";
 import { PostgresDb, type SqlDb, type SqlExecutor } from "./sql.js";
 
 const LOCK_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
@@ -64,6 +65,17 @@ interface WriteShape {
   notices: boolean;
 }
 
+/**
+ * The statement's answer: one column per check, each NULL when it holds. A check that fails
+ * aborts the statement (and so the transaction, before its COMMIT, which may already be on the
+ * wire behind it) with its message; writeFailure turns the conflict into LedgerConflict.
+ */
+const check = (written: string, expected: string, message: string, column: string) =>
+  `${sqlAbortWhen(`(SELECT count(*) FROM ${written}) <> ${expected}`, message)} AS ${column}`;
+
+/** The abort message of a check that means a concurrent writer got there first (a retry decides again). */
+const CONFLICT = "fingate ledger conflict, a concurrent batch wrote the same id";
+
 const writeBatchSql = (shape: WriteShape) => {
   let next = 1;
   /** The number of the first of `count` parameters, numbered in the order the caller pushes them. */
@@ -84,7 +96,7 @@ const writeBatchSql = (shape: WriteShape) => {
     ${t(5)}::text[], ${t(6)}::uuid[], ${t(7)}::int[], ${t(8)}::timestamptz[], ${t(9)}::text[], ${t(10)}::text[]) AS t
   RETURNING 1
 )`];
-  const counts = ["(SELECT count(*) FROM ins)::int AS inserted", "(SELECT count(*) FROM upd)::int AS updated"];
+  const checks = [check("ins", `cardinality(${t(0)}::uuid[])`, CONFLICT, "inserted")];
   if (shape.failures) {
     const f = $(7);
     parts.push(`fail AS (
@@ -93,7 +105,7 @@ const writeBatchSql = (shape: WriteShape) => {
     ${f(5)}::bigint[], ${f(6)}::uuid[]) AS f
   RETURNING 1
 )`);
-    counts.push("(SELECT count(*) FROM fail)::int AS failed");
+    checks.push(check("fail", `cardinality(${f(0)}::uuid[])`, CONFLICT, "failed"));
   }
   const a = $(shape.byTid ? 6 : 5);
   // By ctid: a TID scan per account instead of a second primary-key search (the id is still
@@ -105,6 +117,7 @@ const writeBatchSql = (shape: WriteShape) => {
     AS v(id, dp, dpo, cp, cpo${shape.byTid ? ", tid" : ""})
   WHERE ${shape.byTid ? "a.ctid = v.tid AND " : ""}a.id = v.id RETURNING 1
 )`);
+  checks.push(check("upd", `cardinality(${a(0)}::uuid[])`, "fingate ledger wrote fewer account balances than the batch changed", "updated"));
   if (shape.timeouts) {
     const p = $(3);
     parts.push(`arm AS (
@@ -113,7 +126,7 @@ const writeBatchSql = (shape: WriteShape) => {
 ), disarm AS (
   DELETE FROM pending_timeouts WHERE transfer_id = ANY(${p(2)}::uuid[]) RETURNING 1
 )`);
-    counts.push("(SELECT count(*) FROM arm)::int AS armed", "(SELECT count(*) FROM disarm)::int AS disarmed");
+    checks.push("(SELECT count(*) FROM arm)::int AS armed", "(SELECT count(*) FROM disarm)::int AS disarmed");
   }
   if (shape.usage) {
     const u = $(4);
@@ -121,11 +134,13 @@ const writeBatchSql = (shape: WriteShape) => {
   ${upsertUsageCounters(u(0), u(1), u(2), u(3))}
   RETURNING 1
 )`);
-    counts.push("(SELECT count(*) FROM usage_saved)::int AS usage_saved");
+    checks.push(check("usage_saved", `cardinality(${u(0)}::uuid[])`, "fingate ledger wrote fewer limit usage counters than the batch changed", "usage_saved"));
   }
   if (shape.audit) {
-    parts.push(auditChainSql(take(AUDIT_CHAIN_PARAM_COUNT), `${t(11)}::timestamptz`));
-    counts.push("(SELECT count(*) FROM audit_move)::int AS audited");
+    const first = take(AUDIT_CHAIN_PARAM_COUNT);
+    parts.push(auditChainSql(first, `${t(11)}::timestamptz`));
+    // One move of the head for the batch's entries (there is always at least one).
+    checks.push(check("audit_move", "1", "fingate audit head did not advance, the chain would fork", "audited"));
   }
   if (shape.notices) {
     const o = $(7);
@@ -136,9 +151,10 @@ const writeBatchSql = (shape: WriteShape) => {
     ${o(5)}::text[], ${o(6)}::text[]) AS o(id, transfer_id, msisdn, template, params, language, kind)
   ON CONFLICT DO NOTHING RETURNING 1
 )`);
-    counts.push("(SELECT count(*) FROM outbox)::int AS noticed");
+    checks.push(check("outbox", `cardinality(${o(0)}::uuid[])`, CONFLICT, "noticed"));
   }
-  return `WITH${shape.audit ? " RECURSIVE" : ""} ${parts.join(", ")}\nSELECT ${counts.join(", ")}`;
+  // The checks run the CTEs in this order, so the audit head is locked only for the outbox and the COMMIT.
+  return `WITH${shape.audit ? " RECURSIVE" : ""} ${parts.join(", ")}\nSELECT ${checks.join(", ")}`;
 };
 
 /** The write statement and its prepared name for each variant of the shape, made on first use. */
@@ -176,58 +192,60 @@ export class SqlLedgerStore implements LedgerStore {
       const existing = await tx.query<ExistingRow>(LOAD_EXISTING, [keys.transferIds, [...pendings.keys()]], name("ledger_load_existing"));
       const usage = await loadUsageCounters(tx, usageKeysToLoad(keys, pendings));
       const decision = decide(toSnapshot(pendings, locked.rows.map(toAccount), existing.rows, usage));
-      await writeOrSaveUsage(tx, decision, this.options.audit, name);
-      await saveCounted(tx, decision.counted ?? []);
+      for (const q of writeQueries(decision, this.options.audit)) {
+        await tx.query(q.text, q.values, q.name === undefined ? undefined : name(q.name)).catch(writeFailure);
+      }
       return decision;
     });
   }
 
   /**
-   * The same transaction in three round trips: BEGIN and the call of ledger_lock_and_read (the
-   * lock, then the existence read in a statement of its own, so with a snapshot taken after the
-   * locks are granted that sees every commit that touched these accounts) go as one
-   * simple-protocol message, with the ids as array literals; the function's two statements run on
-   * plans cached by the connection, and it answers the locked accounts in one text value (see
-   * accountsFromLine). Then the prepared write, which also chains the audit entries; then COMMIT.
+   * The same transaction in two round trips, on a connection in pg's pipeline mode (queries are
+   * sent without waiting for the previous one's answer, and answered in order):
+   *   1. BEGIN, then ledger_lock_and_read (the lock, then the existence read in a statement of its
+   *      own, so with a snapshot taken after the locks are granted that sees every commit that
+   *      touched these accounts), then the limit counters when the batch has any;
+   *   2. the prepared write, which also chains the audit entries and checks what it wrote
+   *      (aborting the transaction otherwise), then COMMIT. A COMMIT behind a failed statement
+   *      only rolls the transaction back, so nothing of a failed write is ever committed.
+   * Ids travel as binary uuid[] parameters of prepared statements; the function's statements run
+   * on plans cached by the connection, and it answers the locked accounts in one text value (see
+   * accountsFromLine).
    */
   private async applyBatchPg(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
-    const client = await db.pool.connect();
+    const client = await db.pipelinePool.connect();
     const name = (n: string) => (this.options.prepare ? n : undefined);
-    const tx: SqlExecutor = {
-      query: async <R>(text: string, params?: unknown[], n?: string) => {
-        const result = await client.query({ text, values: params as unknown[], name: n });
-        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
-      },
-      exec: async (script: string) => {
-        await client.query(script);
-      },
-    };
-    let open = false;
     let broken = false;
     try {
       // Immutable rows, so they are read before the transaction (they say which accounts to lock).
-      const pendings = await loadPendings(tx, keys.pendingIds);
-      open = true;
-      // Limit counters are guarded by the payer's account lock just taken; most batches have none.
-      // So are the usage rows that the pendings it settles counted (they give usage back). Their
-      // read rides in the same message, after the lock.
+      const pendings = keys.pendingIds.length === 0 ? new Map<string, LoadedPending>() : await loadPendings(clientExecutor(client), keys.pendingIds);
+      // Limit counters are guarded by the payer's account lock, taken before they are read; most
+      // batches have none. So are the usage rows that the pendings it settles counted (they give
+      // usage back).
       const usageKeys = usageKeysToLoad(keys, pendings);
-      const usageRead = usageSelectLiteral(usageKeys);
-      const results = (await client.query(
-        `BEGIN; SELECT line FROM ledger_lock_and_read(${uuidArrayLiteral(lockIds(keys, pendings))}, ${uuidArrayLiteral(keys.transferIds)}, ${uuidArrayLiteral(pendings.keys())}) AS line${usageRead ? `; ${usageRead}` : ""}`,
-      )) as unknown as { rows: unknown[] }[];
-      const [accounts, ...others] = results[1]!.rows as { line: string }[];
+      const [, read, usageRead] = await together(client, [
+        "BEGIN",
+        {
+          text: LOCK_AND_READ,
+          values: [uuidArrayBinary(lockIds(keys, pendings), idOf), uuidArrayBinary(keys.transferIds, idOf), uuidArrayBinary([...pendings.keys()], idOf)],
+          name: name("ledger_lock_and_read"),
+        },
+        usageKeys.length === 0
+          ? null
+          : { text: SELECT_USAGE, values: [uuidArrayBinary(usageKeys, (k) => k.accountId), textArrayBinary(usageKeys, (k) => k.periodKey)], name: name("ledger_select_usage") },
+      ]);
+      const [accounts, ...others] = read!.rows as { line: string }[];
       const existing = others.map((r) => JSON.parse(r.line) as ExistingRow);
-      const usage = usageRead ? usageCountersFrom(results[2]!.rows as UsageCounterRow[]) : await loadUsageCounters(tx, usageKeys);
+      const usage = usageCountersFrom((usageRead?.rows ?? []) as UsageCounterRow[]);
       const locked = accountsFromLine(accounts!.line);
       const decision = decide(toSnapshot(pendings, locked.accounts, existing, usage));
-      await writeOrSaveUsage(tx, decision, this.options.audit, name, locked.tids);
-      await saveCounted(tx, decision.counted ?? []);
-      await client.query("COMMIT");
-      open = false;
+      const writes = writeQueries(decision, this.options.audit, locked.tids).map((q) => ({ text: q.text, values: q.values, name: q.name === undefined ? undefined : name(q.name) }));
+      await together(client, [...writes, "COMMIT"]).catch(writeFailure);
       return decision;
     } catch (error) {
-      if (open) broken = await client.query("ROLLBACK").then(() => false, () => true);
+      // Still in the transaction when the first round trip failed; after the second, a ROLLBACK
+      // outside one only warns. A connection that cannot answer it is not given back to the pool.
+      broken = await client.query("ROLLBACK").then(() => false, () => true);
       throw error;
     } finally {
       client.release(broken);
@@ -295,31 +313,46 @@ function lockIds(keys: BatchKeys, pendings: Map<string, LoadedPending>): string[
   return [...ids];
 }
 
-// Only what UUID text is made of, checked once over the whole list rather than id by id: enough
-// to keep anything but ids (a quote, a brace) out of the statement. ::uuid[] checks the rest.
-const UUID_LIST_TEXT = /^[0-9a-f,-]*$/;
+const LOCK_AND_READ = "SELECT line FROM ledger_lock_and_read($1::uuid[], $2::uuid[], $3::uuid[]) AS line";
+const SELECT_USAGE = selectUsageCounters("$1", "$2");
+const idOf = (id: string) => id;
+const textOf = (text: string | null) => text;
 
-// A period key is the core's ("2026-11-26", "2026-11", with a suffix for inbound usage): nothing
-// an array literal or a string literal would have to quote, and never empty.
-const PERIOD_KEY_TEXT = /^[0-9A-Za-z:_-]+$/;
+type PgQuery = string | { text: string; values: unknown[]; name?: string };
 
 /**
- * selectUsageCounters with the keys as literals, for the simple-protocol message that takes the
- * locks; null when there are none, or should a key ever hold anything else (it is then read on
- * its own, with parameters).
+ * Sends the queries in one write (the client is in pipeline mode) and waits for every answer;
+ * null stands for a query not sent, answered null. Rejects with the first failure in order:
+ * those after it fail only because the transaction is aborted (a COMMIT after it answers
+ * ROLLBACK and does not fail).
  */
-function usageSelectLiteral(keys: { accountId: string; periodKey: string }[]): string | null {
-  if (keys.length === 0 || !keys.every((k) => PERIOD_KEY_TEXT.test(k.periodKey))) return null;
-  return selectUsageCounters(uuidArrayLiteral(keys.map((k) => k.accountId)), `'{${keys.map((k) => k.periodKey).join(",")}}'`);
+async function together(client: pg.PoolClient, queries: (PgQuery | null)[]): Promise<(pg.QueryResult | null)[]> {
+  const stream = (client as unknown as { connection: { stream: { cork?: () => void; uncork?: () => void } } }).connection.stream;
+  stream.cork?.();
+  let sent: Promise<pg.QueryResult | null>[];
+  try {
+    sent = queries.map((q) => (q === null ? Promise.resolve(null) : client.query(q)));
+  } finally {
+    stream.uncork?.();
+  }
+  const settled = await Promise.allSettled(sent);
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<pg.QueryResult | null>).value);
 }
 
-/** `'{…}'::uuid[]` for ids that are UUIDs (validated by the writer or read from a uuid column). */
-function uuidArrayLiteral(ids: Iterable<string>): string {
-  const list = [...ids].join(",");
-  if (!UUID_LIST_TEXT.test(list)) throw new Error(`not a list of UUIDs: ${JSON.stringify(list.slice(0, 200))}`);
-  return `'{${list}}'::uuid[]`;
+/** The SqlExecutor of one checked-out client. */
+function clientExecutor(client: pg.PoolClient): SqlExecutor {
+  return {
+    query: async <R>(text: string, params?: unknown[], n?: string) => {
+      const result = await client.query({ text, values: params as unknown[], name: n });
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    },
+    exec: async (script: string) => {
+      await client.query(script);
+    },
+  };
 }
-
 
 /**
  * The accounts of ledger_lock_and_read's first row: "id,institution,currency,kind,status,flags,dp,
@@ -328,27 +361,70 @@ function uuidArrayLiteral(ids: Iterable<string>): string {
  */
 function accountsFromLine(line: string): { accounts: Account[]; tids: Map<string, string> } {
   const tids = new Map<string, string>();
-  if (line === "") return { accounts: [], tids };
-  const accounts = line.split(";").map((text): Account => {
-    const f = text.split(",");
-    const owner = f[11]!;
-    tids.set(f[0]!, f[10]!);
-    return {
-      id: f[0]!,
-      institutionId: f[1]!,
-      currency: f[2]!,
-      kind: f[3] as AccountKind,
+  const accounts: Account[] = [];
+  // Scanned in place rather than split into arrays of strings; the fields most accounts share
+  // (institution, currency, kind, status) reuse the previous account's string when they match.
+  let institutionId = "";
+  let currency = "";
+  let kind = "";
+  let status = "";
+  let at = 0;
+  let end = 0;
+  /** The next field, ended by ',' (or by ';' or the end of the line for the last one). */
+  const field = (last = false): string => {
+    end = line.indexOf(last ? ";" : ",", at);
+    if (end === -1) end = line.length;
+    const value = line.slice(at, end);
+    at = end + 1;
+    return value;
+  };
+  /** The next field, as `previous` itself when it holds the same text. */
+  const shared = (previous: string): string => {
+    if (previous !== "" && line.startsWith(previous, at) && line.charCodeAt(at + previous.length) === COMMA) {
+      at += previous.length + 1;
+      return previous;
+    }
+    return field();
+  };
+  const balance = (): bigint => {
+    if (line.charCodeAt(at) === ZERO && line.charCodeAt(at + 1) === COMMA) {
+      at += 2;
+      return 0n;
+    }
+    return BigInt(field());
+  };
+  while (at < line.length) {
+    const id = field();
+    institutionId = shared(institutionId);
+    currency = shared(currency);
+    kind = shared(kind);
+    status = shared(status);
+    const flags = Number(field());
+    const debitsPending = balance();
+    const debitsPosted = balance();
+    const creditsPending = balance();
+    const creditsPosted = balance();
+    tids.set(id, field());
+    const owner = field(true);
+    accounts.push({
+      id,
+      institutionId,
+      currency,
+      kind: kind as AccountKind,
       ownerRef: owner === "" ? null : Buffer.from(owner.slice(1), "hex").toString("utf8"),
-      status: f[4] as AccountStatus,
-      flags: Number(f[5]),
-      debitsPending: BigInt(f[6]!),
-      debitsPosted: BigInt(f[7]!),
-      creditsPending: BigInt(f[8]!),
-      creditsPosted: BigInt(f[9]!),
-    };
-  });
+      status: status as AccountStatus,
+      flags,
+      debitsPending,
+      debitsPosted,
+      creditsPending,
+      creditsPosted,
+    });
+  }
   return { accounts, tids };
 }
+
+const COMMA = 44;
+const ZERO = 48;
 
 /** Built from rows read after the locks: whatever touched these accounts before has committed by now. */
 function toSnapshot(
@@ -379,20 +455,36 @@ function toSnapshot(
 const TEXT_ARRAYS = { uuid: uuidArray, int8: intArray, int4: intArray, time: timeArray, text: textArray };
 const BINARY_ARRAYS = { uuid: uuidArrayBinary, int8: int8ArrayBinary, int4: int4ArrayBinary, time: timeArrayBinary, text: textArrayBinary };
 
-/** The batch's write, which also writes its limit usage; usage alone (none written otherwise) in a statement of its own. */
-async function writeOrSaveUsage(tx: SqlExecutor, d: BatchDecision, audit: boolean, name: (n: string) => string | undefined, tids?: Map<string, string>): Promise<void> {
-  if (d.transfers.length + d.failures.length > 0) await writeDecision(tx, d, audit, name, tids);
-  else await saveUsageCounters(tx, d.usage ?? []);
+interface WriteQuery {
+  text: string;
+  values: unknown[];
+  /** Prepared once per connection under this name. */
+  name?: string;
 }
 
-async function writeDecision(
-  tx: SqlExecutor,
+/**
+ * The statements that write a decided batch, in order: the write (which also writes its limit
+ * usage), or the usage alone when nothing else is written; then the usage rows its pendings
+ * counted (rare).
+ */
+function writeQueries(d: BatchDecision, audit: boolean, tids?: Map<string, string>): WriteQuery[] {
+  const queries: WriteQuery[] = [];
+  if (d.transfers.length + d.failures.length > 0) queries.push(writeDecision(d, audit, tids));
+  else {
+    const usage = saveUsageCountersQuery(d.usage ?? []);
+    if (usage) queries.push(usage);
+  }
+  const counted = saveCountedQuery(d.counted ?? []);
+  if (counted) queries.push(counted);
+  return queries;
+}
+
+function writeDecision(
   d: BatchDecision,
   audit: boolean,
-  name: (n: string) => string | undefined,
   /** Row version of each locked account, from ledger_lock_and_read: PostgreSQL only, whose driver also takes arrays in binary. */
   tids?: Map<string, string>,
-): Promise<void> {
+): WriteQuery {
   const t = d.transfers;
   const f = d.failures;
   // A pending settled in the same batch is never armed: the statement's DELETE could not see it.
@@ -453,23 +545,21 @@ async function writeDecision(
   if (shape.timeouts) params.push(e.uuid(armed, (x) => x.id), e.time(armed, (x) => x.expiresAt), e.uuid([...disarmed], (x) => x));
   if (shape.usage) params.push(e.uuid(usage, (u) => u.accountId), e.text(usage, (u) => u.periodKey), e.int8(usage, (u) => u.amountMinor), e.int4(usage, (u) => u.count));
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
-  const entries = audit ? ledgerAuditEntries(d) : [];
-  if (audit) params.push(...auditChainValues(auditChainParams(entries, at)));
+  if (audit) {
+    const columns = auditChainValues(preparedChainParams(ledgerAuditPrepared(d), at)) as (string | null)[][];
+    for (const column of columns) params.push(tids !== undefined ? textArrayBinary(column, textOf) : column);
+  }
   const notices = d.notices ?? [];
   if (shape.notices) params.push(...outboxParams(notices));
   const statement = writeStatement(shape);
-  const result = await tx
-    .query<{ inserted: number; updated: number; failed?: number; usage_saved?: number; audited?: number; noticed?: number }>(statement.text, params, name(statement.name))
-    .catch((error: unknown) => {
-      // A concurrent writer got one of these ids (or settled one of these pendings) first: decide the batch again.
-      throw isLedgerUniqueViolation(error) ? new LedgerConflict() : error;
-    });
-  const counts = result.rows[0]!;
-  if (counts.inserted !== t.length || (counts.failed ?? 0) !== f.length) throw new LedgerConflict();
-  if (notices.length > 0 && counts.noticed !== notices.length) throw new LedgerConflict("a concurrent batch wrote the same notice");
-  if (counts.updated !== d.accounts.length) throw new Error(`ledger wrote ${counts.updated} of ${d.accounts.length} account balances`);
-  if ((counts.usage_saved ?? 0) !== usage.length) throw new Error(`ledger wrote ${counts.usage_saved ?? 0} of ${usage.length} limit usage counters`);
-  if (audit && counts.audited !== (entries.length > 0 ? 1 : 0)) throw new Error("audit head did not advance: the chain would fork");
+  return { text: statement.text, values: params, name: statement.name };
+}
+
+/** A write that failed because a concurrent writer got one of its ids (or settled one of its pendings) first is decided again. */
+function writeFailure(error: unknown): never {
+  const message = (error as { message?: unknown } | null)?.message;
+  if (isLedgerUniqueViolation(error) || (typeof message === "string" && message.includes(CONFLICT))) throw new LedgerConflict();
+  throw error;
 }
 
 const LEDGER_UNIQUE_TABLES = new Set(["transfers", "transfer_failures"]);

@@ -140,7 +140,13 @@ const UPSERT_USAGE = upsertUsageCounters("$1", "$2", "$3", "$4");
  * one statement.
  */
 export async function saveUsageCounters(tx: SqlExecutor, counters: UsageCounter[]): Promise<void> {
+  const query = saveUsageCountersQuery(counters);
+  if (query) await tx.query(query.text, query.values);
+}
+
+/** saveUsageCounters' statement and parameters, for a caller that sends it along with others; null when there is nothing to write. */
+export function saveUsageCountersQuery(counters: UsageCounter[]): { text: string; values: unknown[] } | null {
   const rows = latestUsageCounters(counters);
-  if (rows.length === 0) return;
-  await tx.query(UPSERT_USAGE, [rows.map((r) => r.accountId), rows.map((r) => r.periodKey), rows.map((r) => r.amountMinor.toString()), rows.map((r) => r.count)]);
+  if (rows.length === 0) return null;
+  return { text: UPSERT_USAGE, values: [rows.map((r) => r.accountId), rows.map((r) => r.periodKey), rows.map((r) => r.amountMinor.toString()), rows.map((r) => r.count)] };
 }

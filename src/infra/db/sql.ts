@@ -42,13 +42,23 @@ export function pgPoolConfig(options: PostgresOptions): pg.PoolConfig {
 export class PostgresDb implements SqlDb {
   readonly kind = "postgres" as const;
   readonly pool: pg.Pool;
+  /**
+   * Connections in pg's pipeline mode, for the ledger's batches only: the queries a batch issues
+   * without waiting (BEGIN and its lock, the write and its COMMIT) go out in one write and are
+   * answered in order, one round trip instead of one each. Kept apart from `pool`, which Prisma
+   * and every other store share and which keeps pg's one-query-at-a-time behaviour. Opened on
+   * first use, like `pool`'s.
+   */
+  readonly pipelinePool: pg.Pool;
   readonly schema: string | undefined;
 
   constructor(options: PostgresOptions) {
     this.schema = options.schema;
     this.pool = new pg.Pool(pgPoolConfig(options));
+    this.pipelinePool = new pg.Pool({ ...pgPoolConfig(options), pipeline: true });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     this.pool.on("error", () => undefined);
+    this.pipelinePool.on("error", () => undefined);
   }
 
   async query<R>(text: string, params?: unknown[], name?: string): Promise<SqlResult<R>> {
@@ -89,7 +99,7 @@ export class PostgresDb implements SqlDb {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.pipelinePool.end()]);
   }
 }
 
