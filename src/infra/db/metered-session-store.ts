@@ -72,6 +72,9 @@ const RECORD_BATCH = `INSERT INTO metered_sessions (session_id, institution_id, 
 ON CONFLICT (session_id) DO NOTHING RETURNING session_id`;
 const RECORD_BATCH_NAME = statementName(RECORD_BATCH);
 
+/** What a report gets from its batch: the stored session, or the error its row alone met. */
+type Recorded = { session: MeteredSession; inserted: boolean } | { error: unknown };
+
 /** Rows written in one statement at most. */
 const MAX_BATCH = 500;
 
@@ -88,7 +91,7 @@ function recordColumns(batch: MeteredSession[]): unknown[] {
 /** Metered USSD sessions, one row per session id. */
 export class SqlSessionLog implements SessionLog {
   // Sessions end by the hundred a second: their inserts and settles are written in batches.
-  private readonly records = new WriteBatches<MeteredSession, { session: MeteredSession; inserted: boolean }>(
+  private readonly records = new WriteBatches<MeteredSession, Recorded>(
     (batch) => this.recordBatch(batch),
     (s) => s.sessionId,
     MAX_BATCH,
@@ -105,7 +108,9 @@ export class SqlSessionLog implements SessionLog {
   constructor(private readonly db: SqlDb) {}
 
   async record(s: MeteredSession): Promise<{ session: MeteredSession; inserted: boolean }> {
-    return this.records.submit(s);
+    const outcome = await this.records.submit(s);
+    if ("error" in outcome) throw outcome.error;
+    return outcome;
   }
 
   /**
@@ -113,13 +118,14 @@ export class SqlSessionLog implements SessionLog {
    * its own when inserted, else the one stored first (read after the insert, which waited for any
    * concurrent insert of the same id to commit, so that row is visible to the read).
    */
-  private async recordBatch(batch: MeteredSession[]): Promise<{ session: MeteredSession; inserted: boolean }[]> {
+  private async recordBatch(batch: MeteredSession[]): Promise<Recorded[]> {
     let rows: { session_id: string }[];
     try {
       rows = (await this.db.query<{ session_id: string }>(RECORD_BATCH, recordColumns(batch), RECORD_BATCH_NAME)).rows;
     } catch (error) {
-      // One bad row (a CHECK) must not fail the others: each alone, as before batching.
-      if (batch.length === 1) throw error;
+      // One bad row (a CHECK) must not fail the others: each alone, as before batching, each
+      // answered with its own outcome.
+      if (batch.length === 1) return [{ error }];
       return (await Promise.all(batch.map((s) => this.recordBatch([s])))).flat();
     }
     const inserted = new Set(rows.map((r) => r.session_id));
@@ -127,8 +133,7 @@ export class SqlSessionLog implements SessionLog {
     return batch.map((s) => {
       if (inserted.has(s.sessionId)) return { session: { ...s }, inserted: true };
       const row = stored.get(s.sessionId);
-      if (!row) throw new Error(`metered session ${s.sessionId} vanished after insert`);
-      return { session: row, inserted: false };
+      return row ? { session: row, inserted: false } : { error: new Error(`metered session ${s.sessionId} vanished after insert`) };
     });
   }
 
