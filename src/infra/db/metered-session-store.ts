@@ -78,6 +78,15 @@ type Recorded = { session: MeteredSession; inserted: boolean } | { error: unknow
 /** Rows written in one statement at most. */
 const MAX_BATCH = 500;
 
+/**
+ * How long a batch waits for more sessions (WriteBatches' linger). Metering is off the hop's path
+ * (the gateway does not wait for it), and a statement's fixed cost (execution start, commit) was
+ * most of a session's: at 500 sessions a second, the insert and settle cost the server about
+ * 110 µs of CPU a session in batches gathered over 50 ms against 380–440 µs when each batch left at
+ * once (bench/metering.ts), and the gateway 170 µs against 410–440 µs.
+ */
+const LINGER_MS = 50;
+
 function recordColumns(batch: MeteredSession[]): unknown[] {
   const column = <V>(f: (s: MeteredSession) => V) => batch.map(f);
   return [
@@ -95,6 +104,7 @@ export class SqlSessionLog implements SessionLog {
     (batch) => this.recordBatch(batch),
     (s) => s.sessionId,
     MAX_BATCH,
+    LINGER_MS,
   );
   private readonly settles = new WriteBatches<{ sessionId: string; chargeResult: string }, void>(
     async (batch) => {
@@ -103,6 +113,7 @@ export class SqlSessionLog implements SessionLog {
     },
     (p) => p.sessionId,
     MAX_BATCH,
+    LINGER_MS,
   );
 
   constructor(private readonly db: SqlDb) {}
