@@ -8,7 +8,7 @@ import { Ledger } from "../../src/core/ledger/ledger.js";
 import { AccountFlags, type Account } from "../../src/core/ledger/types.js";
 import { SessionMeter, sessionChargeTransferId, type FinishedSession } from "../../src/core/tariffs/metering.js";
 import { TariffPlans } from "../../src/core/tariffs/plans.js";
-import type { TariffTerms } from "../../src/core/tariffs/types.js";
+import type { MeteredSession, TariffTerms } from "../../src/core/tariffs/types.js";
 import { SqlInstitutionStore } from "../../src/infra/db/institution-store.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { SqlSessionLog } from "../../src/infra/db/metered-session-store.js";
@@ -124,6 +124,120 @@ describe.each(STORE_KINDS)("session metering (%s)", (kind) => {
   it("a session before any plan is recorded free, without a transfer", async () => {
     const result = await meter.meter(session({ startedAt: new Date("2025-06-01T00:00:00Z"), endedAt: new Date("2025-06-01T00:00:05Z") }));
     expect(result).toMatchObject({ ok: true, session: { tariffPlanId: null, chargeMinor: 0n, transferId: null, chargeResult: null } });
+  });
+
+  /** A session as the meter would record it: free (no plan), so no posting columns. */
+  const stored = (overrides: Partial<MeteredSession> = {}): MeteredSession => ({
+    sessionId: `ATUid_${uuidv7()}`,
+    institutionId: bank.id,
+    telcoId,
+    tariffPlanId: null,
+    msisdn: "+254712345678",
+    stages: 2,
+    startedAt: new Date("2026-11-25T09:00:00.123Z"),
+    endedAt: new Date("2026-11-25T09:00:41.456Z"),
+    durationMs: 41_333,
+    endReason: "end",
+    payer: null,
+    currency: null,
+    chargeMinor: 0n,
+    debitAccountId: null,
+    creditAccountId: null,
+    transferId: null,
+    chargeResult: null,
+    ...overrides,
+  });
+
+  it("the session log answers an insert with the session as given, and a later report with the row stored first", async () => {
+    const s = stored({ stages: 4 });
+    const first = await sessions.record(s);
+    expect(first).toEqual({ session: s, inserted: true });
+    expect(await sessions.get(s.sessionId)).toEqual(s);
+    const again = await sessions.record({ ...s, stages: 7, endReason: "timeout" });
+    expect(again).toEqual({ session: s, inserted: false });
+    await sessions.settle(s.sessionId, "posted");
+    expect(await sessions.record({ ...s, stages: 1 })).toEqual({ session: { ...s, chargeResult: "posted" }, inserted: false });
+  });
+
+  it("reports of one session through two session logs at once insert it once, and both see the first row", async () => {
+    const other = new SqlSessionLog(test.db);
+    for (let round = 0; round < 5; round += 1) {
+      const batch = Array.from({ length: 20 }, (_, i) => stored({ stages: i }));
+      const [a, b] = await Promise.all([
+        Promise.all(batch.map((s) => sessions.record(s))),
+        Promise.all(batch.map((s) => other.record({ ...s, stages: s.stages + 100 }))),
+      ]);
+      batch.forEach((s, i) => {
+        expect([a[i]!.inserted, b[i]!.inserted].filter(Boolean)).toHaveLength(1);
+        expect(b[i]!.session).toEqual(a[i]!.session);
+        expect([s.stages, s.stages + 100]).toContain(a[i]!.session.stages);
+      });
+      const rows = await test.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM metered_sessions WHERE session_id = ANY($1::text[])`, [batch.map((s) => s.sessionId)]);
+      expect(rows.rows[0]!.n).toBe(20);
+    }
+  });
+
+  it("a row the database refuses (a CHECK) fails alone: the others of its batch are stored", async () => {
+    const good = [stored(), stored(), stored()];
+    const bad = stored({ msisdn: "0712345678" });
+    const results = await Promise.allSettled([sessions.record(good[0]!), sessions.record(bad), sessions.record(good[1]!), sessions.record(good[2]!)]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    for (const s of good) expect(await sessions.get(s.sessionId)).toEqual(s);
+    expect(await sessions.get(bad.sessionId)).toBeNull();
+  });
+
+  it("settles keep the first outcome, also when two logs settle the same sessions at once (in opposite orders)", async () => {
+    const other = new SqlSessionLog(test.db);
+    const batch = Array.from({ length: 100 }, () => stored());
+    await Promise.all(batch.map((s) => sessions.record(s)));
+    await sessions.settle(batch[0]!.sessionId, "exceeds_credits");
+    for (let round = 0; round < 3; round += 1) {
+      await Promise.all([
+        Promise.all(batch.map((s) => sessions.settle(s.sessionId, `a${round}`))),
+        Promise.all([...batch].reverse().map((s) => other.settle(s.sessionId, `b${round}`))),
+      ]);
+    }
+    const rows = await test.db.query<{ session_id: string; charge_result: string }>(
+      `SELECT session_id, charge_result FROM metered_sessions WHERE session_id = ANY($1::text[])`,
+      [batch.map((s) => s.sessionId)],
+    );
+    const outcome = new Map(rows.rows.map((r) => [r.session_id, r.charge_result]));
+    expect(outcome.get(batch[0]!.sessionId)).toBe("exceeds_credits");
+    for (const s of batch.slice(1)) expect(["a0", "b0"]).toContain(outcome.get(s.sessionId));
+  });
+
+  it.skipIf(kind === "pglite")("a settle locks its sessions in session order, whatever the order given: no deadlock across batches", async () => {
+    // Session a < b. A transaction holds a; batch 1 settles [a, b] and waits for a; batch 2 settles
+    // [b, a]. Taking b first (the order given), batch 2 would hold b while waiting for a behind batch
+    // 1, which would then wait for b: a deadlock once a is released. In session order it waits for a
+    // holding nothing.
+    const [a, b] = [stored({ sessionId: `ATUid_a_${uuidv7()}` }), stored({ sessionId: `ATUid_b_${uuidv7()}` })];
+    await sessions.record(a);
+    await sessions.record(b);
+    const first = new SqlSessionLog(test.db);
+    const second = new SqlSessionLog(test.db);
+    const waiting = async (n: number) => {
+      for (let i = 0; i < 200; i += 1) {
+        const r = await test.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT metered_sessions_settle%' AND datname = current_database()`,
+        );
+        if (r.rows[0]!.n >= n) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`fewer than ${n} settles waiting`);
+    };
+    let settles: Promise<unknown>[] = [];
+    await test.db.transaction(async (tx) => {
+      await tx.query(`SELECT 1 FROM metered_sessions WHERE session_id = $1 FOR UPDATE`, [a.sessionId]);
+      settles.push(Promise.all([first.settle(a.sessionId, "first"), first.settle(b.sessionId, "first")]));
+      await waiting(1);
+      settles.push(Promise.all([second.settle(b.sessionId, "second"), second.settle(a.sessionId, "second")]));
+      await waiting(2);
+    });
+    await Promise.all(settles);
+    settles = [];
+    expect((await sessions.get(a.sessionId))!.chargeResult).toBe("first");
+    expect((await sessions.get(b.sessionId))!.chargeResult).toBe("first");
   });
 
   it("refuses what cannot be metered: unknown telco, bad input, a plan in another currency, a missing payer", async () => {

@@ -56,4 +56,28 @@ describe("WriteBatches", () => {
     expect(failed.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     expect(await writes.submit(3)).toBe(3);
   });
+
+  it("with a linger, gathers what arrives within it into one batch, and starts at once when a full batch waits", async () => {
+    const batches: number[][] = [];
+    const writes = new WriteBatches<number, number>(
+      async (items) => {
+        batches.push(items);
+        return items;
+      },
+      String,
+      4,
+      30,
+    );
+    const started = Date.now();
+    const first = writes.submit(1);
+    await new Promise((r) => setTimeout(r, 10));
+    const second = writes.submit(2);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    expect(batches).toEqual([[1, 2]]);
+    const full = Date.now();
+    expect(await Promise.all([3, 4, 5, 6].map((i) => writes.submit(i)))).toEqual([3, 4, 5, 6]);
+    expect(Date.now() - full).toBeLessThan(25);
+    expect(batches).toEqual([[1, 2], [3, 4, 5, 6]]);
+  });
 });
