@@ -20,6 +20,49 @@ export function digestOf(lines: string[]): string {
   return createHash("sha256").update(lines.length === 0 ? "" : `${lines.join("\n")}\n`).digest("hex");
 }
 
+/** What one ledger audit entry names: up to TRANSFERS_PER_AUDIT_ENTRY references and their digest. */
+interface LedgerAuditChunk {
+  digest: string;
+  failures: string[];
+  transfers: string[];
+}
+
+/** The batch's transfers, then its failures, in chunks of TRANSFERS_PER_AUDIT_ENTRY, each with the digest of its lines. */
+function ledgerAuditChunks(decision: BatchDecision): LedgerAuditChunk[] {
+  const { transfers, failures } = decision;
+  const total = transfers.length + failures.length;
+  const chunks: LedgerAuditChunk[] = [];
+  // A batch's transfers share one timestamp: formatted once, not once per line.
+  let at: Date | undefined;
+  let atText = "";
+  for (let start = 0; start < total; start += TRANSFERS_PER_AUDIT_ENTRY) {
+    const end = Math.min(total, start + TRANSFERS_PER_AUDIT_ENTRY);
+    const chunk: LedgerAuditChunk = { digest: "", failures: [], transfers: [] };
+    // The lines as digestOf hashes them (each ended by a newline), built as one string.
+    let lines = "";
+    for (let i = start; i < end; i += 1) {
+      if (i < transfers.length) {
+        const t = transfers[i]!;
+        if (t.createdAt !== at) {
+          at = t.createdAt;
+          atText = at.toISOString();
+        }
+        chunk.transfers.push(t.id);
+        lines += `${transferDigestLine(t, atText)}\n`;
+      } else {
+        const f = failures[i - transfers.length]!;
+        chunk.failures.push(`${f.id}:${f.result}`);
+        lines += `${f.id}|${f.result}\n`;
+      }
+    }
+    chunk.digest = createHash("sha256").update(lines).digest("hex");
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
+const LEDGER_ENTRY = { actorType: "system", actorId: "ledger", action: LEDGER_BATCH_ACTION, channel: "system", outcome: "ok" } as const;
+
 /**
  * The audit entries for a written batch: one per TRANSFERS_PER_AUDIT_ENTRY records, naming them
  * and carrying a SHA-256 digest of their full content. Chained in the same transaction as the
@@ -27,37 +70,7 @@ export function digestOf(lines: string[]): string {
  * chunk instead of one per transfer (which would halve the ledger's throughput).
  */
 export function ledgerAuditEntries(decision: BatchDecision): AuditEntryInput[] {
-  // A batch's transfers share one timestamp: formatted once, not once per line.
-  let at: Date | undefined;
-  let atText = "";
-  const line = (t: Transfer) => {
-    if (t.createdAt !== at) {
-      at = t.createdAt;
-      atText = at.toISOString();
-    }
-    return transferDigestLine(t, atText);
-  };
-  const records = [
-    ...decision.transfers.map((t) => ({ ref: t.id, line: line(t), failure: false })),
-    ...decision.failures.map((f) => ({ ref: `${f.id}:${f.result}`, line: `${f.id}|${f.result}`, failure: true })),
-  ];
-  const entries: AuditEntryInput[] = [];
-  for (let i = 0; i < records.length; i += TRANSFERS_PER_AUDIT_ENTRY) {
-    const chunk = records.slice(i, i + TRANSFERS_PER_AUDIT_ENTRY);
-    entries.push({
-      actorType: "system",
-      actorId: "ledger",
-      action: LEDGER_BATCH_ACTION,
-      channel: "system",
-      outcome: "ok",
-      payload: {
-        transfers: chunk.filter((r) => !r.failure).map((r) => r.ref),
-        failures: chunk.filter((r) => r.failure).map((r) => r.ref),
-        digest: digestOf(chunk.map((r) => r.line)),
-      },
-    });
-  }
-  return entries;
+  return ledgerAuditChunks(decision).map(({ transfers, failures, digest }) => ({ ...LEDGER_ENTRY, payload: { transfers, failures, digest } }));
 }
 
 // Only what UUIDs, result codes and "id:result" references are made of: no character that JSON
@@ -73,48 +86,19 @@ const PLAIN_REFS = /^[0-9a-z:_,-]*$/;
  * path). A unit test holds the two equal.
  */
 export function ledgerAuditPrepared(decision: BatchDecision): PreparedEntry[] {
-  const transfers = decision.transfers;
-  const failures = decision.failures;
-  const total = transfers.length + failures.length;
-  const entries: PreparedEntry[] = [];
-  let at: Date | undefined;
-  let atText = "";
-  for (let start = 0; start < total; start += TRANSFERS_PER_AUDIT_ENTRY) {
-    const end = Math.min(total, start + TRANSFERS_PER_AUDIT_ENTRY);
-    const transferRefs: string[] = [];
-    const failureRefs: string[] = [];
-    let lines = "";
-    for (let i = start; i < end; i += 1) {
-      if (i < transfers.length) {
-        const t = transfers[i]!;
-        if (t.createdAt !== at) {
-          at = t.createdAt;
-          atText = at.toISOString();
-        }
-        transferRefs.push(t.id);
-        lines += `${transferDigestLine(t, atText)}\n`;
-      } else {
-        const f = failures[i - transfers.length]!;
-        failureRefs.push(`${f.id}:${f.result}`);
-        lines += `${f.id}|${f.result}\n`;
-      }
-    }
-    const transferList = transferRefs.join(",");
-    const failureList = failureRefs.join(",");
-    const digest = createHash("sha256").update(lines).digest("hex");
-    const payload = { digest, failures: failureRefs, transfers: transferRefs };
+  return ledgerAuditChunks(decision).map(({ transfers, failures, digest }) => {
+    const payload = { digest, failures, transfers };
+    const transferList = transfers.join(",");
+    const failureList = failures.join(",");
     const payloadJson = `{"digest":"${digest}","failures":[${quoted(failureList)}],"transfers":[${quoted(transferList)}]}`;
     // Anything else, or a payload past the cap (which prepareEntry refuses), as the generic path has it.
     if (!PLAIN_REFS.test(transferList) || !PLAIN_REFS.test(failureList) || payloadJson.length > MAX_PAYLOAD_CHARS) {
-      entries.push(prepareEntry({ ...LEDGER_ENTRY, payload }));
-    } else {
-      entries.push({ ...LEDGER_ENTRY, subject: null, payload, payloadJson });
+      return prepareEntry({ ...LEDGER_ENTRY, payload });
     }
-  }
-  return entries;
+    return { ...LEDGER_ENTRY, subject: null, payload, payloadJson };
+  });
 }
 
 /** A comma-separated list of plain references as the items of a JSON array. */
 const quoted = (list: string) => (list === "" ? "" : `"${list.replaceAll(",", '","')}"`);
 
-const LEDGER_ENTRY = { actorType: "system", actorId: "ledger", action: LEDGER_BATCH_ACTION, channel: "system", outcome: "ok" } as const;

@@ -94,10 +94,7 @@ class BatchDecider {
         return this.failGroup(group, codes, undo, limit);
       }
     }
-    for (const transfer of this.groupMade.values()) {
-      this.transfers.push(transfer);
-      this.staged.set(transfer.id, transfer);
-    }
+    for (const transfer of this.groupMade.values()) this.stage(transfer);
     this.groupMade.clear();
     group.forEach((t, i) => {
       if (codes[i] === "ok" && t.notices) this.queueNotices(t.id, t.notices);
@@ -117,13 +114,15 @@ class BatchDecider {
     const outcome = this.applyOne(input, NO_UNDO);
     const code = outcome.code;
     if (code !== "ok" && code !== "exists") return this.failGroup(group, [code], NO_UNDO, outcome.limit);
-    const transfer = outcome.transfer;
-    if (transfer) {
-      this.transfers.push(transfer);
-      this.staged.set(transfer.id, transfer);
-    }
+    if (outcome.transfer) this.stage(outcome.transfer);
     if (code === "ok" && input.notices) this.queueNotices(input.id, input.notices);
     return [{ id: input.id, result: code }];
+  }
+
+  /** A transfer of an accepted group: written with the batch, and found by later groups in it. */
+  private stage(transfer: Transfer): void {
+    this.transfers.push(transfer);
+    this.staged.set(transfer.id, transfer);
   }
 
   /** Only an accepted transfer sends its notices; `exists` means they were queued the first time. */

@@ -13,16 +13,6 @@ import {
 
 const KINDS: ReadonlySet<string> = new Set<TransferKind>(["single", "pending", "post", "void"]);
 const CODE_RE = /^[a-z][a-z0-9_]{0,31}$/;
-
-// Nearly every transfer carries one of a few codes ("p2p", "fee"), so the last one that passed is
-// remembered and compared as a string before the pattern is run again.
-let lastValidCode = "";
-
-function validCode(code: string): boolean {
-  if (!CODE_RE.test(code)) return false;
-  lastValidCode = code;
-  return true;
-}
 const MAX_REFERENCE_LENGTH = 128;
 
 function validAmount(amount: unknown): TransferResultCode | null {
@@ -85,7 +75,7 @@ export function validateTransfer(t: TransferInput): TransferResultCode | null {
   if (!isUuid(t.id)) return "invalid_id";
   const kind = t.kind ?? "single";
   if (!KINDS.has(kind)) return "invalid_kind";
-  if (typeof t.code !== "string" || (t.code !== lastValidCode && !validCode(t.code))) return "invalid_code";
+  if (typeof t.code !== "string" || !CODE_RE.test(t.code)) return "invalid_code";
   if (t.reference !== undefined && (typeof t.reference !== "string" || t.reference.length > MAX_REFERENCE_LENGTH)) {
     return "invalid_reference";
   }

@@ -77,7 +77,7 @@ export class Payments {
     if (!isUuid(request.paymentId)) return refuse("invalid_payment_id");
     const hint = request.payerMsisdn;
     // Started beside the payer's read (one round trip fewer); the fee can only raise the amount.
-    const early = hint === undefined || typeof request.amountMinor !== "bigint" ? null : this.deps.simSwap.outgoingCheck(hint, request.amountMinor);
+    const early = hint === undefined ? null : this.deps.simSwap.outgoingCheck(hint, request.amountMinor);
     const parties = await this.parties(request);
     if ("code" in parties) return parties;
     const fee = await this.fee(parties.institution, request.amountMinor);

@@ -100,7 +100,6 @@ const SEQ_MARK = `,"seq":"${SEQ_PROBE}","subject":`;
 
 /** Validates, redacts and normalizes the entries (before any lock) into auditChainSql's parameters. */
 export function auditChainParams(entries: AuditEntryInput[], now: Date): AuditChainParams {
-  if (entries.length > MAX_AUDIT_BATCH) throw new RangeError(`at most ${MAX_AUDIT_BATCH} audit entries per append`);
   return preparedChainParams(entries.map(prepareEntry), now);
 }
 

@@ -43,13 +43,10 @@ export function usageKeysToLoad(keys: BatchKeys, pendings: Map<string, LoadedPen
   return [...all.values()];
 }
 
-/** Records which usage rows the batch's accepted pendings counted; most batches have none. */
-export async function saveCounted(tx: SqlExecutor, counted: CountedUsage[]): Promise<void> {
-  const query = saveCountedQuery(counted);
-  if (query) await tx.query(query.text, query.values);
-}
-
-/** saveCounted's statement and parameters, for a caller that sends it along with others; null when there is nothing to write. */
+/**
+ * The statement that records which usage rows the batch's accepted pendings counted, sent with the
+ * batch's write; null when there is nothing to write (most batches).
+ */
 export function saveCountedQuery(counted: CountedUsage[]): { text: string; values: unknown[] } | null {
   if (counted.length === 0) return null;
   return {

@@ -27,7 +27,7 @@ import {
 } from "./ledger-rows.js";
 import { loadPendings, saveCountedQuery, usageKeysToLoad, type LoadedPending } from "./ledger-counted.js";
 import { latestUsageCounters, loadUsageCounters, saveUsageCountersQuery, selectUsageCounters, upsertUsageCounters, usageCountersFrom, type UsageCounterRow } from "./limit-policy-store.js";
-import { PostgresDb, type SqlDb, type SqlExecutor } from "./sql.js";
+import { clientExecutor, PostgresDb, type SqlDb } from "./sql.js";
 
 const LOCK_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
 
@@ -339,19 +339,6 @@ async function together(client: pg.PoolClient, queries: (PgQuery | null)[]): Pro
   const failed = settled.find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<pg.QueryResult | null>).value);
-}
-
-/** The SqlExecutor of one checked-out client. */
-function clientExecutor(client: pg.PoolClient): SqlExecutor {
-  return {
-    query: async <R>(text: string, params?: unknown[], n?: string) => {
-      const result = await client.query({ text, values: params as unknown[], name: n });
-      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
-    },
-    exec: async (script: string) => {
-      await client.query(script);
-    },
-  };
 }
 
 /**

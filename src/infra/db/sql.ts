@@ -39,6 +39,19 @@ export function pgPoolConfig(options: PostgresOptions): pg.PoolConfig {
   };
 }
 
+/** The SqlExecutor of one checked-out client (a transaction's, or the ledger's pipelined one). */
+export function clientExecutor(client: pg.PoolClient): SqlExecutor {
+  return {
+    query: async <R>(text: string, params?: unknown[], name?: string) => {
+      const result = await client.query({ text, values: params as unknown[], name });
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    },
+    exec: async (script: string) => {
+      await client.query(script);
+    },
+  };
+}
+
 export class PostgresDb implements SqlDb {
   readonly kind = "postgres" as const;
   readonly pool: pg.Pool;
@@ -72,15 +85,7 @@ export class PostgresDb implements SqlDb {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    const tx: SqlExecutor = {
-      query: async <R>(text: string, params?: unknown[], name?: string) => {
-        const result = await client.query({ text, values: params as unknown[], name });
-        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
-      },
-      exec: async (script: string) => {
-        await client.query(script);
-      },
-    };
+    const tx = clientExecutor(client);
     let broken = false;
     try {
       await client.query("BEGIN");
