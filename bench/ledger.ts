@@ -132,9 +132,9 @@ function pair(wallets: Account[]): [Account, Account] {
   return [wallets[a]!, wallets[b]!];
 }
 
-async function setUp(db: PostgresDb, ledger: Ledger) {
+async function setUp(db: PostgresDb, ledger: Ledger, code: string) {
   const institutionId = uuidv7();
-  await db.query("INSERT INTO institutions (id, code, name, currency) VALUES ($1, 'bench', 'Bench Bank', 'KES')", [institutionId]);
+  await db.query("INSERT INTO institutions (id, code, name, currency) VALUES ($1, $2, 'Bench Bank', 'KES')", [institutionId, code]);
   const [bank, merchant] = await ledger.createAccounts([
     { institutionId, currency: "KES", kind: "bank" },
     { institutionId, currency: "KES", kind: "merchant", flags: AccountFlags.debitsMustNotExceedCredits },
@@ -199,10 +199,16 @@ async function main() {
   try {
     await migrate(db);
     const writer = { isRetryable: isRetryableSqlError, maxBatchesInFlight: IN_FLIGHT };
-    const ledger = new Ledger(new SqlLedgerStore(db), writer);
+    // BENCH_LEDGER_CACHE=0: every batch locks and reads its accounts first (the store's locked path only).
+    const cache = process.env.BENCH_LEDGER_CACHE !== "0";
+    const store = new SqlLedgerStore(db, { prepare: true, audit: true, cache });
+    const ledger = new Ledger(store, writer);
     // The same ledger without the audit chain, to measure what auditing costs in the same run.
-    const unaudited = new Ledger(new SqlLedgerStore(db, { prepare: true, audit: false }), writer);
-    const { merchant, wallets } = await setUp(db, ledger);
+    const unaudited = new Ledger(new SqlLedgerStore(db, { prepare: true, audit: false, cache }), writer);
+    const { merchant, wallets } = await setUp(db, ledger, "bench");
+    // Wallets of its own for the unaudited ledger: each ledger keeps copies of the accounts it
+    // writes (SqlLedgerStore's cache), which the other's writes would make stale at every switch.
+    const { wallets: unauditedWallets } = await setUp(db, unaudited, "bench-unaudited");
     const transferOn = (l: Ledger) => async (from: Account, to: Account): Promise<"ok" | "rejected"> => {
       const amountMinor = BigInt(1 + randomIndex(10_000));
       const r = await l.transfer({ id: uuidv7(), debitAccountId: from.id, creditAccountId: to.id, amountMinor, code: "p2p" });
@@ -212,8 +218,9 @@ async function main() {
     };
     const transfer = transferOn(ledger);
     const transferUnaudited = transferOn(unaudited);
-    await closedLoop(1, () => transfer(...pair(wallets))); // warm-up: JIT, plans, caches
-    await closedLoop(1, () => transferUnaudited(...pair(wallets)));
+    // Warm-up: JIT, plans, and each store's copies of the accounts it writes (as in a running gateway).
+    await closedLoop(2, () => transfer(...pair(wallets)));
+    await closedLoop(2, () => transferUnaudited(...pair(unauditedWallets)));
     // Audited and unaudited runs alternate, so a noisy neighbour hurts both alike.
     const uniformRuns: RunStats[] = [];
     const unauditedRuns: RunStats[] = [];
@@ -232,7 +239,7 @@ async function main() {
       if (heap) writeFileSync(`${PROFILE}.${round}.heapprofile`, JSON.stringify((await profiler.post("HeapProfiler.stopSampling")).profile));
       const stopped = heap ? undefined : await profiler?.post("Profiler.stop");
       if (stopped) writeFileSync(`${PROFILE}.${round}.cpuprofile`, JSON.stringify(stopped.profile));
-      unauditedRuns.push(await closedLoop(SECONDS / 2, () => transferUnaudited(...pair(wallets))));
+      unauditedRuns.push(await closedLoop(SECONDS / 2, () => transferUnaudited(...pair(unauditedWallets))));
     }
     profiler?.disconnect();
     const uniform = merge(uniformRuns);
@@ -276,6 +283,9 @@ async function main() {
       rejected: u.rejected + h.rejected + b.rejected + n.rejected,
       errors: u.errors + h.errors + b.errors + n.errors,
       invariants_ok: report.ok,
+      cache,
+      /** Batches of the audited ledger by path: decided on its own copies, or on accounts locked and read first; conflicts retried. */
+      batch_paths: store.paths,
     };
     if (!report.ok) console.error(report.violations.slice(0, 10).join("\n"));
     console.log(JSON.stringify(result));

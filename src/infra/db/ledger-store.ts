@@ -27,6 +27,7 @@ import {
 } from "./ledger-rows.js";
 import { loadPendings, saveCountedQuery, usageKeysToLoad, type LoadedPending } from "./ledger-counted.js";
 import { latestUsageCounters, loadUsageCounters, saveUsageCountersQuery, selectUsageCounters, upsertUsageCounters, usageCountersFrom, type UsageCounterRow } from "./limit-policy-store.js";
+import { LedgerCache, type CachedSnapshot } from "./ledger-cache.js";
 import { clientExecutor, PostgresDb, type SqlDb } from "./sql.js";
 
 const LOCK_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
@@ -58,6 +59,12 @@ interface WriteShape {
   audit: boolean;
   /** Balances updated by the row versions the lock returned (PostgreSQL), not by primary key. */
   byTid: boolean;
+  /**
+   * Written without a lock taken first (the cached path): every account of the batch is updated
+   * only where its balances, status and flags are still those decided on, and no id of the batch
+   * may already be a transfer or a recorded failure; either miss is a conflict.
+   */
+  cas: boolean;
   failures: boolean;
   timeouts: boolean;
   /** Limit usage counters to write (the batch's limited transfers, or usage given back). */
@@ -97,8 +104,10 @@ const writeBatchSql = (shape: WriteShape) => {
   RETURNING 1
 )`];
   const checks = [check("ins", `cardinality(${t(0)}::uuid[])`, CONFLICT, "inserted")];
+  let failureIds: string | null = null;
   if (shape.failures) {
     const f = $(7);
+    failureIds = f(0);
     parts.push(`fail AS (
   INSERT INTO transfer_failures (id, result, kind, debit_account_id, credit_account_id, amount, pending_id, created_at)
   SELECT f.*, ${t(11)}::timestamptz FROM unnest(${f(0)}::uuid[], ${f(1)}::text[], ${f(2)}::text[], ${f(3)}::uuid[], ${f(4)}::uuid[],
@@ -107,17 +116,21 @@ const writeBatchSql = (shape: WriteShape) => {
 )`);
     checks.push(check("fail", `cardinality(${f(0)}::uuid[])`, CONFLICT, "failed"));
   }
-  const a = $(shape.byTid ? 6 : 5);
-  // By ctid: a TID scan per account instead of a second primary-key search (the id is still
-  // compared, so a row version that were not the locked account's would update nothing and fail
-  // the count check rather than another account).
-  parts.push(`upd AS (
-  UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
-  FROM unnest(${a(0)}::uuid[], ${a(1)}::bigint[], ${a(2)}::bigint[], ${a(3)}::bigint[], ${a(4)}::bigint[]${shape.byTid ? `, ${a(5)}::tid[]` : ""})
-    AS v(id, dp, dpo, cp, cpo${shape.byTid ? ", tid" : ""})
-  WHERE ${shape.byTid ? "a.ctid = v.tid AND " : ""}a.id = v.id RETURNING 1
+  if (shape.cas) {
+    // What the insert cannot see: a new failure's id among the transfers, a new transfer's id
+    // among the failures (each table's own key catches a repeat within it).
+    parts.push(`seen AS (
+  SELECT 1 FROM transfer_failures WHERE id = ANY(${t(0)}::uuid[])${failureIds ? ` UNION ALL SELECT 1 FROM transfers WHERE id = ANY(${failureIds}::uuid[])` : ""}
 )`);
-  checks.push(check("upd", `cardinality(${a(0)}::uuid[])`, "fingate ledger wrote fewer account balances than the batch changed", "updated"));
+    checks.unshift(check("seen", "0", CONFLICT, "unseen"));
+  }
+  const a = $(shape.cas ? 11 : shape.byTid ? 6 : 5);
+  parts.push(shape.cas ? casUpdate(a) : lockedUpdate(a, shape.byTid));
+  checks.push(
+    shape.cas
+      ? check("upd", `cardinality(${a(0)}::uuid[])`, CONFLICT, "updated")
+      : check("upd", `cardinality(${a(0)}::uuid[])`, "fingate ledger wrote fewer account balances than the batch changed", "updated"),
+  );
   if (shape.timeouts) {
     const p = $(3);
     parts.push(`arm AS (
@@ -157,11 +170,38 @@ const writeBatchSql = (shape: WriteShape) => {
   return `WITH${shape.audit ? " RECURSIVE" : ""} ${parts.join(", ")}\nSELECT ${checks.join(", ")}`;
 };
 
+/**
+ * The balances of a batch whose accounts it locked first. By ctid: a TID scan per account instead
+ * of a second primary-key search (the id is still compared, so a row version that were not the
+ * locked account's would update nothing and fail the count check rather than another account).
+ */
+const lockedUpdate = (a: (i: number) => string, byTid: boolean) => `upd AS (
+  UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
+  FROM unnest(${a(0)}::uuid[], ${a(1)}::bigint[], ${a(2)}::bigint[], ${a(3)}::bigint[], ${a(4)}::bigint[]${byTid ? `, ${a(5)}::tid[]` : ""})
+    AS v(id, dp, dpo, cp, cpo${byTid ? ", tid" : ""})
+  WHERE ${byTid ? "a.ctid = v.tid AND " : ""}a.id = v.id RETURNING 1
+)`;
+
+/**
+ * The balances of a batch decided on cached accounts: each of its accounts (changed or not: a
+ * refusal was decided on its values too) is updated only where it still holds the values decided
+ * on. The UPDATE waits for a concurrent writer of the row and then compares with the version that
+ * writer committed, so a row changed since it was cached is not updated and fails the count check.
+ */
+const casUpdate = (a: (i: number) => string) => `upd AS (
+  UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
+  FROM unnest(${a(0)}::uuid[], ${a(1)}::bigint[], ${a(2)}::bigint[], ${a(3)}::bigint[], ${a(4)}::bigint[],
+    ${a(5)}::bigint[], ${a(6)}::bigint[], ${a(7)}::bigint[], ${a(8)}::bigint[], ${a(9)}::text[], ${a(10)}::int[])
+    AS v(id, dp, dpo, cp, cpo, was_dp, was_dpo, was_cp, was_cpo, was_status, was_flags)
+  WHERE a.id = v.id AND a.debits_pending = v.was_dp AND a.debits_posted = v.was_dpo AND a.credits_pending = v.was_cp
+    AND a.credits_posted = v.was_cpo AND a.status = v.was_status AND a.flags = v.was_flags RETURNING 1
+)`;
+
 /** The write statement and its prepared name for each variant of the shape, made on first use. */
 const WRITE_BATCH = new Map<string, { text: string; name: string }>();
 
 function writeStatement(shape: WriteShape): { text: string; name: string } {
-  const key = `${shape.audit ? "a" : ""}${shape.byTid ? "v" : ""}${shape.failures ? "f" : ""}${shape.timeouts ? "t" : ""}${shape.usage ? "u" : ""}${shape.notices ? "n" : ""}`;
+  const key = `${shape.audit ? "a" : ""}${shape.byTid ? "v" : ""}${shape.cas ? "c" : ""}${shape.failures ? "f" : ""}${shape.timeouts ? "t" : ""}${shape.usage ? "u" : ""}${shape.notices ? "n" : ""}`;
   let statement = WRITE_BATCH.get(key);
   if (!statement) {
     statement = { text: writeBatchSql(shape), name: `ledger_write_batch_${key}` };
@@ -175,13 +215,26 @@ export interface SqlLedgerStoreOptions {
   prepare: boolean;
   /** Chain an audit entry per chunk of each batch, in the batch's transaction. */
   audit: boolean;
+  /**
+   * Decide batches whose accounts this store last wrote on its own copies, and write them in one
+   * round trip that compares each account with the copy (PostgreSQL; default on). Off: every batch
+   * locks and reads its accounts first.
+   */
+  cache?: boolean;
 }
 
 export class SqlLedgerStore implements LedgerStore {
+  private readonly cache: LedgerCache | null;
+
   constructor(
     private readonly db: SqlDb,
     private readonly options: SqlLedgerStoreOptions = { prepare: true, audit: true },
-  ) {}
+  ) {
+    this.cache = db instanceof PostgresDb && options.cache !== false ? new LedgerCache() : null;
+  }
+
+  /** Batches written by each path since the store was made (for benchmarks and tests). */
+  readonly paths = { cached: 0, locked: 0, conflicts: 0 };
 
   async applyBatch(keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
     if (this.db instanceof PostgresDb) return this.applyBatchPg(this.db, keys, decide);
@@ -213,6 +266,54 @@ export class SqlLedgerStore implements LedgerStore {
    * accountsFromLine).
    */
   private async applyBatchPg(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
+    const cached = this.cache?.snapshotFor(keys);
+    return cached ? this.applyCached(db, keys, decide, cached) : this.applyLocked(db, keys, decide);
+  }
+
+  /**
+   * A batch decided on this store's copies of its accounts, written in one round trip: one
+   * autocommit statement (or BEGIN, the statements, COMMIT, sent together) that updates each
+   * account only where it still holds the values decided on and refuses ids already recorded
+   * (casUpdate, the `seen` probe). Another process's write to one of the accounts since, or a
+   * repeated id, fails it as a conflict: nothing is written, the copies are dropped, and the
+   * writer decides the batch again on the locked path.
+   */
+  private async applyCached(
+    db: PostgresDb,
+    keys: BatchKeys,
+    decide: (snapshot: LedgerSnapshot) => BatchDecision,
+    cached: CachedSnapshot,
+  ): Promise<BatchDecision> {
+    const cache = this.cache!;
+    let client: pg.PoolClient | null = null;
+    let broken = false;
+    try {
+      const decision = decide(cached.snapshot);
+      const cas = { accounts: [...cached.snapshot.accounts.values()], was: cached.was };
+      const writes = writeQueries(decision, this.options.audit, undefined, cas).map((q) => this.named(q));
+      if (writes.length > 0) {
+        client = await db.pipelinePool.connect();
+        await together(client, writes.length === 1 ? writes : ["BEGIN", ...writes, "COMMIT"]).catch(writeFailure);
+      }
+      cache.remember(keys, cached.snapshot);
+      this.paths.cached += 1;
+      return decision;
+    } catch (error) {
+      cache.forget(keys);
+      if (error instanceof LedgerConflict) this.paths.conflicts += 1;
+      // Outside a transaction (one statement) a ROLLBACK only warns; it tells whether the connection still answers.
+      if (client) broken = await client.query("ROLLBACK").then(() => false, () => true);
+      throw error;
+    } finally {
+      client?.release(broken);
+    }
+  }
+
+  private named(q: WriteQuery): WriteQuery {
+    return { text: q.text, values: q.values, name: q.name === undefined || !this.options.prepare ? undefined : q.name };
+  }
+
+  private async applyLocked(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
     const client = await db.pipelinePool.connect();
     const name = (n: string) => (this.options.prepare ? n : undefined);
     let broken = false;
@@ -238,11 +339,16 @@ export class SqlLedgerStore implements LedgerStore {
       const existing = others.map((r) => JSON.parse(r.line) as ExistingRow);
       const usage = usageCountersFrom((usageRead?.rows ?? []) as UsageCounterRow[]);
       const locked = accountsFromLine(accounts!.line);
-      const decision = decide(toSnapshot(pendings, locked.accounts, existing, usage));
-      const writes = writeQueries(decision, this.options.audit, locked.tids).map((q) => ({ text: q.text, values: q.values, name: q.name === undefined ? undefined : name(q.name) }));
+      const snapshot = toSnapshot(pendings, locked.accounts, existing, usage);
+      const decision = decide(snapshot);
+      const writes = writeQueries(decision, this.options.audit, locked.tids).map((q) => this.named(q));
       await together(client, [...writes, "COMMIT"]).catch(writeFailure);
+      this.cache?.remember({ ...keys, usageKeys: usageKeys }, snapshot);
+      this.paths.locked += 1;
       return decision;
     } catch (error) {
+      this.cache?.forget(keys);
+      if (error instanceof LedgerConflict) this.paths.conflicts += 1;
       // Still in the transaction when the first round trip failed; after the second, a ROLLBACK
       // outside one only warns. A connection that cannot answer it is not given back to the pool.
       broken = await client.query("ROLLBACK").then(() => false, () => true);
@@ -442,6 +548,12 @@ function toSnapshot(
 const TEXT_ARRAYS = { uuid: uuidArray, int8: intArray, int4: intArray, time: timeArray, text: textArray };
 const BINARY_ARRAYS = { uuid: uuidArrayBinary, int8: int8ArrayBinary, int4: int4ArrayBinary, time: timeArrayBinary, text: textArrayBinary };
 
+/** Every account of a batch decided on cached values, as decided, and the values it was decided on (in the same order). */
+interface CasAccounts {
+  accounts: Account[];
+  was: Account[];
+}
+
 interface WriteQuery {
   text: string;
   values: unknown[];
@@ -454,9 +566,9 @@ interface WriteQuery {
  * usage), or the usage alone when nothing else is written; then the usage rows its pendings
  * counted (rare).
  */
-function writeQueries(d: BatchDecision, audit: boolean, tids?: Map<string, string>): WriteQuery[] {
+function writeQueries(d: BatchDecision, audit: boolean, tids?: Map<string, string>, cas?: CasAccounts): WriteQuery[] {
   const queries: WriteQuery[] = [];
-  if (d.transfers.length + d.failures.length > 0) queries.push(writeDecision(d, audit, tids));
+  if (d.transfers.length + d.failures.length > 0) queries.push(writeDecision(d, audit, tids, cas));
   else {
     const usage = saveUsageCountersQuery(d.usage ?? []);
     if (usage) queries.push(usage);
@@ -471,6 +583,7 @@ function writeDecision(
   audit: boolean,
   /** Row version of each locked account, from ledger_lock_and_read: PostgreSQL only, whose driver also takes arrays in binary. */
   tids?: Map<string, string>,
+  cas?: CasAccounts,
 ): WriteQuery {
   const t = d.transfers;
   const f = d.failures;
@@ -482,12 +595,14 @@ function writeDecision(
   const shape: WriteShape = {
     audit,
     byTid: tids !== undefined,
+    cas: cas !== undefined,
     failures: f.length > 0,
     timeouts: armed.length > 0 || disarmed.size > 0,
     usage: usage.length > 0,
     notices: (d.notices ?? []).length > 0,
   };
-  const e = tids !== undefined ? BINARY_ARRAYS : TEXT_ARRAYS;
+  const binary = tids !== undefined || cas !== undefined;
+  const e = binary ? BINARY_ARRAYS : TEXT_ARRAYS;
   const params: unknown[] = [
     e.uuid(t, (x) => x.id),
     e.uuid(t, (x) => x.debitAccountId),
@@ -513,13 +628,25 @@ function writeDecision(
       e.uuid(f, (x) => x.pendingId),
     );
   }
+  const accounts = cas?.accounts ?? d.accounts;
   params.push(
-    e.uuid(d.accounts, (a) => a.id),
-    e.int8(d.accounts, (a) => a.debitsPending),
-    e.int8(d.accounts, (a) => a.debitsPosted),
-    e.int8(d.accounts, (a) => a.creditsPending),
-    e.int8(d.accounts, (a) => a.creditsPosted),
+    e.uuid(accounts, (a) => a.id),
+    e.int8(accounts, (a) => a.debitsPending),
+    e.int8(accounts, (a) => a.debitsPosted),
+    e.int8(accounts, (a) => a.creditsPending),
+    e.int8(accounts, (a) => a.creditsPosted),
   );
+  if (cas) {
+    const was = cas.was;
+    params.push(
+      int8ArrayBinary(was, (a) => a.debitsPending),
+      int8ArrayBinary(was, (a) => a.debitsPosted),
+      int8ArrayBinary(was, (a) => a.creditsPending),
+      int8ArrayBinary(was, (a) => a.creditsPosted),
+      textArrayBinary(was, (a) => a.status),
+      int4ArrayBinary(was, (a) => a.flags),
+    );
+  }
   if (tids) {
     params.push(
       tidArrayBinary(d.accounts, (a) => {
@@ -534,7 +661,7 @@ function writeDecision(
   // Every transfer and failure is named, with a digest, by an audit entry chained in this statement.
   if (audit) {
     const columns = auditChainValues(preparedChainParams(ledgerAuditPrepared(d), at)) as (string | null)[][];
-    for (const column of columns) params.push(tids !== undefined ? textArrayBinary(column, textOf) : column);
+    for (const column of columns) params.push(binary ? textArrayBinary(column, textOf) : column);
   }
   const notices = d.notices ?? [];
   if (shape.notices) params.push(...outboxParams(notices));

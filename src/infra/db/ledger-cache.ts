@@ -1,0 +1,97 @@
+import { usageKey, type UsageRow } from "../../core/ledger/limits-check.js";
+import type { BatchKeys, LedgerSnapshot } from "../../core/ledger/snapshot.js";
+import type { Account } from "../../core/ledger/types.js";
+
+/**
+ * What this process last committed (or read under lock) for accounts and their limit usage, so
+ * that a batch touching only such accounts can be decided without reading them first and written
+ * in one round trip (SqlLedgerStore's cached path). The cache is never trusted: the write compares
+ * every account's balances, status and flags with the values decided on, and fails as a conflict
+ * when another process (or an operator) changed one meanwhile; the batch is then decided again
+ * from locked rows. Usage rows need no comparison of their own: a transfer changes a usage row
+ * only together with the balances of the same account, in the same transaction.
+ */
+export class LedgerCache {
+  private readonly accounts = new Map<string, Account>();
+  private readonly usage = new Map<string, UsageRow>();
+
+  constructor(private readonly maxEntries = 100_000) {}
+
+  /**
+   * A snapshot of copies (decide changes the accounts it is given) when every account and usage
+   * row of the batch is known and it settles no pending (pendings are read from the database);
+   * null otherwise. `was` holds the cached accounts, the values the write compares against, in
+   * the order of the snapshot's.
+   */
+  snapshotFor(keys: BatchKeys): CachedSnapshot | null {
+    if (keys.pendingIds.length > 0) return null;
+    const was: Account[] = [];
+    for (const id of keys.accountIds) {
+      const account = this.accounts.get(id);
+      if (!account) return null;
+      was.push(account);
+    }
+    const usage = new Map<string, UsageRow>();
+    for (const k of keys.usageKeys ?? []) {
+      const key = usageKey(k.accountId, k.periodKey);
+      const row = this.usage.get(key);
+      if (!row) return null;
+      usage.set(key, row);
+    }
+    const accounts = new Map<string, Account>();
+    for (const a of was) accounts.set(a.id, copyOf(a));
+    return { snapshot: { accounts, existing: new Map(), pendings: new Map(), usage }, was };
+  }
+
+  /**
+   * After a commit: the snapshot's accounts as decide left them, and the usage rows of the batch's
+   * keys (a key with no row has nothing counted yet). The cache takes the snapshot's objects as
+   * they are: the batch is done with them, and snapshotFor hands out copies.
+   */
+  remember(keys: BatchKeys, snapshot: LedgerSnapshot): void {
+    for (const a of snapshot.accounts.values()) bounded(this.accounts, a.id, a, this.maxEntries);
+    for (const k of keys.usageKeys ?? []) {
+      const key = usageKey(k.accountId, k.periodKey);
+      const row = snapshot.usage?.get(key) ?? { accountId: k.accountId, periodKey: k.periodKey, amountMinor: 0n, count: 0 };
+      bounded(this.usage, key, row, this.maxEntries);
+    }
+  }
+
+  /** After a failure or an unknown outcome: the batch's accounts must be read again. */
+  forget(keys: BatchKeys): void {
+    for (const id of keys.accountIds) this.accounts.delete(id);
+    for (const k of keys.usageKeys ?? []) this.usage.delete(usageKey(k.accountId, k.periodKey));
+  }
+}
+
+export interface CachedSnapshot {
+  snapshot: LedgerSnapshot;
+  was: Account[];
+}
+
+/** Sets a key, dropping the longest-held entry when that makes the map larger than max (a Map iterates in insertion order). */
+function bounded<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.set(key, value);
+  if (map.size <= max) return;
+  for (const oldest of map.keys()) {
+    map.delete(oldest);
+    return;
+  }
+}
+
+/** Field by field rather than by spread: one object shape, built without a property walk. */
+function copyOf(a: Account): Account {
+  return {
+    id: a.id,
+    institutionId: a.institutionId,
+    currency: a.currency,
+    kind: a.kind,
+    ownerRef: a.ownerRef,
+    status: a.status,
+    flags: a.flags,
+    debitsPending: a.debitsPending,
+    debitsPosted: a.debitsPosted,
+    creditsPending: a.creditsPending,
+    creditsPosted: a.creditsPosted,
+  };
+}
