@@ -14,8 +14,18 @@ import type { Account } from "../../core/ledger/types.js";
 export class LedgerCache {
   private readonly accounts = new Map<string, Account>();
   private readonly usage = new Map<string, UsageRow>();
+  /**
+   * Accounts of batches that conflicted, and until when they are not remembered: an account that
+   * another process writes too (a merchant both gateways credit) would otherwise fail nearly every
+   * cached write that touches it, doubling the work of those batches.
+   */
+  private readonly cooling = new Map<string, number>();
 
-  constructor(private readonly maxEntries = 100_000) {}
+  constructor(
+    private readonly maxEntries = 100_000,
+    private readonly coolingMs = 5_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * A snapshot of copies (decide changes the accounts it is given) when every account and usage
@@ -49,7 +59,11 @@ export class LedgerCache {
    * they are: the batch is done with them, and snapshotFor hands out copies.
    */
   remember(keys: BatchKeys, snapshot: LedgerSnapshot): void {
-    for (const a of snapshot.accounts.values()) bounded(this.accounts, a.id, a, this.maxEntries);
+    const cooling = this.cooling.size > 0 ? this.now() : 0;
+    for (const a of snapshot.accounts.values()) {
+      if (cooling > 0 && this.stillCooling(a.id, cooling)) continue;
+      bounded(this.accounts, a.id, a, this.maxEntries);
+    }
     for (const k of keys.usageKeys ?? []) {
       const key = usageKey(k.accountId, k.periodKey);
       const row = snapshot.usage?.get(key) ?? { accountId: k.accountId, periodKey: k.periodKey, amountMinor: 0n, count: 0 };
@@ -57,10 +71,25 @@ export class LedgerCache {
     }
   }
 
-  /** After a failure or an unknown outcome: the batch's accounts must be read again. */
-  forget(keys: BatchKeys): void {
-    for (const id of keys.accountIds) this.accounts.delete(id);
+  /**
+   * After a failure or an unknown outcome: the batch's accounts must be read again. After a
+   * conflict they are also not remembered for a while (which of them conflicted is not known).
+   */
+  forget(keys: BatchKeys, conflict = false): void {
+    const until = conflict ? this.now() + this.coolingMs : 0;
+    for (const id of keys.accountIds) {
+      this.accounts.delete(id);
+      if (conflict) bounded(this.cooling, id, until, this.maxEntries);
+    }
     for (const k of keys.usageKeys ?? []) this.usage.delete(usageKey(k.accountId, k.periodKey));
+  }
+
+  private stillCooling(id: string, now: number): boolean {
+    const until = this.cooling.get(id);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.cooling.delete(id);
+    return false;
   }
 }
 

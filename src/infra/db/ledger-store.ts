@@ -299,8 +299,9 @@ export class SqlLedgerStore implements LedgerStore {
       this.paths.cached += 1;
       return decision;
     } catch (error) {
-      cache.forget(keys);
-      if (error instanceof LedgerConflict) this.paths.conflicts += 1;
+      const conflict = error instanceof LedgerConflict;
+      cache.forget(keys, conflict);
+      if (conflict) this.paths.conflicts += 1;
       // Outside a transaction (one statement) a ROLLBACK only warns; it tells whether the connection still answers.
       if (client) broken = await client.query("ROLLBACK").then(() => false, () => true);
       throw error;

@@ -1,0 +1,112 @@
+// The store's copies of accounts and limit counters: what a batch may be decided on without
+// reading, and what is forgotten or held back after a conflict.
+import { describe, expect, it } from "vitest";
+import type { BatchKeys, LedgerSnapshot } from "../../src/core/ledger/snapshot.js";
+import type { Account } from "../../src/core/ledger/types.js";
+import { LedgerCache } from "../../src/infra/db/ledger-cache.js";
+
+const A = "0190a000-0000-7000-8000-00000000000a";
+const B = "0190a000-0000-7000-8000-00000000000b";
+const C = "0190a000-0000-7000-8000-00000000000c";
+
+function account(id: string, creditsPosted = 100n): Account {
+  return {
+    id,
+    institutionId: "0190a000-0000-7000-8000-000000000001",
+    currency: "KES",
+    kind: "customer_wallet",
+    ownerRef: null,
+    status: "active",
+    flags: 1,
+    debitsPending: 0n,
+    debitsPosted: 0n,
+    creditsPending: 0n,
+    creditsPosted,
+  };
+}
+
+const keys = (accountIds: string[], more: Partial<BatchKeys> = {}): BatchKeys => ({ transferIds: [], accountIds, pendingIds: [], ...more });
+
+function snapshotOf(accounts: Account[], usage: LedgerSnapshot["usage"] = new Map()): LedgerSnapshot {
+  return { accounts: new Map(accounts.map((a) => [a.id, a])), existing: new Map(), pendings: new Map(), usage };
+}
+
+describe("LedgerCache", () => {
+  it("answers only when every account of the batch is remembered", () => {
+    const cache = new LedgerCache();
+    expect(cache.snapshotFor(keys([A, B]))).toBeNull();
+    cache.remember(keys([A]), snapshotOf([account(A)]));
+    expect(cache.snapshotFor(keys([A, B]))).toBeNull();
+    cache.remember(keys([B]), snapshotOf([account(B, 7n)]));
+    const cached = cache.snapshotFor(keys([A, B]))!;
+    expect([...cached.snapshot.accounts.keys()]).toEqual([A, B]);
+    expect(cached.snapshot.accounts.get(B)!.creditsPosted).toBe(7n);
+    expect(cached.snapshot.existing.size).toBe(0);
+    expect(cached.was.map((a) => a.id)).toEqual([A, B]);
+  });
+
+  it("hands out copies, so a decision that changes them leaves the remembered values (the ones the write compares with) alone", () => {
+    const cache = new LedgerCache();
+    cache.remember(keys([A]), snapshotOf([account(A)]));
+    const first = cache.snapshotFor(keys([A]))!;
+    first.snapshot.accounts.get(A)!.debitsPosted = 60n;
+    expect(first.was[0]!.debitsPosted).toBe(0n);
+    expect(cache.snapshotFor(keys([A]))!.snapshot.accounts.get(A)!.debitsPosted).toBe(0n);
+    // After the write commits, the decided values are what is remembered.
+    cache.remember(keys([A]), first.snapshot);
+    expect(cache.snapshotFor(keys([A]))!.was[0]!.debitsPosted).toBe(60n);
+  });
+
+  it("never answers for a batch that settles a pending (pendings are read from the database)", () => {
+    const cache = new LedgerCache();
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]));
+    expect(cache.snapshotFor(keys([A, B], { pendingIds: [C] }))).toBeNull();
+  });
+
+  it("answers for limited transfers only when their counters are remembered; a counter with no row is remembered as zero", () => {
+    const cache = new LedgerCache();
+    const day = { accountId: A, periodKey: "2026-11-26" };
+    const month = { accountId: A, periodKey: "2026-11" };
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]));
+    expect(cache.snapshotFor(keys([A, B], { usageKeys: [day, month] }))).toBeNull();
+    const counted = new Map([[`${A}|2026-11`, { ...month, amountMinor: 500n, count: 2 }]]);
+    cache.remember(keys([A, B], { usageKeys: [day, month] }), snapshotOf([account(A), account(B)], counted));
+    const usage = cache.snapshotFor(keys([A, B], { usageKeys: [day, month] }))!.snapshot.usage!;
+    expect(usage.get(`${A}|2026-11`)).toEqual({ ...month, amountMinor: 500n, count: 2 });
+    expect(usage.get(`${A}|2026-11-26`)).toEqual({ ...day, amountMinor: 0n, count: 0 });
+    // Tomorrow's counter is not known: read under lock first.
+    expect(cache.snapshotFor(keys([A, B], { usageKeys: [{ accountId: A, periodKey: "2026-11-27" }] }))).toBeNull();
+  });
+
+  it("forgets a failed batch's accounts and counters", () => {
+    const cache = new LedgerCache();
+    const day = { accountId: A, periodKey: "2026-11-26" };
+    cache.remember(keys([A, B], { usageKeys: [day] }), snapshotOf([account(A), account(B)]));
+    cache.forget(keys([A], { usageKeys: [day] }));
+    expect(cache.snapshotFor(keys([A]))).toBeNull();
+    expect(cache.snapshotFor(keys([B]))).not.toBeNull();
+    cache.remember(keys([A]), snapshotOf([account(A)]));
+    expect(cache.snapshotFor(keys([A, B], { usageKeys: [day] }))).toBeNull();
+  });
+
+  it("does not remember the accounts of a conflicted batch until they have cooled", () => {
+    let now = 1_000;
+    const cache = new LedgerCache(100, 5_000, () => now);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]));
+    cache.forget(keys([A]), true);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]));
+    expect(cache.snapshotFor(keys([A]))).toBeNull();
+    expect(cache.snapshotFor(keys([B]))).not.toBeNull();
+    now += 5_001;
+    cache.remember(keys([A]), snapshotOf([account(A)]));
+    expect(cache.snapshotFor(keys([A]))).not.toBeNull();
+  });
+
+  it("holds at most maxEntries accounts, dropping the longest held", () => {
+    const cache = new LedgerCache(2);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]));
+    cache.remember(keys([C]), snapshotOf([account(C)]));
+    expect(cache.snapshotFor(keys([A]))).toBeNull();
+    expect(cache.snapshotFor(keys([B, C]))).not.toBeNull();
+  });
+});
