@@ -2,18 +2,38 @@ import { usageKey, type UsageRow } from "../../core/ledger/limits-check.js";
 import type { BatchKeys, LedgerSnapshot } from "../../core/ledger/snapshot.js";
 import type { Account } from "../../core/ledger/types.js";
 
+/** An account as last committed, with the limit counters read or written with that version. */
+interface Entry {
+  account: Account;
+  /** By period key. */
+  usage: Map<string, UsageRow>;
+}
+
+export interface CachedSnapshot {
+  snapshot: LedgerSnapshot;
+  /** The cached accounts, the values the write compares against, in the order of the snapshot's. */
+  was: Account[];
+}
+
+/** Counters kept per account at most (a day's and a month's, sent and received, and yesterday's). */
+const MAX_COUNTERS_PER_ACCOUNT = 8;
+
 /**
  * What this process last committed (or read under lock) for accounts and their limit usage, so
  * that a batch touching only such accounts can be decided without reading them first and written
  * in one round trip (SqlLedgerStore's cached path). The cache is never trusted: the write compares
  * every account's balances, status and flags with the values decided on, and fails as a conflict
  * when another process (or an operator) changed one meanwhile; the batch is then decided again
- * from locked rows. Usage rows need no comparison of their own: a transfer changes a usage row
- * only together with the balances of the same account, in the same transaction.
+ * from locked rows.
+ *
+ * Counters are kept with the account version they were read or written with, and only with it: a
+ * transfer changes an account's counters only together with its balances, in one transaction, so
+ * while the account is unchanged (which the write confirms) so are they. A new version from a
+ * locked read brings only the counters read with it; the others are dropped, since another
+ * process may have changed them along with the balances the read just saw.
  */
 export class LedgerCache {
-  private readonly accounts = new Map<string, Account>();
-  private readonly usage = new Map<string, UsageRow>();
+  private readonly entries = new Map<string, Entry>();
   /**
    * Accounts of batches that conflicted, and until when they are not remembered: an account that
    * another process writes too (a merchant both gateways credit) would otherwise fail nearly every
@@ -28,25 +48,23 @@ export class LedgerCache {
   ) {}
 
   /**
-   * A snapshot of copies (decide changes the accounts it is given) when every account and usage
-   * row of the batch is known and it settles no pending (pendings are read from the database);
-   * null otherwise. `was` holds the cached accounts, the values the write compares against, in
-   * the order of the snapshot's.
+   * A snapshot of copies (decide changes the accounts it is given) when every account and counter
+   * of the batch is known and it settles no pending (pendings are read from the database); null
+   * otherwise.
    */
   snapshotFor(keys: BatchKeys): CachedSnapshot | null {
     if (keys.pendingIds.length > 0) return null;
     const was: Account[] = [];
     for (const id of keys.accountIds) {
-      const account = this.accounts.get(id);
-      if (!account) return null;
-      was.push(account);
+      const entry = this.entries.get(id);
+      if (!entry) return null;
+      was.push(entry.account);
     }
     const usage = new Map<string, UsageRow>();
     for (const k of keys.usageKeys ?? []) {
-      const key = usageKey(k.accountId, k.periodKey);
-      const row = this.usage.get(key);
+      const row = this.entries.get(k.accountId)?.usage.get(k.periodKey);
       if (!row) return null;
-      usage.set(key, row);
+      usage.set(usageKey(k.accountId, k.periodKey), row);
     }
     const accounts = new Map<string, Account>();
     for (const a of was) accounts.set(a.id, copyOf(a));
@@ -54,20 +72,24 @@ export class LedgerCache {
   }
 
   /**
-   * After a commit: the snapshot's accounts as decide left them, and the usage rows of the batch's
-   * keys (a key with no row has nothing counted yet). The cache takes the snapshot's objects as
-   * they are: the batch is done with them, and snapshotFor hands out copies.
+   * After a commit: the snapshot's accounts as decide left them, each with the counters of the
+   * batch's keys (a key with no row has nothing counted yet). `confirmed`: the batch was written
+   * on the cached path, whose write found every account as cached, so the counters kept with the
+   * earlier version still hold; otherwise they are dropped. The cache takes the snapshot's objects
+   * as they are: the batch is done with them, and snapshotFor hands out copies.
    */
-  remember(keys: BatchKeys, snapshot: LedgerSnapshot): void {
-    const cooling = this.cooling.size > 0 ? this.now() : 0;
+  remember(keys: BatchKeys, snapshot: LedgerSnapshot, confirmed: boolean): void {
+    const now = this.cooling.size > 0 ? this.now() : 0;
     for (const a of snapshot.accounts.values()) {
-      if (cooling > 0 && this.stillCooling(a.id, cooling)) continue;
-      bounded(this.accounts, a.id, a, this.maxEntries);
+      if (now > 0 && this.stillCooling(a.id, now)) continue;
+      const kept = confirmed ? this.entries.get(a.id)?.usage : undefined;
+      bounded(this.entries, a.id, { account: a, usage: kept ?? new Map() }, this.maxEntries);
     }
     for (const k of keys.usageKeys ?? []) {
-      const key = usageKey(k.accountId, k.periodKey);
-      const row = snapshot.usage?.get(key) ?? { accountId: k.accountId, periodKey: k.periodKey, amountMinor: 0n, count: 0 };
-      bounded(this.usage, key, row, this.maxEntries);
+      const entry = this.entries.get(k.accountId);
+      if (!entry || entry.account !== snapshot.accounts.get(k.accountId)) continue;
+      const row = snapshot.usage?.get(usageKey(k.accountId, k.periodKey)) ?? { accountId: k.accountId, periodKey: k.periodKey, amountMinor: 0n, count: 0 };
+      bounded(entry.usage, k.periodKey, row, MAX_COUNTERS_PER_ACCOUNT);
     }
   }
 
@@ -78,10 +100,9 @@ export class LedgerCache {
   forget(keys: BatchKeys, conflict = false): void {
     const until = conflict ? this.now() + this.coolingMs : 0;
     for (const id of keys.accountIds) {
-      this.accounts.delete(id);
+      this.entries.delete(id);
       if (conflict) bounded(this.cooling, id, until, this.maxEntries);
     }
-    for (const k of keys.usageKeys ?? []) this.usage.delete(usageKey(k.accountId, k.periodKey));
   }
 
   private stillCooling(id: string, now: number): boolean {
@@ -91,11 +112,6 @@ export class LedgerCache {
     this.cooling.delete(id);
     return false;
   }
-}
-
-export interface CachedSnapshot {
-  snapshot: LedgerSnapshot;
-  was: Account[];
 }
 
 /** Sets a key, dropping the longest-held entry when that makes the map larger than max (a Map iterates in insertion order). */

@@ -4,7 +4,7 @@ import type { UsageRow } from "../../core/ledger/limits-check.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
 import { AUDIT_CHAIN_PARAM_COUNT, auditChainSql, auditChainValues, preparedChainParams, sqlAbortWhen } from "./audit-store.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot, OutboxNotice, PendingState } from "../../core/ledger/snapshot.js";
-import type { Account, AccountKind, AccountStatus, Transfer } from "../../core/ledger/types.js";
+import { RECORDED_FAILURES, SUCCESS_CODES, type Account, type AccountKind, type AccountStatus, type Transfer } from "../../core/ledger/types.js";
 import {
   ACCOUNT_COLUMNS,
   int4ArrayBinary,
@@ -285,17 +285,26 @@ export class SqlLedgerStore implements LedgerStore {
     cached: CachedSnapshot,
   ): Promise<BatchDecision> {
     const cache = this.cache!;
+    let decision: BatchDecision;
+    try {
+      decision = decide(cached.snapshot);
+    } catch (error) {
+      cache.forget(keys);
+      throw error;
+    }
+    // Decided with no existing ids: a refusal that writes nothing would confirm nothing, and for
+    // an id already used the locked path answers `exists…` instead. Rare; decided again there.
+    if (unrecordedRefusal(decision)) return this.applyLocked(db, keys, decide);
     let client: pg.PoolClient | null = null;
     let broken = false;
     try {
-      const decision = decide(cached.snapshot);
       const cas = { accounts: [...cached.snapshot.accounts.values()], was: cached.was };
       const writes = writeQueries(decision, this.options.audit, undefined, cas).map((q) => this.named(q));
       if (writes.length > 0) {
         client = await db.pipelinePool.connect();
         await together(client, writes.length === 1 ? writes : ["BEGIN", ...writes, "COMMIT"]).catch(writeFailure);
       }
-      cache.remember(keys, cached.snapshot);
+      cache.remember(keys, cached.snapshot, true);
       this.paths.cached += 1;
       return decision;
     } catch (error) {
@@ -344,7 +353,7 @@ export class SqlLedgerStore implements LedgerStore {
       const decision = decide(snapshot);
       const writes = writeQueries(decision, this.options.audit, locked.tids).map((q) => this.named(q));
       await together(client, [...writes, "COMMIT"]).catch(writeFailure);
-      this.cache?.remember({ ...keys, usageKeys: usageKeys }, snapshot);
+      this.cache?.remember({ ...keys, usageKeys: usageKeys }, snapshot, false);
       this.paths.locked += 1;
       return decision;
     } catch (error) {
@@ -408,6 +417,14 @@ export class SqlLedgerStore implements LedgerStore {
     );
     return result.rows.map(toTransfer);
   }
+}
+
+/** Whether a transfer of the batch was refused in a way that is not recorded (bad input, currency mismatch, a failed linked group…). */
+function unrecordedRefusal(decision: BatchDecision): boolean {
+  for (const group of decision.results) {
+    for (const r of group) if (!SUCCESS_CODES.has(r.result) && !RECORDED_FAILURES.has(r.result)) return true;
+  }
+  return false;
 }
 
 type ExistingRow = TransferRow & FailureRow & { src: "t" | "f" | "r" };
