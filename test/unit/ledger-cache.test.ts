@@ -25,6 +25,9 @@ function account(id: string, creditsPosted = 100n): Account {
   };
 }
 
+/** Versions for remember(): none of these tests depends on them but the one that says so. */
+const ZERO = [0n, 0n, 0n];
+
 const keys = (accountIds: string[], more: Partial<BatchKeys> = {}): BatchKeys => ({ transferIds: [], accountIds, pendingIds: [], ...more });
 
 function snapshotOf(accounts: Account[], usage: LedgerSnapshot["usage"] = new Map()): LedgerSnapshot {
@@ -35,31 +38,39 @@ describe("LedgerCache", () => {
   it("answers only when every account of the batch is remembered", () => {
     const cache = new LedgerCache();
     expect(cache.snapshotFor(keys([A, B]))).toBeNull();
-    cache.remember(keys([A]), snapshotOf([account(A)]), false);
+    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO, false);
     expect(cache.snapshotFor(keys([A, B]))).toBeNull();
-    cache.remember(keys([B]), snapshotOf([account(B, 7n)]), false);
+    cache.remember(keys([B]), snapshotOf([account(B, 7n)]), ZERO, false);
     const cached = cache.snapshotFor(keys([A, B]))!;
     expect([...cached.snapshot.accounts.keys()]).toEqual([A, B]);
     expect(cached.snapshot.accounts.get(B)!.creditsPosted).toBe(7n);
     expect(cached.snapshot.existing.size).toBe(0);
-    expect(cached.was.map((a) => a.id)).toEqual([A, B]);
+    expect(cached.versions).toEqual([0n, 0n]);
   });
 
   it("hands out copies, so a decision that changes them leaves the remembered values (the ones the write compares with) alone", () => {
     const cache = new LedgerCache();
-    cache.remember(keys([A]), snapshotOf([account(A)]), false);
+    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO, false);
     const first = cache.snapshotFor(keys([A]))!;
     first.snapshot.accounts.get(A)!.debitsPosted = 60n;
-    expect(first.was[0]!.debitsPosted).toBe(0n);
+
     expect(cache.snapshotFor(keys([A]))!.snapshot.accounts.get(A)!.debitsPosted).toBe(0n);
     // After the write commits, the decided values are what is remembered.
-    cache.remember(keys([A]), first.snapshot, true);
-    expect(cache.snapshotFor(keys([A]))!.was[0]!.debitsPosted).toBe(60n);
+    cache.remember(keys([A]), first.snapshot, ZERO, true);
+    expect(cache.snapshotFor(keys([A]))!.snapshot.accounts.get(A)!.debitsPosted).toBe(60n);
+  });
+
+  it("gives the row versions the commit left, in id order with the accounts", () => {
+    const cache = new LedgerCache();
+    cache.remember(keys([B, A]), snapshotOf([account(B), account(A)]), [7n, 3n], false);
+    const cached = cache.snapshotFor(keys([B, A]))!;
+    expect([...cached.snapshot.accounts.keys()]).toEqual([A, B]);
+    expect(cached.versions).toEqual([3n, 7n]);
   });
 
   it("never answers for a batch that settles a pending (pendings are read from the database)", () => {
     const cache = new LedgerCache();
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
     expect(cache.snapshotFor(keys([A, B], { pendingIds: [C] }))).toBeNull();
   });
 
@@ -67,10 +78,10 @@ describe("LedgerCache", () => {
     const cache = new LedgerCache();
     const day = { accountId: A, periodKey: "2026-11-26" };
     const month = { accountId: A, periodKey: "2026-11" };
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
     expect(cache.snapshotFor(keys([A, B], { usageKeys: [day, month] }))).toBeNull();
     const counted = new Map([[`${A}|2026-11`, { ...month, amountMinor: 500n, count: 2 }]]);
-    cache.remember(keys([A, B], { usageKeys: [day, month] }), snapshotOf([account(A), account(B)], counted), false);
+    cache.remember(keys([A, B], { usageKeys: [day, month] }), snapshotOf([account(A), account(B)], counted), ZERO, false);
     const usage = cache.snapshotFor(keys([A, B], { usageKeys: [day, month] }))!.snapshot.usage!;
     expect(usage.get(`${A}|2026-11`)).toEqual({ ...month, amountMinor: 500n, count: 2 });
     expect(usage.get(`${A}|2026-11-26`)).toEqual({ ...day, amountMinor: 0n, count: 0 });
@@ -82,13 +93,13 @@ describe("LedgerCache", () => {
     const cache = new LedgerCache();
     const day = { accountId: A, periodKey: "2026-11-26" };
     const counted = new Map([[`${A}|2026-11-26`, { ...day, amountMinor: 100n, count: 1 }]]);
-    cache.remember(keys([A, B], { usageKeys: [day] }), snapshotOf([account(A), account(B)], counted), false);
+    cache.remember(keys([A, B], { usageKeys: [day] }), snapshotOf([account(A), account(B)], counted), ZERO, false);
     // A batch written on the cached path (its write found A as cached) keeps A's other counters.
-    cache.remember(keys([A, C]), snapshotOf([account(A, 90n), account(C)]), true);
+    cache.remember(keys([A, C]), snapshotOf([account(A, 90n), account(C)]), ZERO, true);
     expect(cache.snapshotFor(keys([A], { usageKeys: [day] }))!.snapshot.usage!.get(`${A}|2026-11-26`)!.amountMinor).toBe(100n);
     // A version of A read under lock without that counter (another process may have sent from A
     // meanwhile, changing both) drops it: the next limited batch reads it under lock.
-    cache.remember(keys([A, C]), snapshotOf([account(A, 80n), account(C)]), false);
+    cache.remember(keys([A, C]), snapshotOf([account(A, 80n), account(C)]), ZERO, false);
     expect(cache.snapshotFor(keys([A]))).not.toBeNull();
     expect(cache.snapshotFor(keys([A], { usageKeys: [day] }))).toBeNull();
   });
@@ -96,31 +107,31 @@ describe("LedgerCache", () => {
   it("forgets a failed batch's accounts and counters", () => {
     const cache = new LedgerCache();
     const day = { accountId: A, periodKey: "2026-11-26" };
-    cache.remember(keys([A, B], { usageKeys: [day] }), snapshotOf([account(A), account(B)]), false);
+    cache.remember(keys([A, B], { usageKeys: [day] }), snapshotOf([account(A), account(B)]), ZERO, false);
     cache.forget(keys([A], { usageKeys: [day] }));
     expect(cache.snapshotFor(keys([A]))).toBeNull();
     expect(cache.snapshotFor(keys([B]))).not.toBeNull();
-    cache.remember(keys([A]), snapshotOf([account(A)]), false);
+    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO, false);
     expect(cache.snapshotFor(keys([A, B], { usageKeys: [day] }))).toBeNull();
   });
 
   it("does not remember the accounts of a conflicted batch until they have cooled", () => {
     let now = 1_000;
     const cache = new LedgerCache(100, 5_000, () => now);
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
     cache.forget(keys([A]), true);
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
     expect(cache.snapshotFor(keys([A]))).toBeNull();
     expect(cache.snapshotFor(keys([B]))).not.toBeNull();
     now += 5_001;
-    cache.remember(keys([A]), snapshotOf([account(A)]), false);
+    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO, false);
     expect(cache.snapshotFor(keys([A]))).not.toBeNull();
   });
 
   it("holds at most maxEntries accounts, dropping the longest held", () => {
     const cache = new LedgerCache(2);
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), false);
-    cache.remember(keys([C]), snapshotOf([account(C)]), false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
+    cache.remember(keys([C]), snapshotOf([account(C)]), ZERO, false);
     expect(cache.snapshotFor(keys([A]))).toBeNull();
     expect(cache.snapshotFor(keys([B, C]))).not.toBeNull();
   });

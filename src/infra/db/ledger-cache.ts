@@ -2,17 +2,18 @@ import { usageKey, type UsageRow } from "../../core/ledger/limits-check.js";
 import type { BatchKeys, LedgerSnapshot } from "../../core/ledger/snapshot.js";
 import type { Account } from "../../core/ledger/types.js";
 
-/** An account as last committed, with the limit counters read or written with that version. */
+/** An account as last committed, with its row's version and the limit counters read or written with that version. */
 interface Entry {
   account: Account;
+  version: bigint;
   /** By period key. */
   usage: Map<string, UsageRow>;
 }
 
 export interface CachedSnapshot {
   snapshot: LedgerSnapshot;
-  /** The cached accounts, the values the write compares against, in the order of the snapshot's. */
-  was: Account[];
+  /** The row version of each of the snapshot's accounts, in its order: what the write compares. */
+  versions: bigint[];
 }
 
 /** Counters kept per account at most (a day's and a month's, sent and received, and yesterday's). */
@@ -22,15 +23,14 @@ const MAX_COUNTERS_PER_ACCOUNT = 8;
  * What this process last committed (or read under lock) for accounts and their limit usage, so
  * that a batch touching only such accounts can be decided without reading them first and written
  * in one round trip (SqlLedgerStore's cached path). The cache is never trusted: the write compares
- * every account's balances, status and flags with the values decided on, and fails as a conflict
- * when another process (or an operator) changed one meanwhile; the batch is then decided again
- * from locked rows.
+ * every account's row version (which every ledger write of the row increments), status and flags
+ * with the copy's, and fails as a conflict when another process (or an operator) changed one
+ * meanwhile; the batch is then decided again from locked rows.
  *
  * Counters are kept with the account version they were read or written with, and only with it: a
- * transfer changes an account's counters only together with its balances, in one transaction, so
- * while the account is unchanged (which the write confirms) so are they. A new version from a
- * locked read brings only the counters read with it; the others are dropped, since another
- * process may have changed them along with the balances the read just saw.
+ * batch changes an account's counters only while it writes the account's row, so while the version
+ * is unchanged (which the write confirms) so are they. A version from a locked read brings only the
+ * counters read with it; the others are dropped.
  */
 export class LedgerCache {
   private readonly entries = new Map<string, Entry>();
@@ -54,11 +54,11 @@ export class LedgerCache {
    */
   snapshotFor(keys: BatchKeys): CachedSnapshot | null {
     if (keys.pendingIds.length > 0) return null;
-    const was: Account[] = [];
+    const was: Entry[] = [];
     for (const id of keys.accountIds) {
       const entry = this.entries.get(id);
       if (!entry) return null;
-      was.push(entry.account);
+      was.push(entry);
     }
     const usage = new Map<string, UsageRow>();
     for (const k of keys.usageKeys ?? []) {
@@ -66,24 +66,33 @@ export class LedgerCache {
       if (!row) return null;
       usage.set(usageKey(k.accountId, k.periodKey), row);
     }
+    // In id order, the order in which the write's UPDATE then locks the rows, as the locked path does.
+    was.sort(byAccountId);
     const accounts = new Map<string, Account>();
-    for (const a of was) accounts.set(a.id, copyOf(a));
-    return { snapshot: { accounts, existing: new Map(), pendings: new Map(), usage }, was };
+    const versions: bigint[] = [];
+    for (const e of was) {
+      accounts.set(e.account.id, copyOf(e.account));
+      versions.push(e.version);
+    }
+    return { snapshot: { accounts, existing: new Map(), pendings: new Map(), usage }, versions };
   }
 
   /**
-   * After a commit: the snapshot's accounts as decide left them, each with the counters of the
-   * batch's keys (a key with no row has nothing counted yet). `confirmed`: the batch was written
-   * on the cached path, whose write found every account as cached, so the counters kept with the
-   * earlier version still hold; otherwise they are dropped. The cache takes the snapshot's objects
-   * as they are: the batch is done with them, and snapshotFor hands out copies.
+   * After a commit: the snapshot's accounts as decide left them, at the row versions the commit
+   * left (`versions`, in the snapshot's order), each with the counters of the batch's keys (a key
+   * with no row has nothing counted yet). `confirmed`: the batch was written on the cached path,
+   * whose write found every account at its cached version, so the counters kept with that version
+   * still hold; otherwise they are dropped. The cache takes the snapshot's objects as they are:
+   * the batch is done with them, and snapshotFor hands out copies.
    */
-  remember(keys: BatchKeys, snapshot: LedgerSnapshot, confirmed: boolean): void {
+  remember(keys: BatchKeys, snapshot: LedgerSnapshot, versions: bigint[], confirmed: boolean): void {
     const now = this.cooling.size > 0 ? this.now() : 0;
+    let i = 0;
     for (const a of snapshot.accounts.values()) {
+      const version = versions[i++]!;
       if (now > 0 && this.stillCooling(a.id, now)) continue;
       const kept = confirmed ? this.entries.get(a.id)?.usage : undefined;
-      bounded(this.entries, a.id, { account: a, usage: kept ?? new Map() }, this.maxEntries);
+      bounded(this.entries, a.id, { account: a, version, usage: kept ?? new Map() }, this.maxEntries);
     }
     for (const k of keys.usageKeys ?? []) {
       const entry = this.entries.get(k.accountId);
@@ -123,6 +132,8 @@ function bounded<V>(map: Map<string, V>, key: string, value: V, max: number): vo
     return;
   }
 }
+
+const byAccountId = (a: Entry, b: Entry) => (a.account.id < b.account.id ? -1 : a.account.id > b.account.id ? 1 : 0);
 
 /** Field by field rather than by spread: one object shape, built without a property walk. */
 function copyOf(a: Account): Account {

@@ -61,8 +61,7 @@ interface WriteShape {
   byTid: boolean;
   /**
    * Written without a lock taken first (the cached path): every account of the batch is updated
-   * only where its balances, status and flags are still those decided on, and no id of the batch
-   * may already be a transfer or a recorded failure; either miss is a conflict.
+   * only where it is still at the version, status and flags decided on; a miss is a conflict.
    */
   cas: boolean;
   failures: boolean;
@@ -104,10 +103,8 @@ const writeBatchSql = (shape: WriteShape) => {
   RETURNING 1
 )`];
   const checks = [check("ins", `cardinality(${t(0)}::uuid[])`, CONFLICT, "inserted")];
-  let failureIds: string | null = null;
   if (shape.failures) {
     const f = $(7);
-    failureIds = f(0);
     parts.push(`fail AS (
   INSERT INTO transfer_failures (id, result, kind, debit_account_id, credit_account_id, amount, pending_id, created_at)
   SELECT f.*, ${t(11)}::timestamptz FROM unnest(${f(0)}::uuid[], ${f(1)}::text[], ${f(2)}::text[], ${f(3)}::uuid[], ${f(4)}::uuid[],
@@ -116,15 +113,7 @@ const writeBatchSql = (shape: WriteShape) => {
 )`);
     checks.push(check("fail", `cardinality(${f(0)}::uuid[])`, CONFLICT, "failed"));
   }
-  if (shape.cas) {
-    // What the insert cannot see: a new failure's id among the transfers, a new transfer's id
-    // among the failures (each table's own key catches a repeat within it).
-    parts.push(`seen AS (
-  SELECT 1 FROM transfer_failures WHERE id = ANY(${t(0)}::uuid[])${failureIds ? ` UNION ALL SELECT 1 FROM transfers WHERE id = ANY(${failureIds}::uuid[])` : ""}
-)`);
-    checks.unshift(check("seen", "0", CONFLICT, "unseen"));
-  }
-  const a = $(shape.cas ? 11 : shape.byTid ? 6 : 5);
+  const a = $(shape.cas ? 8 : shape.byTid ? 6 : 5);
   parts.push(shape.cas ? casUpdate(a) : lockedUpdate(a, shape.byTid));
   checks.push(
     shape.cas
@@ -176,7 +165,8 @@ const writeBatchSql = (shape: WriteShape) => {
  * locked account's would update nothing and fail the count check rather than another account).
  */
 const lockedUpdate = (a: (i: number) => string, byTid: boolean) => `upd AS (
-  UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
+  UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo,
+    version = a.version + 1
   FROM unnest(${a(0)}::uuid[], ${a(1)}::bigint[], ${a(2)}::bigint[], ${a(3)}::bigint[], ${a(4)}::bigint[]${byTid ? `, ${a(5)}::tid[]` : ""})
     AS v(id, dp, dpo, cp, cpo${byTid ? ", tid" : ""})
   WHERE ${byTid ? "a.ctid = v.tid AND " : ""}a.id = v.id RETURNING 1
@@ -184,17 +174,20 @@ const lockedUpdate = (a: (i: number) => string, byTid: boolean) => `upd AS (
 
 /**
  * The balances of a batch decided on cached accounts: each of its accounts (changed or not: a
- * refusal was decided on its values too) is updated only where it still holds the values decided
- * on. The UPDATE waits for a concurrent writer of the row and then compares with the version that
- * writer committed, so a row changed since it was cached is not updated and fails the count check.
+ * refusal was decided on its values too) is updated only where it is still at the version the
+ * copy was made from, with the copy's status and flags (which an operator may change without a
+ * ledger write). The UPDATE waits for a concurrent writer of the row and then compares with the
+ * version that writer committed, so a row written since it was cached is not updated and fails the
+ * count check. Versions rather than balances: balances can come back to the same values (a pending
+ * made and another voided) while the account's limit counters have moved on.
  */
 const casUpdate = (a: (i: number) => string) => `upd AS (
-  UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
+  UPDATE accounts a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo,
+    version = a.version + 1
   FROM unnest(${a(0)}::uuid[], ${a(1)}::bigint[], ${a(2)}::bigint[], ${a(3)}::bigint[], ${a(4)}::bigint[],
-    ${a(5)}::bigint[], ${a(6)}::bigint[], ${a(7)}::bigint[], ${a(8)}::bigint[], ${a(9)}::text[], ${a(10)}::int[])
-    AS v(id, dp, dpo, cp, cpo, was_dp, was_dpo, was_cp, was_cpo, was_status, was_flags)
-  WHERE a.id = v.id AND a.debits_pending = v.was_dp AND a.debits_posted = v.was_dpo AND a.credits_pending = v.was_cp
-    AND a.credits_posted = v.was_cpo AND a.status = v.was_status AND a.flags = v.was_flags RETURNING 1
+    ${a(5)}::bigint[], ${a(6)}::text[], ${a(7)}::int[])
+    AS v(id, dp, dpo, cp, cpo, was_version, was_status, was_flags)
+  WHERE a.id = v.id AND a.version = v.was_version AND a.status = v.was_status AND a.flags = v.was_flags RETURNING 1
 )`;
 
 /** The write statement and its prepared name for each variant of the shape, made on first use. */
@@ -271,12 +264,11 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   /**
-   * A batch decided on this store's copies of its accounts, written in one round trip: one
-   * autocommit statement (or BEGIN, the statements, COMMIT, sent together) that updates each
-   * account only where it still holds the values decided on and refuses ids already recorded
-   * (casUpdate, the `seen` probe). Another process's write to one of the accounts since, or a
-   * repeated id, fails it as a conflict: nothing is written, the copies are dropped, and the
-   * writer decides the batch again on the locked path.
+   * A batch decided on this store's copies of its accounts, written in one round trip: BEGIN, the
+   * write (which updates each account only where it is still at the copied version: casUpdate), the
+   * probe for ids recorded elsewhere (SEEN_PROBE), COMMIT, sent together. Another process's write
+   * to one of the accounts since, or a repeated id, fails it as a conflict: nothing is written, the
+   * copies are dropped, and the writer decides the batch again on the locked path.
    */
   private async applyCached(
     db: PostgresDb,
@@ -298,13 +290,13 @@ export class SqlLedgerStore implements LedgerStore {
     let client: pg.PoolClient | null = null;
     let broken = false;
     try {
-      const cas = { accounts: [...cached.snapshot.accounts.values()], was: cached.was };
+      const cas = { accounts: [...cached.snapshot.accounts.values()], versions: cached.versions };
       const writes = writeQueries(decision, this.options.audit, undefined, cas).map((q) => this.named(q));
       if (writes.length > 0) {
         client = await db.pipelinePool.connect();
-        await together(client, writes.length === 1 ? writes : ["BEGIN", ...writes, "COMMIT"]).catch(writeFailure);
+        await together(client, ["BEGIN", ...writes, "COMMIT"]).catch(writeFailure);
       }
-      cache.remember(keys, cached.snapshot, true);
+      cache.remember(keys, cached.snapshot, writesAccounts(decision) ? cached.versions.map((v) => v + 1n) : cached.versions, true);
       this.paths.cached += 1;
       return decision;
     } catch (error) {
@@ -351,9 +343,12 @@ export class SqlLedgerStore implements LedgerStore {
       const locked = accountsFromLine(accounts!.line);
       const snapshot = toSnapshot(pendings, locked.accounts, existing, usage);
       const decision = decide(snapshot);
-      const writes = writeQueries(decision, this.options.audit, locked.tids).map((q) => this.named(q));
+      const all = [...snapshot.accounts.values()];
+      const writes = writeQueries(decision, this.options.audit, { accounts: all, tids: locked.tids }).map((q) => this.named(q));
       await together(client, [...writes, "COMMIT"]).catch(writeFailure);
-      this.cache?.remember({ ...keys, usageKeys: usageKeys }, snapshot, false);
+      // The write moved every locked account's version by one (writeDecision); no write, none.
+      const step = writesAccounts(decision) ? 1n : 0n;
+      this.cache?.remember({ ...keys, usageKeys: usageKeys }, snapshot, all.map((a) => locked.versions.get(a.id)! + step), false);
       this.paths.locked += 1;
       return decision;
     } catch (error) {
@@ -467,11 +462,13 @@ async function together(client: pg.PoolClient, queries: (PgQuery | null)[]): Pro
 
 /**
  * The accounts of ledger_lock_and_read's first row: "id,institution,currency,kind,status,flags,dp,
- * dpo,cp,cpo,tid,owner" per account, ';' between accounts, owner as 'x' and the hex of its UTF-8 or
- * empty for NULL (no other field can hold ',' or ';'), tid the locked row version.
+ * dpo,cp,cpo,tid,version,owner" per account, ';' between accounts, owner as 'x' and the hex of its
+ * UTF-8 or empty for NULL (no other field can hold ',' or ';'), tid the locked row version's
+ * location, version the row's count of ledger writes.
  */
-function accountsFromLine(line: string): { accounts: Account[]; tids: Map<string, string> } {
+function accountsFromLine(line: string): { accounts: Account[]; tids: Map<string, string>; versions: Map<string, bigint> } {
   const tids = new Map<string, string>();
+  const versions = new Map<string, bigint>();
   const accounts: Account[] = [];
   // Scanned in place rather than split into arrays of strings; the fields most accounts share
   // (institution, currency, kind, status) reuse the previous account's string when they match.
@@ -516,6 +513,7 @@ function accountsFromLine(line: string): { accounts: Account[]; tids: Map<string
     const creditsPending = balance();
     const creditsPosted = balance();
     tids.set(id, field());
+    versions.set(id, BigInt(field()));
     const owner = field(true);
     accounts.push({
       id,
@@ -531,7 +529,7 @@ function accountsFromLine(line: string): { accounts: Account[]; tids: Map<string
       creditsPosted,
     });
   }
-  return { accounts, tids };
+  return { accounts, tids, versions };
 }
 
 const COMMA = 44;
@@ -566,10 +564,20 @@ function toSnapshot(
 const TEXT_ARRAYS = { uuid: uuidArray, int8: intArray, int4: intArray, time: timeArray, text: textArray };
 const BINARY_ARRAYS = { uuid: uuidArrayBinary, int8: int8ArrayBinary, int4: int4ArrayBinary, time: timeArrayBinary, text: textArrayBinary };
 
-/** Every account of a batch decided on cached values, as decided, and the values it was decided on (in the same order). */
+/** Every account of a batch decided on cached values, as decided, and the row version of each (in the same order). */
 interface CasAccounts {
   accounts: Account[];
-  was: Account[];
+  versions: bigint[];
+}
+
+/**
+ * Every account a batch locked, as decided, with the row version (ctid) the lock returned: all are
+ * written, changed or not, so that each one's version moves and a concurrent cached decision made
+ * on the old version fails (a refusal was decided on the account too).
+ */
+interface LockedAccounts {
+  accounts: Account[];
+  tids: Map<string, string>;
 }
 
 interface WriteQuery {
@@ -584,9 +592,30 @@ interface WriteQuery {
  * usage), or the usage alone when nothing else is written; then the usage rows its pendings
  * counted (rare).
  */
-function writeQueries(d: BatchDecision, audit: boolean, tids?: Map<string, string>, cas?: CasAccounts): WriteQuery[] {
+/**
+ * Run after the write, in its transaction: whether a transfer id the batch wrote is a recorded
+ * failure, or a failure id it recorded is a transfer. Each table's key catches a repeat within it,
+ * but nothing spans the two, and the existence read (or, on the cached path, none) may predate
+ * another process's commit of the same id on other accounts. This statement's snapshot is taken
+ * after the write, which waited for the audit head that every audited batch holds until its
+ * COMMIT: any batch that wrote before this one has committed by then, and is seen.
+ */
+const SEEN_PROBE = `SELECT ${sqlAbortWhen(
+  "EXISTS (SELECT 1 FROM transfer_failures WHERE id = ANY($1::uuid[])) OR EXISTS (SELECT 1 FROM transfers WHERE id = ANY($2::uuid[]))",
+  CONFLICT,
+)} AS unseen`;
+
+function seenProbe(d: BatchDecision, binary: boolean): WriteQuery {
+  const e = binary ? BINARY_ARRAYS : TEXT_ARRAYS;
+  return { text: SEEN_PROBE, values: [e.uuid(d.transfers, (x) => x.id), e.uuid(d.failures, (x) => x.id)], name: "ledger_seen_probe" };
+}
+
+/** Whether the batch's write statement runs, and so writes (and moves the version of) its accounts. */
+const writesAccounts = (d: BatchDecision) => d.transfers.length + d.failures.length > 0;
+
+function writeQueries(d: BatchDecision, audit: boolean, locked?: LockedAccounts, cas?: CasAccounts): WriteQuery[] {
   const queries: WriteQuery[] = [];
-  if (d.transfers.length + d.failures.length > 0) queries.push(writeDecision(d, audit, tids, cas));
+  if (writesAccounts(d)) queries.push(writeDecision(d, audit, locked, cas), seenProbe(d, locked !== undefined || cas !== undefined));
   else {
     const usage = saveUsageCountersQuery(d.usage ?? []);
     if (usage) queries.push(usage);
@@ -599,10 +628,11 @@ function writeQueries(d: BatchDecision, audit: boolean, tids?: Map<string, strin
 function writeDecision(
   d: BatchDecision,
   audit: boolean,
-  /** Row version of each locked account, from ledger_lock_and_read: PostgreSQL only, whose driver also takes arrays in binary. */
-  tids?: Map<string, string>,
+  /** The locked accounts, from ledger_lock_and_read: PostgreSQL only, whose driver also takes arrays in binary. */
+  locked?: LockedAccounts,
   cas?: CasAccounts,
 ): WriteQuery {
+  const tids = locked?.tids;
   const t = d.transfers;
   const f = d.failures;
   // A pending settled in the same batch is never armed: the statement's DELETE could not see it.
@@ -646,7 +676,7 @@ function writeDecision(
       e.uuid(f, (x) => x.pendingId),
     );
   }
-  const accounts = cas?.accounts ?? d.accounts;
+  const accounts = cas?.accounts ?? locked?.accounts ?? d.accounts;
   params.push(
     e.uuid(accounts, (a) => a.id),
     e.int8(accounts, (a) => a.debitsPending),
@@ -655,19 +685,12 @@ function writeDecision(
     e.int8(accounts, (a) => a.creditsPosted),
   );
   if (cas) {
-    const was = cas.was;
-    params.push(
-      int8ArrayBinary(was, (a) => a.debitsPending),
-      int8ArrayBinary(was, (a) => a.debitsPosted),
-      int8ArrayBinary(was, (a) => a.creditsPending),
-      int8ArrayBinary(was, (a) => a.creditsPosted),
-      textArrayBinary(was, (a) => a.status),
-      int4ArrayBinary(was, (a) => a.flags),
-    );
+    // Status and flags as copied: decide never changes them.
+    params.push(int8ArrayBinary(cas.versions, (v) => v), textArrayBinary(accounts, (a) => a.status), int4ArrayBinary(accounts, (a) => a.flags));
   }
   if (tids) {
     params.push(
-      tidArrayBinary(d.accounts, (a) => {
+      tidArrayBinary(accounts, (a) => {
         const tid = tids.get(a.id);
         if (tid === undefined) throw new Error(`account ${a.id} was not locked by this batch`);
         return tid;
