@@ -48,6 +48,8 @@ export interface Config {
     maxBatchTransfers: number;
     maxBatchesInFlight: number;
     expirySweepMs: number;
+    /** LEDGER_CACHE_ACCOUNTS: accounts whose last committed state a process keeps to write their next batches in one round trip (0: off). */
+    cacheAccounts: number;
   };
 }
 
@@ -112,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatchTransfers: int(env, "LEDGER_MAX_BATCH", 8_192, 1, 65_536),
       maxBatchesInFlight: int(env, "LEDGER_BATCHES_IN_FLIGHT", 2, 1, 16),
       expirySweepMs: int(env, "LEDGER_EXPIRY_SWEEP_MS", 1_000, 100, 3_600_000),
+      cacheAccounts: int(env, "LEDGER_CACHE_ACCOUNTS", 100_000, 0, 10_000_000),
     },
   };
 }

@@ -44,7 +44,8 @@ export async function buildGateway(config: Config, logger = createLogger(config.
   const applied = await migrate(db);
   logger.info({ database: describeDatabase(config), migrationsApplied: applied }, "database ready");
   // Account reads of hops in flight together share a statement (balances, wallets' currency, system accounts).
-  const ledger = new Ledger(new CoalescedAccountReads(new SqlLedgerStore(db)), {
+  const store = new SqlLedgerStore(db, { prepare: true, audit: true, cache: config.ledger.cacheAccounts > 0, cacheAccounts: config.ledger.cacheAccounts });
+  const ledger = new Ledger(new CoalescedAccountReads(store), {
     maxQueuedTransfers: config.ledger.maxQueuedTransfers,
     maxBatchTransfers: config.ledger.maxBatchTransfers,
     maxBatchesInFlight: config.ledger.maxBatchesInFlight,

@@ -214,6 +214,8 @@ export interface SqlLedgerStoreOptions {
    * locks and reads its accounts first.
    */
   cache?: boolean;
+  /** Accounts the cache holds at most (default 100,000). */
+  cacheAccounts?: number;
 }
 
 export class SqlLedgerStore implements LedgerStore {
@@ -223,7 +225,7 @@ export class SqlLedgerStore implements LedgerStore {
     private readonly db: SqlDb,
     private readonly options: SqlLedgerStoreOptions = { prepare: true, audit: true },
   ) {
-    this.cache = db instanceof PostgresDb && options.cache !== false ? new LedgerCache() : null;
+    this.cache = db instanceof PostgresDb && options.cache !== false ? new LedgerCache(options.cacheAccounts) : null;
   }
 
   /** Batches written by each path since the store was made (for benchmarks and tests). */
