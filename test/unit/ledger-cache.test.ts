@@ -38,9 +38,9 @@ describe("LedgerCache", () => {
   it("answers only when every account of the batch is remembered", () => {
     const cache = new LedgerCache();
     expect(cache.snapshotFor(keys([A, B]))).toBeNull();
-    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO, false);
+    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO);
     expect(cache.snapshotFor(keys([A, B]))).toBeNull();
-    cache.remember(keys([B]), snapshotOf([account(B, 7n)]), ZERO, false);
+    cache.remember(keys([B]), snapshotOf([account(B, 7n)]), ZERO);
     const cached = cache.snapshotFor(keys([A, B]))!;
     expect([...cached.snapshot.accounts.keys()]).toEqual([A, B]);
     expect(cached.snapshot.accounts.get(B)!.creditsPosted).toBe(7n);
@@ -48,21 +48,27 @@ describe("LedgerCache", () => {
     expect(cached.versions).toEqual([0n, 0n]);
   });
 
-  it("hands out copies, so a decision that changes them leaves the remembered values (the ones the write compares with) alone", () => {
+  it("lends the cached accounts to the batch: confirmed, they are the new state at the next version; forgotten, they are read again", () => {
     const cache = new LedgerCache();
-    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO, false);
+    cache.remember(keys([A]), snapshotOf([account(A)]), [4n]);
     const first = cache.snapshotFor(keys([A]))!;
-    first.snapshot.accounts.get(A)!.debitsPosted = 60n;
-
-    expect(cache.snapshotFor(keys([A]))!.snapshot.accounts.get(A)!.debitsPosted).toBe(0n);
-    // After the write commits, the decided values are what is remembered.
-    cache.remember(keys([A]), first.snapshot, ZERO, true);
-    expect(cache.snapshotFor(keys([A]))!.snapshot.accounts.get(A)!.debitsPosted).toBe(60n);
+    first.snapshot.accounts.get(A)!.debitsPosted = 60n; // as decide does
+    cache.confirm(first, keys([A]), true);
+    const second = cache.snapshotFor(keys([A]))!;
+    expect(second.snapshot.accounts.get(A)!.debitsPosted).toBe(60n);
+    expect(second.versions).toEqual([5n]);
+    // A batch that wrote nothing leaves the version.
+    cache.confirm(second, keys([A]), false);
+    expect(cache.snapshotFor(keys([A]))!.versions).toEqual([5n]);
+    // A failed batch's accounts, changed by its decision, are dropped.
+    cache.snapshotFor(keys([A]))!.snapshot.accounts.get(A)!.debitsPosted = 999n;
+    cache.forget(keys([A]));
+    expect(cache.snapshotFor(keys([A]))).toBeNull();
   });
 
   it("gives the row versions the commit left, in id order with the accounts", () => {
     const cache = new LedgerCache();
-    cache.remember(keys([B, A]), snapshotOf([account(B), account(A)]), [7n, 3n], false);
+    cache.remember(keys([B, A]), snapshotOf([account(B), account(A)]), [7n, 3n]);
     const cached = cache.snapshotFor(keys([B, A]))!;
     expect([...cached.snapshot.accounts.keys()]).toEqual([A, B]);
     expect(cached.versions).toEqual([3n, 7n]);
@@ -70,7 +76,7 @@ describe("LedgerCache", () => {
 
   it("never answers for a batch that settles a pending (pendings are read from the database)", () => {
     const cache = new LedgerCache();
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO);
     expect(cache.snapshotFor(keys([A, B], { pendingIds: [C] }))).toBeNull();
   });
 
@@ -78,10 +84,10 @@ describe("LedgerCache", () => {
     const cache = new LedgerCache();
     const day = { accountId: A, periodKey: "2026-11-26" };
     const month = { accountId: A, periodKey: "2026-11" };
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO);
     expect(cache.snapshotFor(keys([A, B], { usageKeys: [day, month] }))).toBeNull();
     const counted = new Map([[`${A}|2026-11`, { ...month, amountMinor: 500n, count: 2 }]]);
-    cache.remember(keys([A, B], { usageKeys: [day, month] }), snapshotOf([account(A), account(B)], counted), ZERO, false);
+    cache.remember(keys([A, B], { usageKeys: [day, month] }), snapshotOf([account(A), account(B)], counted), ZERO);
     const usage = cache.snapshotFor(keys([A, B], { usageKeys: [day, month] }))!.snapshot.usage!;
     expect(usage.get(`${A}|2026-11`)).toEqual({ ...month, amountMinor: 500n, count: 2 });
     expect(usage.get(`${A}|2026-11-26`)).toEqual({ ...day, amountMinor: 0n, count: 0 });
@@ -92,14 +98,20 @@ describe("LedgerCache", () => {
   it("keeps counters only with the account version they were read or written with", () => {
     const cache = new LedgerCache();
     const day = { accountId: A, periodKey: "2026-11-26" };
+    const inbound = { accountId: A, periodKey: "2026-11-26:in" };
     const counted = new Map([[`${A}|2026-11-26`, { ...day, amountMinor: 100n, count: 1 }]]);
-    cache.remember(keys([A, B], { usageKeys: [day] }), snapshotOf([account(A), account(B)], counted), ZERO, false);
-    // A batch written on the cached path (its write found A as cached) keeps A's other counters.
-    cache.remember(keys([A, C]), snapshotOf([account(A, 90n), account(C)]), ZERO, true);
-    expect(cache.snapshotFor(keys([A], { usageKeys: [day] }))!.snapshot.usage!.get(`${A}|2026-11-26`)!.amountMinor).toBe(100n);
-    // A version of A read under lock without that counter (another process may have sent from A
-    // meanwhile, changing both) drops it: the next limited batch reads it under lock.
-    cache.remember(keys([A, C]), snapshotOf([account(A, 80n), account(C)]), ZERO, false);
+    cache.remember(keys([A, B], { usageKeys: [day, inbound] }), snapshotOf([account(A), account(B)], counted), ZERO);
+    // Written on the cached path (its write found A at its version): A's other counters still hold,
+    // and the batch's own are added.
+    const cached = cache.snapshotFor(keys([A, B], { usageKeys: [inbound] }))!;
+    cached.snapshot.usage!.set(`${A}|2026-11-26:in`, { ...inbound, amountMinor: 7n, count: 1 });
+    cache.confirm(cached, keys([A, B], { usageKeys: [inbound] }), true);
+    const both = cache.snapshotFor(keys([A], { usageKeys: [day, inbound] }))!.snapshot.usage!;
+    expect(both.get(`${A}|2026-11-26`)!.amountMinor).toBe(100n);
+    expect(both.get(`${A}|2026-11-26:in`)!.amountMinor).toBe(7n);
+    // A version of A read under lock without those counters (another process may have sent from A
+    // meanwhile, changing both) drops them: the next limited batch reads them under lock.
+    cache.remember(keys([A, C]), snapshotOf([account(A, 80n), account(C)]), ZERO);
     expect(cache.snapshotFor(keys([A]))).not.toBeNull();
     expect(cache.snapshotFor(keys([A], { usageKeys: [day] }))).toBeNull();
   });
@@ -107,31 +119,31 @@ describe("LedgerCache", () => {
   it("forgets a failed batch's accounts and counters", () => {
     const cache = new LedgerCache();
     const day = { accountId: A, periodKey: "2026-11-26" };
-    cache.remember(keys([A, B], { usageKeys: [day] }), snapshotOf([account(A), account(B)]), ZERO, false);
+    cache.remember(keys([A, B], { usageKeys: [day] }), snapshotOf([account(A), account(B)]), ZERO);
     cache.forget(keys([A], { usageKeys: [day] }));
     expect(cache.snapshotFor(keys([A]))).toBeNull();
     expect(cache.snapshotFor(keys([B]))).not.toBeNull();
-    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO, false);
+    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO);
     expect(cache.snapshotFor(keys([A, B], { usageKeys: [day] }))).toBeNull();
   });
 
   it("does not remember the accounts of a conflicted batch until they have cooled", () => {
     let now = 1_000;
     const cache = new LedgerCache(100, 5_000, () => now);
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO);
     cache.forget(keys([A]), true);
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO);
     expect(cache.snapshotFor(keys([A]))).toBeNull();
     expect(cache.snapshotFor(keys([B]))).not.toBeNull();
     now += 5_001;
-    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO, false);
+    cache.remember(keys([A]), snapshotOf([account(A)]), ZERO);
     expect(cache.snapshotFor(keys([A]))).not.toBeNull();
   });
 
   it("holds at most maxEntries accounts, dropping the longest held", () => {
     const cache = new LedgerCache(2);
-    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO, false);
-    cache.remember(keys([C]), snapshotOf([account(C)]), ZERO, false);
+    cache.remember(keys([A, B]), snapshotOf([account(A), account(B)]), ZERO);
+    cache.remember(keys([C]), snapshotOf([account(C)]), ZERO);
     expect(cache.snapshotFor(keys([A]))).toBeNull();
     expect(cache.snapshotFor(keys([B, C]))).not.toBeNull();
   });

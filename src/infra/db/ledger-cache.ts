@@ -14,6 +14,7 @@ export interface CachedSnapshot {
   snapshot: LedgerSnapshot;
   /** The row version of each of the snapshot's accounts, in its order: what the write compares. */
   versions: bigint[];
+  entries: Entry[];
 }
 
 /** Counters kept per account at most (a day's and a month's, sent and received, and yesterday's). */
@@ -48,9 +49,11 @@ export class LedgerCache {
   ) {}
 
   /**
-   * A snapshot of copies (decide changes the accounts it is given) when every account and counter
-   * of the batch is known and it settles no pending (pendings are read from the database); null
-   * otherwise.
+   * A snapshot of the cached accounts themselves when every account and counter of the batch is
+   * known and it settles no pending (pendings are read from the database); null otherwise. Not
+   * copies: decide changes the accounts it is given, and the batch owns these until it ends (the
+   * writer never lets two batches in flight share an account). Its caller must then either
+   * confirm() or forget() them.
    */
   snapshotFor(keys: BatchKeys): CachedSnapshot | null {
     if (keys.pendingIds.length > 0) return null;
@@ -71,28 +74,40 @@ export class LedgerCache {
     const accounts = new Map<string, Account>();
     const versions: bigint[] = [];
     for (const e of was) {
-      accounts.set(e.account.id, copyOf(e.account));
+      accounts.set(e.account.id, e.account);
       versions.push(e.version);
     }
-    return { snapshot: { accounts, existing: new Map(), pendings: new Map(), usage }, versions };
+    return { snapshot: { accounts, existing: new Map(), pendings: new Map(), usage }, versions, entries: was };
   }
 
   /**
-   * After a commit: the snapshot's accounts as decide left them, at the row versions the commit
-   * left (`versions`, in the snapshot's order), each with the counters of the batch's keys (a key
-   * with no row has nothing counted yet). `confirmed`: the batch was written on the cached path,
-   * whose write found every account at its cached version, so the counters kept with that version
-   * still hold; otherwise they are dropped. The cache takes the snapshot's objects as they are:
-   * the batch is done with them, and snapshotFor hands out copies.
+   * After the cached batch committed: its accounts (changed in place by decide) are at the next
+   * version when it wrote them, and its counters as decided. The counters kept with the earlier
+   * version still hold, since the write found every account at it.
    */
-  remember(keys: BatchKeys, snapshot: LedgerSnapshot, versions: bigint[], confirmed: boolean): void {
+  confirm(cached: CachedSnapshot, keys: BatchKeys, wrote: boolean): void {
+    if (wrote) for (const e of cached.entries) e.version += 1n;
+    const usage = cached.snapshot.usage;
+    for (const k of keys.usageKeys ?? []) {
+      const entry = this.entries.get(k.accountId);
+      const row = usage?.get(usageKey(k.accountId, k.periodKey));
+      if (entry && row) bounded(entry.usage, k.periodKey, row, MAX_COUNTERS_PER_ACCOUNT);
+    }
+  }
+
+  /**
+   * After a batch on the locked path committed: the snapshot's accounts as decide left them, at
+   * the row versions the commit left (`versions`, in the snapshot's order), each with the counters
+   * of the batch's keys (a key with no row has nothing counted yet). Counters kept with an earlier
+   * version are dropped. The cache takes the snapshot's objects: the batch is done with them.
+   */
+  remember(keys: BatchKeys, snapshot: LedgerSnapshot, versions: bigint[]): void {
     const now = this.cooling.size > 0 ? this.now() : 0;
     let i = 0;
     for (const a of snapshot.accounts.values()) {
       const version = versions[i++]!;
       if (now > 0 && this.stillCooling(a.id, now)) continue;
-      const kept = confirmed ? this.entries.get(a.id)?.usage : undefined;
-      bounded(this.entries, a.id, { account: a, version, usage: kept ?? new Map() }, this.maxEntries);
+      bounded(this.entries, a.id, { account: a, version, usage: new Map() }, this.maxEntries);
     }
     for (const k of keys.usageKeys ?? []) {
       const entry = this.entries.get(k.accountId);
@@ -134,20 +149,3 @@ function bounded<V>(map: Map<string, V>, key: string, value: V, max: number): vo
 }
 
 const byAccountId = (a: Entry, b: Entry) => (a.account.id < b.account.id ? -1 : a.account.id > b.account.id ? 1 : 0);
-
-/** Field by field rather than by spread: one object shape, built without a property walk. */
-function copyOf(a: Account): Account {
-  return {
-    id: a.id,
-    institutionId: a.institutionId,
-    currency: a.currency,
-    kind: a.kind,
-    ownerRef: a.ownerRef,
-    status: a.status,
-    flags: a.flags,
-    debitsPending: a.debitsPending,
-    debitsPosted: a.debitsPosted,
-    creditsPending: a.creditsPending,
-    creditsPosted: a.creditsPosted,
-  };
-}

@@ -287,8 +287,12 @@ export class SqlLedgerStore implements LedgerStore {
       throw error;
     }
     // Decided with no existing ids: a refusal that writes nothing would confirm nothing, and for
-    // an id already used the locked path answers `exists…` instead. Rare; decided again there.
-    if (unrecordedRefusal(decision)) return this.applyLocked(db, keys, decide);
+    // an id already used the locked path answers `exists…` instead. Rare; decided again there
+    // (the cached accounts, which decide changed, are dropped first).
+    if (unrecordedRefusal(decision)) {
+      cache.forget(keys);
+      return this.applyLocked(db, keys, decide);
+    }
     let client: pg.PoolClient | null = null;
     let broken = false;
     try {
@@ -298,7 +302,7 @@ export class SqlLedgerStore implements LedgerStore {
         client = await db.pipelinePool.connect();
         await together(client, ["BEGIN", ...writes, "COMMIT"]).catch(writeFailure);
       }
-      cache.remember(keys, cached.snapshot, writesAccounts(decision) ? cached.versions.map((v) => v + 1n) : cached.versions, true);
+      cache.confirm(cached, keys, writesAccounts(decision));
       this.paths.cached += 1;
       return decision;
     } catch (error) {
@@ -350,7 +354,7 @@ export class SqlLedgerStore implements LedgerStore {
       await together(client, [...writes, "COMMIT"]).catch(writeFailure);
       // The write moved every locked account's version by one (writeDecision); no write, none.
       const step = writesAccounts(decision) ? 1n : 0n;
-      this.cache?.remember({ ...keys, usageKeys: usageKeys }, snapshot, all.map((a) => locked.versions.get(a.id)! + step), false);
+      this.cache?.remember({ ...keys, usageKeys: usageKeys }, snapshot, all.map((a) => locked.versions.get(a.id)! + step));
       this.paths.locked += 1;
       return decision;
     } catch (error) {
