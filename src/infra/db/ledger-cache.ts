@@ -57,8 +57,10 @@ export class LedgerCache {
    */
   snapshotFor(keys: BatchKeys): CachedSnapshot | null {
     if (keys.pendingIds.length > 0) return null;
+    // In id order, the order in which the write's UPDATE then locks the rows, as the locked path
+    // does (the default sort compares strings natively; canonical UUIDs sort as their bytes).
     const was: Entry[] = [];
-    for (const id of keys.accountIds) {
+    for (const id of keys.accountIds.slice().sort()) {
       const entry = this.entries.get(id);
       if (!entry) return null;
       was.push(entry);
@@ -69,8 +71,6 @@ export class LedgerCache {
       if (!row) return null;
       usage.set(usageKey(k.accountId, k.periodKey), row);
     }
-    // In id order, the order in which the write's UPDATE then locks the rows, as the locked path does.
-    was.sort(byAccountId);
     const accounts = new Map<string, Account>();
     const versions: bigint[] = [];
     for (const e of was) {
@@ -148,4 +148,3 @@ function bounded<V>(map: Map<string, V>, key: string, value: V, max: number): vo
   }
 }
 
-const byAccountId = (a: Entry, b: Entry) => (a.account.id < b.account.id ? -1 : a.account.id > b.account.id ? 1 : 0);
