@@ -3,22 +3,17 @@
 // the compare-and-set on balances missed a refusal-only batch and an ABA on pending balances (now
 // row versions), and nothing spanned transfer and failure ids (now a probe after the write).
 import type pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
-import { Ledger } from "../../src/core/ledger/ledger.js";
+import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import { type Account, type TransferInput, type TransferLimits } from "../../src/core/ledger/types.js";
-import type { WriterOptions } from "../../src/core/ledger/writer.js";
+import type { Account, TransferInput, TransferLimits } from "../../src/core/ledger/types.js";
 import type { LimitPolicy } from "../../src/core/limits/types.js";
-import { SqlLedgerStore, type SqlLedgerStoreOptions } from "../../src/infra/db/ledger-store.js";
-import { isRetryableSqlError, type PostgresDb } from "../../src/infra/db/sql.js";
-import { expectLedgerConsistent, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
+import type { PostgresDb } from "../../src/infra/db/sql.js";
+import { balancesOf, failureOf, move, transferCount, useGateways } from "../helpers/ledger-gateways.js";
+import { expectLedgerConsistent, useLedgerEnv } from "../helpers/ledger-setup.js";
 import { limitUsageLabels } from "../helpers/limit-usage.js";
 import { verifyAuditChain } from "../../src/infra/db/audit-store.js";
 import { verifyLedgerAgainstAudit } from "../../src/infra/db/ledger-audit-verify.js";
 
-function move(from: Account, to: Account, amountMinor: bigint, extra: Partial<TransferInput> = {}): TransferInput {
-  return { id: uuidv7(), debitAccountId: from.id, creditAccountId: to.id, amountMinor, code: "p2p", ...extra };
-}
 
 const DAY_300: LimitPolicy = {
   maxPerTransactionMinor: 1_000_000n,
@@ -30,30 +25,11 @@ const DAY_300: LimitPolicy = {
 
 describe("ledger cached path races", () => {
   const env = useLedgerEnv("postgres");
-  const opened: Ledger[] = [];
 
-  function gateway(options: Partial<SqlLedgerStoreOptions> = {}, writer: Partial<WriterOptions> = {}) {
-    const store = new SqlLedgerStore(env.db, { prepare: true, audit: true, ...options });
-    const ledger = new Ledger(store, { isRetryable: isRetryableSqlError, ...writer });
-    opened.push(ledger);
-    return { store, ledger };
-  }
+  const gateway = useGateways(() => env.db);
 
-  afterAll(async () => {
-    await Promise.all(opened.map((l) => l.close()));
-  });
 
-  const balances = async (...accounts: Account[]) => {
-    const stored = await storedBalances(env.db, accounts.map((a) => a.id));
-    return accounts.map((a) => {
-      const s = stored.get(a.id)!;
-      return [s.debitsPending, s.debitsPosted, s.creditsPending, s.creditsPosted];
-    });
-  };
-  const failureOf = async (id: string) =>
-    (await env.db.query<{ result: string }>("SELECT result FROM transfer_failures WHERE id = $1", [id])).rows.map((r) => r.result);
-  const transferCount = async (id: string) =>
-    (await env.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE id = $1", [id])).rows[0]!.n;
+  const balances = (...accounts: Account[]) => balancesOf(env.db, ...accounts);
 
   /** Holds a FOR UPDATE lock on an account from a connection of its own until release(). */
   async function holdLock(accountId: string): Promise<{ release: () => Promise<void> }> {
@@ -93,7 +69,7 @@ describe("ledger cached path races", () => {
     await waitForLockWaiters(2);
     await lock.release();
     const [rb, ra] = await Promise.all([refused, accepted]);
-    const recorded = { transfers: await transferCount(x), failures: await failureOf(x) };
+    const recorded = { transfers: await transferCount(env.db, x), failures: await failureOf(env.db, x) };
     const info = JSON.stringify({ a: ra.result, b: rb.result, recorded, aPaths: a.store.paths, bPaths: b.store.paths });
     // The locked path would answer one of them from the other's record (exists_with_different_amount).
     expect(recorded.transfers + recorded.failures.length, info).toBe(1);
@@ -114,7 +90,7 @@ describe("ledger cached path races", () => {
     await waitForLockWaiters(2);
     await lock.release();
     const [rb, ra] = await Promise.all([refused, accepted]);
-    const recorded = { transfers: await transferCount(x), failures: await failureOf(x) };
+    const recorded = { transfers: await transferCount(env.db, x), failures: await failureOf(env.db, x) };
     const info = JSON.stringify({ a: ra.result, b: rb.result, recorded, aPaths: a.store.paths, bPaths: b.store.paths });
     expect(recorded.transfers + recorded.failures.length, info).toBe(1);
     await expectLedgerConsistent(env.db);
@@ -166,7 +142,7 @@ describe("ledger cached path races", () => {
     await client.query("COMMIT");
     client.release();
     const [rb, ra] = await Promise.all([refused, accepted]);
-    const recorded = { transfers: await transferCount(x), failures: await failureOf(x) };
+    const recorded = { transfers: await transferCount(env.db, x), failures: await failureOf(env.db, x) };
     expect(recorded.transfers + recorded.failures.length, JSON.stringify({ a: ra.result, b: rb.result, recorded })).toBe(1);
   });
 
@@ -221,7 +197,7 @@ describe("ledger cached path races", () => {
     await lock.release();
     const [rb, ra] = await Promise.all([refused, accepted]);
     expect([rb.result, ra.result]).toEqual(["exceeds_credits", "exists_with_different_amount"]);
-    expect([await transferCount(x), await failureOf(x)]).toEqual([0, ["exceeds_credits"]]);
+    expect([await transferCount(env.db, x), await failureOf(env.db, x)]).toEqual([0, ["exceeds_credits"]]);
     await expectLedgerConsistent(env.db);
   });
 });

@@ -3,14 +3,10 @@
 // stale behind the store's back (another gateway process, an operator's UPDATE, an id recorded
 // elsewhere) and check that the answer is still the one the locked path would give: exact result
 // codes, exact balances, the path counters, and a consistent ledger.
-import { afterAll, describe, expect, it } from "vitest";
-import { Ledger } from "../../src/core/ledger/ledger.js";
-import { uuidv7 } from "../../src/core/ledger/ids.js";
-import { AccountFlags, type Account, type TransferInput, type TransferLimits } from "../../src/core/ledger/types.js";
-import type { WriterOptions } from "../../src/core/ledger/writer.js";
+import { describe, expect, it } from "vitest";
+import { AccountFlags, type Account, type TransferLimits } from "../../src/core/ledger/types.js";
 import type { LimitPolicy } from "../../src/core/limits/types.js";
-import { SqlLedgerStore, type SqlLedgerStoreOptions } from "../../src/infra/db/ledger-store.js";
-import { isRetryableSqlError } from "../../src/infra/db/sql.js";
+import { balancesOf, failureOf, move, transferCount, useGateways } from "../helpers/ledger-gateways.js";
 import { expectLedgerConsistent, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
 import { limitUsageLabels } from "../helpers/limit-usage.js";
 
@@ -18,55 +14,15 @@ const WALLET = AccountFlags.debitsMustNotExceedCredits;
 // After a conflict the store may keep the batch's accounts out of its cache for a while
 // (LedgerCache's cooling), so a test that needs a warm cache after one uses a new process.
 
-function move(from: Account, to: Account, amountMinor: bigint, extra: Partial<TransferInput> = {}): TransferInput {
-  return { id: uuidv7(), debitAccountId: from.id, creditAccountId: to.id, amountMinor, code: "p2p", ...extra };
-}
 
-interface Paths {
-  cached: number;
-  locked: number;
-  conflicts: number;
-}
 
 describe("ledger cached path on postgres", () => {
   const env = useLedgerEnv("postgres");
-  const opened: Ledger[] = [];
 
-  /** A Ledger over a store of its own whose path counters the test can read (a gateway process). */
-  function gateway(options: Partial<SqlLedgerStoreOptions> = {}, writer: Partial<WriterOptions> = {}) {
-    const store = new SqlLedgerStore(env.db, { prepare: true, audit: true, ...options });
-    const ledger = new Ledger(store, { isRetryable: isRetryableSqlError, ...writer });
-    opened.push(ledger);
-    let mark: Paths = { ...store.paths };
-    return {
-      store,
-      ledger,
-      /** The counters' growth since the previous call (or since the store was made). */
-      delta(): Paths {
-        const now = { ...store.paths };
-        const d = { cached: now.cached - mark.cached, locked: now.locked - mark.locked, conflicts: now.conflicts - mark.conflicts };
-        mark = now;
-        return d;
-      },
-    };
-  }
+  const gateway = useGateways(() => env.db);
 
-  // Registered after useLedgerEnv's hook, so (hooks run as a stack) it closes the ledgers before the database.
-  afterAll(async () => {
-    await Promise.all(opened.map((l) => l.close()));
-  });
 
-  const balances = async (...accounts: Account[]) => {
-    const stored = await storedBalances(env.db, accounts.map((a) => a.id));
-    return accounts.map((a) => {
-      const s = stored.get(a.id)!;
-      return [s.debitsPending, s.debitsPosted, s.creditsPending, s.creditsPosted];
-    });
-  };
-  const failureOf = async (id: string) =>
-    (await env.db.query<{ result: string }>("SELECT result FROM transfer_failures WHERE id = $1", [id])).rows.map((r) => r.result);
-  const transferCount = async (id: string) =>
-    (await env.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE id = $1", [id])).rows[0]!.n;
+  const balances = (...accounts: Account[]) => balancesOf(env.db, ...accounts);
 
   it("takes the cached path once the accounts are warm, with exact balances", async () => {
     const a = await env.wallet(1_000n);
@@ -81,7 +37,7 @@ describe("ledger cached path on postgres", () => {
     const over = move(b, a, 251n);
     expect((await p.ledger.transfer(over)).result).toBe("exceeds_credits");
     expect(p.delta()).toEqual({ cached: 1, locked: 0, conflicts: 0 });
-    expect(await failureOf(over.id)).toEqual(["exceeds_credits"]);
+    expect(await failureOf(env.db, over.id)).toEqual(["exceeds_credits"]);
     expect(await balances(a, b)).toEqual([
       [0n, 300n, 0n, 1_050n],
       [0n, 50n, 0n, 300n],
@@ -129,8 +85,8 @@ describe("ledger cached path on postgres", () => {
     const late = move(w, m, 50n);
     expect((await p.ledger.transfer(late)).result).toBe("exceeds_credits");
     expect(p.delta()).toEqual({ cached: 0, locked: 1, conflicts: 1 });
-    expect(await failureOf(late.id)).toEqual(["exceeds_credits"]);
-    expect(await transferCount(late.id)).toBe(0);
+    expect(await failureOf(env.db, late.id)).toEqual(["exceeds_credits"]);
+    expect(await transferCount(env.db, late.id)).toBe(0);
     expect(await balances(w, m, m2)).toEqual([
       [0n, 100n, 0n, 100n],
       [0n, 0n, 0n, 20n],
@@ -153,7 +109,7 @@ describe("ledger cached path on postgres", () => {
     const frozen = move(w, m, 100n);
     expect((await p.ledger.transfer(frozen)).result).toBe("debit_account_frozen");
     expect(p.delta()).toEqual({ cached: 0, locked: 1, conflicts: 1 });
-    expect(await failureOf(frozen.id)).toEqual(["debit_account_frozen"]);
+    expect(await failureOf(env.db, frozen.id)).toEqual(["debit_account_frozen"]);
 
     // A process that caches W as frozen writes a refusal decided on that copy by the cached path...
     const q = gateway();
@@ -163,7 +119,7 @@ describe("ledger cached path on postgres", () => {
     // ...but an id accepted before the freeze is still `exists`, not a refusal recorded under it.
     expect((await q.ledger.transfer({ ...first })).result).toBe("exists");
     expect(q.delta()).toEqual({ cached: 0, locked: 1, conflicts: 1 });
-    expect(await failureOf(first.id)).toEqual([]);
+    expect(await failureOf(env.db, first.id)).toEqual([]);
 
     // The credit side, frozen behind a cache that has both accounts active.
     await status(w, "active");
@@ -212,7 +168,7 @@ describe("ledger cached path on postgres", () => {
     const r = await warmed();
     expect((await r.ledger.transfer({ ...x, amountMinor: 5_000n })).result).toBe("exists_with_different_amount");
     expect(r.delta()).toEqual({ cached: 0, locked: 1, conflicts: 1 });
-    expect(await failureOf(x.id)).toEqual([]);
+    expect(await failureOf(env.db, x.id)).toEqual([]);
 
     // An id a process itself accepted on its warm cache, resubmitted there.
     const s = await warmed();
@@ -222,8 +178,8 @@ describe("ledger cached path on postgres", () => {
     expect((await s.ledger.transfer({ ...y })).result).toBe("exists");
     expect(s.delta()).toEqual({ cached: 0, locked: 1, conflicts: 1 });
 
-    expect(await transferCount(x.id)).toBe(1);
-    expect(await transferCount(y.id)).toBe(1);
+    expect(await transferCount(env.db, x.id)).toBe(1);
+    expect(await transferCount(env.db, y.id)).toBe(1);
     expect(await balances(a, b)).toEqual([
       [0n, 111n, 0n, 1_000n],
       [0n, 0n, 0n, 111n],
@@ -264,10 +220,10 @@ describe("ledger cached path on postgres", () => {
     expect((await r.ledger.transfer({ ...g })).result).toBe("exceeds_credits");
     expect(r.delta()).toEqual({ cached: 0, locked: 2, conflicts: 1 });
 
-    expect(await transferCount(f.id)).toBe(0);
-    expect(await transferCount(g.id)).toBe(0);
-    expect(await failureOf(f.id)).toEqual(["exceeds_credits"]);
-    expect(await failureOf(g.id)).toEqual(["exceeds_credits"]);
+    expect(await transferCount(env.db, f.id)).toBe(0);
+    expect(await transferCount(env.db, g.id)).toBe(0);
+    expect(await failureOf(env.db, f.id)).toEqual(["exceeds_credits"]);
+    expect(await failureOf(env.db, g.id)).toEqual(["exceeds_credits"]);
     expect(await balances(a, b)).toEqual([
       [0n, 1n, 0n, 200n],
       [0n, 0n, 0n, 1n],
@@ -302,7 +258,7 @@ describe("ledger cached path on postgres", () => {
     expect(refused.result).toBe("daily_amount_exceeded");
     expect(refused.limit).toMatchObject({ code: "daily_amount_exceeded", limit: 500n, remainingMinor: 50n });
     expect(p.delta()).toEqual({ cached: 0, locked: 1, conflicts: 1 });
-    expect(await failureOf(over.id)).toEqual(["daily_amount_exceeded"]);
+    expect(await failureOf(env.db, over.id)).toEqual(["daily_amount_exceeded"]);
     // A process with current copies: exactly the rest of the day's limit passes, then nothing (cached).
     const q = gateway({}, { now });
     expect((await q.ledger.transfer(move(payer, m, 50n, { limits }))).result).toBe("ok");
@@ -387,8 +343,8 @@ describe("ledger cached path on postgres", () => {
     const got = (await p.ledger.transfer(resubmitted)).result;
     // Observed with the bug: paths {"cached":1,"locked":0,"conflicts":0}.
     expect(got, `paths ${JSON.stringify(p.delta())}`).toBe(expected);
-    expect(await transferCount(x.id)).toBe(1);
-    expect(await failureOf(x.id)).toEqual([]);
+    expect(await transferCount(env.db, x.id)).toBe(1);
+    expect(await failureOf(env.db, x.id)).toEqual([]);
   });
 
   it("two cached processes hammering the same wallets concurrently keep exact balances", async () => {
