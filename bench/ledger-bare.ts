@@ -24,6 +24,12 @@
  * 66 µs that 30,000/s on two cores allows. The plpgsql loop itself costs ~2 µs per transfer; the
  * rest is storing the rows (transfer insert with its three indexes, two account row versions,
  * existence probes, WAL), which no placement of the decision avoids.
+ *
+ * Later the same day, with the real ledger's cached path (one round trip for batches whose accounts
+ * the store last wrote): oneshot 27–35k/s at ~50–59 µs per transfer (Node ~10, PostgreSQL ~40–48)
+ * and locked 18–24k/s, while `npm run bench:ledger` gave the real ledger a median of ~23k/s at
+ * ~66 µs (Node ~25, PostgreSQL ~41): its PostgreSQL share is now about the oneshot shape's, and the
+ * difference is the Node side (decision, audit digests, encoding, the writer's bookkeeping).
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
