@@ -103,8 +103,10 @@ const writeBatchSql = (shape: WriteShape) => {
   RETURNING 1
 )`];
   const checks = [check("ins", `cardinality(${t(0)}::uuid[])`, CONFLICT, "inserted")];
+  let failureIds = "'{}'::uuid[]";
   if (shape.failures) {
     const f = $(7);
+    failureIds = `${f(0)}::uuid[]`;
     parts.push(`fail AS (
   INSERT INTO transfer_failures (id, result, kind, debit_account_id, credit_account_id, amount, pending_id, created_at)
   SELECT f.*, ${t(11)}::timestamptz FROM unnest(${f(0)}::uuid[], ${f(1)}::text[], ${f(2)}::text[], ${f(3)}::uuid[], ${f(4)}::uuid[],
@@ -144,6 +146,9 @@ const writeBatchSql = (shape: WriteShape) => {
     // One move of the head for the batch's entries (there is always at least one).
     checks.push(check("audit_move", "1", "fingate audit head did not advance, the chain would fork", "audited"));
   }
+  // After the audit head is locked (see ledger_ids_unseen): no new id of the batch is recorded in
+  // the other table by a batch that committed meanwhile.
+  checks.push(`${sqlAbortWhen(`NOT ledger_ids_unseen(${t(0)}::uuid[], ${failureIds})`, CONFLICT)} AS unseen`);
   if (shape.notices) {
     const o = $(7);
     parts.push(`outbox AS (
@@ -266,9 +271,10 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   /**
-   * A batch decided on this store's copies of its accounts, written in one round trip: BEGIN, the
-   * write (which updates each account only where it is still at the copied version: casUpdate), the
-   * probe for ids recorded elsewhere (SEEN_PROBE), COMMIT, sent together. Another process's write
+   * A batch decided on this store's copies of its accounts, written in one round trip: one
+   * autocommit statement (or BEGIN, the statements, COMMIT, sent together) whose write updates
+   * each account only where it is still at the copied version (casUpdate) and refuses ids recorded
+   * elsewhere (ledger_ids_unseen). Another process's write
    * to one of the accounts since, or a repeated id, fails it as a conflict: nothing is written, the
    * copies are dropped, and the writer decides the batch again on the locked path.
    */
@@ -300,7 +306,7 @@ export class SqlLedgerStore implements LedgerStore {
       const writes = writeQueries(decision, this.options.audit, undefined, cas).map((q) => this.named(q));
       if (writes.length > 0) {
         client = await db.pipelinePool.connect();
-        await together(client, ["BEGIN", ...writes, "COMMIT"]).catch(writeFailure);
+        await together(client, writes.length === 1 ? writes : ["BEGIN", ...writes, "COMMIT"]).catch(writeFailure);
       }
       cache.confirm(cached, keys, writesAccounts(decision));
       this.paths.cached += 1;
@@ -598,30 +604,12 @@ interface WriteQuery {
  * usage), or the usage alone when nothing else is written; then the usage rows its pendings
  * counted (rare).
  */
-/**
- * Run after the write, in its transaction: whether a transfer id the batch wrote is a recorded
- * failure, or a failure id it recorded is a transfer. Each table's key catches a repeat within it,
- * but nothing spans the two, and the existence read (or, on the cached path, none) may predate
- * another process's commit of the same id on other accounts. This statement's snapshot is taken
- * after the write, which waited for the audit head that every audited batch holds until its
- * COMMIT: any batch that wrote before this one has committed by then, and is seen.
- */
-const SEEN_PROBE = `SELECT ${sqlAbortWhen(
-  "EXISTS (SELECT 1 FROM transfer_failures WHERE id = ANY($1::uuid[])) OR EXISTS (SELECT 1 FROM transfers WHERE id = ANY($2::uuid[]))",
-  CONFLICT,
-)} AS unseen`;
-
-function seenProbe(d: BatchDecision, binary: boolean): WriteQuery {
-  const e = binary ? BINARY_ARRAYS : TEXT_ARRAYS;
-  return { text: SEEN_PROBE, values: [e.uuid(d.transfers, (x) => x.id), e.uuid(d.failures, (x) => x.id)], name: "ledger_seen_probe" };
-}
-
 /** Whether the batch's write statement runs, and so writes (and moves the version of) its accounts. */
 const writesAccounts = (d: BatchDecision) => d.transfers.length + d.failures.length > 0;
 
 function writeQueries(d: BatchDecision, audit: boolean, locked?: LockedAccounts, cas?: CasAccounts): WriteQuery[] {
   const queries: WriteQuery[] = [];
-  if (writesAccounts(d)) queries.push(writeDecision(d, audit, locked, cas), seenProbe(d, locked !== undefined || cas !== undefined));
+  if (writesAccounts(d)) queries.push(writeDecision(d, audit, locked, cas));
   else {
     const usage = saveUsageCountersQuery(d.usage ?? []);
     if (usage) queries.push(usage);
