@@ -31,11 +31,11 @@ describe("ledger cached path races", () => {
 
   const balances = (...accounts: Account[]) => balancesOf(env.db, ...accounts);
 
-  /** Holds a FOR UPDATE lock on an account from a connection of its own until release(). */
-  async function holdLock(accountId: string): Promise<{ release: () => Promise<void> }> {
+  /** Holds the row lock `lockSql` takes, from a connection of its own, until release(). */
+  async function holdLock(lockSql: string, params: unknown[] = []): Promise<{ release: () => Promise<void> }> {
     const client: pg.PoolClient = await (env.db as PostgresDb).pool.connect();
     await client.query("BEGIN");
-    await client.query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", [accountId]);
+    await client.query(lockSql, params);
     return {
       release: async () => {
         await client.query("COMMIT");
@@ -43,6 +43,8 @@ describe("ledger cached path races", () => {
       },
     };
   }
+
+  const accountLock = (accountId: string) => holdLock("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", [accountId]);
 
   /** Waits until `n` backends wait on a lock. */
   async function waitForLockWaiters(n: number): Promise<void> {
@@ -54,6 +56,23 @@ describe("ledger cached path races", () => {
     throw new Error(`never saw ${n} lock waiters`);
   }
 
+  /**
+   * Runs `first`, then `second` once `first` waits on the lock `held` keeps, and releases it once
+   * both wait: the two meet in exactly this order.
+   */
+  async function staged<A, B>(held: Promise<{ release: () => Promise<void> }>, first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> {
+    const lock = await held;
+    const one = first();
+    await waitForLockWaiters(1);
+    const two = second();
+    await waitForLockWaiters(2);
+    await lock.release();
+    return Promise.all([one, two]);
+  }
+
+  /** What is recorded under an id: transfers (0 or 1) and failure results. */
+  const recordedUnder = async (id: string) => ({ transfers: await transferCount(env.db, id), failures: await failureOf(env.db, id) });
+
   it("race: a recorded failure (cached) and a transfer (cached) with the same id on the same accounts are not both committed", async () => {
     const w = await env.wallet(1_000n);
     const m = await env.open("merchant");
@@ -62,14 +81,12 @@ describe("ledger cached path races", () => {
     expect((await a.ledger.transfer(move(w, m, 100n))).result).toBe("ok"); // A caches w, m
     expect((await b.ledger.transfer(move(w, m, 5_000n))).result).toBe("exceeds_credits"); // B caches the same values
     const x = uuidv7();
-    const lock = await holdLock(w.id);
-    const refused = b.ledger.transfer({ ...move(w, m, 5_000n), id: x }); // failure X, cached path
-    await waitForLockWaiters(1);
-    const accepted = a.ledger.transfer({ ...move(w, m, 100n), id: x }); // transfer X, cached path
-    await waitForLockWaiters(2);
-    await lock.release();
-    const [rb, ra] = await Promise.all([refused, accepted]);
-    const recorded = { transfers: await transferCount(env.db, x), failures: await failureOf(env.db, x) };
+    const [rb, ra] = await staged(
+      accountLock(w.id),
+      () => b.ledger.transfer({ ...move(w, m, 5_000n), id: x }), // failure X, cached path
+      () => a.ledger.transfer({ ...move(w, m, 100n), id: x }), // transfer X, cached path
+    );
+    const recorded = await recordedUnder(x);
     const info = JSON.stringify({ a: ra.result, b: rb.result, recorded, aPaths: a.store.paths, bPaths: b.store.paths });
     // The locked path would answer one of them from the other's record (exists_with_different_amount).
     expect(recorded.transfers + recorded.failures.length, info).toBe(1);
@@ -83,14 +100,12 @@ describe("ledger cached path races", () => {
     const b = gateway({ cache: false });
     expect((await a.ledger.transfer(move(w, m, 100n))).result).toBe("ok"); // A caches w, m
     const x = uuidv7();
-    const lock = await holdLock(w.id);
-    const refused = b.ledger.transfer({ ...move(w, m, 5_000n), id: x }); // locked path: waits in lock_and_read
-    await waitForLockWaiters(1);
-    const accepted = a.ledger.transfer({ ...move(w, m, 100n), id: x }); // cached path
-    await waitForLockWaiters(2);
-    await lock.release();
-    const [rb, ra] = await Promise.all([refused, accepted]);
-    const recorded = { transfers: await transferCount(env.db, x), failures: await failureOf(env.db, x) };
+    const [rb, ra] = await staged(
+      accountLock(w.id),
+      () => b.ledger.transfer({ ...move(w, m, 5_000n), id: x }), // locked path: waits in lock_and_read
+      () => a.ledger.transfer({ ...move(w, m, 100n), id: x }), // cached path
+    );
+    const recorded = await recordedUnder(x);
     const info = JSON.stringify({ a: ra.result, b: rb.result, recorded, aPaths: a.store.paths, bPaths: b.store.paths });
     expect(recorded.transfers + recorded.failures.length, info).toBe(1);
     await expectLedgerConsistent(env.db);
@@ -132,17 +147,12 @@ describe("ledger cached path races", () => {
     const b = gateway({ cache: false });
     const x = uuidv7();
     // Stall both write statements at the audit head, after their existence reads.
-    const client: pg.PoolClient = await (env.db as PostgresDb).pool.connect();
-    await client.query("BEGIN");
-    await client.query("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE");
-    const refused = b.ledger.transfer({ ...move(w, m, 5_000n), id: x });
-    await waitForLockWaiters(1);
-    const accepted = a.ledger.transfer({ ...move(w2, m2, 100n), id: x });
-    await waitForLockWaiters(2);
-    await client.query("COMMIT");
-    client.release();
-    const [rb, ra] = await Promise.all([refused, accepted]);
-    const recorded = { transfers: await transferCount(env.db, x), failures: await failureOf(env.db, x) };
+    const [rb, ra] = await staged(
+      holdLock("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE"),
+      () => b.ledger.transfer({ ...move(w, m, 5_000n), id: x }),
+      () => a.ledger.transfer({ ...move(w2, m2, 100n), id: x }),
+    );
+    const recorded = await recordedUnder(x);
     expect(recorded.transfers + recorded.failures.length, JSON.stringify({ a: ra.result, b: rb.result, recorded })).toBe(1);
   });
 
@@ -189,13 +199,11 @@ describe("ledger cached path races", () => {
     const a = gateway({ cache: false });
     const b = gateway({ cache: false });
     const x = uuidv7();
-    const lock = await holdLock(w.id);
-    const refused = b.ledger.transfer({ ...move(w, m, 5_000n), id: x });
-    await waitForLockWaiters(1);
-    const accepted = a.ledger.transfer({ ...move(w, m, 100n), id: x });
-    await waitForLockWaiters(2);
-    await lock.release();
-    const [rb, ra] = await Promise.all([refused, accepted]);
+    const [rb, ra] = await staged(
+      accountLock(w.id),
+      () => b.ledger.transfer({ ...move(w, m, 5_000n), id: x }),
+      () => a.ledger.transfer({ ...move(w, m, 100n), id: x }),
+    );
     expect([rb.result, ra.result]).toEqual(["exceeds_credits", "exists_with_different_amount"]);
     expect([await transferCount(env.db, x), await failureOf(env.db, x)]).toEqual([0, ["exceeds_credits"]]);
     await expectLedgerConsistent(env.db);

@@ -240,13 +240,12 @@ export class SqlLedgerStore implements LedgerStore {
     if (this.db instanceof PostgresDb) return this.applyBatchPg(this.db, keys, decide);
     return this.db.transaction(async (tx) => {
       const pendings = await loadPendings(tx, keys.pendingIds);
-      const name = (n: string) => (this.options.prepare ? n : undefined);
-      const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [lockIds(keys, pendings)], name("ledger_lock_accounts"));
-      const existing = await tx.query<ExistingRow>(LOAD_EXISTING, [keys.transferIds, [...pendings.keys()]], name("ledger_load_existing"));
+      const locked = await tx.query<AccountRow>(LOCK_ACCOUNTS, [lockIds(keys, pendings)], this.prepared("ledger_lock_accounts"));
+      const existing = await tx.query<ExistingRow>(LOAD_EXISTING, [keys.transferIds, [...pendings.keys()]], this.prepared("ledger_load_existing"));
       const usage = await loadUsageCounters(tx, usageKeysToLoad(keys, pendings));
       const decision = decide(toSnapshot(pendings, locked.rows.map(toAccount), existing.rows, usage));
       for (const q of writeQueries(decision, this.options.audit)) {
-        await tx.query(q.text, q.values, q.name === undefined ? undefined : name(q.name)).catch(writeFailure);
+        await tx.query(q.text, q.values, this.prepared(q.name)).catch(writeFailure);
       }
       return decision;
     });
@@ -274,9 +273,9 @@ export class SqlLedgerStore implements LedgerStore {
    * A batch decided on this store's copies of its accounts, written in one round trip: one
    * autocommit statement (or BEGIN, the statements, COMMIT, sent together) whose write updates
    * each account only where it is still at the copied version (casUpdate) and refuses ids recorded
-   * elsewhere (ledger_ids_unseen). Another process's write
-   * to one of the accounts since, or a repeated id, fails it as a conflict: nothing is written, the
-   * copies are dropped, and the writer decides the batch again on the locked path.
+   * elsewhere (ledger_ids_unseen). Another process's write to one of the accounts since, or a
+   * repeated id, fails it as a conflict: nothing is written, the cached accounts are dropped, and
+   * the writer decides the batch again on the locked path.
    */
   private async applyCached(
     db: PostgresDb,
@@ -323,13 +322,17 @@ export class SqlLedgerStore implements LedgerStore {
     }
   }
 
+  /** A statement's prepared name, or none when the store does not prepare. */
+  private prepared(name: string | undefined): string | undefined {
+    return this.options.prepare ? name : undefined;
+  }
+
   private named(q: WriteQuery): WriteQuery {
-    return { text: q.text, values: q.values, name: q.name === undefined || !this.options.prepare ? undefined : q.name };
+    return { text: q.text, values: q.values, name: this.prepared(q.name) };
   }
 
   private async applyLocked(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
     const client = await db.pipelinePool.connect();
-    const name = (n: string) => (this.options.prepare ? n : undefined);
     let broken = false;
     try {
       // Immutable rows, so they are read before the transaction (they say which accounts to lock).
@@ -343,11 +346,11 @@ export class SqlLedgerStore implements LedgerStore {
         {
           text: LOCK_AND_READ,
           values: [uuidArrayBinary(lockIds(keys, pendings), idOf), uuidArrayBinary(keys.transferIds, idOf), uuidArrayBinary([...pendings.keys()], idOf)],
-          name: name("ledger_lock_and_read"),
+          name: this.prepared("ledger_lock_and_read"),
         },
         usageKeys.length === 0
           ? null
-          : { text: SELECT_USAGE, values: [uuidArrayBinary(usageKeys, (k) => k.accountId), textArrayBinary(usageKeys, (k) => k.periodKey)], name: name("ledger_select_usage") },
+          : { text: SELECT_USAGE, values: [uuidArrayBinary(usageKeys, (k) => k.accountId), textArrayBinary(usageKeys, (k) => k.periodKey)], name: this.prepared("ledger_select_usage") },
       ]);
       const [accounts, ...others] = read!.rows as { line: string }[];
       const existing = others.map((r) => JSON.parse(r.line) as ExistingRow);
@@ -360,7 +363,7 @@ export class SqlLedgerStore implements LedgerStore {
       await together(client, [...writes, "COMMIT"]).catch(writeFailure);
       // The write moved every locked account's version by one (writeDecision); no write, none.
       const step = writesAccounts(decision) ? 1n : 0n;
-      this.cache?.remember({ ...keys, usageKeys: usageKeys }, snapshot, all.map((a) => locked.versions.get(a.id)! + step));
+      this.cache?.remember({ ...keys, usageKeys }, snapshot, all.map((a) => locked.versions.get(a.id)! + step));
       this.paths.locked += 1;
       return decision;
     } catch (error) {
@@ -599,14 +602,14 @@ interface WriteQuery {
   name?: string;
 }
 
+/** Whether the batch's write statement runs, and so writes (and moves the version of) its accounts. */
+const writesAccounts = (d: BatchDecision) => d.transfers.length + d.failures.length > 0;
+
 /**
  * The statements that write a decided batch, in order: the write (which also writes its limit
  * usage), or the usage alone when nothing else is written; then the usage rows its pendings
  * counted (rare).
  */
-/** Whether the batch's write statement runs, and so writes (and moves the version of) its accounts. */
-const writesAccounts = (d: BatchDecision) => d.transfers.length + d.failures.length > 0;
-
 function writeQueries(d: BatchDecision, audit: boolean, locked?: LockedAccounts, cas?: CasAccounts): WriteQuery[] {
   const queries: WriteQuery[] = [];
   if (writesAccounts(d)) queries.push(writeDecision(d, audit, locked, cas));
