@@ -4,8 +4,13 @@
  * leaked (the audit log alone carries hundreds of 64-character hashes).
  */
 export function containsPin(text: string, pin: string): boolean {
-  const withoutIds = text
+  const escaped = pin.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[^0-9])${escaped}([^0-9]|$)`).test(withoutIds(text));
+}
+
+/** The text with every generated identifier (UUID, digest, random token) replaced by a placeholder. */
+function withoutIds(text: string): string {
+  return text
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "<id>")
     .replace(/[A-Za-z0-9_-]{16,}/g, (token) => (/[A-Za-z_-]/.test(token) ? "<token>" : token));
-  return new RegExp(`(^|[^0-9])${pin}([^0-9]|$)`).test(withoutIds);
 }
