@@ -13,6 +13,7 @@ import { createNoticeRenderer } from "../../src/sms/outbox/renderer.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
 import { openKenyanInstitution, registerWithPin } from "../helpers/core-setup.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
+import { containsPin } from "../helpers/pin-leak.js";
 
 describe("P2P receipts", () => {
   let test: TestDb;
@@ -55,7 +56,7 @@ describe("P2P receipts", () => {
       { msisdn: "+254712345671", template: "receipt.p2p_received", kind: "receipt", language: "sw", params: { amountMinor: "150050", currency: "KES", name: "Jane Wanjiru", ref } },
     ]);
     for (const n of notices) expect(() => checkNotice(n)).not.toThrow();
-    expect(JSON.stringify(notices)).not.toContain("4827");
+    expect(containsPin(JSON.stringify(notices), "4827")).toBe(false);
     const renderer = createNoticeRenderer();
     const texts = notices.map((n) => renderer.render(n.template, n.params, n.language ?? null));
     expect(texts).toEqual([`Sent KES 1,500.50 to OTIENO K***. Fee KES 25.00. Ref ${ref}.`, `Umepokea Ksh 1,500.50 kutoka kwa Jane Wanjiru. Kumb ${ref}.`]);
