@@ -127,6 +127,18 @@ function conformance(name: string, open: () => Promise<Subject>) {
     it("refuses a non-positive TTL", async () => {
       await expect(store.set("bad", "x", 0)).rejects.toThrow();
     });
+
+    it("hops locking and committing in the same turn each get their own answer", async () => {
+      const keys = Array.from({ length: 40 }, (_, i) => `many-${i}`);
+      await Promise.all(keys.filter((_, i) => i % 2 === 0).map((key) => store.set(key, `old ${key}`, 60)));
+      const locks = await Promise.all(keys.map((key) => store.lockAndGet(key, 5_000)));
+      expect(locks.map((l) => l?.value)).toEqual(keys.map((key, i) => (i % 2 === 0 ? `old ${key}` : null)));
+      expect(new Set(locks.map((l) => l?.token)).size).toBe(keys.length);
+      const released = await Promise.all(keys.map((key, i) => store.commit(key, locks[i]!.token, [{ key, value: `new ${key}`, ttlSec: 60 }])));
+      expect(released).toEqual(keys.map(() => true));
+      expect(await Promise.all(keys.map((key) => store.get(key)))).toEqual(keys.map((key) => `new ${key}`));
+      await Promise.all(keys.map((key) => store.delete(key)));
+    });
   });
 }
 
@@ -148,6 +160,28 @@ conformance("redis", async () => {
       await store.close();
     },
   };
+});
+
+describe("RedisSessionStore batches", () => {
+  it("a batch that cannot be sent fails every hop in it, and the next batch goes through", async () => {
+    const prefix = `fingate-test:${randomBytes(6).toString("hex")}:`;
+    const redis = new Redis(REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+    redis.on("error", () => {});
+    await redis.connect();
+    const store = new RedisSessionStore(redis, { prefix });
+    redis.disconnect();
+    const refused = await Promise.allSettled([store.lockAndGet("a", 5_000), store.lockAndGet("b", 5_000)]);
+    expect(refused.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    if (redis.status !== "end") await new Promise((resolve) => redis.once("end", resolve));
+    await redis.connect();
+    const [a, b] = await Promise.all([store.lockAndGet("a", 5_000), store.lockAndGet("b", 5_000)]);
+    expect(a?.value).toBeNull();
+    expect(await store.commit("b", b!.token, [{ key: "b", value: "kept", ttlSec: 60 }])).toBe(true);
+    expect(await store.commit("a", a!.token, [])).toBe(true);
+    expect(await store.get("b")).toBe("kept");
+    await redis.del(`${prefix}b`);
+    await store.close();
+  });
 });
 
 describe("MemorySessionStore bounds", () => {
