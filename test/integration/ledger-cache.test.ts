@@ -305,6 +305,39 @@ describe("ledger cached path on postgres", () => {
     await expectLedgerConsistent(env.db);
   });
 
+  // A wallet that both sends (its outgoing counters) and receives under an inbound policy (its
+  // ":in" counters): receiving on the locked path used to drop the sending counters it had cached,
+  // so every send after a receipt went through the lock again.
+  it("a wallet that receives on the locked path keeps its cached sending counters, unless someone wrote it meanwhile", async () => {
+    const w = await env.wallet(10_000n);
+    const x = await env.wallet(10_000n);
+    const m = await env.open("merchant");
+    const at = new Date();
+    const now = () => at;
+    const p = gateway({}, { now });
+    const sends: TransferLimits = { timeZone: "UTC", payer: DAY_500 };
+    const receives: TransferLimits = { timeZone: "UTC", payee: DAY_500, payeeInbound: true };
+    expect((await p.ledger.transfer(move(w, m, 100n, { limits: sends }))).result).toBe("ok");
+    expect((await p.ledger.transfer(move(x, w, 30n, { limits: receives }))).result).toBe("ok");
+    expect(p.delta()).toEqual({ cached: 0, locked: 2, conflicts: 0 });
+    expect((await p.ledger.transfer(move(w, m, 100n, { limits: sends }))).result).toBe("ok");
+    expect(p.delta()).toEqual({ cached: 1, locked: 0, conflicts: 0 });
+    // Another process sends from w: p's copy of w is stale. A receipt from a payer new to p goes
+    // through p's locked path, which finds w at another version than p cached: w's sending
+    // counters are dropped, and the next send reads them under lock (the other's 250 included).
+    const other = env.newLedger({ now });
+    expect((await other.transfer(move(w, m, 250n, { limits: sends }))).result).toBe("ok");
+    const y = await env.wallet(10_000n);
+    expect((await p.ledger.transfer(move(y, w, 5n, { limits: receives }))).result).toBe("ok");
+    expect(p.delta()).toEqual({ cached: 0, locked: 1, conflicts: 0 });
+    const over = await p.ledger.transfer(move(w, m, 100n, { limits: sends }));
+    expect(over.result).toBe("daily_amount_exceeded");
+    expect(over.limit).toMatchObject({ remainingMinor: 50n });
+    expect(p.delta()).toEqual({ cached: 0, locked: 1, conflicts: 0 });
+    expect(await limitUsageLabels(env.db, w.id)).toEqual(["day 450/3", "day:in 35/2", "month 450/3", "month:in 35/2"]);
+    await expectLedgerConsistent(env.db);
+  });
+
   it("a store with cache: false always locks", async () => {
     const a = await env.wallet(1_000n);
     const b = await env.open("merchant");

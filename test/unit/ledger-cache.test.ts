@@ -116,6 +116,25 @@ describe("LedgerCache", () => {
     expect(cache.snapshotFor(keys([A], { usageKeys: [day] }))).toBeNull();
   });
 
+  it("a batch locked at the very version cached keeps the account's other counters; locked at another, drops them", () => {
+    const cache = new LedgerCache();
+    const day = { accountId: A, periodKey: "2026-11-26" };
+    const inbound = { accountId: A, periodKey: "2026-11-26:in" };
+    cache.remember(keys([A, B], { usageKeys: [day] }), snapshotOf([account(A), account(B)], new Map([[`${A}|2026-11-26`, { ...day, amountMinor: 100n, count: 1 }]])), [3n, 3n]);
+    // A receives on the locked path (its inbound counter was not cached): locked at 3, written to 4.
+    const received = new Map([[`${A}|2026-11-26:in`, { ...inbound, amountMinor: 7n, count: 1 }]]);
+    cache.remember(keys([C, A], { usageKeys: [inbound] }), snapshotOf([account(C), account(A, 7n)], received), [9n, 4n], 1n);
+    const both = cache.snapshotFor(keys([A], { usageKeys: [day, inbound] }))!;
+    expect(both.versions).toEqual([4n]);
+    expect(both.snapshot.usage!.get(`${A}|2026-11-26`)!.amountMinor).toBe(100n);
+    expect(both.snapshot.usage!.get(`${A}|2026-11-26:in`)!.amountMinor).toBe(7n);
+    // Locked at 6 (another process wrote A twice meanwhile): what was counted at 4 may be stale.
+    cache.remember(keys([C, A]), snapshotOf([account(C), account(A, 9n)]), [12n, 7n], 1n);
+    expect(cache.snapshotFor(keys([A]))!.versions).toEqual([7n]);
+    expect(cache.snapshotFor(keys([A], { usageKeys: [day] }))).toBeNull();
+    expect(cache.snapshotFor(keys([A], { usageKeys: [inbound] }))).toBeNull();
+  });
+
   it("forgets a failed batch's accounts and counters", () => {
     const cache = new LedgerCache();
     const day = { accountId: A, periodKey: "2026-11-26" };

@@ -98,16 +98,23 @@ export class LedgerCache {
   /**
    * After a batch on the locked path committed: the snapshot's accounts as decide left them, at
    * the row versions the commit left (`versions`, in the snapshot's order), each with the counters
-   * of the batch's keys (a key with no row has nothing counted yet). Counters kept with an earlier
-   * version are dropped. The cache takes the snapshot's objects: the batch is done with them.
+   * of the batch's keys (a key with no row has nothing counted yet). The write moved each version
+   * by `step` (1, or 0 when it wrote nothing). Counters kept with the very version the batch
+   * locked and read are kept too: no one wrote the account in between, and counters change only
+   * in a ledger write of their account, so the batch's own write left the others as they were (a
+   * wallet that sends and receives keeps both its outgoing and its inbound counters). Counters
+   * kept with any other version are dropped. The cache takes the snapshot's objects: the batch is
+   * done with them.
    */
-  remember(keys: BatchKeys, snapshot: LedgerSnapshot, versions: bigint[]): void {
+  remember(keys: BatchKeys, snapshot: LedgerSnapshot, versions: bigint[], step = 0n): void {
     const now = this.cooling.size > 0 ? this.now() : 0;
     let i = 0;
     for (const a of snapshot.accounts.values()) {
       const version = versions[i++]!;
       if (now > 0 && this.stillCooling(a.id, now)) continue;
-      bounded(this.entries, a.id, { account: a, version, usage: new Map() }, this.maxEntries);
+      const before = this.entries.get(a.id);
+      const usage = before !== undefined && before.version === version - step ? before.usage : new Map<string, UsageRow>();
+      bounded(this.entries, a.id, { account: a, version, usage }, this.maxEntries);
     }
     for (const k of keys.usageKeys ?? []) {
       const entry = this.entries.get(k.accountId);

@@ -363,7 +363,7 @@ export class SqlLedgerStore implements LedgerStore {
       await together(client, [...writes, "COMMIT"]).catch(writeFailure);
       // The write moved every locked account's version by one (writeDecision); no write, none.
       const step = writesAccounts(decision) ? 1n : 0n;
-      this.cache?.remember({ ...keys, usageKeys }, snapshot, all.map((a) => locked.versions.get(a.id)! + step));
+      this.cache?.remember({ ...keys, usageKeys }, snapshot, all.map((a) => locked.versions.get(a.id)! + step), step);
       this.paths.locked += 1;
       return decision;
     } catch (error) {
