@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { PinPolicy } from "../../src/core/auth/pin-policy.js";
 import { PinService } from "../../src/core/auth/pin-service.js";
 import type { PinHasher } from "../../src/core/auth/ports.js";
@@ -310,6 +310,73 @@ describe.each(STORE_KINDS)("PINs on %s", (kind) => {
     const unicodeActor = { actor: { type: "customer" as const, id: "x".repeat(10_240) }, channel: "ussd" as const };
     expect(await pins.verifyPin({ ...unicodeActor, subjectId, pin: "4827" })).toEqual({ ok: false, code: "invalid_actor" });
     expect({ row: await row(subjectId), audit: (await t.db.query("SELECT seq FROM audit_log")).rows.length }).toEqual(before);
+  });
+
+  // The keyed scheme verifies in microseconds, so a process that has seen a credential checks the
+  // PIN first and writes the outcome in one statement, applied only if the row is still as seen.
+  // It must answer, store and audit exactly what the counted path does.
+  it("keyed scheme: a seen credential is verified in one write, with the counted path's answers, rows and audit entries", async () => {
+    const seenStore = new SqlPinStore(t.db);
+    const counted = vi.spyOn(seenStore, "countAttempt");
+    const seen = new PinService({ store: seenStore, hasher: new HmacPinHasher(KEY), audit, simSwap, clock });
+    const plain = new PinService({ store: new SqlPinStore(t.db), hasher: new HmacPinHasher(KEY), audit, simSwap, clock, seenCredentials: 0 });
+    const a = await newSubject(seen);
+    const b = await newSubject(plain);
+    const inputs = ["4827", "1111", "2222", "4827", "1111", "2222", "3333", "4827"];
+    const run = async (pins: PinService, subjectId: string) => {
+      const results = [];
+      for (const pin of inputs) results.push(await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin }));
+      return results;
+    };
+    const [ra, rb] = [await run(seen, a), await run(plain, b)];
+    expect(ra).toEqual(rb);
+    expect(ra.map((r) => (r.ok ? "ok" : r.code))).toEqual(["ok", "pin_wrong", "pin_wrong", "ok", "pin_wrong", "pin_wrong", "pin_locked", "pin_locked"]);
+    // Counted first only the first time, and once locked (a locked credential is not seen).
+    expect(counted).toHaveBeenCalledTimes(2);
+    const { pin_hash: _ha, ...rowA } = (await row(a))!;
+    const { pin_hash: _hb, ...rowB } = (await row(b))!;
+    expect(rowA).toEqual(rowB);
+    const entries = async (subjectId: string) =>
+      (await t.db.query<{ action: string; outcome: string; payload: unknown }>("SELECT action, outcome, payload FROM audit_log WHERE subject = $1 ORDER BY seq", [subjectId])).rows;
+    expect(await entries(a)).toEqual(await entries(b));
+    expect((await entries(a)).filter((e) => e.action === "pin.verify")).toHaveLength(inputs.length);
+  });
+
+  it("keyed scheme: 20 concurrent wrong guesses on a seen credential count exactly maxAttempts", async () => {
+    const pins = keyedService(KEY);
+    const subjectId = await newSubject(pins);
+    expect(await pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: "4827" })).toEqual({ ok: true });
+    const guesses = Array.from({ length: 20 }, (_, i) => String(5000 + i * 7));
+    const results = await Promise.all(guesses.map((pin) => pins.verifyPin({ ...customerOf(subjectId), subjectId, pin })));
+    const codes = results.map((r) => (r.ok ? "ok" : r.code));
+    expect(codes.filter((c) => c === "pin_wrong")).toHaveLength(2);
+    expect(codes.filter((c) => c === "pin_locked")).toHaveLength(18);
+    expect(await row(subjectId)).toMatchObject({ failed_attempts: 3, lock_count: 1 });
+    const refused = await t.db.query<{ n: string }>(
+      "SELECT payload->>'failedAttempts' AS n FROM audit_log WHERE subject = $1 AND action = 'pin.verify' AND outcome = 'refused' AND payload->>'code' = 'pin_wrong' ORDER BY seq",
+      [subjectId],
+    );
+    expect(refused.rows.map((r) => r.n)).toEqual(["1", "2", "3"]);
+  });
+
+  it("keyed scheme: what another process wrote since sends the verify back to the counted path", async () => {
+    const mine = keyedService(KEY);
+    const other = keyedService(KEY);
+    const subjectId = await newSubject(mine);
+    const verify = (pins: PinService, pin: string) => pins.verifyPin({ ...customerOf(subjectId), subjectId, pin });
+    expect(await verify(mine, "4827")).toEqual({ ok: true });
+    // Two wrong PINs elsewhere: mine still sees a clean counter, and its next wrong PIN is the third.
+    expect(await verify(other, "1111")).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await verify(other, "2222")).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await verify(mine, "3333")).toMatchObject({ ok: false, code: "pin_locked" });
+    expect(await row(subjectId)).toMatchObject({ failed_attempts: 3, lock_count: 1 });
+    // Unlocked and changed elsewhere: the PIN mine saw no longer opens it.
+    expect(await other.unlockPin({ ...admin, subjectId })).toEqual({ ok: true, wasLocked: true });
+    expect(await verify(mine, "4827")).toEqual({ ok: true });
+    expect(await other.changePin({ ...customerOf(subjectId), subjectId, oldPin: "4827", newPin: "5931" })).toEqual({ ok: true });
+    expect(await verify(mine, "4827")).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await verify(mine, "5931")).toEqual({ ok: true });
+    expect(await row(subjectId)).toMatchObject({ failed_attempts: 0, lock_count: 0, locked_at: null });
   });
 
   it("leaves an intact audit chain behind", async () => {

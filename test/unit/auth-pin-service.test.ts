@@ -42,7 +42,7 @@ function setup(policy: Partial<PinPolicy> = {}) {
   const hasher = new FakeHasher();
   const pins = new PinService({ store, hasher, audit, simSwap, policy, clock });
   const advance = (ms: number) => (now = new Date(now.getTime() + ms));
-  return { pins, store, audit, simSwap, hasher, advance, actions: () => audit.records.map((r) => `${r.action}:${r.outcome}`) };
+  return { pins, store, audit, simSwap, hasher, clock, advance, actions: () => audit.records.map((r) => `${r.action}:${r.outcome}`) };
 }
 
 const verify = (pins: PinService, pin: string, subjectId = SUBJECT) => pins.verifyPin({ ...customer, subjectId, pin });
@@ -223,3 +223,43 @@ describe("PinService", () => {
     expect(await verify(raised, "4827")).toEqual({ ok: true });
   });
 });
+
+describe("PinService: one-write verify on a seen credential (a fast hasher)", () => {
+  class FastFakeHasher extends FakeHasher {
+    readonly fastVerify = true;
+  }
+
+  function fastSetup(seenCredentials?: number) {
+    const base = setup();
+    const hasher = new FastFakeHasher();
+    const counts = { count: 0 };
+    const countAttempt = base.store.countAttempt.bind(base.store);
+    base.store.countAttempt = (...args) => ((counts.count += 1), countAttempt(...args));
+    const pins = new PinService({ store: base.store, hasher, audit: base.audit, simSwap: base.simSwap, clock: base.clock, seenCredentials });
+    return { ...base, pins, counts };
+  }
+
+  it("answers, stores and audits what the counted path does, across a lock and its expiry, counting first only when it must", async () => {
+    const runs = await Promise.all(
+      [undefined, 0].map(async (seenCredentials) => {
+        const s = fastSetup(seenCredentials);
+        expect(await s.pins.setPin({ ...customer, subjectId: SUBJECT, msisdn: MSISDN, pin: "4827" })).toEqual({ ok: true });
+        const results = [];
+        for (const pin of ["4827", "1111", "4827", "1111", "2222", "3333", "4827"]) results.push(await verify(s.pins, pin));
+        s.advance(31 * 60_000);
+        for (const pin of ["1111", "4827", "2222"]) results.push(await verify(s.pins, pin));
+        const { pinHash: _h, ...row } = (await s.store.find(SUBJECT))!;
+        return { results, row, audit: s.audit.records.map((r) => [r.action, r.outcome, r.payload]), counted: s.counts.count };
+      }),
+    );
+    const [seen, plain] = runs as [(typeof runs)[number], (typeof runs)[number]];
+    expect(seen.results).toEqual(plain.results);
+    expect(seen.results.map((r) => (r.ok ? "ok" : r.code))).toEqual(["ok", "pin_wrong", "ok", "pin_wrong", "pin_wrong", "pin_locked", "pin_locked", "pin_wrong", "ok", "pin_wrong"]);
+    expect(seen.row).toEqual(plain.row);
+    expect(seen.audit).toEqual(plain.audit);
+    expect(plain.counted).toBe(10);
+    // The first verify, the one refused while locked, and the first after the lock ran out.
+    expect(seen.counted).toBe(3);
+  });
+});
+

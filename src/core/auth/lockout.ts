@@ -1,4 +1,4 @@
-import type { AttemptReservation, LockRule, PinCredential } from "./ports.js";
+import type { AttemptReservation, LockRule, PinCredential, SeenCredential, SeenOutcome } from "./ports.js";
 
 /**
  * Lockout arithmetic, pure. The SQL store does the same in one UPDATE (see pin-store.ts); the
@@ -28,16 +28,10 @@ export function countAttempt(
 ): { next: PinCredential | null; reservation: AttemptReservation } {
   if (isLocked(c, now)) return { next: null, reservation: { kind: "locked", lockedUntil: c.lockedUntil } };
   // A lock that has run out leaves a fresh count, so one more wrong PIN does not lock again.
-  const failedAttempts = (c.lockedAt === null ? c.failedAttempts : 0) + 1;
-  const lockedNow = failedAttempts >= rule.maxAttempts;
-  const lockCount = lockedNow ? c.lockCount + 1 : c.lockCount;
-  const next: PinCredential = {
-    ...c,
-    failedAttempts,
-    lockedAt: lockedNow ? now : null,
-    lockedUntil: lockedNow ? lockUntil(rule, now, lockCount) : null,
-    lockCount,
-  };
+  const after = wrongAttempt({ failedAttempts: c.lockedAt === null ? c.failedAttempts : 0, lockCount: c.lockCount }, now, rule);
+  const { failedAttempts, lockCount } = after;
+  const lockedNow = after.lockedAt !== null;
+  const next: PinCredential = { ...c, ...after };
   return {
     next,
     reservation: {
@@ -48,6 +42,15 @@ export function countAttempt(
       failedAttempts,
       lockedNow,
       lockedUntil: next.lockedUntil,
+      lockCount,
     },
   };
+}
+
+/** One wrong attempt on an unlocked credential with this counter: the counter and lock after it. */
+export function wrongAttempt(seen: Pick<SeenCredential, "failedAttempts" | "lockCount">, now: Date, rule: LockRule): SeenOutcome {
+  const failedAttempts = seen.failedAttempts + 1;
+  const lockedNow = failedAttempts >= rule.maxAttempts;
+  const lockCount = lockedNow ? seen.lockCount + 1 : seen.lockCount;
+  return { failedAttempts, lockedAt: lockedNow ? now : null, lockedUntil: lockedNow ? lockUntil(rule, now, lockCount) : null, lockCount };
 }

@@ -2,7 +2,7 @@ import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { InMemoryAuditLog } from "../audit/memory-audit-log.js";
 import type { Notice } from "../notices/types.js";
 import { countAttempt, isLocked } from "./lockout.js";
-import type { AttemptReservation, LockRule, PinCredential, PinStore, SimSwapEvent, StoredPin, SimSwapStore } from "./ports.js";
+import type { AttemptReservation, LockRule, PinCredential, PinStore, SeenCredential, SeenOutcome, SimSwapEvent, StoredPin, SimSwapStore } from "./ports.js";
 
 /**
  * In-memory stores for unit tests and tools. Each method runs without awaiting in between, which
@@ -41,6 +41,14 @@ export class InMemoryPinStore implements PinStore {
     this.audit.appendNow(audit, now);
     const stored = rekeyed ? { pinHash: rekeyed.pinHash, pinScheme: rekeyed.scheme } : {};
     this.rows.set(subjectId, { ...row, ...stored, failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 });
+    return true;
+  }
+
+  async settleSeen(subjectId: string, seen: SeenCredential, outcome: SeenOutcome, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+    const row = this.rows.get(subjectId);
+    if (!row || row.pinHash !== seen.pinHash || row.failedAttempts !== seen.failedAttempts || row.lockCount !== seen.lockCount || row.lockedAt !== null) return false;
+    this.audit.appendNow(audit, now);
+    this.rows.set(subjectId, { ...row, ...outcome });
     return true;
   }
 

@@ -3,7 +3,8 @@ import { ACTOR_TYPES, CHANNELS, type AuditEntryInput, type AuditLog, type AuditO
 import type { Notice } from "../notices/types.js";
 import { PIN_MAX_DIGITS, PIN_MIN_DIGITS, resolvePinPolicy, type PinPolicy } from "./pin-policy.js";
 import { pinFormatProblem, weakPinReason } from "./pin-rules.js";
-import type { AttemptReservation, PinCredential, PinHasher, PinStore, StoredPin } from "./ports.js";
+import { wrongAttempt } from "./lockout.js";
+import type { AttemptReservation, PinCredential, PinHasher, PinStore, SeenCredential, StoredPin } from "./ports.js";
 import type { SimSwapCheck } from "./sim-swap.js";
 import {
   isE164,
@@ -59,14 +60,23 @@ export interface PinServiceDeps {
   simSwap: { checkPinReset(msisdn: string): Promise<SimSwapCheck> };
   policy?: Partial<PinPolicy>;
   clock?: () => Date;
+  /** How many subjects' counters this process keeps for the one-write verify (0: none). */
+  seenCredentials?: number;
+}
+
+/** A subject's credential as this process last wrote or read it. */
+interface Seen extends SeenCredential {
+  pinScheme: string;
 }
 
 /** An attempt that was counted and checked: right (not yet settled) or refused (already counted). */
 type Attempt =
-  | { ok: true; pinHash: string; msisdn: string; rekeyed?: StoredPin }
+  | { ok: true; pinHash: string; scheme: string; msisdn: string; rekeyed?: StoredPin }
   | { ok: false; result: PinWrong | PinLocked; detail: Record<string, unknown> };
 
 const WRONG: PinWrong = { ok: false, code: "pin_wrong" };
+/** Subjects whose counters a process keeps for the one-write verify (~200 bytes each). */
+const DEFAULT_SEEN_CREDENTIALS = 20_000;
 /** The dummy verifier's subject: unknown subjects are checked against it (and never match). */
 const DUMMY_SUBJECT = "00000000-0000-0000-0000-000000000000";
 
@@ -81,9 +91,13 @@ export class PinService {
   private readonly clock: () => Date;
   private dummy: Promise<string> | undefined;
   private readonly hashers = new Map<string, PinHasher>();
+  /** Counters seen per subject, oldest use first (a Map iterates in insertion order). */
+  private readonly seen = new Map<string, Seen>();
+  private readonly maxSeen: number;
 
   constructor(private readonly deps: PinServiceDeps) {
     this.policy = resolvePinPolicy(deps.policy);
+    this.maxSeen = deps.seenCredentials ?? DEFAULT_SEEN_CREDENTIALS;
     this.clock = deps.clock ?? (() => new Date());
     for (const h of [...(deps.previous ?? []), deps.hasher]) this.hashers.set(h.scheme, h);
   }
@@ -116,17 +130,61 @@ export class PinService {
     const bad = checkRequest(input) ?? anyPinProblem(input.pin);
     if (bad) return bad;
     const now = this.clock();
+    const decided = await this.verifySeen(input, now);
+    if (decided) return decided;
     const attempt = await this.attempt(input.subjectId, input.pin, now);
     if (!attempt.ok) return this.refuse(input, "pin.verify", attempt.result, attempt.detail);
     const ok = entry(input, "pin.verify", "ok", attempt.rekeyed ? { rekeyedTo: attempt.rekeyed.scheme } : {});
     if (await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [ok], attempt.rekeyed)) {
+      this.remember(input.subjectId, { pinHash: attempt.rekeyed?.pinHash ?? attempt.pinHash, pinScheme: attempt.rekeyed?.scheme ?? attempt.scheme, failedAttempts: 0, lockCount: 0 });
       return { ok: true };
     }
     // The PIN was changed or reset between the count and the check: the old one no longer counts.
+    this.seen.delete(input.subjectId);
     return this.refuse(input, "pin.verify", WRONG, { code: "pin_wrong", changedMeanwhile: true });
   }
 
+  /**
+   * The one-write verify: with a fast hasher and the subject's credential as this process last
+   * saw it, the PIN is checked first and the outcome (counter cleared, or the attempt counted,
+   * locking at the limit) written with its audit entry in one statement that applies only if the
+   * row is still exactly as seen and unlocked. The entry and the answer are the ones the counted
+   * path gives. Counting first protects a slow hash's CPU; here a concurrent attempt changes the
+   * counter, so of several at once one applies and the rest take the counted path, which serializes
+   * them: no more wrong PINs are counted than the limit allows. Null: not applied, nothing written.
+   */
+  private async verifySeen(input: VerifyPinInput, now: Date): Promise<VerifyPinResult | null> {
+    const seen = this.seen.get(input.subjectId);
+    if (!seen || seen.pinScheme !== this.deps.hasher.scheme || !this.deps.hasher.fastVerify) return null;
+    // Taken out now and put back only once applied: a failure leaves the subject to the counted path.
+    this.seen.delete(input.subjectId);
+    const right = await this.deps.hasher.verify(seen.pinHash, input.pin, input.subjectId).catch(() => null);
+    if (right === null) return null;
+    if (right) {
+      if (!(await this.deps.store.settleSeen(input.subjectId, seen, { failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 }, now, [entry(input, "pin.verify", "ok")]))) return null;
+      this.remember(input.subjectId, { ...seen, failedAttempts: 0, lockCount: 0 });
+      return { ok: true };
+    }
+    const after = wrongAttempt(seen, now, this.policy);
+    const locked = after.lockedAt !== null;
+    const detail = { code: "pin_wrong", failedAttempts: after.failedAttempts, locked, lockedUntil: after.lockedUntil };
+    if (!(await this.deps.store.settleSeen(input.subjectId, seen, after, now, [entry(input, "pin.verify", "refused", detail)]))) return null;
+    if (!locked) this.remember(input.subjectId, { ...seen, failedAttempts: after.failedAttempts, lockCount: after.lockCount });
+    return locked ? { ok: false, code: "pin_locked", lockedUntil: after.lockedUntil } : WRONG;
+  }
+
+  private remember(subjectId: string, seen: Seen): void {
+    if (this.maxSeen <= 0) return;
+    this.seen.delete(subjectId);
+    this.seen.set(subjectId, seen);
+    if (this.seen.size > this.maxSeen) for (const oldest of this.seen.keys()) {
+      this.seen.delete(oldest);
+      break;
+    }
+  }
+
   async changePin(input: ChangePinInput): Promise<ChangePinResult> {
+    this.seen.delete(input.subjectId); // what it writes makes the seen counter stale
     const bad = checkRequest(input) ?? withField(anyPinProblem(input.oldPin), "oldPin") ?? withField(this.newPinProblem(input.newPin), "newPin");
     if (bad) return bad;
     if (input.oldPin === input.newPin) return { ok: false, code: "pin_unchanged" };
@@ -159,6 +217,7 @@ export class PinService {
   }
 
   async resetPin(input: ResetPinInput): Promise<ResetPinResult> {
+    this.seen.delete(input.subjectId); // what it writes makes the seen counter stale
     const bad = checkRequest(input) ?? withField(this.newPinProblem(input.newPin), "newPin");
     if (bad) return bad;
     if (input.actor.type !== "bank_user") return this.refuse(input, "pin.reset", { ok: false, code: "not_authorized" });
@@ -177,6 +236,7 @@ export class PinService {
   }
 
   async unlockPin(input: UnlockPinInput): Promise<UnlockPinResult> {
+    this.seen.delete(input.subjectId); // what it writes makes the seen counter stale
     const bad = checkRequest(input);
     if (bad) return bad;
     if (input.actor.type !== "bank_user") return this.refuse(input, "pin.unlock", { ok: false, code: "not_authorized" });
@@ -205,9 +265,11 @@ export class PinService {
     if (matched) {
       const hasher = this.hashers.get(counted.pinScheme)!;
       const rekeyed = hasher === this.deps.hasher ? undefined : await this.stored(pin, subjectId);
-      return { ok: true, pinHash: counted.pinHash, msisdn: counted.msisdn, rekeyed };
+      return { ok: true, pinHash: counted.pinHash, scheme: counted.pinScheme, msisdn: counted.msisdn, rekeyed };
     }
     const detail = { code: "pin_wrong", failedAttempts: counted.failedAttempts, locked: counted.lockedNow, lockedUntil: counted.lockedUntil };
+    if (counted.lockedNow) this.seen.delete(subjectId);
+    else this.remember(subjectId, { pinHash: counted.pinHash, pinScheme: counted.pinScheme, failedAttempts: counted.failedAttempts, lockCount: counted.lockCount });
     // The attempt that reaches the limit says so, so that the user learns why the next one fails.
     const result: PinWrong | PinLocked = counted.lockedNow ? { ok: false, code: "pin_locked", lockedUntil: counted.lockedUntil } : WRONG;
     return { ok: false, result, detail };

@@ -12,6 +12,11 @@ import type { Notice } from "../notices/types.js";
  */
 export interface PinHasher {
   readonly scheme: string;
+  /**
+   * A verify costs microseconds (the keyed scheme), so a PIN may be checked before its attempt is
+   * counted (PinService's one-write verify): what counting first protects is a slow hash's CPU.
+   */
+  readonly fastVerify?: boolean;
   hash(pin: string, subjectId: string): Promise<string>;
   verify(encoded: string, pin: string, subjectId: string): Promise<boolean>;
 }
@@ -62,7 +67,24 @@ export type AttemptReservation =
       failedAttempts: number;
       lockedNow: boolean;
       lockedUntil: Date | null;
+      /** Locks since the last right PIN, including one this attempt set. */
+      lockCount: number;
     };
+
+/** A credential's counter as a process last wrote or read it, with the hash it counts for. */
+export interface SeenCredential {
+  pinHash: string;
+  failedAttempts: number;
+  lockCount: number;
+}
+
+/** What a verify decided on a SeenCredential writes: the counter and lock after it. */
+export interface SeenOutcome {
+  failedAttempts: number;
+  lockedAt: Date | null;
+  lockedUntil: Date | null;
+  lockCount: number;
+}
 
 /**
  * Persistence for PIN credentials. Each write takes the audit entries describing it and commits
@@ -79,6 +101,12 @@ export interface PinStore {
    * rekeyed: the same PIN under the current scheme, stored in the same write (pinSetAt unchanged).
    */
   settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean>;
+  /**
+   * A verify decided without counting first, on the credential as `seen`: writes `outcome` (and
+   * the audit entries) only if the stored row is still exactly that, unlocked. False, with nothing
+   * written, when it has moved on (another attempt, a change, a lock).
+   */
+  settleSeen(subjectId: string, seen: SeenCredential, outcome: SeenOutcome, now: Date, audit: AuditEntryInput[]): Promise<boolean>;
   /**
    * A counted attempt that could not be checked (its verifier is under a key or scheme this
    * process lacks) is taken back: one failure less, and the lock it set, if it set one, lifted.

@@ -21,6 +21,7 @@ export const MIN_PIN_KEY_BYTES = 32;
 
 export class HmacPinHasher implements PinHasher {
   readonly scheme = HMAC_SCHEME;
+  readonly fastVerify = true;
   private readonly key: Buffer;
   readonly keyId: string;
 

@@ -1,6 +1,6 @@
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { lockEnd } from "../../core/auth/lockout.js";
-import type { AttemptReservation, LockRule, PinCredential, PinStore, StoredPin } from "../../core/auth/ports.js";
+import type { AttemptReservation, LockRule, PinCredential, PinStore, SeenCredential, SeenOutcome, StoredPin } from "../../core/auth/ports.js";
 import type { Notice } from "../../core/notices/types.js";
 import { AUDIT_CHAIN_OF_ENTRIES, appendAuditEntries, auditChainParams, auditChainValues, sqlAbortWhen, type AuditChainParams } from "./audit-store.js";
 import { insertOutboxNotices } from "./outbox-store.js";
@@ -33,7 +33,7 @@ UPDATE pin_credentials p SET
   updated_at = r.at
 FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
 WHERE p.subject_id = r.subject_id AND (p.locked_at IS NULL OR (p.locked_until IS NOT NULL AND p.locked_until <= r.at))
-RETURNING r.idx, p.pin_hash, p.pin_scheme, p.msisdn, p.failed_attempts, p.locked_until, p.locked_at IS NOT NULL AS locked_now`;
+RETURNING r.idx, p.pin_hash, p.pin_scheme, p.msisdn, p.failed_attempts, p.locked_until, p.locked_at IS NOT NULL AS locked_now, p.lock_count`;
 const COUNT_BATCH_NAME = statementName(COUNT_BATCH);
 
 interface PendingCount {
@@ -51,27 +51,35 @@ interface CountedRow {
   failed_attempts: number;
   locked_until: Date | null;
   locked_now: boolean;
+  lock_count: number;
 }
 
 const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL, lock_count = 0`;
+/** A right PIN's outcome: counter and lock cleared (CLEAR_LOCK). */
+const CLEARED: SeenOutcome = { failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 };
 
 // Right PINs settled in batches (WriteBatches): one statement, one commit and one turn at the audit
 // head for every verify that arrived while the previous batch was being written. Under load the
 // head lock and its commit had serialized every verify in the process.
-// Per request: its credential's reset and, only if that matched, its audit entries, chained in
-// request order; both commit before any caller is answered. Pin rows are locked in subject order
+// Per request: its credential's new counter and lock (a reset after a counted right PIN; after a
+// verify decided on a seen credential, its outcome, written only if the row is still as seen and
+// unlocked) and, only if that matched, its audit entries, chained in request order; both commit
+// before any caller is answered. Pin rows are locked in subject order
 // (the InitPlan runs before the update touches a row), so batches of two processes cannot deadlock,
 // and the audit head last. Should the head not move although entries were due, the statement aborts.
 const SETTLE_BATCH = `WITH RECURSIVE req AS (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-    WITH ORDINALITY AS r(subject_id, pin_hash, new_hash, new_scheme, at, idx)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+    $17::int[], $18::int[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::int[])
+    WITH ORDINALITY AS r(subject_id, pin_hash, new_hash, new_scheme, at, seen_attempts, seen_locks, attempts, locked_at, locked_until, locks, idx)
 ), pin_locked AS (
   SELECT p.subject_id FROM pin_credentials p WHERE p.subject_id = ANY($1::uuid[]) ORDER BY p.subject_id FOR UPDATE
 ), pin_settled AS (
-  UPDATE pin_credentials p SET ${CLEAR_LOCK}, updated_at = r.at,
+  UPDATE pin_credentials p SET failed_attempts = r.attempts, locked_at = r.locked_at, locked_until = r.locked_until,
+    lock_count = r.locks, updated_at = r.at,
     pin_hash = COALESCE(r.new_hash, p.pin_hash), pin_scheme = COALESCE(r.new_scheme, p.pin_scheme)
   FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
   WHERE p.subject_id = r.subject_id AND p.pin_hash = r.pin_hash
+    AND (r.seen_attempts IS NULL OR (p.failed_attempts = r.seen_attempts AND p.lock_count = r.seen_locks AND p.locked_at IS NULL))
   RETURNING r.idx
 ), audit_entries AS (
   SELECT row_number() OVER (ORDER BY e.ord) AS i, e.*
@@ -93,6 +101,10 @@ interface PendingSettle {
   pinHash: string;
   now: Date;
   rekeyed?: StoredPin;
+  /** Decided on a seen credential: written only if the row still has this counter, unlocked. */
+  seen?: SeenCredential;
+  /** The counter and lock to write (a counted right PIN: all cleared). */
+  outcome: SeenOutcome;
   /** auditChainParams of this request's entries, made before it was queued (they throw on a bad entry). */
   audit: AuditChainParams;
 }
@@ -173,6 +185,7 @@ export class SqlPinStore implements PinStore {
         failedAttempts: row.failed_attempts,
         lockedNow: row.locked_now,
         lockedUntil: date(row.locked_until),
+        lockCount: row.lock_count,
       };
     }
     // Not matched: either no such subject or a lock in force. A fresh read tells which.
@@ -186,7 +199,11 @@ export class SqlPinStore implements PinStore {
 
   async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
     // Entries are validated and redacted before anything is queued (auditChainParams throws).
-    return this.settles.submit({ subjectId, pinHash, now, rekeyed, audit: auditChainParams(audit, now) });
+    return this.settles.submit({ subjectId, pinHash, now, rekeyed, outcome: CLEARED, audit: auditChainParams(audit, now) });
+  }
+
+  async settleSeen(subjectId: string, seen: SeenCredential, outcome: SeenOutcome, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+    return this.settles.submit({ subjectId, pinHash: seen.pinHash, now, seen, outcome, audit: auditChainParams(audit, now) });
   }
 
   async refundAttempt(subjectId: string, pinHash: string, lockedNow: boolean): Promise<void> {
@@ -285,5 +302,11 @@ function settleParams(batch: PendingSettle[]): unknown[] {
     owners,
     times,
     ...auditChainValues(...batch.map((p) => p.audit)),
+    batch.map((p) => p.seen?.failedAttempts ?? null),
+    batch.map((p) => p.seen?.lockCount ?? null),
+    batch.map((p) => p.outcome.failedAttempts),
+    batch.map((p) => p.outcome.lockedAt?.toISOString() ?? null),
+    batch.map((p) => p.outcome.lockedUntil?.toISOString() ?? null),
+    batch.map((p) => p.outcome.lockCount),
   ];
 }
