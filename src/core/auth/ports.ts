@@ -53,7 +53,8 @@ export interface LockRule {
 /**
  * The outcome of counting an attempt before checking it. Counting first, atomically, is what keeps
  * concurrent guesses honest: ten parallel wrong PINs with maxAttempts 3 get three hash checks and
- * seven pin_locked, never ten checks.
+ * seven pin_locked, never ten checks. A fast hasher may check first instead (PinStore.settleSeen),
+ * where a compare-and-set on the counter keeps the same count.
  */
 export type AttemptReservation =
   | { kind: "unknown" }
