@@ -394,6 +394,12 @@ describe("ledger cached path on postgres", () => {
     };
     const expected = new Map(all.map((a) => [a.id, { debits: 0n, credits: a === merchant ? 0n : start }]));
     const codes = new Map<string, number>();
+    const count = (t: ReturnType<typeof move>, result: string) => {
+      codes.set(result, (codes.get(result) ?? 0) + 1);
+      if (result !== "ok") return;
+      expected.get(t.debitAccountId!)!.debits += t.amountMinor!;
+      expected.get(t.creditAccountId!)!.credits += t.amountMinor!;
+    };
     for (let round = 0; round < 8; round += 1) {
       const transfers = Array.from({ length: 30 }, () => {
         const from = wallets[Math.floor(rand() * wallets.length)]!;
@@ -401,20 +407,25 @@ describe("ledger cached path on postgres", () => {
         return move(from, others[Math.floor(rand() * others.length)]!, BigInt(20 + Math.floor(rand() * 180)));
       });
       const results = await Promise.all(transfers.map((t, i) => (i % 2 ? left : right).ledger.transfer(t)));
-      results.forEach((r, i) => {
-        codes.set(r.result, (codes.get(r.result) ?? 0) + 1);
-        if (r.result !== "ok") return;
-        const t = transfers[i]!;
-        expected.get(t.debitAccountId!)!.debits += t.amountMinor!;
-        expected.get(t.creditAccountId!)!.credits += t.amountMinor!;
-      });
+      results.forEach((r, i) => count(transfers[i]!, r.result));
     }
     expect([...codes.keys()].sort()).toEqual(["exceeds_credits", "ok"]);
+    // Under the hammering, which path each batch took depends on timing: its first conflict cools
+    // the accounts for both processes (not cached for a while), so a run can see no cached batch
+    // succeed. This tail, on two accounts the hammering never touched, makes sure of both paths:
+    // left reads and caches them, writes on its copies, right moves them on, and left's next write
+    // finds its copies stale.
+    const tail = [await env.wallet(start), await env.wallet(start)] as const;
+    for (const a of tail) expected.set(a.id, { debits: 0n, credits: start });
+    for (const side of [left, left, right, left]) {
+      const t = move(tail[0], tail[1], 10n);
+      count(t, (await side.ledger.transfer(t)).result);
+    }
+    all.push(...tail);
     const paths = [left.delta(), right.delta()];
-    // Both paths were exercised, and the copies went stale under each other.
     // (No repeated ids here, so every conflict is a cached write that found its copies stale.)
-    expect(paths[0]!.cached + paths[1]!.cached).toBeGreaterThan(0);
-    expect(paths[0]!.conflicts + paths[1]!.conflicts).toBeGreaterThan(0);
+    expect(paths[0]!.cached).toBeGreaterThan(0);
+    expect(paths[0]!.conflicts).toBeGreaterThan(0);
     const stored = await storedBalances(env.db, all.map((a) => a.id));
     for (const a of all) {
       const s = stored.get(a.id)!;
