@@ -23,7 +23,9 @@
  * Argon2id with FINGATE_PIN_SCHEME=argon2id (32 MiB, 4 passes, ~33 ms of CPU each, which caps PIN
  * hops at a few dozen per second on 2 cores); pin_hop_share and the per-kind latencies show it.
  * cpu_us_per_hop_*: this process's CPU (user + system) per hop answered, per phase, which stays
- * comparable when other processes load the machine.
+ * comparable when other processes load the machine. loop_thread_run_pct / loop_thread_wait_pct:
+ * in the open loop, the shares of wall time the event loop's thread ran and waited runnable for a
+ * CPU (Linux); their sum near 100 means the loop is saturated.
  *
  * Environment (all optional):
  *   BENCH_SECONDS 8            closed-loop and open-loop windows (baseline: BENCH_BASELINE_SECONDS 5,
@@ -279,6 +281,32 @@ function cpuMeter(): () => number {
   return () => {
     const used = process.cpuUsage(start);
     return used.user + used.system;
+  };
+}
+
+/**
+ * Starts measuring how the gateway's main thread (the event loop) spent the wall time: running, or
+ * runnable but waiting for a CPU another process held (Linux schedstat; null elsewhere). Running
+ * plus waiting near 100% is a saturated loop, and the waiting share is the CPU other processes
+ * (PostgreSQL, the generator, Redis) took from it on its core.
+ */
+function mainThreadMeter(): () => { runPct: number; waitPct: number } | null {
+  const file = `/proc/self/task/${process.pid}/schedstat`;
+  const read = (): number[] | null => {
+    try {
+      return readFileSync(file, "utf8").trim().split(/\s+/).map(Number);
+    } catch {
+      return null;
+    }
+  };
+  const start = read();
+  const startedAt = process.hrtime.bigint();
+  return () => {
+    const end = read();
+    if (!start || !end) return null;
+    const wallNs = Number(process.hrtime.bigint() - startedAt);
+    const pct = (i: number) => Number(((100 * (end[i]! - start[i]!)) / wallNs).toFixed(1));
+    return { runPct: pct(0), waitPct: pct(1) };
   };
 }
 
@@ -542,11 +570,13 @@ async function main() {
 
     log(`gateway, open loop at ${RATE} hops/s`);
     const openCpu = cpuMeter();
+    const openThread = mainThreadMeter();
     // How late the gateway's event loop ran what was due (ms): long synchronous stretches and GC pauses, as any hop would wait them.
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
     const open = await profiled("open", () => generator.run({ type: "open", url: gatewayUrl, seconds: SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS }));
     const openCpuUs = openCpu();
+    const openLoop = openThread();
     loopDelay.disable();
     const memory = process.memoryUsage();
     const rssMb = Math.round(memory.rss / 2 ** 20);
@@ -604,6 +634,9 @@ async function main() {
       loop_delay_p50_ms: Number((loopDelay.percentile(50) / 1e6).toFixed(2)),
       loop_delay_p99_ms: Number((loopDelay.percentile(99) / 1e6).toFixed(2)),
       loop_delay_max_ms: Number((loopDelay.max / 1e6).toFixed(2)),
+      // Shares of the open loop's wall time the event loop's thread ran, and waited runnable for a CPU.
+      loop_thread_run_pct: openLoop?.runPct ?? null,
+      loop_thread_wait_pct: openLoop?.waitPct ?? null,
       pin_hop_share: Number((pinHops / Math.max(1, allHops)).toFixed(3)),
       pin_scheme: config.pinScheme,
       argon2_verify_ms: argon2Ms,
