@@ -38,7 +38,7 @@
  *   BENCH_DRAIN_SECONDS 20     how long sessions running at the end of a window may take to finish
  *   BENCH_HEAP_SNAPSHOT        a file to write a heap snapshot to at the end of the open loop
  *   BENCH_PG_STATS 0           1: the server logs every statement of the gateway's connections with its CPU (diagnosis only)
- *   BENCH_SQL_TOP 0            print the N most frequent SQL statements of the closed loop (stderr)
+ *   BENCH_SQL_TOP 0            print the N most frequent SQL statements of the closed and open loops (stderr)
  *   BENCH_PROFILE              closed, menu_only or open: write a V8 CPU profile of the gateway during
  *                              that phase only, into BENCH_PROFILE_FILE (ussd-<phase>.cpuprofile);
  *                              BENCH_PROFILE_KIND=heap samples allocations instead (.heapprofile)
@@ -571,12 +571,18 @@ async function main() {
     log(`gateway, open loop at ${RATE} hops/s`);
     const openCpu = cpuMeter();
     const openThread = mainThreadMeter();
+    const openSql = sqlMeter();
     // How late the gateway's event loop ran what was due (ms): long synchronous stretches and GC pauses, as any hop would wait them.
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
     const open = await profiled("open", () => generator.run({ type: "open", url: gatewayUrl, seconds: SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS }));
     const openCpuUs = openCpu();
     const openLoop = openThread();
+    const openStatements = openSql();
+    if (SQL_TOP > 0) {
+      const top = [...openStatements.byText].sort((a, b) => b[1] - a[1]).slice(0, SQL_TOP);
+      for (const [text, n] of top) log(`open sql ${(n / Math.max(1, open.hops)).toFixed(3)}/hop  ${text}`);
+    }
     loopDelay.disable();
     const memory = process.memoryUsage();
     const rssMb = Math.round(memory.rss / 2 ** 20);
@@ -646,6 +652,7 @@ async function main() {
       cpu_us_per_hop_open: perHop(openCpuUs, open.hops),
       // SQL statements sent (round trips, BEGIN/COMMIT included) per hop and per session, closed loop; per hop without PINs.
       sql_per_hop_closed: perHopFixed(closedStatements.total, closedStats.hopsTotal),
+      sql_per_hop_open: perHopFixed(openStatements.total, open.hops),
       sql_per_session_closed: perHopFixed(closedStatements.total, closedStats.sessions),
       sql_per_hop_menu_only: menuOnly ? perHopFixed(menuStatements, menuOnly.hopsTotal) : null,
       // The CPU of the PostgreSQL backends serving this process (from /proc; connections closed meanwhile are missed), per hop.
