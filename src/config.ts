@@ -23,6 +23,12 @@ export interface Config {
   pinKey: string | undefined;
   /** FINGATE_PIN_SCHEME: how new PINs are stored (hmac-sha256, the default, or argon2id); both verify. */
   pinScheme: PinScheme;
+  /**
+   * FINGATE_PIN_SEEN_SUBJECTS: subjects whose PIN counter a process keeps for the one-write verify
+   * (checked first, written only if the row is still as seen; see PinService). 0: every verify
+   * counts its attempt first.
+   */
+  pinSeenSubjects: number;
   /** NODE_ENV=production: nothing secret is generated on the fly. */
   production: boolean;
   /** Seconds a customer has to approve an agent-initiated cash-out before its hold is voided. */
@@ -100,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pinPepper: text(env, "FINGATE_PIN_PEPPER"),
     pinKey: text(env, "FINGATE_PIN_KEY"),
     pinScheme: pinScheme(env),
+    pinSeenSubjects: int(env, "FINGATE_PIN_SEEN_SUBJECTS", 20_000, 0, 1_000_000),
     production: env.NODE_ENV === "production",
     agentCashOutTimeoutSec: int(env, "FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC", 300, 30, 3_600),
     readCacheMs: int(env, "FINGATE_READ_CACHE_MS", 5_000, 0, 60_000),

@@ -58,6 +58,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     pinPepper: config.pinPepper,
     pinKey: pinKey.key,
     pinScheme: config.pinScheme,
+    pinSeenSubjects: config.pinSeenSubjects,
     cashOutTimeoutSec: config.agentCashOutTimeoutSec,
     readCacheMs: config.readCacheMs,
   });

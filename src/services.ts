@@ -45,6 +45,8 @@ export interface ServiceOptions {
   pinKey?: Uint8Array;
   /** How new PINs are stored; credentials of the other scheme still verify and are re-keyed. */
   pinScheme?: PinScheme;
+  /** FINGATE_PIN_SEEN_SUBJECTS: the one-write verify's bound (PinService's seenCredentials; unset: its default). */
+  pinSeenSubjects?: number;
   /**
    * FINGATE_READ_CACHE_MS: how long the payment path may reuse an institution, fee schedule, limit
    * policy or default country it read (src/infra/cache). 0 (the default here, for tests) reads every time.
@@ -83,7 +85,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const directoryStore = new PrismaDirectoryStore(prisma, db);
   const directory = new Directory({ store: cacheMs > 0 ? new CachedInstitutionProfileStore(directoryStore, cacheMs) : directoryStore, ledger, audit, now: clock });
   const simSwap = new SimSwapGuard({ store: new SqlSimSwapStore(db), clock });
-  const pins = new PinService({ store: new SqlPinStore(db), ...pinHashers(options), audit, simSwap, clock });
+  const pins = new PinService({ store: new SqlPinStore(db), ...pinHashers(options), audit, simSwap, clock, seenCredentials: options.pinSeenSubjects });
   const institutions = new SqlInstitutionStore(db);
   const fees = new SqlFeeScheduleStore(db);
   const limits = new SqlLimitPolicyStore(db);
