@@ -47,6 +47,9 @@ export function countAttempt(
   };
 }
 
+/** The counter and lock after a right PIN, a change, a reset or an unlock: all cleared. */
+export const CLEARED_COUNTER: Readonly<SeenOutcome> = Object.freeze({ failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 });
+
 /** One wrong attempt on an unlocked credential with this counter: the counter and lock after it. */
 export function wrongAttempt(seen: Pick<SeenCredential, "failedAttempts" | "lockCount">, now: Date, rule: LockRule): SeenOutcome {
   const failedAttempts = seen.failedAttempts + 1;

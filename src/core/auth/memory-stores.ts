@@ -1,7 +1,7 @@
 import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { InMemoryAuditLog } from "../audit/memory-audit-log.js";
 import type { Notice } from "../notices/types.js";
-import { countAttempt, isLocked } from "./lockout.js";
+import { CLEARED_COUNTER, countAttempt, isLocked } from "./lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, SeenCredential, SeenOutcome, SimSwapEvent, StoredPin, SimSwapStore } from "./ports.js";
 
 /**
@@ -40,7 +40,7 @@ export class InMemoryPinStore implements PinStore {
     if (!row || row.pinHash !== pinHash) return false;
     this.audit.appendNow(audit, now);
     const stored = rekeyed ? { pinHash: rekeyed.pinHash, pinScheme: rekeyed.scheme } : {};
-    this.rows.set(subjectId, { ...row, ...stored, failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 });
+    this.rows.set(subjectId, { ...row, ...stored, ...CLEARED_COUNTER });
     return true;
   }
 
@@ -64,7 +64,7 @@ export class InMemoryPinStore implements PinStore {
     if (!row || (expectedHash !== null && row.pinHash !== expectedHash)) return false;
     this.audit.appendNow(audit, now);
     this.notices.push(...notices);
-    this.rows.set(subjectId, { ...row, pinHash: next.pinHash, pinScheme: next.scheme, pinSetAt: now, failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 });
+    this.rows.set(subjectId, { ...row, pinHash: next.pinHash, pinScheme: next.scheme, pinSetAt: now, ...CLEARED_COUNTER });
     return true;
   }
 
@@ -72,7 +72,7 @@ export class InMemoryPinStore implements PinStore {
     const row = this.rows.get(subjectId);
     if (!row) return null;
     this.audit.appendNow(audit, now);
-    this.rows.set(subjectId, { ...row, failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 });
+    this.rows.set(subjectId, { ...row, ...CLEARED_COUNTER });
     return { wasLocked: isLocked(row, now) };
   }
 }

@@ -3,7 +3,7 @@ import { ACTOR_TYPES, CHANNELS, type AuditEntryInput, type AuditLog, type AuditO
 import type { Notice } from "../notices/types.js";
 import { PIN_MAX_DIGITS, PIN_MIN_DIGITS, resolvePinPolicy, type PinPolicy } from "./pin-policy.js";
 import { pinFormatProblem, weakPinReason } from "./pin-rules.js";
-import { wrongAttempt } from "./lockout.js";
+import { CLEARED_COUNTER, wrongAttempt } from "./lockout.js";
 import type { AttemptReservation, PinCredential, PinHasher, PinStore, SeenCredential, StoredPin } from "./ports.js";
 import type { SimSwapCheck } from "./sim-swap.js";
 import {
@@ -161,7 +161,7 @@ export class PinService {
     const right = await this.deps.hasher.verify(seen.pinHash, input.pin, input.subjectId).catch(() => null);
     if (right === null) return null;
     if (right) {
-      if (!(await this.deps.store.settleSeen(input.subjectId, seen, { failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 }, now, [entry(input, "pin.verify", "ok")]))) return null;
+      if (!(await this.deps.store.settleSeen(input.subjectId, seen, CLEARED_COUNTER, now, [entry(input, "pin.verify", "ok")]))) return null;
       this.remember(input.subjectId, { ...seen, failedAttempts: 0, lockCount: 0 });
       return { ok: true };
     }

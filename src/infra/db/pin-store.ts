@@ -1,5 +1,5 @@
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
-import { lockEnd } from "../../core/auth/lockout.js";
+import { CLEARED_COUNTER, lockEnd } from "../../core/auth/lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, SeenCredential, SeenOutcome, StoredPin } from "../../core/auth/ports.js";
 import type { Notice } from "../../core/notices/types.js";
 import { AUDIT_CHAIN_OF_ENTRIES, appendAuditEntries, auditChainParams, auditChainValues, sqlAbortWhen, type AuditChainParams } from "./audit-store.js";
@@ -54,9 +54,8 @@ interface CountedRow {
   lock_count: number;
 }
 
+/** CLEARED_COUNTER in SQL. */
 const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL, lock_count = 0`;
-/** A right PIN's outcome: counter and lock cleared (CLEAR_LOCK). */
-const CLEARED: SeenOutcome = { failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 };
 
 // Right PINs settled in batches (WriteBatches): one statement, one commit and one turn at the audit
 // head for every verify that arrived while the previous batch was being written. Under load the
@@ -199,7 +198,7 @@ export class SqlPinStore implements PinStore {
 
   async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
     // Entries are validated and redacted before anything is queued (auditChainParams throws).
-    return this.settles.submit({ subjectId, pinHash, now, rekeyed, outcome: CLEARED, audit: auditChainParams(audit, now) });
+    return this.settles.submit({ subjectId, pinHash, now, rekeyed, outcome: CLEARED_COUNTER, audit: auditChainParams(audit, now) });
   }
 
   async settleSeen(subjectId: string, seen: SeenCredential, outcome: SeenOutcome, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
