@@ -68,8 +68,8 @@ export interface SendInput {
   payeeQuery: string;
   amountMinor: bigint;
   /**
-   * The PIN typed at this very step. The port verifies it last, just before the money moves, and
-   * forgets it; it is never stored.
+   * The PIN typed at this very step. The port verifies it before any money moves, and forgets it;
+   * it is never stored.
    */
   pin: string;
 }

@@ -136,6 +136,24 @@ describe("payments on postgres", () => {
     expect((await services.pins.verifyPin({ actor: { type: "customer", id: payer.id }, channel: "ussd", subjectId: payer.id, pin: "4827" })).ok).toBe(true);
   });
 
+  it("checks the PIN beside the reads of payer and payee: an earlier refusal is the answer, the attempt still counts", async () => {
+    const failed = async () =>
+      Number((await test.db.query<{ n: number }>("SELECT failed_attempts AS n FROM pin_credentials WHERE subject_id = $1::uuid", [payer.id])).rows[0]!.n);
+    const left = await balance(payer.walletAccountId);
+    const toNobody = (pin: string, amountMinor = 1_000n) =>
+      services.payments.sendP2P({ payerCustomerId: payer.id, payee: "+254712345600", amountMinor, channel: "ussd", paymentId: uuidv7(), pin });
+    expect(await failed()).toBe(0);
+    // The payee is unknown whatever the PIN, and a wrong one is counted all the same.
+    expect(await toNobody("1357")).toMatchObject({ ok: false, code: "payee_not_found" });
+    expect(await failed()).toBe(1);
+    // A right one clears the count; an amount refused before any read checks no PIN at all.
+    expect(await toNobody("4827")).toMatchObject({ ok: false, code: "payee_not_found" });
+    expect(await failed()).toBe(0);
+    expect(await toNobody("1357", 0n)).toMatchObject({ ok: false, code: "invalid_amount" });
+    expect(await failed()).toBe(0);
+    expect(await balance(payer.walletAccountId)).toBe(left);
+  });
+
   it("never lets 50 concurrent transfers slip past a daily limit", async () => {
     // At the ledger, as the payments service submits them: limits ride with each transfer.
     const wallet = await ledger.createAccount({ institutionId, currency: "KES", kind: "customer_wallet", flags: AccountFlags.debitsMustNotExceedCredits });

@@ -1,5 +1,6 @@
 import type { Channel } from "../audit/audit-entry.js";
 import type { PinService } from "../auth/pin-service.js";
+import type { VerifyPinResult } from "../auth/types.js";
 import type { SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
 import type { Customer } from "../directory/types.js";
@@ -37,6 +38,10 @@ export function receiptRef(paymentId: string): string {
   return paymentId.replace(/-/g, "").slice(-10).toUpperCase();
 }
 
+const validAmount = (amount: unknown): boolean => typeof amount === "bigint" && amount > 0n && amount <= MAX_PAYMENT_MINOR;
+
+type PinOutcome = { result: VerifyPinResult } | { error: unknown };
+
 const refuse = (code: PaymentRefusal["code"], extra: Partial<PaymentRefusal> = {}): PaymentRefusal => ({ ok: false, code, ...extra });
 
 interface Parties {
@@ -52,7 +57,8 @@ interface Parties {
 /**
  * Person-to-person payments: who pays whom, what it costs, and the all-or-nothing group that
  * moves the money and its fee. Limits ride with the transfer into the ledger, which checks them
- * with the accounts locked; the PIN is checked here, last, just before the money moves.
+ * with the accounts locked; the PIN is checked here, beside the reads of payer and payee, and no
+ * money moves unless it was right.
  */
 export class Payments {
   constructor(private readonly deps: PaymentsDeps) {}
@@ -78,21 +84,35 @@ export class Payments {
     const hint = request.payerMsisdn;
     // Started beside the payer's read (one round trip fewer); the fee can only raise the amount.
     const early = hint === undefined ? null : this.deps.simSwap.outgoingCheck(hint, request.amountMinor);
+    // The PIN is checked beside the reads of payer, payee and SIM swap, not after them: a round
+    // trip fewer before the money moves. Its outcome counts (a wrong PIN is a wrong attempt) even
+    // when the payment is then refused, but the answer keeps its order: a refusal found before the
+    // PIN check is the one given, and nothing moves without a right PIN.
+    const pin = validAmount(request.amountMinor) ? this.checkPin(request) : null;
     const parties = await this.parties(request);
+    const checked = pin && (await pin);
     if ("code" in parties) return parties;
     const fee = await this.fee(parties.institution, request.amountMinor);
     if ("code" in fee) return fee;
     const total = request.amountMinor + fee.feeMinor;
     const swap = await (early && parties.payer.msisdn === hint ? early(total) : this.deps.simSwap.checkOutgoing(parties.payer.msisdn, total));
     if (!swap.ok) return swap.code === "sim_swap_cooling" ? refuse("sim_swap_cooling", { until: swap.endsAt }) : refuse("invalid_amount");
-    const pin = await this.deps.pins.verifyPin({
-      actor: { type: "customer", id: parties.payer.id },
-      channel: request.channel as Channel,
-      subjectId: parties.payer.id,
-      pin: request.pin,
-    });
-    if (!pin.ok) return pin.code === "pin_locked" ? refuse("pin_locked", { until: pin.lockedUntil }) : refuse(pin.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
+    if (!checked) throw new Error("payments: the PIN was not checked");
+    if ("error" in checked) throw checked.error;
+    const { result } = checked;
+    if (!result.ok) return result.code === "pin_locked" ? refuse("pin_locked", { until: result.lockedUntil }) : refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
     return this.move(request, parties, fee.feeMinor);
+  }
+
+  /** The payer's PIN check, settled either way: a failure is thrown where the payment would have checked it. */
+  private checkPin(request: P2PSend): Promise<PinOutcome> {
+    const payer = request.payerCustomerId;
+    return this.deps.pins
+      .verifyPin({ actor: { type: "customer", id: payer }, channel: request.channel as Channel, subjectId: payer, pin: request.pin })
+      .then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
   }
 
   private async move(request: P2PSend, parties: Parties, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
@@ -131,8 +151,7 @@ export class Payments {
   }
 
   private async parties(request: P2PRequest): Promise<Parties | PaymentRefusal> {
-    const amount = request.amountMinor;
-    if (typeof amount !== "bigint" || amount <= 0n || amount > MAX_PAYMENT_MINOR) return refuse("invalid_amount");
+    if (!validAmount(request.amountMinor)) return refuse("invalid_amount");
     const hint = request.payerInstitutionId;
     // Started beside the payer's read (one round trip fewer). A lookup left unused (payer refused,
     // stale hint) must not end as an unhandled rejection; awaiting it below still throws.

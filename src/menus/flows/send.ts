@@ -93,7 +93,7 @@ export const send: Flow = {
       const paymentId = state.data.tx ?? derivedUuid(`fingate:menu:send:${ctx.sessionId}`);
       let result;
       try {
-        // The port verifies the PIN last, just before the money moves, and keeps nothing of it.
+        // The port verifies the PIN before any money moves, and keeps nothing of it.
         result = await ctx.payments.send({ paymentId, payer: customer, payeeQuery: payee.query, amountMinor, pin: input });
       } catch {
         // The ledger may or may not have the payment; the same id retried posts it at most once.
