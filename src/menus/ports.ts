@@ -184,6 +184,8 @@ export interface AgentsPort {
   findForWithdrawal(customer: CustomerRef, agentNumber: string, storeNumber: string): Promise<AgentQuoteResult<{ agentName: string }>>;
   quoteWithdraw(customer: CustomerRef, agentNumber: string, storeNumber: string, amountMinor: bigint): Promise<AgentQuoteResult<WithdrawQuote>>;
   withdraw(input: { requestId: string; customer: CustomerRef; agentNumber: string; storeNumber: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
+  /** The customers behind the caller's number with a cash-out awaiting approval (asked beside who is calling). */
+  customersAwaitingCashOut(msisdn: string, institutionId: string): Promise<string[]>;
   /** Cash-outs awaiting this customer's approval, oldest first. */
   pendingCashOuts(customer: CustomerRef): Promise<PendingCashOutView[]>;
   approveCashOut(input: { pendingId: string; customer: CustomerRef; pin: string }): Promise<AgentOutcome>;

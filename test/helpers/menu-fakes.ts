@@ -329,6 +329,12 @@ function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): Ag
       m.agent.float += input.amountMinor;
       return remember(input.requestId, { code: "ok", reference: ref(input.requestId), amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE });
     },
+    async customersAwaitingCashOut(msisdn) {
+      bank.trip();
+      const customer = bank.customers.get(msisdn);
+      const waits = [...bank.cashOuts.values()].some((p) => p.customerId === customer?.id && p.state === "pending");
+      return customer && waits ? [customer.id] : [];
+    },
     async pendingCashOuts(customer) {
       bank.trip();
       return [...bank.cashOuts.values()]

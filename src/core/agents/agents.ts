@@ -164,6 +164,16 @@ export class Agents {
     return cashOutStatus(this.kit, pendingId);
   }
 
+  /**
+   * Who, behind this number (any accepted form), has a cash-out awaiting approval: asked by number
+   * so that a dial can ask it beside who is calling instead of after.
+   */
+  async customersAwaitingCashOut(msisdn: string, institutionId: string): Promise<string[]> {
+    if (!isUuid(institutionId)) return [];
+    const e164 = await this.kit.msisdn(msisdn, institutionId);
+    return e164 ? this.kit.deps.store.customersAwaitingCashOut(e164, this.kit.now()) : [];
+  }
+
   /** What awaits the customer's approval now (expired ones left out). */
   pendingCashOuts(customerId: string): Promise<PendingCashOut[]> {
     return pendingCashOuts(this.kit, customerId);

@@ -36,6 +36,8 @@ export interface AgentStore {
   getCashOut(pendingId: string): Promise<CashOutRecord | null>;
   /** A customer's cash-outs still in state "pending" that expire after now, oldest first. */
   listPendingCashOuts(customerId: string, now: Date, limit: number): Promise<CashOutRecord[]>;
+  /** The customers behind this number (E.164) with a cash-out still pending after now. */
+  customersAwaitingCashOut(msisdn: string, now: Date): Promise<string[]>;
   /** One agent's cash-outs to one customer created since `since` that were declined or lapsed (by `now`). */
   countUnansweredCashOuts(agentId: string, customerId: string, since: Date, now: Date): Promise<number>;
   /** Forgets a cash-out whose hold the ledger refused: it never awaited anyone. */

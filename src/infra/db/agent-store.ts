@@ -62,6 +62,9 @@ const CASH_OUT_COLUMNS = `pending_id, agent_id, customer_id, amount_minor::text 
 const LIST_PENDING = `SELECT ${CASH_OUT_COLUMNS} FROM agent_cash_outs
   WHERE customer_id = $1::uuid AND state = 'pending' AND expires_at > $2::timestamptz ORDER BY created_at, pending_id LIMIT $3::int`;
 
+const AWAITING_BY_NUMBER = `SELECT DISTINCT co.customer_id FROM customers c JOIN agent_cash_outs co ON co.customer_id = c.id
+  WHERE c.msisdn = $1 AND co.state = 'pending' AND co.expires_at > $2::timestamptz`;
+
 const toCashOut = (r: CashOutRow): CashOutRecord => ({
   pendingId: r.pending_id,
   agentId: r.agent_id,
@@ -88,10 +91,12 @@ export class SqlAgentStore implements AgentStore {
   // concurrent hops share the round trips (src/infra/db/batched-read.ts).
   private readonly byMsisdn: BatchedRead<AgentRow>;
   private readonly pendingOf: BatchedRead<CashOutRow>;
+  private readonly awaitingByNumber: BatchedRead<{ customer_id: string }>;
 
   constructor(private readonly db: SqlDb) {
     this.byMsisdn = new BatchedRead(db, `SELECT ${COLUMNS} FROM agents WHERE institution_id = $1::uuid AND msisdn = $2`, 2);
     this.pendingOf = new BatchedRead(db, LIST_PENDING, 3);
+    this.awaitingByNumber = new BatchedRead(db, AWAITING_BY_NUMBER, 2);
   }
 
   async insert(agent: Agent, audit: AuditEntryInput[]): Promise<InsertAgentOutcome> {
@@ -179,6 +184,10 @@ export class SqlAgentStore implements AgentStore {
   async listPendingCashOuts(customerId: string, now: Date, limit: number): Promise<CashOutRecord[]> {
     const rows = await this.pendingOf.query([customerId, iso(now), limit]);
     return rows.map(toCashOut);
+  }
+
+  async customersAwaitingCashOut(msisdn: string, now: Date): Promise<string[]> {
+    return (await this.awaitingByNumber.query([msisdn, iso(now)])).map((r) => r.customer_id);
   }
 
   async countUnansweredCashOuts(agentId: string, customerId: string, since: Date, now: Date): Promise<number> {

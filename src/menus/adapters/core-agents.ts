@@ -32,6 +32,7 @@ export type AgentsCore = Pick<
   | "withdraw"
   | "startCashOut"
   | "pendingCashOuts"
+  | "customersAwaitingCashOut"
   | "approveCashOut"
   | "declineCashOut"
   | "floatBalance"
@@ -104,6 +105,10 @@ export class CoreAgentsPort implements AgentsPort {
       channel: CHANNEL,
     });
     return r.ok ? receipt(r) : outcomeOf(r);
+  }
+
+  customersAwaitingCashOut(msisdn: string, institutionId: string): Promise<string[]> {
+    return this.agents.customersAwaitingCashOut(msisdn, institutionId);
   }
 
   async pendingCashOuts(customer: CustomerRef): Promise<PendingCashOutView[]> {

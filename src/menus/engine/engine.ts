@@ -27,9 +27,11 @@ export class MenuEngine {
 
   /** The first screen of a session. shortcut holds the dial string's extra segments, if any. */
   async begin(ctx: MenuContext, shortcut: string[] = []): Promise<StepResult> {
-    const [customer, agent] = await Promise.all([
+    // One round trip for all three: whether a cash-out awaits is asked by number, beside who is calling.
+    const [customer, agent, awaiting] = await Promise.all([
       ctx.directory.findByMsisdn(ctx.msisdn, ctx.institutionId),
       ctx.agents ? ctx.agents.findByMsisdn(ctx.msisdn, ctx.institutionId) : null,
+      ctx.agents ? ctx.agents.customersAwaitingCashOut(ctx.msisdn, ctx.institutionId) : ([] as string[]),
     ]);
     const state: MenuState = { flow: "main", step: "choose", data: {}, stages: 0, lang: customer?.language ?? ctx.defaultLanguage, customer };
     // An agent's number opens the agent menu; a suspended agent who is also a customer still banks.
@@ -42,7 +44,7 @@ export class MenuEngine {
     if (!customer) return this.follow(await this.flows.register.start(state, ctx), ctx);
     if (!customer.active) return end(state, [msg("err.account_frozen")]);
     // A cash-out an agent started waits for this customer, with the agent and the cash in front of them: it comes first.
-    if (ctx.agents && (await ctx.agents.pendingCashOuts(customer)).length > 0) return this.follow(await this.flows.approve.start(state, ctx), ctx);
+    if (awaiting.includes(customer.id)) return this.follow(await this.flows.approve.start(state, ctx), ctx);
     return this.enter(state, "main", this.shortcuts.customer, shortcut, ctx);
   }
 
