@@ -157,21 +157,14 @@ describe("audit log on PostgreSQL", () => {
     expect(progress.at(-1)).toBe(result.checked);
   });
 
-  it("measures append throughput in batches of 1,000 in one transaction", async () => {
-    const batches = 20;
+  // Its speed is measured by `npm run bench:audit`, not here.
+  it("chains batches of 1,000, each in one transaction, into one chain that verifies", async () => {
+    const before = await readHead(t.db);
     const batch = entries(0, 1_000).map((e, i) => ({ ...e, payload: { transferId: `0193a5b0-0000-7000-8000-${String(i).padStart(12, "0")}`, amountMinor: 1_250n, code: "p2p" } }));
-    await log.append(batch); // warm up
-    const started = performance.now();
-    for (let b = 0; b < batches; b++) await log.append(batch);
-    const seconds = (performance.now() - started) / 1_000;
-    const perSecond = Math.round((batches * 1_000) / seconds);
-    console.log(JSON.stringify({ measure: "audit_append", batchSize: 1_000, batches, entriesPerSecond: perSecond }));
-    expect(perSecond).toBeGreaterThan(5_000);
-    const started2 = performance.now();
+    for (let b = 0; b < 3; b++) await log.append(batch);
+    expect((await readHead(t.db)).lastSeq).toBe(before.lastSeq + 3_000n);
     const verified = await verifyAuditChain(t.db);
-    const verifyPerSecond = Math.round(verified.checked / ((performance.now() - started2) / 1_000));
-    console.log(JSON.stringify({ measure: "audit_verify", entries: verified.checked, entriesPerSecond: verifyPerSecond }));
-    expect(verified.ok).toBe(true);
+    expect(verified).toMatchObject({ ok: true, checked: Number(before.lastSeq) + 3_000 });
   }, 60_000);
 });
 
