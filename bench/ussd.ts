@@ -572,6 +572,7 @@ async function main() {
     const openCpu = cpuMeter();
     const openThread = mainThreadMeter();
     const openSql = sqlMeter();
+    const openPg = backendMeter();
     // How late the gateway's event loop ran what was due (ms): long synchronous stretches and GC pauses, as any hop would wait them.
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
@@ -579,6 +580,7 @@ async function main() {
     const openCpuUs = openCpu();
     const openLoop = openThread();
     const openStatements = openSql();
+    const openPgUs = openPg();
     if (SQL_TOP > 0) {
       const top = [...openStatements.byText].sort((a, b) => b[1] - a[1]).slice(0, SQL_TOP);
       for (const [text, n] of top) log(`open sql ${(n / Math.max(1, open.hops)).toFixed(3)}/hop  ${text}`);
@@ -658,6 +660,7 @@ async function main() {
       // The CPU of the PostgreSQL backends serving this process (from /proc; connections closed meanwhile are missed), per hop.
       pg_cpu_us_per_hop_closed: perHop(closedPgUs, closedStats.hopsTotal),
       pg_cpu_us_per_hop_menu_only: menuOnly ? perHop(menuPgUs, menuOnly.hopsTotal) : null,
+      pg_cpu_us_per_hop_open: perHop(openPgUs, open.hops),
       // The rest of the machine, closed loop: the Redis server and the load generator, per hop; and
       // the whole machine's CPU per hop (gateway + PostgreSQL + Redis + generator) against the
       // baseline's per request (bare Express + generator). Over the whole phase, drain included.

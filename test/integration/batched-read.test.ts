@@ -64,3 +64,30 @@ describe.each(STORE_KINDS)("batched reads on %s", (kind) => {
     await expect(new BatchedRead(t.db, SQL, 3).query([owner(1)])).rejects.toThrow(/3 parameters/);
   });
 });
+
+describe("batched reads' plans on postgres", () => {
+  let t: TestDb;
+  // One connection: the statement is prepared once, and pg_prepared_statements shows that session's.
+  beforeAll(async () => {
+    t = await openTestDb("postgres", { maxConnections: 1 });
+    await t.db.exec(`CREATE TABLE plan_items (key text PRIMARY KEY, label text NOT NULL);
+      INSERT INTO plan_items SELECT 'k' || g, 'item ' || g FROM generate_series(1, 2000) g; ANALYZE plan_items;`);
+  });
+  afterAll(() => t.cleanup());
+
+  it("lets PostgreSQL keep one generic plan instead of planning every batch again", async () => {
+    const read = new BatchedRead<{ label: string }>(t.db, "SELECT label FROM plan_items WHERE key = $1", 1);
+    for (let round = 0; round < 8; round++) {
+      const keys = round % 2 === 0 ? [`k${round + 1}`, "nope"] : [`k${round + 1}`, `k${round + 100}`, `k${round + 200}`];
+      const rows = await Promise.all(keys.map((k) => read.query([k])));
+      expect(rows.map((r) => r.map((x) => x.label))).toEqual(keys.map((k) => (k === "nope" ? [] : [`item ${k.slice(1)}`])));
+    }
+    const plans = await t.db.query<{ generic: string; custom: string }>(
+      "SELECT generic_plans::text AS generic, custom_plans::text AS custom FROM pg_prepared_statements WHERE statement LIKE '%fg_batch%'",
+    );
+    expect(plans.rows).toHaveLength(1);
+    // PostgreSQL tries five custom plans first; from then on the batch runs the generic one.
+    expect(Number(plans.rows[0]!.custom)).toBe(5);
+    expect(Number(plans.rows[0]!.generic)).toBe(3);
+  });
+});
