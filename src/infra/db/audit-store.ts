@@ -56,16 +56,16 @@ export function auditChainValues(...batches: AuditChainParams[]): unknown[] {
  * It locks the head (FOR UPDATE in READ COMMITTED returns the head's newest committed version,
  * whatever the statement's snapshot) and computes each hash as SHA-256(prev_hash ‖ prefix ‖ seq ‖
  * suffix), the hash chain.ts's canonicalContent gives, so ChainVerifier checks these entries like
- * any other. An empty `audit_entries` locks and moves nothing; otherwise the caller checks that
- * audit_move updated one row. Needs `WITH RECURSIVE`.
+ * any other. The hashes come from `audit_chain_hashes` (a loop over the entries, in a migration):
+ * a recursive CTE joined every step to every entry, n² probes for n entries. An empty
+ * `audit_entries` locks and moves nothing; otherwise the caller checks that audit_move updated
+ * one row.
  */
 export const AUDIT_CHAIN_OF_ENTRIES = `audit_head_row AS (
   SELECT last_seq, last_hash::text AS last_hash FROM audit_head WHERE id = 1 AND EXISTS (SELECT 1 FROM audit_entries) FOR UPDATE
 ), audit_chain(i, seq, prev_hash, hash) AS (
-  SELECT 0::bigint, last_seq, NULL::text, last_hash FROM audit_head_row
-  UNION ALL
-  SELECT c.i + 1, c.seq + 1, c.hash, encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')
-  FROM audit_chain c JOIN audit_entries e ON e.i = c.i + 1
+  SELECT f.i, f.seq, f.prev_hash, f.hash FROM audit_head_row h CROSS JOIN LATERAL audit_chain_hashes(h.last_seq, h.last_hash,
+    ARRAY(SELECT e.prefix FROM audit_entries e ORDER BY e.i), ARRAY(SELECT e.suffix FROM audit_entries e ORDER BY e.i)) f
 ), audit_ins AS (
   INSERT INTO audit_log (seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
   SELECT c.seq, e.at, e.actor_type, e.actor_id, e.action, e.channel, e.outcome, e.subject, e.payload::jsonb, c.prev_hash, c.hash
