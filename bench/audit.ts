@@ -12,6 +12,7 @@ import type { AuditEntryInput } from "../src/core/audit/audit-entry.js";
 import { SqlAuditLog, verifyAuditChain } from "../src/infra/db/audit-store.js";
 import { migrate } from "../src/infra/db/migrate.js";
 import { PostgresDb } from "../src/infra/db/sql.js";
+import { median } from "./stats.js";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgresql://postgres@localhost/test?host=/var/run/postgresql";
 const BATCHES = Number(process.env.AUDIT_BATCHES ?? 20);
@@ -27,8 +28,6 @@ const entry = (i: number): AuditEntryInput => ({
   subject: `acct-${i}`,
   payload: { transferId: `0193a5b0-0000-7000-8000-${String(i).padStart(12, "0")}`, amountMinor: 1_250n, code: "p2p" },
 });
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function timed(run: () => Promise<void>): Promise<number> {
   const started = performance.now();

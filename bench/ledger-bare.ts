@@ -44,6 +44,7 @@ import { migrate } from "../src/infra/db/migrate.js";
 import { SqlLedgerStore } from "../src/infra/db/ledger-store.js";
 import { isRetryableSqlError, PostgresDb } from "../src/infra/db/sql.js";
 import { DECIDE_FUNCTION, writeDecided } from "./ledger-bare-decide.js";
+import { median } from "./stats.js";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? `postgresql://postgres@/test?host=${process.env.PGHOST ?? "/var/run/postgresql"}`;
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
@@ -277,7 +278,6 @@ async function run(shape: Shape, ids: string[], ledger: Ledger): Promise<RunResu
   return { perS: done / seconds, p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0, nodeCpuUs: (used.user + used.system) / done, dbCpuUs: dbUs / done };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 let real: Awaited<ReturnType<typeof setUpReal>> | undefined;
 try {

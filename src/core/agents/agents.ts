@@ -119,9 +119,13 @@ export class Agents {
 
   /** The agent behind a number (any accepted form) in an institution; null when none. */
   async findByMsisdn(msisdn: string, institutionId: string): Promise<Agent | null> {
-    if (!isUuid(institutionId)) return null;
-    const e164 = await this.kit.msisdn(msisdn, institutionId);
+    const e164 = await this.e164(msisdn, institutionId);
     return e164 ? this.kit.deps.store.findByMsisdn(e164, institutionId) : null;
+  }
+
+  /** A number as typed, in E.164 as the institution reads it; null for an unknown institution or a non-number. */
+  private async e164(msisdn: string, institutionId: string): Promise<string | null> {
+    return isUuid(institutionId) ? this.kit.msisdn(msisdn, institutionId) : null;
   }
 
   findByStore(storeNumber: string, institutionId: string): Promise<Agent | null> {
@@ -169,8 +173,7 @@ export class Agents {
    * so that a dial can ask it beside who is calling instead of after.
    */
   async customersAwaitingCashOut(msisdn: string, institutionId: string): Promise<string[]> {
-    if (!isUuid(institutionId)) return [];
-    const e164 = await this.kit.msisdn(msisdn, institutionId);
+    const e164 = await this.e164(msisdn, institutionId);
     return e164 ? this.kit.deps.store.customersAwaitingCashOut(e164, this.kit.now()) : [];
   }
 

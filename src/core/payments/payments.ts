@@ -1,6 +1,5 @@
 import type { Channel } from "../audit/audit-entry.js";
 import type { PinService } from "../auth/pin-service.js";
-import type { VerifyPinResult } from "../auth/types.js";
 import type { SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
 import type { Customer } from "../directory/types.js";
@@ -39,8 +38,6 @@ export function receiptRef(paymentId: string): string {
 }
 
 const validAmount = (amount: unknown): boolean => typeof amount === "bigint" && amount > 0n && amount <= MAX_PAYMENT_MINOR;
-
-type PinOutcome = { result: VerifyPinResult } | { error: unknown };
 
 const refuse = (code: PaymentRefusal["code"], extra: Partial<PaymentRefusal> = {}): PaymentRefusal => ({ ok: false, code, ...extra });
 
@@ -81,6 +78,7 @@ export class Payments {
 
   async sendP2P(request: P2PSend): Promise<P2PReceipt | PaymentRefusal> {
     if (!isUuid(request.paymentId)) return refuse("invalid_payment_id");
+    if (!validAmount(request.amountMinor)) return refuse("invalid_amount");
     const hint = request.payerMsisdn;
     // Started beside the payer's read (one round trip fewer); the fee can only raise the amount.
     const early = hint === undefined ? null : this.deps.simSwap.outgoingCheck(hint, request.amountMinor);
@@ -88,31 +86,22 @@ export class Payments {
     // trip fewer before the money moves. Its outcome counts (a wrong PIN is a wrong attempt) even
     // when the payment is then refused, but the answer keeps its order: a refusal found before the
     // PIN check is the one given, and nothing moves without a right PIN.
-    const pin = validAmount(request.amountMinor) ? this.checkPin(request) : null;
+    const payer = request.payerCustomerId;
+    const pin = this.deps.pins.verifyPin({ actor: { type: "customer", id: payer }, channel: request.channel as Channel, subjectId: payer, pin: request.pin });
+    pin.catch(() => undefined); // should the reads throw first, not an unhandled rejection
     const parties = await this.parties(request);
-    const checked = pin && (await pin);
+    // Settled before any answer (its attempt is written); a failure is thrown where it is used.
+    const [checked] = await Promise.allSettled([pin]);
     if ("code" in parties) return parties;
     const fee = await this.fee(parties.institution, request.amountMinor);
     if ("code" in fee) return fee;
     const total = request.amountMinor + fee.feeMinor;
     const swap = await (early && parties.payer.msisdn === hint ? early(total) : this.deps.simSwap.checkOutgoing(parties.payer.msisdn, total));
     if (!swap.ok) return swap.code === "sim_swap_cooling" ? refuse("sim_swap_cooling", { until: swap.endsAt }) : refuse("invalid_amount");
-    if (!checked) throw new Error("payments: the PIN was not checked");
-    if ("error" in checked) throw checked.error;
-    const { result } = checked;
+    if (checked.status === "rejected") throw checked.reason;
+    const result = checked.value;
     if (!result.ok) return result.code === "pin_locked" ? refuse("pin_locked", { until: result.lockedUntil }) : refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
     return this.move(request, parties, fee.feeMinor);
-  }
-
-  /** The payer's PIN check, settled either way: a failure is thrown where the payment would have checked it. */
-  private checkPin(request: P2PSend): Promise<PinOutcome> {
-    const payer = request.payerCustomerId;
-    return this.deps.pins
-      .verifyPin({ actor: { type: "customer", id: payer }, channel: request.channel as Channel, subjectId: payer, pin: request.pin })
-      .then(
-        (result) => ({ result }),
-        (error: unknown) => ({ error }),
-      );
   }
 
   private async move(request: P2PSend, parties: Parties, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
