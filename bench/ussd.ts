@@ -349,7 +349,10 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const text = typeof first === "string" ? first : (first?.text ?? "?");
   // Only the head of the text: the write statements run to kilobytes, and whitespace-collapsing
   // all of it on every query cost the measured process ~1% of its CPU.
-  const key = text.slice(0, 180).replace(/\s+/g, " ").slice(0, 90);
+  // A batched read is named by the query it batches (src/infra/db/batched-read.ts).
+  const inner = text.startsWith("SELECT fg_batch.") ? text.indexOf("batch_row FROM (") : -1;
+  const head = inner < 0 ? text.slice(0, 180) : `batched: ${text.slice(inner + 16, inner + 196)}`;
+  const key = head.replace(/\s+/g, " ").slice(0, 100);
   statements.set(key, (statements.get(key) ?? 0) + 1);
   return clientQuery.apply(this, args);
 } as typeof pg.Client.prototype.query;
