@@ -84,7 +84,22 @@ describe("cached stores (postgres)", () => {
     const telco = { id: randomUUID(), code: "cache-telco", name: "Cache Telco", networkCodes: ["63998"], smppLinkIds: [], createdAt: new Date() };
     expect(await rawTariffs.insertTelco(telco, [])).toBe("ok");
     expect((await telcos.findTelco("network_code", "63998"))?.id).toBe(telco.id);
-    expect(await telcos.planInEffect(telco.id, new Date())).toBeNull(); // plans pass through
+    expect(await telcos.planInEffect(telco.id, new Date())).toBeNull();
+    // The telco's timeline is cached: a plan stored to start later applies from its start exactly.
+    const t0 = new Date(Date.now() - 60_000);
+    const terms = { currency: "KES", perSessionMinor: 100n, perStageMinor: 0n, ceilingMinor: 100n, maxStages: 8, payer: "bank" as const };
+    const plan = (name: string, effectiveFrom: Date) => ({ id: randomUUID(), telcoId: telco.id, name, ...terms, effectiveFrom, createdAt: new Date(), updatedAt: new Date() });
+    const [now, later] = [plan("now", t0), plan("later", new Date(t0.getTime() + 3_600_000))];
+    for (const p of [later, now]) expect(await rawTariffs.insertPlan(p, [])).toBe("ok");
+    expect(await telcos.planInEffect(telco.id, new Date())).toBeNull(); // stored elsewhere: seen within the TTL
+    const fresh = new CachedTelcoLookup(rawTariffs, 60_000);
+    expect(await fresh.planInEffect(telco.id, new Date(t0.getTime() - 1))).toBeNull();
+    expect((await fresh.planInEffect(telco.id, t0))?.name).toBe("now");
+    expect((await fresh.planInEffect(telco.id, new Date(t0.getTime() + 3_599_999)))?.name).toBe("now");
+    expect((await fresh.planInEffect(telco.id, new Date(t0.getTime() + 3_600_000)))?.name).toBe("later");
+    for (const at of [t0, new Date(t0.getTime() + 3_600_000), new Date(0)]) {
+      expect(await fresh.planInEffect(telco.id, at)).toEqual(await rawTariffs.planInEffect(telco.id, at));
+    }
 
     const institutions = new CachedInstitutionStore(new SqlInstitutionStore(test.db), 60_000);
     expect((await institutions.get(institutionId))?.code).toBe("cache-bank");

@@ -24,6 +24,7 @@ export interface TariffStore {
   /** "plan_in_use" when metered sessions refer to it: billing history must keep its plan. */
   deletePlan(id: string, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: "ok" | "plan_in_use" } | null>;
   getPlan(id: string): Promise<TariffPlan | null>;
+  /** By telco, then effective date (earliest first). */
   listPlans(telcoId?: string): Promise<TariffPlan[]>;
   /** The telco's plan with the latest effectiveFrom at or before `at`. */
   planInEffect(telcoId: string, at: Date): Promise<TariffPlan | null>;

@@ -157,24 +157,33 @@ export class CachedInstitutionProfileStore implements DirectoryStore {
 }
 
 /**
- * What the session meter reads: the telco behind a network code (cached), and the plan in effect at
- * a moment (never cached: a plan that starts now must bill from now).
+ * What the session meter reads: the telco behind a network code, and the plan in effect at a moment,
+ * both cached. Plans are cached as the telco's whole timeline (every plan, by effective date), not
+ * as the answer for one moment: a plan already stored to start at 12:00 bills sessions started from
+ * 12:00 exactly, cached or not. Only a plan added or changed elsewhere is seen within the TTL, as
+ * for fee schedules. Every session's end asked the database for its plan.
  */
 export class CachedTelcoLookup implements Pick<TariffStore, "findTelco" | "planInEffect"> {
-  private readonly cache: TtlCache<Telco | null>;
+  private readonly telcos: TtlCache<Telco | null>;
+  private readonly timelines: TtlCache<TariffPlan[]>;
 
   constructor(
-    private readonly inner: Pick<TariffStore, "findTelco" | "planInEffect">,
+    private readonly inner: Pick<TariffStore, "findTelco" | "listPlans">,
     ttlMs: number,
   ) {
-    this.cache = new TtlCache(ttlMs);
+    this.telcos = new TtlCache(ttlMs);
+    this.timelines = new TtlCache(ttlMs);
   }
 
   findTelco(kind: TelcoIdentifierKind, value: string): Promise<Telco | null> {
-    return this.cache.get(`${kind}:${value}`, () => this.inner.findTelco(kind, value));
+    return this.telcos.get(`${kind}:${value}`, () => this.inner.findTelco(kind, value));
   }
 
-  planInEffect(telcoId: string, at: Date): Promise<TariffPlan | null> {
-    return this.inner.planInEffect(telcoId, at);
+  async planInEffect(telcoId: string, at: Date): Promise<TariffPlan | null> {
+    // listPlans orders a telco's plans by effective date: the last one started by `at` applies.
+    const plans = await this.timelines.get(telcoId, () => this.inner.listPlans(telcoId));
+    const t = at.getTime();
+    for (let i = plans.length - 1; i >= 0; i--) if (plans[i]!.effectiveFrom.getTime() <= t) return plans[i]!;
+    return null;
   }
 }
