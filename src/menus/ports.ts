@@ -176,16 +176,17 @@ export type AgentQuoteResult<T> = { ok: true; value: T } | { ok: false; code: st
  * a retried or resumed hop moves money at most once.
  */
 export interface AgentsPort {
-  /** The active or suspended agent behind a caller's number, or null. */
-  findByMsisdn(msisdn: string, institutionId: string): Promise<AgentRef | null>;
+  /**
+   * What a dial from this number opens, asked beside who is calling: the active or suspended agent
+   * behind it (or null), and the customers behind it with a cash-out awaiting approval.
+   */
+  atNumber(msisdn: string, institutionId: string): Promise<{ agent: AgentRef | null; awaitingCashOut: string[] }>;
 
   // The customer's side.
   /** Both the agent's number and its store number must name the same agent. */
   findForWithdrawal(customer: CustomerRef, agentNumber: string, storeNumber: string): Promise<AgentQuoteResult<{ agentName: string }>>;
   quoteWithdraw(customer: CustomerRef, agentNumber: string, storeNumber: string, amountMinor: bigint): Promise<AgentQuoteResult<WithdrawQuote>>;
   withdraw(input: { requestId: string; customer: CustomerRef; agentNumber: string; storeNumber: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
-  /** The customers behind the caller's number with a cash-out awaiting approval (asked beside who is calling). */
-  customersAwaitingCashOut(msisdn: string, institutionId: string): Promise<string[]>;
   /** Cash-outs awaiting this customer's approval, oldest first. */
   pendingCashOuts(customer: CustomerRef): Promise<PendingCashOutView[]>;
   approveCashOut(input: { pendingId: string; customer: CustomerRef; pin: string }): Promise<AgentOutcome>;

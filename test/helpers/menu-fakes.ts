@@ -296,10 +296,12 @@ function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): Ag
     return p;
   };
   return {
-    async findByMsisdn(msisdn) {
+    async atNumber(msisdn) {
       bank.trip();
       const a = bank.agents.get(msisdn);
-      return a ? { ...a.ref } : null;
+      const customer = bank.customers.get(msisdn);
+      const waits = [...bank.cashOuts.values()].some((p) => p.customerId === customer?.id && p.state === "pending");
+      return { agent: a ? { ...a.ref } : null, awaitingCashOut: customer && waits ? [customer.id] : [] };
     },
     async findForWithdrawal(customer, agentNumber, store) {
       bank.trip();
@@ -328,12 +330,6 @@ function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): Ag
       credit(input.customer, -total);
       m.agent.float += input.amountMinor;
       return remember(input.requestId, { code: "ok", reference: ref(input.requestId), amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE });
-    },
-    async customersAwaitingCashOut(msisdn) {
-      bank.trip();
-      const customer = bank.customers.get(msisdn);
-      const waits = [...bank.cashOuts.values()].some((p) => p.customerId === customer?.id && p.state === "pending");
-      return customer && waits ? [customer.id] : [];
     },
     async pendingCashOuts(customer) {
       bank.trip();

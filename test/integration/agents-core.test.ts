@@ -192,9 +192,12 @@ describe("agents core on postgres", () => {
     expect(await w.balance(agent.floatAccountId)).toBe(0n);
     expect((await w.services.agents.pendingCashOuts(w.bob.id)).map((p) => p.pendingId)).toContain(started.pending.pendingId);
     // Asked by number (as a dial asks it, in any accepted form): only the customer it waits for.
-    expect(await w.services.agents.customersAwaitingCashOut(w.bob.msisdn.replace("+254", "0"), w.institutionId)).toEqual([w.bob.id]);
-    expect(await w.services.agents.customersAwaitingCashOut(w.alice.msisdn, w.institutionId)).toEqual([]);
-    expect(await w.services.agents.customersAwaitingCashOut("not a number", w.institutionId)).toEqual([]);
+    expect(await w.services.agents.atNumber(w.bob.msisdn.replace("+254", "0"), w.institutionId)).toEqual({ agent: null, awaitingCashOut: [w.bob.id] });
+    expect(await w.services.agents.atNumber(w.alice.msisdn, w.institutionId)).toEqual({ agent: null, awaitingCashOut: [] });
+    expect(await w.services.agents.atNumber("not a number", w.institutionId)).toEqual({ agent: null, awaitingCashOut: [] });
+    // The agent's own number: the agent, and nobody awaiting (an agent is not the customer here).
+    expect(await w.services.agents.atNumber(agent.msisdn, w.institutionId)).toEqual({ agent: await w.services.agents.findByMsisdn(agent.msisdn, w.institutionId), awaitingCashOut: [] });
+    expect(await w.services.agents.atNumber(agent.msisdn, uuidv7())).toEqual({ agent: null, awaitingCashOut: [] });
     const approve = { pendingId: started.pending.pendingId, customerId: w.bob.id, customerPin: "5903" };
     expect(await w.services.agents.approveCashOut({ ...approve, customerId: w.alice.id })).toMatchObject({ ok: false, code: "pending_not_found" });
     expect(await w.services.agents.approveCashOut({ ...approve, customerPin: "0000" })).toMatchObject({ ok: false, code: "pin_wrong" });
@@ -205,7 +208,7 @@ describe("agents core on postgres", () => {
     expect(await w.balance(agent.floatAccountId)).toBe(5_000n);
     expect(await w.balance(agent.commissionAccountId)).toBe(40n);
     expect(await w.services.agents.pendingCashOuts(w.bob.id)).toEqual([]);
-    expect(await w.services.agents.customersAwaitingCashOut(w.bob.msisdn, w.institutionId)).toEqual([]);
+    expect((await w.services.agents.atNumber(w.bob.msisdn, w.institutionId)).awaitingCashOut).toEqual([]);
     const today = await w.services.agents.todaysTransactions(agent.id);
     expect(today.ok && today.transactions.map((t) => `${t.kind}:${t.code}:${t.direction}:${t.amountMinor}`)).toEqual(["post:cash_out:in:5000"]);
   });
@@ -268,7 +271,7 @@ describe("agents core on postgres", () => {
     w.clock.offsetMs = 31_000;
     try {
       expect(await w.services.agents.pendingCashOuts(w.bob.id)).toEqual([]);
-      expect(await w.services.agents.customersAwaitingCashOut(w.bob.msisdn, w.institutionId)).toEqual([]);
+      expect((await w.services.agents.atNumber(w.bob.msisdn, w.institutionId)).awaitingCashOut).toEqual([]);
       expect(await w.services.agents.cashOutStatus(ignored.pending.pendingId)).toMatchObject({ state: "expired" });
       expect(await w.services.agents.approveCashOut({ pendingId: ignored.pending.pendingId, customerId: w.bob.id, customerPin: "5903" })).toMatchObject({ ok: false, code: "pending_expired" });
     } finally {

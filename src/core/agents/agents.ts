@@ -6,7 +6,7 @@ import { approveCashOut, cashOutStatus, declineCashOut, pendingCashOuts, startCa
 import { moveFloat } from "./float.js";
 import { AgentKit, type AgentsDeps } from "./kit.js";
 import { auditEntry, limitsJson, onboard, resolveLimits, STORE_NUMBER_RE } from "./onboarding.js";
-import type { AgentPage } from "./ports.js";
+import type { AgentPage, NumberRoles } from "./ports.js";
 import { refuse } from "./refusals.js";
 import { reverseCashIn } from "./reversal.js";
 import {
@@ -169,12 +169,13 @@ export class Agents {
   }
 
   /**
-   * Who, behind this number (any accepted form), has a cash-out awaiting approval: asked by number
-   * so that a dial can ask it beside who is calling instead of after.
+   * What a dial from this number (any accepted form) opens: the institution's agent behind it, and
+   * who behind it has a cash-out awaiting approval. Asked by number, in one read, so that a dial can
+   * ask it beside who is calling instead of after.
    */
-  async customersAwaitingCashOut(msisdn: string, institutionId: string): Promise<string[]> {
+  async atNumber(msisdn: string, institutionId: string): Promise<NumberRoles> {
     const e164 = await this.e164(msisdn, institutionId);
-    return e164 ? this.kit.deps.store.customersAwaitingCashOut(e164, this.kit.now()) : [];
+    return e164 ? this.kit.deps.store.atNumber(e164, institutionId, this.kit.now()) : { agent: null, awaitingCashOut: [] };
   }
 
   /** What awaits the customer's approval now (expired ones left out). */

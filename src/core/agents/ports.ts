@@ -16,6 +16,13 @@ export interface CashOutRecord {
 
 export type InsertAgentOutcome = "ok" | "msisdn_taken" | "store_number_taken";
 
+/** Who a number is besides a customer: an agent of the institution, and whose cash-outs await it. */
+export interface NumberRoles {
+  agent: Agent | null;
+  /** Customers (ids) behind the number with a cash-out awaiting approval. */
+  awaitingCashOut: string[];
+}
+
 export interface AgentPage {
   limit: number;
   /** Agents created after this id (keyset paging by id). */
@@ -36,8 +43,11 @@ export interface AgentStore {
   getCashOut(pendingId: string): Promise<CashOutRecord | null>;
   /** A customer's cash-outs still in state "pending" that expire after now, oldest first. */
   listPendingCashOuts(customerId: string, now: Date, limit: number): Promise<CashOutRecord[]>;
-  /** The customers behind this number (E.164) with a cash-out still pending after now. */
-  customersAwaitingCashOut(msisdn: string, now: Date): Promise<string[]>;
+  /**
+   * What a dial from this number (E.164) opens: the institution's agent behind it (or null), and
+   * the customers behind it with a cash-out still pending after now. One read for both.
+   */
+  atNumber(msisdn: string, institutionId: string, now: Date): Promise<NumberRoles>;
   /** One agent's cash-outs to one customer created since `since` that were declined or lapsed (by `now`). */
   countUnansweredCashOuts(agentId: string, customerId: string, since: Date, now: Date): Promise<number>;
   /** Forgets a cash-out whose hold the ledger refused: it never awaited anyone. */

@@ -1,4 +1,4 @@
-import type { CashOutRecord, AgentPage, AgentStore, InsertAgentOutcome } from "../../core/agents/ports.js";
+import type { CashOutRecord, AgentPage, AgentStore, InsertAgentOutcome, NumberRoles } from "../../core/agents/ports.js";
 import type { Agent, AgentLimits, AgentStatus, CashOutState } from "../../core/agents/types.js";
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { appendAuditEntries } from "./audit-store.js";
@@ -62,8 +62,12 @@ const CASH_OUT_COLUMNS = `pending_id, agent_id, customer_id, amount_minor::text 
 const LIST_PENDING = `SELECT ${CASH_OUT_COLUMNS} FROM agent_cash_outs
   WHERE customer_id = $1::uuid AND state = 'pending' AND expires_at > $2::timestamptz ORDER BY created_at, pending_id LIMIT $3::int`;
 
-const AWAITING_BY_NUMBER = `SELECT DISTINCT co.customer_id FROM customers c JOIN agent_cash_outs co ON co.customer_id = c.id
-  WHERE c.msisdn = $1 AND co.state = 'pending' AND co.expires_at > $2::timestamptz`;
+// A dial's two questions in one row: the agent's columns (all NULL when the number is no agent's)
+// and who behind the number has a cash-out awaiting approval. One statement instead of two.
+const AT_NUMBER = `SELECT ${COLUMNS},
+    ARRAY(SELECT DISTINCT co.customer_id::text FROM customers c JOIN agent_cash_outs co ON co.customer_id = c.id
+      WHERE c.msisdn = $2 AND co.state = 'pending' AND co.expires_at > $3::timestamptz) AS awaiting
+  FROM (SELECT 1 AS fg_one) fg_one LEFT JOIN agents ON institution_id = $1::uuid AND msisdn = $2`;
 
 const toCashOut = (r: CashOutRow): CashOutRecord => ({
   pendingId: r.pending_id,
@@ -91,12 +95,12 @@ export class SqlAgentStore implements AgentStore {
   // concurrent hops share the round trips (src/infra/db/batched-read.ts).
   private readonly byMsisdn: BatchedRead<AgentRow>;
   private readonly pendingOf: BatchedRead<CashOutRow>;
-  private readonly awaitingByNumber: BatchedRead<{ customer_id: string }>;
+  private readonly atNumberRead: BatchedRead<AgentRow & { awaiting: string[] }>;
 
   constructor(private readonly db: SqlDb) {
     this.byMsisdn = new BatchedRead(db, `SELECT ${COLUMNS} FROM agents WHERE institution_id = $1::uuid AND msisdn = $2`, 2);
     this.pendingOf = new BatchedRead(db, LIST_PENDING, 3);
-    this.awaitingByNumber = new BatchedRead(db, AWAITING_BY_NUMBER, 2);
+    this.atNumberRead = new BatchedRead(db, AT_NUMBER, 3);
   }
 
   async insert(agent: Agent, audit: AuditEntryInput[]): Promise<InsertAgentOutcome> {
@@ -186,8 +190,9 @@ export class SqlAgentStore implements AgentStore {
     return rows.map(toCashOut);
   }
 
-  async customersAwaitingCashOut(msisdn: string, now: Date): Promise<string[]> {
-    return (await this.awaitingByNumber.query([msisdn, iso(now)])).map((r) => r.customer_id);
+  async atNumber(msisdn: string, institutionId: string, now: Date): Promise<NumberRoles> {
+    const [row] = await this.atNumberRead.query([institutionId, msisdn, iso(now)]);
+    return { agent: row?.id ? toAgent(row) : null, awaitingCashOut: row?.awaiting ?? [] };
   }
 
   async countUnansweredCashOuts(agentId: string, customerId: string, since: Date, now: Date): Promise<number> {

@@ -32,7 +32,7 @@ export type AgentsCore = Pick<
   | "withdraw"
   | "startCashOut"
   | "pendingCashOuts"
-  | "customersAwaitingCashOut"
+  | "atNumber"
   | "approveCashOut"
   | "declineCashOut"
   | "floatBalance"
@@ -69,10 +69,9 @@ export class CoreAgentsPort implements AgentsPort {
     private readonly ledger: Pick<Ledger, "getAccount">,
   ) {}
 
-  async findByMsisdn(msisdn: string, institutionId: string): Promise<AgentRef | null> {
-    const agent = await this.agents.findByMsisdn(msisdn, institutionId);
-    if (!agent || agent.status === "closed") return null;
-    return this.toRef(agent);
+  async atNumber(msisdn: string, institutionId: string): Promise<{ agent: AgentRef | null; awaitingCashOut: string[] }> {
+    const { agent, awaitingCashOut } = await this.agents.atNumber(msisdn, institutionId);
+    return { agent: agent && agent.status !== "closed" ? await this.toRef(agent) : null, awaitingCashOut };
   }
 
   async findForWithdrawal(customer: CustomerRef, agentNumber: string, storeNumber: string): Promise<AgentQuoteResult<{ agentName: string }>> {
@@ -105,10 +104,6 @@ export class CoreAgentsPort implements AgentsPort {
       channel: CHANNEL,
     });
     return r.ok ? receipt(r) : outcomeOf(r);
-  }
-
-  customersAwaitingCashOut(msisdn: string, institutionId: string): Promise<string[]> {
-    return this.agents.customersAwaitingCashOut(msisdn, institutionId);
   }
 
   async pendingCashOuts(customer: CustomerRef): Promise<PendingCashOutView[]> {

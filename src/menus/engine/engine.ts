@@ -27,11 +27,10 @@ export class MenuEngine {
 
   /** The first screen of a session. shortcut holds the dial string's extra segments, if any. */
   async begin(ctx: MenuContext, shortcut: string[] = []): Promise<StepResult> {
-    // One round trip for all three: whether a cash-out awaits is asked by number, beside who is calling.
-    const [customer, agent, awaiting] = await Promise.all([
+    // One round trip: the agent and any cash-out awaiting approval are asked by number, beside who is calling.
+    const [customer, { agent, awaitingCashOut: awaiting }] = await Promise.all([
       ctx.directory.findByMsisdn(ctx.msisdn, ctx.institutionId),
-      ctx.agents ? ctx.agents.findByMsisdn(ctx.msisdn, ctx.institutionId) : null,
-      ctx.agents ? ctx.agents.customersAwaitingCashOut(ctx.msisdn, ctx.institutionId) : ([] as string[]),
+      ctx.agents ? ctx.agents.atNumber(ctx.msisdn, ctx.institutionId) : { agent: null, awaitingCashOut: [] as string[] },
     ]);
     const state: MenuState = { flow: "main", step: "choose", data: {}, stages: 0, lang: customer?.language ?? ctx.defaultLanguage, customer };
     // An agent's number opens the agent menu; a suspended agent who is also a customer still banks.
