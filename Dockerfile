@@ -58,4 +58,4 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=30s \
 # A young generation of 2 × 32 MiB (V8's default is 2 × 16): the objects of hops in flight mostly
 # die young instead of being promoted and marked again; ~10% less CPU per USSD hop for ~30 MB more
 # resident memory (bench:ussd runs the gateway with the same flag).
-CMD ["node", "--max-semi-space-size=32", "dist/src/cli.js", "start"]
+CMD ["node", "--max-semi-space-size=16", "dist/src/cli.js", "start"]
