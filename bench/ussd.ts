@@ -4,7 +4,7 @@
  *   npm run bench:ussd
  *
  * The gateway runs as the Docker image runs it: compiled (npm run build:bench, into dist/) under
- * plain node with the image's V8 flag (--max-semi-space-size=32). `tsx bench/ussd.ts` runs it from
+ * plain node with the image's V8 flag (--max-semi-space-size=16). `tsx bench/ussd.ts` runs it from
  * source instead (tsx's loader thread adds ~25 MB of resident memory).
  *
  * This process runs the real gateway (buildGateway from src/main.ts: PostgreSQL in a fresh schema
