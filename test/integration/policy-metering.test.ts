@@ -9,6 +9,7 @@ import { AccountFlags, type Account } from "../../src/core/ledger/types.js";
 import { SessionMeter, sessionChargeTransferId, type FinishedSession } from "../../src/core/tariffs/metering.js";
 import { TariffPlans } from "../../src/core/tariffs/plans.js";
 import type { MeteredSession, TariffTerms } from "../../src/core/tariffs/types.js";
+import { CachedTelcoLookup } from "../../src/infra/cache/cached-stores.js";
 import { SqlInstitutionStore } from "../../src/infra/db/institution-store.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { SqlSessionLog } from "../../src/infra/db/metered-session-store.js";
@@ -119,6 +120,23 @@ describe.each(STORE_KINDS)("session metering (%s)", (kind) => {
     expect(november).toMatchObject({ ok: true, session: { chargeMinor: 250n, payer: "customer" } });
     const december = await meter.meter(session({ telco: { smppLinkId: "smsc-nbo-1" }, customerAccountId: null, startedAt: new Date("2026-12-01T00:00:00Z"), endedAt: new Date("2026-12-01T00:00:10Z") }));
     expect(december).toMatchObject({ ok: true, session: { chargeMinor: 70n, payer: "bank", chargeResult: "posted", debitAccountId: systemAccountId(bank.id, { kind: "bank" }) } });
+  });
+
+  it("a cached plan deleted since it was read: the session is planned afresh and recorded, not lost", async () => {
+    const telco = await tariffs.createTelco(PLATFORM, `cache-${kind}`, { name: "Cached", networkCodes: [`6399${kind === "postgres" ? 1 : 2}`], smppLinkIds: [] });
+    if (!telco.ok) throw new Error(telco.code);
+    const id = telco.telco.id;
+    const older = await tariffs.createPlan(PLATFORM, id, terms({ name: "older", effectiveFrom: new Date("2026-10-01T00:00:00Z") }));
+    const newer = await tariffs.createPlan(PLATFORM, id, terms({ name: "newer", perSessionMinor: 90n, perStageMinor: 0n, effectiveFrom: new Date("2026-11-20T00:00:00Z") }));
+    if (!older.ok || !newer.ok) throw new Error("plans");
+    const cached = new CachedTelcoLookup(new SqlTariffStore(test.db), 60_000);
+    const startedAt = new Date("2026-11-25T09:00:00Z");
+    expect((await cached.planInEffect(id, startedAt))?.id).toBe(newer.plan.id);
+    // Deleted elsewhere while this process still holds it (no session named it yet).
+    expect((await tariffs.deletePlan(PLATFORM, newer.plan.id)).ok).toBe(true);
+    const cachedMeter = new SessionMeter({ tariffs: cached, sessions, institutions: new Institutions({ store: new SqlInstitutionStore(test.db), ledger }), ledger });
+    const result = await cachedMeter.meter(session({ telco: { networkCode: telco.telco.networkCodes[0]! }, startedAt }));
+    expect(result).toMatchObject({ ok: true, duplicate: false, session: { tariffPlanId: older.plan.id, chargeMinor: 250n, chargeResult: "posted" } });
   });
 
   it("a session before any plan is recorded free, without a transfer", async () => {

@@ -29,8 +29,11 @@ export interface MeteringLedger extends SystemAccountLedger {
   transfer(input: TransferInput): Promise<TransferResult>;
 }
 
+/** What the meter reads of telcos and plans; `forgetPlans` when it answers plans from a cache. */
+export type MeterTariffs = Pick<TariffStore, "findTelco" | "planInEffect"> & { forgetPlans?(telcoId: string): void };
+
 export interface SessionMeterDeps {
-  tariffs: Pick<TariffStore, "findTelco" | "planInEffect">;
+  tariffs: MeterTariffs;
   sessions: SessionLog;
   institutions: { get(id: string): Promise<Institution | null> };
   ledger: MeteringLedger;
@@ -69,12 +72,31 @@ export class SessionMeter {
     if (!institution) return { ok: false, code: "institution_not_found" };
     const telco = await this.findTelco(input.telco);
     if (!telco) return { ok: false, code: "unknown_telco" };
-    const plan = await this.deps.tariffs.planInEffect(telco.id, input.startedAt);
-    const planned = await this.plan(input, institution, telco, plan);
+    const planned = await this.plan(input, institution, telco, await this.deps.tariffs.planInEffect(telco.id, input.startedAt));
     if (!planned.ok) return planned;
-    const { session, inserted } = await this.deps.sessions.record(planned.session);
-    const settled = await this.post(session);
-    return { ok: true, session: settled, duplicate: !inserted };
+    const recorded = await this.record(planned.session, input, institution, telco);
+    if (!("session" in recorded)) return recorded;
+    const settled = await this.post(recorded.session);
+    return { ok: true, session: settled, duplicate: !recorded.inserted };
+  }
+
+  /**
+   * Records the session. A plan read from a cache may have been deleted since (possible only while
+   * no session named it): the record then fails on its reference, so the plan is read afresh once
+   * and, if that gives another plan (or none), the session is planned and recorded again.
+   */
+  private async record(session: MeteredSession, input: FinishedSession, institution: Institution, telco: Telco) {
+    try {
+      return await this.deps.sessions.record(session);
+    } catch (error) {
+      const { forgetPlans } = this.deps.tariffs;
+      if (!forgetPlans || session.tariffPlanId === null) throw error;
+      forgetPlans.call(this.deps.tariffs, telco.id);
+      const again = await this.plan(input, institution, telco, await this.deps.tariffs.planInEffect(telco.id, input.startedAt));
+      if (!again.ok) return again;
+      if (again.session.tariffPlanId === session.tariffPlanId) throw error;
+      return this.deps.sessions.record(again.session);
+    }
   }
 
   private findTelco(id: FinishedSession["telco"]): Promise<Telco | null> {

@@ -179,6 +179,11 @@ export class CachedTelcoLookup implements Pick<TariffStore, "findTelco" | "planI
     return this.telcos.get(`${kind}:${value}`, () => this.inner.findTelco(kind, value));
   }
 
+  /** The meter found a cached plan gone (deleted within the TTL): read the timeline again. */
+  forgetPlans(telcoId: string): void {
+    this.timelines.invalidate(telcoId);
+  }
+
   async planInEffect(telcoId: string, at: Date): Promise<TariffPlan | null> {
     // listPlans orders a telco's plans by effective date: the last one started by `at` applies.
     const plans = await this.timelines.get(telcoId, () => this.inner.listPlans(telcoId));
