@@ -72,7 +72,7 @@ export class SessionMeter {
     if (!institution) return { ok: false, code: "institution_not_found" };
     const telco = await this.findTelco(input.telco);
     if (!telco) return { ok: false, code: "unknown_telco" };
-    const planned = await this.plan(input, institution, telco, await this.deps.tariffs.planInEffect(telco.id, input.startedAt));
+    const planned = await this.planNow(input, institution, telco);
     if (!planned.ok) return planned;
     const recorded = await this.record(planned.session, input, institution, telco);
     if (!("session" in recorded)) return recorded;
@@ -89,14 +89,19 @@ export class SessionMeter {
     try {
       return await this.deps.sessions.record(session);
     } catch (error) {
-      const { forgetPlans } = this.deps.tariffs;
-      if (!forgetPlans || session.tariffPlanId === null) throw error;
-      forgetPlans.call(this.deps.tariffs, telco.id);
-      const again = await this.plan(input, institution, telco, await this.deps.tariffs.planInEffect(telco.id, input.startedAt));
+      const tariffs = this.deps.tariffs;
+      if (!tariffs.forgetPlans || session.tariffPlanId === null) throw error;
+      tariffs.forgetPlans(telco.id);
+      const again = await this.planNow(input, institution, telco);
       if (!again.ok) return again;
       if (again.session.tariffPlanId === session.tariffPlanId) throw error;
       return this.deps.sessions.record(again.session);
     }
+  }
+
+  /** The session planned under the telco's plan in effect when it started. */
+  private async planNow(input: FinishedSession, institution: Institution, telco: Telco) {
+    return this.plan(input, institution, telco, await this.deps.tariffs.planInEffect(telco.id, input.startedAt));
   }
 
   private findTelco(id: FinishedSession["telco"]): Promise<Telco | null> {

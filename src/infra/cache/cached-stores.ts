@@ -13,6 +13,7 @@ import type { InstitutionStore } from "../../core/institutions/ports.js";
 import type { Institution } from "../../core/institutions/types.js";
 import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "../../core/limits/ports.js";
 import type { LimitPolicy } from "../../core/limits/types.js";
+import type { MeterTariffs } from "../../core/tariffs/metering.js";
 import type { TariffStore } from "../../core/tariffs/ports.js";
 import type { TariffPlan, Telco, TelcoIdentifierKind } from "../../core/tariffs/types.js";
 import { TtlCache } from "./ttl-cache.js";
@@ -163,7 +164,7 @@ export class CachedInstitutionProfileStore implements DirectoryStore {
  * 12:00 exactly, cached or not. Only a plan added or changed elsewhere is seen within the TTL, as
  * for fee schedules. Every session's end asked the database for its plan.
  */
-export class CachedTelcoLookup implements Pick<TariffStore, "findTelco" | "planInEffect"> {
+export class CachedTelcoLookup implements MeterTariffs {
   private readonly telcos: TtlCache<Telco | null>;
   private readonly timelines: TtlCache<TariffPlan[]>;
 
