@@ -33,6 +33,9 @@ export interface SystemAccountLedger {
 // never deleted) under the same id (derived). Bounded; the oldest entry goes first.
 const known = new WeakMap<SystemAccountLedger, Map<string, string>>();
 const MAX_KNOWN = 10_000;
+// Opens under way, by the same key: the first payments after a start arrive together, and each
+// trying its own insert left the database a failed statement (and an error in its log) per caller.
+const opening = new WeakMap<SystemAccountLedger, Map<string, Promise<string>>>();
 
 /** The id of the account for purpose, opened on first use; looked up once per ledger and purpose. */
 export async function ensureSystemAccount(
@@ -45,10 +48,18 @@ export async function ensureSystemAccount(
   const key = `${institution.id}:${purposeName(purpose)}`;
   const hit = ids.get(key);
   if (hit) return hit;
-  const { id } = await openSystemAccount(ledger, institution, purpose);
-  if (ids.size >= MAX_KNOWN) ids.delete(ids.keys().next().value!);
-  ids.set(key, id);
-  return id;
+  let inFlight = opening.get(ledger);
+  if (!inFlight) opening.set(ledger, (inFlight = new Map()));
+  const underway = inFlight.get(key);
+  if (underway) return underway;
+  const opened = openSystemAccount(ledger, institution, purpose).then(({ id }) => {
+    if (ids.size >= MAX_KNOWN) ids.delete(ids.keys().next().value!);
+    ids.set(key, id);
+    return id;
+  });
+  // Forgotten once settled, whichever way: a failed open is tried afresh by the next caller.
+  inFlight.set(key, opened);
+  return opened.finally(() => inFlight.delete(key));
 }
 
 async function openSystemAccount(ledger: SystemAccountLedger, institution: Pick<Institution, "id" | "currency">, purpose: SystemAccountPurpose): Promise<Account> {
