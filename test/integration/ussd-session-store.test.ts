@@ -182,6 +182,46 @@ describe("RedisSessionStore batches", () => {
     await redis.del(`${prefix}b`);
     await store.close();
   });
+
+  it("an operation that fails in Redis fails only its own hop; the others of its turn are applied", async () => {
+    const prefix = `fingate-test:${randomBytes(6).toString("hex")}:`;
+    const redis = new Redis(REDIS_URL);
+    const store = new RedisSessionStore(redis, { prefix });
+    // A key of the wrong type under the store's prefix: GET on it is an error.
+    await redis.hset(`${prefix}odd`, "field", "x");
+    await store.set("fine", "before", 60);
+    const locked = await store.lockAndGet("fine", 5_000);
+    // In one turn, so in one script call: a lock that fails between a lock and a commit that do not.
+    const [other, odd, committed] = await Promise.allSettled([
+      store.lockAndGet("other", 5_000),
+      store.lockAndGet("odd", 5_000),
+      store.commit("fine", locked!.token, [{ key: "fine", value: "after", ttlSec: 60 }]),
+    ]);
+    expect(odd.status).toBe("rejected");
+    expect(String((odd as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect(other).toMatchObject({ status: "fulfilled", value: { value: null } });
+    expect(committed).toEqual({ status: "fulfilled", value: true });
+    expect(await store.get("fine")).toBe("after");
+    expect(await redis.exists(`${prefix}lock:fine`)).toBe(0);
+    await redis.del(`${prefix}odd`, `${prefix}fine`, `${prefix}lock:odd`, `${prefix}lock:other`);
+    await store.close();
+  });
+
+  it("more operations in one turn than one script call takes are split, each answered", async () => {
+    const prefix = `fingate-test:${randomBytes(6).toString("hex")}:`;
+    const store = await RedisSessionStore.connect(REDIS_URL, { prefix });
+    const keys = Array.from({ length: 2_500 }, (_, i) => `k${i}`);
+    const locks = await Promise.all(keys.map((key) => store.lockAndGet(key, 5_000)));
+    expect(locks.every((l) => l !== null && l.value === null)).toBe(true);
+    const done = await Promise.all(keys.map((key, i) => store.commit(key, locks[i]!.token, [{ key, value: `v${i}`, ttlSec: 60 }])));
+    expect(done.every((d) => d)).toBe(true);
+    expect(await store.get("k2499")).toBe("v2499");
+    const admin = new Redis(REDIS_URL);
+    expect(await admin.exists(...keys.map((k) => `${prefix}lock:${k}`))).toBe(0);
+    await admin.del(...keys.map((k) => prefix + k));
+    await admin.quit();
+    await store.close();
+  });
 });
 
 describe("MemorySessionStore bounds", () => {

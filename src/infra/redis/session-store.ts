@@ -1,8 +1,8 @@
 /**
  * The session store port on Redis, so that any gateway instance can serve a session's next hop.
- * Values expire with EX (idle TTL); locks are SET NX PX with a random token, released by a script
- * that deletes the lock only if the token still matches. A hop costs two round trips: lockAndGet
- * and commit are each one Lua script, batched with the other hops' scripts of the same turn.
+ * Values expire with EX (idle TTL); locks are SET NX PX with a random token, released only by the
+ * token that still holds them. A hop costs two round trips, lockAndGet and commit, and every hop's
+ * lockAndGet and commit issued in one turn of the event loop travel together as one Lua script call.
  */
 import { randomUUID } from "node:crypto";
 import { Redis, type ChainableCommander } from "ioredis";
@@ -10,29 +10,57 @@ import type { LockedValue, SessionStore, SessionWrite } from "../../menus/engine
 
 const UNLOCK_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
-// KEYS: lock, value[, take]. ARGV: token, lock ms. A hop's lock and read in one round trip.
-const LOCK_AND_GET = `
-if not redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then return false end
-local value = redis.call("get", KEYS[2])
-local taken = false
-if not value and KEYS[3] then
-  taken = redis.call("get", KEYS[3])
-  if taken then redis.call("del", KEYS[3]) end
+// The hops' operations of one turn, in the order they were issued (as a pipeline would run them).
+// KEYS: every operation's keys, one operation after another. ARGV: per operation its kind, its
+// number of keys and of arguments, then its arguments.
+//   L (lockAndGet). Keys: lock, value[, take]. Args: token, lock ms. Answers 0 when the lock is
+//     held by another, else {value, has value, taken, has taken}: a hop's lock and read.
+//   C (commit). Keys: lock, then the written keys. Args: token, then per written key a TTL in
+//     seconds (0: delete) and its value. Answers 1 when the token still held the lock and released
+//     it, else 0: the writes, then the compare-and-delete unlock.
+// Each operation runs under pcall, so one that fails (a key of the wrong type) answers its own
+// error and the others still run, as each script of a pipeline did.
+const HOPS = `
+local function lock_and_get(k, a, nkeys)
+  if not redis.call("set", KEYS[k], ARGV[a], "PX", ARGV[a + 1], "NX") then return 0 end
+  local value = redis.call("get", KEYS[k + 1])
+  local taken = false
+  if not value and nkeys == 3 then
+    taken = redis.call("get", KEYS[k + 2])
+    if taken then redis.call("del", KEYS[k + 2]) end
+  end
+  return {value or "", value and 1 or 0, taken or "", taken and 1 or 0}
 end
-return {value or "", value and 1 or 0, taken or "", taken and 1 or 0}`;
-
-// KEYS: lock, then the written keys. ARGV: token, then per written key a TTL in seconds (0: delete)
-// and its value. The writes, then the compare-and-delete unlock, in one round trip.
-const COMMIT = `
-for i = 2, #KEYS do
-  local ttl = tonumber(ARGV[2 * i - 2])
-  if ttl > 0 then redis.call("set", KEYS[i], ARGV[2 * i - 1], "EX", ttl) else redis.call("del", KEYS[i]) end
+local function commit(k, a, nkeys)
+  for i = 1, nkeys - 1 do
+    local ttl = tonumber(ARGV[a + 2 * i - 1])
+    if ttl > 0 then redis.call("set", KEYS[k + i], ARGV[a + 2 * i], "EX", ttl) else redis.call("del", KEYS[k + i]) end
+  end
+  if redis.call("get", KEYS[k]) == ARGV[a] then return redis.call("del", KEYS[k]) else return 0 end
 end
-if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+local results = {}
+local k, a = 1, 1
+while a <= #ARGV do
+  local kind, nkeys, nargs = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local ok, result = pcall(kind == "L" and lock_and_get or commit, k, a + 3, nkeys)
+  if ok then results[#results + 1] = result else results[#results + 1] = redis.error_reply(tostring(result)) end
+  k = k + nkeys
+  a = a + 3 + nargs
+end
+return results`;
 
-type ScriptName = "fgLockAndGet" | "fgCommit";
-type ScriptedPipeline = Record<ScriptName, (numKeys: number, ...args: (string | number)[]) => unknown> & ChainableCommander;
+type HopsPipeline = { fgHops: (numKeys: number, ...args: (string | number)[]) => unknown } & ChainableCommander;
 type Reply = (error: Error | null, value: unknown) => void;
+
+/** Operations per fgHops call at most: its keys and arguments are spread into one call's arguments. */
+const MAX_BATCH_OPERATIONS = 1_000;
+
+/** The operations of one turn, sent as one fgHops call. */
+interface HopsBatch {
+  keys: string[];
+  args: (string | number)[];
+  replies: Reply[];
+}
 
 export interface RedisSessionStoreOptions {
   /** Prepended to every key, e.g. "fingate:ussd:". */
@@ -43,24 +71,24 @@ export interface RedisSessionStoreOptions {
 
 export class RedisSessionStore implements SessionStore {
   private readonly prefix: string;
-  /** The hops' scripts queued in this turn of the event loop, sent together at its end. */
-  private batch: { pipeline: ScriptedPipeline; replies: Reply[] } | null = null;
+  /** The hops' operations issued in this turn of the event loop, sent together at its end. */
+  private batch: HopsBatch | null = null;
 
   constructor(
     private readonly redis: Redis,
     options: RedisSessionStoreOptions,
   ) {
     this.prefix = options.prefix;
-    // EVALSHA with a fallback to EVAL: the scripts travel once per connection.
-    redis.defineCommand("fgLockAndGet", { lua: LOCK_AND_GET });
-    redis.defineCommand("fgCommit", { lua: COMMIT });
+    // EVALSHA with a fallback to EVAL: the script travels once per connection.
+    redis.defineCommand("fgHops", { lua: HOPS });
   }
 
   async lockAndGet(key: string, ttlMs: number, take?: string): Promise<LockedValue | null> {
     const token = randomUUID();
-    const keys = [`${this.prefix}lock:${key}`, this.prefix + key, ...(take === undefined ? [] : [this.prefix + take])];
-    const got = (await this.script("fgLockAndGet", keys.length, ...keys, token, Math.max(1, Math.ceil(ttlMs)))) as [string, number, string, number] | null;
-    if (!got) return null;
+    const keys = [`${this.prefix}lock:${key}`, this.prefix + key];
+    if (take !== undefined) keys.push(this.prefix + take);
+    const got = (await this.operation("L", keys, [token, Math.max(1, Math.ceil(ttlMs))])) as [string, number, string, number] | 0;
+    if (got === 0) return null;
     const [value, hasValue, taken, hasTaken] = got;
     return { token, value: hasValue === 1 ? value : null, taken: hasTaken === 1 ? taken : null };
   }
@@ -74,29 +102,45 @@ export class RedisSessionStore implements SessionStore {
       keys.push(this.prefix + w.key);
       args.push(ttl, w.value ?? "");
     }
-    return (await this.script("fgCommit", keys.length, ...keys, ...args)) === 1;
+    return (await this.operation("C", keys, args)) === 1;
   }
 
   /**
-   * Every hop's scripts issued in one turn of the event loop go out as one pipeline (one write),
-   * as ioredis's auto-pipelining would send them, but without waiting for the previous pipeline's
-   * replies first: under load that wait made each round trip cost two turns of a busy loop.
+   * Queues one operation for this turn's fgHops call. One script call for all of a turn's hops
+   * rather than a pipeline of one script each: per hop, ioredis's command objects, promises and
+   * encoding, and Redis's script invocations, were a tenth of the gateway's time under load.
+   * Sent without waiting for the previous call's reply (ioredis's auto-pipelining would wait):
+   * under load that wait made each round trip cost two turns of a busy loop.
    */
-  private script(name: ScriptName, numKeys: number, ...args: (string | number)[]): Promise<unknown> {
-    if (this.batch === null) {
-      const batch = { pipeline: this.redis.pipeline() as ScriptedPipeline, replies: [] as Reply[] };
-      this.batch = batch;
-      setImmediate(() => this.send(batch));
+  private operation(kind: "L" | "C", keys: string[], args: (string | number)[]): Promise<unknown> {
+    let batch = this.batch;
+    // A full batch is left to its own send; the turn's further operations start another.
+    if (batch === null || batch.replies.length >= MAX_BATCH_OPERATIONS) {
+      batch = this.batch = { keys: [], args: [], replies: [] };
+      const queued = batch;
+      setImmediate(() => this.send(queued));
     }
-    const { pipeline, replies } = this.batch;
-    pipeline[name](numKeys, ...args);
+    for (const key of keys) batch.keys.push(key);
+    batch.args.push(kind, keys.length, args.length);
+    for (const arg of args) batch.args.push(arg);
+    const { replies } = batch;
     return new Promise((resolve, reject) => replies.push((error, value) => (error ? reject(error) : resolve(value))));
   }
 
-  private send(batch: { pipeline: ScriptedPipeline; replies: Reply[] }): void {
+  private send(batch: HopsBatch): void {
     if (this.batch === batch) this.batch = null;
-    batch.pipeline.exec().then(
-      (results) => batch.replies.forEach((reply, i) => reply(results?.[i]?.[0] ?? null, results?.[i]?.[1])),
+    // Through a pipeline of one: a command on the client itself would join ioredis's auto-pipeline.
+    const pipeline = this.redis.pipeline() as HopsPipeline;
+    pipeline.fgHops(batch.keys.length, ...batch.keys, ...batch.args);
+    pipeline.exec().then(
+      (results) => {
+        const [error, answers] = results?.[0] ?? [new Error("redis: no reply to the session batch"), null];
+        if (error || !Array.isArray(answers)) {
+          const failure = error ?? new Error("redis: malformed reply to the session batch");
+          return batch.replies.forEach((reply) => reply(failure, null));
+        }
+        batch.replies.forEach((reply, i) => (answers[i] instanceof Error ? reply(answers[i] as Error, null) : reply(null, answers[i])));
+      },
       (error: Error) => batch.replies.forEach((reply) => reply(error, null)),
     );
   }
