@@ -42,7 +42,7 @@
  *   BENCH_PROFILE              closed, menu_only or open: write a V8 CPU profile of the gateway during
  *                              that phase only, into BENCH_PROFILE_FILE (ussd-<phase>.cpuprofile);
  *                              BENCH_PROFILE_KIND=heap samples allocations instead (.heapprofile)
- *   BENCH_LOG_LEVEL info       the gateway logs as in production, into BENCH_LOG_FILE (/dev/null)
+ *   BENCH_LOG_LEVEL info       the gateway logs as in production (LOG_BUFFER_BYTES), into BENCH_LOG_FILE (/dev/null)
  *   DATABASE_URL               default: the local test database over its Unix socket
  *   REDIS_URL                  default: redis://127.0.0.1:6379
  */
@@ -57,7 +57,6 @@ import { Session } from "node:inspector/promises";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { pino } from "pino";
 import { loadConfig } from "../src/config.js";
 import { ensureSystemAccount } from "../src/core/institutions/system-accounts.js";
 import { uuidv7 } from "../src/core/ledger/ids.js";
@@ -65,7 +64,7 @@ import { DEMO } from "../src/demo/seed.js";
 import { Argon2PinHasher } from "../src/infra/auth/argon2-hasher.js";
 import { PostgresDb } from "../src/infra/db/sql.js";
 import { SqlTariffStore } from "../src/infra/db/tariff-store.js";
-import { createLogger } from "../src/infra/log.js";
+import { createLogger, logDestination } from "../src/infra/log.js";
 import { buildGateway, type Gateway } from "../src/main.js";
 import type { ClosedPhase, InitMessage, OpenPhase, PhaseStats, Subscriber } from "./ussd-load.js";
 
@@ -465,7 +464,7 @@ async function main() {
     // Argon2id's 32 MiB per verify stays in the allocator's arenas: measured only when it is the scheme under test.
     const argon2Ms = config.pinScheme === "argon2id" ? await argon2VerifyMs() : null;
     // Logs as in production (one line per hop at info), written where they cost the same but do not flood the output.
-    gw = await buildGateway(config, createLogger(config.logLevel, pino.destination({ dest: LOG_FILE, sync: true }) as unknown as NodeJS.WritableStream));
+    gw = await buildGateway(config, createLogger(config.logLevel, logDestination(config.logBufferBytes, LOG_FILE)));
     const bankAccountId = await setUpInstitution(gw, institutionId);
     const t0 = performance.now();
     // Numbers +2547XXXXXXXX from a random block, so that concurrent runs do not share resume keys.

@@ -15,6 +15,8 @@ export interface Config {
   dbPoolSize: number;
   redisUrl: string | undefined;
   logLevel: string;
+  /** Log lines are written in chunks of about this many bytes, and at least every second (0: each line at once). */
+  logBufferBytes: number;
   /** Bootstrap platform-operator key for the admin API (≥ 32 characters); unset: issue keys with the CLI. */
   platformApiKey: string | undefined;
   /** Pepper mixed into every Argon2 PIN hash; keep it out of the database and never change it. */
@@ -102,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int(env, "DB_POOL_SIZE", 16, 1, 500),
     redisUrl: text(env, "REDIS_URL"),
     logLevel: text(env, "LOG_LEVEL") ?? "info",
+    logBufferBytes: int(env, "LOG_BUFFER_BYTES", 4_096, 0, 65_536),
     platformApiKey: text(env, "FINGATE_PLATFORM_API_KEY"),
     pinPepper: text(env, "FINGATE_PIN_PEPPER"),
     pinKey: text(env, "FINGATE_PIN_KEY"),

@@ -15,7 +15,7 @@ import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
 import { describeDatabase, openDatabase } from "./infra/db/open.js";
 import { isRetryableSqlError, type SqlDb } from "./infra/db/sql.js";
-import { createLogger, type Logger } from "./infra/log.js";
+import { createLogger, logDestination, type Logger } from "./infra/log.js";
 import { buildServices, type CoreServices } from "./services.js";
 import { buildSmsGateway, type SmsGateway } from "./sms/gateway.js";
 import { startOutbound, type Outbound } from "./sms/outbox/outbound.js";
@@ -38,7 +38,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function buildGateway(config: Config, logger = createLogger(config.logLevel)): Promise<Gateway> {
+export async function buildGateway(config: Config, logger = createLogger(config.logLevel, logDestination(config.logBufferBytes))): Promise<Gateway> {
   heapGrowth(config.heapGrowthPercent);
   const db = await openDatabase(config);
   const applied = await migrate(db);
@@ -126,6 +126,8 @@ export async function buildGateway(config: Config, logger = createLogger(config.
       await ledger.close();
       await services.close();
       await db.close();
+      // Lines still buffered (LOG_BUFFER_BYTES) go out before the caller exits.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },
   };
 }
@@ -201,5 +203,7 @@ export async function startGateway(config: Config): Promise<{ gateway: Gateway; 
   const port = typeof address === "object" && address ? address.port : config.port;
   gateway.logger.info({ port, host: config.host }, "fingate listening");
   gateway.demo?.announce(port);
+  // Start-up lines are read by a person waiting for them: not left in the log's buffer.
+  gateway.logger.flush();
   return { gateway, server };
 }
