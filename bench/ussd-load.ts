@@ -253,7 +253,8 @@ class Generator {
       try {
         reply = await post(agent, target, this.init.secret, body, this.init.requestTimeoutMs);
       } catch (error) {
-        rec.error(error instanceof Error && error.message === "timeout" ? "timeout" : "network");
+        const kind = error instanceof Error && error.message === "timeout" ? "timeout" : "network";
+        rec.error(kind, `${kind} at hop ${n + 1}: ${error instanceof Error ? `${(error as NodeJS.ErrnoException).code ?? ""} ${error.message}` : String(error)}`);
         clean = false;
         break;
       }

@@ -65,7 +65,7 @@ import { Argon2PinHasher } from "../src/infra/auth/argon2-hasher.js";
 import { PostgresDb } from "../src/infra/db/sql.js";
 import { SqlTariffStore } from "../src/infra/db/tariff-store.js";
 import { createLogger, logDestination } from "../src/infra/log.js";
-import { buildGateway, type Gateway } from "../src/main.js";
+import { buildGateway, holdIdleConnections, type Gateway } from "../src/main.js";
 import type { ClosedPhase, InitMessage, OpenPhase, PhaseStats, Subscriber } from "./ussd-load.js";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? `postgresql://postgres@localhost/test?host=${process.env.PGHOST ?? "/var/run/postgresql"}`;
@@ -474,7 +474,7 @@ async function main() {
 
     // The gateway at rest, set up, before any hop: what it holds whatever the load.
     const rest = process.memoryUsage();
-    const s = gw.app.listen(0, "127.0.0.1");
+    const s = holdIdleConnections(gw.app.listen(0, "127.0.0.1"));
     server = s;
     await new Promise<void>((resolve, reject) => s.once("listening", resolve).once("error", reject));
     const port = (s.address() as import("node:net").AddressInfo).port;
@@ -700,7 +700,7 @@ async function main() {
       session_keys_sampled: stored.keys,
     };
     const samples = phases.flatMap((p) => p.errorSamples);
-    if (samples.length > 0) log(`unexpected replies: ${JSON.stringify(samples)}`);
+    if (samples.length > 0) log(`errors and unexpected replies (first of each phase): ${JSON.stringify(samples)}`);
     if (transfers !== receipts) log(`the ledger posted ${transfers} p2p transfers, the generator saw ${receipts} receipts`);
     console.log(JSON.stringify(result));
   } finally {

@@ -195,9 +195,24 @@ function startExpirySweep(ledger: Ledger, everyMs: number, logger: Logger): () =
   return () => clearInterval(timer);
 }
 
+/**
+ * An idle keep-alive connection is closed by the server only after its clients would have closed it.
+ * Node's default (5 s, closed after 6) is shorter than most clients' and proxies' idle timeouts (60 s is common),
+ * so a client could send its next hop on a connection at the moment the server closed it: that
+ * hop failed at the client as a reset connection, with no answer for the user. The headers timeout
+ * must exceed the keep-alive timeout (Node's rule for a request arriving just before it expires).
+ */
+const KEEP_ALIVE_MS = 65_000;
+
+export function holdIdleConnections(server: Server): Server {
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000;
+  return server;
+}
+
 export async function startGateway(config: Config): Promise<{ gateway: Gateway; server: Server }> {
   const gateway = await buildGateway(config);
-  const server = gateway.app.listen(config.port, config.host);
+  const server = holdIdleConnections(gateway.app.listen(config.port, config.host));
   await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
