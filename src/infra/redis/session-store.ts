@@ -19,7 +19,8 @@ const UNLOCK_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redi
 //     seconds (0: delete) and its value. Answers 1 when the token still held the lock and released
 //     it, else 0: the writes, then the compare-and-delete unlock.
 // Each operation runs under pcall, so one that fails (a key of the wrong type) answers its own
-// error and the others still run, as each script of a pipeline did.
+// error and the others still run, as each script of a pipeline did. (Redis raises a call's error
+// as a string in some versions and as an error table in others; both become that error reply.)
 const HOPS = `
 local function lock_and_get(k, a, nkeys)
   if not redis.call("set", KEYS[k], ARGV[a], "PX", ARGV[a + 1], "NX") then return 0 end
@@ -43,7 +44,9 @@ local k, a = 1, 1
 while a <= #ARGV do
   local kind, nkeys, nargs = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local ok, result = pcall(kind == "L" and lock_and_get or commit, k, a + 3, nkeys)
-  if ok then results[#results + 1] = result else results[#results + 1] = redis.error_reply(tostring(result)) end
+  if ok then results[#results + 1] = result
+  elseif type(result) == "table" and result.err then results[#results + 1] = result
+  else results[#results + 1] = redis.error_reply(tostring(result)) end
   k = k + nkeys
   a = a + 3 + nargs
 end
