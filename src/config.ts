@@ -104,7 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int(env, "DB_POOL_SIZE", 16, 1, 500),
     redisUrl: text(env, "REDIS_URL"),
     logLevel: text(env, "LOG_LEVEL") ?? "info",
-    logBufferBytes: int(env, "LOG_BUFFER_BYTES", 4_096, 0, 65_536),
+    // Below the log stream's largest single write (16 KiB), which it requires.
+    logBufferBytes: int(env, "LOG_BUFFER_BYTES", 4_096, 0, 16_000),
     platformApiKey: text(env, "FINGATE_PLATFORM_API_KEY"),
     pinPepper: text(env, "FINGATE_PIN_PEPPER"),
     pinKey: text(env, "FINGATE_PIN_KEY"),

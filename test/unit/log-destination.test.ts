@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
 import { createLogger, logDestination } from "../../src/infra/log.js";
 
 const lines = async (file: string) => (await readFile(file, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as { msg: string; pin?: string });
@@ -50,5 +51,16 @@ describe("log destination", () => {
     const logger = createLogger("info", logDestination(0, file));
     logger.info("now");
     expect((await lines(file)).map((l) => l.msg)).toEqual(["now"]);
+  });
+
+  it("LOG_BUFFER_BYTES: 4096 by default; every value it accepts opens a stream, and others are refused by name", () => {
+    expect(loadConfig({}).logBufferBytes).toBe(4_096);
+    for (const accepted of ["0", "1", "16000"]) {
+      const stream = logDestination(loadConfig({ LOG_BUFFER_BYTES: accepted }).logBufferBytes, "/dev/null");
+      (stream as unknown as { end(): void }).end();
+    }
+    for (const bad of ["-1", "1.5", "lots", "16001", "65536"]) {
+      expect(() => loadConfig({ LOG_BUFFER_BYTES: bad })).toThrow(/LOG_BUFFER_BYTES must be an integer from 0 to 16000/);
+    }
   });
 });
