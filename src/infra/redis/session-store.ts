@@ -158,7 +158,7 @@ export class RedisSessionStore implements SessionStore {
       lazyConnect: false,
       // Hops in flight together share writes: commands issued in one turn of the event loop go out
       // as one pipeline (one write syscall, which dominated a hop's cost, instead of one each).
-      // The hop scripts are batched by the store itself (script()); this covers the rest.
+      // The hops' operations are batched by the store itself (operation()); this covers the rest.
       enableAutoPipelining: true,
     });
     // Errors surface on the commands that fail; without a listener ioredis would log them raw.
