@@ -65,7 +65,7 @@ import { Argon2PinHasher } from "../src/infra/auth/argon2-hasher.js";
 import { PostgresDb } from "../src/infra/db/sql.js";
 import { SqlTariffStore } from "../src/infra/db/tariff-store.js";
 import { createLogger, logDestination } from "../src/infra/log.js";
-import { buildGateway, holdIdleConnections, type Gateway } from "../src/main.js";
+import { buildGateway, listen, type Gateway } from "../src/main.js";
 import type { ClosedPhase, InitMessage, OpenPhase, PhaseStats, Subscriber } from "./ussd-load.js";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? `postgresql://postgres@localhost/test?host=${process.env.PGHOST ?? "/var/run/postgresql"}`;
@@ -474,9 +474,8 @@ async function main() {
 
     // The gateway at rest, set up, before any hop: what it holds whatever the load.
     const rest = process.memoryUsage();
-    const s = holdIdleConnections(gw.app.listen(0, "127.0.0.1"));
+    const s = await listen(gw.app, 0, "127.0.0.1");
     server = s;
-    await new Promise<void>((resolve, reject) => s.once("listening", resolve).once("error", reject));
     const port = (s.address() as import("node:net").AddressInfo).port;
     const gatewayUrl = `http://127.0.0.1:${port}/ussd/at`;
 

@@ -210,10 +210,16 @@ export function holdIdleConnections(server: Server): Server {
   return server;
 }
 
+/** Serves the app on port and host, idle connections held (above); resolves once it listens. */
+export async function listen(app: Gateway["app"], port: number, host: string): Promise<Server> {
+  const server = holdIdleConnections(app.listen(port, host));
+  await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
+  return server;
+}
+
 export async function startGateway(config: Config): Promise<{ gateway: Gateway; server: Server }> {
   const gateway = await buildGateway(config);
-  const server = holdIdleConnections(gateway.app.listen(config.port, config.host));
-  await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
+  const server = await listen(gateway.app, config.port, config.host);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   gateway.logger.info({ port, host: config.host }, "fingate listening");

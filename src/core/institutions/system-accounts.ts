@@ -28,17 +28,17 @@ export interface SystemAccountLedger {
   getAccount(id: string): Promise<Account | null>;
 }
 
-// Per ledger, the system accounts known to exist, by institution and purpose → id: every payment,
-// metered session and agent operation asks for one, and once it exists it always will (accounts are
-// never deleted) under the same id (derived). Bounded; the oldest entry goes first.
-const known = new WeakMap<SystemAccountLedger, Map<string, string>>();
+// Per ledger, the system accounts known to exist or being opened, by institution and purpose → its
+// id: every payment, metered session and agent operation asks for one, and once it exists it always
+// will (accounts are never deleted) under the same id (derived). An open under way is shared: the
+// first payments after a start arrive together, and each trying its own insert left the database a
+// failed statement (and an error in its log) per caller. A failed open is forgotten, to be tried
+// afresh by the next caller. Bounded; the oldest entry goes first.
+const known = new WeakMap<SystemAccountLedger, Map<string, Promise<string>>>();
 const MAX_KNOWN = 10_000;
-// Opens under way, by the same key: the first payments after a start arrive together, and each
-// trying its own insert left the database a failed statement (and an error in its log) per caller.
-const opening = new WeakMap<SystemAccountLedger, Map<string, Promise<string>>>();
 
 /** The id of the account for purpose, opened on first use; looked up once per ledger and purpose. */
-export async function ensureSystemAccount(
+export function ensureSystemAccount(
   ledger: SystemAccountLedger,
   institution: Pick<Institution, "id" | "currency">,
   purpose: SystemAccountPurpose,
@@ -48,18 +48,11 @@ export async function ensureSystemAccount(
   const key = `${institution.id}:${purposeName(purpose)}`;
   const hit = ids.get(key);
   if (hit) return hit;
-  let inFlight = opening.get(ledger);
-  if (!inFlight) opening.set(ledger, (inFlight = new Map()));
-  const underway = inFlight.get(key);
-  if (underway) return underway;
-  const opened = openSystemAccount(ledger, institution, purpose).then(({ id }) => {
-    if (ids.size >= MAX_KNOWN) ids.delete(ids.keys().next().value!);
-    ids.set(key, id);
-    return id;
-  });
-  // Forgotten once settled, whichever way: a failed open is tried afresh by the next caller.
-  inFlight.set(key, opened);
-  return opened.finally(() => inFlight.delete(key));
+  const opened = openSystemAccount(ledger, institution, purpose).then(({ id }) => id);
+  opened.catch(() => ids.get(key) === opened && ids.delete(key));
+  if (ids.size >= MAX_KNOWN) ids.delete(ids.keys().next().value!);
+  ids.set(key, opened);
+  return opened;
 }
 
 async function openSystemAccount(ledger: SystemAccountLedger, institution: Pick<Institution, "id" | "currency">, purpose: SystemAccountPurpose): Promise<Account> {
