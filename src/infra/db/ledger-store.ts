@@ -31,6 +31,9 @@ import { LedgerCache, type CachedSnapshot } from "./ledger-cache.js";
 import { clientExecutor, PostgresDb, type SqlDb } from "./sql.js";
 
 const LOCK_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
+// Balances and wallet reads (coalesced per turn): prepared, as every hop that shows a balance makes
+// one, and parsing it afresh cost PostgreSQL more than running it.
+const GET_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[])`;
 
 const LOAD_EXISTING = `
   SELECT 't' AS src, ${TRANSFER_COLUMNS}, NULL AS result FROM transfers WHERE id = ANY($1::uuid[])
@@ -395,7 +398,7 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   async getAccounts(ids: string[]): Promise<Account[]> {
-    const result = await this.db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[])`, [ids]);
+    const result = await this.db.query<AccountRow>(GET_ACCOUNTS, [ids], this.prepared("ledger_get_accounts"));
     return result.rows.map(toAccount);
   }
 
