@@ -91,9 +91,11 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
   const stopFollowing = institutions ? followInstitutionLanguage(institutions, institutionId, channel, deps.logger, deps.languageRefreshMs) : () => {};
   return {
     ...channel,
-    close: () => {
+    close: async () => {
       stopFollowing();
-      return sessions.close();
+      // Hops answered but still writing their session go first: the store must not close under them.
+      await channel.hops.drain();
+      await sessions.close();
     },
   };
 }

@@ -126,12 +126,14 @@ export class HopProcessor {
     const key = `${req.aggregator}:${req.sessionId}`;
     const started = Date.now();
     const hop: HopState = { secretInput: false, movesMoney: false };
-    const queued = this.mutex.run(key, () => this.locked(key, req, hop));
+    let answered!: (reply: HopReply) => void;
+    const early = new Promise<HopReply>((resolve) => (answered = resolve));
+    const queued = this.mutex.run(key, () => this.locked(key, req, hop, answered));
     const lang = this.deps.menu.defaultLanguage;
     let reply: HopReply;
     if (!queued) reply = this.plain(lang, "err.busy", true);
     else {
-      const answer = await withinBudget(queued, this.limits.hopBudgetMs);
+      const answer = await withinBudget(Promise.race([early, queued]), this.limits.hopBudgetMs);
       // Past the aggregator's budget the user must hear something true: only a money step's PIN
       // hop can move money, and its retry (same derived transfer id) will tell the outcome.
       reply = answer ?? this.plain(lang, hop.movesMoney ? "err.payment_unknown" : "err.unavailable", true);
@@ -184,29 +186,38 @@ export class HopProcessor {
 
   /**
    * Two round trips to the session store per hop: lock and read (with the caller's resume point
-   * when the session is new), then write and unlock.
+   * when the session is new), then write and unlock. The answer is handed to `answer` as soon as
+   * it is known, before the write and unlock: they hold up no reply. Nothing can see the session
+   * as it was meanwhile: this process's next hop or end of the session waits in the mutex until
+   * this task, commit included, is over, and another instance waits for the lock the commit
+   * releases (a crash in between leaves the lock to expire, as a crash mid-hop always did).
    */
-  private async locked(key: string, req: HopRequest, hop: HopState): Promise<HopReply> {
+  private async locked(key: string, req: HopRequest, hop: HopState, answer: (reply: HopReply) => void): Promise<HopReply> {
     let lock: LockedValue | null = null;
     let writes: SessionWrite[] = [];
+    let reply: HopReply;
     try {
       lock = await this.acquire(key, req);
-      if (lock === null) return this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
-      const done = await this.process(key, req, hop, lock);
-      writes = done.writes;
-      return done.reply;
+      if (lock === null) reply = this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
+      else ({ reply, writes } = await this.process(key, req, hop, lock));
     } catch (error) {
       this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
-      return this.plain(this.deps.menu.defaultLanguage, "err.unavailable", true);
-    } finally {
-      if (lock !== null) {
-        await this.deps.sessions.commit(key, lock.token, writes).catch((error: unknown) => {
-          // The step already ran (maybe moved money): its answer is the truth, so send it anyway. A
-          // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
-          if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
-        });
-      }
+      reply = this.plain(this.deps.menu.defaultLanguage, "err.unavailable", true);
     }
+    answer(reply);
+    if (lock !== null) {
+      await this.deps.sessions.commit(key, lock.token, writes).catch((error: unknown) => {
+        // The step already ran (maybe moved money): its answer is the truth, and it went out. A
+        // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
+        if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
+      });
+    }
+    return reply;
+  }
+
+  /** Resolves once every hop and session end under way has finished, its session write included (before the store closes). */
+  drain(): Promise<void> {
+    return this.mutex.idle();
   }
 
   private async acquire(key: string, req: HopRequest): Promise<LockedValue | null> {

@@ -22,4 +22,9 @@ export class KeyedMutex {
     });
     return result;
   }
+
+  /** Resolves once every task queued so far has finished (those queued meanwhile too). */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()].map((entry) => entry.tail));
+  }
 }
