@@ -1,5 +1,6 @@
 /** In-memory fakes of the menu ports, for unit tests of flows and the USSD channel. */
 import { randomUUID } from "node:crypto";
+import type { MenuPorts } from "../../src/menus/adapters/index.js";
 import { AesGcmSealer } from "../../src/menus/adapters/sealer.js";
 import {
   DEFAULT_MENU_LIMITS,
@@ -92,6 +93,12 @@ export class FakeBank {
 
   context(msisdn: string, sessionId: string = randomUUID(), sealer = new AesGcmSealer()): MenuContext {
     return makeContext(this, msisdn, sessionId, sealer);
+  }
+
+  /** The ports a USSD channel is built on (createUssdChannel's `ports`), over this bank. */
+  ports(): MenuPorts {
+    const ctx = this.context("+254700000000");
+    return { directory: ctx.directory, pins: ctx.pins, accounts: ctx.accounts, payments: ctx.payments, simSwap: ctx.simSwap, agents: ctx.agents };
   }
 
   /** Throws once when failNext is set. */

@@ -21,10 +21,9 @@ const CALLER = "+254700000010";
 function setup(aggregator: Partial<AggregatorConfig> = {}, logger: HopLogger = { info() {}, warn() {}, error() {} }) {
   const bank = new FakeBank();
   bank.addCustomer(CALLER, "Jane Wanjiru", { pin: "4827", balance: 5_00n });
-  const ctx = bank.context("+254700000000");
   const channel = () =>
     createUssdChannel({
-      ports: { directory: ctx.directory, pins: ctx.pins, accounts: ctx.accounts, payments: ctx.payments, simSwap: ctx.simSwap, agents: ctx.agents },
+      ports: bank.ports(),
       institutionId: bank.institutionId,
       sessions: new MemorySessionStore(),
       secretKey: Buffer.alloc(32, 7),

@@ -33,11 +33,10 @@ class GatedStore extends MemorySessionStore {
 
 function setup() {
   const bank = new FakeBank();
-  const ctx = bank.context("+254700000000");
   bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 1_234_50n });
   const sessions = new GatedStore();
   const channel = createUssdChannel({
-    ports: { directory: ctx.directory, pins: ctx.pins, accounts: ctx.accounts, payments: ctx.payments, simSwap: ctx.simSwap, agents: ctx.agents },
+    ports: bank.ports(),
     institutionId: bank.institutionId,
     sessions,
     secretKey: Buffer.alloc(32, 7),
