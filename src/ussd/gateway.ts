@@ -93,7 +93,8 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
     ...channel,
     close: async () => {
       stopFollowing();
-      // Hops answered but still writing their session go first: the store must not close under them.
+      // Hops answered but still writing their session, and ended sessions being metered, go first:
+      // the store (and, after this, the ledger) must not close under them.
       await channel.hops.drain();
       await sessions.close();
     },

@@ -114,6 +114,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class HopProcessor {
   private readonly mutex = new KeyedMutex();
+  /** Meterings of ended sessions still running (they do not hold up the answer). */
+  private readonly metering = new Set<Promise<void>>();
   private readonly limits: HopLimits;
   private readonly budget: ScreenBudget;
 
@@ -179,9 +181,12 @@ export class HopProcessor {
       endReason,
       customer: customer ? { id: customer.id, walletAccountId: customer.walletAccountId } : null,
     };
-    this.deps.onSessionEnd(session).catch((error: unknown) =>
-      this.deps.logger.warn({ err: errorSummary(error), aggregator, session: sessionId }, "ussd session not metered"),
+    const metering = this.deps.onSessionEnd(session).then(
+      () => undefined,
+      (error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator, session: sessionId }, "ussd session not metered"),
     );
+    this.metering.add(metering);
+    void metering.finally(() => this.metering.delete(metering));
   }
 
   /**
@@ -215,9 +220,13 @@ export class HopProcessor {
     return reply;
   }
 
-  /** Resolves once every hop and session end under way has finished, its session write included (before the store closes). */
-  drain(): Promise<void> {
-    return this.mutex.idle();
+  /**
+   * Resolves once every hop and session end under way has finished, session writes and the
+   * metering of ended sessions included: a shutdown closes the store and the ledger after this.
+   */
+  async drain(): Promise<void> {
+    await this.mutex.idle();
+    while (this.metering.size > 0) await Promise.all([...this.metering]);
   }
 
   private async acquire(key: string, req: HopRequest): Promise<LockedValue | null> {

@@ -7,6 +7,7 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { MemorySessionStore, type SessionWrite } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
+import type { EndedUssdSession } from "../../src/ussd/hop.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const SECRET = "at-shared-secret-0123456789";
@@ -31,7 +32,7 @@ class GatedStore extends MemorySessionStore {
   }
 }
 
-function setup() {
+function setup(onSessionEnd?: (session: EndedUssdSession) => Promise<unknown>) {
   const bank = new FakeBank();
   bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 1_234_50n });
   const sessions = new GatedStore();
@@ -42,6 +43,7 @@ function setup() {
     secretKey: Buffer.alloc(32, 7),
     aggregators: [{ name: "at", dialect: "africastalking", secret: SECRET }],
     logger: { info() {}, warn() {}, error() {} },
+    onSessionEnd,
   });
   const app = express();
   app.use(channel.router);
@@ -83,5 +85,22 @@ describe("a hop's answer and its session write", () => {
     expect(sessions.events).toEqual(["commit asked", "commit done"]);
     expect(await sessions.get("at:s2")).toBeNull();
     await expect(channel.hops.drain()).resolves.toBeUndefined();
+  });
+
+  it("drains only once the sessions that ended are metered", async () => {
+    let meter!: () => void;
+    const metered: string[] = [];
+    const { sessions, channel, hop } = setup(async (session) => {
+      await new Promise<void>((resolve) => (meter = resolve));
+      metered.push(`${session.sessionId} ${session.endReason}`);
+    });
+    sessions.release();
+    for (const text of ["", "1"]) await hop("s3", text);
+    expect((await hop("s3", "1*4827")).text).toBe("END Your balance is KES 1,234.50.");
+    const drained = channel.hops.drain();
+    expect(await settlesWithin(drained, 200)).toBe(false);
+    meter();
+    await drained;
+    expect(metered).toEqual(["s3 end"]);
   });
 });
