@@ -181,12 +181,14 @@ export class HopProcessor {
       endReason,
       customer: customer ? { id: customer.id, walletAccountId: customer.walletAccountId } : null,
     };
-    const metering = this.deps.onSessionEnd(session).then(
-      () => undefined,
-      (error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator, session: sessionId }, "ussd session not metered"),
-    );
+    const metering: Promise<void> = this.deps
+      .onSessionEnd(session)
+      .then(
+        () => undefined,
+        (error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator, session: sessionId }, "ussd session not metered"),
+      )
+      .finally(() => this.metering.delete(metering));
     this.metering.add(metering);
-    void metering.finally(() => this.metering.delete(metering));
   }
 
   /**

@@ -30,10 +30,10 @@ import { latestUsageCounters, loadUsageCounters, saveUsageCountersQuery, selectU
 import { LedgerCache, type CachedSnapshot } from "./ledger-cache.js";
 import { clientExecutor, PostgresDb, type SqlDb } from "./sql.js";
 
-const LOCK_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
 // Balances and wallet reads (coalesced per turn): prepared, as every hop that shows a balance makes
 // one, and parsing it afresh cost PostgreSQL more than running it.
 const GET_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[])`;
+const LOCK_ACCOUNTS = `${GET_ACCOUNTS} ORDER BY id FOR UPDATE`;
 
 const LOAD_EXISTING = `
   SELECT 't' AS src, ${TRANSFER_COLUMNS}, NULL AS result FROM transfers WHERE id = ANY($1::uuid[])
