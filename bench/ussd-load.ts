@@ -48,6 +48,8 @@ export interface ClosedPhase {
 export interface OpenPhase {
   type: "open";
   url: string;
+  /** false against the baseline: any `CON ` reply is fine, and no send counts against a subscriber. */
+  checkScreens: boolean;
   seconds: number;
   /** Target hops per second: each session is followed by the next after its hops / rate seconds. */
   rate: number;
@@ -325,7 +327,7 @@ class Generator {
         const now = performance.now();
         while (nextDue <= now && nextDue < windowEnd) {
           const dueAt = nextDue;
-          const plan = this.plan(true, "mixed");
+          const plan = this.plan(phase.checkScreens, "mixed");
           scheduled += 1;
           // A session that cannot start (every subscriber busy) still takes its place in the schedule.
           nextDue += ((plan?.steps.length ?? meanHops) / phase.rate) * 1000;
@@ -333,7 +335,7 @@ class Generator {
             rec.sessionsNotStarted += 1;
             continue;
           }
-          const p: Promise<void> = this.walk(plan, agent, target, rec, true, dueAt).finally(() => inFlight.delete(p));
+          const p: Promise<void> = this.walk(plan, agent, target, rec, phase.checkScreens, dueAt).finally(() => inFlight.delete(p));
           inFlight.add(p);
         }
         if (now >= windowEnd) resolve();

@@ -14,6 +14,7 @@
  * answering a constant `CON` (the baseline). Phases, in order:
  *
  *   baseline  closed loop, BENCH_CONCURRENCY subscribers, against the bare endpoint
+ *             then open loop at BENCH_RATE against it          → baseline_rate_hops_per_s, baseline_p50/p99_ms
  *   closed    the same generator and concurrency against the gateway       → hops_per_s
  *   menu-only the same, on send money cancelled at the confirmation (no PIN) → menu_only_*
  *   open      sessions started on schedule at BENCH_RATE hops/s            → rate_*, p50_ms, p99_ms
@@ -521,6 +522,10 @@ async function main() {
     const base = await generator.run(closed(baselineUrl, BASELINE_SECONDS, false));
     const baseGenUs = baseGen();
     const baseServerUs = baseServer();
+    // The yardstick for p99_ms: the bare endpoint's own latency at the open loop's rate, on this
+    // machine as it is today. Where it cannot hold the rate either, no gateway could.
+    log(`baseline (bare Express, open loop at ${RATE} hops/s)`);
+    const baseOpen = await generator.run({ type: "open", url: baselineUrl, checkScreens: false, seconds: BASELINE_SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS });
     baseline.stop(); // it would only compete for the 2 cores from here on
 
     log("gateway, closed loop");
@@ -577,7 +582,7 @@ async function main() {
     // How late the gateway's event loop ran what was due (ms): long synchronous stretches and GC pauses, as any hop would wait them.
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
-    const open = await profiled("open", () => generator.run({ type: "open", url: gatewayUrl, seconds: SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS }));
+    const open = await profiled("open", () => generator.run({ type: "open", url: gatewayUrl, checkScreens: true, seconds: SECONDS, rate: RATE, drainSeconds: DRAIN_SECONDS }));
     const openCpuUs = openCpu();
     const openLoop = openThread();
     const openStatements = openSql();
@@ -636,6 +641,9 @@ async function main() {
       rate_sessions_not_started: open.sessionsNotStarted,
       p50_ms: open.all.p50,
       p99_ms: open.all.p99,
+      baseline_rate_hops_per_s: rate(baseOpen),
+      baseline_p50_ms: baseOpen.all.p50,
+      baseline_p99_ms: baseOpen.all.p99,
       menu_p50_ms: open.latency.menu.p50,
       menu_p99_ms: open.latency.menu.p99,
       pin_p50_ms: open.latency.pin.p50,
@@ -678,11 +686,11 @@ async function main() {
       transfers,
       receipts,
       balances: sum((p) => p.balances),
-      errors: sum((p) => p.errors) + base.errors + (warmup?.errors ?? 0),
-      error_kinds: mergeKinds([base, ...phases, ...(warmup ? [warmup] : [])]),
+      errors: sum((p) => p.errors) + base.errors + baseOpen.errors + (warmup?.errors ?? 0),
+      error_kinds: mergeKinds([base, baseOpen, ...phases, ...(warmup ? [warmup] : [])]),
       // Where they happened: a timeout in the open loop is a hop still unanswered after 10 s of overload.
       errors_by_phase: Object.fromEntries(
-        Object.entries({ baseline: base, warmup, closed: closedStats, menu_only: menuOnly, open })
+        Object.entries({ baseline: base, baseline_open: baseOpen, warmup, closed: closedStats, menu_only: menuOnly, open })
           .filter(([, p]) => p !== null && p.errors > 0)
           .map(([name, p]) => [name, p!.errors]),
       ),
