@@ -67,6 +67,8 @@ export interface SendInput {
   /** The payee as the customer typed it (number or pseudonym); the port resolves it again. */
   payeeQuery: string;
   amountMinor: bigint;
+  /** The payer's instrument chosen to pay from (Holdings' id); absent: the wallet. */
+  fromInstrumentId?: string;
   /**
    * The PIN typed at this very step. The port verifies it before any money moves, and forgets it;
    * it is never stored.

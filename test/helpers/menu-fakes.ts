@@ -48,9 +48,10 @@ export class FakeBank {
   readonly aliases = new Map<string, string>();
   readonly pins = new Map<string, { pin: string; failures: number }>();
   readonly balances = new Map<string, bigint>();
-  readonly sends = new Map<string, { amountMinor: bigint; to: string }>();
+  readonly sends = new Map<string, { amountMinor: bigint; to: string; from: string }>();
   readonly history = new Map<string, StatementLine[]>();
   readonly cooling = new Set<string>();
+  /** Per customer id; an instrument's id is also its balance's key (the wallet's is walletAccountId). */
   readonly instruments = new Map<string, Array<{ id: string; alias: string; isDefault: boolean }>>();
   readonly institutionId = randomUUID();
   readonly agents = new Map<string, FakeAgent>();
@@ -207,12 +208,15 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
           const pin = await pins.verifyPin(input.payer, input.pin);
           if (!pin.ok) return { code: pin.code, reference, until: pin.until ?? null };
           if (bank.sends.has(input.paymentId)) return { code: "ok", reference, feeMinor: 10_00n };
-          const have = bank.balances.get(input.payer.walletAccountId) ?? 0n;
+          const from = input.fromInstrumentId ?? input.payer.walletAccountId;
+          const own = bank.instruments.get(input.payer.id)?.some((i) => i.id === from) ?? from === input.payer.walletAccountId;
+          if (!own) return { code: "instrument_not_found", reference };
+          const have = bank.balances.get(from) ?? 0n;
           const total = input.amountMinor + 10_00n;
           if (have < total) return { code: "insufficient_funds", reference };
-          bank.balances.set(input.payer.walletAccountId, have - total);
+          bank.balances.set(from, have - total);
           bank.balances.set(payee.walletAccountId, (bank.balances.get(payee.walletAccountId) ?? 0n) + input.amountMinor);
-          bank.sends.set(input.paymentId, { amountMinor: input.amountMinor, to: payee.walletAccountId });
+          bank.sends.set(input.paymentId, { amountMinor: input.amountMinor, to: payee.walletAccountId, from });
           return { code: "ok", reference, feeMinor: 10_00n };
         },
       },

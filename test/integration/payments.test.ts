@@ -12,6 +12,7 @@ import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
 import { openKenyanInstitution, registerWithPin, SYSTEM } from "../helpers/core-setup.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
+import { limitUsageLabels } from "../helpers/limit-usage.js";
 
 const DAILY: LimitPolicy = {
   maxPerTransactionMinor: 50_000n,
@@ -119,6 +120,32 @@ describe("payments on postgres", () => {
     expect(await sendFrom(swapped, swapped.msisdn, 500n)).toMatchObject({ ok: true });
     await fund(payer.walletAccountId, 25_000n);
     expect(await sendFrom(payer, swapped.msisdn, 20_000n)).toMatchObject({ ok: true });
+  });
+
+  it("pays from the instrument the payer chose, whose account bears the amount, the fee and the limits", async () => {
+    const added = await services.directory.addInstrument(SYSTEM, payer.id, { kind: "wallet", alias: "savings" });
+    if (!added.ok) throw new Error(added.code);
+    const savings = added.value;
+    await fund(savings.accountId, 30_000n);
+    const before = { wallet: await balance(payer.walletAccountId), payee: await balance(payee.walletAccountId) };
+    const from = (fromInstrumentId: string, amountMinor: bigint, paymentId = uuidv7()) =>
+      services.payments.sendP2P({ payerCustomerId: payer.id, payee: payee.msisdn, amountMinor, channel: "ussd", paymentId, pin: "4827", fromInstrumentId });
+    expect(await from(savings.id, 20_000n)).toMatchObject({ ok: true, feeMinor: 1_500n });
+    expect(await balance(savings.accountId)).toBe(30_000n - 21_500n);
+    expect(await balance(payer.walletAccountId)).toBe(before.wallet);
+    expect(await balance(payee.walletAccountId)).toBe(before.payee + 20_000n);
+    // The payer's daily and monthly usage is counted on the account paid from.
+    expect(await limitUsageLabels(test.db, savings.accountId)).toEqual(["day 20000/1", "month 20000/1"]);
+    // A wallet instrument cannot go below zero, whatever the primary wallet holds.
+    expect(await from(savings.id, 20_000n)).toMatchObject({ ok: false, code: "insufficient_funds" });
+    // Someone else's instrument, an unknown id and a malformed one are refused, and nothing moves.
+    const payeeProfile = await services.directory.getProfile(payee.id);
+    for (const id of [payeeProfile!.instruments[0]!.id, uuidv7(), "not-an-id", ""]) {
+      expect(await from(id, 1_000n)).toMatchObject({ ok: false, code: "instrument_not_found" });
+    }
+    expect(await balance(savings.accountId)).toBe(30_000n - 21_500n);
+    expect(await balance(payer.walletAccountId)).toBe(before.wallet);
+    expect(await balance(payee.walletAccountId)).toBe(before.payee + 20_000n);
   });
 
   it("moves nothing when the payer can cover the payment but not its fee", async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { customerMenuEngine } from "../../src/menus/index.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
@@ -113,6 +114,57 @@ describe("customer menus", () => {
     await engine.next(steps[4]!.state, "4827", ctx);
     expect(bank.balances.get(payee.walletAccountId)).toBe(150_00n);
     expect(bank.sends.size).toBe(1);
+  });
+
+  it("asks which instrument pays when the customer has several, and pays from the one chosen", async () => {
+    const { bank, payer, payee } = setup();
+    const salary = randomUUID();
+    bank.instruments.set(payer.id, [
+      { id: payer.walletAccountId, alias: "wallet", isDefault: true },
+      { id: salary, alias: "salary", isDefault: false },
+    ]);
+    bank.balances.set(salary, 1_000_00n);
+    const ctx = bank.context("+254700000010", "session-src");
+    const steps = await walk(ctx, ["2", "peter.o", "150", "3", "2", "1", "4827"]);
+    expect(replyKeys(steps[3]!)).toEqual(["send.ask_source"]);
+    expect(steps[3]!.reply.options?.map((o) => o.label)).toEqual([
+      { key: "acct.instrument_default", params: { name: "wallet" } },
+      { key: "acct.instrument", params: { name: "salary" } },
+    ]);
+    expect(replyKeys(steps[4]!)).toEqual(["err.invalid_choice", "send.ask_source"]);
+    expect(replyKeys(steps[5]!)).toEqual(["send.confirm", "send.fee", "send.from"]);
+    expect(steps[5]!.reply.lines[2]!.params).toEqual({ name: "salary" });
+    // The offered list is not kept past the choice; the chosen instrument is.
+    expect(steps[5]!.state.data).toMatchObject({ from: salary, fromName: "salary" });
+    expect(steps[5]!.state.data.offered).toBeUndefined();
+    expect(replyKeys(steps.at(-1)!)).toEqual(["send.receipt", "send.receipt_fee"]);
+    expect([...bank.sends.values()]).toEqual([{ amountMinor: 150_00n, to: payee.walletAccountId, from: salary }]);
+    expect(bank.balances.get(salary)).toBe(1_000_00n - 160_00n);
+    expect(bank.balances.get(payer.walletAccountId)).toBe(500_00n);
+  });
+
+  it("an instrument removed between the list and the choice is not paid from: the list is shown again", async () => {
+    const { bank, payer } = setup();
+    const card = randomUUID();
+    bank.instruments.set(payer.id, [
+      { id: payer.walletAccountId, alias: "wallet", isDefault: true },
+      { id: card, alias: "card", isDefault: false },
+      { id: randomUUID(), alias: "salary", isDefault: false },
+    ]);
+    const ctx = bank.context("+254700000010");
+    const listed = await walk(ctx, ["2", "peter.o", "150"]);
+    bank.instruments.set(payer.id, bank.instruments.get(payer.id)!.filter((i) => i.id !== card));
+    const again = await engine.next(listed.at(-1)!.state, "2", ctx);
+    expect(replyKeys(again)).toEqual(["err.invalid_choice", "send.ask_source"]);
+    expect(again.reply.options?.map((o) => o.label.params?.name)).toEqual(["wallet", "salary"]);
+    expect(bank.sends.size).toBe(0);
+  });
+
+  it("a customer with one instrument goes straight from the amount to the confirmation", async () => {
+    const { bank } = setup();
+    const steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "150"]);
+    expect(replyKeys(steps[3]!)).toEqual(["send.confirm", "send.fee"]);
+    expect(steps[3]!.state.data.from).toBeUndefined();
   });
 
   it("clear refusals: unknown payee, invalid amount, self, insufficient funds, SIM swap", async () => {

@@ -18,7 +18,7 @@ import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "
 
 export interface PaymentsDeps {
   ledger: Pick<Ledger, "submitLinked"> & SystemAccountLedger;
-  directory: Pick<Directory, "getCustomer" | "resolvePayee">;
+  directory: Pick<Directory, "getCustomer" | "resolvePayee" | "getProfile">;
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing" | "outgoingCheck">;
   institutions: Pick<InstitutionStore, "get">;
@@ -36,6 +36,9 @@ const MAX_NAME_IN_RECEIPT = 40;
 export function receiptRef(paymentId: string): string {
   return paymentId.replace(/-/g, "").slice(-10).toUpperCase();
 }
+
+/** source()'s answer for an instrument that is not the payer's (or no instrument at all). */
+const NO_SUCH_INSTRUMENT = "";
 
 const validAmount = (amount: unknown): boolean => typeof amount === "bigint" && amount > 0n && amount <= MAX_PAYMENT_MINOR;
 
@@ -89,10 +92,14 @@ export class Payments {
     const payer = request.payerCustomerId;
     const pin = this.deps.pins.verifyPin({ actor: { type: "customer", id: payer }, channel: request.channel as Channel, subjectId: payer, pin: request.pin });
     pin.catch(() => undefined); // should the reads throw first, not an unhandled rejection
+    const source = this.source(request);
+    source.catch(() => undefined);
     const parties = await this.parties(request);
     // Settled before any answer (its attempt is written); a failure is thrown where it is used.
     const [checked] = await Promise.allSettled([pin]);
     if ("code" in parties) return parties;
+    const debitAccountId = (await source) ?? parties.payer.walletAccountId;
+    if (debitAccountId === NO_SUCH_INSTRUMENT) return refuse("instrument_not_found");
     const fee = await this.fee(parties.institution, request.amountMinor);
     if ("code" in fee) return fee;
     const total = request.amountMinor + fee.feeMinor;
@@ -101,14 +108,26 @@ export class Payments {
     if (checked.status === "rejected") throw checked.reason;
     const result = checked.value;
     if (!result.ok) return result.code === "pin_locked" ? refuse("pin_locked", { until: result.lockedUntil }) : refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
-    return this.move(request, parties, fee.feeMinor);
+    return this.move(request, parties, debitAccountId, fee.feeMinor);
   }
 
-  private async move(request: P2PSend, parties: Parties, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
+  /**
+   * The account behind the instrument the payer chose to pay from, read beside the other reads;
+   * null when none was chosen (the wallet). Only the payer's own instruments qualify.
+   */
+  private async source(request: P2PSend): Promise<string | null> {
+    const id = request.fromInstrumentId;
+    if (id === undefined) return null;
+    if (!isUuid(id) || !isUuid(request.payerCustomerId)) return NO_SUCH_INSTRUMENT;
+    const profile = await this.deps.directory.getProfile(request.payerCustomerId);
+    return profile?.instruments.find((i) => i.id === id)?.accountId ?? NO_SUCH_INSTRUMENT;
+  }
+
+  private async move(request: P2PSend, parties: Parties, debitAccountId: string, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
     const feeIncomeId = await ensureSystemAccount(this.deps.ledger, parties.institution, { kind: "fee_income" });
     const policy = await this.deps.limits.effective({ institutionId: parties.institution.id, channel: request.channel, tier: parties.payer.kycTier as LimitTier });
     const group = paymentWithFee(
-      { id: request.paymentId, debitAccountId: parties.payer.walletAccountId, creditAccountId: parties.payeeAccountId, amountMinor: request.amountMinor, code: "p2p" },
+      { id: request.paymentId, debitAccountId, creditAccountId: parties.payeeAccountId, amountMinor: request.amountMinor, code: "p2p" },
       { type: "p2p", feeMinor, agentCommissionMinor: 0n },
       { feeIncomeAccountId: feeIncomeId },
     );

@@ -17,6 +17,7 @@ export type PaymentCode =
   | "insufficient_funds"
   | "currency_mismatch"
   | "payment_id_reused"
+  | "instrument_not_found"
   | LimitCode;
 
 export interface PaymentRefusal {
@@ -60,6 +61,11 @@ export interface P2PSend extends P2PRequest {
    * lookup then runs beside the payer's read. Only a hint: used only when it is the number read.
    */
   payerMsisdn?: string;
+  /**
+   * The payer's own payment instrument to pay from (its id); absent: the wallet opened at
+   * registration. The amount, the fee and the payer's limits all fall on that instrument's account.
+   */
+  fromInstrumentId?: string;
   /** Verified here, then forgotten: never stored, logged or audited. */
   pin: string;
 }

@@ -22,6 +22,7 @@ export class CorePaymentsPort implements PaymentsPort {
       payee: input.payeeQuery,
       amountMinor: input.amountMinor,
       channel: "ussd",
+      ...(input.fromInstrumentId !== undefined ? { fromInstrumentId: input.fromInstrumentId } : {}),
       pin: input.pin,
     });
     if (sent.ok) return { code: "ok", reference, feeMinor: sent.feeMinor };

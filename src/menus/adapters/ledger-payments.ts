@@ -1,5 +1,5 @@
 /**
- * A stand-in PaymentsPort: ZERO fee and NO limits, one p2p transfer on the ledger after the PIN.
+ * A stand-in PaymentsPort: ZERO fee and NO limits, one p2p transfer from the wallet on the ledger after the PIN.
  * For tools and tests without the payments core; the gateway uses CorePaymentsPort.
  */
 import type { Ledger } from "../../core/ledger/ledger.js";
@@ -35,6 +35,8 @@ export class LedgerPaymentsPort implements PaymentsPort {
 
   async send(input: SendInput): Promise<SendResult> {
     const reference = shortReference(input.paymentId);
+    // The stand-in pays from the wallet only: another instrument chosen is refused, never swapped.
+    if (input.fromInstrumentId !== undefined) return { code: "instrument_not_found", reference };
     const payee = await this.directory.lookupPayee(input.payeeQuery, input.payer.institutionId);
     if (!payee.ok) return { code: payee.code, reference };
     if (payee.value.customerId === input.payer.id) return { code: "self_payment", reference };

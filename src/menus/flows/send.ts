@@ -1,17 +1,25 @@
 /**
- * Send money: payee (number or pseudonym) → masked name and amount → confirmation with the fee →
- * PIN → receipt. No money moves before the PIN step, and the transfer id is derived from the
- * session, so a retried PIN hop can post only once.
+ * Send money: payee (number or pseudonym) → masked name and amount → the instrument to pay from,
+ * when the customer has several → confirmation with the fee → PIN → receipt. No money moves before
+ * the PIN step, and the transfer id is derived from the session, so a retried PIN hop can post only
+ * once.
  */
 import { derivedUuid } from "../../core/ledger/ids.js";
 import { currencyDigits, parseAmount } from "../engine/amounts.js";
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
 import { money, msg, type MenuState, type StepResult } from "../engine/types.js";
-import type { MenuContext } from "../ports.js";
+import type { Holdings, MenuContext } from "../ports.js";
 import { AMOUNT_REFUSALS, refusalMessage } from "../refusals.js";
 import { afterPinRefusal, askPin } from "./pins.js";
 
 const CONFIRM_OPTIONS = [option("1", "send.opt_confirm"), option("2", "send.opt_cancel")];
+// Instruments offered to pay from: one screen of choices (the directory allows 10 per customer).
+const MAX_SOURCES = 9;
+// The offered instruments are kept as the last 12 hex digits of their ids (a UUID's random tail):
+// nine whole ids would not fit a state value, and the choice is matched against a fresh read anyway.
+const TAIL = 12;
+
+type Instrument = Holdings["instruments"][number];
 
 function customerOf(state: MenuState) {
   if (!state.customer) throw new Error("menu: send started without a customer");
@@ -46,7 +54,8 @@ async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Pr
   const again = (notice: ReturnType<typeof refusalMessage>) =>
     withNotice(ask(state, [msg("send.ask_amount", { name: payee.maskedName, currency: customer.currency })]), notice);
   if (amountMinor === null) return again(msg("err.invalid_amount_hint", { digits: currencyDigits(customer.currency) }));
-  const quote = await ctx.payments.quote(customer, payee.query, amountMinor);
+  // The instruments are read beside the quote: a customer with several is asked which one pays.
+  const [quote, holdings] = await Promise.all([ctx.payments.quote(customer, payee.query, amountMinor), ctx.directory.holdings(customer)]);
   if (quote.refusal) {
     const notice = refusalMessage(quote.refusal, { currency: customer.currency, remainingMinor: quote.remainingMinor });
     return AMOUNT_REFUSALS.has(quote.refusal) ? again(notice) : end(state, [notice]);
@@ -54,7 +63,39 @@ async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Pr
   const swap = await ctx.simSwap.checkOutgoing(customer.msisdn, amountMinor + quote.feeMinor);
   if (!swap.ok) return end(state, [refusalMessage(swap)]);
   const data = { ...state.data, amount: amountMinor.toString(), fee: quote.feeMinor.toString() };
-  return ask(at(state, "send", "confirm", data), confirmLines(payee.maskedName, amountMinor, quote.feeMinor, customer.currency), CONFIRM_OPTIONS);
+  const sources = holdings.instruments.slice(0, MAX_SOURCES);
+  if (sources.length > 1) return askSource(at(state, "send", "source", data), sources);
+  return askConfirm(at(state, "send", "confirm", data));
+}
+
+function askSource(state: MenuState, sources: Instrument[]): StepResult {
+  const offered = sources.map((i) => i.id.slice(-TAIL)).join(",");
+  const options = sources.map((i, n) => ({ choice: String(n + 1), label: msg(i.isDefault ? "acct.instrument_default" : "acct.instrument", { name: i.alias }) }));
+  return ask(at(state, "send", "source", { ...state.data, offered }), [msg("send.ask_source")], options);
+}
+
+/** The instrument behind a choice of the list shown, if it is still the customer's (a fresh read). */
+function chosenSource(state: MenuState, input: string, holdings: Holdings): Instrument | undefined {
+  const offered = (state.data.offered ?? "").split(",");
+  const tail = /^[1-9]$/.test(input) ? offered[Number(input) - 1] : undefined;
+  if (!tail) return undefined;
+  const matching = holdings.instruments.filter((i) => i.id.endsWith(tail));
+  return matching.length === 1 ? matching[0] : undefined;
+}
+
+async function takeSource(state: MenuState, input: string, ctx: MenuContext): Promise<StepResult> {
+  const holdings = await ctx.directory.holdings(customerOf(state));
+  const chosen = chosenSource(state, input, holdings);
+  if (!chosen) return withNotice(askSource(state, holdings.instruments.slice(0, MAX_SOURCES)), msg("err.invalid_choice"));
+  const { offered: _offered, ...data } = state.data;
+  return askConfirm(at(state, "send", "confirm", { ...data, from: chosen.id, fromName: chosen.alias }));
+}
+
+function askConfirm(state: MenuState): StepResult {
+  const { amount, fee, fromName } = state.data;
+  const lines = confirmLines(payeeOf(state).maskedName, BigInt(amount ?? "0"), BigInt(fee ?? "0"), customerOf(state).currency);
+  if (fromName) lines.push(msg("send.from", { name: fromName }));
+  return ask(state, lines, CONFIRM_OPTIONS);
 }
 
 function confirmLines(name: string, amountMinor: bigint, feeMinor: bigint, currency: string) {
@@ -74,13 +115,10 @@ export const send: Flow = {
   steps: {
     payee: (state, input, ctx) => takePayee(state, input, ctx),
     amount: takeAmount,
+    source: takeSource,
     async confirm(state, input, ctx) {
       if (input === "2") return end(state, [msg("send.cancelled")]);
-      if (input !== "1") {
-        const c = customerOf(state);
-        const lines = confirmLines(payeeOf(state).maskedName, BigInt(state.data.amount ?? "0"), BigInt(state.data.fee ?? "0"), c.currency);
-        return withNotice(ask(state, lines, CONFIRM_OPTIONS), msg("err.invalid_choice"));
-      }
+      if (input !== "1") return withNotice(askConfirm(state), msg("err.invalid_choice"));
       // The transfer id is fixed here and travels in the state: a retried or resumed PIN step
       // submits the same id, so the ledger posts it at most once.
       const tx = state.data.tx ?? derivedUuid(`fingate:menu:send:${ctx.sessionId}`);
@@ -94,7 +132,8 @@ export const send: Flow = {
       let result;
       try {
         // The port verifies the PIN before any money moves, and keeps nothing of it.
-        result = await ctx.payments.send({ paymentId, payer: customer, payeeQuery: payee.query, amountMinor, pin: input });
+        const from = state.data.from;
+        result = await ctx.payments.send({ paymentId, payer: customer, payeeQuery: payee.query, amountMinor, ...(from ? { fromInstrumentId: from } : {}), pin: input });
       } catch {
         // The ledger may or may not have the payment; the same id retried posts it at most once.
         return end(state, [msg("err.payment_unknown")]);
