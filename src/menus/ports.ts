@@ -23,6 +23,8 @@ export interface DirectoryPort {
   setLanguage(customer: CustomerRef, language: Language): Promise<Result<null>>;
   /** The customer's pseudonyms and payment instruments (bounded by the directory's limits). */
   holdings(customer: CustomerRef): Promise<Holdings>;
+  /** The customer's payment instruments alone (a lighter read than holdings). */
+  instruments(customer: CustomerRef): Promise<Holdings["instruments"]>;
   claimAlias(customer: CustomerRef, alias: string): Promise<Result<string>>;
   setDefaultInstrument(customer: CustomerRef, instrumentId: string): Promise<Result<string>>;
 }

@@ -141,6 +141,9 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
         instruments: bank.instruments.get(c.id) ?? [{ id: c.walletAccountId, alias: "wallet", isDefault: true }],
       };
     },
+    async instruments(c) {
+      return bank.instruments.get(c.id) ?? [{ id: c.walletAccountId, alias: "wallet", isDefault: true }];
+    },
     async claimAlias(c, alias) {
       if (!/^[a-z][a-z0-9._]{2,19}$/i.test(alias)) return { ok: false, code: "alias_invalid_characters" };
       if (bank.aliases.has(alias.toLowerCase())) return { ok: false, code: "alias_taken" };

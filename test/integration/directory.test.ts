@@ -166,6 +166,9 @@ describe.each(STORE_KINDS)("directory on %s", (kind) => {
         ["wallet", false],
         ["salary", true],
       ]);
+      // The payment's lighter read lists what the profile lists, in the same order, for this customer only.
+      expect(await f.directory.listInstruments(jane.id)).toEqual(profile!.instruments);
+      expect(await f.directory.listInstruments("not-a-uuid")).toEqual([]);
       // The removed instrument's ledger account stays: ledger history is never deleted.
       expect(await f.ledger.getAccount(mpesa.value.accountId)).not.toBeNull();
     });

@@ -60,6 +60,8 @@ export interface DirectoryStore {
   findCustomerByMsisdn(msisdn: string): Promise<Customer | null>;
   /** Unlocked read of everything about a customer, for answers and for pre-checks. */
   loadProfile(customerId: string): Promise<CustomerProfile | null>;
+  /** A customer's instruments alone, in the profile's order (oldest first): a payment's reads. */
+  listInstruments(customerId: string): Promise<Instrument[]>;
   /**
    * In one transaction: lock the customer's row, load the profile, call decide, apply its changes
    * in order. Throws UniqueViolation when a change breaks a unique rule (nothing is written).

@@ -18,7 +18,7 @@ import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "
 
 export interface PaymentsDeps {
   ledger: Pick<Ledger, "submitLinked"> & SystemAccountLedger;
-  directory: Pick<Directory, "getCustomer" | "resolvePayee" | "getProfile">;
+  directory: Pick<Directory, "getCustomer" | "resolvePayee" | "listInstruments">;
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing" | "outgoingCheck">;
   institutions: Pick<InstitutionStore, "get">;
@@ -118,9 +118,9 @@ export class Payments {
   private async source(request: P2PSend): Promise<string | null> {
     const id = request.fromInstrumentId;
     if (id === undefined) return null;
-    if (!isUuid(id) || !isUuid(request.payerCustomerId)) return NO_SUCH_INSTRUMENT;
-    const profile = await this.deps.directory.getProfile(request.payerCustomerId);
-    return profile?.instruments.find((i) => i.id === id)?.accountId ?? NO_SUCH_INSTRUMENT;
+    if (!isUuid(id)) return NO_SUCH_INSTRUMENT;
+    const instruments = await this.deps.directory.listInstruments(request.payerCustomerId);
+    return instruments.find((i) => i.id === id)?.accountId ?? NO_SUCH_INSTRUMENT;
   }
 
   private async move(request: P2PSend, parties: Parties, debitAccountId: string, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {

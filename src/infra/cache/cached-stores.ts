@@ -144,6 +144,10 @@ export class CachedInstitutionProfileStore implements DirectoryStore {
     return this.inner.loadProfile(customerId);
   }
 
+  listInstruments(customerId: string): Promise<Instrument[]> {
+    return this.inner.listInstruments(customerId);
+  }
+
   updateCustomer<T>(customerId: string, decide: (profile: CustomerProfile | null) => Decision<T>): Promise<Decision<T>> {
     return this.inner.updateCustomer(customerId, decide);
   }

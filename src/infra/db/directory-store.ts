@@ -59,6 +59,10 @@ const PAYEE_COLUMNS = `c.id, c.institution_id AS "institutionId", c.msisdn, c.di
 const PAYEE_BY_MSISDN = `SELECT ${PAYEE_COLUMNS} FROM customers c WHERE c.msisdn = $1`;
 const PAYEE_BY_ALIAS = `SELECT ${PAYEE_COLUMNS} FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias_key = $1`;
 
+// A payer's instruments, for the send flow's choice and the payment's debit account.
+const INSTRUMENTS_OF = `SELECT id, customer_id AS "customerId", kind, alias, account_id AS "accountId", external_ref_last4 AS "externalRefLast4",
+  is_default AS "isDefault", created_at AS "createdAt" FROM payment_instruments WHERE customer_id = $1::uuid ORDER BY created_at, id`;
+
 type PayeeSqlRow = CustomerSqlRow & { defaultAccountId: string | null };
 type CustomerSqlRow = Pick<CustomerRow, "id" | "institutionId" | "msisdn" | "displayName" | "language" | "kycTier" | "status" | "walletAccountId" | "createdAt">;
 
@@ -68,6 +72,7 @@ type CustomerSqlRow = Pick<CustomerRow, "id" | "institutionId" | "msisdn" | "dis
  */
 export class PrismaDirectoryStore implements DirectoryStore {
   private readonly reads: Record<"customerById" | "customerByMsisdn" | "payeeByMsisdn" | "payeeByAlias", BatchedRead<PayeeSqlRow>>;
+  private readonly instrumentsOf: BatchedRead<InstrumentRow>;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -80,6 +85,7 @@ export class PrismaDirectoryStore implements DirectoryStore {
       payeeByMsisdn: new BatchedRead(sql, PAYEE_BY_MSISDN, 1),
       payeeByAlias: new BatchedRead(sql, PAYEE_BY_ALIAS, 1),
     };
+    this.instrumentsOf = new BatchedRead(sql, INSTRUMENTS_OF, 1);
   }
 
   async getInstitution(institutionId: string): Promise<InstitutionProfile | null> {
@@ -116,6 +122,10 @@ export class PrismaDirectoryStore implements DirectoryStore {
 
   loadProfile(customerId: string): Promise<CustomerProfile | null> {
     return loadProfile(this.prisma, customerId);
+  }
+
+  async listInstruments(customerId: string): Promise<Instrument[]> {
+    return (await this.instrumentsOf.query([customerId])).map(toInstrument);
   }
 
   updateCustomer<T>(customerId: string, decide: (profile: CustomerProfile | null) => Decision<T>): Promise<Decision<T>> {

@@ -60,6 +60,10 @@ export class CoreDirectoryPort implements DirectoryPort {
     };
   }
 
+  async instruments(customer: CustomerRef): Promise<Holdings["instruments"]> {
+    return (await this.directory.listInstruments(customer.id)).map((i) => ({ id: i.id, alias: i.alias, isDefault: i.isDefault }));
+  }
+
   async claimAlias(customer: CustomerRef, alias: string): Promise<Result<string>> {
     const claimed = await this.directory.claimAlias(asCustomer(customer), customer.id, alias);
     return claimed.ok ? { ok: true, value: claimed.value.alias } : claimed;

@@ -55,7 +55,7 @@ async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Pr
     withNotice(ask(state, [msg("send.ask_amount", { name: payee.maskedName, currency: customer.currency })]), notice);
   if (amountMinor === null) return again(msg("err.invalid_amount_hint", { digits: currencyDigits(customer.currency) }));
   // The instruments are read beside the quote: a customer with several is asked which one pays.
-  const [quote, holdings] = await Promise.all([ctx.payments.quote(customer, payee.query, amountMinor), ctx.directory.holdings(customer)]);
+  const [quote, instruments] = await Promise.all([ctx.payments.quote(customer, payee.query, amountMinor), ctx.directory.instruments(customer)]);
   if (quote.refusal) {
     const notice = refusalMessage(quote.refusal, { currency: customer.currency, remainingMinor: quote.remainingMinor });
     return AMOUNT_REFUSALS.has(quote.refusal) ? again(notice) : end(state, [notice]);
@@ -63,7 +63,7 @@ async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Pr
   const swap = await ctx.simSwap.checkOutgoing(customer.msisdn, amountMinor + quote.feeMinor);
   if (!swap.ok) return end(state, [refusalMessage(swap)]);
   const data = { ...state.data, amount: amountMinor.toString(), fee: quote.feeMinor.toString() };
-  const sources = holdings.instruments.slice(0, MAX_SOURCES);
+  const sources = instruments.slice(0, MAX_SOURCES);
   if (sources.length > 1) return askSource(at(state, "send", "source", data), sources);
   return askConfirm(at(state, "send", "confirm", data));
 }
@@ -75,18 +75,18 @@ function askSource(state: MenuState, sources: Instrument[]): StepResult {
 }
 
 /** The instrument behind a choice of the list shown, if it is still the customer's (a fresh read). */
-function chosenSource(state: MenuState, input: string, holdings: Holdings): Instrument | undefined {
+function chosenSource(state: MenuState, input: string, instruments: Instrument[]): Instrument | undefined {
   const offered = (state.data.offered ?? "").split(",");
   const tail = /^[1-9]$/.test(input) ? offered[Number(input) - 1] : undefined;
   if (!tail) return undefined;
-  const matching = holdings.instruments.filter((i) => i.id.endsWith(tail));
+  const matching = instruments.filter((i) => i.id.endsWith(tail));
   return matching.length === 1 ? matching[0] : undefined;
 }
 
 async function takeSource(state: MenuState, input: string, ctx: MenuContext): Promise<StepResult> {
-  const holdings = await ctx.directory.holdings(customerOf(state));
-  const chosen = chosenSource(state, input, holdings);
-  if (!chosen) return withNotice(askSource(state, holdings.instruments.slice(0, MAX_SOURCES)), msg("err.invalid_choice"));
+  const instruments = await ctx.directory.instruments(customerOf(state));
+  const chosen = chosenSource(state, input, instruments);
+  if (!chosen) return withNotice(askSource(state, instruments.slice(0, MAX_SOURCES)), msg("err.invalid_choice"));
   const { offered: _offered, ...data } = state.data;
   return askConfirm(at(state, "send", "confirm", { ...data, from: chosen.id, fromName: chosen.alias }));
 }
