@@ -90,6 +90,8 @@ interface HopState {
   secretInput: boolean;
   /** The hop runs a PIN step that moves money (send, withdraw, cash-in, cash-out, approval). */
   movesMoney: boolean;
+  /** The hop holds the session's lock: it no longer waits behind another hop, here or on another instance. */
+  locked: boolean;
 }
 
 export interface HopDeps {
@@ -116,6 +118,11 @@ export class HopProcessor {
   private readonly mutex = new KeyedMutex();
   /** Meterings of ended sessions still running (they do not hold up the answer). */
   private readonly metering = new Set<Promise<void>>();
+  /**
+   * Sessions (keys) whose hop in this process runs a money step, until its commit is over: a hop
+   * queued behind it (the aggregator's retry) that overruns its budget cannot say no money moved.
+   */
+  private readonly moneyInFlight = new Set<string>();
   private readonly limits: HopLimits;
   private readonly budget: ScreenBudget;
 
@@ -127,7 +134,7 @@ export class HopProcessor {
   async handle(req: HopRequest): Promise<HopReply> {
     const key = `${req.aggregator}:${req.sessionId}`;
     const started = Date.now();
-    const hop: HopState = { secretInput: false, movesMoney: false };
+    const hop: HopState = { secretInput: false, movesMoney: false, locked: false };
     let answered!: (reply: HopReply) => void;
     const early = new Promise<HopReply>((resolve) => (answered = resolve));
     const queued = this.mutex.run(key, () => this.locked(key, req, hop, answered));
@@ -136,9 +143,7 @@ export class HopProcessor {
     if (!queued) reply = this.plain(lang, "err.busy", true);
     else {
       const answer = await withinBudget(Promise.race([early, queued]), this.limits.hopBudgetMs);
-      // Past the aggregator's budget the user must hear something true: only a money step's PIN
-      // hop can move money, and its retry (same derived transfer id) will tell the outcome.
-      reply = answer ?? this.plain(lang, hop.movesMoney ? "err.payment_unknown" : "err.unavailable", true);
+      reply = answer ?? this.plain(lang, this.overBudget(key, hop), true);
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
     }
     this.deps.logger.info(
@@ -146,6 +151,19 @@ export class HopProcessor {
       "ussd hop",
     );
     return reply;
+  }
+
+  /**
+   * What a hop past the aggregator's budget says; it must be true whatever happens next. Only a
+   * money step's PIN hop moves money, and its retry (same derived transfer id) will tell the
+   * outcome: that hop, or one queued here behind it (a retry), says to check the balance. A hop
+   * still waiting for the session's lock cannot know what the hop ahead of it (maybe on another
+   * instance) is doing, so it only says that the last request is still being worked on. Any other
+   * hop holds the lock and runs no money step: nothing of this session moves money meanwhile.
+   */
+  private overBudget(key: string, hop: HopState): string {
+    if (hop.movesMoney || this.moneyInFlight.has(key)) return "err.payment_unknown";
+    return hop.locked ? "err.unavailable" : "err.busy";
   }
 
   /**
@@ -204,20 +222,28 @@ export class HopProcessor {
     let writes: SessionWrite[] = [];
     let reply: HopReply;
     try {
-      lock = await this.acquire(key, req);
-      if (lock === null) reply = this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
-      else ({ reply, writes } = await this.process(key, req, hop, lock));
-    } catch (error) {
-      this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
-      reply = this.plain(this.deps.menu.defaultLanguage, "err.unavailable", true);
-    }
-    answer(reply);
-    if (lock !== null) {
-      await this.deps.sessions.commit(key, lock.token, writes).catch((error: unknown) => {
-        // The step already ran (maybe moved money): its answer is the truth, and it went out. A
-        // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
-        if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
-      });
+      try {
+        lock = await this.acquire(key, req);
+        if (lock === null) reply = this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
+        else {
+          hop.locked = true;
+          ({ reply, writes } = await this.process(key, req, hop, lock));
+        }
+      } catch (error) {
+        this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
+        reply = this.plain(this.deps.menu.defaultLanguage, "err.unavailable", true);
+      }
+      answer(reply);
+      if (lock !== null) {
+        await this.deps.sessions.commit(key, lock.token, writes).catch((error: unknown) => {
+          // The step already ran (maybe moved money): its answer is the truth, and it went out. A
+          // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
+          if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
+        });
+      }
+    } finally {
+      // Hops of one session run one at a time here (the mutex), so this is the hop that added it.
+      if (hop.movesMoney) this.moneyInFlight.delete(key);
     }
     return reply;
   }
@@ -266,6 +292,7 @@ export class HopProcessor {
     const ctx: MenuContext = { ...this.deps.menu, sessionId: `${key}@${startedAtMs}`, msisdn: req.msisdn };
     state.secretInput = record?.reply.secret === true;
     state.movesMoney = movesMoney(record?.menu);
+    if (state.movesMoney) this.moneyInFlight.add(key);
     const segments = req.mode === "cumulative" && req.text !== "" ? req.text.split("*") : [];
     let next: SessionRecord;
     if (!record) {
@@ -282,6 +309,8 @@ export class HopProcessor {
           ? { ...rest, menu: { ...offer.menu, stages: 0 }, reply: offer.reply, ends: false, page: 0 }
           : this.fresh(req, await this.deps.engine.begin(ctx), 0, startedAtMs);
       next.consumed = Math.max(record.consumed, segments.length);
+      // The offer wrote a resume point: "Start again" deletes it unless the new screen replaces it.
+      next.resumable = record.resumable;
     } else {
       const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
       next = await this.advance(record, input, ctx);
@@ -302,7 +331,9 @@ export class HopProcessor {
       const resumable = isResumable(next);
       if (resumable) next.resumable = true;
       const value = encodeRecord(next);
-      const resume = this.interruptedWrite(req, next, resumable, value);
+      // While the resume offer shows, the point to come back to is still the step it offers (its
+      // menu and reply), not the offer: continuing works after any number of interruptions.
+      const resume = this.interruptedWrite(req, next, resumable, next.offer ? JSON.stringify({ menu: next.offer.menu, reply: next.offer.reply }) : value);
       return [...(resume ? [resume] : []), { key, value, ttlSec: this.limits.idleTtlSec }];
     } catch (error) {
       this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
@@ -314,7 +345,8 @@ export class HopProcessor {
    * Keeps where a session is mid-flow under the caller's number, so that if it times out the next
    * dial within resumeTtlSec can continue. No money moves before the send step's PIN, and that
    * step's transfer id travels in the state, so a resumed send still posts at most once. The
-   * resume point is the session's own record (encoded once; parseInterrupted reads its menu and reply).
+   * resume point is the session's own record (encoded once; parseInterrupted reads its menu and
+   * reply), or, while a resume offer shows, the offered step itself.
    */
   private interruptedWrite(req: HopRequest, next: SessionRecord, resumable: boolean, record: string): SessionWrite | null {
     if (resumable) return { key: resumeKey(req), value: record, ttlSec: this.limits.resumeTtlSec };
@@ -330,7 +362,7 @@ export class HopProcessor {
       ],
     };
     const state: StepResult = { state: { ...interrupted.menu }, reply, continues: true };
-    return { ...this.fresh(req, state, 0, startedAtMs), offer: interrupted };
+    return { ...this.fresh(req, state, 0, startedAtMs), offer: { menu: interrupted.menu, reply: interrupted.reply } };
   }
 
   /** Paging within the shown reply, or the next step of the flow. */

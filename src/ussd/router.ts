@@ -45,7 +45,7 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
       router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops));
     } else {
       const json = express.json({ limit: BODY_LIMIT, strict: true });
-      router.post(base, auth, json, aggregator.dialect === "hubtel" ? hubtelHop(aggregator.name, deps.hops) : genericHop(aggregator.name, deps.hops));
+      router.post(base, auth, json, aggregator.dialect === "hubtel" ? hubtelHop(aggregator.name, deps.hops) : genericHop(aggregator.name, deps.hops), jsonBodyErrors);
     }
   }
   router.use(channelErrors(deps.logger));
@@ -53,8 +53,23 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
 }
 
 /**
- * Malformed or oversized bodies get a plain 400/413; anything else (a store down while ending a
- * session) a 500. Nothing from the request body is logged: it may hold a PIN.
+ * The JSON dialects' answer to a body the parser refused with a 4xx (malformed, an unsupported
+ * charset or content encoding, a broken-off request): that status with the dialect's usual
+ * bad-request body. Oversized bodies (413) and everything else go on to channelErrors.
+ */
+function jsonBodyErrors(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === "number" && status >= 400 && status < 500 && status !== 413) {
+    res.status(status).json({ error: "bad request" });
+    return;
+  }
+  next(error);
+}
+
+/**
+ * Oversized bodies get a plain 413, malformed ones a 400, any other refusal of the request with a
+ * 4xx status keeps it (all with "END bad request"); anything else (a store down while ending a
+ * session) is a logged 500. Nothing from the request body is logged: it may hold a PIN.
  */
 function channelErrors(logger: HopLogger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
@@ -63,8 +78,12 @@ function channelErrors(logger: HopLogger) {
       res.status(413).type("text/plain").send("END request too large");
       return;
     }
-    if (e?.type === "entity.parse.failed" || e?.type === "parameters.too.many" || e?.status === 400) {
+    if (e?.type === "entity.parse.failed" || e?.type === "parameters.too.many") {
       res.status(400).type("text/plain").send("END bad request");
+      return;
+    }
+    if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
+      res.status(e.status).type("text/plain").send("END bad request");
       return;
     }
     res.status(500).type("text/plain").send(failure(error, req.path, logger));
@@ -74,6 +93,17 @@ function channelErrors(logger: HopLogger) {
 /** Logs a request that failed inside the channel (without its body or the path's secret) and says what the caller gets. */
 export function failure(error: unknown, path: string, logger: HopLogger): string {
   const e = error as { name?: string };
-  logger.error({ err: { name: e?.name ?? "unknown" }, path: path.replace(/\/[^/]{16,}(\/|$)/, "/[secret]$1") }, "ussd request failed");
+  logger.error({ err: { name: e?.name ?? "unknown" }, path: loggedPath(path) }, "ussd request failed");
   return "END Service unavailable";
+}
+
+/**
+ * A channel path as it may be logged: /ussd/<name> and the word "events" are kept; every other
+ * segment after the name (where a path-carried secret sits) is masked by its position, whatever
+ * its length or the name's.
+ */
+export function loggedPath(path: string): string {
+  const segments = path.split("/");
+  for (let i = 3; i < segments.length; i++) if (segments[i] !== "" && segments[i] !== "events") segments[i] = "[secret]";
+  return segments.join("/");
 }

@@ -1,0 +1,113 @@
+// A hop past the aggregator's budget answers END at once, and what it says must stay true whatever
+// the hops still running do next. The dangerous case is a retry: the aggregator gives up on a slow
+// PIN hop of a payment and sends it again; the retry waits behind the original (here in the
+// per-session queue, or on another instance in the store's lock) while the original posts.
+import { describe, expect, it } from "vitest";
+import { MemorySessionStore, type SessionStore } from "../../src/menus/engine/session-store.js";
+import { createUssdChannel } from "../../src/ussd/channel.js";
+import type { HopLimits, HopRequest } from "../../src/ussd/hop.js";
+import { FakeBank } from "../helpers/menu-fakes.js";
+
+const SECRET = "at-shared-secret-0123456789";
+const PAYER = "+254700000010";
+const PIN_HOP = "2*peter*100*1*4827";
+const PAYMENT_UNKNOWN = "We could not confirm your payment. Check your balance before trying again.";
+const BUSY = "Please wait, we are still working on your last request.";
+const UNAVAILABLE = "Service unavailable. No money was moved. Please try later.";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A bank whose payments wait at a gate the test opens. */
+function slowBank() {
+  const bank = new FakeBank();
+  bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
+  const payee = bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
+  const ports = bank.ports();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const send = ports.payments.send.bind(ports.payments);
+  let sending = 0;
+  ports.payments.send = async (input) => {
+    sending++;
+    await gate;
+    return send(input);
+  };
+  return { bank, payee, ports, open, sending: () => sending };
+}
+
+function channelOver(bank: FakeBank, ports: ReturnType<FakeBank["ports"]>, sessions: SessionStore, limits: Partial<HopLimits>) {
+  return createUssdChannel({
+    ports,
+    institutionId: bank.institutionId,
+    sessions,
+    secretKey: Buffer.alloc(32, 7),
+    aggregators: [{ name: "at", dialect: "africastalking", secret: SECRET }],
+    logger: { info() {}, warn() {}, error() {} },
+    hopLimits: limits,
+  });
+}
+
+const hopOf = (sessionId: string, text: string): HopRequest => ({
+  aggregator: "at",
+  sessionId,
+  msisdn: PAYER,
+  serviceCode: "*384#",
+  mode: "cumulative",
+  text,
+  hopKey: text,
+});
+
+describe("a hop over budget while a payment of its session is under way", () => {
+  it("a retry queued in this process behind the PIN hop that posts says to check the balance, not that no money moved", async () => {
+    const { bank, payee, ports, open, sending } = slowBank();
+    const channel = channelOver(bank, ports, new MemorySessionStore(), { hopBudgetMs: 150 });
+    for (const text of ["", "2", "2*peter", "2*peter*100", "2*peter*100*1"]) await channel.hops.handle(hopOf("q1", text));
+    const original = channel.hops.handle(hopOf("q1", PIN_HOP));
+    await sleep(50);
+    expect(sending()).toBe(1);
+    const retry = channel.hops.handle(hopOf("q1", PIN_HOP)); // the aggregator gave up on the original
+    expect(await original).toEqual({ end: true, text: PAYMENT_UNKNOWN });
+    expect(await retry).toEqual({ end: true, text: PAYMENT_UNKNOWN });
+    open();
+    await channel.hops.drain();
+    // The original posted: "no money was moved" would have been false.
+    expect(bank.sends.size).toBe(1);
+    expect(bank.balances.get(payee.walletAccountId)).toBe(100_00n);
+    // Once it is over, the next retry tells the outcome.
+    expect((await channel.hops.handle(hopOf("q1", PIN_HOP))).text).toMatch(/^Sent KES 100\.00 to PETER/);
+  });
+
+  it("a retry on another instance, still waiting for the session's lock at its deadline, claims nothing about money", async () => {
+    const { bank, ports, open } = slowBank();
+    const sessions = new MemorySessionStore();
+    // The wait for another instance's lock outlasts the budget, so the budget ends it.
+    const limits = { hopBudgetMs: 150, lockWaitMs: 2_000 };
+    const first = channelOver(bank, ports, sessions, limits);
+    const second = channelOver(bank, ports, sessions, limits);
+    for (const text of ["", "2", "2*peter", "2*peter*100", "2*peter*100*1"]) await first.hops.handle(hopOf("q2", text));
+    const original = first.hops.handle(hopOf("q2", PIN_HOP));
+    await sleep(50);
+    const retry = await second.hops.handle(hopOf("q2", PIN_HOP));
+    expect(retry).toEqual({ end: true, text: BUSY });
+    expect(retry.text).not.toContain("No money was moved");
+    expect((await original).text).toBe(PAYMENT_UNKNOWN);
+    open();
+    await Promise.all([first.hops.drain(), second.hops.drain()]);
+    expect(bank.sends.size).toBe(1);
+  });
+
+  it("a hop over budget that holds the lock and runs no money step still says no money was moved", async () => {
+    const bank = new FakeBank();
+    bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
+    const ports = bank.ports();
+    const balance = ports.accounts.balance.bind(ports.accounts);
+    ports.accounts.balance = async (c) => {
+      await sleep(400);
+      return balance(c);
+    };
+    const channel = channelOver(bank, ports, new MemorySessionStore(), { hopBudgetMs: 150 });
+    for (const text of ["", "1"]) await channel.hops.handle(hopOf("q3", text));
+    expect(await channel.hops.handle(hopOf("q3", "1*4827"))).toEqual({ end: true, text: UNAVAILABLE });
+    await channel.hops.drain();
+  });
+});

@@ -1,0 +1,54 @@
+// The resume offer ("1. Continue 2. Start again") shown on the dial after an interrupted session:
+// a session interrupted while the offer itself shows must still offer the step the customer was
+// at, however many times that happens, and "Start again" must leave nothing to continue.
+import { describe, expect, it } from "vitest";
+import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
+import { createUssdChannel } from "../../src/ussd/channel.js";
+import type { HopRequest } from "../../src/ussd/hop.js";
+import { FakeBank } from "../helpers/menu-fakes.js";
+
+const PAYER = "+254700000010";
+const OFFER = "You were interrupted. Continue where you left off?\n1. Continue\n2. Start again";
+
+function setup() {
+  const bank = new FakeBank();
+  bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
+  const payee = bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
+  const channel = createUssdChannel({
+    ports: bank.ports(),
+    institutionId: bank.institutionId,
+    sessions: new MemorySessionStore(),
+    secretKey: Buffer.alloc(32, 7),
+    aggregators: [{ name: "at", dialect: "africastalking", secret: "at-shared-secret-0123456789" }],
+    logger: { info() {}, warn() {}, error() {} },
+  });
+  const hop = async (sessionId: string, text: string) =>
+    (await channel.hops.handle({ aggregator: "at", sessionId, msisdn: PAYER, serviceCode: "*384#", mode: "cumulative", text, hopKey: text } satisfies HopRequest)).text;
+  return { bank, payee, hop };
+}
+
+describe("the resume offer", () => {
+  it("interrupted while the offer shows, still continues at the step it offered (here: a send's confirmation)", async () => {
+    const { bank, payee, hop } = setup();
+    let confirm = "";
+    for (const text of ["", "2", "2*peter", "2*peter*100"]) confirm = await hop("c1", text);
+    expect(confirm).toMatch(/^Send KES 100\.00 to PETER\?/);
+    // The network drops the session at the confirmation, then twice more while the offer shows.
+    for (const session of ["c2", "c3", "c4"]) expect(await hop(session, "")).toBe(OFFER);
+    // "1" shows the confirmation itself, not the offer again (whose next "1" would confirm unseen).
+    expect(await hop("c4", "1")).toBe(confirm);
+    expect(await hop("c4", "1*1")).toBe("Enter your PIN to confirm:");
+    expect(await hop("c4", "1*1*4827")).toMatch(/^Sent KES 100\.00 to PETER/);
+    expect(bank.balances.get(payee.walletAccountId)).toBe(100_00n);
+    expect(bank.sends.size).toBe(1);
+  });
+
+  it("'Start again' leaves nothing to continue, even when the new session is dropped at once", async () => {
+    const { hop } = setup();
+    for (const text of ["", "2", "2*peter"]) await hop("s1", text);
+    expect(await hop("s2", "")).toBe(OFFER);
+    expect(await hop("s2", "2")).toMatch(/^Welcome to fingate\n1\. Balance/);
+    // Dropped on the main menu: the next dial is a plain new session.
+    expect(await hop("s3", "")).toMatch(/^Welcome to fingate\n1\. Balance/);
+  });
+});
