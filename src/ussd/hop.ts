@@ -370,7 +370,7 @@ export class HopProcessor {
     const lang = record.menu?.lang ?? ctx.defaultLanguage;
     // Only a paging answer needs the page count (rendering is a good part of a hop's CPU).
     const paging = input === MORE_INPUT || input === BACK_INPUT;
-    const pageCount = paging ? renderPages(this.deps.translator, lang, record.reply, this.budget).length : 0;
+    const pageCount = paging ? renderPages(this.deps.translator, lang, record.reply, this.budget, record.ends).length : 0;
     const navigating = (input === MORE_INPUT && record.page < pageCount - 1) || (input === BACK_INPUT && record.page > 0);
     if (navigating) {
       if (record.nav >= this.limits.maxNavHops) return this.ending(record, { key: "err.too_many_stages" });
@@ -410,7 +410,7 @@ export class HopProcessor {
 
   /** The page of the record's reply it shows (the last one if the reply got shorter), and whether it ends the session. */
   private answerOf(record: SessionRecord): HopReply & { page: number } {
-    const pages = renderPages(this.deps.translator, record.menu?.lang ?? this.deps.menu.defaultLanguage, record.reply, this.budget);
+    const pages = renderPages(this.deps.translator, record.menu?.lang ?? this.deps.menu.defaultLanguage, record.reply, this.budget, record.ends);
     const page = Math.min(record.page, pages.length - 1);
     return { end: record.ends && page === pages.length - 1, text: pages[page] ?? "", page };
   }

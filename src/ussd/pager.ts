@@ -17,7 +17,8 @@ export interface NavLabels {
 // A screen never pages into more than this many pages; the rest would be unreadable anyway.
 export const MAX_PAGES = 16;
 
-export function paginate(blocks: string[], nav: NavLabels, budget: ScreenBudget = DEFAULT_BUDGET): string[] {
+/** With `ends`, the last page ends the session (an END): it offers no "0 Back" that could not be honoured. */
+export function paginate(blocks: string[], nav: NavLabels, budget: ScreenBudget = DEFAULT_BUDGET, ends = false): string[] {
   const clean = blocks.map((b) => b.replace(/[\r\n\t]+/g, " ").replace(/ {2,}/g, " ").trim()).filter((b) => b.length > 0);
   const whole = clean.join("\n");
   if (fits(whole, budget)) return [toAir(whole)];
@@ -61,7 +62,8 @@ export function paginate(blocks: string[], nav: NavLabels, budget: ScreenBudget 
   if (current) flush();
   const pages = bodies.slice(0, MAX_PAGES);
   return pages.map((body, i) => {
-    const footer = [i < pages.length - 1 ? moreLine : null, i > 0 ? backLine : null].filter((l) => l !== null);
+    const last = i === pages.length - 1;
+    const footer = [last ? null : moreLine, i > 0 && !(last && ends) ? backLine : null].filter((l) => l !== null);
     return toAir([body, ...footer].join("\n"));
   });
 }

@@ -24,13 +24,14 @@ function cacheFor(t: Translator, budget: ScreenBudget): Map<string, readonly str
   return cache;
 }
 
-export function renderPages(t: Translator, lang: Language, reply: Reply, budget: ScreenBudget = DEFAULT_BUDGET): readonly string[] {
+/** With `ends`, the reply ends the session on its last page, which then offers no "0 Back". */
+export function renderPages(t: Translator, lang: Language, reply: Reply, budget: ScreenBudget = DEFAULT_BUDGET, ends = false): readonly string[] {
   const cache = cacheFor(t, budget);
-  const key = `${lang}\u0000${JSON.stringify(reply)}`;
+  const key = `${ends ? "E" : "C"}${lang}\u0000${JSON.stringify(reply)}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const nav = { more: t.render(lang, { key: "nav.more" }), back: t.render(lang, { key: "nav.back" }) };
-  const pages = Object.freeze(paginate(replyBlocks(t, lang, reply), nav, budget));
+  const pages = Object.freeze(paginate(replyBlocks(t, lang, reply), nav, budget, ends));
   // Oldest first out: the map keeps insertion order.
   if (cache.size >= MAX_CACHED_REPLIES) cache.delete(cache.keys().next().value!);
   cache.set(key, pages);

@@ -142,6 +142,17 @@ describe("paginate", () => {
     expect(pages[0]).toContain("1 234 567,00 KES");
   });
 
+  it("an END's last page offers no Back (the session is over); every earlier page keeps its navigation", () => {
+    const blocks = Array.from({ length: 12 }, (_, i) => `${i + 1}. A statement line number ${i + 1} of this account`);
+    const open = paginate(blocks, nav);
+    const ending = paginate(blocks, nav, DEFAULT_BUDGET, true);
+    expect(open.length).toBeGreaterThan(2);
+    expect(open.at(-1)).toMatch(/\n0 Back$/);
+    expect(ending.at(-1)).not.toContain("0 Back");
+    expect(ending.at(-1)).toBe(open.at(-1)!.replace(/\n0 Back$/, ""));
+    expect(ending.slice(0, -1)).toEqual(open.slice(0, -1));
+  });
+
   it("pages a long Hindi menu within 80 units with More and Back", () => {
     const t2 = createTranslator();
     const reply: Reply = {
