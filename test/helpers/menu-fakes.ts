@@ -254,7 +254,7 @@ function customerPin(bank: FakeBank, customer: CustomerRef, pin: string): Result
   return checkPin(bank.pins.get(customer.id), pin);
 }
 
-const ref = (id: string) => id.replace(/-/g, "").slice(0, 10).toUpperCase();
+const ref = (id: string) => id.replace(/-/g, "").slice(-10).toUpperCase();
 const no = (code: string): AgentOutcome => ({ code, reference: "" });
 const pinRefused = (pin: Refusal): AgentOutcome => ({ code: pin.code, reference: "", until: pin.until ?? null });
 

@@ -1,9 +1,9 @@
 import type { Institution } from "../institutions/types.js";
-import { derivedUuid, isUuid } from "../ledger/ids.js";
+import { derivedUuid, isUuid, transferReference } from "../ledger/ids.js";
 import type { Notice } from "../notices/types.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type CustomerParty, type Fee } from "./kit.js";
 import { commissionPaid, submitCashMove } from "./cash-move.js";
-import { agentLabel, shortRef } from "./notices.js";
+import { agentLabel } from "./notices.js";
 import { refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashInInput, CashQuote, CashReceipt } from "./types.js";
 
@@ -84,7 +84,7 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
 
 /** Receipts of a cash-in, to the customer and to the agent (exported for the template test). */
 export function cashInNotices(p: Pick<CashInPlan, "agent" | "institution" | "party" | "fee">, amountMinor: bigint, transferId: string): Notice[] {
-  const common = { amountMinor: amountMinor.toString(), currency: p.institution.currency, ref: shortRef(transferId) };
+  const common = { amountMinor: amountMinor.toString(), currency: p.institution.currency, ref: transferReference(transferId) };
   return [
     {
       msisdn: p.party.customer.msisdn,

@@ -1,5 +1,6 @@
 import type { Customer } from "../directory/types.js";
 import type { Institution } from "../institutions/types.js";
+import { transferReference } from "../ledger/ids.js";
 import type { Notice } from "../notices/types.js";
 import type { Fee } from "./kit.js";
 import type { Agent } from "./types.js";
@@ -10,9 +11,6 @@ interface Parties {
   customer: Customer;
   fee: Fee;
 }
-
-/** A short reference both sides can read out to each other. */
-export const shortRef = (transferId: string): string => transferId.replaceAll("-", "").slice(0, 10).toUpperCase();
 
 /**
  * How a receipt names the agent: name and store number, the pair a customer checks at the counter.
@@ -27,7 +25,7 @@ const paid = (fee: Fee): bigint => (fee.commissionMinor < fee.feeMinor ? fee.com
 
 /** Receipts of a cash-out, to the customer and to the agent. */
 export function cashOutNotices(p: Parties, amountMinor: bigint, transferId: string): Notice[] {
-  const common = { amountMinor: amountMinor.toString(), currency: p.institution.currency, ref: shortRef(transferId) };
+  const common = { amountMinor: amountMinor.toString(), currency: p.institution.currency, ref: transferReference(transferId) };
   return [
     {
       msisdn: p.customer.msisdn,
@@ -55,7 +53,7 @@ export function approvalPrompt(p: Parties, amountMinor: bigint, pendingId: strin
       feeMinor: p.fee.feeMinor.toString(),
       currency: p.institution.currency,
       agent: agentLabel(p.agent),
-      ref: shortRef(pendingId),
+      ref: transferReference(pendingId),
       minutes: String(Math.ceil(timeoutSec / 60)),
     },
     language: p.customer.language,
@@ -68,7 +66,7 @@ export function declinedNotice(agent: Agent, amountMinor: bigint, currency: stri
   return {
     msisdn: agent.msisdn,
     template: "notice.cash_out_declined",
-    params: { amountMinor: amountMinor.toString(), currency, ref: shortRef(pendingId) },
+    params: { amountMinor: amountMinor.toString(), currency, ref: transferReference(pendingId) },
     kind: "notice",
   };
 }

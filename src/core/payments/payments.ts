@@ -8,7 +8,7 @@ import type { FeeSchedules } from "../fees/schedules.js";
 import type { InstitutionStore } from "../institutions/ports.js";
 import { ensureSystemAccount, type SystemAccountLedger } from "../institutions/system-accounts.js";
 import type { Institution } from "../institutions/types.js";
-import { isUuid } from "../ledger/ids.js";
+import { isUuid, transferReference } from "../ledger/ids.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { LimitPolicies } from "../limits/policies.js";
 import type { LimitTier } from "../limits/types.js";
@@ -31,11 +31,6 @@ const MAX_PAYMENT_MINOR = 1_000_000_000_000_000n;
 
 /** A sender's name in the payee's receipt is cut so that the receipt stays one SMS. */
 const MAX_NAME_IN_RECEIPT = 40;
-
-/** The payment's reference as both parties see it: the random tail of its UUIDv7, upper case. */
-export function receiptRef(paymentId: string): string {
-  return paymentId.replace(/-/g, "").slice(-10).toUpperCase();
-}
 
 /** source()'s answer for an instrument that is not the payer's (or no instrument at all). */
 const NO_SUCH_INSTRUMENT = "";
@@ -150,7 +145,7 @@ export class Payments {
 
   private receipts(request: P2PSend, parties: Parties, feeMinor: bigint): Notice[] {
     const { payer, payee, institution } = parties;
-    const common = { amountMinor: request.amountMinor.toString(), currency: institution.currency, ref: receiptRef(request.paymentId) };
+    const common = { amountMinor: request.amountMinor.toString(), currency: institution.currency, ref: transferReference(request.paymentId) };
     const name = payer.displayName.slice(0, MAX_NAME_IN_RECEIPT);
     return [
       { msisdn: payer.msisdn, template: "receipt.p2p_sent", kind: "receipt", language: payer.language, params: { ...common, feeMinor: feeMinor.toString(), name: parties.maskedName } },

@@ -20,7 +20,7 @@ import type {
   Result,
   WithdrawQuote,
 } from "../ports.js";
-import { shortReference } from "./core-ports.js";
+import { transferReference } from "../../core/ledger/ids.js";
 
 export type AgentsCore = Pick<
   Agents,
@@ -59,7 +59,7 @@ function outcomeOf(r: AgentRefusal): AgentOutcome {
 }
 
 function receipt(r: CashReceipt, maskedName?: string): AgentOutcome {
-  return { code: "ok", reference: shortReference(r.transferId), amountMinor: r.amountMinor, feeMinor: r.feeMinor, maskedName: maskedName ?? r.maskedName };
+  return { code: "ok", reference: transferReference(r.transferId), amountMinor: r.amountMinor, feeMinor: r.feeMinor, maskedName: maskedName ?? r.maskedName };
 }
 
 export class CoreAgentsPort implements AgentsPort {
@@ -125,7 +125,7 @@ export class CoreAgentsPort implements AgentsPort {
 
   async declineCashOut(input: { pendingId: string; customer: CustomerRef }): Promise<AgentOutcome> {
     const r = await this.agents.declineCashOut({ pendingId: input.pendingId, customerId: input.customer.id });
-    return r.ok ? { code: "ok", reference: shortReference(r.pendingId) } : outcomeOf(r);
+    return r.ok ? { code: "ok", reference: transferReference(r.pendingId) } : outcomeOf(r);
   }
 
   async quoteCashIn(agent: AgentRef, customer: { query: string; customerId: string }, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>> {
@@ -152,7 +152,7 @@ export class CoreAgentsPort implements AgentsPort {
   async startCashOut(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome> {
     const r = await this.agents.startCashOut(agentCashRequest(input));
     if (!r.ok) return outcomeOf(r);
-    return { code: "ok", reference: shortReference(r.pending.pendingId), amountMinor: r.pending.amountMinor, feeMinor: r.pending.feeMinor };
+    return { code: "ok", reference: transferReference(r.pending.pendingId), amountMinor: r.pending.amountMinor, feeMinor: r.pending.feeMinor };
   }
 
   async verifyPin(agent: AgentRef, pin: string): Promise<Result<null>> {
@@ -172,7 +172,7 @@ export class CoreAgentsPort implements AgentsPort {
     if (!r.ok) throw new Error(`agents: today's transactions refused (${r.code})`);
     // Holds and their voids are not movements the agent made; a posted hold shows as its post.
     const moved = r.transactions.filter((t) => t.kind === "single" || t.kind === "post");
-    const lines = moved.slice(0, limit).map((t) => ({ direction: t.direction, amountMinor: t.amountMinor, at: t.createdAt, reference: shortReference(t.transferId) }));
+    const lines = moved.slice(0, limit).map((t) => ({ direction: t.direction, amountMinor: t.amountMinor, at: t.createdAt, reference: transferReference(t.transferId) }));
     return { count: moved.length, lines };
   }
 

@@ -1,7 +1,7 @@
 /** The PaymentsPort over the payments core: fees from the bank's schedule, limits in the ledger. */
 import type { Payments } from "../../core/payments/payments.js";
 import type { CustomerRef, PaymentQuote, PaymentsPort, SendInput, SendResult } from "../ports.js";
-import { shortReference } from "./core-ports.js";
+import { transferReference } from "../../core/ledger/ids.js";
 
 export class CorePaymentsPort implements PaymentsPort {
   constructor(private readonly payments: Pick<Payments, "quoteP2P" | "sendP2P">) {}
@@ -13,7 +13,7 @@ export class CorePaymentsPort implements PaymentsPort {
   }
 
   async send(input: SendInput): Promise<SendResult> {
-    const reference = shortReference(input.paymentId);
+    const reference = transferReference(input.paymentId);
     const sent = await this.payments.sendP2P({
       paymentId: input.paymentId,
       payerCustomerId: input.payer.id,

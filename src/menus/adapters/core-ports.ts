@@ -6,17 +6,13 @@ import type { PinService } from "../../core/auth/pin-service.js";
 import type { SimSwapGuard } from "../../core/auth/sim-swap.js";
 import type { Directory } from "../../core/directory/directory.js";
 import type { ActionContext, Customer } from "../../core/directory/types.js";
+import { transferReference } from "../../core/ledger/ids.js";
 import type { Ledger } from "../../core/ledger/ledger.js";
 import type { AccountsPort, CustomerRef, DirectoryPort, Holdings, PinPort, Result, SimSwapPort, StatementLine } from "../ports.js";
 
 const SELF_REGISTRATION: ActionContext = { actorType: "customer", actorId: "self-registration", channel: "ussd" };
 const asCustomer = (c: CustomerRef): ActionContext => ({ actorType: "customer", actorId: c.id, channel: "ussd" });
 const OK: Result<null> = { ok: true, value: null };
-
-/** Transfers' reference shown on receipts and statements: short, upper-case, from the transfer id. */
-export function shortReference(transferId: string): string {
-  return transferId.replace(/-/g, "").slice(0, 10).toUpperCase();
-}
 
 // Wallet currencies seen: an account's currency never changes, so a session's first screen need not
 // read the account again. Bounded; the oldest entry goes first.
@@ -150,7 +146,7 @@ export class LedgerAccountsPort implements AccountsPort {
         direction: t.debitAccountId === c.walletAccountId ? "out" : "in",
         amountMinor: t.amountMinor,
         at: t.createdAt,
-        reference: shortReference(t.id),
+        reference: transferReference(t.id),
       }));
   }
 }

@@ -5,7 +5,7 @@
 import type { Ledger } from "../../core/ledger/ledger.js";
 import type { TransferResultCode } from "../../core/ledger/types.js";
 import type { CustomerRef, DirectoryPort, PaymentQuote, PaymentsPort, PinPort, SendInput, SendResult } from "../ports.js";
-import { shortReference } from "./core-ports.js";
+import { transferReference } from "../../core/ledger/ids.js";
 
 const CODES: Partial<Record<TransferResultCode, string>> = {
   ok: "ok",
@@ -34,7 +34,7 @@ export class LedgerPaymentsPort implements PaymentsPort {
   }
 
   async send(input: SendInput): Promise<SendResult> {
-    const reference = shortReference(input.paymentId);
+    const reference = transferReference(input.paymentId);
     // The stand-in pays from the wallet only: another instrument chosen is refused, never swapped.
     if (input.fromInstrumentId !== undefined) return { code: "instrument_not_found", reference };
     const payee = await this.directory.lookupPayee(input.payeeQuery, input.payer.institutionId);

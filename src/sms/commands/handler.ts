@@ -9,7 +9,8 @@ import type { PinService } from "../../core/auth/pin-service.js";
 import type { Directory } from "../../core/directory/directory.js";
 import { derivedUuid } from "../../core/ledger/ids.js";
 import type { Ledger } from "../../core/ledger/ledger.js";
-import { receiptRef, type Payments } from "../../core/payments/payments.js";
+import type { Payments } from "../../core/payments/payments.js";
+import { transferReference } from "../../core/ledger/ids.js";
 import { CoreDirectoryPort, LedgerAccountsPort } from "../../menus/adapters/core-ports.js";
 import { parseAmount } from "../../menus/engine/amounts.js";
 import type { CustomerRef, Language } from "../../menus/index.js";
@@ -259,7 +260,7 @@ export class SmsCommands {
         amount: { money: sent.amountMinor, currency: sent.currency },
         name: sent.maskedName,
         fee: { money: sent.feeMinor, currency: sent.currency },
-        ref: receiptRef(paymentId),
+        ref: transferReference(paymentId),
       },
     };
   }
