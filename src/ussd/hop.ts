@@ -361,7 +361,8 @@ export class HopProcessor {
         { choice: "2", label: { key: "resume.restart" } },
       ],
     };
-    const state: StepResult = { state: { ...interrupted.menu }, reply, continues: true };
+    // This session has shown one screen so far: the interrupted one's stages were metered with it.
+    const state: StepResult = { state: { ...interrupted.menu, stages: 0 }, reply, continues: true };
     return { ...this.fresh(req, state, 0, startedAtMs), offer: { menu: interrupted.menu, reply: interrupted.reply } };
   }
 
