@@ -32,10 +32,15 @@ describe("registration", () => {
     expect(bank.customers.has("+254700000002")).toBe(false);
   });
 
-  it("refuses a name with digits", async () => {
+  it("refuses at once a name with digits, or any the directory would refuse", async () => {
     const bank = new FakeBank();
-    const steps = await walk(bank.context("+254700000003"), ["1234"]);
-    expect(replyKeys(steps[1]!)).toEqual(["err.name_invalid", "reg.ask_name"]);
+    for (const name of ["1234", "Amina {{t}}", "Amina '; DROP TABLE customers;--", "J", "аdmin Smith"]) {
+      const steps = await walk(bank.context("+254700000003"), [name]);
+      expect(replyKeys(steps[1]!), name).toEqual(["err.name_invalid", "reg.ask_name"]);
+    }
+    const steps = await walk(bank.context("+254700000003"), ["  Amina   O’Brien "]);
+    expect(replyKeys(steps[1]!)).toEqual(["reg.ask_language"]);
+    expect(steps[1]!.state.data.name).toBe("Amina O'Brien");
   });
 });
 

@@ -1,11 +1,12 @@
 /** Registration for an unknown number: name, language, PIN twice → a tier-0 wallet. */
+import { parseDisplayName } from "../../core/directory/names.js";
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
 import { MENU_LANGUAGES, msg, type Language } from "../engine/types.js";
 import { refusalMessage } from "../refusals.js";
 import { askPin, newPinProblem, samePin } from "./pins.js";
 
+// One letter is a valid display name to the directory, but not a name to register by.
 const NAME_MIN_CHARS = 2;
-const NAME_MAX_CHARS = 60;
 
 export const LANGUAGE_OPTIONS = MENU_LANGUAGES.map((lang, i) => option(String(i + 1), `lang.name_${lang}`));
 
@@ -21,11 +22,11 @@ export const register: Flow = {
   },
   steps: {
     async name(state, input) {
-      const name = input.trim().replace(/\s+/g, " ");
-      const chars = [...name].length;
-      if (chars < NAME_MIN_CHARS || chars > NAME_MAX_CHARS || /[0-9*#]/.test(name)) {
-        return ask(state, [msg("err.name_invalid"), msg("reg.ask_name")]);
-      }
+      // The directory's own rule, here at the step: a name it would refuse is refused before the
+      // caller chooses a language and types the PIN twice.
+      const parsed = parseDisplayName(input);
+      const name = parsed.ok ? parsed.value : "";
+      if (!parsed.ok || [...name].length < NAME_MIN_CHARS) return ask(state, [msg("err.name_invalid"), msg("reg.ask_name")]);
       return ask(at(state, "register", "language", { name }), [msg("reg.ask_language")], LANGUAGE_OPTIONS);
     },
     async language(state, input) {
