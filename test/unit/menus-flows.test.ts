@@ -106,6 +106,15 @@ describe("customer menus", () => {
     expect(steps[4]!.continues).toBe(false);
   });
 
+  it("a change of PIN that ends on a lock keeps nothing of the new PIN, not even sealed", async () => {
+    const { bank } = setup();
+    const steps = await walk(bank.context("+254700000010"), ["5", "5927", "5927", "1111", "2222", "3333"]);
+    expect(steps[3]!.state.data.pin).toBeDefined(); // sealed between the new PIN and the current one
+    expect(replyKeys(steps.at(-1)!)).toEqual(["err.pin_locked"]);
+    expect(steps.at(-1)!.continues).toBe(false);
+    expect(steps.at(-1)!.state.data).toEqual({});
+  });
+
   it("sends money by alias: masked name, amount, fee, PIN, receipt — once", async () => {
     const { bank, payee } = setup();
     const ctx = bank.context("+254700000010", "session-1");

@@ -35,5 +35,6 @@ export function askPinUnder(state: MenuState, summary: Message[], prompt: Messag
  */
 export function afterPinRefusal(state: MenuState, refusal: { code: string; until?: Date | null }, prompt: Message): StepResult {
   if (refusal.code === "pin_wrong" || refusal.code === "pin_invalid") return askPin(state, prompt, refusalMessage(refusal));
-  return end(state, [refusalMessage(refusal)]);
+  // Ended: nothing of the flow is needed any more, least of all a sealed new PIN (change PIN).
+  return end({ ...state, data: {} }, [refusalMessage(refusal)]);
 }
