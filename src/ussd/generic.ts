@@ -6,7 +6,8 @@
  *     "msisdn": "+254712345678",        E.164 (the plus may be left out)
  *     "serviceCode": "*384#",
  *     "event": "begin" | "continue" | "end",
- *     "seq": 0,                         hop number, 0 for begin; a repeated seq is a retry
+ *     "seq": 0,                         hop number, 0 for begin; a repeated seq is a retry,
+ *                                       a lower one (late) runs nothing and gets the current screen
  *     "input": "1",                     this hop's input only ("" on begin)
  *     "dialString": "*384*1#" }         optional, on begin: the full string dialled
  * Response: { "sessionId", "seq", "action": "continue" | "end", "message": "…" }
@@ -50,6 +51,7 @@ export function genericHop(name: string, hops: HopProcessor) {
       mode: "single",
       text: event === "begin" ? "" : input,
       hopKey: `seq:${seq}`,
+      seq,
       shortcut: event === "begin" && dial ? shortcutOf(dial) : [],
     });
     res.json({ sessionId, seq, action: reply.end ? "end" : "continue", message: reply.text });

@@ -1,6 +1,7 @@
 /**
  * One USSD hop, whatever the dialect: serialize the session's hops, answer a retried hop with the
- * reply it already got, page, run the menu engine, render, store. Dialects only parse and format.
+ * reply it already got (and an older hop delivered late with the current screen, running nothing),
+ * page, run the menu engine, render, store. Dialects only parse and format.
  */
 import { createHmac } from "node:crypto";
 import type { LockedValue, SessionStore, SessionWrite } from "../menus/engine/session-store.js";
@@ -27,6 +28,11 @@ export interface HopRequest {
   text: string;
   /** What identifies this hop for retry detection (the cumulative text, or a sequence number). */
   hopKey: string;
+  /**
+   * Single-input dialects that number their hops (Hubtel's Sequence, the generic `seq`): this hop's
+   * number. One below the last answered hop's is a late retry of an older hop (stale): it runs nothing.
+   */
+  seq?: number;
   /** Extra dial-string segments on a new session (*384*1# → ["1"]). */
   shortcut?: string[];
   /** The caller's mobile network as the aggregator names it (MCC+MNC), for the session's tariff. */
@@ -92,6 +98,8 @@ interface HopState {
   movesMoney: boolean;
   /** The hop holds the session's lock: it no longer waits behind another hop, here or on another instance. */
   locked: boolean;
+  /** An older hop than the last answered one, delivered late: its input (for some earlier screen) is not logged. */
+  stale: boolean;
 }
 
 export interface HopDeps {
@@ -134,7 +142,7 @@ export class HopProcessor {
   async handle(req: HopRequest): Promise<HopReply> {
     const key = `${req.aggregator}:${req.sessionId}`;
     const started = Date.now();
-    const hop: HopState = { secretInput: false, movesMoney: false, locked: false };
+    const hop: HopState = { secretInput: false, movesMoney: false, locked: false, stale: false };
     let answered!: (reply: HopReply) => void;
     const early = new Promise<HopReply>((resolve) => (answered = resolve));
     const queued = this.mutex.run(key, () => this.locked(key, req, hop, answered));
@@ -147,7 +155,7 @@ export class HopProcessor {
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
     }
     this.deps.logger.info(
-      { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
+      { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
       "ussd hop",
     );
     return reply;
@@ -284,6 +292,14 @@ export class HopProcessor {
       return reply({ end, text });
     }
     if (record?.closed) return reply(this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.session_ended", true));
+    const segments = req.mode === "cumulative" && req.text !== "" ? req.text.split("*") : [];
+    if (record && isStale(record, req, segments.length)) {
+      // An older hop than the last answered one, delivered late (its input was for an earlier
+      // screen): nothing runs and nothing is stored; it gets the current screen, the newest hop's answer.
+      state.stale = true;
+      const { end, text } = this.answerOf(record);
+      return reply({ end, text });
+    }
     if (req.text.length > this.limits.maxTextChars) return reply(this.plain(record?.menu?.lang ?? this.deps.menu.defaultLanguage, "err.input_too_long", true));
 
     // The menus derive transfer ids from ctx.sessionId, so it names this session and no later one:
@@ -293,7 +309,6 @@ export class HopProcessor {
     state.secretInput = record?.reply.secret === true;
     state.movesMoney = movesMoney(record?.menu);
     if (state.movesMoney) this.moneyInFlight.add(key);
-    const segments = req.mode === "cumulative" && req.text !== "" ? req.text.split("*") : [];
     let next: SessionRecord;
     if (!record) {
       const shortcut = req.mode === "cumulative" ? segments : (req.shortcut ?? []);
@@ -321,6 +336,7 @@ export class HopProcessor {
     next.out = { end: answer.end, text: answer.text };
     next.closed = answer.end;
     next.hop = hop;
+    next.seq = req.seq;
     if (next.closed && !record?.closed) this.ended(req.aggregator, req.sessionId, next, "end");
     return { reply: next.out, writes: this.writesFor(key, req, next) };
   }
@@ -444,6 +460,17 @@ function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
 
 function resumeKey(req: HopRequest): string {
   return `resume:${req.aggregator}:${req.msisdn}`;
+}
+
+/**
+ * A hop older than the last answered one (which the caller already told apart from a retry of it):
+ * a cumulative text with no segment beyond those consumed (a prefix of the consumed text, or as
+ * long as it), or a hop numbered below the last answered hop's. Hops without a number (SMPP, Hubtel
+ * without a Sequence) are never stale: nothing orders them.
+ */
+function isStale(record: SessionRecord, req: HopRequest, segments: number): boolean {
+  if (req.mode === "cumulative") return segments <= record.consumed;
+  return req.seq !== undefined && record.seq !== undefined && req.seq < record.seq;
 }
 
 /** A flow's last screen that is still being paged (a long receipt) is over: nothing to continue. */

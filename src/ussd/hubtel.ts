@@ -7,7 +7,8 @@
  * from our previous reply: every reply carries a ClientState derived from the hop it answers, so
  * a retried request (same ClientState) gets the stored reply, with the same ClientState, while the
  * next hop (a new ClientState) runs, even when the user types the same input twice. An Initiation
- * is the session's first hop whatever.
+ * is the session's first hop whatever. A Sequence below the last answered one (a late retry of an
+ * older hop) runs nothing and gets the current screen.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
@@ -50,6 +51,7 @@ export function hubtelHop(name: string, hops: HopProcessor) {
       mode: "single",
       text: initiation ? "" : message,
       hopKey,
+      seq: sequence ?? undefined,
       shortcut: initiation && /^[*#0-9]+$/.test(message) ? shortcutOf(message) : [],
     });
     res.json({

@@ -16,6 +16,12 @@ export interface SessionRecord {
   /** Keyed digest of the last hop's identity: a retry of it gets the same answer again. */
   hop: string;
   /**
+   * Dialects that number their hops: the last answered hop's number (absent otherwise). A lower
+   * one is a late retry of an older hop and runs nothing, as a cumulative text no longer than
+   * `consumed` does.
+   */
+  seq?: number;
+  /**
    * The answer given. Not stored (encodeRecord drops it): a retry renders `reply` at `page` again,
    * which gives the same text, and the session stays well under 1 KiB.
    */
