@@ -4,17 +4,12 @@
  * "END ". Its events callback reports the session's end with status, cost and duration.
  */
 import type { Request, Response } from "express";
-import { msisdnOf, serviceCodeOf, sessionIdOf, textOf } from "./fields.js";
+import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, textOf } from "./fields.js";
 import type { HopLogger, HopProcessor } from "./hop.js";
 
 export const AT_MAX_TEXT_CHARS = 1_024;
 /** A hop's form is a few hundred bytes and five fields; anything far larger is refused unread. */
 export const AT_FORM_LIMITS = { bytes: 8 * 1024, fields: 32 } as const;
-
-/** MCC+MNC, e.g. "63902"; anything else is dropped rather than trusted. */
-function networkCodeOf(value: unknown): string | undefined {
-  return typeof value === "string" && /^[0-9]{5,6}$/.test(value) ? value : undefined;
-}
 
 /** What a hop's form fields get: 200 with "CON …" or "END …", or 400 when a field is missing or malformed. */
 export async function africasTalkingAnswer(name: string, hops: HopProcessor, body: Record<string, unknown>): Promise<{ status: 200 | 400; text: string }> {

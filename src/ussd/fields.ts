@@ -20,6 +20,11 @@ export function msisdnOf(value: unknown): string | null {
   return compact.startsWith("+") ? compact : `+${compact}`;
 }
 
+/** MCC+MNC, e.g. "63902"; anything else is dropped rather than trusted. */
+export function networkCodeOf(value: unknown): string | undefined {
+  return typeof value === "string" && /^[0-9]{5,6}$/.test(value) ? value : undefined;
+}
+
 /** Input text: a string of at most maxChars, without control characters other than none at all. */
 export function textOf(value: unknown, maxChars: number): string | null {
   if (value === undefined) return "";

@@ -86,7 +86,7 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
     aggregators,
     logger: deps.logger,
     hopLimits: deps.hopLimits,
-    onSessionEnd: deps.services.sessionMeter ? meterSessions(deps.services.sessionMeter, institutionId, deps.logger) : undefined,
+    onSessionEnd: deps.services.sessionMeter ? meterSessions(deps.services.sessionMeter, institutionId, deps.logger, aggregatorNetworks(aggregators)) : undefined,
   });
   const stopFollowing = institutions ? followInstitutionLanguage(institutions, institutionId, channel, deps.logger, deps.languageRefreshMs) : () => {};
   return {
@@ -131,12 +131,24 @@ function followInstitutionLanguage(
 /** USSD over SMPP names its sessions' aggregator "smpp-<link id>": the telco is the one owning that link. */
 const SMPP_AGGREGATOR = /^smpp-(.+)$/;
 
-/** Feeds finished sessions to the tariff meter; a session without a known network is logged, not billed. */
-function meterSessions(meter: Pick<SessionMeter, "meter">, institutionId: string, logger: HopLogger) {
+/** Each aggregator's own network, for sessions whose requests name none (Hubtel). */
+function aggregatorNetworks(aggregators: AggregatorConfig[]): ReadonlyMap<string, string> {
+  return new Map(aggregators.flatMap((a) => (a.networkCode ? [[a.name, a.networkCode] as const] : [])));
+}
+
+/**
+ * Feeds finished sessions to the tariff meter. The telco is the session's network, else the SMPP
+ * link's owner, else the aggregator's configured network; a session with none is logged, not billed.
+ */
+function meterSessions(meter: Pick<SessionMeter, "meter">, institutionId: string, logger: HopLogger, networks: ReadonlyMap<string, string>) {
   return async (s: EndedUssdSession) => {
     const smppLinkId = SMPP_AGGREGATOR.exec(s.aggregator)?.[1];
-    const telco = s.networkCode ? { networkCode: s.networkCode } : smppLinkId ? { smppLinkId } : null;
-    if (!telco) return;
+    const networkCode = s.networkCode ?? networks.get(s.aggregator);
+    const telco = networkCode ? { networkCode } : smppLinkId ? { smppLinkId } : null;
+    if (!telco) {
+      logger.warn({ aggregator: s.aggregator, session: s.sessionId }, "ussd session not metered: no network known (set the aggregator's networkCode)");
+      return;
+    }
     // An SMPP session number (0–255) comes back for the same subscriber before long, so there the
     // session's start names it too; HTTP aggregators' session ids are unique as they stand.
     const sessionId = smppLinkId ? `${s.aggregator}:${s.sessionId}@${s.startedAt.getTime()}` : `${s.aggregator}:${s.sessionId}`;

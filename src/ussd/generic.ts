@@ -9,12 +9,14 @@
  *     "seq": 0,                         hop number, 0 for begin; a repeated seq is a retry,
  *                                       a lower one (late) runs nothing and gets the current screen
  *     "input": "1",                     this hop's input only ("" on begin)
- *     "dialString": "*384*1#" }         optional, on begin: the full string dialled
+ *     "dialString": "*384*1#",          optional, on begin: the full string dialled
+ *     "networkCode": "63902" }          optional: the caller's network (MCC+MNC), whose tariff
+ *                                       bills the session (else the aggregator's networkCode)
  * Response: { "sessionId", "seq", "action": "continue" | "end", "message": "…" }
  * "end" (the network closed the session) answers { "sessionId", "action": "end", "message": "" }.
  */
 import type { Request, Response } from "express";
-import { msisdnOf, serviceCodeOf, sessionIdOf, shortcutOf, textOf } from "./fields.js";
+import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, shortcutOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
 
 const MAX_INPUT_CHARS = 182;
@@ -52,6 +54,7 @@ export function genericHop(name: string, hops: HopProcessor) {
       text: event === "begin" ? "" : input,
       hopKey: `seq:${seq}`,
       seq,
+      networkCode: networkCodeOf(body.networkCode),
       shortcut: event === "begin" && dial ? shortcutOf(dial) : [],
     });
     res.json({ sessionId, seq, action: reply.end ? "end" : "continue", message: reply.text });

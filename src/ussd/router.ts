@@ -8,6 +8,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { africasTalkingEvents, africasTalkingHop, AT_FORM_LIMITS } from "./africastalking.js";
 import { authenticate, type AggregatorAuth } from "./auth.js";
+import { networkCodeOf } from "./fields.js";
 import { formBody } from "./form-body.js";
 import { genericHop } from "./generic.js";
 import type { HopLogger, HopProcessor } from "./hop.js";
@@ -19,6 +20,12 @@ export interface AggregatorConfig extends AggregatorAuth {
   /** URL segment and session key space, e.g. "at". */
   name: string;
   dialect: UssdDialect;
+  /**
+   * MCC+MNC of the network whose tariff bills this aggregator's sessions when a request names none:
+   * Hubtel's requests carry no network code, nor need the generic dialect's. Without either, a
+   * session cannot be billed (and is logged as such).
+   */
+  networkCode?: string;
 }
 
 export interface UssdRouterDeps {
@@ -37,6 +44,9 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
   for (const aggregator of deps.aggregators) {
     if (!NAME_RE.test(aggregator.name) || names.has(aggregator.name)) throw new Error(`bad or duplicate aggregator name: ${aggregator.name}`);
     names.add(aggregator.name);
+    if (aggregator.networkCode !== undefined && networkCodeOf(aggregator.networkCode) === undefined) {
+      throw new Error(`aggregator ${aggregator.name}: networkCode must be an MCC+MNC of 5 or 6 digits`);
+    }
     const base = aggregator.secretIn === "path" ? `/ussd/${aggregator.name}/:secret` : `/ussd/${aggregator.name}`;
     const auth = authenticate(aggregator);
     if (aggregator.dialect === "africastalking") {
