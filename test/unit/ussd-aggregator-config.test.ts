@@ -1,0 +1,37 @@
+// An aggregator's configuration is checked when the channel starts: a bad one stops the start-up
+// with a message that names it, rather than serving (or billing) sessions wrongly.
+import { describe, expect, it } from "vitest";
+import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
+import { createUssdChannel } from "../../src/ussd/channel.js";
+import type { AggregatorConfig } from "../../src/ussd/router.js";
+import { FakeBank } from "../helpers/menu-fakes.js";
+
+const SECRET = "config-shared-secret-0123456789";
+
+function start(aggregators: AggregatorConfig[]) {
+  const bank = new FakeBank();
+  return () =>
+    createUssdChannel({
+      ports: bank.ports(),
+      institutionId: bank.institutionId,
+      sessions: new MemorySessionStore(),
+      secretKey: Buffer.alloc(32, 5),
+      aggregators,
+      logger: { info() {}, warn() {}, error() {} },
+    });
+}
+
+describe("aggregator configuration", () => {
+  it("accepts a network code of 5 or 6 digits", () => {
+    expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, networkCode: "62001" }])).not.toThrow();
+    expect(start([{ name: "gen", dialect: "generic", secret: SECRET, networkCode: "405854" }])).not.toThrow();
+  });
+
+  it("refuses any other network code, and a bad or repeated name", () => {
+    for (const networkCode of ["6200", "6200123", "MTN", "62 001", ""]) {
+      expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, networkCode }]), networkCode).toThrow(/hubtel: networkCode/);
+    }
+    expect(start([{ name: "Bad Name", dialect: "hubtel", secret: SECRET }])).toThrow(/aggregator name/);
+    expect(start([{ name: "at", dialect: "africastalking", secret: SECRET }, { name: "at", dialect: "generic", secret: SECRET }])).toThrow(/duplicate/);
+  });
+});
