@@ -32,6 +32,17 @@ describe("registration", () => {
     expect(bank.customers.has("+254700000002")).toBe(false);
   });
 
+  it("tells a caller whose number cannot be a customer's mobile so at once, and registers nothing", async () => {
+    const bank = new FakeBank();
+    // "712345678" sent without its country code reads as +7 (Kazakhstan), where it is no number at all.
+    for (const msisdn of ["+712345678", "+254201234567"]) {
+      const steps = await walk(bank.context(msisdn), []);
+      expect(replyKeys(steps[0]!), msisdn).toEqual(["reg.number_unsupported"]);
+      expect(steps[0]!.continues).toBe(false);
+      expect(bank.customers.has(msisdn)).toBe(false);
+    }
+  });
+
   it("refuses at once a name with digits, or any the directory would refuse", async () => {
     const bank = new FakeBank();
     for (const name of ["1234", "Amina {{t}}", "Amina '; DROP TABLE customers;--", "J", "аdmin Smith"]) {

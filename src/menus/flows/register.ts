@@ -1,4 +1,5 @@
 /** Registration for an unknown number: name, language, PIN twice → a tier-0 wallet. */
+import { normalizeMsisdn } from "../../core/directory/msisdn.js";
 import { parseDisplayName } from "../../core/directory/names.js";
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
 import { MENU_LANGUAGES, msg, type Language } from "../engine/types.js";
@@ -17,7 +18,10 @@ export function languageOf(input: string): Language | undefined {
 
 export const register: Flow = {
   id: "register",
-  async start(state) {
+  async start(state, ctx) {
+    // The directory registers mobile numbers only: a caller it would refuse is told so now, not
+    // after typing a name and a PIN twice.
+    if (!normalizeMsisdn(ctx.msisdn).ok) return end(state, [msg("reg.number_unsupported")]);
     return ask(at(state, "register", "name"), [msg("reg.welcome"), msg("reg.ask_name")]);
   },
   steps: {
