@@ -15,6 +15,7 @@ import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
 import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
+import { registerWithPin } from "../helpers/core-setup.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const SECRET = "e2e-at-secret-0123456789abcdef";
@@ -36,12 +37,9 @@ async function fund(walletAccountId: string, amountMinor: bigint) {
 }
 
 async function customer(msisdn: string, name: string, language: "en" | "hi", pin: string, balanceMinor: bigint) {
-  const c = await services.directory.register(SYSTEM, { institutionId: bankId, msisdn, displayName: name, language });
-  if (!c.ok) throw new Error(c.code);
-  const set = await services.pins.setPin({ actor: { type: "system", id: "e2e" }, channel: "system", subjectId: c.value.id, msisdn: c.value.msisdn, pin });
-  expect(set.ok).toBe(true);
-  if (balanceMinor > 0n) await fund(c.value.walletAccountId, balanceMinor);
-  return c.value;
+  const c = await registerWithPin(services, bankId, { msisdn, name, pin, language });
+  if (balanceMinor > 0n) await fund(c.walletAccountId, balanceMinor);
+  return c;
 }
 
 const post = (i: number, sessionId: string, phoneNumber: string, text: string, secret = SECRET) =>

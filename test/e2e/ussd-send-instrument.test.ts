@@ -8,6 +8,7 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Customer } from "../../src/core/directory/types.js";
 import { openUssdEnv, SYSTEM, type UssdEnv } from "../helpers/ussd-env.js";
+import { registerWithPin } from "../helpers/core-setup.js";
 
 const SECRET = "e2e-instrument-secret-0123456789";
 const PIN = "4827";
@@ -15,12 +16,9 @@ let env: UssdEnv;
 let treasury: string;
 
 async function customer(msisdn: string, name: string, language: "en" | "hi", balanceMinor: bigint): Promise<Customer> {
-  const made = await env.services.directory.register(SYSTEM, { institutionId: env.bankId, msisdn, displayName: name, language });
-  if (!made.ok) throw new Error(made.code);
-  const set = await env.services.pins.setPin({ actor: { type: "system", id: "e2e" }, channel: "system", subjectId: made.value.id, msisdn, pin: PIN });
-  expect(set.ok).toBe(true);
-  if (balanceMinor > 0n) await fund(made.value.walletAccountId, balanceMinor);
-  return made.value;
+  const c = await registerWithPin(env.services, env.bankId, { msisdn, name, pin: PIN, language });
+  if (balanceMinor > 0n) await fund(c.walletAccountId, balanceMinor);
+  return c;
 }
 
 async function fund(accountId: string, amountMinor: bigint) {

@@ -21,6 +21,7 @@ import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
 import type { HopLimits, HopLogger } from "../../src/ussd/hop.js";
 import { openTestDb, type TestDb } from "./db.js";
 import { SYSTEM } from "./ussd-env.js";
+import { registerWithPin } from "./core-setup.js";
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const SILENT: HopLogger = { info() {}, warn() {}, error() {} };
@@ -151,12 +152,9 @@ export async function openUssdRig(options: {
   };
 
   const customer: UssdRig["customer"] = async (msisdn, name, language, pin, balanceMinor = 0n) => {
-    const c = await services.directory.register(SYSTEM, { institutionId: bankId, msisdn, displayName: name, language });
-    if (!c.ok) throw new Error(c.code);
-    const set = await services.pins.setPin({ actor: { type: "system", id: "e2e" }, channel: "system", subjectId: c.value.id, msisdn: c.value.msisdn, pin });
-    expect(set.ok).toBe(true);
-    if (balanceMinor > 0n) await fund(c.value.walletAccountId, balanceMinor);
-    return c.value;
+    const c = await registerWithPin(services, bankId, { msisdn, name, pin, language });
+    if (balanceMinor > 0n) await fund(c.walletAccountId, balanceMinor);
+    return c;
   };
 
   const balance = async (accountId: string) => {
