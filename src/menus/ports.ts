@@ -23,8 +23,11 @@ export interface DirectoryPort {
   setLanguage(customer: CustomerRef, language: Language): Promise<Result<null>>;
   /** The customer's pseudonyms and payment instruments (bounded by the directory's limits). */
   holdings(customer: CustomerRef): Promise<Holdings>;
-  /** The customer's payment instruments alone (a lighter read than holdings). */
-  instruments(customer: CustomerRef): Promise<Holdings["instruments"]>;
+  /**
+   * The customer's instruments that can pay: wallets, whose money is held here (a lighter read than
+   * holdings). A card or a bank account is a place to be paid, not one to pay from.
+   */
+  payingInstruments(customer: CustomerRef): Promise<Holdings["instruments"]>;
   claimAlias(customer: CustomerRef, alias: string): Promise<Result<string>>;
   setDefaultInstrument(customer: CustomerRef, instrumentId: string): Promise<Result<string>>;
 }

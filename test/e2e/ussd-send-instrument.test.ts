@@ -69,6 +69,9 @@ describe("send money from a chosen instrument", () => {
     const payer = await customer("+254714000001", "Jane Wanjiru", "en", 50_00n);
     const payee = await customer("+254714000002", "Peter Otieno", "en", 0n);
     const savings = await savingsOf(payer, 1_000_00n);
+    // A card is a place to be paid, not one to pay from: it is not offered.
+    const card = await env.services.directory.addInstrument(SYSTEM, payer.id, { kind: "card", alias: "visa", externalRef: "4111 1111 1111 1111" });
+    expect(card.ok).toBe(true);
     const replies = await walk("instr-en-1", payer.msisdn, ["2", "0714000002", "150", "7", "2", "1", PIN]);
     expect(replies[3]).toBe("CON Pay from which account?\n1. wallet (default)\n2. savings");
     expect(replies[4]).toBe("CON Invalid choice.\nPay from which account?\n1. wallet (default)\n2. savings");

@@ -141,7 +141,7 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
         instruments: bank.instruments.get(c.id) ?? [{ id: c.walletAccountId, alias: "wallet", isDefault: true }],
       };
     },
-    async instruments(c) {
+    async payingInstruments(c) {
       return bank.instruments.get(c.id) ?? [{ id: c.walletAccountId, alias: "wallet", isDefault: true }];
     },
     async claimAlias(c, alias) {

@@ -138,9 +138,12 @@ describe("payments on postgres", () => {
     expect(await limitUsageLabels(test.db, savings.accountId)).toEqual(["day 20000/1", "month 20000/1"]);
     // A wallet instrument cannot go below zero, whatever the primary wallet holds.
     expect(await from(savings.id, 20_000n)).toMatchObject({ ok: false, code: "insufficient_funds" });
-    // Someone else's instrument, an unknown id and a malformed one are refused, and nothing moves.
+    // A card only mirrors money held elsewhere: paid into, never paid from (no balance here to check).
+    const card = await services.directory.addInstrument(SYSTEM, payer.id, { kind: "card", alias: "visa", externalRef: "4111 1111 1111 1111" });
+    if (!card.ok) throw new Error(card.code);
+    // Someone else's instrument, the payer's card, an unknown id and a malformed one are refused, and nothing moves.
     const payeeProfile = await services.directory.getProfile(payee.id);
-    for (const id of [payeeProfile!.instruments[0]!.id, uuidv7(), "not-an-id", ""]) {
+    for (const id of [payeeProfile!.instruments[0]!.id, card.value.id, uuidv7(), "not-an-id", ""]) {
       expect(await from(id, 1_000n)).toMatchObject({ ok: false, code: "instrument_not_found" });
     }
     expect(await balance(savings.accountId)).toBe(30_000n - 21_500n);

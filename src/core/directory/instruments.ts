@@ -1,6 +1,6 @@
 import { AccountFlags, type AccountKind } from "../ledger/types.js";
 import { normalizeMsisdn } from "./msisdn.js";
-import { INSTRUMENT_KINDS, ok, refuse, type ExternalRefCode, type InstrumentKind, type Outcome } from "./types.js";
+import { INSTRUMENT_KINDS, ok, refuse, type ExternalRefCode, type Instrument, type InstrumentKind, type Outcome } from "./types.js";
 
 const MAX_RAW_REF_LENGTH = 64;
 
@@ -17,6 +17,14 @@ export function accountFor(kind: InstrumentKind): { kind: AccountKind; flags: nu
   return kind === "wallet"
     ? { kind: "customer_wallet", flags: AccountFlags.debitsMustNotExceedCredits }
     : { kind: "instrument", flags: 0 };
+}
+
+/**
+ * Whether a payment may debit the instrument: only a wallet, whose account holds the money here
+ * and cannot go below zero. The other kinds mirror money held elsewhere and are paid into only.
+ */
+export function canPay(instrument: Pick<Instrument, "kind">): boolean {
+  return instrument.kind === "wallet";
 }
 
 /**

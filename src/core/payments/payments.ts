@@ -2,6 +2,7 @@ import type { Channel } from "../audit/audit-entry.js";
 import type { PinService } from "../auth/pin-service.js";
 import type { SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
+import { canPay } from "../directory/instruments.js";
 import type { Customer } from "../directory/types.js";
 import { paymentWithFee } from "../fees/linked.js";
 import type { FeeSchedules } from "../fees/schedules.js";
@@ -108,14 +109,15 @@ export class Payments {
 
   /**
    * The account behind the instrument the payer chose to pay from, read beside the other reads;
-   * null when none was chosen (the wallet). Only the payer's own instruments qualify.
+   * null when none was chosen (the wallet). Only the payer's own wallets qualify: the other kinds'
+   * accounts mirror money held elsewhere (no balance here to check), so they are paid into only.
    */
   private async source(request: P2PSend): Promise<string | null> {
     const id = request.fromInstrumentId;
     if (id === undefined) return null;
     if (!isUuid(id)) return NO_SUCH_INSTRUMENT;
     const instruments = await this.deps.directory.listInstruments(request.payerCustomerId);
-    return instruments.find((i) => i.id === id)?.accountId ?? NO_SUCH_INSTRUMENT;
+    return instruments.find((i) => i.id === id && canPay(i))?.accountId ?? NO_SUCH_INSTRUMENT;
   }
 
   private async move(request: P2PSend, parties: Parties, debitAccountId: string, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {

@@ -5,6 +5,7 @@
 import type { PinService } from "../../core/auth/pin-service.js";
 import type { SimSwapGuard } from "../../core/auth/sim-swap.js";
 import type { Directory } from "../../core/directory/directory.js";
+import { canPay } from "../../core/directory/instruments.js";
 import type { ActionContext, Customer } from "../../core/directory/types.js";
 import { transferReference } from "../../core/ledger/ids.js";
 import type { Ledger } from "../../core/ledger/ledger.js";
@@ -56,8 +57,9 @@ export class CoreDirectoryPort implements DirectoryPort {
     };
   }
 
-  async instruments(customer: CustomerRef): Promise<Holdings["instruments"]> {
-    return (await this.directory.listInstruments(customer.id)).map((i) => ({ id: i.id, alias: i.alias, isDefault: i.isDefault }));
+  async payingInstruments(customer: CustomerRef): Promise<Holdings["instruments"]> {
+    const instruments = await this.directory.listInstruments(customer.id);
+    return instruments.filter(canPay).map((i) => ({ id: i.id, alias: i.alias, isDefault: i.isDefault }));
   }
 
   async claimAlias(customer: CustomerRef, alias: string): Promise<Result<string>> {

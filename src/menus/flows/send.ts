@@ -55,7 +55,7 @@ async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Pr
     withNotice(ask(state, [msg("send.ask_amount", { name: payee.maskedName, currency: customer.currency })]), notice);
   if (amountMinor === null) return again(msg("err.invalid_amount_hint", { digits: currencyDigits(customer.currency) }));
   // The instruments are read beside the quote: a customer with several is asked which one pays.
-  const [quote, instruments] = await Promise.all([ctx.payments.quote(customer, payee.query, amountMinor), ctx.directory.instruments(customer)]);
+  const [quote, instruments] = await Promise.all([ctx.payments.quote(customer, payee.query, amountMinor), ctx.directory.payingInstruments(customer)]);
   if (quote.refusal) {
     const notice = refusalMessage(quote.refusal, { currency: customer.currency, remainingMinor: quote.remainingMinor });
     return AMOUNT_REFUSALS.has(quote.refusal) ? again(notice) : end(state, [notice]);
@@ -84,7 +84,7 @@ function chosenSource(state: MenuState, input: string, instruments: Instrument[]
 }
 
 async function takeSource(state: MenuState, input: string, ctx: MenuContext): Promise<StepResult> {
-  const instruments = await ctx.directory.instruments(customerOf(state));
+  const instruments = await ctx.directory.payingInstruments(customerOf(state));
   const chosen = chosenSource(state, input, instruments);
   if (!chosen) return withNotice(askSource(state, instruments.slice(0, MAX_SOURCES)), msg("err.invalid_choice"));
   const { offered: _offered, ...data } = state.data;
