@@ -12,7 +12,7 @@ import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
 import { openKenyanInstitution, registerWithPin, SYSTEM } from "../helpers/core-setup.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
-import { limitUsageLabels } from "../helpers/limit-usage.js";
+import { limitUsageRows } from "../helpers/limit-usage.js";
 
 const DAILY: LimitPolicy = {
   maxPerTransactionMinor: 50_000n,
@@ -122,20 +122,24 @@ describe("payments on postgres", () => {
     expect(await sendFrom(payer, swapped.msisdn, 20_000n)).toMatchObject({ ok: true });
   });
 
-  it("pays from the instrument the payer chose, whose account bears the amount, the fee and the limits", async () => {
+  it("pays from the wallet the payer chose, whose account bears the amount and the fee; the limits stay the customer's", async () => {
     const added = await services.directory.addInstrument(SYSTEM, payer.id, { kind: "wallet", alias: "savings" });
     if (!added.ok) throw new Error(added.code);
     const savings = added.value;
     await fund(savings.accountId, 30_000n);
     const before = { wallet: await balance(payer.walletAccountId), payee: await balance(payee.walletAccountId) };
+    const walletUsage = await limitUsageRows(test.db, payer.walletAccountId);
     const from = (fromInstrumentId: string, amountMinor: bigint, paymentId = uuidv7()) =>
       services.payments.sendP2P({ payerCustomerId: payer.id, payee: payee.msisdn, amountMinor, channel: "ussd", paymentId, pin: "4827", fromInstrumentId });
     expect(await from(savings.id, 20_000n)).toMatchObject({ ok: true, feeMinor: 1_500n });
     expect(await balance(savings.accountId)).toBe(30_000n - 21_500n);
     expect(await balance(payer.walletAccountId)).toBe(before.wallet);
     expect(await balance(payee.walletAccountId)).toBe(before.payee + 20_000n);
-    // The payer's daily and monthly usage is counted on the account paid from.
-    expect(await limitUsageLabels(test.db, savings.accountId)).toEqual(["day 20000/1", "month 20000/1"]);
+    // The payer's daily and monthly usage is the customer's: counted on the primary wallet, whichever pays.
+    expect(await limitUsageRows(test.db, savings.accountId)).toEqual([]);
+    expect(await limitUsageRows(test.db, payer.walletAccountId)).toEqual(
+      walletUsage.map((r) => ({ ...r, amount: String(BigInt(r.amount) + 20_000n), count: r.count + 1 })),
+    );
     // A wallet instrument cannot go below zero, whatever the primary wallet holds.
     expect(await from(savings.id, 20_000n)).toMatchObject({ ok: false, code: "insufficient_funds" });
     // A card only mirrors money held elsewhere: paid into, never paid from (no balance here to check).
@@ -149,6 +153,39 @@ describe("payments on postgres", () => {
     expect(await balance(savings.accountId)).toBe(30_000n - 21_500n);
     expect(await balance(payer.walletAccountId)).toBe(before.wallet);
     expect(await balance(payee.walletAccountId)).toBe(before.payee + 20_000n);
+  });
+
+  it("two wallets of one customer share the customer's daily limit", async () => {
+    const amina = await registerWithPin(services, institutionId, { msisdn: "0712345690", name: "Amina Wambui", pin: "4827" });
+    const second = await services.directory.addInstrument(SYSTEM, amina.id, { kind: "wallet", alias: "business" });
+    if (!second.ok) throw new Error(second.code);
+    await fund(amina.walletAccountId, 200_000n);
+    await fund(second.value.accountId, 200_000n);
+    const pay = (amountMinor: bigint, fromInstrumentId?: string) =>
+      services.payments.sendP2P({ payerCustomerId: amina.id, payee: payee.msisdn, amountMinor, channel: "ussd", paymentId: uuidv7(), pin: "4827", ...(fromInstrumentId ? { fromInstrumentId } : {}) });
+    // The day's 100,000 in two payments, one from each wallet, then nothing more from either.
+    expect(await pay(50_000n)).toMatchObject({ ok: true });
+    expect(await pay(50_000n, second.value.id)).toMatchObject({ ok: true });
+    expect(await pay(1_000n, second.value.id)).toMatchObject({ ok: false, code: "daily_amount_exceeded" });
+    expect(await pay(1_000n)).toMatchObject({ ok: false, code: "daily_amount_exceeded" });
+    expect(await balance(second.value.accountId)).toBe(200_000n - 51_500n);
+  });
+
+  it("concurrent payments from both wallets of one customer never slip past the customer's daily limit", async () => {
+    const baraka = await registerWithPin(services, institutionId, { msisdn: "0712345691", name: "Baraka Mwangi", pin: "4827" });
+    const second = await services.directory.addInstrument(SYSTEM, baraka.id, { kind: "wallet", alias: "business" });
+    if (!second.ok) throw new Error(second.code);
+    await fund(baraka.walletAccountId, 200_000n);
+    await fund(second.value.accountId, 200_000n);
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        services.payments.sendP2P({ payerCustomerId: baraka.id, payee: payee.msisdn, amountMinor: 10_000n, channel: "ussd", paymentId: uuidv7(), pin: "4827", ...(i % 2 ? { fromInstrumentId: second.value.id } : {}) }),
+      ),
+    );
+    // 100,000 a day in payments of 10,000 (free of fees): ten, whichever wallet each came from.
+    expect(results.filter((r) => r.ok)).toHaveLength(10);
+    expect(results.filter((r) => !r.ok).every((r) => "code" in r && r.code === "daily_amount_exceeded")).toBe(true);
+    expect((await balance(baraka.walletAccountId)) + (await balance(second.value.accountId))).toBe(400_000n - 100_000n);
   });
 
   it("moves nothing when the payer can cover the payment but not its fee", async () => {

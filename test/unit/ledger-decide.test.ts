@@ -997,5 +997,7 @@ describe("decideBatch: bank limits", () => {
     expect(validate(single("t", "alice", "bob", 1n, { limits: { timeZone: "UTC", payer: { ...policy, maxDailyAmountMinor: -1n } } }))).toBe("invalid_limits");
     expect(validate(post("s", "h", { limits }))).toBe("invalid_limits");
     expect(validate(single("t", "alice", "bob", 1n, { limits: { timeZone: "UTC", payer: policy, payeeInbound: true } }))).toBe("invalid_limits");
+    expect(validate(single("t", "alice", "bob", 1n, { limits: { timeZone: "UTC", payer: policy, payerUsageAccountId: "not-an-account" } }))).toBe("invalid_limits");
+    expect(validate(single("t", "alice", "bob", 1n, { limits: { timeZone: "UTC", payer: policy, payerUsageAccountId: id("carol") } }))).toBeNull();
   });
 });

@@ -22,12 +22,14 @@ export const usageKey = (accountId: string, periodKey: string) => `${accountId}|
 
 /**
  * The usage rows a limited transfer reads and writes: the payer's day and month when it has a
- * payer policy, the payee's inbound day and month when its policy bounds inflow.
+ * payer policy (on payerUsageAccountId when given, else the debit account), the payee's inbound
+ * day and month when its policy bounds inflow.
  */
 export function usageKeysFor(debitAccountId: string, creditAccountId: string, limits: TransferLimits, now: Date): UsageKey[] {
   const { dayKey, monthKey } = periodKeys(now, limits.timeZone);
   const keys: UsageKey[] = [];
-  if (limits.payer) keys.push({ accountId: debitAccountId, periodKey: dayKey }, { accountId: debitAccountId, periodKey: monthKey });
+  const payer = limits.payerUsageAccountId ?? debitAccountId;
+  if (limits.payer) keys.push({ accountId: payer, periodKey: dayKey }, { accountId: payer, periodKey: monthKey });
   if (limits.payee && limits.payeeInbound) {
     keys.push({ accountId: creditAccountId, periodKey: dayKey + INBOUND_SUFFIX }, { accountId: creditAccountId, periodKey: monthKey + INBOUND_SUFFIX });
   }
@@ -83,7 +85,7 @@ export function checkLimits(
   now: Date,
 ): LimitOutcome {
   const { dayKey, monthKey } = periodKeys(now, limits.timeZone);
-  const sent = limits.payer ? new Counted(debit.id, dayKey, monthKey, usage) : null;
+  const sent = limits.payer ? new Counted(limits.payerUsageAccountId ?? debit.id, dayKey, monthKey, usage) : null;
   const received = limits.payee && limits.payeeInbound ? new Counted(credit.id, dayKey + INBOUND_SUFFIX, monthKey + INBOUND_SUFFIX, usage) : null;
   const decision = evaluateLimits({
     amountMinor,

@@ -91,6 +91,12 @@ export interface TransferInput {
 export interface TransferLimits {
   timeZone: string;
   payer?: LimitPolicy;
+  /**
+   * The account whose usage rows count the payer's sending, when it is not the debit account: a
+   * customer paying from a second wallet is counted on their primary one, so the payer's limits
+   * are the customer's, not each wallet's. Locked with the transfer's accounts.
+   */
+  payerUsageAccountId?: string;
   /** The credit account's policy: its balance cap, and with payeeInbound its inbound limits too. */
   payee?: LimitPolicy;
   /**

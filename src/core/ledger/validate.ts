@@ -33,7 +33,8 @@ function validPolicy(policy: LimitPolicy | undefined): boolean {
 function validLimits(limits: TransferLimits | undefined): boolean {
   if (limits === undefined) return true;
   const inbound = limits.payeeInbound === undefined || limits.payeeInbound === false || (limits.payeeInbound === true && limits.payee !== undefined);
-  return isValidTimeZone(limits.timeZone) && validPolicy(limits.payer) && validPolicy(limits.payee) && inbound;
+  const usage = limits.payerUsageAccountId === undefined || isUuid(limits.payerUsageAccountId);
+  return isValidTimeZone(limits.timeZone) && validPolicy(limits.payer) && validPolicy(limits.payee) && inbound && usage;
 }
 
 function validateNew(t: TransferInput, kind: TransferKind): TransferResultCode | null {

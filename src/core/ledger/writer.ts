@@ -215,6 +215,9 @@ export function keysOf(groups: TransferInput[][], now: Date = new Date()): Batch
       // Only limited transfers read counters: a batch without limits costs no extra statement.
       if (t.limits && (t.limits.payer || t.limits.payeeInbound) && uuid(t.debitAccountId) && uuid(t.creditAccountId) && isValidTimeZone(t.limits.timeZone)) {
         for (const k of usageKeysFor(t.debitAccountId, t.creditAccountId, t.limits, now)) usage.set(usageKey(k.accountId, k.periodKey), k);
+        // Its counters are the payer's: locked like the debit account, so that two transfers from
+        // two wallets of one customer are counted one after the other.
+        if (uuid(t.limits.payerUsageAccountId)) accountIds.add(t.limits.payerUsageAccountId);
       }
     }
   }

@@ -128,7 +128,9 @@ export class Payments {
       { type: "p2p", feeMinor, agentCommissionMinor: 0n },
       { feeIncomeAccountId: feeIncomeId },
     );
-    group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy };
+    // Paid from a second wallet, the payer's limits still count on their primary one: per customer.
+    const usage = debitAccountId === parties.payer.walletAccountId ? {} : { payerUsageAccountId: parties.payer.walletAccountId };
+    group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, ...usage };
     // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.
     group[0]!.notices = this.receipts(request, parties, feeMinor);
     const results = await this.deps.ledger.submitLinked(group);
