@@ -307,7 +307,8 @@ export class HopProcessor {
     const startedAtMs = record?.startedAtMs ?? Date.now();
     const ctx: MenuContext = { ...this.deps.menu, sessionId: `${key}@${startedAtMs}`, msisdn: req.msisdn };
     state.secretInput = record?.reply.secret === true;
-    state.movesMoney = movesMoney(record?.menu);
+    // On the resume offer, record.menu is the step it offers: answering the offer runs no step.
+    state.movesMoney = !record?.offer && movesMoney(record?.menu);
     if (state.movesMoney) this.moneyInFlight.add(key);
     let next: SessionRecord;
     if (!record) {

@@ -110,4 +110,24 @@ describe("a hop over budget while a payment of its session is under way", () => 
     expect(await channel.hops.handle(hopOf("q3", "1*4827"))).toEqual({ end: true, text: UNAVAILABLE });
     await channel.hops.drain();
   });
+
+  it("the answer to a resume offer of a payment's PIN step runs no money step: over budget, no money was moved", async () => {
+    const bank = new FakeBank();
+    bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
+    bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
+    const ports = bank.ports();
+    const channel = channelOver(bank, ports, new MemorySessionStore(), { hopBudgetMs: 150 });
+    // Interrupted at the PIN prompt of a payment; the next dial is offered to continue.
+    for (const text of ["", "2", "2*peter", "2*peter*100", "2*peter*100*1"]) await channel.hops.handle(hopOf("q4", text));
+    expect((await channel.hops.handle(hopOf("q5", ""))).text).toMatch(/^You were interrupted/);
+    // "Start again" reads who is calling anew; that read is slow.
+    const find = ports.directory.findByMsisdn.bind(ports.directory);
+    ports.directory.findByMsisdn = async (m, i) => {
+      await sleep(400);
+      return find(m, i);
+    };
+    expect(await channel.hops.handle(hopOf("q5", "2"))).toEqual({ end: true, text: UNAVAILABLE });
+    await channel.hops.drain();
+    expect(bank.sends.size).toBe(0);
+  });
 });
