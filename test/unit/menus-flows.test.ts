@@ -185,6 +185,23 @@ describe("customer menus", () => {
     expect(bank.sends.size).toBe(0);
   });
 
+  it("a wallet removed after it was chosen pays nothing, and the caller is told so", async () => {
+    const { bank, payer } = setup();
+    const savings = randomUUID();
+    bank.instruments.set(payer.id, [
+      { id: payer.walletAccountId, alias: "wallet", isDefault: true },
+      { id: savings, alias: "savings", isDefault: false },
+    ]);
+    bank.balances.set(savings, 1_000_00n);
+    const ctx = bank.context("+254700000010");
+    const chosen = await walk(ctx, ["2", "peter.o", "150", "2", "1"]);
+    bank.instruments.set(payer.id, bank.instruments.get(payer.id)!.filter((i) => i.id !== savings));
+    const paid = await engine.next(chosen.at(-1)!.state, "4827", ctx);
+    expect(replyKeys(paid)).toEqual(["send.source_gone"]);
+    expect(paid.continues).toBe(false);
+    expect(bank.sends.size).toBe(0);
+  });
+
   it("a customer with one instrument goes straight from the amount to the confirmation", async () => {
     const { bank } = setup();
     const steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "150"]);

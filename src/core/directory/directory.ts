@@ -116,12 +116,12 @@ export class Directory {
     return isUuid(customerId) ? this.store.loadProfile(customerId) : Promise.resolve(null);
   }
 
-  /** The customer behind a number as a telco or a person writes it; national numbers need the institution. */
   /** The customer's payment instruments (none for an id that is not a customer's). */
   listInstruments(customerId: string): Promise<Instrument[]> {
     return isUuid(customerId) ? this.store.listInstruments(customerId) : Promise.resolve([]);
   }
 
+  /** The customer behind a number as a telco or a person writes it; national numbers need the institution. */
   async findCustomerByMsisdn(msisdn: string, institutionId?: string): Promise<Outcome<Customer>> {
     const institution = institutionId && isUuid(institutionId) ? await this.store.getInstitution(institutionId) : null;
     const normalized = normalizeMsisdn(msisdn, institution?.defaultCountry);

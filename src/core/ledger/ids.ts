@@ -53,10 +53,6 @@ export function uuidv7(nowMs = Date.now()): string {
 }
 
 /**
- * A UUIDv8 derived from a name: the same name always gives the same id. Used where a retry must
- * map to the transfer it already made (an expiry void, a USSD step).
- */
-/**
  * A transfer's reference as people see it on receipts, statements and SMS: the last 10 hex digits
  * of its id, upper case. That is a UUIDv7's random tail and a derived id's hash; a UUIDv7's first
  * digits are its clock, the same for every transfer made in the same quarter second.
@@ -65,6 +61,10 @@ export function transferReference(id: string): string {
   return id.replace(/-/g, "").slice(-10).toUpperCase();
 }
 
+/**
+ * A UUIDv8 derived from a name: the same name always gives the same id. Used where a retry must
+ * map to the transfer it already made (an expiry void, a USSD step).
+ */
 export function derivedUuid(name: string): string {
   const bytes = createHash("sha256").update(name).digest().subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x80;

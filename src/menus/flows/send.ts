@@ -141,6 +141,8 @@ export const send: Flow = {
       if (result.code === "pin_wrong" || result.code === "pin_invalid" || result.code === "pin_locked") {
         return afterPinRefusal(state, { code: result.code, until: result.until ?? null }, msg("send.ask_pin"));
       }
+      // The wallet chosen to pay from was removed (or can no longer pay) since it was offered.
+      if (result.code === "instrument_not_found") return end(state, [msg("send.source_gone")]);
       if (result.code !== "ok") {
         const extras = { currency: customer.currency, remainingMinor: result.remainingMinor };
         return end(state, [refusalMessage({ code: result.code, until: result.until ?? null }, extras)]);
