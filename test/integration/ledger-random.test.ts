@@ -311,6 +311,7 @@ describe.each(STORE_KINDS)("randomized ledger operations on %s", (kind) => {
   it(`applies ${ROUNDS * OPS_PER_ROUND}+ random operations and matches the model after every round`, async () => {
     const s = scenario;
     const seen = new Set<TransferResultCode>();
+    let sweptExpired = 0;
     try {
       await setUpAccounts();
       for (let round = 1; round <= ROUNDS; round += 1) {
@@ -324,6 +325,7 @@ describe.each(STORE_KINDS)("randomized ledger operations on %s", (kind) => {
           const due = s.model.duePendings(s.nowMs);
           const swept = await Promise.all(writers.map((w) => w.expirePendings(new Date(s.nowMs))));
           expect(swept[0]! + swept[1]!, `round ${round}: pendings expired`).toBe(due.length);
+          sweptExpired += due.length;
           for (const p of due) {
             s.model.applyOk({ id: derivedUuid(`fingate:expire:${p.id}`), kind: "void", pendingId: p.id, code: "expiry" }, s.nowMs);
           }
@@ -331,9 +333,13 @@ describe.each(STORE_KINDS)("randomized ledger operations on %s", (kind) => {
         await checkAgainstModel(round);
       }
       // The run is only meaningful if it reached the interesting outcomes.
-      for (const code of ["ok", "exists", "exceeds_credits", "linked_event_failed", "pending_transfer_expired"] as const) {
+      for (const code of ["ok", "exists", "exceeds_credits", "linked_event_failed"] as const) {
         expect(seen, `outcome ${code} never happened`).toContain(code);
       }
+      // Expiry is reached either way: a post or void that finds its pending expired, or the sweep.
+      // Which of the two a pending meets depends on how the two writers' batches interleave, which
+      // the machine's load decides, not the seed (one loaded run saw only sweeps).
+      expect(seen.has("pending_transfer_expired") || sweptExpired > 0, "no pending ever expired").toBe(true);
       // Enough two-phase traffic to matter; the exact count depends on the seed (46–70 seen), so the
       // bar sits well below what any seed gives rather than at a typical value.
       expect(s.model.pendings.size).toBeGreaterThan(20);

@@ -171,20 +171,21 @@ describe("payments on postgres", () => {
     expect(await balance(second.value.accountId)).toBe(200_000n - 51_500n);
   });
 
-  it("concurrent payments from both wallets of one customer never slip past the customer's daily limit", async () => {
+  it("payments from both wallets of one customer at once never slip past the customer's daily limit", async () => {
     const baraka = await registerWithPin(services, institutionId, { msisdn: "0712345691", name: "Baraka Mwangi", pin: "4827" });
     const second = await services.directory.addInstrument(SYSTEM, baraka.id, { kind: "wallet", alias: "business" });
     if (!second.ok) throw new Error(second.code);
     await fund(baraka.walletAccountId, 200_000n);
     await fund(second.value.accountId, 200_000n);
-    const results = await Promise.all(
-      Array.from({ length: 24 }, (_, i) =>
-        services.payments.sendP2P({ payerCustomerId: baraka.id, payee: payee.msisdn, amountMinor: 10_000n, channel: "ussd", paymentId: uuidv7(), pin: "4827", ...(i % 2 ? { fromInstrumentId: second.value.id } : {}) }),
-      ),
-    );
+    const pay = (fromInstrumentId?: string) =>
+      services.payments.sendP2P({ payerCustomerId: baraka.id, payee: payee.msisdn, amountMinor: 10_000n, channel: "ussd", paymentId: uuidv7(), pin: "4827", ...(fromInstrumentId ? { fromInstrumentId } : {}) });
+    // Twelve rounds of one payment from each wallet at once. (Not all 24 at once: a PIN's attempts
+    // are counted before they are checked, so two dozen at once would lock it for a moment.)
+    const results = [];
+    for (let round = 0; round < 12; round++) results.push(...(await Promise.all([pay(), pay(second.value.id)])));
     // 100,000 a day in payments of 10,000 (free of fees): ten, whichever wallet each came from.
     expect(results.filter((r) => r.ok)).toHaveLength(10);
-    expect(results.filter((r) => !r.ok).every((r) => "code" in r && r.code === "daily_amount_exceeded")).toBe(true);
+    expect([...new Set(results.filter((r) => !r.ok).map((r) => ("code" in r ? r.code : "")))]).toEqual(["daily_amount_exceeded"]);
     expect((await balance(baraka.walletAccountId)) + (await balance(second.value.accountId))).toBe(400_000n - 100_000n);
   });
 
