@@ -230,29 +230,27 @@ export class HopProcessor {
     let writes: SessionWrite[] = [];
     let reply: HopReply;
     try {
-      try {
-        lock = await this.acquire(key, req);
-        if (lock === null) reply = this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
-        else {
-          hop.locked = true;
-          ({ reply, writes } = await this.process(key, req, hop, lock));
-        }
-      } catch (error) {
-        this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
-        reply = this.plain(this.deps.menu.defaultLanguage, "err.unavailable", true);
+      lock = await this.acquire(key, req);
+      if (lock === null) reply = this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
+      else {
+        hop.locked = true;
+        ({ reply, writes } = await this.process(key, req, hop, lock));
       }
-      answer(reply);
-      if (lock !== null) {
-        await this.deps.sessions.commit(key, lock.token, writes).catch((error: unknown) => {
-          // The step already ran (maybe moved money): its answer is the truth, and it went out. A
-          // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
-          if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
-        });
-      }
-    } finally {
-      // Hops of one session run one at a time here (the mutex), so this is the hop that added it.
-      if (hop.movesMoney) this.moneyInFlight.delete(key);
+    } catch (error) {
+      this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
+      reply = this.plain(this.deps.menu.defaultLanguage, "err.unavailable", true);
     }
+    answer(reply);
+    if (lock !== null) {
+      await this.deps.sessions.commit(key, lock.token, writes).catch((error: unknown) => {
+        // The step already ran (maybe moved money): its answer is the truth, and it went out. A
+        // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
+        if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
+      });
+    }
+    // Nothing above throws (failures are answered or logged). Hops of one session run one at a
+    // time here (the mutex), so this is the hop that added it.
+    if (hop.movesMoney) this.moneyInFlight.delete(key);
     return reply;
   }
 

@@ -2,10 +2,9 @@
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
 import { msg, type MenuState } from "../engine/types.js";
 import { refusalMessage } from "../refusals.js";
+import { instrumentOptions, offeredInstruments } from "./instrument-choices.js";
 
 const MENU = [option("1", "acct.aliases"), option("2", "acct.claim"), option("3", "acct.instruments")];
-// Instruments shown for choosing (the directory allows 10 per customer; one screen of choices).
-const MAX_LISTED = 9;
 const ALIAS_RETRY_CODES = new Set(["alias_taken", "alias_reserved"]);
 
 function customerOf(state: MenuState) {
@@ -28,13 +27,9 @@ export const account: Flow = {
         if (holdings.aliases.length === 0) return end(state, [msg("acct.no_aliases")]);
         return end(state, [msg("acct.alias_list", { aliases: holdings.aliases.join(", ") })]);
       }
-      const listed = holdings.instruments.slice(0, MAX_LISTED);
+      const listed = offeredInstruments(holdings.instruments);
       const ids = listed.map((i) => i.id).join(",");
-      const options = listed.map((i, n) => ({
-        choice: String(n + 1),
-        label: msg(i.isDefault ? "acct.instrument_default" : "acct.instrument", { name: i.alias }),
-      }));
-      return ask(at(state, "account", "instrument", { ids }), [msg("acct.instruments_title")], options);
+      return ask(at(state, "account", "instrument", { ids }), [msg("acct.instruments_title")], instrumentOptions(listed));
     },
     async claim(state, input, ctx) {
       const claimed = await ctx.directory.claimAlias(customerOf(state), input.trim());

@@ -8,18 +8,15 @@ import { derivedUuid } from "../../core/ledger/ids.js";
 import { currencyDigits, parseAmount } from "../engine/amounts.js";
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
 import { money, msg, type MenuState, type StepResult } from "../engine/types.js";
-import type { Holdings, MenuContext } from "../ports.js";
+import type { MenuContext } from "../ports.js";
 import { AMOUNT_REFUSALS, refusalMessage } from "../refusals.js";
+import { instrumentOptions, offeredInstruments, type InstrumentChoice } from "./instrument-choices.js";
 import { afterPinRefusal, askPin } from "./pins.js";
 
 const CONFIRM_OPTIONS = [option("1", "send.opt_confirm"), option("2", "send.opt_cancel")];
-// Instruments offered to pay from: one screen of choices (the directory allows 10 per customer).
-const MAX_SOURCES = 9;
 // The offered instruments are kept as the last 12 hex digits of their ids (a UUID's random tail):
 // nine whole ids would not fit a state value, and the choice is matched against a fresh read anyway.
 const TAIL = 12;
-
-type Instrument = Holdings["instruments"][number];
 
 function customerOf(state: MenuState) {
   if (!state.customer) throw new Error("menu: send started without a customer");
@@ -63,19 +60,18 @@ async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Pr
   const swap = await ctx.simSwap.checkOutgoing(customer.msisdn, amountMinor + quote.feeMinor);
   if (!swap.ok) return end(state, [refusalMessage(swap)]);
   const data = { ...state.data, amount: amountMinor.toString(), fee: quote.feeMinor.toString() };
-  const sources = instruments.slice(0, MAX_SOURCES);
+  const sources = offeredInstruments(instruments);
   if (sources.length > 1) return askSource(at(state, "send", "source", data), sources);
   return askConfirm(at(state, "send", "confirm", data));
 }
 
-function askSource(state: MenuState, sources: Instrument[]): StepResult {
+function askSource(state: MenuState, sources: InstrumentChoice[]): StepResult {
   const offered = sources.map((i) => i.id.slice(-TAIL)).join(",");
-  const options = sources.map((i, n) => ({ choice: String(n + 1), label: msg(i.isDefault ? "acct.instrument_default" : "acct.instrument", { name: i.alias }) }));
-  return ask(at(state, "send", "source", { ...state.data, offered }), [msg("send.ask_source")], options);
+  return ask(at(state, "send", "source", { ...state.data, offered }), [msg("send.ask_source")], instrumentOptions(sources));
 }
 
 /** The instrument behind a choice of the list shown, if it is still the customer's (a fresh read). */
-function chosenSource(state: MenuState, input: string, instruments: Instrument[]): Instrument | undefined {
+function chosenSource(state: MenuState, input: string, instruments: InstrumentChoice[]): InstrumentChoice | undefined {
   const offered = (state.data.offered ?? "").split(",");
   const tail = /^[1-9]$/.test(input) ? offered[Number(input) - 1] : undefined;
   if (!tail) return undefined;
@@ -86,7 +82,7 @@ function chosenSource(state: MenuState, input: string, instruments: Instrument[]
 async function takeSource(state: MenuState, input: string, ctx: MenuContext): Promise<StepResult> {
   const instruments = await ctx.directory.payingInstruments(customerOf(state));
   const chosen = chosenSource(state, input, instruments);
-  if (!chosen) return withNotice(askSource(state, instruments.slice(0, MAX_SOURCES)), msg("err.invalid_choice"));
+  if (!chosen) return withNotice(askSource(state, offeredInstruments(instruments)), msg("err.invalid_choice"));
   const { offered: _offered, ...data } = state.data;
   return askConfirm(at(state, "send", "confirm", { ...data, from: chosen.id, fromName: chosen.alias }));
 }
