@@ -202,6 +202,27 @@ describe("customer menus", () => {
     expect(bank.sends.size).toBe(0);
   });
 
+  it("offers every one of a customer's ten wallets, by one- and two-digit choices, in both lists", async () => {
+    const { bank, payer, payee } = setup();
+    const wallets = Array.from({ length: 10 }, (_, n) => ({ id: n === 0 ? payer.walletAccountId : randomUUID(), alias: `w${n + 1}`, isDefault: n === 0 }));
+    bank.instruments.set(payer.id, wallets);
+    bank.balances.set(wallets[9]!.id, 1_000_00n);
+    const ctx = bank.context("+254700000010", "session-ten");
+    const steps = await walk(ctx, ["2", "peter.o", "150", "11", "10", "1", "4827"]);
+    expect(steps[3]!.reply.options?.map((o) => o.choice)).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]);
+    expect(replyKeys(steps[4]!)).toEqual(["err.invalid_choice", "send.ask_source"]);
+    expect(steps[5]!.reply.lines[2]!.params).toEqual({ name: "w10" });
+    expect([...bank.sends.values()]).toEqual([{ amountMinor: 150_00n, to: payee.walletAccountId, from: wallets[9]!.id }]);
+
+    const account = await walk(bank.context("+254700000010"), ["6", "3", "10"]);
+    expect(account[2]!.reply.options).toHaveLength(10);
+    expect(account.at(-1)!.reply.lines[0]).toEqual({ key: "acct.default_set", params: { name: "w10" } });
+    for (const bad of ["11", "01", "0", "1 "]) {
+      const refused = await walk(bank.context("+254700000010"), ["6", "3", bad]);
+      expect(refused.at(-1)!.reply.lines[0]!.key).toBe("err.invalid_choice");
+    }
+  });
+
   it("a customer with one instrument goes straight from the amount to the confirmation", async () => {
     const { bank } = setup();
     const steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "150"]);

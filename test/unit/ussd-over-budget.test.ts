@@ -12,7 +12,7 @@ const SECRET = "at-shared-secret-0123456789";
 const PAYER = "+254700000010";
 const PIN_HOP = "2*peter*100*1*4827";
 const PAYMENT_UNKNOWN = "We could not confirm your payment. Check your balance before trying again.";
-const BUSY = "Please wait, we are still working on your last request.";
+const BUSY = "We are still working on your last request. Please dial again shortly.";
 const UNAVAILABLE = "Service unavailable. No money was moved. Please try later.";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

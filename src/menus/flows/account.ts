@@ -2,7 +2,7 @@
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
 import { msg, type MenuState } from "../engine/types.js";
 import { refusalMessage } from "../refusals.js";
-import { instrumentOptions, offeredInstruments } from "./instrument-choices.js";
+import { chosenInstrument, instrumentOptions, offeredInstruments, offeredTails } from "./instrument-choices.js";
 
 const MENU = [option("1", "acct.aliases"), option("2", "acct.claim"), option("3", "acct.instruments")];
 const ALIAS_RETRY_CODES = new Set(["alias_taken", "alias_reserved"]);
@@ -28,8 +28,7 @@ export const account: Flow = {
         return end(state, [msg("acct.alias_list", { aliases: holdings.aliases.join(", ") })]);
       }
       const listed = offeredInstruments(holdings.instruments);
-      const ids = listed.map((i) => i.id).join(",");
-      return ask(at(state, "account", "instrument", { ids }), [msg("acct.instruments_title")], instrumentOptions(listed));
+      return ask(at(state, "account", "instrument", { offered: offeredTails(listed) }), [msg("acct.instruments_title")], instrumentOptions(listed));
     },
     async claim(state, input, ctx) {
       const claimed = await ctx.directory.claimAlias(customerOf(state), input.trim());
@@ -39,11 +38,10 @@ export const account: Flow = {
       return end(state, [refusalMessage(claimed)]);
     },
     async instrument(state, input, ctx) {
-      const ids = (state.data.ids ?? "").split(",").filter((id) => id.length > 0);
-      const index = /^[1-9]$/.test(input) ? Number(input) - 1 : -1;
-      const id = ids[index];
-      if (!id) return end(state, [msg("err.invalid_choice")]);
-      const set = await ctx.directory.setDefaultInstrument(customerOf(state), id);
+      const customer = customerOf(state);
+      const chosen = chosenInstrument(state.data.offered, input, (await ctx.directory.holdings(customer)).instruments);
+      if (!chosen) return end(state, [msg("err.invalid_choice")]);
+      const set = await ctx.directory.setDefaultInstrument(customer, chosen.id);
       if (!set.ok) return end(state, [refusalMessage(set)]);
       return end(state, [msg("acct.default_set", { name: set.value })]);
     },

@@ -10,13 +10,10 @@ import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js"
 import { money, msg, type MenuState, type StepResult } from "../engine/types.js";
 import type { MenuContext } from "../ports.js";
 import { AMOUNT_REFUSALS, refusalMessage } from "../refusals.js";
-import { instrumentOptions, offeredInstruments, type InstrumentChoice } from "./instrument-choices.js";
+import { chosenInstrument, instrumentOptions, offeredInstruments, offeredTails, type InstrumentChoice } from "./instrument-choices.js";
 import { afterPinRefusal, askPin } from "./pins.js";
 
 const CONFIRM_OPTIONS = [option("1", "send.opt_confirm"), option("2", "send.opt_cancel")];
-// The offered instruments are kept as the last 12 hex digits of their ids (a UUID's random tail):
-// nine whole ids would not fit a state value, and the choice is matched against a fresh read anyway.
-const TAIL = 12;
 
 function customerOf(state: MenuState) {
   if (!state.customer) throw new Error("menu: send started without a customer");
@@ -66,22 +63,12 @@ async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Pr
 }
 
 function askSource(state: MenuState, sources: InstrumentChoice[]): StepResult {
-  const offered = sources.map((i) => i.id.slice(-TAIL)).join(",");
-  return ask(at(state, "send", "source", { ...state.data, offered }), [msg("send.ask_source")], instrumentOptions(sources));
-}
-
-/** The instrument behind a choice of the list shown, if it is still the customer's (a fresh read). */
-function chosenSource(state: MenuState, input: string, instruments: InstrumentChoice[]): InstrumentChoice | undefined {
-  const offered = (state.data.offered ?? "").split(",");
-  const tail = /^[1-9]$/.test(input) ? offered[Number(input) - 1] : undefined;
-  if (!tail) return undefined;
-  const matching = instruments.filter((i) => i.id.endsWith(tail));
-  return matching.length === 1 ? matching[0] : undefined;
+  return ask(at(state, "send", "source", { ...state.data, offered: offeredTails(sources) }), [msg("send.ask_source")], instrumentOptions(sources));
 }
 
 async function takeSource(state: MenuState, input: string, ctx: MenuContext): Promise<StepResult> {
   const instruments = await ctx.directory.payingInstruments(customerOf(state));
-  const chosen = chosenSource(state, input, instruments);
+  const chosen = chosenInstrument(state.data.offered, input, instruments);
   if (!chosen) return withNotice(askSource(state, offeredInstruments(instruments)), msg("err.invalid_choice"));
   const { offered: _offered, ...data } = state.data;
   return askConfirm(at(state, "send", "confirm", { ...data, from: chosen.id, fromName: chosen.alias }));
