@@ -155,6 +155,27 @@ describe("payments on postgres", () => {
     expect(await balance(payee.walletAccountId)).toBe(before.payee + 20_000n);
   });
 
+  it("a retry of a payment that emptied a wallet since removed reports the payment, and moves nothing again", async () => {
+    const traveller = await registerWithPin(services, institutionId, { msisdn: "0712345697", name: "Wairimu Travel", pin: "4827" });
+    const added = await services.directory.addInstrument(SYSTEM, traveller.id, { kind: "wallet", alias: "travel" });
+    if (!added.ok) throw new Error(added.code);
+    const travel = added.value;
+    await fund(travel.accountId, 21_500n);
+    const payeeBefore = await balance(payee.walletAccountId);
+    const paymentId = uuidv7();
+    const pay = (id: string) =>
+      services.payments.sendP2P({ payerCustomerId: traveller.id, payee: payee.msisdn, amountMinor: 20_000n, channel: "ussd", paymentId: id, pin: "4827", fromInstrumentId: travel.id });
+    expect(await pay(paymentId)).toMatchObject({ ok: true, feeMinor: 1_500n, replayed: false });
+    expect(await balance(travel.accountId)).toBe(0n);
+    expect((await services.directory.removeInstrument(SYSTEM, traveller.id, travel.id)).ok).toBe(true);
+    // The aggregator's retry of the PIN hop: same payment id, the instrument gone.
+    expect(await pay(paymentId)).toMatchObject({ ok: true, replayed: true, amountMinor: 20_000n });
+    // A new payment from the removed wallet is refused.
+    expect(await pay(uuidv7())).toMatchObject({ ok: false, code: "instrument_not_found" });
+    expect(await balance(payee.walletAccountId)).toBe(payeeBefore + 20_000n);
+    expect(await balance(travel.accountId)).toBe(0n);
+  });
+
   it("two wallets of one customer share the customer's daily limit", async () => {
     const amina = await registerWithPin(services, institutionId, { msisdn: "0712345690", name: "Amina Wambui", pin: "4827" });
     const second = await services.directory.addInstrument(SYSTEM, amina.id, { kind: "wallet", alias: "business" });

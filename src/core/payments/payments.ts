@@ -18,7 +18,7 @@ import { refusalFor } from "./refusals.js";
 import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "./types.js";
 
 export interface PaymentsDeps {
-  ledger: Pick<Ledger, "submitLinked"> & SystemAccountLedger;
+  ledger: Pick<Ledger, "submitLinked" | "getTransfer"> & SystemAccountLedger;
   directory: Pick<Directory, "getCustomer" | "resolvePayee" | "listInstruments">;
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing" | "outgoingCheck">;
@@ -94,7 +94,8 @@ export class Payments {
     // Settled before any answer (its attempt is written); a failure is thrown where it is used.
     const [checked] = await Promise.allSettled([pin]);
     if ("code" in parties) return parties;
-    const debitAccountId = (await source) ?? parties.payer.walletAccountId;
+    let debitAccountId = (await source) ?? parties.payer.walletAccountId;
+    if (debitAccountId === NO_SUCH_INSTRUMENT) debitAccountId = await this.alreadyPaidFrom(request);
     if (debitAccountId === NO_SUCH_INSTRUMENT) return refuse("instrument_not_found");
     const fee = await this.fee(parties.institution, request.amountMinor);
     if ("code" in fee) return fee;
@@ -118,6 +119,17 @@ export class Payments {
     if (!isUuid(id)) return NO_SUCH_INSTRUMENT;
     const instruments = await this.deps.directory.listInstruments(request.payerCustomerId);
     return instruments.find((i) => i.id === id && canPay(i))?.accountId ?? NO_SUCH_INSTRUMENT;
+  }
+
+  /**
+   * The account a payment of this id already posted from, for a retry whose instrument was since
+   * removed (a wallet emptied by this very payment may be): the retry then reports the payment as
+   * posted, through the ledger's idempotency (same id, same fields), instead of "cannot pay".
+   */
+  private async alreadyPaidFrom(request: P2PSend): Promise<string> {
+    if (request.fromInstrumentId === undefined || !isUuid(request.fromInstrumentId)) return NO_SUCH_INSTRUMENT;
+    const posted = await this.deps.ledger.getTransfer(request.paymentId);
+    return posted?.debitAccountId ?? NO_SUCH_INSTRUMENT;
   }
 
   private async move(request: P2PSend, parties: Parties, debitAccountId: string, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
