@@ -45,6 +45,14 @@ describe("compiled menu templates", () => {
     }
   });
 
+  it("give every language the same placeholders as English: nothing a confirmation shows is left out in one", () => {
+    const named = (lang: string, key: string) => {
+      const text = reference.getResource(lang, NAMESPACE, key) as string;
+      return [...new Set([...text.matchAll(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]!))].sort();
+    };
+    for (const lang of LOCALES) for (const key of keys) expect(named(lang, key), `${lang} ${key}`).toEqual(named("en", key));
+  });
+
   it("compile only plain placeholders", () => {
     expect(compileTemplate("Pay {{name}} {{ amount }}.")?.({ name: "A", amount: "KES 1" })).toBe("Pay A KES 1.");
     expect(compileTemplate("no placeholders")?.({})).toBe("no placeholders");
