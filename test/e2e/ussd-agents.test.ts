@@ -170,10 +170,12 @@ describe("agents over USSD (Africa's Talking, PostgreSQL)", () => {
     const sunita = await customer("+254712300016", "सुनीता कुमारी", "hi", "4827", 1_000_00n);
     const raj = await customer("+254712300097", "राजेश कुमार", "hi", "5831", 0n);
     const shop = await agent("+254712300097", "500107", "Rajesh Kirana", 2_000_00n);
-    const wd = await walk("+254712300016", ["4", "0712300097", "500107", "100", "4827"]);
+    const wd = await walk("+254712300016", ["4", "0712300097", "500107", "100", "98", "4827"]);
     expect(wd[1]).toBe("CON एजेंट का फ़ोन नंबर दर्ज करें:");
-    expect(wd[4]).toBe("CON RAJESH K*** (500107) से KES 100.00 निकालें? शुल्क KES 10.00।\nपिन दर्ज करें:");
-    expect(wd[5]).toMatch(/^END RAJESH K\*\*\* से KES 100\.00 निकाले, शुल्क KES 10\.00। संदर्भ [0-9A-F]{10}।$/);
+    // The total stays whole with its amount, on the page with the PIN prompt.
+    expect(wd[4]).toBe("CON RAJESH K*** (500107) से KES 100.00 निकालें? शुल्क KES 10.00।\n98 आगे");
+    expect(wd[5]).toBe("CON कुल KES 110.00।\nपिन दर्ज करें:\n0 पीछे");
+    expect(wd[6]).toMatch(/^END RAJESH K\*\*\* से KES 100\.00 निकाले, शुल्क KES 10\.00। संदर्भ [0-9A-F]{10}।$/);
     for (const page of wd) expect(page.slice(4).length).toBeLessThanOrEqual(80);
     // The agent's menu in the agent's own (customer) language, paged within 80 characters.
     const menu = await walk("+254712300097", ["98"]);
