@@ -161,6 +161,7 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
   const pins: MenuContext["pins"] = {
     async setPin(c, pin) {
       bank.trip();
+      if (bank.pins.has(c.id)) return { ok: false, code: "pin_already_set" };
       bank.pins.set(c.id, { pin, failures: 0 });
       return OK;
     },

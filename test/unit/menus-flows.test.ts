@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { customerMenuEngine } from "../../src/menus/index.js";
+import { AesGcmSealer } from "../../src/menus/adapters/sealer.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 import { replyKeys, walk } from "../helpers/menu-walk.js";
 import { containsPin } from "../helpers/pin-leak.js";
@@ -22,6 +23,44 @@ describe("registration", () => {
     expect(c.language).toBe("sw");
     expect(bank.pins.get(c.id)!.pin).toBe("4827");
     expect(last.state.data).toEqual({});
+  });
+
+  it("a registration whose PIN was not set finishes when its step is tried again, in a new session", async () => {
+    const bank = new FakeBank();
+    const sealer = new AesGcmSealer();
+    const first = bank.context("+254700000003", "session-a", sealer);
+    const typed = await walk(first, ["Jane Wanjiru", "2", "4827"]);
+    const setPin = first.pins.setPin;
+    first.pins.setPin = async () => {
+      throw new Error("database down");
+    };
+    await expect(engine.next(typed.at(-1)!.state, "4827", first)).rejects.toThrow("database down");
+    first.pins.setPin = setPin;
+    const customer = bank.customers.get("+254700000003")!;
+    expect(bank.pins.has(customer.id)).toBe(false);
+    // The session resumed by the same caller under a new id: the sealed PIN still opens.
+    const again = await engine.next(typed.at(-1)!.state, "4827", bank.context("+254700000003", "session-b", sealer));
+    expect(replyKeys(again)).toEqual(["reg.done"]);
+    expect(bank.pins.get(customer.id)!.pin).toBe("4827");
+    // Once the PIN is set, the same step cannot set another.
+    const third = await engine.next(typed.at(-1)!.state, "4827", bank.context("+254700000003", "session-c", sealer));
+    expect(replyKeys(third)).toEqual(["err.already_registered"]);
+    expect(bank.customers.size).toBe(1);
+  });
+
+  it("a new PIN sealed in one session opens only for the same caller when resumed in another", async () => {
+    const bank = new FakeBank();
+    bank.addCustomer("+254700000004", "Ali Hassan", { pin: "4827" });
+    const sealer = new AesGcmSealer();
+    const typed = await walk(bank.context("+254700000004", "session-a", sealer), ["5", "7391"]);
+    const resumed = await engine.next(typed.at(-1)!.state, "7391", bank.context("+254700000004", "session-b", sealer));
+    expect(replyKeys(resumed)).toEqual(["cp.ask_old"]);
+    const done = await engine.next(resumed.state, "4827", bank.context("+254700000004", "session-b", sealer));
+    expect(replyKeys(done)).toEqual(["cp.done"]);
+    // Another number holding that state cannot open the sealed PIN: asked to type it again.
+    bank.addCustomer("+254700000005", "Other Person", { pin: "4827" });
+    const stolen = await engine.next({ ...typed.at(-1)!.state, customer: bank.customers.get("+254700000005")! }, "7391", bank.context("+254700000005", "session-c", sealer));
+    expect(replyKeys(stolen)).toEqual(["err.pin_mismatch", "cp.ask_new"]);
   });
 
   it("asks again when the PINs differ, and refuses weak PINs", async () => {

@@ -13,6 +13,15 @@ export function newPinProblem(pin: string, ctx: MenuContext): string | null {
   return null;
 }
 
+/**
+ * What a new PIN is sealed under between its two entries: the caller's number and the flow, not
+ * the session's id. A session interrupted there is offered to the same caller again, under a new
+ * session id, and its sealed PIN must still open.
+ */
+export function sealContext(ctx: MenuContext, flow: "reg" | "cp"): string {
+  return `${ctx.institutionId}:${ctx.msisdn}:${flow}`;
+}
+
 export function samePin(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);

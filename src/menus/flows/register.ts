@@ -2,9 +2,10 @@
 import { normalizeMsisdn } from "../../core/directory/msisdn.js";
 import { parseDisplayName } from "../../core/directory/names.js";
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
-import { MENU_LANGUAGES, msg, type Language } from "../engine/types.js";
+import { MENU_LANGUAGES, msg, type CustomerRef, type Language } from "../engine/types.js";
+import type { MenuContext, Result } from "../ports.js";
 import { refusalMessage } from "../refusals.js";
-import { askPin, newPinProblem, samePin } from "./pins.js";
+import { askPin, newPinProblem, samePin, sealContext } from "./pins.js";
 
 // One letter is a valid display name to the directory, but not a name to register by.
 const NAME_MIN_CHARS = 2;
@@ -42,27 +43,37 @@ export const register: Flow = {
     async pin(state, input, ctx) {
       const problem = newPinProblem(input, ctx);
       if (problem) return askPin(state, msg("reg.ask_pin"), refusalMessage(problem));
-      const sealed = ctx.sealer.seal(input, `${ctx.sessionId}:reg`);
+      const sealed = ctx.sealer.seal(input, sealContext(ctx, "reg"));
       return askPin(at(state, "register", "confirm", { ...state.data, pin: sealed }), msg("reg.confirm_pin"));
     },
     async confirm(state, input, ctx) {
       const { pin: sealed, ...rest } = state.data;
-      const first = sealed ? ctx.sealer.open(sealed, `${ctx.sessionId}:reg`) : null;
+      const first = sealed ? ctx.sealer.open(sealed, sealContext(ctx, "reg")) : null;
       if (first === null || !samePin(first, input)) {
         return askPin(at(state, "register", "pin", rest), msg("reg.ask_pin"), refusalMessage("pin_mismatch"));
       }
       const cleared = at(state, "register", "done", {});
-      const registered = await ctx.directory.register({
-        institutionId: ctx.institutionId,
-        msisdn: ctx.msisdn,
-        displayName: rest.name ?? "",
-        language: (rest.lang as Language | undefined) ?? state.lang,
-      });
+      const registered = await registeredCustomer(ctx, rest.name ?? "", (rest.lang as Language | undefined) ?? state.lang);
       if (!registered.ok) return end(cleared, [refusalMessage(registered)]);
       const customer = registered.value;
+      // A customer registered by an earlier try of this step (its PIN then failed to be set) gets
+      // the PIN now; one who has a PIN is refused it (`pin_already_set`), as already registered.
       const pinSet = await ctx.pins.setPin(customer, first);
+      if (!pinSet.ok && pinSet.code === "pin_already_set") return end(cleared, [refusalMessage({ code: "already_registered" })]);
       if (!pinSet.ok) return end(cleared, [refusalMessage(pinSet)]);
       return end({ ...cleared, customer, lang: customer.language }, [msg("reg.done", { name: customer.displayName })]);
     },
   },
 };
+
+/**
+ * The customer this step registers, or the one an earlier try of it registered: that try may
+ * have failed between the registration and the PIN, and its retry (or the session resumed) must
+ * be able to finish the job, or the number would stay a customer without a PIN.
+ */
+async function registeredCustomer(ctx: MenuContext, displayName: string, language: Language): Promise<Result<CustomerRef>> {
+  const registered = await ctx.directory.register({ institutionId: ctx.institutionId, msisdn: ctx.msisdn, displayName, language });
+  if (registered.ok || registered.code !== "already_registered") return registered;
+  const existing = await ctx.directory.findByMsisdn(ctx.msisdn, ctx.institutionId);
+  return existing ? { ok: true, value: existing } : registered;
+}

@@ -2,7 +2,7 @@
 import { ask, at, end, withNotice, type Flow } from "../engine/steps.js";
 import { msg, type MenuState } from "../engine/types.js";
 import { refusalMessage } from "../refusals.js";
-import { afterPinRefusal, askPin, newPinProblem, samePin } from "./pins.js";
+import { afterPinRefusal, askPin, newPinProblem, samePin, sealContext } from "./pins.js";
 import { LANGUAGE_OPTIONS, languageOf } from "./register.js";
 
 function customerOf(state: MenuState) {
@@ -23,15 +23,15 @@ export const changePin: Flow = {
     async new(state, input, ctx) {
       const problem = newPinProblem(input, ctx);
       if (problem) return askPin(state, msg("cp.ask_new"), refusalMessage(problem));
-      return askPin(at(state, "change_pin", "confirm", { pin: ctx.sealer.seal(input, `${ctx.sessionId}:cp`) }), msg("cp.confirm_new"));
+      return askPin(at(state, "change_pin", "confirm", { pin: ctx.sealer.seal(input, sealContext(ctx, "cp")) }), msg("cp.confirm_new"));
     },
     async confirm(state, input, ctx) {
-      const first = state.data.pin ? ctx.sealer.open(state.data.pin, `${ctx.sessionId}:cp`) : null;
+      const first = state.data.pin ? ctx.sealer.open(state.data.pin, sealContext(ctx, "cp")) : null;
       if (first === null || !samePin(first, input)) return askPin(at(state, "change_pin", "new"), msg("cp.ask_new"), refusalMessage("pin_mismatch"));
       return askPin(at(state, "change_pin", "old", state.data), msg("cp.ask_old"));
     },
     async old(state, input, ctx) {
-      const newPin = state.data.pin ? ctx.sealer.open(state.data.pin, `${ctx.sessionId}:cp`) : null;
+      const newPin = state.data.pin ? ctx.sealer.open(state.data.pin, sealContext(ctx, "cp")) : null;
       if (newPin === null) return askPin(at(state, "change_pin", "new"), msg("cp.ask_new"));
       const changed = await ctx.pins.changePin(customerOf(state), input, newPin);
       if (changed.ok) return end(at(state, "change_pin", "done"), [msg("cp.done")]);
