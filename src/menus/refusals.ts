@@ -64,11 +64,16 @@ const TABLE: Record<string, string> = {
   pending_already_declined: "err.cash_out_decided",
 };
 
-export const REFUSAL_KEYS: readonly string[] = [...new Set([...Object.values(TABLE), "err.generic"])];
+export const REFUSAL_KEYS: readonly string[] = [
+  ...new Set([...Object.values(TABLE), "err.generic", "err.limit_remaining", "err.limit_remaining_amount", "err.limit_reached", "err.limit_reached_month"]),
+];
 
 export interface RefusalExtras {
   currency?: string;
+  /** The largest amount every limit lets through now (the core's availableMinor). */
   remainingMinor?: bigint;
+  /** The customer is sending money: "you can still send …"; otherwise the wording fits any amount. */
+  sending?: boolean;
 }
 
 /** Refusals after which the customer may correct the amount and try again. */
@@ -83,12 +88,23 @@ export const AMOUNT_REFUSALS: ReadonlySet<string> = new Set([
   "float_limit_exceeded",
 ]);
 
+/**
+ * Whether the customer may type another amount after this refusal: not when a limit leaves
+ * nothing at all (every amount would be refused until the stage cap ends the session).
+ */
+export function mayCorrectAmount(code: string, remainingMinor?: bigint): boolean {
+  return AMOUNT_REFUSALS.has(code) && !(remainingMinor !== undefined && remainingMinor <= 0n && LIMIT_CODES.has(code));
+}
+
+const LIMIT_CODES: ReadonlySet<string> = new Set(["limit_exceeded", "per_transaction_exceeded", "daily_amount_exceeded", "monthly_amount_exceeded"]);
+
 export function refusalMessage(refusal: Pick<Refusal, "code" | "until"> | string, extras: RefusalExtras = {}): Message {
   const code = typeof refusal === "string" ? refusal : refusal.code;
   const listed = Object.hasOwn(TABLE, code) ? TABLE[code] : undefined;
   const key = listed ?? (code.startsWith("alias_") ? "err.alias_invalid" : "err.generic");
   if (key === "err.limit_exceeded" && extras.remainingMinor !== undefined && extras.currency) {
-    return msg("err.limit_remaining", { remaining: money(extras.remainingMinor, extras.currency) });
+    if (extras.remainingMinor <= 0n) return msg(code === "monthly_amount_exceeded" ? "err.limit_reached_month" : "err.limit_reached");
+    return msg(extras.sending ? "err.limit_remaining" : "err.limit_remaining_amount", { remaining: money(extras.remainingMinor, extras.currency) });
   }
   const until = typeof refusal === "string" ? undefined : refusal.until;
   if (until && (key === "err.pin_locked" || key === "err.sim_swap_cooling" || key === "err.pin_change_cooling")) {

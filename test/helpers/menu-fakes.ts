@@ -60,6 +60,8 @@ export class FakeBank {
   readonly agentMoves = new Map<string, AgentOutcome>();
   /** Set to make the next port call throw (a dependency outage). */
   failNext = false;
+  /** What the payer may still send today, when a test sets it (the quote refuses more). */
+  sendRoomMinor: bigint | null = null;
 
   addCustomer(msisdn: string, name: string, opts: { pin?: string; balance?: bigint; language?: Language; alias?: string } = {}): CustomerRef {
     const c: CustomerRef = {
@@ -201,6 +203,8 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
       payments: {
         async quote(_payer, _payee, amountMinor) {
           bank.trip();
+          const room = bank.sendRoomMinor;
+          if (room !== null && amountMinor > room) return { feeMinor: 0n, refusal: "daily_amount_exceeded", remainingMinor: room };
           return amountMinor > 1_000_000_00n ? { feeMinor: 0n, refusal: "limit_exceeded", remainingMinor: 1_000_000_00n } : { feeMinor: 10_00n };
         },
         async send(input) {

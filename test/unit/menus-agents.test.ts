@@ -55,7 +55,8 @@ describe("customer: withdraw cash at an agent", () => {
     expect(replyKeys(steps.at(-1)!)).toEqual(["err.agent_number_invalid", "wd.ask_agent"]);
     steps = await walk(bank.context(JANE), ["4", "0700000030", "123456", "0", "100000", "-5"]);
     expect(replyKeys(steps[4]!)[0]).toBe("err.invalid_amount_hint");
-    expect(replyKeys(steps[5]!)[0]).toBe("err.limit_remaining");
+    // Over the agent's cap: the most allowed, in words that fit a withdrawal ("send" would not).
+    expect(replyKeys(steps[5]!)[0]).toBe("err.limit_remaining_amount");
     expect(replyKeys(steps[6]!)[0]).toBe("err.invalid_amount_hint");
     steps = await walk(bank.context(JANE), ["4", "0700000030", "123456", "100", "1111", "2222", "3333"]);
     expect(replyKeys(steps[5]!)).toEqual(["err.pin_wrong", "wd.ask_pin"]);
@@ -176,7 +177,7 @@ describe("agent menu", () => {
   it("an amount over the agent's limit may be corrected; a cash-out answered meanwhile is said to be so", async () => {
     const { bank, jane } = setup();
     let steps = await walk(bank.context(SHOP), ["1", "0700000010", "80000", "100", AGENT_PIN]);
-    expect(replyKeys(steps[3]!)).toEqual(["err.limit_remaining", "ci.ask_amount"]);
+    expect(replyKeys(steps[3]!)).toEqual(["err.limit_remaining_amount", "ci.ask_amount"]);
     expect(replyKeys(steps[5]!)).toEqual(["ci.receipt"]);
     await walk(bank.context(SHOP), ["2", "0700000010", "100", AGENT_PIN]);
     steps = await walk(bank.context(JANE), ["1"]);

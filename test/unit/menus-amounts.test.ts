@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AesGcmSealer } from "../../src/menus/adapters/sealer.js";
 import { parseAmount } from "../../src/menus/engine/amounts.js";
-import { REFUSAL_KEYS, refusalMessage } from "../../src/menus/refusals.js";
+import { mayCorrectAmount, REFUSAL_KEYS, refusalMessage } from "../../src/menus/refusals.js";
 import { createTranslator, formatMoney } from "../../src/infra/i18n/index.js";
 
 describe("parseAmount", () => {
@@ -62,10 +62,19 @@ describe("AesGcmSealer", () => {
 describe("refusal table", () => {
   it("maps codes to messages, limits with what remains, unknown codes to a generic message", () => {
     expect(refusalMessage("insufficient_funds")).toEqual({ key: "err.insufficient_funds" });
-    expect(refusalMessage("daily_amount_exceeded", { currency: "KES", remainingMinor: 35_00n })).toEqual({
+    expect(refusalMessage("daily_amount_exceeded", { currency: "KES", remainingMinor: 35_00n, sending: true })).toEqual({
       key: "err.limit_remaining",
       params: { remaining: { kind: "money", minor: "3500", currency: "KES" } },
     });
+    expect(refusalMessage("per_transaction_exceeded", { currency: "KES", remainingMinor: 35_00n })).toEqual({
+      key: "err.limit_remaining_amount",
+      params: { remaining: { kind: "money", minor: "3500", currency: "KES" } },
+    });
+    expect(refusalMessage("daily_amount_exceeded", { currency: "KES", remainingMinor: 0n, sending: true })).toEqual({ key: "err.limit_reached" });
+    expect(refusalMessage("monthly_amount_exceeded", { currency: "KES", remainingMinor: 0n })).toEqual({ key: "err.limit_reached_month" });
+    expect(mayCorrectAmount("daily_amount_exceeded", 35_00n)).toBe(true);
+    expect(mayCorrectAmount("daily_amount_exceeded", 0n)).toBe(false);
+    expect(mayCorrectAmount("invalid_amount")).toBe(true);
     expect(refusalMessage({ code: "pin_locked", until: null })).toEqual({ key: "err.pin_locked" });
     expect(refusalMessage("something_new")).toEqual({ key: "err.generic" });
   });

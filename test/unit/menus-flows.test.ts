@@ -288,6 +288,19 @@ describe("customer menus", () => {
     expect(replyKeys(steps.at(-1)!)).toEqual(["err.limit_remaining", "send.ask_amount"]);
   });
 
+  it("a limit with nothing left ends the session saying so, instead of asking for amounts it would refuse", async () => {
+    const { bank } = setup();
+    bank.sendRoomMinor = 40_00n;
+    let steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "50"]);
+    expect(steps.at(-1)!.reply.lines[0]).toEqual({ key: "err.limit_remaining", params: { remaining: { kind: "money", minor: "4000", currency: "KES" } } });
+    expect(steps.at(-1)!.continues).toBe(true);
+    bank.sendRoomMinor = 0n;
+    steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "50"]);
+    expect(replyKeys(steps.at(-1)!)).toEqual(["err.limit_reached"]);
+    expect(steps.at(-1)!.continues).toBe(false);
+    expect(bank.sends.size).toBe(0);
+  });
+
   it("shortcuts: *384*1# → balance, *384*2*number*amount# → confirmation, unknown → main menu", async () => {
     const { bank } = setup();
     expect(replyKeys((await walk(bank.context("+254700000010"), [], ["1"]))[0]!)).toEqual(["bal.ask_pin"]);

@@ -4,7 +4,7 @@ import { currencyDigits, parseAmount } from "../engine/amounts.js";
 import { end } from "../engine/steps.js";
 import { msg, type Message, type MenuState, type StepResult } from "../engine/types.js";
 import type { AgentOutcome, AgentQuoteResult, MenuContext } from "../ports.js";
-import { AMOUNT_REFUSALS, refusalMessage } from "../refusals.js";
+import { mayCorrectAmount, refusalMessage } from "../refusals.js";
 import { afterPinRefusal } from "./pins.js";
 
 /** The steps whose PIN hop moves (or holds) money: past the hop budget they answer "check your balance". */
@@ -32,7 +32,7 @@ export function readAmount(input: string, currency: string, askAgain: (notice: M
 /** A refused quote: the amount may be corrected (limits, bands), anything else ends the session. */
 export function quoteRefused(state: MenuState, refusal: Exclude<AgentQuoteResult<unknown>, { ok: true }>, currency: string, askAgain: (notice: Message) => StepResult): StepResult {
   const notice = refusalMessage({ code: refusal.code, until: refusal.until ?? null }, { currency, remainingMinor: refusal.remainingMinor });
-  return AMOUNT_REFUSALS.has(refusal.code) ? askAgain(notice) : end(state, [notice]);
+  return mayCorrectAmount(refusal.code, refusal.remainingMinor) ? askAgain(notice) : end(state, [notice]);
 }
 
 /** The screen after a PIN step whose core call did not succeed; null when it did. */

@@ -9,7 +9,7 @@ import { currencyDigits, parseAmount } from "../engine/amounts.js";
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
 import { money, msg, type MenuState, type StepResult } from "../engine/types.js";
 import type { MenuContext } from "../ports.js";
-import { AMOUNT_REFUSALS, refusalMessage } from "../refusals.js";
+import { mayCorrectAmount, refusalMessage } from "../refusals.js";
 import { chosenInstrument, instrumentOptions, offeredInstruments, offeredTails, type InstrumentChoice } from "./instrument-choices.js";
 import { afterPinRefusal, askPin } from "./pins.js";
 
@@ -51,8 +51,8 @@ async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Pr
   // The instruments are read beside the quote: a customer with several is asked which one pays.
   const [quote, instruments] = await Promise.all([ctx.payments.quote(customer, payee.query, amountMinor), ctx.directory.payingInstruments(customer)]);
   if (quote.refusal) {
-    const notice = refusalMessage(quote.refusal, { currency: customer.currency, remainingMinor: quote.remainingMinor });
-    return AMOUNT_REFUSALS.has(quote.refusal) ? again(notice) : end(state, [notice]);
+    const notice = refusalMessage(quote.refusal, { currency: customer.currency, remainingMinor: quote.remainingMinor, sending: true });
+    return mayCorrectAmount(quote.refusal, quote.remainingMinor) ? again(notice) : end(state, [notice]);
   }
   const swap = await ctx.simSwap.checkOutgoing(customer.msisdn, amountMinor + quote.feeMinor);
   if (!swap.ok) return end(state, [refusalMessage(swap)]);
@@ -127,7 +127,7 @@ export const send: Flow = {
       // The wallet chosen to pay from was removed (or can no longer pay) since it was offered.
       if (result.code === "instrument_not_found") return end(state, [msg("send.source_gone")]);
       if (result.code !== "ok") {
-        const extras = { currency: customer.currency, remainingMinor: result.remainingMinor };
+        const extras = { currency: customer.currency, remainingMinor: result.remainingMinor, sending: true };
         return end(state, [refusalMessage({ code: result.code, until: result.until ?? null }, extras)]);
       }
       const feeMinor = result.feeMinor ?? BigInt(state.data.fee ?? "0");
