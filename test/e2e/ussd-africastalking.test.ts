@@ -143,6 +143,11 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
     // Mini-statement shows it.
     const stmt = (await walk("stmt-1", "+254711000020", ["3", "5831"])).at(-1)!;
     expect(stmt).toMatch(/^END Last transactions:\n.* Received KES 250\.00 Ref [0-9A-F]{10}$/);
+    // The payer's: one line for the payment with its fee (what left the wallet), under the receipt's
+    // reference; the fee is not a payment of its own. The funding shows as received.
+    const ref = /Ref ([0-9A-F]{10})/.exec(a.text)![1];
+    const paid = (await walk("stmt-2", "+254711000010", ["3", "4827"])).at(-1)!;
+    expect(paid).toMatch(new RegExp(`^END Last transactions:\\n.* Sent KES 260\\.00 Ref ${ref}\\n.* Received KES 1,000\\.00 Ref [0-9A-F]{10}$`));
   });
 
   it("clear refusals: unknown payee, invalid amount, insufficient funds, wrong PIN then locked", async () => {

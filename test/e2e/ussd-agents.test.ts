@@ -126,6 +126,10 @@ describe("agents over USSD (Africa's Talking, PostgreSQL)", () => {
     expect(await balance(mary.walletAccountId)).toEqual({ posted: 690_00n, pending: 0n });
     expect((await balance(shop.floatAccountId)).posted).toBe(300_00n);
     expect((await balance(shop.commissionAccountId)).posted).toBe(5_00n);
+    // Her mini-statement: the cash-out with its fee as one line, under the approval's reference.
+    const ref = /Ref ([0-9A-F]{10})/.exec(offer[3]!)![1];
+    const stmt = (await walk("+254712300012", ["3", "4827"])).at(-1)!;
+    expect(stmt).toMatch(new RegExp(`^END Last transactions:\\n.* Sent KES 310\\.00 Ref ${ref}\\n.* Received KES 1,000\\.00 Ref [0-9A-F]{10}$`));
     // Answered: the next dial is the main menu again.
     expect((await walk("+254712300012", []))[0]).toMatch(/^CON Welcome to fingate\n1\. Balance\n2\. Send money\n3\. Mini-statement\n4\. Withdraw cash/);
   });
@@ -141,6 +145,14 @@ describe("agents over USSD (Africa's Talking, PostgreSQL)", () => {
     expect(declined[1]).toBe("END Declined. The money stays in your wallet.");
     expect(await balance(ali.walletAccountId)).toEqual({ posted: 500_00n, pending: 0n });
     expect((await balance(shop.floatAccountId)).posted).toBe(0n);
+    // Two more declined: six holds and six releases (amount and fee legs), none a payment. The
+    // mini-statement looks past them to the money that did move.
+    for (let i = 0; i < 2; i++) {
+      await walk("+254712300093", ["2", "0712300013", "200", AGENT_PIN]);
+      expect((await walk("+254712300013", ["2"]))[1]).toBe("END Declined. The money stays in your wallet.");
+    }
+    const stmt = (await walk("+254712300013", ["3", "4827"])).at(-1)!;
+    expect(stmt).toMatch(/^END Last transactions:\n.* Received KES 500\.00 Ref [0-9A-F]{10}$/);
   });
 
   it("the customer withdraws cash: agent number, store number, amount, fee, PIN → receipt", async () => {

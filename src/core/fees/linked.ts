@@ -31,6 +31,7 @@ export interface FeeAccounts {
 /** Transfer codes of fees and commissions, one per payment type so reports can split them. */
 export const feeCode = (type: FeeType): string => `fee_${type}`;
 export const commissionCode = (type: FeeType): string => `commission_${type}`;
+export const isFeeCode = (code: string): boolean => code.startsWith("fee_");
 
 /** Ids of a payment's fee and commission, derived from the payment's: a retry maps to the same transfers. */
 export const feeTransferId = (paymentId: string): string => derivedUuid(`fingate:fee:${paymentId}`);

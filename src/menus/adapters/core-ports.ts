@@ -7,8 +7,10 @@ import type { SimSwapGuard } from "../../core/auth/sim-swap.js";
 import type { Directory } from "../../core/directory/directory.js";
 import { canPay } from "../../core/directory/instruments.js";
 import type { ActionContext, Customer } from "../../core/directory/types.js";
+import { feeTransferId, isFeeCode } from "../../core/fees/linked.js";
 import { transferReference } from "../../core/ledger/ids.js";
 import type { Ledger } from "../../core/ledger/ledger.js";
+import type { Transfer } from "../../core/ledger/types.js";
 import type { AccountsPort, CustomerRef, DirectoryPort, Holdings, PinPort, Result, SimSwapPort, StatementLine } from "../ports.js";
 
 const SELF_REGISTRATION: ActionContext = { actorType: "customer", actorId: "self-registration", channel: "ussd" };
@@ -128,6 +130,14 @@ export class CoreSimSwapPort implements SimSwapPort {
   }
 }
 
+/** Pages of history a mini-statement reads at most, looking past reservations for its lines. */
+const STATEMENT_PAGES = 3;
+
+/** A fee leg's own id (a posted one's: its reservation's), which `feeTransferId` derives from its payment's. */
+function feeKey(t: Transfer): string | null {
+  return t.kind === "post" ? t.pendingId : t.id;
+}
+
 export class LedgerAccountsPort implements AccountsPort {
   constructor(private readonly ledger: Pick<Ledger, "getAccount" | "listAccountTransfers">) {}
 
@@ -138,17 +148,40 @@ export class LedgerAccountsPort implements AccountsPort {
     return { availableMinor: available > 0n ? available : 0n, currency: account.currency };
   }
 
+  /**
+   * The last `limit` payments in and out. Reservations and their voids are left out (a declined
+   * cash-out leaves two of each, one per leg), so the history is read a page at a time, at most
+   * STATEMENT_PAGES pages. A fee is not a payment of its own: it is added to the payment it was
+   * charged for, so an "out" line is what left the wallet. A posted reservation (a cash-out) is
+   * named by the reservation's reference, the one on its receipt.
+   */
   async recent(c: CustomerRef, limit: number): Promise<StatementLine[]> {
-    // Ask for a few more than shown: pending reservations and voids are left out of a statement.
-    const transfers = await this.ledger.listAccountTransfers(c.walletAccountId, { limit: limit * 2 });
-    return transfers
-      .filter((t) => t.kind === "single" || t.kind === "post")
-      .slice(0, limit)
-      .map((t) => ({
-        direction: t.debitAccountId === c.walletAccountId ? "out" : "in",
-        amountMinor: t.amountMinor,
-        at: t.createdAt,
-        reference: transferReference(t.id),
-      }));
+    const lines: StatementLine[] = [];
+    const fees = new Map<string, bigint>();
+    const pageSize = Math.max(1, limit) * 4;
+    let beforeSeq: bigint | undefined;
+    for (let page = 0; page < STATEMENT_PAGES && lines.length < limit; page++) {
+      const transfers = await this.ledger.listAccountTransfers(c.walletAccountId, { limit: pageSize, ...(beforeSeq === undefined ? {} : { beforeSeq }) });
+      for (const t of transfers) {
+        if (lines.length >= limit) break;
+        if (t.kind !== "single" && t.kind !== "post") continue;
+        const out = t.debitAccountId === c.walletAccountId;
+        // Newest first: a fee is met before its payment (written after it, in one linked group).
+        const feeOf = out && isFeeCode(t.code) ? feeKey(t) : null;
+        if (feeOf !== null) {
+          fees.set(feeOf, (fees.get(feeOf) ?? 0n) + t.amountMinor);
+          continue;
+        }
+        const named = t.kind === "post" && t.pendingId ? t.pendingId : t.id;
+        const fee = out ? (fees.get(feeTransferId(named)) ?? 0n) : 0n;
+        lines.push({ direction: out ? "out" : "in", amountMinor: t.amountMinor + fee, at: t.createdAt, reference: transferReference(named) });
+      }
+      const last = transfers.at(-1);
+      if (transfers.length < pageSize || last?.seq === undefined) break;
+      beforeSeq = last.seq;
+    }
+    return lines;
   }
+
+
 }
