@@ -262,6 +262,17 @@ describe("customer menus", () => {
     }
   });
 
+  it("a gateway without the agents port offers no cash withdrawal, by menu or by shortcut", async () => {
+    const { bank } = setup();
+    const { agents: _agents, ...ctx } = bank.context("+254700000010");
+    const steps = await walk(ctx, ["4"]);
+    expect(steps[0]!.reply.options?.map((o) => o.choice)).toEqual(["1", "2", "3", "5", "6", "7"]);
+    expect(replyKeys(steps[1]!)).toEqual(["err.invalid_choice", "main.title"]);
+    const shortcut = await walk(ctx, [], ["4"]);
+    expect(replyKeys(shortcut[0]!)).toEqual(["main.title"]);
+    expect(shortcut[0]!.continues).toBe(true);
+  });
+
   it("a customer with one instrument goes straight from the amount to the confirmation", async () => {
     const { bank } = setup();
     const steps = await walk(bank.context("+254700000010"), ["2", "peter.o", "150"]);

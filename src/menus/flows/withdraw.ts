@@ -8,6 +8,7 @@ import { money, msg, type Message, type MenuState, type StepResult } from "../en
 import type { AgentsPort, MenuContext } from "../ports.js";
 import { refusalMessage } from "../refusals.js";
 import { attempt, isScreen, outcomeRefused, quoteRefused, readAmount, requestIdFor } from "./money.js";
+import { mainMenu } from "./main-menu.js";
 import { askPinUnder } from "./pins.js";
 
 const PROMPT = msg("wd.ask_pin");
@@ -42,7 +43,8 @@ export function withdrawSummary(state: MenuState): Message[] {
 export const withdraw: Flow = {
   id: "withdraw",
   async start(state, ctx) {
-    if (!ctx.agents) return end(state, [msg("err.generic")]);
+    // Not offered without the agents port (a dial shortcut can still name it): the main menu.
+    if (!ctx.agents) return mainMenu.start(state, ctx);
     return askAgent(state);
   },
   steps: {
