@@ -13,9 +13,12 @@ describe("parseAmount", () => {
     ["1,500.25", 1_500_25n],
     ["0.01", 1n],
     ["007", 7_00n],
+    [" 25 ", 25_00n],
+    ["1 500", 1_500_00n],
+    ["12 345 678,50", 12_345_678_50n],
   ])("%s → %s", (input, minor) => expect(parseAmount(input, "KES")).toBe(minor));
 
-  it.each(["", "0", "0.00", "-5", "1.234", "1e3", "12abc", "1,5,0", "9999999999999", "NaN", "Infinity", "1..2"])("refuses %j", (input) => {
+  it.each(["", "0", "0.00", "-5", "1.234", "1e3", "12abc", "1,5,0", "9999999999999", "NaN", "Infinity", "1..2", "5 5", "1 2 3 4", "15 00", "1 500.123", "1\n500"])("refuses %j", (input) => {
     expect(parseAmount(input, "KES")).toBeNull();
   });
 

@@ -22,13 +22,18 @@ export function currencyDigits(currency: string): number {
 }
 
 /**
- * "150", "150.5", "1,500.25" or "150,50" (comma as the decimal mark when it is followed by one or
- * two digits only). Returns null for anything else, for zero, and for more decimals than the
+ * "150", "150.5", "1,500.25", "1 500" or "150,50" (comma as the decimal mark when it is followed by
+ * one or two digits only). Returns null for anything else, for zero, and for more decimals than the
  * currency has.
  */
 export function parseAmount(input: string, currency: string): bigint | null {
   const digits = currencyDigits(currency);
-  let text = input.trim().replace(/\s/g, "");
+  let text = input.trim();
+  // A space inside an amount only groups thousands ("1 500", as French writes it); "5 5" is a slip.
+  if (/\s/.test(text)) {
+    if (!/^\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d{1,2})?$/.test(text)) return null;
+    text = text.replace(/[ \u00a0\u202f]/g, "");
+  }
   if (/^\d+,\d{1,2}$/.test(text)) text = text.replace(",", ".");
   else if (/^\d{1,3}(,\d{3})+(\.\d+)?$/.test(text)) text = text.replace(/,/g, "");
   const match = /^(\d+)(?:\.(\d+))?$/.exec(text);
