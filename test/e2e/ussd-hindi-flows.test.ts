@@ -247,16 +247,18 @@ describe("USSD in Hindi, end to end (PostgreSQL + Redis, two instances)", () => 
     expectHindiPages(insufficient);
     expect(await rig.balance(poor.walletAccountId)).toBe(10_00n);
 
-    const over = await rig.walk("hi-ref-3", "+254722100061", ["2", "0722100062", "15000", "1", "4827"], { alternate: true });
+    // Said at the amount, before any PIN; the session goes on at the amount.
+    const over = await rig.walk("hi-ref-3", "+254722100061", ["2", "0722100062", "15000"], { alternate: true });
     expectHindiPages(over);
-    const remaining = /^END सीमा पार। आज आप अभी KES ([0-9,]+\.\d\d) भेज सकते हैं।$/.exec(over.at(-1)!);
+    const remaining = /^CON सीमा पार। आज आप अभी KES ([0-9,]+\.\d\d) भेज सकते हैं।/.exec(over.at(-1)!);
     expect(remaining, over.at(-1)).not.toBeNull();
     expect(await rig.balance(rich.walletAccountId)).toBe(30_000_00n);
     // What the refusal said can still be sent, goes through.
     const amount = remaining![1]!.replace(/,/g, "");
     expect(Number(amount)).toBeGreaterThan(0);
     expect(Number(amount)).toBeLessThan(15_000);
-    const sent = await rig.walk("hi-ref-4", "+254722100061", ["2", "0722100062", amount, "1", "4827"], { alternate: true });
+    // The next dial offers to continue at the amount (the session above was left there).
+    const sent = await rig.walk("hi-ref-4", "+254722100061", ["1", amount, "1", "4827"], { alternate: true });
     expect(sent.at(-1)).toMatch(new RegExp(`^END TOM K\\*\\*\\* को KES ${remaining![1]!.replace(/\./g, "\\.")} भेजे गए। संदर्भ [0-9A-F]{10}।`));
   });
 

@@ -176,6 +176,22 @@ describe("payments on postgres", () => {
     expect(await balance(travel.accountId)).toBe(0n);
   });
 
+  it("a quote refuses an amount over the payer's own limits with what may still be sent, counted on the primary wallet", async () => {
+    const kamau = await registerWithPin(services, institutionId, { msisdn: "0712345698", name: "Kamau Quote", pin: "4827" });
+    const spare = await services.directory.addInstrument(SYSTEM, kamau.id, { kind: "wallet", alias: "spare" });
+    if (!spare.ok) throw new Error(spare.code);
+    await fund(spare.value.accountId, 200_000n);
+    const quote = (amountMinor: bigint) => services.payments.quoteP2P({ payerCustomerId: kamau.id, payee: payee.msisdn, amountMinor, channel: "ussd" });
+    expect(await quote(60_000n)).toMatchObject({ ok: false, code: "per_transaction_exceeded", availableMinor: 50_000n });
+    // 70,000 of the day's 100,000 sent from the second wallet: counted on the customer's primary one.
+    for (const amountMinor of [40_000n, 30_000n]) {
+      const sent = await services.payments.sendP2P({ payerCustomerId: kamau.id, payee: payee.msisdn, amountMinor, channel: "ussd", paymentId: uuidv7(), pin: "4827", fromInstrumentId: spare.value.id });
+      expect(sent).toMatchObject({ ok: true });
+    }
+    expect(await quote(30_001n)).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 30_000n });
+    expect(await quote(30_000n)).toMatchObject({ ok: true });
+  });
+
   it("two wallets of one customer share the customer's daily limit", async () => {
     const amina = await registerWithPin(services, institutionId, { msisdn: "0712345690", name: "Amina Wambui", pin: "4827" });
     const second = await services.directory.addInstrument(SYSTEM, amina.id, { kind: "wallet", alias: "business" });

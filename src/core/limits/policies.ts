@@ -3,7 +3,8 @@ import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { FieldProblem } from "../institutions/types.js";
 import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "./ports.js";
 import { defaultPolicy, policyCells, policyProblems, securityLevel, type SecurityLevel } from "./security-levels.js";
-import type { LimitChannel, LimitPolicy, LimitTier } from "./types.js";
+import { periodKeys } from "./periods.js";
+import type { LimitChannel, LimitPolicy, LimitTier, LimitUsage } from "./types.js";
 
 /** One cell of a bank's matrix as the admin API shows it. */
 export interface PolicyView {
@@ -55,6 +56,15 @@ export class LimitPolicies {
   /** The policy the ledger applies to a payer on this channel with this tier. */
   async effective(key: LimitPolicyKey): Promise<LimitPolicy> {
     return (await this.cell(key)).policy;
+  }
+
+  /**
+   * What an account has sent today and this month in the institution's time zone, as the ledger
+   * last counted it: for an early answer (a quote), never for the decision, which the ledger takes
+   * with the account locked.
+   */
+  async usage(accountId: string, timeZone: string): Promise<LimitUsage> {
+    return this.store.usage(accountId, periodKeys(this.now(), timeZone));
   }
 
   async set(by: Principal, key: LimitPolicyKey, policy: LimitPolicy): Promise<SetPolicyResult> {

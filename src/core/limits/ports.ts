@@ -1,5 +1,6 @@
 import type { AuditEntryInput } from "../audit/audit-entry.js";
-import type { LimitChannel, LimitPolicy, LimitTier } from "./types.js";
+import type { PeriodKeys } from "./periods.js";
+import type { LimitChannel, LimitPolicy, LimitTier, LimitUsage } from "./types.js";
 
 export interface LimitPolicyKey {
   institutionId: string;
@@ -26,4 +27,9 @@ export interface LimitPolicyStore {
     now: Date,
     audit: (before: LimitPolicy | null) => AuditEntryInput[],
   ): Promise<LimitPolicy | null>;
+  /**
+   * What an account has sent in a local day and month, as the ledger's last batch counted it. Read
+   * outside any batch, so only advisory (a quote's early answer): the ledger decides under lock.
+   */
+  usage(accountId: string, periods: PeriodKeys): Promise<LimitUsage>;
 }

@@ -12,6 +12,7 @@ import type { Institution } from "../institutions/types.js";
 import { isUuid, transferReference } from "../ledger/ids.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { LimitPolicies } from "../limits/policies.js";
+import { evaluateLimits } from "../limits/evaluate.js";
 import type { LimitTier } from "../limits/types.js";
 import type { Notice } from "../notices/types.js";
 import { refusalFor } from "./refusals.js";
@@ -23,7 +24,7 @@ export interface PaymentsDeps {
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing" | "outgoingCheck">;
   institutions: Pick<InstitutionStore, "get">;
-  limits: Pick<LimitPolicies, "effective">;
+  limits: Pick<LimitPolicies, "effective" | "usage">;
   fees: Pick<FeeSchedules, "quote">;
 }
 
@@ -62,8 +63,9 @@ export class Payments {
   async quoteP2P(request: P2PRequest): Promise<P2PQuote | PaymentRefusal> {
     const parties = await this.parties(request);
     if ("code" in parties) return parties;
-    const fee = await this.fee(parties.institution, request.amountMinor);
+    const [fee, overLimit] = await Promise.all([this.fee(parties.institution, request.amountMinor), this.overLimit(request, parties)]);
     if ("code" in fee) return fee;
+    if (overLimit) return overLimit;
     return {
       ok: true,
       payeeCustomerId: parties.payeeCustomerId,
@@ -73,6 +75,21 @@ export class Payments {
       totalMinor: request.amountMinor + fee.feeMinor,
       currency: parties.institution.currency,
     };
+  }
+
+  /**
+   * The payer's own limits on this amount, as their usage stands: a quote answers an amount over
+   * them at once, with what may still be sent, instead of after the PIN. Advisory only: the ledger
+   * checks again with the account locked, and decides.
+   */
+  private async overLimit(request: P2PRequest, parties: Parties): Promise<PaymentRefusal | null> {
+    const { payer, institution } = parties;
+    const [policy, usage] = await Promise.all([
+      this.deps.limits.effective({ institutionId: institution.id, channel: request.channel, tier: payer.kycTier as LimitTier }),
+      this.deps.limits.usage(payer.walletAccountId, institution.timezone),
+    ]);
+    const decision = evaluateLimits({ amountMinor: request.amountMinor, payer: { policy, usage } });
+    return decision.ok ? null : refuse(decision.code, { availableMinor: decision.availableMinor });
   }
 
   async sendP2P(request: P2PSend): Promise<P2PReceipt | PaymentRefusal> {

@@ -11,8 +11,9 @@ import type { FeeScheduleStore, StoredFeeSchedule } from "../../core/fees/ports.
 import type { FeeSchedule, FeeType } from "../../core/fees/types.js";
 import type { InstitutionStore } from "../../core/institutions/ports.js";
 import type { Institution } from "../../core/institutions/types.js";
+import type { PeriodKeys } from "../../core/limits/periods.js";
 import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "../../core/limits/ports.js";
-import type { LimitPolicy } from "../../core/limits/types.js";
+import type { LimitPolicy, LimitUsage } from "../../core/limits/types.js";
 import type { MeterTariffs } from "../../core/tariffs/metering.js";
 import type { TariffStore } from "../../core/tariffs/ports.js";
 import type { TariffPlan, Telco, TelcoIdentifierKind } from "../../core/tariffs/types.js";
@@ -94,6 +95,11 @@ export class CachedLimitPolicyStore implements LimitPolicyStore {
 
   list(institutionId: string): Promise<StoredLimitPolicy[]> {
     return this.cache.get(institutionId, () => this.inner.list(institutionId));
+  }
+
+  /** Not cached: it changes with every payment. */
+  usage(accountId: string, periods: PeriodKeys): Promise<LimitUsage> {
+    return this.inner.usage(accountId, periods);
   }
 
   async put(key: LimitPolicyKey, policy: LimitPolicy | null, now: Date, audit: (before: LimitPolicy | null) => AuditEntryInput[]): Promise<LimitPolicy | null> {

@@ -1,9 +1,11 @@
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
+import type { PeriodKeys } from "../../core/limits/periods.js";
 import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "../../core/limits/ports.js";
-import type { LimitChannel, LimitPolicy, LimitTier } from "../../core/limits/types.js";
+import type { LimitChannel, LimitPolicy, LimitTier, LimitUsage } from "../../core/limits/types.js";
 import { appendAuditEntries } from "./audit-store.js";
 import { big, date, iso } from "./policy-rows.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
+import { statementName } from "./statement-name.js";
 
 interface PolicyRow {
   institution_id: string;
@@ -57,6 +59,15 @@ export class SqlLimitPolicyStore implements LimitPolicyStore {
   async list(institutionId: string): Promise<StoredLimitPolicy[]> {
     const result = await this.db.query<PolicyRow>(`SELECT ${COLUMNS} FROM limit_policies WHERE institution_id = $1::uuid`, [institutionId]);
     return result.rows.map(toStored);
+  }
+
+  async usage(accountId: string, periods: PeriodKeys): Promise<LimitUsage> {
+    const keys = [periods.dayKey, periods.monthKey];
+    const result = await this.db.query<UsageCounterRow>(SELECT_USAGE, [[accountId, accountId], keys], SELECT_USAGE_NAME);
+    const found = usageCountersFrom(result.rows);
+    const day = found.get(usageCounterKey(accountId, periods.dayKey));
+    const month = found.get(usageCounterKey(accountId, periods.monthKey));
+    return { dayAmountMinor: day?.amountMinor ?? 0n, dayCount: day?.count ?? 0, monthAmountMinor: month?.amountMinor ?? 0n };
   }
 
   async put(key: LimitPolicyKey, policy: LimitPolicy | null, now: Date, audit: (before: LimitPolicy | null) => AuditEntryInput[]): Promise<LimitPolicy | null> {
@@ -114,6 +125,7 @@ export function usageCountersFrom(rows: UsageCounterRow[]): Map<string, UsageCou
 }
 
 const SELECT_USAGE = selectUsageCounters("$1", "$2");
+const SELECT_USAGE_NAME = statementName(SELECT_USAGE);
 
 /** The counters that exist among keys, by usageCounterKey(); a missing one means nothing sent yet. */
 export async function loadUsageCounters(tx: SqlExecutor, keys: Pick<UsageCounter, "accountId" | "periodKey">[]): Promise<Map<string, UsageCounter>> {
