@@ -231,8 +231,26 @@ class Generator {
 
   /** A free subscriber and the flow it will walk, or undefined when every subscriber is mid-session. */
   private plan(checkScreens: boolean, flows: ClosedPhase["flows"]): Plan | undefined {
-    const i = this.take();
+    const i = flows === "menu_only" ? this.takeWithSendsLeft() : this.take();
     return i === undefined ? undefined : { i, ...this.flowFor(i, checkScreens, flows) };
+  }
+
+  /**
+   * A free subscriber who may still send today: the gateway's quote refuses a send at the amount
+   * to one who used up the daily count, and the menu-only flow stops at the confirmation. A few
+   * random tries, the ones passed over put back.
+   */
+  private takeWithSendsLeft(): number | undefined {
+    const passed: number[] = [];
+    let found: number | undefined;
+    for (let tries = 0; tries < 16 && found === undefined; tries++) {
+      const i = this.take();
+      if (i === undefined) break;
+      if (this.sends[i]! < this.init.maxSendsPerSubscriber) found = i;
+      else passed.push(i);
+    }
+    this.free.push(...passed);
+    return found;
   }
 
   /** One whole session; resolves when it ended (END, error or abandoned). */

@@ -178,6 +178,17 @@ describe("agents over USSD (Africa's Talking, PostgreSQL)", () => {
     expect((await balance(other.floatAccountId)).posted).toBe(0n);
   });
 
+  it("a withdrawal over the customer's own limit is answered at the amount, with the most allowed, and may be corrected", async () => {
+    const wanjiru = await customer("+254712300019", "Wanjiru Mwangi", "en", "4827", 30_000_00n);
+    const shop = await agent("+254712300089", "500109", "Mwangi Stores", 0n);
+    // A tier-0 customer's USSD limit is KES 10,000 a payment; the agent's own cap is higher.
+    const r = await walk("+254712300019", ["4", "0712300089", "500109", "15000", "200", "4827"]);
+    expect(r[4]).toBe("CON Over the limit. The most allowed now is KES 10,000.00.\nAgent MWANGI S***, store 500109. Enter the amount in KES:");
+    expect(r[6]).toMatch(/^END Withdrew KES 200\.00 at MWANGI S\*\*\*, fee KES 10\.00\. Ref [0-9A-F]{10}\./);
+    expect((await balance(wanjiru.walletAccountId)).posted).toBe(30_000_00n - 210_00n);
+    expect((await balance(shop.floatAccountId)).posted).toBe(200_00n);
+  });
+
   it("Hindi: withdrawal and cash-out approval for a Hindi customer; the agent menu for an agent who is a Hindi customer", async () => {
     const sunita = await customer("+254712300016", "सुनीता कुमारी", "hi", "4827", 1_000_00n);
     const raj = await customer("+254712300097", "राजेश कुमार", "hi", "5831", 0n);

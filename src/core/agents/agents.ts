@@ -1,6 +1,7 @@
 import { isUuid } from "../ledger/ids.js";
 import type { Transfer } from "../ledger/types.js";
 import { periodKeys } from "../limits/periods.js";
+import type { LimitChannel } from "../limits/types.js";
 import { cashIn, quoteCashIn } from "./cash-in.js";
 import { approveCashOut, cashOutStatus, declineCashOut, pendingCashOuts, startCashOut } from "./cash-out.js";
 import { moveFloat } from "./float.js";
@@ -151,8 +152,8 @@ export class Agents {
     return cashIn(this.kit, input);
   }
 
-  quoteWithdraw(customerId: string, agentMsisdnOrNumber: string, storeNumber: string, amountMinor: bigint): Promise<AgentResult<WithdrawQuote>> {
-    return quoteWithdraw(this.kit, customerId, agentMsisdnOrNumber, storeNumber, amountMinor);
+  quoteWithdraw(customerId: string, agentMsisdnOrNumber: string, storeNumber: string, amountMinor: bigint, channel: LimitChannel = "ussd"): Promise<AgentResult<WithdrawQuote>> {
+    return quoteWithdraw(this.kit, customerId, agentMsisdnOrNumber, storeNumber, amountMinor, channel);
   }
 
   withdraw(input: WithdrawInput): Promise<AgentResult<CashReceipt>> {

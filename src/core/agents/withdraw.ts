@@ -6,6 +6,8 @@ import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "
 import { refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashReceipt, WithdrawInput, WithdrawQuote } from "./types.js";
 import { cashOutNotices } from "./notices.js";
+import { evaluateLimits } from "../limits/evaluate.js";
+import type { LimitChannel } from "../limits/types.js";
 
 export const withdrawTransferId = (requestId: string): string => derivedUuid(`fingate:agents:withdraw:${requestId}`);
 
@@ -43,9 +45,16 @@ async function plan(kit: AgentKit, customerId: string, agentNumber: unknown, sto
   return { agent: byNumber, institution, customer, fee };
 }
 
-export async function quoteWithdraw(kit: AgentKit, customerId: string, agentNumber: string, storeNumber: string, amountMinor: bigint): Promise<AgentResult<WithdrawQuote>> {
+/**
+ * channel: whose limits the customer's payment falls under, "ussd" for a withdrawal the customer
+ * starts, "agent" for a cash-out the agent starts; the quote checks them against the customer's
+ * usage as last counted (the ledger decides under lock), so an amount over them is said now.
+ */
+export async function quoteWithdraw(kit: AgentKit, customerId: string, agentNumber: string, storeNumber: string, amountMinor: bigint, channel: LimitChannel = "ussd"): Promise<AgentResult<WithdrawQuote>> {
   const p = await plan(kit, customerId, agentNumber, storeNumber, amountMinor);
   if ("code" in p) return p;
+  const overLimit = await customerOverLimit(kit, p, amountMinor, channel);
+  if (overLimit) return overLimit;
   return {
     ok: true,
     agentName: p.agent.name,
@@ -85,4 +94,13 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
     customerId: p.customer.id,
     maskedName: p.agent.name,
   });
+}
+
+async function customerOverLimit(kit: AgentKit, p: WithdrawPlan, amountMinor: bigint, channel: LimitChannel): Promise<AgentRefusal | null> {
+  const [policy, usage] = await Promise.all([
+    kit.customerPolicy(p.institution.id, p.customer, channel),
+    kit.deps.limits.usage(p.customer.walletAccountId, p.institution.timezone),
+  ]);
+  const decision = evaluateLimits({ amountMinor, payer: { policy, usage } });
+  return decision.ok ? null : refuse(decision.code, { availableMinor: decision.availableMinor });
 }

@@ -3,9 +3,9 @@ import type { PeriodKeys } from "../../core/limits/periods.js";
 import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "../../core/limits/ports.js";
 import type { LimitChannel, LimitPolicy, LimitTier, LimitUsage } from "../../core/limits/types.js";
 import { appendAuditEntries } from "./audit-store.js";
+import { BatchedRead } from "./batched-read.js";
 import { big, date, iso } from "./policy-rows.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
-import { statementName } from "./statement-name.js";
 
 interface PolicyRow {
   institution_id: string;
@@ -53,7 +53,13 @@ const UPSERT = `INSERT INTO limit_policies (institution_id, channel, kyc_tier, m
     max_daily_count = EXCLUDED.max_daily_count, max_monthly_amount_minor = EXCLUDED.max_monthly_amount_minor,
     max_balance_minor = EXCLUDED.max_balance_minor, updated_at = EXCLUDED.updated_at`;
 
+// One account's counters for a day and a month (the quote's early limit check).
+const USAGE_OF = `SELECT account_id, period_key, amount_minor::text AS amount, count FROM limit_usage
+  WHERE account_id = $1::uuid AND period_key IN ($2::text, $3::text)`;
+
 export class SqlLimitPolicyStore implements LimitPolicyStore {
+  private usageRead: BatchedRead<UsageCounterRow> | undefined;
+
   constructor(private readonly db: SqlDb) {}
 
   async list(institutionId: string): Promise<StoredLimitPolicy[]> {
@@ -61,10 +67,11 @@ export class SqlLimitPolicyStore implements LimitPolicyStore {
     return result.rows.map(toStored);
   }
 
+  /** Reads of many quotes at once share a statement (a send's amount hop makes one each). */
   async usage(accountId: string, periods: PeriodKeys): Promise<LimitUsage> {
-    const keys = [periods.dayKey, periods.monthKey];
-    const result = await this.db.query<UsageCounterRow>(SELECT_USAGE, [[accountId, accountId], keys], SELECT_USAGE_NAME);
-    const found = usageCountersFrom(result.rows);
+    this.usageRead ??= new BatchedRead<UsageCounterRow>(this.db, USAGE_OF, 3);
+    const rows = await this.usageRead.query([accountId, periods.dayKey, periods.monthKey]);
+    const found = usageCountersFrom(rows);
     const day = found.get(usageCounterKey(accountId, periods.dayKey));
     const month = found.get(usageCounterKey(accountId, periods.monthKey));
     return { dayAmountMinor: day?.amountMinor ?? 0n, dayCount: day?.count ?? 0, monthAmountMinor: month?.amountMinor ?? 0n };
@@ -125,7 +132,6 @@ export function usageCountersFrom(rows: UsageCounterRow[]): Map<string, UsageCou
 }
 
 const SELECT_USAGE = selectUsageCounters("$1", "$2");
-const SELECT_USAGE_NAME = statementName(SELECT_USAGE);
 
 /** The counters that exist among keys, by usageCounterKey(); a missing one means nothing sent yet. */
 export async function loadUsageCounters(tx: SqlExecutor, keys: Pick<UsageCounter, "accountId" | "periodKey">[]): Promise<Map<string, UsageCounter>> {

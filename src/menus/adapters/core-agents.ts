@@ -144,7 +144,7 @@ export class CoreAgentsPort implements AgentsPort {
    * schedule (cash_out), the same agent limits and checks.
    */
   async quoteCashOut(agent: AgentRef, customer: { query: string; customerId: string }, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>> {
-    const q = await this.agents.quoteWithdraw(customer.customerId, agent.msisdn, agent.storeNumber, amountMinor);
+    const q = await this.agents.quoteWithdraw(customer.customerId, agent.msisdn, agent.storeNumber, amountMinor, "agent");
     if (!q.ok) return refused(q);
     return { ok: true, value: { feeMinor: q.feeMinor, commissionMinor: 0n } };
   }
