@@ -65,7 +65,7 @@ const TABLE: Record<string, string> = {
 };
 
 export const REFUSAL_KEYS: readonly string[] = [
-  ...new Set([...Object.values(TABLE), "err.generic", "err.limit_remaining", "err.limit_remaining_amount", "err.limit_reached", "err.limit_reached_month"]),
+  ...new Set([...Object.values(TABLE), "err.generic", "err.limit_remaining", "err.limit_remaining_amount", "err.limit_reached", "err.limit_reached_month", "err.limit_reached_now", "err.limit_none"]),
 ];
 
 export interface RefusalExtras {
@@ -98,12 +98,24 @@ export function mayCorrectAmount(code: string, remainingMinor?: bigint): boolean
 
 const LIMIT_CODES: ReadonlySet<string> = new Set(["limit_exceeded", "per_transaction_exceeded", "daily_amount_exceeded", "monthly_amount_exceeded"]);
 
+/**
+ * Which message says that a limit leaves nothing. Only a payer's own daily or monthly amount names
+ * its period; a per-payment refusal with nothing left does not say which limit binds, and outside
+ * send money the limit may be someone else's (an agent's float, or the customer's on an agent's
+ * screen), so those say only that no amount is allowed now.
+ */
+function nothingLeft(code: string, sending: boolean): string {
+  if (!sending) return "err.limit_none";
+  if (code === "daily_amount_exceeded") return "err.limit_reached";
+  return code === "monthly_amount_exceeded" ? "err.limit_reached_month" : "err.limit_reached_now";
+}
+
 export function refusalMessage(refusal: Pick<Refusal, "code" | "until"> | string, extras: RefusalExtras = {}): Message {
   const code = typeof refusal === "string" ? refusal : refusal.code;
   const listed = Object.hasOwn(TABLE, code) ? TABLE[code] : undefined;
   const key = listed ?? (code.startsWith("alias_") ? "err.alias_invalid" : "err.generic");
   if (key === "err.limit_exceeded" && extras.remainingMinor !== undefined && extras.currency) {
-    if (extras.remainingMinor <= 0n) return msg(code === "monthly_amount_exceeded" ? "err.limit_reached_month" : "err.limit_reached");
+    if (extras.remainingMinor <= 0n) return msg(nothingLeft(code, extras.sending === true));
     return msg(extras.sending ? "err.limit_remaining" : "err.limit_remaining_amount", { remaining: money(extras.remainingMinor, extras.currency) });
   }
   const until = typeof refusal === "string" ? undefined : refusal.until;

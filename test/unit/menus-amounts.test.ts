@@ -74,7 +74,10 @@ describe("refusal table", () => {
       params: { remaining: { kind: "money", minor: "3500", currency: "KES" } },
     });
     expect(refusalMessage("daily_amount_exceeded", { currency: "KES", remainingMinor: 0n, sending: true })).toEqual({ key: "err.limit_reached" });
-    expect(refusalMessage("monthly_amount_exceeded", { currency: "KES", remainingMinor: 0n })).toEqual({ key: "err.limit_reached_month" });
+    expect(refusalMessage("monthly_amount_exceeded", { currency: "KES", remainingMinor: 0n, sending: true })).toEqual({ key: "err.limit_reached_month" });
+    // Nothing left, but which limit binds is unknown (per payment), or it is not the sender's own.
+    expect(refusalMessage("per_transaction_exceeded", { currency: "KES", remainingMinor: 0n, sending: true })).toEqual({ key: "err.limit_reached_now" });
+    expect(refusalMessage("daily_amount_exceeded", { currency: "KES", remainingMinor: 0n })).toEqual({ key: "err.limit_none" });
     expect(mayCorrectAmount("daily_amount_exceeded", 35_00n)).toBe(true);
     expect(mayCorrectAmount("daily_amount_exceeded", 0n)).toBe(false);
     expect(mayCorrectAmount("invalid_amount")).toBe(true);

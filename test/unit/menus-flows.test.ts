@@ -48,6 +48,22 @@ describe("registration", () => {
     expect(bank.customers.size).toBe(1);
   });
 
+  it("finishing a registration never sets a PIN for another bank's customer or a blocked one", async () => {
+    const bank = new FakeBank();
+    const sealer = new AesGcmSealer();
+    for (const [msisdn, change] of [
+      ["+254700000006", { institutionId: randomUUID() }],
+      ["+254700000007", { active: false }],
+    ] as const) {
+      const typed = await walk(bank.context(msisdn, "session-a", sealer), ["Jane Wanjiru", "2", "4827"]);
+      const c = bank.addCustomer(msisdn, "Someone Else");
+      bank.customers.set(msisdn, { ...c, ...change });
+      const done = await engine.next(typed.at(-1)!.state, "4827", bank.context(msisdn, "session-b", sealer));
+      expect(replyKeys(done)).toEqual(["err.already_registered"]);
+      expect(bank.pins.has(c.id)).toBe(false);
+    }
+  });
+
   it("a new PIN sealed in one session opens only for the same caller when resumed in another", async () => {
     const bank = new FakeBank();
     bank.addCustomer("+254700000004", "Ali Hassan", { pin: "4827" });

@@ -151,8 +151,9 @@ export class LedgerAccountsPort implements AccountsPort {
   /**
    * The last `limit` payments in and out. Reservations and their voids are left out (a declined
    * cash-out leaves two of each, one per leg), so the history is read a page at a time, at most
-   * STATEMENT_PAGES pages. A fee is not a payment of its own: it is added to the payment it was
-   * charged for, so an "out" line is what left the wallet. A posted reservation (a cash-out) is
+   * STATEMENT_PAGES pages. A fee is not a payment of its own: it goes with the payment it was
+   * charged for, so a line is what the payment did to the wallet (sent with its fee, or received
+   * less a fee the wallet paid, as on a cash-in). A posted reservation (a cash-out) is
    * named by the reservation's reference, the one on its receipt.
    */
   async recent(c: CustomerRef, limit: number): Promise<StatementLine[]> {
@@ -173,8 +174,11 @@ export class LedgerAccountsPort implements AccountsPort {
           continue;
         }
         const named = t.kind === "post" && t.pendingId ? t.pendingId : t.id;
-        const fee = out ? (fees.get(feeTransferId(named)) ?? 0n) : 0n;
-        lines.push({ direction: out ? "out" : "in", amountMinor: t.amountMinor + fee, at: t.createdAt, reference: transferReference(named) });
+        // The line is the payment's net effect on the wallet: a cash-in's fee, paid from the
+        // wallet it credits, comes off what was received.
+        const fee = fees.get(feeTransferId(named)) ?? 0n;
+        const net = out ? -(t.amountMinor + fee) : t.amountMinor - fee;
+        lines.push({ direction: net < 0n ? "out" : "in", amountMinor: net < 0n ? -net : net, at: t.createdAt, reference: transferReference(named) });
       }
       const last = transfers.at(-1);
       if (transfers.length < pageSize || last?.seq === undefined) break;

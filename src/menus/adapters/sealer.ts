@@ -1,6 +1,6 @@
 /**
- * Seals a PIN between two steps of one session (new PIN → confirm) with AES-256-GCM under a server
- * key, bound to the session by the additional data. Without the key the stored value says nothing,
+ * Seals a PIN between two steps of a flow (new PIN → confirm) with AES-256-GCM under a server
+ * key, bound by the additional data to what the caller gives (the menus: bank, number and flow). Without the key the stored value says nothing,
  * unlike a hash of a 4-digit PIN, which 10,000 guesses reverse.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";

@@ -31,7 +31,7 @@ export function parseAmount(input: string, currency: string): bigint | null {
   let text = input.trim();
   // A space inside an amount only groups thousands ("1 500", as French writes it); "5 5" is a slip.
   if (/\s/.test(text)) {
-    if (!/^\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d{1,2})?$/.test(text)) return null;
+    if (!/^\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?$/.test(text)) return null;
     text = text.replace(/[ \u00a0\u202f]/g, "");
   }
   if (/^\d+,\d{1,2}$/.test(text)) text = text.replace(",", ".");

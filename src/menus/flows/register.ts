@@ -74,6 +74,8 @@ export const register: Flow = {
 async function registeredCustomer(ctx: MenuContext, displayName: string, language: Language): Promise<Result<CustomerRef>> {
   const registered = await ctx.directory.register({ institutionId: ctx.institutionId, msisdn: ctx.msisdn, displayName, language });
   if (registered.ok || registered.code !== "already_registered") return registered;
+  // Only this bank's active customer: a number is unique across banks, and a blocked customer's
+  // PIN is the bank's business.
   const existing = await ctx.directory.findByMsisdn(ctx.msisdn, ctx.institutionId);
-  return existing ? { ok: true, value: existing } : registered;
+  return existing && existing.institutionId === ctx.institutionId && existing.active ? { ok: true, value: existing } : registered;
 }
