@@ -190,6 +190,13 @@ describe("payments on postgres", () => {
     }
     expect(await quote(30_001n)).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 30_000n });
     expect(await quote(30_000n)).toMatchObject({ ok: true });
+    // With the menus' hints the usage is read beside the payer; a hint naming another wallet (or
+    // another bank) is not trusted: the usage is read again for the payer's primary wallet.
+    const hinted = (payerWalletAccountId: string, payerInstitutionId = institutionId) =>
+      services.payments.quoteP2P({ payerCustomerId: kamau.id, payerInstitutionId, payerWalletAccountId, payee: payee.msisdn, amountMinor: 30_001n, channel: "ussd" });
+    for (const quoted of [await hinted(kamau.walletAccountId), await hinted(spare.value.accountId), await hinted(kamau.walletAccountId, uuidv7())]) {
+      expect(quoted).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 30_000n });
+    }
   });
 
   it("two wallets of one customer share the customer's daily limit", async () => {

@@ -13,7 +13,7 @@ import { isUuid, transferReference } from "../ledger/ids.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { LimitPolicies } from "../limits/policies.js";
 import { evaluateLimits } from "../limits/evaluate.js";
-import type { LimitTier } from "../limits/types.js";
+import type { LimitTier, LimitUsage } from "../limits/types.js";
 import type { Notice } from "../notices/types.js";
 import { refusalFor } from "./refusals.js";
 import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "./types.js";
@@ -41,6 +41,12 @@ const validAmount = (amount: unknown): boolean => typeof amount === "bigint" && 
 
 const refuse = (code: PaymentRefusal["code"], extra: Partial<PaymentRefusal> = {}): PaymentRefusal => ({ ok: false, code, ...extra });
 
+interface EarlyUsage {
+  accountId: string;
+  institutionId: string;
+  usage: Promise<LimitUsage | null>;
+}
+
 interface Parties {
   payer: Customer;
   institution: Institution;
@@ -61,9 +67,10 @@ export class Payments {
   constructor(private readonly deps: PaymentsDeps) {}
 
   async quoteP2P(request: P2PRequest): Promise<P2PQuote | PaymentRefusal> {
+    const early = this.earlyUsage(request);
     const parties = await this.parties(request);
     if ("code" in parties) return parties;
-    const [fee, overLimit] = await Promise.all([this.fee(parties.institution, request.amountMinor), this.overLimit(request, parties)]);
+    const [fee, overLimit] = await Promise.all([this.fee(parties.institution, request.amountMinor), this.overLimit(request, parties, early)]);
     if ("code" in fee) return fee;
     if (overLimit) return overLimit;
     return {
@@ -82,14 +89,33 @@ export class Payments {
    * them at once, with what may still be sent, instead of after the PIN. Advisory only: the ledger
    * checks again with the account locked, and decides.
    */
-  private async overLimit(request: P2PRequest, parties: Parties): Promise<PaymentRefusal | null> {
+  private async overLimit(request: P2PRequest, parties: Parties, early: EarlyUsage | null): Promise<PaymentRefusal | null> {
     const { payer, institution } = parties;
+    const hinted = early && early.accountId === payer.walletAccountId && early.institutionId === institution.id;
     const [policy, usage] = await Promise.all([
       this.deps.limits.effective({ institutionId: institution.id, channel: request.channel, tier: payer.kycTier as LimitTier }),
-      this.deps.limits.usage(payer.walletAccountId, institution.timezone),
+      this.usageOf(payer.walletAccountId, institution.timezone, hinted ? early.usage : null),
     ]);
     const decision = evaluateLimits({ amountMinor: request.amountMinor, payer: { policy, usage } });
     return decision.ok ? null : refuse(decision.code, { availableMinor: decision.availableMinor });
+  }
+
+  private async usageOf(accountId: string, timeZone: string, early: Promise<LimitUsage | null> | null): Promise<LimitUsage> {
+    return (early ? await early : null) ?? this.deps.limits.usage(accountId, timeZone);
+  }
+
+  /**
+   * The payer's limit usage read beside the payer (one round trip fewer at the amount step), from
+   * the caller's hints; used only if the payer as read has that wallet and institution. Resolves to
+   * null when the hinted institution is unknown.
+   */
+  private earlyUsage(request: P2PRequest): EarlyUsage | null {
+    const institutionId = request.payerInstitutionId;
+    const accountId = request.payerWalletAccountId;
+    if (institutionId === undefined || accountId === undefined) return null;
+    const usage = this.deps.institutions.get(institutionId).then((i) => (i ? this.deps.limits.usage(accountId, i.timezone) : null));
+    usage.catch(() => undefined); // left unused when the payer is refused first; awaiting it still throws
+    return { accountId, institutionId, usage };
   }
 
   async sendP2P(request: P2PSend): Promise<P2PReceipt | PaymentRefusal> {

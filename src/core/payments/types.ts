@@ -41,6 +41,11 @@ export interface P2PRequest {
    * and a hint that no longer matches costs the lookup again, scoped to the payer's institution.
    */
   payerInstitutionId?: string;
+  /**
+   * The payer's primary wallet as the caller last saw it: with payerInstitutionId, a quote reads
+   * the payer's limit usage beside the payer instead of after. Only a hint, as above.
+   */
+  payerWalletAccountId?: string;
 }
 
 export interface P2PQuote {

@@ -7,7 +7,14 @@ export class CorePaymentsPort implements PaymentsPort {
   constructor(private readonly payments: Pick<Payments, "quoteP2P" | "sendP2P">) {}
 
   async quote(payer: CustomerRef, payeeQuery: string, amountMinor: bigint): Promise<PaymentQuote> {
-    const quote = await this.payments.quoteP2P({ payerCustomerId: payer.id, payerInstitutionId: payer.institutionId, payee: payeeQuery, amountMinor, channel: "ussd" });
+    const quote = await this.payments.quoteP2P({
+      payerCustomerId: payer.id,
+      payerInstitutionId: payer.institutionId,
+      payerWalletAccountId: payer.walletAccountId,
+      payee: payeeQuery,
+      amountMinor,
+      channel: "ussd",
+    });
     if (quote.ok) return { feeMinor: quote.feeMinor };
     return { feeMinor: 0n, refusal: quote.code, ...(quote.availableMinor !== undefined ? { remainingMinor: quote.availableMinor } : {}) };
   }
