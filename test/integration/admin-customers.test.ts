@@ -66,11 +66,22 @@ describe("PIN unlock and reset through the PIN service", () => {
     expect(await f.pins.verifyPin({ actor: { type: "customer", id: jane.id }, channel: "ussd", subjectId: jane.id, pin: "5831" })).toEqual({ ok: true });
   });
 
-  it("a customer without a PIN: 404 pin_not_set", async () => {
+  it("a customer without a PIN: unlock is 404 pin_not_set; a reset sets the first PIN, checked and audited", async () => {
     const nopin = await registerCustomer(f, f.a.id, "+254712000111");
     const res = await request(f.app).post(`${url(nopin)}/pin/unlock`).set(...bearer(f.a.admin));
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("pin_not_set");
+    const weak = await request(f.app).post(`${url(nopin)}/pin/reset`).set(...bearer(f.a.admin)).send({ newPin: "0111" });
+    expect(weak.body.error).toMatchObject({ code: "pin_weak" });
+    const first = await request(f.app).post(`${url(nopin)}/pin/reset`).set(...bearer(f.a.admin)).send({ newPin: "6042" });
+    expect(first.status).toBe(204);
+    const subject = { actor: { type: "customer" as const, id: nopin.id }, channel: "ussd" as const, subjectId: nopin.id };
+    expect(await f.pins.verifyPin({ ...subject, pin: "6042" })).toEqual({ ok: true });
+    // The customer cannot set another over it: only a further reset replaces it.
+    expect(await f.pins.setPin({ ...subject, msisdn: nopin.msisdn, pin: "7315" })).toMatchObject({ ok: false, code: "pin_already_set" });
+    const audit = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?action=pin.reset`).set(...bearer(f.a.auditor));
+    expect(audit.body.items).toContainEqual(expect.objectContaining({ subject: nopin.id, actorType: "bank_user", outcome: "ok", payload: { first: true } }));
+    expect(containsPin(JSON.stringify(audit.body), "6042")).toBe(false);
   });
 });
 

@@ -43,6 +43,11 @@ export interface ChangePinInput extends AuthContext {
 export interface ResetPinInput extends AuthContext {
   subjectId: string;
   newPin: string;
+  /**
+   * The subject's number (E.164), from the bank's own records: for a subject with no PIN at all
+   * (its registration failed between the customer and the PIN), the reset then sets the first one.
+   */
+  msisdn?: string;
 }
 
 export interface UnlockPinInput extends AuthContext {
@@ -222,7 +227,7 @@ export class PinService {
     if (bad) return bad;
     if (input.actor.type !== "bank_user") return this.refuse(input, "pin.reset", { ok: false, code: "not_authorized" });
     const credential = await this.deps.store.find(input.subjectId);
-    if (!credential) return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
+    if (!credential) return this.firstPin(input);
     const weak = weakPinReason(input.newPin, credential.msisdn);
     if (weak) return this.refuse(input, "pin.reset", { ok: false, code: "pin_weak", reason: weak });
     const swap = await this.deps.simSwap.checkPinReset(credential.msisdn);
@@ -232,6 +237,21 @@ export class PinService {
     const audit = [entry(input, "pin.reset", "ok", { wasLocked: credential.lockedAt !== null })];
     const notices = [pinNotice(credential.msisdn, "notice.pin_reset")];
     if (await this.deps.store.replaceHash(input.subjectId, null, next, now, audit, notices)) return { ok: true };
+    return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
+  }
+
+  /** A bank's reset for a subject that has no PIN: the first one, with the reset's checks and audit. */
+  private async firstPin(input: ResetPinInput): Promise<ResetPinResult> {
+    if (input.msisdn === undefined || !isE164(input.msisdn)) return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
+    const weak = weakPinReason(input.newPin, input.msisdn);
+    if (weak) return this.refuse(input, "pin.reset", { ok: false, code: "pin_weak", reason: weak });
+    const swap = await this.deps.simSwap.checkPinReset(input.msisdn);
+    if (!swap.ok && swap.code === "sim_swap_cooling") return this.refuse(input, "pin.reset", swap);
+    const now = this.clock();
+    const next = await this.stored(input.newPin, input.subjectId);
+    const credential: PinCredential = { subjectId: input.subjectId, msisdn: input.msisdn, pinHash: next.pinHash, pinScheme: next.scheme, failedAttempts: 0, lockCount: 0, lockedAt: null, lockedUntil: null, pinSetAt: now };
+    if (await this.deps.store.insert(credential, now, [entry(input, "pin.reset", "ok", { first: true })])) return { ok: true };
+    // Set meanwhile (the customer finished registering): a reset of that PIN is a separate request.
     return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
   }
 

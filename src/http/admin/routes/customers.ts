@@ -123,7 +123,7 @@ function resetCustomerPin(s: AdminServices): AnyRoute {
     id: "resetCustomerPin",
     method: "post",
     path: `${CUSTOMER}/pin/reset`,
-    summary: "Set a new PIN for a customer whose identity the bank has checked in person",
+    summary: "Set a new PIN (or the first, for a customer who has none) for a customer whose identity the bank has checked in person",
     tag: "customers",
     access: ADMIN,
     params: customerParams,
@@ -132,8 +132,10 @@ function resetCustomerPin(s: AdminServices): AnyRoute {
     refusals: ["customer_not_found", "pin_not_set", "pin_weak", "sim_swap_cooling", "not_configured"],
     async handle({ principal, institution, params, body }) {
       if (!s.directory || !s.pins) return refuse("not_configured");
-      if (!(await ownCustomer(s.directory, institution!, params.customerId))) return refuse("customer_not_found");
-      const result = await s.pins.resetPin({ actor: actor(principal), channel: "admin", subjectId: params.customerId, newPin: body.newPin });
+      const customer = await ownCustomer(s.directory, institution!, params.customerId);
+      if (!customer) return refuse("customer_not_found");
+      // The number lets a reset set the first PIN of a customer who has none.
+      const result = await s.pins.resetPin({ actor: actor(principal), channel: "admin", subjectId: customer.id, newPin: body.newPin, msisdn: customer.msisdn });
       if (result.ok) return { ok: true, status: 204 };
       if (result.code === "pin_weak" || result.code === "pin_invalid") return refuse(result.code, [{ path: "body.newPin", message: result.reason }]);
       if (result.code === "sim_swap_cooling") return refuse(result.code, [{ path: "customerId", message: `cooling ends at ${result.endsAt.toISOString()}` }]);
