@@ -388,6 +388,11 @@ describe("customer menus", () => {
     expect(steps[2]!.reply.options?.map((o) => o.label.key)).toEqual(["acct.instrument_default", "acct.instrument"]);
     expect(steps.at(-1)!.reply.lines[0]).toEqual({ key: "acct.default_set", params: { name: "salary" } });
     expect(bank.instruments.get(payer.id)!.find((i) => i.isDefault)!.alias).toBe("salary");
+    // A session saved before the list kept tails (whole ids under `ids`) still works.
+    const listed = await walk(bank.context("+254700000010"), ["6", "3"]);
+    const saved = { ...listed.at(-1)!.state, data: { ids: "i-wallet,i-salary" } };
+    const old = await engine.next(saved, "1", bank.context("+254700000010"));
+    expect(old.reply.lines[0]).toEqual({ key: "acct.default_set", params: { name: "wallet" } });
   });
 });
 

@@ -39,7 +39,8 @@ export const account: Flow = {
     },
     async instrument(state, input, ctx) {
       const customer = customerOf(state);
-      const chosen = chosenInstrument(state.data.offered, input, (await ctx.directory.holdings(customer)).instruments);
+      // `ids` (whole ids, which match as tails too): a session saved before the list kept tails.
+      const chosen = chosenInstrument(state.data.offered ?? state.data.ids, input, (await ctx.directory.holdings(customer)).instruments);
       if (!chosen) return end(state, [msg("err.invalid_choice")]);
       const set = await ctx.directory.setDefaultInstrument(customer, chosen.id);
       if (!set.ok) return end(state, [refusalMessage(set)]);
