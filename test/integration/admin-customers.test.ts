@@ -75,6 +75,9 @@ describe("PIN unlock and reset through the PIN service", () => {
     expect(weak.body.error).toMatchObject({ code: "pin_weak" });
     const first = await request(f.app).post(`${url(nopin)}/pin/reset`).set(...bearer(f.a.admin)).send({ newPin: "6042" });
     expect(first.status).toBe(204);
+    // The customer is told by SMS, as of any reset, in the same transaction.
+    const sent = await f.test.db.query<{ template: string }>("SELECT template FROM outbox_messages WHERE msisdn = $1", [nopin.msisdn]);
+    expect(sent.rows.map((r) => r.template)).toEqual(["notice.pin_reset"]);
     const subject = { actor: { type: "customer" as const, id: nopin.id }, channel: "ussd" as const, subjectId: nopin.id };
     expect(await f.pins.verifyPin({ ...subject, pin: "6042" })).toEqual({ ok: true });
     // The customer cannot set another over it: only a further reset replaces it.

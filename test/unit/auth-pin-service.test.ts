@@ -156,6 +156,19 @@ describe("PinService", () => {
     expect(resetEntry).toMatchObject({ actorType: "bank_user", actorId: "admin-7", channel: "admin", subject: SUBJECT });
   });
 
+  it("a bank's reset sets the first PIN of a subject who has none, given its number: checked, audited, told by SMS", async () => {
+    const first = (newPin: string, msisdn?: string) => t.pins.resetPin({ ...admin, subjectId: UNKNOWN, newPin, ...(msisdn ? { msisdn } : {}) });
+    const number = "+254712000999";
+    expect(await first("6042")).toEqual({ ok: false, code: "pin_not_set" });
+    expect(await first("6042", "0712000999")).toEqual({ ok: false, code: "pin_not_set" });
+    expect(await first("0999", number)).toEqual({ ok: false, code: "pin_weak", reason: "phone_number" });
+    expect(await first("6042", number)).toEqual({ ok: true });
+    expect(await verify(t.pins, "6042", UNKNOWN)).toEqual({ ok: true });
+    expect(t.store.notices.map((n) => [n.msisdn, n.template])).toContainEqual([number, "notice.pin_reset"]);
+    expect(t.audit.records.find((r) => r.action === "pin.reset" && r.outcome === "ok")).toMatchObject({ subject: UNKNOWN, payload: { first: true } });
+    expect(JSON.stringify(t.audit.records.map((r) => r.payload))).not.toContain("6042");
+  });
+
   it("refuses a reset during SIM-swap cooling, saying when it ends", async () => {
     const reported = await t.simSwap.report({ actor: { type: "telco", id: "safaricom" }, channel: "api", msisdn: MSISDN, kind: "sim_swap" });
     expect(reported.ok).toBe(true);

@@ -20,9 +20,10 @@ export class InMemoryPinStore implements PinStore {
     return row ? { ...row } : null;
   }
 
-  async insert(credential: PinCredential, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+  async insert(credential: PinCredential, now: Date, audit: AuditEntryInput[], notices: Notice[] = []): Promise<boolean> {
     if (this.rows.has(credential.subjectId)) return false;
     this.audit.appendNow(audit, now);
+    this.notices.push(...notices);
     this.rows.set(credential.subjectId, { ...credential });
     return true;
   }

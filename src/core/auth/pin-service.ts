@@ -250,9 +250,12 @@ export class PinService {
     const now = this.clock();
     const next = await this.stored(input.newPin, input.subjectId);
     const credential: PinCredential = { subjectId: input.subjectId, msisdn: input.msisdn, pinHash: next.pinHash, pinScheme: next.scheme, failedAttempts: 0, lockCount: 0, lockedAt: null, lockedUntil: null, pinSetAt: now };
-    if (await this.deps.store.insert(credential, now, [entry(input, "pin.reset", "ok", { first: true })])) return { ok: true };
-    // Set meanwhile (the customer finished registering): a reset of that PIN is a separate request.
-    return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
+    // The customer hears of it, as of any reset: a PIN they did not choose must not go unnoticed.
+    const notices = [pinNotice(input.msisdn, "notice.pin_reset")];
+    if (await this.deps.store.insert(credential, now, [entry(input, "pin.reset", "ok", { first: true })], notices)) return { ok: true };
+    // Set meanwhile (the customer finished registering): not overwritten; the bank sees the PIN is
+    // there and must decide on a reset of it knowingly.
+    return this.refuse(input, "pin.reset", { ok: false, code: "pin_already_set" });
   }
 
   async unlockPin(input: UnlockPinInput): Promise<UnlockPinResult> {

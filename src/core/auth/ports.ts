@@ -94,7 +94,7 @@ export interface SeenOutcome {
 export interface PinStore {
   find(subjectId: string): Promise<PinCredential | null>;
   /** False when the subject already has a credential (nothing written). */
-  insert(credential: PinCredential, now: Date, audit: AuditEntryInput[]): Promise<boolean>;
+  insert(credential: PinCredential, now: Date, audit: AuditEntryInput[], notices?: Notice[]): Promise<boolean>;
   /** Counts one attempt, locking when it reaches rule.maxAttempts; an expired lock starts afresh. */
   countAttempt(subjectId: string, now: Date, rule: LockRule): Promise<AttemptReservation>;
   /**

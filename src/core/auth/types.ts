@@ -48,7 +48,7 @@ export type SimSwapCooling = { ok: false; code: "sim_swap_cooling"; endsAt: Date
 export type SetPinResult = Ok | PinInvalid | PinWeak | PinAlreadySet | InvalidSubject | InvalidMsisdn | InvalidActor;
 export type VerifyPinResult = Ok | PinInvalid | PinWrong | PinLocked | InvalidSubject | InvalidActor;
 export type ChangePinResult = Ok | PinInvalid | PinWeak | PinWrong | PinLocked | PinUnchanged | SimSwapCooling | InvalidSubject | InvalidActor;
-export type ResetPinResult = Ok | PinInvalid | PinWeak | PinNotSet | NotAuthorized | SimSwapCooling | InvalidSubject | InvalidActor;
+export type ResetPinResult = Ok | PinInvalid | PinWeak | PinNotSet | PinAlreadySet | NotAuthorized | SimSwapCooling | InvalidSubject | InvalidActor;
 export type UnlockPinResult = (Ok & { wasLocked: boolean }) | PinNotSet | NotAuthorized | InvalidSubject | InvalidActor;
 
 const ACTOR_ID_MAX_CHARS = 128;

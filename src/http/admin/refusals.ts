@@ -33,6 +33,7 @@ export const REFUSALS = {
   invalid_status: [400, "invalid status"],
   // PINs and SIM swaps (auth)
   pin_not_set: [404, "the customer has no PIN"],
+  pin_already_set: [409, "the customer set a PIN meanwhile: look again before resetting it"],
   pin_invalid: [400, "the new PIN is not 4 to 6 digits"],
   pin_weak: [422, "the new PIN is too easy to guess"],
   sim_swap_cooling: [409, "the SIM changed recently: PIN resets wait until the cooling period ends"],

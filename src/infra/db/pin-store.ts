@@ -153,7 +153,7 @@ export class SqlPinStore implements PinStore {
     return result.rows[0] ? toCredential(result.rows[0]) : null;
   }
 
-  async insert(c: PinCredential, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+  async insert(c: PinCredential, now: Date, audit: AuditEntryInput[], notices: Notice[] = []): Promise<boolean> {
     return this.writeAudited(audit, now, async (tx) => {
       const result = await tx.query(
         `INSERT INTO pin_credentials (subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, pin_set_at,
@@ -162,6 +162,7 @@ export class SqlPinStore implements PinStore {
          ON CONFLICT (subject_id) DO NOTHING RETURNING 1`,
         [c.subjectId, c.msisdn, c.pinHash, c.pinSetAt.toISOString(), now.toISOString(), c.pinScheme],
       );
+      if (result.rows.length === 1) await insertOutboxNotices(tx, notices);
       return result.rows.length === 1;
     });
   }

@@ -129,7 +129,7 @@ function resetCustomerPin(s: AdminServices): AnyRoute {
     params: customerParams,
     body: z.strictObject({ newPin: z.string().regex(/^[0-9]{4,6}$/, "must be 4 to 6 digits") }),
     success: { status: 204, description: "reset" },
-    refusals: ["customer_not_found", "pin_not_set", "pin_weak", "sim_swap_cooling", "not_configured"],
+    refusals: ["customer_not_found", "pin_not_set", "pin_already_set", "pin_weak", "sim_swap_cooling", "not_configured"],
     async handle({ principal, institution, params, body }) {
       if (!s.directory || !s.pins) return refuse("not_configured");
       const customer = await ownCustomer(s.directory, institution!, params.customerId);
