@@ -25,7 +25,7 @@ export interface AgentsDeps {
   pins: Pick<PinService, "verifyPin" | "setPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing">;
   institutions: Pick<InstitutionStore, "get">;
-  limits: Pick<LimitPolicies, "effective" | "usage">;
+  limits: Pick<LimitPolicies, "effective" | "check">;
   fees: Pick<FeeSchedules, "quote">;
   audit: AuditLog;
   /** The institution's default country (ISO 3166-1), for numbers typed without a country code. */

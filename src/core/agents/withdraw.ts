@@ -6,8 +6,7 @@ import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "
 import { refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashReceipt, WithdrawInput, WithdrawQuote } from "./types.js";
 import { cashOutNotices } from "./notices.js";
-import { evaluateLimits } from "../limits/evaluate.js";
-import type { LimitChannel } from "../limits/types.js";
+import type { LimitChannel, LimitTier } from "../limits/types.js";
 
 export const withdrawTransferId = (requestId: string): string => derivedUuid(`fingate:agents:withdraw:${requestId}`);
 
@@ -97,10 +96,7 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
 }
 
 async function customerOverLimit(kit: AgentKit, p: WithdrawPlan, amountMinor: bigint, channel: LimitChannel): Promise<AgentRefusal | null> {
-  const [policy, usage] = await Promise.all([
-    kit.customerPolicy(p.institution.id, p.customer, channel),
-    kit.deps.limits.usage(p.customer.walletAccountId, p.institution.timezone),
-  ]);
-  const decision = evaluateLimits({ amountMinor, payer: { policy, usage } });
+  const key = { institutionId: p.institution.id, channel, tier: p.customer.kycTier as LimitTier };
+  const decision = await kit.deps.limits.check(key, p.customer.walletAccountId, p.institution.timezone, amountMinor);
   return decision.ok ? null : refuse(decision.code, { availableMinor: decision.availableMinor });
 }

@@ -116,17 +116,7 @@ export class PinService {
     const weak = weakPinReason(input.pin, input.msisdn);
     if (weak) return this.refuse(input, "pin.set", { ok: false, code: "pin_weak", reason: weak });
     const now = this.clock();
-    const credential: PinCredential = {
-      subjectId: input.subjectId,
-      msisdn: input.msisdn,
-      pinHash: await this.deps.hasher.hash(input.pin, input.subjectId),
-      pinScheme: this.deps.hasher.scheme,
-      failedAttempts: 0,
-      lockCount: 0,
-      lockedAt: null,
-      lockedUntil: null,
-      pinSetAt: now,
-    };
+    const credential = await this.firstCredential(input.subjectId, input.msisdn, input.pin, now);
     if (await this.deps.store.insert(credential, now, [entry(input, "pin.set", "ok")])) return { ok: true };
     return this.refuse(input, "pin.set", { ok: false, code: "pin_already_set" });
   }
@@ -228,10 +218,8 @@ export class PinService {
     if (input.actor.type !== "bank_user") return this.refuse(input, "pin.reset", { ok: false, code: "not_authorized" });
     const credential = await this.deps.store.find(input.subjectId);
     if (!credential) return this.firstPin(input);
-    const weak = weakPinReason(input.newPin, credential.msisdn);
-    if (weak) return this.refuse(input, "pin.reset", { ok: false, code: "pin_weak", reason: weak });
-    const swap = await this.deps.simSwap.checkPinReset(credential.msisdn);
-    if (!swap.ok && swap.code === "sim_swap_cooling") return this.refuse(input, "pin.reset", swap);
+    const refused = await this.resetRefusal(input, credential.msisdn);
+    if (refused) return refused;
     const now = this.clock();
     const next = await this.stored(input.newPin, input.subjectId);
     const audit = [entry(input, "pin.reset", "ok", { wasLocked: credential.lockedAt !== null })];
@@ -243,19 +231,30 @@ export class PinService {
   /** A bank's reset for a subject that has no PIN: the first one, with the reset's checks and audit. */
   private async firstPin(input: ResetPinInput): Promise<ResetPinResult> {
     if (input.msisdn === undefined || !isE164(input.msisdn)) return this.refuse(input, "pin.reset", { ok: false, code: "pin_not_set" });
-    const weak = weakPinReason(input.newPin, input.msisdn);
-    if (weak) return this.refuse(input, "pin.reset", { ok: false, code: "pin_weak", reason: weak });
-    const swap = await this.deps.simSwap.checkPinReset(input.msisdn);
-    if (!swap.ok && swap.code === "sim_swap_cooling") return this.refuse(input, "pin.reset", swap);
+    const refused = await this.resetRefusal(input, input.msisdn);
+    if (refused) return refused;
     const now = this.clock();
-    const next = await this.stored(input.newPin, input.subjectId);
-    const credential: PinCredential = { subjectId: input.subjectId, msisdn: input.msisdn, pinHash: next.pinHash, pinScheme: next.scheme, failedAttempts: 0, lockCount: 0, lockedAt: null, lockedUntil: null, pinSetAt: now };
+    const credential = await this.firstCredential(input.subjectId, input.msisdn, input.newPin, now);
     // The customer hears of it, as of any reset: a PIN they did not choose must not go unnoticed.
     const notices = [pinNotice(input.msisdn, "notice.pin_reset")];
     if (await this.deps.store.insert(credential, now, [entry(input, "pin.reset", "ok", { first: true })], notices)) return { ok: true };
     // Set meanwhile (the customer finished registering): not overwritten; the bank sees the PIN is
     // there and must decide on a reset of it knowingly.
     return this.refuse(input, "pin.reset", { ok: false, code: "pin_already_set" });
+  }
+
+  /** Why a reset to input.newPin must not happen for the holder of `msisdn` (a weak PIN, a recent SIM swap); null when it may. */
+  private async resetRefusal(input: ResetPinInput, msisdn: string): Promise<ResetPinResult | null> {
+    const weak = weakPinReason(input.newPin, msisdn);
+    if (weak) return this.refuse(input, "pin.reset", { ok: false, code: "pin_weak", reason: weak });
+    const swap = await this.deps.simSwap.checkPinReset(msisdn);
+    return !swap.ok && swap.code === "sim_swap_cooling" ? this.refuse(input, "pin.reset", swap) : null;
+  }
+
+  /** A subject's first credential: the PIN under the current scheme, no attempts, no lock. */
+  private async firstCredential(subjectId: string, msisdn: string, pin: string, now: Date): Promise<PinCredential> {
+    const next = await this.stored(pin, subjectId);
+    return { subjectId, msisdn, pinHash: next.pinHash, pinScheme: next.scheme, failedAttempts: 0, lockCount: 0, lockedAt: null, lockedUntil: null, pinSetAt: now };
   }
 
   async unlockPin(input: UnlockPinInput): Promise<UnlockPinResult> {

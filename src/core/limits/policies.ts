@@ -3,8 +3,9 @@ import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { FieldProblem } from "../institutions/types.js";
 import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "./ports.js";
 import { defaultPolicy, policyCells, policyProblems, securityLevel, type SecurityLevel } from "./security-levels.js";
+import { evaluateLimits } from "./evaluate.js";
 import { periodKeys } from "./periods.js";
-import type { LimitChannel, LimitPolicy, LimitTier, LimitUsage } from "./types.js";
+import type { LimitChannel, LimitDecision, LimitPolicy, LimitTier, LimitUsage } from "./types.js";
 
 /** One cell of a bank's matrix as the admin API shows it. */
 export interface PolicyView {
@@ -65,6 +66,20 @@ export class LimitPolicies {
    */
   async usage(accountId: string, timeZone: string): Promise<LimitUsage> {
     return this.store.usage(accountId, periodKeys(this.now(), timeZone));
+  }
+
+  /**
+   * Whether a payer's own limits let `amountMinor` through, as their usage (of `accountId`, their
+   * primary wallet) stands: a quote's early answer, with what may still be sent. `early` is a usage
+   * read the caller already started (null when it could not: then it is read here).
+   */
+  async check(key: LimitPolicyKey, accountId: string, timeZone: string, amountMinor: bigint, early?: Promise<LimitUsage | null>): Promise<LimitDecision> {
+    const [policy, usage] = await Promise.all([this.effective(key), this.usageOrRead(accountId, timeZone, early)]);
+    return evaluateLimits({ amountMinor, payer: { policy, usage } });
+  }
+
+  private async usageOrRead(accountId: string, timeZone: string, early: Promise<LimitUsage | null> | undefined): Promise<LimitUsage> {
+    return (early ? await early : null) ?? this.usage(accountId, timeZone);
   }
 
   async set(by: Principal, key: LimitPolicyKey, policy: LimitPolicy): Promise<SetPolicyResult> {

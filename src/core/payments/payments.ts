@@ -12,7 +12,6 @@ import type { Institution } from "../institutions/types.js";
 import { isUuid, transferReference } from "../ledger/ids.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { LimitPolicies } from "../limits/policies.js";
-import { evaluateLimits } from "../limits/evaluate.js";
 import type { LimitTier, LimitUsage } from "../limits/types.js";
 import type { Notice } from "../notices/types.js";
 import { refusalFor } from "./refusals.js";
@@ -24,7 +23,7 @@ export interface PaymentsDeps {
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing" | "outgoingCheck">;
   institutions: Pick<InstitutionStore, "get">;
-  limits: Pick<LimitPolicies, "effective" | "usage">;
+  limits: Pick<LimitPolicies, "effective" | "usage" | "check">;
   fees: Pick<FeeSchedules, "quote">;
 }
 
@@ -92,16 +91,9 @@ export class Payments {
   private async overLimit(request: P2PRequest, parties: Parties, early: EarlyUsage | null): Promise<PaymentRefusal | null> {
     const { payer, institution } = parties;
     const hinted = early && early.accountId === payer.walletAccountId && early.institutionId === institution.id;
-    const [policy, usage] = await Promise.all([
-      this.deps.limits.effective({ institutionId: institution.id, channel: request.channel, tier: payer.kycTier as LimitTier }),
-      this.usageOf(payer.walletAccountId, institution.timezone, hinted ? early.usage : null),
-    ]);
-    const decision = evaluateLimits({ amountMinor: request.amountMinor, payer: { policy, usage } });
+    const key = { institutionId: institution.id, channel: request.channel, tier: payer.kycTier as LimitTier };
+    const decision = await this.deps.limits.check(key, payer.walletAccountId, institution.timezone, request.amountMinor, hinted ? early.usage : undefined);
     return decision.ok ? null : refuse(decision.code, { availableMinor: decision.availableMinor });
-  }
-
-  private async usageOf(accountId: string, timeZone: string, early: Promise<LimitUsage | null> | null): Promise<LimitUsage> {
-    return (early ? await early : null) ?? this.deps.limits.usage(accountId, timeZone);
   }
 
   /**
