@@ -161,7 +161,11 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   if ("code" in own) return own;
   const { record, agent, institution, customer } = own;
   if (record.state === "declined") return refuse("pending_already_declined");
-  if (record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime()) return refuse("pending_expired");
+  // An approval already posted is answered as such (a retried PIN hop gets its receipt), whatever
+  // the clock or the customer's status says since.
+  const deciding = record.state !== "approved";
+  if (deciding && (record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime())) return refuse("pending_expired");
+  if (deciding && customer.status !== "active") return refuse("customer_unavailable");
   if (agent.status !== "active" && record.state === "pending") {
     // The bank suspended the agent while the customer was deciding: no cash will change hands.
     await declineCashOut(kit, { pendingId: record.pendingId, customerId: customer.id });

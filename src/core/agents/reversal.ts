@@ -1,20 +1,30 @@
 import { commissionTransferId, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
-import type { Transfer, TransferInput } from "../ledger/types.js";
+import { RECORDED_FAILURES, type Transfer, type TransferInput } from "../ledger/types.js";
 import type { AgentKit } from "./kit.js";
 import { agentRefusalFor, refuse } from "./refusals.js";
-import type { AgentRefusal, AgentResult, Reversal, ReverseCashInInput } from "./types.js";
+import type { Agent, AgentRefusal, AgentResult, Reversal, ReverseCashInInput } from "./types.js";
 
-export const reversalId = (transferId: string): string => derivedUuid(`fingate:agents:reverse:${transferId}`);
-const legId = (transferId: string, leg: string): string => derivedUuid(`fingate:agents:reverse:${leg}:${transferId}`);
+/**
+ * The reversal's ids in slot `slot`. A slot's ids are either posted (the reversal happened) or
+ * refused for good (the ledger records a refusal on balances, so that the same id never moves money
+ * later); a reversal refused so may be tried again in the next slot. Slot 0 keeps the original form.
+ */
+export const reversalId = (transferId: string, slot = 0): string => derivedUuid(`fingate:agents:reverse:${slotPart(slot)}${transferId}`);
+const legId = (transferId: string, leg: string, slot: number): string => derivedUuid(`fingate:agents:reverse:${leg}:${slotPart(slot)}${transferId}`);
+const slotPart = (slot: number): string => (slot === 0 ? "" : `${slot}:`);
+
+/** How many times a reversal may be refused on balances and tried again: a bank's retries, not a loop. */
+const MAX_SLOTS = 16;
 
 const MAX_REASON_CHARS = 200;
 
 /**
  * Undoes a mistaken cash-in with new transfers, never an edit: the fee goes back to the customer,
  * the amount goes back to the agent's float and the agent's commission back to fee income, all
- * or nothing. The ids derive from the original's, so it can be applied once only; a customer who
- * has already spent the money, or an agent who has been paid the commission out, is refused.
+ * or nothing. The ids derive from the original's (see reversalId's slots), so it can be applied
+ * once only; a customer who has already spent the money, or an agent who has been paid the
+ * commission out, is refused, and may be reversed once the bank has made them whole.
  */
 export async function reverseCashIn(kit: AgentKit, input: ReverseCashInInput): Promise<AgentResult<Reversal>> {
   const reason = typeof input.reason === "string" ? input.reason.trim() : "";
@@ -25,21 +35,35 @@ export async function reverseCashIn(kit: AgentKit, input: ReverseCashInInput): P
   const [float] = await kit.deps.ledger.getAccounts([original.debitAccountId]);
   const agent = float?.ownerRef ? await kit.deps.store.get(float.ownerRef) : null;
   if (!agent || (input.institutionId !== undefined && agent.institutionId !== input.institutionId)) return audited(kit, input, reason, refuse("transfer_not_found"));
-  const id = reversalId(original.id);
-  if (await kit.deps.ledger.getTransfer(id)) return audited(kit, input, reason, refuse("already_reversed"));
-  const group = await compensation(kit, original, id);
-  // Checked before submitting too: a refusal the ledger records would bind this reversal's ids to
-  // it for good, so a bank that later makes the customer whole could never retry.
-  const short = await shortfall(kit, original.creditAccountId, original.amountMinor - group.feeMinor, agent.commissionAccountId, group.commissionMinor);
-  if (short) return audited(kit, input, reason, refuse(short));
-  const results = await kit.deps.ledger.submitLinked(group.transfers);
-  const refusal = agentRefusalFor(results, group.transfers, agent);
-  if (refusal) {
-    const said = refusal.code === "insufficient_funds" ? refuse("customer_funds_spent") : refusal;
-    return audited(kit, input, reason, said);
+  for (let slot = 0; slot < MAX_SLOTS; slot++) {
+    const tried = await trySlot(kit, original, agent, slot);
+    if (tried === "refused_for_good") continue;
+    if ("code" in tried) return audited(kit, input, reason, tried);
+    await kit.deps.audit.append([entry(input, reason, "ok", agent.id, { ...stringify(tried) })]);
+    return { ok: true, ...tried };
   }
-  if (results.some((r) => r.result === "exists")) return audited(kit, input, reason, refuse("already_reversed"));
-  const reversal: Reversal = {
+  return audited(kit, input, reason, refuse("customer_funds_spent"));
+}
+
+/**
+ * One slot's attempt. "refused_for_good": the ledger refused (or had refused) this slot's ids on
+ * balances although they sufficed just before (a spend in between, or an earlier attempt's
+ * recorded refusal), so the next slot may try again.
+ */
+async function trySlot(kit: AgentKit, original: Transfer, agent: Agent, slot: number): Promise<Reversal | AgentRefusal | "refused_for_good"> {
+  const id = reversalId(original.id, slot);
+  if (await kit.deps.ledger.getTransfer(id)) return refuse("already_reversed");
+  const group = await compensation(kit, original, id, slot);
+  // Checked before submitting: a refusal the ledger records binds this slot's ids to it for good,
+  // so one is expected only from a race with a spend (or an earlier attempt's, replayed).
+  const short = await shortfall(kit, group.transfers, original.creditAccountId, original.amountMinor - group.feeMinor, agent.commissionAccountId, group.commissionMinor);
+  if (short) return (await reversedInLaterSlot(kit, original.id, slot)) ? refuse("already_reversed") : refuse(short);
+  const results = await kit.deps.ledger.submitLinked(group.transfers);
+  if (results.some((r) => RECORDED_FAILURES.has(r.result))) return "refused_for_good";
+  const refusal = agentRefusalFor(results, group.transfers, agent);
+  if (refusal) return refusal;
+  if (results.some((r) => r.result === "exists")) return refuse("already_reversed");
+  return {
     reversalId: id,
     originalId: original.id,
     amountMinor: original.amountMinor,
@@ -47,26 +71,44 @@ export async function reverseCashIn(kit: AgentKit, input: ReverseCashInInput): P
     commissionClawbackMinor: group.commissionMinor,
     currency: original.currency,
   };
-  await kit.deps.audit.append([entry(input, reason, "ok", agent.id, { ...stringify(reversal) })]);
-  return { ok: true, ...reversal };
+}
+/**
+ * Whether a later slot holds the reversal: once it posted, the customer may well be short of the
+ * amount again, and the answer is "already reversed", not "spent". Slots fill in order, so only
+ * those after a refused one can hold it.
+ */
+async function reversedInLaterSlot(kit: AgentKit, originalId: string, slot: number): Promise<boolean> {
+  const later = Array.from({ length: MAX_SLOTS - slot - 1 }, (_, i) => kit.deps.ledger.getTransfer(reversalId(originalId, slot + 1 + i)));
+  return (await Promise.all(later)).some((t) => t !== null);
 }
 
-async function compensation(kit: AgentKit, original: Transfer, id: string) {
+async function compensation(kit: AgentKit, original: Transfer, id: string, slot: number) {
   const fee = await kit.deps.ledger.getTransfer(feeTransferId(original.id));
   const commission = await kit.deps.ledger.getTransfer(commissionTransferId(original.id));
   const transfers: TransferInput[] = [];
   // The fee refund comes first so the customer's wallet never has to cover more than it received.
-  if (fee) transfers.push({ id: legId(original.id, "fee"), kind: "single", debitAccountId: fee.creditAccountId, creditAccountId: fee.debitAccountId, amountMinor: fee.amountMinor, code: "fee_cash_in_reversal", reference: original.id });
+  if (fee) transfers.push({ id: legId(original.id, "fee", slot), kind: "single", debitAccountId: fee.creditAccountId, creditAccountId: fee.debitAccountId, amountMinor: fee.amountMinor, code: "fee_cash_in_reversal", reference: original.id });
   transfers.push({ id, kind: "single", debitAccountId: original.creditAccountId, creditAccountId: original.debitAccountId, amountMinor: original.amountMinor, code: "cash_in_reversal", reference: original.id });
   if (commission) {
-    transfers.push({ id: legId(original.id, "commission"), kind: "single", debitAccountId: commission.creditAccountId, creditAccountId: commission.debitAccountId, amountMinor: commission.amountMinor, code: "commission_cash_in_rev", reference: original.id });
+    transfers.push({ id: legId(original.id, "commission", slot), kind: "single", debitAccountId: commission.creditAccountId, creditAccountId: commission.debitAccountId, amountMinor: commission.amountMinor, code: "commission_cash_in_rev", reference: original.id });
   }
   return { transfers, feeMinor: fee?.amountMinor ?? 0n, commissionMinor: commission?.amountMinor ?? 0n };
 }
 
-async function shortfall(kit: AgentKit, customerAccountId: string, customerOwesMinor: bigint, commissionAccountId: string, commissionMinor: bigint) {
-  if ((await kit.balance(customerAccountId)) < customerOwesMinor) return "customer_funds_spent" as const;
-  if (commissionMinor > 0n && (await kit.balance(commissionAccountId)) < commissionMinor) return "commission_paid_out" as const;
+/**
+ * Why the ledger would refuse the reversal now, read before submitting: an account not active, a
+ * customer who has spent the money, an agent paid the commission out. Null when it would pass.
+ */
+async function shortfall(kit: AgentKit, transfers: TransferInput[], customerAccountId: string, customerOwesMinor: bigint, commissionAccountId: string, commissionMinor: bigint) {
+  const ids = [...new Set(transfers.flatMap((t) => [t.debitAccountId!, t.creditAccountId!]))];
+  const accounts = new Map((await kit.deps.ledger.getAccounts(ids)).map((a) => [a.id, a]));
+  const available = (id: string) => {
+    const a = accounts.get(id);
+    return a ? a.creditsPosted - a.debitsPosted - a.debitsPending : 0n;
+  };
+  if (ids.some((id) => accounts.get(id)?.status !== "active")) return accounts.get(customerAccountId)?.status !== "active" ? ("customer_unavailable" as const) : ("agent_unavailable" as const);
+  if (available(customerAccountId) < customerOwesMinor) return "customer_funds_spent" as const;
+  if (commissionMinor > 0n && available(commissionAccountId) < commissionMinor) return "commission_paid_out" as const;
   return null;
 }
 
