@@ -74,6 +74,8 @@ export interface SendInput {
   amountMinor: bigint;
   /** The payer's instrument chosen to pay from (Holdings' id); absent: the wallet. */
   fromInstrumentId?: string;
+  /** The fee the customer was shown: a bank fee changed since is refused (fee_changed), never charged unseen. */
+  quotedFeeMinor?: bigint;
   /**
    * The PIN typed at this very step. The port verifies it before any money moves, and forgets it;
    * it is never stored.
@@ -193,7 +195,7 @@ export interface AgentsPort {
   /** Both the agent's number and its store number must name the same agent. */
   findForWithdrawal(customer: CustomerRef, agentNumber: string, storeNumber: string): Promise<AgentQuoteResult<{ agentName: string }>>;
   quoteWithdraw(customer: CustomerRef, agentNumber: string, storeNumber: string, amountMinor: bigint): Promise<AgentQuoteResult<WithdrawQuote>>;
-  withdraw(input: { requestId: string; customer: CustomerRef; agentNumber: string; storeNumber: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
+  withdraw(input: { requestId: string; customer: CustomerRef; agentNumber: string; storeNumber: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome>;
   /** Cash-outs awaiting this customer's approval, oldest first. */
   pendingCashOuts(customer: CustomerRef): Promise<PendingCashOutView[]>;
   approveCashOut(input: { pendingId: string; customer: CustomerRef; pin: string }): Promise<AgentOutcome>;
@@ -202,7 +204,7 @@ export interface AgentsPort {
   // The agent's side.
   /** customer: as the agent typed it, and who the directory found for it. */
   quoteCashIn(agent: AgentRef, customer: CustomerQuery, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>>;
-  cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
+  cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome>;
   quoteCashOut(agent: AgentRef, customer: CustomerQuery, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>>;
   /** Holds the amount on the customer's wallet until the customer approves on their phone. */
   startCashOut(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;

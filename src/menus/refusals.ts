@@ -56,6 +56,9 @@ const TABLE: Record<string, string> = {
   self_transaction: "err.self_transaction",
   insufficient_float: "err.insufficient_float",
   float_limit_exceeded: "err.float_limit",
+  // The same limit as a customer withdrawing hears it (flows/withdraw.ts).
+  agent_float_limit: "err.agent_float_limit",
+  fee_changed: "err.fee_changed",
   too_many_pending: "err.too_many_pending",
   cash_outs_declined: "err.cash_outs_declined",
   pending_not_found: "err.cash_out_expired",
@@ -86,6 +89,7 @@ export const AMOUNT_REFUSALS: ReadonlySet<string> = new Set([
   "monthly_amount_exceeded",
   "balance_limit_exceeded",
   "float_limit_exceeded",
+  "agent_float_limit",
 ]);
 
 /**

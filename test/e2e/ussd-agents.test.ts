@@ -240,4 +240,50 @@ describe("agents over USSD (Africa's Talking, PostgreSQL)", () => {
     expect((await balance(poor.floatAccountId)).posted).toBe(50_00n);
     expect((await balance(anil.walletAccountId)).posted).toBe(500_00n);
   });
+  it("a cash-in with a fee: the agent sees it and what the customer receives before the PIN; the customer's SMS says both", async () => {
+    const amos = await customer("+254712300020", "Amos Kiprono", "en", "4827", 0n);
+    const shop = await agent("+254712300080", "500110", "Baraka Shop", 5_000_00n);
+    await env.services.fees.put(env.bankId, "cash_in", { type: "cash_in", agentShareBps: 5_000, bands: [{ minMinor: 1n, maxMinor: 70_000_00n, feeMinor: 30_00n }] }, new Date(), () => []);
+    try {
+      const r = await walk("+254712300080", ["1", "0712300020", "500", AGENT_PIN]);
+      expect(r[3]).toBe("CON Deposit KES 500.00 for AMOS K***?\nCustomer fee KES 30.00; the customer receives KES 470.00.\nEnter your agent PIN:");
+      expect(r[4]).toMatch(/^END Deposited KES 500\.00 for AMOS K\*\*\*\. Ref [0-9A-F]{10}\.$/);
+      expect((await balance(amos.walletAccountId)).posted).toBe(470_00n);
+      expect((await balance(shop.floatAccountId)).posted).toBe(4_500_00n);
+    } finally {
+      await env.services.fees.put(env.bankId, "cash_in", null, new Date(), () => []);
+    }
+  });
+
+  it("a withdrawal refused by the agent's float ceiling tells the customer it is the agent's limit, not theirs", async () => {
+    const zawadi = await customer("+254712300021", "Zawadi Chebet", "en", "4827", 1_000_00n);
+    const kiosk = await agent("+254712300081", "500111", "Small Kiosk", 0n);
+    expect((await env.services.agents.setLimits(kiosk.id, { maxFloatBalanceMinor: 100_00n }, ACTOR)).ok).toBe(true);
+    const r = await walk("+254712300021", ["4", "0712300081", "500111", "300", "4827"]);
+    expect(r.at(-1)).toBe("END This agent cannot take that amount now. Try a smaller amount or another agent.");
+    expect((await balance(zawadi.walletAccountId)).posted).toBe(1_000_00n);
+    expect((await balance(kiosk.floatAccountId)).posted).toBe(0n);
+  });
+
+  it("a bank fee changed between the withdrawal's quote and its PIN: refused as such, nothing moves", async () => {
+    const imani = await customer("+254712300022", "Imani Njoroge", "en", "4827", 1_000_00n);
+    const shop = await agent("+254712300082", "500112", "Jua Kali Shop", 0n);
+    const session = randomUUID();
+    const shown = await walk("+254712300022", ["4", "0712300082", "500112", "200"], session);
+    expect(shown.at(-1)).toContain("Fee KES 10.00. Total KES 210.00.");
+    const cashOut = (feeMinor: bigint) => ({
+      type: "cash_out" as const,
+      agentShareBps: 5_000,
+      bands: [{ minMinor: 1n, maxMinor: 1_000_00n, feeMinor }, { minMinor: 1_000_01n, maxMinor: 70_000_00n, feeMinor: 25_00n }],
+    });
+    await env.services.fees.put(env.bankId, "cash_out", cashOut(15_00n), new Date(), () => []);
+    try {
+      const pin = await post(session, "+254712300022", "4*0712300082*500112*200*4827");
+      expect(pin.text).toBe("END The fee has changed since it was shown. No money was moved. Please start again to see the new fee.");
+      expect((await balance(imani.walletAccountId)).posted).toBe(1_000_00n);
+      expect((await balance(shop.floatAccountId)).posted).toBe(0n);
+    } finally {
+      await env.services.fees.put(env.bankId, "cash_out", cashOut(10_00n), new Date(), () => []);
+    }
+  });
 });

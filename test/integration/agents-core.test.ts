@@ -75,7 +75,7 @@ describe("agents core on postgres", () => {
     }
     const notices = submitted.map((group) => group.flatMap((t) => t.notices ?? []).map((n) => `${n.kind}:${n.template}:${n.msisdn}`));
     expect(notices).toEqual([
-      [`receipt:receipt.cash_in_customer:${w.alice.msisdn}`, `receipt:receipt.cash_in_agent:${agent.msisdn}`],
+      [`receipt:receipt.cash_in_customer_fee:${w.alice.msisdn}`, `receipt:receipt.cash_in_agent:${agent.msisdn}`],
       [`prompt:prompt.cash_out_approve:${w.bob.msisdn}`],
       [`notice:notice.cash_out_declined:${agent.msisdn}`],
     ]);
@@ -131,9 +131,10 @@ describe("agents core on postgres", () => {
     const base = { customerId: dan.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, customerPin: "6284", channel: "ussd" as const };
     expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), amountMinor: 10_000n })).toMatchObject({ ok: true });
     const danBefore = await w.balance(dan.walletAccountId);
-    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), amountMinor: 6_000n })).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 5_000n });
+    // The float's limit, not the customer's: said as the float's, so the customer does not read it as their own.
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), amountMinor: 6_000n })).toMatchObject({ ok: false, code: "float_limit_exceeded", availableMinor: 5_000n });
     const start = { agentId: agent.id, customerQuery: dan.msisdn, agentPin: AGENT_PIN };
-    expect(await w.services.agents.startCashOut({ ...start, id: uuidv7(), amountMinor: 5_001n })).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 5_000n });
+    expect(await w.services.agents.startCashOut({ ...start, id: uuidv7(), amountMinor: 5_001n })).toMatchObject({ ok: false, code: "float_limit_exceeded", availableMinor: 5_000n });
     // Refusals move nothing: the wallet and the float are as they were.
     expect(await w.balance(dan.walletAccountId)).toBe(danBefore);
     expect(await w.balance(agent.floatAccountId)).toBe(30_000n);
@@ -141,7 +142,7 @@ describe("agents core on postgres", () => {
     expect(held).toMatchObject({ ok: true });
     const approved = await w.services.agents.approveCashOut({ pendingId: held.ok ? held.pending.pendingId : "", customerId: dan.id, customerPin: "6284" });
     expect(approved).toMatchObject({ ok: true });
-    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), amountMinor: 100n })).toMatchObject({ ok: false, code: "daily_amount_exceeded", availableMinor: 0n });
+    expect(await w.services.agents.withdraw({ ...base, id: uuidv7(), amountMinor: 100n })).toMatchObject({ ok: false, code: "float_limit_exceeded", availableMinor: 0n });
     expect(await w.balance(agent.floatAccountId)).toBe(35_000n);
     // Float out has its own figure, untouched by what came in: a cash-in larger than the whole day's float in goes through.
     const cashIn = { agentId: agent.id, customerQuery: dan.msisdn, agentPin: AGENT_PIN, channel: "agent" as const };

@@ -146,7 +146,7 @@ describe("agents over HTTP", () => {
     const today = await pos("/transactions/today?limit=5");
     expect(today.body.items.map((t: { code: string }) => t.code)).toEqual(["cash_in", "float_top_up"]);
     expect((await pos("/me")).body).toMatchObject({ id: a.id, storeNumber: a.storeNumber });
-    const wrongPin = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "100", pin: "0000" });
+    const wrongPin = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: "0712300001", amountMinor: "500", pin: "0000" });
     expect(wrongPin.body.error.code).toBe("pin_wrong");
     const unlocked = await request(app).post(`${base}/${a.id}/pin/unlock`).set(...bearer(admin)).send({});
     expect(unlocked.body).toEqual({ wasLocked: false });

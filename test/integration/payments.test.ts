@@ -80,6 +80,31 @@ describe("payments on postgres", () => {
     expect(await balance(payee.walletAccountId)).toBe(before.payee + 20_000n);
   });
 
+  it("charges only the fee the payer was shown: a schedule changed since refuses as fee_changed, a posted payment's retry answers its receipt", async () => {
+    const bands = (upperFeeMinor: bigint) => [
+      { minMinor: 1n, maxMinor: 10_000n, feeMinor: 0n },
+      { minMinor: 10_001n, maxMinor: 1_000_000n, feeMinor: upperFeeMinor },
+    ];
+    const schedule = (upperFeeMinor: bigint) => services.fees.put(institutionId, "p2p", { type: "p2p", agentShareBps: 0, bands: bands(upperFeeMinor) }, new Date(), () => []);
+    // A payer of its own: the day's limit of the shared one stays for the tests after this.
+    const ruth = await registerWithPin(services, institutionId, { msisdn: "0712345661", name: "Ruth Akinyi", pin: "3816" });
+    await fund(ruth.walletAccountId, 50_000n);
+    const shown = { payerCustomerId: ruth.id, payee: payee.msisdn, amountMinor: 20_000n, channel: "ussd" as const, pin: "3816", quotedFeeMinor: 1_500n };
+    const posted = { ...shown, paymentId: uuidv7() };
+    expect(await services.payments.sendP2P(posted)).toMatchObject({ ok: true, feeMinor: 1_500n, replayed: false });
+    await schedule(2_000n);
+    try {
+      const before = await balance(ruth.walletAccountId);
+      expect(await services.payments.sendP2P({ ...shown, paymentId: uuidv7() })).toMatchObject({ ok: false, code: "fee_changed" });
+      expect(await services.payments.sendP2P(posted)).toMatchObject({ ok: true, feeMinor: 1_500n, replayed: true });
+      expect(await balance(ruth.walletAccountId)).toBe(before);
+      expect(await services.payments.sendP2P({ ...shown, quotedFeeMinor: 2_000n, paymentId: uuidv7() })).toMatchObject({ ok: true, feeMinor: 2_000n });
+      expect(await balance(ruth.walletAccountId)).toBe(before - 22_000n);
+    } finally {
+      await schedule(1_500n);
+    }
+  });
+
   it("finds no payee at another institution, by number or pseudonym, and moves nothing", async () => {
     const otherBank = uuidv7();
     await test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'pay-ke-2', 'Other KE', 'KES', 'Africa/Nairobi')", [otherBank]);

@@ -35,9 +35,18 @@ describe("agentRefusalFor", () => {
 
   it("says float_limit_exceeded when the float is the capped payee, and passes other limits through", () => {
     const results = failing("t4", "balance_limit_exceeded");
-    results[3]!.limit = { ok: false, code: "balance_limit_exceeded", limit: 5n, remainingMinor: 2n, availableMinor: 2n };
+    results[3]!.limit = { ok: false, code: "balance_limit_exceeded", limit: 5n, remainingMinor: 2n, availableMinor: 2n, party: "payee" };
     expect(agentRefusalFor(results, group, accounts)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 2n });
     expect(agentRefusalFor(failing("t1", "daily_amount_exceeded"), group, accounts)?.code).toBe("daily_amount_exceeded");
+  });
+
+  it("says float_limit_exceeded for the float's inbound day and month limits, the payer's own under their names", () => {
+    const inbound = failing("t4", "daily_amount_exceeded");
+    inbound[3]!.limit = { ok: false, code: "daily_amount_exceeded", limit: 9n, remainingMinor: 1n, availableMinor: 1n, party: "payee" };
+    expect(agentRefusalFor(inbound, group, accounts)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 1n });
+    const own = failing("t4", "daily_amount_exceeded");
+    own[3]!.limit = { ok: false, code: "daily_amount_exceeded", limit: 9n, remainingMinor: 1n, availableMinor: 1n, party: "payer" };
+    expect(agentRefusalFor(own, group, accounts)).toEqual({ ok: false, code: "daily_amount_exceeded", availableMinor: 1n });
   });
 
   it("maps a reused request id, frozen accounts and settled pendings, and throws on bugs", () => {

@@ -21,7 +21,7 @@ describe("evaluateLimits: the payer's limits", () => {
 
   it("refuses above the per-transaction limit and says what a single transfer may be", () => {
     expect(evaluateLimits({ amountMinor: 10_001n, payer: payer() })).toEqual({
-      ok: false, code: "per_transaction_exceeded", limit: 10_000n, remainingMinor: 10_000n, availableMinor: 10_000n,
+      ok: false, code: "per_transaction_exceeded", limit: 10_000n, remainingMinor: 10_000n, availableMinor: 10_000n, party: "payer",
     });
   });
 
@@ -32,20 +32,20 @@ describe("evaluateLimits: the payer's limits", () => {
 
   it("refuses once the daily count is used up, with nothing remaining today", () => {
     expect(evaluateLimits({ amountMinor: 1n, payer: payer(usage(300n, 3, 300n)) })).toEqual({
-      ok: false, code: "daily_count_exceeded", limit: 3n, remainingMinor: 0n, availableMinor: 0n,
+      ok: false, code: "daily_count_exceeded", limit: 3n, remainingMinor: 0n, availableMinor: 0n, party: "payer",
     });
   });
 
   it("refuses above the daily amount and names the remainder (\"you can send up to … more today\")", () => {
     expect(evaluateLimits({ amountMinor: 6_000n, payer: payer(usage(15_000n, 2, 15_000n)) })).toEqual({
-      ok: false, code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 5_000n, availableMinor: 5_000n,
+      ok: false, code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 5_000n, availableMinor: 5_000n, party: "payer",
     });
     expect(evaluateLimits({ amountMinor: 5_000n, payer: payer(usage(15_000n, 2, 15_000n)) })).toEqual({ ok: true });
   });
 
   it("refuses above the monthly amount even when the day has room", () => {
     expect(evaluateLimits({ amountMinor: 2_001n, payer: payer(usage(0n, 0, 48_000n)) })).toEqual({
-      ok: false, code: "monthly_amount_exceeded", limit: 50_000n, remainingMinor: 2_000n, availableMinor: 2_000n,
+      ok: false, code: "monthly_amount_exceeded", limit: 50_000n, remainingMinor: 2_000n, availableMinor: 2_000n, party: "payer",
     });
   });
 
@@ -63,7 +63,7 @@ describe("evaluateLimits: the payer's limits", () => {
 
   it("never reports a negative remainder when a bank tightened below what was already sent", () => {
     const result = evaluateLimits({ amountMinor: 1n, payer: payer(usage(25_000n, 1, 25_000n)) });
-    expect(result).toEqual({ ok: false, code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 0n, availableMinor: 0n });
+    expect(result).toEqual({ ok: false, code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 0n, availableMinor: 0n, party: "payer" });
   });
 
   it("a zero daily count refuses every transfer", () => {
@@ -81,7 +81,7 @@ describe("evaluateLimits: the payee's balance", () => {
 
   it("refuses a transfer that would take the wallet above it, naming the room left", () => {
     expect(evaluateLimits({ amountMinor: 10_001n, payee: payee(90_000n) })).toEqual({
-      ok: false, code: "balance_limit_exceeded", limit: 100_000n, remainingMinor: 10_000n, availableMinor: 10_000n,
+      ok: false, code: "balance_limit_exceeded", limit: 100_000n, remainingMinor: 10_000n, availableMinor: 10_000n, party: "payee",
     });
   });
 
@@ -92,10 +92,10 @@ describe("evaluateLimits: the payee's balance", () => {
   it("checks the payer first, and available accounts for both sides", () => {
     expect(evaluateLimits({ amountMinor: 10_001n, payer: payer(), payee: payee(99_000n) })).toMatchObject({ code: "per_transaction_exceeded" });
     expect(evaluateLimits({ amountMinor: 9_000n, payer: payer(usage(17_000n, 1, 17_000n)), payee: payee(99_000n) })).toMatchObject({
-      code: "daily_amount_exceeded", remainingMinor: 3_000n, availableMinor: 3_000n,
+      code: "daily_amount_exceeded", remainingMinor: 3_000n, availableMinor: 3_000n, party: "payer",
     });
     expect(evaluateLimits({ amountMinor: 2_000n, payer: payer(usage(17_000n, 1, 17_000n)), payee: payee(99_000n) })).toMatchObject({
-      code: "balance_limit_exceeded", remainingMinor: 1_000n, availableMinor: 1_000n,
+      code: "balance_limit_exceeded", remainingMinor: 1_000n, availableMinor: 1_000n, party: "payee",
     });
   });
 });
@@ -142,7 +142,7 @@ describe("evaluateLimits: the payee's inbound limits", () => {
 
   it("refuses past the payee's daily amount and names what it may still receive today", () => {
     expect(evaluateLimits({ amountMinor: 6_000n, payee: payee(usage(15_000n, 1, 15_000n)) })).toEqual({
-      ok: false, code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 5_000n, availableMinor: 5_000n,
+      ok: false, code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 5_000n, availableMinor: 5_000n, party: "payee",
     });
     expect(evaluateLimits({ amountMinor: 5_000n, payee: payee(usage(15_000n, 1, 15_000n)) })).toEqual({ ok: true });
   });
@@ -155,9 +155,9 @@ describe("evaluateLimits: the payee's inbound limits", () => {
 
   it("the payer's refusal comes first; the payee's daily limit before its balance cap", () => {
     const both = evaluateLimits({ amountMinor: 9_000n, payer: payer(usage(15_000n, 1, 15_000n)), payee: payee(usage(0n, 0, 0n), 0n, TIGHT) });
-    expect(both).toMatchObject({ code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 5_000n });
+    expect(both).toMatchObject({ code: "daily_amount_exceeded", limit: 20_000n, remainingMinor: 5_000n, party: "payer" });
     const payeeDay = evaluateLimits({ amountMinor: 9_000n, payee: payee(usage(0n, 0, 0n), 99_000n, TIGHT) });
-    expect(payeeDay).toMatchObject({ code: "daily_amount_exceeded", limit: 8_000n, remainingMinor: 8_000n });
+    expect(payeeDay).toMatchObject({ code: "daily_amount_exceeded", limit: 8_000n, remainingMinor: 8_000n, party: "payee" });
   });
 
   it("a payee refusal comes only when the payer's limits let the amount through", () => {

@@ -28,8 +28,10 @@ const agent: Agent = {
 const fee = { feeMinor: 3_300n, commissionMinor: 1_650n };
 const id = "0193b5a0-0000-7000-8000-00000000abcd";
 
+const party = { customer, accountId: "w1", maskedName: "Wanjiru K***" };
 const notices: Notice[] = [
-  ...cashInNotices({ agent, institution, party: { customer, accountId: "w1", maskedName: "Wanjiru K***" }, fee }, 250_000n, id),
+  ...cashInNotices({ agent, institution, party, fee }, 250_000n, id),
+  ...cashInNotices({ agent, institution, party, fee: { feeMinor: 0n, commissionMinor: 0n } }, 250_000n, id),
   ...cashOutNotices({ agent, institution, customer, fee }, 150_000n, id),
   approvalPrompt({ agent, institution, customer, fee }, 150_000n, id, 300),
   declinedNotice(agent, 150_000n, "KES", id),
@@ -40,7 +42,7 @@ describe("agent notices against the SMS templates", () => {
 
   it("covers every agent template", () => {
     expect(new Set(notices.map((n) => n.template))).toEqual(
-      new Set(["receipt.cash_in_customer", "receipt.cash_in_agent", "receipt.cash_out_customer", "receipt.cash_out_agent", "prompt.cash_out_approve", "notice.cash_out_declined"]),
+      new Set(["receipt.cash_in_customer", "receipt.cash_in_customer_fee", "receipt.cash_in_agent", "receipt.cash_out_customer", "receipt.cash_out_agent", "prompt.cash_out_approve", "notice.cash_out_declined"]),
     );
   });
 
@@ -56,6 +58,14 @@ describe("agent notices against the SMS templates", () => {
       }
     });
   }
+
+  it("tells a customer who paid a cash-in fee what it was and what reached the wallet", () => {
+    const [toCustomer] = cashInNotices({ agent, institution, party, fee }, 250_000n, id);
+    expect(toCustomer!.template).toBe("receipt.cash_in_customer_fee");
+    const text = renderer.render(toCustomer!.template, toCustomer!.params, "en");
+    expect(text).toContain("Fee KES 33.00");
+    expect(text).toContain("you received KES 2,467.00");
+  });
 
   it("shows the agent only part of the customer's number", () => {
     const toAgent = cashOutNotices({ agent, institution, customer, fee }, 150_000n, id)[1]!;

@@ -12,7 +12,7 @@ const p2p = { amountMinor: "150050", feeMinor: "1000", currency: "KES", name: "J
 
 describe("notice renderer", () => {
   it("renders every template in every language, each one GSM-7 single part except Hindi", () => {
-    const params: Record<string, string> = { ...p2p, agent: "Duka 12", customer: "JOHN K***", commissionMinor: "500", code: "*384#", minutes: "5" };
+    const params: Record<string, string> = { ...p2p, netMinor: "149050", agent: "Duka 12", customer: "JOHN K***", commissionMinor: "500", code: "*384#", minutes: "5" };
     for (const key of renderer.keys()) {
       for (const lang of ["en", "sw", "fr"]) {
         const encoded = encodeSms(renderer.render(key, params, lang), { reference: 1 });

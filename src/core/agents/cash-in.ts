@@ -1,4 +1,5 @@
 import type { Institution } from "../institutions/types.js";
+import { agreedFee } from "../fees/linked.js";
 import { derivedUuid, isUuid, transferReference } from "../ledger/ids.js";
 import type { Notice } from "../notices/types.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type CustomerParty, type Fee } from "./kit.js";
@@ -29,6 +30,9 @@ async function plan(kit: AgentKit, agentId: string, customerQuery: unknown, amou
   }
   const fee = await kit.fee(found.institution.id, "cash_in", amountMinor);
   if ("code" in fee) return fee;
+  // The fee comes out of the deposit: one as large as the deposit would leave the customer with
+  // nothing or less (the agent earning a commission on it), so no band may take that much.
+  if (fee.feeMinor >= amountMinor) return refuse("amount_outside_fee_bands");
   return { ...found, party, fee };
 }
 
@@ -54,15 +58,18 @@ export async function quoteCashIn(kit: AgentKit, agentId: string, customerQuery:
 export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentResult<CashReceipt>> {
   if (!isUuid(input.id)) return refuse("invalid_request_id");
   if (!isAgentChannel(input.channel)) return refuse("invalid_input");
-  const p = await plan(kit, input.agentId, input.customerQuery, input.amountMinor);
-  if ("code" in p) return p;
-  if (p.party.customer.status !== "active") return refuse("customer_unavailable");
+  const planned = await plan(kit, input.agentId, input.customerQuery, input.amountMinor);
+  if ("code" in planned) return planned;
+  if (planned.party.customer.status !== "active") return refuse("customer_unavailable");
+  const transferId = cashInTransferId(input.id);
+  const fee = await agreedFee(planned.fee, input.quotedFeeMinor, transferId, (id) => kit.deps.ledger.getTransfer(id));
+  if (!fee) return refuse("fee_changed");
+  const p = { ...planned, fee };
   // Float leaving an agent's number just after a SIM swap is what a SIM thief would do first.
   const swap = await kit.simSwapCheck(p.agent.msisdn, input.amountMinor);
   if (swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "agent", id: p.agent.id }, input.agentPin, input.channel);
   if (pinRefused) return pinRefused;
-  const transferId = cashInTransferId(input.id);
   return submitCashMove(kit, p, {
     requestId: input.id,
     transferId,
@@ -88,8 +95,9 @@ export function cashInNotices(p: Pick<CashInPlan, "agent" | "institution" | "par
   return [
     {
       msisdn: p.party.customer.msisdn,
-      template: "receipt.cash_in_customer",
-      params: { ...common, feeMinor: p.fee.feeMinor.toString(), agent: agentLabel(p.agent) },
+      // With a fee the customer received less than the cash handed over: the receipt says both.
+      template: p.fee.feeMinor > 0n ? "receipt.cash_in_customer_fee" : "receipt.cash_in_customer",
+      params: { ...common, feeMinor: p.fee.feeMinor.toString(), netMinor: (amountMinor - p.fee.feeMinor).toString(), agent: agentLabel(p.agent) },
       language: p.party.customer.language,
       kind: "receipt",
     },

@@ -23,7 +23,10 @@ export function agentRefusalFor(results: TransferResult[], group: TransferInput[
   }
   const leg = group.find((t) => t.id === cause.id);
   if ((LIMIT_CODES as readonly string[]).includes(cause.result)) {
-    if (cause.result === "balance_limit_exceeded" && leg?.creditAccountId === accounts.floatAccountId) return refuse("float_limit_exceeded", { availableMinor: cause.limit?.availableMinor });
+    // The float's own limits on what it takes in (its cap, its inbound day and month) are the agent's,
+    // not the customer's: the customer must not read them as their own.
+    const floatsLimit = leg?.creditAccountId === accounts.floatAccountId && (cause.result === "balance_limit_exceeded" || cause.limit?.party === "payee");
+    if (floatsLimit) return refuse("float_limit_exceeded", { availableMinor: cause.limit?.availableMinor });
     return refuse(cause.result as LimitCode, { availableMinor: cause.limit?.availableMinor });
   }
   switch (cause.result) {

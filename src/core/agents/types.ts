@@ -88,6 +88,7 @@ export type AgentCode =
   | "insufficient_float"
   | "insufficient_funds"
   | "float_limit_exceeded"
+  | "fee_changed"
   | "too_many_pending"
   | "cash_outs_declined"
   | "pending_not_found"
@@ -170,6 +171,8 @@ export interface CashInInput {
   amountMinor: bigint;
   agentPin: string;
   channel: AgentChannel;
+  /** The fee the quote showed, when one was shown: a schedule changed since is refused as fee_changed. */
+  quotedFeeMinor?: bigint;
 }
 
 export interface CashReceipt {
@@ -193,6 +196,8 @@ export interface WithdrawInput {
   amountMinor: bigint;
   customerPin: string;
   channel: AgentChannel;
+  /** The fee the quote showed the customer, when one was: a schedule changed since is refused as fee_changed. */
+  quotedFeeMinor?: bigint;
 }
 
 export interface WithdrawQuote {

@@ -1,4 +1,5 @@
 import type { Institution } from "../institutions/types.js";
+import { agreedFee } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import type { Customer } from "../directory/types.js";
 import { submitCashMove } from "./cash-move.js";
@@ -69,13 +70,16 @@ export async function quoteWithdraw(kit: AgentKit, customerId: string, agentNumb
 export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<AgentResult<CashReceipt>> {
   if (!isUuid(input.id)) return refuse("invalid_request_id");
   if (!isAgentChannel(input.channel)) return refuse("invalid_input");
-  const p = await plan(kit, input.customerId, input.agentNumber, input.storeNumber, input.amountMinor);
-  if ("code" in p) return p;
+  const planned = await plan(kit, input.customerId, input.agentNumber, input.storeNumber, input.amountMinor);
+  if ("code" in planned) return planned;
+  const transferId = withdrawTransferId(input.id);
+  const fee = await agreedFee(planned.fee, input.quotedFeeMinor, transferId, (id) => kit.deps.ledger.getTransfer(id));
+  if (!fee) return refuse("fee_changed");
+  const p = { ...planned, fee };
   const swap = await kit.simSwapCheck(p.customer.msisdn, input.amountMinor + p.fee.feeMinor);
   if (swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "customer", id: p.customer.id }, input.customerPin, input.channel);
   if (pinRefused) return pinRefused;
-  const transferId = withdrawTransferId(input.id);
   return submitCashMove(kit, p, {
     requestId: input.id,
     transferId,

@@ -69,3 +69,27 @@ export function paymentWithFee(payment: Payment, fee: FeeCharge, accounts: FeeAc
   }
   return group;
 }
+
+/** A fee and the agent's share of it, as a payment's linked group moves them. */
+export interface AgreedFee {
+  feeMinor: bigint;
+  commissionMinor: bigint;
+}
+
+/**
+ * The fee a payment moves: the schedule's `current` one, as long as it is the one the payer was
+ * shown (`quotedFeeMinor`, absent when nothing was shown). Null when the schedule changed between
+ * the quote and the payment: the payer must see the new fee before paying it. A payment already
+ * posted keeps what it posted with, so a retry after a change still answers with its receipt.
+ */
+export async function agreedFee(
+  current: AgreedFee,
+  quotedFeeMinor: bigint | undefined,
+  paymentId: string,
+  getTransfer: (id: string) => Promise<{ amountMinor: bigint } | null>,
+): Promise<AgreedFee | null> {
+  if (quotedFeeMinor === undefined || quotedFeeMinor === current.feeMinor) return current;
+  if (!(await getTransfer(paymentId))) return null;
+  const [fee, commission] = await Promise.all([getTransfer(feeTransferId(paymentId)), getTransfer(commissionTransferId(paymentId))]);
+  return { feeMinor: fee?.amountMinor ?? 0n, commissionMinor: commission?.amountMinor ?? 0n };
+}

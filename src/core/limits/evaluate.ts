@@ -48,41 +48,42 @@ export function evaluateLimits(check: LimitCheck): LimitDecision {
   const amount = check.amountMinor;
   if (amount <= 0n) return OK;
   if (check.payer) {
-    const refusal = checkPayer(check.payer.policy, check.payer.usage, amount);
+    const refusal = checkPayer(check.payer.policy, check.payer.usage, amount, "payer");
     if (refusal) return refusal;
   }
   if (check.payee) {
     const payerRoom = check.payer ? availableToSend(check.payer.policy, check.payer.usage) : null;
     const inbound = check.payee.inbound;
     if (inbound) {
-      const refused = checkPayer(check.payee.policy, inbound, amount);
+      const refused = checkPayer(check.payee.policy, inbound, amount, "payee");
       // What remains is the payee's; what may go through now is also bounded by the payer.
       if (refused) return payerRoom === null ? refused : { ...refused, availableMinor: min(refused.availableMinor, payerRoom) };
     }
     const room = nonNegative(check.payee.policy.maxBalanceMinor - check.payee.balanceMinor);
     if (amount > room) {
       const inboundRoom = inbound ? availableToSend(check.payee.policy, inbound) : room;
-      return refusal("balance_limit_exceeded", check.payee.policy.maxBalanceMinor, room, min(room, payerRoom ?? room, inboundRoom));
+      return refusal("balance_limit_exceeded", check.payee.policy.maxBalanceMinor, room, min(room, payerRoom ?? room, inboundRoom), "payee");
     }
   }
   return OK;
 }
 
-function checkPayer(policy: LimitPolicy, usage: LimitUsage, amount: bigint): LimitRefusal | null {
+/** One side's per-transaction, daily count, daily and monthly limits on what it sends (or, for a float, receives). */
+function checkPayer(policy: LimitPolicy, usage: LimitUsage, amount: bigint, party: LimitRefusal["party"]): LimitRefusal | null {
   const available = availableToSend(policy, usage);
   if (amount > policy.maxPerTransactionMinor) {
-    return refusal("per_transaction_exceeded", policy.maxPerTransactionMinor, policy.maxPerTransactionMinor, available);
+    return refusal("per_transaction_exceeded", policy.maxPerTransactionMinor, policy.maxPerTransactionMinor, available, party);
   }
-  if (usage.dayCount >= policy.maxDailyCount) return refusal("daily_count_exceeded", BigInt(policy.maxDailyCount), 0n, 0n);
+  if (usage.dayCount >= policy.maxDailyCount) return refusal("daily_count_exceeded", BigInt(policy.maxDailyCount), 0n, 0n, party);
   const dayLeft = nonNegative(policy.maxDailyAmountMinor - usage.dayAmountMinor);
-  if (amount > dayLeft) return refusal("daily_amount_exceeded", policy.maxDailyAmountMinor, dayLeft, available);
+  if (amount > dayLeft) return refusal("daily_amount_exceeded", policy.maxDailyAmountMinor, dayLeft, available, party);
   const monthLeft = nonNegative(policy.maxMonthlyAmountMinor - usage.monthAmountMinor);
-  if (amount > monthLeft) return refusal("monthly_amount_exceeded", policy.maxMonthlyAmountMinor, monthLeft, available);
+  if (amount > monthLeft) return refusal("monthly_amount_exceeded", policy.maxMonthlyAmountMinor, monthLeft, available, party);
   return null;
 }
 
-function refusal(code: LimitCode, limit: bigint, remainingMinor: bigint, availableMinor: bigint): LimitRefusal {
-  return { ok: false, code, limit, remainingMinor, availableMinor: min(availableMinor, remainingMinor) };
+function refusal(code: LimitCode, limit: bigint, remainingMinor: bigint, availableMinor: bigint, party: LimitRefusal["party"]): LimitRefusal {
+  return { ok: false, code, limit, remainingMinor, availableMinor: min(availableMinor, remainingMinor), party };
 }
 
 /** The payer's usage after a transfer that passed: what the lead's counters store next. */

@@ -65,6 +65,8 @@ export interface LimitRefusal {
    * "You can send up to KES 3,500 more today". Never more than remainingMinor.
    */
   availableMinor: bigint;
+  /** Whose limit refused: the payer's own, or the payee's (a wallet's cap, an agent float's inbound limits). */
+  party: "payer" | "payee";
 }
 
 export type LimitDecision = { ok: true } | LimitRefusal;

@@ -4,7 +4,7 @@ import type { SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
 import { canPay } from "../directory/instruments.js";
 import type { Customer } from "../directory/types.js";
-import { paymentWithFee } from "../fees/linked.js";
+import { agreedFee, paymentWithFee } from "../fees/linked.js";
 import type { FeeSchedules } from "../fees/schedules.js";
 import type { InstitutionStore } from "../institutions/ports.js";
 import { ensureSystemAccount, type SystemAccountLedger } from "../institutions/system-accounts.js";
@@ -132,7 +132,7 @@ export class Payments {
     let debitAccountId = (await source) ?? parties.payer.walletAccountId;
     if (debitAccountId === NO_SUCH_INSTRUMENT) debitAccountId = await this.alreadyPaidFrom(request);
     if (debitAccountId === NO_SUCH_INSTRUMENT) return refuse("instrument_not_found");
-    const fee = await this.fee(parties.institution, request.amountMinor);
+    const fee = await this.agreedFee(request, parties.institution);
     if ("code" in fee) return fee;
     const total = request.amountMinor + fee.feeMinor;
     const swap = await (early && parties.payer.msisdn === hint ? early(total) : this.deps.simSwap.checkOutgoing(parties.payer.msisdn, total));
@@ -222,6 +222,14 @@ export class Payments {
     const { payee, customer } = found.value;
     if (payee.customerId === payer.id) return refuse("self_payment");
     return { payer, institution, payee: customer, payeeCustomerId: payee.customerId, payeeAccountId: payee.accountId, maskedName: payee.maskedName };
+  }
+
+  /** The schedule's fee, if it is still the one the payer was shown (see agreedFee). */
+  private async agreedFee(request: P2PSend, institution: Institution): Promise<{ feeMinor: bigint } | PaymentRefusal> {
+    const fee = await this.fee(institution, request.amountMinor);
+    if ("code" in fee) return fee;
+    const agreed = await agreedFee({ feeMinor: fee.feeMinor, commissionMinor: 0n }, request.quotedFeeMinor, request.paymentId, (id) => this.deps.ledger.getTransfer(id));
+    return agreed ? { feeMinor: agreed.feeMinor } : refuse("fee_changed");
   }
 
   private async fee(institution: Institution, amountMinor: bigint): Promise<{ feeMinor: bigint } | PaymentRefusal> {

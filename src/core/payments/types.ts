@@ -18,6 +18,7 @@ export type PaymentCode =
   | "currency_mismatch"
   | "payment_id_reused"
   | "instrument_not_found"
+  | "fee_changed"
   | LimitCode;
 
 export interface PaymentRefusal {
@@ -71,6 +72,11 @@ export interface P2PSend extends P2PRequest {
    * registration. The amount, the fee and the payer's limits all fall on that instrument's account.
    */
   fromInstrumentId?: string;
+  /**
+   * The fee the payer was shown (the quote's), when one was: a schedule changed since refuses the
+   * payment as fee_changed instead of charging a fee the payer never saw.
+   */
+  quotedFeeMinor?: bigint;
   /** Verified here, then forgotten: never stored, logged or audited. */
   pin: string;
 }

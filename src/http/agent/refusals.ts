@@ -31,6 +31,7 @@ export const AGENT_API_REFUSALS = {
   insufficient_float: [422, "the float cannot cover this"],
   insufficient_funds: [422, "the customer's balance cannot cover this"],
   float_limit_exceeded: [422, "this would take the float above its ceiling"],
+  fee_changed: [409, "the bank's fee changed since the quote: quote again and show the customer the new fee"],
   too_many_pending: [409, "the customer already has the most cash-outs awaiting approval"],
   cash_outs_declined: [409, "the customer declined or ignored this agent's cash-outs too often today; they can withdraw from their own phone"],
   pending_not_found: [404, "no such cash-out"],

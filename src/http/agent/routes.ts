@@ -67,11 +67,12 @@ export function agentApiRoutes(agents: Agents): AnyAgentRoute[] {
     }),
     agentRoute({
       id: "cashIn", method: "post", path: `${P}/cash-ins`, summary: "Cash-in: the float pays the customer's wallet; receipts go to both",
-      body: z.strictObject({ requestId, customer, amountMinor, pin }),
+      body: z.strictObject({ requestId, customer, amountMinor, pin, quotedFeeMinor: amountMinor.optional().meta({ description: "the fee the quote showed (optional): a fee changed since is refused as fee_changed" }) }),
       success: { status: 201, description: "the receipt (200 with replayed: true for a retry)", schema: receiptOut },
-      refusals: ["customer_not_found", "agent_unavailable", "insufficient_float", "pin_wrong", "pin_locked", "per_transaction_exceeded", "daily_amount_exceeded", "daily_count_exceeded", "balance_limit_exceeded", "request_id_reused", "amount_outside_fee_bands"],
+      refusals: ["customer_not_found", "agent_unavailable", "insufficient_float", "pin_wrong", "pin_locked", "per_transaction_exceeded", "daily_amount_exceeded", "daily_count_exceeded", "balance_limit_exceeded", "request_id_reused", "amount_outside_fee_bands", "fee_changed"],
       async handle({ agent, body }) {
-        const done = await agents.cashIn({ id: body.requestId, agentId: agent.id, customerQuery: body.customer, amountMinor: body.amountMinor, agentPin: body.pin, channel: "agent" });
+        const quoted = body.quotedFeeMinor === undefined ? {} : { quotedFeeMinor: body.quotedFeeMinor };
+        const done = await agents.cashIn({ id: body.requestId, agentId: agent.id, customerQuery: body.customer, amountMinor: body.amountMinor, agentPin: body.pin, channel: "agent", ...quoted });
         return answer(done, done.ok && done.replayed ? 200 : 201, ({ agentId: _a, ...r }) => r);
       },
     }),

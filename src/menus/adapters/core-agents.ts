@@ -49,6 +49,9 @@ function agentCashRequest(input: { requestId: string; agent: AgentRef; customerQ
   return { id: input.requestId, agentId: input.agent.id, customerQuery: input.customerQuery, amountMinor: input.amountMinor, agentPin: input.pin, channel: CHANNEL };
 }
 
+/** The fee the screen showed, when it showed one (see agreedFee in the core). */
+const quoted = (feeMinor: bigint | undefined) => (feeMinor === undefined ? {} : { quotedFeeMinor: feeMinor });
+
 function refused(r: AgentRefusal): { ok: false; code: string; remainingMinor?: bigint; until?: Date | null } {
   return { ok: false, code: r.code, ...(r.availableMinor !== undefined ? { remainingMinor: r.availableMinor } : {}), ...(r.until !== undefined ? { until: r.until } : {}) };
 }
@@ -93,7 +96,7 @@ export class CoreAgentsPort implements AgentsPort {
     return { ok: true, value: { agentName: maskDisplayName(q.agentName), feeMinor: q.feeMinor, totalMinor: q.totalMinor } };
   }
 
-  async withdraw(input: { requestId: string; customer: CustomerRef; agentNumber: string; storeNumber: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome> {
+  async withdraw(input: { requestId: string; customer: CustomerRef; agentNumber: string; storeNumber: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome> {
     const r = await this.agents.withdraw({
       id: input.requestId,
       customerId: input.customer.id,
@@ -102,6 +105,7 @@ export class CoreAgentsPort implements AgentsPort {
       amountMinor: input.amountMinor,
       customerPin: input.pin,
       channel: CHANNEL,
+      ...quoted(input.quotedFeeMinor),
     });
     return r.ok ? receipt(r) : outcomeOf(r);
   }
@@ -134,8 +138,8 @@ export class CoreAgentsPort implements AgentsPort {
     return { ok: true, value: { maskedName: q.maskedName, feeMinor: q.feeMinor, commissionMinor: q.commissionMinor } };
   }
 
-  async cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome> {
-    const r = await this.agents.cashIn(agentCashRequest(input));
+  async cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome> {
+    const r = await this.agents.cashIn({ ...agentCashRequest(input), ...quoted(input.quotedFeeMinor) });
     return r.ok ? receipt(r) : outcomeOf(r);
   }
 

@@ -10,7 +10,7 @@ import { money, msg, type FlowId, type Message, type MenuState, type StepResult 
 import type { AgentCashQuote, AgentOutcome, AgentQuoteResult, AgentRef, CustomerQuery, MenuContext } from "../ports.js";
 import { refusalMessage } from "../refusals.js";
 import { agentOf, agentsPortOf } from "./agent-menu.js";
-import { attempt, isScreen, outcomeRefused, quoteRefused, readAmount, requestIdFor } from "./money.js";
+import { attempt, isScreen, outcomeRefused, quoteRefused, quotedFee, readAmount, requestIdFor } from "./money.js";
 import { askPinUnder } from "./pins.js";
 
 interface CashKind {
@@ -18,7 +18,7 @@ interface CashKind {
   /** Message key prefix: ci (cash-in) or cx (agent cash-out). */
   keys: "ci" | "cx";
   quote(ctx: MenuContext, agent: AgentRef, customer: CustomerQuery, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>>;
-  run(ctx: MenuContext, input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
+  run(ctx: MenuContext, input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome>;
 }
 
 const PROMPT = msg("ag.ask_pin");
@@ -32,8 +32,10 @@ function cashFlow(kind: CashKind): Flow {
     const currency = agentOf(state).currency;
     const lines = [msg(`${kind.keys}.confirm`, { amount: money(BigInt(state.data.amount ?? "0"), currency), name: state.data.name ?? "" })];
     const fee = BigInt(state.data.fee ?? "0");
-    // The customer's fee on a cash-out is worth saying to the agent who hands over the cash.
+    // The customer's fee is worth saying to the agent who hands over (or takes) the cash; a
+    // cash-in's comes out of the deposit, so the customer receives less than the cash given.
     if (kind.keys === "cx" && fee > 0n) lines.push(msg("cx.fee", { fee: money(fee, currency) }));
+    if (kind.keys === "ci" && fee > 0n) lines.push(msg("ci.fee", { fee: money(fee, currency), net: money(BigInt(state.data.amount ?? "0") - fee, currency) }));
     return lines;
   }
 
@@ -69,7 +71,7 @@ function cashFlow(kind: CashKind): Flow {
     const agent = agentOf(state);
     const amountMinor = BigInt(state.data.amount ?? "0");
     const requestId = requestIdFor(state, ctx);
-    const outcome = await attempt(state, () => kind.run(ctx, { requestId, agent, customerQuery: state.data.query ?? "", amountMinor, pin: input }));
+    const outcome = await attempt(state, () => kind.run(ctx, { requestId, agent, customerQuery: state.data.query ?? "", amountMinor, ...quotedFee(state), pin: input }));
     if (isScreen(outcome)) return outcome;
     const refused = outcomeRefused(state, outcome, PROMPT, agent.currency);
     if (refused) return refused;

@@ -22,6 +22,11 @@ export function requestIdFor(state: MenuState, ctx: MenuContext): string {
   return state.data.tx ?? derivedUuid(`fingate:menu:${state.flow}:${ctx.sessionId}`);
 }
 
+/** The fee the PIN screen showed (kept by the amount step), for the core to hold the payment to it. */
+export function quotedFee(state: MenuState): { quotedFeeMinor?: bigint } {
+  return state.data.fee === undefined ? {} : { quotedFeeMinor: BigInt(state.data.fee) };
+}
+
 /** The amount typed, or the "type it again" screen. */
 export function readAmount(input: string, currency: string, askAgain: (notice: Message) => StepResult): { amountMinor: bigint } | { screen: StepResult } {
   const amountMinor = parseAmount(input, currency);

@@ -7,7 +7,7 @@ import { ask, at, end, withNotice, type Flow } from "../engine/steps.js";
 import { money, msg, type Message, type MenuState, type StepResult } from "../engine/types.js";
 import type { AgentsPort, MenuContext } from "../ports.js";
 import { refusalMessage } from "../refusals.js";
-import { attempt, isScreen, outcomeRefused, quoteRefused, readAmount, requestIdFor } from "./money.js";
+import { attempt, isScreen, outcomeRefused, quoteRefused, quotedFee, readAmount, requestIdFor } from "./money.js";
 import { mainMenu } from "./main-menu.js";
 import { askPinUnder } from "./pins.js";
 
@@ -23,6 +23,14 @@ function customerOf(state: MenuState) {
 function agentsOf(ctx: MenuContext): AgentsPort {
   if (!ctx.agents) throw new Error("menu: withdraw without the agents port");
   return ctx.agents;
+}
+
+/**
+ * The customer's words for a refusal: the agent's float is not theirs, so its limit is said as the
+ * agent's ("this agent cannot take that amount"), not as the agent's own screen says it.
+ */
+function forCustomer<R extends { code: string }>(refusal: R): R {
+  return refusal.code === "float_limit_exceeded" ? { ...refusal, code: "agent_float_limit" } : refusal;
 }
 
 const askAgent = (state: MenuState, notice?: Message) => withNotice(ask(at(state, "withdraw", "agent"), [msg("wd.ask_agent")]), notice);
@@ -70,7 +78,7 @@ export const withdraw: Flow = {
       const read = readAmount(input, customer.currency, again);
       if ("screen" in read) return read.screen;
       const quote = await agentsOf(ctx).quoteWithdraw(customer, state.data.agentNo ?? "", state.data.store ?? "", read.amountMinor);
-      if (!quote.ok) return quoteRefused(state, quote, customer.currency, again);
+      if (!quote.ok) return quoteRefused(state, forCustomer(quote), customer.currency, again);
       const swap = await ctx.simSwap.checkOutgoing(customer.msisdn, quote.value.totalMinor);
       if (!swap.ok) return end(state, [refusalMessage(swap)]);
       const { agentName } = quote.value;
@@ -87,11 +95,12 @@ export const withdraw: Flow = {
           agentNumber: state.data.agentNo ?? "",
           storeNumber: state.data.store ?? "",
           amountMinor,
+          ...quotedFee(state),
           pin: input,
         }),
       );
       if (isScreen(outcome)) return outcome;
-      const refused = outcomeRefused(state, outcome, PROMPT, customer.currency);
+      const refused = outcomeRefused(state, forCustomer(outcome), PROMPT, customer.currency);
       if (refused) return refused;
       const fee = money(outcome.feeMinor ?? BigInt(state.data.fee ?? "0"), customer.currency);
       return end(state, [msg("wd.receipt", { amount: money(amountMinor, customer.currency), name: state.data.agentName ?? "", fee, ref: outcome.reference })]);
