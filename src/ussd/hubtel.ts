@@ -18,7 +18,13 @@ import type { HopProcessor } from "./hop.js";
 const MAX_MESSAGE_CHARS = 182;
 const MAX_CLIENT_STATE_CHARS = 64;
 
-export function hubtelHop(name: string, hops: HopProcessor) {
+/** What an aggregator's configuration tells the dialect (router.ts AggregatorConfig). */
+export interface DialectOptions {
+  /** The short code as dialled, extension included ("*711*2#"): overrides the one each request names. */
+  serviceCode?: string;
+}
+
+export function hubtelHop(name: string, hops: HopProcessor, options: DialectOptions = {}) {
   return async (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const type = typeof body.Type === "string" ? body.Type.toLowerCase() : "";
@@ -52,7 +58,7 @@ export function hubtelHop(name: string, hops: HopProcessor) {
       text: initiation ? "" : message,
       hopKey,
       seq: sequence ?? undefined,
-      shortcut: initiation && /^[*#0-9]+$/.test(message) ? shortcutOf(message) : [],
+      shortcut: initiation && /^[*#0-9]+$/.test(message) ? shortcutOf(message, options.serviceCode ?? serviceCode) : [],
     });
     res.json({
       SessionId: sessionId,

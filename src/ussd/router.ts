@@ -8,7 +8,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { africasTalkingEvents, africasTalkingHop, AT_FORM_LIMITS } from "./africastalking.js";
 import { authenticate, type AggregatorAuth } from "./auth.js";
-import { networkCodeOf } from "./fields.js";
+import { networkCodeOf, serviceCodeOf } from "./fields.js";
 import { formBody } from "./form-body.js";
 import { genericHop } from "./generic.js";
 import type { HopLogger, HopProcessor } from "./hop.js";
@@ -26,6 +26,11 @@ export interface AggregatorConfig extends AggregatorAuth {
    * session cannot be billed (and is logged as such).
    */
   networkCode?: string;
+  /**
+   * Hubtel and generic: the short code as dialled, extension included ("*711*2#"), when the
+   * requests' own service code leaves the extension out. A dial's segments after it are a shortcut.
+   */
+  serviceCode?: string;
 }
 
 export interface UssdRouterDeps {
@@ -47,6 +52,9 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
     if (aggregator.networkCode !== undefined && networkCodeOf(aggregator.networkCode) === undefined) {
       throw new Error(`aggregator ${aggregator.name}: networkCode must be an MCC+MNC of 5 or 6 digits`);
     }
+    if (aggregator.serviceCode !== undefined && serviceCodeOf(aggregator.serviceCode) === null) {
+      throw new Error(`aggregator ${aggregator.name}: serviceCode must be a short code such as *384# or *711*2#`);
+    }
     const base = aggregator.secretIn === "path" ? `/ussd/${aggregator.name}/:secret` : `/ussd/${aggregator.name}`;
     const auth = authenticate(aggregator);
     if (aggregator.dialect === "africastalking") {
@@ -55,11 +63,16 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
       router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops));
     } else {
       const json = express.json({ limit: BODY_LIMIT, strict: true });
-      router.post(base, auth, json, aggregator.dialect === "hubtel" ? hubtelHop(aggregator.name, deps.hops) : genericHop(aggregator.name, deps.hops), jsonBodyErrors);
+      router.post(base, auth, json, dialectHop(aggregator, deps.hops), jsonBodyErrors);
     }
   }
   router.use(channelErrors(deps.logger));
   return router;
+}
+
+function dialectHop(aggregator: AggregatorConfig, hops: HopProcessor) {
+  const options = { serviceCode: aggregator.serviceCode };
+  return aggregator.dialect === "hubtel" ? hubtelHop(aggregator.name, hops, options) : genericHop(aggregator.name, hops, options);
 }
 
 /**

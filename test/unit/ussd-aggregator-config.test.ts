@@ -34,4 +34,11 @@ describe("aggregator configuration", () => {
     expect(start([{ name: "Bad Name", dialect: "hubtel", secret: SECRET }])).toThrow(/aggregator name/);
     expect(start([{ name: "at", dialect: "africastalking", secret: SECRET }, { name: "at", dialect: "generic", secret: SECRET }])).toThrow(/duplicate/);
   });
+
+  it("accepts a service code with or without its extension, and refuses anything else", () => {
+    expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode: "*711*2#" }])).not.toThrow();
+    for (const serviceCode of ["", "711a", "*711*2# ; x"]) {
+      expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode }]), serviceCode).toThrow(/hubtel: serviceCode/);
+    }
+  });
 });
