@@ -41,4 +41,11 @@ describe("aggregator configuration", () => {
       expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode }]), serviceCode).toThrow(/hubtel: serviceCode/);
     }
   });
+
+  it("refuses an operator map whose names are not lower case or whose codes are not MCC+MNC", () => {
+    expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, operatorNetworks: { mtn: "62001" } }])).not.toThrow();
+    for (const operatorNetworks of [{ MTN: "62001" }, { mtn: "MTN" }, { mtn: "620" }] as Record<string, string>[]) {
+      expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, operatorNetworks }])).toThrow(/hubtel: operatorNetworks/);
+    }
+  });
 });

@@ -3,6 +3,7 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
+import type { EndedUssdSession } from "../../src/ussd/hop.js";
 import type { AggregatorConfig } from "../../src/ussd/router.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
@@ -18,6 +19,7 @@ function setup(aggregators = AGGREGATORS) {
   const bank = new FakeBank();
   const ctx = bank.context("+233200000000");
   const sessions = new MemorySessionStore();
+  const ended: EndedUssdSession[] = [];
   const channel = createUssdChannel({
     ports: { directory: ctx.directory, pins: ctx.pins, accounts: ctx.accounts, payments: ctx.payments, simSwap: ctx.simSwap },
     institutionId: bank.institutionId,
@@ -25,12 +27,13 @@ function setup(aggregators = AGGREGATORS) {
     secretKey: Buffer.alloc(32, 3),
     aggregators,
     logger: silent,
+    onSessionEnd: async (session) => void ended.push(session),
   });
   const app = express();
   app.use(channel.router);
   bank.addCustomer("+233200000010", "Kofi Mensah", { pin: "4827", balance: 75_00n });
   bank.addCustomer("+233200000020", "Ama Owusu", { alias: "ama" });
-  return { bank, app, sessions };
+  return { bank, app, sessions, ended };
 }
 
 describe("Hubtel dialect", () => {
@@ -107,6 +110,28 @@ describe("Hubtel dialect", () => {
     const code = { ...base, ServiceCode: "713" };
     expect((await hubtel(app, { ...code, SessionId: "y1", Type: "Initiation", Message: "*713*20#", Sequence: 1 })).body.Message).toMatch(/^Welcome to fingate/);
     expect((await hubtel(app, { ...code, SessionId: "y2", Type: "Initiation", Message: "*713*20*1#", Sequence: 1 })).body.Message).toBe("Enter your PIN:");
+  });
+
+  it("a session is metered under its caller's network (Operator), else the aggregator's configured one", async () => {
+    const { app, ended } = setup([
+      { name: "hubtel", dialect: "hubtel", secret: SECRET, header: "x-hubtel-secret", networkCode: "62001", operatorNetworks: { mtn: "62001", vodafone: "62002", orange: "61203" } },
+    ]);
+    for (const [SessionId, Operator] of [["n1", "vodafone"], ["n2", "MTN"], ["n3", "Orange"], ["n4", "unheard-of"], ["n5", undefined]] as const) {
+      await hubtel(app, { ...base, SessionId, Operator, Type: "Initiation", Message: "*384#", Sequence: 1 });
+      await hubtel(app, { SessionId, Type: "Timeout" });
+    }
+    const networks = Object.fromEntries(ended.map((s) => [s.sessionId, s.networkCode]));
+    // null: the gateway's meter bills the aggregator's networkCode.
+    expect(networks).toEqual({ n1: "62002", n2: "62001", n3: "61203", n4: null, n5: null });
+  });
+
+  it("without operatorNetworks, Hubtel's Operator names Ghana's networks", async () => {
+    const { app, ended } = setup();
+    for (const [SessionId, Operator] of [["m1", "vodafone"], ["m2", "mtn"], ["m3", "airtel"], ["m4", "tigo"]] as const) {
+      await hubtel(app, { ...base, SessionId, Operator, Type: "Initiation", Message: "*384#", Sequence: 1 });
+      await hubtel(app, { SessionId, Type: "Release" });
+    }
+    expect(ended.map((s) => s.networkCode)).toEqual(["62002", "62001", "62006", "62003"]);
   });
 
   it("refuses a wrong secret and malformed JSON", async () => {
