@@ -266,7 +266,7 @@ export class HopProcessor {
   private async acquire(key: string, req: HopRequest): Promise<LockedValue | null> {
     const deadline = Date.now() + this.limits.lockWaitMs;
     // A new session dialled without a shortcut takes the caller's resume point in the same trip.
-    const take = this.mayResume(req) ? resumeKey(req) : undefined;
+    const take = this.mayResume(req) ? resumeKey(this.deps.menu.institutionId, req) : undefined;
     for (;;) {
       const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs, take);
       if (lock !== null || Date.now() >= deadline) return lock;
@@ -364,8 +364,8 @@ export class HopProcessor {
    * reply), or, while a resume offer shows, the offered step itself.
    */
   private interruptedWrite(req: HopRequest, next: SessionRecord, resumable: boolean, record: string): SessionWrite | null {
-    if (resumable) return { key: resumeKey(req), value: record, ttlSec: this.limits.resumeTtlSec };
-    return next.resumable ? { key: resumeKey(req), value: null } : null;
+    if (resumable) return { key: resumeKey(this.deps.menu.institutionId, req), value: record, ttlSec: this.limits.resumeTtlSec };
+    return next.resumable ? { key: resumeKey(this.deps.menu.institutionId, req), value: null } : null;
   }
 
   private offerResume(req: HopRequest, interrupted: { menu: MenuState; reply: Reply }, startedAtMs: number): SessionRecord {
@@ -457,8 +457,14 @@ function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
   });
 }
 
-function resumeKey(req: HopRequest): string {
-  return `resume:${req.aggregator}:${req.msisdn}`;
+/**
+ * Where a caller's resume point is kept: under the institution too, since gateways of several
+ * institutions may share one store (and a number may bank with more than one). Points saved
+ * before the institution was part of the key (resume:<aggregator>:<msisdn>) are not read: they
+ * lapse within resumeTtlSec, and reading both would cost every new dial another take.
+ */
+function resumeKey(institutionId: string, req: HopRequest): string {
+  return `resume:${institutionId}:${req.aggregator}:${req.msisdn}`;
 }
 
 /**
