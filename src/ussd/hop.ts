@@ -5,7 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { LockedValue, SessionStore, SessionWrite } from "../menus/engine/session-store.js";
-import { movesMoney, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
+import { movesMoney, writesState, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
 import type { Translator } from "../infra/i18n/index.js";
 import { DEFAULT_BUDGET, type ScreenBudget } from "./gsm.js";
 import { KeyedMutex } from "./mutex.js";
@@ -96,6 +96,8 @@ interface HopState {
   secretInput: boolean;
   /** The hop runs a PIN step that moves money (send, withdraw, cash-in, cash-out, approval). */
   movesMoney: boolean;
+  /** The hop runs another step that changes something (a PIN, a registration, a setting). */
+  writes: boolean;
   /** The hop holds the session's lock: it no longer waits behind another hop, here or on another instance. */
   locked: boolean;
   /** An older hop than the last answered one, delivered late: its input (for some earlier screen) is not logged. */
@@ -142,7 +144,7 @@ export class HopProcessor {
   async handle(req: HopRequest): Promise<HopReply> {
     const key = `${req.aggregator}:${req.sessionId}`;
     const started = Date.now();
-    const hop: HopState = { secretInput: false, movesMoney: false, locked: false, stale: false };
+    const hop: HopState = { secretInput: false, movesMoney: false, writes: false, locked: false, stale: false };
     let answered!: (reply: HopReply) => void;
     const early = new Promise<HopReply>((resolve) => (answered = resolve));
     const queued = this.mutex.run(key, () => this.locked(key, req, hop, answered));
@@ -167,10 +169,12 @@ export class HopProcessor {
    * outcome: that hop, or one queued here behind it (a retry), says to check the balance. A hop
    * still waiting for the session's lock cannot know what the hop ahead of it (maybe on another
    * instance) is doing, so it only says that the last request is still being worked on. Any other
-   * hop holds the lock and runs no money step: nothing of this session moves money meanwhile.
+   * hop holds the lock and runs no money step: nothing of this session moves money meanwhile,
+   * though a step that writes something else (a PIN change) may still make its change.
    */
   private overBudget(key: string, hop: HopState): string {
     if (hop.movesMoney || this.moneyInFlight.has(key)) return "err.payment_unknown";
+    if (hop.writes) return "err.outcome_unknown";
     return hop.locked ? "err.unavailable" : "err.busy";
   }
 
@@ -308,6 +312,7 @@ export class HopProcessor {
     // On the resume offer, record.menu is the step it offers: answering the offer runs no step.
     state.movesMoney = !record?.offer && movesMoney(record?.menu);
     if (state.movesMoney) this.moneyInFlight.add(key);
+    state.writes = !record?.offer && writesState(record?.menu);
     let next: SessionRecord;
     if (!record) {
       const shortcut = req.mode === "cumulative" ? segments : (req.shortcut ?? []);
