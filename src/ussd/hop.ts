@@ -323,10 +323,11 @@ export class HopProcessor {
     } else if (record.offer) {
       const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
       const { offer, ...rest } = record;
-      next =
+      next = offerAnswered(
         input === "1"
           ? { ...rest, menu: { ...offer.menu, stages: 0 }, reply: offer.reply, ends: false, page: 0 }
-          : this.fresh(req, await this.deps.engine.begin(ctx), 0, startedAtMs);
+          : this.fresh(req, await this.deps.engine.begin(ctx), 0, startedAtMs),
+      );
       next.consumed = Math.max(record.consumed, segments.length);
       // The offer wrote a resume point: "Start again" deletes it unless the new screen replaces it.
       next.resumable = record.resumable;
@@ -481,6 +482,14 @@ function resumeKey(institutionId: string, req: HopRequest): string {
 function isStale(record: SessionRecord, req: HopRequest, segments: number): boolean {
   if (req.mode === "cumulative") return segments <= record.consumed;
   return req.seq !== undefined && record.seq !== undefined && req.seq < record.seq;
+}
+
+/**
+ * The screen after the resume offer, counted with the offer: the offer was a screen this session
+ * showed and the customer answered (the interrupted session's own stages were metered with it).
+ */
+function offerAnswered(next: SessionRecord): SessionRecord {
+  return next.menu ? { ...next, menu: { ...next.menu, stages: next.menu.stages + 1 } } : next;
 }
 
 /** A flow's last screen that is still being paged (a long receipt) is over: nothing to continue. */

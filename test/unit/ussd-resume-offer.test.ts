@@ -63,4 +63,21 @@ describe("the resume offer", () => {
     // Bank A's point is still there for bank A.
     expect(await a.hop("a2", "")).toBe(OFFER);
   });
+
+  it("a session that answers the offer is metered for every screen it showed, the offer included", async () => {
+    const { hop, ended } = setup();
+    for (const text of ["", "1", "1*4827"]) await hop("p1", text); // menu, PIN prompt, balance: 3 screens
+    for (const text of ["", "2", "2*peter"]) await hop("i1", text);
+    // Offer → "2" main menu → "1" PIN prompt → PIN balance: 4 screens.
+    expect(await hop("r1", "")).toBe(OFFER);
+    await hop("r1", "2");
+    await hop("r1", "2*1");
+    expect(await hop("r1", "2*1*4827")).toMatch(/balance is/);
+    // Offer → "1" the send's amount prompt → "100" its confirmation → "2" cancelled: 4 screens.
+    for (const text of ["", "2", "2*peter"]) await hop("i2", text);
+    expect(await hop("r2", "")).toBe(OFFER);
+    for (const text of ["1", "1*100", "1*100*2"]) await hop("r2", text);
+    const stages = Object.fromEntries(ended.map((s) => [s.sessionId, s.stages]));
+    expect(stages).toMatchObject({ p1: 3, r1: 4, r2: 4 });
+  });
 });
