@@ -102,6 +102,8 @@ interface HopState {
   locked: boolean;
   /** An older hop than the last answered one, delivered late: its input (for some earlier screen) is not logged. */
   stale: boolean;
+  /** The hop's answer ended the session and stored it closed (metered). */
+  closed: boolean;
 }
 
 export interface HopDeps {
@@ -144,7 +146,7 @@ export class HopProcessor {
   async handle(req: HopRequest): Promise<HopReply> {
     const key = `${req.aggregator}:${req.sessionId}`;
     const started = Date.now();
-    const hop: HopState = { secretInput: false, movesMoney: false, writes: false, locked: false, stale: false };
+    const hop: HopState = { secretInput: false, movesMoney: false, writes: false, locked: false, stale: false, closed: false };
     let answered!: (reply: HopReply) => void;
     const early = new Promise<HopReply>((resolve) => (answered = resolve));
     const queued = this.mutex.run(key, () => this.locked(key, req, hop, answered));
@@ -156,6 +158,7 @@ export class HopProcessor {
       reply = answer ?? this.plain(lang, this.overBudget(key, hop), true);
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
     }
+    if (reply.end && req.mode === "single" && !hop.closed) this.closeAfterErrorEnd(key, req);
     this.deps.logger.info(
       { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
       "ussd hop",
@@ -184,7 +187,7 @@ export class HopProcessor {
    * network that numbers sessions restarts one with a "begin", and a begin it re-delivers (our
    * response was lost) must get the same answer again, not end the session it opened and meter it.
    */
-  async endSession(aggregator: string, sessionId: string, reason: "abort" | "timeout" = "abort", unlessLastHop?: string): Promise<void> {
+  async endSession(aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"] = "abort", unlessLastHop?: string): Promise<void> {
     const key = `${aggregator}:${sessionId}`;
     await this.mutex.run(key, async () => {
       const record = decodeRecord(await this.deps.sessions.get(key));
@@ -193,6 +196,36 @@ export class HopProcessor {
       if (record && !record.closed) this.ended(aggregator, sessionId, record, reason);
       await this.deps.sessions.delete(key);
     });
+  }
+
+  /**
+   * Single-input dialects (Hubtel, generic, SMPP) get no end-of-session notice after our END, so a
+   * session one of our error ENDs ended (busy, over budget, a failure) while its record stayed open
+   * would never be metered (or, over SMPP, only as an abort when its number comes back). Once the
+   * hops under way here are over, such a record is closed (a retry of the hop, or any later one,
+   * hears that the session has ended) and metered as ended by us. Best effort: a lock held by
+   * another instance, or a full queue, leaves the session as it was.
+   */
+  private closeAfterErrorEnd(key: string, req: HopRequest): void {
+    const closing = this.mutex.run(key, async () => {
+      const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs);
+      if (lock === null) return;
+      let writes: SessionWrite[] = [];
+      try {
+        const record = decodeRecord(lock.value);
+        if (record && !record.closed && record.msisdn === req.msisdn) {
+          const hop = this.digest(key, req.hopKey);
+          // Our END is a screen shown; when the hop stored its own screen (over budget), it stood in for that one.
+          const menu = record.menu && record.hop !== hop ? { ...record.menu, stages: record.menu.stages + 1 } : record.menu;
+          const closed: SessionRecord = { ...record, menu, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, hop };
+          writes = [{ key, value: encodeRecord(closed), ttlSec: this.limits.idleTtlSec }];
+          this.ended(req.aggregator, req.sessionId, closed, "end");
+        }
+      } finally {
+        await this.deps.sessions.commit(key, lock.token, writes);
+      }
+    });
+    closing?.catch((error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not closed"));
   }
 
   /** Hands a finished session to the meter without delaying the reply; metering is idempotent per session. */
@@ -340,6 +373,7 @@ export class HopProcessor {
     next.page = answer.page;
     next.out = { end: answer.end, text: answer.text };
     next.closed = answer.end;
+    state.closed = next.closed;
     next.hop = hop;
     next.seq = req.seq;
     if (next.closed && !record?.closed) this.ended(req.aggregator, req.sessionId, next, "end");
