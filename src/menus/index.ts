@@ -6,7 +6,7 @@ export { MenuEngine, HOME_INPUT } from "./engine/engine.js";
 export * from "./engine/types.js";
 export type * from "./ports.js";
 export { DEFAULT_MENU_LIMITS } from "./ports.js";
-export { movesMoney } from "./flows/index.js";
+export { movesMoney, writesState } from "./flows/index.js";
 
 /** Customers' and agents' menus (the engine picks by the caller's number). */
 export function customerMenuEngine(): MenuEngine {

@@ -38,6 +38,17 @@ export function africasTalkingHop(name: string, hops: HopProcessor) {
   };
 }
 
+/**
+ * How a session ended, from the notification's status: "Success" is our END (metered when its hop
+ * stored it; here only if that store failed); "Incomplete" (the caller left, or the network gave
+ * up, on a screen awaiting input) and "Failed" (our answer did not come in time or was refused)
+ * are aborts, unless the status names a timeout.
+ */
+export function endReasonOf(status: string): "end" | "abort" | "timeout" {
+  if (/^success$/i.test(status.trim())) return "end";
+  return /timeout|expired/i.test(status) ? "timeout" : "abort";
+}
+
 /** The end-of-session notification: forget the session and log what the telco reports. */
 export function africasTalkingEvents(name: string, hops: HopProcessor, logger: HopLogger) {
   return async (req: Request, res: Response) => {
@@ -47,9 +58,8 @@ export function africasTalkingEvents(name: string, hops: HopProcessor, logger: H
       res.status(400).type("text/plain").send("bad request");
       return;
     }
-    // "Success" ends with our END (already metered); anything else means the user left or timed out.
     const status = typeof body.status === "string" ? body.status : "";
-    await hops.endSession(name, sessionId, /timeout|expired/i.test(status) ? "timeout" : "abort");
+    await hops.endSession(name, sessionId, endReasonOf(status));
     // `input` and `lastAppResponse` may hold a PIN or a balance: they are never logged.
     logger.info(
       {

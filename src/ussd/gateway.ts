@@ -131,7 +131,7 @@ function followInstitutionLanguage(
 /** USSD over SMPP names its sessions' aggregator "smpp-<link id>": the telco is the one owning that link. */
 const SMPP_AGGREGATOR = /^smpp-(.+)$/;
 
-/** Each aggregator's own network, for sessions whose requests name none (Hubtel). */
+/** Each aggregator's own network, for sessions whose requests name none (a Hubtel Operator not mapped, generic without one). */
 function aggregatorNetworks(aggregators: AggregatorConfig[]): ReadonlyMap<string, string> {
   return new Map(aggregators.flatMap((a) => (a.networkCode ? [[a.name, a.networkCode] as const] : [])));
 }

@@ -9,7 +9,8 @@
  *     "seq": 0,                         hop number, 0 for begin; a repeated seq is a retry,
  *                                       a lower one (late) runs nothing and gets the current screen
  *     "input": "1",                     this hop's input only ("" on begin)
- *     "dialString": "*384*1#",          optional, on begin: the full string dialled
+ *     "dialString": "*384*1#",          optional, on begin: the full string dialled; what follows
+ *                                       the service code's own segments is a shortcut
  *     "networkCode": "63902" }          optional: the caller's network (MCC+MNC), whose tariff
  *                                       bills the session (else the aggregator's networkCode)
  * Response: { "sessionId", "seq", "action": "continue" | "end", "message": "…" }
@@ -18,11 +19,12 @@
 import type { Request, Response } from "express";
 import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, shortcutOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
+import type { DialectOptions } from "./hubtel.js";
 
 const MAX_INPUT_CHARS = 182;
 const MAX_SEQ = 1_000;
 
-export function genericHop(name: string, hops: HopProcessor) {
+export function genericHop(name: string, hops: HopProcessor, options: DialectOptions = {}) {
   return async (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const sessionId = sessionIdOf(body.sessionId);
@@ -55,7 +57,7 @@ export function genericHop(name: string, hops: HopProcessor) {
       hopKey: `seq:${seq}`,
       seq,
       networkCode: networkCodeOf(body.networkCode),
-      shortcut: event === "begin" && dial ? shortcutOf(dial) : [],
+      shortcut: event === "begin" && dial ? shortcutOf(dial, options.serviceCode ?? serviceCode) : [],
     });
     res.json({ sessionId, seq, action: reply.end ? "end" : "continue", message: reply.text });
   };

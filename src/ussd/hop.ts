@@ -5,7 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { LockedValue, SessionStore, SessionWrite } from "../menus/engine/session-store.js";
-import { movesMoney, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
+import { movesMoney, writesState, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
 import type { Translator } from "../infra/i18n/index.js";
 import { DEFAULT_BUDGET, type ScreenBudget } from "./gsm.js";
 import { KeyedMutex } from "./mutex.js";
@@ -96,10 +96,14 @@ interface HopState {
   secretInput: boolean;
   /** The hop runs a PIN step that moves money (send, withdraw, cash-in, cash-out, approval). */
   movesMoney: boolean;
+  /** The hop runs another step that changes something (a PIN, a registration, a setting). */
+  writes: boolean;
   /** The hop holds the session's lock: it no longer waits behind another hop, here or on another instance. */
   locked: boolean;
   /** An older hop than the last answered one, delivered late: its input (for some earlier screen) is not logged. */
   stale: boolean;
+  /** The hop's answer ended the session and stored it closed (metered). */
+  closed: boolean;
 }
 
 export interface HopDeps {
@@ -142,7 +146,7 @@ export class HopProcessor {
   async handle(req: HopRequest): Promise<HopReply> {
     const key = `${req.aggregator}:${req.sessionId}`;
     const started = Date.now();
-    const hop: HopState = { secretInput: false, movesMoney: false, locked: false, stale: false };
+    const hop: HopState = { secretInput: false, movesMoney: false, writes: false, locked: false, stale: false, closed: false };
     let answered!: (reply: HopReply) => void;
     const early = new Promise<HopReply>((resolve) => (answered = resolve));
     const queued = this.mutex.run(key, () => this.locked(key, req, hop, answered));
@@ -154,6 +158,7 @@ export class HopProcessor {
       reply = answer ?? this.plain(lang, this.overBudget(key, hop), true);
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
     }
+    if (reply.end && req.mode === "single" && !hop.closed) this.closeAfterErrorEnd(key, req);
     this.deps.logger.info(
       { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
       "ussd hop",
@@ -167,10 +172,12 @@ export class HopProcessor {
    * outcome: that hop, or one queued here behind it (a retry), says to check the balance. A hop
    * still waiting for the session's lock cannot know what the hop ahead of it (maybe on another
    * instance) is doing, so it only says that the last request is still being worked on. Any other
-   * hop holds the lock and runs no money step: nothing of this session moves money meanwhile.
+   * hop holds the lock and runs no money step: nothing of this session moves money meanwhile,
+   * though a step that writes something else (a PIN change) may still make its change.
    */
   private overBudget(key: string, hop: HopState): string {
     if (hop.movesMoney || this.moneyInFlight.has(key)) return "err.payment_unknown";
+    if (hop.writes) return "err.outcome_unknown";
     return hop.locked ? "err.unavailable" : "err.busy";
   }
 
@@ -180,7 +187,7 @@ export class HopProcessor {
    * network that numbers sessions restarts one with a "begin", and a begin it re-delivers (our
    * response was lost) must get the same answer again, not end the session it opened and meter it.
    */
-  async endSession(aggregator: string, sessionId: string, reason: "abort" | "timeout" = "abort", unlessLastHop?: string): Promise<void> {
+  async endSession(aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"] = "abort", unlessLastHop?: string): Promise<void> {
     const key = `${aggregator}:${sessionId}`;
     await this.mutex.run(key, async () => {
       const record = decodeRecord(await this.deps.sessions.get(key));
@@ -189,6 +196,36 @@ export class HopProcessor {
       if (record && !record.closed) this.ended(aggregator, sessionId, record, reason);
       await this.deps.sessions.delete(key);
     });
+  }
+
+  /**
+   * Single-input dialects (Hubtel, generic, SMPP) get no end-of-session notice after our END, so a
+   * session one of our error ENDs ended (busy, over budget, a failure) while its record stayed open
+   * would never be metered (or, over SMPP, only as an abort when its number comes back). Once the
+   * hops under way here are over, such a record is closed (a retry of the hop, or any later one,
+   * hears that the session has ended) and metered as ended by us. Best effort: a lock held by
+   * another instance, or a full queue, leaves the session as it was.
+   */
+  private closeAfterErrorEnd(key: string, req: HopRequest): void {
+    const closing = this.mutex.run(key, async () => {
+      const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs);
+      if (lock === null) return;
+      let writes: SessionWrite[] = [];
+      try {
+        const record = decodeRecord(lock.value);
+        if (record && !record.closed && record.msisdn === req.msisdn) {
+          const hop = this.digest(key, req.hopKey);
+          // Our END is a screen shown; when the hop stored its own screen (over budget), it stood in for that one.
+          const menu = record.menu && record.hop !== hop ? { ...record.menu, stages: record.menu.stages + 1 } : record.menu;
+          const closed: SessionRecord = { ...record, menu, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, hop };
+          writes = [{ key, value: encodeRecord(closed), ttlSec: this.limits.idleTtlSec }];
+          this.ended(req.aggregator, req.sessionId, closed, "end");
+        }
+      } finally {
+        await this.deps.sessions.commit(key, lock.token, writes);
+      }
+    });
+    closing?.catch((error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not closed"));
   }
 
   /** Hands a finished session to the meter without delaying the reply; metering is idempotent per session. */
@@ -266,7 +303,7 @@ export class HopProcessor {
   private async acquire(key: string, req: HopRequest): Promise<LockedValue | null> {
     const deadline = Date.now() + this.limits.lockWaitMs;
     // A new session dialled without a shortcut takes the caller's resume point in the same trip.
-    const take = this.mayResume(req) ? resumeKey(req) : undefined;
+    const take = this.mayResume(req) ? resumeKey(this.deps.menu.institutionId, req) : undefined;
     for (;;) {
       const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs, take);
       if (lock !== null || Date.now() >= deadline) return lock;
@@ -308,6 +345,7 @@ export class HopProcessor {
     // On the resume offer, record.menu is the step it offers: answering the offer runs no step.
     state.movesMoney = !record?.offer && movesMoney(record?.menu);
     if (state.movesMoney) this.moneyInFlight.add(key);
+    state.writes = !record?.offer && writesState(record?.menu);
     let next: SessionRecord;
     if (!record) {
       const shortcut = req.mode === "cumulative" ? segments : (req.shortcut ?? []);
@@ -318,10 +356,11 @@ export class HopProcessor {
     } else if (record.offer) {
       const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
       const { offer, ...rest } = record;
-      next =
+      next = offerAnswered(
         input === "1"
           ? { ...rest, menu: { ...offer.menu, stages: 0 }, reply: offer.reply, ends: false, page: 0 }
-          : this.fresh(req, await this.deps.engine.begin(ctx), 0, startedAtMs);
+          : this.fresh(req, await this.deps.engine.begin(ctx), 0, startedAtMs),
+      );
       next.consumed = Math.max(record.consumed, segments.length);
       // The offer wrote a resume point: "Start again" deletes it unless the new screen replaces it.
       next.resumable = record.resumable;
@@ -334,6 +373,7 @@ export class HopProcessor {
     next.page = answer.page;
     next.out = { end: answer.end, text: answer.text };
     next.closed = answer.end;
+    state.closed = next.closed;
     next.hop = hop;
     next.seq = req.seq;
     if (next.closed && !record?.closed) this.ended(req.aggregator, req.sessionId, next, "end");
@@ -364,8 +404,8 @@ export class HopProcessor {
    * reply), or, while a resume offer shows, the offered step itself.
    */
   private interruptedWrite(req: HopRequest, next: SessionRecord, resumable: boolean, record: string): SessionWrite | null {
-    if (resumable) return { key: resumeKey(req), value: record, ttlSec: this.limits.resumeTtlSec };
-    return next.resumable ? { key: resumeKey(req), value: null } : null;
+    if (resumable) return { key: resumeKey(this.deps.menu.institutionId, req), value: record, ttlSec: this.limits.resumeTtlSec };
+    return next.resumable ? { key: resumeKey(this.deps.menu.institutionId, req), value: null } : null;
   }
 
   private offerResume(req: HopRequest, interrupted: { menu: MenuState; reply: Reply }, startedAtMs: number): SessionRecord {
@@ -457,8 +497,14 @@ function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
   });
 }
 
-function resumeKey(req: HopRequest): string {
-  return `resume:${req.aggregator}:${req.msisdn}`;
+/**
+ * Where a caller's resume point is kept: under the institution too, since gateways of several
+ * institutions may share one store (and a number may bank with more than one). Points saved
+ * before the institution was part of the key (resume:<aggregator>:<msisdn>) are not read: they
+ * lapse within resumeTtlSec, and reading both would cost every new dial another take.
+ */
+function resumeKey(institutionId: string, req: HopRequest): string {
+  return `resume:${institutionId}:${req.aggregator}:${req.msisdn}`;
 }
 
 /**
@@ -470,6 +516,14 @@ function resumeKey(req: HopRequest): string {
 function isStale(record: SessionRecord, req: HopRequest, segments: number): boolean {
   if (req.mode === "cumulative") return segments <= record.consumed;
   return req.seq !== undefined && record.seq !== undefined && req.seq < record.seq;
+}
+
+/**
+ * The screen after the resume offer, counted with the offer: the offer was a screen this session
+ * showed and the customer answered (the interrupted session's own stages were metered with it).
+ */
+function offerAnswered(next: SessionRecord): SessionRecord {
+  return next.menu ? { ...next, menu: { ...next.menu, stages: next.menu.stages + 1 } } : next;
 }
 
 /** A flow's last screen that is still being paged (a long receipt) is over: nothing to continue. */

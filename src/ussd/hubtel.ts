@@ -1,7 +1,8 @@
 /**
  * Hubtel USSD: JSON with Type Initiation / Response / Release / Timeout, Mobile, SessionId,
- * ServiceCode, Message (the dial string on Initiation, the input afterwards) and Sequence. The
- * reply is JSON with Type "response" (continue) or "release" (end) and the screen in Message.
+ * ServiceCode, Message (the dial string on Initiation, the input afterwards), Operator (the caller's
+ * network: "mtn", "vodafone", "airtel", "tigo" …) and Sequence. The reply is JSON with Type
+ * "response" (continue) or "release" (end) and the screen in Message.
  *
  * Retries: a hop is identified by its Sequence. Without one, by the ClientState Hubtel hands back
  * from our previous reply: every reply carries a ClientState derived from the hop it answers, so
@@ -12,13 +13,41 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
-import { msisdnOf, serviceCodeOf, sessionIdOf, shortcutOf, textOf } from "./fields.js";
+import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, shortcutOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
 
 const MAX_MESSAGE_CHARS = 182;
 const MAX_CLIENT_STATE_CHARS = 64;
 
-export function hubtelHop(name: string, hops: HopProcessor) {
+/** What an aggregator's configuration tells the dialect (router.ts AggregatorConfig). */
+export interface DialectOptions {
+  /** The short code as dialled, extension included ("*711*2#"): overrides the one each request names. */
+  serviceCode?: string;
+  /** Hubtel: its Operator names (lower case) to MCC+MNC; absent, HUBTEL_OPERATOR_NETWORKS. */
+  operatorNetworks?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Ghana's networks as Hubtel names them in Operator, and their MCC+MNC: the session is billed under
+ * its caller's network's tariff. A name not here (or none) leaves the aggregator's networkCode.
+ */
+export const HUBTEL_OPERATOR_NETWORKS: Readonly<Record<string, string>> = {
+  mtn: "62001",
+  vodafone: "62002",
+  telecel: "62002",
+  tigo: "62003",
+  airtel: "62006",
+  glo: "62007",
+};
+
+/** The caller's network (MCC+MNC) from Hubtel's Operator; undefined when it names none known. */
+export function operatorNetwork(operator: unknown, networks: Readonly<Record<string, string>>): string | undefined {
+  if (typeof operator !== "string") return undefined;
+  const name = operator.trim().toLowerCase();
+  return Object.hasOwn(networks, name) ? networkCodeOf(networks[name]) : undefined;
+}
+
+export function hubtelHop(name: string, hops: HopProcessor, options: DialectOptions = {}) {
   return async (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const type = typeof body.Type === "string" ? body.Type.toLowerCase() : "";
@@ -52,7 +81,8 @@ export function hubtelHop(name: string, hops: HopProcessor) {
       text: initiation ? "" : message,
       hopKey,
       seq: sequence ?? undefined,
-      shortcut: initiation && /^[*#0-9]+$/.test(message) ? shortcutOf(message) : [],
+      networkCode: operatorNetwork(body.Operator, options.operatorNetworks ?? HUBTEL_OPERATOR_NETWORKS),
+      shortcut: initiation && /^[*#0-9]+$/.test(message) ? shortcutOf(message, options.serviceCode ?? serviceCode) : [],
     });
     res.json({
       SessionId: sessionId,

@@ -8,7 +8,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { africasTalkingEvents, africasTalkingHop, AT_FORM_LIMITS } from "./africastalking.js";
 import { authenticate, type AggregatorAuth } from "./auth.js";
-import { networkCodeOf } from "./fields.js";
+import { networkCodeOf, serviceCodeOf } from "./fields.js";
 import { formBody } from "./form-body.js";
 import { genericHop } from "./generic.js";
 import type { HopLogger, HopProcessor } from "./hop.js";
@@ -21,11 +21,18 @@ export interface AggregatorConfig extends AggregatorAuth {
   name: string;
   dialect: UssdDialect;
   /**
-   * MCC+MNC of the network whose tariff bills this aggregator's sessions when a request names none:
-   * Hubtel's requests carry no network code, nor need the generic dialect's. Without either, a
-   * session cannot be billed (and is logged as such).
+   * MCC+MNC of the network whose tariff bills this aggregator's sessions when a request names none
+   * (a Hubtel Operator not in operatorNetworks; the generic dialect's networkCode is optional).
+   * Without either, a session cannot be billed (and is logged as such).
    */
   networkCode?: string;
+  /** Hubtel: its Operator names to MCC+MNC, replacing HUBTEL_OPERATOR_NETWORKS (Ghana's). */
+  operatorNetworks?: Record<string, string>;
+  /**
+   * Hubtel and generic: the short code as dialled, extension included ("*711*2#"), when the
+   * requests' own service code leaves the extension out. A dial's segments after it are a shortcut.
+   */
+  serviceCode?: string;
 }
 
 export interface UssdRouterDeps {
@@ -47,6 +54,13 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
     if (aggregator.networkCode !== undefined && networkCodeOf(aggregator.networkCode) === undefined) {
       throw new Error(`aggregator ${aggregator.name}: networkCode must be an MCC+MNC of 5 or 6 digits`);
     }
+    const operators = Object.entries(aggregator.operatorNetworks ?? {});
+    if (operators.some(([name, code]) => name !== name.toLowerCase() || networkCodeOf(code) === undefined)) {
+      throw new Error(`aggregator ${aggregator.name}: operatorNetworks must map lower-case operator names to an MCC+MNC of 5 or 6 digits`);
+    }
+    if (aggregator.serviceCode !== undefined && serviceCodeOf(aggregator.serviceCode) === null) {
+      throw new Error(`aggregator ${aggregator.name}: serviceCode must be a short code such as *384# or *711*2#`);
+    }
     const base = aggregator.secretIn === "path" ? `/ussd/${aggregator.name}/:secret` : `/ussd/${aggregator.name}`;
     const auth = authenticate(aggregator);
     if (aggregator.dialect === "africastalking") {
@@ -55,11 +69,16 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
       router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops));
     } else {
       const json = express.json({ limit: BODY_LIMIT, strict: true });
-      router.post(base, auth, json, aggregator.dialect === "hubtel" ? hubtelHop(aggregator.name, deps.hops) : genericHop(aggregator.name, deps.hops), jsonBodyErrors);
+      router.post(base, auth, json, dialectHop(aggregator, deps.hops), jsonBodyErrors);
     }
   }
   router.use(channelErrors(deps.logger));
   return router;
+}
+
+function dialectHop(aggregator: AggregatorConfig, hops: HopProcessor) {
+  const options = { serviceCode: aggregator.serviceCode, operatorNetworks: aggregator.operatorNetworks };
+  return aggregator.dialect === "hubtel" ? hubtelHop(aggregator.name, hops, options) : genericHop(aggregator.name, hops, options);
 }
 
 /**

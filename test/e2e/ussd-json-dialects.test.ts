@@ -455,7 +455,7 @@ describe("Hubtel specifics", () => {
     expect(wrong3.air).toMatch(/^END Your PIN is locked until /);
   });
 
-  // Hubtel's requests name no network: its aggregator's configured networkCode bills its sessions.
+  // Hubtel's Operator here ("safaricom") is in no operator map: its aggregator's configured networkCode bills its sessions.
   // The generic dialect's requests carry theirs. Either way one session is metered once.
   it("a Timeout (Hubtel) or end (generic) meters the session once, even when repeated on the other instance", async () => {
     const now = new Date(Date.now() - 60_000);

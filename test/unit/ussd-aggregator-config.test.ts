@@ -34,4 +34,18 @@ describe("aggregator configuration", () => {
     expect(start([{ name: "Bad Name", dialect: "hubtel", secret: SECRET }])).toThrow(/aggregator name/);
     expect(start([{ name: "at", dialect: "africastalking", secret: SECRET }, { name: "at", dialect: "generic", secret: SECRET }])).toThrow(/duplicate/);
   });
+
+  it("accepts a service code with or without its extension, and refuses anything else", () => {
+    expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode: "*711*2#" }])).not.toThrow();
+    for (const serviceCode of ["", "711a", "*711*2# ; x"]) {
+      expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode }]), serviceCode).toThrow(/hubtel: serviceCode/);
+    }
+  });
+
+  it("refuses an operator map whose names are not lower case or whose codes are not MCC+MNC", () => {
+    expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, operatorNetworks: { mtn: "62001" } }])).not.toThrow();
+    for (const operatorNetworks of [{ MTN: "62001" }, { mtn: "MTN" }, { mtn: "620" }] as Record<string, string>[]) {
+      expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, operatorNetworks }])).toThrow(/hubtel: operatorNetworks/);
+    }
+  });
 });

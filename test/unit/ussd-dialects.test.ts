@@ -3,31 +3,37 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
+import type { EndedUssdSession } from "../../src/ussd/hop.js";
+import type { AggregatorConfig } from "../../src/ussd/router.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const SECRET = "dialect-shared-secret-0123456789";
 const silent = { info() {}, warn() {}, error() {} };
 
-function setup() {
+const AGGREGATORS: AggregatorConfig[] = [
+  { name: "hubtel", dialect: "hubtel", secret: SECRET, header: "x-hubtel-secret" },
+  { name: "gen", dialect: "generic", secret: SECRET, secretIn: "path" },
+];
+
+function setup(aggregators = AGGREGATORS) {
   const bank = new FakeBank();
   const ctx = bank.context("+233200000000");
   const sessions = new MemorySessionStore();
+  const ended: EndedUssdSession[] = [];
   const channel = createUssdChannel({
     ports: { directory: ctx.directory, pins: ctx.pins, accounts: ctx.accounts, payments: ctx.payments, simSwap: ctx.simSwap },
     institutionId: bank.institutionId,
     sessions,
     secretKey: Buffer.alloc(32, 3),
-    aggregators: [
-      { name: "hubtel", dialect: "hubtel", secret: SECRET, header: "x-hubtel-secret" },
-      { name: "gen", dialect: "generic", secret: SECRET, secretIn: "path" },
-    ],
+    aggregators,
     logger: silent,
+    onSessionEnd: async (session) => void ended.push(session),
   });
   const app = express();
   app.use(channel.router);
   bank.addCustomer("+233200000010", "Kofi Mensah", { pin: "4827", balance: 75_00n });
   bank.addCustomer("+233200000020", "Ama Owusu", { alias: "ama" });
-  return { bank, app, sessions };
+  return { bank, app, sessions, ended };
 }
 
 describe("Hubtel dialect", () => {
@@ -87,6 +93,47 @@ describe("Hubtel dialect", () => {
     expect(await sessions.get("hubtel:h2")).toBeNull();
   });
 
+  it("on a code with an extension (ServiceCode '711*2'), a plain dial opens the main menu and what follows the extension is the shortcut", async () => {
+    const { app } = setup();
+    const code = { ...base, ServiceCode: "711*2" };
+    const plain = await hubtel(app, { ...code, SessionId: "x1", Type: "Initiation", Message: "*711*2#", Sequence: 1 });
+    expect(plain.body.Message).toMatch(/^Welcome to fingate\n1\. Balance/);
+    const balance = await hubtel(app, { ...code, SessionId: "x2", Type: "Initiation", Message: "*711*2*1#", Sequence: 1 });
+    expect(balance.body.Message).toBe("Enter your PIN:");
+    // The same with the code written in full; a dial of some other code (another caller: no resume offer) has no shortcut.
+    expect((await hubtel(app, { ...base, ServiceCode: "*711*2#", SessionId: "x3", Type: "Initiation", Message: "*711*2*1#", Sequence: 1 })).body.Message).toBe("Enter your PIN:");
+    expect((await hubtel(app, { ...code, Mobile: "233200000020", SessionId: "x4", Type: "Initiation", Message: "*711*3*1#", Sequence: 1 })).body.Message).toMatch(/^Welcome to fingate/);
+  });
+
+  it("a configured service code names the extension when the requests' ServiceCode leaves it out", async () => {
+    const { app } = setup([{ name: "hubtel", dialect: "hubtel", secret: SECRET, header: "x-hubtel-secret", serviceCode: "*713*20#" }]);
+    const code = { ...base, ServiceCode: "713" };
+    expect((await hubtel(app, { ...code, SessionId: "y1", Type: "Initiation", Message: "*713*20#", Sequence: 1 })).body.Message).toMatch(/^Welcome to fingate/);
+    expect((await hubtel(app, { ...code, SessionId: "y2", Type: "Initiation", Message: "*713*20*1#", Sequence: 1 })).body.Message).toBe("Enter your PIN:");
+  });
+
+  it("a session is metered under its caller's network (Operator), else the aggregator's configured one", async () => {
+    const { app, ended } = setup([
+      { name: "hubtel", dialect: "hubtel", secret: SECRET, header: "x-hubtel-secret", networkCode: "62001", operatorNetworks: { mtn: "62001", vodafone: "62002", orange: "61203" } },
+    ]);
+    for (const [SessionId, Operator] of [["n1", "vodafone"], ["n2", "MTN"], ["n3", "Orange"], ["n4", "unheard-of"], ["n5", undefined]] as const) {
+      await hubtel(app, { ...base, SessionId, Operator, Type: "Initiation", Message: "*384#", Sequence: 1 });
+      await hubtel(app, { SessionId, Type: "Timeout" });
+    }
+    const networks = Object.fromEntries(ended.map((s) => [s.sessionId, s.networkCode]));
+    // null: the gateway's meter bills the aggregator's networkCode.
+    expect(networks).toEqual({ n1: "62002", n2: "62001", n3: "61203", n4: null, n5: null });
+  });
+
+  it("without operatorNetworks, Hubtel's Operator names Ghana's networks", async () => {
+    const { app, ended } = setup();
+    for (const [SessionId, Operator] of [["m1", "vodafone"], ["m2", "mtn"], ["m3", "airtel"], ["m4", "tigo"]] as const) {
+      await hubtel(app, { ...base, SessionId, Operator, Type: "Initiation", Message: "*384#", Sequence: 1 });
+      await hubtel(app, { SessionId, Type: "Release" });
+    }
+    expect(ended.map((s) => s.networkCode)).toEqual(["62002", "62001", "62006", "62003"]);
+  });
+
   it("refuses a wrong secret and malformed JSON", async () => {
     const { app } = setup();
     expect((await hubtel(app, { ...base, Type: "Initiation", Message: "*384#" }, "wrong-secret-wrong")).status).toBe(401);
@@ -120,5 +167,12 @@ describe("generic JSON dialect", () => {
     expect((await gen(app, { ...base, event: "continue", seq: -1, input: "1" })).status).toBe(400);
     expect((await gen(app, { ...base, event: "continue", seq: 1, input: { $gt: "" } })).status).toBe(400);
     expect((await gen(app, { ...base, msisdn: "abc", event: "begin", seq: 0 })).status).toBe(400);
+  });
+
+  it("a service code with an extension (*384*1#) dialled plainly opens the main menu; the segments after it are the shortcut", async () => {
+    const { app } = setup();
+    const code = { ...base, serviceCode: "*384*1#", event: "begin", seq: 0, input: "" };
+    expect((await gen(app, { ...code, sessionId: "g3", dialString: "*384*1#" })).body.message).toMatch(/^Welcome to fingate/);
+    expect((await gen(app, { ...code, sessionId: "g4", dialString: "*384*1*1#" })).body.message).toBe("Enter your PIN:");
   });
 });

@@ -14,6 +14,7 @@ const PIN_HOP = "2*peter*100*1*4827";
 const PAYMENT_UNKNOWN = "We could not confirm your payment. Check your balance before trying again.";
 const BUSY = "We are still working on your last request. Please dial again shortly.";
 const UNAVAILABLE = "Service unavailable. No money was moved. Please try later.";
+const OUTCOME_UNKNOWN = "We could not confirm that your request went through. Dial again to check.";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -129,5 +130,41 @@ describe("a hop over budget while a payment of its session is under way", () => 
     expect(await channel.hops.handle(hopOf("q5", "2"))).toEqual({ end: true, text: UNAVAILABLE });
     await channel.hops.drain();
     expect(bank.sends.size).toBe(0);
+  });
+});
+
+describe("a hop over budget at a step that writes something other than money", () => {
+  it("a PIN change still under way is not answered 'service unavailable': its outcome is unknown, and the change goes through", async () => {
+    const bank = new FakeBank();
+    const payer = bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
+    const ports = bank.ports();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const change = ports.pins.changePin.bind(ports.pins);
+    ports.pins.changePin = async (...args) => {
+      await gate;
+      return change(...args);
+    };
+    const channel = channelOver(bank, ports, new MemorySessionStore(), { hopBudgetMs: 150 });
+    for (const text of ["", "5", "5*7391", "5*7391*7391"]) await channel.hops.handle(hopOf("w1", text));
+    expect(await channel.hops.handle(hopOf("w1", "5*7391*7391*4827"))).toEqual({ end: true, text: OUTCOME_UNKNOWN });
+    open();
+    await channel.hops.drain();
+    expect(bank.pins.get(payer.id)!.pin).toBe("7391");
+  });
+
+  it("registration's last step (the customer and the PIN are written) past the budget says the same", async () => {
+    const bank = new FakeBank();
+    const ports = bank.ports();
+    const register = ports.directory.register.bind(ports.directory);
+    ports.directory.register = async (input) => {
+      await sleep(400);
+      return register(input);
+    };
+    const channel = channelOver(bank, ports, new MemorySessionStore(), { hopBudgetMs: 150 });
+    for (const text of ["", "Jane Wanjiru", "Jane Wanjiru*1", "Jane Wanjiru*1*7391"]) await channel.hops.handle(hopOf("w2", text));
+    expect(await channel.hops.handle(hopOf("w2", "Jane Wanjiru*1*7391*7391"))).toEqual({ end: true, text: OUTCOME_UNKNOWN });
+    await channel.hops.drain();
+    expect(bank.customers.get(PAYER)).toBeDefined();
   });
 });

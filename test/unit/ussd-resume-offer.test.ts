@@ -4,27 +4,29 @@
 import { describe, expect, it } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { HopRequest } from "../../src/ussd/hop.js";
+import type { EndedUssdSession, HopRequest } from "../../src/ussd/hop.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const PAYER = "+254700000010";
 const OFFER = "You were interrupted. Continue where you left off?\n1. Continue\n2. Start again";
 
-function setup() {
+function setup(sessions = new MemorySessionStore()) {
   const bank = new FakeBank();
   bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
   const payee = bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
+  const ended: EndedUssdSession[] = [];
   const channel = createUssdChannel({
     ports: bank.ports(),
     institutionId: bank.institutionId,
-    sessions: new MemorySessionStore(),
+    sessions,
     secretKey: Buffer.alloc(32, 7),
     aggregators: [{ name: "at", dialect: "africastalking", secret: "at-shared-secret-0123456789" }],
     logger: { info() {}, warn() {}, error() {} },
+    onSessionEnd: async (session) => void ended.push(session),
   });
   const hop = async (sessionId: string, text: string) =>
     (await channel.hops.handle({ aggregator: "at", sessionId, msisdn: PAYER, serviceCode: "*384#", mode: "cumulative", text, hopKey: text } satisfies HopRequest)).text;
-  return { bank, payee, hop };
+  return { bank, payee, hop, ended };
 }
 
 describe("the resume offer", () => {
@@ -50,5 +52,32 @@ describe("the resume offer", () => {
     expect(await hop("s2", "2")).toMatch(/^Welcome to fingate\n1\. Balance/);
     // Dropped on the main menu: the next dial is a plain new session.
     expect(await hop("s3", "")).toMatch(/^Welcome to fingate\n1\. Balance/);
+  });
+
+  it("two institutions' gateways on one store each keep their own: bank B neither offers nor continues bank A's send", async () => {
+    const shared = new MemorySessionStore();
+    const [a, b] = [setup(shared), setup(shared)];
+    for (const text of ["", "2", "2*peter", "2*peter*100"]) await a.hop("a1", text);
+    expect(await b.hop("b1", "")).toMatch(/^Welcome to fingate\n1\. Balance/);
+    expect(await b.hop("b1", "1")).toBe("Enter your PIN:");
+    // Bank A's point is still there for bank A.
+    expect(await a.hop("a2", "")).toBe(OFFER);
+  });
+
+  it("a session that answers the offer is metered for every screen it showed, the offer included", async () => {
+    const { hop, ended } = setup();
+    for (const text of ["", "1", "1*4827"]) await hop("p1", text); // menu, PIN prompt, balance: 3 screens
+    for (const text of ["", "2", "2*peter"]) await hop("i1", text);
+    // Offer → "2" main menu → "1" PIN prompt → PIN balance: 4 screens.
+    expect(await hop("r1", "")).toBe(OFFER);
+    await hop("r1", "2");
+    await hop("r1", "2*1");
+    expect(await hop("r1", "2*1*4827")).toMatch(/balance is/);
+    // Offer → "1" the send's amount prompt → "100" its confirmation → "2" cancelled: 4 screens.
+    for (const text of ["", "2", "2*peter"]) await hop("i2", text);
+    expect(await hop("r2", "")).toBe(OFFER);
+    for (const text of ["1", "1*100", "1*100*2"]) await hop("r2", text);
+    const stages = Object.fromEntries(ended.map((s) => [s.sessionId, s.stages]));
+    expect(stages).toMatchObject({ p1: 3, r1: 4, r2: 4 });
   });
 });

@@ -12,7 +12,7 @@ import { withdraw } from "./withdraw.js";
 
 export { AGENT_CHOICES } from "./agent-menu.js";
 export { MAIN_CHOICES } from "./main-menu.js";
-export { movesMoney } from "./money.js";
+export { movesMoney, writesState } from "./money.js";
 
 export const CUSTOMER_FLOWS: FlowTable = {
   main: mainMenu,

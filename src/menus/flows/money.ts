@@ -15,6 +15,24 @@ export function movesMoney(state: Pick<MenuState, "flow" | "step"> | null | unde
 }
 
 /**
+ * The other steps that change something: a registration, a PIN, the language, a pseudonym, the
+ * default instrument, a declined cash-out. Past the hop budget the change may still be made, so
+ * they answer that the outcome is unknown, never that nothing happened.
+ */
+export const WRITING_STEPS: ReadonlySet<string> = new Set([
+  "register:confirm",
+  "change_pin:old",
+  "language:choose",
+  "account:claim",
+  "account:instrument",
+  "approve:choose",
+]);
+
+export function writesState(state: Pick<MenuState, "flow" | "step"> | null | undefined): boolean {
+  return state ? WRITING_STEPS.has(`${state.flow}:${state.step}`) : false;
+}
+
+/**
  * The id of the one transfer a session's flow may post, fixed before its PIN step and carried in
  * the state: a retried or resumed PIN hop submits the same id, so the core posts it at most once.
  */
