@@ -226,7 +226,8 @@ export class SmsCommands {
   }
 
   private async send(customer: CustomerRef, parsed: Extract<ParsedCommand, { kind: "send" }>, claim: MoClaim): Promise<Answer> {
-    const amountMinor = parseAmount(parsed.amount, customer.currency);
+    // Read as the customer's screens and receipts write amounts: "150,500" is 150.500 in French.
+    const amountMinor = parseAmount(parsed.amount, customer.currency, customer.language);
     if (amountMinor === null) return { key: "err.invalid_amount" };
     // Derived from the MO message's id: a re-delivered message submits the same payment id, so
     // the ledger answers "exists" instead of paying twice.
