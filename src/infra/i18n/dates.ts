@@ -1,7 +1,10 @@
 /**
  * Dates on handset screens and messages: in the institution's time zone (a customer reads "until
- * 06:04" on a Nairobi clock, not a UTC one).
+ * 06:04" on a Nairobi clock, not a UTC one), and folded to GSM-7 outside Hindi, so that one month's
+ * name ("août") does not switch a whole USSD screen to UCS-2 (80 units instead of 182) or an SMS
+ * to 70-character parts.
  */
+import { foldToGsm7 } from "./gsm7-fold.js";
 
 /** "15 août" (statements by SMS), or "15 août, 13:05" (screens: statements, "locked until"). */
 export type DateStyle = "day" | "dayTime";
@@ -29,5 +32,7 @@ function formatFor(lang: string, timeZone: string, style: DateStyle): Intl.DateT
 
 /** Throws RangeError for a zone the runtime does not know (institutions' zones are checked when created). */
 export function formatDate(lang: string, date: Date, timeZone: string, style: DateStyle): string {
-  return formatFor(lang, timeZone, style).format(date);
+  const text = formatFor(lang, timeZone, style).format(date);
+  // Hindi screens are UCS-2 whatever the date says; elsewhere the date must not be what forces it.
+  return lang === "hi" ? text : foldToGsm7(text);
 }
