@@ -40,7 +40,12 @@ export function createTranslator(options: TranslatorOptions = {}): Translator {
     render(lang, message) {
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(message.params ?? {})) params[name] = formatParam(lang, value, timeZone);
-      return templates.render(lang, message.key, params) ?? (fixed[lang] ?? fixed.en!)(message.key, params);
+      const t = fixed[lang] ?? fixed.en!;
+      // i18next picks a plural form (key_one, key_other …, by Intl.PluralRules) only when count is
+      // a number, and the compiled templates know no plural forms: a numeric count goes to i18next.
+      const count = message.params?.count;
+      if (typeof count === "number") return t(message.key, { ...params, count });
+      return templates.render(lang, message.key, params) ?? t(message.key, params);
     },
     keys: () => flattenKeys(resources.en![NAMESPACE] as Record<string, unknown>),
     has: (lang, key) => instance.exists(key, { lng: lang, ns: NAMESPACE, fallbackLng: [] }),
