@@ -21,6 +21,7 @@ import { hexKey32 } from "../infra/auth/instance-key.js";
 import { Redis } from "ioredis";
 import type { PinService } from "../core/auth/pin-service.js";
 import type { Directory } from "../core/directory/directory.js";
+import type { InstitutionStore } from "../core/institutions/ports.js";
 import type { Ledger } from "../core/ledger/ledger.js";
 import type { Payments } from "../core/payments/payments.js";
 import type { SqlDb } from "../infra/db/sql.js";
@@ -43,7 +44,8 @@ import { UssdOverSmpp, type UssdHops } from "./ussd/ussd-over-smpp.js";
 
 export interface SmsGatewayDeps {
   db: SqlDb;
-  services: { directory: Directory; pins: PinService; payments: Pick<Payments, "sendP2P"> };
+  /** With institutions, statements date payments in the institution's time zone (else UTC). */
+  services: { directory: Directory; pins: PinService; payments: Pick<Payments, "sendP2P">; institutions?: Pick<InstitutionStore, "get"> };
   ledger: Ledger;
   logger: LinkManagerLogger;
   redisUrl?: string;
@@ -99,6 +101,7 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
     replies: deps.replies ?? new OutboxReplies(deps.db),
     rateLimiter,
     logger: deps.logger,
+    institutions: deps.services.institutions,
     defaultLanguage: deps.defaultLanguage,
     receiptsViaOutbox: deps.receiptsViaOutbox,
   });

@@ -13,12 +13,15 @@ export interface UssdChannelOptions {
   ports: MenuPorts;
   /** The institution whose customers this short code serves. */
   institutionId: string;
+  /** That institution's IANA time zone: screens show dates ("locked until", statements) in it. Default UTC. */
+  timeZone?: string;
   defaultLanguage?: Language;
   sessions: SessionStore;
   /** 32 bytes shared by every instance serving the same sessions: seals PINs between steps, keys hop digests. */
   secretKey: Uint8Array;
   aggregators: AggregatorConfig[];
   logger: HopLogger;
+  /** Instead of the translator made for `timeZone` (it then shows dates in its own zone). */
   translator?: Translator;
   menuLimits?: Partial<MenuLimits>;
   hopLimits?: Partial<HopLimits>;
@@ -49,7 +52,7 @@ export function createUssdChannel(options: UssdChannelOptions): UssdChannel {
   };
   const hops = new HopProcessor({
     engine: customerMenuEngine(),
-    translator: options.translator ?? createTranslator(),
+    translator: options.translator ?? createTranslator({ timeZone: options.timeZone }),
     sessions: options.sessions,
     menu,
     hopSecret: derive("fingate:ussd:hop"),

@@ -43,7 +43,10 @@ export interface UssdGatewayDeps {
     /** The agents core: the agent menu for agents' numbers, cash withdrawal and cash-out approval for customers. */
     agents?: AgentsCore;
     sessionMeter?: Pick<SessionMeter, "meter">;
-    /** Where the institution's default language is read; without it, English unless FINGATE_USSD_LANGUAGE says otherwise. */
+    /**
+     * Where the institution's default language and time zone are read; without it, English unless
+     * FINGATE_USSD_LANGUAGE says otherwise, and dates in UTC.
+     */
     institutions?: Pick<InstitutionStore, "get">;
   };
   ledger: Ledger;
@@ -77,10 +80,13 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
     deps.sessions ?? (deps.redisUrl ? await RedisSessionStore.connect(deps.redisUrl, { prefix: "fingate:ussd:" }) : new MemorySessionStore());
   const configured = configuredLanguage(env);
   const institutions = configured ? undefined : deps.services.institutions;
+  // Its time zone never changes (only the language can, through the admin API): read once.
+  const institution = await deps.services.institutions?.get(institutionId);
   const channel = createUssdChannel({
     ports: coreMenuPorts({ ...deps.services, ledger: deps.ledger }),
     institutionId,
-    defaultLanguage: configured ?? (await institutions?.get(institutionId))?.language ?? "en",
+    timeZone: institution?.timezone,
+    defaultLanguage: configured ?? institution?.language ?? "en",
     sessions,
     secretKey: deps.secretKey ?? secretKeyFromEnv(env),
     aggregators,

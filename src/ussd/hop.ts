@@ -104,6 +104,8 @@ interface HopState {
   stale: boolean;
   /** The hop's answer ended the session and stored it closed (metered). */
   closed: boolean;
+  /** The session's language, once the hop has read its state: the hop's own answers (over budget, failure) use it. */
+  lang?: Language;
 }
 
 export interface HopDeps {
@@ -135,6 +137,11 @@ export class HopProcessor {
    * queued behind it (the aggregator's retry) that overruns its budget cannot say no money moved.
    */
   private readonly moneyInFlight = new Set<string>();
+  /**
+   * The language of sessions (keys) whose hop in this process has read their state, until that hop
+   * is over: a hop queued behind it that overruns its budget answers in the customer's language.
+   */
+  private readonly languages = new Map<string, { msisdn: string; lang: Language }>();
   private readonly limits: HopLimits;
   private readonly budget: ScreenBudget;
 
@@ -150,12 +157,11 @@ export class HopProcessor {
     let answered!: (reply: HopReply) => void;
     const early = new Promise<HopReply>((resolve) => (answered = resolve));
     const queued = this.mutex.run(key, () => this.locked(key, req, hop, answered));
-    const lang = this.deps.menu.defaultLanguage;
     let reply: HopReply;
-    if (!queued) reply = this.plain(lang, "err.busy", true);
+    if (!queued) reply = this.plain(this.languageOf(key, req.msisdn, hop), "err.busy", true);
     else {
       const answer = await withinBudget(Promise.race([early, queued]), this.limits.hopBudgetMs);
-      reply = answer ?? this.plain(lang, this.overBudget(key, hop), true);
+      reply = answer ?? this.plain(this.languageOf(key, req.msisdn, hop), this.overBudget(key, hop), true);
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
     }
     if (reply.end && req.mode === "single" && !hop.closed) this.closeAfterErrorEnd(key, req);
@@ -164,6 +170,16 @@ export class HopProcessor {
       "ussd hop",
     );
     return reply;
+  }
+
+  /**
+   * The language of a hop's own answers: the customer's, as the session's state (read by this hop,
+   * or by the hop of the session running in this process) knows it; else the institution's.
+   */
+  private languageOf(key: string, msisdn: string, hop: HopState): Language {
+    const running = this.languages.get(key);
+    // Another number on this session id learns nothing of it.
+    return hop.lang ?? (running?.msisdn === msisdn ? running.lang : undefined) ?? this.deps.menu.defaultLanguage;
   }
 
   /**
@@ -268,14 +284,16 @@ export class HopProcessor {
     let reply: HopReply;
     try {
       lock = await this.acquire(key, req);
-      if (lock === null) reply = this.plain(this.deps.menu.defaultLanguage, "err.busy", true);
-      else {
+      if (lock === null) {
+        hop.lang = await this.storedLanguage(key, req.msisdn);
+        reply = this.plain(this.languageOf(key, req.msisdn, hop), "err.busy", true);
+      } else {
         hop.locked = true;
         ({ reply, writes } = await this.process(key, req, hop, lock));
       }
     } catch (error) {
       this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
-      reply = this.plain(this.deps.menu.defaultLanguage, "err.unavailable", true);
+      reply = this.plain(this.languageOf(key, req.msisdn, hop), "err.unavailable", true);
     }
     answer(reply);
     if (lock !== null) {
@@ -288,7 +306,22 @@ export class HopProcessor {
     // Nothing above throws (failures are answered or logged). Hops of one session run one at a
     // time here (the mutex), so this is the hop that added it.
     if (hop.movesMoney) this.moneyInFlight.delete(key);
+    if (hop.lang !== undefined && lock !== null) this.languages.delete(key);
     return reply;
+  }
+
+  /**
+   * The session's language for a hop that never got the lock (another instance's hop holds it), so
+   * read no state: one more read, on this rare path only. Undefined when unknown or unreadable.
+   */
+  private async storedLanguage(key: string, msisdn: string): Promise<Language | undefined> {
+    try {
+      const record = decodeRecord(await this.deps.sessions.get(key));
+      // Another number on this session id learns nothing of it.
+      return record?.msisdn === msisdn ? record.menu?.lang : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -321,6 +354,10 @@ export class HopProcessor {
     const hop = this.digest(key, req.hopKey);
     // Another number on this session id sees nothing of it, not even a retried answer.
     if (record && record.msisdn !== req.msisdn) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
+    if (record?.menu) {
+      state.lang = record.menu.lang;
+      this.languages.set(key, { msisdn: req.msisdn, lang: state.lang });
+    }
     if (record && record.hop === hop) {
       // The aggregator retried this hop: the same answer again.
       const { end, text } = record.out ?? this.answerOf(record);

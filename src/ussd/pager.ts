@@ -1,8 +1,9 @@
 /**
  * Splits a screen into pages that each fit one USSD message, with "98 More" and "0 Back". Blocks
  * (paragraphs and option lines) are kept whole when they fit a page; a paragraph longer than a page
- * is split between words. Only a single word longer than a whole page (which input limits rule
- * out) would ever be cut.
+ * is split between words. A single word longer than a page (an agent's shop name may be 100
+ * characters with no space, and a UCS-2 page holds 80) is split after a hyphen, slash or other
+ * punctuation where it has one, and only otherwise cut.
  */
 import { DEFAULT_BUDGET, fits, toAir, type ScreenBudget } from "./gsm.js";
 
@@ -68,10 +69,19 @@ export function paginate(blocks: string[], nav: NavLabels, budget: ScreenBudget 
   });
 }
 
-/** Last resort for a single word longer than a page: cut between code points. */
+/** Where a long word reads well split: after these ("…TOTAL-" / "PETROL", "Shop/" / "Duka"). */
+const BREAK_AFTER = new Set("-\u2010\u2011\u2013\u2014/\\.,;:_)]}!?&+|");
+
+/**
+ * For a single word longer than a page, the length of its first piece: the longest prefix that
+ * fits, ending after punctuation when some lies in its second half (an earlier break would waste
+ * most of the page), else cut between code points. Any prefix of a fitting prefix fits too.
+ */
 function longestFittingPrefix(text: string, ok: (s: string) => boolean): number {
   const points = [...text];
   let n = points.length - 1;
   while (n > 1 && !ok(points.slice(0, n).join(""))) n--;
-  return points.slice(0, Math.max(1, n)).join("").length;
+  n = Math.max(1, n);
+  for (let i = n; i > 1 && i * 2 >= n; i--) if (BREAK_AFTER.has(points[i - 1]!)) return points.slice(0, i).join("").length;
+  return points.slice(0, n).join("").length;
 }

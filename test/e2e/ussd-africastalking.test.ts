@@ -177,6 +177,10 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
     expect(swapped.ok).toBe(true);
     const r = await walk("swap-1", "+254711000040", ["2", "0711000041", "200"]);
     expect(r.at(-1)).toMatch(/^END Your SIM was changed recently\. Large payments are paused until /);
+    // On the bank's clock (Nairobi), not UTC's.
+    const until = (await services.simSwap.coolingEndsAt("+254711000040"))!;
+    const nairobi = new Intl.DateTimeFormat("en", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "Africa/Nairobi" });
+    expect(r.at(-1)!.replace(/\s+/g, " ")).toContain(`until ${nairobi.format(until).replace(/\s+/g, " ")}.`);
   });
 
   it("Hindi: paging with 98 and 0 inside 80 characters, balance in Hindi, dial-string shortcut", async () => {

@@ -45,6 +45,25 @@ describe("compiled menu templates", () => {
     }
   });
 
+  it("choose the language's plural form for a numeric count, as i18next does (Intl.PluralRules)", () => {
+    const today = (lang: (typeof LOCALES)[number], count: number) => translator.render(lang, { key: "ag.today_title", params: { count } });
+    for (const lang of LOCALES) {
+      for (const count of [0, 1, 2, 5, 21, 1_000_000]) {
+        expect(today(lang, count), `${lang} ${count}`).toBe(reference.t("ag.today_title", { lng: lang, count }));
+        expect(today(lang, count)).toContain(String(count));
+      }
+    }
+    expect(today("en", 1)).toBe("Today: 1 transaction.");
+    expect(today("en", 0)).toBe("Today: 0 transactions.");
+    expect(today("sw", 1)).toBe("Leo: muamala 1.");
+    expect(today("sw", 3)).toBe("Leo: miamala 3.");
+    // French counts 0 as singular, and has a form for millions.
+    expect(today("fr", 0)).toMatch(/^Aujourd'hui\s:\s0 opération\.$/);
+    expect(today("fr", 2)).toMatch(/ 2 opérations\.$/);
+    expect(today("fr", 1_000_000)).toMatch(/ 1000000 opérations\.$/);
+    expect(today("hi", 1)).toBe("आज: 1 लेन-देन।");
+  });
+
   it("give every language the same placeholders as English: nothing a confirmation shows is left out in one", () => {
     const named = (lang: string, key: string) => {
       const text = reference.getResource(lang, NAMESPACE, key) as string;

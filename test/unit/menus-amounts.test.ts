@@ -16,16 +16,53 @@ describe("parseAmount", () => {
     [" 25 ", 25_00n],
     ["1 500", 1_500_00n],
     ["12 345 678,50", 12_345_678_50n],
-  ])("%s → %s", (input, minor) => expect(parseAmount(input, "KES")).toBe(minor));
+    ["12,34,567.50", 12_34_567_50n],
+    ["1,00,000", 1_00_000_00n],
+  ])("en, sw, hi: %s → %s", (input, minor) => {
+    for (const lang of ["en", "sw", "hi"] as const) expect(parseAmount(input, "KES", lang), lang).toBe(minor);
+  });
 
-  it.each(["", "0", "0.00", "-5", "1.234", "1e3", "12abc", "1,5,0", "9999999999999", "NaN", "Infinity", "1..2", "5 5", "1 2 3 4", "15 00", "1 500.123", "1\n500"])("refuses %j", (input) => {
-    expect(parseAmount(input, "KES")).toBeNull();
+  it.each(["", "0", "0.00", "-5", "1.234", "1e3", "12abc", "1,5,0", "9999999999999", "NaN", "Infinity", "1..2", "5 5", "1 2 3 4", "15 00", "1 500.123", "1\n500", "1,2,345", "12,34,56"])(
+    "en, sw, hi refuse %j",
+    (input) => {
+      for (const lang of ["en", "sw", "hi"] as const) expect(parseAmount(input, "KES", lang), lang).toBeNull();
+    },
+  );
+
+  it.each([
+    ["150", 150_00n],
+    ["150,5", 150_50n],
+    ["150,50", 150_50n],
+    ["1,5", 1_50n],
+    ["1 500", 1_500_00n],
+    ["1\u00a0500,25", 1_500_25n],
+    ["12 345 678,50", 12_345_678_50n],
+    // A dot is read as the decimal mark, never as grouping: a slip reads too little, not 1000x.
+    ["150.50", 150_50n],
+  ])("fr (decimal comma): %s → %s", (input, minor) => expect(parseAmount(input, "KES", "fr")).toBe(minor));
+
+  it.each(["1,500", "1.500", "1.234,50", "1,234.50", "1,5,0", "1 500,123", "0,00", "5 5"])("fr refuses %j (more decimals than KES, or two marks)", (input) => {
+    expect(parseAmount(input, "KES", "fr")).toBeNull();
+  });
+
+  it("reads back every amount as the customer's screens show it, 3-decimal currencies included", () => {
+    for (const lang of ["en", "sw", "fr", "hi"] as const) {
+      for (const [minor, currency] of [[150_500n, "TND"], [150_500n, "KWD"], [12_34_567_50n, "KES"], [1_234_50n, "INR"], [5n, "KES"], [1_500n, "JPY"]] as const) {
+        const shown = formatMoney(lang, minor, currency).replace(/[^\d.,\s\u00a0\u202f]/g, "").trim();
+        expect(parseAmount(shown, currency, lang), `${lang} ${JSON.stringify(shown)} ${currency}`).toBe(minor);
+      }
+    }
+    expect(parseAmount("150,500", "TND", "fr")).toBe(150_500n);
+    // The decimal-point reading is unchanged: there a comma before three digits groups thousands.
+    expect(parseAmount("150,500", "TND", "en")).toBe(150_500_000n);
   });
 
   it("uses the currency's decimals", () => {
-    expect(parseAmount("500", "JPY")).toBe(500n);
-    expect(parseAmount("5.5", "JPY")).toBeNull();
-    expect(parseAmount("1.234", "BHD")).toBe(1_234n);
+    expect(parseAmount("500", "JPY", "en")).toBe(500n);
+    expect(parseAmount("5.5", "JPY", "en")).toBeNull();
+    expect(parseAmount("5,5", "JPY", "fr")).toBeNull();
+    expect(parseAmount("1.234", "BHD", "en")).toBe(1_234n);
+    expect(parseAmount("1,234", "BHD", "fr")).toBe(1_234n);
   });
 });
 

@@ -3,9 +3,12 @@
 // PIN hop of a payment and sends it again; the retry waits behind the original (here in the
 // per-session queue, or on another instance in the store's lock) while the original posts.
 import { describe, expect, it } from "vitest";
+import { createTranslator } from "../../src/infra/i18n/index.js";
 import { MemorySessionStore, type SessionStore } from "../../src/menus/engine/session-store.js";
+import type { Language } from "../../src/menus/index.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
 import type { HopLimits, HopRequest } from "../../src/ussd/hop.js";
+import { renderMessage } from "../../src/ussd/render.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const SECRET = "at-shared-secret-0123456789";
@@ -19,9 +22,9 @@ const OUTCOME_UNKNOWN = "We could not confirm that your request went through. Di
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A bank whose payments wait at a gate the test opens. */
-function slowBank() {
+function slowBank(language: Language = "en") {
   const bank = new FakeBank();
-  bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
+  bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n, language });
   const payee = bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
   const ports = bank.ports();
   let open!: () => void;
@@ -166,5 +169,55 @@ describe("a hop over budget at a step that writes something other than money", (
     expect(await channel.hops.handle(hopOf("w2", "Jane Wanjiru*1*7391*7391"))).toEqual({ end: true, text: OUTCOME_UNKNOWN });
     await channel.hops.drain();
     expect(bank.customers.get(PAYER)).toBeDefined();
+  });
+});
+
+describe("a hop's own answers are in the customer's language, not the institution's", () => {
+  const t = createTranslator();
+  const sw = (key: string) => ({ end: true, text: renderMessage(t, "sw", { key }) });
+
+  it("a Kiswahili customer whose PIN hop overruns the budget, and the retry queued behind it, are told to check the balance in Kiswahili", async () => {
+    const { bank, ports, open } = slowBank("sw");
+    const channel = channelOver(bank, ports, new MemorySessionStore(), { hopBudgetMs: 150 });
+    for (const text of ["", "2", "2*peter", "2*peter*100"]) await channel.hops.handle(hopOf("l1", text));
+    expect((await channel.hops.handle(hopOf("l1", "2*peter*100*1"))).text).toContain(renderMessage(t, "sw", { key: "send.ask_pin" }));
+    const original = channel.hops.handle(hopOf("l1", PIN_HOP));
+    await sleep(50);
+    const retry = channel.hops.handle(hopOf("l1", PIN_HOP));
+    expect(await original).toEqual(sw("err.payment_unknown"));
+    expect(await retry).toEqual(sw("err.payment_unknown"));
+    open();
+    await channel.hops.drain();
+    expect(bank.sends.size).toBe(1);
+  });
+
+  it("a retry on another instance that never gets the lock says 'still working' in Kiswahili", async () => {
+    const { bank, ports, open } = slowBank("sw");
+    const sessions = new MemorySessionStore();
+    const limits = { hopBudgetMs: 300, lockWaitMs: 100 };
+    const first = channelOver(bank, ports, sessions, limits);
+    const second = channelOver(bank, ports, sessions, limits);
+    for (const text of ["", "2", "2*peter", "2*peter*100", "2*peter*100*1"]) await first.hops.handle(hopOf("l2", text));
+    const original = first.hops.handle(hopOf("l2", PIN_HOP));
+    await sleep(50);
+    expect(await second.hops.handle(hopOf("l2", PIN_HOP))).toEqual(sw("err.busy"));
+    // Another number on the same session id learns nothing of it, not even its language.
+    expect(await second.hops.handle({ ...hopOf("l2", PIN_HOP), msisdn: "+254700000099" })).toEqual({ end: true, text: BUSY });
+    open();
+    await original;
+    await Promise.all([first.hops.drain(), second.hops.drain()]);
+  });
+
+  it("a hop that fails answers 'unavailable' in Kiswahili", async () => {
+    const bank = new FakeBank();
+    bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n, language: "sw" });
+    const ports = bank.ports();
+    ports.accounts.balance = async () => {
+      throw new Error("ledger down");
+    };
+    const channel = channelOver(bank, ports, new MemorySessionStore(), {});
+    for (const text of ["", "1"]) await channel.hops.handle(hopOf("l3", text));
+    expect(await channel.hops.handle(hopOf("l3", "1*4827"))).toEqual(sw("err.unavailable"));
+    await channel.hops.drain();
   });
 });

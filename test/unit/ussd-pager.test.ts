@@ -153,6 +153,32 @@ describe("paginate", () => {
     expect(ending.slice(0, -1)).toEqual(open.slice(0, -1));
   });
 
+  it("splits a word longer than a page after a hyphen, not inside a part of it (a 100-character shop name on a UCS-2 screen)", () => {
+    const shop = "🏪AMANI-SHOP-KAWANGWARE-NAIROBI-WESTLANDS-BRANCH-OPPOSITE-TOTAL-PETROL-STATION-NUMBER-TWO-HUNDRED";
+    const pages = paginate([`Agent ${shop} (store 500100) asks to pay you KES 500.00 in cash from your wallet.`, "1. Approve"], nav);
+    for (const p of pages) expect(fits(p), p).toBe(true);
+    // The name's pieces, page by page: each but the last ends with a hyphen.
+    const pieces = pages.flatMap((p) => bodyOf(p, nav).split(/\s+/)).filter((w) => w.length > 1 && shop.includes(w));
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.join("")).toBe(shop);
+    for (const piece of pieces.slice(0, -1)) expect(piece, JSON.stringify(pages)).toMatch(/-$/);
+  });
+
+  it("still cuts a long word without punctuation, and never a surrogate pair, within the budget", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("A", "b", "é", "€", "क", "😀", "-", "/", "."), { minLength: 81, maxLength: 400 }), (chars) => {
+        const word = chars.join("");
+        const pages = paginate([word], nav);
+        for (const p of pages) expect(fits(p), p).toBe(true);
+        const bodies = pages.map((p) => bodyOf(p, nav));
+        for (const b of bodies) expect(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(b)).toBe(false);
+        // Past MAX_PAGES the rest is dropped; what is shown is the word's beginning, in order.
+        expect(word.startsWith(bodies.join(""))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("pages a long Hindi menu within 80 units with More and Back", () => {
     const t2 = createTranslator();
     const reply: Reply = {

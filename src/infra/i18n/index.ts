@@ -3,6 +3,7 @@
  * Amounts are formatted per locale and currency from bigint minor units, never through a float.
  */
 import type { Language, Message, Param } from "../../menus/index.js";
+import { formatDate } from "./dates.js";
 import { DEFAULT_LOCALES_DIR, namespaceResources, plainTextI18n } from "./plain-text.js";
 import { TemplateCache } from "./templates.js";
 
@@ -19,7 +20,10 @@ export interface Translator {
 
 export interface TranslatorOptions {
   localesDir?: string;
-  /** Time zone for dates on statements and lock messages. */
+  /**
+   * The institution's IANA zone, in which dates (statements, "locked until") are shown; default
+   * UTC. A channel serving one institution makes its translator with that institution's zone.
+   */
   timeZone?: string;
 }
 
@@ -32,28 +36,27 @@ export function createTranslator(options: TranslatorOptions = {}): Translator {
   for (const lang of LOCALES) fixed[lang] = instance.getFixedT(lang, NAMESPACE);
   // Keys come from the flows' code, not from input, so the cache is bounded by keys × languages.
   const templates = new TemplateCache((lang, key) => (LOCALES.includes(lang as Language) ? instance.getResource(lang, NAMESPACE, key) : undefined));
-  const dates = new Map<string, Intl.DateTimeFormat>();
-  const dateFormat = (lang: string) => {
-    let f = dates.get(lang);
-    if (!f) dates.set(lang, (f = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone })));
-    return f;
-  };
   return {
     render(lang, message) {
       const params: Record<string, string> = {};
-      for (const [name, value] of Object.entries(message.params ?? {})) params[name] = formatParam(lang, value, dateFormat);
-      return templates.render(lang, message.key, params) ?? (fixed[lang] ?? fixed.en!)(message.key, params);
+      for (const [name, value] of Object.entries(message.params ?? {})) params[name] = formatParam(lang, value, timeZone);
+      const t = fixed[lang] ?? fixed.en!;
+      // i18next picks a plural form (key_one, key_other …, by Intl.PluralRules) only when count is
+      // a number, and the compiled templates know no plural forms: a numeric count goes to i18next.
+      const count = message.params?.count;
+      if (typeof count === "number") return t(message.key, { ...params, count });
+      return templates.render(lang, message.key, params) ?? t(message.key, params);
     },
     keys: () => flattenKeys(resources.en![NAMESPACE] as Record<string, unknown>),
     has: (lang, key) => instance.exists(key, { lng: lang, ns: NAMESPACE, fallbackLng: [] }),
   };
 }
 
-function formatParam(lang: string, value: Param, dateFormat: (lang: string) => Intl.DateTimeFormat): string {
+function formatParam(lang: string, value: Param, timeZone: string): string {
   if (typeof value === "string") return value;
   if (typeof value === "number") return String(value);
   if (value.kind === "money") return formatMoney(lang, BigInt(value.minor), value.currency);
-  return dateFormat(lang).format(new Date(value.iso));
+  return formatDate(lang, new Date(value.iso), timeZone, "dayTime");
 }
 
 /** Per locale and currency: the format and its fraction digits (resolvedOptions() builds a new object on every call). */

@@ -34,6 +34,7 @@ export class TemplateCache {
   constructor(private readonly lookup: (lang: string, key: string) => unknown) {}
 
   render(lang: string, key: string, params: Readonly<Record<string, string>>): string | undefined {
+    // A count selects a plural form (key_one, key_other …), which only i18next resolves.
     if ("count" in params) return undefined;
     const id = `${lang}\u0000${key}`;
     let template = this.compiled.get(id);

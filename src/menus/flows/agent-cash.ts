@@ -53,7 +53,7 @@ function cashFlow(kind: CashKind): Flow {
   async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Promise<StepResult> {
     const agent = agentOf(state);
     const again = (notice: Message) => askAmount(state, notice);
-    const read = readAmount(input, agent.currency, again);
+    const read = readAmount(input, agent.currency, state.lang, again);
     if ("screen" in read) return read.screen;
     const quote = await kind.quote(ctx, agent, { query: state.data.query ?? "", customerId: state.data.cid ?? "" }, read.amountMinor);
     if (!quote.ok) return quoteRefused(state, quote, agent.currency, again);

@@ -2,7 +2,7 @@
 import { derivedUuid } from "../../core/ledger/ids.js";
 import { currencyDigits, parseAmount } from "../engine/amounts.js";
 import { end } from "../engine/steps.js";
-import { msg, type Message, type MenuState, type StepResult } from "../engine/types.js";
+import { msg, type Language, type Message, type MenuState, type StepResult } from "../engine/types.js";
 import type { AgentOutcome, AgentQuoteResult, MenuContext } from "../ports.js";
 import { mayCorrectAmount, refusalMessage } from "../refusals.js";
 import { afterPinRefusal } from "./pins.js";
@@ -45,9 +45,9 @@ export function quotedFee(state: MenuState): { quotedFeeMinor?: bigint } {
   return state.data.fee === undefined ? {} : { quotedFeeMinor: BigInt(state.data.fee) };
 }
 
-/** The amount typed, or the "type it again" screen. */
-export function readAmount(input: string, currency: string, askAgain: (notice: Message) => StepResult): { amountMinor: bigint } | { screen: StepResult } {
-  const amountMinor = parseAmount(input, currency);
+/** The amount typed (read as the language's screens write amounts), or the "type it again" screen. */
+export function readAmount(input: string, currency: string, language: Language, askAgain: (notice: Message) => StepResult): { amountMinor: bigint } | { screen: StepResult } {
+  const amountMinor = parseAmount(input, currency, language);
   if (amountMinor === null) return { screen: askAgain(msg("err.invalid_amount_hint", { digits: currencyDigits(currency) })) };
   return { amountMinor };
 }

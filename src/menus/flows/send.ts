@@ -45,7 +45,7 @@ async function takePayee(state: MenuState, input: string, ctx: MenuContext, amou
 async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Promise<StepResult> {
   const customer = customerOf(state);
   const payee = payeeOf(state);
-  const amountMinor = parseAmount(input, customer.currency);
+  const amountMinor = parseAmount(input, customer.currency, state.lang);
   const again = (notice: ReturnType<typeof refusalMessage>) =>
     withNotice(ask(state, [msg("send.ask_amount", { name: payee.maskedName, currency: customer.currency })]), notice);
   if (amountMinor === null) return again(msg("err.invalid_amount_hint", { digits: currencyDigits(customer.currency) }));

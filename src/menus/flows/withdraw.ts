@@ -75,7 +75,7 @@ export const withdraw: Flow = {
     async amount(state, input, ctx) {
       const customer = customerOf(state);
       const again = (notice: Message) => askAmount(state, notice);
-      const read = readAmount(input, customer.currency, again);
+      const read = readAmount(input, customer.currency, state.lang, again);
       if ("screen" in read) return read.screen;
       const quote = await agentsOf(ctx).quoteWithdraw(customer, state.data.agentNo ?? "", state.data.store ?? "", read.amountMinor);
       if (!quote.ok) return quoteRefused(state, forCustomer(quote), customer.currency, again);

@@ -7,6 +7,7 @@
  */
 import type { PinService } from "../../core/auth/pin-service.js";
 import type { Directory } from "../../core/directory/directory.js";
+import type { InstitutionStore } from "../../core/institutions/ports.js";
 import { derivedUuid } from "../../core/ledger/ids.js";
 import type { Ledger } from "../../core/ledger/ledger.js";
 import type { Payments } from "../../core/payments/payments.js";
@@ -55,6 +56,8 @@ export interface SmsCommandDeps {
   replies: Replies;
   rateLimiter: RateLimiter;
   logger: CommandLogger;
+  /** Where an institution's time zone is read, for the dates of a statement; without it, UTC. */
+  institutions?: Pick<InstitutionStore, "get">;
   defaultLanguage?: Language;
   /** How long a re-delivered message is recognised as the same one (default 1 day). */
   dedupeWindowSec?: number;
@@ -90,6 +93,8 @@ export const SEND_DEDUPE_WINDOW_SEC = 172_800;
 export class SmsCommands {
   private readonly directoryPort: CoreDirectoryPort;
   private readonly accounts: LedgerAccountsPort;
+  /** Institutions' time zones, once read: a zone never changes (it is set when the institution is created). */
+  private readonly zones = new Map<string, string>();
   /** Messages acknowledged and still running, so that a shutdown can wait for them. */
   private readonly running = new Set<Promise<void>>();
 
@@ -216,17 +221,28 @@ export class SmsCommands {
   private async statement(customer: CustomerRef, pin: string): Promise<Answer> {
     const refused = await this.verify(customer, pin);
     if (refused) return refused;
-    const rows = await this.accounts.recent(customer, this.deps.statementRows ?? 5);
+    const [rows, timeZone] = await Promise.all([this.accounts.recent(customer, this.deps.statementRows ?? 5), this.timeZoneOf(customer.institutionId)]);
     if (rows.length === 0) return { key: "statement_empty" };
     const lines: Answer[] = rows.map((row) => ({
       key: row.direction === "in" ? "statement_in" : "statement_out",
-      params: { amount: { money: row.amountMinor, currency: customer.currency }, date: { date: row.at }, ref: row.reference },
+      params: { amount: { money: row.amountMinor, currency: customer.currency }, date: { date: row.at, timeZone }, ref: row.reference },
     }));
     return { key: "statement_title", lines: [{ key: "statement_title" }, ...lines] };
   }
 
+  /** The zone the customer's bank counts its days in, so that a statement dates a payment as the bank does. */
+  private async timeZoneOf(institutionId: string): Promise<string | undefined> {
+    const known = this.zones.get(institutionId);
+    if (known !== undefined || !this.deps.institutions) return known;
+    const zone = (await this.deps.institutions.get(institutionId))?.timezone;
+    // Institutions are few; the bound only guards against a misuse.
+    if (zone !== undefined && this.zones.size < 1_000) this.zones.set(institutionId, zone);
+    return zone;
+  }
+
   private async send(customer: CustomerRef, parsed: Extract<ParsedCommand, { kind: "send" }>, claim: MoClaim): Promise<Answer> {
-    const amountMinor = parseAmount(parsed.amount, customer.currency);
+    // Read as the customer's screens and receipts write amounts: "150,500" is 150.500 in French.
+    const amountMinor = parseAmount(parsed.amount, customer.currency, customer.language);
     if (amountMinor === null) return { key: "err.invalid_amount" };
     // Derived from the MO message's id: a re-delivered message submits the same payment id, so
     // the ledger answers "exists" instead of paying twice.

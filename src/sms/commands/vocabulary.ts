@@ -4,6 +4,7 @@
  * customer's own language once known, else the language of the word they used.
  */
 import type { TFunction } from "i18next";
+import { formatDate } from "../../infra/i18n/dates.js";
 import { formatMoney } from "../../infra/i18n/index.js";
 import { DEFAULT_LOCALES_DIR, plainTextI18n, readLocaleFile } from "../../infra/i18n/plain-text.js";
 import { MENU_LANGUAGES, type Language } from "../../menus/index.js";
@@ -29,7 +30,8 @@ export function normalizeWord(word: string): string {
     .toUpperCase();
 }
 
-export type ReplyParam = string | { money: bigint; currency: string } | { date: Date };
+/** A date is shown in its institution's zone when the param names it, else in the vocabulary's. */
+export type ReplyParam = string | { money: bigint; currency: string } | { date: Date; timeZone?: string };
 
 export interface Vocabulary {
   /** The command a word names, and the language it belongs to. */
@@ -73,7 +75,7 @@ export function loadVocabulary(options: { localesDir?: string; timeZone?: string
 function formatParam(lang: Language, value: ReplyParam, timeZone: string): string {
   if (typeof value === "string") return value;
   if ("money" in value) return formatMoney(lang, value.money, value.currency);
-  return new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", timeZone }).format(value.date);
+  return formatDate(lang, value.date, value.timeZone ?? timeZone, "day");
 }
 
 function flatten(tree: Record<string, unknown>, prefix = ""): string[] {
