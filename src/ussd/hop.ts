@@ -293,7 +293,7 @@ export class HopProcessor {
       }
     } catch (error) {
       this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
-      reply = this.plain(this.languageOf(key, req.msisdn, hop), "err.unavailable", true);
+      reply = this.plain(this.languageOf(key, req.msisdn, hop), failedAnswer(hop), true);
     }
     answer(reply);
     if (lock !== null) {
@@ -592,4 +592,13 @@ export function redactedInput(req: HopRequest): string {
 function errorSummary(error: unknown): { name: string; message: string } {
   // Messages from our own code and drivers; never the request, which may hold a PIN.
   return error instanceof Error ? { name: error.name, message: error.message.slice(0, 200) } : { name: "unknown", message: "" };
+}
+
+/**
+ * What a hop that threw says: a step that moves money or writes something else may have done so
+ * before the failure, so only a hop at neither may say that nothing was changed.
+ */
+function failedAnswer(hop: Pick<HopState, "movesMoney" | "writes">): string {
+  if (hop.movesMoney) return "err.payment_unknown";
+  return hop.writes ? "err.outcome_unknown" : "err.unavailable";
 }

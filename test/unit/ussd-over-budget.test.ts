@@ -172,6 +172,24 @@ describe("a hop over budget at a step that writes something other than money", (
   });
 });
 
+describe("a hop that fails at a step that writes", () => {
+  it("a PIN change whose answer is lost to a failure (the change made) is not told 'no money was moved, try later'", async () => {
+    const bank = new FakeBank();
+    const payer = bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
+    const ports = bank.ports();
+    const change = ports.pins.changePin.bind(ports.pins);
+    ports.pins.changePin = async (...args) => {
+      await change(...args);
+      throw new Error("connection reset after the commit");
+    };
+    const channel = channelOver(bank, ports, new MemorySessionStore(), {});
+    for (const text of ["", "5", "5*7391", "5*7391*7391"]) await channel.hops.handle(hopOf("w3", text));
+    expect(await channel.hops.handle(hopOf("w3", "5*7391*7391*4827"))).toEqual({ end: true, text: OUTCOME_UNKNOWN });
+    await channel.hops.drain();
+    expect(bank.pins.get(payer.id)!.pin).toBe("7391");
+  });
+});
+
 describe("a hop's own answers are in the customer's language, not the institution's", () => {
   const t = createTranslator();
   const sw = (key: string) => ({ end: true, text: renderMessage(t, "sw", { key }) });
