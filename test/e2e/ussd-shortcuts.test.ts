@@ -67,6 +67,9 @@ describe("USSD dial-string shortcuts (Africa's Talking, PostgreSQL + Redis)", ()
     const unknown = await dial("sc-send-4", "+254733000020", "2*0799999999*100", ["0733000021"]);
     expect(unknown[0]).toBe("CON No customer found for that number or alias.\nEnter the phone number or alias to pay:");
     expect(unknown[1]).toBe("CON Pay JOHN K***. Enter the amount in KES:");
+    // Segments are positional: an empty payee is asked for, the amount after it is not taken as one.
+    const gap = await dial("sc-send-5", "+254733000020", "2**100", ["0733000021"]);
+    expect(gap).toEqual(["CON Enter the phone number or alias to pay:", "CON Pay JOHN K***. Enter the amount in KES:"]);
   });
 
   it("an unknown shortcut falls back to the main menu, which then works as usual", async () => {

@@ -52,7 +52,11 @@ export class MenuEngine {
     const [first, ...rest] = shortcut;
     const flow = first !== undefined && Object.hasOwn(table, first) ? table[first] : undefined;
     if (!flow) return this.follow(await this.flows[home].start(state, ctx), ctx);
-    const prefill = rest.slice(0, 2).filter((value) => value.length > 0 && value.length <= ctx.limits.maxInputChars);
+    // Segments are positional (payee, then amount): an empty or overlong one ends the prefill there,
+    // so "*384*2**100#" asks for the payee instead of taking 100 as one.
+    const usable = (value: string) => value.length > 0 && value.length <= ctx.limits.maxInputChars;
+    const firstBad = rest.findIndex((value) => !usable(value));
+    const prefill = rest.slice(0, firstBad === -1 ? 2 : Math.min(firstBad, 2));
     return this.follow(await this.flows[flow].start(state, ctx, prefill), ctx);
   }
 
