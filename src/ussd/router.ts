@@ -44,12 +44,17 @@ export interface UssdRouterDeps {
 // A hop's body is a few hundred bytes; anything far larger is refused unread.
 const BODY_LIMIT = "8kb";
 const NAME_RE = /^[a-z0-9-]{1,32}$/;
+// A session's store key begins with its aggregator's name; these begin the store's other keys
+// (a session's lock, a subscriber's resume point), which an aggregator so named could collide with.
+const RESERVED_NAMES: ReadonlySet<string> = new Set(["lock", "resume"]);
 
 export function ussdRouter(deps: UssdRouterDeps): Router {
   const router = express.Router();
   const names = new Set<string>();
   for (const aggregator of deps.aggregators) {
-    if (!NAME_RE.test(aggregator.name) || names.has(aggregator.name)) throw new Error(`bad or duplicate aggregator name: ${aggregator.name}`);
+    if (!NAME_RE.test(aggregator.name) || names.has(aggregator.name) || RESERVED_NAMES.has(aggregator.name)) {
+      throw new Error(`bad, reserved or duplicate aggregator name: ${aggregator.name}`);
+    }
     names.add(aggregator.name);
     if (aggregator.networkCode !== undefined && networkCodeOf(aggregator.networkCode) === undefined) {
       throw new Error(`aggregator ${aggregator.name}: networkCode must be an MCC+MNC of 5 or 6 digits`);

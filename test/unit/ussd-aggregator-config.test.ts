@@ -33,6 +33,8 @@ describe("aggregator configuration", () => {
     }
     expect(start([{ name: "Bad Name", dialect: "hubtel", secret: SECRET }])).toThrow(/aggregator name/);
     expect(start([{ name: "at", dialect: "africastalking", secret: SECRET }, { name: "at", dialect: "generic", secret: SECRET }])).toThrow(/duplicate/);
+    // The session store's own key prefixes: an aggregator so named could reach another's lock.
+    for (const name of ["lock", "resume"]) expect(start([{ name, dialect: "generic", secret: SECRET }]), name).toThrow(/reserved/);
   });
 
   it("accepts a service code with or without its extension, and refuses anything else", () => {
