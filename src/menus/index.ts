@@ -7,6 +7,7 @@ export * from "./engine/types.js";
 export type * from "./ports.js";
 export { DEFAULT_MENU_LIMITS } from "./ports.js";
 export { movesMoney, writesState } from "./flows/index.js";
+export { dialSegments, shortcutOf } from "./engine/dial-string.js";
 
 /** Customers' and agents' menus (the engine picks by the caller's number). */
 export function customerMenuEngine(): MenuEngine {

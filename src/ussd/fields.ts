@@ -33,21 +33,3 @@ export function textOf(value: unknown, maxChars: number): string | null {
   return /[\u0000-\u001f\u007f]/.test(value) ? null : value;
 }
 
-/** A dial string's or a service code's segments, with or without the `*` and `#`: "*711*2#" and "711*2" → ["711", "2"]. */
-function dialSegments(code: string): string[] {
-  return code.replace(/^\*/, "").replace(/#$/, "").split("*");
-}
-
-/**
- * The dial string's segments after the service code's own: "*384*2*0712345678*500#" on "*384#" →
- * ["2", "0712345678", "500"]; "*711*2*1#" on "711*2" → ["1"]. A code with an extension has more
- * than one segment of its own, and reading its extension as a shortcut would open that flow on
- * every plain dial. A dial that does not start with the code gives none (the main menu). Empty
- * segments are kept, as Africa's Talking's text keeps them.
- */
-export function shortcutOf(dialed: string, serviceCode: string): string[] {
-  const code = dialSegments(serviceCode);
-  const dial = dialSegments(dialed);
-  if (dial.length <= code.length || code.some((segment, i) => segment !== dial[i])) return [];
-  return dial.slice(code.length);
-}

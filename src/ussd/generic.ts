@@ -17,7 +17,8 @@
  * "end" (the network closed the session) answers { "sessionId", "action": "end", "message": "" }.
  */
 import type { Request, Response } from "express";
-import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, shortcutOf, textOf } from "./fields.js";
+import { shortcutOf } from "../menus/index.js";
+import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
 import type { DialectOptions } from "./hubtel.js";
 

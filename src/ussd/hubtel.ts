@@ -13,7 +13,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
-import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, shortcutOf, textOf } from "./fields.js";
+import { shortcutOf } from "../menus/index.js";
+import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
 
 const MAX_MESSAGE_CHARS = 182;
@@ -36,6 +37,8 @@ export const HUBTEL_OPERATOR_NETWORKS: Readonly<Record<string, string>> = {
   vodafone: "62002",
   telecel: "62002",
   tigo: "62003",
+  // AirtelTigo, the merged brand, runs on Tigo's network code.
+  airteltigo: "62003",
   airtel: "62006",
   glo: "62007",
 };

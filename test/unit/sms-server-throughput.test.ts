@@ -1,7 +1,7 @@
 /** The per-link throughput cap and rate meter, on a clock the test moves. */
 import { describe, expect, it } from "vitest";
 import { RateMeter, TokenBucket } from "../../src/sms/server/throughput.js";
-import { dialSegments, encodeUssdText, shortcutOf } from "../../src/sms/ussd/ussd-text.js";
+import { encodeUssdText } from "../../src/sms/ussd/ussd-text.js";
 
 describe("TokenBucket", () => {
   it("allows a second's burst, then the rate", () => {
@@ -33,14 +33,6 @@ describe("RateMeter", () => {
 });
 
 describe("USSD text", () => {
-  it("reads dial strings and their shortcuts", () => {
-    expect(dialSegments("*384*1*2#")).toEqual(["384", "1", "2"]);
-    expect(dialSegments("hello")).toEqual([]);
-    expect(shortcutOf("*384*1#", "*384#")).toEqual(["1"]);
-    expect(shortcutOf("*384#", "*384#")).toEqual([]);
-    expect(shortcutOf("*385*1#", "*384#")).toEqual([]);
-  });
-
   it("encodes a screen as GSM septets when it can, as UCS-2 otherwise", () => {
     expect(encodeUssdText("Bal: €5", 15)).toEqual({ dataCoding: 15, payload: Buffer.from([0x42, 0x61, 0x6c, 0x3a, 0x20, 0x1b, 0x65, 0x35]) });
     const hindi = encodeUssdText("शेष", 0);

@@ -17,7 +17,8 @@ import { randomUUID } from "node:crypto";
 import type smpp from "smpp";
 import type { LinkConfig, UssdOptions } from "../links/types.js";
 import type { InboundMessage } from "../server/inbound-pdu.js";
-import { encodeUssdText, shortcutOf } from "./ussd-text.js";
+import { shortcutOf } from "../../menus/index.js";
+import { encodeUssdText } from "./ussd-text.js";
 
 export interface UssdHopRequest {
   aggregator: string;

@@ -14,19 +14,3 @@ export function encodeUssdText(text: string, gsmDataCoding: number): { dataCodin
   }
   return { dataCoding: gsmDataCoding, payload: Buffer.from(septets) };
 }
-
-/** "*384*1*2#" → ["384", "1", "2"]; anything that is not a dial string → []. */
-export function dialSegments(text: string): string[] {
-  const trimmed = text.trim();
-  if (!/^[*#]?[0-9*#]*#?$/.test(trimmed)) return [];
-  return trimmed.replace(/#$/, "").split("*").filter((s) => s.length > 0);
-}
-
-/** The dial string's extra segments after the service code (*384*1# with *384# → ["1"]). */
-export function shortcutOf(dialed: string, serviceCode: string): string[] {
-  const code = dialSegments(serviceCode);
-  const segments = dialSegments(dialed);
-  if (code.length === 0 || segments.length < code.length) return [];
-  for (let i = 0; i < code.length; i++) if (segments[i] !== code[i]) return [];
-  return segments.slice(code.length);
-}
