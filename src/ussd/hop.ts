@@ -358,6 +358,8 @@ export class HopProcessor {
       state.lang = record.menu.lang;
       this.languages.set(key, { msisdn: req.msisdn, lang: state.lang });
     }
+    // Already closed and metered (a retried last hop, a hop after the end): nothing left to close.
+    if (record?.closed) state.closed = true;
     if (record && record.hop === hop) {
       // The aggregator retried this hop: the same answer again.
       const { end, text } = record.out ?? this.answerOf(record);

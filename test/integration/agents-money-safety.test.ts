@@ -73,6 +73,25 @@ describe("agents: money safety", () => {
     expect(await w.balance(eve.walletAccountId)).toBe(3_900n);
   });
 
+  it("an approval that posted but whose record was never updated (a crash in between) still answers its receipt after the deadline", async () => {
+    const agent = await w.newAgent(0n);
+    const ida = await w.register("0712300057", "Ida Wekesa", "6284");
+    await w.fund(ida.walletAccountId, 5_000n);
+    const held = await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: ida.msisdn, amountMinor: 1_000n, agentPin: AGENT_PIN, timeoutSec: 30 });
+    if (!held.ok) throw new Error(held.code);
+    const approve = { pendingId: held.pending.pendingId, customerId: ida.id, customerPin: "6284" };
+    expect(await w.services.agents.approveCashOut(approve)).toMatchObject({ ok: true });
+    await w.test.db.query("UPDATE agent_cash_outs SET state = 'pending', settled_at = NULL WHERE pending_id = $1::uuid", [held.pending.pendingId]);
+    w.clock.offsetMs = 31_000;
+    try {
+      expect(await w.services.agents.approveCashOut(approve)).toMatchObject({ ok: true, replayed: true });
+    } finally {
+      w.clock.offsetMs = 0;
+    }
+    expect(await w.balance(agent.floatAccountId)).toBe(1_000n);
+    expect((await w.services.agents.cashOutStatus(held.pending.pendingId))?.state).toBe("approved");
+  });
+
   it("a withdrawal whose fee changed after the quote is refused as fee_changed; a posted one retried after a change answers its receipt", async () => {
     const agent = await w.newAgent(0n);
     const fin = await w.register("0712300054", "Fin Kiprop", "6284");

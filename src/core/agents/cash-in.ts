@@ -30,15 +30,22 @@ async function plan(kit: AgentKit, agentId: string, customerQuery: unknown, amou
   }
   const fee = await kit.fee(found.institution.id, "cash_in", amountMinor);
   if ("code" in fee) return fee;
-  // The fee comes out of the deposit: one as large as the deposit would leave the customer with
-  // nothing or less (the agent earning a commission on it), so no band may take that much.
-  if (fee.feeMinor >= amountMinor) return refuse("amount_outside_fee_bands");
   return { ...found, party, fee };
+}
+
+/**
+ * The fee comes out of the deposit: one as large as the deposit would leave the customer with
+ * nothing or less (the agent earning a commission on it), so no band may take that much.
+ */
+function feeTakesDeposit(fee: Fee, amountMinor: bigint): AgentRefusal | null {
+  return fee.feeMinor >= amountMinor ? refuse("amount_outside_fee_bands") : null;
 }
 
 export async function quoteCashIn(kit: AgentKit, agentId: string, customerQuery: string, amountMinor: bigint): Promise<AgentResult<CashQuote>> {
   const p = await plan(kit, agentId, customerQuery, amountMinor);
   if ("code" in p) return p;
+  const tooDear = feeTakesDeposit(p.fee, amountMinor);
+  if (tooDear) return tooDear;
   return {
     ok: true,
     maskedName: p.party.maskedName,
@@ -64,6 +71,9 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
   const transferId = cashInTransferId(input.id);
   const fee = await agreedFee(planned.fee, input.quotedFeeMinor, transferId, (id) => kit.deps.ledger.getTransfer(id));
   if (!fee) return refuse("fee_changed");
+  // After the agreed fee: a cash-in that posted keeps answering its receipt whatever the schedule says now.
+  const tooDear = feeTakesDeposit(fee, input.amountMinor);
+  if (tooDear) return tooDear;
   const p = { ...planned, fee };
   // Float leaving an agent's number just after a SIM swap is what a SIM thief would do first.
   const swap = await kit.simSwapCheck(p.agent.msisdn, input.amountMinor);

@@ -162,10 +162,11 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   const { record, agent, institution, customer } = own;
   if (record.state === "declined") return refuse("pending_already_declined");
   // An approval already posted is answered as such (a retried PIN hop gets its receipt), whatever
-  // the clock or the customer's status says since.
-  const deciding = record.state !== "approved";
-  if (deciding && (record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime())) return refuse("pending_expired");
-  if (deciding && customer.status !== "active") return refuse("customer_unavailable");
+  // the clock or the customer's status says since; the ledger is asked too, in case the record was
+  // not updated after the posting (a crash in between), but only when refusing.
+  const expired = record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime();
+  const undecidable = expired ? "pending_expired" : customer.status !== "active" ? "customer_unavailable" : null;
+  if (undecidable && record.state !== "approved" && !(await kit.deps.ledger.getTransfer(postId(record.pendingId, "amount")))) return refuse(undecidable);
   if (agent.status !== "active" && record.state === "pending") {
     // The bank suspended the agent while the customer was deciding: no cash will change hands.
     await declineCashOut(kit, { pendingId: record.pendingId, customerId: customer.id });

@@ -132,7 +132,7 @@ export class Payments {
     let debitAccountId = (await source) ?? parties.payer.walletAccountId;
     if (debitAccountId === NO_SUCH_INSTRUMENT) debitAccountId = await this.alreadyPaidFrom(request);
     if (debitAccountId === NO_SUCH_INSTRUMENT) return refuse("instrument_not_found");
-    const fee = await this.agreedFee(request, parties.institution);
+    const fee = await this.shownFee(request, parties.institution);
     if ("code" in fee) return fee;
     const total = request.amountMinor + fee.feeMinor;
     const swap = await (early && parties.payer.msisdn === hint ? early(total) : this.deps.simSwap.checkOutgoing(parties.payer.msisdn, total));
@@ -225,7 +225,7 @@ export class Payments {
   }
 
   /** The schedule's fee, if it is still the one the payer was shown (see agreedFee). */
-  private async agreedFee(request: P2PSend, institution: Institution): Promise<{ feeMinor: bigint } | PaymentRefusal> {
+  private async shownFee(request: P2PSend, institution: Institution): Promise<{ feeMinor: bigint } | PaymentRefusal> {
     const fee = await this.fee(institution, request.amountMinor);
     if ("code" in fee) return fee;
     const agreed = await agreedFee({ feeMinor: fee.feeMinor, commissionMinor: 0n }, request.quotedFeeMinor, request.paymentId, (id) => this.deps.ledger.getTransfer(id));
