@@ -2,7 +2,7 @@
 import { MenuEngine } from "./engine/engine.js";
 import { AGENT_CHOICES, CUSTOMER_FLOWS, MAIN_CHOICES } from "./flows/index.js";
 
-export { MenuEngine, HOME_INPUT } from "./engine/engine.js";
+export { MenuEngine, HOME_INPUT, MAX_SHORTCUT_SEGMENTS } from "./engine/engine.js";
 export * from "./engine/types.js";
 export type * from "./ports.js";
 export { DEFAULT_MENU_LIMITS } from "./ports.js";

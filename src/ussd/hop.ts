@@ -5,7 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { LockedValue, SessionStore, SessionWrite } from "../menus/engine/session-store.js";
-import { movesMoney, writesState, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
+import { MAX_SHORTCUT_SEGMENTS, movesMoney, writesState, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
 import type { Translator } from "../infra/i18n/index.js";
 import { DEFAULT_BUDGET, type ScreenBudget } from "./gsm.js";
 import { KeyedMutex } from "./mutex.js";
@@ -387,6 +387,10 @@ export class HopProcessor {
     state.writes = !record?.offer && writesState(record?.menu);
     let next: SessionRecord;
     if (!record) {
+      // A first hop carries at most a shortcut; a longer cumulative text is a session whose record
+      // was lost mid-flow (expired, evicted). Its inputs are not replayed as a new dial, which would
+      // offer its payment again under a new id: it ends, and the next dial may resume it.
+      if (req.mode === "cumulative" && segments.length > MAX_SHORTCUT_SEGMENTS) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
       const shortcut = req.mode === "cumulative" ? segments : (req.shortcut ?? []);
       const interrupted = shortcut.length === 0 ? parseInterrupted(lock.taken) : null;
       next = interrupted

@@ -10,6 +10,9 @@ export type FlowTable = Record<FlowId, Flow>;
 
 /** The home shortcut: from any screen back to the main menu (the agent menu in an agent's session). */
 export const HOME_INPUT = "00";
+
+/** A dial-string shortcut's segments at most: a menu number and two values (payee and amount). */
+export const MAX_SHORTCUT_SEGMENTS = 3;
 // A flow hands over at most this many times in one hop; more would be a loop.
 const MAX_JUMPS = 4;
 
@@ -56,7 +59,8 @@ export class MenuEngine {
     // so "*384*2**100#" asks for the payee instead of taking 100 as one.
     const usable = (value: string) => value.length > 0 && value.length <= ctx.limits.maxInputChars;
     const firstBad = rest.findIndex((value) => !usable(value));
-    const prefill = rest.slice(0, firstBad === -1 ? 2 : Math.min(firstBad, 2));
+    const values = MAX_SHORTCUT_SEGMENTS - 1;
+    const prefill = rest.slice(0, firstBad === -1 ? values : Math.min(firstBad, values));
     return this.follow(await this.flows[flow].start(state, ctx, prefill), ctx);
   }
 
