@@ -97,10 +97,19 @@ export class UssdOverSmpp {
     if (!hops) answer = { end: true, text: "Service unavailable" };
     else {
       // A re-delivered PDU (same sequence) gets the stored answer; without sequences every PDU is new.
-      const hopKey = session.sequence !== null ? `${op}:${session.sequence}` : randomUUID();
+      // A begin's key holds its dial string: a new dial reusing the session number is not its
+      // predecessor re-delivered, even when it comes soon after.
+      const dialed = begin ? `:${m.text}` : "";
+      const hopKey = session.sequence !== null ? `${op}:${session.sequence}${dialed}` : randomUUID();
       // Session numbers are reused: a begin starts afresh under its number, unless it is the very
       // begin the open session last answered (re-delivered), which gets that answer again below.
-      if (begin) await hops.endSession(aggregator, session.sessionId, "abort", hopKey);
+      // A store that fails here fails the hop below too, which answers END "unavailable": a begin
+      // must get an answer, not leave the subscriber to the network's timeout.
+      if (begin) {
+        await hops.endSession(aggregator, session.sessionId, "abort", hopKey).catch((error: unknown) => {
+          this.deps.logger.warn({ link: link.id, err: error instanceof Error ? error.message : String(error) }, "ussd session end failed");
+        });
+      }
       answer = await hops.handle({
         aggregator,
         sessionId: session.sessionId,
@@ -109,6 +118,9 @@ export class UssdOverSmpp {
         mode: "single",
         text: begin ? "" : m.text,
         hopKey,
+        // Numbered hops: a PDU re-sent late (its acknowledgement lost) is older than the last one
+        // answered, and must not run as input to the current screen.
+        ...(session.sequence !== null ? { seq: session.sequence } : {}),
         shortcut: begin ? shortcutOf(m.text, options.serviceCode) : undefined,
       });
     }
