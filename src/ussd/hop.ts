@@ -29,10 +29,13 @@ export interface HopRequest {
   /** What identifies this hop for retry detection (the cumulative text, or a sequence number). */
   hopKey: string;
   /**
-   * Single-input dialects that number their hops (Hubtel's Sequence, the generic `seq`): this hop's
-   * number. One below the last answered hop's is a late retry of an older hop (stale): it runs nothing.
+   * Single-input dialects that number their hops (Hubtel's Sequence, the generic `seq`, SMPP's
+   * its_session_info sequence): this hop's number. One below the last answered hop's is a late
+   * retry of an older hop (stale): it runs nothing.
    */
   seq?: number;
+  /** When `seq` wraps (SMPP's 7 bits: 128), "below" is within half the cycle behind, across the wrap. */
+  seqModulo?: number;
   /** Extra dial-string segments on a new session (*384*1# → ["1"]). */
   shortcut?: string[];
   /** The caller's mobile network as the aggregator names it (MCC+MNC), for the session's tariff. */
@@ -387,11 +390,7 @@ export class HopProcessor {
     state.writes = !record?.offer && writesState(record?.menu);
     let next: SessionRecord;
     if (!record) {
-      // A first hop carries at most a shortcut; a longer cumulative text is a session whose record
-      // was lost mid-flow (expired, evicted). Its inputs are not replayed as a new dial, which would
-      // offer its payment again under a new id: it ends, and the next dial may resume it.
-      if (req.mode === "cumulative" && segments.length > MAX_SHORTCUT_SEGMENTS) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
-      const shortcut = req.mode === "cumulative" ? segments : (req.shortcut ?? []);
+      const shortcut = req.mode === "cumulative" ? firstHopShortcut(segments) : (req.shortcut ?? []);
       const interrupted = shortcut.length === 0 ? parseInterrupted(lock.taken) : null;
       next = interrupted
         ? this.offerResume(req, interrupted, startedAtMs)
@@ -553,12 +552,16 @@ function resumeKey(institutionId: string, req: HopRequest): string {
 /**
  * A hop older than the last answered one (which the caller already told apart from a retry of it):
  * a cumulative text with no segment beyond those consumed (a prefix of the consumed text, or as
- * long as it), or a hop numbered below the last answered hop's. Hops without a number (SMPP, Hubtel
- * without a Sequence) are never stale: nothing orders them.
+ * long as it), or a hop numbered below the last answered hop's (for a wrapping number, up to half
+ * its cycle behind). Hops without a number (SMPP by user_message_reference, Hubtel without a
+ * Sequence) are never stale: nothing orders them.
  */
 function isStale(record: SessionRecord, req: HopRequest, segments: number): boolean {
   if (req.mode === "cumulative") return segments <= record.consumed;
-  return req.seq !== undefined && record.seq !== undefined && req.seq < record.seq;
+  if (req.seq === undefined || record.seq === undefined) return false;
+  if (req.seqModulo === undefined) return req.seq < record.seq;
+  const behind = (((record.seq - req.seq) % req.seqModulo) + req.seqModulo) % req.seqModulo;
+  return behind > 0 && behind < req.seqModulo / 2;
 }
 
 /**
@@ -607,4 +610,16 @@ function errorSummary(error: unknown): { name: string; message: string } {
 function failedAnswer(hop: Pick<HopState, "movesMoney" | "writes">): string {
   if (hop.movesMoney) return "err.payment_unknown";
   return hop.writes ? "err.outcome_unknown" : "err.unavailable";
+}
+
+/**
+ * A first hop's shortcut from Africa's Talking's text. It carries at most a menu number and two
+ * values (a trailing "*" adds nothing); anything longer is no shortcut but the main menu: most
+ * likely a session whose record was lost mid-flow (expired, evicted), whose inputs must not be
+ * replayed as a new dial (its payment would be offered again under a new id).
+ */
+function firstHopShortcut(segments: string[]): string[] {
+  let end = segments.length;
+  while (end > 0 && segments[end - 1] === "") end--;
+  return end > MAX_SHORTCUT_SEGMENTS ? [] : segments.slice(0, end);
 }

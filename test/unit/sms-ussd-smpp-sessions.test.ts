@@ -69,6 +69,36 @@ describe("USSD over SMPP: numbered sessions", () => {
     expect(sent.at(-1)!.ussd_service_op).toBe(USSD_DEFAULTS.endReplyOp);
   });
 
+  it("a begin whose predecessor could not be ended (the store failed once) is answered END and never runs on the old session", async () => {
+    const store = new MemorySessionStore();
+    const { send, bank, sent } = setup(store);
+    await send(pdu(1, 5, 0, "*384*2*0700000020*100#"));
+    expect((await send(pdu(18, 5, 1, "1")))[0]).toMatch(/PIN/);
+    const remove = store.delete.bind(store);
+    let failures = 1;
+    store.delete = async (key) => {
+      if (failures-- > 0) throw new Error("redis timeout");
+      return remove(key);
+    };
+    expect(await send(pdu(1, 5, 0, "*384*2*0700000030*300#"))).toEqual(["Service unavailable"]);
+    expect(sent.at(-1)!.ussd_service_op).toBe(USSD_DEFAULTS.endReplyOp);
+    // The next dial under that number is a new session: the old payee's payment is not reachable.
+    expect((await send(pdu(1, 5, 0, "*384*2*0700000030*300#")))[0]).toMatch(/Send KES 300\.00 to MARY/);
+    await send(pdu(18, 5, 1, "1"));
+    await send(pdu(18, 5, 2, "4827"));
+    expect([...bank.sends.values()].map((x) => x.amountMinor)).toEqual([300_00n]);
+  });
+
+  it("sequences wrap at 128: a session whose numbering crosses the wrap is not taken for stale", async () => {
+    const { send } = setup();
+    await send(pdu(1, 9, 126, "*384#"));
+    expect((await send(pdu(18, 9, 127, "2")))[0]).toMatch(/phone number or alias/);
+    expect((await send(pdu(18, 9, 0, "0700000020")))[0]).toMatch(/amount/i);
+    // 127 again, after 0: one behind across the wrap, so stale.
+    expect((await send(pdu(18, 9, 127, "2")))[0]).toMatch(/amount/i);
+    expect((await send(pdu(18, 9, 1, "150")))[0]).toMatch(/Send KES 150\.00 to PETER/);
+  });
+
   it("an older continue re-sent late (its acknowledgement lost) does not run as input to the current screen", async () => {
     const { send } = setup();
     await send(pdu(1, 4, 0, "*384#"));

@@ -7,7 +7,6 @@ import type { HopRequest } from "../../src/ussd/hop.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const PAYER = "+254700000010";
-const ENDED = "This session has ended. Please dial again.";
 
 function setUp() {
   const bank = new FakeBank();
@@ -27,14 +26,24 @@ function setUp() {
 }
 
 describe("a session record lost mid-flow", () => {
-  it("ends the session instead of offering its payment again as a fresh shortcut dial", async () => {
+  it("shows the main menu instead of offering its payment again as a fresh shortcut dial", async () => {
     const { bank, sessions, channel, hop } = setUp();
     for (const text of ["", "2", "2*peter", "2*peter*100"]) await channel.hops.handle(hop("lr1", text));
     await sessions.delete("at:lr1");
-    expect(await channel.hops.handle(hop("lr1", "2*peter*100*1"))).toEqual({ end: true, text: ENDED });
-    expect(await channel.hops.handle(hop("lr1", "2*peter*100*1*4827"))).toEqual({ end: true, text: ENDED });
+    const menu = await channel.hops.handle(hop("lr1", "2*peter*100*1"));
+    expect(menu.end).toBe(false);
+    expect(menu.text).toMatch(/^Welcome.*\n1\. Balance/s);
+    // The PIN typed next is an answer to the menu (an invalid choice), never a payment.
+    expect((await channel.hops.handle(hop("lr1", "2*peter*100*1*4827"))).text).toMatch(/Invalid choice/);
     await channel.hops.drain();
     expect(bank.sends.size).toBe(0);
+  });
+
+  it("a long dial string is no shortcut (the main menu); a trailing * adds nothing to one", async () => {
+    const { channel, hop } = setUp();
+    expect((await channel.hops.handle(hop("lr3", "1*2*3*4"))).text).toMatch(/^Welcome/);
+    expect((await channel.hops.handle(hop("lr4", "2*peter*100*"))).text).toContain("Send KES 100.00 to PETER?");
+    await channel.hops.drain();
   });
 
   it("still opens a dial-string shortcut of up to three segments on a first hop", async () => {

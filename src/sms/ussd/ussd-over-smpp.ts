@@ -20,6 +20,11 @@ import type { InboundMessage } from "../server/inbound-pdu.js";
 import { shortcutOf } from "../../menus/index.js";
 import { encodeUssdText } from "./ussd-text.js";
 
+/** What a screen says when the channel cannot serve the hop at all (no USSD channel, a failed store). */
+const UNAVAILABLE = "Service unavailable";
+/** its_session_info's sequence is 7 bits. */
+const SEQUENCE_CYCLE = 128;
+
 export interface UssdHopRequest {
   aggregator: string;
   sessionId: string;
@@ -28,6 +33,9 @@ export interface UssdHopRequest {
   mode: "single";
   text: string;
   hopKey: string;
+  /** its_session_info's sequence (7 bits, so seqModulo 128): an older PDU re-sent late runs nothing. */
+  seq?: number;
+  seqModulo?: number;
   shortcut?: string[];
 }
 
@@ -94,7 +102,7 @@ export class UssdOverSmpp {
     const begin = options.beginOps.includes(op);
     if (!begin && !options.continueOps.includes(op)) return this.deps.logger.warn({ link: link.id, op }, "ussd op not configured for this link: ignored");
     let answer: { end: boolean; text: string };
-    if (!hops) answer = { end: true, text: "Service unavailable" };
+    if (!hops) answer = { end: true, text: UNAVAILABLE };
     else {
       // A re-delivered PDU (same sequence) gets the stored answer; without sequences every PDU is new.
       // A begin's key holds its dial string: a new dial reusing the session number is not its
@@ -103,14 +111,10 @@ export class UssdOverSmpp {
       const hopKey = session.sequence !== null ? `${op}:${session.sequence}${dialed}` : randomUUID();
       // Session numbers are reused: a begin starts afresh under its number, unless it is the very
       // begin the open session last answered (re-delivered), which gets that answer again below.
-      // A store that fails here fails the hop below too, which answers END "unavailable": a begin
-      // must get an answer, not leave the subscriber to the network's timeout.
-      if (begin) {
-        await hops.endSession(aggregator, session.sessionId, "abort", hopKey).catch((error: unknown) => {
-          this.deps.logger.warn({ link: link.id, err: error instanceof Error ? error.message : String(error) }, "ussd session end failed");
-        });
-      }
-      answer = await hops.handle({
+      // A begin whose predecessor could not be ended must not run on that session (it would
+      // continue its flow, payee and all): it is answered END, not left to the network's timeout.
+      const ended = !begin || (await this.endPrevious(hops, link, aggregator, session.sessionId, hopKey));
+      answer = !ended ? { end: true, text: UNAVAILABLE } : await hops.handle({
         aggregator,
         sessionId: session.sessionId,
         msisdn: m.msisdn,
@@ -120,11 +124,22 @@ export class UssdOverSmpp {
         hopKey,
         // Numbered hops: a PDU re-sent late (its acknowledgement lost) is older than the last one
         // answered, and must not run as input to the current screen.
-        ...(session.sequence !== null ? { seq: session.sequence } : {}),
+        ...(session.sequence !== null ? { seq: session.sequence, seqModulo: SEQUENCE_CYCLE } : {}),
         shortcut: begin ? shortcutOf(m.text, options.serviceCode) : undefined,
       });
     }
     await reply.sendUssd(this.replyPdu(options, m, session, answer));
+  }
+
+  /** Ends the session a begin reuses the number of; false when the store failed. */
+  private async endPrevious(hops: UssdHops, link: LinkConfig, aggregator: string, sessionId: string, hopKey: string): Promise<boolean> {
+    try {
+      await hops.endSession(aggregator, sessionId, "abort", hopKey);
+      return true;
+    } catch (error) {
+      this.deps.logger.warn({ link: link.id, err: error instanceof Error ? error.message : String(error) }, "ussd session end failed");
+      return false;
+    }
   }
 
   /** From the service code the network addressed, to the subscriber: the inbound PDU's addresses swapped. */
