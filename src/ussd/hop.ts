@@ -208,13 +208,18 @@ export class HopProcessor {
    */
   async endSession(aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"] = "abort", unlessLastHop?: string): Promise<void> {
     const key = `${aggregator}:${sessionId}`;
-    await this.mutex.run(key, async () => {
+    const ending = this.mutex.run(key, async () => {
       const record = decodeRecord(await this.deps.sessions.get(key));
       const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
       if (redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS) return;
       if (record && !record.closed) this.ended(aggregator, sessionId, record, reason);
       await this.deps.sessions.delete(key);
     });
+    // Too many hops already queued on the session (a client hammering it): the end is not dropped
+    // in silence, which would leave the session unmetered; the caller fails, and the aggregator's
+    // notice is retried (Africa's Talking: a 500), a begin answered END.
+    if (ending === null) throw new Error("ussd session busy: its end was not applied");
+    await ending;
   }
 
   /**

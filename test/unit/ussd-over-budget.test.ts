@@ -239,3 +239,33 @@ describe("a hop's own answers are in the customer's language, not the institutio
     await channel.hops.drain();
   });
 });
+
+describe("the end of a session whose queue is full", () => {
+  it("is not dropped in silence: endSession fails (the aggregator's notice is then retried), and applies once the queue drains", async () => {
+    const ended: string[] = [];
+    const { bank, ports, open } = slowBank();
+    const channel = createUssdChannel({
+      ports,
+      institutionId: bank.institutionId,
+      sessions: new MemorySessionStore(),
+      secretKey: Buffer.alloc(32, 7),
+      aggregators: [{ name: "at", dialect: "africastalking", secret: SECRET }],
+      logger: { info() {}, warn() {}, error() {} },
+      hopLimits: { hopBudgetMs: 100 },
+      onSessionEnd: async (s) => void ended.push(s.endReason),
+    });
+    for (const text of ["", "2", "2*peter", "2*peter*100", "2*peter*100*1"]) await channel.hops.handle(hopOf("f1", text));
+    await channel.hops.drain(); // a hop answers before its commit: let the last one finish
+    // The PIN hop's payment waits, and seven retries of it queue behind it: the session's queue is full.
+    const queued = Array.from({ length: 8 }, () => channel.hops.handle(hopOf("f1", PIN_HOP)));
+    await expect(channel.hops.endSession("at", "f1", "abort")).rejects.toThrow(/busy/);
+    open();
+    await Promise.all(queued);
+    await channel.hops.drain();
+    // The payment's END metered the session; the notice retried now finds it closed and adds nothing.
+    await channel.hops.endSession("at", "f1", "abort");
+    await channel.hops.drain();
+    expect(ended).toEqual(["end"]);
+    expect(bank.sends.size).toBe(1);
+  });
+});
