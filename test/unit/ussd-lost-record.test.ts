@@ -1,28 +1,11 @@
 // A session whose stored record is lost mid-flow (expired, evicted) while the aggregator still
 // sends its cumulative text: the inputs so far are not replayed as a new dial.
 import { describe, expect, it } from "vitest";
-import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
-import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { HopRequest } from "../../src/ussd/hop.js";
-import { FakeBank } from "../helpers/menu-fakes.js";
-
-const PAYER = "+254700000010";
+import { fakeUssdChannel } from "../helpers/ussd-fake-channel.js";
 
 function setUp() {
-  const bank = new FakeBank();
-  bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
-  bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
-  const sessions = new MemorySessionStore();
-  const channel = createUssdChannel({
-    ports: bank.ports(),
-    institutionId: bank.institutionId,
-    sessions,
-    secretKey: Buffer.alloc(32, 7),
-    aggregators: [{ name: "at", dialect: "africastalking", secret: "at-shared-secret-0123456789" }],
-    logger: { info() {}, warn() {}, error() {} },
-  });
-  const hop = (sessionId: string, text: string): HopRequest => ({ aggregator: "at", sessionId, msisdn: PAYER, serviceCode: "*384#", mode: "cumulative", text, hopKey: text });
-  return { bank, sessions, channel, hop };
+  const { bank, sessions, channel, request } = fakeUssdChannel();
+  return { bank, sessions, channel, hop: request };
 }
 
 describe("a session record lost mid-flow", () => {

@@ -3,29 +3,13 @@
 // at, however many times that happens, and "Start again" must leave nothing to continue.
 import { describe, expect, it } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
-import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { EndedUssdSession, HopRequest } from "../../src/ussd/hop.js";
-import { FakeBank } from "../helpers/menu-fakes.js";
+import { fakeUssdChannel } from "../helpers/ussd-fake-channel.js";
 
-const PAYER = "+254700000010";
 const OFFER = "You were interrupted. Continue where you left off?\n1. Continue\n2. Start again";
 
 function setup(sessions = new MemorySessionStore()) {
-  const bank = new FakeBank();
-  bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
-  const payee = bank.addCustomer("+254700000020", "Peter Otieno", { alias: "peter" });
-  const ended: EndedUssdSession[] = [];
-  const channel = createUssdChannel({
-    ports: bank.ports(),
-    institutionId: bank.institutionId,
-    sessions,
-    secretKey: Buffer.alloc(32, 7),
-    aggregators: [{ name: "at", dialect: "africastalking", secret: "at-shared-secret-0123456789" }],
-    logger: { info() {}, warn() {}, error() {} },
-    onSessionEnd: async (session) => void ended.push(session),
-  });
-  const hop = async (sessionId: string, text: string) =>
-    (await channel.hops.handle({ aggregator: "at", sessionId, msisdn: PAYER, serviceCode: "*384#", mode: "cumulative", text, hopKey: text } satisfies HopRequest)).text;
+  const { bank, payee, channel, ended, request } = fakeUssdChannel(sessions);
+  const hop = async (sessionId: string, text: string) => (await channel.hops.handle(request(sessionId, text))).text;
   return { bank, payee, hop, ended };
 }
 

@@ -166,7 +166,8 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   // not updated after the posting (a crash in between), but only when refusing.
   const expired = record.state === "expired" || record.expiresAt.getTime() <= kit.now().getTime();
   const undecidable = expired ? "pending_expired" : customer.status !== "active" ? "customer_unavailable" : null;
-  const posted = async () => (await kit.deps.ledger.getTransfer(postId(record.pendingId, "amount"))) !== null;
+  let postedRead: Promise<boolean> | undefined;
+  const posted = () => (postedRead ??= kit.deps.ledger.getTransfer(postId(record.pendingId, "amount")).then((t) => t !== null));
   if (undecidable && record.state !== "approved" && !(await posted())) return refuse(undecidable);
   if (agent.status !== "active" && record.state === "pending" && !(await posted())) {
     // The bank suspended the agent while the customer was deciding: no cash will change hands.

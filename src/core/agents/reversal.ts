@@ -72,6 +72,7 @@ async function trySlot(kit: AgentKit, original: Transfer, agent: Agent, slot: nu
     currency: original.currency,
   };
 }
+
 /**
  * Whether a later slot holds the reversal: once it posted, the customer may well be short of the
  * amount again, and the answer is "already reversed", not "spent". Slots fill in order, so only

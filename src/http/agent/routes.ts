@@ -71,8 +71,7 @@ export function agentApiRoutes(agents: Agents): AnyAgentRoute[] {
       success: { status: 201, description: "the receipt (200 with replayed: true for a retry)", schema: receiptOut },
       refusals: ["customer_not_found", "agent_unavailable", "insufficient_float", "pin_wrong", "pin_locked", "per_transaction_exceeded", "daily_amount_exceeded", "daily_count_exceeded", "balance_limit_exceeded", "request_id_reused", "amount_outside_fee_bands", "fee_changed"],
       async handle({ agent, body }) {
-        const quoted = body.quotedFeeMinor === undefined ? {} : { quotedFeeMinor: body.quotedFeeMinor };
-        const done = await agents.cashIn({ id: body.requestId, agentId: agent.id, customerQuery: body.customer, amountMinor: body.amountMinor, agentPin: body.pin, channel: "agent", ...quoted });
+        const done = await agents.cashIn({ id: body.requestId, agentId: agent.id, customerQuery: body.customer, amountMinor: body.amountMinor, agentPin: body.pin, channel: "agent", quotedFeeMinor: body.quotedFeeMinor });
         return answer(done, done.ok && done.replayed ? 200 : 201, ({ agentId: _a, ...r }) => r);
       },
     }),

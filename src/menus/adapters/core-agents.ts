@@ -49,9 +49,6 @@ function agentCashRequest(input: { requestId: string; agent: AgentRef; customerQ
   return { id: input.requestId, agentId: input.agent.id, customerQuery: input.customerQuery, amountMinor: input.amountMinor, agentPin: input.pin, channel: CHANNEL };
 }
 
-/** The fee the screen showed, when it showed one (see agreedFee in the core). */
-const quoted = (feeMinor: bigint | undefined) => (feeMinor === undefined ? {} : { quotedFeeMinor: feeMinor });
-
 function refused(r: AgentRefusal): { ok: false; code: string; remainingMinor?: bigint; until?: Date | null } {
   return { ok: false, code: r.code, ...(r.availableMinor !== undefined ? { remainingMinor: r.availableMinor } : {}), ...(r.until !== undefined ? { until: r.until } : {}) };
 }
@@ -105,7 +102,7 @@ export class CoreAgentsPort implements AgentsPort {
       amountMinor: input.amountMinor,
       customerPin: input.pin,
       channel: CHANNEL,
-      ...quoted(input.quotedFeeMinor),
+      quotedFeeMinor: input.quotedFeeMinor,
     });
     return r.ok ? receipt(r) : outcomeOf(r);
   }
@@ -139,7 +136,7 @@ export class CoreAgentsPort implements AgentsPort {
   }
 
   async cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome> {
-    const r = await this.agents.cashIn({ ...agentCashRequest(input), ...quoted(input.quotedFeeMinor) });
+    const r = await this.agents.cashIn({ ...agentCashRequest(input), quotedFeeMinor: input.quotedFeeMinor });
     return r.ok ? receipt(r) : outcomeOf(r);
   }
 

@@ -30,7 +30,7 @@ export class CorePaymentsPort implements PaymentsPort {
       amountMinor: input.amountMinor,
       channel: "ussd",
       ...(input.fromInstrumentId !== undefined ? { fromInstrumentId: input.fromInstrumentId } : {}),
-      ...(input.quotedFeeMinor !== undefined ? { quotedFeeMinor: input.quotedFeeMinor } : {}),
+      quotedFeeMinor: input.quotedFeeMinor,
       pin: input.pin,
     });
     if (sent.ok) return { code: "ok", reference, feeMinor: sent.feeMinor };

@@ -71,7 +71,7 @@ function cashFlow(kind: CashKind): Flow {
     const agent = agentOf(state);
     const amountMinor = BigInt(state.data.amount ?? "0");
     const requestId = requestIdFor(state, ctx);
-    const outcome = await attempt(state, () => kind.run(ctx, { requestId, agent, customerQuery: state.data.query ?? "", amountMinor, ...quotedFee(state), pin: input }));
+    const outcome = await attempt(state, () => kind.run(ctx, { requestId, agent, customerQuery: state.data.query ?? "", amountMinor, quotedFeeMinor: quotedFee(state), pin: input }));
     if (isScreen(outcome)) return outcome;
     const refused = outcomeRefused(state, outcome, PROMPT, agent.currency);
     if (refused) return refused;

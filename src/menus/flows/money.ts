@@ -41,8 +41,8 @@ export function requestIdFor(state: MenuState, ctx: MenuContext): string {
 }
 
 /** The fee the PIN screen showed (kept by the amount step), for the core to hold the payment to it. */
-export function quotedFee(state: MenuState): { quotedFeeMinor?: bigint } {
-  return state.data.fee === undefined ? {} : { quotedFeeMinor: BigInt(state.data.fee) };
+export function quotedFee(state: MenuState): bigint | undefined {
+  return state.data.fee === undefined ? undefined : BigInt(state.data.fee);
 }
 
 /** The amount typed (read as the language's screens write amounts), or the "type it again" screen. */

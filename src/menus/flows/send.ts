@@ -6,13 +6,13 @@
  */
 import { derivedUuid } from "../../core/ledger/ids.js";
 import { currencyDigits, parseAmount } from "../engine/amounts.js";
-import { quotedFee } from "./money.js";
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
 import { money, msg, type MenuState, type StepResult } from "../engine/types.js";
 import type { MenuContext } from "../ports.js";
 import { mayCorrectAmount, refusalMessage } from "../refusals.js";
 import { chosenInstrument, instrumentOptions, offeredInstruments, offeredTails, type InstrumentChoice } from "./instrument-choices.js";
 import { afterPinRefusal, askPin } from "./pins.js";
+import { quotedFee } from "./money.js";
 
 const CONFIRM_OPTIONS = [option("1", "send.opt_confirm"), option("2", "send.opt_cancel")];
 
@@ -117,8 +117,7 @@ export const send: Flow = {
       try {
         // The port verifies the PIN before any money moves, and keeps nothing of it.
         const from = state.data.from;
-        const shown = quotedFee(state);
-        result = await ctx.payments.send({ paymentId, payer: customer, payeeQuery: payee.query, amountMinor, ...(from ? { fromInstrumentId: from } : {}), ...shown, pin: input });
+        result = await ctx.payments.send({ paymentId, payer: customer, payeeQuery: payee.query, amountMinor, ...(from ? { fromInstrumentId: from } : {}), quotedFeeMinor: quotedFee(state), pin: input });
       } catch {
         // The ledger may or may not have the payment; the same id retried posts it at most once.
         return end(state, [msg("err.payment_unknown")]);

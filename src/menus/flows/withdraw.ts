@@ -95,7 +95,7 @@ export const withdraw: Flow = {
           agentNumber: state.data.agentNo ?? "",
           storeNumber: state.data.store ?? "",
           amountMinor,
-          ...quotedFee(state),
+          quotedFeeMinor: quotedFee(state),
           pin: input,
         }),
       );
