@@ -117,6 +117,7 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
     smppPort,
     close: async () => {
       await manager.close();
+      await ussd.close();
       await commands.drain();
       redis?.disconnect();
     },

@@ -60,6 +60,8 @@ export interface EndedUssdSession {
 export interface HopReply {
   end: boolean;
   text: string;
+  /** The hop was older than the last one answered (delivered late): it ran nothing and the session's last hop is still that one. */
+  stale?: true;
 }
 
 export interface HopLogger {
@@ -172,7 +174,7 @@ export class HopProcessor {
       { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
       "ussd hop",
     );
-    return reply;
+    return hop.stale ? { ...reply, stale: true } : reply;
   }
 
   /**
@@ -219,6 +221,38 @@ export class HopProcessor {
     // in silence, which would leave the session unmetered; the caller fails, and the aggregator's
     // notice is retried (Africa's Talking: a 500), a begin answered END.
     if (ending === null) throw new Error("ussd session busy: its end was not applied");
+    await ending;
+  }
+
+  /** How long a session's record outlives its last hop (the sessions' idle TTL). */
+  get idleTtlSec(): number {
+    return this.limits.idleTtlSec;
+  }
+
+  /**
+   * A session has had no hop since the one answered under `lastHopKey`, and no end notice will
+   * come (a USSD-over-SMPP link without one): before its record lapses it is metered as timed
+   * out, and forgotten. Under the session's lock, so a session that has moved on (a later hop
+   * answered or under way, here or on another instance) is left alone: whoever answers that hop
+   * ends it in its turn.
+   */
+  async endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<void> {
+    const key = `${aggregator}:${sessionId}`;
+    const ending = this.mutex.run(key, async () => {
+      const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs);
+      if (lock === null) return;
+      let writes: SessionWrite[] = [];
+      try {
+        const record = decodeRecord(lock.value);
+        if (record && !record.closed && record.hop === this.digest(key, lastHopKey)) {
+          this.ended(aggregator, sessionId, record, "timeout");
+          writes = [{ key, value: null }];
+        }
+      } finally {
+        await this.deps.sessions.commit(key, lock.token, writes);
+      }
+    });
+    if (ending === null) throw new Error("ussd session busy: its idle end was not applied");
     await ending;
   }
 

@@ -18,12 +18,15 @@ import type smpp from "smpp";
 import type { LinkConfig, UssdOptions } from "../links/types.js";
 import type { InboundMessage } from "../server/inbound-pdu.js";
 import { shortcutOf } from "../../menus/index.js";
+import { IdleSessions, type IdleSessionsOptions } from "./idle-sessions.js";
 import { encodeUssdText } from "./ussd-text.js";
 
 /** What a screen says when the channel cannot serve the hop at all (no USSD channel, a failed store). */
 const UNAVAILABLE = "Service unavailable";
 /** its_session_info's sequence is 7 bits. */
 const SEQUENCE_CYCLE = 128;
+/** A session waiting for the subscriber is ended this long before its record's idle TTL would drop it. */
+const IDLE_END_MARGIN_MS = 15_000;
 
 export interface UssdHopRequest {
   aggregator: string;
@@ -41,9 +44,14 @@ export interface UssdHopRequest {
 
 /** What src/ussd's HopProcessor offers, as this channel needs it. */
 export interface UssdHops {
-  handle(req: UssdHopRequest): Promise<{ end: boolean; text: string }>;
+  /** stale: the PDU was older than the last one answered, and ran nothing. */
+  handle(req: UssdHopRequest): Promise<{ end: boolean; text: string; stale?: true }>;
   /** With unlessLastHop: keeps a session still open whose last answered hop had that key. */
   endSession(aggregator: string, sessionId: string, reason?: "abort" | "timeout", unlessLastHop?: string): Promise<void>;
+  /** Meters as timed out a session whose last answered hop is still lastHopKey, and forgets it. */
+  endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<void>;
+  /** How long a session's record outlives its last hop. */
+  readonly idleTtlSec: number;
 }
 
 /**
@@ -80,8 +88,32 @@ function sessionOf(m: InboundMessage, options: UssdOptions, msisdn: string): Ses
   return { sessionId: `${msisdn}:${m.userMessageReference}`, sequence: null, sessionNumber: m.userMessageReference, ended: false };
 }
 
+export interface UssdOverSmppDeps {
+  hops: UssdHops | null;
+  logger: UssdLogger;
+  /** Overrides for ending sessions the subscriber left (tests); endAfterMs defaults to the idle TTL less a margin. */
+  idle?: Partial<Omit<IdleSessionsOptions, "onError">>;
+}
+
 export class UssdOverSmpp {
-  constructor(private readonly deps: { hops: UssdHops | null; logger: UssdLogger }) {}
+  /** Sessions answered with a continue, until their next PDU: ended as timed out when none comes. */
+  private readonly idle: IdleSessions | null;
+
+  constructor(private readonly deps: UssdOverSmppDeps) {
+    const hops = deps.hops;
+    this.idle = hops
+      ? new IdleSessions(hops, {
+          endAfterMs: Math.max(1_000, hops.idleTtlSec * 1_000 - IDLE_END_MARGIN_MS),
+          ...deps.idle,
+          onError: (error, aggregator, session) => deps.logger.warn({ aggregator, session, err: error instanceof Error ? error.message : String(error) }, "ussd idle session not ended"),
+        })
+      : null;
+  }
+
+  /** Stops watching for sessions the subscriber left (those still waiting lapse with their records). */
+  async close(): Promise<void> {
+    await this.idle?.close();
+  }
 
   /** Whether a PDU is USSD for this link (it carries the TLV and the link speaks USSD). */
   static applies(link: LinkConfig, m: InboundMessage): boolean {
@@ -96,12 +128,13 @@ export class UssdOverSmpp {
     if (!session || !m.msisdn) return this.deps.logger.warn({ link: link.id, op }, "ussd pdu without subscriber or session: ignored");
     const hops = this.deps.hops;
     if (options.abortOps.includes(op) || (session.ended && !options.beginOps.includes(op))) {
+      this.idle?.over(aggregator, session.sessionId);
       if (hops) await hops.endSession(aggregator, session.sessionId, "abort");
       return;
     }
     const begin = options.beginOps.includes(op);
     if (!begin && !options.continueOps.includes(op)) return this.deps.logger.warn({ link: link.id, op }, "ussd op not configured for this link: ignored");
-    let answer: { end: boolean; text: string };
+    let answer: { end: boolean; text: string; stale?: true };
     if (!hops) answer = { end: true, text: UNAVAILABLE };
     else {
       // A re-delivered PDU (same sequence) gets the stored answer; without sequences every PDU is new.
@@ -127,6 +160,8 @@ export class UssdOverSmpp {
         ...(session.sequence !== null ? { seq: session.sequence, seqModulo: SEQUENCE_CYCLE } : {}),
         shortcut: begin ? shortcutOf(m.text, options.serviceCode) : undefined,
       });
+      if (answer.end) this.idle?.over(aggregator, session.sessionId);
+      else if (!answer.stale) this.idle?.answered(aggregator, session.sessionId, hopKey);
     }
     await reply.sendUssd(this.replyPdu(options, m, session, answer));
   }

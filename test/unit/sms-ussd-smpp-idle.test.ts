@@ -1,0 +1,116 @@
+// USSD over SMPP on a link whose network sends no abort op: a session the subscriber leaves is
+// metered as timed out before its record lapses, once, and only by the instance that answered its
+// last hop. Through the real hop processor and menu engine (over the menu fakes), real timers.
+import type smpp from "smpp";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
+import { createUssdChannel } from "../../src/ussd/channel.js";
+import type { EndedUssdSession } from "../../src/ussd/hop.js";
+import { UssdOverSmpp } from "../../src/sms/ussd/ussd-over-smpp.js";
+import { USSD_DEFAULTS, type LinkConfig } from "../../src/sms/links/types.js";
+import type { InboundMessage } from "../../src/sms/server/inbound-pdu.js";
+import { FakeBank } from "../helpers/menu-fakes.js";
+
+const PAYER = "+254700000410";
+const link = { id: "idle1", ussd: { ...USSD_DEFAULTS, serviceCode: "*384#" } } as unknown as LinkConfig;
+const KEY = (session: number) => `smpp-idle1:${PAYER}:${session}`;
+const WAIT_MS = 80;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pdu(op: number, session: number, sequence: number, text: string, end = false): InboundMessage {
+  return { msisdn: PAYER, to: "*384#", text, dataCoding: 0, isReceipt: false, concatenated: false, concat: null, ussdServiceOp: op, itsSessionInfo: Buffer.from([session, (sequence << 1) | (end ? 1 : 0)]), userMessageReference: null };
+}
+
+const open: UssdOverSmpp[] = [];
+afterEach(async () => {
+  for (const u of open.splice(0)) await u.close();
+});
+
+/** One gateway instance: its hop processor, its SMPP USSD handler, what it metered. */
+function instance(bank: FakeBank, sessions: MemorySessionStore) {
+  const ended: EndedUssdSession[] = [];
+  const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const channel = createUssdChannel({ ports: bank.ports(), institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 9), aggregators: [], logger, onSessionEnd: async (s) => void ended.push(s) });
+  const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { endAfterMs: WAIT_MS, sweepEveryMs: 10 } });
+  open.push(smppUssd);
+  const send = async (m: InboundMessage) => {
+    const sent: smpp.PduOptions[] = [];
+    await smppUssd.handle(link, m, { sendUssd: async (p: smpp.PduOptions) => void sent.push(p) });
+    return sent.map((p) => Buffer.from(p.short_message as Buffer).toString("latin1"));
+  };
+  return { send, ended, channel };
+}
+
+function bankWithPayer() {
+  const bank = new FakeBank();
+  bank.addCustomer(PAYER, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
+  bank.addCustomer("+254700000420", "Peter Otieno", { alias: "peter" });
+  return bank;
+}
+
+describe("USSD over SMPP: sessions the subscriber leaves", () => {
+  it("a session left mid-flow is metered as timed out, with its screens, before its record lapses, and only once", async () => {
+    const sessions = new MemorySessionStore();
+    const a = instance(bankWithPayer(), sessions);
+    await a.send(pdu(1, 3, 0, "*384#"));
+    expect((await a.send(pdu(18, 3, 1, "2")))[0]).toMatch(/phone number or alias/);
+    await vi.waitFor(() => expect(a.ended).toHaveLength(1), { timeout: 2_000, interval: 10 });
+    expect(a.ended[0]).toMatchObject({ aggregator: "smpp-idle1", sessionId: `${PAYER}:3`, msisdn: PAYER, endReason: "timeout", stages: 2 });
+    expect(await sessions.get(KEY(3))).toBeNull();
+    await sleep(3 * WAIT_MS);
+    expect(a.ended).toHaveLength(1);
+  });
+
+  it("a session still in use is not ended by an earlier answer's wait; it is metered once, when it ends", async () => {
+    const bank = bankWithPayer();
+    const a = instance(bank, new MemorySessionStore());
+    await a.send(pdu(1, 4, 0, "*384*2*0700000420*100#"));
+    for (const [seq, input] of [[1, "1"], [2, "4827"]] as const) {
+      await sleep(WAIT_MS / 2);
+      expect(a.ended).toHaveLength(0);
+      await a.send(pdu(18, 4, seq, input));
+    }
+    expect([...bank.sends.values()].map((s) => s.amountMinor)).toEqual([100_00n]);
+    await vi.waitFor(() => expect(a.ended).toHaveLength(1), { timeout: 2_000, interval: 10 });
+    expect(a.ended[0]!.endReason).toBe("end");
+    await sleep(3 * WAIT_MS);
+    expect(a.ended).toHaveLength(1);
+  });
+
+  it("a session whose next hop another instance answered is ended by that instance's wait, not the first's", async () => {
+    const bank = bankWithPayer();
+    const sessions = new MemorySessionStore();
+    const a = instance(bank, sessions);
+    const b = instance(bank, sessions);
+    await a.send(pdu(1, 5, 0, "*384#"));
+    await sleep(WAIT_MS / 2);
+    await b.send(pdu(18, 5, 1, "2"));
+    // a's wait (for its own answer) is over first: the session has moved on, a leaves it alone.
+    await sleep(WAIT_MS / 2 + 30);
+    expect(a.ended).toHaveLength(0);
+    expect(await sessions.get(KEY(5))).not.toBeNull();
+    await vi.waitFor(() => expect(b.ended).toHaveLength(1), { timeout: 2_000, interval: 10 });
+    expect(b.ended[0]).toMatchObject({ endReason: "timeout", stages: 2 });
+    expect(a.ended).toHaveLength(0);
+  });
+
+  it("an older PDU re-sent late does not replace the wait of the last hop answered", async () => {
+    const a = instance(bankWithPayer(), new MemorySessionStore());
+    await a.send(pdu(1, 6, 0, "*384#"));
+    await a.send(pdu(18, 6, 1, "2"));
+    expect((await a.send(pdu(18, 6, 2, "0700000420")))[0]).toMatch(/amount/i);
+    // Sequence 1 again: stale, it runs nothing; the session's last hop is still sequence 2.
+    expect((await a.send(pdu(18, 6, 1, "2")))[0]).toMatch(/amount/i);
+    await vi.waitFor(() => expect(a.ended).toHaveLength(1), { timeout: 2_000, interval: 10 });
+    expect(a.ended[0]).toMatchObject({ endReason: "timeout", stages: 3 });
+  });
+
+  it("a session the network ends (its end flag) is metered as aborted, not again by its wait", async () => {
+    const a = instance(bankWithPayer(), new MemorySessionStore());
+    await a.send(pdu(1, 7, 0, "*384#"));
+    await a.send(pdu(18, 7, 1, "", true));
+    expect(a.ended.map((s) => s.endReason)).toEqual(["abort"]);
+    await sleep(3 * WAIT_MS);
+    expect(a.ended).toHaveLength(1);
+  });
+});
