@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
 import type { EndedUssdSession } from "../../src/ussd/hop.js";
+import { IdleSessions } from "../../src/sms/ussd/idle-sessions.js";
 import { UssdOverSmpp } from "../../src/sms/ussd/ussd-over-smpp.js";
 import { USSD_DEFAULTS, type LinkConfig } from "../../src/sms/links/types.js";
 import type { InboundMessage } from "../../src/sms/server/inbound-pdu.js";
@@ -112,5 +113,26 @@ describe("USSD over SMPP: sessions the subscriber leaves", () => {
     expect(a.ended.map((s) => s.endReason)).toEqual(["abort"]);
     await sleep(3 * WAIT_MS);
     expect(a.ended).toHaveLength(1);
+  });
+});
+
+describe("IdleSessions, bounded", () => {
+  it("past its bound the oldest wait is dropped and reported, never ended early (its subscriber may still be typing)", async () => {
+    const endedIds: string[] = [];
+    const dropped: string[] = [];
+    const idle = new IdleSessions(
+      { endIdleSession: async (_agg, id) => void endedIds.push(id) },
+      { endAfterMs: 60_000, maxTracked: 2, onError: (_e, _agg, id) => void dropped.push(id) },
+    );
+    try {
+      for (const id of ["s1", "s2", "s3"]) idle.answered("smpp-x", id, "k");
+      expect(dropped).toEqual(["s1"]);
+      expect(idle.size).toBe(2);
+      idle.sweep(Date.now() + 60_001);
+      await idle.close();
+      expect(endedIds).toEqual(["s2", "s3"]);
+    } finally {
+      await idle.close();
+    }
   });
 });

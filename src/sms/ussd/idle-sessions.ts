@@ -7,8 +7,8 @@
  * waiting shortly before its record would lapse is ended as timed out (metered once, by the hop
  * processor, only if no later hop was answered here or on another instance).
  *
- * Bounded: past `maxTracked` sessions the oldest waits are ended early rather than forgotten.
- * A process that stops forgets what it tracked; those sessions are metered only if their number
+ * Bounded: past `maxTracked` sessions the oldest wait is dropped (reported through onError), not
+ * ended early, which would cut off a subscriber who is still typing. A process that stops forgets what it tracked; those sessions are metered only if their number
  * comes back while the record lives (a new begin ends the old session).
  */
 
@@ -53,7 +53,7 @@ export class IdleSessions {
     const key = `${aggregator}:${sessionId}`;
     this.waiting.delete(key);
     this.waiting.set(key, { aggregator, sessionId, hopKey, dueAtMs: this.clock() + this.options.endAfterMs });
-    if (this.waiting.size > (this.options.maxTracked ?? 100_000)) this.endNow(this.waiting.keys().next().value!);
+    if (this.waiting.size > (this.options.maxTracked ?? 100_000)) this.drop(this.waiting.keys().next().value!);
     this.timer ??= setInterval(() => this.sweep(), this.options.sweepEveryMs ?? 5_000).unref();
   }
 
@@ -79,6 +79,12 @@ export class IdleSessions {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     while (this.ending.size > 0) await Promise.all([...this.ending]);
+  }
+
+  private drop(key: string): void {
+    const w = this.waiting.get(key)!;
+    this.waiting.delete(key);
+    this.options.onError(new Error("too many sessions waiting: this one is not metered if the subscriber leaves it"), w.aggregator, w.sessionId);
   }
 
   private endNow(key: string): void {
