@@ -128,6 +128,23 @@ describe("agents: money safety", () => {
     expect(await w.balance(agent.floatAccountId)).toBe(50_000n);
   });
 
+  it("a cash-in posted without a quote (the agent API) and retried after a fee change answers its receipt with the fee it posted with", async () => {
+    const agent = await w.newAgent(50_000n);
+    const joy = await w.register("0712300058", "Joy Chebet", "6284");
+    const request = { id: uuidv7(), agentId: agent.id, customerQuery: joy.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, channel: "agent" as const };
+    expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true, feeMinor: 100n, replayed: false });
+    await w.services.fees.put(w.institutionId, "cash_in", { type: "cash_in", agentShareBps: 5_000, bands: [{ minMinor: 1n, maxMinor: 10_000_000n, feeMinor: 300n }] }, new Date(), () => []);
+    try {
+      expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true, feeMinor: 100n, replayed: true });
+      expect(await w.balance(joy.walletAccountId)).toBe(4_900n);
+      expect(await w.balance(agent.floatAccountId)).toBe(45_000n);
+      // A new cash-in without a quote pays the schedule as it is now.
+      expect(await w.services.agents.cashIn({ ...request, id: uuidv7() })).toMatchObject({ ok: true, feeMinor: 300n, replayed: false });
+    } finally {
+      await w.services.fees.put(w.institutionId, "cash_in", { type: "cash_in", agentShareBps: 5_000, bands: BANDS }, new Date(), () => []);
+    }
+  });
+
   it("a reversal that lost a race with the customer's spending can be retried once the bank makes the wallet whole, and applies once", async () => {
     const agent = await w.newAgent(20_000n);
     const hal = await w.register("0712300056", "Hal Mutua", "6284");

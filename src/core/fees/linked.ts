@@ -80,7 +80,9 @@ export interface AgreedFee {
  * The fee a payment moves: the schedule's `current` one, as long as it is the one the payer was
  * shown (`quotedFeeMinor`, absent when nothing was shown). Null when the schedule changed between
  * the quote and the payment: the payer must see the new fee before paying it. A payment already
- * posted keeps what it posted with, so a retry after a change still answers with its receipt.
+ * posted keeps what it posted with, so a retry after a change still answers with its receipt,
+ * with or without the quote (a client of the agent API need not send one): a payment with no
+ * quote costs one look-up of its id.
  */
 export async function agreedFee(
   current: AgreedFee,
@@ -88,8 +90,8 @@ export async function agreedFee(
   paymentId: string,
   getTransfer: (id: string) => Promise<{ amountMinor: bigint } | null>,
 ): Promise<AgreedFee | null> {
-  if (quotedFeeMinor === undefined || quotedFeeMinor === current.feeMinor) return current;
-  if (!(await getTransfer(paymentId))) return null;
+  if (quotedFeeMinor === current.feeMinor) return current;
+  if (!(await getTransfer(paymentId))) return quotedFeeMinor === undefined ? current : null;
   const [fee, commission] = await Promise.all([getTransfer(feeTransferId(paymentId)), getTransfer(commissionTransferId(paymentId))]);
   return { feeMinor: fee?.amountMinor ?? 0n, commissionMinor: commission?.amountMinor ?? 0n };
 }
