@@ -69,12 +69,12 @@ async function auditVerify(): Promise<number> {
     await migrate(db);
     const chain = await verifyAuditChain(db);
     if (!chain.ok) {
-      console.error(`audit chain BROKEN at entry ${chain.firstBroken!.seq}: ${chain.firstBroken!.reason}`);
+      console.error(`audit chain ${chain.firstBroken!.chain ?? 1} BROKEN at entry ${chain.firstBroken!.seq}: ${chain.firstBroken!.reason}`);
       return 1;
     }
     const ledger = await verifyLedgerAgainstAudit(db);
     if (!ledger.ok) {
-      console.error(`audit chain intact (${chain.checked} entries), but the ledger does not match it:`);
+      console.error(`audit chains intact (${chain.checked} entries), but the ledger does not match them:`);
       for (const p of ledger.problems) console.error(`  - ${p}`);
       return 1;
     }

@@ -112,5 +112,31 @@ describe("SIM-swap reports", () => {
     const actions = new Set(res.body.items.map((e: { action: string }) => e.action));
     for (const action of ["pin.unlock", "pin.reset", "sim_swap.report", "directory.customer.set_status"]) expect(actions).toContain(action);
     expect(containsPin(JSON.stringify(res.body), "5831")).toBe(false);
+    // PIN attempts come from their own chain (2), in the same listing, newest first by time.
+    const items = res.body.items as { chain: number; action: string; occurredAt: string }[];
+    expect(items.filter((e) => e.action === "pin.verify").map((e) => e.chain)).toEqual(Array(items.filter((e) => e.action === "pin.verify").length).fill(2));
+    expect(items.filter((e) => e.action === "pin.verify").length).toBeGreaterThanOrEqual(5);
+    expect(items.filter((e) => e.action === "pin.unlock").every((e) => e.chain === 1)).toBe(true);
+    const times = items.map((e) => Date.parse(e.occurredAt));
+    expect(times).toEqual([...times].sort((x, y) => y - x));
+  });
+
+  it("pages the bank's audit listing across both chains with chain:seq cursors, each entry once; a plain seq still means chain 1", async () => {
+    const all = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?limit=200`).set(...bearer(f.a.auditor));
+    const key = (e: { chain: number; seq: string }) => `${e.chain}:${e.seq}`;
+    const seen: string[] = [];
+    let before: string | null = null;
+    do {
+      const page = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?limit=3${before ? `&before=${before}` : ""}`).set(...bearer(f.a.auditor));
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map(key));
+      before = page.body.nextBefore as string | null;
+    } while (before !== null);
+    expect(seen).toEqual(all.body.items.map(key));
+    const chainOne = (all.body.items as { chain: number; seq: string }[]).find((e) => e.chain === 1)!;
+    const plain = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?limit=200&before=${chainOne.seq}`).set(...bearer(f.a.auditor));
+    const prefixed = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?limit=200&before=1:${chainOne.seq}`).set(...bearer(f.a.auditor));
+    expect(plain.body.items.map(key)).toEqual(prefixed.body.items.map(key));
+    expect((await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?before=3:1`).set(...bearer(f.a.auditor))).status).toBe(400);
   });
 });

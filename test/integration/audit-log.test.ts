@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
 import { chainEntries, prepareEntry } from "../../src/core/audit/chain.js";
@@ -189,7 +190,7 @@ describe("audit verify catches tampering", () => {
     expect(await verifyAuditChain(db)).toEqual({
       ok: false,
       checked: 3,
-      firstBroken: { seq: 4n, reason: "content does not match its hash (altered)" },
+      firstBroken: { chain: 1, seq: 4n, reason: "content does not match its hash (altered)" },
     });
     await done();
   });
@@ -207,7 +208,7 @@ describe("audit verify catches tampering", () => {
     expect(await verifyAuditChain(db, { pageSize: 3 })).toEqual({
       ok: false,
       checked: 4,
-      firstBroken: { seq: 5n, reason: "entry 5 is missing (deleted)" },
+      firstBroken: { chain: 1, seq: 5n, reason: "entry 5 is missing (deleted)" },
     });
     await done();
   });
@@ -226,7 +227,7 @@ describe("audit verify catches tampering", () => {
   it("notices entries cut from the end", async () => {
     const { db, done } = await freshChain();
     await asSuperuser(db, "DELETE FROM audit_log WHERE seq > 8");
-    expect((await verifyAuditChain(db)).firstBroken).toEqual({ seq: 9n, reason: "entries 9..10 are missing (truncated)" });
+    expect((await verifyAuditChain(db)).firstBroken).toEqual({ chain: 1, seq: 9n, reason: "entries 9..10 are missing (truncated)" });
     await done();
   });
 
@@ -238,6 +239,67 @@ describe("audit verify catches tampering", () => {
     );
     expect((await verifyAuditChain(db)).firstBroken?.seq).toBe(11n);
     await done();
+  });
+});
+
+describe("audit log: PIN attempts on a chain of their own", () => {
+  const pinEntry = (i: number, action = "pin.verify"): AuditEntryInput => ({ ...entry(i), action, subject: `cust-${i}`, payload: { i } });
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await openTestDb("postgres", { maxConnections: 4 });
+    const log = new SqlAuditLog(t.db, () => T0);
+    await log.append(entries(1, 3));
+    await log.append([pinEntry(1), pinEntry(2, "pin.change")]);
+    // One append with both kinds: each entry on its chain, committed together.
+    await log.append([entry(4), pinEntry(3)]);
+  });
+  afterAll(() => t.cleanup());
+
+  it("chains pin.verify and pin.change on chain 2 from its own genesis, everything else on chain 1, each without gaps", async () => {
+    const rows = await t.db.query<{ chain: number; seq: string; action: string; prev_hash: string }>("SELECT chain, seq::text AS seq, action, prev_hash FROM audit_log ORDER BY chain, seq");
+    expect(rows.rows.map((r) => `${r.chain}:${r.seq}:${r.action}`)).toEqual([
+      "1:1:transfer.submit",
+      "1:2:transfer.submit",
+      "1:3:transfer.submit",
+      "1:4:transfer.submit",
+      "2:1:pin.verify",
+      "2:2:pin.change",
+      "2:3:pin.verify",
+    ]);
+    expect(rows.rows[0]!.prev_hash).toBe("0".repeat(64));
+    expect(rows.rows[4]!.prev_hash).toBe(createHash("sha256").update("fingate audit chain 2").digest("hex"));
+    expect(await readHead(t.db, 2)).toMatchObject({ lastSeq: 3n });
+    expect(await verifyAuditChain(t.db)).toEqual({ ok: true, checked: 7 });
+  });
+
+  it("names a broken link in chain 2 by its chain", async () => {
+    const own = await openTestDb("postgres", { maxConnections: 2 });
+    try {
+      const log = new SqlAuditLog(own.db, () => T0);
+      await log.append(entries(1, 2));
+      await log.append([pinEntry(1), pinEntry(2), pinEntry(3)]);
+      await asSuperuser(own.db, `UPDATE audit_log SET outcome = 'refused' WHERE chain = 2 AND seq = 2`);
+      expect(await verifyAuditChain(own.db)).toEqual({ ok: false, checked: 3, firstBroken: { chain: 2, seq: 2n, reason: "content does not match its hash (altered)" } });
+    } finally {
+      await own.cleanup();
+    }
+  });
+
+  it("notices an entry moved from chain 2 to the end of chain 1 (heads moved to match)", async () => {
+    const own = await openTestDb("postgres", { maxConnections: 2 });
+    try {
+      const log = new SqlAuditLog(own.db, () => T0);
+      await log.append(entries(1, 2));
+      await log.append([pinEntry(1)]);
+      await asSuperuser(own.db, "UPDATE audit_log SET chain = 1, seq = 3 WHERE chain = 2 AND seq = 1");
+      await asSuperuser(own.db, "UPDATE audit_head SET last_seq = 3, last_hash = (SELECT hash FROM audit_log WHERE chain = 1 AND seq = 3) WHERE id = 1");
+      await asSuperuser(own.db, `UPDATE audit_head SET last_seq = 0, last_hash = '${createHash("sha256").update("fingate audit chain 2").digest("hex")}' WHERE id = 2`);
+      const result = await verifyAuditChain(own.db);
+      expect(result).toMatchObject({ ok: false, firstBroken: { chain: 1, seq: 3n } });
+      expect(result.firstBroken!.reason).toMatch(/prev_hash/);
+    } finally {
+      await own.cleanup();
+    }
   });
 });
 

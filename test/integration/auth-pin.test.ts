@@ -205,19 +205,20 @@ describe.each(STORE_KINDS)("PINs on %s", (kind) => {
     expect(await pins.unlockPin({ ...admin, subjectId })).toEqual({ ok: true, wasLocked: false });
     expect(await pins.unlockPin({ ...admin, subjectId: randomUUID() })).toEqual({ ok: false, code: "pin_not_set" });
     expect(await verify("4827")).toEqual({ ok: true });
-    const entries = await t.db.query<{ action: string; outcome: string; actor_type: string }>(
-      "SELECT action, outcome, actor_type FROM audit_log WHERE subject = $1 ORDER BY seq",
+    // Each chain in its own order: the PIN attempts (chain 2), and the rest (chain 1).
+    const entries = await t.db.query<{ chain: number; action: string; outcome: string; actor_type: string }>(
+      "SELECT chain, action, outcome, actor_type FROM audit_log WHERE subject = $1 ORDER BY chain, seq",
       [subjectId],
     );
-    expect(entries.rows.map((e) => `${e.action}:${e.outcome}:${e.actor_type}`)).toEqual([
-      "pin.set:ok:customer",
-      "pin.verify:refused:customer",
-      "pin.verify:refused:customer",
-      "pin.verify:refused:customer",
-      "pin.unlock:refused:customer",
-      "pin.unlock:ok:bank_user",
-      "pin.unlock:ok:bank_user",
-      "pin.verify:ok:customer",
+    expect(entries.rows.map((e) => `${e.chain}:${e.action}:${e.outcome}:${e.actor_type}`)).toEqual([
+      "1:pin.set:ok:customer",
+      "1:pin.unlock:refused:customer",
+      "1:pin.unlock:ok:bank_user",
+      "1:pin.unlock:ok:bank_user",
+      "2:pin.verify:refused:customer",
+      "2:pin.verify:refused:customer",
+      "2:pin.verify:refused:customer",
+      "2:pin.verify:ok:customer",
     ]);
   });
 
@@ -337,7 +338,7 @@ describe.each(STORE_KINDS)("PINs on %s", (kind) => {
     const { pin_hash: _hb, ...rowB } = (await row(b))!;
     expect(rowA).toEqual(rowB);
     const entries = async (subjectId: string) =>
-      (await t.db.query<{ action: string; outcome: string; payload: unknown }>("SELECT action, outcome, payload FROM audit_log WHERE subject = $1 ORDER BY seq", [subjectId])).rows;
+      (await t.db.query<{ action: string; outcome: string; payload: unknown }>("SELECT action, outcome, payload FROM audit_log WHERE subject = $1 ORDER BY occurred_at, chain, seq", [subjectId])).rows;
     expect(await entries(a)).toEqual(await entries(b));
     expect((await entries(a)).filter((e) => e.action === "pin.verify")).toHaveLength(inputs.length);
   });

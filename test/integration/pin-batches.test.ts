@@ -40,11 +40,12 @@ describe.each(STORE_KINDS)("batched PIN counts and settles on %s", (kind) => {
   it("answers each of many concurrent verifies, right and wrong, and chains one entry each with its own time", async () => {
     const pins = service();
     const ids = await subjects(pins, 40);
-    const before = Number((await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log")).rows[0]!.n);
+    // PIN verifications have an audit chain of their own (chain 2).
+    const before = Number((await t.db.query<{ n: string }>("SELECT last_seq::text AS n FROM audit_head WHERE id = 2")).rows[0]!.n);
     const results = await Promise.all(ids.map((subjectId, i) => pins.verifyPin({ ...customerOf(subjectId), subjectId, pin: i % 4 === 3 ? "1111" : "4827" })));
     results.forEach((r, i) => expect(r).toEqual(i % 4 === 3 ? { ok: false, code: "pin_wrong" } : { ok: true }));
     const entries = await t.db.query<{ outcome: string; subject: string; occurred_at: Date }>(
-      "SELECT outcome, subject, occurred_at FROM audit_log WHERE action = 'pin.verify' AND seq > $1 ORDER BY seq",
+      "SELECT outcome, subject, occurred_at FROM audit_log WHERE chain = 2 AND action = 'pin.verify' AND seq > $1 ORDER BY seq",
       [before],
     );
     expect(entries.rows).toHaveLength(40);
@@ -83,6 +84,15 @@ describe.each(STORE_KINDS)("batched PIN counts and settles on %s", (kind) => {
     );
     expect(rows.rows.every((r) => r.failed_attempts === 3 && r.locked)).toBe(true);
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true });
+  });
+
+  it("refuses to chain anything but a PIN attempt in a settle (it writes on the PIN attempts' audit chain), writing nothing", async () => {
+    const [subjectId] = await subjects(service(), 1);
+    const store = new SqlPinStore(t.db);
+    const reset = { actorType: "bank_user" as const, actorId: "u1", action: "pin.reset", channel: "admin" as const, outcome: "ok" as const, subject: subjectId };
+    const before = (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log")).rows[0]!.n;
+    await expect(store.settleSuccess(subjectId!, "any", new Date(), [reset])).rejects.toThrow(/pin\.reset.*chain 1/);
+    expect((await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log")).rows[0]!.n).toBe(before);
   });
 
   it("does not settle a PIN changed between the count and the settle", async () => {

@@ -7,9 +7,14 @@ import { hashRecord } from "./chain.js";
  */
 export class ChainVerifier {
   private expectedSeq = 1n;
-  private prevHash = GENESIS_HASH;
+  private prevHash: string;
   private broken: BrokenLink | undefined;
   private checkedCount = 0;
+
+  /** `genesis`: the prev_hash of the chain's first entry (genesisHash of its chain). */
+  constructor(genesis: string = GENESIS_HASH) {
+    this.prevHash = genesis;
+  }
 
   /** Returns the broken link found so far, if any; records after a break are ignored. */
   check(record: AuditRecord): BrokenLink | undefined {

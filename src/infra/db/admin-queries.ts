@@ -4,33 +4,41 @@ import { date } from "./policy-rows.js";
 import { toRecord, type AuditRow } from "./audit-store.js";
 import type { SqlExecutor } from "./sql.js";
 
+/** An entry's place in the log: its chain and its seq there. */
+export interface AuditPosition {
+  chain: number;
+  seq: bigint;
+}
+
 export interface AuditQuery {
-  /** Entries with a seq below this one: the `nextBefore` of the previous page. */
-  beforeSeq?: bigint;
+  /** Entries listed after this one (older): the last entry of the previous page. */
+  before?: AuditPosition;
   limit: number;
   /** An action ("limits.policy.set") or a prefix of whole words ("limits" matches "limits.policy.set"). */
   action?: string;
 }
 
 /**
- * A page of the audit chain, newest first. With an institution, only its part: entries about the
+ * A page of the audit log, both chains together, newest first: by the time each entry was
+ * appended, then chain and seq (a total order, so pages neither skip nor repeat an entry). With an institution, only its part: entries about the
  * institution itself (its configuration), entries by its API keys, and entries about its
  * customers (by customer id, as the directory and PIN service write them, or by number, as
  * SIM-swap reports do). Without one (the platform operator), all of it.
  */
 export async function auditPage(db: SqlExecutor, institutionId: string | null, q: AuditQuery): Promise<AuditRecord[]> {
   const result = await db.query<AuditRow>(
-    `SELECT a.seq::text AS seq, a.occurred_at, a.actor_type, a.actor_id, a.action, a.channel, a.outcome, a.subject, a.payload,
+    `SELECT a.chain, a.seq::text AS seq, a.occurred_at, a.actor_type, a.actor_id, a.action, a.channel, a.outcome, a.subject, a.payload,
        a.prev_hash, a.hash
      FROM audit_log a
-     WHERE ($2::bigint IS NULL OR a.seq < $2::bigint)
+     WHERE ($2::bigint IS NULL OR (a.occurred_at, a.chain, a.seq) <
+         (SELECT b.occurred_at, b.chain, b.seq FROM audit_log b WHERE b.chain = $5::smallint AND b.seq = $2::bigint))
        AND ($4::text IS NULL OR a.action = $4 OR starts_with(a.action, $4 || '.'))
        AND ($1::uuid IS NULL OR a.subject = $1::text
          OR a.actor_id IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id = $1::uuid)
          OR a.subject IN (SELECT c.id::text FROM customers c WHERE c.institution_id = $1::uuid)
          OR a.subject IN (SELECT c.msisdn FROM customers c WHERE c.institution_id = $1::uuid))
-     ORDER BY a.seq DESC LIMIT $3`,
-    [institutionId, q.beforeSeq?.toString() ?? null, q.limit, q.action ?? null],
+     ORDER BY a.occurred_at DESC, a.chain DESC, a.seq DESC LIMIT $3`,
+    [institutionId, q.before?.seq.toString() ?? null, q.limit, q.action ?? null, q.before?.chain ?? 1],
   );
   return result.rows.map(toRecord);
 }

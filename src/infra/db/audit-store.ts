@@ -1,12 +1,16 @@
-import type {
-  ActorType,
-  AuditEntryInput,
-  AuditHead,
-  AuditLog,
-  AuditOutcome,
-  AuditRecord,
-  AuditVerifyResult,
-  Channel,
+import {
+  AUDIT_CHAINS,
+  chainOf,
+  genesisHash,
+  type ActorType,
+  type AuditChain,
+  type AuditEntryInput,
+  type AuditHead,
+  type AuditLog,
+  type AuditOutcome,
+  type AuditRecord,
+  type AuditVerifyResult,
+  type Channel,
 } from "../../core/audit/audit-entry.js";
 import { canonicalContent, MAX_AUDIT_BATCH, prepareEntry, type PreparedEntry } from "../../core/audit/chain.js";
 import { ChainVerifier } from "../../core/audit/verify.js";
@@ -49,7 +53,7 @@ export function auditChainValues(...batches: AuditChainParams[]): unknown[] {
 }
 
 /**
- * The one definition of how the database extends the chain: CTEs audit_head_row, audit_chain,
+ * The one definition of how the database extends a chain (`chain`, 1 unless given): CTEs audit_head_row, audit_chain,
  * audit_ins and audit_move over `audit_entries`, a CTE the caller defines with columns i (1, 2 …
  * in chain order, no gaps), at (timestamptz), prefix, suffix (from auditChainParams, made with
  * that entry's own time), actor_type, actor_id, action, channel, outcome, subject and payload.
@@ -61,21 +65,26 @@ export function auditChainValues(...batches: AuditChainParams[]): unknown[] {
  * `audit_entries` locks and moves nothing; otherwise the caller checks that audit_move updated
  * one row.
  */
-export const AUDIT_CHAIN_OF_ENTRIES = `audit_head_row AS (
-  SELECT last_seq, last_hash::text AS last_hash FROM audit_head WHERE id = 1 AND EXISTS (SELECT 1 FROM audit_entries) FOR UPDATE
+export function auditChainOfEntries(chain: AuditChain): string {
+  return `audit_head_row AS (
+  SELECT last_seq, last_hash::text AS last_hash FROM audit_head WHERE id = ${chain} AND EXISTS (SELECT 1 FROM audit_entries) FOR UPDATE
 ), audit_chain(i, seq, prev_hash, hash) AS (
   SELECT f.i, f.seq, f.prev_hash, f.hash FROM audit_head_row h CROSS JOIN LATERAL audit_chain_hashes(h.last_seq, h.last_hash,
     ARRAY(SELECT e.prefix FROM audit_entries e ORDER BY e.i), ARRAY(SELECT e.suffix FROM audit_entries e ORDER BY e.i)) f
 ), audit_ins AS (
-  INSERT INTO audit_log (seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
-  SELECT c.seq, e.at, e.actor_type, e.actor_id, e.action, e.channel, e.outcome, e.subject, e.payload::jsonb, c.prev_hash, c.hash
+  INSERT INTO audit_log (chain, seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
+  SELECT ${chain}, c.seq, e.at, e.actor_type, e.actor_id, e.action, e.channel, e.outcome, e.subject, e.payload::jsonb, c.prev_hash, c.hash
   FROM audit_chain c JOIN audit_entries e ON e.i = c.i
   RETURNING 1
 ), audit_move AS (
   UPDATE audit_head h SET last_seq = c.seq, last_hash = c.hash FROM audit_chain c
-  WHERE h.id = 1 AND c.i > 0 AND c.i = (SELECT count(*) FROM audit_entries)
+  WHERE h.id = ${chain} AND c.i > 0 AND c.i = (SELECT count(*) FROM audit_entries)
   RETURNING 1
 )`;
+}
+
+/** auditChainOfEntries of chain 1, where every entry but PIN verifications goes. */
+export const AUDIT_CHAIN_OF_ENTRIES = auditChainOfEntries(1);
 
 /**
  * AUDIT_CHAIN_OF_ENTRIES over one batch of auditChainParams, for the caller to put into its own
@@ -83,13 +92,13 @@ export const AUDIT_CHAIN_OF_ENTRIES = `audit_head_row AS (
  * `$first+8` take auditChainValues; `occurredAt` names the caller's timestamptz parameter (the
  * `now` the params were made with).
  */
-export function auditChainSql(first: number, occurredAt: string): string {
+export function auditChainSql(first: number, occurredAt: string, chain: AuditChain = 1): string {
   const $ = (i: number) => `$${first + i}::text[]`;
   return `audit_entries AS (
   SELECT e.i, ${occurredAt} AS at, e.prefix, e.suffix, e.actor_type, e.actor_id, e.action, e.channel, e.outcome, e.subject, e.payload
   FROM unnest(${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)})
     WITH ORDINALITY AS e(prefix, suffix, actor_type, actor_id, action, channel, outcome, subject, payload, i)
-), ${AUDIT_CHAIN_OF_ENTRIES}`;
+), ${auditChainOfEntries(chain)}`;
 }
 
 // Any seq: canonicalContent writes `,"seq":"<seq>","subject":` after the payload, and nothing
@@ -138,10 +147,12 @@ export function sqlAbortWhen(failed: string, message: string): string {
   return `(CASE WHEN ${failed} THEN '${message}' END)::int`;
 }
 
-// One statement appends the entries (head lock, chain, rows, head move): one round trip, and the
-// head is held for that statement and its commit only.
-const APPEND = `WITH RECURSIVE ${auditChainSql(2, "$1::timestamptz")}
-SELECT (SELECT count(*) FROM audit_move)::int AS moved`;
+// One statement appends a chain's entries (head lock, chain, rows, head move): one round trip, and
+// the head is held for that statement and its commit only.
+const APPEND: Record<AuditChain, string> = {
+  1: `WITH RECURSIVE ${auditChainSql(2, "$1::timestamptz", 1)}\nSELECT (SELECT count(*) FROM audit_move)::int AS moved`,
+  2: `WITH RECURSIVE ${auditChainSql(2, "$1::timestamptz", 2)}\nSELECT (SELECT count(*) FROM audit_move)::int AS moved`,
+};
 
 /**
  * Appends entries to the chain with `db`: on a pool, as a transaction of its own; inside a
@@ -151,13 +162,28 @@ SELECT (SELECT count(*) FROM audit_move)::int AS moved`;
  */
 export async function appendAuditEntries(db: SqlExecutor, entries: AuditEntryInput[], now: Date): Promise<void> {
   if (entries.length === 0) return;
+  const chains = AUDIT_CHAINS.map((chain) => ({ chain, entries: entries.filter((e) => chainOf(e.action) === chain) })).filter((c) => c.entries.length > 0);
   // Validation, redaction and normalization happen before the lock is taken, to keep it short.
-  const params = auditChainParams(entries, now);
-  const result = await db.query<{ moved: number }>(APPEND, [now.toISOString(), ...auditChainValues(params)]);
+  const appends = chains.map((c) => ({ chain: c.chain, params: auditChainParams(c.entries, now) }));
+  const run = async (tx: SqlExecutor) => {
+    // Heads are taken in chain order (1, then 2), as every other writer takes at most one of them.
+    for (const a of appends) await appendToChain(tx, a.chain, a.params, now);
+  };
+  // Entries for both chains (no caller mixes them today) commit together or not at all.
+  if (appends.length > 1 && isPool(db)) await db.transaction(run);
+  else await run(db);
+}
+
+async function appendToChain(db: SqlExecutor, chain: AuditChain, params: AuditChainParams, now: Date): Promise<void> {
+  const result = await db.query<{ moved: number }>(APPEND[chain], [now.toISOString(), ...auditChainValues(params)]);
   if (result.rows[0]?.moved !== 1) {
-    const head = await db.query(`SELECT 1 FROM audit_head WHERE id = 1`);
-    throw new Error(head.rows.length === 0 ? "audit_head has no row: the auth_audit migration has not run" : "audit head did not advance: the chain would fork");
+    const head = await db.query(`SELECT 1 FROM audit_head WHERE id = $1`, [chain]);
+    throw new Error(head.rows.length === 0 ? `audit_head has no row for chain ${chain}: the audit migrations have not run` : "audit head did not advance: the chain would fork");
   }
+}
+
+function isPool(db: SqlExecutor): db is SqlDb {
+  return typeof (db as Partial<SqlDb>).transaction === "function";
 }
 
 /** The AuditLog port on PostgreSQL or PGlite: one statement (its own transaction) per append call. */
@@ -173,6 +199,7 @@ export class SqlAuditLog implements AuditLog {
 }
 
 export interface AuditRow {
+  chain?: number;
   seq: string;
   occurred_at: Date;
   actor_type: string;
@@ -186,12 +213,13 @@ export interface AuditRow {
   hash: string;
 }
 
-const PAGE = `SELECT seq::text AS seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload,
-  prev_hash, hash FROM audit_log WHERE seq > $1::bigint AND ($2::bigint IS NULL OR seq <= $2::bigint)
-  ORDER BY audit_log.seq LIMIT $3`;
+const PAGE = `SELECT chain, seq::text AS seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload,
+  prev_hash, hash FROM audit_log WHERE chain = $4 AND seq > $1::bigint AND ($2::bigint IS NULL OR seq <= $2::bigint)
+  ORDER BY audit_log.chain, audit_log.seq LIMIT $3`;
 
 export function toRecord(r: AuditRow): AuditRecord {
   return {
+    chain: (r.chain ?? 1) as AuditChain,
     seq: BigInt(r.seq),
     occurredAt: new Date(r.occurred_at),
     actorType: r.actor_type as ActorType,
@@ -214,23 +242,39 @@ export interface VerifyOptions {
 }
 
 /**
- * Walks the whole chain in seq order, a page at a time, and reports the first broken link.
- * Appends may continue meanwhile: rows are walked to the end, then the head is read, then the
- * rows appended in between are walked up to that head. Since the head and its rows commit
- * together, any row the head points at is visible by then, and a row seen beyond it is forged.
+ * Walks both chains, each in seq order a page at a time, and reports the first broken link (in
+ * chain 1 first). The entries checked are both chains' together.
  */
 export async function verifyAuditChain(db: SqlExecutor, options: VerifyOptions = {}): Promise<AuditVerifyResult> {
+  let checked = 0;
+  for (const chain of AUDIT_CHAINS) {
+    const progress = options.onProgress && ((n: number) => options.onProgress!(checked + n));
+    const result = await verifyOneChain(db, chain, { ...options, onProgress: progress });
+    checked += result.checked;
+    if (!result.ok) return { ok: false, checked, firstBroken: { chain, ...result.firstBroken! } };
+  }
+  return { ok: true, checked };
+}
+
+/**
+ * Walks one chain in seq order, a page at a time, and reports its first broken link. Appends may
+ * continue meanwhile: rows are walked to the end, then the head is read, then the rows appended
+ * in between are walked up to that head. Since the head and its rows commit together, any row the
+ * head points at is visible by then, and a row seen beyond it is forged.
+ */
+async function verifyOneChain(db: SqlExecutor, chain: AuditChain, options: VerifyOptions): Promise<AuditVerifyResult> {
   const pageSize = Math.min(Math.max(1, Math.trunc(options.pageSize ?? 1_000)), 10_000);
-  const verifier = new ChainVerifier();
-  let last = await walk(db, verifier, 0n, null, pageSize, options.onProgress);
-  const head = await readHead(db);
-  if (!verifier.done && last < head.lastSeq) last = await walk(db, verifier, last, head.lastSeq, pageSize, options.onProgress);
+  const verifier = new ChainVerifier(genesisHash(chain));
+  let last = await walk(db, chain, verifier, 0n, null, pageSize, options.onProgress);
+  const head = await readHead(db, chain);
+  if (!verifier.done && last < head.lastSeq) last = await walk(db, chain, verifier, last, head.lastSeq, pageSize, options.onProgress);
   return verifier.finish(head);
 }
 
-/** Feeds rows after `after` (up to `until`) to the verifier; returns the last seq read. */
+/** Feeds a chain's rows after `after` (up to `until`) to the verifier; returns the last seq read. */
 async function walk(
   db: SqlExecutor,
+  chain: AuditChain,
   verifier: ChainVerifier,
   after: bigint,
   until: bigint | null,
@@ -239,7 +283,7 @@ async function walk(
 ): Promise<bigint> {
   let last = after;
   for (;;) {
-    const page = await db.query<AuditRow>(PAGE, [last.toString(), until === null ? null : until.toString(), pageSize]);
+    const page = await db.query<AuditRow>(PAGE, [last.toString(), until === null ? null : until.toString(), pageSize, chain]);
     for (const row of page.rows) {
       const record = toRecord(row);
       if (verifier.check(record)) return record.seq;
@@ -250,9 +294,9 @@ async function walk(
   }
 }
 
-export async function readHead(db: SqlExecutor): Promise<AuditHead> {
-  const result = await db.query<{ last_seq: string; last_hash: string }>(`SELECT last_seq::text AS last_seq, last_hash FROM audit_head WHERE id = 1`);
+export async function readHead(db: SqlExecutor, chain: AuditChain = 1): Promise<AuditHead> {
+  const result = await db.query<{ last_seq: string; last_hash: string }>(`SELECT last_seq::text AS last_seq, last_hash FROM audit_head WHERE id = $1`, [chain]);
   const row = result.rows[0];
-  if (!row) throw new Error("audit_head has no row: the auth_audit migration has not run");
+  if (!row) throw new Error(`audit_head has no row for chain ${chain}: the audit migrations have not run`);
   return { lastSeq: BigInt(row.last_seq), lastHash: row.last_hash };
 }

@@ -29,7 +29,7 @@ export async function verifyLedgerAgainstAudit(db: SqlExecutor): Promise<LedgerA
   let after = "0";
   for (;;) {
     const page = await db.query<BatchEntry>(
-      "SELECT seq::text AS seq, payload FROM audit_log WHERE action = $1 AND audit_log.seq > $2::bigint ORDER BY audit_log.seq LIMIT $3",
+      "SELECT seq::text AS seq, payload FROM audit_log WHERE chain = 1 AND action = $1 AND audit_log.seq > $2::bigint ORDER BY audit_log.seq LIMIT $3",
       [LEDGER_BATCH_ACTION, after, PAGE],
     );
     for (const entry of page.rows) {

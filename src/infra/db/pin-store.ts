@@ -1,8 +1,8 @@
-import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
+import { chainOf, type AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { CLEARED_COUNTER, lockEnd } from "../../core/auth/lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, SeenCredential, SeenOutcome, StoredPin } from "../../core/auth/ports.js";
 import type { Notice } from "../../core/notices/types.js";
-import { AUDIT_CHAIN_OF_ENTRIES, appendAuditEntries, auditChainParams, auditChainValues, sqlAbortWhen, type AuditChainParams } from "./audit-store.js";
+import { auditChainOfEntries, appendAuditEntries, auditChainParams, auditChainValues, sqlAbortWhen, type AuditChainParams } from "./audit-store.js";
 import { insertOutboxNotices } from "./outbox-store.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 import { statementName } from "./statement-name.js";
@@ -66,6 +66,8 @@ const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL, 
 // before any caller is answered. Pin rows are locked in subject order
 // (the InitPlan runs before the update touches a row), so batches of two processes cannot deadlock,
 // and the audit head last. Should the head not move although entries were due, the statement aborts.
+/** The chain of what a settle writes: PIN verifications and changes. */
+const SETTLE_CHAIN = chainOf("pin.verify");
 const SETTLE_BATCH = `WITH RECURSIVE req AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
     $17::int[], $18::int[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::int[])
@@ -86,7 +88,7 @@ const SETTLE_BATCH = `WITH RECURSIVE req AS (
     $14::text[], $15::text[], $16::text[])
     WITH ORDINALITY AS e(owner, at, prefix, suffix, actor_type, actor_id, action, channel, outcome, subject, payload, ord)
   WHERE e.owner IN (SELECT idx FROM pin_settled)
-), ${AUDIT_CHAIN_OF_ENTRIES}
+), ${auditChainOfEntries(SETTLE_CHAIN)}
 SELECT array(SELECT idx::int FROM pin_settled) AS settled,
   ${sqlAbortWhen("(SELECT count(*) FROM audit_entries) > 0 AND (SELECT count(*) FROM audit_move) <> 1", "audit head did not advance")} AS aborted`;
 
@@ -199,11 +201,11 @@ export class SqlPinStore implements PinStore {
 
   async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
     // Entries are validated and redacted before anything is queued (auditChainParams throws).
-    return this.settles.submit({ subjectId, pinHash, now, rekeyed, outcome: CLEARED_COUNTER, audit: auditChainParams(audit, now) });
+    return this.settles.submit({ subjectId, pinHash, now, rekeyed, outcome: CLEARED_COUNTER, audit: settleAudit(audit, now) });
   }
 
   async settleSeen(subjectId: string, seen: SeenCredential, outcome: SeenOutcome, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
-    return this.settles.submit({ subjectId, pinHash: seen.pinHash, now, seen, outcome, audit: auditChainParams(audit, now) });
+    return this.settles.submit({ subjectId, pinHash: seen.pinHash, now, seen, outcome, audit: settleAudit(audit, now) });
   }
 
   async refundAttempt(subjectId: string, pinHash: string, lockedNow: boolean): Promise<void> {
@@ -281,6 +283,13 @@ export class SqlPinStore implements PinStore {
       return changed;
     });
   }
+}
+
+/** A settle's entries, made ready for SETTLE_BATCH, which chains them all on the PIN attempts' chain. */
+function settleAudit(audit: AuditEntryInput[], now: Date): AuditChainParams {
+  const stray = audit.find((e) => chainOf(e.action) !== SETTLE_CHAIN);
+  if (stray) throw new Error(`a PIN settle cannot chain ${stray.action}: it belongs to audit chain ${chainOf(stray.action)}`);
+  return auditChainParams(audit, now);
 }
 
 /** SETTLE_BATCH's parameters: the requests, then every request's audit entries tagged with its position and time. */

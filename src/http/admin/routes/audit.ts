@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Access } from "../../../core/access/types.js";
-import { auditPage } from "../../../infra/db/admin-queries.js";
+import { auditPage, type AuditPosition } from "../../../infra/db/admin-queries.js";
 import { verifyAuditChain } from "../../../infra/db/audit-store.js";
 import { API_PREFIX, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
 import { institutionParams, queryInt } from "../schemas.js";
@@ -11,6 +11,7 @@ const BANK_AUDIT = `${API_PREFIX}/institutions/{institutionId}/audit`;
 const PLATFORM_AUDIT = `${API_PREFIX}/audit`;
 
 const auditEntryOut = z.object({
+  chain: z.number().int().meta({ description: "1: every entry but PIN attempts; 2: PIN verifications and changes" }),
   seq: z.string(),
   occurredAt: z.string(),
   actorType: z.string(),
@@ -25,14 +26,24 @@ const auditEntryOut = z.object({
 });
 
 const pageQuery = z.strictObject({
-  before: z.string().regex(/^[1-9][0-9]{0,18}$/, "must be a sequence number").transform(BigInt).optional()
-    .meta({ description: "the nextBefore of the previous page" }),
+  before: z.string().regex(/^([12]:)?[1-9][0-9]{0,18}$/, "must be a nextBefore (chain:seq)").transform(toPosition).optional()
+    .meta({ description: "the nextBefore of the previous page (chain:seq; a plain seq means chain 1)" }),
   limit: queryInt(1, 200).optional(),
   action: z.string().regex(/^[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31}){0,3}$/, "must look like limits.policy.set").optional()
     .meta({ description: "an action, or a prefix of whole words (\"limits\")" }),
 });
 
-const verdictOut = z.object({ ok: z.boolean(), checked: z.number().int(), firstBroken: z.object({ seq: z.string(), reason: z.string() }).optional() });
+const verdictOut = z.object({
+  ok: z.boolean(),
+  checked: z.number().int(),
+  firstBroken: z.object({ chain: z.number().int().optional(), seq: z.string(), reason: z.string() }).optional(),
+});
+
+/** A `before` cursor: "chain:seq", or a plain seq of chain 1 (the cursors given before there were two chains). */
+function toPosition(cursor: string): AuditPosition {
+  const [chain, seq] = cursor.includes(":") ? cursor.split(":") : ["1", cursor];
+  return { chain: Number(chain), seq: BigInt(seq!) };
+}
 
 export function auditRoutes(s: AdminServices): AnyRoute[] {
   return [
@@ -56,20 +67,21 @@ function queryAudit(s: AdminServices, id: string, path: string, access: Access, 
     success: { status: 200, description: "a page", schema: z.object({ items: z.array(auditEntryOut), nextBefore: z.string().nullable() }) },
     async handle({ institution, query }) {
       const limit = query.limit ?? 50;
-      const items = await auditPage(s.db, institution?.id ?? null, { limit, beforeSeq: query.before, action: query.action });
-      const nextBefore = items.length === limit ? items[items.length - 1]!.seq : null;
+      const items = await auditPage(s.db, institution?.id ?? null, { limit, before: query.before, action: query.action });
+      const last = items.length === limit ? items[items.length - 1]! : null;
+      const nextBefore = last ? `${last.chain ?? 1}:${last.seq}` : null;
       return reply({ items, nextBefore });
     },
   });
 }
 
-/** The chain is one for the whole gateway: verifying it says nothing about any bank's entries. */
+/** The chains are the whole gateway's: verifying them says nothing about any one bank's entries. */
 function verifyAudit(s: AdminServices, id: string, path: string, access: Access): AnyRoute {
   return route({
     id,
     method: "get",
     path,
-    summary: "Verify the whole audit hash chain: every link, no gap, the head",
+    summary: "Verify both audit hash chains: every link, no gap, each head",
     tag: "audit",
     access,
     params: path.startsWith(BANK_AUDIT) ? institutionParams : undefined,
