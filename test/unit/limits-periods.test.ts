@@ -34,6 +34,33 @@ describe("periodKeys: local days and months", () => {
     expect(periodKeys(new Date("2028-02-29T12:00:00Z"), "UTC").dayKey).toBe("2028-02-29");
   });
 
+  it("answers the same as a fresh formatter for every minute around DST changes and day ends, cached or not", () => {
+    const fresh = (at: Date, timeZone: string) => {
+      const parts = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(at);
+      const part = (t: string) => parts.find((p) => p.type === t)!.value;
+      return { dayKey: `${part("year")}-${part("month")}-${part("day")}`, monthKey: `${part("year")}-${part("month")}` };
+    };
+    // Europe/London and America/New_York change offset at night; Kolkata and Kathmandu are :30 and :45 off UTC.
+    const starts = ["2026-03-29T00:00:00Z", "2026-10-25T00:00:00Z", "2026-03-08T05:00:00Z", "2026-11-01T04:00:00Z", "2026-11-25T18:00:00Z"];
+    for (const zone of ["Europe/London", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Africa/Nairobi"]) {
+      for (const start of starts) {
+        for (let m = 0; m < 200; m++) {
+          // Two instants in the same minute, the second served from the cache.
+          for (const offset of [0, 59_999]) {
+            const at = new Date(Date.parse(start) + m * 60_000 + offset);
+            expect(periodKeys(at, zone)).toEqual(fresh(at, zone));
+          }
+        }
+      }
+    }
+  });
+
+  it("a caller changing the keys it got does not change what the next caller gets", () => {
+    const at = new Date("2026-11-25T10:00:00Z");
+    periodKeys(at, "UTC").dayKey = "changed";
+    expect(periodKeys(at, "UTC").dayKey).toBe("2026-11-25");
+  });
+
   it("knows IANA zones and refuses anything else", () => {
     expect(isValidTimeZone("Africa/Nairobi")).toBe(true);
     expect(isValidTimeZone("UTC")).toBe(true);

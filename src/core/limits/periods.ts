@@ -34,9 +34,27 @@ export function isValidTimeZone(timeZone: unknown): timeZone is string {
   }
 }
 
+/**
+ * Each zone's keys for the last minute asked about. Every payment asks for the current minute,
+ * and formatting cost more than the rest of a limits check. Since 1970 every zone's offset is a
+ * whole number of minutes, so a local day never starts inside a UTC minute: the minute's keys
+ * are its instants' keys. (Older instants, some with offsets of seconds, are not cached.)
+ */
+const lastMinute = new Map<string, { minute: number; keys: PeriodKeys }>();
+
 /** The local day and month of an instant in timeZone. Throws RangeError for an unknown zone. */
 export function periodKeys(at: Date, timeZone: string): PeriodKeys {
-  if (Number.isNaN(at.getTime())) throw new RangeError("periodKeys needs a valid Date");
+  const ms = at.getTime();
+  if (Number.isNaN(ms)) throw new RangeError("periodKeys needs a valid Date");
+  const minute = Math.floor(ms / 60_000);
+  const cached = lastMinute.get(timeZone);
+  if (cached?.minute === minute) return { ...cached.keys };
+  const keys = formatKeys(at, timeZone);
+  if (ms >= 0 && (lastMinute.has(timeZone) || lastMinute.size < MAX_CACHED_ZONES)) lastMinute.set(timeZone, { minute, keys: { ...keys } });
+  return keys;
+}
+
+function formatKeys(at: Date, timeZone: string): PeriodKeys {
   const parts = formatter(timeZone).formatToParts(at);
   const part = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? "";
   const year = part("year").padStart(4, "0");
