@@ -285,6 +285,23 @@ describe("audit log: PIN attempts on a chain of their own", () => {
     }
   });
 
+  it("notices an entry forged far beyond the rest of a chain, without walking the seqs in between", async () => {
+    const own = await openTestDb("postgres", { maxConnections: 2 });
+    try {
+      const log = new SqlAuditLog(own.db, () => T0);
+      await log.append([pinEntry(1), pinEntry(2)]);
+      await own.db.query(
+        `INSERT INTO audit_log (chain, seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
+         SELECT 2, 1000000000000000, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, hash, hash FROM audit_log WHERE chain = 2 AND seq = 2`,
+      );
+      const result = await verifyAuditChain(own.db, { pageSize: 10 });
+      expect(result).toMatchObject({ ok: false, checked: 2, firstBroken: { chain: 2, seq: 3n } });
+      expect(result.firstBroken!.reason).toMatch(/missing/);
+    } finally {
+      await own.cleanup();
+    }
+  });
+
   it("notices an entry moved from chain 2 to the end of chain 1 (heads moved to match)", async () => {
     const own = await openTestDb("postgres", { maxConnections: 2 });
     try {

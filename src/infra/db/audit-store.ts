@@ -213,9 +213,13 @@ export interface AuditRow {
   hash: string;
 }
 
+// A page is a range of seqs, not "the next n rows": with `chain = $3` in the condition, a table
+// never analyzed (no autovacuum: PGlite, a fresh database) was estimated at a handful of rows, and
+// PostgreSQL sorted the whole rest of the chain for every page (verify ran at a third of its speed).
 const PAGE = `SELECT chain, seq::text AS seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload,
-  prev_hash, hash FROM audit_log WHERE chain = $4 AND seq > $1::bigint AND ($2::bigint IS NULL OR seq <= $2::bigint)
-  ORDER BY audit_log.chain, audit_log.seq LIMIT $3`;
+  prev_hash, hash FROM audit_log WHERE chain = $3 AND seq > $1::bigint AND seq <= $2::bigint ORDER BY audit_log.seq`;
+/** Where rows resume after an empty range (deleted rows, or a seq forged far beyond the rest). */
+const NEXT_SEQ = `SELECT min(seq)::text AS seq FROM audit_log WHERE chain = $2 AND seq > $1::bigint`;
 
 export function toRecord(r: AuditRow): AuditRecord {
   return {
@@ -282,16 +286,24 @@ async function walk(
   onProgress?: (checked: number) => void,
 ): Promise<bigint> {
   let last = after;
-  for (;;) {
-    const page = await db.query<AuditRow>(PAGE, [last.toString(), until === null ? null : until.toString(), pageSize, chain]);
+  let from = after;
+  while (until === null || from < until) {
+    const to = until !== null && from + BigInt(pageSize) > until ? until : from + BigInt(pageSize);
+    const page = await db.query<AuditRow>(PAGE, [from.toString(), to.toString(), chain]);
     for (const row of page.rows) {
       const record = toRecord(row);
       if (verifier.check(record)) return record.seq;
       last = record.seq;
     }
     onProgress?.(verifier.checked);
-    if (page.rows.length < pageSize) return last;
+    from = to;
+    if (page.rows.length === 0) {
+      const next = (await db.query<{ seq: string | null }>(NEXT_SEQ, [to.toString(), chain])).rows[0]?.seq ?? null;
+      if (next === null || (until !== null && BigInt(next) > until)) return last;
+      from = BigInt(next) - 1n;
+    }
   }
+  return last;
 }
 
 export async function readHead(db: SqlExecutor, chain: AuditChain = 1): Promise<AuditHead> {
