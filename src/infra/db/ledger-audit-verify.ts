@@ -1,4 +1,5 @@
 import { digestOf, LEDGER_BATCH_ACTION, transferDigestLine } from "../../core/ledger/audit-digest.js";
+import { readHead } from "./audit-store.js";
 import { TRANSFER_COLUMNS, toTransfer, type TransferRow } from "./ledger-rows.js";
 import type { SqlExecutor } from "./sql.js";
 
@@ -15,7 +16,8 @@ interface BatchEntry {
   payload: { transfers?: string[]; failures?: string[]; digest?: string };
 }
 
-const PAGE = 200;
+/** Seqs of chain 1 read per query (a range, not "the next n rows": see audit-store's PAGE). */
+const RANGE = 2_000n;
 const MAX_PROBLEMS = 50;
 
 /**
@@ -26,19 +28,19 @@ const MAX_PROBLEMS = 50;
 export async function verifyLedgerAgainstAudit(db: SqlExecutor): Promise<LedgerAuditReport> {
   const problems: string[] = [];
   let covered = 0;
-  let after = "0";
-  for (;;) {
+  // Ledger entries are on chain 1, up to its head (rows beyond it, or a head moved far beyond
+  // them, are verifyAuditChain's to report: `fingate audit verify` runs it first).
+  const end = (await readHead(db, 1)).lastSeq;
+  for (let from = 0n; from < end && problems.length < MAX_PROBLEMS; from += RANGE) {
     const page = await db.query<BatchEntry>(
-      "SELECT seq::text AS seq, payload FROM audit_log WHERE chain = 1 AND action = $1 AND audit_log.seq > $2::bigint ORDER BY audit_log.seq LIMIT $3",
-      [LEDGER_BATCH_ACTION, after, PAGE],
+      "SELECT seq::text AS seq, payload FROM audit_log WHERE chain = 1 AND seq > $2::bigint AND seq <= $3::bigint AND action = $1 ORDER BY seq",
+      [LEDGER_BATCH_ACTION, from.toString(), (from + RANGE).toString()],
     );
     for (const entry of page.rows) {
       const problem = await checkEntry(db, entry);
       if (problem) problems.push(problem);
       else covered += entry.payload.transfers?.length ?? 0;
-      after = entry.seq;
     }
-    if (page.rows.length < PAGE || problems.length >= MAX_PROBLEMS) break;
   }
   const count = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM transfers");
   const transfers = Number(count.rows[0]!.n);
