@@ -1,7 +1,7 @@
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Customer } from "../../src/core/directory/types.js";
-import { bearer, openAdmin, registerCustomer, type AdminFixture } from "./admin-fixture.js";
+import { bearer, openAdmin, PLATFORM_KEY, registerCustomer, type AdminFixture } from "./admin-fixture.js";
 import { containsPin } from "../helpers/pin-leak.js";
 
 let f: AdminFixture;
@@ -138,5 +138,22 @@ describe("SIM-swap reports", () => {
     const prefixed = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?limit=200&before=1:${chainOne.seq}`).set(...bearer(f.a.auditor));
     expect(plain.body.items.map(key)).toEqual(prefixed.body.items.map(key));
     expect((await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?before=3:1`).set(...bearer(f.a.auditor))).status).toBe(400);
+  });
+
+  it("a cursor naming no entry the bank sees is a 400, never an empty page: not a missing entry, not another bank's, not past bigint", async () => {
+    const theirs = await request(f.app).get(`/admin/v1/institutions/${f.b.id}/audit?limit=200`).set(...bearer(f.b.auditor));
+    const mine = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?limit=200`).set(...bearer(f.a.auditor));
+    const key = (e: { chain: number; seq: string }) => `${e.chain}:${e.seq}`;
+    const foreign = (theirs.body.items as { chain: number; seq: string }[]).map(key).find((k) => !(mine.body.items as { chain: number; seq: string }[]).map(key).includes(k))!;
+    expect(foreign).toBeDefined();
+    for (const before of [foreign, "2:999999999", "1:9999999999999999999"]) {
+      const res = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?before=${before}`).set(...bearer(f.a.auditor));
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toMatch(/before/);
+    }
+    // The platform sees every entry, so the same cursor pages for it.
+    const platform = await request(f.app).get(`/admin/v1/audit?before=${foreign}`).set(...bearer(PLATFORM_KEY));
+    expect(platform.status).toBe(200);
+    expect((platform.body.items as { chain: number; seq: string }[]).map(key)).not.toContain(foreign);
   });
 });

@@ -302,6 +302,21 @@ describe("audit log: PIN attempts on a chain of their own", () => {
     }
   });
 
+  it("notices an entry forged outside both chains (a superuser dropped the checks)", async () => {
+    const own = await openTestDb("postgres", { maxConnections: 2 });
+    try {
+      await new SqlAuditLog(own.db, () => T0).append([...entries(1, 2), pinEntry(1)]);
+      await own.db.query("ALTER TABLE audit_log DROP CONSTRAINT audit_log_chain_known");
+      await own.db.query(
+        `INSERT INTO audit_log (chain, seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
+         SELECT 3, 1, occurred_at, actor_type, 'forged', action, channel, outcome, subject, payload, hash, hash FROM audit_log WHERE chain = 1 AND seq = 1`,
+      );
+      expect(await verifyAuditChain(own.db)).toEqual({ ok: false, checked: 0, firstBroken: { chain: 3, seq: 1n, reason: "an entry lies outside both chains (forged)" } });
+    } finally {
+      await own.cleanup();
+    }
+  });
+
   it("notices an entry moved from chain 2 to the end of chain 1 (heads moved to match)", async () => {
     const own = await openTestDb("postgres", { maxConnections: 2 });
     try {

@@ -1,5 +1,6 @@
 -- Two audit chains (docs/architecture.md, "The audit log"): chain 1 holds every entry as before,
--- but for PIN verifications (`pin.verify`), which chain 2 holds. Both are hash chains with
+-- but for the attempts at a customer's PIN (`pin.verify`, `pin.change`), which chain 2 holds from
+-- now on (earlier ones stay where they were, on chain 1). Both are hash chains with
 -- gap-free sequence numbers of their own under a head row of their own, so a PIN settle no longer
 -- waits for a ledger write's commit at a single head, nor the other way round. Chain 2 starts
 -- from its own genesis hash (SHA-256 of "fingate audit chain 2"), so no entry can be moved from

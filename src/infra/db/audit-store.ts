@@ -167,6 +167,7 @@ export async function appendAuditEntries(db: SqlExecutor, entries: AuditEntryInp
   const appends = chains.map((c) => ({ chain: c.chain, params: auditChainParams(c.entries, now) }));
   const run = async (tx: SqlExecutor) => {
     // Heads are taken in chain order (1, then 2), as every other writer takes at most one of them.
+    // A transaction that appends to both chains in two calls must keep that order: chain 1 first.
     for (const a of appends) await appendToChain(tx, a.chain, a.params, now);
   };
   // Entries for both chains (no caller mixes them today) commit together or not at all.
@@ -218,6 +219,8 @@ export interface AuditRow {
 // PostgreSQL sorted the whole rest of the chain for every page (verify ran at a third of its speed).
 const PAGE = `SELECT chain, seq::text AS seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload,
   prev_hash, hash FROM audit_log WHERE chain = $3 AND seq > $1::bigint AND seq <= $2::bigint ORDER BY audit_log.seq`;
+/** An entry no chain walk would read: an unknown chain, or a seq below 1. */
+const STRAY = `SELECT chain, seq::text AS seq FROM audit_log WHERE NOT (chain = ANY($1::smallint[])) OR seq < 1 LIMIT 1`;
 /** Where rows resume after an empty range (deleted rows, or a seq forged far beyond the rest). */
 const NEXT_SEQ = `SELECT min(seq)::text AS seq FROM audit_log WHERE chain = $2 AND seq > $1::bigint`;
 
@@ -250,6 +253,12 @@ export interface VerifyOptions {
  * chain 1 first). The entries checked are both chains' together.
  */
 export async function verifyAuditChain(db: SqlExecutor, options: VerifyOptions = {}): Promise<AuditVerifyResult> {
+  // Rows no chain walk reads (their CHECKs dropped by a superuser) would otherwise pass unseen.
+  const stray = await db.query<{ chain: number; seq: string }>(STRAY, [AUDIT_CHAINS]);
+  if (stray.rows[0]) {
+    const { chain, seq } = stray.rows[0];
+    return { ok: false, checked: 0, firstBroken: { chain: chain as AuditChain, seq: BigInt(seq), reason: "an entry lies outside both chains (forged)" } };
+  }
   let checked = 0;
   for (const chain of AUDIT_CHAINS) {
     const progress = options.onProgress && ((n: number) => options.onProgress!(checked + n));

@@ -2,13 +2,16 @@ import { z } from "zod";
 import type { Access } from "../../../core/access/types.js";
 import { auditPage, type AuditPosition } from "../../../infra/db/admin-queries.js";
 import { verifyAuditChain } from "../../../infra/db/audit-store.js";
-import { API_PREFIX, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
+import { API_PREFIX, invalid, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
 import { institutionParams, queryInt } from "../schemas.js";
 import type { AdminServices } from "../services.js";
 
 const AUDITORS: Access = { roles: ["admin", "auditor"], platform: false };
 const BANK_AUDIT = `${API_PREFIX}/institutions/{institutionId}/audit`;
 const PLATFORM_AUDIT = `${API_PREFIX}/audit`;
+
+/** PostgreSQL's bigint. */
+const MAX_SEQ = 2n ** 63n - 1n;
 
 const auditEntryOut = z.object({
   chain: z.number().int().meta({ description: "1: every entry but PIN attempts; 2: PIN verifications and changes" }),
@@ -26,7 +29,8 @@ const auditEntryOut = z.object({
 });
 
 const pageQuery = z.strictObject({
-  before: z.string().regex(/^([12]:)?[1-9][0-9]{0,18}$/, "must be a nextBefore (chain:seq)").transform(toPosition).optional()
+  before: z.string().regex(/^([12]:)?[1-9][0-9]{0,18}$/, "must be a nextBefore (chain:seq)")
+    .refine((v) => BigInt(v.split(":").at(-1)!) <= MAX_SEQ, "must be a nextBefore (chain:seq)").transform(toPosition).optional()
     .meta({ description: "the nextBefore of the previous page (chain:seq; a plain seq means chain 1)" }),
   limit: queryInt(1, 200).optional(),
   action: z.string().regex(/^[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31}){0,3}$/, "must look like limits.policy.set").optional()
@@ -68,6 +72,7 @@ function queryAudit(s: AdminServices, id: string, path: string, access: Access, 
     async handle({ institution, query }) {
       const limit = query.limit ?? 50;
       const items = await auditPage(s.db, institution?.id ?? null, { limit, before: query.before, action: query.action });
+      if (items === null) return invalid([{ path: ["before"], message: "names no entry of this audit log: use the nextBefore of a page" }], "query");
       const last = items.length === limit ? items[items.length - 1]! : null;
       const nextBefore = last ? `${last.chain ?? 1}:${last.seq}` : null;
       return reply({ items, nextBefore });
