@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
 import { chainEntries, prepareEntry } from "../../src/core/audit/chain.js";
 import { appendAuditEntries, readHead, SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
-import type { SqlDb } from "../../src/infra/db/sql.js";
+import type { SqlDb, SqlExecutor } from "../../src/infra/db/sql.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
 
 const T0 = new Date("2026-11-25T09:00:00.000Z");
@@ -297,6 +297,40 @@ describe("audit log: PIN attempts on a chain of their own", () => {
       const result = await verifyAuditChain(own.db, { pageSize: 10 });
       expect(result).toMatchObject({ ok: false, checked: 2, firstBroken: { chain: 2, seq: 3n } });
       expect(result.firstBroken!.reason).toMatch(/missing/);
+    } finally {
+      await own.cleanup();
+    }
+  });
+
+  it("verifies a log appended to while it is walked: rows committed between two reads are read, not taken for deleted", async () => {
+    const own = await openTestDb("postgres", { maxConnections: 4 });
+    try {
+      const log = new SqlAuditLog(own.db, () => T0);
+      await log.append(entries(1, 8));
+      let reads = 0;
+      // The walk's first range read (seqs 1..10 found 8), then 10 more entries commit.
+      const live: SqlExecutor = {
+        query: async (text, params, name) => {
+          const result = await own.db.query(text, params, name);
+          if (text.includes("seq <= $2::bigint ORDER BY") && ++reads === 1) await log.append(entries(9, 10));
+          return result as never;
+        },
+      };
+      expect(await verifyAuditChain(live, { pageSize: 10 })).toEqual({ ok: true, checked: 18 });
+    } finally {
+      await own.cleanup();
+    }
+  });
+
+  it("reports an entry forged at the very top of bigint instead of failing on the range past it", async () => {
+    const own = await openTestDb("postgres", { maxConnections: 2 });
+    try {
+      await new SqlAuditLog(own.db, () => T0).append([pinEntry(1)]);
+      await own.db.query(
+        `INSERT INTO audit_log (chain, seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
+         SELECT 2, 9223372036854775800, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, hash, hash FROM audit_log WHERE chain = 2 AND seq = 1`,
+      );
+      expect(await verifyAuditChain(own.db, { pageSize: 1_000 })).toMatchObject({ ok: false, firstBroken: { chain: 2, seq: 2n } });
     } finally {
       await own.cleanup();
     }

@@ -36,10 +36,11 @@ export function isValidTimeZone(timeZone: unknown): timeZone is string {
 
 /**
  * Each zone's keys for the last minute asked about. Every payment asks for the current minute,
- * and formatting cost more than the rest of a limits check. Since 1970 every zone's offset is a
- * whole number of minutes, so a local day never starts inside a UTC minute: the minute's keys
- * are its instants' keys. (Older instants, some with offsets of seconds, are not cached.)
+ * and formatting cost more than the rest of a limits check. Since 1972 every zone's offset is a
+ * whole number of minutes (Monrovia's was −0:44:30 until 1972-01-07), so a local day never starts
+ * inside a UTC minute: the minute's keys are its instants' keys. Older instants are not cached.
  */
+const CACHED_FROM_MS = Date.UTC(1973, 0, 1);
 const lastMinute = new Map<string, { minute: number; keys: PeriodKeys }>();
 
 /** The local day and month of an instant in timeZone. Throws RangeError for an unknown zone. */
@@ -50,7 +51,7 @@ export function periodKeys(at: Date, timeZone: string): PeriodKeys {
   const cached = lastMinute.get(timeZone);
   if (cached?.minute === minute) return { ...cached.keys };
   const keys = formatKeys(at, timeZone);
-  if (ms >= 0 && (lastMinute.has(timeZone) || lastMinute.size < MAX_CACHED_ZONES)) lastMinute.set(timeZone, { minute, keys: { ...keys } });
+  if (ms >= CACHED_FROM_MS && (lastMinute.has(timeZone) || lastMinute.size < MAX_CACHED_ZONES)) lastMinute.set(timeZone, { minute, keys: { ...keys } });
   return keys;
 }
 

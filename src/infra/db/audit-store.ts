@@ -295,9 +295,11 @@ async function walk(
   onProgress?: (checked: number) => void,
 ): Promise<bigint> {
   let last = after;
+  // The next range starts after the last row read, not after the last range: rows committed
+  // between two reads (a live log) land in the stretch a range had found empty.
   let from = after;
   while (until === null || from < until) {
-    const to = until !== null && from + BigInt(pageSize) > until ? until : from + BigInt(pageSize);
+    const to = minSeq(from + BigInt(pageSize), until ?? MAX_SEQ);
     const page = await db.query<AuditRow>(PAGE, [from.toString(), to.toString(), chain]);
     for (const row of page.rows) {
       const record = toRecord(row);
@@ -305,15 +307,21 @@ async function walk(
       last = record.seq;
     }
     onProgress?.(verifier.checked);
-    from = to;
-    if (page.rows.length === 0) {
-      const next = (await db.query<{ seq: string | null }>(NEXT_SEQ, [to.toString(), chain])).rows[0]?.seq ?? null;
-      if (next === null || (until !== null && BigInt(next) > until)) return last;
-      from = BigInt(next) - 1n;
+    if (page.rows.length > 0) {
+      from = last;
+      continue;
     }
+    const next = (await db.query<{ seq: string | null }>(NEXT_SEQ, [from.toString(), chain])).rows[0]?.seq ?? null;
+    if (next === null || (until !== null && BigInt(next) > until)) return last;
+    // Past an empty stretch (deleted rows, or a seq forged far ahead): the verifier names what is missing.
+    from = BigInt(next) - 1n;
   }
   return last;
 }
+
+/** PostgreSQL's bigint: no range may reach past it (a seq forged near it). */
+const MAX_SEQ = 2n ** 63n - 1n;
+const minSeq = (a: bigint, b: bigint) => (a < b ? a : b);
 
 export async function readHead(db: SqlExecutor, chain: AuditChain = 1): Promise<AuditHead> {
   const result = await db.query<{ last_seq: string; last_hash: string }>(`SELECT last_seq::text AS last_seq, last_hash FROM audit_head WHERE id = $1`, [chain]);

@@ -1,5 +1,4 @@
 import { digestOf, LEDGER_BATCH_ACTION, transferDigestLine } from "../../core/ledger/audit-digest.js";
-import { readHead } from "./audit-store.js";
 import { TRANSFER_COLUMNS, toTransfer, type TransferRow } from "./ledger-rows.js";
 import type { SqlExecutor } from "./sql.js";
 
@@ -29,8 +28,14 @@ export async function verifyLedgerAgainstAudit(db: SqlExecutor): Promise<LedgerA
   const problems: string[] = [];
   let covered = 0;
   // Ledger entries are on chain 1, up to its head (rows beyond it, or a head moved far beyond
-  // them, are verifyAuditChain's to report: `fingate audit verify` runs it first).
-  const end = (await readHead(db, 1)).lastSeq;
+  // them, are verifyAuditChain's to report: `fingate audit verify` runs it first). The head and
+  // the transfers are counted in one statement, one snapshot: a transfer commits with its entry,
+  // so those counted are those the entries up to that head cover, whatever posts meanwhile.
+  const snapshot = await db.query<{ end: string; n: string }>(
+    "SELECT (SELECT last_seq FROM audit_head WHERE id = 1)::text AS end, (SELECT count(*) FROM transfers)::text AS n",
+  );
+  const end = BigInt(snapshot.rows[0]!.end);
+  const transfers = Number(snapshot.rows[0]!.n);
   for (let from = 0n; from < end && problems.length < MAX_PROBLEMS; from += RANGE) {
     const page = await db.query<BatchEntry>(
       "SELECT seq::text AS seq, payload FROM audit_log WHERE chain = 1 AND seq > $2::bigint AND seq <= $3::bigint AND action = $1 ORDER BY seq",
@@ -42,8 +47,6 @@ export async function verifyLedgerAgainstAudit(db: SqlExecutor): Promise<LedgerA
       else covered += entry.payload.transfers?.length ?? 0;
     }
   }
-  const count = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM transfers");
-  const transfers = Number(count.rows[0]!.n);
   if (problems.length === 0 && covered !== transfers) {
     problems.push(`${transfers - covered} transfer(s) are not covered by any ledger.batch audit entry`);
   }
