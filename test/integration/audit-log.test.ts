@@ -310,6 +310,7 @@ describe("audit log: PIN attempts on a chain of their own", () => {
       let reads = 0;
       // The walk's first range read (seqs 1..10 found 8), then 10 more entries commit.
       const live: SqlExecutor = {
+        exec: (text) => own.db.exec(text),
         query: async (text, params, name) => {
           const result = await own.db.query(text, params, name);
           if (text.includes("seq <= $2::bigint ORDER BY") && ++reads === 1) await log.append(entries(9, 10));
