@@ -62,6 +62,8 @@ export interface HopReply {
   text: string;
   /** The hop was older than the last one answered (delivered late): it ran nothing and the session's last hop is still that one. */
   stale?: true;
+  /** The hop was the last one again (a retry): answered as before, nothing stored, the record's idle TTL not renewed. */
+  replayed?: true;
 }
 
 export interface HopLogger {
@@ -107,6 +109,8 @@ interface HopState {
   locked: boolean;
   /** An older hop than the last answered one, delivered late: its input (for some earlier screen) is not logged. */
   stale: boolean;
+  /** The last answered hop again (the aggregator's retry): its stored answer, nothing written. */
+  replayed?: boolean;
   /** The hop's answer ended the session and stored it closed (metered). */
   closed: boolean;
   /** The session's language, once the hop has read its state: the hop's own answers (over budget, failure) use it. */
@@ -174,7 +178,8 @@ export class HopProcessor {
       { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
       "ussd hop",
     );
-    return hop.stale ? { ...reply, stale: true } : reply;
+    if (hop.stale) return { ...reply, stale: true };
+    return hop.replayed ? { ...reply, replayed: true } : reply;
   }
 
   /**
@@ -234,13 +239,14 @@ export class HopProcessor {
    * come (a USSD-over-SMPP link without one): before its record lapses it is metered as timed
    * out, and forgotten. Under the session's lock, so a session that has moved on (a later hop
    * answered or under way, here or on another instance) is left alone: whoever answers that hop
-   * ends it in its turn.
+   * ends it in its turn. false when another instance held the session's lock (a hop under way
+   * there, perhaps a stale one that takes nothing over): the caller asks again shortly.
    */
-  async endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<void> {
+  async endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<boolean> {
     const key = `${aggregator}:${sessionId}`;
     const ending = this.mutex.run(key, async () => {
       const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs);
-      if (lock === null) return;
+      if (lock === null) return false;
       let writes: SessionWrite[] = [];
       try {
         const record = decodeRecord(lock.value);
@@ -251,9 +257,10 @@ export class HopProcessor {
       } finally {
         await this.deps.sessions.commit(key, lock.token, writes);
       }
+      return true;
     });
     if (ending === null) throw new Error("ussd session busy: its idle end was not applied");
-    await ending;
+    return ending;
   }
 
   /**
@@ -404,6 +411,7 @@ export class HopProcessor {
     if (record?.closed) state.closed = true;
     if (record && record.hop === hop) {
       // The aggregator retried this hop: the same answer again.
+      state.replayed = true;
       const { end, text } = record.out ?? this.answerOf(record);
       return reply({ end, text });
     }

@@ -116,12 +116,58 @@ describe("USSD over SMPP: sessions the subscriber leaves", () => {
   });
 });
 
+describe("USSD over SMPP: idle ends, retries and locks", () => {
+  it("a re-delivered PDU (the last one again) does not push the wait back: the record it did not renew is ended in time", async () => {
+    let now = 0;
+    const sessions = new MemorySessionStore({ clock: () => now });
+    const bank = bankWithPayer();
+    const ended: EndedUssdSession[] = [];
+    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const channel = createUssdChannel({ ports: bank.ports(), institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 9), aggregators: [], logger, onSessionEnd: async (s) => void ended.push(s) });
+    const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { endAfterMs: 1_000, sweepEveryMs: 5, clock: () => now } });
+    open.push(smppUssd);
+    const reply = { sendUssd: async () => undefined };
+    await smppUssd.handle(link, pdu(1, 11, 0, "*384#"), reply);
+    await smppUssd.handle(link, pdu(18, 11, 1, "2"), reply);
+    now = 600;
+    await smppUssd.handle(link, pdu(18, 11, 1, "2"), reply);
+    now = 1_001;
+    await vi.waitFor(() => expect(ended).toHaveLength(1), { timeout: 2_000, interval: 5 });
+    expect(ended[0]).toMatchObject({ endReason: "timeout", stages: 2 });
+  });
+
+  it("a session whose lock another instance holds when its wait is over is ended once that lock is free", async () => {
+    const sessions = new MemorySessionStore();
+    const bank = bankWithPayer();
+    const ended: EndedUssdSession[] = [];
+    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const channel = createUssdChannel({ ports: bank.ports(), institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 9), aggregators: [], logger, onSessionEnd: async (s) => void ended.push(s) });
+    const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { endAfterMs: 40, sweepEveryMs: 5, busyRetryMs: 30 } });
+    open.push(smppUssd);
+    const reply = { sendUssd: async () => undefined };
+    await smppUssd.handle(link, pdu(1, 12, 0, "*384#"), reply);
+    // Another instance's hop (a stale PDU, say) holds the lock over the wait's end, and takes nothing over.
+    expect(await sessions.tryLock(KEY(12), 100)).not.toBeNull();
+    await sleep(90);
+    expect(ended).toHaveLength(0);
+    await vi.waitFor(() => expect(ended).toHaveLength(1), { timeout: 2_000, interval: 10 });
+    expect(ended[0]!.endReason).toBe("timeout");
+  });
+});
+
 describe("IdleSessions, bounded", () => {
+  it("after close, an answer that finishes late starts no timer and tracks nothing", async () => {
+    const idle = new IdleSessions({ endIdleSession: async () => true }, { endAfterMs: 10, onError: () => undefined });
+    await idle.close();
+    idle.answered("smpp-x", "s1", "k");
+    expect(idle.size).toBe(0);
+  });
+
   it("past its bound the oldest wait is dropped and reported, never ended early (its subscriber may still be typing)", async () => {
     const endedIds: string[] = [];
     const dropped: string[] = [];
     const idle = new IdleSessions(
-      { endIdleSession: async (_agg, id) => void endedIds.push(id) },
+      { endIdleSession: async (_agg, id) => (endedIds.push(id), true) },
       { endAfterMs: 60_000, maxTracked: 2, onError: (_e, _agg, id) => void dropped.push(id) },
     );
     try {

@@ -13,14 +13,20 @@
  */
 
 export interface IdleEnder {
-  endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<void>;
+  /** false: the session's lock was held elsewhere, ask again shortly. */
+  endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<boolean>;
 }
+
+/** A session whose lock was busy is asked about again at most this many times (by default every 2 s, inside the TTL's margin). */
+const BUSY_RETRIES = 5;
 
 export interface IdleSessionsOptions {
   /** How long after its last answer a session is ended; under the store's idle TTL, so the record is still there. */
   endAfterMs: number;
   /** How often waits are checked (default 5 s). */
   sweepEveryMs?: number;
+  /** How long after a busy lock the end is tried again (default 2 s). */
+  busyRetryMs?: number;
   /** Sessions tracked at most (default 100,000, ~15 MB). */
   maxTracked?: number;
   clock?: () => number;
@@ -32,11 +38,16 @@ interface Waiting {
   sessionId: string;
   hopKey: string;
   dueAtMs: number;
+  /** Ends tried while another instance held the session's lock. */
+  busy: number;
 }
 
 export class IdleSessions {
   /** In order of the last answer (a Map keeps insertion order), so the due ones are at its head. */
   private readonly waiting = new Map<string, Waiting>();
+  /** Ends to try again (their lock was busy): few, and due out of `waiting`'s order, so kept apart. */
+  private readonly retrying = new Map<string, Waiting>();
+  private closed = false;
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | null = null;
   private readonly ending = new Set<Promise<void>>();
@@ -50,9 +61,12 @@ export class IdleSessions {
 
   /** The session was answered with a continue under hopKey: it now waits for the subscriber. */
   answered(aggregator: string, sessionId: string, hopKey: string): void {
+    // A hop that finishes after close() (inbound PDUs are handled without being awaited) starts nothing.
+    if (this.closed) return;
     const key = `${aggregator}:${sessionId}`;
     this.waiting.delete(key);
-    this.waiting.set(key, { aggregator, sessionId, hopKey, dueAtMs: this.clock() + this.options.endAfterMs });
+    this.retrying.delete(key);
+    this.waiting.set(key, { aggregator, sessionId, hopKey, dueAtMs: this.clock() + this.options.endAfterMs, busy: 0 });
     if (this.waiting.size > (this.options.maxTracked ?? 100_000)) this.drop(this.waiting.keys().next().value!);
     this.timer ??= setInterval(() => this.sweep(), this.options.sweepEveryMs ?? 5_000).unref();
   }
@@ -60,22 +74,30 @@ export class IdleSessions {
   /** The session ended (our END, the network's abort, a new begin on its number): nothing to wait for. */
   over(aggregator: string, sessionId: string): void {
     this.waiting.delete(`${aggregator}:${sessionId}`);
+    this.retrying.delete(`${aggregator}:${sessionId}`);
   }
 
   /** Ends the sessions whose wait is over; what the timer runs. */
   sweep(nowMs = this.clock()): void {
     for (const [key, w] of this.waiting) {
       if (w.dueAtMs > nowMs) break;
-      this.endNow(key);
+      this.waiting.delete(key);
+      this.endNow(key, w);
+    }
+    for (const [key, w] of this.retrying) {
+      if (w.dueAtMs > nowMs) continue;
+      this.retrying.delete(key);
+      this.endNow(key, w);
     }
   }
 
   get size(): number {
-    return this.waiting.size;
+    return this.waiting.size + this.retrying.size;
   }
 
   /** Stops the timer and waits for the ends under way; what is still waiting is left to its record's TTL. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     while (this.ending.size > 0) await Promise.all([...this.ending]);
@@ -87,11 +109,15 @@ export class IdleSessions {
     this.options.onError(new Error("too many sessions waiting: this one is not metered if the subscriber leaves it"), w.aggregator, w.sessionId);
   }
 
-  private endNow(key: string): void {
-    const w = this.waiting.get(key)!;
-    this.waiting.delete(key);
+  private endNow(key: string, w: Waiting): void {
     const ending: Promise<void> = this.ender
       .endIdleSession(w.aggregator, w.sessionId, w.hopKey)
+      .then((done) => {
+        // Its lock was held elsewhere: that hop may take the session over (then it is tracked
+        // there), or be a stale one that changes nothing, so this end is tried again.
+        if (done || this.closed || w.busy >= BUSY_RETRIES || this.waiting.has(key)) return;
+        this.retrying.set(key, { ...w, dueAtMs: this.clock() + (this.options.busyRetryMs ?? 2_000), busy: w.busy + 1 });
+      })
       .catch((error: unknown) => this.options.onError(error, w.aggregator, w.sessionId))
       .finally(() => this.ending.delete(ending));
     this.ending.add(ending);

@@ -44,12 +44,12 @@ export interface UssdHopRequest {
 
 /** What src/ussd's HopProcessor offers, as this channel needs it. */
 export interface UssdHops {
-  /** stale: the PDU was older than the last one answered, and ran nothing. */
-  handle(req: UssdHopRequest): Promise<{ end: boolean; text: string; stale?: true }>;
+  /** stale: the PDU was older than the last one answered, and ran nothing; replayed: it was the last one again. */
+  handle(req: UssdHopRequest): Promise<{ end: boolean; text: string; stale?: true; replayed?: true }>;
   /** With unlessLastHop: keeps a session still open whose last answered hop had that key. */
   endSession(aggregator: string, sessionId: string, reason?: "abort" | "timeout", unlessLastHop?: string): Promise<void>;
-  /** Meters as timed out a session whose last answered hop is still lastHopKey, and forgets it. */
-  endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<void>;
+  /** Meters as timed out a session whose last answered hop is still lastHopKey, and forgets it; false when its lock was busy. */
+  endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<boolean>;
   /** How long a session's record outlives its last hop. */
   readonly idleTtlSec: number;
 }
@@ -134,7 +134,7 @@ export class UssdOverSmpp {
     }
     const begin = options.beginOps.includes(op);
     if (!begin && !options.continueOps.includes(op)) return this.deps.logger.warn({ link: link.id, op }, "ussd op not configured for this link: ignored");
-    let answer: { end: boolean; text: string; stale?: true };
+    let answer: { end: boolean; text: string; stale?: true; replayed?: true };
     if (!hops) answer = { end: true, text: UNAVAILABLE };
     else {
       // A re-delivered PDU (same sequence) gets the stored answer; without sequences every PDU is new.
@@ -161,7 +161,8 @@ export class UssdOverSmpp {
         shortcut: begin ? shortcutOf(m.text, options.serviceCode) : undefined,
       });
       if (answer.end) this.idle?.over(aggregator, session.sessionId);
-      else if (!answer.stale) this.idle?.answered(aggregator, session.sessionId, hopKey);
+      // A stale or replayed PDU stored nothing: the record lapses as its last write set, so the wait stays as it was.
+      else if (!answer.stale && !answer.replayed) this.idle?.answered(aggregator, session.sessionId, hopKey);
     }
     await reply.sendUssd(this.replyPdu(options, m, session, answer));
   }
