@@ -244,23 +244,32 @@ export class HopProcessor {
    */
   async endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<boolean> {
     const key = `${aggregator}:${sessionId}`;
-    const ending = this.mutex.run(key, async () => {
+    const ending = this.rewriteLocked(key, (record) => {
+      if (!record || record.closed || record.hop !== this.digest(key, lastHopKey)) return [];
+      this.ended(aggregator, sessionId, record, "timeout");
+      return [{ key, value: null }];
+    });
+    if (ending === null) throw new Error("ussd session busy: its idle end was not applied");
+    return ending;
+  }
+
+  /**
+   * In the session's turn here and under its lock, the writes `rewrite` makes of its record, then
+   * the lock released. false when another instance held the lock (nothing was read or written);
+   * null when the session's queue here is full.
+   */
+  private rewriteLocked(key: string, rewrite: (record: SessionRecord | null) => SessionWrite[]): Promise<boolean> | null {
+    return this.mutex.run(key, async () => {
       const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs);
       if (lock === null) return false;
       let writes: SessionWrite[] = [];
       try {
-        const record = decodeRecord(lock.value);
-        if (record && !record.closed && record.hop === this.digest(key, lastHopKey)) {
-          this.ended(aggregator, sessionId, record, "timeout");
-          writes = [{ key, value: null }];
-        }
+        writes = rewrite(decodeRecord(lock.value));
       } finally {
         await this.deps.sessions.commit(key, lock.token, writes);
       }
       return true;
     });
-    if (ending === null) throw new Error("ussd session busy: its idle end was not applied");
-    return ending;
   }
 
   /**
@@ -272,23 +281,15 @@ export class HopProcessor {
    * another instance, or a full queue, leaves the session as it was.
    */
   private closeAfterErrorEnd(key: string, req: HopRequest): void {
-    const closing = this.mutex.run(key, async () => {
-      const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs);
-      if (lock === null) return;
-      let writes: SessionWrite[] = [];
-      try {
-        const record = decodeRecord(lock.value);
-        if (record && !record.closed && record.msisdn === req.msisdn) {
-          const hop = this.digest(key, req.hopKey);
-          // Our END is a screen shown; when the hop stored its own screen (over budget), it stood in for that one.
-          const menu = record.menu && record.hop !== hop ? { ...record.menu, stages: record.menu.stages + 1 } : record.menu;
-          const closed: SessionRecord = { ...record, menu, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, hop };
-          writes = [{ key, value: encodeRecord(closed), ttlSec: this.limits.idleTtlSec }];
-          this.ended(req.aggregator, req.sessionId, closed, "end");
-        }
-      } finally {
-        await this.deps.sessions.commit(key, lock.token, writes);
-      }
+    const closing = this.rewriteLocked(key, (record) => {
+      if (!record || record.closed || record.msisdn !== req.msisdn) return [];
+      const hop = this.digest(key, req.hopKey);
+      // Our END is a screen shown; when the hop stored its own screen (over budget), it stood in for that one.
+      const menu = record.menu && record.hop !== hop ? { ...record.menu, stages: record.menu.stages + 1 } : record.menu;
+      const closed: SessionRecord = { ...record, menu, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, hop };
+      const writes = [{ key, value: encodeRecord(closed), ttlSec: this.limits.idleTtlSec }];
+      this.ended(req.aggregator, req.sessionId, closed, "end");
+      return writes;
     });
     closing?.catch((error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not closed"));
   }

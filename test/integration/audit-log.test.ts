@@ -40,6 +40,16 @@ async function asSuperuser(db: SqlDb, sql: string, params: unknown[] = []): Prom
   });
 }
 
+/** Runs a test on a database of its own (a chain to tamper with), dropped afterwards. */
+async function onOwnDb(run: (own: TestDb) => Promise<void>, maxConnections = 2): Promise<void> {
+  const own = await openTestDb("postgres", { maxConnections });
+  try {
+    await run(own);
+  } finally {
+    await own.cleanup();
+  }
+}
+
 async function count(db: SqlDb): Promise<number> {
   const r = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log");
   return r.rows[0]!.n;
@@ -273,21 +283,17 @@ describe("audit log: PIN attempts on a chain of their own", () => {
   });
 
   it("names a broken link in chain 2 by its chain", async () => {
-    const own = await openTestDb("postgres", { maxConnections: 2 });
-    try {
+    await onOwnDb(async (own) => {
       const log = new SqlAuditLog(own.db, () => T0);
       await log.append(entries(1, 2));
       await log.append([pinEntry(1), pinEntry(2), pinEntry(3)]);
       await asSuperuser(own.db, `UPDATE audit_log SET outcome = 'refused' WHERE chain = 2 AND seq = 2`);
       expect(await verifyAuditChain(own.db)).toEqual({ ok: false, checked: 3, firstBroken: { chain: 2, seq: 2n, reason: "content does not match its hash (altered)" } });
-    } finally {
-      await own.cleanup();
-    }
+    });
   });
 
   it("notices an entry forged far beyond the rest of a chain, without walking the seqs in between", async () => {
-    const own = await openTestDb("postgres", { maxConnections: 2 });
-    try {
+    await onOwnDb(async (own) => {
       const log = new SqlAuditLog(own.db, () => T0);
       await log.append([pinEntry(1), pinEntry(2)]);
       await own.db.query(
@@ -297,14 +303,11 @@ describe("audit log: PIN attempts on a chain of their own", () => {
       const result = await verifyAuditChain(own.db, { pageSize: 10 });
       expect(result).toMatchObject({ ok: false, checked: 2, firstBroken: { chain: 2, seq: 3n } });
       expect(result.firstBroken!.reason).toMatch(/missing/);
-    } finally {
-      await own.cleanup();
-    }
+    });
   });
 
   it("verifies a log appended to while it is walked: rows committed between two reads are read, not taken for deleted", async () => {
-    const own = await openTestDb("postgres", { maxConnections: 4 });
-    try {
+    await onOwnDb(async (own) => {
       const log = new SqlAuditLog(own.db, () => T0);
       await log.append(entries(1, 8));
       let reads = 0;
@@ -318,28 +321,22 @@ describe("audit log: PIN attempts on a chain of their own", () => {
         },
       };
       expect(await verifyAuditChain(live, { pageSize: 10 })).toEqual({ ok: true, checked: 18 });
-    } finally {
-      await own.cleanup();
-    }
+    }, 4);
   });
 
   it("reports an entry forged at the very top of bigint instead of failing on the range past it", async () => {
-    const own = await openTestDb("postgres", { maxConnections: 2 });
-    try {
+    await onOwnDb(async (own) => {
       await new SqlAuditLog(own.db, () => T0).append([pinEntry(1)]);
       await own.db.query(
         `INSERT INTO audit_log (chain, seq, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, prev_hash, hash)
          SELECT 2, 9223372036854775800, occurred_at, actor_type, actor_id, action, channel, outcome, subject, payload, hash, hash FROM audit_log WHERE chain = 2 AND seq = 1`,
       );
       expect(await verifyAuditChain(own.db, { pageSize: 1_000 })).toMatchObject({ ok: false, firstBroken: { chain: 2, seq: 2n } });
-    } finally {
-      await own.cleanup();
-    }
+    });
   });
 
   it("notices an entry forged outside both chains (a superuser dropped the checks)", async () => {
-    const own = await openTestDb("postgres", { maxConnections: 2 });
-    try {
+    await onOwnDb(async (own) => {
       await new SqlAuditLog(own.db, () => T0).append([...entries(1, 2), pinEntry(1)]);
       await own.db.query("ALTER TABLE audit_log DROP CONSTRAINT audit_log_chain_known");
       await own.db.query(
@@ -347,14 +344,11 @@ describe("audit log: PIN attempts on a chain of their own", () => {
          SELECT 3, 1, occurred_at, actor_type, 'forged', action, channel, outcome, subject, payload, hash, hash FROM audit_log WHERE chain = 1 AND seq = 1`,
       );
       expect(await verifyAuditChain(own.db)).toEqual({ ok: false, checked: 0, firstBroken: { chain: 3, seq: 1n, reason: "an entry lies outside both chains (forged)" } });
-    } finally {
-      await own.cleanup();
-    }
+    });
   });
 
   it("notices an entry moved from chain 2 to the end of chain 1 (heads moved to match)", async () => {
-    const own = await openTestDb("postgres", { maxConnections: 2 });
-    try {
+    await onOwnDb(async (own) => {
       const log = new SqlAuditLog(own.db, () => T0);
       await log.append(entries(1, 2));
       await log.append([pinEntry(1)]);
@@ -364,9 +358,7 @@ describe("audit log: PIN attempts on a chain of their own", () => {
       const result = await verifyAuditChain(own.db);
       expect(result).toMatchObject({ ok: false, firstBroken: { chain: 1, seq: 3n } });
       expect(result.firstBroken!.reason).toMatch(/prev_hash/);
-    } finally {
-      await own.cleanup();
-    }
+    });
   });
 });
 

@@ -83,11 +83,8 @@ export function auditChainOfEntries(chain: AuditChain): string {
 )`;
 }
 
-/** auditChainOfEntries of chain 1, where every entry but PIN verifications goes. */
-export const AUDIT_CHAIN_OF_ENTRIES = auditChainOfEntries(1);
-
 /**
- * AUDIT_CHAIN_OF_ENTRIES over one batch of auditChainParams, for the caller to put into its own
+ * auditChainOfEntries over one batch of auditChainParams, for the caller to put into its own
  * statement, saving the round trips of a separate head lock and insert. `$first` …
  * `$first+8` take auditChainValues; `occurredAt` names the caller's timestamptz parameter (the
  * `now` the params were made with).
@@ -149,10 +146,8 @@ export function sqlAbortWhen(failed: string, message: string): string {
 
 // One statement appends a chain's entries (head lock, chain, rows, head move): one round trip, and
 // the head is held for that statement and its commit only.
-const APPEND: Record<AuditChain, string> = {
-  1: `WITH RECURSIVE ${auditChainSql(2, "$1::timestamptz", 1)}\nSELECT (SELECT count(*) FROM audit_move)::int AS moved`,
-  2: `WITH RECURSIVE ${auditChainSql(2, "$1::timestamptz", 2)}\nSELECT (SELECT count(*) FROM audit_move)::int AS moved`,
-};
+const APPEND = new Map(AUDIT_CHAINS.map((chain) => [chain, `WITH RECURSIVE ${auditChainSql(2, "$1::timestamptz", chain)}
+SELECT (SELECT count(*) FROM audit_move)::int AS moved`]));
 
 /**
  * Appends entries to the chain with `db`: on a pool, as a transaction of its own; inside a
@@ -176,7 +171,7 @@ export async function appendAuditEntries(db: SqlExecutor, entries: AuditEntryInp
 }
 
 async function appendToChain(db: SqlExecutor, chain: AuditChain, params: AuditChainParams, now: Date): Promise<void> {
-  const result = await db.query<{ moved: number }>(APPEND[chain], [now.toISOString(), ...auditChainValues(params)]);
+  const result = await db.query<{ moved: number }>(APPEND.get(chain)!, [now.toISOString(), ...auditChainValues(params)]);
   if (result.rows[0]?.moved !== 1) {
     const head = await db.query(`SELECT 1 FROM audit_head WHERE id = $1`, [chain]);
     throw new Error(head.rows.length === 0 ? `audit_head has no row for chain ${chain}: the audit migrations have not run` : "audit head did not advance: the chain would fork");
@@ -200,7 +195,7 @@ export class SqlAuditLog implements AuditLog {
 }
 
 export interface AuditRow {
-  chain?: number;
+  chain: number;
   seq: string;
   occurred_at: Date;
   actor_type: string;
@@ -226,7 +221,7 @@ const NEXT_SEQ = `SELECT min(seq)::text AS seq FROM audit_log WHERE chain = $2 A
 
 export function toRecord(r: AuditRow): AuditRecord {
   return {
-    chain: (r.chain ?? 1) as AuditChain,
+    chain: r.chain as AuditChain,
     seq: BigInt(r.seq),
     occurredAt: new Date(r.occurred_at),
     actorType: r.actor_type as ActorType,
