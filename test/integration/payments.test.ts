@@ -258,6 +258,34 @@ describe("payments on postgres", () => {
     expect((await balance(baraka.walletAccountId)) + (await balance(second.value.accountId))).toBe(400_000n - 100_000n);
   });
 
+  it("a payee's wallet never passes its tier's balance cap; the payer is not told the payee's room; a card or bank account is not capped", async () => {
+    const sender = await registerWithPin(services, institutionId, { msisdn: "0712345663", name: "Cap Sender", pin: "3816" });
+    const full = await registerWithPin(services, institutionId, { msisdn: "0712345664", name: "Cap Full", pin: "5903" });
+    await fund(sender.walletAccountId, 60_000n);
+    // 10,000 short of the tier's 10,000,000 cap.
+    await fund(full.walletAccountId, DAILY.maxBalanceMinor - 10_000n);
+    const pay = (payeeQuery: string, amountMinor: bigint, paymentId = uuidv7()) =>
+      services.payments.sendP2P({ payerCustomerId: sender.id, payee: payeeQuery, amountMinor, channel: "ussd", paymentId, pin: "3816" });
+    const refusedId = uuidv7();
+    const refused = await pay(full.msisdn, 10_001n, refusedId);
+    expect(refused).toEqual({ ok: false, code: "balance_limit_exceeded" });
+    expect(await balance(full.walletAccountId)).toBe(DAILY.maxBalanceMinor - 10_000n);
+    expect(await balance(sender.walletAccountId)).toBe(60_000n);
+    // The quote before the PIN does not probe the payee's cap (a free bisection of a stranger's balance).
+    expect(await services.payments.quoteP2P({ payerCustomerId: sender.id, payee: full.msisdn, amountMinor: 10_001n, channel: "ussd" })).toMatchObject({ ok: true });
+    // A retry of the refused payment is refused again, the same way; the room itself is accepted.
+    expect(await pay(full.msisdn, 10_001n, refusedId)).toEqual({ ok: false, code: "balance_limit_exceeded" });
+    expect(await pay(full.msisdn, 10_000n)).toMatchObject({ ok: true });
+    expect(await balance(full.walletAccountId)).toBe(DAILY.maxBalanceMinor);
+    // Paid into a bank account that mirrors money held elsewhere: this ledger's position says nothing of a cap.
+    const bank = await services.directory.addInstrument(SYSTEM, full.id, { kind: "bank_account", alias: "salary", externalRef: "0123456789" });
+    if (!bank.ok) throw new Error(bank.code);
+    expect((await services.directory.setDefaultInstrument(SYSTEM, full.id, bank.value.id)).ok).toBe(true);
+    await fund(bank.value.accountId, DAILY.maxBalanceMinor);
+    expect(await pay(full.msisdn, 20_000n)).toMatchObject({ ok: true });
+    expect(await balance(bank.value.accountId)).toBe(DAILY.maxBalanceMinor + 20_000n);
+  });
+
   it("moves nothing when the payer can cover the payment but not its fee", async () => {
     const left = await balance(payer.walletAccountId);
     const refused = await send(left, "4827");

@@ -85,6 +85,10 @@ describe("evaluateLimits: the payee's balance", () => {
     });
   });
 
+  it("no cap binds an account that holds no money here (balance null: a card's or bank account's clearing position)", () => {
+    expect(evaluateLimits({ amountMinor: 10n ** 12n, payee: { policy: POLICY, balanceMinor: null } })).toEqual({ ok: true });
+  });
+
   it("a wallet already above its maximum (the bank lowered it) has no room, never negative room", () => {
     expect(evaluateLimits({ amountMinor: 1n, payee: payee(150_000n) })).toMatchObject({ code: "balance_limit_exceeded", remainingMinor: 0n });
   });

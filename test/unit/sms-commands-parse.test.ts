@@ -75,9 +75,11 @@ describe("vocabulary", () => {
 
   it("maps refusal codes to reply keys that exist", () => {
     const keys = new Set(v.keys("en"));
-    for (const code of ["pin_wrong", "pin_locked", "insufficient_funds", "daily_amount_exceeded", "payee_not_found", "self_payment", "sim_swap_cooling", "whatever"]) {
+    for (const code of ["pin_wrong", "pin_locked", "insufficient_funds", "daily_amount_exceeded", "balance_limit_exceeded", "payee_not_found", "self_payment", "sim_swap_cooling", "whatever"]) {
       expect(keys.has(refusalKey(code)), code).toBe(true);
     }
+    // The payee's wallet is full: said as such, not as the sender's own limit or a generic failure.
+    expect(refusalKey("balance_limit_exceeded")).toBe("err.payee_limit");
   });
 
   it("renders amounts exactly, with plain spaces for GSM", () => {

@@ -1,7 +1,7 @@
 import { addUsage, evaluateLimits } from "../limits/evaluate.js";
 import { periodKeys } from "../limits/periods.js";
 import type { LimitRefusal, LimitUsage } from "../limits/types.js";
-import type { Account, TransferLimits } from "./types.js";
+import { AccountFlags, type Account, type TransferLimits } from "./types.js";
 
 /**
  * What an account has sent in one period ("2026-11-25" or "2026-11"), or received when the key
@@ -42,7 +42,10 @@ export function usageKeysFor(debitAccountId: string, creditAccountId: string, li
  * pending debit may yet be voided). So a cap holds however the pendings settle, and a pending
  * towards a capped account (an agent's float, a tier-0 wallet) reserves its room when it is made.
  */
-function holdingOf(a: Account): bigint {
+function holdingOf(a: Account): bigint | null {
+  // Only an account that cannot go negative holds money here; the others mirror money held
+  // elsewhere (a card, a bank account), where this ledger's balance says nothing of a cap.
+  if ((a.flags & AccountFlags.debitsMustNotExceedCredits) === 0) return null;
   return a.creditsPosted + a.creditsPending - a.debitsPosted;
 }
 

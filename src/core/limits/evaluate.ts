@@ -10,11 +10,12 @@ export interface LimitCheck {
   payer?: { policy: LimitPolicy; usage: LimitUsage };
   /**
    * balanceMinor: what the payee could come to hold before this transfer (posted and pending
-   * credits less posted debits: see the ledger's limits-check). inbound: what the payee has received so far this day and month, present only when
+   * credits less posted debits: see the ledger's limits-check); null when the account holds no
+   * money here (a clearing position for a card or bank account), which no balance cap binds. inbound: what the payee has received so far this day and month, present only when
    * the policy also bounds money coming in (an agent's float); then the policy's per-transaction,
    * daily and monthly figures apply to receiving as they apply to a payer's sending.
    */
-  payee?: { policy: LimitPolicy; balanceMinor: bigint; inbound?: LimitUsage };
+  payee?: { policy: LimitPolicy; balanceMinor: bigint | null; inbound?: LimitUsage };
 }
 
 const OK: LimitDecision = Object.freeze({ ok: true });
@@ -59,6 +60,7 @@ export function evaluateLimits(check: LimitCheck): LimitDecision {
       // What remains is the payee's; what may go through now is also bounded by the payer.
       if (refused) return payerRoom === null ? refused : { ...refused, availableMinor: min(refused.availableMinor, payerRoom) };
     }
+    if (check.payee.balanceMinor === null) return OK;
     const room = nonNegative(check.payee.policy.maxBalanceMinor - check.payee.balanceMinor);
     if (amount > room) {
       const inboundRoom = inbound ? availableToSend(check.payee.policy, inbound) : room;

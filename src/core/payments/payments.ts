@@ -169,7 +169,11 @@ export class Payments {
 
   private async move(request: P2PSend, parties: Parties, debitAccountId: string, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
     const feeIncomeId = await ensureSystemAccount(this.deps.ledger, parties.institution, { kind: "fee_income" });
-    const policy = await this.deps.limits.effective({ institutionId: parties.institution.id, channel: request.channel, tier: parties.payer.kycTier as LimitTier });
+    const institutionId = parties.institution.id;
+    const [policy, payeePolicy] = await Promise.all([
+      this.deps.limits.effective({ institutionId, channel: request.channel, tier: parties.payer.kycTier as LimitTier }),
+      this.deps.limits.effective({ institutionId, channel: request.channel, tier: parties.payee.kycTier as LimitTier }),
+    ]);
     const group = paymentWithFee(
       { id: request.paymentId, debitAccountId, creditAccountId: parties.payeeAccountId, amountMinor: request.amountMinor, code: "p2p" },
       { type: "p2p", feeMinor, agentCommissionMinor: 0n },
@@ -177,7 +181,10 @@ export class Payments {
     );
     // Paid from a second wallet, the payer's limits still count on their primary one: per customer.
     const usage = debitAccountId === parties.payer.walletAccountId ? {} : { payerUsageAccountId: parties.payer.walletAccountId };
-    group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, ...usage };
+    // The payee's tier caps what its wallet may hold (a tier-0 wallet's maximum balance); what it
+    // receives is not otherwise limited. The quote does not check this cap: answering it before
+    // the PIN would let anyone bisect a stranger's balance for free.
+    group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, payee: payeePolicy, ...usage };
     // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.
     group[0]!.notices = this.receipts(request, parties, feeMinor);
     const results = await this.deps.ledger.submitLinked(group);

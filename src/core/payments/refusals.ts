@@ -14,6 +14,9 @@ export function refusalFor(results: TransferResult[]): PaymentRefusal | null {
     throw new Error("linked group failed without a cause");
   }
   if ((LIMIT_CODES as readonly string[]).includes(cause.result)) {
+    // What the payee's limits leave is the payee's business (their cap less their balance): the
+    // payer hears only that this amount cannot be received.
+    if (cause.limit?.party === "payee" || cause.result === "balance_limit_exceeded") return { ok: false, code: cause.result as LimitCode };
     return { ok: false, code: cause.result as LimitCode, availableMinor: cause.limit?.availableMinor };
   }
   switch (cause.result) {

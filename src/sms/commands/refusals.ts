@@ -11,6 +11,7 @@ const TABLE: Record<string, string> = {
   daily_amount_exceeded: "limit",
   monthly_amount_exceeded: "limit",
   daily_count_exceeded: "limit",
+  balance_limit_exceeded: "payee_limit",
   payee_not_found: "payee_not_found",
   payee_unavailable: "payee_not_found",
   currency_mismatch: "payee_not_found",
