@@ -266,7 +266,7 @@ export class HopProcessor {
       try {
         writes = rewrite(decodeRecord(lock.value));
       } finally {
-        await this.deps.sessions.commit(key, lock.token, writes);
+        await this.deps.sessions.commit(key, lock, writes);
       }
       return true;
     });
@@ -347,11 +347,15 @@ export class HopProcessor {
     }
     answer(reply);
     if (lock !== null) {
-      await this.deps.sessions.commit(key, lock.token, writes).catch((error: unknown) => {
+      const saved = await this.deps.sessions.commit(key, lock, writes).catch((error: unknown) => {
         // The step already ran (maybe moved money): its answer is the truth, and it went out. A
         // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
         if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
+        return true;
       });
+      // This hop outlived its lock and another took the session over: that one's state stands (a
+      // retry of this hop, same derived transfer id, tells what this one did).
+      if (!saved && writes.length > 0) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved: its lock lapsed and another hop took it over");
     }
     // Nothing above throws (failures are answered or logged). Hops of one session run one at a
     // time here (the mutex), so this is the hop that added it.

@@ -157,6 +157,29 @@ describe("a dependency fails between the confirmation and the PIN", () => {
     expect(await rig.balance(payer.walletAccountId)).toBe(1_000_00n - 260_00n);
   });
 
+  it("a hop that outlives its lock does not overwrite the session another instance took over meanwhile", async () => {
+    const payer = await rig.customer("+254777000005", "Esther Njeri", "en", "4827", 1_000_00n);
+    const pg = await proxyTo(TEST_DATABASE_URL);
+    const flaky = await rig.addInstance({ ...(await coreThrough(pg)), hopLimits: { hopBudgetMs: BUDGET_MS, lockTtlMs: 1_000 } });
+    for (const text of ["", "2", "2*0777000999"]) expect((await rig.post(flaky.app, "dep-lapse-1", "+254777000005", text)).status).toBe(200);
+    await flaky.gateway.hops.drain();
+    // The amount hop reads the database, which stalls: the hop holds the session's lock past its TTL.
+    pg.stall();
+    expect((await timedPost(flaky, "dep-lapse-1", "+254777000005", BASE)).text).toMatch(/^END /);
+    await expect.poll(() => rig.redis.exists(`${rig.prefix}lock:at:dep-lapse-1`), { timeout: 3_000, interval: 50 }).toBe(0);
+    // The aggregator's retry lands on the healthy instance, and the customer goes on to the PIN there.
+    expect((await rig.post(0, "dep-lapse-1", "+254777000005", BASE)).text).toBe(CONFIRM);
+    expect((await rig.post(0, "dep-lapse-1", "+254777000005", `${BASE}*1`)).text).toBe("CON Enter your PIN to confirm:");
+    await rig.instances[0]!.gateway.hops.drain();
+    // The stalled hop finishes now; its write of the session as it saw it (at the confirmation) is refused.
+    pg.resume();
+    await flaky.gateway.hops.drain();
+    const stored = JSON.parse((await rig.redis.get(`${rig.prefix}at:dep-lapse-1`))!) as { closed: boolean; menu: { step: string } };
+    expect(stored).toMatchObject({ closed: false, menu: { step: "pin" } });
+    expect((await rig.post(0, "dep-lapse-1", "+254777000005", `${BASE}*1*4827`)).text).toMatch(RECEIPT);
+    expect(await sentBy(payer)).toBe(1);
+  });
+
   it("Redis goes away while the PIN step waits on a stalled database: the payment posts once, the session is not saved, a retry tells the outcome", async () => {
     const payer = await rig.customer("+254777000004", "Grace Wambui", "en", "4827", 1_000_00n);
     const pg = await proxyTo(TEST_DATABASE_URL);

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemorySessionStore, type SessionStore, type SessionWrite } from "../../src/menus/engine/session-store.js";
+import { MemorySessionStore, type LockedValue, type SessionStore, type SessionWrite } from "../../src/menus/engine/session-store.js";
 import { openUssdEnv, type UssdEnv } from "../helpers/ussd-env.js";
 
 const SECRET = "leak-at-secret-0123456789abcdef0123";
@@ -28,7 +28,7 @@ class RecordingStore implements SessionStore {
   lockAndGet(key: string, ttlMs: number, take?: string) {
     return this.inner.lockAndGet(key, ttlMs, take);
   }
-  async commit(key: string, t: string, writes: SessionWrite[]) {
+  async commit(key: string, t: LockedValue, writes: SessionWrite[]) {
     for (const w of writes) if (w.value !== null) this.written.push(`${w.key}=${w.value}`);
     return this.inner.commit(key, t, writes);
   }

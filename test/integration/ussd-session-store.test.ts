@@ -95,33 +95,52 @@ function conformance(name: string, open: () => Promise<Subject>) {
       expect(first).toMatchObject({ value: "value", taken: null });
       expect(await store.lockAndGet("lg", 5_000)).toBeNull(); // held
       expect(await store.get("lg-resume")).toBe("resume"); // not taken: the session existed
-      expect(await store.commit("lg", first!.token, [])).toBe(true);
+      expect(await store.commit("lg", first!, [])).toBe(true);
       const fresh = await store.lockAndGet("lg-new", 5_000, "lg-resume");
       expect(fresh).toMatchObject({ value: null, taken: "resume" });
       expect(await store.get("lg-resume")).toBeNull(); // taken means gone
-      expect(await store.commit("lg-new", fresh!.token, [])).toBe(true);
+      expect(await store.commit("lg-new", fresh!, [])).toBe(true);
       expect(await store.lockAndGet("lg-none", 5_000, "lg-never")).toMatchObject({ value: null, taken: null });
     });
 
-    it("commit writes, deletes and unlocks in one step; a lapsed lock is not released but the writes land", async () => {
+    it("commit writes, deletes and unlocks in one step; a lapsed lock writes only while nobody took the session over", async () => {
       await store.set("c-old", "x", 60);
       const lock = await store.lockAndGet("c", 5_000);
-      expect(await store.commit("c", lock!.token, [
+      expect(await store.commit("c", lock!, [
         { key: "c", value: "saved ✓", ttlSec: 60 },
         { key: "c-resume", value: "r", ttlSec: 60 },
         { key: "c-old", value: null },
       ])).toBe(true);
       expect([await store.get("c"), await store.get("c-resume"), await store.get("c-old")]).toEqual(["saved ✓", "r", null]);
       expect(await store.tryLock("c", 5_000)).not.toBeNull(); // released
+      // Lapsed, and another hop holds the lock now: the late write would undo its work.
+      await store.set("c2", "read", 60);
       const short = await store.lockAndGet("c2", 50);
       await sleep(120);
-      const other = await store.tryLock("c2", 5_000);
+      const other = await store.lockAndGet("c2", 5_000);
       expect(other).not.toBeNull();
-      expect(await store.commit("c2", short!.token, [{ key: "c2", value: "late", ttlSec: 60 }])).toBe(false);
-      expect(await store.get("c2")).toBe("late");
+      expect(await store.commit("c2", short!, [{ key: "c2", value: "late", ttlSec: 60 }, { key: "c2-resume", value: "late", ttlSec: 60 }])).toBe(false);
+      expect([await store.get("c2"), await store.get("c2-resume")]).toEqual(["read", null]);
       expect(await store.tryLock("c2", 5_000)).toBeNull(); // the other holder keeps its lock
       await expect(store.commit("c2", other!, [{ key: "c2", value: "v", ttlSec: 0 }])).rejects.toThrow(/ttl/);
-      for (const k of ["c", "c-resume", "c2"]) await store.delete(k);
+      expect(await store.commit("c2", other!, [{ key: "c2", value: "moved on", ttlSec: 60 }])).toBe(true);
+      // Lapsed, and another hop came and went, changing the session: refused too.
+      const stale = await store.lockAndGet("c3", 50);
+      await sleep(120);
+      const quick = await store.lockAndGet("c3", 5_000);
+      expect(await store.commit("c3", quick!, [{ key: "c3", value: "theirs", ttlSec: 60 }])).toBe(true);
+      expect(await store.commit("c3", stale!, [{ key: "c3", value: "mine", ttlSec: 60 }])).toBe(false);
+      expect(await store.get("c3")).toBe("theirs");
+      // Lapsed, nobody came: the writes land (the hop's work is not lost), with nothing to unlock.
+      const slow = await store.lockAndGet("c2", 50);
+      await sleep(120);
+      expect(await store.commit("c2", slow!, [{ key: "c2", value: "slow", ttlSec: 60 }])).toBe(true);
+      expect(await store.get("c2")).toBe("slow");
+      const none = await store.lockAndGet("c4", 50);
+      await sleep(120);
+      expect(await store.commit("c4", none!, [{ key: "c4", value: "first", ttlSec: 60 }])).toBe(true);
+      expect(await store.get("c4")).toBe("first");
+      for (const k of ["c", "c-resume", "c2", "c2-resume", "c3", "c4"]) await store.delete(k);
     });
 
     it("refuses a non-positive TTL", async () => {
@@ -134,7 +153,7 @@ function conformance(name: string, open: () => Promise<Subject>) {
       const locks = await Promise.all(keys.map((key) => store.lockAndGet(key, 5_000)));
       expect(locks.map((l) => l?.value)).toEqual(keys.map((key, i) => (i % 2 === 0 ? `old ${key}` : null)));
       expect(new Set(locks.map((l) => l?.token)).size).toBe(keys.length);
-      const released = await Promise.all(keys.map((key, i) => store.commit(key, locks[i]!.token, [{ key, value: `new ${key}`, ttlSec: 60 }])));
+      const released = await Promise.all(keys.map((key, i) => store.commit(key, locks[i]!, [{ key, value: `new ${key}`, ttlSec: 60 }])));
       expect(released).toEqual(keys.map(() => true));
       expect(await Promise.all(keys.map((key) => store.get(key)))).toEqual(keys.map((key) => `new ${key}`));
       await Promise.all(keys.map((key) => store.delete(key)));
@@ -176,8 +195,8 @@ describe("RedisSessionStore batches", () => {
     await redis.connect();
     const [a, b] = await Promise.all([store.lockAndGet("a", 5_000), store.lockAndGet("b", 5_000)]);
     expect(a?.value).toBeNull();
-    expect(await store.commit("b", b!.token, [{ key: "b", value: "kept", ttlSec: 60 }])).toBe(true);
-    expect(await store.commit("a", a!.token, [])).toBe(true);
+    expect(await store.commit("b", b!, [{ key: "b", value: "kept", ttlSec: 60 }])).toBe(true);
+    expect(await store.commit("a", a!, [])).toBe(true);
     expect(await store.get("b")).toBe("kept");
     await redis.del(`${prefix}b`);
     await store.close();
@@ -195,7 +214,7 @@ describe("RedisSessionStore batches", () => {
     const [other, odd, committed] = await Promise.allSettled([
       store.lockAndGet("other", 5_000),
       store.lockAndGet("odd", 5_000),
-      store.commit("fine", locked!.token, [{ key: "fine", value: "after", ttlSec: 60 }]),
+      store.commit("fine", locked!, [{ key: "fine", value: "after", ttlSec: 60 }]),
     ]);
     expect(odd.status).toBe("rejected");
     expect(String((odd as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
@@ -213,7 +232,7 @@ describe("RedisSessionStore batches", () => {
     const keys = Array.from({ length: 2_500 }, (_, i) => `k${i}`);
     const locks = await Promise.all(keys.map((key) => store.lockAndGet(key, 5_000)));
     expect(locks.every((l) => l !== null && l.value === null)).toBe(true);
-    const done = await Promise.all(keys.map((key, i) => store.commit(key, locks[i]!.token, [{ key, value: `v${i}`, ttlSec: 60 }])));
+    const done = await Promise.all(keys.map((key, i) => store.commit(key, locks[i]!, [{ key, value: `v${i}`, ttlSec: 60 }])));
     expect(done.every((d) => d)).toBe(true);
     expect(await store.get("k2499")).toBe("v2499");
     const admin = new Redis(REDIS_URL);

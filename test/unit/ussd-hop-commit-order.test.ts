@@ -5,7 +5,7 @@
 import express from "express";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
-import { MemorySessionStore, type SessionWrite } from "../../src/menus/engine/session-store.js";
+import { MemorySessionStore, type LockedValue, type SessionWrite } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
 import type { EndedUssdSession } from "../../src/ussd/hop.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
@@ -18,10 +18,10 @@ class GatedStore extends MemorySessionStore {
   private open = false;
   private waiters: (() => void)[] = [];
 
-  override async commit(key: string, token: string, writes: SessionWrite[]): Promise<boolean> {
+  override async commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean> {
     this.events.push("commit asked");
     if (!this.open) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    const released = await super.commit(key, token, writes);
+    const released = await super.commit(key, lock, writes);
     this.events.push("commit done");
     return released;
   }

@@ -15,9 +15,11 @@ const UNLOCK_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redi
 // number of keys and of arguments, then its arguments.
 //   L (lockAndGet). Keys: lock, value[, take]. Args: token, lock ms. Answers 0 when the lock is
 //     held by another, else {value, has value, taken, has taken}: a hop's lock and read.
-//   C (commit). Keys: lock, then the written keys. Args: token, then per written key a TTL in
-//     seconds (0: delete) and its value. Answers 1 when the token still held the lock and released
-//     it, else 0: the writes, then the compare-and-delete unlock.
+//   C (commit). Keys: lock, value, then the written keys. Args: token, proof, the value read,
+//     then per written key a TTL in seconds (0: delete) and its value. When the token holds the
+//     lock: the writes, then the unlock; answers 1. When it does not (the lock lapsed): the writes
+//     only if nobody holds the lock and the proof holds (proof "1": value is absent; "2": value
+//     equals the value read; "0": no proof sent, never), answering 0; else nothing, answering -1.
 // Each operation runs under pcall, so one that fails (a key of the wrong type) answers its own
 // error and the others still run, as each script of a pipeline did. (Redis raises a call's error
 // as a string in some versions and as an error table in others; both become that error reply.)
@@ -32,12 +34,21 @@ local function lock_and_get(k, a, nkeys)
   end
   return {value or "", value and 1 or 0, taken or "", taken and 1 or 0}
 end
+local function unchanged(k, a)
+  if redis.call("exists", KEYS[k]) == 1 then return false end
+  local proof = ARGV[a + 1]
+  if proof == "1" then return redis.call("exists", KEYS[k + 1]) == 0 end
+  return proof == "2" and redis.call("get", KEYS[k + 1]) == ARGV[a + 2]
+end
 local function commit(k, a, nkeys)
-  for i = 1, nkeys - 1 do
-    local ttl = tonumber(ARGV[a + 2 * i - 1])
-    if ttl > 0 then redis.call("set", KEYS[k + i], ARGV[a + 2 * i], "EX", ttl) else redis.call("del", KEYS[k + i]) end
+  local mine = redis.call("get", KEYS[k]) == ARGV[a]
+  if not mine and not unchanged(k, a) then return -1 end
+  for i = 1, nkeys - 2 do
+    local ttl = tonumber(ARGV[a + 1 + 2 * i])
+    if ttl > 0 then redis.call("set", KEYS[k + 1 + i], ARGV[a + 2 + 2 * i], "EX", ttl) else redis.call("del", KEYS[k + 1 + i]) end
   end
-  if redis.call("get", KEYS[k]) == ARGV[a] then return redis.call("del", KEYS[k]) else return 0 end
+  if mine then redis.call("del", KEYS[k]) return 1 end
+  return 0
 end
 local results = {}
 local k, a = 1, 1
@@ -88,24 +99,37 @@ export class RedisSessionStore implements SessionStore {
 
   async lockAndGet(key: string, ttlMs: number, take?: string): Promise<LockedValue | null> {
     const token = randomUUID();
+    const lockMs = Math.max(1, Math.ceil(ttlMs));
+    // Redis starts the lock's TTL when the command arrives, after this: half of it is surely ours.
+    const heldUntilMs = performance.now() + lockMs / 2;
     const keys = [`${this.prefix}lock:${key}`, this.prefix + key];
     if (take !== undefined) keys.push(this.prefix + take);
-    const got = (await this.operation("L", keys, [token, Math.max(1, Math.ceil(ttlMs))])) as [string, number, string, number] | 0;
+    const got = (await this.operation("L", keys, [token, lockMs])) as [string, number, string, number] | 0;
     if (got === 0) return null;
     const [value, hasValue, taken, hasTaken] = got;
-    return { token, value: hasValue === 1 ? value : null, taken: hasTaken === 1 ? taken : null };
+    return { token, value: hasValue === 1 ? value : null, taken: hasTaken === 1 ? taken : null, heldUntilMs };
   }
 
-  async commit(key: string, token: string, writes: SessionWrite[]): Promise<boolean> {
-    const keys = [`${this.prefix}lock:${key}`];
-    const args: (string | number)[] = [token];
+  async commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean> {
+    const keys = [`${this.prefix}lock:${key}`, this.prefix + key];
+    const args: (string | number)[] = [lock.token, ...this.proof(lock)];
     for (const w of writes) {
       const ttl = w.value === null ? 0 : Math.ceil(w.ttlSec ?? 0);
       if (w.value !== null && !(ttl > 0)) throw new Error("session ttl must be positive");
       keys.push(this.prefix + w.key);
       args.push(ttl, w.value ?? "");
     }
-    return (await this.operation("C", keys, args)) === 1;
+    return (await this.operation("C", keys, args)) !== -1;
+  }
+
+  /**
+   * What lets a commit whose lock lapsed still write: the value its lock read (unchanged means
+   * nobody took the session over meanwhile). Sent only once the lock may have lapsed: before
+   * then the token suffices, and a hop's commit carries no copy of the record it read.
+   */
+  private proof(lock: LockedValue): [string, string] {
+    if (lock.heldUntilMs !== undefined && performance.now() < lock.heldUntilMs) return ["0", ""];
+    return lock.value === null ? ["1", ""] : ["2", lock.value];
   }
 
   /**

@@ -21,6 +21,11 @@ export interface LockedValue {
   value: string | null;
   /** The `take` key's value, read and deleted because `key` held nothing (null otherwise). */
   taken: string | null;
+  /**
+   * The store's own: until when (performance.now()) the lock is surely still held, so a commit
+   * before then needs no proof that nobody took the session over.
+   */
+  heldUntilMs?: number;
 }
 
 export interface SessionStore {
@@ -30,10 +35,13 @@ export interface SessionStore {
    */
   lockAndGet(key: string, ttlMs: number, take?: string): Promise<LockedValue | null>;
   /**
-   * A hop's last round trip: applies the writes, then releases key's lock if token still holds it
-   * (false when it had lapsed or was taken over; the writes are applied anyway).
+   * A hop's last round trip: applies the writes and releases key's lock if the lock's token still
+   * holds it. When the lock has lapsed (the hop outlived its TTL), the writes are applied only if
+   * nobody holds the lock now and key still holds the value the lock read: otherwise another hop
+   * (maybe on another instance) has taken the session over, and a late write would undo its
+   * work. true when the writes were applied, false when they were refused.
    */
-  commit(key: string, token: string, writes: SessionWrite[]): Promise<boolean>;
+  commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean>;
   get(key: string): Promise<string | null>;
   /** Creates or replaces the value; it lapses ttlSec after this write. */
   set(key: string, value: string, ttlSec: number): Promise<void>;
@@ -75,13 +83,26 @@ export class MemorySessionStore implements SessionStore {
     return { token, value, taken };
   }
 
-  async commit(key: string, token: string, writes: SessionWrite[]): Promise<boolean> {
+  async commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean> {
     if (writes.some((w) => w.value !== null && !((w.ttlSec ?? 0) > 0))) throw new Error("session ttl must be positive");
+    const mine = this.holds(key, lock.token);
+    if (!mine && (this.heldByAnyone(key) || (await this.get(key)) !== lock.value)) return false;
     for (const w of writes) {
       if (w.value === null) await this.delete(w.key);
       else await this.set(w.key, w.value, w.ttlSec ?? 0);
     }
-    return this.unlock(key, token);
+    if (mine) this.locks.delete(key);
+    return true;
+  }
+
+  private holds(key: string, token: string): boolean {
+    const held = this.locks.get(key);
+    return held !== undefined && held.token === token && held.expiresAtMs > this.clock();
+  }
+
+  private heldByAnyone(key: string): boolean {
+    const held = this.locks.get(key);
+    return held !== undefined && held.expiresAtMs > this.clock();
   }
 
   async get(key: string): Promise<string | null> {
