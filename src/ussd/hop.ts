@@ -132,6 +132,17 @@ export interface HopDeps {
   onSessionEnd?: (session: EndedUssdSession) => Promise<unknown>;
 }
 
+/** A session still open in the store, as openSessions finds it. */
+export interface OpenSession {
+  /** `${aggregator}:${sessionId}`. */
+  key: string;
+  msisdn: string;
+  /** Keyed digest of its last answered hop. */
+  hopDigest: string;
+  /** Milliseconds until its record lapses. */
+  ttlMs: number;
+}
+
 /** A begin re-delivered later than this after the session opened is taken for a new session. */
 const REDELIVERY_WINDOW_MS = 30_000;
 
@@ -242,15 +253,29 @@ export class HopProcessor {
    * ends it in its turn. false when another instance held the session's lock (a hop under way
    * there, perhaps a stale one that takes nothing over): the caller asks again shortly.
    */
-  async endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<boolean> {
+  async endIdleSession(aggregator: string, sessionId: string, lastHop: { hopKey: string } | { hopDigest: string }): Promise<boolean> {
     const key = `${aggregator}:${sessionId}`;
+    const digest = "hopDigest" in lastHop ? lastHop.hopDigest : this.digest(key, lastHop.hopKey);
     const ending = this.rewriteLocked(key, (record) => {
-      if (!record || record.closed || record.hop !== this.digest(key, lastHopKey)) return [];
+      if (!record || record.closed || record.hop !== digest) return [];
       this.ended(aggregator, sessionId, record, "timeout");
       return [{ key, value: null }];
     });
     if (ending === null) throw new Error("ussd session busy: its idle end was not applied");
     return ending;
+  }
+
+  /**
+   * The sessions still open whose keys start with `keyPrefix` (`${aggregator}:${sessionId}`),
+   * with their last hop's digest and what remains of their idle TTL: what a process starting up
+   * takes over from one that stopped while they waited for their subscriber. At most `max`.
+   */
+  async openSessions(keyPrefix: string, max: number): Promise<OpenSession[]> {
+    const stored = await this.deps.sessions.scan(keyPrefix, max);
+    return stored.flatMap(({ key, value, ttlMs }) => {
+      const record = decodeRecord(value); // null for another version's or a damaged record: skipped
+      return record && !record.closed ? [{ key, msisdn: record.msisdn, hopDigest: record.hop, ttlMs }] : [];
+    });
   }
 
   /**

@@ -35,6 +35,9 @@ class RecordingStore implements SessionStore {
   get(key: string) {
     return this.inner.get(key);
   }
+  scan(prefix: string, max: number) {
+    return this.inner.scan(prefix, max);
+  }
   async set(key: string, value: string, ttlSec: number) {
     this.written.push(`${key}=${value}`);
     return this.inner.set(key, value, ttlSec);

@@ -143,6 +143,25 @@ function conformance(name: string, open: () => Promise<Subject>) {
       for (const k of ["c", "c-resume", "c2", "c2-resume", "c3", "c4"]) await store.delete(k);
     });
 
+    it("scan finds the live values under a prefix with their remaining TTL, never locks, at most max", async () => {
+      await store.set("sc:a", "1", 60);
+      await store.set("sc:b", "2", 30);
+      await store.set("sd:c", "3", 60);
+      await store.set("sc*x", "glob", 60);
+      const locked = await store.lockAndGet("sc:a", 5_000);
+      const found = (await store.scan("sc:", 100)).sort((x, y) => x.key.localeCompare(y.key));
+      expect(found.map(({ key, value }) => ({ key, value }))).toEqual([{ key: "sc:a", value: "1" }, { key: "sc:b", value: "2" }]);
+      expect(found[0]!.ttlMs).toBeGreaterThan(58_000);
+      expect(found[0]!.ttlMs).toBeLessThanOrEqual(60_000);
+      expect(found[1]!.ttlMs).toBeLessThanOrEqual(30_000);
+      // A prefix's glob characters are literal.
+      expect((await store.scan("sc*", 100)).map((f) => f.key)).toEqual(["sc*x"]);
+      expect(await store.scan("sc:", 1)).toHaveLength(1);
+      expect(await store.scan("none:", 100)).toEqual([]);
+      await store.commit("sc:a", locked!, []);
+      for (const k of ["sc:a", "sc:b", "sd:c", "sc*x"]) await store.delete(k);
+    });
+
     it("refuses a non-positive TTL", async () => {
       await expect(store.set("bad", "x", 0)).rejects.toThrow();
     });

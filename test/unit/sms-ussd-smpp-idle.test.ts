@@ -28,18 +28,18 @@ afterEach(async () => {
 });
 
 /** One gateway instance: its hop processor, its SMPP USSD handler, what it metered. */
-function instance(bank: FakeBank, sessions: MemorySessionStore) {
+function instance(bank: FakeBank, sessions: MemorySessionStore, idle: { endAfterMs: number } = { endAfterMs: WAIT_MS }) {
   const ended: EndedUssdSession[] = [];
   const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const channel = createUssdChannel({ ports: bank.ports(), institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 9), aggregators: [], logger, onSessionEnd: async (s) => void ended.push(s) });
-  const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { endAfterMs: WAIT_MS, sweepEveryMs: 10 } });
+  const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { ...idle, sweepEveryMs: 10 } });
   open.push(smppUssd);
   const send = async (m: InboundMessage) => {
     const sent: smpp.PduOptions[] = [];
     await smppUssd.handle(link, m, { sendUssd: async (p: smpp.PduOptions) => void sent.push(p) });
     return sent.map((p) => Buffer.from(p.short_message as Buffer).toString("latin1"));
   };
-  return { send, ended, channel };
+  return { send, ended, channel, smppUssd };
 }
 
 function bankWithPayer() {
@@ -152,6 +152,60 @@ describe("USSD over SMPP: idle ends, retries and locks", () => {
     expect(ended).toHaveLength(0);
     await vi.waitFor(() => expect(ended).toHaveLength(1), { timeout: 2_000, interval: 10 });
     expect(ended[0]!.endReason).toBe("timeout");
+  });
+});
+
+describe("USSD over SMPP: a process that stops leaves its waits to the next", () => {
+  it("a session left waiting by a stopped process is ended by the process that starts next, once, before its record lapses", async () => {
+    const bank = bankWithPayer();
+    const sessions = new MemorySessionStore();
+    const a = instance(bank, sessions);
+    await a.send(pdu(1, 21, 0, "*384#"));
+    await a.send(pdu(18, 21, 1, "2"));
+    await open.splice(open.indexOf(a.smppUssd), 1)[0]!.close(); // a restart: its waits are forgotten
+    await sleep(3 * WAIT_MS);
+    expect(a.ended).toHaveLength(0);
+    expect(await sessions.get(KEY(21))).not.toBeNull();
+    // Two instances start; each takes the session over, and it is metered once.
+    const b = instance(bank, sessions);
+    const c = instance(bank, sessions);
+    await vi.waitFor(() => expect([...b.ended, ...c.ended]).toHaveLength(1), { timeout: 2_000, interval: 10 });
+    expect([...b.ended, ...c.ended][0]).toMatchObject({ aggregator: "smpp-idle1", sessionId: `${PAYER}:21`, endReason: "timeout", stages: 2 });
+    expect(await sessions.get(KEY(21))).toBeNull();
+    await sleep(3 * WAIT_MS);
+    expect([...a.ended, ...b.ended, ...c.ended]).toHaveLength(1);
+  });
+
+  it("a taken-over session whose subscriber answers goes on, and is ended by its new wait, not the adopted one", async () => {
+    const bank = bankWithPayer();
+    const sessions = new MemorySessionStore();
+    const a = instance(bank, sessions);
+    await a.send(pdu(1, 22, 0, "*384#"));
+    await open.splice(open.indexOf(a.smppUssd), 1)[0]!.close();
+    const b = instance(bank, sessions, { endAfterMs: 300 });
+    // The subscriber answers before the adopted wait is due.
+    expect((await b.send(pdu(18, 22, 1, "2")))[0]).toMatch(/phone number or alias/);
+    await sleep(150);
+    expect(b.ended).toHaveLength(0);
+    await vi.waitFor(() => expect(b.ended).toHaveLength(1), { timeout: 2_000, interval: 10 });
+    expect(b.ended[0]).toMatchObject({ endReason: "timeout", stages: 2 });
+  });
+
+  it("ended and other channels' sessions are not taken over", async () => {
+    const bank = bankWithPayer();
+    const sessions = new MemorySessionStore();
+    const a = instance(bank, sessions);
+    await a.send(pdu(1, 23, 0, "*384#"));
+    await a.send(pdu(18, 23, 1, "", true)); // the network's end: metered as aborted, forgotten
+    // An open session's record under an HTTP aggregator's key: that channel is told of its end.
+    await a.send(pdu(1, 24, 0, "*384#"));
+    await sessions.set("at:ATUid_1", (await sessions.get(KEY(24)))!, 60);
+    await sessions.delete(KEY(24));
+    await open.splice(open.indexOf(a.smppUssd), 1)[0]!.close();
+    const b = instance(bank, sessions);
+    await sleep(3 * WAIT_MS);
+    expect(b.ended).toHaveLength(0);
+    expect(a.ended.map((s) => s.endReason)).toEqual(["abort"]);
   });
 });
 

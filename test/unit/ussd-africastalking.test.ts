@@ -307,7 +307,7 @@ describe("Africa's Talking dialect over fakes", () => {
     const down = async () => {
       throw new Error("connect ECONNREFUSED 127.0.0.1:6379");
     };
-    const broken: SessionStore = { lockAndGet: down, commit: down, get: down, set: down, delete: down, tryLock: down, unlock: down, close: async () => {} };
+    const broken: SessionStore = { lockAndGet: down, commit: down, get: down, scan: down, set: down, delete: down, tryLock: down, unlock: down, close: async () => {} };
     const { bank, app, logger } = setup({}, { sessions: broken });
     bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827" });
     const r = await hop(app, "d1", "+254700000010", "1*4827");

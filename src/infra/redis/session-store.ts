@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis, type ChainableCommander } from "ioredis";
-import type { LockedValue, SessionStore, SessionWrite } from "../../menus/engine/session-store.js";
+import type { LockedValue, SessionStore, SessionWrite, StoredValue } from "../../menus/engine/session-store.js";
 
 const UNLOCK_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
@@ -65,6 +65,12 @@ return results`;
 
 type HopsPipeline = { fgHops: (numKeys: number, ...args: (string | number)[]) => unknown } & ChainableCommander;
 type Reply = (error: Error | null, value: unknown) => void;
+
+/** Keys a SCAN step looks at (Redis's hint): the scan is for start-up, not for a hop's path. */
+const SCAN_COUNT = 1_000;
+
+/** A literal for a SCAN MATCH pattern: its glob characters escaped. */
+const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, "\\$&");
 
 /** Operations per fgHops call at most: its keys and arguments are spread into one call's arguments. */
 const MAX_BATCH_OPERATIONS = 1_000;
@@ -203,6 +209,31 @@ export class RedisSessionStore implements SessionStore {
 
   async get(key: string): Promise<string | null> {
     return this.redis.get(this.prefix + key);
+  }
+
+  async scan(prefix: string, max: number): Promise<StoredValue[]> {
+    const found: StoredValue[] = [];
+    const pattern = `${escapeGlob(this.prefix + prefix)}*`;
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT);
+      cursor = next;
+      const values = keys.filter((k) => !k.startsWith(`${this.prefix}lock:`));
+      if (values.length > 0) found.push(...(await this.valuesWithTtl(values)));
+    } while (cursor !== "0" && found.length < max);
+    return found.slice(0, max);
+  }
+
+  /** The keys' values and remaining TTLs, in one round trip; keys gone meanwhile are left out. */
+  private async valuesWithTtl(keys: string[]): Promise<StoredValue[]> {
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.get(key).pttl(key);
+    const results = (await pipeline.exec()) ?? [];
+    return keys.flatMap((key, i) => {
+      const [[getError, value], [ttlError, ttl]] = [results[2 * i]!, results[2 * i + 1]!];
+      if (getError || ttlError || typeof value !== "string" || typeof ttl !== "number" || ttl <= 0) return [];
+      return [{ key: key.slice(this.prefix.length), value, ttlMs: ttl }];
+    });
   }
 
   async set(key: string, value: string, ttlSec: number): Promise<void> {

@@ -15,6 +15,14 @@ export interface SessionWrite {
   ttlSec?: number;
 }
 
+/** A value as scan finds it. */
+export interface StoredValue {
+  key: string;
+  value: string;
+  /** Milliseconds until it lapses. */
+  ttlMs: number;
+}
+
 /** What lockAndGet answers when it took the lock. */
 export interface LockedValue {
   token: string;
@@ -43,6 +51,11 @@ export interface SessionStore {
    */
   commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean>;
   get(key: string): Promise<string | null>;
+  /**
+   * The values under keys that start with `prefix` (locks excluded), with what remains of their
+   * TTL; at most `max`, in no particular order. For a process starting up, not for a hop's path.
+   */
+  scan(prefix: string, max: number): Promise<StoredValue[]>;
   /** Creates or replaces the value; it lapses ttlSec after this write. */
   set(key: string, value: string, ttlSec: number): Promise<void>;
   delete(key: string): Promise<void>;
@@ -113,6 +126,16 @@ export class MemorySessionStore implements SessionStore {
       return null;
     }
     return entry.value;
+  }
+
+  async scan(prefix: string, max: number): Promise<StoredValue[]> {
+    const now = this.clock();
+    const found: StoredValue[] = [];
+    for (const [key, entry] of this.values) {
+      if (found.length >= max) break;
+      if (key.startsWith(prefix) && entry.expiresAtMs > now) found.push({ key, value: entry.value, ttlMs: entry.expiresAtMs - now });
+    }
+    return found;
   }
 
   async set(key: string, value: string, ttlSec: number): Promise<void> {

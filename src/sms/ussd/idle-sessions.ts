@@ -8,13 +8,17 @@
  * processor, only if no later hop was answered here or on another instance).
  *
  * Bounded: past `maxTracked` sessions the oldest wait is dropped (reported through onError), not
- * ended early, which would cut off a subscriber who is still typing. A process that stops forgets what it tracked; those sessions are metered only if their number
- * comes back while the record lives (a new begin ends the old session).
+ * ended early, which would cut off a subscriber who is still typing. A process that stops forgets
+ * what it tracked; the process that starts next takes over the sessions still open in the store
+ * (`adopt`, from ussd-over-smpp.ts), each ended before its own record lapses.
  */
+
+/** The last hop answered: by its key when this process answered it, by its stored digest when adopted. */
+export type LastHop = { hopKey: string } | { hopDigest: string };
 
 export interface IdleEnder {
   /** false: the session's lock was held elsewhere, ask again shortly. */
-  endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<boolean>;
+  endIdleSession(aggregator: string, sessionId: string, lastHop: LastHop): Promise<boolean>;
 }
 
 /** A session whose lock was busy is asked about again at most this many times (by default every 2 s, inside the TTL's margin). */
@@ -36,7 +40,7 @@ export interface IdleSessionsOptions {
 interface Waiting {
   aggregator: string;
   sessionId: string;
-  hopKey: string;
+  hop: LastHop;
   dueAtMs: number;
   /** Ends tried while another instance held the session's lock. */
   busy: number;
@@ -45,7 +49,10 @@ interface Waiting {
 export class IdleSessions {
   /** In order of the last answer (a Map keeps insertion order), so the due ones are at its head. */
   private readonly waiting = new Map<string, Waiting>();
-  /** Ends to try again (their lock was busy): few, and due out of `waiting`'s order, so kept apart. */
+  /**
+   * Ends due out of `waiting`'s order, so kept apart: those to try again (their lock was busy),
+   * and the sessions adopted at start-up.
+   */
   private readonly retrying = new Map<string, Waiting>();
   private closed = false;
   private readonly clock: () => number;
@@ -66,8 +73,26 @@ export class IdleSessions {
     const key = `${aggregator}:${sessionId}`;
     this.waiting.delete(key);
     this.retrying.delete(key);
-    this.waiting.set(key, { aggregator, sessionId, hopKey, dueAtMs: this.clock() + this.options.endAfterMs, busy: 0 });
+    this.waiting.set(key, { aggregator, sessionId, hop: { hopKey }, dueAtMs: this.clock() + this.options.endAfterMs, busy: 0 });
     if (this.waiting.size > (this.options.maxTracked ?? 100_000)) this.drop(this.waiting.keys().next().value!);
+    this.startTimer();
+  }
+
+  /**
+   * A session left open by a process that stopped: ended at dueAtMs unless this process answers
+   * it meanwhile (then `answered` tracks it) or it has moved on by then (the end checks the hop).
+   */
+  adopt(aggregator: string, sessionId: string, hopDigest: string, dueAtMs: number): void {
+    const key = `${aggregator}:${sessionId}`;
+    if (this.closed || this.waiting.has(key) || this.retrying.has(key)) return;
+    if (this.size >= (this.options.maxTracked ?? 100_000)) {
+      return this.options.onError(new Error("too many sessions waiting: this one is not metered if the subscriber leaves it"), aggregator, sessionId);
+    }
+    this.retrying.set(key, { aggregator, sessionId, hop: { hopDigest }, dueAtMs, busy: 0 });
+    this.startTimer();
+  }
+
+  private startTimer(): void {
     this.timer ??= setInterval(() => this.sweep(), this.options.sweepEveryMs ?? 5_000).unref();
   }
 
@@ -111,7 +136,7 @@ export class IdleSessions {
 
   private endNow(key: string, w: Waiting): void {
     const ending: Promise<void> = this.ender
-      .endIdleSession(w.aggregator, w.sessionId, w.hopKey)
+      .endIdleSession(w.aggregator, w.sessionId, w.hop)
       .then((done) => {
         // Its lock was held elsewhere: that hop may take the session over (then it is tracked
         // there), or be a stale one that changes nothing, so this end is tried again.

@@ -18,7 +18,7 @@ import type smpp from "smpp";
 import type { LinkConfig, UssdOptions } from "../links/types.js";
 import type { InboundMessage } from "../server/inbound-pdu.js";
 import { shortcutOf } from "../../menus/index.js";
-import { IdleSessions, type IdleSessionsOptions } from "./idle-sessions.js";
+import { IdleSessions, type IdleSessionsOptions, type LastHop } from "./idle-sessions.js";
 import { encodeUssdText } from "./ussd-text.js";
 
 /** What a screen says when the channel cannot serve the hop at all (no USSD channel, a failed store). */
@@ -27,6 +27,10 @@ const UNAVAILABLE = "Service unavailable";
 const SEQUENCE_CYCLE = 128;
 /** A session waiting for the subscriber is ended this long before its record's idle TTL would drop it. */
 const IDLE_END_MARGIN_MS = 15_000;
+/** Where this channel's sessions are kept: aggregator `smpp-<link id>`. */
+const SMPP_KEY_PREFIX = "smpp-";
+/** Sessions taken over at start-up at most (IdleSessions' own bound by default). */
+const MAX_ADOPTED = 100_000;
 
 export interface UssdHopRequest {
   aggregator: string;
@@ -48,8 +52,10 @@ export interface UssdHops {
   handle(req: UssdHopRequest): Promise<{ end: boolean; text: string; stale?: true; replayed?: true }>;
   /** With unlessLastHop: keeps a session still open whose last answered hop had that key. */
   endSession(aggregator: string, sessionId: string, reason?: "abort" | "timeout", unlessLastHop?: string): Promise<void>;
-  /** Meters as timed out a session whose last answered hop is still lastHopKey, and forgets it; false when its lock was busy. */
-  endIdleSession(aggregator: string, sessionId: string, lastHopKey: string): Promise<boolean>;
+  /** Meters as timed out a session whose last answered hop is still lastHop, and forgets it; false when its lock was busy. */
+  endIdleSession(aggregator: string, sessionId: string, lastHop: LastHop): Promise<boolean>;
+  /** The sessions still open under keys (`${aggregator}:${sessionId}`) with this prefix: what a stopped process left. */
+  openSessions?(keyPrefix: string, max: number): Promise<{ key: string; msisdn: string; hopDigest: string; ttlMs: number }[]>;
   /** How long a session's record outlives its last hop. */
   readonly idleTtlSec: number;
 }
@@ -98,20 +104,48 @@ export interface UssdOverSmppDeps {
 export class UssdOverSmpp {
   /** Sessions answered with a continue, until their next PDU: ended as timed out when none comes. */
   private readonly idle: IdleSessions | null;
+  /** The start-up's adoption of the sessions a stopped process left waiting. */
+  private readonly adopting: Promise<void>;
 
   constructor(private readonly deps: UssdOverSmppDeps) {
     const hops = deps.hops;
+    const endAfterMs = deps.idle?.endAfterMs ?? Math.max(1_000, (hops?.idleTtlSec ?? 0) * 1_000 - IDLE_END_MARGIN_MS);
     this.idle = hops
       ? new IdleSessions(hops, {
-          endAfterMs: Math.max(1_000, hops.idleTtlSec * 1_000 - IDLE_END_MARGIN_MS),
           ...deps.idle,
+          endAfterMs,
           onError: (error, aggregator, session) => deps.logger.warn({ aggregator, session, err: error instanceof Error ? error.message : String(error) }, "ussd idle session not ended"),
         })
       : null;
+    this.adopting = hops && this.idle ? this.adoptOpenSessions(hops, this.idle, hops.idleTtlSec * 1_000 - endAfterMs) : Promise.resolve();
   }
 
-  /** Stops watching for sessions the subscriber left (those still waiting lapse with their records). */
+  /**
+   * Takes over the SMPP sessions a stopped process left waiting for their subscriber (a restart,
+   * a deploy): each is ended as timed out when it would have been, had that process stayed (its
+   * record's TTL less the margin), unless it moves on first. Every instance starting does this; the
+   * end is under the session's lock and checks its last hop, so it happens once.
+   */
+  private async adoptOpenSessions(hops: UssdHops, idle: IdleSessions, marginMs: number): Promise<void> {
+    if (!hops.openSessions) return;
+    try {
+      const now = Date.now();
+      const open = await hops.openSessions(SMPP_KEY_PREFIX, this.deps.idle?.maxTracked ?? MAX_ADOPTED);
+      for (const s of open) {
+        // `smpp-<link>:<msisdn>:<number>`: a link id has no "+", an E.164 number starts with one.
+        const at = s.key.lastIndexOf(`:${s.msisdn}:`);
+        if (at <= 0) continue;
+        idle.adopt(s.key.slice(0, at), s.key.slice(at + 1), s.hopDigest, now + Math.max(0, s.ttlMs - marginMs));
+      }
+      if (open.length > 0) this.deps.logger.info({ sessions: open.length }, "ussd sessions left open by a stopped process taken over");
+    } catch (error) {
+      this.deps.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "ussd sessions left open not taken over");
+    }
+  }
+
+  /** Stops watching for sessions the subscriber left (those still waiting are left to the next process). */
   async close(): Promise<void> {
+    await this.adopting;
     await this.idle?.close();
   }
 
@@ -123,7 +157,7 @@ export class UssdOverSmpp {
   async handle(link: LinkConfig, m: InboundMessage, reply: UssdReplyLink): Promise<void> {
     const options = link.ussd!;
     const op = m.ussdServiceOp!;
-    const aggregator = `smpp-${link.id}`;
+    const aggregator = `${SMPP_KEY_PREFIX}${link.id}`;
     const session = m.msisdn ? sessionOf(m, options, m.msisdn) : null;
     if (!session || !m.msisdn) return this.deps.logger.warn({ link: link.id, op }, "ussd pdu without subscriber or session: ignored");
     const hops = this.deps.hops;
