@@ -80,9 +80,9 @@ async function main() {
           const { session: stored } = await sessions.record({
             sessionId: id, institutionId: bank.id, telcoId: telco.telco.id, tariffPlanId: plan.plan.id, msisdn: s.msisdn, stages: 3,
             startedAt: s.startedAt, endedAt: s.endedAt, durationMs: 20_000, endReason: "end", payer: "bank", currency: "KES", chargeMinor: 250n,
-            debitAccountId: bankAccount.debit, creditAccountId: bankAccount.credit, transferId: sessionChargeTransferId(id), chargeResult: null,
+            debitAccountId: bankAccount.debit, creditAccountId: bankAccount.credit, transferId: sessionChargeTransferId(bank.id, id), chargeResult: null,
           });
-          if (stored.chargeResult === null) await sessions.settle(id, "posted");
+          if (stored.chargeResult === null) await sessions.settle(bank.id, id, "posted");
         } else {
           const r = await meter.meter(session(id));
           if (!r.ok) throw new Error(r.code);

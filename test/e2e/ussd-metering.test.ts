@@ -74,7 +74,7 @@ describe("USSD tariff metering", () => {
     expect(row).toMatchObject({ end_reason: "end", charge_result: "posted" });
     expect(BigInt(row.charge)).toBe(BigInt(Math.min(30, 10 + 5 * row.stages)));
     expect((await event(sessionId, "Success")).status).toBe(200);
-    const charge = await ledger.getTransfer(sessionChargeTransferId(`at:${sessionId}`));
+    const charge = await ledger.getTransfer(sessionChargeTransferId(bankId, `at:${sessionId}`));
     expect(charge).toMatchObject({ debitAccountId: wallet, creditAccountId: systemAccountId(bankId, { kind: "telco_payable", telcoId }), code: "ussd_session" });
     const sessions = await test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM metered_sessions WHERE session_id = $1", [`at:${sessionId}`]);
     expect(sessions.rows[0]!.n).toBe(1);

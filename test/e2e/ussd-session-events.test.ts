@@ -103,7 +103,7 @@ describe("Africa's Talking end-of-session notification (PostgreSQL + Redis, two 
     expect(first.text).toBe("OK");
     await settled();
     expect(await meteredRows(sessionId)).toEqual([{ stages: 2, charge: "20", end_reason: "abort", charge_result: "posted" }]);
-    const charge = await rig.ledger.getTransfer(sessionChargeTransferId(`at:${sessionId}`));
+    const charge = await rig.ledger.getTransfer(sessionChargeTransferId(rig.bankId, `at:${sessionId}`));
     expect(charge).toMatchObject({ debitAccountId: customer.walletAccountId, creditAccountId: systemAccountId(rig.bankId, { kind: "telco_payable", telcoId }), amountMinor: 20n });
     // Forgotten in Redis: no record, no lock.
     expect(await rig.keysOf(sessionId)).toEqual([]);

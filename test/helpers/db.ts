@@ -19,19 +19,20 @@ export interface TestDb {
 /**
  * A freshly migrated database of its own for one test file: a new schema in the shared
  * PostgreSQL (dropped by cleanup), or a new in-memory PGlite. Files can run in parallel.
+ * `migrationsDir` migrates it only as far as the migrations found there (an upgrade's test).
  */
-export async function openTestDb(kind: StoreKind, options: { maxConnections?: number } = {}): Promise<TestDb> {
+export async function openTestDb(kind: StoreKind, options: { maxConnections?: number; migrationsDir?: string } = {}): Promise<TestDb> {
   if (kind === "pglite") {
     await loadPglitePrismaAdapter();
     const db = await PgliteDb.open();
-    await migrate(db);
+    await migrate(db, options.migrationsDir);
     return { db, kind, cleanup: () => db.close() };
   }
   const schema = `t_${randomBytes(6).toString("hex")}`;
   const admin = new PostgresDb({ connectionString: TEST_DATABASE_URL, maxConnections: 1 });
   await admin.exec(`CREATE SCHEMA "${schema}"`);
   const db = new PostgresDb({ connectionString: TEST_DATABASE_URL, schema, maxConnections: options.maxConnections ?? 16 });
-  await migrate(db);
+  await migrate(db, options.migrationsDir);
   return {
     db,
     kind,

@@ -8,7 +8,10 @@ import { SESSION_END_REASONS, type MeteredSession, type SessionEndReason, type T
 
 /** A USSD session that ended (END screen, user abort or timeout), as the channel reports it. */
 export interface FinishedSession {
-  /** The gateway's or aggregator's session id: the idempotency key of the whole metering. */
+  /**
+   * The gateway's or aggregator's session id: with the institution, the idempotency key of the
+   * whole metering (institutions share the database, and aggregators' ids may coincide).
+   */
   sessionId: string;
   telco: { networkCode: string } | { smppLinkId: string };
   institutionId: string;
@@ -39,9 +42,15 @@ export interface SessionMeterDeps {
   ledger: MeteringLedger;
 }
 
-/** Transfer code of session charges, and the transfer id of a session's charge. */
+/**
+ * Transfer code of session charges, and the transfer id of a session's charge. The institution id
+ * is a UUID (fixed length, no colon, lower-cased so one institution has one spelling), so no other
+ * pair names the same transfer. A session recorded while the id derived from the session id alone
+ * keeps that id: its charge is posted from its stored row.
+ */
 export const SESSION_CHARGE_CODE = "ussd_session";
-export const sessionChargeTransferId = (sessionId: string): string => derivedUuid(`fingate:session-charge:${sessionId}`);
+export const sessionChargeTransferId = (institutionId: string, sessionId: string): string =>
+  derivedUuid(`fingate:session-charge:${institutionId.toLowerCase()}:${sessionId}`);
 
 const SESSION_ID_RE = /^[\x21-\x7e]{1,128}$/;
 const E164_RE = /^\+[1-9][0-9]{6,14}$/;
@@ -59,9 +68,10 @@ function valid(s: FinishedSession): boolean {
 
 /**
  * Meters finished USSD sessions: charge = min(ceiling, per-session + stages × per-stage) under the
- * telco's plan in effect when the session started, recorded once per session id and posted to the
- * ledger from the payer to the institution's payable for that telco. The transfer id is derived
- * from the session id, so a retry, or two reports of one session at once, post the charge once.
+ * telco's plan in effect when the session started, recorded once per institution and session id and
+ * posted to the ledger from the payer to the institution's payable for that telco. The transfer id
+ * is derived from both, so a retry, or two reports of one session at once, post the charge once,
+ * and two institutions whose aggregators reuse a session id are each charged.
  */
 export class SessionMeter {
   constructor(private readonly deps: SessionMeterDeps) {}
@@ -139,7 +149,7 @@ export class SessionMeter {
     if (plan.payer === "customer" && !input.customerAccountId) return { ok: false, code: "payer_account_required" };
     session.creditAccountId = await this.account(institution, { kind: "telco_payable", telcoId: telco.id });
     session.debitAccountId = plan.payer === "customer" ? input.customerAccountId : await this.account(institution, { kind: "bank" });
-    session.transferId = sessionChargeTransferId(input.sessionId);
+    session.transferId = sessionChargeTransferId(institution.id, input.sessionId);
     return { ok: true, session };
   }
 
@@ -160,7 +170,7 @@ export class SessionMeter {
       reference: session.sessionId,
     });
     const chargeResult = result === "ok" || result === "exists" ? "posted" : result;
-    await this.deps.sessions.settle(session.sessionId, chargeResult);
+    await this.deps.sessions.settle(session.institutionId, session.sessionId, chargeResult);
     return { ...session, chargeResult };
   }
 }

@@ -30,13 +30,13 @@ export interface TariffStore {
   planInEffect(telcoId: string, at: Date): Promise<TariffPlan | null>;
 }
 
-/** Persistence for metered sessions. */
+/** Persistence for metered sessions, keyed by institution and session id. */
 export interface SessionLog {
   /**
-   * Inserts the session unless one with its id exists; either way returns the stored one. Safe to
-   * call concurrently for one id: exactly one insert wins and both callers see its row.
+   * Inserts the session unless the institution has one with its id; either way returns the stored
+   * one. Safe to call concurrently for one key: exactly one insert wins and both callers see its row.
    */
   record(session: MeteredSession): Promise<{ session: MeteredSession; inserted: boolean }>;
   /** Sets the posting outcome once; a later answer for the same session does not overwrite it. */
-  settle(sessionId: string, chargeResult: string): Promise<void>;
+  settle(institutionId: string, sessionId: string, chargeResult: string): Promise<void>;
 }

@@ -62,7 +62,10 @@ export interface MeteredSession {
   chargeMinor: bigint;
   debitAccountId: string | null;
   creditAccountId: string | null;
-  /** Derived from the session id; null when there is nothing to post. */
+  /**
+   * Derived from institution and session id (from the session id alone for sessions recorded
+   * before migration 20261128020000); null when there is nothing to post.
+   */
   transferId: string | null;
   /** "posted", a ledger refusal such as "exceeds_credits", or null until the posting is answered. */
   chargeResult: string | null;

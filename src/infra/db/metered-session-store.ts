@@ -5,6 +5,11 @@ import type { SqlDb } from "./sql.js";
 import { statementName } from "./statement-name.js";
 import { WriteBatches } from "./write-batches.js";
 
+interface KeyRow {
+  institution_id: string;
+  session_id: string;
+}
+
 interface SessionRow {
   session_id: string;
   institution_id: string;
@@ -51,26 +56,34 @@ function toSession(r: SessionRow): MeteredSession {
 }
 
 // Charge outcomes of the sessions settled together (WriteBatches), in one statement: the function
-// (migration 20261127010000) updates the sessions one by one by primary key in session-id order, each
-// only while it has no outcome (the first one recorded stays). Rows are locked in session order as
-// they are updated, so two processes' batches cannot deadlock, and a per-row key lookup keeps its
-// index scan however small the table looked when the plan was made.
-const SETTLE_BATCH = `SELECT metered_sessions_settle($1::text[], $2::text[])`;
+// (migration 20261128020000) updates the sessions one by one by primary key in key order
+// (institution, session id), each only while it has no outcome (the first one recorded stays). Rows
+// are locked in key order as they are updated, so two processes' batches cannot deadlock, and a
+// per-row key lookup keeps its index scan however small the table looked when the plan was made.
+const SETTLE_BATCH = `SELECT metered_sessions_settle($1::uuid[], $2::text[], $3::text[])`;
 const SETTLE_BATCH_NAME = statementName(SETTLE_BATCH);
 
-// Several sessions inserted in session-id order (two processes' batches cannot deadlock on the
-// key). Only the ids of the rows inserted come back: such a row is the session as given. A session
-// already stored is not read here (recordBatch reads the few that were), so the common batch
-// scans nothing but its own rows.
+// Several sessions inserted in key order, institution then session id, as the settle takes them
+// (two processes' batches cannot deadlock on the key). Only the keys of the rows inserted come
+// back: such a row is the session as given. A session already stored is not read here
+// (recordBatch reads the few that were), so the common batch scans nothing but its own rows.
 const RECORD_BATCH = `INSERT INTO metered_sessions (session_id, institution_id, telco_id, tariff_plan_id, msisdn, stages, started_at,
     ended_at, duration_ms, end_reason, payer, currency, charge_minor, debit_account_id, credit_account_id, transfer_id)
   SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::int[], $7::timestamptz[], $8::timestamptz[],
       $9::int[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::uuid[], $15::uuid[], $16::uuid[])
     AS r(session_id, institution_id, telco_id, tariff_plan_id, msisdn, stages, started_at, ended_at, duration_ms, end_reason, payer,
       currency, charge_minor, debit_account_id, credit_account_id, transfer_id)
-  ORDER BY session_id
-ON CONFLICT (session_id) DO NOTHING RETURNING session_id`;
+  ORDER BY institution_id, session_id
+ON CONFLICT (institution_id, session_id) DO NOTHING RETURNING institution_id, session_id`;
 const RECORD_BATCH_NAME = statementName(RECORD_BATCH);
+
+/**
+ * A session's key as one string (WriteBatches' key, lookups): the institution id is a UUID, of fixed
+ * length, so no two pairs give the same string; lower-cased, as PostgreSQL returns it.
+ */
+const keyOf = (institutionId: string, sessionId: string): string => `${institutionId.toLowerCase()} ${sessionId}`;
+const sessionKey = (s: { institutionId: string; sessionId: string }): string => keyOf(s.institutionId, s.sessionId);
+const rowKey = (r: KeyRow): string => keyOf(r.institution_id, r.session_id);
 
 /** What a report gets from its batch: the stored session, or the error its row alone met. */
 type Recorded = { session: MeteredSession; inserted: boolean } | { error: unknown };
@@ -97,21 +110,23 @@ function recordColumns(batch: MeteredSession[]): unknown[] {
   ];
 }
 
-/** Metered USSD sessions, one row per session id. */
+interface Settle {
+  institutionId: string;
+  sessionId: string;
+  chargeResult: string;
+}
+
+/** Metered USSD sessions, one row per institution and session id. */
 export class SqlSessionLog implements SessionLog {
   // Sessions end by the hundred a second: their inserts and settles are written in batches.
-  private readonly records = new WriteBatches<MeteredSession, Recorded>(
-    (batch) => this.recordBatch(batch),
-    (s) => s.sessionId,
-    MAX_BATCH,
-    LINGER_MS,
-  );
-  private readonly settles = new WriteBatches<{ sessionId: string; chargeResult: string }, void>(
+  private readonly records = new WriteBatches<MeteredSession, Recorded>((batch) => this.recordBatch(batch), sessionKey, MAX_BATCH, LINGER_MS);
+  private readonly settles = new WriteBatches<Settle, void>(
     async (batch) => {
-      await this.db.query(SETTLE_BATCH, [batch.map((p) => p.sessionId), batch.map((p) => p.chargeResult)], SETTLE_BATCH_NAME);
+      const columns = [batch.map((p) => p.institutionId), batch.map((p) => p.sessionId), batch.map((p) => p.chargeResult)];
+      await this.db.query(SETTLE_BATCH, columns, SETTLE_BATCH_NAME);
       return batch.map(() => undefined);
     },
-    (p) => p.sessionId,
+    sessionKey,
     MAX_BATCH,
     LINGER_MS,
   );
@@ -127,39 +142,43 @@ export class SqlSessionLog implements SessionLog {
   /**
    * The sessions ending together, inserted in one statement; each is answered with the stored row:
    * its own when inserted, else the one stored first (read after the insert, which waited for any
-   * concurrent insert of the same id to commit, so that row is visible to the read).
+   * concurrent insert of the same key to commit, so that row is visible to the read).
    */
   private async recordBatch(batch: MeteredSession[]): Promise<Recorded[]> {
-    let rows: { session_id: string }[];
+    let rows: KeyRow[];
     try {
-      rows = (await this.db.query<{ session_id: string }>(RECORD_BATCH, recordColumns(batch), RECORD_BATCH_NAME)).rows;
+      rows = (await this.db.query<KeyRow>(RECORD_BATCH, recordColumns(batch), RECORD_BATCH_NAME)).rows;
     } catch (error) {
       // One bad row (a CHECK) must not fail the others: each alone, as before batching, each
       // answered with its own outcome.
       if (batch.length === 1) return [{ error }];
       return (await Promise.all(batch.map((s) => this.recordBatch([s])))).flat();
     }
-    const inserted = new Set(rows.map((r) => r.session_id));
-    const stored = await this.getMany(batch.filter((s) => !inserted.has(s.sessionId)).map((s) => s.sessionId));
+    const inserted = new Set(rows.map(rowKey));
+    const stored = await this.getMany(batch.filter((s) => !inserted.has(sessionKey(s))));
     return batch.map((s) => {
-      if (inserted.has(s.sessionId)) return { session: { ...s }, inserted: true };
-      const row = stored.get(s.sessionId);
+      if (inserted.has(sessionKey(s))) return { session: { ...s }, inserted: true };
+      const row = stored.get(sessionKey(s));
       return row ? { session: row, inserted: false } : { error: new Error(`metered session ${s.sessionId} vanished after insert`) };
     });
   }
 
-  /** Stored sessions by id (not prepared: rare, and planned with the table as it is). */
-  private async getMany(sessionIds: string[]): Promise<Map<string, MeteredSession>> {
-    if (sessionIds.length === 0) return new Map();
-    const result = await this.db.query<SessionRow>(`SELECT ${COLUMNS} FROM metered_sessions WHERE session_id = ANY($1::text[])`, [sessionIds]);
-    return new Map(result.rows.map((r) => [r.session_id, toSession(r)]));
+  /** Stored sessions by key (not prepared: rare, and planned with the table as it is). */
+  private async getMany(keys: { institutionId: string; sessionId: string }[]): Promise<Map<string, MeteredSession>> {
+    if (keys.length === 0) return new Map();
+    const result = await this.db.query<SessionRow>(
+      `SELECT ${COLUMNS} FROM metered_sessions
+       WHERE (institution_id, session_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`,
+      [keys.map((k) => k.institutionId), keys.map((k) => k.sessionId)],
+    );
+    return new Map(result.rows.map((r) => [rowKey(r), toSession(r)]));
   }
 
-  async settle(sessionId: string, chargeResult: string): Promise<void> {
-    await this.settles.submit({ sessionId, chargeResult });
+  async settle(institutionId: string, sessionId: string, chargeResult: string): Promise<void> {
+    await this.settles.submit({ institutionId, sessionId, chargeResult });
   }
 
-  async get(sessionId: string): Promise<MeteredSession | null> {
-    return (await this.getMany([sessionId])).get(sessionId) ?? null;
+  async get(institutionId: string, sessionId: string): Promise<MeteredSession | null> {
+    return (await this.getMany([{ institutionId, sessionId }])).get(keyOf(institutionId, sessionId)) ?? null;
   }
 }
