@@ -6,6 +6,7 @@ import type { Customer } from "../../src/core/directory/types.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import { Ledger } from "../../src/core/ledger/ledger.js";
 import { AccountFlags } from "../../src/core/ledger/types.js";
+import { LimitPolicies } from "../../src/core/limits/policies.js";
 import type { LimitPolicy } from "../../src/core/limits/types.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { isRetryableSqlError } from "../../src/infra/db/sql.js";
@@ -262,28 +263,59 @@ describe("payments on postgres", () => {
     const sender = await registerWithPin(services, institutionId, { msisdn: "0712345663", name: "Cap Sender", pin: "3816" });
     const full = await registerWithPin(services, institutionId, { msisdn: "0712345664", name: "Cap Full", pin: "5903" });
     await fund(sender.walletAccountId, 60_000n);
-    // 10,000 short of the tier's 10,000,000 cap.
-    await fund(full.walletAccountId, DAILY.maxBalanceMinor - 10_000n);
+    // 10,000 short of the tier's cap: the strictest over its channels (the defaults', here).
+    const cap = (await new LimitPolicies(services.limits).walletCap(institutionId, 0)).maxBalanceMinor;
+    expect(cap).toBeLessThan(DAILY.maxBalanceMinor);
+    await fund(full.walletAccountId, cap - 10_000n);
     const pay = (payeeQuery: string, amountMinor: bigint, paymentId = uuidv7()) =>
       services.payments.sendP2P({ payerCustomerId: sender.id, payee: payeeQuery, amountMinor, channel: "ussd", paymentId, pin: "3816" });
     const refusedId = uuidv7();
     const refused = await pay(full.msisdn, 10_001n, refusedId);
     expect(refused).toEqual({ ok: false, code: "balance_limit_exceeded" });
-    expect(await balance(full.walletAccountId)).toBe(DAILY.maxBalanceMinor - 10_000n);
+    expect(await balance(full.walletAccountId)).toBe(cap - 10_000n);
     expect(await balance(sender.walletAccountId)).toBe(60_000n);
     // The quote before the PIN does not probe the payee's cap (a free bisection of a stranger's balance).
     expect(await services.payments.quoteP2P({ payerCustomerId: sender.id, payee: full.msisdn, amountMinor: 10_001n, channel: "ussd" })).toMatchObject({ ok: true });
     // A retry of the refused payment is refused again, the same way; the room itself is accepted.
     expect(await pay(full.msisdn, 10_001n, refusedId)).toEqual({ ok: false, code: "balance_limit_exceeded" });
     expect(await pay(full.msisdn, 10_000n)).toMatchObject({ ok: true });
-    expect(await balance(full.walletAccountId)).toBe(DAILY.maxBalanceMinor);
+    expect(await balance(full.walletAccountId)).toBe(cap);
     // Paid into a bank account that mirrors money held elsewhere: this ledger's position says nothing of a cap.
     const bank = await services.directory.addInstrument(SYSTEM, full.id, { kind: "bank_account", alias: "salary", externalRef: "0123456789" });
     if (!bank.ok) throw new Error(bank.code);
     expect((await services.directory.setDefaultInstrument(SYSTEM, full.id, bank.value.id)).ok).toBe(true);
-    await fund(bank.value.accountId, DAILY.maxBalanceMinor);
+    await fund(bank.value.accountId, cap);
     expect(await pay(full.msisdn, 20_000n)).toMatchObject({ ok: true });
-    expect(await balance(bank.value.accountId)).toBe(DAILY.maxBalanceMinor + 20_000n);
+    expect(await balance(bank.value.accountId)).toBe(cap + 20_000n);
+  });
+
+  it("a payer who cannot fund the amount hears so, never the payee's cap: amounts tried with an empty wallet do not bisect the payee's balance", async () => {
+    const empty = await registerWithPin(services, institutionId, { msisdn: "0712345665", name: "Empty Prober", pin: "3816" });
+    const full = await registerWithPin(services, institutionId, { msisdn: "0712345666", name: "Nearly Full", pin: "5903" });
+    const cap = (await new LimitPolicies(services.limits).walletCap(institutionId, 0)).maxBalanceMinor;
+    await fund(full.walletAccountId, cap - 5_000n);
+    for (const amountMinor of [4_000n, 5_001n, 40_000n]) {
+      const tried = await services.payments.sendP2P({ payerCustomerId: empty.id, payee: full.msisdn, amountMinor, channel: "ussd", paymentId: uuidv7(), pin: "3816" });
+      expect(tried).toEqual({ ok: false, code: "insufficient_funds" });
+    }
+    // With the money, the cap answers (after the PIN, and the attempt shows the payer nothing of the payee's room).
+    await fund(empty.walletAccountId, 6_000n);
+    expect(await services.payments.sendP2P({ payerCustomerId: empty.id, payee: full.msisdn, amountMinor: 5_001n, channel: "ussd", paymentId: uuidv7(), pin: "3816" })).toEqual({ ok: false, code: "balance_limit_exceeded" });
+    expect(await balance(full.walletAccountId)).toBe(cap - 5_000n);
+  });
+
+  it("a wallet's cap is its tier's strictest over every channel: paying over another channel does not pass a cap tightened on one", async () => {
+    const payeeT1 = await registerWithPin(services, institutionId, { msisdn: "0712345667", name: "Tier One", pin: "5903" });
+    expect((await services.directory.setKycTier(SYSTEM, payeeT1.id, 1)).ok).toBe(true);
+    const sender = await registerWithPin(services, institutionId, { msisdn: "0712345668", name: "Tier Sender", pin: "3816" });
+    await fund(sender.walletAccountId, 30_000n);
+    await fund(payeeT1.walletAccountId, 50_000n);
+    // The bank caps tier-1 wallets at 60,000 on the SMS cell only; the payment comes over USSD.
+    await services.limits.put({ institutionId, channel: "sms", tier: 1 }, { ...DAILY, maxBalanceMinor: 60_000n }, new Date(), () => []);
+    const pay = (amountMinor: bigint) => services.payments.sendP2P({ payerCustomerId: sender.id, payee: payeeT1.msisdn, amountMinor, channel: "ussd", paymentId: uuidv7(), pin: "3816" });
+    expect(await pay(10_001n)).toEqual({ ok: false, code: "balance_limit_exceeded" });
+    expect(await pay(10_000n)).toMatchObject({ ok: true });
+    expect(await balance(payeeT1.walletAccountId)).toBe(60_000n);
   });
 
   it("moves nothing when the payer can cover the payment but not its fee", async () => {

@@ -23,6 +23,12 @@ const failing = (id: string, result: TransferResult["result"]): TransferResult[]
   group.map((t) => ({ id: t.id, result: t.id === id ? result : "linked_event_failed" }));
 
 describe("agentRefusalFor", () => {
+  it("tells the agent a customer's wallet is full, never how much room it has (that is the customer's balance)", () => {
+    const group = [{ id: "t1", debitAccountId: "float", creditAccountId: "customer-wallet", amountMinor: 50_000n, code: "cash_in" }] as never;
+    const limit = { ok: false, code: "balance_limit_exceeded", limit: 5_000_000n, remainingMinor: 1_782_655n, availableMinor: 1_782_655n, party: "payee" };
+    expect(agentRefusalFor([{ id: "t1", result: "balance_limit_exceeded", limit }] as never, group, { floatAccountId: "float" })).toEqual({ ok: false, code: "balance_limit_exceeded" });
+  });
+
   it("is null when every transfer is ok or exists", () => {
     expect(agentRefusalFor(group.map((t, i) => ({ id: t.id, result: i === 0 ? "exists" : "ok" })), group, accounts)).toBeNull();
   });

@@ -91,7 +91,7 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
     limits: {
       timeZone: p.institution.timezone,
       payer: floatPolicy(p.agent.limits, "out"),
-      payee: await kit.customerPolicy(p.institution.id, p.party.customer, "agent"),
+      payee: await kit.customerCap(p.institution.id, p.party.customer),
     },
     notices: cashInNotices(p, input.amountMinor, transferId),
     customerId: p.party.customer.id,

@@ -25,7 +25,7 @@ export interface AgentsDeps {
   pins: Pick<PinService, "verifyPin" | "setPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing">;
   institutions: Pick<InstitutionStore, "get">;
-  limits: Pick<LimitPolicies, "effective" | "check">;
+  limits: Pick<LimitPolicies, "effective" | "walletCap" | "check">;
   fees: Pick<FeeSchedules, "quote">;
   audit: AuditLog;
   /** The institution's default country (ISO 3166-1), for numbers typed without a country code. */
@@ -129,6 +129,11 @@ export class AgentKit {
 
   customerPolicy(institutionId: string, customer: Customer, channel: LimitChannel): Promise<LimitPolicy> {
     return this.deps.limits.effective({ institutionId, channel, tier: customer.kycTier as LimitTier });
+  }
+
+  /** What caps the customer's wallet as a payee: its tier's strictest balance cap (LimitPolicies.walletCap). */
+  customerCap(institutionId: string, customer: Customer): Promise<LimitPolicy> {
+    return this.deps.limits.walletCap(institutionId, customer.kycTier as LimitTier);
   }
 
   async feeIncomeId(institution: Institution): Promise<string> {

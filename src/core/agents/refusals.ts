@@ -27,6 +27,8 @@ export function agentRefusalFor(results: TransferResult[], group: TransferInput[
     // not the customer's: the customer must not read them as their own.
     const floatsLimit = leg?.creditAccountId === accounts.floatAccountId && (cause.result === "balance_limit_exceeded" || cause.limit?.party === "payee");
     if (floatsLimit) return refuse("float_limit_exceeded", { availableMinor: cause.limit?.availableMinor });
+    // A customer wallet's cap as a payee: its room is the customer's balance, not the agent's business.
+    if (cause.limit?.party === "payee" || cause.result === "balance_limit_exceeded") return refuse(cause.result as LimitCode);
     return refuse(cause.result as LimitCode, { availableMinor: cause.limit?.availableMinor });
   }
   switch (cause.result) {

@@ -216,7 +216,6 @@ class BatchDecider {
     const amount = input.amountMinor!;
     const pending = input.kind === "pending";
     const limited = input.limits ? checkLimits(input.limits, debit, credit, amount, this.usage(), this.now) : null;
-    if (limited?.refusal) return { code: limited.refusal.code, limit: limited.refusal };
     // Only the two balances that move, as values (no Balances objects on this path).
     const debitsPending = pending ? debit.debitsPending + amount : debit.debitsPending;
     const debitsPosted = pending ? debit.debitsPosted : debit.debitsPosted + amount;
@@ -226,6 +225,11 @@ class BatchDecider {
       debit.flags, debitsPending + debitsPosted, debit.creditsPosted,
       credit.flags, creditsPending + creditsPosted, credit.debitsPosted,
     );
+    // The payer's own limits first, then the funds, then the payee's limits: a payer who cannot
+    // fund the amount hears that, whatever the payee's cap, so amounts tried with an empty wallet
+    // (no money moves, nothing is counted) cannot bisect the payee's balance.
+    const limitFirst = limited?.refusal && !(refused && limited.refusal.party === "payee");
+    if (limitFirst) return { code: limited.refusal!.code, limit: limited.refusal! };
     if (refused) return { code: refused };
     this.touch(debit, credit, undo);
     debit.debitsPending = debitsPending;

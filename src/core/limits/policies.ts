@@ -60,6 +60,19 @@ export class LimitPolicies {
   }
 
   /**
+   * What caps a customer's wallet as a payee: the tier's strictest balance cap over every channel,
+   * since a wallet holds one balance whichever channel pays into it (a cap tightened on one
+   * channel is not escaped by paying over another). Only maxBalanceMinor binds a payee without
+   * inbound limits; the other fields are the USSD cell's.
+   */
+  async walletCap(institutionId: string, tier: LimitTier): Promise<LimitPolicy> {
+    const cells = (await this.matrix(institutionId)).filter((c) => c.tier === tier);
+    const cap = cells.reduce((least, c) => (c.policy.maxBalanceMinor < least ? c.policy.maxBalanceMinor : least), cells[0]!.policy.maxBalanceMinor);
+    const ussd = cells.find((c) => c.channel === "ussd") ?? cells[0]!;
+    return { ...ussd.policy, maxBalanceMinor: cap };
+  }
+
+  /**
    * What an account has sent today and this month in the institution's time zone, as the ledger
    * last counted it: for an early answer (a quote), never for the decision, which the ledger takes
    * with the account locked.

@@ -23,7 +23,7 @@ export interface PaymentsDeps {
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing" | "outgoingCheck">;
   institutions: Pick<InstitutionStore, "get">;
-  limits: Pick<LimitPolicies, "effective" | "usage" | "check">;
+  limits: Pick<LimitPolicies, "effective" | "walletCap" | "usage" | "check">;
   fees: Pick<FeeSchedules, "quote">;
 }
 
@@ -172,7 +172,7 @@ export class Payments {
     const institutionId = parties.institution.id;
     const [policy, payeePolicy] = await Promise.all([
       this.deps.limits.effective({ institutionId, channel: request.channel, tier: parties.payer.kycTier as LimitTier }),
-      this.deps.limits.effective({ institutionId, channel: request.channel, tier: parties.payee.kycTier as LimitTier }),
+      this.deps.limits.walletCap(institutionId, parties.payee.kycTier as LimitTier),
     ]);
     const group = paymentWithFee(
       { id: request.paymentId, debitAccountId, creditAccountId: parties.payeeAccountId, amountMinor: request.amountMinor, code: "p2p" },
@@ -183,7 +183,8 @@ export class Payments {
     const usage = debitAccountId === parties.payer.walletAccountId ? {} : { payerUsageAccountId: parties.payer.walletAccountId };
     // The payee's tier caps what its wallet may hold (a tier-0 wallet's maximum balance); what it
     // receives is not otherwise limited. The quote does not check this cap: answering it before
-    // the PIN would let anyone bisect a stranger's balance for free.
+    // the PIN would let anyone bisect a stranger's balance for free (and the ledger answers a
+    // payer who cannot fund the amount with that, not with the payee's cap, for the same reason).
     group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, payee: payeePolicy, ...usage };
     // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.
     group[0]!.notices = this.receipts(request, parties, feeMinor);
