@@ -209,6 +209,41 @@ describe("USSD over SMPP: a process that stops leaves its waits to the next", ()
   });
 });
 
+describe("USSD over SMPP: a hop that outlives its lock", () => {
+  it("does not bring back a session another instance opened and the network ended meanwhile, nor meter it again", async () => {
+    const bank = bankWithPayer();
+    const sessions = new MemorySessionStore();
+    const abortLink = { id: "idle1", ussd: { ...USSD_DEFAULTS, serviceCode: "*384#", abortOps: [33] } } as unknown as LinkConfig;
+    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const side = (stall?: Promise<void>) => {
+      const ended: EndedUssdSession[] = [];
+      const ports = bank.ports();
+      if (stall && ports.agents) {
+        const atNumber = ports.agents.atNumber.bind(ports.agents);
+        ports.agents.atNumber = async (...args) => (await stall, atNumber(...args));
+      }
+      const channel = createUssdChannel({ ports, institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 9), aggregators: [], logger, hopLimits: { lockTtlMs: 100, hopBudgetMs: 5_000 }, onSessionEnd: async (s) => void ended.push(s) });
+      const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { endAfterMs: WAIT_MS, sweepEveryMs: 10 } });
+      open.push(smppUssd);
+      const send = (m: InboundMessage) => smppUssd.handle(abortLink, m, { sendUssd: async () => undefined });
+      return { send, ended };
+    };
+    let release!: () => void;
+    const a = side(new Promise<void>((r) => (release = r)));
+    const b = side();
+    const slow = a.send(pdu(1, 40, 0, "*384#")); // its first screen's lookup stalls past the 100 ms lock
+    await sleep(150);
+    await b.send(pdu(1, 40, 0, "*384#")); // the begin re-delivered, served by b
+    await b.send(pdu(33, 40, 1, "")); // the network aborts the dialog: metered, forgotten
+    expect(b.ended.map((s) => s.endReason)).toEqual(["abort"]);
+    release();
+    await slow;
+    expect(await sessions.get(KEY(40))).toBeNull();
+    await sleep(3 * WAIT_MS);
+    expect([...a.ended, ...b.ended].map((s) => s.endReason)).toEqual(["abort"]);
+  });
+});
+
 describe("IdleSessions, bounded", () => {
   it("after close, an answer that finishes late starts no timer and tracks nothing", async () => {
     const idle = new IdleSessions({ endIdleSession: async () => true }, { endAfterMs: 10, onError: () => undefined });

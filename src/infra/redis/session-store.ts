@@ -18,8 +18,8 @@ const UNLOCK_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redi
 //   C (commit). Keys: lock, value, then the written keys. Args: token, proof, the value read,
 //     then per written key a TTL in seconds (0: delete) and its value. When the token holds the
 //     lock: the writes, then the unlock; answers 1. When it does not (the lock lapsed): the writes
-//     only if nobody holds the lock and the proof holds (proof "1": value is absent; "2": value
-//     equals the value read; "0": no proof sent, never), answering 0; else nothing, answering -1.
+//     only if nobody holds the lock and the proof holds (proof "2": value equals the value read;
+//     "0": no proof sent, never), answering 0; else nothing, answering -1.
 // Each operation runs under pcall, so one that fails (a key of the wrong type) answers its own
 // error and the others still run, as each script of a pipeline did. (Redis raises a call's error
 // as a string in some versions and as an error table in others; both become that error reply.)
@@ -36,9 +36,7 @@ local function lock_and_get(k, a, nkeys)
 end
 local function unchanged(k, a)
   if redis.call("exists", KEYS[k]) == 1 then return false end
-  local proof = ARGV[a + 1]
-  if proof == "1" then return redis.call("exists", KEYS[k + 1]) == 0 end
-  return proof == "2" and redis.call("get", KEYS[k + 1]) == ARGV[a + 2]
+  return ARGV[a + 1] == "2" and redis.call("get", KEYS[k + 1]) == ARGV[a + 2]
 end
 local function commit(k, a, nkeys)
   local mine = redis.call("get", KEYS[k]) == ARGV[a]
@@ -131,11 +129,12 @@ export class RedisSessionStore implements SessionStore {
   /**
    * What lets a commit whose lock lapsed still write: the value its lock read (unchanged means
    * nobody took the session over meanwhile). Sent only once the lock may have lapsed: before
-   * then the token suffices, and a hop's commit carries no copy of the record it read.
+   * then the token suffices, and a hop's commit carries no copy of the record it read. A read of
+   * nothing proves nothing (the session may have been made and ended since), so it is not sent.
    */
   private proof(lock: LockedValue): [string, string] {
-    if (lock.heldUntilMs !== undefined && performance.now() < lock.heldUntilMs) return ["0", ""];
-    return lock.value === null ? ["1", ""] : ["2", lock.value];
+    if (lock.value === null || (lock.heldUntilMs !== undefined && performance.now() < lock.heldUntilMs)) return ["0", ""];
+    return ["2", lock.value];
   }
 
   /**

@@ -45,9 +45,9 @@ export interface SessionStore {
   /**
    * A hop's last round trip: applies the writes and releases key's lock if the lock's token still
    * holds it. When the lock has lapsed (the hop outlived its TTL), the writes are applied only if
-   * nobody holds the lock now and key still holds the value the lock read: otherwise another hop
-   * (maybe on another instance) has taken the session over, and a late write would undo its
-   * work. true when the writes were applied, false when they were refused.
+   * nobody holds the lock now and key still holds the (non-null) value the lock read: otherwise
+   * another hop (maybe on another instance) may have taken the session over, and a late write
+   * would undo its work. true when the writes were applied, false when they were refused.
    */
   commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean>;
   get(key: string): Promise<string | null>;
@@ -99,7 +99,8 @@ export class MemorySessionStore implements SessionStore {
   async commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean> {
     if (writes.some((w) => w.value !== null && !((w.ttlSec ?? 0) > 0))) throw new Error("session ttl must be positive");
     const mine = this.holds(key, lock.token);
-    if (!mine && (this.heldByAnyone(key) || (await this.get(key)) !== lock.value)) return false;
+    // A read of nothing proves nothing: the session may have been made and ended since.
+    if (!mine && (lock.value === null || this.heldByAnyone(key) || (await this.get(key)) !== lock.value)) return false;
     for (const w of writes) {
       if (w.value === null) await this.delete(w.key);
       else await this.set(w.key, w.value, w.ttlSec ?? 0);
