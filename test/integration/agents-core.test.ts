@@ -150,6 +150,29 @@ describe("agents core on postgres", () => {
     expect(await w.balance(agent.floatAccountId)).toBe(15_000n);
   });
 
+  it("a withdrawal and a cash-out refused by the float's daily limit are still told as the float's when retried, with no stale amount", async () => {
+    const agent = await w.newAgent(20_000n);
+    expect((await w.services.agents.setLimits(agent.id, { maxDailyFloatInMinor: 5_000n, maxDailyFloatOutMinor: 1_000_000n }, BANK)).ok).toBe(true);
+    const erin = await w.register("0712300061", "Erin Achieng", "3917");
+    await w.fund(erin.walletAccountId, 30_000n);
+    const erinBefore = await w.balance(erin.walletAccountId);
+    // The ledger records the refusal (its code is a daily amount's, the payer's own wording): only
+    // the recorded party tells the retry that the float's limit refused it, not Erin's.
+    const withdrawal = { id: uuidv7(), customerId: erin.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor: 6_000n, customerPin: "3917", channel: "ussd" as const };
+    const cashOut = { id: uuidv7(), agentId: agent.id, customerQuery: erin.msisdn, amountMinor: 6_000n, agentPin: AGENT_PIN };
+    expect(await w.services.agents.withdraw(withdrawal)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 5_000n });
+    expect(await w.services.agents.startCashOut(cashOut)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 5_000n });
+    // What was available then is not said again: by the retry it may be anything.
+    const retried = [await w.services.agents.withdraw(withdrawal), await w.services.agents.startCashOut(cashOut)];
+    for (const r of retried) {
+      expect(r).toMatchObject({ ok: false, code: "float_limit_exceeded" });
+      expect(!r.ok && r.availableMinor).toBeUndefined();
+    }
+    expect(await w.services.agents.cashOutStatus(cashOutPendingId(cashOut.id))).toBeNull();
+    expect(await w.balance(erin.walletAccountId)).toBe(erinBefore);
+    expect(await w.balance(agent.floatAccountId)).toBe(20_000n);
+  });
+
   it("customer withdrawal: agent number and store number must name the same active agent", async () => {
     const agent = await w.newAgent(0n);
     const other = await w.newAgent(0n);

@@ -178,6 +178,21 @@ describe("agents over HTTP", () => {
     expect((await request(app).get("/agent/v1/float").set(...bearer(a.key))).body.balanceMinor).toBe("2000");
   });
 
+  it("agent API: a cash-out refused by the float's daily limit and retried with its request id is still the float's limit", async () => {
+    const a = await setUpAgent(8, "0");
+    expect((await w.services.agents.setLimits(a.id, { maxDailyFloatInMinor: 1_000n }, { type: "bank_user", id: "apikey:test" })).ok).toBe(true);
+    const frank = await w.register("0712300062", "Frank Mutua", "2864");
+    await w.fund(frank.walletAccountId, 10_000n);
+    const body = { requestId: uuidv7(), customer: frank.msisdn, amountMinor: "2000", pin: AGENT_PIN, timeoutSec: 120 };
+    const first = await request(app).post("/agent/v1/cash-outs").set(...bearer(a.key)).send(body);
+    expect(first.body.error).toMatchObject({ code: "float_limit_exceeded", availableMinor: "1000" });
+    // The retry's answer comes from the recorded refusal: the same limit, and no amount from then.
+    const again = await request(app).post("/agent/v1/cash-outs").set(...bearer(a.key)).send(body);
+    expect(again.status).toBe(first.status);
+    expect(again.body.error).toEqual({ ...first.body.error, availableMinor: undefined });
+    expect((await request(app).get("/agent/v1/float").set(...bearer(a.key))).body.balanceMinor).toBe("0");
+  });
+
   it("device keys: unknown, revoked and suspended agents' keys change nothing", async () => {
     const a = await setUpAgent(6);
     expect((await request(app).get("/agent/v1/float")).status).toBe(401);

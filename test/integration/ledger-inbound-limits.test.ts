@@ -77,6 +77,52 @@ describe.each(STORE_KINDS)("inbound limits on %s", (kind) => {
     expect(bad?.code).toBe("23514");
   });
 
+  it("answers a retried limit refusal with its code and whose limit it was, on this gateway and another, without the stale amounts", async () => {
+    const [sender] = await wallets(1, 1_000n);
+    const float = await env.open("agent_float", WALLET);
+    const inbound: TransferLimits = { timeZone: "UTC", payer: ROOMY, payee: { ...ROOMY, maxDailyAmountMinor: 150n }, payeeInbound: true };
+    const cashOut = (amountMinor: bigint, limits: TransferLimits): TransferInput => ({
+      id: uuidv7(), debitAccountId: sender!.id, creditAccountId: float.id, amountMinor, code: "cash_out", limits,
+    });
+    expect((await env.ledger.transfer(cashOut(100n, inbound))).result).toBe("ok");
+    const overFloat = cashOut(100n, inbound);
+    const overCap = cashOut(100n, { timeZone: "UTC", payee: { ...ROOMY, maxBalanceMinor: 150n } });
+    const overOwn = cashOut(100n, { timeZone: "UTC", payer: { ...ROOMY, maxPerTransactionMinor: 99n } });
+    const first = await Promise.all([overFloat, overCap, overOwn].map((t) => env.ledger.transfer(t)));
+    expect(first.map((r) => [r.result, r.limit?.party, r.limit?.availableMinor])).toEqual([
+      ["daily_amount_exceeded", "payee", 50n],
+      ["balance_limit_exceeded", "payee", 50n],
+      ["per_transaction_exceeded", "payer", 99n],
+    ]);
+    const stored = await env.db.query<{ result: string; limit_party: string | null }>(
+      "SELECT result, limit_party FROM transfer_failures WHERE id = ANY($1::uuid[]) ORDER BY result", [[overFloat.id, overCap.id, overOwn.id]],
+    );
+    expect(stored.rows.map((r) => [r.result, r.limit_party])).toEqual([["balance_limit_exceeded", "payee"], ["daily_amount_exceeded", "payee"], ["per_transaction_exceeded", "payer"]]);
+    // Retried on the same gateway (its cached path finds the id taken and decides again under the
+    // locks) and on a second one: the recorded code and party, no amount from the first attempt.
+    for (const ledger of [env.ledger, env.newLedger()]) {
+      const again = await Promise.all([overFloat, overCap, overOwn].map((t) => ledger.transfer(t)));
+      expect(again).toEqual([
+        { id: overFloat.id, result: "daily_amount_exceeded", limit: { ok: false, code: "daily_amount_exceeded", party: "payee" } },
+        { id: overCap.id, result: "balance_limit_exceeded", limit: { ok: false, code: "balance_limit_exceeded", party: "payee" } },
+        { id: overOwn.id, result: "per_transaction_exceeded", limit: { ok: false, code: "per_transaction_exceeded", party: "payer" } },
+      ]);
+    }
+    expect((await storedBalances(env.db, [float.id])).get(float.id)!.creditsPosted).toBe(100n);
+    expect(await sqlInvariantViolations(env.db)).toEqual([]);
+  });
+
+  it("the table records a party only for a limit refusal, and only payer or payee", async () => {
+    const refused = (result: string, party: string) =>
+      env.db.query("INSERT INTO transfer_failures (id, result, kind, limit_party, created_at) VALUES ($1, $2, 'single', $3, now())", [uuidv7(), result, party]).then(
+        () => null,
+        (e: unknown) => (e as { code?: string }).code,
+      );
+    expect(await refused("exceeds_credits", "payee")).toBe("23514");
+    expect(await refused("daily_amount_exceeded", "bank")).toBe("23514");
+    expect(await refused("daily_amount_exceeded", "payee")).toBeNull();
+  });
+
   it("a balance cap counts pending credits: 20 concurrent holds into a capped float from two ledgers reserve no more than the cap, and posting them cannot pass it", async () => {
     const senders = await wallets(20, 1_000n);
     const float = await env.open("agent_float", WALLET);

@@ -55,6 +55,14 @@ describe("agentRefusalFor", () => {
     expect(agentRefusalFor(own, group, accounts)).toEqual({ ok: false, code: "daily_amount_exceeded", availableMinor: 1n });
   });
 
+  it("tells a replayed limit refusal (code and party, no amounts) by its party, with no amount", () => {
+    const replayed = failing("t4", "daily_amount_exceeded");
+    replayed[3]!.limit = { ok: false, code: "daily_amount_exceeded", party: "payee" };
+    expect(agentRefusalFor(replayed, group, accounts)).toEqual({ ok: false, code: "float_limit_exceeded" });
+    replayed[3]!.limit = { ok: false, code: "daily_amount_exceeded", party: "payer" };
+    expect(agentRefusalFor(replayed, group, accounts)).toEqual({ ok: false, code: "daily_amount_exceeded" });
+  });
+
   it("maps a reused request id, frozen accounts and settled pendings, and throws on bugs", () => {
     expect(agentRefusalFor(failing("t1", "exists_with_different_amount"), group, accounts)?.code).toBe("request_id_reused");
     expect(agentRefusalFor(failing("t1", "debit_account_frozen"), group, accounts)?.code).toBe("agent_unavailable");

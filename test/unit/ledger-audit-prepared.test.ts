@@ -29,7 +29,7 @@ function transfer(i: number): Transfer {
 }
 
 function failure(i: number): TransferFailure {
-  return { id: uuidv7(), result: CODES[i % CODES.length]!, kind: "single", debitAccountId: null, creditAccountId: null, amountMinor: null, pendingId: null, createdAt: AT };
+  return { id: uuidv7(), result: CODES[i % CODES.length]!, kind: "single", debitAccountId: null, creditAccountId: null, amountMinor: null, pendingId: null, createdAt: AT, limitParty: null };
 }
 
 function decision(transfers: number, failures: number): BatchDecision {

@@ -527,6 +527,7 @@ describe("decideBatch: idempotency", () => {
       amountMinor: 5_000n,
       pendingId: null,
       createdAt: NOW,
+      limitParty: null,
     };
     const input = single("f", "alice", "bob", 5_000n);
     expect(compareWithExisting(input, failure)).toBe("exceeds_credits");
@@ -990,6 +991,57 @@ describe("decideBatch: bank limits", () => {
     expect(decision.results[0]!.map((r) => r.result)).toEqual(["linked_event_failed", "exceeds_credits"]);
     expect(snap.usage.get(usageKey(id("bob"), "2026-01-01:in"))).toBeUndefined();
     expect(decision.usage).toEqual([]);
+  });
+
+  it("answers a retry of a payee's limit refusal with its code and party, without the first attempt's amounts", () => {
+    const inbound = { timeZone: "UTC", payee: policy, payeeInbound: true };
+    const start = withUsage([0n, 0], [0n, 0]);
+    start.usage!.set(usageKey(id("bob"), "2026-01-01:in"), { accountId: id("bob"), periodKey: "2026-01-01:in", amountMinor: 600n, count: 1 });
+    const refused = single("in", "alice", "bob", 200n, { limits: inbound });
+    const first = decide(start, [[refused]]);
+    expect(first.results[0]![0]!.limit).toMatchObject({ code: "daily_amount_exceeded", party: "payee", availableMinor: 100n });
+    expect(first.failures.map((f) => [f.result, f.limitParty])).toEqual([["daily_amount_exceeded", "payee"]]);
+    // Retried in a later batch, and again within it: the same code and party, no stale amount.
+    const replayed = { id: refused.id, result: "daily_amount_exceeded", limit: { ok: false, code: "daily_amount_exceeded", party: "payee" } };
+    const again = decide(advance(start, first), [[refused], [refused]]);
+    expect(again.results).toEqual([[replayed], [replayed]]);
+    expect(again.failures).toEqual([]);
+    // Within the batch that refused it, too.
+    expect(decide(withUsage([0n, 0], [850n, 1]), [[single("m", "alice", "bob", 100n, { limits })], [single("m", "alice", "bob", 100n, { limits })]]).results.map((r) => r[0]!.limit)).toEqual([
+      expect.objectContaining({ code: "monthly_amount_exceeded", party: "payer", availableMinor: 50n }),
+      { ok: false, code: "monthly_amount_exceeded", party: "payer" },
+    ]);
+  });
+
+  it("keeps the payee party of a balance cap refusal on a retry, and records no party for other refusals", () => {
+    const start = snapshot({ accounts: [...basicAccounts().filter((a) => a.id !== id("bob")), account("bob", { flags: WALLET, creditsPosted: 1_100n })] });
+    const capped = single("cap", "alice", "bob", 101n, { limits: { timeZone: "UTC", payee: policy } });
+    const overdraft = single("over", "alice", "bank", 5_000n, { limits });
+    const first = decide(start, [[capped], [overdraft]]);
+    expect(first.failures.map((f) => [f.result, f.limitParty])).toEqual([["balance_limit_exceeded", "payee"], ["per_transaction_exceeded", "payer"]]);
+    const plain = decide(start, [[single("plain", "alice", "bank", 900n), single("plain-fee", "alice", "bank", 200n)]]);
+    expect(plain.failures.map((f) => [f.result, f.limitParty])).toEqual([["linked_event_failed", null], ["exceeds_credits", null]]);
+    const again = decide(advance(start, first), [[capped], [{ ...capped, amountMinor: 1n }]]);
+    expect(again.results.map((r) => r[0])).toEqual([
+      { id: capped.id, result: "balance_limit_exceeded", limit: { ok: false, code: "balance_limit_exceeded", party: "payee" } },
+      // A retry that differs is not the refusal again: no limit.
+      { id: capped.id, result: "exists_with_different_amount" },
+    ]);
+  });
+
+  it("keeps the party of a group's limit refusal when the retry's cause is an earlier member", () => {
+    const inbound = { timeZone: "UTC", payee: { ...policy, maxDailyCount: 0 }, payeeInbound: true };
+    const start = snapshot({ accounts: basicAccounts() });
+    const group = [single("g-fee", "alice", "bank", 10n), single("g-pay", "alice", "bob", 10n, { limits: inbound })];
+    const first = decide(start, [group]);
+    expect(first.results[0]!.map((r) => r.result)).toEqual(["linked_event_failed", "daily_count_exceeded"]);
+    expect(first.failures.map((f) => f.limitParty)).toEqual([null, "payee"]);
+    // The retry stops at the first member (its recorded linked_event_failed); the second answers from its record.
+    const again = decide(advance(start, first), [group]);
+    expect(again.results[0]).toEqual([
+      { id: group[0]!.id, result: "linked_event_failed" },
+      { id: group[1]!.id, result: "daily_count_exceeded", limit: { ok: false, code: "daily_count_exceeded", party: "payee" } },
+    ]);
   });
 
   it("refuses malformed limits as bad input, and limits on a post or void", () => {

@@ -1,4 +1,4 @@
-import type { LimitRefusal } from "../limits/types.js";
+import type { LimitCode } from "../limits/types.js";
 import { compareWithExisting } from "./compare.js";
 import { derivedUuid } from "./ids.js";
 import { checkLimits, givenBack, usageKey, type UsageKey, type UsageRow } from "./limits-check.js";
@@ -10,6 +10,7 @@ import {
   RECORDED_FAILURES,
   type Account,
   type Balances,
+  type RecordedLimit,
   type Transfer,
   type TransferFailure,
   type TransferInput,
@@ -30,7 +31,7 @@ interface Undo {
   usage?: Map<string, UsageRow | undefined>;
 }
 
-type Outcome = { code: TransferResultCode; transfer?: Transfer; limit?: LimitRefusal };
+type Outcome = { code: TransferResultCode; transfer?: Transfer; limit?: TransferResult["limit"] };
 
 /** The undo of a group of one: records nothing (see Undo). Never written to, since `record` is false. */
 const NO_UNDO: Undo = { record: false };
@@ -81,7 +82,7 @@ class BatchDecider {
     if (group.length > MAX_LINKED_GROUP) return group.map((t) => ({ id: t.id, result: "linked_group_too_large" }));
     const undo: Undo = { record: group.length > 1 };
     const codes: TransferResultCode[] = [];
-    let limit: LimitRefusal | undefined;
+    let limit: TransferResult["limit"];
     this.groupMade.clear();
     this.groupPendings.clear();
     for (const input of group) {
@@ -141,7 +142,7 @@ class BatchDecider {
   }
 
   /** Rolls the group back and reports the cause once, every other member as linked_event_failed. */
-  private failGroup(group: TransferInput[], codes: TransferResultCode[], undo: Undo, limit?: LimitRefusal): TransferResult[] {
+  private failGroup(group: TransferInput[], codes: TransferResultCode[], undo: Undo, limit?: TransferResult["limit"]): TransferResult[] {
     for (const [account, before] of undo.balances ?? []) Object.assign(account, before);
     for (const [state, before] of undo.resolutions ?? []) state.resolution = before;
     // A pending made by this group was never made: a later group may not settle it.
@@ -155,7 +156,7 @@ class BatchDecider {
     const results = group.map((t, i): TransferResult => {
       if (i === causeIndex) return limit ? { id: t.id, result: cause, limit } : { id: t.id, result: cause };
       const seen = this.lookup(t.id);
-      return { id: t.id, result: seen && isFailure(seen) ? seen.result : "linked_event_failed" };
+      return seen && isFailure(seen) ? recordedResult(seen) : { id: t.id, result: "linked_event_failed" };
     });
     if (RECORDED_FAILURES.has(cause)) this.recordFailures(group, results);
     return results;
@@ -173,6 +174,8 @@ class BatchDecider {
         amountMinor: t.amountMinor ?? null,
         pendingId: t.pendingId ?? null,
         createdAt: this.now,
+        // Only the cause carries a limit; its retry tells whose limit it was from this.
+        limitParty: results[i]!.limit?.party ?? null,
       };
       this.failures.push(failure);
       this.staged.set(t.id, failure);
@@ -187,7 +190,7 @@ class BatchDecider {
     const invalid = validateTransfer(input);
     if (invalid) return { code: invalid };
     const seen = this.lookup(input.id);
-    if (seen) return { code: compareWithExisting(input, seen) };
+    if (seen) return replayOf(input, seen);
     const kind = input.kind ?? "single";
     return kind === "post" || kind === "void" ? this.resolvePending(input, undo) : this.applyNew(input, undo);
   }
@@ -349,6 +352,28 @@ class BatchDecider {
     }
     this.touched.add(debit).add(credit);
   }
+}
+
+/**
+ * The answer to an id seen before. A recorded limit refusal answered again keeps its code and
+ * whose limit it was (RecordedLimit), not its amounts: they were true at the first attempt only.
+ */
+function replayOf(input: TransferInput, seen: Transfer | TransferFailure): Outcome {
+  const code = compareWithExisting(input, seen);
+  const limit = isFailure(seen) && code === seen.result ? recordedLimit(seen) : undefined;
+  return limit ? { code, limit } : { code };
+}
+
+/** A recorded failure as its id answers again, when the group's cause is another member. */
+function recordedResult(failure: TransferFailure): TransferResult {
+  const limit = recordedLimit(failure);
+  return limit ? { id: failure.id, result: failure.result, limit } : { id: failure.id, result: failure.result };
+}
+
+/** A party is recorded only with a limit code (the cause's own result; the database checks it too). */
+function recordedLimit(failure: TransferFailure): RecordedLimit | undefined {
+  if (failure.limitParty === null) return undefined;
+  return { ok: false, code: failure.result as LimitCode, party: failure.limitParty };
 }
 
 function balancesOf(b: Balances): Balances {

@@ -135,6 +135,8 @@ export interface TransferFailure {
   amountMinor: bigint | null;
   pendingId: string | null;
   createdAt: Date;
+  /** For a limit refusal that refused this transfer itself: whose limit it was; null for any other. */
+  limitParty: LimitRefusal["party"] | null;
 }
 
 export type TransferResultCode =
@@ -189,8 +191,25 @@ export type TransferResultCode =
 export interface TransferResult {
   id: string;
   result: TransferResultCode;
-  /** For a limit refusal: which limit, and what the payer may still send. */
-  limit?: LimitRefusal;
+  /**
+   * For a limit refusal: which limit and whose, and on the first answer what may still be sent. A
+   * retry of the same id is answered from the recorded failure without the amounts (RecordedLimit).
+   */
+  limit?: LimitRefusal | RecordedLimit;
+}
+
+/**
+ * A limit refusal as a retry of its transfer id gets it again: the code and whose limit it was,
+ * but no amounts. Those were true when the transfer was refused and may be wrong by the retry,
+ * so callers fall back to the wording without an amount.
+ */
+export interface RecordedLimit {
+  ok: false;
+  code: LimitCode;
+  party: LimitRefusal["party"];
+  limit?: undefined;
+  remainingMinor?: undefined;
+  availableMinor?: undefined;
 }
 
 /** Outcomes that leave the id free to be used again as if never seen: bad input is not remembered. */

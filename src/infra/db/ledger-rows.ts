@@ -48,6 +48,7 @@ export interface FailureRow {
   amount: string | null;
   pending_id: string | null;
   created_at: Date;
+  limit_party: string | null;
 }
 
 export function toAccount(r: AccountRow): Account {
@@ -94,6 +95,7 @@ export function toFailure(r: FailureRow): TransferFailure {
     amountMinor: r.amount === null ? null : BigInt(r.amount),
     pendingId: r.pending_id,
     createdAt: new Date(r.created_at),
+    limitParty: r.limit_party as TransferFailure["limitParty"],
   };
 }
 

@@ -36,12 +36,12 @@ const GET_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1:
 const LOCK_ACCOUNTS = `${GET_ACCOUNTS} ORDER BY id FOR UPDATE`;
 
 const LOAD_EXISTING = `
-  SELECT 't' AS src, ${TRANSFER_COLUMNS}, NULL AS result FROM transfers WHERE id = ANY($1::uuid[])
+  SELECT 't' AS src, ${TRANSFER_COLUMNS}, NULL AS result, NULL AS limit_party FROM transfers WHERE id = ANY($1::uuid[])
   UNION ALL
   SELECT 'f', NULL, id, debit_account_id, credit_account_id, amount::text, NULL, kind, pending_id, NULL, NULL,
-    NULL, NULL, created_at, result FROM transfer_failures WHERE id = ANY($1::uuid[])
+    NULL, NULL, created_at, result, limit_party FROM transfer_failures WHERE id = ANY($1::uuid[])
   UNION ALL
-  SELECT 'r', NULL, pending_id, NULL, NULL, NULL, NULL, kind, NULL, NULL, NULL, NULL, NULL, created_at, NULL
+  SELECT 'r', NULL, pending_id, NULL, NULL, NULL, NULL, kind, NULL, NULL, NULL, NULL, NULL, created_at, NULL, NULL
     FROM transfers WHERE pending_id = ANY($2::uuid[])`;
 
 // One statement writes the whole batch. A transfer or failure id that a concurrent batch inserted
@@ -108,12 +108,12 @@ const writeBatchSql = (shape: WriteShape) => {
   const checks = [check("ins", `cardinality(${t(0)}::uuid[])`, CONFLICT, "inserted")];
   let failureIds = "'{}'::uuid[]";
   if (shape.failures) {
-    const f = $(7);
+    const f = $(8);
     failureIds = `${f(0)}::uuid[]`;
     parts.push(`fail AS (
-  INSERT INTO transfer_failures (id, result, kind, debit_account_id, credit_account_id, amount, pending_id, created_at)
+  INSERT INTO transfer_failures (id, result, kind, debit_account_id, credit_account_id, amount, pending_id, limit_party, created_at)
   SELECT f.*, ${t(11)}::timestamptz FROM unnest(${f(0)}::uuid[], ${f(1)}::text[], ${f(2)}::text[], ${f(3)}::uuid[], ${f(4)}::uuid[],
-    ${f(5)}::bigint[], ${f(6)}::uuid[]) AS f
+    ${f(5)}::bigint[], ${f(6)}::uuid[], ${f(7)}::text[]) AS f
   RETURNING 1
 )`);
     checks.push(check("fail", `cardinality(${f(0)}::uuid[])`, CONFLICT, "failed"));
@@ -674,6 +674,7 @@ function writeDecision(
       e.uuid(f, (x) => x.creditAccountId),
       e.int8(f, (x) => x.amountMinor),
       e.uuid(f, (x) => x.pendingId),
+      e.text(f, (x) => x.limitParty),
     );
   }
   const accounts = cas?.accounts ?? locked?.accounts ?? d.accounts;
