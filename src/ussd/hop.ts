@@ -139,8 +139,8 @@ export interface OpenSession {
   msisdn: string;
   /** Keyed digest of its last answered hop. */
   hopDigest: string;
-  /** Milliseconds until its record lapses. */
-  ttlMs: number;
+  /** When its record lapses (epoch ms). */
+  expiresAtMs: number;
 }
 
 /** A begin re-delivered later than this after the session opened is taken for a new session. */
@@ -272,9 +272,9 @@ export class HopProcessor {
    */
   async openSessions(keyPrefix: string, max: number): Promise<OpenSession[]> {
     const stored = await this.deps.sessions.scan(keyPrefix, max);
-    return stored.flatMap(({ key, value, ttlMs }) => {
+    return stored.flatMap(({ key, value, expiresAtMs }) => {
       const record = decodeRecord(value); // null for another version's or a damaged record: skipped
-      return record && !record.closed ? [{ key, msisdn: record.msisdn, hopDigest: record.hop, ttlMs }] : [];
+      return record && !record.closed ? [{ key, msisdn: record.msisdn, hopDigest: record.hop, expiresAtMs }] : [];
     });
   }
 

@@ -28,11 +28,11 @@ afterEach(async () => {
 });
 
 /** One gateway instance: its hop processor, its SMPP USSD handler, what it metered. */
-function instance(bank: FakeBank, sessions: MemorySessionStore, idle: { endAfterMs: number } = { endAfterMs: WAIT_MS }) {
+function instance(bank: FakeBank, sessions: MemorySessionStore, idle: { endAfterMs: number } = { endAfterMs: WAIT_MS }, rescanEveryMs = 0) {
   const ended: EndedUssdSession[] = [];
   const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const channel = createUssdChannel({ ports: bank.ports(), institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 9), aggregators: [], logger, onSessionEnd: async (s) => void ended.push(s) });
-  const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { ...idle, sweepEveryMs: 10 } });
+  const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { ...idle, sweepEveryMs: 10 }, rescanEveryMs });
   open.push(smppUssd);
   const send = async (m: InboundMessage) => {
     const sent: smpp.PduOptions[] = [];
@@ -189,6 +189,22 @@ describe("USSD over SMPP: a process that stops leaves its waits to the next", ()
     expect(b.ended).toHaveLength(0);
     await vi.waitFor(() => expect(b.ended).toHaveLength(1), { timeout: 2_000, interval: 10 });
     expect(b.ended[0]).toMatchObject({ endReason: "timeout", stages: 2 });
+  });
+
+  it("a process that stops while another runs (a rolling deploy): the other's rescan ends its waits, once; a live instance's are left to it", async () => {
+    const bank = bankWithPayer();
+    const sessions = new MemorySessionStore();
+    const b = instance(bank, sessions, { endAfterMs: WAIT_MS }, 20); // the new process, up first
+    const a = instance(bank, sessions, { endAfterMs: WAIT_MS }, 20);
+    await a.send(pdu(1, 25, 0, "*384#")); // answered by the old one after the new one's start-up scan
+    await a.send(pdu(1, 26, 0, "*384#"));
+    await open.splice(open.indexOf(a.smppUssd), 1)[0]!.close(); // then it stops
+    await b.send(pdu(1, 27, 0, "*384#")); // b's own session: ended by b's wait
+    await vi.waitFor(() => expect(b.ended).toHaveLength(3), { timeout: 2_000, interval: 10 });
+    expect(b.ended.map((s) => [s.sessionId, s.endReason]).sort()).toEqual([[`${PAYER}:25`, "timeout"], [`${PAYER}:26`, "timeout"], [`${PAYER}:27`, "timeout"]]);
+    await sleep(3 * WAIT_MS);
+    expect(a.ended).toHaveLength(0);
+    expect(b.ended).toHaveLength(3);
   });
 
   it("ended and other channels' sessions are not taken over", async () => {

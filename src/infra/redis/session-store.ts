@@ -228,10 +228,12 @@ export class RedisSessionStore implements SessionStore {
     const pipeline = this.redis.pipeline();
     for (const key of keys) pipeline.get(key).pttl(key);
     const results = (await pipeline.exec()) ?? [];
+    // Taken as the replies arrive, not before the scan: a long scan does not make them lapse early.
+    const now = Date.now();
     return keys.flatMap((key, i) => {
       const [[getError, value], [ttlError, ttl]] = [results[2 * i]!, results[2 * i + 1]!];
       if (getError || ttlError || typeof value !== "string" || typeof ttl !== "number" || ttl <= 0) return [];
-      return [{ key: key.slice(this.prefix.length), value, ttlMs: ttl }];
+      return [{ key: key.slice(this.prefix.length), value, expiresAtMs: now + ttl }];
     });
   }
 

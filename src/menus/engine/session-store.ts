@@ -19,8 +19,8 @@ export interface SessionWrite {
 export interface StoredValue {
   key: string;
   value: string;
-  /** Milliseconds until it lapses. */
-  ttlMs: number;
+  /** When it lapses (epoch ms, as the store's clock reads it when the value was read). */
+  expiresAtMs: number;
 }
 
 /** What lockAndGet answers when it took the lock. */
@@ -134,7 +134,7 @@ export class MemorySessionStore implements SessionStore {
     const found: StoredValue[] = [];
     for (const [key, entry] of this.values) {
       if (found.length >= max) break;
-      if (key.startsWith(prefix) && entry.expiresAtMs > now) found.push({ key, value: entry.value, ttlMs: entry.expiresAtMs - now });
+      if (key.startsWith(prefix) && entry.expiresAtMs > now) found.push({ key, value: entry.value, expiresAtMs: entry.expiresAtMs });
     }
     return found;
   }

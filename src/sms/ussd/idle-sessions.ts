@@ -82,14 +82,18 @@ export class IdleSessions {
    * A session left open by a process that stopped: ended at dueAtMs unless this process answers
    * it meanwhile (then `answered` tracks it) or it has moved on by then (the end checks the hop).
    */
-  adopt(aggregator: string, sessionId: string, hopDigest: string, dueAtMs: number): void {
+  adopt(aggregator: string, sessionId: string, hopDigest: string, dueAtMs: number): boolean {
     const key = `${aggregator}:${sessionId}`;
-    if (this.closed || this.waiting.has(key) || this.retrying.has(key)) return;
+    if (this.closed || this.waiting.has(key) || this.retrying.has(key)) return false;
     if (this.size >= (this.options.maxTracked ?? 100_000)) {
-      return this.options.onError(new Error("too many sessions waiting: this one is not metered if the subscriber leaves it"), aggregator, sessionId);
+      this.options.onError(new Error("too many sessions waiting: this one is not metered if the subscriber leaves it"), aggregator, sessionId);
+      return false;
     }
     this.retrying.set(key, { aggregator, sessionId, hop: { hopDigest }, dueAtMs, busy: 0 });
     this.startTimer();
+    // Due already (found late): ended now rather than a sweep later, when its record may be gone.
+    if (dueAtMs <= this.clock()) this.sweep();
+    return true;
   }
 
   private startTimer(): void {

@@ -25,12 +25,22 @@ import { encodeUssdText } from "./ussd-text.js";
 const UNAVAILABLE = "Service unavailable";
 /** its_session_info's sequence is 7 bits. */
 const SEQUENCE_CYCLE = 128;
-/** A session waiting for the subscriber is ended this long before its record's idle TTL would drop it. */
-const IDLE_END_MARGIN_MS = 15_000;
+/**
+ * A session waiting for the subscriber is ended this long before its record's idle TTL would drop
+ * it (at 150 s of the default 180: networks time USSD dialogs out sooner). Twice RESCAN_EVERY_MS,
+ * so that a session whose process stopped is found by a rescan before its record lapses.
+ */
+const IDLE_END_MARGIN_MS = 30_000;
 /** Where this channel's sessions are kept: aggregator `smpp-<link id>`. */
 const SMPP_KEY_PREFIX = "smpp-";
-/** Sessions taken over at start-up at most (IdleSessions' own bound by default). */
+/** Sessions found by one scan at most (IdleSessions' own bound by default). */
 const MAX_ADOPTED = 100_000;
+/**
+ * How often the store is scanned for sessions no process waits for. A session whose process
+ * stopped is found at the first scan after that, and ended in time if that scan comes before its
+ * due moment. On Redis a scan walks the whole keyspace (SCAN MATCH): about 1 ms per thousand keys.
+ */
+const RESCAN_EVERY_MS = 15_000;
 
 export interface UssdHopRequest {
   aggregator: string;
@@ -55,7 +65,7 @@ export interface UssdHops {
   /** Meters as timed out a session whose last answered hop is still lastHop, and forgets it; false when its lock was busy. */
   endIdleSession(aggregator: string, sessionId: string, lastHop: LastHop): Promise<boolean>;
   /** The sessions still open under keys (`${aggregator}:${sessionId}`) with this prefix: what a stopped process left. */
-  openSessions?(keyPrefix: string, max: number): Promise<{ key: string; msisdn: string; hopDigest: string; ttlMs: number }[]>;
+  openSessions?(keyPrefix: string, max: number): Promise<{ key: string; msisdn: string; hopDigest: string; expiresAtMs: number }[]>;
   /** How long a session's record outlives its last hop. */
   readonly idleTtlSec: number;
 }
@@ -99,13 +109,16 @@ export interface UssdOverSmppDeps {
   logger: UssdLogger;
   /** Overrides for ending sessions the subscriber left (tests); endAfterMs defaults to the idle TTL less a margin. */
   idle?: Partial<Omit<IdleSessionsOptions, "onError">>;
+  /** How often the store is scanned for sessions no process waits for (default 15 s; 0: at start-up only). */
+  rescanEveryMs?: number;
 }
 
 export class UssdOverSmpp {
   /** Sessions answered with a continue, until their next PDU: ended as timed out when none comes. */
   private readonly idle: IdleSessions | null;
-  /** The start-up's adoption of the sessions a stopped process left waiting. */
-  private readonly adopting: Promise<void>;
+  /** The scan for sessions a stopped process left waiting, while one runs. */
+  private adopting: Promise<void> | null = null;
+  private rescan: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: UssdOverSmppDeps) {
     const hops = deps.hops;
@@ -117,27 +130,41 @@ export class UssdOverSmpp {
           onError: (error, aggregator, session) => deps.logger.warn({ aggregator, session, err: error instanceof Error ? error.message : String(error) }, "ussd idle session not ended"),
         })
       : null;
-    this.adopting = hops && this.idle ? this.adoptOpenSessions(hops, this.idle, hops.idleTtlSec * 1_000 - endAfterMs) : Promise.resolve();
+    if (!hops?.openSessions || !this.idle) return;
+    const scan = (overdueOnly: boolean) => this.scanForOrphans(hops, this.idle!, hops.idleTtlSec * 1_000 - endAfterMs, overdueOnly);
+    scan(false);
+    const every = deps.rescanEveryMs ?? RESCAN_EVERY_MS;
+    if (every > 0) this.rescan = setInterval(() => scan(true), every).unref();
+  }
+
+  /** One scan for sessions no process waits for, unless one is under way. */
+  private scanForOrphans(hops: UssdHops, idle: IdleSessions, marginMs: number, overdueOnly: boolean): void {
+    if (this.adopting) return;
+    this.adopting = this.adoptOpenSessions(hops, idle, marginMs, overdueOnly).finally(() => (this.adopting = null));
   }
 
   /**
-   * Takes over the SMPP sessions a stopped process left waiting for their subscriber (a restart,
-   * a deploy): each is ended as timed out when it would have been, had that process stayed (its
-   * record's TTL less the margin), unless it moves on first. Every instance starting does this; the
-   * end is under the session's lock and checks its last hop, so it happens once.
+   * Takes over the SMPP sessions that no process waits for: those a process that stopped (a
+   * restart, a deploy, a crash) left waiting for their subscriber. Each is ended as timed out when
+   * it would have been had that process stayed (its record's expiry less the margin), unless it
+   * moves on first. At start-up every open session is taken (the end is under the session's lock
+   * and checks its last hop, so one a live instance also tracks is ended once). Then every
+   * `rescanEveryMs` (`overdueOnly`), only the sessions already past their end: no live process
+   * ended them, so theirs stopped, maybe while this one ran (a rolling deploy); with the margin
+   * twice the rescan period, a scan finds each such session before its record lapses.
    */
-  private async adoptOpenSessions(hops: UssdHops, idle: IdleSessions, marginMs: number): Promise<void> {
-    if (!hops.openSessions) return;
+  private async adoptOpenSessions(hops: UssdHops, idle: IdleSessions, marginMs: number, overdueOnly: boolean): Promise<void> {
     try {
+      const open = await hops.openSessions!(SMPP_KEY_PREFIX, this.deps.idle?.maxTracked ?? MAX_ADOPTED);
+      let adopted = 0;
       const now = Date.now();
-      const open = await hops.openSessions(SMPP_KEY_PREFIX, this.deps.idle?.maxTracked ?? MAX_ADOPTED);
       for (const s of open) {
+        if (overdueOnly && s.expiresAtMs - marginMs > now) continue;
         // `smpp-<link>:<msisdn>:<number>`: a link id has no "+", an E.164 number starts with one.
         const at = s.key.lastIndexOf(`:${s.msisdn}:`);
-        if (at <= 0) continue;
-        idle.adopt(s.key.slice(0, at), s.key.slice(at + 1), s.hopDigest, now + Math.max(0, s.ttlMs - marginMs));
+        if (at > 0 && idle.adopt(s.key.slice(0, at), s.key.slice(at + 1), s.hopDigest, s.expiresAtMs - marginMs)) adopted += 1;
       }
-      if (open.length > 0) this.deps.logger.info({ sessions: open.length }, "ussd sessions left open by a stopped process taken over");
+      if (adopted > 0) this.deps.logger.info({ sessions: adopted }, "ussd sessions no process waited for taken over");
     } catch (error) {
       this.deps.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "ussd sessions left open not taken over");
     }
@@ -145,6 +172,8 @@ export class UssdOverSmpp {
 
   /** Stops watching for sessions the subscriber left (those still waiting are left to the next process). */
   async close(): Promise<void> {
+    if (this.rescan) clearInterval(this.rescan);
+    this.rescan = null;
     await this.adopting;
     await this.idle?.close();
   }
