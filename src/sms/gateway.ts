@@ -109,6 +109,8 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
   const parts = new SqlMoParts(deps.db, new MoPartSealer(derive("fingate:sms:mo-parts")), deps.moPartsTtlSec);
   manager.attach(new InboundDispatcher({ commands, ussd, parts, moKeySecret: derive("fingate:sms:mo-key"), logger: deps.logger }));
   const smppPort = await manager.start();
+  // A link that speaks USSD: sessions a stopped process left are looked for from now on.
+  if ((await store.list()).some((l) => l.ussd !== null)) ussd.watchForOrphans();
   return {
     manager,
     admin: new SmsLinkAdmin(store, manager, sealer),

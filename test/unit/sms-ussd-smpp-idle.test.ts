@@ -33,6 +33,7 @@ function instance(bank: FakeBank, sessions: MemorySessionStore, idle: { endAfter
   const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const channel = createUssdChannel({ ports: bank.ports(), institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 9), aggregators: [], logger, onSessionEnd: async (s) => void ended.push(s) });
   const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { ...idle, sweepEveryMs: 10 }, rescanEveryMs });
+  smppUssd.watchForOrphans(); // as the gateway does when a link speaks USSD
   open.push(smppUssd);
   const send = async (m: InboundMessage) => {
     const sent: smpp.PduOptions[] = [];
@@ -205,6 +206,30 @@ describe("USSD over SMPP: a process that stops leaves its waits to the next", ()
     await sleep(3 * WAIT_MS);
     expect(a.ended).toHaveLength(0);
     expect(b.ended).toHaveLength(3);
+  });
+
+  it("a gateway whose links speak no USSD never scans the store; the first USSD PDU starts the watch, once", async () => {
+    const scans: string[] = [];
+    const hops = {
+      handle: async () => ({ end: true, text: "bye" }),
+      endSession: async () => undefined,
+      endIdleSession: async () => true,
+      openSessions: async (prefix: string) => (scans.push(prefix), []),
+      idleTtlSec: 180,
+    };
+    const logger = { info: () => undefined, warn: () => undefined };
+    const quiet = new UssdOverSmpp({ hops, logger, rescanEveryMs: 10 });
+    open.push(quiet);
+    await sleep(50);
+    expect(scans).toEqual([]);
+    await quiet.handle(link, pdu(1, 28, 0, "*384#"), { sendUssd: async () => undefined });
+    await quiet.handle(link, pdu(1, 29, 0, "*384#"), { sendUssd: async () => undefined });
+    await vi.waitFor(() => expect(scans.length).toBeGreaterThanOrEqual(3), { timeout: 2_000, interval: 5 });
+    expect(new Set(scans)).toEqual(new Set(["smpp-"]));
+    await quiet.close();
+    const after = scans.length;
+    await sleep(50);
+    expect(scans.length).toBe(after);
   });
 
   it("ended and other channels' sessions are not taken over", async () => {

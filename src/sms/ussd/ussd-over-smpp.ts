@@ -119,6 +119,10 @@ export class UssdOverSmpp {
   /** The scan for sessions a stopped process left waiting, while one runs. */
   private adopting: Promise<void> | null = null;
   private rescan: NodeJS.Timeout | null = null;
+  private watching = false;
+  private closed = false;
+  /** How long before its record lapses a waiting session is ended. */
+  private readonly marginMs: number;
 
   constructor(private readonly deps: UssdOverSmppDeps) {
     const hops = deps.hops;
@@ -130,10 +134,21 @@ export class UssdOverSmpp {
           onError: (error, aggregator, session) => deps.logger.warn({ aggregator, session, err: error instanceof Error ? error.message : String(error) }, "ussd idle session not ended"),
         })
       : null;
-    if (!hops?.openSessions || !this.idle) return;
-    const scan = (overdueOnly: boolean) => this.scanForOrphans(hops, this.idle!, hops.idleTtlSec * 1_000 - endAfterMs, overdueOnly);
+    this.marginMs = (hops?.idleTtlSec ?? 0) * 1_000 - endAfterMs;
+  }
+
+  /**
+   * Starts looking for sessions no process waits for (adoptOpenSessions): at once, then every
+   * `rescanEveryMs`. Called once a link speaks USSD (the gateway at start-up, or the first USSD
+   * PDU), so a gateway without USSD over SMPP never scans the store. Idempotent.
+   */
+  watchForOrphans(): void {
+    const hops = this.deps.hops;
+    if (this.watching || this.closed || !hops?.openSessions || !this.idle) return;
+    this.watching = true;
+    const scan = (overdueOnly: boolean) => this.scanForOrphans(hops, this.idle!, this.marginMs, overdueOnly);
     scan(false);
-    const every = deps.rescanEveryMs ?? RESCAN_EVERY_MS;
+    const every = this.deps.rescanEveryMs ?? RESCAN_EVERY_MS;
     if (every > 0) this.rescan = setInterval(() => scan(true), every).unref();
   }
 
@@ -172,6 +187,7 @@ export class UssdOverSmpp {
 
   /** Stops watching for sessions the subscriber left (those still waiting are left to the next process). */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.rescan) clearInterval(this.rescan);
     this.rescan = null;
     await this.adopting;
@@ -187,6 +203,7 @@ export class UssdOverSmpp {
     const options = link.ussd!;
     const op = m.ussdServiceOp!;
     const aggregator = `${SMPP_KEY_PREFIX}${link.id}`;
+    this.watchForOrphans();
     const session = m.msisdn ? sessionOf(m, options, m.msisdn) : null;
     if (!session || !m.msisdn) return this.deps.logger.warn({ link: link.id, op }, "ussd pdu without subscriber or session: ignored");
     const hops = this.deps.hops;
