@@ -78,7 +78,9 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   if (fee.feeMinor > 0n) {
     group.push({ id: feeTransferId(pendingId), kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: feeIncome, amountMinor: fee.feeMinor, timeoutSec, code: feeCode("cash_out"), reference: pendingId });
   }
-  group[0]!.limits = { timeZone: institution.timezone, payer: await kit.customerPolicy(institution.id, customer, "agent"), payee: floatPolicy(agent.limits, "in"), payeeInbound: true };
+  // The agent asks: its float's limits answer before the customer's funds, which it must not learn.
+  const payer = await kit.customerPolicy(institution.id, customer, "agent");
+  group[0]!.limits = { timeZone: institution.timezone, payer, payee: floatPolicy(agent.limits, "in"), payeeInbound: true, payeeFirst: true };
   group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee }, input.amountMinor, pendingId, timeoutSec)];
   // The record first: the customer's list must never miss a hold that exists in the ledger. The
   // record of a hold the ledger refused is removed again.

@@ -15,6 +15,7 @@ import {
   type TransferFailure,
   type TransferInput,
   type TransferResult,
+  type TransferLimits,
   type TransferResultCode,
 } from "./types.js";
 import { validateTransfer } from "./validate.js";
@@ -228,11 +229,15 @@ class BatchDecider {
       debit.flags, debitsPending + debitsPosted, debit.creditsPosted,
       credit.flags, creditsPending + creditsPosted, credit.debitsPosted,
     );
-    // The payer's own limits first, then the funds, then the payee's limits: a payer who cannot
-    // fund the amount hears that, whatever the payee's cap, so amounts tried with an empty wallet
-    // (no money moves, nothing is counted) cannot bisect the payee's balance.
-    const limitFirst = limited?.refusal && !(refused && limited.refusal.party === "payee");
-    if (limitFirst) return { code: limited.refusal!.code, limit: limited.refusal! };
+    const limitRefusal = limited?.refusal;
+    if (limitRefusal) {
+      // The payer's own limits first, then the funds (of the whole group), then the payee's limits:
+      // a payer who cannot fund the payment hears that, whatever the payee's cap, so amounts tried
+      // with too little money (nothing moves, nothing is counted) cannot bisect the payee's
+      // balance. Unless the payee is the one asking: then the payer's funds are not its business.
+      const short = limitRefusal.party === "payee" && !input.limits!.payeeFirst ? (refused ?? groupShortfall(input.limits!, debit)) : null;
+      return short ? { code: short } : { code: limitRefusal.code, limit: limitRefusal };
+    }
     if (refused) return { code: refused };
     this.touch(debit, credit, undo);
     debit.debitsPending = debitsPending;
@@ -429,4 +434,10 @@ function balanceRefusal(
   if (debitFlags & AccountFlags.debitsMustNotExceedCredits && debits > debitCreditsPosted) return "exceeds_credits";
   if (creditFlags & AccountFlags.creditsMustNotExceedDebits && credits > creditDebitsPosted) return "exceeds_debits";
   return null;
+}
+
+/** exceeds_credits when the debit account, which cannot go negative, cannot fund what the whole group debits from it. */
+function groupShortfall(limits: TransferLimits, debit: Account): TransferResultCode | null {
+  if (limits.payerDebitMinor === undefined || (debit.flags & AccountFlags.debitsMustNotExceedCredits) === 0) return null;
+  return debit.debitsPosted + debit.debitsPending + limits.payerDebitMinor > debit.creditsPosted ? "exceeds_credits" : null;
 }

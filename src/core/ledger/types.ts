@@ -106,6 +106,17 @@ export interface TransferLimits {
    * describes what it may send, not what it may be sent.
    */
   payeeInbound?: boolean;
+  /**
+   * What the whole group debits from the debit account (a payment and its fee), when more than
+   * this transfer: a payee's limit refusal is answered as the payer's shortfall when the payer
+   * cannot fund the group, so that the payee's room stays unknown to a payer who cannot pay.
+   */
+  payerDebitMinor?: bigint;
+  /**
+   * The payee is the one asking (an agent requesting a cash-out from a customer's wallet): its
+   * own limits answer before the payer's funds, which are not the asker's business.
+   */
+  payeeFirst?: boolean;
 }
 
 export interface Transfer {

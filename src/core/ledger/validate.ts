@@ -34,7 +34,9 @@ function validLimits(limits: TransferLimits | undefined): boolean {
   if (limits === undefined) return true;
   const inbound = limits.payeeInbound === undefined || limits.payeeInbound === false || (limits.payeeInbound === true && limits.payee !== undefined);
   const usage = limits.payerUsageAccountId === undefined || isUuid(limits.payerUsageAccountId);
-  return isValidTimeZone(limits.timeZone) && validPolicy(limits.payer) && validPolicy(limits.payee) && inbound && usage;
+  const debit = limits.payerDebitMinor === undefined || (typeof limits.payerDebitMinor === "bigint" && limits.payerDebitMinor > 0n);
+  const order = limits.payeeFirst === undefined || typeof limits.payeeFirst === "boolean";
+  return isValidTimeZone(limits.timeZone) && validPolicy(limits.payer) && validPolicy(limits.payee) && inbound && usage && debit && order;
 }
 
 function validateNew(t: TransferInput, kind: TransferKind): TransferResultCode | null {

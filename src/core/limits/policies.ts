@@ -35,6 +35,11 @@ function view(channel: LimitChannel, tier: LimitTier, stored: StoredLimitPolicy 
   };
 }
 
+/** Whether a policy lets nothing be sent over its channel. */
+function closes(p: LimitPolicy): boolean {
+  return p.maxPerTransactionMinor === 0n || p.maxDailyAmountMinor === 0n || p.maxDailyCount === 0 || p.maxMonthlyAmountMinor === 0n;
+}
+
 /** The limit matrix of each institution: read, set within the ceilings, reset to default. */
 export class LimitPolicies {
   constructor(
@@ -62,11 +67,15 @@ export class LimitPolicies {
   /**
    * What caps a customer's wallet as a payee: the tier's strictest balance cap over every channel,
    * since a wallet holds one balance whichever channel pays into it (a cap tightened on one
-   * channel is not escaped by paying over another). Only maxBalanceMinor binds a payee without
-   * inbound limits; the other fields are the USSD cell's.
+   * channel is not escaped by paying over another). A cell that closes its channel (nothing may be
+   * sent over it) says nothing of what a wallet may hold, so it is left out unless every cell is
+   * closed. Only maxBalanceMinor binds a payee without inbound limits; the other fields are the
+   * USSD cell's.
    */
   async walletCap(institutionId: string, tier: LimitTier): Promise<LimitPolicy> {
-    const cells = (await this.matrix(institutionId)).filter((c) => c.tier === tier);
+    const all = (await this.matrix(institutionId)).filter((c) => c.tier === tier);
+    const open = all.filter((c) => !closes(c.policy));
+    const cells = open.length > 0 ? open : all;
     const cap = cells.reduce((least, c) => (c.policy.maxBalanceMinor < least ? c.policy.maxBalanceMinor : least), cells[0]!.policy.maxBalanceMinor);
     const ussd = cells.find((c) => c.channel === "ussd") ?? cells[0]!;
     return { ...ussd.policy, maxBalanceMinor: cap };

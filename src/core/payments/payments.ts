@@ -185,7 +185,9 @@ export class Payments {
     // receives is not otherwise limited. The quote does not check this cap: answering it before
     // the PIN would let anyone bisect a stranger's balance for free (and the ledger answers a
     // payer who cannot fund the amount with that, not with the payee's cap, for the same reason).
-    group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, payee: payeePolicy, ...usage };
+    // The fee comes from the same account: a payer who cannot fund both is told so before the payee's cap.
+    const debit = feeMinor > 0n ? { payerDebitMinor: request.amountMinor + feeMinor } : {};
+    group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, payee: payeePolicy, ...usage, ...debit };
     // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.
     group[0]!.notices = this.receipts(request, parties, feeMinor);
     const results = await this.deps.ledger.submitLinked(group);
