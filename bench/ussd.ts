@@ -67,6 +67,7 @@ import { PostgresDb } from "../src/infra/db/sql.js";
 import { SqlTariffStore } from "../src/infra/db/tariff-store.js";
 import { createLogger, logDestination } from "../src/infra/log.js";
 import { buildGateway, listen, type Gateway } from "../src/main.js";
+import { ussdKeyPrefix } from "../src/ussd/gateway.js";
 import type { ClosedPhase, InitMessage, OpenPhase, PhaseStats, Subscriber } from "./ussd-load.js";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? `postgresql://postgres@localhost/test?host=${process.env.PGHOST ?? "/var/run/postgresql"}`;
@@ -89,7 +90,7 @@ const PROFILE_HEAP = process.env.BENCH_PROFILE_KIND === "heap";
 const PROFILE_FILE = process.env.BENCH_PROFILE_FILE ?? `ussd-${PROFILE}.${PROFILE_HEAP ? "heapprofile" : "cpuprofile"}`;
 /** The tier-0 USSD daily count (src/core/limits/security-levels.ts, level 3): more sends would be refused. */
 const MAX_SENDS_PER_SUBSCRIBER = 10;
-const KEY_PREFIX = "fingate:ussd:"; // src/ussd/gateway.ts
+let KEY_PREFIX = ""; // ussdKeyPrefix(the run's institution), set once it is known
 const U = 100n;
 
 for (const [name, value, min] of [
@@ -442,6 +443,7 @@ async function main() {
   const runId = randomBytes(4).toString("hex");
   const schema = `bench_ussd_${runId}`;
   const institutionId = randomUUID();
+  KEY_PREFIX = ussdKeyPrefix(institutionId);
   const secret = randomBytes(16).toString("hex");
   // The gateway reads its USSD settings from the environment (src/ussd/gateway.ts).
   Object.assign(process.env, {
@@ -716,8 +718,8 @@ async function main() {
     if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     await gw?.close().catch((error: unknown) => log(`gateway close: ${String(error)}`));
     try {
-      const keys = await scanKeys(redis, `${KEY_PREFIX}*ATUid_${runId}_*`);
-      for (const sub of subscribers) keys.push(`${KEY_PREFIX}resume:at:${sub.msisdn}`);
+      // The run's institution is its own: everything under its prefix is this run's.
+      const keys = KEY_PREFIX === "" ? [] : await scanKeys(redis, `${KEY_PREFIX}*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
     } finally {
       redis.disconnect();

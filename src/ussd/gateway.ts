@@ -69,6 +69,13 @@ export interface UssdGateway extends UssdChannel {
   close(): Promise<void>;
 }
 
+/**
+ * Where an institution's USSD sessions live in Redis. Aggregators' session ids are theirs, not
+ * unique across the institutions that may share one Redis, so each institution has its own keys;
+ * and an instance scanning for SMPP sessions left open finds only its own institution's.
+ */
+export const ussdKeyPrefix = (institutionId: string): string => `fingate:ussd:${institutionId.toLowerCase()}:`;
+
 /** null when no aggregator is configured (the channel is off). */
 export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGateway | null> {
   const env = deps.env ?? process.env;
@@ -77,7 +84,7 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
   const institutionId = deps.institutionId ?? env.FINGATE_USSD_INSTITUTION_ID?.trim();
   if (!institutionId || !isUuid(institutionId)) throw new Error("FINGATE_USSD_INSTITUTION_ID must name the institution (a UUID) the USSD channel serves");
   const sessions =
-    deps.sessions ?? (deps.redisUrl ? await RedisSessionStore.connect(deps.redisUrl, { prefix: "fingate:ussd:" }) : new MemorySessionStore());
+    deps.sessions ?? (deps.redisUrl ? await RedisSessionStore.connect(deps.redisUrl, { prefix: ussdKeyPrefix(institutionId) }) : new MemorySessionStore());
   const configured = configuredLanguage(env);
   const institutions = configured ? undefined : deps.services.institutions;
   // Its time zone never changes (only the language can, through the admin API): read once.

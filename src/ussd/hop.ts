@@ -227,11 +227,17 @@ export class HopProcessor {
   async endSession(aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"] = "abort", unlessLastHop?: string): Promise<void> {
     const key = `${aggregator}:${sessionId}`;
     const ending = this.mutex.run(key, async () => {
-      const record = decodeRecord(await this.deps.sessions.get(key));
+      // Under the session's lock, so a hop under way on another instance finishes first and its
+      // write is not undone by ours, nor ours by its (the session would come back open). Should
+      // the lock stay busy past the wait, the end goes ahead without it rather than be lost.
+      const lock = await this.lockWaiting(key);
+      const record = decodeRecord(lock ? lock.value : await this.deps.sessions.get(key));
       const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
-      if (redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS) return;
-      if (record && !record.closed) this.ended(aggregator, sessionId, record, reason);
-      await this.deps.sessions.delete(key);
+      const keep = redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS;
+      if (!keep && record && !record.closed) this.ended(aggregator, sessionId, record, reason);
+      const writes: SessionWrite[] = keep ? [] : [{ key, value: null }];
+      if (lock) await this.deps.sessions.commit(key, lock, writes);
+      else if (!keep) await this.deps.sessions.delete(key);
     });
     // Too many hops already queued on the session (a client hammering it): the end is not dropped
     // in silence, which would leave the session unmetered; the caller fails, and the aggregator's
@@ -268,10 +274,11 @@ export class HopProcessor {
   /**
    * The sessions still open whose keys start with `keyPrefix` (`${aggregator}:${sessionId}`),
    * with their last hop's digest and what remains of their idle TTL: what a process starting up
-   * takes over from one that stopped while they waited for their subscriber. At most `max`.
+   * takes over from one that stopped while they waited for their subscriber. At most `max`; with
+   * `expiringBeforeMs`, only those whose record lapses before then.
    */
-  async openSessions(keyPrefix: string, max: number): Promise<OpenSession[]> {
-    const stored = await this.deps.sessions.scan(keyPrefix, max);
+  async openSessions(keyPrefix: string, max: number, expiringBeforeMs?: number): Promise<OpenSession[]> {
+    const stored = await this.deps.sessions.scan(keyPrefix, max, expiringBeforeMs);
     return stored.flatMap(({ key, value, expiresAtMs }) => {
       const record = decodeRecord(value); // null for another version's or a damaged record: skipped
       return record && !record.closed ? [{ key, msisdn: record.msisdn, hopDigest: record.hop, expiresAtMs }] : [];
@@ -412,10 +419,14 @@ export class HopProcessor {
     while (this.metering.size > 0) await Promise.all([...this.metering]);
   }
 
-  private async acquire(key: string, req: HopRequest): Promise<LockedValue | null> {
-    const deadline = Date.now() + this.limits.lockWaitMs;
+  private acquire(key: string, req: HopRequest): Promise<LockedValue | null> {
     // A new session dialled without a shortcut takes the caller's resume point in the same trip.
-    const take = this.mayResume(req) ? resumeKey(this.deps.menu.institutionId, req) : undefined;
+    return this.lockWaiting(key, this.mayResume(req) ? resumeKey(this.deps.menu.institutionId, req) : undefined);
+  }
+
+  /** The session's lock and value, waiting up to lockWaitMs for a holder elsewhere; null when it stayed busy. */
+  private async lockWaiting(key: string, take?: string): Promise<LockedValue | null> {
+    const deadline = Date.now() + this.limits.lockWaitMs;
     for (;;) {
       const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs, take);
       if (lock !== null || Date.now() >= deadline) return lock;

@@ -35,8 +35,8 @@ class RecordingStore implements SessionStore {
   get(key: string) {
     return this.inner.get(key);
   }
-  scan(prefix: string, max: number) {
-    return this.inner.scan(prefix, max);
+  scan(prefix: string, max: number, expiringBeforeMs?: number) {
+    return this.inner.scan(prefix, max, expiringBeforeMs);
   }
   async set(key: string, value: string, ttlSec: number) {
     this.written.push(`${key}=${value}`);

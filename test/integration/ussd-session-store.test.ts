@@ -164,6 +164,8 @@ function conformance(name: string, open: () => Promise<Subject>) {
       // A prefix's glob characters are literal.
       expect((await store.scan("sc*", 100)).map((f) => f.key)).toEqual(["sc*x"]);
       expect(await store.scan("sc:", 1)).toHaveLength(1);
+      // Only those lapsing before a moment: the one with 30 s left, not the one with 60.
+      expect((await store.scan("sc:", 100, Date.now() + 45_000)).map((f) => f.key)).toEqual(["sc:b"]);
       expect(await store.scan("none:", 100)).toEqual([]);
       await store.commit("sc:a", locked!, []);
       for (const k of ["sc:a", "sc:b", "sd:c", "sc*x"]) await store.delete(k);

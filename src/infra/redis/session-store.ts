@@ -210,7 +210,7 @@ export class RedisSessionStore implements SessionStore {
     return this.redis.get(this.prefix + key);
   }
 
-  async scan(prefix: string, max: number): Promise<StoredValue[]> {
+  async scan(prefix: string, max: number, expiringBeforeMs = Infinity): Promise<StoredValue[]> {
     const found: StoredValue[] = [];
     const pattern = `${escapeGlob(this.prefix + prefix)}*`;
     let cursor = "0";
@@ -218,22 +218,33 @@ export class RedisSessionStore implements SessionStore {
       const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT);
       cursor = next;
       const values = keys.filter((k) => !k.startsWith(`${this.prefix}lock:`));
-      if (values.length > 0) found.push(...(await this.valuesWithTtl(values)));
+      if (values.length > 0) found.push(...(await this.valuesWithTtl(values, expiringBeforeMs)));
     } while (cursor !== "0" && found.length < max);
     return found.slice(0, max);
   }
 
-  /** The keys' values and remaining TTLs, in one round trip; keys gone meanwhile are left out. */
-  private async valuesWithTtl(keys: string[]): Promise<StoredValue[]> {
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.get(key).pttl(key);
-    const results = (await pipeline.exec()) ?? [];
+  /**
+   * The keys' values and expiries, those lapsing before expiringBeforeMs only: their TTLs in one
+   * round trip, then the values of those kept in another (most keys of a rescan are not due, and
+   * their values are never read). Keys gone meanwhile are left out.
+   */
+  private async valuesWithTtl(keys: string[], expiringBeforeMs: number): Promise<StoredValue[]> {
+    const ttls = this.redis.pipeline();
+    for (const key of keys) ttls.pttl(key);
+    const ttlReplies = (await ttls.exec()) ?? [];
     // Taken as the replies arrive, not before the scan: a long scan does not make them lapse early.
     const now = Date.now();
-    return keys.flatMap((key, i) => {
-      const [[getError, value], [ttlError, ttl]] = [results[2 * i]!, results[2 * i + 1]!];
-      if (getError || ttlError || typeof value !== "string" || typeof ttl !== "number" || ttl <= 0) return [];
-      return [{ key: key.slice(this.prefix.length), value, expiresAtMs: now + ttl }];
+    const due = keys.flatMap((key, i) => {
+      const [error, ttl] = ttlReplies[i] ?? [null, null];
+      return !error && typeof ttl === "number" && ttl > 0 && now + ttl < expiringBeforeMs ? [{ key, expiresAtMs: now + ttl }] : [];
+    });
+    if (due.length === 0) return [];
+    const gets = this.redis.pipeline();
+    for (const d of due) gets.get(d.key);
+    const values = (await gets.exec()) ?? [];
+    return due.flatMap((d, i) => {
+      const [error, value] = values[i] ?? [null, null];
+      return !error && typeof value === "string" ? [{ key: d.key.slice(this.prefix.length), value, expiresAtMs: d.expiresAtMs }] : [];
     });
   }
 

@@ -52,10 +52,11 @@ export interface SessionStore {
   commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean>;
   get(key: string): Promise<string | null>;
   /**
-   * The values under keys that start with `prefix` (locks excluded), with what remains of their
-   * TTL; at most `max`, in no particular order. For a process starting up, not for a hop's path.
+   * The values under keys that start with `prefix` (locks excluded), with when they lapse; with
+   * `expiringBeforeMs`, only those that lapse before then (the others' values are not read); at
+   * most `max`, in no particular order. For housekeeping, not for a hop's path.
    */
-  scan(prefix: string, max: number): Promise<StoredValue[]>;
+  scan(prefix: string, max: number, expiringBeforeMs?: number): Promise<StoredValue[]>;
   /** Creates or replaces the value; it lapses ttlSec after this write. */
   set(key: string, value: string, ttlSec: number): Promise<void>;
   delete(key: string): Promise<void>;
@@ -129,12 +130,13 @@ export class MemorySessionStore implements SessionStore {
     return entry.value;
   }
 
-  async scan(prefix: string, max: number): Promise<StoredValue[]> {
+  async scan(prefix: string, max: number, expiringBeforeMs = Infinity): Promise<StoredValue[]> {
     const now = this.clock();
     const found: StoredValue[] = [];
     for (const [key, entry] of this.values) {
       if (found.length >= max) break;
-      if (key.startsWith(prefix) && entry.expiresAtMs > now) found.push({ key, value: entry.value, expiresAtMs: entry.expiresAtMs });
+      const live = entry.expiresAtMs > now && entry.expiresAtMs < expiringBeforeMs;
+      if (live && key.startsWith(prefix)) found.push({ key, value: entry.value, expiresAtMs: entry.expiresAtMs });
     }
     return found;
   }

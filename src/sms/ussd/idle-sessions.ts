@@ -91,8 +91,6 @@ export class IdleSessions {
     }
     this.retrying.set(key, { aggregator, sessionId, hop: { hopDigest }, dueAtMs, busy: 0 });
     this.startTimer();
-    // Due already (found late): ended now rather than a sweep later, when its record may be gone.
-    if (dueAtMs <= this.clock()) this.sweep();
     return true;
   }
 

@@ -65,7 +65,7 @@ export interface UssdHops {
   /** Meters as timed out a session whose last answered hop is still lastHop, and forgets it; false when its lock was busy. */
   endIdleSession(aggregator: string, sessionId: string, lastHop: LastHop): Promise<boolean>;
   /** The sessions still open under keys (`${aggregator}:${sessionId}`) with this prefix: what a stopped process left. */
-  openSessions?(keyPrefix: string, max: number): Promise<{ key: string; msisdn: string; hopDigest: string; expiresAtMs: number }[]>;
+  openSessions?(keyPrefix: string, max: number, expiringBeforeMs?: number): Promise<{ key: string; msisdn: string; hopDigest: string; expiresAtMs: number }[]>;
   /** How long a session's record outlives its last hop. */
   readonly idleTtlSec: number;
 }
@@ -170,15 +170,17 @@ export class UssdOverSmpp {
    */
   private async adoptOpenSessions(hops: UssdHops, idle: IdleSessions, marginMs: number, overdueOnly: boolean): Promise<void> {
     try {
-      const open = await hops.openSessions!(SMPP_KEY_PREFIX, this.deps.idle?.maxTracked ?? MAX_ADOPTED);
+      // A rescan reads the values of the overdue sessions only (those within the margin of lapsing).
+      const before = overdueOnly ? Date.now() + marginMs + 1 : undefined;
+      const open = await hops.openSessions!(SMPP_KEY_PREFIX, this.deps.idle?.maxTracked ?? MAX_ADOPTED, before);
       let adopted = 0;
-      const now = Date.now();
       for (const s of open) {
-        if (overdueOnly && s.expiresAtMs - marginMs > now) continue;
         // `smpp-<link>:<msisdn>:<number>`: a link id has no "+", an E.164 number starts with one.
         const at = s.key.lastIndexOf(`:${s.msisdn}:`);
         if (at > 0 && idle.adopt(s.key.slice(0, at), s.key.slice(at + 1), s.hopDigest, s.expiresAtMs - marginMs)) adopted += 1;
       }
+      // Those already due (found late) are ended now, in one sweep, rather than a sweep period later.
+      if (adopted > 0) idle.sweep();
       if (adopted > 0) this.deps.logger.info({ sessions: adopted }, "ussd sessions no process waited for taken over");
     } catch (error) {
       this.deps.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "ussd sessions left open not taken over");
