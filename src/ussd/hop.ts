@@ -143,6 +143,9 @@ export interface OpenSession {
   expiresAtMs: number;
 }
 
+/** How long the end of a session waits for its lock held elsewhere before going ahead without it. */
+const END_LOCK_WAIT_MS = 500;
+
 /** A begin re-delivered later than this after the session opened is taken for a new session. */
 const REDELIVERY_WINDOW_MS = 30_000;
 
@@ -228,15 +231,17 @@ export class HopProcessor {
     const key = `${aggregator}:${sessionId}`;
     const ending = this.mutex.run(key, async () => {
       // Under the session's lock, so a hop under way on another instance finishes first and its
-      // write is not undone by ours, nor ours by its (the session would come back open). Should
-      // the lock stay busy past the wait, the end goes ahead without it rather than be lost.
-      const lock = await this.lockWaiting(key);
+      // write is not undone by ours, nor ours by its (the session would come back open). The wait
+      // is short: a begin that ends its predecessor must still be answered within the budget, and
+      // a lock left by a crashed instance lives 10 s. Should the lock stay busy, the end goes ahead
+      // without it rather than be lost.
+      const lock = await this.lockWaiting(key, undefined, Math.min(this.limits.lockWaitMs, END_LOCK_WAIT_MS));
       const record = decodeRecord(lock ? lock.value : await this.deps.sessions.get(key));
       const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
       const keep = redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS;
       if (!keep && record && !record.closed) this.ended(aggregator, sessionId, record, reason);
       const writes: SessionWrite[] = keep ? [] : [{ key, value: null }];
-      if (lock) await this.deps.sessions.commit(key, lock, writes);
+      if (lock) await this.commitOrUnlock(key, lock, writes);
       else if (!keep) await this.deps.sessions.delete(key);
     });
     // Too many hops already queued on the session (a client hammering it): the end is not dropped
@@ -424,9 +429,19 @@ export class HopProcessor {
     return this.lockWaiting(key, this.mayResume(req) ? resumeKey(this.deps.menu.institutionId, req) : undefined);
   }
 
-  /** The session's lock and value, waiting up to lockWaitMs for a holder elsewhere; null when it stayed busy. */
-  private async lockWaiting(key: string, take?: string): Promise<LockedValue | null> {
-    const deadline = Date.now() + this.limits.lockWaitMs;
+  /** The commit, or should it fail, the lock given back (best effort): the session's next hop need not wait out its TTL. */
+  private async commitOrUnlock(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<void> {
+    try {
+      await this.deps.sessions.commit(key, lock, writes);
+    } catch (error) {
+      await this.deps.sessions.unlock(key, lock.token).catch(() => false);
+      throw error;
+    }
+  }
+
+  /** The session's lock and value, waiting up to waitMs for a holder elsewhere; null when it stayed busy. */
+  private async lockWaiting(key: string, take?: string, waitMs = this.limits.lockWaitMs): Promise<LockedValue | null> {
+    const deadline = Date.now() + waitMs;
     for (;;) {
       const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs, take);
       if (lock !== null || Date.now() >= deadline) return lock;

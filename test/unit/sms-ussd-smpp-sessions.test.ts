@@ -74,11 +74,12 @@ describe("USSD over SMPP: numbered sessions", () => {
     const { send, bank, sent } = setup(store);
     await send(pdu(1, 5, 0, "*384*2*0700000020*100#"));
     expect((await send(pdu(18, 5, 1, "1")))[0]).toMatch(/PIN/);
-    const remove = store.delete.bind(store);
+    // The end's write (a delete, under the session's lock) fails once.
+    const commit = store.commit.bind(store);
     let failures = 1;
-    store.delete = async (key) => {
-      if (failures-- > 0) throw new Error("redis timeout");
-      return remove(key);
+    store.commit = async (key, lock, writes) => {
+      if (writes.length > 0 && writes.every((w) => w.value === null) && failures-- > 0) throw new Error("redis timeout");
+      return commit(key, lock, writes);
     };
     expect(await send(pdu(1, 5, 0, "*384*2*0700000030*300#"))).toEqual(["Service unavailable"]);
     expect(sent.at(-1)!.ussd_service_op).toBe(USSD_DEFAULTS.endReplyOp);

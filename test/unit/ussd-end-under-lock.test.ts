@@ -54,3 +54,25 @@ it("an abort handled by instance B while instance A's hop holds the lock waits f
   await b.hops.drain();
   expect(ended.map((e) => [e.endReason, e.stages])).toEqual([["abort", 2]]);
 });
+
+it("an end whose lock another instance holds (a crashed one's lives 10 s) waits only briefly, so a begin that ends its predecessor is still answered in time", async () => {
+  const bank = new FakeBank();
+  bank.addCustomer("+254700000010", "Jane Wanjiru", { pin: "4827", balance: 1_234_50n });
+  const sessions = new MemorySessionStore();
+  const ended: EndedUssdSession[] = [];
+  const ch = createUssdChannel({
+    ports: bank.ports(), institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 7),
+    aggregators: [{ name: "at", dialect: "africastalking", secret: SECRET }], logger: { info() {}, warn() {}, error() {} },
+    hopLimits: { lockWaitMs: 2_000, hopBudgetMs: 3_000 }, onSessionEnd: async (s) => void ended.push(s),
+  });
+  await ch.hops.handle({ aggregator: "smpp-l", sessionId: "+254700000010:5", msisdn: "+254700000010", serviceCode: "*384#", mode: "single", text: "", hopKey: "begin:0" });
+  await ch.hops.drain();
+  expect(await sessions.lockAndGet("smpp-l:+254700000010:5", 10_000)).not.toBeNull();
+  const started = Date.now();
+  await ch.hops.endSession("smpp-l", "+254700000010:5", "abort");
+  expect(Date.now() - started).toBeLessThan(1_000);
+  // It went ahead without the lock: metered and forgotten, not lost.
+  await ch.hops.drain();
+  expect(ended.map((s) => s.endReason)).toEqual(["abort"]);
+  expect(await sessions.get("smpp-l:+254700000010:5")).toBeNull();
+});
