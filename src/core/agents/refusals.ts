@@ -1,4 +1,4 @@
-import type { TransferInput, TransferResult } from "../ledger/types.js";
+import { refusedByPayeeLimit, type TransferInput, type TransferResult } from "../ledger/types.js";
 import { LIMIT_CODES, type LimitCode } from "../limits/types.js";
 import type { AgentCode, AgentRefusal } from "./types.js";
 
@@ -25,10 +25,11 @@ export function agentRefusalFor(results: TransferResult[], group: TransferInput[
   if ((LIMIT_CODES as readonly string[]).includes(cause.result)) {
     // The float's own limits on what it takes in (its cap, its inbound day and month) are the agent's,
     // not the customer's: the customer must not read them as their own.
-    const floatsLimit = leg?.creditAccountId === accounts.floatAccountId && (cause.result === "balance_limit_exceeded" || cause.limit?.party === "payee");
+    const payeeLimit = refusedByPayeeLimit(cause);
+    const floatsLimit = leg?.creditAccountId === accounts.floatAccountId && payeeLimit;
     if (floatsLimit) return refuse("float_limit_exceeded", { availableMinor: cause.limit?.availableMinor });
     // A customer wallet's cap as a payee: its room is the customer's balance, not the agent's business.
-    if (cause.limit?.party === "payee" || cause.result === "balance_limit_exceeded") return refuse(cause.result as LimitCode);
+    if (payeeLimit) return refuse(cause.result as LimitCode);
     return refuse(cause.result as LimitCode, { availableMinor: cause.limit?.availableMinor });
   }
   switch (cause.result) {

@@ -436,8 +436,8 @@ function balanceRefusal(
   return null;
 }
 
-/** exceeds_credits when the debit account, which cannot go negative, cannot fund what the whole group debits from it. */
+/** The debit account's refusal (balanceRefusal's rule) of what the whole group debits from it, when the group says. */
 function groupShortfall(limits: TransferLimits, debit: Account): TransferResultCode | null {
-  if (limits.payerDebitMinor === undefined || (debit.flags & AccountFlags.debitsMustNotExceedCredits) === 0) return null;
-  return debit.debitsPosted + debit.debitsPending + limits.payerDebitMinor > debit.creditsPosted ? "exceeds_credits" : null;
+  if (limits.payerDebitMinor === undefined) return null;
+  return balanceRefusal(debit.flags, debit.debitsPosted + debit.debitsPending + limits.payerDebitMinor, debit.creditsPosted, 0, 0n, 0n);
 }

@@ -210,6 +210,14 @@ export interface TransferResult {
 }
 
 /**
+ * Whether a refusal is the payee's limit (a balance cap is always the payee's; a failure recorded
+ * before parties were, carries none). What it leaves is the payee's business: no amount is told.
+ */
+export function refusedByPayeeLimit(result: TransferResult): boolean {
+  return result.limit?.party === "payee" || result.result === "balance_limit_exceeded";
+}
+
+/**
  * A limit refusal as a retry of its transfer id gets it again: the code and whose limit it was,
  * but no amounts. Those were true when the transfer was refused and may be wrong by the retry,
  * so callers fall back to the wording without an amount.

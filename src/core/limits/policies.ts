@@ -5,7 +5,7 @@ import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "./port
 import { defaultPolicy, policyCells, policyProblems, securityLevel, type SecurityLevel } from "./security-levels.js";
 import { evaluateLimits } from "./evaluate.js";
 import { periodKeys } from "./periods.js";
-import type { LimitChannel, LimitDecision, LimitPolicy, LimitTier, LimitUsage } from "./types.js";
+import { LIMIT_CHANNELS, type LimitChannel, type LimitDecision, type LimitPolicy, type LimitTier, type LimitUsage } from "./types.js";
 
 /** One cell of a bank's matrix as the admin API shows it. */
 export interface PolicyView {
@@ -73,7 +73,8 @@ export class LimitPolicies {
    * USSD cell's.
    */
   async walletCap(institutionId: string, tier: LimitTier): Promise<LimitPolicy> {
-    const all = (await this.matrix(institutionId)).filter((c) => c.tier === tier);
+    const stored = await this.store.list(institutionId);
+    const all = LIMIT_CHANNELS.map((channel) => view(channel, tier, stored.find((s) => s.channel === channel && s.tier === tier)));
     const open = all.filter((c) => !closes(c.policy));
     const cells = open.length > 0 ? open : all;
     const cap = cells.reduce((least, c) => (c.policy.maxBalanceMinor < least ? c.policy.maxBalanceMinor : least), cells[0]!.policy.maxBalanceMinor);

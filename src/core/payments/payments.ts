@@ -183,9 +183,9 @@ export class Payments {
     const usage = debitAccountId === parties.payer.walletAccountId ? {} : { payerUsageAccountId: parties.payer.walletAccountId };
     // The payee's tier caps what its wallet may hold (a tier-0 wallet's maximum balance); what it
     // receives is not otherwise limited. The quote does not check this cap: answering it before
-    // the PIN would let anyone bisect a stranger's balance for free (and the ledger answers a
-    // payer who cannot fund the amount with that, not with the payee's cap, for the same reason).
-    // The fee comes from the same account: a payer who cannot fund both is told so before the payee's cap.
+    // the PIN would let anyone bisect a stranger's balance for free. For the same reason the
+    // ledger tells a payer who cannot fund the payment and its fee (from the same account) so
+    // before the payee's cap: payerDebitMinor.
     const debit = feeMinor > 0n ? { payerDebitMinor: request.amountMinor + feeMinor } : {};
     group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, payee: payeePolicy, ...usage, ...debit };
     // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.

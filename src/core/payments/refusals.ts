@@ -1,4 +1,4 @@
-import type { TransferResult } from "../ledger/types.js";
+import { refusedByPayeeLimit, type TransferResult } from "../ledger/types.js";
 import { LIMIT_CODES, type LimitCode } from "../limits/types.js";
 import type { PaymentRefusal } from "./types.js";
 
@@ -16,7 +16,7 @@ export function refusalFor(results: TransferResult[]): PaymentRefusal | null {
   if ((LIMIT_CODES as readonly string[]).includes(cause.result)) {
     // What the payee's limits leave is the payee's business (their cap less their balance): the
     // payer hears only that this amount cannot be received.
-    if (cause.limit?.party === "payee" || cause.result === "balance_limit_exceeded") return { ok: false, code: cause.result as LimitCode };
+    if (refusedByPayeeLimit(cause)) return { ok: false, code: cause.result as LimitCode };
     return { ok: false, code: cause.result as LimitCode, availableMinor: cause.limit?.availableMinor };
   }
   switch (cause.result) {

@@ -99,9 +99,10 @@ export class MemorySessionStore implements SessionStore {
 
   async commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean> {
     if (writes.some((w) => w.value !== null && !((w.ttlSec ?? 0) > 0))) throw new Error("session ttl must be positive");
-    const mine = this.holds(key, lock.token);
+    const held = this.liveLock(key);
+    const mine = held?.token === lock.token;
     // A read of nothing proves nothing: the session may have been made and ended since.
-    if (!mine && (lock.value === null || this.heldByAnyone(key) || (await this.get(key)) !== lock.value)) return false;
+    if (!mine && (lock.value === null || held !== undefined || (await this.get(key)) !== lock.value)) return false;
     for (const w of writes) {
       if (w.value === null) await this.delete(w.key);
       else await this.set(w.key, w.value, w.ttlSec ?? 0);
@@ -110,14 +111,10 @@ export class MemorySessionStore implements SessionStore {
     return true;
   }
 
-  private holds(key: string, token: string): boolean {
+  /** The key's lock while it lasts. */
+  private liveLock(key: string): { token: string; expiresAtMs: number } | undefined {
     const held = this.locks.get(key);
-    return held !== undefined && held.token === token && held.expiresAtMs > this.clock();
-  }
-
-  private heldByAnyone(key: string): boolean {
-    const held = this.locks.get(key);
-    return held !== undefined && held.expiresAtMs > this.clock();
+    return held !== undefined && held.expiresAtMs > this.clock() ? held : undefined;
   }
 
   async get(key: string): Promise<string | null> {

@@ -179,9 +179,10 @@ export class UssdOverSmpp {
         const at = s.key.lastIndexOf(`:${s.msisdn}:`);
         if (at > 0 && idle.adopt(s.key.slice(0, at), s.key.slice(at + 1), s.hopDigest, s.expiresAtMs - marginMs)) adopted += 1;
       }
+      if (adopted === 0) return;
       // Those already due (found late) are ended now, in one sweep, rather than a sweep period later.
-      if (adopted > 0) idle.sweep();
-      if (adopted > 0) this.deps.logger.info({ sessions: adopted }, "ussd sessions no process waited for taken over");
+      idle.sweep();
+      this.deps.logger.info({ sessions: adopted }, "ussd sessions no process waited for taken over");
     } catch (error) {
       this.deps.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "ussd sessions left open not taken over");
     }
