@@ -151,6 +151,13 @@ const REDELIVERY_WINDOW_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What a rewrite under the session's lock writes, and what follows once the writes are in. */
+interface Rewrite {
+  writes: SessionWrite[];
+  applied?: () => void;
+}
+const NO_REWRITE: Rewrite = { writes: [] };
+
 export class HopProcessor {
   private readonly mutex = new KeyedMutex();
   /** Meterings of ended sessions still running (they do not hold up the answer). */
@@ -230,25 +237,37 @@ export class HopProcessor {
   async endSession(aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"] = "abort", unlessLastHop?: string): Promise<void> {
     const key = `${aggregator}:${sessionId}`;
     const ending = this.mutex.run(key, async () => {
-      // Under the session's lock, so a hop under way on another instance finishes first and its
-      // write is not undone by ours, nor ours by its (the session would come back open). The wait
-      // is short: a begin that ends its predecessor must still be answered within the budget, and
-      // a lock left by a crashed instance lives 10 s. Should the lock stay busy, the end goes ahead
-      // without it rather than be lost.
-      const lock = await this.lockWaiting(key, undefined, Math.min(this.limits.lockWaitMs, END_LOCK_WAIT_MS));
-      const record = decodeRecord(lock ? lock.value : await this.deps.sessions.get(key));
-      const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
-      const keep = redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS;
-      if (!keep && record && !record.closed) this.ended(aggregator, sessionId, record, reason);
-      const writes: SessionWrite[] = keep ? [] : [{ key, value: null }];
-      if (lock) await this.commitOrUnlock(key, lock, writes);
-      else if (!keep) await this.deps.sessions.delete(key);
+      // A refused write (our lock lapsed and another hop took the session on) is read again and
+      // ended afresh: the network's end stands. Twice refused, the caller fails and the notice is retried.
+      if (!(await this.endOnce(key, aggregator, sessionId, reason, unlessLastHop)) && !(await this.endOnce(key, aggregator, sessionId, reason, unlessLastHop))) {
+        throw new Error("ussd session end not applied: other hops kept taking the session over");
+      }
     });
     // Too many hops already queued on the session (a client hammering it): the end is not dropped
     // in silence, which would leave the session unmetered; the caller fails, and the aggregator's
     // notice is retried (Africa's Talking: a 500), a begin answered END.
     if (ending === null) throw new Error("ussd session busy: its end was not applied");
     await ending;
+  }
+
+  /**
+   * One try at endSession's work in the session's turn here; false when the store refused the write.
+   * Under the session's lock, so a hop under way on another instance finishes first and its write
+   * is not undone by ours, nor ours by its (the session would come back open). The wait is short:
+   * a begin that ends its predecessor must still be answered within the budget, and a lock left by
+   * a crashed instance lives 10 s. Should the lock stay busy, the end goes ahead without it rather
+   * than be lost. Metered once the end is written, so a session that goes on is not metered yet.
+   */
+  private async endOnce(key: string, aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"], unlessLastHop?: string): Promise<boolean> {
+    const lock = await this.lockWaiting(key, undefined, Math.min(this.limits.lockWaitMs, END_LOCK_WAIT_MS));
+    const record = decodeRecord(lock ? lock.value : await this.deps.sessions.get(key));
+    const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
+    const keep = redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS;
+    const writes: SessionWrite[] = keep ? [] : [{ key, value: null }];
+    if (lock && !(await this.commitOrUnlock(key, lock, writes))) return false;
+    if (!lock && !keep) await this.deps.sessions.delete(key);
+    if (!keep && record && !record.closed) this.ended(aggregator, sessionId, record, reason);
+    return true;
   }
 
   /** How long a session's record outlives its last hop (the sessions' idle TTL). */
@@ -262,15 +281,15 @@ export class HopProcessor {
    * out, and forgotten. Under the session's lock, so a session that has moved on (a later hop
    * answered or under way, here or on another instance) is left alone: whoever answers that hop
    * ends it in its turn. false when another instance held the session's lock (a hop under way
-   * there, perhaps a stale one that takes nothing over): the caller asks again shortly.
+   * there, perhaps a stale one that takes nothing over), or took it over while this end's lock
+   * lapsed (its write was refused, nothing metered): the caller asks again shortly.
    */
   async endIdleSession(aggregator: string, sessionId: string, lastHop: { hopKey: string } | { hopDigest: string }): Promise<boolean> {
     const key = `${aggregator}:${sessionId}`;
     const digest = "hopDigest" in lastHop ? lastHop.hopDigest : this.digest(key, lastHop.hopKey);
     const ending = this.rewriteLocked(key, (record) => {
-      if (!record || record.closed || record.hop !== digest) return [];
-      this.ended(aggregator, sessionId, record, "timeout");
-      return [{ key, value: null }];
+      if (!record || record.closed || record.hop !== digest) return NO_REWRITE;
+      return { writes: [{ key, value: null }], applied: () => this.ended(aggregator, sessionId, record, "timeout") };
     });
     if (ending === null) throw new Error("ussd session busy: its idle end was not applied");
     return ending;
@@ -292,20 +311,24 @@ export class HopProcessor {
 
   /**
    * In the session's turn here and under its lock, the writes `rewrite` makes of its record, then
-   * the lock released. false when another instance held the lock (nothing was read or written);
-   * null when the session's queue here is full.
+   * the lock released; its `applied` runs only once those writes are in (a commit refused because
+   * the lock lapsed and another hop took the session on applies nothing, so nothing follows from
+   * it: no metering of a session that goes on). false when another instance held the lock
+   * (nothing was read or written) or the commit was refused; null when the session's queue here is full.
    */
-  private rewriteLocked(key: string, rewrite: (record: SessionRecord | null) => SessionWrite[]): Promise<boolean> | null {
+  private rewriteLocked(key: string, rewrite: (record: SessionRecord | null) => Rewrite): Promise<boolean> | null {
     return this.mutex.run(key, async () => {
       const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs);
       if (lock === null) return false;
-      let writes: SessionWrite[] = [];
+      let planned: Rewrite = NO_REWRITE;
+      let applied = false;
       try {
-        writes = rewrite(decodeRecord(lock.value));
+        planned = rewrite(decodeRecord(lock.value));
       } finally {
-        await this.deps.sessions.commit(key, lock, writes);
+        applied = await this.deps.sessions.commit(key, lock, planned.writes);
       }
-      return true;
+      if (applied) planned.applied?.();
+      return applied;
     });
   }
 
@@ -319,14 +342,13 @@ export class HopProcessor {
    */
   private closeAfterErrorEnd(key: string, req: HopRequest): void {
     const closing = this.rewriteLocked(key, (record) => {
-      if (!record || record.closed || record.msisdn !== req.msisdn) return [];
+      if (!record || record.closed || record.msisdn !== req.msisdn) return NO_REWRITE;
       const hop = this.digest(key, req.hopKey);
       // Our END is a screen shown; when the hop stored its own screen (over budget), it stood in for that one.
       const menu = record.menu && record.hop !== hop ? { ...record.menu, stages: record.menu.stages + 1 } : record.menu;
       const closed: SessionRecord = { ...record, menu, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, hop };
       const writes = [{ key, value: encodeRecord(closed), ttlSec: this.limits.idleTtlSec }];
-      this.ended(req.aggregator, req.sessionId, closed, "end");
-      return writes;
+      return { writes, applied: () => this.ended(req.aggregator, req.sessionId, closed, "end") };
     });
     closing?.catch((error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not closed"));
   }
@@ -429,10 +451,13 @@ export class HopProcessor {
     return this.lockWaiting(key, this.mayResume(req) ? resumeKey(this.deps.menu.institutionId, req) : undefined);
   }
 
-  /** The commit, or should it fail, the lock given back (best effort): the session's next hop need not wait out its TTL. */
-  private async commitOrUnlock(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<void> {
+  /**
+   * The commit (whether it applied), or should it fail, the lock given back (best effort): the
+   * session's next hop need not wait out its TTL.
+   */
+  private async commitOrUnlock(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean> {
     try {
-      await this.deps.sessions.commit(key, lock, writes);
+      return await this.deps.sessions.commit(key, lock, writes);
     } catch (error) {
       await this.deps.sessions.unlock(key, lock.token).catch(() => false);
       throw error;
