@@ -1,6 +1,7 @@
 import { commissionCode, commissionTransferId, feeCode, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import type { TransferInput } from "../ledger/types.js";
+import { LIMIT_CODES } from "../limits/types.js";
 import { commissionPaid } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
 import { approvalPrompt, cashOutNotices, declinedNotice } from "./notices.js";
@@ -12,11 +13,13 @@ import {
   MAX_PENDING_CASH_OUTS_PER_CUSTOMER,
   MAX_UNANSWERED_CASH_OUTS_PER_DAY,
   MIN_CASH_OUT_TIMEOUT_SEC,
+  type AgentCode,
   type AgentRefusal,
   type AgentResult,
   type ApproveCashOutInput,
   type CashReceipt,
   type PendingCashOut,
+  type ShownCashOutState,
   type StartCashOutInput,
 } from "./types.js";
 
@@ -83,9 +86,10 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   group[0]!.limits = { timeZone: institution.timezone, payer, payee: floatPolicy(agent.limits, "in"), payeeInbound: true, payeeFirst: true };
   group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee }, input.amountMinor, pendingId, timeoutSec)];
   // The record first: the customer's list must never miss a hold that exists in the ledger. The
-  // record of a hold the ledger refused is removed again.
+  // record of a hold the ledger refused is marked refused (the customer's funds or limits) or
+  // removed (the agent's own side), below.
   const now = kit.now();
-  const record: CashOutRecord = {
+  const record: ShownRecord = {
     pendingId, agentId: agent.id, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: fee.feeMinor,
     commissionMinor: commissionPaid(fee), state: "pending", expiresAt: new Date(now.getTime() + timeoutSec * 1000), createdAt: now,
   };
@@ -93,12 +97,30 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, agent);
   if (refusal) {
-    // Only a record this call wrote is removed: an earlier request's record describes its own hold.
-    if (!existing) await kit.deps.store.deleteRefusedCashOut(pendingId);
+    // Only a record this call wrote is touched: an earlier request's record describes its own hold
+    // (or its own refusal). A refusal for the customer's funds or limits is kept as "refused", so
+    // that it counts against the agent like a declined request: otherwise an agent could bisect a
+    // customer's balance (or remaining limit) with requests that hold nothing. A retry of the same
+    // request id finds that record and gets the ledger's first answer again, whatever the customer
+    // holds by then (the ledger keeps a refusal for good), without counting twice; trying again
+    // after a top-up takes a new request id, which counts as a new request.
+    if (!existing) {
+      if (refusedForCustomer(refusal.code)) await kit.deps.store.settleCashOut(pendingId, "refused", kit.now());
+      else await kit.deps.store.deleteRefusedCashOut(pendingId);
+    }
     return refusal;
   }
-  const stored = (await kit.deps.store.getCashOut(pendingId)) ?? record;
-  return { ok: true, pending: view(stored, agent, institution.currency, now), replayed: results[0]!.result === "exists" };
+  const stored = await kit.deps.store.getCashOut(pendingId);
+  return { ok: true, pending: view(stored && shown(stored) ? stored : record, agent, institution.currency, now), replayed: results[0]!.result === "exists" };
+}
+
+/**
+ * A cash-out refused for what the customer's wallet holds or for the customer's own limits: both
+ * debits are the customer's and the float's own limits are said as float_limit_exceeded, so in
+ * this flow these codes are the customer's alone.
+ */
+export function refusedForCustomer(code: AgentCode): boolean {
+  return code === "insufficient_funds" || (LIMIT_CODES as readonly string[]).includes(code);
 }
 
 /**
@@ -117,7 +139,12 @@ async function tooManyRequests(kit: AgentKit, agentId: string, customerId: strin
 
 const DAY_MS = 86_400_000;
 
-function view(r: CashOutRecord, agent: { name: string; storeNumber: string }, currency: string, now: Date): PendingCashOut {
+type ShownRecord = CashOutRecord & { state: ShownCashOutState };
+
+/** A refused request is no cash-out: it held nothing and awaits nobody. */
+const shown = (r: CashOutRecord): r is ShownRecord => r.state !== "refused";
+
+function view(r: ShownRecord, agent: { name: string; storeNumber: string }, currency: string, now: Date): PendingCashOut {
   const state = r.state === "pending" && r.expiresAt.getTime() <= now.getTime() ? "expired" : r.state;
   return { ...r, state, agentName: agent.name, storeNumber: agent.storeNumber, currency };
 }
@@ -125,7 +152,7 @@ function view(r: CashOutRecord, agent: { name: string; storeNumber: string }, cu
 /** A cash-out as its customer or agent may see it; null when unknown. */
 export async function cashOutStatus(kit: AgentKit, pendingId: string): Promise<PendingCashOut | null> {
   const record = isUuid(pendingId) ? await kit.deps.store.getCashOut(pendingId) : null;
-  if (!record) return null;
+  if (!record || !shown(record)) return null;
   const agent = await kit.deps.store.get(record.agentId);
   const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
   if (!agent || !institution) return null;
@@ -138,6 +165,7 @@ export async function pendingCashOuts(kit: AgentKit, customerId: string): Promis
   const records = await kit.deps.store.listPendingCashOuts(customerId, now, MAX_PENDING_CASH_OUTS_PER_CUSTOMER);
   const views: PendingCashOut[] = [];
   for (const r of records) {
+    if (!shown(r)) continue;
     const agent = await kit.deps.store.get(r.agentId);
     const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
     if (agent && institution) views.push(view(r, agent, institution.currency, now));
@@ -147,7 +175,7 @@ export async function pendingCashOuts(kit: AgentKit, customerId: string): Promis
 
 async function ownRecord(kit: AgentKit, pendingId: string, customerId: string) {
   const record = isUuid(pendingId) && isUuid(customerId) ? await kit.deps.store.getCashOut(pendingId) : null;
-  if (!record || record.customerId !== customerId) return refuse("pending_not_found");
+  if (!record || record.customerId !== customerId || !shown(record)) return refuse("pending_not_found");
   const agent = await kit.deps.store.get(record.agentId);
   const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
   const customer = await kit.deps.directory.getCustomer(customerId);

@@ -48,10 +48,13 @@ export interface AgentStore {
    * the customers behind it with a cash-out still pending after now. One read for both.
    */
   atNumber(msisdn: string, institutionId: string, now: Date): Promise<NumberRoles>;
-  /** One agent's cash-outs to one customer created since `since` that were declined or lapsed (by `now`). */
+  /**
+   * One agent's cash-outs to one customer created since `since` that were declined, lapsed (by
+   * `now`) or refused (state "refused": the customer's funds or limits).
+   */
   countUnansweredCashOuts(agentId: string, customerId: string, since: Date, now: Date): Promise<number>;
-  /** Forgets a cash-out whose hold the ledger refused: it never awaited anyone. */
+  /** Forgets a cash-out still "pending" whose hold the ledger refused on the agent's side: it never awaited anyone. */
   deleteRefusedCashOut(pendingId: string): Promise<void>;
-  /** Moves a cash-out out of "pending"; false when it was not pending any more. */
+  /** Moves a cash-out out of "pending" (to "refused" too); false when it was not pending any more. */
   settleCashOut(pendingId: string, state: Exclude<CashOutState, "pending">, now: Date): Promise<boolean>;
 }

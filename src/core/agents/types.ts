@@ -60,7 +60,10 @@ export const MAX_CASH_OUT_TIMEOUT_SEC = 3_600;
 export const MIN_CASH_OUT_TIMEOUT_SEC = 30;
 /** At most this many cash-outs may await one customer's approval at once. */
 export const MAX_PENDING_CASH_OUTS_PER_CUSTOMER = 5;
-/** Cash-out requests from one agent that one customer declined or let lapse, per 24 hours, before the agent may ask no more. */
+/**
+ * Cash-out requests from one agent that one customer declined or let lapse, or that the ledger
+ * refused for the customer's funds or limits, per 24 hours, before the agent may ask no more.
+ */
 export const MAX_UNANSWERED_CASH_OUTS_PER_DAY = 3;
 
 /** Why an agent operation did not go through: one message per code at the edge. */
@@ -220,8 +223,15 @@ export interface StartCashOutInput {
   channel?: AgentChannel;
 }
 
-export const CASH_OUT_STATES = ["pending", "approved", "declined", "expired"] as const;
+/**
+ * "refused": the ledger refused the hold for the customer's funds or the customer's own limits. The
+ * request is kept only so that it counts towards MAX_UNANSWERED_CASH_OUTS_PER_DAY; it never held
+ * anything, awaits nobody and is no cash-out to show (PendingCashOut never has this state).
+ */
+export const CASH_OUT_STATES = ["pending", "approved", "declined", "expired", "refused"] as const;
 export type CashOutState = (typeof CASH_OUT_STATES)[number];
+/** The states of a cash-out that is shown to its customer or agent. */
+export type ShownCashOutState = Exclude<CashOutState, "refused">;
 
 /** An agent-initiated cash-out waiting on (or decided by) the customer. */
 export interface PendingCashOut {
@@ -235,7 +245,7 @@ export interface PendingCashOut {
   feeMinor: bigint;
   commissionMinor: bigint;
   currency: string;
-  state: CashOutState;
+  state: ShownCashOutState;
   expiresAt: Date;
   createdAt: Date;
 }

@@ -199,7 +199,7 @@ export class SqlAgentStore implements AgentStore {
     const result = await this.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM agent_cash_outs
        WHERE customer_id = $1::uuid AND agent_id = $2::uuid AND created_at >= $3::timestamptz
-         AND (state IN ('declined', 'expired') OR (state = 'pending' AND expires_at <= $4::timestamptz))`,
+         AND (state IN ('declined', 'expired', 'refused') OR (state = 'pending' AND expires_at <= $4::timestamptz))`,
       [customerId, agentId, iso(since), iso(now)],
     );
     return result.rows[0]!.n;

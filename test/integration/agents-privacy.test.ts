@@ -1,0 +1,105 @@
+// What an agent and a customer may learn of each other from refusals, over real PostgreSQL: an
+// agent cannot bisect a customer's balance or limit with cash-out requests (a request refused for
+// the customer's funds or limits counts like a declined one), nor read the customer's remaining
+// limit; a customer withdrawing does not read the agent's float figures, and one who cannot pay
+// the amount and its fee hears that before any limit of the float.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cashOutPendingId } from "../../src/core/agents/cash-out.js";
+import { MAX_UNANSWERED_CASH_OUTS_PER_DAY } from "../../src/core/agents/types.js";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import type { LimitPolicy } from "../../src/core/limits/types.js";
+import { SqlLimitPolicyStore } from "../../src/infra/db/limit-policy-store.js";
+import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
+
+// The customers' limits on the agent channel (tier 0): a daily figure small enough to reach.
+const AGENT_CHANNEL: LimitPolicy = {
+  maxPerTransactionMinor: 50_000n,
+  maxDailyAmountMinor: 50_000n,
+  maxDailyCount: 20,
+  maxMonthlyAmountMinor: 500_000n,
+  maxBalanceMinor: 10_000_000n,
+};
+
+describe("agents: what a refusal tells the other side", () => {
+  let w: AgentsWorld;
+
+  beforeAll(async () => {
+    w = await openAgentsWorld("agents-privacy");
+    await new SqlLimitPolicyStore(w.test.db).put({ institutionId: w.institutionId, channel: "agent", tier: 0 }, AGENT_CHANNEL, new Date(), () => []);
+  });
+  afterEach(async () => {
+    await w.verify();
+  });
+  afterAll(async () => {
+    await w.close();
+  });
+
+  const ask = (agentId: string, customerQuery: string, amountMinor: bigint, id = uuidv7()) =>
+    w.services.agents.startCashOut({ id, agentId, customerQuery, amountMinor, agentPin: AGENT_PIN });
+
+  it("cash-out requests refused for the customer's funds count as unanswered: the agent cannot bisect the balance", async () => {
+    const agent = await w.newAgent(0n);
+    const other = await w.newAgent(0n);
+    const victim = await w.register("0712388001", "Vera Wambui", "6284");
+    await w.fund(victim.walletAccountId, 7_000n);
+    // 6,950 and its fee of 100 come to 7,050: one more than the wallet holds.
+    const probes = [8_000n, 7_500n, 6_950n].map((amountMinor) => ({ id: uuidv7(), amountMinor }));
+    expect(probes).toHaveLength(MAX_UNANSWERED_CASH_OUTS_PER_DAY);
+    for (const p of probes) expect(await ask(agent.id, victim.msisdn, p.amountMinor, p.id)).toEqual({ ok: false, code: "insufficient_funds" });
+    // A fourth request is refused whatever its amount, one the wallet could cover too.
+    expect(await ask(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    // Nothing was held; the refused requests are no cash-outs to the customer or to the agent's app.
+    expect(await w.balance(victim.walletAccountId)).toBe(7_000n);
+    expect(await w.services.agents.pendingCashOuts(victim.id)).toEqual([]);
+    expect((await w.services.agents.atNumber(victim.msisdn, w.institutionId)).awaitingCashOut).toEqual([]);
+    for (const p of probes) expect(await w.services.agents.cashOutStatus(cashOutPendingId(p.id))).toBeNull();
+    // A refused request cannot be approved or declined: there is nothing to answer.
+    const first = cashOutPendingId(probes[0]!.id);
+    expect(await w.services.agents.approveCashOut({ pendingId: first, customerId: victim.id, customerPin: "6284" })).toEqual({ ok: false, code: "pending_not_found" });
+    expect(await w.services.agents.declineCashOut({ pendingId: first, customerId: victim.id })).toEqual({ ok: false, code: "pending_not_found" });
+    // Another agent is not held up.
+    const fromOther = await ask(other.id, victim.msisdn, 1_000n);
+    if (!fromOther.ok) throw new Error(fromOther.code);
+    expect(await w.services.agents.declineCashOut({ pendingId: fromOther.pending.pendingId, customerId: victim.id })).toMatchObject({ ok: true });
+    // Once topped up, a retry of a refused request (the same id) keeps its first answer, as the
+    // ledger keeps a refusal for good; it is the same request, so it is not counted again nor
+    // refused as one too many. A new request is one too many.
+    await w.fund(victim.walletAccountId, 10_000n);
+    expect(await ask(agent.id, victim.msisdn, probes[0]!.amountMinor, probes[0]!.id)).toEqual({ ok: false, code: "insufficient_funds" });
+    expect(await ask(agent.id, victim.msisdn, probes[0]!.amountMinor, probes[0]!.id)).toEqual({ ok: false, code: "insufficient_funds" });
+    expect(await ask(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    expect(await w.balance(victim.walletAccountId)).toBe(17_000n);
+    expect(await w.services.agents.pendingCashOuts(victim.id)).toEqual([]);
+  });
+
+  it("a refused request id reused for another amount is refused as reused, and counts once", async () => {
+    const agent = await w.newAgent(0n);
+    const victim = await w.register("0712388002", "Wanjiku Njoroge", "6284");
+    await w.fund(victim.walletAccountId, 2_000n);
+    const id = uuidv7();
+    expect(await ask(agent.id, victim.msisdn, 5_000n, id)).toEqual({ ok: false, code: "insufficient_funds" });
+    expect(await ask(agent.id, victim.msisdn, 1_000n, id)).toEqual({ ok: false, code: "request_id_reused" });
+    // One refusal counted: two more requests may still be made (and are refused for the funds).
+    expect(await ask(agent.id, victim.msisdn, 5_000n)).toEqual({ ok: false, code: "insufficient_funds" });
+    const held = await ask(agent.id, victim.msisdn, 1_000n);
+    if (!held.ok) throw new Error(held.code);
+    expect((await w.services.agents.pendingCashOuts(victim.id)).map((p) => p.pendingId)).toEqual([held.pending.pendingId]);
+    expect(await w.services.agents.declineCashOut({ pendingId: held.pending.pendingId, customerId: victim.id })).toMatchObject({ ok: true });
+    expect(await ask(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+  });
+
+  it("requests the agent's own float refuses are not counted against it", async () => {
+    const agent = await w.newAgent(20_000n);
+    expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 20_000n }, BANK)).ok).toBe(true);
+    const customer = await w.register("0712388003", "Zawadi Auma", "6284");
+    await w.fund(customer.walletAccountId, 50_000n);
+    for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY + 2; i++) {
+      expect(await ask(agent.id, customer.msisdn, 1_000n)).toMatchObject({ ok: false, code: "float_limit_exceeded" });
+    }
+    // The bank raises the ceiling: the agent may ask again.
+    expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 100_000n }, BANK)).ok).toBe(true);
+    const held = await ask(agent.id, customer.msisdn, 1_000n);
+    if (!held.ok) throw new Error(held.code);
+    expect(await w.services.agents.declineCashOut({ pendingId: held.pending.pendingId, customerId: customer.id })).toMatchObject({ ok: true });
+  });
+});
