@@ -4,10 +4,12 @@
 // limit; a customer withdrawing does not read the agent's float figures, and one who cannot pay
 // the amount and its fee hears that before any limit of the float.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cashOutPendingId } from "../../src/core/agents/cash-out.js";
-import { MAX_UNANSWERED_CASH_OUTS_PER_DAY } from "../../src/core/agents/types.js";
+import { cashOutPendingId, crowding } from "../../src/core/agents/cash-out.js";
+import type { CashOutCounts } from "../../src/core/agents/ports.js";
+import { MAX_PENDING_CASH_OUTS_PER_CUSTOMER, MAX_UNANSWERED_CASH_OUTS_PER_DAY } from "../../src/core/agents/types.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import type { LimitPolicy } from "../../src/core/limits/types.js";
+import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
 import { SqlLimitPolicyStore } from "../../src/infra/db/limit-policy-store.js";
 import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
 
@@ -86,6 +88,48 @@ describe("agents: what a refusal tells the other side", () => {
     expect((await w.services.agents.pendingCashOuts(victim.id)).map((p) => p.pendingId)).toEqual([held.pending.pendingId]);
     expect(await w.services.agents.declineCashOut({ pendingId: held.pending.pendingId, customerId: victim.id })).toMatchObject({ ok: true });
     expect(await ask(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+  });
+
+  it("concurrent requests cannot all slip past the count: what awaits the customer and what was refused are read under one lock", async () => {
+    const agent = await w.newAgent(0n);
+    const victim = await w.register("0712388004", "Imani Kerubo", "6284");
+    await w.fund(victim.walletAccountId, 500n);
+    // Every request is one the wallet cannot cover. A request is let in only while fewer than
+    // MAX_PENDING_CASH_OUTS_PER_CUSTOMER are in flight (a record not yet refused awaits the
+    // customer) and fewer than MAX_UNANSWERED_CASH_OUTS_PER_DAY were refused, so at most
+    // 4 + 2 others come before the last one let in.
+    const results = await Promise.all(Array.from({ length: 24 }, () => ask(agent.id, victim.msisdn, 1_000n)));
+    const codes = results.map((r) => (r.ok ? "ok" : r.code));
+    for (const c of codes) expect(["insufficient_funds", "too_many_pending", "cash_outs_declined"]).toContain(c);
+    const told = codes.filter((c) => c === "insufficient_funds").length;
+    expect(told).toBeGreaterThanOrEqual(MAX_UNANSWERED_CASH_OUTS_PER_DAY);
+    expect(told).toBeLessThanOrEqual(MAX_PENDING_CASH_OUTS_PER_CUSTOMER + MAX_UNANSWERED_CASH_OUTS_PER_DAY - 1);
+    expect(await ask(agent.id, victim.msisdn, 100n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    expect(await w.services.agents.pendingCashOuts(victim.id)).toEqual([]);
+    expect(await w.balance(victim.walletAccountId)).toBe(500n);
+  });
+
+  it("the store admits requests made at once one after the other, each counting the ones before it", async () => {
+    const store = new SqlAgentStore(w.test.db);
+    const agent = await w.newAgent(0n);
+    const customerId = uuidv7();
+    const now = new Date();
+    const admission = { since: new Date(now.getTime() - 86_400_000), now, admits: (c: CashOutCounts) => crowding(c) === null };
+    const record = () => ({
+      pendingId: uuidv7(), agentId: agent.id, customerId, amountMinor: 100n, feeMinor: 0n, commissionMinor: 0n, state: "pending" as const,
+      expiresAt: new Date(now.getTime() + 60_000), createdAt: now,
+    });
+    const outcomes = await Promise.all(Array.from({ length: 16 }, () => store.insertCashOut(record(), admission)));
+    expect(outcomes.filter((o) => o.outcome === "inserted")).toHaveLength(MAX_PENDING_CASH_OUTS_PER_CUSTOMER);
+    for (const o of outcomes) if (o.outcome !== "inserted") expect(o).toEqual({ outcome: "not_admitted", counts: { waiting: MAX_PENDING_CASH_OUTS_PER_CUSTOMER, unanswered: 0 } });
+    // Refused ones count as the agent's unanswered requests, and never await the customer.
+    const waiting = await store.listPendingCashOuts(customerId, now, 10);
+    for (const r of waiting.slice(0, MAX_UNANSWERED_CASH_OUTS_PER_DAY)) expect(await store.settleCashOut(r.pendingId, "refused", now)).toBe(true);
+    expect(await store.listPendingCashOuts(customerId, now, 10)).toHaveLength(MAX_PENDING_CASH_OUTS_PER_CUSTOMER - MAX_UNANSWERED_CASH_OUTS_PER_DAY);
+    expect(await store.insertCashOut(record(), admission)).toEqual({ outcome: "not_admitted", counts: { waiting: 2, unanswered: MAX_UNANSWERED_CASH_OUTS_PER_DAY } });
+    const taken = record();
+    expect(await store.insertCashOut(taken, { ...admission, admits: () => true })).toEqual({ outcome: "inserted" });
+    expect(await store.insertCashOut(taken, { ...admission, admits: () => true })).toEqual({ outcome: "exists" });
   });
 
   it("requests the agent's own float refuses are not counted against it", async () => {

@@ -5,7 +5,7 @@ import { LIMIT_CODES } from "../limits/types.js";
 import { commissionPaid } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
 import { approvalPrompt, cashOutNotices, declinedNotice } from "./notices.js";
-import type { CashOutRecord } from "./ports.js";
+import type { CashOutCounts, CashOutRecord } from "./ports.js";
 import { agentRefusalFor, refuse } from "./refusals.js";
 import {
   DEFAULT_CASH_OUT_TIMEOUT_SEC,
@@ -70,10 +70,6 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   if (existing && (existing.agentId !== agent.id || existing.customerId !== customer.id || existing.amountMinor !== input.amountMinor)) {
     return refuse("request_id_reused");
   }
-  if (!existing) {
-    const crowded = await tooManyRequests(kit, agent.id, customer.id);
-    if (crowded) return crowded;
-  }
   const group: TransferInput[] = [
     { id: pendingId, kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: agent.floatAccountId, amountMinor: input.amountMinor, timeoutSec, code: "cash_out", reference: input.id },
   ];
@@ -87,13 +83,20 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee }, input.amountMinor, pendingId, timeoutSec)];
   // The record first: the customer's list must never miss a hold that exists in the ledger. The
   // record of a hold the ledger refused is marked refused (the customer's funds or limits) or
-  // removed (the agent's own side), below.
+  // removed (the agent's own side), below. A new request is recorded only if the agent may still
+  // ask this customer (admitted under a lock with the requests before it: see crowding).
   const now = kit.now();
   const record: ShownRecord = {
     pendingId, agentId: agent.id, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: fee.feeMinor,
     commissionMinor: commissionPaid(fee), state: "pending", expiresAt: new Date(now.getTime() + timeoutSec * 1000), createdAt: now,
   };
-  if (!existing) await kit.deps.store.insertCashOut(record);
+  let wrote = false;
+  if (!existing) {
+    const admission = { since: new Date(now.getTime() - DAY_MS), now, admits: (counts: CashOutCounts) => crowding(counts) === null };
+    const inserted = await kit.deps.store.insertCashOut(record, admission);
+    if (inserted.outcome === "not_admitted") return crowding(inserted.counts) ?? refuse("too_many_pending");
+    wrote = inserted.outcome === "inserted";
+  }
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, agent);
   if (refusal) {
@@ -104,7 +107,7 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
     // request id finds that record and gets the ledger's first answer again, whatever the customer
     // holds by then (the ledger keeps a refusal for good), without counting twice; trying again
     // after a top-up takes a new request id, which counts as a new request.
-    if (!existing) {
+    if (wrote) {
       if (refusedForCustomer(refusal.code)) await kit.deps.store.settleCashOut(pendingId, "refused", kit.now());
       else await kit.deps.store.deleteRefusedCashOut(pendingId);
     }
@@ -124,17 +127,15 @@ export function refusedForCustomer(code: AgentCode): boolean {
 }
 
 /**
- * A customer's held funds and limit usage are an agent's to tie up only so often: at most
- * MAX_PENDING_CASH_OUTS_PER_CUSTOMER holds awaiting them at once, and from one agent at most
- * MAX_UNANSWERED_CASH_OUTS_PER_DAY requests a day that they declined or let lapse.
+ * A customer's held funds and limit usage are an agent's to tie up only so often, and what they
+ * hold is not the agent's to probe: at most MAX_PENDING_CASH_OUTS_PER_CUSTOMER requests awaiting
+ * them at once (those still in flight count), and from one agent at most
+ * MAX_UNANSWERED_CASH_OUTS_PER_DAY requests a day that they declined or let lapse, or that the
+ * ledger refused for their funds or limits.
  */
-async function tooManyRequests(kit: AgentKit, agentId: string, customerId: string): Promise<AgentRefusal | null> {
-  const now = kit.now();
-  const waiting = await kit.deps.store.listPendingCashOuts(customerId, now, MAX_PENDING_CASH_OUTS_PER_CUSTOMER);
-  if (waiting.length >= MAX_PENDING_CASH_OUTS_PER_CUSTOMER) return refuse("too_many_pending");
-  const since = new Date(now.getTime() - DAY_MS);
-  const unanswered = await kit.deps.store.countUnansweredCashOuts(agentId, customerId, since, now);
-  return unanswered >= MAX_UNANSWERED_CASH_OUTS_PER_DAY ? refuse("cash_outs_declined") : null;
+export function crowding(counts: CashOutCounts): AgentRefusal | null {
+  if (counts.waiting >= MAX_PENDING_CASH_OUTS_PER_CUSTOMER) return refuse("too_many_pending");
+  return counts.unanswered >= MAX_UNANSWERED_CASH_OUTS_PER_DAY ? refuse("cash_outs_declined") : null;
 }
 
 const DAY_MS = 86_400_000;

@@ -16,6 +16,23 @@ export interface CashOutRecord {
 
 export type InsertAgentOutcome = "ok" | "msisdn_taken" | "store_number_taken";
 
+/** What a new cash-out request is admitted on: what awaits the customer, what the agent left unanswered. */
+export interface CashOutCounts {
+  /** The customer's cash-outs, from any agent, still "pending" after now (requests in flight too). */
+  waiting: number;
+  /** The agent's cash-outs to the customer created since `since` that were declined, lapsed (by now) or refused. */
+  unanswered: number;
+}
+
+export interface CashOutAdmission {
+  since: Date;
+  now: Date;
+  /** Whether a new request may be recorded with these counts. */
+  admits(counts: CashOutCounts): boolean;
+}
+
+export type CashOutInsert = { outcome: "inserted" } | { outcome: "exists" } | { outcome: "not_admitted"; counts: CashOutCounts };
+
 /** Who a number is besides a customer: an agent of the institution, and whose cash-outs await it. */
 export interface NumberRoles {
   agent: Agent | null;
@@ -38,8 +55,13 @@ export interface AgentStore {
   list(institutionId: string, page: AgentPage): Promise<Agent[]>;
   /** Sets status and/or limits; audit(before) gives the entries written in the same transaction. */
   update(id: string, patch: { status?: AgentStatus; limits?: AgentLimits }, now: Date, audit: (before: Agent) => AuditEntryInput[]): Promise<Agent | null>;
-  /** False when a cash-out with this id exists already. */
-  insertCashOut(record: CashOutRecord): Promise<boolean>;
+  /**
+   * Records a new cash-out if `admission` admits it on the counts. The counts are read and the row
+   * written in one transaction under a lock on the customer's cash-outs, so requests made at once
+   * (in any number of processes) are admitted one after the other, each counting the ones before
+   * it. "exists": a cash-out with this id exists already (nothing written).
+   */
+  insertCashOut(record: CashOutRecord, admission: CashOutAdmission): Promise<CashOutInsert>;
   getCashOut(pendingId: string): Promise<CashOutRecord | null>;
   /** A customer's cash-outs still in state "pending" that expire after now, oldest first. */
   listPendingCashOuts(customerId: string, now: Date, limit: number): Promise<CashOutRecord[]>;
@@ -48,11 +70,6 @@ export interface AgentStore {
    * the customers behind it with a cash-out still pending after now. One read for both.
    */
   atNumber(msisdn: string, institutionId: string, now: Date): Promise<NumberRoles>;
-  /**
-   * One agent's cash-outs to one customer created since `since` that were declined, lapsed (by
-   * `now`) or refused (state "refused": the customer's funds or limits).
-   */
-  countUnansweredCashOuts(agentId: string, customerId: string, since: Date, now: Date): Promise<number>;
   /** Forgets a cash-out still "pending" whose hold the ledger refused on the agent's side: it never awaited anyone. */
   deleteRefusedCashOut(pendingId: string): Promise<void>;
   /** Moves a cash-out out of "pending" (to "refused" too); false when it was not pending any more. */

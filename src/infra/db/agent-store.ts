@@ -1,4 +1,4 @@
-import type { CashOutRecord, AgentPage, AgentStore, InsertAgentOutcome, NumberRoles } from "../../core/agents/ports.js";
+import type { CashOutAdmission, CashOutCounts, CashOutInsert, CashOutRecord, AgentPage, AgentStore, InsertAgentOutcome, NumberRoles } from "../../core/agents/ports.js";
 import type { Agent, AgentLimits, AgentStatus, CashOutState } from "../../core/agents/types.js";
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { appendAuditEntries } from "./audit-store.js";
@@ -68,6 +68,15 @@ const AT_NUMBER = `SELECT ${COLUMNS},
     ARRAY(SELECT DISTINCT co.customer_id::text FROM customers c JOIN agent_cash_outs co ON co.customer_id = c.id
       WHERE c.msisdn = $2 AND co.state = 'pending' AND co.expires_at > $3::timestamptz) AS awaiting
   FROM (SELECT 1 AS fg_one) fg_one LEFT JOIN agents ON institution_id = $1::uuid AND msisdn = $2`;
+
+// What a new request is admitted on (CashOutCounts): the customer's cash-outs still awaiting an
+// answer, from any agent, and this agent's declined, lapsed or refused ones since $4.
+const CASH_OUT_COUNTS = `SELECT
+    count(*) FILTER (WHERE state = 'pending' AND expires_at > $3::timestamptz)::int AS waiting,
+    count(*) FILTER (WHERE agent_id = $2::uuid AND created_at >= $4::timestamptz
+      AND (state IN ('declined', 'expired', 'refused') OR (state = 'pending' AND expires_at <= $3::timestamptz)))::int AS unanswered
+  FROM agent_cash_outs
+  WHERE customer_id = $1::uuid AND (state = 'pending' OR (agent_id = $2::uuid AND created_at >= $4::timestamptz))`;
 
 const toCashOut = (r: CashOutRow): CashOutRecord => ({
   pendingId: r.pending_id,
@@ -170,14 +179,23 @@ export class SqlAgentStore implements AgentStore {
     });
   }
 
-  async insertCashOut(r: CashOutRecord): Promise<boolean> {
-    const result = await this.db.query(
-      `INSERT INTO agent_cash_outs (pending_id, agent_id, customer_id, amount_minor, fee_minor, commission_minor, state, expires_at, created_at)
-       VALUES ($1::uuid, $2::uuid, $3::uuid, $4::bigint, $5::bigint, $6::bigint, $7, $8::timestamptz, $9::timestamptz)
-       ON CONFLICT (pending_id) DO NOTHING`,
-      [r.pendingId, r.agentId, r.customerId, r.amountMinor.toString(), r.feeMinor.toString(), r.commissionMinor.toString(), r.state, iso(r.expiresAt), iso(r.createdAt)],
-    );
-    return result.rowCount === 1;
+  async insertCashOut(r: CashOutRecord, admission: CashOutAdmission): Promise<CashOutInsert> {
+    return this.db.transaction(async (tx) => {
+      // One customer's requests are admitted one at a time, whichever process makes them: the
+      // counts are read after the lock (each statement's own snapshot under READ COMMITTED), so they
+      // include every row an earlier request wrote before it committed and let the lock go.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`fingate:agent-cash-outs:${r.customerId}`]);
+      const counted = await tx.query<CashOutCounts>(CASH_OUT_COUNTS, [r.customerId, r.agentId, iso(admission.now), iso(admission.since)]);
+      const counts = counted.rows[0]!;
+      if (!admission.admits(counts)) return { outcome: "not_admitted", counts };
+      const result = await tx.query(
+        `INSERT INTO agent_cash_outs (pending_id, agent_id, customer_id, amount_minor, fee_minor, commission_minor, state, expires_at, created_at)
+         VALUES ($1::uuid, $2::uuid, $3::uuid, $4::bigint, $5::bigint, $6::bigint, $7, $8::timestamptz, $9::timestamptz)
+         ON CONFLICT (pending_id) DO NOTHING`,
+        [r.pendingId, r.agentId, r.customerId, r.amountMinor.toString(), r.feeMinor.toString(), r.commissionMinor.toString(), r.state, iso(r.expiresAt), iso(r.createdAt)],
+      );
+      return result.rowCount === 1 ? { outcome: "inserted" } : { outcome: "exists" };
+    });
   }
 
   async getCashOut(pendingId: string): Promise<CashOutRecord | null> {
@@ -193,16 +211,6 @@ export class SqlAgentStore implements AgentStore {
   async atNumber(msisdn: string, institutionId: string, now: Date): Promise<NumberRoles> {
     const [row] = await this.atNumberRead.query([institutionId, msisdn, iso(now)]);
     return { agent: row?.id ? toAgent(row) : null, awaitingCashOut: row?.awaiting ?? [] };
-  }
-
-  async countUnansweredCashOuts(agentId: string, customerId: string, since: Date, now: Date): Promise<number> {
-    const result = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM agent_cash_outs
-       WHERE customer_id = $1::uuid AND agent_id = $2::uuid AND created_at >= $3::timestamptz
-         AND (state IN ('declined', 'expired', 'refused') OR (state = 'pending' AND expires_at <= $4::timestamptz))`,
-      [customerId, agentId, iso(since), iso(now)],
-    );
-    return result.rows[0]!.n;
   }
 
   async deleteRefusedCashOut(pendingId: string): Promise<void> {
