@@ -68,7 +68,7 @@ const TABLE: Record<string, string> = {
 };
 
 export const REFUSAL_KEYS: readonly string[] = [
-  ...new Set([...Object.values(TABLE), "err.generic", "err.limit_remaining", "err.limit_remaining_amount", "err.limit_reached", "err.limit_reached_month", "err.limit_reached_now", "err.limit_none"]),
+  ...new Set([...Object.values(TABLE), "err.generic", "err.limit_remaining", "err.limit_remaining_amount", "err.limit_reached", "err.limit_reached_month", "err.limit_reached_now", "err.limit_none", "err.limit_over"]),
 ];
 
 export interface RefusalExtras {
@@ -122,6 +122,9 @@ export function refusalMessage(refusal: Pick<Refusal, "code" | "until"> | string
     if (extras.remainingMinor <= 0n) return msg(nothingLeft(code, extras.sending === true));
     return msg(extras.sending ? "err.limit_remaining" : "err.limit_remaining_amount", { remaining: money(extras.remainingMinor, extras.currency) });
   }
+  // Without an amount (a retried refusal, or a limit that is not the reader's: the customer's on an
+  // agent's screen) and outside send money, the limit may be anyone's: "your limit" would mislead.
+  if (key === "err.limit_exceeded" && !extras.sending) return msg("err.limit_over");
   const until = typeof refusal === "string" ? undefined : refusal.until;
   if (until && (key === "err.pin_locked" || key === "err.sim_swap_cooling" || key === "err.pin_change_cooling")) {
     return msg(`${key}_until`, { until: { kind: "date", iso: until.toISOString() } });

@@ -3,14 +3,18 @@
 // the customer's funds or limits counts like a declined one), nor read the customer's remaining
 // limit; a customer withdrawing does not read the agent's float figures, and one who cannot pay
 // the amount and its fee hears that before any limit of the float.
+import express from "express";
+import request from "supertest";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cashOutPendingId, crowding } from "../../src/core/agents/cash-out.js";
 import type { CashOutCounts } from "../../src/core/agents/ports.js";
 import { MAX_PENDING_CASH_OUTS_PER_CUSTOMER, MAX_UNANSWERED_CASH_OUTS_PER_DAY } from "../../src/core/agents/types.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import type { LimitPolicy } from "../../src/core/limits/types.js";
+import { agentApiRouter } from "../../src/http/agent/router.js";
 import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
 import { SqlLimitPolicyStore } from "../../src/infra/db/limit-policy-store.js";
+import { createLogger } from "../../src/infra/log.js";
 import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
 
 // The customers' limits on the agent channel (tier 0): a daily figure small enough to reach.
@@ -130,6 +134,62 @@ describe("agents: what a refusal tells the other side", () => {
     const taken = record();
     expect(await store.insertCashOut(taken, { ...admission, admits: () => true })).toEqual({ outcome: "inserted" });
     expect(await store.insertCashOut(taken, { ...admission, admits: () => true })).toEqual({ outcome: "exists" });
+  });
+
+  it("a cash-out refused by the customer's daily limit tells the agent the limit, not the customer's remaining room, and counts", async () => {
+    const agent = await w.newAgent(0n);
+    const customer = await w.register("0712388005", "Baraka Kiprono", "6284");
+    await w.fund(customer.walletAccountId, 100_000n);
+    const taken = await ask(agent.id, customer.msisdn, 45_000n);
+    if (!taken.ok) throw new Error(taken.code);
+    expect(await w.services.agents.approveCashOut({ pendingId: taken.pending.pendingId, customerId: customer.id, customerPin: "6284" })).toMatchObject({ ok: true });
+    // 5,000 of the customer's day is left: the customer may hear it (their own quote), the agent not.
+    expect(await w.services.agents.quoteWithdraw(customer.id, agent.msisdn, agent.storeNumber, 6_000n, "agent")).toEqual({ ok: false, code: "daily_amount_exceeded", availableMinor: 5_000n });
+    // The agent's quote checks nothing of the customer's usage (a free yes or no would bisect it),
+    // only the policy's per-transaction figure, without an amount.
+    expect(await w.services.agents.quoteWithdraw(customer.id, agent.msisdn, agent.storeNumber, 6_000n, "agent", "agent")).toMatchObject({ ok: true, feeMinor: 100n });
+    expect(await w.services.agents.quoteWithdraw(customer.id, agent.msisdn, agent.storeNumber, 50_001n, "agent", "agent")).toEqual({ ok: false, code: "per_transaction_exceeded" });
+    for (const amountMinor of [6_000n, 5_500n, 5_200n]) {
+      expect(await ask(agent.id, customer.msisdn, amountMinor)).toEqual({ ok: false, code: "daily_amount_exceeded" });
+    }
+    // Refused for the customer's limit three times: the agent may ask no more today.
+    expect(await ask(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
+    expect(await w.balance(customer.walletAccountId)).toBe(100_000n - 46_000n);
+  });
+
+  it("over the agent API, the customer's limit is said without the customer's room", async () => {
+    const agent = await w.newAgent(0n);
+    const issued = await w.services.agentKeys.issue(agent.id, w.institutionId, "till", BANK);
+    if (!issued.ok) throw new Error(issued.code);
+    const app = express().use(agentApiRouter({ agents: w.services.agents, keys: w.services.agentKeys, logger: createLogger("silent") }));
+    const customer = await w.register("0712388006", "Neema Atieno", "6284");
+    await w.fund(customer.walletAccountId, 100_000n);
+    const taken = await ask(agent.id, customer.msisdn, 48_000n);
+    if (!taken.ok) throw new Error(taken.code);
+    expect(await w.services.agents.approveCashOut({ pendingId: taken.pending.pendingId, customerId: customer.id, customerPin: "6284" })).toMatchObject({ ok: true });
+    const refused = await request(app).post("/agent/v1/cash-outs").set("Authorization", `Bearer ${issued.secret}`)
+      .send({ requestId: uuidv7(), customer: customer.msisdn, amountMinor: "3000", pin: AGENT_PIN });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe("daily_amount_exceeded");
+    expect(refused.body.error).not.toHaveProperty("availableMinor");
+  });
+
+  it("a customer withdrawing hears the agent's float limit without the float's room; the agent asking hears it", async () => {
+    const agent = await w.newAgent(20_000n);
+    // Room under the cap: 5,000, which would tell the float's balance.
+    expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 25_000n }, BANK)).ok).toBe(true);
+    const customer = await w.register("0712388007", "Halima Chepkoech", "6284");
+    await w.fund(customer.walletAccountId, 30_000n);
+    const withdrawal = { customerId: customer.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor: 6_000n, customerPin: "6284", channel: "ussd" as const };
+    expect(await w.services.agents.withdraw({ ...withdrawal, id: uuidv7() })).toEqual({ ok: false, code: "float_limit_exceeded" });
+    expect(await ask(agent.id, customer.msisdn, 6_000n)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 5_000n });
+    // The float's day: 4,000 may still come in today after a withdrawal of 5,000.
+    expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 100_000n, maxDailyFloatInMinor: 9_000n }, BANK)).ok).toBe(true);
+    expect(await w.services.agents.withdraw({ ...withdrawal, id: uuidv7(), amountMinor: 5_000n })).toMatchObject({ ok: true });
+    expect(await w.services.agents.withdraw({ ...withdrawal, id: uuidv7() })).toEqual({ ok: false, code: "float_limit_exceeded" });
+    expect(await ask(agent.id, customer.msisdn, 6_000n)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 4_000n });
+    expect(await w.balance(customer.walletAccountId)).toBe(30_000n - 5_100n);
   });
 
   it("requests the agent's own float refuses are not counted against it", async () => {

@@ -26,50 +26,68 @@ describe("agentRefusalFor", () => {
   it("tells the agent a customer's wallet is full, never how much room it has (that is the customer's balance)", () => {
     const group = [{ id: "t1", debitAccountId: "float", creditAccountId: "customer-wallet", amountMinor: 50_000n, code: "cash_in" }] as never;
     const limit = { ok: false, code: "balance_limit_exceeded", limit: 5_000_000n, remainingMinor: 1_782_655n, availableMinor: 1_782_655n, party: "payee" };
-    expect(agentRefusalFor([{ id: "t1", result: "balance_limit_exceeded", limit }] as never, group, { floatAccountId: "float" })).toEqual({ ok: false, code: "balance_limit_exceeded" });
+    expect(agentRefusalFor([{ id: "t1", result: "balance_limit_exceeded", limit }] as never, group, { floatAccountId: "float" }, "agent")).toEqual({ ok: false, code: "balance_limit_exceeded" });
   });
 
   it("is null when every transfer is ok or exists", () => {
-    expect(agentRefusalFor(group.map((t, i) => ({ id: t.id, result: i === 0 ? "exists" : "ok" })), group, accounts)).toBeNull();
+    expect(agentRefusalFor(group.map((t, i) => ({ id: t.id, result: i === 0 ? "exists" : "ok" })), group, accounts, "agent")).toBeNull();
   });
 
   it("names who ran short from the refused leg's debit account", () => {
-    expect(agentRefusalFor(failing("t1", "exceeds_credits"), group, accounts)?.code).toBe("insufficient_float");
-    expect(agentRefusalFor(failing("t2", "exceeds_credits"), group, accounts)?.code).toBe("insufficient_funds");
-    expect(agentRefusalFor(failing("t3", "exceeds_credits"), group, accounts)?.code).toBe("commission_paid_out");
+    expect(agentRefusalFor(failing("t1", "exceeds_credits"), group, accounts, "agent")?.code).toBe("insufficient_float");
+    expect(agentRefusalFor(failing("t2", "exceeds_credits"), group, accounts, "agent")?.code).toBe("insufficient_funds");
+    expect(agentRefusalFor(failing("t3", "exceeds_credits"), group, accounts, "bank")?.code).toBe("commission_paid_out");
   });
 
   it("says float_limit_exceeded when the float is the capped payee, and passes other limits through", () => {
     const results = failing("t4", "balance_limit_exceeded");
     results[3]!.limit = { ok: false, code: "balance_limit_exceeded", limit: 5n, remainingMinor: 2n, availableMinor: 2n, party: "payee" };
-    expect(agentRefusalFor(results, group, accounts)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 2n });
-    expect(agentRefusalFor(failing("t1", "daily_amount_exceeded"), group, accounts)?.code).toBe("daily_amount_exceeded");
+    expect(agentRefusalFor(results, group, accounts, "agent")).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 2n });
+    expect(agentRefusalFor(results, group, accounts, "bank")).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 2n });
+    expect(agentRefusalFor(failing("t1", "daily_amount_exceeded"), group, accounts, "agent")?.code).toBe("daily_amount_exceeded");
   });
 
   it("says float_limit_exceeded for the float's inbound day and month limits, the payer's own under their names", () => {
     const inbound = failing("t4", "daily_amount_exceeded");
     inbound[3]!.limit = { ok: false, code: "daily_amount_exceeded", limit: 9n, remainingMinor: 1n, availableMinor: 1n, party: "payee" };
-    expect(agentRefusalFor(inbound, group, accounts)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 1n });
+    expect(agentRefusalFor(inbound, group, accounts, "agent")).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 1n });
     const own = failing("t4", "daily_amount_exceeded");
     own[3]!.limit = { ok: false, code: "daily_amount_exceeded", limit: 9n, remainingMinor: 1n, availableMinor: 1n, party: "payer" };
-    expect(agentRefusalFor(own, group, accounts)).toEqual({ ok: false, code: "daily_amount_exceeded", availableMinor: 1n });
+    expect(agentRefusalFor(own, group, accounts, "customer")).toEqual({ ok: false, code: "daily_amount_exceeded", availableMinor: 1n });
+  });
+
+  it("tells a limit's room only to whose limit it is: not the customer's to an agent, not the float's to a customer", () => {
+    // A cash-out the agent asked for, refused by the customer's own daily limit: the code, no room.
+    const customers = failing("t4", "daily_amount_exceeded");
+    customers[3]!.limit = { ok: false, code: "daily_amount_exceeded", limit: 9n, remainingMinor: 4n, availableMinor: 4n, party: "payer" };
+    expect(agentRefusalFor(customers, group, accounts, "agent")).toEqual({ ok: false, code: "daily_amount_exceeded" });
+    // A withdrawal the customer asked for, refused by the float's cap or inbound day: no room.
+    for (const code of ["balance_limit_exceeded", "daily_amount_exceeded", "monthly_amount_exceeded"] as const) {
+      const floats = failing("t4", code);
+      floats[3]!.limit = { ok: false, code, limit: 9n, remainingMinor: 3n, availableMinor: 3n, party: "payee" };
+      expect(agentRefusalFor(floats, group, accounts, "customer")).toEqual({ ok: false, code: "float_limit_exceeded" });
+    }
+    // A cash-in refused by the float's own daily figure (the float pays): the agent hears its room.
+    const agents = failing("t1", "daily_amount_exceeded");
+    agents[0]!.limit = { ok: false, code: "daily_amount_exceeded", limit: 9n, remainingMinor: 5n, availableMinor: 5n, party: "payer" };
+    expect(agentRefusalFor(agents, group, accounts, "agent")).toEqual({ ok: false, code: "daily_amount_exceeded", availableMinor: 5n });
   });
 
   it("tells a replayed limit refusal (code and party, no amounts) by its party, with no amount", () => {
     const replayed = failing("t4", "daily_amount_exceeded");
     replayed[3]!.limit = { ok: false, code: "daily_amount_exceeded", party: "payee" };
-    expect(agentRefusalFor(replayed, group, accounts)).toEqual({ ok: false, code: "float_limit_exceeded" });
+    expect(agentRefusalFor(replayed, group, accounts, "agent")).toEqual({ ok: false, code: "float_limit_exceeded" });
     replayed[3]!.limit = { ok: false, code: "daily_amount_exceeded", party: "payer" };
-    expect(agentRefusalFor(replayed, group, accounts)).toEqual({ ok: false, code: "daily_amount_exceeded" });
+    expect(agentRefusalFor(replayed, group, accounts, "customer")).toEqual({ ok: false, code: "daily_amount_exceeded" });
   });
 
   it("maps a reused request id, frozen accounts and settled pendings, and throws on bugs", () => {
-    expect(agentRefusalFor(failing("t1", "exists_with_different_amount"), group, accounts)?.code).toBe("request_id_reused");
-    expect(agentRefusalFor(failing("t1", "debit_account_frozen"), group, accounts)?.code).toBe("agent_unavailable");
-    expect(agentRefusalFor(failing("t2", "debit_account_frozen"), group, accounts)?.code).toBe("customer_unavailable");
-    expect(agentRefusalFor(failing("t1", "pending_transfer_expired"), group, accounts)?.code).toBe("pending_expired");
-    expect(() => agentRefusalFor(failing("t1", "invalid_id"), group, accounts)).toThrow(/unexpected ledger outcome/);
-    expect(() => agentRefusalFor(group.map((t) => ({ id: t.id, result: "linked_event_failed" as const })), group, accounts)).toThrow(/without a cause/);
+    expect(agentRefusalFor(failing("t1", "exists_with_different_amount"), group, accounts, "agent")?.code).toBe("request_id_reused");
+    expect(agentRefusalFor(failing("t1", "debit_account_frozen"), group, accounts, "agent")?.code).toBe("agent_unavailable");
+    expect(agentRefusalFor(failing("t2", "debit_account_frozen"), group, accounts, "agent")?.code).toBe("customer_unavailable");
+    expect(agentRefusalFor(failing("t1", "pending_transfer_expired"), group, accounts, "customer")?.code).toBe("pending_expired");
+    expect(() => agentRefusalFor(failing("t1", "invalid_id"), group, accounts, "agent")).toThrow(/unexpected ledger outcome/);
+    expect(() => agentRefusalFor(group.map((t) => ({ id: t.id, result: "linked_event_failed" as const })), group, accounts, "agent")).toThrow(/without a cause/);
   });
 });
 

@@ -115,6 +115,10 @@ describe("refusal table", () => {
     // Nothing left, but which limit binds is unknown (per payment), or it is not the sender's own.
     expect(refusalMessage("per_transaction_exceeded", { currency: "KES", remainingMinor: 0n, sending: true })).toEqual({ key: "err.limit_reached_now" });
     expect(refusalMessage("daily_amount_exceeded", { currency: "KES", remainingMinor: 0n })).toEqual({ key: "err.limit_none" });
+    // No amount (a retry, or someone else's limit: the customer's on an agent's screen): "your limit" only when sending.
+    expect(refusalMessage("daily_amount_exceeded", { currency: "KES" })).toEqual({ key: "err.limit_over" });
+    expect(refusalMessage("per_transaction_exceeded", { currency: "KES" })).toEqual({ key: "err.limit_over" });
+    expect(refusalMessage("daily_amount_exceeded", { currency: "KES", sending: true })).toEqual({ key: "err.limit_exceeded" });
     expect(mayCorrectAmount("daily_amount_exceeded", 35_00n)).toBe(true);
     expect(mayCorrectAmount("daily_amount_exceeded", 0n)).toBe(false);
     expect(mayCorrectAmount("invalid_amount")).toBe(true);

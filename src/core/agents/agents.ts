@@ -152,8 +152,11 @@ export class Agents {
     return cashIn(this.kit, input);
   }
 
-  quoteWithdraw(customerId: string, agentMsisdnOrNumber: string, storeNumber: string, amountMinor: bigint, channel: LimitChannel = "ussd"): Promise<AgentResult<WithdrawQuote>> {
-    return quoteWithdraw(this.kit, customerId, agentMsisdnOrNumber, storeNumber, amountMinor, channel);
+  /** asker "agent": the quote of an agent's cash-out request, which says nothing of the customer's usage (see quoteWithdraw). */
+  quoteWithdraw(
+    customerId: string, agentMsisdnOrNumber: string, storeNumber: string, amountMinor: bigint, channel: LimitChannel = "ussd", asker: "customer" | "agent" = "customer",
+  ): Promise<AgentResult<WithdrawQuote>> {
+    return quoteWithdraw(this.kit, customerId, agentMsisdnOrNumber, storeNumber, amountMinor, channel, asker);
   }
 
   withdraw(input: WithdrawInput): Promise<AgentResult<CashReceipt>> {

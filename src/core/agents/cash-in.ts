@@ -93,6 +93,7 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
       payer: floatPolicy(p.agent.limits, "out"),
       payee: await kit.customerCap(p.institution.id, p.party.customer),
     },
+    asker: "agent",
     notices: cashInNotices(p, input.amountMinor, transferId),
     customerId: p.party.customer.id,
     maskedName: p.party.maskedName,

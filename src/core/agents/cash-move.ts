@@ -3,7 +3,7 @@ import type { Institution } from "../institutions/types.js";
 import type { TransferLimits } from "../ledger/types.js";
 import type { Notice } from "../notices/types.js";
 import type { AgentKit, Fee } from "./kit.js";
-import { agentRefusalFor } from "./refusals.js";
+import { agentRefusalFor, type Asker } from "./refusals.js";
 import type { Agent, AgentResult, CashReceipt } from "./types.js";
 
 /** paymentWithFee never pays more commission than the fee. */
@@ -28,6 +28,8 @@ export interface CashMove {
   /** Who pays the fee when not the debited account: for a cash-in, the customer credited. */
   feePayerAccountId?: string;
   limits: TransferLimits;
+  /** Who asked (the agent for a cash-in, the customer for a withdrawal): whose limits' room a refusal tells. */
+  asker: Asker;
   notices: Notice[];
   customerId: string;
   /** The other party as the receipt names it. */
@@ -48,7 +50,7 @@ export async function submitCashMove(kit: AgentKit, p: CashParties, move: CashMo
   group[0]!.limits = move.limits;
   group[0]!.notices = move.notices;
   const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, p.agent);
+  const refusal = agentRefusalFor(results, group, p.agent, move.asker);
   if (refusal) return refusal;
   return {
     ok: true,

@@ -98,7 +98,7 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
     wrote = inserted.outcome === "inserted";
   }
   const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, agent);
+  const refusal = agentRefusalFor(results, group, agent, "agent");
   if (refusal) {
     // Only a record this call wrote is touched: an earlier request's record describes its own hold
     // (or its own refusal). A refusal for the customer's funds or limits is kept as "refused", so
@@ -213,7 +213,7 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   // No float-ceiling check here: the ledger counted the hold towards the float's ceiling when it
   // was made (pending credits count for a balance cap), so posting it cannot go over.
   const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, agent);
+  const refusal = agentRefusalFor(results, group, agent, "customer");
   if (refusal) return settleRefusal(kit, record, refusal);
   await kit.deps.store.settleCashOut(record.pendingId, "approved", kit.now());
   return {
@@ -258,7 +258,7 @@ export async function declineCashOut(kit: AgentKit, input: { pendingId: string; 
   if (record.feeMinor > 0n) group.push({ id: voidId(id, "fee"), kind: "void", pendingId: feeTransferId(id), code: feeCode("cash_out") });
   group[0]!.notices = [declinedNotice(agent, record.amountMinor, institution.currency, id)];
   const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, agent);
+  const refusal = agentRefusalFor(results, group, agent, "customer");
   const expiredBySweep = refusal?.code === "pending_already_declined" && (await kit.deps.ledger.getTransfer(expiryVoidId(id))) !== null;
   if (refusal?.code === "pending_expired" || expiredBySweep) {
     await kit.deps.store.settleCashOut(id, "expired", kit.now());

@@ -35,7 +35,7 @@ export async function moveFloat(kit: AgentKit, direction: "top_up" | "withdraw",
   // The float's ceiling caps top-ups; withdrawals carry no limit (the bank takes its money back).
   if (topUp) transfer.limits = { timeZone: institution.timezone, payee: floatPolicy(agent.limits, "in") };
   const results = await kit.deps.ledger.submitLinked([transfer]);
-  const refusal = agentRefusalFor(results, [transfer], agent);
+  const refusal = agentRefusalFor(results, [transfer], agent, "bank");
   if (refusal) return refusal;
   await kit.deps.audit.append([
     {

@@ -4,6 +4,14 @@ import type { AgentCode, AgentRefusal } from "./types.js";
 
 export const refuse = (code: AgentCode, extra: Partial<AgentRefusal> = {}): AgentRefusal => ({ ok: false, code, ...extra });
 
+/**
+ * Who asked for the operation, and so who hears the refusal: the agent (cash-in, its cash-out
+ * request), the customer (withdrawal, answering a cash-out) or the bank (float, reversal). A limit's
+ * room (availableMinor) is told only to the one whose limit it is, and to the bank: a customer's
+ * remaining daily or monthly room is what they moved today, the float's is the agent's business.
+ */
+export type Asker = "agent" | "customer" | "bank";
+
 /** Accounts whose shortfall gets its own words: the agent's float, the commission account. */
 export interface RefusalAccounts {
   floatAccountId: string;
@@ -15,7 +23,7 @@ export interface RefusalAccounts {
  * (its other members say linked_event_failed); who ran short is read from the refused leg's
  * accounts. Anything not listed is a bug or an outage and is thrown.
  */
-export function agentRefusalFor(results: TransferResult[], group: TransferInput[], accounts: RefusalAccounts): AgentRefusal | null {
+export function agentRefusalFor(results: TransferResult[], group: TransferInput[], accounts: RefusalAccounts, asker: Asker): AgentRefusal | null {
   const cause = results.find((r) => r.result !== "ok" && r.result !== "exists" && r.result !== "linked_event_failed");
   if (!cause) {
     if (results.every((r) => r.result === "ok" || r.result === "exists")) return null;
@@ -23,14 +31,19 @@ export function agentRefusalFor(results: TransferResult[], group: TransferInput[
   }
   const leg = group.find((t) => t.id === cause.id);
   if ((LIMIT_CODES as readonly string[]).includes(cause.result)) {
+    // A retried refusal carries no amount: what was available then is not said again.
+    const available = cause.limit?.availableMinor;
+    const room = (owner: Asker) => (available !== undefined && (asker === owner || asker === "bank") ? { availableMinor: available } : {});
     // The float's own limits on what it takes in (its cap, its inbound day and month) are the agent's,
-    // not the customer's: the customer must not read them as their own.
+    // not the customer's: the customer must not read them as their own, nor learn their room.
     const payeeLimit = refusedByPayeeLimit(cause);
     const floatsLimit = leg?.creditAccountId === accounts.floatAccountId && payeeLimit;
-    if (floatsLimit) return refuse("float_limit_exceeded", { availableMinor: cause.limit?.availableMinor });
+    if (floatsLimit) return refuse("float_limit_exceeded", room("agent"));
     // A customer wallet's cap as a payee: its room is the customer's balance, not the agent's business.
     if (payeeLimit) return refuse(cause.result as LimitCode);
-    return refuse(cause.result as LimitCode, { availableMinor: cause.limit?.availableMinor });
+    // The payer's own limits: the float's (a cash-in) are the agent's; a customer's (a withdrawal, a
+    // cash-out the agent asked for) are the customer's, whose remaining room the agent must not learn.
+    return refuse(cause.result as LimitCode, room(leg?.debitAccountId === accounts.floatAccountId ? "agent" : "customer"));
   }
   switch (cause.result) {
     case "exceeds_credits":

@@ -60,7 +60,7 @@ async function trySlot(kit: AgentKit, original: Transfer, agent: Agent, slot: nu
   if (short) return (await reversedInLaterSlot(kit, original.id, slot)) ? refuse("already_reversed") : refuse(short);
   const results = await kit.deps.ledger.submitLinked(group.transfers);
   if (results.some((r) => RECORDED_FAILURES.has(r.result))) return "refused_for_good";
-  const refusal = agentRefusalFor(results, group.transfers, agent);
+  const refusal = agentRefusalFor(results, group.transfers, agent, "bank");
   if (refusal) return refusal;
   if (results.some((r) => r.result === "exists")) return refuse("already_reversed");
   return {

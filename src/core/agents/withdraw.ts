@@ -47,13 +47,19 @@ async function plan(kit: AgentKit, customerId: string, agentNumber: unknown, sto
 
 /**
  * channel: whose limits the customer's payment falls under, "ussd" for a withdrawal the customer
- * starts, "agent" for a cash-out the agent starts; the quote checks them against the customer's
- * usage as last counted (the ledger decides under lock), so an amount over them is said now.
+ * starts, "agent" for a cash-out the agent starts. asker: who sees the quote. The customer's own
+ * quote checks their limits against their usage as last counted (the ledger decides under lock),
+ * so an amount over them is said now, with what remains. The agent's quote (of its cash-out
+ * request) checks only the customer's per-transaction figure, without an amount: what the customer
+ * moved today is not the agent's business, and a free yes or no on it before any PIN would let the
+ * agent bisect the customer's remaining limit. The ledger checks the rest when the hold is made.
  */
-export async function quoteWithdraw(kit: AgentKit, customerId: string, agentNumber: string, storeNumber: string, amountMinor: bigint, channel: LimitChannel = "ussd"): Promise<AgentResult<WithdrawQuote>> {
+export async function quoteWithdraw(
+  kit: AgentKit, customerId: string, agentNumber: string, storeNumber: string, amountMinor: bigint, channel: LimitChannel = "ussd", asker: "customer" | "agent" = "customer",
+): Promise<AgentResult<WithdrawQuote>> {
   const p = await plan(kit, customerId, agentNumber, storeNumber, amountMinor);
   if ("code" in p) return p;
-  const overLimit = await customerOverLimit(kit, p, amountMinor, channel);
+  const overLimit = asker === "agent" ? await overCustomersPerTransaction(kit, p, amountMinor, channel) : await customerOverLimit(kit, p, amountMinor, channel);
   if (overLimit) return overLimit;
   return {
     ok: true,
@@ -93,14 +99,24 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
       payee: floatPolicy(p.agent.limits, "in"),
       payeeInbound: true,
     },
+    // The customer asks: the agent's float figures (the room under its cap or its day's inbound
+    // limit) are not theirs to learn; a refusal by them is said without an amount.
+    asker: "customer",
     notices: cashOutNotices(p, input.amountMinor, transferId),
     customerId: p.customer.id,
     maskedName: p.agent.name,
   });
 }
 
+const limitKey = (p: WithdrawPlan, channel: LimitChannel) => ({ institutionId: p.institution.id, channel, tier: p.customer.kycTier as LimitTier });
+
 async function customerOverLimit(kit: AgentKit, p: WithdrawPlan, amountMinor: bigint, channel: LimitChannel): Promise<AgentRefusal | null> {
-  const key = { institutionId: p.institution.id, channel, tier: p.customer.kycTier as LimitTier };
-  const decision = await kit.deps.limits.check(key, p.customer.walletAccountId, p.institution.timezone, amountMinor);
+  const decision = await kit.deps.limits.check(limitKey(p, channel), p.customer.walletAccountId, p.institution.timezone, amountMinor);
   return decision.ok ? null : refuse(decision.code, { availableMinor: decision.availableMinor });
+}
+
+/** The customer's per-transaction figure only, a policy's and no usage: what an agent's quote may check. */
+async function overCustomersPerTransaction(kit: AgentKit, p: WithdrawPlan, amountMinor: bigint, channel: LimitChannel): Promise<AgentRefusal | null> {
+  const policy = await kit.deps.limits.effective(limitKey(p, channel));
+  return amountMinor > policy.maxPerTransactionMinor ? refuse("per_transaction_exceeded") : null;
 }

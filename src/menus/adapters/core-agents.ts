@@ -142,10 +142,11 @@ export class CoreAgentsPort implements AgentsPort {
 
   /**
    * The core quotes a cash-out only as the customer's withdrawal at this agent: the same fee
-   * schedule (cash_out), the same agent limits and checks.
+   * schedule (cash_out), the same agent limits and checks, asked by the agent (so nothing of the
+   * customer's usage is checked or told).
    */
   async quoteCashOut(agent: AgentRef, customer: { query: string; customerId: string }, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>> {
-    const q = await this.agents.quoteWithdraw(customer.customerId, agent.msisdn, agent.storeNumber, amountMinor, "agent");
+    const q = await this.agents.quoteWithdraw(customer.customerId, agent.msisdn, agent.storeNumber, amountMinor, "agent", "agent");
     if (!q.ok) return refused(q);
     return { ok: true, value: { feeMinor: q.feeMinor, commissionMinor: 0n } };
   }
