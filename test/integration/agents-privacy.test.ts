@@ -192,6 +192,25 @@ describe("agents: what a refusal tells the other side", () => {
     expect(await w.balance(customer.walletAccountId)).toBe(30_000n - 5_100n);
   });
 
+  it("a customer withdrawing hears their own limit first, then that they cannot pay the amount and its fee, and only then the float's limit", async () => {
+    const agent = await w.newAgent(0n);
+    expect((await w.services.agents.setLimits(agent.id, { maxDailyFloatInMinor: 5_000n }, BANK)).ok).toBe(true);
+    const customer = await w.register("0712388008", "Amani Wafula", "6284");
+    // 6,000 and its fee of 100 come to 6,100: the wallet covers the amount but not the fee.
+    await w.fund(customer.walletAccountId, 6_050n);
+    const withdraw = (amountMinor: bigint) =>
+      w.services.agents.withdraw({ id: uuidv7(), customerId: customer.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor, customerPin: "6284", channel: "ussd" });
+    // Over their own per-transaction limit on USSD (10,000.00): their own limit, with their own room.
+    expect(await withdraw(1_000_001n)).toMatchObject({ ok: false, code: "per_transaction_exceeded", availableMinor: 1_000_000n });
+    // Within it, but over what the wallet can pay with the fee: that, whatever the float's limit says.
+    expect(await withdraw(6_000n)).toEqual({ ok: false, code: "insufficient_funds" });
+    await w.fund(customer.walletAccountId, 50n);
+    expect(await withdraw(6_000n)).toEqual({ ok: false, code: "float_limit_exceeded" });
+    expect(await withdraw(5_000n)).toMatchObject({ ok: true, feeMinor: 100n });
+    expect(await w.balance(customer.walletAccountId)).toBe(1_000n);
+    expect(await w.balance(agent.floatAccountId)).toBe(5_000n);
+  });
+
   it("requests the agent's own float refuses are not counted against it", async () => {
     const agent = await w.newAgent(20_000n);
     expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 20_000n }, BANK)).ok).toBe(true);

@@ -98,6 +98,9 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
       payer: await kit.customerPolicy(p.institution.id, p.customer, input.channel === "ussd" ? "ussd" : "agent"),
       payee: floatPolicy(p.agent.limits, "in"),
       payeeInbound: true,
+      // The wallet pays the amount and the fee: a customer who cannot pay both hears that before
+      // any limit of the float (the ledger checks payer limits, then the group's funds, then the payee's).
+      payerDebitMinor: input.amountMinor + p.fee.feeMinor,
     },
     // The customer asks: the agent's float figures (the room under its cap or its day's inbound
     // limit) are not theirs to learn; a refusal by them is said without an amount.
