@@ -79,7 +79,8 @@ export function agentApiRoutes(agents: Agents): AnyAgentRoute[] {
       id: "startCashOut", method: "post", path: `${P}/cash-outs`, summary: "Cash-out: hold the amount and fee on the customer's wallet until they approve with their PIN",
       body: z.strictObject({ requestId, customer, amountMinor, pin, timeoutSec: z.number().int().min(30).max(3600).optional() }),
       success: { status: 201, description: "the cash-out awaiting the customer", schema: cashOutOut },
-      refusals: ["customer_not_found", "agent_unavailable", "insufficient_funds", "pin_wrong", "pin_locked", "sim_swap_cooling", "too_many_pending", "cash_outs_declined", "float_limit_exceeded", "per_transaction_exceeded", "request_id_reused"],
+      // The customer's own limits (daily_*, monthly_*, and per_transaction_exceeded without an amount) come without their room.
+      refusals: ["customer_not_found", "agent_unavailable", "insufficient_funds", "pin_wrong", "pin_locked", "sim_swap_cooling", "too_many_pending", "cash_outs_declined", "float_limit_exceeded", "per_transaction_exceeded", "daily_amount_exceeded", "daily_count_exceeded", "monthly_amount_exceeded", "request_id_reused"],
       async handle({ agent, body }) {
         const done = await agents.startCashOut({ id: body.requestId, agentId: agent.id, customerQuery: body.customer, amountMinor: body.amountMinor, agentPin: body.pin, timeoutSec: body.timeoutSec, channel: "agent" });
         return answer(done, done.ok && done.replayed ? 200 : 201, (r) => cashOutView(r.pending));
