@@ -14,7 +14,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Subject {
   store: SessionStore;
   cleanup(): Promise<void>;
+  /** The members of the store's expiry index for an indexed prefix, sorted (a store with an index). */
+  indexed?(prefix: string): Promise<string[]>;
 }
+
+/** The prefixes the Redis subject indexes: the commit test's keys ("c…") and the index tests'. */
+const INDEXED = ["c", "sc:", "ix:", "ix2:"];
 
 function conformance(name: string, open: () => Promise<Subject>) {
   describe(`SessionStore conformance: ${name}`, () => {
@@ -145,7 +150,10 @@ function conformance(name: string, open: () => Promise<Subject>) {
       await store.delete("c4");
       expect(await store.commit("c4", none!, [{ key: "c4", value: "stale", ttlSec: 60 }, { key: "c4-resume", value: "stale", ttlSec: 60 }])).toBe(false);
       expect([await store.get("c4"), await store.get("c4-resume")]).toEqual([null, null]);
+      // Where the keys are indexed, the index follows the writes that landed, never a refused one.
+      if (subject.indexed) expect(await subject.indexed("c")).toEqual(["c", "c-resume", "c2", "c3"]);
       for (const k of ["c", "c-resume", "c2", "c2-resume", "c3", "c4"]) await store.delete(k);
+      if (subject.indexed) expect(await subject.indexed("c")).toEqual([]);
     });
 
     it("scan finds the live values under a prefix with their remaining TTL, never locks, at most max", async () => {
@@ -169,6 +177,56 @@ function conformance(name: string, open: () => Promise<Subject>) {
       expect(await store.scan("none:", 100)).toEqual([]);
       await store.commit("sc:a", locked!, []);
       for (const k of ["sc:a", "sc:b", "sd:c", "sc*x"]) await store.delete(k);
+    });
+
+    it("scan with a moment finds the sessions due as their last write left them: set, committed, extended, shortened, taken", async () => {
+      const lock = await store.lockAndGet("ix:a", 5_000);
+      expect(await store.commit("ix:a", lock!, [{ key: "ix:a", value: "committed", ttlSec: 30 }])).toBe(true);
+      await store.set("ix:b", "later", 60);
+      await store.set("ix:c", "shortened", 60);
+      const shorten = await store.lockAndGet("ix:c", 5_000);
+      expect(await store.commit("ix:c", shorten!, [{ key: "ix:c", value: "shortened", ttlSec: 20 }])).toBe(true);
+      await store.set("ix:d", "extended", 20);
+      await store.set("ix:d", "extended", 60);
+      await store.set("ix:t", "taken", 20);
+      const taking = await store.lockAndGet("ix:new", 5_000, "ix:t");
+      expect(taking?.taken).toBe("taken");
+      const locked = await store.lockAndGet("ix:b", 5_000); // a lock is never a session
+      const due = (await store.scan("ix:", 100, Date.now() + 45_000)).sort((x, y) => x.key.localeCompare(y.key));
+      expect(due.map(({ key, value }) => ({ key, value }))).toEqual([{ key: "ix:a", value: "committed" }, { key: "ix:c", value: "shortened" }]);
+      expect(due[0]!.expiresAtMs - Date.now()).toBeGreaterThan(28_000);
+      expect(due[0]!.expiresAtMs - Date.now()).toBeLessThanOrEqual(30_000);
+      expect(await store.scan("ix:", 1, Date.now() + 45_000)).toHaveLength(1);
+      expect(await store.scan("ix:", 100, Date.now() + 10_000)).toEqual([]);
+      expect((await store.scan("ix:", 100, Date.now() + 120_000)).map((f) => f.key).sort()).toEqual(["ix:a", "ix:b", "ix:c", "ix:d"]);
+      // A prefix not indexed is scanned all the same (the whole store walked).
+      await store.set("iy:a", "unindexed", 20);
+      expect((await store.scan("iy:", 100, Date.now() + 45_000)).map((f) => f.key)).toEqual(["iy:a"]);
+      if (subject.indexed) expect(await subject.indexed("ix:")).toEqual(["ix:a", "ix:b", "ix:c", "ix:d"]);
+      await store.commit("ix:new", taking!, []);
+      await store.commit("ix:b", locked!, []);
+      for (const k of ["ix:a", "ix:b", "ix:c", "ix:d", "iy:a"]) await store.delete(k);
+    });
+
+    it("a session deleted or lapsed is not found, and a scan leaves nothing of it behind", async () => {
+      await store.set("ix2:deleted", "x", 60);
+      const lock = await store.lockAndGet("ix2:ended", 5_000);
+      await store.commit("ix2:ended", lock!, [{ key: "ix2:ended", value: "open", ttlSec: 60 }]);
+      await store.set("ix2:lapses", "x", 1);
+      await store.set("ix2:stays", "x", 60);
+      await store.delete("ix2:deleted");
+      const end = await store.lockAndGet("ix2:ended", 5_000);
+      expect(await store.commit("ix2:ended", end!, [{ key: "ix2:ended", value: null }])).toBe(true);
+      if (subject.indexed) expect(await subject.indexed("ix2:")).toEqual(["ix2:lapses", "ix2:stays"]);
+      await sleep(1_100);
+      // The lapsed one's entry is still there (nothing wrote since): the scan that meets it drops it.
+      if (subject.indexed) expect(await subject.indexed("ix2:")).toEqual(["ix2:lapses", "ix2:stays"]);
+      expect(await store.scan("ix2:", 100, Date.now() + 30_000)).toEqual([]);
+      if (subject.indexed) expect(await subject.indexed("ix2:")).toEqual(["ix2:stays"]);
+      expect((await store.scan("ix2:", 100, Date.now() + 120_000)).map((f) => f.key)).toEqual(["ix2:stays"]);
+      await store.delete("ix2:stays");
+      expect(await store.scan("ix2:", 100, Date.now() + 120_000)).toEqual([]);
+      if (subject.indexed) expect(await subject.indexed("ix2:")).toEqual([]);
     });
 
     it("refuses a non-positive TTL", async () => {
@@ -196,10 +254,13 @@ conformance("memory", async () => {
 
 conformance("redis", async () => {
   const prefix = `fingate-test:${randomBytes(6).toString("hex")}:`;
-  const store = await RedisSessionStore.connect(REDIS_URL, { prefix });
+  const store = await RedisSessionStore.connect(REDIS_URL, { prefix, indexedPrefixes: INDEXED });
+  const reader = new Redis(REDIS_URL);
   return {
     store,
+    indexed: async (indexedPrefix: string) => (await reader.zrange(`${prefix}index:${indexedPrefix}`, "0", "-1")).sort(),
     cleanup: async () => {
+      await reader.quit();
       const admin = new Redis(REDIS_URL);
       const keys = await admin.keys(`${prefix}*`);
       if (keys.length > 0) await admin.del(...keys);
@@ -271,6 +332,70 @@ describe("RedisSessionStore batches", () => {
   });
 });
 
+/** Counts what a client sends: each command's name and the keys it names (a script's declared keys). */
+function countCommands(redis: Redis) {
+  const sent: { name: string; keys: number }[] = [];
+  const original = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((command: { name: string; args: unknown[] }, ...rest: unknown[]) => {
+    const name = command.name.toLowerCase();
+    const keys = name === "evalsha" || name === "eval" ? Number(command.args[1]) : name === "scan" ? 0 : 1;
+    sent.push({ name, keys });
+    return (original as (...a: unknown[]) => unknown)(command, ...rest);
+  }) as typeof redis.sendCommand;
+  return sent;
+}
+
+describe("RedisSessionStore expiry index", () => {
+  it("a scan for the sessions due reads the index: 20,000 keys under another prefix are never looked at", async () => {
+    const prefix = `fingate-test:${randomBytes(6).toString("hex")}:`;
+    const other = `fingate-test:${randomBytes(6).toString("hex")}-other:`;
+    const admin = new Redis(REDIS_URL);
+    for (let i = 0; i < 20_000; i += 1_000) {
+      const fill = admin.pipeline();
+      for (let j = i; j < i + 1_000; j++) fill.set(`${other}smpp-x:${j}`, "unrelated", "EX", 300);
+      await fill.exec();
+    }
+    const redis = new Redis(REDIS_URL);
+    const store = new RedisSessionStore(redis, { prefix, indexedPrefixes: ["smpp-"] });
+    for (let i = 0; i < 5; i++) await store.set(`smpp-l1:+25470000000${i}:${i}`, `open ${i}`, i < 2 ? 20 : 120);
+    await store.set("resume:x", "not indexed", 20);
+    const sent = countCommands(redis);
+    const due = await store.scan("smpp-", 100, Date.now() + 45_000);
+    expect(due.map((d) => d.value).sort()).toEqual(["open 0", "open 1"]);
+    // The index, then the two due records: no SCAN, and no key of the keyspace besides those.
+    expect(sent.filter((c) => c.name === "scan" || c.name === "keys")).toEqual([]);
+    expect(sent.reduce((n, c) => n + c.keys, 0)).toBeLessThanOrEqual(2 * (1 + 1 + 2)); // a NOSCRIPT retry sends a script twice
+    // The same store walking the keyspace (start-up: everything open) is seen doing so.
+    sent.length = 0;
+    expect(await store.scan("smpp-", 100)).toHaveLength(5);
+    expect(sent.filter((c) => c.name === "scan").length).toBeGreaterThanOrEqual(10);
+    // The index lapses with the last record written to it, not before.
+    const indexTtl = await admin.pttl(`${prefix}index:smpp-`);
+    expect(indexTtl).toBeGreaterThan(110_000);
+    expect(indexTtl).toBeLessThanOrEqual(120_000);
+    for (let i = 0; i < 5; i++) await store.delete(`smpp-l1:+25470000000${i}:${i}`);
+    expect(await admin.exists(`${prefix}index:smpp-`)).toBe(0); // the last entry removed, the index is gone
+    await store.delete("resume:x");
+    for (let i = 0; i < 20_000; i += 1_000) await admin.del(...Array.from({ length: 1_000 }, (_, j) => `${other}smpp-x:${i + j}`));
+    await admin.quit();
+    await store.close();
+  });
+
+  it("an index lapses with its records when nobody writes or scans", async () => {
+    const prefix = `fingate-test:${randomBytes(6).toString("hex")}:`;
+    const store = await RedisSessionStore.connect(REDIS_URL, { prefix, indexedPrefixes: ["smpp-"] });
+    const admin = new Redis(REDIS_URL);
+    await store.set("smpp-l1:a", "x", 1);
+    const lock = await store.lockAndGet("smpp-l1:b", 5_000);
+    await store.commit("smpp-l1:b", lock!, [{ key: "smpp-l1:b", value: "y", ttlSec: 1 }]);
+    expect(await admin.zcard(`${prefix}index:smpp-`)).toBe(2);
+    await sleep(1_200);
+    expect(await admin.exists(`${prefix}index:smpp-`, `${prefix}smpp-l1:a`, `${prefix}smpp-l1:b`)).toBe(0);
+    await admin.quit();
+    await store.close();
+  });
+});
+
 describe("MemorySessionStore bounds", () => {
   it("drops the least recently written session past maxEntries", async () => {
     const store = new MemorySessionStore({ maxEntries: 2 });
@@ -281,5 +406,17 @@ describe("MemorySessionStore bounds", () => {
     expect(await store.get("b")).toBeNull();
     expect(await store.get("a")).toBe("1'");
     expect(await store.get("c")).toBe("3");
+  });
+
+  it("a scan drops the lapsed values it meets", async () => {
+    let now = 1_000_000;
+    const store = new MemorySessionStore({ clock: () => now });
+    await store.set("smpp-a", "1", 1);
+    await store.set("smpp-b", "2", 60);
+    await store.set("other", "3", 1);
+    now += 2_000;
+    expect(store.size).toBe(3);
+    expect((await store.scan("smpp-", 100, now + 120_000)).map((f) => f.key)).toEqual(["smpp-b"]);
+    expect(store.size).toBe(1);
   });
 });

@@ -3,6 +3,15 @@
  * Values expire with EX (idle TTL); locks are SET NX PX with a random token, released only by the
  * token that still holds them. A hop costs two round trips, lockAndGet and commit, and every hop's
  * lockAndGet and commit issued in one turn of the event loop travel together as one Lua script call.
+ *
+ * Keys under an indexed prefix (the store's `indexedPrefixes`: USSD over SMPP's `smpp-`) are also
+ * kept in a sorted set per prefix, `<prefix>index:<indexed prefix>`, scored by the record's expiry
+ * (epoch ms, Redis's clock), so that a scan for the records lapsing soon reads those only, not the
+ * keyspace. Every write of such a key updates its entry in the same script: a set scores it at
+ * the record's new expiry, a delete (or a take) removes it. So a live record always has its entry;
+ * an entry can outlive its record only when the record lapses (Redis drops it, not a write), and
+ * the scan that meets such an entry removes it. The index key itself lapses with the last record
+ * written to it (each write keeps its TTL at least as long as the record's).
  */
 import { randomUUID } from "node:crypto";
 import { Redis, type ChainableCommander } from "ioredis";
@@ -10,27 +19,91 @@ import type { LockedValue, SessionStore, SessionWrite, StoredValue } from "../..
 
 const UNLOCK_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
+// Keeps the indexes of a key just written, KEYS[k + 1 .. k + n] (KEYS[k] is the key), in step
+// with that write, in the same script: ttl > 0 (seconds: the key was set with EX ttl) scores
+// member at the record's expiry and keeps the index's TTL at least as long as the record's; 0 (the
+// key was deleted) removes member. The expiry is read from Redis's clock, as the key's own is.
+const INDEX = `
+local function index(k, n, member, ttl)
+  if n == 0 then return end
+  local score
+  if ttl > 0 then
+    local now = redis.call("time")
+    score = string.format("%.0f", tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + ttl * 1000)
+  end
+  for j = 1, n do
+    local idx = KEYS[k + j]
+    if ttl > 0 then
+      redis.call("zadd", idx, score, member)
+      if redis.call("pttl", idx) < ttl * 1000 then redis.call("pexpire", idx, ttl * 1000) end
+    else
+      redis.call("zrem", idx, member)
+    end
+  end
+end`;
+
+// A set (ttl > 0) or delete (ttl 0) of a key under an indexed prefix, with its indexes.
+// KEYS: the key, then its indexes. ARGV: ttl, value, index member.
+const WRITE_INDEXED = `${INDEX}
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then redis.call("set", KEYS[1], ARGV[2], "EX", ttl) else redis.call("del", KEYS[1]) end
+index(1, #KEYS - 1, ARGV[3], ttl)
+return 1`;
+
+// The members of an index (KEYS[1]) whose records lapse within ARGV[1] ms of now (Redis's clock),
+// the soonest first, at most ARGV[2].
+const INDEX_DUE = `
+local now = redis.call("time")
+local bound = ARGV[1] == "+inf" and "+inf" or "(" .. string.format("%.0f", tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + tonumber(ARGV[1]))
+return redis.call("zrangebyscore", KEYS[1], "-inf", bound, "LIMIT", 0, tonumber(ARGV[2]))`;
+
+// The records of index entries: KEYS[1] the index, KEYS[2..] the records, ARGV the members (in the
+// same order). Per record its PTTL and value ({-2, ""} when gone; -3 when it is not a string);
+// the entry of a record that is gone is removed, in the same script, so a record written meanwhile
+// (its entry re-added) keeps its entry.
+const INDEX_READ = `
+local out = {}
+for i = 2, #KEYS do
+  local ttl = redis.call("pttl", KEYS[i])
+  local value = ""
+  if ttl == -2 then
+    redis.call("zrem", KEYS[1], ARGV[i - 1])
+  else
+    local got = redis.pcall("get", KEYS[i])
+    if type(got) == "string" then value = got else ttl = -3 end
+  end
+  out[#out + 1] = ttl
+  out[#out + 1] = value
+end
+return out`;
+
 // The hops' operations of one turn, in the order they were issued (as a pipeline would run them).
 // KEYS: every operation's keys, one operation after another. ARGV: per operation its kind, its
 // number of keys and of arguments, then its arguments.
-//   L (lockAndGet). Keys: lock, value[, take]. Args: token, lock ms. Answers 0 when the lock is
-//     held by another, else {value, has value, taken, has taken}: a hop's lock and read.
-//   C (commit). Keys: lock, value, then the written keys. Args: token, proof, the value read,
-//     then per written key a TTL in seconds (0: delete) and its value. When the token holds the
+//   L (lockAndGet). Keys: lock, value[, take, then take's indexes]. Args: token, lock ms[, take's
+//     index member when it has indexes]. Answers 0 when the lock is held by another, else
+//     {value, has value, taken, has taken}: a hop's lock and read.
+//   C (commit). Keys: lock, value, then per written key the key and its indexes (none when its
+//     prefix is not indexed). Args: token, proof, the value read, then per written key a TTL in
+//     seconds (0: delete), its value, its number of indexes and, when it has any, its index
+//     member. When the token holds the
 //     lock: the writes, then the unlock; answers 1. When it does not (the lock lapsed): the writes
 //     only if nobody holds the lock and the proof holds (proof "2": value equals the value read;
 //     "0": no proof sent, never), answering 0; else nothing, answering -1.
 // Each operation runs under pcall, so one that fails (a key of the wrong type) answers its own
 // error and the others still run, as each script of a pipeline did. (Redis raises a call's error
 // as a string in some versions and as an error table in others; both become that error reply.)
-const HOPS = `
+const HOPS = `${INDEX}
 local function lock_and_get(k, a, nkeys)
   if not redis.call("set", KEYS[k], ARGV[a], "PX", ARGV[a + 1], "NX") then return 0 end
   local value = redis.call("get", KEYS[k + 1])
   local taken = false
-  if not value and nkeys == 3 then
+  if not value and nkeys >= 3 then
     taken = redis.call("get", KEYS[k + 2])
-    if taken then redis.call("del", KEYS[k + 2]) end
+    if taken then
+      redis.call("del", KEYS[k + 2])
+      index(k + 2, nkeys - 3, ARGV[a + 2], 0)
+    end
   end
   return {value or "", value and 1 or 0, taken or "", taken and 1 or 0}
 end
@@ -41,9 +114,16 @@ end
 local function commit(k, a, nkeys)
   local mine = redis.call("get", KEYS[k]) == ARGV[a]
   if not mine and not unchanged(k, a) then return -1 end
-  for i = 1, nkeys - 2 do
-    local ttl = tonumber(ARGV[a + 1 + 2 * i])
-    if ttl > 0 then redis.call("set", KEYS[k + 1 + i], ARGV[a + 2 + 2 * i], "EX", ttl) else redis.call("del", KEYS[k + 1 + i]) end
+  local w, p = k + 2, a + 3
+  while w < k + nkeys do
+    local ttl, n = tonumber(ARGV[p]), tonumber(ARGV[p + 2])
+    if ttl > 0 then redis.call("set", KEYS[w], ARGV[p + 1], "EX", ttl) else redis.call("del", KEYS[w]) end
+    if n > 0 then
+      index(w, n, ARGV[p + 3], ttl)
+      p = p + 1
+    end
+    w = w + 1 + n
+    p = p + 3
   end
   if mine then redis.call("del", KEYS[k]) return 1 end
   return 0
@@ -62,6 +142,12 @@ end
 return results`;
 
 type HopsPipeline = { fgHops: (numKeys: number, ...args: (string | number)[]) => unknown } & ChainableCommander;
+/** The store's other scripts, as defineCommand adds them to the client. */
+type IndexCommands = {
+  fgWriteIndexed: (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
+  fgIndexDue: (numKeys: number, ...args: (string | number)[]) => Promise<string[]>;
+  fgIndexRead: (numKeys: number, ...args: (string | number)[]) => Promise<(string | number)[]>;
+};
 type Reply = (error: Error | null, value: unknown) => void;
 
 /** Keys a SCAN step looks at (Redis's hint): the scan is for start-up, not for a hop's path. */
@@ -69,6 +155,9 @@ const SCAN_COUNT = 1_000;
 
 /** A literal for a SCAN MATCH pattern: its glob characters escaped. */
 const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, "\\$&");
+
+/** Index entries read per fgIndexRead call at most (their records are its keys). */
+const INDEX_READ_BATCH = 1_000;
 
 /** Operations per fgHops call at most: its keys and arguments are spread into one call's arguments. */
 const MAX_BATCH_OPERATIONS = 1_000;
@@ -85,10 +174,21 @@ export interface RedisSessionStoreOptions {
   prefix: string;
   /** Milliseconds a command may take before it fails (the aggregator's budget is ~10 s). */
   commandTimeoutMs?: number;
+  /**
+   * Key prefixes (within the store's) whose records are indexed by expiry, so that `scan` with
+   * `expiringBeforeMs` on exactly one of them reads the index rather than walking the keyspace:
+   * USSD over SMPP's `smpp-`, rescanned every 15 s. A constructor option, not a call a reader
+   * makes: the index must be kept by every write of every instance from its first one (another
+   * instance's rescan relies on it), whether or not that instance ever scans, so each instance
+   * is built with the same list (src/ussd/gateway.ts). Other keys cost nothing more to write.
+   */
+  indexedPrefixes?: readonly string[];
 }
 
 export class RedisSessionStore implements SessionStore {
   private readonly prefix: string;
+  /** The indexed prefixes (RedisSessionStoreOptions.indexedPrefixes), each with its index key. */
+  private readonly indexes: { prefix: string; key: string }[];
   /** The hops' operations issued in this turn of the event loop, sent together at its end. */
   private batch: HopsBatch | null = null;
 
@@ -97,8 +197,22 @@ export class RedisSessionStore implements SessionStore {
     options: RedisSessionStoreOptions,
   ) {
     this.prefix = options.prefix;
+    this.indexes = (options.indexedPrefixes ?? []).map((indexed) => {
+      if (indexed === "") throw new Error("an indexed prefix must not be empty");
+      return { prefix: indexed, key: `${this.prefix}index:${indexed}` };
+    });
     // EVALSHA with a fallback to EVAL: the script travels once per connection.
     redis.defineCommand("fgHops", { lua: HOPS });
+    redis.defineCommand("fgWriteIndexed", { lua: WRITE_INDEXED });
+    redis.defineCommand("fgIndexDue", { lua: INDEX_DUE });
+    redis.defineCommand("fgIndexRead", { lua: INDEX_READ });
+  }
+
+  /** The index keys of a key: those of the indexed prefixes it starts with (usually none). */
+  private indexesOf(key: string): string[] {
+    const found: string[] = [];
+    for (const index of this.indexes) if (key.startsWith(index.prefix)) found.push(index.key);
+    return found;
   }
 
   async lockAndGet(key: string, ttlMs: number, take?: string): Promise<LockedValue | null> {
@@ -107,8 +221,13 @@ export class RedisSessionStore implements SessionStore {
     // Redis starts the lock's TTL when the command arrives, after this: half of it is surely ours.
     const heldUntilMs = performance.now() + lockMs / 2;
     const keys = [`${this.prefix}lock:${key}`, this.prefix + key];
-    if (take !== undefined) keys.push(this.prefix + take);
-    const got = (await this.operation("L", keys, [token, lockMs])) as [string, number, string, number] | 0;
+    const args: (string | number)[] = [token, lockMs];
+    if (take !== undefined) {
+      const indexes = this.indexesOf(take);
+      keys.push(this.prefix + take, ...indexes);
+      if (indexes.length > 0) args.push(take);
+    }
+    const got = (await this.operation("L", keys, args)) as [string, number, string, number] | 0;
     if (got === 0) return null;
     const [value, hasValue, taken, hasTaken] = got;
     return { token, value: hasValue === 1 ? value : null, taken: hasTaken === 1 ? taken : null, heldUntilMs };
@@ -120,8 +239,10 @@ export class RedisSessionStore implements SessionStore {
     for (const w of writes) {
       const ttl = w.value === null ? 0 : Math.ceil(w.ttlSec ?? 0);
       if (w.value !== null && !(ttl > 0)) throw new Error("session ttl must be positive");
-      keys.push(this.prefix + w.key);
-      args.push(ttl, w.value ?? "");
+      const indexes = this.indexesOf(w.key);
+      keys.push(this.prefix + w.key, ...indexes);
+      args.push(ttl, w.value ?? "", indexes.length);
+      if (indexes.length > 0) args.push(w.key);
     }
     return (await this.operation("C", keys, args)) !== -1;
   }
@@ -210,17 +331,51 @@ export class RedisSessionStore implements SessionStore {
     return this.redis.get(this.prefix + key);
   }
 
+  /**
+   * With `expiringBeforeMs` on an indexed prefix, reads that prefix's index (indexedScan): the
+   * work follows the records due, not the keyspace. Otherwise (a start-up's scan for everything
+   * open, or a prefix not indexed) walks the keyspace with SCAN MATCH: every key of the Redis
+   * (other institutions', BullMQ's) is looked at, about 1 ms per thousand keys.
+   */
   async scan(prefix: string, max: number, expiringBeforeMs = Infinity): Promise<StoredValue[]> {
+    if (expiringBeforeMs !== Infinity && this.indexes.some((index) => index.prefix === prefix)) {
+      return this.indexedScan(`${this.prefix}index:${prefix}`, max, expiringBeforeMs);
+    }
     const found: StoredValue[] = [];
     const pattern = `${escapeGlob(this.prefix + prefix)}*`;
     let cursor = "0";
     do {
       const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT);
       cursor = next;
-      const values = keys.filter((k) => !k.startsWith(`${this.prefix}lock:`));
+      const values = keys.filter((k) => !k.startsWith(`${this.prefix}lock:`) && !k.startsWith(`${this.prefix}index:`));
       if (values.length > 0) found.push(...(await this.valuesWithTtl(values, expiringBeforeMs)));
     } while (cursor !== "0" && found.length < max);
     return found.slice(0, max);
+  }
+
+  /**
+   * The records an index lists as lapsing before expiringBeforeMs: the members by score (one
+   * call; Redis's clock, the bound sent as a span from now), then their TTLs and values, the
+   * entries of records gone removed as they are met (one call per thousand). Each record's expiry
+   * is checked again from its TTL: one written meanwhile may no longer be due.
+   */
+  private async indexedScan(indexKey: string, max: number, expiringBeforeMs: number): Promise<StoredValue[]> {
+    if (!(max > 0)) return [];
+    const redis = this.redis as unknown as IndexCommands;
+    const span = Number.isFinite(expiringBeforeMs) ? Math.max(0, Math.ceil(expiringBeforeMs - Date.now())) : "+inf";
+    const members = await redis.fgIndexDue(1, indexKey, span, Number.isFinite(max) ? Math.floor(max) : -1);
+    const found: StoredValue[] = [];
+    for (let i = 0; i < members.length; i += INDEX_READ_BATCH) {
+      const batch = members.slice(i, i + INDEX_READ_BATCH);
+      const replies = await redis.fgIndexRead(batch.length + 1, indexKey, ...batch.map((m) => this.prefix + m), ...batch);
+      // Taken as the replies arrive, as valuesWithTtl does.
+      const now = Date.now();
+      batch.forEach((key, j) => {
+        const ttl = Number(replies[2 * j]);
+        if (ttl > 0 && now + ttl < expiringBeforeMs) found.push({ key, value: String(replies[2 * j + 1]), expiresAtMs: now + ttl });
+      });
+    }
+    return found;
   }
 
   /**
@@ -250,11 +405,15 @@ export class RedisSessionStore implements SessionStore {
 
   async set(key: string, value: string, ttlSec: number): Promise<void> {
     if (!(ttlSec > 0)) throw new Error("session ttl must be positive");
-    await this.redis.set(this.prefix + key, value, "EX", Math.ceil(ttlSec));
+    const indexes = this.indexesOf(key);
+    if (indexes.length === 0) await this.redis.set(this.prefix + key, value, "EX", Math.ceil(ttlSec));
+    else await (this.redis as unknown as IndexCommands).fgWriteIndexed(indexes.length + 1, this.prefix + key, ...indexes, Math.ceil(ttlSec), value, key);
   }
 
   async delete(key: string): Promise<void> {
-    await this.redis.del(this.prefix + key);
+    const indexes = this.indexesOf(key);
+    if (indexes.length === 0) await this.redis.del(this.prefix + key);
+    else await (this.redis as unknown as IndexCommands).fgWriteIndexed(indexes.length + 1, this.prefix + key, ...indexes, 0, "", key);
   }
 
   async tryLock(key: string, ttlMs: number): Promise<string | null> {

@@ -54,7 +54,11 @@ export interface SessionStore {
   /**
    * The values under keys that start with `prefix` (locks excluded), with when they lapse; with
    * `expiringBeforeMs`, only those that lapse before then (the others' values are not read); at
-   * most `max`, in no particular order. For housekeeping, not for a hop's path.
+   * most `max`, in no particular order. For housekeeping, not for a hop's path. What it costs is
+   * the store's: without `expiringBeforeMs` it may walk every key the store holds (Redis: its
+   * whole keyspace); with it, on a prefix the store indexes (RedisSessionStore's
+   * `indexedPrefixes`), only the records due are read, and the index entries of records gone
+   * are dropped on the way.
    */
   scan(prefix: string, max: number, expiringBeforeMs?: number): Promise<StoredValue[]>;
   /** Creates or replaces the value; it lapses ttlSec after this write. */
@@ -127,15 +131,28 @@ export class MemorySessionStore implements SessionStore {
     return entry.value;
   }
 
+  /**
+   * Walks the map: what it holds is this process's sessions only (at most maxEntries, no other
+   * keyspace, no round trip), so it needs no index. Lapsed values it meets are dropped, as a get
+   * drops them, so a session that lapsed leaves nothing behind once a scan has passed.
+   */
   async scan(prefix: string, max: number, expiringBeforeMs = Infinity): Promise<StoredValue[]> {
     const now = this.clock();
     const found: StoredValue[] = [];
     for (const [key, entry] of this.values) {
       if (found.length >= max) break;
-      const live = entry.expiresAtMs > now && entry.expiresAtMs < expiringBeforeMs;
-      if (live && key.startsWith(prefix)) found.push({ key, value: entry.value, expiresAtMs: entry.expiresAtMs });
+      if (entry.expiresAtMs <= now) {
+        this.values.delete(key); // deleting the entry under the cursor is safe in a Map's iteration
+        continue;
+      }
+      if (entry.expiresAtMs < expiringBeforeMs && key.startsWith(prefix)) found.push({ key, value: entry.value, expiresAtMs: entry.expiresAtMs });
     }
     return found;
+  }
+
+  /** Values held, lapsed ones not yet dropped included (tests: what a scan leaves behind). */
+  get size(): number {
+    return this.values.size;
   }
 
   async set(key: string, value: string, ttlSec: number): Promise<void> {
