@@ -76,6 +76,14 @@ export interface UssdGateway extends UssdChannel {
  */
 export const ussdKeyPrefix = (institutionId: string): string => `fingate:ussd:${institutionId.toLowerCase()}:`;
 
+/**
+ * The session keys the Redis store indexes by expiry: USSD over SMPP's (`smpp-<link id>:...`,
+ * SMPP_KEY_PREFIX in src/sms/ussd/ussd-over-smpp.ts; channels do not import each other), which
+ * its rescan looks for every 15 s. Every instance indexes them, SMPP links or not, so that any
+ * instance's rescan finds what any other left.
+ */
+export const USSD_INDEXED_PREFIXES: readonly string[] = ["smpp-"];
+
 /** null when no aggregator is configured (the channel is off). */
 export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGateway | null> {
   const env = deps.env ?? process.env;
@@ -84,7 +92,7 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
   const institutionId = deps.institutionId ?? env.FINGATE_USSD_INSTITUTION_ID?.trim();
   if (!institutionId || !isUuid(institutionId)) throw new Error("FINGATE_USSD_INSTITUTION_ID must name the institution (a UUID) the USSD channel serves");
   const sessions =
-    deps.sessions ?? (deps.redisUrl ? await RedisSessionStore.connect(deps.redisUrl, { prefix: ussdKeyPrefix(institutionId) }) : new MemorySessionStore());
+    deps.sessions ?? (deps.redisUrl ? await RedisSessionStore.connect(deps.redisUrl, { prefix: ussdKeyPrefix(institutionId), indexedPrefixes: USSD_INDEXED_PREFIXES }) : new MemorySessionStore());
   const configured = configuredLanguage(env);
   const institutions = configured ? undefined : deps.services.institutions;
   // Its time zone never changes (only the language can, through the admin API): read once.
@@ -141,7 +149,7 @@ function followInstitutionLanguage(
   return () => clearInterval(timer);
 }
 
-/** USSD over SMPP names its sessions' aggregator "smpp-<link id>": the telco is the one owning that link. */
+/** USSD over SMPP names its sessions' aggregator "smpp-<link id>" (USSD_INDEXED_PREFIXES): the telco is the one owning that link. */
 const SMPP_AGGREGATOR = /^smpp-(.+)$/;
 
 /** Each aggregator's own network, for sessions whose requests name none (a Hubtel Operator not mapped, generic without one). */

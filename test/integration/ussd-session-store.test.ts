@@ -357,28 +357,32 @@ describe("RedisSessionStore expiry index", () => {
     }
     const redis = new Redis(REDIS_URL);
     const store = new RedisSessionStore(redis, { prefix, indexedPrefixes: ["smpp-"] });
-    for (let i = 0; i < 5; i++) await store.set(`smpp-l1:+25470000000${i}:${i}`, `open ${i}`, i < 2 ? 20 : 120);
-    await store.set("resume:x", "not indexed", 20);
-    const sent = countCommands(redis);
-    const due = await store.scan("smpp-", 100, Date.now() + 45_000);
-    expect(due.map((d) => d.value).sort()).toEqual(["open 0", "open 1"]);
-    // The index, then the two due records: no SCAN, and no key of the keyspace besides those.
-    expect(sent.filter((c) => c.name === "scan" || c.name === "keys")).toEqual([]);
-    expect(sent.reduce((n, c) => n + c.keys, 0)).toBeLessThanOrEqual(2 * (1 + 1 + 2)); // a NOSCRIPT retry sends a script twice
-    // The same store walking the keyspace (start-up: everything open) is seen doing so.
-    sent.length = 0;
-    expect(await store.scan("smpp-", 100)).toHaveLength(5);
-    expect(sent.filter((c) => c.name === "scan").length).toBeGreaterThanOrEqual(10);
-    // The index lapses with the last record written to it, not before.
-    const indexTtl = await admin.pttl(`${prefix}index:smpp-`);
-    expect(indexTtl).toBeGreaterThan(110_000);
-    expect(indexTtl).toBeLessThanOrEqual(120_000);
-    for (let i = 0; i < 5; i++) await store.delete(`smpp-l1:+25470000000${i}:${i}`);
-    expect(await admin.exists(`${prefix}index:smpp-`)).toBe(0); // the last entry removed, the index is gone
-    await store.delete("resume:x");
-    for (let i = 0; i < 20_000; i += 1_000) await admin.del(...Array.from({ length: 1_000 }, (_, j) => `${other}smpp-x:${i + j}`));
-    await admin.quit();
-    await store.close();
+    try {
+      for (let i = 0; i < 5; i++) await store.set(`smpp-l1:+25470000000${i}:${i}`, `open ${i}`, i < 2 ? 20 : 120);
+      await store.set("resume:x", "not indexed", 20);
+      const sent = countCommands(redis);
+      const due = await store.scan("smpp-", 100, Date.now() + 45_000);
+      expect(due.map((d) => d.value).sort()).toEqual(["open 0", "open 1"]);
+      // The index, then the two due records: no SCAN, and no key of the keyspace besides those.
+      expect(sent.filter((c) => c.name === "scan" || c.name === "keys")).toEqual([]);
+      expect(sent.reduce((n, c) => n + c.keys, 0)).toBeLessThanOrEqual(2 * (1 + 1 + 2)); // a NOSCRIPT retry sends a script twice
+      // The same store walking the keyspace (start-up: everything open) is seen doing so.
+      sent.length = 0;
+      expect(await store.scan("smpp-", 100)).toHaveLength(5);
+      expect(sent.filter((c) => c.name === "scan").length).toBeGreaterThanOrEqual(10);
+      // The index lapses with the last record written to it, not before.
+      const indexTtl = await admin.pttl(`${prefix}index:smpp-`);
+      expect(indexTtl).toBeGreaterThan(110_000);
+      expect(indexTtl).toBeLessThanOrEqual(120_000);
+      for (let i = 0; i < 5; i++) await store.delete(`smpp-l1:+25470000000${i}:${i}`);
+      expect(await admin.exists(`${prefix}index:smpp-`)).toBe(0); // the last entry removed, the index is gone
+    } finally {
+      for (let i = 0; i < 20_000; i += 1_000) await admin.del(...Array.from({ length: 1_000 }, (_, j) => `${other}smpp-x:${i + j}`));
+      const mine = await admin.keys(`${prefix}*`);
+      if (mine.length > 0) await admin.del(...mine);
+      await admin.quit();
+      await store.close();
+    }
   });
 
   it("an index lapses with its records when nobody writes or scans", async () => {

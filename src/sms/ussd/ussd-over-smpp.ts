@@ -31,14 +31,19 @@ const SEQUENCE_CYCLE = 128;
  * so that a session whose process stopped is found by a rescan before its record lapses.
  */
 const IDLE_END_MARGIN_MS = 30_000;
-/** Where this channel's sessions are kept: aggregator `smpp-<link id>`. */
+/**
+ * Where this channel's sessions are kept: aggregator `smpp-<link id>`. The Redis store indexes
+ * these keys by expiry (USSD_INDEXED_PREFIXES in src/ussd/gateway.ts names the same prefix).
+ */
 const SMPP_KEY_PREFIX = "smpp-";
 /** Sessions found by one scan at most (IdleSessions' own bound by default). */
 const MAX_ADOPTED = 100_000;
 /**
  * How often the store is scanned for sessions no process waits for. A session whose process
  * stopped is found at the first scan after that, and ended in time if that scan comes before its
- * due moment. On Redis a scan walks the whole keyspace (SCAN MATCH): about 1 ms per thousand keys.
+ * due moment. On Redis a rescan reads the `smpp-` sessions' expiry index, so it costs the
+ * sessions due, not the keyspace; the start-up scan walks the keyspace (SCAN MATCH, about 1 ms
+ * per thousand keys), see adoptOpenSessions.
  */
 const RESCAN_EVERY_MS = 15_000;
 
@@ -170,7 +175,10 @@ export class UssdOverSmpp {
    */
   private async adoptOpenSessions(hops: UssdHops, idle: IdleSessions, marginMs: number, overdueOnly: boolean): Promise<void> {
     try {
-      // A rescan reads the values of the overdue sessions only (those within the margin of lapsing).
+      // A rescan reads the values of the overdue sessions only (those within the margin of
+      // lapsing), on Redis through the store's expiry index. The start-up scan asks for every open
+      // session, which on Redis walks the keyspace: it also finds sessions that no index lists,
+      // those written by a release that kept none (stopped before this one started, docs/sms.md).
       const before = overdueOnly ? Date.now() + marginMs + 1 : undefined;
       const open = await hops.openSessions!(SMPP_KEY_PREFIX, this.deps.idle?.maxTracked ?? MAX_ADOPTED, before);
       let adopted = 0;
