@@ -98,6 +98,8 @@ const apart = (n: number) => [single(`apart${n}`, `own${2 * n}`, `own${2 * n + 1
 const accountsOf = (call: { keys: BatchKeys }) => new Set(call.keys.accountIds);
 const tick = () => new Promise((r) => setImmediate(r));
 const results = (rs: TransferResult[][]) => rs.map((g) => g.map((r) => r.result));
+/** A policy that refuses nothing these tests send. */
+const OPEN_POLICY = { maxPerTransactionMinor: 1_000n, maxDailyAmountMinor: 1_000n, maxDailyCount: 1_000, maxMonthlyAmountMinor: 1_000n, maxBalanceMinor: 1_000n };
 
 describe("BatchingWriter", () => {
   it("puts concurrent submissions into one batch and answers each caller its own results", async () => {
@@ -193,6 +195,39 @@ describe("BatchingWriter", () => {
     expect(results(await Promise.all([first, sharing, sameId, free]))).toEqual([["ok"], ["ok"], ["exists"], ["ok"]]);
     expect(store.maxInFlight).toBe(2);
     expect(store.balance("alice").creditsPosted).toBe(1n);
+  });
+
+  // The payer's usage account is locked with the transfer's accounts (keysOf) though it is neither
+  // debited nor credited: a second batch in flight must keep off it too, both ways round. Before,
+  // only debit, credit, pending and id were held, so two batches in flight shared the account (on
+  // the store's cached path, the same copy of it).
+  it("never runs a batch beside one that locks the same account for a limit (the payer's usage account)", async () => {
+    const usageOnAlice = (name: string, from: string, to: string): TransferInput[] => [
+      single(name, from, to, 1n, { limits: { timeZone: "UTC", payer: OPEN_POLICY, payerUsageAccountId: id("alice") } }),
+    ];
+    const orders: [TransferInput[], TransferInput[]][] = [
+      [[single("d1", "alice", "bob", 1n)], usageOnAlice("u1", "own0", "own1")],
+      [usageOnAlice("u2", "own2", "own3"), [single("d2", "alice", "bob", 1n)]],
+    ];
+    for (const [first, second] of orders) {
+      const { store, writer } = setup({ maxBatchesInFlight: 2 });
+      await store.createAccounts([account("alice", { flags: 1, creditsPosted: 10n })]);
+      store.hold();
+      const one = writer.submit(first);
+      await tick();
+      expect(store.inFlight).toBe(1);
+      const two = writer.submit(second);
+      const free = writer.submit(apart(10));
+      for (let i = 0; i < 5; i += 1) await tick();
+      // Only the free transfer joins the first batch in flight; the other waits for it.
+      expect(store.calls.map((c) => c.keys.transferIds)).toEqual([[first[0]!.id], [id("apart10")]]);
+      const inFlightAccounts = store.calls.map(accountsOf);
+      expect([...inFlightAccounts[0]!].some((a) => inFlightAccounts[1]!.has(a))).toBe(false);
+      store.release();
+      expect(results(await Promise.all([one, two, free]))).toEqual([["ok"], ["ok"], ["ok"]]);
+      expect(store.maxInFlight).toBe(2);
+      expect(store.calls.find((c) => c.keys.transferIds.includes(second[0]!.id))!.keys.accountIds).toContain(id("alice"));
+    }
   });
 
   it("refuses with LedgerBusy when the queue is full, and accepts again once it drains", async () => {

@@ -142,11 +142,14 @@ export class BatchingWriter {
     return picked;
   }
 
-  /** Whether the group touches a key held by a batch in flight. */
+  /** Whether the group touches a key held by a batch in flight (forEachKey's keys). */
   private touchesBusy(group: TransferInput[]): boolean {
     if (this.busy.size === 0) return false;
     for (const t of group) {
       if (this.busy.has(t.id) || this.busy.has(t.debitAccountId) || this.busy.has(t.creditAccountId) || this.busy.has(t.pendingId)) return true;
+      const limits = t.limits;
+      if (!limits) continue;
+      if (this.busy.has(limits.payerUsageAccountId)) return true;
     }
     return false;
   }
@@ -189,12 +192,18 @@ export class BatchingWriter {
 /**
  * The transfer, account and pending ids a transfer touches; batches in flight never share one.
  * Any string counts (one that is not a UUID fails validation, and holding it keeps nothing else out).
+ * The accounts a transfer's limits name are among them: keysOf locks them like the debit and credit
+ * accounts, and on the cached path a batch decides on the store's own copy of each account it
+ * locks, which a second batch in flight must not read or change meanwhile.
  */
 function forEachKey(t: TransferInput, fn: (key: string) => void): void {
   if (typeof t.id === "string") fn(t.id);
   if (typeof t.debitAccountId === "string") fn(t.debitAccountId);
   if (typeof t.creditAccountId === "string") fn(t.creditAccountId);
   if (typeof t.pendingId === "string") fn(t.pendingId);
+  const limits = t.limits;
+  if (!limits) return;
+  if (typeof limits.payerUsageAccountId === "string") fn(limits.payerUsageAccountId);
 }
 
 /** Everything a batch may touch; ids that are not UUIDs are left out (they fail validation). */
