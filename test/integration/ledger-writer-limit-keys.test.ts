@@ -96,4 +96,20 @@ describe("ledger writer: accounts locked for limits are kept out of a second bat
     await expectLedgerConsistent(env.db);
     expect(settled, "the send from the second wallet ran beside the batch that held the primary wallet").toBe(false);
   });
+  it("the payee's other wallets: a payment into one waits for a batch that debits another", async () => {
+    const a = gateway();
+    const { merchant, wallet: first } = await merchantBeforeWallet(1_000n);
+    const other = await env.wallet(0n);
+    const limits: TransferLimits = { timeZone: "UTC", payee: OPEN, payeeHoldingAccountIds: [first.id] };
+    for (let i = 0; i < 2; i += 1) {
+      expect((await a.ledger.transfer(move(first, merchant, 1n))).result).toBe("ok");
+      expect((await a.ledger.transfer(move(env.bank, other, 1n, { limits }))).result).toBe("ok");
+    }
+    expect(a.delta().cached).toBeGreaterThan(0);
+    const { settled, results } = await stage(a, first, merchant, () => a.ledger.transfer(move(env.bank, other, 5n, { limits })));
+    expect(results.map((r) => (r as { result: string }).result)).toEqual(["ok", "ok"]);
+    expect((await balancesOf(env.db, first))[0]).toEqual([0n, 102n, 0n, 1_000n]);
+    await expectLedgerConsistent(env.db);
+    expect(settled, "the payment into the other wallet ran beside the batch that held the first").toBe(false);
+  });
 });

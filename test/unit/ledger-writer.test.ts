@@ -201,13 +201,19 @@ describe("BatchingWriter", () => {
   // debited nor credited: a second batch in flight must keep off it too, both ways round. Before,
   // only debit, credit, pending and id were held, so two batches in flight shared the account (on
   // the store's cached path, the same copy of it).
-  it("never runs a batch beside one that locks the same account for a limit (the payer's usage account)", async () => {
+  it("never runs a batch beside one that locks the same account for a limit (the payer's usage account, the payee's other wallets)", async () => {
     const usageOnAlice = (name: string, from: string, to: string): TransferInput[] => [
       single(name, from, to, 1n, { limits: { timeZone: "UTC", payer: OPEN_POLICY, payerUsageAccountId: id("alice") } }),
+    ];
+    const aliceHolds = (name: string, from: string, to: string): TransferInput[] => [
+      single(name, from, to, 1n, { limits: { timeZone: "UTC", payee: OPEN_POLICY, payeeHoldingAccountIds: [id("alice")] } }),
     ];
     const orders: [TransferInput[], TransferInput[]][] = [
       [[single("d1", "alice", "bob", 1n)], usageOnAlice("u1", "own0", "own1")],
       [usageOnAlice("u2", "own2", "own3"), [single("d2", "alice", "bob", 1n)]],
+      [[single("d3", "bank", "alice", 1n)], aliceHolds("h1", "own4", "own5")],
+      [aliceHolds("h2", "own6", "own7"), [single("d4", "alice", "bob", 1n)]],
+      [aliceHolds("h3", "own8", "own9"), usageOnAlice("u3", "own10", "own11")],
     ];
     for (const [first, second] of orders) {
       const { store, writer } = setup({ maxBatchesInFlight: 2 });

@@ -219,7 +219,7 @@ class BatchDecider {
     const { debit, credit } = found;
     const amount = input.amountMinor!;
     const pending = input.kind === "pending";
-    const limited = input.limits ? checkLimits(input.limits, debit, credit, amount, this.usage(), this.now) : null;
+    const limited = input.limits ? checkLimits(input.limits, debit, credit, amount, this.usage(), this.now, this.snapshot.accounts) : null;
     // Only the two balances that move, as values (no Balances objects on this path).
     const debitsPending = pending ? debit.debitsPending + amount : debit.debitsPending;
     const debitsPosted = pending ? debit.debitsPosted : debit.debitsPosted + amount;

@@ -49,6 +49,27 @@ function holdingOf(a: Account): bigint | null {
   return a.creditsPosted + a.creditsPending - a.debitsPosted;
 }
 
+/**
+ * What the payee customer could come to hold, for a cap that is the customer's: the credit
+ * account's holding plus that of each of its other wallets listed in the limits (found among the
+ * batch's locked accounts, as earlier transfers of the batch left them). Null when the credit
+ * account holds no money here: the transfer then adds nothing to what the customer holds. Listed
+ * accounts that mirror money elsewhere, are missing, or are in another currency (their minor units
+ * are not the cap's) count nothing.
+ */
+function payeeHoldingOf(limits: TransferLimits, credit: Account, accounts: ReadonlyMap<string, Account> | undefined): bigint | null {
+  const own = holdingOf(credit);
+  const others = limits.payeeHoldingAccountIds;
+  if (own === null || others === undefined || accounts === undefined) return own;
+  let total = own;
+  for (const id of others) {
+    const a = accounts.get(id);
+    if (a === undefined || a.currency !== credit.currency) continue;
+    total += holdingOf(a) ?? 0n;
+  }
+  return total;
+}
+
 export interface LimitOutcome {
   refusal: LimitRefusal | null;
   /** The usage rows as they would be after this transfer (empty when no side is counted). */
@@ -78,7 +99,11 @@ class Counted {
   }
 }
 
-/** Pure: checks one transfer against its limits and gives the counted sides' usage after it. */
+/**
+ * Pure: checks one transfer against its limits and gives the counted sides' usage after it.
+ * `accounts` holds the payee's other wallets named by limits.payeeHoldingAccountIds (the batch's
+ * locked accounts); without it only the credit account counts for the payee's cap.
+ */
 export function checkLimits(
   limits: TransferLimits,
   debit: Account,
@@ -86,6 +111,7 @@ export function checkLimits(
   amountMinor: bigint,
   usage: Map<string, UsageRow>,
   now: Date,
+  accounts?: ReadonlyMap<string, Account>,
 ): LimitOutcome {
   const { dayKey, monthKey } = periodKeys(now, limits.timeZone);
   const sent = limits.payer ? new Counted(limits.payerUsageAccountId ?? debit.id, dayKey, monthKey, usage) : null;
@@ -93,7 +119,7 @@ export function checkLimits(
   const decision = evaluateLimits({
     amountMinor,
     payer: limits.payer && sent ? { policy: limits.payer, usage: sent.current } : undefined,
-    payee: limits.payee ? { policy: limits.payee, balanceMinor: holdingOf(credit), inbound: received?.current } : undefined,
+    payee: limits.payee ? { policy: limits.payee, balanceMinor: payeeHoldingOf(limits, credit, accounts), inbound: received?.current } : undefined,
   });
   if (!decision.ok) return { refusal: decision, next: [] };
   return { refusal: null, next: [...(sent?.after(amountMinor) ?? []), ...(received?.after(amountMinor) ?? [])] };

@@ -100,6 +100,15 @@ export interface TransferLimits {
   /** The credit account's policy: its balance cap, and with payeeInbound its inbound limits too. */
   payee?: LimitPolicy;
   /**
+   * The payee customer's other wallets (accounts that hold money here), besides the credit
+   * account. A tier's balance cap is the customer's, not each wallet's: without these a customer
+   * with several wallets could hold the cap in each. The cap then binds what the credit account
+   * and these together could come to hold (accounts that mirror money held elsewhere count
+   * nothing). Locked with the transfer's accounts, so two payments into two wallets of one
+   * customer are checked one after the other. Only with payee; at most MAX_PAYEE_HOLDING_ACCOUNTS.
+   */
+  payeeHoldingAccountIds?: string[];
+  /**
    * When true (and payee is set), the payee policy's per-transaction, daily amount and count and
    * monthly amount also bound what the credit account receives, counted like a payer's sending in
    * its own usage rows ("2026-11-25:in", "2026-11:in"). Off by default: a customer wallet's policy
@@ -256,4 +265,6 @@ export const RECORDED_FAILURES: ReadonlySet<TransferResultCode> = new Set([
 ]);
 
 export const MAX_LINKED_GROUP = 16;
+/** TransferLimits.payeeHoldingAccountIds at most: a customer has at most 10 instruments. */
+export const MAX_PAYEE_HOLDING_ACCOUNTS = 10;
 export const MAX_TIMEOUT_SEC = 30 * 24 * 3600;

@@ -4,6 +4,7 @@ import type { LimitPolicy } from "../limits/types.js";
 import { isUuid } from "./ids.js";
 import {
   MAX_AMOUNT_MINOR,
+  MAX_PAYEE_HOLDING_ACCOUNTS,
   MAX_TIMEOUT_SEC,
   type TransferInput,
   type TransferKind,
@@ -29,6 +30,24 @@ function validPolicy(policy: LimitPolicy | undefined): boolean {
   return LIMIT_AMOUNTS.every((k) => typeof policy[k] === "bigint" && policy[k] >= 0n) && Number.isSafeInteger(policy.maxDailyCount);
 }
 
+/**
+ * The payee's other wallets: UUIDs, each once, at most MAX_PAYEE_HOLDING_ACCOUNTS, and only beside
+ * a payee policy (they are counted for its cap, nothing else). Neither of the transfer's own
+ * accounts: the credit account is counted anyway, and a move between two wallets of one customer
+ * changes nothing of their total (its caller sends no list; the credit account's own cap holds).
+ */
+function validHoldings(t: TransferInput, limits: TransferLimits): boolean {
+  const ids: unknown = limits.payeeHoldingAccountIds;
+  if (ids === undefined) return true;
+  if (!Array.isArray(ids) || limits.payee === undefined || ids.length > MAX_PAYEE_HOLDING_ACCOUNTS) return false;
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (!isUuid(id) || seen.has(id) || id === t.creditAccountId || id === t.debitAccountId) return false;
+    seen.add(id);
+  }
+  return true;
+}
+
 /** Limits come from our own payments service; malformed ones are a bug, refused before any state. */
 function validLimits(limits: TransferLimits | undefined): boolean {
   if (limits === undefined) return true;
@@ -45,7 +64,7 @@ function validateNew(t: TransferInput, kind: TransferKind): TransferResultCode |
   const amount = validAmount(t.amountMinor);
   if (amount) return amount;
   if (t.pendingId !== undefined) return "pending_id_must_not_be_set";
-  if (!validLimits(t.limits)) return "invalid_limits";
+  if (!validLimits(t.limits) || (t.limits !== undefined && !validHoldings(t, t.limits))) return "invalid_limits";
   if (t.timeoutSec !== undefined) {
     if (kind !== "pending") return "timeout_reserved_for_pending_transfer";
     if (!Number.isSafeInteger(t.timeoutSec) || t.timeoutSec <= 0 || t.timeoutSec > MAX_TIMEOUT_SEC) {

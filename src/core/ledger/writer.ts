@@ -4,7 +4,7 @@ import { isUuid } from "./ids.js";
 import { usageKey, usageKeysFor, type UsageKey } from "./limits-check.js";
 import { LedgerConflict, type LedgerStore } from "./ports.js";
 import type { BatchKeys } from "./snapshot.js";
-import type { TransferInput, TransferResult } from "./types.js";
+import { MAX_PAYEE_HOLDING_ACCOUNTS, type TransferInput, type TransferLimits, type TransferResult } from "./types.js";
 
 export interface WriterOptions {
   /** Transfers waiting to be written before submit() refuses more (back-pressure, not buffering). */
@@ -150,6 +150,8 @@ export class BatchingWriter {
       const limits = t.limits;
       if (!limits) continue;
       if (this.busy.has(limits.payerUsageAccountId)) return true;
+      const holdings = limitedHoldings(limits);
+      if (holdings) for (const id of holdings) if (typeof id === "string" && this.busy.has(id)) return true;
     }
     return false;
   }
@@ -204,6 +206,17 @@ function forEachKey(t: TransferInput, fn: (key: string) => void): void {
   const limits = t.limits;
   if (!limits) return;
   if (typeof limits.payerUsageAccountId === "string") fn(limits.payerUsageAccountId);
+  const holdings = limitedHoldings(limits);
+  if (holdings) for (const id of holdings) if (typeof id === "string") fn(id);
+}
+
+/**
+ * The payee's other wallets as the writer takes them: a list longer than validation allows is
+ * neither locked nor held (the transfer is refused as invalid_limits), so it costs no more.
+ */
+function limitedHoldings(limits: TransferLimits): readonly unknown[] | null {
+  const ids: unknown = limits.payeeHoldingAccountIds;
+  return Array.isArray(ids) && ids.length <= MAX_PAYEE_HOLDING_ACCOUNTS ? ids : null;
 }
 
 /** Everything a batch may touch; ids that are not UUIDs are left out (they fail validation). */
@@ -227,6 +240,13 @@ export function keysOf(groups: TransferInput[][], now: Date = new Date()): Batch
         // Its counters are the payer's: locked like the debit account, so that two transfers from
         // two wallets of one customer are counted one after the other.
         if (uuid(t.limits.payerUsageAccountId)) accountIds.add(t.limits.payerUsageAccountId);
+      }
+      // The payee's other wallets count towards its cap: locked like the credit account (in the
+      // same ordered statement), so that two payments into two wallets of one customer are
+      // checked one after the other. They have no counters to read.
+      if (t.limits && t.limits.payee) {
+        const holdings = limitedHoldings(t.limits);
+        if (holdings) for (const id of holdings) if (uuid(id)) accountIds.add(id);
       }
     }
   }
