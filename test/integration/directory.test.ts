@@ -129,6 +129,27 @@ describe.each(STORE_KINDS)("directory on %s", (kind) => {
   });
 
   describe("payment instruments", () => {
+    it("resolvePayee lists the payee's other wallets (for their balance cap): not the receiving account, not a card", async () => {
+      const jane = await register("Jane Holdings", "0712377080");
+      const me = asCustomer(jane.id);
+      const resolved = async () => {
+        const found = await f.directory.resolvePayee("0712377080", { institutionId: f.bankId });
+        if (!found.ok) throw new Error(found.code);
+        return [found.value.payee.accountId, found.value.otherWalletAccountIds];
+      };
+      expect(await resolved()).toEqual([jane.walletAccountId, []]);
+      const savings = await f.directory.addInstrument(me, jane.id, { kind: "wallet", alias: "savings" });
+      const card = await f.directory.addInstrument(me, jane.id, { kind: "card", alias: "visa", externalRef: "4242424242424242" });
+      const spare = await f.directory.addInstrument(me, jane.id, { kind: "wallet", alias: "spare" });
+      if (!savings.ok || !card.ok || !spare.ok) throw new Error("fixture: instruments");
+      // Oldest first, as the profile lists them.
+      expect(await resolved()).toEqual([jane.walletAccountId, [savings.value.accountId, spare.value.accountId]]);
+      expect(await f.directory.setDefaultInstrument(me, jane.id, "savings")).toMatchObject({ ok: true });
+      expect(await resolved()).toEqual([savings.value.accountId, [jane.walletAccountId, spare.value.accountId]]);
+      expect(await f.directory.setDefaultInstrument(me, jane.id, "visa")).toMatchObject({ ok: true });
+      expect(await resolved()).toEqual([card.value.accountId, [jane.walletAccountId, savings.value.accountId, spare.value.accountId]]);
+    });
+
     it("adds instruments backed by their own ledger accounts, keeping only the last four of a reference", async () => {
       const jane = await register();
       const me = asCustomer(jane.id);

@@ -28,7 +28,7 @@ const agent: Agent = {
 const fee = { feeMinor: 3_300n, commissionMinor: 1_650n };
 const id = "0193b5a0-0000-7000-8000-00000000abcd";
 
-const party = { customer, accountId: "w1", maskedName: "Wanjiru K***" };
+const party = { customer, accountId: "w1", otherWalletAccountIds: [], maskedName: "Wanjiru K***" };
 const notices: Notice[] = [
   ...cashInNotices({ agent, institution, party, fee }, 250_000n, id),
   ...cashInNotices({ agent, institution, party, fee: { feeMinor: 0n, commissionMinor: 0n } }, 250_000n, id),

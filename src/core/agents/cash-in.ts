@@ -92,6 +92,8 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
       timeZone: p.institution.timezone,
       payer: floatPolicy(p.agent.limits, "out"),
       payee: await kit.customerCap(p.institution.id, p.party.customer),
+      // The cap is the customer's: what their other wallets hold counts too.
+      ...(p.party.otherWalletAccountIds.length > 0 ? { payeeHoldingAccountIds: p.party.otherWalletAccountIds } : {}),
     },
     asker: "agent",
     notices: cashInNotices(p, input.amountMinor, transferId),

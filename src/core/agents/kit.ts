@@ -21,7 +21,7 @@ import { AGENT_CHANNELS, MAX_AGENT_AMOUNT_MINOR, type Agent, type AgentChannel, 
 export interface AgentsDeps {
   store: AgentStore;
   ledger: Pick<Ledger, "submitLinked" | "getTransfer" | "getAccounts" | "createAccounts" | "listAccountTransfers"> & SystemAccountLedger;
-  directory: Pick<Directory, "getCustomer" | "lookupPayee">;
+  directory: Pick<Directory, "getCustomer" | "resolvePayee">;
   pins: Pick<PinService, "verifyPin" | "setPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing">;
   institutions: Pick<InstitutionStore, "get">;
@@ -44,6 +44,11 @@ export interface CustomerParty {
   customer: Customer;
   /** The account the customer receives into (default instrument) or pays from (wallet). */
   accountId: string;
+  /**
+   * The customer's wallets other than accountId: what they hold counts towards the customer's
+   * balance cap when accountId receives (TransferLimits.payeeHoldingAccountIds).
+   */
+  otherWalletAccountIds: string[];
   maskedName: string;
 }
 
@@ -96,13 +101,13 @@ export class AgentKit {
   /** The customer an agent typed (number or pseudonym), scoped to the agent's institution. */
   async customerByQuery(agent: Agent, query: unknown): Promise<CustomerParty | AgentRefusal> {
     if (typeof query !== "string" || query.length === 0 || query.length > 64) return refuse("customer_not_found");
-    const payee = await this.deps.directory.lookupPayee(query, { institutionId: agent.institutionId });
-    if (!payee.ok) return refuse(payee.code === "payee_unavailable" ? "customer_unavailable" : "customer_not_found");
-    if (payee.value.institutionId !== agent.institutionId) return refuse("customer_not_found");
-    const customer = await this.deps.directory.getCustomer(payee.value.customerId);
-    if (!customer) return refuse("customer_not_found");
+    // The payee lookup reads the customer's record and their other wallets in the same query.
+    const found = await this.deps.directory.resolvePayee(query, { institutionId: agent.institutionId });
+    if (!found.ok) return refuse(found.code === "payee_unavailable" ? "customer_unavailable" : "customer_not_found");
+    const { payee, customer, otherWalletAccountIds } = found.value;
+    if (payee.institutionId !== agent.institutionId) return refuse("customer_not_found");
     if (customer.msisdn === agent.msisdn) return refuse("self_transaction");
-    return { customer, accountId: payee.value.accountId, maskedName: payee.value.maskedName };
+    return { customer, accountId: payee.accountId, otherWalletAccountIds, maskedName: payee.maskedName };
   }
 
   async activeCustomer(customerId: string): Promise<Customer | AgentRefusal> {

@@ -15,7 +15,7 @@ import {
   type Authority,
 } from "./decide.js";
 import { accountFor, externalRefLast4, isInstrumentKind } from "./instruments.js";
-import { lookupPayee, resolvePayee, type LookupOptions } from "./lookup.js";
+import { lookupPayee, resolvePayee, type LookupOptions, type ResolvedPayee } from "./lookup.js";
 import { isCountryCode, normalizeMsisdn } from "./msisdn.js";
 import { UniqueViolation, type CustomerPatch, type Decision, type DirectoryLedger, type DirectoryStore } from "./ports.js";
 import { registerCustomer, type RegisterInput } from "./registration.js";
@@ -135,8 +135,11 @@ export class Directory {
     return lookupPayee(this.store, query, options);
   }
 
-  /** lookupPayee with the payee's record as the lookup read it: a payment's receipt to the payee needs their number and language. */
-  resolvePayee(query: string, options: LookupOptions = {}): Promise<Outcome<{ payee: Payee; customer: Customer }>> {
+  /**
+   * lookupPayee with the payee's record as the lookup read it (a payment's receipt to the payee
+   * needs their number and language) and their other wallets' accounts (for their balance cap).
+   */
+  resolvePayee(query: string, options: LookupOptions = {}): Promise<Outcome<ResolvedPayee>> {
     return resolvePayee(this.store, query, options);
   }
 

@@ -27,8 +27,19 @@ export async function lookupPayee(store: DirectoryStore, query: unknown, options
   return found.ok ? ok(found.value.payee) : found;
 }
 
-/** lookupPayee, with the payee's directory record as read (for the payee's receipt: never shown to the payer). */
-export async function resolvePayee(store: DirectoryStore, query: unknown, options: LookupOptions): Promise<Outcome<{ payee: Payee; customer: Customer }>> {
+/**
+ * A payee as a payment needs it: what lookupPayee answers, the customer's directory record as read
+ * (for the payee's receipt: never shown to the payer), and the accounts of their other wallets,
+ * whose holdings count towards the customer's balance cap (TransferLimits.payeeHoldingAccountIds).
+ */
+export interface ResolvedPayee {
+  payee: Payee;
+  customer: Customer;
+  otherWalletAccountIds: string[];
+}
+
+/** lookupPayee, with what a payment needs besides (ResolvedPayee). */
+export async function resolvePayee(store: DirectoryStore, query: unknown, options: LookupOptions): Promise<Outcome<ResolvedPayee>> {
   if (typeof query !== "string") return refuse("payee_not_found");
   let record: PayeeRecord | null;
   if (NUMBER_LIKE_RE.test(query)) {
@@ -46,5 +57,8 @@ export async function resolvePayee(store: DirectoryStore, query: unknown, option
   if (options.institutionId !== undefined && customer.institutionId !== options.institutionId) return refuse("payee_not_found");
   if (customer.status !== "active") return refuse("payee_unavailable");
   const payee = { customerId: customer.id, institutionId: customer.institutionId, accountId: record.defaultAccountId, maskedName: maskDisplayName(customer.displayName) };
-  return ok({ payee, customer });
+  // Never the receiving account itself (the store's fallback to the primary wallet, should the
+  // customer have no default instrument, could otherwise list it twice).
+  const otherWalletAccountIds = record.otherWalletAccountIds.filter((id) => id !== record.defaultAccountId);
+  return ok({ payee, customer, otherWalletAccountIds });
 }

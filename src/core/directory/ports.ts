@@ -48,6 +48,11 @@ export type Decision<T> = { ok: true; value: T; changes: DirectoryChange[] } | {
 export interface PayeeRecord {
   customer: Customer;
   defaultAccountId: string;
+  /**
+   * The accounts of the customer's other wallet instruments (not defaultAccountId), oldest first:
+   * a payment counts what they hold towards the customer's balance cap, read in the same query.
+   */
+  otherWalletAccountIds: string[];
 }
 
 /** Persistence for the directory, implemented in src/infra. */

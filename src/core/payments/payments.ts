@@ -53,6 +53,8 @@ interface Parties {
   payee: Customer;
   payeeCustomerId: string;
   payeeAccountId: string;
+  /** The payee's other wallets, whose holdings count towards the payee's balance cap with payeeAccountId's. */
+  payeeOtherWalletAccountIds: string[];
   maskedName: string;
 }
 
@@ -187,7 +189,10 @@ export class Payments {
     // ledger tells a payer who cannot fund the payment and its fee (from the same account) so
     // before the payee's cap: payerDebitMinor.
     const debit = feeMinor > 0n ? { payerDebitMinor: request.amountMinor + feeMinor } : {};
-    group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, payee: payeePolicy, ...usage, ...debit };
+    // The cap is the customer's, not each wallet's: what their other wallets hold counts too.
+    const others = parties.payeeOtherWalletAccountIds;
+    const holdings = others.length > 0 ? { payeeHoldingAccountIds: others } : {};
+    group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, payee: payeePolicy, ...usage, ...debit, ...holdings };
     // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.
     group[0]!.notices = this.receipts(request, parties, feeMinor);
     const results = await this.deps.ledger.submitLinked(group);
@@ -229,9 +234,17 @@ export class Payments {
     const found = early && payer.institutionId === hint ? await early : await this.deps.directory.resolvePayee(request.payee, { institutionId: payer.institutionId });
     if (!found.ok) return refuse(found.code === "payee_unavailable" ? "payee_unavailable" : "payee_not_found");
     // Scoped to the payer's institution: no payment crosses institutions' books (no settlement leg).
-    const { payee, customer } = found.value;
+    const { payee, customer, otherWalletAccountIds } = found.value;
     if (payee.customerId === payer.id) return refuse("self_payment");
-    return { payer, institution, payee: customer, payeeCustomerId: payee.customerId, payeeAccountId: payee.accountId, maskedName: payee.maskedName };
+    return {
+      payer,
+      institution,
+      payee: customer,
+      payeeCustomerId: payee.customerId,
+      payeeAccountId: payee.accountId,
+      payeeOtherWalletAccountIds: otherWalletAccountIds,
+      maskedName: payee.maskedName,
+    };
   }
 
   /** The schedule's fee, if it is still the one the payer was shown (see agreedFee). */

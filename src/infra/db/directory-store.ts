@@ -52,10 +52,13 @@ const CUSTOMER_COLUMNS = `id, institution_id AS "institutionId", msisdn, display
   status, wallet_account_id AS "walletAccountId", created_at AS "createdAt"`;
 const CUSTOMER_BY_ID = `SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE id = $1::uuid`;
 const CUSTOMER_BY_MSISDN = `SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE msisdn = $1`;
-// The customer and their default instrument's account (NULL when none), in one round trip.
+// The customer, their default instrument's account (NULL when none) and the accounts of their
+// other wallets (for their balance cap, which binds all their wallets together), in one round trip.
 const PAYEE_COLUMNS = `c.id, c.institution_id AS "institutionId", c.msisdn, c.display_name AS "displayName", c.language,
   c.kyc_tier AS "kycTier", c.status, c.wallet_account_id AS "walletAccountId", c.created_at AS "createdAt",
-  (SELECT i.account_id FROM payment_instruments i WHERE i.customer_id = c.id AND i.is_default = TRUE) AS "defaultAccountId"`;
+  (SELECT i.account_id FROM payment_instruments i WHERE i.customer_id = c.id AND i.is_default = TRUE) AS "defaultAccountId",
+  ARRAY(SELECT i.account_id::text FROM payment_instruments i WHERE i.customer_id = c.id AND i.kind = 'wallet' AND i.is_default IS NOT TRUE
+    ORDER BY i.created_at, i.id) AS "otherWalletAccountIds"`;
 const PAYEE_BY_MSISDN = `SELECT ${PAYEE_COLUMNS} FROM customers c WHERE c.msisdn = $1`;
 const PAYEE_BY_ALIAS = `SELECT ${PAYEE_COLUMNS} FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias_key = $1`;
 
@@ -63,7 +66,7 @@ const PAYEE_BY_ALIAS = `SELECT ${PAYEE_COLUMNS} FROM customer_aliases a JOIN cus
 const INSTRUMENTS_OF = `SELECT id, customer_id AS "customerId", kind, alias, account_id AS "accountId", external_ref_last4 AS "externalRefLast4",
   is_default AS "isDefault", created_at AS "createdAt" FROM payment_instruments WHERE customer_id = $1::uuid ORDER BY created_at, id`;
 
-type PayeeSqlRow = CustomerSqlRow & { defaultAccountId: string | null };
+type PayeeSqlRow = CustomerSqlRow & { defaultAccountId: string | null; otherWalletAccountIds: string[] };
 type CustomerSqlRow = Pick<CustomerRow, "id" | "institutionId" | "msisdn" | "displayName" | "language" | "kycTier" | "status" | "walletAccountId" | "createdAt">;
 
 /**
@@ -157,7 +160,7 @@ export class PrismaDirectoryStore implements DirectoryStore {
   private async sqlPayee(read: BatchedRead<PayeeSqlRow>, key: string): Promise<PayeeRecord | null> {
     const [row] = await read.query([key]);
     if (!row) return null;
-    return toPayee({ ...row, instruments: row.defaultAccountId === null ? [] : [{ accountId: row.defaultAccountId }] });
+    return toPayee(row);
   }
 }
 
@@ -253,7 +256,9 @@ function toInstrument(row: InstrumentRow): Instrument {
   };
 }
 
-function toPayee(row: CustomerSqlRow & { instruments: { accountId: string }[] }): PayeeRecord {
+function toPayee(row: PayeeSqlRow): PayeeRecord {
   // Every customer has a default instrument; the wallet is the fallback should that ever not hold.
-  return { customer: toCustomer(row), defaultAccountId: row.instruments[0]?.accountId ?? row.walletAccountId };
+  // A driver that returned the array as its text literal would be a bug to find here, not a cap to lose.
+  if (!Array.isArray(row.otherWalletAccountIds)) throw new Error("payee lookup: otherWalletAccountIds is not an array");
+  return { customer: toCustomer(row), defaultAccountId: row.defaultAccountId ?? row.walletAccountId, otherWalletAccountIds: row.otherWalletAccountIds };
 }
