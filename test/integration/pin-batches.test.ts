@@ -91,7 +91,7 @@ describe.each(STORE_KINDS)("batched PIN counts and settles on %s", (kind) => {
     const store = new SqlPinStore(t.db);
     const reset = { actorType: "bank_user" as const, actorId: "u1", action: "pin.reset", channel: "admin" as const, outcome: "ok" as const, subject: subjectId };
     const before = (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log")).rows[0]!.n;
-    await expect(store.settleSuccess(subjectId!, "any", new Date(), [reset])).rejects.toThrow(/pin\.reset.*chain 1/);
+    await expect(store.settleSuccess(subjectId!, "any", 1, new Date(), [reset])).rejects.toThrow(/pin\.reset.*chain 1/);
     expect((await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log")).rows[0]!.n).toBe(before);
   });
 
@@ -101,7 +101,7 @@ describe.each(STORE_KINDS)("batched PIN counts and settles on %s", (kind) => {
     const stale = (await t.db.query<{ pin_hash: string }>("SELECT pin_hash FROM pin_credentials WHERE subject_id = $1", [subjectId])).rows[0]!.pin_hash;
     await t.db.query("UPDATE pin_credentials SET pin_hash = $2 WHERE subject_id = $1", [subjectId, await hasher.hash("5940", subjectId!)]);
     const entry = { actorType: "customer" as const, actorId: subjectId!, action: "pin.verify", channel: "ussd" as const, outcome: "ok" as const, subject: subjectId! };
-    const [changed, other] = await Promise.all([store.settleSuccess(subjectId!, stale, clock(), [entry]), store.settleSuccess(randomUUID(), "x", clock(), [entry])]);
+    const [changed, other] = await Promise.all([store.settleSuccess(subjectId!, stale, 1, clock(), [entry]), store.settleSuccess(randomUUID(), "x", 1, clock(), [entry])]);
     expect([changed, other]).toEqual([false, false]);
     const written = await t.db.query("SELECT 1 FROM audit_log WHERE subject = $1 AND action = 'pin.verify'", [subjectId]);
     expect(written.rows).toHaveLength(0);

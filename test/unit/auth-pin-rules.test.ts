@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countAttempt, isLocked, lockEnd, lockUntil } from "../../src/core/auth/lockout.js";
+import { countAttempt, isLocked, lockEnd, lockUntil, settleRight } from "../../src/core/auth/lockout.js";
 import { DEFAULT_PIN_POLICY, resolvePinPolicy } from "../../src/core/auth/pin-policy.js";
 import { pinFormatProblem, weakPinReason } from "../../src/core/auth/pin-rules.js";
 import type { PinCredential } from "../../src/core/auth/ports.js";
@@ -94,6 +94,7 @@ describe("lockout arithmetic", () => {
     lockedAt: null,
     lockedUntil: null,
     lockCount: 0,
+    attemptSeq: 0,
     pinSetAt: now,
   };
   const rule = { maxAttempts: 3, lockMinutes: 30, maxTimedLocks: 3 };
@@ -106,7 +107,7 @@ describe("lockout arithmetic", () => {
 
   it("refuses while locked and starts afresh once a timed lock has run out", () => {
     const locked = { ...base, failedAttempts: 3, lockedAt: now, lockedUntil: new Date(now.getTime() + 60_000) };
-    expect(countAttempt(locked, now, rule)).toEqual({ next: null, reservation: { kind: "locked", lockedUntil: locked.lockedUntil } });
+    expect(countAttempt(locked, now, rule)).toEqual({ next: null, reservation: { kind: "locked", lockedUntil: locked.lockedUntil, lockedAt: now, failedAttempts: 3, attemptSeq: 0 } });
     const later = new Date(now.getTime() + 60_000);
     expect(countAttempt(locked, later, rule).reservation).toMatchObject({ kind: "counted", failedAttempts: 1, lockedNow: false });
   });
@@ -124,8 +125,23 @@ describe("lockout arithmetic", () => {
     at = new Date(at.getTime() + 31 * 60_000);
     expect(lockOnce()).toMatchObject({ lockCount: 3, lockedUntil: null });
     expect(isLocked(c, new Date("2099-01-01"))).toBe(true);
-    expect(countAttempt(c, new Date("2099-01-01"), rule).reservation).toEqual({ kind: "locked", lockedUntil: null });
+    expect(countAttempt(c, new Date("2099-01-01"), rule).reservation).toMatchObject({ kind: "locked", lockedUntil: null, attemptSeq: 9 });
     expect(lockUntil(rule, now, 2)).toEqual(lockEnd(rule, now));
+  });
+
+  it("a right PIN forgives the attempts counted up to it, never those counted after it", () => {
+    // Attempts 1, 2, 3 counted at once (3 locked); 1 was right: 2 and 3 stay counted, unlocked.
+    let c: PinCredential = base;
+    for (let i = 0; i < 3; i++) c = countAttempt(c, now, rule).next!;
+    expect(c).toMatchObject({ failedAttempts: 3, attemptSeq: 3, lockCount: 1 });
+    expect(settleRight(c, 1)).toEqual({ failedAttempts: 2, lockedAt: null, lockedUntil: null, lockCount: 0 });
+    expect(settleRight(c, 3)).toEqual({ failedAttempts: 0, lockedAt: null, lockedUntil: null, lockCount: 0 });
+    // Another right PIN already cleared the count and three attempts after it locked: attempt 1's
+    // late settle changes nothing, the lock stays.
+    const relocked = { ...c, failedAttempts: 3, attemptSeq: 6 };
+    expect(settleRight(relocked, 1)).toBeNull();
+    expect(settleRight(relocked, 3)).toBeNull();
+    expect(settleRight(relocked, 4)).toEqual({ failedAttempts: 2, lockedAt: null, lockedUntil: null, lockCount: 0 });
   });
 
   it("a lock of 0 minutes lasts until the bank unlocks", () => {

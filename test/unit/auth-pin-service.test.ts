@@ -102,6 +102,45 @@ describe("PinService", () => {
     expect((await t.store.find(SUBJECT))!.failedAttempts).toBe(3);
   });
 
+  for (const n of [10, 30]) {
+    it(`${n} concurrent right PINs all pass, none audited as refused, and leave nothing counted`, async () => {
+      const results = await Promise.all(Array.from({ length: n }, () => verify(t.pins, "4827")));
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      expect((await t.store.find(SUBJECT))!).toMatchObject({ failedAttempts: 0, lockedAt: null, lockCount: 0 });
+      expect(t.actions().filter((a) => a !== "pin.verify:ok" && a !== "pin.set:ok")).toEqual([]);
+    });
+  }
+
+  it("right PINs mixed with parallel wrong ones: wrong checks after the last success stay within maxAttempts, and the lock holds", async () => {
+    t.hasher.verifies = 0;
+    const pins = ["4827", "1111", "4827", "2222", "3333", "4827", "5555", "6666", "7777", "8888", "9999", "1212"];
+    const results = await Promise.all(pins.map((pin) => verify(t.pins, pin)));
+    const rightOk = results.filter((r, i) => pins[i] === "4827" && r.ok).length;
+    const wrongChecks = t.hasher.verifies - rightOk;
+    expect(results.filter((r, i) => pins[i] !== "4827").every((r) => !r.ok)).toBe(true);
+    expect(wrongChecks).toBeLessThanOrEqual(3 * (rightOk + 1));
+    expect((await t.store.find(SUBJECT))!).toMatchObject({ failedAttempts: 3 });
+    expect(await verify(t.pins, "4827")).toMatchObject({ ok: false, code: "pin_locked" });
+  });
+
+  it("a right PIN settled after guesses counted behind it leaves them counted: no fresh budget for guesses in flight", async () => {
+    // Attempt 1 (right) is counted, then 1111 and 2222 are counted and checked before it settles.
+    const countAttempt = t.store.countAttempt.bind(t.store);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const settle = t.store.settleSuccess.bind(t.store);
+    t.store.settleSuccess = async (...args) => (await held, settle(...args));
+    const first = verify(t.pins, "4827");
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await Promise.all([verify(t.pins, "1111"), verify(t.pins, "2222")])).toEqual([{ ok: false, code: "pin_wrong" }, { ok: false, code: "pin_locked", lockedUntil: expect.any(Date) }]);
+    release();
+    expect(await first).toEqual({ ok: true });
+    t.store.countAttempt = countAttempt;
+    // The two wrong guesses counted after the right PIN still count: one more locks.
+    expect((await t.store.find(SUBJECT))!).toMatchObject({ failedAttempts: 2, lockedAt: null });
+    expect(await verify(t.pins, "3333")).toMatchObject({ ok: false, code: "pin_locked" });
+  });
+
   it("answers an unknown subject exactly like a wrong PIN, after the same hash work", async () => {
     const checks = t.hasher.verifies;
     expect(await verify(t.pins, "4827", UNKNOWN)).toEqual({ ok: false, code: "pin_wrong" });

@@ -26,12 +26,14 @@ export function countAttempt(
   now: Date,
   rule: LockRule,
 ): { next: PinCredential | null; reservation: AttemptReservation } {
-  if (isLocked(c, now)) return { next: null, reservation: { kind: "locked", lockedUntil: c.lockedUntil } };
+  if (isLocked(c, now)) {
+    return { next: null, reservation: { kind: "locked", lockedUntil: c.lockedUntil, lockedAt: c.lockedAt, failedAttempts: c.failedAttempts, attemptSeq: c.attemptSeq } };
+  }
   // A lock that has run out leaves a fresh count, so one more wrong PIN does not lock again.
   const after = wrongAttempt({ failedAttempts: c.lockedAt === null ? c.failedAttempts : 0, lockCount: c.lockCount }, now, rule);
   const { failedAttempts, lockCount } = after;
   const lockedNow = after.lockedAt !== null;
-  const next: PinCredential = { ...c, ...after };
+  const next: PinCredential = { ...c, ...after, attemptSeq: c.attemptSeq + 1 };
   return {
     next,
     reservation: {
@@ -43,8 +45,24 @@ export function countAttempt(
       lockedNow,
       lockedUntil: next.lockedUntil,
       lockCount,
+      attemptSeq: next.attemptSeq,
     },
   };
+}
+
+/**
+ * The counter after the right PIN of counted attempt number `attemptSeq`. The attempts counted
+ * before it (settled wrong ones, or still in flight) are forgiven, as a right PIN clears the count;
+ * those counted after it stay, whatever they turn out to be: a right PIN must not wipe the
+ * reservations of guesses still in flight, or each success would let more than maxAttempts wrong
+ * PINs be checked before the next lock. A lock that the forgiven attempts made is lifted; one made
+ * entirely by later attempts (the counter did not shrink) stays, as does everything else then.
+ * SETTLE_BATCH in src/infra/db/pin-store.ts does the same in SQL.
+ */
+export function settleRight(c: Pick<PinCredential, "failedAttempts" | "attemptSeq">, attemptSeq: number): SeenOutcome | null {
+  const after = c.attemptSeq - attemptSeq;
+  if (after >= c.failedAttempts) return null;
+  return { ...CLEARED_COUNTER, failedAttempts: Math.max(after, 0) };
 }
 
 /** The counter and lock after a right PIN, a change, a reset or an unlock: all cleared. */

@@ -1,7 +1,7 @@
 import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { InMemoryAuditLog } from "../audit/memory-audit-log.js";
 import type { Notice } from "../notices/types.js";
-import { CLEARED_COUNTER, countAttempt, isLocked } from "./lockout.js";
+import { CLEARED_COUNTER, countAttempt, isLocked, settleRight } from "./lockout.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, SeenCredential, SeenOutcome, SimSwapEvent, StoredPin, SimSwapStore } from "./ports.js";
 
 /**
@@ -36,20 +36,21 @@ export class InMemoryPinStore implements PinStore {
     return reservation;
   }
 
-  async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
+  async settleSuccess(subjectId: string, pinHash: string, attemptSeq: number, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
     const row = this.rows.get(subjectId);
     if (!row || row.pinHash !== pinHash) return false;
     this.audit.appendNow(audit, now);
     const stored = rekeyed ? { pinHash: rekeyed.pinHash, pinScheme: rekeyed.scheme } : {};
-    this.rows.set(subjectId, { ...row, ...stored, ...CLEARED_COUNTER });
+    this.rows.set(subjectId, { ...row, ...stored, ...settleRight(row, attemptSeq) });
     return true;
   }
 
   async settleSeen(subjectId: string, seen: SeenCredential, outcome: SeenOutcome, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
     const row = this.rows.get(subjectId);
-    if (!row || row.pinHash !== seen.pinHash || row.failedAttempts !== seen.failedAttempts || row.lockCount !== seen.lockCount || row.lockedAt !== null) return false;
+    if (!row || row.pinHash !== seen.pinHash || row.failedAttempts !== seen.failedAttempts || row.lockCount !== seen.lockCount || row.attemptSeq !== seen.attemptSeq || row.lockedAt !== null) return false;
     this.audit.appendNow(audit, now);
-    this.rows.set(subjectId, { ...row, ...outcome });
+    // A verify decided here is an attempt like a counted one: it gets the next number.
+    this.rows.set(subjectId, { ...row, ...outcome, attemptSeq: seen.attemptSeq + 1 });
     return true;
   }
 

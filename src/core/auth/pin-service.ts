@@ -67,6 +67,12 @@ export interface PinServiceDeps {
   clock?: () => Date;
   /** How many subjects' counters this process keeps for the one-write verify (0: none). */
   seenCredentials?: number;
+  /**
+   * How long an attempt that meets a lock which may still be lifted (made with attempts in flight)
+   * waits for them to settle before it answers pin_locked; also how old such a lock must be to
+   * count as final. Default LOCK_SETTLE_MS.
+   */
+  lockSettleMs?: number;
 }
 
 /** A subject's credential as this process last wrote or read it. */
@@ -76,12 +82,19 @@ interface Seen extends SeenCredential {
 
 /** An attempt that was counted and checked: right (not yet settled) or refused (already counted). */
 type Attempt =
-  | { ok: true; pinHash: string; scheme: string; msisdn: string; rekeyed?: StoredPin }
+  | { ok: true; pinHash: string; scheme: string; msisdn: string; attemptSeq: number; rekeyed?: StoredPin }
   | { ok: false; result: PinWrong | PinLocked; detail: Record<string, unknown> };
 
 const WRONG: PinWrong = { ok: false, code: "pin_wrong" };
 /** Subjects whose counters a process keeps for the one-write verify (~200 bytes each). */
 const DEFAULT_SEEN_CREDENTIALS = 20_000;
+/**
+ * How long a lock may still be the product of attempts in flight (see countSettled): far longer
+ * than an attempt takes from its count to its settle (milliseconds; ~33 ms with Argon2id).
+ */
+const LOCK_SETTLE_MS = 1_500;
+/** Pauses between looks at such a lock, in ms; settles in this process wake the waiters sooner. */
+const LOCK_POLL_MS = [2, 4, 8, 16, 32, 64, 100];
 /** The dummy verifier's subject: unknown subjects are checked against it (and never match). */
 const DUMMY_SUBJECT = "00000000-0000-0000-0000-000000000000";
 
@@ -99,11 +112,17 @@ export class PinService {
   /** Counters seen per subject, oldest use first (a Map iterates in insertion order). */
   private readonly seen = new Map<string, Seen>();
   private readonly maxSeen: number;
+  /** Per subject, the numbers of this process's latest counted attempts that were wrong (bounded). */
+  private readonly wrongSeqs = new Map<string, number[]>();
+  /** Attempts waiting for a subject's attempts in flight to settle (see countSettled). */
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly lockSettleMs: number;
 
   constructor(private readonly deps: PinServiceDeps) {
     this.policy = resolvePinPolicy(deps.policy);
     this.maxSeen = deps.seenCredentials ?? DEFAULT_SEEN_CREDENTIALS;
     this.clock = deps.clock ?? (() => new Date());
+    this.lockSettleMs = deps.lockSettleMs ?? LOCK_SETTLE_MS;
     for (const h of [...(deps.previous ?? []), deps.hasher]) this.hashers.set(h.scheme, h);
   }
 
@@ -124,14 +143,28 @@ export class PinService {
   async verifyPin(input: VerifyPinInput): Promise<VerifyPinResult> {
     const bad = checkRequest(input) ?? anyPinProblem(input.pin);
     if (bad) return bad;
+    try {
+      return await this.verifyChecked(input);
+    } finally {
+      this.wake(input.subjectId);
+    }
+  }
+
+  private async verifyChecked(input: VerifyPinInput): Promise<VerifyPinResult> {
     const now = this.clock();
     const decided = await this.verifySeen(input, now);
     if (decided) return decided;
     const attempt = await this.attempt(input.subjectId, input.pin, now);
     if (!attempt.ok) return this.refuse(input, "pin.verify", attempt.result, attempt.detail);
     const ok = entry(input, "pin.verify", "ok", attempt.rekeyed ? { rekeyedTo: attempt.rekeyed.scheme } : {});
-    if (await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [ok], attempt.rekeyed)) {
-      this.remember(input.subjectId, { pinHash: attempt.rekeyed?.pinHash ?? attempt.pinHash, pinScheme: attempt.rekeyed?.scheme ?? attempt.scheme, failedAttempts: 0, lockCount: 0 });
+    if (await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, attempt.attemptSeq, now, [ok], attempt.rekeyed)) {
+      this.remember(input.subjectId, {
+        pinHash: attempt.rekeyed?.pinHash ?? attempt.pinHash,
+        pinScheme: attempt.rekeyed?.scheme ?? attempt.scheme,
+        failedAttempts: 0,
+        lockCount: 0,
+        attemptSeq: attempt.attemptSeq,
+      });
       return { ok: true };
     }
     // The PIN was changed or reset between the count and the check: the old one no longer counts.
@@ -157,14 +190,16 @@ export class PinService {
     if (right === null) return null;
     if (right) {
       if (!(await this.deps.store.settleSeen(input.subjectId, seen, CLEARED_COUNTER, now, [entry(input, "pin.verify", "ok")]))) return null;
-      this.remember(input.subjectId, { ...seen, failedAttempts: 0, lockCount: 0 });
+      this.remember(input.subjectId, { ...seen, failedAttempts: 0, lockCount: 0, attemptSeq: seen.attemptSeq + 1 });
       return { ok: true };
     }
     const after = wrongAttempt(seen, now, this.policy);
     const locked = after.lockedAt !== null;
     const detail = { code: "pin_wrong", failedAttempts: after.failedAttempts, locked, lockedUntil: after.lockedUntil };
     if (!(await this.deps.store.settleSeen(input.subjectId, seen, after, now, [entry(input, "pin.verify", "refused", detail)]))) return null;
-    if (!locked) this.remember(input.subjectId, { ...seen, failedAttempts: after.failedAttempts, lockCount: after.lockCount });
+    // This wrong PIN is attempt seen.attemptSeq + 1 (the write matched the row's number): known wrong.
+    this.recordWrong(input.subjectId, seen.attemptSeq + 1);
+    if (!locked) this.remember(input.subjectId, { ...seen, failedAttempts: after.failedAttempts, lockCount: after.lockCount, attemptSeq: seen.attemptSeq + 1 });
     return locked ? { ok: false, code: "pin_locked", lockedUntil: after.lockedUntil } : WRONG;
   }
 
@@ -183,6 +218,14 @@ export class PinService {
     const bad = checkRequest(input) ?? withField(anyPinProblem(input.oldPin), "oldPin") ?? withField(this.newPinProblem(input.newPin), "newPin");
     if (bad) return bad;
     if (input.oldPin === input.newPin) return { ok: false, code: "pin_unchanged" };
+    try {
+      return await this.changeChecked(input);
+    } finally {
+      this.wake(input.subjectId);
+    }
+  }
+
+  private async changeChecked(input: ChangePinInput): Promise<ChangePinResult> {
     const now = this.clock();
     // The old PIN goes through the same counted attempt as a verify: change must not be a way
     // around the lockout.
@@ -193,14 +236,14 @@ export class PinService {
     const swap = await this.deps.simSwap.checkPinReset(attempt.msisdn);
     if (!swap.ok && swap.code === "sim_swap_cooling") {
       const refused = entry(input, "pin.change", "refused", { code: "sim_swap_cooling", endsAt: swap.endsAt.toISOString() });
-      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [refused], attempt.rekeyed);
+      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, attempt.attemptSeq, now, [refused], attempt.rekeyed);
       return swap;
     }
     const weak = weakPinReason(input.newPin, attempt.msisdn);
     if (weak) {
       // The old PIN was right, so its attempt is settled as a success; the new PIN is refused.
       const refused = entry(input, "pin.change", "refused", { code: "pin_weak", reason: weak });
-      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, now, [refused], attempt.rekeyed);
+      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, attempt.attemptSeq, now, [refused], attempt.rekeyed);
       return { ok: false, code: "pin_weak", reason: weak };
     }
     const next = await this.stored(input.newPin, input.subjectId);
@@ -254,7 +297,7 @@ export class PinService {
   /** A subject's first credential: the PIN under the current scheme, no attempts, no lock. */
   private async firstCredential(subjectId: string, msisdn: string, pin: string, now: Date): Promise<PinCredential> {
     const next = await this.stored(pin, subjectId);
-    return { subjectId, msisdn, pinHash: next.pinHash, pinScheme: next.scheme, failedAttempts: 0, lockCount: 0, lockedAt: null, lockedUntil: null, pinSetAt: now };
+    return { subjectId, msisdn, pinHash: next.pinHash, pinScheme: next.scheme, failedAttempts: 0, lockCount: 0, attemptSeq: 0, lockedAt: null, lockedUntil: null, pinSetAt: now };
   }
 
   async unlockPin(input: UnlockPinInput): Promise<UnlockPinResult> {
@@ -274,7 +317,7 @@ export class PinService {
    * neither the answer nor its timing says whether the subject exists.
    */
   private async attempt(subjectId: string, pin: string, now: Date): Promise<Attempt> {
-    const counted = await this.deps.store.countAttempt(subjectId, now, this.policy);
+    const counted = await this.countSettled(subjectId, now);
     if (counted.kind === "locked") {
       const result: PinLocked = { ok: false, code: "pin_locked", lockedUntil: counted.lockedUntil };
       return { ok: false, result, detail: { code: "pin_locked", lockedUntil: counted.lockedUntil } };
@@ -287,14 +330,86 @@ export class PinService {
     if (matched) {
       const hasher = this.hashers.get(counted.pinScheme)!;
       const rekeyed = hasher === this.deps.hasher ? undefined : await this.stored(pin, subjectId);
-      return { ok: true, pinHash: counted.pinHash, scheme: counted.pinScheme, msisdn: counted.msisdn, rekeyed };
+      return { ok: true, pinHash: counted.pinHash, scheme: counted.pinScheme, msisdn: counted.msisdn, attemptSeq: counted.attemptSeq, rekeyed };
     }
+    this.recordWrong(subjectId, counted.attemptSeq);
+    this.wake(subjectId);
     const detail = { code: "pin_wrong", failedAttempts: counted.failedAttempts, locked: counted.lockedNow, lockedUntil: counted.lockedUntil };
     if (counted.lockedNow) this.seen.delete(subjectId);
-    else this.remember(subjectId, { pinHash: counted.pinHash, pinScheme: counted.pinScheme, failedAttempts: counted.failedAttempts, lockCount: counted.lockCount });
+    else this.remember(subjectId, { pinHash: counted.pinHash, pinScheme: counted.pinScheme, failedAttempts: counted.failedAttempts, lockCount: counted.lockCount, attemptSeq: counted.attemptSeq });
     // The attempt that reaches the limit says so, so that the user learns why the next one fails.
     const result: PinWrong | PinLocked = counted.lockedNow ? { ok: false, code: "pin_locked", lockedUntil: counted.lockedUntil } : WRONG;
     return { ok: false, result, detail };
+  }
+
+  /**
+   * Counts an attempt. Counting before checking is what bounds parallel guessing, but it also lets
+   * the attempts in flight reach the limit together and lock the PIN although they may all be
+   * right (one payer's simultaneous payments): such a lock is lifted when a right one settles
+   * (settleRight). So an attempt that meets a lock does not answer pin_locked at once unless the
+   * lock is final: older than lockSettleMs (its attempts have long settled), or made only by
+   * attempts this process saw fail. Otherwise it waits, at most lockSettleMs, for the attempts in
+   * flight to settle (woken by settles in this process, polling for other processes') and counts
+   * again. Waiting never checks a PIN: every check still follows a count, and a right PIN forgives
+   * only what was counted up to it, so no more than maxAttempts wrong PINs are checked after a
+   * success before the lock, whatever the interleaving or the number of processes. A lock that
+   * wrong PINs made stays; the waiters then answer pin_locked, a little later. Nothing is written
+   * or audited while waiting.
+   */
+  private async countSettled(subjectId: string, now: Date): Promise<AttemptReservation> {
+    const started = performance.now();
+    let at = now;
+    for (let round = 0; ; round++) {
+      const counted = await this.deps.store.countAttempt(subjectId, at, this.policy);
+      if (counted.kind !== "locked" || this.lockIsFinal(subjectId, counted, at)) return counted;
+      const left = this.lockSettleMs - (performance.now() - started);
+      if (left <= 0) return counted;
+      await this.settledOrAfter(subjectId, Math.min(LOCK_POLL_MS[Math.min(round, LOCK_POLL_MS.length - 1)]!, left));
+      at = this.clock();
+    }
+  }
+
+  /** Whether a lock can no longer be lifted by attempts in flight (see countSettled). */
+  private lockIsFinal(subjectId: string, lock: Extract<AttemptReservation, { kind: "locked" }>, now: Date): boolean {
+    if (lock.lockedAt === null) return false; // lifted between the count and the read: count again
+    if (this.lockSettleMs <= 0 || now.getTime() - lock.lockedAt.getTime() >= this.lockSettleMs) return true;
+    const wrong = this.wrongSeqs.get(subjectId);
+    if (!wrong || lock.failedAttempts <= 0) return false;
+    for (let seq = lock.attemptSeq - lock.failedAttempts + 1; seq <= lock.attemptSeq; seq++) if (!wrong.includes(seq)) return false;
+    return true;
+  }
+
+  private recordWrong(subjectId: string, attemptSeq: number): void {
+    const wrong = this.wrongSeqs.get(subjectId) ?? [];
+    this.wrongSeqs.delete(subjectId);
+    wrong.push(attemptSeq);
+    if (wrong.length > this.policy.maxAttempts) wrong.shift();
+    this.wrongSeqs.set(subjectId, wrong);
+    if (this.wrongSeqs.size > DEFAULT_SEEN_CREDENTIALS) for (const oldest of this.wrongSeqs.keys()) {
+      this.wrongSeqs.delete(oldest);
+      break;
+    }
+  }
+
+  /** Resolves after ms, or sooner when an attempt of the subject settles in this process. */
+  private settledOrAfter(subjectId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.waiters.get(subjectId) ?? new Set<() => void>();
+      this.waiters.set(subjectId, set);
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0 && this.waiters.get(subjectId) === set) this.waiters.delete(subjectId);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  private wake(subjectId: string): void {
+    const set = this.waiters.get(subjectId);
+    if (set) for (const done of [...set]) done();
   }
 
   /**

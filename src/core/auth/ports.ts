@@ -40,6 +40,11 @@ export interface PinCredential {
   lockedUntil: Date | null;
   /** Locks since the last right PIN (or change, reset, unlock). */
   lockCount: number;
+  /**
+   * Attempts ever counted, including the seen path's (never decreases): each counted
+   * attempt carries its number, so that a right PIN forgives what was counted up to it and no more.
+   */
+  attemptSeq: number;
   pinSetAt: Date;
 }
 
@@ -58,7 +63,15 @@ export interface LockRule {
  */
 export type AttemptReservation =
   | { kind: "unknown" }
-  | { kind: "locked"; lockedUntil: Date | null }
+  | {
+      kind: "locked";
+      lockedUntil: Date | null;
+      /** When it locked (null: the lock was lifted between the count and the read). */
+      lockedAt: Date | null;
+      /** The counter that locked: its attempts are numbered attemptSeq - failedAttempts + 1 … attemptSeq. */
+      failedAttempts: number;
+      attemptSeq: number;
+    }
   | {
       kind: "counted";
       pinHash: string;
@@ -70,6 +83,8 @@ export type AttemptReservation =
       lockedUntil: Date | null;
       /** Locks since the last right PIN, including one this attempt set. */
       lockCount: number;
+      /** This attempt's number (PinCredential.attemptSeq after it). */
+      attemptSeq: number;
     };
 
 /** A credential's counter as a process last wrote or read it, with the hash it counts for. */
@@ -77,6 +92,8 @@ export interface SeenCredential {
   pinHash: string;
   failedAttempts: number;
   lockCount: number;
+  /** PinCredential.attemptSeq: a verify decided on this credential is attempt attemptSeq + 1. */
+  attemptSeq: number;
 }
 
 /** What a verify decided on a SeenCredential writes: the counter and lock after it. */
@@ -98,10 +115,12 @@ export interface PinStore {
   /** Counts one attempt, locking when it reaches rule.maxAttempts; an expired lock starts afresh. */
   countAttempt(subjectId: string, now: Date, rule: LockRule): Promise<AttemptReservation>;
   /**
-   * A counted attempt was right: clear the counter and any lock, unless the hash changed since.
-   * rekeyed: the same PIN under the current scheme, stored in the same write (pinSetAt unchanged).
+   * A counted attempt (number attemptSeq) was right, unless the hash changed since: the attempts
+   * counted up to it are forgiven and a lock they made is lifted, but those counted after it stay
+   * counted (settleRight in lockout.ts). rekeyed: the same PIN under the current scheme, stored in
+   * the same write (pinSetAt unchanged).
    */
-  settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean>;
+  settleSuccess(subjectId: string, pinHash: string, attemptSeq: number, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean>;
   /**
    * A verify decided without counting first, on the credential as `seen`: writes `outcome` (and
    * the audit entries) only if the stored row is still exactly that, unlocked. False, with nothing

@@ -8,7 +8,7 @@ import type { SqlDb, SqlExecutor } from "./sql.js";
 import { statementName } from "./statement-name.js";
 import { WriteBatches } from "./write-batches.js";
 
-const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, lock_count, pin_set_at`;
+const COLUMNS = `subject_id, msisdn, pin_hash, pin_scheme, failed_attempts, locked_at, locked_until, lock_count, attempt_seq, pin_set_at`;
 
 // The count and the lock in one atomic UPDATE: concurrent attempts on one subject queue on its
 // row and each sees the count the previous one left (READ COMMITTED re-evaluates both the WHERE
@@ -30,10 +30,11 @@ UPDATE pin_credentials p SET
   locked_at = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN r.at END,
   locked_until = CASE WHEN ${ATTEMPTS} >= r.max_attempts AND p.lock_count + 1 < r.max_locks THEN r.until END,
   lock_count = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN p.lock_count + 1 ELSE p.lock_count END,
+  attempt_seq = p.attempt_seq + 1,
   updated_at = r.at
 FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
 WHERE p.subject_id = r.subject_id AND (p.locked_at IS NULL OR (p.locked_until IS NOT NULL AND p.locked_until <= r.at))
-RETURNING r.idx, p.pin_hash, p.pin_scheme, p.msisdn, p.failed_attempts, p.locked_until, p.locked_at IS NOT NULL AS locked_now, p.lock_count`;
+RETURNING r.idx, p.pin_hash, p.pin_scheme, p.msisdn, p.failed_attempts, p.locked_until, p.locked_at IS NOT NULL AS locked_now, p.lock_count, p.attempt_seq`;
 const COUNT_BATCH_NAME = statementName(COUNT_BATCH);
 
 interface PendingCount {
@@ -52,6 +53,7 @@ interface CountedRow {
   locked_until: Date | null;
   locked_now: boolean;
   lock_count: number;
+  attempt_seq: number;
 }
 
 /** CLEARED_COUNTER in SQL. */
@@ -66,21 +68,33 @@ const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL, 
 // before any caller is answered. Pin rows are locked in subject order
 // (the InitPlan runs before the update touches a row), so batches of two processes cannot deadlock,
 // and the audit head last. Should the head not move although entries were due, the statement aborts.
+// A counted right PIN (r.seq: its attempt's number) forgives the attempts counted up to it and keeps
+// those counted after it (settleRight in lockout.ts): the counter becomes attempt_seq - r.seq, and
+// the lock and lock count are cleared, unless that would not shrink the counter (KEEP: every attempt
+// counted now came after this one), when the row's counter and lock stay as they are. A seen
+// verify writes its outcome, if the row still has the seen counter and number, and takes the next
+// number, like a counted attempt.
+const KEEP = `(r.seq IS NOT NULL AND p.attempt_seq - r.seq >= p.failed_attempts)`;
 /** The chain of what a settle writes: PIN verifications and changes. */
 const SETTLE_CHAIN = chainOf("pin.verify");
 const SETTLE_BATCH = `WITH RECURSIVE req AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-    $17::int[], $18::int[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::int[])
-    WITH ORDINALITY AS r(subject_id, pin_hash, new_hash, new_scheme, at, seen_attempts, seen_locks, attempts, locked_at, locked_until, locks, idx)
+    $17::int[], $18::int[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::int[], $23::int[], $24::int[])
+    WITH ORDINALITY AS r(subject_id, pin_hash, new_hash, new_scheme, at, seen_attempts, seen_locks, attempts, locked_at, locked_until, locks, seq, seen_seq, idx)
 ), pin_locked AS (
   SELECT p.subject_id FROM pin_credentials p WHERE p.subject_id = ANY($1::uuid[]) ORDER BY p.subject_id FOR UPDATE
 ), pin_settled AS (
-  UPDATE pin_credentials p SET failed_attempts = r.attempts, locked_at = r.locked_at, locked_until = r.locked_until,
-    lock_count = r.locks, updated_at = r.at,
+  UPDATE pin_credentials p SET
+    failed_attempts = CASE WHEN ${KEEP} THEN p.failed_attempts WHEN r.seq IS NULL THEN r.attempts ELSE GREATEST(p.attempt_seq - r.seq, 0) END,
+    locked_at = CASE WHEN ${KEEP} THEN p.locked_at ELSE r.locked_at END,
+    locked_until = CASE WHEN ${KEEP} THEN p.locked_until ELSE r.locked_until END,
+    lock_count = CASE WHEN ${KEEP} THEN p.lock_count ELSE r.locks END,
+    attempt_seq = p.attempt_seq + CASE WHEN r.seen_attempts IS NOT NULL THEN 1 ELSE 0 END,
+    updated_at = r.at,
     pin_hash = COALESCE(r.new_hash, p.pin_hash), pin_scheme = COALESCE(r.new_scheme, p.pin_scheme)
   FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
   WHERE p.subject_id = r.subject_id AND p.pin_hash = r.pin_hash
-    AND (r.seen_attempts IS NULL OR (p.failed_attempts = r.seen_attempts AND p.lock_count = r.seen_locks AND p.locked_at IS NULL))
+    AND (r.seen_attempts IS NULL OR (p.failed_attempts = r.seen_attempts AND p.lock_count = r.seen_locks AND p.attempt_seq = r.seen_seq AND p.locked_at IS NULL))
   RETURNING r.idx
 ), audit_entries AS (
   SELECT row_number() OVER (ORDER BY e.ord) AS i, e.*
@@ -104,8 +118,10 @@ interface PendingSettle {
   rekeyed?: StoredPin;
   /** Decided on a seen credential: written only if the row still has this counter, unlocked. */
   seen?: SeenCredential;
-  /** The counter and lock to write (a counted right PIN: all cleared). */
+  /** The counter and lock to write (a counted right PIN: all cleared, bar what KEEP keeps). */
   outcome: SeenOutcome;
+  /** A counted right PIN: its attempt's number. */
+  attemptSeq?: number;
   /** auditChainParams of this request's entries, made before it was queued (they throw on a bad entry). */
   audit: AuditChainParams;
 }
@@ -119,6 +135,7 @@ interface PinRow {
   locked_at: Date | null;
   locked_until: Date | null;
   lock_count: number;
+  attempt_seq: number;
   pin_set_at: Date;
 }
 
@@ -134,6 +151,7 @@ function toCredential(r: PinRow): PinCredential {
     lockedAt: date(r.locked_at),
     lockedUntil: date(r.locked_until),
     lockCount: r.lock_count,
+    attemptSeq: r.attempt_seq,
     pinSetAt: new Date(r.pin_set_at),
   };
 }
@@ -188,20 +206,22 @@ export class SqlPinStore implements PinStore {
         lockedNow: row.locked_now,
         lockedUntil: date(row.locked_until),
         lockCount: row.lock_count,
+        attemptSeq: row.attempt_seq,
       };
     }
     // Not matched: either no such subject or a lock in force. A fresh read tells which.
-    const current = await this.db.query<{ locked_until: Date | null }>(
-      `SELECT locked_until FROM pin_credentials WHERE subject_id = $1::uuid`,
+    const current = await this.db.query<{ locked_at: Date | null; locked_until: Date | null; failed_attempts: number; attempt_seq: number }>(
+      `SELECT locked_at, locked_until, failed_attempts, attempt_seq FROM pin_credentials WHERE subject_id = $1::uuid`,
       [subjectId],
     );
     const locked = current.rows[0];
-    return locked ? { kind: "locked", lockedUntil: date(locked.locked_until) } : { kind: "unknown" };
+    if (!locked) return { kind: "unknown" };
+    return { kind: "locked", lockedUntil: date(locked.locked_until), lockedAt: date(locked.locked_at), failedAttempts: locked.failed_attempts, attemptSeq: locked.attempt_seq };
   }
 
-  async settleSuccess(subjectId: string, pinHash: string, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
+  async settleSuccess(subjectId: string, pinHash: string, attemptSeq: number, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
     // Entries are validated and redacted before anything is queued (auditChainParams throws).
-    return this.settles.submit({ subjectId, pinHash, now, rekeyed, outcome: CLEARED_COUNTER, audit: settleAudit(audit, now) });
+    return this.settles.submit({ subjectId, pinHash, now, rekeyed, outcome: CLEARED_COUNTER, attemptSeq, audit: settleAudit(audit, now) });
   }
 
   async settleSeen(subjectId: string, seen: SeenCredential, outcome: SeenOutcome, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
@@ -317,5 +337,7 @@ function settleParams(batch: PendingSettle[]): unknown[] {
     batch.map((p) => p.outcome.lockedAt?.toISOString() ?? null),
     batch.map((p) => p.outcome.lockedUntil?.toISOString() ?? null),
     batch.map((p) => p.outcome.lockCount),
+    batch.map((p) => p.attemptSeq ?? null),
+    batch.map((p) => p.seen?.attemptSeq ?? null),
   ];
 }
