@@ -58,4 +58,4 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=30s \
 # A young generation of 2 × 16 MiB, pinned: its scavenges pause the gateway ~3 ms (~4.6 at 32 MiB),
 # and the memory a larger one would take goes to FINGATE_HEAP_GROWTH_PERCENT (fewer full
 # collections, the p99 tail's bursts). bench:ussd runs the gateway with the same flag.
-CMD ["node", "--max-semi-space-size=16", "dist/src/cli.js", "start"]
+CMD ["node", "--max-semi-space-size=32", "dist/src/cli.js", "start"]

@@ -4,7 +4,7 @@
  *   npm run bench:ussd
  *
  * The gateway runs as the Docker image runs it: compiled (npm run build:bench, into dist/) under
- * plain node with the image's V8 flag (--max-semi-space-size=16). `tsx bench/ussd.ts` runs it from
+ * plain node with the image's V8 flag (--max-semi-space-size=32). `tsx bench/ussd.ts` runs it from
  * source instead (tsx's loader thread adds ~25 MB of resident memory).
  *
  * This process runs the real gateway (buildGateway from src/main.ts: PostgreSQL in a fresh schema
@@ -43,6 +43,8 @@
  *   BENCH_PROFILE              closed, menu_only or open: write a V8 CPU profile of the gateway during
  *                              that phase only, into BENCH_PROFILE_FILE (ussd-<phase>.cpuprofile);
  *                              BENCH_PROFILE_KIND=heap samples allocations instead (.heapprofile)
+ *                              (BENCH_HEAP_MINOR=0: only what outlived the young generation, i.e. what the
+ *                              old generation has to collect)
  *   BENCH_LOG_LEVEL info       the gateway logs as in production (LOG_BUFFER_BYTES), into BENCH_LOG_FILE (/dev/null)
  *   DATABASE_URL               default: the local test database over its Unix socket
  *   REDIS_URL                  default: redis://127.0.0.1:6379
@@ -422,7 +424,7 @@ async function profiled<T>(name: string, phase: () => Promise<T>): Promise<T> {
   if (PROFILE !== name) return phase();
   const session = new Session();
   session.connect();
-  if (PROFILE_HEAP) await session.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  if (PROFILE_HEAP) await session.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_MINOR !== "0" });
   else {
     await session.post("Profiler.enable");
     await session.post("Profiler.start");

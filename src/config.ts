@@ -114,7 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: env.NODE_ENV === "production",
     agentCashOutTimeoutSec: int(env, "FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC", 300, 30, 3_600),
     readCacheMs: int(env, "FINGATE_READ_CACHE_MS", 5_000, 0, 60_000),
-    heapGrowthPercent: int(env, "FINGATE_HEAP_GROWTH_PERCENT", 120, 0, 300),
+    heapGrowthPercent: int(env, "FINGATE_HEAP_GROWTH_PERCENT", 80, 0, 300),
     smsOutbound: {
       sender: text(env, "FINGATE_SMS_SENDER") ?? "FINGATE",
       maxAttempts: int(env, "FINGATE_SMS_OUTBOX_ATTEMPTS", 5, 1, 50),
