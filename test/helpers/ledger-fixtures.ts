@@ -3,6 +3,7 @@
 import { derivedUuid } from "../../src/core/ledger/ids.js";
 import { isFailure, type BatchDecision, type LedgerSnapshot, type PendingState } from "../../src/core/ledger/snapshot.js";
 import type { Account, Transfer, TransferFailure, TransferInput } from "../../src/core/ledger/types.js";
+import type { LimitPolicy } from "../../src/core/limits/types.js";
 
 /** A stable UUID for a readable name, so tests can say id("alice") instead of a literal. */
 export function id(name: string): string {
@@ -10,6 +11,15 @@ export function id(name: string): string {
 }
 
 export const INSTITUTION_ID = id("institution");
+
+/** A policy where only the balance cap binds: 1,000 minor units; the other limits are far off. */
+export const CAP_1000: LimitPolicy = {
+  maxPerTransactionMinor: 1_000_000n,
+  maxDailyAmountMinor: 1_000_000n,
+  maxDailyCount: 1_000,
+  maxMonthlyAmountMinor: 1_000_000n,
+  maxBalanceMinor: 1_000n,
+};
 
 export function account(name: string, fields: Partial<Account> = {}): Account {
   return {

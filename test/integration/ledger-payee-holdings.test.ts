@@ -5,17 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import type { Account, TransferInput, TransferLimits } from "../../src/core/ledger/types.js";
-import type { LimitPolicy } from "../../src/core/limits/types.js";
 import { STORE_KINDS } from "../helpers/db.js";
+import { CAP_1000 } from "../helpers/ledger-fixtures.js";
 import { expectLedgerConsistent, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
-
-const CAP_1000: LimitPolicy = {
-  maxPerTransactionMinor: 1_000_000n,
-  maxDailyAmountMinor: 1_000_000n,
-  maxDailyCount: 1_000,
-  maxMonthlyAmountMinor: 1_000_000n,
-  maxBalanceMinor: 1_000n,
-};
 
 const capTo = (others: Account[]): TransferLimits => ({ timeZone: "UTC", payee: CAP_1000, payeeHoldingAccountIds: others.map((a) => a.id) });
 

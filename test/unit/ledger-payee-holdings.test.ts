@@ -7,19 +7,10 @@ import { checkLimits } from "../../src/core/ledger/limits-check.js";
 import { AccountFlags, type Account, type TransferInput, type TransferLimits } from "../../src/core/ledger/types.js";
 import { validateTransfer } from "../../src/core/ledger/validate.js";
 import { keysOf } from "../../src/core/ledger/writer.js";
-import type { LimitPolicy } from "../../src/core/limits/types.js";
-import { account, id, pending, single, snapshot } from "../helpers/ledger-fixtures.js";
+import { CAP_1000, account, id, pending, single, snapshot } from "../helpers/ledger-fixtures.js";
 
 const NOW = new Date("2026-11-28T10:00:00Z");
 const WALLET = AccountFlags.debitsMustNotExceedCredits;
-/** Only the balance cap binds: 1,000. */
-const CAP_1000: LimitPolicy = {
-  maxPerTransactionMinor: 1_000_000n,
-  maxDailyAmountMinor: 1_000_000n,
-  maxDailyCount: 1_000,
-  maxMonthlyAmountMinor: 1_000_000n,
-  maxBalanceMinor: 1_000n,
-};
 
 const capped = (others: string[] | undefined, extra: Partial<TransferLimits> = {}): TransferLimits => ({
   timeZone: "UTC",
