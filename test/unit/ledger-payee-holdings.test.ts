@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { decideBatch } from "../../src/core/ledger/decide.js";
 import { checkLimits } from "../../src/core/ledger/limits-check.js";
-import { AccountFlags, type Account, type TransferInput, type TransferLimits } from "../../src/core/ledger/types.js";
+import { MAX_INSTRUMENTS_PER_CUSTOMER } from "../../src/core/directory/types.js";
+import { AccountFlags, MAX_PAYEE_HOLDING_ACCOUNTS, type Account, type TransferInput, type TransferLimits } from "../../src/core/ledger/types.js";
 import { validateTransfer } from "../../src/core/ledger/validate.js";
 import { keysOf } from "../../src/core/ledger/writer.js";
 import { CAP_1000, account, id, pending, single, snapshot } from "../helpers/ledger-fixtures.js";
@@ -29,6 +30,10 @@ function check(limits: TransferLimits, credit: Account, amountMinor: bigint, oth
 }
 
 describe("validateTransfer: payeeHoldingAccountIds", () => {
+  it("takes every other wallet a customer may have: raising the instrument limit past it would refuse their payments", () => {
+    expect(MAX_PAYEE_HOLDING_ACCOUNTS).toBeGreaterThanOrEqual(MAX_INSTRUMENTS_PER_CUSTOMER - 1);
+  });
+
   const pay = (limits: TransferLimits) => single("t", "bank", "b", 1n, { limits });
 
   it("takes a list of distinct UUIDs beside a payee policy, an empty one too", () => {
