@@ -95,6 +95,19 @@ const DEFAULT_SEEN_CREDENTIALS = 20_000;
 const LOCK_SETTLE_MS = 1_500;
 /** Pauses between looks at such a lock, in ms; settles in this process wake the waiters sooner. */
 const LOCK_POLL_MS = [2, 4, 8, 16, 32, 64, 100];
+/**
+ * Sets key to value as the map's newest entry (a Map iterates in insertion order) and drops the
+ * oldest beyond max: the per-subject memories a process keeps stay bounded, least recent out first.
+ */
+function setNewest<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) for (const oldest of map.keys()) {
+    map.delete(oldest);
+    break;
+  }
+}
+
 /** The dummy verifier's subject: unknown subjects are checked against it (and never match). */
 const DUMMY_SUBJECT = "00000000-0000-0000-0000-000000000000";
 
@@ -204,13 +217,7 @@ export class PinService {
   }
 
   private remember(subjectId: string, seen: Seen): void {
-    if (this.maxSeen <= 0) return;
-    this.seen.delete(subjectId);
-    this.seen.set(subjectId, seen);
-    if (this.seen.size > this.maxSeen) for (const oldest of this.seen.keys()) {
-      this.seen.delete(oldest);
-      break;
-    }
+    if (this.maxSeen > 0) setNewest(this.seen, subjectId, seen, this.maxSeen);
   }
 
   async changePin(input: ChangePinInput): Promise<ChangePinResult> {
@@ -381,14 +388,9 @@ export class PinService {
 
   private recordWrong(subjectId: string, attemptSeq: number): void {
     const wrong = this.wrongSeqs.get(subjectId) ?? [];
-    this.wrongSeqs.delete(subjectId);
     wrong.push(attemptSeq);
     if (wrong.length > this.policy.maxAttempts) wrong.shift();
-    this.wrongSeqs.set(subjectId, wrong);
-    if (this.wrongSeqs.size > DEFAULT_SEEN_CREDENTIALS) for (const oldest of this.wrongSeqs.keys()) {
-      this.wrongSeqs.delete(oldest);
-      break;
-    }
+    setNewest(this.wrongSeqs, subjectId, wrong, DEFAULT_SEEN_CREDENTIALS);
   }
 
   /** Resolves after ms, or sooner when an attempt of the subject settles in this process. */

@@ -136,38 +136,34 @@ export class BatchingWriter {
     }
     // Marked busy only now: submissions of this batch may share accounts (a hot merchant) and ids
     // (a retry answered `exists`) with each other; only other batches must keep off them.
-    for (const s of picked) for (const t of s.group) forEachKey(t, this.hold);
+    for (const s of picked) for (const t of s.group) someKey(t, this.hold);
     this.queue = rest;
     this.queuedTransfers -= count;
     return picked;
   }
 
-  /** Whether the group touches a key held by a batch in flight (forEachKey's keys). */
+  /** Whether the group touches a key held by a batch in flight (someKey's keys). */
   private touchesBusy(group: TransferInput[]): boolean {
     if (this.busy.size === 0) return false;
-    for (const t of group) {
-      if (this.busy.has(t.id) || this.busy.has(t.debitAccountId) || this.busy.has(t.creditAccountId) || this.busy.has(t.pendingId)) return true;
-      const limits = t.limits;
-      if (!limits) continue;
-      if (this.busy.has(limits.payerUsageAccountId)) return true;
-      const holdings = limitedHoldings(limits);
-      if (holdings) for (const id of holdings) if (typeof id === "string" && this.busy.has(id)) return true;
-    }
-    return false;
+    return group.some((t) => someKey(t, this.isBusy));
   }
 
-  private readonly hold = (key: string): void => {
+  private readonly isBusy = (key: string): boolean => this.busy.has(key);
+
+  private readonly hold = (key: string): false => {
     this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
+    return false;
   };
 
-  private readonly unhold = (key: string): void => {
+  private readonly unhold = (key: string): false => {
     const held = this.busy.get(key)!;
     if (held <= 1) this.busy.delete(key);
     else this.busy.set(key, held - 1);
+    return false;
   };
 
   private release(batch: Submission[]): void {
-    for (const s of batch) for (const t of s.group) forEachKey(t, this.unhold);
+    for (const s of batch) for (const t of s.group) someKey(t, this.unhold);
   }
 
   private async write(batch: Submission[]): Promise<void> {
@@ -192,22 +188,24 @@ export class BatchingWriter {
 }
 
 /**
- * The transfer, account and pending ids a transfer touches; batches in flight never share one.
+ * Calls fn on each transfer, account and pending id a transfer touches, until fn returns true
+ * (then true); batches in flight never share one.
  * Any string counts (one that is not a UUID fails validation, and holding it keeps nothing else out).
  * The accounts a transfer's limits name are among them: keysOf locks them like the debit and credit
  * accounts, and on the cached path a batch decides on the store's own copy of each account it
  * locks, which a second batch in flight must not read or change meanwhile.
  */
-function forEachKey(t: TransferInput, fn: (key: string) => void): void {
-  if (typeof t.id === "string") fn(t.id);
-  if (typeof t.debitAccountId === "string") fn(t.debitAccountId);
-  if (typeof t.creditAccountId === "string") fn(t.creditAccountId);
-  if (typeof t.pendingId === "string") fn(t.pendingId);
+function someKey(t: TransferInput, fn: (key: string) => boolean): boolean {
+  if (typeof t.id === "string" && fn(t.id)) return true;
+  if (typeof t.debitAccountId === "string" && fn(t.debitAccountId)) return true;
+  if (typeof t.creditAccountId === "string" && fn(t.creditAccountId)) return true;
+  if (typeof t.pendingId === "string" && fn(t.pendingId)) return true;
   const limits = t.limits;
-  if (!limits) return;
-  if (typeof limits.payerUsageAccountId === "string") fn(limits.payerUsageAccountId);
+  if (!limits) return false;
+  if (typeof limits.payerUsageAccountId === "string" && fn(limits.payerUsageAccountId)) return true;
   const holdings = limitedHoldings(limits);
-  if (holdings) for (const id of holdings) if (typeof id === "string") fn(id);
+  if (holdings) for (const id of holdings) if (typeof id === "string" && fn(id)) return true;
+  return false;
 }
 
 /**
