@@ -30,11 +30,17 @@
  *
  * Environment (all optional):
  *   BENCH_SECONDS 8            closed-loop and open-loop windows (baseline: BENCH_BASELINE_SECONDS 5,
- *                              menu-only: BENCH_MENU_SECONDS 4, 0 skips it; warm-up: BENCH_WARMUP_SECONDS 1)
+ *                              menu-only: BENCH_MENU_SECONDS 4, 0 skips it)
+ *   BENCH_WARMUP_HOPS 15000    hops each of the bare endpoint and the gateway answer, in 1 s closed-loop rounds,
+ *                              before anything is measured (0: none). Counted in hops, not seconds, because V8
+ *                              compiles a function once it has run enough, whatever the machine's speed: after a
+ *                              1 s warm-up (~1,000 gateway hops on a slow host) TurboFan still compiled ~275
+ *                              functions inside the closed-loop window, and its threads took ~10% of the machine
  *   BENCH_RATE 2000            open-loop target, hops/s
  *   BENCH_CONCURRENCY 200      closed-loop subscribers in flight
- *   BENCH_SUBSCRIBERS 1000     subscribers created (a subscriber runs one session at a time; each may send
- *                              10 times a day, so enough of them keep the send share true throughout)
+ *   BENCH_SUBSCRIBERS 2000     subscribers created (a subscriber runs one session at a time; each may send
+ *                              10 times a day, so enough of them keep the send share true throughout: a fast
+ *                              machine posts ~9,000 sends in a run, warm-up included)
  *   BENCH_SEND_SHARE 0.5       share of sessions that send money
  *   BENCH_DRAIN_SECONDS 20     how long sessions running at the end of a window may take to finish
  *   BENCH_HEAP_SNAPSHOT        a file to write a heap snapshot to at the end of the open loop
@@ -77,10 +83,12 @@ const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
 const MENU_SECONDS = Number(process.env.BENCH_MENU_SECONDS ?? 4);
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const WARMUP_HOPS = Number(process.env.BENCH_WARMUP_HOPS ?? 15_000);
+/** A bound on the warm-up's rounds, should a machine be too slow to reach WARMUP_HOPS in reasonable time. */
+const MAX_WARMUP_ROUNDS = 60;
 const RATE = Number(process.env.BENCH_RATE ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
-const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2_000);
 const SEND_SHARE = Number(process.env.BENCH_SEND_SHARE ?? 0.5);
 const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 20);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
@@ -98,7 +106,7 @@ const U = 100n;
 for (const [name, value, min] of [
   ["BENCH_SECONDS", SECONDS, 1],
   ["BENCH_BASELINE_SECONDS", BASELINE_SECONDS, 1],
-  ["BENCH_WARMUP_SECONDS", WARMUP_SECONDS, 0],
+  ["BENCH_WARMUP_HOPS", WARMUP_HOPS, 0],
   ["BENCH_MENU_SECONDS", MENU_SECONDS, 0],
   ["BENCH_RATE", RATE, 1],
   ["BENCH_CONCURRENCY", CONCURRENCY, 1],
@@ -440,6 +448,14 @@ async function profiled<T>(name: string, phase: () => Promise<T>): Promise<T> {
 }
 
 const perHopFixed = (n: number, hops: number) => Number((n / Math.max(1, hops)).toFixed(2));
+const sumOf = (phases: PhaseStats[], f: (p: PhaseStats) => number) => phases.reduce((a, p) => a + f(p), 0);
+
+/** 1 s closed-loop rounds until WARMUP_HOPS hops were answered (or MAX_WARMUP_ROUNDS ran); their stats. */
+async function warmUp(round: (seconds: number) => Promise<PhaseStats>): Promise<PhaseStats[]> {
+  const rounds: PhaseStats[] = [];
+  while (sumOf(rounds, (p) => p.hopsTotal) < WARMUP_HOPS && rounds.length < MAX_WARMUP_ROUNDS) rounds.push(await round(1));
+  return rounds;
+}
 
 async function main() {
   const runId = randomBytes(4).toString("hex");
@@ -511,11 +527,10 @@ async function main() {
       concurrency: CONCURRENCY,
       drainSeconds: DRAIN_SECONDS,
     });
-    let warmup: PhaseStats | null = null;
-    if (WARMUP_SECONDS > 0) {
-      await generator.run(closed(baselineUrl, WARMUP_SECONDS, false));
-      warmup = await generator.run(closed(gatewayUrl, WARMUP_SECONDS, true));
-    }
+    // Both servers get the same warm-up, so that neither is measured while V8 is still compiling it.
+    await warmUp((seconds) => generator.run(closed(baselineUrl, seconds, false)));
+    const warmups = await warmUp((seconds) => generator.run(closed(gatewayUrl, seconds, true)));
+    log(`warm-up: ${sumOf(warmups, (p) => p.hopsTotal)} gateway hops in ${warmups.length} rounds`);
     // The other processes' CPU per hop, so that the whole machine's cost of a hop is on record.
     const redisProcess = await redisPid(redis);
     const generatorCpu = () => processMeter(() => [generator.proc.pid!]);
@@ -618,7 +633,7 @@ async function main() {
     const pinHops = closedStats.latency.pin.count + open.latency.pin.count;
     const allHops = pinHops + closedStats.latency.menu.count + open.latency.menu.count;
     // Warm-up sends post too, so they are part of what the ledger count is compared with.
-    const receipts = sum((p) => p.receipts) + (warmup?.receipts ?? 0);
+    const receipts = sum((p) => p.receipts) + sumOf(warmups, (p) => p.receipts);
     const result = {
       bench: "ussd",
       dialect: "africastalking",
@@ -685,18 +700,20 @@ async function main() {
       machine_cpu_us_per_hop_baseline: perHop(baseServerUs + baseGenUs, base.hopsTotal),
       sessions: sum((p) => p.sessions),
       sessions_completed: sum((p) => p.sessionsCompleted),
-      warmup_sessions: warmup?.sessions ?? 0,
+      warmup_hops: sumOf(warmups, (p) => p.hopsTotal),
+      warmup_sessions: sumOf(warmups, (p) => p.sessions),
       sessions_metered: counted.rows[0]?.metered ?? 0,
       transfers,
       receipts,
       balances: sum((p) => p.balances),
-      errors: sum((p) => p.errors) + base.errors + baseOpen.errors + (warmup?.errors ?? 0),
-      error_kinds: mergeKinds([base, baseOpen, ...phases, ...(warmup ? [warmup] : [])]),
+      errors: sum((p) => p.errors) + base.errors + baseOpen.errors + sumOf(warmups, (p) => p.errors),
+      error_kinds: mergeKinds([base, baseOpen, ...phases, ...warmups]),
       // Where they happened: a timeout in the open loop is a hop still unanswered after 10 s of overload.
       errors_by_phase: Object.fromEntries(
-        Object.entries({ baseline: base, baseline_open: baseOpen, warmup, closed: closedStats, menu_only: menuOnly, open })
+        Object.entries({ baseline: base, baseline_open: baseOpen, closed: closedStats, menu_only: menuOnly, open })
           .filter(([, p]) => p !== null && p.errors > 0)
-          .map(([name, p]) => [name, p!.errors]),
+          .map(([name, p]) => [name, p!.errors])
+          .concat(warmups.some((p) => p.errors > 0) ? [["warmup", sumOf(warmups, (p) => p.errors)]] : []),
       ),
       rss_mb: rssMb,
       rss_peak_mb: peakRssMb,
