@@ -38,9 +38,9 @@
  *                              functions inside the closed-loop window, and its threads took ~10% of the machine
  *   BENCH_RATE 2000            open-loop target, hops/s
  *   BENCH_CONCURRENCY 200      closed-loop subscribers in flight
- *   BENCH_SUBSCRIBERS 2000     subscribers created (a subscriber runs one session at a time; each may send
+ *   BENCH_SUBSCRIBERS 1500     subscribers created (a subscriber runs one session at a time; each may send
  *                              10 times a day, so enough of them keep the send share true throughout: a fast
- *                              machine posts ~9,000 sends in a run, warm-up included)
+ *                              machine posts ~8,500 sends in a run, warm-up included: ~6 each)
  *   BENCH_SEND_SHARE 0.5       share of sessions that send money
  *   BENCH_DRAIN_SECONDS 20     how long sessions running at the end of a window may take to finish
  *   BENCH_HEAP_SNAPSHOT        a file to write a heap snapshot to at the end of the open loop
@@ -88,7 +88,7 @@ const WARMUP_HOPS = Number(process.env.BENCH_WARMUP_HOPS ?? 15_000);
 const MAX_WARMUP_ROUNDS = 60;
 const RATE = Number(process.env.BENCH_RATE ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
-const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2_000);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_500);
 const SEND_SHARE = Number(process.env.BENCH_SEND_SHARE ?? 0.5);
 const DRAIN_SECONDS = Number(process.env.BENCH_DRAIN_SECONDS ?? 20);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
