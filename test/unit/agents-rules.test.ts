@@ -1,6 +1,7 @@
 // Pure parts of the agents core: the ledger-outcome table, the agent limits and their ledger
 // policy, and the per-key serializer that keeps concurrent correct PINs from locking an agent.
 import { describe, expect, it } from "vitest";
+import { refusedForCustomer } from "../../src/core/agents/cash-out.js";
 import { floatPolicy, isAmount } from "../../src/core/agents/kit.js";
 import { resolveLimits } from "../../src/core/agents/onboarding.js";
 import { agentRefusalFor } from "../../src/core/agents/refusals.js";
@@ -85,9 +86,28 @@ describe("agentRefusalFor", () => {
     expect(agentRefusalFor(failing("t1", "exists_with_different_amount"), group, accounts, "agent")?.code).toBe("request_id_reused");
     expect(agentRefusalFor(failing("t1", "debit_account_frozen"), group, accounts, "agent")?.code).toBe("agent_unavailable");
     expect(agentRefusalFor(failing("t2", "debit_account_frozen"), group, accounts, "agent")?.code).toBe("customer_unavailable");
+    // Whose account it is comes from the side the ledger names: a frozen wallet on a leg with the float is the customer's.
+    expect(agentRefusalFor(failing("t4", "debit_account_frozen"), group, accounts, "agent")?.code).toBe("customer_unavailable");
+    expect(agentRefusalFor(failing("t4", "debit_account_closed"), group, accounts, "customer")?.code).toBe("customer_unavailable");
+    expect(agentRefusalFor(failing("t4", "credit_account_frozen"), group, accounts, "agent")?.code).toBe("agent_unavailable");
+    expect(agentRefusalFor(failing("t1", "credit_account_closed"), group, accounts, "agent")?.code).toBe("customer_unavailable");
     expect(agentRefusalFor(failing("t1", "pending_transfer_expired"), group, accounts, "customer")?.code).toBe("pending_expired");
     expect(() => agentRefusalFor(failing("t1", "invalid_id"), group, accounts, "agent")).toThrow(/unexpected ledger outcome/);
     expect(() => agentRefusalFor(group.map((t) => ({ id: t.id, result: "linked_event_failed" as const })), group, accounts, "agent")).toThrow(/without a cause/);
+  });
+});
+
+describe("refusedForCustomer", () => {
+  it("counts a cash-out refused for the customer's funds, limits or frozen or closed wallet, not one for the agent's or the bank's side", () => {
+    expect(refusedForCustomer("insufficient_funds", "exceeds_credits")).toBe(true);
+    expect(refusedForCustomer("daily_amount_exceeded", "daily_amount_exceeded")).toBe(true);
+    expect(refusedForCustomer("customer_unavailable", "debit_account_frozen")).toBe(true);
+    expect(refusedForCustomer("customer_unavailable", "debit_account_closed")).toBe(true);
+    // The fee income account is the only credit account said as the customer's: the bank's, not counted.
+    expect(refusedForCustomer("customer_unavailable", "credit_account_frozen")).toBe(false);
+    expect(refusedForCustomer("float_limit_exceeded", "balance_limit_exceeded")).toBe(false);
+    expect(refusedForCustomer("agent_unavailable", "credit_account_frozen")).toBe(false);
+    expect(refusedForCustomer("request_id_reused", "exists_with_different_amount")).toBe(false);
   });
 });
 

@@ -1,12 +1,12 @@
 import { commissionCode, commissionTransferId, feeCode, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
-import type { TransferInput } from "../ledger/types.js";
+import type { TransferInput, TransferResultCode } from "../ledger/types.js";
 import { LIMIT_CODES } from "../limits/types.js";
 import { commissionPaid } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
 import { approvalPrompt, cashOutNotices, declinedNotice } from "./notices.js";
 import type { CashOutCounts, CashOutRecord } from "./ports.js";
-import { agentRefusalFor, refuse } from "./refusals.js";
+import { agentRefusalFor, refusalCause, refuse } from "./refusals.js";
 import {
   DEFAULT_CASH_OUT_TIMEOUT_SEC,
   MAX_CASH_OUT_TIMEOUT_SEC,
@@ -101,14 +101,15 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const refusal = agentRefusalFor(results, group, agent, "agent");
   if (refusal) {
     // Only a record this call wrote is touched: an earlier request's record describes its own hold
-    // (or its own refusal). A refusal for the customer's funds or limits is kept as "refused", so
-    // that it counts against the agent like a declined request: otherwise an agent could bisect a
-    // customer's balance (or remaining limit) with requests that hold nothing. A retry of the same
+    // (or its own refusal). A refusal for the customer's side (funds, limits, a frozen or closed
+    // wallet) is kept as "refused", so that it counts against the agent like a declined request:
+    // otherwise an agent could bisect a customer's balance (or remaining limit) with requests that
+    // hold nothing, or keep asking a frozen wallet. A retry of the same
     // request id finds that record and gets the ledger's first answer again, whatever the customer
     // holds by then (the ledger keeps a refusal for good), without counting twice; trying again
     // after a top-up takes a new request id, which counts as a new request.
     if (wrote) {
-      if (refusedForCustomer(refusal.code)) await kit.deps.store.settleCashOut(pendingId, "refused", kit.now());
+      if (refusedForCustomer(refusal.code, refusalCause(results)?.result)) await kit.deps.store.settleCashOut(pendingId, "refused", kit.now());
       else await kit.deps.store.deleteRefusedCashOut(pendingId);
     }
     return refusal;
@@ -118,11 +119,17 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
 }
 
 /**
- * A cash-out refused for what the customer's wallet holds or for the customer's own limits: both
- * debits are the customer's and the float's own limits are said as float_limit_exceeded, so in
- * this flow these codes are the customer's alone.
+ * A cash-out refused for the customer's side: what their wallet holds, their own limits, or their
+ * wallet being frozen or closed. Both debits are the customer's wallet and the float's own limits
+ * are said as float_limit_exceeded, so in this flow the funds and limit codes are the customer's
+ * alone. customer_unavailable is said for a frozen or closed fee income account too (a credit
+ * account, the bank's side), so for it the ledger's own outcome decides: a debit account here is
+ * the wallet. The ledger checks the wallet's state before its funds or any limit, so the agent
+ * hears customer_unavailable whatever the amount, as it did before this counted; counting it only
+ * stops it from asking again and again.
  */
-export function refusedForCustomer(code: AgentCode): boolean {
+export function refusedForCustomer(code: AgentCode, cause: TransferResultCode | undefined): boolean {
+  if (code === "customer_unavailable") return cause === "debit_account_frozen" || cause === "debit_account_closed";
   return code === "insufficient_funds" || (LIMIT_CODES as readonly string[]).includes(code);
 }
 
@@ -131,7 +138,7 @@ export function refusedForCustomer(code: AgentCode): boolean {
  * hold is not the agent's to probe: at most MAX_PENDING_CASH_OUTS_PER_CUSTOMER requests awaiting
  * them at once (those still in flight count), and from one agent at most
  * MAX_UNANSWERED_CASH_OUTS_PER_DAY requests a day that they declined or let lapse, or that the
- * ledger refused for their funds or limits.
+ * ledger refused for their side (refusedForCustomer).
  */
 export function crowding(counts: CashOutCounts): AgentRefusal | null {
   if (counts.waiting >= MAX_PENDING_CASH_OUTS_PER_CUSTOMER) return refuse("too_many_pending");

@@ -18,13 +18,17 @@ export interface RefusalAccounts {
   commissionAccountId?: string;
 }
 
+/** The member of a failed group that the ledger refused (the others say linked_event_failed); none when it went through. */
+export const refusalCause = (results: TransferResult[]): TransferResult | undefined =>
+  results.find((r) => r.result !== "ok" && r.result !== "exists" && r.result !== "linked_event_failed");
+
 /**
  * The one table from ledger outcomes to agent refusals. Only the cause of a failed group matters
  * (its other members say linked_event_failed); who ran short is read from the refused leg's
  * accounts. Anything not listed is a bug or an outage and is thrown.
  */
 export function agentRefusalFor(results: TransferResult[], group: TransferInput[], accounts: RefusalAccounts, asker: Asker): AgentRefusal | null {
-  const cause = results.find((r) => r.result !== "ok" && r.result !== "exists" && r.result !== "linked_event_failed");
+  const cause = refusalCause(results);
   if (!cause) {
     if (results.every((r) => r.result === "ok" || r.result === "exists")) return null;
     throw new Error("linked group failed without a cause");
@@ -50,11 +54,15 @@ export function agentRefusalFor(results: TransferResult[], group: TransferInput[
       if (leg?.debitAccountId === accounts.floatAccountId) return refuse("insufficient_float");
       if (leg?.debitAccountId === accounts.commissionAccountId) return refuse("commission_paid_out");
       return refuse("insufficient_funds");
+    // Whose account is frozen or closed is read from the side the ledger names, not from the leg:
+    // a customer's frozen wallet on a leg to or from the float is the customer's state, said as a
+    // blocked customer is before the ledger is asked, not as the agent's.
     case "debit_account_frozen":
     case "debit_account_closed":
+      return refuse(leg?.debitAccountId === accounts.floatAccountId ? "agent_unavailable" : "customer_unavailable");
     case "credit_account_frozen":
     case "credit_account_closed":
-      return leg?.debitAccountId === accounts.floatAccountId || leg?.creditAccountId === accounts.floatAccountId ? refuse("agent_unavailable") : refuse("customer_unavailable");
+      return refuse(leg?.creditAccountId === accounts.floatAccountId ? "agent_unavailable" : "customer_unavailable");
     case "accounts_must_have_the_same_currency":
       return refuse("currency_mismatch");
     case "pending_transfer_expired":

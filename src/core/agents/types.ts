@@ -62,7 +62,8 @@ export const MIN_CASH_OUT_TIMEOUT_SEC = 30;
 export const MAX_PENDING_CASH_OUTS_PER_CUSTOMER = 5;
 /**
  * Cash-out requests from one agent that one customer declined or let lapse, or that the ledger
- * refused for the customer's funds or limits, per 24 hours, before the agent may ask no more.
+ * refused for the customer's side (funds, limits, a frozen or closed wallet), per 24 hours, before
+ * the agent may ask no more.
  */
 export const MAX_UNANSWERED_CASH_OUTS_PER_DAY = 3;
 
@@ -224,9 +225,10 @@ export interface StartCashOutInput {
 }
 
 /**
- * "refused": the ledger refused the hold for the customer's funds or the customer's own limits. The
- * request is kept only so that it counts towards MAX_UNANSWERED_CASH_OUTS_PER_DAY; it never held
- * anything, awaits nobody and is no cash-out to show (PendingCashOut never has this state).
+ * "refused": the ledger refused the hold for the customer's side (funds, own limits, a frozen or
+ * closed wallet). The request is kept only so that it counts towards
+ * MAX_UNANSWERED_CASH_OUTS_PER_DAY; it never held anything, awaits nobody and is no cash-out to
+ * show (PendingCashOut never has this state).
  */
 export const CASH_OUT_STATES = ["pending", "approved", "declined", "expired", "refused"] as const;
 export type CashOutState = (typeof CASH_OUT_STATES)[number];
