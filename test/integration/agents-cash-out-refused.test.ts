@@ -1,12 +1,34 @@
 // Cash-out requests the ledger refuses, over real PostgreSQL: a refusal for the customer's frozen
 // wallet counts against the agent like one for the customer's funds (and tells it nothing more
-// than before), one for the bank's own fee account does not.
+// than before), one for the bank's own fee account does not; a process that dies between the
+// ledger's refusal and settling the request's record leaves nothing the customer is offered, and
+// the agent's retry of the request id settles the record as the first call would have.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cashOutPendingId } from "../../src/core/agents/cash-out.js";
-import { MAX_UNANSWERED_CASH_OUTS_PER_DAY } from "../../src/core/agents/types.js";
+import type { CashOutRecord } from "../../src/core/agents/ports.js";
+import { MAX_UNANSWERED_CASH_OUTS_PER_DAY, type CashOutState } from "../../src/core/agents/types.js";
 import { feeTransferId } from "../../src/core/fees/linked.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import { AGENT_PIN, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
+import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
+import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
+
+/** The real store, except that the next `crashes` calls settling or removing a refused request die. */
+class DyingStore extends SqlAgentStore {
+  crashes = 0;
+  override async settleCashOut(pendingId: string, state: Exclude<CashOutState, "pending">, now: Date): Promise<boolean> {
+    this.die();
+    return super.settleCashOut(pendingId, state, now);
+  }
+  override async deleteRefusedCashOut(pendingId: string): Promise<void> {
+    this.die();
+    return super.deleteRefusedCashOut(pendingId);
+  }
+  private die(): void {
+    if (this.crashes === 0) return;
+    this.crashes--;
+    throw new Error("the process died here");
+  }
+}
 
 describe("agents: cash-out requests the ledger refuses", () => {
   let w: AgentsWorld;
@@ -77,5 +99,76 @@ describe("agents: cash-out requests the ledger refuses", () => {
     const again = await ask(agent.id, customer.msisdn, 1_000n);
     if (!again.ok) throw new Error(again.code);
     expect(await w.services.agents.declineCashOut({ pendingId: again.pending.pendingId, customerId: customer.id })).toMatchObject({ ok: true });
+  });
+
+  describe("a process that dies between the ledger's refusal and settling the record", () => {
+    let store: DyingStore;
+    beforeAll(() => {
+      store = new DyingStore(w.test.db);
+    });
+    const dyingAsk = (agentId: string, customerQuery: string, amountMinor: bigint, id: string) =>
+      w.agentsOver(store).startCashOut({ id, agentId, customerQuery, amountMinor, agentPin: AGENT_PIN });
+    /** What a new request from the agent to the customer would be admitted on at `now` (nothing is written). */
+    const counts = async (probe: Pick<CashOutRecord, "agentId" | "customerId">, now: Date) => {
+      const record = { ...probe, pendingId: uuidv7(), amountMinor: 1n, feeMinor: 0n, commissionMinor: 0n, state: "pending" as const, expiresAt: now, createdAt: now };
+      const read = await store.insertCashOut(record, { since: new Date(now.getTime() - 86_400_000), now, admits: () => false });
+      return read.outcome === "not_admitted" ? read.counts : null;
+    };
+
+    it("for the customer's funds: nothing is offered to the customer, and the retry marks the request refused, counted once", async () => {
+      const agent = await w.newAgent(0n);
+      const customer = await w.register("0712366004", "Tumaini Njeri", "6284");
+      await w.fund(customer.walletAccountId, 500n);
+      const id = uuidv7();
+      store.crashes = 1;
+      await expect(dyingAsk(agent.id, customer.msisdn, 1_000n, id)).rejects.toThrow("the process died here");
+      // The window: the ledger refused the hold, the record still says it awaits the customer.
+      const pendingId = cashOutPendingId(id);
+      expect((await store.getCashOut(pendingId))?.state).toBe("pending");
+      expect(await w.ledger.getTransfer(pendingId)).toBeNull();
+      // The customer is not offered a cash-out that holds nothing (their PIN would be asked for nothing).
+      expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
+      // The agent heard nothing and sends the request again: the ledger's first answer, and the record settled.
+      expect(await ask(agent.id, customer.msisdn, 1_000n, id)).toEqual({ ok: false, code: "insufficient_funds" });
+      expect((await store.getCashOut(pendingId))?.state).toBe("refused");
+      expect(await ask(agent.id, customer.msisdn, 1_000n, id)).toEqual({ ok: false, code: "insufficient_funds" });
+      // It counts once, as a refusal (not as one awaiting the customer): two more requests, then no more.
+      expect(await counts({ agentId: agent.id, customerId: customer.id }, new Date())).toEqual({ waiting: 0, unanswered: 1 });
+      for (let i = 1; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY; i++) expect(await ask(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "insufficient_funds" });
+      expect(await ask(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+      expect(await w.balance(customer.walletAccountId)).toBe(500n);
+    });
+
+    it("for the agent's float: the retry removes the record, which never counts against the agent", async () => {
+      const agent = await w.newAgent(20_000n);
+      expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 20_000n }, BANK)).ok).toBe(true);
+      const customer = await w.register("0712366005", "Kito Barasa", "6284");
+      await w.fund(customer.walletAccountId, 50_000n);
+      const id = uuidv7();
+      const pendingId = cashOutPendingId(id);
+      store.crashes = 1;
+      await expect(dyingAsk(agent.id, customer.msisdn, 1_000n, id)).rejects.toThrow("the process died here");
+      expect((await store.getCashOut(pendingId))?.state).toBe("pending");
+      expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
+      expect(await ask(agent.id, customer.msisdn, 1_000n, id)).toMatchObject({ ok: false, code: "float_limit_exceeded" });
+      expect(await store.getCashOut(pendingId)).toBeNull();
+      // Past the request's deadline, a record left "pending" would count as one the customer let lapse.
+      const later = new Date(Date.now() + 3_600_000);
+      expect(await counts({ agentId: agent.id, customerId: customer.id }, later)).toEqual({ waiting: 0, unanswered: 0 });
+    });
+
+    it("a retry refused as request_id_reused while the first request's hold stands leaves its record alone", async () => {
+      const agent = await w.newAgent(0n);
+      const customer = await w.register("0712366006", "Sifa Chebet", "6284");
+      await w.fund(customer.walletAccountId, 5_000n);
+      const id = uuidv7();
+      const held = await w.agentsOver(store).startCashOut({ id, agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 1_000n, agentPin: AGENT_PIN, timeoutSec: 60 });
+      if (!held.ok) throw new Error(held.code);
+      const retried = await w.agentsOver(store).startCashOut({ id, agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 1_000n, agentPin: AGENT_PIN, timeoutSec: 120 });
+      expect(retried).toEqual({ ok: false, code: "request_id_reused" });
+      expect((await w.services.agents.pendingCashOuts(customer.id)).map((p) => p.pendingId)).toEqual([held.pending.pendingId]);
+      expect(await w.services.agents.approveCashOut({ pendingId: held.pending.pendingId, customerId: customer.id, customerPin: "6284" })).toMatchObject({ ok: true });
+      expect(await w.balance(customer.walletAccountId)).toBe(3_900n);
+    });
   });
 });

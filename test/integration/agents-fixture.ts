@@ -1,10 +1,14 @@
 // One institution with fee schedules for cash-in and cash-out, two customers with PINs, and a
 // helper to onboard funded agents, over real PostgreSQL. Each test file gets its own schema.
 import { expect } from "vitest";
+import { Agents } from "../../src/core/agents/agents.js";
+import type { AgentStore } from "../../src/core/agents/ports.js";
 import type { Agent } from "../../src/core/agents/types.js";
 import type { Customer } from "../../src/core/directory/types.js";
+import { FeeSchedules } from "../../src/core/fees/schedules.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import { Ledger } from "../../src/core/ledger/ledger.js";
+import { LimitPolicies } from "../../src/core/limits/policies.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
 import { isRetryableSqlError } from "../../src/infra/db/sql.js";
@@ -27,6 +31,8 @@ export interface AgentsWorld {
   /** An active agent with float, its PIN is AGENT_PIN. */
   newAgent(floatMinor?: bigint, suffix?: number): Promise<Agent>;
   register(msisdn: string, name: string, pin: string): Promise<Customer>;
+  /** The agents core as services builds it, over another store (one that fails on cue, say). */
+  agentsOver(store: AgentStore): Agents;
   balance(accountId: string): Promise<bigint>;
   fund(accountId: string, amountMinor: bigint): Promise<void>;
   verify(): Promise<void>;
@@ -71,8 +77,15 @@ export async function openAgentsWorld(code: string): Promise<AgentsWorld> {
     }
     return made.agent;
   };
+  const now = () => new Date(Date.now() + clock.offsetMs);
+  const agentsOver = (store: AgentStore) =>
+    new Agents({
+      store, ledger, directory: services.directory, pins: services.pins, simSwap: services.simSwap, institutions: services.institutions,
+      limits: new LimitPolicies(services.limits, now), fees: new FeeSchedules(services.fees, now), audit: services.audit,
+      defaultCountry: async () => "KE", clock: now,
+    });
   return {
-    test, ledger, services, institutionId, clock, alice, bob, newAgent, balance, fund, register,
+    test, ledger, services, institutionId, clock, alice, bob, newAgent, balance, fund, register, agentsOver,
     verify: async () => {
       const report = await verifyLedger(test.db);
       expect(report.violations).toEqual([]);

@@ -82,8 +82,8 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   group[0]!.limits = { timeZone: institution.timezone, payer, payee: floatPolicy(agent.limits, "in"), payeeInbound: true, payeeFirst: true };
   group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee }, input.amountMinor, pendingId, timeoutSec)];
   // The record first: the customer's list must never miss a hold that exists in the ledger. The
-  // record of a hold the ledger refused is marked refused (the customer's funds or limits) or
-  // removed (the agent's own side), below. A new request is recorded only if the agent may still
+  // record of a hold the ledger refused is marked refused (the customer's side) or removed (the
+  // agent's own side), below. A new request is recorded only if the agent may still
   // ask this customer (admitted under a lock with the requests before it: see crowding).
   const now = kit.now();
   const record: ShownRecord = {
@@ -100,22 +100,53 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, agent, "agent");
   if (refusal) {
-    // Only a record this call wrote is touched: an earlier request's record describes its own hold
-    // (or its own refusal). A refusal for the customer's side (funds, limits, a frozen or closed
-    // wallet) is kept as "refused", so that it counts against the agent like a declined request:
-    // otherwise an agent could bisect a customer's balance (or remaining limit) with requests that
-    // hold nothing, or keep asking a frozen wallet. A retry of the same
-    // request id finds that record and gets the ledger's first answer again, whatever the customer
-    // holds by then (the ledger keeps a refusal for good), without counting twice; trying again
-    // after a top-up takes a new request id, which counts as a new request.
-    if (wrote) {
-      if (refusedForCustomer(refusal.code, refusalCause(results)?.result)) await kit.deps.store.settleCashOut(pendingId, "refused", kit.now());
-      else await kit.deps.store.deleteRefusedCashOut(pendingId);
-    }
+    await settleRefusedRecord(kit, { pendingId, wrote, existing }, refusal, refusalCause(results)?.result);
     return refusal;
   }
   const stored = await kit.deps.store.getCashOut(pendingId);
   return { ok: true, pending: view(stored && shown(stored) ? stored : record, agent, institution.currency, now), replayed: results[0]!.result === "exists" };
+}
+
+/**
+ * The record of a hold the ledger refused. A refusal for the customer's side is kept as "refused",
+ * so that it counts against the agent like a declined request: otherwise an agent could bisect a
+ * customer's balance (or remaining limit) with requests that hold nothing, or keep asking a frozen
+ * wallet. One for the agent's own side is removed. A retry of the same request id finds that
+ * record and gets the ledger's first answer again, whatever the customer holds by then (the ledger
+ * keeps a refusal for good), without counting twice; trying again after a top-up takes a new
+ * request id, which counts as a new request.
+ */
+async function settleRefusedRecord(kit: AgentKit, call: RefusedCall, refusal: AgentRefusal, cause: TransferResultCode | undefined): Promise<void> {
+  if (!call.wrote && !(await leftPending(kit, call.existing, refusal))) return;
+  if (refusedForCustomer(refusal.code, cause)) await kit.deps.store.settleCashOut(call.pendingId, "refused", kit.now());
+  else await kit.deps.store.deleteRefusedCashOut(call.pendingId);
+}
+
+interface RefusedCall {
+  pendingId: string;
+  /** Whether this call wrote the record. */
+  wrote: boolean;
+  /** The record an earlier call with the same request id wrote, as this call found it. */
+  existing: CashOutRecord | null;
+}
+
+/**
+ * Whether an earlier call's record is one that call left "pending" over a hold the ledger refused:
+ * it died after the ledger's answer and before settling the record (or before asking, and this
+ * call's answer is the first). Such a record holds nothing, yet it counts as awaiting the customer
+ * and then as lapsed, whichever side the refusal was on. The agent heard nothing, so its app sends
+ * the same request id again, and that retry settles the record as the first call would have.
+ *
+ * Safe because the ledger is asked, not assumed: it holds no transfer under this id after refusing
+ * it, and a refusal kept as the customer's is one the ledger records for good (RECORDED_FAILURES),
+ * so no later call can make the hold this record would then hide; a removed record is written
+ * again by a later retry before it asks the ledger. Otherwise an earlier request's record is left
+ * as it is: it describes its own hold (a retry with another timeout or fee is refused as
+ * request_id_reused while the hold stands) or its own settled refusal.
+ */
+async function leftPending(kit: AgentKit, existing: CashOutRecord | null, refusal: AgentRefusal): Promise<boolean> {
+  if (!existing || existing.state !== "pending" || refusal.code === "request_id_reused") return false;
+  return (await kit.deps.ledger.getTransfer(existing.pendingId)) === null;
 }
 
 /**
@@ -171,14 +202,29 @@ export async function pendingCashOuts(kit: AgentKit, customerId: string): Promis
   if (!isUuid(customerId)) return [];
   const now = kit.now();
   const records = await kit.deps.store.listPendingCashOuts(customerId, now, MAX_PENDING_CASH_OUTS_PER_CUSTOMER);
+  const held = await heldInLedger(kit, records);
   const views: PendingCashOut[] = [];
   for (const r of records) {
-    if (!shown(r)) continue;
+    if (!shown(r) || !held.has(r.pendingId)) continue;
     const agent = await kit.deps.store.get(r.agentId);
     const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
     if (agent && institution) views.push(view(r, agent, institution.currency, now));
   }
   return views;
+}
+
+/**
+ * The records whose hold the ledger made. A record is written before the ledger is asked, so one
+ * whose call died before it could settle the ledger's refusal stays "pending" over nothing until
+ * a retry settles it (leftPending), or until its deadline if none comes (an agent's USSD session
+ * that broke is dialled again as a new request). Offered, it would have the customer type their PIN for a
+ * cash-out that cannot be approved; a hold the ledger did make is never left out, so this is safe
+ * whatever happens after. A request still in flight has no hold yet either, and no prompt was
+ * sent for it: the ledger sends that with the hold.
+ */
+async function heldInLedger(kit: AgentKit, records: CashOutRecord[]): Promise<Set<string>> {
+  const found = await Promise.all(records.map((r) => kit.deps.ledger.getTransfer(r.pendingId)));
+  return new Set(found.flatMap((t) => (t ? [t.id] : [])));
 }
 
 async function ownRecord(kit: AgentKit, pendingId: string, customerId: string) {
