@@ -43,8 +43,6 @@ describe("agents: cash-out requests the ledger refuses", () => {
     await w.close();
   });
 
-  const ask = (agentId: string, customerQuery: string, amountMinor: bigint, id = uuidv7()) =>
-    w.services.agents.startCashOut({ id, agentId, customerQuery, amountMinor, agentPin: AGENT_PIN });
   const setStatus = (accountId: string, status: "active" | "frozen" | "closed") =>
     w.test.db.query("UPDATE accounts SET status = $2 WHERE id = $1::uuid", [accountId, status]);
 
@@ -57,17 +55,17 @@ describe("agents: cash-out requests the ledger refuses", () => {
     // Amounts the wallet could cover and one it could not: the same answer, with no amount in it.
     const probes = [1_000n, 49_000n, 90_000n].map((amountMinor) => ({ id: uuidv7(), amountMinor }));
     expect(probes).toHaveLength(MAX_UNANSWERED_CASH_OUTS_PER_DAY);
-    for (const p of probes) expect(await ask(agent.id, frozen.msisdn, p.amountMinor, p.id)).toEqual({ ok: false, code: "customer_unavailable" });
-    expect(await ask(agent.id, frozen.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    for (const p of probes) expect(await w.askCashOut(agent.id, frozen.msisdn, p.amountMinor, p.id)).toEqual({ ok: false, code: "customer_unavailable" });
+    expect(await w.askCashOut(agent.id, frozen.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
     // A retry of a counted request is the same request: its first answer, not counted again.
-    expect(await ask(agent.id, frozen.msisdn, probes[0]!.amountMinor, probes[0]!.id)).toEqual({ ok: false, code: "customer_unavailable" });
+    expect(await w.askCashOut(agent.id, frozen.msisdn, probes[0]!.amountMinor, probes[0]!.id)).toEqual({ ok: false, code: "customer_unavailable" });
     // Nothing held, nothing shown to the customer or to the agent's app.
     expect(await w.services.agents.pendingCashOuts(frozen.id)).toEqual([]);
     for (const p of probes) expect(await w.services.agents.cashOutStatus(cashOutPendingId(p.id))).toBeNull();
     // The bank unfreezes the wallet: this agent has asked enough today, another agent may ask.
     await setStatus(frozen.walletAccountId, "active");
-    expect(await ask(agent.id, frozen.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
-    const fromOther = await ask(other.id, frozen.msisdn, 1_000n);
+    expect(await w.askCashOut(agent.id, frozen.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    const fromOther = await w.askCashOut(other.id, frozen.msisdn, 1_000n);
     if (!fromOther.ok) throw new Error(fromOther.code);
     expect(await w.services.agents.declineCashOut({ pendingId: fromOther.pending.pendingId, customerId: frozen.id })).toMatchObject({ ok: true });
     expect(await w.balance(frozen.walletAccountId)).toBe(50_000n);
@@ -77,26 +75,26 @@ describe("agents: cash-out requests the ledger refuses", () => {
     const agent = await w.newAgent(0n);
     const closed = await w.register("0712366002", "Jabali Kamau", "6284");
     await setStatus(closed.walletAccountId, "closed");
-    for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY; i++) expect(await ask(agent.id, closed.msisdn, 1_000n)).toEqual({ ok: false, code: "customer_unavailable" });
-    expect(await ask(agent.id, closed.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY; i++) expect(await w.askCashOut(agent.id, closed.msisdn, 1_000n)).toEqual({ ok: false, code: "customer_unavailable" });
+    expect(await w.askCashOut(agent.id, closed.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
   });
 
   it("a request refused for the bank's frozen fee account is not counted against the agent", async () => {
     const agent = await w.newAgent(0n);
     const customer = await w.register("0712366003", "Rehema Odhiambo", "6284");
     await w.fund(customer.walletAccountId, 50_000n);
-    const held = await ask(agent.id, customer.msisdn, 1_000n);
+    const held = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
     if (!held.ok) throw new Error(held.code);
     expect(await w.services.agents.declineCashOut({ pendingId: held.pending.pendingId, customerId: customer.id })).toMatchObject({ ok: true });
     const feeIncome = (await w.ledger.getTransfer(feeTransferId(held.pending.pendingId)))!.creditAccountId;
     await setStatus(feeIncome, "frozen");
     try {
-      for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY + 1; i++) expect(await ask(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "customer_unavailable" });
+      for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY + 1; i++) expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "customer_unavailable" });
     } finally {
       await setStatus(feeIncome, "active");
     }
     // One declined request counted, none of the refused ones: the agent may still ask.
-    const again = await ask(agent.id, customer.msisdn, 1_000n);
+    const again = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
     if (!again.ok) throw new Error(again.code);
     expect(await w.services.agents.declineCashOut({ pendingId: again.pending.pendingId, customerId: customer.id })).toMatchObject({ ok: true });
   });
@@ -129,13 +127,13 @@ describe("agents: cash-out requests the ledger refuses", () => {
       // The customer is not offered a cash-out that holds nothing (their PIN would be asked for nothing).
       expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
       // The agent heard nothing and sends the request again: the ledger's first answer, and the record settled.
-      expect(await ask(agent.id, customer.msisdn, 1_000n, id)).toEqual({ ok: false, code: "insufficient_funds" });
+      expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n, id)).toEqual({ ok: false, code: "insufficient_funds" });
       expect((await store.getCashOut(pendingId))?.state).toBe("refused");
-      expect(await ask(agent.id, customer.msisdn, 1_000n, id)).toEqual({ ok: false, code: "insufficient_funds" });
+      expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n, id)).toEqual({ ok: false, code: "insufficient_funds" });
       // It counts once, as a refusal (not as one awaiting the customer): two more requests, then no more.
       expect(await counts({ agentId: agent.id, customerId: customer.id }, new Date())).toEqual({ waiting: 0, unanswered: 1 });
-      for (let i = 1; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY; i++) expect(await ask(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "insufficient_funds" });
-      expect(await ask(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+      for (let i = 1; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY; i++) expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "insufficient_funds" });
+      expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
       expect(await w.balance(customer.walletAccountId)).toBe(500n);
     });
 
@@ -150,7 +148,7 @@ describe("agents: cash-out requests the ledger refuses", () => {
       await expect(dyingAsk(agent.id, customer.msisdn, 1_000n, id)).rejects.toThrow("the process died here");
       expect((await store.getCashOut(pendingId))?.state).toBe("pending");
       expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
-      expect(await ask(agent.id, customer.msisdn, 1_000n, id)).toMatchObject({ ok: false, code: "float_limit_exceeded" });
+      expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n, id)).toMatchObject({ ok: false, code: "float_limit_exceeded" });
       expect(await store.getCashOut(pendingId)).toBeNull();
       // Past the request's deadline, a record left "pending" would count as one the customer let lapse.
       const later = new Date(Date.now() + 3_600_000);

@@ -30,6 +30,8 @@ export interface AgentsWorld {
   bob: Customer;
   /** An active agent with float, its PIN is AGENT_PIN. */
   newAgent(floatMinor?: bigint, suffix?: number): Promise<Agent>;
+  /** The agent asks the customer (number or alias) for a cash-out, with AGENT_PIN. */
+  askCashOut(agentId: string, customerQuery: string, amountMinor: bigint, id?: string): ReturnType<Agents["startCashOut"]>;
   register(msisdn: string, name: string, pin: string): Promise<Customer>;
   /** The agents core as services builds it, over another store (one that fails on cue, say). */
   agentsOver(store: AgentStore): Agents;
@@ -84,8 +86,10 @@ export async function openAgentsWorld(code: string): Promise<AgentsWorld> {
       limits: new LimitPolicies(services.limits, now), fees: new FeeSchedules(services.fees, now), audit: services.audit,
       defaultCountry: async () => "KE", clock: now,
     });
+  const askCashOut = (agentId: string, customerQuery: string, amountMinor: bigint, id = uuidv7()) =>
+    services.agents.startCashOut({ id, agentId, customerQuery, amountMinor, agentPin: AGENT_PIN });
   return {
-    test, ledger, services, institutionId, clock, alice, bob, newAgent, balance, fund, register, agentsOver,
+    test, ledger, services, institutionId, clock, alice, bob, newAgent, askCashOut, balance, fund, register, agentsOver,
     verify: async () => {
       const report = await verifyLedger(test.db);
       expect(report.violations).toEqual([]);

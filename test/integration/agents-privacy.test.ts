@@ -40,8 +40,6 @@ describe("agents: what a refusal tells the other side", () => {
     await w.close();
   });
 
-  const ask = (agentId: string, customerQuery: string, amountMinor: bigint, id = uuidv7()) =>
-    w.services.agents.startCashOut({ id, agentId, customerQuery, amountMinor, agentPin: AGENT_PIN });
 
   it("cash-out requests refused for the customer's funds count as unanswered: the agent cannot bisect the balance", async () => {
     const agent = await w.newAgent(0n);
@@ -51,9 +49,9 @@ describe("agents: what a refusal tells the other side", () => {
     // 6,950 and its fee of 100 come to 7,050: one more than the wallet holds.
     const probes = [8_000n, 7_500n, 6_950n].map((amountMinor) => ({ id: uuidv7(), amountMinor }));
     expect(probes).toHaveLength(MAX_UNANSWERED_CASH_OUTS_PER_DAY);
-    for (const p of probes) expect(await ask(agent.id, victim.msisdn, p.amountMinor, p.id)).toEqual({ ok: false, code: "insufficient_funds" });
+    for (const p of probes) expect(await w.askCashOut(agent.id, victim.msisdn, p.amountMinor, p.id)).toEqual({ ok: false, code: "insufficient_funds" });
     // A fourth request is refused whatever its amount, one the wallet could cover too.
-    expect(await ask(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    expect(await w.askCashOut(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
     // Nothing was held; the refused requests are no cash-outs to the customer or to the agent's app.
     expect(await w.balance(victim.walletAccountId)).toBe(7_000n);
     expect(await w.services.agents.pendingCashOuts(victim.id)).toEqual([]);
@@ -64,16 +62,16 @@ describe("agents: what a refusal tells the other side", () => {
     expect(await w.services.agents.approveCashOut({ pendingId: first, customerId: victim.id, customerPin: "6284" })).toEqual({ ok: false, code: "pending_not_found" });
     expect(await w.services.agents.declineCashOut({ pendingId: first, customerId: victim.id })).toEqual({ ok: false, code: "pending_not_found" });
     // Another agent is not held up.
-    const fromOther = await ask(other.id, victim.msisdn, 1_000n);
+    const fromOther = await w.askCashOut(other.id, victim.msisdn, 1_000n);
     if (!fromOther.ok) throw new Error(fromOther.code);
     expect(await w.services.agents.declineCashOut({ pendingId: fromOther.pending.pendingId, customerId: victim.id })).toMatchObject({ ok: true });
     // Once topped up, a retry of a refused request (the same id) keeps its first answer, as the
     // ledger keeps a refusal for good; it is the same request, so it is not counted again nor
     // refused as one too many. A new request is one too many.
     await w.fund(victim.walletAccountId, 10_000n);
-    expect(await ask(agent.id, victim.msisdn, probes[0]!.amountMinor, probes[0]!.id)).toEqual({ ok: false, code: "insufficient_funds" });
-    expect(await ask(agent.id, victim.msisdn, probes[0]!.amountMinor, probes[0]!.id)).toEqual({ ok: false, code: "insufficient_funds" });
-    expect(await ask(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    expect(await w.askCashOut(agent.id, victim.msisdn, probes[0]!.amountMinor, probes[0]!.id)).toEqual({ ok: false, code: "insufficient_funds" });
+    expect(await w.askCashOut(agent.id, victim.msisdn, probes[0]!.amountMinor, probes[0]!.id)).toEqual({ ok: false, code: "insufficient_funds" });
+    expect(await w.askCashOut(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
     expect(await w.balance(victim.walletAccountId)).toBe(17_000n);
     expect(await w.services.agents.pendingCashOuts(victim.id)).toEqual([]);
   });
@@ -83,15 +81,15 @@ describe("agents: what a refusal tells the other side", () => {
     const victim = await w.register("0712388002", "Wanjiku Njoroge", "6284");
     await w.fund(victim.walletAccountId, 2_000n);
     const id = uuidv7();
-    expect(await ask(agent.id, victim.msisdn, 5_000n, id)).toEqual({ ok: false, code: "insufficient_funds" });
-    expect(await ask(agent.id, victim.msisdn, 1_000n, id)).toEqual({ ok: false, code: "request_id_reused" });
+    expect(await w.askCashOut(agent.id, victim.msisdn, 5_000n, id)).toEqual({ ok: false, code: "insufficient_funds" });
+    expect(await w.askCashOut(agent.id, victim.msisdn, 1_000n, id)).toEqual({ ok: false, code: "request_id_reused" });
     // One refusal counted: two more requests may still be made (and are refused for the funds).
-    expect(await ask(agent.id, victim.msisdn, 5_000n)).toEqual({ ok: false, code: "insufficient_funds" });
-    const held = await ask(agent.id, victim.msisdn, 1_000n);
+    expect(await w.askCashOut(agent.id, victim.msisdn, 5_000n)).toEqual({ ok: false, code: "insufficient_funds" });
+    const held = await w.askCashOut(agent.id, victim.msisdn, 1_000n);
     if (!held.ok) throw new Error(held.code);
     expect((await w.services.agents.pendingCashOuts(victim.id)).map((p) => p.pendingId)).toEqual([held.pending.pendingId]);
     expect(await w.services.agents.declineCashOut({ pendingId: held.pending.pendingId, customerId: victim.id })).toMatchObject({ ok: true });
-    expect(await ask(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    expect(await w.askCashOut(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
   });
 
   it("concurrent requests cannot all slip past the count: what awaits the customer and what was refused are read under one lock", async () => {
@@ -102,13 +100,13 @@ describe("agents: what a refusal tells the other side", () => {
     // MAX_PENDING_CASH_OUTS_PER_CUSTOMER are in flight (a record not yet refused awaits the
     // customer) and fewer than MAX_UNANSWERED_CASH_OUTS_PER_DAY were refused, so at most
     // 4 + 2 others come before the last one let in.
-    const results = await Promise.all(Array.from({ length: 24 }, () => ask(agent.id, victim.msisdn, 1_000n)));
+    const results = await Promise.all(Array.from({ length: 24 }, () => w.askCashOut(agent.id, victim.msisdn, 1_000n)));
     const codes = results.map((r) => (r.ok ? "ok" : r.code));
     for (const c of codes) expect(["insufficient_funds", "too_many_pending", "cash_outs_declined"]).toContain(c);
     const told = codes.filter((c) => c === "insufficient_funds").length;
     expect(told).toBeGreaterThanOrEqual(MAX_UNANSWERED_CASH_OUTS_PER_DAY);
     expect(told).toBeLessThanOrEqual(MAX_PENDING_CASH_OUTS_PER_CUSTOMER + MAX_UNANSWERED_CASH_OUTS_PER_DAY - 1);
-    expect(await ask(agent.id, victim.msisdn, 100n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    expect(await w.askCashOut(agent.id, victim.msisdn, 100n)).toEqual({ ok: false, code: "cash_outs_declined" });
     expect(await w.services.agents.pendingCashOuts(victim.id)).toEqual([]);
     expect(await w.balance(victim.walletAccountId)).toBe(500n);
   });
@@ -140,7 +138,7 @@ describe("agents: what a refusal tells the other side", () => {
     const agent = await w.newAgent(0n);
     const customer = await w.register("0712388005", "Baraka Kiprono", "6284");
     await w.fund(customer.walletAccountId, 100_000n);
-    const taken = await ask(agent.id, customer.msisdn, 45_000n);
+    const taken = await w.askCashOut(agent.id, customer.msisdn, 45_000n);
     if (!taken.ok) throw new Error(taken.code);
     expect(await w.services.agents.approveCashOut({ pendingId: taken.pending.pendingId, customerId: customer.id, customerPin: "6284" })).toMatchObject({ ok: true });
     // 5,000 of the customer's day is left: the customer may hear it (their own quote), the agent not.
@@ -150,10 +148,10 @@ describe("agents: what a refusal tells the other side", () => {
     expect(await w.services.agents.quoteWithdraw(customer.id, agent.msisdn, agent.storeNumber, 6_000n, "agent", "agent")).toMatchObject({ ok: true, feeMinor: 100n });
     expect(await w.services.agents.quoteWithdraw(customer.id, agent.msisdn, agent.storeNumber, 50_001n, "agent", "agent")).toEqual({ ok: false, code: "per_transaction_exceeded" });
     for (const amountMinor of [6_000n, 5_500n, 5_200n]) {
-      expect(await ask(agent.id, customer.msisdn, amountMinor)).toEqual({ ok: false, code: "daily_amount_exceeded" });
+      expect(await w.askCashOut(agent.id, customer.msisdn, amountMinor)).toEqual({ ok: false, code: "daily_amount_exceeded" });
     }
     // Refused for the customer's limit three times: the agent may ask no more today.
-    expect(await ask(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
+    expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
     expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
     expect(await w.balance(customer.walletAccountId)).toBe(100_000n - 46_000n);
   });
@@ -165,7 +163,7 @@ describe("agents: what a refusal tells the other side", () => {
     const app = express().use(agentApiRouter({ agents: w.services.agents, keys: w.services.agentKeys, logger: createLogger("silent") }));
     const customer = await w.register("0712388006", "Neema Atieno", "6284");
     await w.fund(customer.walletAccountId, 100_000n);
-    const taken = await ask(agent.id, customer.msisdn, 48_000n);
+    const taken = await w.askCashOut(agent.id, customer.msisdn, 48_000n);
     if (!taken.ok) throw new Error(taken.code);
     expect(await w.services.agents.approveCashOut({ pendingId: taken.pending.pendingId, customerId: customer.id, customerPin: "6284" })).toMatchObject({ ok: true });
     const refused = await request(app).post("/agent/v1/cash-outs").set("Authorization", `Bearer ${issued.secret}`)
@@ -183,12 +181,12 @@ describe("agents: what a refusal tells the other side", () => {
     await w.fund(customer.walletAccountId, 30_000n);
     const withdrawal = { customerId: customer.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor: 6_000n, customerPin: "6284", channel: "ussd" as const };
     expect(await w.services.agents.withdraw({ ...withdrawal, id: uuidv7() })).toEqual({ ok: false, code: "float_limit_exceeded" });
-    expect(await ask(agent.id, customer.msisdn, 6_000n)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 5_000n });
+    expect(await w.askCashOut(agent.id, customer.msisdn, 6_000n)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 5_000n });
     // The float's day: 4,000 may still come in today after a withdrawal of 5,000.
     expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 100_000n, maxDailyFloatInMinor: 9_000n }, BANK)).ok).toBe(true);
     expect(await w.services.agents.withdraw({ ...withdrawal, id: uuidv7(), amountMinor: 5_000n })).toMatchObject({ ok: true });
     expect(await w.services.agents.withdraw({ ...withdrawal, id: uuidv7() })).toEqual({ ok: false, code: "float_limit_exceeded" });
-    expect(await ask(agent.id, customer.msisdn, 6_000n)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 4_000n });
+    expect(await w.askCashOut(agent.id, customer.msisdn, 6_000n)).toEqual({ ok: false, code: "float_limit_exceeded", availableMinor: 4_000n });
     expect(await w.balance(customer.walletAccountId)).toBe(30_000n - 5_100n);
   });
 
@@ -217,11 +215,11 @@ describe("agents: what a refusal tells the other side", () => {
     const customer = await w.register("0712388003", "Zawadi Auma", "6284");
     await w.fund(customer.walletAccountId, 50_000n);
     for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY + 2; i++) {
-      expect(await ask(agent.id, customer.msisdn, 1_000n)).toMatchObject({ ok: false, code: "float_limit_exceeded" });
+      expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n)).toMatchObject({ ok: false, code: "float_limit_exceeded" });
     }
     // The bank raises the ceiling: the agent may ask again.
     expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 100_000n }, BANK)).ok).toBe(true);
-    const held = await ask(agent.id, customer.msisdn, 1_000n);
+    const held = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
     if (!held.ok) throw new Error(held.code);
     expect(await w.services.agents.declineCashOut({ pendingId: held.pending.pendingId, customerId: customer.id })).toMatchObject({ ok: true });
   });
