@@ -79,7 +79,7 @@ describe("agents: cash-out requests the ledger refuses", () => {
     expect(await w.askCashOut(agent.id, closed.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
   });
 
-  it("a request refused for the bank's frozen fee account is not counted against the agent", async () => {
+  it("a request refused for the bank's frozen fee account says agent_unavailable and is not counted against the agent", async () => {
     const agent = await w.newAgent(0n);
     const customer = await w.register("0712366003", "Rehema Odhiambo", "6284");
     await w.fund(customer.walletAccountId, 50_000n);
@@ -89,7 +89,7 @@ describe("agents: cash-out requests the ledger refuses", () => {
     const feeIncome = (await w.ledger.getTransfer(feeTransferId(held.pending.pendingId)))!.creditAccountId;
     await setStatus(feeIncome, "frozen");
     try {
-      for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY + 1; i++) expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "customer_unavailable" });
+      for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY + 1; i++) expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "agent_unavailable" });
     } finally {
       await setStatus(feeIncome, "active");
     }
@@ -97,6 +97,50 @@ describe("agents: cash-out requests the ledger refuses", () => {
     const again = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
     if (!again.ok) throw new Error(again.code);
     expect(await w.services.agents.declineCashOut({ pendingId: again.pending.pendingId, customerId: customer.id })).toMatchObject({ ok: true });
+  });
+
+  it("an approval refused for the agent's frozen float says agent_unavailable, not the customer's state, and releases the hold at once", async () => {
+    const agent = await w.newAgent(0n);
+    const customer = await w.register("0712366020", "Neema Wanjiru", "6284");
+    await w.fund(customer.walletAccountId, 50_000n);
+    const held = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
+    if (!held.ok) throw new Error(held.code);
+    const available = async () => (await w.services.agents.pendingCashOuts(customer.id)).length;
+    expect(await available()).toBe(1);
+    const approve = () => w.services.agents.approveCashOut({ pendingId: held.pending.pendingId, customerId: customer.id, customerPin: "6284" });
+    await setStatus(agent.floatAccountId, "frozen");
+    try {
+      expect(await approve()).toEqual({ ok: false, code: "agent_unavailable" });
+    } finally {
+      await setStatus(agent.floatAccountId, "active");
+    }
+    // The ledger keeps that refusal for the posts' ids: the hold could never post, so it is voided
+    // now rather than left on the customer's wallet until it lapses.
+    expect(await available()).toBe(0);
+    expect(await approve()).toEqual({ ok: false, code: "pending_already_declined" });
+    const [wallet] = await w.ledger.getAccounts([customer.walletAccountId]);
+    expect(wallet!.debitsPending).toBe(0n);
+    expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
+    expect(await w.balance(agent.floatAccountId)).toBe(0n);
+  });
+
+  it("a cash-in or withdrawal refused for the customer's wallet, frozen in the ledger, says customer_unavailable; for the float, agent_unavailable; nothing moves", async () => {
+    const agent = await w.newAgent(20_000n);
+    const customer = await w.register("0712366021", "Baraka Kiprono", "6284");
+    await w.fund(customer.walletAccountId, 50_000n);
+    const cashIn = () => w.services.agents.cashIn({ id: uuidv7(), agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 1_000n, agentPin: AGENT_PIN, channel: "agent" });
+    const withdraw = () => w.services.agents.withdraw({ id: uuidv7(), customerId: customer.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor: 1_000n, customerPin: "6284", channel: "ussd" });
+    for (const [accountId, code] of [[customer.walletAccountId, "customer_unavailable"], [agent.floatAccountId, "agent_unavailable"]] as const) {
+      await setStatus(accountId, "frozen");
+      try {
+        expect(await cashIn()).toEqual({ ok: false, code });
+        expect(await withdraw()).toEqual({ ok: false, code });
+      } finally {
+        await setStatus(accountId, "active");
+      }
+    }
+    expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
+    expect(await w.balance(agent.floatAccountId)).toBe(20_000n);
   });
 
   describe("a process that dies between the ledger's refusal and settling the record", () => {

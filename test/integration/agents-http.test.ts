@@ -232,6 +232,42 @@ describe("agents over HTTP", () => {
     expect((await request(app).get("/agent/v1/float").set(...bearer(a.key))).body.balanceMinor).toBe("50000");
   });
 
+  it("admin: an account frozen in the ledger refuses with the admin API's codes and moves nothing", async () => {
+    const a = await setUpAgent(9, "10000");
+    const setStatus = (accountId: string, status: "active" | "frozen") => w.test.db.query("UPDATE accounts SET status = $2 WHERE id = $1::uuid", [accountId, status]);
+    const floatOf = async () => (await request(app).get(`${base}/${a.id}`).set(...bearer(auditor))).body.floatBalanceMinor;
+    // The bank's settlement account: the float cannot move, said as the agent being unavailable.
+    const statement = await request(app).get(`${base}/${a.id}/statement`).set(...bearer(auditor));
+    const settlement = statement.body.items[0].counterpartyAccountId as string;
+    await setStatus(settlement, "frozen");
+    try {
+      for (const path of ["top-ups", "withdrawals"]) {
+        const res = await request(app).post(`${base}/${a.id}/float/${path}`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor: "1000" });
+        expect(res.status, path).toBe(409);
+        expect(res.body.error.code).toBe("agent_unavailable");
+      }
+    } finally {
+      await setStatus(settlement, "active");
+    }
+    expect(await floatOf()).toBe("10000");
+    // A reversal's customer whose wallet is frozen: customer_not_active, and it applies once thawed.
+    const customer = await w.register("0712366030", "Zawadi Mwangi", "6284");
+    const done = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: customer.msisdn, amountMinor: "5000", pin: AGENT_PIN });
+    expect(done.status).toBe(201);
+    const reverse = () => request(app).post(`${base}/cash-ins/${done.body.transferId}/reversal`).set(...bearer(admin)).send({ reason: "wrong number" });
+    await setStatus(customer.walletAccountId, "frozen");
+    try {
+      const refused = await reverse();
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe("customer_not_active");
+    } finally {
+      await setStatus(customer.walletAccountId, "active");
+    }
+    expect(await floatOf()).toBe("5000");
+    expect((await reverse()).status).toBe(201);
+    expect(await floatOf()).toBe("10000");
+  });
+
   it("the agent API's OpenAPI document lists exactly the mounted routes", async () => {
     const res = await request(app).get("/agent/v1/openapi.json");
     expect(res.status).toBe(200);

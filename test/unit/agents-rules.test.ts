@@ -20,6 +20,7 @@ const group: TransferInput[] = [
   { id: "t4", debitAccountId: WALLET, creditAccountId: FLOAT, amountMinor: 1n, code: "cash_out" },
 ];
 const accounts = { floatAccountId: FLOAT, commissionAccountId: COMMISSION };
+const withWallet = { ...accounts, walletAccountId: WALLET };
 const failing = (id: string, result: TransferResult["result"]): TransferResult[] =>
   group.map((t) => ({ id: t.id, result: t.id === id ? result : "linked_event_failed" }));
 
@@ -83,14 +84,19 @@ describe("agentRefusalFor", () => {
   });
 
   it("maps a reused request id, frozen accounts and settled pendings, and throws on bugs", () => {
-    expect(agentRefusalFor(failing("t1", "exists_with_different_amount"), group, accounts, "agent")?.code).toBe("request_id_reused");
-    expect(agentRefusalFor(failing("t1", "debit_account_frozen"), group, accounts, "agent")?.code).toBe("agent_unavailable");
-    expect(agentRefusalFor(failing("t2", "debit_account_frozen"), group, accounts, "agent")?.code).toBe("customer_unavailable");
-    // Whose account it is comes from the side the ledger names: a frozen wallet on a leg with the float is the customer's.
-    expect(agentRefusalFor(failing("t4", "debit_account_frozen"), group, accounts, "agent")?.code).toBe("customer_unavailable");
-    expect(agentRefusalFor(failing("t4", "debit_account_closed"), group, accounts, "customer")?.code).toBe("customer_unavailable");
-    expect(agentRefusalFor(failing("t4", "credit_account_frozen"), group, accounts, "agent")?.code).toBe("agent_unavailable");
-    expect(agentRefusalFor(failing("t1", "credit_account_closed"), group, accounts, "agent")?.code).toBe("customer_unavailable");
+    expect(agentRefusalFor(failing("t1", "exists_with_different_amount"), group, withWallet, "agent")?.code).toBe("request_id_reused");
+    // The customer's wallet, on either side of a leg with the float or with the bank, is the customer's state.
+    expect(agentRefusalFor(failing("t2", "debit_account_frozen"), group, withWallet, "agent")?.code).toBe("customer_unavailable");
+    expect(agentRefusalFor(failing("t4", "debit_account_frozen"), group, withWallet, "agent")?.code).toBe("customer_unavailable");
+    expect(agentRefusalFor(failing("t4", "debit_account_closed"), group, withWallet, "customer")?.code).toBe("customer_unavailable");
+    expect(agentRefusalFor(failing("t1", "credit_account_closed"), group, withWallet, "agent")?.code).toBe("customer_unavailable");
+    // Any other account (the float, the commission account, the bank's fee income) is said as the agent's.
+    expect(agentRefusalFor(failing("t1", "debit_account_frozen"), group, withWallet, "agent")?.code).toBe("agent_unavailable");
+    expect(agentRefusalFor(failing("t4", "credit_account_frozen"), group, withWallet, "agent")?.code).toBe("agent_unavailable");
+    expect(agentRefusalFor(failing("t3", "debit_account_frozen"), group, withWallet, "bank")?.code).toBe("agent_unavailable");
+    expect(agentRefusalFor(failing("t2", "credit_account_frozen"), group, withWallet, "customer")?.code).toBe("agent_unavailable");
+    // With no customer in the operation (a float movement), no account is said as the customer's.
+    expect(agentRefusalFor(failing("t2", "debit_account_frozen"), group, accounts, "bank")?.code).toBe("agent_unavailable");
     expect(agentRefusalFor(failing("t1", "pending_transfer_expired"), group, accounts, "customer")?.code).toBe("pending_expired");
     expect(() => agentRefusalFor(failing("t1", "invalid_id"), group, accounts, "agent")).toThrow(/unexpected ledger outcome/);
     expect(() => agentRefusalFor(group.map((t) => ({ id: t.id, result: "linked_event_failed" as const })), group, accounts, "agent")).toThrow(/without a cause/);

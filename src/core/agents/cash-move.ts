@@ -3,7 +3,7 @@ import type { Institution } from "../institutions/types.js";
 import type { TransferLimits } from "../ledger/types.js";
 import type { Notice } from "../notices/types.js";
 import type { AgentKit, Fee } from "./kit.js";
-import { agentRefusalFor, type Asker } from "./refusals.js";
+import { accountsOf, agentRefusalFor, type Asker } from "./refusals.js";
 import type { Agent, AgentResult, CashReceipt } from "./types.js";
 
 /** paymentWithFee never pays more commission than the fee. */
@@ -50,7 +50,9 @@ export async function submitCashMove(kit: AgentKit, p: CashParties, move: CashMo
   group[0]!.limits = move.limits;
   group[0]!.notices = move.notices;
   const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, p.agent, move.asker);
+  // The customer's side of the money: the wallet (or instrument) credited by a cash-in, debited by a withdrawal.
+  const walletAccountId = move.type === "cash_in" ? move.creditAccountId : move.debitAccountId;
+  const refusal = agentRefusalFor(results, group, accountsOf(p.agent, walletAccountId), move.asker);
   if (refusal) return refusal;
   return {
     ok: true,

@@ -6,7 +6,7 @@ import { commissionPaid } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
 import { approvalPrompt, cashOutNotices, declinedNotice } from "./notices.js";
 import type { CashOutCounts, CashOutRecord } from "./ports.js";
-import { agentRefusalFor, refusalCause, refuse } from "./refusals.js";
+import { accountsOf, agentRefusalFor, refusalCause, refuse } from "./refusals.js";
 import {
   DEFAULT_CASH_OUT_TIMEOUT_SEC,
   MAX_CASH_OUT_TIMEOUT_SEC,
@@ -98,7 +98,7 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
     wrote = inserted.outcome === "inserted";
   }
   const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, agent, "agent");
+  const refusal = agentRefusalFor(results, group, accountsOf(agent, customer.walletAccountId), "agent");
   if (refusal) {
     await settleRefusedRecord(kit, { pendingId, wrote, existing }, refusal, refusalCause(results)?.result);
     return refusal;
@@ -262,11 +262,18 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   if (swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
-  const group = approvalGroup(own, await kit.feeIncomeId(institution));
+  const feeIncome = await kit.feeIncomeId(institution);
+  const group = approvalGroup(own, feeIncome);
   // No float-ceiling check here: the ledger counted the hold towards the float's ceiling when it
   // was made (pending credits count for a balance cap), so posting it cannot go over.
   const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, agent, "customer");
+  const refusal = agentRefusalFor(results, withHeldAccounts(group, own, feeIncome), accountsOf(agent, customer.walletAccountId), "customer");
+  if (refusal?.code === "agent_unavailable" || refusal?.code === "customer_unavailable") {
+    // A frozen or closed account: the ledger records the refusal against the posts' ids for good,
+    // so the hold could never be approved. It is released now, not held until it lapses.
+    await declineCashOut(kit, { pendingId: record.pendingId, customerId: customer.id });
+    return refusal;
+  }
   if (refusal) return settleRefusal(kit, record, refusal);
   await kit.deps.store.settleCashOut(record.pendingId, "approved", kit.now());
   return {
@@ -290,6 +297,18 @@ function approvalGroup({ record, agent, institution, customer }: Own, feeIncome:
   return group;
 }
 
+/**
+ * The approval's posts as the holds they settle, with the accounts the ledger checks: a post names
+ * only its hold, and a refusal for a frozen account is read from the leg's sides. Not submitted.
+ */
+function withHeldAccounts(group: TransferInput[], { record, agent, customer }: Own, feeIncome: string): TransferInput[] {
+  return group.map((t) =>
+    t.kind === "post"
+      ? { ...t, debitAccountId: customer.walletAccountId, creditAccountId: t.pendingId === record.pendingId ? agent.floatAccountId : feeIncome }
+      : t,
+  );
+}
+
 /** A hold voided by the expiry sweep (whose clock may run ahead of ours) is reported as expired. */
 async function settleRefusal(kit: AgentKit, record: CashOutRecord, refusal: AgentRefusal): Promise<AgentRefusal> {
   const voided = refusal.code === "pending_already_declined" && record.state === "pending";
@@ -304,14 +323,14 @@ async function settleRefusal(kit: AgentKit, record: CashOutRecord, refusal: Agen
 export async function declineCashOut(kit: AgentKit, input: { pendingId: string; customerId: string }): Promise<AgentResult<{ pendingId: string }>> {
   const own = await ownRecord(kit, input.pendingId, input.customerId);
   if ("code" in own) return own;
-  const { record, agent, institution } = own;
+  const { record, agent, institution, customer } = own;
   if (record.state === "approved") return refuse("pending_already_approved");
   const id = record.pendingId;
   const group: TransferInput[] = [{ id: voidId(id, "amount"), kind: "void", pendingId: id, code: "cash_out" }];
   if (record.feeMinor > 0n) group.push({ id: voidId(id, "fee"), kind: "void", pendingId: feeTransferId(id), code: feeCode("cash_out") });
   group[0]!.notices = [declinedNotice(agent, record.amountMinor, institution.currency, id)];
   const results = await kit.deps.ledger.submitLinked(group);
-  const refusal = agentRefusalFor(results, group, agent, "customer");
+  const refusal = agentRefusalFor(results, group, accountsOf(agent, customer.walletAccountId), "customer");
   const expiredBySweep = refusal?.code === "pending_already_declined" && (await kit.deps.ledger.getTransfer(expiryVoidId(id))) !== null;
   if (refusal?.code === "pending_expired" || expiredBySweep) {
     await kit.deps.store.settleCashOut(id, "expired", kit.now());

@@ -1,6 +1,6 @@
 import { refusedByPayeeLimit, type TransferInput, type TransferResult } from "../ledger/types.js";
 import { LIMIT_CODES, type LimitCode } from "../limits/types.js";
-import type { AgentCode, AgentRefusal } from "./types.js";
+import type { Agent, AgentCode, AgentRefusal } from "./types.js";
 
 export const refuse = (code: AgentCode, extra: Partial<AgentRefusal> = {}): AgentRefusal => ({ ok: false, code, ...extra });
 
@@ -12,11 +12,29 @@ export const refuse = (code: AgentCode, extra: Partial<AgentRefusal> = {}): Agen
  */
 export type Asker = "agent" | "customer" | "bank";
 
-/** Accounts whose shortfall gets its own words: the agent's float, the commission account. */
+/** Accounts whose shortfall or state gets its own words: the agent's float, the commission account, the customer's wallet. */
 export interface RefusalAccounts {
   floatAccountId: string;
   commissionAccountId?: string;
+  /** The customer's account in the operation, if any: its being frozen or closed is the customer's state. */
+  walletAccountId?: string;
 }
+
+/** The agent's accounts, and the customer's if one takes part. */
+export const accountsOf = (agent: Pick<Agent, "floatAccountId" | "commissionAccountId">, walletAccountId?: string): RefusalAccounts => ({
+  floatAccountId: agent.floatAccountId,
+  commissionAccountId: agent.commissionAccountId,
+  walletAccountId,
+});
+
+/**
+ * A frozen or closed account, said by whose it is. The customer's wallet is the customer's state,
+ * said as a blocked customer is before the ledger is asked. Any other (the float, the commission
+ * account, the bank's settlement or fee income) is said as the agent being unavailable: the agent
+ * cannot serve, and every asker's table (the admin API's too) knows that code.
+ */
+const unavailable = (accountId: string | undefined, accounts: RefusalAccounts): AgentCode =>
+  accountId !== undefined && accountId === accounts.walletAccountId ? "customer_unavailable" : "agent_unavailable";
 
 /** The member of a failed group that the ledger refused (the others say linked_event_failed); none when it went through. */
 export const refusalCause = (results: TransferResult[]): TransferResult | undefined =>
@@ -54,15 +72,13 @@ export function agentRefusalFor(results: TransferResult[], group: TransferInput[
       if (leg?.debitAccountId === accounts.floatAccountId) return refuse("insufficient_float");
       if (leg?.debitAccountId === accounts.commissionAccountId) return refuse("commission_paid_out");
       return refuse("insufficient_funds");
-    // Whose account is frozen or closed is read from the side the ledger names, not from the leg:
-    // a customer's frozen wallet on a leg to or from the float is the customer's state, said as a
-    // blocked customer is before the ledger is asked, not as the agent's.
+    // Whose account is frozen or closed is read from the side the ledger names, not from the leg.
     case "debit_account_frozen":
     case "debit_account_closed":
-      return refuse(leg?.debitAccountId === accounts.floatAccountId ? "agent_unavailable" : "customer_unavailable");
+      return refuse(unavailable(leg?.debitAccountId, accounts));
     case "credit_account_frozen":
     case "credit_account_closed":
-      return refuse(leg?.creditAccountId === accounts.floatAccountId ? "agent_unavailable" : "customer_unavailable");
+      return refuse(unavailable(leg?.creditAccountId, accounts));
     case "accounts_must_have_the_same_currency":
       return refuse("currency_mismatch");
     case "pending_transfer_expired":

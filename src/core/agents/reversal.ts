@@ -2,7 +2,7 @@ import { commissionTransferId, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import { RECORDED_FAILURES, type Transfer, type TransferInput } from "../ledger/types.js";
 import type { AgentKit } from "./kit.js";
-import { agentRefusalFor, refuse } from "./refusals.js";
+import { accountsOf, agentRefusalFor, refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, Reversal, ReverseCashInInput } from "./types.js";
 
 /**
@@ -60,7 +60,7 @@ async function trySlot(kit: AgentKit, original: Transfer, agent: Agent, slot: nu
   if (short) return (await reversedInLaterSlot(kit, original.id, slot)) ? refuse("already_reversed") : refuse(short);
   const results = await kit.deps.ledger.submitLinked(group.transfers);
   if (results.some((r) => RECORDED_FAILURES.has(r.result))) return "refused_for_good";
-  const refusal = agentRefusalFor(results, group.transfers, agent, "bank");
+  const refusal = agentRefusalFor(results, group.transfers, accountsOf(agent, original.creditAccountId), "bank");
   if (refusal) return refusal;
   if (results.some((r) => r.result === "exists")) return refuse("already_reversed");
   return {

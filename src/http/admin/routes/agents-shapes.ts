@@ -99,6 +99,8 @@ export const deviceKeyOut = z
 /** An agent refusal through the one status table; problems become field details. */
 export function agentRefusal(r: AgentRefusal): Reply {
   if (r.code === "invalid_input") return invalid(r.problems ?? []);
+  // The customer's wallet frozen or closed (a reversal's customer): the admin API's word for it.
+  if (r.code === "customer_unavailable") return refuse("customer_not_active");
   if (isRefusalCode(r.code)) return refuse(r.code, r.availableMinor !== undefined ? [{ path: "availableMinor", message: r.availableMinor.toString() }] : undefined);
   return refuse("invalid_request", [{ path: "code", message: r.code }]);
 }
