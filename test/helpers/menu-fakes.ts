@@ -37,6 +37,8 @@ export interface FakeCashOut {
   amountMinor: bigint;
   feeMinor: bigint;
   state: "pending" | "approved" | "declined";
+  /** False for a record whose hold the ledger never made (a process died before settling it): counted as awaiting, never offered. */
+  held?: boolean;
 }
 
 /** Fakes' fee schedule: cash-in is free (the agent earns KES 5), a cash-out costs the customer KES 10. */
@@ -353,7 +355,7 @@ function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): Ag
     async pendingCashOuts(customer) {
       bank.trip();
       return [...bank.cashOuts.values()]
-        .filter((p) => p.customerId === customer.id && p.state === "pending")
+        .filter((p) => p.customerId === customer.id && p.state === "pending" && p.held !== false)
         .map((p) => ({ pendingId: p.pendingId, agentName: shortName(p.agent.name), storeNumber: p.agent.ref.storeNumber, amountMinor: p.amountMinor, feeMinor: p.feeMinor, expiresAt: new Date(Date.now() + 300_000) }));
     },
     async approveCashOut(input) {

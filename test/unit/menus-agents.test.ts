@@ -139,6 +139,15 @@ describe("agent menu", () => {
     expect(replyKeys((await walk(bank.context(JANE), []))[0]!)).toEqual(["main.title"]);
   });
 
+  it("a dial with a shortcut while a record awaits with no hold behind it goes where the shortcut asks", async () => {
+    const { bank, shop } = setup();
+    await walk(bank.context(SHOP), ["2", "0700000010", "400", AGENT_PIN]);
+    for (const p of bank.cashOuts.values()) p.held = false;
+    const balance = await walk(bank.context(JANE), ["4827"], ["1"]);
+    expect(replyKeys(balance[0]!)).toEqual(["bal.ask_pin"]);
+    expect(replyKeys((await walk(bank.context(JANE), []))[0]!)).toEqual(["main.title"]);
+  });
+
   it("the customer declines (money back on the wallet) or leaves it for later (the main menu)", async () => {
     const { bank, jane, shop } = setup();
     await walk(bank.context(SHOP), ["2", "0700000010", "400", AGENT_PIN]);

@@ -46,7 +46,11 @@ export class MenuEngine {
     if (!customer) return this.follow(await this.flows.register.start(state, ctx), ctx);
     if (!customer.active) return end(state, [msg("err.account_frozen")]);
     // A cash-out an agent started waits for this customer, with the agent and the cash in front of them: it comes first.
-    if (awaiting.includes(customer.id)) return this.follow(await this.flows.approve.start(state, ctx), ctx);
+    if (awaiting.includes(customer.id)) {
+      const offer = await this.flows.approve.start(state, ctx);
+      // Nothing to offer after all (a request whose hold the ledger never made): the dial goes where it asked.
+      if (!offer.jump) return offer;
+    }
     return this.enter(state, "main", this.shortcuts.customer, shortcut, ctx);
   }
 
