@@ -140,7 +140,7 @@ describe("agent menu", () => {
   });
 
   it("a dial with a shortcut while a record awaits with no hold behind it goes where the shortcut asks", async () => {
-    const { bank, shop } = setup();
+    const { bank } = setup();
     await walk(bank.context(SHOP), ["2", "0700000010", "400", AGENT_PIN]);
     for (const p of bank.cashOuts.values()) p.held = false;
     const balance = await walk(bank.context(JANE), ["4827"], ["1"]);
