@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../../config.js";
+import { lockDataDir } from "./data-dir-lock.js";
 import { loadPglitePrismaAdapter } from "./prisma.js";
 import { PgliteDb, PostgresDb, type SqlDb } from "./sql.js";
 
@@ -15,8 +16,15 @@ export async function openDatabase(config: Config): Promise<SqlDb> {
   }
   const dir = path.join(config.dataDir, "pglite");
   await mkdir(dir, { recursive: true });
-  await loadPglitePrismaAdapter();
-  return PgliteDb.open(dir);
+  // Before PGlite touches the files: a second process on them would go over the first one's writes.
+  const release = await lockDataDir(config.dataDir);
+  try {
+    await loadPglitePrismaAdapter();
+    return await PgliteDb.open(dir, release);
+  } catch (error) {
+    await release();
+    throw error;
+  }
 }
 
 /** Where the data lives, for the start-up log line (never includes a password). */

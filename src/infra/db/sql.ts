@@ -111,15 +111,18 @@ export class PostgresDb implements SqlDb {
 export class PgliteDb implements SqlDb {
   readonly kind = "pglite" as const;
 
-  constructor(readonly pglite: PGlite) {}
+  constructor(
+    readonly pglite: PGlite,
+    private readonly afterClose?: () => Promise<void>,
+  ) {}
 
-  /** dataDir undefined → in memory (tests); a path → persisted there. */
-  static async open(dataDir?: string): Promise<PgliteDb> {
+  /** dataDir undefined → in memory (tests); a path → persisted there. afterClose runs once the files are written out (the directory's lock). */
+  static async open(dataDir?: string, afterClose?: () => Promise<void>): Promise<PgliteDb> {
     // Loaded only when used: the embedded database costs ~50 MB of memory a PostgreSQL gateway never needs.
     const { PGlite } = await import("@electric-sql/pglite");
     const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
     await pglite.waitReady;
-    return new PgliteDb(pglite);
+    return new PgliteDb(pglite, afterClose);
   }
 
   async query<R>(text: string, params?: unknown[]): Promise<SqlResult<R>> {
@@ -147,6 +150,7 @@ export class PgliteDb implements SqlDb {
 
   async close(): Promise<void> {
     if (!this.pglite.closed) await this.pglite.close();
+    await this.afterClose?.();
   }
 }
 

@@ -1,0 +1,77 @@
+// The embedded database's directory lock, on real files, a real PGlite and a real second process:
+// a `fingate ledger verify` beside a running gateway is refused with a clear error instead of
+// reading stale files and writing over the gateway's; a lock left by a dead process is taken over.
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { DataDirInUse } from "../../src/infra/db/data-dir-lock.js";
+import { openDatabase } from "../../src/infra/db/open.js";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", ""]);
+  await new Promise((resolve) => child.once("exit", resolve));
+  return child.pid!;
+}
+
+describe("the embedded database's directory lock", () => {
+  let dataDir: string;
+  const config = () => loadConfig({ FINGATE_DATA_DIR: dataDir });
+  const lockFile = () => path.join(dataDir, "pglite.lock");
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "fingate-lock-"));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("refuses a second open in this process and in another (the CLI beside a gateway), and lets go on close", async () => {
+    const db = await openDatabase(config());
+    try {
+      await db.exec("CREATE TABLE IF NOT EXISTS kept (n int); INSERT INTO kept VALUES (7)");
+      expect((await readFile(lockFile(), "utf8")).trim()).toBe(String(process.pid));
+      await expect(openDatabase(config())).rejects.toBeInstanceOf(DataDirInUse);
+      const cli = await run(process.execPath, ["--import", "tsx", "src/cli.ts", "ledger", "verify"], {
+        cwd: ROOT,
+        env: { ...process.env, FINGATE_DATA_DIR: dataDir, DATABASE_URL: "" },
+      }).then(
+        () => null,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(cli?.code).toBe(1);
+      expect(cli?.stderr).toContain(`is open in process ${process.pid}`);
+      expect(cli?.stderr).toContain("stop it first");
+    } finally {
+      await db.close();
+    }
+    await expect(readFile(lockFile(), "utf8")).rejects.toMatchObject({ code: "ENOENT" });
+    // What the first process wrote is there for the next one.
+    const again = await openDatabase(config());
+    try {
+      expect((await again.query<{ n: number }>("SELECT n FROM kept")).rows).toEqual([{ n: 7 }]);
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
+
+  it("takes over a lock whose process is gone, or one naming this pid that this process does not hold (a restarted container)", async () => {
+    for (const stale of [await deadPid(), process.pid]) {
+      await writeFile(lockFile(), `${stale}\n`);
+      const db = await openDatabase(config());
+      try {
+        expect((await readFile(lockFile(), "utf8")).trim()).toBe(String(process.pid));
+        await expect(openDatabase(config())).rejects.toBeInstanceOf(DataDirInUse);
+      } finally {
+        await db.close();
+      }
+    }
+  }, 60_000);
+});
