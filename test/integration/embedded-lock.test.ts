@@ -1,9 +1,9 @@
 // The embedded database's directory lock, on real files, a real PGlite and a real second process:
 // a `fingate ledger verify` beside a running gateway is refused with a clear error instead of
-// reading stale files and writing over the gateway's; a lock left by a dead process is taken over.
+// reading stale files and writing over the gateway's; the socket of a process that died is taken over.
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,11 +14,12 @@ import { openDatabase } from "../../src/infra/db/open.js";
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-/** The pid of a process that has exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ["-e", ""]);
+/** A process that listens on the lock's socket, as a gateway holding it does, then is killed (its socket file stays). */
+async function killedHolder(socketPath: string): Promise<void> {
+  const child = spawn(process.execPath, ["-e", `require("net").createServer().listen(${JSON.stringify(socketPath)}, () => console.log("up"))`]);
+  await new Promise((resolve) => child.stdout.once("data", resolve));
+  child.kill("SIGKILL");
   await new Promise((resolve) => child.once("exit", resolve));
-  return child.pid!;
 }
 
 describe("the embedded database's directory lock", () => {
@@ -37,7 +38,7 @@ describe("the embedded database's directory lock", () => {
     const db = await openDatabase(config());
     try {
       await db.exec("CREATE TABLE IF NOT EXISTS kept (n int); INSERT INTO kept VALUES (7)");
-      expect((await readFile(lockFile(), "utf8")).trim()).toBe(String(process.pid));
+      expect((await stat(lockFile())).isSocket()).toBe(true);
       await expect(openDatabase(config())).rejects.toBeInstanceOf(DataDirInUse);
       const cli = await run(process.execPath, ["--import", "tsx", "src/cli.ts", "ledger", "verify"], {
         cwd: ROOT,
@@ -47,12 +48,12 @@ describe("the embedded database's directory lock", () => {
         (error: { code: number; stderr: string }) => error,
       );
       expect(cli?.code).toBe(1);
-      expect(cli?.stderr).toContain(`is open in process ${process.pid}`);
+      expect(cli?.stderr).toContain(`is open in process ${process.pid} on ${hostname()}`);
       expect(cli?.stderr).toContain("stop it first");
     } finally {
       await db.close();
     }
-    await expect(readFile(lockFile(), "utf8")).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(stat(lockFile())).rejects.toMatchObject({ code: "ENOENT" });
     // What the first process wrote is there for the next one.
     const again = await openDatabase(config());
     try {
@@ -62,12 +63,14 @@ describe("the embedded database's directory lock", () => {
     }
   }, 60_000);
 
-  it("takes over a lock whose process is gone, or one naming this pid that this process does not hold (a restarted container)", async () => {
-    for (const stale of [await deadPid(), process.pid]) {
-      await writeFile(lockFile(), `${stale}\n`);
+  it("takes over a lock whose process died (its socket left behind) or a plain file in its place", async () => {
+    const leftovers = [() => killedHolder(lockFile()), () => writeFile(lockFile(), "4242\n")];
+    for (const leave of leftovers) {
+      await leave();
+      await expect(stat(lockFile())).resolves.toBeTruthy();
       const db = await openDatabase(config());
       try {
-        expect((await readFile(lockFile(), "utf8")).trim()).toBe(String(process.pid));
+        expect((await stat(lockFile())).isSocket()).toBe(true);
         await expect(openDatabase(config())).rejects.toBeInstanceOf(DataDirInUse);
       } finally {
         await db.close();
