@@ -52,6 +52,7 @@ const TABLE: Record<string, string> = {
   invalid_store_number: "err.store_invalid",
   agent_not_found: "err.agent_not_found",
   agent_unavailable: "err.agent_unavailable",
+  bank_account_unavailable: "err.unavailable",
   agent_store_mismatch: "err.agent_store_mismatch",
   self_transaction: "err.self_transaction",
   insufficient_float: "err.insufficient_float",

@@ -79,7 +79,7 @@ describe("agents: cash-out requests the ledger refuses", () => {
     expect(await w.askCashOut(agent.id, closed.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
   });
 
-  it("a request refused for the bank's frozen fee account says agent_unavailable and is not counted against the agent", async () => {
+  it("a request refused for the bank's frozen fee account says bank_account_unavailable and is not counted against the agent", async () => {
     const agent = await w.newAgent(0n);
     const customer = await w.register("0712366003", "Rehema Odhiambo", "6284");
     await w.fund(customer.walletAccountId, 50_000n);
@@ -89,7 +89,7 @@ describe("agents: cash-out requests the ledger refuses", () => {
     const feeIncome = (await w.ledger.getTransfer(feeTransferId(held.pending.pendingId)))!.creditAccountId;
     await setStatus(feeIncome, "frozen");
     try {
-      for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY + 1; i++) expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "agent_unavailable" });
+      for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY + 1; i++) expect(await w.askCashOut(agent.id, customer.msisdn, 1_000n)).toEqual({ ok: false, code: "bank_account_unavailable" });
     } finally {
       await setStatus(feeIncome, "active");
     }
@@ -99,29 +99,53 @@ describe("agents: cash-out requests the ledger refuses", () => {
     expect(await w.services.agents.declineCashOut({ pendingId: again.pending.pendingId, customerId: customer.id })).toMatchObject({ ok: true });
   });
 
-  it("an approval refused for the agent's frozen float says agent_unavailable, not the customer's state, and releases the hold at once", async () => {
-    const agent = await w.newAgent(0n);
-    const customer = await w.register("0712366020", "Neema Wanjiru", "6284");
-    await w.fund(customer.walletAccountId, 50_000n);
-    const held = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
-    if (!held.ok) throw new Error(held.code);
-    const available = async () => (await w.services.agents.pendingCashOuts(customer.id)).length;
-    expect(await available()).toBe(1);
-    const approve = () => w.services.agents.approveCashOut({ pendingId: held.pending.pendingId, customerId: customer.id, customerPin: "6284" });
-    await setStatus(agent.floatAccountId, "frozen");
-    try {
-      expect(await approve()).toEqual({ ok: false, code: "agent_unavailable" });
-    } finally {
-      await setStatus(agent.floatAccountId, "active");
+  describe("an approval refused for a frozen account releases the hold at once (the ledger refuses the posts' ids for good)", () => {
+    const records = () => new SqlAgentStore(w.test.db);
+    /** A cash-out held for a new customer, its account frozen by `freeze`, approved: what the approval said. */
+    async function approveFrozen(msisdn: string, freeze: (p: { agentFloat: string; wallet: string; feeIncome: string }) => string) {
+      const agent = await w.newAgent(0n);
+      const customer = await w.register(msisdn, "Neema Wanjiru", "6284");
+      await w.fund(customer.walletAccountId, 50_000n);
+      const held = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
+      if (!held.ok) throw new Error(held.code);
+      const pendingId = held.pending.pendingId;
+      const feeIncome = (await w.ledger.getTransfer(feeTransferId(pendingId)))!.creditAccountId;
+      const frozen = freeze({ agentFloat: agent.floatAccountId, wallet: customer.walletAccountId, feeIncome });
+      const approve = () => w.services.agents.approveCashOut({ pendingId, customerId: customer.id, customerPin: "6284" });
+      await setStatus(frozen, "frozen");
+      let said;
+      try {
+        said = await approve();
+      } finally {
+        await setStatus(frozen, "active");
+      }
+      // Nothing is held any more, nothing moved, nothing is offered, and a retried approval finds nothing to approve.
+      const [wallet] = await w.ledger.getAccounts([customer.walletAccountId]);
+      expect(wallet!.debitsPending).toBe(0n);
+      expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
+      expect(await w.balance(agent.floatAccountId)).toBe(0n);
+      expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
+      expect(await approve()).toEqual({ ok: false, code: "pending_not_found" });
+      return { said, record: await records().getCashOut(pendingId) };
     }
-    // The ledger keeps that refusal for the posts' ids: the hold could never post, so it is voided
-    // now rather than left on the customer's wallet until it lapses.
-    expect(await available()).toBe(0);
-    expect(await approve()).toEqual({ ok: false, code: "pending_already_declined" });
-    const [wallet] = await w.ledger.getAccounts([customer.walletAccountId]);
-    expect(wallet!.debitsPending).toBe(0n);
-    expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
-    expect(await w.balance(agent.floatAccountId)).toBe(0n);
+
+    it("the agent's float: agent_unavailable, and the request is removed (not counted against the agent)", async () => {
+      const { said, record } = await approveFrozen("0712366020", (p) => p.agentFloat);
+      expect(said).toEqual({ ok: false, code: "agent_unavailable" });
+      expect(record).toBeNull();
+    });
+
+    it("the customer's wallet, frozen in the ledger: customer_unavailable, and the request is kept as refused (counted)", async () => {
+      const { said, record } = await approveFrozen("0712366022", (p) => p.wallet);
+      expect(said).toEqual({ ok: false, code: "customer_unavailable" });
+      expect(record?.state).toBe("refused");
+    });
+
+    it("the bank's fee income: bank_account_unavailable, and the request is removed", async () => {
+      const { said, record } = await approveFrozen("0712366023", (p) => p.feeIncome);
+      expect(said).toEqual({ ok: false, code: "bank_account_unavailable" });
+      expect(record).toBeNull();
+    });
   });
 
   it("a cash-in or withdrawal refused for the customer's wallet, frozen in the ledger, says customer_unavailable; for the float, agent_unavailable; nothing moves", async () => {

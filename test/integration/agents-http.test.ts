@@ -236,7 +236,7 @@ describe("agents over HTTP", () => {
     const a = await setUpAgent(9, "10000");
     const setStatus = (accountId: string, status: "active" | "frozen") => w.test.db.query("UPDATE accounts SET status = $2 WHERE id = $1::uuid", [accountId, status]);
     const floatOf = async () => (await request(app).get(`${base}/${a.id}`).set(...bearer(auditor))).body.floatBalanceMinor;
-    // The bank's settlement account: the float cannot move, said as the agent being unavailable.
+    // The bank's settlement account: the float cannot move, said as the bank's own account.
     const statement = await request(app).get(`${base}/${a.id}/statement`).set(...bearer(auditor));
     const settlement = statement.body.items[0].counterpartyAccountId as string;
     await setStatus(settlement, "frozen");
@@ -244,7 +244,7 @@ describe("agents over HTTP", () => {
       for (const path of ["top-ups", "withdrawals"]) {
         const res = await request(app).post(`${base}/${a.id}/float/${path}`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor: "1000" });
         expect(res.status, path).toBe(409);
-        expect(res.body.error.code).toBe("agent_unavailable");
+        expect(res.body.error.code).toBe("bank_account_unavailable");
       }
     } finally {
       await setStatus(settlement, "active");

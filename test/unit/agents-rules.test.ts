@@ -90,13 +90,16 @@ describe("agentRefusalFor", () => {
     expect(agentRefusalFor(failing("t4", "debit_account_frozen"), group, withWallet, "agent")?.code).toBe("customer_unavailable");
     expect(agentRefusalFor(failing("t4", "debit_account_closed"), group, withWallet, "customer")?.code).toBe("customer_unavailable");
     expect(agentRefusalFor(failing("t1", "credit_account_closed"), group, withWallet, "agent")?.code).toBe("customer_unavailable");
-    // Any other account (the float, the commission account, the bank's fee income) is said as the agent's.
+    // The float and the commission account are the agent's; the bank's fee income is the bank's own.
     expect(agentRefusalFor(failing("t1", "debit_account_frozen"), group, withWallet, "agent")?.code).toBe("agent_unavailable");
     expect(agentRefusalFor(failing("t4", "credit_account_frozen"), group, withWallet, "agent")?.code).toBe("agent_unavailable");
     expect(agentRefusalFor(failing("t3", "debit_account_frozen"), group, withWallet, "bank")?.code).toBe("agent_unavailable");
-    expect(agentRefusalFor(failing("t2", "credit_account_frozen"), group, withWallet, "customer")?.code).toBe("agent_unavailable");
+    expect(agentRefusalFor(failing("t2", "credit_account_frozen"), group, withWallet, "customer")?.code).toBe("bank_account_unavailable");
+    expect(agentRefusalFor(failing("t3", "credit_account_closed"), group, withWallet, "agent")?.code).toBe("bank_account_unavailable");
     // With no customer in the operation (a float movement), no account is said as the customer's.
-    expect(agentRefusalFor(failing("t2", "debit_account_frozen"), group, accounts, "bank")?.code).toBe("agent_unavailable");
+    expect(agentRefusalFor(failing("t2", "debit_account_frozen"), group, accounts, "bank")?.code).toBe("bank_account_unavailable");
+    // A leg that names no accounts (a post) is not guessed to be anyone's but the bank's.
+    expect(agentRefusalFor([{ id: "p1", result: "debit_account_frozen" }], [{ id: "p1", kind: "post", pendingId: "t4", code: "cash_out" }], withWallet, "customer")?.code).toBe("bank_account_unavailable");
     expect(agentRefusalFor(failing("t1", "pending_transfer_expired"), group, accounts, "customer")?.code).toBe("pending_expired");
     expect(() => agentRefusalFor(failing("t1", "invalid_id"), group, accounts, "agent")).toThrow(/unexpected ledger outcome/);
     expect(() => agentRefusalFor(group.map((t) => ({ id: t.id, result: "linked_event_failed" as const })), group, accounts, "agent")).toThrow(/without a cause/);
@@ -105,15 +108,13 @@ describe("agentRefusalFor", () => {
 
 describe("refusedForCustomer", () => {
   it("counts a cash-out refused for the customer's funds, limits or frozen or closed wallet, not one for the agent's or the bank's side", () => {
-    expect(refusedForCustomer("insufficient_funds", "exceeds_credits")).toBe(true);
-    expect(refusedForCustomer("daily_amount_exceeded", "daily_amount_exceeded")).toBe(true);
-    expect(refusedForCustomer("customer_unavailable", "debit_account_frozen")).toBe(true);
-    expect(refusedForCustomer("customer_unavailable", "debit_account_closed")).toBe(true);
-    // The fee income account is the only credit account said as the customer's: the bank's, not counted.
-    expect(refusedForCustomer("customer_unavailable", "credit_account_frozen")).toBe(false);
-    expect(refusedForCustomer("float_limit_exceeded", "balance_limit_exceeded")).toBe(false);
-    expect(refusedForCustomer("agent_unavailable", "credit_account_frozen")).toBe(false);
-    expect(refusedForCustomer("request_id_reused", "exists_with_different_amount")).toBe(false);
+    expect(refusedForCustomer("insufficient_funds")).toBe(true);
+    expect(refusedForCustomer("daily_amount_exceeded")).toBe(true);
+    expect(refusedForCustomer("customer_unavailable")).toBe(true);
+    expect(refusedForCustomer("bank_account_unavailable")).toBe(false);
+    expect(refusedForCustomer("float_limit_exceeded")).toBe(false);
+    expect(refusedForCustomer("agent_unavailable")).toBe(false);
+    expect(refusedForCustomer("request_id_reused")).toBe(false);
   });
 });
 

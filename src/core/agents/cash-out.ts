@@ -1,12 +1,12 @@
 import { commissionCode, commissionTransferId, feeCode, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
-import type { TransferInput, TransferResultCode } from "../ledger/types.js";
+import type { TransferInput } from "../ledger/types.js";
 import { LIMIT_CODES } from "../limits/types.js";
 import { commissionPaid } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
 import { approvalPrompt, cashOutNotices, declinedNotice } from "./notices.js";
 import type { CashOutCounts, CashOutRecord } from "./ports.js";
-import { accountsOf, agentRefusalFor, refusalCause, refuse } from "./refusals.js";
+import { accountsOf, agentRefusalFor, refuse, UNAVAILABLE_CODES } from "./refusals.js";
 import {
   DEFAULT_CASH_OUT_TIMEOUT_SEC,
   MAX_CASH_OUT_TIMEOUT_SEC,
@@ -100,7 +100,7 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, accountsOf(agent, customer.walletAccountId), "agent");
   if (refusal) {
-    await settleRefusedRecord(kit, { pendingId, wrote, existing }, refusal, refusalCause(results)?.result);
+    await settleRefusedRecord(kit, { pendingId, wrote, existing }, refusal);
     return refusal;
   }
   const stored = await kit.deps.store.getCashOut(pendingId);
@@ -116,9 +116,9 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
  * keeps a refusal for good), without counting twice; trying again after a top-up takes a new
  * request id, which counts as a new request.
  */
-async function settleRefusedRecord(kit: AgentKit, call: RefusedCall, refusal: AgentRefusal, cause: TransferResultCode | undefined): Promise<void> {
+async function settleRefusedRecord(kit: AgentKit, call: RefusedCall, refusal: AgentRefusal): Promise<void> {
   if (!call.wrote && !(await leftPending(kit, call.existing, refusal))) return;
-  if (refusedForCustomer(refusal.code, cause)) await kit.deps.store.settleCashOut(call.pendingId, "refused", kit.now());
+  if (refusedForCustomer(refusal.code)) await kit.deps.store.settleCashOut(call.pendingId, "refused", kit.now());
   else await kit.deps.store.deleteRefusedCashOut(call.pendingId);
 }
 
@@ -153,15 +153,12 @@ async function leftPending(kit: AgentKit, existing: CashOutRecord | null, refusa
  * A cash-out refused for the customer's side: what their wallet holds, their own limits, or their
  * wallet being frozen or closed. Both debits are the customer's wallet and the float's own limits
  * are said as float_limit_exceeded, so in this flow the funds and limit codes are the customer's
- * alone. customer_unavailable is said for a frozen or closed fee income account too (a credit
- * account, the bank's side), so for it the ledger's own outcome decides: a debit account here is
- * the wallet. The ledger checks the wallet's state before its funds or any limit, so the agent
- * hears customer_unavailable whatever the amount, as it did before this counted; counting it only
- * stops it from asking again and again.
+ * alone, and customer_unavailable is said of the wallet only (refusals.ts: unavailable). The
+ * ledger checks the wallet's state before its funds or any limit, so the agent hears
+ * customer_unavailable whatever the amount; counting it only stops it from asking again and again.
  */
-export function refusedForCustomer(code: AgentCode, cause: TransferResultCode | undefined): boolean {
-  if (code === "customer_unavailable") return cause === "debit_account_frozen" || cause === "debit_account_closed";
-  return code === "insufficient_funds" || (LIMIT_CODES as readonly string[]).includes(code);
+export function refusedForCustomer(code: AgentCode): boolean {
+  return code === "customer_unavailable" || code === "insufficient_funds" || (LIMIT_CODES as readonly string[]).includes(code);
 }
 
 /**
@@ -268,12 +265,7 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   // was made (pending credits count for a balance cap), so posting it cannot go over.
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, withHeldAccounts(group, own, feeIncome), accountsOf(agent, customer.walletAccountId), "customer");
-  if (refusal?.code === "agent_unavailable" || refusal?.code === "customer_unavailable") {
-    // A frozen or closed account: the ledger records the refusal against the posts' ids for good,
-    // so the hold could never be approved. It is released now, not held until it lapses.
-    await declineCashOut(kit, { pendingId: record.pendingId, customerId: customer.id });
-    return refusal;
-  }
+  if (refusal && UNAVAILABLE_CODES.has(refusal.code)) return releaseRefused(kit, record, refusal);
   if (refusal) return settleRefusal(kit, record, refusal);
   await kit.deps.store.settleCashOut(record.pendingId, "approved", kit.now());
   return {
@@ -307,6 +299,25 @@ function withHeldAccounts(group: TransferInput[], { record, agent, customer }: O
       ? { ...t, debitAccountId: customer.walletAccountId, creditAccountId: t.pendingId === record.pendingId ? agent.floatAccountId : feeIncome }
       : t,
   );
+}
+
+/**
+ * An approval the ledger refused for a frozen or closed account. The ledger keeps that refusal
+ * against the posts' ids for good, so the hold could never be approved: it is voided now (the
+ * customer's money is free at once, not when the hold lapses), with no notice, since nobody
+ * declined, and the record settled as a request refused at the start is: kept as "refused"
+ * (counted against the agent) when the customer's wallet was the cause, removed when the
+ * agent's or the bank's account was. A retried approval finds no request to approve.
+ */
+async function releaseRefused(kit: AgentKit, record: CashOutRecord, refusal: AgentRefusal): Promise<AgentRefusal> {
+  const id = record.pendingId;
+  // Voids check no account's state; a hold the sweep voided meanwhile is answered as voided.
+  const group: TransferInput[] = [{ id: voidId(id, "amount"), kind: "void", pendingId: id, code: "cash_out" }];
+  if (record.feeMinor > 0n) group.push({ id: voidId(id, "fee"), kind: "void", pendingId: feeTransferId(id), code: feeCode("cash_out") });
+  await kit.deps.ledger.submitLinked(group);
+  if (refusal.code === "customer_unavailable") await kit.deps.store.settleCashOut(id, "refused", kit.now());
+  else await kit.deps.store.deleteRefusedCashOut(id);
+  return refusal;
 }
 
 /** A hold voided by the expiry sweep (whose clock may run ahead of ours) is reported as expired. */

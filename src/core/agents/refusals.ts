@@ -28,16 +28,21 @@ export const accountsOf = (agent: Pick<Agent, "floatAccountId" | "commissionAcco
 });
 
 /**
- * A frozen or closed account, said by whose it is. The customer's wallet is the customer's state,
- * said as a blocked customer is before the ledger is asked. Any other (the float, the commission
- * account, the bank's settlement or fee income) is said as the agent being unavailable: the agent
- * cannot serve, and every asker's table (the admin API's too) knows that code.
+ * A frozen or closed account, said by whose it is: the customer's wallet is the customer's state
+ * (said as a blocked customer is before the ledger is asked), the float and the commission account
+ * the agent's, any other the bank's own (settlement, fee income), which neither party can mend.
  */
-const unavailable = (accountId: string | undefined, accounts: RefusalAccounts): AgentCode =>
-  accountId !== undefined && accountId === accounts.walletAccountId ? "customer_unavailable" : "agent_unavailable";
+export function unavailable(accountId: string | undefined, accounts: RefusalAccounts): AgentCode {
+  if (accountId !== undefined && accountId === accounts.walletAccountId) return "customer_unavailable";
+  if (accountId === accounts.floatAccountId || accountId === accounts.commissionAccountId) return "agent_unavailable";
+  return "bank_account_unavailable";
+}
+
+/** The refusals that say an account is frozen or closed. */
+export const UNAVAILABLE_CODES: ReadonlySet<AgentCode> = new Set(["customer_unavailable", "agent_unavailable", "bank_account_unavailable"]);
 
 /** The member of a failed group that the ledger refused (the others say linked_event_failed); none when it went through. */
-export const refusalCause = (results: TransferResult[]): TransferResult | undefined =>
+const refusalCause = (results: TransferResult[]): TransferResult | undefined =>
   results.find((r) => r.result !== "ok" && r.result !== "exists" && r.result !== "linked_event_failed");
 
 /**

@@ -2,7 +2,7 @@ import { commissionTransferId, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import { RECORDED_FAILURES, type Transfer, type TransferInput } from "../ledger/types.js";
 import type { AgentKit } from "./kit.js";
-import { accountsOf, agentRefusalFor, refuse } from "./refusals.js";
+import { accountsOf, agentRefusalFor, refuse, unavailable, type RefusalAccounts } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, Reversal, ReverseCashInInput } from "./types.js";
 
 /**
@@ -56,11 +56,12 @@ async function trySlot(kit: AgentKit, original: Transfer, agent: Agent, slot: nu
   const group = await compensation(kit, original, id, slot);
   // Checked before submitting: a refusal the ledger records binds this slot's ids to it for good,
   // so one is expected only from a race with a spend (or an earlier attempt's, replayed).
-  const short = await shortfall(kit, group.transfers, original.creditAccountId, original.amountMinor - group.feeMinor, agent.commissionAccountId, group.commissionMinor);
+  const short = await shortfall(kit, group.transfers, accountsOf(agent, original.creditAccountId), original.amountMinor - group.feeMinor, group.commissionMinor);
   if (short) return (await reversedInLaterSlot(kit, original.id, slot)) ? refuse("already_reversed") : refuse(short);
   const results = await kit.deps.ledger.submitLinked(group.transfers);
   if (results.some((r) => RECORDED_FAILURES.has(r.result))) return "refused_for_good";
-  const refusal = agentRefusalFor(results, group.transfers, accountsOf(agent, original.creditAccountId), "bank");
+  // A frozen or closed account is a recorded failure, answered above: shortfall's next slot says whose.
+  const refusal = agentRefusalFor(results, group.transfers, agent, "bank");
   if (refusal) return refusal;
   if (results.some((r) => r.result === "exists")) return refuse("already_reversed");
   return {
@@ -100,16 +101,20 @@ async function compensation(kit: AgentKit, original: Transfer, id: string, slot:
  * Why the ledger would refuse the reversal now, read before submitting: an account not active, a
  * customer who has spent the money, an agent paid the commission out. Null when it would pass.
  */
-async function shortfall(kit: AgentKit, transfers: TransferInput[], customerAccountId: string, customerOwesMinor: bigint, commissionAccountId: string, commissionMinor: bigint) {
+async function shortfall(kit: AgentKit, transfers: TransferInput[], parties: RefusalAccounts, customerOwesMinor: bigint, commissionMinor: bigint) {
+  const customerAccountId = parties.walletAccountId!;
   const ids = [...new Set(transfers.flatMap((t) => [t.debitAccountId!, t.creditAccountId!]))];
   const accounts = new Map((await kit.deps.ledger.getAccounts(ids)).map((a) => [a.id, a]));
   const available = (id: string) => {
     const a = accounts.get(id);
     return a ? a.creditsPosted - a.debitsPosted - a.debitsPending : 0n;
   };
-  if (ids.some((id) => accounts.get(id)?.status !== "active")) return accounts.get(customerAccountId)?.status !== "active" ? ("customer_unavailable" as const) : ("agent_unavailable" as const);
+  // The customer's state first, then the agent's, then the bank's own accounts.
+  const inactive = ids.filter((id) => accounts.get(id)?.status !== "active").map((id) => unavailable(id, parties));
+  const said = (["customer_unavailable", "agent_unavailable", "bank_account_unavailable"] as const).find((code) => inactive.includes(code));
+  if (said) return said;
   if (available(customerAccountId) < customerOwesMinor) return "customer_funds_spent" as const;
-  if (commissionMinor > 0n && available(commissionAccountId) < commissionMinor) return "commission_paid_out" as const;
+  if (commissionMinor > 0n && available(parties.commissionAccountId!) < commissionMinor) return "commission_paid_out" as const;
   return null;
 }
 

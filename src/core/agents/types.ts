@@ -83,6 +83,8 @@ export type AgentCode =
   | "agent_store_mismatch"
   | "customer_not_found"
   | "customer_unavailable"
+  /** An account of the bank's own (settlement, fee income) is frozen or closed. */
+  | "bank_account_unavailable"
   | "self_transaction"
   | "amount_outside_fee_bands"
   | "sim_swap_cooling"

@@ -46,6 +46,7 @@ export const REFUSALS = {
   store_number_taken: [409, "another agent of the institution has this store number"],
   invalid_store_number: [400, "the store number must be 4 to 12 digits"],
   agent_unavailable: [409, "the agent is suspended or closed"],
+  bank_account_unavailable: [409, "an account of the institution's own (settlement, fee income) is frozen or closed"],
   agent_has_balance: [409, "the agent still holds float or commission: withdraw it before closing"],
   insufficient_float: [422, "the agent's float cannot cover this"],
   float_limit_exceeded: [422, "this would take the agent's float above its ceiling"],

@@ -22,6 +22,7 @@ export const AGENT_API_REFUSALS = {
   agent_store_mismatch: [422, "the agent number and store number do not belong to the same agent"],
   customer_not_found: [404, "no customer with this number or name"],
   customer_unavailable: [409, "the customer's account is not active"],
+  bank_account_unavailable: [503, "the bank cannot move money through its own accounts now; nothing moved; try later"],
   self_transaction: [422, "an agent cannot serve its own number"],
   amount_outside_fee_bands: [422, "the bank does not allow this amount"],
   sim_swap_cooling: [409, "the SIM changed recently: large amounts wait until the cooling period ends"],

@@ -135,7 +135,7 @@ function floatRoute(s: AdminServices, direction: "top_up" | "withdraw"): AnyRout
     summary: topUp ? "Move e-money from the institution's settlement account to the agent's float" : "Move e-money from the agent's float back to the settlement account",
     params: agentParams, body: floatBody,
     success: { status: 201, description: "the movement (replayed: true when the request id was seen before)", schema: floatReceiptOut },
-    refusals: ["agent_not_found", "agent_unavailable", "insufficient_float", "float_limit_exceeded", "request_id_reused", "not_configured"],
+    refusals: ["agent_not_found", "agent_unavailable", "bank_account_unavailable", "insufficient_float", "float_limit_exceeded", "request_id_reused", "not_configured"],
     handle: ({ principal, institution, params, body }) =>
       withAgent(s, institution, params.agentId, async (agent) => {
         const input = { id: body.requestId, agentId: agent.id, amountMinor: body.amountMinor, reference: body.reference, actor: actor(principal) };
@@ -178,7 +178,7 @@ function reverseCashIn(s: AdminServices): AnyRoute {
     summary: "Reverse a mistaken cash-in with a compensating transfer (amount back to the float, fee to the customer, commission clawed back); once only",
     params: z.object({ institutionId: uuid, transferId: uuid }), body: z.strictObject({ reason: z.string().min(1).max(200) }),
     success: { status: 201, description: "the compensating transfers", schema: reversalOut },
-    refusals: ["transfer_not_found", "not_a_cash_in", "already_reversed", "customer_funds_spent", "customer_not_active", "commission_paid_out", "agent_unavailable", "not_configured"],
+    refusals: ["transfer_not_found", "not_a_cash_in", "already_reversed", "customer_funds_spent", "customer_not_active", "commission_paid_out", "agent_unavailable", "bank_account_unavailable", "not_configured"],
     async handle({ principal, institution, params, body }) {
       if (!s.agents) return refuse("not_configured");
       const done = await s.agents.reverseCashIn({ transferId: params.transferId, reason: body.reason, actor: actor(principal), institutionId: institution!.id });
