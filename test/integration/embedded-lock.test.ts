@@ -2,7 +2,8 @@
 // a `fingate ledger verify` beside a running gateway is refused with a clear error instead of
 // reading stale files and writing over the gateway's; the socket of a process that died is taken over.
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -61,6 +62,36 @@ describe("the embedded database's directory lock", () => {
     } finally {
       await again.close();
     }
+  }, 60_000);
+
+  it("a contender that connects and goes away at once (a timeout, Ctrl-C) leaves the holder and its lock alone", async () => {
+    const db = await openDatabase(config());
+    try {
+      for (let i = 0; i < 5; i++) {
+        const probe = connect(lockFile());
+        probe.on("error", () => undefined);
+        await new Promise((resolve) => probe.once("connect", resolve));
+        probe.destroy();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect(openDatabase(config())).rejects.toBeInstanceOf(DataDirInUse);
+      expect((await db.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+
+  it("locks a directory whose path is too long for a socket file (an abstract socket on Linux)", async () => {
+    const deep = path.join(dataDir, "a-directory-name-long-enough".repeat(4));
+    await mkdir(deep, { recursive: true });
+    const db = await openDatabase(loadConfig({ FINGATE_DATA_DIR: deep }));
+    try {
+      await expect(openDatabase(loadConfig({ FINGATE_DATA_DIR: path.join(deep, "..", path.basename(deep)) }))).rejects.toBeInstanceOf(DataDirInUse);
+    } finally {
+      await db.close();
+    }
+    const again = await openDatabase(loadConfig({ FINGATE_DATA_DIR: deep }));
+    await again.close();
   }, 60_000);
 
   it("takes over a lock whose process died (its socket left behind) or a plain file in its place", async () => {

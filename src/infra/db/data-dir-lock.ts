@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
+import { realpathSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { connect, createServer, type Server } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { hostname } from "node:os";
 import path from "node:path";
 
@@ -18,7 +20,7 @@ export class DataDirInUse extends Error {
 }
 
 const LOCK_NAME = "pglite.lock";
-/** Unix socket paths are limited to ~108 bytes; beyond that the path relative to the working directory is tried. */
+/** Unix socket paths are limited to ~108 bytes. */
 const MAX_SOCKET_PATH = 100;
 const ASK_TIMEOUT_MS = 2_000;
 
@@ -31,11 +33,13 @@ const ASK_TIMEOUT_MS = 2_000;
  * The lock is a Unix socket the holder listens on in the data directory. The kernel closes it
  * when the holder dies, however it dies, so no pid is trusted: a socket file nobody listens on is
  * stale and is taken over, and one that answers is in use, whether by this process, another one
- * or another container sharing the volume. The holder answers with its pid and host, for the
- * error. Two processes taking over the same stale socket at the same instant can both get it (one
- * removes the file between the other's check and its listen): a start racing a start after a
- * crash, which this does not guard against. Not on Windows (no such sockets by path there), nor for a directory whose path is too
- * long for a socket: there the directory is not locked, as before. Returns the release.
+ * or another container on the same machine sharing the volume (not across machines: a socket on
+ * a network file system does not reach its holder). The holder answers with its pid and host, for
+ * the error. Two processes taking over the same stale socket at the same instant can both get it
+ * (one removes the file between the other's check and its listen): a start racing a start after
+ * a crash, which this does not guard against. A directory whose path is too long for a socket is
+ * locked on Linux by an abstract socket named after its real path (this machine's processes
+ * only, per network namespace); elsewhere, and on Windows, it is not locked. Returns the release.
  */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const target = socketPath(dataDir);
@@ -47,7 +51,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     const holder = await ask(target);
     if (holder !== null) throw new DataDirInUse(path.resolve(dataDir), holder);
     // Nobody listens: the socket of a process that died (or a file left there). Taken over.
-    await rm(target, { force: true });
+    if (!target.startsWith("\0")) await rm(target, { force: true });
   }
   throw new Error(`could not lock ${path.resolve(dataDir)}: another process keeps taking ${LOCK_NAME} over; try again`);
 }
@@ -55,15 +59,26 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
 function socketPath(dataDir: string): string | null {
   const absolute = path.resolve(dataDir, LOCK_NAME);
   if (Buffer.byteLength(absolute) <= MAX_SOCKET_PATH) return absolute;
-  const relative = path.relative(process.cwd(), absolute);
-  return Buffer.byteLength(relative) <= MAX_SOCKET_PATH ? relative : null;
+  if (process.platform !== "linux") return null;
+  // The same directory by any spelling of its path names the same socket.
+  const digest = createHash("sha256").update(realpathSync(dataDir)).digest("hex").slice(0, 40);
+  return `\0fingate-pglite-${digest}`;
 }
 
 function listen(target: string): Promise<{ server: Server } | { code: string | undefined; error: Error }> {
   return new Promise((resolve) => {
-    const server = createServer((socket) => socket.end(`${process.pid} on ${hostname()}\n`));
+    const server = createServer((socket) => {
+      // A contender that gives up (its timeout, Ctrl-C) resets the connection: that must not
+      // become an unhandled error that ends the holder.
+      socket.on("error", () => undefined);
+      socket.end(`${process.pid} on ${hostname()}\n`);
+      // Nor may one that never hangs up hold up the release (close waits for every connection).
+      socket.setTimeout(ASK_TIMEOUT_MS, () => socket.destroy());
+    });
     server.once("error", (error: NodeJS.ErrnoException) => resolve({ code: error.code, error }));
     server.listen(target, () => {
+      // Once listening, an accept error (EMFILE, say) only costs a contender its answer.
+      server.on("error", () => undefined);
       // The lock must not keep a command-line run alive once its work is done.
       server.unref();
       resolve({ server });
@@ -89,12 +104,22 @@ function ask(target: string): Promise<string | null> {
   });
 }
 
-/** Closing the server removes its socket file (libuv does), and nothing else's. */
+/**
+ * Closing the server removes its socket file (libuv does), and nothing else's. Its callback waits
+ * for open connections, which a contender may still hold: those are cut first.
+ */
 function release(server: Server): () => Promise<void> {
+  const open = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
+  });
   let released = false;
   return async () => {
     if (released) return;
     released = true;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of open) socket.destroy();
+    await closed;
   };
 }
