@@ -6,7 +6,7 @@ import { commissionPaid } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
 import { approvalPrompt, cashOutNotices, declinedNotice } from "./notices.js";
 import type { CashOutCounts, CashOutRecord } from "./ports.js";
-import { accountsOf, agentRefusalFor, refuse, UNAVAILABLE_CODES } from "./refusals.js";
+import { accountsOf, agentRefusalFor, isUnavailable, refuse } from "./refusals.js";
 import {
   DEFAULT_CASH_OUT_TIMEOUT_SEC,
   MAX_CASH_OUT_TIMEOUT_SEC,
@@ -265,7 +265,7 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   // was made (pending credits count for a balance cap), so posting it cannot go over.
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, withHeldAccounts(group, own, feeIncome), accountsOf(agent, customer.walletAccountId), "customer");
-  if (refusal && UNAVAILABLE_CODES.has(refusal.code)) return releaseRefused(kit, record, refusal);
+  if (refusal && isUnavailable(refusal.code)) return releaseRefused(kit, record, refusal);
   if (refusal) return settleRefusal(kit, record, refusal);
   await kit.deps.store.settleCashOut(record.pendingId, "approved", kit.now());
   return {
@@ -312,12 +312,18 @@ function withHeldAccounts(group: TransferInput[], { record, agent, customer }: O
 async function releaseRefused(kit: AgentKit, record: CashOutRecord, refusal: AgentRefusal): Promise<AgentRefusal> {
   const id = record.pendingId;
   // Voids check no account's state; a hold the sweep voided meanwhile is answered as voided.
-  const group: TransferInput[] = [{ id: voidId(id, "amount"), kind: "void", pendingId: id, code: "cash_out" }];
-  if (record.feeMinor > 0n) group.push({ id: voidId(id, "fee"), kind: "void", pendingId: feeTransferId(id), code: feeCode("cash_out") });
-  await kit.deps.ledger.submitLinked(group);
+  await kit.deps.ledger.submitLinked(voidsOf(record));
   if (refusal.code === "customer_unavailable") await kit.deps.store.settleCashOut(id, "refused", kit.now());
   else await kit.deps.store.deleteRefusedCashOut(id);
   return refusal;
+}
+
+/** The voids of a cash-out's holds (the amount, and the fee if any): a decline's, or a refused approval's. */
+function voidsOf(record: CashOutRecord): TransferInput[] {
+  const id = record.pendingId;
+  const group: TransferInput[] = [{ id: voidId(id, "amount"), kind: "void", pendingId: id, code: "cash_out" }];
+  if (record.feeMinor > 0n) group.push({ id: voidId(id, "fee"), kind: "void", pendingId: feeTransferId(id), code: feeCode("cash_out") });
+  return group;
 }
 
 /** A hold voided by the expiry sweep (whose clock may run ahead of ours) is reported as expired. */
@@ -337,8 +343,7 @@ export async function declineCashOut(kit: AgentKit, input: { pendingId: string; 
   const { record, agent, institution, customer } = own;
   if (record.state === "approved") return refuse("pending_already_approved");
   const id = record.pendingId;
-  const group: TransferInput[] = [{ id: voidId(id, "amount"), kind: "void", pendingId: id, code: "cash_out" }];
-  if (record.feeMinor > 0n) group.push({ id: voidId(id, "fee"), kind: "void", pendingId: feeTransferId(id), code: feeCode("cash_out") });
+  const group = voidsOf(record);
   group[0]!.notices = [declinedNotice(agent, record.amountMinor, institution.currency, id)];
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, accountsOf(agent, customer.walletAccountId), "customer");

@@ -33,13 +33,16 @@ export const accountsOf = (agent: Pick<Agent, "floatAccountId" | "commissionAcco
  * the agent's, any other the bank's own (settlement, fee income), which neither party can mend.
  */
 export function unavailable(accountId: string | undefined, accounts: RefusalAccounts): AgentCode {
-  if (accountId !== undefined && accountId === accounts.walletAccountId) return "customer_unavailable";
+  if (accountId === undefined) return "bank_account_unavailable";
+  if (accountId === accounts.walletAccountId) return "customer_unavailable";
   if (accountId === accounts.floatAccountId || accountId === accounts.commissionAccountId) return "agent_unavailable";
   return "bank_account_unavailable";
 }
 
-/** The refusals that say an account is frozen or closed. */
-export const UNAVAILABLE_CODES: ReadonlySet<AgentCode> = new Set(["customer_unavailable", "agent_unavailable", "bank_account_unavailable"]);
+/** The refusals that say an account is frozen or closed, in the order one is said when several are. */
+export const UNAVAILABLE_CODES = ["customer_unavailable", "agent_unavailable", "bank_account_unavailable"] as const satisfies readonly AgentCode[];
+
+export const isUnavailable = (code: AgentCode): boolean => (UNAVAILABLE_CODES as readonly AgentCode[]).includes(code);
 
 /** The member of a failed group that the ledger refused (the others say linked_event_failed); none when it went through. */
 const refusalCause = (results: TransferResult[]): TransferResult | undefined =>

@@ -2,7 +2,7 @@ import { commissionTransferId, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import { RECORDED_FAILURES, type Transfer, type TransferInput } from "../ledger/types.js";
 import type { AgentKit } from "./kit.js";
-import { accountsOf, agentRefusalFor, refuse, unavailable, type RefusalAccounts } from "./refusals.js";
+import { accountsOf, agentRefusalFor, refuse, unavailable, UNAVAILABLE_CODES, type RefusalAccounts } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, Reversal, ReverseCashInInput } from "./types.js";
 
 /**
@@ -109,9 +109,8 @@ async function shortfall(kit: AgentKit, transfers: TransferInput[], parties: Ref
     const a = accounts.get(id);
     return a ? a.creditsPosted - a.debitsPosted - a.debitsPending : 0n;
   };
-  // The customer's state first, then the agent's, then the bank's own accounts.
   const inactive = ids.filter((id) => accounts.get(id)?.status !== "active").map((id) => unavailable(id, parties));
-  const said = (["customer_unavailable", "agent_unavailable", "bank_account_unavailable"] as const).find((code) => inactive.includes(code));
+  const said = UNAVAILABLE_CODES.find((code) => inactive.includes(code));
   if (said) return said;
   if (available(customerAccountId) < customerOwesMinor) return "customer_funds_spent" as const;
   if (commissionMinor > 0n && available(parties.commissionAccountId!) < commissionMinor) return "commission_paid_out" as const;
