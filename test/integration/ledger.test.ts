@@ -316,6 +316,18 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     expect(await env.ledger.getTransfer("nope")).toBeNull();
   });
 
+  it("reads transfers asked for at once each by its own id, unknown ones as null", async () => {
+    const a = await env.wallet(100n);
+    const b = await env.open("customer_wallet", WALLET);
+    const moves = [move(a, b, 1n), move(a, b, 2n, { reference: "two" }), move(b, a, 1n)];
+    for (const t of moves) expect((await env.ledger.transfer(t)).result).toBe("ok");
+    const ids = [moves[2]!.id, uuidv7(), moves[0]!.id, moves[1]!.id, moves[0]!.id];
+    const got = await Promise.all(ids.map((id) => env.ledger.getTransfer(id)));
+    expect(got.map((t) => t?.id ?? null)).toEqual([moves[2]!.id, null, moves[0]!.id, moves[1]!.id, moves[0]!.id]);
+    expect(got.map((t) => t?.amountMinor ?? null)).toEqual([1n, null, 1n, 2n, 1n]);
+    expect(got[3]).toMatchObject({ debitAccountId: a.id, creditAccountId: b.id, reference: "two" });
+  });
+
   it("answers a retried failure with the same code even after the account is funded", async () => {
     const wallet = await env.wallet(0n);
     const payee = await env.open("merchant");

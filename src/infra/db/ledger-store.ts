@@ -28,6 +28,7 @@ import {
 import { loadPendings, saveCountedQuery, usageKeysToLoad, type LoadedPending } from "./ledger-counted.js";
 import { latestUsageCounters, loadUsageCounters, saveUsageCountersQuery, selectUsageCounters, upsertUsageCounters, usageCountersFrom, type UsageCounterRow } from "./limit-policy-store.js";
 import { LedgerCache, type CachedSnapshot } from "./ledger-cache.js";
+import { BatchedRead } from "./batched-read.js";
 import { clientExecutor, PostgresDb, type SqlDb } from "./sql.js";
 
 // Balances and wallet reads (coalesced per turn): prepared, as every hop that shows a balance makes
@@ -228,12 +229,15 @@ export interface SqlLedgerStoreOptions {
 
 export class SqlLedgerStore implements LedgerStore {
   private readonly cache: LedgerCache | null;
+  // Transfers by id, coalesced: a dial with cash-outs awaiting asks for each one's hold at once.
+  private readonly transferById: BatchedRead<TransferRow>;
 
   constructor(
     private readonly db: SqlDb,
     private readonly options: SqlLedgerStoreOptions = { prepare: true, audit: true },
   ) {
     this.cache = db instanceof PostgresDb && options.cache !== false ? new LedgerCache(options.cacheAccounts) : null;
+    this.transferById = new BatchedRead(db, `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1::uuid`, 1);
   }
 
   /** Batches written by each path since the store was made (for benchmarks and tests). */
@@ -403,8 +407,8 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   async getTransfer(id: string): Promise<Transfer | null> {
-    const result = await this.db.query<TransferRow>(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1::uuid`, [id]);
-    return result.rows[0] ? toTransfer(result.rows[0]) : null;
+    const [row] = await this.transferById.query([id]);
+    return row ? toTransfer(row) : null;
   }
 
   async listAccountTransfers(accountId: string, page: TransferPage): Promise<Transfer[]> {
