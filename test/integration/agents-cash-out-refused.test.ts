@@ -59,9 +59,9 @@ describe("agents: cash-out requests the ledger refuses", () => {
     expect(await w.askCashOut(agent.id, frozen.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
     // A retry of a counted request is the same request: its first answer, not counted again.
     expect(await w.askCashOut(agent.id, frozen.msisdn, probes[0]!.amountMinor, probes[0]!.id)).toEqual({ ok: false, code: "customer_unavailable" });
-    // Nothing held, nothing shown to the customer or to the agent's app.
+    // Nothing held, nothing shown to the customer; the agent's app reads "refused", with no reason.
     expect(await w.services.agents.pendingCashOuts(frozen.id)).toEqual([]);
-    for (const p of probes) expect(await w.services.agents.cashOutStatus(cashOutPendingId(p.id))).toBeNull();
+    for (const p of probes) expect(await w.services.agents.cashOutStatus(cashOutPendingId(p.id))).toMatchObject({ state: "refused" });
     // The bank unfreezes the wallet: this agent has asked enough today, another agent may ask.
     await setStatus(frozen.walletAccountId, "active");
     expect(await w.askCashOut(agent.id, frozen.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
@@ -106,7 +106,8 @@ describe("agents: cash-out requests the ledger refuses", () => {
       const agent = await w.newAgent(0n);
       const customer = await w.register(msisdn, "Neema Wanjiru", "6284");
       await w.fund(customer.walletAccountId, 50_000n);
-      const held = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
+      const requestId = uuidv7();
+      const held = await w.askCashOut(agent.id, customer.msisdn, 1_000n, requestId);
       if (!held.ok) throw new Error(held.code);
       const pendingId = held.pending.pendingId;
       const feeIncome = (await w.ledger.getTransfer(feeTransferId(pendingId)))!.creditAccountId;
@@ -126,25 +127,53 @@ describe("agents: cash-out requests the ledger refuses", () => {
       expect(await w.balance(agent.floatAccountId)).toBe(0n);
       expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
       expect(await approve()).toEqual({ ok: false, code: "pending_not_found" });
-      return { said, record: await records().getCashOut(pendingId) };
+      // The agent is told to hand over no cash, once, and its app reads the request as over.
+      const told = await w.test.db.query<{ template: string }>("SELECT template FROM outbox_messages WHERE msisdn = $1 AND template LIKE 'notice.%'", [agent.msisdn]);
+      expect(told.rows.map((r) => r.template)).toEqual(["notice.cash_out_cancelled"]);
+      const status = await w.services.agents.cashOutStatus(pendingId);
+      // The agent's retry of its request answers the same, and records no new request over the voided hold.
+      const retried = await w.askCashOut(agent.id, customer.msisdn, 1_000n, requestId);
+      expect(retried).toMatchObject({ ok: true, replayed: true, pending: { state: status?.state } });
+      expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
+      expect((await w.services.agents.atNumber(customer.msisdn, w.institutionId)).awaitingCashOut).toEqual([]);
+      return { said, state: status?.state, record: await records().getCashOut(pendingId) };
     }
 
-    it("the agent's float: agent_unavailable, and the request is removed (not counted against the agent)", async () => {
-      const { said, record } = await approveFrozen("0712366020", (p) => p.agentFloat);
+    it("the agent's float: agent_unavailable, and the request is cancelled (not counted against the agent)", async () => {
+      const { said, state, record } = await approveFrozen("0712366020", (p) => p.agentFloat);
       expect(said).toEqual({ ok: false, code: "agent_unavailable" });
-      expect(record).toBeNull();
+      expect([state, record?.state]).toEqual(["cancelled", "cancelled"]);
     });
 
     it("the customer's wallet, frozen in the ledger: customer_unavailable, and the request is kept as refused (counted)", async () => {
-      const { said, record } = await approveFrozen("0712366022", (p) => p.wallet);
+      const { said, state, record } = await approveFrozen("0712366022", (p) => p.wallet);
       expect(said).toEqual({ ok: false, code: "customer_unavailable" });
-      expect(record?.state).toBe("refused");
+      expect([state, record?.state]).toEqual(["refused", "refused"]);
     });
 
-    it("the bank's fee income: bank_account_unavailable, and the request is removed", async () => {
-      const { said, record } = await approveFrozen("0712366023", (p) => p.feeIncome);
+    it("the bank's fee income: bank_account_unavailable, and the request is cancelled", async () => {
+      const { said, state, record } = await approveFrozen("0712366023", (p) => p.feeIncome);
       expect(said).toEqual({ ok: false, code: "bank_account_unavailable" });
-      expect(record).toBeNull();
+      expect([state, record?.state]).toEqual(["cancelled", "cancelled"]);
+    });
+
+    it("a cancelled request does not count against the agent: three of them, and the agent may still ask", async () => {
+      const agent = await w.newAgent(0n);
+      const customer = await w.register("0712366031", "Baraka Otieno", "6284");
+      await w.fund(customer.walletAccountId, 50_000n);
+      for (let i = 0; i < MAX_UNANSWERED_CASH_OUTS_PER_DAY; i++) {
+        const held = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
+        if (!held.ok) throw new Error(held.code);
+        await setStatus(agent.floatAccountId, "frozen");
+        try {
+          expect(await w.services.agents.approveCashOut({ pendingId: held.pending.pendingId, customerId: customer.id, customerPin: "6284" })).toEqual({ ok: false, code: "agent_unavailable" });
+        } finally {
+          await setStatus(agent.floatAccountId, "active");
+        }
+      }
+      const again = await w.askCashOut(agent.id, customer.msisdn, 1_000n);
+      expect(again).toMatchObject({ ok: true, pending: { state: "pending" } });
+      if (again.ok) expect(await w.services.agents.declineCashOut({ pendingId: again.pending.pendingId, customerId: customer.id })).toMatchObject({ ok: true });
     });
   });
 

@@ -178,6 +178,26 @@ describe("agents over HTTP", () => {
     expect((await request(app).get("/agent/v1/float").set(...bearer(a.key))).body.balanceMinor).toBe("2000");
   });
 
+  it("agent API: a cash-out approved while the agent's float is frozen reads cancelled, also on a retry of its request", async () => {
+    const a = await setUpAgent(10, "0");
+    await w.fund(w.bob.walletAccountId, 10_000n);
+    const ask = { requestId: uuidv7(), customer: w.bob.msisdn, amountMinor: "1500", pin: AGENT_PIN };
+    const started = await request(app).post("/agent/v1/cash-outs").set(...bearer(a.key)).send(ask);
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const pendingId = started.body.pendingId as string;
+    const float = (await w.test.db.query<{ id: string }>("SELECT float_account_id AS id FROM agents WHERE id = $1::uuid", [a.id])).rows[0]!.id;
+    await w.test.db.query("UPDATE accounts SET status = 'frozen' WHERE id = $1::uuid", [float]);
+    try {
+      expect(await w.services.agents.approveCashOut({ pendingId, customerId: w.bob.id, customerPin: "5903" })).toEqual({ ok: false, code: "agent_unavailable" });
+    } finally {
+      await w.test.db.query("UPDATE accounts SET status = 'active' WHERE id = $1::uuid", [float]);
+    }
+    const status = await request(app).get(`/agent/v1/cash-outs/${pendingId}`).set(...bearer(a.key));
+    expect([status.status, status.body.state]).toEqual([200, "cancelled"]);
+    const retried = await request(app).post("/agent/v1/cash-outs").set(...bearer(a.key)).send(ask);
+    expect([retried.status, retried.body.state, retried.body.pendingId]).toEqual([200, "cancelled", pendingId]);
+  });
+
   it("agent API: a cash-out refused by the float's daily limit and retried with its request id is still the float's limit", async () => {
     const a = await setUpAgent(8, "0");
     expect((await w.services.agents.setLimits(a.id, { maxDailyFloatInMinor: 1_000n }, { type: "bank_user", id: "apikey:test" })).ok).toBe(true);

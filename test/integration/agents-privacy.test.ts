@@ -52,11 +52,11 @@ describe("agents: what a refusal tells the other side", () => {
     for (const p of probes) expect(await w.askCashOut(agent.id, victim.msisdn, p.amountMinor, p.id)).toEqual({ ok: false, code: "insufficient_funds" });
     // A fourth request is refused whatever its amount, one the wallet could cover too.
     expect(await w.askCashOut(agent.id, victim.msisdn, 1_000n)).toEqual({ ok: false, code: "cash_outs_declined" });
-    // Nothing was held; the refused requests are no cash-outs to the customer or to the agent's app.
+    // Nothing was held; the refused requests are no cash-outs to the customer, and only "refused" to the agent's app.
     expect(await w.balance(victim.walletAccountId)).toBe(7_000n);
     expect(await w.services.agents.pendingCashOuts(victim.id)).toEqual([]);
     expect((await w.services.agents.atNumber(victim.msisdn, w.institutionId)).awaitingCashOut).toEqual([]);
-    for (const p of probes) expect(await w.services.agents.cashOutStatus(cashOutPendingId(p.id))).toBeNull();
+    for (const p of probes) expect(await w.services.agents.cashOutStatus(cashOutPendingId(p.id))).toMatchObject({ state: "refused" });
     // A refused request cannot be approved or declined: there is nothing to answer.
     const first = cashOutPendingId(probes[0]!.id);
     expect(await w.services.agents.approveCashOut({ pendingId: first, customerId: victim.id, customerPin: "6284" })).toEqual({ ok: false, code: "pending_not_found" });

@@ -2,7 +2,7 @@
 // renderer: a parameter named differently from the template's slot would dead-letter the message.
 import { describe, expect, it } from "vitest";
 import { cashInNotices } from "../../src/core/agents/cash-in.js";
-import { approvalPrompt, cashOutNotices, declinedNotice } from "../../src/core/agents/notices.js";
+import { approvalPrompt, cancelledNotice, cashOutNotices, declinedNotice } from "../../src/core/agents/notices.js";
 import { DEFAULT_AGENT_LIMITS, type Agent } from "../../src/core/agents/types.js";
 import type { Customer } from "../../src/core/directory/types.js";
 import type { Institution } from "../../src/core/institutions/types.js";
@@ -35,6 +35,7 @@ const notices: Notice[] = [
   ...cashOutNotices({ agent, institution, customer, fee }, 150_000n, id),
   approvalPrompt({ agent, institution, customer, fee }, 150_000n, id, 300),
   declinedNotice(agent, 150_000n, "KES", id),
+  cancelledNotice(agent, 150_000n, "KES", id),
 ];
 
 describe("agent notices against the SMS templates", () => {
@@ -42,7 +43,7 @@ describe("agent notices against the SMS templates", () => {
 
   it("covers every agent template", () => {
     expect(new Set(notices.map((n) => n.template))).toEqual(
-      new Set(["receipt.cash_in_customer", "receipt.cash_in_customer_fee", "receipt.cash_in_agent", "receipt.cash_out_customer", "receipt.cash_out_agent", "prompt.cash_out_approve", "notice.cash_out_declined"]),
+      new Set(["receipt.cash_in_customer", "receipt.cash_in_customer_fee", "receipt.cash_in_agent", "receipt.cash_out_customer", "receipt.cash_out_agent", "prompt.cash_out_approve", "notice.cash_out_declined", "notice.cash_out_cancelled"]),
     );
   });
 

@@ -4,7 +4,7 @@ import type { TransferInput } from "../ledger/types.js";
 import { LIMIT_CODES } from "../limits/types.js";
 import { commissionPaid } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
-import { approvalPrompt, cashOutNotices, declinedNotice } from "./notices.js";
+import { approvalPrompt, cancelledNotice, cashOutNotices, declinedNotice } from "./notices.js";
 import type { CashOutCounts, CashOutRecord } from "./ports.js";
 import { accountsOf, agentRefusalFor, isUnavailable, refuse } from "./refusals.js";
 import {
@@ -86,7 +86,7 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   // agent's own side), below. A new request is recorded only if the agent may still
   // ask this customer (admitted under a lock with the requests before it: see crowding).
   const now = kit.now();
-  const record: ShownRecord = {
+  const record: CashOutRecord = {
     pendingId, agentId: agent.id, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: fee.feeMinor,
     commissionMinor: commissionPaid(fee), state: "pending", expiresAt: new Date(now.getTime() + timeoutSec * 1000), createdAt: now,
   };
@@ -104,7 +104,8 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
     return refusal;
   }
   const stored = await kit.deps.store.getCashOut(pendingId);
-  return { ok: true, pending: view(stored && shown(stored) ? stored : record, agent, institution.currency, now), replayed: results[0]!.result === "exists" };
+  // A retried request answers what became of it (approved, or cancelled at approval, say).
+  return { ok: true, pending: view(stored ?? record, agent, institution.currency, now), replayed: results[0]!.result === "exists" };
 }
 
 /**
@@ -177,18 +178,21 @@ const DAY_MS = 86_400_000;
 
 type ShownRecord = CashOutRecord & { state: ShownCashOutState };
 
-/** A refused request is no cash-out: it held nothing and awaits nobody. */
-const shown = (r: CashOutRecord): r is ShownRecord => r.state !== "refused";
+/** A refused or cancelled request is no cash-out to its customer: it holds nothing and awaits nobody. */
+const shown = (r: CashOutRecord): r is ShownRecord => r.state !== "refused" && r.state !== "cancelled";
 
-function view(r: ShownRecord, agent: { name: string; storeNumber: string }, currency: string, now: Date): PendingCashOut {
+function view(r: CashOutRecord, agent: { name: string; storeNumber: string }, currency: string, now: Date): PendingCashOut {
   const state = r.state === "pending" && r.expiresAt.getTime() <= now.getTime() ? "expired" : r.state;
   return { ...r, state, agentName: agent.name, storeNumber: agent.storeNumber, currency };
 }
 
-/** A cash-out as its customer or agent may see it; null when unknown. */
+/**
+ * A cash-out as its agent sees it, refused or cancelled ones too (the agent's app learns the
+ * request is over and hands over no cash); null when unknown.
+ */
 export async function cashOutStatus(kit: AgentKit, pendingId: string): Promise<PendingCashOut | null> {
   const record = isUuid(pendingId) ? await kit.deps.store.getCashOut(pendingId) : null;
-  if (!record || !shown(record)) return null;
+  if (!record) return null;
   const agent = await kit.deps.store.get(record.agentId);
   const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
   if (!agent || !institution) return null;
@@ -265,7 +269,7 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   // was made (pending credits count for a balance cap), so posting it cannot go over.
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, withHeldAccounts(group, own, feeIncome), accountsOf(agent, customer.walletAccountId), "customer");
-  if (refusal && isUnavailable(refusal.code)) return releaseRefused(kit, record, refusal);
+  if (refusal && isUnavailable(refusal.code)) return releaseRefused(kit, own, refusal);
   if (refusal) return settleRefusal(kit, record, refusal);
   await kit.deps.store.settleCashOut(record.pendingId, "approved", kit.now());
   return {
@@ -304,17 +308,18 @@ function withHeldAccounts(group: TransferInput[], { record, agent, customer }: O
 /**
  * An approval the ledger refused for a frozen or closed account. The ledger keeps that refusal
  * against the posts' ids for good, so the hold could never be approved: it is voided now (the
- * customer's money is free at once, not when the hold lapses), with no notice, since nobody
- * declined, and the record settled as a request refused at the start is: kept as "refused"
- * (counted against the agent) when the customer's wallet was the cause, removed when the
+ * customer's money is free at once, not when the hold lapses) and the agent is told to hand over
+ * no cash. The record is kept as "refused" (counted against the agent, as a request refused at
+ * the start is) when the customer's wallet was the cause, "cancelled" (not counted) when the
  * agent's or the bank's account was. A retried approval finds no request to approve.
  */
-async function releaseRefused(kit: AgentKit, record: CashOutRecord, refusal: AgentRefusal): Promise<AgentRefusal> {
+async function releaseRefused(kit: AgentKit, { record, agent, institution }: Own, refusal: AgentRefusal): Promise<AgentRefusal> {
   const id = record.pendingId;
+  const group = voidsOf(record);
+  group[0]!.notices = [cancelledNotice(agent, record.amountMinor, institution.currency, id)];
   // Voids check no account's state; a hold the sweep voided meanwhile is answered as voided.
-  await kit.deps.ledger.submitLinked(voidsOf(record));
-  if (refusal.code === "customer_unavailable") await kit.deps.store.settleCashOut(id, "refused", kit.now());
-  else await kit.deps.store.deleteRefusedCashOut(id);
+  await kit.deps.ledger.submitLinked(group);
+  await kit.deps.store.settleCashOut(id, refusal.code === "customer_unavailable" ? "refused" : "cancelled", kit.now());
   return refusal;
 }
 

@@ -62,11 +62,14 @@ export function approvalPrompt(p: Parties, amountMinor: bigint, pendingId: strin
 }
 
 /** Tells the agent the customer declined. */
-export function declinedNotice(agent: Agent, amountMinor: bigint, currency: string, pendingId: string): Notice {
-  return {
-    msisdn: agent.msisdn,
-    template: "notice.cash_out_declined",
-    params: { amountMinor: amountMinor.toString(), currency, ref: transferReference(pendingId) },
-    kind: "notice",
-  };
+export const declinedNotice = (agent: Agent, amountMinor: bigint, currency: string, pendingId: string): Notice =>
+  handOverNothing("notice.cash_out_declined", agent, amountMinor, currency, pendingId);
+
+/** Tells the agent a cash-out the customer approved could not be completed (an account frozen or closed). */
+export const cancelledNotice = (agent: Agent, amountMinor: bigint, currency: string, pendingId: string): Notice =>
+  handOverNothing("notice.cash_out_cancelled", agent, amountMinor, currency, pendingId);
+
+/** A notice to the agent that a cash-out is over with nothing paid: its text says to hand over no cash. */
+function handOverNothing(template: string, agent: Agent, amountMinor: bigint, currency: string, pendingId: string): Notice {
+  return { msisdn: agent.msisdn, template, params: { amountMinor: amountMinor.toString(), currency, ref: transferReference(pendingId) }, kind: "notice" };
 }

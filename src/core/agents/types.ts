@@ -228,14 +228,16 @@ export interface StartCashOutInput {
 
 /**
  * "refused": the ledger refused the hold for the customer's side (funds, own limits, a frozen or
- * closed wallet). The request is kept only so that it counts towards
- * MAX_UNANSWERED_CASH_OUTS_PER_DAY; it never held anything, awaits nobody and is no cash-out to
- * show (PendingCashOut never has this state).
+ * closed wallet), when it was asked for or at approval. The request is kept so that it counts
+ * towards MAX_UNANSWERED_CASH_OUTS_PER_DAY; it holds nothing and awaits nobody.
+ * "cancelled": approved, but an account not the customer's (the agent's float or commission, the
+ * bank's settlement or fee income) was frozen or closed, so the holds were voided. Not counted
+ * against the agent. Only the agent's status read shows these two; to the customer they are gone.
  */
-export const CASH_OUT_STATES = ["pending", "approved", "declined", "expired", "refused"] as const;
+export const CASH_OUT_STATES = ["pending", "approved", "declined", "expired", "refused", "cancelled"] as const;
 export type CashOutState = (typeof CASH_OUT_STATES)[number];
-/** The states of a cash-out that is shown to its customer or agent. */
-export type ShownCashOutState = Exclude<CashOutState, "refused">;
+/** The states of a cash-out its customer may still act on or be shown. */
+export type ShownCashOutState = Exclude<CashOutState, "refused" | "cancelled">;
 
 /** An agent-initiated cash-out waiting on (or decided by) the customer. */
 export interface PendingCashOut {
@@ -249,7 +251,8 @@ export interface PendingCashOut {
   feeMinor: bigint;
   commissionMinor: bigint;
   currency: string;
-  state: ShownCashOutState;
+  /** Never refused or cancelled to the customer (ShownCashOutState); to the agent, whichever it is. */
+  state: CashOutState;
   expiresAt: Date;
   createdAt: Date;
 }

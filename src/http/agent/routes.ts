@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Agents } from "../../core/agents/agents.js";
-import { AGENT_STATUSES, type AgentRefusal, type AgentResult, type PendingCashOut } from "../../core/agents/types.js";
+import { AGENT_STATUSES, CASH_OUT_STATES, type AgentRefusal, type AgentResult, type PendingCashOut } from "../../core/agents/types.js";
 import { amountMinor, amountOut, uuid } from "../admin/schemas.js";
 import { AGENT_API_PREFIX as P, agentRoute, ok, type AgentReply, type AnyAgentRoute } from "./registry.js";
 
@@ -19,7 +19,7 @@ const receiptOut = z
 const cashOutOut = z
   .object({
     pendingId: z.string(), customerId: z.string(), amountMinor: amountOut, feeMinor: amountOut, commissionMinor: amountOut, currency: z.string(),
-    state: z.enum(["pending", "approved", "declined", "expired"]), expiresAt: time, createdAt: time,
+    state: z.enum(CASH_OUT_STATES), expiresAt: time, createdAt: time,
   })
   .meta({ title: "CashOut" });
 
@@ -87,7 +87,7 @@ export function agentApiRoutes(agents: Agents): AnyAgentRoute[] {
       },
     }),
     agentRoute({
-      id: "getCashOut", method: "get", path: `${P}/cash-outs/{pendingId}`, summary: "A cash-out's state: pending, approved, declined or expired",
+      id: "getCashOut", method: "get", path: `${P}/cash-outs/{pendingId}`, summary: "A cash-out's state: pending, approved, declined, expired, refused (the customer's funds, limits or account) or cancelled (approved, but an account of the agent's or the bank's could not move: nothing paid)",
       params: z.object({ pendingId: uuid }),
       success: { status: 200, description: "the cash-out", schema: cashOutOut },
       refusals: ["pending_not_found"],
