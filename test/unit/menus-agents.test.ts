@@ -82,6 +82,18 @@ describe("agent menu", () => {
     expect(replyKeys(first)).toEqual(["err.invalid_choice", "ag.title"]);
   });
 
+  it("no personal menu for an agent whose customer record is blocked or another bank's: the agent menu alone", async () => {
+    const { bank } = setup();
+    const own = bank.addCustomer(SHOP, "Baraka Mwangi", { pin: "5831", balance: 500_00n });
+    for (const who of [{ ...own, active: false }, { ...own, institutionId: "another-bank" }]) {
+      bank.customers.set(SHOP, who);
+      const steps = await walk(bank.context(SHOP), ["6"]);
+      expect(steps[0]!.reply.options?.map((o) => o.choice)).toEqual(["1", "2", "3", "4", "5"]);
+      expect(steps[0]!.state.customer).toBeNull();
+      expect(replyKeys(steps[1]!)).toEqual(["err.invalid_choice", "ag.title"]);
+    }
+  });
+
   it("cash-in: customer number → masked name with the amount → summary and agent PIN → receipt, once", async () => {
     const { bank, jane, shop } = setup();
     const ctx = bank.context(SHOP, "ci-1");

@@ -39,7 +39,10 @@ export class MenuEngine {
     // An agent's number opens the agent menu; a suspended agent who is also a customer still banks.
     if (agent && (agent.active || !customer)) {
       if (!agent.active) return end(state, [msg("err.agent_unavailable")]);
-      return this.enter({ ...state, agent }, "agent", this.shortcuts.agent, shortcut, ctx);
+      // The agent menu's personal menu is the customer's own banking: offered only to one of this
+      // bank's customers who may bank, the checks a customer's own dial makes below.
+      const personal = customer && customer.institutionId === ctx.institutionId && customer.active ? customer : null;
+      return this.enter({ ...state, customer: personal, agent }, "agent", this.shortcuts.agent, shortcut, ctx);
     }
     // A number banks with one institution; this short code serves another's customers only to say so.
     if (customer && customer.institutionId !== ctx.institutionId) return end({ ...state, customer: null }, [msg("err.other_institution")]);
