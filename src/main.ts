@@ -14,7 +14,7 @@ import { CoalescedAccountReads } from "./infra/db/coalesced-account-reads.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
 import { describeDatabase, openDatabase } from "./infra/db/open.js";
-import { isRetryableSqlError, type SqlDb } from "./infra/db/sql.js";
+import { isBadValueSqlError, isRetryableSqlError, type SqlDb } from "./infra/db/sql.js";
 import { createLogger, logDestination, type Logger } from "./infra/log.js";
 import { buildServices, type CoreServices } from "./services.js";
 import { buildSmsGateway, type SmsGateway } from "./sms/gateway.js";
@@ -49,7 +49,7 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     maxQueuedTransfers: config.ledger.maxQueuedTransfers,
     maxBatchTransfers: config.ledger.maxBatchTransfers,
     maxBatchesInFlight: config.ledger.maxBatchesInFlight,
-    isRetryable: isRetryableSqlError,
+    isRetryable: isRetryableSqlError, isBadValue: isBadValueSqlError,
   });
   const pinKey = await resolvePinKey({ configured: config.pinKey, dataDir: config.dataDir, production: config.production });
   if (pinKey.origin === "data-dir") logger.warn({ file: pinKey.file }, "FINGATE_PIN_KEY unset: using the PIN key kept in the data directory");

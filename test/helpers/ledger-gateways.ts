@@ -6,7 +6,7 @@ import { Ledger } from "../../src/core/ledger/ledger.js";
 import type { Account, TransferInput } from "../../src/core/ledger/types.js";
 import type { WriterOptions } from "../../src/core/ledger/writer.js";
 import { SqlLedgerStore, type SqlLedgerStoreOptions } from "../../src/infra/db/ledger-store.js";
-import { isRetryableSqlError, type SqlDb } from "../../src/infra/db/sql.js";
+import { isBadValueSqlError, isRetryableSqlError, type SqlDb } from "../../src/infra/db/sql.js";
 import { storedBalances } from "./ledger-setup.js";
 
 export function move(from: Account, to: Account, amountMinor: bigint, extra: Partial<TransferInput> = {}): TransferInput {
@@ -31,7 +31,7 @@ export function useGateways(db: () => SqlDb) {
   });
   return (options: Partial<SqlLedgerStoreOptions> = {}, writer: Partial<WriterOptions> = {}) => {
     const store = new SqlLedgerStore(db(), { prepare: true, audit: true, ...options });
-    const ledger = new Ledger(store, { isRetryable: isRetryableSqlError, ...writer });
+    const ledger = new Ledger(store, { isRetryable: isRetryableSqlError, isBadValue: isBadValueSqlError, ...writer });
     opened.push(ledger);
     let mark: Paths = { ...store.paths };
     return {

@@ -328,6 +328,16 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     expect(got[3]).toMatchObject({ debitAccountId: a.id, creditAccountId: b.id, reference: "two" });
   });
 
+  it("refuses a reference the database cannot store as bad input, and the transfers batched beside it post", async () => {
+    const a = await env.wallet(1_000n);
+    const b = await env.open("customer_wallet", WALLET);
+    const transfers = Array.from({ length: 10 }, (_, i) => move(a, b, 1n, { reference: i === 0 ? "x\u0000" : i === 1 ? "\uD83D" : `ok ${i}` }));
+    const results = await Promise.all(transfers.map((t) => env.ledger.transfer(t)));
+    expect(results.map((r) => r.result)).toEqual(["invalid_reference", "invalid_reference", ...Array.from({ length: 8 }, () => "ok")]);
+    expect(await env.ledger.getTransfer(transfers[0]!.id)).toBeNull();
+    expect((await env.ledger.getAccounts([b.id]))[0]!.creditsPosted).toBe(8n);
+  });
+
   it("answers a retried failure with the same code even after the account is funded", async () => {
     const wallet = await env.wallet(0n);
     const payee = await env.open("merchant");

@@ -168,6 +168,7 @@ describe("validateTransfer", () => {
     expect(validate(voidOf("vo", "p"))).toBeNull();
     expect(validate({ ...good, amountMinor: MAX_AMOUNT_MINOR })).toBeNull();
     expect(validate({ ...good, reference: "x".repeat(128) })).toBeNull();
+    expect(validate({ ...good, reference: "salary 😀 — ü" })).toBeNull();
     expect(validate({ ...good, code: "a".repeat(32) })).toBeNull();
   });
 
@@ -181,6 +182,9 @@ describe("validateTransfer", () => {
     ["a 33-character code", { code: "a".repeat(33) }, "invalid_code"],
     ["a 129-character reference", { reference: "x".repeat(129) }, "invalid_reference"],
     ["a non-string reference", { reference: 7 as never }, "invalid_reference"],
+    ["a reference with a NUL", { reference: "inv\u00007" }, "invalid_reference"],
+    ["a reference with half a surrogate pair", { reference: "inv \uD83D" }, "invalid_reference"],
+    ["a reference with a stray low surrogate", { reference: "\uDE00 inv" }, "invalid_reference"],
     ["a non-UUID debit account", { debitAccountId: "alice" }, "invalid_account_id"],
     ["a missing credit account", { creditAccountId: undefined }, "invalid_account_id"],
     ["the same account twice", { creditAccountId: id("alice") }, "accounts_must_be_different"],

@@ -35,6 +35,8 @@ describe("validateTransfer: notices", () => {
     ["an empty template", [{ ...receipt, template: "" }]],
     ["a 65-character template", [{ ...receipt, template: "t".repeat(65) }]],
     ["a number as a param value", [{ ...receipt, params: { amount: 5 } }]],
+    ["a param value with a NUL (jsonb cannot hold it)", [{ ...receipt, params: { name: "Ann\u0000" } }]],
+    ["a param key with half a surrogate pair", [{ ...receipt, params: { "n\uD800": "x" } }]],
     ["params that are a list", [{ ...receipt, params: ["a"] }]],
     ["missing params", [{ ...receipt, params: undefined }]],
     ["an unknown kind", [{ ...receipt, kind: "marketing" }]],

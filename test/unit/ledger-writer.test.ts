@@ -19,6 +19,8 @@ class FakeStore implements LedgerStore {
   decideCalls = 0;
   /** Errors thrown by the next attempts, after decide ran (as a failed COMMIT would). */
   failures: unknown[] = [];
+  /** Transfer ids whose values the store cannot take: any batch holding one fails with a data exception. */
+  readonly unstorable = new Set<string>();
   private gate: Promise<void> | null = null;
   private openGate: (() => void) | null = null;
 
@@ -47,6 +49,7 @@ class FakeStore implements LedgerStore {
       this.decideCalls += 1;
       const decision = decide(attempt);
       if (this.failures.length > 0) throw this.failures.shift();
+      if (keys.transferIds.some((t) => this.unstorable.has(t))) throw Object.assign(new Error("invalid byte sequence"), { code: "22021" });
       this.snap = advance(this.snap, decision);
       return decision;
     } finally {
@@ -295,6 +298,32 @@ describe("BatchingWriter", () => {
     expect(store.balance("alice").creditsPosted).toBe(0n);
     expect(await writer.submit(pay(1))).toEqual([{ id: id("t1"), result: "ok" }]);
     expect(store.balance("alice").creditsPosted).toBe(1n);
+  });
+
+  it("writes a batch that failed on one submission's bad value again one submission at a time: only that one fails", async () => {
+    const badValue = (e: unknown) => (e as { code?: string }).code?.startsWith("22") === true;
+    const { store, writer } = setup({ maxBatchesInFlight: 1, isBadValue: badValue });
+    store.unstorable.add(id("t2"));
+    const first = writer.submit(pay(0));
+    await tick();
+    // Queued behind the first batch, so these four go together.
+    const batched = [writer.submit(pay(1)), writer.submit(pay(2)), writer.submit([single("g1", "bank", "bob", 2n), single("g2", "bank", "alice", 3n)]), writer.submit(pay(4))];
+    const outcomes = await Promise.allSettled([first, ...batched]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    expect(((outcomes[2] as PromiseRejectedResult).reason as { code: string }).code).toBe("22021");
+    expect(store.calls.map((c) => c.transfers)).toEqual([1, 5, 1, 1, 2, 1]);
+    expect(store.balance("alice").creditsPosted).toBe(1n + 1n + 3n + 1n);
+    expect(store.balance("bob").creditsPosted).toBe(2n);
+  });
+
+  it("does not split a batch for an error that is not a bad value", async () => {
+    const { store, writer } = setup({ maxBatchesInFlight: 1, isBadValue: () => false });
+    store.unstorable.add(id("t2"));
+    const first = writer.submit(pay(0));
+    await tick();
+    const outcomes = await Promise.allSettled([first, writer.submit(pay(1)), writer.submit(pay(2))]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "rejected"]);
+    expect(store.calls.map((c) => c.transfers)).toEqual([1, 2]);
   });
 
   it("drains everything queued on close() and refuses new submissions", async () => {

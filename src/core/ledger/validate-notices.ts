@@ -1,3 +1,4 @@
+import { storableText } from "./storable-text.js";
 import { MAX_NOTICES_PER_TRANSFER, type Notice, type NoticeKind } from "../notices/types.js";
 
 // The outbox's CHECK constraint says the same: a leading +, no leading zero, 7 to 15 digits.
@@ -16,7 +17,7 @@ function validParams(params: unknown): number | null {
   if (entries.length > MAX_PARAMS) return null;
   let chars = 0;
   for (const [key, value] of entries) {
-    if (key.length === 0 || key.length > MAX_PARAM_KEY_LENGTH || typeof value !== "string") return null;
+    if (key.length === 0 || key.length > MAX_PARAM_KEY_LENGTH || typeof value !== "string" || !storableText(key) || !storableText(value)) return null;
     chars += key.length + value.length;
   }
   return chars;
@@ -25,7 +26,7 @@ function validParams(params: unknown): number | null {
 function noticeChars(n: Notice): number | null {
   if (typeof n !== "object" || n === null) return null;
   if (typeof n.msisdn !== "string" || !E164_RE.test(n.msisdn)) return null;
-  if (typeof n.template !== "string" || n.template.length === 0 || n.template.length > MAX_TEMPLATE_LENGTH) return null;
+  if (typeof n.template !== "string" || n.template.length === 0 || n.template.length > MAX_TEMPLATE_LENGTH || !storableText(n.template)) return null;
   if (n.language !== undefined && (typeof n.language !== "string" || !LANGUAGE_RE.test(n.language))) return null;
   if (typeof n.kind !== "string" || !KINDS.has(n.kind)) return null;
   return validParams(n.params);

@@ -1,4 +1,5 @@
 import { isValidTimeZone } from "../limits/periods.js";
+import { storableText } from "./storable-text.js";
 import { validNotices } from "./validate-notices.js";
 import type { LimitPolicy } from "../limits/types.js";
 import { isUuid } from "./ids.js";
@@ -98,7 +99,7 @@ export function validateTransfer(t: TransferInput): TransferResultCode | null {
   const kind = t.kind ?? "single";
   if (!KINDS.has(kind)) return "invalid_kind";
   if (typeof t.code !== "string" || !CODE_RE.test(t.code)) return "invalid_code";
-  if (t.reference !== undefined && (typeof t.reference !== "string" || t.reference.length > MAX_REFERENCE_LENGTH)) {
+  if (t.reference !== undefined && (typeof t.reference !== "string" || t.reference.length > MAX_REFERENCE_LENGTH || !storableText(t.reference))) {
     return "invalid_reference";
   }
   if (t.notices !== undefined && !validNotices(t.notices)) return "invalid_notices";

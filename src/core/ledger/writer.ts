@@ -16,6 +16,11 @@ export interface WriterOptions {
   /** Attempts for a batch that hit a conflict or a deadlock before its callers get the error. */
   maxAttempts: number;
   isRetryable: (error: unknown) => boolean;
+  /**
+   * An error one transfer's own values caused (text the database cannot store, say): a batch that
+   * fails so is written again one submission at a time, so only that submission fails.
+   */
+  isBadValue: (error: unknown) => boolean;
   now: () => Date;
 }
 
@@ -25,6 +30,7 @@ export const DEFAULT_WRITER_OPTIONS: WriterOptions = {
   maxBatchesInFlight: 2,
   maxAttempts: 5,
   isRetryable: () => false,
+  isBadValue: () => false,
   now: () => new Date(),
 };
 
@@ -178,12 +184,18 @@ export class BatchingWriter {
         return;
       } catch (error) {
         const retry = error instanceof LedgerConflict || this.options.isRetryable(error);
+        if (!retry && batch.length > 1 && this.options.isBadValue(error)) return this.writeEachAlone(batch);
         if (!retry || attempt >= this.options.maxAttempts) {
           for (const s of batch) s.reject(error);
           return;
         }
       }
     }
+  }
+
+  /** In order, each in a transaction of its own; the batch's keys stay held meanwhile. Nothing of the failed batch was written. */
+  private async writeEachAlone(batch: Submission[]): Promise<void> {
+    for (const s of batch) await this.write([s]);
   }
 }
 

@@ -154,6 +154,12 @@ export class PgliteDb implements SqlDb {
   }
 }
 
+/** A data exception (SQLSTATE class 22: a value the column cannot take, text with a NUL …): the values' fault, not the batch's. */
+export function isBadValueSqlError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("22");
+}
+
 /** SQLSTATEs worth retrying: serialization failure and deadlock. */
 export function isRetryableSqlError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
