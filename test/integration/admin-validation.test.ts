@@ -98,6 +98,25 @@ describe("admin API validation: 400 with field-level details", () => {
     expect(huge.status).toBe(413);
   });
 
+  it("text the database cannot store (a NUL, half a surrogate pair) is a 400 wherever it is, never a 500", async () => {
+    const keyName = await request(f.app).post(`/admin/v1/institutions/${f.a.id}/api-keys`).set(...bearer(f.a.admin)).send({ name: "ops\u0000key", role: "auditor" });
+    expectInvalid(keyName, [{ path: "body", message: "holds a NUL character or broken Unicode" }]);
+    const brokenKey = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).set("Content-Type", "application/json").send('{"\\ud800": 1}');
+    expectInvalid(brokenKey, [{ path: "body", message: "holds a NUL character or broken Unicode" }]);
+    expectInvalid(await request(f.app).get("/admin/v1/institutions?after=%00").set(...bearer(PLATFORM_KEY)), [{ path: "url", message: "holds a NUL character or broken Unicode" }]);
+    expectInvalid(await request(f.app).get(`/admin/v1/institutions/${f.a.id}/customers/abc%00`).set(...bearer(f.a.admin)), [{ path: "url", message: "holds a NUL character or broken Unicode" }]);
+  });
+
+  it("a body the server cannot read keeps body-parser's 4xx: an unknown charset, an unknown encoding, a body that does not inflate", async () => {
+    const body = JSON.stringify(policy);
+    const charset = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).set("Content-Type", "application/json; charset=latin1").send(body);
+    expect([charset.status, charset.body.error?.code]).toEqual([415, "unsupported_media_type"]);
+    const encoding = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).set("Content-Type", "application/json").set("Content-Encoding", "compress").send(body);
+    expect([encoding.status, encoding.body.error?.code]).toEqual([415, "unsupported_media_type"]);
+    const gzip = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).set("Content-Type", "application/json").set("Content-Encoding", "gzip").send(body);
+    expect([gzip.status, gzip.body.error?.code]).toEqual([400, "invalid_request"]);
+  });
+
   it("nothing invalid was stored: the cell still shows its default", async () => {
     const res = await request(f.app).get(limitsUrl()).set(...bearer(f.a.auditor));
     expect(res.body.source).toBe("default");

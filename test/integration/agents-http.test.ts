@@ -109,6 +109,11 @@ describe("agents over HTTP", () => {
     const again = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId, amountMinor: "4000" });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ floatBalanceMinor: "6000", replayed: true });
+    // A reference the database cannot store is the request's fault: 400, and nothing moves.
+    const nul = await request(app).post(`${base}/${a.id}/float/top-ups`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor: "1000", reference: "bad\u0000ref" });
+    expect([nul.status, nul.body.error?.code]).toEqual([400, "invalid_request"]);
+    const lookup = await request(app).get("/agent/v1/customers/lookup?customer=07%00").set(...bearer(a.key));
+    expect([lookup.status, lookup.body.error?.code]).toEqual([400, "invalid_request"]);
     const reused = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId, amountMinor: "5000" });
     expect(reused.body.error.code).toBe("request_id_reused");
     const over = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor: "6001" });

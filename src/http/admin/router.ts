@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { bodyFault, isRequestFault, jsonBody, storableRequest } from "../body-guard.js";
 import { HttpError } from "../errors.js";
 import { mountRoute } from "./handler.js";
 import { sendJson } from "./json.js";
@@ -62,7 +63,7 @@ export function adminRouter(deps: AdminDeps): Router {
     }),
   );
   const router = express.Router();
-  router.use("/admin", express.json({ limit: MAX_BODY }));
+  router.use("/admin", storableRequest, jsonBody(MAX_BODY));
   for (const def of routes) mountRoute(router, def, services);
   router.use("/admin", (_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, "not_found", "no such route")));
   router.use(errorHandler(deps));
@@ -76,13 +77,14 @@ function errorHandler(deps: AdminDeps) {
       sendJson(res, error.status, { error: { code: error.code, message: error.message } });
       return;
     }
-    const body = error as { type?: string; status?: number };
-    if (body?.type === "entity.parse.failed") {
-      sendJson(res, 400, { error: { code: "invalid_request", message: "the request is invalid; see details", details: [{ path: "body", message: "is not valid JSON" }] } });
+    const fault = isRequestFault(error) ? error : bodyFault(error, MAX_BODY);
+    if (fault?.status === 413) {
+      sendJson(res, 413, { error: { code: "payload_too_large", message: `request bodies are limited to ${MAX_BODY}` } });
       return;
     }
-    if (body?.type === "entity.too.large") {
-      sendJson(res, 413, { error: { code: "payload_too_large", message: `request bodies are limited to ${MAX_BODY}` } });
+    if (fault) {
+      const code = fault.status === 415 ? "unsupported_media_type" : "invalid_request";
+      sendJson(res, fault.status, { error: { code, message: "the request is invalid; see details", details: [{ path: fault.path, message: fault.message }] } });
       return;
     }
     deps.logger.error({ err: error, path: req.path }, "admin API error");

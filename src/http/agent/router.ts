@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { bodyFault, isRequestFault, jsonBody, storableRequest } from "../body-guard.js";
 import type { z } from "zod";
 import type { Agents } from "../../core/agents/agents.js";
 import type { AgentDeviceKeys } from "../../core/agents/device-keys.js";
@@ -77,7 +78,7 @@ export function agentApiRouter(deps: AgentApiDeps): Router {
   const document = agentOpenApiDocument(routes, AGENT_OPENAPI_PATH);
   const router = express.Router();
   router.get(AGENT_OPENAPI_PATH, (_req, res) => sendJson(res, 200, document));
-  router.use(AGENT_API_PREFIX, express.json({ limit: MAX_BODY }));
+  router.use(AGENT_API_PREFIX, storableRequest, jsonBody(MAX_BODY));
   for (const def of routes) {
     router[def.method](expressPath(def.path), (req: Request, res: Response, next: NextFunction) => {
       run(def, req, deps.keys).then((result) => render(res, result), next);
@@ -86,8 +87,8 @@ export function agentApiRouter(deps: AgentApiDeps): Router {
   router.use(AGENT_API_PREFIX, (_req: Request, res: Response) => fail(res, "not_found"));
   router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (!req.path.startsWith(AGENT_API_PREFIX)) return next(error);
-    const type = (error as { type?: string } | null)?.type;
-    if (type === "entity.parse.failed" || type === "entity.too.large") return fail(res, "invalid_request", { details: [{ path: "body", message: type === "entity.too.large" ? `at most ${MAX_BODY}` : "is not valid JSON" }] });
+    const fault = isRequestFault(error) ? error : bodyFault(error, MAX_BODY);
+    if (fault) return fail(res, "invalid_request", { details: [{ path: fault.path, message: fault.message }] });
     deps.logger.error({ err: error, path: req.path }, "agent API error");
     sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
   });
