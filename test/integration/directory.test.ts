@@ -216,6 +216,27 @@ describe.each(STORE_KINDS)("directory on %s", (kind) => {
       expect(await f.directory.removeInstrument(me, jane.id, "spare")).toMatchObject({ ok: true });
     });
 
+    it("will not close a customer whose wallets hold or reserve money: closing is final, the money would have no way out", async () => {
+      const jane = await register();
+      const bank = asBanker(f.bankId);
+      const savings = await f.directory.addInstrument(asCustomer(jane.id), jane.id, { kind: "wallet", alias: "savings" });
+      if (!savings.ok) throw new Error(savings.code);
+      const till = await f.ledger.createAccount({ institutionId: f.bankId, currency: "KES", kind: "bank" });
+      const move = (debitAccountId: string, creditAccountId: string, extra: object = {}) =>
+        f.ledger.transfer({ id: randomUUID(), debitAccountId, creditAccountId, amountMinor: 300n, code: "cash_in", ...extra });
+      // Money on its way into the second wallet (a hold), then in it: both keep the customer open.
+      const hold = randomUUID();
+      expect((await move(till.id, savings.value.accountId, { id: hold, kind: "pending", timeoutSec: 600 })).result).toBe("ok");
+      expect(await f.directory.setStatus(bank, jane.id, "closed")).toEqual({ ok: false, code: "customer_has_balance" });
+      expect((await move(till.id, savings.value.accountId, { kind: "post", pendingId: hold, debitAccountId: undefined, creditAccountId: undefined, amountMinor: undefined })).result).toBe("ok");
+      expect(await f.directory.setStatus(bank, jane.id, "closed")).toEqual({ ok: false, code: "customer_has_balance" });
+      expect((await move(savings.value.accountId, till.id)).result).toBe("ok");
+      expect((await f.directory.getCustomer(jane.id))?.status).toBe("active");
+      // Paid out in full: the bank may close.
+      expect(await f.directory.setStatus(bank, jane.id, "closed")).toMatchObject({ ok: true, value: { status: "closed" } });
+      expect(f.audit.entries.some((e) => e.action === "directory.customer.set_status" && e.outcome === "refused" && e.subject === jane.id)).toBe(true);
+    });
+
     it("limits instruments per customer", async () => {
       const jane = await register();
       for (let i = 1; i < 10; i++) {

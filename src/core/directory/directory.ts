@@ -241,9 +241,24 @@ export class Directory {
     const profile = isUuid(customerId) ? await this.store.loadProfile(customerId) : null;
     const instrument = profile ? findInstrument(profile, instrumentRef) : undefined;
     if (instrument?.kind !== "wallet") return ok(instrumentRef);
-    const account = await this.ledger.getAccount(instrument.accountId);
-    const holds = account !== null && (account.creditsPosted !== account.debitsPosted || account.debitsPending > 0n || account.creditsPending > 0n);
-    return holds ? refuse("instrument_has_balance") : ok(instrumentRef);
+    return (await this.holdsMoney([instrument.accountId])) ? refuse("instrument_has_balance") : ok(instrumentRef);
+  }
+
+  /** Whether any of these ledger accounts holds or reserves money (posted balance or a pending either way). */
+  private async holdsMoney(accountIds: string[]): Promise<boolean> {
+    const accounts = await Promise.all(accountIds.map((id) => this.ledger.getAccount(id)));
+    return accounts.some((a) => a !== null && (a.creditsPosted !== a.debitsPosted || a.debitsPending > 0n || a.creditsPending > 0n));
+  }
+
+  /**
+   * Closing is final, so a customer whose wallets still hold or reserve money cannot be closed:
+   * the money would have no way out (the bank pays it out first). A payment landing between this
+   * check and the close is refused to the payee afterwards like any payment to a closed customer.
+   */
+  private async checkClosable(customerId: string): Promise<Outcome<CustomerStatus>> {
+    const profile = isUuid(customerId) ? await this.store.loadProfile(customerId) : null;
+    const wallets = (profile?.instruments ?? []).filter((i) => i.kind === "wallet").map((i) => i.accountId);
+    return (await this.holdsMoney(wallets)) ? refuse("customer_has_balance") : ok("closed");
   }
 
   async setLanguage(ctx: ActionContext, customerId: string, language: string): Promise<Outcome<Customer>> {
@@ -259,9 +274,8 @@ export class Directory {
 
   /** Bank staff only. Blocking is reversible; closing is final. */
   async setStatus(ctx: ActionContext, customerId: string, status: string): Promise<Outcome<Customer>> {
-    const input: Outcome<CustomerStatus> = (CUSTOMER_STATUSES as readonly string[]).includes(status)
-      ? ok(status as CustomerStatus)
-      : refuse("invalid_status");
+    const known = (CUSTOMER_STATUSES as readonly string[]).includes(status);
+    const input: Outcome<CustomerStatus> = !known ? refuse("invalid_status") : status === "closed" ? await this.checkClosable(customerId) : ok(status as CustomerStatus);
     return this.updateCustomer(ctx, "directory.customer.set_status", customerId, "admin", input, (value) => ({ status: value }));
   }
 

@@ -140,6 +140,7 @@ export type DirectoryCode =
   | "cannot_remove_last_instrument"
   | "cannot_remove_primary_wallet"
   | "instrument_has_balance"
+  | "customer_has_balance"
   | "payee_not_found"
   | "payee_unavailable";
 

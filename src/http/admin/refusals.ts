@@ -27,6 +27,7 @@ export const REFUSALS = {
   // Customers (directory)
   customer_not_found: [404, "no such customer"],
   customer_closed: [409, "the customer is closed"],
+  customer_has_balance: [409, "the customer's wallets still hold or reserve money: pay it out before closing"],
   customer_not_active: [409, "the customer is not active"],
   not_permitted: [403, "not permitted"],
   invalid_kyc_tier: [400, "invalid KYC tier"],

@@ -89,7 +89,7 @@ function setCustomerStatus(s: AdminServices): AnyRoute {
     params: customerParams,
     body: z.strictObject({ status: z.enum(CUSTOMER_STATUSES) }),
     success: { status: 200, description: "the customer", schema: customerOut },
-    refusals: ["customer_not_found", "customer_closed", "not_configured"],
+    refusals: ["customer_not_found", "customer_closed", "customer_has_balance", "not_configured"],
     async handle({ principal, institution, params, body }) {
       if (!s.directory) return refuse("not_configured");
       if (!(await ownCustomer(s.directory, institution!, params.customerId))) return refuse("customer_not_found");
