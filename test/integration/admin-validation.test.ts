@@ -90,6 +90,26 @@ describe("admin API validation: 400 with field-level details", () => {
     expectInvalid(res, [{ path: "body.timezone", message: "must be an IANA time zone such as Africa/Nairobi" }]);
   });
 
+  it("a time zone the runtime takes but the database does not know is refused where it enters, not a 500 later", async () => {
+    for (const timezone of ["US/Pacific-New", "Canada/East-Saskatchewan"]) {
+      const res = await request(f.app).post("/admin/v1/institutions").set(...bearer(PLATFORM_KEY)).send({ code: "bank-tz", name: "TZ", currency: "KES", timezone });
+      expectInvalid(res, [{ path: "body.timezone", message: "must be an IANA time zone such as Africa/Nairobi" }]);
+      const report = await request(f.app).get(`/admin/v1/reports/session-charges?from=2026-11-01&to=2026-11-02&timeZone=${encodeURIComponent(timezone)}`).set(...bearer(PLATFORM_KEY));
+      expectInvalid(report, [{ path: "query.timeZone", message: "must be an IANA time zone" }]);
+    }
+    const kolkata = await request(f.app).get("/admin/v1/reports/session-charges?from=2026-11-01&to=2026-11-02&timeZone=Asia/Kolkata").set(...bearer(PLATFORM_KEY));
+    expect(kolkata.status, JSON.stringify(kolkata.body)).toBe(200);
+  });
+
+  it("dates and instants before 1970 (year 0 among them, which PostgreSQL refuses) are a 400", async () => {
+    const early = "must be in 1970 or later";
+    expectInvalid(await request(f.app).get(`/admin/v1/institutions/${f.a.id}/reports/transactions?from=0000-01-01&to=0000-01-02`).set(...bearer(f.a.auditor)), [{ path: "query.from", message: early }]);
+    expectInvalid(await request(f.app).get(`/admin/v1/institutions/${f.a.id}/sim-swaps?since=0000-06-01T00:00:00Z`).set(...bearer(f.a.admin)), [{ path: "query.since", message: early }]);
+    const offset = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/sim-swaps?since=${encodeURIComponent("1970-01-01T00:00:00+14:00")}`).set(...bearer(f.a.admin));
+    expectInvalid(offset, [{ path: "query.since", message: early }]);
+    expect((await request(f.app).get(`/admin/v1/institutions/${f.a.id}/sim-swaps?since=1970-01-01T00:00:00Z`).set(...bearer(f.a.admin))).status).toBe(200);
+  });
+
   it("malformed JSON and a missing body are 400 too; oversized bodies 413", async () => {
     const malformed = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).set("Content-Type", "application/json").send('{"maxDailyCount": ');
     expectInvalid(malformed, [{ path: "body", message: "is not valid JSON" }]);

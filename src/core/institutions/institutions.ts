@@ -42,7 +42,7 @@ export class Institutions {
     const name = input.name.trim();
     if (!INSTITUTION_CODE_RE.test(input.code) || !CURRENCY_RE.test(input.currency)) return { ok: false, code: "invalid_institution" };
     if (name.length === 0 || name.length > MAX_INSTITUTION_NAME_CHARS) return { ok: false, code: "invalid_institution" };
-    if (!isValidTimeZone(input.timezone)) return { ok: false, code: "invalid_timezone" };
+    if (!(await this.knowsTimeZone(input.timezone))) return { ok: false, code: "invalid_timezone" };
     const language = input.language ?? "en";
     if (!isLanguage(language)) return { ok: false, code: "invalid_language" };
     const { currency, timezone } = input;
@@ -60,6 +60,11 @@ export class Institutions {
     await ensureSystemAccount(this.deps.ledger, institution, { kind: "fee_income" });
     await ensureSystemAccount(this.deps.ledger, institution, { kind: "bank" });
     return { ok: true, institution };
+  }
+
+  /** A zone both the runtime and the database know: what an institution or a report may name. */
+  async knowsTimeZone(timeZone: string): Promise<boolean> {
+    return isValidTimeZone(timeZone) && this.deps.store.knowsTimeZone(timeZone);
   }
 
   /** The language of menus and messages for its customers who have not chosen one (new numbers first of all). */

@@ -8,6 +8,11 @@ export interface InstitutionStore {
   /** Sets its default language, with the audit entry in the same transaction; false when there is no such institution. */
   setLanguage(id: string, language: Language, audit: AuditEntryInput[]): Promise<boolean>;
   get(id: string): Promise<Institution | null>;
+  /**
+   * Whether the database's own time zone list has this zone: reports turn local days into instants
+   * there, and its list and the runtime's (Intl) differ (Intl takes names tzdata dropped).
+   */
+  knowsTimeZone(timeZone: string): Promise<boolean>;
   /** Ordered by code; at most limit rows after the code `after`. */
   list(limit: number, after?: string): Promise<Institution[]>;
 }

@@ -19,12 +19,22 @@ export const amountMinor = z
 /** Amounts in responses: decimal strings of minor units. */
 export const amountOut = z.string().regex(DIGITS).meta({ description: "amount in minor units as a decimal string" });
 
+// Dates and instants from 1970 on: JavaScript takes year 0, which PostgreSQL refuses (a 500), and
+// nothing a bank configures or asks about here (tariffs, SIM swaps, reports) lies before.
+const EARLIEST_MS = 0;
+const EARLIEST = "must be in 1970 or later";
+
 export const localDate = z
   .string()
   .regex(/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/, "must be a date like 2026-11-25")
-  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), "must be a real calendar date");
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), "must be a real calendar date")
+  .refine((s) => !(Date.parse(`${s}T00:00:00Z`) < EARLIEST_MS), EARLIEST);
 
-export const timestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+/** An ISO 8601 instant with its offset, in UTC from 1970 on (an offset may not carry it before). */
+export const timestamp = z.iso
+  .datetime({ offset: true })
+  .refine((s) => !(Date.parse(s) < EARLIEST_MS), EARLIEST)
+  .transform((s) => new Date(s));
 
 /** A count or size in a query string. */
 export const queryInt = (min: number, max: number) =>

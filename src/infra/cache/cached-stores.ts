@@ -35,6 +35,10 @@ export class CachedInstitutionStore implements InstitutionStore {
     return inserted;
   }
 
+  knowsTimeZone(timeZone: string): Promise<boolean> {
+    return this.inner.knowsTimeZone(timeZone);
+  }
+
   async setLanguage(id: string, language: Language, audit: AuditEntryInput[]): Promise<boolean> {
     const updated = await this.inner.setLanguage(id, language, audit);
     this.cache.invalidate(id);

@@ -49,6 +49,11 @@ export class SqlInstitutionStore implements InstitutionStore {
     }
   }
 
+  async knowsTimeZone(timeZone: string): Promise<boolean> {
+    const result = await this.db.query<{ known: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS known`, [timeZone]);
+    return result.rows[0]?.known === true;
+  }
+
   async setLanguage(id: string, language: Language, audit: AuditEntryInput[]): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const result = await tx.query(`UPDATE institutions SET language = $2 WHERE id = $1::uuid`, [id, language]);

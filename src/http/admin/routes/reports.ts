@@ -3,7 +3,7 @@ import { systemAccountId } from "../../../core/institutions/system-accounts.js";
 import { isValidTimeZone } from "../../../core/limits/periods.js";
 import type { Institution } from "../../../core/institutions/types.js";
 import { dailyTransactionTotals, feesEarned, sessionChargeTotals, type DayRange } from "../../../infra/db/report-queries.js";
-import { ANY_BANK_ROLE, API_PREFIX, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
+import { ANY_BANK_ROLE, API_PREFIX, invalid, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
 import { amountOut, dayRangeQuery, institutionParams, localDate, rangeCheck } from "../schemas.js";
 import type { AdminServices } from "../services.js";
 
@@ -95,6 +95,8 @@ function reportAllSessionCharges(s: AdminServices): AnyRoute {
       .superRefine(rangeCheck(MAX_DAYS)),
     success: { status: 200, description: "per telco and day", schema: report(sessionRow) },
     async handle({ query }) {
+      // The database turns the days into instants, and its list of zones is not the runtime's.
+      if (!(await s.institutions.knowsTimeZone(query.timeZone))) return invalid([{ path: ["timeZone"], message: "must be an IANA time zone" }], "query");
       return reply({ ...query, items: await sessionChargeTotals(s.db, null, query) });
     },
   });
