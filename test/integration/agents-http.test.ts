@@ -22,6 +22,7 @@ describe("agents over HTTP", () => {
   let admin: string;
   let auditor: string;
   let otherAdmin: string;
+  let otherId: string;
   let base: string;
 
   beforeAll(async () => {
@@ -38,6 +39,7 @@ describe("agents over HTTP", () => {
     const other = uuidv7();
     await w.test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'agents-http-b', 'Other', 'KES', 'UTC')", [other]);
     otherAdmin = await issueKey(app, PLATFORM_KEY, other, "admin");
+    otherId = other;
     base = `/admin/v1/institutions/${w.institutionId}/agents`;
   });
   afterEach(async () => {
@@ -245,6 +247,12 @@ describe("agents over HTTP", () => {
     expect(done.status).toBe(201);
     const reverse = () => request(app).post(`${base}/cash-ins/${done.body.transferId}/reversal`).set(...bearer(admin)).send({ reason: "wrong number" });
     expect((await request(app).post(`/admin/v1/institutions/${w.institutionId}/agents/cash-ins/${done.body.transferId}/reversal`).set(...bearer(otherAdmin)).send({ reason: "x" })).status).toBe(404);
+    // Through its own path, another bank hears "not found" for this bank's transfers, cash-ins or not: nothing of their kind.
+    const fee = (await w.test.db.query<{ id: string }>("SELECT id FROM transfers WHERE reference = $1 AND code <> 'cash_in' LIMIT 1", [done.body.transferId])).rows[0]!.id;
+    for (const id of [done.body.transferId as string, fee]) {
+      const foreign = await request(app).post(`/admin/v1/institutions/${otherId}/agents/cash-ins/${id}/reversal`).set(...bearer(otherAdmin)).send({ reason: "x" });
+      expect([foreign.status, foreign.body.error?.code]).toEqual([404, "transfer_not_found"]);
+    }
     const first = await reverse();
     expect(first.status, JSON.stringify(first.body)).toBe(201);
     expect(first.body).toMatchObject({ amountMinor: "5000", feeRefundMinor: "100", commissionClawbackMinor: "50" });

@@ -30,9 +30,11 @@ export async function reverseCashIn(kit: AgentKit, input: ReverseCashInInput): P
   const reason = typeof input.reason === "string" ? input.reason.trim() : "";
   if (reason.length === 0 || reason.length > MAX_REASON_CHARS) return refuse("invalid_input", { problems: [{ path: ["reason"], message: `1 to ${MAX_REASON_CHARS} characters` }] });
   const original = isUuid(input.transferId) ? await kit.deps.ledger.getTransfer(input.transferId) : null;
-  if (!original) return audited(kit, input, reason, refuse("transfer_not_found"));
+  // Another bank's transfer does not exist for this one: asked before what kind it is, so that
+  // not_a_cash_in tells nothing of transfers outside the caller's bank.
+  const [float] = original ? await kit.deps.ledger.getAccounts([original.debitAccountId]) : [];
+  if (!original || (input.institutionId !== undefined && float?.institutionId !== input.institutionId)) return audited(kit, input, reason, refuse("transfer_not_found"));
   if (original.code !== "cash_in" || original.kind !== "single") return audited(kit, input, reason, refuse("not_a_cash_in"));
-  const [float] = await kit.deps.ledger.getAccounts([original.debitAccountId]);
   const agent = float?.ownerRef ? await kit.deps.store.get(float.ownerRef) : null;
   if (!agent || (input.institutionId !== undefined && agent.institutionId !== input.institutionId)) return audited(kit, input, reason, refuse("transfer_not_found"));
   for (let slot = 0; slot < MAX_SLOTS; slot++) {
