@@ -46,6 +46,7 @@ const TABLE: Record<string, string> = {
   display_name_too_long: "err.name_invalid",
   display_name_invalid_characters: "err.name_invalid",
   display_name_mixed_scripts: "err.name_invalid",
+  display_name_reserved: "err.name_reserved",
   // Agents (src/core/agents): cash-in, cash-out, withdrawal at an agent.
   customer_not_found: "err.payee_not_found",
   customer_unavailable: "err.customer_unavailable",

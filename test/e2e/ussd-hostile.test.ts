@@ -236,4 +236,13 @@ describe("hostile Africa's Talking payloads (PostgreSQL + Redis, two instances)"
       expect(replies[1], name).toBe("CON Please enter a valid name (letters only).\nEnter your full name:");
     }
   });
+
+  it("a name posing as the platform, its staff or a brand is refused at the name step, and nothing is registered", async () => {
+    const rows = await rig.counts();
+    for (const [i, name] of ["Fingate Support", "Safaricom Care", "M-Pesa Agent"].entries()) {
+      const replies = await rig.walk(`reg-official-${i}`, `+2547550003${String(i).padStart(2, "0")}`, [name, "1", "4827", "4827"]);
+      expect(replies[1], name).toBe("CON That name is not allowed. Please enter your own name.\nEnter your full name:");
+    }
+    expect(await rig.counts()).toMatchObject({ customers: rows.customers, pins: rows.pins });
+  });
 });

@@ -76,8 +76,21 @@ describe("parseDisplayName", () => {
     ["\u0430dmin", "display_name_mixed_scripts"], // Cyrillic а among Latin letters
     ["Jane P\u0430ul", "display_name_mixed_scripts"],
     ["\u0391lice", "display_name_mixed_scripts"], // Greek Alpha
+    // Names that would pass, masked, for the platform, its staff or a brand on a payer's screen.
+    ["Fingate Support", "display_name_reserved"],
+    ["FinGate", "display_name_reserved"],
+    ["Safaricom Care", "display_name_reserved"],
+    ["M-Pesa Agent", "display_name_reserved"],
+    ["Bank Support", "display_name_reserved"],
+    ["Jane Official", "display_name_reserved"],
   ])("refuses %j with %s", (input, code) => {
     expect(parseDisplayName(input)).toEqual({ ok: false, code });
+  });
+
+  it("lets real names that look like reserved words or hold them inside a word through", () => {
+    for (const name of ["Bankole Adeyemi", "Edward Teller", "Momo Kamara", "Agnes Supportis", "Helen Banks", "Orange Mwangi"]) {
+      expect(parseDisplayName(name), name).toEqual({ ok: true, value: name });
+    }
   });
 
   it("refuses a 10 KB name unread", () => {

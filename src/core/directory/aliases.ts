@@ -40,8 +40,37 @@ export const RESERVED_ALIASES: ReadonlySet<string> = new Set([
   "tigo", "tigopesa", "vodacom", "vodafone",
 ]);
 
-/** Beginnings that read as official however they continue ("fingate.kenya", "support.team"). */
-const RESERVED_PREFIXES = ["fingate", "admin", "official", "support", "helpdesk", "customercare", "sysadmin"];
+/**
+ * Beginnings that read as official however they continue ("fingate.kenya", "support.team",
+ * "mpesa2go"). Brands short enough to begin real names (momo: Momoh; mtn, tigo, orange) are not here.
+ */
+const RESERVED_PREFIXES = [
+  "fingate", "admin", "official", "support", "helpdesk", "customercare", "sysadmin",
+  "airtel", "ecocash", "mpesa", "safaricom", "tigopesa", "vodacom", "vodafone",
+];
+
+/**
+ * Words that make an alias official wherever they stand as one of its parts ("mpesa.help",
+ * "bank.support", "safaricom-care", "jane.agent"): the staff words and the brands. Everyday words
+ * of the whole-alias list (me, all, pay, info, test …) are fine as a part ("jane.info").
+ */
+const RESERVED_PARTS: ReadonlySet<string> = new Set([
+  "admin", "administrator", "agent", "agents", "bank", "cashier", "customercare", "customerservice", "fingate",
+  "helpdesk", "helpline", "official", "operator", "police", "security", "staff", "support", "sysadmin", "teller",
+  "airtel", "airtelmoney", "ecocash", "mpesa", "mtn", "momo", "orangemoney", "safaricom", "tigopesa", "vodacom", "vodafone",
+]);
+
+/**
+ * Words a display name may not hold (the name shows, masked, on a payer's confirmation screen:
+ * "FINGATE S***" would pass for the platform): the platform, staff words and the brands, not
+ * words that are also surnames (Teller, Cashier) or given names (Momo).
+ */
+export const RESERVED_NAME_WORDS: ReadonlySet<string> = new Set(
+  [...RESERVED_PARTS].filter((w) => !["teller", "cashier", "momo", "security", "operator"].includes(w)),
+);
+
+/** Digits passing for letters ("supp0rt", "officia1", "adm1n"): 1 is tried as both l and i. */
+const LOOKALIKES: Record<string, [string, string]> = { "0": ["o", "o"], "1": ["l", "i"], "3": ["e", "e"], "4": ["a", "a"], "5": ["s", "s"], "7": ["t", "t"], "8": ["b", "b"] };
 
 export interface ParsedAlias {
   /** As typed, after NFKC and trimming, e.g. "Mama.Jane". */
@@ -65,8 +94,16 @@ export function parseInstrumentAlias(input: unknown): Outcome<string, Instrument
 }
 
 export function isReservedAlias(key: string): boolean {
-  const base = key.replace(/[._-]/g, "").replace(/[0-9]+$/, "");
-  return RESERVED_ALIASES.has(base) || RESERVED_PREFIXES.some((prefix) => base.startsWith(prefix)) || base.includes("fingate");
+  return readings(key.replace(/[._-]/g, "")).some(reservedWhole) || key.split(/[._-]/).some((part) => readings(part).some((p) => RESERVED_PARTS.has(p)));
+}
+
+const reservedWhole = (base: string): boolean =>
+  RESERVED_ALIASES.has(base) || RESERVED_PREFIXES.some((prefix) => base.startsWith(prefix)) || base.includes("fingate");
+
+/** How a lower-case alias (or part) may be read: with its trailing digits or without, digits as the letters they pass for. */
+function readings(text: string): string[] {
+  const forms = [text.replace(/[0-9]+$/, ""), text];
+  return forms.flatMap((form) => [0, 1].map((k) => form.replace(/[0-9]/g, (d) => LOOKALIKES[d]?.[k] ?? d)));
 }
 
 /**

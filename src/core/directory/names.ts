@@ -1,3 +1,4 @@
+import { RESERVED_NAME_WORDS } from "./aliases.js";
 import { ok, refuse, type DisplayNameCode, type Outcome } from "./types.js";
 
 export const DISPLAY_NAME_MAX_LENGTH = 60;
@@ -37,5 +38,14 @@ export function parseDisplayName(input: unknown): Outcome<string, DisplayNameCod
     return refuse("display_name_invalid_characters");
   }
   if (name.split(" ").some(mixesScripts)) return refuse("display_name_mixed_scripts");
+  if (posesAsOfficial(name)) return refuse("display_name_reserved");
   return ok(name);
+}
+
+/** A name holding the platform's name or a staff or brand word ("Fingate Support", "Safaricom Care", "M-Pesa Agent"). */
+function posesAsOfficial(name: string): boolean {
+  const lower = name.toLowerCase();
+  if (lower.replace(/[^a-z]/g, "").includes("fingate")) return true;
+  // Words split at spaces and dots, hyphens and apostrophes kept inside ("m-pesa" is read as "mpesa").
+  return lower.split(/[ .]+/).some((word) => RESERVED_NAME_WORDS.has(word.replace(/[-']/g, "")));
 }

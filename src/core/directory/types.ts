@@ -109,7 +109,8 @@ export type DisplayNameCode =
   | "display_name_required"
   | "display_name_too_long"
   | "display_name_invalid_characters"
-  | "display_name_mixed_scripts";
+  | "display_name_mixed_scripts"
+  | "display_name_reserved";
 export type ExternalRefCode = "invalid_external_ref" | "invalid_card_number" | "external_ref_not_allowed" | MsisdnCode;
 
 /** Every refusal the directory can answer with; the edge maps each to an HTTP status or a menu message. */

@@ -31,7 +31,10 @@ export const register: Flow = {
       // caller chooses a language and types the PIN twice.
       const parsed = parseDisplayName(input);
       const name = parsed.ok ? parsed.value : "";
-      if (!parsed.ok || [...name].length < NAME_MIN_CHARS) return ask(state, [msg("err.name_invalid"), msg("reg.ask_name")]);
+      if (!parsed.ok || [...name].length < NAME_MIN_CHARS) {
+        const why = !parsed.ok && parsed.code === "display_name_reserved" ? "err.name_reserved" : "err.name_invalid";
+        return ask(state, [msg(why), msg("reg.ask_name")]);
+      }
       return ask(at(state, "register", "language", { name }), [msg("reg.ask_language")], LANGUAGE_OPTIONS);
     },
     async language(state, input) {
