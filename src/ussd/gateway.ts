@@ -185,6 +185,8 @@ function meterSessions(meter: Pick<SessionMeter, "meter">, institutionId: string
       endReason: s.endReason,
     });
     if (!result.ok) logger.warn({ session: s.sessionId, code: result.code }, "ussd session not metered");
+    // A plan in a currency the bank does not hold: recorded for the telco's invoice, but configured wrong.
+    else if (result.session.chargeResult === "currency_mismatch") logger.warn({ session: s.sessionId, telco: result.session.telcoId }, "ussd session recorded, its charge not posted: the telco's plan is in another currency");
   };
 }
 

@@ -263,16 +263,28 @@ describe.each(STORE_KINDS)("session metering (%s)", (kind) => {
     expect((await sessions.get(bank.id, b.sessionId))!.chargeResult).toBe("first");
   });
 
-  it("refuses what cannot be metered: unknown telco, bad input, a plan in another currency, a missing payer", async () => {
+  it("refuses what cannot be metered: unknown telco, bad input", async () => {
     expect(await meter.meter(session({ telco: { networkCode: "99999" } }))).toEqual({ ok: false, code: "unknown_telco" });
     expect(await meter.meter(session({ stages: -1 }))).toEqual({ ok: false, code: "invalid_session" });
     expect(await meter.meter(session({ endedAt: new Date("2026-11-25T08:00:00Z") }))).toEqual({ ok: false, code: "invalid_session" });
-    expect(await meter.meter(session({ customerAccountId: null }))).toEqual({ ok: false, code: "payer_account_required" });
+  });
+
+  it("records a session whose charge cannot be posted (a missing payer, a plan in another currency), with the reason and no transfer, once", async () => {
+    const payerless = session({ customerAccountId: null });
+    const first = await meter.meter(payerless);
+    expect(first).toMatchObject({ ok: true, duplicate: false, session: { chargeResult: "payer_account_required", transferId: null, debitAccountId: null } });
+    if (!first.ok) return;
+    expect(first.session.chargeMinor).toBeGreaterThan(0n);
+    expect(await sessions.get(bank.id, payerless.sessionId)).toMatchObject({ chargeResult: "payer_account_required", chargeMinor: first.session.chargeMinor });
+    expect(await meter.meter(payerless)).toMatchObject({ ok: true, duplicate: true, session: { chargeResult: "payer_account_required" } });
     const telco = await tariffs.createTelco(PLATFORM, "airtel-in", { name: "Airtel", networkCodes: ["40410"], smppLinkIds: [] });
     expect(telco.ok).toBe(true);
     if (!telco.ok) return;
     await tariffs.createPlan(PLATFORM, telco.telco.id, terms({ currency: "INR" }));
-    expect(await meter.meter(session({ telco: { networkCode: "40410" } }))).toEqual({ ok: false, code: "currency_mismatch" });
+    const foreign = session({ telco: { networkCode: "40410" } });
+    expect(await meter.meter(foreign)).toMatchObject({ ok: true, session: { chargeResult: "currency_mismatch", currency: "INR", transferId: null } });
+    expect(await sessions.get(bank.id, foreign.sessionId)).toMatchObject({ chargeResult: "currency_mismatch", telcoId: telco.telco.id });
+    expect(await ledger.getTransfer(sessionChargeTransferId(bank.id, foreign.sessionId))).toBeNull();
   });
 
   describe("two institutions whose aggregators hand out the same session id", () => {

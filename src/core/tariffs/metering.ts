@@ -25,7 +25,17 @@ export interface FinishedSession {
   endReason: SessionEndReason;
 }
 
-export type MeterCode = "invalid_session" | "institution_not_found" | "unknown_telco" | "currency_mismatch" | "payer_account_required";
+export type MeterCode = "invalid_session" | "institution_not_found" | "unknown_telco";
+
+/** Why a session's charge cannot be posted (its chargeResult): the session is recorded all the same. */
+export type UnpostableCharge = "currency_mismatch" | "payer_account_required";
+
+/** Why a stored session with a charge has no transfer (plan() names none for these two cases only). */
+function unpostable(s: MeteredSession, institution: Institution): UnpostableCharge | null {
+  if (s.chargeMinor === 0n || s.currency === null || s.transferId !== null) return null;
+  if (s.currency !== institution.currency) return "currency_mismatch";
+  return s.payer === "customer" && s.debitAccountId === null ? "payer_account_required" : null;
+}
 export type MeterResult = { ok: true; session: MeteredSession; duplicate: boolean } | { ok: false; code: MeterCode };
 
 export interface MeteringLedger extends SystemAccountLedger {
@@ -86,7 +96,7 @@ export class SessionMeter {
     if (!planned.ok) return planned;
     const recorded = await this.record(planned.session, input, institution, telco);
     if (!("session" in recorded)) return recorded;
-    const settled = await this.post(recorded.session);
+    const settled = await this.post(recorded.session, institution);
     return { ok: true, session: settled, duplicate: !recorded.inserted };
   }
 
@@ -144,9 +154,11 @@ export class SessionMeter {
       transferId: null,
       chargeResult: null,
     };
-    if (!plan || chargeMinor === 0n) return { ok: true, session };
-    if (plan.currency !== institution.currency) return { ok: false, code: "currency_mismatch" };
-    if (plan.payer === "customer" && !input.customerAccountId) return { ok: false, code: "payer_account_required" };
+    // A charge that cannot be posted (a plan in another currency, a customer-paid plan and a caller
+    // with no wallet) is still a session the telco bills: recorded without a transfer, its outcome
+    // settled as the reason (post), so the telco's invoice can be reconciled.
+    const payerless = plan?.payer === "customer" && !input.customerAccountId;
+    if (!plan || chargeMinor === 0n || plan.currency !== institution.currency || payerless) return { ok: true, session };
     session.creditAccountId = await this.account(institution, { kind: "telco_payable", telcoId: telco.id });
     session.debitAccountId = plan.payer === "customer" ? input.customerAccountId : await this.account(institution, { kind: "bank" });
     session.transferId = sessionChargeTransferId(institution.id, input.sessionId);
@@ -158,8 +170,14 @@ export class SessionMeter {
   }
 
   /** Posts what the stored row says (the first report wins), unless its outcome is already known. */
-  private async post(session: MeteredSession): Promise<MeteredSession> {
-    if (!session.transferId || session.chargeResult !== null) return session;
+  private async post(session: MeteredSession, institution: Institution): Promise<MeteredSession> {
+    if (session.chargeResult !== null) return session;
+    const cannot = unpostable(session, institution);
+    if (cannot) {
+      await this.deps.sessions.settle(session.institutionId, session.sessionId, cannot);
+      return { ...session, chargeResult: cannot };
+    }
+    if (!session.transferId) return session;
     const { result } = await this.deps.ledger.transfer({
       id: session.transferId,
       kind: "single",
