@@ -127,6 +127,13 @@ describe("admin API validation: 400 with field-level details", () => {
     expectInvalid(await request(f.app).get(`/admin/v1/institutions/${f.a.id}/customers/abc%00`).set(...bearer(f.a.admin)), [{ path: "url", message: "holds a NUL character or broken Unicode" }]);
   });
 
+  it("a field named twice is a 400, not the last one silently (a limit other than the one a reviewer reads first)", async () => {
+    const twice = `{"maxPerTransactionMinor":"100","maxPerTransactionMinor":"1000000","maxDailyAmountMinor":"2000000","maxDailyCount":5,"maxMonthlyAmountMinor":"9000000","maxBalanceMinor":"5000000"}`;
+    const res = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).set("Content-Type", "application/json").send(twice);
+    expectInvalid(res, [{ path: "body", message: "names a field twice" }]);
+    expect((await request(f.app).get(limitsUrl()).set(...bearer(f.a.auditor))).body.source).toBe("default");
+  });
+
   it("a body the server cannot read keeps body-parser's 4xx: an unknown charset, an unknown encoding, a body that does not inflate", async () => {
     const body = JSON.stringify(policy);
     const charset = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).set("Content-Type", "application/json; charset=latin1").send(body);
