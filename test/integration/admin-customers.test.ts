@@ -107,6 +107,32 @@ describe("SIM-swap reports", () => {
     expect(res.body.error.code).toBe("customer_not_found");
   });
 
+  it("pages the reports newest first with nextBefore, each once, past any number of them; a cursor of another bank's report is a 400", async () => {
+    const pat = await registerCustomer(f, f.a.id, "+254712344071");
+    // Five reports, two of them at one instant, so the page boundary falls between equal times.
+    const times = ["2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z", "2026-01-02T10:00:00Z", "2026-01-03T10:00:00Z", "2026-01-04T10:00:00Z"];
+    for (const occurredAt of times) {
+      const made = await request(f.app).post(`/admin/v1/institutions/${f.a.id}/sim-swaps`).set(...bearer(f.a.operator)).send({ msisdn: pat.msisdn, kind: "sim_swap", occurredAt });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+    }
+    const seen: string[] = [];
+    let before: string | null = null;
+    const list = (cursor: string | null) =>
+      request(f.app).get(`/admin/v1/institutions/${f.a.id}/sim-swaps?since=2026-01-01T00:00:00Z&limit=2${cursor ? `&before=${cursor}` : ""}`).set(...bearer(f.a.auditor));
+    do {
+      const page = await list(before);
+      expect(page.status, JSON.stringify(page.body)).toBe(200);
+      seen.push(...(page.body.items as { id: string; msisdn: string; occurredAt: string }[]).filter((i) => i.msisdn === pat.msisdn).map((i) => i.occurredAt));
+      before = page.body.nextBefore as string | null;
+    } while (before !== null);
+    expect(seen).toEqual([...times].reverse().map((t) => new Date(t).toISOString()));
+    const foreign = await request(f.app).post(`/admin/v1/institutions/${f.b.id}/sim-swaps`).set(...bearer(f.b.operator)).send({ msisdn: other.msisdn, kind: "sim_swap" });
+    expect(foreign.status).toBe(201);
+    const theirs = (await request(f.app).get(`/admin/v1/institutions/${f.b.id}/sim-swaps`).set(...bearer(f.b.auditor))).body.items[0].id as string;
+    const res = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/sim-swaps?before=${theirs}`).set(...bearer(f.a.auditor));
+    expect([res.status, res.body.error.details]).toEqual([400, [{ path: "query.before", message: "names no report of this institution: use the nextBefore of a page" }]]);
+  });
+
   it("PIN and SIM-swap actions appear in the bank's audit query", async () => {
     const res = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/audit?limit=200`).set(...bearer(f.a.auditor));
     const actions = new Set(res.body.items.map((e: { action: string }) => e.action));

@@ -68,17 +68,34 @@ export interface SimSwapReport {
   reporterType: string;
 }
 
-/** SIM swaps and recycled numbers reported for the institution's customers, newest first. */
-export async function institutionSimSwaps(db: SqlExecutor, institutionId: string, since: Date | null, limit: number): Promise<SimSwapReport[]> {
+/**
+ * SIM swaps and recycled numbers reported for the institution's customers, newest first (then by
+ * id, so a page boundary between reports of one instant is exact), after the report `before`
+ * (a page's last id) when given. Null when `before` names no report of this institution.
+ */
+export async function institutionSimSwaps(
+  db: SqlExecutor,
+  institutionId: string,
+  page: { since: Date | null; limit: number; before?: string },
+): Promise<SimSwapReport[] | null> {
+  const before = page.before ?? null;
   const result = await db.query<{
     id: string; customer_id: string; msisdn: string; kind: string; occurred_at: Date; reported_at: Date; reporter_type: string;
   }>(
-    `SELECT e.id, c.id AS customer_id, e.msisdn, e.kind, e.occurred_at, e.reported_at, e.reporter_type
+    `WITH cursor AS (
+       SELECT e.occurred_at, e.id FROM sim_swap_events e JOIN customers c ON c.msisdn = e.msisdn
+       WHERE e.id = $4::uuid AND c.institution_id = $1::uuid)
+     SELECT e.id, c.id AS customer_id, e.msisdn, e.kind, e.occurred_at, e.reported_at, e.reporter_type
      FROM sim_swap_events e JOIN customers c ON c.msisdn = e.msisdn
      WHERE c.institution_id = $1::uuid AND ($2::timestamptz IS NULL OR e.occurred_at >= $2::timestamptz)
-     ORDER BY e.occurred_at DESC, e.id LIMIT $3`,
-    [institutionId, since?.toISOString() ?? null, limit],
+       AND ($4::uuid IS NULL OR (e.occurred_at, e.id) < (SELECT occurred_at, id FROM cursor))
+     ORDER BY e.occurred_at DESC, e.id DESC LIMIT $3`,
+    [institutionId, page.since?.toISOString() ?? null, page.limit, before],
   );
+  if (before !== null && result.rows.length === 0) {
+    const known = await db.query(`SELECT 1 FROM sim_swap_events e JOIN customers c ON c.msisdn = e.msisdn WHERE e.id = $2::uuid AND c.institution_id = $1::uuid`, [institutionId, before]);
+    if (known.rowCount === 0) return null;
+  }
   return result.rows.map((r) => ({
     id: r.id,
     customerId: r.customer_id,

@@ -6,7 +6,7 @@ import type { Institution } from "../../../core/institutions/types.js";
 import { institutionSimSwaps } from "../../../infra/db/admin-queries.js";
 import { isRefusalCode, type RefusalCode } from "../refusals.js";
 import { customerOut } from "../responses.js";
-import { ANY_BANK_ROLE, API_PREFIX, refuse, reply, route, type AnyRoute, type Reply } from "../registry.js";
+import { ANY_BANK_ROLE, API_PREFIX, invalid, refuse, reply, route, type AnyRoute, type Reply } from "../registry.js";
 import { institutionParams, queryInt, timestamp, uuid } from "../schemas.js";
 import type { AdminServices } from "../services.js";
 
@@ -160,10 +160,17 @@ function listSimSwaps(s: AdminServices): AnyRoute {
     tag: "customers",
     access: READERS,
     params: institutionParams,
-    query: z.strictObject({ since: timestamp.optional(), limit: queryInt(1, 500).optional() }),
-    success: { status: 200, description: "the reports" },
+    query: z.strictObject({
+      since: timestamp.optional(),
+      limit: queryInt(1, 500).optional(),
+      before: uuid.optional().meta({ description: "the nextBefore of the previous page" }),
+    }),
+    success: { status: 200, description: "a page of reports; nextBefore asks for the next one (null: this was the last)" },
     async handle({ institution, query }) {
-      return reply({ items: await institutionSimSwaps(s.db, institution!.id, query.since ?? null, query.limit ?? 100) });
+      const limit = query.limit ?? 100;
+      const items = await institutionSimSwaps(s.db, institution!.id, { since: query.since ?? null, limit, before: query.before });
+      if (items === null) return invalid([{ path: ["before"], message: "names no report of this institution: use the nextBefore of a page" }], "query");
+      return reply({ items, nextBefore: items.length === limit ? items[items.length - 1]!.id : null });
     },
   });
 }
