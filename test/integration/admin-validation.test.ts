@@ -99,6 +99,14 @@ describe("admin API validation: 400 with field-level details", () => {
     }
     const kolkata = await request(f.app).get("/admin/v1/reports/session-charges?from=2026-11-01&to=2026-11-02&timeZone=Asia/Kolkata").set(...bearer(PLATFORM_KEY));
     expect(kolkata.status, JSON.stringify(kolkata.body)).toBe(200);
+    // Names are read without regard to case, as the database reads them.
+    const lower = await request(f.app).post("/admin/v1/institutions").set(...bearer(PLATFORM_KEY)).send({ code: "bank-tz-lower", name: "TZ", currency: "KES", timezone: "africa/nairobi" });
+    expect(lower.status, JSON.stringify(lower.body)).toBe(201);
+    // An institution stored with such a zone before the check: its reports say so, not a 500.
+    await f.test.db.query("UPDATE institutions SET timezone = 'US/Pacific-New' WHERE id = $1::uuid", [lower.body.id]);
+    const key = await request(f.app).post(`/admin/v1/institutions/${lower.body.id}/api-keys`).set(...bearer(PLATFORM_KEY)).send({ name: "ops", role: "auditor" });
+    const stale = await request(f.app).get(`/admin/v1/institutions/${lower.body.id}/reports/transactions?from=2026-11-01&to=2026-11-02`).set(...bearer(key.body.secret));
+    expect([stale.status, stale.body.error?.code]).toEqual([409, "time_zone_unknown"]);
   });
 
   it("dates and instants before 1970 (year 0 among them, which PostgreSQL refuses) are a 400", async () => {

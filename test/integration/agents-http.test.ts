@@ -116,6 +116,8 @@ describe("agents over HTTP", () => {
     expect([nul.status, nul.body.error?.code]).toEqual([400, "invalid_request"]);
     const lookup = await request(app).get("/agent/v1/customers/lookup?customer=07%00").set(...bearer(a.key));
     expect([lookup.status, lookup.body.error?.code]).toEqual([400, "invalid_request"]);
+    const latin1 = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).set("Content-Type", "application/json; charset=latin1").send("{}");
+    expect([latin1.status, latin1.body.error?.code]).toEqual([415, "unsupported_media_type"]);
     const reused = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId, amountMinor: "5000" });
     expect(reused.body.error.code).toBe("request_id_reused");
     const over = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId: uuidv7(), amountMinor: "6001" });

@@ -126,6 +126,18 @@ describe.each(STORE_KINDS)("directory on %s", (kind) => {
       expect(await f.directory.claimAlias(asCustomer(john.id), john.id, "mama.jane")).toMatchObject({ ok: true });
       expect((await f.directory.getProfile(jane.id))?.aliases.map((a) => a.aliasKey)).toEqual(["jane2", "jane3", "jane4", "jane5"]);
     });
+
+    it("an alias claimed before its word was reserved is still paid and released; nobody can claim it anew", async () => {
+      const jane = await register();
+      // Held from before the rule (as an older release let it be claimed): written as that release wrote it.
+      await f.test.db.query("INSERT INTO customer_aliases (alias_key, alias, customer_id) VALUES ('jane.agent', 'jane.agent', $1::uuid)", [jane.id]);
+      const found = await f.directory.resolvePayee("Jane.Agent", { institutionId: f.bankId });
+      expect(found).toMatchObject({ ok: true, value: { customer: { id: jane.id } } });
+      expect(await f.directory.claimAlias(asCustomer(jane.id), jane.id, "mama.agent")).toEqual({ ok: false, code: "alias_reserved" });
+      expect(await f.directory.releaseAlias(asCustomer(jane.id), jane.id, "jane.agent")).toMatchObject({ ok: true });
+      expect(await f.directory.resolvePayee("jane.agent", { institutionId: f.bankId })).toEqual({ ok: false, code: "payee_not_found" });
+      expect(await f.directory.claimAlias(asCustomer(jane.id), jane.id, "jane.agent")).toEqual({ ok: false, code: "alias_reserved" });
+    });
   });
 
   describe("payment instruments", () => {

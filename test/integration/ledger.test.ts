@@ -3,6 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { derivedUuid, uuidv7 } from "../../src/core/ledger/ids.js";
 import { AccountFlags, MAX_AMOUNT_MINOR, type Account, type TransferInput, type TransferResultCode } from "../../src/core/ledger/types.js";
+import { Ledger } from "../../src/core/ledger/ledger.js";
+import type { LedgerStore } from "../../src/core/ledger/ports.js";
+import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
+import { isBadValueSqlError, isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { STORE_KINDS } from "../helpers/db.js";
 import { expectLedgerConsistent, storedBalances, useLedgerEnv } from "../helpers/ledger-setup.js";
 import { mulberry32 } from "../helpers/ledger-random.js";
@@ -336,6 +340,41 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
     expect(results.map((r) => r.result)).toEqual(["invalid_reference", "invalid_reference", ...Array.from({ length: 8 }, () => "ok")]);
     expect(await env.ledger.getTransfer(transfers[0]!.id)).toBeNull();
     expect((await env.ledger.getAccounts([b.id]))[0]!.creditsPosted).toBe(8n);
+  });
+
+  it("a batch the database refuses for one transfer's value is written again one by one: only that one fails", async () => {
+    // The real store, except that one transfer's reference is made unstorable after validation
+    // (validation refuses such text now, so nothing else can bring the database's own refusal about).
+    const real = new SqlLedgerStore(env.db);
+    const poisoned = new Set<string>();
+    const store: LedgerStore = {
+      applyBatch: (keys, decide) =>
+        real.applyBatch(keys, (snapshot) => {
+          const decision = decide(snapshot);
+          return { ...decision, transfers: decision.transfers.map((t) => (poisoned.has(t.id) ? { ...t, reference: "x\u0000" } : t)) };
+        }),
+      createAccounts: (a) => real.createAccounts(a),
+      getAccounts: (ids) => real.getAccounts(ids),
+      getTransfer: (id) => real.getTransfer(id),
+      listAccountTransfers: (id, page) => real.listAccountTransfers(id, page),
+      findExpiredPendings: (now, limit) => real.findExpiredPendings(now, limit),
+    };
+    const ledger = new Ledger(store, { isRetryable: isRetryableSqlError, isBadValue: isBadValueSqlError, maxBatchesInFlight: 1 });
+    try {
+      const a = await env.wallet(1_000n);
+      const b = await env.open("customer_wallet", WALLET);
+      const first = ledger.transfer(move(a, b, 1n));
+      const transfers = Array.from({ length: 6 }, () => move(a, b, 1n));
+      poisoned.add(transfers[2]!.id);
+      // Queued behind the first batch, so the six are written together, then one by one.
+      const outcomes = await Promise.allSettled([first, ...transfers.map((t) => ledger.transfer(t))]);
+      expect(outcomes.map((o) => (o.status === "fulfilled" ? o.value.result : "rejected"))).toEqual(["ok", "ok", "ok", "rejected", "ok", "ok", "ok"]);
+      expect(((outcomes[3] as PromiseRejectedResult).reason as { code?: string }).code).toBe("22021");
+      expect(await env.ledger.getTransfer(transfers[2]!.id)).toBeNull();
+      expect((await env.ledger.getAccounts([b.id]))[0]!.creditsPosted).toBe(6n);
+    } finally {
+      await ledger.close();
+    }
   });
 
   it("answers a retried failure with the same code even after the account is funded", async () => {

@@ -55,19 +55,17 @@ const RESERVED_PREFIXES = [
  * of the whole-alias list (me, all, pay, info, test …) are fine as a part ("jane.info").
  */
 const RESERVED_PARTS: ReadonlySet<string> = new Set([
-  "admin", "administrator", "agent", "agents", "bank", "cashier", "customercare", "customerservice", "fingate",
-  "helpdesk", "helpline", "official", "operator", "police", "security", "staff", "support", "sysadmin", "teller",
-  "airtel", "airtelmoney", "ecocash", "mpesa", "mtn", "momo", "orangemoney", "safaricom", "tigopesa", "vodacom", "vodafone",
+  "admin", "administrator", "agent", "agents", "bank", "customercare", "customerservice", "fingate",
+  "helpdesk", "helpline", "official", "police", "staff", "support", "sysadmin",
+  "airtel", "airtelmoney", "ecocash", "mpesa", "mtn", "orangemoney", "safaricom", "tigopesa", "vodacom", "vodafone",
 ]);
 
 /**
  * Words a display name may not hold (the name shows, masked, on a payer's confirmation screen:
- * "FINGATE S***" would pass for the platform): the platform, staff words and the brands, not
- * words that are also surnames (Teller, Cashier) or given names (Momo).
+ * "FINGATE S***" would pass for the platform). The same words as an alias's parts: none of them is
+ * also a surname or given name (Teller, Cashier, Momo, Operator are left out of both for that).
  */
-export const RESERVED_NAME_WORDS: ReadonlySet<string> = new Set(
-  [...RESERVED_PARTS].filter((w) => !["teller", "cashier", "momo", "security", "operator"].includes(w)),
-);
+export const RESERVED_NAME_WORDS = RESERVED_PARTS;
 
 /** Digits passing for letters ("supp0rt", "officia1", "adm1n"): 1 is tried as both l and i. */
 const LOOKALIKES: Record<string, [string, string]> = { "0": ["o", "o"], "1": ["l", "i"], "3": ["e", "e"], "4": ["a", "a"], "5": ["s", "s"], "7": ["t", "t"], "8": ["b", "b"] };
@@ -79,11 +77,21 @@ export interface ParsedAlias {
   key: string;
 }
 
-/** Checks a pseudonym: the shared character rules, 3..20 characters, not a reserved word. */
+/** Checks a pseudonym to claim: the shared character rules, 3..20 characters, not a reserved word. */
 export function parsePseudonym(input: unknown): Outcome<ParsedAlias, AliasProblemCode> {
-  const parsed = parseHandle(input, PSEUDONYM_LENGTH);
-  if (!parsed.ok) return refuse(`alias_${parsed.code}` as const);
+  const parsed = parseHeldPseudonym(input);
+  if (!parsed.ok) return parsed;
   return isReservedAlias(parsed.value.key) ? refuse("alias_reserved") : parsed;
+}
+
+/**
+ * A pseudonym as typed to find or release one already held: the character rules only. The reserved
+ * words grow, and an alias claimed before one of them was added is still held: it must still be
+ * paid and released.
+ */
+export function parseHeldPseudonym(input: unknown): Outcome<ParsedAlias, AliasProblemCode> {
+  const parsed = parseHandle(input, PSEUDONYM_LENGTH);
+  return parsed.ok ? parsed : refuse(`alias_${parsed.code}` as const);
 }
 
 /** Checks an instrument alias: the shared character rules, 2..16 characters, stored lower-case. */
@@ -94,11 +102,13 @@ export function parseInstrumentAlias(input: unknown): Outcome<string, Instrument
 }
 
 export function isReservedAlias(key: string): boolean {
-  return readings(key.replace(/[._-]/g, "")).some(reservedWhole) || key.split(/[._-]/).some((part) => readings(part).some((p) => RESERVED_PARTS.has(p)));
+  return readings(key.replace(/[._-]/g, "")).some(reservedWhole) || key.split(/[._-]/).some((part) => readings(part).some(reservedPart));
 }
 
-const reservedWhole = (base: string): boolean =>
-  RESERVED_ALIASES.has(base) || RESERVED_PREFIXES.some((prefix) => base.startsWith(prefix)) || base.includes("fingate");
+// The whole alias, separators removed ("fin.gate", "ad.min"), and each of its parts ("my-fingate"):
+// "griffin.gatere" holds "fingate" only across a separator, and is a name.
+const reservedWhole = (base: string): boolean => RESERVED_ALIASES.has(base) || RESERVED_PREFIXES.some((prefix) => base.startsWith(prefix));
+const reservedPart = (part: string): boolean => RESERVED_PARTS.has(part) || part.includes("fingate");
 
 /** How a lower-case alias (or part) may be read: with its trailing digits or without, digits as the letters they pass for. */
 function readings(text: string): string[] {

@@ -1,6 +1,6 @@
 import type { AuditLog } from "../audit/audit-entry.js";
 import { isUuid, uuidv7 } from "../ledger/ids.js";
-import { parseInstrumentAlias, parsePseudonym } from "./aliases.js";
+import { parseHeldPseudonym, parseInstrumentAlias, parsePseudonym } from "./aliases.js";
 import { recordAction, type AuditPayload } from "./audit.js";
 import {
   decideAddInstrument,
@@ -152,9 +152,9 @@ export class Directory {
   }
 
   async releaseAlias(ctx: ActionContext, customerId: string, alias: string): Promise<Outcome<Alias>> {
-    const parsed = parsePseudonym(alias);
-    // A reserved word cannot be held, so releasing one is simply not found.
-    const key: Outcome<string> = parsed.ok ? ok(parsed.value.key) : refuse(parsed.code === "alias_reserved" ? "alias_not_found" : parsed.code);
+    // Any alias held can be released, one claimed before its word was reserved too.
+    const parsed = parseHeldPseudonym(alias);
+    const key: Outcome<string> = parsed.ok ? ok(parsed.value.key) : refuse(parsed.code);
     return this.command(ctx, "directory.alias.release", customerId, key, (value) =>
       guarded(ctx, "owner", (profile) => decideReleaseAlias(profile, value)),
       (value) => ({ alias: value.aliasKey }),
@@ -252,8 +252,9 @@ export class Directory {
 
   /**
    * Closing is final, so a customer whose wallets still hold or reserve money cannot be closed:
-   * the money would have no way out (the bank pays it out first). A payment landing between this
-   * check and the close is refused to the payee afterwards like any payment to a closed customer.
+   * the money would have no way out (the bank pays it out first). Not atomic with the close: a
+   * payment whose payee was looked up before it can still land in a wallet just closed (the ledger
+   * accounts stay open); the bank pays that out as it would any balance found later.
    */
   private async checkClosable(customerId: string): Promise<Outcome<CustomerStatus>> {
     const profile = isUuid(customerId) ? await this.store.loadProfile(customerId) : null;

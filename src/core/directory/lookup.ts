@@ -1,5 +1,5 @@
 import { isUuid } from "../ledger/ids.js";
-import { parsePseudonym } from "./aliases.js";
+import { parseHeldPseudonym } from "./aliases.js";
 import { maskDisplayName } from "./masking.js";
 import { normalizeMsisdn } from "./msisdn.js";
 import type { DirectoryStore, PayeeRecord } from "./ports.js";
@@ -48,8 +48,8 @@ export async function resolvePayee(store: DirectoryStore, query: unknown, option
     if (!msisdn.ok) return msisdn;
     record = await store.findPayeeByMsisdn(msisdn.value);
   } else {
-    const alias = parsePseudonym(query);
-    if (!alias.ok) return refuse(alias.code === "alias_reserved" ? "payee_not_found" : alias.code);
+    const alias = parseHeldPseudonym(query);
+    if (!alias.ok) return refuse(alias.code);
     record = await store.findPayeeByAlias(alias.value.key);
   }
   if (!record) return refuse("payee_not_found");

@@ -44,8 +44,8 @@ export function parseDisplayName(input: unknown): Outcome<string, DisplayNameCod
 
 /** A name holding the platform's name or a staff or brand word ("Fingate Support", "Safaricom Care", "M-Pesa Agent"). */
 function posesAsOfficial(name: string): boolean {
-  const lower = name.toLowerCase();
-  if (lower.replace(/[^a-z]/g, "").includes("fingate")) return true;
-  // Words split at spaces and dots, hyphens and apostrophes kept inside ("m-pesa" is read as "mpesa").
-  return lower.split(/[ .]+/).some((word) => RESERVED_NAME_WORDS.has(word.replace(/[-']/g, "")));
+  // Words split at spaces and dots, read without their hyphens and apostrophes ("M-Pesa" is "mpesa");
+  // word by word, so that "Griffin Gatere" is not taken for "fingate".
+  const words = name.toLowerCase().split(/[ .]+/).map((word) => word.replace(/[-']/g, ""));
+  return words.some((word) => RESERVED_NAME_WORDS.has(word) || word.includes("fingate"));
 }

@@ -6,6 +6,8 @@ import type { AgentCode } from "../../core/agents/types.js";
  */
 export const AGENT_API_REFUSALS = {
   invalid_request: [400, "the request is invalid; see details"],
+  payload_too_large: [413, "the request body is too large"],
+  unsupported_media_type: [415, "the body's charset or encoding is not supported"],
   unauthenticated: [401, "a valid agent device key is required: Authorization: Bearer <key>"],
   not_found: [404, "no such resource"],
   invalid_input: [400, "the request is invalid; see details"],
@@ -51,6 +53,6 @@ export const AGENT_API_REFUSALS = {
   daily_amount_exceeded: [422, "the daily limit would be exceeded"],
   monthly_amount_exceeded: [422, "the monthly limit would be exceeded"],
   balance_limit_exceeded: [422, "the customer's wallet would exceed its balance limit"],
-} as const satisfies Record<AgentCode | "invalid_request" | "unauthenticated" | "not_found", readonly [number, string]>;
+} as const satisfies Record<AgentCode | "invalid_request" | "payload_too_large" | "unsupported_media_type" | "unauthenticated" | "not_found", readonly [number, string]>;
 
 export type AgentApiCode = keyof typeof AGENT_API_REFUSALS;

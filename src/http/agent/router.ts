@@ -88,7 +88,8 @@ export function agentApiRouter(deps: AgentApiDeps): Router {
   router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (!req.path.startsWith(AGENT_API_PREFIX)) return next(error);
     const fault = isRequestFault(error) ? error : bodyFault(error, MAX_BODY);
-    if (fault) return fail(res, "invalid_request", { details: [{ path: fault.path, message: fault.message }] });
+    const code = fault?.status === 413 ? "payload_too_large" : fault?.status === 415 ? "unsupported_media_type" : "invalid_request";
+    if (fault) return fail(res, code, { details: [{ path: fault.path, message: fault.message }] });
     deps.logger.error({ err: error, path: req.path }, "agent API error");
     sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
   });

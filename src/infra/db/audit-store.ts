@@ -139,7 +139,8 @@ export function preparedChainParams(prepared: PreparedEntry[], now: Date): Audit
  * `failed` holds: plain SQL has no RAISE, but a failing cast does the same.
  */
 export function sqlAbortWhen(failed: string, message: string): string {
-  if (!/^[\w :,.-]+$/.test(message)) throw new Error("sqlAbortWhen: message must be plain text");
+  // "fingate " first: isBadValueSqlError tells these aborts (a failed cast, SQLSTATE 22P02) from a value's fault by it.
+  if (!/^fingate [\w :,.-]+$/.test(message)) throw new Error("sqlAbortWhen: message must be plain text starting with 'fingate '");
   // The cast stays outside the CASE: a constant cast inside it would be folded (and fail) at planning.
   return `(CASE WHEN ${failed} THEN '${message}' END)::int`;
 }

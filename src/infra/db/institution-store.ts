@@ -49,8 +49,9 @@ export class SqlInstitutionStore implements InstitutionStore {
     }
   }
 
+  /** As AT TIME ZONE reads names: without regard to case. */
   async knowsTimeZone(timeZone: string): Promise<boolean> {
-    const result = await this.db.query<{ known: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS known`, [timeZone]);
+    const result = await this.db.query<{ known: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE lower(name) = lower($1)) AS known`, [timeZone]);
     return result.rows[0]?.known === true;
   }
 

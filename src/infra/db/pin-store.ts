@@ -104,7 +104,7 @@ const SETTLE_BATCH = `WITH RECURSIVE req AS (
   WHERE e.owner IN (SELECT idx FROM pin_settled)
 ), ${auditChainOfEntries(SETTLE_CHAIN)}
 SELECT array(SELECT idx::int FROM pin_settled) AS settled,
-  ${sqlAbortWhen("(SELECT count(*) FROM audit_entries) > 0 AND (SELECT count(*) FROM audit_move) <> 1", "audit head did not advance")} AS aborted`;
+  ${sqlAbortWhen("(SELECT count(*) FROM audit_entries) > 0 AND (SELECT count(*) FROM audit_move) <> 1", "fingate audit head did not advance")} AS aborted`;
 
 const SETTLE_BATCH_NAME = statementName(SETTLE_BATCH);
 

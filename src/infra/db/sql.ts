@@ -154,10 +154,15 @@ export class PgliteDb implements SqlDb {
   }
 }
 
-/** A data exception (SQLSTATE class 22: a value the column cannot take, text with a NUL …): the values' fault, not the batch's. */
+/**
+ * A data exception (SQLSTATE class 22: a value the column cannot take, text with a NUL …): the
+ * values' fault, not the batch's. Not the statements' own integrity aborts (sqlAbortWhen), which
+ * fail a cast of their "fingate …" message and so are class 22 too.
+ */
 export function isBadValueSqlError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("22");
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code !== "string" || !code.startsWith("22")) return false;
+  return !(code === "22P02" && typeof message === "string" && message.includes('"fingate '));
 }
 
 /** SQLSTATEs worth retrying: serialization failure and deadlock. */

@@ -3,7 +3,7 @@ import { systemAccountId } from "../../../core/institutions/system-accounts.js";
 import { isValidTimeZone } from "../../../core/limits/periods.js";
 import type { Institution } from "../../../core/institutions/types.js";
 import { dailyTransactionTotals, feesEarned, sessionChargeTotals, type DayRange } from "../../../infra/db/report-queries.js";
-import { ANY_BANK_ROLE, API_PREFIX, invalid, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
+import { ANY_BANK_ROLE, API_PREFIX, invalid, PLATFORM_ONLY, refuse, reply, route, type AnyRoute } from "../registry.js";
 import { amountOut, dayRangeQuery, institutionParams, localDate, rangeCheck } from "../schemas.js";
 import type { AdminServices } from "../services.js";
 
@@ -23,7 +23,7 @@ export function reportRoutes(s: AdminServices): AnyRoute[] {
  * A report over one institution's local days, in its own time zone. The institution reports
  * differ only in what they read and in the shape of a row.
  */
-function institutionReport(def: {
+function institutionReport(s: AdminServices, def: {
   id: string;
   /** After .../reports/. */
   path: string;
@@ -42,15 +42,18 @@ function institutionReport(def: {
     params: institutionParams,
     query: range,
     success: { status: 200, description: def.description, schema: report(def.row) },
+    refusals: ["time_zone_unknown"],
     async handle({ institution, query }) {
       const timeZone = institution!.timezone;
+      // Stored before zones were checked against the database's list: said, not a 500.
+      if (!(await s.institutions.knowsTimeZone(timeZone))) return refuse("time_zone_unknown");
       return reply({ ...query, timeZone, items: await def.items(institution!, { ...query, timeZone }) });
     },
   });
 }
 
 function reportTransactions(s: AdminServices): AnyRoute {
-  return institutionReport({
+  return institutionReport(s, {
     id: "reportTransactions",
     path: "transactions",
     summary: "Money moved per local day and transfer code (posted transfers touching the institution's accounts)",
@@ -61,7 +64,7 @@ function reportTransactions(s: AdminServices): AnyRoute {
 }
 
 function reportSessionCharges(s: AdminServices): AnyRoute {
-  return institutionReport({
+  return institutionReport(s, {
     id: "reportSessionCharges",
     path: "session-charges",
     summary: "USSD sessions, stages and charges per telco and local day, for billing reconciliation",
@@ -72,7 +75,7 @@ function reportSessionCharges(s: AdminServices): AnyRoute {
 }
 
 function reportFees(s: AdminServices): AnyRoute {
-  return institutionReport({
+  return institutionReport(s, {
     id: "reportFees",
     path: "fees",
     summary: "Fees earned, agents' commissions and what the bank kept, per local day and payment type",
