@@ -6,6 +6,7 @@ import { SimSwapGuard } from "./core/auth/sim-swap.js";
 import { Directory } from "./core/directory/directory.js";
 import type { Ledger } from "./core/ledger/ledger.js";
 import { FeeSchedules } from "./core/fees/schedules.js";
+import { institutionLimitUnits } from "./core/institutions/limit-units.js";
 import { LimitPolicies } from "./core/limits/policies.js";
 import { Payments } from "./core/payments/payments.js";
 import { SessionMeter } from "./core/tariffs/metering.js";
@@ -91,7 +92,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
   const limits = new SqlLimitPolicyStore(db);
   // What every payment hop re-reads, cached for a few seconds (never balances, customers or PINs).
   const cachedInstitutions = cacheMs > 0 ? new CachedInstitutionStore(institutions, cacheMs) : institutions;
-  const limitPolicies = new LimitPolicies(cacheMs > 0 ? new CachedLimitPolicyStore(limits, cacheMs) : limits, clock);
+  const limitPolicies = new LimitPolicies(cacheMs > 0 ? new CachedLimitPolicyStore(limits, cacheMs) : limits, clock, institutionLimitUnits(cachedInstitutions));
   const feeSchedules = new FeeSchedules(cacheMs > 0 ? new CachedFeeScheduleStore(fees, cacheMs) : fees, clock);
   // What moving a customer's money needs, whether the customer or an agent starts it.
   const moneyDeps = { ledger, directory, pins, simSwap, institutions: cachedInstitutions, limits: limitPolicies, fees: feeSchedules };

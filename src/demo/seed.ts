@@ -8,6 +8,7 @@
  * so a start-up interrupted halfway finishes the job on the next start. An audit entry with action
  * `demo.seed` marks a completed seed.
  */
+import { DEFAULT_LIMIT_UNIT_MINOR } from "../core/limits/security-levels.js";
 import type { Agents } from "../core/agents/agents.js";
 import type { Agent } from "../core/agents/types.js";
 import type { AuditEntryInput } from "../core/audit/audit-entry.js";
@@ -159,7 +160,7 @@ async function ensureInstitution(db: SqlDb, ledger: Ledger, now: Date): Promise<
   let id = await findDemoInstitution(db);
   if (!id) {
     const { code, name, currency, timezone, language } = DEMO.institution;
-    const institution: Institution = { id: uuidv7(), code, name, currency, timezone, language, createdAt: now };
+    const institution: Institution = { id: uuidv7(), code, name, currency, timezone, language, limitUnitMinor: DEFAULT_LIMIT_UNIT_MINOR, createdAt: now };
     const after = { id: institution.id, code, name, currency, timezone, language };
     await store.insert(institution, [entry("admin.institution.create", institution.id, { before: null, after })]);
     // false means the code was taken meanwhile (another instance seeding): use that one.

@@ -1,6 +1,6 @@
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PLATFORM_KEY, bearer, openAdmin, type AdminFixture } from "./admin-fixture.js";
+import { PLATFORM_KEY, bearer, issueKey, openAdmin, type AdminFixture } from "./admin-fixture.js";
 
 let f: AdminFixture;
 beforeAll(async () => {
@@ -57,6 +57,29 @@ describe("institutions", () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe("invalid_request");
     expect((await request(f.app).get("/admin/v1/institutions").set(...bearer(PLATFORM_KEY))).body.items.map((i: { code: string }) => i.code)).not.toContain("bank-de");
+  });
+
+  it("the platform sizes an institution's limit ceilings to its currency (limitUnitMinor); the default keeps the shilling's", async () => {
+    const make = (code: string, extra: object) =>
+      request(f.app).post("/admin/v1/institutions").set(...bearer(PLATFORM_KEY)).send({ code, name: "Benki", currency: "TZS", timezone: "Africa/Dar_es_Salaam", ...extra });
+    for (const limitUnitMinor of ["0", "-5", "2.5", "1000000001", 2000]) {
+      const bad = await make("bank-tz-bad", { limitUnitMinor });
+      expect(bad.status, String(limitUnitMinor)).toBe(400);
+    }
+    const tz = await make("bank-tz-units", { limitUnitMinor: "2000" });
+    expect([tz.status, tz.body.limitUnitMinor]).toEqual([201, "2000"]);
+    expect((await request(f.app).get(`/admin/v1/institutions/${f.a.id}`).set(...bearer(f.a.admin))).body.limitUnitMinor).toBe("100");
+    const admin = await issueKey(f.app, PLATFORM_KEY, tz.body.id as string, "admin");
+    const cell = `/admin/v1/institutions/${tz.body.id}/limits/ussd/3`;
+    // Level 3, tier 3: 250,000 units a transaction, 500,000 a day and in the wallet: TZS 5,000,000 and 10,000,000 here.
+    const shown = await request(f.app).get(cell).set(...bearer(admin));
+    expect(shown.body.ceiling).toMatchObject({ maxPerTransactionMinor: "500000000", maxDailyAmountMinor: "1000000000", maxBalanceMinor: "1000000000" });
+    expect(shown.body.policy.maxPerTransactionMinor).toBe("500000000");
+    const policy = { maxPerTransactionMinor: "300000000", maxDailyAmountMinor: "600000000", maxDailyCount: 20, maxMonthlyAmountMinor: "3000000000", maxBalanceMinor: "1000000000" };
+    expect((await request(f.app).put(cell).set(...bearer(admin)).send(policy)).status).toBe(200);
+    // The same figures at a bank on the default unit are over its ceiling.
+    const kes = await request(f.app).put(`/admin/v1/institutions/${f.a.id}/limits/ussd/3`).set(...bearer(f.a.admin)).send(policy);
+    expect(kes.status).toBe(400);
   });
 
   it("a bank's admin sets its own default language, audited with before and after; operators and other banks cannot", async () => {

@@ -2,6 +2,7 @@ import { actorOf, type Principal } from "../access/types.js";
 import { isUuid, uuidv7 } from "../ledger/ids.js";
 import { isLanguage } from "../directory/types.js";
 import { isValidTimeZone } from "../limits/periods.js";
+import { DEFAULT_LIMIT_UNIT_MINOR } from "../limits/security-levels.js";
 import type { InstitutionStore } from "./ports.js";
 import { ensureSystemAccount, type SystemAccountLedger } from "./system-accounts.js";
 import { CURRENCY_RE, INSTITUTION_CODE_RE, MAX_INSTITUTION_NAME_CHARS, type Institution } from "./types.js";
@@ -13,6 +14,8 @@ export interface NewInstitution {
   timezone: string;
   /** Defaults to English. */
   language?: string;
+  /** Minor units of the currency to one limit unit (Institution.limitUnitMinor); defaults to 100. */
+  limitUnitMinor?: bigint;
 }
 
 export type CreateInstitutionResult =
@@ -29,6 +32,8 @@ export interface InstitutionsDeps {
 }
 
 const MAX_PAGE = 200;
+/** A limit unit above this would put the largest ceiling (a month's, 6,000,000 units) near bigint's end. */
+const MAX_LIMIT_UNIT_MINOR = 1_000_000_000n;
 
 /** Institutions are created by the platform operator; banks only read their own. */
 export class Institutions {
@@ -46,14 +51,16 @@ export class Institutions {
     const language = input.language ?? "en";
     if (!isLanguage(language)) return { ok: false, code: "invalid_language" };
     const { currency, timezone } = input;
-    const institution: Institution = { id: uuidv7(), code: input.code, name, currency, timezone, language, createdAt: this.now() };
+    const limitUnitMinor = input.limitUnitMinor ?? DEFAULT_LIMIT_UNIT_MINOR;
+    if (typeof limitUnitMinor !== "bigint" || limitUnitMinor < 1n || limitUnitMinor > MAX_LIMIT_UNIT_MINOR) return { ok: false, code: "invalid_institution" };
+    const institution: Institution = { id: uuidv7(), code: input.code, name, currency, timezone, language, limitUnitMinor, createdAt: this.now() };
     const entry = {
       ...actorOf(by),
       action: "admin.institution.create",
       channel: "admin" as const,
       outcome: "ok" as const,
       subject: institution.id,
-      payload: { before: null, after: { ...institution, createdAt: undefined } },
+      payload: { before: null, after: { ...institution, limitUnitMinor: institution.limitUnitMinor.toString(), createdAt: undefined } },
     };
     if (!(await this.deps.store.insert(institution, [entry]))) return { ok: false, code: "institution_code_taken" };
     // Opened now rather than on first use, so that reports and fees find them from day one.

@@ -12,6 +12,11 @@ export interface Institution {
   timezone: string;
   /** The language of its customers' menus and messages until they choose their own. */
   language: Language;
+  /**
+   * Minor units of its currency to one unit of the security levels' default limits (the most a bank
+   * may allow): 100 (a shilling) unless the platform set another when it created the institution.
+   */
+  limitUnitMinor: bigint;
   createdAt: Date;
 }
 

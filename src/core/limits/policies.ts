@@ -2,7 +2,7 @@ import { actorOf, type Principal } from "../access/types.js";
 import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { FieldProblem } from "../institutions/types.js";
 import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "./ports.js";
-import { defaultPolicy, policyCells, policyProblems, securityLevel, type SecurityLevel } from "./security-levels.js";
+import { DEFAULT_LIMIT_UNIT_MINOR, defaultPolicy, policyCells, policyProblems, securityLevel, type SecurityLevel } from "./security-levels.js";
 import { evaluateLimits } from "./evaluate.js";
 import { periodKeys } from "./periods.js";
 import { LIMIT_CHANNELS, type LimitChannel, type LimitDecision, type LimitPolicy, type LimitTier, type LimitUsage } from "./types.js";
@@ -22,8 +22,8 @@ export interface PolicyView {
 
 export type SetPolicyResult = { ok: true; view: PolicyView; before: LimitPolicy | null } | { ok: false; code: "invalid_policy"; problems: FieldProblem[] };
 
-function view(channel: LimitChannel, tier: LimitTier, stored: StoredLimitPolicy | undefined): PolicyView {
-  const ceiling = defaultPolicy(channel, tier);
+function view(channel: LimitChannel, tier: LimitTier, stored: StoredLimitPolicy | undefined, unitMinor: bigint): PolicyView {
+  const ceiling = defaultPolicy(channel, tier, unitMinor);
   return {
     channel,
     tier,
@@ -40,23 +40,31 @@ function closes(p: LimitPolicy): boolean {
   return p.maxPerTransactionMinor === 0n || p.maxDailyAmountMinor === 0n || p.maxDailyCount === 0 || p.maxMonthlyAmountMinor === 0n;
 }
 
+/** An institution's limit unit in minor units of its currency (see DEFAULT_LIMIT_UNIT_MINOR). */
+export interface LimitUnits {
+  limitUnitMinor(institutionId: string): Promise<bigint>;
+}
+
+const DEFAULT_UNITS: LimitUnits = { limitUnitMinor: async () => DEFAULT_LIMIT_UNIT_MINOR };
+
 /** The limit matrix of each institution: read, set within the ceilings, reset to default. */
 export class LimitPolicies {
   constructor(
     private readonly store: LimitPolicyStore,
     private readonly now: () => Date = () => new Date(),
+    private readonly units: LimitUnits = DEFAULT_UNITS,
   ) {}
 
   /** All 5 channels × 4 tiers, defaults filled in. */
   async matrix(institutionId: string): Promise<PolicyView[]> {
-    const stored = await this.store.list(institutionId);
+    const [stored, unit] = await Promise.all([this.store.list(institutionId), this.units.limitUnitMinor(institutionId)]);
     const find = (c: LimitChannel, t: LimitTier) => stored.find((s) => s.channel === c && s.tier === t);
-    return policyCells().map(({ channel, tier }) => view(channel, tier, find(channel, tier)));
+    return policyCells().map(({ channel, tier }) => view(channel, tier, find(channel, tier), unit));
   }
 
   async cell(key: LimitPolicyKey): Promise<PolicyView> {
-    const stored = await this.store.list(key.institutionId);
-    return view(key.channel, key.tier, stored.find((s) => s.channel === key.channel && s.tier === key.tier));
+    const [stored, unit] = await Promise.all([this.store.list(key.institutionId), this.units.limitUnitMinor(key.institutionId)]);
+    return view(key.channel, key.tier, stored.find((s) => s.channel === key.channel && s.tier === key.tier), unit);
   }
 
   /** The policy the ledger applies to a payer on this channel with this tier. */
@@ -73,8 +81,8 @@ export class LimitPolicies {
    * USSD cell's.
    */
   async walletCap(institutionId: string, tier: LimitTier): Promise<LimitPolicy> {
-    const stored = await this.store.list(institutionId);
-    const all = LIMIT_CHANNELS.map((channel) => view(channel, tier, stored.find((s) => s.channel === channel && s.tier === tier)));
+    const [stored, unit] = await Promise.all([this.store.list(institutionId), this.units.limitUnitMinor(institutionId)]);
+    const all = LIMIT_CHANNELS.map((channel) => view(channel, tier, stored.find((s) => s.channel === channel && s.tier === tier), unit));
     const open = all.filter((c) => !closes(c.policy));
     const cells = open.length > 0 ? open : all;
     const cap = cells.reduce((least, c) => (c.policy.maxBalanceMinor < least ? c.policy.maxBalanceMinor : least), cells[0]!.policy.maxBalanceMinor);
@@ -106,23 +114,25 @@ export class LimitPolicies {
   }
 
   async set(by: Principal, key: LimitPolicyKey, policy: LimitPolicy): Promise<SetPolicyResult> {
-    const problems = policyProblems(key.channel, key.tier, policy);
+    const unit = await this.units.limitUnitMinor(key.institutionId);
+    const problems = policyProblems(key.channel, key.tier, policy, unit);
     if (problems.length > 0) return { ok: false, code: "invalid_policy", problems: problems.map((p) => ({ path: [p.field], message: p.message })) };
     const now = this.now();
-    const before = await this.store.put(key, policy, now, (b) => [entry(by, "limits.policy.set", key, b, policy)]);
-    return { ok: true, before, view: view(key.channel, key.tier, { ...key, policy, updatedAt: now }) };
+    const before = await this.store.put(key, policy, now, (b) => [entry(by, "limits.policy.set", key, b, policy, unit)]);
+    return { ok: true, before, view: view(key.channel, key.tier, { ...key, policy, updatedAt: now }, unit) };
   }
 
   /** Back to the security level's default. */
   async reset(by: Principal, key: LimitPolicyKey): Promise<{ view: PolicyView; before: LimitPolicy | null }> {
-    const before = await this.store.put(key, null, this.now(), (b) => [entry(by, "limits.policy.reset", key, b, null)]);
-    return { before, view: view(key.channel, key.tier, undefined) };
+    const unit = await this.units.limitUnitMinor(key.institutionId);
+    const before = await this.store.put(key, null, this.now(), (b) => [entry(by, "limits.policy.reset", key, b, null, unit)]);
+    return { before, view: view(key.channel, key.tier, undefined, unit) };
   }
 }
 
 /** Before and after are the policies in force, defaults included; source says which they were. */
-function entry(by: Principal, action: string, key: LimitPolicyKey, before: LimitPolicy | null, after: LimitPolicy | null): AuditEntryInput {
-  const fallback = defaultPolicy(key.channel, key.tier);
+function entry(by: Principal, action: string, key: LimitPolicyKey, before: LimitPolicy | null, after: LimitPolicy | null, unitMinor: bigint): AuditEntryInput {
+  const fallback = defaultPolicy(key.channel, key.tier, unitMinor);
   return {
     ...actorOf(by),
     action,

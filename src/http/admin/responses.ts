@@ -19,6 +19,7 @@ export const institutionOut = z
     currency: z.string(),
     timezone: z.string(),
     language: z.string(),
+    limitUnitMinor: z.string().meta({ description: "minor units of the currency to one unit of the default limits" }),
     createdAt: time,
     accounts: z.object({ feeIncome: z.string(), bank: z.string() }),
   })

@@ -6,6 +6,7 @@ import type { SimSwapGuard } from "../../core/auth/sim-swap.js";
 import type { Directory } from "../../core/directory/directory.js";
 import { FeeSchedules } from "../../core/fees/schedules.js";
 import { Institutions } from "../../core/institutions/institutions.js";
+import { institutionLimitUnits } from "../../core/institutions/limit-units.js";
 import type { SystemAccountLedger } from "../../core/institutions/system-accounts.js";
 import { LimitPolicies } from "../../core/limits/policies.js";
 import { TariffPlans } from "../../core/tariffs/plans.js";
@@ -54,7 +55,7 @@ export function buildAdminServices(deps: AdminDeps): AdminServices {
     db: deps.db,
     keys: new ApiKeyService({ store: new SqlApiKeyStore(deps.db), platformKey: deps.platformApiKey, now }),
     institutions: new Institutions({ store: new SqlInstitutionStore(deps.db), ledger: deps.ledger, now }),
-    limits: new LimitPolicies(new SqlLimitPolicyStore(deps.db), now),
+    limits: new LimitPolicies(new SqlLimitPolicyStore(deps.db), now, institutionLimitUnits(new SqlInstitutionStore(deps.db))),
     fees: new FeeSchedules(new SqlFeeScheduleStore(deps.db), now),
     tariffs: new TariffPlans(new SqlTariffStore(deps.db), now),
     directory: deps.directory,

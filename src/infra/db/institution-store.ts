@@ -13,10 +13,11 @@ interface InstitutionRow {
   currency: string;
   timezone: string;
   language: Language;
+  limit_unit_minor: string;
   created_at: Date;
 }
 
-const COLUMNS = `id, code, name, currency, timezone, language, created_at`;
+const COLUMNS = `id, code, name, currency, timezone, language, limit_unit_minor::text AS limit_unit_minor, created_at`;
 
 const toInstitution = (r: InstitutionRow): Institution => ({
   id: r.id,
@@ -25,6 +26,7 @@ const toInstitution = (r: InstitutionRow): Institution => ({
   currency: r.currency,
   timezone: r.timezone,
   language: r.language,
+  limitUnitMinor: BigInt(r.limit_unit_minor),
   createdAt: date(r.created_at),
 });
 
@@ -36,9 +38,9 @@ export class SqlInstitutionStore implements InstitutionStore {
     try {
       await this.db.transaction(async (tx) => {
         await tx.query(
-          `INSERT INTO institutions (id, code, name, currency, timezone, language, created_at)
-           VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::timestamptz)`,
-          [i.id, i.code, i.name, i.currency, i.timezone, i.language, iso(i.createdAt)],
+          `INSERT INTO institutions (id, code, name, currency, timezone, language, limit_unit_minor, created_at)
+           VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::bigint, $8::timestamptz)`,
+          [i.id, i.code, i.name, i.currency, i.timezone, i.language, i.limitUnitMinor.toString(), iso(i.createdAt)],
         );
         await appendAuditEntries(tx, audit, i.createdAt);
       });

@@ -18,6 +18,17 @@ const createBody = z.strictObject({
   currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as KES"),
   timezone: z.string().min(1).max(64).meta({ description: "IANA time zone, e.g. Africa/Nairobi" }),
   language: languageField.optional(),
+  limitUnitMinor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,9}$/, "must be a decimal string from 1 to 1000000000")
+    .refine((v) => !/^[0-9]+$/.test(v) || BigInt(v) <= 1_000_000_000n, "must be a decimal string from 1 to 1000000000")
+    .transform((v) => BigInt(v))
+    .optional()
+    .meta({
+      description:
+        "minor units of the currency to one unit of the security levels' default limits, the most a bank may allow (default 100: KES 250,000 per transaction at level 3, tier 3); e.g. 2000 for TZS, 65 for INR",
+      examples: ["100"],
+    }),
 });
 
 const languageBody = z.strictObject({ language: languageField });
