@@ -37,6 +37,12 @@ export interface IncomingSms {
   text: string;
   /** How long a re-delivery of this message is recognised (default: dedupeWindowSec). */
   dedupeWindowSec?: number;
+  /**
+   * Among which messages a re-delivery is recognised (default: the link's): all of an
+   * institution's SMPP links together, since an SMSC re-delivers over any of its binds, and the
+   * PDU's digest holds no link.
+   */
+  dedupeScope?: string;
 }
 
 export interface CommandLogger {
@@ -121,7 +127,7 @@ export class SmsCommands {
     }
     const window = sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC;
     const windowSec = command === "send" ? Math.max(window, SEND_DEDUPE_WINDOW_SEC) : window;
-    const claim = await this.deps.moLog.claim({ linkId: sms.linkId, moKey: sms.moKey, msisdn: sms.msisdn, command }, windowSec);
+    const claim = await this.deps.moLog.claim({ linkId: sms.dedupeScope ?? sms.linkId, moKey: sms.moKey, msisdn: sms.msisdn, command }, windowSec);
     if (claim.handled) {
       this.deps.logger.info({ link: sms.linkId, mo: claim.id, command }, "sms command re-delivered: already answered");
       return null;

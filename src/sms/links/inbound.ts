@@ -87,7 +87,7 @@ export class InboundDispatcher {
     if (!commands) return ESME_ROK;
     let text = m.text;
     let moKey: string;
-    if (!m.concat || !this.deps.parts) moKey = this.moKey(link.id, pdu, m.text);
+    if (!m.concat || !this.deps.parts) moKey = this.moKey(pdu, m.text);
     else {
       const { ref, total, seq } = m.concat;
       if (total > MAX_MO_PARTS || seq < 1 || seq > total) {
@@ -95,7 +95,7 @@ export class InboundDispatcher {
         this.deps.logger.warn({ link: link.id, total, seq }, "sms mo part out of range: dropped");
         return ESME_ROK;
       }
-      const partKey = this.moKey(link.id, pdu, `${ref}:${total}:${seq}\u0000${m.text}`);
+      const partKey = this.moKey(pdu, `${ref}:${total}:${seq}\u0000${m.text}`);
       const whole = await this.deps.parts.add({ linkId: link.id, msisdn: m.msisdn, ref, total, seq, key: partKey, text: m.text });
       if (!whole) return ESME_ROK; // stored: the part that completes the message runs it
       text = whole.text.slice(0, MAX_TEXT_CHARS);
@@ -109,16 +109,21 @@ export class InboundDispatcher {
       to: m.to,
       text,
       dedupeWindowSec: this.deps.redeliveryWindowSec ?? DEFAULT_REDELIVERY_WINDOW_SEC,
+      dedupeScope: `smpp:${link.institutionId}`,
     };
     const claim = await commands.receive(sms);
     if (claim) void commands.run(sms, claim);
     return ESME_ROK;
   }
 
-  /** The same PDU delivered again has the same key; the key cannot be turned back into the text. */
-  private moKey(linkId: string, pdu: smpp.PDU, text: string): string {
+  /**
+   * The same PDU delivered again has the same key, over whichever of the institution's links it
+   * comes (an SMSC re-delivers over another bind when the first's answer was lost): so no link in
+   * it. The key cannot be turned back into the text.
+   */
+  private moKey(pdu: smpp.PDU, text: string): string {
     const umr = typeof pdu.user_message_reference === "number" ? String(pdu.user_message_reference) : "";
-    return this.digest([linkId, String(pdu.source_addr ?? ""), String(pdu.destination_addr ?? ""), String(pdu.data_coding ?? ""), umr, text]);
+    return this.digest([String(pdu.source_addr ?? ""), String(pdu.destination_addr ?? ""), String(pdu.data_coding ?? ""), umr, text]);
   }
 
   private digest(fields: string[]): string {

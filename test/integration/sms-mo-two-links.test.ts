@@ -1,0 +1,57 @@
+/**
+ * An SMSC with two nodes binds to the bank twice (two links). When our answer to a SEND is lost,
+ * it re-delivers the message over the other node: that copy is recognised as the same message
+ * and pays nothing more, over real sockets and the real ledger.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ESME_ROK } from "../../src/sms/smpp-status.js";
+import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
+import { TestTelco } from "../helpers/smpp-telco.js";
+
+let env: SmsEnv;
+let payer: Customer;
+const telcos: TestTelco[] = [];
+
+async function bound(systemId: string): Promise<TestTelco> {
+  const t = await TestTelco.connect(env.port);
+  telcos.push(t);
+  expect(await t.bind(systemId, "Secret1!")).toBe(ESME_ROK);
+  return t;
+}
+
+const paymentsOf = async (accountId: string): Promise<number> =>
+  Number((await env.test.db.query<{ n: string }>("SELECT count(*)::text AS n FROM transfers WHERE debit_account_id = $1", [accountId])).rows[0]!.n);
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
+beforeAll(async () => {
+  env = await openSmsEnv({ code: "sms-two-links-bank" });
+  payer = await env.addCustomer("+254712322001", "Jane Wanjiru", "4827", "en", 5_000_00n);
+  await env.addCustomer("+254712322002", "Otieno Kamau", "5903", "en", 1_00n);
+  await env.addServerLink("node-1", { maxBinds: 2 });
+  await env.addServerLink("node-2", { maxBinds: 2, msisdnPrefixes: [] });
+});
+
+afterAll(async () => {
+  for (const t of telcos) await t.close();
+  await env?.close();
+});
+
+describe("an SMSC's two nodes", () => {
+  it("a SEND re-delivered over the other node pays once; another SEND over it pays", async () => {
+    const [one, two] = [await bound("node-1"), await bound("node-2")];
+    expect((await one.mo("254712322001", "22555", "SEND 0712322002 70 4827")).command_status).toBe(ESME_ROK);
+    await until(async () => (await paymentsOf(payer.walletAccountId)) === 1);
+    expect(await paymentsOf(payer.walletAccountId)).toBe(1);
+    // The same PDU over the other node, then a different SEND there: only the second pays.
+    expect((await two.mo("254712322001", "22555", "SEND 0712322002 70 4827")).command_status).toBe(ESME_ROK);
+    expect((await two.mo("254712322001", "22555", "SEND 0712322002 71 4827")).command_status).toBe(ESME_ROK);
+    await until(async () => (await paymentsOf(payer.walletAccountId)) === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await paymentsOf(payer.walletAccountId)).toBe(2);
+    const amounts = await env.test.db.query<{ amount: string }>("SELECT amount::text AS amount FROM transfers WHERE debit_account_id = $1 ORDER BY seq", [payer.walletAccountId]);
+    expect(amounts.rows.map((r) => r.amount)).toEqual(["7000", "7100"]);
+  });
+});
