@@ -1,7 +1,8 @@
 /**
- * An SMSC with two nodes binds to the bank twice (two links). When our answer to a SEND is lost,
- * it re-delivers the message over the other node: that copy is recognised as the same message
- * and pays nothing more, over real sockets and the real ledger.
+ * What an SMSC sends that is not a fresh command, over real sockets and the real ledger: with two
+ * nodes it binds to the bank twice (two links), and when our answer to a SEND is lost it
+ * re-delivers the message over the other node (recognised: it pays nothing more); and it may send
+ * intermediate notices (ENROUTE) unasked, which are no commands to answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ESME_ROK } from "../../src/sms/smpp-status.js";
@@ -53,5 +54,21 @@ describe("an SMSC's two nodes", () => {
     expect(await paymentsOf(payer.walletAccountId)).toBe(2);
     const amounts = await env.test.db.query<{ amount: string }>("SELECT amount::text AS amount FROM transfers WHERE debit_account_id = $1 ORDER BY seq", [payer.walletAccountId]);
     expect(amounts.rows.map((r) => r.amount)).toEqual(["7000", "7100"]);
+  });
+
+  it("an intermediate notice (esm_class 0x20) or an acknowledgement (0x08) is not run as a command, and nothing is sent back", async () => {
+    const one = await bound("node-1");
+    const replies = async () =>
+      Number((await env.test.db.query<{ n: string }>("SELECT count(*)::text AS n FROM outbox_messages WHERE msisdn = '+254712322002'")).rows[0]!.n);
+    const before = await replies();
+    for (const esm_class of [0x20, 0x08]) {
+      const notice = await one.mo("254712322002", "22555", "id:4f2a sub:001 dlvrd:000 submit date:2611290800 done date:2611290800 stat:ENROUTE err:000 text:", { esm_class });
+      expect(notice.command_status).toBe(ESME_ROK);
+    }
+    // A real command after them is answered: its reply is the only new message to the number.
+    expect((await one.mo("254712322002", "22555", "HELP")).command_status).toBe(ESME_ROK);
+    await until(async () => (await replies()) > before);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await replies()).toBe(before + 1);
   });
 });

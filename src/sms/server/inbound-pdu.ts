@@ -13,7 +13,12 @@ export interface InboundMessage {
   to: string;
   text: string;
   dataCoding: number;
-  /** esm_class says delivery receipt (bits 2–5 = 0x04 or 0x08 intermediate). */
+  /**
+   * Not a message the subscriber wrote: esm_class bits 2–5 name any type but the default (0x04 a
+   * delivery receipt, 0x08 and 0x10 acknowledgements, 0x18 an abort, 0x20 an intermediate notice
+   * such as ENROUTE). Only receipts are read (delivery-receipt.ts); none is run as a command: an
+   * intermediate notice answered "unknown command" could bring another notice, and so on.
+   */
   isReceipt: boolean;
   /** Part of a concatenated message (it carries a UDH). */
   concatenated: boolean;
@@ -95,7 +100,7 @@ export function readInbound(pdu: smpp.PDU): InboundMessage {
     to: str(pdu.destination_addr),
     text,
     dataCoding: typeof pdu.data_coding === "number" ? pdu.data_coding : 0,
-    isReceipt: type === 0x04 || type === 0x08,
+    isReceipt: type !== 0,
     concatenated,
     concat: concatOf(pdu),
     ussdServiceOp: typeof pdu.ussd_service_op === "number" ? pdu.ussd_service_op : null,
