@@ -5,6 +5,7 @@
  * intermediate notices (ENROUTE) unasked, which are no commands to answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ESME_RINVSRCADR } from "../../src/sms/server/status-codes.js";
 import { ESME_ROK } from "../../src/sms/smpp-status.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 import { TestTelco } from "../helpers/smpp-telco.js";
@@ -31,7 +32,7 @@ beforeAll(async () => {
   env = await openSmsEnv({ code: "sms-two-links-bank" });
   payer = await env.addCustomer("+254712322001", "Jane Wanjiru", "4827", "en", 5_000_00n);
   await env.addCustomer("+254712322002", "Otieno Kamau", "5903", "en", 1_00n);
-  await env.addServerLink("node-1", { maxBinds: 2 });
+  await env.addServerLink("node-1", { maxBinds: 5 });
   await env.addServerLink("node-2", { maxBinds: 2, msisdnPrefixes: [] });
 });
 
@@ -70,5 +71,18 @@ describe("an SMSC's two nodes", () => {
     await until(async () => (await replies()) > before);
     await new Promise((r) => setTimeout(r, 300));
     expect(await replies()).toBe(before + 1);
+  });
+
+  it("a sender that is no subscriber's number by its type (alphanumeric, national) is refused and changes nothing", async () => {
+    const one = await bound("node-1");
+    const language = async () => (await env.test.db.query<{ language: string }>("SELECT language FROM customers WHERE msisdn = '+254712322002'")).rows[0]!.language;
+    expect(await language()).toBe("en");
+    // An alphanumeric sender spelled like Otieno's number: LANG needs no PIN, so it would have changed his language.
+    expect((await one.mo("254712322002", "22555", "LANG SW", { source_addr_ton: 5 })).command_status).toBe(ESME_RINVSRCADR);
+    expect((await one.mo("712322002", "22555", "HELP", { source_addr_ton: 2 })).command_status).toBe(ESME_RINVSRCADR);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await language()).toBe("en");
+    const stray = await env.test.db.query("SELECT 1 FROM outbox_messages WHERE msisdn = '+712322002'");
+    expect(stray.rowCount).toBe(0);
   });
 });

@@ -47,6 +47,18 @@ function str(value: unknown): string {
   return typeof value === "string" ? value : "";
 }
 
+/**
+ * The sender as a subscriber's number, when its type of number says it is one: international (1),
+ * or unknown (0, which SMSCs send with international digits). An alphanumeric sender (5) spelled
+ * like a customer's number is not that customer (an A2P route could pose as them, and LANG or STOP
+ * need no PIN), and a national (2) or other number would be read as the wrong country's.
+ */
+function senderOf(pdu: smpp.PDU): string | null {
+  const ton = pdu.source_addr_ton;
+  if (typeof ton === "number" && ton !== 0 && ton !== 1) return null;
+  return msisdnFromAddress(str(pdu.source_addr));
+}
+
 /** International digits → "+…"; anything else is not a subscriber we can serve. */
 export function msisdnFromAddress(address: string): string | null {
   const digits = address.startsWith("+") ? address.slice(1) : address;
@@ -96,7 +108,7 @@ export function readInbound(pdu: smpp.PDU): InboundMessage {
   const type = esmClass & ESM_CLASS_TYPE_MASK;
   const { text, concatenated } = textOf(pdu);
   return {
-    msisdn: msisdnFromAddress(str(pdu.source_addr)),
+    msisdn: senderOf(pdu),
     to: str(pdu.destination_addr),
     text,
     dataCoding: typeof pdu.data_coding === "number" ? pdu.data_coding : 0,
