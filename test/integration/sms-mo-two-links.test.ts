@@ -2,7 +2,9 @@
  * What an SMSC sends that is not a fresh command, over real sockets and the real ledger: with two
  * nodes it binds to the bank twice (two links), and when our answer to a SEND is lost it
  * re-delivers the message over the other node (recognised: it pays nothing more); and it may send
- * intermediate notices (ENROUTE) unasked, which are no commands to answer.
+ * intermediate notices (ENROUTE) unasked, which are no commands to answer. Senders that are no
+ * subscriber's number by their type are refused, and a SEND from a customer who sent STOP is
+ * still answered.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ESME_RINVSRCADR } from "../../src/sms/server/status-codes.js";
@@ -84,5 +86,20 @@ describe("an SMSC's two nodes", () => {
     expect(await language()).toBe("en");
     const stray = await env.test.db.query("SELECT 1 FROM outbox_messages WHERE msisdn = '+712322002'");
     expect(stray.rowCount).toBe(0);
+  });
+
+  it("a customer who sent STOP still hears the answer to their SEND (their receipt is held back), once", async () => {
+    const one = await bound("node-1");
+    const rows = async () =>
+      (await env.test.db.query<{ template: string; state: string }>("SELECT template, state FROM outbox_messages WHERE msisdn = '+254712322001' ORDER BY created_at, id")).rows;
+    expect((await one.mo("254712322001", "22555", "STOP")).command_status).toBe(ESME_ROK);
+    await until(async () => (await rows()).some((r) => r.template === "reply.text"));
+    const before = (await rows()).length;
+    expect((await one.mo("254712322001", "22555", "SEND 0712322002 5 4827")).command_status).toBe(ESME_ROK);
+    await until(async () => (await rows()).length >= before + 2);
+    await new Promise((r) => setTimeout(r, 300));
+    const added = (await rows()).slice(before);
+    expect(added.map((r) => r.template).sort()).toEqual(["receipt.p2p_sent", "reply.text"]);
+    expect(added.find((r) => r.template === "receipt.p2p_sent")?.state).toBe("suppressed");
   });
 });

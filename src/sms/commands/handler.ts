@@ -275,9 +275,12 @@ export class SmsCommands {
       }
       return { key: refusalKey(sent.code) };
     }
+    // The payer's receipt (the ledger's outbox row) answers the SEND, unless they sent STOP: the
+    // relay holds receipts back then, and a command must still be answered, so the reply goes.
+    const receiptAnswers = this.deps.receiptsViaOutbox === true && !(await this.deps.optOuts.isOptedOut(customer.msisdn));
     return {
       key: "sent",
-      silent: this.deps.receiptsViaOutbox === true,
+      silent: receiptAnswers,
       params: {
         amount: { money: sent.amountMinor, currency: sent.currency },
         name: sent.maskedName,
