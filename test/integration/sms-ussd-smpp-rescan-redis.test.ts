@@ -23,7 +23,8 @@ const WAIT_MS = 80;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function pdu(op: number, session: number, sequence: number, text: string): InboundMessage {
-  return { msisdn: PAYER, to: "*384#", text, dataCoding: 0, isReceipt: false, concatenated: false, concat: null, ussdServiceOp: op, itsSessionInfo: Buffer.from([session, sequence << 1]), userMessageReference: null };
+  return { msisdn: PAYER, to: "*384#", text, dataCoding: 0, isReceipt: false,
+    senderIsSubscriber: true, concatenated: false, concat: null, ussdServiceOp: op, itsSessionInfo: Buffer.from([session, sequence << 1]), userMessageReference: null };
 }
 
 /** The gateway's store, counting the SCANs its client sends while a rescan (a scan with a moment) runs. */

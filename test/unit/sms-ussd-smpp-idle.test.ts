@@ -19,7 +19,8 @@ const WAIT_MS = 80;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function pdu(op: number, session: number, sequence: number, text: string, end = false): InboundMessage {
-  return { msisdn: PAYER, to: "*384#", text, dataCoding: 0, isReceipt: false, concatenated: false, concat: null, ussdServiceOp: op, itsSessionInfo: Buffer.from([session, (sequence << 1) | (end ? 1 : 0)]), userMessageReference: null };
+  return { msisdn: PAYER, to: "*384#", text, dataCoding: 0, isReceipt: false,
+    senderIsSubscriber: true, concatenated: false, concat: null, ussdServiceOp: op, itsSessionInfo: Buffer.from([session, (sequence << 1) | (end ? 1 : 0)]), userMessageReference: null };
 }
 
 const open: UssdOverSmpp[] = [];

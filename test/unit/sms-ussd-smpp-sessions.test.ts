@@ -14,7 +14,8 @@ const PAYER = "+254700000010";
 const link = { id: "t1", ussd: { ...USSD_DEFAULTS, serviceCode: "*384#" } } as unknown as LinkConfig;
 
 function pdu(op: number, session: number, sequence: number, text: string, end = false, msisdn = PAYER): InboundMessage {
-  return { msisdn, to: "*384#", text, dataCoding: 0, isReceipt: false, concatenated: false, concat: null, ussdServiceOp: op, itsSessionInfo: Buffer.from([session, (sequence << 1) | (end ? 1 : 0)]), userMessageReference: null };
+  return { msisdn, to: "*384#", text, dataCoding: 0, isReceipt: false,
+    senderIsSubscriber: true, concatenated: false, concat: null, ussdServiceOp: op, itsSessionInfo: Buffer.from([session, (sequence << 1) | (end ? 1 : 0)]), userMessageReference: null };
 }
 
 function setup(sessions = new MemorySessionStore()) {

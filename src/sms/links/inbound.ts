@@ -81,7 +81,7 @@ export class InboundDispatcher {
   }
 
   private async mo(link: LinkConfig, pdu: smpp.PDU, m: InboundMessage): Promise<number> {
-    if (!m.msisdn) return ESME_RINVSRCADR;
+    if (!m.msisdn || !m.senderIsSubscriber) return ESME_RINVSRCADR;
     if (link.shortCodes.length > 0 && !link.shortCodes.includes(m.to)) return ESME_RINVDSTADR;
     const commands = this.deps.commands;
     if (!commands) return ESME_ROK;

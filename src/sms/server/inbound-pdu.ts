@@ -17,9 +17,12 @@ export interface InboundMessage {
    * Not a message the subscriber wrote: esm_class bits 2–5 name any type but the default (0x04 a
    * delivery receipt, 0x08 and 0x10 acknowledgements, 0x18 an abort, 0x20 an intermediate notice
    * such as ENROUTE). Only receipts are read (delivery-receipt.ts); none is run as a command: an
-   * intermediate notice answered "unknown command" could bring another notice, and so on.
+   * intermediate notice answered "unknown command" could bring another notice, and so on. (For a
+   * USSD PDU, only 0x04 and 0x08, as before.)
    */
   isReceipt: boolean;
+  /** The sender's type of number is a subscriber's (subscriberTon): required of SMS commands. */
+  senderIsSubscriber: boolean;
   /** Part of a concatenated message (it carries a UDH). */
   concatenated: boolean;
   /** Its place in a concatenated message of more than one part, or null (a message of its own). */
@@ -48,15 +51,16 @@ function str(value: unknown): string {
 }
 
 /**
- * The sender as a subscriber's number, when its type of number says it is one: international (1),
- * or unknown (0, which SMSCs send with international digits). An alphanumeric sender (5) spelled
- * like a customer's number is not that customer (an A2P route could pose as them, and LANG or STOP
- * need no PIN), and a national (2) or other number would be read as the wrong country's.
+ * Whether the sender's type of number says it is a subscriber's number: international (1), or
+ * unknown (0, which SMSCs send with international digits), or not given. An alphanumeric sender
+ * (5) spelled like a customer's number is not that customer (an A2P route could pose as them, and
+ * LANG or STOP need no PIN), and a national (2) or other number would be read as the wrong
+ * country's. SMS commands require it; USSD over SMPP, whose gateways label numbers as they do,
+ * does not.
  */
-function senderOf(pdu: smpp.PDU): string | null {
+function subscriberTon(pdu: smpp.PDU): boolean {
   const ton = pdu.source_addr_ton;
-  if (typeof ton === "number" && ton !== 0 && ton !== 1) return null;
-  return msisdnFromAddress(str(pdu.source_addr));
+  return typeof ton !== "number" || ton === 0 || ton === 1;
 }
 
 /** International digits → "+…"; anything else is not a subscriber we can serve. */
@@ -108,11 +112,13 @@ export function readInbound(pdu: smpp.PDU): InboundMessage {
   const type = esmClass & ESM_CLASS_TYPE_MASK;
   const { text, concatenated } = textOf(pdu);
   return {
-    msisdn: senderOf(pdu),
+    msisdn: msisdnFromAddress(str(pdu.source_addr)),
+    senderIsSubscriber: subscriberTon(pdu),
     to: str(pdu.destination_addr),
     text,
     dataCoding: typeof pdu.data_coding === "number" ? pdu.data_coding : 0,
-    isReceipt: type !== 0,
+    // A USSD PDU keeps the reading it always had (its gateways may set other bits).
+    isReceipt: typeof pdu.ussd_service_op === "number" ? type === 0x04 || type === 0x08 : type !== 0,
     concatenated,
     concat: concatOf(pdu),
     ussdServiceOp: typeof pdu.ussd_service_op === "number" ? pdu.ussd_service_op : null,
