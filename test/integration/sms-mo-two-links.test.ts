@@ -102,4 +102,17 @@ describe("an SMSC's two nodes", () => {
     expect(added.map((r) => r.template).sort()).toEqual(["receipt.p2p_sent", "reply.text"]);
     expect(added.find((r) => r.template === "receipt.p2p_sent")?.state).toBe("suppressed");
   });
+
+  it("the parts of one message sent over the two nodes are put together and run once", async () => {
+    const [one, two] = [await bound("node-1"), await bound("node-2")];
+    const replies = async () =>
+      Number((await env.test.db.query<{ n: string }>("SELECT count(*)::text AS n FROM outbox_messages WHERE msisdn = '+254712322002' AND template = 'reply.text'")).rows[0]!.n);
+    const before = await replies();
+    const sar = (seq: number) => ({ sar_msg_ref_num: 901, sar_total_segments: 2, sar_segment_seqnum: seq });
+    expect((await one.mo("254712322002", "22555", "BAL ", sar(1))).command_status).toBe(ESME_ROK);
+    expect((await two.mo("254712322002", "22555", "5903", sar(2))).command_status).toBe(ESME_ROK);
+    await until(async () => (await replies()) > before);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await replies()).toBe(before + 1);
+  });
 });

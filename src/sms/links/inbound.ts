@@ -96,7 +96,8 @@ export class InboundDispatcher {
         return ESME_ROK;
       }
       const partKey = this.moKey(pdu, `${ref}:${total}:${seq}\u0000${m.text}`);
-      const whole = await this.deps.parts.add({ linkId: link.id, msisdn: m.msisdn, ref, total, seq, key: partKey, text: m.text });
+      // Grouped across the institution's links, as re-deliveries are: an SMSC may send a message's parts over either node.
+      const whole = await this.deps.parts.add({ linkId: smppScope(link), msisdn: m.msisdn, ref, total, seq, key: partKey, text: m.text });
       if (!whole) return ESME_ROK; // stored: the part that completes the message runs it
       text = whole.text.slice(0, MAX_TEXT_CHARS);
       moKey = this.digest(["concat", ...whole.keys]);
@@ -109,7 +110,7 @@ export class InboundDispatcher {
       to: m.to,
       text,
       dedupeWindowSec: this.deps.redeliveryWindowSec ?? DEFAULT_REDELIVERY_WINDOW_SEC,
-      dedupeScope: `smpp:${link.institutionId}`,
+      dedupeScope: smppScope(link),
     };
     const claim = await commands.receive(sms);
     if (claim) void commands.run(sms, claim);
@@ -135,3 +136,6 @@ export class InboundDispatcher {
     this.deps.logger.error({ link: link.id, err }, msg);
   }
 }
+
+/** Where an SMPP message is recognised and assembled: all of the institution's links together. */
+const smppScope = (link: LinkConfig): string => `smpp:${link.institutionId}`;
