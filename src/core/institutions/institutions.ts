@@ -33,7 +33,7 @@ export interface InstitutionsDeps {
 
 const MAX_PAGE = 200;
 /** A limit unit above this would put the largest ceiling (a month's, 6,000,000 units) near bigint's end. */
-const MAX_LIMIT_UNIT_MINOR = 1_000_000_000n;
+export const MAX_LIMIT_UNIT_MINOR = 1_000_000_000n;
 
 /** Institutions are created by the platform operator; banks only read their own. */
 export class Institutions {

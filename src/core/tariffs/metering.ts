@@ -30,11 +30,14 @@ export type MeterCode = "invalid_session" | "institution_not_found" | "unknown_t
 /** Why a session's charge cannot be posted (its chargeResult): the session is recorded all the same. */
 export type UnpostableCharge = "currency_mismatch" | "payer_account_required";
 
-/** Why a stored session with a charge has no transfer (plan() names none for these two cases only). */
-function unpostable(s: MeteredSession, institution: Institution): UnpostableCharge | null {
-  if (s.chargeMinor === 0n || s.currency === null || s.transferId !== null) return null;
+/**
+ * Why a session's charge can have no transfer, given the account its payer would pay from: the one
+ * rule plan() names no accounts by, and post() reads a stored session's outcome by.
+ */
+function unpostable(s: Pick<MeteredSession, "chargeMinor" | "currency" | "payer">, institution: Institution, payerAccountId: string | null): UnpostableCharge | null {
+  if (s.chargeMinor === 0n || s.currency === null) return null;
   if (s.currency !== institution.currency) return "currency_mismatch";
-  return s.payer === "customer" && s.debitAccountId === null ? "payer_account_required" : null;
+  return s.payer === "customer" && payerAccountId === null ? "payer_account_required" : null;
 }
 export type MeterResult = { ok: true; session: MeteredSession; duplicate: boolean } | { ok: false; code: MeterCode };
 
@@ -157,8 +160,7 @@ export class SessionMeter {
     // A charge that cannot be posted (a plan in another currency, a customer-paid plan and a caller
     // with no wallet) is still a session the telco bills: recorded without a transfer, its outcome
     // settled as the reason (post), so the telco's invoice can be reconciled.
-    const payerless = plan?.payer === "customer" && !input.customerAccountId;
-    if (!plan || chargeMinor === 0n || plan.currency !== institution.currency || payerless) return { ok: true, session };
+    if (!plan || unpostable(session, institution, input.customerAccountId) !== null || chargeMinor === 0n) return { ok: true, session };
     session.creditAccountId = await this.account(institution, { kind: "telco_payable", telcoId: telco.id });
     session.debitAccountId = plan.payer === "customer" ? input.customerAccountId : await this.account(institution, { kind: "bank" });
     session.transferId = sessionChargeTransferId(institution.id, input.sessionId);
@@ -172,7 +174,8 @@ export class SessionMeter {
   /** Posts what the stored row says (the first report wins), unless its outcome is already known. */
   private async post(session: MeteredSession, institution: Institution): Promise<MeteredSession> {
     if (session.chargeResult !== null) return session;
-    const cannot = unpostable(session, institution);
+    // A stored charge without a transfer has no payer account: plan() named none.
+    const cannot = session.transferId === null ? unpostable(session, institution, null) : null;
     if (cannot) {
       await this.deps.sessions.settle(session.institutionId, session.sessionId, cannot);
       return { ...session, chargeResult: cannot };

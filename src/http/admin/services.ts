@@ -51,11 +51,12 @@ export interface AdminServices extends Pick<AdminDeps, "db" | "directory" | "pin
 
 export function buildAdminServices(deps: AdminDeps): AdminServices {
   const now = deps.now ?? (() => new Date());
+  const institutions = new SqlInstitutionStore(deps.db);
   return {
     db: deps.db,
     keys: new ApiKeyService({ store: new SqlApiKeyStore(deps.db), platformKey: deps.platformApiKey, now }),
-    institutions: new Institutions({ store: new SqlInstitutionStore(deps.db), ledger: deps.ledger, now }),
-    limits: new LimitPolicies(new SqlLimitPolicyStore(deps.db), now, institutionLimitUnits(new SqlInstitutionStore(deps.db))),
+    institutions: new Institutions({ store: institutions, ledger: deps.ledger, now }),
+    limits: new LimitPolicies(new SqlLimitPolicyStore(deps.db), now, institutionLimitUnits(institutions)),
     fees: new FeeSchedules(new SqlFeeScheduleStore(deps.db), now),
     tariffs: new TariffPlans(new SqlTariffStore(deps.db), now),
     directory: deps.directory,

@@ -30,6 +30,9 @@ const toInstitution = (r: InstitutionRow): Institution => ({
   createdAt: date(r.created_at),
 });
 
+const KNOWN_ZONES = new Set<string>();
+const MAX_KNOWN_ZONES = 2_000;
+
 /** The ledger's institutions table, as the platform operator manages it. */
 export class SqlInstitutionStore implements InstitutionStore {
   constructor(private readonly db: SqlDb) {}
@@ -51,10 +54,16 @@ export class SqlInstitutionStore implements InstitutionStore {
     }
   }
 
-  /** As AT TIME ZONE reads names: without regard to case. */
+  /**
+   * As AT TIME ZONE reads names: without regard to case. A zone found is remembered (the database's
+   * list only grows between releases), so each report asks the list once per zone and process.
+   */
   async knowsTimeZone(timeZone: string): Promise<boolean> {
+    if (KNOWN_ZONES.has(timeZone)) return true;
     const result = await this.db.query<{ known: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE lower(name) = lower($1)) AS known`, [timeZone]);
-    return result.rows[0]?.known === true;
+    const known = result.rows[0]?.known === true;
+    if (known && KNOWN_ZONES.size < MAX_KNOWN_ZONES) KNOWN_ZONES.add(timeZone);
+    return known;
   }
 
   async setLanguage(id: string, language: Language, audit: AuditEntryInput[]): Promise<boolean> {

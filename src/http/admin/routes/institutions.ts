@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { LANGUAGES } from "../../../core/directory/types.js";
 import { systemAccountId } from "../../../core/institutions/system-accounts.js";
+import { MAX_LIMIT_UNIT_MINOR } from "../../../core/institutions/institutions.js";
 import type { Institution } from "../../../core/institutions/types.js";
 import { institutionOut, listOf } from "../responses.js";
 import { ANY_BANK_ROLE, API_PREFIX, PLATFORM_ONLY, invalid, refuse, reply, route, type AnyRoute } from "../registry.js";
@@ -8,6 +9,7 @@ import { institutionParams, queryInt } from "../schemas.js";
 import type { AdminServices } from "../services.js";
 
 const LANGUAGE_PROBLEM = `must be one of ${LANGUAGES.join(", ")}`;
+const LIMIT_UNIT_PROBLEM = `must be a decimal string from 1 to ${MAX_LIMIT_UNIT_MINOR}`;
 const languageField = z.enum(LANGUAGES).meta({
   description: "Default language of its customers' menus and messages until they choose their own (default en)",
 });
@@ -20,8 +22,8 @@ const createBody = z.strictObject({
   language: languageField.optional(),
   limitUnitMinor: z
     .string()
-    .regex(/^[1-9][0-9]{0,9}$/, "must be a decimal string from 1 to 1000000000")
-    .refine((v) => !/^[0-9]+$/.test(v) || BigInt(v) <= 1_000_000_000n, "must be a decimal string from 1 to 1000000000")
+    .regex(/^[1-9][0-9]{0,9}$/, LIMIT_UNIT_PROBLEM)
+    .refine((v) => !/^[0-9]+$/.test(v) || BigInt(v) <= MAX_LIMIT_UNIT_MINOR, LIMIT_UNIT_PROBLEM)
     .transform((v) => BigInt(v))
     .optional()
     .meta({
