@@ -8,6 +8,7 @@ export type * from "./ports.js";
 export { DEFAULT_MENU_LIMITS } from "./ports.js";
 export { movesMoney, writesState } from "./flows/index.js";
 export { dialSegments, shortcutOf } from "./engine/dial-string.js";
+export { asciiDigits } from "./engine/digits.js";
 
 /** Customers' and agents' menus (the engine picks by the caller's number). */
 export function customerMenuEngine(): MenuEngine {

@@ -5,7 +5,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { LockedValue, SessionStore, SessionWrite } from "../menus/engine/session-store.js";
-import { MAX_SHORTCUT_SEGMENTS, movesMoney, writesState, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
+import { asciiDigits, MAX_SHORTCUT_SEGMENTS, movesMoney, writesState, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
 import type { Translator } from "../infra/i18n/index.js";
 import { DEFAULT_BUDGET, type ScreenBudget } from "./gsm.js";
 import { KeyedMutex } from "./mutex.js";
@@ -180,7 +180,8 @@ export class HopProcessor {
     this.budget = deps.budget ?? DEFAULT_BUDGET;
   }
 
-  async handle(req: HopRequest): Promise<HopReply> {
+  async handle(received: HopRequest): Promise<HopReply> {
+    const req = withAsciiDigits(received);
     const key = `${req.aggregator}:${req.sessionId}`;
     const started = Date.now();
     const hop: HopState = { secretInput: false, movesMoney: false, writes: false, locked: false, stale: false, closed: false };
@@ -746,6 +747,14 @@ function failedAnswer(hop: Pick<HopState, "movesMoney" | "writes">): string {
  * likely a session whose record was lost mid-flow (expired, evicted), whose inputs must not be
  * replayed as a new dial (its payment would be offered again under a new id).
  */
+/** Inputs typed in another script's digits (a phone set to Hindi) are the same inputs in ASCII digits. */
+function withAsciiDigits(req: HopRequest): HopRequest {
+  const text = asciiDigits(req.text);
+  const shortcut = req.shortcut?.map(asciiDigits);
+  const same = text === req.text && (shortcut ?? []).every((segment, i) => segment === req.shortcut![i]);
+  return same ? req : { ...req, text, ...(shortcut ? { shortcut } : {}) };
+}
+
 function firstHopShortcut(segments: string[]): string[] {
   let end = segments.length;
   while (end > 0 && segments[end - 1] === "") end--;

@@ -137,6 +137,23 @@ describe("USSD in Hindi, end to end (PostgreSQL + Redis, two instances)", () => 
     expect(lines.some((l) => l.endsWith(`प्राप्त KES 250.00 संदर्भ ${receipt![1]}`))).toBe(true);
   });
 
+  it("reads a phone set to Hindi digits: payee number, amount, confirmation and PIN typed as ०-९ send the same money", async () => {
+    const payer = await rig.customer("+254722100030", "कविता देवी", "hi", "4827", 1_000_00n);
+    const payee = await rig.customer("+254722100031", "Mary Wanjiru", "hi", "5831", 0n);
+    // "०७२२१०००३१" is 0722100031, "१२०" is 120, "१" confirms and "४८२७" is the PIN 4827.
+    const replies = await rig.walk("hi-digits-1", "+254722100030", ["२", "०७२२१०००३१", "१२०", "१", "४८२७"], { alternate: true });
+    expect(replies[1]).toBe("CON भुगतान पाने वाले का फ़ोन नंबर या उपनाम दर्ज करें:");
+    expect(replies[2]).toBe("CON MARY W*** को भुगतान। राशि KES में दर्ज करें:");
+    expect(replies[3]).toBe("CON MARY W*** को KES 120.00 भेजें?\nशुल्क KES 10.00। कुल KES 130.00।\n98 आगे");
+    expect(replies[4]).toBe("CON पुष्टि के लिए अपना पिन दर्ज करें:");
+    expect(replies[5]).toMatch(/^END MARY W\*\*\* को KES 120\.00 भेजे गए। संदर्भ [0-9A-F]{10}।/);
+    expect(await rig.balance(payer.walletAccountId)).toBe(1_000_00n - 130_00n);
+    expect(await rig.balance(payee.walletAccountId)).toBe(120_00n);
+    // A wrong PIN in those digits is still wrong: "४८२८" is 4828.
+    const wrong = await rig.walk("hi-digits-2", "+254722100030", ["१", "४८२८"], { alternate: true });
+    expect(wrong[2]).toMatch(/^CON गलत पिन। फिर से कोशिश करें।/);
+  });
+
   // One payment, one reference: the USSD receipt's and the SMS receipts' (transferReference).
   it("the SMS receipts of a USSD payment quote the reference the USSD receipt showed", async () => {
     await rig.customer("+254722100025", "दीपक वर्मा", "hi", "4827", 100_00n);

@@ -26,6 +26,15 @@ describe("parseCommand", () => {
     expect(parseCommand("anza", v)).toEqual({ kind: "start", lang: "sw" });
   });
 
+  it("reads digits typed in a phone's own script (Hindi, Bengali, Arabic) as the same digits", () => {
+    expect(parseCommand("बैलेंस ४८२७", v)).toEqual({ kind: "balance", lang: "hi", pin: "4827" });
+    expect(parseCommand("भेजें ०७०००००००२ १५०.५० ४८२७", v)).toEqual({ kind: "send", lang: "hi", payee: "0700000002", amount: "150.50", pin: "4827" });
+    expect(parseCommand("BAL ৪৮২৭", v)).toEqual({ kind: "balance", lang: "en", pin: "4827" });
+    expect(parseCommand("BAL ٤٨٢٧", v)).toEqual({ kind: "balance", lang: "en", pin: "4827" });
+    // Digits of another kind (superscripts, circled) are not digits: the usage answers.
+    expect(parseCommand("BAL ⁴⁸²⁷", v)).toEqual({ kind: "usage", lang: "en", command: "balance" });
+  });
+
   it("answers a known word with wrong arguments with that command's usage", () => {
     expect(parseCommand("BAL", v)).toEqual({ kind: "usage", lang: "en", command: "balance" });
     expect(parseCommand("BAL 12", v)).toEqual({ kind: "usage", lang: "en", command: "balance" });

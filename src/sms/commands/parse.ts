@@ -3,7 +3,7 @@
  * are its arguments. Pure: no I/O. The PIN is an argument like any other here; redactedText says
  * what a log may show of a message.
  */
-import type { Language } from "../../menus/index.js";
+import { asciiDigits, type Language } from "../../menus/index.js";
 import type { CommandName, Vocabulary } from "./vocabulary.js";
 
 export type ParsedCommand =
@@ -23,7 +23,7 @@ const MAX_AMOUNT_CHARS = 20;
 
 export function parseCommand(text: string, vocabulary: Vocabulary): ParsedCommand {
   if (text.length > MAX_COMMAND_CHARS) return { kind: "unknown", lang: null };
-  const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
+  const words = asciiDigits(text).trim().split(/\s+/).filter((w) => w.length > 0);
   const head = words[0];
   if (head === undefined) return { kind: "unknown", lang: null };
   const found = vocabulary.command(head);
