@@ -30,7 +30,7 @@ import { SmsCommands } from "./commands/handler.js";
 import { SqlMoLog } from "./commands/mo-log.js";
 import { MoPartSealer, SqlMoParts } from "./commands/mo-parts.js";
 import { SqlOptOuts } from "./commands/opt-outs.js";
-import { MemoryRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from "./commands/rate-limit.js";
+import { FallbackRateLimiter, MemoryRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from "./commands/rate-limit.js";
 import { OutboxReplies } from "./commands/outbox-replies.js";
 import type { Replies } from "./commands/replies.js";
 import { loadVocabulary } from "./commands/vocabulary.js";
@@ -61,6 +61,8 @@ export interface SmsGatewayDeps {
   secretKey?: Uint8Array;
   listen?: { port: number; host?: string } | null;
   rateLimit?: RateLimit;
+  /** Where the shared per-number counts live in Redis (default "fingate:sms:mo-rate:"; tests set their own). */
+  rateLimitPrefix?: string;
   clientDefaults?: Partial<SmppClientOptions>;
   defaultLanguage?: Language;
   /** See SmsCommandDeps.receiptsViaOutbox (default false). */
@@ -87,8 +89,13 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
   const store = new SqlLinkStore(deps.db);
   const sealer = new LinkPasswordSealer(derive("fingate:sms:link-password"));
   const manager = new SmsLinkManager({ store, sealer, logger: deps.logger, listen: deps.listen === undefined ? listenFromEnv(env) : (deps.listen ?? undefined), clientDefaults: deps.clientDefaults });
-  const redis = deps.redisUrl ? new Redis(deps.redisUrl, { maxRetriesPerRequest: 2 }) : null;
-  const rateLimiter: RateLimiter = redis ? new RedisRateLimiter(redis, "fingate:sms:mo-rate:", deps.rateLimit) : new MemoryRateLimiter(deps.rateLimit);
+  // No offline queue: while Redis is unreachable a count fails at once and the instance counts alone.
+  const redis = deps.redisUrl ? new Redis(deps.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
+  redis?.on("error", () => undefined); // reported by the limiter, once an outage
+  const local = new MemoryRateLimiter(deps.rateLimit);
+  const rateLimiter: RateLimiter = redis
+    ? new FallbackRateLimiter(new RedisRateLimiter(redis, deps.rateLimitPrefix ?? "fingate:sms:mo-rate:", deps.rateLimit), local, deps.logger)
+    : local;
   const optOuts = new SqlOptOuts(deps.db);
   const commands = new SmsCommands({
     vocabulary: loadVocabulary(),

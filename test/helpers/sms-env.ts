@@ -44,6 +44,9 @@ export interface SmsEnvOptions {
   code: string;
   replies?: Replies;
   rateLimit?: RateLimit;
+  /** Counts in Redis (under rateLimitPrefix) as production does; in memory without. */
+  redisUrl?: string;
+  rateLimitPrefix?: string;
   moPartsTtlSec?: number;
   /**
    * As src/main.ts (default true): a payment's receipts are the ledger's outbox rows, which the
@@ -69,6 +72,8 @@ export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
       ussdHops: ussd.gateway.hops,
       replies: options.replies,
       rateLimit: options.rateLimit,
+      redisUrl: options.redisUrl,
+      rateLimitPrefix: options.rateLimitPrefix,
       moPartsTtlSec: options.moPartsTtlSec,
       receiptsViaOutbox: options.receiptsViaOutbox ?? true,
     });
