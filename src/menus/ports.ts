@@ -130,6 +130,11 @@ export interface AgentOutcome {
   feeMinor?: bigint;
   /** The counterparty as the other side may see it (masked). */
   maskedName?: string;
+  /**
+   * A cash-out request retried after the customer (or the core) decided it: what became of it,
+   * so the agent is told to hand over cash only when it was approved. Absent or "pending" otherwise.
+   */
+  cashOutState?: "pending" | "approved" | "declined" | "expired" | "refused" | "cancelled";
   /** For limit refusals: what may still move now. */
   remainingMinor?: bigint;
   /** For pin_locked and sim_swap_cooling: when it ends. */

@@ -58,6 +58,8 @@ export class FakeBank {
   readonly institutionId = randomUUID();
   readonly agents = new Map<string, FakeAgent>();
   readonly cashOuts = new Map<string, FakeCashOut>();
+  /** An agent's cash-out request id → its pending id. */
+  readonly cashOutOfRequest = new Map<string, string>();
   /** Money moves by request id: a replayed id answers the first outcome and moves nothing. */
   readonly agentMoves = new Map<string, AgentOutcome>();
   /** Set to make the next port call throw (a dependency outage). */
@@ -400,13 +402,15 @@ function fakeAgentsPort(bank: FakeBank, directory: MenuContext["directory"]): Ag
     },
     async startCashOut(input) {
       const request = await agentRequest(input);
-      if ("outcome" in request) return request.outcome;
+      // A replay says what became of the cash-out since, as the core's view of the record does.
+      if ("outcome" in request) return { ...request.outcome, cashOutState: bank.cashOuts.get(bank.cashOutOfRequest.get(input.requestId) ?? "")?.state };
       const { agent, customer } = request;
       const total = input.amountMinor + FAKE_CASH_OUT_FEE;
       if (balance(customer) < total) return no("insufficient_funds");
       credit(customer, -total); // held until the customer answers
       const pendingId = randomUUID();
       bank.cashOuts.set(pendingId, { pendingId, agent, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE, state: "pending" });
+      bank.cashOutOfRequest.set(input.requestId, pendingId);
       return remember(input.requestId, { code: "ok", reference: ref(pendingId), amountMinor: input.amountMinor, feeMinor: FAKE_CASH_OUT_FEE });
     },
     async verifyPin(agent, pin) {

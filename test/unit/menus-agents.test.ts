@@ -171,6 +171,19 @@ describe("agent menu", () => {
     expect(shop.float).toBe(5_000_00n);
   });
 
+  it("a cash-out's PIN step run again after the customer answered tells the agent the answer: cash only when approved", async () => {
+    for (const [answer, key] of [["1", "cx.approved"], ["2", "cx.declined"]] as const) {
+      const { bank, shop } = setup();
+      const steps = await walk(bank.context(SHOP, `cx-${answer}`), ["2", "0700000010", "400", AGENT_PIN]);
+      expect(replyKeys(steps[4]!)).toEqual(["cx.receipt"]);
+      await walk(bank.context(JANE), answer === "1" ? ["1", "4827"] : ["2"]);
+      const again = await engine.next(steps[3]!.state, AGENT_PIN, bank.context(SHOP, `cx-${answer}`));
+      expect(replyKeys(again)).toEqual([key]);
+      expect(again.reply.lines[0]!.params).toMatchObject({ amount: { minor: "40000" } });
+      expect(shop.float).toBe(answer === "1" ? 5_400_00n : 5_000_00n);
+    }
+  });
+
   it("reports behind the agent PIN: float, today's transactions, commission", async () => {
     const { bank } = setup();
     await walk(bank.context(SHOP), ["1", "0700000010", "100", AGENT_PIN]);

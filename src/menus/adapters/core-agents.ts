@@ -154,7 +154,7 @@ export class CoreAgentsPort implements AgentsPort {
   async startCashOut(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome> {
     const r = await this.agents.startCashOut(agentCashRequest(input));
     if (!r.ok) return outcomeOf(r);
-    return { code: "ok", reference: transferReference(r.pending.pendingId), amountMinor: r.pending.amountMinor, feeMinor: r.pending.feeMinor };
+    return { code: "ok", reference: transferReference(r.pending.pendingId), amountMinor: r.pending.amountMinor, feeMinor: r.pending.feeMinor, cashOutState: r.pending.state };
   }
 
   async verifyPin(agent: AgentRef, pin: string): Promise<Result<null>> {

@@ -76,7 +76,7 @@ function cashFlow(kind: CashKind): Flow {
     const refused = outcomeRefused(state, outcome, PROMPT, agent.currency);
     if (refused) return refused;
     const params = { amount: money(amountMinor, agent.currency), name: state.data.name ?? "", ref: outcome.reference };
-    return end(state, [msg(`${kind.keys}.receipt`, params)]);
+    return end(state, [msg(receiptKey(kind, outcome), params)]);
   };
 
   return {
@@ -88,6 +88,16 @@ function cashFlow(kind: CashKind): Flow {
     },
     steps: { customer: (state, input, ctx) => takeCustomer(state, input, ctx), amount: takeAmount, pin },
   };
+}
+
+/**
+ * A cash-out retried after it was decided (a resumed session's PIN hop, a lost session record)
+ * says what became of it: "hand over the cash" only when the customer approved it.
+ */
+function receiptKey(kind: CashKind, outcome: AgentOutcome): string {
+  const decided = outcome.cashOutState;
+  if (kind.keys !== "cx" || decided === undefined || decided === "pending") return `${kind.keys}.receipt`;
+  return decided === "refused" ? "cx.cancelled" : `cx.${decided}`;
 }
 
 export const agentCashIn = cashFlow({
