@@ -43,6 +43,7 @@ const ALL_CODES: Record<TransferResultCode, true> = {
   exists_with_different_pending_id: true,
   exists_with_different_timeout: true,
   exists_with_different_code: true,
+  exists_with_different_group: true,
   linked_event_failed: true,
   linked_group_too_large: true,
   invalid_id: true,
@@ -626,6 +627,22 @@ describe("decideBatch: duplicate ids", () => {
 });
 
 describe("decideBatch: linked groups", () => {
+  it("fails a retried group that gained a member since it was written: nothing new moves, the written ones stay", () => {
+    const snap = snapshot({ accounts: basicAccounts() });
+    const pay = single("pay", "alice", "bob", 900n);
+    const first = decide(snap, [[pay]]);
+    expect(first.results[0]!.map((r) => r.result)).toEqual(["ok"]);
+    const later = advance(snapshot({ accounts: basicAccounts() }), first);
+    // The same payment id, now with a fee leg (the schedule changed between the two runs).
+    const retry = decide(later, [[pay, single("fee", "alice", "bank", 100n)]]);
+    expect(retry.results[0]!.map((r) => r.result)).toEqual(["linked_event_failed", "exists_with_different_group"]);
+    expect(retry.transfers).toEqual([]);
+    expect(retry.failures).toEqual([]);
+    expect(balancesOf(later.accounts.get(id("alice")))).toEqual([0n, 900n, 0n, 1_000n]);
+    // The group as it was written still answers exists.
+    expect(decide(later, [[pay]]).results[0]!.map((r) => r.result)).toEqual(["exists"]);
+  });
+
   it("applies a successful group whole and in order", () => {
     const snap = snapshot({ accounts: basicAccounts() });
     const group = [single("pay", "alice", "bob", 900n), single("fee", "alice", "bank", 100n)];

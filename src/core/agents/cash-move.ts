@@ -1,4 +1,4 @@
-import { paymentWithFee } from "../fees/linked.js";
+import { feeLegDiffers, paymentWithFee, postedFee } from "../fees/linked.js";
 import type { Institution } from "../institutions/types.js";
 import type { TransferLimits } from "../ledger/types.js";
 import type { Notice } from "../notices/types.js";
@@ -41,15 +41,26 @@ export interface CashMove {
  * of it) carrying the limits and the receipts on its first transfer, all or nothing; a refusal of
  * any leg is the whole move's refusal, a replayed request answers its first receipt.
  */
-export async function submitCashMove(kit: AgentKit, p: CashParties, move: CashMove): Promise<AgentResult<CashReceipt>> {
-  const group = paymentWithFee(
-    { id: move.transferId, debitAccountId: move.debitAccountId, creditAccountId: move.creditAccountId, amountMinor: move.amountMinor, code: move.type, reference: move.requestId },
-    { type: move.type, feeMinor: p.fee.feeMinor, agentCommissionMinor: p.fee.commissionMinor },
-    { feeIncomeAccountId: await kit.feeIncomeId(p.institution), feePayerAccountId: move.feePayerAccountId, agentCommissionAccountId: p.agent.commissionAccountId },
-  );
-  group[0]!.limits = move.limits;
-  group[0]!.notices = move.notices;
-  const results = await kit.deps.ledger.submitLinked(group);
+export async function submitCashMove(kit: AgentKit, parties: CashParties, move: CashMove): Promise<AgentResult<CashReceipt>> {
+  const feeIncomeAccountId = await kit.feeIncomeId(parties.institution);
+  const submit = (fee: Fee) => {
+    const group = paymentWithFee(
+      { id: move.transferId, debitAccountId: move.debitAccountId, creditAccountId: move.creditAccountId, amountMinor: move.amountMinor, code: move.type, reference: move.requestId },
+      { type: move.type, feeMinor: fee.feeMinor, agentCommissionMinor: fee.commissionMinor },
+      { feeIncomeAccountId, feePayerAccountId: move.feePayerAccountId, agentCommissionAccountId: parties.agent.commissionAccountId },
+    );
+    group[0]!.limits = move.limits;
+    group[0]!.notices = move.notices;
+    return kit.deps.ledger.submitLinked(group).then((results) => ({ group, results }));
+  };
+  let p = parties;
+  let { group, results } = await submit(p.fee);
+  // Posted before a change to the schedule: the retry answers with the fee it posted with.
+  const posted = feeLegDiffers(results) ? await postedFee(move.transferId, (id) => kit.deps.ledger.getTransfer(id)) : null;
+  if (posted) {
+    p = { ...p, fee: { ...p.fee, ...posted } };
+    ({ group, results } = await submit(p.fee));
+  }
   // The customer's side of the money: the wallet (or instrument) credited by a cash-in, debited by a withdrawal.
   const walletAccountId = move.type === "cash_in" ? move.creditAccountId : move.debitAccountId;
   const refusal = agentRefusalFor(results, group, accountsOf(p.agent, walletAccountId), move.asker);

@@ -1,5 +1,5 @@
 import { derivedUuid } from "../ledger/ids.js";
-import type { TransferInput } from "../ledger/types.js";
+import type { TransferInput, TransferResult } from "../ledger/types.js";
 import type { FeeType } from "./types.js";
 
 /** A payment as the caller would submit it alone. */
@@ -91,7 +91,24 @@ export async function agreedFee(
   getTransfer: (id: string) => Promise<{ amountMinor: bigint } | null>,
 ): Promise<AgreedFee | null> {
   if (quotedFeeMinor === current.feeMinor) return current;
-  if (!(await getTransfer(paymentId))) return quotedFeeMinor === undefined ? current : null;
+  const posted = await postedFee(paymentId, getTransfer);
+  if (posted) return posted;
+  return quotedFeeMinor === undefined ? current : null;
+}
+
+/** The fee and commission a payment of this id posted with; null when it has not posted. */
+export async function postedFee(paymentId: string, getTransfer: (id: string) => Promise<{ amountMinor: bigint } | null>): Promise<AgreedFee | null> {
+  if (!(await getTransfer(paymentId))) return null;
   const [fee, commission] = await Promise.all([getTransfer(feeTransferId(paymentId)), getTransfer(commissionTransferId(paymentId))]);
   return { feeMinor: fee?.amountMinor ?? 0n, commissionMinor: commission?.amountMinor ?? 0n };
+}
+
+/**
+ * The ledger refused a payment's group over one of its fee legs as written before (another
+ * amount, or a leg the first run did not have): the payment itself may have posted with the fee
+ * of its day, and a retry built from today's schedule differs. agreedFee trusts the schedule when
+ * the quote matches it (no read on a first attempt), so the caller reads what posted then.
+ */
+export function feeLegDiffers(results: TransferResult[]): boolean {
+  return results.slice(1).some((r) => r.result.startsWith("exists_with_different"));
 }

@@ -96,6 +96,15 @@ class BatchDecider {
         return this.failGroup(group, codes, undo, limit);
       }
     }
+    // A group is written whole or not at all, so one that finds some members written before (not
+    // an id repeated within it) and others new is not the group that was written: a retry rebuilt from changed data (a fee schedule
+    // edited since) would move money its first run never moved, under a "replayed" answer.
+    const written = codes.some((code, i) => code === "exists" && !this.groupMade.has(group[i]!.id));
+    const changed = written ? codes.indexOf("ok") : -1;
+    if (changed !== -1) {
+      this.groupMade.clear();
+      return this.failGroup(group, [...codes.slice(0, changed), "exists_with_different_group"], undo);
+    }
     for (const transfer of this.groupMade.values()) this.stage(transfer);
     this.groupMade.clear();
     group.forEach((t, i) => {

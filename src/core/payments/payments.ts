@@ -4,15 +4,16 @@ import type { SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
 import { canPay } from "../directory/instruments.js";
 import type { Customer } from "../directory/types.js";
-import { agreedFee, paymentWithFee } from "../fees/linked.js";
+import { agreedFee, feeLegDiffers, paymentWithFee, postedFee } from "../fees/linked.js";
 import type { FeeSchedules } from "../fees/schedules.js";
 import type { InstitutionStore } from "../institutions/ports.js";
 import { ensureSystemAccount, type SystemAccountLedger } from "../institutions/system-accounts.js";
 import type { Institution } from "../institutions/types.js";
 import { isUuid, transferReference } from "../ledger/ids.js";
 import type { Ledger } from "../ledger/ledger.js";
+import type { TransferResult } from "../ledger/types.js";
 import type { LimitPolicies } from "../limits/policies.js";
-import type { LimitTier, LimitUsage } from "../limits/types.js";
+import type { LimitPolicy, LimitTier, LimitUsage } from "../limits/types.js";
 import type { Notice } from "../notices/types.js";
 import { refusalFor } from "./refusals.js";
 import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "./types.js";
@@ -169,13 +170,31 @@ export class Payments {
     return posted?.debitAccountId ?? NO_SUCH_INSTRUMENT;
   }
 
-  private async move(request: P2PSend, parties: Parties, debitAccountId: string, feeMinor: bigint): Promise<P2PReceipt | PaymentRefusal> {
+  private async move(request: P2PSend, parties: Parties, debitAccountId: string, feeMinor: bigint, asPosted = false): Promise<P2PReceipt | PaymentRefusal> {
     const feeIncomeId = await ensureSystemAccount(this.deps.ledger, parties.institution, { kind: "fee_income" });
     const institutionId = parties.institution.id;
     const [policy, payeePolicy] = await Promise.all([
       this.deps.limits.effective({ institutionId, channel: request.channel, tier: parties.payer.kycTier as LimitTier }),
       this.deps.limits.walletCap(institutionId, parties.payee.kycTier as LimitTier),
     ]);
+    const results = await this.submit(request, parties, debitAccountId, feeIncomeId, feeMinor, policy, payeePolicy);
+    // Posted before a change to the fee schedule: the retry answers with the fee it posted with.
+    const posted = !asPosted && feeLegDiffers(results) ? await postedFee(request.paymentId, (id) => this.deps.ledger.getTransfer(id)) : null;
+    if (posted) return this.move(request, parties, debitAccountId, posted.feeMinor, true);
+    const refusal = refusalFor(results);
+    if (refusal) return refusal;
+    return {
+      ok: true,
+      paymentId: request.paymentId,
+      amountMinor: request.amountMinor,
+      feeMinor,
+      currency: parties.institution.currency,
+      maskedName: parties.maskedName,
+      replayed: results[0]!.result === "exists",
+    };
+  }
+
+  private submit(request: P2PSend, parties: Parties, debitAccountId: string, feeIncomeId: string, feeMinor: bigint, policy: LimitPolicy, payeePolicy: LimitPolicy): Promise<TransferResult[]> {
     const group = paymentWithFee(
       { id: request.paymentId, debitAccountId, creditAccountId: parties.payeeAccountId, amountMinor: request.amountMinor, code: "p2p" },
       { type: "p2p", feeMinor, agentCommissionMinor: 0n },
@@ -195,18 +214,7 @@ export class Payments {
     group[0]!.limits = { timeZone: parties.institution.timezone, payer: policy, payee: payeePolicy, ...usage, ...debit, ...holdings };
     // Receipts ride with the payment: the ledger writes them to the outbox only when it accepts it.
     group[0]!.notices = this.receipts(request, parties, feeMinor);
-    const results = await this.deps.ledger.submitLinked(group);
-    const refusal = refusalFor(results);
-    if (refusal) return refusal;
-    return {
-      ok: true,
-      paymentId: request.paymentId,
-      amountMinor: request.amountMinor,
-      feeMinor,
-      currency: parties.institution.currency,
-      maskedName: parties.maskedName,
-      replayed: results[0]!.result === "exists",
-    };
+    return this.deps.ledger.submitLinked(group);
   }
 
   private receipts(request: P2PSend, parties: Parties, feeMinor: bigint): Notice[] {
