@@ -603,6 +603,13 @@ export class HopProcessor {
       if (record.nav >= this.limits.maxNavHops) return this.ending(record, { key: "err.too_many_stages" });
       return { ...record, page: record.page + (input === MORE_INPUT ? 1 : -1), nav: record.nav + 1 };
     }
+    // A reply that ends the session, still paging: its step is done, and running it again on any
+    // other answer would repeat it (a mini-statement's PIN step would check "1111" as a PIN and
+    // count the failure). Only the pages move; anything else shows this page again.
+    if (record.ends) {
+      if (record.nav >= this.limits.maxNavHops) return this.ending(record, { key: "err.too_many_stages" });
+      return { ...record, nav: record.nav + 1 };
+    }
     if (!record.menu) throw new Error("ussd: a session record without menu state");
     const result = await this.deps.engine.next(record.menu, input, ctx);
     return this.applied(record, result);

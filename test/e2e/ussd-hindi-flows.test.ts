@@ -138,10 +138,10 @@ describe("USSD in Hindi, end to end (PostgreSQL + Redis, two instances)", () => 
   });
 
   it("reads a phone set to Hindi digits: payee number, amount, confirmation and PIN typed as ०-९ send the same money", async () => {
-    const payer = await rig.customer("+254722100030", "कविता देवी", "hi", "4827", 1_000_00n);
-    const payee = await rig.customer("+254722100031", "Mary Wanjiru", "hi", "5831", 0n);
-    // "०७२२१०००३१" is 0722100031, "१२०" is 120, "१" confirms and "४८२७" is the PIN 4827.
-    const replies = await rig.walk("hi-digits-1", "+254722100030", ["२", "०७२२१०००३१", "१२०", "१", "४८२७"], { alternate: true });
+    const payer = await rig.customer("+254722100080", "कविता देवी", "hi", "4827", 1_000_00n);
+    const payee = await rig.customer("+254722100081", "Mary Wanjiru", "hi", "5831", 0n);
+    // "०७२२१०००८१" is 0722100081, "१२०" is 120, "१" confirms and "४८२७" is the PIN 4827.
+    const replies = await rig.walk("hi-digits-1", "+254722100080", ["२", "०७२२१०००८१", "१२०", "१", "४८२७"], { alternate: true });
     expect(replies[1]).toBe("CON भुगतान पाने वाले का फ़ोन नंबर या उपनाम दर्ज करें:");
     expect(replies[2]).toBe("CON MARY W*** को भुगतान। राशि KES में दर्ज करें:");
     expect(replies[3]).toBe("CON MARY W*** को KES 120.00 भेजें?\nशुल्क KES 10.00। कुल KES 130.00।\n98 आगे");
@@ -150,7 +150,7 @@ describe("USSD in Hindi, end to end (PostgreSQL + Redis, two instances)", () => 
     expect(await rig.balance(payer.walletAccountId)).toBe(1_000_00n - 130_00n);
     expect(await rig.balance(payee.walletAccountId)).toBe(120_00n);
     // A wrong PIN in those digits is still wrong: "४८२८" is 4828.
-    const wrong = await rig.walk("hi-digits-2", "+254722100030", ["१", "४८२८"], { alternate: true });
+    const wrong = await rig.walk("hi-digits-2", "+254722100080", ["१", "४८२८"], { alternate: true });
     expect(wrong[2]).toMatch(/^CON गलत पिन। फिर से कोशिश करें।/);
   });
 
@@ -190,6 +190,23 @@ describe("USSD in Hindi, end to end (PostgreSQL + Redis, two instances)", () => 
     expect(seen[1]).toBe(pages[0]);
     expect(seen[2]).toBe(pages[1]);
     expect(seen[3]).toBe(pages[0]);
+  });
+
+  it("a paged statement (an END) answers anything but 98 and 0 with the same page: its PIN step does not run again", async () => {
+    const c = await rig.customer("+254722100082", "अनीता सिंह", "hi", "4827", 0n);
+    for (let i = 1; i <= 7; i++) await cashIn(c.walletAccountId, BigInt(i * 101));
+    const pages = await statementPages("hi-stmt-pin-0", "+254722100082", "4827");
+    const audit = (await rig.counts()).audit;
+    const texts = ["", "3", "3*4827", "3*4827*1111", "3*4827*1111*00", "3*4827*1111*00*98"];
+    const seen: string[] = [];
+    for (const text of texts) seen.push((await rig.post(seen.length % 2, "hi-stmt-pin-1", "+254722100082", text)).text);
+    expect(seen[2]).toBe(pages[0]);
+    // "1111" is no PIN check (it would have counted a wrong PIN) and "00" no way home: the same page.
+    expect(seen[3]).toBe(pages[0]);
+    expect(seen[4]).toBe(pages[0]);
+    expect(seen[5]).toBe(pages[1]);
+    // One PIN check for the dial (the statement's), none for "1111".
+    expect((await rig.counts()).audit - audit).toBe(1);
   });
 
   it("mini-statement: the last 5 of 7 transfers in English too", async () => {
