@@ -407,9 +407,10 @@ export class HopProcessor {
     }
     answer(reply);
     if (lock !== null) {
-      const saved = await this.deps.sessions.commit(key, lock, writes).catch((error: unknown) => {
+      const saved = await this.commitOrUnlock(key, lock, writes).catch((error: unknown) => {
         // The step already ran (maybe moved money): its answer is the truth, and it went out. A
-        // retry re-runs the step, and a transfer's derived id keeps it from posting twice.
+        // retry re-runs the step, and a transfer's derived id keeps it from posting twice; the
+        // lock is given back, so that retry need not wait out its TTL and end "busy".
         if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
         return true;
       });

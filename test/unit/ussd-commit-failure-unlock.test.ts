@@ -1,0 +1,44 @@
+// A hop whose session write fails (a Redis blip) gives the session's lock back: the step's answer
+// went out, and the next hop (the aggregator's retry, or the caller's next answer) must not wait
+// out the lock's TTL and end the session "busy".
+import { expect, it } from "vitest";
+import { MemorySessionStore, type LockedValue, type SessionWrite } from "../../src/menus/engine/session-store.js";
+import { createUssdChannel } from "../../src/ussd/channel.js";
+import { FakeBank } from "../helpers/menu-fakes.js";
+
+const SECRET = "at-shared-secret-0123456789";
+const MSISDN = "+254700000041";
+
+/** The shared store, whose next commit fails as a dropped connection would. */
+class FailingCommitStore extends MemorySessionStore {
+  failNext = false;
+  override async commit(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error("Connection is closed.");
+    }
+    return super.commit(key, lock, writes);
+  }
+}
+
+it("a failed session write unlocks the session: its retry is answered at once, from the step before", async () => {
+  const bank = new FakeBank();
+  bank.addCustomer(MSISDN, "Jane Wanjiru", { pin: "4827", balance: 1_234_50n });
+  const sessions = new FailingCommitStore();
+  const ch = createUssdChannel({
+    ports: bank.ports(), institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 7),
+    aggregators: [{ name: "at", dialect: "africastalking", secret: SECRET }], logger: { info() {}, warn() {}, error() {} },
+    hopLimits: { lockTtlMs: 10_000, lockWaitMs: 5_000 },
+  });
+  const hop = (text: string) => ch.hops.handle({ aggregator: "at", sessionId: "c1", msisdn: MSISDN, serviceCode: "*384#", mode: "cumulative", text, hopKey: text });
+  expect((await hop("")).text).toMatch(/^Welcome to fingate/);
+  sessions.failNext = true;
+  expect(await hop("1")).toMatchObject({ end: false, text: "Enter your PIN:" });
+  await ch.hops.drain();
+  // Not saved: the session is still at the main menu, and its retry runs the choice again, at once.
+  const started = Date.now();
+  const retry = await hop("1");
+  expect(retry).toMatchObject({ end: false, text: "Enter your PIN:" });
+  expect(Date.now() - started).toBeLessThan(1_000);
+  expect(await hop("1*4827")).toMatchObject({ end: true, text: "Your balance is KES 1,234.50." });
+});
