@@ -210,7 +210,7 @@ describe("a dependency fails between the confirmation and the PIN", () => {
 
   it("an agent's cash-out whose PIN hop was not saved, retried after the customer decided: the agent is told the decision, not 'sent'", async () => {
     const ACTOR = { type: "system" as const, id: "e2e" };
-    const customer = await rig.customer("+254777000005", "Faith Chebet", "en", "4827", 1_000_00n);
+    const customer = await rig.customer("+254777000015", "Faith Chebet", "en", "4827", 1_000_00n);
     const onboarded = await rig.services.agents.onboard({ institutionId: rig.bankId, msisdn: "+254777000105", storeNumber: "445566", name: "Chebet Duka", location: "Eldoret", pin: "6253", actor: ACTOR });
     if (!onboarded.ok) throw new Error(onboarded.code);
     const agentPhone = "+254777000105";
@@ -218,12 +218,12 @@ describe("a dependency fails between the confirmation and the PIN", () => {
     const redis = await proxyTo(TEST_REDIS_URL);
     const sessions = await RedisSessionStore.connect(redis.url(TEST_REDIS_URL), { prefix: rig.prefix, connectTimeoutMs: 2_000 });
     const flaky = await rig.addInstance({ ...(await coreThrough(pg)), sessions, hopLimits: { hopBudgetMs: BUDGET_MS, lockTtlMs: 1_000 } });
-    const walk = ["", "2", "2*0777000005", "2*0777000005*300"];
+    const walk = ["", "2", "2*0777000015", "2*0777000015*300"];
     for (const text of walk) expect((await rig.post(flaky.app, "dep-cx-1", agentPhone, text)).status).toBe(200);
     await flaky.gateway.hops.drain();
     // The PIN hop: the hold is made while Redis goes away, so the session stays at the PIN step.
     pg.stall();
-    await timedPost(flaky, "dep-cx-1", agentPhone, "2*0777000005*300*6253");
+    await timedPost(flaky, "dep-cx-1", agentPhone, "2*0777000015*300*6253");
     await redis.close();
     pg.resume();
     await flaky.gateway.hops.drain();
@@ -232,7 +232,7 @@ describe("a dependency fails between the confirmation and the PIN", () => {
     // The customer approves at the counter; then the agent's phone retries the PIN hop.
     expect(await rig.services.agents.approveCashOut({ pendingId: pending[0]!.pendingId, customerId: customer.id, customerPin: "4827" })).toMatchObject({ ok: true });
     await expect.poll(() => rig.redis.exists(`${rig.prefix}lock:at:dep-cx-1`), { timeout: 3_000, interval: 50 }).toBe(0);
-    const retried = await rig.post(0, "dep-cx-1", agentPhone, "2*0777000005*300*6253");
+    const retried = await rig.post(0, "dep-cx-1", agentPhone, "2*0777000015*300*6253");
     expect(retried.text).toMatch(/^END FAITH C\*\*\* approved KES 300\.00\. Give the cash now\. Ref [0-9A-F]{10}\.$/);
     expect(await rig.balance(customer.walletAccountId)).toBe(1_000_00n - 300_00n);
   });
