@@ -726,12 +726,15 @@ function parseInterrupted(raw: string | null): { menu: MenuState; reply: Reply }
 
 /**
  * What a log line may say about the input: for cumulative text, how many segments it has and the
- * newest one unless it could be a PIN (digits only, 4–6 long); never the whole text. A hop that
- * answers a PIN prompt is not described at all (see handle).
+ * newest one unless it could hold a PIN; never the whole text. A hop known to answer a PIN prompt
+ * is not described at all (see handle), but some hops are logged before their record is read (a
+ * replay, a busy lock, a failed read): so any input with four digits or more is masked, whatever
+ * surrounds them (" 4827", "4827#", a PIN typed with more digits), and only short choices, names
+ * and the like are shown.
  */
 export function redactedInput(req: HopRequest): string {
   const latest = req.mode === "cumulative" ? (req.text.split("*").at(-1) ?? "") : req.text;
-  const shown = /^\d{4,6}$/.test(latest) ? "****" : latest.slice(0, 32);
+  const shown = (latest.match(/\d/g)?.length ?? 0) >= 4 ? "****" : latest.slice(0, 32);
   return req.mode === "cumulative" ? `[${req.text === "" ? 0 : req.text.split("*").length}] ${shown}` : shown;
 }
 
