@@ -38,6 +38,11 @@ export interface HopRequest {
   seqModulo?: number;
   /** Extra dial-string segments on a new session (*384*1# → ["1"]). */
   shortcut?: string[];
+  /**
+   * The request can only be a session's first hop (Hubtel's Initiation): on a session already
+   * under way it is a late re-delivery, answered with the current screen, even without a `seq`.
+   */
+  opens?: boolean;
   /** The caller's mobile network as the aggregator names it (MCC+MNC), for the session's tariff. */
   networkCode?: string;
 }
@@ -695,6 +700,7 @@ function resumeKey(institutionId: string, req: HopRequest): string {
  */
 function isStale(record: SessionRecord, req: HopRequest, segments: number): boolean {
   if (req.mode === "cumulative") return segments <= record.consumed;
+  if (req.opens) return true;
   if (req.seq === undefined || record.seq === undefined) return false;
   if (req.seqModulo === undefined) return req.seq < record.seq;
   const behind = (((record.seq - req.seq) % req.seqModulo) + req.seqModulo) % req.seqModulo;

@@ -84,6 +84,7 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
       text: initiation ? "" : message,
       hopKey,
       seq: sequence ?? undefined,
+      opens: initiation,
       networkCode: operatorNetwork(body.Operator, options.operatorNetworks ?? HUBTEL_OPERATOR_NETWORKS),
       shortcut: initiation && /^[*#0-9]+$/.test(message) ? shortcutOf(message, options.serviceCode ?? serviceCode) : [],
     });

@@ -455,6 +455,28 @@ describe("Hubtel specifics", () => {
     expect(wrong3.air).toMatch(/^END Your PIN is locked until /);
   });
 
+  it("without a Sequence, an Initiation re-delivered late, mid-session, gets the current screen and runs nothing", async () => {
+    const c = await rig.customer(nextPhone(), "Agnes Moraa", "en", PIN, 1_000_00n);
+    const sessionId = sid("hubtel-late-init");
+    const bare = (type: string, message: string, clientState: string): Body => ({
+      Type: type,
+      Mobile: c.msisdn.slice(1),
+      SessionId: sessionId,
+      ServiceCode: "*384#",
+      Message: message,
+      ClientState: clientState,
+    });
+    const first = await hop(HUBTEL, 0, bare("Initiation", "*384#", ""));
+    const askPin = await hop(HUBTEL, 1, bare("Response", "1", first.body.ClientState as string));
+    expect(askPin.air).toBe(SCREENS.en.askPin);
+    const audit = (await rig.counts()).audit;
+    // The Initiation again, on either instance: the PIN prompt still, no empty answer to it tried.
+    for (const instance of [0, 1]) expect((await hop(HUBTEL, instance, bare("Initiation", "*384#", ""))).air).toBe(SCREENS.en.askPin);
+    expect((await rig.counts()).audit).toBe(audit);
+    const balance = await hop(HUBTEL, 0, bare("Response", PIN, askPin.body.ClientState as string));
+    expect(balance.air).toBe(SCREENS.en.balance);
+  });
+
   // Hubtel's Operator here ("safaricom") is in no operator map: its aggregator's configured networkCode bills its sessions.
   // The generic dialect's requests carry theirs. Either way one session is metered once.
   it("a Timeout (Hubtel) or end (generic) meters the session once, even when repeated on the other instance", async () => {
