@@ -14,7 +14,8 @@ import { genericHop } from "./generic.js";
 import type { HopLogger, HopProcessor } from "./hop.js";
 import { hubtelHop } from "./hubtel.js";
 
-export type UssdDialect = "africastalking" | "hubtel" | "generic";
+export const DIALECTS = ["africastalking", "hubtel", "generic"] as const;
+export type UssdDialect = (typeof DIALECTS)[number];
 
 export interface AggregatorConfig extends AggregatorAuth {
   /** URL segment and session key space, e.g. "at". */
@@ -56,6 +57,11 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
       throw new Error(`bad, reserved or duplicate aggregator name: ${aggregator.name}`);
     }
     names.add(aggregator.name);
+    // From a JSON environment variable: a misspelt dialect would otherwise be served as the generic one.
+    if (!DIALECTS.includes(aggregator.dialect)) throw new Error(`aggregator ${aggregator.name}: dialect must be one of ${DIALECTS.join(", ")}`);
+    if (aggregator.secretIn !== undefined && aggregator.secretIn !== "header" && aggregator.secretIn !== "path") {
+      throw new Error(`aggregator ${aggregator.name}: secretIn must be "header" or "path"`);
+    }
     if (aggregator.networkCode !== undefined && networkCodeOf(aggregator.networkCode) === undefined) {
       throw new Error(`aggregator ${aggregator.name}: networkCode must be an MCC+MNC of 5 or 6 digits`);
     }

@@ -37,6 +37,14 @@ describe("aggregator configuration", () => {
     for (const name of ["lock", "resume"]) expect(start([{ name, dialect: "generic", secret: SECRET }]), name).toThrow(/reserved/);
   });
 
+  it("refuses a dialect or a secret place it does not know (a typo would have served the generic dialect)", () => {
+    for (const dialect of ["AfricasTalking", "hubtel ", "", "json"]) {
+      expect(start([{ name: "agg", dialect: dialect as AggregatorConfig["dialect"], secret: SECRET }]), dialect).toThrow(/agg: dialect must be one of africastalking, hubtel, generic/);
+    }
+    expect(start([{ name: "agg", dialect: "generic", secret: SECRET, secretIn: "query" as AggregatorConfig["secretIn"] }])).toThrow(/agg: secretIn/);
+    expect(start([{ name: "agg", dialect: "generic", secret: SECRET, secretIn: "path" }])).not.toThrow();
+  });
+
   it("accepts a service code with or without its extension, and refuses anything else", () => {
     expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode: "*711*2#" }])).not.toThrow();
     for (const serviceCode of ["", "711a", "*711*2# ; x"]) {
