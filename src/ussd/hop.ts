@@ -371,18 +371,33 @@ export class HopProcessor {
       networkCode: record.network ?? null,
       stages: (record.menu?.stages ?? 0) + record.nav + 1,
       startedAt: new Date(record.startedAtMs),
-      endedAt: new Date(),
+      // The start was stamped by the instance that opened the session: a clock behind it here
+      // must not make the end come first (the meter refuses such a session, and it goes unbilled).
+      endedAt: new Date(Math.max(Date.now(), record.startedAtMs)),
       endReason,
       customer: customer ? { id: customer.id, walletAccountId: customer.walletAccountId } : null,
     };
-    const metering: Promise<void> = this.deps
-      .onSessionEnd(session)
-      .then(
-        () => undefined,
-        (error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator, session: sessionId }, "ussd session not metered"),
-      )
-      .finally(() => this.metering.delete(metering));
+    const metering: Promise<void> = this.meter(session).finally(() => this.metering.delete(metering));
     this.metering.add(metering);
+  }
+
+  /**
+   * The session to the meter, tried again after a failure (a database blip): the session is stored
+   * closed, so no later notice would meter it. Metering is idempotent per session, so a try whose
+   * answer was lost is harmless. Only a process that stops meanwhile loses it (logged).
+   */
+  private async meter(session: EndedUssdSession): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.onSessionEnd!(session);
+        return;
+      } catch (error) {
+        const retryInMs = METER_RETRY_MS[attempt];
+        this.deps.logger.warn({ err: errorSummary(error), aggregator: session.aggregator, session: session.sessionId, retryInMs: retryInMs ?? null }, "ussd session not metered");
+        if (retryInMs === undefined) return;
+        await sleep(retryInMs);
+      }
+    }
   }
 
   /**
@@ -663,6 +678,9 @@ export class HopProcessor {
     return createHmac("sha256", this.deps.hopSecret).update(key).update("\u0000").update(hopKey).digest("base64url").slice(0, 22);
   }
 }
+
+/** Waits between tries of a session's metering; past the last, it is given up (and logged). */
+const METER_RETRY_MS = [200, 1_000, 5_000];
 
 /** The work's result, or null once ms have passed (one timer and one promise: this wraps every hop). */
 function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
