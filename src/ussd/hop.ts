@@ -148,7 +148,7 @@ export interface OpenSession {
   expiresAtMs: number;
 }
 
-/** How long the end of a session waits for its lock held elsewhere before going ahead without it. */
+/** How long a begin that ends its predecessor waits for the lock held elsewhere before going ahead without it. */
 const END_LOCK_WAIT_MS = 500;
 
 /** A begin re-delivered later than this after the session opened is taken for a new session. */
@@ -259,13 +259,18 @@ export class HopProcessor {
   /**
    * One try at endSession's work in the session's turn here; false when the store refused the write.
    * Under the session's lock, so a hop under way on another instance finishes first and its write
-   * is not undone by ours, nor ours by its (the session would come back open). The wait is short:
-   * a begin that ends its predecessor must still be answered within the budget, and a lock left by
-   * a crashed instance lives 10 s. Should the lock stay busy, the end goes ahead without it rather
-   * than be lost. Metered once the end is written, so a session that goes on is not metered yet.
+   * is not undone by ours, nor ours by its (the session would come back open). A begin that ends its
+   * predecessor waits briefly (it must still be answered within the budget); an end notice waits as
+   * a hop does. Should the lock stay busy (a lock left by a crashed instance lives 10 s), the end
+   * goes ahead without it rather than be lost. Metered once the end is written, so a session that goes on is not metered yet.
    */
   private async endOnce(key: string, aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"], unlessLastHop?: string): Promise<boolean> {
-    const lock = await this.lockWaiting(key, undefined, Math.min(this.limits.lockWaitMs, END_LOCK_WAIT_MS));
+    // A begin that ends its predecessor has a caller waiting for its answer: a short wait. A
+    // network's end notice can wait as long as a hop would for the session: a hop under way on
+    // another instance (a slow first hop, the very reason the network gave up) commits its record
+    // first, and this end then deletes it and meters it, instead of the hop writing it back open.
+    const waitMs = unlessLastHop === undefined ? this.limits.lockWaitMs : Math.min(this.limits.lockWaitMs, END_LOCK_WAIT_MS);
+    const lock = await this.lockWaiting(key, undefined, waitMs);
     const record = decodeRecord(lock ? lock.value : await this.deps.sessions.get(key));
     const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
     const keep = redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS;

@@ -68,8 +68,9 @@ it("an end whose lock another instance holds (a crashed one's lives 10 s) waits 
   await ch.hops.handle({ aggregator: "smpp-l", sessionId: "+254700000010:5", msisdn: "+254700000010", serviceCode: "*384#", mode: "single", text: "", hopKey: "begin:0" });
   await ch.hops.drain();
   expect(await sessions.lockAndGet("smpp-l:+254700000010:5", 10_000)).not.toBeNull();
+  // A begin reusing the session's number ends its predecessor (its own hop key says which begin it is).
   const started = Date.now();
-  await ch.hops.endSession("smpp-l", "+254700000010:5", "abort");
+  await ch.hops.endSession("smpp-l", "+254700000010:5", "abort", "begin:1");
   expect(Date.now() - started).toBeLessThan(1_000);
   // It went ahead without the lock: metered and forgotten, not lost.
   await ch.hops.drain();
