@@ -49,6 +49,24 @@ describe.each(STORE_KINDS)("directory races on %s", (kind) => {
     expect(audited.filter((e) => e.outcome === "refused")).toHaveLength(19);
   });
 
+  it("customers claiming one alias spelled with other separators at once: exactly one wins, and every spelling pays the winner", async () => {
+    const racers = await registerMany(8);
+    const spellings = ["baba.tom", "babatom", "baba_tom", "baba-tom", "Baba.Tom", "BabaTom", "b.abatom", "baba.t.om"];
+    const results = await Promise.all(racers.map((c, i) => f.directory.claimAlias(asCustomer(c.id), c.id, spellings[i]!)));
+    expect(tally(results)).toEqual({ ok: 1, alias_taken: 7 });
+    const winner = racers[results.findIndex((r) => r.ok)]!;
+    for (const typed of spellings) {
+      const found = await f.directory.resolvePayee(typed, { institutionId: f.bankId });
+      expect(found.ok && found.value.payee.customerId, typed).toBe(winner.id);
+    }
+    // Released, the skeleton is free again: another spelling may be claimed by someone else.
+    const held = (await f.prisma.customerAlias.findFirst({ where: { customerId: winner.id } }))!;
+    expect(await f.directory.releaseAlias(asCustomer(winner.id), winner.id, held.alias)).toMatchObject({ ok: true });
+    const other = racers.find((c) => c.id !== winner.id)!;
+    expect(await f.directory.claimAlias(asCustomer(other.id), other.id, "baba-tom")).toMatchObject({ ok: true });
+    expect(await f.prisma.customerAlias.findUnique({ where: { aliasKey: "baba-tom" } })).toMatchObject({ aliasSkeleton: "babatom", customerId: other.id });
+  });
+
   it("one customer claiming ten aliases at once gets exactly five", async () => {
     const [jane] = await registerMany(1);
     const results = await Promise.all(

@@ -33,6 +33,8 @@ type Tx = Prisma.TransactionClient;
 const UNIQUE_RULES: Record<string, UniqueRule> = {
   customers_msisdn_key: "msisdn",
   customer_aliases_pkey: "alias",
+  // Another alias with the same letters and digits ("mamajane" when "mama.jane" is held): taken.
+  customer_aliases_alias_skeleton_key: "alias",
   payment_instruments_customer_id_alias_key: "instrument_alias",
   payment_instruments_customer_id_is_default_key: "default_instrument",
 };
@@ -60,7 +62,11 @@ const PAYEE_COLUMNS = `c.id, c.institution_id AS "institutionId", c.msisdn, c.di
   ARRAY(SELECT i.account_id::text FROM payment_instruments i WHERE i.customer_id = c.id AND i.kind = 'wallet' AND i.is_default IS NOT TRUE
     ORDER BY i.created_at, i.id) AS "otherWalletAccountIds"`;
 const PAYEE_BY_MSISDN = `SELECT ${PAYEE_COLUMNS} FROM customers c WHERE c.msisdn = $1`;
-const PAYEE_BY_ALIAS = `SELECT ${PAYEE_COLUMNS} FROM customer_aliases a JOIN customers c ON c.id = a.customer_id WHERE a.alias_key = $1`;
+// The alias as typed, or else the one spelled with other separators ("mama_jane" finds "mama.jane"):
+// one alias per skeleton (migration 20261129030000), but the exact key first, for an alias held
+// before that rule beside an older one of the same skeleton.
+const PAYEE_BY_ALIAS = `SELECT ${PAYEE_COLUMNS} FROM customer_aliases a JOIN customers c ON c.id = a.customer_id
+  WHERE a.alias_key = $1 OR a.alias_skeleton = regexp_replace($1, '[._-]', '', 'g') ORDER BY a.alias_key = $1 DESC LIMIT 1`;
 
 // A payer's instruments, for the send flow's choice and the payment's debit account.
 const INSTRUMENTS_OF = `SELECT id, customer_id AS "customerId", kind, alias, account_id AS "accountId", external_ref_last4 AS "externalRefLast4",
