@@ -45,6 +45,7 @@ const EXPECTED: Record<string, Who[]> = {
   // Read by everyone: an institution's own record, its configuration, telcos and their plans.
   getInstitution: ALL,
   setInstitutionLanguage: ["platform", "admin"],
+  setInstitutionLimitUnit: ["platform"],
   listLimitPolicies: ALL,
   getLimitPolicy: ALL,
   listFeeSchedules: ALL,

@@ -82,6 +82,27 @@ describe("institutions", () => {
     expect(kes.status).toBe(400);
   });
 
+  it("the platform corrects an institution's limit unit: the ceilings scale at once, audited; a bank cannot", async () => {
+    const made = await request(f.app).post("/admin/v1/institutions").set(...bearer(PLATFORM_KEY)).send({ code: "bank-tz-fix", name: "Benki", currency: "TZS", timezone: "Africa/Dar_es_Salaam" });
+    expect([made.status, made.body.limitUnitMinor]).toEqual([201, "100"]);
+    const id = made.body.id as string;
+    const admin = await issueKey(f.app, PLATFORM_KEY, id, "admin");
+    const url = `/admin/v1/institutions/${id}/limit-unit`;
+    const cell = `/admin/v1/institutions/${id}/limits/ussd/3`;
+    expect((await request(f.app).get(cell).set(...bearer(admin))).body.ceiling.maxPerTransactionMinor).toBe("25000000");
+    // Its own bank may not change it, nor may the platform set a unit out of range.
+    expect((await request(f.app).put(url).set(...bearer(admin)).send({ limitUnitMinor: "2000" })).status).toBe(403);
+    for (const limitUnitMinor of ["0", "2.5", "1000000001", 2000, ""]) {
+      expect((await request(f.app).put(url).set(...bearer(PLATFORM_KEY)).send({ limitUnitMinor })).status, String(limitUnitMinor)).toBe(400);
+    }
+    expect((await request(f.app).put(`/admin/v1/institutions/${"0".repeat(8)}-0000-7000-8000-000000000000/limit-unit`).set(...bearer(PLATFORM_KEY)).send({ limitUnitMinor: "2000" })).status).toBe(404);
+    const set = await request(f.app).put(url).set(...bearer(PLATFORM_KEY)).send({ limitUnitMinor: "2000" });
+    expect([set.status, set.body.limitUnitMinor]).toEqual([200, "2000"]);
+    expect((await request(f.app).get(cell).set(...bearer(admin))).body.ceiling.maxPerTransactionMinor).toBe("500000000");
+    const [entry] = await auditOf(id, admin, "admin.institution.set_limit_unit");
+    expect(entry).toMatchObject({ subject: id, payload: { before: { limitUnitMinor: "100" }, after: { limitUnitMinor: "2000" } } });
+  });
+
   it("a bank's admin sets its own default language, audited with before and after; operators and other banks cannot", async () => {
     const url = `/admin/v1/institutions/${f.b.id}/language`;
     expect((await request(f.app).put(url).set(...bearer(f.b.operator)).send({ language: "hi" })).status).toBe(403);

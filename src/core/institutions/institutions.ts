@@ -23,6 +23,7 @@ export type CreateInstitutionResult =
   | { ok: false; code: "invalid_institution" | "invalid_timezone" | "invalid_language" | "institution_code_taken" };
 
 export type SetLanguageResult = { ok: true; institution: Institution } | { ok: false; code: "invalid_language" | "institution_not_found" };
+export type SetLimitUnitResult = { ok: true; institution: Institution } | { ok: false; code: "invalid_limit_unit" | "institution_not_found" };
 
 
 export interface InstitutionsDeps {
@@ -89,6 +90,27 @@ export class Institutions {
     };
     if (!(await this.deps.store.setLanguage(id, language, [entry]))) return { ok: false, code: "institution_not_found" };
     return { ok: true, institution: { ...before, language } };
+  }
+
+  /**
+   * The platform corrects an institution's limit unit (set at creation): the security levels'
+   * ceilings scale with it at once (within the read caches' TTL), and a bank's own limits above a
+   * lowered ceiling are held to it, as they would be if set so.
+   */
+  async setLimitUnit(by: Principal, id: string, limitUnitMinor: bigint): Promise<SetLimitUnitResult> {
+    if (typeof limitUnitMinor !== "bigint" || limitUnitMinor < 1n || limitUnitMinor > MAX_LIMIT_UNIT_MINOR) return { ok: false, code: "invalid_limit_unit" };
+    const before = await this.get(id);
+    if (!before) return { ok: false, code: "institution_not_found" };
+    const entry = {
+      ...actorOf(by),
+      action: "admin.institution.set_limit_unit",
+      channel: "admin" as const,
+      outcome: "ok" as const,
+      subject: id,
+      payload: { before: { limitUnitMinor: before.limitUnitMinor.toString() }, after: { limitUnitMinor: limitUnitMinor.toString() } },
+    };
+    if (!(await this.deps.store.setLimitUnit(id, limitUnitMinor, [entry]))) return { ok: false, code: "institution_not_found" };
+    return { ok: true, institution: { ...before, limitUnitMinor } };
   }
 
   get(id: string): Promise<Institution | null> {

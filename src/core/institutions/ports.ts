@@ -7,6 +7,8 @@ export interface InstitutionStore {
   insert(institution: Institution, audit: AuditEntryInput[]): Promise<boolean>;
   /** Sets its default language, with the audit entry in the same transaction; false when there is no such institution. */
   setLanguage(id: string, language: Language, audit: AuditEntryInput[]): Promise<boolean>;
+  /** Sets its limit unit (Institution.limitUnitMinor), audited likewise; false when there is no such institution. */
+  setLimitUnit(id: string, limitUnitMinor: bigint, audit: AuditEntryInput[]): Promise<boolean>;
   get(id: string): Promise<Institution | null>;
   /**
    * Whether the database's own time zone list has this zone: reports turn local days into instants

@@ -45,6 +45,12 @@ export class CachedInstitutionStore implements InstitutionStore {
     return updated;
   }
 
+  async setLimitUnit(id: string, limitUnitMinor: bigint, audit: AuditEntryInput[]): Promise<boolean> {
+    const updated = await this.inner.setLimitUnit(id, limitUnitMinor, audit);
+    this.cache.invalidate(id);
+    return updated;
+  }
+
   get(id: string): Promise<Institution | null> {
     return this.cache.get(id, () => this.inner.get(id));
   }

@@ -75,6 +75,15 @@ export class SqlInstitutionStore implements InstitutionStore {
     });
   }
 
+  async setLimitUnit(id: string, limitUnitMinor: bigint, audit: AuditEntryInput[]): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const result = await tx.query(`UPDATE institutions SET limit_unit_minor = $2::bigint WHERE id = $1::uuid`, [id, limitUnitMinor.toString()]);
+      if (result.rowCount === 0) return false;
+      await appendAuditEntries(tx, audit, new Date());
+      return true;
+    });
+  }
+
   async get(id: string): Promise<Institution | null> {
     const result = await this.db.query<InstitutionRow>(`SELECT ${COLUMNS} FROM institutions WHERE id = $1::uuid`, [id]);
     return result.rows[0] ? toInstitution(result.rows[0]) : null;

@@ -14,17 +14,19 @@ const languageField = z.enum(LANGUAGES).meta({
   description: "Default language of its customers' menus and messages until they choose their own (default en)",
 });
 
+const limitUnitField = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, LIMIT_UNIT_PROBLEM)
+  .refine((v) => !/^[0-9]+$/.test(v) || BigInt(v) <= MAX_LIMIT_UNIT_MINOR, LIMIT_UNIT_PROBLEM)
+  .transform((v) => BigInt(v));
+
 const createBody = z.strictObject({
   code: z.string().regex(/^[a-z0-9][a-z0-9-]{1,39}$/, "must be 2-40 lower-case letters, digits or dashes"),
   name: z.string().trim().min(1).max(100),
   currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as KES"),
   timezone: z.string().min(1).max(64).meta({ description: "IANA time zone, e.g. Africa/Nairobi" }),
   language: languageField.optional(),
-  limitUnitMinor: z
-    .string()
-    .regex(/^[1-9][0-9]{0,9}$/, LIMIT_UNIT_PROBLEM)
-    .refine((v) => !/^[0-9]+$/.test(v) || BigInt(v) <= MAX_LIMIT_UNIT_MINOR, LIMIT_UNIT_PROBLEM)
-    .transform((v) => BigInt(v))
+  limitUnitMinor: limitUnitField
     .optional()
     .meta({
       description:
@@ -34,6 +36,9 @@ const createBody = z.strictObject({
 });
 
 const languageBody = z.strictObject({ language: languageField });
+const limitUnitBody = z.strictObject({
+  limitUnitMinor: limitUnitField.meta({ description: "minor units of the currency to one limit unit, e.g. 2000 for TZS", examples: ["2000"] }),
+});
 
 /** An institution with the ids of its own accounts, which banks need for reconciliation. */
 export function institutionView(i: Institution) {
@@ -41,7 +46,7 @@ export function institutionView(i: Institution) {
 }
 
 export function institutionRoutes(s: AdminServices): AnyRoute[] {
-  return [createInstitution(s), listInstitutions(s), getInstitution(s), setInstitutionLanguage(s)];
+  return [createInstitution(s), listInstitutions(s), getInstitution(s), setInstitutionLanguage(s), setInstitutionLimitUnit(s)];
 }
 
 function createInstitution(s: AdminServices): AnyRoute {
@@ -114,6 +119,26 @@ function setInstitutionLanguage(s: AdminServices): AnyRoute {
       const result = await s.institutions.setLanguage(principal, institution!.id, body.language);
       if (result.ok) return reply(institutionView(result.institution));
       if (result.code === "invalid_language") return invalid([{ path: ["language"], message: LANGUAGE_PROBLEM }]);
+      return refuse(result.code);
+    },
+  });
+}
+
+function setInstitutionLimitUnit(s: AdminServices): AnyRoute {
+  return route({
+    id: "setInstitutionLimitUnit",
+    method: "put",
+    path: `${API_PREFIX}/institutions/{institutionId}/limit-unit`,
+    summary: "Correct an institution's limit unit: the security levels' ceilings, the most its bank may allow, scale with it at once",
+    tag: "institutions",
+    access: PLATFORM_ONLY,
+    params: institutionParams,
+    body: limitUnitBody,
+    success: { status: 200, description: "the institution", schema: institutionOut },
+    async handle({ principal, institution, body }) {
+      const result = await s.institutions.setLimitUnit(principal, institution!.id, body.limitUnitMinor);
+      if (result.ok) return reply(institutionView(result.institution));
+      if (result.code === "invalid_limit_unit") return invalid([{ path: ["limitUnitMinor"], message: LIMIT_UNIT_PROBLEM }]);
       return refuse(result.code);
     },
   });
