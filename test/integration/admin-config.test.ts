@@ -99,6 +99,14 @@ describe("institutions", () => {
     const set = await request(f.app).put(url).set(...bearer(PLATFORM_KEY)).send({ limitUnitMinor: "2000" });
     expect([set.status, set.body.limitUnitMinor]).toEqual([200, "2000"]);
     expect((await request(f.app).get(cell).set(...bearer(admin))).body.ceiling.maxPerTransactionMinor).toBe("500000000");
+    // The bank's own figures under the higher ceiling; the unit corrected back down holds them to the lower one.
+    const own = { maxPerTransactionMinor: "300000000", maxDailyAmountMinor: "600000000", maxDailyCount: 20, maxMonthlyAmountMinor: "3000000000", maxBalanceMinor: "1000000000" };
+    expect((await request(f.app).put(cell).set(...bearer(admin)).send(own)).status).toBe(200);
+    expect((await request(f.app).put(url).set(...bearer(PLATFORM_KEY)).send({ limitUnitMinor: "100" })).status).toBe(200);
+    const held = (await request(f.app).get(cell).set(...bearer(admin))).body;
+    expect(held.policy).toMatchObject({ maxPerTransactionMinor: "25000000", maxDailyAmountMinor: "50000000", maxDailyCount: 20 });
+    expect(held.policy.maxPerTransactionMinor).toBe(held.ceiling.maxPerTransactionMinor);
+    expect((await request(f.app).put(url).set(...bearer(PLATFORM_KEY)).send({ limitUnitMinor: "2000" })).status).toBe(200);
     const [entry] = await auditOf(id, admin, "admin.institution.set_limit_unit");
     expect(entry).toMatchObject({ subject: id, payload: { before: { limitUnitMinor: "100" }, after: { limitUnitMinor: "2000" } } });
   });

@@ -28,10 +28,23 @@ function view(channel: LimitChannel, tier: LimitTier, stored: StoredLimitPolicy 
     channel,
     tier,
     securityLevel: securityLevel(channel),
-    policy: stored?.policy ?? ceiling,
+    // A bank's own figures were within the ceiling when set; the ceiling may have come down since
+    // (the platform corrected the institution's limit unit): what applies is never above it.
+    policy: stored ? withinCeiling(stored.policy, ceiling) : ceiling,
     ceiling,
     source: stored ? "institution" : "default",
     updatedAt: stored?.updatedAt ?? null,
+  };
+}
+
+function withinCeiling(policy: LimitPolicy, ceiling: LimitPolicy): LimitPolicy {
+  const least = <T extends bigint | number>(a: T, b: T): T => (a < b ? a : b);
+  return {
+    maxPerTransactionMinor: least(policy.maxPerTransactionMinor, ceiling.maxPerTransactionMinor),
+    maxDailyAmountMinor: least(policy.maxDailyAmountMinor, ceiling.maxDailyAmountMinor),
+    maxDailyCount: least(policy.maxDailyCount, ceiling.maxDailyCount),
+    maxMonthlyAmountMinor: least(policy.maxMonthlyAmountMinor, ceiling.maxMonthlyAmountMinor),
+    maxBalanceMinor: least(policy.maxBalanceMinor, ceiling.maxBalanceMinor),
   };
 }
 
