@@ -92,6 +92,26 @@ describe("relay → queue → submit_sm", () => {
     expect(smsc.accepted.map((a) => a.text).sort()).toEqual(["Received KES 10.02 from JANE W***. Ref R2.", "Your PIN was changed. If you did not do this, contact your bank at once."]);
   });
 
+  it("STOP from an agent's number suppresses their receipts but never a 'do not hand over cash' notice", async () => {
+    const { smsc } = await env.rig();
+    const agent = "+254711000099";
+    await env.t.db.query("INSERT INTO sms_opt_outs (msisdn) VALUES ($1)", [agent]);
+    env.defer(async () => void (await env.t.db.query("DELETE FROM sms_opt_outs")));
+    const params = { amountMinor: "150000", currency: "KES", ref: "R77" };
+    await env.enqueue([
+      { msisdn: agent, template: "notice.cash_out_declined", params, kind: "notice" },
+      { msisdn: agent, template: "notice.cash_out_cancelled", params, kind: "notice" },
+      { msisdn: agent, template: "receipt.cash_out_agent", params: { ...params, customer: "+254***001", commissionMinor: "5000" }, kind: "receipt" },
+    ]);
+    await env.until("submitted", 2);
+    await env.until("suppressed", 1);
+    const rows = await env.rows();
+    expect(rows.find((r) => r.state === "suppressed")).toMatchObject({ template: "receipt.cash_out_agent", msisdn: agent, attempts: 0 });
+    expect(rows.filter((r) => r.state === "submitted").map((r) => r.template).sort()).toEqual(["notice.cash_out_cancelled", "notice.cash_out_declined"]);
+    expect(smsc.accepted).toHaveLength(2);
+    expect(smsc.accepted.every((a) => a.destination === agent.slice(1) && a.text.includes("Do not hand over cash."))).toBe(true);
+  });
+
   it("lets two relays (two gateway processes) claim from one outbox without sending a message twice", async () => {
     const first = await env.rig({ relay: { batchSize: 13 } });
     const second = startOutbound({ db: env.t.db, links: first.links, relay: { idlePollMs: 1, batchSize: 7 } });

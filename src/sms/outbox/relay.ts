@@ -6,7 +6,6 @@
  * queue leaves rows queued without a job: the stale sweep puts them back to pending.
  */
 import type { ClaimedRow, Routed, SqlOutboxDeliveryStore } from "../../infra/db/outbox-delivery-store.js";
-import { REPLY_TEMPLATE } from "../../infra/db/outbox-store.js";
 import { encodeSms } from "../encoding.js";
 import type { LinkDirectory } from "../mt-link.js";
 import type { JobMessage, OutboxQueue } from "./jobs.js";
@@ -56,13 +55,13 @@ const STALE_SWEEP_EVERY_MS = 30_000;
 const CURSOR_RESET_MS = 2_000;
 
 /**
- * What STOP does not silence: prompts (the subscriber is in the middle of a transaction that needs
- * them), security notices (a PIN change they did not make must reach them) and replies to the
- * subscriber's own commands (STOP silences what we send unasked; the answer to STOP itself, to
- * HELP or START, or to a balance request is what they asked for).
+ * STOP silences receipts only (docs/sms.md): what we send unasked about money that moved. Every
+ * other kind still goes: prompts (the subscriber is in the middle of a transaction that needs
+ * them), notices (a PIN change they did not make, an agent's "do not hand over cash" after a
+ * declined or cancelled cash-out) and replies to the subscriber's own commands (stored as notices:
+ * the answer to STOP itself, to HELP or START, or to a balance request is what they asked for).
  */
-const ALWAYS_SENT_TEMPLATES = new Set(["notice.pin_changed", "notice.pin_reset", REPLY_TEMPLATE]);
-const ALWAYS_SENT = (row: ClaimedRow) => row.kind === "prompt" || ALWAYS_SENT_TEMPLATES.has(row.template);
+const SILENCED_BY_STOP = (row: ClaimedRow) => row.kind === "receipt";
 
 interface ClaimLoop {
   timer: NodeJS.Timeout | undefined;
@@ -170,7 +169,7 @@ export class OutboxRelay {
   }
 
   private route(row: ClaimedRow, byLink: Map<string, JobMessage[]>): Routed {
-    if (row.optedOut && !ALWAYS_SENT(row)) return { id: row.id, state: "suppressed", error: "the recipient opted out of notifications (STOP)" };
+    if (row.optedOut && SILENCED_BY_STOP(row)) return { id: row.id, state: "suppressed", error: "the recipient opted out of notifications (STOP)" };
     const route = this.deps.links.route(row.msisdn);
     // A recovered row keeps its link; a reply goes back the way its command came while that link
     // runs (it reached the subscriber a moment ago), else by prefix like any message.
