@@ -254,7 +254,14 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     this.session = session;
     this.reconnectAttempt = 0;
     session.on("close", () => this.onClose(generation));
-    session.on("error", (error: Error) => this.emit("linkError", error));
+    // A PDU the package cannot parse (a truncated TLV …) leaves the session reading nothing more
+    // while it still looks bound: submit_sm_resp would never be seen and every part would go out
+    // again on the same connection. Any error ends the session instead (as on our listener); its
+    // 'close' requeues the window and reconnects.
+    session.on("error", (error: Error) => {
+      this.emit("linkError", error);
+      session.destroy();
+    });
     session.on("enquire_link", (pdu: smpp.PDU) => session.send(pdu.response()));
     session.on("deliver_sm", (pdu: smpp.PDU) => {
       // Answered at once so that the SMSC's window never stalls on us; making MO messages and

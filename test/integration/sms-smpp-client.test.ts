@@ -16,6 +16,8 @@ type SubmitHandler = (pdu: smpp.PDU, session: smpp.Session, smsc: Smsc) => void;
 interface Smsc {
   port: number;
   binds: smpp.PDU[];
+  /** Server-side sessions, in the order they were bound. */
+  bound: smpp.Session[];
   submits: smpp.PDU[];
   unbinds: number;
   enquires: number;
@@ -35,6 +37,7 @@ function startSmsc(): Promise<Smsc> {
     session.on("bind_transceiver", (pdu: smpp.PDU) => {
       smsc.binds.push(pdu);
       const ok = pdu.password === PASSWORD;
+      if (ok) smsc.bound.push(session);
       session.send(pdu.response(ok ? { system_id: "test-smsc" } : { command_status: ESME_RINVPASWD }));
     });
     session.on("enquire_link", (pdu: smpp.PDU) => {
@@ -53,6 +56,7 @@ function startSmsc(): Promise<Smsc> {
   const smsc: Smsc = {
     port: 0,
     binds: [],
+    bound: [],
     submits: [],
     unbinds: 0,
     enquires: 0,
@@ -107,6 +111,19 @@ function waitForState(client: SmppClient, state: LinkState): Promise<void> {
     };
     client.on("state", listener);
   });
+}
+
+/**
+ * A deliver_sm (an MO text) whose last TLV, message_state, announces one byte of value that the
+ * PDU does not have: the package's parser throws a RangeError reading it.
+ */
+function truncatedTlvDeliverSm(): Buffer {
+  const pdu = new smpp.PDU("deliver_sm", { sequence_number: 7, source_addr: "254700000001", destination_addr: "384", short_message: "BAL" });
+  const good = (pdu as unknown as { toBuffer(): Buffer }).toBuffer(); // the package's encoder (not in its typings here)
+  const tlvHeader = Buffer.from([0x04, 0x27, 0x00, 0x01]); // message_state, length 1, no value
+  const bad = Buffer.concat([good, tlvHeader]);
+  bad.writeUInt32BE(bad.length, 0);
+  return bad;
 }
 
 /** The decoded text of a submit_sm as the package's server side sees it. */
@@ -263,6 +280,26 @@ describe("submit_sm", () => {
     client.start();
     await expect(client.submitText(sms("lost once"))).resolves.toEqual({ messageIds: ["second"] });
     expect(smsc.submits.map(textOf)).toEqual(["lost once", "lost once"]);
+  });
+});
+
+describe("malformed PDU from the SMSC", () => {
+  it("drops the session the package can no longer read and answers the next submit after a reconnect, accepted once", async () => {
+    const { smsc, client } = await setup({ responseTimeoutMs: 300 });
+    const binds: number[] = [];
+    client.on("state", (state) => state === "bound" && binds.push(Date.now()));
+    const errors: Error[] = [];
+    const linkError = new Promise<void>((resolve) => client.on("linkError", (error) => (errors.push(error), resolve())));
+    client.start();
+    await waitForState(client, "bound");
+    smsc.bound[0]!.socket.write(truncatedTlvDeliverSm());
+    await linkError;
+    expect(errors[0]).toBeInstanceOf(RangeError);
+    // Before the fix this went out on the old connection, which never read its answers: sent
+    // three times (each accepted by the SMSC), then failed as "no submit_sm_resp".
+    await expect(client.submitText(sms("after the bad PDU"))).resolves.toEqual({ messageIds: ["m1"] });
+    expect(smsc.submits.map(textOf)).toEqual(["after the bad PDU"]);
+    expect(binds).toHaveLength(2);
   });
 });
 
