@@ -5,8 +5,11 @@
  * socket was not writable.
  *
  * Delivery is at-least-once per link: a part whose response was lost with the connection is sent
- * again after the reconnect, because the SMSC may or may not have accepted it. De-duplication
- * across retries belongs to the outbox that feeds this link.
+ * again after the reconnect, because the SMSC may or may not have accepted it. A part is never
+ * sent twice on one session: a submit_sm_resp that is overdue stops sending on the session, a late
+ * answer still settles its part, and a session whose answers stay missing is closed (so the part
+ * goes again only after a reconnect). De-duplication across retries belongs to the outbox that
+ * feeds this link.
  */
 import { EventEmitter } from "node:events";
 import smpp from "smpp";
@@ -68,6 +71,8 @@ interface PartJob {
 interface InFlight {
   job: PartJob;
   timer: NodeJS.Timeout;
+  /** Its response timeout has passed; a late answer still settles it. */
+  overdue: boolean;
 }
 
 function allAccepted(outcomes: PromiseSettledResult<string>[]): SubmitResult {
@@ -96,6 +101,11 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
   private throttledUntilMs = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pumpTimer: NodeJS.Timeout | undefined;
+  /**
+   * Set while a submit_sm_resp is overdue on the current session: nothing more is sent on it, and
+   * when it fires the session is closed as dead.
+   */
+  private overdueTimer: NodeJS.Timeout | undefined;
   private keepAlive: EnquireLinkKeepAlive | undefined;
   private closed: Promise<void> | undefined;
   private corked = false;
@@ -294,10 +304,18 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     this.session = null;
     this.keepAlive?.stop();
     this.keepAlive = undefined;
-    const jobs = [...this.inFlight.values()].map((entry) => {
+    clearTimeout(this.overdueTimer);
+    this.overdueTimer = undefined;
+    const jobs: PartJob[] = [];
+    for (const entry of this.inFlight.values()) {
       clearTimeout(entry.timer);
-      return entry.job;
-    });
+      // A part that went unanswered maxAttempts times fails; the rest go again after the reconnect.
+      if (entry.overdue && entry.job.timeouts >= this.config.maxAttempts) {
+        entry.job.settle({ error: new SmppTimeoutError("submit_sm_resp", this.config.responseTimeoutMs) });
+      } else {
+        jobs.push(entry.job);
+      }
+    }
     this.inFlight.clear();
     this.requeue(jobs);
     if (this.linkState === "bound") this.scheduleReconnect();
@@ -314,6 +332,8 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
   private pump(): void {
     const session = this.session;
     if (session === null || this.linkState !== "bound") return;
+    // An answer is overdue: this session may be dead, and a part sent now could need sending again.
+    if (this.overdueTimer !== undefined) return;
     const waitMs = this.throttledUntilMs - Date.now();
     if (waitMs > 0) {
       clearTimeout(this.pumpTimer);
@@ -359,15 +379,21 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     if (!sent) return false;
     const sequence = pdu.sequence_number;
     const timer = setTimeout(() => this.onSubmitTimeout(generation, sequence), this.config.responseTimeoutMs);
-    this.inFlight.set(sequence, { job, timer });
+    this.inFlight.set(sequence, { job, timer, overdue: false });
     return true;
   }
 
   private onSubmitResponse(generation: number, sequence: number, response: smpp.PDU): void {
     const entry = generation === this.generation ? this.inFlight.get(sequence) : undefined;
-    if (entry === undefined) return; // late: the part already timed out or the connection died
+    if (entry === undefined) return; // the connection died (its parts were requeued)
     clearTimeout(entry.timer);
     this.inFlight.delete(sequence);
+    // A late answer (overdue) settles its part like a timely one: the SMSC accepted that copy, and
+    // none other was sent. Once no answer is overdue, the session is trusted again.
+    if (this.overdueTimer !== undefined && ![...this.inFlight.values()].some((e) => e.overdue)) {
+      clearTimeout(this.overdueTimer);
+      this.overdueTimer = undefined;
+    }
     const status = response.command_status;
     if (status === ESME_ROK) {
       this.throttleStreak = 0;
@@ -384,19 +410,26 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     this.pump();
   }
 
+  /**
+   * A submit_sm_resp is overdue. Sending the part again on this session would give the subscriber
+   * two SMS whenever the SMSC is merely slow (it accepts both copies; the first answer used to be
+   * thrown away when it came). So the part stays in the window, where a late answer settles it,
+   * and the session sends nothing more; if some answer is still overdue another responseTimeoutMs
+   * later, the session is taken for dead and destroyed: its close requeues the unanswered parts
+   * and the link reconnects (the part goes again, at-least-once, as after any lost connection).
+   */
   private onSubmitTimeout(generation: number, sequence: number): void {
     const entry = generation === this.generation ? this.inFlight.get(sequence) : undefined;
-    if (entry === undefined) return;
-    // The package keeps its own callback for this sequence until the connection ends; a late
-    // response then lands in onSubmitResponse and is ignored because the entry is gone.
-    this.inFlight.delete(sequence);
+    if (entry === undefined || entry.overdue) return;
+    entry.overdue = true;
     entry.job.timeouts++;
-    if (entry.job.timeouts >= this.config.maxAttempts) {
-      entry.job.settle({ error: new SmppTimeoutError("submit_sm_resp", this.config.responseTimeoutMs) });
-    } else {
-      this.requeue([entry.job]);
-    }
-    this.pump();
+    const session = this.session;
+    if (this.overdueTimer !== undefined || session === null) return;
+    this.emit("linkError", new SmppTimeoutError("submit_sm_resp", this.config.responseTimeoutMs));
+    this.overdueTimer = setTimeout(() => {
+      this.overdueTimer = undefined;
+      if (generation === this.generation) session.destroy();
+    }, this.config.responseTimeoutMs);
   }
 
   /** Pauses all sending; a throttle that arrives after the last pause ended lengthens the next one. */

@@ -283,6 +283,53 @@ describe("submit_sm", () => {
   });
 });
 
+describe("late submit_sm_resp", () => {
+  it("a late answer settles the part: sent once, no second copy on the session, no reconnect", async () => {
+    const { smsc, client } = await setup({ responseTimeoutMs: 300 });
+    // The SMSC accepts at once but answers 100 ms after our timeout.
+    smsc.onSubmit = (pdu, session, s) => {
+      const id = `m${s.submits.length}`;
+      setTimeout(() => session.send(pdu.response({ message_id: id })), 400);
+    };
+    const binds: number[] = [];
+    client.on("state", (state) => state === "bound" && binds.push(Date.now()));
+    client.start();
+    // Before the fix the part went again on the same session at 300 ms (the SMSC accepting both:
+    // two SMS on the handset), and the first answer was thrown away when it came.
+    await expect(client.submitText(sms("slow answer"))).resolves.toEqual({ messageIds: ["m1"] });
+    expect(smsc.submits.map(textOf)).toEqual(["slow answer"]);
+    expect(binds).toHaveLength(1);
+    // The session is trusted again: the next message goes on it.
+    await expect(client.submitText(sms("next"))).resolves.toEqual({ messageIds: ["m2"] });
+    expect(binds).toHaveLength(1);
+  });
+
+  it("sends nothing more on a session whose answer stays overdue, closes it, and resends only after the reconnect", async () => {
+    const { smsc, client } = await setup({ responseTimeoutMs: 200 });
+    const sessionOf = new Map<string, smpp.Session[]>();
+    smsc.onSubmit = (pdu, session, s) => {
+      const text = textOf(pdu);
+      sessionOf.set(text, [...(sessionOf.get(text) ?? []), session]);
+      if (s.submits.length === 1) return; // the first copy of "lost" is never answered
+      session.send(pdu.response({ message_id: `m${s.submits.length}` }));
+    };
+    const binds: number[] = [];
+    client.on("state", (state) => state === "bound" && binds.push(Date.now()));
+    client.start();
+    await waitForState(client, "bound");
+    const lost = client.submitText(sms("lost"));
+    await new Promise((resolve) => setTimeout(resolve, 250)); // "lost" is overdue now
+    const queued = client.submitText(sms("queued behind"));
+    await expect(lost).resolves.toEqual({ messageIds: ["m2"] });
+    await expect(queued).resolves.toEqual({ messageIds: ["m3"] });
+    expect(binds).toHaveLength(2);
+    // Each copy of "lost" on its own session; "queued behind" waited for the new session.
+    const [first, second] = sessionOf.get("lost")!;
+    expect(first).not.toBe(second);
+    expect(sessionOf.get("queued behind")).toEqual([second]);
+  });
+});
+
 describe("malformed PDU from the SMSC", () => {
   it("drops the session the package can no longer read and answers the next submit after a reconnect, accepted once", async () => {
     const { smsc, client } = await setup({ responseTimeoutMs: 300 });
