@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StaticLinkDirectory } from "../../src/sms/mt-link.js";
 import { BullmqOutboxQueue } from "../../src/sms/outbox/bullmq-queue.js";
+import { MemoryOutboxQueue } from "../../src/sms/outbox/memory-queue.js";
 import { startOutbound } from "../../src/sms/outbox/outbound.js";
 import { OutboxRelay } from "../../src/sms/outbox/relay.js";
 import { createNoticeRenderer } from "../../src/sms/outbox/renderer.js";
@@ -243,5 +244,58 @@ describe("duplicate protection", () => {
     expect(await sender.process(jobs[0]!)).toEqual({ retry: false });
     expect(smsc.accepted).toHaveLength(5);
     expect(await env.count("submitted")).toBe(5);
+  });
+
+  it("a record that fails once is tried again with the ids kept: each message accepted once, every row submitted", async () => {
+    const { smsc, client } = await env.smscAndClient();
+    const links = new StaticLinkDirectory([{ link: client }]);
+    // The store is the sender's dependency: its first write of SMSC ids fails (as a dropped
+    // database connection would), the rest go to PostgreSQL.
+    let records = 0;
+    const store: ConstructorParameters<typeof OutboxSender>[0]["store"] = {
+      lease: (ids, leaseMs) => env.store.lease(ids, leaseMs),
+      renew: (ids, leaseMs) => env.store.renew(ids, leaseMs),
+      record: async (outcomes) => {
+        if (++records === 1) throw new Error("Connection terminated unexpectedly");
+        await env.store.record(outcomes);
+      },
+    };
+    // A short lease: before the fix the job failed, and its retry re-leased the rows once their
+    // lease ran out and sent every message again.
+    const sender = new OutboxSender({ store, links, options: { leaseMs: 300, recordRetryMs: [50] } });
+    const queue = new MemoryOutboxQueue((job) => sender.process(job), { backoffMs: 200 });
+    env.defer(() => queue.close());
+    const relay = new OutboxRelay({ store: env.store, links, renderer: createNoticeRenderer(), queue, options: { idlePollMs: 10 } });
+    relay.start();
+    env.defer(() => relay.stop());
+    await env.enqueue(Array.from({ length: 10 }, (_, i) => notice(i)));
+    await env.until("submitted", 10);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // room for a resend, were there one
+    expect(records).toBeGreaterThanOrEqual(2);
+    expect(smsc.accepted).toHaveLength(10);
+    expect(new Set(smsc.accepted.map((a) => a.destination)).size).toBe(10);
+    const rows = await env.rows();
+    expect(rows.every((r) => r.state === "submitted" && r.attempts === 1)).toBe(true);
+    expect(rows.map((r) => r.smscMessageIds[0]).sort()).toEqual(smsc.accepted.map((a) => a.messageId).sort());
+  });
+
+  it("records each message when its own send settles, not when the slowest of its job does", async () => {
+    const { smsc } = await env.rig();
+    // The SMSC never answers the first copy of one message: the link closes that session after
+    // two response timeouts (2 s here) and sends it again after the reconnect.
+    const slow = notice(3).msisdn.slice(1);
+    let slowSeen = 0;
+    smsc.decide = (pdu) => (String(pdu.destination_addr) === slow && ++slowSeen === 1 ? { ignore: true } : { accept: true });
+    const ids = await env.enqueue(Array.from({ length: 6 }, (_, i) => notice(i)));
+    // Before the fix no row was recorded until the slow one settled: a crash meanwhile lost the
+    // ids of the five accepted messages, and they went out again.
+    await env.until("submitted", 5, 1_500);
+    const waiting = (await env.rows()).filter((r) => r.state !== "submitted");
+    expect(waiting.map((r) => [r.msisdn, r.state])).toEqual([[notice(3).msisdn, "queued"]]);
+    expect(smsc.accepted).toHaveLength(5);
+    await env.until("submitted", 6);
+    expect(smsc.accepted).toHaveLength(6);
+    expect(new Set(smsc.accepted.map((a) => a.destination)).size).toBe(6);
+    expect((await env.rows()).map((r) => r.id).sort()).toEqual([...ids].sort());
   });
 });

@@ -214,10 +214,13 @@ export class SqlOutboxDeliveryStore {
     return { leased, busy: busy.rows.map((r) => r.id) };
   }
 
-  /** Extends leases this sender holds (rows still queued). */
+  /**
+   * Extends leases this sender holds (rows still queued and leased: a renewal that runs after the
+   * row's record, which ended the lease, does not take it again).
+   */
   async renew(ids: string[], leaseMs: number): Promise<void> {
     await this.db.query(
-      `UPDATE outbox_messages SET lease_until = now() + $2::int * interval '1 millisecond' WHERE id = ANY($1::uuid[]) AND state = 'queued'`,
+      `UPDATE outbox_messages SET lease_until = now() + $2::int * interval '1 millisecond' WHERE id = ANY($1::uuid[]) AND state = 'queued' AND lease_until IS NOT NULL`,
       [ids, leaseMs],
     );
   }

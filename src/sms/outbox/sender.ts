@@ -2,9 +2,11 @@
  * Sends one job's messages over their link with duplicate protection:
  *   1. lease the rows (only those still queued and not leased by another sender);
  *   2. send only the parts without a recorded SMSC message id;
- *   3. record every id the SMSC gave (and the new state) before the job is acknowledged.
+ *   3. record each message's SMSC ids (and its new state) as soon as its send settles, not when
+ *      the whole job is done, retrying a failed write with the ids kept in memory.
  * A retried job, or a second job for the same row, finds the ids recorded and does not send those
- * parts again. The one gap left is a crash between the SMSC's submit_sm_resp and step 3.
+ * parts again. The gap left is a crash between the SMSC's submit_sm_resp and that message's record
+ * (or a database that refuses every retry of it).
  */
 import type { LeasedRow, SendOutcome, SqlOutboxDeliveryStore } from "../../infra/db/outbox-delivery-store.js";
 import { MtSubmitError, type LinkDirectory, type MtLink } from "../mt-link.js";
@@ -15,9 +17,11 @@ export interface SenderOptions {
   maxAttempts: number;
   /** How long a lease lasts without renewal; renewed every third of it while the job runs. */
   leaseMs: number;
+  /** Waits before each new try of a record that failed (its length is the number of retries). */
+  recordRetryMs: number[];
 }
 
-export const SENDER_DEFAULTS: SenderOptions = { maxAttempts: 5, leaseMs: 60_000 };
+export const SENDER_DEFAULTS: SenderOptions = { maxAttempts: 5, leaseMs: 60_000, recordRetryMs: [100, 500, 2_000] };
 
 export interface SenderDeps {
   store: Pick<SqlOutboxDeliveryStore, "lease" | "renew" | "record">;
@@ -43,22 +47,57 @@ export class OutboxSender {
     const byId = new Map(job.messages.map((m) => [m.id, m]));
     const { leased, busy } = await this.deps.store.lease([...byId.keys()], this.options.leaseMs);
     if (leased.length === 0) return { retry: busy.length > 0 };
-    const heartbeat = this.heartbeat(leased.map((l) => l.id));
+    // Only rows not recorded yet: a recorded row's lease has ended (one recorded as queued again
+    // must be free for the job's retry).
+    const unrecorded = new Set(leased.map((l) => l.id));
+    const heartbeat = this.heartbeat(() => [...unrecorded]);
+    const recorder = new Recorder(
+      (batch) => this.recordWithRetries(batch),
+      (batch) => {
+        for (const o of batch) {
+          unrecorded.delete(o.id);
+          if (o.state === "submitted") this.deps.onSubmitted?.(o.id);
+        }
+      },
+    );
     let outcomes: SendOutcome[];
     try {
-      outcomes = await Promise.all(leased.map((row) => this.sendOne(job.linkId, byId.get(row.id)!, row)));
+      // Each message is recorded as soon as its send settles: one that waits for a reconnect (or a
+      // failed write) does not hold back the ids of the others, which a crash would otherwise lose.
+      outcomes = await Promise.all(
+        leased.map(async (row) => {
+          const outcome = await this.sendOne(job.linkId, byId.get(row.id)!, row);
+          recorder.add(outcome);
+          return outcome;
+        }),
+      );
+      await recorder.drain();
     } finally {
       clearInterval(heartbeat);
     }
-    await this.deps.store.record(outcomes);
-    for (const o of outcomes) if (o.state === "submitted") this.deps.onSubmitted?.(o.id);
     return { retry: busy.length > 0 || outcomes.some((o) => o.state === "queued") };
   }
 
+  /** A record that fails is tried again a few times, the leases renewed meanwhile by the heartbeat. */
+  private async recordWithRetries(outcomes: SendOutcome[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.store.record(outcomes);
+        return;
+      } catch (error) {
+        const delayMs = this.options.recordRetryMs[attempt];
+        if (delayMs === undefined) throw error;
+        this.deps.onError?.(error instanceof Error ? error : new Error(String(error)), outcomes.map((o) => o.id).join(","));
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+
   /** Keeps the leases alive while the link is slow (reconnecting, throttled). */
-  private heartbeat(ids: string[]): NodeJS.Timeout {
+  private heartbeat(unrecorded: () => string[]): NodeJS.Timeout {
     const timer = setInterval(() => {
-      this.deps.store.renew(ids, this.options.leaseMs).catch(() => undefined);
+      const ids = unrecorded();
+      if (ids.length > 0) this.deps.store.renew(ids, this.options.leaseMs).catch(() => undefined);
     }, this.options.leaseMs / 3);
     timer.unref();
     return timer;
@@ -90,5 +129,65 @@ export class OutboxSender {
     if (!retryable) return { id, smscMessageIds: ids, state: "failed", error: text };
     if (row.attempts >= this.options.maxAttempts) return { id, smscMessageIds: ids, state: "dead", error: `${text} (after ${row.attempts} attempts)` };
     return { id, smscMessageIds: ids, state: "queued", error: text };
+  }
+}
+
+/**
+ * Records outcomes as they come, in as few writes as that allows: the first is written at once,
+ * those that settle while a write runs go together in the next. A write that fails for good keeps
+ * its outcomes for the next one (another message settling, or the drain at the job's end).
+ */
+class Recorder {
+  private pending: SendOutcome[] = [];
+  private writing: Promise<void> | undefined;
+  private lastError: unknown;
+  private gaveUp = false;
+
+  constructor(
+    private readonly write: (outcomes: SendOutcome[]) => Promise<void>,
+    private readonly onWritten: (outcomes: SendOutcome[]) => void,
+  ) {}
+
+  add(outcome: SendOutcome): void {
+    this.pending.push(outcome);
+    this.gaveUp = false;
+    this.kick();
+  }
+
+  /** Writes what is left; throws the last write error when some outcome could not be recorded. */
+  async drain(): Promise<void> {
+    await this.writing;
+    if (this.pending.length === 0) return;
+    this.gaveUp = false;
+    this.kick();
+    await this.writing;
+    if (this.pending.length > 0) throw this.lastError;
+  }
+
+  private kick(): void {
+    if (this.writing !== undefined || this.gaveUp || this.pending.length === 0) return;
+    this.writing = this.loop().finally(() => {
+      this.writing = undefined;
+      this.kick(); // outcomes added between the loop's last look and here
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      try {
+        await this.write(batch);
+      } catch (error) {
+        this.lastError = error;
+        this.gaveUp = true;
+        this.pending.unshift(...batch);
+        return;
+      }
+      try {
+        this.onWritten(batch);
+      } catch {
+        // a caller's callback must not turn a recorded batch into a failed one
+      }
+    }
   }
 }
