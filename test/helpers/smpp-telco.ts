@@ -7,13 +7,20 @@ import smpp from "smpp";
 import { encodeSms } from "../../src/sms/encoding.js";
 
 export class TestTelco {
+  /** The command_status each deliver_sm is answered with; only those answered ESME_ROK (0) are taken. */
+  deliverStatus: (pdu: smpp.PDU) => number = () => 0;
+  /** Every deliver_sm we were sent, taken or refused, with its answer and when it came. */
+  readonly deliverLog: Array<{ status: number; at: number }> = [];
   private readonly delivered: smpp.PDU[] = [];
   private readonly waiting: Array<{ wants: (pdu: smpp.PDU) => boolean; take: (pdu: smpp.PDU) => void }> = [];
 
   private constructor(readonly session: smpp.Session) {
     session.on("error", () => undefined);
     session.on("deliver_sm", (pdu: smpp.PDU) => {
-      session.send(pdu.response());
+      const status = this.deliverStatus(pdu);
+      this.deliverLog.push({ status, at: Date.now() });
+      session.send(pdu.response(status === 0 ? {} : { command_status: status }));
+      if (status !== 0) return;
       const at = this.waiting.findIndex((w) => w.wants(pdu));
       if (at >= 0) this.waiting.splice(at, 1)[0]!.take(pdu);
       else this.delivered.push(pdu);

@@ -5,9 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import type smpp from "smpp";
+import { backoffDelayMs, type BackoffPolicy } from "../backoff.js";
 import { parseDeliveryReceipt } from "../delivery-receipt.js";
 import { MtSubmitError, type DeliveryReceipt, type LinkState, type MtLink, type MtMessage, type MtSubmitResult, type ReceiptHandler } from "../mt-link.js";
-import { SmppSubmitError, SmppUnavailableError } from "../smpp-status.js";
+import { SMPP_CLIENT_DEFAULTS } from "../smpp-client-config.js";
+import { isThrottle, SmppSubmitError, SmppUnavailableError } from "../smpp-status.js";
 import type { BoundSession } from "./bound-session.js";
 
 export interface ServerLinkHost {
@@ -22,10 +24,15 @@ const PERMANENT = new Set([0x01, 0x0a, 0x0b, 0x0c, 0x62]);
 export class ServerLink implements MtLink {
   private next = 0;
   private readonly handlers = new Set<ReceiptHandler>();
+  private throttleStreak = 0;
+  private throttledUntilMs = 0;
 
   constructor(
     readonly id: string,
     private readonly host: ServerLinkHost,
+    /** The pause after ESME_RTHROTTLED / ESME_RMSGQFUL in a deliver_sm_resp (as the client link's). */
+    private readonly throttleBackoff: BackoffPolicy = SMPP_CLIENT_DEFAULTS.throttleBackoff,
+    private readonly random: () => number = Math.random,
   ) {}
 
   state(): LinkState {
@@ -48,7 +55,7 @@ export class ServerLink implements MtLink {
     const ids: Array<string | null> = message.parts.map(() => null);
     for (const [i, part] of message.parts.entries()) {
       try {
-        ids[i] = await this.send("deliver_sm", {
+        ids[i] = await this.sendPart({
           source_addr_ton: 3,
           source_addr_npi: 0,
           source_addr: message.from,
@@ -66,6 +73,39 @@ export class ServerLink implements MtLink {
       }
     }
     return { smscMessageIds: ids as string[] };
+  }
+
+  /**
+   * One MT part as deliver_sm. The telco's ESME_RTHROTTLED / ESME_RMSGQFUL is flow control, not a
+   * failure: the link pauses (growing backoff, like the client link) and the part goes again after
+   * the pause, inside this submit, so it uses up no outbox attempt. They used to fail the submit
+   * as retryable, so a telco that throttled a few times dead-lettered the message.
+   */
+  private async sendPart(options: smpp.PduOptions): Promise<string> {
+    for (;;) {
+      await this.throttlePause();
+      try {
+        const id = await this.send("deliver_sm", options);
+        this.throttleStreak = 0;
+        return id;
+      } catch (error) {
+        if (!(error instanceof SmppSubmitError && isThrottle(error.status))) throw error;
+        this.slowDown();
+      }
+    }
+  }
+
+  private async throttlePause(): Promise<void> {
+    for (let waitMs = this.throttledUntilMs - Date.now(); waitMs > 0; waitMs = this.throttledUntilMs - Date.now()) {
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+
+  /** Pauses the link's MT parts; a throttle that arrives after the last pause ended lengthens the next one. */
+  private slowDown(): void {
+    const now = Date.now();
+    if (now < this.throttledUntilMs) return;
+    this.throttledUntilMs = now + backoffDelayMs(this.throttleStreak++, this.throttleBackoff, this.random);
   }
 
   /**
