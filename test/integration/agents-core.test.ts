@@ -328,6 +328,8 @@ describe("agents core on postgres", () => {
     const approve = { pendingId: held.pending.pendingId, customerId: erin.id, customerPin: "6284" };
     expect(await w.services.agents.approveCashOut(approve)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
     expect(await w.services.agents.startCashOut({ ...start, id: uuidv7() })).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    // Without the agent's PIN nothing of the customer's swap is told (a device key alone must not probe it).
+    expect(await w.services.agents.startCashOut({ ...start, id: uuidv7(), agentPin: "0000" })).toEqual({ ok: false, code: "pin_wrong" });
     expect(await w.balance(erin.walletAccountId)).toBe(before);
     expect(await w.balance(agent.floatAccountId)).toBe(0n);
     expect((await w.services.agents.pendingCashOuts(erin.id)).map((p) => p.pendingId)).toEqual([held.pending.pendingId]);

@@ -57,12 +57,14 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   if (input.amountMinor > agent.limits.maxPerTransactionMinor) return refuse("per_transaction_exceeded", { availableMinor: agent.limits.maxPerTransactionMinor });
   const fee = await kit.fee(institution.id, "cash_out", input.amountMinor);
   if ("code" in fee) return fee;
+  // The agent's PIN first: what follows tells of the customer (a recent SIM swap and when its
+  // cooling ends), which a device key alone must not learn by asking over and over.
+  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel);
+  if (pinRefused) return pinRefused;
   // The money leaves the customer's wallet, as in a withdrawal: a number just swapped to a new SIM
   // must not approve it (a thief's first move), so neither is a hold put on it.
   const swap = await kit.simSwapCheck(customer.msisdn, input.amountMinor + fee.feeMinor);
   if (swap) return swap;
-  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel);
-  if (pinRefused) return pinRefused;
   const pendingId = cashOutPendingId(input.id);
   const existing = await kit.deps.store.getCashOut(pendingId);
   // The same request id for another agent, customer or amount: refuse before touching anything, so
