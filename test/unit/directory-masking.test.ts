@@ -7,7 +7,10 @@ describe("maskDisplayName", () => {
     ["Jane Wanjiru", "JANE W***"],
     ["Jane Wanjiru Mwangi", "JANE W*** M***"],
     ["jane", "JANE"],
-    ["Mary-Jane O'Neil", "MARY-JANE O***"],
+    ["Mary-Jane O'Neil", "MARY J*** O***"], // a hyphen joins two names: the second is masked too
+    ["Jane.Wanjiru.Mwangi", "JANE W*** M***"], // else dots or hyphens would show the whole name
+    ["Jane-Wanjiru-Mwangi", "JANE W*** M***"],
+    ["Jane. Wanjiru", "JANE W***"],
     ["Amélie Ébongué", "AMÉLIE É***"],
     ["Jane 'Mama' Wanjiru", "JANE M*** W***"],
     ["Ιωάννα Παπαδοπούλου", "ΙΩΆΝΝΑ Π***"],

@@ -5,9 +5,11 @@ const graphemes = new Intl.Segmenter("und", { granularity: "grapheme" });
 /**
  * "Jane Wanjiru Mwangi" → "JANE W*** M***": the first name in capitals, then the first letter of
  * each further name. Upper-casing is locale-independent so a server locale cannot change it.
+ * Names joined by dots or hyphens are names too ("Jane.Wanjiru.Mwangi" masks as above), else
+ * such a name would be shown whole ("Jean-Pierre" shows as "JEAN P***").
  */
 export function maskDisplayName(displayName: string): string {
-  const [first, ...others] = displayName.split(" ").filter((word) => word.length > 0);
+  const [first, ...others] = displayName.split(/[ .-]+/).filter((word) => word.length > 0);
   if (first === undefined) return "***";
   return [first.toUpperCase(), ...others.map((word) => `${initial(word).toUpperCase()}***`)].join(" ");
 }
