@@ -39,6 +39,17 @@ describe("agents core on postgres", () => {
     expect(await w.services.agents.findByStore("999003", w.institutionId)).toBeNull();
   });
 
+  it("reads an agent's number typed without '+' as the directory reads a customer's: nationally first", async () => {
+    const zambia = uuidv7();
+    await w.test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'agents-zm', 'Agents ZM', 'ZMW', 'Africa/Lusaka')", [zambia]);
+    expect(await w.services.directory.setDefaultCountry({ actorType: "system", actorId: "test", channel: "system" }, zambia, "ZM")).toMatchObject({ ok: true });
+    // 951716371 is a Zambian mobile number read nationally, and Myanmar's +951716371 read as international.
+    const made = await w.services.agents.onboard({ institutionId: zambia, msisdn: "951716371", storeNumber: "777001", name: "Duka Lusaka", location: "Lusaka", actor: BANK, pin: AGENT_PIN });
+    expect(made).toMatchObject({ ok: true, agent: { msisdn: "+260951716371" } });
+    // Either way it is typed later, the same agent.
+    expect((await w.services.agents.atNumber("+260951716371", zambia)).agent?.storeNumber).toBe("777001");
+  });
+
   it("cash-in: float pays the customer, the fee and the agent's commission post together, once per request", async () => {
     const agent = await w.newAgent(50_000n);
     const quote = await w.services.agents.quoteCashIn(agent.id, "0712300001", 20_000n);

@@ -119,10 +119,14 @@ export class AgentKit {
 
   /** A phone number as typed, in E.164 (national forms read with the institution's country). */
   async msisdn(input: unknown, institutionId: string): Promise<string | null> {
-    // Telcos send international numbers: those need no look-up of the institution's country, which
-    // matters on the USSD path, where every dial asks whether the caller is an agent.
-    const international = normalizeMsisdn(input, null);
-    if (international.ok) return international.value;
+    // Telcos send international numbers ("+…"): those need no look-up of the institution's country,
+    // which matters on the USSD path, where every dial asks whether the caller is an agent. Digits
+    // without "+" are read as the directory reads them, nationally first ("951716371" in Zambia is
+    // +260951716371, not Myanmar's +951716371), so an agent and a customer typed alike are one number.
+    if (typeof input === "string" && input.trimStart().startsWith("+")) {
+      const international = normalizeMsisdn(input, null);
+      if (international.ok) return international.value;
+    }
     const normalized = normalizeMsisdn(input, await this.deps.defaultCountry(institutionId));
     return normalized.ok ? normalized.value : null;
   }
