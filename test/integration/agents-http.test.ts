@@ -243,6 +243,26 @@ describe("agents over HTTP", () => {
     expect((await request(app).get("/agent/v1/nowhere").set(...bearer(a.key))).status).toBe(404);
   });
 
+  it("admin: concurrent device-key issues stop at ten active keys, and the listing shows every active key however many were revoked", async () => {
+    const a = await setUpAgent(11);
+    const issued = await Promise.all(Array.from({ length: 20 }, (_, i) => request(app).post(`${base}/${a.id}/device-keys`).set(...bearer(admin)).send({ name: `till ${i + 2}` })));
+    expect(issued.filter((r) => r.status === 201)).toHaveLength(9);
+    expect(issued.filter((r) => r.status !== 201).map((r) => r.body.error.code)).toEqual(Array(11).fill("too_many_keys"));
+    // One freed, then 100 more issued and revoked: the nine old active keys and the new one are all still listed.
+    const actor = { type: "bank_user" as const, id: "apikey:test" };
+    expect(await w.services.agentKeys.revoke(a.id, w.institutionId, a.keyId, actor)).not.toBeNull();
+    for (let i = 0; i < 100; i++) {
+      const made = await w.services.agentKeys.issue(a.id, w.institutionId, `temp ${i}`, actor);
+      if (!made.ok) throw new Error(made.code);
+      await w.services.agentKeys.revoke(a.id, w.institutionId, made.key.id, actor);
+    }
+    const listed = (await request(app).get(`${base}/${a.id}/device-keys`).set(...bearer(auditor))).body.items as { revokedAt: string | null }[];
+    expect(listed.filter((k) => k.revokedAt === null)).toHaveLength(9);
+    expect(listed).toHaveLength(100);
+    expect((await request(app).post(`${base}/${a.id}/device-keys`).set(...bearer(admin)).send({ name: "till 11" })).status).toBe(201);
+    expect((await request(app).post(`${base}/${a.id}/device-keys`).set(...bearer(admin)).send({ name: "till 12" })).body.error.code).toBe("too_many_keys");
+  });
+
   it("admin: reverses a cash-in once, audited, only within the bank that owns the agent", async () => {
     const a = await setUpAgent(7);
     const done = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer: w.bob.msisdn, amountMinor: "5000", pin: AGENT_PIN });

@@ -16,8 +16,13 @@ export interface AgentDeviceKey {
 
 /** Port: device keys by SHA-256 of the secret. Writes commit their audit entries with them. */
 export interface AgentDeviceKeyStore {
-  insert(key: AgentDeviceKey, hash: string, audit: AuditEntryInput[]): Promise<void>;
+  /**
+   * Inserts the key unless the agent already has maxActive keys not revoked (false), counted under
+   * a lock on the agent so that concurrent issues cannot both pass the count.
+   */
+  insert(key: AgentDeviceKey, hash: string, audit: AuditEntryInput[], maxActive: number): Promise<boolean>;
   findActiveByHash(hash: string): Promise<AgentDeviceKey | null>;
+  /** Every key not revoked, then the most recently revoked ones: 100 in all at most. */
   list(agentId: string): Promise<AgentDeviceKey[]>;
   /** Marks the agent's key revoked; the key as it was, or null when the agent has no such key. */
   revoke(agentId: string, keyId: string, now: Date, audit: AuditEntryInput[]): Promise<AgentDeviceKey | null>;
@@ -55,12 +60,10 @@ export class AgentDeviceKeys {
     if (agent.status === "closed") return { ok: false, code: "agent_unavailable" };
     const trimmed = typeof name === "string" ? name.trim() : "";
     if (trimmed.length === 0 || trimmed.length > MAX_NAME_CHARS) return { ok: false, code: "invalid_name" };
-    const active = (await this.deps.keys.list(agent.id)).filter((k) => k.revokedAt === null);
-    if (active.length >= MAX_ACTIVE_KEYS_PER_AGENT) return { ok: false, code: "too_many_keys" };
     const fresh = newApiKeySecret();
     const key: AgentDeviceKey = { id: uuidv7(), agentId: agent.id, name: trimmed, prefix: fresh.prefix, createdAt: this.now(), revokedAt: null };
-    await this.deps.keys.insert(key, fresh.hash, [entry(actor, "agents.device_key.issue", agent.id, key)]);
-    return { ok: true, key, secret: fresh.secret };
+    const inserted = await this.deps.keys.insert(key, fresh.hash, [entry(actor, "agents.device_key.issue", agent.id, key)], MAX_ACTIVE_KEYS_PER_AGENT);
+    return inserted ? { ok: true, key, secret: fresh.secret } : { ok: false, code: "too_many_keys" };
   }
 
   async list(agentId: string, institutionId: string): Promise<AgentDeviceKey[] | null> {

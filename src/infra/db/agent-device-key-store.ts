@@ -27,13 +27,18 @@ const toKey = (r: KeyRow): AgentDeviceKey => ({
 export class SqlAgentDeviceKeyStore implements AgentDeviceKeyStore {
   constructor(private readonly db: SqlDb) {}
 
-  async insert(key: AgentDeviceKey, hash: string, audit: AuditEntryInput[]): Promise<void> {
-    await this.db.transaction(async (tx) => {
+  async insert(key: AgentDeviceKey, hash: string, audit: AuditEntryInput[], maxActive: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      // The agent's row, locked: issues for one agent take their turns, so each counts the one before.
+      await tx.query(`SELECT 1 FROM agents WHERE id = $1::uuid FOR UPDATE`, [key.agentId]);
+      const active = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM agent_device_keys WHERE agent_id = $1::uuid AND revoked_at IS NULL`, [key.agentId]);
+      if ((active.rows[0]?.n ?? 0) >= maxActive) return false;
       await tx.query(
         `INSERT INTO agent_device_keys (id, agent_id, name, key_prefix, key_hash, created_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6::timestamptz)`,
         [key.id, key.agentId, key.name, key.prefix, hash, iso(key.createdAt)],
       );
       await appendAuditEntries(tx, audit, key.createdAt);
+      return true;
     });
   }
 
@@ -43,7 +48,7 @@ export class SqlAgentDeviceKeyStore implements AgentDeviceKeyStore {
   }
 
   async list(agentId: string): Promise<AgentDeviceKey[]> {
-    const result = await this.db.query<KeyRow>(`SELECT ${COLUMNS} FROM agent_device_keys WHERE agent_id = $1::uuid ORDER BY created_at DESC, id DESC LIMIT 100`, [agentId]);
+    const result = await this.db.query<KeyRow>(`SELECT ${COLUMNS} FROM agent_device_keys WHERE agent_id = $1::uuid ORDER BY revoked_at IS NULL DESC, created_at DESC, id DESC LIMIT 100`, [agentId]);
     return result.rows.map(toKey);
   }
 
