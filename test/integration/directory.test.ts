@@ -223,6 +223,10 @@ describe.each(STORE_KINDS)("directory on %s", (kind) => {
       });
       expect(funded.result).toBe("ok");
       expect(await f.directory.removeInstrument(me, jane.id, "savings")).toEqual({ ok: false, code: "instrument_has_balance" });
+      // Someone else asking learns nothing of the balance: refused as the command refuses them.
+      const stranger = await register();
+      expect(await f.directory.removeInstrument(asCustomer(stranger.id), jane.id, "savings")).toEqual({ ok: false, code: "not_permitted" });
+      expect(await f.directory.removeInstrument(asBanker(randomUUID()), jane.id, "savings")).toEqual({ ok: false, code: "customer_not_found" });
       const empty = await f.directory.addInstrument(me, jane.id, { kind: "wallet", alias: "spare" });
       expect(empty.ok).toBe(true);
       expect(await f.directory.removeInstrument(me, jane.id, "spare")).toMatchObject({ ok: true });
@@ -240,6 +244,8 @@ describe.each(STORE_KINDS)("directory on %s", (kind) => {
       const hold = randomUUID();
       expect((await move(till.id, savings.value.accountId, { id: hold, kind: "pending", timeoutSec: 600 })).result).toBe("ok");
       expect(await f.directory.setStatus(bank, jane.id, "closed")).toEqual({ ok: false, code: "customer_has_balance" });
+      // Another bank's user learns nothing of it: the customer is not theirs.
+      expect(await f.directory.setStatus(asBanker(randomUUID()), jane.id, "closed")).toEqual({ ok: false, code: "customer_not_found" });
       expect((await move(till.id, savings.value.accountId, { kind: "post", pendingId: hold, debitAccountId: undefined, creditAccountId: undefined, amountMinor: undefined })).result).toBe("ok");
       expect(await f.directory.setStatus(bank, jane.id, "closed")).toEqual({ ok: false, code: "customer_has_balance" });
       expect((await move(savings.value.accountId, till.id)).result).toBe("ok");

@@ -3,6 +3,7 @@ import { isUuid, uuidv7 } from "../ledger/ids.js";
 import { parseHeldPseudonym, parseInstrumentAlias, parsePseudonym } from "./aliases.js";
 import { recordAction, type AuditPayload } from "./audit.js";
 import {
+  authorize,
   decideAddInstrument,
   decideClaimAlias,
   decideReleaseAlias,
@@ -230,18 +231,28 @@ export class Directory {
    * become unreachable through the directory.
    */
   async removeInstrument(ctx: ActionContext, customerId: string, instrumentRef: string): Promise<Outcome<Instrument>> {
-    const input: Outcome<string> = refOk(instrumentRef) ? await this.checkEmptyWallet(customerId, instrumentRef) : refuse("instrument_not_found");
+    const input: Outcome<string> = refOk(instrumentRef) ? await this.checkEmptyWallet(ctx, customerId, instrumentRef) : refuse("instrument_not_found");
     return this.command(ctx, "directory.instrument.remove", customerId, input, (ref) =>
       guarded(ctx, "owner", (profile) => decideRemoveInstrument(profile, ref)),
       instrumentPayload,
     );
   }
 
-  private async checkEmptyWallet(customerId: string, instrumentRef: string): Promise<Outcome<string>> {
-    const profile = isUuid(customerId) ? await this.store.loadProfile(customerId) : null;
+  private async checkEmptyWallet(ctx: ActionContext, customerId: string, instrumentRef: string): Promise<Outcome<string>> {
+    const profile = await this.authorizedProfile(ctx, customerId, "owner");
     const instrument = profile ? findInstrument(profile, instrumentRef) : undefined;
     if (instrument?.kind !== "wallet") return ok(instrumentRef);
     return (await this.holdsMoney([instrument.accountId])) ? refuse("instrument_has_balance") : ok(instrumentRef);
+  }
+
+  /**
+   * The profile whose balances a check may read: only for a caller the command would let act on
+   * this customer. Anyone else learns nothing of the balances (the command refuses them, as
+   * customer_not_found or not_permitted, without the check).
+   */
+  private async authorizedProfile(ctx: ActionContext, customerId: string, authority: Authority): Promise<CustomerProfile | null> {
+    const profile = isUuid(customerId) ? await this.store.loadProfile(customerId) : null;
+    return profile && authorize(ctx, profile.customer, authority) === null ? profile : null;
   }
 
   /** Whether any of these ledger accounts holds or reserves money (posted balance or a pending either way). */
@@ -256,8 +267,8 @@ export class Directory {
    * payment whose payee was looked up before it can still land in a wallet just closed (the ledger
    * accounts stay open); the bank pays that out as it would any balance found later.
    */
-  private async checkClosable(customerId: string): Promise<Outcome<CustomerStatus>> {
-    const profile = isUuid(customerId) ? await this.store.loadProfile(customerId) : null;
+  private async checkClosable(ctx: ActionContext, customerId: string): Promise<Outcome<CustomerStatus>> {
+    const profile = await this.authorizedProfile(ctx, customerId, "admin");
     const wallets = (profile?.instruments ?? []).filter((i) => i.kind === "wallet").map((i) => i.accountId);
     return (await this.holdsMoney(wallets)) ? refuse("customer_has_balance") : ok("closed");
   }
@@ -276,7 +287,7 @@ export class Directory {
   /** Bank staff only. Blocking is reversible; closing is final. */
   async setStatus(ctx: ActionContext, customerId: string, status: string): Promise<Outcome<Customer>> {
     const known = (CUSTOMER_STATUSES as readonly string[]).includes(status);
-    const input: Outcome<CustomerStatus> = !known ? refuse("invalid_status") : status === "closed" ? await this.checkClosable(customerId) : ok(status as CustomerStatus);
+    const input: Outcome<CustomerStatus> = !known ? refuse("invalid_status") : status === "closed" ? await this.checkClosable(ctx, customerId) : ok(status as CustomerStatus);
     return this.updateCustomer(ctx, "directory.customer.set_status", customerId, "admin", input, (value) => ({ status: value }));
   }
 
