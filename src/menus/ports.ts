@@ -10,6 +10,11 @@ export interface PayeeRef {
   customerId: string;
   accountId: string;
   maskedName: string;
+  /**
+   * The payee's own number: what a payment names them by once the payer has confirmed the masked
+   * name, so a pseudonym that changes hands meanwhile cannot redirect it. Never shown.
+   */
+  msisdn: string;
 }
 
 export type Refusal = { ok: false; code: string; until?: Date | null };
@@ -69,7 +74,7 @@ export interface SendInput {
   /** Derived from the session and step, so a retried or resumed hop can post only once. */
   paymentId: string;
   payer: CustomerRef;
-  /** The payee as the customer typed it (number or pseudonym); the port resolves it again. */
+  /** The payee as confirmed: their number (PayeeRef.msisdn), which the port resolves again. */
   payeeQuery: string;
   amountMinor: bigint;
   /** The payer's instrument chosen to pay from (Holdings' id); absent: the wallet. */
@@ -209,10 +214,11 @@ export interface AgentsPort {
   // The agent's side.
   /** customer: as the agent typed it, and who the directory found for it. */
   quoteCashIn(agent: AgentRef, customer: CustomerQuery, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>>;
-  cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome>;
+  /** customerId: the customer the agent confirmed for customerQuery; the cash goes to them whoever the query names now. */
+  cashIn(input: { requestId: string; agent: AgentRef; customerQuery: string; customerId?: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome>;
   quoteCashOut(agent: AgentRef, customer: CustomerQuery, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>>;
   /** Holds the amount on the customer's wallet until the customer approves on their phone. */
-  startCashOut(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
+  startCashOut(input: { requestId: string; agent: AgentRef; customerQuery: string; customerId?: string; amountMinor: bigint; pin: string }): Promise<AgentOutcome>;
   /** The agent's own PIN, for the agent's reports. */
   verifyPin(agent: AgentRef, pin: string): Promise<Result<null>>;
   floatBalance(agent: AgentRef): Promise<{ availableMinor: bigint; currency: string }>;

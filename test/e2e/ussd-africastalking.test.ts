@@ -210,6 +210,28 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
     expect(listed.at(-1)).toBe("END Your aliases: mama.wanjiku");
   });
 
+  it("a payment to a pseudonym that changes hands between the confirmation and the PIN goes to the payee the payer was shown", async () => {
+    const amina = await customer("+254711000080", "Amina Chebet", "en", "4827", 0n);
+    const mallory = await customer("+254711000081", "Mallory Kip", "en", "5831", 0n);
+    await customer("+254711000082", "Faith Njoroge", "en", "3917", 500_00n);
+    const system = { actorType: "system" as const, actorId: "e2e", channel: "system" as const };
+    expect((await services.directory.claimAlias(system, amina.id, "shop.amina")).ok).toBe(true);
+    const texts = ["", "2", "2*shop.amina", "2*shop.amina*50", "2*shop.amina*50*1"];
+    const seen: string[] = [];
+    for (const text of texts) seen.push((await post(seen.length % 2, "alias-move-1", "+254711000082", text)).text);
+    expect(seen[3]).toMatch(/^CON Send KES 50\.00 to AMINA C\*\*\*\?/);
+    expect((await services.directory.releaseAlias(system, amina.id, "shop.amina")).ok).toBe(true);
+    expect((await services.directory.claimAlias(system, mallory.id, "shop.amina")).ok).toBe(true);
+    const paid = await post(1, "alias-move-1", "+254711000082", "2*shop.amina*50*1*3917");
+    expect(paid.text).toMatch(/^END Sent KES 50\.00 to AMINA C\*\*\*\. Ref /);
+    const balanceOf = async (id: string) => {
+      const a = (await ledger.getAccount(id))!;
+      return a.creditsPosted - a.debitsPosted;
+    };
+    expect(await balanceOf(amina.walletAccountId)).toBe(50_00n);
+    expect(await balanceOf(mallory.walletAccountId)).toBe(0n);
+  });
+
   it("refuses hostile payloads before any session exists", async () => {
     expect((await post(0, "bad-1", "+254711000010", "", "not-the-secret-at-all")).status).toBe(401);
     const big = await post(0, "bad-2", "+254711000010", "9".repeat(10_240));

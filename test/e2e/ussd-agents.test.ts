@@ -100,6 +100,23 @@ describe("agents over USSD (Africa's Talking, PostgreSQL)", () => {
     expect((await walk("+254712300090", ["4", AGENT_PIN])).at(-1)).toMatch(/^END Today: 2 transactions\.\n.* Out KES 500\.00 Ref [0-9A-F]{10}\n.* In KES 5,000\.00 Ref [0-9A-F]{10}$/);
   });
 
+  it("cash-in to a pseudonym that changes hands between the confirmation and the PIN goes to the customer the agent was shown", async () => {
+    const jane = await customer("+254712300030", "Jane Akinyi", "en", "4827", 0n);
+    const mallory = await customer("+254712300031", "Mallory Otieno", "en", "5831", 0n);
+    await agent("+254712300070", "500199", "Baraka Shop", 5_000_00n);
+    expect((await env.services.directory.claimAlias(SYSTEM, jane.id, "mama.akinyi")).ok).toBe(true);
+    const session = randomUUID();
+    const shown = await walk("+254712300070", ["1", "mama.akinyi", "300"], session);
+    expect(shown[3]).toBe("CON Deposit KES 300.00 for JANE A***?\nEnter your agent PIN:");
+    // Jane releases the pseudonym and Mallory claims it while the agent types the PIN.
+    expect((await env.services.directory.releaseAlias(SYSTEM, jane.id, "mama.akinyi")).ok).toBe(true);
+    expect((await env.services.directory.claimAlias(SYSTEM, mallory.id, "mama.akinyi")).ok).toBe(true);
+    const done = await post(session, "+254712300070", `1*mama.akinyi*300*${AGENT_PIN}`);
+    expect(done.text).toMatch(/^END Deposited KES 300\.00 for JANE A\*\*\*\. Ref [0-9A-F]{10}\.$/);
+    expect((await balance(jane.walletAccountId)).posted).toBe(300_00n);
+    expect((await balance(mallory.walletAccountId)).posted).toBe(0n);
+  });
+
   it("an agent without enough float is refused and nothing moves", async () => {
     const otieno = await customer("+254712300011", "Otieno Kamau", "en", "5903", 0n);
     const poor = await agent("+254712300091", "500101", "Small Kiosk", 100_00n);

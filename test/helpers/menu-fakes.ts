@@ -134,7 +134,7 @@ function makeContext(bank: FakeBank, msisdn: string, sessionId: string, sealer: 
       if (/^[0-9+]/.test(query) && !/^\+?\d{9,15}$/.test(query)) return { ok: false, code: "invalid_msisdn" };
       const c = msisdn ? bank.customers.get(msisdn) : undefined;
       if (!c) return { ok: false, code: "payee_not_found" };
-      return { ok: true, value: { customerId: c.id, accountId: c.walletAccountId, maskedName: shortName(c.displayName) } };
+      return { ok: true, value: { customerId: c.id, accountId: c.walletAccountId, maskedName: shortName(c.displayName), msisdn: c.msisdn } };
     },
     async setLanguage(c, lang) {
       bank.trip();

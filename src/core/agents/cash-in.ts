@@ -19,11 +19,11 @@ interface CashInPlan {
 }
 
 /** Who, to whom, and what it costs: everything but the PIN and the money. */
-async function plan(kit: AgentKit, agentId: string, customerQuery: unknown, amountMinor: unknown): Promise<CashInPlan | AgentRefusal> {
+async function plan(kit: AgentKit, agentId: string, customerQuery: unknown, amountMinor: unknown, confirmedId?: string): Promise<CashInPlan | AgentRefusal> {
   if (!isAmount(amountMinor)) return refuse("invalid_amount");
   const found = await kit.activeAgent(agentId);
   if ("code" in found) return found;
-  const party = await kit.customerByQuery(found.agent, customerQuery);
+  const party = await kit.customerByQuery(found.agent, customerQuery, confirmedId);
   if ("code" in party) return party;
   if (amountMinor > found.agent.limits.maxPerTransactionMinor) {
     return refuse("per_transaction_exceeded", { availableMinor: found.agent.limits.maxPerTransactionMinor });
@@ -65,7 +65,7 @@ export async function quoteCashIn(kit: AgentKit, agentId: string, customerQuery:
 export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentResult<CashReceipt>> {
   if (!isUuid(input.id)) return refuse("invalid_request_id");
   if (!isAgentChannel(input.channel)) return refuse("invalid_input");
-  const planned = await plan(kit, input.agentId, input.customerQuery, input.amountMinor);
+  const planned = await plan(kit, input.agentId, input.customerQuery, input.amountMinor, input.customerId);
   if ("code" in planned) return planned;
   if (planned.party.customer.status !== "active") return refuse("customer_unavailable");
   const transferId = cashInTransferId(input.id);

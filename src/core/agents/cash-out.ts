@@ -50,7 +50,7 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const found = await kit.activeAgent(input.agentId);
   if ("code" in found) return found;
   const { agent, institution } = found;
-  const party = await kit.customerByQuery(agent, input.customerQuery);
+  const party = await kit.customerByQuery(agent, input.customerQuery, input.customerId);
   if ("code" in party) return party;
   const customer = party.customer;
   if (customer.status !== "active") return refuse("customer_unavailable");

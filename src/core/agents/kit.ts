@@ -98,8 +98,19 @@ export class AgentKit {
     return { agent, institution };
   }
 
-  /** The customer an agent typed (number or pseudonym), scoped to the agent's institution. */
-  async customerByQuery(agent: Agent, query: unknown): Promise<CustomerParty | AgentRefusal> {
+  /**
+   * The customer an agent typed (number or pseudonym), scoped to the agent's institution. With
+   * `confirmedId` (the customer the agent was shown for that query, from a quote), that very
+   * customer, found by their own number: a pseudonym released and claimed by someone else between
+   * the quote and the PIN must not move the cash to a stranger (nor a retry to another payee).
+   */
+  async customerByQuery(agent: Agent, typed: unknown, confirmedId?: string): Promise<CustomerParty | AgentRefusal> {
+    let query = typed;
+    if (confirmedId !== undefined) {
+      const confirmed = isUuid(confirmedId) ? await this.deps.directory.getCustomer(confirmedId) : null;
+      if (!confirmed || confirmed.institutionId !== agent.institutionId) return refuse("customer_not_found");
+      query = confirmed.msisdn;
+    }
     if (typeof query !== "string" || query.length === 0 || query.length > 64) return refuse("customer_not_found");
     // The payee lookup reads the customer's record and their other wallets in the same query.
     const found = await this.deps.directory.resolvePayee(query, { institutionId: agent.institutionId });

@@ -174,6 +174,8 @@ export interface CashInInput {
   agentId: string;
   /** The customer as typed by the agent: a phone number or pseudonym. */
   customerQuery: string;
+  /** The customer the agent was shown for customerQuery (a quote's): the cash goes to them, whoever the query names now. */
+  customerId?: string;
   amountMinor: bigint;
   agentPin: string;
   channel: AgentChannel;
@@ -219,6 +221,8 @@ export interface StartCashOutInput {
   id: string;
   agentId: string;
   customerQuery: string;
+  /** As CashInInput.customerId. */
+  customerId?: string;
   amountMinor: bigint;
   agentPin: string;
   /** Seconds the customer has to approve; DEFAULT_CASH_OUT_TIMEOUT_SEC unless given. */

@@ -45,8 +45,9 @@ const TODAY_FETCH = 50;
 const CHANNEL = "ussd" as const;
 
 /** An agent's cash-in or cash-out as the core takes it: the request id names the transfer, the PIN is the agent's. */
-function agentCashRequest(input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; pin: string }) {
-  return { id: input.requestId, agentId: input.agent.id, customerQuery: input.customerQuery, amountMinor: input.amountMinor, agentPin: input.pin, channel: CHANNEL };
+function agentCashRequest(input: { requestId: string; agent: AgentRef; customerQuery: string; customerId?: string; amountMinor: bigint; pin: string }) {
+  const confirmed = input.customerId !== undefined ? { customerId: input.customerId } : {};
+  return { id: input.requestId, agentId: input.agent.id, customerQuery: input.customerQuery, ...confirmed, amountMinor: input.amountMinor, agentPin: input.pin, channel: CHANNEL };
 }
 
 function refused(r: AgentRefusal): { ok: false; code: string; remainingMinor?: bigint; until?: Date | null } {

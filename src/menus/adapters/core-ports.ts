@@ -11,7 +11,7 @@ import { feeTransferId, isFeeCode } from "../../core/fees/linked.js";
 import { transferReference } from "../../core/ledger/ids.js";
 import type { Ledger } from "../../core/ledger/ledger.js";
 import type { Transfer } from "../../core/ledger/types.js";
-import type { AccountsPort, CustomerRef, DirectoryPort, Holdings, PinPort, Result, SimSwapPort, StatementLine } from "../ports.js";
+import type { AccountsPort, CustomerRef, DirectoryPort, Holdings, PayeeRef, PinPort, Result, SimSwapPort, StatementLine } from "../ports.js";
 
 const SELF_REGISTRATION: ActionContext = { actorType: "customer", actorId: "self-registration", channel: "ussd" };
 const asCustomer = (c: CustomerRef): ActionContext => ({ actorType: "customer", actorId: c.id, channel: "ussd" });
@@ -41,8 +41,11 @@ export class CoreDirectoryPort implements DirectoryPort {
     return { ok: true, value: await this.toRef(registered.value) };
   }
 
-  async lookupPayee(query: string, institutionId: string) {
-    return this.directory.lookupPayee(query, { institutionId });
+  async lookupPayee(query: string, institutionId: string): Promise<Result<PayeeRef>> {
+    const found = await this.directory.resolvePayee(query, { institutionId });
+    if (!found.ok) return found;
+    const { payee, customer } = found.value;
+    return { ok: true, value: { customerId: payee.customerId, accountId: payee.accountId, maskedName: payee.maskedName, msisdn: customer.msisdn } };
   }
 
   async setLanguage(customer: CustomerRef, language: CustomerRef["language"]): Promise<Result<null>> {

@@ -18,7 +18,7 @@ interface CashKind {
   /** Message key prefix: ci (cash-in) or cx (agent cash-out). */
   keys: "ci" | "cx";
   quote(ctx: MenuContext, agent: AgentRef, customer: CustomerQuery, amountMinor: bigint): Promise<AgentQuoteResult<AgentCashQuote>>;
-  run(ctx: MenuContext, input: { requestId: string; agent: AgentRef; customerQuery: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome>;
+  run(ctx: MenuContext, input: { requestId: string; agent: AgentRef; customerQuery: string; customerId?: string; amountMinor: bigint; quotedFeeMinor?: bigint; pin: string }): Promise<AgentOutcome>;
 }
 
 const PROMPT = msg("ag.ask_pin");
@@ -71,7 +71,9 @@ function cashFlow(kind: CashKind): Flow {
     const agent = agentOf(state);
     const amountMinor = BigInt(state.data.amount ?? "0");
     const requestId = requestIdFor(state, ctx);
-    const outcome = await attempt(state, () => kind.run(ctx, { requestId, agent, customerQuery: state.data.query ?? "", amountMinor, quotedFeeMinor: quotedFee(state), pin: input }));
+    // The customer the agent was shown (cid): the money is theirs even if the query names someone else by now.
+    const confirmed = state.data.cid ? { customerId: state.data.cid } : {};
+    const outcome = await attempt(state, () => kind.run(ctx, { requestId, agent, customerQuery: state.data.query ?? "", ...confirmed, amountMinor, quotedFeeMinor: quotedFee(state), pin: input }));
     if (isScreen(outcome)) return outcome;
     const refused = outcomeRefused(state, outcome, PROMPT, agent.currency);
     if (refused) return refused;

@@ -37,7 +37,8 @@ async function takePayee(state: MenuState, input: string, ctx: MenuContext, amou
   if (!found.ok) return withNotice(askPayee(state), refusalMessage(found));
   const payee = found.value;
   if (payee.customerId === customer.id) return withNotice(askPayee(state), refusalMessage("self_payment"));
-  const next = at(state, "send", "amount", { payeeName: payee.maskedName, payeeQuery: input.trim() });
+  // Paid by number from here on: the payee confirmed is the payee paid, even should the pseudonym typed change hands.
+  const next = at(state, "send", "amount", { payeeName: payee.maskedName, payeeQuery: payee.msisdn });
   if (amount !== undefined) return takeAmount(next, amount, ctx);
   return ask(next, [msg("send.ask_amount", { name: payee.maskedName, currency: customer.currency })]);
 }
