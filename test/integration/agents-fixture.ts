@@ -34,7 +34,7 @@ export interface AgentsWorld {
   askCashOut(agentId: string, customerQuery: string, amountMinor: bigint, id?: string): ReturnType<Agents["startCashOut"]>;
   register(msisdn: string, name: string, pin: string): Promise<Customer>;
   /** The agents core as services builds it, over another store (one that fails on cue, say). */
-  agentsOver(store: AgentStore): Agents;
+  agentsOver(store: AgentStore, pins?: CoreServices["pins"]): Agents;
   balance(accountId: string): Promise<bigint>;
   fund(accountId: string, amountMinor: bigint): Promise<void>;
   verify(): Promise<void>;
@@ -80,9 +80,9 @@ export async function openAgentsWorld(code: string): Promise<AgentsWorld> {
     return made.agent;
   };
   const now = () => new Date(Date.now() + clock.offsetMs);
-  const agentsOver = (store: AgentStore) =>
+  const agentsOver = (store: AgentStore, pins = services.pins) =>
     new Agents({
-      store, ledger, directory: services.directory, pins: services.pins, simSwap: services.simSwap, institutions: services.institutions,
+      store, ledger, directory: services.directory, pins, simSwap: services.simSwap, institutions: services.institutions,
       limits: new LimitPolicies(services.limits, now), fees: new FeeSchedules(services.fees, now), audit: services.audit,
       defaultCountry: async () => "KE", clock: now,
     });

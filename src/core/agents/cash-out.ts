@@ -265,6 +265,10 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   if (swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
+  // The PIN check can take a while (a lock's wait, a settle batch): a request whose deadline passed
+  // meanwhile is expired, as its status already tells the agent, who hands over no cash. The
+  // ledger's hold lapses a little later than the record, so without this it could still post.
+  if (record.state !== "approved" && record.expiresAt.getTime() <= kit.now().getTime() && !(await posted())) return refuse("pending_expired");
   const feeIncome = await kit.feeIncomeId(institution);
   const group = approvalGroup(own, feeIncome);
   // No float-ceiling check here: the ledger counted the hold towards the float's ceiling when it
