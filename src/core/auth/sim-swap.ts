@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ACTOR_TYPES, CHANNELS, type ActorType, type AuditEntryInput } from "../audit/audit-entry.js";
+import { normalizeMsisdn } from "../directory/msisdn.js";
 import type { SimSwapEvent, SimSwapKind, SimSwapStore } from "./ports.js";
 import { isE164, isValidContext, type AuthContext, type InvalidActor, type InvalidMsisdn, type NotAuthorized, type Ok, type SimSwapCooling } from "./types.js";
 
@@ -65,7 +66,10 @@ export class SimSwapGuard {
   async report(input: ReportSimSwapInput): Promise<ReportSimSwapResult> {
     if (!isValidContext(input, ACTOR_TYPES, CHANNELS)) return { ok: false, code: "invalid_actor" };
     if (!REPORTERS.includes(input.actor.type)) return { ok: false, code: "not_authorized" };
-    if (!isE164(input.msisdn)) return { ok: false, code: "invalid_msisdn" };
+    // Stored as the canonical number the checks look up (customers' and agents' numbers are stored
+    // normalized): "+2540712345678" (trunk 0 kept) is "+254712345678", or the report never applies.
+    const msisdn = canonicalE164(input.msisdn);
+    if (msisdn === null) return { ok: false, code: "invalid_msisdn" };
     if (!KINDS.includes(input.kind)) return { ok: false, code: "invalid_kind" };
     const now = this.clock();
     const occurredAt = input.occurredAt ?? now;
@@ -74,7 +78,7 @@ export class SimSwapGuard {
     }
     const event: SimSwapEvent = {
       id: randomUUID(),
-      msisdn: input.msisdn,
+      msisdn,
       kind: input.kind,
       occurredAt,
       reportedAt: now,
@@ -129,6 +133,13 @@ export class SimSwapGuard {
   private endOfCooling(occurredAt: Date): Date {
     return new Date(occurredAt.getTime() + this.policy.coolingHours * 3_600_000);
   }
+}
+
+/** A number in international form ("+…") as the directory stores it, or null when it is none (or not a mobile's). */
+function canonicalE164(msisdn: unknown): string | null {
+  if (!isE164(msisdn)) return null;
+  const normalized = normalizeMsisdn(msisdn);
+  return normalized.ok ? normalized.value : null;
 }
 
 function auditReport(input: ReportSimSwapInput, event: SimSwapEvent, coolingEndsAt: Date): AuditEntryInput {

@@ -191,7 +191,8 @@ function reportSimSwap(s: AdminServices): AnyRoute {
       if (!s.directory || !s.simSwaps) return refuse("not_configured");
       const customer = await s.directory.findCustomerByMsisdn(body.msisdn);
       if (!customer.ok || customer.value.institutionId !== institution!.id) return refuse("customer_not_found");
-      const result = await s.simSwaps.report({ actor: actor(principal), channel: "admin", msisdn: body.msisdn, kind: body.kind, occurredAt: body.occurredAt });
+      // The customer's stored number, not the body's spelling of it: the checks look that one up.
+      const result = await s.simSwaps.report({ actor: actor(principal), channel: "admin", msisdn: customer.value.msisdn, kind: body.kind, occurredAt: body.occurredAt });
       if (!result.ok) return refuse(isRefusalCode(result.code) ? result.code : "invalid_request");
       return reply({ event: result.event, coolingEndsAt: result.coolingEndsAt }, 201);
     },
