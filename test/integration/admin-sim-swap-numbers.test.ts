@@ -51,4 +51,22 @@ describe("SIM-swap reports of a number as the bank types it", () => {
     expect(await w.services.simSwap.coolingEndsAt(dan.msisdn)).toBeInstanceOf(Date);
     expect(await w.services.simSwap.report({ ...telco, msisdn: "+2541234", kind: "sim_swap" })).toEqual({ ok: false, code: "invalid_msisdn" });
   });
+
+  it("a swap of an agent's number (no customer's) is recorded: the bank's reset of the agent's PIN waits out the cooling", async () => {
+    const made = await request(app).post(`/admin/v1/institutions/${w.institutionId}/agents`).set(...bearer(admin))
+      .send({ msisdn: "0718800123", storeNumber: "718123", name: "Duka la Swap", location: "Kisumu", pin: "4718" });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const agent = made.body as { id: string; msisdn: string };
+    expect((await w.services.directory.findCustomerByMsisdn(agent.msisdn)).ok).toBe(false);
+    const reported = await request(app).post(swaps).set(...bearer(operator)).send({ msisdn: "+2540718800123", kind: "sim_swap" });
+    expect(reported.status, JSON.stringify(reported.body)).toBe(201);
+    expect(reported.body.event.msisdn).toBe(agent.msisdn);
+    const list = await request(app).get(swaps).set(...bearer(operator));
+    expect(list.body.items).toContainEqual(expect.objectContaining({ customerId: null, agentId: agent.id, msisdn: agent.msisdn }));
+    const reset = await request(app).post(`/admin/v1/institutions/${w.institutionId}/agents/${agent.id}/pin/reset`).set(...bearer(admin)).send({ newPin: "6093" });
+    expect([reset.status, reset.body.error?.code]).toEqual([409, "sim_swap_cooling"]);
+    // A number that is neither a customer's nor an agent's of the bank is still refused.
+    const nobody = await request(app).post(swaps).set(...bearer(operator)).send({ msisdn: "+254718800999", kind: "sim_swap" });
+    expect([nobody.status, nobody.body.error?.code]).toEqual([404, "customer_not_found"]);
+  });
 });

@@ -60,7 +60,10 @@ export async function auditPage(db: SqlExecutor, institutionId: string | null, q
 
 export interface SimSwapReport {
   id: string;
-  customerId: string;
+  /** The institution's customer at the number (null: the number is only an agent's). */
+  customerId: string | null;
+  /** The institution's agent at the number (null: the number is only a customer's). */
+  agentId: string | null;
   msisdn: string;
   kind: SimSwapKind;
   occurredAt: Date;
@@ -68,10 +71,14 @@ export interface SimSwapReport {
   reporterType: string;
 }
 
+// The reports on numbers of the institution's customers or agents (a number may be both).
+const INSTITUTION_SWAPS = `SELECT e.id FROM sim_swap_events e JOIN customers c ON c.msisdn = e.msisdn WHERE c.institution_id = $1::uuid
+  UNION SELECT e.id FROM sim_swap_events e JOIN agents a ON a.msisdn = e.msisdn WHERE a.institution_id = $1::uuid`;
+
 /**
- * SIM swaps and recycled numbers reported for the institution's customers, newest first (then by
- * id, so a page boundary between reports of one instant is exact), after the report `before`
- * (a page's last id) when given. Null when `before` names no report of this institution.
+ * SIM swaps and recycled numbers reported for the institution's customers and agents, newest first
+ * (then by id, so a page boundary between reports of one instant is exact), after the report
+ * `before` (a page's last id) when given. Null when `before` names no report of this institution.
  */
 export async function institutionSimSwaps(
   db: SqlExecutor,
@@ -80,25 +87,27 @@ export async function institutionSimSwaps(
 ): Promise<SimSwapReport[] | null> {
   const before = page.before ?? null;
   const result = await db.query<{
-    id: string; customer_id: string; msisdn: string; kind: string; occurred_at: Date; reported_at: Date; reporter_type: string;
+    id: string; customer_id: string | null; agent_id: string | null; msisdn: string; kind: string; occurred_at: Date; reported_at: Date; reporter_type: string;
   }>(
-    `WITH cursor AS (
-       SELECT e.occurred_at, e.id FROM sim_swap_events e JOIN customers c ON c.msisdn = e.msisdn
-       WHERE e.id = $4::uuid AND c.institution_id = $1::uuid)
-     SELECT e.id, c.id AS customer_id, e.msisdn, e.kind, e.occurred_at, e.reported_at, e.reporter_type
-     FROM sim_swap_events e JOIN customers c ON c.msisdn = e.msisdn
-     WHERE c.institution_id = $1::uuid AND ($2::timestamptz IS NULL OR e.occurred_at >= $2::timestamptz)
+    `WITH mine AS (${INSTITUTION_SWAPS}),
+     cursor AS (SELECT e.occurred_at, e.id FROM sim_swap_events e WHERE e.id = $4::uuid AND e.id IN (SELECT id FROM mine))
+     SELECT e.id, c.id AS customer_id, a.id AS agent_id, e.msisdn, e.kind, e.occurred_at, e.reported_at, e.reporter_type
+     FROM sim_swap_events e
+     LEFT JOIN customers c ON c.msisdn = e.msisdn AND c.institution_id = $1::uuid
+     LEFT JOIN agents a ON a.msisdn = e.msisdn AND a.institution_id = $1::uuid
+     WHERE e.id IN (SELECT id FROM mine) AND ($2::timestamptz IS NULL OR e.occurred_at >= $2::timestamptz)
        AND ($4::uuid IS NULL OR (e.occurred_at, e.id) < (SELECT occurred_at, id FROM cursor))
      ORDER BY e.occurred_at DESC, e.id DESC LIMIT $3`,
     [institutionId, page.since?.toISOString() ?? null, page.limit, before],
   );
   if (before !== null && result.rows.length === 0) {
-    const known = await db.query(`SELECT 1 FROM sim_swap_events e JOIN customers c ON c.msisdn = e.msisdn WHERE e.id = $2::uuid AND c.institution_id = $1::uuid`, [institutionId, before]);
+    const known = await db.query(`WITH mine AS (${INSTITUTION_SWAPS}) SELECT 1 FROM mine WHERE id = $2::uuid`, [institutionId, before]);
     if (known.rowCount === 0) return null;
   }
   return result.rows.map((r) => ({
     id: r.id,
     customerId: r.customer_id,
+    agentId: r.agent_id,
     msisdn: r.msisdn,
     kind: r.kind as SimSwapKind,
     occurredAt: date(r.occurred_at),

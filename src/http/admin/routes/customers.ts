@@ -156,7 +156,7 @@ function listSimSwaps(s: AdminServices): AnyRoute {
     id: "listSimSwaps",
     method: "get",
     path: SIM_SWAPS,
-    summary: "SIM swaps and recycled numbers reported for the institution's customers, newest first",
+    summary: "SIM swaps and recycled numbers reported for the institution's customers and agents, newest first",
     tag: "customers",
     access: READERS,
     params: institutionParams,
@@ -180,7 +180,7 @@ function reportSimSwap(s: AdminServices): AnyRoute {
     id: "reportSimSwap",
     method: "post",
     path: SIM_SWAPS,
-    summary: "Report a SIM swap or recycled number of a customer: large payments and PIN resets wait out a cooling period",
+    summary: "Report a SIM swap or recycled number of a customer or agent: large payments, cash-ins and PIN resets wait out a cooling period (customer_not_found: the number is neither's)",
     tag: "customers",
     access: SUPPORT,
     params: institutionParams,
@@ -189,10 +189,15 @@ function reportSimSwap(s: AdminServices): AnyRoute {
     refusals: ["customer_not_found", "invalid_time", "not_configured"],
     async handle({ principal, institution, body }) {
       if (!s.directory || !s.simSwaps) return refuse("not_configured");
-      const customer = await s.directory.findCustomerByMsisdn(body.msisdn);
-      if (!customer.ok || customer.value.institutionId !== institution!.id) return refuse("customer_not_found");
-      // The customer's stored number, not the body's spelling of it: the checks look that one up.
-      const result = await s.simSwaps.report({ actor: actor(principal), channel: "admin", msisdn: customer.value.msisdn, kind: body.kind, occurredAt: body.occurredAt });
+      // A customer's or an agent's number: cash-in and an agent's PIN reset check the agent's.
+      const [customer, agent] = await Promise.all([
+        s.directory.findCustomerByMsisdn(body.msisdn),
+        s.agents ? s.agents.findByMsisdn(body.msisdn, institution!.id) : null,
+      ]);
+      const msisdn = customer.ok && customer.value.institutionId === institution!.id ? customer.value.msisdn : agent?.msisdn;
+      if (msisdn === undefined) return refuse("customer_not_found");
+      // The stored number, not the body's spelling of it: the checks look that one up.
+      const result = await s.simSwaps.report({ actor: actor(principal), channel: "admin", msisdn, kind: body.kind, occurredAt: body.occurredAt });
       if (!result.ok) return refuse(isRefusalCode(result.code) ? result.code : "invalid_request");
       return reply({ event: result.event, coolingEndsAt: result.coolingEndsAt }, 201);
     },
