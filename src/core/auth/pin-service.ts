@@ -169,20 +169,48 @@ export class PinService {
     if (decided) return decided;
     const attempt = await this.attempt(input.subjectId, input.pin, now);
     if (!attempt.ok) return this.refuse(input, "pin.verify", attempt.result, attempt.detail);
-    const ok = entry(input, "pin.verify", "ok", attempt.rekeyed ? { rekeyedTo: attempt.rekeyed.scheme } : {});
-    if (await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, attempt.attemptSeq, now, [ok], attempt.rekeyed)) {
-      this.remember(input.subjectId, {
-        pinHash: attempt.rekeyed?.pinHash ?? attempt.pinHash,
-        pinScheme: attempt.rekeyed?.scheme ?? attempt.scheme,
-        failedAttempts: 0,
-        lockCount: 0,
-        attemptSeq: attempt.attemptSeq,
-      });
+    const settled = await this.settleRight(input.subjectId, input.pin, attempt, now, (rekeyed) => [
+      entry(input, "pin.verify", "ok", rekeyed ? { rekeyedTo: rekeyed.scheme } : {}),
+    ]);
+    if (settled) {
+      this.remember(input.subjectId, { ...settled, failedAttempts: 0, lockCount: 0, attemptSeq: attempt.attemptSeq });
       return { ok: true };
     }
     // The PIN was changed or reset between the count and the check: the old one no longer counts.
     this.seen.delete(input.subjectId);
     return this.refuse(input, "pin.verify", WRONG, { code: "pin_wrong", changedMeanwhile: true });
+  }
+
+  /**
+   * Settles a counted right PIN (settleSuccess) with the entries `audit` makes for the re-keying it
+   * writes, if any. The settle matches the verifier the attempt was counted and checked against; when
+   * that has changed meanwhile, the PIN is checked again against the verifier as it is now and settled
+   * against that one if it is right there. A concurrent right PIN that re-keyed the credential (an
+   * Argon2id verifier replaced by the keyed one: the same PIN) must not turn this one into a wrong
+   * PIN whose counted attempt is never forgiven; a change or reset to another PIN still makes it
+   * wrong. The verifier it settled against, or null when the PIN is not right as things stand.
+   */
+  private async settleRight(
+    subjectId: string,
+    pin: string,
+    attempt: Extract<Attempt, { ok: true }>,
+    now: Date,
+    audit: (rekeyed: StoredPin | undefined) => AuditEntryInput[],
+  ): Promise<{ pinHash: string; pinScheme: string } | null> {
+    let { pinHash, scheme, rekeyed } = attempt;
+    // Each round follows a change of the verifier that kept this PIN right; a few at most in practice.
+    for (let round = 0; round < 3; round++) {
+      if (await this.deps.store.settleSuccess(subjectId, pinHash, attempt.attemptSeq, now, audit(rekeyed), rekeyed)) {
+        return { pinHash: rekeyed?.pinHash ?? pinHash, pinScheme: rekeyed?.scheme ?? scheme };
+      }
+      const current = await this.deps.store.find(subjectId);
+      if (!current || current.pinHash === pinHash) return null;
+      const hasher = this.hashers.get(current.pinScheme);
+      if (!hasher || !(await hasher.verify(current.pinHash, pin, subjectId))) return null;
+      ({ pinHash, pinScheme: scheme } = current);
+      rekeyed = hasher === this.deps.hasher ? undefined : await this.stored(pin, subjectId);
+    }
+    return null;
   }
 
   /**
