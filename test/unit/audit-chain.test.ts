@@ -64,10 +64,10 @@ describe("canonical JSON", () => {
 
 describe("redaction", () => {
   it("recognizes secret-named keys by word, not by substring", () => {
-    for (const key of ["pin", "PIN", "newPin", "old_pin", "pin2", "PINCode", "pins", "password", "apiSecret", "accessToken", "otp-code", "mpin"]) {
+    for (const key of ["pin", "PIN", "newPin", "old_pin", "pin2", "PINCode", "pins", "password", "apiSecret", "accessToken", "otp-code", "mpin", "newPINs", "oldPINs", "userOTPs", "apiTOKENs", "PINs", "OTPs", "otps"]) {
       expect(isSecretKey(key), key).toBe(true);
     }
-    for (const key of ["shipping", "mapping", "spinner", "opinion", "footprint", "amountMinor", "subject"]) {
+    for (const key of ["shipping", "mapping", "spinner", "opinion", "footprint", "amountMinor", "subject", "userIDs", "URLs", "mapPINGs"]) {
       expect(isSecretKey(key), key).toBe(false);
     }
   });

@@ -2,7 +2,7 @@
  * Drops secrets from an audit payload before it is hashed and stored: a hash chain makes a leaked
  * PIN permanent, since the row can never be rewritten. Keys are split into words (camelCase,
  * snake_case, kebab-case, dots, digits) and a key is dropped when any word names a secret, so
- * "newPin", "old_pin", "PIN", "pin2", "accessToken" and "otp-code" go while "shipping",
+ * "newPin", "old_pin", "PIN", "pin2", "accessToken", "otp-code" and "newPINs" go while "shipping",
  * "mapping" and "spinner" stay.
  */
 const SECRET_WORDS: ReadonlySet<string> = new Set([
@@ -10,13 +10,21 @@ const SECRET_WORDS: ReadonlySet<string> = new Set([
   "secret", "secrets", "token", "tokens", "otp", "cvv", "cvc",
 ]);
 
-// Upper-case runs ("PINCode" → "PIN", "Code"), capitalized words, lower-case runs, digit runs.
-const WORD = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g;
+// Upper-case runs with a plural's lone "s" ("newPINs" → "new", "PINs"; without it the run split as
+// "PI", "Ns" and the key was kept), other upper-case runs ("PINCode" → "PIN", "Code"), capitalized
+// words, lower-case runs, digit runs.
+const WORD = /[A-Z]+s(?![a-z])|[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g;
+
+/** A secret word, or its plural ("OTPs", "passwords"). */
+function isSecretWord(word: string): boolean {
+  const lower = word.toLowerCase();
+  return SECRET_WORDS.has(lower) || (lower.length > 1 && lower.endsWith("s") && SECRET_WORDS.has(lower.slice(0, -1)));
+}
 
 export function isSecretKey(key: string): boolean {
-  if (SECRET_WORDS.has(key.toLowerCase())) return true;
+  if (isSecretWord(key)) return true;
   for (const word of key.match(WORD) ?? []) {
-    if (SECRET_WORDS.has(word.toLowerCase())) return true;
+    if (isSecretWord(word)) return true;
   }
   return false;
 }
