@@ -169,9 +169,17 @@ export class PinService {
     if (decided) return decided;
     const attempt = await this.attempt(input.subjectId, input.pin, now);
     if (!attempt.ok) return this.refuse(input, "pin.verify", attempt.result, attempt.detail);
-    const settled = await this.settleRight(input.subjectId, input.pin, attempt, now, (rekeyed) => [
-      entry(input, "pin.verify", "ok", rekeyed ? { rekeyedTo: rekeyed.scheme } : {}),
-    ]);
+    const audit = (rekeyed: StoredPin | undefined) => [entry(input, "pin.verify", "ok", rekeyed ? { rekeyedTo: rekeyed.scheme } : {})];
+    let settled: Awaited<ReturnType<PinService["settleRight"]>>;
+    try {
+      settled = await this.settleRight(input.subjectId, input.pin, attempt, now, audit);
+    } catch (error) {
+      // A right PIN left counted by a failed write (a dropped connection) would count towards a lock:
+      // three blips while the customer types the right PIN would lock them out. Tried once more;
+      // the caller hears "ok" only if that settled (durable and audited), the first error otherwise.
+      settled = await this.settleRight(input.subjectId, input.pin, attempt, now, audit).catch(() => null);
+      if (!settled) throw error;
+    }
     if (settled) {
       this.remember(input.subjectId, { ...settled, failedAttempts: 0, lockCount: 0, attemptSeq: attempt.attemptSeq });
       return { ok: true };
@@ -266,20 +274,34 @@ export class PinService {
     // around the lockout.
     const attempt = await this.attempt(input.subjectId, input.oldPin, now);
     if (!attempt.ok) return this.refuse(input, "pin.change", attempt.result, attempt.detail);
+    try {
+      return await this.changeRight(input, attempt, now);
+    } catch (error) {
+      // The old PIN was right: a step after the check that fails (the SIM-swap lookup, the write)
+      // must not leave its attempt counted, or a few database blips lock out a customer who typed
+      // the right PIN. Settled best-effort, audited as an error, before the failure is passed on.
+      const failed = () => [entry(input, "pin.change", "error", { code: "unavailable" })];
+      await this.settleRight(input.subjectId, input.oldPin, attempt, now, failed).catch(() => null);
+      throw error;
+    }
+  }
+
+  /** A change whose old PIN was right (attempt, counted, not yet settled): refused and settled, or done. */
+  private async changeRight(input: ChangePinInput, attempt: Extract<Attempt, { ok: true }>, now: Date): Promise<ChangePinResult> {
     // Right after a SIM swap, whoever holds the SIM and knows the PIN must not lock the owner out
     // by changing it (the bank's reset is refused in that window too). The old PIN was right: settled.
     const swap = await this.deps.simSwap.checkPinReset(attempt.msisdn);
     if (!swap.ok && swap.code === "sim_swap_cooling") {
       const refused = entry(input, "pin.change", "refused", { code: "sim_swap_cooling", endsAt: swap.endsAt.toISOString() });
-      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, attempt.attemptSeq, now, [refused], attempt.rekeyed);
-      return swap;
+      if (await this.settleRight(input.subjectId, input.oldPin, attempt, now, () => [refused])) return swap;
+      return this.refuse(input, "pin.change", WRONG, { code: "pin_wrong", changedMeanwhile: true });
     }
     const weak = weakPinReason(input.newPin, attempt.msisdn);
     if (weak) {
       // The old PIN was right, so its attempt is settled as a success; the new PIN is refused.
       const refused = entry(input, "pin.change", "refused", { code: "pin_weak", reason: weak });
-      await this.deps.store.settleSuccess(input.subjectId, attempt.pinHash, attempt.attemptSeq, now, [refused], attempt.rekeyed);
-      return { ok: false, code: "pin_weak", reason: weak };
+      if (await this.settleRight(input.subjectId, input.oldPin, attempt, now, () => [refused])) return { ok: false, code: "pin_weak", reason: weak };
+      return this.refuse(input, "pin.change", WRONG, { code: "pin_wrong", changedMeanwhile: true });
     }
     const next = await this.stored(input.newPin, input.subjectId);
     const notices = [pinNotice(attempt.msisdn, "notice.pin_changed")];
