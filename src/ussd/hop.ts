@@ -432,10 +432,12 @@ export class HopProcessor {
     }
     answer(reply);
     if (lock !== null) {
-      const saved = await this.commitOrUnlock(key, lock, writes).catch((error: unknown) => {
+      const saved = await this.commitTwice(key, lock, writes).catch((error: unknown) => {
         // The step already ran (maybe moved money): its answer is the truth, and it went out. A
-        // retry re-runs the step, and a transfer's derived id keeps it from posting twice; the
-        // lock is given back, so that retry need not wait out its TTL and end "busy".
+        // retry re-runs the step, and a transfer's derived id keeps it from posting twice. The
+        // lock is kept: the caller's next answer (to the screen they saw) must not run against
+        // the screen before it, which the store still holds (a PIN read as an amount); it waits,
+        // and ends "busy", until the lock lapses.
         if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
         return true;
       });
@@ -476,6 +478,20 @@ export class HopProcessor {
   private acquire(key: string, req: HopRequest): Promise<LockedValue | null> {
     // A new session dialled without a shortcut takes the caller's resume point in the same trip.
     return this.lockWaiting(key, this.mayResume(req) ? resumeKey(this.deps.menu.institutionId, req) : undefined);
+  }
+
+  /**
+   * A hop's commit, tried a second time shortly after a failure (a blip of the store's connection
+   * passes; the lock is still ours for its TTL), so that one blip does not leave the session's
+   * next hop waiting out the lock and ending "busy".
+   */
+  private async commitTwice(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean> {
+    try {
+      return await this.deps.sessions.commit(key, lock, writes);
+    } catch {
+      await sleep(COMMIT_RETRY_MS);
+      return this.deps.sessions.commit(key, lock, writes);
+    }
   }
 
   /**
@@ -683,6 +699,9 @@ export class HopProcessor {
     return createHmac("sha256", this.deps.hopSecret).update(key).update("\u0000").update(hopKey).digest("base64url").slice(0, 22);
   }
 }
+
+/** How long a hop waits before its failed commit's second try. */
+const COMMIT_RETRY_MS = 50;
 
 /** Waits between tries of a session's metering; past the last, it is given up (and logged). */
 const METER_RETRY_MS = [200, 1_000, 5_000];
