@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import { isSecretKey } from "../core/audit/redact.js";
 
 export type { Logger };
 
@@ -11,6 +12,20 @@ export type { Logger };
 export const REDACTED_KEYS: ReadonlySet<string> = new Set(["pin", "oldPin", "newPin", "password", "secret", "apiKey", "text", "authorization", "cookie", "x-api-key"]);
 
 const REDACT_DEPTH = 3;
+// Key names are few (our own code names them): each is judged once by the audit log's rule, which
+// also catches a secret REDACTED_KEYS does not list ("otp", "newPINs", "pinHash", "accessToken").
+const judged = new Map<string, boolean>();
+const MAX_JUDGED = 1_000;
+
+function isLoggedSecret(key: string): boolean {
+  if (REDACTED_KEYS.has(key)) return true;
+  let secret = judged.get(key);
+  if (secret === undefined) {
+    secret = isSecretKey(key);
+    if (judged.size < MAX_JUDGED) judged.set(key, secret);
+  }
+  return secret;
+}
 const CENSOR = "[redacted]";
 
 function isPlainContainer(value: unknown): value is Record<string, unknown> {
@@ -21,7 +36,7 @@ function isPlainContainer(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The object with every REDACTED_KEYS value censored; the caller's object is never changed (a
+ * The object with the value of every secret key (REDACTED_KEYS, or one the audit log's rule calls secret) censored; the caller's object is never changed (a
  * container is copied only when something under it is censored, so a clean line allocates
  * nothing). Done here rather than by pino's `redact` option: its wildcard paths re-walked every
  * field of every line and allocated ~18 KB per line, a quarter of a USSD hop's garbage.
@@ -31,7 +46,7 @@ export function redactSecrets<T>(value: T, depth = 0): T {
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     const inner = value[key];
-    const next = REDACTED_KEYS.has(key) ? CENSOR : redactSecrets(inner, depth + 1);
+    const next = isLoggedSecret(key) ? CENSOR : redactSecrets(inner, depth + 1);
     if (next === inner) continue;
     copy ??= (Array.isArray(value) ? [...value] : { ...value }) as Record<string, unknown>;
     copy[key] = next;

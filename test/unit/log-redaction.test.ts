@@ -13,6 +13,14 @@ function capture(): { logger: ReturnType<typeof createLogger>; lines: () => Reco
 }
 
 describe("log redaction", () => {
+  it("censors a secret key the fixed list does not name, by the audit log's rule (otp, pinHash, newPINs, accessToken)", async () => {
+    const { logger, lines } = capture();
+    logger.info({ otp: "482731", pinHash: "$argon2id$x", newPINs: ["4827"], accessToken: "tok", session: "s2", input: "1" }, "three");
+    await new Promise((resolve) => setImmediate(resolve));
+    const [line] = lines().filter((l) => l.msg === "three");
+    expect(line).toMatchObject({ otp: "[redacted]", pinHash: "[redacted]", newPINs: "[redacted]", accessToken: "[redacted]", session: "s2", input: "1" });
+  });
+
   it("censors secrets at the top level and nested, in objects and arrays, and keeps the rest", async () => {
     const { logger, lines } = capture();
     logger.info({ pin: "4827", session: "s1", body: { newPin: "1111", oldPin: "2222", amount: 5 }, req: { headers: { authorization: "Bearer k", host: "h" } } }, "one");
