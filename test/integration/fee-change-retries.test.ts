@@ -59,6 +59,26 @@ describe("a payment retried after its fee schedule changed", () => {
     expect(await w.balance(agent.commissionAccountId)).toBe(commission);
   });
 
+  it("cash-in: a replay after the agent share was cut to nothing reports the commission it paid", async () => {
+    await schedule("cash_in", 100n, 5_000);
+    const request = { id: uuidv7(), agentId: agent.id, customerQuery: w.bob.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, channel: "agent" as const, quotedFeeMinor: 100n };
+    expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true, commissionMinor: 50n, replayed: false });
+    await schedule("cash_in", 100n, 0);
+    expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true, feeMinor: 100n, commissionMinor: 50n, replayed: true });
+  });
+
+  it("agent cash-out: a request retried after a fee change tells its state (approved), not 'request id reused'", async () => {
+    await schedule("cash_out", 0n, 0);
+    const request = { id: uuidv7(), agentId: agent.id, customerQuery: w.alice.msisdn, amountMinor: 2_000n, agentPin: AGENT_PIN, channel: "agent" as const };
+    const held = await w.services.agents.startCashOut(request);
+    if (!held.ok) throw new Error(held.code);
+    expect(held.pending.feeMinor).toBe(0n);
+    await schedule("cash_out", 250n, 4_000);
+    expect(await w.services.agents.startCashOut(request)).toMatchObject({ ok: true, replayed: true, pending: { state: "pending", feeMinor: 0n } });
+    expect(await w.services.agents.approveCashOut({ pendingId: held.pending.pendingId, customerId: w.alice.id, customerPin: "4827" })).toMatchObject({ ok: true, feeMinor: 0n });
+    expect(await w.services.agents.startCashOut(request)).toMatchObject({ ok: true, replayed: true, pending: { state: "approved" } });
+  });
+
   it("withdrawal: a fee that was free is not charged by a retry quoting the new fee", async () => {
     await schedule("cash_out", 0n, 0);
     const request = { id: uuidv7(), customerId: w.alice.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor: 2_000n, customerPin: "4827", channel: "ussd" as const, quotedFeeMinor: 0n };

@@ -55,11 +55,17 @@ export async function submitCashMove(kit: AgentKit, parties: CashParties, move: 
   };
   let p = parties;
   let { group, results } = await submit(p.fee);
+  const readPosted = () => postedFee(move.transferId, (id) => kit.deps.ledger.getTransfer(id));
   // Posted before a change to the schedule: the retry answers with the fee it posted with.
-  const posted = feeLegDiffers(results) ? await postedFee(move.transferId, (id) => kit.deps.ledger.getTransfer(id)) : null;
+  const posted = feeLegDiffers(results) ? await readPosted() : null;
   if (posted) {
     p = { ...p, fee: { ...p.fee, ...posted } };
     ({ group, results } = await submit(p.fee));
+  } else if (results[0]!.result === "exists") {
+    // A replay whose group matched: its receipt says what moved, not today's schedule (an agent
+    // share cut to nothing since drops the commission leg from the group, and no leg differs).
+    const moved = await readPosted();
+    if (moved) p = { ...p, fee: { ...p.fee, ...moved } };
   }
   // The customer's side of the money: the wallet (or instrument) credited by a cash-in, debited by a withdrawal.
   const walletAccountId = move.type === "cash_in" ? move.creditAccountId : move.debitAccountId;

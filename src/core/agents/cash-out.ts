@@ -72,17 +72,20 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   if (existing && (existing.agentId !== agent.id || existing.customerId !== customer.id || existing.amountMinor !== input.amountMinor)) {
     return refuse("request_id_reused");
   }
+  // A retried request holds what its record says it held: rebuilt from a fee schedule changed since,
+  // it would not be the group written, and its retry would be refused instead of told its state.
+  const held: Fee = existing ? { feeMinor: existing.feeMinor, commissionMinor: existing.commissionMinor } : fee;
   const group: TransferInput[] = [
     { id: pendingId, kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: agent.floatAccountId, amountMinor: input.amountMinor, timeoutSec, code: "cash_out", reference: input.id },
   ];
   const feeIncome = await kit.feeIncomeId(institution);
-  if (fee.feeMinor > 0n) {
-    group.push({ id: feeTransferId(pendingId), kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: feeIncome, amountMinor: fee.feeMinor, timeoutSec, code: feeCode("cash_out"), reference: pendingId });
+  if (held.feeMinor > 0n) {
+    group.push({ id: feeTransferId(pendingId), kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: feeIncome, amountMinor: held.feeMinor, timeoutSec, code: feeCode("cash_out"), reference: pendingId });
   }
   // The agent asks: its float's limits answer before the customer's funds, which it must not learn.
   const payer = await kit.customerPolicy(institution.id, customer, "agent");
   group[0]!.limits = { timeZone: institution.timezone, payer, payee: floatPolicy(agent.limits, "in"), payeeInbound: true, payeeFirst: true };
-  group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee }, input.amountMinor, pendingId, timeoutSec)];
+  group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee: held }, input.amountMinor, pendingId, timeoutSec)];
   // The record first: the customer's list must never miss a hold that exists in the ledger. The
   // record of a hold the ledger refused is marked refused (the customer's side) or removed (the
   // agent's own side), below. A new request is recorded only if the agent may still
