@@ -5,6 +5,7 @@ import type { Notice } from "../notices/types.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type CustomerParty, type Fee } from "./kit.js";
 import { commissionPaid, submitCashMove } from "./cash-move.js";
 import { agentLabel } from "./notices.js";
+import { postedCashIn } from "./posted-move.js";
 import { refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashInInput, CashQuote, CashReceipt } from "./types.js";
 
@@ -65,10 +66,12 @@ export async function quoteCashIn(kit: AgentKit, agentId: string, customerQuery:
 export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentResult<CashReceipt>> {
   if (!isUuid(input.id)) return refuse("invalid_request_id");
   if (!isAgentChannel(input.channel)) return refuse("invalid_input");
+  const transferId = cashInTransferId(input.id);
+  const posted = await postedCashIn(kit, input, transferId);
+  if (posted) return posted;
   const planned = await plan(kit, input.agentId, input.customerQuery, input.amountMinor, input.customerId);
   if ("code" in planned) return planned;
   if (planned.party.customer.status !== "active") return refuse("customer_unavailable");
-  const transferId = cashInTransferId(input.id);
   const fee = await agreedFee(planned.fee, input.quotedFeeMinor, transferId, (id) => kit.deps.ledger.getTransfer(id));
   if (!fee) return refuse("fee_changed");
   // After the agreed fee: a cash-in that posted keeps answering its receipt whatever the schedule says now.

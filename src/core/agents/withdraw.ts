@@ -7,6 +7,7 @@ import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "
 import { refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashReceipt, WithdrawInput, WithdrawQuote } from "./types.js";
 import { cashOutNotices } from "./notices.js";
+import { postedWithdrawal } from "./posted-move.js";
 import type { LimitChannel, LimitTier } from "../limits/types.js";
 
 export const withdrawTransferId = (requestId: string): string => derivedUuid(`fingate:agents:withdraw:${requestId}`);
@@ -76,9 +77,11 @@ export async function quoteWithdraw(
 export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<AgentResult<CashReceipt>> {
   if (!isUuid(input.id)) return refuse("invalid_request_id");
   if (!isAgentChannel(input.channel)) return refuse("invalid_input");
+  const transferId = withdrawTransferId(input.id);
+  const posted = await postedWithdrawal(kit, input, transferId);
+  if (posted) return posted;
   const planned = await plan(kit, input.customerId, input.agentNumber, input.storeNumber, input.amountMinor);
   if ("code" in planned) return planned;
-  const transferId = withdrawTransferId(input.id);
   const fee = await agreedFee(planned.fee, input.quotedFeeMinor, transferId, (id) => kit.deps.ledger.getTransfer(id));
   if (!fee) return refuse("fee_changed");
   const p = { ...planned, fee };

@@ -1,0 +1,66 @@
+/**
+ * A cash-in or withdrawal that posted answers its receipt when retried, whatever changed since: the
+ * customer blocked, the agent suspended. Told "refused", the agent would hand the cash back (or the
+ * customer leave without it), though the money moved. Only the same request gets it, with its PIN.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
+
+let w: AgentsWorld;
+const SYSTEM = { actorType: "system" as const, actorId: "test", channel: "system" as const };
+const banker = (institutionId: string) => ({ actorType: "bank_user" as const, actorId: "apikey:test", channel: "admin" as const, institutionId });
+
+beforeAll(async () => {
+  w = await openAgentsWorld("posted-retries");
+});
+
+afterAll(async () => {
+  await w?.verify();
+  await w?.close();
+});
+
+describe("a retried cash move that already posted", () => {
+  it("cash-in: answers its receipt after the customer was blocked and after the agent was suspended; another amount or a wrong PIN is refused", async () => {
+    const agent = await w.newAgent(100_000n);
+    const carol = await w.register("0712311101", "Carol Wambui", "2857");
+    const request = { id: uuidv7(), agentId: agent.id, customerQuery: carol.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, channel: "agent" as const };
+    const first = await w.services.agents.cashIn(request);
+    expect(first).toMatchObject({ ok: true, replayed: false, feeMinor: 100n, commissionMinor: 50n });
+    const credited = await w.balance(carol.walletAccountId);
+    expect((await w.services.directory.setStatus(banker(w.institutionId), carol.id, "blocked")).ok).toBe(true);
+    expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true, replayed: true, customerId: carol.id, maskedName: "CAROL W***", feeMinor: 100n, commissionMinor: 50n });
+    expect((await w.services.agents.setStatus(agent.id, "suspended", BANK)).ok).toBe(true);
+    expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true, replayed: true, transferId: first.ok ? first.transferId : "" });
+    expect(await w.services.agents.cashIn({ ...request, amountMinor: 6_000n })).toEqual({ ok: false, code: "request_id_reused" });
+    expect(await w.services.agents.cashIn({ ...request, agentPin: "0000" })).toMatchObject({ ok: false, code: "pin_wrong" });
+    expect(await w.balance(carol.walletAccountId)).toBe(credited);
+    expect((await w.services.agents.setStatus(agent.id, "active", BANK)).ok).toBe(true);
+    expect((await w.services.directory.setStatus(SYSTEM, carol.id, "active")).ok).toBe(true);
+  });
+
+  it("cash-in: the same request id for another customer is refused as reused", async () => {
+    const agent = await w.newAgent(100_000n);
+    const dan = await w.register("0712311102", "Dan Kiprop", "2857");
+    const eve = await w.register("0712311103", "Eve Nduta", "2857");
+    const request = { id: uuidv7(), agentId: agent.id, customerQuery: dan.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, channel: "agent" as const };
+    expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true });
+    expect(await w.services.agents.cashIn({ ...request, customerQuery: eve.msisdn })).toEqual({ ok: false, code: "request_id_reused" });
+    expect(await w.services.agents.cashIn({ ...request, customerId: eve.id })).toEqual({ ok: false, code: "request_id_reused" });
+    expect(await w.balance(eve.walletAccountId)).toBe(0n);
+  });
+
+  it("withdrawal: answers its receipt after the agent was suspended", async () => {
+    const agent = await w.newAgent(0n);
+    const fred = await w.register("0712311104", "Fred Mutua", "2857");
+    await w.fund(fred.walletAccountId, 20_000n);
+    const request = { id: uuidv7(), customerId: fred.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor: 2_000n, customerPin: "2857", channel: "ussd" as const };
+    expect(await w.services.agents.withdraw(request)).toMatchObject({ ok: true, replayed: false });
+    const left = await w.balance(fred.walletAccountId);
+    expect((await w.services.agents.setStatus(agent.id, "suspended", BANK)).ok).toBe(true);
+    expect(await w.services.agents.withdraw(request)).toMatchObject({ ok: true, replayed: true, maskedName: agent.name, amountMinor: 2_000n });
+    expect(await w.services.agents.withdraw({ ...request, storeNumber: "999999" })).toEqual({ ok: false, code: "request_id_reused" });
+    expect(await w.balance(fred.walletAccountId)).toBe(left);
+    expect((await w.services.agents.setStatus(agent.id, "active", BANK)).ok).toBe(true);
+  });
+});
