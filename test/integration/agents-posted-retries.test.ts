@@ -1,6 +1,6 @@
 /**
- * A cash-in or withdrawal that posted answers its receipt when retried, whatever changed since: the
- * customer blocked, the agent suspended. Told "refused", the agent would hand the cash back (or the
+ * A cash-in, withdrawal or P2P payment that posted answers its receipt when retried, whatever
+ * changed since: the customer blocked, the agent suspended, the payee blocked. Told "refused", the agent would hand the cash back (or the
  * customer leave without it), though the money moved. Only the same request gets it, with its PIN.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -62,5 +62,25 @@ describe("a retried cash move that already posted", () => {
     expect(await w.services.agents.withdraw({ ...request, storeNumber: "999999" })).toEqual({ ok: false, code: "request_id_reused" });
     expect(await w.balance(fred.walletAccountId)).toBe(left);
     expect((await w.services.agents.setStatus(agent.id, "active", BANK)).ok).toBe(true);
+  });
+
+  it("P2P: a payment retried after the payee, then the payer, was blocked answers its receipt; with a wrong PIN, the refusal", async () => {
+    const gina = await w.register("0712311105", "Gina Atieno", "2857");
+    const hugo = await w.register("0712311106", "Hugo Owino", "2857");
+    await w.fund(gina.walletAccountId, 20_000n);
+    const send = { payerCustomerId: gina.id, payee: hugo.msisdn, amountMinor: 3_000n, channel: "ussd" as const, pin: "2857", paymentId: uuidv7() };
+    const first = await w.services.payments.sendP2P(send);
+    expect(first).toMatchObject({ ok: true, replayed: false });
+    const left = await w.balance(gina.walletAccountId);
+    const bank = banker(w.institutionId);
+    expect((await w.services.directory.setStatus(bank, hugo.id, "blocked")).ok).toBe(true);
+    expect(await w.services.payments.sendP2P(send)).toMatchObject({ ok: true, replayed: true, maskedName: "HUGO O***", amountMinor: 3_000n });
+    expect(await w.services.payments.sendP2P({ ...send, pin: "1357" })).toMatchObject({ ok: false, code: "payee_unavailable" });
+    expect((await w.services.directory.setStatus(bank, gina.id, "blocked")).ok).toBe(true);
+    expect(await w.services.payments.sendP2P(send)).toMatchObject({ ok: true, replayed: true });
+    // Another payment id is refused as before.
+    expect(await w.services.payments.sendP2P({ ...send, paymentId: uuidv7() })).toMatchObject({ ok: false, code: "payer_unavailable" });
+    expect(await w.balance(gina.walletAccountId)).toBe(left);
+    for (const c of [gina, hugo]) expect((await w.services.directory.setStatus(bank, c.id, "active")).ok).toBe(true);
   });
 });

@@ -3,6 +3,7 @@ import type { PinService } from "../auth/pin-service.js";
 import type { SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
 import { canPay } from "../directory/instruments.js";
+import { maskDisplayName } from "../directory/masking.js";
 import type { Customer } from "../directory/types.js";
 import { agreedFee, feeLegDiffers, paymentWithFee, postedFee } from "../fees/linked.js";
 import type { FeeSchedules } from "../fees/schedules.js";
@@ -131,19 +132,41 @@ export class Payments {
     const parties = await this.parties(request);
     // Settled before any answer (its attempt is written); a failure is thrown where it is used.
     const [checked] = await Promise.allSettled([pin]);
-    if ("code" in parties) return parties;
+    // A refusal of something that may have changed since the payment posted (the payer or payee
+    // blocked, the fee schedule, a SIM swap reported): a retry of a posted payment with the right
+    // PIN answers its receipt instead, or the payer would believe no money moved.
+    const orPosted = async (refusal: PaymentRefusal): Promise<P2PReceipt | PaymentRefusal> =>
+      checked.status === "fulfilled" && checked.value.ok ? ((await this.postedReceipt(request)) ?? refusal) : refusal;
+    if ("code" in parties) return orPosted(parties);
     let debitAccountId = (await source) ?? parties.payer.walletAccountId;
     if (debitAccountId === NO_SUCH_INSTRUMENT) debitAccountId = await this.alreadyPaidFrom(request);
-    if (debitAccountId === NO_SUCH_INSTRUMENT) return refuse("instrument_not_found");
+    if (debitAccountId === NO_SUCH_INSTRUMENT) return orPosted(refuse("instrument_not_found"));
     const fee = await this.shownFee(request, parties.institution);
-    if ("code" in fee) return fee;
+    if ("code" in fee) return orPosted(fee);
     const total = request.amountMinor + fee.feeMinor;
     const swap = await (early && parties.payer.msisdn === hint ? early(total) : this.deps.simSwap.checkOutgoing(parties.payer.msisdn, total));
-    if (!swap.ok) return swap.code === "sim_swap_cooling" ? refuse("sim_swap_cooling", { until: swap.endsAt }) : refuse("invalid_amount");
+    if (!swap.ok) return orPosted(swap.code === "sim_swap_cooling" ? refuse("sim_swap_cooling", { until: swap.endsAt }) : refuse("invalid_amount"));
     if (checked.status === "rejected") throw checked.reason;
     const result = checked.value;
     if (!result.ok) return result.code === "pin_locked" ? refuse("pin_locked", { until: result.lockedUntil }) : refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
     return this.move(request, parties, debitAccountId, fee.feeMinor);
+  }
+
+  /**
+   * The receipt of this payment id when it posted from one of this payer's accounts, for this
+   * amount; null otherwise. Read only on a refusal, so a first attempt costs nothing more.
+   */
+  private async postedReceipt(request: P2PSend): Promise<P2PReceipt | null> {
+    const posted = await this.deps.ledger.getTransfer(request.paymentId);
+    if (!posted || posted.amountMinor !== request.amountMinor || posted.code !== "p2p") return null;
+    const [from, to] = await Promise.all([this.deps.ledger.getAccount(posted.debitAccountId), this.deps.ledger.getAccount(posted.creditAccountId)]);
+    if (from?.ownerRef !== request.payerCustomerId) return null;
+    const payee = to?.ownerRef && isUuid(to.ownerRef) ? await this.deps.directory.getCustomer(to.ownerRef) : null;
+    const fee = await postedFee(posted.id, (id) => this.deps.ledger.getTransfer(id));
+    return {
+      ok: true, paymentId: posted.id, amountMinor: posted.amountMinor, feeMinor: fee?.feeMinor ?? 0n, currency: posted.currency,
+      maskedName: payee ? maskDisplayName(payee.displayName) : "", replayed: true,
+    };
   }
 
   /**
