@@ -253,9 +253,13 @@ describe("payments on postgres", () => {
     // are counted before they are checked, so two dozen at once would lock it for a moment.)
     const results = [];
     for (let round = 0; round < 12; round++) results.push(...(await Promise.all([pay(), pay(second.value.id)])));
-    // 100,000 a day in payments of 10,000 (free of fees): ten, whichever wallet each came from.
+    // 100,000 a day in payments of 10,000 (free of fees): ten, whichever wallet each came from. The
+    // USSD ceiling at tier 0 also allows ten payments a day (the policy's 100 is held to it), so
+    // both of the day's limits are reached at the tenth, and either may say so.
     expect(results.filter((r) => r.ok)).toHaveLength(10);
-    expect([...new Set(results.filter((r) => !r.ok).map((r) => ("code" in r ? r.code : "")))]).toEqual(["daily_amount_exceeded"]);
+    const refusals = new Set(results.filter((r) => !r.ok).map((r) => ("code" in r ? r.code : "")));
+    expect(refusals.size).toBeGreaterThan(0);
+    for (const code of refusals) expect(["daily_amount_exceeded", "daily_count_exceeded"]).toContain(code);
     expect((await balance(baraka.walletAccountId)) + (await balance(second.value.accountId))).toBe(400_000n - 100_000n);
   });
 
