@@ -47,6 +47,8 @@ describe("a retried cash move that already posted", () => {
     expect(await w.services.agents.cashIn(request)).toMatchObject({ ok: true });
     expect(await w.services.agents.cashIn({ ...request, customerQuery: eve.msisdn })).toEqual({ ok: false, code: "request_id_reused" });
     expect(await w.services.agents.cashIn({ ...request, customerId: eve.id })).toEqual({ ok: false, code: "request_id_reused" });
+    // Without the PIN nothing is told of who the request paid: a wrong PIN is a wrong PIN, whoever the query names.
+    expect(await w.services.agents.cashIn({ ...request, customerQuery: eve.msisdn, agentPin: "0000" })).toMatchObject({ ok: false, code: "pin_wrong" });
     expect(await w.balance(eve.walletAccountId)).toBe(0n);
   });
 
@@ -81,6 +83,40 @@ describe("a retried cash move that already posted", () => {
     // Another payment id is refused as before.
     expect(await w.services.payments.sendP2P({ ...send, paymentId: uuidv7() })).toMatchObject({ ok: false, code: "payer_unavailable" });
     expect(await w.balance(gina.walletAccountId)).toBe(left);
+    // The same payment id to another payee, or to the payer, is no retry of it.
+    expect(await w.services.payments.sendP2P({ ...send, payee: "0712399999" })).toMatchObject({ ok: false });
+    expect(await w.services.payments.sendP2P({ ...send, payee: gina.msisdn })).toMatchObject({ ok: false });
     for (const c of [gina, hugo]) expect((await w.services.directory.setStatus(bank, c.id, "active")).ok).toBe(true);
+  });
+
+  it("P2P: a payment retried after the payee made another wallet their default answers its receipt", async () => {
+    const ivy = await w.register("0712311107", "Ivy Wanjala", "2857");
+    const jim = await w.register("0712311108", "Jim Barasa", "2857");
+    await w.fund(ivy.walletAccountId, 20_000n);
+    const send = { payerCustomerId: ivy.id, payee: jim.msisdn, amountMinor: 3_000n, channel: "ussd" as const, pin: "2857", paymentId: uuidv7() };
+    expect(await w.services.payments.sendP2P(send)).toMatchObject({ ok: true, replayed: false });
+    const added = await w.services.directory.addInstrument(SYSTEM, jim.id, { kind: "wallet", alias: "shop" });
+    if (!added.ok) throw new Error(added.code);
+    expect((await w.services.directory.setDefaultInstrument(SYSTEM, jim.id, "shop")).ok).toBe(true);
+    expect(await w.services.payments.sendP2P(send)).toMatchObject({ ok: true, replayed: true, maskedName: "JIM B***" });
+    expect(await w.balance(jim.walletAccountId)).toBe(3_000n);
+  });
+
+  it("agent cash-out: a request retried after the customer approved answers 'approved' though the customer was blocked and the agent suspended since", async () => {
+    const agent = await w.newAgent(0n);
+    const kim = await w.register("0712311109", "Kim Auma", "2857");
+    await w.fund(kim.walletAccountId, 20_000n);
+    const request = { id: uuidv7(), agentId: agent.id, customerQuery: kim.msisdn, amountMinor: 2_000n, agentPin: AGENT_PIN };
+    const held = await w.services.agents.startCashOut(request);
+    if (!held.ok) throw new Error(held.code);
+    expect(await w.services.agents.approveCashOut({ pendingId: held.pending.pendingId, customerId: kim.id, customerPin: "2857" })).toMatchObject({ ok: true });
+    expect((await w.services.directory.setStatus(banker(w.institutionId), kim.id, "blocked")).ok).toBe(true);
+    expect(await w.services.agents.startCashOut(request)).toMatchObject({ ok: true, replayed: true, pending: { state: "approved" } });
+    expect((await w.services.agents.setStatus(agent.id, "suspended", BANK)).ok).toBe(true);
+    expect(await w.services.agents.startCashOut(request)).toMatchObject({ ok: true, replayed: true, pending: { state: "approved" } });
+    expect(await w.services.agents.startCashOut({ ...request, agentPin: "0000" })).toMatchObject({ ok: false, code: "pin_wrong" });
+    expect(await w.services.agents.startCashOut({ ...request, amountMinor: 3_000n })).toEqual({ ok: false, code: "request_id_reused" });
+    expect((await w.services.agents.setStatus(agent.id, "active", BANK)).ok).toBe(true);
+    expect((await w.services.directory.setStatus(banker(w.institutionId), kim.id, "active")).ok).toBe(true);
   });
 });

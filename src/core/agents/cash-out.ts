@@ -4,6 +4,7 @@ import type { TransferInput } from "../ledger/types.js";
 import { LIMIT_CODES } from "../limits/types.js";
 import { commissionPaid } from "./cash-move.js";
 import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
+import { namesCustomer } from "./posted-move.js";
 import { approvalPrompt, cancelledNotice, cashOutNotices, declinedNotice } from "./notices.js";
 import type { CashOutCounts, CashOutRecord } from "./ports.js";
 import { accountsOf, agentRefusalFor, isUnavailable, refuse } from "./refusals.js";
@@ -18,6 +19,7 @@ import {
   type AgentResult,
   type ApproveCashOutInput,
   type CashReceipt,
+  type AgentChannel,
   type PendingCashOut,
   type ShownCashOutState,
   type StartCashOutInput,
@@ -37,6 +39,25 @@ function timeoutOf(kit: AgentKit, requested: unknown): number | null {
 }
 
 /**
+ * A request retried once the customer (or the core) decided it answers what became of it, whatever
+ * changed since (the customer blocked, the agent suspended, the fee schedule, a SIM swap): told
+ * "refused", an agent whose customer approved would not hand over the cash they paid for. Only the
+ * same request (agent, customer, amount) with the agent's PIN; a pending one runs as before.
+ */
+async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: AgentChannel): Promise<AgentResult<{ pending: PendingCashOut; replayed: boolean }> | null> {
+  const record = await kit.deps.store.getCashOut(cashOutPendingId(input.id));
+  // Pending: the hold is made again (a no-op) as before; refused: the ledger may take it now.
+  if (!record || record.state === "pending" || record.state === "refused" || record.agentId !== input.agentId) return null;
+  const agent = await kit.deps.store.get(record.agentId);
+  const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
+  if (!agent || !institution) return null;
+  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel);
+  if (pinRefused) return pinRefused;
+  if (record.amountMinor !== input.amountMinor || !(await namesCustomer(kit, agent, input, record.customerId))) return refuse("request_id_reused");
+  return { ok: true, pending: view(record, agent, institution.currency, kit.now()), replayed: true };
+}
+
+/**
  * Agent-initiated cash-out: the amount and its fee are held on the customer's wallet as pending
  * transfers (to the float and to fee income) that lapse after the timeout. Nothing is earned and
  * nothing reaches the float until the customer approves with their own PIN.
@@ -47,6 +68,8 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const timeoutSec = timeoutOf(kit, input.timeoutSec);
   if (!isAgentChannel(channel) || timeoutSec === null) return refuse("invalid_input");
   if (!isAmount(input.amountMinor)) return refuse("invalid_amount");
+  const decided = await decidedCashOut(kit, input, channel);
+  if (decided) return decided;
   const found = await kit.activeAgent(input.agentId);
   if ("code" in found) return found;
   const { agent, institution } = found;

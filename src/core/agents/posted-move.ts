@@ -20,10 +20,12 @@ export async function postedCashIn(kit: AgentKit, input: CashInInput, transferId
   const agent = isUuid(input.agentId) ? await kit.deps.store.get(input.agentId) : null;
   if (!agent) return refuse("agent_not_found");
   if (transfer.debitAccountId !== agent.floatAccountId || transfer.amountMinor !== input.amountMinor) return refuse("request_id_reused");
-  const customer = await ownerOf(kit, transfer.creditAccountId);
-  if (!customer || !(await namesCustomer(kit, agent, input, customer))) return refuse("request_id_reused");
+  // The PIN before anything of the customer: whether a query names the customer paid is no
+  // device key's to learn by asking.
   const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, input.channel);
   if (pinRefused) return pinRefused;
+  const customer = await ownerOf(kit, transfer.creditAccountId);
+  if (!customer || !(await namesCustomer(kit, agent, input, customer.id))) return refuse("request_id_reused");
   return receipt(kit, transfer, agent, customer, maskDisplayName(customer.displayName));
 }
 
@@ -43,14 +45,14 @@ export async function postedWithdrawal(kit: AgentKit, input: WithdrawInput, tran
 }
 
 /**
- * Whether the request names the customer the cash-in paid: by id when it carries one; else its
+ * Whether the request names the customer the cash-in paid (or the cash-out asked): by id when it carries one; else its
  * query must not name someone else now (a query that finds nobody, a pseudonym released or a
  * customer blocked since, still stands for the one paid).
  */
-async function namesCustomer(kit: AgentKit, agent: Agent, input: CashInInput, paid: Customer): Promise<boolean> {
-  if (input.customerId !== undefined) return input.customerId === paid.id;
+export async function namesCustomer(kit: AgentKit, agent: Agent, input: Pick<CashInInput, "customerId" | "customerQuery">, paidId: string): Promise<boolean> {
+  if (input.customerId !== undefined) return input.customerId === paidId;
   const found = await kit.customerByQuery(agent, input.customerQuery);
-  return "code" in found || found.customer.id === paid.id;
+  return "code" in found || found.customer.id === paidId;
 }
 
 /** The customer whose wallet (or instrument) account this is. */

@@ -21,7 +21,7 @@ import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "
 
 export interface PaymentsDeps {
   ledger: Pick<Ledger, "submitLinked" | "getTransfer"> & SystemAccountLedger;
-  directory: Pick<Directory, "getCustomer" | "resolvePayee" | "listInstruments">;
+  directory: Pick<Directory, "getCustomer" | "resolvePayee" | "listInstruments" | "getProfile">;
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkOutgoing" | "outgoingCheck">;
   institutions: Pick<InstitutionStore, "get">;
@@ -149,7 +149,9 @@ export class Payments {
     if (checked.status === "rejected") throw checked.reason;
     const result = checked.value;
     if (!result.ok) return result.code === "pin_locked" ? refuse("pin_locked", { until: result.lockedUntil }) : refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
-    return this.move(request, parties, debitAccountId, fee.feeMinor);
+    const moved = await this.move(request, parties, debitAccountId, fee.feeMinor);
+    // Posted to the payee's account of then (they have a new default since): its receipt.
+    return !moved.ok && moved.code === "payment_id_reused" ? orPosted(moved) : moved;
   }
 
   /**
@@ -162,11 +164,28 @@ export class Payments {
     const [from, to] = await Promise.all([this.deps.ledger.getAccount(posted.debitAccountId), this.deps.ledger.getAccount(posted.creditAccountId)]);
     if (from?.ownerRef !== request.payerCustomerId) return null;
     const payee = to?.ownerRef && isUuid(to.ownerRef) ? await this.deps.directory.getCustomer(to.ownerRef) : null;
+    if (!payee || !(await this.namesPayee(request.payee, payee))) return null;
     const fee = await postedFee(posted.id, (id) => this.deps.ledger.getTransfer(id));
     return {
       ok: true, paymentId: posted.id, amountMinor: posted.amountMinor, feeMinor: fee?.feeMinor ?? 0n, currency: posted.currency,
       maskedName: payee ? maskDisplayName(payee.displayName) : "", replayed: true,
     };
+  }
+
+  /**
+   * Whether the request's payee is the customer a posted payment paid: as the query resolves now,
+   * or, for a payee blocked since (who no longer resolves), their own number or one of their
+   * pseudonyms. Another payee under the same payment id is no retry of it.
+   */
+  private async namesPayee(query: string, paid: Customer): Promise<boolean> {
+    const found = await this.deps.directory.resolvePayee(query, { institutionId: paid.institutionId });
+    if (found.ok) return found.value.customer.id === paid.id;
+    if (found.code !== "payee_unavailable") return false;
+    const typed = query.trim().toLowerCase();
+    const digits = typed.replace(/[^0-9]/g, "").replace(/^0+/, "");
+    if (/^[0-9+(]/.test(typed)) return digits.length >= 6 && paid.msisdn.endsWith(digits);
+    const profile = await this.deps.directory.getProfile(paid.id);
+    return profile?.aliases.some((a) => a.aliasKey === typed) ?? false;
   }
 
   /**
