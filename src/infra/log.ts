@@ -17,11 +17,14 @@ const REDACT_DEPTH = 3;
 const judged = new Map<string, boolean>();
 const MAX_JUDGED = 1_000;
 
+// Names that describe a secret without holding it: where it is kept, how it is made, how long it is.
+const DESCRIBES_SECRET = /(File|Path|Scheme|Prefix|Length|Count|Id|At)$/;
+
 function isLoggedSecret(key: string): boolean {
   if (REDACTED_KEYS.has(key)) return true;
   let secret = judged.get(key);
   if (secret === undefined) {
-    secret = isSecretKey(key);
+    secret = isSecretKey(key) && !DESCRIBES_SECRET.test(key);
     if (judged.size < MAX_JUDGED) judged.set(key, secret);
   }
   return secret;

@@ -19,6 +19,11 @@ describe("log redaction", () => {
     await new Promise((resolve) => setImmediate(resolve));
     const [line] = lines().filter((l) => l.msg === "three");
     expect(line).toMatchObject({ otp: "[redacted]", pinHash: "[redacted]", newPINs: "[redacted]", accessToken: "[redacted]", session: "s2", input: "1" });
+    // Names that describe a secret without holding it stay readable (where the demo's secret is kept, say).
+    logger.info({ secretFile: "data/demo-ussd-secret", pinScheme: "argon2id", tokenPrefix: "fgk_ab", pinLength: 4, apiKeyId: "k1" }, "four");
+    await new Promise((resolve) => setImmediate(resolve));
+    const [described] = lines().filter((l) => l.msg === "four");
+    expect(described).toMatchObject({ secretFile: "data/demo-ussd-secret", pinScheme: "argon2id", tokenPrefix: "fgk_ab", pinLength: 4, apiKeyId: "k1" });
   });
 
   it("censors secrets at the top level and nested, in objects and arrays, and keeps the rest", async () => {
