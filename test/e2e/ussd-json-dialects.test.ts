@@ -423,18 +423,23 @@ describe.each(["hubtel", "generic"] as const)("the %s JSON dialect over the real
   });
 });
 
+/** Hubtel requests of one session without a Sequence: what tells a retry from the next hop is the ClientState handed back. */
+function hubtelBody(msisdn: string, sessionId: string) {
+  return (type: string, message: string, clientState: string): Body => ({
+    Type: type,
+    Mobile: msisdn.slice(1),
+    SessionId: sessionId,
+    ServiceCode: "*384#",
+    Message: message,
+    ClientState: clientState,
+  });
+}
+
 describe("Hubtel specifics", () => {
   it("without a Sequence, a retry handing back the same ClientState gets the stored reply, and the next hop runs even with the same input", async () => {
     const c = await rig.customer(nextPhone(), "Anne Njoki", "en", PIN, 1_000_00n);
     const sessionId = sid("hubtel-state");
-    const bare = (type: string, message: string, clientState: string): Body => ({
-      Type: type,
-      Mobile: c.msisdn.slice(1),
-      SessionId: sessionId,
-      ServiceCode: "*384#",
-      Message: message,
-      ClientState: clientState,
-    });
+    const bare = hubtelBody(c.msisdn, sessionId);
     const first = await hop(HUBTEL, 0, bare("Initiation", "*384#", ""));
     expect(first.air).toBe(SCREENS.en.main);
     const askPin = await hop(HUBTEL, 1, bare("Response", "1", first.body.ClientState as string));
@@ -458,14 +463,7 @@ describe("Hubtel specifics", () => {
   it("without a Sequence, an Initiation re-delivered late, mid-session, gets the current screen and runs nothing", async () => {
     const c = await rig.customer(nextPhone(), "Agnes Moraa", "en", PIN, 1_000_00n);
     const sessionId = sid("hubtel-late-init");
-    const bare = (type: string, message: string, clientState: string): Body => ({
-      Type: type,
-      Mobile: c.msisdn.slice(1),
-      SessionId: sessionId,
-      ServiceCode: "*384#",
-      Message: message,
-      ClientState: clientState,
-    });
+    const bare = hubtelBody(c.msisdn, sessionId);
     const first = await hop(HUBTEL, 0, bare("Initiation", "*384#", ""));
     const askPin = await hop(HUBTEL, 1, bare("Response", "1", first.body.ClientState as string));
     expect(askPin.air).toBe(SCREENS.en.askPin);

@@ -1,6 +1,9 @@
 import { loadPglitePrismaAdapter } from "../../src/infra/db/prisma.js";
 import { randomBytes } from "node:crypto";
-import { migrate } from "../../src/infra/db/migrate.js";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { MIGRATIONS_DIR, migrate } from "../../src/infra/db/migrate.js";
 import { PgliteDb, PostgresDb, type SqlDb } from "../../src/infra/db/sql.js";
 
 /** The real PostgreSQL the integration tests use; CI starts it. */
@@ -46,3 +49,22 @@ export async function openTestDb(kind: StoreKind, options: { maxConnections?: nu
 }
 
 export const STORE_KINDS: StoreKind[] = ["postgres", "pglite"];
+
+/**
+ * A test database migrated up to the migration before `migration` (an upgrade's test: rows as the
+ * older code wrote them, then `migrate` applies the rest). Cleanup also removes the copied folder.
+ */
+export async function openTestDbBefore(kind: StoreKind, migration: string): Promise<TestDb> {
+  const dir = mkdtempSync(path.join(tmpdir(), "fingate-migrations-"));
+  for (const name of readdirSync(MIGRATIONS_DIR)) {
+    if (name < migration) cpSync(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
+  }
+  const test = await openTestDb(kind, { migrationsDir: dir });
+  return {
+    ...test,
+    cleanup: async () => {
+      await test.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

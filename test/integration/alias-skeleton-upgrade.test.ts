@@ -3,31 +3,18 @@
  * every alias already held: in a group that already collides, the oldest takes the skeleton and
  * the others are kept without one, still found by their exact key; new claims are then refused.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import { MIGRATIONS_DIR, migrate } from "../../src/infra/db/migrate.js";
-import { STORE_KINDS, openTestDb, type TestDb } from "../helpers/db.js";
+import { migrate } from "../../src/infra/db/migrate.js";
+import { STORE_KINDS, openTestDbBefore, type TestDb } from "../helpers/db.js";
 
 const SKELETON = "20261129030000_alias_skeleton";
 
 describe.each(STORE_KINDS)("aliases held before the skeleton rule (%s)", (kind) => {
   let test: TestDb | undefined;
-  let dir: string | undefined;
   afterAll(async () => {
     await test?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
-
-  async function openBefore(): Promise<TestDb> {
-    dir = mkdtempSync(path.join(tmpdir(), "fingate-migrations-"));
-    for (const name of readdirSync(MIGRATIONS_DIR)) {
-      if (name < SKELETON) cpSync(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
-    }
-    return openTestDb(kind, { migrationsDir: dir });
-  }
 
   /** A customer of its own (wallet account and all) holding the alias, created at `at`. */
   async function holder(db: TestDb["db"], institutionId: string, n: number, alias: string, at: string): Promise<string> {
@@ -41,7 +28,7 @@ describe.each(STORE_KINDS)("aliases held before the skeleton rule (%s)", (kind) 
   }
 
   it("the oldest of a colliding group takes the skeleton; the others are kept and still found; a new spelling is refused", async () => {
-    test = await openBefore();
+    test = await openTestDbBefore(kind, SKELETON);
     const bank = uuidv7();
     await test.db.query(`INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1::uuid, 'skel-bank', 'Skeleton Bank', 'KES', 'Africa/Nairobi')`, [bank]);
     await holder(test.db, bank, 1, "mamajane", "2026-11-26T10:00:00Z");

@@ -1,6 +1,3 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../src/core/access/types.js";
 import { Institutions } from "../../src/core/institutions/institutions.js";
@@ -16,10 +13,10 @@ import { CachedTelcoLookup } from "../../src/infra/cache/cached-stores.js";
 import { SqlInstitutionStore } from "../../src/infra/db/institution-store.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { SqlSessionLog } from "../../src/infra/db/metered-session-store.js";
-import { MIGRATIONS_DIR, migrate } from "../../src/infra/db/migrate.js";
+import { migrate } from "../../src/infra/db/migrate.js";
 import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
-import { STORE_KINDS, openTestDb, type TestDb } from "../helpers/db.js";
+import { STORE_KINDS, openTestDb, openTestDbBefore, type TestDb } from "../helpers/db.js";
 
 const PLATFORM: Principal = { keyId: "env", role: "platform", institutionId: null };
 const balance = (a: Account | null) => (a ? a.creditsPosted - a.debitsPosted : null);
@@ -384,20 +381,12 @@ const KEYED_BY_INSTITUTION = "20261128020000_metered_sessions_institution";
 
 describe.each(STORE_KINDS)("metered sessions recorded before the institution was in their key (%s)", (kind) => {
   let test: TestDb | undefined;
-  let dir: string | undefined;
   afterAll(async () => {
     await test?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** A database migrated up to the migration before KEYED_BY_INSTITUTION. */
-  async function openBefore(): Promise<TestDb> {
-    dir = mkdtempSync(path.join(tmpdir(), "fingate-migrations-"));
-    for (const name of readdirSync(MIGRATIONS_DIR)) {
-      if (name < KEYED_BY_INSTITUTION) cpSync(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
-    }
-    return openTestDb(kind, { migrationsDir: dir });
-  }
+  const openBefore = () => openTestDbBefore(kind, KEYED_BY_INSTITUTION);
 
   it("the upgrade keeps them and their transfer ids, a report of one is its duplicate, and the old settle is gone", async () => {
     test = await openBefore();
