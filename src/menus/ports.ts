@@ -56,9 +56,22 @@ export interface StatementLine {
   reference: string;
 }
 
+/** One of a customer's wallets, as a balance screen lists it. */
+export interface WalletBalance {
+  /** The wallet's instrument alias ("wallet", "savings"). */
+  name: string;
+  availableMinor: bigint;
+  currency: string;
+}
+
 export interface AccountsPort {
-  /** What the customer can spend now: posted credits less posted and pending debits. */
-  balance(customer: CustomerRef): Promise<{ availableMinor: bigint; currency: string }>;
+  /**
+   * What the customer can spend now: posted credits less posted and pending debits, of the wallet
+   * opened at registration. `wallets`, when the customer holds more than one wallet (any of them
+   * can pay, and money sent to them goes to the default one): each one's, in the directory's order.
+   */
+  balance(customer: CustomerRef): Promise<{ availableMinor: bigint; currency: string; wallets?: WalletBalance[] }>;
+  /** The last `limit` payments in and out of any of the customer's wallets, newest first. */
   recent(customer: CustomerRef, limit: number): Promise<StatementLine[]>;
 }
 

@@ -10,8 +10,8 @@ import type { ActionContext, Customer } from "../../core/directory/types.js";
 import { feeTransferId, isFeeCode } from "../../core/fees/linked.js";
 import { transferReference } from "../../core/ledger/ids.js";
 import type { Ledger } from "../../core/ledger/ledger.js";
-import type { Transfer } from "../../core/ledger/types.js";
-import type { AccountsPort, CustomerRef, DirectoryPort, Holdings, PayeeRef, PinPort, Result, SimSwapPort, StatementLine } from "../ports.js";
+import type { Account, Transfer } from "../../core/ledger/types.js";
+import type { AccountsPort, CustomerRef, DirectoryPort, Holdings, PayeeRef, PinPort, Result, SimSwapPort, StatementLine, WalletBalance } from "../ports.js";
 
 const SELF_REGISTRATION: ActionContext = { actorType: "customer", actorId: "self-registration", channel: "ussd" };
 const asCustomer = (c: CustomerRef): ActionContext => ({ actorType: "customer", actorId: c.id, channel: "ussd" });
@@ -142,34 +142,73 @@ function feeKey(t: Transfer): string | null {
 }
 
 export class LedgerAccountsPort implements AccountsPort {
-  constructor(private readonly ledger: Pick<Ledger, "getAccount" | "listAccountTransfers">) {}
+  /**
+   * Without the directory (a caller that knows no instruments) only the wallet opened at
+   * registration is read; with it, every wallet the customer holds: a customer who pays from a
+   * second wallet, or made it the default that receives their money, must see it on the balance
+   * and the mini-statement.
+   */
+  constructor(
+    private readonly ledger: Pick<Ledger, "getAccount" | "getAccounts" | "listAccountTransfers">,
+    private readonly directory?: Pick<Directory, "listInstruments">,
+  ) {}
 
-  async balance(c: CustomerRef): Promise<{ availableMinor: bigint; currency: string }> {
-    const account = await this.ledger.getAccount(c.walletAccountId);
+  async balance(c: CustomerRef): Promise<{ availableMinor: bigint; currency: string; wallets?: WalletBalance[] }> {
+    // The wallets are listed beside the primary's read: a customer with one wallet waits for no extra round trip.
+    const [account, wallets] = await Promise.all([this.ledger.getAccount(c.walletAccountId), this.walletsOf(c)]);
     if (!account) throw new Error("ledger: wallet account not found");
-    const available = account.creditsPosted - account.debitsPosted - account.debitsPending;
-    return { availableMinor: available > 0n ? available : 0n, currency: account.currency };
+    const primary = { availableMinor: available(account), currency: account.currency };
+    if (wallets.length <= 1) return primary;
+    const others = await this.ledger.getAccounts(wallets.map((w) => w.accountId).filter((id) => id !== account.id));
+    const byId = new Map([account, ...others].map((a) => [a.id, a]));
+    const listed: WalletBalance[] = [];
+    for (const w of wallets) {
+      const a = byId.get(w.accountId);
+      if (a) listed.push({ name: w.alias, availableMinor: available(a), currency: a.currency });
+    }
+    return { ...primary, wallets: listed };
   }
 
   /**
-   * The last `limit` payments in and out. Reservations and their voids are left out (a declined
+   * The last `limit` payments of all the customer's wallets together, newest first: each wallet's
+   * own last `limit` (below), merged by time.
+   */
+  async recent(c: CustomerRef, limit: number): Promise<StatementLine[]> {
+    const [primary, wallets] = await Promise.all([this.recentOf(c.walletAccountId, limit), this.walletsOf(c)]);
+    const others = wallets.filter((w) => w.accountId !== c.walletAccountId);
+    if (others.length === 0) return primary;
+    const more = await Promise.all(others.map((w) => this.recentOf(w.accountId, limit)));
+    return [primary, ...more]
+      .flat()
+      .sort((a, b) => b.at.getTime() - a.at.getTime())
+      .slice(0, limit);
+  }
+
+  /** The customer's wallets (the instruments that hold money here), or none without the directory. */
+  private async walletsOf(c: CustomerRef): Promise<Array<{ alias: string; accountId: string }>> {
+    if (!this.directory) return [];
+    return (await this.directory.listInstruments(c.id)).filter(canPay);
+  }
+
+  /**
+   * One wallet's last `limit` payments in and out. Reservations and their voids are left out (a declined
    * cash-out leaves two of each, one per leg), so the history is read a page at a time, at most
    * STATEMENT_PAGES pages. A fee is not a payment of its own: it goes with the payment it was
    * charged for, so a line is what the payment did to the wallet (sent with its fee, or received
    * less a fee the wallet paid, as on a cash-in). A posted reservation (a cash-out) is
    * named by the reservation's reference, the one on its receipt.
    */
-  async recent(c: CustomerRef, limit: number): Promise<StatementLine[]> {
+  private async recentOf(walletAccountId: string, limit: number): Promise<StatementLine[]> {
     const lines: StatementLine[] = [];
     const fees = new Map<string, bigint>();
     const pageSize = Math.max(1, limit) * 4;
     let beforeSeq: bigint | undefined;
     for (let page = 0; page < STATEMENT_PAGES && lines.length < limit; page++) {
-      const transfers = await this.ledger.listAccountTransfers(c.walletAccountId, { limit: pageSize, ...(beforeSeq === undefined ? {} : { beforeSeq }) });
+      const transfers = await this.ledger.listAccountTransfers(walletAccountId, { limit: pageSize, ...(beforeSeq === undefined ? {} : { beforeSeq }) });
       for (const t of transfers) {
         if (lines.length >= limit) break;
         if (t.kind !== "single" && t.kind !== "post") continue;
-        const out = t.debitAccountId === c.walletAccountId;
+        const out = t.debitAccountId === walletAccountId;
         // Newest first: a fee is met before its payment (written after it, in one linked group).
         const feeOf = out && isFeeCode(t.code) ? feeKey(t) : null;
         if (feeOf !== null) {
@@ -189,6 +228,9 @@ export class LedgerAccountsPort implements AccountsPort {
     }
     return lines;
   }
+}
 
-
+function available(account: Pick<Account, "creditsPosted" | "debitsPosted" | "debitsPending">): bigint {
+  const amount = account.creditsPosted - account.debitsPosted - account.debitsPending;
+  return amount > 0n ? amount : 0n;
 }

@@ -36,7 +36,7 @@ export function coreMenuPorts(core: MenuCoreServices): MenuPorts {
     directory,
     pins,
     // Balance hops in flight together read their wallets with one statement (src/infra/db/coalesced-account-reads.ts, composed in src/main.ts).
-    accounts: new LedgerAccountsPort(core.ledger),
+    accounts: new LedgerAccountsPort(core.ledger, core.directory),
     payments: core.payments ? new CorePaymentsPort(core.payments) : new LedgerPaymentsPort(core.ledger, directory, pins),
     simSwap: new CoreSimSwapPort(core.simSwap),
     ...(core.agents ? { agents: new CoreAgentsPort(core.agents, core.pins, core.ledger) } : {}),

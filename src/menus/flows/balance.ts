@@ -30,7 +30,11 @@ export const balance: Flow = {
       const read = settledLater(ctx.accounts.balance(customer));
       const verified = await ctx.pins.verifyPin(customer, input);
       if (!verified.ok) return afterPinRefusal(state, verified, msg("bal.ask_pin"));
-      const { availableMinor, currency } = await read;
+      const { availableMinor, currency, wallets } = await read;
+      // Several wallets: each can pay and one receives, so each one's balance is shown by its name.
+      if (wallets && wallets.length > 1) {
+        return end(state, [msg("bal.title_several"), ...wallets.map((w) => msg("bal.wallet", { name: w.name, amount: money(w.availableMinor, w.currency) }))]);
+      }
       return end(state, [msg("bal.result", { amount: money(availableMinor, currency) })]);
     },
   },
