@@ -147,6 +147,10 @@ describe("agents over USSD (Africa's Talking, PostgreSQL)", () => {
     const ref = /Ref ([0-9A-F]{10})/.exec(offer[3]!)![1];
     const stmt = (await walk("+254712300012", ["3", "4827"])).at(-1)!;
     expect(stmt).toMatch(new RegExp(`^END Last transactions:\\n.* Sent KES 310\\.00 Ref ${ref}\\n.* Received KES 1,000\\.00 Ref [0-9A-F]{10}$`));
+    // The agent's receipt named the cash-out by the same reference, and so does the agent's list of today's movements.
+    expect(started[4]).toContain(`Ref ${ref}.`);
+    const today = (await walk("+254712300092", ["4", AGENT_PIN])).at(-1)!;
+    expect(today).toMatch(new RegExp(`^END Today: 1 transaction\\.\\n.* In KES 300\\.00 Ref ${ref}$`));
     // Answered: the next dial is the main menu again.
     expect((await walk("+254712300012", []))[0]).toMatch(/^CON Welcome to fingate\n1\. Balance\n2\. Send money\n3\. Mini-statement\n4\. Withdraw cash/);
   });

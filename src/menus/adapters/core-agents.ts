@@ -67,7 +67,7 @@ export class CoreAgentsPort implements AgentsPort {
   constructor(
     private readonly agents: AgentsCore,
     private readonly pins: Pick<PinService, "verifyPin">,
-    private readonly ledger: Pick<Ledger, "getAccount">,
+    private readonly ledger: Pick<Ledger, "getAccount" | "getTransfer">,
   ) {}
 
   async atNumber(msisdn: string, institutionId: string): Promise<{ agent: AgentRef | null; awaitingCashOut: string[] }> {
@@ -175,8 +175,20 @@ export class CoreAgentsPort implements AgentsPort {
     if (!r.ok) throw new Error(`agents: today's transactions refused (${r.code})`);
     // Holds and their voids are not movements the agent made; a posted hold shows as its post.
     const moved = r.transactions.filter((t) => t.kind === "single" || t.kind === "post");
-    const lines = moved.slice(0, limit).map((t) => ({ direction: t.direction, amountMinor: t.amountMinor, at: t.createdAt, reference: transferReference(t.transferId) }));
+    const lines = await Promise.all(
+      moved.slice(0, limit).map(async (t) => ({ direction: t.direction, amountMinor: t.amountMinor, at: t.createdAt, reference: transferReference(await this.namedId(t)) })),
+    );
     return { count: moved.length, lines };
+  }
+
+  /**
+   * The id a movement's receipts name it by: a posted hold (an approved cash-out) by its hold's,
+   * as the agent's receipt, the customer's approval and mini-statement and the SMS notices do; the
+   * post's own id is one nobody was told.
+   */
+  private async namedId(t: { transferId: string; kind: string }): Promise<string> {
+    if (t.kind !== "post") return t.transferId;
+    return (await this.ledger.getTransfer(t.transferId))?.pendingId ?? t.transferId;
   }
 
   async commissionEarned(agent: AgentRef): Promise<{ balanceMinor: bigint; currency: string }> {
