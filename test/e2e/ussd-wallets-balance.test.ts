@@ -63,6 +63,8 @@ describe("a customer with several wallets", () => {
     const c = await customer("+254712260011", "Amina Njeri");
     const payer = await customer("+254712260012", "Peter Otieno");
     await fund(payer.walletAccountId, 500_00n);
+    // Before the second wallet: money received on the wallet opened at registration.
+    await fund(c.walletAccountId, 30_00n);
     const savings = await savingsOf(c);
     const set = await env.services.directory.setDefaultInstrument(SYSTEM, c.id, savings.id);
     expect(set.ok).toBe(true);
@@ -72,9 +74,10 @@ describe("a customer with several wallets", () => {
     const ref = /Ref ([0-9A-F]{10})/.exec(paid[5]!)![1]!;
 
     const balance = await walk("wallets-bal-2", c.msisdn, ["1", PIN]);
-    expect(balance[2]).toBe("END Your balances:\nwallet: KES 0.00\nsavings: KES 120.00");
+    expect(balance[2]).toBe("END Your balances:\nwallet: KES 30.00\nsavings: KES 120.00");
+    // Both wallets' payments, newest first.
     const statement = await walk("wallets-stmt-1", c.msisdn, ["3", PIN]);
-    expect(statement[2]).toMatch(new RegExp(`^END Last transactions:\\n.* Received KES 120\\.00 Ref ${ref}$`));
+    expect(statement[2]).toMatch(new RegExp(`^END Last transactions:\\n.* Received KES 120\\.00 Ref ${ref}\\n.* Received KES 30\\.00 Ref [0-9A-F]{10}$`));
   });
 
   it("a customer with only the wallet still hears one balance", async () => {
