@@ -67,6 +67,20 @@ describe("agents core on postgres", () => {
     expect(today.ok && today.transactions.map((t) => [t.code, t.direction])).toEqual([["cash_in", "out"], ["float_top_up", "in"]]);
   });
 
+  it("counts all of a busy agent's movements today, past one ledger page and its holds, and lists the newest", async () => {
+    const agent = await w.newAgent(0n);
+    await w.fund(w.bob.walletAccountId, 5_000n);
+    // A declined cash-out's hold and void come first (they moved nothing), then 130 top-ups:
+    // more than one page of the float's history, the holds on a page of their own.
+    const hold = await w.services.agents.startCashOut({ id: uuidv7(), agentId: agent.id, customerQuery: w.bob.msisdn, amountMinor: 1_000n, agentPin: AGENT_PIN });
+    expect(hold.ok).toBe(true);
+    if (hold.ok) expect(await w.services.agents.declineCashOut({ pendingId: hold.pending.pendingId, customerId: w.bob.id })).toMatchObject({ ok: true });
+    for (let i = 1; i <= 130; i++) await w.fund(agent.floatAccountId, BigInt(i));
+    const today = await w.services.agents.todaysTransactions(agent.id, 3);
+    expect(today).toMatchObject({ ok: true, count: 130 });
+    expect(today.ok && today.transactions.map((t) => t.amountMinor)).toEqual([130n, 129n, 128n]);
+  });
+
   it("attaches receipts for both sides and the approval prompt to the transfers, PINs nowhere in them", async () => {
     const agent = await w.newAgent(20_000n);
     await w.fund(w.bob.walletAccountId, 5_000n);

@@ -38,6 +38,17 @@ export type { AgentsDeps } from "./kit.js";
 
 const MAX_LIST = 100;
 const MAX_TODAY = 50;
+/** Today's movements are read back a ledger page (its largest) at a time, at most TODAY_PAGES of them (5,000 a day). */
+const TODAY_PAGE = 100;
+const TODAY_PAGES = 50;
+
+/** A single transfer or a posted hold: what reached or left the float (a hold or its void did not). */
+const movedMoney = (t: Transfer): boolean => t.kind === "single" || t.kind === "post";
+
+function asMovement(t: Transfer, floatAccountId: string): AgentTransaction {
+  const direction = t.creditAccountId === floatAccountId ? ("in" as const) : ("out" as const);
+  return { transferId: t.id, code: t.code, direction, amountMinor: t.amountMinor, kind: t.kind, createdAt: t.createdAt };
+}
 
 /**
  * Business correspondents: onboarding by the bank, float, cash-in, cash-out (customer- or
@@ -204,27 +215,34 @@ export class Agents {
     return { ok: true, balanceMinor: await this.kit.balance(agent.floatAccountId), currency: institution.currency };
   }
 
-  /** The float's movements since the start of the agent's local day, newest first (holds left out). */
-  async todaysTransactions(agentId: string, limit = 10): Promise<AgentResult<{ transactions: AgentTransaction[] }>> {
+  /**
+   * The float's movements since the start of the agent's local day, newest first (holds and their
+   * voids left out: they moved nothing), at most `limit` of them, and how many there were today.
+   */
+  async todaysTransactions(agentId: string, limit = 10): Promise<AgentResult<{ transactions: AgentTransaction[]; count: number }>> {
     const agent = await this.get(agentId);
     const institution = agent ? await this.kit.deps.institutions.get(agent.institutionId) : null;
     if (!agent || !institution) return refuse("agent_not_found");
-    const now = this.kit.now();
-    const today = periodKeys(now, institution.timezone).dayKey;
+    const today = periodKeys(this.kit.now(), institution.timezone).dayKey;
+    const isToday = (t: Transfer) => periodKeys(t.createdAt, institution.timezone).dayKey === today;
     const n = Math.min(Math.max(1, Math.trunc(Number.isFinite(limit) ? limit : 10)), MAX_TODAY);
-    const transfers = await this.kit.deps.ledger.listAccountTransfers(agent.floatAccountId, { limit: n });
-    const transactions = transfers
-      // Holds and their voids moved nothing: the agent sees what reached or left its float.
-      .filter((t) => (t.kind === "single" || t.kind === "post") && periodKeys(t.createdAt, institution.timezone).dayKey === today)
-      .map((t) => ({
-        transferId: t.id,
-        code: t.code,
-        direction: t.creditAccountId === agent.floatAccountId ? ("in" as const) : ("out" as const),
-        amountMinor: t.amountMinor,
-        kind: t.kind,
-        createdAt: t.createdAt,
-      }));
-    return { ok: true, transactions };
+    const transactions: AgentTransaction[] = [];
+    let count = 0;
+    // A busy agent's day holds more than one page, holds and their voids among them: read back
+    // a page at a time to the first movement of another day (bounded), counting as it goes.
+    let beforeSeq: bigint | undefined;
+    for (let page = 0; page < TODAY_PAGES; page++) {
+      const transfers = await this.kit.deps.ledger.listAccountTransfers(agent.floatAccountId, { limit: TODAY_PAGE, ...(beforeSeq === undefined ? {} : { beforeSeq }) });
+      const ofToday = transfers.filter(isToday);
+      for (const t of ofToday.filter(movedMoney)) {
+        count++;
+        if (transactions.length < n) transactions.push(asMovement(t, agent.floatAccountId));
+      }
+      const last = transfers.at(-1);
+      if (ofToday.length < transfers.length || transfers.length < TODAY_PAGE || last?.seq === undefined) break;
+      beforeSeq = last.seq;
+    }
+    return { ok: true, transactions, count };
   }
 
   /** The float's history, newest first, one page at a time (beforeSeq from the previous page's last). */

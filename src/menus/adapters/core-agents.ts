@@ -40,8 +40,6 @@ export type AgentsCore = Pick<
   | "commissionEarned"
 >;
 
-// Float movements fetched for "today" (the core caps it at 50); the screen shows the newest few.
-const TODAY_FETCH = 50;
 const CHANNEL = "ussd" as const;
 
 /** An agent's cash-in or cash-out as the core takes it: the request id names the transfer, the PIN is the agent's. */
@@ -171,14 +169,12 @@ export class CoreAgentsPort implements AgentsPort {
   }
 
   async todaysTransactions(agent: AgentRef, limit: number): Promise<{ count: number; lines: AgentTxLine[] }> {
-    const r = await this.agents.todaysTransactions(agent.id, TODAY_FETCH);
+    const r = await this.agents.todaysTransactions(agent.id, limit);
     if (!r.ok) throw new Error(`agents: today's transactions refused (${r.code})`);
-    // Holds and their voids are not movements the agent made; a posted hold shows as its post.
-    const moved = r.transactions.filter((t) => t.kind === "single" || t.kind === "post");
     const lines = await Promise.all(
-      moved.slice(0, limit).map(async (t) => ({ direction: t.direction, amountMinor: t.amountMinor, at: t.createdAt, reference: transferReference(await this.namedId(t)) })),
+      r.transactions.map(async (t) => ({ direction: t.direction, amountMinor: t.amountMinor, at: t.createdAt, reference: transferReference(await this.namedId(t)) })),
     );
-    return { count: moved.length, lines };
+    return { count: r.count, lines };
   }
 
   /**
