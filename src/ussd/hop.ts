@@ -476,7 +476,7 @@ export class HopProcessor {
   }
 
   private acquire(key: string, req: HopRequest): Promise<LockedValue | null> {
-    // A new session dialled without a shortcut takes the caller's resume point in the same trip.
+    // A new session dialled without a shortcut reads the caller's resume point in the same trip.
     return this.lockWaiting(key, this.mayResume(req) ? resumeKey(this.deps.menu.institutionId, req) : undefined);
   }
 
@@ -566,6 +566,10 @@ export class HopProcessor {
       next = interrupted
         ? this.offerResume(req, interrupted, startedAtMs)
         : this.fresh(req, await this.deps.engine.begin(ctx, shortcut), segments.length, startedAtMs);
+      // The point read stays in the store until this hop's commit: the offer writes it again, and
+      // one that cannot be offered (unreadable) is deleted by it. A commit refused or failed
+      // leaves it for the next dial, instead of losing it with the session this hop could not save.
+      if (lock.taken !== null) next.resumable = true;
     } else if (record.offer) {
       const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
       const { offer, ...rest } = record;

@@ -93,7 +93,7 @@ function conformance(name: string, open: () => Promise<Subject>) {
       await store.unlock("race", tokens.find((t) => t !== null)!);
     });
 
-    it("lockAndGet locks and reads in one step, and takes the other key only when the first holds nothing", async () => {
+    it("lockAndGet locks and reads in one step, and reads the other key (leaving it) only when the first holds nothing", async () => {
       await store.set("lg", "value", 60);
       await store.set("lg-resume", "resume", 60);
       const first = await store.lockAndGet("lg", 5_000, "lg-resume");
@@ -103,8 +103,10 @@ function conformance(name: string, open: () => Promise<Subject>) {
       expect(await store.commit("lg", first!, [])).toBe(true);
       const fresh = await store.lockAndGet("lg-new", 5_000, "lg-resume");
       expect(fresh).toMatchObject({ value: null, taken: "resume" });
-      expect(await store.get("lg-resume")).toBeNull(); // taken means gone
-      expect(await store.commit("lg-new", fresh!, [])).toBe(true);
+      // Left in place: a commit refused or failed must not lose it; the commit's writes decide.
+      expect(await store.get("lg-resume")).toBe("resume");
+      expect(await store.commit("lg-new", fresh!, [{ key: "lg-resume", value: null }])).toBe(true);
+      expect(await store.get("lg-resume")).toBeNull();
       expect(await store.lockAndGet("lg-none", 5_000, "lg-never")).toMatchObject({ value: null, taken: null });
     });
 
@@ -179,7 +181,7 @@ function conformance(name: string, open: () => Promise<Subject>) {
       for (const k of ["sc:a", "sc:b", "sd:c", "sc*x"]) await store.delete(k);
     });
 
-    it("scan with a moment finds the sessions due as their last write left them: set, committed, extended, shortened, taken", async () => {
+    it("scan with a moment finds the sessions due as their last write left them: set, committed, extended, shortened, read then deleted", async () => {
       const lock = await store.lockAndGet("ix:a", 5_000);
       expect(await store.commit("ix:a", lock!, [{ key: "ix:a", value: "committed", ttlSec: 30 }])).toBe(true);
       await store.set("ix:b", "later", 60);
@@ -191,6 +193,7 @@ function conformance(name: string, open: () => Promise<Subject>) {
       await store.set("ix:t", "taken", 20);
       const taking = await store.lockAndGet("ix:new", 5_000, "ix:t");
       expect(taking?.taken).toBe("taken");
+      expect(await store.commit("ix:new", taking!, [{ key: "ix:t", value: null }])).toBe(true);
       const locked = await store.lockAndGet("ix:b", 5_000); // a lock is never a session
       const due = (await store.scan("ix:", 100, Date.now() + 45_000)).sort((x, y) => x.key.localeCompare(y.key));
       expect(due.map(({ key, value }) => ({ key, value }))).toEqual([{ key: "ix:a", value: "committed" }, { key: "ix:c", value: "shortened" }]);
@@ -203,7 +206,6 @@ function conformance(name: string, open: () => Promise<Subject>) {
       await store.set("iy:a", "unindexed", 20);
       expect((await store.scan("iy:", 100, Date.now() + 45_000)).map((f) => f.key)).toEqual(["iy:a"]);
       if (subject.indexed) expect(await subject.indexed("ix:")).toEqual(["ix:a", "ix:b", "ix:c", "ix:d"]);
-      await store.commit("ix:new", taking!, []);
       await store.commit("ix:b", locked!, []);
       for (const k of ["ix:a", "ix:b", "ix:c", "ix:d", "iy:a"]) await store.delete(k);
     });

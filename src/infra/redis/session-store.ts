@@ -8,7 +8,7 @@
  * kept in a sorted set per prefix, `<prefix>index:<indexed prefix>`, scored by the record's expiry
  * (epoch ms, Redis's clock), so that a scan for the records lapsing soon reads those only, not the
  * keyspace. Every write of such a key updates its entry in the same script: a set scores it at
- * the record's new expiry, a delete (or a take) removes it. So a live record always has its entry;
+ * the record's new expiry, a delete removes it. So a live record always has its entry;
  * an entry can outlive its record only when the record lapses (Redis drops it, not a write), and
  * the scan that meets such an entry removes it. The index key itself lapses with the last record
  * written to it (each write keeps its TTL at least as long as the record's).
@@ -80,9 +80,9 @@ return out`;
 // The hops' operations of one turn, in the order they were issued (as a pipeline would run them).
 // KEYS: every operation's keys, one operation after another. ARGV: per operation its kind, its
 // number of keys and of arguments, then its arguments.
-//   L (lockAndGet). Keys: lock, value[, take, then take's indexes]. Args: token, lock ms[, take's
-//     index member when it has indexes]. Answers 0 when the lock is held by another, else
-//     {value, has value, taken, has taken}: a hop's lock and read.
+//   L (lockAndGet). Keys: lock, value[, take]. Args: token, lock ms. Answers 0 when the lock is
+//     held by another, else {value, has value, taken, has taken}: a hop's lock and read (take is
+//     read, not deleted: the hop's commit rewrites or deletes it).
 //   C (commit). Keys: lock, value, then per written key the key and its indexes (none when its
 //     prefix is not indexed). Args: token, proof, the value read, then per written key a TTL in
 //     seconds (0: delete), its value, its number of indexes and, when it has any, its index
@@ -98,13 +98,7 @@ local function lock_and_get(k, a, nkeys)
   if not redis.call("set", KEYS[k], ARGV[a], "PX", ARGV[a + 1], "NX") then return 0 end
   local value = redis.call("get", KEYS[k + 1])
   local taken = false
-  if not value and nkeys >= 3 then
-    taken = redis.call("get", KEYS[k + 2])
-    if taken then
-      redis.call("del", KEYS[k + 2])
-      index(k + 2, nkeys - 3, ARGV[a + 2], 0)
-    end
-  end
+  if not value and nkeys >= 3 then taken = redis.call("get", KEYS[k + 2]) end
   return {value or "", value and 1 or 0, taken or "", taken and 1 or 0}
 end
 local function unchanged(k, a)
@@ -222,11 +216,7 @@ export class RedisSessionStore implements SessionStore {
     const heldUntilMs = performance.now() + lockMs / 2;
     const keys = [`${this.prefix}lock:${key}`, this.prefix + key];
     const args: (string | number)[] = [token, lockMs];
-    if (take !== undefined) {
-      const indexes = this.indexesOf(take);
-      keys.push(this.prefix + take, ...indexes);
-      if (indexes.length > 0) args.push(take);
-    }
+    if (take !== undefined) keys.push(this.prefix + take);
     const got = (await this.operation("L", keys, args)) as [string, number, string, number] | 0;
     if (got === 0) return null;
     const [value, hasValue, taken, hasTaken] = got;

@@ -27,7 +27,10 @@ export interface StoredValue {
 export interface LockedValue {
   token: string;
   value: string | null;
-  /** The `take` key's value, read and deleted because `key` held nothing (null otherwise). */
+  /**
+   * The `take` key's value, read because `key` held nothing (null otherwise). It is not deleted:
+   * the hop's commit rewrites or deletes it, so a commit refused or failed leaves it as it was.
+   */
   taken: string | null;
   /**
    * The store's own: until when (performance.now()) the lock is surely still held, so a commit
@@ -39,7 +42,8 @@ export interface LockedValue {
 export interface SessionStore {
   /**
    * A hop's first round trip: takes key's lock and reads key; when key holds nothing and `take`
-   * is given, also reads and deletes that key. null when someone else holds the lock.
+   * is given, also reads that key (left in place: the commit's writes say what becomes of it).
+   * null when someone else holds the lock.
    */
   lockAndGet(key: string, ttlMs: number, take?: string): Promise<LockedValue | null>;
   /**
@@ -94,10 +98,7 @@ export class MemorySessionStore implements SessionStore {
     if (token === null) return null;
     const value = await this.get(key);
     let taken: string | null = null;
-    if (value === null && take !== undefined) {
-      taken = await this.get(take);
-      this.values.delete(take);
-    }
+    if (value === null && take !== undefined) taken = await this.get(take);
     return { token, value, taken };
   }
 
