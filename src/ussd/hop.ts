@@ -417,6 +417,8 @@ export class HopProcessor {
     let lock: LockedValue | null = null;
     let writes: SessionWrite[] = [];
     let reply: HopReply;
+    // Before the lock is asked for: its TTL runs from no earlier than this.
+    const lockingAtMs = Date.now();
     try {
       lock = await this.acquire(key, req);
       if (lock === null) {
@@ -432,12 +434,13 @@ export class HopProcessor {
     }
     answer(reply);
     if (lock !== null) {
-      const saved = await this.commitTwice(key, lock, writes).catch((error: unknown) => {
+      const saved = await this.commitRetrying(key, lock, writes, lockingAtMs).catch((error: unknown) => {
         // The step already ran (maybe moved money): its answer is the truth, and it went out. A
         // retry re-runs the step, and a transfer's derived id keeps it from posting twice. The
         // lock is kept: the caller's next answer (to the screen they saw) must not run against
         // the screen before it, which the store still holds (a PIN read as an amount); it waits,
-        // and ends "busy", until the lock lapses.
+        // and ends "busy", until the lock lapses. Only a store down for the lock's whole TTL
+        // gets here (commitRetrying).
         if (writes.length > 0) this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved");
         return true;
       });
@@ -481,16 +484,22 @@ export class HopProcessor {
   }
 
   /**
-   * A hop's commit, tried a second time shortly after a failure (a blip of the store's connection
-   * passes; the lock is still ours for its TTL), so that one blip does not leave the session's
-   * next hop waiting out the lock and ending "busy".
+   * A hop's commit, tried again after a failure (a blip of the store's connection passes) for as
+   * long as the lock, asked for at lockingAtMs, is surely still ours: a failure ends the session's
+   * hops (the lock is kept, see locked), so giving up after a second try 50 ms later left every
+   * later hop, the aggregator's retry of this one included, waiting out the lock's TTL and ending
+   * "busy" after a blip of a tenth of a second. Throws the last failure once no try fits in the TTL.
    */
-  private async commitTwice(key: string, lock: LockedValue, writes: SessionWrite[]): Promise<boolean> {
-    try {
-      return await this.deps.sessions.commit(key, lock, writes);
-    } catch {
-      await sleep(COMMIT_RETRY_MS);
-      return this.deps.sessions.commit(key, lock, writes);
+  private async commitRetrying(key: string, lock: LockedValue, writes: SessionWrite[], lockingAtMs: number): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deps.sessions.commit(key, lock, writes);
+      } catch (error) {
+        const waitMs = COMMIT_RETRY_MS[attempt];
+        // A try past the TTL could only land if nobody took the session over: not worth holding the session's queue here for.
+        if (waitMs === undefined || Date.now() + waitMs >= lockingAtMs + this.limits.lockTtlMs) throw error;
+        await sleep(waitMs);
+      }
     }
   }
 
@@ -704,8 +713,8 @@ export class HopProcessor {
   }
 }
 
-/** How long a hop waits before its failed commit's second try. */
-const COMMIT_RETRY_MS = 50;
+/** Waits before the further tries of a hop's failed commit (within its lock's TTL: commitRetrying). */
+const COMMIT_RETRY_MS = [50, 100, 200, 400, 800, 1_600, 3_200];
 
 /** Waits between tries of a session's metering; past the last, it is given up (and logged). */
 const METER_RETRY_MS = [200, 1_000, 5_000];

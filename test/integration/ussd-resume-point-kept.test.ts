@@ -87,10 +87,12 @@ describe("a new dial whose first hop is not saved keeps the caller's resume poin
   });
 
   it("its commit failing (Redis dropped the connection): the next dial still offers the send", async () => {
-    const { sessions, hop, interruptedSend } = setup("+254712270002");
+    const { sessions, hop, interruptedSend } = setup("+254712270002", { lockTtlMs: 300 });
     const confirm = await interruptedSend("rf-1");
-    sessions.failCommits = 2;
+    // Down for longer than the hop keeps trying (the lock's TTL).
+    sessions.failCommits = 1_000;
     expect(await hop("rf-2", "")).toBe(OFFER);
+    sessions.failCommits = 0;
     expect(await hop("rf-3", "")).toBe(OFFER);
     expect(await hop("rf-3", "1")).toBe(confirm);
   });
