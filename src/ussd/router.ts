@@ -46,14 +46,18 @@ export interface UssdRouterDeps {
 const BODY_LIMIT = "8kb";
 const NAME_RE = /^[a-z0-9-]{1,32}$/;
 // A session's store key begins with its aggregator's name; these begin the store's other keys
-// (a session's lock, a subscriber's resume point), which an aggregator so named could collide with.
-const RESERVED_NAMES: ReadonlySet<string> = new Set(["lock", "resume"]);
+// (a session's lock, a subscriber's resume point, the Redis store's expiry index), which an
+// aggregator so named could collide with: "index" with session id "smpp-" is the index's own key.
+const RESERVED_NAMES: ReadonlySet<string> = new Set(["lock", "resume", "index"]);
+// USSD over SMPP's sessions are those of aggregators "smpp-<link id>" in the same store (see
+// USSD_INDEXED_PREFIXES in gateway.ts): an HTTP aggregator so named would share their keys.
+const RESERVED_PREFIX = "smpp-";
 
 export function ussdRouter(deps: UssdRouterDeps): Router {
   const router = express.Router();
   const names = new Set<string>();
   for (const aggregator of deps.aggregators) {
-    if (!NAME_RE.test(aggregator.name) || names.has(aggregator.name) || RESERVED_NAMES.has(aggregator.name)) {
+    if (!NAME_RE.test(aggregator.name) || names.has(aggregator.name) || RESERVED_NAMES.has(aggregator.name) || aggregator.name.startsWith(RESERVED_PREFIX)) {
       throw new Error(`bad, reserved or duplicate aggregator name: ${aggregator.name}`);
     }
     names.add(aggregator.name);

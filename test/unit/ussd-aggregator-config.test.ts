@@ -33,8 +33,10 @@ describe("aggregator configuration", () => {
     }
     expect(start([{ name: "Bad Name", dialect: "hubtel", secret: SECRET }])).toThrow(/aggregator name/);
     expect(start([{ name: "at", dialect: "africastalking", secret: SECRET }, { name: "at", dialect: "generic", secret: SECRET }])).toThrow(/duplicate/);
-    // The session store's own key prefixes: an aggregator so named could reach another's lock.
-    for (const name of ["lock", "resume"]) expect(start([{ name, dialect: "generic", secret: SECRET }]), name).toThrow(/reserved/);
+    // The session store's own key prefixes: an aggregator so named could reach another's lock,
+    // or (named "index", its session "smpp-") overwrite the Redis store's expiry index; and
+    // USSD over SMPP's sessions, whose aggregators are "smpp-<link id>".
+    for (const name of ["lock", "resume", "index", "smpp-l1"]) expect(start([{ name, dialect: "generic", secret: SECRET }]), name).toThrow(/reserved/);
   });
 
   it("refuses a dialect or a secret place it does not know (a typo would have served the generic dialect)", () => {
