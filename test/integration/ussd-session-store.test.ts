@@ -414,6 +414,20 @@ describe("MemorySessionStore bounds", () => {
     expect(await store.get("c")).toBe("3");
   });
 
+  it("sessions that lapse unread are dropped as later writes come, not held until maxEntries", async () => {
+    let now = 1_000_000;
+    const store = new MemorySessionStore({ clock: () => now });
+    for (let i = 0; i < 1_000; i++) {
+      const lock = await store.lockAndGet(`abandoned-${i}`, 10_000);
+      await store.commit(`abandoned-${i}`, lock!, [{ key: `abandoned-${i}`, value: "x".repeat(1_000), ttlSec: 180 }]);
+    }
+    now += 181_000;
+    const lock = await store.lockAndGet("live", 10_000);
+    await store.commit("live", lock!, [{ key: "live", value: "y", ttlSec: 180 }]);
+    expect(store.size).toBe(1);
+    expect(await store.get("live")).toBe("y");
+  });
+
   it("a scan drops the lapsed values it meets", async () => {
     let now = 1_000_000;
     const store = new MemorySessionStore({ clock: () => now });

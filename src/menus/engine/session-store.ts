@@ -81,6 +81,20 @@ export interface MemorySessionStoreOptions {
   clock?: () => number;
 }
 
+/**
+ * Drops the entries at the head of a map kept in write order while they have lapsed. Values lapse
+ * in about the order they were written (most carry the one idle TTL), so the sessions nobody reads
+ * again (timed out, abandoned: lazy expiry never meets them) go as later writes come, at a cost of
+ * one look per write, instead of staying until maxEntries pushes them out (up to 100,000 records
+ * of up to 4 KiB held by a gateway whose live sessions are a few hundred).
+ */
+function dropLapsedOldest(map: Map<string, { value: string; expiresAtMs: number }>, now: number): void {
+  for (const [key, entry] of map) {
+    if (entry.expiresAtMs > now) return;
+    map.delete(key); // deleting the entry under the cursor is safe in a Map's iteration
+  }
+}
+
 /** Embedded default: a bounded map with lazy expiry, for a single gateway process. */
 export class MemorySessionStore implements SessionStore {
   private readonly values = new Map<string, { value: string; expiresAtMs: number }>();
@@ -160,6 +174,7 @@ export class MemorySessionStore implements SessionStore {
     if (!(ttlSec > 0)) throw new Error("session ttl must be positive");
     this.values.delete(key); // re-inserting keeps the map in write order, oldest first
     this.values.set(key, { value, expiresAtMs: this.clock() + ttlSec * 1000 });
+    dropLapsedOldest(this.values, this.clock());
     while (this.values.size > this.maxEntries) {
       const oldest = this.values.keys().next().value;
       if (oldest === undefined) break;
