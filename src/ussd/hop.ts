@@ -446,13 +446,31 @@ export class HopProcessor {
       });
       // This hop outlived its lock and another took the session over: that one's state stands (a
       // retry of this hop, same derived transfer id, tells what this one did).
-      if (!saved && writes.length > 0) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved: its lock lapsed and another hop took it over");
+      if (!saved && writes.length > 0) {
+        this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved: its lock lapsed and another hop took it over");
+        await this.dropResumePoint(req, writes);
+      }
     }
     // Nothing above throws (failures are answered or logged). Hops of one session run one at a
     // time here (the mutex), so this is the hop that added it.
     if (hop.movesMoney) this.moneyInFlight.delete(key);
     if (hop.lang !== undefined && lock !== null) this.languages.delete(key);
     return reply;
+  }
+
+  /**
+   * After a refused commit (this hop outlived its lock, and another hop or the network's end took
+   * the session over), the delete of the caller's resume point among its writes, applied on its
+   * own: the step the hop ran finished the flow (a payment posted), and the point, left at the PIN
+   * step, offered to continue that payment on the next dial. A delete costs at most an offer (the
+   * point of a flow the caller started since), never a write of the session another hop made.
+   */
+  private async dropResumePoint(req: HopRequest, writes: SessionWrite[]): Promise<void> {
+    const point = resumeKey(this.deps.menu.institutionId, req);
+    if (!writes.some((w) => w.key === point && w.value === null)) return;
+    await this.deps.sessions.delete(point).catch((error: unknown) => {
+      this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd resume point not dropped");
+    });
   }
 
   /**

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LockedValue, SessionWrite } from "../../src/menus/engine/session-store.js";
 import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { HopLimits } from "../../src/ussd/hop.js";
+import type { EndedUssdSession, HopLimits } from "../../src/ussd/hop.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -103,5 +103,41 @@ describe("a new dial whose first hop is not saved keeps the caller's resume poin
     await admin.set(point, "not a session", "EX", 60);
     expect(await hop("ru-1", "")).toMatch(/^Welcome to fingate/);
     expect(await admin.exists(point)).toBe(0);
+  });
+});
+
+describe("a payment's PIN hop whose commit is refused", () => {
+  it("still drops the caller's resume point: the next dial does not offer to continue the payment it made", async () => {
+    const msisdn = "+254712270004";
+    const bank = new FakeBank();
+    bank.addCustomer(msisdn, "Jane Wanjiru", { pin: "4827", balance: 1_000_00n });
+    const payee = bank.addCustomer("+254712270098", "Peter Otieno", { alias: "peter" });
+    const ended: EndedUssdSession[] = [];
+    // Two instances on one Redis prefix: A's PIN hop stalls before its commit, B gets the network's end notice.
+    const instance = (store: UnsteadyStore) => {
+      stores.push(store);
+      return createUssdChannel({
+        ports: bank.ports(), institutionId: bank.institutionId, sessions: store, secretKey: Buffer.alloc(32, 7),
+        aggregators: [{ name: "at", dialect: "africastalking", secret: "at-shared-secret-0123456789" }],
+        logger: { info() {}, warn() {}, error() {} }, hopLimits: { lockTtlMs: 200 }, onSessionEnd: async (s) => void ended.push(s),
+      });
+    };
+    const storeA = new UnsteadyStore(new Redis(REDIS_URL), { prefix });
+    const [a, b] = [instance(storeA), instance(new UnsteadyStore(new Redis(REDIS_URL), { prefix }))];
+    const hop = async (channel: typeof a, sessionId: string, text: string) =>
+      (await channel.hops.handle({ aggregator: "at", sessionId, msisdn, serviceCode: "*384#", mode: "cumulative", text, hopKey: text })).text;
+    for (const text of ["", "2", "2*peter", "2*peter*100", "2*peter*100*1"]) await hop(a, "rp-1", text);
+    await a.hops.drain();
+    storeA.delayCommitMs = 600;
+    expect(await hop(a, "rp-1", "2*peter*100*1*4827")).toMatch(/^Sent KES 100\.00 to PETER/);
+    // The network ends the session meanwhile (on B, once A's lock has lapsed): B deletes and meters it, and A's late write is refused.
+    await b.hops.endSession("at", "rp-1", "end");
+    await a.hops.drain();
+    storeA.delayCommitMs = 0;
+    // Metered by A's END and by B's end (the meter counts a session once).
+    expect(new Set(ended.map((s) => s.sessionId))).toEqual(new Set(["rp-1"]));
+    expect(await storeA.get("at:rp-1")).toBeNull();
+    expect(bank.balances.get(payee.walletAccountId)).toBe(100_00n);
+    expect(await hop(b, "rp-2", "")).toMatch(/^Welcome to fingate/);
   });
 });
