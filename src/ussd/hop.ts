@@ -45,6 +45,14 @@ export interface HopRequest {
   opens?: boolean;
   /** The caller's mobile network as the aggregator names it (MCC+MNC), for the session's tariff. */
   networkCode?: string;
+  /**
+   * The dial that opens a session under a reused id whose predecessor was just ended (USSD over
+   * SMPP's begin, after endSession): a record found other than this hop's own (a re-delivered
+   * begin's) is the predecessor's, written back by a hop of it still under way on another
+   * instance when the end went ahead without the lock. It is replaced by a new session, never
+   * continued (the new dial got the old screen, and its next input ran the old step).
+   */
+  fresh?: boolean;
 }
 
 /** A session that is over, as the tariff meter needs it. */
@@ -550,8 +558,9 @@ export class HopProcessor {
 
   private async process(key: string, req: HopRequest, state: HopState, lock: LockedValue): Promise<{ reply: HopReply; writes: SessionWrite[] }> {
     const reply = (r: HopReply) => ({ reply: r, writes: [] });
-    const record = decodeRecord(lock.value);
     const hop = this.digest(key, req.hopKey);
+    const stored = decodeRecord(lock.value);
+    const record = req.fresh && stored?.hop !== hop ? null : stored;
     // Another number on this session id sees nothing of it, not even a retried answer.
     if (record && record.msisdn !== req.msisdn) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
     if (record?.menu) {

@@ -59,6 +59,8 @@ export interface UssdHopRequest {
   seq?: number;
   seqModulo?: number;
   shortcut?: string[];
+  /** A begin, its predecessor ended: a session found is the predecessor's, replaced (HopRequest.fresh). */
+  fresh?: boolean;
 }
 
 /** What src/ussd's HopProcessor offers, as this channel needs it. */
@@ -250,6 +252,8 @@ export class UssdOverSmpp {
         // answered, and must not run as input to the current screen.
         ...(session.sequence !== null ? { seq: session.sequence, seqModulo: SEQUENCE_CYCLE } : {}),
         shortcut: begin ? shortcutOf(m.text, options.serviceCode) : undefined,
+        // The predecessor was just ended; should a hop of it under way elsewhere write it back, the begin still opens its own.
+        ...(begin ? { fresh: true } : {}),
       });
       if (answer.end) this.idle?.over(aggregator, session.sessionId);
       // A stale or replayed PDU stored nothing: the record lapses as its last write set, so the wait stays as it was.
