@@ -149,9 +149,13 @@ describe("USSD over SMPP: idle ends, retries and locks", () => {
     const reply = { sendUssd: async () => undefined };
     await smppUssd.handle(link, pdu(1, 12, 0, "*384#"), reply);
     // Another instance's hop (a stale PDU, say) holds the lock over the wait's end, and takes nothing over.
-    expect(await sessions.tryLock(KEY(12), 100)).not.toBeNull();
+    // Held for far longer than the test waits, and let go explicitly: a loaded machine's sleep
+    // overrunning a short lock's TTL would end the session before the assertion looked.
+    const token = await sessions.tryLock(KEY(12), 30_000);
+    expect(token).not.toBeNull();
     await sleep(90);
     expect(ended).toHaveLength(0);
+    expect(await sessions.unlock(KEY(12), token!)).toBe(true);
     await vi.waitFor(() => expect(ended).toHaveLength(1), { timeout: 2_000, interval: 10 });
     expect(ended[0]!.endReason).toBe("timeout");
   });
