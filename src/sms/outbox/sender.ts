@@ -5,8 +5,10 @@
  *   3. record each message's SMSC ids (and its new state) as soon as its send settles, not when
  *      the whole job is done, retrying a failed write with the ids kept in memory.
  * A retried job, or a second job for the same row, finds the ids recorded and does not send those
- * parts again. The gap left is a crash between the SMSC's submit_sm_resp and that message's record
- * (or a database that refuses every retry of it).
+ * parts again. Ids whose record failed for good are also kept in this process (bounded) until a
+ * later record of them succeeds, so the job's retry records them instead of sending again. The gap
+ * left is a crash between the SMSC's submit_sm_resp and that message's record (or a database that
+ * refuses every write until another process leases the row).
  */
 import type { LeasedRow, SendOutcome, SqlOutboxDeliveryStore } from "../../infra/db/outbox-delivery-store.js";
 import { MtSubmitError, type LinkDirectory, type MtLink } from "../mt-link.js";
@@ -35,9 +37,17 @@ export interface SenderDeps {
 }
 
 const MAX_ERROR_LENGTH = 500;
+/** Messages whose accepted ids are kept while unrecorded; beyond it the oldest are forgotten. */
+const MAX_UNRECORDED = 10_000;
 
 export class OutboxSender {
   private readonly options: SenderOptions;
+  /**
+   * SMSC ids accepted but not yet recorded, by message id. A record that fails for good fails the
+   * job; its retry leases the row again (once the lease ends) and finds no ids in the database:
+   * these keep it from sending the message a second time.
+   */
+  private readonly unrecordedIds = new Map<string, Array<string | null>>();
 
   constructor(private readonly deps: SenderDeps) {
     this.options = { ...SENDER_DEFAULTS, ...deps.options };
@@ -56,6 +66,7 @@ export class OutboxSender {
       (batch) => {
         for (const o of batch) {
           unrecorded.delete(o.id);
+          this.unrecordedIds.delete(o.id);
           if (o.state === "submitted") this.deps.onSubmitted?.(o.id);
         }
       },
@@ -67,6 +78,7 @@ export class OutboxSender {
       outcomes = await Promise.all(
         leased.map(async (row) => {
           const outcome = await this.sendOne(job.linkId, byId.get(row.id)!, row);
+          this.remember(outcome);
           recorder.add(outcome);
           return outcome;
         }),
@@ -76,6 +88,14 @@ export class OutboxSender {
       clearInterval(heartbeat);
     }
     return { retry: busy.length > 0 || outcomes.some((o) => o.state === "queued") };
+  }
+
+  /** Keeps the accepted ids of `outcome` until they are recorded. */
+  private remember(outcome: SendOutcome): void {
+    if (!outcome.smscMessageIds.some((id) => id !== null)) return;
+    this.unrecordedIds.delete(outcome.id);
+    this.unrecordedIds.set(outcome.id, outcome.smscMessageIds);
+    if (this.unrecordedIds.size > MAX_UNRECORDED) this.unrecordedIds.delete(this.unrecordedIds.keys().next().value!);
   }
 
   /** A record that fails is tried again a few times, the leases renewed meanwhile by the heartbeat. */
@@ -104,7 +124,8 @@ export class OutboxSender {
   }
 
   private async sendOne(linkId: string, message: JobMessage, row: LeasedRow): Promise<SendOutcome> {
-    const ids: Array<string | null> = message.parts.map((_, i) => row.smscMessageIds[i] ?? null);
+    const kept = this.unrecordedIds.get(message.id);
+    const ids: Array<string | null> = message.parts.map((_, i) => row.smscMessageIds[i] ?? kept?.[i] ?? null);
     const missing = ids.flatMap((id, i) => (id === null ? [i] : []));
     // Every part was accepted by an earlier attempt whose job was not acknowledged: do not resend.
     if (missing.length === 0) return { id: message.id, smscMessageIds: ids, state: "submitted", error: null };
