@@ -84,3 +84,35 @@ export function parseDeliveryReceipt(pdu: Record<string, unknown>, linkId: strin
   const stat = (state ?? field(text, "stat") ?? "UNKNOWN").toUpperCase();
   return { linkId, smscMessageId, outcome: OUTCOMES[stat] ?? null, stat, errorCode: errorCode(pdu, text) };
 }
+
+/** Ids longer than this are not numbers written in another base (64 bits: 16 hex, 20 decimal digits). */
+const MAX_HEX_DIGITS = 16;
+const MAX_DECIMAL_DIGITS = 20;
+const U64_MAX = (1n << 64n) - 1n;
+
+const padded = (text: string, widths: number[]) => [text, ...widths.filter((w) => w > text.length).map((w) => text.padStart(w, "0"))];
+
+/**
+ * The ways an SMSC may have written the receipt's message id in its submit_sm_resp when the receipt
+ * writes it in another base: many answer submit_sm in hexadecimal and report the id in the
+ * receipt's text in decimal, others the reverse (Kannel's msg-id-type), with or without leading
+ * zeros and in either case. Excludes `id` itself, which is always tried first: only when no message
+ * of the link has the id as written are these tried.
+ */
+export function receiptIdAlternates(id: string): string[] {
+  const numbers: bigint[] = [];
+  if (/^[0-9]+$/.test(id) && id.length <= MAX_DECIMAL_DIGITS) numbers.push(BigInt(id));
+  if (/^[0-9a-f]+$/i.test(id) && id.length <= MAX_HEX_DIGITS) numbers.push(BigInt(`0x${id}`));
+  const forms = new Set<string>();
+  for (const n of numbers) {
+    if (n > U64_MAX) continue;
+    const hex = n.toString(16);
+    for (const h of padded(hex, [8, 16])) {
+      forms.add(h);
+      forms.add(h.toUpperCase());
+    }
+    for (const d of padded(n.toString(10), [10, 20])) forms.add(d);
+  }
+  forms.delete(id);
+  return [...forms];
+}

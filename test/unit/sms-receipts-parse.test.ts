@@ -1,7 +1,7 @@
 /** Reading delivery receipts out of decoded deliver_sm PDUs, and a message's state from its parts' receipts. */
 import { describe, expect, it } from "vitest";
 import { stateAfterReceipts } from "../../src/infra/db/outbox-receipt-store.js";
-import { isReceiptEsmClass, parseDeliveryReceipt } from "../../src/sms/delivery-receipt.js";
+import { isReceiptEsmClass, parseDeliveryReceipt, receiptIdAlternates } from "../../src/sms/delivery-receipt.js";
 
 const text = (id: string, stat: string, err = "000") =>
   ({ message: `id:${id} sub:001 dlvrd:001 submit date:2611251200 done date:2611251201 stat:${stat} err:${err} text:Received KES` });
@@ -46,5 +46,21 @@ describe("stateAfterReceipts", () => {
     expect(stateAfterReceipts("delivered", 2, ["EXPIRED", "DELIVRD"])).toBe("expired");
     // Parts not all accepted yet: the message is not delivered before the sender records it.
     expect(stateAfterReceipts("queued", 1, ["DELIVRD"])).toBe("queued");
+  });
+});
+
+describe("receiptIdAlternates", () => {
+  it("writes a decimal id in hexadecimal (either case, with or without leading zeros) and a hexadecimal one in decimal", () => {
+    expect(receiptIdAlternates("169552957")).toEqual(expect.arrayContaining(["a1b2c3d", "A1B2C3D", "0a1b2c3d", "0A1B2C3D", "0169552957"]));
+    expect(receiptIdAlternates("0A1B2C3D")).toEqual(expect.arrayContaining(["169552957", "a1b2c3d", "0a1b2c3d"]));
+    expect(receiptIdAlternates("deadbeef")).toEqual(expect.arrayContaining(["3735928559", "DEADBEEF"]));
+  });
+
+  it("never lists the id itself, and has nothing for ids that are not numbers of 64 bits", () => {
+    expect(receiptIdAlternates("16")).not.toContain("16");
+    expect(receiptIdAlternates("smsc-1")).toEqual([]);
+    expect(receiptIdAlternates("9".repeat(21))).toEqual([]);
+    expect(receiptIdAlternates("f".repeat(17))).toEqual([]);
+    expect(receiptIdAlternates("99999999999999999999")).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * the row's state follows from all its parts' final stats: any EXPIRED → expired, any UNDELIV /
  * REJECTD / DELETED → failed, every part DELIVRD → delivered. The same receipt twice changes nothing.
  */
-import type { SqlDb } from "./sql.js";
+import type { SqlDb, SqlExecutor } from "./sql.js";
 
 export type ReceiptMatch = "matched" | "unmatched";
 
@@ -26,24 +26,35 @@ export function stateAfterReceipts(current: string, partCount: number, stats: Ar
   return current;
 }
 
+/** The link's newest message with one of `ids` among its SMSC ids, locked. */
+async function findByIds(tx: SqlExecutor, linkId: string, ids: string[]): Promise<Row | undefined> {
+  const found = await tx.query<Row>(
+    `SELECT id, state, part_count, smsc_message_ids, receipt_stats FROM outbox_messages
+     WHERE link_id = $1 AND smsc_message_ids && $2::text[] ORDER BY seq DESC LIMIT 1 FOR UPDATE`,
+    [linkId, ids],
+  );
+  return found.rows[0];
+}
+
 export class SqlOutboxReceiptStore {
   constructor(
     private readonly db: SqlDb,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** `stat` is the receipt's final stat word (DELIVRD …); intermediate stats are not stored. */
-  async apply(linkId: string, smscMessageId: string, stat: string, error: string | null): Promise<ReceiptMatch> {
+  /**
+   * `stat` is the receipt's final stat word (DELIVRD …); intermediate stats are not stored. The
+   * message is the link's newest one with `ids.id` among its SMSC ids, else (none has it) the
+   * newest with one of `ids.alternates` (the same id written in another base).
+   */
+  async apply(linkId: string, ids: { id: string; alternates: string[] }, stat: string, error: string | null): Promise<ReceiptMatch> {
     return this.db.transaction(async (tx) => {
-      const found = await tx.query<Row>(
-        `SELECT id, state, part_count, smsc_message_ids, receipt_stats FROM outbox_messages
-         WHERE link_id = $1 AND smsc_message_ids @> ARRAY[$2]::text[] ORDER BY seq DESC LIMIT 1 FOR UPDATE`,
-        [linkId, smscMessageId],
-      );
-      const row = found.rows[0];
+      let row = await findByIds(tx, linkId, [ids.id]);
+      if (!row && ids.alternates.length > 0) row = await findByIds(tx, linkId, ids.alternates);
       if (!row) return "unmatched";
       const partCount = row.part_count ?? row.smsc_message_ids.length;
-      const index = row.smsc_message_ids.indexOf(smscMessageId);
+      const exact = row.smsc_message_ids.indexOf(ids.id);
+      const index = exact >= 0 ? exact : row.smsc_message_ids.findIndex((id) => id !== null && ids.alternates.includes(id));
       const stats = Array.from({ length: partCount }, (_, i) => row.receipt_stats[i] ?? null);
       stats[index] = stat;
       const state = stateAfterReceipts(row.state, partCount, stats);

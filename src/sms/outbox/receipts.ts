@@ -1,9 +1,11 @@
 /**
  * Matches delivery receipts from every link back to outbox rows. A receipt can overtake the
  * sender's record of the SMSC message ids (the SMSC answers, delivers and reports while our
- * UPDATE is still on its way), so an unmatched receipt is kept and tried again a few times.
+ * UPDATE is still on its way), so an unmatched receipt is kept and tried again a few times. The id
+ * is looked for as written, then as the same number in the other base (receiptIdAlternates).
  */
 import type { SqlOutboxReceiptStore } from "../../infra/db/outbox-receipt-store.js";
+import { receiptIdAlternates } from "../delivery-receipt.js";
 import type { DeliveryReceipt, MtLink } from "../mt-link.js";
 
 export interface ReceiptMatcherOptions {
@@ -67,7 +69,8 @@ export class ReceiptMatcher {
   private async tryApply(entry: Pending): Promise<void> {
     const { receipt } = entry;
     try {
-      const match = await this.store.apply(receipt.linkId, receipt.smscMessageId, receipt.stat, receipt.errorCode);
+      const ids = { id: receipt.smscMessageId, alternates: receiptIdAlternates(receipt.smscMessageId) };
+      const match = await this.store.apply(receipt.linkId, ids, receipt.stat, receipt.errorCode);
       if (match === "matched") this.counts.matched++;
       else this.retryLater({ receipt, tries: entry.tries + 1 });
     } catch (error) {
