@@ -22,8 +22,11 @@ export interface BullmqQueueOptions extends QueueOptions {
 interface Lane {
   queue: Queue<SendJob>;
   worker: Worker<SendJob>;
+  /** The link's throughput the worker's limiter and the job size were set for. */
+  rate: number | null;
   perJob: number;
-  connections: Redis[];
+  queueConnection: Redis;
+  workerConnection: Redis;
 }
 
 /** BullMQ refuses some characters in queue names; link ids are short ASCII already. */
@@ -34,6 +37,8 @@ export function queueName(linkId: string): string {
 export class BullmqOutboxQueue implements OutboxQueue {
   private readonly options: BullmqQueueOptions;
   private readonly lanes = new Map<string, Lane>();
+  /** Workers replaced after a rate change, finishing their running jobs. */
+  private readonly retiring = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -67,6 +72,9 @@ export class BullmqOutboxQueue implements OutboxQueue {
   /** Messages waiting, delayed or running, estimated from job counts (full jobs assumed). */
   async backlog(): Promise<number> {
     let total = 0;
+    // The relay asks often: a link whose throughput changed gets its new limiter soon, even
+    // while no new message goes to it (its queued jobs and retries run at the new rate).
+    for (const id of [...this.lanes.keys()]) this.lane(id);
     for (const lane of this.lanes.values()) {
       const counts = await lane.queue.getJobCounts("wait", "active", "delayed", "prioritized", "waiting-children");
       total += Object.values(counts).reduce((a, b) => a + b, 0) * lane.perJob;
@@ -79,22 +87,48 @@ export class BullmqOutboxQueue implements OutboxQueue {
     for (const lane of this.lanes.values()) {
       await lane.worker.close();
       await lane.queue.close();
-      for (const connection of lane.connections) connection.disconnect();
+      lane.queueConnection.disconnect();
+      lane.workerConnection.disconnect();
     }
     this.lanes.clear();
+    await Promise.allSettled([...this.retiring]);
   }
 
+  /** The link's lane, its worker replaced first when the link's throughput changed since it started. */
   private lane(linkId: string): Lane {
-    const existing = this.lanes.get(linkId);
-    if (existing) return existing;
     const rate = this.options.rateLimitPerSecond(linkId);
+    const existing = this.lanes.get(linkId);
+    if (existing && existing.rate === rate) return existing;
+    if (existing && !this.closed) return this.retune(existing, linkId, rate);
+    if (existing) return existing;
+    const queueConnection = this.connect();
+    const queue = new Queue<SendJob>(queueName(linkId), { connection: queueConnection, prefix: this.options.prefix });
+    const lane: Lane = { queue, queueConnection, ...this.worker(linkId, rate) };
+    this.lanes.set(linkId, lane);
+    return lane;
+  }
+
+  /**
+   * A link's configuration changed its throughput (the link manager restarts the link): a worker
+   * with the new limiter takes over the queue, and the old one stops taking jobs and finishes
+   * those it runs. Keeping the old worker would hold the link at its old rate until a restart.
+   */
+  private retune(lane: Lane, linkId: string, rate: number | null): Lane {
+    const { worker, workerConnection } = lane;
+    Object.assign(lane, this.worker(linkId, rate));
+    const retired = worker.close().finally(() => {
+      workerConnection.disconnect();
+      this.retiring.delete(retired);
+    });
+    this.retiring.add(retired);
+    return lane;
+  }
+
+  private worker(linkId: string, rate: number | null): Pick<Lane, "worker" | "workerConnection" | "rate" | "perJob"> {
     const perJob = messagesPerJob(rate, this.options.maxMessagesPerJob);
-    const connect = () => new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
-    const connections = [connect(), connect()];
-    const name = queueName(linkId);
-    const queue = new Queue<SendJob>(name, { connection: connections[0]!, prefix: this.options.prefix });
-    const worker = new Worker<SendJob>(name, (job) => this.run(job), {
-      connection: connections[1]!,
+    const workerConnection = this.connect();
+    const worker = new Worker<SendJob>(queueName(linkId), (job) => this.run(job), {
+      connection: workerConnection,
       prefix: this.options.prefix,
       concurrency: this.options.concurrency,
       // Jobs of perJob messages, at most rate / perJob of them a second: at most `rate` messages.
@@ -104,9 +138,11 @@ export class BullmqOutboxQueue implements OutboxQueue {
       if (job) this.options.onJobError?.(error, job.data);
     });
     worker.on("error", () => undefined); // connection trouble: ioredis reconnects, BullMQ resumes
-    const lane = { queue, worker, perJob, connections };
-    this.lanes.set(linkId, lane);
-    return lane;
+    return { worker, workerConnection, rate, perJob };
+  }
+
+  private connect(): Redis {
+    return new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
   }
 
   private async run(job: Job<SendJob>): Promise<void> {

@@ -64,6 +64,16 @@ export function startOutbound(options: OutboundOptions): Outbound {
   };
   // A directory that cannot list its links is asked for each configured link by id instead.
   const linkIds = async () => (options.links.links ? options.links.links().map((l) => l.id) : await store.configuredLinkIds());
+  // A link the directory no longer gives under its id was stopped or replaced (a configuration
+  // change restarts a link as a new object): its listener goes, or every reload would keep one
+  // more closed link, and its listeners, alive for as long as the process runs.
+  const forgetReplaced = () => {
+    for (const [link, detach] of listening) {
+      if (options.links.link(link.id) === link) continue;
+      detach();
+      listening.delete(link);
+    }
+  };
   const rescan = () =>
     void linkIds()
       .then((ids) => {
@@ -71,6 +81,7 @@ export function startOutbound(options: OutboundOptions): Outbound {
           const link = options.links.link(id);
           if (link) attach(link);
         }
+        forgetReplaced();
       })
       .catch((error: Error) => onError(error, "receipt link scan"));
   rescan();
