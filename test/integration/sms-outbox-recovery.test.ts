@@ -2,12 +2,16 @@
  * The outbox after something went wrong between sending and recording: a message the SMSC
  * accepted must never be sent again because writing its outcome failed.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Notice } from "../../src/core/notices/types.js";
 import { StaticLinkDirectory } from "../../src/sms/mt-link.js";
 import { MemoryOutboxQueue } from "../../src/sms/outbox/memory-queue.js";
 import { OutboxRelay } from "../../src/sms/outbox/relay.js";
-import { createNoticeRenderer } from "../../src/sms/outbox/renderer.js";
+import type { SendJob } from "../../src/sms/outbox/jobs.js";
+import { createNoticeRenderer, SMS_LANGUAGES, type NoticeRenderer } from "../../src/sms/outbox/renderer.js";
 import { OutboxSender } from "../../src/sms/outbox/sender.js";
 import { OutboxTestEnv } from "../helpers/sms-outbox-rig.js";
 
@@ -52,5 +56,49 @@ describe("a record that fails for good", () => {
     expect(smsc.accepted).toHaveLength(1);
     const [row] = await env.rows();
     expect(row).toMatchObject({ state: "submitted", smscMessageIds: [smsc.accepted[0]!.messageId] });
+  });
+});
+
+/** A renderer whose test.greet template reads `greeting` and then the text (a deploy between two claims). */
+function greeter(greeting: string): NoticeRenderer {
+  const dir = mkdtempSync(path.join(tmpdir(), "fingate-smsout-"));
+  for (const lang of SMS_LANGUAGES) {
+    mkdirSync(path.join(dir, lang));
+    writeFileSync(path.join(dir, lang, "sms.json"), JSON.stringify({ test: { greet: `${greeting} {{text}}` } }));
+  }
+  const renderer = createNoticeRenderer({ localesDir: dir });
+  rmSync(dir, { recursive: true, force: true });
+  return renderer;
+}
+
+describe("a recovered row", () => {
+  it("sends the text rendered at its first claim, not a new rendering mixed with the parts already sent", async () => {
+    const { smsc, client } = await env.smscAndClient();
+    const links = new StaticLinkDirectory([{ link: client }]);
+    const sender = new OutboxSender({ store: env.store, links });
+    const jobs: SendJob[] = [];
+    const capture = { add: async (linkId: string, messages: SendJob["messages"]) => void jobs.push({ linkId, messages }), backlog: async () => 0, close: async () => undefined };
+    // Two GSM parts (153 + 47 characters); the SMSC refuses the second part the first time.
+    const text = "y".repeat(190);
+    let refusedOnce = false;
+    smsc.decide = (pdu) => {
+      const seq = (pdu.short_message as { udh?: Buffer[] }).udh?.[0]?.[4];
+      if (seq === 2 && !refusedOnce) return (refusedOnce = true), { status: 0x08 };
+      return { accept: true };
+    };
+    await env.enqueue([{ msisdn: "+254712280007", template: "test.greet", params: { text }, kind: "notice" }]);
+    const first = new OutboxRelay({ store: env.store, links, renderer: greeter("Hello"), queue: capture });
+    expect(await first.relayOnce()).toBe(1);
+    expect(await sender.process(jobs[0]!)).toEqual({ retry: true });
+    // Its job is lost (Redis flushed, or the process died): the stale sweep puts the row back to
+    // pending, and a relay running a newer template (a deploy meanwhile) claims it again.
+    expect(await env.store.requeueStale(new Date(Date.now() + 60_000))).toBe(1);
+    const second = new OutboxRelay({ store: env.store, links, renderer: greeter("Hi"), queue: capture });
+    expect(await second.relayOnce()).toBe(1);
+    expect(await sender.process(jobs[1]!)).toEqual({ retry: false });
+    expect(smsc.accepted.map((a) => a.concat?.seq)).toEqual([1, 2]);
+    expect(smsc.accepted.map((a) => a.text).join("")).toBe(`Hello ${text}`);
+    const [row] = await env.rows();
+    expect(row).toMatchObject({ state: "submitted", partCount: 2, smscMessageIds: smsc.accepted.map((a) => a.messageId) });
   });
 });

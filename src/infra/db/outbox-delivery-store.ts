@@ -21,6 +21,8 @@ export interface ClaimedRow {
   linkId: string | null;
   concatRef: number | null;
   partCount: number | null;
+  /** The text rendered at the first claim (null before it, and for rows queued before it was kept). */
+  renderedText: string | null;
   /** The recipient sent STOP (sms_opt_outs). */
   optedOut: boolean;
   /** A command reply's link of origin (preferred while it exists) and sender address. */
@@ -30,7 +32,7 @@ export interface ClaimedRow {
 
 /** What the relay decided for a claimed row: queued on a link, or failed (unroutable, unrenderable). */
 export type Routed =
-  | { id: string; state: "queued"; linkId: string; concatRef: number; partCount: number }
+  | { id: string; state: "queued"; linkId: string; concatRef: number; partCount: number; text: string }
   | { id: string; state: "failed" | "suppressed"; error: string };
 
 export interface LeasedRow {
@@ -80,6 +82,7 @@ interface ClaimSqlRow {
   link_id: string | null;
   concat_ref: number | null;
   part_count: number | null;
+  rendered_text: string | null;
   opted_out: boolean;
   reply_link_id: string | null;
   sender: string | null;
@@ -87,7 +90,7 @@ interface ClaimSqlRow {
 
 const CLAIM = `
 SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.language) AS language, o.kind,
-       o.link_id, o.concat_ref, o.part_count, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender
+       o.link_id, o.concat_ref, o.part_count, o.rendered_text, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender
 FROM outbox_messages o
   LEFT JOIN customers c ON c.msisdn = o.msisdn
   LEFT JOIN sms_opt_outs s ON s.msisdn = o.msisdn
@@ -96,17 +99,18 @@ ORDER BY o.seq
 LIMIT $1
 FOR UPDATE OF o SKIP LOCKED`;
 
-// A recovered row keeps its link, reference and part count: parts already accepted stay valid.
+// A recovered row keeps its link, reference, part count and text: parts already accepted stay valid.
 const MARK_ROUTED = `
 UPDATE outbox_messages o SET
   state = u.state,
   link_id = COALESCE(o.link_id, u.link_id),
   concat_ref = COALESCE(o.concat_ref, u.concat_ref),
   part_count = COALESCE(o.part_count, u.part_count),
+  rendered_text = COALESCE(o.rendered_text, u.text),
   last_error = u.err,
   queued_at = $2::timestamptz,
   done_at = CASE WHEN u.state IN ('failed', 'suppressed') THEN $2::timestamptz ELSE NULL END
-FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, state text, link_id text, concat_ref int, part_count int, err text)
+FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, state text, link_id text, concat_ref int, part_count int, text text, err text)
 WHERE o.id = u.id`;
 
 const LEASE = `
@@ -147,6 +151,7 @@ function toClaimed(r: ClaimSqlRow): ClaimedRow {
     linkId: r.link_id,
     concatRef: r.concat_ref,
     partCount: r.part_count,
+    renderedText: r.rendered_text,
     optedOut: r.opted_out,
     replyLinkId: r.reply_link_id,
     sender: r.sender,
@@ -197,8 +202,8 @@ export class SqlOutboxDeliveryStore {
       const routed = route(rows);
       const records = routed.map((r) =>
         r.state === "queued"
-          ? { id: r.id, state: r.state, link_id: r.linkId, concat_ref: r.concatRef, part_count: r.partCount, err: null }
-          : { id: r.id, state: r.state, link_id: null, concat_ref: null, part_count: null, err: r.error },
+          ? { id: r.id, state: r.state, link_id: r.linkId, concat_ref: r.concatRef, part_count: r.partCount, text: r.text, err: null }
+          : { id: r.id, state: r.state, link_id: null, concat_ref: null, part_count: null, text: null, err: r.error },
       );
       await tx.query(MARK_ROUTED, [JSON.stringify(records), this.clock().toISOString()]);
       return { rows, routed };

@@ -1,8 +1,8 @@
 /**
  * Moves pending outbox rows onto their links' queues: claims a batch in seq order (SKIP LOCKED, so
  * several gateway processes can relay at once), routes each recipient to a link, renders and
- * encodes the text once (fixing the part count and concatenation reference for every retry), and
- * hands the messages to the queue after the claim commits. A crash between the commit and the
+ * encodes the text once (fixing the text, part count and concatenation reference for every retry),
+ * and hands the messages to the queue after the claim commits. A crash between the commit and the
  * queue leaves rows queued without a job: the stale sweep puts them back to pending.
  */
 import type { ClaimedRow, Routed, SqlOutboxDeliveryStore } from "../../infra/db/outbox-delivery-store.js";
@@ -178,8 +178,11 @@ export class OutboxRelay {
     if (linkId === undefined) return { id: row.id, state: "failed", error: "no SMS link reaches this number" };
     let message: JobMessage;
     let concatRef: number;
+    let text: string;
     try {
-      const text = this.deps.renderer.render(row.template, row.params, row.language);
+      // A recovered row sends the text of its first claim: a new rendering (a template or the
+      // customer's language changed since) would not continue the parts already accepted.
+      text = row.renderedText ?? this.deps.renderer.render(row.template, row.params, row.language);
       concatRef = row.concatRef ?? Number(row.seq % 256n);
       const encoded = encodeSms(text, { reference: concatRef });
       if (row.partCount !== null && row.partCount !== encoded.parts.length) throw new Error("template changed since the first attempt");
@@ -198,6 +201,6 @@ export class OutboxRelay {
     const list = byLink.get(linkId) ?? [];
     list.push(message);
     byLink.set(linkId, list);
-    return { id: row.id, state: "queued", linkId, concatRef, partCount: message.parts.length };
+    return { id: row.id, state: "queued", linkId, concatRef, partCount: message.parts.length, text };
   }
 }
