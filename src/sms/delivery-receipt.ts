@@ -77,7 +77,8 @@ function errorCode(pdu: Record<string, unknown>, text: string): string | null {
 /** The receipt in `pdu`, or null when the PDU is not a delivery receipt (an MO message). */
 export function parseDeliveryReceipt(pdu: Record<string, unknown>, linkId: string): DeliveryReceipt | null {
   if (!isReceiptEsmClass(pdu.esm_class)) return null;
-  const text = messageText(pdu.short_message).slice(0, MAX_TEXT_LENGTH);
+  // data_sm (and some deliver_sm) carry the text in the message_payload TLV instead.
+  const text = (messageText(pdu.short_message) || messageText(pdu.message_payload)).slice(0, MAX_TEXT_LENGTH);
   const smscMessageId = cleanId(pdu.receipted_message_id) ?? cleanId(field(text, "id"));
   if (smscMessageId === null) return null;
   const state = typeof pdu.message_state === "number" ? MESSAGE_STATES[pdu.message_state] : undefined;

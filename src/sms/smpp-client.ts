@@ -273,12 +273,16 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
       session.destroy();
     });
     session.on("enquire_link", (pdu: smpp.PDU) => session.send(pdu.response()));
-    session.on("deliver_sm", (pdu: smpp.PDU) => {
-      // Answered at once so that the SMSC's window never stalls on us; making MO messages and
-      // receipts durable before the answer is the job of the MO handler, not of this link.
+    // Answered at once so that the SMSC's window never stalls on us; making MO messages and
+    // receipts durable before the answer is the job of the MO handler, not of this link. An SMSC
+    // may deliver with data_sm as well (SMPP 3.4 §4.7): left unanswered, it resent them or, its
+    // window full, dropped the session, and its receipts were never read.
+    const deliver = (pdu: smpp.PDU) => {
       session.send(pdu.response());
       this.emit("deliver", pdu);
-    });
+    };
+    session.on("deliver_sm", deliver);
+    session.on("data_sm", deliver);
     session.on("unbind", (pdu: smpp.PDU) => {
       session.send(pdu.response());
       session.close();
