@@ -71,34 +71,46 @@ function greeter(greeting: string): NoticeRenderer {
   return renderer;
 }
 
+/**
+ * A two-part message whose second part the SMSC refuses at the first attempt; its job is then lost
+ * (Redis flushed, or the process died), the stale sweep puts the row back to pending, and a relay
+ * configured otherwise (`second`: a deploy or a configuration change meanwhile) claims it again.
+ */
+async function recoverAfterFirstPart(first: { renderer: NoticeRenderer; defaultSender?: string }, second: typeof first) {
+  const { smsc, client } = await env.smscAndClient();
+  const links = new StaticLinkDirectory([{ link: client }]);
+  const sender = new OutboxSender({ store: env.store, links });
+  const jobs: SendJob[] = [];
+  const capture = { add: async (linkId: string, messages: SendJob["messages"]) => void jobs.push({ linkId, messages }), backlog: async () => 0, close: async () => undefined };
+  const text = "y".repeat(190); // two GSM parts with the greeting: 153 + the rest
+  let refusedOnce = false;
+  smsc.decide = (pdu) => {
+    const seq = (pdu.short_message as { udh?: Buffer[] }).udh?.[0]?.[4];
+    if (seq === 2 && !refusedOnce) return (refusedOnce = true), { status: 0x08 };
+    return { accept: true };
+  };
+  await env.enqueue([{ msisdn: "+254712280007", template: "test.greet", params: { text }, kind: "notice" }]);
+  const relay = (o: typeof first) => new OutboxRelay({ store: env.store, links, renderer: o.renderer, queue: capture, options: o.defaultSender ? { defaultSender: o.defaultSender } : {} });
+  expect(await relay(first).relayOnce()).toBe(1);
+  expect(await sender.process(jobs[0]!)).toEqual({ retry: true });
+  expect(await env.store.requeueStale(new Date(Date.now() + 60_000))).toBe(1);
+  expect(await relay(second).relayOnce()).toBe(1);
+  expect(await sender.process(jobs[1]!)).toEqual({ retry: false });
+  expect(smsc.accepted.map((a) => a.concat?.seq)).toEqual([1, 2]);
+  const [row] = await env.rows();
+  expect(row).toMatchObject({ state: "submitted", partCount: 2, smscMessageIds: smsc.accepted.map((a) => a.messageId) });
+  return { smsc, text };
+}
+
 describe("a recovered row", () => {
   it("sends the text rendered at its first claim, not a new rendering mixed with the parts already sent", async () => {
-    const { smsc, client } = await env.smscAndClient();
-    const links = new StaticLinkDirectory([{ link: client }]);
-    const sender = new OutboxSender({ store: env.store, links });
-    const jobs: SendJob[] = [];
-    const capture = { add: async (linkId: string, messages: SendJob["messages"]) => void jobs.push({ linkId, messages }), backlog: async () => 0, close: async () => undefined };
-    // Two GSM parts (153 + 47 characters); the SMSC refuses the second part the first time.
-    const text = "y".repeat(190);
-    let refusedOnce = false;
-    smsc.decide = (pdu) => {
-      const seq = (pdu.short_message as { udh?: Buffer[] }).udh?.[0]?.[4];
-      if (seq === 2 && !refusedOnce) return (refusedOnce = true), { status: 0x08 };
-      return { accept: true };
-    };
-    await env.enqueue([{ msisdn: "+254712280007", template: "test.greet", params: { text }, kind: "notice" }]);
-    const first = new OutboxRelay({ store: env.store, links, renderer: greeter("Hello"), queue: capture });
-    expect(await first.relayOnce()).toBe(1);
-    expect(await sender.process(jobs[0]!)).toEqual({ retry: true });
-    // Its job is lost (Redis flushed, or the process died): the stale sweep puts the row back to
-    // pending, and a relay running a newer template (a deploy meanwhile) claims it again.
-    expect(await env.store.requeueStale(new Date(Date.now() + 60_000))).toBe(1);
-    const second = new OutboxRelay({ store: env.store, links, renderer: greeter("Hi"), queue: capture });
-    expect(await second.relayOnce()).toBe(1);
-    expect(await sender.process(jobs[1]!)).toEqual({ retry: false });
-    expect(smsc.accepted.map((a) => a.concat?.seq)).toEqual([1, 2]);
+    const { smsc, text } = await recoverAfterFirstPart({ renderer: greeter("Hello") }, { renderer: greeter("Hi") });
     expect(smsc.accepted.map((a) => a.text).join("")).toBe(`Hello ${text}`);
-    const [row] = await env.rows();
-    expect(row).toMatchObject({ state: "submitted", partCount: 2, smscMessageIds: smsc.accepted.map((a) => a.messageId) });
+  });
+
+  it("sends its remaining parts from the sender address of its first claim (a handset joins parts by sender)", async () => {
+    const renderer = greeter("Hello");
+    const { smsc } = await recoverAfterFirstPart({ renderer, defaultSender: "FINGATE" }, { renderer, defaultSender: "MYBANK" });
+    expect(smsc.accepted.map((a) => String(a.pdu.source_addr))).toEqual(["FINGATE", "FINGATE"]);
   });
 });

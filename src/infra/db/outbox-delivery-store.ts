@@ -25,14 +25,17 @@ export interface ClaimedRow {
   renderedText: string | null;
   /** The recipient sent STOP (sms_opt_outs). */
   optedOut: boolean;
-  /** A command reply's link of origin (preferred while it exists) and sender address. */
+  /**
+   * A command reply's link of origin (preferred while it exists); the sender address (a command
+   * reply's from the start, any other row's from its first claim on).
+   */
   replyLinkId: string | null;
   sender: string | null;
 }
 
 /** What the relay decided for a claimed row: queued on a link, or failed (unroutable, unrenderable). */
 export type Routed =
-  | { id: string; state: "queued"; linkId: string; concatRef: number; partCount: number; text: string }
+  | { id: string; state: "queued"; linkId: string; concatRef: number; partCount: number; text: string; from: string }
   | { id: string; state: "failed" | "suppressed"; error: string };
 
 export interface LeasedRow {
@@ -99,7 +102,8 @@ ORDER BY o.seq
 LIMIT $1
 FOR UPDATE OF o SKIP LOCKED`;
 
-// A recovered row keeps its link, reference, part count and text: parts already accepted stay valid.
+// A recovered row keeps its link, reference, part count, text and sender address: parts already
+// accepted stay valid (a handset joins the parts of a message by sender and reference).
 const MARK_ROUTED = `
 UPDATE outbox_messages o SET
   state = u.state,
@@ -107,10 +111,11 @@ UPDATE outbox_messages o SET
   concat_ref = COALESCE(o.concat_ref, u.concat_ref),
   part_count = COALESCE(o.part_count, u.part_count),
   rendered_text = COALESCE(o.rendered_text, u.text),
+  sender = COALESCE(o.sender, u.sender),
   last_error = u.err,
   queued_at = $2::timestamptz,
   done_at = CASE WHEN u.state IN ('failed', 'suppressed') THEN $2::timestamptz ELSE NULL END
-FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, state text, link_id text, concat_ref int, part_count int, text text, err text)
+FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, state text, link_id text, concat_ref int, part_count int, text text, sender text, err text)
 WHERE o.id = u.id`;
 
 const LEASE = `
@@ -202,8 +207,8 @@ export class SqlOutboxDeliveryStore {
       const routed = route(rows);
       const records = routed.map((r) =>
         r.state === "queued"
-          ? { id: r.id, state: r.state, link_id: r.linkId, concat_ref: r.concatRef, part_count: r.partCount, text: r.text, err: null }
-          : { id: r.id, state: r.state, link_id: null, concat_ref: null, part_count: null, text: null, err: r.error },
+          ? { id: r.id, state: r.state, link_id: r.linkId, concat_ref: r.concatRef, part_count: r.partCount, text: r.text, sender: r.from, err: null }
+          : { id: r.id, state: r.state, link_id: null, concat_ref: null, part_count: null, text: null, sender: null, err: r.error },
       );
       await tx.query(MARK_ROUTED, [JSON.stringify(records), this.clock().toISOString()]);
       return { rows, routed };

@@ -201,6 +201,6 @@ export class OutboxRelay {
     const list = byLink.get(linkId) ?? [];
     list.push(message);
     byLink.set(linkId, list);
-    return { id: row.id, state: "queued", linkId, concatRef, partCount: message.parts.length, text };
+    return { id: row.id, state: "queued", linkId, concatRef, partCount: message.parts.length, text, from: message.from };
   }
 }
