@@ -78,9 +78,16 @@ export interface RequestFault {
   message: string;
 }
 
-/** body-parser's refusal as the answer it deserves; null for any other error (a 500). */
+/**
+ * body-parser's refusal, or the router's refusal of a path parameter, as the answer it deserves;
+ * null for any other error (a 500).
+ */
 export function bodyFault(error: unknown, limit: string): RequestFault | null {
   const e = error as { type?: unknown; status?: unknown; expose?: unknown; message?: unknown } | null;
+  // The router percent-decodes a path parameter while matching routes, before any authentication:
+  // /admin/v1/institutions/%E0 threw a URIError (status 400, not marked to expose) that reached the
+  // handler as an internal error, a 500 logged with its stack. The URL is the caller's fault.
+  if (error instanceof URIError && e?.status === 400) return { status: 400, path: "url", message: "holds a malformed percent-encoding" };
   if (e?.type === "entity.parse.failed") return { status: 400, path: "body", message: e.message === UNSTORABLE || e.message === DUPLICATE ? e.message : "is not valid JSON" };
   if (e?.type === "entity.too.large") return { status: 413, path: "body", message: `at most ${limit}` };
   const status = typeof e?.status === "number" ? e.status : 0;

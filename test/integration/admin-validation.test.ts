@@ -135,6 +135,12 @@ describe("admin API validation: 400 with field-level details", () => {
     expectInvalid(await request(f.app).get(`/admin/v1/institutions/${f.a.id}/customers/abc%00`).set(...bearer(f.a.admin)), [{ path: "url", message: "holds a NUL character or broken Unicode" }]);
   });
 
+  it("a path parameter that does not percent-decode is a 400 (before any key is checked), never a 500", async () => {
+    // The router decodes parameters while matching routes: its URIError was answered as an internal error.
+    expectInvalid(await request(f.app).get("/admin/v1/institutions/%E0"), [{ path: "url", message: "holds a malformed percent-encoding" }]);
+    expectInvalid(await request(f.app).get(`/admin/v1/institutions/${f.a.id}/customers/%C3%28`).set(...bearer(f.a.admin)), [{ path: "url", message: "holds a malformed percent-encoding" }]);
+  });
+
   it("a field named twice is a 400, not the last one silently (a limit other than the one a reviewer reads first)", async () => {
     const twice = `{"maxPerTransactionMinor":"100","maxPerTransactionMinor":"1000000","maxDailyAmountMinor":"2000000","maxDailyCount":5,"maxMonthlyAmountMinor":"9000000","maxBalanceMinor":"5000000"}`;
     const res = await request(f.app).put(limitsUrl()).set(...bearer(f.a.admin)).set("Content-Type", "application/json").send(twice);

@@ -116,6 +116,9 @@ describe("agents over HTTP", () => {
     expect([nul.status, nul.body.error?.code]).toEqual([400, "invalid_request"]);
     const lookup = await request(app).get("/agent/v1/customers/lookup?customer=07%00").set(...bearer(a.key));
     expect([lookup.status, lookup.body.error?.code]).toEqual([400, "invalid_request"]);
+    // A path parameter that does not percent-decode: the router's URIError was a 500.
+    const undecodable = await request(app).get("/agent/v1/cash-outs/%E0").set(...bearer(a.key));
+    expect([undecodable.status, undecodable.body.error?.code, undecodable.body.error?.details]).toEqual([400, "invalid_request", [{ path: "url", message: "holds a malformed percent-encoding" }]]);
     const latin1 = await request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).set("Content-Type", "application/json; charset=latin1").send("{}");
     expect([latin1.status, latin1.body.error?.code]).toEqual([415, "unsupported_media_type"]);
     const reused = await request(app).post(`${base}/${a.id}/float/withdrawals`).set(...bearer(admin)).send({ requestId, amountMinor: "5000" });
