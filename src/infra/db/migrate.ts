@@ -55,11 +55,13 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
  */
 export async function migrate(db: SqlDb, dir = MIGRATIONS_DIR): Promise<string[]> {
   const files = await readMigrations(dir);
-  // A configured schema that does not exist yet is created, so DATABASE_SCHEMA works on a new database.
   const schema = "schema" in db ? (db.schema as string | undefined) : undefined;
-  if (schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
+    // A configured schema that does not exist yet is created, so DATABASE_SCHEMA works on a new
+    // database. Under the lock: two instances starting at once both found it missing, and the
+    // second one's CREATE SCHEMA IF NOT EXISTS failed on the catalog's unique index (the start crashed).
+    if (schema) await tx.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await tx.exec(CREATE_TABLE);
     const done = await tx.query<{ migration_name: string; checksum: string }>(
       `SELECT migration_name, checksum FROM "_prisma_migrations" WHERE rolled_back_at IS NULL`,
