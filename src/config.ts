@@ -85,6 +85,22 @@ function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw ? raw : undefined;
 }
 
+/**
+ * The JSON of an environment variable that holds secrets (FINGATE_USSD_AGGREGATORS,
+ * FINGATE_SMS_AGGREGATORS). V8's parse error quotes the text around the fault
+ * (`Unexpected token 'S', ..."secret":S3cr3tvery"... is not valid JSON`), which the command line
+ * prints as the reason a start failed: a secret left unquoted went to the console and the logs that
+ * collect it. The error names the variable and where it broke, never its text.
+ */
+export function parseJsonVariable(name: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    const position = /at position (\d+)/.exec(error instanceof Error ? error.message : "")?.[1];
+    throw new Error(`${name} is not valid JSON${position === undefined ? "" : ` (at character ${position})`}`);
+  }
+}
+
 function smsLanguage(value: string): string {
   if (!["en", "sw", "fr", "hi"].includes(value)) throw new Error(`FINGATE_SMS_LANGUAGE must be en, sw, fr or hi, got "${value}"`);
   return value;

@@ -17,6 +17,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { hexKey32 } from "../infra/auth/instance-key.js";
+import { parseJsonVariable } from "../config.js";
 import type { PinService } from "../core/auth/pin-service.js";
 import type { SimSwapGuard } from "../core/auth/sim-swap.js";
 import type { Directory } from "../core/directory/directory.js";
@@ -194,7 +195,7 @@ function aggregatorsFromEnv(env: NodeJS.ProcessEnv): AggregatorConfig[] {
   const list: AggregatorConfig[] = [];
   const raw = env.FINGATE_USSD_AGGREGATORS?.trim();
   if (raw) {
-    const parsed = JSON.parse(raw) as unknown;
+    const parsed = parseJsonVariable("FINGATE_USSD_AGGREGATORS", raw);
     if (!Array.isArray(parsed)) throw new Error("FINGATE_USSD_AGGREGATORS must be a JSON array");
     list.push(...(parsed as AggregatorConfig[]));
   }

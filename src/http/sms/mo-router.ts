@@ -10,6 +10,7 @@ import { isIP } from "node:net";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { IncomingSms } from "../../sms/commands/handler.js";
 import type { MoClaim } from "../../sms/commands/mo-log.js";
+import { parseJsonVariable } from "../../config.js";
 import { msisdnFromAddress } from "../../sms/server/inbound-pdu.js";
 
 export interface SmsAggregatorConfig {
@@ -118,7 +119,7 @@ export function smsMoRouter(deps: SmsMoRouterDeps): Router {
 export function smsAggregatorsFromEnv(env: NodeJS.ProcessEnv): SmsAggregatorConfig[] {
   const raw = env.FINGATE_SMS_AGGREGATORS?.trim();
   if (!raw) return [];
-  const parsed = JSON.parse(raw) as unknown;
+  const parsed = parseJsonVariable("FINGATE_SMS_AGGREGATORS", raw);
   if (!Array.isArray(parsed)) throw new Error("FINGATE_SMS_AGGREGATORS must be a JSON array");
   for (const a of parsed as SmsAggregatorConfig[]) {
     if (typeof a?.name !== "string" || typeof a.secret !== "string" || typeof a.institutionId !== "string") {
