@@ -101,6 +101,22 @@ export function parseJsonVariable(name: string, raw: string): unknown {
   }
 }
 
+/**
+ * FINGATE_SMS_SENDER goes out as the source_addr of every receipt, notice and command reply whose
+ * route names none: an SMPP address of at most 20 characters (21 octets with its NUL), written as
+ * ASCII, and a name (not a number) of at most 11 (GSM's alphanumeric originator). A longer or
+ * non-ASCII one was taken silently and sent as it was, mangled or past what an SMSC accepts
+ * (ESME_RINVSRCADR: every message retried, then dead-lettered); it now stops the start.
+ */
+function smsSender(value: string): string {
+  const numeric = /^\+?[0-9]+$/.test(value) && value.length <= 20;
+  const name = /^[\x20-\x7e]{1,11}$/.test(value);
+  if (!numeric && !name) {
+    throw new Error(`FINGATE_SMS_SENDER must be a number of at most 20 characters or a name of at most 11 ASCII characters, got "${value}"`);
+  }
+  return value;
+}
+
 function smsLanguage(value: string): string {
   if (!["en", "sw", "fr", "hi"].includes(value)) throw new Error(`FINGATE_SMS_LANGUAGE must be en, sw, fr or hi, got "${value}"`);
   return value;
@@ -132,7 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readCacheMs: int(env, "FINGATE_READ_CACHE_MS", 5_000, 0, 60_000),
     heapGrowthPercent: int(env, "FINGATE_HEAP_GROWTH_PERCENT", 80, 0, 300),
     smsOutbound: {
-      sender: text(env, "FINGATE_SMS_SENDER") ?? "FINGATE",
+      sender: smsSender(text(env, "FINGATE_SMS_SENDER") ?? "FINGATE"),
       maxAttempts: int(env, "FINGATE_SMS_OUTBOX_ATTEMPTS", 5, 1, 50),
       language: smsLanguage(text(env, "FINGATE_SMS_LANGUAGE") ?? "en"),
     },
