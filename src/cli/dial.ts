@@ -97,7 +97,9 @@ export async function parseDialArgs(argv: string[], env: NodeJS.ProcessEnv): Pro
   const base = values.url ?? `http://localhost:${env.PORT?.trim() || "3000"}`;
   let url: URL;
   try {
-    url = new URL(`/ussd/${aggregator}`, base);
+    // Relative to the URL's path, which is kept: a gateway behind a proxy at http://host/fingate
+    // is reached at /fingate/ussd/at (an absolute "/ussd/at" dropped the prefix and got a 404).
+    url = new URL(`ussd/${aggregator}`, base.endsWith("/") ? base : `${base}/`);
   } catch {
     return { ok: false, message: `bad --url: ${base}`, usage: false };
   }

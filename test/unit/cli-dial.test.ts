@@ -38,6 +38,18 @@ describe("parseDialArgs", () => {
     expect(fromEnv).toMatchObject({ ok: true, options: { secret: "e".repeat(20), url: "http://localhost:3100/ussd/at", msisdn: "+254700000001" } });
   });
 
+  it("keeps the path of --url: a gateway behind a proxy under a prefix", async () => {
+    const secret = "s".repeat(20);
+    for (const [given, expected] of [
+      ["http://gw.example/fingate", "http://gw.example/fingate/ussd/at"],
+      ["http://gw.example/fingate/", "http://gw.example/fingate/ussd/at"],
+      ["http://127.0.0.1:4000/", "http://127.0.0.1:4000/ussd/at"],
+    ]) {
+      expect(await parseDialArgs(["*384#", "--url", given!, "--secret", secret], {}), given).toMatchObject({ ok: true, options: { url: expected } });
+    }
+    expect(await parseDialArgs(["*384#", "--url", "not a url", "--secret", secret], {})).toMatchObject({ ok: false, message: "bad --url: not a url" });
+  });
+
   it("explains what is wrong", async () => {
     expect(await parseDialArgs([], {})).toMatchObject({ ok: false, usage: true });
     expect(await parseDialArgs(["*384#", "--bogus"], {})).toMatchObject({ ok: false, usage: true });
