@@ -63,9 +63,19 @@ export async function migrate(db: SqlDb, dir = MIGRATIONS_DIR): Promise<string[]
     // second one's CREATE SCHEMA IF NOT EXISTS failed on the catalog's unique index (the start crashed).
     if (schema) await tx.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await tx.exec(CREATE_TABLE);
-    const done = await tx.query<{ migration_name: string; checksum: string }>(
-      `SELECT migration_name, checksum FROM "_prisma_migrations" WHERE rolled_back_at IS NULL`,
+    const done = await tx.query<{ migration_name: string; checksum: string; finished: boolean }>(
+      `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished FROM "_prisma_migrations" WHERE rolled_back_at IS NULL`,
     );
+    // A row without finished_at is a migration `prisma migrate deploy` started and did not finish
+    // (ours leave no row when they fail: one transaction). Its SQL may be half applied; Prisma
+    // refuses to go on (P3009) until it is resolved, and so does this, rather than take it as done.
+    const failed = done.rows.find((r) => !r.finished);
+    if (failed) {
+      throw new Error(
+        `migration ${failed.migration_name} failed when it was applied (no finished_at in _prisma_migrations): ` +
+          "repair the database and mark it with `prisma migrate resolve --applied` or `--rolled-back` first",
+      );
+    }
     const applied = new Map(done.rows.map((r) => [r.migration_name, r.checksum]));
     const ran: string[] = [];
     for (const file of files) {
