@@ -5,6 +5,7 @@ import { smsAggregatorsFromEnv } from "../../src/http/sms/mo-router.js";
 import { buildUssdGateway, type UssdGatewayDeps } from "../../src/ussd/gateway.js";
 
 const SECRET = "S3cr3tAggregatorValue0123456789";
+const INSTITUTION = "01a2276a-2d70-79eb-b69d-888067d4226a";
 // Each is a mistake one makes by hand: the secret unquoted, single quotes, a trailing comma.
 const MALFORMED = [
   `[{"name":"mtn","dialect":"generic","secret":${SECRET}}]`,
@@ -44,7 +45,14 @@ describe("aggregators' JSON in the environment", () => {
   });
 
   it("valid JSON still parses", () => {
-    const list = smsAggregatorsFromEnv({ FINGATE_SMS_AGGREGATORS: `[{"name":"mtn","institutionId":"x","secret":"${SECRET}"}]` });
-    expect(list).toEqual([{ name: "mtn", institutionId: "x", secret: SECRET }]);
+    const list = smsAggregatorsFromEnv({ FINGATE_SMS_AGGREGATORS: `[{"name":"mtn","institutionId":"${INSTITUTION}","secret":"${SECRET}"}]` });
+    expect(list).toEqual([{ name: "mtn", institutionId: INSTITUTION, secret: SECRET }]);
+  });
+
+  it("FINGATE_SMS_AGGREGATORS whose institutionId is not an institution's id stops the start (every sender was answered as unknown)", () => {
+    for (const institutionId of ["x", "demo-ke", INSTITUTION.toUpperCase(), "00000000-0000-0000-0000-000000000000"]) {
+      const value = JSON.stringify([{ name: "mtn", institutionId, secret: SECRET }]);
+      expect(() => smsAggregatorsFromEnv({ FINGATE_SMS_AGGREGATORS: value }), institutionId).toThrow("FINGATE_SMS_AGGREGATORS: the institutionId of mtn must be the institution's id (a lower-case UUID)");
+    }
   });
 });

@@ -11,6 +11,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { IncomingSms } from "../../sms/commands/handler.js";
 import type { MoClaim } from "../../sms/commands/mo-log.js";
 import { parseJsonVariable } from "../../config.js";
+import { isUuid } from "../../core/ledger/ids.js";
 import { msisdnFromAddress } from "../../sms/server/inbound-pdu.js";
 
 export interface SmsAggregatorConfig {
@@ -125,6 +126,9 @@ export function smsAggregatorsFromEnv(env: NodeJS.ProcessEnv): SmsAggregatorConf
     if (typeof a?.name !== "string" || typeof a.secret !== "string" || typeof a.institutionId !== "string") {
       throw new Error("each FINGATE_SMS_AGGREGATORS entry needs name, secret and institutionId");
     }
+    // Not a UUID, it names no institution: every sender was then answered as a customer the bank
+    // does not know, with nothing said at start. Refused here, as FINGATE_USSD_INSTITUTION_ID is.
+    if (!isUuid(a.institutionId)) throw new Error(`FINGATE_SMS_AGGREGATORS: the institutionId of ${a.name} must be the institution's id (a lower-case UUID)`);
   }
   return parsed as SmsAggregatorConfig[];
 }
