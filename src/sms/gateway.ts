@@ -7,7 +7,7 @@
  *   // admin: adminRouter({ …, smsLinks: sms.admin }); HTTP MO: smsMoRouter({ commands: sms.commands, … })
  *
  * Environment (all optional):
- *   FINGATE_SMPP_LISTEN      1: listen for telcos binding to us (server-mode links); off by default
+ *   FINGATE_SMPP_LISTEN      1 (true, yes, on): listen for telcos binding to us (server-mode links); off by default
  *   FINGATE_SMPP_PORT        the listener's port (default 2775)
  *   FINGATE_SMPP_HOST        the listener's address (default 0.0.0.0)
  *   FINGATE_SMS_SECRET_KEY   64 hex characters, the same on every instance: seals client links'
@@ -134,11 +134,23 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
 }
 
 function listenFromEnv(env: NodeJS.ProcessEnv): { port: number; host?: string } | undefined {
-  if (env.FINGATE_SMPP_LISTEN?.trim() !== "1") return undefined;
+  if (!smppListenOn(env.FINGATE_SMPP_LISTEN)) return undefined;
   const raw = env.FINGATE_SMPP_PORT?.trim();
   const port = raw ? Number(raw) : 2775;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error("FINGATE_SMPP_PORT must be a port number");
   return { port, host: env.FINGATE_SMPP_HOST?.trim() || "0.0.0.0" };
+}
+
+/**
+ * FINGATE_SMPP_LISTEN, read as FINGATE_DEMO is: anything but "1" used to mean off, so "true" or
+ * "yes" left the listener off without a word and no telco could bind. A value that is neither on
+ * nor off now stops the start.
+ */
+function smppListenOn(raw: string | undefined): boolean {
+  const value = raw?.trim().toLowerCase() ?? "";
+  if (["1", "true", "on", "yes"].includes(value)) return true;
+  if (["", "0", "false", "off", "no"].includes(value)) return false;
+  throw new Error(`FINGATE_SMPP_LISTEN must be 1 or 0, got "${raw}"`);
 }
 
 function secretKeyFromEnv(env: NodeJS.ProcessEnv, logger: LinkManagerLogger): Uint8Array {
