@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "../infra/log.js";
 import { HttpError } from "./errors.js";
+import { loggedPath } from "./logged-path.js";
 
 export interface AppDeps {
   logger: Logger;
@@ -31,13 +32,13 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
-/** One line per request: method, path without the query string (it may carry secrets), status, time. */
+/** One line per request: method, path without the query string and path-carried secrets, status, time. */
 function requestLog(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     res.on("finish", () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "http");
+      logger.debug({ method: req.method, path: loggedPath(req.path), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "http");
     });
     next();
   };
@@ -56,7 +57,7 @@ function errorHandler(logger: Logger) {
       res.status(status).json({ error: { code: "bad_request", message: "malformed or oversized request body" } });
       return;
     }
-    logger.error({ err: error, path: req.path }, "unhandled error");
+    logger.error({ err: error, path: loggedPath(req.path) }, "unhandled error");
     res.status(500).json({ error: { code: "internal", message: "internal error" } });
   };
 }

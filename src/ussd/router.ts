@@ -6,6 +6,7 @@
  *   POST /ussd/<name>[/<secret>]/events   Africa's Talking end-of-session notification
  */
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { loggedPath } from "../http/logged-path.js";
 import { africasTalkingEvents, africasTalkingHop, AT_FORM_LIMITS } from "./africastalking.js";
 import { authenticate, type AggregatorAuth } from "./auth.js";
 import { networkCodeOf, serviceCodeOf } from "./fields.js";
@@ -141,13 +142,3 @@ export function failure(error: unknown, path: string, logger: HopLogger): string
   return "END Service unavailable";
 }
 
-/**
- * A channel path as it may be logged: /ussd/<name> and the word "events" are kept; every other
- * segment after the name (where a path-carried secret sits) is masked by its position, whatever
- * its length or the name's.
- */
-export function loggedPath(path: string): string {
-  const segments = path.split("/");
-  for (let i = 3; i < segments.length; i++) if (segments[i] !== "" && segments[i] !== "events") segments[i] = "[secret]";
-  return segments.join("/");
-}

@@ -9,7 +9,7 @@ import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
 import { serveHopsFirst } from "../../src/ussd/fast-path.js";
 import type { HopLogger } from "../../src/ussd/hop.js";
-import { loggedPath } from "../../src/ussd/router.js";
+import { loggedPath } from "../../src/http/logged-path.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const SECRET = "router-shared-secret-0123456789";

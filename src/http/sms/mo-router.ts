@@ -12,6 +12,7 @@ import type { IncomingSms } from "../../sms/commands/handler.js";
 import type { MoClaim } from "../../sms/commands/mo-log.js";
 import { parseJsonVariable } from "../../config.js";
 import { isUuid } from "../../core/ledger/ids.js";
+import { loggedPath } from "../logged-path.js";
 import { msisdnFromAddress } from "../../sms/server/inbound-pdu.js";
 
 export interface SmsAggregatorConfig {
@@ -107,7 +108,7 @@ export function smsMoRouter(deps: SmsMoRouterDeps): Router {
     if (e?.type === "entity.too.large") return void res.status(413).type("text/plain").send("request too large");
     if (e?.type === "entity.parse.failed" || e?.type === "parameters.too.many" || e?.status === 400) return void res.status(400).type("text/plain").send("bad request");
     // Never the body: it may hold a PIN.
-    deps.logger.error({ err: { name: e?.name ?? "unknown" }, path: req.path }, "sms mo request failed");
+    deps.logger.error({ err: { name: e?.name ?? "unknown" }, path: loggedPath(req.path) }, "sms mo request failed");
     res.status(500).type("text/plain").send("error");
   });
   return router;
