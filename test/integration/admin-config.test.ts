@@ -223,7 +223,8 @@ describe("telcos and tariff plans (platform)", () => {
     ceilingMinor: "50",
     maxStages: 8,
     payer: "customer",
-    effectiveFrom: "2026-01-01T00:00:00+05:30",
+    // Not yet in effect: only such a plan's terms may change.
+    effectiveFrom: "2099-01-01T00:00:00+05:30",
   };
 
   it("creates a telco with its identifiers; an identifier belongs to one telco only", async () => {
@@ -242,7 +243,7 @@ describe("telcos and tariff plans (platform)", () => {
     const created = await request(f.app).post("/admin/v1/tariff-plans").set(...bearer(PLATFORM_KEY)).send({ telcoId, ...plan });
     expect(created.status).toBe(201);
     planId = created.body.id;
-    expect(created.body).toMatchObject({ ...plan, telcoId, effectiveFrom: "2025-12-31T18:30:00.000Z" });
+    expect(created.body).toMatchObject({ ...plan, telcoId, effectiveFrom: "2098-12-31T18:30:00.000Z" });
     const twin = await request(f.app).post("/admin/v1/tariff-plans").set(...bearer(PLATFORM_KEY)).send({ telcoId, ...plan });
     expect(twin.body.error.code).toBe("effective_from_taken");
     const updated = await request(f.app).put(`/admin/v1/tariff-plans/${planId}`).set(...bearer(PLATFORM_KEY)).send({ ...plan, ceilingMinor: "40" });
@@ -259,6 +260,22 @@ describe("telcos and tariff plans (platform)", () => {
     expect(entries.rows[1]!.payload.before!.ceilingMinor).toBe("50");
     expect(entries.rows[1]!.payload.after!.ceilingMinor).toBe("40");
     expect(entries.rows[2]!.payload.after).toBeNull();
+  });
+
+  it("a plan in effect keeps its terms: a new price is a 409 (plan_in_effect) and changes nothing; a rename passes", async () => {
+    const inEffect = { ...plan, name: "TRAI 2025", effectiveFrom: "2025-01-01T00:00:00+05:30" };
+    const created = await request(f.app).post("/admin/v1/tariff-plans").set(...bearer(PLATFORM_KEY)).send({ telcoId, ...inEffect });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const raised = await request(f.app).put(`/admin/v1/tariff-plans/${id}`).set(...bearer(PLATFORM_KEY)).send({ ...inEffect, ceilingMinor: "150" });
+    expect([raised.status, raised.body.error?.code]).toEqual([409, "plan_in_effect"]);
+    const later = await request(f.app).put(`/admin/v1/tariff-plans/${id}`).set(...bearer(PLATFORM_KEY)).send({ ...inEffect, effectiveFrom: "2099-06-01T00:00:00Z" });
+    expect([later.status, later.body.error?.code]).toEqual([409, "plan_in_effect"]);
+    expect((await request(f.app).get(`/admin/v1/tariff-plans/${id}`).set(...bearer(PLATFORM_KEY))).body).toMatchObject({ ceilingMinor: "50", effectiveFrom: "2024-12-31T18:30:00.000Z" });
+    const renamed = await request(f.app).put(`/admin/v1/tariff-plans/${id}`).set(...bearer(PLATFORM_KEY)).send({ ...inEffect, name: "TRAI 2025 (USSD)" });
+    expect([renamed.status, renamed.body.name, renamed.body.ceilingMinor]).toEqual([200, "TRAI 2025 (USSD)", "50"]);
+    const actions = await f.test.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq`, [id]);
+    expect(actions.rows.map((r) => r.action)).toEqual(["tariffs.plan.create", "tariffs.plan.update"]);
   });
 
   it("refuses a plan for a telco that does not exist", async () => {

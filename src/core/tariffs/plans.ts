@@ -3,13 +3,13 @@ import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { FieldProblem } from "../institutions/types.js";
 import { isUuid, uuidv7 } from "../ledger/ids.js";
 import { MAX_AMOUNT_MINOR } from "../ledger/types.js";
-import type { PlanWrite, TariffStore, TelcoFields, TelcoWrite } from "./ports.js";
+import type { PlanEditRefusal, PlanWrite, TariffStore, TelcoFields, TelcoWrite } from "./ports.js";
 import { MAX_PLAN_STAGES, SESSION_PAYERS, type TariffPlan, type TariffTerms, type Telco } from "./types.js";
 
 export type TelcoResult = { ok: true; telco: Telco } | { ok: false; code: Exclude<TelcoWrite, "ok"> | "telco_not_found" };
 export type PlanResult =
   | { ok: true; plan: TariffPlan }
-  | { ok: false; code: Exclude<PlanWrite, "ok"> | "tariff_plan_not_found" | "plan_in_use" }
+  | { ok: false; code: Exclude<PlanWrite, "ok"> | "tariff_plan_not_found" | PlanEditRefusal }
   | { ok: false; code: "invalid_tariff_plan"; problems: FieldProblem[] };
 
 /** Why a plan's terms cannot be stored, or []. */
@@ -24,6 +24,25 @@ export function termsProblems(t: TariffTerms): FieldProblem[] {
   if (!SESSION_PAYERS.includes(t.payer)) problems.push({ path: ["payer"], message: `must be one of ${SESSION_PAYERS.join(", ")}` });
   if (Number.isNaN(t.effectiveFrom.getTime())) problems.push({ path: ["effectiveFrom"], message: "must be a valid time" });
   return problems;
+}
+
+/** The terms that price a session: all but the plan's name. */
+const BILLING_TERMS = ["currency", "perSessionMinor", "perStageMinor", "ceilingMinor", "maxStages", "payer"] as const;
+
+/**
+ * Why a plan's terms may not be replaced by `terms`, or null. A plan that has taken effect is
+ * billing history: sessions were metered under it (plan_in_use), or sessions that started under it
+ * are still open and will be metered under whatever it then says (plan_in_effect). Changing its
+ * price or its start would bill a session under terms that were not in force when it started (a
+ * ceiling raised mid-session charges it above the ceiling it started under) and leave metered
+ * sessions pointing at terms that did not price them. A new cap is a new plan; only the name of a
+ * plan in effect may change.
+ */
+export function planEditRefusal(before: TariffPlan, terms: TariffTerms, now: Date, inUse: boolean): PlanEditRefusal | null {
+  const billing = BILLING_TERMS.some((field) => before[field] !== terms[field]) || before.effectiveFrom.getTime() !== terms.effectiveFrom.getTime();
+  if (!billing) return null;
+  if (inUse) return "plan_in_use";
+  return before.effectiveFrom.getTime() <= now.getTime() ? "plan_in_effect" : null;
 }
 
 /** Telcos and their tariff plans: platform configuration, every change audited with before and after. */

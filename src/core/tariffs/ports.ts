@@ -3,6 +3,8 @@ import type { MeteredSession, TariffPlan, TariffTerms, Telco, TelcoIdentifierKin
 
 export type TelcoWrite = "ok" | "telco_code_taken" | "telco_identifier_taken";
 export type PlanWrite = "ok" | "telco_not_found" | "effective_from_taken";
+/** Why a plan's billing terms may not be changed (see planEditRefusal). */
+export type PlanEditRefusal = "plan_in_use" | "plan_in_effect";
 
 export interface TelcoFields {
   name: string;
@@ -20,7 +22,16 @@ export interface TariffStore {
   findTelco(kind: TelcoIdentifierKind, value: string): Promise<Telco | null>;
 
   insertPlan(plan: TariffPlan, audit: AuditEntryInput[]): Promise<PlanWrite>;
-  updatePlan(id: string, terms: TariffTerms, now: Date, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: PlanWrite } | null>;
+  /**
+   * Replaces the plan's terms unless planEditRefusal(before, terms, now, inUse) refuses them, inUse
+   * telling whether metered sessions refer to the plan (read under the plan's lock).
+   */
+  updatePlan(
+    id: string,
+    terms: TariffTerms,
+    now: Date,
+    audit: (before: TariffPlan) => AuditEntryInput[],
+  ): Promise<{ before: TariffPlan; write: PlanWrite | PlanEditRefusal } | null>;
   /** "plan_in_use" when metered sessions refer to it: billing history must keep its plan. */
   deletePlan(id: string, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: "ok" | "plan_in_use" } | null>;
   getPlan(id: string): Promise<TariffPlan | null>;

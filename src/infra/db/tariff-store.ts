@@ -1,5 +1,6 @@
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
-import type { PlanWrite, TariffStore, TelcoFields, TelcoWrite } from "../../core/tariffs/ports.js";
+import { planEditRefusal } from "../../core/tariffs/plans.js";
+import type { PlanEditRefusal, PlanWrite, TariffStore, TelcoFields, TelcoWrite } from "../../core/tariffs/ports.js";
 import type { SessionPayer, TariffPlan, TariffTerms, Telco, TelcoIdentifierKind } from "../../core/tariffs/types.js";
 import { appendAuditEntries } from "./audit-store.js";
 import { big, date, foreignKeyViolation, iso, uniqueViolation } from "./policy-rows.js";
@@ -154,12 +155,21 @@ export class SqlTariffStore implements TariffStore {
     }
   }
 
-  async updatePlan(id: string, terms: TariffTerms, now: Date, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: PlanWrite } | null> {
+  async updatePlan(
+    id: string,
+    terms: TariffTerms,
+    now: Date,
+    audit: (before: TariffPlan) => AuditEntryInput[],
+  ): Promise<{ before: TariffPlan; write: PlanWrite | PlanEditRefusal } | null> {
     let before: TariffPlan | null = null;
     try {
       return await this.db.transaction(async (tx) => {
         before = await lockPlan(tx, id);
         if (!before) return null;
+        // Under the plan's lock: a session recorded meanwhile (its reference takes a key-share lock on
+        // the plan) waits for this transaction, so it is either seen here or priced by the plan as left.
+        const refused = planEditRefusal(before, terms, now, await inUse(tx, id));
+        if (refused) return { before, write: refused };
         await tx.query(
           `UPDATE tariff_plans SET name = $2, currency = $3, per_session_minor = $4::bigint, per_stage_minor = $5::bigint,
              ceiling_minor = $6::bigint, max_stages = $7, payer = $8, effective_from = $9::timestamptz, updated_at = $10::timestamptz
@@ -179,8 +189,7 @@ export class SqlTariffStore implements TariffStore {
     return this.db.transaction(async (tx) => {
       const before = await lockPlan(tx, id);
       if (!before) return null;
-      const used = await tx.query(`SELECT 1 FROM metered_sessions WHERE tariff_plan_id = $1::uuid LIMIT 1`, [id]);
-      if (used.rows.length > 0) return { before, write: "plan_in_use" as const };
+      if (await inUse(tx, id)) return { before, write: "plan_in_use" as const };
       await tx.query(`DELETE FROM tariff_plans WHERE id = $1::uuid`, [id]);
       await appendAuditEntries(tx, audit(before), new Date());
       return { before, write: "ok" as const };
@@ -227,6 +236,12 @@ async function lockTelco(tx: SqlExecutor, id: string): Promise<Telco | null> {
   if (locked.rows.length === 0) return null;
   const result = await tx.query<TelcoRow>(`${TELCO_SELECT} WHERE t.id = $1::uuid`, [id]);
   return toTelco(result.rows[0]!);
+}
+
+/** Whether metered sessions refer to the plan. */
+async function inUse(tx: SqlExecutor, planId: string): Promise<boolean> {
+  const used = await tx.query(`SELECT 1 FROM metered_sessions WHERE tariff_plan_id = $1::uuid LIMIT 1`, [planId]);
+  return used.rows.length > 0;
 }
 
 async function lockPlan(tx: SqlExecutor, id: string): Promise<TariffPlan | null> {

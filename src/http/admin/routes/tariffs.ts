@@ -173,13 +173,13 @@ function updateTariffPlan(s: AdminServices): AnyRoute {
     id: "updateTariffPlan",
     method: "put",
     path: planPath,
-    summary: "Change a tariff plan's terms",
+    summary: "Change a tariff plan's terms before it takes effect (after that, only its name: a new price is a new plan)",
     tag: "tariff-plans",
     access: PLATFORM_ONLY,
     params: planParams,
     body: z.strictObject(terms),
     success: { status: 200, description: "updated", schema: tariffPlanOut },
-    refusals: ["tariff_plan_not_found", "effective_from_taken"],
+    refusals: ["tariff_plan_not_found", "effective_from_taken", "plan_in_use", "plan_in_effect"],
     async handle({ principal, params, body }) {
       return planReply(await s.tariffs.updatePlan(principal, params.planId, body));
     },
