@@ -681,15 +681,17 @@ export class HopProcessor {
     const paging = input === MORE_INPUT || input === BACK_INPUT;
     const pageCount = paging ? renderPages(this.deps.translator, lang, record.reply, this.budget, record.ends).length : 0;
     const navigating = (input === MORE_INPUT && record.page < pageCount - 1) || (input === BACK_INPUT && record.page > 0);
+    // Past the paging limit the session ends; that END is a screen shown, metered with the others.
+    const tooMany = () => this.ending({ ...record, nav: record.nav + 1 }, { key: "err.too_many_stages" });
     if (navigating) {
-      if (record.nav >= this.limits.maxNavHops) return this.ending(record, { key: "err.too_many_stages" });
+      if (record.nav >= this.limits.maxNavHops) return tooMany();
       return { ...record, page: record.page + (input === MORE_INPUT ? 1 : -1), nav: record.nav + 1 };
     }
     // A reply that ends the session, still paging: its step is done, and running it again on any
     // other answer would repeat it (a mini-statement's PIN step would check "1111" as a PIN and
     // count the failure). Only the pages move; anything else shows this page again.
     if (record.ends) {
-      if (record.nav >= this.limits.maxNavHops) return this.ending(record, { key: "err.too_many_stages" });
+      if (record.nav >= this.limits.maxNavHops) return tooMany();
       return { ...record, nav: record.nav + 1 };
     }
     if (!record.menu) throw new Error("ussd: a session record without menu state");

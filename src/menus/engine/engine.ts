@@ -74,9 +74,10 @@ export class MenuEngine {
   /** One answer to the current screen. */
   async next(state: MenuState, input: string, ctx: MenuContext): Promise<StepResult> {
     const stages = state.stages + 1;
-    if (input.length > ctx.limits.maxInputChars) return end(state, [msg("err.input_too_long")]);
-    if (stages > ctx.limits.maxStages) return end(state, [msg("err.too_many_stages")]);
     const current: MenuState = { ...state, stages };
+    // The END that refuses the answer is a screen shown like any other: the session is metered with it.
+    if (input.length > ctx.limits.maxInputChars) return end(current, [msg("err.input_too_long")]);
+    if (stages > ctx.limits.maxStages) return end(current, [msg("err.too_many_stages")]);
     const home: FlowId | null = current.agent ? "agent" : current.customer ? "main" : null;
     if (input === HOME_INPUT && home) return this.follow(await this.flows[home].start({ ...current, data: {} }, ctx), ctx);
     const flow = Object.hasOwn(this.flows, current.flow) ? this.flows[current.flow] : undefined;
