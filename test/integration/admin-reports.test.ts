@@ -62,7 +62,7 @@ describe("reports", () => {
     const res = await request(f.app).get(`/admin/v1/institutions/${f.a.id}/reports/fees?${window}`).set(...bearer(f.a.auditor));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ timeZone: NAIROBI });
-    expect(res.body.items).toEqual([{ day: expect.any(String), type: "p2p", fees: 2, feesMinor: "2000", commissionsMinor: "260", netMinor: "1740" }]);
+    expect(res.body.items).toEqual([{ day: expect.any(String), type: "p2p", fees: 2, feesMinor: "2000", commissionsMinor: "260", feesRefundedMinor: "0", commissionsClawedBackMinor: "0", netMinor: "1740" }]);
   });
 
   it("daily transaction totals per code, for posted money touching the bank's accounts", async () => {

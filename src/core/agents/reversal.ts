@@ -1,4 +1,4 @@
-import { commissionTransferId, feeTransferId } from "../fees/linked.js";
+import { commissionClawbackCode, commissionTransferId, feeRefundCode, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import { RECORDED_FAILURES, type Transfer, type TransferInput } from "../ledger/types.js";
 import type { AgentKit } from "./kit.js";
@@ -91,10 +91,10 @@ async function compensation(kit: AgentKit, original: Transfer, id: string, slot:
   const commission = await kit.deps.ledger.getTransfer(commissionTransferId(original.id));
   const transfers: TransferInput[] = [];
   // The fee refund comes first so the customer's wallet never has to cover more than it received.
-  if (fee) transfers.push({ id: legId(original.id, "fee", slot), kind: "single", debitAccountId: fee.creditAccountId, creditAccountId: fee.debitAccountId, amountMinor: fee.amountMinor, code: "fee_cash_in_reversal", reference: original.id });
+  if (fee) transfers.push({ id: legId(original.id, "fee", slot), kind: "single", debitAccountId: fee.creditAccountId, creditAccountId: fee.debitAccountId, amountMinor: fee.amountMinor, code: feeRefundCode("cash_in"), reference: original.id });
   transfers.push({ id, kind: "single", debitAccountId: original.creditAccountId, creditAccountId: original.debitAccountId, amountMinor: original.amountMinor, code: "cash_in_reversal", reference: original.id });
   if (commission) {
-    transfers.push({ id: legId(original.id, "commission", slot), kind: "single", debitAccountId: commission.creditAccountId, creditAccountId: commission.debitAccountId, amountMinor: commission.amountMinor, code: "commission_cash_in_rev", reference: original.id });
+    transfers.push({ id: legId(original.id, "commission", slot), kind: "single", debitAccountId: commission.creditAccountId, creditAccountId: commission.debitAccountId, amountMinor: commission.amountMinor, code: commissionClawbackCode("cash_in"), reference: original.id });
   }
   return { transfers, feeMinor: fee?.amountMinor ?? 0n, commissionMinor: commission?.amountMinor ?? 0n };
 }

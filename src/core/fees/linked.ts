@@ -32,6 +32,13 @@ export interface FeeAccounts {
 export const feeCode = (type: FeeType): string => `fee_${type}`;
 export const commissionCode = (type: FeeType): string => `commission_${type}`;
 export const isFeeCode = (code: string): boolean => code.startsWith("fee_");
+/**
+ * Transfer codes of a reversal's fee refund (out of fee income) and commission clawback (back
+ * into it): the fees report reads them under the payment type. Codes are at most 32 characters,
+ * hence the short suffix of the clawback.
+ */
+export const feeRefundCode = (type: FeeType): string => `fee_${type}_reversal`;
+export const commissionClawbackCode = (type: FeeType): string => `commission_${type}_rev`;
 
 /** Ids of a payment's fee and commission, derived from the payment's: a retry maps to the same transfers. */
 export const feeTransferId = (paymentId: string): string => derivedUuid(`fingate:fee:${paymentId}`);

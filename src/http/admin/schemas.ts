@@ -19,6 +19,9 @@ export const amountMinor = z
 /** Amounts in responses: decimal strings of minor units. */
 export const amountOut = z.string().regex(DIGITS).meta({ description: "amount in minor units as a decimal string" });
 
+/** A balance-like figure in responses that may fall below zero (a report's net): "-150000". */
+export const signedAmountOut = z.string().regex(/^(0|-?[1-9][0-9]{0,18})$/).meta({ description: "amount in minor units as a decimal string, possibly negative" });
+
 // Dates and instants from 1970 on: JavaScript takes year 0, which PostgreSQL refuses (a 500), and
 // nothing a bank configures or asks about here (tariffs, SIM swaps, reports) lies before.
 const EARLIEST_MS = 0;

@@ -81,33 +81,51 @@ export async function sessionChargeTotals(db: SqlExecutor, institutionId: string
 
 export interface FeesEarned {
   day: string;
-  /** The payment type, from the fee_<type> and commission_<type> transfer codes. */
+  /** The payment type, from the fee_<type> and commission_<type> transfer codes (and their reversals'). */
   type: string;
   fees: number;
   feesMinor: bigint;
   commissionsMinor: bigint;
-  /** What the bank kept: fees minus the agents' commissions. */
+  /** Fees paid back out of fee income (a reversed cash-in's refund to the customer). */
+  feesRefundedMinor: bigint;
+  /** Commissions taken back into fee income (a reversed cash-in's clawback from the agent). */
+  commissionsClawedBackMinor: bigint;
+  /** What the bank kept: fees minus commissions, less refunds, plus clawbacks. Negative on a day of refunds only. */
   netMinor: bigint;
 }
 
-/** Fees credited to the institution's fee_income account and commissions paid out of it, per day and type. */
+// A reversal's legs carry fee_<type>_reversal and commission_<type>_rev (feeRefundCode,
+// commissionClawbackCode): read under <type>. Which way the money went tells a fee (into fee
+// income) from its refund (out of it), and a commission (out) from its clawback (back in).
+const FEE_TYPE = `CASE WHEN starts_with(code, 'fee_') THEN regexp_replace(substr(code, 5), '_reversal$', '')
+  ELSE regexp_replace(substr(code, 12), '_rev$', '') END`;
+
+/**
+ * Fees credited to the institution's fee_income account and commissions paid out of it, per day
+ * and type, with what reversals gave back: without them a reversed payment's fee stayed in the
+ * report as kept, though the fee income account no longer held it.
+ */
 export async function feesEarned(db: SqlExecutor, feeIncomeAccountId: string, range: DayRange): Promise<FeesEarned[]> {
-  const result = await db.query<{ day: string; type: string; fees: number; fee_amount: string; commission_amount: string }>(
-    `SELECT ${LOCAL_DAY("created_at")} AS day,
-       CASE WHEN credit_account_id = $1::uuid THEN substr(code, 5) ELSE substr(code, 12) END AS type,
-       count(*) FILTER (WHERE credit_account_id = $1::uuid)::int AS fees,
-       COALESCE(sum(amount) FILTER (WHERE credit_account_id = $1::uuid), 0)::text AS fee_amount,
-       COALESCE(sum(amount) FILTER (WHERE debit_account_id = $1::uuid), 0)::text AS commission_amount
+  const result = await db.query<{ day: string; type: string; fees: number; fee_amount: string; commission_amount: string; refunded: string; clawed_back: string }>(
+    `SELECT ${LOCAL_DAY("created_at")} AS day, ${FEE_TYPE} AS type,
+       count(*) FILTER (WHERE credit_account_id = $1::uuid AND starts_with(code, 'fee_'))::int AS fees,
+       COALESCE(sum(amount) FILTER (WHERE credit_account_id = $1::uuid AND starts_with(code, 'fee_')), 0)::text AS fee_amount,
+       COALESCE(sum(amount) FILTER (WHERE debit_account_id = $1::uuid AND starts_with(code, 'commission_')), 0)::text AS commission_amount,
+       COALESCE(sum(amount) FILTER (WHERE debit_account_id = $1::uuid AND starts_with(code, 'fee_')), 0)::text AS refunded,
+       COALESCE(sum(amount) FILTER (WHERE credit_account_id = $1::uuid AND starts_with(code, 'commission_')), 0)::text AS clawed_back
      FROM transfers
      WHERE kind IN ('single', 'post') AND ${IN_RANGE("created_at")}
-       AND ((credit_account_id = $1::uuid AND starts_with(code, 'fee_'))
-         OR (debit_account_id = $1::uuid AND starts_with(code, 'commission_')))
+       AND (credit_account_id = $1::uuid OR debit_account_id = $1::uuid)
+       AND (starts_with(code, 'fee_') OR starts_with(code, 'commission_'))
      GROUP BY 1, 2 ORDER BY 1, 2`,
     [feeIncomeAccountId, range.timeZone, range.from, range.to],
   );
   return result.rows.map((r) => {
     const feesMinor = big(r.fee_amount);
     const commissionsMinor = big(r.commission_amount);
-    return { day: r.day, type: r.type, fees: r.fees, feesMinor, commissionsMinor, netMinor: feesMinor - commissionsMinor };
+    const feesRefundedMinor = big(r.refunded);
+    const commissionsClawedBackMinor = big(r.clawed_back);
+    const netMinor = feesMinor - commissionsMinor - feesRefundedMinor + commissionsClawedBackMinor;
+    return { day: r.day, type: r.type, fees: r.fees, feesMinor, commissionsMinor, feesRefundedMinor, commissionsClawedBackMinor, netMinor };
   });
 }

@@ -4,7 +4,7 @@ import { isValidTimeZone } from "../../../core/limits/periods.js";
 import type { Institution } from "../../../core/institutions/types.js";
 import { dailyTransactionTotals, feesEarned, sessionChargeTotals, type DayRange } from "../../../infra/db/report-queries.js";
 import { ANY_BANK_ROLE, API_PREFIX, invalid, PLATFORM_ONLY, refuse, reply, route, type AnyRoute } from "../registry.js";
-import { amountOut, dayRangeQuery, institutionParams, localDate, rangeCheck } from "../schemas.js";
+import { amountOut, dayRangeQuery, institutionParams, localDate, rangeCheck, signedAmountOut } from "../schemas.js";
 import type { AdminServices } from "../services.js";
 
 const REPORTS = `${API_PREFIX}/institutions/{institutionId}/reports`;
@@ -80,7 +80,12 @@ function reportFees(s: AdminServices): AnyRoute {
     path: "fees",
     summary: "Fees earned, agents' commissions and what the bank kept, per local day and payment type",
     description: "per day and type",
-    row: { day: z.string(), type: z.string(), fees: z.number().int(), feesMinor: amountOut, commissionsMinor: amountOut, netMinor: amountOut },
+    row: {
+      day: z.string(), type: z.string(), fees: z.number().int(), feesMinor: amountOut, commissionsMinor: amountOut,
+      feesRefundedMinor: amountOut.meta({ description: "fees paid back (a reversed cash-in's refund)" }),
+      commissionsClawedBackMinor: amountOut.meta({ description: "commissions taken back from agents (a reversed cash-in's clawback)" }),
+      netMinor: signedAmountOut.meta({ description: "fees - commissions - refunds + clawbacks; negative on a day that only gave fees back" }),
+    },
     items: (institution, days) => feesEarned(s.db, systemAccountId(institution.id, { kind: "fee_income" }), days),
   });
 }
