@@ -122,4 +122,29 @@ describe("a tariff plan that has taken effect", () => {
     expect(await tariffs.getPlan(plan.id)).toMatchObject({ ceilingMinor: 40n });
     expect(await planAudit(plan.id)).toEqual(["tariffs.plan.create", "tariffs.plan.update"]);
   });
+
+  it("a plan dated back over sessions already metered under another plan is refused (effective_from_billed); one after them, or before its successor took over, is not", async () => {
+    const { networkCode, plan } = await telcoWithPlan({ effectiveFrom: new Date(Date.now() - 2 * HOUR_MS) });
+    const telcoId = plan.telcoId;
+    const startedAt = new Date(Date.now() - 30 * 60_000);
+    const metered = await meter.meter({
+      sessionId: `ATUid_${uuidv7()}`, telco: { networkCode }, institutionId: bank.id, msisdn: MSISDN, customerAccountId: wallet.id,
+      stages: 1, startedAt, endedAt: new Date(startedAt.getTime() + 5_000), endReason: "end",
+    });
+    expect(metered).toMatchObject({ ok: true, session: { tariffPlanId: plan.id, chargeMinor: 30n } });
+    // From an hour ago: the session of half an hour ago, priced at 30 by the first plan, would be this plan's.
+    const cheaper = { name: "cheaper", perSessionMinor: 5n, perStageMinor: 0n };
+    expect(await tariffs.createPlan(PLATFORM, telcoId, terms({ ...cheaper, effectiveFrom: new Date(Date.now() - HOUR_MS) }))).toMatchObject({ ok: false, code: "effective_from_billed" });
+    expect(await tariffs.createPlan(PLATFORM, telcoId, terms({ ...cheaper, effectiveFrom: startedAt }))).toMatchObject({ ok: false, code: "effective_from_billed" });
+    expect((await tariffs.listPlans(telcoId)).map((p) => p.id)).toEqual([plan.id]);
+    // Before the first plan: its own sessions are the first plan's still (it took over at its start).
+    expect(await tariffs.createPlan(PLATFORM, telcoId, terms({ ...cheaper, name: "older", effectiveFrom: new Date(Date.now() - 3 * HOUR_MS) }))).toMatchObject({ ok: true });
+    // A future plan cannot be moved back over them either.
+    const future = await tariffs.createPlan(PLATFORM, telcoId, terms({ ...cheaper, name: "next", effectiveFrom: new Date(Date.now() + HOUR_MS) }));
+    if (!future.ok) throw new Error(future.code);
+    const back = await tariffs.updatePlan(PLATFORM, future.plan.id, terms({ ...cheaper, name: "next", effectiveFrom: new Date(Date.now() - HOUR_MS) }));
+    expect(back).toMatchObject({ ok: false, code: "effective_from_billed" });
+    const later = new Date(startedAt.getTime() + 1);
+    expect(await tariffs.updatePlan(PLATFORM, future.plan.id, terms({ ...cheaper, name: "next", effectiveFrom: later }))).toMatchObject({ ok: true, plan: { effectiveFrom: later } });
+  });
 });

@@ -2,7 +2,11 @@ import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { MeteredSession, TariffPlan, TariffTerms, Telco, TelcoIdentifierKind } from "./types.js";
 
 export type TelcoWrite = "ok" | "telco_code_taken" | "telco_identifier_taken";
-export type PlanWrite = "ok" | "telco_not_found" | "effective_from_taken";
+/**
+ * effective_from_billed: sessions the plan would take over (started from its effectiveFrom until
+ * the telco's next plan) were already metered under another plan, or none.
+ */
+export type PlanWrite = "ok" | "telco_not_found" | "effective_from_taken" | "effective_from_billed";
 /** Why a plan's billing terms may not be changed (see planEditRefusal). */
 export type PlanEditRefusal = "plan_in_use" | "plan_in_effect";
 

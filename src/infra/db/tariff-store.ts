@@ -140,7 +140,8 @@ export class SqlTariffStore implements TariffStore {
 
   async insertPlan(plan: TariffPlan, audit: AuditEntryInput[]): Promise<PlanWrite> {
     try {
-      await this.db.transaction(async (tx) => {
+      return await this.db.transaction(async (tx) => {
+        if (await billedFrom(tx, plan.telcoId, plan.effectiveFrom, plan.id)) return "effective_from_billed" as const;
         await tx.query(
           `INSERT INTO tariff_plans (id, telco_id, name, currency, per_session_minor, per_stage_minor, ceiling_minor, max_stages,
              payer, effective_from, created_at, updated_at)
@@ -148,8 +149,8 @@ export class SqlTariffStore implements TariffStore {
           [plan.id, plan.telcoId, ...PLAN_VALUES(plan), iso(plan.createdAt)],
         );
         await appendAuditEntries(tx, audit, plan.createdAt);
+        return "ok" as const;
       });
-      return "ok";
     } catch (error) {
       return planWrite(error);
     }
@@ -170,6 +171,8 @@ export class SqlTariffStore implements TariffStore {
         // the plan) waits for this transaction, so it is either seen here or priced by the plan as left.
         const refused = planEditRefusal(before, terms, now, await inUse(tx, id));
         if (refused) return { before, write: refused };
+        const moved = before.effectiveFrom.getTime() !== terms.effectiveFrom.getTime();
+        if (moved && (await billedFrom(tx, before.telcoId, terms.effectiveFrom, id))) return { before, write: "effective_from_billed" as const };
         await tx.query(
           `UPDATE tariff_plans SET name = $2, currency = $3, per_session_minor = $4::bigint, per_stage_minor = $5::bigint,
              ceiling_minor = $6::bigint, max_stages = $7, payer = $8, effective_from = $9::timestamptz, updated_at = $10::timestamptz
@@ -236,6 +239,25 @@ async function lockTelco(tx: SqlExecutor, id: string): Promise<Telco | null> {
   if (locked.rows.length === 0) return null;
   const result = await tx.query<TelcoRow>(`${TELCO_SELECT} WHERE t.id = $1::uuid`, [id]);
   return toTelco(result.rows[0]!);
+}
+
+/**
+ * Whether a plan of the telco starting at `from` would take over sessions already metered under
+ * another plan (or none): sessions started from then until the telco's next plan. A plan dated
+ * back over them would say they were billed under it, though they were priced by the plan before
+ * it and keep that charge. ended_at bounds the scan by its index (a session ends after it starts).
+ */
+async function billedFrom(tx: SqlExecutor, telcoId: string, from: Date, planId: string): Promise<boolean> {
+  const billed = await tx.query(
+    `SELECT 1 FROM metered_sessions s
+     WHERE s.telco_id = $1::uuid AND s.ended_at >= $2::timestamptz AND s.started_at >= $2::timestamptz
+       AND s.started_at < COALESCE((SELECT min(p.effective_from) FROM tariff_plans p
+                                    WHERE p.telco_id = $1::uuid AND p.effective_from > $2::timestamptz AND p.id <> $3::uuid), 'infinity')
+       AND s.tariff_plan_id IS DISTINCT FROM $3::uuid
+     LIMIT 1`,
+    [telcoId, iso(from), planId],
+  );
+  return billed.rows.length > 0;
 }
 
 /** Whether metered sessions refer to the plan. */
