@@ -129,15 +129,17 @@ describe.each(STORE_KINDS)("session metering (%s)", (kind) => {
     if (!telco.ok) throw new Error(telco.code);
     const id = telco.telco.id;
     const older = await tariffs.createPlan(PLATFORM, id, terms({ name: "older", effectiveFrom: new Date("2026-10-01T00:00:00Z") }));
-    const newer = await tariffs.createPlan(PLATFORM, id, terms({ name: "newer", perSessionMinor: 90n, perStageMinor: 0n, effectiveFrom: new Date("2026-11-20T00:00:00Z") }));
+    // Only a plan not yet in effect may be deleted: this one starts tomorrow, the session the day after.
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    const newer = await tariffs.createPlan(PLATFORM, id, terms({ name: "newer", perSessionMinor: 90n, perStageMinor: 0n, effectiveFrom: tomorrow }));
     if (!older.ok || !newer.ok) throw new Error("plans");
     const cached = new CachedTelcoLookup(new SqlTariffStore(test.db), 60_000);
-    const startedAt = new Date("2026-11-25T09:00:00Z");
+    const startedAt = new Date(tomorrow.getTime() + 86_400_000);
     expect((await cached.planInEffect(id, startedAt))?.id).toBe(newer.plan.id);
     // Deleted elsewhere while this process still holds it (no session named it yet).
     expect((await tariffs.deletePlan(PLATFORM, newer.plan.id)).ok).toBe(true);
     const cachedMeter = new SessionMeter({ tariffs: cached, sessions, institutions: new Institutions({ store: new SqlInstitutionStore(test.db), ledger }), ledger });
-    const result = await cachedMeter.meter(session({ telco: { networkCode: telco.telco.networkCodes[0]! }, startedAt }));
+    const result = await cachedMeter.meter(session({ telco: { networkCode: telco.telco.networkCodes[0]! }, startedAt, endedAt: new Date(startedAt.getTime() + 41_000) }));
     expect(result).toMatchObject({ ok: true, duplicate: false, session: { tariffPlanId: older.plan.id, chargeMinor: 250n, chargeResult: "posted" } });
   });
 

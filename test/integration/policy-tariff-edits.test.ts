@@ -147,4 +147,23 @@ describe("a tariff plan that has taken effect", () => {
     const later = new Date(startedAt.getTime() + 1);
     expect(await tariffs.updatePlan(PLATFORM, future.plan.id, terms({ ...cheaper, name: "next", effectiveFrom: later }))).toMatchObject({ ok: true, plan: { effectiveFrom: later } });
   });
+
+  it("cannot be deleted, which would hand its sessions under way to the plan before it (plan_in_effect); a plan not yet in effect can", async () => {
+    const { networkCode, plan: earlier } = await telcoWithPlan({ effectiveFrom: new Date(Date.now() - 2 * HOUR_MS), ceilingMinor: 500n });
+    const capped = await tariffs.createPlan(PLATFORM, earlier.telcoId, terms({ name: "capped at 50", effectiveFrom: new Date(Date.now() - HOUR_MS) }));
+    if (!capped.ok) throw new Error(capped.code);
+    const startedAt = new Date(Date.now() - 60_000);
+    expect(await tariffs.deletePlan(PLATFORM, capped.plan.id)).toMatchObject({ ok: false, code: "plan_in_effect" });
+    // The session under way when the deletion was tried is priced by the plan it started under: 10 + 6 × 20 capped at 50.
+    const metered = await meter.meter({
+      sessionId: `ATUid_${uuidv7()}`, telco: { networkCode }, institutionId: bank.id, msisdn: MSISDN, customerAccountId: wallet.id,
+      stages: 6, startedAt, endedAt: new Date(), endReason: "end",
+    });
+    expect(metered).toMatchObject({ ok: true, session: { tariffPlanId: capped.plan.id, chargeMinor: 50n } });
+    expect(await planAudit(capped.plan.id)).toEqual(["tariffs.plan.create"]);
+    const future = await tariffs.createPlan(PLATFORM, earlier.telcoId, terms({ name: "next", effectiveFrom: new Date(Date.now() + HOUR_MS) }));
+    if (!future.ok) throw new Error(future.code);
+    expect(await tariffs.deletePlan(PLATFORM, future.plan.id)).toMatchObject({ ok: true });
+    expect(await planAudit(future.plan.id)).toEqual(["tariffs.plan.create", "tariffs.plan.delete"]);
+  });
 });

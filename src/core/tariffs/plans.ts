@@ -98,7 +98,7 @@ export class TariffPlans {
 
   async deletePlan(by: Principal, id: string): Promise<PlanResult> {
     if (!isUuid(id)) return { ok: false, code: "tariff_plan_not_found" };
-    const done = await this.store.deletePlan(id, (before) => [entry(by, "tariffs.plan.delete", id, before, null)]);
+    const done = await this.store.deletePlan(id, this.now(), (before) => [entry(by, "tariffs.plan.delete", id, before, null)]);
     if (!done) return { ok: false, code: "tariff_plan_not_found" };
     return done.write === "ok" ? { ok: true, plan: done.before } : { ok: false, code: done.write };
   }

@@ -36,8 +36,11 @@ export interface TariffStore {
     now: Date,
     audit: (before: TariffPlan) => AuditEntryInput[],
   ): Promise<{ before: TariffPlan; write: PlanWrite | PlanEditRefusal } | null>;
-  /** "plan_in_use" when metered sessions refer to it: billing history must keep its plan. */
-  deletePlan(id: string, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: "ok" | "plan_in_use" } | null>;
+  /**
+   * "plan_in_use" when metered sessions refer to it: billing history must keep its plan;
+   * "plan_in_effect" when it took effect by `now`: sessions under way are priced by it.
+   */
+  deletePlan(id: string, now: Date, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: "ok" | PlanEditRefusal } | null>;
   getPlan(id: string): Promise<TariffPlan | null>;
   /** By telco, then effective date (earliest first). */
   listPlans(telcoId?: string): Promise<TariffPlan[]>;

@@ -188,11 +188,13 @@ export class SqlTariffStore implements TariffStore {
     }
   }
 
-  async deletePlan(id: string, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: "ok" | "plan_in_use" } | null> {
+  async deletePlan(id: string, now: Date, audit: (before: TariffPlan) => AuditEntryInput[]): Promise<{ before: TariffPlan; write: "ok" | PlanEditRefusal } | null> {
     return this.db.transaction(async (tx) => {
       const before = await lockPlan(tx, id);
       if (!before) return null;
       if (await inUse(tx, id)) return { before, write: "plan_in_use" as const };
+      // Gone, it would hand the sessions under way to the plan before it, at that plan's price.
+      if (before.effectiveFrom.getTime() <= now.getTime()) return { before, write: "plan_in_effect" as const };
       await tx.query(`DELETE FROM tariff_plans WHERE id = $1::uuid`, [id]);
       await appendAuditEntries(tx, audit(before), new Date());
       return { before, write: "ok" as const };

@@ -191,12 +191,12 @@ function deleteTariffPlan(s: AdminServices): AnyRoute {
     id: "deleteTariffPlan",
     method: "delete",
     path: planPath,
-    summary: "Delete a tariff plan that no metered session refers to",
+    summary: "Delete a tariff plan that has not yet taken effect",
     tag: "tariff-plans",
     access: PLATFORM_ONLY,
     params: planParams,
     success: { status: 200, description: "deleted; the plan as it was", schema: tariffPlanOut },
-    refusals: ["tariff_plan_not_found", "plan_in_use"],
+    refusals: ["tariff_plan_not_found", "plan_in_use", "plan_in_effect"],
     async handle({ principal, params }) {
       return planReply(await s.tariffs.deletePlan(principal, params.planId));
     },
