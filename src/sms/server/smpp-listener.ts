@@ -113,9 +113,17 @@ export class SmppListener {
     this.trafficOf(linkId, null).outbound.add();
   }
 
-  /** The link's account changed or went away: its sessions are closed, its cap reset. */
+  /**
+   * The link's account changed or went away: its sessions are dropped, its cap reset. Destroyed,
+   * not closed: after our FIN a peer that ignores it could go on sending on the half-closed socket,
+   * and its PDUs were heard again as the link's once the telco bound anew (with a rotated password).
+   */
   dropLink(linkId: string): void {
-    for (const s of this.sessions(linkId)) s.session.close();
+    for (const s of this.sessions(linkId)) {
+      s.markClosed();
+      s.session.destroy();
+    }
+    this.bound.delete(linkId);
     this.traffic.delete(linkId);
     this.linkConfigs.delete(linkId);
   }
@@ -220,20 +228,25 @@ export class SmppListener {
     const account = systemId.length > 0 && systemId.length < MAX_SYSTEM_ID ? this.deps.account(systemId) : null;
     // Unknown ids are checked against a dummy hash too, so timing does not tell which ids exist.
     const passwordOk = password.length < MAX_PASSWORD && (await verifyLinkPassword(password, account?.passwordHash ?? (await dummyLinkPasswordHash())));
-    const allowed = account !== null && (account.link.ipAllowList.length === 0 || account.link.ipAllowList.includes(address));
-    const reason = !account ? "unknown system_id" : !passwordOk ? "wrong password" : !allowed ? "address not allowed" : null;
+    // The account as it is now: it may have changed during the check (its password rotated, the
+    // link disabled, its sessions dropped), and a bind on the old one would outlive the change.
+    const current = account ? this.deps.account(systemId) : null;
+    const unchanged = current !== null && current.passwordHash === account!.passwordHash;
+    const allowed = current !== null && (current.link.ipAllowList.length === 0 || current.link.ipAllowList.includes(address));
+    const reason = !account ? "unknown system_id" : !passwordOk ? "wrong password" : !unchanged ? "account changed during the check" : !allowed ? "address not allowed" : null;
     if (reason) {
       this.deps.logger.warn({ systemId: systemId.slice(0, 16), address, reason }, "smpp bind refused");
       return { status: ESME_RINVPASWD, account: null };
     }
-    const full = (this.bound.get(account!.link.id)?.size ?? 0) >= account!.link.maxBinds;
-    if (full) this.deps.logger.warn({ link: account!.link.id }, "smpp bind refused: the link holds all the binds it may");
-    return { status: full ? ESME_RALYBND : ESME_ROK, account };
+    const full = (this.bound.get(current!.link.id)?.size ?? 0) >= current!.link.maxBinds;
+    if (full) this.deps.logger.warn({ link: current!.link.id }, "smpp bind refused: the link holds all the binds it may");
+    return { status: full ? ESME_RALYBND : ESME_ROK, account: current };
   }
 
   private inbound(from: BoundSession, pdu: smpp.PDU): void {
     const account = this.linkConfigs.get(from.linkId);
-    if (!account) return void from.session.send(pdu.response({ command_status: ESME_RBINDFAIL }));
+    // A session the link no longer holds (dropped since it bound) speaks for nobody.
+    if (!account || !this.bound.get(from.linkId)?.has(from)) return void from.session.send(pdu.response({ command_status: ESME_RBINDFAIL }));
     const traffic = this.trafficOf(from.linkId, account.throughputPerS);
     if (traffic.bucket && !traffic.bucket.take()) {
       traffic.throttled++;
