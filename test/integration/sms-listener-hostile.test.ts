@@ -100,3 +100,50 @@ describe("a bind whose account changes while its password is checked", () => {
     expect(await again.bind("racing", "Secret2!")).toBe(ESME_ROK);
   });
 });
+
+describe("connections that do not bind", () => {
+  it("are dropped after the bind timeout (silent, wedged on a bad PDU length, or refused and ignoring our FIN); bound ones stay", async () => {
+    const link = { id: "patient", institutionId: "bank", maxBinds: 2, ipAllowList: [], throughputPerS: null, shortCodes: [], ussd: null } as unknown as LinkConfig;
+    const passwordHash = await hashLinkPassword("Secret1!");
+    const listener = new SmppListener({
+      account: (systemId) => (systemId === "patient" ? { link, passwordHash } : null),
+      onInbound: async () => ESME_ROK,
+      logger: { info: () => undefined, warn: () => undefined },
+      bindTimeoutMs: 300,
+    });
+    const port = await listener.listen(0, "127.0.0.1");
+    closers.push(() => listener.close());
+    /** Whether the server let the connection go: our socket closes, or writes to it are reset. */
+    const droppedWithin = async (socket: net.Socket, ms: number): Promise<boolean> => {
+      const closed = new Promise<boolean>((resolve) => socket.once("close", () => resolve(true)));
+      socket.on("error", () => undefined);
+      await new Promise((r) => setTimeout(r, ms));
+      // A socket the server destroyed answers the first write with a reset, which the second meets.
+      for (const _ of [1, 2]) {
+        if (!socket.destroyed) socket.write(Buffer.alloc(16));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+    };
+    const open = async (allowHalfOpen = false) => {
+      const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen });
+      closers.push(() => socket.destroy());
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      return socket;
+    };
+    // A telco that binds in time keeps its session.
+    const telco = await TestTelco.connect(port);
+    closers.push(() => telco.close());
+    expect(await telco.bind("patient", "Secret1!")).toBe(ESME_ROK);
+    const silent = await open();
+    const wedged = await open();
+    // A command_length of 4: the package waits for zero more bytes for ever and reads nothing after.
+    wedged.write(Buffer.from([0, 0, 0, 4]));
+    const refused = await open(true);
+    refused.write(new smpp.PDU("bind_transceiver", { system_id: "patient", password: "wrong!1A", interface_version: 0x34, sequence_number: 1 }).toBuffer());
+    const [a, b, c] = await Promise.all([droppedWithin(silent, 1_000), droppedWithin(wedged, 1_000), droppedWithin(refused, 1_000)]);
+    expect({ silent: a, wedged: b, refused: c }).toEqual({ silent: true, wedged: true, refused: true });
+    expect((await telco.request("enquire_link")).command_status).toBe(ESME_ROK);
+    expect(listener.sessions("patient")).toHaveLength(1);
+  });
+});

@@ -45,6 +45,8 @@ export interface ListenerDeps {
   windowSize?: number;
   responseTimeoutMs?: number;
   bindGuard?: Partial<BindGuardOptions>;
+  /** How long a connection may stay without a bind before it is dropped (default 30 s). */
+  bindTimeoutMs?: number;
 }
 
 const BIND_MODES: Record<string, BindMode> = {
@@ -56,6 +58,12 @@ const BIND_MODES: Record<string, BindMode> = {
 const INBOUND = new Set(["submit_sm", "deliver_sm", "data_sm"]);
 const MAX_SYSTEM_ID = 16;
 const MAX_PASSWORD = 9;
+/**
+ * SMPP's session_init_timer: a connection that has not bound by then is dropped. Without it one
+ * that never binds (or sends a PDU header the package cannot get past, such as a length of 4, or
+ * was refused and ignores our FIN) held its socket for good, and anyone could hold thousands.
+ */
+const DEFAULT_BIND_TIMEOUT_MS = 30_000;
 
 interface LinkTraffic {
   bucket: TokenBucket | null;
@@ -143,9 +151,13 @@ export class SmppListener {
     session.socket.setNoDelay(true);
     let bound: BoundSession | null = null;
     let binding = false;
+    const unbound = setTimeout(() => {
+      if (!bound) session.destroy();
+    }, this.deps.bindTimeoutMs ?? DEFAULT_BIND_TIMEOUT_MS).unref();
     // A malformed PDU leaves the package unable to read further: drop the connection.
     session.on("error", () => session.destroy());
     session.on("close", () => {
+      clearTimeout(unbound);
       if (!bound) return;
       bound.markClosed();
       this.bound.get(bound.linkId)?.delete(bound);
@@ -166,7 +178,9 @@ export class SmppListener {
           .then((b) => {
             bound = b;
             binding = false;
-            if (b) session.resume();
+            if (!b) return;
+            clearTimeout(unbound);
+            session.resume();
           });
         return;
       }
