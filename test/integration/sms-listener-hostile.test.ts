@@ -68,6 +68,26 @@ describe("a link whose account changed", () => {
   });
 });
 
+describe("a session that unbinds", () => {
+  it("is heard no more and gives its bind back, even when it keeps its socket open", async () => {
+    await env.addServerLink("unbinder", { maxBinds: 1 });
+    const peer = await halfOpenPeer(env.port);
+    const bound = await request(peer.session, "bind_transceiver", { system_id: "unbinder", password: "Secret1!", interface_version: 0x34 });
+    expect(bound !== "unanswered" && bound.command_status).toBe(ESME_ROK);
+    const unbound = await request(peer.session, "unbind", {});
+    expect(unbound !== "unanswered" && unbound.command_status).toBe(ESME_ROK);
+    // SMPP: after unbind_resp the session is over; a submit_sm sent anyway must not run.
+    await Promise.race([request(peer.session, "submit_sm", stop("254712240002")), peer.closed]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await env.sms.optOuts.isOptedOut("+254712240002")).toBe(false);
+    // Its one bind is free again for the telco.
+    expect(env.sms.manager.status().find((s) => s.id === "unbinder")).toMatchObject({ boundSessions: 0 });
+    const telco = await TestTelco.connect(env.port);
+    closers.push(() => telco.close());
+    expect(await telco.bind("unbinder", "Secret1!")).toBe(ESME_ROK);
+  });
+});
+
 describe("a bind whose account changes while its password is checked", () => {
   it("is refused: it would hold the link on the account as it was", async () => {
     const oldHash = await hashLinkPassword("Secret1!");

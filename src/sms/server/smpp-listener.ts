@@ -158,10 +158,7 @@ export class SmppListener {
     session.on("error", () => session.destroy());
     session.on("close", () => {
       clearTimeout(unbound);
-      if (!bound) return;
-      bound.markClosed();
-      this.bound.get(bound.linkId)?.delete(bound);
-      this.deps.logger.info({ link: bound.linkId }, "smpp telco unbound");
+      if (bound) this.unbound(bound);
     });
     session.on("pdu", (pdu: smpp.PDU) => {
       if (pdu.isResponse()) return;
@@ -186,8 +183,13 @@ export class SmppListener {
       }
       if (pdu.command === "enquire_link") return void session.send(pdu.response());
       if (pdu.command === "unbind") {
-        session.send(pdu.response());
-        return void session.close();
+        // Once answered the session is over: nothing more from it is heard, its bind is given
+        // back, and the socket goes even if the peer keeps its side open (it was only closed, and
+        // a submit_sm sent after the unbind still ran as the link's MO).
+        if (bound) this.unbound(bound);
+        bound = null;
+        if (!session.send(pdu.response(), () => session.destroy())) session.destroy();
+        return;
       }
       if (!bound) return void session.send(pdu.response({ command_status: ESME_RINVBNDSTS }));
       if (INBOUND.has(pdu.command)) {
@@ -196,6 +198,12 @@ export class SmppListener {
       }
       session.send(pdu.response({ command_status: ESME_RINVCMDID }));
     });
+  }
+
+  private unbound(session: BoundSession): void {
+    session.markClosed();
+    this.bound.get(session.linkId)?.delete(session);
+    this.deps.logger.info({ link: session.linkId }, "smpp telco unbound");
   }
 
   /** Checks the account and answers the bind; a refused bind closes the connection. */
