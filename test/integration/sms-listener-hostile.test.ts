@@ -52,8 +52,8 @@ describe("a link whose account changed", () => {
     const bound = await request(stale.session, "bind_transceiver", { system_id: "rotated", password: "Secret1!", interface_version: 0x34 });
     expect(bound !== "unanswered" && bound.command_status).toBe(ESME_ROK);
     // The bank rotates the password (it leaked): sessions bound with the old one are dropped.
-    const { id: _id, mode: _mode, createdAt: _c, updatedAt: _u, ...fields } = (await env.sms.admin.get("rotated"))! as unknown as Record<string, unknown>;
-    const updated = await env.sms.admin.update(OPERATOR, "rotated", { ...(fields as never), password: "Secret2!" });
+    const { id: _id, mode: _mode, createdAt: _c, updatedAt: _u, ...fields } = (await env.sms.admin.get("rotated"))!;
+    const updated = await env.sms.admin.update(OPERATOR, "rotated", { ...fields, password: "Secret2!" });
     expect(updated.ok).toBe(true);
     // The telco binds again with the new password.
     const telco = await TestTelco.connect(env.port);
@@ -160,7 +160,8 @@ describe("connections that do not bind", () => {
     // A command_length of 4: the package waits for zero more bytes for ever and reads nothing after.
     wedged.write(Buffer.from([0, 0, 0, 4]));
     const refused = await open(true);
-    refused.write(new smpp.PDU("bind_transceiver", { system_id: "patient", password: "wrong!1A", interface_version: 0x34, sequence_number: 1 }).toBuffer());
+    const bind = new smpp.PDU("bind_transceiver", { system_id: "patient", password: "wrong!1A", interface_version: 0x34, sequence_number: 1 });
+    refused.write((bind as unknown as { toBuffer(): Buffer }).toBuffer());
     const [a, b, c] = await Promise.all([droppedWithin(silent, 1_000), droppedWithin(wedged, 1_000), droppedWithin(refused, 1_000)]);
     expect({ silent: a, wedged: b, refused: c }).toEqual({ silent: true, wedged: true, refused: true });
     expect((await telco.request("enquire_link")).command_status).toBe(ESME_ROK);
