@@ -111,6 +111,18 @@ function sessionOf(m: InboundMessage, options: UssdOptions, msisdn: string): Ses
   return { sessionId: `${msisdn}:${m.userMessageReference}`, sequence: null, sessionNumber: m.userMessageReference, ended: false };
 }
 
+/** A USSD PDU read for its hop: the link it came on, its subscriber, session and op. */
+interface InboundHop {
+  link: LinkConfig;
+  options: UssdOptions;
+  m: InboundMessage;
+  msisdn: string;
+  session: SessionRef;
+  op: number;
+  begin: boolean;
+  aggregator: string;
+}
+
 export interface UssdOverSmppDeps {
   hops: UssdHops | null;
   logger: UssdLogger;
@@ -130,6 +142,12 @@ export class UssdOverSmpp {
   private closed = false;
   /** How long before its record lapses a waiting session is ended. */
   private readonly marginMs: number;
+  /**
+   * Sessions with hops under way here: how many, and how many times the network ended the session
+   * or began a new one on its number meanwhile. A hop whose session ended while it ran sends no
+   * screen: it would reach a dialog that is gone or, the number being reused, the next dial.
+   */
+  private readonly underway = new Map<string, { hops: number; generation: number }>();
 
   constructor(private readonly deps: UssdOverSmppDeps) {
     const hops = deps.hops;
@@ -220,13 +238,50 @@ export class UssdOverSmpp {
     const session = m.msisdn ? sessionOf(m, options, m.msisdn) : null;
     if (!session || !m.msisdn) return this.deps.logger.warn({ link: link.id, op }, "ussd pdu without subscriber or session: ignored");
     const hops = this.deps.hops;
+    const key = `${aggregator}:${session.sessionId}`;
     if (options.abortOps.includes(op) || (session.ended && !options.beginOps.includes(op))) {
+      this.supersede(key);
       this.idle?.over(aggregator, session.sessionId);
       if (hops) await hops.endSession(aggregator, session.sessionId, "abort");
       return;
     }
     const begin = options.beginOps.includes(op);
     if (!begin && !options.continueOps.includes(op)) return this.deps.logger.warn({ link: link.id, op }, "ussd op not configured for this link: ignored");
+    // A begin opens a new dialog on the number: screens still being computed for the old one must not reach it.
+    if (begin) this.supersede(key);
+    const generation = this.hopStarted(key);
+    const current = () => this.underway.get(key)?.generation === generation;
+    let sent: boolean;
+    try {
+      sent = await this.answerHop({ link, options, m, msisdn: m.msisdn, session, op, begin, aggregator }, reply, current);
+    } finally {
+      this.hopEnded(key);
+    }
+    if (!sent) this.deps.logger.info({ link: link.id, op }, "ussd screen not sent: the network ended the session while it was computed");
+  }
+
+  /** The network ended the session, or began another on its number: hops under way answer nobody. */
+  private supersede(key: string): void {
+    const entry = this.underway.get(key);
+    if (entry) entry.generation += 1;
+  }
+
+  private hopStarted(key: string): number {
+    const entry = this.underway.get(key) ?? { hops: 0, generation: 0 };
+    entry.hops += 1;
+    this.underway.set(key, entry);
+    return entry.generation;
+  }
+
+  private hopEnded(key: string): void {
+    const entry = this.underway.get(key);
+    if (entry && --entry.hops === 0) this.underway.delete(key);
+  }
+
+  /** Runs the hop and sends its screen unless the session ended meanwhile (`current()` false); resolves with whether it went. */
+  private async answerHop(pdu: InboundHop, reply: UssdReplyLink, current: () => boolean): Promise<boolean> {
+    const { link, options, m, msisdn, session, op, begin, aggregator } = pdu;
+    const hops = this.deps.hops;
     let answer: { end: boolean; text: string; stale?: true; replayed?: true };
     if (!hops) answer = { end: true, text: UNAVAILABLE };
     else {
@@ -243,7 +298,7 @@ export class UssdOverSmpp {
       answer = !ended ? { end: true, text: UNAVAILABLE } : await hops.handle({
         aggregator,
         sessionId: session.sessionId,
-        msisdn: m.msisdn,
+        msisdn,
         serviceCode: options.serviceCode,
         mode: "single",
         text: begin ? "" : m.text,
@@ -255,11 +310,14 @@ export class UssdOverSmpp {
         // The predecessor was just ended; should a hop of it under way elsewhere write it back, the begin still opens its own.
         ...(begin ? { fresh: true } : {}),
       });
+      if (!current()) return false;
       if (answer.end) this.idle?.over(aggregator, session.sessionId);
       // A stale or replayed PDU stored nothing: the record lapses as its last write set, so the wait stays as it was.
       else if (!answer.stale && !answer.replayed) this.idle?.answered(aggregator, session.sessionId, hopKey);
     }
+    if (!current()) return false;
     await reply.sendUssd(this.replyPdu(options, m, session, answer));
+    return true;
   }
 
   /** Ends the session a begin reuses the number of; false when the store failed. */
