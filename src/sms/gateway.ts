@@ -69,6 +69,8 @@ export interface SmsGatewayDeps {
   receiptsViaOutbox?: boolean;
   /** How long the parts of a concatenated MO message wait for the rest (default MO_PARTS_TTL_SEC). */
   moPartsTtlSec?: number;
+  /** How often expired parts are swept (default a minute). */
+  moPartsSweepEveryMs?: number;
 }
 
 export interface SmsGateway {
@@ -114,6 +116,7 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
   });
   const ussd = new UssdOverSmpp({ hops: deps.ussdHops ?? null, logger: deps.logger });
   const parts = new SqlMoParts(deps.db, new MoPartSealer(derive("fingate:sms:mo-parts")), deps.moPartsTtlSec);
+  parts.startSweeping(deps.moPartsSweepEveryMs);
   manager.attach(new InboundDispatcher({ commands, ussd, parts, moKeySecret: derive("fingate:sms:mo-key"), logger: deps.logger }));
   const smppPort = await manager.start();
   // A link that speaks USSD: sessions a stopped process left are looked for from now on.
@@ -125,6 +128,7 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
     optOuts,
     smppPort,
     close: async () => {
+      parts.stopSweeping();
       await manager.close();
       await ussd.close();
       await commands.drain();

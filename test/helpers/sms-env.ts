@@ -48,6 +48,7 @@ export interface SmsEnvOptions {
   redisUrl?: string;
   rateLimitPrefix?: string;
   moPartsTtlSec?: number;
+  moPartsSweepEveryMs?: number;
   /**
    * As src/main.ts (default true): a payment's receipts are the ledger's outbox rows, which the
    * outbound pipeline sends to payer and payee, so a successful SEND gets no reply of its own.
@@ -75,6 +76,7 @@ export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
       redisUrl: options.redisUrl,
       rateLimitPrefix: options.rateLimitPrefix,
       moPartsTtlSec: options.moPartsTtlSec,
+      moPartsSweepEveryMs: options.moPartsSweepEveryMs,
       receiptsViaOutbox: options.receiptsViaOutbox ?? true,
     });
   const outbound = (sms: SmsGateway) =>

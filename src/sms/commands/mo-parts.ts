@@ -85,6 +85,7 @@ export class MoPartSealer {
 
 export class SqlMoParts {
   private lastSweepMs = 0;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: SqlDb,
@@ -129,6 +130,22 @@ export class SqlMoParts {
   async sweep(): Promise<number> {
     const { rowCount } = await this.db.query("DELETE FROM sms_mo_parts WHERE first_at < CURRENT_TIMESTAMP - make_interval(secs => $1)", [this.ttlSec]);
     return rowCount;
+  }
+
+  /**
+   * Sweeps on a timer too, not only when a part arrives: with no concatenated message coming after
+   * it, an incomplete one (its parts sealed, a PIN among them maybe) stayed in the table until the
+   * next one came, days later maybe, where it should be gone once past the TTL.
+   */
+  startSweeping(everyMs = SWEEP_EVERY_MS): void {
+    this.timer ??= setInterval(() => {
+      this.sweep().catch(() => undefined); // the next tick, or the next part, tries again
+    }, everyMs).unref();
+  }
+
+  stopSweeping(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   private sweepSoon(): void {
