@@ -104,8 +104,12 @@ export function agentApiRoutes(agents: Agents): AnyAgentRoute[] {
     agentRoute({
       id: "getTodaysTransactions", method: "get", path: `${P}/transactions/today`, summary: "The float's movements since the start of the local day, newest first",
       query: z.object({ limit: z.string().regex(/^[0-9]{1,2}$/).transform(Number).pipe(z.number().int().min(1).max(50)).optional() }),
-      success: { status: 200, description: "the movements", schema: z.object({ items: z.array(z.object({ transferId: z.string(), code: z.string(), direction: z.enum(["in", "out"]), amountMinor: amountOut, kind: z.string(), createdAt: time })) }) },
-      handle: async ({ agent, query }) => answer(await agents.todaysTransactions(agent.id, query.limit ?? 10), 200, (r) => ({ items: r.transactions })),
+      success: {
+        status: 200,
+        description: "the newest movements (up to limit) and how many there were today",
+        schema: z.object({ items: z.array(z.object({ transferId: z.string(), code: z.string(), direction: z.enum(["in", "out"]), amountMinor: amountOut, kind: z.string(), createdAt: time })), count: z.number().int() }),
+      },
+      handle: async ({ agent, query }) => answer(await agents.todaysTransactions(agent.id, query.limit ?? 10), 200, (r) => ({ items: r.transactions, count: r.count })),
     }),
     agentRoute({
       id: "getCommission", method: "get", path: `${P}/commission`, summary: "Commission earned and not yet paid out",
