@@ -106,7 +106,9 @@ export class SmsCommands {
 
   constructor(private readonly deps: SmsCommandDeps) {
     this.directoryPort = new CoreDirectoryPort(deps.directory, deps.ledger);
-    this.accounts = new LedgerAccountsPort(deps.ledger);
+    // With the directory, as the USSD menus: BAL lists every wallet the customer holds and MINI
+    // merges their payments (without it only the wallet opened at registration was read).
+    this.accounts = new LedgerAccountsPort(deps.ledger, deps.directory);
   }
 
   /** Receives and runs a message; resolves once it is answered (or dropped). */
@@ -220,8 +222,11 @@ export class SmsCommands {
   private async balance(customer: CustomerRef, pin: string): Promise<Answer> {
     const refused = await this.verify(customer, pin);
     if (refused) return refused;
-    const { availableMinor, currency } = await this.accounts.balance(customer);
-    return { key: "balance", params: { amount: { money: availableMinor, currency } } };
+    const { availableMinor, currency, wallets } = await this.accounts.balance(customer);
+    if (!wallets || wallets.length <= 1) return { key: "balance", params: { amount: { money: availableMinor, currency } } };
+    // Several wallets: one line each, by its alias (as the USSD balance screen).
+    const lines: Answer[] = wallets.map((w) => ({ key: "balance_wallet", params: { name: w.name, amount: { money: w.availableMinor, currency: w.currency } } }));
+    return { key: "balance_several", lines: [{ key: "balance_several" }, ...lines] };
   }
 
   private async statement(customer: CustomerRef, pin: string): Promise<Answer> {
