@@ -19,7 +19,7 @@ import { MAX_MO_PARTS, type SqlMoParts } from "../commands/mo-parts.js";
 import { MAX_TEXT_CHARS, readInbound, type InboundMessage } from "../server/inbound-pdu.js";
 import type { ServerLink } from "../server/server-link.js";
 import { ESME_ROK } from "../smpp-status.js";
-import { ESME_RINVDSTADR, ESME_RINVSRCADR } from "../server/status-codes.js";
+import { ESME_RINVDSTADR, ESME_RINVSRCADR, ESME_ROPTPARNOTALLWD } from "../server/status-codes.js";
 import { UssdOverSmpp, type UssdReplyLink } from "../ussd/ussd-over-smpp.js";
 import { serverReplies } from "../ussd/ussd-reply-links.js";
 import type { LinkConfig } from "./types.js";
@@ -57,6 +57,12 @@ export class InboundDispatcher {
     if (UssdOverSmpp.applies(link, m)) {
       this.ussd(link, m, serverReplies(via));
       return ESME_ROK;
+    }
+    if (m.ussdServiceOp !== null) {
+      // Refused and logged, as a client link drops it: it used to run as an SMS command, so a USSD
+      // dial ("*384#") was answered by SMS with "unknown command", and its text read as a command.
+      this.deps.logger.warn({ link: link.id, op: m.ussdServiceOp }, "ussd pdu on a link without USSD options: refused");
+      return ESME_ROPTPARNOTALLWD;
     }
     return this.mo(link, pdu, m);
   }

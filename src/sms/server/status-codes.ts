@@ -5,3 +5,5 @@ export const ESME_RALYBND = 0x05;
 export const ESME_RSYSERR = 0x08;
 export const ESME_RINVSRCADR = 0x0a;
 export const ESME_RINVDSTADR = 0x0b;
+/** An optional parameter the link does not take (ussd_service_op on a link without USSD). */
+export const ESME_ROPTPARNOTALLWD = 0xc2;
