@@ -11,6 +11,8 @@ interface Waiter {
 
 export class BoundSession {
   private inFlight = 0;
+  /** The telco's submit_sm / deliver_sm we have not answered yet (see SmppListener's inbound window). */
+  private inboundInFlight = 0;
   private readonly waiting: Waiter[] = [];
   private closed = false;
 
@@ -34,6 +36,18 @@ export class BoundSession {
   /** deliver_sm waiting for a slot in the window, and in the window. */
   depth(): number {
     return this.inFlight + this.waiting.length;
+  }
+
+  /** Counts one more inbound PDU being handled, unless `window` already are: false then. */
+  takeInbound(window: number): boolean {
+    if (this.inboundInFlight >= window) return false;
+    this.inboundInFlight++;
+    return true;
+  }
+
+  /** The inbound PDU has been answered. */
+  releaseInbound(): void {
+    this.inboundInFlight--;
   }
 
   markClosed(): void {

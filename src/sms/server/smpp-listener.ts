@@ -47,6 +47,11 @@ export interface ListenerDeps {
   bindGuard?: Partial<BindGuardOptions>;
   /** How long a connection may stay without a bind before it is dropped (default 30 s). */
   bindTimeoutMs?: number;
+  /**
+   * How many of a session's inbound PDUs may be awaiting our answer at once (default 50); beyond
+   * it they are answered ESME_RTHROTTLED.
+   */
+  inboundWindow?: number;
 }
 
 const BIND_MODES: Record<string, BindMode> = {
@@ -64,6 +69,13 @@ const MAX_PASSWORD = 9;
  * was refused and ignores our FIN) held its socket for good, and anyone could hold thousands.
  */
 const DEFAULT_BIND_TIMEOUT_MS = 30_000;
+/**
+ * SMPP's window: a peer keeps at most this many requests unanswered. Without a bound a telco on a
+ * link without a throughput cap could send any number of submit_sm at once, each running its
+ * database work (rate limit, the MO log) at the same moment, and use up the pool for everyone.
+ * Telcos' SMSCs use windows of 10 to 50 and take ESME_RTHROTTLED as "send again later".
+ */
+const DEFAULT_INBOUND_WINDOW = 50;
 
 interface LinkTraffic {
   bucket: TokenBucket | null;
@@ -274,12 +286,19 @@ export class SmppListener {
       traffic.throttled++;
       return void from.session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
     }
+    if (!from.takeInbound(this.deps.inboundWindow ?? DEFAULT_INBOUND_WINDOW)) {
+      traffic.throttled++;
+      return void from.session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
+    }
     traffic.inbound.add();
     const messageId = randomUUID();
-    this.deps.onInbound(account, pdu, from, messageId).then(
-      (status) => from.session.send(pdu.response(status === ESME_ROK ? { message_id: messageId } : { command_status: status })),
-      () => from.session.send(pdu.response({ command_status: ESME_RSYSERR })),
-    );
+    this.deps
+      .onInbound(account, pdu, from, messageId)
+      .then(
+        (status) => from.session.send(pdu.response(status === ESME_ROK ? { message_id: messageId } : { command_status: status })),
+        () => from.session.send(pdu.response({ command_status: ESME_RSYSERR })),
+      )
+      .finally(() => from.releaseInbound());
   }
 }
 
