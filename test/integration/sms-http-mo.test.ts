@@ -46,7 +46,8 @@ beforeAll(async () => {
   amina = await env.addCustomer("+254711000001", "Amina Odhiambo", "6284", "fr", 800_00n);
   await env.addCustomer("+254711000002", "Brian Kiptoo", "3917", "en", 100_00n);
   app = express();
-  app.use(smsMoRouter({ aggregators: [{ name: "at", secret: SECRET, institutionId: env.bankId }], commands: env.sms.commands, logger: { warn() {}, error() {} } }));
+  // The short codes the bank has with this aggregator: a reply comes from the one the customer texted.
+  app.use(smsMoRouter({ aggregators: [{ name: "at", secret: SECRET, institutionId: env.bankId, shortCodes: ["22555", "22556"] }], commands: env.sms.commands, logger: { warn() {}, error() {} } }));
 });
 
 afterAll(async () => {
@@ -70,6 +71,24 @@ describe("HTTP MO", () => {
     expect(r.text).toBe("OK");
     expect(sent.at(-1)).toMatchObject({ msisdn: "+254711000001", linkId: null, from: "22555" });
     expect(sent.at(-1)!.text).toMatch(/^Votre solde est de 800,00 KES\.$/);
+  });
+
+  it("replies from the short code texted only when it is one configured for the aggregator", async () => {
+    await env.addCustomer("+254712210201", "Wanjiku Mwangi", "4051", "en", 10_00n);
+    expect((await mo({ ...at("ATXsender_1", "+254712210201", "HELP"), to: "22556" })).status).toBe(200);
+    expect(sent.at(-1)).toMatchObject({ msisdn: "+254712210201", from: "22556" });
+    // Any other sender ID (up to 32 characters) the aggregator names: before the fix our link sent
+    // the reply from it. Now the reply comes from the route's own sender (null here).
+    for (const [i, to] of ["MPESA", "+254700000000", "Bank-Security-Team-Notice", ""].entries()) {
+      expect((await mo({ ...at(`ATXsender_${i + 2}`, "+254712210201", "HELP"), to })).status).toBe(200);
+      expect(sent.at(-1), to).toMatchObject({ msisdn: "+254712210201", from: null });
+    }
+    // A configured list must hold short codes or numbers.
+    const bad = (shortCodes: unknown) => () =>
+      smsMoRouter({ aggregators: [{ name: "x", secret: SECRET, institutionId: env.bankId, shortCodes: shortCodes as string[] }], commands: env.sms.commands, logger: { warn() {}, error() {} } });
+    expect(bad("22555")).toThrow(/shortCodes/);
+    expect(bad(["22 555"])).toThrow(/shortCodes/);
+    expect(bad(["22555", ""])).toThrow(/shortCodes/);
   });
 
   it("pays once when the aggregator delivers the same message id twice", async () => {

@@ -24,6 +24,12 @@ export interface SmsAggregatorConfig {
   ipAllowList?: string[];
   /** The bank whose customers write to this aggregator's short codes. */
   institutionId: string;
+  /**
+   * Our short codes / numbers customers text through this aggregator. A reply comes from the one
+   * the message names in `to` when it is listed; otherwise (or without the list) from the route's
+   * own sender, so the aggregator cannot choose the sender ID our links send from.
+   */
+  shortCodes?: string[];
 }
 
 /** SmsCommands: record first (then the message is durable and may be acknowledged), run after. */
@@ -42,6 +48,8 @@ const NAME_RE = /^[a-z0-9-]{1,32}$/;
 const MIN_SECRET_CHARS = 16;
 const BODY_LIMIT = "8kb";
 const MAX_TEXT_CHARS = 1_600;
+/** A short code, a number or an alphanumeric sender ID, as an SMSC takes it in source_addr. */
+const SHORT_CODE_RE = /^\+?[0-9A-Za-z]{1,20}$/;
 /** The aggregator's id for one message: a re-delivery repeats it, so it is recognised for a day. */
 const REDELIVERY_WINDOW_SEC = 86_400;
 
@@ -71,7 +79,7 @@ function incoming(a: SmsAggregatorConfig, body: Record<string, unknown>): Incomi
   const from = field(body, "from", 32);
   const id = field(body, "id", 128);
   const text = field(body, "text", MAX_TEXT_CHARS);
-  const to = field(body, "to", 32);
+  const to = ourAddress(a, field(body, "to", 32));
   const msisdn = from ? msisdnFromAddress(from.trim()) : null;
   if (!msisdn || !id || id.trim() === "" || text === null) return null;
   return {
@@ -79,10 +87,20 @@ function incoming(a: SmsAggregatorConfig, body: Record<string, unknown>): Incomi
     institutionId: a.institutionId,
     moKey: `id:${id.trim()}`,
     msisdn,
-    to: to?.trim() || null,
+    to,
     text,
     dedupeWindowSec: REDELIVERY_WINDOW_SEC,
   };
+}
+
+/**
+ * The `to` of the body when it is one of the aggregator's configured short codes, else null. It
+ * becomes the reply's sender: taken as given, an aggregator could make our SMPP links send from any
+ * sender ID it liked (another brand's, a bank's security team's), to any number.
+ */
+function ourAddress(a: SmsAggregatorConfig, to: string | null): string | null {
+  const trimmed = to?.trim() ?? "";
+  return trimmed !== "" && (a.shortCodes ?? []).includes(trimmed) ? trimmed : null;
 }
 
 export function smsMoRouter(deps: SmsMoRouterDeps): Router {
@@ -91,6 +109,9 @@ export function smsMoRouter(deps: SmsMoRouterDeps): Router {
   for (const a of deps.aggregators) {
     if (!NAME_RE.test(a.name) || names.has(a.name)) throw new Error(`bad or duplicate SMS aggregator name: ${a.name}`);
     if (a.secret.length < MIN_SECRET_CHARS) throw new Error(`the SMS aggregator secret of ${a.name} must have at least ${MIN_SECRET_CHARS} characters`);
+    if (a.shortCodes !== undefined && (!Array.isArray(a.shortCodes) || !a.shortCodes.every((c) => typeof c === "string" && SHORT_CODE_RE.test(c)))) {
+      throw new Error(`the SMS aggregator shortCodes of ${a.name} must be a list of short codes or numbers`);
+    }
     names.add(a.name);
     const parsers = [express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 16 }), express.json({ limit: BODY_LIMIT })];
     router.post(`/sms/${a.name}/mo`, authenticate(a), ...parsers, async (req: Request, res: Response) => {
@@ -115,7 +136,7 @@ export function smsMoRouter(deps: SmsMoRouterDeps): Router {
 }
 
 /**
- * FINGATE_SMS_AGGREGATORS: a JSON array of { name, secret, institutionId, header?, ipAllowList? }.
+ * FINGATE_SMS_AGGREGATORS: a JSON array of { name, secret, institutionId, header?, ipAllowList?, shortCodes? }.
  * Checked again by smsMoRouter (names, secret length).
  */
 export function smsAggregatorsFromEnv(env: NodeJS.ProcessEnv): SmsAggregatorConfig[] {
