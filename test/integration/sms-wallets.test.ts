@@ -65,6 +65,15 @@ describe("SMS BAL and MINI with several wallets", () => {
     expect(encoded.parts).toHaveLength(1);
   });
 
+  it("answers in Hindi (UCS-2) in one part too", async () => {
+    const c = await env.addCustomer("+254712210005", "Priya Sharma", "2468", "hi", 40_00n);
+    await fund(await savingsOf(c), 60_00n);
+    expect((await telco.mo(c.msisdn.slice(1), "22555", "बैलेंस 2468", { data_coding: 8 })).command_status).toBe(ESME_ROK);
+    const pdu = await telco.nextDeliverTo(c.msisdn.slice(1));
+    expect(textOf(pdu)).toMatch(/^आपकी शेष राशि:\nwallet: .*40\.00\nsavings: .*60\.00$/);
+    expect(Number(pdu.esm_class) & 0x40).toBe(0); // no UDH: a single part
+  });
+
   it("MINI shows the payments of every wallet, newest first", async () => {
     const c = await env.addCustomer("+254712210003", "Amina Njeri", "6194", "en", 30_00n);
     await fund(await savingsOf(c), 120_00n);
