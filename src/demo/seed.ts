@@ -7,6 +7,12 @@
  * for what it would create (by institution code, phone number, network code, derived request id),
  * so a start-up interrupted halfway finishes the job on the next start. An audit entry with action
  * `demo.seed` marks a completed seed.
+ *
+ * Instances starting at once on one PostgreSQL schema (FINGATE_DEMO=1) seed one at a time under an
+ * advisory lock: each step's look-then-create is not atomic, so two seeding together both wrote
+ * the `demo.seed` mark, sometimes two tariff plans, and left the loser's wallets and float
+ * accounts behind. The instance that waited finds the seed done. PGlite needs no lock: one process
+ * at a time opens its data directory (data-dir-lock.ts).
  */
 import { DEFAULT_LIMIT_UNIT_MINOR } from "../core/limits/security-levels.js";
 import type { Agents } from "../core/agents/agents.js";
@@ -26,7 +32,7 @@ import type { TariffPlan, TariffTerms, Telco } from "../core/tariffs/types.js";
 import { SqlAuditLog } from "../infra/db/audit-store.js";
 import type { SqlFeeScheduleStore } from "../infra/db/fee-store.js";
 import { SqlInstitutionStore } from "../infra/db/institution-store.js";
-import type { SqlDb } from "../infra/db/sql.js";
+import { PostgresDb, type SqlDb } from "../infra/db/sql.js";
 import { SqlTariffStore } from "../infra/db/tariff-store.js";
 
 const U = 100n; // minor units per shilling
@@ -96,8 +102,16 @@ export type SeedOutcome =
   /** The database holds other data: nothing was done. */
   | { status: "not_empty" };
 
+/** Any constant works; it only has to be the same for every fingate process (migrate.ts has 7_384_384). */
+const DEMO_SEED_LOCK_KEY = 7_384_385;
+
 /** Seeds the demo unless it is done already or the database holds anything else. */
 export async function seedDemo(deps: SeedDeps): Promise<SeedOutcome> {
+  if (deps.db instanceof PostgresDb) return deps.db.withAdvisoryLock(DEMO_SEED_LOCK_KEY, () => seedOnce(deps));
+  return seedOnce(deps);
+}
+
+async function seedOnce(deps: SeedDeps): Promise<SeedOutcome> {
   const existing = await findDemoInstitution(deps.db);
   if (existing && (await seedCompleted(deps.db))) return { status: "already_seeded", institutionId: existing };
   // Only the demo institution (from an interrupted seed) or nothing at all: anything else is real data.

@@ -64,8 +64,10 @@ export class PostgresDb implements SqlDb {
    */
   readonly pipelinePool: pg.Pool;
   readonly schema: string | undefined;
+  private readonly options: PostgresOptions;
 
   constructor(options: PostgresOptions) {
+    this.options = options;
     this.schema = options.schema;
     this.pool = new pg.Pool(pgPoolConfig(options));
     this.pipelinePool = new pg.Pool({ ...pgPoolConfig(options), pipeline: true });
@@ -100,6 +102,25 @@ export class PostgresDb implements SqlDb {
       throw error;
     } finally {
       client.release(broken);
+    }
+  }
+
+  /**
+   * Runs fn while this process holds a session-level advisory lock on (key, this schema), taken on
+   * a connection of its own, outside the pools: fn may use the pools freely (a pool of one
+   * connection included) without waiting on the lock's connection, and a crashed holder's session
+   * ends and lets the lock go. Scoped to the schema, as each schema is a deployment of its own.
+   */
+  async withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    const client = new pg.Client(pgPoolConfig(this.options));
+    client.on("error", () => undefined);
+    await client.connect();
+    try {
+      await client.query("SELECT pg_advisory_lock($1, hashtext(coalesce(current_schema(), '')))", [key]);
+      return await fn();
+    } finally {
+      // Ending the session releases the lock.
+      await client.end().catch(() => undefined);
     }
   }
 
