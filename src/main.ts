@@ -6,7 +6,7 @@ import { Ledger } from "./core/ledger/ledger.js";
 import { prepareDemo, type DemoSetup } from "./demo/setup.js";
 import { adminRouter } from "./http/admin/router.js";
 import { agentApiRouter } from "./http/agent/router.js";
-import { createApp } from "./http/app.js";
+import { createApp, READY_TIMEOUT_MS } from "./http/app.js";
 import { hexKey32, resolveInstanceKey, type InstanceKeySpec } from "./infra/auth/instance-key.js";
 import { resolvePinKey } from "./infra/auth/pin-key.js";
 import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
@@ -91,7 +91,8 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     onError: (error, context) => logger.warn({ err: error.message, context }, "sms outbound"),
   });
   const app = withAdmin(
-    createApp({ logger, checkDatabase: async () => void (await db.query("SELECT 1")) }),
+    // Bounded by the database itself too (ping), so a hung check does not keep /readyz at 503 once the database is back.
+    createApp({ logger, checkDatabase: () => db.ping(READY_TIMEOUT_MS) }),
     ussd?.router,
     adminRouter({
       db,

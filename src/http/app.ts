@@ -7,7 +7,11 @@ export interface AppDeps {
   logger: Logger;
   /** Resolves when the database answers; rejects otherwise. */
   checkDatabase: () => Promise<void>;
+  /** How long /readyz waits for checkDatabase before answering 503 (default 2 s). */
+  readyTimeoutMs?: number;
 }
+
+export const READY_TIMEOUT_MS = 2_000;
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -18,18 +22,38 @@ export function createApp(deps: AppDeps): express.Express {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
+  const databaseAnswers = sharedCheck(deps.checkDatabase, deps.readyTimeoutMs ?? READY_TIMEOUT_MS);
   app.get("/readyz", async (_req, res) => {
-    try {
-      await deps.checkDatabase();
-      res.json({ status: "ready", database: "ok" });
-    } catch {
-      res.status(503).json({ status: "not_ready", database: "unreachable" });
-    }
+    if (await databaseAnswers()) res.json({ status: "ready", database: "ok" });
+    else res.status(503).json({ status: "not_ready", database: "unreachable" });
   });
 
   app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such route")));
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/**
+ * A database that drops packets never answers: /readyz waited with it, for good, and every probe
+ * (a load balancer's, every few seconds) started another check that hung too. Now one check runs
+ * at a time, probes arriving meanwhile share its outcome, and each probe answers false (503) once
+ * timeoutMs has passed, the check going on.
+ */
+function sharedCheck(check: () => Promise<void>, timeoutMs: number): () => Promise<boolean> {
+  let running: Promise<boolean> | null = null;
+  return () => {
+    running ??= check().then(
+      () => true,
+      () => false,
+    ).finally(() => (running = null));
+    return withDeadline(running, timeoutMs, false);
+  };
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, otherwise: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise), ms)));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** One line per request: method, path without the query string and path-carried secrets, status, time. */

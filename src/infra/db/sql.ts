@@ -19,6 +19,8 @@ export interface SqlResult<R> {
 
 export interface SqlDb extends SqlExecutor {
   readonly kind: "postgres" | "pglite";
+  /** Resolves when the database answers `SELECT 1` within timeoutMs; rejects otherwise (/readyz). */
+  ping(timeoutMs: number): Promise<void>;
   /** Runs fn in one transaction: COMMIT when it resolves, ROLLBACK when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -65,6 +67,8 @@ export class PostgresDb implements SqlDb {
   readonly pipelinePool: pg.Pool;
   readonly schema: string | undefined;
   private readonly options: PostgresOptions;
+  /** ping's one connection, apart from the pools; opened on first use. */
+  private pingPool: pg.Pool | undefined;
 
   constructor(options: PostgresOptions) {
     this.options = options;
@@ -83,6 +87,20 @@ export class PostgresDb implements SqlDb {
 
   async exec(script: string): Promise<void> {
     await this.pool.query(script);
+  }
+
+  /**
+   * On a connection of its own, not the pool's: a pool busy with payments is not an unreachable
+   * database. A server that accepts and never answers (packets dropped) is given up on at the
+   * deadline, the connection attempt destroyed or the connection dropped, rather than waited on
+   * until TCP gives up minutes later: the next ping is a new attempt, so a database back up is seen.
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    if (!this.pingPool) {
+      this.pingPool = new pg.Pool({ ...pgPoolConfig(this.options), max: 1, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+      this.pingPool.on("error", () => undefined);
+    }
+    await this.pingPool.query("SELECT 1");
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -125,7 +143,7 @@ export class PostgresDb implements SqlDb {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pool.end(), this.pipelinePool.end()]);
+    await Promise.all([this.pool.end(), this.pipelinePool.end(), this.pingPool?.end()]);
   }
 }
 
@@ -149,6 +167,11 @@ export class PgliteDb implements SqlDb {
   async query<R>(text: string, params?: unknown[]): Promise<SqlResult<R>> {
     const result = await this.pglite.query<R>(text, params);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  }
+
+  /** In the process: nothing to time out. */
+  async ping(): Promise<void> {
+    await this.pglite.query("SELECT 1");
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
