@@ -49,7 +49,8 @@ RUN ln -s ../prisma dist/prisma \
  && chown node:node /app/data
 
 # The embedded PGlite database (used when DATABASE_URL is unset) lives in /app/data; mount a
-# volume there, or set DATABASE_URL to use PostgreSQL.
+# volume there, or set DATABASE_URL to use PostgreSQL. NODE_ENV=production seeds no demo data
+# (README publishes its PINs) unless FINGATE_DEMO=1 is set.
 VOLUME ["/app/data"]
 USER node
 EXPOSE 3000

@@ -3,10 +3,13 @@
  * and empty, and turn the USSD channel on for it when no aggregator is configured, so that
  * `npm start` followed by `npm run -s fingate -- dial '*384#' --msisdn +254700000001` just works.
  *
- *   FINGATE_DEMO   unset: demo on embedded PGlite only; "1": also on PostgreSQL (an empty schema);
- *                  "0": never
+ *   FINGATE_DEMO   unset: demo on embedded PGlite only, and not with NODE_ENV=production;
+ *                  "1": also on PostgreSQL (an empty schema) and in production; "0": never
  *
- * With DATABASE_URL set and FINGATE_DEMO unset nothing here runs: production is unchanged.
+ * With DATABASE_URL set and FINGATE_DEMO unset nothing here runs. NODE_ENV=production (the Docker
+ * image) on the embedded database seeded the demo too: wallets and an agent whose PINs README
+ * publishes, and USSD on at /ussd/at with a generated secret, on a deployment that may be meant
+ * for real customers. Production now seeds only when FINGATE_DEMO=1 says so, and start-up says which.
  */
 import path from "node:path";
 import type { Config } from "../config.js";
@@ -28,9 +31,9 @@ export function demoMode(env: NodeJS.ProcessEnv = process.env): DemoMode {
 }
 
 /** Whether the demo applies to this configuration at all (it still needs an empty database to seed). */
-export function demoApplies(config: Pick<Config, "databaseUrl">, env: NodeJS.ProcessEnv = process.env): boolean {
+export function demoApplies(config: Pick<Config, "databaseUrl" | "production">, env: NodeJS.ProcessEnv = process.env): boolean {
   const mode = demoMode(env);
-  return mode === "on" || (mode === "auto" && !config.databaseUrl);
+  return mode === "on" || (mode === "auto" && !config.databaseUrl && !config.production);
 }
 
 export interface DemoSetup {
@@ -43,7 +46,7 @@ export interface DemoSetup {
 }
 
 export interface DemoDeps {
-  config: Pick<Config, "databaseUrl" | "dataDir" | "host">;
+  config: Pick<Config, "databaseUrl" | "dataDir" | "host" | "production">;
   db: SqlDb;
   ledger: Ledger;
   services: SeedDeps["services"];
@@ -55,11 +58,19 @@ export interface DemoDeps {
 /** null when the demo does not apply or the database holds other data. */
 export async function prepareDemo(deps: DemoDeps): Promise<DemoSetup | null> {
   const env = deps.env ?? process.env;
-  if (!demoApplies(deps.config, env)) return null;
+  if (!demoApplies(deps.config, env)) {
+    if (deps.config.production && !deps.config.databaseUrl && demoMode(env) === "auto") {
+      deps.logger.info("demo: not seeded, as NODE_ENV=production; set FINGATE_DEMO=1 to seed and serve the demo bank (its PINs are published in README)");
+    }
+    return null;
+  }
   const outcome = await seedDemo({ db: deps.db, ledger: deps.ledger, services: deps.services, now: deps.now });
   if (outcome.status === "not_empty") {
     deps.logger.info("demo: the database already holds institutions, so no demo data was seeded");
     return null;
+  }
+  if (deps.config.production) {
+    deps.logger.warn("demo: FINGATE_DEMO=1 with NODE_ENV=production: the demo bank's wallets and agent open with the PINs published in README; never on a deployment for real customers");
   }
   if (outcome.status === "seeded") {
     deps.logger.info(

@@ -117,7 +117,7 @@ describe("seedDemo", () => {
     const ledger = new Ledger(new SqlLedgerStore(test.db));
     const services = buildServices(test.db, ledger);
     try {
-      const config = { databaseUrl: undefined, dataDir: path.join(tmpdir(), "fingate-never-written"), host: "127.0.0.1" };
+      const config = { databaseUrl: undefined, dataDir: path.join(tmpdir(), "fingate-never-written"), host: "127.0.0.1", production: false };
       expect(await prepareDemo({ config, db: test.db, ledger, services, logger: silent, env: { FINGATE_DEMO: "0" } })).toBeNull();
       expect(await count(test.db, "institutions")).toBe(0);
       await test.db.query(`INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'real-bank', 'Real', 'KES', 'Africa/Nairobi')`, [uuidv7()]);
