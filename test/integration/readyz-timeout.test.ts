@@ -22,6 +22,7 @@ beforeAll(async () => {
     connections++;
     accepted.add(socket);
     socket.on("error", () => undefined);
+    socket.resume(); // reads (and drops) what it is sent, so it sees the other side hang up
     socket.once("close", () => accepted.delete(socket));
   });
   await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
@@ -70,12 +71,41 @@ describe("/readyz when the database does not answer", () => {
       expect(Date.now() - started).toBeLessThan(2_000);
       // Cut at its deadline, so the next check is a new one (a database back up is seen as such).
       await expect(dead.ping(300)).rejects.toThrow();
+      // Each attempt's socket was destroyed, not left waiting on the dead server.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(accepted.size).toBe(0);
       await expect(live.ping(2_000)).resolves.toBeUndefined();
       const app = createApp({ logger: silent, checkDatabase: () => live.ping(2_000) });
       expect((await request(app).get("/readyz")).body).toEqual({ status: "ready", database: "ok" });
     } finally {
       await closeDb(dead);
       await live.close();
+    }
+  });
+
+  it("gives up on a connection that went silent after it was made", async () => {
+    // Answers the start-up (authentication ok, ready for query), then nothing: a query hangs.
+    const sockets = new Set<Socket>();
+    const silentAfterHello = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+      socket.once("data", () => socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0, 0x5a, 0, 0, 0, 5, 0x49])));
+      socket.once("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silentAfterHello.listen(0, "127.0.0.1", resolve));
+    const address = silentAfterHello.address();
+    if (!address || typeof address === "string") throw new Error("no port");
+    const db = new PostgresDb({ connectionString: `postgresql://postgres@127.0.0.1:${address.port}/test`, maxConnections: 1 });
+    try {
+      const started = Date.now();
+      await expect(db.ping(300)).rejects.toThrow(/Query read timeout/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(sockets.size).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await db.close();
+      await new Promise<void>((resolve) => silentAfterHello.close(() => resolve()));
     }
   });
 });
