@@ -128,6 +128,8 @@ interface HopState {
   closed: boolean;
   /** The session's language, once the hop has read its state: the hop's own answers (over budget, failure) use it. */
   lang?: Language;
+  /** Once the hop has read the session: the digest of its last answered hop then (null: there was no session). */
+  seenHop?: string | null;
 }
 
 export interface HopDeps {
@@ -208,7 +210,7 @@ export class HopProcessor {
       reply = answer ?? this.plain(this.languageOf(key, req.msisdn, hop), this.overBudget(key, hop), true);
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
     }
-    if (reply.end && req.mode === "single" && !hop.closed) this.closeAfterErrorEnd(key, req);
+    if (reply.end && !hop.closed) this.closeAfterErrorEnd(key, req, hop.seenHop);
     this.deps.logger.info(
       { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
       "ussd hop",
@@ -354,15 +356,22 @@ export class HopProcessor {
   /**
    * Single-input dialects (Hubtel, generic, SMPP) get no end-of-session notice after our END, so a
    * session one of our error ENDs ended (busy, over budget, a failure) while its record stayed open
-   * would never be metered (or, over SMPP, only as an abort when its number comes back). Once the
-   * hops under way here are over, such a record is closed (a retry of the hop, or any later one,
-   * hears that the session has ended) and metered as ended by us. Best effort: a lock held by
-   * another instance, or a full queue, leaves the session as it was.
+   * would never be metered (or, over SMPP, only as an abort when its number comes back). Africa's
+   * Talking does send one, but by then the record no longer says that our END was shown: metered
+   * from it, the session was billed a stage short of the screens the subscriber saw. So on every
+   * dialect, once the hops under way here are over, such a record is closed (a retry of the hop, or
+   * any later one, hears that the session has ended) and metered as ended by us, counting that END;
+   * a later end notice finds it closed and meters nothing. Best effort: a lock held by another
+   * instance, or a full queue, leaves the session as it was (on Africa's Talking, its end notice
+   * then meters it without that END).
    */
-  private closeAfterErrorEnd(key: string, req: HopRequest): void {
+  private closeAfterErrorEnd(key: string, req: HopRequest, seenHop: string | null | undefined): void {
     const closing = this.rewriteLocked(key, (record) => {
       if (!record || record.closed || record.msisdn !== req.msisdn) return NO_REWRITE;
       const hop = this.digest(key, req.hopKey);
+      // A later hop was answered meanwhile (the aggregator's retry, on another instance, while this
+      // one overran): the session went on, and the screen that hop showed stands.
+      if (seenHop !== undefined && record.hop !== hop && record.hop !== seenHop) return NO_REWRITE;
       // Our END is a screen shown; when the hop stored its own screen (over budget), it stood in for that one.
       const menu = record.menu && record.hop !== hop ? { ...record.menu, stages: record.menu.stages + 1 } : record.menu;
       const closed: SessionRecord = { ...record, menu, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, hop };
@@ -561,6 +570,7 @@ export class HopProcessor {
     const hop = this.digest(key, req.hopKey);
     const stored = decodeRecord(lock.value);
     const record = req.fresh && stored?.hop !== hop ? null : stored;
+    state.seenHop = record?.hop ?? null;
     // Another number on this session id sees nothing of it, not even a retried answer.
     if (record && record.msisdn !== req.msisdn) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
     if (record?.menu) {

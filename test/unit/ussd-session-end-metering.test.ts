@@ -1,6 +1,7 @@
 // Every session is metered once, however it ends. Africa's Talking reports each session's end
-// (its status says how); Hubtel, the generic dialect and SMPP report none after our END, so a
-// session one of our error ENDs ended (a failure, over budget) is closed and metered by the gateway.
+// (its status says how); Hubtel, the generic dialect and SMPP report none after our END. A session
+// one of our error ENDs ended (a failure, over budget) is closed and metered by the gateway, that
+// END counted, on every dialect.
 import express from "express";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
@@ -77,16 +78,17 @@ describe("sessions our own error END ended, on dialects that report no end", () 
     expect(await channel.hops.handle(single("o1", 3, "peter"))).toMatchObject({ end: true, text: ENDED });
   });
 
-  it("Africa's Talking reports its sessions' ends: an error END there is left to its notification", async () => {
+  it("Africa's Talking: an error END closes and meters the session too, counting that END; its later notification meters nothing more", async () => {
     const { channel, app, ended } = setup();
     const at = (text: string) => channel.hops.handle({ aggregator: "at", sessionId: "a1", msisdn: PAYER, serviceCode: "*384#", mode: "cumulative", text, hopKey: text });
     for (const text of ["", "1"]) await at(text);
     expect((await at("1*4827")).text).toBe(UNAVAILABLE);
     await channel.hops.drain();
-    expect(ended).toEqual([]);
+    // Menu, PIN prompt, and our END: metered at once (its notification used to meter it a stage short).
+    expect(ended.map((s) => [s.sessionId, s.endReason, s.stages])).toEqual([["a1", "end", 3]]);
     await request(app).post("/ussd/at/events").set("x-fingate-secret", SECRET).type("form").send({ sessionId: "a1", status: "Failed" });
     await channel.hops.drain();
-    expect(ended.map((s) => [s.sessionId, s.endReason])).toEqual([["a1", "abort"]]);
+    expect(ended).toHaveLength(1);
   });
 });
 
