@@ -15,7 +15,7 @@
  *                                 default language (admin API), which is re-read every minute
  *   REDIS_URL                     sessions in Redis (else in memory, one instance only)
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { hexKey32 } from "../infra/auth/instance-key.js";
 import { parseJsonVariable } from "../config.js";
 import type { PinService } from "../core/auth/pin-service.js";
@@ -171,11 +171,8 @@ function meterSessions(meter: Pick<SessionMeter, "meter">, institutionId: string
       logger.warn({ aggregator: s.aggregator, session: s.sessionId }, "ussd session not metered: no network known (set the aggregator's networkCode)");
       return;
     }
-    // An SMPP session number (0–255) comes back for the same subscriber before long, so there the
-    // session's start names it too; HTTP aggregators' session ids are unique as they stand.
-    const sessionId = smppLinkId ? `${s.aggregator}:${s.sessionId}@${s.startedAt.getTime()}` : `${s.aggregator}:${s.sessionId}`;
     const result = await meter.meter({
-      sessionId,
+      sessionId: meteredSessionId(s),
       telco,
       institutionId,
       msisdn: s.msisdn,
@@ -189,6 +186,24 @@ function meterSessions(meter: Pick<SessionMeter, "meter">, institutionId: string
     // A plan in a currency the bank does not hold: recorded for the telco's invoice, but configured wrong.
     else if (result.session.chargeResult === "currency_mismatch") logger.warn({ session: s.sessionId, telco: result.session.telcoId }, "ussd session recorded, its charge not posted: the telco's plan is in another currency");
   };
+}
+
+/** The metered sessions' session_id holds at most this many characters (its CHECK). */
+const MAX_METERED_ID = 128;
+
+/**
+ * A session's key in the metering (with the institution, its idempotency key): the aggregator's
+ * session id and the session's start. Networks hand session ids out again: an SMPP session number
+ * (0–255) comes back for the same subscriber before long, and an HTTP aggregator's ids are its own
+ * (the generic dialect's any string). Keyed by the id alone, a later session under a reused id was
+ * taken for the first's duplicate and never charged. An id too long to fit with its start (the
+ * generic dialect allows 128 characters) is named by its digest instead.
+ */
+export function meteredSessionId(s: Pick<EndedUssdSession, "aggregator" | "sessionId" | "startedAt">): string {
+  const started = `@${s.startedAt.getTime()}`;
+  const plain = `${s.aggregator}:${s.sessionId}${started}`;
+  if (plain.length <= MAX_METERED_ID) return plain;
+  return `${s.aggregator}:#${createHash("sha256").update(s.sessionId).digest("base64url")}${started}`;
 }
 
 function aggregatorsFromEnv(env: NodeJS.ProcessEnv): AggregatorConfig[] {

@@ -489,7 +489,7 @@ describe("Hubtel specifics", () => {
       await settle();
       expect(await rig.keysOf(sessionId)).toEqual([]);
       const metered = await rig.test.db.query<{ stages: number; end_reason: string; telco_id: string }>(
-        "SELECT stages, end_reason, telco_id FROM metered_sessions WHERE session_id = $1",
+        "SELECT stages, end_reason, telco_id FROM metered_sessions WHERE session_id LIKE $1 || '@%'",
         [`${driver.name}:${sessionId}`],
       );
       expect(metered.rows, driver.name).toEqual([{ stages: 2, end_reason: driver === HUBTEL ? "timeout" : "abort", telco_id: telcoId }]);

@@ -26,7 +26,7 @@ const hop = (sessionId: string, text: string, phoneNumber = PHONE) =>
 
 async function metered(sessionId: string, timeoutMs = 5_000) {
   for (const started = Date.now(); Date.now() - started < timeoutMs; await new Promise((r) => setTimeout(r, 50))) {
-    const rows = await test.db.query<{ stages: number; charge: string }>("SELECT stages, charge_minor::text AS charge FROM metered_sessions WHERE session_id = $1", [`at:${sessionId}`]);
+    const rows = await test.db.query<{ stages: number; charge: string }>("SELECT stages, charge_minor::text AS charge FROM metered_sessions WHERE session_id LIKE $1 || '@%'", [`at:${sessionId}`]);
     if (rows.rows[0]) return rows.rows[0];
   }
   throw new Error(`session ${sessionId} was not metered`);

@@ -33,8 +33,8 @@ const event = (sessionId: string, status: string) =>
 async function metered(sessionId: string, timeoutMs = 5_000) {
   const id = `at:${sessionId}`;
   for (const started = Date.now(); Date.now() - started < timeoutMs; await new Promise((r) => setTimeout(r, 50))) {
-    const rows = await test.db.query<{ stages: number; charge: string; end_reason: string; charge_result: string | null }>(
-      "SELECT stages, charge_minor::text AS charge, end_reason, charge_result FROM metered_sessions WHERE session_id = $1",
+    const rows = await test.db.query<{ stages: number; charge: string; end_reason: string; charge_result: string | null; session_id: string }>(
+      "SELECT stages, charge_minor::text AS charge, end_reason, charge_result, session_id FROM metered_sessions WHERE session_id LIKE $1 || '@%'",
       [id],
     );
     if (rows.rows[0]?.charge_result) return rows.rows[0];
@@ -74,9 +74,9 @@ describe("USSD tariff metering", () => {
     expect(row).toMatchObject({ end_reason: "end", charge_result: "posted" });
     expect(BigInt(row.charge)).toBe(BigInt(Math.min(30, 10 + 5 * row.stages)));
     expect((await event(sessionId, "Success")).status).toBe(200);
-    const charge = await ledger.getTransfer(sessionChargeTransferId(bankId, `at:${sessionId}`));
+    const charge = await ledger.getTransfer(sessionChargeTransferId(bankId, row.session_id));
     expect(charge).toMatchObject({ debitAccountId: wallet, creditAccountId: systemAccountId(bankId, { kind: "telco_payable", telcoId }), code: "ussd_session" });
-    const sessions = await test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM metered_sessions WHERE session_id = $1", [`at:${sessionId}`]);
+    const sessions = await test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM metered_sessions WHERE session_id LIKE $1 || '@%'", [`at:${sessionId}`]);
     expect(sessions.rows[0]!.n).toBe(1);
   });
 

@@ -51,7 +51,7 @@ const event = (instance: number, sessionId: string, status: string, extra: Recor
 
 async function meteredRows(sessionId: string) {
   const r = await rig.test.db.query<{ stages: number; charge: string; end_reason: string; charge_result: string | null }>(
-    "SELECT stages, charge_minor::text AS charge, end_reason, charge_result FROM metered_sessions WHERE session_id = $1",
+    "SELECT stages, charge_minor::text AS charge, end_reason, charge_result FROM metered_sessions WHERE session_id LIKE $1 || '@%'",
     [`at:${sessionId}`],
   );
   return r.rows;
@@ -103,7 +103,8 @@ describe("Africa's Talking end-of-session notification (PostgreSQL + Redis, two 
     expect(first.text).toBe("OK");
     await settled();
     expect(await meteredRows(sessionId)).toEqual([{ stages: 2, charge: "20", end_reason: "abort", charge_result: "posted" }]);
-    const charge = await rig.ledger.getTransfer(sessionChargeTransferId(rig.bankId, `at:${sessionId}`));
+    const [{ id }] = (await rig.test.db.query<{ id: string }>("SELECT session_id AS id FROM metered_sessions WHERE session_id LIKE $1 || '@%'", [`at:${sessionId}`])).rows as [{ id: string }];
+    const charge = await rig.ledger.getTransfer(sessionChargeTransferId(rig.bankId, id));
     expect(charge).toMatchObject({ debitAccountId: customer.walletAccountId, creditAccountId: systemAccountId(rig.bankId, { kind: "telco_payable", telcoId }), amountMinor: 20n });
     // Forgotten in Redis: no record, no lock.
     expect(await rig.keysOf(sessionId)).toEqual([]);
