@@ -29,6 +29,7 @@ import { coreMenuPorts, type AgentsCore } from "../menus/adapters/index.js";
 import { MemorySessionStore, type SessionStore } from "../menus/engine/session-store.js";
 import { MENU_LANGUAGES, type Language } from "../menus/index.js";
 import { createUssdChannel, type UssdChannel } from "./channel.js";
+import { startChargeSweep, type ChargeSweep, type ChargeSweepOptions } from "./charge-sweep.js";
 import type { EndedUssdSession, HopLimits, HopLogger } from "./hop.js";
 import type { InstitutionStore } from "../core/institutions/ports.js";
 import type { SessionMeter } from "../core/tariffs/metering.js";
@@ -43,7 +44,8 @@ export interface UssdGatewayDeps {
     payments?: Pick<Payments, "quoteP2P" | "sendP2P">;
     /** The agents core: the agent menu for agents' numbers, cash withdrawal and cash-out approval for customers. */
     agents?: AgentsCore;
-    sessionMeter?: Pick<SessionMeter, "meter">;
+    /** With postUnposted, the gateway also posts charges left unposted (startChargeSweep). */
+    sessionMeter?: Pick<SessionMeter, "meter"> & Partial<Pick<SessionMeter, "postUnposted">>;
     /**
      * Where the institution's default language and time zone are read; without it, English unless
      * FINGATE_USSD_LANGUAGE says otherwise, and dates in UTC.
@@ -64,9 +66,13 @@ export interface UssdGatewayDeps {
   languageRefreshMs?: number;
   /** Build the channel even without an HTTP aggregator: USSD over SMPP (src/sms) drives its hops. */
   alwaysOn?: boolean;
+  /** The sweep of session charges left unposted (src/ussd/charge-sweep.ts); defaults there. */
+  chargeSweep?: ChargeSweepOptions;
 }
 
 export interface UssdGateway extends UssdChannel {
+  /** Posts session charges left unposted (its timer runs from the start; null without a meter that can). */
+  chargeSweep: ChargeSweep | null;
   close(): Promise<void>;
 }
 
@@ -111,10 +117,15 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
     onSessionEnd: deps.services.sessionMeter ? meterSessions(deps.services.sessionMeter, institutionId, deps.logger, aggregatorNetworks(aggregators)) : undefined,
   });
   const stopFollowing = institutions ? followInstitutionLanguage(institutions, institutionId, channel, deps.logger, deps.languageRefreshMs) : () => {};
+  const meter = deps.services.sessionMeter;
+  const chargeSweep = meter?.postUnposted ? startChargeSweep({ postUnposted: meter.postUnposted.bind(meter) }, institutionId, deps.logger, deps.chargeSweep) : null;
   return {
     ...channel,
+    chargeSweep,
     close: async () => {
       stopFollowing();
+      // Before the ledger closes (after this): a sweep under way finishes first.
+      await chargeSweep?.stop();
       // Hops answered but still writing their session, and ended sessions being metered, go first:
       // the store (and, after this, the ledger) must not close under them.
       await channel.hops.drain();

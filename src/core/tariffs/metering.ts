@@ -104,6 +104,24 @@ export class SessionMeter {
   }
 
   /**
+   * Posts the charges of the institution's sessions recorded but never posted (their outcome
+   * unknown: the posting failed through every try of the process that metered them, or that
+   * process stopped first), ended from `endedFrom` until `endedBefore`, at most `limit`. Each is
+   * posted as its stored row says, under its stored (derived) transfer id: a charge that did post
+   * (its answer lost), or that another instance's sweep posts at the same time, is answered
+   * `exists` by the ledger and settled as posted, never posted twice. Throws on a failure (the
+   * caller tries again later); returns how many were settled and the last one's end.
+   */
+  async postUnposted(institutionId: string, endedFrom: Date, endedBefore: Date, limit: number): Promise<{ settled: number; lastEndedAt: Date | null }> {
+    const sessions = await this.deps.sessions.unposted(institutionId, endedFrom, endedBefore, limit);
+    if (sessions.length === 0) return { settled: 0, lastEndedAt: null };
+    const institution = await this.deps.institutions.get(institutionId);
+    if (!institution) return { settled: 0, lastEndedAt: null };
+    await Promise.all(sessions.map((s) => this.post(s, institution)));
+    return { settled: sessions.length, lastEndedAt: sessions.at(-1)!.endedAt };
+  }
+
+  /**
    * Records the session. A plan read from a cache may have been deleted since (possible only while
    * no session named it): the record then fails on its reference, so the plan is read afresh once
    * and, if that gives another plan (or none), the session is planned and recorded again.

@@ -57,4 +57,10 @@ export interface SessionLog {
   record(session: MeteredSession): Promise<{ session: MeteredSession; inserted: boolean }>;
   /** Sets the posting outcome once; a later answer for the same session does not overwrite it. */
   settle(institutionId: string, sessionId: string, chargeResult: string): Promise<void>;
+  /**
+   * The institution's sessions with a charge whose outcome is still unknown (charge_result NULL,
+   * a charge above zero in a currency), ended from `endedFrom` (inclusive) until `endedBefore`,
+   * oldest end first, at most `limit`.
+   */
+  unposted(institutionId: string, endedFrom: Date, endedBefore: Date, limit: number): Promise<MeteredSession[]>;
 }

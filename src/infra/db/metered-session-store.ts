@@ -178,6 +178,19 @@ export class SqlSessionLog implements SessionLog {
     await this.settles.submit({ institutionId, sessionId, chargeResult });
   }
 
+  async unposted(institutionId: string, endedFrom: Date, endedBefore: Date, limit: number): Promise<MeteredSession[]> {
+    // Over the (institution_id, ended_at) index: a sweep reads the sessions ended since its last
+    // one, and no index is added that every insert and settle would have to keep up.
+    const result = await this.db.query<SessionRow>(
+      `SELECT ${COLUMNS} FROM metered_sessions
+       WHERE institution_id = $1::uuid AND ended_at >= $2::timestamptz AND ended_at < $3::timestamptz
+         AND charge_result IS NULL AND charge_minor > 0 AND currency IS NOT NULL
+       ORDER BY ended_at, session_id LIMIT $4`,
+      [institutionId, iso(endedFrom), iso(endedBefore), limit],
+    );
+    return result.rows.map(toSession);
+  }
+
   async get(institutionId: string, sessionId: string): Promise<MeteredSession | null> {
     return (await this.getMany([{ institutionId, sessionId }])).get(keyOf(institutionId, sessionId)) ?? null;
   }
