@@ -75,6 +75,8 @@ export interface CoreServices {
   agentKeys: AgentDeviceKeys;
   /** Charges finished USSD sessions per the telco's tariff plan, once per session. */
   sessionMeter: SessionMeter;
+  /** Telcos and their tariff plans (the USSD gateway checks the plans' stage caps against its menus). */
+  tariffs: SqlTariffStore;
   close(): Promise<void>;
 }
 
@@ -127,6 +129,7 @@ export function buildServices(db: SqlDb, ledger: Ledger, options: ServiceOptions
     agents,
     agentKeys,
     sessionMeter,
+    tariffs,
     close: () => prisma.$disconnect(),
   };
 }

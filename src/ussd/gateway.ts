@@ -30,9 +30,11 @@ import { MemorySessionStore, type SessionStore } from "../menus/engine/session-s
 import { MENU_LANGUAGES, type Language } from "../menus/index.js";
 import { createUssdChannel, type UssdChannel } from "./channel.js";
 import { startChargeSweep, type ChargeSweep, type ChargeSweepOptions } from "./charge-sweep.js";
+import { warnStageCaps } from "./stage-caps.js";
 import type { EndedUssdSession, HopLimits, HopLogger } from "./hop.js";
 import type { InstitutionStore } from "../core/institutions/ports.js";
 import type { SessionMeter } from "../core/tariffs/metering.js";
+import type { TariffStore } from "../core/tariffs/ports.js";
 import type { AggregatorConfig } from "./router.js";
 
 export interface UssdGatewayDeps {
@@ -44,6 +46,8 @@ export interface UssdGatewayDeps {
     payments?: Pick<Payments, "quoteP2P" | "sendP2P">;
     /** The agents core: the agent menu for agents' numbers, cash withdrawal and cash-out approval for customers. */
     agents?: AgentsCore;
+    /** The tariff plans, whose stage caps are checked against the menus at the start (warnStageCaps). */
+    tariffs?: Pick<TariffStore, "listPlans">;
     /** With postUnposted, the gateway also posts charges left unposted (startChargeSweep). */
     sessionMeter?: Pick<SessionMeter, "meter"> & Partial<Pick<SessionMeter, "postUnposted">>;
     /**
@@ -117,6 +121,8 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
     onSessionEnd: deps.services.sessionMeter ? meterSessions(deps.services.sessionMeter, institutionId, deps.logger, aggregatorNetworks(aggregators)) : undefined,
   });
   const stopFollowing = institutions ? followInstitutionLanguage(institutions, institutionId, channel, deps.logger, deps.languageRefreshMs) : () => {};
+  // A telco's plan stricter than the menus' longest flows: said at the start (not refused: the plan is the telco's).
+  await checkStageCaps(deps.services.tariffs, deps.logger);
   const meter = deps.services.sessionMeter;
   const chargeSweep = meter?.postUnposted ? startChargeSweep({ postUnposted: meter.postUnposted.bind(meter) }, institutionId, deps.logger, deps.chargeSweep) : null;
   return {
@@ -132,6 +138,15 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
       await sessions.close();
     },
   };
+}
+
+async function checkStageCaps(tariffs: Pick<TariffStore, "listPlans"> | undefined, logger: HopLogger): Promise<void> {
+  if (!tariffs) return;
+  try {
+    warnStageCaps(await tariffs.listPlans(), logger);
+  } catch (error) {
+    logger.warn({ err: error instanceof Error ? error.message.slice(0, 200) : "unknown" }, "tariff plans' stage caps not checked");
+  }
 }
 
 function configuredLanguage(env: NodeJS.ProcessEnv): Language | null {

@@ -9,6 +9,7 @@ import type { FlowStages } from "../../src/core/tariffs/types.js";
 import { createTranslator } from "../../src/infra/i18n/index.js";
 import { customerMenuEngine, MENU_LANGUAGES, type MenuContext, type StepResult } from "../../src/menus/index.js";
 import { renderPages } from "../../src/ussd/render.js";
+import { USSD_FLOW_STAGES } from "../../src/ussd/stage-caps.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 /** The strictest cap any regulator has set for a USSD banking session. */
@@ -86,6 +87,8 @@ describe("menu flows against the tariff stage cap", () => {
     expect(flows.map((f) => f.flowId)).toEqual(Object.keys(LONGEST_PATHS));
     expect(flows.every((f) => f.longestPathStages >= 2)).toBe(true);
     expect(checkStageCaps(flows, [TRAI_PLAN]).map(describeViolation)).toEqual([]);
+    // What the gateway checks the telcos' plans against when it starts (src/ussd/stage-caps.ts).
+    expect(flows).toEqual(USSD_FLOW_STAGES);
   });
 
   it("would name a flow that outgrows a tighter plan", async () => {
