@@ -1,5 +1,5 @@
 import { loadConfig } from "./config.js";
-import { startGateway } from "./main.js";
+import { startGateway, stopGateway } from "./main.js";
 import { migrate } from "./infra/db/migrate.js";
 import { openDatabase } from "./infra/db/open.js";
 import { verifyLedger } from "./infra/db/ledger-verify.js";
@@ -36,11 +36,10 @@ async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>
 }
 
 async function start(): Promise<void> {
-  const { gateway, server } = await startGateway(loadConfig());
+  const { gateway, server, inFlight } = await startGateway(loadConfig());
   const stop = (signal: string) => {
     gateway.logger.info({ signal }, "shutting down");
-    server.close();
-    gateway.close().then(
+    stopGateway(gateway, server, inFlight).then(
       () => process.exit(0),
       () => process.exit(1),
     );

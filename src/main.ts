@@ -7,6 +7,7 @@ import { prepareDemo, type DemoSetup } from "./demo/setup.js";
 import { adminRouter } from "./http/admin/router.js";
 import { agentApiRouter } from "./http/agent/router.js";
 import { createApp, READY_TIMEOUT_MS } from "./http/app.js";
+import { RequestsInFlight } from "./http/requests-in-flight.js";
 import { hexKey32, resolveInstanceKey, type InstanceKeySpec } from "./infra/auth/instance-key.js";
 import { resolvePinKey } from "./infra/auth/pin-key.js";
 import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
@@ -218,14 +219,35 @@ export async function listen(app: Gateway["app"], port: number, host: string): P
   return server;
 }
 
-export async function startGateway(config: Config): Promise<{ gateway: Gateway; server: Server }> {
+/** How long a shutdown waits for the requests in flight before it closes the gateway under them. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Stops taking requests, lets those in flight answer (at most graceMs), then closes the gateway.
+ * Closing the pools first would fail a request still running (an admin call, an agent's cash-in
+ * waiting on the ledger), and the process's exit would cut its answer off. USSD hops go on after
+ * their answer (the session's commit): the gateway's own close waits for those.
+ */
+export async function stopGateway(gateway: Pick<Gateway, "close" | "logger">, server: Server, inFlight: RequestsInFlight, graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const allAnswered = await inFlight.settled(graceMs);
+  if (!allAnswered) gateway.logger.warn({ requests: inFlight.size, graceMs }, "shutting down with requests still in flight");
+  // Keep-alive connections idle since their last answer would hold server.close for their timeout.
+  server.closeAllConnections();
+  await closed;
+  await gateway.close();
+}
+
+export async function startGateway(config: Config): Promise<{ gateway: Gateway; server: Server; inFlight: RequestsInFlight }> {
   const gateway = await buildGateway(config);
   const server = await listen(gateway.app, config.port, config.host);
+  const inFlight = new RequestsInFlight(server);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   gateway.logger.info({ port, host: config.host }, "fingate listening");
   gateway.demo?.announce(port);
   // Start-up lines are read by a person waiting for them: not left in the log's buffer.
   gateway.logger.flush();
-  return { gateway, server };
+  return { gateway, server, inFlight };
 }
