@@ -26,6 +26,18 @@ export function stateAfterReceipts(current: string, partCount: number, stats: Ar
   return current;
 }
 
+/**
+ * The parts a receipt's id names: every part with the id as written, else every part with one of
+ * its alternates. Usually one part; all of them when the SMSC answered every part of a
+ * concatenated message with the same id (it then reports the message once, or each part under
+ * that id): marking only the first left such a message "submitted" for good.
+ */
+export function partsWithId(smscIds: Array<string | null>, ids: { id: string; alternates: string[] }): number[] {
+  const exact = smscIds.flatMap((id, i) => (id === ids.id ? [i] : []));
+  if (exact.length > 0) return exact;
+  return smscIds.flatMap((id, i) => (id !== null && ids.alternates.includes(id) ? [i] : []));
+}
+
 /** The link's newest message with one of `ids` among its SMSC ids, locked. */
 async function findByIds(tx: SqlExecutor, linkId: string, ids: string[]): Promise<Row | undefined> {
   const found = await tx.query<Row>(
@@ -53,10 +65,8 @@ export class SqlOutboxReceiptStore {
       if (!row && ids.alternates.length > 0) row = await findByIds(tx, linkId, ids.alternates);
       if (!row) return "unmatched";
       const partCount = row.part_count ?? row.smsc_message_ids.length;
-      const exact = row.smsc_message_ids.indexOf(ids.id);
-      const index = exact >= 0 ? exact : row.smsc_message_ids.findIndex((id) => id !== null && ids.alternates.includes(id));
       const stats = Array.from({ length: partCount }, (_, i) => row.receipt_stats[i] ?? null);
-      stats[index] = stat;
+      for (const index of partsWithId(row.smsc_message_ids, ids)) stats[index] = stat;
       const state = stateAfterReceipts(row.state, partCount, stats);
       const final = state !== row.state && ["delivered", "failed", "expired"].includes(state);
       await tx.query(
