@@ -107,6 +107,13 @@ export interface LinkDirectory {
    * listens to a link from the first message it sends through it.
    */
   links?(): MtLink[];
+  /**
+   * While the link `id` is being restarted (a configuration change: the old connection closing,
+   * the new one not yet started), a promise that settles once it is back (or was not started
+   * again); undefined otherwise. The outbox waits for it instead of counting the restart as a
+   * failed attempt. Optional: a directory whose links never restart has none.
+   */
+  restarting?(id: string): Promise<void> | undefined;
 }
 
 /** Every recipient goes to one of a fixed set of links, chosen by longest matching prefix. */

@@ -91,6 +91,11 @@ const fingerprint = (l: StoredLink) => JSON.stringify({ ...l, createdAt: 0, upda
 
 export class SmsLinkManager implements LinkDirectory {
   private readonly running = new Map<string, Running>();
+  /**
+   * Links being restarted after a configuration change, with their new configuration: they keep
+   * routing (a message for them waits, see restarting()) rather than fail as unroutable.
+   */
+  private readonly restarts = new Map<string, { stored: StoredLink; done: Promise<void> }>();
   private listener: SmppListener | null = null;
   private dispatcher: InboundDispatcher | null = null;
   private listenPort: number | null = null;
@@ -138,9 +143,31 @@ export class SmsLinkManager implements LinkDirectory {
     for (const link of stored) {
       const current = this.running.get(link.id);
       if (current && fingerprint(current.stored) === fingerprint(link)) continue;
-      if (current) await this.stop(link.id, current);
-      this.running.set(link.id, this.launch(link));
+      if (current) await this.restart(current, link);
+      else this.running.set(link.id, this.launch(link));
     }
+  }
+
+  /**
+   * Stops a changed link and starts it with its new configuration. Meanwhile (closing drains the
+   * old connection's window, up to twice its response timeout) the link is marked as restarting:
+   * messages routed to it wait for it instead of failing "not configured" or "no SMS link reaches
+   * this number", each failure using one of the message's outbox attempts.
+   */
+  private async restart(current: Running, next: StoredLink): Promise<void> {
+    let done!: () => void;
+    this.restarts.set(next.id, { stored: next, done: new Promise<void>((resolve) => (done = resolve)) });
+    try {
+      await this.stop(next.id, current);
+      this.running.set(next.id, this.launch(next));
+    } finally {
+      this.restarts.delete(next.id);
+      done();
+    }
+  }
+
+  restarting(id: string): Promise<void> | undefined {
+    return this.restarts.get(id)?.done;
   }
 
   async close(): Promise<void> {
@@ -151,16 +178,18 @@ export class SmsLinkManager implements LinkDirectory {
   }
 
   route(msisdn: string): MtRoute | null {
-    let best: { linkId: string; length: number } | null = null;
-    for (const run of this.running.values()) {
-      if (!run.stored.enabled || !run.link) continue;
-      for (const prefix of run.stored.msisdnPrefixes) {
-        if (msisdn.startsWith(prefix) && (!best || prefix.length > best.length)) best = { linkId: run.stored.id, length: prefix.length };
+    let best: { stored: StoredLink; length: number } | null = null;
+    // A link restarting routes by its new configuration: its messages wait for it (restarting()).
+    const candidates = [...[...this.running.values()].flatMap((run) => (run.link ? [run.stored] : [])), ...[...this.restarts.values()].map((r) => r.stored)];
+    for (const stored of candidates) {
+      if (!stored.enabled) continue;
+      for (const prefix of stored.msisdnPrefixes) {
+        if (msisdn.startsWith(prefix) && (!best || prefix.length > best.length)) best = { stored, length: prefix.length };
       }
     }
     if (!best) return null;
-    const from = this.running.get(best.linkId)?.stored.shortCodes[0];
-    return from ? { linkId: best.linkId, from } : { linkId: best.linkId };
+    const from = best.stored.shortCodes[0];
+    return from ? { linkId: best.stored.id, from } : { linkId: best.stored.id };
   }
 
   link(id: string): MtLink | undefined {

@@ -43,7 +43,7 @@ export const RELAY_DEFAULTS: RelayOptions = {
 
 export interface RelayDeps {
   store: Pick<SqlOutboxDeliveryStore, "claim" | "requeueStale">;
-  links: Pick<LinkDirectory, "route" | "link" | "links">;
+  links: Pick<LinkDirectory, "route" | "link" | "links" | "restarting">;
   renderer: NoticeRenderer;
   queue: OutboxQueue;
   options?: Partial<RelayOptions>;

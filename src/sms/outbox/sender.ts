@@ -27,7 +27,7 @@ export const SENDER_DEFAULTS: SenderOptions = { maxAttempts: 5, leaseMs: 60_000,
 
 export interface SenderDeps {
   store: Pick<SqlOutboxDeliveryStore, "lease" | "renew" | "record">;
-  links: Pick<LinkDirectory, "link">;
+  links: Pick<LinkDirectory, "link" | "restarting">;
   options?: Partial<SenderOptions>;
   /** Called when a message's parts are all accepted (the bench measures enqueue → here). */
   onSubmitted?: (id: string) => void;
@@ -37,6 +37,8 @@ export interface SenderDeps {
 }
 
 const MAX_ERROR_LENGTH = 500;
+/** Sends of one message within an attempt when its link restarts under it (a bound, not a loop). */
+const MAX_RESTART_HOPS = 3;
 /** Messages whose accepted ids are kept while unrecorded; beyond it the oldest are forgotten. */
 const MAX_UNRECORDED = 10_000;
 
@@ -126,22 +128,39 @@ export class OutboxSender {
   private async sendOne(linkId: string, message: JobMessage, row: LeasedRow): Promise<SendOutcome> {
     const kept = this.unrecordedIds.get(message.id);
     const ids: Array<string | null> = message.parts.map((_, i) => row.smscMessageIds[i] ?? kept?.[i] ?? null);
-    const missing = ids.flatMap((id, i) => (id === null ? [i] : []));
     // Every part was accepted by an earlier attempt whose job was not acknowledged: do not resend.
-    if (missing.length === 0) return { id: message.id, smscMessageIds: ids, state: "submitted", error: null };
-    const link = this.deps.links.link(linkId);
-    if (link === undefined) return this.failure(message.id, ids, row, new Error(`SMS link "${linkId}" is not configured`), true);
-    this.deps.onLink?.(link);
-    try {
-      const result = await link.submit(toMtMessage(message, missing));
-      missing.forEach((index, k) => (ids[index] = result.smscMessageIds[k] ?? ""));
-      return { id: message.id, smscMessageIds: ids, state: "submitted", error: null };
-    } catch (error) {
-      const err = error instanceof Error ? error : new Error(String(error));
-      if (err instanceof MtSubmitError) missing.forEach((index, k) => (ids[index] = err.acceptedIds[k] ?? null));
-      const retryable = !(err instanceof MtSubmitError) || err.retryable;
-      return this.failure(message.id, ids, row, err, retryable);
+    if (ids.every((id) => id !== null)) return { id: message.id, smscMessageIds: ids, state: "submitted", error: null };
+    for (let tries = 1; ; tries++) {
+      const link = await this.currentLink(linkId);
+      if (link === undefined) return this.failure(message.id, ids, row, new Error(`SMS link "${linkId}" is not configured`), true);
+      this.deps.onLink?.(link);
+      const missing = ids.flatMap((id, i) => (id === null ? [i] : []));
+      try {
+        const result = await link.submit(toMtMessage(message, missing));
+        missing.forEach((index, k) => (ids[index] = result.smscMessageIds[k] ?? ""));
+        return { id: message.id, smscMessageIds: ids, state: "submitted", error: null };
+      } catch (error) {
+        const err = error instanceof Error ? error : new Error(String(error));
+        if (err instanceof MtSubmitError) missing.forEach((index, k) => (ids[index] = err.acceptedIds[k] ?? null));
+        const retryable = !(err instanceof MtSubmitError) || err.retryable;
+        // The link was restarted under us (its closing refused the parts it still held): the rest
+        // goes on the new connection within this attempt; a restart is not the message's failure.
+        if (retryable && tries < MAX_RESTART_HOPS && this.replaced(linkId, link)) continue;
+        return this.failure(message.id, ids, row, err, retryable);
+      }
     }
+  }
+
+  /** The link now, after waiting out a restart under way (a configuration change). */
+  private async currentLink(linkId: string): Promise<MtLink | undefined> {
+    const restart = this.deps.links.restarting?.(linkId);
+    if (restart !== undefined) await restart;
+    return this.deps.links.link(linkId);
+  }
+
+  /** Whether `link` is no longer the directory's link for `linkId` (restarting or restarted). */
+  private replaced(linkId: string, link: MtLink): boolean {
+    return this.deps.links.restarting?.(linkId) !== undefined || this.deps.links.link(linkId) !== link;
   }
 
   private failure(id: string, ids: Array<string | null>, row: LeasedRow, error: Error, retryable: boolean): SendOutcome {
