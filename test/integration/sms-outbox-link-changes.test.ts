@@ -4,7 +4,11 @@
  * the link manager as the directory.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { SendJob } from "../../src/sms/outbox/jobs.js";
 import { startOutbound } from "../../src/sms/outbox/outbound.js";
+import { OutboxRelay } from "../../src/sms/outbox/relay.js";
+import { createNoticeRenderer } from "../../src/sms/outbox/renderer.js";
+import { OutboxSender } from "../../src/sms/outbox/sender.js";
 import type { Notice } from "../../src/core/notices/types.js";
 import { OutboxTestEnv, REDIS_URL, waitFor } from "../helpers/sms-outbox-rig.js";
 import { startTestSmsc } from "../helpers/sms-outbox-smsc.js";
@@ -19,7 +23,7 @@ afterEach(() => env.reset());
 const TO_A = (i: number) => `+25471222${String(i).padStart(4, "0")}`;
 const TO_B = (i: number) => `+2547122290${String(i).padStart(2, "0")}`;
 
-async function setUp(options: { redis?: boolean; maxAttempts?: number } = {}) {
+async function setUp(options: { redis?: boolean; maxAttempts?: number; outbound?: boolean } = {}) {
   const a = await startTestSmsc();
   env.defer(() => a.stop());
   const b = await startTestSmsc();
@@ -29,6 +33,7 @@ async function setUp(options: { redis?: boolean; maxAttempts?: number } = {}) {
   await rig.addClient("ke-a", a.port, "+25471222");
   await rig.addClient("ke-b", b.port, "+254712229");
   await waitFor(() => rig.manager.status().every((s) => s.bound), "links bound", 5_000);
+  if (options.outbound === false) return { a, b, rig };
   const outbound = startOutbound({
     db: env.t.db,
     links: rig.manager,
@@ -40,7 +45,7 @@ async function setUp(options: { redis?: boolean; maxAttempts?: number } = {}) {
     sender: { maxAttempts: options.maxAttempts ?? 5 },
   });
   env.defer(() => outbound.close());
-  return { a, b, rig, outbound };
+  return { a, b, rig };
 }
 
 /** A notice whose text ends with "Ref <ref>." (the SMSC's texts tell the messages apart). */
@@ -69,5 +74,55 @@ describe("a link restarted by a configuration change", () => {
     expect(await env.store.get(cut!)).toMatchObject({ state: "submitted", linkId: "ke-a", attempts: 1 });
     expect(await env.store.get(during!)).toMatchObject({ state: "submitted", linkId: "ke-a", attempts: 1 });
     expect(refs(a.accepted.map((p) => p.text))).toEqual(["CUT", "DURING"]);
+  });
+});
+
+/** A relay and sender on the link manager, with jobs captured (a job lost with Redis is one never run). */
+function capturedPipeline(links: Awaited<ReturnType<typeof setUp>>["rig"]["manager"]) {
+  const jobs: SendJob[] = [];
+  const queue = { add: async (linkId: string, messages: SendJob["messages"]) => void jobs.push({ linkId, messages }), backlog: async () => 0, close: async () => undefined };
+  const relay = new OutboxRelay({ store: env.store, links, renderer: createNoticeRenderer(), queue });
+  const sender = new OutboxSender({ store: env.store, links });
+  return { jobs, relay, sender };
+}
+
+describe("a recovered row whose link was removed", () => {
+  it("takes the current route when no part of it was accepted yet", async () => {
+    const { b, rig } = await setUp({ outbound: false });
+    const { jobs, relay, sender } = capturedPipeline(rig.manager);
+    const [id] = await env.enqueue([note(TO_A(3), "MOVED")]);
+    expect(await relay.relayOnce()).toBe(1);
+    expect(jobs[0]!.linkId).toBe("ke-a");
+    // Its job is lost; meanwhile the operator removes ke-a and gives its numbers to ke-b.
+    await rig.remove("ke-a");
+    await rig.update("ke-b", { msisdnPrefixes: ["+254712229", "+25471222"] });
+    await waitFor(() => rig.manager.link("ke-b")?.state() === "bound", "ke-b bound again", 5_000);
+    expect(await env.store.requeueStale(new Date(Date.now() + 60_000))).toBe(1);
+    expect(await relay.relayOnce()).toBe(1);
+    // Before the fix the row went back to ke-a and every attempt failed "not configured".
+    expect(jobs[1]!.linkId).toBe("ke-b");
+    expect(await sender.process(jobs[1]!)).toEqual({ retry: false });
+    expect(await env.store.get(id!)).toMatchObject({ state: "submitted", linkId: "ke-b", attempts: 1 });
+    expect(refs(b.accepted.map((p) => p.text))).toEqual(["MOVED"]);
+  });
+
+  it("fails with the reason, attempts unspent, when some of its parts went through that link", async () => {
+    const { a, b, rig } = await setUp({ outbound: false });
+    const { jobs, relay, sender } = capturedPipeline(rig.manager);
+    // Two parts (a long name); the SMSC refuses the second at the first attempt.
+    const [id] = await env.enqueue([{ ...note(TO_A(4), "HALF"), params: { amountMinor: "1000", currency: "KES", name: "N".repeat(150), ref: "HALF" } }]);
+    a.decide = (pdu) => ((pdu.short_message as { udh?: Buffer[] }).udh?.[0]?.[4] === 2 ? { status: 0x08 } : { accept: true });
+    expect(await relay.relayOnce()).toBe(1);
+    expect(await sender.process(jobs[0]!)).toEqual({ retry: true });
+    expect(a.accepted).toHaveLength(1);
+    await rig.remove("ke-a");
+    await rig.update("ke-b", { msisdnPrefixes: ["+254712229", "+25471222"] });
+    expect(await env.store.requeueStale(new Date(Date.now() + 60_000))).toBe(1);
+    expect(await relay.relayOnce()).toBe(1);
+    expect(jobs).toHaveLength(1);
+    const row = await env.store.get(id!);
+    expect(row).toMatchObject({ state: "failed", linkId: "ke-a", attempts: 1 });
+    expect(row!.lastError).toContain('SMS link "ke-a" is no longer configured and 1 of 2 parts went through it');
+    expect(b.accepted).toHaveLength(0);
   });
 });

@@ -31,6 +31,8 @@ export interface ClaimedRow {
    */
   replyLinkId: string | null;
   sender: string | null;
+  /** Parts an SMSC accepted already (a recovered row's): those tie it to its link. */
+  partsAccepted: number;
 }
 
 /** What the relay decided for a claimed row: queued on a link, or failed (unroutable, unrenderable). */
@@ -89,11 +91,13 @@ interface ClaimSqlRow {
   opted_out: boolean;
   reply_link_id: string | null;
   sender: string | null;
+  parts_accepted: number;
 }
 
 const CLAIM = `
 SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.language) AS language, o.kind,
-       o.link_id, o.concat_ref, o.part_count, o.rendered_text, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender
+       o.link_id, o.concat_ref, o.part_count, o.rendered_text, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender,
+       cardinality(array_remove(o.smsc_message_ids, NULL)) AS parts_accepted
 FROM outbox_messages o
   LEFT JOIN customers c ON c.msisdn = o.msisdn
   LEFT JOIN sms_opt_outs s ON s.msisdn = o.msisdn
@@ -102,12 +106,13 @@ ORDER BY o.seq
 LIMIT $1
 FOR UPDATE OF o SKIP LOCKED`;
 
-// A recovered row keeps its link, reference, part count, text and sender address: parts already
-// accepted stay valid (a handset joins the parts of a message by sender and reference).
+// A recovered row keeps its reference, part count, text and sender address: parts already
+// accepted stay valid (a handset joins the parts of a message by sender and reference). Its link
+// is the one the relay gives (the same, unless that link was removed before any part went).
 const MARK_ROUTED = `
 UPDATE outbox_messages o SET
   state = u.state,
-  link_id = COALESCE(o.link_id, u.link_id),
+  link_id = COALESCE(u.link_id, o.link_id),
   concat_ref = COALESCE(o.concat_ref, u.concat_ref),
   part_count = COALESCE(o.part_count, u.part_count),
   rendered_text = COALESCE(o.rendered_text, u.text),
@@ -160,6 +165,7 @@ function toClaimed(r: ClaimSqlRow): ClaimedRow {
     optedOut: r.opted_out,
     replyLinkId: r.reply_link_id,
     sender: r.sender,
+    partsAccepted: Number(r.parts_accepted),
   };
 }
 

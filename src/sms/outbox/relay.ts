@@ -171,10 +171,12 @@ export class OutboxRelay {
   private route(row: ClaimedRow, byLink: Map<string, JobMessage[]>): Routed {
     if (row.optedOut && SILENCED_BY_STOP(row)) return { id: row.id, state: "suppressed", error: "the recipient opted out of notifications (STOP)" };
     const route = this.deps.links.route(row.msisdn);
-    // A recovered row keeps its link; a reply goes back the way its command came while that link
-    // runs (it reached the subscriber a moment ago), else by prefix like any message.
+    const kept = this.keptLink(row);
+    if (kept !== null && "error" in kept) return { id: row.id, state: "failed", error: kept.error };
+    // A reply goes back the way its command came while that link runs (it reached the subscriber
+    // a moment ago), else by prefix like any message.
     const origin = row.replyLinkId !== null && this.deps.links.link(row.replyLinkId) ? row.replyLinkId : undefined;
-    const linkId = row.linkId ?? origin ?? route?.linkId;
+    const linkId = kept?.linkId ?? origin ?? route?.linkId;
     if (linkId === undefined) return { id: row.id, state: "failed", error: "no SMS link reaches this number" };
     let message: JobMessage;
     let concatRef: number;
@@ -202,5 +204,20 @@ export class OutboxRelay {
     list.push(message);
     byLink.set(linkId, list);
     return { id: row.id, state: "queued", linkId, concatRef, partCount: message.parts.length, text, from: message.from };
+  }
+
+  /**
+   * A recovered row's link: it keeps it while the link runs (or is restarting). A removed (or
+   * disabled) link is let go when no part was accepted yet, and the row is routed afresh; when
+   * some were, the rest must go through the same SMSC to be joined on the handset, so the row
+   * fails with the reason instead of using up its attempts on "not configured".
+   */
+  private keptLink(row: ClaimedRow): { linkId: string } | { error: string } | null {
+    if (row.linkId === null) return null;
+    if (this.deps.links.link(row.linkId) !== undefined || this.deps.links.restarting?.(row.linkId) !== undefined) return { linkId: row.linkId };
+    if (row.partsAccepted === 0) return null;
+    return {
+      error: `SMS link "${row.linkId}" is no longer configured and ${row.partsAccepted} of ${row.partCount ?? "?"} parts went through it: the rest cannot be joined through another SMSC`,
+    };
   }
 }
