@@ -4,6 +4,7 @@
  * the link manager as the directory.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BullmqOutboxQueue } from "../../src/sms/outbox/bullmq-queue.js";
 import type { SendJob } from "../../src/sms/outbox/jobs.js";
 import { startOutbound } from "../../src/sms/outbox/outbound.js";
 import { OutboxRelay } from "../../src/sms/outbox/relay.js";
@@ -45,7 +46,7 @@ async function setUp(options: { redis?: boolean; maxAttempts?: number; outbound?
     sender: { maxAttempts: options.maxAttempts ?? 5 },
   });
   env.defer(() => outbound.close());
-  return { a, b, rig };
+  return { a, b, rig, outbound };
 }
 
 /** A notice whose text ends with "Ref <ref>." (the SMSC's texts tell the messages apart). */
@@ -124,5 +125,18 @@ describe("a recovered row whose link was removed", () => {
     expect(row).toMatchObject({ state: "failed", linkId: "ke-a", attempts: 1 });
     expect(row!.lastError).toContain('SMS link "ke-a" is no longer configured and 1 of 2 parts went through it');
     expect(b.accepted).toHaveLength(0);
+  });
+});
+
+describe("a link removed from the configuration", () => {
+  it("has its BullMQ lane closed; a restarting link keeps its lane", async () => {
+    const { rig, outbound } = await setUp({ redis: true });
+    const queue = outbound.queue as BullmqOutboxQueue;
+    await env.enqueue([note(TO_A(5), "A"), note(TO_B(5), "B")]);
+    await env.until("submitted", 2);
+    expect(queue.openLanes().sort()).toEqual(["ke-a", "ke-b"]);
+    await rig.update("ke-a", { throughputPerS: 20 });
+    await rig.remove("ke-b");
+    await waitFor(() => queue.openLanes().join() === "ke-a", "ke-b's lane closed", 5_000);
   });
 });

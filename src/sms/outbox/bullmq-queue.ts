@@ -73,8 +73,12 @@ export class BullmqOutboxQueue implements OutboxQueue {
   async backlog(): Promise<number> {
     let total = 0;
     // The relay asks often: a link whose throughput changed gets its new limiter soon, even
-    // while no new message goes to it (its queued jobs and retries run at the new rate).
-    for (const id of [...this.lanes.keys()]) this.lane(id);
+    // while no new message goes to it (its queued jobs and retries run at the new rate), and the
+    // lane of a link removed from the configuration is closed.
+    for (const id of [...this.lanes.keys()]) {
+      if (this.options.linkGone(id)) this.retire(id);
+      else this.lane(id);
+    }
     for (const lane of this.lanes.values()) {
       const counts = await lane.queue.getJobCounts("wait", "active", "delayed", "prioritized", "waiting-children");
       total += Object.values(counts).reduce((a, b) => a + b, 0) * lane.perJob;
@@ -94,6 +98,31 @@ export class BullmqOutboxQueue implements OutboxQueue {
     await Promise.allSettled([...this.retiring]);
   }
 
+  /** Ids of the links whose lanes are open in this process (a lane per link used, until removed). */
+  openLanes(): string[] {
+    return [...this.lanes.keys()];
+  }
+
+  /**
+   * Closes the lane of a removed link: its worker takes no more jobs and finishes those it runs,
+   * then both connections close. Jobs left waiting in its queue are not run here; their rows go
+   * back to pending with the relay's stale sweep and are routed afresh.
+   */
+  private retire(linkId: string): void {
+    const lane = this.lanes.get(linkId);
+    if (lane === undefined || this.closed) return;
+    this.lanes.delete(linkId);
+    const retired = lane.worker
+      .close()
+      .then(() => lane.queue.close())
+      .finally(() => {
+        lane.workerConnection.disconnect();
+        lane.queueConnection.disconnect();
+        this.retiring.delete(retired);
+      });
+    this.retiring.add(retired);
+  }
+
   /** The link's lane, its worker replaced first when the link's throughput changed since it started. */
   private lane(linkId: string): Lane {
     const rate = this.options.rateLimitPerSecond(linkId);
@@ -101,7 +130,7 @@ export class BullmqOutboxQueue implements OutboxQueue {
     if (existing && existing.rate === rate) return existing;
     if (existing && !this.closed) return this.retune(existing, linkId, rate);
     if (existing) return existing;
-    const queueConnection = this.connect();
+    const queueConnection = this.connect(linkId);
     const queue = new Queue<SendJob>(queueName(linkId), { connection: queueConnection, prefix: this.options.prefix });
     const lane: Lane = { queue, queueConnection, ...this.worker(linkId, rate) };
     this.lanes.set(linkId, lane);
@@ -126,7 +155,7 @@ export class BullmqOutboxQueue implements OutboxQueue {
 
   private worker(linkId: string, rate: number | null): Pick<Lane, "worker" | "workerConnection" | "rate" | "perJob"> {
     const perJob = messagesPerJob(rate, this.options.maxMessagesPerJob);
-    const workerConnection = this.connect();
+    const workerConnection = this.connect(linkId);
     const worker = new Worker<SendJob>(queueName(linkId), (job) => this.run(job), {
       connection: workerConnection,
       prefix: this.options.prefix,
@@ -141,8 +170,9 @@ export class BullmqOutboxQueue implements OutboxQueue {
     return { worker, workerConnection, rate, perJob };
   }
 
-  private connect(): Redis {
-    return new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
+  /** Named after the lane's queue, so that a lane's connections can be told apart in CLIENT LIST. */
+  private connect(linkId: string): Redis {
+    return new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: `${this.options.prefix}:${queueName(linkId)}` });
   }
 
   private async run(job: Job<SendJob>): Promise<void> {

@@ -13,6 +13,8 @@ interface Lane {
   /** Earliest time the next job may start, for the rate limit. */
   nextStartMs: number;
   timer: NodeJS.Timeout | undefined;
+  /** Jobs waiting out a retry delay (the lane is not idle while some do). */
+  retrying: number;
 }
 
 export class MemoryOutboxQueue implements OutboxQueue {
@@ -41,7 +43,21 @@ export class MemoryOutboxQueue implements OutboxQueue {
   }
 
   backlog(): Promise<number> {
+    // The relay asks often: the lanes of links removed from the configuration go once idle.
+    for (const [linkId, lane] of this.lanes) this.forgetIfGone(linkId, lane);
     return Promise.resolve(this.messages);
+  }
+
+  /** Ids of the links whose lanes exist in this process. */
+  openLanes(): string[] {
+    return [...this.lanes.keys()];
+  }
+
+  /** Drops the lane of a removed link once nothing runs, waits or awaits a retry on it. */
+  private forgetIfGone(linkId: string, lane: Lane): void {
+    if (lane.running > 0 || lane.waiting.length > 0 || lane.retrying > 0 || !this.options.linkGone(linkId)) return;
+    clearTimeout(lane.timer);
+    if (this.lanes.get(linkId) === lane) this.lanes.delete(linkId);
   }
 
   async close(): Promise<void> {
@@ -53,7 +69,7 @@ export class MemoryOutboxQueue implements OutboxQueue {
 
   private lane(linkId: string): Lane {
     let lane = this.lanes.get(linkId);
-    if (!lane) this.lanes.set(linkId, (lane = { waiting: [], running: 0, nextStartMs: 0, timer: undefined }));
+    if (!lane) this.lanes.set(linkId, (lane = { waiting: [], running: 0, nextStartMs: 0, timer: undefined, retrying: 0 }));
     return lane;
   }
 
@@ -87,14 +103,17 @@ export class MemoryOutboxQueue implements OutboxQueue {
         if (retry && entry.attempt < this.options.maxAttempts && !this.closed) this.retryLater(linkId, lane, entry);
         else this.messages -= entry.job.messages.length;
         this.pump(linkId, lane);
+        this.forgetIfGone(linkId, lane);
       });
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done));
   }
 
   private retryLater(linkId: string, lane: Lane, entry: { job: SendJob; attempt: number }): void {
+    lane.retrying++;
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
+      lane.retrying--;
       lane.waiting.push({ job: entry.job, attempt: entry.attempt + 1 });
       this.pump(linkId, lane);
     }, retryDelayMs(entry.attempt, this.options.backoffMs));

@@ -32,7 +32,7 @@ export interface OutboundOptions {
   linkIds?: string[];
   relay?: Partial<RelayOptions>;
   sender?: Partial<SenderOptions>;
-  queue?: Partial<Omit<QueueOptions, "rateLimitPerSecond">>;
+  queue?: Partial<Omit<QueueOptions, "rateLimitPerSecond" | "linkGone">>;
   receipts?: Partial<ReceiptMatcherOptions>;
   defaultLanguage?: string;
   renderer?: NoticeRenderer;
@@ -100,6 +100,8 @@ export function startOutbound(options: OutboundOptions): Outbound {
     // A job runs at most as often as its messages may be attempted.
     maxAttempts: options.queue?.maxAttempts ?? options.sender?.maxAttempts ?? SENDER_DEFAULTS.maxAttempts,
     rateLimitPerSecond: (id) => options.links.rateLimitPerSecond(id),
+    // Removed or disabled, not merely restarting: its lane closes once its running jobs end.
+    linkGone: (id) => options.links.link(id) === undefined && options.links.restarting?.(id) === undefined,
     onJobError: (error, job) => onError(error, `job on ${job.linkId}`),
   };
   const process = sender.process.bind(sender);

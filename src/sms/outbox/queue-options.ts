@@ -11,6 +11,12 @@ export interface QueueOptions {
   maxMessagesPerJob: number;
   /** The link's contracted messages per second; null for no cap. */
   rateLimitPerSecond: (linkId: string) => number | null;
+  /**
+   * Whether the link was removed from the configuration (or disabled): its lane is closed once
+   * its running jobs end, instead of holding a worker and connections (BullMQ) or an entry (in
+   * process) for every link id ever used. A later message for the link opens it again.
+   */
+  linkGone: (linkId: string) => boolean;
   onJobError?: (error: Error, job: SendJob) => void;
 }
 
@@ -20,6 +26,7 @@ export const QUEUE_DEFAULTS: QueueOptions = {
   backoffMs: 1_000,
   maxMessagesPerJob: 100,
   rateLimitPerSecond: () => null,
+  linkGone: () => false,
 };
 
 /** Delay before run `attempt + 1`: backoffMs · 2^(attempt − 1), as BullMQ's exponential backoff. */
