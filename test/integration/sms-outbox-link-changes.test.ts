@@ -131,7 +131,7 @@ describe("a recovered row whose link was removed", () => {
 describe("a link removed from the configuration", () => {
   it("has its BullMQ lane closed; a restarting link keeps its lane", async () => {
     const { rig, outbound } = await setUp({ redis: true });
-    const queue = outbound.queue as BullmqOutboxQueue;
+    const queue = outbound!.queue as BullmqOutboxQueue;
     await env.enqueue([note(TO_A(5), "A"), note(TO_B(5), "B")]);
     await env.until("submitted", 2);
     expect(queue.openLanes().sort()).toEqual(["ke-a", "ke-b"]);

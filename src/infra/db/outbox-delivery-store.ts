@@ -33,6 +33,8 @@ export interface ClaimedRow {
   sender: string | null;
   /** Parts an SMSC accepted already (a recovered row's): those tie it to its link. */
   partsAccepted: number;
+  /** The concatenation reference of the latest earlier message to the same number that has one. */
+  previousRef: number | null;
 }
 
 /** What the relay decided for a claimed row: queued on a link, or failed (unroutable, unrenderable). */
@@ -92,12 +94,15 @@ interface ClaimSqlRow {
   reply_link_id: string | null;
   sender: string | null;
   parts_accepted: number;
+  previous_ref: number | null;
 }
 
 const CLAIM = `
 SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.language) AS language, o.kind,
        o.link_id, o.concat_ref, o.part_count, o.rendered_text, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender,
-       cardinality(array_remove(o.smsc_message_ids, NULL)) AS parts_accepted
+       cardinality(array_remove(o.smsc_message_ids, NULL)) AS parts_accepted,
+       (SELECT p.concat_ref FROM outbox_messages p WHERE p.msisdn = o.msisdn AND p.seq < o.seq AND p.concat_ref IS NOT NULL
+        ORDER BY p.seq DESC LIMIT 1) AS previous_ref
 FROM outbox_messages o
   LEFT JOIN customers c ON c.msisdn = o.msisdn
   LEFT JOIN sms_opt_outs s ON s.msisdn = o.msisdn
@@ -166,6 +171,7 @@ function toClaimed(r: ClaimSqlRow): ClaimedRow {
     replyLinkId: r.reply_link_id,
     sender: r.sender,
     partsAccepted: Number(r.parts_accepted),
+    previousRef: r.previous_ref,
   };
 }
 
