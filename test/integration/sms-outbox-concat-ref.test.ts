@@ -57,7 +57,7 @@ describe("two long messages to one number 256 apart in the outbox", () => {
     await env.enqueue([long("c")]);
     await env.until("submitted", 4);
     const refs = await refsByText(smsc);
-    const [a, b, c] = ["a", "b", "c"].map((k) => [...refs.get(k)!][0]!);
+    const [a, b, c] = ["a", "b", "c"].map((k) => [...refs.get(k)!][0]!) as [number, number, number];
     expect(b).toBe((a + 1) % 256);
     expect(c).toBe((b + 1) % 256);
   });

@@ -140,3 +140,22 @@ describe("a link removed from the configuration", () => {
     await waitFor(() => queue.openLanes().join() === "ke-a", "ke-b's lane closed", 5_000);
   });
 });
+
+describe("a queued message whose link was removed before its job ran", () => {
+  it("goes back to the relay and takes the current route instead of failing 'not configured' each attempt", async () => {
+    const { b, rig } = await setUp({ outbound: false });
+    const { jobs, relay, sender } = capturedPipeline(rig.manager);
+    const [id] = await env.enqueue([note(TO_A(6), "REQUEUED")]);
+    expect(await relay.relayOnce()).toBe(1);
+    await rig.remove("ke-a");
+    await rig.update("ke-b", { msisdnPrefixes: ["+254712229", "+25471222"] });
+    await waitFor(() => rig.manager.link("ke-b")?.state() === "bound", "ke-b bound again", 5_000);
+    expect(await sender.process(jobs[0]!)).toEqual({ retry: false });
+    expect(await env.store.get(id!)).toMatchObject({ state: "pending" });
+    expect(await relay.relayOnce()).toBe(1);
+    expect(jobs[1]!.linkId).toBe("ke-b");
+    expect(await sender.process(jobs[1]!)).toEqual({ retry: false });
+    expect(await env.store.get(id!)).toMatchObject({ state: "submitted", linkId: "ke-b", attempts: 2 });
+    expect(refs(b.accepted.map((p) => p.text))).toEqual(["REQUEUED"]);
+  });
+});

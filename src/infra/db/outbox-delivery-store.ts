@@ -52,8 +52,11 @@ export interface LeasedRow {
 export interface SendOutcome {
   id: string;
   smscMessageIds: Array<string | null>;
-  /** queued: try again later; submitted: every part accepted; failed / dead: final. */
-  state: "queued" | "submitted" | "failed" | "dead";
+  /**
+   * queued: try again later; pending: back to the relay, to be routed afresh (its link was
+   * removed before any part went); submitted: every part accepted; failed / dead: final.
+   */
+  state: "queued" | "pending" | "submitted" | "failed" | "dead";
   error: string | null;
 }
 

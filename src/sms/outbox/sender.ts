@@ -132,7 +132,7 @@ export class OutboxSender {
     if (ids.every((id) => id !== null)) return { id: message.id, smscMessageIds: ids, state: "submitted", error: null };
     for (let tries = 1; ; tries++) {
       const link = await this.currentLink(linkId);
-      if (link === undefined) return this.failure(message.id, ids, row, new Error(`SMS link "${linkId}" is not configured`), true);
+      if (link === undefined) return this.linkGone(linkId, message.id, ids, row);
       this.deps.onLink?.(link);
       const missing = ids.flatMap((id, i) => (id === null ? [i] : []));
       try {
@@ -149,6 +149,19 @@ export class OutboxSender {
         return this.failure(message.id, ids, row, err, retryable);
       }
     }
+  }
+
+  /**
+   * The job's link was removed from the configuration (or disabled) since the relay routed the
+   * message. With no part accepted yet it goes back to the relay (pending), which routes it
+   * afresh; with some accepted, the rest must go through the same SMSC to be joined, so it fails
+   * with the reason. Failing "not configured" on every attempt used to make it dead instead.
+   */
+  private linkGone(linkId: string, id: string, ids: Array<string | null>, row: LeasedRow): SendOutcome {
+    if (ids.every((part) => part === null)) return { id, smscMessageIds: ids, state: "pending", error: `SMS link "${linkId}" is not configured: routed again` };
+    const accepted = ids.filter((part) => part !== null).length;
+    const error = new Error(`SMS link "${linkId}" is not configured and ${accepted} of ${ids.length} parts went through it: the rest cannot be joined through another SMSC`);
+    return this.failure(id, ids, row, error, false);
   }
 
   /** The link now, after waiting out a restart under way (a configuration change). */
