@@ -73,7 +73,7 @@ describe("SIM-swap cooling on PostgreSQL", () => {
     expect((await t.db.query("SELECT id FROM sim_swap_events")).rows.length).toBe(before);
   });
 
-  it("decides an outgoing amount known in two steps as checkOutgoing does for the final amount", async () => {
+  it("decides an outgoing amount known in two steps on the final amount", async () => {
     const msisdn = "+254712349184";
     const endsAt = new Date(now.getTime() + 47 * 3_600_000);
     await guard.report({ ...telco, msisdn, kind: "sim_swap", occurredAt: new Date(now.getTime() - 3_600_000) });
@@ -81,11 +81,12 @@ describe("SIM-swap cooling on PostgreSQL", () => {
     expect(await guard.outgoingCheck(msisdn, 501n)(600n)).toEqual({ ok: false, code: "sim_swap_cooling", endsAt });
     // Within it at first, over it with the fee: looked up then.
     expect(await guard.outgoingCheck(msisdn, 400n)(501n)).toEqual({ ok: false, code: "sim_swap_cooling", endsAt });
-    // Within it at the end; a final amount smaller than announced, or invalid, is decided afresh.
-    expect(await guard.outgoingCheck(msisdn, 400n)(500n)).toEqual({ ok: true });
-    expect(await guard.outgoingCheck(msisdn, 900n)(500n)).toEqual({ ok: true });
+    // Within it at the end, whatever was announced: it passes during cooling, naming the period whose
+    // allowance (a total) it must then be taken from; an invalid amount or number is refused.
+    expect(await guard.outgoingCheck(msisdn, 400n)(500n)).toEqual({ ok: true, cooling: { eventId: expect.any(String), endsAt } });
+    expect(await guard.outgoingCheck(msisdn, 900n)(500n)).toEqual({ ok: true, cooling: { eventId: expect.any(String), endsAt } });
     expect(await guard.outgoingCheck(msisdn, 900n)(-1n)).toEqual({ ok: false, code: "invalid_amount" });
     expect(await guard.outgoingCheck("0712", 900n)(900n)).toEqual({ ok: false, code: "invalid_msisdn" });
-    expect(await guard.outgoingCheck("+254712349185", 900n)(900n)).toEqual({ ok: true });
+    expect(await guard.outgoingCheck("+254712349185", 900n)(900n)).toEqual({ ok: true, cooling: null });
   });
 });

@@ -80,10 +80,10 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
   const p = { ...planned, fee };
   // Float leaving an agent's number just after a SIM swap is what a SIM thief would do first.
   const swap = await kit.simSwapCheck(p.agent.msisdn, input.amountMinor);
-  if (swap) return swap;
+  if ("code" in swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "agent", id: p.agent.id }, input.agentPin, input.channel);
   if (pinRefused) return pinRefused;
-  return submitCashMove(kit, p, {
+  return kit.spendDuringCooling(swap.cooling, input.amountMinor, async () => submitCashMove(kit, p, {
     requestId: input.id,
     transferId,
     type: "cash_in",
@@ -102,7 +102,7 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
     notices: cashInNotices(p, input.amountMinor, transferId),
     customerId: p.party.customer.id,
     maskedName: p.party.maskedName,
-  });
+  }));
 }
 
 /** Receipts of a cash-in, to the customer and to the agent (exported for the template test). */

@@ -86,8 +86,9 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   if (pinRefused) return pinRefused;
   // The money leaves the customer's wallet, as in a withdrawal: a number just swapped to a new SIM
   // must not approve it (a thief's first move), so neither is a hold put on it.
+  // Advice here: the hold moves no money; the approval takes the amount from a cooling allowance.
   const swap = await kit.simSwapCheck(customer.msisdn, input.amountMinor + fee.feeMinor);
-  if (swap) return swap;
+  if ("code" in swap) return swap;
   const pendingId = cashOutPendingId(input.id);
   const existing = await kit.deps.store.getCashOut(pendingId);
   // The same request id for another agent, customer or amount: refuse before touching anything, so
@@ -272,7 +273,7 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   if (!isAgentChannel(channel)) return refuse("invalid_input");
   const own = await ownRecord(kit, input.pendingId, input.customerId);
   if ("code" in own) return own;
-  const { record, agent, institution, customer } = own;
+  const { record, agent, customer } = own;
   if (record.state === "declined") return refuse("pending_already_declined");
   // An approval already posted is answered as such (a retried PIN hop gets its receipt), whatever
   // the clock or the customer's status says since; the ledger is asked too, in case the record was
@@ -288,9 +289,16 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
     return refuse("agent_unavailable");
   }
   const swap = await kit.simSwapCheck(customer.msisdn, record.amountMinor + record.feeMinor);
-  if (swap) return swap;
+  if ("code" in swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
+  // During a SIM swap's cooling the amount and fee come out of the period's allowance (a total).
+  return kit.spendDuringCooling(swap.cooling, record.amountMinor + record.feeMinor, () => postApproval(kit, own, posted));
+}
+
+/** The approval's posting, once the SIM-swap check and the customer's PIN passed. */
+async function postApproval(kit: AgentKit, own: Own, posted: () => Promise<boolean>): Promise<AgentResult<CashReceipt>> {
+  const { record, agent, institution, customer } = own;
   // The PIN check can take a while (a lock's wait, a settle batch): a request whose deadline passed
   // meanwhile is expired, as its status already tells the agent, who hands over no cash. The
   // ledger's hold lapses a little later than the record, so without this it could still post.

@@ -1,6 +1,6 @@
 import type { AuditLog } from "../audit/audit-entry.js";
 import type { PinService } from "../auth/pin-service.js";
-import type { SimSwapGuard } from "../auth/sim-swap.js";
+import type { Cooling, SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
 import { normalizeMsisdn } from "../directory/msisdn.js";
 import type { Customer } from "../directory/types.js";
@@ -16,14 +16,14 @@ import type { LimitChannel, LimitPolicy, LimitTier } from "../limits/types.js";
 import type { AgentStore } from "./ports.js";
 import { KeyedSerial } from "./serial.js";
 import { refuse } from "./refusals.js";
-import { AGENT_CHANNELS, MAX_AGENT_AMOUNT_MINOR, type Agent, type AgentChannel, type AgentLimits, type AgentRefusal } from "./types.js";
+import { AGENT_CHANNELS, MAX_AGENT_AMOUNT_MINOR, type Agent, type AgentChannel, type AgentLimits, type AgentRefusal, type AgentResult, type CashReceipt } from "./types.js";
 
 export interface AgentsDeps {
   store: AgentStore;
   ledger: Pick<Ledger, "submitLinked" | "getTransfer" | "getAccounts" | "createAccounts" | "listAccountTransfers"> & SystemAccountLedger;
   directory: Pick<Directory, "getCustomer" | "resolvePayee">;
   pins: Pick<PinService, "verifyPin" | "setPin">;
-  simSwap: Pick<SimSwapGuard, "checkOutgoing">;
+  simSwap: Pick<SimSwapGuard, "checkSpend" | "spend">;
   institutions: Pick<InstitutionStore, "get">;
   limits: Pick<LimitPolicies, "effective" | "walletCap" | "check">;
   fees: Pick<FeeSchedules, "quote">;
@@ -172,11 +172,25 @@ export class AgentKit {
     return refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
   }
 
-  /** The SIM-swap guard on money leaving a customer's or agent's number. */
-  async simSwapCheck(msisdn: string, amountMinor: bigint): Promise<AgentRefusal | null> {
-    const swap = await this.deps.simSwap.checkOutgoing(msisdn, amountMinor);
-    if (swap.ok) return null;
+  /**
+   * The SIM-swap guard on money leaving a customer's or agent's number: a refusal, or the cooling
+   * period the amount must be taken from (null outside cooling), for spendDuringCooling.
+   */
+  async simSwapCheck(msisdn: string, amountMinor: bigint): Promise<AgentRefusal | { cooling: Cooling | null }> {
+    const swap = await this.deps.simSwap.checkSpend(msisdn, amountMinor);
+    if (swap.ok) return { cooling: swap.cooling };
     return swap.code === "sim_swap_cooling" ? refuse("sim_swap_cooling", { until: swap.endsAt }) : refuse("invalid_amount");
+  }
+
+  /**
+   * Moves money that leaves a number under cooling only if the cooling period's allowance (a total
+   * over the period) still covers amountMinor, taken atomically first and given back when nothing
+   * moved (a refusal, or a replay of a move already counted).
+   */
+  async spendDuringCooling(cooling: Cooling | null, amountMinor: bigint, move: () => Promise<AgentResult<CashReceipt>>): Promise<AgentResult<CashReceipt>> {
+    const result = await this.deps.simSwap.spend(cooling, amountMinor, move, (r) => r.ok && !r.replayed);
+    if (!result.ok && result.code === "sim_swap_cooling" && "endsAt" in result) return refuse("sim_swap_cooling", { until: result.endsAt });
+    return result as AgentResult<CashReceipt>;
   }
 
   async balance(accountId: string): Promise<bigint> {

@@ -86,10 +86,10 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
   if (!fee) return refuse("fee_changed");
   const p = { ...planned, fee };
   const swap = await kit.simSwapCheck(p.customer.msisdn, input.amountMinor + p.fee.feeMinor);
-  if (swap) return swap;
+  if ("code" in swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "customer", id: p.customer.id }, input.customerPin, input.channel);
   if (pinRefused) return pinRefused;
-  return submitCashMove(kit, p, {
+  return kit.spendDuringCooling(swap.cooling, input.amountMinor + p.fee.feeMinor, async () => submitCashMove(kit, p, {
     requestId: input.id,
     transferId,
     type: "cash_out",
@@ -111,7 +111,7 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
     notices: cashOutNotices(p, input.amountMinor, transferId),
     customerId: p.customer.id,
     maskedName: p.agent.name,
-  });
+  }));
 }
 
 const limitKey = (p: WithdrawPlan, channel: LimitChannel) => ({ institutionId: p.institution.id, channel, tier: p.customer.kycTier as LimitTier });

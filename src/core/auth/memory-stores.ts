@@ -81,6 +81,20 @@ export class InMemoryPinStore implements PinStore {
 
 export class InMemorySimSwapStore implements SimSwapStore {
   readonly events: SimSwapEvent[] = [];
+  /** What left each reported number during its cooling, by report id. */
+  readonly spent = new Map<string, bigint>();
+
+  async spend(eventId: string, amountMinor: bigint, maxMinor: bigint): Promise<boolean> {
+    const next = (this.spent.get(eventId) ?? 0n) + amountMinor;
+    if (next > maxMinor) return false;
+    this.spent.set(eventId, next);
+    return true;
+  }
+
+  async giveBack(eventId: string, amountMinor: bigint): Promise<void> {
+    const left = (this.spent.get(eventId) ?? 0n) - amountMinor;
+    this.spent.set(eventId, left > 0n ? left : 0n);
+  }
 
   constructor(private readonly audit: InMemoryAuditLog) {}
 

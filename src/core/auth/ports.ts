@@ -160,4 +160,12 @@ export interface SimSwapStore {
   record(event: SimSwapEvent, audit: AuditEntryInput[]): Promise<void>;
   /** The event for msisdn with the latest occurredAt, or null. */
   latest(msisdn: string): Promise<SimSwapEvent | null>;
+  /**
+   * Adds amountMinor to what has left the number since the report eventId, atomically, unless the
+   * total would then exceed maxMinor: false, with nothing written. Concurrent calls for one report
+   * are decided one after the other.
+   */
+  spend(eventId: string, amountMinor: bigint, maxMinor: bigint): Promise<boolean>;
+  /** Takes back a spend whose money did not move (never below zero). */
+  giveBack(eventId: string, amountMinor: bigint): Promise<void>;
 }

@@ -7,11 +7,11 @@ import { isE164, isValidContext, type AuthContext, type InvalidActor, type Inval
 /**
  * After a SIM swap or a recycled number, whoever holds the SIM may not be the customer: the SIM,
  * one of the two factors, is in doubt. For a cooling period the guard lets small payments through
- * (a stranded customer can still buy airtime) and refuses larger ones and PIN resets.
+ * (a stranded customer can still buy airtime), up to a total, and refuses larger ones and PIN resets.
  */
 export interface SimSwapPolicy {
   coolingHours: number;
-  /** Outgoing transfers up to this amount pass during cooling; above it they are refused. */
+  /** What may leave the number in all during cooling (each report's period has its own); more is refused. */
   maxOutgoingMinor: bigint;
 }
 
@@ -30,6 +30,18 @@ export function resolveSimSwapPolicy(o: Partial<SimSwapPolicy> = {}): SimSwapPol
 }
 
 export type SimSwapCheck = Ok | SimSwapCooling | InvalidMsisdn | { ok: false; code: "invalid_amount" };
+
+/** The cooling period a payment falls in: the report whose allowance it spends from. */
+export interface Cooling {
+  eventId: string;
+  endsAt: Date;
+}
+
+/**
+ * The binding check of money leaving a number: as SimSwapCheck, and when it passes during a
+ * cooling period, that period, whose allowance the payment must then take (SimSwapGuard.spend).
+ */
+export type SpendCheck = (Ok & { cooling: Cooling | null }) | Exclude<SimSwapCheck, Ok>;
 
 export type ReportSimSwapResult =
   | (Ok & { event: SimSwapEvent; coolingEndsAt: Date })
@@ -90,7 +102,10 @@ export class SimSwapGuard {
     return { ok: true, event, coolingEndsAt };
   }
 
-  /** Whether msisdn may send amountMinor now. Amounts within the allowance skip the lookup. */
+  /**
+   * Whether msisdn may send amountMinor now, as advice (a menu's confirmation screen): amounts
+   * within the allowance skip the lookup. What decides is checkSpend and spend, where the money moves.
+   */
   async checkOutgoing(msisdn: string, amountMinor: bigint): Promise<SimSwapCheck> {
     if (typeof amountMinor !== "bigint" || amountMinor < 0n) return { ok: false, code: "invalid_amount" };
     if (!isE164(msisdn)) return { ok: false, code: "invalid_msisdn" };
@@ -105,10 +120,49 @@ export class SimSwapGuard {
    * no smaller (so over the allowance too). A lookup left unused must not end as an unhandled
    * rejection; awaiting it through the check still throws.
    */
-  outgoingCheck(msisdn: string, atLeastMinor: bigint): (amountMinor: bigint) => Promise<SimSwapCheck> {
-    const early = typeof atLeastMinor === "bigint" && atLeastMinor > this.policy.maxOutgoingMinor && isE164(msisdn) ? this.checkCooling(msisdn) : null;
+  outgoingCheck(msisdn: string, atLeastMinor: bigint): (amountMinor: bigint) => Promise<SpendCheck> {
+    void atLeastMinor; // the lookup no longer depends on the amount (checkSpend); kept for callers
+    const early = isE164(msisdn) ? this.store.latest(msisdn) : null;
     early?.catch(() => undefined);
-    return (amountMinor) => (early && typeof amountMinor === "bigint" && amountMinor >= atLeastMinor ? early : this.checkOutgoing(msisdn, amountMinor));
+    return (amountMinor) => (early ? this.decideSpend(amountMinor, early) : this.checkSpend(msisdn, amountMinor));
+  }
+
+  /**
+   * The binding check of amountMinor leaving msisdn. The cooling period's allowance is a total
+   * over the period, not a figure per payment (or a thief who knows the PIN would drain the wallet
+   * in many small payments): so the lookup runs whatever the amount, and a payment that passes
+   * during cooling says so, for the caller to take its amount from the allowance with spend()
+   * around the move. Outside cooling nothing more is read or written.
+   */
+  async checkSpend(msisdn: string, amountMinor: bigint): Promise<SpendCheck> {
+    if (!isE164(msisdn)) return { ok: false, code: "invalid_msisdn" };
+    return this.decideSpend(amountMinor, this.store.latest(msisdn));
+  }
+
+  /**
+   * Runs move with amountMinor taken first from the cooling period's allowance (atomically: two
+   * payments at once cannot together exceed it), given back when the money did not move (`moved`
+   * false: a refusal, or a replay of a payment already counted). Without cooling, just move. A
+   * move that throws keeps the amount taken: the money may have moved, and an allowance spent
+   * for nothing errs on the customer's side of safety.
+   */
+  async spend<R>(cooling: Cooling | null, amountMinor: bigint, move: () => Promise<R>, moved: (result: R) => boolean): Promise<R | SimSwapCooling> {
+    if (cooling === null) return move();
+    if (!(await this.store.spend(cooling.eventId, amountMinor, this.policy.maxOutgoingMinor))) {
+      return { ok: false, code: "sim_swap_cooling", endsAt: cooling.endsAt };
+    }
+    const result = await move();
+    if (!moved(result)) await this.store.giveBack(cooling.eventId, amountMinor);
+    return result;
+  }
+
+  private async decideSpend(amountMinor: bigint, latest: Promise<SimSwapEvent | null>): Promise<SpendCheck> {
+    if (typeof amountMinor !== "bigint" || amountMinor < 0n) return { ok: false, code: "invalid_amount" };
+    const event = await latest;
+    const endsAt = event ? this.endOfCooling(event.occurredAt) : null;
+    if (!event || !endsAt || endsAt.getTime() <= this.clock().getTime()) return { ok: true, cooling: null };
+    if (amountMinor > this.policy.maxOutgoingMinor) return { ok: false, code: "sim_swap_cooling", endsAt };
+    return { ok: true, cooling: { eventId: event.id, endsAt } };
   }
 
   async checkPinReset(msisdn: string): Promise<SimSwapCheck> {

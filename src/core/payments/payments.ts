@@ -23,7 +23,7 @@ export interface PaymentsDeps {
   ledger: Pick<Ledger, "submitLinked" | "getTransfer"> & SystemAccountLedger;
   directory: Pick<Directory, "getCustomer" | "resolvePayee" | "listInstruments" | "getProfile">;
   pins: Pick<PinService, "verifyPin">;
-  simSwap: Pick<SimSwapGuard, "checkOutgoing" | "outgoingCheck">;
+  simSwap: Pick<SimSwapGuard, "checkSpend" | "outgoingCheck" | "spend">;
   institutions: Pick<InstitutionStore, "get">;
   limits: Pick<LimitPolicies, "effective" | "walletCap" | "usage" | "check">;
   fees: Pick<FeeSchedules, "quote">;
@@ -144,12 +144,15 @@ export class Payments {
     const fee = await this.shownFee(request, parties.institution);
     if ("code" in fee) return orPosted(fee);
     const total = request.amountMinor + fee.feeMinor;
-    const swap = await (early && parties.payer.msisdn === hint ? early(total) : this.deps.simSwap.checkOutgoing(parties.payer.msisdn, total));
+    const swap = await (early && parties.payer.msisdn === hint ? early(total) : this.deps.simSwap.checkSpend(parties.payer.msisdn, total));
     if (!swap.ok) return orPosted(swap.code === "sim_swap_cooling" ? refuse("sim_swap_cooling", { until: swap.endsAt }) : refuse("invalid_amount"));
     if (checked.status === "rejected") throw checked.reason;
     const result = checked.value;
     if (!result.ok) return result.code === "pin_locked" ? refuse("pin_locked", { until: result.lockedUntil }) : refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
-    const moved = await this.move(request, parties, debitAccountId, fee.feeMinor);
+    // During a SIM swap's cooling the payment and its fee come out of the period's allowance, a
+    // total (not a figure per payment), taken atomically before the money moves.
+    const moved = await this.deps.simSwap.spend(swap.cooling, total, () => this.move(request, parties, debitAccountId, fee.feeMinor), (r) => r.ok && !r.replayed);
+    if (!moved.ok && "endsAt" in moved) return orPosted(refuse("sim_swap_cooling", { until: moved.endsAt }));
     // Posted to the payee's account of then (they have a new default since): its receipt.
     return !moved.ok && moved.code === "payment_id_reused" ? orPosted(moved) : moved;
   }
