@@ -72,6 +72,10 @@ export async function registerCustomer(deps: RegistrationDeps, ctx: ActionContex
     status: "active",
     walletAccountId: deps.newId(),
     createdAt: deps.now(),
+    // Registering themselves, customers choose their PIN right after (USSD registration); should
+    // that write fail, they choose it on their next dial. The bank's registrations set or reset
+    // the PIN by the bank's own process: never offered to whoever holds the SIM.
+    ...(ctx.actorType === "customer" ? { awaitingFirstPin: true } : {}),
   };
   const wallet: Instrument = {
     id: deps.newId(),

@@ -34,6 +34,11 @@ export interface Customer {
   /** The ledger account opened at registration; also the primary wallet instrument's account. */
   walletAccountId: string;
   createdAt: Date;
+  /**
+   * True for a customer who registered themselves and has no PIN yet (the PIN, written after the
+   * registration, failed): they choose it when they next dial. Absent when false or not read.
+   */
+  awaitingFirstPin?: boolean;
 }
 
 export interface Alias {

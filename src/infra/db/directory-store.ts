@@ -51,7 +51,7 @@ const PROFILE_INCLUDE = {
 // The reads every USSD hop makes (who is calling, who is paid), as plain SQL on the pool: through
 // Prisma each cost several times the CPU of the query itself (docs/architecture.md, "USSD hop cost").
 const CUSTOMER_COLUMNS = `id, institution_id AS "institutionId", msisdn, display_name AS "displayName", language, kyc_tier AS "kycTier",
-  status, wallet_account_id AS "walletAccountId", created_at AS "createdAt"`;
+  status, wallet_account_id AS "walletAccountId", created_at AS "createdAt", awaiting_first_pin AS "awaitingFirstPin"`;
 const CUSTOMER_BY_ID = `SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE id = $1::uuid`;
 const CUSTOMER_BY_MSISDN = `SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE msisdn = $1`;
 // The customer, their default instrument's account (NULL when none) and the accounts of their
@@ -73,7 +73,8 @@ const INSTRUMENTS_OF = `SELECT id, customer_id AS "customerId", kind, alias, acc
   is_default AS "isDefault", created_at AS "createdAt" FROM payment_instruments WHERE customer_id = $1::uuid ORDER BY created_at, id`;
 
 type PayeeSqlRow = CustomerSqlRow & { defaultAccountId: string | null; otherWalletAccountIds: string[] };
-type CustomerSqlRow = Pick<CustomerRow, "id" | "institutionId" | "msisdn" | "displayName" | "language" | "kycTier" | "status" | "walletAccountId" | "createdAt">;
+type CustomerSqlRow = Pick<CustomerRow, "id" | "institutionId" | "msisdn" | "displayName" | "language" | "kycTier" | "status" | "walletAccountId" | "createdAt">
+  & Partial<Pick<CustomerRow, "awaitingFirstPin">>;
 
 /**
  * The directory's tables through the Prisma client; raw SQL only for the row lock Prisma cannot
@@ -242,6 +243,8 @@ function toCustomer(row: CustomerSqlRow): Customer {
     status: row.status as CustomerStatus,
     walletAccountId: row.walletAccountId,
     createdAt: new Date(row.createdAt),
+    // Only where read (a customer by id or number), and only when set: most customers never have it.
+    ...(row.awaitingFirstPin === true ? { awaitingFirstPin: true } : {}),
   };
 }
 

@@ -182,7 +182,12 @@ export class SqlPinStore implements PinStore {
          ON CONFLICT (subject_id) DO NOTHING RETURNING 1`,
         [c.subjectId, c.msisdn, c.pinHash, c.pinSetAt.toISOString(), now.toISOString(), c.pinScheme],
       );
-      if (result.rows.length === 1) await insertOutboxNotices(tx, notices);
+      if (result.rows.length === 1) {
+        await insertOutboxNotices(tx, notices);
+        // A self-registered customer who was waiting for their first PIN (customers.awaiting_first_pin)
+        // has it now, whoever set it (the menus, the bank's first reset): with the PIN, atomically.
+        await tx.query(`UPDATE customers SET awaiting_first_pin = FALSE WHERE id = $1::uuid AND awaiting_first_pin`, [c.subjectId]);
+      }
       return result.rows.length === 1;
     });
   }

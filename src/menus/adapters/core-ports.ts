@@ -87,6 +87,7 @@ export class CoreDirectoryPort implements DirectoryPort {
       language: customer.language,
       displayName: customer.displayName,
       active: customer.status === "active",
+      ...(customer.awaitingFirstPin === true ? { awaitingFirstPin: true } : {}),
     };
   }
 

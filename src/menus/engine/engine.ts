@@ -48,6 +48,10 @@ export class MenuEngine {
     if (customer && customer.institutionId !== ctx.institutionId) return end({ ...state, customer: null }, [msg("err.other_institution")]);
     if (!customer) return this.follow(await this.flows.register.start(state, ctx), ctx);
     if (!customer.active) return end(state, [msg("err.account_frozen")]);
+    // Registered themselves, but the PIN's write failed: without one every PIN they type is wrong,
+    // so they choose it first, as registration would have had them do (only self-registered
+    // customers: the bank sets the PIN of those it registers).
+    if (customer.awaitingFirstPin) return this.follow(await this.flows.first_pin.start(state, ctx), ctx);
     // A cash-out an agent started waits for this customer, with the agent and the cash in front of them: it comes first.
     if (awaiting.includes(customer.id)) {
       const offer = await this.flows.approve.start(state, ctx);

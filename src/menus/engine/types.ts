@@ -45,6 +45,7 @@ export const msg = (key: string, params?: Record<string, Param>): Message => (pa
 export type FlowId =
   | "main"
   | "register"
+  | "first_pin"
   | "balance"
   | "send"
   | "statement"
@@ -98,6 +99,8 @@ export interface CustomerRef {
   displayName: string;
   /** False when the bank blocked or closed the customer: the menus refuse everything. */
   active: boolean;
+  /** Registered themselves and no PIN yet (its write failed): asked to choose it before anything else. */
+  awaitingFirstPin?: boolean;
 }
 
 export interface StepResult {

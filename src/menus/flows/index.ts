@@ -5,7 +5,7 @@ import { agentCommission, agentFloat, agentMenu, agentToday } from "./agent-menu
 import { approve } from "./approve.js";
 import { balance, statement } from "./balance.js";
 import { mainMenu } from "./main-menu.js";
-import { register } from "./register.js";
+import { firstPin, register } from "./register.js";
 import { send } from "./send.js";
 import { changePin, language } from "./settings.js";
 import { withdraw } from "./withdraw.js";
@@ -17,6 +17,7 @@ export { movesMoney, writesState } from "./money.js";
 export const CUSTOMER_FLOWS: FlowTable = {
   main: mainMenu,
   register,
+  first_pin: firstPin,
   balance,
   statement,
   send,

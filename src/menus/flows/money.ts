@@ -21,6 +21,7 @@ export function movesMoney(state: Pick<MenuState, "flow" | "step"> | null | unde
  */
 export const WRITING_STEPS: ReadonlySet<string> = new Set([
   "register:confirm",
+  "first_pin:confirm",
   "change_pin:old",
   "language:choose",
   "account:claim",

@@ -70,6 +70,40 @@ export const register: Flow = {
 };
 
 /**
+ * A self-registered customer whose PIN was never set (registration's PIN write failed and the
+ * session was not resumed) chooses it on their next dial, twice, as registration would have had
+ * them do. setPin refuses to overwrite a PIN set meanwhile (pin_already_set), so this can only
+ * ever give a first PIN.
+ */
+export const firstPin: Flow = {
+  id: "first_pin",
+  async start(state) {
+    return askPin(at(state, "first_pin", "pin", {}), msg("reg.ask_pin"), msg("reg.finish_pin"));
+  },
+  steps: {
+    async pin(state, input, ctx) {
+      const problem = newPinProblem(input, ctx);
+      if (problem) return askPin(state, msg("reg.ask_pin"), refusalMessage(problem));
+      const sealed = ctx.sealer.seal(input, sealContext(ctx, "reg"));
+      return askPin(at(state, "first_pin", "confirm", { pin: sealed }), msg("reg.confirm_pin"));
+    },
+    async confirm(state, input, ctx) {
+      const sealed = state.data.pin;
+      const first = sealed ? ctx.sealer.open(sealed, sealContext(ctx, "reg")) : null;
+      if (first === null || !samePin(first, input)) return askPin(at(state, "first_pin", "pin", {}), msg("reg.ask_pin"), refusalMessage("pin_mismatch"));
+      const cleared = at(state, "first_pin", "done", {});
+      const customer = state.customer;
+      if (!customer) return end(cleared, [refusalMessage({ code: "unavailable" })]);
+      const pinSet = await ctx.pins.setPin(customer, first);
+      // Set meanwhile (the bank, another session): theirs stands; the caller uses that one.
+      if (!pinSet.ok && pinSet.code !== "pin_already_set") return end(cleared, [refusalMessage(pinSet)]);
+      const { awaitingFirstPin: _done, ...ready } = customer;
+      return end({ ...cleared, customer: ready }, [msg("reg.done", { name: customer.displayName })]);
+    },
+  },
+};
+
+/**
  * The customer this step registers, or the one an earlier try of it registered: that try may
  * have failed between the registration and the PIN, and its retry (or the session resumed) must
  * be able to finish the job, or the number would stay a customer without a PIN.
