@@ -176,7 +176,7 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
     const swapped = await services.simSwap.report({ actor: { type: "telco", id: "t" }, channel: "system", msisdn: "+254711000040", kind: "sim_swap" });
     expect(swapped.ok).toBe(true);
     const r = await walk("swap-1", "+254711000040", ["2", "0711000041", "200"]);
-    expect(r.at(-1)).toMatch(/^END Your SIM was changed recently\. Large payments are paused until /);
+    expect(r.at(-1)).toMatch(/^END Your SIM was changed recently\. Payments are limited until /);
     // On the bank's clock (Nairobi), not UTC's.
     const until = (await services.simSwap.coolingEndsAt("+254711000040"))!;
     const nairobi = new Intl.DateTimeFormat("en", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "Africa/Nairobi" });

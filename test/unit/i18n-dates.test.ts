@@ -31,7 +31,7 @@ describe("dates in the institution's time zone", () => {
     const hop = (text: string): HopRequest => ({ aggregator: "at", sessionId: "tz-1", msisdn: "+254700000010", serviceCode: "*384#", mode: "cumulative", text, hopKey: text });
     let last = { end: false, text: "" };
     for (const text of ["", "2", "2*peter", "2*peter*100"]) last = await channel.hops.handle(hop(text));
-    expect(air(last.text)).toBe("Your SIM was changed recently. Large payments are paused until Jan 2, 06:04 AM.");
+    expect(air(last.text)).toBe("Your SIM was changed recently. Payments are limited until Jan 2, 06:04 AM.");
   });
 
   it("a translator without a zone keeps UTC; one with a zone uses it, in every language", () => {
