@@ -6,24 +6,13 @@
  * Talking payloads through the gateway on the real core (PostgreSQL); the PIN write fails for real
  * (a trigger refuses the row).
  */
-import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openUssdEnv, type UssdEnv } from "../helpers/ussd-env.js";
+import { openUssdEnv, type UssdEnv, walkAt } from "../helpers/ussd-env.js";
 
 const SECRET = "e2e-first-pin-secret-0123456789abcdef";
 let env: UssdEnv;
 
-/** The replies to a session's cumulative texts, one per hop (the first is the dial). */
-async function walk(sessionId: string, phoneNumber: string, inputs: string[]): Promise<string[]> {
-  const texts = ["", ...inputs.map((_, i) => inputs.slice(0, i + 1).join("*"))];
-  const replies: string[] = [];
-  for (const text of texts) {
-    const r = await request(env.app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send({ sessionId, serviceCode: "*384#", phoneNumber, networkCode: "63902", text });
-    expect(r.status).toBe(200);
-    replies.push(r.text);
-  }
-  return replies;
-}
+const walk = (sessionId: string, phoneNumber: string, inputs: string[]) => walkAt(env, sessionId, phoneNumber, inputs);
 
 async function failPinWrites(on: boolean): Promise<void> {
   if (on) {

@@ -4,10 +4,9 @@
  * one receives: the balance lists each wallet, and the mini-statement shows the payments of all.
  */
 import { randomUUID } from "node:crypto";
-import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Customer } from "../../src/core/directory/types.js";
-import { openUssdEnv, SYSTEM, type UssdEnv } from "../helpers/ussd-env.js";
+import { openUssdEnv, SYSTEM, type UssdEnv, walkAt } from "../helpers/ussd-env.js";
 import { registerWithPin } from "../helpers/core-setup.js";
 
 const SECRET = "e2e-wallets-balance-secret-0123456789";
@@ -30,17 +29,7 @@ async function savingsOf(c: Customer) {
   return added.value;
 }
 
-/** The replies to a session's cumulative texts, one per hop (the first is the dial). */
-async function walk(sessionId: string, phoneNumber: string, inputs: string[]): Promise<string[]> {
-  const texts = ["", ...inputs.map((_, i) => inputs.slice(0, i + 1).join("*"))];
-  const replies: string[] = [];
-  for (const text of texts) {
-    const r = await request(env.app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send({ sessionId, serviceCode: "*384#", phoneNumber, networkCode: "63902", text });
-    expect(r.status).toBe(200);
-    replies.push(r.text);
-  }
-  return replies;
-}
+const walk = (sessionId: string, phoneNumber: string, inputs: string[]) => walkAt(env, sessionId, phoneNumber, inputs);
 
 beforeAll(async () => {
   env = await openUssdEnv({ code: "wallets-balance-bank", secret: SECRET });

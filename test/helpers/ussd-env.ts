@@ -5,6 +5,8 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import express from "express";
+import request from "supertest";
+import { expect } from "vitest";
 import { Ledger } from "../../src/core/ledger/ledger.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { isRetryableSqlError } from "../../src/infra/db/sql.js";
@@ -24,6 +26,8 @@ export interface UssdEnv {
   bankId: string;
   gateway: UssdGateway;
   app: express.Express;
+  /** The Africa's Talking aggregator's secret, which the app checks in x-fingate-secret. */
+  secret: string;
   close(): Promise<void>;
 }
 
@@ -66,6 +70,7 @@ export async function openUssdEnv(options: {
     bankId,
     gateway,
     app,
+    secret: options.secret,
     close: async () => {
       await gateway.close();
       await ledger.close();
@@ -73,4 +78,19 @@ export async function openUssdEnv(options: {
       await test.cleanup();
     },
   };
+}
+
+/**
+ * One session walked over Africa's Talking: the replies to its cumulative texts, one per hop (the
+ * first is the dial), each answered 200.
+ */
+export async function walkAt(env: Pick<UssdEnv, "app" | "secret">, sessionId: string, phoneNumber: string, inputs: string[]): Promise<string[]> {
+  const texts = ["", ...inputs.map((_, i) => inputs.slice(0, i + 1).join("*"))];
+  const replies: string[] = [];
+  for (const text of texts) {
+    const r = await request(env.app).post("/ussd/at").set("x-fingate-secret", env.secret).type("form").send({ sessionId, serviceCode: "*384#", phoneNumber, networkCode: "63902", text });
+    expect(r.status).toBe(200);
+    replies.push(r.text);
+  }
+  return replies;
 }

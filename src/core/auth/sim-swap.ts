@@ -114,14 +114,12 @@ export class SimSwapGuard {
   }
 
   /**
-   * checkOutgoing split for a caller that knows the number before the final amount (a payment whose
-   * fee is yet to be quoted): the cooling lookup starts now when `atLeastMinor` alone already needs
-   * it, and the check returned decides for the final amount, reusing that lookup when the amount is
-   * no smaller (so over the allowance too). A lookup left unused must not end as an unhandled
-   * rejection; awaiting it through the check still throws.
+   * checkSpend split for a caller that knows the number before the final amount (a payment whose
+   * fee is yet to be quoted): the swap lookup starts now, and the check returned decides for the
+   * final amount. A lookup left unused must not end as an unhandled rejection; awaiting it through
+   * the check still throws.
    */
-  outgoingCheck(msisdn: string, atLeastMinor: bigint): (amountMinor: bigint) => Promise<SpendCheck> {
-    void atLeastMinor; // the lookup no longer depends on the amount (checkSpend); kept for callers
+  outgoingCheck(msisdn: string): (amountMinor: bigint) => Promise<SpendCheck> {
     const early = isE164(msisdn) ? this.store.latest(msisdn) : null;
     early?.catch(() => undefined);
     return (amountMinor) => (early ? this.decideSpend(amountMinor, early) : this.checkSpend(msisdn, amountMinor));

@@ -118,8 +118,8 @@ export class Payments {
     if (!isUuid(request.paymentId)) return refuse("invalid_payment_id");
     if (!validAmount(request.amountMinor)) return refuse("invalid_amount");
     const hint = request.payerMsisdn;
-    // Started beside the payer's read (one round trip fewer); the fee can only raise the amount.
-    const early = hint === undefined ? null : this.deps.simSwap.outgoingCheck(hint, request.amountMinor);
+    // Started beside the payer's read (one round trip fewer).
+    const early = hint === undefined ? null : this.deps.simSwap.outgoingCheck(hint);
     // The PIN is checked beside the reads of payer, payee and SIM swap, not after them: a round
     // trip fewer before the money moves. Its outcome counts (a wrong PIN is a wrong attempt) even
     // when the payment is then refused, but the answer keeps its order: a refusal found before the
