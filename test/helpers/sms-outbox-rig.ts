@@ -64,6 +64,7 @@ export class OutboxTestEnv {
   async reset(): Promise<void> {
     for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup();
     await this.t.db.query("DELETE FROM outbox_messages");
+    await this.t.db.query("DELETE FROM sms_concat_refs");
   }
 
   defer(cleanup: () => Promise<void>): void {

@@ -33,8 +33,11 @@ export interface ClaimedRow {
   sender: string | null;
   /** Parts an SMSC accepted already (a recovered row's): those tie it to its link. */
   partsAccepted: number;
-  /** The concatenation reference of the latest earlier message to the same number that has one. */
-  previousRef: number | null;
+  /**
+   * The concatenation reference taken for this row at this claim (the number's next, see
+   * takeConcatRefs); null when the row has one already (a recovered row keeps it).
+   */
+  nextRef: number | null;
 }
 
 /** What the relay decided for a claimed row: queued on a link, or failed (unroutable, unrenderable). */
@@ -97,18 +100,12 @@ interface ClaimSqlRow {
   reply_link_id: string | null;
   sender: string | null;
   parts_accepted: number;
-  previous_ref: number | null;
 }
 
-// previous_ref looks at the number's last 32 earlier rows only (msisdn/seq index): a number with a
-// long run of rows without a reference (suppressed receipts of an opted-out agent) costs no scan.
 const CLAIM = `
 SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.language) AS language, o.kind,
        o.link_id, o.concat_ref, o.part_count, o.rendered_text, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender,
-       cardinality(array_remove(o.smsc_message_ids, NULL)) AS parts_accepted,
-       (SELECT q.concat_ref FROM (SELECT p.seq, p.concat_ref FROM outbox_messages p WHERE p.msisdn = o.msisdn AND p.seq < o.seq
-          ORDER BY p.seq DESC LIMIT 32) q
-        WHERE q.concat_ref IS NOT NULL ORDER BY q.seq DESC LIMIT 1) AS previous_ref
+       cardinality(array_remove(o.smsc_message_ids, NULL)) AS parts_accepted
 FROM outbox_messages o
   LEFT JOIN customers c ON c.msisdn = o.msisdn
   LEFT JOIN sms_opt_outs s ON s.msisdn = o.msisdn
@@ -116,6 +113,43 @@ WHERE o.state = 'pending' AND o.seq > $2
 ORDER BY o.seq
 LIMIT $1
 FOR UPDATE OF o SKIP LOCKED`;
+
+// Takes the next `n` concatenation references of each number at once, atomically across relays:
+// the number's counter row stays locked until the claim commits, so a relay claiming at the same
+// moment waits for it and continues after its references (reading the previous message's reference
+// from outbox_messages, two relays both read the same one and gave it twice). Numbers are upserted
+// in msisdn order, so two relays locking several counters cannot deadlock. A number without a
+// counter starts after the reference of its latest earlier row that has one (its last 32 rows
+// only, by the msisdn/seq index), else so that its first message takes seq mod 256.
+const TAKE_CONCAT_REFS = `
+INSERT INTO sms_concat_refs AS r (msisdn, last_ref)
+SELECT u.msisdn,
+       (COALESCE((SELECT q.concat_ref FROM (SELECT p.seq, p.concat_ref FROM outbox_messages p
+                   WHERE p.msisdn = u.msisdn AND p.seq < u.first_seq ORDER BY p.seq DESC LIMIT 32) q
+                  WHERE q.concat_ref IS NOT NULL ORDER BY q.seq DESC LIMIT 1),
+                 (u.first_seq - 1) % 256) + u.n) % 256
+FROM jsonb_to_recordset($1::jsonb) AS u(msisdn text, first_seq bigint, n int)
+ORDER BY u.msisdn
+ON CONFLICT (msisdn) DO UPDATE SET
+  last_ref = (r.last_ref + (SELECT (x->>'n')::int FROM jsonb_array_elements($1::jsonb) x WHERE x->>'msisdn' = EXCLUDED.msisdn)) % 256
+RETURNING msisdn, last_ref`;
+
+/**
+ * Gives each row without a concatenation reference the next of its number's (rows in seq order):
+ * one statement per claim, however many numbers. A row the relay then suppresses or fails uses its
+ * reference up: a skipped reference costs nothing (they only have to differ between neighbours).
+ */
+async function takeConcatRefs(tx: SqlExecutor, rows: ClaimedRow[]): Promise<void> {
+  const wanting = new Map<string, ClaimedRow[]>();
+  for (const row of rows) if (row.concatRef === null) wanting.set(row.msisdn, [...(wanting.get(row.msisdn) ?? []), row]);
+  if (wanting.size === 0) return;
+  const input = [...wanting].map(([msisdn, list]) => ({ msisdn, first_seq: list[0]!.seq.toString(), n: list.length }));
+  const taken = await tx.query<{ msisdn: string; last_ref: number }>(TAKE_CONCAT_REFS, [JSON.stringify(input)]);
+  for (const { msisdn, last_ref: last } of taken.rows) {
+    const list = wanting.get(msisdn)!;
+    list.forEach((row, i) => (row.nextRef = (((last - list.length + 1 + i) % 256) + 256) % 256));
+  }
+}
 
 // A recovered row keeps its reference, part count, text and sender address: parts already
 // accepted stay valid (a handset joins the parts of a message by sender and reference). Its link
@@ -177,7 +211,7 @@ function toClaimed(r: ClaimSqlRow): ClaimedRow {
     replyLinkId: r.reply_link_id,
     sender: r.sender,
     partsAccepted: Number(r.parts_accepted),
-    previousRef: r.previous_ref,
+    nextRef: null,
   };
 }
 
@@ -222,6 +256,7 @@ export class SqlOutboxDeliveryStore {
       const result = await tx.query<ClaimSqlRow>(CLAIM, [limit, afterSeq.toString()]);
       if (result.rows.length === 0) return { rows: [], routed: [] };
       const rows = result.rows.map(toClaimed);
+      await takeConcatRefs(tx, rows);
       const routed = route(rows);
       const records = routed.map((r) =>
         r.state === "queued"

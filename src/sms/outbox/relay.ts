@@ -63,21 +63,6 @@ const CURSOR_RESET_MS = 2_000;
  */
 const SILENCED_BY_STOP = (row: ClaimedRow) => row.kind === "receipt";
 
-/**
- * A new message's concatenation reference: the one after the reference of the previous message to
- * the same number (in this batch, else in the table), so that a handset joining parts by sender
- * and reference never mixes two long messages unless 256 others to it came between. It used to be
- * seq mod 256: any two messages to one number 256 apart in the outbox (a fraction of a second of
- * traffic) shared it, and a handset still holding the first's parts could join the second's to them.
- * A number's first message takes seq mod 256.
- */
-function nextConcatRef(row: ClaimedRow, refs: Map<string, number>): number {
-  const previous = refs.get(row.msisdn) ?? row.previousRef;
-  const ref = previous === null ? Number(row.seq % 256n) : (previous + 1) % 256;
-  refs.set(row.msisdn, ref);
-  return ref;
-}
-
 interface ClaimLoop {
   timer: NodeJS.Timeout | undefined;
   running: Promise<void> | undefined;
@@ -123,8 +108,7 @@ export class OutboxRelay {
     if (this.deps.links.links?.().length === 0) return 0;
     if ((await this.deps.queue.backlog()) >= this.options.maxBacklog) return 0;
     const byLink = new Map<string, JobMessage[]>();
-    const refs = new Map<string, number>();
-    const { rows } = await this.deps.store.claim(this.options.batchSize, this.cursorNow(), (claimed) => claimed.map((row) => this.route(row, byLink, refs)));
+    const { rows } = await this.deps.store.claim(this.options.batchSize, this.cursorNow(), (claimed) => claimed.map((row) => this.route(row, byLink)));
     this.advance(rows);
     for (const [linkId, messages] of byLink) await this.deps.queue.add(linkId, messages);
     return rows.length;
@@ -184,7 +168,7 @@ export class OutboxRelay {
     await this.deps.store.requeueStale(new Date(now - this.options.staleAfterMs));
   }
 
-  private route(row: ClaimedRow, byLink: Map<string, JobMessage[]>, refs: Map<string, number>): Routed {
+  private route(row: ClaimedRow, byLink: Map<string, JobMessage[]>): Routed {
     if (row.optedOut && SILENCED_BY_STOP(row)) return { id: row.id, state: "suppressed", error: "the recipient opted out of notifications (STOP)" };
     const route = this.deps.links.route(row.msisdn);
     const kept = this.keptLink(row);
@@ -201,7 +185,9 @@ export class OutboxRelay {
       // A recovered row sends the text of its first claim: a new rendering (a template or the
       // customer's language changed since) would not continue the parts already accepted.
       text = row.renderedText ?? this.deps.renderer.render(row.template, row.params, row.language);
-      concatRef = row.concatRef ?? nextConcatRef(row, refs);
+      // The reference the claim took for the row (the one after the number's previous message's,
+      // atomically across relays), unless it kept one from an earlier claim.
+      concatRef = row.concatRef ?? row.nextRef ?? Number(row.seq % 256n);
       const encoded = encodeSms(text, { reference: concatRef });
       if (row.partCount !== null && row.partCount !== encoded.parts.length) throw new Error("template changed since the first attempt");
       message = {
