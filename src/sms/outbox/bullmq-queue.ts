@@ -29,6 +29,10 @@ interface Lane {
   workerConnection: Redis;
 }
 
+/** Jobs left in a closed lane that are handed back at once (the relay stops adding at 20,000 messages). */
+const HAND_BACK_MAX_JOBS = 20_000;
+const HAND_BACK_BATCH = 100;
+
 /** BullMQ refuses some characters in queue names; link ids are short ASCII already. */
 export function queueName(linkId: string): string {
   return `sms-out-${linkId.replace(/[^A-Za-z0-9._-]/g, "_")}`;
@@ -105,8 +109,7 @@ export class BullmqOutboxQueue implements OutboxQueue {
 
   /**
    * Closes the lane of a removed link: its worker takes no more jobs and finishes those it runs,
-   * then both connections close. Jobs left waiting in its queue are not run here; their rows go
-   * back to pending with the relay's stale sweep and are routed afresh.
+   * the jobs left in its queue are handed back (handBack), then both connections close.
    */
   private retire(linkId: string): void {
     const lane = this.lanes.get(linkId);
@@ -114,6 +117,8 @@ export class BullmqOutboxQueue implements OutboxQueue {
     this.lanes.delete(linkId);
     const retired = lane.worker
       .close()
+      .then(() => this.handBack(lane.queue))
+      .catch((error: unknown) => this.options.onJobError?.(error instanceof Error ? error : new Error(String(error)), { linkId, messages: [] }))
       .then(() => lane.queue.close())
       .finally(() => {
         lane.workerConnection.disconnect();
@@ -121,6 +126,34 @@ export class BullmqOutboxQueue implements OutboxQueue {
         this.retiring.delete(retired);
       });
     this.retiring.add(retired);
+  }
+
+  /**
+   * Jobs still waiting (or waiting out a retry's backoff) in a closed lane's queue: each is taken
+   * off the queue (unless another process's worker took it meanwhile: it runs there) and run once
+   * more here. The sender finds the link gone and hands each message back to the relay, which
+   * routes it afresh when no part was accepted, or fails it with the reason when some were; the
+   * SMSC ids recorded per part keep any part from going twice. They used to stay queued until the
+   * relay's stale sweep, 10 minutes later. Should the link be back meanwhile, they go on it; what
+   * is left to retry then, or beyond HAND_BACK_MAX_JOBS, is the stale sweep's.
+   */
+  private async handBack(queue: Queue<SendJob>): Promise<void> {
+    for (let handled = 0; handled < HAND_BACK_MAX_JOBS && !this.closed; ) {
+      const jobs = await queue.getJobs(["wait", "prioritized", "delayed"], 0, HAND_BACK_BATCH - 1, true);
+      let taken = 0;
+      for (const job of jobs) {
+        if (this.closed) return;
+        const removed = await job.remove().then(
+          () => true,
+          () => false,
+        );
+        if (!removed) continue;
+        taken++;
+        await this.processor(job.data, job.attemptsMade + 1);
+      }
+      if (taken === 0) return; // none left, or all taken by other workers
+      handled += taken;
+    }
   }
 
   /** The link's lane, its worker replaced first when the link's throughput changed since it started. */
