@@ -114,6 +114,12 @@ export interface LinkDirectory {
    * failed attempt. Optional: a directory whose links never restart has none.
    */
   restarting?(id: string): Promise<void> | undefined;
+  /**
+   * The links bound to the same SMSC account as `id`, `id` first: an SMSC may deliver a message's
+   * receipt on any bind of the account that sent it (a receiver bind, a second transceiver), so
+   * receipts are matched among the messages of all of them. Optional: without it, of `id` only.
+   */
+  sameAccount?(id: string): string[];
 }
 
 /** Every recipient goes to one of a fixed set of links, chosen by longest matching prefix. */

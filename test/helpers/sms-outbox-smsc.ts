@@ -25,6 +25,8 @@ export interface AcceptedSubmit {
   concat: { ref: number; total: number; seq: number } | null;
   /** The submit_sm itself, for its other fields and TLVs (USSD over SMPP). */
   pdu: smpp.PDU;
+  /** The bind it came on. */
+  session: smpp.Session;
 }
 
 export interface TestSmsc {
@@ -35,9 +37,11 @@ export interface TestSmsc {
   decide: (pdu: smpp.PDU, seen: number) => SubmitDecision;
   /** While true, binds are refused (ESME_RBINDFAIL): the SMSC is down for our link. */
   refuseBinds: boolean;
-  /** Sends a delivery receipt for an accepted message id on the newest bound session. */
-  sendReceipt(messageId: string, stat: string, options?: { tlv?: boolean; err?: string }): void;
+  /** Sends a delivery receipt for an accepted message id on `session`, else the newest bound session. */
+  sendReceipt(messageId: string, stat: string, options?: { tlv?: boolean; err?: string; session?: smpp.Session }): void;
   sessions(): smpp.Session[];
+  /** The system_id a session bound with. */
+  boundAs(session: smpp.Session): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -50,11 +54,13 @@ function decoded(pdu: smpp.PDU): Pick<AcceptedSubmit, "text" | "concat"> {
 
 export async function startTestSmsc(): Promise<TestSmsc> {
   let nextId = 0;
+  const systemIds = new WeakMap<smpp.Session, string>();
   const server = smpp.createServer((session) => {
     session.on("error", () => undefined);
     session.on("bind_transceiver", (pdu: smpp.PDU) => {
       const ok = pdu.password === SMSC_PASSWORD;
       if (smsc.refuseBinds) return void session.send(pdu.response({ command_status: 0x0d }), undefined, () => session.destroy());
+      if (ok) systemIds.set(session, String(pdu.system_id));
       session.send(pdu.response(ok ? { system_id: "test-smsc" } : { command_status: 0x0e }));
     });
     session.on("enquire_link", (pdu: smpp.PDU) => session.send(pdu.response()));
@@ -74,6 +80,7 @@ export async function startTestSmsc(): Promise<TestSmsc> {
         registeredDelivery: Number(pdu.registered_delivery),
         ...decoded(pdu),
         pdu,
+        session,
       });
       session.send(pdu.response({ message_id: messageId }));
     });
@@ -85,8 +92,9 @@ export async function startTestSmsc(): Promise<TestSmsc> {
     decide: () => ({ accept: true }),
     refuseBinds: false,
     sessions: () => [...server.sessions],
+    boundAs: (session) => systemIds.get(session),
     sendReceipt(messageId, stat, options = {}) {
-      const session = server.sessions[server.sessions.length - 1];
+      const session = options.session ?? server.sessions[server.sessions.length - 1];
       if (!session) throw new Error("no bound session for the receipt");
       const text = `id:${messageId} sub:001 dlvrd:${stat === "DELIVRD" ? "001" : "000"} submit date:2611251200 done date:2611251201 stat:${stat} err:${options.err ?? "000"} text:`;
       const fields: smpp.PduOptions = {

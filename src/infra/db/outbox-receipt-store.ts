@@ -38,12 +38,15 @@ export function partsWithId(smscIds: Array<string | null>, ids: { id: string; al
   return smscIds.flatMap((id, i) => (id !== null && ids.alternates.includes(id) ? [i] : []));
 }
 
-/** The link's newest message with one of `ids` among its SMSC ids, locked. */
-async function findByIds(tx: SqlExecutor, linkId: string, ids: string[]): Promise<Row | undefined> {
+/**
+ * The newest message sent on one of `linkIds` with one of `ids` among its SMSC ids, locked; one
+ * sent on the first link (the receipt's own) before those of the others.
+ */
+async function findByIds(tx: SqlExecutor, linkIds: readonly string[], ids: string[]): Promise<Row | undefined> {
   const found = await tx.query<Row>(
     `SELECT id, state, part_count, smsc_message_ids, receipt_stats FROM outbox_messages
-     WHERE link_id = $1 AND smsc_message_ids && $2::text[] ORDER BY seq DESC LIMIT 1 FOR UPDATE`,
-    [linkId, ids],
+     WHERE link_id = ANY($1::text[]) AND smsc_message_ids && $2::text[] ORDER BY (link_id = $3) DESC, seq DESC LIMIT 1 FOR UPDATE`,
+    [linkIds, ids, linkIds[0]],
   );
   return found.rows[0];
 }
@@ -55,14 +58,16 @@ export class SqlOutboxReceiptStore {
   ) {}
 
   /**
-   * `stat` is the receipt's final stat word (DELIVRD …); intermediate stats are not stored. The
-   * message is the link's newest one with `ids.id` among its SMSC ids, else (none has it) the
-   * newest with one of `ids.alternates` (the same id written in another base).
+   * `stat` is the receipt's final stat word (DELIVRD …); intermediate stats are not stored.
+   * `linkIds` are the receipt's link first, then the other links of its SMSC account (an SMSC
+   * delivers a receipt on any bind of the account that sent the message). The message is the
+   * newest sent on them with `ids.id` among its SMSC ids, else (none has it) the newest with one of
+   * `ids.alternates` (the same id written in another base).
    */
-  async apply(linkId: string, ids: { id: string; alternates: string[] }, stat: string, error: string | null): Promise<ReceiptMatch> {
+  async apply(linkIds: readonly string[], ids: { id: string; alternates: string[] }, stat: string, error: string | null): Promise<ReceiptMatch> {
     return this.db.transaction(async (tx) => {
-      let row = await findByIds(tx, linkId, [ids.id]);
-      if (!row && ids.alternates.length > 0) row = await findByIds(tx, linkId, ids.alternates);
+      let row = await findByIds(tx, linkIds, [ids.id]);
+      if (!row && ids.alternates.length > 0) row = await findByIds(tx, linkIds, ids.alternates);
       if (!row) return "unmatched";
       const partCount = row.part_count ?? row.smsc_message_ids.length;
       const stats = Array.from({ length: partCount }, (_, i) => row.receipt_stats[i] ?? null);

@@ -87,6 +87,9 @@ class CountingLink implements MtLink {
   }
 }
 
+const sameClientAccount = (a: StoredLink, b: StoredLink) =>
+  a.mode === "client" && a.institutionId === b.institutionId && a.systemId === b.systemId && a.host?.toLowerCase() === b.host?.toLowerCase();
+
 const fingerprint = (l: StoredLink) => JSON.stringify({ ...l, createdAt: 0, updatedAt: l.updatedAt.getTime() });
 
 export class SmsLinkManager implements LinkDirectory {
@@ -199,6 +202,19 @@ export class SmsLinkManager implements LinkDirectory {
   /** Every running link, so that receipts are heard from each (a reload may replace them). */
   links(): MtLink[] {
     return [...this.running.values()].flatMap((run) => (run.link ? [run.link] : []));
+  }
+
+  /**
+   * A client link's SMSC account is its system_id at its host, for one institution: the links
+   * configured so are binds of one account, and the SMSC may deliver a receipt on any of them. The
+   * port does not count: an SMSC often takes receiver binds on a port of its own. A server link
+   * is an account of its own (its system_id is unique; all the telco's binds to it are the link).
+   */
+  sameAccount(id: string): string[] {
+    const self = this.running.get(id)?.stored ?? this.restarts.get(id)?.stored;
+    if (self?.mode !== "client") return [id];
+    const peers = [...this.running.values()].filter((run) => run.stored.id !== id && sameClientAccount(run.stored, self)).map((run) => run.stored.id);
+    return [id, ...peers];
   }
 
   rateLimitPerSecond(id: string): number | null {

@@ -55,7 +55,12 @@ export interface Outbound {
 export function startOutbound(options: OutboundOptions): Outbound {
   const onError = options.onError ?? (() => undefined);
   const store = new SqlOutboxDeliveryStore(options.db, options.clock);
-  const receipts = new ReceiptMatcher(new SqlOutboxReceiptStore(options.db, options.clock), options.receipts, (e) => onError(e, "receipt"));
+  const receipts = new ReceiptMatcher(
+    new SqlOutboxReceiptStore(options.db, options.clock),
+    options.receipts,
+    (e) => onError(e, "receipt"),
+    (linkId) => options.links.sameAccount?.(linkId) ?? [linkId],
+  );
   // Every link is listened to once: those the directory lists (rescanned, since links restart on
   // configuration changes) and any other the sender meets.
   const listening = new Map<MtLink, () => void>();

@@ -1,5 +1,6 @@
 /**
- * Matches delivery receipts from every link back to outbox rows. A receipt can overtake the
+ * Matches delivery receipts from every link back to outbox rows, among the messages sent on any
+ * link of the receipt's SMSC account (an SMSC may report on another bind of the account). A receipt can overtake the
  * sender's record of the SMSC message ids (the SMSC answers, delivers and reports while our
  * UPDATE is still on its way), so an unmatched receipt is kept and tried again a few times. The id
  * is looked for as written, then as the same number in the other base (receiptIdAlternates).
@@ -36,6 +37,8 @@ export class ReceiptMatcher {
     private readonly store: Pick<SqlOutboxReceiptStore, "apply">,
     options: Partial<ReceiptMatcherOptions> = {},
     private readonly onError?: (error: Error) => void,
+    /** The links of the receipt link's SMSC account, itself first (LinkDirectory.sameAccount). */
+    private readonly accountLinks: (linkId: string) => string[] = (linkId) => [linkId],
   ) {
     this.options = { ...RECEIPT_DEFAULTS, ...options };
   }
@@ -70,7 +73,8 @@ export class ReceiptMatcher {
     const { receipt } = entry;
     try {
       const ids = { id: receipt.smscMessageId, alternates: receiptIdAlternates(receipt.smscMessageId) };
-      const match = await this.store.apply(receipt.linkId, ids, receipt.stat, receipt.errorCode);
+      // Looked up again at each try: the account's links may change while a receipt waits.
+      const match = await this.store.apply(this.accountLinks(receipt.linkId), ids, receipt.stat, receipt.errorCode);
       if (match === "matched") this.counts.matched++;
       else this.retryLater({ receipt, tries: entry.tries + 1 });
     } catch (error) {
