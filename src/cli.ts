@@ -26,8 +26,9 @@ commands:
 
 Configuration comes from environment variables; see README.md.`;
 
+/** The commands here are maintenance: no statement timeout (a verify of a large ledger runs for minutes). */
 async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
-  const db = await openDatabase(loadConfig());
+  const db = await openDatabase(loadConfig(), "maintenance");
   try {
     return await fn(db);
   } finally {

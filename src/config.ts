@@ -13,6 +13,13 @@ export interface Config {
   databaseSchema: string | undefined;
   dataDir: string;
   dbPoolSize: number;
+  /** DB_CONNECT_TIMEOUT_MS: how long opening a PostgreSQL connection, or waiting for a free one, may take (0: no limit). */
+  dbConnectTimeoutMs: number;
+  /**
+   * DB_STATEMENT_TIMEOUT_MS: how long one statement of the running gateway may take (0: no limit).
+   * Migrations and the maintenance commands (`fingate migrate`, `ledger verify`, `audit verify`) run without it.
+   */
+  dbStatementTimeoutMs: number;
   redisUrl: string | undefined;
   logLevel: string;
   /** Log lines are written in chunks of about this many bytes, and at least every second (0: each line at once). */
@@ -134,6 +141,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseSchema: schema,
     dataDir: path.resolve(text(env, "FINGATE_DATA_DIR") ?? "./data"),
     dbPoolSize: int(env, "DB_POOL_SIZE", 16, 1, 500),
+    dbConnectTimeoutMs: int(env, "DB_CONNECT_TIMEOUT_MS", 5_000, 0, 600_000),
+    dbStatementTimeoutMs: int(env, "DB_STATEMENT_TIMEOUT_MS", 30_000, 0, 3_600_000),
     redisUrl: text(env, "REDIS_URL"),
     logLevel: text(env, "LOG_LEVEL") ?? "info",
     // Below the log stream's largest single write (16 KiB), which it requires.

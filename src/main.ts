@@ -14,7 +14,7 @@ import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
 import { CoalescedAccountReads } from "./infra/db/coalesced-account-reads.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
-import { describeDatabase, openDatabase } from "./infra/db/open.js";
+import { describeDatabase, openDatabase, withoutStatementTimeout } from "./infra/db/open.js";
 import { isBadValueSqlError, isRetryableSqlError, type SqlDb } from "./infra/db/sql.js";
 import { createLogger, logDestination, type Logger } from "./infra/log.js";
 import { buildServices, type CoreServices } from "./services.js";
@@ -42,7 +42,8 @@ export interface Gateway {
 export async function buildGateway(config: Config, logger = createLogger(config.logLevel, logDestination(config.logBufferBytes))): Promise<Gateway> {
   heapGrowth(config.heapGrowthPercent);
   const db = await openDatabase(config);
-  const applied = await migrate(db);
+  // Without DB_STATEMENT_TIMEOUT_MS, which is for serving: a long migration must not be cancelled half way.
+  const applied = await withoutStatementTimeout(db, (maintenance) => migrate(maintenance));
   logger.info({ database: describeDatabase(config), migrationsApplied: applied }, "database ready");
   // Account reads of hops in flight together share a statement (balances, wallets' currency, system accounts).
   const store = new SqlLedgerStore(db, { prepare: true, audit: true, cache: config.ledger.cacheAccounts > 0, cacheAccounts: config.ledger.cacheAccounts });

@@ -31,15 +31,64 @@ export interface PostgresOptions {
   /** Schema for every connection's search_path; tests use one schema per file. */
   schema?: string;
   maxConnections?: number;
+  /**
+   * How long opening a connection may take, and waiting for a free one in a pool (DB_CONNECT_TIMEOUT_MS).
+   * 0 or unset: no limit, so a server that accepts TCP and never answers held its caller for ever.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long one statement may run (DB_STATEMENT_TIMEOUT_MS): the server cancels it then (its
+   * statement_timeout), and the client stops waiting for the answer ANSWER_GRACE_MS later, for a
+   * server or network that went silent (the connection is then dropped). 0 or unset: no limit, for
+   * maintenance (migrations, `fingate ledger verify`) whose statements may rightly run for minutes.
+   */
+  statementTimeoutMs?: number;
 }
 
+/** Past the server's own statement_timeout, how long the client still waits for its cancel to arrive. */
+export const ANSWER_GRACE_MS = 1_000;
+
 export function pgPoolConfig(options: PostgresOptions): pg.PoolConfig {
+  const statementMs = options.statementTimeoutMs || undefined;
   return {
     connectionString: options.connectionString,
     max: options.maxConnections ?? 16,
     options: options.schema ? `-c search_path="${options.schema}"` : undefined,
+    connectionTimeoutMillis: options.connectTimeoutMs || undefined,
+    statement_timeout: statementMs,
+    query_timeout: statementMs && statementMs + ANSWER_GRACE_MS,
   };
 }
+
+/** PostgreSQL did not answer in time (a connection or a statement): unreachable, hung or overloaded. */
+export class DatabaseTimeout extends Error {
+  override readonly name = "DatabaseTimeout";
+}
+
+/**
+ * pg's own timeout errors ("Query read timeout", "timeout exceeded when trying to connect") name
+ * neither the database nor the setting: a log line or an operator had to guess. Others pass as they are.
+ */
+function namedTimeout(error: unknown, options: PostgresOptions): unknown {
+  const message = error instanceof Error ? error.message : "";
+  if (message === "Query read timeout") {
+    return new DatabaseTimeout(`PostgreSQL did not answer a statement within ${options.statementTimeoutMs! + ANSWER_GRACE_MS} ms (DB_STATEMENT_TIMEOUT_MS); the connection was dropped`, { cause: error });
+  }
+  if (/timeout exceeded when trying to connect|connection timeout/i.test(message)) {
+    return new DatabaseTimeout(`PostgreSQL gave no connection within ${options.connectTimeoutMs} ms (DB_CONNECT_TIMEOUT_MS)`, { cause: error });
+  }
+  return error;
+}
+
+/** withAdvisoryLock waited waitMs for the lock, another session holding it all along. */
+export class AdvisoryLockTimeout extends Error {
+  override readonly name = "AdvisoryLockTimeout";
+  constructor(readonly key: number, readonly waitMs: number, options?: ErrorOptions) {
+    super(`advisory lock ${key} still held by another session after ${waitMs} ms`, options);
+  }
+}
+
+const isReadTimeout = (error: unknown): boolean => error instanceof Error && error.message === "Query read timeout";
 
 /** The SqlExecutor of one checked-out client (a transaction's, or the ledger's pipelined one). */
 export function clientExecutor(client: pg.PoolClient): SqlExecutor {
@@ -81,12 +130,18 @@ export class PostgresDb implements SqlDb {
   }
 
   async query<R>(text: string, params?: unknown[], name?: string): Promise<SqlResult<R>> {
-    const result = await this.pool.query({ text, values: params as unknown[], name });
-    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    try {
+      const result = await this.pool.query({ text, values: params as unknown[], name });
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    } catch (error) {
+      throw namedTimeout(error, this.options);
+    }
   }
 
   async exec(script: string): Promise<void> {
-    await this.pool.query(script);
+    await this.pool.query(script).catch((error: unknown) => {
+      throw namedTimeout(error, this.options);
+    });
   }
 
   /**
@@ -104,7 +159,9 @@ export class PostgresDb implements SqlDb {
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((error: unknown) => {
+      throw namedTimeout(error, this.options);
+    });
     const tx = clientExecutor(client);
     let broken = false;
     try {
@@ -113,11 +170,10 @@ export class PostgresDb implements SqlDb {
       await client.query("COMMIT");
       return value;
     } catch (error) {
-      broken = await client.query("ROLLBACK").then(
-        () => false,
-        () => true,
-      );
-      throw error;
+      // A statement not answered still holds the connection: a ROLLBACK would queue behind it
+      // and wait out a second timeout. The connection is dropped instead (the server rolls back).
+      broken = isReadTimeout(error) || (await client.query("ROLLBACK").then(() => false, () => true));
+      throw namedTimeout(error, this.options);
     } finally {
       client.release(broken);
     }
@@ -128,18 +184,32 @@ export class PostgresDb implements SqlDb {
    * a connection of its own, outside the pools: fn may use the pools freely (a pool of one
    * connection included) without waiting on the lock's connection, and a crashed holder's session
    * ends and lets the lock go. Scoped to the schema, as each schema is a deployment of its own.
+   * waitMs bounds the wait for another holder (the server's lock_timeout): past it, AdvisoryLockTimeout
+   * and fn does not run. The lock's session has no statement timeout (its one statement is the wait).
    */
-  async withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
-    const client = new pg.Client(pgPoolConfig(this.options));
+  async withAdvisoryLock<T>(key: number, fn: () => Promise<T>, waitMs?: number): Promise<T> {
+    const config = pgPoolConfig({ ...this.options, statementTimeoutMs: 0 });
+    const client = new pg.Client({ ...config, lock_timeout: waitMs, query_timeout: waitMs && waitMs + ANSWER_GRACE_MS });
     client.on("error", () => undefined);
-    await client.connect();
+    await client.connect().catch((error: unknown) => {
+      throw namedTimeout(error, this.options);
+    });
     try {
-      await client.query("SELECT pg_advisory_lock($1, hashtext(coalesce(current_schema(), '')))", [key]);
+      await client.query("SELECT pg_advisory_lock($1, hashtext(coalesce(current_schema(), '')))", [key]).catch((error: unknown) => {
+        // 55P03 lock_not_available: lock_timeout ran out; a read timeout: the server went silent meanwhile.
+        if ((error as { code?: unknown }).code === "55P03" || isReadTimeout(error)) throw new AdvisoryLockTimeout(key, waitMs!, { cause: error });
+        throw error;
+      });
       return await fn();
     } finally {
       // Ending the session releases the lock.
       await client.end().catch(() => undefined);
     }
+  }
+
+  /** A new PostgresDb (pools of its own) on the same database and schema, options changed. */
+  withOptions(changes: Partial<Omit<PostgresOptions, "connectionString" | "schema">>): PostgresDb {
+    return new PostgresDb({ ...this.options, ...changes });
   }
 
   async close(): Promise<void> {
