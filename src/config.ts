@@ -20,6 +20,8 @@ export interface Config {
    * Migrations and the maintenance commands (`fingate migrate`, `ledger verify`, `audit verify`) run without it.
    */
   dbStatementTimeoutMs: number;
+  /** FINGATE_DEMO_SEED_WAIT_MS: how long a starting instance waits for another one's demo seed before it gives up. */
+  demoSeedWaitMs: number;
   redisUrl: string | undefined;
   logLevel: string;
   /** Log lines are written in chunks of about this many bytes, and at least every second (0: each line at once). */
@@ -143,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int(env, "DB_POOL_SIZE", 16, 1, 500),
     dbConnectTimeoutMs: int(env, "DB_CONNECT_TIMEOUT_MS", 5_000, 0, 600_000),
     dbStatementTimeoutMs: int(env, "DB_STATEMENT_TIMEOUT_MS", 30_000, 0, 3_600_000),
+    demoSeedWaitMs: int(env, "FINGATE_DEMO_SEED_WAIT_MS", 60_000, 1_000, 3_600_000),
     redisUrl: text(env, "REDIS_URL"),
     logLevel: text(env, "LOG_LEVEL") ?? "info",
     // Below the log stream's largest single write (16 KiB), which it requires.

@@ -32,7 +32,7 @@ import type { TariffPlan, TariffTerms, Telco } from "../core/tariffs/types.js";
 import { SqlAuditLog } from "../infra/db/audit-store.js";
 import type { SqlFeeScheduleStore } from "../infra/db/fee-store.js";
 import { SqlInstitutionStore } from "../infra/db/institution-store.js";
-import { PostgresDb, type SqlDb } from "../infra/db/sql.js";
+import { AdvisoryLockTimeout, PostgresDb, type SqlDb } from "../infra/db/sql.js";
 import { SqlTariffStore } from "../infra/db/tariff-store.js";
 
 const U = 100n; // minor units per shilling
@@ -92,7 +92,12 @@ export interface SeedDeps {
   ledger: Ledger;
   services: { directory: Directory; pins: PinService; fees: SqlFeeScheduleStore; agents?: Pick<Agents, "onboard" | "findByMsisdn" | "topUpFloat"> };
   now?: () => Date;
+  /** How long to wait for another instance's seed (PostgreSQL) before giving up (FINGATE_DEMO_SEED_WAIT_MS). */
+  lockWaitMs?: number;
 }
+
+/** Past FINGATE_DEMO_SEED_WAIT_MS a start waiting on another instance's seed gives up rather than hang. */
+export const DEFAULT_SEED_WAIT_MS = 60_000;
 
 export type SeedOutcome =
   /** Seeded now. */
@@ -103,12 +108,23 @@ export type SeedOutcome =
   | { status: "not_empty" };
 
 /** Any constant works; it only has to be the same for every fingate process (migrate.ts has 7_384_384). */
-const DEMO_SEED_LOCK_KEY = 7_384_385;
+export const DEMO_SEED_LOCK_KEY = 7_384_385;
 
 /** Seeds the demo unless it is done already or the database holds anything else. */
 export async function seedDemo(deps: SeedDeps): Promise<SeedOutcome> {
-  if (deps.db instanceof PostgresDb) return deps.db.withAdvisoryLock(DEMO_SEED_LOCK_KEY, () => seedOnce(deps));
-  return seedOnce(deps);
+  if (!(deps.db instanceof PostgresDb)) return seedOnce(deps);
+  const waitMs = deps.lockWaitMs ?? DEFAULT_SEED_WAIT_MS;
+  try {
+    return await deps.db.withAdvisoryLock(DEMO_SEED_LOCK_KEY, () => seedOnce(deps), waitMs);
+  } catch (error) {
+    if (!(error instanceof AdvisoryLockTimeout)) throw error;
+    // A seed takes seconds: one held this long is stuck (a hung instance), and waiting on held the start with no word.
+    throw new Error(
+      `demo seed: another instance has held the demo seed lock for over ${waitMs} ms (FINGATE_DEMO_SEED_WAIT_MS); ` +
+        "start-up stopped. Stop or restart the instance seeding this database (its connection holds the lock), then start again",
+      { cause: error },
+    );
+  }
 }
 
 async function seedOnce(deps: SeedDeps): Promise<SeedOutcome> {

@@ -46,7 +46,7 @@ export interface DemoSetup {
 }
 
 export interface DemoDeps {
-  config: Pick<Config, "databaseUrl" | "dataDir" | "host" | "production">;
+  config: Pick<Config, "databaseUrl" | "dataDir" | "host" | "production"> & Partial<Pick<Config, "demoSeedWaitMs">>;
   db: SqlDb;
   ledger: Ledger;
   services: SeedDeps["services"];
@@ -64,7 +64,7 @@ export async function prepareDemo(deps: DemoDeps): Promise<DemoSetup | null> {
     }
     return null;
   }
-  const outcome = await seedDemo({ db: deps.db, ledger: deps.ledger, services: deps.services, now: deps.now });
+  const outcome = await seedDemo({ db: deps.db, ledger: deps.ledger, services: deps.services, now: deps.now, lockWaitMs: deps.config.demoSeedWaitMs });
   if (outcome.status === "not_empty") {
     deps.logger.info("demo: the database already holds institutions, so no demo data was seeded");
     return null;

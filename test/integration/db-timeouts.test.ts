@@ -114,7 +114,7 @@ describe("PostgreSQL that does not answer", () => {
 
 describe("DB_CONNECT_TIMEOUT_MS and DB_STATEMENT_TIMEOUT_MS", () => {
   it("default to 5 s and 30 s, take 0 for no limit, and refuse what is not a number of ms", () => {
-    expect(loadConfig({})).toMatchObject({ dbConnectTimeoutMs: 5_000, dbStatementTimeoutMs: 30_000 });
+    expect(loadConfig({})).toMatchObject({ dbConnectTimeoutMs: 5_000, dbStatementTimeoutMs: 30_000, demoSeedWaitMs: 60_000 });
     expect(loadConfig({ DB_CONNECT_TIMEOUT_MS: "0", DB_STATEMENT_TIMEOUT_MS: "0" })).toMatchObject({ dbConnectTimeoutMs: 0, dbStatementTimeoutMs: 0 });
     expect(() => loadConfig({ DB_STATEMENT_TIMEOUT_MS: "30s" })).toThrow(/DB_STATEMENT_TIMEOUT_MS/);
     expect(() => loadConfig({ DB_CONNECT_TIMEOUT_MS: "-1" })).toThrow(/DB_CONNECT_TIMEOUT_MS/);
