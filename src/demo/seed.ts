@@ -23,6 +23,7 @@ import type { ActionContext, Customer } from "../core/directory/types.js";
 import type { PinService } from "../core/auth/pin-service.js";
 import type { FeeBand, FeeSchedule } from "../core/fees/types.js";
 import { scheduleProblems } from "../core/fees/bands.js";
+import { institutionAccounts } from "../core/institutions/institutions.js";
 import { ensureSystemAccount } from "../core/institutions/system-accounts.js";
 import type { Institution } from "../core/institutions/types.js";
 import { derivedUuid, uuidv7 } from "../core/ledger/ids.js";
@@ -184,7 +185,7 @@ async function seed(deps: SeedDeps): Promise<string> {
   return institution.id;
 }
 
-/** As Institutions.create does: the row, then its fee-income and operating accounts. */
+/** As Institutions.create does: the row with its fee-income and operating accounts (opened here too when an older seed left them out). */
 async function ensureInstitution(db: SqlDb, ledger: Ledger, now: Date): Promise<Institution> {
   const store = new SqlInstitutionStore(db);
   let id = await findDemoInstitution(db);
@@ -192,7 +193,7 @@ async function ensureInstitution(db: SqlDb, ledger: Ledger, now: Date): Promise<
     const { code, name, currency, timezone, language } = DEMO.institution;
     const institution: Institution = { id: uuidv7(), code, name, currency, timezone, language, limitUnitMinor: DEFAULT_LIMIT_UNIT_MINOR, createdAt: now };
     const after = { id: institution.id, code, name, currency, timezone, language };
-    await store.insert(institution, [entry("admin.institution.create", institution.id, { before: null, after })]);
+    await store.insert(institution, [entry("admin.institution.create", institution.id, { before: null, after })], institutionAccounts(institution));
     // false means the code was taken meanwhile (another instance seeding): use that one.
     id = await findDemoInstitution(db);
   }

@@ -4,7 +4,9 @@ import { isLanguage } from "../directory/types.js";
 import { isValidTimeZone } from "../limits/periods.js";
 import { DEFAULT_LIMIT_UNIT_MINOR } from "../limits/security-levels.js";
 import type { InstitutionStore } from "./ports.js";
-import { ensureSystemAccount, type SystemAccountLedger } from "./system-accounts.js";
+import { newAccount } from "../ledger/ledger.js";
+import type { Account } from "../ledger/types.js";
+import { systemAccountInput, type SystemAccountLedger } from "./system-accounts.js";
 import { CURRENCY_RE, INSTITUTION_CODE_RE, MAX_INSTITUTION_NAME_CHARS, type Institution } from "./types.js";
 
 export interface NewInstitution {
@@ -36,6 +38,11 @@ const MAX_PAGE = 200;
 /** A limit unit above this would put the largest ceiling (a month's, 6,000,000 units) near bigint's end. */
 export const MAX_LIMIT_UNIT_MINOR = 1_000_000_000n;
 
+/** The system accounts an institution opens with: fee income and the bank's operating account. */
+export function institutionAccounts(institution: Pick<Institution, "id" | "currency">): Account[] {
+  return [systemAccountInput(institution, { kind: "fee_income" }), systemAccountInput(institution, { kind: "bank" })].map(newAccount);
+}
+
 /** Institutions are created by the platform operator; banks only read their own. */
 export class Institutions {
   private readonly now: () => Date;
@@ -63,10 +70,10 @@ export class Institutions {
       subject: institution.id,
       payload: { before: null, after: { ...institution, limitUnitMinor: institution.limitUnitMinor.toString(), createdAt: undefined } },
     };
-    if (!(await this.deps.store.insert(institution, [entry]))) return { ok: false, code: "institution_code_taken" };
-    // Opened now rather than on first use, so that reports and fees find them from day one.
-    await ensureSystemAccount(this.deps.ledger, institution, { kind: "fee_income" });
-    await ensureSystemAccount(this.deps.ledger, institution, { kind: "bank" });
+    // Opened now rather than on first use, so that reports and fees find them from day one; with
+    // the row, in its transaction: written after it, a failure between left an institution without
+    // them, and the operator's retry was refused (code taken) and never opened them.
+    if (!(await this.deps.store.insert(institution, [entry], institutionAccounts(institution)))) return { ok: false, code: "institution_code_taken" };
     return { ok: true, institution };
   }
 

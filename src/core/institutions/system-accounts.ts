@@ -55,14 +55,20 @@ export function ensureSystemAccount(
   return opened;
 }
 
-async function openSystemAccount(ledger: SystemAccountLedger, institution: Pick<Institution, "id" | "currency">, purpose: SystemAccountPurpose): Promise<Account> {
-  const id = systemAccountId(institution.id, purpose);
-  const existing = await ledger.getAccount(id);
-  if (existing) return existing;
+/** What opening the account for purpose asks of the ledger. */
+export function systemAccountInput(institution: Pick<Institution, "id" | "currency">, purpose: SystemAccountPurpose): NewAccount & { id: string } {
   const kind: AccountKind = purpose.kind;
   const ownerRef = purpose.kind === "telco_payable" ? purpose.telcoId : institution.id;
+  return { id: systemAccountId(institution.id, purpose), institutionId: institution.id, currency: institution.currency, kind, ownerRef };
+}
+
+async function openSystemAccount(ledger: SystemAccountLedger, institution: Pick<Institution, "id" | "currency">, purpose: SystemAccountPurpose): Promise<Account> {
+  const input = systemAccountInput(institution, purpose);
+  const id = input.id;
+  const existing = await ledger.getAccount(id);
+  if (existing) return existing;
   try {
-    return await ledger.createAccount({ id, institutionId: institution.id, currency: institution.currency, kind, ownerRef });
+    return await ledger.createAccount(input);
   } catch (error) {
     // A concurrent caller opened it first (primary key): use theirs. Anything else is an outage.
     const opened = await ledger.getAccount(id);

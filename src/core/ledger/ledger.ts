@@ -100,7 +100,8 @@ export class Ledger {
   }
 }
 
-function newAccount(input: NewAccount): Account {
+/** The account a NewAccount opens (checked, zero balances); what createAccounts writes. */
+export function newAccount(input: NewAccount): Account {
   if (!isUuid(input.institutionId)) throw new InvalidAccount("institutionId must be a UUID");
   if (!CURRENCY_RE.test(input.currency)) throw new InvalidAccount("currency must be an ISO 4217 code such as KES");
   if (!ACCOUNT_KINDS.includes(input.kind)) throw new InvalidAccount(`kind must be one of ${ACCOUNT_KINDS.join(", ")}`);

@@ -11,6 +11,7 @@ import type { FeeScheduleStore, StoredFeeSchedule } from "../../core/fees/ports.
 import type { FeeSchedule, FeeType } from "../../core/fees/types.js";
 import type { InstitutionStore } from "../../core/institutions/ports.js";
 import type { Institution } from "../../core/institutions/types.js";
+import type { Account } from "../../core/ledger/types.js";
 import type { PeriodKeys } from "../../core/limits/periods.js";
 import type { LimitPolicyKey, LimitPolicyStore, StoredLimitPolicy } from "../../core/limits/ports.js";
 import type { LimitPolicy, LimitUsage } from "../../core/limits/types.js";
@@ -29,8 +30,8 @@ export class CachedInstitutionStore implements InstitutionStore {
     this.cache = new TtlCache(ttlMs);
   }
 
-  async insert(institution: Institution, audit: AuditEntryInput[]): Promise<boolean> {
-    const inserted = await this.inner.insert(institution, audit);
+  async insert(institution: Institution, audit: AuditEntryInput[], accounts: Account[]): Promise<boolean> {
+    const inserted = await this.inner.insert(institution, audit, accounts);
     this.cache.invalidate(institution.id);
     return inserted;
   }

@@ -2,7 +2,9 @@ import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import type { Language } from "../../core/directory/types.js";
 import type { InstitutionStore } from "../../core/institutions/ports.js";
 import type { Institution } from "../../core/institutions/types.js";
+import type { Account } from "../../core/ledger/types.js";
 import { appendAuditEntries } from "./audit-store.js";
+import { insertAccounts } from "./ledger-store.js";
 import { date, iso, uniqueViolation } from "./policy-rows.js";
 import type { SqlDb } from "./sql.js";
 
@@ -37,7 +39,7 @@ const MAX_KNOWN_ZONES = 2_000;
 export class SqlInstitutionStore implements InstitutionStore {
   constructor(private readonly db: SqlDb) {}
 
-  async insert(i: Institution, audit: AuditEntryInput[]): Promise<boolean> {
+  async insert(i: Institution, audit: AuditEntryInput[], accounts: Account[]): Promise<boolean> {
     try {
       await this.db.transaction(async (tx) => {
         await tx.query(
@@ -45,6 +47,7 @@ export class SqlInstitutionStore implements InstitutionStore {
            VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::bigint, $8::timestamptz)`,
           [i.id, i.code, i.name, i.currency, i.timezone, i.language, i.limitUnitMinor.toString(), iso(i.createdAt)],
         );
+        if (accounts.length > 0) await insertAccounts(tx, accounts);
         await appendAuditEntries(tx, audit, i.createdAt);
       });
       return true;

@@ -29,7 +29,7 @@ import { loadPendings, saveCountedQuery, usageKeysToLoad, type LoadedPending } f
 import { latestUsageCounters, loadUsageCounters, saveUsageCountersQuery, selectUsageCounters, upsertUsageCounters, usageCountersFrom, type UsageCounterRow } from "./limit-policy-store.js";
 import { LedgerCache, type CachedSnapshot } from "./ledger-cache.js";
 import { BatchedRead } from "./batched-read.js";
-import { clientExecutor, PostgresDb, type SqlDb } from "./sql.js";
+import { clientExecutor, PostgresDb, type SqlDb, type SqlExecutor } from "./sql.js";
 
 // Balances and wallet reads (coalesced per turn): prepared, as every hop that shows a balance makes
 // one, and parsing it afresh cost PostgreSQL more than running it.
@@ -386,19 +386,7 @@ export class SqlLedgerStore implements LedgerStore {
   }
 
   async createAccounts(accounts: Account[]): Promise<void> {
-    await this.db.query(
-      `INSERT INTO accounts (id, institution_id, currency, kind, owner_ref, status, flags)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])`,
-      [
-        accounts.map((a) => a.id),
-        accounts.map((a) => a.institutionId),
-        accounts.map((a) => a.currency),
-        accounts.map((a) => a.kind),
-        accounts.map((a) => a.ownerRef),
-        accounts.map((a) => a.status),
-        accounts.map((a) => a.flags),
-      ],
-    );
+    await insertAccounts(this.db, accounts);
   }
 
   async getAccounts(ids: string[]): Promise<Account[]> {
@@ -740,4 +728,21 @@ function outboxParams(notices: OutboxNotice[]): string[] {
     textArray(notices, (n) => n.language ?? null),
     textArray(notices, (n) => n.kind),
   ];
+}
+
+/** Writes new accounts (zero balances) on db or in a transaction (an institution's, with its row). */
+export async function insertAccounts(db: SqlExecutor, accounts: Account[]): Promise<void> {
+  await db.query(
+    `INSERT INTO accounts (id, institution_id, currency, kind, owner_ref, status, flags)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])`,
+    [
+      accounts.map((a) => a.id),
+      accounts.map((a) => a.institutionId),
+      accounts.map((a) => a.currency),
+      accounts.map((a) => a.kind),
+      accounts.map((a) => a.ownerRef),
+      accounts.map((a) => a.status),
+      accounts.map((a) => a.flags),
+    ],
+  );
 }
