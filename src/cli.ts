@@ -78,7 +78,7 @@ async function auditVerify(): Promise<number> {
       for (const p of ledger.problems) console.error(`  - ${p}`);
       return 1;
     }
-    console.log(`audit ok: ${chain.checked} entries chained; ${ledger.covered} of ${ledger.transfers} transfers match their digests`);
+    console.log(`audit ok: ${chain.checked} entries chained; ${ledger.covered} of ${ledger.transfers} transfers and ${ledger.coveredFailures} of ${ledger.failures} recorded failures match their digests`);
     return 0;
   });
 }
