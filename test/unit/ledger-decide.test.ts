@@ -43,6 +43,7 @@ const ALL_CODES: Record<TransferResultCode, true> = {
   exists_with_different_pending_id: true,
   exists_with_different_timeout: true,
   exists_with_different_code: true,
+  exists_with_different_reference: true,
   exists_with_different_group: true,
   linked_event_failed: true,
   linked_group_too_large: true,
@@ -433,7 +434,7 @@ describe("decideBatch: idempotency", () => {
 
   it("answers exists to an identical retry and moves nothing", () => {
     const snap = afterFirst();
-    const { code, decision } = one(snap, { ...first, reference: "a different reference is not compared" });
+    const { code, decision } = one(snap, { ...first });
     expect(code).toBe("exists");
     expect(decision.transfers).toEqual([]);
     expect(decision.failures).toEqual([]);
@@ -447,6 +448,7 @@ describe("decideBatch: idempotency", () => {
     ["exists_with_different_amount", { amountMinor: 101n }],
     ["exists_with_different_timeout", { timeoutSec: 61 }],
     ["exists_with_different_timeout", { timeoutSec: undefined }],
+    ["exists_with_different_reference", { reference: "another request's reference" }],
     ["exists_with_different_code", { code: "other" }],
   ])("answers %s when that field differs", (expected, change) => {
     expectRefused(afterFirst(), { ...first, ...change }, expected);
@@ -469,7 +471,7 @@ describe("decideBatch: idempotency", () => {
     expectRefused(next, { ...settle, creditAccountId: id("bank") }, "exists_with_different_credit_account_id");
   });
 
-  it("compares fields in a fixed order: kind, debit, credit, amount, pending id, timeout, code", () => {
+  it("compares fields in a fixed order: kind, debit, credit, amount, pending id, timeout, code, reference", () => {
     const existing: Transfer = {
       id: id("x"),
       kind: "single",
@@ -493,6 +495,7 @@ describe("decideBatch: idempotency", () => {
       pendingId: id("p"),
       timeoutSec: 5,
       code: "other",
+      reference: "another",
     };
     const fixes: Partial<TransferInput>[] = [
       { kind: "single" },
@@ -502,6 +505,7 @@ describe("decideBatch: idempotency", () => {
       { pendingId: undefined },
       { timeoutSec: undefined },
       { code: "p2p" },
+      { reference: undefined },
     ];
     const order: TransferResultCode[] = [];
     let input = all;
@@ -518,6 +522,7 @@ describe("decideBatch: idempotency", () => {
       "exists_with_different_pending_id",
       "exists_with_different_timeout",
       "exists_with_different_code",
+      "exists_with_different_reference",
       "exists",
     ]);
   });

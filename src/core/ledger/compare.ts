@@ -23,5 +23,8 @@ export function compareWithExisting(input: TransferInput, existing: Transfer | T
   if (isFailure(existing)) return existing.result;
   if ((input.timeoutSec ?? null) !== existing.timeoutSec) return "exists_with_different_timeout";
   if (input.code !== existing.code) return "exists_with_different_code";
+  // Stored content like the rest (receipts, statements, the audit digest): another reference is
+  // another request reusing the id. Failures do not store one, so a refused id is not compared.
+  if ((input.reference ?? null) !== existing.reference) return "exists_with_different_reference";
   return "exists";
 }

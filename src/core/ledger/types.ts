@@ -169,6 +169,7 @@ export type TransferResultCode =
   | "exists_with_different_pending_id"
   | "exists_with_different_timeout"
   | "exists_with_different_code"
+  | "exists_with_different_reference"
   /** Linked groups: some members exist and others are new, so the group is not the one written. */
   | "exists_with_different_group"
   | "linked_event_failed"
