@@ -9,10 +9,18 @@ export const TRANSFERS_PER_AUDIT_ENTRY = 200;
 
 export const LEDGER_BATCH_ACTION = "ledger.batch";
 
-/** One transfer as the digest sees it: every stored field, in a fixed order. */
-export function transferDigestLine(t: Transfer, createdAt = t.createdAt.toISOString()): string {
-  return `${t.id}|${t.kind}|${t.debitAccountId}|${t.creditAccountId}|${t.amountMinor}|${t.currency}|${t.pendingId ?? ""}|${
+/**
+ * The digest's line format of the entries the ledger writes now (payload `v`). Version 1 (entries
+ * with no `v`, written until 2026-11-30) left out a pending's timeout and expiry, so either could be
+ * changed behind the ledger's back unnoticed; `audit verify` still reads those entries as written.
+ */
+export const LEDGER_DIGEST_VERSION = 2;
+
+/** One transfer as the digest sees it: every stored field the ledger acts on, in a fixed order. */
+export function transferDigestLine(t: Transfer, createdAt = t.createdAt.toISOString(), version = LEDGER_DIGEST_VERSION): string {
+  const v1 = `${t.id}|${t.kind}|${t.debitAccountId}|${t.creditAccountId}|${t.amountMinor}|${t.currency}|${t.pendingId ?? ""}|${
     t.code}|${t.reference ?? ""}|${createdAt}`;
+  return version === 1 ? v1 : `${v1}|${t.timeoutSec ?? ""}|${t.expiresAt?.toISOString() ?? ""}`;
 }
 
 /** SHA-256 of the lines, each ended by a newline; hashed as one string (one call into the hash, not two a line). */
@@ -70,7 +78,7 @@ const LEDGER_ENTRY = { actorType: "system", actorId: "ledger", action: LEDGER_BA
  * chunk instead of one per transfer (which would halve the ledger's throughput).
  */
 export function ledgerAuditEntries(decision: BatchDecision): AuditEntryInput[] {
-  return ledgerAuditChunks(decision).map(({ transfers, failures, digest }) => ({ ...LEDGER_ENTRY, payload: { transfers, failures, digest } }));
+  return ledgerAuditChunks(decision).map(({ transfers, failures, digest }) => ({ ...LEDGER_ENTRY, payload: { transfers, failures, digest, v: LEDGER_DIGEST_VERSION } }));
 }
 
 // Only what UUIDs, result codes and "id:result" references are made of: no character that JSON
@@ -81,16 +89,16 @@ const PLAIN_REFS = /^[0-9a-z:_,-]*$/;
  * ledgerAuditEntries already prepared for the chain (prepareEntry of each), built directly: the
  * generic path redacts, normalizes and serializes a payload of a few hundred strings key by key,
  * which cost the writer a tenth of its CPU per transfer. Its payload is the canonical JSON of
- * { digest, failures, transfers } written by hand, which equals what prepareEntry makes whenever
+ * { digest, failures, transfers, v } written by hand, which equals what prepareEntry makes whenever
  * every reference is plain (UUIDs and result codes always are; anything else takes the generic
  * path). A unit test holds the two equal.
  */
 export function ledgerAuditPrepared(decision: BatchDecision): PreparedEntry[] {
   return ledgerAuditChunks(decision).map(({ transfers, failures, digest }) => {
-    const payload = { digest, failures, transfers };
+    const payload = { digest, failures, transfers, v: LEDGER_DIGEST_VERSION };
     const transferList = transfers.join(",");
     const failureList = failures.join(",");
-    const payloadJson = `{"digest":"${digest}","failures":[${quoted(failureList)}],"transfers":[${quoted(transferList)}]}`;
+    const payloadJson = `{"digest":"${digest}","failures":[${quoted(failureList)}],"transfers":[${quoted(transferList)}],"v":${LEDGER_DIGEST_VERSION}}`;
     // Anything else, or a payload past the cap (which prepareEntry refuses), as the generic path has it.
     if (!PLAIN_REFS.test(transferList) || !PLAIN_REFS.test(failureList) || payloadJson.length > MAX_PAYLOAD_CHARS) {
       return prepareEntry({ ...LEDGER_ENTRY, payload });

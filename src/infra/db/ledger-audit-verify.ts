@@ -1,4 +1,4 @@
-import { digestOf, LEDGER_BATCH_ACTION, transferDigestLine } from "../../core/ledger/audit-digest.js";
+import { digestOf, LEDGER_BATCH_ACTION, LEDGER_DIGEST_VERSION, transferDigestLine } from "../../core/ledger/audit-digest.js";
 import { TRANSFER_COLUMNS, toTransfer, type TransferRow } from "./ledger-rows.js";
 import type { SqlExecutor } from "./sql.js";
 
@@ -15,7 +15,8 @@ export interface LedgerAuditReport {
 
 interface BatchEntry {
   seq: string;
-  payload: { transfers?: string[]; failures?: string[]; digest?: string };
+  /** `v`: the digest's line format (absent: 1, see LEDGER_DIGEST_VERSION). */
+  payload: { transfers?: string[]; failures?: string[]; digest?: string; v?: number };
 }
 
 /** Seqs of chain 1 read per query (a range, not "the next n rows": see audit-store's PAGE). */
@@ -73,7 +74,9 @@ async function checkEntry(db: SqlExecutor, entry: BatchEntry): Promise<string | 
   const byId = new Map(rows.rows.map((r) => [r.id, toTransfer(r)]));
   const missing = ids.filter((id) => !byId.has(id));
   if (missing.length > 0) return `audit entry ${entry.seq} names missing transfer ${missing[0]}`;
-  const lines = ids.map((id) => transferDigestLine(byId.get(id)!));
+  const version = entry.payload.v ?? 1;
+  if (version !== 1 && version !== LEDGER_DIGEST_VERSION) return `audit entry ${entry.seq}: unknown digest version ${String(version)}`;
+  const lines = ids.map((id) => { const t = byId.get(id)!; return transferDigestLine(t, t.createdAt.toISOString(), version); });
   const named = entry.payload.failures ?? [];
   for (const failure of named) lines.push(failure.replace(":", "|"));
   if (digestOf(lines) !== entry.payload.digest) return `audit entry ${entry.seq}: its transfers no longer match their digest`;
