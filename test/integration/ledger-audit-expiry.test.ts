@@ -6,10 +6,11 @@ import { digestOf, LEDGER_BATCH_ACTION, transferDigestLine } from "../../src/cor
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import { appendAuditEntries } from "../../src/infra/db/audit-store.js";
 import { verifyLedgerAgainstAudit } from "../../src/infra/db/ledger-audit-verify.js";
+import { STORE_KINDS } from "../helpers/db.js";
 import { useLedgerEnv } from "../helpers/ledger-setup.js";
 
-describe("ledger audit binding of a pending's expiry on postgres", () => {
-  const env = useLedgerEnv("postgres");
+describe.each(STORE_KINDS)("ledger audit binding of a pending's expiry on %s", (kind) => {
+  const env = useLedgerEnv(kind);
   const holdId = uuidv7();
 
   /** Runs sql with triggers off, as someone with the database's superuser could. */
