@@ -122,7 +122,7 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
   });
   const stopFollowing = institutions ? followInstitutionLanguage(institutions, institutionId, channel, deps.logger, deps.languageRefreshMs) : () => {};
   // A telco's plan stricter than the menus' longest flows: said at the start (not refused: the plan is the telco's).
-  await checkStageCaps(deps.services.tariffs, deps.logger);
+  await warnOfPlansStricterThanMenus(deps.services.tariffs, deps.logger);
   const meter = deps.services.sessionMeter;
   const chargeSweep = meter?.postUnposted ? startChargeSweep({ postUnposted: meter.postUnposted.bind(meter) }, institutionId, deps.logger, deps.chargeSweep) : null;
   return {
@@ -140,7 +140,12 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
   };
 }
 
-async function checkStageCaps(tariffs: Pick<TariffStore, "listPlans"> | undefined, logger: HopLogger): Promise<void> {
+/**
+ * Reads the telcos' plans and logs each flow longer than a plan in force allows (warnStageCaps);
+ * a failed read is logged too, never thrown: the gateway starts either way. (Not the core's
+ * checkStageCaps, the pure comparison it ends in.)
+ */
+async function warnOfPlansStricterThanMenus(tariffs: Pick<TariffStore, "listPlans"> | undefined, logger: HopLogger): Promise<void> {
   if (!tariffs) return;
   try {
     warnStageCaps(await tariffs.listPlans(), logger);
