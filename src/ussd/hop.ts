@@ -177,6 +177,8 @@ export class HopProcessor {
   private readonly mutex = new KeyedMutex();
   /** Meterings of ended sessions still running (they do not hold up the answer). */
   private readonly metering = new Set<Promise<void>>();
+  /** Closes after our error END still trying (closeAfterErrorEnd): drain waits for them. */
+  private readonly closing = new Set<Promise<void>>();
   /**
    * Sessions (keys) whose hop in this process runs a money step, until its commit is over: a hop
    * queued behind it (the aggregator's retry) that overruns its budget cannot say no money moved.
@@ -210,7 +212,7 @@ export class HopProcessor {
       reply = answer ?? this.plain(this.languageOf(key, req.msisdn, hop), this.overBudget(key, hop), true);
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
     }
-    if (reply.end && !hop.closed) this.closeAfterErrorEnd(key, req, hop.seenHop);
+    if (reply.end && !hop.closed) this.closeAfterErrorEnd(key, req, hop.seenHop, started);
     this.deps.logger.info(
       { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
       "ussd hop",
@@ -361,24 +363,63 @@ export class HopProcessor {
    * from it, the session was billed a stage short of the screens the subscriber saw. So on every
    * dialect, once the hops under way here are over, such a record is closed (a retry of the hop, or
    * any later one, hears that the session has ended) and metered as ended by us, counting that END;
-   * a later end notice finds it closed and meters nothing. Best effort: a lock held by another
-   * instance, or a full queue, leaves the session as it was (on Africa's Talking, its end notice
-   * then meters it without that END).
+   * a later end notice finds it closed and meters nothing. The record's lock is the once: whoever
+   * closes it meters it, and nobody meters a closed record again.
+   *
+   * A lock held by another instance (its hop of this session under way) is waited for, tried again
+   * outside this process's queue for the session until any holder's lock would have lapsed
+   * (lockTtlMs, plus a hop's wait): giving up at once, as before 2026-11-30, left a Hubtel or
+   * generic session open and unmetered for good (no notice follows our END). Only a process that
+   * stops meanwhile still loses the close (logged as the metering's own retries are).
    */
-  private closeAfterErrorEnd(key: string, req: HopRequest, seenHop: string | null | undefined): void {
-    const closing = this.rewriteLocked(key, (record) => {
-      if (!record || record.closed || record.msisdn !== req.msisdn) return NO_REWRITE;
-      const hop = this.digest(key, req.hopKey);
-      // A later hop was answered meanwhile (the aggregator's retry, on another instance, while this
-      // one overran): the session went on, and the screen that hop showed stands.
-      if (seenHop !== undefined && record.hop !== hop && record.hop !== seenHop) return NO_REWRITE;
-      // Our END is a screen shown; when the hop stored its own screen (over budget), it stood in for that one.
-      const menu = record.menu && record.hop !== hop ? { ...record.menu, stages: record.menu.stages + 1 } : record.menu;
-      const closed: SessionRecord = { ...record, menu, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, hop };
-      const writes = [{ key, value: encodeRecord(closed), ttlSec: this.limits.idleTtlSec }];
-      return { writes, applied: () => this.ended(req.aggregator, req.sessionId, closed, "end") };
-    });
-    closing?.catch((error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not closed"));
+  private closeAfterErrorEnd(key: string, req: HopRequest, seenHop: string | null | undefined, startedAtMs: number): void {
+    const deadline = Date.now() + this.limits.lockTtlMs + this.limits.lockWaitMs;
+    const attempt = async (): Promise<void> => {
+      for (;;) {
+        const applied = await this.rewriteLocked(key, (record) => this.errorEndClose(key, req, record, seenHop, startedAtMs));
+        if (applied === true) return;
+        if (Date.now() >= deadline) {
+          this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId }, "ussd session not closed: another instance kept its lock");
+          return;
+        }
+        await sleep(CLOSE_RETRY_MS);
+      }
+    };
+    const closing: Promise<void> = attempt()
+      .catch((error: unknown) => this.deps.logger.warn({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd session not closed"))
+      .finally(() => this.closing.delete(closing));
+    this.closing.add(closing);
+  }
+
+  /**
+   * What closing a session after our error END writes. A session with no record whose hop read
+   * none (seenHop null: its first hop failed, or was refused, before any screen was stored) showed
+   * that END alone, and the telco bills it all the same: it is stored closed and metered as one
+   * stage, from the hop's start. (Before 2026-11-30 it was not metered at all.) A hop that never
+   * read the session (busy, the store down) and finds nothing cannot tell a session that never
+   * began from one ended and forgotten meanwhile (Africa's Talking's notice, already metered): it
+   * meters nothing.
+   */
+  private errorEndClose(key: string, req: HopRequest, record: SessionRecord | null, seenHop: string | null | undefined, startedAtMs: number): Rewrite {
+    const hop = this.digest(key, req.hopKey);
+    if (!record) {
+      if (seenHop !== null) return NO_REWRITE;
+      const first: SessionRecord = { v: 1, msisdn: req.msisdn, menu: null, reply: { lines: [] }, ends: true, page: 0, consumed: 0, hop, seq: req.seq, nav: 0, closed: false, startedAtMs, network: req.networkCode };
+      return this.closeWith(key, req, first, hop);
+    }
+    if (record.closed || record.msisdn !== req.msisdn) return NO_REWRITE;
+    // A later hop was answered meanwhile (the aggregator's retry, on another instance, while this
+    // one overran): the session went on, and the screen that hop showed stands.
+    if (seenHop !== undefined && record.hop !== hop && record.hop !== seenHop) return NO_REWRITE;
+    // Our END is a screen shown; when the hop stored its own screen (over budget), it stood in for that one.
+    const menu = record.menu && record.hop !== hop ? { ...record.menu, stages: record.menu.stages + 1 } : record.menu;
+    return this.closeWith(key, req, { ...record, menu }, hop);
+  }
+
+  private closeWith(key: string, req: HopRequest, record: SessionRecord, hop: string): Rewrite {
+    const closed: SessionRecord = { ...record, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, hop };
+    const writes = [{ key, value: encodeRecord(closed), ttlSec: this.limits.idleTtlSec }];
+    return { writes, applied: () => this.ended(req.aggregator, req.sessionId, closed, "end") };
   }
 
   /** Hands a finished session to the meter without delaying the reply; metering is idempotent per session. */
@@ -509,6 +550,7 @@ export class HopProcessor {
    * metering of ended sessions included: a shutdown closes the store and the ledger after this.
    */
   async drain(): Promise<void> {
+    while (this.closing.size > 0) await Promise.all([...this.closing]);
     await this.mutex.idle();
     while (this.metering.size > 0) await Promise.all([...this.metering]);
   }
@@ -754,6 +796,9 @@ export class HopProcessor {
 
 /** Waits before the further tries of a hop's failed commit (within its lock's TTL: commitRetrying). */
 const COMMIT_RETRY_MS = [50, 100, 200, 400, 800, 1_600, 3_200];
+
+/** Waits between tries of closing a session after our error END while another instance holds its lock. */
+const CLOSE_RETRY_MS = 100;
 
 /** Waits between tries of a session's metering; past the last, it is given up (and logged). */
 const METER_RETRY_MS = [200, 1_000, 5_000];

@@ -1,0 +1,93 @@
+/**
+ * A session whose first hop fails (the database errors: the subscriber sees "service unavailable,
+ * no money was moved") showed that END and nothing else, and the telco bills it all the same: it is
+ * metered, once, as one stage, however many retries and end notices follow. Real Africa's Talking
+ * payloads through two gateway instances on the real Redis and PostgreSQL; the failing instance
+ * reaches the database through a proxy of this file's own that the test shuts (its meter does not).
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Ledger } from "../../src/core/ledger/ledger.js";
+import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
+import { isRetryableSqlError, PostgresDb } from "../../src/infra/db/sql.js";
+import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
+import { buildServices } from "../../src/services.js";
+import { TEST_DATABASE_URL } from "../helpers/db.js";
+import { openTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { openUssdRig, type RigInstance, type UssdRig } from "../helpers/ussd-rig.js";
+
+const SECRET = "e2e-metering-first-hop-0123456789abcdef";
+const PHONE = "+254712640001";
+const UNAVAILABLE = "END Service unavailable. No money was moved. Please try later.";
+const ENDED = "END This session has ended. Please dial again.";
+
+let rig: UssdRig;
+let proxy: TcpProxy;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+/** An instance whose menus read the database through the proxy; its sessions are metered by the rig's core. */
+async function flakyInstance(): Promise<RigInstance> {
+  proxy = await openTcpProxy("127.0.0.1", Number(new URL(TEST_DATABASE_URL).port || 5432));
+  const db = new PostgresDb({ connectionString: proxy.url(TEST_DATABASE_URL), schema: rig.test.schema, maxConnections: 4 });
+  const ledger = new Ledger(new SqlLedgerStore(db), { isRetryable: isRetryableSqlError });
+  const services = buildServices(db, ledger, { schema: rig.test.schema, pinKey: rig.pinKey });
+  cleanups.push(async () => {
+    await ledger.close().catch(() => undefined);
+    await services.close().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    await proxy.close().catch(() => undefined);
+  });
+  return rig.addInstance({ services: { ...services, sessionMeter: rig.services.sessionMeter }, ledger });
+}
+
+async function metered(sessionId: string): Promise<{ stages: number; charge: string; end_reason: string; msisdn: string }[]> {
+  const r = await rig.test.db.query<{ stages: number; charge: string; end_reason: string; msisdn: string }>(
+    "SELECT stages, charge_minor::text AS charge, end_reason, msisdn FROM metered_sessions WHERE session_id LIKE $1",
+    [`at:${sessionId}@%`],
+  );
+  return r.rows;
+}
+
+beforeAll(async () => {
+  rig = await openUssdRig({ code: "first-hop-bank", secret: SECRET, instances: 1 });
+  await rig.customer(PHONE, "Jane Firsthop", "en", "4827", 1_000_00n);
+  const tariffs = new SqlTariffStore(rig.test.db);
+  const telcoId = randomUUID();
+  const since = new Date(Date.now() - 60_000);
+  await tariffs.insertTelco({ id: telcoId, code: `telco-${randomBytes(3).toString("hex")}`, name: "First Telco", networkCodes: ["63902"], smppLinkIds: [], createdAt: since }, []);
+  // KES 0.10 a session and 0.05 a stage, paid by the bank: one stage costs 15.
+  await tariffs.insertPlan(
+    { id: randomUUID(), telcoId, name: "per stage", currency: "KES", perSessionMinor: 10n, perStageMinor: 5n, ceilingMinor: 1_000n, maxStages: 100, payer: "bank", effectiveFrom: since, createdAt: since, updatedAt: since },
+    [],
+  );
+});
+
+afterAll(async () => {
+  await rig?.close();
+  for (const cleanup of cleanups) await cleanup();
+});
+
+describe("a session whose first hop fails", () => {
+  it("is metered once, as the one screen it showed (the END), whatever retries and end notices follow", async () => {
+    const flaky = await flakyInstance();
+    const sessionId = `fh-${randomBytes(4).toString("hex")}`;
+    // The customer's read needs the database, which is gone: the dial itself fails.
+    await proxy.close();
+    expect((await rig.post(flaky.app, sessionId, PHONE, "")).text).toBe(UNAVAILABLE);
+    await flaky.gateway.hops.drain();
+    await expect.poll(() => metered(sessionId), { timeout: 5_000, interval: 50 }).toEqual([{ stages: 1, charge: "15", end_reason: "end", msisdn: PHONE }]);
+    // The aggregator's retry of the dial (on the other instance) hears that the session has ended.
+    expect((await rig.post(0, sessionId, PHONE, "")).text).toBe(ENDED);
+    // Africa's Talking then reports the session's end: nothing more is metered.
+    const notice = await request(rig.instances[0]!.app)
+      .post("/ussd/at/events")
+      .set("x-fingate-secret", SECRET)
+      .type("form")
+      .send({ sessionId, serviceCode: "*384#", phoneNumber: PHONE, networkCode: "63902", status: "Success", durationInMillis: "900", hopsCount: "1", cost: "KES 0.00" });
+    expect(notice.status).toBe(200);
+    await rig.instances[0]!.gateway.hops.drain();
+    expect(await metered(sessionId)).toHaveLength(1);
+    expect(await rig.keysOf(sessionId)).toEqual([]);
+  });
+});
