@@ -7,25 +7,40 @@
  * process that metered them has given up), from where its last sweep stopped. Several instances
  * sweeping the same sessions post each charge once: its transfer id is derived from the session
  * and stored with it, so the ledger answers the second posting `exists` (SessionMeter.postUnposted).
- * Nothing of this runs on a hop's path; each sweep reads the sessions ended since the last one
- * through the (institution, ended_at) index.
+ *
+ * Nothing of this runs on a hop's path. The sweep walks the institution's sessions in (end,
+ * session id) order, settled or not, a page of `batch` at a time (keyset paging over the
+ * (institution, ended_at) index), from a watermark kept in memory that moves past each page once
+ * its charges are posted: a statement reads at most `batch` rows, and a sweep at most
+ * `maxPagesPerSweep` pages. A process's first sweep starts a day back (`lookbackMs`: what a
+ * stopped instance left); one that stops short of the present (a day of sessions after a restart)
+ * leaves the rest to the next, which follows after `catchUpMs` rather than `everyMs`. Before
+ * 2026-11-30 the first sweep read the whole day at once: each statement walked every settled
+ * session of the day to fill its page of unposted ones, and the sweep went on until none was
+ * left; and a full page of sessions all ended at the same instant stopped it, the watermark then
+ * moving past the rest of them for good.
  */
 import type { SessionMeter } from "../core/tariffs/metering.js";
+import type { SweepKey } from "../core/tariffs/ports.js";
 import type { HopLogger } from "./hop.js";
 
 export interface ChargeSweepOptions {
-  /** How often to sweep (default one minute). */
+  /** How often to sweep once caught up with the present (default one minute). */
   everyMs?: number;
+  /** How soon the next sweep follows one that stopped short of the present (default one second). */
+  catchUpMs?: number;
   /** How long after its end a session's charge is left to the process that metered it (default 5 minutes). */
   graceMs?: number;
   /** How far back the first sweep of a process reads (default one day): what a stopped instance left. */
   lookbackMs?: number;
-  /** Sessions posted per query (default 200). */
+  /** Sessions read per statement, settled or not (default 500). */
   batch?: number;
+  /** Pages read per sweep at most (default 100). */
+  maxPagesPerSweep?: number;
   now?: () => number;
 }
 
-const DEFAULTS = { everyMs: 60_000, graceMs: 5 * 60_000, lookbackMs: 24 * 3_600_000, batch: 200 };
+const DEFAULTS = { everyMs: 60_000, catchUpMs: 1_000, graceMs: 5 * 60_000, lookbackMs: 24 * 3_600_000, batch: 500, maxPagesPerSweep: 100 };
 
 export interface ChargeSweep {
   /** One sweep now (the timer's work; tests). Resolves with the charges settled. */
@@ -42,24 +57,29 @@ export function startChargeSweep(
 ): ChargeSweep {
   const o = { ...DEFAULTS, ...options };
   const now = options.now ?? Date.now;
-  // Sessions ended before this were swept (or lie beyond the lookback); it moves only after a sweep
-  // that went through, so a failed one is read again next time.
-  let cursorMs = now() - o.lookbackMs;
+  // Sessions before this were swept (or lie beyond the lookback). It moves past a page only once
+  // that page's charges were posted, so a failed page is read again next time.
+  let mark: SweepKey = { endedAt: new Date(now() - o.lookbackMs), sessionId: "" };
+  let caughtUp = false;
   let running: Promise<number> | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
 
   const sweepOnce = async (): Promise<number> => {
-    const untilMs = now() - o.graceMs;
-    let from = new Date(cursorMs);
+    const until = new Date(now() - o.graceMs);
     let settled = 0;
-    for (;;) {
-      const done = await meter.postUnposted(institutionId, from, new Date(untilMs), o.batch);
+    for (let page = 0; page < o.maxPagesPerSweep; page++) {
+      const done = await meter.postUnposted(institutionId, mark, until, o.batch);
       settled += done.settled;
-      // A full page: more may follow from the last one's end (those settled are not read again).
-      // (A page all ended at the same instant as the last would be read again: left to the next sweep.)
-      if (done.settled < o.batch || done.lastEndedAt === null || done.lastEndedAt.getTime() === from.getTime()) break;
-      from = done.lastEndedAt;
+      if (done.last) mark = done.last;
+      if (done.read < o.batch) {
+        // Nothing more before `until`: the next sweep starts there.
+        if (until.getTime() > mark.endedAt.getTime()) mark = { endedAt: until, sessionId: "" };
+        caughtUp = true;
+        return settled;
+      }
     }
-    cursorMs = Math.max(cursorMs, untilMs);
+    caughtUp = false;
     return settled;
   };
 
@@ -68,17 +88,31 @@ export function startChargeSweep(
     return running;
   };
 
-  const timer = setInterval(() => {
-    sweep()
-      .then((settled) => settled > 0 && logger.warn({ settled }, "ussd session charges left unposted were posted"))
-      .catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message.slice(0, 200) : "unknown" }, "ussd session charge sweep failed"));
-  }, o.everyMs);
-  timer.unref();
+  const schedule = (ms: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      sweep()
+        .then(
+          (settled) => {
+            if (settled > 0) logger.warn({ settled }, "ussd session charges left unposted were posted");
+            return caughtUp ? o.everyMs : o.catchUpMs;
+          },
+          (error: unknown) => {
+            logger.warn({ err: error instanceof Error ? error.message.slice(0, 200) : "unknown" }, "ussd session charge sweep failed");
+            return o.everyMs;
+          },
+        )
+        .then(schedule);
+    }, ms);
+    timer.unref();
+  };
+  schedule(o.everyMs);
 
   return {
     sweep,
     stop: async () => {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
       await running?.catch(() => undefined);
     },
   };

@@ -3,7 +3,7 @@ import type { Institution } from "../institutions/types.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
 import type { TransferInput, TransferResult } from "../ledger/types.js";
 import { sessionChargeMinor } from "./charge.js";
-import type { SessionLog, TariffStore } from "./ports.js";
+import type { SessionLog, SweepKey, TariffStore } from "./ports.js";
 import { SESSION_END_REASONS, type MeteredSession, type SessionEndReason, type TariffPlan, type Telco } from "./types.js";
 
 /** A USSD session that ended (END screen, user abort or timeout), as the channel reports it. */
@@ -106,19 +106,21 @@ export class SessionMeter {
   /**
    * Posts the charges of the institution's sessions recorded but never posted (their outcome
    * unknown: the posting failed through every try of the process that metered them, or that
-   * process stopped first), ended from `endedFrom` until `endedBefore`, at most `limit`. Each is
-   * posted as its stored row says, under its stored (derived) transfer id: a charge that did post
-   * (its answer lost), or that another instance's sweep posts at the same time, is answered
-   * `exists` by the ledger and settled as posted, never posted twice. Throws on a failure (the
-   * caller tries again later); returns how many were settled and the last one's end.
+   * process stopped first) among one page of its sessions: the next `limit` at most after `after`
+   * that ended before `endedBefore` (SessionLog.unposted). Each is posted as its stored row says,
+   * under its stored (derived) transfer id: a charge that did post (its answer lost), or that
+   * another instance's sweep posts at the same time, is answered `exists` by the ledger and
+   * settled as posted, never posted twice. Throws on a failure (the caller tries the page again
+   * later); returns how many were settled, where the next page starts, and how many sessions the
+   * page held.
    */
-  async postUnposted(institutionId: string, endedFrom: Date, endedBefore: Date, limit: number): Promise<{ settled: number; lastEndedAt: Date | null }> {
-    const sessions = await this.deps.sessions.unposted(institutionId, endedFrom, endedBefore, limit);
-    if (sessions.length === 0) return { settled: 0, lastEndedAt: null };
+  async postUnposted(institutionId: string, after: SweepKey, endedBefore: Date, limit: number): Promise<{ settled: number; last: SweepKey | null; read: number }> {
+    const page = await this.deps.sessions.unposted(institutionId, after, endedBefore, limit);
+    if (page.sessions.length === 0) return { settled: 0, last: page.last, read: page.read };
     const institution = await this.deps.institutions.get(institutionId);
-    if (!institution) return { settled: 0, lastEndedAt: null };
-    await Promise.all(sessions.map((s) => this.post(s, institution)));
-    return { settled: sessions.length, lastEndedAt: sessions.at(-1)!.endedAt };
+    if (!institution) return { settled: 0, last: page.last, read: page.read };
+    await Promise.all(page.sessions.map((s) => this.post(s, institution)));
+    return { settled: page.sessions.length, last: page.last, read: page.read };
   }
 
   /**

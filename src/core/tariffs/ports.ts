@@ -58,9 +58,24 @@ export interface SessionLog {
   /** Sets the posting outcome once; a later answer for the same session does not overwrite it. */
   settle(institutionId: string, sessionId: string, chargeResult: string): Promise<void>;
   /**
-   * The institution's sessions with a charge whose outcome is still unknown (charge_result NULL,
-   * a charge above zero in a currency), ended from `endedFrom` (inclusive) until `endedBefore`,
-   * oldest end first, at most `limit`.
+   * One page of the institution's sessions ended before `endedBefore`, the next `limit` at most
+   * after `after` in (end, session id) order, settled or not: of those, the ones with a charge whose
+   * outcome is still unknown (charge_result NULL, a charge above zero in a currency), oldest end
+   * first; the key of the last session of the page (null when it was empty), where the next page
+   * starts; and how many sessions the page held (fewer than `limit`: nothing more before `endedBefore`).
    */
-  unposted(institutionId: string, endedFrom: Date, endedBefore: Date, limit: number): Promise<MeteredSession[]>;
+  unposted(institutionId: string, after: SweepKey, endedBefore: Date, limit: number): Promise<UnpostedPage>;
+}
+
+/** A place in the (ended at, session id) order of an institution's metered sessions. */
+export interface SweepKey {
+  endedAt: Date;
+  /** "" before every session that ended at endedAt. */
+  sessionId: string;
+}
+
+export interface UnpostedPage {
+  sessions: MeteredSession[];
+  last: SweepKey | null;
+  read: number;
 }

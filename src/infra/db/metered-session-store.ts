@@ -1,4 +1,4 @@
-import type { SessionLog } from "../../core/tariffs/ports.js";
+import type { SessionLog, SweepKey, UnpostedPage } from "../../core/tariffs/ports.js";
 import type { MeteredSession, SessionEndReason, SessionPayer } from "../../core/tariffs/types.js";
 import { big, date, iso } from "./policy-rows.js";
 import type { SqlDb } from "./sql.js";
@@ -178,17 +178,25 @@ export class SqlSessionLog implements SessionLog {
     await this.settles.submit({ institutionId, sessionId, chargeResult });
   }
 
-  async unposted(institutionId: string, endedFrom: Date, endedBefore: Date, limit: number): Promise<MeteredSession[]> {
-    // Over the (institution_id, ended_at) index: a sweep reads the sessions ended since its last
-    // one, and no index is added that every insert and settle would have to keep up.
-    const result = await this.db.query<SessionRow>(
-      `SELECT ${COLUMNS} FROM metered_sessions
-       WHERE institution_id = $1::uuid AND ended_at >= $2::timestamptz AND ended_at < $3::timestamptz
-         AND charge_result IS NULL AND charge_minor > 0 AND currency IS NOT NULL
-       ORDER BY ended_at, session_id LIMIT $4`,
-      [institutionId, iso(endedFrom), iso(endedBefore), limit],
+  async unposted(institutionId: string, after: SweepKey, endedBefore: Date, limit: number): Promise<UnpostedPage> {
+    // A page of every session past the key, settled or not, over the (institution_id, ended_at)
+    // index: each statement reads at most `limit` rows, however few of them are unposted. (Reading
+    // only the unposted ones, a statement walked every settled session of its span, a day of them
+    // on a process's first sweep, to fill its page.) No index is added that every insert and settle
+    // would have to keep up.
+    const result = await this.db.query<SessionRow & { due: boolean }>(
+      `SELECT ${COLUMNS}, (charge_result IS NULL AND charge_minor > 0 AND currency IS NOT NULL) AS due FROM metered_sessions
+       WHERE institution_id = $1::uuid AND ended_at >= $2::timestamptz AND (ended_at, session_id) > ($2::timestamptz, $3::text)
+         AND ended_at < $4::timestamptz
+       ORDER BY ended_at, session_id LIMIT $5`,
+      [institutionId, iso(after.endedAt), after.sessionId, iso(endedBefore), limit],
     );
-    return result.rows.map(toSession);
+    const last = result.rows.at(-1);
+    return {
+      sessions: result.rows.filter((r) => r.due).map(toSession),
+      last: last ? { endedAt: date(last.ended_at), sessionId: last.session_id } : null,
+      read: result.rows.length,
+    };
   }
 
   async get(institutionId: string, sessionId: string): Promise<MeteredSession | null> {
