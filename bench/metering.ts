@@ -53,7 +53,8 @@ async function main() {
     if (!created.ok) throw new Error(created.code);
     const bank = created.institution;
     const store = new SqlTariffStore(db);
-    const tariffs = new TariffPlans(store);
+    // Set up at the plan's start: a plan starts no earlier than it is created.
+    const tariffs = new TariffPlans(store, () => new Date("2026-01-01T00:00:00Z"));
     const telco = await tariffs.createTelco(PLATFORM, "demo-ke", { name: "Demo", networkCodes: ["63902"], smppLinkIds: [] });
     if (!telco.ok) throw new Error(telco.code);
     const plan = await tariffs.createPlan(PLATFORM, telco.telco.id, {

@@ -1,5 +1,8 @@
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Principal } from "../../src/core/access/types.js";
+import { TariffPlans } from "../../src/core/tariffs/plans.js";
+import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
 import { PLATFORM_KEY, bearer, issueKey, openAdmin, type AdminFixture } from "./admin-fixture.js";
 
 let f: AdminFixture;
@@ -264,9 +267,17 @@ describe("telcos and tariff plans (platform)", () => {
 
   it("a plan in effect keeps its terms: a new price is a 409 (plan_in_effect) and changes nothing; a rename passes", async () => {
     const inEffect = { ...plan, name: "TRAI 2025", effectiveFrom: "2025-01-01T00:00:00+05:30" };
-    const created = await request(f.app).post("/admin/v1/tariff-plans").set(...bearer(PLATFORM_KEY)).send({ telcoId, ...inEffect });
-    expect(created.status).toBe(201);
-    const id = created.body.id as string;
+    // Dated back, it would price sessions that started before it existed: refused.
+    const backDated = await request(f.app).post("/admin/v1/tariff-plans").set(...bearer(PLATFORM_KEY)).send({ telcoId, ...inEffect });
+    expect([backDated.status, backDated.body.error?.code]).toEqual([409, "effective_from_past"]);
+    // The plan as it was created when it was announced, at its start.
+    const platform: Principal = { keyId: "env", role: "platform", institutionId: null };
+    const start = new Date(inEffect.effectiveFrom);
+    const created = await new TariffPlans(new SqlTariffStore(f.test.db), () => start).createPlan(platform, telcoId, {
+      ...inEffect, payer: "customer", perSessionMinor: BigInt(plan.perSessionMinor), perStageMinor: BigInt(plan.perStageMinor), ceilingMinor: BigInt(plan.ceilingMinor), effectiveFrom: start,
+    });
+    if (!created.ok) throw new Error(created.code);
+    const id = created.plan.id;
     const raised = await request(f.app).put(`/admin/v1/tariff-plans/${id}`).set(...bearer(PLATFORM_KEY)).send({ ...inEffect, ceilingMinor: "150" });
     expect([raised.status, raised.body.error?.code]).toEqual([409, "plan_in_effect"]);
     const later = await request(f.app).put(`/admin/v1/tariff-plans/${id}`).set(...bearer(PLATFORM_KEY)).send({ ...inEffect, effectiveFrom: "2099-06-01T00:00:00Z" });

@@ -80,7 +80,8 @@ describe("reports", () => {
 
   it("session charges per telco and local day: 21:30 UTC belongs to the next day in Nairobi, not in UTC", async () => {
     const store = new SqlTariffStore(f.test.db);
-    const tariffs = new TariffPlans(store);
+    // Set up at the start of the year, before the sessions below (a plan starts no earlier than it is created).
+    const tariffs = new TariffPlans(store, () => new Date("2026-01-01T00:00:00Z"));
     const telco = await tariffs.createTelco(PLATFORM, "safaricom-ke", { name: "Safaricom", networkCodes: ["63902"], smppLinkIds: [] });
     if (!telco.ok) throw new Error(telco.code);
     await tariffs.createPlan(PLATFORM, telco.telco.id, {

@@ -68,7 +68,8 @@ describe.each(STORE_KINDS)("session metering (%s)", (kind) => {
     wallet = await ledger.createAccount({ institutionId: bank.id, currency: "KES", kind: "customer_wallet", flags: AccountFlags.debitsMustNotExceedCredits });
     expect((await ledger.transfer({ id: uuidv7(), debitAccountId: funding.id, creditAccountId: wallet.id, amountMinor: 10_000n, code: "cash_in" })).result).toBe("ok");
     const store = new SqlTariffStore(test.db);
-    tariffs = new TariffPlans(store);
+    // Set up at the start of the year, before the sessions below (a plan starts no earlier than it is created).
+    tariffs = new TariffPlans(store, () => new Date("2026-01-01T00:00:00Z"));
     const telco = await tariffs.createTelco(PLATFORM, "safaricom-ke", { name: "Safaricom", networkCodes: ["63902"], smppLinkIds: ["smsc-nbo-1"] });
     if (!telco.ok) throw new Error(telco.code);
     telcoId = telco.telco.id;

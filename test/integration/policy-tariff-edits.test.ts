@@ -29,8 +29,15 @@ let test: TestDb;
 let ledger: Ledger;
 let bank: Institution;
 let wallet: Account;
+let store: SqlTariffStore;
 let tariffs: TariffPlans;
 let meter: SessionMeter;
+
+/**
+ * The plans as they were at `time`: a plan starts no earlier than it is created, so one in effect
+ * for an hour was created an hour ago (its audit entry says so too).
+ */
+const tariffsAt = (time: Date) => new TariffPlans(store, () => time);
 
 /** TRAI-style: 10 a session + 20 a stage, at most 50, paid by the customer. */
 const terms = (overrides: Partial<TariffTerms> = {}): TariffTerms => ({
@@ -50,7 +57,8 @@ async function telcoWithPlan(overrides: Partial<TariffTerms> = {}) {
   telcoSeq += 1;
   const telco = await tariffs.createTelco(PLATFORM, `edits-${telcoSeq}`, { name: "Telco", networkCodes: [`6412${telcoSeq}`], smppLinkIds: [] });
   if (!telco.ok) throw new Error(telco.code);
-  const plan = await tariffs.createPlan(PLATFORM, telco.telco.id, terms(overrides));
+  const effectiveFrom = terms(overrides).effectiveFrom;
+  const plan = await tariffsAt(new Date(Math.min(Date.now(), effectiveFrom.getTime()))).createPlan(PLATFORM, telco.telco.id, terms(overrides));
   if (!plan.ok) throw new Error(plan.code);
   return { networkCode: telco.telco.networkCodes[0]!, plan: plan.plan };
 }
@@ -68,7 +76,7 @@ beforeAll(async () => {
   const funding = await ledger.createAccount({ institutionId: bank.id, currency: "KES", kind: "settlement" });
   wallet = await ledger.createAccount({ institutionId: bank.id, currency: "KES", kind: "customer_wallet", flags: AccountFlags.debitsMustNotExceedCredits });
   expect((await ledger.transfer({ id: uuidv7(), debitAccountId: funding.id, creditAccountId: wallet.id, amountMinor: 10_000n, code: "cash_in" })).result).toBe("ok");
-  const store = new SqlTariffStore(test.db);
+  store = new SqlTariffStore(test.db);
   tariffs = new TariffPlans(store);
   meter = new SessionMeter({ tariffs: store, sessions: new SqlSessionLog(test.db), institutions, ledger });
 });
@@ -133,24 +141,31 @@ describe("a tariff plan that has taken effect", () => {
     });
     expect(metered).toMatchObject({ ok: true, session: { tariffPlanId: plan.id, chargeMinor: 30n } });
     // From an hour ago: the session of half an hour ago, priced at 30 by the first plan, would be this plan's.
+    // Today a plan dated back is refused before anything is read (effective_from_past); the store's
+    // own check still stands for one created then (or by a clock behind the sessions').
     const cheaper = { name: "cheaper", perSessionMinor: 5n, perStageMinor: 0n };
-    expect(await tariffs.createPlan(PLATFORM, telcoId, terms({ ...cheaper, effectiveFrom: new Date(Date.now() - HOUR_MS) }))).toMatchObject({ ok: false, code: "effective_from_billed" });
-    expect(await tariffs.createPlan(PLATFORM, telcoId, terms({ ...cheaper, effectiveFrom: startedAt }))).toMatchObject({ ok: false, code: "effective_from_billed" });
+    const hourAgo = new Date(Date.now() - HOUR_MS);
+    expect(await tariffs.createPlan(PLATFORM, telcoId, terms({ ...cheaper, effectiveFrom: hourAgo }))).toMatchObject({ ok: false, code: "effective_from_past" });
+    expect(await tariffsAt(hourAgo).createPlan(PLATFORM, telcoId, terms({ ...cheaper, effectiveFrom: hourAgo }))).toMatchObject({ ok: false, code: "effective_from_billed" });
+    expect(await tariffsAt(startedAt).createPlan(PLATFORM, telcoId, terms({ ...cheaper, effectiveFrom: startedAt }))).toMatchObject({ ok: false, code: "effective_from_billed" });
     expect((await tariffs.listPlans(telcoId)).map((p) => p.id)).toEqual([plan.id]);
-    // Before the first plan: its own sessions are the first plan's still (it took over at its start).
-    expect(await tariffs.createPlan(PLATFORM, telcoId, terms({ ...cheaper, name: "older", effectiveFrom: new Date(Date.now() - 3 * HOUR_MS) }))).toMatchObject({ ok: true });
+    // Before the first plan, created then: its own sessions are the first plan's still (it took over at its start).
+    const threeHoursAgo = new Date(Date.now() - 3 * HOUR_MS);
+    expect(await tariffsAt(threeHoursAgo).createPlan(PLATFORM, telcoId, terms({ ...cheaper, name: "older", effectiveFrom: threeHoursAgo }))).toMatchObject({ ok: true });
     // A future plan cannot be moved back over them either.
     const future = await tariffs.createPlan(PLATFORM, telcoId, terms({ ...cheaper, name: "next", effectiveFrom: new Date(Date.now() + HOUR_MS) }));
     if (!future.ok) throw new Error(future.code);
-    const back = await tariffs.updatePlan(PLATFORM, future.plan.id, terms({ ...cheaper, name: "next", effectiveFrom: new Date(Date.now() - HOUR_MS) }));
+    expect(await tariffs.updatePlan(PLATFORM, future.plan.id, terms({ ...cheaper, name: "next", effectiveFrom: hourAgo }))).toMatchObject({ ok: false, code: "effective_from_past" });
+    const back = await tariffsAt(hourAgo).updatePlan(PLATFORM, future.plan.id, terms({ ...cheaper, name: "next", effectiveFrom: hourAgo }));
     expect(back).toMatchObject({ ok: false, code: "effective_from_billed" });
     const later = new Date(startedAt.getTime() + 1);
-    expect(await tariffs.updatePlan(PLATFORM, future.plan.id, terms({ ...cheaper, name: "next", effectiveFrom: later }))).toMatchObject({ ok: true, plan: { effectiveFrom: later } });
+    expect(await tariffsAt(later).updatePlan(PLATFORM, future.plan.id, terms({ ...cheaper, name: "next", effectiveFrom: later }))).toMatchObject({ ok: true, plan: { effectiveFrom: later } });
   });
 
   it("cannot be deleted, which would hand its sessions under way to the plan before it (plan_in_effect); a plan not yet in effect can", async () => {
     const { networkCode, plan: earlier } = await telcoWithPlan({ effectiveFrom: new Date(Date.now() - 2 * HOUR_MS), ceilingMinor: 500n });
-    const capped = await tariffs.createPlan(PLATFORM, earlier.telcoId, terms({ name: "capped at 50", effectiveFrom: new Date(Date.now() - HOUR_MS) }));
+    const hourAgo = new Date(Date.now() - HOUR_MS);
+    const capped = await tariffsAt(hourAgo).createPlan(PLATFORM, earlier.telcoId, terms({ name: "capped at 50", effectiveFrom: hourAgo }));
     if (!capped.ok) throw new Error(capped.code);
     const startedAt = new Date(Date.now() - 60_000);
     expect(await tariffs.deletePlan(PLATFORM, capped.plan.id)).toMatchObject({ ok: false, code: "plan_in_effect" });

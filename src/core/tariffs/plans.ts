@@ -30,6 +30,18 @@ export function termsProblems(t: TariffTerms): FieldProblem[] {
 const BILLING_TERMS = ["currency", "perSessionMinor", "perStageMinor", "ceilingMinor", "maxStages", "payer"] as const;
 
 /**
+ * Why a plan may not start at `effectiveFrom` when created (or moved) at `now`, or null. A session
+ * is priced by the plan in effect when it started, and nobody, the customer or the bank, can have
+ * known a price before it was set: a plan dated back, even by seconds, would re-price the sessions
+ * already under way that started after its start (none of them metered yet, so
+ * effective_from_billed cannot see them). A plan therefore starts no earlier than it is created; a
+ * new price takes effect from now or later, as telcos and regulators announce theirs.
+ */
+export function planStartRefusal(effectiveFrom: Date, now: Date): "effective_from_past" | null {
+  return effectiveFrom.getTime() < now.getTime() ? "effective_from_past" : null;
+}
+
+/**
  * Why a plan's terms may not be replaced by `terms`, or null. A plan that has taken effect is
  * billing history: sessions were metered under it (plan_in_use), or sessions that started under it
  * are still open and will be metered under whatever it then says (plan_in_effect). Changing its
@@ -42,7 +54,9 @@ export function planEditRefusal(before: TariffPlan, terms: TariffTerms, now: Dat
   const billing = BILLING_TERMS.some((field) => before[field] !== terms[field]) || before.effectiveFrom.getTime() !== terms.effectiveFrom.getTime();
   if (!billing) return null;
   if (inUse) return "plan_in_use";
-  return before.effectiveFrom.getTime() <= now.getTime() ? "plan_in_effect" : null;
+  if (before.effectiveFrom.getTime() <= now.getTime()) return "plan_in_effect";
+  // A plan not yet in effect, moved (or left, by now past) to start before this change.
+  return planStartRefusal(terms.effectiveFrom, now);
 }
 
 /** Telcos and their tariff plans: platform configuration, every change audited with before and after. */
@@ -78,6 +92,8 @@ export class TariffPlans {
     if (problems.length > 0) return { ok: false, code: "invalid_tariff_plan", problems };
     if (!isUuid(telcoId)) return { ok: false, code: "telco_not_found" };
     const now = this.now();
+    const late = planStartRefusal(terms.effectiveFrom, now);
+    if (late) return { ok: false, code: late };
     const plan: TariffPlan = { id: uuidv7(), telcoId, ...terms, createdAt: now, updatedAt: now };
     const write = await this.store.insertPlan(plan, [entry(by, "tariffs.plan.create", plan.id, null, plan)]);
     return write === "ok" ? { ok: true, plan } : { ok: false, code: write };

@@ -7,8 +7,11 @@ export type TelcoWrite = "ok" | "telco_code_taken" | "telco_identifier_taken";
  * the telco's next plan) were already metered under another plan, or none.
  */
 export type PlanWrite = "ok" | "telco_not_found" | "effective_from_taken" | "effective_from_billed";
-/** Why a plan's billing terms may not be changed (see planEditRefusal). */
-export type PlanEditRefusal = "plan_in_use" | "plan_in_effect";
+/**
+ * Why a plan's billing terms may not be changed (see planEditRefusal); effective_from_past: a plan
+ * may not start before the moment it is created or moved (planStartRefusal).
+ */
+export type PlanEditRefusal = "plan_in_use" | "plan_in_effect" | "effective_from_past";
 
 export interface TelcoFields {
   name: string;

@@ -23,6 +23,7 @@ export const REFUSALS = {
   telco_identifier_taken: [409, "a network code or SMPP link id is already assigned to a telco"],
   tariff_plan_not_found: [404, "no such tariff plan"],
   effective_from_taken: [409, "the telco already has a plan taking effect at this time"],
+  effective_from_past: [409, "a plan cannot start before it is created: sessions under way keep the price they started under; start it now or later"],
   effective_from_billed: [409, "sessions from this time on were already billed under another plan: start the plan later"],
   plan_in_use: [409, "metered sessions refer to this plan; add a new plan instead"],
   plan_in_effect: [409, "the plan has taken effect: sessions under way are priced by it; only its name may change, add a new plan instead"],

@@ -26,7 +26,7 @@ const terms = {
   ceilingMinor: amountMinor,
   maxStages: z.number().int().min(1).max(100),
   payer: z.enum(SESSION_PAYERS),
-  effectiveFrom: timestamp.meta({ description: "sessions starting at or after this time use this plan" }),
+  effectiveFrom: timestamp.meta({ description: "sessions starting at or after this time use this plan; not before the plan is created (or moved)" }),
 };
 
 const telcoReply = (r: TelcoResult, status = 200): Reply => (r.ok ? reply(r.telco, status) : refuse(r.code));
@@ -126,7 +126,7 @@ function createTariffPlan(s: AdminServices): AnyRoute {
     access: PLATFORM_ONLY,
     body: z.strictObject({ telcoId: uuid, ...terms }),
     success: { status: 201, description: "created", schema: tariffPlanOut },
-    refusals: ["telco_not_found", "effective_from_taken", "effective_from_billed"],
+    refusals: ["telco_not_found", "effective_from_past", "effective_from_taken", "effective_from_billed"],
     async handle({ principal, body }) {
       const { telcoId, ...rest } = body;
       return planReply(await s.tariffs.createPlan(principal, telcoId, rest), 201);
@@ -179,7 +179,7 @@ function updateTariffPlan(s: AdminServices): AnyRoute {
     params: planParams,
     body: z.strictObject(terms),
     success: { status: 200, description: "updated", schema: tariffPlanOut },
-    refusals: ["tariff_plan_not_found", "effective_from_taken", "effective_from_billed", "plan_in_use", "plan_in_effect"],
+    refusals: ["tariff_plan_not_found", "effective_from_past", "effective_from_taken", "effective_from_billed", "plan_in_use", "plan_in_effect"],
     async handle({ principal, params, body }) {
       return planReply(await s.tariffs.updatePlan(principal, params.planId, body));
     },
