@@ -2,6 +2,7 @@ import type { AuditEntryInput } from "../audit/audit-entry.js";
 import type { InMemoryAuditLog } from "../audit/memory-audit-log.js";
 import type { Notice } from "../notices/types.js";
 import { CLEARED_COUNTER, countAttempt, isLocked, settleRight } from "./lockout.js";
+import { coolingRunStart } from "./cooling-run.js";
 import type { AttemptReservation, LockRule, PinCredential, PinStore, SeenCredential, SeenOutcome, SimSwapEvent, StoredPin, SimSwapStore } from "./ports.js";
 
 /**
@@ -81,19 +82,25 @@ export class InMemoryPinStore implements PinStore {
 
 export class InMemorySimSwapStore implements SimSwapStore {
   readonly events: SimSwapEvent[] = [];
-  /** What left each reported number during its cooling, by report id. */
-  readonly spent = new Map<string, bigint>();
+  /** What left each reported number during its current cooling run (coolingRunStart), by number. */
+  readonly spent = new Map<string, { since: Date; spentMinor: bigint }>();
 
-  async spend(eventId: string, amountMinor: bigint, maxMinor: bigint): Promise<boolean> {
-    const next = (this.spent.get(eventId) ?? 0n) + amountMinor;
-    if (next > maxMinor) return false;
-    this.spent.set(eventId, next);
-    return true;
+  async spend(msisdn: string, amountMinor: bigint, maxMinor: bigint, coolingMs: number): Promise<Date | null> {
+    const since = coolingRunStart(this.events.filter((e) => e.msisdn === msisdn).map((e) => e.occurredAt), coolingMs);
+    if (since === null) return null;
+    const row = this.spent.get(msisdn);
+    const sameRun = row !== undefined && row.since.getTime() >= since.getTime();
+    const next = (sameRun ? row.spentMinor : 0n) + amountMinor;
+    if (next > maxMinor) return null;
+    this.spent.set(msisdn, { since, spentMinor: next });
+    return since;
   }
 
-  async giveBack(eventId: string, amountMinor: bigint): Promise<void> {
-    const left = (this.spent.get(eventId) ?? 0n) - amountMinor;
-    this.spent.set(eventId, left > 0n ? left : 0n);
+  async giveBack(msisdn: string, since: Date, amountMinor: bigint): Promise<void> {
+    const row = this.spent.get(msisdn);
+    if (!row || row.since.getTime() > since.getTime()) return;
+    const left = row.spentMinor - amountMinor;
+    row.spentMinor = left > 0n ? left : 0n;
   }
 
   constructor(private readonly audit: InMemoryAuditLog) {}

@@ -161,11 +161,15 @@ export interface SimSwapStore {
   /** The event for msisdn with the latest occurredAt, or null. */
   latest(msisdn: string): Promise<SimSwapEvent | null>;
   /**
-   * Adds amountMinor to what has left the number since the report eventId, atomically, unless the
-   * total would then exceed maxMinor: false, with nothing written. Concurrent calls for one report
-   * are decided one after the other.
+   * Adds amountMinor to what has left msisdn during its current cooling run, atomically, unless the
+   * total would then exceed maxMinor: null, with nothing written. A cooling run is the number's
+   * overlapping cooling periods (coolingMs from each report's occurredAt) taken together, so a
+   * second report while the number cools, or a re-report of the same swap, shares the allowance;
+   * a report after every earlier cooling ended starts a new run from zero (coolingRunStart).
+   * Concurrent calls for one number are decided one after the other. Answers the run's start, the
+   * token giveBack needs.
    */
-  spend(eventId: string, amountMinor: bigint, maxMinor: bigint): Promise<boolean>;
-  /** Takes back a spend whose money did not move (never below zero). */
-  giveBack(eventId: string, amountMinor: bigint): Promise<void>;
+  spend(msisdn: string, amountMinor: bigint, maxMinor: bigint, coolingMs: number): Promise<Date | null>;
+  /** Takes back a spend of the run starting at since whose money did not move (never below zero; nothing once a later run started). */
+  giveBack(msisdn: string, since: Date, amountMinor: bigint): Promise<void>;
 }

@@ -11,7 +11,11 @@ import { isE164, isValidContext, type AuthContext, type InvalidActor, type Inval
  */
 export interface SimSwapPolicy {
   coolingHours: number;
-  /** What may leave the number in all during cooling (each report's period has its own); more is refused. */
+  /**
+   * What may leave the number in all while it cools; more is refused. Overlapping cooling periods
+   * (a second swap, the telco reporting again) share one allowance; a report after the number's
+   * cooling had fully ended starts a new one.
+   */
   maxOutgoingMinor: bigint;
 }
 
@@ -31,9 +35,9 @@ export function resolveSimSwapPolicy(o: Partial<SimSwapPolicy> = {}): SimSwapPol
 
 export type SimSwapCheck = Ok | SimSwapCooling | InvalidMsisdn | { ok: false; code: "invalid_amount" };
 
-/** The cooling period a payment falls in: the report whose allowance it spends from. */
+/** The cooling a payment falls in: the number whose allowance (over its cooling run) it spends from. */
 export interface Cooling {
-  eventId: string;
+  msisdn: string;
   endsAt: Date;
 }
 
@@ -138,7 +142,7 @@ export class SimSwapGuard {
   }
 
   /**
-   * Runs move with amountMinor taken first from the cooling period's allowance (atomically: two
+   * Runs move with amountMinor taken first from the number's cooling allowance (atomically: two
    * payments at once cannot together exceed it), given back when the money did not move (`moved`
    * false: a refusal, or a replay of a payment already counted). Without cooling, just move. A
    * move that throws keeps the amount taken: the money may have moved, and an allowance spent
@@ -146,11 +150,10 @@ export class SimSwapGuard {
    */
   async spend<R>(cooling: Cooling | null, amountMinor: bigint, move: () => Promise<R>, moved: (result: R) => boolean): Promise<R | SimSwapCooling> {
     if (cooling === null) return move();
-    if (!(await this.store.spend(cooling.eventId, amountMinor, this.policy.maxOutgoingMinor))) {
-      return { ok: false, code: "sim_swap_cooling", endsAt: cooling.endsAt };
-    }
+    const since = await this.store.spend(cooling.msisdn, amountMinor, this.policy.maxOutgoingMinor, this.policy.coolingHours * 3_600_000);
+    if (since === null) return { ok: false, code: "sim_swap_cooling", endsAt: cooling.endsAt };
     const result = await move();
-    if (!moved(result)) await this.store.giveBack(cooling.eventId, amountMinor);
+    if (!moved(result)) await this.store.giveBack(cooling.msisdn, since, amountMinor);
     return result;
   }
 
@@ -160,7 +163,7 @@ export class SimSwapGuard {
     const endsAt = event ? this.endOfCooling(event.occurredAt) : null;
     if (!event || !endsAt || endsAt.getTime() <= this.clock().getTime()) return { ok: true, cooling: null };
     if (amountMinor > this.policy.maxOutgoingMinor) return { ok: false, code: "sim_swap_cooling", endsAt };
-    return { ok: true, cooling: { eventId: event.id, endsAt } };
+    return { ok: true, cooling: { msisdn: event.msisdn, endsAt } };
   }
 
   async checkPinReset(msisdn: string): Promise<SimSwapCheck> {

@@ -17,12 +17,28 @@ interface SimSwapRow {
 const LATEST = `SELECT id, msisdn, kind, occurred_at, reported_at, reporter_type, reporter_id FROM sim_swap_events
   WHERE msisdn = $1 ORDER BY occurred_at DESC LIMIT 1`;
 
-// The bound sits in the statement (the conflict's row is locked and re-checked), so two payments
-// at once cannot both pass when together they exceed the allowance.
-const SPEND = `INSERT INTO sim_swap_spent (event_id, spent_minor) SELECT $1::uuid, $2::bigint WHERE $2::bigint <= $3::bigint
-  ON CONFLICT (event_id) DO UPDATE SET spent_minor = sim_swap_spent.spent_minor + EXCLUDED.spent_minor
-  WHERE sim_swap_spent.spent_minor + EXCLUDED.spent_minor <= $3::bigint
-  RETURNING spent_minor`;
+// The number's cooling run (coolingRunStart in src/core/auth/cooling-run.ts): the latest report
+// that fell after the cooling of the report before it. The allowance row carries the start of the
+// run it counts for: a row whose start is at or after this run's is of this run (a late report
+// that bridges two runs moves the start earlier, and what was spent still counts); an earlier one
+// is of a run that ended, and starts again from zero. The bound sits in the statement (the
+// conflict's row is locked and re-checked), so two payments at once cannot both pass when
+// together they exceed the allowance.
+const SPEND = `WITH run AS (
+    SELECT max(occurred_at) AS since FROM (
+      SELECT occurred_at, lag(occurred_at) OVER (ORDER BY occurred_at) AS previous FROM sim_swap_events WHERE msisdn = $1) e
+    WHERE previous IS NULL OR occurred_at >= previous + $4::bigint * interval '1 millisecond')
+  INSERT INTO sim_swap_allowance AS a (msisdn, since, spent_minor)
+  SELECT $1, run.since, $2::bigint FROM run WHERE run.since IS NOT NULL AND $2::bigint <= $3::bigint
+  ON CONFLICT (msisdn) DO UPDATE SET
+    spent_minor = (CASE WHEN a.since >= EXCLUDED.since THEN a.spent_minor ELSE 0 END) + EXCLUDED.spent_minor,
+    since = EXCLUDED.since
+  WHERE (CASE WHEN a.since >= EXCLUDED.since THEN a.spent_minor ELSE 0 END) + EXCLUDED.spent_minor <= $3::bigint
+  RETURNING since`;
+
+// Only to the run that took it: once a later run started (its start is after since), nothing.
+const GIVE_BACK = `UPDATE sim_swap_allowance SET spent_minor = GREATEST(0, spent_minor - $3::bigint)
+  WHERE msisdn = $1 AND date_trunc('milliseconds', since) <= $2::timestamptz`;
 
 /** SIM-swap reports in PostgreSQL (or PGlite); append-only, each with its audit entry. */
 export class SqlSimSwapStore implements SimSwapStore {
@@ -44,13 +60,14 @@ export class SqlSimSwapStore implements SimSwapStore {
     });
   }
 
-  async spend(eventId: string, amountMinor: bigint, maxMinor: bigint): Promise<boolean> {
-    const result = await this.db.query(SPEND, [eventId, amountMinor.toString(), maxMinor.toString()]);
-    return result.rows.length === 1;
+  async spend(msisdn: string, amountMinor: bigint, maxMinor: bigint, coolingMs: number): Promise<Date | null> {
+    const result = await this.db.query<{ since: Date }>(SPEND, [msisdn, amountMinor.toString(), maxMinor.toString(), String(Math.trunc(coolingMs))]);
+    const row = result.rows[0];
+    return row ? new Date(row.since) : null;
   }
 
-  async giveBack(eventId: string, amountMinor: bigint): Promise<void> {
-    await this.db.query(`UPDATE sim_swap_spent SET spent_minor = GREATEST(0, spent_minor - $2::bigint) WHERE event_id = $1::uuid`, [eventId, amountMinor.toString()]);
+  async giveBack(msisdn: string, since: Date, amountMinor: bigint): Promise<void> {
+    await this.db.query(GIVE_BACK, [msisdn, since.toISOString(), amountMinor.toString()]);
   }
 
   async latest(msisdn: string): Promise<SimSwapEvent | null> {
