@@ -71,6 +71,24 @@ describe("SimSwapGuard", () => {
     expect(store.events).toHaveLength(0);
   });
 
+  it("gives an amount taken back after a move threw only when the lookup says its transfer is not there", async () => {
+    const msisdn = "+254712620801";
+    const { guard, store } = setup();
+    await guard.report({ ...telco, msisdn, kind: "sim_swap" });
+    const check = await guard.checkSpend(msisdn, 400n);
+    if (!check.ok) throw new Error(check.code);
+    const boom = async (): Promise<{ ok: true }> => {
+      throw new Error("ledger unavailable");
+    };
+    const spendThrowing = (posted: () => Promise<boolean>) => guard.spend(check.cooling, 400n, boom, () => true, posted);
+    // Not posted: given back. Posted, or the lookup failing too (outcome unknown): kept.
+    await expect(spendThrowing(async () => false)).rejects.toThrow("ledger unavailable");
+    expect(store.spent.get(msisdn)?.spentMinor).toBe(0n);
+    await expect(spendThrowing(async () => true)).rejects.toThrow("ledger unavailable");
+    await expect(spendThrowing(() => Promise.reject(new Error("timeout")))).rejects.toThrow("ledger unavailable");
+    expect(store.spent.get(msisdn)?.spentMinor).toBe(800n);
+  });
+
   it("clamps its policy", () => {
     expect(resolveSimSwapPolicy()).toEqual({ coolingHours: 72, maxOutgoingMinor: 1_000n });
     expect(resolveSimSwapPolicy({ coolingHours: -1, maxOutgoingMinor: -5n })).toEqual({ coolingHours: 0, maxOutgoingMinor: 1_000n });

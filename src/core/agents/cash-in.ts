@@ -83,7 +83,7 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
   if ("code" in swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "agent", id: p.agent.id }, input.agentPin, input.channel);
   if (pinRefused) return pinRefused;
-  return kit.spendDuringCooling(swap.cooling, input.amountMinor, async () => submitCashMove(kit, p, {
+  return kit.spendDuringCooling(swap.cooling, input.amountMinor, transferId, async () => submitCashMove(kit, p, {
     requestId: input.id,
     transferId,
     type: "cash_in",

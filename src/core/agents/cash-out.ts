@@ -293,7 +293,8 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
   // During a SIM swap's cooling the amount and fee come out of the period's allowance (a total).
-  return kit.spendDuringCooling(swap.cooling, record.amountMinor + record.feeMinor, () => postApproval(kit, own, posted));
+  // Whether a throw posted is read afresh (not through posted, which may have answered before the move).
+  return kit.spendDuringCooling(swap.cooling, record.amountMinor + record.feeMinor, postId(record.pendingId, "amount"), () => postApproval(kit, own, posted));
 }
 
 /** The approval's posting, once the SIM-swap check and the customer's PIN passed. */

@@ -185,10 +185,12 @@ export class AgentKit {
   /**
    * Moves money that leaves a number under cooling only if the cooling period's allowance (a total
    * over the period) still covers amountMinor, taken atomically first and given back when nothing
-   * moved (a refusal, or a replay of a move already counted).
+   * moved (a refusal, a replay of a move already counted, or a move that threw while transferId,
+   * the move's first transfer, is not in the ledger).
    */
-  async spendDuringCooling(cooling: Cooling | null, amountMinor: bigint, move: () => Promise<AgentResult<CashReceipt>>): Promise<AgentResult<CashReceipt>> {
-    const result = await this.deps.simSwap.spend(cooling, amountMinor, move, (r) => r.ok && !r.replayed);
+  async spendDuringCooling(cooling: Cooling | null, amountMinor: bigint, transferId: string, move: () => Promise<AgentResult<CashReceipt>>): Promise<AgentResult<CashReceipt>> {
+    const posted = () => this.deps.ledger.getTransfer(transferId).then((t) => t !== null);
+    const result = await this.deps.simSwap.spend(cooling, amountMinor, move, (r) => r.ok && !r.replayed, posted);
     if (!result.ok && result.code === "sim_swap_cooling" && "endsAt" in result) return refuse("sim_swap_cooling", { until: result.endsAt });
     return result as AgentResult<CashReceipt>;
   }

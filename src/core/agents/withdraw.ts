@@ -89,7 +89,7 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
   if ("code" in swap) return swap;
   const pinRefused = await kit.verifyPin({ type: "customer", id: p.customer.id }, input.customerPin, input.channel);
   if (pinRefused) return pinRefused;
-  return kit.spendDuringCooling(swap.cooling, input.amountMinor + p.fee.feeMinor, async () => submitCashMove(kit, p, {
+  return kit.spendDuringCooling(swap.cooling, input.amountMinor + p.fee.feeMinor, transferId, async () => submitCashMove(kit, p, {
     requestId: input.id,
     transferId,
     type: "cash_out",

@@ -143,16 +143,33 @@ export class SimSwapGuard {
 
   /**
    * Runs move with amountMinor taken first from the number's cooling allowance (atomically: two
-   * payments at once cannot together exceed it), given back when the money did not move (`moved`
-   * false: a refusal, or a replay of a payment already counted). Without cooling, just move. A
-   * move that throws keeps the amount taken: the money may have moved, and an allowance spent
-   * for nothing errs on the customer's side of safety.
+   * payments at once cannot together exceed it), given back when the money did not move: `moved`
+   * false (a refusal, or a replay of a payment already counted), or a move that threw and whose
+   * transfer did not post (`posted`, read by the move's transfer id after the throw, says false:
+   * the ledger's writer rejects a submission only once its database work failed, and a posted
+   * transfer is there to read whatever failed after it). A move that threw
+   * after posting, or whose outcome cannot be read, keeps the amount: the money may have moved,
+   * and an allowance spent for nothing errs on the customer's side of safety. Without cooling,
+   * just move.
    */
-  async spend<R>(cooling: Cooling | null, amountMinor: bigint, move: () => Promise<R>, moved: (result: R) => boolean): Promise<R | SimSwapCooling> {
+  async spend<R>(
+    cooling: Cooling | null,
+    amountMinor: bigint,
+    move: () => Promise<R>,
+    moved: (result: R) => boolean,
+    posted: () => Promise<boolean>,
+  ): Promise<R | SimSwapCooling> {
     if (cooling === null) return move();
     const since = await this.store.spend(cooling.msisdn, amountMinor, this.policy.maxOutgoingMinor, this.policy.coolingHours * 3_600_000);
     if (since === null) return { ok: false, code: "sim_swap_cooling", endsAt: cooling.endsAt };
-    const result = await move();
+    let result: R;
+    try {
+      result = await move();
+    } catch (error) {
+      // The move's own error is what the caller must see; a give-back that fails too keeps the amount.
+      if (await surelyNotPosted(posted)) await this.store.giveBack(cooling.msisdn, since, amountMinor).catch(() => undefined);
+      throw error;
+    }
     if (!moved(result)) await this.store.giveBack(cooling.msisdn, since, amountMinor);
     return result;
   }
@@ -187,6 +204,15 @@ export class SimSwapGuard {
 
   private endOfCooling(occurredAt: Date): Date {
     return new Date(occurredAt.getTime() + this.policy.coolingHours * 3_600_000);
+  }
+}
+
+/** True only when the lookup answers that the move's transfer is not in the ledger; a failed lookup is no answer. */
+async function surelyNotPosted(posted: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return !(await posted());
+  } catch {
+    return false;
   }
 }
 

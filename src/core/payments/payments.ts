@@ -150,8 +150,10 @@ export class Payments {
     const result = checked.value;
     if (!result.ok) return result.code === "pin_locked" ? refuse("pin_locked", { until: result.lockedUntil }) : refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
     // During a SIM swap's cooling the payment and its fee come out of the period's allowance, a
-    // total (not a figure per payment), taken atomically before the money moves.
-    const moved = await this.deps.simSwap.spend(swap.cooling, total, () => this.move(request, parties, debitAccountId, fee.feeMinor), (r) => r.ok && !r.replayed);
+    // total (not a figure per payment), taken atomically before the money moves. A move that threw
+    // gives it back only if the payment's transfer (its id is the payment's) is not in the ledger.
+    const posted = () => this.deps.ledger.getTransfer(request.paymentId).then((t) => t !== null);
+    const moved = await this.deps.simSwap.spend(swap.cooling, total, () => this.move(request, parties, debitAccountId, fee.feeMinor), (r) => r.ok && !r.replayed, posted);
     if (!moved.ok && "endsAt" in moved) return orPosted(refuse("sim_swap_cooling", { until: moved.endsAt }));
     // Posted to the payee's account of then (they have a new default since): its receipt.
     return !moved.ok && moved.code === "payment_id_reused" ? orPosted(moved) : moved;
