@@ -42,6 +42,9 @@ export class MenuEngine {
       // The agent menu's personal menu is the customer's own banking: offered only to one of this
       // bank's customers who may bank, the checks a customer's own dial makes below.
       const personal = customer && customer.institutionId === ctx.institutionId && customer.active ? customer : null;
+      // Such a customer who registered themselves and has no PIN yet chooses it first, as on a
+      // customer's own dial below (home, 00, still leads to the agent menu, whose personal menu asks it too).
+      if (personal?.awaitingFirstPin) return this.follow(await this.flows.first_pin.start({ ...state, customer: personal, agent }, ctx), ctx);
       return this.enter({ ...state, customer: personal, agent }, "agent", this.shortcuts.agent, shortcut, ctx);
     }
     // A number banks with one institution; this short code serves another's customers only to say so.

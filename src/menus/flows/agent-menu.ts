@@ -51,9 +51,10 @@ export const agentMenu: Flow = {
       if (flow) return jump(state, flow);
       if (input === PERSONAL && state.customer) {
         // The personal menu: the session stops being an agent's (home is the main menu from now on).
-        // A cash-out another agent started for this customer comes first, as on any dial.
+        // As on any dial: a self-registered customer without a PIN chooses it first (else every PIN
+        // they type is wrong), then a cash-out another agent started for this customer comes first.
         const { agent: _dropped, ...personal } = state;
-        return jump({ ...personal, lang: state.customer.language }, "approve");
+        return jump({ ...personal, lang: state.customer.language }, state.customer.awaitingFirstPin ? "first_pin" : "approve");
       }
       return withNotice(await agentMenu.start(state, ctx), msg("err.invalid_choice"));
     },
