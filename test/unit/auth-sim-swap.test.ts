@@ -71,6 +71,26 @@ describe("SimSwapGuard", () => {
     expect(store.events).toHaveLength(0);
   });
 
+  it("keeps one allowance over overlapping cooling periods and a new one after cooling ended (in-memory store)", async () => {
+    const msisdn = "+254712620802";
+    const { guard, advance } = setup();
+    const spend = async (amountMinor: bigint) => {
+      const check = await guard.checkSpend(msisdn, amountMinor);
+      if (!check.ok) return check;
+      return guard.spend(check.cooling, amountMinor, async () => ({ ok: true as const }), () => true, async () => false);
+    };
+    await guard.report({ ...telco, msisdn, kind: "sim_swap" });
+    expect(await spend(700n)).toEqual({ ok: true });
+    advance(48 * 3_600_000);
+    await guard.report({ ...telco, msisdn, kind: "sim_swap" });
+    expect(await spend(301n)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await spend(300n)).toEqual({ ok: true });
+    // 73 hours after the second report: no cooling; a later swap has an allowance of its own.
+    advance(73 * 3_600_000);
+    await guard.report({ ...telco, msisdn, kind: "sim_swap" });
+    expect(await spend(1_000n)).toEqual({ ok: true });
+  });
+
   it("gives an amount taken back after a move threw only when the lookup says its transfer is not there", async () => {
     const msisdn = "+254712620801";
     const { guard, store } = setup();
