@@ -147,10 +147,9 @@ export class SimSwapGuard {
    * false (a refusal, or a replay of a payment already counted), or a move that threw and whose
    * transfer did not post (`posted`, read by the move's transfer id after the throw, says false:
    * the ledger's writer rejects a submission only once its database work failed, and a posted
-   * transfer is there to read whatever failed after it). A move that threw
-   * after posting, or whose outcome cannot be read, keeps the amount: the money may have moved,
-   * and an allowance spent for nothing errs on the customer's side of safety. Without cooling,
-   * just move.
+   * transfer is there to read whatever failed after it). A move that threw after posting, or
+   * whose outcome cannot be read, keeps the amount: the money may have moved, and an allowance
+   * spent for nothing errs on the customer's side of safety. Without cooling, just move.
    */
   async spend<R>(
     cooling: Cooling | null,

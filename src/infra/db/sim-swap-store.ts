@@ -20,7 +20,7 @@ const LATEST = `SELECT id, msisdn, kind, occurred_at, reported_at, reporter_type
 // The number's cooling run (coolingRunStart in src/core/auth/cooling-run.ts): the latest report
 // that fell after the cooling of the report before it. The allowance row carries the start of the
 // run it counts for: a row whose start is at or after this run's is of this run (a late report
-// that bridges two runs moves the start earlier, and what was spent still counts); an earlier one
+// that joins two runs moves the start earlier, and what the later one spent still counts); an earlier one
 // is of a run that ended, and starts again from zero. The bound sits in the statement (the
 // conflict's row is locked and re-checked), so two payments at once cannot both pass when
 // together they exceed the allowance.
