@@ -31,7 +31,7 @@ beforeAll(async () => {
   const account: ServerAccount = { link, passwordHash: await hashLinkPassword("secret1") };
   listener = new SmppListener({
     account: (id) => (id === "guarded" ? account : null),
-    onInbound: async () => ESME_ROK,
+    onInbound: async () => ({ status: ESME_ROK }),
     logger,
     bindGuard: { maxFailures: 3, windowMs: 60_000 },
   });

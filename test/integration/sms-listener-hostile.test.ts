@@ -106,7 +106,7 @@ describe("a bind whose account changes while its password is checked", () => {
         }
         return seen;
       },
-      onInbound: async (_link, pdu) => (inbound.push(String(pdu.short_message)), ESME_ROK),
+      onInbound: async (_link, pdu) => (inbound.push(String(pdu.short_message)), { status: ESME_ROK }),
       logger: { info: () => undefined, warn: () => undefined },
     });
     const port = await listener.listen(0, "127.0.0.1");
@@ -127,7 +127,7 @@ describe("connections that do not bind", () => {
     const passwordHash = await hashLinkPassword("Secret1!");
     const listener = new SmppListener({
       account: (systemId) => (systemId === "patient" ? { link, passwordHash } : null),
-      onInbound: async () => ESME_ROK,
+      onInbound: async () => ({ status: ESME_ROK }),
       logger: { info: () => undefined, warn: () => undefined },
       bindTimeoutMs: 300,
     });

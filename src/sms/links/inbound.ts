@@ -18,6 +18,7 @@ import type { SmsCommands } from "../commands/handler.js";
 import { MAX_MO_PARTS, type SqlMoParts } from "../commands/mo-parts.js";
 import { MAX_TEXT_CHARS, readInbound, type InboundMessage } from "../server/inbound-pdu.js";
 import type { ServerLink } from "../server/server-link.js";
+import type { InboundAnswer } from "../server/smpp-listener.js";
 import { ESME_ROK } from "../smpp-status.js";
 import { ESME_RINVDSTADR, ESME_RINVSRCADR, ESME_ROPTPARNOTALLWD } from "../server/status-codes.js";
 import { UssdOverSmpp, type UssdReplyLink } from "../ussd/ussd-over-smpp.js";
@@ -47,22 +48,22 @@ const DEFAULT_REDELIVERY_WINDOW_SEC = 600;
 export class InboundDispatcher {
   constructor(private readonly deps: InboundDeps) {}
 
-  /** A PDU from a telco bound to our listener; resolves with the status to answer. */
-  async fromServer(link: LinkConfig, pdu: smpp.PDU, via: ServerLink): Promise<number> {
+  /**
+   * A PDU from a telco bound to our listener; resolves with the status to answer and the work
+   * (a USSD hop, a command run) that goes on after the answer, which the listener's window counts.
+   */
+  async fromServer(link: LinkConfig, pdu: smpp.PDU, via: ServerLink): Promise<InboundAnswer> {
     const m = readInbound(pdu);
     if (m.isReceipt) {
       via.receipt(pdu);
-      return ESME_ROK;
+      return { status: ESME_ROK };
     }
-    if (UssdOverSmpp.applies(link, m)) {
-      this.ussd(link, m, serverReplies(via));
-      return ESME_ROK;
-    }
+    if (UssdOverSmpp.applies(link, m)) return { status: ESME_ROK, work: this.ussd(link, m, serverReplies(via)) };
     if (m.ussdServiceOp !== null) {
       // Refused and logged, as a client link drops it: it used to run as an SMS command, so a USSD
       // dial ("*384#") was answered by SMS with "unknown command", and its text read as a command.
       this.deps.logger.warn({ link: link.id, op: m.ussdServiceOp }, "ussd pdu on a link without USSD options: refused");
-      return ESME_ROPTPARNOTALLWD;
+      return { status: ESME_ROPTPARNOTALLWD };
     }
     return this.mo(link, pdu, m);
   }
@@ -74,7 +75,7 @@ export class InboundDispatcher {
   fromClient(link: LinkConfig, pdu: smpp.PDU, replies: UssdReplyLink): void {
     const m = readInbound(pdu);
     if (m.isReceipt) return; // the client link's receipt listeners have it
-    if (UssdOverSmpp.applies(link, m)) return this.ussd(link, m, replies);
+    if (UssdOverSmpp.applies(link, m)) return void this.ussd(link, m, replies);
     if (m.ussdServiceOp !== null) {
       this.deps.logger.warn({ link: link.id, op: m.ussdServiceOp }, "ussd pdu on a link without USSD options: ignored");
       return;
@@ -82,15 +83,17 @@ export class InboundDispatcher {
     this.mo(link, pdu, m).catch((error: unknown) => this.failed(link, "sms mo failed", error));
   }
 
-  private ussd(link: LinkConfig, m: InboundMessage, replies: UssdReplyLink): void {
-    this.deps.ussd.handle(link, m, replies).catch((error: unknown) => this.failed(link, "ussd over smpp failed", error));
+  /** Runs the hop; the promise never rejects (failures are logged). */
+  private ussd(link: LinkConfig, m: InboundMessage, replies: UssdReplyLink): Promise<void> {
+    return this.deps.ussd.handle(link, m, replies).catch((error: unknown) => this.failed(link, "ussd over smpp failed", error));
   }
 
-  private async mo(link: LinkConfig, pdu: smpp.PDU, m: InboundMessage): Promise<number> {
-    if (!m.msisdn || !m.senderIsSubscriber) return ESME_RINVSRCADR;
-    if (link.shortCodes.length > 0 && !link.shortCodes.includes(m.to)) return ESME_RINVDSTADR;
+  /** The MO message's answer once it is durable, with its command's run (which never rejects). */
+  private async mo(link: LinkConfig, pdu: smpp.PDU, m: InboundMessage): Promise<InboundAnswer> {
+    if (!m.msisdn || !m.senderIsSubscriber) return { status: ESME_RINVSRCADR };
+    if (link.shortCodes.length > 0 && !link.shortCodes.includes(m.to)) return { status: ESME_RINVDSTADR };
     const commands = this.deps.commands;
-    if (!commands) return ESME_ROK;
+    if (!commands) return { status: ESME_ROK };
     let text = m.text;
     let moKey: string;
     if (!m.concat || !this.deps.parts) moKey = this.moKey(pdu, m.text);
@@ -99,12 +102,12 @@ export class InboundDispatcher {
       if (total > MAX_MO_PARTS || seq < 1 || seq > total) {
         // Acknowledged (a telco would only send it again) and dropped: no command is that long.
         this.deps.logger.warn({ link: link.id, total, seq }, "sms mo part out of range: dropped");
-        return ESME_ROK;
+        return { status: ESME_ROK };
       }
       const partKey = this.moKey(pdu, `${ref}:${total}:${seq}\u0000${m.text}`);
       // Grouped across the institution's links, as re-deliveries are: an SMSC may send a message's parts over either node.
       const whole = await this.deps.parts.add({ linkId: smppScope(link), msisdn: m.msisdn, ref, total, seq, key: partKey, text: m.text });
-      if (!whole) return ESME_ROK; // stored: the part that completes the message runs it
+      if (!whole) return { status: ESME_ROK }; // stored: the part that completes the message runs it
       text = whole.text.slice(0, MAX_TEXT_CHARS);
       moKey = this.digest(["concat", ...whole.keys]);
     }
@@ -119,8 +122,7 @@ export class InboundDispatcher {
       dedupeScope: smppScope(link),
     };
     const claim = await commands.receive(sms);
-    if (claim) void commands.run(sms, claim);
-    return ESME_ROK;
+    return claim ? { status: ESME_ROK, work: commands.run(sms, claim) } : { status: ESME_ROK };
   }
 
   /**

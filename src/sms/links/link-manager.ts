@@ -11,7 +11,7 @@ import type { LinkDirectory, LinkState, MtLink, MtMessage, MtRoute, MtSubmitResu
 import { SmppClient } from "../smpp-client.js";
 import type { SmppClientOptions } from "../smpp-client-config.js";
 import { ServerLink } from "../server/server-link.js";
-import { SmppListener, type ServerAccount } from "../server/smpp-listener.js";
+import { SmppListener, type InboundAnswer, type ServerAccount } from "../server/smpp-listener.js";
 import { RateMeter } from "../server/throughput.js";
 import { clientReplies } from "../ussd/ussd-reply-links.js";
 import type { InboundDispatcher } from "./inbound.js";
@@ -262,9 +262,9 @@ export class SmsLinkManager implements LinkDirectory {
     return null;
   }
 
-  private async inboundFromServer(link: LinkConfig, pdu: smpp.PDU): Promise<number> {
+  private async inboundFromServer(link: LinkConfig, pdu: smpp.PDU): Promise<InboundAnswer> {
     const via = this.running.get(link.id)?.link;
-    if (!this.dispatcher || !(via instanceof ServerLink)) return 0x08; // ESME_RSYSERR: the telco retries
+    if (!this.dispatcher || !(via instanceof ServerLink)) return { status: 0x08 }; // ESME_RSYSERR: the telco retries
     return this.dispatcher.fromServer(link, pdu, via);
   }
 

@@ -11,7 +11,7 @@ interface Waiter {
 
 export class BoundSession {
   private inFlight = 0;
-  /** The telco's submit_sm / deliver_sm we have not answered yet (see SmppListener's inbound window). */
+  /** The telco's submit_sm / deliver_sm not answered yet or whose work still runs (SmppListener's inbound window). */
   private inboundInFlight = 0;
   private readonly waiting: Waiter[] = [];
   private closed = false;
@@ -45,7 +45,7 @@ export class BoundSession {
     return true;
   }
 
-  /** The inbound PDU has been answered. */
+  /** The inbound PDU has been answered and its work has finished. */
   releaseInbound(): void {
     this.inboundInFlight--;
   }

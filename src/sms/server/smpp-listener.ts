@@ -31,14 +31,24 @@ export interface ListenerLogger {
   warn(obj: object, msg: string): void;
 }
 
+/** How an inbound PDU is answered, and the work it set going that outlasts the answer. */
+export interface InboundAnswer {
+  status: number;
+  /**
+   * A command run, a USSD hop: the PDU keeps its place in the session's inbound window until this
+   * settles, so the window bounds the work in flight, not only the PDUs not yet answered.
+   */
+  work?: Promise<unknown>;
+}
+
 export interface ListenerDeps {
   /** The server account a telco binds with, or null; disabled links are not accounts. */
   account(systemId: string): ServerAccount | null;
   /**
    * An inbound submit_sm / deliver_sm from a bound telco. Resolves with the command_status to
-   * answer (ESME_ROK once the message is durable); the message id is ours.
+   * answer (ESME_ROK once the message is durable) and the work still running; the message id is ours.
    */
-  onInbound(link: LinkConfig, pdu: smpp.PDU, from: BoundSession, messageId: string): Promise<number>;
+  onInbound(link: LinkConfig, pdu: smpp.PDU, from: BoundSession, messageId: string): Promise<InboundAnswer>;
   logger: ListenerLogger;
   /** Our system_id in bind responses. */
   systemId?: string;
@@ -48,8 +58,8 @@ export interface ListenerDeps {
   /** How long a connection may stay without a bind before it is dropped (default 30 s). */
   bindTimeoutMs?: number;
   /**
-   * How many of a session's inbound PDUs may be awaiting our answer at once (default 50); beyond
-   * it they are answered ESME_RTHROTTLED.
+   * How many of a session's inbound PDUs may be in hand at once, from their arrival until the
+   * work they set going has finished (default 50); beyond it they are answered ESME_RTHROTTLED.
    */
   inboundWindow?: number;
 }
@@ -73,7 +83,10 @@ const DEFAULT_BIND_TIMEOUT_MS = 30_000;
  * SMPP's window: a peer keeps at most this many requests unanswered. Without a bound a telco on a
  * link without a throughput cap could send any number of submit_sm at once, each running its
  * database work (rate limit, the MO log) at the same moment, and use up the pool for everyone.
- * Telcos' SMSCs use windows of 10 to 50 and take ESME_RTHROTTLED as "send again later".
+ * Telcos' SMSCs use windows of 10 to 50 and take ESME_RTHROTTLED as "send again later". A PDU
+ * counts until its work is over (InboundAnswer.work), not only until it is answered: an MO command
+ * or a USSD hop runs on after the ESME_ROK, and a telco that got its answers quickly could
+ * otherwise keep any number of them running at once.
  */
 const DEFAULT_INBOUND_WINDOW = 50;
 
@@ -295,9 +308,13 @@ export class SmppListener {
     this.deps
       .onInbound(account, pdu, from, messageId)
       .then(
-        (status) => from.session.send(pdu.response(status === ESME_ROK ? { message_id: messageId } : { command_status: status })),
-        () => from.session.send(pdu.response({ command_status: ESME_RSYSERR })),
+        ({ status, work }) => {
+          from.session.send(pdu.response(status === ESME_ROK ? { message_id: messageId } : { command_status: status }));
+          return work;
+        },
+        () => void from.session.send(pdu.response({ command_status: ESME_RSYSERR })),
       )
+      .catch(() => undefined) // the work's failure is logged by whoever runs it
       .finally(() => from.releaseInbound());
   }
 }
