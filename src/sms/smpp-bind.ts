@@ -1,6 +1,7 @@
 /** Opening one SMPP connection and binding it as a transceiver, or failing with a clear reason. */
 import smpp from "smpp";
 import type { SmppClientConfig } from "./smpp-client-config.js";
+import { readPdusSafely } from "./smpp-framing.js";
 import { ESME_ROK, SmppBindError, SmppTimeoutError } from "./smpp-status.js";
 
 /** SMPP 3.4: the package would otherwise announce 5.0 (0x50). */
@@ -15,6 +16,8 @@ type BindConfig = Pick<SmppClientConfig, "host" | "port" | "systemId" | "passwor
 export function openBoundSession(config: BindConfig): Promise<smpp.Session> {
   return new Promise((resolve, reject) => {
     const session = smpp.connect({ host: config.host, port: config.port });
+    // A PDU from the SMSC that does not parse is answered with an error and the bind kept (smpp-framing.ts).
+    readPdusSafely(session);
     let settled = false;
     const fail = (error: Error) => {
       if (settled) return;

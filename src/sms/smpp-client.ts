@@ -17,6 +17,7 @@ import { backoffDelayMs } from "./backoff.js";
 import { parseDeliveryReceipt } from "./delivery-receipt.js";
 import { MtSubmitError, type LinkState, type MtLink, type MtMessage, type MtSubmitResult, type ReceiptHandler } from "./mt-link.js";
 import { openBoundSession } from "./smpp-bind.js";
+import type { BadPdu } from "./smpp-framing.js";
 import { EnquireLinkKeepAlive } from "./smpp-keepalive.js";
 import { smppClientConfig, type SmppClientConfig, type SmppClientOptions } from "./smpp-client-config.js";
 import { ESME_ROK, isPermanentRefusal, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
@@ -45,6 +46,8 @@ export interface SmppClientEvents {
   throttled: [status: number, delayMs: number];
   deliver: [pdu: smpp.PDU];
   linkError: [error: Error];
+  /** A PDU from the SMSC that did not parse, already answered (the session goes on unless bad.closed). */
+  badPdu: [bad: BadPdu];
 }
 
 export interface SmppClientDeps {
@@ -264,10 +267,11 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     this.session = session;
     this.reconnectAttempt = 0;
     session.on("close", () => this.onClose(generation));
-    // A PDU the package cannot parse (a truncated TLV …) leaves the session reading nothing more
-    // while it still looks bound: submit_sm_resp would never be seen and every part would go out
-    // again on the same connection. Any error ends the session instead (as on our listener); its
-    // 'close' requeues the window and reconnects.
+    // A PDU that does not parse (a truncated TLV …) is answered with an error status and the
+    // session goes on: dropping it made the SMSC deliver the same PDU again after the reconnect,
+    // for ever. One whose length leaves the stream unreadable is answered and the session
+    // destroyed (smpp-framing.ts); its 'close' requeues the window and reconnects, as any error's.
+    session.on("bad_pdu", (bad: BadPdu) => this.emit("badPdu", bad));
     session.on("error", (error: Error) => {
       this.emit("linkError", error);
       session.destroy();
@@ -283,6 +287,11 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     };
     session.on("deliver_sm", deliver);
     session.on("data_sm", deliver);
+    // A request with a command id the package does not know: SMPP 3.4 §4.3 wants generic_nack
+    // ESME_RINVCMDID (the package's response() for it), not silence the SMSC would wait out.
+    session.on("unknown", (pdu: smpp.PDU) => {
+      if (!pdu.isResponse()) session.send(pdu.response());
+    });
     session.on("unbind", (pdu: smpp.PDU) => {
       session.send(pdu.response());
       session.close();

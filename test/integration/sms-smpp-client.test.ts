@@ -7,6 +7,8 @@ import smpp from "smpp";
 import { afterEach, describe, expect, it } from "vitest";
 import { SmppClient, type LinkState } from "../../src/sms/smpp-client.js";
 import type { SmppClientOptions } from "../../src/sms/smpp-client-config.js";
+import { ESME_RINVCMDLEN, ESME_RINVMSGLEN, type BadPdu } from "../../src/sms/smpp-framing.js";
+import { ESME_RINVCMDID } from "../../src/sms/server/status-codes.js";
 import { ESME_RINVPASWD, ESME_RTHROTTLED, SmppBindError, SmppUnavailableError } from "../../src/sms/smpp-status.js";
 
 const PASSWORD = "pa55";
@@ -124,6 +126,15 @@ function truncatedTlvDeliverSm(): Buffer {
   const bad = Buffer.concat([good, tlvHeader]);
   bad.writeUInt32BE(bad.length, 0);
   return bad;
+}
+
+/** A PDU header alone (command_status 0). */
+function rawHeader(length: number, commandId: number, sequence: number): Buffer {
+  const header = Buffer.alloc(16);
+  header.writeUInt32BE(length, 0);
+  header.writeUInt32BE(commandId, 4);
+  header.writeUInt32BE(sequence, 12);
+  return header;
 }
 
 /** The decoded text of a submit_sm as the package's server side sees it. */
@@ -331,22 +342,58 @@ describe("late submit_sm_resp", () => {
 });
 
 describe("malformed PDU from the SMSC", () => {
-  it("drops the session the package can no longer read and answers the next submit after a reconnect, accepted once", async () => {
+  /** The next PDU of `command` the SMSC's side of the session receives, or "none" within 1.5 s. */
+  const nextOn = (session: smpp.Session, command: string) =>
+    new Promise<smpp.PDU | "none">((resolve) => {
+      const timer = setTimeout(() => resolve("none"), 1_500);
+      session.once(command, (pdu: smpp.PDU) => (clearTimeout(timer), resolve(pdu)));
+    });
+
+  it("answers a deliver_sm that does not parse with ESME_RINVMSGLEN and its sequence number, and keeps the bind", async () => {
     const { smsc, client } = await setup({ responseTimeoutMs: 300 });
     const binds: number[] = [];
     client.on("state", (state) => state === "bound" && binds.push(Date.now()));
-    const errors: Error[] = [];
-    const linkError = new Promise<void>((resolve) => client.on("linkError", (error) => (errors.push(error), resolve())));
+    const bad: BadPdu[] = [];
+    client.on("badPdu", (b) => bad.push(b));
     client.start();
     await waitForState(client, "bound");
-    smsc.bound[0]!.socket.write(truncatedTlvDeliverSm());
-    await linkError;
-    expect(errors[0]).toBeInstanceOf(RangeError);
-    // Before the fix this went out on the old connection, which never read its answers: sent
-    // three times (each accepted by the SMSC), then failed as "no submit_sm_resp".
+    const smscSide = smsc.bound[0]!;
+    const answer = nextOn(smscSide, "deliver_sm_resp");
+    smscSide.socket.write(truncatedTlvDeliverSm());
+    // Before the fix the session was dropped unanswered, and an SMSC delivers such a PDU again
+    // after the rebind, and again: the link went down and up for ever.
+    expect(await answer).toMatchObject({ sequence_number: 7, command_status: ESME_RINVMSGLEN });
+    expect(bad).toMatchObject([{ commandId: 0x05, sequenceNumber: 7, answered: ESME_RINVMSGLEN, closed: false }]);
     await expect(client.submitText(sms("after the bad PDU"))).resolves.toEqual({ messageIds: ["m1"] });
     expect(smsc.submits.map(textOf)).toEqual(["after the bad PDU"]);
-    expect(binds).toHaveLength(2);
+    expect(binds).toHaveLength(1);
+  });
+
+  it("answers a command id it does not know with generic_nack ESME_RINVCMDID, and keeps the bind", async () => {
+    const { smsc, client } = await setup();
+    client.start();
+    await waitForState(client, "bound");
+    const smscSide = smsc.bound[0]!;
+    const answer = nextOn(smscSide, "generic_nack");
+    smscSide.socket.write(rawHeader(16, 0x00000999, 9)); // before the fix: never answered
+    expect(await answer).toMatchObject({ sequence_number: 9, command_status: ESME_RINVCMDID });
+    await expect(client.submitText(sms("still bound"))).resolves.toEqual({ messageIds: ["m1"] });
+    expect(smsc.binds).toHaveLength(1);
+  });
+
+  it("answers a command_length under 16 with generic_nack ESME_RINVCMDLEN and reconnects instead of reading nothing more", async () => {
+    const { smsc, client } = await setup();
+    client.start();
+    await waitForState(client, "bound");
+    const smscSide = smsc.bound[0]!;
+    const answer = nextOn(smscSide, "generic_nack");
+    smscSide.socket.write(Buffer.from([0, 0, 0, 4]));
+    // Before the fix the package waited for ever for the rest of it: no answer, the session
+    // bound but deaf until the keep-alive (30 s by default) gave up on it.
+    expect(await answer).toMatchObject({ command_status: ESME_RINVCMDLEN });
+    await expect.poll(() => smsc.binds.length, { timeout: 1_500 }).toBe(2);
+    await waitForState(client, "bound");
+    await expect(client.submitText(sms("on the new session"))).resolves.toEqual({ messageIds: ["m1"] });
   });
 });
 

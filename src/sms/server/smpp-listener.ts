@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import smpp from "smpp";
 import { INTERFACE_VERSION_34 } from "../smpp-bind.js";
+import { readPdusSafely, type BadPdu } from "../smpp-framing.js";
 import { ESME_RBINDFAIL, ESME_RINVPASWD, ESME_ROK, ESME_RTHROTTLED } from "../smpp-status.js";
 import type { LinkConfig } from "../links/types.js";
 import { verifyLinkPassword, dummyLinkPasswordHash } from "../links/secrets.js";
@@ -179,7 +180,10 @@ export class SmppListener {
     const unbound = setTimeout(() => {
       if (!bound) session.destroy();
     }, this.deps.bindTimeoutMs ?? DEFAULT_BIND_TIMEOUT_MS).unref();
-    // A malformed PDU leaves the package unable to read further: drop the connection.
+    // A PDU that does not parse is answered and reading goes on; one whose length makes the stream
+    // unreadable is answered and the session destroyed (smpp-framing.ts). 'error' is the socket's.
+    readPdusSafely(session);
+    session.on("bad_pdu", (bad: BadPdu) => this.deps.logger.warn({ link: bound?.linkId ?? null, ...bad }, "smpp pdu not readable: answered with an error"));
     session.on("error", () => session.destroy());
     session.on("close", () => {
       clearTimeout(unbound);

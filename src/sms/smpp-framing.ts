@@ -1,0 +1,174 @@
+/**
+ * Reads PDUs off an SMPP session's socket in place of the `smpp` package's reader
+ * (Session#_extractPDUs), which a peer could break with one PDU in two ways:
+ *
+ * - A PDU whose header is sound but whose body the package cannot parse (a TLV running past the
+ *   end …): the package emits 'error' and never reads again (its busy flag stays set). Dropping
+ *   the session then cost the bind, and the peer, never answered, sent the same PDU again after
+ *   binding anew, for ever. SMPP 3.4 §2.3/§4.3: answer it, with its sequence_number, and go on.
+ *   Here it gets its own *_resp (generic_nack when its command is unknown to the package) with
+ *   ESME_RINVMSGLEN, which peers take as final, and reading goes on: the stream is still in step,
+ *   framed by command_length.
+ * - A command_length under 16: the package waited for ever for the rest of a PDU that cannot be
+ *   whole, so a bound session read nothing more and stayed bound. No PDU boundary can be found
+ *   after it: it is answered generic_nack ESME_RINVCMDLEN (sequence 0: the header is not there)
+ *   and the session destroyed, so its 'close' gives back whatever it held.
+ *
+ * A command_length over the package's maximum (16 KiB, which the package also threw on) is
+ * answered ESME_RINVCMDLEN and its body skipped. Bad PDUs are reported as 'bad_pdu' events
+ * (BadPdu) on the session. Everything else is as the package does it: 'pdu' and the command's
+ * event per PDU, response callbacks by sequence_number, pause() and resume().
+ */
+import type { Socket } from "node:net";
+import smpp from "smpp";
+
+export const ESME_RINVMSGLEN = 0x01;
+export const ESME_RINVCMDLEN = 0x02;
+
+export interface BadPdu {
+  /** null when the PDU's header could not be read. */
+  commandId: number | null;
+  sequenceNumber: number;
+  /** The command_status it was answered with; null when it was a response (never answered). */
+  answered: number | null;
+  /** The session was destroyed: the stream cannot be followed past this PDU. */
+  closed: boolean;
+  reason: string;
+}
+
+const HEADER_LENGTH = 16;
+const RESPONSE_BIT = 0x80000000;
+/** How long the nack before a lost stream's close may take to be written. */
+const LOST_STREAM_GRACE_MS = 1_000;
+
+/** The package's internals this reader takes over (lib/smpp.js, 0.5.1). */
+interface PackageSession {
+  socket: Socket;
+  paused: boolean;
+  _callbacks: Record<number, ((pdu: smpp.PDU) => void) | undefined>;
+  _extractPDUs: () => void;
+  emit(event: string, ...args: unknown[]): boolean;
+  send(pdu: smpp.PDU, onSent?: () => void): boolean;
+  destroy(): void;
+}
+
+interface PackageDefs {
+  commands: Record<string, unknown>;
+  commandsById: Record<number, { command: string } | undefined>;
+  PDU: { new (buffer: Buffer): smpp.PDU; maxLength: number };
+}
+
+const defs = smpp as unknown as PackageDefs;
+
+/** Replaces the package's reader on a session just made (before any byte was read). */
+export function readPdusSafely(session: smpp.Session): void {
+  const s = session as unknown as PackageSession;
+  const reader = new PduReader(s);
+  // The package listens with its reader bound when the session was made: only that one is there.
+  s.socket.removeAllListeners("readable");
+  s._extractPDUs = () => reader.read(); // resume() calls it
+  s.socket.on("readable", s._extractPDUs);
+}
+
+class PduReader {
+  /** The command_length read for the PDU under way, or null between PDUs. */
+  private length: number | null = null;
+  /** Bytes of an over-long PDU still to throw away. */
+  private skip = 0;
+  private busy = false;
+  private stopped = false;
+
+  constructor(private readonly s: PackageSession) {}
+
+  read(): void {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (!this.s.paused && !this.stopped && this.step());
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** One step through the stream; false while it waits for more bytes. */
+  private step(): boolean {
+    if (this.skip > 0) return this.skipSome();
+    if (this.length === null) {
+      const head = this.take(4);
+      if (!head) return false;
+      this.length = head.readUInt32BE(0);
+      if (this.length < HEADER_LENGTH) return this.lost(this.length);
+    }
+    if (this.length > defs.PDU.maxLength) {
+      const rest = this.take(HEADER_LENGTH - 4);
+      if (!rest) return false;
+      this.answer(rest.readUInt32BE(0), rest.readUInt32BE(8), ESME_RINVCMDLEN, `command_length ${this.length} over ${defs.PDU.maxLength}`);
+      this.skip = this.length - HEADER_LENGTH;
+      this.length = null;
+      return true;
+    }
+    const body = this.take(this.length - 4);
+    if (!body) return false;
+    const buffer = Buffer.alloc(this.length);
+    buffer.writeUInt32BE(this.length, 0);
+    body.copy(buffer, 4);
+    this.length = null;
+    let pdu: smpp.PDU;
+    try {
+      pdu = new defs.PDU(buffer);
+    } catch (error) {
+      this.answer(buffer.readUInt32BE(4), buffer.readUInt32BE(12), ESME_RINVMSGLEN, String((error as Error).message).slice(0, 200));
+      return true;
+    }
+    this.deliver(pdu);
+    return true;
+  }
+
+  /** Exactly n bytes, or null until they have all come (at the stream's end read(n) gives fewer). */
+  private take(n: number): Buffer | null {
+    const chunk = this.s.socket.read(n) as Buffer | null;
+    return chunk && chunk.length === n ? chunk : null;
+  }
+
+  private skipSome(): boolean {
+    const n = Math.min(this.skip, this.s.socket.readableLength);
+    if (n === 0 || !this.take(n)) return false;
+    this.skip -= n;
+    return true;
+  }
+
+  /** As the package: 'pdu', the command's event, then the callback waiting for a response. */
+  private deliver(pdu: smpp.PDU): void {
+    this.s.emit("pdu", pdu);
+    this.s.emit(pdu.command, pdu);
+    const callback = pdu.isResponse() ? this.s._callbacks[pdu.sequence_number] : undefined;
+    if (callback) {
+      callback(pdu);
+      delete this.s._callbacks[pdu.sequence_number];
+    }
+  }
+
+  /** A request is answered with its own *_resp, or generic_nack; a response cannot be answered. */
+  private answer(commandId: number, sequenceNumber: number, status: number, reason: string): void {
+    const isResponse = (commandId & RESPONSE_BIT) !== 0;
+    const command = defs.commandsById[commandId]?.command;
+    const reply = command && `${command}_resp` in defs.commands ? `${command}_resp` : "generic_nack";
+    if (!isResponse) this.s.send(new smpp.PDU(reply, { sequence_number: sequenceNumber, command_status: status }));
+    this.report({ commandId, sequenceNumber, answered: isResponse ? null : status, closed: false, reason });
+  }
+
+  /** A length under the header's: no PDU boundary can be found after it. */
+  private lost(length: number): false {
+    this.stopped = true;
+    const nack = new smpp.PDU("generic_nack", { command_status: ESME_RINVCMDLEN });
+    // Destroyed once the nack is written, or soon anyway: a peer that reads nothing cannot hold it.
+    if (!this.s.send(nack, () => this.s.destroy())) this.s.destroy();
+    else setTimeout(() => this.s.destroy(), LOST_STREAM_GRACE_MS).unref();
+    this.report({ commandId: null, sequenceNumber: 0, answered: ESME_RINVCMDLEN, closed: true, reason: `command_length ${length} under ${HEADER_LENGTH}` });
+    return false;
+  }
+
+  private report(bad: BadPdu): void {
+    this.s.emit("bad_pdu", bad);
+  }
+}
