@@ -17,6 +17,11 @@ export interface SmppClientConfig {
   /** How long connect + bind_transceiver may take. */
   bindTimeoutMs: number;
   enquireLinkIntervalMs: number;
+  /**
+   * deliver_sm / data_sm from the SMSC whose work (an MO command, a USSD hop) may run at once;
+   * beyond it they are answered ESME_RTHROTTLED (the listener's inbound window, on this side).
+   */
+  inboundWindow: number;
   /** Message parts waiting for the window, at most; beyond it submit() refuses. */
   maxQueued: number;
   /** Response timeouts a part may suffer before it fails (disconnects do not count). */
@@ -33,6 +38,7 @@ export interface SmppClientConfig {
 export const SMPP_CLIENT_DEFAULTS = {
   systemType: "",
   windowSize: 10,
+  inboundWindow: 50,
   responseTimeoutMs: 10_000,
   bindTimeoutMs: 10_000,
   enquireLinkIntervalMs: 30_000,
@@ -77,6 +83,7 @@ export function smppClientConfig(options: SmppClientOptions): SmppClientConfig {
   intIn("responseTimeoutMs", config.responseTimeoutMs, 10, 300_000);
   intIn("bindTimeoutMs", config.bindTimeoutMs, 10, 300_000);
   intIn("enquireLinkIntervalMs", config.enquireLinkIntervalMs, 10, 3_600_000);
+  intIn("inboundWindow", config.inboundWindow, 1, 10_000);
   intIn("maxQueued", config.maxQueued, 1, 1_000_000);
   intIn("maxAttempts", config.maxAttempts, 1, 100);
   for (const field of ["sourceAddrTon", "sourceAddrNpi", "destAddrTon", "destAddrNpi"] as const) {

@@ -20,7 +20,7 @@ import { openBoundSession } from "./smpp-bind.js";
 import type { BadPdu } from "./smpp-framing.js";
 import { EnquireLinkKeepAlive } from "./smpp-keepalive.js";
 import { smppClientConfig, type SmppClientConfig, type SmppClientOptions } from "./smpp-client-config.js";
-import { ESME_ROK, isPermanentRefusal, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
+import { ESME_ROK, ESME_RTHROTTLED, isPermanentRefusal, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
 import { mtSubmitParts, submitParts, type OutboundSms } from "./submit-parts.js";
 
 export type { LinkState } from "./mt-link.js";
@@ -44,7 +44,8 @@ export interface SmppClientEvents {
   connectFailed: [error: Error];
   reconnecting: [delayMs: number];
   throttled: [status: number, delayMs: number];
-  deliver: [pdu: smpp.PDU];
+  /** A deliver_sm / data_sm, answered ESME_ROK; `hold` counts the work it sets going in inboundWindow. */
+  deliver: [pdu: smpp.PDU, hold: (work: Promise<unknown>) => void];
   linkError: [error: Error];
   /** A PDU from the SMSC that did not parse, already answered (the session goes on unless bad.closed). */
   badPdu: [bad: BadPdu];
@@ -112,6 +113,13 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
   private keepAlive: EnquireLinkKeepAlive | undefined;
   private closed: Promise<void> | undefined;
   private corked = false;
+  /** Deliveries whose work, held by a 'deliver' listener, still runs (config.inboundWindow). */
+  private inboundWork = 0;
+  private readonly holdWork = (work: Promise<unknown>): void => {
+    this.inboundWork++;
+    const release = () => void this.inboundWork--;
+    work.then(release, release);
+  };
 
   constructor(options: SmppClientOptions, deps: SmppClientDeps = {}) {
     super();
@@ -280,10 +288,13 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     // Answered at once so that the SMSC's window never stalls on us; making MO messages and
     // receipts durable before the answer is the job of the MO handler, not of this link. An SMSC
     // may deliver with data_sm as well (SMPP 3.4 §4.7): left unanswered, it resent them or, its
-    // window full, dropped the session, and its receipts were never read.
+    // window full, dropped the session, and its receipts were never read. The work a delivery
+    // sets going runs on after the answer: with inboundWindow of it running, the SMSC is told
+    // ESME_RTHROTTLED (it delivers again later), else it could keep any number running at once.
     const deliver = (pdu: smpp.PDU) => {
+      if (this.inboundWork >= this.config.inboundWindow) return void session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
       session.send(pdu.response());
-      this.emit("deliver", pdu);
+      this.emit("deliver", pdu, this.holdWork);
     };
     session.on("deliver_sm", deliver);
     session.on("data_sm", deliver);

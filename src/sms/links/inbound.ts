@@ -70,17 +70,21 @@ export class InboundDispatcher {
 
   /**
    * A deliver_sm our client link received from the telco's SMSC or USSD gateway (already
-   * acknowledged); USSD screens go back as submit_sm through `replies`.
+   * acknowledged); USSD screens go back as submit_sm through `replies`. Resolves (never rejects)
+   * once the work it set going has finished, which the client link's inbound window counts.
    */
-  fromClient(link: LinkConfig, pdu: smpp.PDU, replies: UssdReplyLink): void {
+  fromClient(link: LinkConfig, pdu: smpp.PDU, replies: UssdReplyLink): Promise<void> {
     const m = readInbound(pdu);
-    if (m.isReceipt) return; // the client link's receipt listeners have it
-    if (UssdOverSmpp.applies(link, m)) return void this.ussd(link, m, replies);
+    if (m.isReceipt) return Promise.resolve(); // the client link's receipt listeners have it
+    if (UssdOverSmpp.applies(link, m)) return this.ussd(link, m, replies);
     if (m.ussdServiceOp !== null) {
       this.deps.logger.warn({ link: link.id, op: m.ussdServiceOp }, "ussd pdu on a link without USSD options: ignored");
-      return;
+      return Promise.resolve();
     }
-    this.mo(link, pdu, m).catch((error: unknown) => this.failed(link, "sms mo failed", error));
+    return this.mo(link, pdu, m).then(
+      (answer) => answer.work?.then(() => undefined),
+      (error: unknown) => this.failed(link, "sms mo failed", error),
+    );
   }
 
   /** Runs the hop; the promise never rejects (failures are logged). */

@@ -293,9 +293,9 @@ export class SmsLinkManager implements LinkDirectory {
     });
     const config = publicConfig(stored);
     const ussdReplies = clientReplies(client, () => run.outbound.add(1));
-    client.on("deliver", (pdu) => {
+    client.on("deliver", (pdu, hold) => {
       run.inbound.add();
-      this.dispatcher?.fromClient(config, pdu, ussdReplies);
+      if (this.dispatcher) hold(this.dispatcher.fromClient(config, pdu, ussdReplies));
     });
     client.on("bindFailed", (error) => this.deps.logger.warn({ link: stored.id, err: error.message }, "sms client link bind refused"));
     client.start();

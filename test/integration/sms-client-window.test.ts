@@ -1,0 +1,67 @@
+/**
+ * A client link answers the SMSC's deliver_sm at once and runs the MO command after the answer;
+ * with no bound on that work an SMSC could keep any number of commands running. The link counts
+ * the work (50 at once, as the listener's window) and answers ESME_RTHROTTLED beyond it. Over a
+ * real socket to a test SMSC, with the SMS gateway on PostgreSQL; the commands' replies are held
+ * open so that their work stays in flight.
+ */
+import smpp from "smpp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Replies } from "../../src/sms/commands/replies.js";
+import { ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
+import { openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
+import { startTestSmsc, type TestSmsc } from "../helpers/sms-outbox-smsc.js";
+
+const WINDOW = 50; // the client link's default
+
+let env: SmsEnv;
+let smsc: TestSmsc;
+let openReplies!: () => void;
+const repliesOpen = new Promise<void>((resolve) => (openReplies = resolve));
+let replying = 0;
+const replies: Replies = {
+  async send() {
+    replying++;
+    await repliesOpen;
+  },
+};
+
+beforeAll(async () => {
+  env = await openSmsEnv({ code: "sms-client-window", replies, receiptsViaOutbox: false });
+  smsc = await startTestSmsc();
+  await env.addClientLink("smsc-window", smsc.port);
+});
+
+afterAll(async () => {
+  openReplies();
+  await env?.close();
+  await smsc?.stop();
+});
+
+/** +25471260xxxx: a number of this file's range. */
+const number = (i: number) => `25471260${String(i).padStart(4, "0")}`;
+
+/** The SMSC delivers "BAL" from `from` to our short code; resolves with our deliver_sm_resp status. */
+function deliver(session: smpp.Session, from: string): Promise<number> {
+  const pdu = new smpp.PDU("deliver_sm", { source_addr_ton: 1, source_addr_npi: 1, source_addr: from, destination_addr: "22555", data_coding: 0, short_message: "BAL" });
+  return new Promise((resolve, reject) => {
+    if (!session.send(pdu, (response) => resolve(response.command_status))) reject(new Error("smsc socket not writable"));
+  });
+}
+
+describe("the client link's inbound window", () => {
+  it("counts a deliver_sm until its command has finished and answers ESME_RTHROTTLED beyond it", async () => {
+    await expect.poll(() => env.sms.manager.status().find((s) => s.id === "smsc-window")?.state, { timeout: 10_000 }).toBe("bound");
+    const session = smsc.sessions().at(-1)!;
+    const statuses = await Promise.all(Array.from({ length: WINDOW }, (_, i) => deliver(session, number(500 + i))));
+    expect(statuses).toEqual(statuses.map(() => ESME_ROK));
+    await expect.poll(() => replying, { timeout: 10_000 }).toBe(WINDOW);
+    // Before the fix every delivery was answered ESME_ROK and run: a 51st command at once.
+    expect(await deliver(session, number(600))).toBe(ESME_RTHROTTLED);
+    expect(replying).toBe(WINDOW);
+    // Once the commands finish, the SMSC's delivery (sent again) is taken.
+    openReplies();
+    await expect.poll(() => deliver(session, number(601)), { timeout: 10_000, interval: 50 }).toBe(ESME_ROK);
+    await expect.poll(() => replying, { timeout: 10_000 }).toBe(WINDOW + 1);
+  });
+});
