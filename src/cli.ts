@@ -14,7 +14,7 @@ commands:
   start            migrate the database, then serve HTTP (PORT, default 3000)
   migrate          apply pending database migrations and exit
   ledger verify    check every ledger invariant; exit 1 on any violation
-  audit verify     walk the audit hash chain and check the ledger against it; exit 1 naming
+  audit verify     walk both audit hash chains and check the ledger against them; exit 1 naming
                    the first broken entry
   admin create-platform-key
                    issue a platform-operator API key for the admin API; the secret is printed

@@ -27,7 +27,7 @@ export function demoMode(env: NodeJS.ProcessEnv = process.env): DemoMode {
   if (raw === "") return "auto";
   if (["1", "true", "on", "yes"].includes(raw)) return "on";
   if (["0", "false", "off", "no"].includes(raw)) return "off";
-  throw new Error(`FINGATE_DEMO must be 1 or 0, got "${env.FINGATE_DEMO}"`);
+  throw new Error(`FINGATE_DEMO must be on (1, true, on, yes) or off (0, false, off, no), got "${env.FINGATE_DEMO}"`);
 }
 
 /** Whether the demo applies to this configuration at all (it still needs an empty database to seed). */

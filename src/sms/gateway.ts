@@ -154,7 +154,7 @@ function smppListenOn(raw: string | undefined): boolean {
   const value = raw?.trim().toLowerCase() ?? "";
   if (["1", "true", "on", "yes"].includes(value)) return true;
   if (["", "0", "false", "off", "no"].includes(value)) return false;
-  throw new Error(`FINGATE_SMPP_LISTEN must be 1 or 0, got "${raw}"`);
+  throw new Error(`FINGATE_SMPP_LISTEN must be on (1, true, on, yes) or off (0, false, off, no), got "${raw}"`);
 }
 
 function secretKeyFromEnv(env: NodeJS.ProcessEnv, logger: LinkManagerLogger): Uint8Array {

@@ -55,6 +55,6 @@ describe("FINGATE_SMPP_LISTEN", () => {
       expect(sms.smppPort, off).toBeNull();
       await sms.close();
     }
-    await expect(build("enabled")).rejects.toThrow('FINGATE_SMPP_LISTEN must be 1 or 0, got "enabled"');
+    await expect(build("enabled")).rejects.toThrow('FINGATE_SMPP_LISTEN must be on (1, true, on, yes) or off (0, false, off, no), got "enabled"');
   });
 });
