@@ -16,7 +16,8 @@ import type { SmppClient } from "../../src/sms/smpp-client.js";
 import { openTestDb, type TestDb } from "./db.js";
 import { startTestSmsc, testClient, type TestSmsc } from "./sms-outbox-smsc.js";
 
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/** The tests' Redis: TEST_REDIS_URL like every other test file, never the gateway's REDIS_URL (a developer's shell may point that at a Redis the tests must not touch). */
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 export interface Rig {
   smsc: TestSmsc;
