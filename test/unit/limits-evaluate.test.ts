@@ -49,9 +49,14 @@ describe("evaluateLimits: the payer's limits", () => {
     });
   });
 
-  it("daily refusal: available is the smaller of the day's and the month's remainder", () => {
+  it("over both the day's and the month's remainder: the one leaving less is named (the day on a tie)", () => {
+    // The month leaves 3,000, the day 8,000: the month stands in the way, not the day.
     const result = evaluateLimits({ amountMinor: 9_000n, payer: payer(usage(12_000n, 1, 47_000n)) });
-    expect(result).toMatchObject({ code: "daily_amount_exceeded", remainingMinor: 8_000n, availableMinor: 3_000n });
+    expect(result).toMatchObject({ code: "monthly_amount_exceeded", remainingMinor: 3_000n, availableMinor: 3_000n });
+    // A month used up while the day has room: not "reached your limit for today".
+    expect(evaluateLimits({ amountMinor: 9_000n, payer: payer(usage(12_000n, 1, 50_000n)) })).toMatchObject({ code: "monthly_amount_exceeded", availableMinor: 0n });
+    expect(evaluateLimits({ amountMinor: 9_000n, payer: payer(usage(12_000n, 1, 40_000n)) })).toMatchObject({ code: "daily_amount_exceeded", remainingMinor: 8_000n, availableMinor: 8_000n });
+    expect(evaluateLimits({ amountMinor: 9_000n, payer: payer(usage(12_000n, 1, 42_000n)) })).toMatchObject({ code: "daily_amount_exceeded", remainingMinor: 8_000n });
   });
 
   it("checks in a fixed order: per transaction before count before day before month", () => {

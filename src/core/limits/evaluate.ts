@@ -40,9 +40,10 @@ export function availableToSend(policy: LimitPolicy, usage: LimitUsage): bigint 
 
 /**
  * Pure: decides whether one transfer fits its payer's and payee's limits. Checks run in a fixed
- * order (the payer's per transaction, daily count, daily amount, monthly amount; then the same
- * four on the payee's inbound usage when it has one; then the payee balance) and the first that
- * fails is the refusal, so the same inputs always name the same limit. The ledger refuses
+ * order (the payer's per transaction, daily count, then the daily and monthly amounts, of which the
+ * one leaving less is named, the day on a tie; then the same on the payee's inbound usage when it
+ * has one; then the payee balance) and the first that fails is the refusal, so the same inputs
+ * always name the same limit. The ledger refuses
  * non-positive amounts before this is asked; they pass here because they move nothing.
  */
 export function evaluateLimits(check: LimitCheck): LimitDecision {
@@ -78,10 +79,12 @@ function checkPayer(policy: LimitPolicy, usage: LimitUsage, amount: bigint, part
   }
   if (usage.dayCount >= policy.maxDailyCount) return refusal("daily_count_exceeded", BigInt(policy.maxDailyCount), 0n, 0n, party);
   const dayLeft = nonNegative(policy.maxDailyAmountMinor - usage.dayAmountMinor);
-  if (amount > dayLeft) return refusal("daily_amount_exceeded", policy.maxDailyAmountMinor, dayLeft, available, party);
   const monthLeft = nonNegative(policy.maxMonthlyAmountMinor - usage.monthAmountMinor);
-  if (amount > monthLeft) return refusal("monthly_amount_exceeded", policy.maxMonthlyAmountMinor, monthLeft, available, party);
-  return null;
+  if (amount <= dayLeft && amount <= monthLeft) return null;
+  // Over both: the month is named when it leaves less than the day. Named as the day's, a month
+  // used up read "you have reached your limit for today", and tomorrow refused the customer again.
+  if (monthLeft < dayLeft) return refusal("monthly_amount_exceeded", policy.maxMonthlyAmountMinor, monthLeft, available, party);
+  return refusal("daily_amount_exceeded", policy.maxDailyAmountMinor, dayLeft, available, party);
 }
 
 function refusal(code: LimitCode, limit: bigint, remainingMinor: bigint, availableMinor: bigint, party: LimitRefusal["party"]): LimitRefusal {
