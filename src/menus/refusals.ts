@@ -122,7 +122,10 @@ export function refusalMessage(refusal: Pick<Refusal, "code" | "until"> | string
   const key = listed ?? (code.startsWith("alias_") ? "err.alias_invalid" : "err.generic");
   if (key === "err.limit_exceeded" && extras.remainingMinor !== undefined && extras.currency) {
     if (extras.remainingMinor <= 0n) return msg(nothingLeft(code, extras.sending === true));
-    return msg(extras.sending ? "err.limit_remaining" : "err.limit_remaining_amount", { remaining: money(extras.remainingMinor, extras.currency) });
+    // "You can still send X today" only fits a day's or month's remainder: a per-payment maximum
+    // is not what is left today (two such payments may well fit), so it is "the most allowed now".
+    const today = extras.sending === true && code !== "per_transaction_exceeded";
+    return msg(today ? "err.limit_remaining" : "err.limit_remaining_amount", { remaining: money(extras.remainingMinor, extras.currency) });
   }
   // Without an amount (a retried refusal, or a limit that is not the reader's: the customer's on an
   // agent's screen) and outside send money, the limit may be anyone's: "your limit" would mislead.

@@ -167,7 +167,9 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
     await customer("+254711000061", "Tom Kiprono", "en", "5831", 0n);
     // Said at the amount, before any PIN, and the amount may be typed again.
     const r = await walk("lim-1", "+254711000060", ["2", "0711000061", "15000"]);
-    expect(r.at(-1)).toMatch(/^CON Over your limit\. You can still send KES [0-9,.]+ today\.\nPay TOM K\*\*\*\. Enter the amount in KES:$/);
+    // Over the per-payment maximum: what one payment may carry now, not "what you can still send
+    // today" (two such payments may fit the day).
+    expect(r.at(-1)).toMatch(/^CON Over the limit\. The most allowed now is KES [0-9,.]+\.\nPay TOM K\*\*\*\. Enter the amount in KES:$/);
   });
 
   it("SIM-swap cooling refuses a large payment", async () => {

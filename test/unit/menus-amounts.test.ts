@@ -110,6 +110,11 @@ describe("refusal table", () => {
       key: "err.limit_remaining_amount",
       params: { remaining: { kind: "money", minor: "3500", currency: "KES" } },
     });
+    // A per-payment maximum is not "what you can still send today": two such payments may fit the day.
+    expect(refusalMessage("per_transaction_exceeded", { currency: "KES", remainingMinor: 10_000_00n, sending: true })).toEqual({
+      key: "err.limit_remaining_amount",
+      params: { remaining: { kind: "money", minor: "1000000", currency: "KES" } },
+    });
     expect(refusalMessage("daily_amount_exceeded", { currency: "KES", remainingMinor: 0n, sending: true })).toEqual({ key: "err.limit_reached" });
     expect(refusalMessage("monthly_amount_exceeded", { currency: "KES", remainingMinor: 0n, sending: true })).toEqual({ key: "err.limit_reached_month" });
     // Nothing left, but which limit binds is unknown (per payment), or it is not the sender's own.
