@@ -211,14 +211,25 @@ export class PinService {
       if (await this.deps.store.settleSuccess(subjectId, pinHash, attempt.attemptSeq, now, audit(rekeyed), rekeyed)) {
         return { pinHash: rekeyed?.pinHash ?? pinHash, pinScheme: rekeyed?.scheme ?? scheme };
       }
-      const current = await this.deps.store.find(subjectId);
-      if (!current || current.pinHash === pinHash) return null;
-      const hasher = this.hashers.get(current.pinScheme);
-      if (!hasher || !(await hasher.verify(current.pinHash, pin, subjectId))) return null;
+      const current = await this.stillRight(subjectId, pin, pinHash);
+      if (!current) return null;
       ({ pinHash, pinScheme: scheme } = current);
-      rekeyed = hasher === this.deps.hasher ? undefined : await this.stored(pin, subjectId);
+      rekeyed = current.pinScheme === this.deps.hasher.scheme ? undefined : await this.stored(pin, subjectId);
     }
     return null;
+  }
+
+  /**
+   * The credential as it is now, when its verifier is no longer `pinHash` but the PIN, already
+   * counted and found right against `pinHash`, is right against it too (the same PIN re-keyed by a
+   * concurrent right PIN); null when unchanged, gone, or changed to another PIN. Not a new attempt:
+   * the same PIN, counted once, checked against the verifier that replaced the one it matched.
+   */
+  private async stillRight(subjectId: string, pin: string, pinHash: string): Promise<PinCredential | null> {
+    const current = await this.deps.store.find(subjectId);
+    if (!current || current.pinHash === pinHash) return null;
+    const hasher = this.hashers.get(current.pinScheme);
+    return hasher && (await hasher.verify(current.pinHash, pin, subjectId)) ? current : null;
   }
 
   /**
@@ -305,8 +316,14 @@ export class PinService {
     }
     const next = await this.stored(input.newPin, input.subjectId);
     const notices = [pinNotice(attempt.msisdn, "notice.pin_changed")];
-    if (await this.deps.store.replaceHash(input.subjectId, attempt.pinHash, next, now, [entry(input, "pin.change", "ok")], notices)) {
-      return { ok: true };
+    let expected = attempt.pinHash;
+    // Each round follows a re-keying of the verifier to the same PIN (as in settleRight): without
+    // it, a change racing a concurrent verify's re-keying was told its right old PIN was wrong.
+    for (let round = 0; round < 3; round++) {
+      if (await this.deps.store.replaceHash(input.subjectId, expected, next, now, [entry(input, "pin.change", "ok")], notices)) return { ok: true };
+      const current = await this.stillRight(input.subjectId, input.oldPin, expected);
+      if (!current) break;
+      expected = current.pinHash;
     }
     return this.refuse(input, "pin.change", WRONG, { code: "pin_wrong", changedMeanwhile: true });
   }
