@@ -55,6 +55,14 @@ export class InMemoryPinStore implements PinStore {
     return true;
   }
 
+  /** Audits only: this store keeps no known-wrong count, so its locks are final by age or in-process knowledge. */
+  async settleWrong(subjectId: string, pinHash: string, _attemptSeq: number, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+    const row = this.rows.get(subjectId);
+    if (!row || row.pinHash !== pinHash) return false;
+    this.audit.appendNow(audit, now);
+    return true;
+  }
+
   async refundAttempt(subjectId: string, pinHash: string, lockedNow: boolean): Promise<void> {
     const row = this.rows.get(subjectId);
     if (!row || row.pinHash !== pinHash) return;

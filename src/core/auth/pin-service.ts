@@ -80,10 +80,13 @@ interface Seen extends SeenCredential {
   pinScheme: string;
 }
 
-/** An attempt that was counted and checked: right (not yet settled) or refused (already counted). */
+/**
+ * An attempt that was counted and checked: right (not yet settled) or refused (already counted;
+ * `wrong`: the counted attempt whose PIN was checked and found wrong, for settleWrong).
+ */
 type Attempt =
   | { ok: true; pinHash: string; scheme: string; msisdn: string; attemptSeq: number; rekeyed?: StoredPin }
-  | { ok: false; result: PinWrong | PinLocked; detail: Record<string, unknown> };
+  | { ok: false; result: PinWrong | PinLocked; detail: Record<string, unknown>; wrong?: { pinHash: string; attemptSeq: number } };
 
 const WRONG: PinWrong = { ok: false, code: "pin_wrong" };
 /** Subjects whose counters a process keeps for the one-write verify (~200 bytes each). */
@@ -168,7 +171,7 @@ export class PinService {
     const decided = await this.verifySeen(input, now);
     if (decided) return decided;
     const attempt = await this.attempt(input.subjectId, input.pin, now);
-    if (!attempt.ok) return this.refuse(input, "pin.verify", attempt.result, attempt.detail);
+    if (!attempt.ok) return this.refuseAttempt(input, "pin.verify", attempt, now);
     const audit = (rekeyed: StoredPin | undefined) => [entry(input, "pin.verify", "ok", rekeyed ? { rekeyedTo: rekeyed.scheme } : {})];
     let settled: Awaited<ReturnType<PinService["settleRight"]>>;
     try {
@@ -284,7 +287,7 @@ export class PinService {
     // The old PIN goes through the same counted attempt as a verify: change must not be a way
     // around the lockout.
     const attempt = await this.attempt(input.subjectId, input.oldPin, now);
-    if (!attempt.ok) return this.refuse(input, "pin.change", attempt.result, attempt.detail);
+    if (!attempt.ok) return this.refuseAttempt(input, "pin.change", attempt, now);
     try {
       return await this.changeRight(input, attempt, now);
     } catch (error) {
@@ -413,7 +416,25 @@ export class PinService {
     else this.remember(subjectId, { pinHash: counted.pinHash, pinScheme: counted.pinScheme, failedAttempts: counted.failedAttempts, lockCount: counted.lockCount, attemptSeq: counted.attemptSeq });
     // The attempt that reaches the limit says so, so that the user learns why the next one fails.
     const result: PinWrong | PinLocked = counted.lockedNow ? { ok: false, code: "pin_locked", lockedUntil: counted.lockedUntil } : WRONG;
-    return { ok: false, result, detail };
+    return { ok: false, result, detail, wrong: { pinHash: counted.pinHash, attemptSeq: counted.attemptSeq } };
+  }
+
+  /**
+   * Audits a refused attempt. A wrong PIN's entry is written by settleWrong, which also notes the
+   * attempt as known wrong in the same statement (no more writes than an audit entry alone), so
+   * that another process meeting a lock of such attempts answers pin_locked at once (countSettled).
+   * Audited alone when the PIN changed since (nothing then left to note).
+   */
+  private async refuseAttempt<R extends PinWrong | PinLocked>(
+    input: AuthContext & { subjectId: string },
+    action: "pin.verify" | "pin.change",
+    attempt: { result: R; detail: Record<string, unknown>; wrong?: { pinHash: string; attemptSeq: number } },
+    now: Date,
+  ): Promise<R> {
+    const { wrong } = attempt;
+    const audit = [entry(input, action, "refused", attempt.detail)];
+    if (wrong && (await this.deps.store.settleWrong(input.subjectId, wrong.pinHash, wrong.attemptSeq, now, audit))) return attempt.result;
+    return this.refuse(input, action, attempt.result, attempt.detail);
   }
 
   /**
@@ -422,7 +443,10 @@ export class PinService {
    * right (one payer's simultaneous payments): such a lock is lifted when a right one settles
    * (settleRight). So an attempt that meets a lock does not answer pin_locked at once unless the
    * lock is final: older than lockSettleMs (its attempts have long settled), or made only by
-   * attempts this process saw fail. Otherwise it waits, at most lockSettleMs, for the attempts in
+   * attempts known wrong (noted in the store by whichever process checked them, or seen failing
+   * here). Only a lock with attempts still in flight, which a right one may lift, is waited for:
+   * before the store noted wrong PINs, every lock made in another process cost the next attempt
+   * here the whole lockSettleMs (1.5 s of a USSD hop's few seconds). Otherwise it waits, at most lockSettleMs, for the attempts in
    * flight to settle (woken by settles in this process, polling for other processes') and counts
    * again. Waiting never checks a PIN: every check still follows a count, and a right PIN forgives
    * only what was counted up to it, so no more than maxAttempts wrong PINs are checked after a
@@ -447,6 +471,8 @@ export class PinService {
   private lockIsFinal(subjectId: string, lock: Extract<AttemptReservation, { kind: "locked" }>, now: Date): boolean {
     if (lock.lockedAt === null) return false; // lifted between the count and the read: count again
     if (this.lockSettleMs <= 0 || now.getTime() - lock.lockedAt.getTime() >= this.lockSettleMs) return true;
+    // Every attempt of the lock checked and found wrong, in whichever process: none can lift it.
+    if (lock.wrongKnown !== undefined && lock.wrongKnown >= lock.failedAttempts) return true;
     const wrong = this.wrongSeqs.get(subjectId);
     if (!wrong || lock.failedAttempts <= 0) return false;
     for (let seq = lock.attemptSeq - lock.failedAttempts + 1; seq <= lock.attemptSeq; seq++) if (!wrong.includes(seq)) return false;

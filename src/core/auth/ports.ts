@@ -71,6 +71,11 @@ export type AttemptReservation =
       /** The counter that locked: its attempts are numbered attemptSeq - failedAttempts + 1 … attemptSeq. */
       failedAttempts: number;
       attemptSeq: number;
+      /**
+       * How many of those are known wrong (settleWrong, settleSeen), in any process: when all are,
+       * no right PIN in flight can lift the lock. Absent: the store does not keep it.
+       */
+      wrongKnown?: number;
     }
   | {
       kind: "counted";
@@ -127,6 +132,12 @@ export interface PinStore {
    * written, when it has moved on (another attempt, a change, a lock).
    */
   settleSeen(subjectId: string, seen: SeenCredential, outcome: SeenOutcome, now: Date, audit: AuditEntryInput[]): Promise<boolean>;
+  /**
+   * A counted attempt (number attemptSeq) was wrong: writes its audit entries and notes it as known
+   * wrong, if it is still in the counter, so that a lock it helped make is known final to every
+   * process (AttemptReservation wrongKnown). False, with nothing written, when the hash changed since.
+   */
+  settleWrong(subjectId: string, pinHash: string, attemptSeq: number, now: Date, audit: AuditEntryInput[]): Promise<boolean>;
   /**
    * A counted attempt that could not be checked (its verifier is under a key or scheme this
    * process lacks) is taken back: one failure less, and the lock it set, if it set one, lifted.

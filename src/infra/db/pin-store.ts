@@ -30,6 +30,7 @@ UPDATE pin_credentials p SET
   locked_at = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN r.at END,
   locked_until = CASE WHEN ${ATTEMPTS} >= r.max_attempts AND p.lock_count + 1 < r.max_locks THEN r.until END,
   lock_count = CASE WHEN ${ATTEMPTS} >= r.max_attempts THEN p.lock_count + 1 ELSE p.lock_count END,
+  wrong_known = CASE WHEN p.locked_at IS NULL THEN p.wrong_known ELSE 0 END,
   attempt_seq = p.attempt_seq + 1,
   updated_at = r.at
 FROM (SELECT * FROM req WHERE (SELECT count(*) FROM pin_locked) >= 0) r
@@ -57,7 +58,7 @@ interface CountedRow {
 }
 
 /** CLEARED_COUNTER in SQL. */
-const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL, lock_count = 0`;
+const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL, lock_count = 0, wrong_known = 0`;
 
 // Right PINs settled in batches (WriteBatches): one statement, one commit and one turn at the audit
 // head for every verify that arrived while the previous batch was being written. Under load the
@@ -74,21 +75,29 @@ const CLEAR_LOCK = `failed_attempts = 0, locked_at = NULL, locked_until = NULL, 
 // counted now came after this one), when the row's counter and lock stay as they are. A seen
 // verify writes its outcome, if the row still has the seen counter and number, and takes the next
 // number, like a counted attempt.
+// A counted wrong PIN (NOTED) writes its refusal's audit entries and leaves the counter as it is,
+// bar wrong_known: one more, if the attempt is still in the counter (numbered after those it
+// forgave or restarted). A seen wrong PIN is the counter's newest attempt: one more. A right PIN
+// that forgives part of the counter leaves it unknown which of the rest are wrong: 0, so a lock
+// they make is waited for (never answered final too early).
 const KEEP = `(r.seq IS NOT NULL AND p.attempt_seq - r.seq >= p.failed_attempts)`;
+const NOTED = `(r.wrong AND r.seen_attempts IS NULL)`;
 /** The chain of what a settle writes: PIN verifications and changes. */
 const SETTLE_CHAIN = chainOf("pin.verify");
 const SETTLE_BATCH = `WITH RECURSIVE req AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-    $17::int[], $18::int[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::int[], $23::int[], $24::int[])
-    WITH ORDINALITY AS r(subject_id, pin_hash, new_hash, new_scheme, at, seen_attempts, seen_locks, attempts, locked_at, locked_until, locks, seq, seen_seq, idx)
+    $17::int[], $18::int[], $19::int[], $20::timestamptz[], $21::timestamptz[], $22::int[], $23::int[], $24::int[], $25::boolean[])
+    WITH ORDINALITY AS r(subject_id, pin_hash, new_hash, new_scheme, at, seen_attempts, seen_locks, attempts, locked_at, locked_until, locks, seq, seen_seq, wrong, idx)
 ), pin_locked AS (
   SELECT p.subject_id FROM pin_credentials p WHERE p.subject_id = ANY($1::uuid[]) ORDER BY p.subject_id FOR UPDATE
 ), pin_settled AS (
   UPDATE pin_credentials p SET
-    failed_attempts = CASE WHEN ${KEEP} THEN p.failed_attempts WHEN r.seq IS NULL THEN r.attempts ELSE GREATEST(p.attempt_seq - r.seq, 0) END,
-    locked_at = CASE WHEN ${KEEP} THEN p.locked_at ELSE r.locked_at END,
-    locked_until = CASE WHEN ${KEEP} THEN p.locked_until ELSE r.locked_until END,
-    lock_count = CASE WHEN ${KEEP} THEN p.lock_count ELSE r.locks END,
+    failed_attempts = CASE WHEN ${NOTED} OR ${KEEP} THEN p.failed_attempts WHEN r.seq IS NULL THEN r.attempts ELSE GREATEST(p.attempt_seq - r.seq, 0) END,
+    locked_at = CASE WHEN ${NOTED} OR ${KEEP} THEN p.locked_at ELSE r.locked_at END,
+    locked_until = CASE WHEN ${NOTED} OR ${KEEP} THEN p.locked_until ELSE r.locked_until END,
+    lock_count = CASE WHEN ${NOTED} OR ${KEEP} THEN p.lock_count ELSE r.locks END,
+    wrong_known = CASE WHEN ${NOTED} THEN p.wrong_known + CASE WHEN r.seq > p.attempt_seq - p.failed_attempts THEN 1 ELSE 0 END
+      WHEN r.wrong THEN p.wrong_known + 1 WHEN ${KEEP} THEN p.wrong_known ELSE 0 END,
     attempt_seq = p.attempt_seq + CASE WHEN r.seen_attempts IS NOT NULL THEN 1 ELSE 0 END,
     updated_at = r.at,
     pin_hash = COALESCE(r.new_hash, p.pin_hash), pin_scheme = COALESCE(r.new_scheme, p.pin_scheme)
@@ -120,8 +129,10 @@ interface PendingSettle {
   seen?: SeenCredential;
   /** The counter and lock to write (a counted right PIN: all cleared, bar what KEEP keeps). */
   outcome: SeenOutcome;
-  /** A counted right PIN: its attempt's number. */
+  /** A counted PIN: its attempt's number. */
   attemptSeq?: number;
+  /** A wrong PIN: counted (only noted, outcome ignored) or seen (outcome written). */
+  wrong?: boolean;
   /** auditChainParams of this request's entries, made before it was queued (they throw on a bad entry). */
   audit: AuditChainParams;
 }
@@ -215,13 +226,14 @@ export class SqlPinStore implements PinStore {
       };
     }
     // Not matched: either no such subject or a lock in force. A fresh read tells which.
-    const current = await this.db.query<{ locked_at: Date | null; locked_until: Date | null; failed_attempts: number; attempt_seq: number }>(
-      `SELECT locked_at, locked_until, failed_attempts, attempt_seq FROM pin_credentials WHERE subject_id = $1::uuid`,
+    const current = await this.db.query<{ locked_at: Date | null; locked_until: Date | null; failed_attempts: number; attempt_seq: number; wrong_known: number }>(
+      `SELECT locked_at, locked_until, failed_attempts, attempt_seq, wrong_known FROM pin_credentials WHERE subject_id = $1::uuid`,
       [subjectId],
     );
     const locked = current.rows[0];
     if (!locked) return { kind: "unknown" };
-    return { kind: "locked", lockedUntil: date(locked.locked_until), lockedAt: date(locked.locked_at), failedAttempts: locked.failed_attempts, attemptSeq: locked.attempt_seq };
+    const { failed_attempts: failedAttempts, attempt_seq: attemptSeq, wrong_known: wrongKnown } = locked;
+    return { kind: "locked", lockedUntil: date(locked.locked_until), lockedAt: date(locked.locked_at), failedAttempts, attemptSeq, wrongKnown };
   }
 
   async settleSuccess(subjectId: string, pinHash: string, attemptSeq: number, now: Date, audit: AuditEntryInput[], rekeyed?: StoredPin): Promise<boolean> {
@@ -230,7 +242,12 @@ export class SqlPinStore implements PinStore {
   }
 
   async settleSeen(subjectId: string, seen: SeenCredential, outcome: SeenOutcome, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
-    return this.settles.submit({ subjectId, pinHash: seen.pinHash, now, seen, outcome, audit: settleAudit(audit, now) });
+    // A seen verify's outcome counts an attempt only when the PIN was wrong (a right one clears).
+    return this.settles.submit({ subjectId, pinHash: seen.pinHash, now, seen, outcome, wrong: outcome.failedAttempts > 0, audit: settleAudit(audit, now) });
+  }
+
+  async settleWrong(subjectId: string, pinHash: string, attemptSeq: number, now: Date, audit: AuditEntryInput[]): Promise<boolean> {
+    return this.settles.submit({ subjectId, pinHash, now, outcome: CLEARED_COUNTER, attemptSeq, wrong: true, audit: settleAudit(audit, now) });
   }
 
   async refundAttempt(subjectId: string, pinHash: string, lockedNow: boolean): Promise<void> {
@@ -344,5 +361,6 @@ function settleParams(batch: PendingSettle[]): unknown[] {
     batch.map((p) => p.outcome.lockCount),
     batch.map((p) => p.attemptSeq ?? null),
     batch.map((p) => p.seen?.attemptSeq ?? null),
+    batch.map((p) => p.wrong ?? false),
   ];
 }
