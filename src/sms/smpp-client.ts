@@ -31,6 +31,8 @@ export interface LinkStats {
   reconnecting: boolean;
   inFlight: number;
   queued: number;
+  /** PDUs throttled either way since start: the SMSC's throttle answers to our submits, and its deliveries we answered ESME_RTHROTTLED. */
+  throttled: number;
 }
 
 export interface SubmitResult {
@@ -115,6 +117,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
   private corked = false;
   /** Deliveries whose work, held by a 'deliver' listener, still runs (config.inboundWindow). */
   private inboundWork = 0;
+  private throttledPdus = 0;
   private readonly holdWork = (work: Promise<unknown>): void => {
     this.inboundWork++;
     const release = () => void this.inboundWork--;
@@ -143,7 +146,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
 
   stats(): LinkStats {
     const state = this.linkState;
-    return { state, bound: state === "bound", reconnecting: state === "reconnecting", inFlight: this.inFlight.size, queued: this.queue.length };
+    return { state, bound: state === "bound", reconnecting: state === "reconnecting", inFlight: this.inFlight.size, queued: this.queue.length, throttled: this.throttledPdus };
   }
 
   /** Encodes and queues a text's parts; resolves once the SMSC has accepted every part. */
@@ -292,7 +295,10 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     // sets going runs on after the answer: with inboundWindow of it running, the SMSC is told
     // ESME_RTHROTTLED (it delivers again later), else it could keep any number running at once.
     const deliver = (pdu: smpp.PDU) => {
-      if (this.inboundWork >= this.config.inboundWindow) return void session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
+      if (this.inboundWork >= this.config.inboundWindow) {
+        this.throttledPdus++;
+        return void session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
+      }
       session.send(pdu.response());
       this.emit("deliver", pdu, this.holdWork);
     };
@@ -426,6 +432,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     } else if (isThrottle(status)) {
       // Flow control, not failure: the part waits without using up its attempts; the bounded
       // queue is what limits how much can pile up behind a slow SMSC.
+      this.throttledPdus++;
       this.slowDown(status);
       this.requeue([entry.job]);
     } else {

@@ -59,6 +59,8 @@ describe("the client link's inbound window", () => {
     // Before the fix every delivery was answered ESME_ROK and run: a 51st command at once.
     expect(await deliver(session, number(600))).toBe(ESME_RTHROTTLED);
     expect(replying).toBe(WINDOW);
+    // The admin status counts it (it read 0 for every client link).
+    expect(env.sms.manager.status().find((s) => s.id === "smsc-window")?.throttled).toBe(1);
     // Once the commands finish, the SMSC's delivery (sent again) is taken.
     openReplies();
     await expect.poll(() => deliver(session, number(601)), { timeout: 10_000, interval: 50 }).toBe(ESME_ROK);

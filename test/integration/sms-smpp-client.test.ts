@@ -148,7 +148,7 @@ describe("bind", () => {
     await waitForState(client, "bound");
     expect(smsc.binds).toHaveLength(1);
     expect(smsc.binds[0]).toMatchObject({ system_id: "fingate", password: PASSWORD, interface_version: 0x34 });
-    expect(client.stats()).toEqual({ state: "bound", bound: true, reconnecting: false, inFlight: 0, queued: 0 });
+    expect(client.stats()).toEqual({ state: "bound", bound: true, reconnecting: false, inFlight: 0, queued: 0, throttled: 0 });
     await client.close();
     expect(smsc.unbinds).toBe(1);
     expect(client.stats().state).toBe("closed");
@@ -278,6 +278,7 @@ describe("submit_sm", () => {
     client.start();
     await expect(client.submitText(sms("slow down"))).resolves.toEqual({ messageIds: ["ok"] });
     expect(throttles).toEqual([50, 100]);
+    expect(client.stats().throttled).toBe(2);
     expect(sentAt).toHaveLength(3);
     expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(45);
     expect(sentAt[2]! - sentAt[1]!).toBeGreaterThanOrEqual(95);

@@ -246,7 +246,7 @@ export class SmsLinkManager implements LinkDirectory {
         boundSessions: s.bound ? 1 : 0,
         inboundPerS: run.inbound.perSecond(),
         outboundPerS: run.outbound.perSecond(),
-        throttled: 0,
+        throttled: s.throttled,
         queueDepth: s.inFlight + s.queued,
       };
     }
