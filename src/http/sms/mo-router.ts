@@ -85,7 +85,10 @@ function incoming(a: SmsAggregatorConfig, body: Record<string, unknown>): Incomi
   return {
     linkId: `http-${a.name}`,
     institutionId: a.institutionId,
-    moKey: `id:${id.trim()}`,
+    // The id together with its sender: aggregators that number messages per connection, or restart
+    // their counters, give two subscribers' messages one id, and the second was taken for a
+    // re-delivery of the first (dropped, or run under the first's id).
+    moKey: `id:${msisdn}:${id.trim()}`,
     msisdn,
     to,
     text,

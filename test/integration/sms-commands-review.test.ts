@@ -1,0 +1,58 @@
+/**
+ * The SMS command channel read with a bank's and a feature-phone user's eyes, over HTTP MO
+ * (supertest, as an aggregator posts) and the real core on PostgreSQL: whose message an
+ * aggregator's id names, how a locked PIN is told (as USSD tells it), and the language of a reply
+ * to a number the bank does not know.
+ */
+import express from "express";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { smsMoRouter } from "../../src/http/sms/mo-router.js";
+import type { Replies, SmsReply } from "../../src/sms/commands/replies.js";
+import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
+
+const SECRET = "review-smscmd-secret-0123456789";
+const sent: SmsReply[] = [];
+const replies: Replies = { send: async (reply) => void sent.push(reply) };
+
+let env: SmsEnv;
+let app: express.Express;
+let amina: Customer;
+let brian: Customer;
+
+/** An aggregator's POST, then the command it starts run to its end. */
+async function mo(id: string, from: string, text: string) {
+  const response = await request(app).post("/sms/at/mo").set("x-fingate-secret", SECRET).type("form").send({ from, to: "22555", text, id, date: "2026-11-30 16:00:00" });
+  await env.sms.commands.drain();
+  return response;
+}
+
+const repliesTo = (msisdn: string) => sent.filter((r) => r.msisdn === msisdn);
+
+beforeAll(async () => {
+  env = await openSmsEnv({ code: "sms-review-cmd", replies, receiptsViaOutbox: false });
+  amina = await env.addCustomer("+254712660001", "Amina Odhiambo", "6284", "en", 800_00n);
+  brian = await env.addCustomer("+254712660002", "Brian Kiptoo", "3917", "en", 100_00n);
+  app = express();
+  app.use(smsMoRouter({ aggregators: [{ name: "at", secret: SECRET, institutionId: env.bankId }], commands: env.sms.commands, logger: { warn() {}, error() {} } }));
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe("SMS commands (review)", () => {
+  it("runs each subscriber's message when an aggregator gives two subscribers' messages one id", async () => {
+    // Some aggregators number messages per connection or restart their counters: an id names a
+    // message only together with its sender. Brian's message used to be taken for a re-delivery
+    // of Amina's and dropped without a word (or run under her message's id).
+    expect((await mo("seq-1", amina.msisdn, "BAL 6284")).status).toBe(200);
+    expect((await mo("seq-1", brian.msisdn, "BAL 3917")).status).toBe(200);
+    expect(repliesTo(amina.msisdn).at(-1)!.text).toBe("Your balance is KES 800.00.");
+    expect(repliesTo(brian.msisdn).at(-1)!.text).toBe("Your balance is KES 100.00.");
+    // The same sender's id again is still a re-delivery: answered once.
+    const before = sent.length;
+    expect((await mo("seq-1", brian.msisdn, "BAL 3917")).status).toBe(200);
+    expect(sent.length).toBe(before);
+  });
+});
