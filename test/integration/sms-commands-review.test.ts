@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { smsMoRouter } from "../../src/http/sms/mo-router.js";
 import type { Replies, SmsReply } from "../../src/sms/commands/replies.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
+import { walkAt } from "../helpers/ussd-env.js";
+import { formatDate } from "../../src/infra/i18n/dates.js";
 
 const SECRET = "review-smscmd-secret-0123456789";
 const sent: SmsReply[] = [];
@@ -19,6 +21,8 @@ let env: SmsEnv;
 let app: express.Express;
 let amina: Customer;
 let brian: Customer;
+let chiku: Customer;
+let dan: Customer;
 
 /** An aggregator's POST, then the command it starts run to its end. */
 async function mo(id: string, from: string, text: string) {
@@ -33,6 +37,8 @@ beforeAll(async () => {
   env = await openSmsEnv({ code: "sms-review-cmd", replies, receiptsViaOutbox: false });
   amina = await env.addCustomer("+254712660001", "Amina Odhiambo", "6284", "en", 800_00n);
   brian = await env.addCustomer("+254712660002", "Brian Kiptoo", "3917", "en", 100_00n);
+  chiku = await env.addCustomer("+254712660003", "Chiku Wambui", "5173", "sw", 50_00n);
+  dan = await env.addCustomer("+254712660004", "Dan Otieno", "8642", "en", 900_000_00n);
   app = express();
   app.use(smsMoRouter({ aggregators: [{ name: "at", secret: SECRET, institutionId: env.bankId }], commands: env.sms.commands, logger: { warn() {}, error() {} } }));
 });
@@ -54,5 +60,31 @@ describe("SMS commands (review)", () => {
     const before = sent.length;
     expect((await mo("seq-1", brian.msisdn, "BAL 3917")).status).toBe(200);
     expect(sent.length).toBe(before);
+  });
+
+  it("tells a PIN locked for a time when it unlocks, as the USSD menu does, for BAL and for SEND", async () => {
+    // The bank's default: 3 wrong PINs lock it for 30 minutes. SMS said "Contact your bank" for a
+    // lock that ends by itself, where USSD says until when.
+    for (const id of ["lock-1", "lock-2"]) await mo(id, chiku.msisdn, "SALIO 1111");
+    expect(repliesTo(chiku.msisdn).at(-1)!.text).toBe("PIN si sahihi. Hakuna kilichofanyika.");
+    await mo("lock-3", chiku.msisdn, "SALIO 1111");
+    const locked = repliesTo(chiku.msisdn).at(-1)!.text;
+    const ussd = await walkAt(env, "review-lock", chiku.msisdn, ["1", "5173"]);
+    // The USSD screen and the SMS name the same moment, in the bank's time zone.
+    expect(ussd.at(-1)).toMatch(/^END PIN yako imefungwa hadi .+\.$/);
+    expect(locked).toBe(ussd.at(-1)!.slice("END ".length));
+    // A SEND with the right PIN meanwhile: refused, the same end given; nothing moves.
+    await mo("lock-4", chiku.msisdn, `TUMA ${brian.msisdn} 10 5173`);
+    expect(repliesTo(chiku.msisdn).at(-1)!.text).toBe(locked);
+    expect((await env.ledger.getAccount(chiku.walletAccountId))!.debitsPosted).toBe(0n);
+  });
+
+  it("tells when a SIM swap's cooling ends, as the USSD menu does", async () => {
+    const swapped = await env.services.simSwap.report({ actor: { type: "telco", id: "safaricom" }, channel: "api", msisdn: dan.msisdn, kind: "sim_swap" });
+    if (!swapped.ok) throw new Error(swapped.code);
+    await mo("swap-1", dan.msisdn, `SEND ${brian.msisdn} 500000 8642`);
+    const until = formatDate("en", swapped.coolingEndsAt, "Africa/Nairobi", "dayTime");
+    expect(repliesTo(dan.msisdn).at(-1)!.text).toBe(`Your SIM changed recently: transfers wait until ${until}.`);
+    expect((await env.ledger.getAccount(dan.walletAccountId))!.debitsPosted).toBe(0n);
   });
 });

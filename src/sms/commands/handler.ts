@@ -216,7 +216,19 @@ export class SmsCommands {
 
   private async verify(customer: CustomerRef, pin: string): Promise<Answer | null> {
     const r = await this.deps.pins.verifyPin({ actor: { type: "customer", id: customer.id }, channel: "sms", subjectId: customer.id, pin });
-    return r.ok ? null : { key: refusalKey(r.code) };
+    if (r.ok) return null;
+    return r.code === "pin_locked" ? this.refusal(customer, r.code, r.lockedUntil) : { key: refusalKey(r.code) };
+  }
+
+  /**
+   * A refusal's reply; one that ends at a known time (a PIN lock, a SIM swap's cooling) says when,
+   * in the bank's zone, as the USSD screen does: "contact your bank" for a lock that lifts by
+   * itself in 30 minutes sent customers to a branch for nothing.
+   */
+  private async refusal(customer: CustomerRef, code: string, until?: Date | null): Promise<Answer> {
+    const key = refusalKey(code);
+    if (!until || (key !== "err.pin_locked" && key !== "err.sim_swap")) return { key };
+    return { key: `${key}_until`, params: { until: { date: until, timeZone: await this.timeZoneOf(customer.institutionId), time: true } } };
   }
 
   private async balance(customer: CustomerRef, pin: string): Promise<Answer> {
@@ -278,7 +290,7 @@ export class SmsCommands {
       if (refusalKey(sent.code) === "err.limit" && sent.availableMinor !== undefined) {
         return { key: "err.limit_remaining", params: { remaining: { money: sent.availableMinor, currency: customer.currency } } };
       }
-      return { key: refusalKey(sent.code) };
+      return this.refusal(customer, sent.code, sent.until);
     }
     // The payer's receipt (the ledger's outbox row) answers the SEND, unless they sent STOP: the
     // relay holds receipts back then, and a command must still be answered, so the reply goes.

@@ -30,8 +30,11 @@ export function normalizeWord(word: string): string {
     .toUpperCase();
 }
 
-/** A date is shown in its institution's zone when the param names it, else in the vocabulary's. */
-export type ReplyParam = string | { money: bigint; currency: string } | { date: Date; timeZone?: string };
+/**
+ * A date is shown in its institution's zone when the param names it, else in the vocabulary's;
+ * with its time of day when `time` says so (the end of a PIN lock, as the USSD screen shows it).
+ */
+export type ReplyParam = string | { money: bigint; currency: string } | { date: Date; timeZone?: string; time?: boolean };
 
 export interface Vocabulary {
   /** The command a word names, and the language it belongs to. */
@@ -75,7 +78,7 @@ export function loadVocabulary(options: { localesDir?: string; timeZone?: string
 function formatParam(lang: Language, value: ReplyParam, timeZone: string): string {
   if (typeof value === "string") return value;
   if ("money" in value) return formatMoney(lang, value.money, value.currency);
-  return formatDate(lang, value.date, value.timeZone ?? timeZone, "day");
+  return formatDate(lang, value.date, value.timeZone ?? timeZone, value.time === true ? "dayTime" : "day");
 }
 
 function flatten(tree: Record<string, unknown>, prefix = ""): string[] {
