@@ -87,4 +87,20 @@ describe("SMS commands (review)", () => {
     expect(repliesTo(dan.msisdn).at(-1)!.text).toBe(`Your SIM changed recently: transfers wait until ${until}.`);
     expect((await env.ledger.getAccount(dan.walletAccountId))!.debitsPosted).toBe(0n);
   });
+
+  it("answers a number it does not know, writing no command word, in the bank's language", async () => {
+    // A Kiswahili bank: its USSD menu greets unknown numbers in Kiswahili; SMS answered them in English.
+    await env.test.db.query("UPDATE institutions SET language = 'sw' WHERE id = $1", [env.bankId]);
+    try {
+      await mo("stranger-1", "+254712660099", "habari");
+      expect(repliesTo("+254712660099").at(-1)!.text).toBe("Amri haijulikani. Tuma SALIO <PIN>, TAARIFA <PIN>, TUMA <namba> <kiasi> <PIN>, LUGHA SW, ACHA au MSAADA.");
+      // A command word still answers in its own language; a known customer in theirs.
+      await mo("stranger-2", "+254712660099", "HELP");
+      expect(repliesTo("+254712660099").at(-1)!.text).toMatch(/^BAL <PIN> balance\./);
+      await mo("known-1", amina.msisdn, "habari");
+      expect(repliesTo(amina.msisdn).at(-1)!.text).toMatch(/^Unknown command\./);
+    } finally {
+      await env.test.db.query("UPDATE institutions SET language = 'en' WHERE id = $1", [env.bankId]);
+    }
+  });
 });

@@ -62,7 +62,10 @@ export interface SmsCommandDeps {
   replies: Replies;
   rateLimiter: RateLimiter;
   logger: CommandLogger;
-  /** Where an institution's time zone is read, for the dates of a statement; without it, UTC. */
+  /**
+   * Where an institution's time zone (for the dates of a statement; without it, UTC) and language
+   * (for a number it does not know; without it, English) are read.
+   */
   institutions?: Pick<InstitutionStore, "get">;
   defaultLanguage?: Language;
   /** How long a re-delivered message is recognised as the same one (default 1 day). */
@@ -158,7 +161,7 @@ export class SmsCommands {
     const parsed = parseCommand(sms.text, this.deps.vocabulary);
     try {
       const customer = await this.customer(sms);
-      const lang = customer?.language ?? parsed.lang ?? this.deps.defaultLanguage ?? "en";
+      const lang = customer?.language ?? parsed.lang ?? this.deps.defaultLanguage ?? (await this.bankLanguage(sms.institutionId)) ?? "en";
       const answer = await this.answer(parsed, customer, claim, sms);
       const text = this.render(answer.lang ?? lang, answer);
       if (!answer.silent) await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId: sms.linkId.startsWith("http-") ? null : sms.linkId, from: sms.to, inReplyTo: claim.id });
@@ -175,6 +178,15 @@ export class SmsCommands {
   private async customer(sms: IncomingSms): Promise<CustomerRef | null> {
     const customer = await this.directoryPort.findByMsisdn(sms.msisdn, sms.institutionId);
     return customer && customer.institutionId === sms.institutionId ? customer : null;
+  }
+
+  /**
+   * The bank's language, for a number it does not know that wrote no command word: its USSD menu
+   * greets such numbers in it, and SMS answered them in English. Read each time (a bank may change
+   * it), and only on this path.
+   */
+  private async bankLanguage(institutionId: string): Promise<Language | undefined> {
+    return (await this.deps.institutions?.get(institutionId))?.language;
   }
 
   private render(lang: Language, answer: Answer): string {
