@@ -103,4 +103,34 @@ describe("SMS commands (review)", () => {
       await env.test.db.query("UPDATE institutions SET language = 'en' WHERE id = $1", [env.bankId]);
     }
   });
+
+  it("refuses a malformed aggregator POST with an error that names the field, and records nothing", async () => {
+    const rows = async () => (await env.test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM sms_mo_messages")).rows[0]!.n;
+    const [recorded, replied] = [await rows(), sent.length];
+    const post = (body: unknown, type = "json") => request(app).post("/sms/at/mo").set("x-fingate-secret", SECRET).type(type).send(body as object);
+    const ok = { from: "+254712660005", to: "22555", text: "HELP", id: "bad-1" };
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ...ok, from: undefined }, /^bad request: from\b/],
+      [{ ...ok, from: 254712660005 }, /^bad request: from\b/],
+      [{ ...ok, from: "0712660005" }, /^bad request: from\b/],
+      [{ ...ok, id: undefined }, /^bad request: id\b/],
+      [{ ...ok, id: 42 }, /^bad request: id\b/],
+      [{ ...ok, id: "   " }, /^bad request: id\b/],
+      [{ ...ok, id: "x".repeat(129) }, /^bad request: id\b/],
+      [{ ...ok, text: undefined }, /^bad request: text\b/],
+      [{ ...ok, text: ["BAL", "6284"] }, /^bad request: text\b/],
+      [{ ...ok, text: "x".repeat(1_601) }, /^bad request: text\b.*1600/],
+    ];
+    for (const [body, named] of cases) {
+      const r = await post(body);
+      expect(r.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect(r.text, JSON.stringify(body).slice(0, 80)).toMatch(named);
+    }
+    expect((await post("{not json", "application/json")).status).toBe(400);
+    expect((await post([ok])).status).toBe(400);
+    expect((await post({ ...ok, text: "x".repeat(9_000) })).status).toBe(413);
+    await env.sms.commands.drain();
+    expect(await rows()).toBe(recorded);
+    expect(sent.length).toBe(replied);
+  });
 });

@@ -75,13 +75,20 @@ const field = (body: Record<string, unknown>, name: string, max: number): string
   return typeof v === "string" && v.length <= max ? v : null;
 };
 
-function incoming(a: SmsAggregatorConfig, body: Record<string, unknown>): IncomingSms | null {
+/**
+ * The message of a POST, or what is wrong with it: the aggregator's logs then say which field to
+ * fix (one answer for every fault said "from, id and text are required" to a text that was there
+ * but too long).
+ */
+function incoming(a: SmsAggregatorConfig, body: Record<string, unknown>): IncomingSms | string {
   const from = field(body, "from", 32);
   const id = field(body, "id", 128);
   const text = field(body, "text", MAX_TEXT_CHARS);
   const to = ourAddress(a, field(body, "to", 32));
   const msisdn = from ? msisdnFromAddress(from.trim()) : null;
-  if (!msisdn || !id || id.trim() === "" || text === null) return null;
+  if (!msisdn) return "from must be the sender's number in international form, as a string";
+  if (!id || id.trim() === "") return "id must be the aggregator's message id, a string of 1 to 128 characters";
+  if (text === null) return `text must be a string of at most ${MAX_TEXT_CHARS} characters`;
   return {
     linkId: `http-${a.name}`,
     institutionId: a.institutionId,
@@ -119,7 +126,7 @@ export function smsMoRouter(deps: SmsMoRouterDeps): Router {
     const parsers = [express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 16 }), express.json({ limit: BODY_LIMIT })];
     router.post(`/sms/${a.name}/mo`, authenticate(a), ...parsers, async (req: Request, res: Response) => {
       const sms = incoming(a, (req.body ?? {}) as Record<string, unknown>);
-      if (!sms) return void res.status(400).type("text/plain").send("bad request: from (a phone number), id and text are required");
+      if (typeof sms === "string") return void res.status(400).type("text/plain").send(`bad request: ${sms}`);
       // Acknowledged once recorded, before it runs: an aggregator that waited for a PIN check and
       // a payment could time out and deliver the message again. The reply goes out as an MT SMS.
       const claim = await deps.commands.receive(sms);
