@@ -133,4 +133,15 @@ describe("SMS commands (review)", () => {
     expect(await rows()).toBe(recorded);
     expect(sent.length).toBe(replied);
   });
+
+  it("tells a customer who has not chosen a PIN yet to choose one, not that their PIN is wrong", async () => {
+    // Registered on USSD, left before choosing the PIN: every BAL answered "Wrong PIN" for ever.
+    const self = { actorType: "customer" as const, actorId: "self-registration", channel: "ussd" as const };
+    const registered = await env.services.directory.register(self, { institutionId: env.bankId, msisdn: "+254712660006", displayName: "Esther Njeri", language: "en" });
+    if (!registered.ok) throw new Error(registered.code);
+    for (const [id, text] of [["first-1", "BAL 1234"], ["first-2", "MINI 1234"], ["first-3", `SEND ${brian.msisdn} 10 1234`]]) {
+      await mo(id!, "+254712660006", text!);
+      expect(repliesTo("+254712660006").at(-1)!.text, text).toBe("You have no PIN yet. Dial the bank's USSD code to choose one.");
+    }
+  });
 });

@@ -214,6 +214,9 @@ export class SmsCommands {
     }
     if (!customer) return { key: "not_registered" };
     if (!customer.active) return { key: "err.account_frozen" };
+    // Registered on USSD without finishing the PIN step: there is no PIN to be wrong (every PIN
+    // command used to answer "Wrong PIN"); the USSD menu takes them to choosing one.
+    if (customer.awaitingFirstPin && parsed.kind !== "language") return { key: "err.pin_not_set" };
     switch (parsed.kind) {
       case "balance":
         return this.balance(customer, parsed.pin);
