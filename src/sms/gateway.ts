@@ -28,9 +28,9 @@ import type { SqlDb } from "../infra/db/sql.js";
 import type { Language } from "../menus/index.js";
 import { SmsCommands } from "./commands/handler.js";
 import { SqlMoLog } from "./commands/mo-log.js";
-import { MoPartSealer, SqlMoParts } from "./commands/mo-parts.js";
+import { MAX_MO_PARTS, MoPartSealer, SqlMoParts } from "./commands/mo-parts.js";
 import { SqlOptOuts } from "./commands/opt-outs.js";
-import { FallbackRateLimiter, MemoryRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from "./commands/rate-limit.js";
+import { DEFAULT_MO_RATE_LIMIT, FallbackRateLimiter, MemoryRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from "./commands/rate-limit.js";
 import { OutboxReplies } from "./commands/outbox-replies.js";
 import type { Replies } from "./commands/replies.js";
 import { loadVocabulary } from "./commands/vocabulary.js";
@@ -94,10 +94,11 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
   // No offline queue: while Redis is unreachable a count fails at once and the instance counts alone.
   const redis = deps.redisUrl ? new Redis(deps.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
   redis?.on("error", () => undefined); // reported by the limiter, once an outage
-  const local = new MemoryRateLimiter(deps.rateLimit);
-  const rateLimiter: RateLimiter = redis
-    ? new FallbackRateLimiter(new RedisRateLimiter(redis, deps.rateLimitPrefix ?? "fingate:sms:mo-rate:", deps.rateLimit), local, deps.logger)
-    : local;
+  const prefix = deps.rateLimitPrefix ?? "fingate:sms:mo-rate:";
+  const limit = deps.rateLimit ?? DEFAULT_MO_RATE_LIMIT;
+  const rateLimiter = moRateLimiter(redis, prefix, limit, deps.logger);
+  // A number's parts of concatenated messages: as many as its whole messages may have.
+  const partsRateLimiter = moRateLimiter(redis, `${prefix}parts:`, { max: limit.max * MAX_MO_PARTS, windowSec: limit.windowSec }, deps.logger);
   const optOuts = new SqlOptOuts(deps.db);
   const commands = new SmsCommands({
     vocabulary: loadVocabulary(),
@@ -117,7 +118,7 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
   const ussd = new UssdOverSmpp({ hops: deps.ussdHops ?? null, logger: deps.logger });
   const parts = new SqlMoParts(deps.db, new MoPartSealer(derive("fingate:sms:mo-parts")), deps.moPartsTtlSec);
   parts.startSweeping(deps.moPartsSweepEveryMs);
-  manager.attach(new InboundDispatcher({ commands, ussd, parts, moKeySecret: derive("fingate:sms:mo-key"), logger: deps.logger }));
+  manager.attach(new InboundDispatcher({ commands, ussd, parts, partsRateLimiter, moKeySecret: derive("fingate:sms:mo-key"), logger: deps.logger }));
   const smppPort = await manager.start();
   // A link that speaks USSD: sessions a stopped process left are looked for from now on.
   if ((await store.list()).some((l) => l.ussd !== null)) ussd.watchForOrphans();
@@ -135,6 +136,12 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
       redis?.disconnect();
     },
   };
+}
+
+/** In Redis (shared by the instances) while it answers, else in this process's memory. */
+function moRateLimiter(redis: Redis | null, prefix: string, limit: RateLimit, logger: LinkManagerLogger): RateLimiter {
+  const local = new MemoryRateLimiter(limit);
+  return redis ? new FallbackRateLimiter(new RedisRateLimiter(redis, prefix, limit), local, logger) : local;
 }
 
 function listenFromEnv(env: NodeJS.ProcessEnv): { port: number; host?: string } | undefined {

@@ -16,6 +16,7 @@ import { createHmac } from "node:crypto";
 import type smpp from "smpp";
 import type { SmsCommands } from "../commands/handler.js";
 import { MAX_MO_PARTS, type SqlMoParts } from "../commands/mo-parts.js";
+import type { RateLimiter } from "../commands/rate-limit.js";
 import { MAX_TEXT_CHARS, readInbound, type InboundMessage } from "../server/inbound-pdu.js";
 import type { ServerLink } from "../server/server-link.js";
 import type { InboundAnswer } from "../server/smpp-listener.js";
@@ -35,6 +36,11 @@ export interface InboundDeps {
   commands: SmsCommands | null;
   /** Where parts of concatenated messages wait for the rest; without it each part is read alone. */
   parts?: SqlMoParts | null;
+  /**
+   * Parts a number may have stored per window (the command rate times MAX_MO_PARTS): the command
+   * rate counts whole messages only, so parts under ever new references were stored without limit.
+   */
+  partsRateLimiter?: RateLimiter | null;
   ussd: UssdOverSmpp;
   /** Keys the digest that identifies an MO message without storing its text (it may hold a PIN). */
   moKeySecret: Uint8Array;
@@ -107,6 +113,11 @@ export class InboundDispatcher {
         // Acknowledged (a telco would only send it again) and dropped: no command is that long.
         this.deps.logger.warn({ link: link.id, total, seq }, "sms mo part out of range: dropped");
         return { status: ESME_ROK };
+      }
+      if (this.deps.partsRateLimiter && !(await this.deps.partsRateLimiter.allow(m.msisdn))) {
+        // Acknowledged and dropped, as a whole message over the number's rate is.
+        this.deps.logger.warn({ link: link.id, total, seq }, "sms mo part over the number's rate: dropped");
+        return ESME_ROK;
       }
       const partKey = this.moKey(pdu, `${ref}:${total}:${seq}\u0000${m.text}`);
       // Grouped across the institution's links, as re-deliveries are: an SMSC may send a message's parts over either node.
