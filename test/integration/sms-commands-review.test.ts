@@ -9,7 +9,7 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { smsMoRouter } from "../../src/http/sms/mo-router.js";
 import type { Replies, SmsReply } from "../../src/sms/commands/replies.js";
-import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
+import { containsPin, openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 import { walkAt } from "../helpers/ussd-env.js";
 import { formatDate } from "../../src/infra/i18n/dates.js";
 
@@ -143,5 +143,19 @@ describe("SMS commands (review)", () => {
       await mo(id!, "+254712660006", text!);
       expect(repliesTo("+254712660006").at(-1)!.text, text).toBe("You have no PIN yet. Dial the bank's USSD code to choose one.");
     }
+  });
+
+  it("keeps a PIN out of logs, stored messages, replies and the audit trail, whatever the shape of the command", async () => {
+    // Malformed ones too: no space after the word, the PIN and the amount swapped, the PIN first, a long text.
+    const texts = ["BAL6284", `SEND ${brian.msisdn} 6284 2000`, "6284 BAL", `MINI 6284 ${"x".repeat(200)}`, "Solde: 6284", "BAL 6284"];
+    for (const [i, text] of texts.entries()) expect((await mo(`pin-${i}`, amina.msisdn, text)).status).toBe(200);
+    const stored = [
+      env.logs.join("\n"),
+      JSON.stringify((await env.test.db.query("SELECT * FROM sms_mo_messages")).rows),
+      JSON.stringify((await env.test.db.query("SELECT * FROM audit_log")).rows),
+      sent.map((r) => r.text).join("\n"),
+    ];
+    for (const [i, text] of stored.entries()) for (const pin of ["6284", "628400"]) expect(containsPin(text, pin), `${i} ${pin}`).toBe(false);
+    expect((await env.ledger.getAccount(amina.walletAccountId))!.debitsPosted).toBe(0n);
   });
 });
