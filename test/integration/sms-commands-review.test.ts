@@ -1,8 +1,9 @@
 /**
  * The SMS command channel read with a bank's and a feature-phone user's eyes, over HTTP MO
  * (supertest, as an aggregator posts) and the real core on PostgreSQL: whose message an
- * aggregator's id names, how a locked PIN is told (as USSD tells it), and the language of a reply
- * to a number the bank does not know.
+ * aggregator's id names, how a locked PIN or a SIM swap's cooling is told (as USSD tells it), the
+ * language of a reply to a number the bank does not know, what a malformed POST is told, a
+ * customer with no PIN yet, and a PIN in malformed commands.
  */
 import express from "express";
 import request from "supertest";
