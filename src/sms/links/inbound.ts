@@ -117,7 +117,7 @@ export class InboundDispatcher {
       if (this.deps.partsRateLimiter && !(await this.deps.partsRateLimiter.allow(m.msisdn))) {
         // Acknowledged and dropped, as a whole message over the number's rate is.
         this.deps.logger.warn({ link: link.id, total, seq }, "sms mo part over the number's rate: dropped");
-        return ESME_ROK;
+        return { status: ESME_ROK };
       }
       const partKey = this.moKey(pdu, `${ref}:${total}:${seq}\u0000${m.text}`);
       // Grouped across the institution's links, as re-deliveries are: an SMSC may send a message's parts over either node.
