@@ -3,7 +3,7 @@
  * few hundred bytes of `application/x-www-form-urlencoded`, and body-parser's general machinery
  * (charset negotiation, qs, content-type parsing) was a visible share of every hop's CPU.
  * Same contract as express.urlencoded here: over `limitBytes` → 413 unread further, more than
- * `maxFields` fields → 400, another content type → no body (the dialect answers 400).
+ * `maxFields` fields or a field given twice → 400, another content type → no body (the dialect answers 400).
  */
 import type { IncomingMessage } from "node:http";
 import type { NextFunction, Request, Response } from "express";
@@ -61,14 +61,18 @@ function tooLarge(req: Request, res: Response): void {
   req.resume();
 }
 
-/** First value of each field, as express.urlencoded({ extended: false }) gives; null past maxFields. */
+/**
+ * Each field's value; null past maxFields, or when a field comes twice: which of two phoneNumber
+ * (or sessionId, text) values is meant cannot be told, so the form is malformed (it used to keep
+ * the first, silently).
+ */
 export function parseForm(text: string, maxFields: number): Record<string, string> | null {
   const params = new URLSearchParams(text);
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   let count = 0;
   for (const [key, value] of params) {
-    if (++count > maxFields) return null;
-    if (!(key in out)) out[key] = value;
+    if (++count > maxFields || key in out) return null;
+    out[key] = value;
   }
   return out;
 }

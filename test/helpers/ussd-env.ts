@@ -14,6 +14,7 @@ import { MemorySessionStore, type SessionStore } from "../../src/menus/engine/se
 import { buildServices, type CoreServices } from "../../src/services.js";
 import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
 import type { HopLogger } from "../../src/ussd/hop.js";
+import type { AggregatorConfig } from "../../src/ussd/router.js";
 import { openTestDb, type TestDb } from "./db.js";
 
 export const SYSTEM = { actorType: "system" as const, actorId: "e2e", channel: "system" as const };
@@ -39,6 +40,8 @@ export async function openUssdEnv(options: {
   /** The institution's default language (the column's default, en, when absent). */
   language?: string;
   languageRefreshMs?: number;
+  /** Aggregators mounted beside the Africa's Talking one ("at", with `secret`). */
+  moreAggregators?: AggregatorConfig[];
 }): Promise<UssdEnv> {
   const test = await openTestDb("postgres", { maxConnections: 8 });
   const ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
@@ -55,7 +58,7 @@ export async function openUssdEnv(options: {
     ledger,
     logger: options.logger ?? SILENT,
     institutionId: bankId,
-    aggregators: [{ name: "at", dialect: "africastalking", secret: options.secret }],
+    aggregators: [{ name: "at", dialect: "africastalking", secret: options.secret }, ...(options.moreAggregators ?? [])],
     secretKey: randomBytes(32),
     sessions: options.sessions ?? new MemorySessionStore(),
     languageRefreshMs: options.languageRefreshMs,

@@ -1,0 +1,73 @@
+/**
+ * Malformed aggregator payloads that a dialect used to accept, against the real gateway
+ * (PostgreSQL core, in-memory sessions): Africa's Talking forms with a field given twice (on the
+ * Express route and on the fast path ahead of it), requests for a short code other than the
+ * configured one (Hubtel, generic), and inputs that are not well-formed text (undecodable bytes,
+ * lone surrogates). Each is refused with the dialect's 400 and leaves no session behind.
+ */
+import express from "express";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
+import { serveHopsFirst } from "../../src/ussd/fast-path.js";
+import { openUssdEnv, type UssdEnv } from "../helpers/ussd-env.js";
+
+const SECRET = "e2e-dialect-edges-secret-0123456789";
+const HUBTEL_SECRET = "e2e-dialect-edges-hubtel-0123456789";
+const GENERIC_SECRET = "e2e-dialect-edges-generic-0123456789";
+
+let env: UssdEnv;
+let fastApp: express.Express;
+const sessions = new MemorySessionStore();
+
+beforeAll(async () => {
+  env = await openUssdEnv({
+    code: "dialect-edges-bank",
+    secret: SECRET,
+    sessions,
+    moreAggregators: [
+      { name: "hub", dialect: "hubtel", secret: HUBTEL_SECRET, serviceCode: "*711*2#" },
+      { name: "gen", dialect: "generic", secret: GENERIC_SECRET, serviceCode: "*384*5#" },
+    ],
+  });
+  fastApp = serveHopsFirst(express(), env.gateway.fastPath);
+  fastApp.use(env.gateway.router);
+});
+
+afterAll(() => env?.close());
+
+const form = (app: express.Express, body: string) => request(app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send(body);
+
+async function expectNoSession(key: string) {
+  expect(await sessions.get(key), key).toBeNull();
+}
+
+describe("Africa's Talking: a field given twice", () => {
+  const cases = {
+    phoneNumber: (id: string) => `sessionId=${id}&serviceCode=*384%23&phoneNumber=%2B254712690001&phoneNumber=%2B254712690002&networkCode=63902&text=`,
+    sessionId: (id: string) => `sessionId=${id}&sessionId=${id}-b&serviceCode=*384%23&phoneNumber=%2B254712690001&networkCode=63902&text=`,
+    text: (id: string) => `sessionId=${id}&serviceCode=*384%23&phoneNumber=%2B254712690001&networkCode=63902&text=&text=1`,
+  };
+
+  for (const [field, body] of Object.entries(cases)) {
+    it(`${field} twice is refused (400) on the Express route and on the fast path, and no session is kept`, async () => {
+      for (const [path, app] of [["express", env.app], ["fast", fastApp]] as const) {
+        const id = `dup-${field}-${path}`;
+        const r = await form(app, body(id));
+        expect([r.status, r.text], `${field} via ${path}`).toEqual([400, "END bad request"]);
+        await expectNoSession(`at:${id}`);
+        await expectNoSession(`at:${id}-b`);
+      }
+    });
+  }
+
+  it("a well-formed hop is still served on both paths", async () => {
+    for (const [path, app] of [["express", env.app], ["fast", fastApp]] as const) {
+      const r = await form(app, `sessionId=ok-${path}&serviceCode=*384%23&phoneNumber=%2B254712690003&networkCode=63902&text=`);
+      expect(r.status).toBe(200);
+      expect(r.text.startsWith("CON ")).toBe(true);
+      // The key expectNoSession looks under is where a served hop's session is.
+      expect(await sessions.get(`at:ok-${path}`)).not.toBeNull();
+    }
+  });
+});
