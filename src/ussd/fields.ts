@@ -25,11 +25,17 @@ export function networkCodeOf(value: unknown): string | undefined {
   return typeof value === "string" && /^[0-9]{5,6}$/.test(value) ? value : undefined;
 }
 
-/** Input text: a string of at most maxChars, without control characters other than none at all. */
+/**
+ * What no keypad types: control characters (C0, DEL, C1), U+FFFD (what an undecodable byte of the
+ * body became: "%FF" in a form, a stray byte in JSON) and a lone surrogate (JSON's "\ud800").
+ */
+// eslint-disable-next-line no-control-regex
+const NOT_TEXT_RE = /[\u0000-\u001f\u007f-\u009f\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Input text: a string of at most maxChars, well-formed and without control characters. */
 export function textOf(value: unknown, maxChars: number): string | null {
   if (value === undefined) return "";
   if (typeof value !== "string" || value.length > maxChars) return null;
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(value) ? null : value;
+  return NOT_TEXT_RE.test(value) ? null : value;
 }
 

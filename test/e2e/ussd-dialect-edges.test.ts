@@ -15,6 +15,7 @@ import { openUssdEnv, type UssdEnv } from "../helpers/ussd-env.js";
 const SECRET = "e2e-dialect-edges-secret-0123456789";
 const HUBTEL_SECRET = "e2e-dialect-edges-hubtel-0123456789";
 const GENERIC_SECRET = "e2e-dialect-edges-generic-0123456789";
+const OTHER = "+254712690002";
 
 let env: UssdEnv;
 let fastApp: express.Express;
@@ -37,6 +38,8 @@ beforeAll(async () => {
 afterAll(() => env?.close());
 
 const form = (app: express.Express, body: string) => request(app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send(body);
+const generic = (body: Record<string, unknown> | string | Buffer) =>
+  request(env.app).post("/ussd/gen").set("x-fingate-secret", GENERIC_SECRET).set("content-type", "application/json").send(body);
 
 async function expectNoSession(key: string) {
   expect(await sessions.get(key), key).toBeNull();
@@ -69,5 +72,31 @@ describe("Africa's Talking: a field given twice", () => {
       // The key expectNoSession looks under is where a served hop's session is.
       expect(await sessions.get(`at:ok-${path}`)).not.toBeNull();
     }
+  });
+});
+
+describe("input that is not well-formed text", () => {
+  it("Africa's Talking: undecodable bytes or a C1 control character in text are refused (400), on both paths", async () => {
+    for (const [path, app] of [["express", env.app], ["fast", fastApp]] as const) {
+      for (const [n, text] of ["%FF", "1*%C3", "%ED%A0%80", "%C2%85"].entries()) {
+        const id = `enc-${path}-${n}`;
+        const r = await form(app, `sessionId=${id}&serviceCode=*384%23&phoneNumber=%2B254712690004&networkCode=63902&text=${text}`);
+        expect([r.status, r.text], `${text} via ${path}`).toEqual([400, "END bad request"]);
+        await expectNoSession(`at:${id}`);
+      }
+    }
+  });
+
+  it("generic: a lone surrogate or undecodable bytes in input are refused (400)", async () => {
+    const begin = await generic({ sessionId: "enc-gen", msisdn: OTHER, serviceCode: "*384#", event: "begin", seq: 0, input: "" });
+    expect(begin.status).toBe(200);
+    const lone = await generic(`{"sessionId":"enc-gen","msisdn":"${OTHER}","serviceCode":"*384#","event":"continue","seq":1,"input":"\\ud800"}`);
+    expect([lone.status, lone.body]).toEqual([400, { error: "bad request" }]);
+    const raw = Buffer.concat([Buffer.from(`{"sessionId":"enc-gen","msisdn":"${OTHER}","serviceCode":"*384#","event":"continue","seq":1,"input":"`), Buffer.from([0xff, 0xfe]), Buffer.from(`"}`)]);
+    const bytes = await generic(raw);
+    expect([bytes.status, bytes.body]).toEqual([400, { error: "bad request" }]);
+    // The session is where the begin left it: the next well-formed hop answers its screen.
+    const next = await generic({ sessionId: "enc-gen", msisdn: OTHER, serviceCode: "*384#", event: "continue", seq: 1, input: "Jane Wanjiru" });
+    expect([next.status, next.body.action]).toEqual([200, "continue"]);
   });
 });
