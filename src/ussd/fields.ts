@@ -12,6 +12,16 @@ export function serviceCodeOf(value: unknown): string | null {
   return typeof value === "string" && SERVICE_CODE_RE.test(value) ? value : null;
 }
 
+/**
+ * Whether a request's service code is the aggregator's configured one (any, when none is): the
+ * same, or that code with its extension left out ("*711#" for "*711*2#"), as some aggregators send
+ * it. Another code is another service's traffic, which this institution must not answer.
+ */
+export function servesCode(requested: string, configured: string | undefined): boolean {
+  if (configured === undefined || requested === configured) return true;
+  return requested.endsWith("#") && configured.startsWith(`${requested.slice(0, -1)}*`);
+}
+
 /** E.164 with the plus, from "+254712…" or "254712…". */
 export function msisdnOf(value: unknown): string | null {
   if (typeof value !== "string") return null;

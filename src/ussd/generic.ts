@@ -18,7 +18,7 @@
  */
 import type { Request, Response } from "express";
 import { shortcutOf } from "../menus/index.js";
-import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, textOf } from "./fields.js";
+import { msisdnOf, networkCodeOf, serviceCodeOf, servesCode, sessionIdOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
 import type { DialectOptions } from "./hubtel.js";
 
@@ -44,7 +44,7 @@ export function genericHop(name: string, hops: HopProcessor, options: DialectOpt
     const input = textOf(body.input, MAX_INPUT_CHARS);
     const seq = typeof body.seq === "number" && Number.isInteger(body.seq) && body.seq >= 0 && body.seq <= MAX_SEQ ? body.seq : null;
     const dial = typeof body.dialString === "string" && /^[*#0-9]{1,64}$/.test(body.dialString) ? body.dialString : "";
-    if (!msisdn || !serviceCode || input === null || seq === null) {
+    if (!msisdn || !serviceCode || !servesCode(serviceCode, options.serviceCode) || input === null || seq === null) {
       res.status(400).json({ error: "bad request" });
       return;
     }

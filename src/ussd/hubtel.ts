@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { shortcutOf } from "../menus/index.js";
-import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, textOf } from "./fields.js";
+import { msisdnOf, networkCodeOf, serviceCodeOf, servesCode, sessionIdOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
 
 const MAX_MESSAGE_CHARS = 182;
@@ -68,7 +68,7 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
     const message = textOf(body.Message, MAX_MESSAGE_CHARS);
     const serviceCode = serviceCodeOf(typeof body.ServiceCode === "string" && !body.ServiceCode.startsWith("*") ? `*${body.ServiceCode}#` : body.ServiceCode);
     const sequence = typeof body.Sequence === "number" && Number.isInteger(body.Sequence) && body.Sequence >= 0 ? body.Sequence : null;
-    if (!msisdn || message === null || !serviceCode) {
+    if (!msisdn || message === null || !serviceCode || !servesCode(serviceCode, options.serviceCode)) {
       res.status(400).json({ error: "bad request" });
       return;
     }

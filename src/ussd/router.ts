@@ -33,6 +33,7 @@ export interface AggregatorConfig extends AggregatorAuth {
   /**
    * Hubtel and generic: the short code as dialled, extension included ("*711*2#"), when the
    * requests' own service code leaves the extension out. A dial's segments after it are a shortcut.
+   * A request for another code is refused (fields.ts servesCode).
    */
   serviceCode?: string;
 }

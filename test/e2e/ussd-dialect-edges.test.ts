@@ -15,6 +15,7 @@ import { openUssdEnv, type UssdEnv } from "../helpers/ussd-env.js";
 const SECRET = "e2e-dialect-edges-secret-0123456789";
 const HUBTEL_SECRET = "e2e-dialect-edges-hubtel-0123456789";
 const GENERIC_SECRET = "e2e-dialect-edges-generic-0123456789";
+const PHONE = "+254712690001";
 const OTHER = "+254712690002";
 
 let env: UssdEnv;
@@ -38,6 +39,7 @@ beforeAll(async () => {
 afterAll(() => env?.close());
 
 const form = (app: express.Express, body: string) => request(app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send(body);
+const hubtel = (body: Record<string, unknown>) => request(env.app).post("/ussd/hub").set("x-fingate-secret", HUBTEL_SECRET).send(body);
 const generic = (body: Record<string, unknown> | string | Buffer) =>
   request(env.app).post("/ussd/gen").set("x-fingate-secret", GENERIC_SECRET).set("content-type", "application/json").send(body);
 
@@ -71,6 +73,36 @@ describe("Africa's Talking: a field given twice", () => {
       expect(r.text.startsWith("CON ")).toBe(true);
       // The key expectNoSession looks under is where a served hop's session is.
       expect(await sessions.get(`at:ok-${path}`)).not.toBeNull();
+    }
+  });
+});
+
+describe("a request for another short code than the configured one", () => {
+  it("Hubtel: refused (400) unless its ServiceCode is the configured code or that code with the extension left out", async () => {
+    const hop = (SessionId: string, ServiceCode: string) =>
+      hubtel({ Type: "Initiation", Mobile: PHONE.slice(1), SessionId, ServiceCode, Message: `*${ServiceCode}#`, Operator: "safaricom", Sequence: 1 });
+    for (const code of ["999", "71", "7112", "711*3", "711*2*1"]) {
+      const id = `hub-${code.replace(/\W/g, "_")}`;
+      const r = await hop(id, code);
+      expect([r.status, r.body], code).toEqual([400, { error: "bad request" }]);
+      await expectNoSession(`hub:${id}`);
+    }
+    for (const code of ["711", "711*2", "*711*2#"]) {
+      const r = await hop(`hub-ok-${code.replace(/\W/g, "_")}`, code);
+      expect([r.status, r.body.Type], code).toEqual([200, "response"]);
+    }
+  });
+
+  it("generic: refused (400) unless its serviceCode is the configured code or that code with the extension left out", async () => {
+    const hop = (sessionId: string, serviceCode: string) => generic({ sessionId, msisdn: OTHER, serviceCode, event: "begin", seq: 0, input: "" });
+    for (const code of ["*999#", "*38#", "*384*6#", "*3845#"]) {
+      const r = await hop(`gen-${code.replace(/\W/g, "")}`, code);
+      expect([r.status, r.body], code).toEqual([400, { error: "bad request" }]);
+      await expectNoSession(`gen:gen-${code.replace(/\W/g, "")}`);
+    }
+    for (const code of ["*384#", "*384*5#"]) {
+      const r = await hop(`gen-ok-${code.replace(/\W/g, "")}`, code);
+      expect([r.status, r.body.action], code).toEqual([200, "continue"]);
     }
   });
 });
