@@ -1,7 +1,9 @@
 /** Shape checks for aggregator fields: anything else is refused before it reaches a session. */
 
 const SESSION_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-const SERVICE_CODE_RE = /^[*#0-9]{1,40}$/;
+// "*384#", "*711*2#", "#144#": runs of digits after a leading * or #, apart by *, then #. Any
+// mix of those characters passed before 2026-11-30 ("*", "#", Hubtel's empty ServiceCode as "*#").
+const SERVICE_CODE_RE = /^[*#][0-9]{1,10}(?:\*[0-9]{1,10})*#$/;
 const MSISDN_RE = /^\+?[1-9][0-9]{6,14}$/;
 
 export function sessionIdOf(value: unknown): string | null {
@@ -9,7 +11,7 @@ export function sessionIdOf(value: unknown): string | null {
 }
 
 export function serviceCodeOf(value: unknown): string | null {
-  return typeof value === "string" && SERVICE_CODE_RE.test(value) ? value : null;
+  return typeof value === "string" && value.length <= 40 && SERVICE_CODE_RE.test(value) ? value : null;
 }
 
 /**

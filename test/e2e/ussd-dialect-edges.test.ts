@@ -30,6 +30,7 @@ beforeAll(async () => {
     moreAggregators: [
       { name: "hub", dialect: "hubtel", secret: HUBTEL_SECRET, serviceCode: "*711*2#" },
       { name: "gen", dialect: "generic", secret: GENERIC_SECRET, serviceCode: "*384*5#" },
+      { name: "hub2", dialect: "hubtel", secret: HUBTEL_SECRET },
     ],
   });
   fastApp = serveHopsFirst(express(), env.gateway.fastPath);
@@ -104,6 +105,38 @@ describe("a request for another short code than the configured one", () => {
       const r = await hop(`gen-ok-${code.replace(/\W/g, "")}`, code);
       expect([r.status, r.body.action], code).toEqual([200, "continue"]);
     }
+  });
+});
+
+describe("a service code that is no short code", () => {
+  const noCodes = ["*", "#", "**", "*#", "##", "*384", "384#", "*384**1#", "*384#*", "#*384#"];
+
+  it("Africa's Talking: refused (400) on both paths", async () => {
+    for (const [path, app] of [["express", env.app], ["fast", fastApp]] as const) {
+      for (const [n, code] of noCodes.entries()) {
+        const id = `nocode-${path}-${n}`;
+        const r = await form(app, `sessionId=${id}&serviceCode=${encodeURIComponent(code)}&phoneNumber=%2B254712690005&networkCode=63902&text=`);
+        expect([r.status, r.text], `${code} via ${path}`).toEqual([400, "END bad request"]);
+        await expectNoSession(`at:${id}`);
+      }
+    }
+  });
+
+  it("Hubtel: an empty or star-only ServiceCode is refused (400), not read as *#", async () => {
+    for (const [n, code] of ["", "*", "#", "**"].entries()) {
+      const id = `hub-nocode-${n}`;
+      const r = await request(env.app)
+        .post("/ussd/hub2")
+        .set("x-fingate-secret", HUBTEL_SECRET)
+        .send({ Type: "Initiation", Mobile: PHONE.slice(1), SessionId: id, ServiceCode: code, Message: "*711#", Operator: "mtn", Sequence: 1 });
+      expect([r.status, r.body], JSON.stringify(code)).toEqual([400, { error: "bad request" }]);
+      await expectNoSession(`hub2:${id}`);
+    }
+  });
+
+  it("a short code with a leading # (#144#) is still one", async () => {
+    const r = await form(env.app, "sessionId=hash-code&serviceCode=%23144%23&phoneNumber=%2B254712690006&networkCode=63902&text=");
+    expect(r.status).toBe(200);
   });
 });
 
