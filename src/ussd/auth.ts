@@ -4,7 +4,7 @@
  * unauthenticated request never touches a session.
  */
 import { hash, timingSafeEqual } from "node:crypto";
-import { isIP } from "node:net";
+import { isIP, SocketAddress } from "node:net";
 import type { NextFunction, Request, Response } from "express";
 
 export interface AggregatorAuth {
@@ -38,8 +38,22 @@ function normalizeIp(ip: string | undefined): string {
   return ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
 }
 
+/**
+ * A configured address as the socket will report it: IPv6 written in full or in upper case
+ * ("0:0:0:0:0:ffff:7f00:1", "2001:DB8::1") never matched the socket's compressed lower-case form
+ * before 2026-11-30, and locked the aggregator out. Once, at start-up.
+ */
+function configuredIp(ip: string): string {
+  return normalizeIp(isIP(ip) === 6 ? new SocketAddress({ address: ip, family: "ipv6" }).address : ip);
+}
+
 export function checkAggregatorAuth(auth: AggregatorAuth): void {
   if (auth.secret.length < MIN_SECRET_CHARS) throw new Error(`an aggregator secret must have at least ${MIN_SECRET_CHARS} characters`);
+  const list: unknown = auth.ipAllowList;
+  // A range ("10.0.0.0/8") or a host name is matched against nothing: refused rather than served as a silent lock-out.
+  if (list !== undefined && (!Array.isArray(list) || list.some((ip) => typeof ip !== "string" || isIP(ip) === 0))) {
+    throw new Error("an aggregator's ipAllowList must list IPv4 or IPv6 addresses (no ranges or names)");
+  }
 }
 
 /** The refusal an aggregator's request gets from its address and presented secret, or null when it may pass. */
@@ -47,7 +61,7 @@ export type AuthCheck = (remoteAddress: string | undefined, givenSecret: unknown
 
 export function authCheck(auth: AggregatorAuth): AuthCheck {
   checkAggregatorAuth(auth);
-  const allow = new Set((auth.ipAllowList ?? []).map(normalizeIp));
+  const allow = new Set((auth.ipAllowList ?? []).map(configuredIp));
   const expected = sha256(auth.secret);
   return (remoteAddress, given) => {
     if (allow.size > 0 && !allow.has(normalizeIp(remoteAddress))) return 403;

@@ -31,6 +31,10 @@ beforeAll(async () => {
       { name: "hub", dialect: "hubtel", secret: HUBTEL_SECRET, serviceCode: "*711*2#" },
       { name: "gen", dialect: "generic", secret: GENERIC_SECRET, serviceCode: "*384*5#" },
       { name: "hub2", dialect: "hubtel", secret: HUBTEL_SECRET },
+      // This test's client is 127.0.0.1, written as an operator might: in full, or in upper case.
+      { name: "fenced", dialect: "generic", secret: GENERIC_SECRET, ipAllowList: ["0:0:0:0:0:ffff:7f00:1"] },
+      { name: "fenced-uc", dialect: "generic", secret: GENERIC_SECRET, ipAllowList: ["::FFFF:127.0.0.1"] },
+      { name: "walled", dialect: "generic", secret: GENERIC_SECRET, ipAllowList: ["10.9.9.9"] },
     ],
   });
   fastApp = serveHopsFirst(express(), env.gateway.fastPath);
@@ -163,5 +167,27 @@ describe("input that is not well-formed text", () => {
     // The session is where the begin left it: the next well-formed hop answers its screen.
     const next = await generic({ sessionId: "enc-gen", msisdn: OTHER, serviceCode: "*384#", event: "continue", seq: 1, input: "Jane Wanjiru" });
     expect([next.status, next.body.action]).toEqual([200, "continue"]);
+  });
+});
+
+describe("the IP allow-list", () => {
+  const begin = (name: string, sessionId: string) =>
+    request(env.app)
+      .post(`/ussd/${name}`)
+      .set("x-fingate-secret", GENERIC_SECRET)
+      .set("x-forwarded-for", "10.9.9.9")
+      .send({ sessionId, msisdn: "+254712690007", serviceCode: "*384#", event: "begin", seq: 0, input: "" });
+
+  it("matches the caller's address however the configured one is written (full or upper-case IPv6)", async () => {
+    for (const name of ["fenced", "fenced-uc"]) {
+      const r = await begin(name, `ip-${name}`);
+      expect([r.status, r.body.action], name).toEqual([200, "continue"]);
+    }
+  });
+
+  it("is not bypassed by X-Forwarded-For naming an allowed address (no proxy is trusted)", async () => {
+    const r = await begin("walled", "ip-walled");
+    expect([r.status, r.text]).toEqual([403, "forbidden"]);
+    await expectNoSession("walled:ip-walled");
   });
 });

@@ -54,6 +54,13 @@ describe("aggregator configuration", () => {
     }
   });
 
+  it("refuses an IP allow-list that is not a list of addresses (a range or a name would never match, and lock the aggregator out)", () => {
+    expect(start([{ name: "gen", dialect: "generic", secret: SECRET, ipAllowList: ["196.201.214.10", "2001:DB8::1"] }])).not.toThrow();
+    for (const ipAllowList of [["196.201.214.0/24"], ["aggregator.example"], ["10.0.0.1", ""], "10.0.0.1"] as string[][]) {
+      expect(start([{ name: "gen", dialect: "generic", secret: SECRET, ipAllowList }]), JSON.stringify(ipAllowList)).toThrow(/ipAllowList/);
+    }
+  });
+
   it("refuses an operator map whose names are not lower case or whose codes are not MCC+MNC", () => {
     expect(start([{ name: "hubtel", dialect: "hubtel", secret: SECRET, operatorNetworks: { mtn: "62001" } }])).not.toThrow();
     for (const operatorNetworks of [{ MTN: "62001" }, { mtn: "MTN" }, { mtn: "620" }] as Record<string, string>[]) {
