@@ -27,7 +27,9 @@ export function servesCode(requested: string, configured: string | undefined): b
 /** E.164 with the plus, from "+254712…" or "254712…". */
 export function msisdnOf(value: unknown): string | null {
   if (typeof value !== "string") return null;
-  const compact = value.replace(/[\s-]/g, "");
+  // Spaces and dashes only (a form's unencoded "+" arrives as a space): \s also took line breaks,
+  // tabs and Unicode spaces out, so "+2547…\n…" was read as a number.
+  const compact = value.replace(/[ -]/g, "");
   if (!MSISDN_RE.test(compact)) return null;
   return compact.startsWith("+") ? compact : `+${compact}`;
 }

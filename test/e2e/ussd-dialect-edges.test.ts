@@ -112,6 +112,26 @@ describe("a request for another short code than the configured one", () => {
   });
 });
 
+describe("a phone number with control or foreign space characters", () => {
+  it("Africa's Talking: refused (400) on both paths, not cleaned into a number", async () => {
+    for (const [path, app] of [["express", env.app], ["fast", fastApp]] as const) {
+      for (const [n, sep] of ["%0A", "%09", "%0D", "%0B", "%0C", "%C2%A0", "%E2%80%A8", "%E3%80%80"].entries()) {
+        const id = `msisdn-${path}-${n}`;
+        const r = await form(app, `sessionId=${id}&serviceCode=*384%23&phoneNumber=%2B2547126${sep}90008&networkCode=63902&text=`);
+        expect([r.status, r.text], `${sep} via ${path}`).toEqual([400, "END bad request"]);
+        await expectNoSession(`at:${id}`);
+      }
+    }
+  });
+
+  it("spaces and dashes (a form's unencoded + reads as a space) are still read as the number", async () => {
+    for (const [n, phone] of ["+254712690008", "254712690008", "+254 712 690-008"].entries()) {
+      const r = await form(env.app, `sessionId=msisdn-ok-${n}&serviceCode=*384%23&phoneNumber=${phone}&networkCode=63902&text=`);
+      expect([r.status, r.text.startsWith("CON ")], phone).toEqual([200, true]);
+    }
+  });
+});
+
 describe("a service code that is no short code", () => {
   const noCodes = ["*", "#", "**", "*#", "##", "*384", "384#", "*384**1#", "*384#*", "#*384#"];
 
