@@ -1,8 +1,8 @@
 /** My account: pseudonyms (list, claim) and payment instruments (choose the default). */
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
-import { msg, type MenuState } from "../engine/types.js";
+import { msg, type MenuState, type StepResult } from "../engine/types.js";
 import { refusalMessage } from "../refusals.js";
-import { chosenInstrument, instrumentOptions, offeredInstruments, offeredTails } from "./instrument-choices.js";
+import { chosenInstrument, instrumentOptions, offeredInstruments, offeredTails, type InstrumentChoice } from "./instrument-choices.js";
 
 const MENU = [option("1", "acct.aliases"), option("2", "acct.claim"), option("3", "acct.instruments")];
 const ALIAS_RETRY_CODES = new Set(["alias_taken", "alias_reserved"]);
@@ -10,6 +10,12 @@ const ALIAS_RETRY_CODES = new Set(["alias_taken", "alias_reserved"]);
 function customerOf(state: MenuState) {
   if (!state.customer) throw new Error("menu: account flow without a customer");
   return state.customer;
+}
+
+/** The default-account list: every instrument, remembered by its id's tail. */
+function askInstrument(state: MenuState, instruments: InstrumentChoice[]): StepResult {
+  const listed = offeredInstruments(instruments);
+  return ask(at(state, "account", "instrument", { offered: offeredTails(listed) }), [msg("acct.instruments_title")], instrumentOptions(listed));
 }
 
 export const account: Flow = {
@@ -27,8 +33,7 @@ export const account: Flow = {
         if (holdings.aliases.length === 0) return end(state, [msg("acct.no_aliases")]);
         return end(state, [msg("acct.alias_list", { aliases: holdings.aliases.join(", ") })]);
       }
-      const listed = offeredInstruments(holdings.instruments);
-      return ask(at(state, "account", "instrument", { offered: offeredTails(listed) }), [msg("acct.instruments_title")], instrumentOptions(listed));
+      return askInstrument(state, holdings.instruments);
     },
     async claim(state, input, ctx) {
       const claimed = await ctx.directory.claimAlias(customerOf(state), input.trim());
@@ -40,8 +45,10 @@ export const account: Flow = {
     async instrument(state, input, ctx) {
       const customer = customerOf(state);
       // `ids` (whole ids, which match as tails too): a session saved before the list kept tails.
-      const chosen = chosenInstrument(state.data.offered ?? state.data.ids, input, (await ctx.directory.holdings(customer)).instruments);
-      if (!chosen) return end(state, [msg("err.invalid_choice")]);
+      const { instruments } = await ctx.directory.holdings(customer);
+      const chosen = chosenInstrument(state.data.offered ?? state.data.ids, input, instruments);
+      // A slip of the keypad is corrected on the list, read afresh, as send money's source list does.
+      if (!chosen) return withNotice(askInstrument(state, instruments), msg("err.invalid_choice"));
       const set = await ctx.directory.setDefaultInstrument(customer, chosen.id);
       if (!set.ok) return end(state, [refusalMessage(set)]);
       return end(state, [msg("acct.default_set", { name: set.value })]);

