@@ -38,4 +38,15 @@ describe("customer menus, reviewed over USSD", () => {
     expect(r[3]).toBe(`CON Invalid choice.\n${list}`);
     expect(r[4]).toBe("END savings is now your default account.");
   });
+
+  it("Hindi: a PIN change refused after a SIM swap says पिन and सिम, as every other Hindi screen does, not PIN and SIM", async () => {
+    const asha = await customer("+254712700002", "hi");
+    const swapped = await env.services.simSwap.report({ actor: { type: "telco", id: "t" }, channel: "system", msisdn: asha.msisdn, kind: "sim_swap" });
+    expect(swapped.ok).toBe(true);
+    // Main menu page 2 (98), 5 Change PIN: the new PIN twice, then the current one.
+    const r = await walkAt(env, randomUUID(), asha.msisdn, ["98", "5", "5937", "5937", PIN]);
+    expect(r[3]).toBe("CON नया पिन फिर से दर्ज करें:");
+    expect(r[5]).toMatch(/^END आपका सिम हाल ही में बदला गया है। .+ तक आपका पिन नहीं बदला जा सकता।$/);
+    expect(r[5]).not.toMatch(/PIN|SIM/);
+  });
 });
