@@ -49,4 +49,19 @@ describe("customer menus, reviewed over USSD", () => {
     expect(r[5]).toMatch(/^END आपका सिम हाल ही में बदला गया है। .+ तक आपका पिन नहीं बदला जा सकता।$/);
     expect(r[5]).not.toMatch(/PIN|SIM/);
   });
+
+  it("a self-registered customer still choosing a first PIN is not taken by 00 (home) to a main menu where every PIN is wrong", async () => {
+    // Registered over USSD, but the PIN's write failed: the number is a customer awaiting a first PIN.
+    const self = { actorType: "customer" as const, actorId: "self", channel: "ussd" as const };
+    const made = await env.services.directory.register(self, { institutionId: env.bankId, msisdn: "+254712700003", displayName: "Amina Odhiambo", language: "en" });
+    expect(made.ok && made.value.awaitingFirstPin).toBe(true);
+    const ask = "Choose a 4-digit PIN:";
+    const r = await walkAt(env, randomUUID(), "+254712700003", ["00", "1", "5093", "5093"]);
+    expect(r[0]).toBe(`CON Your registration is not finished: your PIN was not set.\n${ask}`);
+    // Home is the first PIN while there is none: the main menu's balance would count a wrong PIN.
+    expect(r[1]).toBe(r[0]);
+    expect(r[2]).toBe(`CON A PIN is 4 digits.\n${ask}`);
+    expect(r[3]).toBe("CON Enter the PIN again:");
+    expect(r[4]).toBe("END Welcome Amina Odhiambo! Your wallet is ready. Dial again to use it.");
+  });
 });

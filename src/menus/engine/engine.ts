@@ -22,6 +22,17 @@ export interface MenuShortcuts {
   agent: Readonly<Record<string, FlowId>>;
 }
 
+/**
+ * Where home (00) leads: the agent menu in an agent's session; for a customer still choosing a
+ * first PIN, that PIN (the main menu's every flow would count whatever they typed as a wrong PIN);
+ * otherwise the main menu. A caller registering has none.
+ */
+function homeOf(state: MenuState): FlowId | null {
+  if (state.agent) return "agent";
+  if (!state.customer) return null;
+  return state.customer.awaitingFirstPin ? "first_pin" : "main";
+}
+
 export class MenuEngine {
   constructor(
     private readonly flows: FlowTable,
@@ -85,7 +96,7 @@ export class MenuEngine {
     // The END that refuses the answer is a screen shown like any other: the session is metered with it.
     if (input.length > ctx.limits.maxInputChars) return end(current, [msg("err.input_too_long")]);
     if (stages > ctx.limits.maxStages) return end(current, [msg("err.too_many_stages")]);
-    const home: FlowId | null = current.agent ? "agent" : current.customer ? "main" : null;
+    const home = homeOf(current);
     if (input === HOME_INPUT && home) return this.follow(await this.flows[home].start({ ...current, data: {} }, ctx), ctx);
     const flow = Object.hasOwn(this.flows, current.flow) ? this.flows[current.flow] : undefined;
     const step = flow && Object.hasOwn(flow.steps, current.step) ? flow.steps[current.step] : undefined;
