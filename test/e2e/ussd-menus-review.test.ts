@@ -64,4 +64,27 @@ describe("customer menus, reviewed over USSD", () => {
     expect(r[3]).toBe("CON Enter the PIN again:");
     expect(r[4]).toBe("END Welcome Amina Odhiambo! Your wallet is ready. Dial again to use it.");
   });
+
+  it("a currency without decimals (XOF): an amount refused says to use whole numbers, not \"0 décimales au plus\"", async () => {
+    const xof = await openUssdEnv({ code: "menus-review-xof", secret: SECRET, language: "fr" });
+    try {
+      await xof.test.db.query("UPDATE institutions SET currency = 'XOF', timezone = 'Africa/Dakar' WHERE id = $1", [xof.bankId]);
+      const register = async (msisdn: string, displayName: string) => {
+        const made = await xof.services.directory.register(SYSTEM, { institutionId: xof.bankId, msisdn, displayName, language: "fr" });
+        if (!made.ok) throw new Error(made.code);
+        const set = await xof.services.pins.setPin({ actor: { type: "system", id: "e2e" }, channel: "system", subjectId: made.value.id, msisdn, pin: PIN });
+        if (!set.ok) throw new Error(set.code);
+        return made.value;
+      };
+      const awa = await register("+254712700004", "Awa Diop");
+      await register("+254712700005", "Moussa Ndiaye");
+      const r = await walkAt(xof, randomUUID(), awa.msisdn, ["2", "0712700005", "1500,5", "abc"]);
+      const ask = "Payer MOUSSA N***. Entrez le montant en XOF :";
+      expect(r[2]).toBe(`CON ${ask}`);
+      expect(r[3]).toBe(`CON Montant invalide. Utilisez des chiffres, sans décimales.\n${ask}`);
+      expect(r[4]).toBe(r[3]);
+    } finally {
+      await xof.close();
+    }
+  });
 });

@@ -46,10 +46,19 @@ export function quotedFee(state: MenuState): bigint | undefined {
   return state.data.fee === undefined ? undefined : BigInt(state.data.fee);
 }
 
+/**
+ * Why a typed amount was refused, with how many decimals the currency takes; a currency without
+ * any (XOF, UGX) is told so, not "with at most 0 decimals".
+ */
+export function invalidAmountNotice(currency: string): Message {
+  const digits = currencyDigits(currency);
+  return digits === 0 ? msg("err.invalid_amount_whole") : msg("err.invalid_amount_hint", { digits });
+}
+
 /** The amount typed (read as the language's screens write amounts), or the "type it again" screen. */
 export function readAmount(input: string, currency: string, language: Language, askAgain: (notice: Message) => StepResult): { amountMinor: bigint } | { screen: StepResult } {
   const amountMinor = parseAmount(input, currency, language);
-  if (amountMinor === null) return { screen: askAgain(msg("err.invalid_amount_hint", { digits: currencyDigits(currency) })) };
+  if (amountMinor === null) return { screen: askAgain(invalidAmountNotice(currency)) };
   return { amountMinor };
 }
 

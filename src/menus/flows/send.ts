@@ -5,14 +5,14 @@
  * once.
  */
 import { derivedUuid } from "../../core/ledger/ids.js";
-import { currencyDigits, parseAmount } from "../engine/amounts.js";
+import { parseAmount } from "../engine/amounts.js";
 import { ask, at, end, option, withNotice, type Flow } from "../engine/steps.js";
 import { money, msg, type MenuState, type StepResult } from "../engine/types.js";
 import type { MenuContext } from "../ports.js";
 import { mayCorrectAmount, refusalMessage } from "../refusals.js";
 import { chosenInstrument, instrumentOptions, offeredInstruments, offeredTails, type InstrumentChoice } from "./instrument-choices.js";
 import { afterPinRefusal, askPin } from "./pins.js";
-import { quotedFee } from "./money.js";
+import { invalidAmountNotice, quotedFee } from "./money.js";
 
 const CONFIRM_OPTIONS = [option("1", "send.opt_confirm"), option("2", "send.opt_cancel")];
 
@@ -49,7 +49,7 @@ async function takeAmount(state: MenuState, input: string, ctx: MenuContext): Pr
   const amountMinor = parseAmount(input, customer.currency, state.lang);
   const again = (notice: ReturnType<typeof refusalMessage>) =>
     withNotice(ask(state, [msg("send.ask_amount", { name: payee.maskedName, currency: customer.currency })]), notice);
-  if (amountMinor === null) return again(msg("err.invalid_amount_hint", { digits: currencyDigits(customer.currency) }));
+  if (amountMinor === null) return again(invalidAmountNotice(customer.currency));
   // The instruments are read beside the quote: a customer with several is asked which one pays.
   const [quote, instruments] = await Promise.all([ctx.payments.quote(customer, payee.query, amountMinor), ctx.directory.payingInstruments(customer)]);
   if (quote.refusal) {
