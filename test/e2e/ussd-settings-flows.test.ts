@@ -125,9 +125,10 @@ describe("settings over USSD (Africa's Talking payloads, PostgreSQL + Redis, two
     const savings = added.value;
     expect(savings.isDefault).toBe(false);
 
-    // An invalid choice ends the flow and changes nothing.
-    const invalid = await rig.walk("inst-0", owner.msisdn, ["6", "3", "7"], { alternate: true });
-    expect(invalid.slice(2)).toEqual(["CON Choose your default account:\n1. wallet (default)\n2. savings", "END Invalid choice."]);
+    // An invalid choice changes nothing and shows the list again; choosing the default keeps it.
+    const invalid = await rig.walk("inst-0", owner.msisdn, ["6", "3", "7", "1"], { alternate: true });
+    const list = "Choose your default account:\n1. wallet (default)\n2. savings";
+    expect(invalid.slice(2)).toEqual([`CON ${list}`, `CON Invalid choice.\n${list}`, "END wallet is now your default account."]);
 
     const chosen = await rig.walk("inst-1", owner.msisdn, ["6", "3", "2"], { alternate: true });
     expect(chosen.slice(1)).toEqual([ACCOUNT_EN, "CON Choose your default account:\n1. wallet (default)\n2. savings", "END savings is now your default account."]);
