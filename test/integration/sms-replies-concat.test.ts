@@ -162,7 +162,7 @@ describe("command replies through the outbox", () => {
   it("answers STOP, and HELP from a number that sent STOP, although STOP silences receipts", async () => {
     const t = await bound();
     await t.mo("254700000007", "22555", "STOP");
-    expect(textOf(await t.nextDeliverTo("254700000007"))).toBe("You will get no more notices. Send START to resume.");
+    expect(textOf(await t.nextDeliverTo("254700000007"))).toBe("You will get no more payment receipts (security notices still come). Send START to resume.");
     expect(await env.sms.optOuts.isOptedOut("+254700000007")).toBe(true);
     await t.mo("254700000007", "22555", "HELP");
     expect(textOf(await t.nextDeliverTo("254700000007"))).toMatch(/BAL/);

@@ -198,11 +198,11 @@ describe("MO commands", () => {
   it("records STOP and START so the outbound relay can respect them", async () => {
     const t = await bound();
     await t.mo("254700000001", "22555", "STOP");
-    expect(textOf(await t.nextDeliver())).toBe("You will get no more notices. Send START to resume.");
+    expect(textOf(await t.nextDeliver())).toBe("You will get no more payment receipts (security notices still come). Send START to resume.");
     expect(await env.sms.optOuts.isOptedOut("+254700000001")).toBe(true);
     await t.mo("254700000001", "22555", "anza");
     // Jane's language is English: the reply follows the customer, not the word.
-    expect(textOf(await t.nextDeliver())).toBe("Notices resumed. Send STOP to end them.");
+    expect(textOf(await t.nextDeliver())).toBe("Receipts resumed. Send STOP to end them.");
     expect(await env.sms.optOuts.isOptedOut("+254700000001")).toBe(false);
     await t.close();
   });

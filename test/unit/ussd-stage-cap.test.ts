@@ -27,7 +27,7 @@ const LONGEST_PATHS: Record<string, { msisdn: string; inputs: string[]; before?:
   withdraw: { msisdn: JANE, inputs: ["4", "0700000030", "123456", "300", "4827"] },
   change_pin: { msisdn: JANE, inputs: ["5", "5927", "5927", "4827"] },
   account_alias: { msisdn: JANE, inputs: ["6", "2", "jane.w"] },
-  account_default: { msisdn: JANE, inputs: ["6", "3", "2"] },
+  account_default: { msisdn: JANE, inputs: ["6", "3", "1"] },
   language: { msisdn: JANE, inputs: ["7", "4"] },
   approve_cash_out: { msisdn: JANE, inputs: ["1", "4827"], before: pendingCashOut },
   decline_cash_out: { msisdn: JANE, inputs: ["2"], before: pendingCashOut },
