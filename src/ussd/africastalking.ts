@@ -5,7 +5,8 @@
  */
 import type { Request, Response } from "express";
 import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, textOf } from "./fields.js";
-import type { HopLogger, HopProcessor } from "./hop.js";
+import type { HopProcessor } from "./hop.js";
+import type { HopLogger } from "./hop-types.js";
 
 export const AT_MAX_TEXT_CHARS = 1_024;
 /** A hop's form is a few hundred bytes and five fields; anything far larger is refused unread. */

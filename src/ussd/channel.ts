@@ -6,7 +6,8 @@ import { AesGcmSealer, type MenuPorts } from "../menus/adapters/index.js";
 import type { SessionStore } from "../menus/engine/session-store.js";
 import { customerMenuEngine, DEFAULT_MENU_LIMITS, type Language, type MenuLimits } from "../menus/index.js";
 import { hopFastPath, type FastPath } from "./fast-path.js";
-import { HopProcessor, type HopDeps, type HopLimits, type HopLogger } from "./hop.js";
+import { HopProcessor } from "./hop.js";
+import type { HopDeps, HopLimits, HopLogger } from "./hop-types.js";
 import { ussdRouter, type AggregatorConfig } from "./router.js";
 
 export interface UssdChannelOptions {

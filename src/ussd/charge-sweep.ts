@@ -22,7 +22,7 @@
  */
 import type { SessionMeter } from "../core/tariffs/metering.js";
 import type { SweepKey } from "../core/tariffs/ports.js";
-import type { HopLogger } from "./hop.js";
+import type { HopLogger } from "./hop-types.js";
 
 export interface ChargeSweepOptions {
   /** How often to sweep once caught up with the present (default one minute). */

@@ -31,7 +31,7 @@ import { MENU_LANGUAGES, type Language } from "../menus/index.js";
 import { createUssdChannel, type UssdChannel } from "./channel.js";
 import { startChargeSweep, type ChargeSweep, type ChargeSweepOptions } from "./charge-sweep.js";
 import { warnStageCaps } from "./stage-caps.js";
-import type { EndedUssdSession, HopLimits, HopLogger } from "./hop.js";
+import type { EndedUssdSession, HopLimits, HopLogger } from "./hop-types.js";
 import type { InstitutionStore } from "../core/institutions/ports.js";
 import type { SessionMeter } from "../core/tariffs/metering.js";
 import type { TariffStore } from "../core/tariffs/ports.js";

@@ -4,111 +4,14 @@
  * page, run the menu engine, render, store. Dialects only parse and format.
  */
 import { createHmac } from "node:crypto";
-import type { LockedValue, SessionStore, SessionWrite } from "../menus/engine/session-store.js";
-import { asciiDigits, MAX_SHORTCUT_SEGMENTS, movesMoney, writesState, type Language, type MenuContext, type MenuEngine, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
-import type { Translator } from "../infra/i18n/index.js";
+import type { LockedValue, SessionWrite } from "../menus/engine/session-store.js";
+import { asciiDigits, MAX_SHORTCUT_SEGMENTS, movesMoney, writesState, type Language, type MenuContext, type MenuState, type Message, type Reply, type StepResult } from "../menus/index.js";
 import { DEFAULT_BUDGET, type ScreenBudget } from "./gsm.js";
 import { KeyedMutex } from "./mutex.js";
 import { BACK_INPUT, MORE_INPUT } from "./pager.js";
+import { DEFAULT_HOP_LIMITS, type EndedUssdSession, type HopDeps, type HopLimits, type HopReply, type HopRequest, type OpenSession } from "./hop-types.js";
 import { renderMessage, renderPages } from "./render.js";
 import { decodeRecord, encodeRecord, type SessionRecord } from "./session-record.js";
-
-export interface HopRequest {
-  /** Which configured aggregator (names the session key space). */
-  aggregator: string;
-  sessionId: string;
-  /** E.164. */
-  msisdn: string;
-  serviceCode: string;
-  /**
-   * cumulative: `text` holds every input so far joined by `*` (Africa's Talking); single: `text`
-   * is this hop's input only (Hubtel, generic).
-   */
-  mode: "cumulative" | "single";
-  text: string;
-  /** What identifies this hop for retry detection (the cumulative text, or a sequence number). */
-  hopKey: string;
-  /**
-   * Single-input dialects that number their hops (Hubtel's Sequence, the generic `seq`, SMPP's
-   * its_session_info sequence): this hop's number. One below the last answered hop's is a late
-   * retry of an older hop (stale): it runs nothing.
-   */
-  seq?: number;
-  /** When `seq` wraps (SMPP's 7 bits: 128), "below" is within half the cycle behind, across the wrap. */
-  seqModulo?: number;
-  /** Extra dial-string segments on a new session (*384*1# → ["1"]). */
-  shortcut?: string[];
-  /**
-   * The request can only be a session's first hop (Hubtel's Initiation): on a session already
-   * under way it is a late re-delivery, answered with the current screen, even without a `seq`.
-   */
-  opens?: boolean;
-  /** The caller's mobile network as the aggregator names it (MCC+MNC), for the session's tariff. */
-  networkCode?: string;
-  /**
-   * The dial that opens a session under a reused id whose predecessor was just ended (USSD over
-   * SMPP's begin, after endSession): a record found other than this hop's own (a re-delivered
-   * begin's) is the predecessor's, written back by a hop of it still under way on another
-   * instance when the end went ahead without the lock. It is replaced by a new session, never
-   * continued (the new dial got the old screen, and its next input ran the old step).
-   */
-  fresh?: boolean;
-}
-
-/** A session that is over, as the tariff meter needs it. */
-export interface EndedUssdSession {
-  aggregator: string;
-  sessionId: string;
-  msisdn: string;
-  networkCode: string | null;
-  /** Screens shown: flow stages, paging hops and the first menu. */
-  stages: number;
-  startedAt: Date;
-  endedAt: Date;
-  endReason: "end" | "abort" | "timeout";
-  /** The registered customer behind the number, if any (who pays when the plan says customer). */
-  customer: { id: string; walletAccountId: string } | null;
-}
-
-export interface HopReply {
-  end: boolean;
-  text: string;
-  /** The hop was older than the last one answered (delivered late): it ran nothing and the session's last hop is still that one. */
-  stale?: true;
-  /** The hop was the last one again (a retry): answered as before, nothing stored, the record's idle TTL not renewed. */
-  replayed?: true;
-}
-
-export interface HopLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export interface HopLimits {
-  idleTtlSec: number;
-  /** How long one hop may hold the session's lock. */
-  lockTtlMs: number;
-  /** How long a hop waits for the lock held by another instance. */
-  lockWaitMs: number;
-  maxNavHops: number;
-  /** Characters of `text` accepted at all (cumulative dialects grow it each hop). */
-  maxTextChars: number;
-  /** The answer is due within this (aggregators give up after ~10 s). */
-  hopBudgetMs: number;
-  /** How long an interrupted session can be continued by dialling again. */
-  resumeTtlSec: number;
-}
-
-export const DEFAULT_HOP_LIMITS: HopLimits = {
-  idleTtlSec: 180,
-  lockTtlMs: 10_000,
-  lockWaitMs: 5_000,
-  maxNavHops: 24,
-  maxTextChars: 1_024,
-  hopBudgetMs: 7_000,
-  resumeTtlSec: 300,
-};
 
 /** What a hop learns while it runs, for its log line and its over-budget answer. */
 interface HopState {
@@ -130,32 +33,6 @@ interface HopState {
   lang?: Language;
   /** Once the hop has read the session: the digest of its last answered hop then (null: there was no session). */
   seenHop?: string | null;
-}
-
-export interface HopDeps {
-  engine: MenuEngine;
-  translator: Translator;
-  sessions: SessionStore;
-  /** Everything a MenuContext holds except the per-session fields. */
-  menu: Omit<MenuContext, "sessionId" | "msisdn">;
-  /** Keys the hop digests (retry detection), so a stored digest cannot be reversed to a PIN. */
-  hopSecret: Uint8Array;
-  logger: HopLogger;
-  limits?: Partial<HopLimits>;
-  budget?: ScreenBudget;
-  /** Called once a session is over (END shown, user abort, timeout): meters its tariff. */
-  onSessionEnd?: (session: EndedUssdSession) => Promise<unknown>;
-}
-
-/** A session still open in the store, as openSessions finds it. */
-export interface OpenSession {
-  /** `${aggregator}:${sessionId}`. */
-  key: string;
-  msisdn: string;
-  /** Keyed digest of its last answered hop. */
-  hopDigest: string;
-  /** When its record lapses (epoch ms). */
-  expiresAtMs: number;
 }
 
 /** How long a begin that ends its predecessor waits for the lock held elsewhere before going ahead without it. */

@@ -12,7 +12,8 @@ import { authenticate, type AggregatorAuth } from "./auth.js";
 import { networkCodeOf, serviceCodeOf } from "./fields.js";
 import { formBody } from "./form-body.js";
 import { genericHop } from "./generic.js";
-import type { HopLogger, HopProcessor } from "./hop.js";
+import type { HopProcessor } from "./hop.js";
+import type { HopLogger } from "./hop-types.js";
 import { hubtelHop } from "./hubtel.js";
 
 export const DIALECTS = ["africastalking", "hubtel", "generic"] as const;

@@ -8,7 +8,7 @@
  */
 import { checkStageCaps, describeViolation } from "../core/tariffs/stage-cap.js";
 import type { FlowStages, TariffPlan } from "../core/tariffs/types.js";
-import type { HopLogger } from "./hop.js";
+import type { HopLogger } from "./hop-types.js";
 
 /**
  * Screens on each flow's longest successful path, the first menu and the END included, in the

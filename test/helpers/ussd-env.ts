@@ -13,7 +13,7 @@ import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { MemorySessionStore, type SessionStore } from "../../src/menus/engine/session-store.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
 import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
-import type { HopLogger } from "../../src/ussd/hop.js";
+import type { HopLogger } from "../../src/ussd/hop-types.js";
 import type { AggregatorConfig } from "../../src/ussd/router.js";
 import { openTestDb, type TestDb } from "./db.js";
 

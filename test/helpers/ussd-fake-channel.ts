@@ -2,7 +2,7 @@
 // dialect: a payer with a PIN and a balance, and a payee with the alias "peter".
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { EndedUssdSession, HopRequest } from "../../src/ussd/hop.js";
+import type { EndedUssdSession, HopRequest } from "../../src/ussd/hop-types.js";
 import { FakeBank } from "./menu-fakes.js";
 
 export const FAKE_PAYER = "+254700000010";

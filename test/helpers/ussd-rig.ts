@@ -18,7 +18,7 @@ import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
 import type { SessionStore } from "../../src/menus/engine/session-store.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
 import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
-import type { HopLimits, HopLogger } from "../../src/ussd/hop.js";
+import type { HopLimits, HopLogger } from "../../src/ussd/hop-types.js";
 import { openTestDb, type TestDb } from "./db.js";
 import { SYSTEM } from "./ussd-env.js";
 import { registerWithPin } from "./core-setup.js";

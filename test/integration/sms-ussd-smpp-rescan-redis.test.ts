@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
 import { USSD_INDEXED_PREFIXES } from "../../src/ussd/gateway.js";
-import type { EndedUssdSession } from "../../src/ussd/hop.js";
+import type { EndedUssdSession } from "../../src/ussd/hop-types.js";
 import { UssdOverSmpp } from "../../src/sms/ussd/ussd-over-smpp.js";
 import { USSD_DEFAULTS, type LinkConfig } from "../../src/sms/links/types.js";
 import type { InboundMessage } from "../../src/sms/server/inbound-pdu.js";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LockedValue, SessionWrite } from "../../src/menus/engine/session-store.js";
 import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { EndedUssdSession, HopLimits } from "../../src/ussd/hop.js";
+import type { EndedUssdSession, HopLimits } from "../../src/ussd/hop-types.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { buildUssdGateway } from "../../src/ussd/gateway.js";
-import type { HopLogger } from "../../src/ussd/hop.js";
+import type { HopLogger } from "../../src/ussd/hop-types.js";
 import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 const HOUR = 3_600_000;

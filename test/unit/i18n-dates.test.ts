@@ -8,7 +8,7 @@ import { foldToGsm7 } from "../../src/infra/i18n/gsm7-fold.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
 import { isGsm7, measure } from "../../src/ussd/gsm.js";
 import { renderPages } from "../../src/ussd/render.js";
-import type { HopRequest } from "../../src/ussd/hop.js";
+import type { HopRequest } from "../../src/ussd/hop-types.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const air = (s: string) => s.replace(/[\u00a0\u202f]/g, " ");

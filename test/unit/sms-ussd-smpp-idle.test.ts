@@ -5,7 +5,7 @@ import type smpp from "smpp";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { EndedUssdSession } from "../../src/ussd/hop.js";
+import type { EndedUssdSession } from "../../src/ussd/hop-types.js";
 import { IdleSessions } from "../../src/sms/ussd/idle-sessions.js";
 import { UssdOverSmpp } from "../../src/sms/ussd/ussd-over-smpp.js";
 import { USSD_DEFAULTS, type LinkConfig } from "../../src/sms/links/types.js";

@@ -3,7 +3,7 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { EndedUssdSession } from "../../src/ussd/hop.js";
+import type { EndedUssdSession } from "../../src/ussd/hop-types.js";
 import type { AggregatorConfig } from "../../src/ussd/router.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 

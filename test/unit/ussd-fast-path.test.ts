@@ -11,7 +11,7 @@ import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
 import { serveHopsFirst } from "../../src/ussd/fast-path.js";
 import type { AggregatorConfig } from "../../src/ussd/router.js";
-import type { HopLogger } from "../../src/ussd/hop.js";
+import type { HopLogger } from "../../src/ussd/hop-types.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const SECRET = "at-shared-secret-0123456789";

@@ -7,7 +7,7 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { MemorySessionStore, type LockedValue, type SessionWrite } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { EndedUssdSession } from "../../src/ussd/hop.js";
+import type { EndedUssdSession } from "../../src/ussd/hop-types.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const SECRET = "at-shared-secret-0123456789";

@@ -3,7 +3,8 @@
 import { expect, it } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import { redactedInput, type HopRequest } from "../../src/ussd/hop.js";
+import { redactedInput } from "../../src/ussd/hop.js";
+import type { HopRequest } from "../../src/ussd/hop-types.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const MSISDN = "+254700000051";

@@ -4,7 +4,7 @@
 import { afterEach, expect, it, vi } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { EndedUssdSession, HopRequest } from "../../src/ussd/hop.js";
+import type { EndedUssdSession, HopRequest } from "../../src/ussd/hop-types.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const MSISDN = "+254700000061";

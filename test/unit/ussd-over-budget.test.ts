@@ -7,7 +7,7 @@ import { createTranslator } from "../../src/infra/i18n/index.js";
 import { MemorySessionStore, type SessionStore } from "../../src/menus/engine/session-store.js";
 import type { Language } from "../../src/menus/index.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { HopLimits, HopRequest } from "../../src/ussd/hop.js";
+import type { HopLimits, HopRequest } from "../../src/ussd/hop-types.js";
 import { renderMessage } from "../../src/ussd/render.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
 import { serveHopsFirst } from "../../src/ussd/fast-path.js";
-import type { HopLogger } from "../../src/ussd/hop.js";
+import type { HopLogger } from "../../src/ussd/hop-types.js";
 import { loggedPath } from "../../src/http/logged-path.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { MemorySessionStore } from "../../src/menus/engine/session-store.js";
 import { endReasonOf } from "../../src/ussd/africastalking.js";
 import { createUssdChannel } from "../../src/ussd/channel.js";
-import type { EndedUssdSession, HopLimits, HopRequest } from "../../src/ussd/hop.js";
+import type { EndedUssdSession, HopLimits, HopRequest } from "../../src/ussd/hop-types.js";
 import { FakeBank } from "../helpers/menu-fakes.js";
 
 const SECRET = "end-metering-secret-0123456789";
