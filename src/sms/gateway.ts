@@ -100,6 +100,8 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
   // A number's parts of concatenated messages: as many as its whole messages may have.
   const partsRateLimiter = moRateLimiter(redis, `${prefix}parts:`, { max: limit.max * MAX_MO_PARTS, windowSec: limit.windowSec }, deps.logger);
   const optOuts = new SqlOptOuts(deps.db);
+  // One MO digest key for both ways in: an HTTP SEND is recognised by content as an SMPP one is.
+  const moKeySecret = derive("fingate:sms:mo-key");
   const commands = new SmsCommands({
     vocabulary: loadVocabulary(),
     directory: deps.services.directory,
@@ -114,11 +116,12 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
     institutions: deps.services.institutions,
     defaultLanguage: deps.defaultLanguage,
     receiptsViaOutbox: deps.receiptsViaOutbox,
+    moKeySecret,
   });
   const ussd = new UssdOverSmpp({ hops: deps.ussdHops ?? null, logger: deps.logger });
   const parts = new SqlMoParts(deps.db, new MoPartSealer(derive("fingate:sms:mo-parts")), deps.moPartsTtlSec);
   parts.startSweeping(deps.moPartsSweepEveryMs);
-  manager.attach(new InboundDispatcher({ commands, ussd, parts, partsRateLimiter, moKeySecret: derive("fingate:sms:mo-key"), logger: deps.logger }));
+  manager.attach(new InboundDispatcher({ commands, ussd, parts, partsRateLimiter, moKeySecret, logger: deps.logger }));
   const smppPort = await manager.start();
   // A link that speaks USSD: sessions a stopped process left are looked for from now on.
   if ((await store.list()).some((l) => l.ussd !== null)) ussd.watchForOrphans();

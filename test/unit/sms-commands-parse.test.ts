@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { MENU_LANGUAGES } from "../../src/menus/index.js";
 import { parseCommand, redactedText } from "../../src/sms/commands/parse.js";
 import { refusalKey } from "../../src/sms/commands/refusals.js";
+import { gsmSeptets } from "../../src/sms/gsm-alphabet.js";
 import { COMMANDS, loadVocabulary, normalizeWord } from "../../src/sms/commands/vocabulary.js";
 
 const v = loadVocabulary();
@@ -89,6 +90,29 @@ describe("vocabulary", () => {
     }
     // The payee's wallet is full: said as such, not as the sender's own limit or a generic failure.
     expect(refusalKey("balance_limit_exceeded")).toBe("err.payee_limit");
+  });
+
+  it("keeps every English, Swahili and French reply in GSM-7 (one 160-character part, not 70 in UCS-2)", () => {
+    for (const lang of ["en", "sw", "fr"] as const) {
+      for (const key of v.keys(lang)) {
+        const text = v.render(lang, key, {});
+        expect([...text].filter((c) => gsmSeptets(c) === null), `${lang} ${key}`).toEqual([]);
+      }
+    }
+  });
+
+  it("tells a repeated paid SEND when it was paid, its reference and how long to wait", () => {
+    const params = {
+      amount: { money: 150_00n, currency: "KES" },
+      name: "OTIENO K*****",
+      time: { date: new Date("2026-11-29T16:05:00Z"), timeZone: "Africa/Nairobi", time: "only" as const },
+      ref: "0A1B2C3D4E",
+      minutes: "4",
+    };
+    expect(v.render("fr", "send_repeat_ignored", params)).toBe(
+      "Vous avez déjà envoyé 150,00 KES à OTIENO K***** à 19:05 (Ref 0A1B2C3D4E). Rien de plus n'a été envoyé. Pour renvoyer cette somme, attendez 4 min.",
+    );
+    expect(v.render("sw", "send_repeat_ignored", params)).toMatch(/^Tayari umetuma Ksh 150\.00 kwa OTIENO K\*{5} saa 19:05 \(Kumb 0A1B2C3D4E\)\..* dakika 4\.$/);
   });
 
   it("renders amounts exactly, with plain spaces for GSM", () => {

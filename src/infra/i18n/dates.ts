@@ -6,12 +6,13 @@
  */
 import { foldToGsm7 } from "./gsm7-fold.js";
 
-/** "15 août" (statements by SMS), or "15 août, 13:05" (screens: statements, "locked until"). */
-export type DateStyle = "day" | "dayTime";
+/** "15 août" (statements by SMS), "15 août, 13:05" (screens: statements, "locked until"), or "13:05" (the time of a payment today). */
+export type DateStyle = "day" | "dayTime" | "time";
 
 const STYLES: Record<DateStyle, Intl.DateTimeFormatOptions> = {
   day: { day: "numeric", month: "short" },
   dayTime: { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
+  time: { hour: "2-digit", minute: "2-digit" },
 };
 
 // Building an Intl.DateTimeFormat costs far more than formatting with one. Languages, zones (one

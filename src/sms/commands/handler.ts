@@ -15,6 +15,8 @@ import { transferReference } from "../../core/ledger/ids.js";
 import { CoreDirectoryPort, LedgerAccountsPort } from "../../menus/adapters/core-ports.js";
 import { parseAmount } from "../../menus/engine/amounts.js";
 import type { CustomerRef, Language } from "../../menus/index.js";
+import type { P2PReceipt } from "../../core/payments/types.js";
+import { MoClaims, type IncomingSms } from "./mo-claims.js";
 import type { MoClaim, SqlMoLog } from "./mo-log.js";
 import type { SqlOptOuts } from "./opt-outs.js";
 import { parseCommand, redactedText, type ParsedCommand } from "./parse.js";
@@ -23,27 +25,8 @@ import { refusalKey } from "./refusals.js";
 import type { Replies } from "./replies.js";
 import type { ReplyParam, Vocabulary } from "./vocabulary.js";
 
-export interface IncomingSms {
-  /** The SMPP link, or "http-<aggregator>" for MO delivered over HTTP. */
-  linkId: string;
-  /** The bank whose customers the link serves. */
-  institutionId: string;
-  /** The aggregator's message id, or a keyed digest of the PDU (never the text). */
-  moKey: string;
-  /** E.164 with "+". */
-  msisdn: string;
-  /** Our address the message was sent to. */
-  to: string | null;
-  text: string;
-  /** How long a re-delivery of this message is recognised (default: dedupeWindowSec). */
-  dedupeWindowSec?: number;
-  /**
-   * Among which messages a re-delivery is recognised (default: the link's): all of an
-   * institution's SMPP links together, since an SMSC re-delivers over any of its binds, and the
-   * PDU's digest holds no link.
-   */
-  dedupeScope?: string;
-}
+export type { IncomingSms } from "./mo-claims.js";
+export { REDELIVERY_WINDOW_SEC, SEND_WINDOW_SEC } from "./mo-claims.js";
 
 export interface CommandLogger {
   info(obj: object, msg: string): void;
@@ -68,8 +51,17 @@ export interface SmsCommandDeps {
    */
   institutions?: Pick<InstitutionStore, "get">;
   defaultLanguage?: Language;
-  /** How long a re-delivered message is recognised as the same one (default 1 day). */
+  /** How long a re-delivered message id (HTTP) is recognised as the same one (default 1 day). */
   dedupeWindowSec?: number;
+  /**
+   * Keys the content digest of an HTTP SEND (moDigest), so that the same SEND under two aggregator
+   * ids is recognised as SMPP recognises it; without it HTTP messages are known by their id alone.
+   */
+  moKeySecret?: Uint8Array;
+  /** A copy of a message by content within this long of the last one that ran is the network's duplicate (default REDELIVERY_WINDOW_SEC). */
+  repeatAfterSec?: number;
+  /** How long a paid SEND's repeat is answered "already sent" instead of paying (default SEND_WINDOW_SEC). */
+  sendWindowSec?: number;
   statementRows?: number;
   /**
    * true once the ledger writes a payment's receipts (Payments attaches them as notices) to the
@@ -87,19 +79,12 @@ interface Answer {
   lang?: Language;
   /** Already answered elsewhere (the payment's receipt): send nothing. */
   silent?: boolean;
+  /** The attempt whose payment moved money (or may have): repeats within the SEND window replay it. */
+  moved?: number;
 }
 
-const DEFAULT_DEDUPE_WINDOW_SEC = 86_400;
-
-/**
- * A SEND recognised only by its content (SMPP without a message id) stays recognised this long:
- * SMSCs retry for up to their validity period (commonly 24–48 h), and a late re-delivery that
- * got a fresh id would pay again. A customer repeating the very same SEND inside it is not paid
- * twice either; that is the price of never paying a re-delivery.
- */
-export const SEND_DEDUPE_WINDOW_SEC = 172_800;
-
 export class SmsCommands {
+  private readonly claims: MoClaims;
   private readonly directoryPort: CoreDirectoryPort;
   private readonly accounts: LedgerAccountsPort;
   /** Institutions' time zones, once read: a zone never changes (it is set when the institution is created). */
@@ -108,6 +93,7 @@ export class SmsCommands {
   private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly deps: SmsCommandDeps) {
+    this.claims = new MoClaims(deps.moLog, deps);
     this.directoryPort = new CoreDirectoryPort(deps.directory, deps.ledger);
     // With the directory, as the USSD menus: BAL lists every wallet the customer holds and MINI
     // merges their payments (without it only the wallet opened at registration was read).
@@ -130,9 +116,7 @@ export class SmsCommands {
       this.deps.logger.warn({ link: sms.linkId, command }, "sms command over the number's rate: dropped");
       return null;
     }
-    const window = sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC;
-    const windowSec = command === "send" ? Math.max(window, SEND_DEDUPE_WINDOW_SEC) : window;
-    const claim = await this.deps.moLog.claim({ linkId: sms.dedupeScope ?? sms.linkId, moKey: sms.moKey, msisdn: sms.msisdn, command }, windowSec);
+    const claim = await this.claims.claim(sms, command);
     if (claim.handled) {
       this.deps.logger.info({ link: sms.linkId, mo: claim.id, command }, "sms command re-delivered: already answered");
       return null;
@@ -164,14 +148,17 @@ export class SmsCommands {
       const lang = customer?.language ?? parsed.lang ?? this.deps.defaultLanguage ?? (await this.bankLanguage(sms.institutionId)) ?? "en";
       const answer = await this.answer(parsed, customer, claim, sms);
       const text = this.render(answer.lang ?? lang, answer);
-      if (!answer.silent) await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId: sms.linkId.startsWith("http-") ? null : sms.linkId, from: sms.to, inReplyTo: claim.id });
-      await this.deps.moLog.markHandled(claim.id);
-      this.deps.logger.info({ link: sms.linkId, mo: claim.id, command: parsed.kind, reply: answer.key, duplicate: claim.duplicate, ms: Date.now() - started }, "sms command");
+      const linkId = sms.linkId.startsWith("http-") ? null : sms.linkId;
+      if (!answer.silent) await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId, from: sms.to, inReplyTo: claim.id, attempt: claim.attempt });
+      await this.deps.moLog.markHandled(claim.id, answer.moved ?? null);
+      if (claim.alsoHandles) await this.deps.moLog.markHandled(claim.alsoHandles);
+      this.deps.logger.info({ link: sms.linkId, mo: claim.id, attempt: claim.attempt, command: parsed.kind, reply: answer.key, duplicate: claim.duplicate, ms: Date.now() - started }, "sms command");
     } catch (error) {
       // Nothing of the text: it may hold a PIN. A re-delivery will run the message again.
       const err = error instanceof Error ? { name: error.name, message: error.message.slice(0, 200) } : { name: "unknown" };
       this.deps.logger.error({ link: sms.linkId, mo: claim.id, command: parsed.kind, err }, "sms command failed");
       await this.deps.moLog.release(claim.id).catch(() => undefined); // else the lease lapses on its own
+      if (claim.alsoHandles) await this.deps.moLog.release(claim.alsoHandles).catch(() => undefined);
     }
   }
 
@@ -282,9 +269,11 @@ export class SmsCommands {
     // Read as the customer's screens and receipts write amounts: "150,500" is 150.500 in French.
     const amountMinor = parseAmount(parsed.amount, customer.currency, customer.language);
     if (amountMinor === null) return { key: "err.invalid_amount" };
-    // Derived from the MO message's id: a re-delivered message submits the same payment id, so
-    // the ledger answers "exists" instead of paying twice.
-    const paymentId = derivedUuid(`fingate:sms:send:${claim.id}`);
+    // Derived from the MO message's id and attempt: a re-delivered message submits the same payment
+    // id, so the ledger answers "exists" instead of paying twice. A repeat within the SEND window of
+    // a payment replays that payment's id (nothing moves); any other repeat is a new attempt.
+    const payAttempt = claim.paid?.attempt ?? claim.attempt;
+    const paymentId = smsPaymentId(claim.id, payAttempt);
     let sent;
     try {
       // The sender as just read: its institution and number let the payee and SIM-swap lookups run beside the payer's read.
@@ -299,7 +288,8 @@ export class SmsCommands {
         pin: parsed.pin,
       });
     } catch {
-      return { key: "err.payment_unknown" };
+      // Whether it moved is not known: a repeat replays this payment id, which settles it.
+      return { key: "err.payment_unknown", moved: payAttempt };
     }
     if (!sent.ok) {
       if (refusalKey(sent.code) === "err.limit" && sent.availableMinor !== undefined) {
@@ -307,12 +297,14 @@ export class SmsCommands {
       }
       return this.refusal(customer, sent.code, sent.until);
     }
+    if (claim.paid && sent.replayed) return this.alreadySent(customer, sent, claim.paid, paymentId);
     // The payer's receipt (the ledger's outbox row) answers the SEND, unless they sent STOP: the
     // relay holds receipts back then, and a command must still be answered, so the reply goes.
     const receiptAnswers = this.deps.receiptsViaOutbox === true && !(await this.deps.optOuts.isOptedOut(customer.msisdn));
     return {
       key: "sent",
       silent: receiptAnswers,
+      moved: payAttempt,
       params: {
         amount: { money: sent.amountMinor, currency: sent.currency },
         name: sent.maskedName,
@@ -322,8 +314,32 @@ export class SmsCommands {
     };
   }
 
+  /**
+   * The customer sent a SEND again that already paid within the SEND window: nothing moved (its
+   * payment id was replayed), and they are told so rather than left without an answer. No receipt
+   * is written for a replay, so this reply goes even with receiptsViaOutbox.
+   */
+  private async alreadySent(customer: CustomerRef, sent: P2PReceipt, paid: NonNullable<MoClaim["paid"]>, paymentId: string): Promise<Answer> {
+    const timeZone = await this.timeZoneOf(customer.institutionId);
+    return {
+      key: "send_repeat_ignored",
+      params: {
+        amount: { money: sent.amountMinor, currency: sent.currency },
+        name: sent.maskedName,
+        time: { date: paid.at, timeZone, time: "only" },
+        ref: transferReference(paymentId),
+        minutes: String(Math.ceil(paid.remainingSec / 60)),
+      },
+    };
+  }
+
   private async language(customer: CustomerRef, target: Language): Promise<Answer> {
     const set = await this.deps.directory.setLanguage({ actorType: "customer", actorId: customer.id, channel: "sms" }, customer.id, target);
     return set.ok ? { key: "language_set", lang: target } : { key: "err.generic" };
   }
+}
+
+/** The transfer id of a SEND: attempt 0 keeps the id every SEND had before attempts existed. */
+export function smsPaymentId(moId: string, attempt: number): string {
+  return derivedUuid(attempt === 0 ? `fingate:sms:send:${moId}` : `fingate:sms:send:${moId}:${attempt}`);
 }

@@ -5,6 +5,11 @@
  * already handled is not handled again. Running a message takes a lease on it (leaseSec): a
  * re-delivery that arrives while the lease holds is not run alongside (it would check the PIN a
  * second time and answer twice); one that arrives after a run died without finishing runs it again.
+ *
+ * A key recognised by content (SMPP has no message id) may also be repeated by the customer: with
+ * `repeatAfterSec`, a copy of a handled message that comes once that long has passed since the last
+ * copy that ran is a new attempt of it (attempt + 1: its own transfer and reply ids), not a
+ * re-delivery. Copies closer together are taken for the network's duplicates and dropped.
  */
 import { randomUUID } from "node:crypto";
 import type { SqlExecutor } from "../../infra/db/sql.js";
@@ -12,12 +17,21 @@ import type { SqlExecutor } from "../../infra/db/sql.js";
 export interface MoClaim {
   /** The message's id: payments it causes derive their ids from it. */
   id: string;
+  /** Runs of the key before this one (0 for the first): ids of this run derive from id and attempt. */
+  attempt: number;
   /** Seen before within the window. */
   duplicate: boolean;
   /** Already handled to the end (its reply sent): do nothing more. */
   handled: boolean;
   /** Being run under another claim's lease (here or on another instance): do nothing now. */
   running: boolean;
+  /**
+   * A SEND of this key moved money (or may have) within the SEND window: the attempt whose payment
+   * id a repeat replays (the ledger answers without paying again), when, and the seconds left of the window.
+   */
+  paid: { attempt: number; at: Date; remainingSec: number } | null;
+  /** The id-keyed row (HTTP) this content-keyed claim runs for: marked handled with it. */
+  alsoHandles?: string;
 }
 
 /** Longer than any run takes (a PIN check and a ledger batch), short enough for a resend to retry a crashed run. */
@@ -32,36 +46,66 @@ export interface MoRecord {
   command: string | null;
 }
 
-/** The row on record is older than the window: this is a new message that reuses the key. */
-const STALE = "m.received_at < CURRENT_TIMESTAMP - make_interval(secs => $6)";
+export interface MoWindows {
+  /** A key not seen for this long (and with no payment in it) is a new message (a new id). */
+  windowSec: number;
+  /** Repeats of a handled key run again as a new attempt once this long has passed; null: never. */
+  repeatAfterSec?: number | null;
+  /** A payment of this key stops a repeat from paying again for this long (default windowSec). */
+  paidWindowSec?: number;
+}
+
+/** The row on record is older than the window, with no payment within it: a new message that reuses the key. */
+const STALE = "(m.last_seen_at < CURRENT_TIMESTAMP - make_interval(secs => $6) AND (m.paid_at IS NULL OR m.paid_at < CURRENT_TIMESTAMP - make_interval(secs => $10)))";
 /** Not handled, and no run holds a live lease on it. */
 const FREE = "(m.handled_at IS NULL AND (m.running_until IS NULL OR m.running_until < CURRENT_TIMESTAMP))";
+/** Handled, and its last run's copy came longer ago than the re-delivery window: a repeat, run again. */
+const REPEAT = "($9::int IS NOT NULL AND m.handled_at IS NOT NULL AND m.last_seen_at < CURRENT_TIMESTAMP - make_interval(secs => $9::int))";
+const NEW_RUN = `(${STALE} OR ${REPEAT})`;
+
+interface ClaimRow {
+  id: string;
+  attempt: number;
+  handled: boolean;
+  leased: boolean;
+  paid_attempt: number | null;
+  paid_at: Date | null;
+  paid_remaining: number | null;
+}
 
 export class SqlMoLog {
   constructor(private readonly db: SqlExecutor) {}
 
   /**
-   * Records the message, or finds it within `windowSec`. Older rows with the same key are taken
+   * Records the message, or finds it within the window. Older rows with the same key are taken
    * over by the new message (a customer may send the same text again tomorrow).
    */
-  async claim(record: MoRecord, windowSec: number, leaseSec = MO_LEASE_SEC): Promise<MoClaim> {
+  async claim(record: MoRecord, windows: MoWindows | number, leaseSec = MO_LEASE_SEC): Promise<MoClaim> {
+    const w = typeof windows === "number" ? { windowSec: windows } : windows;
     const id = randomUUID();
     // $7 is this claim's run token: it holds the lease when the row comes back with it. The row's
     // old values are read in each CASE (ON CONFLICT's SET sees the row as it was).
-    const { rows } = await this.db.query<{ id: string; handled: boolean; leased: boolean }>(
+    const { rows } = await this.db.query<ClaimRow>(
       `INSERT INTO sms_mo_messages AS m (id, link_id, mo_key, msisdn, command, run_token, running_until)
        VALUES ($1, $2, $3, $4, $5, $7, CURRENT_TIMESTAMP + make_interval(secs => $8))
        ON CONFLICT (link_id, mo_key) DO UPDATE SET
          id = CASE WHEN ${STALE} THEN EXCLUDED.id ELSE m.id END,
-         handled_at = CASE WHEN ${STALE} THEN NULL ELSE m.handled_at END,
+         attempt = CASE WHEN ${STALE} THEN 0 WHEN ${REPEAT} THEN m.attempt + 1 ELSE m.attempt END,
+         handled_at = CASE WHEN ${NEW_RUN} THEN NULL ELSE m.handled_at END,
          received_at = CASE WHEN ${STALE} THEN CURRENT_TIMESTAMP ELSE m.received_at END,
-         run_token = CASE WHEN ${STALE} OR ${FREE} THEN EXCLUDED.run_token ELSE m.run_token END,
-         running_until = CASE WHEN ${STALE} OR ${FREE} THEN EXCLUDED.running_until ELSE m.running_until END
-       RETURNING id, handled_at IS NOT NULL AS handled, run_token = $7 AS leased`,
-      [id, record.linkId, record.moKey, record.msisdn, record.command, windowSec, randomUUID(), leaseSec],
+         last_seen_at = CASE WHEN ${NEW_RUN} THEN CURRENT_TIMESTAMP ELSE m.last_seen_at END,
+         paid_attempt = CASE WHEN ${STALE} THEN NULL ELSE m.paid_attempt END,
+         paid_at = CASE WHEN ${STALE} THEN NULL ELSE m.paid_at END,
+         run_token = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.run_token ELSE m.run_token END,
+         running_until = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.running_until ELSE m.running_until END
+       RETURNING id, attempt, handled_at IS NOT NULL AS handled, run_token = $7 AS leased,
+         CASE WHEN paid_at >= CURRENT_TIMESTAMP - make_interval(secs => $10) THEN paid_attempt END AS paid_attempt, paid_at,
+         CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $10) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
+      [id, record.linkId, record.moKey, record.msisdn, record.command, w.windowSec, randomUUID(), leaseSec, w.repeatAfterSec ?? null, w.paidWindowSec ?? w.windowSec],
     );
     const row = rows[0]!;
-    return { id: row.id, duplicate: row.id !== id, handled: row.handled, running: !row.handled && !row.leased };
+    const paid = row.paid_attempt === null ? null : { attempt: row.paid_attempt, at: new Date(row.paid_at!), remainingSec: Math.max(1, row.paid_remaining ?? 1) };
+    return { id: row.id, attempt: row.attempt, duplicate: row.id !== id, handled: row.handled, running: !row.handled && !row.leased, paid };
   }
 
   /** Gives up the lease of a run that failed, so that the next re-delivery runs the message again at once. */
@@ -69,7 +113,17 @@ export class SqlMoLog {
     await this.db.query("UPDATE sms_mo_messages SET run_token = NULL, running_until = NULL WHERE id = $1 AND handled_at IS NULL", [id]);
   }
 
-  async markHandled(id: string): Promise<void> {
-    await this.db.query("UPDATE sms_mo_messages SET handled_at = CURRENT_TIMESTAMP WHERE id = $1", [id]);
+  /**
+   * Marks the message answered; `movedAttempt` names the attempt whose payment moved money (or may
+   * have): repeats within the SEND window from now replay its payment id instead of paying again.
+   */
+  async markHandled(id: string, movedAttempt: number | null = null): Promise<void> {
+    await this.db.query(
+      `UPDATE sms_mo_messages SET handled_at = CURRENT_TIMESTAMP,
+         paid_at = CASE WHEN $2::int IS NULL THEN paid_at WHEN paid_attempt IS NOT DISTINCT FROM $2::int THEN COALESCE(paid_at, CURRENT_TIMESTAMP) ELSE CURRENT_TIMESTAMP END,
+         paid_attempt = COALESCE($2::int, paid_attempt)
+       WHERE id = $1`,
+      [id, movedAttempt],
+    );
   }
 }

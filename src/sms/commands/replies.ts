@@ -13,6 +13,8 @@ export interface SmsReply {
   from: string | null;
   /** The MO message this answers (its id), for correlation and de-duplication of replies. */
   inReplyTo: string;
+  /** Which run of that message this answers (0 for the first; a repeat is a new attempt with a reply of its own). */
+  attempt?: number;
 }
 
 export interface Replies {

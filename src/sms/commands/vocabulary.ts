@@ -32,9 +32,10 @@ export function normalizeWord(word: string): string {
 
 /**
  * A date is shown in its institution's zone when the param names it, else in the vocabulary's;
- * with its time of day when `time` says so (the end of a PIN lock, as the USSD screen shows it).
+ * with its time of day when `time` says so (the end of a PIN lock, as the USSD screen shows it),
+ * or as the time of day alone with "only" (a payment minutes ago).
  */
-export type ReplyParam = string | { money: bigint; currency: string } | { date: Date; timeZone?: string; time?: boolean };
+export type ReplyParam = string | { money: bigint; currency: string } | { date: Date; timeZone?: string; time?: boolean | "only" };
 
 export interface Vocabulary {
   /** The command a word names, and the language it belongs to. */
@@ -78,7 +79,8 @@ export function loadVocabulary(options: { localesDir?: string; timeZone?: string
 function formatParam(lang: Language, value: ReplyParam, timeZone: string): string {
   if (typeof value === "string") return value;
   if ("money" in value) return formatMoney(lang, value.money, value.currency);
-  return formatDate(lang, value.date, value.timeZone ?? timeZone, value.time === true ? "dayTime" : "day");
+  const style = value.time === "only" ? "time" : value.time === true ? "dayTime" : "day";
+  return formatDate(lang, value.date, value.timeZone ?? timeZone, style);
 }
 
 function flatten(tree: Record<string, unknown>, prefix = ""): string[] {

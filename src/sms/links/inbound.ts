@@ -12,9 +12,9 @@
  * and a PDU the network delivers again is recognised by its its_session_info sequence (the hop
  * processor answers it with the screen it already computed), so an early ack never loses a hop.
  */
-import { createHmac } from "node:crypto";
 import type smpp from "smpp";
 import type { SmsCommands } from "../commands/handler.js";
+import { moDigest } from "../commands/mo-key.js";
 import { MAX_MO_PARTS, type SqlMoParts } from "../commands/mo-parts.js";
 import type { RateLimiter } from "../commands/rate-limit.js";
 import { MAX_TEXT_CHARS, readInbound, type InboundMessage } from "../server/inbound-pdu.js";
@@ -45,11 +45,7 @@ export interface InboundDeps {
   /** Keys the digest that identifies an MO message without storing its text (it may hold a PIN). */
   moKeySecret: Uint8Array;
   logger: InboundLogger;
-  /** How long a telco's re-delivery of the same PDU is recognised (default 10 minutes). */
-  redeliveryWindowSec?: number;
 }
-
-const DEFAULT_REDELIVERY_WINDOW_SEC = 600;
 
 export class InboundDispatcher {
   constructor(private readonly deps: InboundDeps) {}
@@ -133,7 +129,9 @@ export class InboundDispatcher {
       msisdn: m.msisdn,
       to: m.to,
       text,
-      dedupeWindowSec: this.deps.redeliveryWindowSec ?? DEFAULT_REDELIVERY_WINDOW_SEC,
+      // Keyed by content: how long a copy is a re-delivery, and when it is the customer's repeat,
+      // is the command handler's (SmsCommands.claim).
+      byContent: true,
       dedupeScope: smppScope(link),
     };
     const claim = await commands.receive(sms);
@@ -151,7 +149,7 @@ export class InboundDispatcher {
   }
 
   private digest(fields: string[]): string {
-    return `digest:${createHmac("sha256", this.deps.moKeySecret).update(fields.join("\u0000")).digest("base64url")}`;
+    return moDigest(this.deps.moKeySecret, fields);
   }
 
   private failed(link: LinkConfig, msg: string, error: unknown): void {

@@ -1,0 +1,93 @@
+/**
+ * Which record an MO message runs under, and whether it runs: by its content (SMPP: a deliver_sm
+ * has no id of its own for us), or by the aggregator's id (HTTP) and, for a SEND, by its content
+ * too. A copy by content is the network's duplicate within REDELIVERY_WINDOW_SEC of the last copy
+ * that ran (dropped), else the customer's repeat: a new attempt, or within SEND_WINDOW_SEC of a
+ * payment a replay of it (SqlMoLog, SmsCommands.send).
+ */
+import { moDigest } from "./mo-key.js";
+import type { MoClaim, MoWindows, SqlMoLog } from "./mo-log.js";
+
+export interface IncomingSms {
+  /** The SMPP link, or "http-<aggregator>" for MO delivered over HTTP. */
+  linkId: string;
+  /** The bank whose customers the link serves. */
+  institutionId: string;
+  /** The aggregator's message id, or a keyed digest of the PDU (never the text). */
+  moKey: string;
+  /** E.164 with "+". */
+  msisdn: string;
+  /** Our address the message was sent to. */
+  to: string | null;
+  text: string;
+  /** How long a re-delivery of this message's id is recognised (default: dedupeWindowSec). */
+  dedupeWindowSec?: number;
+  /**
+   * moKey is a digest of the content (SMPP: no message id), so a copy may be the network's
+   * re-delivery or the customer's repeat: told apart by time (repeatAfterSec, sendWindowSec).
+   */
+  byContent?: boolean;
+  /**
+   * Among which messages a re-delivery is recognised (default: the link's): all of an
+   * institution's SMPP links together, since an SMSC re-delivers over any of its binds, and the
+   * PDU's digest holds no link.
+   */
+  dedupeScope?: string;
+}
+
+/**
+ * The same text from the same number within this long of the copy that last ran is taken for the
+ * network's duplicate (an SMSC re-delivers when our acknowledgement was lost, within seconds of the
+ * reconnect) and dropped without a reply. Later it is the customer's repeat and is answered: it
+ * runs again (BAL, MINI, a SEND that moved no money), or, for a SEND that paid, see SEND_WINDOW_SEC.
+ */
+export const REDELIVERY_WINDOW_SEC = 60;
+
+/**
+ * For this long after a SEND moved money, the same SEND text from the same number (a late network
+ * copy, an aggregator's copy under a new id, or the customer's repeat) pays nothing: it replays the
+ * payment's id and is answered "already sent … wait N minutes". After it, the same text is a new
+ * payment, as a new SMS is. It used to be 48 hours, and every repeat inside them went unanswered.
+ */
+export const SEND_WINDOW_SEC = 300;
+
+/** How long an aggregator's message id is recognised as the same message (HTTP). */
+const DEFAULT_DEDUPE_WINDOW_SEC = 86_400;
+
+export interface MoClaimOptions {
+  dedupeWindowSec?: number;
+  moKeySecret?: Uint8Array;
+  repeatAfterSec?: number;
+  sendWindowSec?: number;
+}
+
+export class MoClaims {
+  constructor(
+    private readonly moLog: SqlMoLog,
+    private readonly deps: MoClaimOptions,
+  ) {}
+
+  /**
+   * The message's record: by content (SMPP), or by the aggregator's id and, for a SEND, by content
+   * too, so that two ids carrying one SEND text are one payment within the SEND window, as on SMPP.
+   */
+  async claim(sms: IncomingSms, command: string): Promise<MoClaim> {
+    const record = { linkId: sms.dedupeScope ?? sms.linkId, moKey: sms.moKey, msisdn: sms.msisdn, command };
+    if (sms.byContent) return this.moLog.claim(record, this.contentWindows(command));
+    const byId = await this.moLog.claim(record, sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC);
+    const secret = this.deps.moKeySecret;
+    if (byId.handled || byId.running || command !== "send" || !secret) return byId;
+    const moKey = moDigest(secret, ["http-send", sms.msisdn, sms.to ?? "", sms.text]);
+    const byContent = await this.moLog.claim({ ...record, moKey }, this.contentWindows(command));
+    // A duplicate of a SEND that ran (or runs) under another id: this id is answered by that run.
+    if (byContent.handled || byContent.running) await this.moLog.markHandled(byId.id);
+    return { ...byContent, alsoHandles: byId.id };
+  }
+
+  private contentWindows(command: string): MoWindows {
+    const repeatAfterSec = this.deps.repeatAfterSec ?? REDELIVERY_WINDOW_SEC;
+    if (command !== "send") return { windowSec: repeatAfterSec, repeatAfterSec };
+    const sendWindowSec = this.deps.sendWindowSec ?? SEND_WINDOW_SEC;
+    return { windowSec: Math.max(sendWindowSec, repeatAfterSec), repeatAfterSec, paidWindowSec: sendWindowSec };
+  }
+}
