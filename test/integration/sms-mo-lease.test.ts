@@ -1,11 +1,15 @@
 /**
  * The MO log's run lease, on both stores: a re-delivery that arrives while a message runs is not
  * run alongside it; one that arrives after the run failed or died runs it again, under the same id
- * (so a payment it makes derives the same transfer id); one after the reply is left alone.
+ * (so a payment it makes derives the same transfer id); one after the reply is left alone. A copy
+ * of a handled message by content, after the re-delivery window, is the customer's repeat: the
+ * next attempt, told which attempt paid when a payment is within the SEND window.
  */
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrate } from "../../src/infra/db/migrate.js";
 import { SqlMoLog } from "../../src/sms/commands/mo-log.js";
-import { openTestDb, type StoreKind, type TestDb } from "../helpers/db.js";
+import { openTestDb, openTestDbBefore, type StoreKind, type TestDb } from "../helpers/db.js";
 
 describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => {
   let test: TestDb;
@@ -24,16 +28,16 @@ describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => 
     const first = await log.claim(record("a"), 3600);
     expect(first).toMatchObject({ duplicate: false, handled: false, running: false });
     const during = await log.claim(record("a"), 3600);
-    expect(during).toEqual({ id: first.id, duplicate: true, handled: false, running: true });
+    expect(during).toEqual({ id: first.id, attempt: 0, duplicate: true, handled: false, running: true, paid: null });
     await log.markHandled(first.id);
-    expect(await log.claim(record("a"), 3600)).toEqual({ id: first.id, duplicate: true, handled: true, running: false });
+    expect(await log.claim(record("a"), 3600)).toEqual({ id: first.id, attempt: 0, duplicate: true, handled: true, running: false, paid: null });
   });
 
   it("lets a re-delivery run again, under the same id, once a failed run released the lease", async () => {
     const first = await log.claim(record("b"), 3600);
     await log.release(first.id);
     const again = await log.claim(record("b"), 3600);
-    expect(again).toEqual({ id: first.id, duplicate: true, handled: false, running: false });
+    expect(again).toEqual({ id: first.id, attempt: 0, duplicate: true, handled: false, running: false, paid: null });
     expect((await log.claim(record("b"), 3600)).running).toBe(true);
   });
 
@@ -41,7 +45,7 @@ describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => 
     const first = await log.claim(record("c"), 3600, 0);
     await new Promise((resolve) => setTimeout(resolve, 20));
     const again = await log.claim(record("c"), 3600);
-    expect(again).toEqual({ id: first.id, duplicate: true, handled: false, running: false });
+    expect(again).toEqual({ id: first.id, attempt: 0, duplicate: true, handled: false, running: false, paid: null });
   });
 
   it("of several simultaneous deliveries, exactly one gets to run", async () => {
@@ -57,5 +61,69 @@ describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => 
     const fresh = await log.claim(record("e"), 0);
     expect(fresh.id).not.toBe(old.id);
     expect(fresh).toMatchObject({ duplicate: false, handled: false, running: false });
+  });
+
+  /** `seconds` pass for the key's row. */
+  const later = (moKey: string, seconds: number) =>
+    test.db.query(
+      `UPDATE sms_mo_messages SET received_at = received_at - make_interval(secs => $2), last_seen_at = last_seen_at - make_interval(secs => $2),
+         paid_at = paid_at - make_interval(secs => $2) WHERE mo_key = $1`,
+      [moKey, seconds],
+    );
+  const windows = { windowSec: 300, repeatAfterSec: 60, paidWindowSec: 300 };
+
+  it("runs a repeat after the re-delivery window as the next attempt, once among simultaneous copies, and a copy inside it not at all", async () => {
+    const first = await log.claim(record("f"), windows);
+    await log.markHandled(first.id);
+    expect(await log.claim(record("f"), windows)).toMatchObject({ id: first.id, attempt: 0, handled: true });
+    await later("f", 61);
+    const claims = await Promise.all(Array.from({ length: 6 }, () => log.claim(record("f"), windows)));
+    expect(claims.filter((c) => !c.running && !c.handled)).toEqual([{ id: first.id, attempt: 1, duplicate: true, handled: false, running: false, paid: null }]);
+    expect(claims.every((c) => c.attempt === 1)).toBe(true);
+  });
+
+  it("runs a crashed attempt again under the same attempt once its lease lapsed", async () => {
+    const first = await log.claim(record("g"), windows);
+    await log.markHandled(first.id);
+    await later("g", 61);
+    expect(await log.claim(record("g"), windows, 0)).toMatchObject({ attempt: 1, running: false });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await log.claim(record("g"), windows)).toMatchObject({ id: first.id, attempt: 1, handled: false, running: false });
+  });
+
+  it("names the attempt that paid to a repeat within the SEND window, and forgets it after", async () => {
+    const first = await log.claim(record("h"), windows);
+    await log.markHandled(first.id, 0);
+    await later("h", 90);
+    const repeat = await log.claim(record("h"), windows);
+    expect(repeat).toMatchObject({ id: first.id, attempt: 1, handled: false, running: false, paid: { attempt: 0 } });
+    expect(repeat.paid!.remainingSec).toBeGreaterThan(200);
+    expect(repeat.paid!.remainingSec).toBeLessThanOrEqual(210);
+    // The repeat replayed the payment: its answer keeps the payment's time (the window is not moved on).
+    await log.markHandled(repeat.id, 0);
+    await later("h", 300);
+    const after = await log.claim(record("h"), windows);
+    expect(after).toMatchObject({ duplicate: false, attempt: 0, handled: false, paid: null });
+    expect(after.id).not.toBe(first.id);
+  });
+});
+
+describe("MO log upgrade to attempts (20261130210000_sms_mo_repeats)", () => {
+  let test: TestDb;
+  afterAll(async () => {
+    await test?.cleanup();
+  });
+
+  it("takes a SEND answered before the upgrade for paid at attempt 0, so a copy replays its payment id instead of paying again", async () => {
+    test = await openTestDbBefore("postgres", "20261130210000_sms_mo_repeats");
+    const id = randomUUID();
+    await test.db.query(
+      "INSERT INTO sms_mo_messages (id, link_id, mo_key, msisdn, command, received_at, handled_at) VALUES ($1, 'smpp:x', 'digest:old', '+254712710099', 'send', now() - interval '2 minutes', now() - interval '2 minutes')",
+      [id],
+    );
+    await migrate(test.db);
+    const log = new SqlMoLog(test.db);
+    const copy = await log.claim({ linkId: "smpp:x", moKey: "digest:old", msisdn: "+254712710099", command: "send" }, { windowSec: 300, repeatAfterSec: 60, paidWindowSec: 300 });
+    expect(copy).toMatchObject({ id, attempt: 1, running: false, paid: { attempt: 0 } });
   });
 });
