@@ -2,8 +2,10 @@
  * MO SMS delivered over HTTP by aggregators (Africa's Talking style): a form or JSON POST with
  * from, to, text, date, id and linkId to /sms/<name>/mo, authenticated per aggregator by a
  * shared secret in a header (like the USSD dialects) and optionally an IP allow-list. It feeds
- * the same command handler as SMPP; the aggregator's message id identifies a re-delivery. The
- * POST is answered as soon as the message is recorded; the command runs after.
+ * the same command handler as SMPP; the aggregator's message id identifies a re-delivery, and a
+ * SEND is also recognised by its content (SmsCommands keys it with the SMPP digest's key), so the
+ * same SEND under two ids pays once within the SEND window. The POST is answered as soon as the
+ * message is recorded; the command runs after.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
