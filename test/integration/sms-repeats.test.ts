@@ -88,6 +88,18 @@ afterAll(async () => {
 });
 
 describe("SMPP: the same text again", () => {
+  it("says the limit is reached, not \"you may send up to KES 0.00\", when the day's count is used up", async () => {
+    const amina = await env.addCustomer("+254712710020", "Amina Yusuf", "2864", "en", 1_000_00n);
+    // SMS tier 0: five transfers a day; distinct amounts, so none is taken for a repeat.
+    for (const amount of [1, 2, 3, 4, 5]) {
+      await smpp(amina, `SEND 0712710002 ${amount} 2864`);
+      expect(await next(amina)).toMatch(/^Sent KES /);
+    }
+    await smpp(amina, "SEND 0712710002 6 2864");
+    expect(await next(amina)).toBe("This is over your SMS limit. Nothing was sent.");
+    expect(await transfersFrom(amina)).toBe(5);
+  });
+
   it("pays once and answers once when the network delivers a SEND twice within the window", async () => {
     const jane = await env.addCustomer("+254712710001", "Jane Wanjiru", "4827", "en", 1_000_00n);
     await smpp(jane, "SEND 0712710002 100 4827");

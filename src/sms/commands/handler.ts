@@ -292,7 +292,8 @@ export class SmsCommands {
       return { key: "err.payment_unknown", moved: payAttempt };
     }
     if (!sent.ok) {
-      if (refusalKey(sent.code) === "err.limit" && sent.availableMinor !== undefined) {
+      // "You may send up to KES 0.00 now" says nothing: with no room left it is the plain refusal.
+      if (refusalKey(sent.code) === "err.limit" && sent.availableMinor !== undefined && sent.availableMinor > 0n) {
         return { key: "err.limit_remaining", params: { remaining: { money: sent.availableMinor, currency: customer.currency } } };
       }
       return this.refusal(customer, sent.code, sent.until);
