@@ -52,10 +52,63 @@ function toPosition(cursor: string): AuditPosition {
 export function auditRoutes(s: AdminServices): AnyRoute[] {
   return [
     queryAudit(s, "queryAudit", BANK_AUDIT, AUDITORS, "The institution's audit entries, newest first: its configuration, its keys' actions, its customers"),
-    verifyAudit(s, "verifyAudit", `${BANK_AUDIT}/verify`, AUDITORS),
+    verifyBankAudit(sharedVerdict(s)),
     queryAudit(s, "queryPlatformAudit", PLATFORM_AUDIT, PLATFORM_ONLY, "Every audit entry, newest first"),
     verifyAudit(s, "verifyPlatformAudit", `${PLATFORM_AUDIT}/verify`, PLATFORM_ONLY),
   ];
+}
+
+/** How long a bank's auditors share one walk of the chains. */
+const BANK_VERDICT_TTL_MS = 60_000;
+
+const bankVerdictOut = z.object({
+  ok: z.boolean(),
+  checkedAt: z.string().meta({ description: "when the chains were walked (one walk serves every bank for a minute)" }),
+});
+
+type BankVerdict = { ok: boolean; checkedAt: Date };
+
+/**
+ * One walk of the chains at a time, its verdict reused for a minute: each bank's auditors could
+ * otherwise make the database walk every entry of every bank as often as they like.
+ */
+function sharedVerdict(s: AdminServices, ttlMs = BANK_VERDICT_TTL_MS): () => Promise<BankVerdict> {
+  let last: { at: number; verdict: Promise<BankVerdict> } | null = null;
+  return () => {
+    const now = Date.now();
+    if (last && now - last.at < ttlMs) return last.verdict;
+    const checkedAt = new Date(now);
+    const verdict = verifyAuditChain(s.db).then((v) => ({ ok: v.ok, checkedAt }));
+    const current = { at: now, verdict };
+    last = current;
+    // A failed walk is not kept: the next call walks again.
+    verdict.catch(() => {
+      if (last === current) last = null;
+    });
+    return verdict;
+  };
+}
+
+/**
+ * A bank's view of the verdict: whether the gateway's chains hold, and when they were walked. Not
+ * how many entries they hold nor where one broke: those count and place every bank's entries (the
+ * platform operator's route has them).
+ */
+function verifyBankAudit(verdict: () => Promise<BankVerdict>): AnyRoute {
+  return route({
+    id: "verifyAudit",
+    method: "get",
+    path: `${BANK_AUDIT}/verify`,
+    summary: "Whether both audit hash chains hold (walked at most once a minute for all banks)",
+    tag: "audit",
+    access: AUDITORS,
+    params: institutionParams,
+    success: { status: 200, description: "the verdict", schema: bankVerdictOut },
+    async handle() {
+      const { ok, checkedAt } = await verdict();
+      return reply({ ok, checkedAt: checkedAt.toISOString() });
+    },
+  });
 }
 
 function queryAudit(s: AdminServices, id: string, path: string, access: Access, summary: string): AnyRoute {
@@ -80,7 +133,7 @@ function queryAudit(s: AdminServices, id: string, path: string, access: Access, 
   });
 }
 
-/** The chains are the whole gateway's: verifying them says nothing about any one bank's entries. */
+/** The platform operator's verdict: every entry walked, with the count and where a chain broke. */
 function verifyAudit(s: AdminServices, id: string, path: string, access: Access): AnyRoute {
   return route({
     id,
@@ -89,7 +142,6 @@ function verifyAudit(s: AdminServices, id: string, path: string, access: Access)
     summary: "Verify both audit hash chains: every link, no gap, each head",
     tag: "audit",
     access,
-    params: path.startsWith(BANK_AUDIT) ? institutionParams : undefined,
     success: { status: 200, description: "the verdict", schema: verdictOut },
     async handle() {
       return reply(await verifyAuditChain(s.db));
