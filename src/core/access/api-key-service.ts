@@ -9,17 +9,26 @@ export interface ApiKeyServiceDeps {
   /** FINGATE_PLATFORM_API_KEY, if set: a platform key that lives only in the environment. */
   platformKey?: string;
   now?: () => Date;
+  /** Unrevoked keys an institution (or the platform) may hold at once; DEFAULT_MAX_ACTIVE_KEYS. */
+  maxActiveKeys?: number;
 }
 
-export type CreateKeyResult = { ok: true; key: ApiKey; secret: string } | { ok: false; code: "invalid_role" | "invalid_name" };
+export type CreateKeyResult = { ok: true; key: ApiKey; secret: string } | { ok: false; code: "invalid_role" | "invalid_name" | "too_many_api_keys" };
 
 const MAX_NAME_CHARS = 64;
+
+/**
+ * A bank needs a key per system or person, not thousands: unbounded, a leaked admin key could mint
+ * keys faster than they are revoked, and the list (1,000 rows) would no longer show them all.
+ */
+export const DEFAULT_MAX_ACTIVE_KEYS = 100;
 
 /** Issues, authenticates and revokes API keys. Secrets are returned once and never stored. */
 export class ApiKeyService {
   private readonly store: ApiKeyStore;
   private readonly platformKey: string | undefined;
   private readonly now: () => Date;
+  private readonly maxActiveKeys: number;
 
   constructor(deps: ApiKeyServiceDeps) {
     if (deps.platformKey !== undefined && deps.platformKey.length < MIN_CONFIGURED_KEY_CHARS) {
@@ -28,6 +37,7 @@ export class ApiKeyService {
     this.store = deps.store;
     this.platformKey = deps.platformKey;
     this.now = deps.now ?? (() => new Date());
+    this.maxActiveKeys = deps.maxActiveKeys ?? DEFAULT_MAX_ACTIVE_KEYS;
   }
 
   /** The principal behind a bearer token, or null for an unknown or revoked key. */
@@ -56,8 +66,8 @@ export class ApiKeyService {
       createdAt: this.now(),
       revokedAt: null,
     };
-    await this.store.insert(key, fresh.hash, [keyEntry(by, "admin.api_key.create", key, null, describe(key))]);
-    return { ok: true, key, secret: fresh.secret };
+    const inserted = await this.store.insert(key, fresh.hash, [keyEntry(by, "admin.api_key.create", key, null, describe(key))], this.maxActiveKeys);
+    return inserted ? { ok: true, key, secret: fresh.secret } : { ok: false, code: "too_many_api_keys" };
   }
 
   list(institutionId: string | null): Promise<ApiKey[]> {

@@ -5,8 +5,9 @@ import type { ApiKey } from "./types.js";
 export interface ApiKeyStore {
   /** The key with this hash unless it was revoked. */
   findActiveByHash(hash: string): Promise<ApiKey | null>;
-  insert(key: ApiKey, hash: string, audit: AuditEntryInput[]): Promise<void>;
-  /** An institution's keys (null: the platform's), newest first, revoked ones included. */
+  /** Inserts the key unless its institution (null: the platform) already has maxActive unrevoked keys: false then. */
+  insert(key: ApiKey, hash: string, audit: AuditEntryInput[], maxActive: number): Promise<boolean>;
+  /** An institution's keys (null: the platform's), unrevoked ones first, each part newest first. */
   list(institutionId: string | null): Promise<ApiKey[]>;
   /**
    * Marks the key revoked if it belongs to institutionId (null: a platform key) and is not revoked

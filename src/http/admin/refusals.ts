@@ -14,6 +14,7 @@ export const REFUSALS = {
   institution_not_found: [404, "no such institution"],
   institution_code_taken: [409, "an institution with this code exists"],
   api_key_not_found: [404, "no such API key"],
+  too_many_api_keys: [409, "the institution holds as many unrevoked API keys as it may (100): revoke one first"],
   // Fees
   fee_schedule_not_found: [404, "no fee schedule for this type: payments of this type are free"],
   amount_outside_fee_bands: [422, "the amount lies outside every band of the fee schedule"],

@@ -36,20 +36,26 @@ export class SqlApiKeyStore implements ApiKeyStore {
     return result.rows[0] ? toKey(result.rows[0]) : null;
   }
 
-  async insert(key: ApiKey, hash: string, audit: AuditEntryInput[]): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query(
+  async insert(key: ApiKey, hash: string, audit: AuditEntryInput[], maxActive: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      // Counted in the insert itself: two creations at once may each see one below the cap, which
+      // lets it be passed by a key or two, never by thousands.
+      const inserted = await tx.query(
         `INSERT INTO api_keys (id, institution_id, role, name, key_prefix, key_hash, created_at)
-         VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7::timestamptz)`,
-        [key.id, key.institutionId, key.role, key.name, key.prefix, hash, iso(key.createdAt)],
+         SELECT $1::uuid, $2::uuid, $3, $4, $5, $6, $7::timestamptz
+         WHERE (SELECT count(*) FROM api_keys WHERE institution_id IS NOT DISTINCT FROM $2::uuid AND revoked_at IS NULL) < $8`,
+        [key.id, key.institutionId, key.role, key.name, key.prefix, hash, iso(key.createdAt), maxActive],
       );
+      if (inserted.rowCount === 0) return false;
       await appendAuditEntries(tx, audit, key.createdAt);
+      return true;
     });
   }
 
   async list(institutionId: string | null): Promise<ApiKey[]> {
     const result = await this.db.query<KeyRow>(
-      `SELECT ${COLUMNS} FROM api_keys WHERE institution_id IS NOT DISTINCT FROM $1::uuid ORDER BY created_at DESC, id DESC LIMIT 1000`,
+      `SELECT ${COLUMNS} FROM api_keys WHERE institution_id IS NOT DISTINCT FROM $1::uuid
+       ORDER BY revoked_at IS NOT NULL, created_at DESC, id DESC LIMIT 1000`,
       [institutionId],
     );
     return result.rows.map(toKey);

@@ -27,9 +27,11 @@ function createApiKey(s: AdminServices): AnyRoute {
     params: institutionParams,
     body: z.strictObject({ name, role: z.enum(INSTITUTION_ROLES) }),
     success: { status: 201, description: "created; store the secret now", schema: createdKeyOut },
+    refusals: ["too_many_api_keys"],
     async handle({ principal, institution, body }) {
       const result = await s.keys.create(principal, institution!.id, body.role, body.name);
-      return result.ok ? reply({ key: result.key, secret: result.secret }, 201) : refuse("invalid_request");
+      if (result.ok) return reply({ key: result.key, secret: result.secret }, 201);
+      return refuse(result.code === "too_many_api_keys" ? result.code : "invalid_request");
     },
   });
 }
@@ -78,9 +80,11 @@ function createPlatformApiKey(s: AdminServices): AnyRoute {
     access: PLATFORM_ONLY,
     body: z.strictObject({ name }),
     success: { status: 201, description: "created; store the secret now", schema: createdKeyOut },
+    refusals: ["too_many_api_keys"],
     async handle({ principal, body }) {
       const result = await s.keys.create(principal, null, "platform", body.name);
-      return result.ok ? reply({ key: result.key, secret: result.secret }, 201) : refuse("invalid_request");
+      if (result.ok) return reply({ key: result.key, secret: result.secret }, 201);
+      return refuse(result.code === "too_many_api_keys" ? result.code : "invalid_request");
     },
   });
 }
