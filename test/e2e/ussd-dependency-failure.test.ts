@@ -9,13 +9,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Customer } from "../../src/core/directory/types.js";
-import { Ledger } from "../../src/core/ledger/ledger.js";
-import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
-import { isRetryableSqlError, PostgresDb } from "../../src/infra/db/sql.js";
 import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
-import { buildServices, type CoreServices } from "../../src/services.js";
 import { TEST_DATABASE_URL } from "../helpers/db.js";
 import { openTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { coreThroughProxy } from "../helpers/ussd-proxied-core.js";
 import { airBudget, openUssdRig, TEST_REDIS_URL, type RigInstance, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-depfail-secret-0123456789abcdef";
@@ -31,18 +28,7 @@ let rig: UssdRig;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 /** The core over the test's schema, reached through a proxy of its own. */
-async function coreThrough(proxy: TcpProxy): Promise<{ services: CoreServices; ledger: Ledger }> {
-  const db = new PostgresDb({ connectionString: proxy.url(TEST_DATABASE_URL), schema: rig.test.schema, maxConnections: 4 });
-  const ledger = new Ledger(new SqlLedgerStore(db), { isRetryable: isRetryableSqlError });
-  const services = buildServices(db, ledger, { schema: rig.test.schema, pinKey: rig.pinKey });
-  // After the rig's close has drained every instance's hops.
-  cleanups.push(async () => {
-    await ledger.close().catch(() => undefined);
-    await services.close().catch(() => undefined);
-    await db.close().catch(() => undefined);
-  });
-  return { services, ledger };
-}
+const coreThrough = (proxy: TcpProxy) => coreThroughProxy(rig, proxy, cleanups);
 
 async function proxyTo(url: string): Promise<TcpProxy> {
   const u = new URL(url);

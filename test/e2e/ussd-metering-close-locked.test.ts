@@ -7,20 +7,17 @@
  * the real Redis, over the real core on PostgreSQL; the other instance's hop is held up by a stall of
  * its own database connection (a proxy of this file's), and its meter is the rig's.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ledger } from "../../src/core/ledger/ledger.js";
-import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
-import { isRetryableSqlError, PostgresDb } from "../../src/infra/db/sql.js";
-import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
 import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
-import { buildServices, type CoreServices } from "../../src/services.js";
+import type { CoreServices } from "../../src/services.js";
 import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
 import type { AggregatorConfig } from "../../src/ussd/router.js";
-import { TEST_DATABASE_URL } from "../helpers/db.js";
-import { openTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import type { TcpProxy } from "../helpers/tcp-proxy.js";
+import { addBankPaidPlan, coreThroughProxy, proxyToTestDb } from "../helpers/ussd-proxied-core.js";
 import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-close-locked-0123456789abcdef";
@@ -57,16 +54,8 @@ async function instance(services: CoreServices, ledger: Ledger): Promise<{ gatew
 
 /** An instance whose menus read the database through the proxy. */
 async function proxiedInstance() {
-  proxy = await openTcpProxy("127.0.0.1", Number(new URL(TEST_DATABASE_URL).port || 5432));
-  const db = new PostgresDb({ connectionString: proxy.url(TEST_DATABASE_URL), schema: rig.test.schema, maxConnections: 4 });
-  const ledger = new Ledger(new SqlLedgerStore(db), { isRetryable: isRetryableSqlError });
-  const services = buildServices(db, ledger, { schema: rig.test.schema, pinKey: rig.pinKey });
-  cleanups.push(async () => {
-    await ledger.close().catch(() => undefined);
-    await services.close().catch(() => undefined);
-    await db.close().catch(() => undefined);
-    await proxy.close().catch(() => undefined);
-  });
+  proxy = await proxyToTestDb();
+  const { services, ledger } = coreThroughProxy(rig, proxy, cleanups);
   return instance(services, ledger);
 }
 
@@ -86,14 +75,7 @@ async function metered(aggregator: string, sessionId: string) {
 
 beforeAll(async () => {
   rig = await openUssdRig({ code: "close-locked-bank", secret: SECRET, instances: 0 });
-  const tariffs = new SqlTariffStore(rig.test.db);
-  const telcoId = randomUUID();
-  const since = new Date(Date.now() - 60_000);
-  await tariffs.insertTelco({ id: telcoId, code: `telco-${randomBytes(3).toString("hex")}`, name: "Locked Telco", networkCodes: ["63902"], smppLinkIds: [], createdAt: since }, []);
-  await tariffs.insertPlan(
-    { id: randomUUID(), telcoId, name: "per stage", currency: "KES", perSessionMinor: 0n, perStageMinor: 1n, ceilingMinor: 1_000n, maxStages: 100, payer: "bank", effectiveFrom: since, createdAt: since, updatedAt: since },
-    [],
-  );
+  await addBankPaidPlan(rig, { perSessionMinor: 0n, perStageMinor: 1n });
 });
 
 afterAll(async () => {

@@ -5,16 +5,11 @@
  * payloads through two gateway instances on the real Redis and PostgreSQL; the failing instance
  * reaches the database through a proxy of this file's own that the test shuts (its meter does not).
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Ledger } from "../../src/core/ledger/ledger.js";
-import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
-import { isRetryableSqlError, PostgresDb } from "../../src/infra/db/sql.js";
-import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
-import { buildServices } from "../../src/services.js";
-import { TEST_DATABASE_URL } from "../helpers/db.js";
-import { openTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import type { TcpProxy } from "../helpers/tcp-proxy.js";
+import { addBankPaidPlan, coreThroughProxy, proxyToTestDb } from "../helpers/ussd-proxied-core.js";
 import { openUssdRig, type RigInstance, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-metering-first-hop-0123456789abcdef";
@@ -28,16 +23,8 @@ const cleanups: (() => Promise<unknown>)[] = [];
 
 /** An instance whose menus read the database through the proxy; its sessions are metered by the rig's core. */
 async function flakyInstance(): Promise<RigInstance> {
-  proxy = await openTcpProxy("127.0.0.1", Number(new URL(TEST_DATABASE_URL).port || 5432));
-  const db = new PostgresDb({ connectionString: proxy.url(TEST_DATABASE_URL), schema: rig.test.schema, maxConnections: 4 });
-  const ledger = new Ledger(new SqlLedgerStore(db), { isRetryable: isRetryableSqlError });
-  const services = buildServices(db, ledger, { schema: rig.test.schema, pinKey: rig.pinKey });
-  cleanups.push(async () => {
-    await ledger.close().catch(() => undefined);
-    await services.close().catch(() => undefined);
-    await db.close().catch(() => undefined);
-    await proxy.close().catch(() => undefined);
-  });
+  proxy = await proxyToTestDb();
+  const { services, ledger } = coreThroughProxy(rig, proxy, cleanups);
   return rig.addInstance({ services: { ...services, sessionMeter: rig.services.sessionMeter }, ledger });
 }
 
@@ -52,15 +39,8 @@ async function metered(sessionId: string): Promise<{ stages: number; charge: str
 beforeAll(async () => {
   rig = await openUssdRig({ code: "first-hop-bank", secret: SECRET, instances: 1 });
   await rig.customer(PHONE, "Jane Firsthop", "en", "4827", 1_000_00n);
-  const tariffs = new SqlTariffStore(rig.test.db);
-  const telcoId = randomUUID();
-  const since = new Date(Date.now() - 60_000);
-  await tariffs.insertTelco({ id: telcoId, code: `telco-${randomBytes(3).toString("hex")}`, name: "First Telco", networkCodes: ["63902"], smppLinkIds: [], createdAt: since }, []);
   // KES 0.10 a session and 0.05 a stage, paid by the bank: one stage costs 15.
-  await tariffs.insertPlan(
-    { id: randomUUID(), telcoId, name: "per stage", currency: "KES", perSessionMinor: 10n, perStageMinor: 5n, ceilingMinor: 1_000n, maxStages: 100, payer: "bank", effectiveFrom: since, createdAt: since, updatedAt: since },
-    [],
-  );
+  await addBankPaidPlan(rig, { perSessionMinor: 10n, perStageMinor: 5n });
 });
 
 afterAll(async () => {
