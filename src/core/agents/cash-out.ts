@@ -90,12 +90,18 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const swap = await kit.simSwapCheck(customer.msisdn, input.amountMinor + fee.feeMinor);
   if ("code" in swap) return swap;
   const pendingId = cashOutPendingId(input.id);
-  const existing = await kit.deps.store.getCashOut(pendingId);
-  // The same request id for another agent, customer or amount: refuse before touching anything, so
-  // the first request's record (and the customer's view of its hold) stays as it is.
-  if (existing && (existing.agentId !== agent.id || existing.customerId !== customer.id || existing.amountMinor !== input.amountMinor)) {
-    return refuse("request_id_reused");
-  }
+  // The record first: the customer's list must never miss a hold that exists in the ledger. The
+  // record of a hold the ledger refused is marked refused (the customer's side) or removed (the
+  // agent's own side), below. A new request is recorded only if the agent may still
+  // ask this customer (admitted under a lock with the requests before it: see crowding).
+  const now = kit.now();
+  const record: CashOutRecord = {
+    pendingId, agentId: agent.id, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: fee.feeMinor,
+    commissionMinor: commissionPaid(fee), state: "pending", expiresAt: new Date(now.getTime() + timeoutSec * 1000), createdAt: now,
+  };
+  const admitted = await admit(kit, record);
+  if ("code" in admitted) return admitted;
+  const { existing, wrote } = admitted;
   // A retried request holds what its record says it held: rebuilt from a fee schedule changed since,
   // it would not be the group written, and its retry would be refused instead of told its state.
   const held: Fee = existing ? { feeMinor: existing.feeMinor, commissionMinor: existing.commissionMinor } : fee;
@@ -110,22 +116,6 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const payer = await kit.customerPolicy(institution.id, customer, "agent");
   group[0]!.limits = { timeZone: institution.timezone, payer, payee: floatPolicy(agent.limits, "in"), payeeInbound: true, payeeFirst: true };
   group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee: held }, input.amountMinor, pendingId, timeoutSec)];
-  // The record first: the customer's list must never miss a hold that exists in the ledger. The
-  // record of a hold the ledger refused is marked refused (the customer's side) or removed (the
-  // agent's own side), below. A new request is recorded only if the agent may still
-  // ask this customer (admitted under a lock with the requests before it: see crowding).
-  const now = kit.now();
-  const record: CashOutRecord = {
-    pendingId, agentId: agent.id, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: fee.feeMinor,
-    commissionMinor: commissionPaid(fee), state: "pending", expiresAt: new Date(now.getTime() + timeoutSec * 1000), createdAt: now,
-  };
-  let wrote = false;
-  if (!existing) {
-    const admission = { since: new Date(now.getTime() - DAY_MS), now, admits: (counts: CashOutCounts) => crowding(counts) === null };
-    const inserted = await kit.deps.store.insertCashOut(record, admission);
-    if (inserted.outcome === "not_admitted") return crowding(inserted.counts) ?? refuse("too_many_pending");
-    wrote = inserted.outcome === "inserted";
-  }
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, accountsOf(agent, customer.walletAccountId), "agent");
   if (refusal) {
@@ -135,6 +125,30 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const stored = await kit.deps.store.getCashOut(pendingId);
   // A retried request answers what became of it (approved, or cancelled at approval, say).
   return { ok: true, pending: view(stored ?? record, agent, institution.currency, now), replayed: results[0]!.result === "exists" };
+}
+
+/**
+ * The request's record: written now (wrote), or the one an earlier call with the same request id
+ * wrote (existing), which must be this request (agent, customer, amount) or it is refused before
+ * anything is held. A call racing this one with the same id may write it between our read and our
+ * insert: the insert then finds it, and it is read and compared like any earlier one. Without that
+ * the racing call put its own hold (another customer's wallet, another amount) under an id whose
+ * record describes the first, and the customer approving that record posted the other's hold.
+ */
+async function admit(kit: AgentKit, record: CashOutRecord): Promise<{ existing: CashOutRecord | null; wrote: boolean } | AgentRefusal> {
+  const admission = { since: new Date(record.createdAt.getTime() - DAY_MS), now: record.createdAt, admits: (counts: CashOutCounts) => crowding(counts) === null };
+  // A record removed in between (its hold refused on the agent's side) is written again: a few turns at most.
+  for (let turn = 0; turn < 3; turn++) {
+    const existing = await kit.deps.store.getCashOut(record.pendingId);
+    if (existing) {
+      const same = existing.agentId === record.agentId && existing.customerId === record.customerId && existing.amountMinor === record.amountMinor;
+      return same ? { existing, wrote: false } : refuse("request_id_reused");
+    }
+    const inserted = await kit.deps.store.insertCashOut(record, admission);
+    if (inserted.outcome === "not_admitted") return crowding(inserted.counts) ?? refuse("too_many_pending");
+    if (inserted.outcome === "inserted") return { existing: null, wrote: true };
+  }
+  throw new Error("a cash-out record kept changing under its request id");
 }
 
 /**
