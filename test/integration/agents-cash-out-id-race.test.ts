@@ -58,7 +58,8 @@ describe("agents: one cash-out request id raced with different content", () => {
   });
 
   /** A writes the record, B finds it written and reaches the ledger first; A goes on once B answered. */
-  async function race(a: { customer: Customer; amountMinor: bigint }, b: { customer: Customer; amountMinor: bigint }) {
+  type Ask = { customer: Customer; amountMinor: bigint; timeoutSec?: number };
+  async function race(a: Ask, b: Ask) {
     const id = uuidv7();
     const storeA = new GatedStore(w.test.db);
     const storeB = new GatedStore(w.test.db);
@@ -66,8 +67,8 @@ describe("agents: one cash-out request id raced with different content", () => {
     storeB.before = storeA.written.opened;
     const bDone = gate();
     storeA.hold = bDone.opened;
-    const ask = (store: GatedStore, p: { customer: Customer; amountMinor: bigint }) =>
-      w.agentsOver(store).startCashOut({ id, agentId: agent.id, customerQuery: p.customer.msisdn, amountMinor: p.amountMinor, agentPin: AGENT_PIN });
+    const ask = (store: GatedStore, p: Ask) =>
+      w.agentsOver(store).startCashOut({ id, agentId: agent.id, customerQuery: p.customer.msisdn, amountMinor: p.amountMinor, agentPin: AGENT_PIN, timeoutSec: p.timeoutSec });
     const first = ask(storeA, a);
     const second = ask(storeB, b).finally(() => bDone.open());
     return { id, first: await first, second: await second };
@@ -97,5 +98,22 @@ describe("agents: one cash-out request id raced with different content", () => {
     expect(approved.ok).toBe(true);
     // 2,000 and its fee of 100, not 9,000.
     expect(await w.balance(payer.walletAccountId)).toBe(before - 2_100n);
+  });
+
+  it("a racing request that differs only in its timeout keeps the record of the hold it made: the customer still sees it and can approve it", async () => {
+    const before = await w.balance(payer.walletAccountId);
+    const { first, second } = await race({ customer: payer, amountMinor: 3_000n, timeoutSec: 300 }, { customer: payer, amountMinor: 3_000n, timeoutSec: 120 });
+    // The second made the hold (with its own timeout); the first, refused by the ledger for the
+    // other timeout, must not remove the record that hold is known by.
+    expect(second.ok).toBe(true);
+    expect(first).toEqual({ ok: false, code: "request_id_reused" });
+    if (!second.ok) return;
+    const pendingId = second.pending.pendingId;
+    expect(await w.ledger.getTransfer(pendingId)).not.toBeNull();
+    expect((await w.services.agents.pendingCashOuts(payer.id)).map((p) => p.pendingId)).toContain(pendingId);
+    expect((await w.services.agents.cashOutStatus(pendingId))?.state).toBe("pending");
+    const approved = await w.services.agents.approveCashOut({ pendingId, customerId: payer.id, customerPin: "6183" });
+    expect(approved.ok).toBe(true);
+    expect(await w.balance(payer.walletAccountId)).toBe(before - 3_100n);
   });
 });

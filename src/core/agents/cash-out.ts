@@ -161,7 +161,11 @@ async function admit(kit: AgentKit, record: CashOutRecord): Promise<{ existing: 
  * request id, which counts as a new request.
  */
 async function settleRefusedRecord(kit: AgentKit, call: RefusedCall, refusal: AgentRefusal): Promise<void> {
-  if (!call.wrote && !(await leftPending(kit, call.existing, refusal))) return;
+  // The id names a hold another call made (request_id_reused is said only of an existing one): one
+  // with this very agent, customer and amount (admit compared them), another timeout, say. The
+  // record is that hold's: removed, the hold would sit on the wallet with nothing to approve it by.
+  if (refusal.code === "request_id_reused") return;
+  if (!call.wrote && !(await leftPending(kit, call.existing))) return;
   if (refusedForCustomer(refusal.code)) await kit.deps.store.settleCashOut(call.pendingId, "refused", kit.now());
   else await kit.deps.store.deleteRefusedCashOut(call.pendingId);
 }
@@ -188,8 +192,8 @@ interface RefusedCall {
  * as it is: it describes its own hold (a retry with another timeout or fee is refused as
  * request_id_reused while the hold stands) or its own settled refusal.
  */
-async function leftPending(kit: AgentKit, existing: CashOutRecord | null, refusal: AgentRefusal): Promise<boolean> {
-  if (!existing || existing.state !== "pending" || refusal.code === "request_id_reused") return false;
+async function leftPending(kit: AgentKit, existing: CashOutRecord | null): Promise<boolean> {
+  if (!existing || existing.state !== "pending") return false;
   return (await kit.deps.ledger.getTransfer(existing.pendingId)) === null;
 }
 
