@@ -28,6 +28,21 @@ function initial(word: string): string {
   return "";
 }
 
+/**
+ * The longest beginning of a name that fits in maxUnits UTF-16 units, cut between graphemes: a cut
+ * by code unit could split a letter outside the BMP (Adlam, used for Fula) into half a surrogate
+ * pair, which no SMS or JSON column accepts, or strip a letter of its combining marks.
+ */
+export function cutName(name: string, maxUnits: number): string {
+  if (name.length <= maxUnits) return name;
+  let cut = "";
+  for (const { segment } of graphemes.segment(name)) {
+    if (cut.length + segment.length > maxUnits) break;
+    cut += segment;
+  }
+  return cut;
+}
+
 /** "+254712345678" → "+2547*****678": for audit payloads and logs that need not hold the number. */
 export function maskMsisdn(msisdn: string): string {
   if (msisdn.length <= 8) return "*".repeat(msisdn.length);

@@ -3,7 +3,7 @@ import type { PinService } from "../auth/pin-service.js";
 import type { SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
 import { canPay } from "../directory/instruments.js";
-import { maskDisplayName } from "../directory/masking.js";
+import { cutName, maskDisplayName } from "../directory/masking.js";
 import type { Customer } from "../directory/types.js";
 import { agreedFee, feeLegDiffers, paymentWithFee, postedFee } from "../fees/linked.js";
 import type { FeeSchedules } from "../fees/schedules.js";
@@ -267,7 +267,7 @@ export class Payments {
   private receipts(request: P2PSend, parties: Parties, feeMinor: bigint): Notice[] {
     const { payer, payee, institution } = parties;
     const common = { amountMinor: request.amountMinor.toString(), currency: institution.currency, ref: transferReference(request.paymentId) };
-    const name = payer.displayName.slice(0, MAX_NAME_IN_RECEIPT);
+    const name = cutName(payer.displayName, MAX_NAME_IN_RECEIPT);
     return [
       { msisdn: payer.msisdn, template: "receipt.p2p_sent", kind: "receipt", language: payer.language, params: { ...common, feeMinor: feeMinor.toString(), name: parties.maskedName } },
       { msisdn: payee.msisdn, template: "receipt.p2p_received", kind: "receipt", language: payee.language, params: { ...common, name } },

@@ -1,0 +1,56 @@
+// Person-to-person payments as a fresh review found them, over real PostgreSQL: the payee's
+// receipt carries the payer's name cut to fit one SMS, and the cut must leave well-formed text.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Customer } from "../../src/core/directory/types.js";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import { Ledger } from "../../src/core/ledger/ledger.js";
+import { isRetryableSqlError } from "../../src/infra/db/sql.js";
+import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
+import { buildServices, type CoreServices } from "../../src/services.js";
+import { openKenyanInstitution, registerWithPin } from "../helpers/core-setup.js";
+import { openTestDb, type TestDb } from "../helpers/db.js";
+
+// Adlam (written for Fula across West Africa) lies outside the BMP: two UTF-16 units a letter.
+const ADLAM = (from: number, n: number) => Array.from({ length: n }, (_, i) => String.fromCodePoint(0x1e922 + ((from + i) % 34))).join("");
+
+describe("payments review on postgres", () => {
+  let test: TestDb;
+  let ledger: Ledger;
+  let services: CoreServices;
+  let institutionId: string;
+  let bankAccountId: string;
+  let payee: Customer;
+
+  const fund = (accountId: string, amountMinor: bigint) =>
+    ledger.transfer({ id: uuidv7(), debitAccountId: bankAccountId, creditAccountId: accountId, amountMinor, code: "cash_in" });
+
+  beforeAll(async () => {
+    test = await openTestDb("postgres");
+    ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
+    services = buildServices(test.db, ledger, { schema: test.schema });
+    ({ institutionId, bankAccountId } = await openKenyanInstitution(test.db, services, ledger, "payrev-ke", "Pay Review KE"));
+    payee = await registerWithPin(services, institutionId, { msisdn: "+254712730001", name: "Otieno Kamau", pin: "5903" });
+  });
+  afterAll(async () => {
+    await ledger.close();
+    await services.close();
+    await test.cleanup();
+  });
+
+  it("pays from a payer whose long name in an astral script is cut for the receipt between letters, never inside one", async () => {
+    // Five letters and a space put the 40th UTF-16 unit inside a letter: a cut there left half of
+    // it, which PostgreSQL's JSON refuses, and every payment of this payer failed.
+    const name = `${ADLAM(0, 5)} ${ADLAM(5, 20)}`;
+    const payer = await registerWithPin(services, institutionId, { msisdn: "+254712730002", name, pin: "4827" });
+    await fund(payer.walletAccountId, 5_000n);
+    const paymentId = uuidv7();
+    const sent = await services.payments.sendP2P({ payerCustomerId: payer.id, payee: payee.msisdn, amountMinor: 1_000n, channel: "ussd", paymentId, pin: "4827" });
+    expect(sent).toMatchObject({ ok: true });
+    const rows = await test.db.query<{ params: { name: string } }>("SELECT params FROM outbox_messages WHERE msisdn = $1 AND template = 'receipt.p2p_received'", [payee.msisdn]);
+    const cut = rows.rows[0]!.params.name;
+    expect(cut).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/); // no half letter
+    expect(cut.length).toBeLessThanOrEqual(40);
+    expect(name.startsWith(cut)).toBe(true);
+    expect(cut.length).toBeGreaterThanOrEqual(38);
+  });
+});
