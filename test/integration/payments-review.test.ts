@@ -1,5 +1,6 @@
-// Person-to-person payments as a fresh review found them, over real PostgreSQL: the payee's
-// receipt carries the payer's name cut to fit one SMS, and the cut must leave well-formed text.
+// Person-to-person payments and the directory as a fresh review found them, over real PostgreSQL:
+// the payee's receipt carries the payer's name cut to fit one SMS, and the cut must leave
+// well-formed text; a pseudonym may not read as a phone number, letters passing for digits.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Customer } from "../../src/core/directory/types.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
@@ -7,7 +8,7 @@ import { Ledger } from "../../src/core/ledger/ledger.js";
 import { isRetryableSqlError } from "../../src/infra/db/sql.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
-import { openKenyanInstitution, registerWithPin } from "../helpers/core-setup.js";
+import { openKenyanInstitution, registerWithPin, SYSTEM } from "../helpers/core-setup.js";
 import { openTestDb, type TestDb } from "../helpers/db.js";
 
 // Adlam (written for Fula across West Africa) lies outside the BMP: two UTF-16 units a letter.
@@ -52,5 +53,17 @@ describe("payments review on postgres", () => {
     expect(cut.length).toBeLessThanOrEqual(40);
     expect(name.startsWith(cut)).toBe(true);
     expect(cut.length).toBeGreaterThanOrEqual(38);
+  });
+
+  it("refuses a pseudonym that reads as a phone number, letters passing for digits (O for 0, l or I for 1)", async () => {
+    const owner = await registerWithPin(services, institutionId, { msisdn: "+254712730003", name: "Akinyi Odhiambo", pin: "6194" });
+    // Told "send to O712730001" (or sent it by SMS), a payer pays whoever claimed it, not 0712730001.
+    for (const alias of ["O712730001", "o7127-30001", "l254712730001", "I254.712.730.001"]) {
+      expect(await services.directory.claimAlias(SYSTEM, owner.id, alias)).toEqual({ ok: false, code: "alias_looks_like_phone_number" });
+    }
+    // Names that merely hold an o, an l or a digit stay free.
+    for (const alias of ["oli.2024", "lolo7"]) {
+      expect(await services.directory.claimAlias(SYSTEM, owner.id, alias)).toMatchObject({ ok: true });
+    }
   });
 });

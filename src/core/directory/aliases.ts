@@ -81,7 +81,20 @@ export interface ParsedAlias {
 export function parsePseudonym(input: unknown): Outcome<ParsedAlias, AliasProblemCode> {
   const parsed = parseHeldPseudonym(input);
   if (!parsed.ok) return parsed;
+  if (readsAsPhoneNumber(parsed.value.key)) return refuse("alias_looks_like_phone_number");
   return isReservedAlias(parsed.value.key) ? refuse("alias_reserved") : parsed;
+}
+
+/**
+ * Whether a lower-case alias reads as a phone number once the letters that pass for digits are
+ * read as them ("O712345678", "l254-712-345-678"): told or sent such an alias, a payer believes
+ * they pay that number. Claims only; one held already is still found and paid by its key.
+ * Needs a real digit and eight in all (mobile numbers are longer), so that names of those letters
+ * alone ("lolo", "oil") or with a year ("oli.2024") stay free.
+ */
+function readsAsPhoneNumber(key: string): boolean {
+  const read = key.replace(/[._-]/g, "").replace(/o/g, "0").replace(/[li]/g, "1");
+  return /[0-9]/.test(key) && /^[0-9]{8,}$/.test(read);
 }
 
 /**
