@@ -66,4 +66,19 @@ describe("payments review on postgres", () => {
       expect(await services.directory.claimAlias(SYSTEM, owner.id, alias)).toMatchObject({ ok: true });
     }
   });
+
+  it("a payer naming an instrument not theirs under another payer's posted payment id is refused, never told that payment as theirs", async () => {
+    const first = await registerWithPin(services, institutionId, { msisdn: "+254712730004", name: "Wanjiku Njeri", pin: "7315" });
+    const other = await registerWithPin(services, institutionId, { msisdn: "+254712730005", name: "Kiprono Bett", pin: "8426" });
+    await fund(first.walletAccountId, 5_000n);
+    await fund(other.walletAccountId, 5_000n);
+    const paymentId = uuidv7();
+    const pay = (payer: Customer, pin: string, fromInstrumentId?: string) =>
+      services.payments.sendP2P({ payerCustomerId: payer.id, payee: payee.msisdn, amountMinor: 1_000n, channel: "ussd", paymentId, pin, ...(fromInstrumentId ? { fromInstrumentId } : {}) });
+    expect(await pay(first, "7315")).toMatchObject({ ok: true, replayed: false });
+    // The retry path for an instrument removed since read the posted payment's source account
+    // whoever asked: the other payer was answered "sent" for the first payer's money.
+    expect(await pay(other, "8426", uuidv7())).toEqual({ ok: false, code: "instrument_not_found" });
+    expect((await ledger.getAccount(other.walletAccountId))!.debitsPosted).toBe(0n);
+  });
 });

@@ -210,11 +210,13 @@ export class Payments {
    * The account a payment of this id already posted from, for a retry whose instrument was since
    * removed (a wallet emptied by this very payment may be): the retry then reports the payment as
    * posted, through the ledger's idempotency (same id, same fields), instead of "cannot pay".
+   * Only an account of this payer's: another payer's payment under this id is none of theirs.
    */
   private async alreadyPaidFrom(request: P2PSend): Promise<string> {
     if (request.fromInstrumentId === undefined || !isUuid(request.fromInstrumentId)) return NO_SUCH_INSTRUMENT;
     const posted = await this.deps.ledger.getTransfer(request.paymentId);
-    return posted?.debitAccountId ?? NO_SUCH_INSTRUMENT;
+    const from = posted ? await this.deps.ledger.getAccount(posted.debitAccountId) : null;
+    return posted && from?.ownerRef === request.payerCustomerId ? posted.debitAccountId : NO_SUCH_INSTRUMENT;
   }
 
   private async move(request: P2PSend, parties: Parties, debitAccountId: string, feeMinor: bigint, asPosted = false): Promise<P2PReceipt | PaymentRefusal> {
