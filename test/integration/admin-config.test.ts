@@ -186,8 +186,8 @@ describe("fee schedules", () => {
   const bands = [
     { minMinor: "5000", maxMinor: "10000", feeMinor: "1000" },
     { minMinor: "10001", maxMinor: "250000", feeMinor: "2900" },
-    // Above 2^53: amounts survive the round trip exactly as strings.
-    { minMinor: "250001", maxMinor: "9007199254740993", feeMinor: "9007199254740993" },
+    // Above 2^53: amounts survive the round trip exactly as strings. A fee is at most 10^15.
+    { minMinor: "250001", maxMinor: "9007199254740993", feeMinor: "1000000000000000" },
   ];
 
   it("are replaced as a whole, read back exactly, quoted at the band edges, and audited", async () => {
@@ -198,6 +198,12 @@ describe("fee schedules", () => {
     const quote = (amount: string) => request(f.app).get(`${url()}/quote?amountMinor=${amount}`).set(...bearer(f.a.operator));
     expect((await quote("10000")).body).toMatchObject({ feeMinor: "1000", agentCommissionMinor: "500", totalMinor: "11000" });
     expect((await quote("10001")).body).toMatchObject({ feeMinor: "2900", agentCommissionMinor: "1450" });
+    // A fee past the largest payment is refused, and nothing changes.
+    const absurd = [...bands.slice(0, 2), { ...bands[2]!, feeMinor: "1000000000000001" }];
+    const refused = await request(f.app).put(url()).set(...bearer(f.a.admin)).send({ bands: absurd, agentShareBps: 5000 });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details).toEqual([{ path: "body.bands.2.feeMinor", message: "must not exceed 1000000000000000" }]);
+    expect((await request(f.app).get(url()).set(...bearer(f.a.auditor))).body.bands).toEqual(bands);
     const outside = await quote("4999");
     expect(outside.status).toBe(422);
     expect(outside.body.error).toMatchObject({ code: "amount_outside_fee_bands", details: [{ path: "query.amountMinor", message: "must be from 5000 to 9007199254740993" }] });

@@ -86,6 +86,11 @@ describe("scheduleProblems: contiguous, ascending, non-overlapping bands", () =>
     expect(scheduleProblems({ bands: [band(1n, 9n, -1n)], agentShareBps: 0 })).toEqual([
       { path: ["bands", 0, "feeMinor"], message: "must not be negative" },
     ]);
+    // A fee past the largest payment (10^15) is a mistake, and amount plus fee would overflow BIGINT.
+    expect(scheduleProblems({ bands: [band(1n, 9n, 10n ** 15n + 1n)], agentShareBps: 0 })).toEqual([
+      { path: ["bands", 0, "feeMinor"], message: "must not exceed 1000000000000000" },
+    ]);
+    expect(scheduleProblems({ bands: [band(1n, 9n, 10n ** 15n)], agentShareBps: 0 })).toEqual([]);
     expect(scheduleProblems({ bands: [band(1n, 9n, 0n)], agentShareBps: 10_001 })).toEqual([
       { path: ["agentShareBps"], message: "must be an integer from 0 to 10000" },
     ]);

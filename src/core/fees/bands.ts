@@ -3,6 +3,13 @@ import { MAX_AMOUNT_MINOR } from "../ledger/types.js";
 import { MAX_FEE_BANDS, MAX_SHARE_BPS, type FeeBand, type FeeSchedule } from "./types.js";
 
 /**
+ * The largest fee a band may charge: the largest amount a payment or an agent's transaction may
+ * carry (10^15 minor units). A fee up to BIGINT's ceiling was accepted, and amount plus fee then
+ * overflowed the quote's total and the limits' sums in SQL (an error where a refusal was due).
+ */
+export const MAX_FEE_MINOR = 1_000_000_000_000_000n;
+
+/**
  * Why a schedule cannot be stored, or [] when it can. Bands must start at 1 minor unit or more,
  * be listed in ascending order and be contiguous: each band starts one minor unit after the
  * previous one ends. A gap would leave amounts without a price, an overlap two prices for one.
@@ -30,7 +37,7 @@ function bandProblems(band: FeeBand, i: number): FieldProblem[] {
   if (band.maxMinor > MAX_AMOUNT_MINOR) problems.push(at("maxMinor", `must not exceed ${MAX_AMOUNT_MINOR}`));
   if (band.maxMinor < band.minMinor) problems.push(at("maxMinor", "must not be below minMinor"));
   if (band.feeMinor < 0n) problems.push(at("feeMinor", "must not be negative"));
-  if (band.feeMinor > MAX_AMOUNT_MINOR) problems.push(at("feeMinor", `must not exceed ${MAX_AMOUNT_MINOR}`));
+  if (band.feeMinor > MAX_FEE_MINOR) problems.push(at("feeMinor", `must not exceed ${MAX_FEE_MINOR}`));
   return problems;
 }
 
