@@ -3,7 +3,7 @@
  * its_session_info our screens carry across the 7-bit sequence wrap, an older PDU re-sent late
  * that runs nothing, a vendor abort op that ends and meters the session, and a link that names
  * sessions by user_message_reference (its screens carry that field, USSR request then PSSR
- * response).
+ * response). A dial the network releases at once leaves no session open.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type smpp from "smpp";
@@ -22,6 +22,7 @@ const USSR_CONFIRM = 18;
 const VENDOR_ABORT = 33;
 const NUMBERED = "254712740001";
 const REFERENCED = "254712740002";
+const HUNG_UP = "254712740003";
 
 let env: SmsEnv;
 let numbered: TestTelco;
@@ -90,6 +91,21 @@ describe("USSD over SMPP on the wire", () => {
     expect(await metered(`smpp-ussd-wire:+${NUMBERED}:200@%`)).toEqual({ end_reason: "abort", stages: 2 });
     await new Promise((r) => setTimeout(r, 300));
     expect(numbered.pending()).toBe(0);
+  });
+
+  it("a dial released at once (begin and end flag back to back) leaves no session open", async () => {
+    // The release reached us while the begin was still ending the number's previous session: the
+    // begin's hop then ran after the release's end, and left a session open that nothing ended or
+    // metered until its idle end (4 of 10 dials here).
+    for (let number = 0; number < 12; number++) {
+      await Promise.all([
+        numbered.mo(HUNG_UP, "*384#", "*384#", { ussd_service_op: PSSR_INDICATION, its_session_info: Buffer.from([number, 0]) }),
+        numbered.mo(HUNG_UP, "*384#", "", { ussd_service_op: USSR_CONFIRM, its_session_info: Buffer.from([number, (1 << 1) | 1]) }),
+      ]);
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await env.gateway.hops.openSessions!(`smpp-ussd-wire:+${HUNG_UP}`, 100)).toEqual([]);
+    while (numbered.pending() > 0) await numbered.nextDeliver();
   });
 
   it("answers a user_message_reference link in that field: USSR request, then PSSR response", async () => {

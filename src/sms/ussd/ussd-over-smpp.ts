@@ -295,6 +295,9 @@ export class UssdOverSmpp {
       // A begin whose predecessor could not be ended must not run on that session (it would
       // continue its flow, payee and all): it is answered END, not left to the network's timeout.
       const ended = !begin || (await this.endPrevious(hops, link, aggregator, session.sessionId, hopKey));
+      // The network released the dialog (or began another on its number) while the predecessor was
+      // being ended: its end has already run, so a hop run now would leave a session open, unmetered.
+      if (!current()) return false;
       answer = !ended ? { end: true, text: UNAVAILABLE } : await hops.handle({
         aggregator,
         sessionId: session.sessionId,
