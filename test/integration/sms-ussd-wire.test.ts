@@ -59,7 +59,7 @@ beforeAll(async () => {
   const now = new Date(Date.now() - 60_000);
   await tariffs.insertTelco({ id: telcoId, code: `telco-${randomBytes(3).toString("hex")}`, name: "Wire Telco", networkCodes: [], smppLinkIds: ["ussd-wire", "ussd-wire-umr"], createdAt: now }, []);
   await tariffs.insertPlan({ id: randomUUID(), telcoId, name: "flat", currency: "KES", perSessionMinor: 10n, perStageMinor: 0n, ceilingMinor: 10n, maxStages: 8, payer: "customer", effectiveFrom: now, createdAt: now, updatedAt: now }, []);
-  await env.addServerLink("ussd-wire", { shortCodes: ["*384#"], ussd: { ...USSD_DEFAULTS, serviceCode: "*384#", abortOps: [VENDOR_ABORT] } });
+  await env.addServerLink("ussd-wire", { maxBinds: 2, shortCodes: ["*384#"], ussd: { ...USSD_DEFAULTS, serviceCode: "*384#", abortOps: [VENDOR_ABORT] } });
   await env.addServerLink("ussd-wire-umr", { shortCodes: ["*384#"], ussd: { ...USSD_DEFAULTS, serviceCode: "*384#", sessionField: "user_message_reference" } });
   numbered = await TestTelco.connect(env.port);
   expect(await numbered.bind("ussd-wire", "Secret1!")).toBe(ESME_ROK);
@@ -106,6 +106,23 @@ describe("USSD over SMPP on the wire", () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await env.gateway.hops.openSessions!(`smpp-ussd-wire:+${HUNG_UP}`, 100)).toEqual([]);
     while (numbered.pending() > 0) await numbered.nextDeliver();
+  });
+
+  it("answers each dialog on the bind it came in on, not round robin over the link's binds", async () => {
+    // A USSD gateway whose nodes each bind and keep their own dialogs: a screen sent to the other
+    // node reaches no one (2 of 4 went there before).
+    const other = await TestTelco.connect(env.port);
+    try {
+      expect(await other.bind("ussd-wire", "Secret1!")).toBe(ESME_ROK);
+      for (let i = 0; i < 4; i++) {
+        await numbered.mo(`25471274002${i}`, "*384#", "*384#", { ussd_service_op: PSSR_INDICATION, its_session_info: Buffer.from([60 + i, 0]) });
+      }
+      await expect.poll(() => numbered.pending() + other.pending(), { timeout: 10_000 }).toBe(4);
+      expect(other.pending()).toBe(0);
+      for (let i = 0; i < 4; i++) expect((await screen(numbered)).op).toBe(USSR_REQUEST);
+    } finally {
+      await other.close();
+    }
   });
 
   it("answers a user_message_reference link in that field: USSR request, then PSSR response", async () => {

@@ -19,6 +19,7 @@ import { MAX_MO_PARTS, type SqlMoParts } from "../commands/mo-parts.js";
 import type { RateLimiter } from "../commands/rate-limit.js";
 import { MAX_TEXT_CHARS, readInbound, type InboundMessage } from "../server/inbound-pdu.js";
 import type { ServerLink } from "../server/server-link.js";
+import type { BoundSession } from "../server/bound-session.js";
 import type { InboundAnswer } from "../server/smpp-listener.js";
 import { ESME_ROK } from "../smpp-status.js";
 import { ESME_RINVDSTADR, ESME_RINVSRCADR, ESME_ROPTPARNOTALLWD } from "../server/status-codes.js";
@@ -54,13 +55,13 @@ export class InboundDispatcher {
    * A PDU from a telco bound to our listener; resolves with the status to answer and the work
    * (a USSD hop, a command run) that goes on after the answer, which the listener's window counts.
    */
-  async fromServer(link: LinkConfig, pdu: smpp.PDU, via: ServerLink): Promise<InboundAnswer> {
+  async fromServer(link: LinkConfig, pdu: smpp.PDU, via: ServerLink, from?: BoundSession): Promise<InboundAnswer> {
     const m = readInbound(pdu);
     if (m.isReceipt) {
       via.receipt(pdu);
       return { status: ESME_ROK };
     }
-    if (UssdOverSmpp.applies(link, m)) return { status: ESME_ROK, work: this.ussd(link, m, serverReplies(via)) };
+    if (UssdOverSmpp.applies(link, m)) return { status: ESME_ROK, work: this.ussd(link, m, serverReplies(via, from)) };
     if (m.ussdServiceOp !== null) {
       // Refused and logged, as a client link drops it: it used to run as an SMS command, so a USSD
       // dial ("*384#") was answered by SMS with "unknown command", and its text read as a command.

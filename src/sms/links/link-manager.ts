@@ -10,6 +10,7 @@ import type smpp from "smpp";
 import type { LinkDirectory, LinkState, MtLink, MtMessage, MtRoute, MtSubmitResult, ReceiptHandler } from "../mt-link.js";
 import { SmppClient } from "../smpp-client.js";
 import type { SmppClientOptions } from "../smpp-client-config.js";
+import type { BoundSession } from "../server/bound-session.js";
 import { ServerLink } from "../server/server-link.js";
 import { SmppListener, type InboundAnswer, type ServerAccount } from "../server/smpp-listener.js";
 import { RateMeter } from "../server/throughput.js";
@@ -118,7 +119,7 @@ export class SmsLinkManager implements LinkDirectory {
     if (this.deps.listen) {
       this.listener = new SmppListener({
         account: (systemId) => this.account(systemId),
-        onInbound: (link, pdu) => this.inboundFromServer(link, pdu),
+        onInbound: (link, pdu, from) => this.inboundFromServer(link, pdu, from),
         logger: this.deps.logger,
       });
       this.listenPort = await this.listener.listen(this.deps.listen.port, this.deps.listen.host);
@@ -262,10 +263,10 @@ export class SmsLinkManager implements LinkDirectory {
     return null;
   }
 
-  private async inboundFromServer(link: LinkConfig, pdu: smpp.PDU): Promise<InboundAnswer> {
+  private async inboundFromServer(link: LinkConfig, pdu: smpp.PDU, from: BoundSession): Promise<InboundAnswer> {
     const via = this.running.get(link.id)?.link;
     if (!this.dispatcher || !(via instanceof ServerLink)) return { status: 0x08 }; // ESME_RSYSERR: the telco retries
-    return this.dispatcher.fromServer(link, pdu, via);
+    return this.dispatcher.fromServer(link, pdu, via, from);
   }
 
   private launch(stored: StoredLink): Running {

@@ -109,13 +109,15 @@ export class ServerLink implements MtLink {
   }
 
   /**
-   * Sends one PDU to the telco on its next receiving session. Our own id stands for the message
+   * Sends one PDU to the telco on `prefer` if it can still receive, else on its next receiving session. Our own id stands for the message
    * when the telco's response carries none (deliver_sm_resp's message_id is usually empty).
    */
-  async send(command: string, options: smpp.PduOptions): Promise<string> {
+  async send(command: string, options: smpp.PduOptions, prefer?: BoundSession): Promise<string> {
     const sessions = this.receivers();
     if (sessions.length === 0) throw new SmppUnavailableError(`telco of link ${this.id} is not bound`);
-    const session = sessions[this.next++ % sessions.length]!;
+    // A USSD screen goes back on the bind its dialog came in on while that bind can take it: a
+    // telco's USSD gateway whose nodes each keep their own dialogs loses a screen sent to another.
+    const session = prefer && sessions.includes(prefer) ? prefer : sessions[this.next++ % sessions.length]!;
     const id = await session.request(command, options);
     this.host.countOutbound(this.id);
     return id !== "" ? id : randomUUID();

@@ -3,12 +3,13 @@
  * differs between a telco bound to our listener and an operator's USSD gateway we are bound to.
  */
 import type { SmppClient } from "../smpp-client.js";
+import type { BoundSession } from "../server/bound-session.js";
 import type { ServerLink } from "../server/server-link.js";
 import type { UssdReplyLink } from "./ussd-over-smpp.js";
 
-/** Server mode: deliver_sm on one of the telco's receiving sessions. */
-export function serverReplies(link: Pick<ServerLink, "send">): UssdReplyLink {
-  return { sendUssd: (pdu) => link.send("deliver_sm", pdu) };
+/** Server mode: deliver_sm on the session the dialog's PDU came in on (another receiving one if it is gone). */
+export function serverReplies(link: Pick<ServerLink, "send">, from?: BoundSession): UssdReplyLink {
+  return { sendUssd: (pdu) => link.send("deliver_sm", pdu, from) };
 }
 
 /**
