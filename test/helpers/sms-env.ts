@@ -137,3 +137,20 @@ export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
   env.port = env.sms.smppPort!;
   return env;
 }
+
+/**
+ * Command replies held open until `open()`: the commands' work stays in flight, for tests of what
+ * bounds it. `replying` counts the replies begun.
+ */
+export function heldReplies(): { replies: Replies; open: () => void; replying: () => number } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let replying = 0;
+  const replies: Replies = {
+    async send() {
+      replying++;
+      await opened;
+    },
+  };
+  return { replies, open, replying: () => replying };
+}

@@ -7,24 +7,16 @@
  */
 import smpp from "smpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Replies } from "../../src/sms/commands/replies.js";
 import { ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
-import { openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
+import { heldReplies, openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
 import { startTestSmsc, type TestSmsc } from "../helpers/sms-outbox-smsc.js";
 
 const WINDOW = 50; // the client link's default
 
 let env: SmsEnv;
 let smsc: TestSmsc;
-let openReplies!: () => void;
-const repliesOpen = new Promise<void>((resolve) => (openReplies = resolve));
-let replying = 0;
-const replies: Replies = {
-  async send() {
-    replying++;
-    await repliesOpen;
-  },
-};
+const held = heldReplies();
+const { replies, open: openReplies } = held;
 
 beforeAll(async () => {
   env = await openSmsEnv({ code: "sms-client-window", replies, receiptsViaOutbox: false });
@@ -55,15 +47,15 @@ describe("the client link's inbound window", () => {
     const session = smsc.sessions().at(-1)!;
     const statuses = await Promise.all(Array.from({ length: WINDOW }, (_, i) => deliver(session, number(500 + i))));
     expect(statuses).toEqual(statuses.map(() => ESME_ROK));
-    await expect.poll(() => replying, { timeout: 10_000 }).toBe(WINDOW);
+    await expect.poll(() => held.replying(), { timeout: 10_000 }).toBe(WINDOW);
     // Before the fix every delivery was answered ESME_ROK and run: a 51st command at once.
     expect(await deliver(session, number(600))).toBe(ESME_RTHROTTLED);
-    expect(replying).toBe(WINDOW);
+    expect(held.replying()).toBe(WINDOW);
     // The admin status counts it (it read 0 for every client link).
     expect(env.sms.manager.status().find((s) => s.id === "smsc-window")?.throttled).toBe(1);
     // Once the commands finish, the SMSC's delivery (sent again) is taken.
     openReplies();
     await expect.poll(() => deliver(session, number(601)), { timeout: 10_000, interval: 50 }).toBe(ESME_ROK);
-    await expect.poll(() => replying, { timeout: 10_000 }).toBe(WINDOW + 1);
+    await expect.poll(() => held.replying(), { timeout: 10_000 }).toBe(WINDOW + 1);
   });
 });

@@ -6,24 +6,16 @@
  * that their work stays in flight.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Replies } from "../../src/sms/commands/replies.js";
 import { ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
-import { openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
+import { heldReplies, openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
 import { TestTelco } from "../helpers/smpp-telco.js";
 
 const WINDOW = 50; // the listener's default, as in production
 
 let env: SmsEnv;
 let telco: TestTelco | undefined;
-let openReplies!: () => void;
-const repliesOpen = new Promise<void>((resolve) => (openReplies = resolve));
-let replying = 0;
-const replies: Replies = {
-  async send() {
-    replying++;
-    await repliesOpen;
-  },
-};
+const held = heldReplies();
+const { replies, open: openReplies } = held;
 
 beforeAll(async () => {
   env = await openSmsEnv({ code: "sms-server-window", replies, receiptsViaOutbox: false });
@@ -46,16 +38,16 @@ describe("the inbound window of a bound session", () => {
     const answers = await Promise.all(Array.from({ length: WINDOW }, (_, i) => telco!.mo(number(100 + i), "22555", "BAL")));
     expect(answers.map((a) => a.command_status)).toEqual(answers.map(() => ESME_ROK));
     // Every one of them answered, and every command still running (its reply not sent yet).
-    await expect.poll(() => replying, { timeout: 10_000 }).toBe(WINDOW);
+    await expect.poll(() => held.replying(), { timeout: 10_000 }).toBe(WINDOW);
     // Before the fix the window was empty again by now: this one was taken too, a 51st command.
     const over = await telco.mo(number(200), "22555", "BAL");
     expect(over.command_status).toBe(ESME_RTHROTTLED);
-    expect(replying).toBe(WINDOW);
+    expect(held.replying()).toBe(WINDOW);
     expect(env.sms.manager.status().find((s) => s.id === "windowed")).toMatchObject({ throttled: 1 });
     // Once the commands finish their places are free again.
     openReplies();
     let next = 300;
     await expect.poll(async () => (await telco!.mo(number(next++), "22555", "BAL")).command_status, { timeout: 10_000, interval: 50 }).toBe(ESME_ROK);
-    await expect.poll(() => replying, { timeout: 10_000 }).toBe(WINDOW + 1);
+    await expect.poll(() => held.replying(), { timeout: 10_000 }).toBe(WINDOW + 1);
   });
 });

@@ -65,13 +65,15 @@ export class DatabaseTimeout extends Error {
   override readonly name = "DatabaseTimeout";
 }
 
+const isReadTimeout = (error: unknown): boolean => error instanceof Error && error.message === "Query read timeout";
+
 /**
  * pg's own timeout errors ("Query read timeout", "timeout exceeded when trying to connect") name
  * neither the database nor the setting: a log line or an operator had to guess. Others pass as they are.
  */
 function namedTimeout(error: unknown, options: PostgresOptions): unknown {
   const message = error instanceof Error ? error.message : "";
-  if (message === "Query read timeout") {
+  if (isReadTimeout(error)) {
     return new DatabaseTimeout(`PostgreSQL did not answer a statement within ${options.statementTimeoutMs! + ANSWER_GRACE_MS} ms (DB_STATEMENT_TIMEOUT_MS); the connection was dropped`, { cause: error });
   }
   if (/timeout exceeded when trying to connect|connection timeout/i.test(message)) {
@@ -88,7 +90,6 @@ export class AdvisoryLockTimeout extends Error {
   }
 }
 
-const isReadTimeout = (error: unknown): boolean => error instanceof Error && error.message === "Query read timeout";
 
 /** The SqlExecutor of one checked-out client (a transaction's, or the ledger's pipelined one). */
 export function clientExecutor(client: pg.PoolClient): SqlExecutor {
@@ -134,15 +135,18 @@ export class PostgresDb implements SqlDb {
       const result = await this.pool.query({ text, values: params as unknown[], name });
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     } catch (error) {
-      throw namedTimeout(error, this.options);
+      return this.rethrowNamed(error);
     }
   }
 
   async exec(script: string): Promise<void> {
-    await this.pool.query(script).catch((error: unknown) => {
-      throw namedTimeout(error, this.options);
-    });
+    await this.pool.query(script).catch(this.rethrowNamed);
   }
+
+  /** Rethrows pg's timeout errors as DatabaseTimeout naming the setting; others as they are. */
+  private readonly rethrowNamed = (error: unknown): never => {
+    throw namedTimeout(error, this.options);
+  };
 
   /**
    * On a connection of its own, not the pool's: a pool busy with payments is not an unreachable
@@ -159,9 +163,7 @@ export class PostgresDb implements SqlDb {
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect().catch((error: unknown) => {
-      throw namedTimeout(error, this.options);
-    });
+    const client = await this.pool.connect().catch(this.rethrowNamed);
     const tx = clientExecutor(client);
     let broken = false;
     try {
@@ -191,9 +193,7 @@ export class PostgresDb implements SqlDb {
     const config = pgPoolConfig({ ...this.options, statementTimeoutMs: 0 });
     const client = new pg.Client({ ...config, lock_timeout: waitMs, query_timeout: waitMs && waitMs + ANSWER_GRACE_MS });
     client.on("error", () => undefined);
-    await client.connect().catch((error: unknown) => {
-      throw namedTimeout(error, this.options);
-    });
+    await client.connect().catch(this.rethrowNamed);
     try {
       await client.query("SELECT pg_advisory_lock($1, hashtext(coalesce(current_schema(), '')))", [key]).catch((error: unknown) => {
         // 55P03 lock_not_available: lock_timeout ran out; a read timeout: the server went silent meanwhile.
