@@ -94,6 +94,9 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
   // No offline queue: while Redis is unreachable a count fails at once and the instance counts alone.
   const redis = deps.redisUrl ? new Redis(deps.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
   redis?.on("error", () => undefined); // reported by the limiter, once an outage
+  // Without an offline queue, a command before the connection is up fails and is counted alone: a
+  // restarted instance would let a number's first messages through however many it had sent.
+  if (redis) await connectedWithin(redis, REDIS_CONNECT_WAIT_MS);
   const prefix = deps.rateLimitPrefix ?? "fingate:sms:mo-rate:";
   const limit = deps.rateLimit ?? DEFAULT_MO_RATE_LIMIT;
   const rateLimiter = moRateLimiter(redis, prefix, limit, deps.logger);
@@ -139,6 +142,23 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
       redis?.disconnect();
     },
   };
+}
+
+/** How long start-up waits for the rate limit's Redis connection before counting alone. */
+const REDIS_CONNECT_WAIT_MS = 2_000;
+
+/** Resolves when the connection is ready or `ms` have passed, whichever is first (never rejects). */
+async function connectedWithin(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === "ready") return;
+  let timer: NodeJS.Timeout | undefined;
+  let onReady: (() => void) | undefined;
+  await new Promise<void>((resolve) => {
+    onReady = resolve;
+    redis.once("ready", onReady);
+    timer = setTimeout(resolve, ms);
+  });
+  clearTimeout(timer);
+  if (onReady) redis.off("ready", onReady);
 }
 
 /** In Redis (shared by the instances) while it answers, else in this process's memory. */

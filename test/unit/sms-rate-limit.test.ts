@@ -36,4 +36,16 @@ describe("FallbackRateLimiter", () => {
     expect(await limiter.allow("other")).toBe(false);
     expect(lines.at(-1)).toBe("info sms rate limit: the shared count answers again");
   });
+
+  it("falls back to a count that includes the messages the shared count saw, not one from zero", async () => {
+    let slow = false;
+    const shared = new MemoryRateLimiter({ max: 2, windowSec: 60 });
+    const flaky: RateLimiter = { allow: (key) => (slow ? new Promise<boolean>(() => undefined) : shared.allow(key)) };
+    const limiter = new FallbackRateLimiter(flaky, new MemoryRateLimiter({ max: 2, windowSec: 60 }), recorder().logger, 20);
+    expect(await limiter.allow("k")).toBe(true);
+    expect(await limiter.allow("k")).toBe(true);
+    // A third message while the shared count is slow: still the number's third, so refused.
+    slow = true;
+    expect(await limiter.allow("k")).toBe(false);
+  });
 });

@@ -77,6 +77,9 @@ export class FallbackRateLimiter implements RateLimiter {
   ) {}
 
   async allow(key: string): Promise<boolean> {
+    // This instance counts every message, not only those of an outage: a fallback that started
+    // from zero let a number that was over the limit through the moment the shared count was slow.
+    const locallyAllowed = await this.local.allow(key);
     try {
       const allowed = await withTimeout(this.shared.allow(key), this.timeoutMs);
       if (this.degraded) this.logger.info({}, "sms rate limit: the shared count answers again");
@@ -86,7 +89,7 @@ export class FallbackRateLimiter implements RateLimiter {
       // Once an outage, not once a message.
       if (!this.degraded) this.logger.warn({ err: error instanceof Error ? error.message.slice(0, 200) : "unknown" }, "sms rate limit: the shared count failed; counting per instance");
       this.degraded = true;
-      return this.local.allow(key);
+      return locallyAllowed;
     }
   }
 }
