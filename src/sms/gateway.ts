@@ -30,6 +30,7 @@ import { SmsCommands } from "./commands/handler.js";
 import { SqlMoLog } from "./commands/mo-log.js";
 import { MAX_MO_PARTS, MoPartSealer, SqlMoParts } from "./commands/mo-parts.js";
 import { SqlOptOuts } from "./commands/opt-outs.js";
+import { PendingMoSealer, type PendingMoRecovery } from "./commands/mo-pending.js";
 import { DEFAULT_MO_RATE_LIMIT, FallbackRateLimiter, MemoryRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from "./commands/rate-limit.js";
 import { OutboxReplies } from "./commands/outbox-replies.js";
 import type { Replies } from "./commands/replies.js";
@@ -71,6 +72,8 @@ export interface SmsGatewayDeps {
   moPartsTtlSec?: number;
   /** How often expired parts are swept (default a minute). */
   moPartsSweepEveryMs?: number;
+  /** How often acknowledged, unanswered commands are looked for (default PENDING_SWEEP_EVERY_MS). */
+  pendingSweepEveryMs?: number;
 }
 
 export interface SmsGateway {
@@ -81,6 +84,8 @@ export interface SmsGateway {
   optOuts: SqlOptOuts;
   /** The listener's port, or null when it is off. */
   smppPort: number | null;
+  /** Runs acknowledged commands a dead or failed run left unanswered (on a timer; sweep() for tests). */
+  pending: PendingMoRecovery | null;
   close(): Promise<void>;
 }
 
@@ -120,6 +125,7 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
     defaultLanguage: deps.defaultLanguage,
     receiptsViaOutbox: deps.receiptsViaOutbox,
     moKeySecret,
+    pendingSealer: new PendingMoSealer(derive("fingate:sms:mo-pending")),
   });
   const ussd = new UssdOverSmpp({ hops: deps.ussdHops ?? null, logger: deps.logger });
   const parts = new SqlMoParts(deps.db, new MoPartSealer(derive("fingate:sms:mo-parts")), deps.moPartsTtlSec);
@@ -128,14 +134,18 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
   const smppPort = await manager.start();
   // A link that speaks USSD: sessions a stopped process left are looked for from now on.
   if ((await store.list()).some((l) => l.ussd !== null)) ussd.watchForOrphans();
+  const recovery = commands.pendingRecovery();
+  recovery?.start(deps.pendingSweepEveryMs);
   return {
     manager,
     admin: new SmsLinkAdmin(store, manager, sealer),
     commands,
     optOuts,
     smppPort,
+    pending: recovery,
     close: async () => {
       parts.stopSweeping();
+      await recovery?.stop();
       await manager.close();
       await ussd.close();
       await commands.drain();

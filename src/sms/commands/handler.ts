@@ -18,6 +18,7 @@ import type { CustomerRef, Language } from "../../menus/index.js";
 import type { P2PReceipt } from "../../core/payments/types.js";
 import { MoClaims, type IncomingSms } from "./mo-claims.js";
 import type { MoClaim, SqlMoLog } from "./mo-log.js";
+import { PendingMoRecovery, type PendingMoSealer } from "./mo-pending.js";
 import type { SqlOptOuts } from "./opt-outs.js";
 import { parseCommand, redactedText, type ParsedCommand } from "./parse.js";
 import type { RateLimiter } from "./rate-limit.js";
@@ -62,6 +63,8 @@ export interface SmsCommandDeps {
   repeatAfterSec?: number;
   /** How long a paid SEND's repeat is answered "already sent" instead of paying (default SEND_WINDOW_SEC). */
   sendWindowSec?: number;
+  /** Keeps each acknowledged message, sealed, until it is answered (see mo-pending.ts); without it a run that dies loses the message. */
+  pendingSealer?: PendingMoSealer;
   statementRows?: number;
   /**
    * true once the ledger writes a payment's receipts (Payments attaches them as notices) to the
@@ -133,6 +136,13 @@ export class SmsCommands {
     const running = this.execute(sms, claim).finally(() => this.running.delete(running));
     this.running.add(running);
     return running;
+  }
+
+  /** Runs what earlier runs (here or in a process that died) acknowledged and left unanswered. */
+  pendingRecovery(): PendingMoRecovery | null {
+    const sealer = this.deps.pendingSealer;
+    if (!sealer) return null;
+    return new PendingMoRecovery({ moLog: this.deps.moLog, sealer, run: (sms, claim) => this.run(sms, claim), logger: this.deps.logger, sendWindowSec: this.deps.sendWindowSec });
   }
 
   /** Resolves once every message being run has finished (for shutdown). */

@@ -6,7 +6,8 @@
  * payment a replay of it (SqlMoLog, SmsCommands.send).
  */
 import { moDigest } from "./mo-key.js";
-import type { MoClaim, MoWindows, SqlMoLog } from "./mo-log.js";
+import { MO_LEASE_SEC, type MoClaim, type MoWindows, type SqlMoLog } from "./mo-log.js";
+import type { PendingMoSealer } from "./mo-pending.js";
 
 export interface IncomingSms {
   /** The SMPP link, or "http-<aggregator>" for MO delivered over HTTP. */
@@ -59,6 +60,8 @@ export interface MoClaimOptions {
   moKeySecret?: Uint8Array;
   repeatAfterSec?: number;
   sendWindowSec?: number;
+  /** Keeps each message, sealed, until it is answered, so that a run that died is run again (mo-pending.ts). */
+  pendingSealer?: PendingMoSealer;
 }
 
 export class MoClaims {
@@ -73,15 +76,21 @@ export class MoClaims {
    */
   async claim(sms: IncomingSms, command: string): Promise<MoClaim> {
     const record = { linkId: sms.dedupeScope ?? sms.linkId, moKey: sms.moKey, msisdn: sms.msisdn, command };
-    if (sms.byContent) return this.moLog.claim(record, this.contentWindows(command));
-    const byId = await this.moLog.claim(record, sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC);
+    if (sms.byContent) return this.moLog.claim(record, this.contentWindows(command), MO_LEASE_SEC, this.pending(sms, record));
     const secret = this.deps.moKeySecret;
-    if (byId.handled || byId.running || command !== "send" || !secret) return byId;
+    const alsoByContent = command === "send" && secret !== undefined;
+    // The message waits (sealed) on the record it will run under: this one, or the SEND's content record.
+    const byId = await this.moLog.claim(record, sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC, MO_LEASE_SEC, alsoByContent ? null : this.pending(sms, record));
+    if (byId.handled || byId.running || !alsoByContent) return byId;
     const moKey = moDigest(secret, ["http-send", sms.msisdn, sms.to ?? "", sms.text]);
-    const byContent = await this.moLog.claim({ ...record, moKey }, this.contentWindows(command));
+    const byContent = await this.moLog.claim({ ...record, moKey }, this.contentWindows(command), MO_LEASE_SEC, this.pending(sms, { ...record, moKey }));
     // A duplicate of a SEND that ran (or runs) under another id: this id is answered by that run.
     if (byContent.handled || byContent.running) await this.moLog.markHandled(byId.id);
     return { ...byContent, alsoHandles: byId.id };
+  }
+
+  private pending(sms: IncomingSms, record: { linkId: string; moKey: string }): string | null {
+    return this.deps.pendingSealer?.seal(sms, record.linkId, record.moKey) ?? null;
   }
 
   private contentWindows(command: string): MoWindows {

@@ -73,6 +73,19 @@ interface ClaimRow {
   paid_remaining: number | null;
 }
 
+/** A message waiting to be answered, as lapsedPending reads it. */
+export interface PendingRow {
+  id: string;
+  linkId: string;
+  moKey: string;
+  /** The message, sealed for the place linkId + moKey. */
+  sealed: string;
+}
+
+function paidOf(row: ClaimRow): MoClaim["paid"] {
+  return row.paid_attempt === null ? null : { attempt: row.paid_attempt, at: new Date(row.paid_at!), remainingSec: Math.max(1, row.paid_remaining ?? 1) };
+}
+
 export class SqlMoLog {
   constructor(private readonly db: SqlExecutor) {}
 
@@ -80,14 +93,14 @@ export class SqlMoLog {
    * Records the message, or finds it within the window. Older rows with the same key are taken
    * over by the new message (a customer may send the same text again tomorrow).
    */
-  async claim(record: MoRecord, windows: MoWindows | number, leaseSec = MO_LEASE_SEC): Promise<MoClaim> {
+  async claim(record: MoRecord, windows: MoWindows | number, leaseSec = MO_LEASE_SEC, pending: string | null = null): Promise<MoClaim> {
     const w = typeof windows === "number" ? { windowSec: windows } : windows;
     const id = randomUUID();
     // $7 is this claim's run token: it holds the lease when the row comes back with it. The row's
     // old values are read in each CASE (ON CONFLICT's SET sees the row as it was).
     const { rows } = await this.db.query<ClaimRow>(
-      `INSERT INTO sms_mo_messages AS m (id, link_id, mo_key, msisdn, command, run_token, running_until)
-       VALUES ($1, $2, $3, $4, $5, $7, CURRENT_TIMESTAMP + make_interval(secs => $8))
+      `INSERT INTO sms_mo_messages AS m (id, link_id, mo_key, msisdn, command, run_token, running_until, pending_sms)
+       VALUES ($1, $2, $3, $4, $5, $7, CURRENT_TIMESTAMP + make_interval(secs => $8), $11)
        ON CONFLICT (link_id, mo_key) DO UPDATE SET
          id = CASE WHEN ${STALE} THEN EXCLUDED.id ELSE m.id END,
          attempt = CASE WHEN ${STALE} THEN 0 WHEN ${REPEAT} THEN m.attempt + 1 ELSE m.attempt END,
@@ -97,15 +110,62 @@ export class SqlMoLog {
          paid_attempt = CASE WHEN ${STALE} THEN NULL ELSE m.paid_attempt END,
          paid_at = CASE WHEN ${STALE} THEN NULL ELSE m.paid_at END,
          run_token = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.run_token ELSE m.run_token END,
-         running_until = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.running_until ELSE m.running_until END
+         running_until = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.running_until ELSE m.running_until END,
+         pending_sms = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.pending_sms ELSE m.pending_sms END
        RETURNING id, attempt, handled_at IS NOT NULL AS handled, run_token = $7 AS leased,
          CASE WHEN paid_at >= CURRENT_TIMESTAMP - make_interval(secs => $10) THEN paid_attempt END AS paid_attempt, paid_at,
          CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $10) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
-      [id, record.linkId, record.moKey, record.msisdn, record.command, w.windowSec, randomUUID(), leaseSec, w.repeatAfterSec ?? null, w.paidWindowSec ?? w.windowSec],
+      [id, record.linkId, record.moKey, record.msisdn, record.command, w.windowSec, randomUUID(), leaseSec, w.repeatAfterSec ?? null, w.paidWindowSec ?? w.windowSec, pending],
     );
     const row = rows[0]!;
-    const paid = row.paid_attempt === null ? null : { attempt: row.paid_attempt, at: new Date(row.paid_at!), remainingSec: Math.max(1, row.paid_remaining ?? 1) };
-    return { id: row.id, attempt: row.attempt, duplicate: row.id !== id, handled: row.handled, running: !row.handled && !row.leased, paid };
+    return { id: row.id, attempt: row.attempt, duplicate: row.id !== id, handled: row.handled, running: !row.handled && !row.leased, paid: paidOf(row) };
+  }
+
+  /**
+   * Messages acknowledged and not answered whose run has ended without answering them (the
+   * process died, or the run failed), received within `maxAgeSec`: the oldest first.
+   */
+  async lapsedPending(maxAgeSec: number, limit: number): Promise<PendingRow[]> {
+    const { rows } = await this.db.query<PendingRow>(
+      `SELECT m.id, m.link_id AS "linkId", m.mo_key AS "moKey", m.pending_sms AS sealed FROM sms_mo_messages m
+       WHERE m.pending_sms IS NOT NULL AND m.received_at >= CURRENT_TIMESTAMP - make_interval(secs => $1) AND ${FREE}
+       ORDER BY m.received_at LIMIT $2`,
+      [maxAgeSec, limit],
+    );
+    return rows;
+  }
+
+  /**
+   * Takes the lease of a waiting message as its first run held it: the same id and attempt, so
+   * the run pays (or finds paid) the same transfer. null when another run holds it or it is answered.
+   */
+  async leasePending(id: string, paidWindowSec: number, leaseSec = MO_LEASE_SEC): Promise<MoClaim | null> {
+    const { rows } = await this.db.query<ClaimRow>(
+      `UPDATE sms_mo_messages m SET run_token = $2, running_until = CURRENT_TIMESTAMP + make_interval(secs => $3)
+       WHERE m.id = $1 AND m.pending_sms IS NOT NULL AND ${FREE}
+       RETURNING id, attempt, false AS handled, true AS leased,
+         CASE WHEN paid_at >= CURRENT_TIMESTAMP - make_interval(secs => $4) THEN paid_attempt END AS paid_attempt, paid_at,
+         CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $4) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
+      [id, randomUUID(), leaseSec, paidWindowSec],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row) } : null;
+  }
+
+  /** Forgets the sealed text of messages that waited longer than `maxAgeSec`: they will not be run. */
+  async dropPendingOlderThan(maxAgeSec: number): Promise<{ id: string; command: string | null }[]> {
+    const { rows } = await this.db.query<{ id: string; command: string | null }>(
+      `UPDATE sms_mo_messages m SET pending_sms = NULL
+       WHERE m.pending_sms IS NOT NULL AND m.received_at < CURRENT_TIMESTAMP - make_interval(secs => $1) AND ${FREE}
+       RETURNING m.id, m.command`,
+      [maxAgeSec],
+    );
+    return rows;
+  }
+
+  /** Forgets a waiting message's sealed text (it can no longer be opened). */
+  async dropPending(id: string): Promise<void> {
+    await this.db.query("UPDATE sms_mo_messages SET pending_sms = NULL WHERE id = $1", [id]);
   }
 
   /** Gives up the lease of a run that failed, so that the next re-delivery runs the message again at once. */
@@ -119,7 +179,7 @@ export class SqlMoLog {
    */
   async markHandled(id: string, movedAttempt: number | null = null): Promise<void> {
     await this.db.query(
-      `UPDATE sms_mo_messages SET handled_at = CURRENT_TIMESTAMP,
+      `UPDATE sms_mo_messages SET handled_at = CURRENT_TIMESTAMP, pending_sms = NULL,
          paid_at = CASE WHEN $2::int IS NULL THEN paid_at WHEN paid_attempt IS NOT DISTINCT FROM $2::int THEN COALESCE(paid_at, CURRENT_TIMESTAMP) ELSE CURRENT_TIMESTAMP END,
          paid_attempt = COALESCE($2::int, paid_attempt)
        WHERE id = $1`,
