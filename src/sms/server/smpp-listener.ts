@@ -61,6 +61,7 @@ export interface ListenerDeps {
   /**
    * How many of a session's inbound PDUs may be in hand at once, from their arrival until the
    * work they set going has finished (default 50); beyond it they are answered ESME_RTHROTTLED.
+   * An account holds at most this times its maxBinds, across all the binds it has had.
    */
   inboundWindow?: number;
 }
@@ -88,6 +89,13 @@ const DEFAULT_BIND_TIMEOUT_MS = 30_000;
  * counts until its work is over (InboundAnswer.work), not only until it is answered: an MO command
  * or a USSD hop runs on after the ESME_ROK, and a telco that got its answers quickly could
  * otherwise keep any number of them running at once.
+ *
+ * The window is the account's (the link's system_id), not the socket's: the work of a session's
+ * PDUs outlives the session, so a telco that unbound, dropped its connection or was dropped by an
+ * account change, and bound again, got a fresh window while the old work still ran, and could
+ * keep any number running by binding again and again. The account holds at most the window times
+ * its maxBinds (what its binds may hold at once, each its own SMPP window) counting the work of
+ * binds gone, and each bind at most the window, so one bind cannot take its siblings' share.
  */
 const DEFAULT_INBOUND_WINDOW = 50;
 
@@ -104,6 +112,11 @@ export class SmppListener {
   private readonly traffic = new Map<string, LinkTraffic>();
   /** The configuration each bound link was bound with; dropLink forgets it. */
   private readonly linkConfigs = new Map<string, LinkConfig>();
+  /**
+   * Each account's inbound PDUs in hand, from all its sessions, live or gone (DEFAULT_INBOUND_WINDOW).
+   * Not forgotten by dropLink: the work goes on after its sessions are dropped. An entry goes at 0.
+   */
+  private readonly accountInbound = new Map<string, number>();
   private readonly guard: BindGuard;
 
   constructor(private readonly deps: ListenerDeps) {
@@ -303,10 +316,13 @@ export class SmppListener {
       traffic.throttled++;
       return void from.session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
     }
-    if (!from.takeInbound(this.deps.inboundWindow ?? DEFAULT_INBOUND_WINDOW)) {
+    const window = this.deps.inboundWindow ?? DEFAULT_INBOUND_WINDOW;
+    const accountHeld = this.accountInbound.get(from.linkId) ?? 0;
+    if (accountHeld >= window * Math.max(1, account.maxBinds) || !from.takeInbound(window)) {
       traffic.throttled++;
       return void from.session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
     }
+    this.accountInbound.set(from.linkId, accountHeld + 1);
     traffic.inbound.add();
     const messageId = randomUUID();
     this.deps
@@ -319,7 +335,16 @@ export class SmppListener {
         () => void from.session.send(pdu.response({ command_status: ESME_RSYSERR })),
       )
       .catch(() => undefined) // the work's failure is logged by whoever runs it
-      .finally(() => from.releaseInbound());
+      .finally(() => {
+        from.releaseInbound();
+        this.releaseAccountInbound(from.linkId);
+      });
+  }
+
+  private releaseAccountInbound(linkId: string): void {
+    const held = (this.accountInbound.get(linkId) ?? 1) - 1;
+    if (held > 0) this.accountInbound.set(linkId, held);
+    else this.accountInbound.delete(linkId);
   }
 }
 
