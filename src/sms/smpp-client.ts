@@ -17,10 +17,10 @@ import { backoffDelayMs } from "./backoff.js";
 import { parseDeliveryReceipt } from "./delivery-receipt.js";
 import { MtSubmitError, type LinkState, type MtLink, type MtMessage, type MtSubmitResult, type ReceiptHandler } from "./mt-link.js";
 import { openBoundSession } from "./smpp-bind.js";
-import type { BadPdu } from "./smpp-framing.js";
+import { refusalOf, type BadPdu } from "./smpp-framing.js";
 import { EnquireLinkKeepAlive } from "./smpp-keepalive.js";
 import { smppClientConfig, type SmppClientConfig, type SmppClientOptions } from "./smpp-client-config.js";
-import { ESME_ROK, ESME_RTHROTTLED, isPermanentRefusal, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
+import { ESME_RINVCMDID, ESME_ROK, ESME_RTHROTTLED, isPermanentRefusal, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
 import { mtSubmitParts, submitParts, type OutboundSms } from "./submit-parts.js";
 
 export type { LinkState } from "./mt-link.js";
@@ -86,6 +86,9 @@ function allAccepted(outcomes: PromiseSettledResult<string>[]): SubmitResult {
   if (failed !== undefined) throw failed.reason;
   return { messageIds: outcomes.map((o) => (o as PromiseFulfilledResult<string>).value) };
 }
+
+/** The SMSC's requests this link answers itself (onBound); any other is refused. */
+const SERVED_REQUESTS = new Set(["deliver_sm", "data_sm", "enquire_link", "unbind"]);
 
 /** How often close() looks whether the window has emptied (it is bounded by the response timeout). */
 const CLOSE_POLL_MS = 5;
@@ -304,10 +307,14 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     };
     session.on("deliver_sm", deliver);
     session.on("data_sm", deliver);
-    // A request with a command id the package does not know: SMPP 3.4 §4.3 wants generic_nack
-    // ESME_RINVCMDID (the package's response() for it), not silence the SMSC would wait out.
-    session.on("unknown", (pdu: smpp.PDU) => {
-      if (!pdu.isResponse()) session.send(pdu.response());
+    // Every other request (query_sm, replace_sm, cancel_sm, submit_sm … or a command id the
+    // package does not know) gets its *_resp ESME_RINVCMDID, or generic_nack (SMPP 3.4 §4.3):
+    // left unanswered, the SMSC waited each out with a window slot taken. alert_notification and
+    // outbind have no response and are let go.
+    session.on("pdu", (pdu: smpp.PDU) => {
+      if (SERVED_REQUESTS.has(pdu.command)) return;
+      const refusal = refusalOf(pdu, ESME_RINVCMDID);
+      if (refusal) session.send(refusal);
     });
     session.on("unbind", (pdu: smpp.PDU) => {
       session.send(pdu.response());

@@ -60,6 +60,22 @@ interface PackageDefs {
 
 const defs = smpp as unknown as PackageDefs;
 
+/** SMPP 3.4 requests that have no response: alert_notification (§4.12) and outbind (§4.1.7). */
+const NO_RESPONSE = new Set(["alert_notification", "outbind"]);
+
+/**
+ * The answer to a request this side does not serve (SMPP 3.4 §4.3): its own *_resp with `status`
+ * and its sequence_number, or generic_nack when its command id is unknown; null for a response or
+ * a request that SMPP gives no response (the package has no *_resp to build for those, and
+ * pdu.response() threw). Left unanswered, a peer waits out its response timer with a window
+ * slot taken, and many SMSCs drop the bind after a few of those.
+ */
+export function refusalOf(pdu: smpp.PDU, status: number): smpp.PDU | null {
+  if (pdu.isResponse() || NO_RESPONSE.has(pdu.command)) return null;
+  const reply = `${pdu.command}_resp` in defs.commands ? `${pdu.command}_resp` : "generic_nack";
+  return new smpp.PDU(reply, { sequence_number: pdu.sequence_number, command_status: status });
+}
+
 /** Replaces the package's reader on a session just made (before any byte was read). */
 export function readPdusSafely(session: smpp.Session): void {
   const s = session as unknown as PackageSession;

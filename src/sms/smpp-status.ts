@@ -4,6 +4,8 @@
 import smpp from "smpp";
 
 export const ESME_ROK = 0x00;
+/** An unknown or unsupported command (SMPP 3.4 §5.1.3). */
+export const ESME_RINVCMDID = 0x03;
 export const ESME_RBINDFAIL = 0x0d;
 export const ESME_RINVPASWD = 0x0e;
 export const ESME_RMSGQFUL = 0x14;

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import smpp from "smpp";
 import { INTERFACE_VERSION_34 } from "../smpp-bind.js";
-import { readPdusSafely, type BadPdu } from "../smpp-framing.js";
+import { readPdusSafely, refusalOf, type BadPdu } from "../smpp-framing.js";
 import { ESME_RBINDFAIL, ESME_RINVPASWD, ESME_ROK, ESME_RTHROTTLED } from "../smpp-status.js";
 import type { LinkConfig } from "../links/types.js";
 import { verifyLinkPassword, dummyLinkPasswordHash } from "../links/secrets.js";
@@ -204,6 +204,13 @@ export class SmppListener {
     });
     session.on("pdu", (pdu: smpp.PDU) => {
       if (pdu.isResponse()) return;
+      // What we do not serve is answered with an error (refusalOf); alert_notification and outbind
+      // have no response: building one threw in the reader and, uncaught, ended the process.
+      const refuse = (status: number) => {
+        const refusal = refusalOf(pdu, status);
+        if (refusal) return void session.send(refusal);
+        this.deps.logger.warn({ link: bound?.linkId ?? null, command: pdu.command, sequenceNumber: pdu.sequence_number }, "smpp request that has no response ignored");
+      };
       const mode = BIND_MODES[pdu.command];
       if (mode) {
         if (bound || binding) return void session.send(pdu.response({ command_status: ESME_RALYBND }));
@@ -233,12 +240,13 @@ export class SmppListener {
         if (!session.send(pdu.response(), () => session.destroy())) session.destroy();
         return;
       }
-      if (!bound) return void session.send(pdu.response({ command_status: ESME_RINVBNDSTS }));
+      // An unknown command id is that, bound or not (SMPP 3.4 §4.3: generic_nack ESME_RINVCMDID).
+      if (!bound) return refuse(pdu.command === "unknown" ? ESME_RINVCMDID : ESME_RINVBNDSTS);
       if (INBOUND.has(pdu.command)) {
         // A receiver-only bind may not submit: the wrong bind state, not an unknown command.
         return void (bound.canTransmit ? this.inbound(bound, pdu) : session.send(pdu.response({ command_status: ESME_RINVBNDSTS })));
       }
-      session.send(pdu.response({ command_status: ESME_RINVCMDID }));
+      refuse(ESME_RINVCMDID);
     });
   }
 

@@ -1,5 +1,5 @@
 /** SMPP 3.4 command_status values the listener answers with, besides those in smpp-status.ts. */
-export const ESME_RINVCMDID = 0x03;
+export { ESME_RINVCMDID } from "../smpp-status.js";
 export const ESME_RINVBNDSTS = 0x04;
 export const ESME_RALYBND = 0x05;
 export const ESME_RSYSERR = 0x08;
