@@ -14,6 +14,15 @@
  *   after it: it is answered generic_nack ESME_RINVCMDLEN (sequence 0: the header is not there)
  *   and the session destroyed, so its 'close' gives back whatever it held.
  *
+ * - A response whose body does not parse (a submit_sm_resp whose TLV runs past the end …) cannot
+ *   be answered (SMPP answers requests; generic_nack is for a request whose header is bad), and
+ *   was dropped: the request waiting for it timed out, and the part went again after a reconnect
+ *   (or the outbox retried a deliver_sm), a second SMS when the peer had said ESME_ROK. Its header
+ *   is sound, and SMPP 3.4 makes the header's command_status the outcome (an error response need
+ *   carry no body), so the header settles the waiting request: ESME_ROK is accepted, with the
+ *   body's mandatory fields (the message_id) as far as they read, and never sent again; an error
+ *   status is that refusal. The PDU is reported (settled: true) for the log.
+ *
  * A command_length over the package's maximum (16 KiB, which the package also threw on) is
  * answered ESME_RINVCMDLEN and its body skipped. Bad PDUs are reported as 'bad_pdu' events
  * (BadPdu) on the session. Everything else is as the package does it: 'pdu' and the command's
@@ -31,6 +40,8 @@ export interface BadPdu {
   sequenceNumber: number;
   /** The command_status it was answered with; null when it was a response (never answered). */
   answered: number | null;
+  /** A response whose header settled the request waiting for it (false: none was waiting). */
+  settled?: boolean;
   /** The session was destroyed: the stream cannot be followed past this PDU. */
   closed: boolean;
   reason: string;
@@ -52,8 +63,13 @@ interface PackageSession {
   destroy(): void;
 }
 
+interface ParamType {
+  read(buffer: Buffer, offset: number): unknown;
+  size(value: unknown): number;
+}
+
 interface PackageDefs {
-  commands: Record<string, unknown>;
+  commands: Record<string, { params?: Record<string, { type: ParamType }> } | undefined>;
   commandsById: Record<number, { command: string } | undefined>;
   PDU: { new (buffer: Buffer): smpp.PDU; maxLength: number };
 }
@@ -133,7 +149,9 @@ class PduReader {
     try {
       pdu = new defs.PDU(buffer);
     } catch (error) {
-      this.answer(buffer.readUInt32BE(4), buffer.readUInt32BE(12), ESME_RINVMSGLEN, String((error as Error).message).slice(0, 200));
+      const reason = String((error as Error).message).slice(0, 200);
+      if ((buffer.readUInt32BE(4) & RESPONSE_BIT) !== 0) this.settleByHeader(buffer, reason);
+      else this.answer(buffer.readUInt32BE(4), buffer.readUInt32BE(12), ESME_RINVMSGLEN, reason);
       return true;
     }
     this.deliver(pdu);
@@ -164,6 +182,15 @@ class PduReader {
     }
   }
 
+  /** A response that does not parse settles the request waiting for it by its header (see the top). */
+  private settleByHeader(buffer: Buffer, reason: string): void {
+    const pdu = headerAndMandatoryFields(buffer);
+    const callback = this.s._callbacks[pdu.sequence_number];
+    delete this.s._callbacks[pdu.sequence_number];
+    this.report({ commandId: pdu.command_id, sequenceNumber: pdu.sequence_number, answered: null, settled: callback !== undefined, closed: false, reason });
+    callback?.(pdu);
+  }
+
   /** A request is answered with its own *_resp, or generic_nack; a response cannot be answered. */
   private answer(commandId: number, sequenceNumber: number, status: number, reason: string): void {
     const isResponse = (commandId & RESPONSE_BIT) !== 0;
@@ -187,4 +214,31 @@ class PduReader {
   private report(bad: BadPdu): void {
     this.s.emit("bad_pdu", bad);
   }
+}
+
+/**
+ * A PDU of `buffer`'s header and of its mandatory fields as far as they read (a submit_sm_resp's
+ * message_id), without its optional TLVs: what can be trusted of a response whose body does not
+ * parse. A field that cannot be read ends it; a command the package does not know is "unknown".
+ */
+function headerAndMandatoryFields(buffer: Buffer): smpp.PDU {
+  const pdu = Object.create(defs.PDU.prototype as object) as smpp.PDU;
+  pdu.command_length = buffer.readUInt32BE(0);
+  pdu.command_id = buffer.readUInt32BE(4);
+  pdu.command_status = buffer.readUInt32BE(8);
+  pdu.sequence_number = buffer.readUInt32BE(12);
+  const command = defs.commandsById[pdu.command_id]?.command;
+  pdu.command = command ?? "unknown";
+  let offset = HEADER_LENGTH;
+  for (const [key, { type }] of Object.entries((command && defs.commands[command]?.params) || {})) {
+    if (offset >= buffer.length) break;
+    try {
+      const value = type.read(buffer, offset);
+      offset += type.size(value);
+      pdu[key] = value;
+    } catch {
+      break;
+    }
+  }
+  return pdu;
 }

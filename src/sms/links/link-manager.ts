@@ -299,6 +299,10 @@ export class SmsLinkManager implements LinkDirectory {
       if (this.dispatcher) hold(this.dispatcher.fromClient(config, pdu, ussdReplies));
     });
     client.on("bindFailed", (error) => this.deps.logger.warn({ link: stored.id, err: error.message }, "sms client link bind refused"));
+    // Already answered, or (a response) settled by its header: logged so that the SMSC's fault shows.
+    client.on("badPdu", (bad) =>
+      this.deps.logger.warn({ link: stored.id, ...bad }, bad.answered === null ? "smpp response not readable: settled by its header" : "smpp pdu not readable: answered with an error"),
+    );
     client.start();
     run.client = client;
     run.link = new CountingLink(client, run.outbound);

@@ -196,7 +196,12 @@ export class SmppListener {
     // A PDU that does not parse is answered and reading goes on; one whose length makes the stream
     // unreadable is answered and the session destroyed (smpp-framing.ts). 'error' is the socket's.
     readPdusSafely(session);
-    session.on("bad_pdu", (bad: BadPdu) => this.deps.logger.warn({ link: bound?.linkId ?? null, ...bad }, "smpp pdu not readable: answered with an error"));
+    session.on("bad_pdu", (bad: BadPdu) =>
+      this.deps.logger.warn(
+        { link: bound?.linkId ?? null, ...bad },
+        bad.answered === null ? "smpp response not readable: settled by its header" : "smpp pdu not readable: answered with an error",
+      ),
+    );
     session.on("error", () => session.destroy());
     session.on("close", () => {
       clearTimeout(unbound);
