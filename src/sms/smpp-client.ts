@@ -53,11 +53,25 @@ export interface SmppClientEvents {
   badPdu: [bad: BadPdu];
 }
 
+/**
+ * Deliveries whose work, held by a 'deliver' listener, still runs (config.inboundWindow). Outlives
+ * a client: the link manager gives each client of a link the one its predecessors counted in.
+ */
+export class InboundWork {
+  held = 0;
+}
+
 export interface SmppClientDeps {
   /** Jitter source; tests pass a constant to make delays exact. */
   random?: () => number;
   /** Connects and binds; tests replace it to drive a session that misbehaves on cue. */
   open?: (config: SmppClientConfig) => Promise<smpp.Session>;
+  /**
+   * The link's count of deliveries in work. A configuration change restarts a link with a new
+   * client while the old one's deliveries still run: with a count of its own the new client
+   * started from an empty window, and each restart let up to another window of work run at once.
+   */
+  inboundWork?: InboundWork;
 }
 
 type PartOutcome = { messageId: string } | { error: Error };
@@ -119,11 +133,12 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
   private closed: Promise<void> | undefined;
   private corked = false;
   /** Deliveries whose work, held by a 'deliver' listener, still runs (config.inboundWindow). */
-  private inboundWork = 0;
+  private readonly inboundWork: InboundWork;
   private throttledPdus = 0;
   private readonly holdWork = (work: Promise<unknown>): void => {
-    this.inboundWork++;
-    const release = () => void this.inboundWork--;
+    const count = this.inboundWork;
+    count.held++;
+    const release = () => void count.held--;
     work.then(release, release);
   };
 
@@ -132,6 +147,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     this.config = smppClientConfig(options);
     this.random = deps.random ?? Math.random;
     this.open = deps.open ?? openBoundSession;
+    this.inboundWork = deps.inboundWork ?? new InboundWork();
   }
 
   get id(): string {
@@ -298,7 +314,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     // sets going runs on after the answer: with inboundWindow of it running, the SMSC is told
     // ESME_RTHROTTLED (it delivers again later), else it could keep any number running at once.
     const deliver = (pdu: smpp.PDU) => {
-      if (this.inboundWork >= this.config.inboundWindow) {
+      if (this.inboundWork.held >= this.config.inboundWindow) {
         this.throttledPdus++;
         return void session.send(pdu.response({ command_status: ESME_RTHROTTLED }));
       }

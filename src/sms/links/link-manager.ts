@@ -8,7 +8,7 @@
  */
 import type smpp from "smpp";
 import type { LinkDirectory, LinkState, MtLink, MtMessage, MtRoute, MtSubmitResult, ReceiptHandler } from "../mt-link.js";
-import { SmppClient } from "../smpp-client.js";
+import { InboundWork, SmppClient } from "../smpp-client.js";
 import type { SmppClientOptions } from "../smpp-client-config.js";
 import type { BoundSession } from "../server/bound-session.js";
 import { ServerLink } from "../server/server-link.js";
@@ -106,6 +106,12 @@ export class SmsLinkManager implements LinkDirectory {
   /** Reloads run one at a time: two admin changes at once must not start a link twice. */
   private reloading: Promise<void> = Promise.resolve();
   private reloadTimer: NodeJS.Timeout | undefined;
+  /**
+   * Each client link's deliveries in work, kept across its restarts (SmppClientDeps.inboundWork):
+   * per link, as each is one bind with its own window at the SMSC. Dropped when a stopped link has
+   * none left. (A server link's count is its account's, kept by the listener.)
+   */
+  private readonly clientInbound = new Map<string, InboundWork>();
 
   constructor(private readonly deps: LinkManagerDeps) {}
 
@@ -283,15 +289,20 @@ export class SmsLinkManager implements LinkDirectory {
       this.deps.logger.error({ link: stored.id }, "sms client link not started");
       return run;
     }
-    const client = new SmppClient({
-      ...this.deps.clientDefaults,
-      id: stored.id,
-      host: stored.host!,
-      port: stored.port!,
-      systemId: stored.systemId,
-      password,
-      systemType: stored.systemType,
-    });
+    const inboundWork = this.clientInbound.get(stored.id) ?? new InboundWork();
+    this.clientInbound.set(stored.id, inboundWork);
+    const client = new SmppClient(
+      {
+        ...this.deps.clientDefaults,
+        id: stored.id,
+        host: stored.host!,
+        port: stored.port!,
+        systemId: stored.systemId,
+        password,
+        systemType: stored.systemType,
+      },
+      { inboundWork },
+    );
     const config = publicConfig(stored);
     const ussdReplies = clientReplies(client, () => run.outbound.add(1));
     client.on("deliver", (pdu, hold) => {
@@ -312,6 +323,7 @@ export class SmsLinkManager implements LinkDirectory {
   private async stop(id: string, run: Running): Promise<void> {
     this.running.delete(id);
     if (run.client) await run.client.close();
+    if (this.clientInbound.get(id)?.held === 0) this.clientInbound.delete(id);
     if (run.stored.mode === "server") this.listener?.dropLink(id);
   }
 }
