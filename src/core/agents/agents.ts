@@ -71,7 +71,7 @@ export class Agents {
 
   async setStatus(agentId: string, status: AgentStatus, actor: AgentActor, institutionId?: string): Promise<AgentResult<{ agent: Agent }>> {
     if (!AGENT_STATUSES.includes(status)) return refuse("invalid_input", { problems: [{ path: ["status"], message: AGENT_STATUSES.join(", ") }] });
-    if (status === "closed" && (await this.holdsMoney(agentId))) return refuse("agent_has_balance");
+    if (status === "closed") return this.close(agentId, actor, institutionId);
     return this.update(agentId, institutionId, { status }, actor, "agents.status.set", (before) => ({ before: before.status, after: status }));
   }
 
@@ -83,12 +83,23 @@ export class Agents {
     return this.update(agentId, institutionId, { limits: resolved }, actor, "agents.limits.set", (before) => ({ before: limitsJson(before.limits), after: limitsJson(resolved) }));
   }
 
-  /** A closed agent can no longer be paid out: its float and commission must be emptied first. */
-  private async holdsMoney(agentId: string): Promise<boolean> {
-    const agent = await this.get(agentId);
-    if (!agent) return false;
-    const accounts = await this.kit.deps.ledger.getAccounts([agent.floatAccountId, agent.commissionAccountId]);
-    return accounts.some((a) => a.creditsPosted !== a.debitsPosted || a.creditsPending !== 0n || a.debitsPending !== 0n);
+  /**
+   * A closed agent can no longer be paid out: its float and commission must be emptied first. The
+   * check and the close are one step under the ledger's locks on both accounts (AgentStore.close),
+   * which closes them in the ledger too: a withdrawal or approval racing the close either posts
+   * first (and the close is refused, agent_has_balance) or is refused by the ledger afterwards
+   * (agent_unavailable), whatever agent status it read. Checked apart from the write, a withdrawal
+   * that read "active" could post between the two and leave float on a closed agent, which no
+   * float withdrawal may then take out.
+   */
+  private async close(agentId: string, actor: AgentActor, institutionId?: string): Promise<AgentResult<{ agent: Agent }>> {
+    const current = await this.get(agentId);
+    if (!current || (institutionId !== undefined && current.institutionId !== institutionId)) return refuse("agent_not_found");
+    const closed = await this.kit.deps.store.close(agentId, this.kit.now(), (before, revokedKeyIds) => [
+      auditEntry(actor, "agents.status.set", agentId, { before: before.status, after: "closed", ...(revokedKeyIds.length > 0 ? { revokedDeviceKeyIds: revokedKeyIds } : {}) }),
+    ]);
+    if (closed.outcome === "has_balance") return refuse("agent_has_balance");
+    return closed.outcome === "closed" ? { ok: true, agent: closed.agent } : refuse("agent_not_found");
   }
 
   private async update(

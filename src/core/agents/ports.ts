@@ -16,6 +16,12 @@ export interface CashOutRecord {
 
 export type InsertAgentOutcome = "ok" | "msisdn_taken" | "store_number_taken";
 
+/** What closing an agent came to: closed (with the device keys it revoked), or refused and nothing written. */
+export type CloseAgentOutcome =
+  | { outcome: "closed"; agent: Agent; revokedKeyIds: string[] }
+  | { outcome: "has_balance" }
+  | { outcome: "not_found" };
+
 /** What a new cash-out request is admitted on: what awaits the customer, what the agent left unanswered. */
 export interface CashOutCounts {
   /** The customer's cash-outs, from any agent, still "pending" after now (requests in flight too). */
@@ -53,8 +59,21 @@ export interface AgentStore {
   findByMsisdn(msisdn: string, institutionId: string): Promise<Agent | null>;
   findByStore(storeNumber: string, institutionId: string): Promise<Agent | null>;
   list(institutionId: string, page: AgentPage): Promise<Agent[]>;
-  /** Sets status and/or limits; audit(before) gives the entries written in the same transaction. */
+  /**
+   * Sets status and/or limits; audit(before) gives the entries written in the same transaction.
+   * Never closes (close does): an agent taken out of "closed" has its float and commission
+   * accounts, closed in the ledger by close, opened again in the same transaction.
+   */
   update(id: string, patch: { status?: AgentStatus; limits?: AgentLimits }, now: Date, audit: (before: Agent) => AuditEntryInput[]): Promise<Agent | null>;
+  /**
+   * Closes the agent only if its float and commission accounts hold nothing (no posted balance,
+   * nothing pending either way), in one transaction: the agent's row and the two ledger accounts
+   * locked (the ledger's own lock, so a transfer to or from them runs wholly before or after),
+   * the accounts closed in the ledger (a transfer decided after the close is refused there as
+   * credit_account_closed, whatever status it read of the agent before), and audit(before,
+   * revokedKeyIds) written with it. "has_balance": nothing written.
+   */
+  close(id: string, now: Date, audit: (before: Agent, revokedKeyIds: string[]) => AuditEntryInput[]): Promise<CloseAgentOutcome>;
   /**
    * Records a new cash-out if `admission` admits it on the counts. The counts are read and the row
    * written in one transaction under a lock on the customer's cash-outs, so requests made at once

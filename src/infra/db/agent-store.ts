@@ -1,4 +1,4 @@
-import type { CashOutAdmission, CashOutCounts, CashOutInsert, CashOutRecord, AgentPage, AgentStore, InsertAgentOutcome, NumberRoles } from "../../core/agents/ports.js";
+import type { CashOutAdmission, CashOutCounts, CashOutInsert, CashOutRecord, AgentPage, AgentStore, CloseAgentOutcome, InsertAgentOutcome, NumberRoles } from "../../core/agents/ports.js";
 import type { Agent, AgentLimits, AgentStatus, CashOutState } from "../../core/agents/types.js";
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { appendAuditEntries } from "./audit-store.js";
@@ -168,6 +168,11 @@ export class SqlAgentStore implements AgentStore {
       const before = toAgent(found.rows[0]);
       const status = patch.status ?? before.status;
       const limits = patch.limits ?? before.limits;
+      if (status === "closed" && before.status !== "closed") throw new Error("an agent is closed through close(), which checks and closes its accounts");
+      if (before.status === "closed" && status !== "closed") {
+        // Reopened: the accounts close() closed take money again (one an operator froze stays frozen).
+        await tx.query(`UPDATE accounts SET status = 'active' WHERE id = ANY($1::uuid[]) AND status = 'closed'`, [[before.floatAccountId, before.commissionAccountId]]);
+      }
       const updated = await tx.query<AgentRow>(
         `UPDATE agents SET status = $2, max_per_transaction_minor = $3::bigint, max_daily_float_out_minor = $4::bigint,
            max_daily_count = $5, max_float_balance_minor = $6::bigint, max_daily_float_in_minor = $7::bigint, updated_at = $8::timestamptz
@@ -176,6 +181,29 @@ export class SqlAgentStore implements AgentStore {
       );
       await appendAuditEntries(tx, audit(before), now);
       return toAgent(updated.rows[0]!);
+    });
+  }
+
+  async close(id: string, now: Date, audit: (before: Agent, revokedKeyIds: string[]) => AuditEntryInput[]): Promise<CloseAgentOutcome> {
+    return this.db.transaction(async (tx): Promise<CloseAgentOutcome> => {
+      const found = await tx.query<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = $1::uuid FOR UPDATE`, [id]);
+      if (!found.rows[0]) return { outcome: "not_found" };
+      const before = toAgent(found.rows[0]);
+      // The ledger's own row locks on the two accounts (in id order, as its batches take them): a
+      // withdrawal or approval crediting the float commits before these are granted, and is seen
+      // here, or runs after this commits, and finds the accounts closed.
+      const held = await tx.query<{ holds: boolean }>(
+        `SELECT (credits_posted <> debits_posted OR credits_pending <> 0 OR debits_pending <> 0) AS holds
+           FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [[before.floatAccountId, before.commissionAccountId]],
+      );
+      if (held.rows.some((r) => r.holds)) return { outcome: "has_balance" };
+      // A frozen account stays frozen (an operator's word); an active one is closed.
+      await tx.query(`UPDATE accounts SET status = 'closed' WHERE id = ANY($1::uuid[]) AND status = 'active'`, [[before.floatAccountId, before.commissionAccountId]]);
+      const revokedKeyIds: string[] = [];
+      const updated = await tx.query<AgentRow>(`UPDATE agents SET status = 'closed', updated_at = $2::timestamptz WHERE id = $1::uuid RETURNING ${COLUMNS}`, [id, iso(now)]);
+      await appendAuditEntries(tx, audit(before, revokedKeyIds), now);
+      return { outcome: "closed", agent: toAgent(updated.rows[0]!), revokedKeyIds };
     });
   }
 

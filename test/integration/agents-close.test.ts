@@ -1,0 +1,131 @@
+// Closing an agent, over real PostgreSQL: the close must be serialised with a customer's
+// withdrawal at that agent (either the withdrawal posts first and the close is refused for the
+// float it brought, or the close comes first and the withdrawal is refused). Races are driven
+// with gated stores (the real SqlAgentStore, held at a chosen call until the test lets it go) and
+// with concurrent calls repeated.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
+import type { CloseAgentOutcome } from "../../src/core/agents/ports.js";
+import type { Agent, AgentLimits, AgentStatus } from "../../src/core/agents/types.js";
+import type { Customer } from "../../src/core/directory/types.js";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
+import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
+
+const gate = () => {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+};
+
+/** The real store; a withdrawal's plan is held after it read the agent by store number. */
+class WithdrawalHeldAfterRead extends SqlAgentStore {
+  reached = gate();
+  release = gate();
+  override async findByStore(storeNumber: string, institutionId: string): Promise<Agent | null> {
+    const agent = await super.findByStore(storeNumber, institutionId);
+    this.reached.open();
+    await this.release.opened;
+    return agent;
+  }
+}
+
+/** The real store; closing is held at its write (the old code checked the balances before it, the new one checks them inside it). */
+class CloseHeldAtWrite extends SqlAgentStore {
+  reached = gate();
+  release = gate();
+  override async update(id: string, patch: { status?: AgentStatus; limits?: AgentLimits }, now: Date, audit: (before: Agent) => AuditEntryInput[]): Promise<Agent | null> {
+    this.reached.open();
+    await this.release.opened;
+    return super.update(id, patch, now, audit);
+  }
+  override async close(id: string, now: Date, audit: (before: Agent, revokedKeyIds: string[]) => AuditEntryInput[]): Promise<CloseAgentOutcome> {
+    this.reached.open();
+    await this.release.opened;
+    return super.close(id, now, audit);
+  }
+}
+
+describe("agents: closing an agent", () => {
+  let w: AgentsWorld;
+  let customer: Customer;
+  let n = 0;
+  const CUSTOMER_PIN = "6183";
+
+  beforeAll(async () => {
+    w = await openAgentsWorld("agents-close");
+    customer = await w.register("+254712750101", "Neema Achieng", CUSTOMER_PIN);
+    await w.fund(customer.walletAccountId, 1_000_000n);
+  });
+  afterEach(async () => {
+    await w.verify();
+  });
+  afterAll(async () => {
+    await w.close();
+  });
+
+  /** An active agent with an empty float and commission (closable as it stands). */
+  async function emptyAgent(): Promise<Agent> {
+    n++;
+    const made = await w.services.agents.onboard({
+      institutionId: w.institutionId, msisdn: `+2547127500${String(n).padStart(2, "0")}`, storeNumber: String(727500 + n), name: `Duka Close ${n}`,
+      location: "Kibera", actor: BANK, pin: AGENT_PIN,
+    });
+    if (!made.ok) throw new Error(made.code);
+    return made.agent;
+  }
+
+  const withdrawal = (agent: Agent, amountMinor = 5_000n) => ({
+    id: uuidv7(), customerId: customer.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor, customerPin: CUSTOMER_PIN, channel: "ussd" as const,
+  });
+
+  it("a withdrawal that read the agent active before the close is refused by the ledger once the close is in: no float lands on a closed agent", async () => {
+    const agent = await emptyAgent();
+    const store = new WithdrawalHeldAfterRead(w.test.db);
+    const before = await w.balance(customer.walletAccountId);
+    const withdrawing = w.agentsOver(store).withdraw(withdrawal(agent));
+    await store.reached.opened;
+    expect(await w.services.agents.setStatus(agent.id, "closed", BANK)).toMatchObject({ ok: true, agent: { status: "closed" } });
+    store.release.open();
+    expect(await withdrawing).toEqual({ ok: false, code: "agent_unavailable" });
+    expect(await w.balance(agent.floatAccountId)).toBe(0n);
+    expect(await w.balance(agent.commissionAccountId)).toBe(0n);
+    expect(await w.balance(customer.walletAccountId)).toBe(before);
+    expect((await w.services.agents.get(agent.id))?.status).toBe("closed");
+  });
+
+  it("a withdrawal that posts between the close's balance check and its write makes the close refused: the agent stays active with its float", async () => {
+    const agent = await emptyAgent();
+    const store = new CloseHeldAtWrite(w.test.db);
+    const closing = w.agentsOver(store).setStatus(agent.id, "closed", BANK);
+    await store.reached.opened;
+    expect(await w.services.agents.withdraw(withdrawal(agent))).toMatchObject({ ok: true, amountMinor: 5_000n });
+    store.release.open();
+    expect(await closing).toEqual({ ok: false, code: "agent_has_balance" });
+    const after = await w.services.agents.get(agent.id);
+    expect(after?.status).toBe("active");
+    expect(await w.balance(agent.floatAccountId)).toBe(5_000n);
+    // The float can still be taken out (the agent is not closed), and the commission the withdrawal
+    // earned still stands in the way of a close.
+    expect(await w.services.agents.withdrawFloat({ id: uuidv7(), agentId: agent.id, amountMinor: 5_000n, actor: BANK })).toMatchObject({ ok: true });
+    expect(await w.balance(agent.commissionAccountId)).toBeGreaterThan(0n);
+    expect(await w.services.agents.setStatus(agent.id, "closed", BANK)).toEqual({ ok: false, code: "agent_has_balance" });
+  });
+
+  it("a close and a withdrawal made at once, again and again: never both done, and a closed agent never holds float", async () => {
+    const outcomes: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      const agent = await emptyAgent();
+      const [withdrawn, closed] = await Promise.all([
+        w.services.agents.withdraw(withdrawal(agent, 1_000n)),
+        w.services.agents.setStatus(agent.id, "closed", BANK),
+      ]);
+      outcomes.push(`${withdrawn.ok ? "withdrawn" : withdrawn.code}/${closed.ok ? "closed" : closed.code}`);
+      expect([withdrawn.ok, closed.ok], outcomes.join(" ")).not.toEqual([true, true]);
+      const status = (await w.services.agents.get(agent.id))?.status;
+      const float = await w.balance(agent.floatAccountId);
+      if (status === "closed") expect(float).toBe(0n);
+      else expect(float).toBe(1_000n);
+    }
+  });
+});
