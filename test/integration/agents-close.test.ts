@@ -1,15 +1,19 @@
 // Closing an agent, over real PostgreSQL: the close must be serialised with a customer's
 // withdrawal at that agent (either the withdrawal posts first and the close is refused for the
-// float it brought, or the close comes first and the withdrawal is refused). Races are driven
-// with gated stores (the real SqlAgentStore, held at a chosen call until the test lets it go) and
-// with concurrent calls repeated.
+// float it brought, or the close comes first and the withdrawal is refused), and a closed agent's
+// device keys must stop working. Races are driven with gated stores (the real SqlAgentStore, held
+// at a chosen call until the test lets it go) and with concurrent calls repeated.
+import express from "express";
+import request from "supertest";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
 import type { CloseAgentOutcome } from "../../src/core/agents/ports.js";
 import type { Agent, AgentLimits, AgentStatus } from "../../src/core/agents/types.js";
 import type { Customer } from "../../src/core/directory/types.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
+import { agentApiRouter } from "../../src/http/agent/router.js";
 import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
+import { createLogger } from "../../src/infra/log.js";
 import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
 
 const gate = () => {
@@ -127,5 +131,32 @@ describe("agents: closing an agent", () => {
       if (status === "closed") expect(float).toBe(0n);
       else expect(float).toBe(1_000n);
     }
+  });
+
+  it("a closed agent's device keys authenticate no more, over the agent API too; reopened, the agent takes float again but its old keys stay revoked", async () => {
+    const agent = await emptyAgent();
+    const issued = await w.services.agentKeys.issue(agent.id, w.institutionId, "POS 1", BANK);
+    if (!issued.ok) throw new Error(issued.code);
+    const app = express().use(agentApiRouter({ agents: w.services.agents, keys: w.services.agentKeys, logger: createLogger("silent") }));
+    const float = () => request(app).get("/agent/v1/float").set("Authorization", `Bearer ${issued.secret}`);
+    expect((await float()).status).toBe(200);
+    expect((await w.services.agentKeys.authenticate(issued.secret))?.id).toBe(agent.id);
+    expect(await w.services.agents.setStatus(agent.id, "closed", BANK)).toMatchObject({ ok: true });
+    expect(await w.services.agentKeys.authenticate(issued.secret)).toBeNull();
+    for (const path of ["/agent/v1/float", "/agent/v1/me", "/agent/v1/commission", "/agent/v1/transactions/today"]) {
+      const answer = await request(app).get(path).set("Authorization", `Bearer ${issued.secret}`);
+      expect([path, answer.status, answer.body.error?.code]).toEqual([path, 401, "unauthenticated"]);
+    }
+    const keys = await w.services.agentKeys.list(agent.id, w.institutionId);
+    expect(keys?.map((k) => k.revokedAt !== null)).toEqual([true]);
+    // A closed agent's float takes nothing, from the ledger's side too.
+    const [floatAccount] = await w.ledger.getAccounts([agent.floatAccountId]);
+    expect(floatAccount?.status).toBe("closed");
+    expect(await w.services.agents.topUpFloat({ id: uuidv7(), agentId: agent.id, amountMinor: 100n, actor: BANK })).toEqual({ ok: false, code: "agent_unavailable" });
+    // Reopened by the bank: the accounts take money again; the old device stays locked out.
+    expect(await w.services.agents.setStatus(agent.id, "active", BANK)).toMatchObject({ ok: true, agent: { status: "active" } });
+    expect(await w.services.agents.topUpFloat({ id: uuidv7(), agentId: agent.id, amountMinor: 100n, actor: BANK })).toMatchObject({ ok: true });
+    expect(await w.services.agentKeys.authenticate(issued.secret)).toBeNull();
+    expect((await float()).status).toBe(401);
   });
 });

@@ -90,7 +90,8 @@ export class Agents {
    * first (and the close is refused, agent_has_balance) or is refused by the ledger afterwards
    * (agent_unavailable), whatever agent status it read. Checked apart from the write, a withdrawal
    * that read "active" could post between the two and leave float on a closed agent, which no
-   * float withdrawal may then take out.
+   * float withdrawal may then take out. The agent's device keys are revoked with the close: a
+   * closed agent's devices read nothing, and a reopened agent gets new keys from its bank.
    */
   private async close(agentId: string, actor: AgentActor, institutionId?: string): Promise<AgentResult<{ agent: Agent }>> {
     const current = await this.get(agentId);

@@ -79,11 +79,17 @@ export class AgentDeviceKeys {
     return revoked ? { ...revoked, revokedAt: revoked.revokedAt ?? now } : null;
   }
 
-  /** The agent behind a device key, whatever its status (the caller decides what a suspended agent may do). */
+  /**
+   * The agent behind a device key, active or suspended (the caller decides what a suspended agent
+   * may do); null for a closed agent. Closing revokes the agent's keys (AgentStore.close), and a
+   * key issued while the close ran, its issue having read the agent before it, is refused here:
+   * a closed agent's device reads nothing (no float, no statement, no customer's state).
+   */
   async authenticate(token: string): Promise<Agent | null> {
     if (!plausibleApiKey(token)) return null;
     const key = await this.deps.keys.findActiveByHash(hashApiKey(token));
-    return key ? this.deps.agents.get(key.agentId) : null;
+    const agent = key ? await this.deps.agents.get(key.agentId) : null;
+    return agent && agent.status !== "closed" ? agent : null;
   }
 }
 

@@ -70,8 +70,8 @@ export interface AgentStore {
    * nothing pending either way), in one transaction: the agent's row and the two ledger accounts
    * locked (the ledger's own lock, so a transfer to or from them runs wholly before or after),
    * the accounts closed in the ledger (a transfer decided after the close is refused there as
-   * credit_account_closed, whatever status it read of the agent before), and audit(before,
-   * revokedKeyIds) written with it. "has_balance": nothing written.
+   * credit_account_closed, whatever status it read of the agent before), the agent's device keys
+   * revoked, and audit(before, revokedKeyIds) written with it. "has_balance": nothing written.
    */
   close(id: string, now: Date, audit: (before: Agent, revokedKeyIds: string[]) => AuditEntryInput[]): Promise<CloseAgentOutcome>;
   /**

@@ -200,7 +200,11 @@ export class SqlAgentStore implements AgentStore {
       if (held.rows.some((r) => r.holds)) return { outcome: "has_balance" };
       // A frozen account stays frozen (an operator's word); an active one is closed.
       await tx.query(`UPDATE accounts SET status = 'closed' WHERE id = ANY($1::uuid[]) AND status = 'active'`, [[before.floatAccountId, before.commissionAccountId]]);
-      const revokedKeyIds: string[] = [];
+      const revoked = await tx.query<{ id: string }>(
+        `UPDATE agent_device_keys SET revoked_at = $2::timestamptz WHERE agent_id = $1::uuid AND revoked_at IS NULL RETURNING id`,
+        [id, iso(now)],
+      );
+      const revokedKeyIds = revoked.rows.map((r) => r.id).sort();
       const updated = await tx.query<AgentRow>(`UPDATE agents SET status = 'closed', updated_at = $2::timestamptz WHERE id = $1::uuid RETURNING ${COLUMNS}`, [id, iso(now)]);
       await appendAuditEntries(tx, audit(before, revokedKeyIds), now);
       return { outcome: "closed", agent: toAgent(updated.rows[0]!), revokedKeyIds };
