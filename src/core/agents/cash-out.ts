@@ -102,6 +102,8 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const admitted = await admit(kit, record);
   if ("code" in admitted) return admitted;
   const { existing, wrote } = admitted;
+  const lapsed = existing && existing.expiresAt.getTime() <= now.getTime() ? await lapsedRetry(kit, existing) : null;
+  if (lapsed) return lapsed.ok ? { ok: true, pending: view(lapsed.record, agent, institution.currency, now), replayed: true } : lapsed;
   // A retried request holds what its record says it held: rebuilt from a fee schedule changed since,
   // it would not be the group written, and its retry would be refused instead of told its state.
   const held: Fee = existing ? { feeMinor: existing.feeMinor, commissionMinor: existing.commissionMinor } : fee;
@@ -149,6 +151,23 @@ async function admit(kit: AgentKit, record: CashOutRecord): Promise<{ existing: 
     if (inserted.outcome === "inserted") return { existing: null, wrote: true };
   }
   throw new Error("a cash-out record kept changing under its request id");
+}
+
+/**
+ * A retry of a request whose deadline has passed: nothing is asked of the ledger. Whether the
+ * first call made its hold is read: if it did, the retry answers that hold's request (the ledger
+ * would answer "exists" and hold nothing more), now expired; if it did not (the first call died
+ * between its record and the ledger), the retry is refused pending_expired, as every later one
+ * is (the record stays "pending" past its deadline, which every reader takes as lapsed: no list
+ * offers it, an approval is refused, the agent's status read says "expired", and it counts as
+ * unanswered). Submitted, the hold would have been made now with the full timeout, under a
+ * record whose deadline had passed: no approval could post it (approveCashOut refuses past the
+ * record's deadline), yet it would sit on the customer's wallet, their funds and daily limit
+ * tied up, until the ledger's own timeout ran out.
+ */
+async function lapsedRetry(kit: AgentKit, existing: CashOutRecord): Promise<{ ok: true; record: CashOutRecord } | AgentRefusal> {
+  if (await kit.deps.ledger.getTransfer(existing.pendingId)) return { ok: true, record: (await kit.deps.store.getCashOut(existing.pendingId)) ?? existing };
+  return refuse("pending_expired");
 }
 
 /**

@@ -80,7 +80,7 @@ export function agentApiRoutes(agents: Agents): AnyAgentRoute[] {
       body: z.strictObject({ requestId, customer, amountMinor, pin, timeoutSec: z.number().int().min(30).max(3600).optional() }),
       success: { status: 201, description: "the cash-out awaiting the customer", schema: cashOutOut },
       // The customer's own limits (daily_*, monthly_*, and per_transaction_exceeded without an amount) come without their room.
-      refusals: ["customer_not_found", "customer_unavailable", "agent_unavailable", "bank_account_unavailable", "insufficient_funds", "pin_wrong", "pin_locked", "sim_swap_cooling", "too_many_pending", "cash_outs_declined", "float_limit_exceeded", "per_transaction_exceeded", "daily_amount_exceeded", "daily_count_exceeded", "monthly_amount_exceeded", "request_id_reused"],
+      refusals: ["customer_not_found", "customer_unavailable", "agent_unavailable", "bank_account_unavailable", "insufficient_funds", "pin_wrong", "pin_locked", "sim_swap_cooling", "too_many_pending", "cash_outs_declined", "float_limit_exceeded", "per_transaction_exceeded", "daily_amount_exceeded", "daily_count_exceeded", "monthly_amount_exceeded", "request_id_reused", "pending_expired"],
       async handle({ agent, body }) {
         const done = await agents.startCashOut({ id: body.requestId, agentId: agent.id, customerQuery: body.customer, amountMinor: body.amountMinor, agentPin: body.pin, timeoutSec: body.timeoutSec, channel: "agent" });
         return answer(done, done.ok && done.replayed ? 200 : 201, (r) => cashOutView(r.pending));

@@ -1,0 +1,81 @@
+// An agent's cash-out request retried after its deadline, over real PostgreSQL. The first call
+// wrote its record and died before the ledger made the hold (a store that throws once the record
+// is written); the retry, with the same request id, comes after the record's deadline. It must be
+// refused as expired and hold nothing: a hold made then could never be approved (the record's
+// deadline has passed) yet would tie up the customer's funds until the ledger's timeout.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cashOutPendingId } from "../../src/core/agents/cash-out.js";
+import type { CashOutAdmission, CashOutInsert, CashOutRecord } from "../../src/core/agents/ports.js";
+import type { Agent } from "../../src/core/agents/types.js";
+import type { Customer } from "../../src/core/directory/types.js";
+import { uuidv7 } from "../../src/core/ledger/ids.js";
+import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
+import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
+
+/** The real store; the call dies right after its record is written, before the ledger is asked. */
+class DiesAfterRecord extends SqlAgentStore {
+  override async insertCashOut(r: CashOutRecord, admission: CashOutAdmission): Promise<CashOutInsert> {
+    await super.insertCashOut(r, admission);
+    throw new Error("the process died here");
+  }
+}
+
+describe("agents: a cash-out request retried after its deadline", () => {
+  let w: AgentsWorld;
+  let agent: Agent;
+  let customer: Customer;
+  const CUSTOMER_PIN = "6183";
+
+  beforeAll(async () => {
+    w = await openAgentsWorld("agents-co-retry-deadline");
+    const made = await w.services.agents.onboard({
+      institutionId: w.institutionId, msisdn: "+254712750201", storeNumber: "727521", name: "Duka Deadline", location: "Kibera", actor: BANK, pin: AGENT_PIN,
+    });
+    if (!made.ok) throw new Error(made.code);
+    agent = made.agent;
+    customer = await w.register("+254712750202", "Neema Achieng", CUSTOMER_PIN);
+    await w.fund(customer.walletAccountId, 50_000n);
+  });
+  afterEach(async () => {
+    w.clock.offsetMs = 0;
+    await w.verify();
+  });
+  afterAll(async () => {
+    await w.close();
+  });
+
+  const ask = (id: string) => ({ id, agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, timeoutSec: 60 });
+
+  it("is refused as expired and holds nothing when the first call never reached the ledger", async () => {
+    const id = uuidv7();
+    await expect(w.agentsOver(new DiesAfterRecord(w.test.db)).startCashOut(ask(id))).rejects.toThrow("the process died here");
+    const pendingId = cashOutPendingId(id);
+    expect((await w.services.agents.cashOutStatus(pendingId))?.state).toBe("pending");
+    const before = await w.ledger.getAccount(customer.walletAccountId);
+    w.clock.offsetMs = 61_000;
+    expect(await w.services.agents.startCashOut(ask(id))).toEqual({ ok: false, code: "pending_expired" });
+    expect(await w.ledger.getTransfer(pendingId)).toBeNull();
+    const after = await w.ledger.getAccount(customer.walletAccountId);
+    expect(after?.debitsPending).toBe(before?.debitsPending);
+    expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
+    expect((await w.services.agents.cashOutStatus(pendingId))?.state).toBe("expired");
+    // Retried again: the same answer, still nothing held, and the customer has nothing to approve.
+    expect(await w.services.agents.startCashOut(ask(id))).toEqual({ ok: false, code: "pending_expired" });
+    expect(await w.ledger.getTransfer(pendingId)).toBeNull();
+    expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
+  });
+
+  it("answers a hold the first call did make as that request, expired, and holds nothing more", async () => {
+    const id = uuidv7();
+    const first = await w.services.agents.startCashOut(ask(id));
+    expect(first).toMatchObject({ ok: true, pending: { state: "pending" }, replayed: false });
+    const held = (await w.ledger.getAccount(customer.walletAccountId))?.debitsPending;
+    w.clock.offsetMs = 61_000;
+    const retried = await w.services.agents.startCashOut(ask(id));
+    expect(retried).toMatchObject({ ok: true, pending: { pendingId: cashOutPendingId(id), state: "expired" }, replayed: true });
+    expect((await w.ledger.getAccount(customer.walletAccountId))?.debitsPending).toBe(held);
+    expect(await w.services.agents.approveCashOut({ pendingId: cashOutPendingId(id), customerId: customer.id, customerPin: CUSTOMER_PIN })).toEqual({ ok: false, code: "pending_expired" });
+    expect(await w.services.agents.declineCashOut({ pendingId: cashOutPendingId(id), customerId: customer.id })).toMatchObject({ ok: true });
+    expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
+  });
+});
