@@ -1,7 +1,7 @@
 import { commissionClawbackCode, commissionTransferId, feeRefundCode, feeTransferId } from "../fees/linked.js";
 import { derivedUuid, isUuid } from "../ledger/ids.js";
-import { RECORDED_FAILURES, type Transfer, type TransferInput } from "../ledger/types.js";
-import type { AgentKit } from "./kit.js";
+import { RECORDED_FAILURES, type Transfer, type TransferInput, type TransferLimits } from "../ledger/types.js";
+import { floatPolicy, type AgentKit } from "./kit.js";
 import { accountsOf, agentRefusalFor, refuse, unavailable, UNAVAILABLE_CODES, type RefusalAccounts } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, Reversal, ReverseCashInInput } from "./types.js";
 
@@ -55,11 +55,11 @@ export async function reverseCashIn(kit: AgentKit, input: ReverseCashInInput): P
 async function trySlot(kit: AgentKit, original: Transfer, agent: Agent, slot: number): Promise<Reversal | AgentRefusal | "refused_for_good"> {
   const id = reversalId(original.id, slot);
   if (await kit.deps.ledger.getTransfer(id)) return refuse("already_reversed");
-  const group = await compensation(kit, original, id, slot);
+  const group = await compensation(kit, original, id, slot, agent);
   // Checked before submitting: a refusal the ledger records binds this slot's ids to it for good,
-  // so one is expected only from a race with a spend (or an earlier attempt's, replayed).
-  const short = await shortfall(kit, group.transfers, accountsOf(agent, original.creditAccountId), original.amountMinor - group.feeMinor, group.commissionMinor);
-  if (short) return (await reversedInLaterSlot(kit, original.id, slot)) ? refuse("already_reversed") : refuse(short);
+  // so one is expected only from a race with a spend or a float inflow (or an earlier attempt's, replayed).
+  const short = await shortfall(kit, group.transfers, accountsOf(agent, original.creditAccountId), original.amountMinor - group.feeMinor, group.commissionMinor, agent, original.amountMinor);
+  if (short) return (await reversedInLaterSlot(kit, original.id, slot)) ? refuse("already_reversed") : short;
   const results = await kit.deps.ledger.submitLinked(group.transfers);
   if (results.some((r) => RECORDED_FAILURES.has(r.result))) return "refused_for_good";
   // A frozen or closed account is a recorded failure, answered above: shortfall's next slot says whose.
@@ -86,13 +86,31 @@ async function reversedInLaterSlot(kit: AgentKit, originalId: string, slot: numb
   return (await Promise.all(later)).some((t) => t !== null);
 }
 
-async function compensation(kit: AgentKit, original: Transfer, id: string, slot: number) {
+/**
+ * The float's ceiling binds a reversal as it binds a top-up (the bank's other way of putting money
+ * on a float): only the ceiling, no daily figure, checked by the ledger with the float locked.
+ * A reversal restores the customer's side, not the float's: since the cash-in the float may have
+ * been refilled to its ceiling (withdrawals, cash-outs, top-ups) or the bank may have lowered the
+ * ceiling, and the amount coming back would then take the float past a cap that every other
+ * inflow respects ("posting holds can never take the float over it", docs/agents.md). The ceiling
+ * is the bank's own exposure limit on what one agent holds, and the bank is the one reversing: it
+ * is told float_limit_exceeded with the room left (nothing moved, the attempt audited) and can
+ * make room first (a float withdrawal, which no limit stops) or raise the ceiling, then reverse.
+ * Letting it through instead would leave a float over its cap that only cash-ins bring down.
+ */
+async function ceilingOnly(kit: AgentKit, agent: Agent): Promise<TransferLimits | undefined> {
+  const institution = await kit.deps.institutions.get(agent.institutionId);
+  return institution ? { timeZone: institution.timezone, payee: floatPolicy(agent.limits, "in") } : undefined;
+}
+
+async function compensation(kit: AgentKit, original: Transfer, id: string, slot: number, agent: Agent) {
   const fee = await kit.deps.ledger.getTransfer(feeTransferId(original.id));
   const commission = await kit.deps.ledger.getTransfer(commissionTransferId(original.id));
   const transfers: TransferInput[] = [];
   // The fee refund comes first so the customer's wallet never has to cover more than it received.
   if (fee) transfers.push({ id: legId(original.id, "fee", slot), kind: "single", debitAccountId: fee.creditAccountId, creditAccountId: fee.debitAccountId, amountMinor: fee.amountMinor, code: feeRefundCode("cash_in"), reference: original.id });
-  transfers.push({ id, kind: "single", debitAccountId: original.creditAccountId, creditAccountId: original.debitAccountId, amountMinor: original.amountMinor, code: "cash_in_reversal", reference: original.id });
+  const limits = original.debitAccountId === agent.floatAccountId ? await ceilingOnly(kit, agent) : undefined;
+  transfers.push({ id, kind: "single", debitAccountId: original.creditAccountId, creditAccountId: original.debitAccountId, amountMinor: original.amountMinor, code: "cash_in_reversal", reference: original.id, ...(limits ? { limits } : {}) });
   if (commission) {
     transfers.push({ id: legId(original.id, "commission", slot), kind: "single", debitAccountId: commission.creditAccountId, creditAccountId: commission.debitAccountId, amountMinor: commission.amountMinor, code: commissionClawbackCode("cash_in"), reference: original.id });
   }
@@ -101,9 +119,12 @@ async function compensation(kit: AgentKit, original: Transfer, id: string, slot:
 
 /**
  * Why the ledger would refuse the reversal now, read before submitting: an account not active, a
- * customer who has spent the money, an agent paid the commission out. Null when it would pass.
+ * customer who has spent the money, an agent paid the commission out, a float with no room under
+ * its ceiling for the amount (see ceilingOnly). Null when it would pass.
  */
-async function shortfall(kit: AgentKit, transfers: TransferInput[], parties: RefusalAccounts, customerOwesMinor: bigint, commissionMinor: bigint) {
+async function shortfall(
+  kit: AgentKit, transfers: TransferInput[], parties: RefusalAccounts, customerOwesMinor: bigint, commissionMinor: bigint, agent: Agent, floatGetsMinor: bigint,
+): Promise<AgentRefusal | null> {
   const customerAccountId = parties.walletAccountId!;
   const ids = [...new Set(transfers.flatMap((t) => [t.debitAccountId!, t.creditAccountId!]))];
   const accounts = new Map((await kit.deps.ledger.getAccounts(ids)).map((a) => [a.id, a]));
@@ -113,9 +134,14 @@ async function shortfall(kit: AgentKit, transfers: TransferInput[], parties: Ref
   };
   const inactive = ids.filter((id) => accounts.get(id)?.status !== "active").map((id) => unavailable(id, parties));
   const said = UNAVAILABLE_CODES.find((code) => inactive.includes(code));
-  if (said) return said;
-  if (available(customerAccountId) < customerOwesMinor) return "customer_funds_spent" as const;
-  if (commissionMinor > 0n && available(parties.commissionAccountId!) < commissionMinor) return "commission_paid_out" as const;
+  if (said) return refuse(said);
+  if (available(customerAccountId) < customerOwesMinor) return refuse("customer_funds_spent");
+  if (commissionMinor > 0n && available(parties.commissionAccountId!) < commissionMinor) return refuse("commission_paid_out");
+  // What the float could come to hold, as the ledger counts it for a cap: pending credits too.
+  const float = accounts.get(agent.floatAccountId);
+  const holding = float ? float.creditsPosted + float.creditsPending - float.debitsPosted : 0n;
+  const room = agent.limits.maxFloatBalanceMinor - holding;
+  if (floatGetsMinor > room) return refuse("float_limit_exceeded", { availableMinor: room > 0n ? room : 0n });
   return null;
 }
 

@@ -178,7 +178,7 @@ function reverseCashIn(s: AdminServices): AnyRoute {
     summary: "Reverse a mistaken cash-in with a compensating transfer (amount back to the float, fee to the customer, commission clawed back); once only",
     params: z.object({ institutionId: uuid, transferId: uuid }), body: z.strictObject({ reason: z.string().min(1).max(200) }),
     success: { status: 201, description: "the compensating transfers", schema: reversalOut },
-    refusals: ["transfer_not_found", "not_a_cash_in", "already_reversed", "customer_funds_spent", "customer_not_active", "commission_paid_out", "agent_unavailable", "bank_account_unavailable", "not_configured"],
+    refusals: ["transfer_not_found", "not_a_cash_in", "already_reversed", "customer_funds_spent", "customer_not_active", "commission_paid_out", "float_limit_exceeded", "agent_unavailable", "bank_account_unavailable", "not_configured"],
     async handle({ principal, institution, params, body }) {
       if (!s.agents) return refuse("not_configured");
       const done = await s.agents.reverseCashIn({ transferId: params.transferId, reason: body.reason, actor: actor(principal), institutionId: institution!.id });
