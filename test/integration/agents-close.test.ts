@@ -13,6 +13,8 @@ import type { Customer } from "../../src/core/directory/types.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import { agentApiRouter } from "../../src/http/agent/router.js";
 import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
+import { SqlAgentDeviceKeyStore } from "../../src/infra/db/agent-device-key-store.js";
+import { AgentDeviceKeys } from "../../src/core/agents/device-keys.js";
 import { createLogger } from "../../src/infra/log.js";
 import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
 
@@ -158,5 +160,15 @@ describe("agents: closing an agent", () => {
     expect(await w.services.agents.topUpFloat({ id: uuidv7(), agentId: agent.id, amountMinor: 100n, actor: BANK })).toMatchObject({ ok: true });
     expect(await w.services.agentKeys.authenticate(issued.secret)).toBeNull();
     expect((await float()).status).toBe(401);
+  });
+
+  it("a device key issued by a call that read the agent before its close is refused, and stays out after a reopening", async () => {
+    const agent = await emptyAgent();
+    // The issue read the agent while it was active; the close commits before the issue writes.
+    const readBeforeClose = new AgentDeviceKeys({ keys: new SqlAgentDeviceKeyStore(w.test.db), agents: { get: async () => agent } });
+    expect(await w.services.agents.setStatus(agent.id, "closed", BANK)).toMatchObject({ ok: true });
+    expect(await readBeforeClose.issue(agent.id, w.institutionId, "POS late", BANK)).toEqual({ ok: false, code: "agent_unavailable" });
+    expect(await w.services.agents.setStatus(agent.id, "active", BANK)).toMatchObject({ ok: true });
+    expect(await w.services.agentKeys.list(agent.id, w.institutionId)).toEqual([]);
   });
 });

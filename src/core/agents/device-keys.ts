@@ -15,12 +15,20 @@ export interface AgentDeviceKey {
 }
 
 /** Port: device keys by SHA-256 of the secret. Writes commit their audit entries with them. */
+/**
+ * "closed": the agent was closed by the time its row was locked (a close commits between the
+ * issue's read of the agent and its insert): its keys were revoked by that close, and a key written
+ * after it would come back to life if the agent were reopened.
+ */
+export type KeyInsertOutcome = "inserted" | "too_many" | "closed";
+
 export interface AgentDeviceKeyStore {
   /**
    * Inserts the key unless the agent already has maxActive keys not revoked (false), counted under
-   * a lock on the agent so that concurrent issues cannot both pass the count.
+   * a lock on the agent so that concurrent issues cannot both pass the count; nor when the agent,
+   * read under that lock, is closed.
    */
-  insert(key: AgentDeviceKey, hash: string, audit: AuditEntryInput[], maxActive: number): Promise<boolean>;
+  insert(key: AgentDeviceKey, hash: string, audit: AuditEntryInput[], maxActive: number): Promise<KeyInsertOutcome>;
   findActiveByHash(hash: string): Promise<AgentDeviceKey | null>;
   /** Every key not revoked, then the most recently revoked ones: 100 in all at most. */
   list(agentId: string): Promise<AgentDeviceKey[]>;
@@ -63,7 +71,8 @@ export class AgentDeviceKeys {
     const fresh = newApiKeySecret();
     const key: AgentDeviceKey = { id: uuidv7(), agentId: agent.id, name: trimmed, prefix: fresh.prefix, createdAt: this.now(), revokedAt: null };
     const inserted = await this.deps.keys.insert(key, fresh.hash, [entry(actor, "agents.device_key.issue", agent.id, key)], MAX_ACTIVE_KEYS_PER_AGENT);
-    return inserted ? { ok: true, key, secret: fresh.secret } : { ok: false, code: "too_many_keys" };
+    if (inserted === "closed") return { ok: false, code: "agent_unavailable" };
+    return inserted === "inserted" ? { ok: true, key, secret: fresh.secret } : { ok: false, code: "too_many_keys" };
   }
 
   async list(agentId: string, institutionId: string): Promise<AgentDeviceKey[] | null> {

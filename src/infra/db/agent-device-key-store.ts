@@ -1,4 +1,4 @@
-import type { AgentDeviceKey, AgentDeviceKeyStore } from "../../core/agents/device-keys.js";
+import type { AgentDeviceKey, AgentDeviceKeyStore, KeyInsertOutcome } from "../../core/agents/device-keys.js";
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
 import { appendAuditEntries } from "./audit-store.js";
 import { date, iso } from "./policy-rows.js";
@@ -27,18 +27,20 @@ const toKey = (r: KeyRow): AgentDeviceKey => ({
 export class SqlAgentDeviceKeyStore implements AgentDeviceKeyStore {
   constructor(private readonly db: SqlDb) {}
 
-  async insert(key: AgentDeviceKey, hash: string, audit: AuditEntryInput[], maxActive: number): Promise<boolean> {
+  async insert(key: AgentDeviceKey, hash: string, audit: AuditEntryInput[], maxActive: number): Promise<KeyInsertOutcome> {
     return this.db.transaction(async (tx) => {
-      // The agent's row, locked: issues for one agent take their turns, so each counts the one before.
-      await tx.query(`SELECT 1 FROM agents WHERE id = $1::uuid FOR UPDATE`, [key.agentId]);
+      // The agent's row, locked: issues for one agent take their turns, so each counts the one
+      // before, and a close (which takes the same lock) is either seen here or sees this key.
+      const agent = await tx.query<{ status: string }>(`SELECT status FROM agents WHERE id = $1::uuid FOR UPDATE`, [key.agentId]);
+      if (agent.rows[0]?.status === "closed") return "closed";
       const active = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM agent_device_keys WHERE agent_id = $1::uuid AND revoked_at IS NULL`, [key.agentId]);
-      if ((active.rows[0]?.n ?? 0) >= maxActive) return false;
+      if ((active.rows[0]?.n ?? 0) >= maxActive) return "too_many";
       await tx.query(
         `INSERT INTO agent_device_keys (id, agent_id, name, key_prefix, key_hash, created_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6::timestamptz)`,
         [key.id, key.agentId, key.name, key.prefix, hash, iso(key.createdAt)],
       );
       await appendAuditEntries(tx, audit, key.createdAt);
-      return true;
+      return "inserted";
     });
   }
 
