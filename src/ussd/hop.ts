@@ -33,6 +33,12 @@ interface HopState {
   lang?: Language;
   /** Once the hop has read the session: the digest of its last answered hop then (null: there was no session). */
   seenHop?: string | null;
+  /**
+   * The hop was refused as no hop of this session (Africa's Talking: a text that does not extend
+   * the last answered one). Answered END: nothing runs, is written, closed or metered, and its
+   * input (an answer to no screen of ours) is not logged.
+   */
+  refused?: "out of order";
 }
 
 /** How long a begin that ends its predecessor waits for the lock held elsewhere before going ahead without it. */
@@ -89,9 +95,10 @@ export class HopProcessor {
       reply = answer ?? this.plain(this.languageOf(key, req.msisdn, hop), this.overBudget(key, hop), true);
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
     }
-    if (reply.end && !hop.closed) this.closeAfterErrorEnd(key, req, hop.seenHop, started);
+    if (reply.end && !hop.closed && !hop.refused) this.closeAfterErrorEnd(key, req, hop.seenHop, started);
+    const input = hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : hop.refused ? `[${hop.refused}]` : redactedInput(req);
     this.deps.logger.info(
-      { aggregator: req.aggregator, session: req.sessionId, input: hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : redactedInput(req), end: reply.end, ms: Date.now() - started },
+      { aggregator: req.aggregator, session: req.sessionId, input, end: reply.end, ms: Date.now() - started },
       "ussd hop",
     );
     if (hop.stale) return { ...reply, stale: true };
@@ -506,6 +513,15 @@ export class HopProcessor {
     }
     if (record?.closed) return reply(this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.session_ended", true));
     const segments = req.mode === "cumulative" && req.text !== "" ? req.text.split("*") : [];
+    if (record && req.mode === "cumulative" && segments.length >= record.consumed && !this.extendsLast(key, record, req, segments.length)) {
+      // Not the last hop again (that was answered above), not an older one (shorter), and not the
+      // next one: Africa's Talking's text is every input so far, so this is no hop of the session as
+      // we answered it (out of order, or another session's text under its id). Running its extra
+      // segments as the answer to the current screen could read them as a PIN or an amount; it is
+      // refused and the session left as it was, so the last hop's retry still gets its answer.
+      state.refused = "out of order";
+      return reply(this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.out_of_order", true));
+    }
     if (record && isStale(record, req, segments.length)) {
       // An older hop than the last answered one, delivered late (its input was for an earlier
       // screen): nothing runs and nothing is stored; it gets the current screen, the newest hop's answer.
@@ -666,6 +682,18 @@ export class HopProcessor {
     return { end, text: renderMessage(this.deps.translator, lang, { key }, this.budget) };
   }
 
+  /**
+   * Cumulative dialects: whether the hop's text is the last answered hop's text followed by more
+   * inputs. Only that text's keyed digest is stored (it may hold PINs), so the text's first
+   * `consumed` segments are digested the same way and compared; the hop key is the text as it
+   * came (before other scripts' digits were read as ASCII), as the stored digest's was.
+   */
+  private extendsLast(key: string, record: SessionRecord, req: HopRequest, segments: number): boolean {
+    if (segments <= record.consumed) return false;
+    const prefix = record.consumed === 0 ? "" : req.hopKey.split("*", record.consumed).join("*");
+    return this.digest(key, prefix) === record.hop;
+  }
+
   private digest(key: string, hopKey: string): string {
     return createHmac("sha256", this.deps.hopSecret).update(key).update("\u0000").update(hopKey).digest("base64url").slice(0, 22);
   }
@@ -709,13 +737,15 @@ function resumeKey(institutionId: string, req: HopRequest): string {
 
 /**
  * A hop older than the last answered one (which the caller already told apart from a retry of it):
- * a cumulative text with no segment beyond those consumed (a prefix of the consumed text, or as
- * long as it), or a hop numbered below the last answered hop's (for a wrapping number, up to half
- * its cycle behind). Hops without a number (SMPP by user_message_reference, Hubtel without a
- * Sequence) are never stale: nothing orders them.
+ * a cumulative text with fewer segments than those consumed (taken for a prefix of the consumed
+ * text: only the last text's digest is stored, so a shorter one cannot be checked, and it runs
+ * nothing either way; one as long that is not the last text is refused before, see process), or
+ * a hop numbered below the last answered hop's (for a wrapping number, up to half its cycle
+ * behind). Hops without a number (SMPP by user_message_reference, Hubtel without a Sequence) are
+ * never stale: nothing orders them.
  */
 function isStale(record: SessionRecord, req: HopRequest, segments: number): boolean {
-  if (req.mode === "cumulative") return segments <= record.consumed;
+  if (req.mode === "cumulative") return segments < record.consumed;
   if (req.opens) return true;
   if (req.seq === undefined || record.seq === undefined) return false;
   if (req.seqModulo === undefined) return req.seq < record.seq;

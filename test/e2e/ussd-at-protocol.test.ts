@@ -1,0 +1,78 @@
+/**
+ * Africa's Talking's protocol, end to end (real Africa's Talking payloads via supertest, two gateway
+ * instances on the real Redis, the real core on PostgreSQL): `text` is every input so far joined by
+ * `*`, so a hop whose text does not extend the last answered one is no hop of the session.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
+
+const SECRET = "e2e-at-protocol-secret-0123456789abcdef";
+const OUT_OF_ORDER = "END This request does not continue your session. Nothing was done. Please dial again.";
+const MAIN = "CON Welcome to fingate\n1. Balance\n2. Send money\n3. Mini-statement\n4. Withdraw cash\n5. Change PIN\n6. My account\n7. Language";
+const PIN_PROMPT = "CON Enter your PIN to confirm:";
+
+let rig: UssdRig;
+
+beforeAll(async () => {
+  rig = await openUssdRig({ code: "at-protocol-bank", secret: SECRET });
+});
+
+afterAll(() => rig?.close());
+
+/** The session's stored record, as Redis holds it. */
+const stored = (sessionId: string) => rig.redis.get(`${rig.prefix}at:${sessionId}`);
+
+describe("Africa's Talking: a text that does not extend the last answered one", () => {
+  it("is refused (END) without running it: no money moves, nothing is stored, the last hop's retry gets its answer, the next hop runs", async () => {
+    const payer = await rig.customer("+254712760001", "Rose Chebet", "en", "4827", 1_000_00n);
+    const payee = await rig.customer("+254712760002", "Peter Otieno", "en", "5831", 0n);
+    const id = "atp-order-1";
+    const replies = await rig.walk(id, "+254712760001", ["2", "0712760002", "100", "1"], { alternate: true });
+    expect(replies.at(-1)).toBe(PIN_PROMPT);
+    const record = await stored(id);
+    const before = await rig.counts();
+
+    // The amount typed as 150, not 100, then a PIN: not the last text followed by an input. Before
+    // 2026-11-30 its segments past those consumed ("4827") ran as the answer to the PIN prompt and
+    // sent the 100.
+    for (const instance of [0, 1]) {
+      const r = await rig.post(instance, id, "+254712760001", "2*0712760002*150*1*4827");
+      expect([r.status, r.text]).toEqual([200, OUT_OF_ORDER]);
+    }
+    // As long as the last text but another one ("1*2" then "3*5"): before, taken for an older hop.
+    expect((await rig.post(1, id, "+254712760001", "1*0712760002*100*9")).text).toBe(OUT_OF_ORDER);
+
+    await rig.instances[0]!.gateway.hops.drain();
+    await rig.instances[1]!.gateway.hops.drain();
+    expect(await stored(id)).toBe(record);
+    expect(await rig.counts()).toEqual(before);
+    expect(await rig.balance(payer.walletAccountId)).toBe(1_000_00n);
+
+    // The session was neither changed nor closed: the last hop's retry gets its own answer again,
+    // and the real next hop (the last text and the PIN) sends the payment once.
+    expect((await rig.post(1, id, "+254712760001", "2*0712760002*100*1")).text).toBe(PIN_PROMPT);
+    const sent = await rig.post(0, id, "+254712760001", "2*0712760002*100*1*4827");
+    expect(sent.text).toMatch(/^END Sent KES 100\.00 to PETER O\*\*\*\. Ref [0-9A-F]{10}\./);
+    expect(await rig.balance(payer.walletAccountId)).toBe(900_00n);
+    expect(await rig.balance(payee.walletAccountId)).toBe(100_00n);
+  });
+
+  it("an older hop delivered late (a prefix) still gets the current screen, and a PIN typed in another script extends its text", async () => {
+    await rig.customer("+254712760003", "Mary Akinyi", "en", "4827", 500_00n);
+    const id = "atp-order-2";
+    const replies = await rig.walk(id, "+254712760003", ["1"]);
+    expect(replies).toEqual([MAIN, "CON Enter your PIN:"]);
+    expect((await rig.post(1, id, "+254712760003", "")).text).toBe("CON Enter your PIN:");
+    // A phone set to Hindi types the PIN in Devanagari digits: the text still extends the last one.
+    expect((await rig.post(1, id, "+254712760003", "1*४८२७")).text).toBe("END Your balance is KES 500.00.");
+  });
+
+  it("a dial-string shortcut's first text, then the next inputs, still run (the shortcut's text is the first hop's)", async () => {
+    await rig.customer("+254712760004", "John Kamau", "en", "4827", 500_00n);
+    await rig.customer("+254712760005", "Ann Njeri", "en", "5831", 0n);
+    const id = "atp-order-3";
+    expect((await rig.post(0, id, "+254712760004", "2*0712760005*100")).text).toBe("CON Send KES 100.00 to ANN N***?\nFee KES 0.00. Total KES 100.00.\n1. Confirm\n2. Cancel");
+    expect((await rig.post(1, id, "+254712760004", "2*0712760005*100*1")).text).toBe(PIN_PROMPT);
+    expect((await rig.post(0, id, "+254712760004", "2*0712760005*100*1*4827")).text).toMatch(/^END Sent KES 100\.00 to ANN N\*\*\*\./);
+  });
+});
