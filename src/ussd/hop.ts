@@ -35,10 +35,11 @@ interface HopState {
   seenHop?: string | null;
   /**
    * The hop was refused as no hop of this session (Africa's Talking: a text that does not extend
-   * the last answered one). Answered END: nothing runs, is written, closed or metered, and its
-   * input (an answer to no screen of ours) is not logged.
+   * the last answered one, or the continuation of a session unknown here). Answered END: nothing
+   * runs, is written, closed or metered, and its input (an answer to no screen of ours) is not
+   * logged.
    */
-  refused?: "out of order";
+  refused?: "out of order" | "expired";
 }
 
 /** How long a begin that ends its predecessor waits for the lock held elsewhere before going ahead without it. */
@@ -530,6 +531,20 @@ export class HopProcessor {
       return reply({ end, text });
     }
     if (req.text.length > this.limits.maxTextChars) return reply(this.plain(record?.menu?.lang ?? this.deps.menu.defaultLanguage, "err.input_too_long", true));
+    const shortcut = record ? [] : req.mode === "cumulative" ? firstHopShortcut(segments) : (req.shortcut ?? []);
+    if (shortcut === null) {
+      // More inputs than any dial string carries, for a session we do not know: the continuation of
+      // a session whose record is gone (lapsed, evicted, or ended by the network's notice before
+      // this late hop). Its inputs answered screens of that session: run as a new dial they would
+      // offer its payment again under a new id, and against the main menu they are choices nobody
+      // made. Nothing is written (the caller's resume point stays for the next dial) and nothing
+      // metered (the notice may have metered the session already). A text of up to three segments
+      // cannot be told apart this way: Africa's Talking sends the first hop of a shortcut dial
+      // (*384*2*0712345678*100#) with its segments as `text`, and no field marks a first hop, so
+      // such a text still opens the shortcut (firstHopShortcut).
+      state.refused = "expired";
+      return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_expired", true));
+    }
 
     // The menus derive transfer ids from ctx.sessionId, so it names this session and no later one:
     // networks reuse session ids (USSD over SMPP numbers them 0–255), hence the session's start too.
@@ -542,7 +557,6 @@ export class HopProcessor {
     state.writes = !record?.offer && writesState(record?.menu);
     let next: SessionRecord;
     if (!record) {
-      const shortcut = req.mode === "cumulative" ? firstHopShortcut(segments) : (req.shortcut ?? []);
       const interrupted = shortcut.length === 0 ? parseInterrupted(lock.taken) : null;
       next = interrupted
         ? this.offerResume(req, interrupted, startedAtMs)
@@ -804,12 +818,6 @@ function failedAnswer(hop: Pick<HopState, "movesMoney" | "writes">): string {
   return hop.writes ? "err.outcome_unknown" : "err.unavailable";
 }
 
-/**
- * A first hop's shortcut from Africa's Talking's text. It carries at most a menu number and two
- * values (a trailing "*" adds nothing); anything longer is no shortcut but the main menu: most
- * likely a session whose record was lost mid-flow (expired, evicted), whose inputs must not be
- * replayed as a new dial (its payment would be offered again under a new id).
- */
 /** Inputs typed in another script's digits (a phone set to Hindi) are the same inputs in ASCII digits. */
 function withAsciiDigits(req: HopRequest): HopRequest {
   const text = asciiDigits(req.text);
@@ -818,8 +826,14 @@ function withAsciiDigits(req: HopRequest): HopRequest {
   return same ? req : { ...req, text, ...(shortcut ? { shortcut } : {}) };
 }
 
-function firstHopShortcut(segments: string[]): string[] {
+/**
+ * A first hop's shortcut from Africa's Talking's text. It carries at most a menu number and two
+ * values (a trailing "*" adds nothing); null for anything longer, which no dial string carries:
+ * the continuation of a session whose record was lost (expired, evicted), whose inputs must not be
+ * replayed as a new dial (its payment would be offered again under a new id).
+ */
+function firstHopShortcut(segments: string[]): string[] | null {
   let end = segments.length;
   while (end > 0 && segments[end - 1] === "") end--;
-  return end > MAX_SHORTCUT_SEGMENTS ? [] : segments.slice(0, end);
+  return end > MAX_SHORTCUT_SEGMENTS ? null : segments.slice(0, end);
 }

@@ -1,13 +1,15 @@
 /**
  * Africa's Talking's protocol, end to end (real Africa's Talking payloads via supertest, two gateway
  * instances on the real Redis, the real core on PostgreSQL): `text` is every input so far joined by
- * `*`, so a hop whose text does not extend the last answered one is no hop of the session.
+ * `*`, so a hop whose text does not extend the last answered one is no hop of the session; a
+ * continuation of a session the gateway does not know (its record lost) is not run as a new dial.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-at-protocol-secret-0123456789abcdef";
 const OUT_OF_ORDER = "END This request does not continue your session. Nothing was done. Please dial again.";
+const EXPIRED = "END Your session has expired. Please dial again.";
 const MAIN = "CON Welcome to fingate\n1. Balance\n2. Send money\n3. Mini-statement\n4. Withdraw cash\n5. Change PIN\n6. My account\n7. Language";
 const PIN_PROMPT = "CON Enter your PIN to confirm:";
 
@@ -74,5 +76,38 @@ describe("Africa's Talking: a text that does not extend the last answered one", 
     expect((await rig.post(0, id, "+254712760004", "2*0712760005*100")).text).toBe("CON Send KES 100.00 to ANN N***?\nFee KES 0.00. Total KES 100.00.\n1. Confirm\n2. Cancel");
     expect((await rig.post(1, id, "+254712760004", "2*0712760005*100*1")).text).toBe(PIN_PROMPT);
     expect((await rig.post(0, id, "+254712760004", "2*0712760005*100*1*4827")).text).toMatch(/^END Sent KES 100\.00 to ANN N\*\*\*\./);
+  });
+});
+
+describe("Africa's Talking: the continuation of a session the gateway does not know", () => {
+  it("ends with 'session expired' instead of running its inputs, stores nothing, and leaves the caller's resume point", async () => {
+    await rig.customer("+254712760006", "Grace Wambui", "en", "4827", 500_00n);
+    await rig.customer("+254712760007", "Paul Mwangi", "en", "5831", 0n);
+    const id = "atp-lost-1";
+    // Mid-flow (the amount is asked): the session's record is lost (evicted, lapsed).
+    expect((await rig.walk(id, "+254712760006", ["2", "0712760007"])).at(-1)).toBe("CON Pay PAUL M***. Enter the amount in KES:");
+    await rig.redis.del(`${rig.prefix}at:${id}`);
+    const before = await rig.counts();
+
+    // Four inputs: more than any dial string carries (a menu number and two values), so no first hop.
+    // Before 2026-11-30 it opened the main menu, whose next answer was a choice nobody made.
+    for (const instance of [0, 1]) {
+      const r = await rig.post(instance, id, "+254712760006", "2*0712760007*100*1");
+      expect([r.status, r.text]).toEqual([200, EXPIRED]);
+    }
+    expect((await rig.post(0, id, "+254712760006", "2*0712760007*100*1*4827")).text).toBe(EXPIRED);
+    await rig.instances[0]!.gateway.hops.drain();
+    await rig.instances[1]!.gateway.hops.drain();
+    // Nothing stored under the session (no main menu, no closed record), nothing metered or moved.
+    expect(await rig.keysOf(id)).toEqual([]);
+    expect(await rig.counts()).toEqual(before);
+
+    // Dialling again offers to continue where the lost session was.
+    expect((await rig.post(1, "atp-lost-2", "+254712760006", "")).text).toBe("CON You were interrupted. Continue where you left off?\n1. Continue\n2. Start again");
+  });
+
+  it("a text of up to three segments cannot be told from a shortcut dial's first hop: it opens the shortcut", async () => {
+    await rig.customer("+254712760008", "Lucy Atieno", "en", "4827", 500_00n);
+    expect((await rig.post(0, "atp-lost-3", "+254712760008", "1")).text).toBe("CON Enter your PIN:");
   });
 });

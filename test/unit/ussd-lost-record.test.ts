@@ -1,5 +1,6 @@
 // A session whose stored record is lost mid-flow (expired, evicted) while the aggregator still
-// sends its cumulative text: the inputs so far are not replayed as a new dial.
+// sends its cumulative text: the inputs so far are not replayed as a new dial, nor run against the
+// main menu; a text longer than any dial string ends with "session expired".
 import { describe, expect, it } from "vitest";
 import { fakeUssdChannel } from "../helpers/ussd-fake-channel.js";
 
@@ -9,22 +10,24 @@ function setUp() {
 }
 
 describe("a session record lost mid-flow", () => {
-  it("shows the main menu instead of offering its payment again as a fresh shortcut dial", async () => {
+  const EXPIRED = "Your session has expired. Please dial again.";
+
+  it("ends with 'session expired' instead of offering its payment again or running its inputs against the main menu", async () => {
     const { bank, sessions, channel, hop } = setUp();
     for (const text of ["", "2", "2*peter", "2*peter*100"]) await channel.hops.handle(hop("lr1", text));
     await sessions.delete("at:lr1");
-    const menu = await channel.hops.handle(hop("lr1", "2*peter*100*1"));
-    expect(menu.end).toBe(false);
-    expect(menu.text).toMatch(/^Welcome.*\n1\. Balance/s);
-    // The PIN typed next is an answer to the menu (an invalid choice), never a payment.
-    expect((await channel.hops.handle(hop("lr1", "2*peter*100*1*4827"))).text).toMatch(/Invalid choice/);
+    // Before 2026-11-30 this opened the main menu, and the next input was read as a choice on it.
+    expect(await channel.hops.handle(hop("lr1", "2*peter*100*1"))).toEqual({ end: true, text: EXPIRED });
+    expect(await channel.hops.handle(hop("lr1", "2*peter*100*1*4827"))).toEqual({ end: true, text: EXPIRED });
     await channel.hops.drain();
+    // Nothing stored for the unknown session (no main menu, no closed record metered).
+    expect(await sessions.get("at:lr1")).toBeNull();
     expect(bank.sends.size).toBe(0);
   });
 
-  it("a long dial string is no shortcut (the main menu); a trailing * adds nothing to one", async () => {
+  it("a text longer than any dial string is such a continuation (expired); a trailing * adds nothing to a shortcut", async () => {
     const { channel, hop } = setUp();
-    expect((await channel.hops.handle(hop("lr3", "1*2*3*4"))).text).toMatch(/^Welcome/);
+    expect((await channel.hops.handle(hop("lr3", "1*2*3*4"))).text).toBe(EXPIRED);
     expect((await channel.hops.handle(hop("lr4", "2*peter*100*"))).text).toContain("Send KES 100.00 to PETER?");
     await channel.hops.drain();
   });
