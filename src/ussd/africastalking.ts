@@ -4,21 +4,31 @@
  * "END ". Its events callback reports the session's end with status, cost and duration.
  */
 import type { Request, Response } from "express";
-import { msisdnOf, networkCodeOf, serviceCodeOf, sessionIdOf, textOf } from "./fields.js";
+import { msisdnOf, networkCodeOf, serviceCodeOf, servesCode, sessionIdOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
 import type { HopLogger } from "./hop-types.js";
+import type { DialectOptions } from "./hubtel.js";
 
 export const AT_MAX_TEXT_CHARS = 1_024;
 /** A hop's form is a few hundred bytes and five fields; anything far larger is refused unread. */
 export const AT_FORM_LIMITS = { bytes: 8 * 1024, fields: 32 } as const;
 
-/** What a hop's form fields get: 200 with "CON …" or "END …", or 400 when a field is missing or malformed. */
-export async function africasTalkingAnswer(name: string, hops: HopProcessor, body: Record<string, unknown>): Promise<{ status: 200 | 400; text: string }> {
+/**
+ * What a hop's form fields get: 200 with "CON …" or "END …", or 400 when a field is missing or
+ * malformed, or the service code is not the aggregator's configured one (another service's traffic,
+ * as on Hubtel and generic: fields.ts servesCode).
+ */
+export async function africasTalkingAnswer(
+  name: string,
+  hops: HopProcessor,
+  body: Record<string, unknown>,
+  options: Pick<DialectOptions, "serviceCode"> = {},
+): Promise<{ status: 200 | 400; text: string }> {
   const sessionId = sessionIdOf(body.sessionId);
   const msisdn = msisdnOf(body.phoneNumber);
   const serviceCode = serviceCodeOf(body.serviceCode);
   const text = textOf(body.text, AT_MAX_TEXT_CHARS);
-  if (!sessionId || !msisdn || !serviceCode || text === null) return BAD_REQUEST;
+  if (!sessionId || !msisdn || !serviceCode || !servesCode(serviceCode, options.serviceCode) || text === null) return BAD_REQUEST;
   const networkCode = networkCodeOf(body.networkCode);
   const reply = await hops.handle({ aggregator: name, sessionId, msisdn, serviceCode, mode: "cumulative", text, hopKey: text, networkCode });
   return { status: 200, text: `${reply.end ? "END" : "CON"} ${reply.text}` };
@@ -26,9 +36,9 @@ export async function africasTalkingAnswer(name: string, hops: HopProcessor, bod
 
 const BAD_REQUEST = { status: 400, text: "END bad request" } as const;
 
-export function africasTalkingHop(name: string, hops: HopProcessor) {
+export function africasTalkingHop(name: string, hops: HopProcessor, options: Pick<DialectOptions, "serviceCode"> = {}) {
   return async (req: Request, res: Response) => {
-    const answer = await africasTalkingAnswer(name, hops, (req.body ?? {}) as Record<string, unknown>);
+    const answer = await africasTalkingAnswer(name, hops, (req.body ?? {}) as Record<string, unknown>, options);
     if (answer.status !== 200) {
       res.status(answer.status).type("text/plain").send(answer.text);
       return;

@@ -24,6 +24,8 @@ interface Endpoint {
   check: AuthCheck;
   /** Where the secret is: this header, or (null) the path's last segment. */
   header: string | null;
+  /** The aggregator's configured short code, which requests must name (router.ts AggregatorConfig). */
+  serviceCode: string | undefined;
 }
 
 export function hopFastPath(deps: UssdRouterDeps): FastPath {
@@ -38,13 +40,18 @@ export function hopFastPath(deps: UssdRouterDeps): FastPath {
     const { endpoint, pathSecret } = found;
     const given = endpoint.header === null ? pathSecret : req.headers[endpoint.header];
     if (endpoint.check(req.socket.remoteAddress, given) !== null) return false;
-    serve(deps, endpoint.name, req, res);
+    serve(deps, endpoint, req, res);
     return true;
   };
 }
 
 function endpointOf(aggregator: AggregatorConfig): Endpoint {
-  return { name: aggregator.name, check: authCheck(aggregator), header: aggregator.secretIn === "path" ? null : secretHeader(aggregator) };
+  return {
+    name: aggregator.name,
+    check: authCheck(aggregator),
+    header: aggregator.secretIn === "path" ? null : secretHeader(aggregator),
+    serviceCode: aggregator.serviceCode,
+  };
 }
 
 /** Exact paths only: anything Express would have to normalise or decode (case, trailing slash, %, query) is left to it. */
@@ -58,7 +65,7 @@ function route(endpoints: Map<string, Endpoint>, url: string): { endpoint: Endpo
   return { endpoint: prefixed, pathSecret };
 }
 
-function serve(deps: UssdRouterDeps, name: string, req: IncomingMessage, res: ServerResponse): void {
+function serve(deps: UssdRouterDeps, endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): void {
   readBody(req, AT_FORM_LIMITS.bytes, (text) => {
     if (text === "too-large") {
       // The declared length was within the limit, so the parser cannot deliver more; kept for safety.
@@ -69,7 +76,7 @@ function serve(deps: UssdRouterDeps, name: string, req: IncomingMessage, res: Se
     }
     const fields = text === "failed" ? null : parseForm(text, AT_FORM_LIMITS.fields);
     if (!fields) return send(res, 400, "END bad request");
-    africasTalkingAnswer(name, deps.hops, fields).then(
+    africasTalkingAnswer(endpoint.name, deps.hops, fields, { serviceCode: endpoint.serviceCode }).then(
       (answer) => send(res, answer.status, answer.text),
       (error: unknown) => send(res, 500, failure(error, (req.url ?? "").split("?")[0]!, deps.logger)),
     );

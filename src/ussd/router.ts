@@ -32,9 +32,10 @@ export interface AggregatorConfig extends AggregatorAuth {
   /** Hubtel: its Operator names to MCC+MNC, replacing HUBTEL_OPERATOR_NETWORKS (Ghana's). */
   operatorNetworks?: Record<string, string>;
   /**
-   * Hubtel and generic: the short code as dialled, extension included ("*711*2#"), when the
-   * requests' own service code leaves the extension out. A dial's segments after it are a shortcut.
-   * A request for another code is refused (fields.ts servesCode).
+   * The short code as dialled, extension included ("*711*2#"), when the requests' own service code
+   * leaves the extension out. Hubtel and generic: a dial's segments after it are a shortcut
+   * (Africa's Talking sends those as `text`). On every dialect a request for another code is
+   * refused (fields.ts servesCode; Africa's Talking's since 2026-11-30).
    */
   serviceCode?: string;
 }
@@ -84,7 +85,7 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
     if (aggregator.dialect === "africastalking") {
       const form = formBody(AT_FORM_LIMITS.bytes, AT_FORM_LIMITS.fields);
       router.post(`${base}/events`, auth, form, africasTalkingEvents(aggregator.name, deps.hops, deps.logger));
-      router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops));
+      router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops, { serviceCode: aggregator.serviceCode }));
     } else {
       const json = express.json({ limit: BODY_LIMIT, strict: true });
       router.post(base, auth, json, dialectHop(aggregator, deps.hops), jsonBodyErrors);

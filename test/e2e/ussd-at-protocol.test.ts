@@ -2,10 +2,14 @@
  * Africa's Talking's protocol, end to end (real Africa's Talking payloads via supertest, two gateway
  * instances on the real Redis, the real core on PostgreSQL): `text` is every input so far joined by
  * `*`, so a hop whose text does not extend the last answered one is no hop of the session; a
- * continuation of a session the gateway does not know (its record lost) is not run as a new dial.
+ * continuation of a session the gateway does not know (its record lost) is not run as a new dial;
+ * the serviceCode must be the aggregator's configured one.
  */
+import express from "express";
+import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
+import { serveHopsFirst } from "../../src/ussd/fast-path.js";
+import { openUssdRig, type RigInstance, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-at-protocol-secret-0123456789abcdef";
 const OUT_OF_ORDER = "END This request does not continue your session. Nothing was done. Please dial again.";
@@ -23,6 +27,9 @@ afterAll(() => rig?.close());
 
 /** The session's stored record, as Redis holds it. */
 const stored = (sessionId: string) => rig.redis.get(`${rig.prefix}at:${sessionId}`);
+
+/** An Africa's Talking hop with exactly these form fields (none added). */
+const form = (app: express.Express, fields: Record<string, string>) => request(app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send(fields);
 
 describe("Africa's Talking: a text that does not extend the last answered one", () => {
   it("is refused (END) without running it: no money moves, nothing is stored, the last hop's retry gets its answer, the next hop runs", async () => {
@@ -109,5 +116,45 @@ describe("Africa's Talking: the continuation of a session the gateway does not k
   it("a text of up to three segments cannot be told from a shortcut dial's first hop: it opens the shortcut", async () => {
     await rig.customer("+254712760008", "Lucy Atieno", "en", "4827", 500_00n);
     expect((await rig.post(0, "atp-lost-3", "+254712760008", "1")).text).toBe("CON Enter your PIN:");
+  });
+});
+
+describe("Africa's Talking: serviceCode", () => {
+  let configured: RigInstance;
+  let fronted: express.Express;
+  const served = { fast: 0 };
+
+  beforeAll(async () => {
+    configured = await rig.addInstance({ atServiceCode: "*384*12#" });
+    // The same instance's hops served off node:http ahead of Express, as the gateway does.
+    const app = express();
+    app.use(configured.gateway.router);
+    fronted = serveHopsFirst(app, (req, res) => {
+      const took = configured.gateway.fastPath(req, res);
+      if (took) served.fast += 1;
+      return took;
+    });
+  });
+
+  const fields = (sessionId: string, more: Record<string, string>) => ({ sessionId, serviceCode: "*384*12#", phoneNumber: "+254712760009", networkCode: "63902", text: "", ...more });
+
+  it("a request for another short code than the configured one is refused (400), on the Express route and the fast path", async () => {
+    await rig.customer("+254712760009", "Daniel Kiprop", "en", "4827", 500_00n);
+    for (const [name, app] of [["express", configured.app], ["fast", fronted]] as const) {
+      for (const code of ["*385#", "*384*13#", "*385*12#"]) {
+        const id = `atp-code-${name}-${code.replace(/\W/g, "")}`;
+        const r = await form(app, fields(id, { serviceCode: code }));
+        expect([r.status, r.text], `${code} via ${name}`).toEqual([400, "END bad request"]);
+        expect(await rig.keysOf(id)).toEqual([]);
+      }
+      // The configured code, and that code with its extension left out (as some aggregators send it).
+      for (const code of ["*384*12#", "*384#"]) {
+        const r = await form(app, fields(`atp-code-ok-${name}-${code.replace(/\W/g, "")}`, { serviceCode: code }));
+        expect([r.status, r.text], `${code} via ${name}`).toEqual([200, MAIN]);
+      }
+    }
+    expect(served.fast).toBe(5);
+    // An aggregator without a configured code answers any well-formed one, as before.
+    expect((await form(rig.instances[0]!.app, fields("atp-code-any", { serviceCode: "*385#" }))).status).toBe(200);
   });
 });

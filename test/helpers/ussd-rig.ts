@@ -47,7 +47,15 @@ export interface UssdRig {
   redis: Redis;
   instances: RigInstance[];
   /** Another instance sharing the rig's secret key (and, unless given another store, its Redis prefix). */
-  addInstance(options?: { services?: CoreServices; ledger?: Ledger; sessions?: SessionStore; hopLimits?: Partial<HopLimits>; logger?: HopLogger }): Promise<RigInstance>;
+  addInstance(options?: {
+    services?: CoreServices;
+    ledger?: Ledger;
+    sessions?: SessionStore;
+    hopLimits?: Partial<HopLimits>;
+    logger?: HopLogger;
+    /** The Africa's Talking aggregator's configured short code (AggregatorConfig.serviceCode); none by default. */
+    atServiceCode?: string;
+  }): Promise<RigInstance>;
   /** One Africa's Talking hop to instance i (or an app). */
   post(target: number | express.Express, sessionId: string, phoneNumber: string, text: string, extra?: Record<string, string>): request.Test;
   /** A session from its first hop, one cumulative text per input; returns every reply (status 200 checked). */
@@ -113,7 +121,7 @@ export async function openUssdRig(options: {
       ledger: more.ledger ?? ledger,
       logger: more.logger ?? options.logger ?? SILENT,
       institutionId: bankId,
-      aggregators: [{ name: "at", dialect: "africastalking", secret: options.secret }],
+      aggregators: [{ name: "at", dialect: "africastalking", secret: options.secret, ...(more.atServiceCode ? { serviceCode: more.atServiceCode } : {}) }],
       secretKey,
       sessions: more.sessions ?? (await RedisSessionStore.connect(TEST_REDIS_URL, { prefix })),
       hopLimits: more.hopLimits ?? options.hopLimits,
