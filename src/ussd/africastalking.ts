@@ -16,7 +16,9 @@ export const AT_FORM_LIMITS = { bytes: 8 * 1024, fields: 32 } as const;
 /**
  * What a hop's form fields get: 200 with "CON …" or "END …", or 400 when a field is missing or
  * malformed, or the service code is not the aggregator's configured one (another service's traffic,
- * as on Hubtel and generic: fields.ts servesCode).
+ * as on Hubtel and generic: fields.ts servesCode). networkCode is optional (absent or empty: the
+ * aggregator's own bills the session), but one given must be an MCC+MNC: a malformed one (before
+ * 2026-11-30 dropped in silence) says the payload is not what Africa's Talking sends.
  */
 export async function africasTalkingAnswer(
   name: string,
@@ -28,8 +30,11 @@ export async function africasTalkingAnswer(
   const msisdn = msisdnOf(body.phoneNumber);
   const serviceCode = serviceCodeOf(body.serviceCode);
   const text = textOf(body.text, AT_MAX_TEXT_CHARS);
-  if (!sessionId || !msisdn || !serviceCode || !servesCode(serviceCode, options.serviceCode) || text === null) return BAD_REQUEST;
-  const networkCode = networkCodeOf(body.networkCode);
+  const networkGiven = body.networkCode !== undefined && body.networkCode !== "";
+  const networkCode = networkGiven ? networkCodeOf(body.networkCode) : undefined;
+  if (!sessionId || !msisdn || !serviceCode || !servesCode(serviceCode, options.serviceCode) || text === null || (networkGiven && networkCode === undefined)) {
+    return BAD_REQUEST;
+  }
   const reply = await hops.handle({ aggregator: name, sessionId, msisdn, serviceCode, mode: "cumulative", text, hopKey: text, networkCode });
   return { status: 200, text: `${reply.end ? "END" : "CON"} ${reply.text}` };
 }

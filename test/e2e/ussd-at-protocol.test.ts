@@ -3,7 +3,7 @@
  * instances on the real Redis, the real core on PostgreSQL): `text` is every input so far joined by
  * `*`, so a hop whose text does not extend the last answered one is no hop of the session; a
  * continuation of a session the gateway does not know (its record lost) is not run as a new dial;
- * the serviceCode must be the aggregator's configured one.
+ * the serviceCode must be the aggregator's configured one; a networkCode given must be an MCC+MNC.
  */
 import express from "express";
 import request from "supertest";
@@ -119,7 +119,7 @@ describe("Africa's Talking: the continuation of a session the gateway does not k
   });
 });
 
-describe("Africa's Talking: serviceCode", () => {
+describe("Africa's Talking: serviceCode and networkCode", () => {
   let configured: RigInstance;
   let fronted: express.Express;
   const served = { fast: 0 };
@@ -156,5 +156,22 @@ describe("Africa's Talking: serviceCode", () => {
     expect(served.fast).toBe(5);
     // An aggregator without a configured code answers any well-formed one, as before.
     expect((await form(rig.instances[0]!.app, fields("atp-code-any", { serviceCode: "*385#" }))).status).toBe(200);
+  });
+
+  it("a networkCode that is not an MCC+MNC is refused (400); absent, empty or of 5-6 digits it is taken", async () => {
+    for (const [name, app] of [["express", configured.app], ["fast", fronted]] as const) {
+      for (const code of ["abc", "6390a", "63 902", "+63902", "639", "6390212"]) {
+        const id = `atp-net-${name}-${code.replace(/\W/g, "_")}`;
+        const r = await form(app, fields(id, { networkCode: code }));
+        expect([r.status, r.text], `${JSON.stringify(code)} via ${name}`).toEqual([400, "END bad request"]);
+        expect(await rig.keysOf(id)).toEqual([]);
+      }
+      for (const code of ["63902", "405854", ""]) {
+        const r = await form(app, fields(`atp-net-ok-${name}-${code || "empty"}`, { networkCode: code }));
+        expect([r.status, r.text], `${JSON.stringify(code)} via ${name}`).toEqual([200, MAIN]);
+      }
+      const { networkCode: _none, ...without } = fields(`atp-net-ok-${name}-absent`, {});
+      expect((await form(app, without)).text).toBe(MAIN);
+    }
   });
 });
