@@ -5,6 +5,8 @@ import { openDatabase } from "./infra/db/open.js";
 import { verifyLedger } from "./infra/db/ledger-verify.js";
 import { verifyAuditChain } from "./infra/db/audit-store.js";
 import { verifyLedgerAgainstAudit } from "./infra/db/ledger-audit-verify.js";
+import { checkAuditAnchor, takeAuditAnchor } from "./infra/db/audit-anchor.js";
+import { formatAnchor, InvalidAnchor, parseAnchor, type AuditAnchor } from "./core/audit/anchor.js";
 import { createPlatformKey } from "./infra/db/api-key-store.js";
 import { dialCommand } from "./cli/dial.js";
 
@@ -14,8 +16,13 @@ commands:
   start            migrate the database, then serve HTTP (PORT, default 3000)
   migrate          apply pending database migrations and exit
   ledger verify    check every ledger invariant; exit 1 on any violation
-  audit verify     walk both audit hash chains and check the ledger against them; exit 1 naming
-                   the first broken entry
+  audit verify [--anchor '<line>']
+                   walk both audit hash chains and check the ledger against them; exit 1 naming
+                   the first broken entry. With an anchor (from \`audit anchor\`), also check that
+                   the chains still hold the anchored entries with their hashes: entries cut
+                   from the end, which a walk alone cannot see, are named
+  audit anchor     print one line naming each chain's head (seq and hash) now: keep it outside
+                   the database (a ticket, a bank's records) to verify against later
   admin create-platform-key
                    issue a platform-operator API key for the admin API; the secret is printed
                    once and stored only as a hash
@@ -64,14 +71,26 @@ async function ledgerVerify(): Promise<number> {
   return 1;
 }
 
-async function auditVerify(): Promise<number> {
+async function auditVerify(args: string[]): Promise<number> {
+  let anchor: AuditAnchor | undefined;
+  try {
+    anchor = anchorOption(args);
+  } catch (error) {
+    if (!(error instanceof InvalidAnchor || error instanceof UsageError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
   return withDatabase(async (db) => {
     await migrate(db);
     const chain = await verifyAuditChain(db);
-    if (!chain.ok) {
-      console.error(`audit chain ${chain.firstBroken!.chain ?? 1} BROKEN at entry ${chain.firstBroken!.seq}: ${chain.firstBroken!.reason}`);
-      return 1;
+    // The anchor is checked even when the walk broke: what it names missing helps tell what happened.
+    const held = anchor && (await checkAuditAnchor(db, anchor));
+    if (!chain.ok) console.error(`audit chain ${chain.firstBroken!.chain ?? 1} BROKEN at entry ${chain.firstBroken!.seq}: ${chain.firstBroken!.reason}`);
+    if (held && !held.ok) {
+      console.error(`audit anchor NOT HELD${anchor!.at ? ` (taken ${anchor!.at.toISOString()})` : ""}:`);
+      for (const p of held.problems) console.error(`  - chain ${p.chain}: ${p.reason}`);
     }
+    if (!chain.ok || (held && !held.ok)) return 1;
     const ledger = await verifyLedgerAgainstAudit(db);
     if (!ledger.ok) {
       console.error(`audit chains intact (${chain.checked} entries), but the ledger does not match them:`);
@@ -79,8 +98,29 @@ async function auditVerify(): Promise<number> {
       return 1;
     }
     console.log(`audit ok: ${chain.checked} entries chained; ${ledger.covered} of ${ledger.transfers} transfers and ${ledger.coveredFailures} of ${ledger.failures} recorded failures match their digests`);
+    if (anchor) console.log(`anchor held: ${anchor.points.map((p) => `chain ${p.chain} through entry ${p.seq}`).join(", ")}`);
     return 0;
   });
+}
+
+class UsageError extends Error {}
+
+/** `--anchor '<line>'` or `--anchor=<line>`; nothing else is accepted after `audit verify`. */
+function anchorOption(args: string[]): AuditAnchor | undefined {
+  if (args.length === 0) return undefined;
+  const [flag, ...rest] = args;
+  if (flag === "--anchor" && rest.length > 0) return parseAnchor(rest.join(" "));
+  if (flag?.startsWith("--anchor=") && rest.length === 0) return parseAnchor(flag.slice("--anchor=".length));
+  throw new UsageError(`usage: fingate audit verify [--anchor '<line printed by fingate audit anchor>']`);
+}
+
+async function auditAnchor(): Promise<number> {
+  const anchor = await withDatabase(async (db) => {
+    await migrate(db);
+    return takeAuditAnchor(db);
+  });
+  console.log(formatAnchor(anchor));
+  return 0;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -98,7 +138,8 @@ export async function run(argv: string[]): Promise<number> {
       if (sub === "verify") return ledgerVerify();
       break;
     case "audit":
-      if (sub === "verify") return auditVerify();
+      if (sub === "verify") return auditVerify(argv.slice(2));
+      if (sub === "anchor" && argv.length === 2) return auditAnchor();
       break;
     case "admin":
       if (sub === "create-platform-key") {

@@ -32,6 +32,7 @@ const EXPECTED: Record<string, Who[]> = {
   reportAllSessionCharges: ["platform"],
   queryPlatformAudit: ["platform"],
   verifyPlatformAudit: ["platform"],
+  anchorPlatformAudit: ["platform"],
   // SMPP links to telcos: their credentials and routing are the platform's.
   createSmsLink: ["platform"],
   listSmsLinks: ["platform"],
@@ -93,6 +94,7 @@ const EXPECTED: Record<string, Who[]> = {
   reportFees: BANK,
   queryAudit: ["admin", "auditor"],
   verifyAudit: ["admin", "auditor"],
+  anchorAudit: ["admin", "auditor"],
 };
 
 let f: AdminFixture;

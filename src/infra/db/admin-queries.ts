@@ -19,7 +19,7 @@ export interface AuditQuery {
 }
 
 /** The entries an institution sees (`$1`, NULL for the platform), as a condition on the row `a`. */
-function visibleTo(a: string): string {
+export function visibleTo(a: string): string {
   return `($1::uuid IS NULL OR ${a}.subject = $1::text
     OR ${a}.actor_id IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id = $1::uuid)
     OR ${a}.subject IN (SELECT c.id::text FROM customers c WHERE c.institution_id = $1::uuid)

@@ -2,6 +2,8 @@ import { z } from "zod";
 import type { Access } from "../../../core/access/types.js";
 import { auditPage, type AuditPosition } from "../../../infra/db/admin-queries.js";
 import { verifyAuditChain } from "../../../infra/db/audit-store.js";
+import { checkAuditAnchor, takeAuditAnchor, takeInstitutionAnchor } from "../../../infra/db/audit-anchor.js";
+import { formatAnchor, InvalidAnchor, parseAnchor, type AnchorCheck, type AuditAnchor } from "../../../core/audit/anchor.js";
 import { API_PREFIX, invalid, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
 import { institutionParams, queryInt } from "../schemas.js";
 import type { AdminServices } from "../services.js";
@@ -37,11 +39,49 @@ const pageQuery = z.strictObject({
     .meta({ description: "an action, or a prefix of whole words (\"limits\")" }),
 });
 
+/** `?anchor=<line>`: an anchor taken earlier (GET …/audit/anchor or `fingate audit anchor`), URL-encoded. */
+const anchorQuery = z.strictObject({
+  anchor: z.string().transform((line, ctx): AuditAnchor => {
+    try {
+      return parseAnchor(line);
+    } catch (error) {
+      if (!(error instanceof InvalidAnchor)) throw error;
+      ctx.addIssue({ code: "custom", message: error.message });
+      return z.NEVER;
+    }
+  }).optional().meta({ description: "an anchor line taken earlier: the chains must still hold its entries with their hashes" }),
+});
+
+const anchorCheckOut = z.object({
+  ok: z.boolean(),
+  problems: z.array(z.object({ chain: z.number().int(), seq: z.string(), reason: z.string() }))
+    .meta({ description: "each anchored entry the chains no longer hold, and why (cut from the end, rewritten, head moved back)" }),
+}).meta({ description: "present when an anchor was given; the verdict's ok is false when this is" });
+
 const verdictOut = z.object({
   ok: z.boolean(),
   checked: z.number().int(),
   firstBroken: z.object({ chain: z.number().int().optional(), seq: z.string(), reason: z.string() }).optional(),
+  anchor: anchorCheckOut.optional(),
 });
+
+const anchorOut = z.object({
+  anchor: z.string().nullable().meta({ description: "the line to keep outside the gateway and pass back as ?anchor= to verify (null: nothing to anchor yet)" }),
+  at: z.string(),
+  points: z.array(z.object({ chain: z.number().int(), seq: z.string(), hash: z.string() })),
+});
+
+function anchorReply(anchor: AuditAnchor | null, at: Date) {
+  return {
+    anchor: anchor ? formatAnchor(anchor) : null,
+    at: at.toISOString(),
+    points: (anchor?.points ?? []).map((p) => ({ chain: p.chain, seq: p.seq.toString(), hash: p.hash })),
+  };
+}
+
+function anchorCheckReply(check: AnchorCheck) {
+  return { ok: check.ok, problems: check.problems.map((p) => ({ chain: p.chain, seq: p.seq.toString(), reason: p.reason })) };
+}
 
 /** A `before` cursor: "chain:seq", or a plain seq of chain 1 (the cursors given before there were two chains). */
 function toPosition(cursor: string): AuditPosition {
@@ -52,9 +92,11 @@ function toPosition(cursor: string): AuditPosition {
 export function auditRoutes(s: AdminServices): AnyRoute[] {
   return [
     queryAudit(s, "queryAudit", BANK_AUDIT, AUDITORS, "The institution's audit entries, newest first: its configuration, its keys' actions, its customers"),
-    verifyBankAudit(sharedVerdict(s)),
+    verifyBankAudit(s, sharedVerdict(s)),
+    anchorBankAudit(s),
     queryAudit(s, "queryPlatformAudit", PLATFORM_AUDIT, PLATFORM_ONLY, "Every audit entry, newest first"),
     verifyAudit(s, "verifyPlatformAudit", `${PLATFORM_AUDIT}/verify`, PLATFORM_ONLY),
+    anchorAudit(s),
   ];
 }
 
@@ -64,6 +106,7 @@ const BANK_VERDICT_TTL_MS = 60_000;
 const bankVerdictOut = z.object({
   ok: z.boolean(),
   checkedAt: z.string().meta({ description: "when the chains were walked (one walk serves every bank for a minute)" }),
+  anchor: anchorCheckOut.optional(),
 });
 
 type BankVerdict = { ok: boolean; checkedAt: Date };
@@ -94,19 +137,61 @@ function sharedVerdict(s: AdminServices, ttlMs = BANK_VERDICT_TTL_MS): () => Pro
  * how many entries they hold nor where one broke: those count and place every bank's entries (the
  * platform operator's route has them).
  */
-function verifyBankAudit(verdict: () => Promise<BankVerdict>): AnyRoute {
+function verifyBankAudit(s: AdminServices, verdict: () => Promise<BankVerdict>): AnyRoute {
   return route({
     id: "verifyAudit",
     method: "get",
     path: `${BANK_AUDIT}/verify`,
-    summary: "Whether both audit hash chains hold (walked at most once a minute for all banks)",
+    summary: "Whether both audit hash chains hold (walked at most once a minute for all banks), and still hold the institution's anchor when one is given",
     tag: "audit",
     access: AUDITORS,
     params: institutionParams,
+    query: anchorQuery,
     success: { status: 200, description: "the verdict", schema: bankVerdictOut },
-    async handle() {
+    async handle({ institution, query }) {
       const { ok, checkedAt } = await verdict();
-      return reply({ ok, checkedAt: checkedAt.toISOString() });
+      if (!query.anchor) return reply({ ok, checkedAt: checkedAt.toISOString() });
+      // Checked now, not shared: a point lookup per chain, of the bank's own entries only.
+      const held = await checkAuditAnchor(s.db, query.anchor, institution!.id);
+      return reply({ ok: ok && held.ok, checkedAt: checkedAt.toISOString(), anchor: anchorCheckReply(held) });
+    },
+  });
+}
+
+/**
+ * A bank's anchor: its own newest entry on each chain (seq and hash), which it can see in its audit
+ * query anyway; the chains' heads would tell it how many entries every bank wrote.
+ */
+function anchorBankAudit(s: AdminServices): AnyRoute {
+  return route({
+    id: "anchorAudit",
+    method: "get",
+    path: `${BANK_AUDIT}/anchor`,
+    summary: "An anchor of the institution's newest audit entries, to keep outside the gateway and verify against later",
+    tag: "audit",
+    access: AUDITORS,
+    params: institutionParams,
+    success: { status: 200, description: "the anchor", schema: anchorOut },
+    async handle({ institution }) {
+      const at = new Date();
+      return reply(anchorReply(await takeInstitutionAnchor(s.db, institution!.id, at), at));
+    },
+  });
+}
+
+/** The platform operator's anchor: both chains' heads now. */
+function anchorAudit(s: AdminServices): AnyRoute {
+  return route({
+    id: "anchorPlatformAudit",
+    method: "get",
+    path: `${PLATFORM_AUDIT}/anchor`,
+    summary: "An anchor of both audit chains' heads, to keep outside the gateway and verify against later",
+    tag: "audit",
+    access: PLATFORM_ONLY,
+    success: { status: 200, description: "the anchor", schema: anchorOut },
+    async handle() {
+      const at = new Date();
+      return reply(anchorReply(await takeAuditAnchor(s.db, at), at));
     },
   });
 }
@@ -133,18 +218,22 @@ function queryAudit(s: AdminServices, id: string, path: string, access: Access, 
   });
 }
 
-/** The platform operator's verdict: every entry walked, with the count and where a chain broke. */
+/** The platform operator's verdict: every entry walked, with the count and where a chain broke; and the anchor's, when given. */
 function verifyAudit(s: AdminServices, id: string, path: string, access: Access): AnyRoute {
   return route({
     id,
     method: "get",
     path,
-    summary: "Verify both audit hash chains: every link, no gap, each head",
+    summary: "Verify both audit hash chains: every link, no gap, each head; and that they still hold an anchor's entries when one is given",
     tag: "audit",
     access,
+    query: anchorQuery,
     success: { status: 200, description: "the verdict", schema: verdictOut },
-    async handle() {
-      return reply(await verifyAuditChain(s.db));
+    async handle({ query }) {
+      const walked = await verifyAuditChain(s.db);
+      if (!query.anchor) return reply(walked);
+      const held = await checkAuditAnchor(s.db, query.anchor);
+      return reply({ ...walked, ok: walked.ok && held.ok, anchor: anchorCheckReply(held) });
     },
   });
 }

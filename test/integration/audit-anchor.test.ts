@@ -1,0 +1,236 @@
+// Anchors of the audit chains: a line copied out of the gateway that still names entries cut from
+// a chain's end after the head row was moved back with them, which a walk of the chain alone
+// cannot see (what remains is a valid chain).
+import { spawn } from "node:child_process";
+import path from "node:path";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
+import { formatAnchor, parseAnchor } from "../../src/core/audit/anchor.js";
+import { checkAuditAnchor, takeAuditAnchor } from "../../src/infra/db/audit-anchor.js";
+import { SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
+import type { SqlDb } from "../../src/infra/db/sql.js";
+import { openTestDb, TEST_DATABASE_URL, type TestDb } from "../helpers/db.js";
+import { PLATFORM_KEY, bearer, openAdmin, registerCustomer, type AdminFixture } from "./admin-fixture.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const T0 = new Date("2026-11-29T09:00:00.000Z");
+
+const entry = (i: number): AuditEntryInput => ({
+  actorType: "customer", actorId: `c-${i}`, action: "transfer.submit", channel: "ussd", outcome: "ok", subject: `acct-${i}`, payload: { i },
+});
+const pinEntry = (i: number): AuditEntryInput => ({ ...entry(i), action: "pin.verify", subject: `cust-${i}` });
+const entries = (from: number, n: number, make = entry) => Array.from({ length: n }, (_, k) => make(from + k));
+
+/** What a superuser can do: switch the audit triggers off for a transaction. */
+async function asSuperuser(db: SqlDb, sql: string, params: unknown[] = []): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query("SET LOCAL session_replication_role = replica");
+    await tx.query(sql, params);
+  });
+}
+
+/** Cuts a chain's entries after `keep` and moves its head back onto entry `keep`: the chain left is valid. */
+async function cutTail(db: SqlDb, chain: number, keep: number): Promise<void> {
+  await asSuperuser(db, "DELETE FROM audit_log WHERE chain = $1 AND seq > $2", [chain, keep]);
+  await asSuperuser(db, "UPDATE audit_head SET last_seq = $2, last_hash = (SELECT hash FROM audit_log WHERE chain = $1 AND seq = $2) WHERE id = $1", [chain, keep]);
+}
+
+async function onOwnDb(run: (db: SqlDb, t: TestDb) => Promise<void>): Promise<void> {
+  const own = await openTestDb("postgres", { maxConnections: 2 });
+  try {
+    await run(own.db, own);
+  } finally {
+    await own.cleanup();
+  }
+}
+
+/** A fresh pair of chains: 10 entries on chain 1, 4 PIN attempts on chain 2. */
+async function twoChains(db: SqlDb): Promise<SqlAuditLog> {
+  const log = new SqlAuditLog(db, () => T0);
+  await log.append(entries(1, 10));
+  await log.append(entries(1, 4, pinEntry));
+  return log;
+}
+
+describe("audit anchors on PostgreSQL", () => {
+  it("an anchor names each chain's head; it holds while the chains only grow", async () => {
+    await onOwnDb(async (db) => {
+      const empty = await takeAuditAnchor(db, T0);
+      expect(formatAnchor(empty)).toBe(
+        `fingate-audit-anchor v1 at=2026-11-29T09:00:00.000Z chain1=0:${"0".repeat(64)} chain2=0:2438ab87b6a311496e0a1fe85b57b8ec40d7af37902c7f4bb54ad9f9d64bf74e`,
+      );
+      const log = await twoChains(db);
+      const anchor = await takeAuditAnchor(db, T0);
+      expect(anchor.points.map((p) => `${p.chain}:${p.seq}`)).toEqual(["1:10", "2:4"]);
+      const line = formatAnchor(anchor);
+      expect(parseAnchor(line)).toEqual(anchor);
+      await log.append(entries(11, 3));
+      await log.append(entries(5, 2, pinEntry));
+      for (const a of [empty, anchor, parseAnchor(line)]) expect(await checkAuditAnchor(db, a)).toEqual({ ok: true, problems: [] });
+    });
+  });
+
+  it("entries cut from a chain's end with its head moved back pass the walk, and the anchor names them", async () => {
+    await onOwnDb(async (db) => {
+      await twoChains(db);
+      const anchor = await takeAuditAnchor(db, T0);
+      await cutTail(db, 1, 7);
+      // The gap this closes: what is left is a valid chain with a matching head.
+      expect(await verifyAuditChain(db)).toEqual({ ok: true, checked: 11 });
+      expect(await checkAuditAnchor(db, anchor)).toEqual({
+        ok: false,
+        problems: [{ chain: 1, seq: 10n, reason: "the anchored entry 10 is missing: the chain now ends at entry 7, so entries 8..10 and any after them were cut from its end" }],
+      });
+      await cutTail(db, 2, 3);
+      expect((await checkAuditAnchor(db, anchor)).problems.map((p) => [p.chain, p.reason])).toEqual([
+        [1, expect.stringContaining("entries 8..10")],
+        [2, "the anchored entry 4 is missing: the chain now ends at entry 3, so entry 4 and any after it were cut from its end"],
+      ]);
+    });
+  });
+
+  it("a chain cut and appended to again up to the anchor's seq (every link valid) fails: the anchored hash is gone", async () => {
+    await onOwnDb(async (db) => {
+      const log = await twoChains(db);
+      const anchor = await takeAuditAnchor(db, T0);
+      await cutTail(db, 1, 4);
+      await log.append(entries(105, 8));
+      expect(await verifyAuditChain(db)).toEqual({ ok: true, checked: 16 });
+      const held = await checkAuditAnchor(db, anchor);
+      expect(held.ok).toBe(false);
+      expect(held.problems).toEqual([
+        { chain: 1, seq: 10n, reason: `entry 10 no longer has the anchored hash ${anchor.points[0]!.hash.slice(0, 12)}…: the chain was rewritten at or before entry 10` },
+      ]);
+    });
+  });
+
+  it("an anchor not of this gateway's chains is refused", async () => {
+    await onOwnDb(async (db) => {
+      const held = await checkAuditAnchor(db, parseAnchor(`fingate-audit-anchor v1 chain2=0:${"0".repeat(64)}`));
+      expect(held).toEqual({ ok: false, problems: [{ chain: 2, seq: 0n, reason: expect.stringContaining("genesis hash") }] });
+    });
+  });
+});
+
+/** Runs `tsx src/cli.ts …args` against a test schema. */
+function cli(schema: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli.ts"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, LOG_LEVEL: "silent" },
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.once("exit", (code) => resolve({ code, out, err }));
+  });
+}
+
+describe("fingate audit anchor / audit verify --anchor", () => {
+  it("prints an anchor line; verify with it holds, and names the tail cut that verify without it passes", async () => {
+    await onOwnDb(async (db, t) => {
+      await twoChains(db);
+      const taken = await cli(t.schema!, ["audit", "anchor"]);
+      expect(taken.code, taken.err).toBe(0);
+      const line = taken.out.trim();
+      expect(line).toMatch(/^fingate-audit-anchor v1 at=\S+ chain1=10:[0-9a-f]{64} chain2=4:[0-9a-f]{64}$/);
+
+      const held = await cli(t.schema!, ["audit", "verify", "--anchor", line]);
+      expect(held.code, held.err).toBe(0);
+      expect(held.out).toContain("anchor held: chain 1 through entry 10, chain 2 through entry 4");
+
+      await cutTail(db, 1, 8);
+      const blind = await cli(t.schema!, ["audit", "verify"]);
+      expect(blind.code, blind.err).toBe(0);
+      const caught = await cli(t.schema!, ["audit", "verify", `--anchor=${line}`]);
+      expect(caught.code).toBe(1);
+      expect(caught.err).toContain("audit anchor NOT HELD");
+      expect(caught.err).toContain("chain 1: the anchored entry 10 is missing: the chain now ends at entry 8, so entries 9..10 and any after them were cut from its end");
+      expect(caught.err).not.toContain("chain 2:");
+    });
+  }, 120_000);
+
+  it("refuses a malformed anchor with usage exit 2, saying what is wrong", async () => {
+    await onOwnDb(async (_db, t) => {
+      const bad = await cli(t.schema!, ["audit", "verify", "--anchor", "fingate-audit-anchor v1 chain1=10:abc"]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('not an audit anchor: "chain1=10:abc" is not chainN=seq:hash');
+      const stray = await cli(t.schema!, ["audit", "verify", "--anchr", "x"]);
+      expect(stray.code).toBe(2);
+      expect(stray.err).toContain("usage: fingate audit verify");
+    });
+  }, 60_000);
+});
+
+describe("admin API: anchors for the platform and for a bank", () => {
+  let f: AdminFixture;
+  beforeAll(async () => {
+    f = await openAdmin("postgres");
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  const get = (url: string, key: string) => request(f.app).get(url).set(...bearer(key));
+
+  it("the platform's anchor names both heads; its verify with the anchor names a tail cut that the walk passes", async () => {
+    const taken = await get("/admin/v1/audit/anchor", PLATFORM_KEY);
+    expect(taken.status).toBe(200);
+    const anchor = taken.body.anchor as string;
+    const heads = await f.test.db.query<{ id: number; last_seq: string }>("SELECT id, last_seq::text AS last_seq FROM audit_head ORDER BY id");
+    expect(taken.body.points.map((p: { chain: number; seq: string }) => `${p.chain}:${p.seq}`)).toEqual(heads.rows.map((r) => `${r.id}:${r.last_seq}`));
+    expect(anchor).toMatch(/^fingate-audit-anchor v1 at=\S+ chain1=[1-9][0-9]*:[0-9a-f]{64} chain2=/);
+    const verifyUrl = `/admin/v1/audit/verify?anchor=${encodeURIComponent(anchor)}`;
+    expect((await get(verifyUrl, PLATFORM_KEY)).body).toMatchObject({ ok: true, anchor: { ok: true, problems: [] } });
+
+    const last = BigInt(heads.rows[0]!.last_seq);
+    await cutTail(f.test.db, 1, Number(last - 1n));
+    expect((await get("/admin/v1/audit/verify", PLATFORM_KEY)).body.ok).toBe(true);
+    const caught = await get(verifyUrl, PLATFORM_KEY);
+    expect(caught.body).toMatchObject({
+      ok: false,
+      anchor: { ok: false, problems: [{ chain: 1, seq: String(last), reason: expect.stringContaining("cut from its end") }] },
+    });
+
+    const bad = await get(`/admin/v1/audit/verify?anchor=${encodeURIComponent("fingate-audit-anchor v2 chain1=1:x")}`, PLATFORM_KEY);
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain("not an audit anchor");
+  });
+
+  it("a bank's anchor names its own newest entries; its verify with the anchor names their cut, and tells nothing of others' entries", async () => {
+    await registerCustomer(f, f.a.id, "+254712800001");
+    // Bank b acts after bank a: the heads lie beyond a's entries.
+    await registerCustomer(f, f.b.id, "+254712800002");
+    const taken = await get(`/admin/v1/institutions/${f.a.id}/audit/anchor`, f.a.auditor);
+    expect(taken.status).toBe(200);
+    const own = await f.test.db.query<{ seq: string; hash: string }>(
+      "SELECT seq::text AS seq, hash FROM audit_log WHERE chain = 1 AND (subject = $1 OR subject IN (SELECT id::text FROM customers WHERE institution_id = $1::uuid)) ORDER BY seq DESC LIMIT 1",
+      [f.a.id],
+    );
+    const head = await f.test.db.query<{ seq: string }>("SELECT last_seq::text AS seq FROM audit_head WHERE id = 1");
+    expect(BigInt(head.rows[0]!.seq)).toBeGreaterThan(BigInt(own.rows[0]!.seq));
+    expect(taken.body.points).toEqual([{ chain: 1, seq: own.rows[0]!.seq, hash: own.rows[0]!.hash }]);
+    const anchor = taken.body.anchor as string;
+    const verifyUrl = `/admin/v1/institutions/${f.a.id}/audit/verify?anchor=${encodeURIComponent(anchor)}`;
+    expect((await get(verifyUrl, f.a.auditor)).body).toEqual({ ok: true, checkedAt: expect.any(String), anchor: { ok: true, problems: [] } });
+
+    // Bank b's anchor is its own: it does not hold for bank a, and a's check says nothing of where the head is.
+    const theirs = (await get(`/admin/v1/institutions/${f.b.id}/audit/anchor`, f.b.auditor)).body.anchor as string;
+    const foreign = await get(`/admin/v1/institutions/${f.a.id}/audit/verify?anchor=${encodeURIComponent(theirs)}`, f.a.auditor);
+    expect(foreign.body.ok).toBe(false);
+    const far = await get(`/admin/v1/institutions/${f.a.id}/audit/verify?anchor=${encodeURIComponent(`fingate-audit-anchor v1 chain1=99999:${"a".repeat(64)}`)}`, f.a.auditor);
+    // A seq beyond the head is answered as one within it that is not a's: no probing for how many entries all banks wrote.
+    const theirSeq = parseAnchor(theirs).points[0]!.seq.toString();
+    expect(far.body.anchor.problems[0].reason.replaceAll("99999", theirSeq)).toBe(foreign.body.anchor.problems[0].reason);
+
+    await cutTail(f.test.db, 1, Number(own.rows[0]!.seq) - 1);
+    expect((await get(`/admin/v1/institutions/${f.a.id}/audit/verify`, f.a.auditor)).body.ok).toBe(true);
+    const caught = await get(verifyUrl, f.a.auditor);
+    expect(caught.body).toMatchObject({
+      ok: false,
+      anchor: { ok: false, problems: [{ chain: 1, seq: own.rows[0]!.seq, reason: expect.stringContaining(`no longer holds this institution's entry ${own.rows[0]!.seq}`) }] },
+    });
+  });
+});
