@@ -5,7 +5,7 @@ import { openDatabase } from "./infra/db/open.js";
 import { verifyLedger } from "./infra/db/ledger-verify.js";
 import { verifyAuditChain } from "./infra/db/audit-store.js";
 import { verifyLedgerAgainstAudit } from "./infra/db/ledger-audit-verify.js";
-import { checkAuditAnchor, takeAuditAnchor } from "./infra/db/audit-anchor.js";
+import { checkAuditAnchor, readAnchorFile, takeAuditAnchor } from "./infra/db/audit-anchor.js";
 import { formatAnchor, InvalidAnchor, parseAnchor, type AuditAnchor } from "./core/audit/anchor.js";
 import { createPlatformKey } from "./infra/db/api-key-store.js";
 import { dialCommand } from "./cli/dial.js";
@@ -16,9 +16,10 @@ commands:
   start            migrate the database, then serve HTTP (PORT, default 3000)
   migrate          apply pending database migrations and exit
   ledger verify    check every ledger invariant; exit 1 on any violation
-  audit verify [--anchor '<line>']
+  audit verify [--anchor '<line>' | --anchor-file <path>]
                    walk both audit hash chains and check the ledger against them; exit 1 naming
-                   the first broken entry. With an anchor (from \`audit anchor\`), also check that
+                   the first broken entry. With an anchor (from \`audit anchor\`, or the last line
+                   of a file the gateway appends to, FINGATE_AUDIT_ANCHOR_FILE), also check that
                    the chains still hold the anchored entries with their hashes: entries cut
                    from the end, which a walk alone cannot see, are named
   audit anchor     print one line naming each chain's head (seq and hash) now: keep it outside
@@ -74,7 +75,7 @@ async function ledgerVerify(): Promise<number> {
 async function auditVerify(args: string[]): Promise<number> {
   let anchor: AuditAnchor | undefined;
   try {
-    anchor = anchorOption(args);
+    anchor = await anchorOption(args);
   } catch (error) {
     if (!(error instanceof InvalidAnchor || error instanceof UsageError)) throw error;
     console.error(error.message);
@@ -105,13 +106,22 @@ async function auditVerify(args: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
-/** `--anchor '<line>'` or `--anchor=<line>`; nothing else is accepted after `audit verify`. */
-function anchorOption(args: string[]): AuditAnchor | undefined {
+/** `--anchor '<line>'`, `--anchor=<line>`, `--anchor-file <path>` or `--anchor-file=<path>`; nothing else after `audit verify`. */
+async function anchorOption(args: string[]): Promise<AuditAnchor | undefined> {
   if (args.length === 0) return undefined;
   const [flag, ...rest] = args;
   if (flag === "--anchor" && rest.length > 0) return parseAnchor(rest.join(" "));
   if (flag?.startsWith("--anchor=") && rest.length === 0) return parseAnchor(flag.slice("--anchor=".length));
-  throw new UsageError(`usage: fingate audit verify [--anchor '<line printed by fingate audit anchor>']`);
+  const file = flag === "--anchor-file" && rest.length === 1 ? rest[0] : flag?.startsWith("--anchor-file=") && rest.length === 0 ? flag.slice("--anchor-file=".length) : undefined;
+  if (file) {
+    try {
+      return await readAnchorFile(file);
+    } catch (error) {
+      if (error instanceof InvalidAnchor) throw error;
+      throw new UsageError(`cannot read the anchor file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  throw new UsageError("usage: fingate audit verify [--anchor '<line printed by fingate audit anchor>' | --anchor-file <path>]");
 }
 
 async function auditAnchor(): Promise<number> {

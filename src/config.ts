@@ -51,6 +51,13 @@ export interface Config {
    * collection before the next one (0: V8's own, up to 300%). See heapGrowth in src/main.ts.
    */
   heapGrowthPercent: number;
+  /**
+   * FINGATE_AUDIT_ANCHOR_FILE: a file outside the database that the gateway appends an audit anchor
+   * line to (at start, every auditAnchorEveryMs while the log grows, at shutdown); unset: none.
+   */
+  auditAnchorFile: string | undefined;
+  /** FINGATE_AUDIT_ANCHOR_INTERVAL_MS: how often the anchor file gets a line while the log grows. */
+  auditAnchorEveryMs: number;
   /** Outbound SMS (src/sms/outbox): receipts and notices from the outbox to the SMPP links. */
   smsOutbound: {
     /** Sender address when a link's route names none and a message is no reply to an MO (FINGATE_SMS_SENDER). */
@@ -131,6 +138,10 @@ function smsLanguage(value: string): string {
   return value;
 }
 
+function anchorFile(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : path.resolve(value);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const schema = text(env, "DATABASE_SCHEMA");
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
@@ -159,6 +170,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agentCashOutTimeoutSec: int(env, "FINGATE_AGENT_CASH_OUT_TIMEOUT_SEC", 300, 30, 3_600),
     readCacheMs: int(env, "FINGATE_READ_CACHE_MS", 5_000, 0, 60_000),
     heapGrowthPercent: int(env, "FINGATE_HEAP_GROWTH_PERCENT", 80, 0, 300),
+    auditAnchorFile: anchorFile(text(env, "FINGATE_AUDIT_ANCHOR_FILE")),
+    auditAnchorEveryMs: int(env, "FINGATE_AUDIT_ANCHOR_INTERVAL_MS", 300_000, 1_000, 86_400_000),
     smsOutbound: {
       sender: smsSender(text(env, "FINGATE_SMS_SENDER") ?? "FINGATE"),
       maxAttempts: int(env, "FINGATE_SMS_OUTBOX_ATTEMPTS", 5, 1, 50),

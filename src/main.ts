@@ -12,6 +12,7 @@ import { hexKey32, resolveInstanceKey, type InstanceKeySpec } from "./infra/auth
 import { resolvePinKey } from "./infra/auth/pin-key.js";
 import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
 import { CoalescedAccountReads } from "./infra/db/coalesced-account-reads.js";
+import { startAnchorWriter } from "./infra/db/audit-anchor.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
 import { describeDatabase, openDatabase, withoutStatementTimeout } from "./infra/db/open.js";
@@ -64,6 +65,15 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     cashOutTimeoutSec: config.agentCashOutTimeoutSec,
     readCacheMs: config.readCacheMs,
   });
+  // Anchors of the audit chains outside the database (FINGATE_AUDIT_ANCHOR_FILE): a path that cannot be written stops the start.
+  const anchors = config.auditAnchorFile
+    ? await startAnchorWriter({
+      db,
+      file: config.auditAnchorFile,
+      everyMs: config.auditAnchorEveryMs,
+      onError: (error) => logger.warn({ err: error, file: config.auditAnchorFile }, "audit anchor not written"),
+    })
+    : undefined;
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);
   // On an empty embedded database: demo data, and the USSD channel on for it (src/demo/setup.ts).
   const demo = await prepareDemo({ config, db, ledger, services, logger });
@@ -127,6 +137,8 @@ export async function buildGateway(config: Config, logger = createLogger(config.
       await sms.close();
       await ussd?.close();
       await ledger.close();
+      // After the last writes: the final anchor names the heads as this instance leaves them.
+      await anchors?.stop();
       await services.close();
       await db.close();
       // Lines still buffered (LOG_BUFFER_BYTES) go out before the caller exits.

@@ -2,14 +2,20 @@
 // a chain's end after the head row was moved back with them, which a walk of the chain alone
 // cannot see (what remains is a valid chain).
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
 import { formatAnchor, parseAnchor } from "../../src/core/audit/anchor.js";
+import { loadConfig } from "../../src/config.js";
 import { checkAuditAnchor, takeAuditAnchor } from "../../src/infra/db/audit-anchor.js";
-import { SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
-import type { SqlDb } from "../../src/infra/db/sql.js";
+import { readHead, SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
+import { PostgresDb, type SqlDb } from "../../src/infra/db/sql.js";
+import { createLogger } from "../../src/infra/log.js";
+import { buildGateway } from "../../src/main.js";
 import { openTestDb, TEST_DATABASE_URL, type TestDb } from "../helpers/db.js";
 import { PLATFORM_KEY, bearer, openAdmin, registerCustomer, type AdminFixture } from "./admin-fixture.js";
 
@@ -232,5 +238,70 @@ describe("admin API: anchors for the platform and for a bank", () => {
       ok: false,
       anchor: { ok: false, problems: [{ chain: 1, seq: own.rows[0]!.seq, reason: expect.stringContaining(`no longer holds this institution's entry ${own.rows[0]!.seq}`) }] },
     });
+  });
+});
+
+describe("FINGATE_AUDIT_ANCHOR_FILE: the gateway appends anchors outside the database", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "fingate-anchor-"));
+  const schema = `t_${randomBytes(6).toString("hex")}`;
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    const admin = new PostgresDb({ connectionString: TEST_DATABASE_URL, maxConnections: 1 });
+    await admin.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.close();
+  });
+
+  const lines = (file: string) => readFileSync(file, "utf8").split("\n").filter((l) => l !== "");
+
+  it("at start, while the log grows and at shutdown; verify --anchor-file then names a tail cut the walk passes", async () => {
+    const file = path.join(dir, "anchors.log");
+    writeFileSync(file, "a line kept from before\n");
+    const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, DB_POOL_SIZE: "4", FINGATE_AUDIT_ANCHOR_FILE: file, FINGATE_AUDIT_ANCHOR_INTERVAL_MS: "1000" };
+    expect(loadConfig(env)).toMatchObject({ auditAnchorFile: file, auditAnchorEveryMs: 1_000 });
+    expect(loadConfig({})).toMatchObject({ auditAnchorFile: undefined, auditAnchorEveryMs: 300_000 });
+    expect(() => loadConfig({ FINGATE_AUDIT_ANCHOR_INTERVAL_MS: "10" })).toThrow("FINGATE_AUDIT_ANCHOR_INTERVAL_MS must be an integer from 1000");
+    const gateway = await buildGateway(loadConfig(env), createLogger("silent"));
+    let closed = false;
+    try {
+      const first = lines(file);
+      expect(first[0]).toBe("a line kept from before");
+      expect(first.slice(1).map((l) => parseAnchor(l).points.map((p) => `${p.chain}:${p.seq}`))).toEqual([["1:0", "2:0"]]);
+      await new SqlAuditLog(gateway.db).append(entries(1, 6));
+      // The next tick writes the moved head; a tick with nothing new writes nothing.
+      await expect.poll(() => lines(file).length, { timeout: 5_000, interval: 100 }).toBe(3);
+      expect(parseAnchor(lines(file)[2]!).points.map((p) => `${p.chain}:${p.seq}`)).toEqual(["1:6", "2:0"]);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(lines(file)).toHaveLength(3);
+      await new SqlAuditLog(gateway.db).append(entries(7, 2));
+      await gateway.close();
+      closed = true;
+      const last = lines(file).at(-1)!;
+      expect(parseAnchor(last).points[0]).toMatchObject({ chain: 1, seq: 8n });
+    } finally {
+      if (!closed) await gateway.close();
+    }
+
+    const own = new PostgresDb({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 2 });
+    try {
+      const held = await cli(schema, ["audit", "verify", "--anchor-file", file]);
+      expect(held.code, held.err).toBe(0);
+      await cutTail(own, 1, 5);
+      expect((await readHead(own, 1)).lastSeq).toBe(5n);
+      const caught = await cli(schema, ["audit", "verify", `--anchor-file=${file}`]);
+      expect(caught.code).toBe(1);
+      expect(caught.err).toContain("chain 1: the anchored entry 8 is missing: the chain now ends at entry 5, so entries 6..8 and any after them were cut from its end");
+      const tornAt = lines(file).length + 1;
+      writeFileSync(file, "torn fingate-audit-anchor v1 chain1=8:ab\n", { flag: "a" });
+      const torn = await cli(schema, ["audit", "verify", "--anchor-file", file]);
+      expect(torn.code).toBe(2);
+      expect(torn.err).toContain(`not an audit anchor: ${file} line ${tornAt}: it must start with`);
+    } finally {
+      await own.close();
+    }
+  }, 120_000);
+
+  it("a path that cannot be written stops the start, naming the variable", async () => {
+    const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, DB_POOL_SIZE: "2", FINGATE_AUDIT_ANCHOR_FILE: path.join(dir, "missing-dir", "anchors.log") };
+    await expect(buildGateway(loadConfig(env), createLogger("silent"))).rejects.toThrow(/^FINGATE_AUDIT_ANCHOR_FILE: cannot append an anchor to .*missing-dir/);
   });
 });

@@ -1,5 +1,15 @@
+import { open, readFile } from "node:fs/promises";
 import { AUDIT_CHAINS, type AuditChain } from "../../core/audit/audit-entry.js";
-import { judgeAnchor, type AnchorCheck, type AnchorFinding, type AnchorPoint, type AuditAnchor } from "../../core/audit/anchor.js";
+import {
+  formatAnchor,
+  InvalidAnchor,
+  judgeAnchor,
+  parseAnchor,
+  type AnchorCheck,
+  type AnchorFinding,
+  type AnchorPoint,
+  type AuditAnchor,
+} from "../../core/audit/anchor.js";
 import { visibleTo } from "./admin-queries.js";
 import type { SqlExecutor } from "./sql.js";
 
@@ -64,4 +74,88 @@ export async function checkAuditAnchor(db: SqlExecutor, anchor: AuditAnchor, ins
     else finding.scoped = true;
     return finding;
   });
+}
+
+/** Appends one line to `file` (created with mode 0640 if missing) and syncs it to disk before returning. */
+async function appendLine(file: string, line: string): Promise<void> {
+  const handle = await open(file, "a", 0o640);
+  try {
+    await handle.appendFile(`${line}\n`);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface AnchorWriter {
+  /** Takes an anchor and appends it when a head moved since the last line this writer wrote. */
+  writeNow(): Promise<boolean>;
+  /** Stops the timer and writes a last anchor (a failure is logged, not thrown). */
+  stop(): Promise<void>;
+}
+
+/**
+ * FINGATE_AUDIT_ANCHOR_FILE: the gateway appends an anchor line to a file outside the database at
+ * start, every `everyMs` while a head has moved, and at shutdown, so that entries cut from a
+ * chain's end later are named by `fingate audit verify --anchor-file`. The first write happens
+ * here and its failure stops the start (a path that cannot be written is a configuration error);
+ * later failures are logged and retried at the next tick. Several instances may append to one file.
+ */
+export async function startAnchorWriter(options: {
+  db: SqlExecutor;
+  file: string;
+  everyMs: number;
+  onError: (error: unknown) => void;
+}): Promise<AnchorWriter> {
+  let last = "";
+  let running: Promise<boolean> | null = null;
+  const writeNow = (): Promise<boolean> => {
+    // One write at a time: a slow disk must not pile up ticks.
+    running ??= (async () => {
+      try {
+        const anchor = await takeAuditAnchor(options.db);
+        const heads = anchor.points.map((p) => `${p.chain}=${p.seq}:${p.hash}`).join(" ");
+        if (heads === last) return false;
+        await appendLine(options.file, formatAnchor(anchor));
+        last = heads;
+        return true;
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+  try {
+    await writeNow();
+  } catch (error) {
+    throw new Error(`FINGATE_AUDIT_ANCHOR_FILE: cannot append an anchor to ${options.file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const timer = setInterval(() => void writeNow().catch(options.onError), options.everyMs);
+  timer.unref();
+  return {
+    writeNow,
+    stop: async () => {
+      clearInterval(timer);
+      await (running ?? Promise.resolve()).catch(() => undefined);
+      await writeNow().catch(options.onError);
+    },
+  };
+}
+
+/**
+ * The anchor of an anchor file: its last line (the newest anchor binds every entry before it). A
+ * last line that is not an anchor is refused, naming its line number, rather than skipped: a file
+ * whose end was damaged must not quietly verify against an older anchor.
+ */
+export async function readAnchorFile(file: string): Promise<AuditAnchor> {
+  const lines = (await readFile(file, "utf8")).split("\n");
+  let at = lines.length - 1;
+  while (at >= 0 && lines[at]!.trim() === "") at -= 1;
+  if (at < 0) throw new InvalidAnchor(`${file} holds no anchor line`);
+  try {
+    return parseAnchor(lines[at]!);
+  } catch (error) {
+    if (error instanceof InvalidAnchor) throw new InvalidAnchor(`${file} line ${at + 1}: ${error.message.replace(/^not an audit anchor: /, "")}`);
+    throw error;
+  }
 }
