@@ -16,7 +16,7 @@ import { readHead, SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audi
 import { PostgresDb, type SqlDb } from "../../src/infra/db/sql.js";
 import { createLogger } from "../../src/infra/log.js";
 import { buildGateway } from "../../src/main.js";
-import { openTestDb, TEST_DATABASE_URL, type TestDb } from "../helpers/db.js";
+import { openTestDb, STORE_KINDS, TEST_DATABASE_URL, type StoreKind, type TestDb } from "../helpers/db.js";
 import { PLATFORM_KEY, bearer, openAdmin, registerCustomer, type AdminFixture } from "./admin-fixture.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -42,8 +42,8 @@ async function cutTail(db: SqlDb, chain: number, keep: number): Promise<void> {
   await asSuperuser(db, "UPDATE audit_head SET last_seq = $2, last_hash = (SELECT hash FROM audit_log WHERE chain = $1 AND seq = $2) WHERE id = $1", [chain, keep]);
 }
 
-async function onOwnDb(run: (db: SqlDb, t: TestDb) => Promise<void>): Promise<void> {
-  const own = await openTestDb("postgres", { maxConnections: 2 });
+async function onOwnDb(run: (db: SqlDb, t: TestDb) => Promise<void>, kind: StoreKind = "postgres"): Promise<void> {
+  const own = await openTestDb(kind, { maxConnections: 2 });
   try {
     await run(own.db, own);
   } finally {
@@ -77,7 +77,7 @@ describe("audit anchors on PostgreSQL", () => {
     });
   });
 
-  it("entries cut from a chain's end with its head moved back pass the walk, and the anchor names them", async () => {
+  it.each(STORE_KINDS)("entries cut from a chain's end with its head moved back pass the walk, and the anchor names them (%s)", async (kind) => {
     await onOwnDb(async (db) => {
       await twoChains(db);
       const anchor = await takeAuditAnchor(db, T0);
@@ -93,7 +93,7 @@ describe("audit anchors on PostgreSQL", () => {
         [1, expect.stringContaining("entries 8..10")],
         [2, "the anchored entry 4 is missing: the chain now ends at entry 3, so entry 4 and any after it were cut from its end"],
       ]);
-    });
+    }, kind);
   });
 
   it("a chain cut and appended to again up to the anchor's seq (every link valid) fails: the anchored hash is gone", async () => {
