@@ -16,8 +16,8 @@ describe("SIM-swap cooling allowance over overlapping reports", () => {
   let payee: Customer;
   let n = 0;
 
-  const customer = async (): Promise<Customer> => {
-    const c = await w.register(`071262${String(++n).padStart(4, "0")}`, "Swap Achieng", "4827");
+  const customer = async (range = "071262"): Promise<Customer> => {
+    const c = await w.register(`${range}${String(++n).padStart(4, "0")}`, "Swap Achieng", "4827");
     await w.fund(c.walletAccountId, 50_000n);
     return c;
   };
@@ -82,19 +82,32 @@ describe("SIM-swap cooling allowance over overlapping reports", () => {
     expect(await send(c, 401n)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
   });
 
-  it("does not start the allowance again when a late report joins two coolings into one", async () => {
-    const c = await customer();
+  it("counts what both runs spent when a late report joins two coolings into one", async () => {
+    const c = await customer("071277");
     await report(c);
-    expect(await send(c, 1_000n)).toMatchObject({ ok: true });
+    expect(await send(c, 600n)).toMatchObject({ ok: true });
     // 100 hours on, a new swap: the first cooling had ended, a new allowance.
     w.clock.offsetMs = 100 * HOUR_MS;
     await report(c);
     expect(await send(c, 300n)).toMatchObject({ ok: true });
     // Then a report of a swap 50 hours after the first (occurring inside the first cooling, with
-    // the second swap inside its own): the number cooled all along. What the second allowance
-    // spent still counts (what the first spent is not added back: a documented limit).
+    // the second swap inside its own): the number cooled all along, one allowance for the whole
+    // of it, of which 600 + 300 are spent.
     await report(c, 50);
-    expect(await send(c, 701n)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await send(c, 101n)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await send(c, 100n)).toMatchObject({ ok: true });
+    expect(await send(c, 1n)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await w.balance(c.walletAccountId)).toBe(50_000n - 1_000n);
+  });
+
+  it("counts what both runs spent when a late report joins them before the later one spent", async () => {
+    const c = await customer("071277");
+    await report(c);
     expect(await send(c, 700n)).toMatchObject({ ok: true });
+    w.clock.offsetMs = 100 * HOUR_MS;
+    await report(c);
+    await report(c, 50);
+    expect(await send(c, 301n)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await send(c, 300n)).toMatchObject({ ok: true });
   });
 });

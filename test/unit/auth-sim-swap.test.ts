@@ -103,10 +103,10 @@ describe("SimSwapGuard", () => {
     const spendThrowing = (posted: () => Promise<boolean>) => guard.spend(check.cooling, 400n, boom, () => true, posted);
     // Not posted: given back. Posted, or the lookup failing too (outcome unknown): kept.
     await expect(spendThrowing(async () => false)).rejects.toThrow("ledger unavailable");
-    expect(store.spent.get(msisdn)?.spentMinor).toBe(0n);
+    expect(store.spentInRun(msisdn, new Date(0))).toBe(0n);
     await expect(spendThrowing(async () => true)).rejects.toThrow("ledger unavailable");
     await expect(spendThrowing(() => Promise.reject(new Error("timeout")))).rejects.toThrow("ledger unavailable");
-    expect(store.spent.get(msisdn)?.spentMinor).toBe(800n);
+    expect(store.spentInRun(msisdn, new Date(0))).toBe(800n);
   });
 
   it("clamps its policy", () => {

@@ -90,25 +90,36 @@ export class InMemoryPinStore implements PinStore {
 
 export class InMemorySimSwapStore implements SimSwapStore {
   readonly events: SimSwapEvent[] = [];
-  /** What left each reported number during its current cooling run (coolingRunStart), by number. */
-  readonly spent = new Map<string, { since: Date; spentMinor: bigint }>();
+  /**
+   * What left each reported number, by number and then by the start of the cooling run it left in
+   * (coolingRunStart when it was taken), as SqlSimSwapStore's rows: a run counts every row whose
+   * start is at or after its own, so runs that a late report joins count together.
+   */
+  readonly spent = new Map<string, Map<number, bigint>>();
 
   async spend(msisdn: string, amountMinor: bigint, maxMinor: bigint, coolingMs: number): Promise<Date | null> {
     const since = coolingRunStart(this.events.filter((e) => e.msisdn === msisdn).map((e) => e.occurredAt), coolingMs);
     if (since === null) return null;
-    const row = this.spent.get(msisdn);
-    const sameRun = row !== undefined && row.since.getTime() >= since.getTime();
-    const next = (sameRun ? row.spentMinor : 0n) + amountMinor;
-    if (next > maxMinor) return null;
-    this.spent.set(msisdn, { since, spentMinor: next });
+    const runs = this.spent.get(msisdn) ?? new Map<number, bigint>();
+    if (this.spentInRun(msisdn, since) + amountMinor > maxMinor) return null;
+    runs.set(since.getTime(), (runs.get(since.getTime()) ?? 0n) + amountMinor);
+    this.spent.set(msisdn, runs);
     return since;
   }
 
   async giveBack(msisdn: string, since: Date, amountMinor: bigint): Promise<void> {
-    const row = this.spent.get(msisdn);
-    if (!row || row.since.getTime() > since.getTime()) return;
-    const left = row.spentMinor - amountMinor;
-    row.spentMinor = left > 0n ? left : 0n;
+    const runs = this.spent.get(msisdn);
+    const taken = runs?.get(since.getTime());
+    if (!runs || taken === undefined) return;
+    const left = taken - amountMinor;
+    runs.set(since.getTime(), left > 0n ? left : 0n);
+  }
+
+  /** What counts towards the allowance of the run starting at since (its rows and those of runs joined to it). */
+  spentInRun(msisdn: string, since: Date): bigint {
+    let total = 0n;
+    for (const [start, minor] of this.spent.get(msisdn) ?? []) if (start >= since.getTime()) total += minor;
+    return total;
   }
 
   constructor(private readonly audit: InMemoryAuditLog) {}

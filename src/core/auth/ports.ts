@@ -176,11 +176,12 @@ export interface SimSwapStore {
    * total would then exceed maxMinor: null, with nothing written. A cooling run is the number's
    * overlapping cooling periods (coolingMs from each report's occurredAt) taken together, so a
    * second report while the number cools, or a re-report of the same swap, shares the allowance;
-   * a report after every earlier cooling ended starts a new run from zero (coolingRunStart).
-   * Concurrent calls for one number are decided one after the other. Answers the run's start, the
-   * token giveBack needs.
+   * a report after every earlier cooling ended starts a new run from zero (coolingRunStart). A late
+   * report that joins runs into one makes what each of them spent count in the whole. Concurrent
+   * calls for one number are decided one after the other. Answers the run's start, the token
+   * giveBack needs.
    */
   spend(msisdn: string, amountMinor: bigint, maxMinor: bigint, coolingMs: number): Promise<Date | null>;
-  /** Takes back a spend of the run starting at since whose money did not move (never below zero; nothing once a later run started). */
+  /** Takes back a spend of the run starting at since whose money did not move (never below zero), from what that run spent. */
   giveBack(msisdn: string, since: Date, amountMinor: bigint): Promise<void>;
 }

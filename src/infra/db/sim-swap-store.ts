@@ -18,27 +18,31 @@ const LATEST = `SELECT id, msisdn, kind, occurred_at, reported_at, reporter_type
   WHERE msisdn = $1 ORDER BY occurred_at DESC LIMIT 1`;
 
 // The number's cooling run (coolingRunStart in src/core/auth/cooling-run.ts): the latest report
-// that fell after the cooling of the report before it. The allowance row carries the start of the
-// run it counts for: a row whose start is at or after this run's is of this run (a late report
-// that joins two runs moves the start earlier, and what the later one spent still counts); an earlier one
-// is of a run that ended, and starts again from zero. The bound sits in the statement (the
-// conflict's row is locked and re-checked), so two payments at once cannot both pass when
-// together they exceed the allowance.
+// that fell after the cooling of the report before it. The allowance has a row per run, by the
+// run's start as it was when the row was written; every row whose start is at or after this run's
+// start counts towards it: its own, and those of later runs that a late report joined to it (what
+// each part spent counts in the whole). Rows of runs that had ended before this one began count
+// nothing. The caller holds the number's lock (LOCK), and the statement's snapshot is taken after
+// it, so two payments at once cannot both pass when together they exceed the allowance.
 const SPEND = `WITH run AS (
     SELECT max(occurred_at) AS since FROM (
       SELECT occurred_at, lag(occurred_at) OVER (ORDER BY occurred_at) AS previous FROM sim_swap_events WHERE msisdn = $1) e
-    WHERE previous IS NULL OR occurred_at >= previous + $4::bigint * interval '1 millisecond')
+    WHERE previous IS NULL OR occurred_at >= previous + $4::bigint * interval '1 millisecond'),
+  spent AS (
+    SELECT coalesce(sum(a.spent_minor), 0)::bigint AS total FROM sim_swap_allowance a, run WHERE a.msisdn = $1 AND a.since >= run.since)
   INSERT INTO sim_swap_allowance AS a (msisdn, since, spent_minor)
-  SELECT $1, run.since, $2::bigint FROM run WHERE run.since IS NOT NULL AND $2::bigint <= $3::bigint
-  ON CONFLICT (msisdn) DO UPDATE SET
-    spent_minor = (CASE WHEN a.since >= EXCLUDED.since THEN a.spent_minor ELSE 0 END) + EXCLUDED.spent_minor,
-    since = EXCLUDED.since
-  WHERE (CASE WHEN a.since >= EXCLUDED.since THEN a.spent_minor ELSE 0 END) + EXCLUDED.spent_minor <= $3::bigint
+  SELECT $1, run.since, $2::bigint FROM run, spent WHERE run.since IS NOT NULL AND spent.total + $2::bigint <= $3::bigint
+  ON CONFLICT (msisdn, since) DO UPDATE SET spent_minor = a.spent_minor + EXCLUDED.spent_minor
   RETURNING since`;
 
-// Only to the run that took it: once a later run started (its start is after since), nothing.
+// One number's spends one after the other (the rows of all its runs are summed, so no single row lock covers them).
+const LOCK = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`;
+const lockKey = (msisdn: string) => `fingate:sim-swap-allowance:${msisdn}`;
+
+// To the row that took it: it counts wherever that run's spending counts (in its own run, or in a
+// run a late report joined it to), and nowhere else.
 const GIVE_BACK = `UPDATE sim_swap_allowance SET spent_minor = GREATEST(0, spent_minor - $3::bigint)
-  WHERE msisdn = $1 AND date_trunc('milliseconds', since) <= $2::timestamptz`;
+  WHERE msisdn = $1 AND date_trunc('milliseconds', since) = $2::timestamptz`;
 
 /** SIM-swap reports in PostgreSQL (or PGlite); append-only, each with its audit entry. */
 export class SqlSimSwapStore implements SimSwapStore {
@@ -61,7 +65,10 @@ export class SqlSimSwapStore implements SimSwapStore {
   }
 
   async spend(msisdn: string, amountMinor: bigint, maxMinor: bigint, coolingMs: number): Promise<Date | null> {
-    const result = await this.db.query<{ since: Date }>(SPEND, [msisdn, amountMinor.toString(), maxMinor.toString(), String(Math.trunc(coolingMs))]);
+    const result = await this.db.transaction(async (tx) => {
+      await tx.query(LOCK, [lockKey(msisdn)]);
+      return tx.query<{ since: Date }>(SPEND, [msisdn, amountMinor.toString(), maxMinor.toString(), String(Math.trunc(coolingMs))]);
+    });
     const row = result.rows[0];
     return row ? new Date(row.since) : null;
   }
