@@ -8,6 +8,7 @@ import type { Customer } from "../../src/core/directory/types.js";
 import { FeeSchedules } from "../../src/core/fees/schedules.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import { Ledger } from "../../src/core/ledger/ledger.js";
+import type { LedgerStore } from "../../src/core/ledger/ports.js";
 import { LimitPolicies } from "../../src/core/limits/policies.js";
 import { SqlLedgerStore } from "../../src/infra/db/ledger-store.js";
 import { verifyLedger } from "../../src/infra/db/ledger-verify.js";
@@ -43,9 +44,10 @@ export interface AgentsWorld {
 
 let agentCounter = 0;
 
-export async function openAgentsWorld(code: string): Promise<AgentsWorld> {
+/** wrapStore: the ledger's store as the services get it (a test's fault injection around the real one). */
+export async function openAgentsWorld(code: string, wrapStore: (store: LedgerStore) => LedgerStore = (s) => s): Promise<AgentsWorld> {
   const test = await openTestDb("postgres", { maxConnections: 24 });
-  const ledger = new Ledger(new SqlLedgerStore(test.db), { isRetryable: isRetryableSqlError });
+  const ledger = new Ledger(wrapStore(new SqlLedgerStore(test.db)), { isRetryable: isRetryableSqlError });
   const clock = { offsetMs: 0 };
   const services = buildServices(test.db, ledger, { schema: test.schema, clock: () => new Date(Date.now() + clock.offsetMs) });
   const { institutionId, bankAccountId } = await openKenyanInstitution(test.db, services, ledger, code, "Agents KE");

@@ -1,6 +1,6 @@
 // What a payment takes from a SIM-swap cooling allowance before its money moves is given back when
-// the move then throws (an outage, not a refusal) and its transfer is not in the ledger: the money
-// never moved, and the customer's allowance must not shrink for it. A move that threw after its
+// the move then throws (an outage, not a refusal) and its transfer, abandoned (Ledger.abandon), is
+// refused for good: the money never moved, and the customer's allowance must not shrink for it. A move that threw after its
 // transfer posted keeps it: that money did leave. Over real PostgreSQL; the writes fail for real
 // (a trigger refuses the row).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

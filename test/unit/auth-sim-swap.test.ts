@@ -91,7 +91,7 @@ describe("SimSwapGuard", () => {
     expect(await spend(1_000n)).toEqual({ ok: true });
   });
 
-  it("gives an amount taken back after a move threw only when the lookup says its transfer is not there", async () => {
+  it("gives an amount taken back after a move threw only when abandon says its transfer is refused for good", async () => {
     const msisdn = "+254712620801";
     const { guard, store } = setup();
     await guard.report({ ...telco, msisdn, kind: "sim_swap" });
@@ -100,11 +100,11 @@ describe("SimSwapGuard", () => {
     const boom = async (): Promise<{ ok: true }> => {
       throw new Error("ledger unavailable");
     };
-    const spendThrowing = (posted: () => Promise<boolean>) => guard.spend(check.cooling, 400n, boom, () => true, posted);
-    // Not posted: given back. Posted, or the lookup failing too (outcome unknown): kept.
-    await expect(spendThrowing(async () => false)).rejects.toThrow("ledger unavailable");
-    expect(store.spentInRun(msisdn, new Date(0))).toBe(0n);
+    const spendThrowing = (abandon: () => Promise<boolean>) => guard.spend(check.cooling, 400n, boom, () => true, abandon);
+    // Refused for good: given back. Posted, or abandon failing too (outcome unknown): kept.
     await expect(spendThrowing(async () => true)).rejects.toThrow("ledger unavailable");
+    expect(store.spentInRun(msisdn, new Date(0))).toBe(0n);
+    await expect(spendThrowing(async () => false)).rejects.toThrow("ledger unavailable");
     await expect(spendThrowing(() => Promise.reject(new Error("timeout")))).rejects.toThrow("ledger unavailable");
     expect(store.spentInRun(msisdn, new Date(0))).toBe(800n);
   });

@@ -87,6 +87,7 @@ const ALL_CODES: Record<TransferResultCode, true> = {
   daily_amount_exceeded: true,
   monthly_amount_exceeded: true,
   balance_limit_exceeded: true,
+  transfer_abandoned: true,
 };
 
 const produced = new Set<TransferResultCode>();
@@ -156,6 +157,31 @@ afterAll(() => {
   // Runs only when the whole file ran; a filtered run (-t) would see a partial set.
   const missing = Object.keys(ALL_CODES).filter((c) => !produced.has(c as TransferResultCode));
   if (produced.size > 30) expect(missing).toEqual([]);
+});
+
+describe("abandoning an id whose outcome is unknown (Ledger.abandon)", () => {
+  const abandon = (name: string): TransferInput => ({ id: id(name), code: "abandoned", abandon: true });
+
+  it("records an id never seen as refused, and refuses every later transfer of it", () => {
+    const start = snapshot({ accounts: basicAccounts() });
+    const made = expectRefused(start, abandon("lost"), "transfer_abandoned");
+    const after = advance(start, made);
+    expectRefused(after, single("lost", "alice", "bob", 5n), "transfer_abandoned");
+    expectRefused(after, abandon("lost"), "transfer_abandoned");
+  });
+
+  it("answers exists for an id that posted, and a recorded refusal as it was recorded", () => {
+    const start = snapshot({ accounts: basicAccounts() });
+    const posted = decide(start, [[single("sent", "alice", "bob", 5n)], [single("short", "alice", "bob", 5_000n)]]);
+    const after = advance(start, posted);
+    expect(one(after, abandon("sent")).code).toBe("exists");
+    expect(one(after, abandon("sent")).decision.failures).toEqual([]);
+    expectRefused(after, abandon("short"), "exceeds_credits");
+  });
+
+  it("is refused as bad input inside a linked group", () => {
+    expect(validate(abandon("grouped"))).toBe("invalid_kind");
+  });
 });
 
 describe("validateTransfer", () => {

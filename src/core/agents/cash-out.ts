@@ -330,7 +330,7 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
   // During a SIM swap's cooling the amount and fee come out of the period's allowance (a total).
-  // Whether a throw posted is read afresh (not through posted, which may have answered before the move).
+  // A throw gives the amount back only once the approval's post is abandoned (refused for good).
   return kit.spendDuringCooling(swap.cooling, record.amountMinor + record.feeMinor, postId(record.pendingId, "amount"), () => postApproval(kit, own, posted));
 }
 

@@ -20,7 +20,7 @@ import { AGENT_CHANNELS, MAX_AGENT_AMOUNT_MINOR, type Agent, type AgentChannel, 
 
 export interface AgentsDeps {
   store: AgentStore;
-  ledger: Pick<Ledger, "submitLinked" | "getTransfer" | "getAccounts" | "createAccounts" | "listAccountTransfers"> & SystemAccountLedger;
+  ledger: Pick<Ledger, "submitLinked" | "getTransfer" | "abandon" | "getAccounts" | "createAccounts" | "listAccountTransfers"> & SystemAccountLedger;
   directory: Pick<Directory, "getCustomer" | "resolvePayee">;
   pins: Pick<PinService, "verifyPin" | "setPin">;
   simSwap: Pick<SimSwapGuard, "checkSpend" | "spend">;
@@ -185,12 +185,12 @@ export class AgentKit {
   /**
    * Moves money that leaves a number under cooling only if the cooling period's allowance (a total
    * over the period) still covers amountMinor, taken atomically first and given back when nothing
-   * moved (a refusal, a replay of a move already counted, or a move that threw while transferId,
-   * the move's first transfer, is not in the ledger).
+   * moved (a refusal, a replay of a move already counted, or a move that threw whose transferId,
+   * the move's first transfer, Ledger.abandon then refused for good: its linked group goes with it).
    */
   async spendDuringCooling(cooling: Cooling | null, amountMinor: bigint, transferId: string, move: () => Promise<AgentResult<CashReceipt>>): Promise<AgentResult<CashReceipt>> {
-    const posted = () => this.deps.ledger.getTransfer(transferId).then((t) => t !== null);
-    const result = await this.deps.simSwap.spend(cooling, amountMinor, move, (r) => r.ok && !r.replayed, posted);
+    const abandon = () => this.deps.ledger.abandon(transferId);
+    const result = await this.deps.simSwap.spend(cooling, amountMinor, move, (r) => r.ok && !r.replayed, abandon);
     if (!result.ok && result.code === "sim_swap_cooling" && "endsAt" in result) return refuse("sim_swap_cooling", { until: result.endsAt });
     return result as AgentResult<CashReceipt>;
   }

@@ -145,18 +145,21 @@ export class SimSwapGuard {
    * Runs move with amountMinor taken first from the number's cooling allowance (atomically: two
    * payments at once cannot together exceed it), given back when the money did not move: `moved`
    * false (a refusal, or a replay of a payment already counted), or a move that threw and whose
-   * transfer did not post (`posted`, read by the move's transfer id after the throw, says false:
-   * the ledger's writer rejects a submission only once its database work failed, and a posted
-   * transfer is there to read whatever failed after it). A move that threw after posting, or
-   * whose outcome cannot be read, keeps the amount: the money may have moved, and an allowance
-   * spent for nothing errs on the customer's side of safety. Without cooling, just move.
+   * transfer certainly did not post and never will. A move that throws may have posted, or may
+   * still post: a write whose connection dropped or timed out can land after its error was seen,
+   * so a read that finds nothing then proves nothing. `abandon` settles it (Ledger.abandon on the
+   * move's transfer id: recorded as refused unless it posted, so that a write still in flight is
+   * refused when it comes) and answers true only when the transfer is refused for good. A move
+   * that posted, or whose abandon fails too (outcome unknown), keeps the amount: the money may
+   * have moved, and an allowance spent for nothing errs on the customer's side of safety. Without
+   * cooling, just move.
    */
   async spend<R>(
     cooling: Cooling | null,
     amountMinor: bigint,
     move: () => Promise<R>,
     moved: (result: R) => boolean,
-    posted: () => Promise<boolean>,
+    abandon: () => Promise<boolean>,
   ): Promise<R | SimSwapCooling> {
     if (cooling === null) return move();
     const since = await this.store.spend(cooling.msisdn, amountMinor, this.policy.maxOutgoingMinor, this.policy.coolingHours * 3_600_000);
@@ -166,7 +169,7 @@ export class SimSwapGuard {
       result = await move();
     } catch (error) {
       // The move's own error is what the caller must see; a give-back that fails too keeps the amount.
-      if (await surelyNotPosted(posted)) await this.store.giveBack(cooling.msisdn, since, amountMinor).catch(() => undefined);
+      if (await surelyAbandoned(abandon)) await this.store.giveBack(cooling.msisdn, since, amountMinor).catch(() => undefined);
       throw error;
     }
     if (!moved(result)) await this.store.giveBack(cooling.msisdn, since, amountMinor);
@@ -206,10 +209,10 @@ export class SimSwapGuard {
   }
 }
 
-/** True only when the lookup answers that the move's transfer is not in the ledger; a failed lookup is no answer. */
-async function surelyNotPosted(posted: () => Promise<boolean>): Promise<boolean> {
+/** True only when abandon answers that the move's transfer is refused for good; a failed abandon is no answer. */
+async function surelyAbandoned(abandon: () => Promise<boolean>): Promise<boolean> {
   try {
-    return !(await posted());
+    return (await abandon()) === true;
   } catch {
     return false;
   }

@@ -7,6 +7,8 @@ import type { Transfer, TransferFailure, TransferInput, TransferResultCode } fro
  * omit (accounts, amount) count as the same when omitted.
  */
 export function compareWithExisting(input: TransferInput, existing: Transfer | TransferFailure): TransferResultCode {
+  // An abandoned id is refused whatever is submitted under it (its row records no fields to compare).
+  if (isFailure(existing) && existing.result === "transfer_abandoned") return existing.result;
   const kind = input.kind ?? "single";
   if (kind !== existing.kind) return "exists_with_different_kind";
   const resolution = kind === "post" || kind === "void";

@@ -1,6 +1,6 @@
 import type { LimitCode } from "../limits/types.js";
 import { compareWithExisting } from "./compare.js";
-import { derivedUuid } from "./ids.js";
+import { derivedUuid, isUuid } from "./ids.js";
 import { checkLimits, givenBack, usageKey, type UsageKey, type UsageRow } from "./limits-check.js";
 import { isFailure, type BatchDecision, type CountedUsage, type LedgerSnapshot, type OutboxNotice, type PendingState } from "./snapshot.js";
 import {
@@ -120,6 +120,7 @@ class BatchDecider {
    */
   private applySingle(group: TransferInput[]): TransferResult[] {
     const input = group[0]!;
+    if (input.abandon === true) return this.abandonOne(input);
     this.groupMade.clear();
     this.groupPendings.clear();
     const outcome = this.applyOne(input, NO_UNDO);
@@ -128,6 +129,25 @@ class BatchDecider {
     if (outcome.transfer) this.stage(outcome.transfer);
     if (code === "ok" && input.notices) this.queueNotices(input.id, input.notices);
     return [{ id: input.id, result: code }];
+  }
+
+  /**
+   * Ledger.abandon's input: an id already in the ledger is answered as it stands (a transfer:
+   * `exists`; a recorded failure: its result), any other is recorded as refused, transfer_abandoned,
+   * so that no later write of it can post (the write statement refuses an id recorded in the other
+   * table, ledger_ids_unseen) and every retry of it is refused the same.
+   */
+  private abandonOne(input: TransferInput): TransferResult[] {
+    if (!isUuid(input.id)) return [{ id: input.id, result: "invalid_id" }];
+    const seen = this.lookup(input.id);
+    if (seen) return [isFailure(seen) ? recordedResult(seen) : { id: input.id, result: "exists" }];
+    const failure: TransferFailure = {
+      id: input.id, result: "transfer_abandoned", kind: "single", debitAccountId: null, creditAccountId: null, amountMinor: null,
+      pendingId: null, createdAt: this.now, limitParty: null,
+    };
+    this.failures.push(failure);
+    this.staged.set(input.id, failure);
+    return [{ id: input.id, result: "transfer_abandoned" }];
   }
 
   /** A transfer of an accepted group: written with the batch, and found by later groups in it. */

@@ -2,6 +2,7 @@ import { derivedUuid, isUuid, uuidv7 } from "./ids.js";
 import type { LedgerStore, TransferPage } from "./ports.js";
 import {
   ACCOUNT_KINDS,
+  RECORDED_FAILURES,
   type Account,
   type NewAccount,
   type Transfer,
@@ -50,6 +51,21 @@ export class Ledger {
   /** Several transfers applied all-or-nothing, such as a payment and its fee. */
   submitLinked(inputs: TransferInput[]): Promise<TransferResult[]> {
     return this.writer.submit(inputs);
+  }
+
+  /**
+   * For a caller that cannot tell whether transfer `id` was written (its submission threw: a
+   * dropped connection or a timeout, where the write or its COMMIT may still land after the error
+   * was seen, so a read that finds nothing proves nothing): settles it for good, in a batch of the
+   * ledger's own. Unless a transfer of that id is in the ledger, the id is recorded as refused
+   * (transfer_abandoned): a write of it still in flight is then refused when it comes (no id is both
+   * a transfer and a failure, checked under the audit head that every write holds to its COMMIT),
+   * and a retry of it too. True when the id is refused for good (now or before: it never posts);
+   * false when it posted. A throw is no answer: the outcome is still unknown.
+   */
+  async abandon(id: string): Promise<boolean> {
+    const r = await this.writer.submitOne({ id, code: "abandoned", abandon: true });
+    return RECORDED_FAILURES.has(r.result);
   }
 
   async getAccount(id: string): Promise<Account | null> {

@@ -80,6 +80,11 @@ export interface TransferInput {
   expiry?: boolean;
   /** The sweep's clock, for an expiry void: expiry is judged as of this time rather than now. */
   expiryAsOf?: Date;
+  /**
+   * Set only by Ledger.abandon: no transfer, but the id recorded as refused (transfer_abandoned)
+   * unless it is already in the ledger. Alone in its submission; every other field is ignored.
+   */
+  abandon?: true;
 }
 
 /**
@@ -209,6 +214,8 @@ export type TransferResultCode =
   | "exceeds_debits"
   | "invalid_limits"
   | "invalid_notices"
+  /** The id was given up by a caller that could not tell whether it posted (Ledger.abandon): it never will. */
+  | "transfer_abandoned"
   | LimitCode;
 
 export interface TransferResult {
@@ -265,6 +272,7 @@ export const RECORDED_FAILURES: ReadonlySet<TransferResultCode> = new Set([
   "daily_amount_exceeded",
   "monthly_amount_exceeded",
   "balance_limit_exceeded",
+  "transfer_abandoned",
 ]);
 
 export const MAX_LINKED_GROUP = 16;

@@ -96,6 +96,8 @@ function validateResolution(t: TransferInput): TransferResultCode | null {
  */
 export function validateTransfer(t: TransferInput): TransferResultCode | null {
   if (!isUuid(t.id)) return "invalid_id";
+  // Ledger.abandon's input is decided alone (BatchDecider.abandonOne), never as a member of a group.
+  if (t.abandon !== undefined) return "invalid_kind";
   const kind = t.kind ?? "single";
   if (!KINDS.has(kind)) return "invalid_kind";
   if (typeof t.code !== "string" || !CODE_RE.test(t.code)) return "invalid_code";

@@ -20,7 +20,7 @@ import { refusalFor } from "./refusals.js";
 import type { P2PQuote, P2PReceipt, P2PRequest, P2PSend, PaymentRefusal } from "./types.js";
 
 export interface PaymentsDeps {
-  ledger: Pick<Ledger, "submitLinked" | "getTransfer"> & SystemAccountLedger;
+  ledger: Pick<Ledger, "submitLinked" | "getTransfer" | "abandon"> & SystemAccountLedger;
   directory: Pick<Directory, "getCustomer" | "resolvePayee" | "listInstruments" | "getProfile">;
   pins: Pick<PinService, "verifyPin">;
   simSwap: Pick<SimSwapGuard, "checkSpend" | "outgoingCheck" | "spend">;
@@ -151,9 +151,10 @@ export class Payments {
     if (!result.ok) return result.code === "pin_locked" ? refuse("pin_locked", { until: result.lockedUntil }) : refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");
     // During a SIM swap's cooling the payment and its fee come out of the period's allowance, a
     // total (not a figure per payment), taken atomically before the money moves. A move that threw
-    // gives it back only if the payment's transfer (its id is the payment's) is not in the ledger.
-    const posted = () => this.deps.ledger.getTransfer(request.paymentId).then((t) => t !== null);
-    const moved = await this.deps.simSwap.spend(swap.cooling, total, () => this.move(request, parties, debitAccountId, fee.feeMinor), (r) => r.ok && !r.replayed, posted);
+    // gives it back only once the payment's transfer (its id is the payment's; the fee goes with it,
+    // all or nothing) is abandoned: refused for good, so that a write of it still in flight cannot land.
+    const abandon = () => this.deps.ledger.abandon(request.paymentId);
+    const moved = await this.deps.simSwap.spend(swap.cooling, total, () => this.move(request, parties, debitAccountId, fee.feeMinor), (r) => r.ok && !r.replayed, abandon);
     if (!moved.ok && "endsAt" in moved) return orPosted(refuse("sim_swap_cooling", { until: moved.endsAt }));
     // Posted to the payee's account of then (they have a new default since): its receipt.
     return !moved.ok && moved.code === "payment_id_reused" ? orPosted(moved) : moved;

@@ -272,7 +272,10 @@ export class SqlLedgerStore implements LedgerStore {
    * accountsFromLine).
    */
   private async applyBatchPg(db: PostgresDb, keys: BatchKeys, decide: (snapshot: LedgerSnapshot) => BatchDecision): Promise<BatchDecision> {
-    const cached = this.cache?.snapshotFor(keys);
+    // A batch that names no account (Ledger.abandon's alone) is decided on what its ids are, which
+    // only the locked path reads: on the cached one a conflict would drop no copy, and it would
+    // be decided the same way, and conflict, again and again.
+    const cached = keys.accountIds.length > 0 ? this.cache?.snapshotFor(keys) : undefined;
     return cached ? this.applyCached(db, keys, decide, cached) : this.applyLocked(db, keys, decide);
   }
 
