@@ -91,6 +91,26 @@ describe("SimSwapGuard", () => {
     expect(await spend(1_000n)).toEqual({ ok: true });
   });
 
+  it("counts what both runs spent once a late report joins them into one (in-memory store)", async () => {
+    const msisdn = "+254712770901";
+    const { guard, advance } = setup();
+    const spend = async (amountMinor: bigint) => {
+      const check = await guard.checkSpend(msisdn, amountMinor);
+      if (!check.ok) return check;
+      return guard.spend(check.cooling, amountMinor, async () => ({ ok: true as const }), () => true, async () => false);
+    };
+    await guard.report({ ...telco, msisdn, kind: "sim_swap" });
+    const first = (await guard.coolingEndsAt(msisdn))!.getTime() - 72 * 3_600_000;
+    expect(await spend(600n)).toEqual({ ok: true });
+    advance(100 * 3_600_000);
+    await guard.report({ ...telco, msisdn, kind: "sim_swap" });
+    expect(await spend(300n)).toEqual({ ok: true });
+    // A swap 50 hours after the first, reported late: one cooling all along, 900 of it spent.
+    await guard.report({ ...telco, msisdn, kind: "sim_swap", occurredAt: new Date(first + 50 * 3_600_000) });
+    expect(await spend(101n)).toMatchObject({ ok: false, code: "sim_swap_cooling" });
+    expect(await spend(100n)).toEqual({ ok: true });
+  });
+
   it("gives an amount taken back after a move threw only when abandon says its transfer is refused for good", async () => {
     const msisdn = "+254712620801";
     const { guard, store } = setup();
