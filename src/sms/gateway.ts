@@ -31,6 +31,7 @@ import { SqlMoLog } from "./commands/mo-log.js";
 import { MAX_MO_PARTS, MoPartSealer, SqlMoParts } from "./commands/mo-parts.js";
 import { SqlOptOuts } from "./commands/opt-outs.js";
 import { PendingMoSealer, type PendingMoRecovery } from "./commands/mo-pending.js";
+import type { IncomingSms } from "./commands/mo-claims.js";
 import { DEFAULT_MO_RATE_LIMIT, FallbackRateLimiter, MemoryRateLimiter, RedisRateLimiter, type RateLimit, type RateLimiter } from "./commands/rate-limit.js";
 import { OutboxReplies } from "./commands/outbox-replies.js";
 import type { Replies } from "./commands/replies.js";
@@ -85,7 +86,7 @@ export interface SmsGateway {
   /** The listener's port, or null when it is off. */
   smppPort: number | null;
   /** Runs acknowledged commands a dead or failed run left unanswered (on a timer; sweep() for tests). */
-  pending: PendingMoRecovery | null;
+  pending: PendingMoRecovery<IncomingSms> | null;
   close(): Promise<void>;
 }
 

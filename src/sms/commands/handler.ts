@@ -16,7 +16,7 @@ import { CoreDirectoryPort, LedgerAccountsPort } from "../../menus/adapters/core
 import { parseAmount } from "../../menus/engine/amounts.js";
 import type { CustomerRef, Language } from "../../menus/index.js";
 import type { P2PReceipt } from "../../core/payments/types.js";
-import { MoClaims, type IncomingSms } from "./mo-claims.js";
+import { MoClaims, SEND_WINDOW_SEC, type IncomingSms } from "./mo-claims.js";
 import type { MoClaim, SqlMoLog } from "./mo-log.js";
 import { PendingMoRecovery, type PendingMoSealer } from "./mo-pending.js";
 import type { SqlOptOuts } from "./opt-outs.js";
@@ -64,7 +64,7 @@ export interface SmsCommandDeps {
   /** How long a paid SEND's repeat is answered "already sent" instead of paying (default SEND_WINDOW_SEC). */
   sendWindowSec?: number;
   /** Keeps each acknowledged message, sealed, until it is answered (see mo-pending.ts); without it a run that dies loses the message. */
-  pendingSealer?: PendingMoSealer;
+  pendingSealer?: PendingMoSealer<IncomingSms>;
   statementRows?: number;
   /**
    * true once the ledger writes a payment's receipts (Payments attaches them as notices) to the
@@ -139,10 +139,13 @@ export class SmsCommands {
   }
 
   /** Runs what earlier runs (here or in a process that died) acknowledged and left unanswered. */
-  pendingRecovery(): PendingMoRecovery | null {
+  pendingRecovery(): PendingMoRecovery<IncomingSms> | null {
     const sealer = this.deps.pendingSealer;
     if (!sealer) return null;
-    return new PendingMoRecovery({ moLog: this.deps.moLog, sealer, run: (sms, claim) => this.run(sms, claim), logger: this.deps.logger, sendWindowSec: this.deps.sendWindowSec });
+    // Within the SEND window the customer's own repeat of the text is recognised as this message;
+    // a later run could pay what the customer has since paid another way.
+    const sendWindowSec = this.deps.sendWindowSec ?? SEND_WINDOW_SEC;
+    return new PendingMoRecovery({ moLog: this.deps.moLog, sealer, run: (sms, claim) => this.run(sms, claim), logger: this.deps.logger, sendWindowSec, maxAgeSec: sendWindowSec });
   }
 
   /** Resolves once every message being run has finished (for shutdown). */

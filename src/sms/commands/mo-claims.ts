@@ -61,7 +61,7 @@ export interface MoClaimOptions {
   repeatAfterSec?: number;
   sendWindowSec?: number;
   /** Keeps each message, sealed, until it is answered, so that a run that died is run again (mo-pending.ts). */
-  pendingSealer?: PendingMoSealer;
+  pendingSealer?: PendingMoSealer<IncomingSms>;
 }
 
 export class MoClaims {

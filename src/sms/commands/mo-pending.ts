@@ -8,38 +8,34 @@
  * - under the first run's own claim (same id, same attempt): a payment the dead run made has the
  *   same transfer id, so the ledger answers it without paying twice;
  * - only once no run holds the message's lease (a run in flight elsewhere is left alone);
- * - for PENDING_MAX_AGE_SEC after the message came: the SEND window, within which the customer's
+ * - for maxAgeSec after the message came (the commands give the SEND window), within which the customer's
  *   own repeat of the text is still recognised as this message. Later it is dropped (logged by its
  *   command word), so that a late run cannot pay what the customer has since paid another way.
  */
 import { openGcm, sealGcm } from "../links/secrets.js";
-import type { IncomingSms } from "./mo-claims.js";
-import { SEND_WINDOW_SEC } from "./mo-claims.js";
 import type { MoClaim, PendingRow, SqlMoLog } from "./mo-log.js";
-
-/** How long after it came an unanswered message may still be run. */
-export const PENDING_MAX_AGE_SEC = SEND_WINDOW_SEC;
 /** How often the sweep looks (a dead run's lease lapses after MO_LEASE_SEC first). */
 export const PENDING_SWEEP_EVERY_MS = 15_000;
 /** Messages run per sweep at most: a backlog drains over several sweeps. */
 const PENDING_PER_SWEEP = 50;
 
-export class PendingMoSealer {
+/** The message as the commands receive it (IncomingSms); generic here so that this file imports nothing of theirs. */
+export class PendingMoSealer<M extends { linkId: string }> {
   constructor(private readonly key: Uint8Array) {
     if (key.length !== 32) throw new Error("the pending MO key must have 32 bytes");
   }
 
   /** Bound to the record's place (scope and key), so that it cannot be run under another message's record. */
-  seal(sms: IncomingSms, scope: string, moKey: string): string {
+  seal(sms: M, scope: string, moKey: string): string {
     return sealGcm(this.key, place(scope, moKey), JSON.stringify(sms)).join(".");
   }
 
   /** null when sealed under another key (FINGATE_SMS_SECRET_KEY changed) or for another place. */
-  open(sealed: string, scope: string, moKey: string): IncomingSms | null {
+  open(sealed: string, scope: string, moKey: string): M | null {
     const [iv, tag, data] = sealed.split(".");
     if (!iv || !tag || data === undefined) return null;
     const json = openGcm(this.key, place(scope, moKey), iv, tag, data);
-    return json === null ? null : (JSON.parse(json) as IncomingSms);
+    return json === null ? null : (JSON.parse(json) as M);
   }
 }
 
@@ -51,22 +47,23 @@ export interface PendingLogger {
   error(obj: object, msg: string): void;
 }
 
-export interface PendingRecoveryDeps {
+export interface PendingRecoveryDeps<M extends { linkId: string }> {
   moLog: SqlMoLog;
-  sealer: PendingMoSealer;
+  sealer: PendingMoSealer<M>;
   /** Runs a message under its claim and answers it (SmsCommands.run). */
-  run(sms: IncomingSms, claim: MoClaim): Promise<void>;
+  run(sms: M, claim: MoClaim): Promise<void>;
   logger: PendingLogger;
-  /** For a repeat of a paid SEND: as the commands' SEND window (default SEND_WINDOW_SEC). */
-  sendWindowSec?: number;
-  maxAgeSec?: number;
+  /** For a repeat of a paid SEND: the commands' SEND window. */
+  sendWindowSec: number;
+  /** How long after it came an unanswered message may still be run. */
+  maxAgeSec: number;
 }
 
-export class PendingMoRecovery {
+export class PendingMoRecovery<M extends { linkId: string }> {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
 
-  constructor(private readonly deps: PendingRecoveryDeps) {}
+  constructor(private readonly deps: PendingRecoveryDeps<M>) {}
 
   start(everyMs = PENDING_SWEEP_EVERY_MS): void {
     if (this.timer) return;
@@ -93,7 +90,7 @@ export class PendingMoRecovery {
   }
 
   private async sweepOnce(): Promise<number> {
-    const maxAgeSec = this.deps.maxAgeSec ?? PENDING_MAX_AGE_SEC;
+    const maxAgeSec = this.deps.maxAgeSec;
     for (const dropped of await this.deps.moLog.dropPendingOlderThan(maxAgeSec)) {
       this.deps.logger.warn({ mo: dropped.id, command: dropped.command, maxAgeSec }, "sms command acknowledged but not answered in time: dropped");
     }
@@ -111,7 +108,7 @@ export class PendingMoRecovery {
       await this.deps.moLog.dropPending(row.id);
       return false;
     }
-    const claim = await this.deps.moLog.leasePending(row.id, this.deps.sendWindowSec ?? SEND_WINDOW_SEC);
+    const claim = await this.deps.moLog.leasePending(row.id, this.deps.sendWindowSec);
     if (!claim) return false; // another run took it, or it was answered meanwhile
     this.deps.logger.info({ mo: row.id, link: sms.linkId }, "sms command left unanswered by an earlier run: running it");
     await this.deps.run(sms, claim);
