@@ -40,6 +40,7 @@ const TABLE: Record<string, string> = {
   already_registered: "err.already_registered",
   alias_taken: "err.alias_taken",
   alias_reserved: "err.alias_taken",
+  alias_too_similar: "err.alias_too_similar",
   alias_limit_reached: "err.alias_limit",
   instrument_not_found: "err.invalid_choice",
   display_name_required: "err.name_invalid",

@@ -114,6 +114,19 @@ export function parseInstrumentAlias(input: unknown): Outcome<string, Instrument
   return ok(parsed.value.key);
 }
 
+/**
+ * The look-alike skeleton of a lower-case key, as the database computes it (SQL alias_lookalike,
+ * migration 20261206000000, which decides: this copy documents it and is checked against it):
+ * separators removed, "rn" read as "m" and "vv" as "w", then 0 as o, 1 and i as l, 5 as s. Two
+ * aliases with one skeleton ("j0hn", "john"; "rnama.jane", "mama.jane"; "bi1l", "bill") look the
+ * same on a small screen, so only one customer may hold it. Kept to the folds a phone's font
+ * cannot tell apart: each one more makes more honest names collide.
+ */
+export function lookalikeSkeleton(key: string): string {
+  const base = key.replace(/[._-]/g, "").replaceAll("rn", "m").replaceAll("vv", "w");
+  return base.replace(/[01i5]/g, (c) => ({ "0": "o", "1": "l", i: "l", "5": "s" })[c] ?? c);
+}
+
 export function isReservedAlias(key: string): boolean {
   return readings(key.replace(/[._-]/g, "")).some(reservedWhole) || key.split(/[._-]/).some((part) => readings(part).some(reservedPart));
 }

@@ -3,7 +3,7 @@
  * either a refusal code or the changes to write and the value to answer with. No I/O here.
  */
 import type { ParsedAlias } from "./aliases.js";
-import type { CustomerPatch, Decision, DirectoryChange } from "./ports.js";
+import type { AliasHolder, CustomerPatch, Decision, DirectoryChange } from "./ports.js";
 import {
   MAX_ALIASES_PER_CUSTOMER,
   MAX_INSTRUMENTS_PER_CUSTOMER,
@@ -59,6 +59,18 @@ export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, 
   if (profile.aliases.length >= MAX_ALIASES_PER_CUSTOMER) return refused("alias_limit_reached");
   const alias: Alias = { alias: parsed.alias, aliasKey: parsed.key, customerId: profile.customer.id, createdAt: now };
   return decided(alias, [{ type: "add_alias", alias }]);
+}
+
+/**
+ * Whether the rows a claim collides with (read before the claim, unlocked) leave it free: the
+ * same alias (key or separator skeleton) held by anyone is `alias_taken`, a look-alike of it
+ * ("j0hn" beside "john") `alias_too_similar`. The claimant's own alias of that very key is no
+ * obstacle (a retry). A claim racing past this check still meets the unique indexes: alias_taken.
+ */
+export function aliasConflict(holders: AliasHolder[], customerId: string, key: string): DirectoryCode | null {
+  const others = holders.filter((h) => !(h.customerId === customerId && h.aliasKey === key));
+  if (others.some((h) => h.sameSkeleton)) return "alias_taken";
+  return others.length > 0 ? "alias_too_similar" : null;
 }
 
 /** A closed customer keeps its aliases, so nobody else can take over a name payers still use. */

@@ -1,8 +1,9 @@
 import type { AuditLog } from "../audit/audit-entry.js";
 import { isUuid, uuidv7 } from "../ledger/ids.js";
-import { parseHeldPseudonym, parseInstrumentAlias, parsePseudonym } from "./aliases.js";
+import { parseHeldPseudonym, parseInstrumentAlias, parsePseudonym, type ParsedAlias } from "./aliases.js";
 import { recordAction, type AuditPayload } from "./audit.js";
 import {
+  aliasConflict,
   authorize,
   decideAddInstrument,
   decideClaimAlias,
@@ -145,11 +146,22 @@ export class Directory {
   }
 
   async claimAlias(ctx: ActionContext, customerId: string, alias: string): Promise<Outcome<Alias>> {
-    const parsed = parsePseudonym(alias);
+    const parsed = await this.freeAlias(customerId, parsePseudonym(alias));
     return this.command(ctx, "directory.alias.claim", customerId, parsed, (value) =>
       guarded(ctx, "owner", (profile) => decideClaimAlias(profile, value, this.now())),
       (value) => ({ alias: value.aliasKey }),
     );
+  }
+
+  /**
+   * A parsed alias to claim, if no other alias stands in its way (decide.ts: aliasConflict): the
+   * answer then says why (taken, or a look-alike of one held), where the unique indexes alone
+   * could only say "taken". Checked for valid input and a customer id only.
+   */
+  private async freeAlias(customerId: string, parsed: Outcome<ParsedAlias, DirectoryCode>): Promise<Outcome<ParsedAlias, DirectoryCode>> {
+    if (!parsed.ok || !isUuid(customerId)) return parsed;
+    const conflict = aliasConflict(await this.store.findAliasHolders(parsed.value.key), customerId, parsed.value.key);
+    return conflict ? refuse(conflict) : parsed;
   }
 
   async releaseAlias(ctx: ActionContext, customerId: string, alias: string): Promise<Outcome<Alias>> {

@@ -44,6 +44,17 @@ export type DirectoryChange =
 
 export type Decision<T> = { ok: true; value: T; changes: DirectoryChange[] } | { ok: false; code: DirectoryCode };
 
+/**
+ * An alias row that stands in the way of a claim: the same key, the same separator skeleton
+ * ("mama_jane" for "mama.jane") or the same look-alike skeleton ("j0hn" for "john").
+ */
+export interface AliasHolder {
+  aliasKey: string;
+  customerId: string;
+  /** The same key or separator skeleton: the same alias spelled otherwise, not only a look-alike. */
+  sameSkeleton: boolean;
+}
+
 /** A payee as stored: the customer and the account of their default instrument. */
 export interface PayeeRecord {
   customer: Customer;
@@ -74,6 +85,8 @@ export interface DirectoryStore {
   updateCustomer<T>(customerId: string, decide: (profile: CustomerProfile | null) => Decision<T>): Promise<Decision<T>>;
   findPayeeByMsisdn(msisdn: string): Promise<PayeeRecord | null>;
   findPayeeByAlias(aliasKey: string): Promise<PayeeRecord | null>;
+  /** The alias rows (any customer's) a claim of this key would collide with (AliasHolder). */
+  findAliasHolders(aliasKey: string): Promise<AliasHolder[]>;
 }
 
 /** The part of the ledger the directory needs; the Ledger facade satisfies it as it is. */

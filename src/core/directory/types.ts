@@ -137,6 +137,7 @@ export type DirectoryCode =
   | "customer_closed"
   | "not_permitted"
   | "alias_taken"
+  | "alias_too_similar"
   | "alias_limit_reached"
   | "alias_not_found"
   | "instrument_alias_taken"

@@ -5,7 +5,7 @@
  * and security state are never cached here: balances, customers, PINs, SIM swaps, limit usage.
  */
 import type { AuditEntryInput } from "../../core/audit/audit-entry.js";
-import type { Decision, DirectoryStore, PayeeRecord } from "../../core/directory/ports.js";
+import type { AliasHolder, Decision, DirectoryStore, PayeeRecord } from "../../core/directory/ports.js";
 import type { Customer, CustomerProfile, InstitutionProfile, Instrument, Language } from "../../core/directory/types.js";
 import type { FeeScheduleStore, StoredFeeSchedule } from "../../core/fees/ports.js";
 import type { FeeSchedule, FeeType } from "../../core/fees/types.js";
@@ -175,6 +175,10 @@ export class CachedInstitutionProfileStore implements DirectoryStore {
 
   findPayeeByAlias(aliasKey: string): Promise<PayeeRecord | null> {
     return this.inner.findPayeeByAlias(aliasKey);
+  }
+
+  findAliasHolders(aliasKey: string): Promise<AliasHolder[]> {
+    return this.inner.findAliasHolders(aliasKey);
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   UniqueViolation,
+  type AliasHolder,
   type Decision,
   type DirectoryChange,
   type DirectoryStore,
@@ -35,6 +36,8 @@ const UNIQUE_RULES: Record<string, UniqueRule> = {
   customer_aliases_pkey: "alias",
   // Another alias with the same letters and digits ("mamajane" when "mama.jane" is held): taken.
   customer_aliases_alias_skeleton_key: "alias",
+  // A look-alike of one held ("j0hn" when "john" is held; migration 20261206000000): taken too.
+  customer_aliases_alias_lookalike_key: "alias",
   payment_instruments_customer_id_alias_key: "instrument_alias",
   payment_instruments_customer_id_is_default_key: "default_instrument",
 };
@@ -68,6 +71,12 @@ const PAYEE_BY_MSISDN = `SELECT ${PAYEE_COLUMNS} FROM customers c WHERE c.msisdn
 const PAYEE_BY_ALIAS = `SELECT ${PAYEE_COLUMNS} FROM customer_aliases a JOIN customers c ON c.id = a.customer_id
   WHERE a.alias_key = $1 OR a.alias_skeleton = regexp_replace($1, '[._-]', '', 'g') ORDER BY a.alias_key = $1 DESC LIMIT 1`;
 
+// The rows a claim of $1 would collide with: its key, its separator skeleton or its look-alike
+// skeleton (alias_lookalike, the SQL function the trigger uses: one definition of the fold).
+const ALIAS_HOLDERS = `SELECT alias_key AS "aliasKey", customer_id AS "customerId",
+  (alias_key = $1 OR alias_skeleton = regexp_replace($1, '[._-]', '', 'g')) AS "sameSkeleton"
+  FROM customer_aliases WHERE alias_key = $1 OR alias_skeleton = regexp_replace($1, '[._-]', '', 'g') OR alias_lookalike = alias_lookalike($1)`;
+
 // A payer's instruments, for the send flow's choice and the payment's debit account.
 const INSTRUMENTS_OF = `SELECT id, customer_id AS "customerId", kind, alias, account_id AS "accountId", external_ref_last4 AS "externalRefLast4",
   is_default AS "isDefault", created_at AS "createdAt" FROM payment_instruments WHERE customer_id = $1::uuid ORDER BY created_at, id`;
@@ -86,7 +95,7 @@ export class PrismaDirectoryStore implements DirectoryStore {
 
   constructor(
     private readonly prisma: PrismaClient,
-    sql: SqlExecutor,
+    private readonly sql: SqlExecutor,
   ) {
     // The hot reads in plain SQL, and hops in flight together share their round trips (src/infra/db/batched-read.ts).
     this.reads = {
@@ -157,6 +166,10 @@ export class PrismaDirectoryStore implements DirectoryStore {
 
   findPayeeByAlias(aliasKey: string): Promise<PayeeRecord | null> {
     return this.sqlPayee(this.reads.payeeByAlias, aliasKey);
+  }
+
+  async findAliasHolders(aliasKey: string): Promise<AliasHolder[]> {
+    return (await this.sql.query<AliasHolder>(ALIAS_HOLDERS, [aliasKey])).rows;
   }
 
   private async sqlCustomer(read: BatchedRead<CustomerSqlRow>, key: string): Promise<Customer | null> {
