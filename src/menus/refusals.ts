@@ -41,6 +41,7 @@ const TABLE: Record<string, string> = {
   alias_taken: "err.alias_taken",
   alias_reserved: "err.alias_taken",
   alias_too_similar: "err.alias_too_similar",
+  alias_cooling: "err.alias_cooling",
   alias_limit_reached: "err.alias_limit",
   instrument_not_found: "err.invalid_choice",
   display_name_required: "err.name_invalid",

@@ -110,6 +110,8 @@ describe("agents over USSD (Africa's Talking, PostgreSQL)", () => {
     expect(shown[3]).toBe("CON Deposit KES 300.00 for JANE A***?\nEnter your agent PIN:");
     // Jane releases the pseudonym and Mallory claims it while the agent types the PIN.
     expect((await env.services.directory.releaseAlias(SYSTEM, jane.id, "mama.akinyi")).ok).toBe(true);
+    // Its quarantine over (ALIAS_QUARANTINE_DAYS), as if the agent had taken a month over the PIN.
+    await env.test.db.query("UPDATE customer_aliases SET released_at = released_at - interval '31 days' WHERE alias_key = 'mama.akinyi'");
     expect((await env.services.directory.claimAlias(SYSTEM, mallory.id, "mama.akinyi")).ok).toBe(true);
     const done = await post(session, "+254712300070", `1*mama.akinyi*300*${AGENT_PIN}`);
     expect(done.text).toMatch(/^END Deposited KES 300\.00 for JANE A\*\*\*\. Ref [0-9A-F]{10}\.$/);

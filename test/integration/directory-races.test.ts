@@ -59,9 +59,10 @@ describe.each(STORE_KINDS)("directory races on %s", (kind) => {
       const found = await f.directory.resolvePayee(typed, { institutionId: f.bankId });
       expect(found.ok && found.value.payee.customerId, typed).toBe(winner.id);
     }
-    // Released, the skeleton is free again: another spelling may be claimed by someone else.
+    // Released and out of its quarantine, the skeleton is free again: another spelling may be claimed by someone else.
     const held = (await f.prisma.customerAlias.findFirst({ where: { customerId: winner.id } }))!;
     expect(await f.directory.releaseAlias(asCustomer(winner.id), winner.id, held.alias)).toMatchObject({ ok: true });
+    await f.test.db.query("UPDATE customer_aliases SET released_at = released_at - interval '31 days' WHERE alias_key = $1", [held.aliasKey]);
     const other = racers.find((c) => c.id !== winner.id)!;
     expect(await f.directory.claimAlias(asCustomer(other.id), other.id, "baba-tom")).toMatchObject({ ok: true });
     expect(await f.prisma.customerAlias.findUnique({ where: { aliasKey: "baba-tom" } })).toMatchObject({ aliasSkeleton: "babatom", customerId: other.id });

@@ -123,6 +123,9 @@ describe.each(STORE_KINDS)("directory on %s", (kind) => {
 
       expect(await f.directory.releaseAlias(asCustomer(john.id), john.id, "mama.jane")).toEqual({ ok: false, code: "alias_not_found" });
       expect(await f.directory.releaseAlias(asCustomer(jane.id), jane.id, "Mama.Jane")).toMatchObject({ ok: true });
+      // Held for Jane during its quarantine (ALIAS_QUARANTINE_DAYS); John may claim it once that is over.
+      expect(await f.directory.claimAlias(asCustomer(john.id), john.id, "mama.jane")).toEqual({ ok: false, code: "alias_cooling" });
+      await f.test.db.query("UPDATE customer_aliases SET released_at = released_at - interval '31 days' WHERE alias_key = 'mama.jane'");
       expect(await f.directory.claimAlias(asCustomer(john.id), john.id, "mama.jane")).toMatchObject({ ok: true });
       expect((await f.directory.getProfile(jane.id))?.aliases.map((a) => a.aliasKey)).toEqual(["jane2", "jane3", "jane4", "jane5"]);
     });

@@ -85,7 +85,7 @@ describe("aliases", () => {
   });
 
   it("releases only an alias the customer holds", () => {
-    expect(decideReleaseAlias(profile(), "mama.jane")).toEqual({ ok: false, code: "alias_not_found" });
+    expect(decideReleaseAlias(profile(), "mama.jane", NOW)).toEqual({ ok: false, code: "alias_not_found" });
   });
 });
 

@@ -5,6 +5,7 @@
 import type { ParsedAlias } from "./aliases.js";
 import type { AliasHolder, CustomerPatch, Decision, DirectoryChange } from "./ports.js";
 import {
+  ALIAS_QUARANTINE_MS,
   MAX_ALIASES_PER_CUSTOMER,
   MAX_INSTRUMENTS_PER_CUSTOMER,
   type ActionContext,
@@ -58,7 +59,7 @@ export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, 
   if (held) return decided(held);
   if (profile.aliases.length >= MAX_ALIASES_PER_CUSTOMER) return refused("alias_limit_reached");
   const alias: Alias = { alias: parsed.alias, aliasKey: parsed.key, customerId: profile.customer.id, createdAt: now };
-  return decided(alias, [{ type: "add_alias", alias }]);
+  return decided(alias, [{ type: "add_alias", alias, freeReleasedBefore: quarantineCutoff(now) }]);
 }
 
 /**
@@ -67,18 +68,24 @@ export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, 
  * ("j0hn" beside "john") `alias_too_similar`. The claimant's own alias of that very key is no
  * obstacle (a retry). A claim racing past this check still meets the unique indexes: alias_taken.
  */
-export function aliasConflict(holders: AliasHolder[], customerId: string, key: string): DirectoryCode | null {
-  const others = holders.filter((h) => !(h.customerId === customerId && h.aliasKey === key));
-  if (others.some((h) => h.sameSkeleton)) return "alias_taken";
-  return others.length > 0 ? "alias_too_similar" : null;
+export function aliasConflict(holders: AliasHolder[], customerId: string, key: string, now: Date): DirectoryCode | null {
+  const held = holders.filter((h) => h.releasedAt === null && !(h.customerId === customerId && h.aliasKey === key));
+  if (held.some((h) => h.sameSkeleton)) return "alias_taken";
+  if (held.length > 0) return "alias_too_similar";
+  // Released by someone else and still in quarantine (ALIAS_QUARANTINE_DAYS): theirs alone to take back.
+  const cutoff = quarantineCutoff(now).getTime();
+  return holders.some((h) => h.releasedAt !== null && h.customerId !== customerId && h.releasedAt.getTime() > cutoff) ? "alias_cooling" : null;
 }
 
+/** Aliases released at or before this moment are out of quarantine: anyone may claim them. */
+export const quarantineCutoff = (now: Date): Date => new Date(now.getTime() - ALIAS_QUARANTINE_MS);
+
 /** A closed customer keeps its aliases, so nobody else can take over a name payers still use. */
-export function decideReleaseAlias(profile: CustomerProfile, aliasKey: string): Decision<Alias> {
+export function decideReleaseAlias(profile: CustomerProfile, aliasKey: string, now: Date): Decision<Alias> {
   const inactive = requireActive(profile.customer);
   if (inactive) return refused(inactive);
   const held = profile.aliases.find((a) => a.aliasKey === aliasKey);
-  return held ? decided(held, [{ type: "remove_alias", aliasKey }]) : refused("alias_not_found");
+  return held ? decided(held, [{ type: "release_alias", aliasKey, at: now }]) : refused("alias_not_found");
 }
 
 /** The instrument's ids (and its ledger account) are chosen before deciding, so a retry of the same plan decides the same. */

@@ -155,12 +155,13 @@ export class Directory {
 
   /**
    * A parsed alias to claim, if no other alias stands in its way (decide.ts: aliasConflict): the
-   * answer then says why (taken, or a look-alike of one held), where the unique indexes alone
-   * could only say "taken". Checked for valid input and a customer id only.
+   * answer then says why (taken, a look-alike of one held, or released by another customer and
+   * still in quarantine), where the unique indexes alone could only say "taken". Checked for valid
+   * input and a customer id only.
    */
   private async freeAlias(customerId: string, parsed: Outcome<ParsedAlias, DirectoryCode>): Promise<Outcome<ParsedAlias, DirectoryCode>> {
     if (!parsed.ok || !isUuid(customerId)) return parsed;
-    const conflict = aliasConflict(await this.store.findAliasHolders(parsed.value.key), customerId, parsed.value.key);
+    const conflict = aliasConflict(await this.store.findAliasHolders(parsed.value.key), customerId, parsed.value.key, this.now());
     return conflict ? refuse(conflict) : parsed;
   }
 
@@ -169,7 +170,7 @@ export class Directory {
     const parsed = parseHeldPseudonym(alias);
     const key: Outcome<string> = parsed.ok ? ok(parsed.value.key) : refuse(parsed.code);
     return this.command(ctx, "directory.alias.release", customerId, key, (value) =>
-      guarded(ctx, "owner", (profile) => decideReleaseAlias(profile, value)),
+      guarded(ctx, "owner", (profile) => decideReleaseAlias(profile, value, this.now())),
       (value) => ({ alias: value.aliasKey }),
     );
   }

@@ -35,8 +35,13 @@ export interface CustomerPatch {
 /** One write that a decision asks the store to make, in order, in the customer's transaction. */
 export type DirectoryChange =
   | { type: "update_customer"; patch: CustomerPatch }
-  | { type: "add_alias"; alias: Alias }
-  | { type: "remove_alias"; aliasKey: string }
+  /**
+   * Before the insert, released rows in its way are deleted: the claimant's own, and anyone's
+   * released at or before `freeReleasedBefore` (its quarantine over).
+   */
+  | { type: "add_alias"; alias: Alias; freeReleasedBefore: Date }
+  /** Kept, marked released at `at`: held for its owner during the quarantine, never a payee. */
+  | { type: "release_alias"; aliasKey: string; at: Date }
   | { type: "add_instrument"; instrument: Instrument }
   | { type: "rename_instrument"; instrumentId: string; alias: string }
   | { type: "set_default_instrument"; instrumentId: string }
@@ -53,6 +58,8 @@ export interface AliasHolder {
   customerId: string;
   /** The same key or separator skeleton: the same alias spelled otherwise, not only a look-alike. */
   sameSkeleton: boolean;
+  /** When customerId released it (they are then its previous owner); null while it is held. */
+  releasedAt: Date | null;
 }
 
 /** A payee as stored: the customer and the account of their default instrument. */

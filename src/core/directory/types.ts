@@ -19,6 +19,16 @@ export type InstrumentKind = (typeof INSTRUMENT_KINDS)[number];
 export const MAX_ALIASES_PER_CUSTOMER = 5;
 export const MAX_INSTRUMENTS_PER_CUSTOMER = 10;
 
+/**
+ * How long a released pseudonym stays held for the customer who released it: payers keep paying a
+ * name long after its owner let it go (saved in a phone, painted on a kiosk, passed on by word of
+ * mouth), and whoever claimed it next would be paid in its owner's place, a fraudster watching for
+ * releases first of all. A month covers a monthly bill or school fee and a payer's next salary;
+ * the previous owner may take it back at any time (a release by mistake), nobody else until then.
+ */
+export const ALIAS_QUARANTINE_DAYS = 30;
+export const ALIAS_QUARANTINE_MS = ALIAS_QUARANTINE_DAYS * 24 * 60 * 60 * 1000;
+
 /** The instrument opened at registration over the customer's wallet account. */
 export const PRIMARY_WALLET_ALIAS = "wallet";
 
@@ -138,6 +148,7 @@ export type DirectoryCode =
   | "not_permitted"
   | "alias_taken"
   | "alias_too_similar"
+  | "alias_cooling"
   | "alias_limit_reached"
   | "alias_not_found"
   | "instrument_alias_taken"

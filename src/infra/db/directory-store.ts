@@ -47,7 +47,8 @@ const UNIQUE_RULES: Record<string, UniqueRule> = {
 const TX_OPTIONS = { maxWait: 5_000, timeout: 10_000 };
 
 const PROFILE_INCLUDE = {
-  aliases: { orderBy: [{ createdAt: "asc" }, { aliasKey: "asc" }] },
+  // Held ones only: a released alias in quarantine is no longer the customer's (nor counted).
+  aliases: { where: { releasedAt: null }, orderBy: [{ createdAt: "asc" }, { aliasKey: "asc" }] },
   instruments: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
 } satisfies Prisma.CustomerInclude;
 
@@ -68,14 +69,21 @@ const PAYEE_BY_MSISDN = `SELECT ${PAYEE_COLUMNS} FROM customers c WHERE c.msisdn
 // The alias as typed, or else the one spelled with other separators ("mama_jane" finds "mama.jane"):
 // one alias per skeleton (migration 20261129030000), but the exact key first, for an alias held
 // before that rule beside an older one of the same skeleton.
+// A released alias (in quarantine, migration 20261206010000) is nobody's to be paid.
 const PAYEE_BY_ALIAS = `SELECT ${PAYEE_COLUMNS} FROM customer_aliases a JOIN customers c ON c.id = a.customer_id
-  WHERE a.alias_key = $1 OR a.alias_skeleton = regexp_replace($1, '[._-]', '', 'g') ORDER BY a.alias_key = $1 DESC LIMIT 1`;
+  WHERE a.released_at IS NULL AND (a.alias_key = $1 OR a.alias_skeleton = regexp_replace($1, '[._-]', '', 'g'))
+  ORDER BY a.alias_key = $1 DESC LIMIT 1`;
 
 // The rows a claim of $1 would collide with: its key, its separator skeleton or its look-alike
 // skeleton (alias_lookalike, the SQL function the trigger uses: one definition of the fold).
 const ALIAS_HOLDERS = `SELECT alias_key AS "aliasKey", customer_id AS "customerId",
-  (alias_key = $1 OR alias_skeleton = regexp_replace($1, '[._-]', '', 'g')) AS "sameSkeleton"
+  (alias_key = $1 OR alias_skeleton = regexp_replace($1, '[._-]', '', 'g')) AS "sameSkeleton", released_at AS "releasedAt"
   FROM customer_aliases WHERE alias_key = $1 OR alias_skeleton = regexp_replace($1, '[._-]', '', 'g') OR alias_lookalike = alias_lookalike($1)`;
+
+// Before a claim, in its transaction: the released rows in its way that the claimant may take
+// ($2, their own) or whose quarantine is over (released at or before $3).
+const FREE_RELEASED = `DELETE FROM customer_aliases WHERE released_at IS NOT NULL AND (customer_id = $2::uuid OR released_at <= $3::timestamptz)
+  AND (alias_key = $1 OR alias_skeleton = regexp_replace($1, '[._-]', '', 'g') OR alias_lookalike = alias_lookalike($1))`;
 
 // A payer's instruments, for the send flow's choice and the payment's debit account.
 const INSTRUMENTS_OF = `SELECT id, customer_id AS "customerId", kind, alias, account_id AS "accountId", external_ref_last4 AS "externalRefLast4",
@@ -197,10 +205,11 @@ async function applyChange(tx: Tx, customerId: string, change: DirectoryChange):
       await tx.customer.update({ where: { id: customerId }, data: change.patch });
       return;
     case "add_alias":
+      await tx.$executeRawUnsafe(FREE_RELEASED, change.alias.aliasKey, customerId, change.freeReleasedBefore);
       await tx.customerAlias.create({ data: { ...change.alias, customerId } });
       return;
-    case "remove_alias":
-      await tx.customerAlias.deleteMany({ where: { aliasKey: change.aliasKey, customerId } });
+    case "release_alias":
+      await tx.customerAlias.updateMany({ where: { aliasKey: change.aliasKey, customerId, releasedAt: null }, data: { releasedAt: change.at } });
       return;
     case "add_instrument":
       await tx.paymentInstrument.create({ data: { ...instrumentData(change.instrument), customerId } });
