@@ -24,7 +24,11 @@ export interface DirectoryPort {
   /** The registered, active customer behind a number, or null. */
   findByMsisdn(msisdn: string, institutionId: string): Promise<CustomerRef | null>;
   register(input: { institutionId: string; msisdn: string; displayName: string; language: Language }): Promise<Result<CustomerRef>>;
-  lookupPayee(query: string, institutionId: string): Promise<Result<PayeeRef>>;
+  /**
+   * A payee by number or pseudonym. `asker` (the customer or agent about to pay): a payee found
+   * blocked or closed is audited for the bank, while the answer is the one for an unknown number.
+   */
+  lookupPayee(query: string, institutionId: string, asker?: { actorType: "customer" | "agent"; id: string }): Promise<Result<PayeeRef>>;
   setLanguage(customer: CustomerRef, language: Language): Promise<Result<null>>;
   /** The customer's pseudonyms and payment instruments (bounded by the directory's limits). */
   holdings(customer: CustomerRef): Promise<Holdings>;

@@ -154,7 +154,7 @@ describe("USSD over Africa's Talking, end to end (PostgreSQL + Redis)", () => {
     await customer("+254711000030", "Mary Akinyi", "en", "4827", 10_00n);
     await customer("+254711000031", "John Kamau", "en", "5831", 0n);
     const r = await walk("ref-1", "+254711000030", ["2", "0799999999", "0711000031", "12.345", "50", "1", "4827"]);
-    expect(r[2]).toMatch(/^CON No customer found for that number or alias\./);
+    expect(r[2]).toMatch(/^CON This number or alias cannot be paid\./);
     expect(r[4]).toMatch(/^CON Invalid amount\. Use digits, with at most 2 decimals\./);
     expect(r.at(-1)).toBe("END Insufficient funds. No money was moved.");
     const locked = await walk("ref-2", "+254711000030", ["1", "1111", "2222", "3333"]);

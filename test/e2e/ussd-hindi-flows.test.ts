@@ -258,7 +258,7 @@ describe("USSD in Hindi, end to end (PostgreSQL + Redis, two instances)", () => 
     await rig.customer("+254722100051", "John Kamau", "hi", "5831", 0n);
     const before = await rig.counts();
     const r = await rig.walk("hi-ref-1", "+254722100050", ["2", "0799999999", "98", "0", "0722100051", "12.345", "98", "abc", "20", "2"], { alternate: true });
-    expect(r[2]).toBe("CON इस नंबर या उपनाम का कोई ग्राहक नहीं मिला।\n98 आगे");
+    expect(r[2]).toBe("CON इस नंबर या उपनाम पर भुगतान नहीं हो सकता।\n98 आगे");
     expect(r[3]).toBe("CON भुगतान पाने वाले का फ़ोन नंबर या उपनाम दर्ज करें:\n0 पीछे");
     expect(r[4]).toBe(r[2]);
     expect(r[5]).toBe("CON JOHN K*** को भुगतान। राशि KES में दर्ज करें:");

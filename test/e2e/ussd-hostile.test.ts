@@ -182,7 +182,7 @@ describe("hostile Africa's Talking payloads (PostgreSQL + Redis, two instances)"
       // As the payee, the amount and the PIN of a payment (the "*" the text joins inputs with is left out).
       const input = evil.replace(/\*/g, "");
       const steps: [string, RegExp][] = [
-        [`2*${input}`, /^CON (No customer found for that number or alias\.|Check the number or alias and try again\.|Use 3-20 letters or digits, starting with a letter\.)\nEnter the phone number or alias to pay:$/],
+        [`2*${input}`, /^CON (This number or alias cannot be paid\.|Check the number or alias and try again\.|Use 3-20 letters or digits, starting with a letter\.)\nEnter the phone number or alias to pay:$/],
         [`2*0755000002*${input}`, /^CON Invalid amount\. Use digits, with at most 2 decimals\.\nPay PETER O\*\*\*\. Enter the amount in KES:$/],
         [`2*0755000002*10*1*${input}`, /^CON (A PIN is 4 digits\.|Wrong PIN\. Try again\.)\nEnter your PIN to confirm:$/],
       ];

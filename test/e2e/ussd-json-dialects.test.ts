@@ -379,7 +379,7 @@ describe.each(["hubtel", "generic"] as const)("the %s JSON dialect over the real
       const payer = payers[i]!;
       const sessionId = sid(`${dialect}-evil${i}`);
       const { replies } = await walk(driver, sessionId, payer.msisdn, ["2", evil, local(payee.msisdn), evil, "10", "1", evil]);
-      expect(replies[2]).toMatch(/^CON (No customer found for that number or alias\.|Check the number or alias and try again\.|Use 3-20 letters or digits, starting with a letter\.)\nEnter the phone number or alias to pay:$/);
+      expect(replies[2]).toMatch(/^CON (This number or alias cannot be paid\.|Check the number or alias and try again\.|Use 3-20 letters or digits, starting with a letter\.)\nEnter the phone number or alias to pay:$/);
       expect(replies[4]).toBe("CON Invalid amount. Use digits, with at most 2 decimals.\nPay PETER O***. Enter the amount in KES:");
       expect(replies[7]).toMatch(/^CON (A PIN is 4 digits\.|Wrong PIN\. Try again\.)\nEnter your PIN to confirm:$/);
       for (const reply of replies) expect(reply).not.toContain(evil);

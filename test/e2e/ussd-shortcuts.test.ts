@@ -65,7 +65,7 @@ describe("USSD dial-string shortcuts (Africa's Talking, PostgreSQL + Redis)", ()
     const invalid = await dial("sc-send-3", "+254733000020", "2*0733000021*12.345");
     expect(invalid[0]).toBe("CON Invalid amount. Use digits, with at most 2 decimals.\nPay JOHN K***. Enter the amount in KES:");
     const unknown = await dial("sc-send-4", "+254733000020", "2*0799999999*100", ["0733000021"]);
-    expect(unknown[0]).toBe("CON No customer found for that number or alias.\nEnter the phone number or alias to pay:");
+    expect(unknown[0]).toBe("CON This number or alias cannot be paid.\nEnter the phone number or alias to pay:");
     expect(unknown[1]).toBe("CON Pay JOHN K***. Enter the amount in KES:");
     // Segments are positional: an empty payee is asked for, the amount after it is not taken as one.
     const gap = await dial("sc-send-5", "+254733000020", "2**100", ["0733000021"]);

@@ -327,6 +327,26 @@ describe("agents over HTTP", () => {
     expect(await floatOf()).toBe("10000");
   });
 
+  it("point of sale: a customer the bank blocked or closed gets, before the agent's PIN, the answers of an unknown number", async () => {
+    const a = await setUpAgent(40);
+    const bank = { actorType: "bank_user" as const, actorId: "apikey:test", channel: "admin" as const, institutionId: w.institutionId };
+    const blocked = await w.register("0712795001", "Tom Kiprono", "4827");
+    const closed = await w.register("0712795002", "Una Moraa", "5831");
+    expect((await w.services.directory.setStatus(bank, blocked.id, "blocked")).ok).toBe(true);
+    expect((await w.services.directory.setStatus(bank, closed.id, "closed")).ok).toBe(true);
+    const pos = (path: string) => request(app).get(`/agent/v1${path}`).set(...bearer(a.key));
+    const cashIn = (customer: string) =>
+      request(app).post("/agent/v1/cash-ins").set(...bearer(a.key)).send({ requestId: uuidv7(), customer, amountMinor: "20000", pin: "0000" });
+    const answers = async (customer: string) => {
+      const replies = [await pos(`/customers/lookup?customer=${customer}`), await pos(`/cash-ins/quote?customer=${customer}&amountMinor=20000`), await cashIn(customer)];
+      return replies.map((r) => ({ status: r.status, body: r.body as unknown }));
+    };
+    const unknown = await answers("0712795099");
+    expect(unknown.map((r) => r.status)).toEqual([404, 404, 404]);
+    expect(await answers("0712795001")).toEqual(unknown);
+    expect(await answers("0712795002")).toEqual(unknown);
+  });
+
   it("the agent API's OpenAPI document lists exactly the mounted routes", async () => {
     const res = await request(app).get("/agent/v1/openapi.json");
     expect(res.status).toBe(200);

@@ -77,7 +77,8 @@ describe("a retried cash move that already posted", () => {
     const bank = banker(w.institutionId);
     expect((await w.services.directory.setStatus(bank, hugo.id, "blocked")).ok).toBe(true);
     expect(await w.services.payments.sendP2P(send)).toMatchObject({ ok: true, replayed: true, maskedName: "HUGO O***", amountMinor: 3_000n });
-    expect(await w.services.payments.sendP2P({ ...send, pin: "1357" })).toMatchObject({ ok: false, code: "payee_unavailable" });
+    // Blocked says what an unknown number says: payee_not_found.
+    expect(await w.services.payments.sendP2P({ ...send, pin: "1357" })).toMatchObject({ ok: false, code: "payee_not_found" });
     expect((await w.services.directory.setStatus(bank, gina.id, "blocked")).ok).toBe(true);
     expect(await w.services.payments.sendP2P(send)).toMatchObject({ ok: true, replayed: true });
     // Another payment id is refused as before.

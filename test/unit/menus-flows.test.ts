@@ -299,7 +299,7 @@ describe("customer menus", () => {
   it("clear refusals: unknown payee, invalid amount, self, insufficient funds, SIM swap", async () => {
     const { bank } = setup();
     let steps = await walk(bank.context("+254700000010"), ["2", "nobody.here", "0700000020", "abc", "0", "1.234"]);
-    expect(replyKeys(steps[2]!)[0]).toBe("err.payee_not_found");
+    expect(replyKeys(steps[2]!)[0]).toBe("err.payee_cannot_pay");
     expect(replyKeys(steps[4]!)[0]).toBe("err.invalid_amount_hint");
     expect(replyKeys(steps[5]!)[0]).toBe("err.invalid_amount_hint");
     expect(replyKeys(steps[6]!)[0]).toBe("err.invalid_amount_hint");

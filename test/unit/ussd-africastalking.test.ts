@@ -174,7 +174,7 @@ describe("Africa's Talking dialect over fakes", () => {
     await hop(app, "s10", "+254700000010", "2");
     const r = await hop(app, "s10", "+254700000010", "2*<script>alert(1)</script>{{x}}$t(main.title)");
     expect(r.status).toBe(200);
-    expect(r.text).toMatch(/^CON Check the number or alias|^CON No customer found/);
+    expect(r.text).toMatch(/^CON Check the number or alias|^CON This number or alias cannot be paid/);
     expect(r.text).not.toContain("<script>");
   });
 

@@ -113,8 +113,12 @@ export class AgentKit {
     }
     if (typeof query !== "string" || query.length === 0 || query.length > 64) return refuse("customer_not_found");
     // The payee lookup reads the customer's record and their other wallets in the same query.
-    const found = await this.deps.directory.resolvePayee(query, { institutionId: agent.institutionId });
-    if (!found.ok) return refuse(found.code === "payee_unavailable" ? "customer_unavailable" : "customer_not_found");
+    // A customer blocked or closed by the bank is not found, as an unknown number: an agent's quote
+    // (before any PIN) told them apart (customer_unavailable), a way to sort numbers into customers
+    // the bank blocked and numbers it never knew. The directory audits which it was, for the bank.
+    const asker = { actorType: "agent", actorId: agent.id, channel: "agent" } as const;
+    const found = await this.deps.directory.resolvePayee(query, { institutionId: agent.institutionId, asker });
+    if (!found.ok) return refuse("customer_not_found");
     const { payee, customer, otherWalletAccountIds } = found.value;
     if (payee.institutionId !== agent.institutionId) return refuse("customer_not_found");
     if (customer.msisdn === agent.msisdn) return refuse("self_transaction");

@@ -17,7 +17,7 @@ import {
   type Authority,
 } from "./decide.js";
 import { accountFor, externalRefLast4, isInstrumentKind } from "./instruments.js";
-import { lookupPayee, resolvePayee, type LookupOptions, type ResolvedPayee } from "./lookup.js";
+import { resolvePayee, type LookupOptions, type ResolvedPayee } from "./lookup.js";
 import { isCountryCode, normalizeMsisdn } from "./msisdn.js";
 import { UniqueViolation, type CustomerPatch, type Decision, type DirectoryLedger, type DirectoryStore } from "./ports.js";
 import { registerCustomer, type RegisterInput } from "./registration.js";
@@ -133,8 +133,9 @@ export class Directory {
   }
 
   /** Resolves a payee by number or pseudonym to the account that receives and a masked name. */
-  lookupPayee(query: string, options: LookupOptions = {}): Promise<Outcome<Payee>> {
-    return lookupPayee(this.store, query, options);
+  async lookupPayee(query: string, options: LookupOptions = {}): Promise<Outcome<Payee>> {
+    const found = await this.resolvePayee(query, options);
+    return found.ok ? ok(found.value.payee) : found;
   }
 
   /**
@@ -142,7 +143,16 @@ export class Directory {
    * needs their number and language) and their other wallets' accounts (for their balance cap).
    */
   resolvePayee(query: string, options: LookupOptions = {}): Promise<Outcome<ResolvedPayee>> {
-    return resolvePayee(this.store, query, options);
+    const asker = options.asker;
+    return resolvePayee(this.store, query, options, asker && ((customer) => this.recordUnpayable(asker, customer)));
+  }
+
+  /**
+   * Someone about to pay a blocked or closed customer: the bank's record of it (who tried, whom,
+   * the payee's status), since the payer is told only what an unknown number gets.
+   */
+  private recordUnpayable(asker: ActionContext, customer: Customer): Promise<void> {
+    return recordAction(this.audit, asker, "directory.payee.lookup", customer.id, refuse("payee_unavailable"), { status: customer.status });
   }
 
   async claimAlias(ctx: ActionContext, customerId: string, alias: string): Promise<Outcome<Alias>> {

@@ -3,7 +3,7 @@ import { parseHeldPseudonym } from "./aliases.js";
 import { maskDisplayName } from "./masking.js";
 import { normalizeMsisdn } from "./msisdn.js";
 import type { DirectoryStore, PayeeRecord } from "./ports.js";
-import { ok, refuse, type Customer, type Outcome, type Payee } from "./types.js";
+import { ok, refuse, type ActionContext, type Customer, type Outcome, type Payee } from "./types.js";
 
 export interface LookupOptions {
   /**
@@ -12,6 +12,12 @@ export interface LookupOptions {
    * interbank settlement leg, which this ledger does not have).
    */
   institutionId?: string;
+  /**
+   * Who is about to pay (a payer, an agent): a payee found blocked or closed is then written to
+   * the audit log, with its status (Directory.resolvePayee), since what the asker hears must not
+   * tell it from an unknown number (payee_not_found, at the payments and agents services).
+   */
+  asker?: ActionContext;
 }
 
 // A pseudonym starts with a letter, so anything starting with a digit, "+" or "(" is a number.
@@ -39,7 +45,12 @@ export interface ResolvedPayee {
 }
 
 /** lookupPayee, with what a payment needs besides (ResolvedPayee). */
-export async function resolvePayee(store: DirectoryStore, query: unknown, options: LookupOptions): Promise<Outcome<ResolvedPayee>> {
+export async function resolvePayee(
+  store: DirectoryStore,
+  query: unknown,
+  options: LookupOptions,
+  onUnavailable?: (customer: Customer) => Promise<void>,
+): Promise<Outcome<ResolvedPayee>> {
   if (typeof query !== "string") return refuse("payee_not_found");
   let record: PayeeRecord | null;
   if (NUMBER_LIKE_RE.test(query)) {
@@ -55,7 +66,10 @@ export async function resolvePayee(store: DirectoryStore, query: unknown, option
   if (!record) return refuse("payee_not_found");
   const { customer } = record;
   if (options.institutionId !== undefined && customer.institutionId !== options.institutionId) return refuse("payee_not_found");
-  if (customer.status !== "active") return refuse("payee_unavailable");
+  if (customer.status !== "active") {
+    await onUnavailable?.(customer);
+    return refuse("payee_unavailable");
+  }
   const payee = { customerId: customer.id, institutionId: customer.institutionId, accountId: record.defaultAccountId, maskedName: maskDisplayName(customer.displayName) };
   // Never the receiving account itself (the store's fallback to the primary wallet, should the
   // customer have no default instrument, could otherwise list it twice).

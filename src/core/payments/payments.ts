@@ -280,17 +280,22 @@ export class Payments {
   private async parties(request: P2PRequest): Promise<Parties | PaymentRefusal> {
     if (!validAmount(request.amountMinor)) return refuse("invalid_amount");
     const hint = request.payerInstitutionId;
+    // A payee found blocked or closed is audited as this payer's attempt (the bank's record).
+    const asker = { actorType: "customer", actorId: request.payerCustomerId, channel: request.channel as Channel } as const;
     // Started beside the payer's read (one round trip fewer). A lookup left unused (payer refused,
     // stale hint) must not end as an unhandled rejection; awaiting it below still throws.
-    const early = hint === undefined ? null : this.deps.directory.resolvePayee(request.payee, { institutionId: hint });
+    const early = hint === undefined ? null : this.deps.directory.resolvePayee(request.payee, { institutionId: hint, asker });
     early?.catch(() => undefined);
     const payer = await this.deps.directory.getCustomer(request.payerCustomerId);
     if (!payer) return refuse("payer_not_found");
     if (payer.status !== "active") return refuse("payer_unavailable");
     const institution = await this.deps.institutions.get(payer.institutionId);
     if (!institution) return refuse("payer_not_found");
-    const found = early && payer.institutionId === hint ? await early : await this.deps.directory.resolvePayee(request.payee, { institutionId: payer.institutionId });
-    if (!found.ok) return refuse(found.code === "payee_unavailable" ? "payee_unavailable" : "payee_not_found");
+    const found = early && payer.institutionId === hint ? await early : await this.deps.directory.resolvePayee(request.payee, { institutionId: payer.institutionId, asker });
+    // Blocked, closed or unknown: one answer before the PIN (quote and send alike), or anyone could
+    // sort numbers into customers the bank blocked and numbers it never knew. The directory audited
+    // which it was (directory.payee.lookup), for the bank.
+    if (!found.ok) return refuse("payee_not_found");
     // Scoped to the payer's institution: no payment crosses institutions' books (no settlement leg).
     const { payee, customer, otherWalletAccountIds } = found.value;
     if (payee.customerId === payer.id) return refuse("self_payment");

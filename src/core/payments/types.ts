@@ -4,7 +4,9 @@ import type { LimitChannel, LimitCode } from "../limits/types.js";
 export type PaymentCode =
   | "payer_not_found"
   | "payer_unavailable"
+  /** No payable customer: unknown, another institution's, blocked or closed, all one to the payer. */
   | "payee_not_found"
+  /** The payee's account refused the money in the ledger (after the PIN). */
   | "payee_unavailable"
   | "self_payment"
   | "invalid_amount"

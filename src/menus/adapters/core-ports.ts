@@ -41,9 +41,11 @@ export class CoreDirectoryPort implements DirectoryPort {
     return { ok: true, value: await this.toRef(registered.value) };
   }
 
-  async lookupPayee(query: string, institutionId: string): Promise<Result<PayeeRef>> {
-    const found = await this.directory.resolvePayee(query, { institutionId });
-    if (!found.ok) return found;
+  async lookupPayee(query: string, institutionId: string, asker?: { actorType: "customer" | "agent"; id: string }): Promise<Result<PayeeRef>> {
+    const audited = asker ? { asker: { actorType: asker.actorType, actorId: asker.id, channel: "ussd" } as const } : {};
+    const found = await this.directory.resolvePayee(query, { institutionId, ...audited });
+    // Blocked, closed or unknown: one answer before the PIN (the directory audited which it was).
+    if (!found.ok) return { ok: false, code: found.code === "payee_unavailable" ? "payee_not_found" : found.code };
     const { payee, customer } = found.value;
     return { ok: true, value: { customerId: payee.customerId, accountId: payee.accountId, maskedName: payee.maskedName, msisdn: customer.msisdn } };
   }

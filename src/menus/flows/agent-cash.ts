@@ -40,10 +40,11 @@ function cashFlow(kind: CashKind): Flow {
   }
 
   async function takeCustomer(state: MenuState, input: string, ctx: MenuContext, amount?: string): Promise<StepResult> {
-    agentOf(state); // agents' sessions only: anything else is a bug, and the hop answers "unavailable"
+    const agent = agentOf(state); // agents' sessions only: anything else is a bug, and the hop answers "unavailable"
     const query = input.trim();
-    const found = await ctx.directory.lookupPayee(query, ctx.institutionId);
-    if (!found.ok) return askCustomer(state, refusalMessage(found));
+    const found = await ctx.directory.lookupPayee(query, ctx.institutionId, { actorType: "agent", id: agent.id });
+    // Unknown, blocked or closed alike: "no customer found" (a cash-out's customer is not paid).
+    if (!found.ok) return askCustomer(state, refusalMessage(found.code === "payee_not_found" ? "customer_not_found" : found));
     // An agent's number may also be a customer's: serving oneself would only move money in a circle.
     if (state.customer && found.value.customerId === state.customer.id) return askCustomer(state, refusalMessage("self_transaction"));
     const next = at(state, kind.id, "amount", { query, cid: found.value.customerId, name: found.value.maskedName });

@@ -33,7 +33,7 @@ function askPayee(state: MenuState): StepResult {
 
 async function takePayee(state: MenuState, input: string, ctx: MenuContext, amount?: string): Promise<StepResult> {
   const customer = customerOf(state);
-  const found = await ctx.directory.lookupPayee(input.trim(), ctx.institutionId);
+  const found = await ctx.directory.lookupPayee(input.trim(), ctx.institutionId, { actorType: "customer", id: customer.id });
   if (!found.ok) return withNotice(askPayee(state), refusalMessage(found));
   const payee = found.value;
   if (payee.customerId === customer.id) return withNotice(askPayee(state), refusalMessage("self_payment"));

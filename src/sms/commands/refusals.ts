@@ -12,9 +12,10 @@ const TABLE: Record<string, string> = {
   monthly_amount_exceeded: "limit",
   daily_count_exceeded: "limit",
   balance_limit_exceeded: "payee_limit",
-  payee_not_found: "payee_not_found",
-  payee_unavailable: "payee_not_found",
-  currency_mismatch: "payee_not_found",
+  // Unknown, blocked or closed: one reply that says neither (the bank's audit log tells them apart).
+  payee_not_found: "payee_cannot_pay",
+  payee_unavailable: "payee_cannot_pay",
+  currency_mismatch: "payee_cannot_pay",
   invalid_amount: "invalid_amount",
   amount_outside_fee_bands: "invalid_amount",
   self_payment: "self_payment",
