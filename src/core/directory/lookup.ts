@@ -24,17 +24,7 @@ export interface LookupOptions {
 const NUMBER_LIKE_RE = /^\s*[0-9+(]/;
 
 /**
- * Resolves "0712 345 678", "+254712345678" or "mama.jane" to the payee's receiving account and a
- * masked name. Malformed input gets the code of the rule it breaks, so a confirmation screen can
- * say "check the number" rather than "not found"; a reserved word is simply not found.
- */
-export async function lookupPayee(store: DirectoryStore, query: unknown, options: LookupOptions): Promise<Outcome<Payee>> {
-  const found = await resolvePayee(store, query, options);
-  return found.ok ? ok(found.value.payee) : found;
-}
-
-/**
- * A payee as a payment needs it: what lookupPayee answers, the customer's directory record as read
+ * A payee as a payment needs it: what Directory.lookupPayee answers, the customer's directory record as read
  * (for the payee's receipt: never shown to the payer), and the accounts of their other wallets,
  * whose holdings count towards the customer's balance cap (TransferLimits.payeeHoldingAccountIds).
  */
@@ -44,7 +34,14 @@ export interface ResolvedPayee {
   otherWalletAccountIds: string[];
 }
 
-/** lookupPayee, with what a payment needs besides (ResolvedPayee). */
+/**
+ * Resolves "0712 345 678", "+254712345678" or "mama.jane" to the payee's receiving account and a
+ * masked name, with what a payment needs besides (ResolvedPayee). Malformed input gets the code of
+ * the rule it breaks, so a confirmation screen can say "check the number" rather than "not found";
+ * a reserved word is simply not found. A blocked or closed customer is payee_unavailable, after
+ * onUnavailable (Directory's audit of the asker): the services facing a payer answer it as
+ * payee_not_found. Through Directory only, so that no caller skips that audit.
+ */
 export async function resolvePayee(
   store: DirectoryStore,
   query: unknown,
