@@ -17,7 +17,7 @@ import { backoffDelayMs } from "./backoff.js";
 import { parseDeliveryReceipt } from "./delivery-receipt.js";
 import { MtSubmitError, type LinkState, type MtLink, type MtMessage, type MtSubmitResult, type ReceiptHandler } from "./mt-link.js";
 import { openBoundSession } from "./smpp-bind.js";
-import { refusalOf, type BadPdu } from "./smpp-framing.js";
+import { refusalOf, type BadPdu, type PduFailure } from "./smpp-framing.js";
 import { EnquireLinkKeepAlive } from "./smpp-keepalive.js";
 import { smppClientConfig, type SmppClientConfig, type SmppClientOptions } from "./smpp-client-config.js";
 import { ESME_RINVCMDID, ESME_ROK, ESME_RTHROTTLED, isPermanentRefusal, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
@@ -51,6 +51,8 @@ export interface SmppClientEvents {
   linkError: [error: Error];
   /** A PDU from the SMSC that did not parse, already answered (the session goes on unless bad.closed). */
   badPdu: [bad: BadPdu];
+  /** Handling a PDU from the SMSC threw: the session was destroyed, and the link reconnects. */
+  pduFailed: [failure: PduFailure];
 }
 
 /**
@@ -302,6 +304,9 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     // for ever. One whose length leaves the stream unreadable is answered and the session
     // destroyed (smpp-framing.ts); its 'close' requeues the window and reconnects, as any error's.
     session.on("bad_pdu", (bad: BadPdu) => this.emit("badPdu", bad));
+    // Something threw while a PDU was handled (a 'deliver' listener …): the reader caught it and
+    // destroyed the session; its 'close' requeues the window and reconnects (smpp-framing.ts).
+    session.on("pdu_failed", (failure: PduFailure) => this.emit("pduFailed", failure));
     session.on("error", (error: Error) => {
       this.emit("linkError", error);
       session.destroy();

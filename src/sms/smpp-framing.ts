@@ -25,8 +25,19 @@
  *
  * A command_length over the package's maximum (16 KiB, which the package also threw on) is
  * answered ESME_RINVCMDLEN and its body skipped. Bad PDUs are reported as 'bad_pdu' events
- * (BadPdu) on the session. Everything else is as the package does it: 'pdu' and the command's
- * event per PDU, response callbacks by sequence_number, pause() and resume().
+ * (BadPdu) on the session.
+ *
+ * Nothing thrown while a PDU is read, handed to the session's listeners (ours: the listener's and
+ * the client link's handlers, the 'deliver' listeners behind them) or answered escapes: the
+ * reader ran in the socket's 'readable' event, where a throw was uncaught and ended the process,
+ * every link with it. The PDU's listeners and, for a response, the callback waiting for it still
+ * run (an answer the peer gave is not lost), then reading stops, the failure is reported as a
+ * 'pdu_failed' event (PduFailure: command id, sequence number, the error's name and where it was
+ * thrown, never its message, which may quote the PDU's text) and the session is destroyed: a
+ * server session is unbound as after a dropped connection, a client link reconnects.
+ *
+ * Everything else is as the package does it: 'pdu' and the command's event per PDU, response
+ * callbacks by sequence_number, pause() and resume().
  */
 import type { Socket } from "node:net";
 import smpp from "smpp";
@@ -45,6 +56,18 @@ export interface BadPdu {
   /** The session was destroyed: the stream cannot be followed past this PDU. */
   closed: boolean;
   reason: string;
+}
+
+/** A PDU whose handling threw (see the top); the session has been destroyed. */
+export interface PduFailure {
+  /** null when the throw came between PDUs (a 'bad_pdu' listener …). */
+  commandId: number | null;
+  command: string | null;
+  sequenceNumber: number | null;
+  /** The error's name (TypeError …); its message is left out, as it may quote the PDU's text. */
+  error: string;
+  /** Where it was thrown: the top stack frames, file and line only. */
+  at: string[];
 }
 
 const HEADER_LENGTH = 16;
@@ -112,14 +135,39 @@ class PduReader {
 
   constructor(private readonly s: PackageSession) {}
 
+  /** The PDU being handed to the session's listeners, for the report if one of them throws. */
+  private current: smpp.PDU | null = null;
+
   read(): void {
     if (this.busy) return;
     this.busy = true;
     try {
       while (!this.s.paused && !this.stopped && this.step());
+    } catch (error) {
+      this.failed(error);
     } finally {
       this.busy = false;
+      this.current = null;
     }
+  }
+
+  /** Something threw while a PDU was handled: reading stops and the session goes (see the top). */
+  private failed(error: unknown): void {
+    this.stopped = true;
+    const pdu = this.current;
+    const failure: PduFailure = {
+      commandId: pdu?.command_id ?? null,
+      command: pdu?.command ?? null,
+      sequenceNumber: pdu?.sequence_number ?? null,
+      error: error instanceof Error ? error.name : typeof error,
+      at: error instanceof Error ? stackFrames(error) : [],
+    };
+    try {
+      this.s.emit("pdu_failed", failure);
+    } catch {
+      // A report that throws as well changes nothing: the session goes all the same.
+    }
+    this.s.destroy();
   }
 
   /** One step through the stream; false while it waits for more bytes. */
@@ -173,13 +221,26 @@ class PduReader {
 
   /** As the package: 'pdu', the command's event, then the callback waiting for a response. */
   private deliver(pdu: smpp.PDU): void {
-    this.s.emit("pdu", pdu);
-    this.s.emit(pdu.command, pdu);
+    this.current = pdu;
+    let thrown: { error: unknown } | null = null;
+    try {
+      this.s.emit("pdu", pdu);
+      this.s.emit(pdu.command, pdu);
+    } catch (error) {
+      thrown = { error };
+    }
+    // The answer still settles its request: dropped, the request would go again on the next session.
     const callback = pdu.isResponse() ? this.s._callbacks[pdu.sequence_number] : undefined;
     if (callback) {
-      callback(pdu);
       delete this.s._callbacks[pdu.sequence_number];
+      try {
+        callback(pdu);
+      } catch (error) {
+        thrown ??= { error };
+      }
     }
+    if (thrown) throw thrown.error;
+    this.current = null;
   }
 
   /** A response that does not parse settles the request waiting for it by its header (see the top). */
@@ -187,8 +248,13 @@ class PduReader {
     const pdu = headerAndMandatoryFields(buffer);
     const callback = this.s._callbacks[pdu.sequence_number];
     delete this.s._callbacks[pdu.sequence_number];
-    this.report({ commandId: pdu.command_id, sequenceNumber: pdu.sequence_number, answered: null, settled: callback !== undefined, closed: false, reason });
-    callback?.(pdu);
+    this.current = pdu;
+    try {
+      this.report({ commandId: pdu.command_id, sequenceNumber: pdu.sequence_number, answered: null, settled: callback !== undefined, closed: false, reason });
+    } finally {
+      callback?.(pdu); // settled even when a 'bad_pdu' listener threw
+    }
+    this.current = null;
   }
 
   /** A request is answered with its own *_resp, or generic_nack; a response cannot be answered. */
@@ -241,4 +307,13 @@ function headerAndMandatoryFields(buffer: Buffer): smpp.PDU {
     }
   }
   return pdu;
+}
+
+/** The top frames of an error's stack ("at fn (file:line:col)"), without its message. */
+function stackFrames(error: Error): string[] {
+  return (error.stack ?? "")
+    .split("\n")
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, 3)
+    .map((line) => line.trim().slice(0, 200));
 }

@@ -314,6 +314,8 @@ export class SmsLinkManager implements LinkDirectory {
     client.on("badPdu", (bad) =>
       this.deps.logger.warn({ link: stored.id, ...bad }, bad.answered === null ? "smpp response not readable: settled by its header" : "smpp pdu not readable: answered with an error"),
     );
+    // Handling one of its PDUs threw: the session was closed and the link reconnects (smpp-framing.ts).
+    client.on("pduFailed", (failure) => this.deps.logger.error({ link: stored.id, ...failure }, "smpp pdu handling failed: session closed"));
     client.start();
     run.client = client;
     run.link = new CountingLink(client, run.outbound);

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import smpp from "smpp";
 import { INTERFACE_VERSION_34 } from "../smpp-bind.js";
-import { readPdusSafely, refusalOf, type BadPdu } from "../smpp-framing.js";
+import { readPdusSafely, refusalOf, type BadPdu, type PduFailure } from "../smpp-framing.js";
 import { ESME_RBINDFAIL, ESME_RINVPASWD, ESME_ROK, ESME_RTHROTTLED } from "../smpp-status.js";
 import type { LinkConfig } from "../links/types.js";
 import { verifyLinkPassword, dummyLinkPasswordHash } from "../links/secrets.js";
@@ -201,6 +201,11 @@ export class SmppListener {
         { link: bound?.linkId ?? null, ...bad },
         bad.answered === null ? "smpp response not readable: settled by its header" : "smpp pdu not readable: answered with an error",
       ),
+    );
+    // Something threw while a PDU was handled: the reader has destroyed the session (its 'close'
+    // unbinds it), and the process goes on. Logged without the PDU's body or the error's message.
+    session.on("pdu_failed", (failure: PduFailure) =>
+      this.deps.logger.warn({ link: bound?.linkId ?? null, address: remoteAddress(session), ...failure }, "smpp pdu handling failed: session closed"),
     );
     session.on("error", () => session.destroy());
     session.on("close", () => {
