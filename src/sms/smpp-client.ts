@@ -346,6 +346,9 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     );
     this.keepAlive.start();
     this.setState("bound");
+    // openBoundSession hands the session over paused: what the SMSC sent after its bind_resp (an
+    // enquire_link, a deliver_sm) is read now that it has its handlers, not before (unanswered).
+    session.resume();
     this.pump();
   }
 

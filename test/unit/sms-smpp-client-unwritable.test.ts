@@ -37,6 +37,9 @@ class FakeSession extends EventEmitter {
   close(): void {
     this.destroy();
   }
+
+  /** openBoundSession hands the session over paused; the client resumes it once its handlers are on. */
+  resume(): void {}
 }
 
 describe("SmppClient when send() returns false", () => {
