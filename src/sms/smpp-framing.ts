@@ -23,9 +23,12 @@
  *   body's mandatory fields (the message_id) as far as they read, and never sent again; an error
  *   status is that refusal. The PDU is reported (settled: true) for the log.
  *
- * A command_length over the package's maximum (16 KiB, which the package also threw on) is
- * answered ESME_RINVCMDLEN and its body skipped. Bad PDUs are reported as 'bad_pdu' events
- * (BadPdu) on the session.
+ * A command_length over the package's maximum (16 KiB, which the package also threw on): its body
+ * is skipped, and a request is answered ESME_RINVCMDLEN. A response used to be dropped too, and
+ * its request timed out and went again (a second SMS when the peer had said ESME_ROK): it now
+ * settles its request by its header, as one that does not parse, with the mandatory fields its
+ * first OVERSIZED_PREFIX bytes hold (a submit_sm_resp's message_id). Bad PDUs are reported as
+ * 'bad_pdu' events (BadPdu) on the session.
  *
  * Nothing thrown while a PDU is read, handed to the session's listeners (ours: the listener's and
  * the client link's handlers, the 'deliver' listeners behind them) or answered escapes: the
@@ -71,6 +74,8 @@ export interface PduFailure {
 }
 
 const HEADER_LENGTH = 16;
+/** How much of an over-long response is read for its mandatory fields (a message_id is at most 65 octets). */
+const OVERSIZED_PREFIX = 256;
 const RESPONSE_BIT = 0x80000000;
 /** How long the nack before a lost stream's close may take to be written. */
 const LOST_STREAM_GRACE_MS = 1_000;
@@ -180,11 +185,20 @@ class PduReader {
       if (this.length < HEADER_LENGTH) return this.lost(this.length);
     }
     if (this.length > defs.PDU.maxLength) {
-      const rest = this.take(HEADER_LENGTH - 4);
+      const prefix = Math.min(OVERSIZED_PREFIX, this.length - HEADER_LENGTH);
+      const rest = this.take(HEADER_LENGTH - 4 + prefix);
       if (!rest) return false;
-      this.answer(rest.readUInt32BE(0), rest.readUInt32BE(8), ESME_RINVCMDLEN, `command_length ${this.length} over ${defs.PDU.maxLength}`);
-      this.skip = this.length - HEADER_LENGTH;
+      const length = this.length;
+      this.skip = length - HEADER_LENGTH - prefix;
       this.length = null;
+      const reason = `command_length ${length} over ${defs.PDU.maxLength}`;
+      const commandId = rest.readUInt32BE(0);
+      if ((commandId & RESPONSE_BIT) === 0) this.answer(commandId, rest.readUInt32BE(8), ESME_RINVCMDLEN, reason);
+      else {
+        const head = Buffer.alloc(4);
+        head.writeUInt32BE(length, 0);
+        this.settleByHeader(Buffer.concat([head, rest]), reason);
+      }
       return true;
     }
     const body = this.take(this.length - 4);
