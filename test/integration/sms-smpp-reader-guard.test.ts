@@ -21,7 +21,7 @@ import { hashLinkPassword } from "../../src/sms/links/secrets.js";
 import type { LinkConfig } from "../../src/sms/links/types.js";
 import { SmppListener, type InboundAnswer } from "../../src/sms/server/smpp-listener.js";
 import { SmppClient, type LinkState } from "../../src/sms/smpp-client.js";
-import type { PduFailure } from "../../src/sms/smpp-framing.js";
+import { readPdusSafely, type PduFailure } from "../../src/sms/smpp-framing.js";
 import { ESME_ROK } from "../../src/sms/smpp-status.js";
 import { TestTelco } from "../helpers/smpp-telco.js";
 
@@ -198,5 +198,40 @@ describe("a client link, when handling its SMSC's PDU throws", () => {
     binds.get("guard-two")![0]!.send(new smpp.PDU("deliver_sm", { source_addr: number(13), destination_addr: "22555", short_message: "ok" }));
     await expect.poll(() => two.delivered).toEqual([number(13)]);
     expect(one.failures).toHaveLength(1);
+  });
+});
+
+describe("the reader, when a listener throws on a response", () => {
+  it("still settles the request the response answers, then closes the session", async () => {
+    const server = smpp.createServer((session) => {
+      session.on("error", () => undefined);
+      session.on("enquire_link", (pdu: smpp.PDU) => session.send(pdu.response()));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const session = smpp.connect({ host: "127.0.0.1", port: (server.address() as AddressInfo).port });
+      readPdusSafely(session);
+      session.on("error", () => undefined);
+      const failures: PduFailure[] = [];
+      session.on("pdu_failed", (f: PduFailure) => void failures.push(f));
+      session.on("enquire_link_resp", () => {
+        throw new TypeError("a listener's slip");
+      });
+      await new Promise((resolve) => session.on("connect", resolve));
+      const gone = closed(session);
+      // Before the fix the callback never ran (the throw came first) and the error was uncaught.
+      const answered = await new Promise<smpp.PDU | "none">((resolve) => {
+        const timer = setTimeout(() => resolve("none"), 2_000);
+        session.send(new smpp.PDU("enquire_link"), (pdu) => (clearTimeout(timer), resolve(pdu)));
+      });
+      expect(answered).toMatchObject({ command: "enquire_link_resp", command_status: ESME_ROK });
+      expect(await gone).toBe("closed");
+      expect(uncaught).toEqual([]);
+      expect(failures).toMatchObject([{ command: "enquire_link_resp", commandId: 0x80000015, error: "TypeError" }]);
+      expect(failures[0]!.at.length).toBeGreaterThan(0);
+    } finally {
+      for (const s of [...server.sessions]) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
