@@ -20,7 +20,7 @@ import { openBoundSession } from "./smpp-bind.js";
 import { refusalOf, type BadPdu, type PduFailure } from "./smpp-framing.js";
 import { EnquireLinkKeepAlive } from "./smpp-keepalive.js";
 import { smppClientConfig, type SmppClientConfig, type SmppClientOptions } from "./smpp-client-config.js";
-import { ESME_RINVCMDID, ESME_ROK, ESME_RTHROTTLED, isPermanentRefusal, isThrottle, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
+import { ESME_RINVCMDID, ESME_ROK, ESME_RTHROTTLED, isPermanentRefusal, isThrottle, responseStatus, SmppBindError, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "./smpp-status.js";
 import { mtSubmitParts, submitParts, type OutboundSms } from "./submit-parts.js";
 
 export type { LinkState } from "./mt-link.js";
@@ -455,7 +455,7 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
       clearTimeout(this.overdueTimer);
       this.overdueTimer = undefined;
     }
-    const status = response.command_status;
+    const status = responseStatus(response);
     if (status === ESME_ROK) {
       this.throttleStreak = 0;
       const messageId = typeof response.message_id === "string" ? response.message_id : "";

@@ -10,6 +10,18 @@ export const ESME_RBINDFAIL = 0x0d;
 export const ESME_RINVPASWD = 0x0e;
 export const ESME_RMSGQFUL = 0x14;
 export const ESME_RTHROTTLED = 0x58;
+/** A system error: what a generic_nack that gives no status of its own stands for. */
+export const ESME_RSYSERR = 0x08;
+
+/**
+ * A response's outcome. A generic_nack (SMPP 3.4 §4.3.1: the request could not be read) accepts
+ * nothing, whatever its command_status says: one with 0 was taken for ESME_ROK, and the part for
+ * sent with no message id (never delivered, never retried).
+ */
+export function responseStatus(response: { command: string; command_status: number }): number {
+  if (response.command === "generic_nack") return response.command_status === ESME_ROK ? ESME_RSYSERR : response.command_status;
+  return response.command_status;
+}
 
 /** The SMSC is healthy but asks us to slow down: the message is retried later, not failed. */
 export function isThrottle(status: number): boolean {

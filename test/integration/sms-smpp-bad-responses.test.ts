@@ -13,12 +13,12 @@ import smpp from "smpp";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashLinkPassword } from "../../src/sms/links/secrets.js";
 import type { LinkConfig } from "../../src/sms/links/types.js";
-import type { MtMessage } from "../../src/sms/mt-link.js";
+import { MtSubmitError, type MtMessage } from "../../src/sms/mt-link.js";
 import { ServerLink } from "../../src/sms/server/server-link.js";
 import { SmppListener } from "../../src/sms/server/smpp-listener.js";
 import { SmppClient } from "../../src/sms/smpp-client.js";
 import type { BadPdu } from "../../src/sms/smpp-framing.js";
-import { ESME_ROK, SmppSubmitError } from "../../src/sms/smpp-status.js";
+import { ESME_ROK, ESME_RSYSERR, SmppSubmitError } from "../../src/sms/smpp-status.js";
 import { TestTelco } from "../helpers/smpp-telco.js";
 
 const PASSWORD = "pa55";
@@ -134,6 +134,17 @@ describe("a client link, when its SMSC's response does not parse", () => {
     expect(submits).toHaveLength(1);
   });
 
+  it("never takes a generic_nack for an acceptance, even one whose command_status is 0", async () => {
+    answerBind = goodBind;
+    // SMPP 3.4 §4.3.1: a generic_nack answers a request that could not be read; it accepts nothing.
+    answer = (pdu, session) => void session.send(new smpp.PDU("generic_nack", { sequence_number: pdu.sequence_number, command_status: ESME_ROK }));
+    const { client } = start();
+    await expect.poll(() => client.state(), { timeout: 5_000 }).toBe("bound");
+    const refused = await client.submitText({ from: "22555", to: number(4), text: "nacked" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SmppSubmitError);
+    expect((refused as SmppSubmitError).status).toBe(ESME_RSYSERR);
+  });
+
   it("binds on an ESME_ROK bind_transceiver_resp whose body does not parse, instead of timing out and binding again for ever", async () => {
     answerBind = (pdu, session) => void session.socket.write(withTruncatedTlv(pdu.response({ system_id: "test-smsc" })));
     answer = (pdu, session) => void session.send(pdu.response({ message_id: "smsc-ok" }));
@@ -192,5 +203,15 @@ describe("a server link, when the telco's deliver_sm_resp does not parse", () =>
     await expect(link.submit(message(number(10)))).resolves.toEqual({ smscMessageIds: ["telco-1"] });
     expect(delivered).toHaveLength(1);
     expect(warnings.map((w) => w.msg)).toContain("smpp response not readable: settled by its header");
+  });
+
+  it("fails a deliver_sm answered by a generic_nack with command_status 0 instead of taking it for delivered", async () => {
+    telco.session.removeAllListeners("deliver_sm");
+    telco.session.on("deliver_sm", (pdu: smpp.PDU) => void telco.session.send(new smpp.PDU("generic_nack", { sequence_number: pdu.sequence_number, command_status: ESME_ROK })));
+    const link = new ServerLink("telco", listener);
+    const refused = await link.submit(message(number(11))).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MtSubmitError);
+    expect((refused as MtSubmitError).cause).toBeInstanceOf(SmppSubmitError);
+    expect(((refused as MtSubmitError).cause as SmppSubmitError).status).toBe(ESME_RSYSERR);
   });
 });

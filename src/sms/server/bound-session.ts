@@ -1,6 +1,6 @@
 /** One telco connection bound to our listener, and the window of deliver_sm we have open on it. */
 import smpp from "smpp";
-import { ESME_ROK, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "../smpp-status.js";
+import { ESME_ROK, responseStatus, SmppSubmitError, SmppTimeoutError, SmppUnavailableError } from "../smpp-status.js";
 
 export type BindMode = "transceiver" | "transmitter" | "receiver";
 
@@ -63,8 +63,9 @@ export class BoundSession {
         const timer = setTimeout(() => reject(new SmppTimeoutError(`${command}_resp`, this.responseTimeoutMs)), this.responseTimeoutMs);
         const sent = this.session.send(new smpp.PDU(command, options), (response) => {
           clearTimeout(timer);
-          if (response.command_status === ESME_ROK) resolve(typeof response.message_id === "string" ? response.message_id : "");
-          else reject(new SmppSubmitError(response.command_status));
+          const status = responseStatus(response);
+          if (status === ESME_ROK) resolve(typeof response.message_id === "string" ? response.message_id : "");
+          else reject(new SmppSubmitError(status));
         });
         if (!sent) {
           clearTimeout(timer);
