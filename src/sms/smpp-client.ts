@@ -286,9 +286,24 @@ export class SmppClient extends EventEmitter<SmppClientEvents> implements MtLink
     const generation = ++this.generation;
     this.setState("connecting");
     this.open(this.config).then(
-      (session) => this.onBound(generation, session),
+      (session) => this.onBoundGuarded(generation, session),
       (error: Error) => this.onConnectFailed(generation, error),
     );
+  }
+
+  /**
+   * onBound, whose throw would reject a promise nobody awaits: an unhandled rejection, which ends
+   * a Node process. The session is dropped instead and the link reconnects, as after any error.
+   */
+  private onBoundGuarded(generation: number, session: smpp.Session): void {
+    try {
+      this.onBound(generation, session);
+    } catch (error) {
+      this.emit("linkError", error instanceof Error ? error : new Error(String(error)));
+      const adopted = this.session === session; // its 'close' handler reconnects
+      session.destroy();
+      if (!adopted) this.onConnectFailed(generation, error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   private onBound(generation: number, session: smpp.Session): void {

@@ -68,3 +68,34 @@ describe("SmppClient when send() returns false", () => {
     await client.close();
   });
 });
+
+/** A session whose resume() throws (a fault after the handlers are on): onBound throws. */
+class ThrowingSession extends FakeSession {
+  override resume(): void {
+    throw new TypeError("resume failed");
+  }
+}
+
+describe("SmppClient when adopting a bound session throws", () => {
+  it("drops that session and reconnects instead of leaving an unhandled rejection", async () => {
+    const sessions = [new ThrowingSession(true, "never"), new FakeSession(true, "m-2")];
+    const opened: FakeSession[] = [];
+    const client = new SmppClient(
+      { host: "127.0.0.1", port: 2775, systemId: "fingate", password: "x", reconnectBackoff: { initialMs: 5, maxMs: 10, jitterRatio: 0 } },
+      {
+        open: async () => {
+          const session = sessions[opened.length]!;
+          opened.push(session);
+          return session as unknown as smpp.Session;
+        },
+      },
+    );
+    const errors: string[] = [];
+    client.on("linkError", (error: Error) => errors.push(error.message));
+    client.start();
+    await expect(client.submitText({ from: "384", to: "254700000002", text: "after a throw" })).resolves.toEqual({ messageIds: ["m-2"] });
+    expect(errors).toEqual(["resume failed"]);
+    expect(sessions[0]!.destroyed).toBe(true);
+    await client.close();
+  });
+});

@@ -310,6 +310,9 @@ export class SmsLinkManager implements LinkDirectory {
       if (this.dispatcher) hold(this.dispatcher.fromClient(config, pdu, ussdReplies));
     });
     client.on("bindFailed", (error) => this.deps.logger.warn({ link: stored.id, err: error.message }, "sms client link bind refused"));
+    // Without these a link that cannot reach its SMSC, or loses it, showed only in its state.
+    client.on("connectFailed", (error) => this.deps.logger.warn({ link: stored.id, err: error.message.slice(0, 200) }, "sms client link could not connect"));
+    client.on("linkError", (error) => this.deps.logger.warn({ link: stored.id, err: error.message.slice(0, 200) }, "sms client link error: reconnecting"));
     // Already answered, or (a response) settled by its header: logged so that the SMSC's fault shows.
     client.on("badPdu", (bad) =>
       this.deps.logger.warn({ link: stored.id, ...bad }, bad.answered === null ? "smpp response not readable: settled by its header" : "smpp pdu not readable: answered with an error"),
