@@ -96,8 +96,13 @@ export interface MtRoute {
  * configuration table (prefix routing); StaticLinkDirectory serves tests and single-link setups.
  */
 export interface LinkDirectory {
-  /** `msisdn` is E.164 with "+"; null when no link reaches it (the message fails as unroutable). */
-  route(msisdn: string): MtRoute | null;
+  /**
+   * `msisdn` is E.164 with "+"; null when no link reaches it (the message fails as unroutable).
+   * With `institutionId` (the bank whose customer or transfer the message is about), only that
+   * bank's links qualify: another bank's link is its SMSC account and its short code, and a
+   * message sent through it would tell that bank's telco account of our bank's customer.
+   */
+  route(msisdn: string, institutionId?: string | null): MtRoute | null;
   link(id: string): MtLink | undefined;
   /** Sustained submissions per second the link is contracted for; null means no cap. */
   rateLimitPerSecond(id: string): number | null;
@@ -128,7 +133,7 @@ export class StaticLinkDirectory implements LinkDirectory {
 
   constructor(
     links: Array<{ link: MtLink; ratePerSecond?: number | null }>,
-    private readonly routes: Array<{ prefix: string; linkId: string; from?: string }> = [],
+    private readonly routes: Array<{ prefix: string; linkId: string; from?: string; institutionId?: string }> = [],
   ) {
     this.byId = new Map(links.map(({ link, ratePerSecond }) => [link.id, { link, rate: ratePerSecond ?? null }]));
   }
@@ -138,8 +143,10 @@ export class StaticLinkDirectory implements LinkDirectory {
     this.byId.set(link.id, { link, rate: ratePerSecond });
   }
 
-  route(msisdn: string): MtRoute | null {
-    const matches = this.routes.filter((r) => msisdn.startsWith(r.prefix)).sort((a, b) => b.prefix.length - a.prefix.length);
+  route(msisdn: string, institutionId?: string | null): MtRoute | null {
+    // A route without an institution serves any (a single-bank setup); one with serves its own only.
+    const serves = (r: { institutionId?: string }) => !institutionId || r.institutionId === undefined || r.institutionId === institutionId;
+    const matches = this.routes.filter((r) => msisdn.startsWith(r.prefix) && serves(r)).sort((a, b) => b.prefix.length - a.prefix.length);
     const best = matches[0];
     if (best) return { linkId: best.linkId, from: best.from };
     // Without routes, a single link takes everything.

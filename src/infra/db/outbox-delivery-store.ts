@@ -34,6 +34,11 @@ export interface ClaimedRow {
   /** Parts an SMSC accepted already (a recovered row's): those tie it to its link. */
   partsAccepted: number;
   /**
+   * The bank the message is about, whose links alone may carry it: its transfer's (a transfer
+   * never crosses banks), else the recipient customer's; null when neither is known.
+   */
+  institutionId: string | null;
+  /**
    * The concatenation reference taken for this row at this claim (the number's next, see
    * takeConcatRefs); null when the row has one already (a recovered row keeps it).
    */
@@ -100,12 +105,15 @@ interface ClaimSqlRow {
   reply_link_id: string | null;
   sender: string | null;
   parts_accepted: number;
+  institution_id: string | null;
 }
 
 const CLAIM = `
 SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.language) AS language, o.kind,
        o.link_id, o.concat_ref, o.part_count, o.rendered_text, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender,
-       cardinality(array_remove(o.smsc_message_ids, NULL)) AS parts_accepted
+       cardinality(array_remove(o.smsc_message_ids, NULL)) AS parts_accepted,
+       COALESCE((SELECT a.institution_id FROM transfers t JOIN accounts a ON a.id = t.debit_account_id WHERE t.id = o.transfer_id),
+                c.institution_id)::text AS institution_id
 FROM outbox_messages o
   LEFT JOIN customers c ON c.msisdn = o.msisdn
   LEFT JOIN sms_opt_outs s ON s.msisdn = o.msisdn
@@ -211,6 +219,7 @@ function toClaimed(r: ClaimSqlRow): ClaimedRow {
     replyLinkId: r.reply_link_id,
     sender: r.sender,
     partsAccepted: Number(r.parts_accepted),
+    institutionId: r.institution_id,
     nextRef: null,
   };
 }

@@ -187,12 +187,15 @@ export class SmsLinkManager implements LinkDirectory {
     await this.listener?.close();
   }
 
-  route(msisdn: string): MtRoute | null {
+  route(msisdn: string, institutionId?: string | null): MtRoute | null {
     let best: { stored: StoredLink; length: number } | null = null;
     // A link restarting routes by its new configuration: its messages wait for it (restarting()).
     const candidates = [...[...this.running.values()].flatMap((run) => (run.link ? [run.stored] : [])), ...[...this.restarts.values()].map((r) => r.stored)];
     for (const stored of candidates) {
       if (!stored.enabled) continue;
+      // Each link serves its own bank's customers: another bank's would carry our customer's
+      // message over its SMSC account, from its short code.
+      if (institutionId && stored.institutionId !== institutionId) continue;
       for (const prefix of stored.msisdnPrefixes) {
         if (msisdn.startsWith(prefix) && (!best || prefix.length > best.length)) best = { stored, length: prefix.length };
       }

@@ -170,14 +170,18 @@ export class OutboxRelay {
 
   private route(row: ClaimedRow, byLink: Map<string, JobMessage[]>): Routed {
     if (row.optedOut && SILENCED_BY_STOP(row)) return { id: row.id, state: "suppressed", error: "the recipient opted out of notifications (STOP)" };
-    const route = this.deps.links.route(row.msisdn);
+    // Only the links of the bank the message is about: never another bank's SMSC account.
+    const route = this.deps.links.route(row.msisdn, row.institutionId);
     const kept = this.keptLink(row);
     if (kept !== null && "error" in kept) return { id: row.id, state: "failed", error: kept.error };
     // A reply goes back the way its command came while that link runs (it reached the subscriber
     // a moment ago), else by prefix like any message.
     const origin = row.replyLinkId !== null && this.deps.links.link(row.replyLinkId) ? row.replyLinkId : undefined;
     const linkId = kept?.linkId ?? origin ?? route?.linkId;
-    if (linkId === undefined) return { id: row.id, state: "failed", error: "no SMS link reaches this number" };
+    if (linkId === undefined) {
+      const error = row.institutionId ? "no SMS link of the recipient's bank reaches this number" : "no SMS link reaches this number";
+      return { id: row.id, state: "failed", error };
+    }
     let message: JobMessage;
     let concatRef: number;
     let text: string;

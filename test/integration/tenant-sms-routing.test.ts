@@ -1,0 +1,88 @@
+/**
+ * Outbound SMS stays within the recipient's bank: a receipt or notice for bank A's customer goes
+ * through one of bank A's SMS links (its SMSC account, its short code as sender), never through
+ * bank B's, even when B's link has the longer matching prefix. A number only bank B's links reach
+ * is unroutable for bank A's messages. Real PostgreSQL, the real link manager and outbox relay.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { insertOutboxNotices } from "../../src/infra/db/outbox-store.js";
+import { SYSTEM } from "../helpers/core-setup.js";
+import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
+
+let env: SmsEnv;
+let bankB: string;
+let janeA: Customer;
+let farA: Customer;
+let bobB: { msisdn: string };
+
+interface RowState {
+  state: string;
+  link_id: string | null;
+  sender: string | null;
+  last_error: string | null;
+}
+
+/** The row once the relay has decided it (queued on a link, or failed). */
+async function routed(id: string): Promise<RowState> {
+  for (let i = 0; i < 300; i++) {
+    const { rows } = await env.test.db.query<RowState>("SELECT state, link_id, sender, last_error FROM outbox_messages WHERE id = $1", [id]);
+    const row = rows[0]!;
+    if (row.state !== "pending") return row;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`outbox row ${id} was never routed`);
+}
+
+async function notify(msisdn: string): Promise<string> {
+  const [id] = await insertOutboxNotices(env.test.db, [{ msisdn, template: "notice.pin_changed", params: {}, kind: "notice" }]);
+  return id!;
+}
+
+beforeAll(async () => {
+  env = await openSmsEnv({ code: "tenant-sms-a" });
+  bankB = randomUUID();
+  await env.test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'tenant-sms-b', 'Bank B', 'KES', 'Africa/Nairobi')", [bankB]);
+  // Bank A's link reaches +254712830…; bank B's is more specific on two ranges inside and beside it.
+  await env.addServerLink("bank-a", { shortCodes: ["22555"], msisdnPrefixes: ["+254712830"] });
+  await env.addServerLink("bank-b", { institutionId: bankB, shortCodes: ["22999"], msisdnPrefixes: ["+2547128300", "+2547128399"] });
+  janeA = await env.addCustomer("+254712830001", "Jane Wanjiru", "4827", "en", 1_000_00n);
+  farA = await env.addCustomer("+254712839901", "Far Away", "5903", "en", 1n);
+  const registered = await env.services.directory.register(SYSTEM, { institutionId: bankB, msisdn: "+254712830050", displayName: "Bob Otieno" });
+  if (!registered.ok) throw new Error(registered.code);
+  bobB = registered.value;
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe("outbound SMS and the recipient's bank", () => {
+  it("a notice to bank A's customer goes through bank A's link, though bank B's prefix is longer", async () => {
+    const row = await routed(await notify(janeA.msisdn));
+    expect(row).toMatchObject({ state: "queued", link_id: "bank-a", sender: "22555" });
+  });
+
+  it("a receipt riding a bank A transfer goes through bank A's link, also to a number that is no customer's", async () => {
+    const unknown = "+254712830099";
+    const transfer = await env.ledger.transfer({
+      id: randomUUID(), debitAccountId: janeA.walletAccountId, creditAccountId: farA.walletAccountId, amountMinor: 1_00n, code: "p2p",
+      notices: [{ msisdn: unknown, template: "notice.pin_changed", params: {}, kind: "receipt" }],
+    });
+    expect(transfer.result).toBe("ok");
+    const { rows } = await env.test.db.query<{ id: string }>("SELECT id FROM outbox_messages WHERE msisdn = $1", [unknown]);
+    expect(rows).toHaveLength(1);
+    expect(await routed(rows[0]!.id)).toMatchObject({ state: "queued", link_id: "bank-a", sender: "22555" });
+  });
+
+  it("bank B's customer is still reached through bank B's link", async () => {
+    expect(await routed(await notify(bobB.msisdn))).toMatchObject({ state: "queued", link_id: "bank-b", sender: "22999" });
+  });
+
+  it("bank A's customer whom only bank B's links reach is not sent to through bank B: the message fails as unroutable", async () => {
+    const row = await routed(await notify(farA.msisdn));
+    expect(row.state).toBe("failed");
+    expect(row.link_id).toBeNull();
+    expect(row.last_error).toMatch(/no SMS link/);
+  });
+});
