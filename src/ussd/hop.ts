@@ -178,6 +178,11 @@ export class HopProcessor {
     return true;
   }
 
+  /** The bank whose customers this channel serves: its menu, sessions and registrations are that bank's. */
+  get institutionId(): string {
+    return this.deps.menu.institutionId;
+  }
+
   /** How long a session's record outlives its last hop (the sessions' idle TTL). */
   get idleTtlSec(): number {
     return this.limits.idleTtlSec;

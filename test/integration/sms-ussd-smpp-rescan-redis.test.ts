@@ -79,7 +79,8 @@ function instance(bank: FakeBank, rescanEveryMs: number) {
   smppUssd.watchForOrphans();
   const handle = { stop: async () => stop() };
   open.push(handle);
-  const send = (m: InboundMessage) => smppUssd.handle(link, m, { sendUssd: async (_: smpp.PduOptions) => undefined });
+  // A link of the channel's bank: another bank's link is refused before any hop runs.
+  const send = (m: InboundMessage) => smppUssd.handle({ ...link, institutionId: bank.institutionId }, m, { sendUssd: async (_: smpp.PduOptions) => undefined });
   // As the gateway stops: the hops' commits under way land before the store closes.
   const stop = async () => {
     open.splice(open.indexOf(handle), 1);

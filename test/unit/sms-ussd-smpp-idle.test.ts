@@ -14,6 +14,8 @@ import { FakeBank } from "../helpers/menu-fakes.js";
 
 const PAYER = "+254700000410";
 const link = { id: "idle1", ussd: { ...USSD_DEFAULTS, serviceCode: "*384#" } } as unknown as LinkConfig;
+/** The link as the channel's bank's (another bank's link is refused before any hop runs). */
+const ofBank = (l: LinkConfig, bank: { institutionId: string }): LinkConfig => ({ ...l, institutionId: bank.institutionId });
 const KEY = (session: number) => `smpp-idle1:${PAYER}:${session}`;
 const WAIT_MS = 80;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +40,7 @@ function instance(bank: FakeBank, sessions: MemorySessionStore, idle: { endAfter
   open.push(smppUssd);
   const send = async (m: InboundMessage) => {
     const sent: smpp.PduOptions[] = [];
-    await smppUssd.handle(link, m, { sendUssd: async (p: smpp.PduOptions) => void sent.push(p) });
+    await smppUssd.handle(ofBank(link, bank), m, { sendUssd: async (p: smpp.PduOptions) => void sent.push(p) });
     return sent.map((p) => Buffer.from(p.short_message as Buffer).toString("latin1"));
   };
   return { send, ended, channel, smppUssd };
@@ -129,10 +131,10 @@ describe("USSD over SMPP: idle ends, retries and locks", () => {
     const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { endAfterMs: 1_000, sweepEveryMs: 5, clock: () => now } });
     open.push(smppUssd);
     const reply = { sendUssd: async () => undefined };
-    await smppUssd.handle(link, pdu(1, 11, 0, "*384#"), reply);
-    await smppUssd.handle(link, pdu(18, 11, 1, "2"), reply);
+    await smppUssd.handle(ofBank(link, bank), pdu(1, 11, 0, "*384#"), reply);
+    await smppUssd.handle(ofBank(link, bank), pdu(18, 11, 1, "2"), reply);
     now = 600;
-    await smppUssd.handle(link, pdu(18, 11, 1, "2"), reply);
+    await smppUssd.handle(ofBank(link, bank), pdu(18, 11, 1, "2"), reply);
     now = 1_001;
     await vi.waitFor(() => expect(ended).toHaveLength(1), { timeout: 2_000, interval: 5 });
     expect(ended[0]).toMatchObject({ endReason: "timeout", stages: 2 });
@@ -147,7 +149,7 @@ describe("USSD over SMPP: idle ends, retries and locks", () => {
     const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { endAfterMs: 40, sweepEveryMs: 5, busyRetryMs: 30 } });
     open.push(smppUssd);
     const reply = { sendUssd: async () => undefined };
-    await smppUssd.handle(link, pdu(1, 12, 0, "*384#"), reply);
+    await smppUssd.handle(ofBank(link, bank), pdu(1, 12, 0, "*384#"), reply);
     // Another instance's hop (a stale PDU, say) holds the lock over the wait's end, and takes nothing over.
     // Held for far longer than the test waits, and let go explicitly: a loaded machine's sleep
     // overrunning a short lock's TTL would end the session before the assertion looked.
@@ -271,7 +273,7 @@ describe("USSD over SMPP: a hop that outlives its lock", () => {
       const channel = createUssdChannel({ ports, institutionId: bank.institutionId, sessions, secretKey: Buffer.alloc(32, 9), aggregators: [], logger, hopLimits: { lockTtlMs: 100, hopBudgetMs: 5_000 }, onSessionEnd: async (s) => void ended.push(s) });
       const smppUssd = new UssdOverSmpp({ hops: channel.hops, logger, idle: { endAfterMs: WAIT_MS, sweepEveryMs: 10 } });
       open.push(smppUssd);
-      const send = (m: InboundMessage) => smppUssd.handle(abortLink, m, { sendUssd: async () => undefined });
+      const send = (m: InboundMessage) => smppUssd.handle(ofBank(abortLink, bank), m, { sendUssd: async () => undefined });
       return { send, ended };
     };
     let release!: () => void;

@@ -12,6 +12,8 @@ import { FakeBank } from "../helpers/menu-fakes.js";
 
 const PAYER = "+254700000010";
 const link = { id: "t1", ussd: { ...USSD_DEFAULTS, serviceCode: "*384#" } } as unknown as LinkConfig;
+/** The link as the channel's bank's (another bank's link is refused before any hop runs). */
+const ofBank = (l: LinkConfig, bank: { institutionId: string }): LinkConfig => ({ ...l, institutionId: bank.institutionId });
 
 function pdu(op: number, session: number, sequence: number, text: string, end = false, msisdn = PAYER): InboundMessage {
   return { msisdn, to: "*384#", text, dataCoding: 0, isReceipt: false,
@@ -33,7 +35,7 @@ function setup(sessions = new MemorySessionStore()) {
   const text = (p: smpp.PduOptions) => Buffer.from(p.short_message as Buffer).toString("latin1");
   const send = async (m: InboundMessage) => {
     const before = sent.length;
-    await smppUssd.handle(link, m, replyLink).catch((e: unknown) => logs.push(`threw ${String(e)}`));
+    await smppUssd.handle(ofBank(link, bank), m, replyLink).catch((e: unknown) => logs.push(`threw ${String(e)}`));
     return sent.slice(before).map(text);
   };
   return { bank, channel, send, sent, ended, logs, sessions };

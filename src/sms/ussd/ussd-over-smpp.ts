@@ -75,6 +75,8 @@ export interface UssdHops {
   openSessions?(keyPrefix: string, max: number, expiringBeforeMs?: number): Promise<{ key: string; msisdn: string; hopDigest: string; expiresAtMs: number }[]>;
   /** How long a session's record outlives its last hop. */
   readonly idleTtlSec: number;
+  /** The bank the hops serve (FINGATE_USSD_INSTITUTION_ID); unset: any link's. */
+  readonly institutionId?: string;
 }
 
 /**
@@ -109,6 +111,11 @@ function sessionOf(m: InboundMessage, options: UssdOptions, msisdn: string): Ses
   }
   if (m.userMessageReference === null) return null;
   return { sessionId: `${msisdn}:${m.userMessageReference}`, sequence: null, sessionNumber: m.userMessageReference, ended: false };
+}
+
+/** Whether the hops serve the link's bank: USSD over SMPP runs the USSD channel's bank's menu only. */
+function servesBankOf(hops: UssdHops, link: LinkConfig): boolean {
+  return hops.institutionId === undefined || hops.institutionId.toLowerCase() === link.institutionId.toLowerCase();
 }
 
 /** A USSD PDU read for its hop: the link it came on, its subscriber, session and op. */
@@ -284,7 +291,12 @@ export class UssdOverSmpp {
     const hops = this.deps.hops;
     let answer: { end: boolean; text: string; stale?: true; replayed?: true };
     if (!hops) answer = { end: true, text: UNAVAILABLE };
-    else {
+    else if (!servesBankOf(hops, link)) {
+      // Another bank's link: its subscribers must not meet our bank's menu (nor self-register
+      // with our bank on its short code). Nothing runs; the session ends at once.
+      this.deps.logger.warn({ link: link.id }, "ussd on a link of another institution than the USSD channel's: refused");
+      answer = { end: true, text: UNAVAILABLE };
+    } else {
       // A re-delivered PDU (same sequence) gets the stored answer; without sequences every PDU is new.
       // A begin's key holds its dial string: a new dial reusing the session number is not its
       // predecessor re-delivered, even when it comes soon after.
