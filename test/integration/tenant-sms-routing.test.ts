@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertOutboxNotices } from "../../src/infra/db/outbox-store.js";
+import { insertOutboxNotices, insertOutboxReply } from "../../src/infra/db/outbox-store.js";
 import { SYSTEM } from "../helpers/core-setup.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 
@@ -45,6 +45,8 @@ beforeAll(async () => {
   await env.test.db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'tenant-sms-b', 'Bank B', 'KES', 'Africa/Nairobi')", [bankB]);
   // Bank A's link reaches +254712830…; bank B's is more specific on two ranges inside and beside it.
   await env.addServerLink("bank-a", { shortCodes: ["22555"], msisdnPrefixes: ["+254712830"] });
+  // A second link of bank A's, switched off: a reply to a command that came in on it goes another way.
+  await env.addServerLink("bank-a-old", { shortCodes: ["22556"], msisdnPrefixes: ["+254712830"], enabled: false });
   await env.addServerLink("bank-b", { institutionId: bankB, shortCodes: ["22999"], msisdnPrefixes: ["+2547128300", "+2547128399"] });
   janeA = await env.addCustomer("+254712830001", "Jane Wanjiru", "4827", "en", 1_000_00n);
   farA = await env.addCustomer("+254712839901", "Far Away", "5903", "en", 1n);
@@ -73,6 +75,13 @@ describe("outbound SMS and the recipient's bank", () => {
     const { rows } = await env.test.db.query<{ id: string }>("SELECT id FROM outbox_messages WHERE msisdn = $1", [unknown]);
     expect(rows).toHaveLength(1);
     expect(await routed(rows[0]!.id)).toMatchObject({ state: "queued", link_id: "bank-a", sender: "22555" });
+  });
+
+  it("a reply to a stranger who texted bank A's short code, its link since off, goes through bank A's other link, not bank B's", async () => {
+    const id = randomUUID();
+    const written = await insertOutboxReply(env.test.db, { id, msisdn: "+254712830077", text: "Send HELP for the commands.", replyLinkId: "bank-a-old", sender: "22556", inReplyTo: randomUUID() });
+    expect(written).toBe(true);
+    expect(await routed(id)).toMatchObject({ state: "queued", link_id: "bank-a", sender: "22556" });
   });
 
   it("bank B's customer is still reached through bank B's link", async () => {

@@ -35,7 +35,8 @@ export interface ClaimedRow {
   partsAccepted: number;
   /**
    * The bank the message is about, whose links alone may carry it: its transfer's (a transfer
-   * never crosses banks), else the recipient customer's; null when neither is known.
+   * never crosses banks), else a command reply's link of origin's (the bank whose short code was
+   * texted), else the recipient customer's; null when none is known.
    */
   institutionId: string | null;
   /**
@@ -113,6 +114,7 @@ SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.langu
        o.link_id, o.concat_ref, o.part_count, o.rendered_text, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender,
        cardinality(array_remove(o.smsc_message_ids, NULL)) AS parts_accepted,
        COALESCE((SELECT a.institution_id FROM transfers t JOIN accounts a ON a.id = t.debit_account_id WHERE t.id = o.transfer_id),
+                (SELECT l.institution_id FROM sms_links l WHERE l.id = o.reply_link_id),
                 c.institution_id)::text AS institution_id
 FROM outbox_messages o
   LEFT JOIN customers c ON c.msisdn = o.msisdn
