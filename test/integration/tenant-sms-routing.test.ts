@@ -84,6 +84,18 @@ describe("outbound SMS and the recipient's bank", () => {
     expect(await routed(id)).toMatchObject({ state: "queued", link_id: "bank-a", sender: "22556" });
   });
 
+  it("a PIN notice to bank A's agent (no customer's number, no transfer) goes through bank A's link", async () => {
+    const made = await env.services.agents.onboard({
+      institutionId: env.bankId, msisdn: "+254712830088", storeNumber: "830088", name: "Duka Moja", location: "Nakuru", actor: { type: "bank_user", id: "apikey:test" }, pin: "4718",
+    });
+    if (!made.ok) throw new Error(made.code);
+    const reset = await env.services.pins.resetPin({ actor: { type: "bank_user", id: "apikey:test" }, channel: "admin", subjectId: made.agent.id, newPin: "7391" });
+    expect(reset.ok).toBe(true);
+    const { rows } = await env.test.db.query<{ id: string }>("SELECT id FROM outbox_messages WHERE msisdn = $1 AND template = 'notice.pin_reset'", [made.agent.msisdn]);
+    expect(rows).toHaveLength(1);
+    expect(await routed(rows[0]!.id)).toMatchObject({ state: "queued", link_id: "bank-a", sender: "22555" });
+  });
+
   it("bank B's customer is still reached through bank B's link", async () => {
     expect(await routed(await notify(bobB.msisdn))).toMatchObject({ state: "queued", link_id: "bank-b", sender: "22999" });
   });
