@@ -181,3 +181,24 @@ describe("bank A's agent device and bank B's customers", () => {
     expect(foreign.body.error.code).toBe("pending_not_found");
   });
 });
+
+// Last: the report puts bank B's customer in a SIM-swap cooling period (the number's, whoever reported it).
+describe("audit entries of one bank about another bank's customer's number", () => {
+  it("bank A's SIM-swap report on its agent's number, which is bank B's customer's, is in A's audit log, not B's (B sees the report in its list)", async () => {
+    // Agents' numbers are unique within a bank only: bank A's agent may hold B's customer's number.
+    const made = await w.services.agents.onboard({ institutionId: w.institutionId, msisdn: bCustomer.msisdn, storeNumber: "830399", name: "Duka Pili", location: "Nakuru", actor: BANK, pin: AGENT_PIN });
+    if (!made.ok) throw new Error(made.code);
+    const reported = await request(app).post(`${aBase()}/sim-swaps`).set(...bearer(aAdmin)).send({ msisdn: bCustomer.msisdn, kind: "sim_swap" });
+    expect(reported.status).toBe(201);
+    const mine = await request(app).get(`${aBase()}/audit?action=sim_swap.report`).set(...bearer(aAdmin));
+    expect(mine.body.items).toHaveLength(1);
+    const theirs = await request(app).get(`/admin/v1/institutions/${bId}/audit?action=sim_swap.report`).set(...bearer(bAdmin));
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.items).toEqual([]);
+    // Nor can B page from A's entry.
+    const cursor = `${mine.body.items[0].chain}:${mine.body.items[0].seq}`;
+    expect((await request(app).get(`/admin/v1/institutions/${bId}/audit?before=${cursor}`).set(...bearer(bAdmin))).status).toBe(400);
+    const listed = await request(app).get(`/admin/v1/institutions/${bId}/sim-swaps`).set(...bearer(bAdmin));
+    expect(listed.body.items).toMatchObject([{ msisdn: bCustomer.msisdn, customerId: bCustomer.id, agentId: null, kind: "sim_swap" }]);
+  });
+});

@@ -18,12 +18,17 @@ export interface AuditQuery {
   action?: string;
 }
 
-/** The entries an institution sees (`$1`, NULL for the platform), as a condition on the row `a`. */
+/**
+ * The entries an institution sees (`$1`, NULL for the platform), as a condition on the row `a`.
+ * An entry about its customer's number written by another bank's key (a SIM-swap report on that
+ * bank's agent who holds the same number) is that bank's: its key and its action stay its own.
+ */
 export function visibleTo(a: string): string {
   return `($1::uuid IS NULL OR ${a}.subject = $1::text
     OR ${a}.actor_id IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id = $1::uuid)
     OR ${a}.subject IN (SELECT c.id::text FROM customers c WHERE c.institution_id = $1::uuid)
-    OR ${a}.subject IN (SELECT c.msisdn FROM customers c WHERE c.institution_id = $1::uuid))`;
+    OR (${a}.subject IN (SELECT c.msisdn FROM customers c WHERE c.institution_id = $1::uuid)
+        AND ${a}.actor_id NOT IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id <> $1::uuid)))`;
 }
 
 /**
