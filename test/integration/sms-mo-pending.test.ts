@@ -96,7 +96,7 @@ describe("SMS commands acknowledged and left unanswered", () => {
   it("drops a message left unanswered for longer than the SEND window instead of running it late", async () => {
     const before = await balance(payer);
     const claim = await env.sms.commands.receive(mo(`SEND 0712810002 300 ${PIN}`));
-    await env.test.db.query("UPDATE sms_mo_messages SET received_at = received_at - interval '301 seconds' WHERE id = $1", [claim!.id]);
+    await env.test.db.query("UPDATE sms_mo_messages SET received_at = received_at - interval '301 seconds', last_seen_at = last_seen_at - interval '301 seconds' WHERE id = $1", [claim!.id]);
     await leaseLapses(claim!.id);
     const count = sent.length;
     expect(await sweep()).toBe(0);
@@ -106,5 +106,36 @@ describe("SMS commands acknowledged and left unanswered", () => {
     expect(rows[0]!.pending_sms).toBeNull();
     expect(env.logs.some((l) => l.includes("not answered in time: dropped") && l.includes(claim!.id))).toBe(true);
     expect(env.logs.some((l) => containsPin(l, PIN))).toBe(false);
+  });
+
+  it("runs a repeat of a paid SEND that came within the SEND window as the replay it was, even once the window has passed since the payment", async () => {
+    // A repeat is a new attempt of the first copy's record: its received_at is the first copy's.
+    // It was dropped unrun when the first copy came longer ago than the window (no answer), and,
+    // measured as of the sweep rather than the repeat, it paid again under its own attempt's id.
+    const repeater = await env.addCustomer("+254712840001", "Amani Repeat", PIN, "en", 100_000n);
+    const receiver = await env.addCustomer("+254712840002", "Zawadi Repeat", "7392", "en", 1n);
+    const sms: IncomingSms = { linkId: "smsc-pending", institutionId: env.bankId, moKey: `k-${randomUUID()}`, msisdn: repeater.msisdn, to: "22555", text: `SEND 0712840002 200 ${PIN}`, byContent: true };
+    await env.sms.commands.handle(sms);
+    expect(repliesTo(repeater)).toEqual([expect.stringMatching(/^Sent KES 200\.00 to /)]);
+    expect(await balance(receiver)).toBe(20_001n);
+    const afterPay = await balance(repeater);
+    const passes = (sec: number, id: string) =>
+      env.test.db.query(
+        `UPDATE sms_mo_messages SET received_at = received_at - make_interval(secs => $2), last_seen_at = last_seen_at - make_interval(secs => $2),
+           paid_at = paid_at - make_interval(secs => $2), running_until = running_until - make_interval(secs => $2) WHERE id = $1`,
+        [id, sec],
+      );
+    const { rows } = await env.test.db.query<{ id: string }>("SELECT id FROM sms_mo_messages WHERE link_id = $1 AND mo_key = $2", [sms.linkId, sms.moKey]);
+    await passes(250, rows[0]!.id);
+    // The customer sends it again 250 s after paying: within the SEND window, a replay. The process dies after acknowledging it.
+    const claim = await env.sms.commands.receive(sms);
+    expect(claim).toMatchObject({ id: rows[0]!.id, attempt: 1, paid: { attempt: 0 } });
+    await env.restart();
+    // 80 s later (the dead run's lease lapsed): 330 s after the payment and the first copy, 80 s after the repeat.
+    await passes(80, claim!.id);
+    expect(await sweep()).toBe(1);
+    expect(repliesTo(repeater)).toEqual([expect.stringMatching(/^Sent KES 200\.00 to /), expect.stringMatching(/^You already sent KES 200\.00 to /)]);
+    expect(await balance(receiver)).toBe(20_001n);
+    expect(await balance(repeater)).toBe(afterPay);
   });
 });

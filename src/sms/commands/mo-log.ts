@@ -62,6 +62,15 @@ const FREE = "(m.handled_at IS NULL AND (m.running_until IS NULL OR m.running_un
 /** Handled, and its last run's copy came longer ago than the re-delivery window: a repeat, run again. */
 const REPEAT = "($9::int IS NOT NULL AND m.handled_at IS NOT NULL AND m.last_seen_at < CURRENT_TIMESTAMP - make_interval(secs => $9::int))";
 const NEW_RUN = `(${STALE} OR ${REPEAT})`;
+/**
+ * A payment of the key within the paid window as of the start of the attempt (last_seen_at: set by
+ * the copy that began it), not as of now: a run of the attempt that comes later (a re-delivery
+ * after a dead run, the pending sweep) must decide as its first run did. Measured from now, a
+ * repeat that came within the SEND window of a payment (a replay: nothing moves) and whose run
+ * died was run after the window had passed as a new payment under its own attempt's id: paid twice.
+ */
+const paidAtStart = (paidWindowParam: string) => `(m.paid_at >= m.last_seen_at - make_interval(secs => ${paidWindowParam}))`;
+const PAID_AT_START = paidAtStart("$10");
 
 interface ClaimRow {
   id: string;
@@ -113,7 +122,7 @@ export class SqlMoLog {
          running_until = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.running_until ELSE m.running_until END,
          pending_sms = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.pending_sms ELSE m.pending_sms END
        RETURNING id, attempt, handled_at IS NOT NULL AS handled, run_token = $7 AS leased,
-         CASE WHEN paid_at >= CURRENT_TIMESTAMP - make_interval(secs => $10) THEN paid_attempt END AS paid_attempt, paid_at,
+         CASE WHEN ${PAID_AT_START} THEN paid_attempt END AS paid_attempt, paid_at,
          CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $10) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
       [id, record.linkId, record.moKey, record.msisdn, record.command, w.windowSec, randomUUID(), leaseSec, w.repeatAfterSec ?? null, w.paidWindowSec ?? w.windowSec, pending],
     );
@@ -123,13 +132,15 @@ export class SqlMoLog {
 
   /**
    * Messages acknowledged and not answered whose run has ended without answering them (the
-   * process died, or the run failed), received within `maxAgeSec`: the oldest first.
+   * process died, or the run failed), whose attempt began within `maxAgeSec`: the oldest first.
+   * The attempt's start is last_seen_at (the copy that began it), not received_at: a customer's
+   * repeat of a SEND is a new attempt of the same row, whose received_at is the first copy's.
    */
   async lapsedPending(maxAgeSec: number, limit: number): Promise<PendingRow[]> {
     const { rows } = await this.db.query<PendingRow>(
       `SELECT m.id, m.link_id AS "linkId", m.mo_key AS "moKey", m.pending_sms AS sealed FROM sms_mo_messages m
-       WHERE m.pending_sms IS NOT NULL AND m.received_at >= CURRENT_TIMESTAMP - make_interval(secs => $1) AND ${FREE}
-       ORDER BY m.received_at LIMIT $2`,
+       WHERE m.pending_sms IS NOT NULL AND m.last_seen_at >= CURRENT_TIMESTAMP - make_interval(secs => $1) AND ${FREE}
+       ORDER BY m.last_seen_at LIMIT $2`,
       [maxAgeSec, limit],
     );
     return rows;
@@ -144,7 +155,7 @@ export class SqlMoLog {
       `UPDATE sms_mo_messages m SET run_token = $2, running_until = CURRENT_TIMESTAMP + make_interval(secs => $3)
        WHERE m.id = $1 AND m.pending_sms IS NOT NULL AND ${FREE}
        RETURNING id, attempt, false AS handled, true AS leased,
-         CASE WHEN paid_at >= CURRENT_TIMESTAMP - make_interval(secs => $4) THEN paid_attempt END AS paid_attempt, paid_at,
+         CASE WHEN ${paidAtStart("$4")} THEN paid_attempt END AS paid_attempt, paid_at,
          CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $4) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
       [id, randomUUID(), leaseSec, paidWindowSec],
     );
@@ -152,11 +163,11 @@ export class SqlMoLog {
     return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row) } : null;
   }
 
-  /** Forgets the sealed text of messages that waited longer than `maxAgeSec`: they will not be run. */
+  /** Forgets the sealed text of messages whose attempt began longer than `maxAgeSec` ago: they will not be run. */
   async dropPendingOlderThan(maxAgeSec: number): Promise<{ id: string; command: string | null }[]> {
     const { rows } = await this.db.query<{ id: string; command: string | null }>(
       `UPDATE sms_mo_messages m SET pending_sms = NULL
-       WHERE m.pending_sms IS NOT NULL AND m.received_at < CURRENT_TIMESTAMP - make_interval(secs => $1) AND ${FREE}
+       WHERE m.pending_sms IS NOT NULL AND m.last_seen_at < CURRENT_TIMESTAMP - make_interval(secs => $1) AND ${FREE}
        RETURNING m.id, m.command`,
       [maxAgeSec],
     );

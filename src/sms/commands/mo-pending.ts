@@ -8,12 +8,14 @@
  * - under the first run's own claim (same id, same attempt): a payment the dead run made has the
  *   same transfer id, so the ledger answers it without paying twice;
  * - only once no run holds the message's lease (a run in flight elsewhere is left alone);
- * - for maxAgeSec after the message came (the commands give the SEND window), within which the customer's
+ * - for maxAgeSec after the message came (the copy that began its attempt: a repeat of a SEND is
+ *   a new attempt of the first copy's record; the commands give the SEND window), within which the customer's
  *   own repeat of the text is still recognised as this message. Later it is dropped (logged by its
  *   command word), so that a late run cannot pay what the customer has since paid another way.
  */
 import { openGcm, sealGcm } from "../links/secrets.js";
 import type { MoClaim, PendingRow, SqlMoLog } from "./mo-log.js";
+
 /** How often the sweep looks (a dead run's lease lapses after MO_LEASE_SEC first). */
 export const PENDING_SWEEP_EVERY_MS = 15_000;
 /** Messages run per sweep at most: a backlog drains over several sweeps. */
