@@ -30,6 +30,10 @@ export function refusalFor(results: TransferResult[]): PaymentRefusal | null {
       return { ok: false, code: "payee_unavailable" };
     case "accounts_must_have_the_same_currency":
       return { ok: false, code: "currency_mismatch" };
+    case "transfer_abandoned":
+      // The id was given up after a write of it threw (Ledger.abandon): it never posts, and a
+      // retry of it is refused so. Nothing moved; a new payment (a new id) may go.
+      return { ok: false, code: "payment_abandoned" };
     default:
       if (cause.result.startsWith("exists_with_different")) return { ok: false, code: "payment_id_reused" };
       throw new Error(`unexpected ledger outcome for a payment: ${cause.result}`);

@@ -19,6 +19,8 @@ export type PaymentCode =
   | "insufficient_funds"
   | "currency_mismatch"
   | "payment_id_reused"
+  /** A retry of a payment id given up after its write threw (Ledger.abandon): it never posted, and never will. */
+  | "payment_abandoned"
   | "instrument_not_found"
   | "fee_changed"
   | LimitCode;
