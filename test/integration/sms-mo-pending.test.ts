@@ -138,4 +138,37 @@ describe("SMS commands acknowledged and left unanswered", () => {
     expect(await balance(receiver)).toBe(20_001n);
     expect(await balance(repeater)).toBe(afterPay);
   });
+
+  it("marks an HTTP SEND's aggregator-id record answered when the sweep runs it, so a late re-delivery of that id pays nothing", async () => {
+    // An HTTP SEND has two records: by the aggregator's id (a re-delivery of the id, for a day) and
+    // by content (the one it runs under, with the sealed text). The run answers both; the sweep ran
+    // the content record alone and left the id's record unanswered, so a re-delivery of the id
+    // after the SEND window (the aggregator never got our 200) found it free, the content record
+    // stale, and ran the SEND as a new payment.
+    const sender = await env.addCustomer("+254712840003", "Imani Http", PIN, "en", 100_000n);
+    const receiver = await env.addCustomer("+254712840004", "Jabari Http", "7392", "en", 1n);
+    const sms: IncomingSms = {
+      linkId: "http-pending-agg", institutionId: env.bankId, moKey: `id:${sender.msisdn}:${randomUUID()}`, msisdn: sender.msisdn, to: null,
+      text: `SEND 0712840004 300 ${PIN}`, dedupeWindowSec: 86_400,
+    };
+    const claim = await env.sms.commands.receive(sms);
+    expect(claim?.alsoHandles).toBeDefined();
+    // The process dies after the 200; its successor's sweep runs the SEND once the leases lapse.
+    await env.restart();
+    await env.test.db.query("UPDATE sms_mo_messages SET running_until = CURRENT_TIMESTAMP - interval '1 second' WHERE link_id = $1", [sms.linkId]);
+    expect(await sweep()).toBe(1);
+    expect(repliesTo(sender)).toEqual([expect.stringMatching(/^Sent KES 300\.00 to /)]);
+    expect(await balance(receiver)).toBe(30_001n);
+    const afterPay = await balance(sender);
+    // Ten minutes on (past the SEND window), the aggregator sends the id again.
+    await env.test.db.query(
+      `UPDATE sms_mo_messages SET received_at = received_at - interval '600 seconds', last_seen_at = last_seen_at - interval '600 seconds',
+         paid_at = paid_at - interval '600 seconds', handled_at = handled_at - interval '600 seconds' WHERE link_id = $1`,
+      [sms.linkId],
+    );
+    await env.sms.commands.handle(sms);
+    expect(await balance(receiver)).toBe(30_001n);
+    expect(await balance(sender)).toBe(afterPay);
+    expect(repliesTo(sender)).toHaveLength(1);
+  });
 });

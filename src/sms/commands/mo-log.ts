@@ -174,6 +174,12 @@ export class SqlMoLog {
     return rows;
   }
 
+  /** The id of the record of (linkId, moKey), if there is one. */
+  async idOf(linkId: string, moKey: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ id: string }>("SELECT id FROM sms_mo_messages WHERE link_id = $1 AND mo_key = $2", [linkId, moKey]);
+    return rows[0]?.id ?? null;
+  }
+
   /** Forgets a waiting message's sealed text (it can no longer be opened). */
   async dropPending(id: string): Promise<void> {
     await this.db.query("UPDATE sms_mo_messages SET pending_sms = NULL WHERE id = $1", [id]);
