@@ -97,6 +97,10 @@ export function agentRefusalFor(results: TransferResult[], group: TransferInput[
       return refuse("pending_already_approved");
     case "pending_transfer_not_found":
       return refuse("pending_not_found");
+    case "transfer_abandoned":
+      // The move's transfer was given up after its write threw (Ledger.abandon, under SIM-swap
+      // cooling): it never posts, and a retry of it is refused so. Nothing moved; a new request may go.
+      return refuse("request_abandoned");
     default:
       if (cause.result.startsWith("exists_with_different")) return refuse("request_id_reused");
       throw new Error(`unexpected ledger outcome for an agent transaction: ${cause.result}`);

@@ -102,6 +102,8 @@ export type AgentCode =
   | "pending_already_approved"
   | "pending_already_declined"
   | "request_id_reused"
+  /** A retry of a request whose transfer was given up after its write threw (Ledger.abandon): nothing moved, and never will under this id. */
+  | "request_abandoned"
   | "transfer_not_found"
   | "not_a_cash_in"
   | "already_reversed"

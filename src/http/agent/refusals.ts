@@ -42,6 +42,7 @@ export const AGENT_API_REFUSALS = {
   pending_already_approved: [409, "the cash-out was already approved"],
   pending_already_declined: [409, "the customer declined the cash-out"],
   request_id_reused: [409, "this request id was used for a different request"],
+  request_abandoned: [409, "this request failed and was given up: nothing moved; send it again with a new request id"],
   transfer_not_found: [404, "no such transfer"],
   not_a_cash_in: [422, "the transfer is not a cash-in"],
   already_reversed: [409, "already reversed"],
