@@ -20,6 +20,30 @@ class DiesAfterRecord extends SqlAgentStore {
   }
 }
 
+/** The real store; the call stalls right after its record is written (a slow process, a stuck connection) until let go. */
+class StallsAfterRecord extends SqlAgentStore {
+  written!: Promise<void>;
+  private wrote!: () => void;
+  private go!: () => void;
+  private readonly gate = new Promise<void>((r) => (this.go = r));
+
+  constructor(...args: ConstructorParameters<typeof SqlAgentStore>) {
+    super(...args);
+    this.written = new Promise<void>((r) => (this.wrote = r));
+  }
+
+  letGo(): void {
+    this.go();
+  }
+
+  override async insertCashOut(r: CashOutRecord, admission: CashOutAdmission): Promise<CashOutInsert> {
+    const inserted = await super.insertCashOut(r, admission);
+    this.wrote();
+    await this.gate;
+    return inserted;
+  }
+}
+
 describe("agents: a cash-out request retried after its deadline", () => {
   let w: AgentsWorld;
   let agent: Agent;
@@ -77,5 +101,26 @@ describe("agents: a cash-out request retried after its deadline", () => {
     expect(await w.services.agents.approveCashOut({ pendingId: cashOutPendingId(id), customerId: customer.id, customerPin: CUSTOMER_PIN })).toEqual({ ok: false, code: "pending_expired" });
     expect(await w.services.agents.declineCashOut({ pendingId: cashOutPendingId(id), customerId: customer.id })).toMatchObject({ ok: true });
     expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
+  });
+
+  it("holds nothing when the first call, still in flight, reaches the ledger after a retry was told it expired", async () => {
+    // The retry could only read that no hold was there, which proves nothing while the first call
+    // may still make it: it did, with its full timeout, under a record already answered expired,
+    // which no approval could post, and the customer's funds sat held until the ledger's timeout.
+    const id = uuidv7();
+    const stalling = new StallsAfterRecord(w.test.db);
+    const first = w.agentsOver(stalling).startCashOut(ask(id));
+    first.catch(() => undefined);
+    await stalling.written;
+    const pendingId = cashOutPendingId(id);
+    const before = await w.ledger.getAccount(customer.walletAccountId);
+    w.clock.offsetMs = 61_000;
+    expect(await w.services.agents.startCashOut(ask(id))).toEqual({ ok: false, code: "pending_expired" });
+    stalling.letGo();
+    await first.catch(() => undefined);
+    expect(await w.ledger.getTransfer(pendingId)).toBeNull();
+    expect((await w.ledger.getAccount(customer.walletAccountId))?.debitsPending).toBe(before?.debitsPending);
+    expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
+    expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
   });
 });

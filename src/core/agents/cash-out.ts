@@ -154,10 +154,11 @@ async function admit(kit: AgentKit, record: CashOutRecord): Promise<{ existing: 
 }
 
 /**
- * A retry of a request whose deadline has passed: nothing is asked of the ledger. Whether the
- * first call made its hold is read: if it did, the retry answers that hold's request (the ledger
- * would answer "exists" and hold nothing more), now expired; if it did not (the first call died
- * between its record and the ledger), the retry is refused pending_expired, as every later one
+ * A retry of a request whose deadline has passed: no hold is asked of the ledger. Whether the
+ * first call made its hold is settled (Ledger.abandon): if it did, the retry answers that hold's
+ * request (the ledger would answer "exists" and hold nothing more), now expired; if it did not (the
+ * first call died between its record and the ledger, or has not reached it yet and is then
+ * refused there), the retry is refused pending_expired, as every later one
  * is (the record stays "pending" past its deadline, which every reader takes as lapsed: no list
  * offers it, an approval is refused, the agent's status read says "expired", and it counts as
  * unanswered). Submitted, the hold would have been made now with the full timeout, under a
@@ -166,7 +167,11 @@ async function admit(kit: AgentKit, record: CashOutRecord): Promise<{ existing: 
  * tied up, until the ledger's own timeout ran out.
  */
 async function lapsedRetry(kit: AgentKit, existing: CashOutRecord): Promise<{ ok: true; record: CashOutRecord } | AgentRefusal> {
-  if (await kit.deps.ledger.getTransfer(existing.pendingId)) return { ok: true, record: (await kit.deps.store.getCashOut(existing.pendingId)) ?? existing };
+  // Settled, not read: a read that finds no hold proves nothing while the first call may still be
+  // on its way to the ledger (a slow process, a stuck connection), and its hold would then land
+  // under a record this retry answers expired. Ledger.abandon records the hold's id as refused
+  // unless the hold is there (false), so that a first call arriving later is refused.
+  if (!(await kit.deps.ledger.abandon(existing.pendingId))) return { ok: true, record: (await kit.deps.store.getCashOut(existing.pendingId)) ?? existing };
   return refuse("pending_expired");
 }
 
