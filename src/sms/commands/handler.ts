@@ -153,10 +153,12 @@ export class SmsCommands {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  private async execute(sms: IncomingSms, claim: MoClaim): Promise<void> {
+  private async execute(sms: IncomingSms, given: MoClaim): Promise<void> {
     const started = Date.now();
     const parsed = parseCommand(sms.text, this.deps.vocabulary);
+    let claim = given;
     try {
+      claim = await this.withIdRecord(sms, given);
       const customer = await this.customer(sms);
       const lang = customer?.language ?? parsed.lang ?? this.deps.defaultLanguage ?? (await this.bankLanguage(sms.institutionId)) ?? "en";
       const answer = await this.answer(parsed, customer, claim, sms);
@@ -173,6 +175,20 @@ export class SmsCommands {
       await this.deps.moLog.release(claim.id).catch(() => undefined); // else the lease lapses on its own
       if (claim.alsoHandles) await this.deps.moLog.release(claim.alsoHandles).catch(() => undefined);
     }
+  }
+
+  /**
+   * An HTTP SEND runs under its content record, and its record by the aggregator's id is answered
+   * (or released) with it: MoClaims.claim's alsoHandles. A run that comes without it, the pending
+   * sweep's (mo-pending.ts re-runs the content record, which holds the sealed text, alone), looks
+   * it up by the message's own key. Left unanswered, a re-delivery of the id after the SEND window
+   * (the aggregator never got our 200) found it free and the content record stale, and paid the
+   * SEND a second time under a new id.
+   */
+  private async withIdRecord(sms: IncomingSms, claim: MoClaim): Promise<MoClaim> {
+    if (claim.alsoHandles !== undefined || sms.byContent || !this.deps.moKeySecret || redactedText(sms.text, this.deps.vocabulary) !== "send") return claim;
+    const byId = await this.deps.moLog.idOf(sms.dedupeScope ?? sms.linkId, sms.moKey);
+    return byId !== null && byId !== claim.id ? { ...claim, alsoHandles: byId } : claim;
   }
 
   private async customer(sms: IncomingSms): Promise<CustomerRef | null> {

@@ -112,13 +112,8 @@ export class PendingMoRecovery<M extends { linkId: string }> {
     }
     const claim = await this.deps.moLog.leasePending(row.id, this.deps.sendWindowSec);
     if (!claim) return false; // another run took it, or it was answered meanwhile
-    // An HTTP SEND waits on its content record; its record by the aggregator's id (the message's
-    // own key) is answered with it, as the first run would have (MoClaims.claim's alsoHandles):
-    // left unanswered, a late re-delivery of the id would find it free, the content record stale
-    // past the SEND window, and pay the SEND again under a new id.
-    const byId = row.moKey === sms.moKey ? null : await this.deps.moLog.idOf(row.linkId, sms.moKey);
     this.deps.logger.info({ mo: row.id, link: sms.linkId }, "sms command left unanswered by an earlier run: running it");
-    await this.deps.run(sms, byId ? { ...claim, alsoHandles: byId } : claim);
+    await this.deps.run(sms, claim);
     return true;
   }
 }
