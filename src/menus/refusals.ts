@@ -44,6 +44,7 @@ const TABLE: Record<string, string> = {
   alias_too_similar: "err.alias_too_similar",
   alias_cooling: "err.alias_cooling",
   alias_limit_reached: "err.alias_limit",
+  alias_quarantine_limit_reached: "err.alias_quarantine_limit",
   instrument_not_found: "err.invalid_choice",
   display_name_required: "err.name_invalid",
   display_name_too_long: "err.name_invalid",

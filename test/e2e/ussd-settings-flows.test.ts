@@ -117,6 +117,42 @@ describe("settings over USSD (Africa's Talking payloads, PostgreSQL + Redis, two
     expect(await paidInto(owner.walletAccountId)).toEqual(["5000"]);
   });
 
+  it("My account: a customer holding ten names with those released in quarantine is refused a new alias in their language, and may take back their own", async () => {
+    // Phones of this case: +25471285 9xxx (the alias-cap range).
+    const cases = [
+      { msisdn: "+254712859001", name: "Otieno Squat", lang: "en" as const, inputs: ["6", "2"], stem: "duka",
+        refused: "END You have given up too many aliases recently. You can take one of them back, or try again later.",
+        ready: "END Your alias duka.a is ready. Others can pay you with it." },
+      { msisdn: "+254712859002", name: "Amadou Diallo", lang: "fr" as const, inputs: ["6", "2"], stem: "boutique",
+        refused: "END Vous avez libere trop d'alias recemment. Vous pouvez en reprendre un, ou reessayer plus tard." },
+      { msisdn: "+254712859003", name: "Ravi Kumar", lang: "hi" as const, inputs: ["98", "6", "2"], stem: "dukan",
+        refused: "END आपने हाल में बहुत उपनाम छोड़े हैं। उनमें से एक वापस लें या बाद में कोशिश करें।" },
+    ];
+    for (const c of cases) {
+      const customer = await rig.customer(c.msisdn, c.name, c.lang, PIN);
+      const names = ["a", "b", "c", "d", "e"].map((x) => `${c.stem}.${x}`);
+      // Five claimed and released (in quarantine), then five more claimed and one of those released: ten names, four active.
+      for (const alias of names) expect(await rig.services.directory.claimAlias(SYSTEM, customer.id, alias)).toMatchObject({ ok: true });
+      for (const alias of names) expect(await rig.services.directory.releaseAlias(SYSTEM, customer.id, alias)).toMatchObject({ ok: true });
+      for (const x of ["v", "w", "x", "y", "z"]) expect(await rig.services.directory.claimAlias(SYSTEM, customer.id, `${c.stem}.${x}`)).toMatchObject({ ok: true });
+      expect(await rig.services.directory.releaseAlias(SYSTEM, customer.id, `${c.stem}.z`)).toMatchObject({ ok: true });
+      const before = await rig.counts();
+
+      const refused = await rig.walk(`cap-${c.lang}-1`, c.msisdn, [...c.inputs, `${c.stem}.new`], { alternate: true });
+      expect(refused.at(-1), c.lang).toBe(c.refused);
+      // (The message only: the French main menu has é and è, which this helper counts as UCS-2.)
+      expectOnAir([refused.at(-1)!]);
+      // Nothing written but the refusal's audit entry.
+      expect(await rig.counts()).toEqual({ ...before, audit: before.audit + 1 });
+
+      if (c.ready) {
+        const back = await rig.walk(`cap-${c.lang}-2`, c.msisdn, [...c.inputs, `${c.stem}.a`], { alternate: true });
+        expect(back.at(-1)).toBe(c.ready);
+        expect((await rig.counts()).aliases).toBe(before.aliases);
+      }
+    }
+  });
+
   it("My account: choosing the default instrument among two makes payments to the customer land in it, and choosing back restores the wallet", async () => {
     const owner = await rig.customer("+254744300001", "Achieng Odhiambo", "en", PIN);
     const payer = await rig.customer("+254744300002", "Kamau Njoroge", "en", "5831", 1_000_00n);

@@ -36,6 +36,7 @@ function profile(overrides: Partial<CustomerProfile["customer"]> = {}, more: Par
       ...overrides,
     },
     aliases: [],
+    releasedAliases: [],
     instruments: [instrument("w", "wallet", { kind: "wallet", accountId: WALLET_ACCOUNT, externalRefLast4: null, isDefault: true })],
     ...more,
   };
@@ -82,6 +83,28 @@ describe("aliases", () => {
     expect(decideClaimAlias(profile({}, { aliases: five }), parsed, NOW)).toEqual({ ok: false, code: "alias_limit_reached" });
     expect(decideClaimAlias(profile({ status: "blocked" }), parsed, NOW)).toEqual({ ok: false, code: "customer_not_active" });
     expect(decideClaimAlias(profile({ status: "closed" }), parsed, NOW)).toEqual({ ok: false, code: "customer_closed" });
+  });
+
+  it("caps names held plus names released still in quarantine, but never a claim that takes one of those back", () => {
+    const DAY = 24 * 60 * 60 * 1000;
+    const four = Array.from({ length: 4 }, (_, i) => ({ alias: `b${i}xx`, aliasKey: `b${i}xx`, customerId: CUSTOMER, createdAt: NOW }));
+    const released = (aliasKey: string, skeleton: string, lookalike: string, daysAgo: number) =>
+      ({ aliasKey, aliasSkeleton: skeleton, aliasLookalike: lookalike, releasedAt: new Date(NOW.getTime() - daysAgo * DAY) });
+    const six = [
+      released("john.k", "johnk", "johnk", 1),
+      ...Array.from({ length: 5 }, (_, i) => released(`c${i}.yy`, `c${i}yy`, `c${i}yy`, 2)),
+    ];
+    const atCap = profile({}, { aliases: four, releasedAliases: six });
+    expect(decideClaimAlias(atCap, parsed, NOW)).toEqual({ ok: false, code: "alias_quarantine_limit_reached" });
+    // Its own, as typed, another spelling or a look-alike: the claim frees the released row.
+    for (const key of ["john.k", "john_k", "j0hn.k"]) {
+      expect(decideClaimAlias(atCap, { alias: key, key }, NOW), key).toMatchObject({ ok: true, changes: [{ type: "add_alias" }] });
+    }
+    // Out of quarantine, released names no longer count.
+    const aged = profile({}, { aliases: four, releasedAliases: six.map((r) => ({ ...r, releasedAt: new Date(NOW.getTime() - 31 * DAY) })) });
+    expect(decideClaimAlias(aged, parsed, NOW)).toMatchObject({ ok: true });
+    // One fewer in quarantine leaves room for one.
+    expect(decideClaimAlias(profile({}, { aliases: four, releasedAliases: six.slice(1) }), parsed, NOW)).toMatchObject({ ok: true });
   });
 
   it("releases only an alias the customer holds", () => {

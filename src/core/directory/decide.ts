@@ -2,11 +2,12 @@
  * Pure decisions over a customer's profile, loaded with the customer's row locked. Each returns
  * either a refusal code or the changes to write and the value to answer with. No I/O here.
  */
-import type { ParsedAlias } from "./aliases.js";
+import { lookalikeSkeleton, type ParsedAlias } from "./aliases.js";
 import type { AliasHolder, CustomerPatch, Decision, DirectoryChange } from "./ports.js";
 import {
   ALIAS_QUARANTINE_MS,
   MAX_ALIASES_PER_CUSTOMER,
+  MAX_ALIAS_NAMES_PER_CUSTOMER,
   MAX_INSTRUMENTS_PER_CUSTOMER,
   type ActionContext,
   type Alias,
@@ -14,6 +15,7 @@ import {
   type CustomerProfile,
   type DirectoryCode,
   type Instrument,
+  type ReleasedAlias,
 } from "./types.js";
 
 const refused = (code: DirectoryCode): Decision<never> => ({ ok: false, code });
@@ -51,13 +53,23 @@ function requireActive(customer: Customer): DirectoryCode | null {
   return customer.status === "active" ? null : "customer_not_active";
 }
 
-/** Claiming an alias one already holds succeeds again without a write, so a retry is harmless. */
+/**
+ * Claiming an alias one already holds succeeds again without a write, so a retry is harmless.
+ * At most MAX_ALIASES_PER_CUSTOMER active, and MAX_ALIAS_NAMES_PER_CUSTOMER names counting those
+ * the customer released still in quarantine (`alias_quarantine_limit_reached`), unless the claim
+ * takes back one of those (the write frees it: no name is added). Decided on the profile read
+ * under the customer's row lock, so concurrent claims of one customer cannot pass either limit.
+ */
 export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, now: Date): Decision<Alias> {
   const inactive = requireActive(profile.customer);
   if (inactive) return refused(inactive);
   const held = profile.aliases.find((a) => a.aliasKey === parsed.key);
   if (held) return decided(held);
   if (profile.aliases.length >= MAX_ALIASES_PER_CUSTOMER) return refused("alias_limit_reached");
+  const cutoff = quarantineCutoff(now).getTime();
+  const quarantined = profile.releasedAliases.filter((r) => r.releasedAt.getTime() > cutoff);
+  const takesBack = quarantined.some((r) => freedByClaimOf(r, parsed.key));
+  if (!takesBack && profile.aliases.length + quarantined.length >= MAX_ALIAS_NAMES_PER_CUSTOMER) return refused("alias_quarantine_limit_reached");
   const alias: Alias = { alias: parsed.alias, aliasKey: parsed.key, customerId: profile.customer.id, createdAt: now };
   return decided(alias, [{ type: "add_alias", alias, freeReleasedBefore: quarantineCutoff(now) }]);
 }
@@ -75,6 +87,14 @@ export function aliasConflict(holders: AliasHolder[], customerId: string, key: s
   // Released by someone else and still in quarantine (ALIAS_QUARANTINE_DAYS): theirs alone to take back.
   const cutoff = quarantineCutoff(now).getTime();
   return holders.some((h) => h.releasedAt !== null && h.customerId !== customerId && h.releasedAt.getTime() > cutoff) ? "alias_cooling" : null;
+}
+
+/**
+ * Whether claiming `key` deletes this released row of the claimant's (the store's FREE_RELEASED:
+ * the same key, separator skeleton or look-alike skeleton; lookalikeSkeleton is the SQL fold's copy).
+ */
+function freedByClaimOf(released: ReleasedAlias, key: string): boolean {
+  return released.aliasKey === key || released.aliasSkeleton === key.replace(/[._-]/g, "") || released.aliasLookalike === lookalikeSkeleton(key);
 }
 
 /** Aliases released at or before this moment are out of quarantine: anyone may claim them. */

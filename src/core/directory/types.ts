@@ -29,6 +29,17 @@ export const MAX_INSTRUMENTS_PER_CUSTOMER = 10;
 export const ALIAS_QUARANTINE_DAYS = 30;
 export const ALIAS_QUARANTINE_MS = ALIAS_QUARANTINE_DAYS * 24 * 60 * 60 * 1000;
 
+/**
+ * The most names a customer may hold at once, counting those they released that are still in
+ * quarantine (held for them, refused to everyone else) beside their MAX_ALIASES_PER_CUSTOMER
+ * active ones. Without it the quarantine had no bound: claim five, release them, claim five more,
+ * and one customer kept any number of names from everyone else. Twice the active limit lets a
+ * customer replace every one of their aliases once within a quarantine (a new business, a typo
+ * in all of them) and no more. Taking back one's own name in quarantine adds no name, so it is
+ * never refused by this cap (only by the active limit).
+ */
+export const MAX_ALIAS_NAMES_PER_CUSTOMER = 2 * MAX_ALIASES_PER_CUSTOMER;
+
 /** The instrument opened at registration over the customer's wallet account. */
 export const PRIMARY_WALLET_ALIAS = "wallet";
 
@@ -78,6 +89,22 @@ export interface CustomerProfile {
   customer: Customer;
   aliases: Alias[];
   instruments: Instrument[];
+  /**
+   * The aliases this customer released, most recently released first, that a claim may still have
+   * to count against MAX_ALIAS_NAMES_PER_CUSTOMER (those whose quarantine is over are not
+   * counted; the decision tells them apart by its own clock). The store may cut the list at
+   * MAX_ALIAS_NAMES_PER_CUSTOMER rows: that many in quarantine already refuse any new name.
+   */
+  releasedAliases: ReleasedAlias[];
+}
+
+/** A released alias row of its previous owner, with the skeletons a claim frees it by. */
+export interface ReleasedAlias {
+  aliasKey: string;
+  /** alias_skeleton and alias_lookalike as stored (NULL for an alias held before its rule). */
+  aliasSkeleton: string | null;
+  aliasLookalike: string | null;
+  releasedAt: Date;
 }
 
 export interface InstitutionProfile {
@@ -150,6 +177,7 @@ export type DirectoryCode =
   | "alias_too_similar"
   | "alias_cooling"
   | "alias_limit_reached"
+  | "alias_quarantine_limit_reached"
   | "alias_not_found"
   | "instrument_alias_taken"
   | "instrument_limit_reached"

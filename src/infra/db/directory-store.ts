@@ -18,6 +18,7 @@ import type {
   KycTier,
   Language,
 } from "../../core/directory/types.js";
+import { MAX_ALIAS_NAMES_PER_CUSTOMER } from "../../core/directory/types.js";
 import { Prisma } from "./generated/client.js";
 import type {
   Customer as CustomerRow,
@@ -158,8 +159,8 @@ export class PrismaDirectoryStore implements DirectoryStore {
   updateCustomer<T>(customerId: string, decide: (profile: CustomerProfile | null) => Decision<T>): Promise<Decision<T>> {
     return translateUnique(() =>
       this.prisma.$transaction(async (tx) => {
-        // Serializes all writers of one customer, so limits (5 aliases) and the single default
-        // instrument are decided on a profile nobody else is changing.
+        // Serializes all writers of one customer, so limits (5 aliases, 10 names with those released
+        // in quarantine) and the single default instrument are decided on a profile nobody else is changing.
         const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM customers WHERE id = ${customerId}::uuid FOR UPDATE`;
         const decision = decide(locked.length > 0 ? await loadProfile(tx, customerId) : null);
         if (decision.ok) for (const change of decision.changes) await applyChange(tx, customerId, change);
@@ -195,7 +196,20 @@ export class PrismaDirectoryStore implements DirectoryStore {
 async function loadProfile(db: Tx | PrismaClient, customerId: string): Promise<CustomerProfile | null> {
   const row = await db.customer.findUnique({ where: { id: customerId }, include: PROFILE_INCLUDE });
   if (!row) return null;
-  return { customer: toCustomer(row), aliases: row.aliases.map(toAlias), instruments: row.instruments.map(toInstrument) };
+  // The most recently released first, no more than the cap: that many still in quarantine refuse
+  // any new name already, and released rows out of quarantine may pile up over the years.
+  const released = await db.customerAlias.findMany({
+    where: { customerId, releasedAt: { not: null } },
+    orderBy: [{ releasedAt: "desc" }, { aliasKey: "asc" }],
+    take: MAX_ALIAS_NAMES_PER_CUSTOMER,
+    select: { aliasKey: true, aliasSkeleton: true, aliasLookalike: true, releasedAt: true },
+  });
+  return {
+    customer: toCustomer(row),
+    aliases: row.aliases.map(toAlias),
+    instruments: row.instruments.map(toInstrument),
+    releasedAliases: released.map((r) => ({ ...r, releasedAt: r.releasedAt! })),
+  };
 }
 
 /** Every write is scoped to the locked customer, so a decision can never touch another's rows. */

@@ -6,6 +6,7 @@ import { chosenInstrument, instrumentOptions, offeredInstruments, offeredTails, 
 
 const MENU = [option("1", "acct.aliases"), option("2", "acct.claim"), option("3", "acct.instruments")];
 const ALIAS_RETRY_CODES = new Set(["alias_taken", "alias_reserved"]);
+const ALIAS_LIMIT_CODES = new Set(["alias_limit_reached", "alias_quarantine_limit_reached"]);
 
 function customerOf(state: MenuState) {
   if (!state.customer) throw new Error("menu: account flow without a customer");
@@ -38,7 +39,9 @@ export const account: Flow = {
     async claim(state, input, ctx) {
       const claimed = await ctx.directory.claimAlias(customerOf(state), input.trim());
       if (claimed.ok) return end(state, [msg("acct.alias_claimed", { alias: claimed.value })]);
-      const invalid = claimed.code.startsWith("alias_") && claimed.code !== "alias_limit_reached";
+      // At a limit the session ends (at the quarantine one a name of the customer's own in quarantine
+      // is still theirs to take back, which the message says; another session may).
+      const invalid = claimed.code.startsWith("alias_") && !ALIAS_LIMIT_CODES.has(claimed.code);
       if (invalid || ALIAS_RETRY_CODES.has(claimed.code)) return withNotice(ask(state, [msg("acct.ask_alias")]), refusalMessage(claimed));
       return end(state, [refusalMessage(claimed)]);
     },
