@@ -5,7 +5,10 @@
  * is unroutable for bank A's messages. Real PostgreSQL, the real link manager and outbox relay.
  */
 import { randomUUID } from "node:crypto";
+import express from "express";
+import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { smsMoRouter } from "../../src/http/sms/mo-router.js";
 import { insertOutboxNotices, insertOutboxReply } from "../../src/infra/db/outbox-store.js";
 import { SYSTEM } from "../helpers/core-setup.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
@@ -48,6 +51,9 @@ beforeAll(async () => {
   // A second link of bank A's, switched off: a reply to a command that came in on it goes another way.
   await env.addServerLink("bank-a-old", { shortCodes: ["22556"], msisdnPrefixes: ["+254712830"], enabled: false });
   await env.addServerLink("bank-b", { institutionId: bankB, shortCodes: ["22999"], msisdnPrefixes: ["+2547128300", "+2547128399"] });
+  // +25471287…: both banks reach it, bank B's link more specifically. Nobody there is a customer.
+  await env.addServerLink("bank-a-87", { shortCodes: ["22557"], msisdnPrefixes: ["+25471287"] });
+  await env.addServerLink("bank-b-87", { institutionId: bankB, shortCodes: ["22998"], msisdnPrefixes: ["+254712870"] });
   janeA = await env.addCustomer("+254712830001", "Jane Wanjiru", "4827", "en", 1_000_00n);
   farA = await env.addCustomer("+254712839901", "Far Away", "5903", "en", 1n);
   const registered = await env.services.directory.register(SYSTEM, { institutionId: bankB, msisdn: "+254712830050", displayName: "Bob Otieno" });
@@ -72,8 +78,10 @@ describe("outbound SMS and the recipient's bank", () => {
       notices: [{ msisdn: unknown, template: "notice.pin_changed", params: {}, kind: "receipt" }],
     });
     expect(transfer.result).toBe("ok");
-    const { rows } = await env.test.db.query<{ id: string }>("SELECT id FROM outbox_messages WHERE msisdn = $1", [unknown]);
+    const { rows } = await env.test.db.query<{ id: string; institution_id: string | null }>("SELECT id, institution_id FROM outbox_messages WHERE msisdn = $1", [unknown]);
     expect(rows).toHaveLength(1);
+    // The ledger stores the bank with the row (the transfer's debit account's).
+    expect(rows[0]!.institution_id).toBe(env.bankId);
     expect(await routed(rows[0]!.id)).toMatchObject({ state: "queued", link_id: "bank-a", sender: "22555" });
   });
 
@@ -94,6 +102,46 @@ describe("outbound SMS and the recipient's bank", () => {
     const { rows } = await env.test.db.query<{ id: string }>("SELECT id FROM outbox_messages WHERE msisdn = $1 AND template = 'notice.pin_reset'", [made.agent.msisdn]);
     expect(rows).toHaveLength(1);
     expect(await routed(rows[0]!.id)).toMatchObject({ state: "queued", link_id: "bank-a", sender: "22555" });
+  });
+
+  it("a PIN notice to a number that is an agent at both banks goes over the bank of the agent whose PIN it is", async () => {
+    const msisdn = "+254712870101";
+    const actor = { type: "bank_user" as const, id: "apikey:test" };
+    const atA = await env.services.agents.onboard({ institutionId: env.bankId, msisdn, storeNumber: "870101", name: "Duka Mbili", location: "Nakuru", actor, pin: "4718" });
+    if (!atA.ok) throw new Error(atA.code);
+    const atB = await env.services.agents.onboard({ institutionId: bankB, msisdn, storeNumber: "870102", name: "Duka Mbili", location: "Nakuru", actor, pin: "5829" });
+    if (!atB.ok) throw new Error(atB.code);
+    const notice = async (subjectId: string, newPin: string) => {
+      const { rows: before } = await env.test.db.query<{ id: string }>("SELECT id FROM outbox_messages WHERE msisdn = $1", [msisdn]);
+      const reset = await env.services.pins.resetPin({ actor, channel: "admin", subjectId, newPin });
+      expect(reset.ok).toBe(true);
+      const { rows } = await env.test.db.query<{ id: string }>(
+        "SELECT id FROM outbox_messages WHERE msisdn = $1 AND template = 'notice.pin_reset' AND NOT (id = ANY($2::uuid[]))",
+        [msisdn, before.map((r) => r.id)],
+      );
+      expect(rows).toHaveLength(1);
+      return routed(rows[0]!.id);
+    };
+    // Bank A's agent: not over bank B's link, though its prefix is longer and the number is bank B's agent's too.
+    expect(await notice(atA.agent.id, "7391")).toMatchObject({ state: "queued", link_id: "bank-a-87", sender: "22557" });
+    expect(await notice(atB.agent.id, "8264")).toMatchObject({ state: "queued", link_id: "bank-b-87", sender: "22998" });
+  });
+
+  it("a reply to a stranger who texted bank A's HTTP aggregator goes over bank A's link, not bank B's longer prefix", async () => {
+    const app = express();
+    app.use(smsMoRouter({
+      aggregators: [{ name: "at", secret: "tenant-sms-aggregator-secret-0123", institutionId: env.bankId, shortCodes: ["22557"] }],
+      commands: env.sms.commands,
+      logger: { warn() {}, error() {} },
+    }));
+    const stranger = "+254712870202";
+    const response = await request(app).post("/sms/at/mo").set("x-fingate-secret", "tenant-sms-aggregator-secret-0123").type("form")
+      .send({ from: stranger, to: "22557", text: "HELP", date: "2026-11-29 20:30:00", id: "ATXtenant_1" });
+    expect(response.status).toBe(200);
+    await env.sms.commands.drain();
+    const { rows } = await env.test.db.query<{ id: string }>("SELECT id FROM outbox_messages WHERE msisdn = $1", [stranger]);
+    expect(rows).toHaveLength(1);
+    expect(await routed(rows[0]!.id)).toMatchObject({ state: "queued", link_id: "bank-a-87", sender: "22557" });
   });
 
   it("bank B's customer is still reached through bank B's link", async () => {

@@ -51,13 +51,14 @@ describe("validateTransfer: notices", () => {
 });
 
 describe("decideBatch: notices", () => {
-  it("queues the notices of an accepted transfer with ids derived from the transfer's", () => {
+  it("queues the notices of an accepted transfer with ids derived from the transfer's, and its debit account's bank", () => {
     const t = withNotices(single("a", "alice", "bob", 5n), [receipt, { ...receipt, msisdn: "+254700000001", language: "sw", kind: "notice" }]);
-    const decision = decideBatch(snapshot({ accounts: accounts() }), [[t]], NOW);
+    const bankOfAlice = "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7";
+    const decision = decideBatch(snapshot({ accounts: accounts().map((a) => (a.id === id("alice") ? { ...a, institutionId: bankOfAlice } : a)) }), [[t]], NOW);
     expect(decision.results[0]![0]!.result).toBe("ok");
     expect(decision.notices).toEqual([
-      { id: derivedUuid(`fingate:notice:${t.id}:0`), transferId: t.id, ...receipt, language: undefined },
-      { id: derivedUuid(`fingate:notice:${t.id}:1`), transferId: t.id, ...receipt, msisdn: "+254700000001", language: "sw", kind: "notice" },
+      { id: derivedUuid(`fingate:notice:${t.id}:0`), transferId: t.id, institutionId: bankOfAlice, ...receipt, language: undefined },
+      { id: derivedUuid(`fingate:notice:${t.id}:1`), transferId: t.id, institutionId: bankOfAlice, ...receipt, msisdn: "+254700000001", language: "sw", kind: "notice" },
     ]);
   });
 

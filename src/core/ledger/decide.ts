@@ -158,10 +158,14 @@ class BatchDecider {
 
   /** Only an accepted transfer sends its notices; `exists` means they were queued the first time. */
   private queueNotices(transferId: string, notices: NonNullable<TransferInput["notices"]>): void {
+    // The transfer is staged by now; a transfer never crosses banks, so its debit account's is the bank.
+    const debitId = this.staged.get(transferId)?.debitAccountId;
+    const institutionId = (debitId == null ? undefined : this.snapshot.accounts.get(debitId)?.institutionId) ?? null;
     notices.forEach((n, index) => {
       this.notices.push({
         id: derivedUuid(`fingate:notice:${transferId}:${index}`),
         transferId,
+        institutionId,
         msisdn: n.msisdn,
         template: n.template,
         params: n.params,

@@ -63,4 +63,6 @@ export function isFailure(record: Transfer | TransferFailure): record is Transfe
 export interface OutboxNotice extends Notice {
   id: string;
   transferId: string;
+  /** The bank of the transfer's debit account: the relay sends the notice over its links only. */
+  institutionId: string | null;
 }

@@ -154,12 +154,12 @@ const writeBatchSql = (shape: WriteShape) => {
   // the other table by a batch that committed meanwhile.
   checks.push(`${sqlAbortWhen(`NOT ledger_ids_unseen(${t(0)}::uuid[], ${failureIds})`, CONFLICT)} AS unseen`);
   if (shape.notices) {
-    const o = $(7);
+    const o = $(8);
     parts.push(`outbox AS (
-  INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind)
-  SELECT o.id, o.transfer_id, o.msisdn, o.template, o.params::jsonb, o.language, o.kind
+  INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind, institution_id)
+  SELECT o.id, o.transfer_id, o.msisdn, o.template, o.params::jsonb, o.language, o.kind, o.institution_id
   FROM unnest(${o(0)}::uuid[], ${o(1)}::uuid[], ${o(2)}::text[], ${o(3)}::text[], ${o(4)}::text[],
-    ${o(5)}::text[], ${o(6)}::text[]) AS o(id, transfer_id, msisdn, template, params, language, kind)
+    ${o(5)}::text[], ${o(6)}::text[], ${o(7)}::uuid[]) AS o(id, transfer_id, msisdn, template, params, language, kind, institution_id)
   ON CONFLICT DO NOTHING RETURNING 1
 )`);
     checks.push(check("outbox", `cardinality(${o(0)}::uuid[])`, CONFLICT, "noticed"));
@@ -730,6 +730,7 @@ function outboxParams(notices: OutboxNotice[]): string[] {
     textArray(notices, (n) => JSON.stringify(n.params)),
     textArray(notices, (n) => n.language ?? null),
     textArray(notices, (n) => n.kind),
+    uuidArray(notices, (n) => n.institutionId),
   ];
 }
 

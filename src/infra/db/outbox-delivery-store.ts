@@ -34,10 +34,11 @@ export interface ClaimedRow {
   /** Parts an SMSC accepted already (a recovered row's): those tie it to its link. */
   partsAccepted: number;
   /**
-   * The bank the message is about, whose links alone may carry it: its transfer's (a transfer
-   * never crosses banks), else a command reply's link of origin's (the bank whose short code was
-   * texted), else the recipient customer's, else that of the one bank with an agent at the number
-   * (a PIN notice to an agent); null when none is known.
+   * The bank the message is about, whose links alone may carry it: the one its writer stored on
+   * the row (outbox_messages.institution_id). A row written before that column has none and the
+   * bank is inferred: its transfer's (a transfer never crosses banks), else a command reply's link
+   * of origin's (the bank whose short code was texted), else the recipient customer's, else that
+   * of the one bank with an agent at the number (a PIN notice to an agent); null when none is known.
    */
   institutionId: string | null;
   /**
@@ -114,7 +115,8 @@ const CLAIM = `
 SELECT o.id, o.seq, o.msisdn, o.template, o.params, COALESCE(o.language, c.language) AS language, o.kind,
        o.link_id, o.concat_ref, o.part_count, o.rendered_text, (s.msisdn IS NOT NULL) AS opted_out, o.reply_link_id, o.sender,
        cardinality(array_remove(o.smsc_message_ids, NULL)) AS parts_accepted,
-       COALESCE((SELECT a.institution_id::text FROM transfers t JOIN accounts a ON a.id = t.debit_account_id WHERE t.id = o.transfer_id),
+       COALESCE(o.institution_id::text,
+                (SELECT a.institution_id::text FROM transfers t JOIN accounts a ON a.id = t.debit_account_id WHERE t.id = o.transfer_id),
                 (SELECT l.institution_id::text FROM sms_links l WHERE l.id = o.reply_link_id),
                 c.institution_id::text,
                 (SELECT CASE WHEN count(DISTINCT g.institution_id) = 1 THEN min(g.institution_id::text) END FROM agents g WHERE g.msisdn = o.msisdn)

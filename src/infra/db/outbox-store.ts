@@ -37,15 +37,31 @@ export function checkNotice(notice: Notice): void {
   }
 }
 
+/**
+ * The bank notices are about, which the relay routes them by (only its links may carry them):
+ * `institutionId` when the caller knows it; else the bank of `transferId`'s debit account; else
+ * that of `subjectId`, the customer or agent the notice is about (a PIN subject: the agent's own
+ * bank, though its number is an agent's at another bank too, or a customer's there).
+ */
+export interface OutboxNoticeOptions {
+  transferId?: string;
+  institutionId?: string;
+  subjectId?: string;
+}
+
 /** Inserts the notices as pending outbox rows in `tx`; returns their ids in order. */
-export async function insertOutboxNotices(tx: SqlExecutor, notices: Notice[], options: { transferId?: string } = {}): Promise<string[]> {
+export async function insertOutboxNotices(tx: SqlExecutor, notices: Notice[], options: OutboxNoticeOptions = {}): Promise<string[]> {
   if (notices.length === 0) return [];
   if (notices.length > MAX_NOTICES_PER_WRITE) throw new InvalidNoticeError(`more than ${MAX_NOTICES_PER_WRITE} notices in one write`);
   for (const notice of notices) checkNotice(notice);
   const ids = notices.map(() => uuidv7());
   await tx.query(
-    `INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind)
-     SELECT u.id, $2::uuid, u.msisdn, u.template, u.params, u.language, u.kind
+    `INSERT INTO outbox_messages (id, transfer_id, msisdn, template, params, language, kind, institution_id)
+     SELECT u.id, $2::uuid, u.msisdn, u.template, u.params, u.language, u.kind,
+            COALESCE($8::uuid,
+                     (SELECT a.institution_id FROM transfers t JOIN accounts a ON a.id = t.debit_account_id WHERE t.id = $2::uuid),
+                     (SELECT c.institution_id FROM customers c WHERE c.id = $9::uuid),
+                     (SELECT g.institution_id FROM agents g WHERE g.id = $9::uuid))
      FROM unnest($1::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[]) AS u(id, msisdn, template, params, language, kind)`,
     [
       ids,
@@ -55,6 +71,8 @@ export async function insertOutboxNotices(tx: SqlExecutor, notices: Notice[], op
       notices.map((n) => JSON.stringify(n.params)),
       notices.map((n) => n.language ?? null),
       notices.map((n) => n.kind),
+      options.institutionId ?? null,
+      options.subjectId ?? null,
     ],
   );
   return ids;
@@ -80,6 +98,11 @@ export interface OutboxReply {
   sender: string | null;
   /** The MO message it answers (sms_mo_messages.id). */
   inReplyTo: string;
+  /**
+   * The bank whose link or HTTP aggregator the command came in on: the reply goes over its links
+   * only (absent: the bank of replyLinkId, else the claim infers it).
+   */
+  institutionId?: string | null;
 }
 
 /**
@@ -90,10 +113,10 @@ export async function insertOutboxReply(db: SqlExecutor, reply: OutboxReply): Pr
   if (!MSISDN.test(reply.msisdn)) throw new InvalidNoticeError("msisdn must be E.164 with +");
   if (reply.text.length === 0 || reply.text.length > MAX_REPLY_LENGTH) throw new InvalidNoticeError(`reply text must be 1–${MAX_REPLY_LENGTH} characters`);
   const { rowCount } = await db.query(
-    `INSERT INTO outbox_messages (id, msisdn, template, params, kind, reply_link_id, sender, in_reply_to)
-     VALUES ($1, $2, $3, $4::jsonb, 'notice', $5, $6, $7)
+    `INSERT INTO outbox_messages (id, msisdn, template, params, kind, reply_link_id, sender, in_reply_to, institution_id)
+     VALUES ($1, $2, $3, $4::jsonb, 'notice', $5, $6, $7, COALESCE($8::uuid, (SELECT l.institution_id FROM sms_links l WHERE l.id = $5)))
      ON CONFLICT (id) DO NOTHING`,
-    [reply.id, reply.msisdn, REPLY_TEMPLATE, JSON.stringify({ text: reply.text }), reply.replyLinkId, reply.sender, reply.inReplyTo],
+    [reply.id, reply.msisdn, REPLY_TEMPLATE, JSON.stringify({ text: reply.text }), reply.replyLinkId, reply.sender, reply.inReplyTo, reply.institutionId ?? null],
   );
   return rowCount === 1;
 }

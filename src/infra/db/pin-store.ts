@@ -194,7 +194,7 @@ export class SqlPinStore implements PinStore {
         [c.subjectId, c.msisdn, c.pinHash, c.pinSetAt.toISOString(), now.toISOString(), c.pinScheme],
       );
       if (result.rows.length === 1) {
-        await insertOutboxNotices(tx, notices);
+        await insertOutboxNotices(tx, notices, { subjectId: c.subjectId });
         // A self-registered customer who was waiting for their first PIN (customers.awaiting_first_pin)
         // has it now, whoever set it (the menus, the bank's first reset): with the PIN, atomically.
         await tx.query(`UPDATE customers SET awaiting_first_pin = FALSE WHERE id = $1::uuid AND awaiting_first_pin`, [c.subjectId]);
@@ -293,7 +293,7 @@ export class SqlPinStore implements PinStore {
         [subjectId, expectedHash, next.pinHash, now.toISOString(), next.scheme],
       );
       // The notice commits with the change or not at all (the outbox's promise).
-      if (result.rows.length === 1) await insertOutboxNotices(tx, notices);
+      if (result.rows.length === 1) await insertOutboxNotices(tx, notices, { subjectId });
       return result.rows.length === 1;
     });
   }

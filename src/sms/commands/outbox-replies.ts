@@ -29,6 +29,7 @@ export class OutboxReplies implements Replies {
       replyLinkId: reply.linkId,
       sender: reply.from,
       inReplyTo: reply.inReplyTo,
+      institutionId: reply.institutionId,
     });
   }
 }

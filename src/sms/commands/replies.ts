@@ -11,6 +11,11 @@ export interface SmsReply {
   linkId: string | null;
   /** Our address the command was sent to (the reply's sender). */
   from: string | null;
+  /**
+   * The bank whose link or HTTP aggregator the command came in on (IncomingSms.institutionId): the
+   * reply goes over that bank's links only, whoever the number belongs to.
+   */
+  institutionId: string;
   /** The MO message this answers (its id), for correlation and de-duplication of replies. */
   inReplyTo: string;
   /** Which run of that message this answers (0 for the first; a repeat is a new attempt with a reply of its own). */
