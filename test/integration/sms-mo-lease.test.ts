@@ -35,9 +35,9 @@ describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => 
 
   it("lets a re-delivery run again, under the same id, once a failed run released the lease", async () => {
     const first = await log.claim(record("b"), 3600);
-    await log.release(first.id);
+    await log.release(first.id, first.runToken!);
     const again = await log.claim(record("b"), 3600);
-    expect(again).toEqual({ id: first.id, attempt: 0, duplicate: true, handled: false, running: false, paid: null });
+    expect(again).toEqual({ id: first.id, attempt: 0, duplicate: true, handled: false, running: false, paid: null, runToken: expect.any(String) });
     expect((await log.claim(record("b"), 3600)).running).toBe(true);
   });
 
@@ -45,7 +45,7 @@ describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => 
     const first = await log.claim(record("c"), 3600, 0);
     await new Promise((resolve) => setTimeout(resolve, 20));
     const again = await log.claim(record("c"), 3600);
-    expect(again).toEqual({ id: first.id, attempt: 0, duplicate: true, handled: false, running: false, paid: null });
+    expect(again).toEqual({ id: first.id, attempt: 0, duplicate: true, handled: false, running: false, paid: null, runToken: expect.any(String) });
   });
 
   it("of several simultaneous deliveries, exactly one gets to run", async () => {
@@ -78,7 +78,7 @@ describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => 
     expect(await log.claim(record("f"), windows)).toMatchObject({ id: first.id, attempt: 0, handled: true });
     await later("f", 61);
     const claims = await Promise.all(Array.from({ length: 6 }, () => log.claim(record("f"), windows)));
-    expect(claims.filter((c) => !c.running && !c.handled)).toEqual([{ id: first.id, attempt: 1, duplicate: true, handled: false, running: false, paid: null }]);
+    expect(claims.filter((c) => !c.running && !c.handled)).toEqual([{ id: first.id, attempt: 1, duplicate: true, handled: false, running: false, paid: null, runToken: expect.any(String) }]);
     expect(claims.every((c) => c.attempt === 1)).toBe(true);
   });
 

@@ -172,8 +172,10 @@ export class SmsCommands {
       // Nothing of the text: it may hold a PIN. A re-delivery will run the message again.
       const err = error instanceof Error ? { name: error.name, message: error.message.slice(0, 200) } : { name: "unknown" };
       this.deps.logger.error({ link: sms.linkId, mo: claim.id, command: parsed.kind, err }, "sms command failed");
-      await this.deps.moLog.release(claim.id).catch(() => undefined); // else the lease lapses on its own
-      if (claim.alsoHandles) await this.deps.moLog.release(claim.alsoHandles).catch(() => undefined);
+      // Only the leases this run took, with their tokens (SqlMoLog.release): a sweep's run never
+      // took the lease of the SEND's id record (withIdRecord), and either may since have passed to another run.
+      if (claim.runToken !== undefined) await this.deps.moLog.release(claim.id, claim.runToken).catch(() => undefined); // else the lease lapses on its own
+      if (claim.alsoHandles !== undefined && claim.alsoHandlesToken !== undefined) await this.deps.moLog.release(claim.alsoHandles, claim.alsoHandlesToken).catch(() => undefined);
     }
   }
 

@@ -86,7 +86,9 @@ export class MoClaims {
     const byContent = await this.moLog.claim({ ...record, moKey }, this.contentWindows(command), MO_LEASE_SEC, this.pending(sms, { ...record, moKey }));
     // A duplicate of a SEND that ran (or runs) under another id: this id is answered by that run.
     if (byContent.handled || byContent.running) await this.moLog.markHandled(byId.id);
-    return { ...byContent, alsoHandles: byId.id };
+    const claim: MoClaim = { ...byContent, alsoHandles: byId.id };
+    if (byId.runToken !== undefined) claim.alsoHandlesToken = byId.runToken;
+    return claim;
   }
 
   private pending(sms: IncomingSms, record: { linkId: string; moKey: string }): string | null {

@@ -32,6 +32,14 @@ export interface MoClaim {
   paid: { attempt: number; at: Date; remainingSec: number } | null;
   /** The id-keyed row (HTTP) this content-keyed claim runs for: marked handled with it. */
   alsoHandles?: string;
+  /**
+   * The token of the lease this claim took (a claim that is to run has one): the run releases the
+   * lease only with it, so that a run that fails after its lease lapsed and was taken by another
+   * (the pending sweep, a re-delivery) does not clear the lease of the run now holding it.
+   */
+  runToken?: string;
+  /** The lease token of the alsoHandles row, when this claim took that lease too (MoClaims.claim; the sweep does not). */
+  alsoHandlesToken?: string;
 }
 
 /** Longer than any run takes (a PIN check and a ledger batch), short enough for a resend to retry a crashed run. */
@@ -105,6 +113,7 @@ export class SqlMoLog {
   async claim(record: MoRecord, windows: MoWindows | number, leaseSec = MO_LEASE_SEC, pending: string | null = null): Promise<MoClaim> {
     const w = typeof windows === "number" ? { windowSec: windows } : windows;
     const id = randomUUID();
+    const runToken = randomUUID();
     // $7 is this claim's run token: it holds the lease when the row comes back with it. The row's
     // old values are read in each CASE (ON CONFLICT's SET sees the row as it was).
     const { rows } = await this.db.query<ClaimRow>(
@@ -124,10 +133,12 @@ export class SqlMoLog {
        RETURNING id, attempt, handled_at IS NOT NULL AS handled, run_token = $7 AS leased,
          CASE WHEN ${PAID_AT_START} THEN paid_attempt END AS paid_attempt, paid_at,
          CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $10) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
-      [id, record.linkId, record.moKey, record.msisdn, record.command, w.windowSec, randomUUID(), leaseSec, w.repeatAfterSec ?? null, w.paidWindowSec ?? w.windowSec, pending],
+      [id, record.linkId, record.moKey, record.msisdn, record.command, w.windowSec, runToken, leaseSec, w.repeatAfterSec ?? null, w.paidWindowSec ?? w.windowSec, pending],
     );
     const row = rows[0]!;
-    return { id: row.id, attempt: row.attempt, duplicate: row.id !== id, handled: row.handled, running: !row.handled && !row.leased, paid: paidOf(row) };
+    const claim: MoClaim = { id: row.id, attempt: row.attempt, duplicate: row.id !== id, handled: row.handled, running: !row.handled && !row.leased, paid: paidOf(row) };
+    if (!row.handled && row.leased) claim.runToken = runToken;
+    return claim;
   }
 
   /**
@@ -151,16 +162,17 @@ export class SqlMoLog {
    * the run pays (or finds paid) the same transfer. null when another run holds it or it is answered.
    */
   async leasePending(id: string, paidWindowSec: number, leaseSec = MO_LEASE_SEC): Promise<MoClaim | null> {
+    const runToken = randomUUID();
     const { rows } = await this.db.query<ClaimRow>(
       `UPDATE sms_mo_messages m SET run_token = $2, running_until = CURRENT_TIMESTAMP + make_interval(secs => $3)
        WHERE m.id = $1 AND m.pending_sms IS NOT NULL AND ${FREE}
        RETURNING id, attempt, false AS handled, true AS leased,
          CASE WHEN ${paidAtStart("$4")} THEN paid_attempt END AS paid_attempt, paid_at,
          CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $4) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
-      [id, randomUUID(), leaseSec, paidWindowSec],
+      [id, runToken, leaseSec, paidWindowSec],
     );
     const row = rows[0];
-    return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row) } : null;
+    return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row), runToken } : null;
   }
 
   /** Forgets the sealed text of messages whose attempt began longer than `maxAgeSec` ago: they will not be run. */
@@ -185,13 +197,21 @@ export class SqlMoLog {
     await this.db.query("UPDATE sms_mo_messages SET pending_sms = NULL WHERE id = $1", [id]);
   }
 
-  /** Gives up the lease of a run that failed, so that the next re-delivery runs the message again at once. */
-  async release(id: string): Promise<void> {
-    await this.db.query("UPDATE sms_mo_messages SET run_token = NULL, running_until = NULL WHERE id = $1 AND handled_at IS NULL", [id]);
+  /**
+   * Gives up the lease of a run that failed, so that the next re-delivery (or sweep) runs the
+   * message again at once; only while the run still holds it (runToken). A run slower than its
+   * lease (MO_LEASE_SEC) may have lost it to the sweep or a re-delivery, which runs the message
+   * meanwhile: clearing that run's lease let a third run start alongside it (the same payment id,
+   * so nothing paid twice, but the PIN checked and counted once more, and the answer sent twice).
+   * The lease is not renewed while a run goes on: a run takes a PIN check and a ledger batch, far
+   * under a minute; one that takes longer is run again alongside, under the same id and attempt.
+   */
+  async release(id: string, runToken: string): Promise<void> {
+    await this.db.query("UPDATE sms_mo_messages SET run_token = NULL, running_until = NULL WHERE id = $1 AND run_token = $2 AND handled_at IS NULL", [id, runToken]);
   }
 
   /**
-   * Marks the message answered; `movedAttempt` names the attempt whose payment moved money (or may
+   * Marks the message answered, whichever run holds its lease (its answer has been sent); `movedAttempt` names the attempt whose payment moved money (or may
    * have): repeats within the SEND window from now replay its payment id instead of paying again.
    */
   async markHandled(id: string, movedAttempt: number | null = null): Promise<void> {
