@@ -1,8 +1,10 @@
 /**
  * What a run of an SMS command leaves on its record when it cannot finish, against PostgreSQL with
- * the real SMS gateway: a run that fails gives back only the lease it still holds (not one the
- * sweep took from it meanwhile). A replies port that waits for the test stands for the outbox;
- * time passes by moving the record's timestamps back.
+ * the real SMS gateway: a SEND that paid records it before its reply (so a copy that comes after
+ * the sweep gave up on answering it replays the payment instead of paying again), and a run that
+ * fails gives back only the lease it still holds (not one the sweep took from it meanwhile). A
+ * replies port that throws, or waits for the test, stands for the outbox; time passes by moving the
+ * record's timestamps back.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +43,21 @@ async function balance(c: Customer): Promise<bigint> {
   return account.creditsPosted - account.debitsPosted;
 }
 
+async function sweep(): Promise<number> {
+  const ran = await env.sms.pending!.sweep();
+  await env.sms.commands.drain();
+  return ran;
+}
+
+/** `sec` seconds pass for every record of the link. */
+const passes = (linkId: string, sec: number) =>
+  env.test.db.query(
+    `UPDATE sms_mo_messages SET received_at = received_at - make_interval(secs => $2), last_seen_at = last_seen_at - make_interval(secs => $2),
+       paid_at = paid_at - make_interval(secs => $2), handled_at = handled_at - make_interval(secs => $2),
+       running_until = running_until - make_interval(secs => $2) WHERE link_id = $1`,
+    [linkId, sec],
+  );
+
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -49,6 +66,40 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 describe("an SMS SEND run that cannot finish", () => {
+  it("keeps an HTTP SEND that paid and was never answered from paying again when its aggregator id comes back after the sweep gave up on it", async () => {
+    const sender = await env.addCustomer("+254712860001", "Halima Owner", PIN, "en", 100_000n);
+    const receiver = await env.addCustomer("+254712860002", "Tumaini Owner", "7392", "en", 1n);
+    const sms: IncomingSms = {
+      linkId: "http-owner-agg", institutionId: env.bankId, moKey: `id:${sender.msisdn}:${randomUUID()}`, msisdn: sender.msisdn, to: null,
+      text: `SEND 0712860002 400 ${PIN}`, dedupeWindowSec: 86_400,
+    };
+    hook = async () => {
+      throw new Error("outbox unavailable");
+    };
+    // The payment goes through; the reply fails, on the first run and on the sweep's.
+    await env.sms.commands.handle(sms);
+    expect(await balance(receiver)).toBe(40_001n);
+    const afterPay = await balance(sender);
+    expect(await sweep()).toBe(1);
+    // The paying attempt is on record before any answer.
+    const { rows } = await env.test.db.query<{ paid_attempt: number | null; handled: boolean }>(
+      "SELECT paid_attempt, handled_at IS NOT NULL AS handled FROM sms_mo_messages WHERE link_id = $1 AND pending_sms IS NOT NULL",
+      [sms.linkId],
+    );
+    expect(rows).toEqual([{ paid_attempt: 0, handled: false }]);
+    // The SEND window passes with every run failing: the sweep drops the message.
+    await passes(sms.linkId, 301);
+    expect(await sweep()).toBe(0);
+    expect(env.logs.some((l) => l.includes("not answered in time: dropped"))).toBe(true);
+    hook = null;
+    // Ten minutes on, the aggregator (which never saw our 200) sends the id again: nothing is paid.
+    await passes(sms.linkId, 300);
+    await env.sms.commands.handle(sms);
+    await env.sms.commands.drain();
+    expect(await balance(receiver)).toBe(40_001n);
+    expect(await balance(sender)).toBe(afterPay);
+  });
+
   it("gives back only its own lease when it fails after running longer than the lease, so a re-delivery is not run beside the sweep's run that took it over", async () => {
     const sender = await env.addCustomer("+254712860003", "Rehema Owner", PIN, "en", 100_000n);
     const receiver = await env.addCustomer("+254712860004", "Jelani Owner", "7392", "en", 1n);

@@ -162,6 +162,7 @@ export class SmsCommands {
       const customer = await this.customer(sms);
       const lang = customer?.language ?? parsed.lang ?? this.deps.defaultLanguage ?? (await this.bankLanguage(sms.institutionId)) ?? "en";
       const answer = await this.answer(parsed, customer, claim, sms);
+      if (answer.moved !== undefined) await this.recordMoved(claim, answer.moved);
       const text = this.render(answer.lang ?? lang, answer);
       const linkId = sms.linkId.startsWith("http-") ? null : sms.linkId;
       if (!answer.silent) await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId, from: sms.to, institutionId: sms.institutionId, inReplyTo: claim.id, attempt: claim.attempt });
@@ -177,6 +178,23 @@ export class SmsCommands {
       if (claim.runToken !== undefined) await this.deps.moLog.release(claim.id, claim.runToken).catch(() => undefined); // else the lease lapses on its own
       if (claim.alsoHandles !== undefined && claim.alsoHandlesToken !== undefined) await this.deps.moLog.release(claim.alsoHandles, claim.alsoHandlesToken).catch(() => undefined);
     }
+  }
+
+  /**
+   * A SEND's payment moved money (or may have): recorded before the reply, not only once answered
+   * (SqlMoLog.markPaid). The content record then holds the payment for the SEND window, so a copy
+   * replays its id, whether or not any run ever answers it. The aggregator's id record (HTTP) is
+   * answered from here by the content record's run, as for a duplicate under another id
+   * (MoClaims.claim): its re-delivery must never pay, and once the sweep has dropped a message no
+   * run could answer, a re-delivery after the SEND window found the id free and the content record
+   * stale, and paid again under a new id. The content record stays pending, so the sweep still
+   * answers the customer. Simpler than reading the ledger for the derived transfer id when the
+   * sweep drops a SEND: the sweep is generic over the message and knows no payment, and neither
+   * the drop nor the run could mark the id record without opening the sealed text.
+   */
+  private async recordMoved(claim: MoClaim, attempt: number): Promise<void> {
+    await this.deps.moLog.markPaid(claim.id, attempt);
+    if (claim.alsoHandles !== undefined) await this.deps.moLog.markHandled(claim.alsoHandles);
   }
 
   /**
@@ -329,7 +347,9 @@ export class SmsCommands {
       }
       return this.refusal(customer, sent.code, sent.until);
     }
-    if (claim.paid && sent.replayed) return this.alreadySent(customer, sent, claim.paid, paymentId);
+    // A repeat that replayed an earlier attempt's payment. A run of the attempt that paid (a re-run
+    // after its reply failed: markPaid recorded it before the reply) is answered as its first run would have been.
+    if (claim.paid && claim.paid.attempt !== claim.attempt && sent.replayed) return this.alreadySent(customer, sent, claim.paid, paymentId);
     // The payer's receipt (the ledger's outbox row) answers the SEND, unless they sent STOP: the
     // relay holds receipts back then, and a command must still be answered, so the reply goes.
     const receiptAnswers = this.deps.receiptsViaOutbox === true && !(await this.deps.optOuts.isOptedOut(customer.msisdn));

@@ -211,6 +211,23 @@ export class SqlMoLog {
   }
 
   /**
+   * Records that `attempt`'s payment moved money (or may have: its outcome is unknown), as soon as
+   * the payment answers and before the reply is sent. Only markHandled recorded it, and a run that
+   * paid but could never answer (its reply or markHandled failing on every run for the SEND window)
+   * was dropped by the sweep with no payment on record: a copy after it found the row stale (no
+   * payment within the window) and paid again under a new id. Whoever holds the lease: money moved.
+   * The time of an attempt already on record (a re-run of it, a repeat that replays it) is kept.
+   */
+  async markPaid(id: string, attempt: number): Promise<void> {
+    await this.db.query(
+      `UPDATE sms_mo_messages SET paid_at = CASE WHEN paid_attempt IS NOT DISTINCT FROM $2::int THEN COALESCE(paid_at, CURRENT_TIMESTAMP) ELSE CURRENT_TIMESTAMP END,
+         paid_attempt = $2::int
+       WHERE id = $1`,
+      [id, attempt],
+    );
+  }
+
+  /**
    * Marks the message answered, whichever run holds its lease (its answer has been sent); `movedAttempt` names the attempt whose payment moved money (or may
    * have): repeats within the SEND window from now replay its payment id instead of paying again.
    */
