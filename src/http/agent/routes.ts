@@ -69,7 +69,7 @@ export function agentApiRoutes(agents: Agents): AnyAgentRoute[] {
       id: "cashIn", method: "post", path: `${P}/cash-ins`, summary: "Cash-in: the float pays the customer's wallet; receipts go to both",
       body: z.strictObject({ requestId, customer, amountMinor, pin, quotedFeeMinor: amountMinor.optional().meta({ description: "the fee the quote showed (optional): a fee changed since is refused as fee_changed" }) }),
       success: { status: 201, description: "the receipt (200 with replayed: true for a retry)", schema: receiptOut },
-      refusals: ["customer_not_found", "customer_unavailable", "agent_unavailable", "bank_account_unavailable", "insufficient_float", "pin_wrong", "pin_locked", "per_transaction_exceeded", "daily_amount_exceeded", "daily_count_exceeded", "balance_limit_exceeded", "request_id_reused", "request_abandoned", "amount_outside_fee_bands", "fee_changed"],
+      refusals: ["customer_not_found", "customer_unavailable", "agent_unavailable", "bank_account_unavailable", "insufficient_float", "pin_wrong", "pin_locked", "sim_swap_cooling", "per_transaction_exceeded", "daily_amount_exceeded", "daily_count_exceeded", "balance_limit_exceeded", "request_id_reused", "request_abandoned", "amount_outside_fee_bands", "fee_changed"],
       async handle({ agent, body }) {
         const done = await agents.cashIn({ id: body.requestId, agentId: agent.id, customerQuery: body.customer, amountMinor: body.amountMinor, agentPin: body.pin, channel: "agent", quotedFeeMinor: body.quotedFeeMinor });
         return answer(done, done.ok && done.replayed ? 200 : 201, ({ agentId: _a, ...r }) => r);
