@@ -83,9 +83,19 @@ export class MoClaims {
     const byId = await this.moLog.claim(record, sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC, MO_LEASE_SEC, alsoByContent ? null : this.pending(sms, record));
     if (byId.handled || byId.running || !alsoByContent) return byId;
     const moKey = moDigest(secret, ["http-send", sms.msisdn, sms.to ?? "", sms.text]);
-    const byContent = await this.moLog.claim({ ...record, moKey }, this.contentWindows(command), MO_LEASE_SEC, this.pending(sms, { ...record, moKey }));
-    // A duplicate of a SEND that ran (or runs) under another id: this id is answered by that run.
-    if (byContent.handled || byContent.running) await this.moLog.markHandled(byId.id);
+    let byContent: MoClaim;
+    try {
+      byContent = await this.moLog.claim({ ...record, moKey }, this.contentWindows(command), MO_LEASE_SEC, this.pending(sms, { ...record, moKey }));
+      // A duplicate of a SEND that ran (or runs) under another id: this id is answered by that run.
+      if (byContent.handled || byContent.running) await this.moLog.markHandled(byId.id);
+    } catch (error) {
+      // Not recorded (the message is answered 500 and the aggregator sends it again): the id's
+      // lease is given back. Held, it made the aggregator's retry "running" under no run, and a
+      // SEND's id record keeps no message for the pending sweep: the SEND was acknowledged and
+      // never run, never answered.
+      if (byId.runToken !== undefined) await this.moLog.release(byId.id, byId.runToken).catch(() => undefined);
+      throw error;
+    }
     const claim: MoClaim = { ...byContent, alsoHandles: byId.id };
     if (byId.runToken !== undefined) claim.alsoHandlesToken = byId.runToken;
     return claim;
