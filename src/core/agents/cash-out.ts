@@ -46,7 +46,7 @@ function timeoutOf(kit: AgentKit, requested: unknown): number | null {
  */
 async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: AgentChannel): Promise<AgentResult<{ pending: PendingCashOut; replayed: boolean }> | null> {
   const record = await kit.deps.store.getCashOut(cashOutPendingId(input.id));
-  // Pending: the hold is made again (a no-op) as before; refused: the ledger may take it now.
+  // Pending: the hold is made again (a no-op) as before; refused: the ledger answers its first refusal again.
   if (!record || record.state === "pending" || record.state === "refused" || record.agentId !== input.agentId) return null;
   const agent = await kit.deps.store.get(record.agentId);
   const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
@@ -102,8 +102,8 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const admitted = await admit(kit, record);
   if ("code" in admitted) return admitted;
   const { existing, wrote } = admitted;
-  const lapsed = existing && existing.expiresAt.getTime() <= now.getTime() ? await lapsedRetry(kit, existing) : null;
-  if (lapsed) return lapsed.ok ? { ok: true, pending: view(lapsed.record, agent, institution.currency, now), replayed: true } : lapsed;
+  const lapsed = existing !== null && existing.expiresAt.getTime() <= now.getTime();
+  if (lapsed) await settleLapsed(kit, existing);
   // A retried request holds what its record says it held: rebuilt from a fee schedule changed since,
   // it would not be the group written, and its retry would be refused instead of told its state.
   const held: Fee = existing ? { feeMinor: existing.feeMinor, commissionMinor: existing.commissionMinor } : fee;
@@ -120,6 +120,9 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee: held }, input.amountMinor, pendingId, timeoutSec)];
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, group, accountsOf(agent, customer.walletAccountId), "agent");
+  // Abandoned by this (or an earlier) lapsed retry: the first call made no hold in time. The record
+  // stays "pending" past its deadline, which every reader takes as lapsed.
+  if (lapsed && refusal?.code === "request_abandoned") return refuse("pending_expired");
   if (refusal) {
     await settleRefusedRecord(kit, { pendingId, wrote, existing }, refusal);
     return refusal;
@@ -154,25 +157,27 @@ async function admit(kit: AgentKit, record: CashOutRecord): Promise<{ existing: 
 }
 
 /**
- * A retry of a request whose deadline has passed: no hold is asked of the ledger. Whether the
- * first call made its hold is settled (Ledger.abandon): if it did, the retry answers that hold's
- * request (the ledger would answer "exists" and hold nothing more), now expired; if it did not (the
- * first call died between its record and the ledger, or has not reached it yet and is then
- * refused there), the retry is refused pending_expired, as every later one
- * is (the record stays "pending" past its deadline, which every reader takes as lapsed: no list
- * offers it, an approval is refused, the agent's status read says "expired", and it counts as
- * unanswered). Submitted, the hold would have been made now with the full timeout, under a
- * record whose deadline had passed: no approval could post it (approveCashOut refuses past the
- * record's deadline), yet it would sit on the customer's wallet, their funds and daily limit
- * tied up, until the ledger's own timeout ran out.
+ * A retry of a request whose deadline has passed: before its group goes to the ledger, the hold's
+ * id is settled for good (Ledger.abandon), so that the group can make no hold now: submitted
+ * unsettled, the hold would have been made with the full timeout under a record whose deadline had
+ * passed, which no approval could post (approveCashOut refuses past the record's deadline), yet it
+ * would sit on the customer's wallet, their funds and daily limit tied up, until the ledger's own
+ * timeout ran out. Settled, not read: a read that finds no hold proves nothing while the first call
+ * may still be on its way to the ledger (a slow process, a stuck connection).
+ *
+ * The group is then submitted anyway, and the ledger answers as it did the first call: a hold the
+ * first call made is "exists" (the request, answered expired); a hold it refused is that refusal,
+ * recorded for good with the whole group (RECORDED_FAILURES), so a retry of a request refused for
+ * insufficient funds, say, hears insufficient_funds again, deadline or not, as a retry before the
+ * deadline does (its record settled as the first call would have, settleRefusedRecord); an id
+ * abandoned here (the first call died before the ledger, or is still on its way and is refused
+ * there) is answered pending_expired, as every later retry is (the record stays "pending" past its
+ * deadline, which every reader takes as lapsed: no list offers it, an approval is refused, the
+ * agent's status read says "expired", and it counts as unanswered).
  */
-async function lapsedRetry(kit: AgentKit, existing: CashOutRecord): Promise<{ ok: true; record: CashOutRecord } | AgentRefusal> {
-  // Settled, not read: a read that finds no hold proves nothing while the first call may still be
-  // on its way to the ledger (a slow process, a stuck connection), and its hold would then land
-  // under a record this retry answers expired. Ledger.abandon records the hold's id as refused
-  // unless the hold is there (false), so that a first call arriving later is refused.
-  if (!(await kit.deps.ledger.abandon(existing.pendingId))) return { ok: true, record: (await kit.deps.store.getCashOut(existing.pendingId)) ?? existing };
-  return refuse("pending_expired");
+async function settleLapsed(kit: AgentKit, existing: CashOutRecord): Promise<void> {
+  // A refused record's id is a recorded failure already: abandon answers it as it stands.
+  await kit.deps.ledger.abandon(existing.pendingId);
 }
 
 /**
