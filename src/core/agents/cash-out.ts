@@ -340,8 +340,10 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
   if (pinRefused) return pinRefused;
   // During a SIM swap's cooling the amount and fee come out of the period's allowance (a total).
-  // A throw gives the amount back only once the approval's post is abandoned (refused for good).
-  return kit.spendDuringCooling(swap.cooling, record.amountMinor + record.feeMinor, postId(record.pendingId, "amount"), () => postApproval(kit, own, posted));
+  // A throw gives the amount back only once the approval's post is abandoned (refused for good),
+  // and the holds, which nothing can post then, are voided (releaseAbandoned).
+  const amount = record.amountMinor + record.feeMinor;
+  return kit.spendDuringCooling(swap.cooling, amount, postId(record.pendingId, "amount"), () => postApproval(kit, own, posted), () => releaseAbandoned(kit, own));
 }
 
 /** The approval's posting, once the SIM-swap check and the customer's PIN passed. */
@@ -358,6 +360,7 @@ async function postApproval(kit: AgentKit, own: Own, posted: () => Promise<boole
   const results = await kit.deps.ledger.submitLinked(group);
   const refusal = agentRefusalFor(results, withHeldAccounts(group, own, feeIncome), accountsOf(agent, customer.walletAccountId), "customer");
   if (refusal && isUnavailable(refusal.code)) return releaseRefused(kit, own, refusal);
+  if (refusal?.code === "request_abandoned") return releaseAbandoned(kit, own);
   if (refusal) return settleRefusal(kit, record, refusal);
   await kit.deps.store.settleCashOut(record.pendingId, "approved", kit.now());
   return {
@@ -409,6 +412,28 @@ async function releaseRefused(kit: AgentKit, { record, agent, institution }: Own
   await kit.deps.ledger.submitLinked(group);
   await kit.deps.store.settleCashOut(id, refusal.code === "customer_unavailable" ? "refused" : "cancelled", kit.now());
   return refusal;
+}
+
+/**
+ * An approval whose post was abandoned (Ledger.abandon, by SimSwapGuard.spend after the approval
+ * threw under a SIM swap's cooling): the post's id is refused for good, and with it the linked
+ * group (the fee's post goes only with it), so the holds can never be posted by any approval. Left
+ * alone they would tie up the customer's funds and daily limit until the customer declined or the
+ * ledger's timeout ran out, with nothing to approve them by. They are voided (safe: no post can
+ * race the void, the only post of each hold is refused) and the agent is told to hand over no cash;
+ * the record is "cancelled" (not counted against the agent: the customer did approve). Run right
+ * after the abandon, and again by a retried approval (which the ledger refuses request_abandoned)
+ * in case that void failed too. A hold that lapsed first is settled as expired.
+ */
+async function releaseAbandoned(kit: AgentKit, { record, agent, institution, customer }: Own): Promise<AgentRefusal> {
+  const id = record.pendingId;
+  const group = voidsOf(record);
+  group[0]!.notices = [cancelledNotice(agent, record.amountMinor, institution.currency, id)];
+  const results = await kit.deps.ledger.submitLinked(group);
+  const refusal = agentRefusalFor(results, group, accountsOf(agent, customer.walletAccountId), "customer");
+  if (refusal) await settleRefusal(kit, record, refusal);
+  else await kit.deps.store.settleCashOut(id, "cancelled", kit.now());
+  return refuse("request_abandoned");
 }
 
 /** The voids of a cash-out's holds (the amount, and the fee if any): a decline's, or a refused approval's. */

@@ -191,9 +191,18 @@ export class AgentKit {
    * over the period) still covers amountMinor, taken atomically first and given back when nothing
    * moved (a refusal, a replay of a move already counted, or a move that threw whose transferId,
    * the move's first transfer, Ledger.abandon then refused for good: its linked group goes with it).
+   * onAbandoned runs once the transfer is refused for good (a cash-out approval voids its holds,
+   * which nothing can post now); its failure is swallowed: the move's own error is what is seen,
+   * and the allowance is given back all the same.
    */
-  async spendDuringCooling(cooling: Cooling | null, amountMinor: bigint, transferId: string, move: () => Promise<AgentResult<CashReceipt>>): Promise<AgentResult<CashReceipt>> {
-    const abandon = () => this.deps.ledger.abandon(transferId);
+  async spendDuringCooling(
+    cooling: Cooling | null, amountMinor: bigint, transferId: string, move: () => Promise<AgentResult<CashReceipt>>, onAbandoned?: () => Promise<unknown>,
+  ): Promise<AgentResult<CashReceipt>> {
+    const abandon = async () => {
+      const abandoned = await this.deps.ledger.abandon(transferId);
+      if (abandoned && onAbandoned) await onAbandoned().catch(() => undefined);
+      return abandoned;
+    };
     const result = await this.deps.simSwap.spend(cooling, amountMinor, move, (r) => r.ok && !r.replayed, abandon);
     if (!result.ok && result.code === "sim_swap_cooling" && "endsAt" in result) return refuse("sim_swap_cooling", { until: result.endsAt });
     return result as AgentResult<CashReceipt>;
