@@ -40,6 +40,17 @@ for (const kind of ["postgres", "pglite"] as const) {
       expect(await balance(from.id)).toBe(700n);
     });
 
+    it("answers true for a member of a refused linked group (recorded as linked_event_failed): it never posts either", async () => {
+      const from = await env.wallet(100n);
+      const to = await env.wallet(0n);
+      const first = { id: uuidv7(), debitAccountId: from.id, creditAccountId: to.id, amountMinor: 50n, code: "p2p" };
+      const second = { id: uuidv7(), debitAccountId: from.id, creditAccountId: to.id, amountMinor: 60n, code: "p2p_fee" };
+      expect((await env.ledger.submitLinked([first, second])).map((r) => r.result)).toEqual(["linked_event_failed", "exceeds_credits"]);
+      expect(await env.ledger.abandon(first.id)).toBe(true);
+      expect((await env.ledger.transfer(first)).result).not.toBe("ok");
+      expect(await balance(from.id)).toBe(100n);
+    });
+
     it("keeps the ledger and its audit consistent", async () => {
       expect((await verifyLedger(env.db)).violations).toEqual([]);
       expect(await verifyLedgerAgainstAudit(env.db)).toMatchObject({ ok: true, problems: [] });

@@ -2,7 +2,6 @@ import { derivedUuid, isUuid, uuidv7 } from "./ids.js";
 import type { LedgerStore, TransferPage } from "./ports.js";
 import {
   ACCOUNT_KINDS,
-  RECORDED_FAILURES,
   type Account,
   type NewAccount,
   type Transfer,
@@ -62,10 +61,15 @@ export class Ledger {
    * a transfer and a failure, checked under the audit head that every write holds to its COMMIT),
    * and a retry of it too. True when the id is refused for good (now or before: it never posts);
    * false when it posted. A throw is no answer: the outcome is still unknown.
+   *
+   * The answer is "exists" for a posted transfer and the recorded result for a recorded refusal,
+   * which for a member of a refused linked group is linked_event_failed: not one of the
+   * RECORDED_FAILURES causes, but recorded all the same, so that id never posts either (it was
+   * read as posted, and a SIM-swap allowance taken for it was kept).
    */
   async abandon(id: string): Promise<boolean> {
     const r = await this.writer.submitOne({ id, code: "abandoned", abandon: true });
-    return RECORDED_FAILURES.has(r.result);
+    return r.result !== "exists";
   }
 
   async getAccount(id: string): Promise<Account | null> {
