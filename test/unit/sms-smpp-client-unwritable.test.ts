@@ -42,20 +42,26 @@ class FakeSession extends EventEmitter {
   resume(): void {}
 }
 
+/** A client whose connections open the given sessions in turn; `opened` lists those it took. */
+function clientOver(sessions: FakeSession[]): { client: SmppClient; opened: FakeSession[] } {
+  const opened: FakeSession[] = [];
+  const client = new SmppClient(
+    { host: "127.0.0.1", port: 2775, systemId: "fingate", password: "x", reconnectBackoff: { initialMs: 5, maxMs: 10, jitterRatio: 0 } },
+    {
+      open: async () => {
+        const session = sessions[opened.length]!;
+        opened.push(session);
+        return session as unknown as smpp.Session;
+      },
+    },
+  );
+  return { client, opened };
+}
+
 describe("SmppClient when send() returns false", () => {
   it("keeps the message, drops the dead socket and sends it once after the reconnect", async () => {
     const sessions = [new FakeSession(false, "never"), new FakeSession(true, "m-1")];
-    const opened: FakeSession[] = [];
-    const client = new SmppClient(
-      { host: "127.0.0.1", port: 2775, systemId: "fingate", password: "x", reconnectBackoff: { initialMs: 5, maxMs: 10, jitterRatio: 0 } },
-      {
-        open: async () => {
-          const session = sessions[opened.length]!;
-          opened.push(session);
-          return session as unknown as smpp.Session;
-        },
-      },
-    );
+    const { client, opened } = clientOver(sessions);
     const states: string[] = [];
     client.on("state", (state) => states.push(state));
     client.start();
@@ -79,17 +85,7 @@ class ThrowingSession extends FakeSession {
 describe("SmppClient when adopting a bound session throws", () => {
   it("drops that session and reconnects instead of leaving an unhandled rejection", async () => {
     const sessions = [new ThrowingSession(true, "never"), new FakeSession(true, "m-2")];
-    const opened: FakeSession[] = [];
-    const client = new SmppClient(
-      { host: "127.0.0.1", port: 2775, systemId: "fingate", password: "x", reconnectBackoff: { initialMs: 5, maxMs: 10, jitterRatio: 0 } },
-      {
-        open: async () => {
-          const session = sessions[opened.length]!;
-          opened.push(session);
-          return session as unknown as smpp.Session;
-        },
-      },
-    );
+    const { client } = clientOver(sessions);
     const errors: string[] = [];
     client.on("linkError", (error: Error) => errors.push(error.message));
     client.start();

@@ -14,7 +14,7 @@
  *   new message that reuses the reference. So an incomplete message expires after the TTL and
  *   never runs; the sweep deletes such rows.
  */
-import { openGcm, sealGcm } from "../links/secrets.js";
+import { PlaceSealer } from "../links/secrets.js";
 import type { SqlDb } from "../../infra/db/sql.js";
 
 /** Long enough for the parts of one message to arrive (seconds apart, minutes under an SMSC's retries). */
@@ -65,21 +65,10 @@ UPDATE sms_mo_parts SET
   first_at = CASE WHEN $7::boolean THEN CURRENT_TIMESTAMP ELSE first_at END
 WHERE ${ROW}`;
 
-export class MoPartSealer {
-  constructor(private readonly key: Uint8Array) {
-    if (key.length !== 32) throw new Error("the MO part key must have 32 bytes");
-  }
-
-  /** "iv.tag.ciphertext" (base64url), bound to the part's place so it cannot be moved to another. */
-  seal(text: string, place: string): string {
-    return sealGcm(this.key, `fingate:sms-mo-part:${place}`, text).join(".");
-  }
-
-  /** null when sealed under another key (FINGATE_SMS_SECRET_KEY changed) or for another place. */
-  open(sealed: string, place: string): string | null {
-    const [iv, tag, data] = sealed.split(".");
-    if (!iv || !tag || data === undefined) return null;
-    return openGcm(this.key, `fingate:sms-mo-part:${place}`, iv, tag, data);
+/** An MO part's text, bound to the part's place (its row and slot). */
+export class MoPartSealer extends PlaceSealer {
+  constructor(key: Uint8Array) {
+    super(key, "fingate:sms-mo-part");
   }
 }
 

@@ -13,7 +13,7 @@
  *   own repeat of the text is still recognised as this message. Later it is dropped (logged by its
  *   command word), so that a late run cannot pay what the customer has since paid another way.
  */
-import { openGcm, sealGcm } from "../links/secrets.js";
+import { PlaceSealer } from "../links/secrets.js";
 import type { MoClaim, PendingRow, SqlMoLog } from "./mo-log.js";
 
 /** How often the sweep looks (a dead run's lease lapses after MO_LEASE_SEC first). */
@@ -23,25 +23,23 @@ const PENDING_PER_SWEEP = 50;
 
 /** The message as the commands receive it (IncomingSms); generic here so that this file imports nothing of theirs. */
 export class PendingMoSealer<M extends { linkId: string }> {
-  constructor(private readonly key: Uint8Array) {
-    if (key.length !== 32) throw new Error("the pending MO key must have 32 bytes");
+  private readonly sealer: PlaceSealer;
+
+  constructor(key: Uint8Array) {
+    this.sealer = new PlaceSealer(key, "fingate:sms-mo-pending");
   }
 
   /** Bound to the record's place (scope and key), so that it cannot be run under another message's record. */
   seal(sms: M, scope: string, moKey: string): string {
-    return sealGcm(this.key, place(scope, moKey), JSON.stringify(sms)).join(".");
+    return this.sealer.seal(JSON.stringify(sms), `${scope}\n${moKey}`);
   }
 
   /** null when sealed under another key (FINGATE_SMS_SECRET_KEY changed) or for another place. */
   open(sealed: string, scope: string, moKey: string): M | null {
-    const [iv, tag, data] = sealed.split(".");
-    if (!iv || !tag || data === undefined) return null;
-    const json = openGcm(this.key, place(scope, moKey), iv, tag, data);
+    const json = this.sealer.open(sealed, `${scope}\n${moKey}`);
     return json === null ? null : (JSON.parse(json) as M);
   }
 }
-
-const place = (scope: string, moKey: string) => `fingate:sms-mo-pending:${scope}\n${moKey}`;
 
 export interface PendingLogger {
   info(obj: object, msg: string): void;

@@ -56,6 +56,30 @@ export function openGcm(key: Uint8Array, context: string, iv: string, tag: strin
   }
 }
 
+/**
+ * Text sealed with AES-256-GCM as "iv.tag.ciphertext" (base64url), bound to `${context}:${place}`
+ * so that it cannot be moved to another place (an MO part's slot, a pending message's record).
+ */
+export class PlaceSealer {
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly context: string,
+  ) {
+    if (key.length !== 32) throw new Error(`the ${context} key must have 32 bytes`);
+  }
+
+  seal(text: string, place: string): string {
+    return sealGcm(this.key, `${this.context}:${place}`, text).join(".");
+  }
+
+  /** null when sealed under another key (FINGATE_SMS_SECRET_KEY changed) or for another place. */
+  open(sealed: string, place: string): string | null {
+    const [iv, tag, data] = sealed.split(".");
+    if (!iv || !tag || data === undefined) return null;
+    return openGcm(this.key, `${this.context}:${place}`, iv, tag, data);
+  }
+}
+
 export class LinkPasswordSealer {
   constructor(private readonly key: Uint8Array) {
     if (key.length !== 32) throw new Error("the SMS link key must have 32 bytes");
