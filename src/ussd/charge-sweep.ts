@@ -10,11 +10,16 @@
  *
  * Nothing of this runs on a hop's path. The sweep walks the institution's sessions in (end,
  * session id) order, settled or not, a page of `batch` at a time (keyset paging over the
- * (institution, ended_at) index), from a watermark kept in memory that moves past each page once
- * its charges are posted: a statement reads at most `batch` rows, and a sweep at most
- * `maxPagesPerSweep` pages. A process's first sweep starts a day back (`lookbackMs`: what a
- * stopped instance left); one that stops short of the present (a day of sessions after a restart)
- * leaves the rest to the next, which follows after `catchUpMs` rather than `everyMs`. Before
+ * (institution, ended_at) index), from a watermark that moves past each page once its charges are
+ * posted: a statement reads at most `batch` rows, and a sweep at most `maxPagesPerSweep` pages.
+ * The watermark is saved in the database after each page that moves it (`saveSweepMark`, only
+ * forward, shared by the institution's instances). A process's first sweep starts a day back
+ * (`lookbackMs`: what a stopped instance left, and a session recorded late, after some sweep had
+ * passed its end), or at the saved mark when that is older: a gateway stopped for a week still
+ * posts what it left. Until 2026-11-30 the watermark lived only in memory, and charges left by a
+ * gateway stopped longer than the look-back were never posted. A sweep that
+ * stops short of the present (a day of sessions after a restart) leaves the rest to the next, which
+ * follows after `catchUpMs` rather than `everyMs`. Before
  * 2026-11-30 the first sweep read the whole day at once: each statement walked every settled
  * session of the day to fill its page of unposted ones, and the sweep went on until none was
  * left; and a full page of sessions all ended at the same instant stopped it, the watermark then
@@ -50,7 +55,7 @@ export interface ChargeSweep {
 }
 
 export function startChargeSweep(
-  meter: Pick<SessionMeter, "postUnposted">,
+  meter: Pick<SessionMeter, "postUnposted" | "sweepMark" | "saveSweepMark">,
   institutionId: string,
   logger: HopLogger,
   options: ChargeSweepOptions = {},
@@ -58,23 +63,42 @@ export function startChargeSweep(
   const o = { ...DEFAULTS, ...options };
   const now = options.now ?? Date.now;
   // Sessions before this were swept (or lie beyond the lookback). It moves past a page only once
-  // that page's charges were posted, so a failed page is read again next time.
-  let mark: SweepKey = { endedAt: new Date(now() - o.lookbackMs), sessionId: "" };
+  // that page's charges were posted, so a failed page is read again next time. Null until the
+  // first sweep has read the saved one (a failure to read it fails that sweep; the next tries again).
+  let mark: SweepKey | null = null;
   let caughtUp = false;
   let running: Promise<number> | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
+  // The earlier of the saved mark and a day back: the saved one covers a stop longer than the
+  // look-back, the day back a session recorded after an instance's sweep had passed its end.
+  const startingMark = async (): Promise<SweepKey> => {
+    const dayBack = { endedAt: new Date(now() - o.lookbackMs), sessionId: "" };
+    const saved = await meter.sweepMark(institutionId);
+    return saved && saved.endedAt.getTime() < dayBack.endedAt.getTime() ? saved : dayBack;
+  };
+
+  /** Moves the watermark to `to` and saves it (the save is skipped when it did not move). */
+  const reach = async (from: SweepKey, to: SweepKey): Promise<SweepKey> => {
+    if (to.endedAt.getTime() !== from.endedAt.getTime() || to.sessionId !== from.sessionId) await meter.saveSweepMark(institutionId, to);
+    return to;
+  };
+
   const sweepOnce = async (): Promise<number> => {
+    let at = mark ?? (await startingMark());
+    mark = at;
     const until = new Date(now() - o.graceMs);
     let settled = 0;
     for (let page = 0; page < o.maxPagesPerSweep; page++) {
-      const done = await meter.postUnposted(institutionId, mark, until, o.batch);
+      const done = await meter.postUnposted(institutionId, at, until, o.batch);
       settled += done.settled;
-      if (done.last) mark = done.last;
-      if (done.read < o.batch) {
-        // Nothing more before `until`: the next sweep starts there.
-        if (until.getTime() > mark.endedAt.getTime()) mark = { endedAt: until, sessionId: "" };
+      const pageEnd = done.last ?? at;
+      // Nothing more before `until`: the next sweep starts there.
+      const exhausted = done.read < o.batch;
+      const next = exhausted && until.getTime() > pageEnd.endedAt.getTime() ? { endedAt: until, sessionId: "" } : pageEnd;
+      at = mark = await reach(at, next);
+      if (exhausted) {
         caughtUp = true;
         return settled;
       }

@@ -48,8 +48,8 @@ export interface UssdGatewayDeps {
     agents?: AgentsCore;
     /** The tariff plans, whose stage caps are checked against the menus at the start (warnStageCaps). */
     tariffs?: Pick<TariffStore, "listPlans">;
-    /** With postUnposted, the gateway also posts charges left unposted (startChargeSweep). */
-    sessionMeter?: Pick<SessionMeter, "meter"> & Partial<Pick<SessionMeter, "postUnposted">>;
+    /** With postUnposted and the sweep mark's two methods, the gateway also posts charges left unposted (startChargeSweep). */
+    sessionMeter?: Pick<SessionMeter, "meter"> & Partial<Pick<SessionMeter, "postUnposted" | "sweepMark" | "saveSweepMark">>;
     /**
      * Where the institution's default language and time zone are read; without it, English unless
      * FINGATE_USSD_LANGUAGE says otherwise, and dates in UTC.
@@ -124,7 +124,15 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
   // A telco's plan stricter than the menus' longest flows: said at the start (not refused: the plan is the telco's).
   await warnOfPlansStricterThanMenus(deps.services.tariffs, deps.logger);
   const meter = deps.services.sessionMeter;
-  const chargeSweep = meter?.postUnposted ? startChargeSweep({ postUnposted: meter.postUnposted.bind(meter) }, institutionId, deps.logger, deps.chargeSweep) : null;
+  const chargeSweep =
+    meter?.postUnposted && meter.sweepMark && meter.saveSweepMark
+      ? startChargeSweep(
+          { postUnposted: meter.postUnposted.bind(meter), sweepMark: meter.sweepMark.bind(meter), saveSweepMark: meter.saveSweepMark.bind(meter) },
+          institutionId,
+          deps.logger,
+          deps.chargeSweep,
+        )
+      : null;
   return {
     ...channel,
     chargeSweep,

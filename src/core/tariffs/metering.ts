@@ -123,6 +123,16 @@ export class SessionMeter {
     return { settled: page.sessions.length, last: page.last, read: page.read };
   }
 
+  /** Where the institution's sweeps reached, saved by any instance (SessionLog.sweepMark). */
+  sweepMark(institutionId: string): Promise<SweepKey | null> {
+    return this.deps.sessions.sweepMark(institutionId);
+  }
+
+  /** Saves where a sweep reached; never moves the saved mark back (SessionLog.saveSweepMark). */
+  saveSweepMark(institutionId: string, reached: SweepKey): Promise<void> {
+    return this.deps.sessions.saveSweepMark(institutionId, reached);
+  }
+
   /**
    * Records the session. A plan read from a cache may have been deleted since (possible only while
    * no session named it): the record then fails on its reference, so the plan is read afresh once

@@ -68,6 +68,10 @@ export interface SessionLog {
    * starts; and how many sessions the page held (fewer than `limit`: nothing more before `endedBefore`).
    */
   unposted(institutionId: string, after: SweepKey, endedBefore: Date, limit: number): Promise<UnpostedPage>;
+  /** Where the institution's sweeps of unposted charges reached (saved by any instance), or null before the first. */
+  sweepMark(institutionId: string): Promise<SweepKey | null>;
+  /** Saves where a sweep reached; a key before the saved one (an instance lagging behind another) changes nothing. */
+  saveSweepMark(institutionId: string, reached: SweepKey): Promise<void>;
 }
 
 /** A place in the (ended at, session id) order of an institution's metered sessions. */

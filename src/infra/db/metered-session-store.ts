@@ -199,6 +199,25 @@ export class SqlSessionLog implements SessionLog {
     };
   }
 
+  async sweepMark(institutionId: string): Promise<SweepKey | null> {
+    const result = await this.db.query<{ ended_at: Date; session_id: string }>(
+      "SELECT ended_at, session_id FROM charge_sweep_marks WHERE institution_id = $1::uuid",
+      [institutionId],
+    );
+    const row = result.rows[0];
+    return row ? { endedAt: date(row.ended_at), sessionId: row.session_id } : null;
+  }
+
+  async saveSweepMark(institutionId: string, reached: SweepKey): Promise<void> {
+    // Forward only: instances sweep the same sessions, and one that lags must not pull the mark back.
+    await this.db.query(
+      `INSERT INTO charge_sweep_marks (institution_id, ended_at, session_id) VALUES ($1::uuid, $2::timestamptz, $3::text)
+       ON CONFLICT (institution_id) DO UPDATE SET ended_at = EXCLUDED.ended_at, session_id = EXCLUDED.session_id, updated_at = now()
+       WHERE (charge_sweep_marks.ended_at, charge_sweep_marks.session_id) < (EXCLUDED.ended_at, EXCLUDED.session_id)`,
+      [institutionId, iso(reached.endedAt), reached.sessionId],
+    );
+  }
+
   async get(institutionId: string, sessionId: string): Promise<MeteredSession | null> {
     return (await this.getMany([{ institutionId, sessionId }])).get(keyOf(institutionId, sessionId)) ?? null;
   }
