@@ -8,27 +8,18 @@
  * that had said ESME_ROK delivered it twice. Now the header settles the request, with the body's
  * mandatory fields as far as they read, and the PDU is reported (logged) as not readable.
  */
-import type { AddressInfo } from "node:net";
 import smpp from "smpp";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { hashLinkPassword } from "../../src/sms/links/secrets.js";
-import type { LinkConfig } from "../../src/sms/links/types.js";
 import { MtSubmitError, type MtMessage } from "../../src/sms/mt-link.js";
 import { ServerLink } from "../../src/sms/server/server-link.js";
-import { SmppListener } from "../../src/sms/server/smpp-listener.js";
-import { SmppClient } from "../../src/sms/smpp-client.js";
-import type { BadPdu } from "../../src/sms/smpp-framing.js";
 import { ESME_ROK, ESME_RSYSERR, SmppSubmitError } from "../../src/sms/smpp-status.js";
-import { TestTelco } from "../helpers/smpp-telco.js";
+import { bindTelcoToServerLink, encodePdu, goodBind, startScriptableSmsc, type ScriptableSmsc, type TelcoOnServerLink } from "../helpers/scriptable-smsc.js";
 
-const PASSWORD = "pa55";
 const ESME_RINVDSTADR = 0x0b;
-
-const encode = (pdu: smpp.PDU): Buffer => (pdu as unknown as { toBuffer(): Buffer }).toBuffer();
 
 /** `response` encoded, then a message_state TLV that announces one byte of value it does not have: the package's parser throws. */
 function withTruncatedTlv(response: smpp.PDU): Buffer {
-  const bad = Buffer.concat([encode(response), Buffer.from([0x04, 0x27, 0x00, 0x01])]);
+  const bad = Buffer.concat([encodePdu(response), Buffer.from([0x04, 0x27, 0x00, 0x01])]);
   bad.writeUInt32BE(bad.length, 0);
   return bad;
 }
@@ -48,96 +39,48 @@ function errorWithTruncatedTlv(command: string, sequence: number, status: number
 const number = (i: number) => `25471278${String(i).padStart(4, "0")}`;
 
 describe("a client link, when its SMSC's response does not parse", () => {
-  let server: smpp.Server;
-  let port: number;
-  let client: SmppClient | undefined;
-  const binds: smpp.PDU[] = [];
-  const submits: smpp.PDU[] = [];
-  /** How the SMSC answers a submit_sm (raw bytes written on its socket). */
-  let answer: (pdu: smpp.PDU, session: smpp.Session) => void;
-  /** How the SMSC answers a bind. */
-  let answerBind: (pdu: smpp.PDU, session: smpp.Session) => void;
-  const goodBind = (pdu: smpp.PDU, session: smpp.Session) => void session.send(pdu.response({ system_id: "test-smsc" }));
+  let smsc: ScriptableSmsc;
 
   beforeAll(async () => {
-    server = smpp.createServer((session) => {
-      session.on("error", () => undefined);
-      session.on("bind_transceiver", (pdu: smpp.PDU) => {
-        binds.push(pdu);
-        answerBind(pdu, session);
-      });
-      session.on("enquire_link", (pdu: smpp.PDU) => session.send(pdu.response()));
-      session.on("unbind", (pdu: smpp.PDU) => session.send(pdu.response()));
-      session.on("submit_sm", (pdu: smpp.PDU) => {
-        submits.push(pdu);
-        answer(pdu, session);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-    port = (server.address() as AddressInfo).port;
+    smsc = await startScriptableSmsc();
   });
 
-  afterEach(async () => {
-    await client?.close();
-    client = undefined;
-    binds.length = 0;
-    submits.length = 0;
-  });
+  afterEach(() => smsc.reset());
 
-  afterAll(async () => {
-    for (const session of [...server.sessions]) session.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => smsc?.close());
 
-  function start(): { client: SmppClient; bad: BadPdu[] } {
-    const bad: BadPdu[] = [];
-    client = new SmppClient(
-      {
-        host: "127.0.0.1",
-        port,
-        systemId: "fingate",
-        password: PASSWORD,
-        responseTimeoutMs: 300,
-        bindTimeoutMs: 500,
-        maxAttempts: 2,
-        reconnectBackoff: { initialMs: 20, maxMs: 100, jitterRatio: 0 },
-      },
-      { random: () => 0 },
-    );
-    client.on("badPdu", (b) => bad.push(b));
-    client.start();
-    return { client, bad };
-  }
+  // A bind that does not come back within 500 ms is tried again (the bind test's case).
+  const start = () => smsc.start({ bindTimeoutMs: 500 });
 
   it("settles an ESME_ROK submit_sm_resp by its header, with its message_id, and never sends the part again", async () => {
-    answerBind = goodBind;
-    answer = (pdu, session) => void session.socket.write(withTruncatedTlv(pdu.response({ message_id: `smsc-${submits.length}` })));
+    smsc.answerBind = goodBind;
+    smsc.answer = (pdu, session) => void session.socket.write(withTruncatedTlv(pdu.response({ message_id: `smsc-${smsc.submits.length}` })));
     const { client, bad } = start();
     await expect.poll(() => client.state(), { timeout: 5_000 }).toBe("bound");
     // Before the fix the answer was dropped: overdue, the session closed, the part sent again on
     // the next one (a second SMS to the subscriber), and after maxAttempts it failed as a timeout.
     await expect(client.submitText({ from: "22555", to: number(1), text: "once only" })).resolves.toEqual({ messageIds: ["smsc-1"] });
     await new Promise((resolve) => setTimeout(resolve, 800)); // beyond two response timeouts
-    expect(submits).toHaveLength(1);
-    expect(binds).toHaveLength(1);
-    expect(bad).toMatchObject([{ commandId: 0x80000004, sequenceNumber: submits[0]!.sequence_number, answered: null, closed: false, settled: true }]);
+    expect(smsc.submits).toHaveLength(1);
+    expect(smsc.binds).toHaveLength(1);
+    expect(bad).toMatchObject([{ commandId: 0x80000004, sequenceNumber: smsc.submits[0]!.sequence_number, answered: null, closed: false, settled: true }]);
   });
 
   it("settles an error submit_sm_resp by its header's status at once", async () => {
-    answerBind = goodBind;
-    answer = (pdu, session) => void session.socket.write(errorWithTruncatedTlv("submit_sm_resp", pdu.sequence_number, ESME_RINVDSTADR));
+    smsc.answerBind = goodBind;
+    smsc.answer = (pdu, session) => void session.socket.write(errorWithTruncatedTlv("submit_sm_resp", pdu.sequence_number, ESME_RINVDSTADR));
     const { client } = start();
     await expect.poll(() => client.state(), { timeout: 5_000 }).toBe("bound");
     const refused = await client.submitText({ from: "22555", to: number(2), text: "refused" }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(SmppSubmitError);
     expect((refused as SmppSubmitError).status).toBe(ESME_RINVDSTADR);
-    expect(submits).toHaveLength(1);
+    expect(smsc.submits).toHaveLength(1);
   });
 
   it("never takes a generic_nack for an acceptance, even one whose command_status is 0", async () => {
-    answerBind = goodBind;
+    smsc.answerBind = goodBind;
     // SMPP 3.4 §4.3.1: a generic_nack answers a request that could not be read; it accepts nothing.
-    answer = (pdu, session) => void session.send(new smpp.PDU("generic_nack", { sequence_number: pdu.sequence_number, command_status: ESME_ROK }));
+    smsc.answer = (pdu, session) => void session.send(new smpp.PDU("generic_nack", { sequence_number: pdu.sequence_number, command_status: ESME_ROK }));
     const { client } = start();
     await expect.poll(() => client.state(), { timeout: 5_000 }).toBe("bound");
     const refused = await client.submitText({ from: "22555", to: number(4), text: "nacked" }).catch((e: unknown) => e);
@@ -146,39 +89,23 @@ describe("a client link, when its SMSC's response does not parse", () => {
   });
 
   it("binds on an ESME_ROK bind_transceiver_resp whose body does not parse, instead of timing out and binding again for ever", async () => {
-    answerBind = (pdu, session) => void session.socket.write(withTruncatedTlv(pdu.response({ system_id: "test-smsc" })));
-    answer = (pdu, session) => void session.send(pdu.response({ message_id: "smsc-ok" }));
+    smsc.answerBind = (pdu, session) => void session.socket.write(withTruncatedTlv(pdu.response({ system_id: "test-smsc" })));
+    smsc.answer = (pdu, session) => void session.send(pdu.response({ message_id: "smsc-ok" }));
     const { client } = start();
     await expect.poll(() => client.state(), { timeout: 3_000 }).toBe("bound");
     await expect(client.submitText({ from: "22555", to: number(3), text: "after the bind" })).resolves.toEqual({ messageIds: ["smsc-ok"] });
-    expect(binds).toHaveLength(1);
+    expect(smsc.binds).toHaveLength(1);
   });
 });
 
 describe("a server link, when the telco's deliver_sm_resp does not parse", () => {
-  let listener: SmppListener;
-  let listenPort: number;
-  let telco: TestTelco;
-  const warnings: Array<{ msg: string; obj: object }> = [];
+  let rig: TelcoOnServerLink;
 
   beforeAll(async () => {
-    const link = { id: "telco", institutionId: "bank", maxBinds: 1, ipAllowList: [], throughputPerS: null, shortCodes: [], ussd: null } as unknown as LinkConfig;
-    const passwordHash = await hashLinkPassword("Secret1!");
-    listener = new SmppListener({
-      account: (systemId) => (systemId === "telco" ? { link, passwordHash } : null),
-      onInbound: async () => ({ status: ESME_ROK }),
-      logger: { info: () => undefined, warn: (obj, msg) => void warnings.push({ msg, obj }) },
-      responseTimeoutMs: 500,
-    });
-    listenPort = await listener.listen(0, "127.0.0.1");
-    telco = await TestTelco.connect(listenPort);
-    expect(await telco.bind("telco", "Secret1!")).toBe(ESME_ROK);
+    rig = await bindTelcoToServerLink("telco");
   });
 
-  afterAll(async () => {
-    await telco?.close();
-    await listener?.close();
-  });
+  afterAll(() => rig?.close());
 
   const message = (to: string): MtMessage => ({
     ref: "m",
@@ -192,23 +119,23 @@ describe("a server link, when the telco's deliver_sm_resp does not parse", () =>
 
   it("settles an ESME_ROK deliver_sm_resp by its header: the part is accepted once, not failed as a timeout and sent again", async () => {
     // The telco answers through raw bytes instead of the helper's own deliver_sm_resp.
-    telco.session.removeAllListeners("deliver_sm");
+    rig.telco.session.removeAllListeners("deliver_sm");
     const delivered: smpp.PDU[] = [];
-    telco.session.on("deliver_sm", (pdu: smpp.PDU) => {
+    rig.telco.session.on("deliver_sm", (pdu: smpp.PDU) => {
       delivered.push(pdu);
-      telco.session.socket.write(withTruncatedTlv(pdu.response({ message_id: "telco-1" })));
+      rig.telco.session.socket.write(withTruncatedTlv(pdu.response({ message_id: "telco-1" })));
     });
-    const link = new ServerLink("telco", listener);
+    const link = new ServerLink("telco", rig.listener);
     // Before the fix: no answer heard, SmppTimeoutError (retryable: the outbox sends it again).
     await expect(link.submit(message(number(10)))).resolves.toEqual({ smscMessageIds: ["telco-1"] });
     expect(delivered).toHaveLength(1);
-    expect(warnings.map((w) => w.msg)).toContain("smpp response not readable: settled by its header");
+    expect(rig.warnings.map((w) => w.msg)).toContain("smpp response not readable: settled by its header");
   });
 
   it("fails a deliver_sm answered by a generic_nack with command_status 0 instead of taking it for delivered", async () => {
-    telco.session.removeAllListeners("deliver_sm");
-    telco.session.on("deliver_sm", (pdu: smpp.PDU) => void telco.session.send(new smpp.PDU("generic_nack", { sequence_number: pdu.sequence_number, command_status: ESME_ROK })));
-    const link = new ServerLink("telco", listener);
+    rig.telco.session.removeAllListeners("deliver_sm");
+    rig.telco.session.on("deliver_sm", (pdu: smpp.PDU) => void rig.telco.session.send(new smpp.PDU("generic_nack", { sequence_number: pdu.sequence_number, command_status: ESME_ROK })));
+    const link = new ServerLink("telco", rig.listener);
     const refused = await link.submit(message(number(11))).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(MtSubmitError);
     expect((refused as MtSubmitError).cause).toBeInstanceOf(SmppSubmitError);
