@@ -54,9 +54,41 @@ describe("GET /admin/v1/sms/messages", () => {
     expect(anonymous.status).toBe(401);
   });
 
+  it("shows the platform operator each message's bank, as its writer stored it (null for a row written before the column)", async () => {
+    // +25471292xxxx: this test's numbers.
+    const notice = { msisdn: "+254712920001", template: "receipt.p2p_received", params: { amountMinor: "100", currency: "KES", name: "X", ref: "R2" }, kind: "receipt" as const };
+    const [ofA] = await f.test.db.transaction((tx) => insertOutboxNotices(tx, [notice], { institutionId: f.a.id }));
+    const [ofB] = await f.test.db.transaction((tx) => insertOutboxNotices(tx, [notice], { institutionId: f.b.id }));
+    const [old] = await f.test.db.transaction((tx) => insertOutboxNotices(tx, [notice]));
+    const one = await request(f.app).get(`/admin/v1/sms/messages/${ofB}`).set(...bearer(PLATFORM_KEY));
+    expect(one.status).toBe(200);
+    expect(one.body.institutionId).toBe(f.b.id);
+    const list = await request(f.app).get("/admin/v1/sms/messages?msisdn=%2B254712920001").set(...bearer(PLATFORM_KEY));
+    expect(list.body.items.map((m: { id: string; institutionId: string | null }) => [m.id, m.institutionId])).toEqual([
+      [old, null],
+      [ofB, f.b.id],
+      [ofA, f.a.id],
+    ]);
+  });
+
+  it("shows a bank's keys no message, not even their own bank's: the view is the platform operator's", async () => {
+    const [ofA] = await f.test.db.transaction((tx) =>
+      insertOutboxNotices(tx, [{ msisdn: "+254712920002", template: "receipt.p2p_received", params: { amountMinor: "1", currency: "KES", name: "X", ref: "R3" }, kind: "receipt" }], { institutionId: f.a.id }),
+    );
+    for (const key of [f.a.admin, f.a.operator, f.a.auditor, f.b.admin]) {
+      for (const path of [`/admin/v1/sms/messages/${ofA}`, "/admin/v1/sms/messages?msisdn=%2B254712920002", "/admin/v1/sms/messages/states"]) {
+        const res = await request(f.app).get(path).set(...bearer(key));
+        expect(res.status, path).toBe(403);
+        expect(JSON.stringify(res.body)).not.toContain(ofA!);
+      }
+    }
+  });
+
   it("is documented in the OpenAPI document", async () => {
     const res = await request(f.app).get("/openapi.json");
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(["/admin/v1/sms/messages", "/admin/v1/sms/messages/states", "/admin/v1/sms/messages/{messageId}"]));
     expect(res.body.paths["/admin/v1/sms/messages/{messageId}"].get.operationId).toBe("getSmsMessage");
+    const one = res.body.paths["/admin/v1/sms/messages/{messageId}"].get.responses["200"].content["application/json"].schema;
+    expect(one.properties.institutionId.description).toMatch(/bank/);
   });
 });

@@ -75,6 +75,8 @@ export interface OutboxMessageView {
   id: string;
   seq: string;
   transferId: string | null;
+  /** The bank the row's writer stored (whose links alone carry it); null for a row written before that column. */
+  institutionId: string | null;
   msisdn: string;
   template: string;
   kind: string;
@@ -206,7 +208,7 @@ const REQUEUE_STALE = `
 UPDATE outbox_messages SET state = 'pending', lease_until = NULL
 WHERE state = 'queued' AND queued_at < $1::timestamptz AND (lease_until IS NULL OR lease_until < now())`;
 
-const VIEW_COLUMNS = `id, seq, transfer_id, msisdn, template, kind, language, state, link_id, part_count, smsc_message_ids,
+const VIEW_COLUMNS = `id, seq, transfer_id, institution_id, msisdn, template, kind, language, state, link_id, part_count, smsc_message_ids,
   receipt_stats, attempts, last_error, created_at, queued_at, submitted_at, done_at`;
 
 function toClaimed(r: ClaimSqlRow): ClaimedRow {
@@ -238,6 +240,7 @@ function toView(r: Record<string, unknown>): OutboxMessageView {
     id: r.id as string,
     seq: String(r.seq),
     transferId: (r.transfer_id as string | null) ?? null,
+    institutionId: (r.institution_id as string | null) ?? null,
     msisdn: r.msisdn as string,
     template: r.template as string,
     kind: r.kind as string,

@@ -16,6 +16,9 @@ const messageOut = z
     id: z.string(),
     seq: z.string(),
     transferId: z.string().nullable().meta({ description: "the transfer whose acceptance wrote it; null for other events" }),
+    institutionId: z.string().nullable().meta({
+      description: "the bank the message is about, as its writer stored it: only that bank's links carry it; null for a message written before banks were stored (the relay infers its bank)",
+    }),
     msisdn: z.string(),
     template: z.string().meta({ description: "key in locales/<lng>/sms.json" }),
     kind: z.enum(["receipt", "notice", "prompt"]),
