@@ -12,11 +12,14 @@
  *             messages_per_s is N over the time from the first insert to the last recorded submit
  *   paced     receipts written at a steady rate (BENCH_PACED_RATE per second), for latency:
  *             p99_ms is insert committed → every part's submit_sm_resp recorded in the outbox
+ * Rows are written as production writers write them, with their bank (institution_id, as the
+ * ledger stores its transfer's debit account's): the relay takes the bank from the row instead of
+ * inferring it, and routes it, as SmsLinkManager does, over a link of that bank only.
  * duplicates counts destinations the server accepted more than once (each message has its own).
  * cpu_us_per_message is this process's CPU per message in the burst (the in-process SMPP server
  * included, as in the baseline's figure): rates swing with the machine's load, this much less.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import smpp from "smpp";
 import { Redis } from "ioredis";
@@ -39,6 +42,8 @@ const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 2_000);
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 4);
 const INSERT_BATCH = 1_000;
 const FROM = "FINGATE";
+/** The bench's bank (its own schema, so any id will do): every row and the one link are its. */
+const INSTITUTION_ID = randomUUID();
 
 interface Server {
   port: number;
@@ -154,6 +159,9 @@ async function main(): Promise<void> {
   const client = new SmppClient({ id: "bench", host: "127.0.0.1", port: server.port, systemId: "fingate", password: "x", windowSize: WINDOW, maxQueued: 200_000 });
   try {
     await migrate(db);
+    await db.query("INSERT INTO institutions (id, code, name, currency, timezone) VALUES ($1, 'bench-sms', 'Bench Bank', 'KES', 'Africa/Nairobi')", [
+      INSTITUTION_ID,
+    ]);
     const raw = await baseline(server.port, Array.from({ length: MESSAGES }, (_, i) => notice(i, 1)));
     process.stderr.write(`baseline: ${Math.round(raw.perSecond)} msg/s\n`);
 
@@ -164,7 +172,8 @@ async function main(): Promise<void> {
     let errors = raw.errors;
     const outbound = startOutbound({
       db,
-      links: new StaticLinkDirectory([{ link: client }]),
+      // The link serves its bank only, as a configured link does (sms_links.institution_id).
+      links: new StaticLinkDirectory([{ link: client }], [{ prefix: "+", linkId: client.id, institutionId: INSTITUTION_ID }]),
       redisUrl: USE_REDIS ? REDIS_URL : undefined,
       redisPrefix: prefix,
       linkIds: [client.id],
@@ -181,7 +190,7 @@ async function main(): Promise<void> {
     outbound.attach(client);
 
     const insert = async (batch: Notice[]) => {
-      const ids = await db.transaction((tx) => insertOutboxNotices(tx, batch));
+      const ids = await db.transaction((tx) => insertOutboxNotices(tx, batch, { institutionId: INSTITUTION_ID }));
       const now = performance.now();
       for (const id of ids) enqueuedAt.set(id, now);
       outbound.relay.poke();
@@ -218,6 +227,9 @@ async function main(): Promise<void> {
     await outbound.close();
 
     const states = await db.query<{ state: string; n: string }>("SELECT state, count(*) AS n FROM outbox_messages GROUP BY state");
+    // The figures are of the production path only if every row carried its bank.
+    const withoutBank = await db.query<{ n: string }>("SELECT count(*) AS n FROM outbox_messages WHERE institution_id IS DISTINCT FROM $1::uuid", [INSTITUTION_ID]);
+    if (Number(withoutBank.rows[0]!.n) > 0) throw new Error(`${withoutBank.rows[0]!.n} outbox rows without the bench's bank: not the production path`);
     const duplicates = [...server.accepted.values()].filter((n) => n > 1).length;
     const messagesPerS = MESSAGES / burstSeconds;
     console.log(
