@@ -3,9 +3,10 @@ import { derivedUuid, isUuid } from "../ledger/ids.js";
 import type { TransferInput } from "../ledger/types.js";
 import { LIMIT_CODES } from "../limits/types.js";
 import { commissionPaid } from "./cash-move.js";
-import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
+import { recordedTimeoutSec, secondsLeft, submitHold, type HoldParts } from "./cash-out-hold.js";
+import { isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
 import { namesCustomer } from "./posted-move.js";
-import { approvalPrompt, cancelledNotice, cashOutNotices, declinedNotice } from "./notices.js";
+import { cancelledNotice, cashOutNotices, declinedNotice } from "./notices.js";
 import type { CashOutCounts, CashOutRecord } from "./ports.js";
 import { accountsOf, agentRefusalFor, isUnavailable, refuse } from "./refusals.js";
 import {
@@ -99,26 +100,23 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
     pendingId, agentId: agent.id, customerId: customer.id, amountMinor: input.amountMinor, feeMinor: fee.feeMinor,
     commissionMinor: commissionPaid(fee), state: "pending", expiresAt: new Date(now.getTime() + timeoutSec * 1000), createdAt: now,
   };
-  const admitted = await admit(kit, record);
+  const admitted = await admit(kit, record, input.timeoutSec);
   if ("code" in admitted) return admitted;
   const { existing, wrote } = admitted;
-  const lapsed = existing !== null && existing.expiresAt.getTime() <= now.getTime();
-  if (lapsed) await settleLapsed(kit, existing);
-  // A retried request holds what its record says it held: rebuilt from a fee schedule changed since,
-  // it would not be the group written, and its retry would be refused instead of told its state.
-  const held: Fee = existing ? { feeMinor: existing.feeMinor, commissionMinor: existing.commissionMinor } : fee;
-  const group: TransferInput[] = [
-    { id: pendingId, kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: agent.floatAccountId, amountMinor: input.amountMinor, timeoutSec, code: "cash_out", reference: input.id },
-  ];
-  const feeIncome = await kit.feeIncomeId(institution);
-  if (held.feeMinor > 0n) {
-    group.push({ id: feeTransferId(pendingId), kind: "pending", debitAccountId: customer.walletAccountId, creditAccountId: feeIncome, amountMinor: held.feeMinor, timeoutSec, code: feeCode("cash_out"), reference: pendingId });
-  }
-  // The agent asks: its float's limits answer before the customer's funds, which it must not learn.
-  const payer = await kit.customerPolicy(institution.id, customer, "agent");
-  group[0]!.limits = { timeZone: institution.timezone, payer, payee: floatPolicy(agent.limits, "in"), payeeInbound: true, payeeFirst: true };
-  group[0]!.notices = [approvalPrompt({ agent, institution, customer, fee: held }, input.amountMinor, pendingId, timeoutSec)];
-  const results = await kit.deps.ledger.submitLinked(group);
+  // The hold ends by the deadline the request was first recorded with, however late it is made
+  // (a retry, a first call that reached the ledger late); past it, none is made (settleLapsed).
+  const left = secondsLeft((existing ?? record).expiresAt, kit.now());
+  const lapsed = left <= 0;
+  if (lapsed) await settleLapsed(kit, pendingId);
+  const parts: HoldParts = {
+    pendingId, requestId: input.id, agent, institution, customer, amountMinor: input.amountMinor,
+    // A retried request holds what its record says it held: rebuilt from a fee schedule changed since,
+    // it would not be the group written, and its retry would be refused instead of told its state.
+    held: existing ? { feeMinor: existing.feeMinor, commissionMinor: existing.commissionMinor } : fee,
+    feeIncomeId: await kit.feeIncomeId(institution), payer: await kit.customerPolicy(institution.id, customer, "agent"),
+  };
+  // Lapsed, the group only asks the ledger how the id was settled: its timeout makes nothing.
+  const { group, results } = await submitHold(kit, parts, Math.max(1, left));
   const refusal = agentRefusalFor(results, group, accountsOf(agent, customer.walletAccountId), "agent");
   // Abandoned by this (or an earlier) lapsed retry: the first call made no hold in time. The record
   // stays "pending" past its deadline, which every reader takes as lapsed.
@@ -134,20 +132,19 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
 
 /**
  * The request's record: written now (wrote), or the one an earlier call with the same request id
- * wrote (existing), which must be this request (agent, customer, amount) or it is refused before
+ * wrote (existing), which must be this request (sameRequest: agent, customer, amount, timeout) or it is refused before
  * anything is held. A call racing this one with the same id may write it between our read and our
  * insert: the insert then finds it, and it is read and compared like any earlier one. Without that
  * the racing call put its own hold (another customer's wallet, another amount) under an id whose
  * record describes the first, and the customer approving that record posted the other's hold.
  */
-async function admit(kit: AgentKit, record: CashOutRecord): Promise<{ existing: CashOutRecord | null; wrote: boolean } | AgentRefusal> {
+async function admit(kit: AgentKit, record: CashOutRecord, requestedTimeoutSec: number | undefined): Promise<{ existing: CashOutRecord | null; wrote: boolean } | AgentRefusal> {
   const admission = { since: new Date(record.createdAt.getTime() - DAY_MS), now: record.createdAt, admits: (counts: CashOutCounts) => crowding(counts) === null };
   // A record removed in between (its hold refused on the agent's side) is written again: a few turns at most.
   for (let turn = 0; turn < 3; turn++) {
     const existing = await kit.deps.store.getCashOut(record.pendingId);
     if (existing) {
-      const same = existing.agentId === record.agentId && existing.customerId === record.customerId && existing.amountMinor === record.amountMinor;
-      return same ? { existing, wrote: false } : refuse("request_id_reused");
+      return sameRequest(existing, record, requestedTimeoutSec) ? { existing, wrote: false } : refuse("request_id_reused");
     }
     const inserted = await kit.deps.store.insertCashOut(record, admission);
     if (inserted.outcome === "not_admitted") return crowding(inserted.counts) ?? refuse("too_many_pending");
@@ -157,7 +154,20 @@ async function admit(kit: AgentKit, record: CashOutRecord): Promise<{ existing: 
 }
 
 /**
- * A retry of a request whose deadline has passed: before its group goes to the ledger, the hold's
+ * Whether an earlier call's record is this request: the same agent, customer and amount, and the
+ * same timeout when the retry names one (one that names none takes the record's: the default may
+ * have been configured otherwise since). Another timeout is another request under the same id:
+ * its hold would end at another time than the record says, so it is refused before anything is
+ * held, as another amount is (until 2026-11-30 it was made, when the first call had made none).
+ */
+function sameRequest(existing: CashOutRecord, record: CashOutRecord, requestedTimeoutSec: number | undefined): boolean {
+  const sameTimeout = requestedTimeoutSec === undefined || recordedTimeoutSec(existing) === requestedTimeoutSec;
+  return sameTimeout && existing.agentId === record.agentId && existing.customerId === record.customerId && existing.amountMinor === record.amountMinor;
+}
+
+/**
+ * A retry of a request whose deadline has passed (or a first call that reached this point only
+ * after its own deadline, a slow process, say): before its group goes to the ledger, the hold's
  * id is settled for good (Ledger.abandon), so that the group can make no hold now: submitted
  * unsettled, the hold would have been made with the full timeout under a record whose deadline had
  * passed, which no approval could post (approveCashOut refuses past the record's deadline), yet it
@@ -175,9 +185,9 @@ async function admit(kit: AgentKit, record: CashOutRecord): Promise<{ existing: 
  * deadline, which every reader takes as lapsed: no list offers it, an approval is refused, the
  * agent's status read says "expired", and it counts as unanswered).
  */
-async function settleLapsed(kit: AgentKit, existing: CashOutRecord): Promise<void> {
+async function settleLapsed(kit: AgentKit, pendingId: string): Promise<void> {
   // A refused record's id is a recorded failure already: abandon answers it as it stands.
-  await kit.deps.ledger.abandon(existing.pendingId);
+  await kit.deps.ledger.abandon(pendingId);
 }
 
 /**
