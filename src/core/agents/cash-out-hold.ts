@@ -10,7 +10,8 @@ import type { LimitPolicy } from "../limits/types.js";
 import { floatPolicy, type AgentKit, type Fee } from "./kit.js";
 import { approvalPrompt } from "./notices.js";
 import type { CashOutRecord } from "./ports.js";
-import type { Agent } from "./types.js";
+import { accountsOf, agentRefusalFor } from "./refusals.js";
+import type { Agent, AgentRefusal } from "./types.js";
 
 /**
  * Whole seconds from now to a request's deadline, rounded up: how long a hold made now may last.
@@ -68,4 +69,30 @@ export async function submitHold(kit: AgentKit, parts: HoldParts, timeoutSec: nu
   if (!made?.timeoutSec) return { group, results };
   const again = holdGroup(parts, made.timeoutSec);
   return { group: again, results: await kit.deps.ledger.submitLinked(again) };
+}
+
+/**
+ * What the ledger answered the hold of a request kept as refused, asked again without any of the
+ * request's checks (the customer's or agent's status, the customer lookup, a SIM swap, the fee
+ * schedule), which may all say otherwise by now: a retry answers the first call's outcome. The
+ * refusal, or null when the hold was made (refused at approval: its holds were voided then).
+ *
+ * Changes nothing. The hold's id is settled first (Ledger.abandon: a refused id is a recorded
+ * failure already, a made hold a transfer, and either is answered as it stands), so the group,
+ * the first call's own, can hold nothing whatever the record says: the ledger answers it with its
+ * recorded refusal (the whole group's, RECORDED_FAILURES), and the timeout is not compared then.
+ */
+export async function refusedHoldAnswer(kit: AgentKit, record: CashOutRecord, requestId: string, agent: Agent, institution: Institution): Promise<AgentRefusal | null> {
+  if (!(await kit.deps.ledger.abandon(record.pendingId))) return null;
+  const customer = await kit.deps.directory.getCustomer(record.customerId);
+  if (!customer) throw new Error("a refused cash-out names a customer the directory does not hold");
+  const parts: HoldParts = {
+    pendingId: record.pendingId, requestId, agent, institution, customer, amountMinor: record.amountMinor,
+    held: { feeMinor: record.feeMinor, commissionMinor: record.commissionMinor },
+    feeIncomeId: await kit.feeIncomeId(institution), payer: await kit.customerPolicy(institution.id, customer, "agent"),
+  };
+  const group = holdGroup(parts, recordedTimeoutSec(record));
+  const refusal = agentRefusalFor(await kit.deps.ledger.submitLinked(group), group, accountsOf(agent, customer.walletAccountId), "agent");
+  if (!refusal) throw new Error("the ledger made a hold under a settled cash-out id");
+  return refusal;
 }

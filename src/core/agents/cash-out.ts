@@ -3,7 +3,7 @@ import { derivedUuid, isUuid } from "../ledger/ids.js";
 import type { TransferInput } from "../ledger/types.js";
 import { LIMIT_CODES } from "../limits/types.js";
 import { commissionPaid } from "./cash-move.js";
-import { recordedTimeoutSec, secondsLeft, submitHold, type HoldParts } from "./cash-out-hold.js";
+import { recordedTimeoutSec, refusedHoldAnswer, secondsLeft, submitHold, type HoldParts } from "./cash-out-hold.js";
 import { isAgentChannel, isAmount, type AgentKit, type Fee } from "./kit.js";
 import { namesCustomer } from "./posted-move.js";
 import { cancelledNotice, cashOutNotices, declinedNotice } from "./notices.js";
@@ -40,22 +40,26 @@ function timeoutOf(kit: AgentKit, requested: unknown): number | null {
 }
 
 /**
- * A request retried once the customer (or the core) decided it answers what became of it, whatever
- * changed since (the customer blocked, the agent suspended, the fee schedule, a SIM swap): told
- * "refused", an agent whose customer approved would not hand over the cash they paid for. Only the
- * same request (agent, customer, amount) with the agent's PIN; a pending one runs as before.
+ * A request retried once decided answers what became of it, whatever changed since (the customer
+ * blocked, the agent suspended, the fee schedule, a SIM swap): told "refused", an agent whose
+ * customer approved would not hand over the cash they paid for. A request the ledger refused
+ * answers that refusal again, not whichever of the request's checks would refuse it now (until
+ * 2026-11-30 it ran them all again: a customer blocked since answered customer_not_found, say).
+ * Only the same request (agent, customer, amount, timeout) with the agent's PIN; a pending one runs
+ * as before (its hold is made, or answered as made).
  */
 async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: AgentChannel): Promise<AgentResult<{ pending: PendingCashOut; replayed: boolean }> | null> {
   const record = await kit.deps.store.getCashOut(cashOutPendingId(input.id));
-  // Pending: the hold is made again (a no-op) as before; refused: the ledger answers its first refusal again.
-  if (!record || record.state === "pending" || record.state === "refused" || record.agentId !== input.agentId) return null;
+  if (!record || record.state === "pending" || record.agentId !== input.agentId) return null;
   const agent = await kit.deps.store.get(record.agentId);
   const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
   if (!agent || !institution) return null;
   const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel);
   if (pinRefused) return pinRefused;
-  if (record.amountMinor !== input.amountMinor || !(await namesCustomer(kit, agent, input, record.customerId))) return refuse("request_id_reused");
-  return { ok: true, pending: view(record, agent, institution.currency, kit.now()), replayed: true };
+  const same = record.amountMinor === input.amountMinor && sameTimeout(record, input.timeoutSec);
+  if (!same || !(await namesCustomer(kit, agent, input, record.customerId))) return refuse("request_id_reused");
+  const refusal = record.state === "refused" ? await refusedHoldAnswer(kit, record, input.id, agent, institution) : null;
+  return refusal ?? { ok: true, pending: view(record, agent, institution.currency, kit.now()), replayed: true };
 }
 
 /**
@@ -161,9 +165,11 @@ async function admit(kit: AgentKit, record: CashOutRecord, requestedTimeoutSec: 
  * held, as another amount is (until 2026-11-30 it was made, when the first call had made none).
  */
 function sameRequest(existing: CashOutRecord, record: CashOutRecord, requestedTimeoutSec: number | undefined): boolean {
-  const sameTimeout = requestedTimeoutSec === undefined || recordedTimeoutSec(existing) === requestedTimeoutSec;
-  return sameTimeout && existing.agentId === record.agentId && existing.customerId === record.customerId && existing.amountMinor === record.amountMinor;
+  return sameTimeout(existing, requestedTimeoutSec) && existing.agentId === record.agentId && existing.customerId === record.customerId && existing.amountMinor === record.amountMinor;
 }
+
+const sameTimeout = (existing: CashOutRecord, requestedTimeoutSec: number | undefined): boolean =>
+  requestedTimeoutSec === undefined || recordedTimeoutSec(existing) === requestedTimeoutSec;
 
 /**
  * A retry of a request whose deadline has passed (or a first call that reached this point only
