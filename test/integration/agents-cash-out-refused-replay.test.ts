@@ -113,3 +113,47 @@ describe("agents: a refused cash-out request retried", () => {
     expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
   });
 });
+
+describe("agents: a held cash-out request retried", () => {
+  let w: AgentsWorld;
+  const PIN = "6295";
+
+  beforeAll(async () => {
+    w = await openAgentsWorld("agents-co-held-replay");
+  });
+  afterEach(async () => {
+    await w.verify();
+  });
+  afterAll(async () => {
+    await w.close();
+  });
+
+  // The hold stands and the customer may still approve it: a retry that answered a refusal (the
+  // request's checks run again) would have the agent take the request for failed, and hand over no
+  // cash for a cash-out the customer then approves.
+  it("answers the request, pending, after the customer was blocked or a SIM swap reported, holding nothing more", async () => {
+    const made = await w.services.agents.onboard({
+      institutionId: w.institutionId, msisdn: "+254712940201", storeNumber: "729421", name: "Duka Held", location: "Kibera", actor: BANK, pin: AGENT_PIN,
+    });
+    if (!made.ok) throw new Error(made.code);
+    const agent = made.agent;
+    const customer = await w.register("+254712940202", "Baraka Omondi", PIN);
+    await w.fund(customer.walletAccountId, 50_000n);
+    const id = uuidv7();
+    const pendingId = cashOutPendingId(id);
+    const request = { id, agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, timeoutSec: 60 };
+    expect(await w.services.agents.startCashOut(request)).toMatchObject({ ok: true, replayed: false });
+    const held = (await w.ledger.getAccount(customer.walletAccountId))?.debitsPending;
+    expect((await w.services.simSwap.report({ ...TELCO, msisdn: customer.msisdn, kind: "sim_swap" })).ok).toBe(true);
+    expect(await w.services.agents.startCashOut(request)).toMatchObject({ ok: true, replayed: true, pending: { pendingId, state: "pending" } });
+    expect((await w.services.directory.setStatus(SYSTEM, customer.id, "blocked")).ok).toBe(true);
+    expect(await w.services.agents.startCashOut(request)).toMatchObject({ ok: true, replayed: true, pending: { pendingId, state: "pending" } });
+    // Another body under the id is still refused, and a wrong PIN is a wrong PIN.
+    expect(await w.services.agents.startCashOut({ ...request, amountMinor: 4_000n })).toEqual({ ok: false, code: "request_id_reused" });
+    expect(await w.services.agents.startCashOut({ ...request, agentPin: "0000" })).toMatchObject({ ok: false, code: "pin_wrong" });
+    expect((await w.ledger.getAccount(customer.walletAccountId))?.debitsPending).toBe(held);
+    expect((await w.services.directory.setStatus(SYSTEM, customer.id, "active")).ok).toBe(true);
+    expect(await w.services.agents.declineCashOut({ pendingId, customerId: customer.id })).toMatchObject({ ok: true });
+    expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
+  });
+});

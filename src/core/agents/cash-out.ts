@@ -45,12 +45,16 @@ function timeoutOf(kit: AgentKit, requested: unknown): number | null {
  * customer approved would not hand over the cash they paid for. A request the ledger refused
  * answers that refusal again, not whichever of the request's checks would refuse it now (until
  * 2026-11-30 it ran them all again: a customer blocked since answered customer_not_found, say).
- * Only the same request (agent, customer, amount, timeout) with the agent's PIN; a pending one runs
- * as before (its hold is made, or answered as made).
+ * A request pending with its hold made is answered so too: told a refusal (a SIM swap reported
+ * since, say), the agent would take the request for failed while the customer may still approve it.
+ * Only the same request (agent, customer, amount, timeout) with the agent's PIN. A pending request
+ * whose hold the ledger has not made (its first call died before asking, or is on its way) runs as
+ * new, its checks and all: the hold it makes is made now.
  */
 async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: AgentChannel): Promise<AgentResult<{ pending: PendingCashOut; replayed: boolean }> | null> {
   const record = await kit.deps.store.getCashOut(cashOutPendingId(input.id));
-  if (!record || record.state === "pending" || record.agentId !== input.agentId) return null;
+  if (!record || record.agentId !== input.agentId) return null;
+  if (record.state === "pending" && !(await kit.deps.ledger.getTransfer(record.pendingId))) return null;
   const agent = await kit.deps.store.get(record.agentId);
   const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
   if (!agent || !institution) return null;
