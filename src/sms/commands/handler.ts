@@ -15,7 +15,7 @@ import { transferReference } from "../../core/ledger/ids.js";
 import { CoreDirectoryPort, LedgerAccountsPort } from "../../menus/adapters/core-ports.js";
 import { parseAmount } from "../../menus/engine/amounts.js";
 import type { CustomerRef, Language } from "../../menus/index.js";
-import type { P2PReceipt } from "../../core/payments/types.js";
+import type { P2PReceipt, PaymentRefusal } from "../../core/payments/types.js";
 import { MoClaims, SEND_WINDOW_SEC, type IncomingSms } from "./mo-claims.js";
 import type { MoClaim, SqlMoLog } from "./mo-log.js";
 import { PendingMoRecovery, type PendingMoSealer } from "./mo-pending.js";
@@ -321,25 +321,20 @@ export class SmsCommands {
     // Derived from the MO message's id and attempt: a re-delivered message submits the same payment
     // id, so the ledger answers "exists" instead of paying twice. A repeat within the SEND window of
     // a payment replays that payment's id (nothing moves); any other repeat is a new attempt.
-    const payAttempt = claim.paid?.attempt ?? claim.attempt;
-    const paymentId = smsPaymentId(claim.id, payAttempt);
-    let sent;
-    try {
-      // The sender as just read: its institution and number let the payee and SIM-swap lookups run beside the payer's read.
-      sent = await this.deps.payments.sendP2P({
-        paymentId,
-        payerCustomerId: customer.id,
-        payerInstitutionId: customer.institutionId,
-        payerMsisdn: customer.msisdn,
-        payee: parsed.payee,
-        amountMinor,
-        channel: "sms",
-        pin: parsed.pin,
-      });
-    } catch {
-      // Whether it moved is not known: a repeat replays this payment id, which settles it.
-      return { key: "err.payment_unknown", moved: payAttempt };
+    let payAttempt = claim.paid?.attempt ?? claim.attempt;
+    let sent = await this.pay(customer, parsed, amountMinor, claim, payAttempt);
+    if ("unknown" in sent) return sent.unknown;
+    if (!sent.ok && sent.code === "payment_abandoned" && payAttempt !== claim.attempt) {
+      // The replayed payment threw and its id was abandoned (Ledger.abandon): it never posted and
+      // never will. The customer's repeat is then a new payment under its own attempt's id; it was
+      // refused for the rest of the SEND window, so the customer could not pay for 5 minutes. A
+      // network copy of this repeat still pays nothing more: it is dropped within the minute, and
+      // later replays this attempt's id. (The PIN is checked once more: the replay checked it too.)
+      payAttempt = claim.attempt;
+      sent = await this.pay(customer, parsed, amountMinor, claim, payAttempt);
+      if ("unknown" in sent) return sent.unknown;
     }
+    const paymentId = smsPaymentId(claim.id, payAttempt);
     if (!sent.ok) {
       // "You may send up to KES 0.00 now" says nothing: with no room left it is the plain refusal.
       if (refusalKey(sent.code) === "err.limit" && sent.availableMinor !== undefined && sent.availableMinor > 0n) {
@@ -349,7 +344,7 @@ export class SmsCommands {
     }
     // A repeat that replayed an earlier attempt's payment. A run of the attempt that paid (a re-run
     // after its reply failed: markPaid recorded it before the reply) is answered as its first run would have been.
-    if (claim.paid && claim.paid.attempt !== claim.attempt && sent.replayed) return this.alreadySent(customer, sent, claim.paid, paymentId);
+    if (claim.paid && payAttempt === claim.paid.attempt && payAttempt !== claim.attempt && sent.replayed) return this.alreadySent(customer, sent, claim.paid, paymentId);
     // The payer's receipt (the ledger's outbox row) answers the SEND, unless they sent STOP: the
     // relay holds receipts back then, and a command must still be answered, so the reply goes.
     const receiptAnswers = this.deps.receiptsViaOutbox === true && !(await this.deps.optOuts.isOptedOut(customer.msisdn));
@@ -364,6 +359,26 @@ export class SmsCommands {
         ref: transferReference(paymentId),
       },
     };
+  }
+
+  /** The SEND's payment under attempt `payAttempt`'s id; a throw is an unknown outcome, answered so. */
+  private async pay(customer: CustomerRef, parsed: Extract<ParsedCommand, { kind: "send" }>, amountMinor: bigint, claim: MoClaim, payAttempt: number): Promise<P2PReceipt | PaymentRefusal | { unknown: Answer }> {
+    try {
+      // The sender as just read: its institution and number let the payee and SIM-swap lookups run beside the payer's read.
+      return await this.deps.payments.sendP2P({
+        paymentId: smsPaymentId(claim.id, payAttempt),
+        payerCustomerId: customer.id,
+        payerInstitutionId: customer.institutionId,
+        payerMsisdn: customer.msisdn,
+        payee: parsed.payee,
+        amountMinor,
+        channel: "sms",
+        pin: parsed.pin,
+      });
+    } catch {
+      // Whether it moved is not known: a repeat replays this payment id, which settles it.
+      return { unknown: { key: "err.payment_unknown", moved: payAttempt } };
+    }
   }
 
   /**
