@@ -119,7 +119,8 @@ export class SmsCommands {
       this.deps.logger.warn({ link: sms.linkId, command }, "sms command over the number's rate: dropped");
       return null;
     }
-    const claim = await this.claims.claim(sms, command);
+    let claim = await this.claims.claim(sms, command);
+    if (claim.handled) claim = await this.againIfLost(sms, command, claim);
     if (claim.handled) {
       this.deps.logger.info({ link: sms.linkId, mo: claim.id, command }, "sms command re-delivered: already answered");
       return null;
@@ -129,6 +130,26 @@ export class SmsCommands {
       return null;
     }
     return claim;
+  }
+
+  /**
+   * A copy of an answered message within the re-delivery window is dropped as the network's
+   * duplicate, unless the answer never reached the customer (the SMSC refused it for good, it
+   * expired, it was given up): the customer, who heard nothing, may be asking again, and is
+   * answered as a repeat (a new attempt: a read runs again, a paid SEND replays its payment and is
+   * told "already sent … Ref"). Nothing can pay twice: a paid SEND's repeat replays its id.
+   */
+  private async againIfLost(sms: IncomingSms, command: string, claim: MoClaim): Promise<MoClaim> {
+    const replies = this.deps.replies;
+    // Not a record by content (an aggregator's own retry of its id): dropped as before.
+    if (!replies.lost || !this.claims.byContent(sms, command, claim)) return claim;
+    // The payer's receipt answered a SEND that paid in this very attempt (receiptsViaOutbox).
+    const receipt = claim.paid?.attempt === claim.attempt ? { transferId: smsPaymentId(claim.id, claim.attempt), msisdn: sms.msisdn } : undefined;
+    if (!(await replies.lost(claim.id, claim.attempt, receipt))) return claim;
+    const reopened = await this.claims.reopen(sms, command, claim);
+    if (reopened) this.deps.logger.info({ link: sms.linkId, mo: claim.id, command }, "sms command repeated: its answer never reached the customer, answered again");
+    // null: another copy reopened it first and runs it.
+    return reopened ?? claim;
   }
 
   /** Runs a recorded message and sends the reply; errors are logged, never thrown at the link. */

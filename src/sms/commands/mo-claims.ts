@@ -82,7 +82,7 @@ export class MoClaims {
     // The message waits (sealed) on the record it will run under: this one, or the SEND's content record.
     const byId = await this.moLog.claim(record, sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC, MO_LEASE_SEC, alsoByContent ? null : this.pending(sms, record));
     if (byId.handled || byId.running || !alsoByContent) return byId;
-    const moKey = moDigest(secret, ["http-send", sms.msisdn, sms.to ?? "", sms.text]);
+    const moKey = httpSendDigest(secret, sms);
     let byContent: MoClaim;
     try {
       byContent = await this.moLog.claim({ ...record, moKey }, this.contentWindows(command), MO_LEASE_SEC, this.pending(sms, { ...record, moKey }));
@@ -101,6 +101,34 @@ export class MoClaims {
     return claim;
   }
 
+  /**
+   * Runs an answered message again as a new attempt, for a copy within the re-delivery window whose
+   * answer never reached the customer (SmsCommands.receive): only a record by content (SMPP, an
+   * HTTP SEND's content record), whose copies may be the customer's; an aggregator's id again is
+   * its own retry. null when there is no such record, or another copy reopened it first.
+   */
+  async reopen(sms: IncomingSms, command: string, claim: MoClaim): Promise<MoClaim | null> {
+    const record = this.contentRecord(sms, command, claim);
+    if (!record) return null;
+    const windows = this.contentWindows(command);
+    return this.moLog.reopen(claim.id, claim.attempt, windows.paidWindowSec ?? windows.windowSec, this.pending(sms, record));
+  }
+
+  /** Whether the claim is of a record by content, which reopen may run again. */
+  byContent(sms: IncomingSms, command: string, claim: MoClaim): boolean {
+    return this.contentRecord(sms, command, claim) !== null;
+  }
+
+  /** The content record a claim is of (its key), or null when it is a record by the aggregator's id. */
+  private contentRecord(sms: IncomingSms, command: string, claim: MoClaim): { linkId: string; moKey: string } | null {
+    const linkId = sms.dedupeScope ?? sms.linkId;
+    if (sms.byContent) return { linkId, moKey: sms.moKey };
+    const secret = this.deps.moKeySecret;
+    // An HTTP SEND's claim by content names the id record it answers too (claim()).
+    if (command !== "send" || secret === undefined || claim.alsoHandles === undefined) return null;
+    return { linkId, moKey: httpSendDigest(secret, sms) };
+  }
+
   private pending(sms: IncomingSms, record: { linkId: string; moKey: string }): string | null {
     return this.deps.pendingSealer?.seal(sms, record.linkId, record.moKey) ?? null;
   }
@@ -111,4 +139,9 @@ export class MoClaims {
     const sendWindowSec = this.deps.sendWindowSec ?? SEND_WINDOW_SEC;
     return { windowSec: Math.max(sendWindowSec, repeatAfterSec), repeatAfterSec, paidWindowSec: sendWindowSec };
   }
+}
+
+/** The content key of an HTTP SEND: the same text from the same number to the same address, whatever its aggregator id. */
+function httpSendDigest(secret: Uint8Array, sms: IncomingSms): string {
+  return moDigest(secret, ["http-send", sms.msisdn, sms.to ?? "", sms.text]);
 }

@@ -175,6 +175,27 @@ export class SqlMoLog {
     return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row), runToken } : null;
   }
 
+  /**
+   * Runs an answered message again as a new attempt (attempt + 1, leased to this claim), as a
+   * customer's repeat after the re-delivery window is: for a copy within that window whose answer
+   * never reached the customer (SmsCommands.receive). Only from `attempt`, still answered: of two
+   * copies at once one reopens it, the other finds it running (null).
+   */
+  async reopen(id: string, attempt: number, paidWindowSec: number, pending: string | null, leaseSec = MO_LEASE_SEC): Promise<MoClaim | null> {
+    const runToken = randomUUID();
+    const { rows } = await this.db.query<ClaimRow>(
+      `UPDATE sms_mo_messages m SET attempt = m.attempt + 1, handled_at = NULL, last_seen_at = CURRENT_TIMESTAMP,
+         run_token = $3, running_until = CURRENT_TIMESTAMP + make_interval(secs => $4), pending_sms = $5
+       WHERE m.id = $1 AND m.attempt = $2 AND m.handled_at IS NOT NULL
+       RETURNING id, attempt, false AS handled, true AS leased,
+         CASE WHEN ${paidAtStart("$6")} THEN paid_attempt END AS paid_attempt, paid_at,
+         CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $6) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
+      [id, attempt, runToken, leaseSec, pending, paidWindowSec],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row), runToken } : null;
+  }
+
   /** Forgets the sealed text of messages whose attempt began longer than `maxAgeSec` ago: they will not be run. */
   async dropPendingOlderThan(maxAgeSec: number): Promise<{ id: string; command: string | null }[]> {
     const { rows } = await this.db.query<{ id: string; command: string | null }>(

@@ -22,6 +22,19 @@ export interface SmsReply {
   attempt?: number;
 }
 
+/** The payer's receipt of a SEND's payment, when that receipt (not a reply) answered the SEND. */
+export interface ReceiptOf {
+  transferId: string;
+  msisdn: string;
+}
+
 export interface Replies {
   send(reply: SmsReply): Promise<void>;
+  /**
+   * Whether the answer to attempt `attempt` of MO message `inReplyTo` (its reply, or when it had
+   * none the payer's receipt `receipt`) is known never to reach the customer: refused for good by
+   * the SMSC, expired or given up. A copy of the message is then answered again (SmsCommands.receive).
+   * Without it, a copy within the re-delivery window is never answered again.
+   */
+  lost?(inReplyTo: string, attempt: number, receipt?: ReceiptOf): Promise<boolean>;
 }
