@@ -39,8 +39,11 @@ export interface IncomingSms {
 /**
  * The same text from the same number within this long of the copy that last ran is taken for the
  * network's duplicate (an SMSC re-delivers when our acknowledgement was lost, within seconds of the
- * reconnect) and dropped without a reply. Later it is the customer's repeat and is answered: it
- * runs again (BAL, MINI, a SEND that moved no money), or, for a SEND that paid, see SEND_WINDOW_SEC.
+ * reconnect) and dropped without a reply, unless that copy's answer never reached the customer
+ * (SmsCommands.againIfLost: then it is answered as a repeat). Later it is the customer's repeat and
+ * is answered: it runs again (BAL, MINI, a SEND that moved no money), or, for a SEND that paid, see
+ * SEND_WINDOW_SEC. Within the window a network copy and a deliberate resend cannot be told apart
+ * (SMPP gives no id of the handset's message; an aggregator hands both over under new ids).
  */
 export const REDELIVERY_WINDOW_SEC = 60;
 
