@@ -60,7 +60,8 @@ async function abandonedSend(msisdn: string, name: string): Promise<Customer> {
   const c = await env.addCustomer(msisdn, name, "4827", "en", 1_000_00n);
   expect((await env.services.simSwap.report({ ...TELCO, msisdn: c.msisdn, kind: "sim_swap" })).ok).toBe(true);
   await ledgerDown(() => smpp(c, "SEND 0712950002 5 4827"));
-  expect(await next(c)).toBe("We could not confirm the payment. Check your balance before trying again.");
+  // It says when sending again is answered: a copy within the minute is taken for the network's.
+  expect(await next(c)).toBe("We could not confirm the payment. Check your balance; if nothing was sent, send it again after 1 min.");
   expect(await transfersFrom(c)).toBe(0);
   return c;
 }

@@ -16,7 +16,7 @@ import { CoreDirectoryPort, LedgerAccountsPort } from "../../menus/adapters/core
 import { parseAmount } from "../../menus/engine/amounts.js";
 import type { CustomerRef, Language } from "../../menus/index.js";
 import type { P2PReceipt, PaymentRefusal } from "../../core/payments/types.js";
-import { MoClaims, SEND_WINDOW_SEC, type IncomingSms } from "./mo-claims.js";
+import { MoClaims, REDELIVERY_WINDOW_SEC, SEND_WINDOW_SEC, type IncomingSms } from "./mo-claims.js";
 import type { MoClaim, SqlMoLog } from "./mo-log.js";
 import { PendingMoRecovery, type PendingMoSealer } from "./mo-pending.js";
 import type { SqlOptOuts } from "./opt-outs.js";
@@ -397,8 +397,10 @@ export class SmsCommands {
         pin: parsed.pin,
       });
     } catch {
-      // Whether it moved is not known: a repeat replays this payment id, which settles it.
-      return { unknown: { key: "err.payment_unknown", moved: payAttempt } };
+      // Whether it moved is not known: a repeat replays this payment id, which settles it. The
+      // reply says when a repeat is answered: one sooner is taken for the network's copy.
+      const minutes = String(Math.ceil((this.deps.repeatAfterSec ?? REDELIVERY_WINDOW_SEC) / 60));
+      return { unknown: { key: "err.payment_unknown", moved: payAttempt, params: { minutes } } };
     }
   }
 
