@@ -91,6 +91,24 @@ describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => 
     expect(await log.claim(record("g"), windows)).toMatchObject({ id: first.id, attempt: 1, handled: false, running: false });
   });
 
+  it("reopens an answered attempt as the next one, once among simultaneous copies, told the payment, and never an attempt that moved on", async () => {
+    const mine = { linkId: "link-1", moKey: "reopen", msisdn: "+254712950201", command: "send" };
+    const first = await log.claim(mine, windows);
+    await log.markPaid(first.id, 0);
+    await log.markHandled(first.id, 0);
+    const copy = await log.claim(mine, windows);
+    expect(copy).toMatchObject({ attempt: 0, handled: true });
+    const reopened = await Promise.all(Array.from({ length: 6 }, () => log.reopen(copy.id, copy.attempt, 300, null)));
+    const runs = reopened.filter((c) => c !== null);
+    expect(runs).toEqual([{ id: first.id, attempt: 1, duplicate: true, handled: false, running: false, paid: { attempt: 0, at: expect.any(Date), remainingSec: expect.any(Number) }, runToken: expect.any(String) }]);
+    // A copy within the window of the reopened attempt is held by its lease, then dropped once answered.
+    expect(await log.claim(mine, windows)).toMatchObject({ attempt: 1, running: true });
+    await log.markHandled(first.id);
+    expect(await log.claim(mine, windows)).toMatchObject({ attempt: 1, handled: true });
+    // A copy that read attempt 0 reopens nothing now.
+    expect(await log.reopen(first.id, 0, 300, null)).toBeNull();
+  });
+
   it("names the attempt that paid to a repeat within the SEND window, and forgets it after", async () => {
     const first = await log.claim(record("h"), windows);
     await log.markHandled(first.id, 0);
