@@ -9,6 +9,7 @@ import {
   decideSetDefaultInstrument,
   decideUpdateCustomer,
   guarded,
+  ownInQuarantine,
 } from "../../src/core/directory/decide.js";
 import type { ActionContext, CustomerProfile, Instrument } from "../../src/core/directory/types.js";
 
@@ -105,6 +106,22 @@ describe("aliases", () => {
     expect(decideClaimAlias(aged, parsed, NOW)).toMatchObject({ ok: true });
     // One fewer in quarantine leaves room for one.
     expect(decideClaimAlias(profile({}, { aliases: four, releasedAliases: six.slice(1) }), parsed, NOW)).toMatchObject({ ok: true });
+  });
+
+  it("takes back one's own name in quarantine beyond the profile's cut list of released rows (ownInQuarantine, from the holders)", () => {
+    const DAY = 24 * 60 * 60 * 1000;
+    const recent = Array.from({ length: 10 }, (_, i) => ({ aliasKey: `d${i}.zz`, aliasSkeleton: `d${i}zz`, aliasLookalike: `d${i}zz`, releasedAt: new Date(NOW.getTime() - DAY) }));
+    const legacy = profile({}, { releasedAliases: recent });
+    const old = { alias: "old.name", key: "old.name" };
+    expect(decideClaimAlias(legacy, old, NOW)).toEqual({ ok: false, code: "alias_quarantine_limit_reached" });
+    expect(decideClaimAlias(legacy, old, NOW, true)).toMatchObject({ ok: true, changes: [{ type: "add_alias" }] });
+    const holder = (customerId: string, daysAgo: number | null) =>
+      ({ aliasKey: "old.name", customerId, sameSkeleton: true, releasedAt: daysAgo === null ? null : new Date(NOW.getTime() - daysAgo * DAY) });
+    expect(ownInQuarantine([holder(CUSTOMER, 20)], CUSTOMER, NOW)).toBe(true);
+    // Quarantine over, held, or someone else's: no take-back.
+    expect(ownInQuarantine([holder(CUSTOMER, 31)], CUSTOMER, NOW)).toBe(false);
+    expect(ownInQuarantine([holder(CUSTOMER, null)], CUSTOMER, NOW)).toBe(false);
+    expect(ownInQuarantine([holder(INSTITUTION, 20)], CUSTOMER, NOW)).toBe(false);
   });
 
   it("releases only an alias the customer holds", () => {

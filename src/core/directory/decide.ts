@@ -54,13 +54,28 @@ function requireActive(customer: Customer): DirectoryCode | null {
 }
 
 /**
+ * Whether the rows a claim collides with include one of the claimant's own, released and still in
+ * quarantine: the claim then takes it back (the store's FREE_RELEASED deletes it), adding no name.
+ * Read from the holders rather than the profile, whose list of released rows the store may cut at
+ * MAX_ALIAS_NAMES_PER_CUSTOMER (the most recent): a customer holding more from before the cap
+ * could not otherwise take back their oldest. Read unlocked, yet safe: should that row be gone by
+ * the claim's lock (taken back by another claim of theirs, or by anyone once its quarantine ended),
+ * the row that replaced it has the same look-alike skeleton, and the unique index refuses the insert.
+ */
+export function ownInQuarantine(holders: AliasHolder[], customerId: string, now: Date): boolean {
+  const cutoff = quarantineCutoff(now).getTime();
+  return holders.some((h) => h.customerId === customerId && h.releasedAt !== null && h.releasedAt.getTime() > cutoff);
+}
+
+/**
  * Claiming an alias one already holds succeeds again without a write, so a retry is harmless.
  * At most MAX_ALIASES_PER_CUSTOMER active, and MAX_ALIAS_NAMES_PER_CUSTOMER names counting those
  * the customer released still in quarantine (`alias_quarantine_limit_reached`), unless the claim
- * takes back one of those (the write frees it: no name is added). Decided on the profile read
+ * takes back one of those (the write frees it: no name is added; `ownInQuarantine` says so when the
+ * profile's list of released rows, cut by the store, does not reach that one). Decided on the profile read
  * under the customer's row lock, so concurrent claims of one customer cannot pass either limit.
  */
-export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, now: Date): Decision<Alias> {
+export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, now: Date, ownInQuarantine = false): Decision<Alias> {
   const inactive = requireActive(profile.customer);
   if (inactive) return refused(inactive);
   const held = profile.aliases.find((a) => a.aliasKey === parsed.key);
@@ -68,7 +83,7 @@ export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, 
   if (profile.aliases.length >= MAX_ALIASES_PER_CUSTOMER) return refused("alias_limit_reached");
   const cutoff = quarantineCutoff(now).getTime();
   const quarantined = profile.releasedAliases.filter((r) => r.releasedAt.getTime() > cutoff);
-  const takesBack = quarantined.some((r) => freedByClaimOf(r, parsed.key));
+  const takesBack = ownInQuarantine || quarantined.some((r) => freedByClaimOf(r, parsed.key));
   if (!takesBack && profile.aliases.length + quarantined.length >= MAX_ALIAS_NAMES_PER_CUSTOMER) return refused("alias_quarantine_limit_reached");
   const alias: Alias = { alias: parsed.alias, aliasKey: parsed.key, customerId: profile.customer.id, createdAt: now };
   return decided(alias, [{ type: "add_alias", alias, freeReleasedBefore: quarantineCutoff(now) }]);

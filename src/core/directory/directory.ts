@@ -14,6 +14,7 @@ import {
   decideUpdateCustomer,
   findInstrument,
   guarded,
+  ownInQuarantine,
   type Authority,
 } from "./decide.js";
 import { accountFor, externalRefLast4, isInstrumentKind } from "./instruments.js";
@@ -56,6 +57,9 @@ export interface AddInstrumentInput {
   externalRef?: string;
   makeDefault?: boolean;
 }
+
+/** A pseudonym free to claim, and whether the claim takes back one of the claimant's own in quarantine. */
+type FreeAlias = ParsedAlias & { takesBackOwn: boolean };
 
 // Instrument references (an id or an alias) longer than this cannot exist.
 const MAX_REF_LENGTH = 64;
@@ -158,7 +162,7 @@ export class Directory {
   async claimAlias(ctx: ActionContext, customerId: string, alias: string): Promise<Outcome<Alias>> {
     const parsed = await this.freeAlias(customerId, parsePseudonym(alias));
     return this.command(ctx, "directory.alias.claim", customerId, parsed, (value) =>
-      guarded(ctx, "owner", (profile) => decideClaimAlias(profile, value, this.now())),
+      guarded(ctx, "owner", (profile) => decideClaimAlias(profile, value, this.now(), value.takesBackOwn)),
       (value) => ({ alias: value.aliasKey }),
     );
   }
@@ -167,12 +171,14 @@ export class Directory {
    * A parsed alias to claim, if no other alias stands in its way (decide.ts: aliasConflict): the
    * answer then says why (taken, a look-alike of one held, or released by another customer and
    * still in quarantine), where the unique indexes alone could only say "taken". Checked for valid
-   * input and a customer id only.
+   * input and a customer id only. takesBackOwn: it would take back one of the claimant's own
+   * released aliases still in quarantine (decide.ts: ownInQuarantine).
    */
-  private async freeAlias(customerId: string, parsed: Outcome<ParsedAlias, DirectoryCode>): Promise<Outcome<ParsedAlias, DirectoryCode>> {
-    if (!parsed.ok || !isUuid(customerId)) return parsed;
-    const conflict = aliasConflict(await this.store.findAliasHolders(parsed.value.key), customerId, parsed.value.key, this.now());
-    return conflict ? refuse(conflict) : parsed;
+  private async freeAlias(customerId: string, parsed: Outcome<ParsedAlias, DirectoryCode>): Promise<Outcome<FreeAlias, DirectoryCode>> {
+    if (!parsed.ok || !isUuid(customerId)) return parsed.ok ? ok({ ...parsed.value, takesBackOwn: false }) : parsed;
+    const holders = await this.store.findAliasHolders(parsed.value.key);
+    const conflict = aliasConflict(holders, customerId, parsed.value.key, this.now());
+    return conflict ? refuse(conflict) : ok({ ...parsed.value, takesBackOwn: ownInQuarantine(holders, customerId, this.now()) });
   }
 
   async releaseAlias(ctx: ActionContext, customerId: string, alias: string): Promise<Outcome<Alias>> {
