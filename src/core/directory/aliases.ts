@@ -116,14 +116,16 @@ export function parseInstrumentAlias(input: unknown): Outcome<string, Instrument
 
 /**
  * The look-alike skeleton of a lower-case key, as the database computes it (SQL alias_lookalike,
- * migration 20261206000000, which decides: this copy documents it and is checked against it):
- * separators removed, "rn" read as "m" and "vv" as "w", then 0 as o, 1 and i as l, 5 as s. Two
- * aliases with one skeleton ("j0hn", "john"; "rnama.jane", "mama.jane"; "bi1l", "bill") look the
- * same on a small screen, so only one customer may hold it. Kept to the folds a phone's font
- * cannot tell apart: each one more makes more honest names collide.
+ * migrations 20261206000000 and 20261218000000, which decide: this copy documents it and is
+ * checked against it): separators removed, "rn" read as "m" and "w" as "vv", then 0 as o, 1 and i
+ * as l, 5 as s. Two aliases with one skeleton ("j0hn", "john"; "rnama.jane", "mama.jane"; "bi1l",
+ * "biil", "bill"; "kavwa", "kawva") look the same on a small screen, so only one customer may hold
+ * it. "w" is spread into "vv", not "vv" folded into "w": folded from the left, "kavwa" and "kawva"
+ * (both "kavvva" on screen) had different skeletons. Kept to the folds a phone's font cannot tell
+ * apart: each one more makes more honest names collide (so not 2/z, 8/b, cl/d, nn/m).
  */
 export function lookalikeSkeleton(key: string): string {
-  const base = key.replace(/[._-]/g, "").replaceAll("rn", "m").replaceAll("vv", "w");
+  const base = key.replace(/[._-]/g, "").replaceAll("rn", "m").replaceAll("w", "vv");
   return base.replace(/[01i5]/g, (c) => ({ "0": "o", "1": "l", i: "l", "5": "s" })[c] ?? c);
 }
 
