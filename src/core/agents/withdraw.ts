@@ -59,7 +59,10 @@ export async function quoteWithdraw(
   kit: AgentKit, customerId: string, agentNumber: string, storeNumber: string, amountMinor: bigint, channel: LimitChannel = "ussd", asker: "customer" | "agent" = "customer",
 ): Promise<AgentResult<WithdrawQuote>> {
   const p = await plan(kit, customerId, agentNumber, storeNumber, amountMinor);
-  if ("code" in p) return p;
+  // The agent's quote carries the id of a customer it was shown (its lookup); blocked or closed
+  // since, they are answered as the lookup now answers them (as a number never known): before any
+  // PIN the agent must not learn the bank blocked them. The customer's own quote says their state.
+  if ("code" in p) return asker === "agent" && p.code === "customer_unavailable" ? refuse("customer_not_found") : p;
   const overLimit = asker === "agent" ? await overCustomersPerTransaction(kit, p, amountMinor, channel) : await customerOverLimit(kit, p, amountMinor, channel);
   if (overLimit) return overLimit;
   return {
