@@ -138,9 +138,15 @@ export function isReservedAlias(key: string): boolean {
 const reservedWhole = (base: string): boolean => RESERVED_ALIASES.has(base) || RESERVED_PREFIXES.some((prefix) => base.startsWith(prefix));
 const reservedPart = (part: string): boolean => RESERVED_PARTS.has(part) || part.includes("fingate");
 
-/** How a lower-case alias (or part) may be read: with its trailing digits or without, digits as the letters they pass for. */
+/**
+ * How a lower-case alias (or part) may be read: with its trailing digits or without, "rn" as "m"
+ * and "vv" as "w" or not (a phone's font draws them alike: "rnpesa" reads "mpesa", "vvallet"
+ * "wallet"), digits as the letters they pass for. Not l for i: the whole-alias word "all" would
+ * then refuse the name "ali".
+ */
 function readings(text: string): string[] {
-  const forms = [text.replace(/[0-9]+$/, ""), text];
+  const trimmed = [text.replace(/[0-9]+$/, ""), text];
+  const forms = [...trimmed, ...trimmed.map((form) => form.replaceAll("rn", "m").replaceAll("vv", "w"))];
   return forms.flatMap((form) => [0, 1].map((k) => form.replace(/[0-9]/g, (d) => LOOKALIKES[d]?.[k] ?? d)));
 }
 
