@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Customer } from "../../src/core/directory/types.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import { SYSTEM } from "../helpers/core-setup.js";
+import { SYSTEM, openKenyanInstitution, registerWithPin } from "../helpers/core-setup.js";
 import { AGENT_PIN, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
 
 describe("a blocked payee's lookup is audited once per call (postgres)", () => {
@@ -57,6 +57,28 @@ describe("a blocked payee's lookup is audited once per call (postgres)", () => {
       };
       for (const [name, call] of Object.entries(calls)) expect(await added(blocked.id, call), `${name}: ${payee}`).toBe(1);
     }
+  });
+
+  it("a lookup whose answer nobody gets writes nothing: an early lookup under a hint naming another institution, or for a payer refused", async () => {
+    const other = await openKenyanInstitution(w.test.db, w.services, w.ledger, "lookup-once-other", "Other KE");
+    const theirs = await registerWithPin(w.services, other.institutionId, { msisdn: "0712935010", name: "Vera Njoki", pin: "6173" });
+    expect((await w.services.directory.claimAlias(SYSTEM, theirs.id, "vera.nj")).ok).toBe(true);
+    expect((await w.services.directory.setStatus({ ...bank(), institutionId: other.institutionId }, theirs.id, "blocked")).ok).toBe(true);
+    const { payments } = w.services;
+    // The payer banks with w's institution: the hint is stale, the early lookup (in the other) unused.
+    for (const payee of ["vera.nj", theirs.msisdn]) {
+      const stale = { payerCustomerId: payer.id, payee, amountMinor: 1_000n, channel: "ussd" as const, payerInstitutionId: other.institutionId };
+      expect(await added(theirs.id, async () => expect(await payments.quoteP2P(stale)).toEqual({ ok: false, code: "payee_not_found" })), payee).toBe(0);
+    }
+    // Nor later: an unused lookup's write would land after the answer.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await entries(theirs.id)).toBe(0);
+    // A payer refused (unknown, or blocked) hears that, not the payee's answer.
+    const hinted = { payee: blocked.msisdn, amountMinor: 1_000n, channel: "ussd" as const, payerInstitutionId: w.institutionId };
+    expect(await added(blocked.id, () => payments.quoteP2P({ ...hinted, payerCustomerId: uuidv7() }))).toBe(0);
+    const refusedPayer = await w.register("0712935011", "Wanza Payer", "3391");
+    expect((await w.services.directory.setStatus(bank(), refusedPayer.id, "blocked")).ok).toBe(true);
+    expect(await added(blocked.id, async () => expect(await payments.quoteP2P({ ...hinted, payerCustomerId: refusedPayer.id })).toEqual({ ok: false, code: "payer_unavailable" }))).toBe(0);
   });
 
   it("a quote and then a send to a payee blocked in between: one entry, the send's", async () => {

@@ -4,7 +4,8 @@ import type { SimSwapGuard } from "../auth/sim-swap.js";
 import type { Directory } from "../directory/directory.js";
 import { canPay } from "../directory/instruments.js";
 import { cutName, maskDisplayName } from "../directory/masking.js";
-import type { Customer } from "../directory/types.js";
+import type { ResolvedPayee } from "../directory/lookup.js";
+import type { Customer, Outcome } from "../directory/types.js";
 import { agreedFee, feeLegDiffers, paymentWithFee, postedFee } from "../fees/linked.js";
 import type { FeeSchedules } from "../fees/schedules.js";
 import type { InstitutionStore } from "../institutions/ports.js";
@@ -280,18 +281,17 @@ export class Payments {
   private async parties(request: P2PRequest): Promise<Parties | PaymentRefusal> {
     if (!validAmount(request.amountMinor)) return refuse("invalid_amount");
     const hint = request.payerInstitutionId;
-    // A payee found blocked or closed is audited as this payer's attempt (the bank's record).
-    const asker = { actorType: "customer", actorId: request.payerCustomerId, channel: request.channel as Channel } as const;
-    // Started beside the payer's read (one round trip fewer). A lookup left unused (payer refused,
-    // stale hint) must not end as an unhandled rejection; awaiting it below still throws.
-    const early = hint === undefined ? null : this.deps.directory.resolvePayee(request.payee, { institutionId: hint, asker });
+    // Started beside the payer's read (one round trip fewer), unaudited: it may be left unused
+    // (payer refused, stale hint). A lookup left unused must not end as an unhandled rejection;
+    // awaiting it below still throws.
+    const early = hint === undefined ? null : this.deps.directory.resolvePayee(request.payee, { institutionId: hint });
     early?.catch(() => undefined);
     const payer = await this.deps.directory.getCustomer(request.payerCustomerId);
     if (!payer) return refuse("payer_not_found");
     if (payer.status !== "active") return refuse("payer_unavailable");
     const institution = await this.deps.institutions.get(payer.institutionId);
     if (!institution) return refuse("payer_not_found");
-    const found = early && payer.institutionId === hint ? await early : await this.deps.directory.resolvePayee(request.payee, { institutionId: payer.institutionId, asker });
+    const found = await this.payee(request, payer.institutionId, early && payer.institutionId === hint ? early : null);
     // Blocked, closed or unknown: one answer before the PIN (quote and send alike), or anyone could
     // sort numbers into customers the bank blocked and numbers it never knew. The directory audited
     // which it was (directory.payee.lookup), for the bank.
@@ -308,6 +308,20 @@ export class Payments {
       payeeOtherWalletAccountIds: otherWalletAccountIds,
       maskedName: payee.maskedName,
     };
+  }
+
+  /**
+   * The payee as the payer's institution finds them. A payee found blocked or closed is audited as
+   * this payer's attempt (directory.payee.lookup, the bank's record), once, by the lookup whose
+   * answer the payer gets: the early one is not audited, so a refusal it found is looked up again
+   * with the payer as asker. Unknown payees too, so that a blocked one costs no more time than an
+   * unknown number (the answer before the PIN must not tell them apart, by its delay neither).
+   */
+  private async payee(request: P2PRequest, institutionId: string, early: Promise<Outcome<ResolvedPayee>> | null): Promise<Outcome<ResolvedPayee>> {
+    const found = early ? await early : null;
+    if (found?.ok) return found;
+    const asker = { actorType: "customer", actorId: request.payerCustomerId, channel: request.channel as Channel } as const;
+    return this.deps.directory.resolvePayee(request.payee, { institutionId, asker });
   }
 
   /** The schedule's fee, if it is still the one the payer was shown (see agreedFee). */
