@@ -71,11 +71,12 @@ export function ownInQuarantine(holders: AliasHolder[], customerId: string, now:
  * Claiming an alias one already holds succeeds again without a write, so a retry is harmless.
  * At most MAX_ALIASES_PER_CUSTOMER active, and MAX_ALIAS_NAMES_PER_CUSTOMER names counting those
  * the customer released still in quarantine (`alias_quarantine_limit_reached`), unless the claim
- * takes back one of those (the write frees it: no name is added; `ownInQuarantine` says so when the
- * profile's list of released rows, cut by the store, does not reach that one). Decided on the profile read
- * under the customer's row lock, so concurrent claims of one customer cannot pass either limit.
+ * takes back one of those (the write frees it: no name is added; `takesBackOwn`, from
+ * ownInQuarantine, says so when the profile's list of released rows, cut by the store, does not
+ * reach that one). Decided on the profile read under the customer's row lock, so concurrent
+ * claims of one customer cannot pass either limit.
  */
-export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, now: Date, ownInQuarantine = false): Decision<Alias> {
+export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, now: Date, takesBackOwn = false): Decision<Alias> {
   const inactive = requireActive(profile.customer);
   if (inactive) return refused(inactive);
   const held = profile.aliases.find((a) => a.aliasKey === parsed.key);
@@ -83,7 +84,7 @@ export function decideClaimAlias(profile: CustomerProfile, parsed: ParsedAlias, 
   if (profile.aliases.length >= MAX_ALIASES_PER_CUSTOMER) return refused("alias_limit_reached");
   const cutoff = quarantineCutoff(now).getTime();
   const quarantined = profile.releasedAliases.filter((r) => r.releasedAt.getTime() > cutoff);
-  const takesBack = ownInQuarantine || quarantined.some((r) => freedByClaimOf(r, parsed.key));
+  const takesBack = takesBackOwn || quarantined.some((r) => freedByClaimOf(r, parsed.key));
   if (!takesBack && profile.aliases.length + quarantined.length >= MAX_ALIAS_NAMES_PER_CUSTOMER) return refused("alias_quarantine_limit_reached");
   const alias: Alias = { alias: parsed.alias, aliasKey: parsed.key, customerId: profile.customer.id, createdAt: now };
   return decided(alias, [{ type: "add_alias", alias, freeReleasedBefore: quarantineCutoff(now) }]);
