@@ -1,8 +1,8 @@
 /**
  * Hubtel USSD: JSON with Type Initiation / Response / Release / Timeout, Mobile, SessionId,
  * ServiceCode, Message (the dial string on Initiation, the input afterwards), Operator (the caller's
- * network: "mtn", "vodafone", "airtel", "tigo" …) and Sequence. The reply is JSON with Type
- * "response" (continue) or "release" (end) and the screen in Message.
+ * network: "mtn", "vodafone", "airtel", "tigo" …) and Sequence (a number, or a string of digits).
+ * The reply is JSON with Type "response" (continue) or "release" (end) and the screen in Message.
  *
  * Retries: a hop is identified by its Sequence. Without one, by the ClientState Hubtel hands back
  * from our previous reply: every reply carries a ClientState derived from the hop it answers, so
@@ -67,8 +67,8 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
     const msisdn = msisdnOf(body.Mobile);
     const message = textOf(body.Message, MAX_MESSAGE_CHARS);
     const serviceCode = serviceCodeOf(typeof body.ServiceCode === "string" && !body.ServiceCode.startsWith("*") ? `*${body.ServiceCode}#` : body.ServiceCode);
-    const sequence = typeof body.Sequence === "number" && Number.isInteger(body.Sequence) && body.Sequence >= 0 ? body.Sequence : null;
-    if (!msisdn || message === null || !serviceCode || !servesCode(serviceCode, options.serviceCode)) {
+    const sequence = sequenceOf(body.Sequence);
+    if (!msisdn || message === null || !serviceCode || !servesCode(serviceCode, options.serviceCode) || sequence === undefined) {
       res.status(400).json({ error: "bad request" });
       return;
     }
@@ -99,6 +99,18 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
       ClientState: createHash("sha256").update(sessionId).update("\u0000").update(hopKey).digest("base64url").slice(0, 12),
     });
   };
+}
+
+/**
+ * The hop's number: Hubtel documents Sequence as an integer, and its own sample request sends it as
+ * a string ("Sequence":"1"), which .NET's binder reads as the number; both are read here (a string
+ * was ignored before 2026-11-30, so a late older hop carrying its first ClientState ran again: a
+ * PIN tried twice). Absent, null or empty: none (null). Anything else is no hop number: undefined.
+ */
+function sequenceOf(value: unknown): number | null | undefined {
+  if (value === undefined || value === null || value === "") return null;
+  const n = typeof value === "string" && /^[0-9]{1,9}$/.test(value) ? Number(value) : value;
+  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
 function hubtelHopKey(initiation: boolean, sequence: number | null, clientState: string, message: string): string {

@@ -1,0 +1,113 @@
+/**
+ * Hubtel's USSD payloads as Hubtel itself documents and sends them, against the real gateway (two
+ * instances sharing sessions in Redis, the real core on PostgreSQL). Shapes taken from Hubtel's
+ * Programmable Services reference and sample interaction (developers.hubtel.com, hubtel.readme.io)
+ * and its SDK (github.com/hubtel/programmable-services-sdk-dotnet):
+ * `Sequence` as a JSON string ("Sequence":"1" in Hubtel's own sample), `Platform`, a null
+ * `ClientState`.
+ */
+import { randomBytes } from "node:crypto";
+import express from "express";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
+import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
+import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+
+const SECRET = "e2e-hubtel-protocol-secret-0123456789";
+const PIN = "4827";
+const MAIN = "Welcome to fingate\n1. Balance\n2. Send money\n3. Mini-statement\n4. Withdraw cash\n5. Change PIN\n6. My account\n7. Language";
+const ASK_PIN = "Enter your PIN:";
+const WRONG_PIN = "Wrong PIN. Try again.\nEnter your PIN:";
+
+type Body = Record<string, unknown>;
+
+let rig: UssdRig;
+const gateways: UssdGateway[] = [];
+const apps: express.Express[] = [];
+
+let phones = 0;
+const nextPhone = () => `+25471296${String(++phones).padStart(4, "0")}`;
+const sid = () => randomBytes(16).toString("hex");
+
+/** A Hubtel request as its USSD channel sends one: Mobile without the plus, Platform, the hop's Sequence. */
+function hubtel(sessionId: string, msisdn: string, more: Body): Body {
+  return { Type: "Response", Mobile: msisdn.slice(1), SessionId: sessionId, ServiceCode: "384", Message: "", Operator: "mtn", ClientState: "", Platform: "USSD", ...more };
+}
+
+async function post(instance: number, body: Body, aggregator = "hubtel"): Promise<Body> {
+  const r = await request(apps[instance]!).post(`/ussd/${aggregator}`).set("x-fingate-secret", SECRET).send(body);
+  expect(r.status, `${JSON.stringify(body)} → ${r.text}`).toBe(200);
+  expect(r.headers["content-type"]).toMatch(/^application\/json/);
+  return r.body as Body;
+}
+
+beforeAll(async () => {
+  rig = await openUssdRig({ code: "hubtel-protocol-bank", secret: "unused-at-secret-0123456789abcdef", instances: 0 });
+  const secretKey = randomBytes(32);
+  for (let i = 0; i < 2; i++) {
+    const gateway = await buildUssdGateway({
+      services: rig.services,
+      ledger: rig.ledger,
+      logger: SILENT,
+      institutionId: rig.bankId,
+      aggregators: [
+        { name: "hubtel", dialect: "hubtel", secret: SECRET },
+      ],
+      secretKey,
+      sessions: await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix }),
+    });
+    if (!gateway) throw new Error("the USSD channel did not start");
+    gateways.push(gateway);
+    const app = express();
+    app.use(gateway.router);
+    apps.push(app);
+  }
+});
+
+afterAll(async () => {
+  for (const gateway of gateways) await gateway.close().catch(() => undefined);
+  await rig?.close();
+});
+
+describe("Hubtel's Sequence sent as a string (its own sample sends \"Sequence\":\"1\")", () => {
+  it("a late re-delivery of an older PIN hop runs nothing: the PIN is not tried again, the customer not locked", async () => {
+    const c = await rig.customer(nextPhone(), "Kofi Mensah", "en", PIN, 1_000_00n);
+    const sessionId = sid();
+    const at = (Sequence: string, Message: string, ClientState: string, Type = "Response") => hubtel(sessionId, c.msisdn, { Type, Sequence, Message, ClientState });
+    const first = await post(0, at("1", "*384#", "", "Initiation"));
+    expect(first.Message).toBe(MAIN);
+    const askPin = await post(1, at("2", "1", first.ClientState as string));
+    expect(askPin.Message).toBe(ASK_PIN);
+    const wrong1 = await post(0, at("3", "1111", askPin.ClientState as string));
+    expect(wrong1.Message).toBe(WRONG_PIN);
+    const wrong2 = await post(1, at("4", "2222", wrong1.ClientState as string));
+    expect(wrong2.Message).toBe(WRONG_PIN);
+    // Hop 3 delivered again, late, with the ClientState it first carried: the current screen, no third wrong PIN.
+    const late = await post(0, at("3", "1111", askPin.ClientState as string));
+    expect([late.Type, late.Message]).toEqual(["response", WRONG_PIN]);
+    const balance = await post(1, at("5", PIN, wrong2.ClientState as string));
+    expect([balance.Type, balance.Message]).toEqual(["release", "Your balance is KES 1,000.00."]);
+  });
+
+  it("a retry of the same hop (same string Sequence) on the other instance gets the same reply", async () => {
+    const c = await rig.customer(nextPhone(), "Ama Owusu", "en", PIN, 1_000_00n);
+    const sessionId = sid();
+    const first = await post(0, hubtel(sessionId, c.msisdn, { Type: "Initiation", Sequence: "1", Message: "*384#", ClientState: null }));
+    const hop2 = hubtel(sessionId, c.msisdn, { Sequence: "2", Message: "1", ClientState: first.ClientState });
+    const a = await post(0, hop2);
+    const b = await post(1, hop2);
+    expect(a.Message).toBe(ASK_PIN);
+    expect(b).toEqual(a);
+  });
+
+  it("a Sequence that is no hop number is refused (400) and leaves no session", async () => {
+    const c = await rig.customer(nextPhone(), "Yaw Boateng", "en", PIN);
+    for (const Sequence of ["1; DROP TABLE transfers", "-1", "1.5", "0x10", true, { $gt: 0 }, [1]]) {
+      const sessionId = sid();
+      const r = await request(apps[0]!).post("/ussd/hubtel").set("x-fingate-secret", SECRET).send(hubtel(sessionId, c.msisdn, { Type: "Initiation", Message: "*384#", Sequence }));
+      expect([r.status, r.body], JSON.stringify(Sequence)).toEqual([400, { error: "bad request" }]);
+      expect(await rig.keysOf(sessionId)).toEqual([]);
+    }
+  });
+});
