@@ -1,8 +1,9 @@
 /**
  * Hubtel USSD: JSON with Type Initiation / Response / Release / Timeout, Mobile, SessionId,
  * ServiceCode, Message (the dial string on Initiation, the input afterwards), Operator (the caller's
- * network: "mtn", "vodafone", "airtel", "tigo" …) and Sequence (a number, or a string of digits).
- * The reply is JSON with Type "response" (continue) or "release" (end) and the screen in Message.
+ * network: "mtn", "vodafone", "airtel", "tigo", also as "mtn-gh" …) and Sequence (a number, or a
+ * string of digits). The reply is JSON with Type "response" (continue) or "release" (end) and the
+ * screen in Message.
  *
  * Retries: a hop is identified by its Sequence. Without one, by the ClientState Hubtel hands back
  * from our previous reply: every reply carries a ClientState derived from the hop it answers, so
@@ -43,11 +44,17 @@ export const HUBTEL_OPERATOR_NETWORKS: Readonly<Record<string, string>> = {
   glo: "62007",
 };
 
-/** The caller's network (MCC+MNC) from Hubtel's Operator; undefined when it names none known. */
+/**
+ * The caller's network (MCC+MNC) from Hubtel's Operator; undefined when it names none known. Hubtel
+ * also spells them with the country ("mtn-gh", "vodafone-gh": its SDK's list of USSD operators),
+ * read as the bare name unless the map names the suffixed one itself (before 2026-11-30 such a
+ * session was billed under the aggregator's networkCode, or not at all).
+ */
 export function operatorNetwork(operator: unknown, networks: Readonly<Record<string, string>>): string | undefined {
   if (typeof operator !== "string") return undefined;
   const name = operator.trim().toLowerCase();
-  return Object.hasOwn(networks, name) ? networkCodeOf(networks[name]) : undefined;
+  const known = [name, name.replace(/-gh$/, "")].find((n) => Object.hasOwn(networks, n));
+  return known === undefined ? undefined : networkCodeOf(networks[known]);
 }
 
 export function hubtelHop(name: string, hops: HopProcessor, options: DialectOptions = {}) {

@@ -4,12 +4,13 @@
  * Programmable Services reference and sample interaction (developers.hubtel.com, hubtel.readme.io)
  * and its SDK (github.com/hubtel/programmable-services-sdk-dotnet):
  * `Sequence` as a JSON string ("Sequence":"1" in Hubtel's own sample), `Platform`, a null
- * `ClientState`.
+ * `ClientState`, `Operator` capitalised ("Vodafone") or suffixed ("mtn-gh", as the SDK lists).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
 import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
 import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
 import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
@@ -42,6 +43,10 @@ async function post(instance: number, body: Body, aggregator = "hubtel"): Promis
   return r.body as Body;
 }
 
+async function settle(): Promise<void> {
+  await Promise.all(gateways.map((g) => g.hops.drain()));
+}
+
 beforeAll(async () => {
   rig = await openUssdRig({ code: "hubtel-protocol-bank", secret: "unused-at-secret-0123456789abcdef", instances: 0 });
   const secretKey = randomBytes(32);
@@ -52,6 +57,7 @@ beforeAll(async () => {
       logger: SILENT,
       institutionId: rig.bankId,
       aggregators: [
+        // No networkCode: a session is billed only under the network its Operator names.
         { name: "hubtel", dialect: "hubtel", secret: SECRET },
       ],
       secretKey,
@@ -108,6 +114,28 @@ describe("Hubtel's Sequence sent as a string (its own sample sends \"Sequence\":
       const r = await request(apps[0]!).post("/ussd/hubtel").set("x-fingate-secret", SECRET).send(hubtel(sessionId, c.msisdn, { Type: "Initiation", Message: "*384#", Sequence }));
       expect([r.status, r.body], JSON.stringify(Sequence)).toEqual([400, { error: "bad request" }]);
       expect(await rig.keysOf(sessionId)).toEqual([]);
+    }
+  });
+});
+
+describe("Hubtel's Operator names", () => {
+  it("'mtn-gh' (the SDK's spelling), 'Vodafone' and 'VODAFONE-GH' bill the session under that network's tariff", async () => {
+    const created = new Date(Date.now() - 60_000);
+    const tariffs = new SqlTariffStore(rig.test.db);
+    const mtn = randomUUID();
+    const vodafone = randomUUID();
+    const tag = randomBytes(3).toString("hex");
+    await tariffs.insertTelco({ id: mtn, code: `mtn-gh-${tag}`, name: "MTN Ghana", networkCodes: ["62001"], smppLinkIds: [], createdAt: created }, []);
+    await tariffs.insertTelco({ id: vodafone, code: `telecel-gh-${tag}`, name: "Telecel Ghana", networkCodes: ["62002"], smppLinkIds: [], createdAt: created }, []);
+    for (const [operator, telco] of [["mtn-gh", mtn], ["Vodafone", vodafone], ["VODAFONE-GH", vodafone]] as const) {
+      const c = await rig.customer(nextPhone(), "Efua Asante", "en", PIN);
+      const sessionId = sid();
+      const first = await post(0, hubtel(sessionId, c.msisdn, { Type: "Initiation", Sequence: 1, Message: "*384#", Operator: operator }));
+      await post(1, hubtel(sessionId, c.msisdn, { Sequence: 2, Message: "1", Operator: operator, ClientState: first.ClientState }));
+      await post(0, hubtel(sessionId, c.msisdn, { Type: "Timeout", Operator: operator }));
+      await settle();
+      const metered = await rig.test.db.query<{ telco_id: string | null }>("SELECT telco_id FROM metered_sessions WHERE session_id LIKE $1 || '@%'", [`hubtel:${sessionId}`]);
+      expect(metered.rows, operator).toEqual([{ telco_id: telco }]);
     }
   });
 });
