@@ -1,9 +1,9 @@
 /**
  * Hubtel USSD: JSON with Type Initiation / Response / Release / Timeout, Mobile, SessionId,
- * ServiceCode, Message (the dial string on Initiation, the input afterwards), Operator (the caller's
- * network: "mtn", "vodafone", "airtel", "tigo", also as "mtn-gh" …) and Sequence (a number, or a
- * string of digits). The reply is JSON with Type "response" (continue) or "release" (end) and the
- * screen in Message.
+ * ServiceCode (the code dialled, or on Programmable Services the service's id), Message (the dial
+ * string on Initiation, the input afterwards), Operator (the caller's network: "mtn", "vodafone",
+ * "airtel", "tigo", also as "mtn-gh" …) and Sequence (a number, or a string of digits). The reply is
+ * JSON with Type "response" (continue) or "release" (end) and the screen in Message.
  *
  * Retries: a hop is identified by its Sequence. Without one, by the ClientState Hubtel hands back
  * from our previous reply: every reply carries a ClientState derived from the hop it answers, so
@@ -20,6 +20,8 @@ import type { HopProcessor } from "./hop.js";
 
 const MAX_MESSAGE_CHARS = 182;
 const MAX_CLIENT_STATE_CHARS = 64;
+// A Programmable Services id: letters and digits, at least one letter (a run of digits is a short code).
+const SERVICE_ID_RE = /^(?=[0-9]*[A-Za-z])[A-Za-z0-9]{1,64}$/;
 
 /** What an aggregator's configuration tells the dialect (router.ts AggregatorConfig). */
 export interface DialectOptions {
@@ -73,9 +75,9 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
     }
     const msisdn = msisdnOf(body.Mobile);
     const message = textOf(body.Message, MAX_MESSAGE_CHARS);
-    const serviceCode = serviceCodeOf(typeof body.ServiceCode === "string" && !body.ServiceCode.startsWith("*") ? `*${body.ServiceCode}#` : body.ServiceCode);
+    const code = hubtelServiceCode(body.ServiceCode, options.serviceCode);
     const sequence = sequenceOf(body.Sequence);
-    if (!msisdn || message === null || !serviceCode || !servesCode(serviceCode, options.serviceCode) || sequence === undefined) {
+    if (!msisdn || message === null || !code || sequence === undefined) {
       res.status(400).json({ error: "bad request" });
       return;
     }
@@ -86,14 +88,14 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
       aggregator: name,
       sessionId,
       msisdn,
-      serviceCode,
+      serviceCode: code.serviceCode,
       mode: "single",
       text: initiation ? "" : message,
       hopKey,
       seq: sequence ?? undefined,
       opens: initiation,
       networkCode: operatorNetwork(body.Operator, options.operatorNetworks ?? HUBTEL_OPERATOR_NETWORKS),
-      shortcut: initiation && /^[*#0-9]+$/.test(message) ? shortcutOf(message, options.serviceCode ?? serviceCode) : [],
+      shortcut: initiation && code.dialBase && /^[*#0-9]+$/.test(message) ? shortcutOf(message, code.dialBase) : [],
     });
     res.json({
       SessionId: sessionId,
@@ -106,6 +108,20 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
       ClientState: createHash("sha256").update(sessionId).update("\u0000").update(hopKey).digest("base64url").slice(0, 12),
     });
   };
+}
+
+/**
+ * The request's service code, and the code a dial's shortcut follows (dialBase), or null when it
+ * names another service's code or none. ServiceCode is the code dialled ("711*2", "*711*2#") or,
+ * on Programmable Services, the service's id ("7c920dc49b7a40588c657119ce599044", its SDK's sample
+ * USSD request), with the dial in Message: Hubtel routes that id to this URL, so there is no code
+ * to check, and the configured code is the dial's base; without one a dial's extension cannot be
+ * told from a shortcut, and none is read. Such an id was refused as malformed before 2026-11-30.
+ */
+function hubtelServiceCode(value: unknown, configured: string | undefined): { serviceCode: string; dialBase?: string } | null {
+  if (typeof value === "string" && SERVICE_ID_RE.test(value)) return { serviceCode: configured ?? value, dialBase: configured };
+  const code = serviceCodeOf(typeof value === "string" && !value.startsWith("*") ? `*${value}#` : value);
+  return code && servesCode(code, configured) ? { serviceCode: code, dialBase: configured ?? code } : null;
 }
 
 /**

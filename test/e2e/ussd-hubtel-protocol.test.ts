@@ -3,8 +3,9 @@
  * instances sharing sessions in Redis, the real core on PostgreSQL). Shapes taken from Hubtel's
  * Programmable Services reference and sample interaction (developers.hubtel.com, hubtel.readme.io)
  * and its SDK (github.com/hubtel/programmable-services-sdk-dotnet):
- * `Sequence` as a JSON string ("Sequence":"1" in Hubtel's own sample), `Platform`, a null
- * `ClientState`, `Operator` capitalised ("Vodafone") or suffixed ("mtn-gh", as the SDK lists).
+ * - `Sequence` as a JSON string ("Sequence":"1" in Hubtel's own sample), `Platform`, a null
+ *   `ClientState`, `Operator` capitalised ("Vodafone") or suffixed ("mtn-gh", as the SDK lists);
+ * - `ServiceCode` the service's id ("7c920dc49b7a40588c657119ce599044") with the dial in `Message`.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import express from "express";
@@ -20,6 +21,7 @@ const PIN = "4827";
 const MAIN = "Welcome to fingate\n1. Balance\n2. Send money\n3. Mini-statement\n4. Withdraw cash\n5. Change PIN\n6. My account\n7. Language";
 const ASK_PIN = "Enter your PIN:";
 const WRONG_PIN = "Wrong PIN. Try again.\nEnter your PIN:";
+const SERVICE_ID = "7c920dc49b7a40588c657119ce599044";
 
 type Body = Record<string, unknown>;
 
@@ -59,6 +61,7 @@ beforeAll(async () => {
       aggregators: [
         // No networkCode: a session is billed only under the network its Operator names.
         { name: "hubtel", dialect: "hubtel", secret: SECRET },
+        { name: "hubtel-coded", dialect: "hubtel", secret: SECRET, serviceCode: "*384#" },
       ],
       secretKey,
       sessions: await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix }),
@@ -136,6 +139,33 @@ describe("Hubtel's Operator names", () => {
       await settle();
       const metered = await rig.test.db.query<{ telco_id: string | null }>("SELECT telco_id FROM metered_sessions WHERE session_id LIKE $1 || '@%'", [`hubtel:${sessionId}`]);
       expect(metered.rows, operator).toEqual([{ telco_id: telco }]);
+    }
+  });
+});
+
+describe("Hubtel's ServiceCode as the service's id (Programmable Services), the dial in Message", () => {
+  it("is served: the configured short code reads the dial's shortcut", async () => {
+    const c = await rig.customer(nextPhone(), "Akosua Darko", "en", PIN, 1_000_00n);
+    const sessionId = sid();
+    const first = await post(0, hubtel(sessionId, c.msisdn, { Type: "initiation", Sequence: 1, ServiceCode: SERVICE_ID, Message: "*384*1#" }), "hubtel-coded");
+    expect([first.Type, first.Message]).toEqual(["response", ASK_PIN]);
+    const balance = await post(1, hubtel(sessionId, c.msisdn, { Sequence: 2, ServiceCode: SERVICE_ID, Message: PIN, ClientState: first.ClientState }), "hubtel-coded");
+    expect([balance.Type, balance.Message]).toEqual(["release", "Your balance is KES 1,000.00."]);
+  });
+
+  it("is served without a configured short code too (the dial then opens the menu: its code cannot be told from a shortcut)", async () => {
+    const c = await rig.customer(nextPhone(), "Kwame Addo", "en", PIN, 1_000_00n);
+    const first = await post(1, hubtel(sid(), c.msisdn, { Type: "Initiation", Sequence: 1, ServiceCode: SERVICE_ID, Message: "*384*1#" }));
+    expect([first.Type, first.Message]).toEqual(["response", MAIN]);
+  });
+
+  it("an id that is no id (punctuation, too long) is refused (400) and leaves no session", async () => {
+    const c = await rig.customer(nextPhone(), "Abena Sarpong", "en", PIN);
+    for (const ServiceCode of ["7c920dc4-9b7a", "x".repeat(65), "abc def", "ab'c"]) {
+      const sessionId = sid();
+      const r = await request(apps[0]!).post("/ussd/hubtel").set("x-fingate-secret", SECRET).send(hubtel(sessionId, c.msisdn, { Type: "Initiation", Sequence: 1, ServiceCode, Message: "*384#" }));
+      expect([r.status, r.body], ServiceCode).toEqual([400, { error: "bad request" }]);
+      expect(await rig.keysOf(sessionId)).toEqual([]);
     }
   });
 });
