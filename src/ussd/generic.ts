@@ -13,6 +13,7 @@
  *                                       the service code's own segments is a shortcut
  *     "networkCode": "63902" }          optional: the caller's network (MCC+MNC), whose tariff
  *                                       bills the session (else the aggregator's networkCode)
+ * An optional field absent, null or "" is none; given, it must read as one (else 400).
  * Response: { "sessionId", "seq", "action": "continue" | "end", "message": "…" }
  * "end" (the network closed the session) answers { "sessionId", "action": "end", "message": "" }.
  */
@@ -43,8 +44,9 @@ export function genericHop(name: string, hops: HopProcessor, options: DialectOpt
     const serviceCode = serviceCodeOf(body.serviceCode);
     const input = textOf(body.input, MAX_INPUT_CHARS);
     const seq = typeof body.seq === "number" && Number.isInteger(body.seq) && body.seq >= 0 && body.seq <= MAX_SEQ ? body.seq : null;
-    const dial = typeof body.dialString === "string" && /^[*#0-9]{1,64}$/.test(body.dialString) ? body.dialString : "";
-    if (!msisdn || !serviceCode || !servesCode(serviceCode, options.serviceCode) || input === null || seq === null) {
+    const dial = optional(body.dialString, (v) => (typeof v === "string" && /^[*#0-9]{1,64}$/.test(v) ? v : undefined));
+    const networkCode = optional(body.networkCode, networkCodeOf);
+    if (!msisdn || !serviceCode || !servesCode(serviceCode, options.serviceCode) || input === null || seq === null || dial === null || networkCode === null) {
       res.status(400).json({ error: "bad request" });
       return;
     }
@@ -57,9 +59,19 @@ export function genericHop(name: string, hops: HopProcessor, options: DialectOpt
       text: event === "begin" ? "" : input,
       hopKey: `seq:${seq}`,
       seq,
-      networkCode: networkCodeOf(body.networkCode),
-      shortcut: event === "begin" && dial ? shortcutOf(dial, options.serviceCode ?? serviceCode) : [],
+      networkCode,
+      shortcut: event === "begin" && dial !== undefined ? shortcutOf(dial, options.serviceCode ?? serviceCode) : [],
     });
     res.json({ sessionId, seq, action: reply.end ? "end" : "continue", message: reply.text });
   };
+}
+
+/**
+ * An optional field: absent, null or "" is none (undefined); given, it must read as one, else null
+ * (refused). Before 2026-11-30 a networkCode or dialString that did not read was dropped: the
+ * session was billed under the aggregator's network, or the dial's shortcut was ignored.
+ */
+function optional<T>(value: unknown, read: (value: unknown) => T | undefined): T | undefined | null {
+  if (value === undefined || value === null || value === "") return undefined;
+  return read(value) ?? null;
 }

@@ -190,6 +190,35 @@ describe("input that is not well-formed text", () => {
   });
 });
 
+describe("generic: an optional field given that is not one", () => {
+  const begin = (sessionId: string, more: Record<string, unknown>) =>
+    generic({ sessionId, msisdn: "+254712960100", serviceCode: "*384#", event: "begin", seq: 0, input: "", ...more });
+
+  it("a networkCode that is no MCC+MNC, or a dialString that is no dial, is refused (400), not dropped, and leaves no session", async () => {
+    const bad = [
+      { networkCode: "MTN" },
+      { networkCode: "6390" },
+      { networkCode: 63902 },
+      { networkCode: "63902\n" },
+      { dialString: "*384*a#" },
+      { dialString: "*384*1#; DROP TABLE transfers" },
+      { dialString: ["*384*1#"] },
+    ];
+    for (const [n, more] of bad.entries()) {
+      const r = await begin(`gen-opt-${n}`, more);
+      expect([r.status, r.body], JSON.stringify(more)).toEqual([400, { error: "bad request" }]);
+      await expectNoSession(`gen:gen-opt-${n}`);
+    }
+  });
+
+  it("absent, null or empty they are none: the session opens", async () => {
+    for (const [n, more] of [{}, { networkCode: null, dialString: null }, { networkCode: "", dialString: "" }].entries()) {
+      const r = await begin(`gen-opt-none-${n}`, more);
+      expect([r.status, r.body.action], JSON.stringify(more)).toEqual([200, "continue"]);
+    }
+  });
+});
+
 describe("the IP allow-list", () => {
   const begin = (name: string, sessionId: string) =>
     request(env.app)
