@@ -18,6 +18,7 @@ import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
 import type { SessionStore } from "../../src/menus/engine/session-store.js";
 import { buildServices, type CoreServices } from "../../src/services.js";
 import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
+import { DEFAULT_BUDGET, isGsm7, measure } from "../../src/ussd/gsm.js";
 import type { HopLimits, HopLogger } from "../../src/ussd/hop-types.js";
 import { openTestDb, type TestDb } from "./db.js";
 import { SYSTEM } from "./ussd-env.js";
@@ -221,13 +222,16 @@ export async function openUssdRig(options: {
   };
 }
 
-/** The text on the air ("CON "/"END " taken off) and the budget it must fit: UCS-2 80 units, else GSM-7 182 septets. */
+/**
+ * The text on the air ("CON "/"END " taken off) and the budget it must fit: GSM-7 (GSM 03.38's
+ * basic set and extension table, as the gateway's pager counts it: src/ussd/gsm.ts) 182 septets,
+ * else UCS-2 80 units. As sent: a no-break space left in a reply (the pager sends them as spaces)
+ * needs UCS-2 here.
+ */
 export function airBudget(reply: string): { body: string; encoding: "ucs2" | "gsm7"; length: number; limit: number } {
   const body = reply.replace(/^(CON|END) /, "");
-  // Printable ASCII but the backtick is in GSM-7 (the extension characters take two septets); anything else needs UCS-2.
-  if (/[^\n\x20-\x5f\x61-\x7e]/.test(body)) return { body, encoding: "ucs2", length: body.length, limit: 80 };
-  const septets = [...body].reduce((n, ch) => n + ("^{}\\[~]|".includes(ch) ? 2 : 1), 0);
-  return { body, encoding: "gsm7", length: septets, limit: 182 };
+  if (!isGsm7(body)) return { body, encoding: "ucs2", length: body.length, limit: DEFAULT_BUDGET.ucs2Units };
+  return { body, encoding: "gsm7", length: measure(body).length, limit: DEFAULT_BUDGET.gsm7Chars };
 }
 
 /** Every reply fits one screen of its encoding. */
