@@ -75,7 +75,9 @@ export function africasTalkingEvents(name: string, hops: HopProcessor, logger: H
       return;
     }
     const status = typeof body.status === "string" ? body.status : "";
-    await hops.endSession(name, sessionId, endReasonOf(status));
+    // Its session ids are never handed out again: the record is kept closed, so a hop of the
+    // session delivered after this notice is not taken for an unknown session and metered again.
+    await hops.endSession(name, sessionId, endReasonOf(status), undefined, { keepClosed: true });
     // `input` and `lastAppResponse` may hold a PIN or a balance: they are never logged.
     logger.info(
       {

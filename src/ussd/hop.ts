@@ -36,10 +36,22 @@ interface HopState {
   /**
    * The hop was refused as no hop of this session (Africa's Talking: a text that does not extend
    * the last answered one, or the continuation of a session unknown here). Answered END: nothing
-   * runs, is written, closed or metered, and its input (an answer to no screen of ours) is not
-   * logged.
+   * runs, and its input (an answer to no screen of ours) is not logged. The telco carried that END
+   * and bills the session: out of order, the session's record notes it (refusedEnd) and is metered
+   * with it when it ends; expired, the session is closed and metered as that one screen.
    */
   refused?: "out of order" | "expired";
+}
+
+/** How endSession leaves a session it ends. */
+export interface EndOptions {
+  /**
+   * Keep its record, closed, until its idle TTL lapses, instead of deleting it: a hop of it
+   * delivered late hears that the session has ended and is not metered again (without the record
+   * it would be a session unknown here, metered as one of its own). Only for aggregators whose
+   * session ids are never handed out again (Africa's Talking): a reused id would find it closed.
+   */
+  keepClosed?: boolean;
 }
 
 /** How long a begin that ends its predecessor waits for the lock held elsewhere before going ahead without it. */
@@ -96,7 +108,10 @@ export class HopProcessor {
       reply = answer ?? this.plain(this.languageOf(key, req.msisdn, hop), this.overBudget(key, hop), true);
       if (!answer) this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId, ms: Date.now() - started }, "ussd hop over budget");
     }
-    if (reply.end && !hop.closed && !hop.refused) this.closeAfterErrorEnd(key, req, hop.seenHop, started);
+    // An out-of-order refusal leaves the session open (a spurious hop must not end it): its record notes the END.
+    if (reply.end && !hop.closed && hop.refused !== "out of order") {
+      this.closeAfterErrorEnd(key, req, hop.seenHop, started, hop.refused === "expired" ? "err.session_expired" : "err.session_ended");
+    }
     const input = hop.secretInput ? "[pin]" : hop.stale ? "[stale]" : hop.refused ? `[${hop.refused}]` : redactedInput(req);
     this.deps.logger.info(
       { aggregator: req.aggregator, session: req.sessionId, input, end: reply.end, ms: Date.now() - started },
@@ -137,12 +152,13 @@ export class HopProcessor {
    * network that numbers sessions restarts one with a "begin", and a begin it re-delivers (our
    * response was lost) must get the same answer again, not end the session it opened and meter it.
    */
-  async endSession(aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"] = "abort", unlessLastHop?: string): Promise<void> {
+  async endSession(aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"] = "abort", unlessLastHop?: string, options: EndOptions = {}): Promise<void> {
     const key = `${aggregator}:${sessionId}`;
+    const once = () => this.endOnce(key, aggregator, sessionId, reason, unlessLastHop, options.keepClosed === true);
     const ending = this.mutex.run(key, async () => {
       // A refused write (our lock lapsed and another hop took the session on) is read again and
       // ended afresh: the network's end stands. Twice refused, the caller fails and the notice is retried.
-      if (!(await this.endOnce(key, aggregator, sessionId, reason, unlessLastHop)) && !(await this.endOnce(key, aggregator, sessionId, reason, unlessLastHop))) {
+      if (!(await once()) && !(await once())) {
         throw new Error("ussd session end not applied: other hops kept taking the session over");
       }
     });
@@ -161,7 +177,7 @@ export class HopProcessor {
    * a hop does. Should the lock stay busy (a lock left by a crashed instance lives 10 s), the end
    * goes ahead without it rather than be lost. Metered once the end is written, so a session that goes on is not metered yet.
    */
-  private async endOnce(key: string, aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"], unlessLastHop?: string): Promise<boolean> {
+  private async endOnce(key: string, aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"], unlessLastHop: string | undefined, keepClosed: boolean): Promise<boolean> {
     // A begin that ends its predecessor has a caller waiting for its answer: a short wait. A
     // network's end notice can wait as long as a hop would for the session: a hop under way on
     // another instance (a slow first hop, the very reason the network gave up) commits its record
@@ -171,9 +187,10 @@ export class HopProcessor {
     const record = decodeRecord(lock ? lock.value : await this.deps.sessions.get(key));
     const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
     const keep = redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS;
-    const writes: SessionWrite[] = keep ? [] : [{ key, value: null }];
+    const closed = keepClosed && record ? encodeRecord(endedRecord(record)) : null;
+    const writes: SessionWrite[] = keep ? [] : [closed ? { key, value: closed, ttlSec: this.limits.idleTtlSec } : { key, value: null }];
     if (lock && !(await this.commitOrUnlock(key, lock, writes))) return false;
-    if (!lock && !keep) await this.deps.sessions.delete(key);
+    if (!lock && !keep) await (closed ? this.deps.sessions.set(key, closed, this.limits.idleTtlSec) : this.deps.sessions.delete(key));
     if (!keep && record && !record.closed) this.ended(aggregator, sessionId, record, reason);
     return true;
   }
@@ -262,11 +279,11 @@ export class HopProcessor {
    * generic session open and unmetered for good (no notice follows our END). Only a process that
    * stops meanwhile still loses the close (logged as the metering's own retries are).
    */
-  private closeAfterErrorEnd(key: string, req: HopRequest, seenHop: string | null | undefined, startedAtMs: number): void {
+  private closeAfterErrorEnd(key: string, req: HopRequest, seenHop: string | null | undefined, startedAtMs: number, retryAnswer: string): void {
     const deadline = Date.now() + this.limits.lockTtlMs + this.limits.lockWaitMs;
     const attempt = async (): Promise<void> => {
       for (;;) {
-        const applied = await this.rewriteLocked(key, (record) => this.errorEndClose(key, req, record, seenHop, startedAtMs));
+        const applied = await this.rewriteLocked(key, (record) => this.errorEndClose(key, req, record, seenHop, startedAtMs, retryAnswer));
         if (applied === true) return;
         if (Date.now() >= deadline) {
           this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId }, "ussd session not closed: another instance kept its lock");
@@ -288,14 +305,18 @@ export class HopProcessor {
    * stage, from the hop's start. (Before 2026-11-30 it was not metered at all.) A hop that never
    * read the session (busy, the store down) and finds nothing cannot tell a session that never
    * began from one ended and forgotten meanwhile (Africa's Talking's notice, already metered): it
-   * meters nothing.
+   * meters nothing. The same holds for Africa's Talking's continuation of a session unknown here
+   * (err.session_expired: its record lapsed or was evicted, the session unmetered): before
+   * 2026-12-16 it was not metered. One already ended by Africa's Talking's notice is not unknown:
+   * the notice leaves its record closed (endSession's keepClosed). `retryAnswer` is what a retry
+   * of the hop hears (the refusal's own answer again; after a failure, that the session ended).
    */
-  private errorEndClose(key: string, req: HopRequest, record: SessionRecord | null, seenHop: string | null | undefined, startedAtMs: number): Rewrite {
+  private errorEndClose(key: string, req: HopRequest, record: SessionRecord | null, seenHop: string | null | undefined, startedAtMs: number, retryAnswer: string): Rewrite {
     const hop = this.digest(key, req.hopKey);
     if (!record) {
       if (seenHop !== null) return NO_REWRITE;
       const first: SessionRecord = { v: 1, msisdn: req.msisdn, menu: null, reply: { lines: [] }, ends: true, page: 0, consumed: 0, hop, seq: req.seq, nav: 0, closed: false, startedAtMs, network: req.networkCode };
-      return this.closeWith(key, req, first, hop);
+      return this.closeWith(key, req, first, hop, retryAnswer);
     }
     if (record.closed || record.msisdn !== req.msisdn) return NO_REWRITE;
     // A later hop was answered meanwhile (the aggregator's retry, on another instance, while this
@@ -303,11 +324,13 @@ export class HopProcessor {
     if (seenHop !== undefined && record.hop !== hop && record.hop !== seenHop) return NO_REWRITE;
     // Our END is a screen shown; when the hop stored its own screen (over budget), it stood in for that one.
     const menu = record.menu && record.hop !== hop ? { ...record.menu, stages: record.menu.stages + 1 } : record.menu;
-    return this.closeWith(key, req, { ...record, menu }, hop);
+    return this.closeWith(key, req, { ...record, menu }, hop, retryAnswer);
   }
 
-  private closeWith(key: string, req: HopRequest, record: SessionRecord, hop: string): Rewrite {
-    const closed: SessionRecord = { ...record, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, hop };
+  private closeWith(key: string, req: HopRequest, record: SessionRecord, hop: string, retryAnswer: string): Rewrite {
+    // Our END is the session's last screen, counted here: an out-of-order refusal before it is not.
+    const { refusedEnd: _superseded, ...open } = record;
+    const closed: SessionRecord = { ...open, reply: { lines: [{ key: retryAnswer }] }, ends: true, page: 0, closed: true, hop };
     const writes = [{ key, value: encodeRecord(closed), ttlSec: this.limits.idleTtlSec }];
     return { writes, applied: () => this.ended(req.aggregator, req.sessionId, closed, "end") };
   }
@@ -322,7 +345,8 @@ export class HopProcessor {
       sessionId,
       msisdn: record.msisdn,
       networkCode: record.network ?? null,
-      stages: (record.menu?.stages ?? 0) + record.nav + 1,
+      // The first menu, flow stages, paging hops, and an out-of-order refusal's END if it was the last screen.
+      stages: (record.menu?.stages ?? 0) + record.nav + 1 + (record.refusedEnd ? 1 : 0),
       startedAt: new Date(record.startedAtMs),
       // The start was stamped by the instance that opened the session: a clock behind it here
       // must not make the end come first (the meter refuses such a session, and it goes unbilled).
@@ -524,9 +548,13 @@ export class HopProcessor {
       // next one: Africa's Talking's text is every input so far, so this is no hop of the session as
       // we answered it (out of order, or another session's text under its id). Running its extra
       // segments as the answer to the current screen could read them as a PIN or an amount; it is
-      // refused and the session left as it was, so the last hop's retry still gets its answer.
+      // refused and the session left where it was (only refusedEnd is noted), so the last hop's
+      // retry still gets its answer and the real next hop still runs.
       state.refused = "out of order";
-      return reply(this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.out_of_order", true));
+      const refusal = this.plain(record.menu?.lang ?? this.deps.menu.defaultLanguage, "err.out_of_order", true);
+      // Noted once (a retry of it adds nothing): metered with the session should it end here.
+      if (record.refusedEnd) return reply(refusal);
+      return { reply: refusal, writes: [{ key, value: encodeRecord({ ...record, refusedEnd: true }), ttlSec: this.limits.idleTtlSec }] };
     }
     if (record && isStale(record, req, segments.length)) {
       // An older hop than the last answered one, delivered late (its input was for an earlier
@@ -542,8 +570,10 @@ export class HopProcessor {
       // a session whose record is gone (lapsed, evicted, or ended by the network's notice before
       // this late hop). Its inputs answered screens of that session: run as a new dial they would
       // offer its payment again under a new id, and against the main menu they are choices nobody
-      // made. Nothing is written (the caller's resume point stays for the next dial) and nothing
-      // metered (the notice may have metered the session already). A text of up to three segments
+      // made. Nothing runs; the caller's resume point stays for the next dial. The END is metered
+      // as a session of its own screen, once (handle: closeAfterErrorEnd stores it closed, and a
+      // retry replays it); a session the notice already metered is not unknown here (its record is
+      // kept closed until it lapses, endSession's keepClosed). A text of up to three segments
       // cannot be told apart this way: Africa's Talking sends the first hop of a shortcut dial
       // (*384*2*0712345678*100#) with its segments as `text`, and no field marks a first hop, so
       // such a text still opens the shortcut (firstHopShortcut).
@@ -586,6 +616,8 @@ export class HopProcessor {
       next = await this.advance(record, input, ctx);
       if (req.mode === "cumulative") next.consumed = Math.max(record.consumed, segments.length);
     }
+    // The session went on: an out-of-order refusal before this hop was not its last screen.
+    delete next.refusedEnd;
     const answer = this.answerOf(next);
     next.page = answer.page;
     next.out = { end: answer.end, text: answer.text };
@@ -778,6 +810,12 @@ function isStale(record: SessionRecord, req: HopRequest, segments: number): bool
  */
 function offerAnswered(next: SessionRecord): SessionRecord {
   return next.menu ? { ...next, menu: { ...next.menu, stages: next.menu.stages + 1 } } : next;
+}
+
+/** A session's record once the network ended it: closed, and any hop of it again hears that it has ended. */
+function endedRecord(record: SessionRecord): SessionRecord {
+  const { refusedEnd: _metered, ...rest } = record;
+  return { ...rest, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true };
 }
 
 /** A flow's last screen that is still being paged (a long receipt) is over: nothing to continue. */

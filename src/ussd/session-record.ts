@@ -36,6 +36,12 @@ export interface SessionRecord {
   offer?: { menu: MenuState; reply: Reply };
   /** A resume point was written for this session (so it is deleted when the session ends). */
   resumable?: boolean;
+  /**
+   * Africa's Talking: a hop was refused as out of order (answered END, nothing run) since the last
+   * answered one. If the session ends without going on, that END was its last screen, metered
+   * with the others; the next hop that runs clears it (the session went on past it).
+   */
+  refusedEnd?: true;
 }
 
 // Records larger than this are a bug (a flow keeping too much); refuse to store them.

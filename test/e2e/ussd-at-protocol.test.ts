@@ -32,7 +32,7 @@ const stored = (sessionId: string) => rig.redis.get(`${rig.prefix}at:${sessionId
 const form = (app: express.Express, fields: Record<string, string>) => request(app).post("/ussd/at").set("x-fingate-secret", SECRET).type("form").send(fields);
 
 describe("Africa's Talking: a text that does not extend the last answered one", () => {
-  it("is refused (END) without running it: no money moves, nothing is stored, the last hop's retry gets its answer, the next hop runs", async () => {
+  it("is refused (END) without running it: no money moves, the session stays where it was, the last hop's retry gets its answer, the next hop runs", async () => {
     const payer = await rig.customer("+254712760001", "Rose Chebet", "en", "4827", 1_000_00n);
     const payee = await rig.customer("+254712760002", "Peter Otieno", "en", "5831", 0n);
     const id = "atp-order-1";
@@ -53,7 +53,9 @@ describe("Africa's Talking: a text that does not extend the last answered one", 
 
     await rig.instances[0]!.gateway.hops.drain();
     await rig.instances[1]!.gateway.hops.drain();
-    expect(await stored(id)).toBe(record);
+    // The record only notes the refusal's END, metered with the session should it end there
+    // (ussd-metering-refused); the real next hop below clears it.
+    expect(JSON.parse((await stored(id))!)).toEqual({ ...JSON.parse(record!), refusedEnd: true });
     expect(await rig.counts()).toEqual(before);
     expect(await rig.balance(payer.walletAccountId)).toBe(1_000_00n);
 
@@ -87,7 +89,7 @@ describe("Africa's Talking: a text that does not extend the last answered one", 
 });
 
 describe("Africa's Talking: the continuation of a session the gateway does not know", () => {
-  it("ends with 'session expired' instead of running its inputs, stores nothing, and leaves the caller's resume point", async () => {
+  it("ends with 'session expired' instead of running its inputs, stores only that END, and leaves the caller's resume point", async () => {
     await rig.customer("+254712760006", "Grace Wambui", "en", "4827", 500_00n);
     await rig.customer("+254712760007", "Paul Mwangi", "en", "5831", 0n);
     const id = "atp-lost-1";
@@ -102,12 +104,15 @@ describe("Africa's Talking: the continuation of a session the gateway does not k
       const r = await rig.post(instance, id, "+254712760006", "2*0712760007*100*1");
       expect([r.status, r.text]).toEqual([200, EXPIRED]);
     }
-    expect((await rig.post(0, id, "+254712760006", "2*0712760007*100*1*4827")).text).toBe(EXPIRED);
     await rig.instances[0]!.gateway.hops.drain();
     await rig.instances[1]!.gateway.hops.drain();
-    // Nothing stored under the session (no main menu, no closed record), nothing metered or moved.
-    expect(await rig.keysOf(id)).toEqual([]);
-    expect(await rig.counts()).toEqual(before);
+    // That END ended the session: a later hop of it hears so. No main menu is stored under the
+    // session, only its END, closed (and metered as that one screen: ussd-metering-refused);
+    // nothing moved.
+    expect((await rig.post(0, id, "+254712760006", "2*0712760007*100*1*4827")).text).toBe("END This session has ended. Please dial again.");
+    expect(JSON.parse((await stored(id))!)).toMatchObject({ menu: null, closed: true, consumed: 0 });
+    expect(await rig.keysOf(id)).toEqual([`${rig.prefix}at:${id}`]);
+    expect(await rig.counts()).toMatchObject({ transfers: before.transfers, customers: before.customers, pins: before.pins });
 
     // Dialling again offers to continue where the lost session was.
     expect((await rig.post(1, "atp-lost-2", "+254712760006", "")).text).toBe("CON You were interrupted. Continue where you left off?\n1. Continue\n2. Start again");

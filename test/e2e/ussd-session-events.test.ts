@@ -106,8 +106,10 @@ describe("Africa's Talking end-of-session notification (PostgreSQL + Redis, two 
     const [{ id }] = (await rig.test.db.query<{ id: string }>("SELECT session_id AS id FROM metered_sessions WHERE session_id LIKE $1 || '@%'", [`at:${sessionId}`])).rows as [{ id: string }];
     const charge = await rig.ledger.getTransfer(sessionChargeTransferId(rig.bankId, id));
     expect(charge).toMatchObject({ debitAccountId: customer.walletAccountId, creditAccountId: systemAccountId(rig.bankId, { kind: "telco_payable", telcoId }), amountMinor: 20n });
-    // Forgotten in Redis: no record, no lock.
-    expect(await rig.keysOf(sessionId)).toEqual([]);
+    // No lock left in Redis; the record is kept closed until it lapses (a late hop of the session
+    // hears that it has ended, and is not metered again).
+    expect(await rig.keysOf(sessionId)).toEqual([`${rig.prefix}at:${sessionId}`]);
+    expect(JSON.parse((await rig.redis.get(`${rig.prefix}at:${sessionId}`))!)).toMatchObject({ closed: true, ends: true });
 
     await event(0, sessionId, "Incomplete", {}, phone);
     const replays = await Promise.all(["Incomplete", "Incomplete", "Failed", "Expired"].map((status, i) => event(i % 2, sessionId, status, {}, phone)));

@@ -18,10 +18,12 @@ describe("a session record lost mid-flow", () => {
     await sessions.delete("at:lr1");
     // Before 2026-11-30 this opened the main menu, and the next input was read as a choice on it.
     expect(await channel.hops.handle(hop("lr1", "2*peter*100*1"))).toEqual({ end: true, text: EXPIRED });
-    expect(await channel.hops.handle(hop("lr1", "2*peter*100*1*4827"))).toEqual({ end: true, text: EXPIRED });
+    // That END ended the session (the telco carried it): its retry hears it again, a later hop that the session has ended.
+    expect(await channel.hops.handle(hop("lr1", "2*peter*100*1"))).toEqual({ end: true, text: EXPIRED, replayed: true });
+    expect(await channel.hops.handle(hop("lr1", "2*peter*100*1*4827"))).toEqual({ end: true, text: "This session has ended. Please dial again." });
     await channel.hops.drain();
-    // Nothing stored for the unknown session (no main menu, no closed record metered).
-    expect(await sessions.get("at:lr1")).toBeNull();
+    // No main menu stored for the unknown session: only its END, closed (metered as that one screen: ussd-metering-refused).
+    expect(JSON.parse((await sessions.get("at:lr1"))!)).toMatchObject({ menu: null, closed: true, consumed: 0 });
     expect(bank.sends.size).toBe(0);
   });
 

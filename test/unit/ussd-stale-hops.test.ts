@@ -147,10 +147,12 @@ describe("Africa's Talking: a shorter cumulative text after a longer one", () =>
     // The amount hop ("2*peter*1234"), delayed, and the very first hop, re-delivered late.
     for (const text of ["2*peter*1234", "2*peter", ""]) expect((await at(app, text)).text, text).toBe(last.text);
     // A text as long as the one consumed but not it is no hop of this session: refused (END),
-    // nothing run or stored (before 2026-11-30 it was taken for an older hop and shown this screen).
+    // nothing run (before 2026-11-30 it was taken for an older hop and shown this screen). The
+    // session stays where it was; its record only notes the refusal, for the metering should the
+    // session end there.
     expect((await at(app, "2*peter*1234*2")).text).toBe("END This request does not continue your session. Nothing was done. Please dial again.");
     expect(failures()).toBe(0);
-    expect(await sessions.get("at:as1")).toBe(stored);
+    expect(JSON.parse((await sessions.get("at:as1"))!)).toEqual({ ...JSON.parse(stored!), refusedEnd: true });
 
     // The real retry of the newest hop gets its stored answer (the stale hop did not overwrite it).
     expect((await at(app, "2*peter*1234*1")).text).toBe(last.text);
