@@ -283,9 +283,12 @@ export class HopProcessor {
     const deadline = Date.now() + this.limits.lockTtlMs + this.limits.lockWaitMs;
     const attempt = async (): Promise<void> => {
       for (;;) {
-        const applied = await this.rewriteLocked(key, (record) => this.errorEndClose(key, req, record, seenHop, startedAtMs, retryAnswer));
-        if (applied === true) return;
+        // A store that failed (the very failure our END may have answered) is tried again too:
+        // giving up at once left the session unmetered after a blip of Redis.
+        const tried = await settle(this.rewriteLocked(key, (record) => this.errorEndClose(key, req, record, seenHop, startedAtMs, retryAnswer)));
+        if (tried.applied === true) return;
         if (Date.now() >= deadline) {
+          if (tried.failure !== undefined) throw tried.failure;
           this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId }, "ussd session not closed: another instance kept its lock");
           return;
         }
@@ -314,7 +317,8 @@ export class HopProcessor {
   private errorEndClose(key: string, req: HopRequest, record: SessionRecord | null, seenHop: string | null | undefined, startedAtMs: number, retryAnswer: string): Rewrite {
     const hop = this.digest(key, req.hopKey);
     if (!record) {
-      if (seenHop !== null) return NO_REWRITE;
+      // A hop that never read the session is taken for a session of its own only when it can be nothing else.
+      if (seenHop !== null && !(seenHop === undefined && opensSession(req))) return NO_REWRITE;
       const first: SessionRecord = { v: 1, msisdn: req.msisdn, menu: null, reply: { lines: [] }, ends: true, page: 0, consumed: 0, hop, seq: req.seq, nav: 0, closed: false, startedAtMs, network: req.networkCode };
       return this.closeWith(key, req, first, hop, retryAnswer);
     }
@@ -759,6 +763,15 @@ const CLOSE_RETRY_MS = 100;
 /** Waits between tries of a session's metering; past the last, it is given up (and logged). */
 const METER_RETRY_MS = [200, 1_000, 5_000];
 
+/** A try's outcome without its throw: applied, or the failure it threw (undefined when it did not). */
+async function settle(work: Promise<boolean> | null): Promise<{ applied: boolean | null; failure?: unknown }> {
+  try {
+    return { applied: await work };
+  } catch (failure) {
+    return { applied: false, failure };
+  }
+}
+
 /** The work's result, or null once ms have passed (one timer and one promise: this wraps every hop). */
 function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
   return new Promise<T | null>((resolve, reject) => {
@@ -810,6 +823,14 @@ function isStale(record: SessionRecord, req: HopRequest, segments: number): bool
  */
 function offerAnswered(next: SessionRecord): SessionRecord {
   return next.menu ? { ...next, menu: { ...next.menu, stages: next.menu.stages + 1 } } : next;
+}
+
+/**
+ * The hop can only be its session's first: Africa's Talking's empty text (a shortcut dial's first
+ * text cannot be told from a continuation), Hubtel's Initiation, USSD over SMPP's begin.
+ */
+function opensSession(req: HopRequest): boolean {
+  return req.mode === "cumulative" ? req.text === "" : req.opens === true || req.fresh === true;
 }
 
 /** A session's record once the network ended it: closed, and any hop of it again hears that it has ended. */

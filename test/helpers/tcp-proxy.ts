@@ -2,6 +2,8 @@
  * A TCP proxy in front of a shared service (PostgreSQL, Redis), so that a test can take the
  * service away from one client of its own without touching the service itself: `stall()` keeps
  * the connections open but silent (bytes are held, not lost), `resume()` lets them through again,
+ * `refuse()` cuts every connection and every new one at once while still listening, until
+ * `accept()` (a service that went down and came back at the same address: its clients reconnect),
  * `close()` stops listening and cuts every connection (new ones are refused).
  */
 import net from "node:net";
@@ -12,6 +14,8 @@ export interface TcpProxy {
   url(targetUrl: string): string;
   stall(): void;
   resume(): void;
+  refuse(): void;
+  accept(): void;
   close(): Promise<void>;
 }
 
@@ -19,12 +23,17 @@ export async function openTcpProxy(targetHost: string, targetPort: number): Prom
   const sockets = new Set<net.Socket>();
   const held: (() => void)[] = [];
   let stalled = false;
+  let refusing = false;
   const forward = (from: net.Socket, to: net.Socket) =>
     from.on("data", (chunk: Buffer) => {
       if (stalled) held.push(() => to.write(chunk));
       else to.write(chunk);
     });
   const server = net.createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(targetPort, targetHost);
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -54,6 +63,14 @@ export async function openTcpProxy(targetHost: string, targetPort: number): Prom
     resume() {
       stalled = false;
       for (const send of held.splice(0)) send();
+    },
+    refuse() {
+      refusing = true;
+      held.length = 0;
+      for (const s of sockets) s.destroy();
+    },
+    accept() {
+      refusing = false;
     },
     async close() {
       held.length = 0;
