@@ -305,14 +305,15 @@ export class HopProcessor {
    * What closing a session after our error END writes. A session with no record whose hop read
    * none (seenHop null: its first hop failed, or was refused, before any screen was stored) showed
    * that END alone, and the telco bills it all the same: it is stored closed and metered as one
-   * stage, from the hop's start. (Before 2026-11-30 it was not metered at all.) A hop that never
-   * read the session (busy, the store down) and finds nothing cannot tell a session that never
-   * began from one ended and forgotten meanwhile (Africa's Talking's notice, already metered): it
-   * meters nothing. The same holds for Africa's Talking's continuation of a session unknown here
-   * (err.session_expired: its record lapsed or was evicted, the session unmetered): before
-   * 2026-12-16 it was not metered. One already ended by Africa's Talking's notice is not unknown:
-   * the notice leaves its record closed (endSession's keepClosed). `retryAnswer` is what a retry
-   * of the hop hears (the refusal's own answer again; after a failure, that the session ended).
+   * stage, from the hop's start. (Before 2026-11-30 it was not metered at all.) So is Africa's
+   * Talking's continuation of a session unknown here (err.session_expired: its record lapsed or was
+   * evicted, the session unmetered; before 2026-12-16 not metered): one its notice already ended is
+   * not unknown, the notice leaves its record closed (endSession's keepClosed). A hop that never
+   * read the session (busy, the store down) and finds nothing is metered so only when it can only
+   * be a first hop (opensSession; before 2026-12-16 never); any other cannot tell a session that
+   * never began from one ended and forgotten meanwhile (a notice that deletes, already metered),
+   * and meters nothing. `retryAnswer` is what a retry of the hop hears (the refusal's own answer
+   * again; after a failure, that the session ended).
    */
   private errorEndClose(key: string, req: HopRequest, record: SessionRecord | null, seenHop: string | null | undefined, startedAtMs: number, retryAnswer: string): Rewrite {
     const hop = this.digest(key, req.hopKey);
@@ -833,8 +834,12 @@ function opensSession(req: HopRequest): boolean {
   return req.mode === "cumulative" ? req.text === "" : req.opens === true || req.fresh === true;
 }
 
-/** A session's record once the network ended it: closed, and any hop of it again hears that it has ended. */
+/**
+ * A session's record once the network ended it: closed, and any hop of it again hears that it has
+ * ended. One our END already closed stays as it is: its last hop's retry still gets that END.
+ */
 function endedRecord(record: SessionRecord): SessionRecord {
+  if (record.closed) return record;
   const { refusedEnd: _metered, ...rest } = record;
   return { ...rest, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true };
 }

@@ -207,6 +207,17 @@ describe("Africa's Talking dialect over fakes", () => {
     expect((await hop(app, "s13", "+254700000010", "1*2*3*4")).text).toBe("END This session has ended. Please dial again.");
   });
 
+  it("a session our END closed keeps that END through the notice: a retry of its last hop after the notice gets the same answer", async () => {
+    const { bank, app } = setup();
+    bank.addCustomer("+254700000011", "Mary Wanjiru", { pin: "4827" });
+    for (const text of ["", "1"]) await hop(app, "s14", "+254700000011", text);
+    const balance = (await hop(app, "s14", "+254700000011", "1*4827")).text;
+    expect(balance).toMatch(/^END Your balance is /);
+    const ev = await request(app).post("/ussd/at/events").set("x-fingate-secret", SECRET).type("form").send({ sessionId: "s14", status: "Success" });
+    expect(ev.status).toBe(200);
+    expect((await hop(app, "s14", "+254700000011", "1*4827")).text).toBe(balance);
+  });
+
   it("answers within the budget when a dependency is slow, truthfully about money", async () => {
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const slowSend = setup({}, {
