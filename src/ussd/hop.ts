@@ -307,10 +307,10 @@ export class HopProcessor {
    * that END alone, and the telco bills it all the same: it is stored closed and metered as one
    * stage, from the hop's start. (Before 2026-11-30 it was not metered at all.) So is Africa's
    * Talking's continuation of a session unknown here (err.session_expired: its record lapsed or was
-   * evicted, the session unmetered; before 2026-12-16 not metered): one its notice already ended is
+   * evicted, the session unmetered; before 2026-11-30 not metered): one its notice already ended is
    * not unknown, the notice leaves its record closed (endSession's keepClosed). A hop that never
    * read the session (busy, the store down) and finds nothing is metered so only when it can only
-   * be a first hop (opensSession; before 2026-12-16 never); any other cannot tell a session that
+   * be a first hop (opensSession; before 2026-11-30 never); any other cannot tell a session that
    * never began from one ended and forgotten meanwhile (a notice that deletes, already metered),
    * and meters nothing. `retryAnswer` is what a retry of the hop hears (the refusal's own answer
    * again; after a failure, that the session ended).
@@ -622,7 +622,8 @@ export class HopProcessor {
       if (req.mode === "cumulative") next.consumed = Math.max(record.consumed, segments.length);
     }
     // The session went on: an out-of-order refusal before this hop was not its last screen.
-    delete next.refusedEnd;
+    // (Deleted only when present: the common hop keeps the record's shape.)
+    if (next.refusedEnd) delete next.refusedEnd;
     const answer = this.answerOf(next);
     next.page = answer.page;
     next.out = { end: answer.end, text: answer.text };

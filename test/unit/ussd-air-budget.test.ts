@@ -1,7 +1,7 @@
 /**
  * The e2e tests' air-budget check (test/helpers/ussd-rig.ts airBudget, expectOnAir) must judge a
  * reply's encoding as the gateway's pager does: GSM-7 (GSM 03.38's basic set and extension table,
- * 182 septets) unless a character needs UCS-2 (80 units). Before 2026-12-16 it took any character
+ * 182 septets) unless a character needs UCS-2 (80 units). Before 2026-11-30 it took any character
  * outside printable ASCII (é, è, à, ü, Ñ, ß …) for UCS-2 and held French screens to 80. And the
  * USSD channel's own table (src/ussd/gsm.ts) must be the SMS channel's (src/sms/gsm-alphabet.ts),
  * which encodes the septets: channels may not import each other, so the two are compared here.
