@@ -6,7 +6,7 @@ import { verifyLedger } from "./infra/db/ledger-verify.js";
 import { verifyAuditChain } from "./infra/db/audit-store.js";
 import { verifyLedgerAgainstAudit } from "./infra/db/ledger-audit-verify.js";
 import { checkAuditAnchor, readAnchorFile, takeAuditAnchor } from "./infra/db/audit-anchor.js";
-import { formatAnchor, InvalidAnchor, parseAnchor, type AuditAnchor } from "./core/audit/anchor.js";
+import { AuditChainUnverified, formatAnchor, InvalidAnchor, parseAnchor, type AuditAnchor } from "./core/audit/anchor.js";
 import { createPlatformKey } from "./infra/db/api-key-store.js";
 import { dialCommand } from "./cli/dial.js";
 
@@ -22,8 +22,9 @@ commands:
                    of a file the gateway appends to, FINGATE_AUDIT_ANCHOR_FILE), also check that
                    the chains still hold the anchored entries with their hashes: entries cut
                    from the end, which a walk alone cannot see, are named
-  audit anchor     print one line naming each chain's head (seq and hash) now: keep it outside
-                   the database (a ticket, a bank's records) to verify against later
+  audit anchor     walk both audit hash chains, then print one line naming each chain's head (seq
+                   and hash): keep it outside the database (a ticket, a bank's records) to verify
+                   against later. Exit 1, printing nothing to keep, when a chain does not verify
   admin create-platform-key
                    issue a platform-operator API key for the admin API; the secret is printed
                    once and stored only as a hash
@@ -127,8 +128,16 @@ async function anchorOption(args: string[]): Promise<AuditAnchor | undefined> {
 async function auditAnchor(): Promise<number> {
   const anchor = await withDatabase(async (db) => {
     await migrate(db);
-    return takeAuditAnchor(db);
+    // Walks both chains first: an anchor over a broken chain would vouch for the break.
+    return takeAuditAnchor(db).catch((error: unknown) => {
+      if (error instanceof AuditChainUnverified) return error;
+      throw error;
+    });
   });
+  if (anchor instanceof AuditChainUnverified) {
+    console.error(anchor.message);
+    return 1;
+  }
   console.log(formatAnchor(anchor));
   return 0;
 }

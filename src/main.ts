@@ -13,6 +13,7 @@ import { resolvePinKey } from "./infra/auth/pin-key.js";
 import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
 import { CoalescedAccountReads } from "./infra/db/coalesced-account-reads.js";
 import { startAnchorWriter } from "./infra/db/audit-anchor.js";
+import { AuditChainUnverified } from "./core/audit/anchor.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
 import { describeDatabase, openDatabase, withoutStatementTimeout } from "./infra/db/open.js";
@@ -65,13 +66,17 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     cashOutTimeoutSec: config.agentCashOutTimeoutSec,
     readCacheMs: config.readCacheMs,
   });
-  // Anchors of the audit chains outside the database (FINGATE_AUDIT_ANCHOR_FILE): a path that cannot be written stops the start.
+  // Anchors of the audit chains outside the database (FINGATE_AUDIT_ANCHOR_FILE): a path that cannot be written stops the start;
+  // chains that do not verify are reported as errors (tampering, for an operator) and get no anchor.
   const anchors = config.auditAnchorFile
     ? await startAnchorWriter({
       db,
       file: config.auditAnchorFile,
       everyMs: config.auditAnchorEveryMs,
-      onError: (error) => logger.warn({ err: error, file: config.auditAnchorFile }, "audit anchor not written"),
+      onError: (error) => {
+        if (error instanceof AuditChainUnverified) logger.error({ err: error, file: config.auditAnchorFile }, "audit chains do not verify: no anchor written");
+        else logger.warn({ err: error, file: config.auditAnchorFile }, "audit anchor not written");
+      },
     })
     : undefined;
   const stopSweep = startExpirySweep(ledger, config.ledger.expirySweepMs, logger);

@@ -1,63 +1,22 @@
 // Anchors of the audit chains: a line copied out of the gateway that still names entries cut from
 // a chain's end after the head row was moved back with them, which a walk of the chain alone
 // cannot see (what remains is a valid chain).
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AuditEntryInput } from "../../src/core/audit/audit-entry.js";
 import { formatAnchor, parseAnchor } from "../../src/core/audit/anchor.js";
 import { loadConfig } from "../../src/config.js";
 import { checkAuditAnchor, takeAuditAnchor } from "../../src/infra/db/audit-anchor.js";
 import { readHead, SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
-import { PostgresDb, type SqlDb } from "../../src/infra/db/sql.js";
+import { PostgresDb } from "../../src/infra/db/sql.js";
 import { createLogger } from "../../src/infra/log.js";
 import { buildGateway } from "../../src/main.js";
-import { openTestDb, STORE_KINDS, TEST_DATABASE_URL, type StoreKind, type TestDb } from "../helpers/db.js";
+import { cli, cutTail, entries, onOwnDb, pinEntry, T0, twoChains } from "../helpers/audit-anchor-kit.js";
+import { STORE_KINDS, TEST_DATABASE_URL } from "../helpers/db.js";
 import { PLATFORM_KEY, bearer, openAdmin, registerCustomer, type AdminFixture } from "./admin-fixture.js";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const T0 = new Date("2026-11-29T09:00:00.000Z");
-
-const entry = (i: number): AuditEntryInput => ({
-  actorType: "customer", actorId: `c-${i}`, action: "transfer.submit", channel: "ussd", outcome: "ok", subject: `acct-${i}`, payload: { i },
-});
-const pinEntry = (i: number): AuditEntryInput => ({ ...entry(i), action: "pin.verify", subject: `cust-${i}` });
-const entries = (from: number, n: number, make = entry) => Array.from({ length: n }, (_, k) => make(from + k));
-
-/** What a superuser can do: switch the audit triggers off for a transaction. */
-async function asSuperuser(db: SqlDb, sql: string, params: unknown[] = []): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.query("SET LOCAL session_replication_role = replica");
-    await tx.query(sql, params);
-  });
-}
-
-/** Cuts a chain's entries after `keep` and moves its head back onto entry `keep`: the chain left is valid. */
-async function cutTail(db: SqlDb, chain: number, keep: number): Promise<void> {
-  await asSuperuser(db, "DELETE FROM audit_log WHERE chain = $1 AND seq > $2", [chain, keep]);
-  await asSuperuser(db, "UPDATE audit_head SET last_seq = $2, last_hash = (SELECT hash FROM audit_log WHERE chain = $1 AND seq = $2) WHERE id = $1", [chain, keep]);
-}
-
-async function onOwnDb(run: (db: SqlDb, t: TestDb) => Promise<void>, kind: StoreKind = "postgres"): Promise<void> {
-  const own = await openTestDb(kind, { maxConnections: 2 });
-  try {
-    await run(own.db, own);
-  } finally {
-    await own.cleanup();
-  }
-}
-
-/** A fresh pair of chains: 10 entries on chain 1, 4 PIN attempts on chain 2. */
-async function twoChains(db: SqlDb): Promise<SqlAuditLog> {
-  const log = new SqlAuditLog(db, () => T0);
-  await log.append(entries(1, 10));
-  await log.append(entries(1, 4, pinEntry));
-  return log;
-}
 
 describe("audit anchors on PostgreSQL", () => {
   it("an anchor names each chain's head; it holds while the chains only grow", async () => {
@@ -118,21 +77,6 @@ describe("audit anchors on PostgreSQL", () => {
     });
   });
 });
-
-/** Runs `tsx src/cli.ts …args` against a test schema. */
-function cli(schema: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli.ts"), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, LOG_LEVEL: "silent" },
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    child.once("exit", (code) => resolve({ code, out, err }));
-  });
-}
 
 describe("fingate audit anchor / audit verify --anchor", () => {
   it("prints an anchor line; verify with it holds, and names the tail cut that verify without it passes", async () => {

@@ -76,6 +76,18 @@ export function parseAnchor(line: string): AuditAnchor {
   return anchor;
 }
 
+/**
+ * Refused: the chains do not verify up to the entries an anchor would name. An anchor binds every
+ * entry before it, so one taken over a broken chain would vouch for the break: a later cut of the
+ * tail back to it, or a rewrite up to it, would then pass `verify --anchor`.
+ */
+export class AuditChainUnverified extends Error {
+  constructor(readonly problems: string[]) {
+    super(`refusing to anchor the audit chains: they do not verify (${problems.join("; ")}); an anchor taken now would vouch for this, see fingate audit verify`);
+    this.name = "AuditChainUnverified";
+  }
+}
+
 /** What the store found for an anchored point. */
 export interface AnchorFinding {
   /** The hash stored at the point's seq, null when no such entry is there (or, scoped, none the caller sees). */

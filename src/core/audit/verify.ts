@@ -11,9 +11,14 @@ export class ChainVerifier {
   private broken: BrokenLink | undefined;
   private checkedCount = 0;
 
-  /** `genesis`: the prev_hash of the chain's first entry (genesisHash of its chain). */
-  constructor(genesis: string = GENESIS_HASH) {
+  /**
+   * `genesis`: the prev_hash of the chain's first entry (genesisHash of its chain). To check only
+   * the entries after one already trusted (an anchor verified earlier), pass that entry's hash and
+   * its seq as `afterSeq`: the walk then starts at entry afterSeq + 1.
+   */
+  constructor(genesis: string = GENESIS_HASH, afterSeq = 0n) {
     this.prevHash = genesis;
+    this.expectedSeq = afterSeq + 1n;
   }
 
   /** Returns the broken link found so far, if any; records after a break are ignored. */

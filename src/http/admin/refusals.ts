@@ -10,6 +10,8 @@ export const REFUSALS = {
   forbidden: [403, "this API key's role may not do this"],
   not_found: [404, "no such resource"],
   not_configured: [501, "this gateway runs without the service this endpoint needs"],
+  // Audit
+  audit_chain_unverified: [409, "the audit chains do not verify, so no anchor is taken: one would vouch for the break (the platform operator's verify names where)"],
   // Institutions and keys
   institution_not_found: [404, "no such institution"],
   institution_code_taken: [409, "an institution with this code exists"],

@@ -1,6 +1,7 @@
 import { open, readFile } from "node:fs/promises";
-import { AUDIT_CHAINS, type AuditChain } from "../../core/audit/audit-entry.js";
+import { AUDIT_CHAINS, genesisHash, type AuditChain, type AuditVerifyResult } from "../../core/audit/audit-entry.js";
 import {
+  AuditChainUnverified,
   formatAnchor,
   InvalidAnchor,
   judgeAnchor,
@@ -11,36 +12,66 @@ import {
   type AuditAnchor,
 } from "../../core/audit/anchor.js";
 import { visibleTo } from "./admin-queries.js";
+import { verifyChainSegment, walkAuditChains } from "./audit-store.js";
 import type { SqlExecutor } from "./sql.js";
 
 /** Both heads, read in one statement (one snapshot). */
 const HEADS = `SELECT id, last_seq::text AS seq, last_hash AS hash FROM audit_head WHERE id = ANY($1::smallint[]) ORDER BY id`;
 
-/**
- * The platform's anchor: each chain's head (its last entry's seq and hash) now. An empty chain is
- * anchored at seq 0 with its genesis hash.
- */
-export async function takeAuditAnchor(db: SqlExecutor, now: Date = new Date()): Promise<AuditAnchor> {
+async function readHeads(db: SqlExecutor): Promise<AnchorPoint[]> {
   const heads = await db.query<{ id: number; seq: string; hash: string }>(HEADS, [AUDIT_CHAINS]);
   if (heads.rows.length !== AUDIT_CHAINS.length) throw new Error("audit_head lacks a chain's row: the audit migrations have not run");
-  return { at: now, points: heads.rows.map((r) => ({ chain: r.id as AuditChain, seq: BigInt(r.seq), hash: r.hash })) };
+  return heads.rows.map((r) => ({ chain: r.id as AuditChain, seq: BigInt(r.seq), hash: r.hash }));
 }
 
-// An institution's newest entry on a chain, up to the head (a row beyond it is forged, for the walk to name).
+const brokenAt = (chain: AuditChain, result: AuditVerifyResult) => `chain ${chain} is broken at entry ${result.firstBroken!.seq}: ${result.firstBroken!.reason}`;
+
+/**
+ * The platform's anchor: each chain's head (its last entry's seq and hash), once the chain is
+ * verified up to it; AuditChainUnverified when it is not. An empty chain is anchored at seq 0 with
+ * its genesis hash. Without `since`, both chains are walked from their genesis, as `audit verify`
+ * walks them. With `since` (an anchor taken earlier, by this process or read from the anchor
+ * file), that anchor must still hold and only the entries after it are walked.
+ */
+export async function takeAuditAnchor(db: SqlExecutor, now: Date = new Date(), since?: AuditAnchor): Promise<AuditAnchor> {
+  if (!since) {
+    const walked = await walkAuditChains(db);
+    if (!walked.ok) throw new AuditChainUnverified([brokenAt(walked.firstBroken!.chain ?? 1, walked)]);
+    return { at: now, points: walked.heads };
+  }
+  const heads = await readHeads(db);
+  const held = await checkAuditAnchor(db, since);
+  if (!held.ok) throw new AuditChainUnverified(held.problems.map((p) => `the anchor of ${since.at?.toISOString() ?? "before"} no longer holds on chain ${p.chain}: ${p.reason}`));
+  for (const head of heads) {
+    const from = since.points.find((p) => p.chain === head.chain) ?? { chain: head.chain, seq: 0n, hash: genesisHash(head.chain) };
+    const result = await verifyChainSegment(db, from, head);
+    if (!result.ok) throw new AuditChainUnverified([brokenAt(head.chain, result)]);
+  }
+  return { at: now, points: heads };
+}
+
+// An institution's newest entry on a chain, up to $3 (a point the chain was verified up to).
 const NEWEST_OWN = `SELECT a.seq::text AS seq, a.hash FROM audit_log a
-  WHERE a.chain = $2::smallint AND a.seq <= (SELECT last_seq FROM audit_head WHERE id = $2::smallint) AND ${visibleTo("a")}
+  WHERE a.chain = $2::smallint AND a.seq <= $3::bigint AND ${visibleTo("a")}
   ORDER BY a.seq DESC LIMIT 1`;
 
 /**
  * A bank's anchor: on each chain, its own newest entry (one it sees in its audit query, so the
- * anchor tells it nothing of other banks' entries, not even how many there are). A chain without
- * any of its entries is left out; null when it has none at all.
+ * anchor tells it nothing of other banks' entries, not even how many there are), among those up
+ * to `verified`: the heads a walk found each chain intact up to (walkAuditChains). The entries
+ * from the bank's one to that head are walked again now, so that the anchored hash is the one the
+ * walk saw (it links to the verified head's hash); AuditChainUnverified when they do not. A chain
+ * without any of its entries is left out; null when it has none at all.
  */
-export async function takeInstitutionAnchor(db: SqlExecutor, institutionId: string, now: Date = new Date()): Promise<AuditAnchor | null> {
+export async function takeInstitutionAnchor(db: SqlExecutor, institutionId: string, verified: AnchorPoint[], now: Date = new Date()): Promise<AuditAnchor | null> {
   const points: AnchorPoint[] = [];
-  for (const chain of AUDIT_CHAINS) {
-    const row = (await db.query<{ seq: string; hash: string }>(NEWEST_OWN, [institutionId, chain])).rows[0];
-    if (row) points.push({ chain, seq: BigInt(row.seq), hash: row.hash });
+  for (const head of verified) {
+    const row = (await db.query<{ seq: string; hash: string }>(NEWEST_OWN, [institutionId, head.chain, head.seq.toString()])).rows[0];
+    if (!row) continue;
+    const own: AnchorPoint = { chain: head.chain, seq: BigInt(row.seq), hash: row.hash };
+    const result = await verifyChainSegment(db, own, head);
+    if (!result.ok) throw new AuditChainUnverified([brokenAt(head.chain, result)]);
+    points.push(own);
   }
   return points.length === 0 ? null : { at: now, points };
 }
@@ -88,18 +119,37 @@ async function appendLine(file: string, line: string): Promise<void> {
 }
 
 export interface AnchorWriter {
-  /** Takes an anchor and appends it when a head moved since the last line this writer wrote. */
+  /**
+   * Takes an anchor, verifying the entries appended since the last one, and appends it when a head
+   * moved since the last line this writer wrote. Once the chains fail to verify it writes no more
+   * anchors (a break stays), and each call throws that AuditChainUnverified again without a walk.
+   */
   writeNow(): Promise<boolean>;
   /** Stops the timer and writes a last anchor (a failure is logged, not thrown). */
   stop(): Promise<void>;
 }
 
+const samePoints = (a: AuditAnchor, b: AuditAnchor) => formatAnchor({ points: a.points }) === formatAnchor({ points: b.points });
+
+/** The file's last anchor, to verify on from; undefined (walk from the genesis) when it has none to read. */
+async function lastAnchorIn(file: string): Promise<AuditAnchor | undefined> {
+  try {
+    return await readAnchorFile(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * FINGATE_AUDIT_ANCHOR_FILE: the gateway appends an anchor line to a file outside the database at
  * start, every `everyMs` while a head has moved, and at shutdown, so that entries cut from a
- * chain's end later are named by `fingate audit verify --anchor-file`. The first write happens
- * here and its failure stops the start (a path that cannot be written is a configuration error);
- * later failures are logged and retried at the next tick. Several instances may append to one file.
+ * chain's end later are named by `fingate audit verify --anchor-file`. Each anchor is taken only
+ * over verified chains: the first from the file's last anchor (or from the genesis when the file
+ * has none), each later one from the one before, so a tick walks what was appended since. The
+ * first write happens here: a path that cannot be written stops the start (a configuration
+ * error); chains that do not verify do not (they are reported through onError, and no anchor is
+ * written any more). Later failures are reported and retried at the next tick. Several instances
+ * may append to one file.
  */
 export async function startAnchorWriter(options: {
   db: SqlExecutor;
@@ -107,28 +157,38 @@ export async function startAnchorWriter(options: {
   everyMs: number;
   onError: (error: unknown) => void;
 }): Promise<AnchorWriter> {
-  let last = "";
+  let last = await lastAnchorIn(options.file);
+  let written: AuditAnchor | undefined;
+  let refused: AuditChainUnverified | undefined;
   let running: Promise<boolean> | null = null;
+  const write = async (): Promise<boolean> => {
+    if (refused) throw refused;
+    try {
+      const anchor = await takeAuditAnchor(options.db, new Date(), last);
+      last = anchor;
+      if (written && samePoints(anchor, written)) return false;
+      await appendLine(options.file, formatAnchor(anchor));
+      written = anchor;
+      return true;
+    } catch (error) {
+      if (error instanceof AuditChainUnverified) refused = error;
+      throw error;
+    }
+  };
   const writeNow = (): Promise<boolean> => {
     // One write at a time: a slow disk must not pile up ticks.
-    running ??= (async () => {
-      try {
-        const anchor = await takeAuditAnchor(options.db);
-        const heads = anchor.points.map((p) => `${p.chain}=${p.seq}:${p.hash}`).join(" ");
-        if (heads === last) return false;
-        await appendLine(options.file, formatAnchor(anchor));
-        last = heads;
-        return true;
-      } finally {
-        running = null;
-      }
-    })();
+    running ??= write().finally(() => {
+      running = null;
+    });
     return running;
   };
   try {
     await writeNow();
   } catch (error) {
-    throw new Error(`FINGATE_AUDIT_ANCHOR_FILE: cannot append an anchor to ${options.file}: ${error instanceof Error ? error.message : String(error)}`);
+    if (!(error instanceof AuditChainUnverified)) {
+      throw new Error(`FINGATE_AUDIT_ANCHOR_FILE: cannot append an anchor to ${options.file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    options.onError(error);
   }
   const timer = setInterval(() => void writeNow().catch(options.onError), options.everyMs);
   timer.unref();

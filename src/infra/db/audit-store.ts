@@ -13,6 +13,7 @@ import {
   type Channel,
 } from "../../core/audit/audit-entry.js";
 import { canonicalContent, MAX_AUDIT_BATCH, prepareEntry, type PreparedEntry } from "../../core/audit/chain.js";
+import type { AnchorPoint } from "../../core/audit/anchor.js";
 import { ChainVerifier } from "../../core/audit/verify.js";
 import type { SqlDb, SqlExecutor } from "./sql.js";
 
@@ -249,20 +250,33 @@ export interface VerifyOptions {
  * chain 1 first). The entries checked are both chains' together.
  */
 export async function verifyAuditChain(db: SqlExecutor, options: VerifyOptions = {}): Promise<AuditVerifyResult> {
+  const { heads: _heads, ...result } = await walkAuditChains(db, options);
+  return result;
+}
+
+/** A walk's verdict, with the head each chain was found intact up to (all of them only when ok). */
+export interface WalkedChains extends AuditVerifyResult {
+  heads: AnchorPoint[];
+}
+
+/** verifyAuditChain, also naming the entries it verified each chain up to: points an anchor may name. */
+export async function walkAuditChains(db: SqlExecutor, options: VerifyOptions = {}): Promise<WalkedChains> {
   // Rows no chain walk reads (their CHECKs dropped by a superuser) would otherwise pass unseen.
   const stray = await db.query<{ chain: number; seq: string }>(STRAY, [AUDIT_CHAINS]);
   if (stray.rows[0]) {
     const { chain, seq } = stray.rows[0];
-    return { ok: false, checked: 0, firstBroken: { chain: chain as AuditChain, seq: BigInt(seq), reason: "an entry lies outside both chains (forged)" } };
+    return { ok: false, checked: 0, heads: [], firstBroken: { chain: chain as AuditChain, seq: BigInt(seq), reason: "an entry lies outside both chains (forged)" } };
   }
   let checked = 0;
+  const heads: AnchorPoint[] = [];
   for (const chain of AUDIT_CHAINS) {
     const progress = options.onProgress && ((n: number) => options.onProgress!(checked + n));
-    const result = await verifyOneChain(db, chain, { ...options, onProgress: progress });
+    const { result, head } = await verifyOneChain(db, chain, { ...options, onProgress: progress });
     checked += result.checked;
-    if (!result.ok) return { ok: false, checked, firstBroken: { chain, ...result.firstBroken! } };
+    if (!result.ok) return { ok: false, checked, heads, firstBroken: { chain, ...result.firstBroken! } };
+    heads.push({ chain, seq: head.lastSeq, hash: head.lastHash });
   }
-  return { ok: true, checked };
+  return { ok: true, checked, heads };
 }
 
 /**
@@ -271,14 +285,32 @@ export async function verifyAuditChain(db: SqlExecutor, options: VerifyOptions =
  * in between are walked up to that head. Since the head and its rows commit together, any row the
  * head points at is visible by then, and a row seen beyond it is forged.
  */
-async function verifyOneChain(db: SqlExecutor, chain: AuditChain, options: VerifyOptions): Promise<AuditVerifyResult> {
-  const pageSize = Math.min(Math.max(1, Math.trunc(options.pageSize ?? 1_000)), 10_000);
+async function verifyOneChain(db: SqlExecutor, chain: AuditChain, options: VerifyOptions): Promise<{ result: AuditVerifyResult; head: AuditHead }> {
+  const pageSize = pageSizeOf(options);
   const verifier = new ChainVerifier(genesisHash(chain));
   let last = await walk(db, chain, verifier, 0n, null, pageSize, options.onProgress);
   const head = await readHead(db, chain);
   if (!verifier.done && last < head.lastSeq) last = await walk(db, chain, verifier, last, head.lastSeq, pageSize, options.onProgress);
-  return verifier.finish(head);
+  return { result: verifier.finish(head), head };
 }
+
+/**
+ * Verifies the entries of one chain after `from` (trusted: checked earlier, e.g. the last anchor
+ * taken) through `to`, and that `to`'s hash is the one the last of them has: only the rows in
+ * between are read, so anchoring every few minutes costs what was appended since, not the chain.
+ * `from` at seq 0 with the chain's genesis hash walks from the start. Rows after `to` are not
+ * read (a full walk names rows forged beyond the head).
+ */
+export async function verifyChainSegment(db: SqlExecutor, from: AnchorPoint, to: AnchorPoint, options: VerifyOptions = {}): Promise<AuditVerifyResult> {
+  if (from.chain !== to.chain) throw new Error("verifyChainSegment: both ends must be of one chain");
+  const verifier = new ChainVerifier(from.hash, from.seq);
+  if (to.seq > from.seq) await walk(db, to.chain, verifier, from.seq, to.seq, pageSizeOf(options), options.onProgress);
+  const result = verifier.finish({ lastSeq: to.seq, lastHash: to.hash });
+  if (result.firstBroken) result.firstBroken.chain = to.chain;
+  return result;
+}
+
+const pageSizeOf = (options: VerifyOptions) => Math.min(Math.max(1, Math.trunc(options.pageSize ?? 1_000)), 10_000);
 
 /** Feeds a chain's rows after `after` (up to `until`) to the verifier; returns the last seq read. */
 async function walk(

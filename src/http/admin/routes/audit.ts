@@ -1,10 +1,18 @@
 import { z } from "zod";
 import type { Access } from "../../../core/access/types.js";
 import { auditPage, type AuditPosition } from "../../../infra/db/admin-queries.js";
-import { verifyAuditChain } from "../../../infra/db/audit-store.js";
+import { verifyAuditChain, walkAuditChains } from "../../../infra/db/audit-store.js";
 import { checkAuditAnchor, takeAuditAnchor, takeInstitutionAnchor } from "../../../infra/db/audit-anchor.js";
-import { formatAnchor, InvalidAnchor, parseAnchor, type AnchorCheck, type AuditAnchor } from "../../../core/audit/anchor.js";
-import { API_PREFIX, invalid, PLATFORM_ONLY, reply, route, type AnyRoute } from "../registry.js";
+import {
+  AuditChainUnverified,
+  formatAnchor,
+  InvalidAnchor,
+  parseAnchor,
+  type AnchorCheck,
+  type AnchorPoint,
+  type AuditAnchor,
+} from "../../../core/audit/anchor.js";
+import { API_PREFIX, invalid, PLATFORM_ONLY, refuse, reply, route, type AnyRoute, type Reply } from "../registry.js";
 import { institutionParams, queryInt } from "../schemas.js";
 import type { AdminServices } from "../services.js";
 
@@ -90,10 +98,11 @@ function toPosition(cursor: string): AuditPosition {
 }
 
 export function auditRoutes(s: AdminServices): AnyRoute[] {
+  const verdict = sharedVerdict(s);
   return [
     queryAudit(s, "queryAudit", BANK_AUDIT, AUDITORS, "The institution's audit entries, newest first: its configuration, its keys' actions, its customers"),
-    verifyBankAudit(s, sharedVerdict(s)),
-    anchorBankAudit(s),
+    verifyBankAudit(s, verdict),
+    anchorBankAudit(s, verdict),
     queryAudit(s, "queryPlatformAudit", PLATFORM_AUDIT, PLATFORM_ONLY, "Every audit entry, newest first"),
     verifyAudit(s, "verifyPlatformAudit", `${PLATFORM_AUDIT}/verify`, PLATFORM_ONLY),
     anchorAudit(s),
@@ -109,7 +118,14 @@ const bankVerdictOut = z.object({
   anchor: anchorCheckOut.optional(),
 });
 
-type BankVerdict = { ok: boolean; checkedAt: Date };
+type BankVerdict = {
+  ok: boolean;
+  checkedAt: Date;
+  /** The entry the walk found each chain intact up to (when ok): banks' anchors are taken up to these. */
+  heads: AnchorPoint[];
+  /** Each bank's anchor over this walk, taken once (walking from its entry to the head again costs). */
+  anchors: Map<string, Promise<AuditAnchor | null>>;
+};
 
 /**
  * One walk of the chains at a time, its verdict reused for a minute: each bank's auditors could
@@ -121,7 +137,7 @@ function sharedVerdict(s: AdminServices, ttlMs = BANK_VERDICT_TTL_MS): () => Pro
     const now = Date.now();
     if (last && now - last.at < ttlMs) return last.verdict;
     const checkedAt = new Date(now);
-    const verdict = verifyAuditChain(s.db).then((v) => ({ ok: v.ok, checkedAt }));
+    const verdict = walkAuditChains(s.db).then((v) => ({ ok: v.ok, checkedAt, heads: v.heads, anchors: new Map() }));
     const current = { at: now, verdict };
     last = current;
     // A failed walk is not kept: the next call walks again.
@@ -160,40 +176,66 @@ function verifyBankAudit(s: AdminServices, verdict: () => Promise<BankVerdict>):
 
 /**
  * A bank's anchor: its own newest entry on each chain (seq and hash), which it can see in its audit
- * query anyway; the chains' heads would tell it how many entries every bank wrote.
+ * query anyway; the chains' heads would tell it how many entries every bank wrote. Taken only over
+ * chains the shared walk found intact, up to the heads that walk reached (so an entry of the last
+ * minute may not be in it yet), and once per walk for each bank.
  */
-function anchorBankAudit(s: AdminServices): AnyRoute {
+function anchorBankAudit(s: AdminServices, verdict: () => Promise<BankVerdict>): AnyRoute {
   return route({
     id: "anchorAudit",
     method: "get",
     path: `${BANK_AUDIT}/anchor`,
-    summary: "An anchor of the institution's newest audit entries, to keep outside the gateway and verify against later",
+    summary: "An anchor of the institution's newest audit entries (up to the last walk of the chains, at most a minute old), to keep outside the gateway and verify against later",
     tag: "audit",
     access: AUDITORS,
     params: institutionParams,
     success: { status: 200, description: "the anchor", schema: anchorOut },
+    refusals: ["audit_chain_unverified"],
     async handle({ institution }) {
-      const at = new Date();
-      return reply(anchorReply(await takeInstitutionAnchor(s.db, institution!.id, at), at));
+      const walked = await verdict();
+      // No details: where a chain broke places every bank's entries (the platform operator's verify names it).
+      if (!walked.ok) return refuse("audit_chain_unverified");
+      const id = institution!.id;
+      let taken = walked.anchors.get(id);
+      if (!taken) {
+        taken = takeInstitutionAnchor(s.db, id, walked.heads);
+        walked.anchors.set(id, taken);
+        // A failed take is not kept: the next call tries again.
+        taken.catch(() => {
+          if (walked.anchors.get(id) === taken) walked.anchors.delete(id);
+        });
+      }
+      return anchored(() => taken, () => refuse("audit_chain_unverified"));
     },
   });
 }
 
-/** The platform operator's anchor: both chains' heads now. */
+/** The platform operator's anchor: both chains' heads now, once a walk of both found them intact. */
 function anchorAudit(s: AdminServices): AnyRoute {
   return route({
     id: "anchorPlatformAudit",
     method: "get",
     path: `${PLATFORM_AUDIT}/anchor`,
-    summary: "An anchor of both audit chains' heads, to keep outside the gateway and verify against later",
+    summary: "Walk both audit chains, then give an anchor of their heads, to keep outside the gateway and verify against later",
     tag: "audit",
     access: PLATFORM_ONLY,
     success: { status: 200, description: "the anchor", schema: anchorOut },
+    refusals: ["audit_chain_unverified"],
     async handle() {
-      const at = new Date();
-      return reply(anchorReply(await takeAuditAnchor(s.db, at), at));
+      return anchored(() => takeAuditAnchor(s.db), (error) => refuse("audit_chain_unverified", error.problems.map((message) => ({ path: "chains", message }))));
     },
   });
+}
+
+/** Replies with the anchor taken, or with `refused` when the chains do not verify (no anchor then). */
+async function anchored(take: () => Promise<AuditAnchor | null>, refused: (error: AuditChainUnverified) => Reply): Promise<Reply> {
+  try {
+    const anchor = await take();
+    return reply(anchorReply(anchor, anchor?.at ?? new Date()));
+  } catch (error) {
+    if (error instanceof AuditChainUnverified) return refused(error);
+    throw error;
+  }
 }
 
 function queryAudit(s: AdminServices, id: string, path: string, access: Access, summary: string): AnyRoute {

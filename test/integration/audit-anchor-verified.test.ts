@@ -1,0 +1,189 @@
+// An anchor binds every entry before it, so one taken over a chain that no longer verifies would
+// vouch for the tampering: cut the tail back to it (or rewrite up to it) and `verify --anchor`
+// passes. Every way of taking one (`fingate audit anchor`, the admin routes, the anchor file
+// writer) walks the chains first and refuses when they do not verify.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditChainUnverified, formatAnchor, parseAnchor } from "../../src/core/audit/anchor.js";
+import { startAnchorWriter, takeAuditAnchor } from "../../src/infra/db/audit-anchor.js";
+import type { SqlDb, SqlExecutor } from "../../src/infra/db/sql.js";
+import { alterEntry, cli, cutTail, entries, onOwnDb, pinEntry, T0, twoChains } from "../helpers/audit-anchor-kit.js";
+import { STORE_KINDS } from "../helpers/db.js";
+import { PLATFORM_KEY, bearer, openAdmin, registerCustomer, type AdminFixture } from "./admin-fixture.js";
+
+/** `db`, counting the audit entries read by the chain walks' page queries. */
+function countingReads(db: SqlDb): { db: SqlExecutor; read: () => number } {
+  let read = 0;
+  const counting: SqlExecutor = {
+    exec: (script) => db.exec(script),
+    async query<R>(text: string, params?: unknown[], name?: string) {
+      const result = await db.query<R>(text, params, name);
+      if (text.includes("FROM audit_log WHERE chain = $3 AND seq > $1::bigint")) read += result.rows.length;
+      return result;
+    },
+  };
+  return { db: counting, read: () => read };
+}
+
+describe("taking an anchor verifies the chains first", () => {
+  it.each(STORE_KINDS)("an altered entry on either chain refuses the anchor, naming it (%s)", async (kind) => {
+    await onOwnDb(async (db) => {
+      await twoChains(db);
+      await alterEntry(db, 1, 4);
+      const refused = takeAuditAnchor(db, T0);
+      await expect(refused).rejects.toBeInstanceOf(AuditChainUnverified);
+      await expect(refused).rejects.toThrow("chain 1 is broken at entry 4: content does not match its hash (altered)");
+    }, kind);
+    await onOwnDb(async (db) => {
+      await twoChains(db);
+      await alterEntry(db, 2, 3);
+      await expect(takeAuditAnchor(db, T0)).rejects.toThrow("chain 2 is broken at entry 3: content does not match its hash (altered)");
+    }, kind);
+  });
+
+  it("from an earlier anchor, only the entries after it are walked, and the earlier anchor must still hold", async () => {
+    await onOwnDb(async (db) => {
+      const log = await twoChains(db);
+      const earlier = await takeAuditAnchor(db, T0);
+      await log.append(entries(11, 5));
+      await log.append(entries(5, 1, pinEntry));
+      const counted = countingReads(db);
+      const next = await takeAuditAnchor(counted.db, T0, earlier);
+      expect(next.points.map((p) => `${p.chain}:${p.seq}`)).toEqual(["1:15", "2:5"]);
+      expect(counted.read()).toBe(6);
+
+      // An entry appended after the earlier anchor, altered: refused.
+      await alterEntry(db, 1, 13);
+      await expect(takeAuditAnchor(db, T0, earlier)).rejects.toThrow("chain 1 is broken at entry 13: content does not match its hash (altered)");
+      // The earlier anchor cut away: refused, naming the cut.
+      await cutTail(db, 1, 8);
+      await expect(takeAuditAnchor(db, T0, earlier)).rejects.toThrow("the chain now ends at entry 8, so entries 9..10 and any after them were cut from its end");
+    });
+  });
+
+  it("fingate audit anchor exits 1 over an altered entry, printing no anchor", async () => {
+    await onOwnDb(async (db, t) => {
+      await twoChains(db);
+      await alterEntry(db, 1, 6);
+      const taken = await cli(t.schema!, ["audit", "anchor"]);
+      expect(taken.code).toBe(1);
+      expect(taken.out).toBe("");
+      expect(taken.err).toContain("refusing to anchor the audit chains: they do not verify (chain 1 is broken at entry 6: content does not match its hash (altered))");
+    });
+  }, 60_000);
+});
+
+describe("admin API: no anchor over chains that do not verify", () => {
+  let f: AdminFixture;
+  beforeAll(async () => {
+    f = await openAdmin("postgres");
+    await registerCustomer(f, f.a.id, "+254712900001");
+    await registerCustomer(f, f.b.id, "+254712900002");
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  const get = (url: string, key: string) => request(f.app).get(url).set(...bearer(key));
+  const chain1Head = async () => Number((await f.test.db.query<{ seq: string }>("SELECT last_seq::text AS seq FROM audit_head WHERE id = 1")).rows[0]!.seq);
+
+  it("a bank's anchor is refused when an entry between its own newest one and the walked head was altered since the walk", async () => {
+    // The shared walk (a minute's verdict) finds the chains intact up to bank b's entries, after bank a's.
+    expect((await get(`/admin/v1/institutions/${f.a.id}/audit/verify`, f.a.auditor)).body.ok).toBe(true);
+    await alterEntry(f.test.db, 1, await chain1Head());
+    const refused = await get(`/admin/v1/institutions/${f.a.id}/audit/anchor`, f.a.auditor);
+    expect(refused.status).toBe(409);
+    // Nothing that places the break: that would count every bank's entries.
+    expect(refused.body).toEqual({ error: { code: "audit_chain_unverified", message: expect.stringContaining("the audit chains do not verify") } });
+  });
+
+  it("the platform's anchor is refused, naming the altered entry", async () => {
+    const head = await chain1Head();
+    const refused = await get("/admin/v1/audit/anchor", PLATFORM_KEY);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: "audit_chain_unverified",
+      details: [{ path: "chains", message: `chain 1 is broken at entry ${head}: content does not match its hash (altered)` }],
+    });
+  });
+
+  it("a bank's anchor is refused when the shared walk finds the chains broken", async () => {
+    const g = await openAdmin("postgres");
+    try {
+      await registerCustomer(g, g.a.id, "+254712900003");
+      await alterEntry(g.test.db, 1, 1);
+      const refused = await request(g.app).get(`/admin/v1/institutions/${g.a.id}/audit/anchor`).set(...bearer(g.a.auditor));
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe("audit_chain_unverified");
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe("FINGATE_AUDIT_ANCHOR_FILE: the writer anchors only verified chains, walking what was appended since", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "fingate-anchor-verified-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const lines = (file: string) => readFileSync(file, "utf8").split("\n").filter((l) => l !== "");
+  const seqs = (line: string) => parseAnchor(line).points.map((p) => `${p.chain}:${p.seq}`);
+  // No timer ticks during the test: it calls writeNow itself.
+  const EVERY = 86_400_000;
+
+  it("resumes from the file's last anchor, walks each tick's new entries only, and stops anchoring at an altered one", async () => {
+    await onOwnDb(async (db) => {
+      const log = await twoChains(db);
+      const file = path.join(dir, "resume.log");
+      writeFileSync(file, `${formatAnchor(await takeAuditAnchor(db, T0))}\n`);
+      await log.append(entries(11, 3));
+      const counted = countingReads(db);
+      const errors: unknown[] = [];
+      const writer = await startAnchorWriter({ db: counted.db, file, everyMs: EVERY, onError: (e) => errors.push(e) });
+      expect(lines(file).map(seqs)).toEqual([["1:10", "2:4"], ["1:13", "2:4"]]);
+      expect(counted.read()).toBe(3);
+
+      await log.append(entries(14, 2));
+      expect(await writer.writeNow()).toBe(true);
+      expect(counted.read()).toBe(5);
+      expect(await writer.writeNow()).toBe(false);
+
+      await log.append(entries(16, 2));
+      await alterEntry(db, 1, 17);
+      await expect(writer.writeNow()).rejects.toThrow("chain 1 is broken at entry 17");
+      // Refused for good: no walk again, no line.
+      const read = counted.read();
+      await expect(writer.writeNow()).rejects.toBeInstanceOf(AuditChainUnverified);
+      expect(counted.read()).toBe(read);
+      await writer.stop();
+      expect(lines(file).map(seqs).at(-1)).toEqual(["1:15", "2:4"]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(AuditChainUnverified);
+    });
+  });
+
+  it("a start over chains that do not verify writes no anchor and reports it, but does not stop the start", async () => {
+    await onOwnDb(async (db) => {
+      await twoChains(db);
+      const file = path.join(dir, "broken.log");
+      writeFileSync(file, `${formatAnchor(await takeAuditAnchor(db, T0))}\n`);
+      await cutTail(db, 2, 2);
+      const errors: unknown[] = [];
+      const writer = await startAnchorWriter({ db, file, everyMs: EVERY, onError: (e) => errors.push(e) });
+      await writer.stop();
+      expect(lines(file)).toHaveLength(1);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(String(errors[0])).toContain("no longer holds on chain 2: the anchored entry 4 is missing: the chain now ends at entry 2");
+
+      // No anchor in the file: the first is taken after a walk from the genesis.
+      await alterEntry(db, 1, 2);
+      const fresh = path.join(dir, "fresh.log");
+      const more: unknown[] = [];
+      const second = await startAnchorWriter({ db, file: fresh, everyMs: EVERY, onError: (e) => more.push(e) });
+      await second.stop();
+      expect(() => readFileSync(fresh)).toThrow("ENOENT");
+      expect(String(more[0])).toContain("chain 1 is broken at entry 2");
+    });
+  });
+});
