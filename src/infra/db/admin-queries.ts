@@ -32,6 +32,31 @@ export function visibleTo(a: string): string {
 }
 
 /**
+ * The seq of the newest entry on chain `chain` at or before `upTo` that visibleTo shows institution
+ * `$1` (a uuid; NULL when none), as a scalar subquery; `keyActors` are parameters holding the
+ * actor ids of all its API keys ('apikey:<id>', revoked ones too). visibleTo's four ways, each
+ * looked up on its own in the (subject, chain, seq) and (actor_id, chain, seq) indexes: a probe
+ * for the institution, each key, customer and customer's number. Filtering a backward walk of the
+ * chain by visibleTo read every entry written since the institution's newest, and the whole chain
+ * when it had none there. Keep the two in step (audit-anchor-own-entry.test.ts compares them).
+ */
+export function newestVisibleSeq(chain: string, upTo: string, keyActors: string[]): string {
+  const newest = (column: "subject" | "actor_id", value: string, also = "") =>
+    `(SELECT a.seq FROM audit_log a WHERE a.${column} = ${value} AND a.chain = ${chain} AND a.seq <= ${upTo}${also} ORDER BY a.seq DESC LIMIT 1)`;
+  // Each key's actor id is a value the planner sees: for a value taken from a joined api_keys row
+  // it guessed from the column's few distinct actors that a backward walk of the whole chain would
+  // soon meet one, and walked it all.
+  const byKeys = keyActors.map((actor) => `\n    UNION ALL SELECT ${newest("actor_id", actor)}`).join("");
+  return `(SELECT max(v.seq) FROM (
+    SELECT ${newest("subject", "$1::uuid::text")} AS seq${byKeys}
+    UNION ALL SELECT ${newest("subject", "c.id::text")} FROM customers c WHERE c.institution_id = $1::uuid
+    UNION ALL SELECT ${newest("subject", "c.msisdn", `
+      AND a.actor_id NOT IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id <> $1::uuid)`)}
+      FROM customers c WHERE c.institution_id = $1::uuid
+  ) v)`;
+}
+
+/**
  * A page of the audit log, both chains together, newest first: by the time each entry was
  * appended, then chain and seq (a total order, so pages neither skip nor repeat an entry). With an
  * institution, only its part: entries about the institution itself (its configuration), entries

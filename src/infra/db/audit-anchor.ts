@@ -11,7 +11,7 @@ import {
   type AnchorPoint,
   type AuditAnchor,
 } from "../../core/audit/anchor.js";
-import { visibleTo } from "./admin-queries.js";
+import { newestVisibleSeq, visibleTo } from "./admin-queries.js";
 import { verifyChainSegment, walkAuditChains } from "./audit-store.js";
 import type { SqlExecutor } from "./sql.js";
 
@@ -50,10 +50,44 @@ export async function takeAuditAnchor(db: SqlExecutor, now: Date = new Date(), s
   return { at: now, points: heads };
 }
 
-// An institution's newest entry on a chain, up to $3 (a point the chain was verified up to).
-const NEWEST_OWN = `SELECT a.seq::text AS seq, a.hash FROM audit_log a
-  WHERE a.chain = $2::smallint AND a.seq <= $3::bigint AND ${visibleTo("a")}
+/**
+ * How many of a chain's newest entries a bank's anchor walks back over before looking its entry up
+ * by index: a bank active lately has one among them, found after a few rows and one hash of its
+ * customers; the lookup by index costs a probe per customer, whatever the distance.
+ */
+export const OWN_ENTRY_WINDOW = 20_000n;
+
+// The institution's newest entry among the chain's entries ($4, $3].
+const RECENT_OWN = `SELECT a.seq::text AS seq, a.hash FROM audit_log a
+  WHERE a.chain = $2::smallint AND a.seq <= $3::bigint AND a.seq > $4::bigint AND ${visibleTo("a")}
   ORDER BY a.seq DESC LIMIT 1`;
+
+const KEY_ACTORS = `SELECT 'apikey:' || k.id::text AS actor FROM api_keys k WHERE k.institution_id = $1::uuid ORDER BY k.id`;
+
+/**
+ * The statement that looks up the institution's newest entry on `chain` at or before `upTo` by
+ * index (newestVisibleSeq), and its parameters.
+ */
+export async function newestOwnStatement(db: SqlExecutor, institutionId: string, chain: AuditChain, upTo: bigint): Promise<{ text: string; params: unknown[] }> {
+  const actors = (await db.query<{ actor: string }>(KEY_ACTORS, [institutionId])).rows.map((r) => r.actor);
+  const seq = newestVisibleSeq("$2::smallint", "$3::bigint", actors.map((_, i) => `$${4 + i}::text`));
+  return { text: `SELECT a.seq::text AS seq, a.hash FROM audit_log a WHERE a.chain = $2::smallint AND a.seq = ${seq}`, params: [institutionId, chain, upTo.toString(), ...actors] };
+}
+
+/**
+ * The institution's newest entry on `chain` at or before `upTo` (one its audit query shows), null
+ * when none: among the `window` entries up to `upTo` first, then by index below them. Its cost
+ * grows with the window and the institution's customers, not with the entries others wrote since.
+ */
+export async function newestOwnEntry(db: SqlExecutor, institutionId: string, chain: AuditChain, upTo: bigint, window = OWN_ENTRY_WINDOW): Promise<AnchorPoint | null> {
+  const below = upTo - window;
+  let row = (await db.query<{ seq: string; hash: string }>(RECENT_OWN, [institutionId, chain, upTo.toString(), below.toString()])).rows[0];
+  if (!row && below > 0n) {
+    const { text, params } = await newestOwnStatement(db, institutionId, chain, below);
+    row = (await db.query<{ seq: string; hash: string }>(text, params)).rows[0];
+  }
+  return row ? { chain, seq: BigInt(row.seq), hash: row.hash } : null;
+}
 
 /**
  * A bank's anchor: on each chain, its own newest entry (one it sees in its audit query, so the
@@ -66,9 +100,8 @@ const NEWEST_OWN = `SELECT a.seq::text AS seq, a.hash FROM audit_log a
 export async function takeInstitutionAnchor(db: SqlExecutor, institutionId: string, verified: AnchorPoint[], now: Date = new Date()): Promise<AuditAnchor | null> {
   const points: AnchorPoint[] = [];
   for (const head of verified) {
-    const row = (await db.query<{ seq: string; hash: string }>(NEWEST_OWN, [institutionId, head.chain, head.seq.toString()])).rows[0];
-    if (!row) continue;
-    const own: AnchorPoint = { chain: head.chain, seq: BigInt(row.seq), hash: row.hash };
+    const own = await newestOwnEntry(db, institutionId, head.chain, head.seq);
+    if (!own) continue;
     const result = await verifyChainSegment(db, own, head);
     if (!result.ok) throw new AuditChainUnverified([brokenAt(head.chain, result)]);
     points.push(own);
