@@ -12,7 +12,7 @@ import { hexKey32, resolveInstanceKey, type InstanceKeySpec } from "./infra/auth
 import { resolvePinKey } from "./infra/auth/pin-key.js";
 import { smsAggregatorsFromEnv, smsMoRouter } from "./http/sms/mo-router.js";
 import { CoalescedAccountReads } from "./infra/db/coalesced-account-reads.js";
-import { startAnchorWriter } from "./infra/db/audit-anchor.js";
+import { startAnchorWriter } from "./infra/db/audit-anchor-file.js";
 import { AuditChainUnverified } from "./core/audit/anchor.js";
 import { SqlLedgerStore } from "./infra/db/ledger-store.js";
 import { migrate } from "./infra/db/migrate.js";
