@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Language } from "../../src/menus/index.js";
 import type { Replies } from "../../src/sms/commands/replies.js";
 import type { RateLimit } from "../../src/sms/commands/rate-limit.js";
-import { buildSmsGateway, type SmsGateway } from "../../src/sms/gateway.js";
+import { buildSmsGateway, type SmsGateway, type SmsGatewayDeps } from "../../src/sms/gateway.js";
 import { startOutbound, type Outbound } from "../../src/sms/outbox/outbound.js";
 import type { LinkInput } from "../../src/sms/links/types.js";
 import { SMSC_PASSWORD } from "./sms-outbox-smsc.js";
@@ -54,6 +54,10 @@ export interface SmsEnvOptions {
    * outbound pipeline sends to payer and payee, so a successful SEND gets no reply of its own.
    */
   receiptsViaOutbox?: boolean;
+  /** The MO run lease (default the production one). */
+  moLease?: SmsGatewayDeps["moLease"];
+  /** Wraps the real payments the commands use (to slow them down, not to fake them). */
+  payments?: (real: SmsGatewayDeps["services"]["payments"]) => SmsGatewayDeps["services"]["payments"];
 }
 
 export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
@@ -62,10 +66,11 @@ export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
   const logger = { info: line, warn: line, error: line };
   const ussd = await openUssdEnv({ code: options.code, secret: "sms-env-at-secret-0123456789", logger });
   const secretKey = randomBytes(32);
+  const services = options.payments ? { ...ussd.services, payments: options.payments(ussd.services.payments) } : ussd.services;
   const build = () =>
     buildSmsGateway({
       db: ussd.test.db,
-      services: ussd.services,
+      services,
       ledger: ussd.ledger,
       logger,
       secretKey,
@@ -78,6 +83,7 @@ export async function openSmsEnv(options: SmsEnvOptions): Promise<SmsEnv> {
       moPartsTtlSec: options.moPartsTtlSec,
       moPartsSweepEveryMs: options.moPartsSweepEveryMs,
       receiptsViaOutbox: options.receiptsViaOutbox ?? true,
+      moLease: options.moLease,
     });
   const outbound = (sms: SmsGateway) =>
     startOutbound({ db: ussd.test.db, links: sms.manager, relay: { idlePollMs: 10 }, queue: { backoffMs: 50 }, onError: (error, context) => line({ err: error.message, context }, "sms outbound") });

@@ -65,6 +65,8 @@ export interface SmsCommandDeps {
   sendWindowSec?: number;
   /** Keeps each acknowledged message, sealed, until it is answered (see mo-pending.ts); without it a run that dies loses the message. */
   pendingSealer?: PendingMoSealer<IncomingSms>;
+  /** The lease a run holds on its MO record (default MO_LEASE_SEC; tests shorten it). */
+  leaseSec?: number;
   statementRows?: number;
   /**
    * true once the ledger writes a payment's receipts (Payments attaches them as notices) to the
@@ -166,7 +168,7 @@ export class SmsCommands {
     // Within the SEND window the customer's own repeat of the text is recognised as this message;
     // a later run could pay what the customer has since paid another way.
     const sendWindowSec = this.deps.sendWindowSec ?? SEND_WINDOW_SEC;
-    return new PendingMoRecovery({ moLog: this.deps.moLog, sealer, run: (sms, claim) => this.run(sms, claim), logger: this.deps.logger, sendWindowSec, maxAgeSec: sendWindowSec });
+    return new PendingMoRecovery({ moLog: this.deps.moLog, sealer, run: (sms, claim) => this.run(sms, claim), logger: this.deps.logger, sendWindowSec, maxAgeSec: sendWindowSec, leaseSec: this.deps.leaseSec });
   }
 
   /** Resolves once every message being run has finished (for shutdown). */

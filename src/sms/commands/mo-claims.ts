@@ -65,6 +65,8 @@ export interface MoClaimOptions {
   sendWindowSec?: number;
   /** Keeps each message, sealed, until it is answered, so that a run that died is run again (mo-pending.ts). */
   pendingSealer?: PendingMoSealer<IncomingSms>;
+  /** The run lease a claim takes (default MO_LEASE_SEC; tests shorten it). */
+  leaseSec?: number;
 }
 
 export class MoClaims {
@@ -79,16 +81,16 @@ export class MoClaims {
    */
   async claim(sms: IncomingSms, command: string): Promise<MoClaim> {
     const record = { linkId: sms.dedupeScope ?? sms.linkId, moKey: sms.moKey, msisdn: sms.msisdn, command };
-    if (sms.byContent) return this.moLog.claim(record, this.contentWindows(command), MO_LEASE_SEC, this.pending(sms, record));
+    if (sms.byContent) return this.moLog.claim(record, this.contentWindows(command), this.leaseSec, this.pending(sms, record));
     const secret = this.deps.moKeySecret;
     const alsoByContent = command === "send" && secret !== undefined;
     // The message waits (sealed) on the record it will run under: this one, or the SEND's content record.
-    const byId = await this.moLog.claim(record, sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC, MO_LEASE_SEC, alsoByContent ? null : this.pending(sms, record));
+    const byId = await this.moLog.claim(record, sms.dedupeWindowSec ?? this.deps.dedupeWindowSec ?? DEFAULT_DEDUPE_WINDOW_SEC, this.leaseSec, alsoByContent ? null : this.pending(sms, record));
     if (byId.handled || byId.running || !alsoByContent) return byId;
     const moKey = httpSendDigest(secret, sms);
     let byContent: MoClaim;
     try {
-      byContent = await this.moLog.claim({ ...record, moKey }, this.contentWindows(command), MO_LEASE_SEC, this.pending(sms, { ...record, moKey }));
+      byContent = await this.moLog.claim({ ...record, moKey }, this.contentWindows(command), this.leaseSec, this.pending(sms, { ...record, moKey }));
       // A duplicate of a SEND that ran (or runs) under another id: this id is answered by that run.
       if (byContent.handled || byContent.running) await this.moLog.markHandled(byId.id);
     } catch (error) {
@@ -114,7 +116,11 @@ export class MoClaims {
     const record = this.contentRecord(sms, command, claim);
     if (!record) return null;
     const windows = this.contentWindows(command);
-    return this.moLog.reopen(claim.id, claim.attempt, windows.paidWindowSec ?? windows.windowSec, this.pending(sms, record));
+    return this.moLog.reopen(claim.id, claim.attempt, windows.paidWindowSec ?? windows.windowSec, this.pending(sms, record), this.leaseSec);
+  }
+
+  private get leaseSec(): number {
+    return this.deps.leaseSec ?? MO_LEASE_SEC;
   }
 
   /** Whether the claim is of a record by content, which reopen may run again. */

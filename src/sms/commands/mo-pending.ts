@@ -57,6 +57,8 @@ export interface PendingRecoveryDeps<M extends { linkId: string }> {
   sendWindowSec: number;
   /** How long after it came an unanswered message may still be run. */
   maxAgeSec: number;
+  /** The lease the sweep's run takes (default MO_LEASE_SEC). */
+  leaseSec?: number;
 }
 
 export class PendingMoRecovery<M extends { linkId: string }> {
@@ -108,7 +110,7 @@ export class PendingMoRecovery<M extends { linkId: string }> {
       await this.deps.moLog.dropPending(row.id);
       return false;
     }
-    const claim = await this.deps.moLog.leasePending(row.id, this.deps.sendWindowSec);
+    const claim = await this.deps.moLog.leasePending(row.id, this.deps.sendWindowSec, this.deps.leaseSec);
     if (!claim) return false; // another run took it, or it was answered meanwhile
     this.deps.logger.info({ mo: row.id, link: sms.linkId }, "sms command left unanswered by an earlier run: running it");
     await this.deps.run(sms, claim);
