@@ -75,8 +75,8 @@ export interface SmsGatewayDeps {
   moPartsSweepEveryMs?: number;
   /** How often acknowledged, unanswered commands are looked for (default PENDING_SWEEP_EVERY_MS). */
   pendingSweepEveryMs?: number;
-  /** The run lease on MO records (SmsCommandDeps.leaseSec; tests shorten it). */
-  moLease?: { leaseSec?: number };
+  /** The run lease on MO records and how long a run renews it at most (SmsCommandDeps.leaseSec, maxRunSec; tests shorten them). */
+  moLease?: { leaseSec?: number; maxRunSec?: number };
 }
 
 export interface SmsGateway {
@@ -130,6 +130,7 @@ export async function buildSmsGateway(deps: SmsGatewayDeps): Promise<SmsGateway>
     moKeySecret,
     pendingSealer: new PendingMoSealer(derive("fingate:sms:mo-pending")),
     leaseSec: deps.moLease?.leaseSec,
+    maxRunSec: deps.moLease?.maxRunSec,
   });
   const ussd = new UssdOverSmpp({ hops: deps.ussdHops ?? null, logger: deps.logger });
   const parts = new SqlMoParts(deps.db, new MoPartSealer(derive("fingate:sms:mo-parts")), deps.moPartsTtlSec);

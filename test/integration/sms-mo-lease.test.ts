@@ -124,6 +124,27 @@ describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => 
     expect(after).toMatchObject({ duplicate: false, attempt: 0, handled: false, paid: null });
     expect(after.id).not.toBe(first.id);
   });
+
+  const renewal = (moKey: string) => ({ linkId: "link-renew", moKey, msisdn: "+254712970101", command: "send" });
+  const leaseOf = async (id: string) =>
+    (await test.db.query<{ run_token: string | null; left_ms: number | null }>("SELECT run_token, (EXTRACT(EPOCH FROM running_until - CURRENT_TIMESTAMP) * 1000)::int AS left_ms FROM sms_mo_messages WHERE id = $1", [id])).rows[0]!;
+
+  it("renews a run's lease only under its own token, never one another run took, and not once the message is answered", async () => {
+    const first = await log.claim(renewal("r1"), windows, 1);
+    expect(await log.renew(first.id, first.runToken!, 600)).toBe(true);
+    expect((await leaseOf(first.id)).left_ms).toBeGreaterThan(590_000);
+    // Its lease lapses (not renewed in time) and a copy takes the message over.
+    await test.db.query("UPDATE sms_mo_messages SET running_until = CURRENT_TIMESTAMP - interval '1 second' WHERE id = $1", [first.id]);
+    const second = await log.claim(renewal("r1"), windows, 5);
+    expect(second.runToken).toBeDefined();
+    expect(await log.renew(first.id, first.runToken!, 600)).toBe(false);
+    const held = await leaseOf(first.id);
+    expect(held.run_token).toBe(second.runToken);
+    expect(held.left_ms).toBeLessThanOrEqual(5_000);
+    await log.markHandled(second.id);
+    expect(await log.renew(second.id, second.runToken!, 600)).toBe(false);
+    expect((await leaseOf(second.id)).left_ms).toBeLessThanOrEqual(5_000);
+  });
 });
 
 describe("MO log upgrade to attempts (20261130210000_sms_mo_repeats)", () => {

@@ -17,7 +17,8 @@ import { parseAmount } from "../../menus/engine/amounts.js";
 import type { CustomerRef, Language } from "../../menus/index.js";
 import type { P2PReceipt, PaymentRefusal } from "../../core/payments/types.js";
 import { MoClaims, REDELIVERY_WINDOW_SEC, SEND_WINDOW_SEC, type IncomingSms } from "./mo-claims.js";
-import type { MoClaim, SqlMoLog } from "./mo-log.js";
+import { MoLeaseHeartbeat, type HeldLease } from "./mo-heartbeat.js";
+import { MO_LEASE_SEC, MO_RUN_MAX_SEC, type MoClaim, type SqlMoLog } from "./mo-log.js";
 import { PendingMoRecovery, type PendingMoSealer } from "./mo-pending.js";
 import type { SqlOptOuts } from "./opt-outs.js";
 import { parseCommand, redactedText, type ParsedCommand } from "./parse.js";
@@ -65,8 +66,10 @@ export interface SmsCommandDeps {
   sendWindowSec?: number;
   /** Keeps each acknowledged message, sealed, until it is answered (see mo-pending.ts); without it a run that dies loses the message. */
   pendingSealer?: PendingMoSealer<IncomingSms>;
-  /** The lease a run holds on its MO record (default MO_LEASE_SEC; tests shorten it). */
+  /** The lease a run holds on its MO record (default MO_LEASE_SEC; tests shorten it); renewed while the run goes on. */
   leaseSec?: number;
+  /** How long a run's lease is renewed at most (default MO_RUN_MAX_SEC): a run stuck longer lets go. */
+  maxRunSec?: number;
   statementRows?: number;
   /**
    * true once the ledger writes a payment's receipts (Payments attaches them as notices) to the
@@ -176,7 +179,21 @@ export class SmsCommands {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  private async execute(sms: IncomingSms, given: MoClaim): Promise<void> {
+  /** Runs the message with its leases renewed while it goes on, and no longer once it ends, however it ends. */
+  private async execute(sms: IncomingSms, claim: MoClaim): Promise<void> {
+    const heartbeat = MoLeaseHeartbeat.start(this.deps.moLog, heldLeases(claim), {
+      leaseSec: this.deps.leaseSec ?? MO_LEASE_SEC,
+      maxRunSec: this.deps.maxRunSec ?? MO_RUN_MAX_SEC,
+      logger: this.deps.logger,
+    });
+    try {
+      await this.runOnce(sms, claim);
+    } finally {
+      await heartbeat.stop();
+    }
+  }
+
+  private async runOnce(sms: IncomingSms, given: MoClaim): Promise<void> {
     const started = Date.now();
     const parsed = parseCommand(sms.text, this.deps.vocabulary);
     let claim = given;
@@ -429,6 +446,14 @@ export class SmsCommands {
     const set = await this.deps.directory.setLanguage({ actorType: "customer", actorId: customer.id, channel: "sms" }, customer.id, target);
     return set.ok ? { key: "language_set", lang: target } : { key: "err.generic" };
   }
+}
+
+/** The leases a claim took (MoClaims.claim: its record's, and an HTTP SEND's id record's), which its run renews. */
+function heldLeases(claim: MoClaim): HeldLease[] {
+  const leases: HeldLease[] = [];
+  if (claim.runToken !== undefined) leases.push({ id: claim.id, runToken: claim.runToken });
+  if (claim.alsoHandles !== undefined && claim.alsoHandlesToken !== undefined) leases.push({ id: claim.alsoHandles, runToken: claim.alsoHandlesToken });
+  return leases;
 }
 
 /** The transfer id of a SEND: attempt 0 keeps the id every SEND had before attempts existed. */

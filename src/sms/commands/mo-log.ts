@@ -5,6 +5,7 @@
  * already handled is not handled again. Running a message takes a lease on it (leaseSec): a
  * re-delivery that arrives while the lease holds is not run alongside (it would check the PIN a
  * second time and answer twice); one that arrives after a run died without finishing runs it again.
+ * A run renews its lease while it goes on (renew, mo-heartbeat.ts), for MO_RUN_MAX_SEC at most.
  *
  * A key recognised by content (SMPP has no message id) may also be repeated by the customer: with
  * `repeatAfterSec`, a copy of a handled message that comes once that long has passed since the last
@@ -42,8 +43,20 @@ export interface MoClaim {
   alsoHandlesToken?: string;
 }
 
-/** Longer than any run takes (a PIN check and a ledger batch), short enough for a resend to retry a crashed run. */
+/**
+ * Longer than a run usually takes (a PIN check and a ledger batch), short enough for a resend or the
+ * sweep to retry a crashed run soon. A run that goes on longer renews it (mo-heartbeat.ts).
+ */
 export const MO_LEASE_SEC = 60;
+
+/**
+ * How long a run's lease is renewed at most: past this a run is taken for stuck and lets go (its
+ * lease lapses within MO_LEASE_SEC more), so the sweep or a copy runs the message again. Two
+ * leases: a stuck run is taken over by about 3 minutes after its attempt began (lapse, then the
+ * next 15-second sweep), which leaves the sweep close to 2 minutes of the 5-minute SEND window
+ * (after which it drops the message unanswered) to run it and answer the customer.
+ */
+export const MO_RUN_MAX_SEC = 2 * MO_LEASE_SEC;
 
 export interface MoRecord {
   linkId: string;
@@ -220,15 +233,28 @@ export class SqlMoLog {
 
   /**
    * Gives up the lease of a run that failed, so that the next re-delivery (or sweep) runs the
-   * message again at once; only while the run still holds it (runToken). A run slower than its
-   * lease (MO_LEASE_SEC) may have lost it to the sweep or a re-delivery, which runs the message
+   * message again at once; only while the run still holds it (runToken). A run that outlived its
+   * lease (past MO_RUN_MAX_SEC, or its renewals failed) may have lost it to the sweep or a re-delivery, which runs the message
    * meanwhile: clearing that run's lease let a third run start alongside it (the same payment id,
    * so nothing paid twice, but the PIN checked and counted once more, and the answer sent twice).
-   * The lease is not renewed while a run goes on: a run takes a PIN check and a ledger batch, far
-   * under a minute; one that takes longer is run again alongside, under the same id and attempt.
+   * The lease is renewed while a run goes on (renew), up to MO_RUN_MAX_SEC: a stuck run lets go.
    */
   async release(id: string, runToken: string): Promise<void> {
     await this.db.query("UPDATE sms_mo_messages SET run_token = NULL, running_until = NULL WHERE id = $1 AND run_token = $2 AND handled_at IS NULL", [id, runToken]);
+  }
+
+  /**
+   * Extends the lease of a run still going on, for `leaseSec` from now: only while that run holds
+   * it (runToken; one another run took is never extended) and the message is not answered. false
+   * when the run no longer holds it: there is nothing more to renew.
+   */
+  async renew(id: string, runToken: string, leaseSec = MO_LEASE_SEC): Promise<boolean> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE sms_mo_messages SET running_until = CURRENT_TIMESTAMP + make_interval(secs => $3)
+       WHERE id = $1 AND run_token = $2 AND handled_at IS NULL RETURNING id`,
+      [id, runToken, leaseSec],
+    );
+    return rows.length > 0;
   }
 
   /**

@@ -7,7 +7,8 @@
  *
  * - under the first run's own claim (same id, same attempt): a payment the dead run made has the
  *   same transfer id, so the ledger answers it without paying twice;
- * - only once no run holds the message's lease (a run in flight elsewhere is left alone);
+ * - only once no run holds the message's lease (a run in flight elsewhere is left alone: it renews
+ *   its lease while it goes on, up to MO_RUN_MAX_SEC, after which a stuck run is taken over);
  * - for maxAgeSec after the message came (the copy that began its attempt: a repeat of a SEND is
  *   a new attempt of the first copy's record; the commands give the SEND window), within which the customer's
  *   own repeat of the text is still recognised as this message. Later it is dropped (logged by its
