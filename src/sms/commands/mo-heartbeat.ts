@@ -54,7 +54,8 @@ export class MoLeaseHeartbeat {
 
   /** The next renewal, one at a time: a renewal that is slow to answer is not overlapped. */
   private schedule(): void {
-    if (this.stopped || this.leases.length === 0) return;
+    // A lease of no length (a misconfiguration) is not renewed: a timer of 0 ms would spin.
+    if (this.stopped || this.leases.length === 0 || !(this.options.leaseSec > 0)) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.beating = this.beat().finally(() => {
