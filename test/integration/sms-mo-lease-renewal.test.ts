@@ -3,7 +3,7 @@
  * gateway and the real payments: while the run is alive its lease is renewed, so neither the
  * pending sweep nor a copy of the message starts a second run beside it (the PIN checked twice,
  * two answers); a run alive past the longest a run may take lets go, and the sweep takes it over.
- * The lease is shortened to a second; the payments are the real ones, only slowed down.
+ * The lease is shortened to two seconds; the payments are the real ones, only slowed down.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -12,8 +12,8 @@ import type { Replies, SmsReply } from "../../src/sms/commands/replies.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 
 const PIN = "4729";
-const LEASE_SEC = 1;
-const MAX_RUN_SEC = 3;
+const LEASE_SEC = 2;
+const MAX_RUN_SEC = 6;
 const sent: SmsReply[] = [];
 const replies: Replies = {
   async send(reply) {
@@ -64,13 +64,13 @@ describe("an SMS command run longer than its lease", () => {
     const payer = await env.addCustomer("+254712970001", "Wanjiru Renewal", PIN, "en", 100_000n);
     const payee = await env.addCustomer("+254712970002", "Otieno Renewal", "7392", "en", 1n);
     // The payment waits 2.5 leases (a database that is slow to answer), then runs as it would.
-    beforePay = () => sleep(2_500);
+    beforePay = () => sleep(5_000);
     const sms = smpp(payer, `SEND 0712970002 120 ${PIN}`);
     payCalls = 0;
     const first = env.sms.commands.handle(sms);
-    await sleep(1_500); // past the first lease
+    await sleep(2_500); // past the first lease
     expect(await env.sms.pending!.sweep()).toBe(0);
-    await sleep(500);
+    await sleep(2_000);
     // The network's copy is left to the run in flight.
     expect(await env.sms.commands.receive(sms)).toBeNull();
     expect(await env.sms.pending!.sweep()).toBe(0);
