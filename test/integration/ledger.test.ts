@@ -356,6 +356,7 @@ describe.each(STORE_KINDS)("ledger on %s", (kind) => {
       createAccounts: (a) => real.createAccounts(a),
       getAccounts: (ids) => real.getAccounts(ids),
       getTransfer: (id) => real.getTransfer(id),
+      getFailures: (ids) => real.getFailures(ids),
       listAccountTransfers: (id, page) => real.listAccountTransfers(id, page),
       findExpiredPendings: (now, limit) => real.findExpiredPendings(now, limit),
     };

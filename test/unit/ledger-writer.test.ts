@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { LedgerConflict, type LedgerStore } from "../../src/core/ledger/ports.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot } from "../../src/core/ledger/snapshot.js";
-import type { Account, Transfer, TransferInput, TransferResult } from "../../src/core/ledger/types.js";
+import type { Account, Transfer, TransferFailure, TransferInput, TransferResult } from "../../src/core/ledger/types.js";
 import { BatchingWriter, LedgerBusy, keysOf, type WriterOptions } from "../../src/core/ledger/writer.js";
 import { account, advance, id, pending, single } from "../helpers/ledger-fixtures.js";
 
@@ -68,6 +68,13 @@ class FakeStore implements LedgerStore {
   async getTransfer(transferId: string): Promise<Transfer | null> {
     const r = this.snap.existing.get(transferId);
     return r && !("result" in r) ? r : null;
+  }
+
+  async getFailures(ids: string[]): Promise<TransferFailure[]> {
+    return ids.flatMap((i) => {
+      const r = this.snap.existing.get(i);
+      return r && "result" in r ? [r] : [];
+    });
   }
 
   async listAccountTransfers(): Promise<Transfer[]> {

@@ -6,6 +6,7 @@ import { floatPolicy, isAgentChannel, isAmount, type AgentKit, type CustomerPart
 import { commissionPaid, submitCashMove } from "./cash-move.js";
 import { agentLabel } from "./notices.js";
 import { postedCashIn } from "./posted-move.js";
+import { refusedCashIn } from "./refused-move.js";
 import { refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashInInput, CashQuote, CashReceipt } from "./types.js";
 
@@ -69,6 +70,9 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
   const transferId = cashInTransferId(input.id);
   const posted = await postedCashIn(kit, input, transferId);
   if (posted) return posted;
+  // Refused already: the first refusal, before any of the checks below, which may say otherwise now.
+  const refused = await refusedCashIn(kit, input, transferId);
+  if (refused) return refused;
   const planned = await plan(kit, input.agentId, input.customerQuery, input.amountMinor, input.customerId);
   if ("code" in planned) return planned;
   if (planned.party.customer.status !== "active") return refuse("customer_unavailable");

@@ -20,7 +20,7 @@ import { AGENT_CHANNELS, MAX_AGENT_AMOUNT_MINOR, type Agent, type AgentChannel, 
 
 export interface AgentsDeps {
   store: AgentStore;
-  ledger: Pick<Ledger, "submitLinked" | "getTransfer" | "abandon" | "getAccounts" | "createAccounts" | "listAccountTransfers"> & SystemAccountLedger;
+  ledger: Pick<Ledger, "submitLinked" | "getTransfer" | "getFailures" | "abandon" | "getAccounts" | "createAccounts" | "listAccountTransfers"> & SystemAccountLedger;
   directory: Pick<Directory, "getCustomer" | "resolvePayee">;
   pins: Pick<PinService, "verifyPin" | "setPin">;
   simSwap: Pick<SimSwapGuard, "checkSpend" | "spend">;

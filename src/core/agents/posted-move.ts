@@ -56,7 +56,7 @@ export async function namesCustomer(kit: AgentKit, agent: Agent, input: Pick<Cas
 }
 
 /** The customer whose wallet (or instrument) account this is. */
-async function ownerOf(kit: AgentKit, accountId: string): Promise<Customer | null> {
+export async function ownerOf(kit: AgentKit, accountId: string): Promise<Customer | null> {
   const [account] = await kit.deps.ledger.getAccounts([accountId]);
   return account?.ownerRef && isUuid(account.ownerRef) ? kit.deps.directory.getCustomer(account.ownerRef) : null;
 }

@@ -44,6 +44,9 @@ export const UNAVAILABLE_CODES = ["customer_unavailable", "agent_unavailable", "
 
 export const isUnavailable = (code: AgentCode): boolean => (UNAVAILABLE_CODES as readonly AgentCode[]).includes(code);
 
+/** What agentRefusalFor reads of a group's legs: which accounts each one debits and credits. */
+export type RefusedLeg = Pick<TransferInput, "id" | "debitAccountId" | "creditAccountId">;
+
 /** The member of a failed group that the ledger refused (the others say linked_event_failed); none when it went through. */
 const refusalCause = (results: TransferResult[]): TransferResult | undefined =>
   results.find((r) => r.result !== "ok" && r.result !== "exists" && r.result !== "linked_event_failed");
@@ -53,7 +56,7 @@ const refusalCause = (results: TransferResult[]): TransferResult | undefined =>
  * (its other members say linked_event_failed); who ran short is read from the refused leg's
  * accounts. Anything not listed is a bug or an outage and is thrown.
  */
-export function agentRefusalFor(results: TransferResult[], group: TransferInput[], accounts: RefusalAccounts, asker: Asker): AgentRefusal | null {
+export function agentRefusalFor<L extends RefusedLeg>(results: TransferResult[], group: L[], accounts: RefusalAccounts, asker: Asker): AgentRefusal | null {
   const cause = refusalCause(results);
   if (!cause) {
     if (results.every((r) => r.result === "ok" || r.result === "exists")) return null;

@@ -8,6 +8,7 @@ import { refuse } from "./refusals.js";
 import type { Agent, AgentRefusal, AgentResult, CashReceipt, WithdrawInput, WithdrawQuote } from "./types.js";
 import { cashOutNotices } from "./notices.js";
 import { postedWithdrawal } from "./posted-move.js";
+import { refusedWithdrawal } from "./refused-move.js";
 import type { LimitChannel, LimitTier } from "../limits/types.js";
 
 export const withdrawTransferId = (requestId: string): string => derivedUuid(`fingate:agents:withdraw:${requestId}`);
@@ -83,6 +84,9 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
   const transferId = withdrawTransferId(input.id);
   const posted = await postedWithdrawal(kit, input, transferId);
   if (posted) return posted;
+  // Refused already: the first refusal, before any of the checks below, which may say otherwise now.
+  const refused = await refusedWithdrawal(kit, input, transferId);
+  if (refused) return refused;
   const planned = await plan(kit, input.customerId, input.agentNumber, input.storeNumber, input.amountMinor);
   if ("code" in planned) return planned;
   const fee = await agreedFee(planned.fee, input.quotedFeeMinor, transferId, (id) => kit.deps.ledger.getTransfer(id));

@@ -1,5 +1,6 @@
 import { isFailure } from "./snapshot.js";
-import type { Transfer, TransferFailure, TransferInput, TransferResultCode } from "./types.js";
+import type { LimitCode } from "../limits/types.js";
+import type { RecordedLimit, Transfer, TransferFailure, TransferInput, TransferResult, TransferResultCode } from "./types.js";
 
 /**
  * The answer to a transfer whose id was seen before: `exists` when it is the same request, the
@@ -29,4 +30,19 @@ export function compareWithExisting(input: TransferInput, existing: Transfer | T
   // another request reusing the id. Failures do not store one, so a refused id is not compared.
   if ((input.reference ?? null) !== existing.reference) return "exists_with_different_reference";
   return "exists";
+}
+
+/**
+ * A recorded failure as its id answers again (as the group's cause, or a member refused with it):
+ * its result and, for a limit, whose limit it was.
+ */
+export function recordedResult(failure: TransferFailure): TransferResult {
+  const limit = recordedLimit(failure);
+  return limit ? { id: failure.id, result: failure.result, limit } : { id: failure.id, result: failure.result };
+}
+
+/** A party is recorded only with a limit code (the cause's own result; the database checks it too). */
+export function recordedLimit(failure: TransferFailure): RecordedLimit | undefined {
+  if (failure.limitParty === null) return undefined;
+  return { ok: false, code: failure.result as LimitCode, party: failure.limitParty };
 }

@@ -1,5 +1,4 @@
-import type { LimitCode } from "../limits/types.js";
-import { compareWithExisting } from "./compare.js";
+import { compareWithExisting, recordedLimit, recordedResult } from "./compare.js";
 import { derivedUuid, isUuid } from "./ids.js";
 import { checkLimits, givenBack, usageKey, type UsageKey, type UsageRow } from "./limits-check.js";
 import { isFailure, type BatchDecision, type CountedUsage, type LedgerSnapshot, type OutboxNotice, type PendingState } from "./snapshot.js";
@@ -10,7 +9,6 @@ import {
   RECORDED_FAILURES,
   type Account,
   type Balances,
-  type RecordedLimit,
   type Transfer,
   type TransferFailure,
   type TransferInput,
@@ -400,18 +398,6 @@ function replayOf(input: TransferInput, seen: Transfer | TransferFailure): Outco
   const code = compareWithExisting(input, seen);
   const limit = isFailure(seen) && code === seen.result ? recordedLimit(seen) : undefined;
   return limit ? { code, limit } : { code };
-}
-
-/** A recorded failure as its id answers again, when the group's cause is another member. */
-function recordedResult(failure: TransferFailure): TransferResult {
-  const limit = recordedLimit(failure);
-  return limit ? { id: failure.id, result: failure.result, limit } : { id: failure.id, result: failure.result };
-}
-
-/** A party is recorded only with a limit code (the cause's own result; the database checks it too). */
-function recordedLimit(failure: TransferFailure): RecordedLimit | undefined {
-  if (failure.limitParty === null) return undefined;
-  return { ok: false, code: failure.result as LimitCode, party: failure.limitParty };
 }
 
 function balancesOf(b: Balances): Balances {

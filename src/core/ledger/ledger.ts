@@ -5,6 +5,7 @@ import {
   type Account,
   type NewAccount,
   type Transfer,
+  type TransferFailure,
   type TransferInput,
   type TransferResult,
 } from "./types.js";
@@ -84,6 +85,17 @@ export class Ledger {
 
   getTransfer(id: string): Promise<Transfer | null> {
     return isUuid(id) ? this.store.getTransfer(id) : Promise.resolve(null);
+  }
+
+  /**
+   * The recorded failures among these ids: transfers the ledger refused for good (RECORDED_FAILURES,
+   * and the other members of a group one refused, as linked_event_failed), in no particular order.
+   * Unlike abandon, settles nothing: an id with no record may still be written by a call in flight.
+   * A recorded failure is final: whatever comes under its id later is answered from it.
+   */
+  getFailures(ids: string[]): Promise<TransferFailure[]> {
+    const valid = ids.filter(isUuid);
+    return valid.length === 0 ? Promise.resolve([]) : this.store.getFailures(valid);
   }
 
   /** An account's transfers, newest first. */

@@ -1,5 +1,5 @@
 import type { BatchDecision, BatchKeys, LedgerSnapshot } from "./snapshot.js";
-import type { Account, Transfer } from "./types.js";
+import type { Account, Transfer, TransferFailure } from "./types.js";
 
 /** Thrown by a store when a concurrent writer got there first; the batch is decided again. */
 export class LedgerConflict extends Error {
@@ -26,6 +26,8 @@ export interface LedgerStore {
   createAccounts(accounts: Account[]): Promise<void>;
   getAccounts(ids: string[]): Promise<Account[]>;
   getTransfer(id: string): Promise<Transfer | null>;
+  /** The recorded failures (refused transfers) among these ids; a read only, it settles nothing. */
+  getFailures(ids: string[]): Promise<TransferFailure[]>;
   listAccountTransfers(accountId: string, page: TransferPage): Promise<Transfer[]>;
   /** Pending transfers whose timeout has passed and that nobody posted or voided yet. */
   findExpiredPendings(now: Date, limit: number): Promise<Transfer[]>;

@@ -26,6 +26,7 @@ export class CoalescedAccountReads implements LedgerStore {
   applyBatch: LedgerStore["applyBatch"] = (keys, decide) => this.store.applyBatch(keys, decide);
   createAccounts: LedgerStore["createAccounts"] = (accounts) => this.store.createAccounts(accounts);
   getTransfer: LedgerStore["getTransfer"] = (id) => this.store.getTransfer(id);
+  getFailures: LedgerStore["getFailures"] = (ids) => this.store.getFailures(ids);
   listAccountTransfers: LedgerStore["listAccountTransfers"] = (accountId, page) => this.store.listAccountTransfers(accountId, page);
   findExpiredPendings: LedgerStore["findExpiredPendings"] = (now, limit) => this.store.findExpiredPendings(now, limit);
 

@@ -4,7 +4,7 @@ import type { UsageRow } from "../../core/ledger/limits-check.js";
 import { LedgerConflict, type LedgerStore, type TransferPage } from "../../core/ledger/ports.js";
 import { AUDIT_CHAIN_PARAM_COUNT, auditChainSql, auditChainValues, preparedChainParams, sqlAbortWhen } from "./audit-store.js";
 import type { BatchDecision, BatchKeys, LedgerSnapshot, OutboxNotice, PendingState } from "../../core/ledger/snapshot.js";
-import { RECORDED_FAILURES, SUCCESS_CODES, type Account, type AccountKind, type AccountStatus, type Transfer } from "../../core/ledger/types.js";
+import { RECORDED_FAILURES, SUCCESS_CODES, type Account, type AccountKind, type AccountStatus, type Transfer, type TransferFailure } from "../../core/ledger/types.js";
 import {
   ACCOUNT_COLUMNS,
   int4ArrayBinary,
@@ -35,6 +35,9 @@ import { clientExecutor, PostgresDb, type SqlDb, type SqlExecutor } from "./sql.
 // one, and parsing it afresh cost PostgreSQL more than running it.
 const GET_ACCOUNTS = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[])`;
 const LOCK_ACCOUNTS = `${GET_ACCOUNTS} ORDER BY id FOR UPDATE`;
+
+const GET_FAILURES = `SELECT id, result, kind, debit_account_id, credit_account_id, amount::text AS amount, pending_id, created_at, limit_party
+  FROM transfer_failures WHERE id = ANY($1::uuid[])`;
 
 const LOAD_EXISTING = `
   SELECT 't' AS src, ${TRANSFER_COLUMNS}, NULL AS result, NULL AS limit_party FROM transfers WHERE id = ANY($1::uuid[])
@@ -400,6 +403,11 @@ export class SqlLedgerStore implements LedgerStore {
   async getTransfer(id: string): Promise<Transfer | null> {
     const [row] = await this.transferById.query([id]);
     return row ? toTransfer(row) : null;
+  }
+
+  async getFailures(ids: string[]): Promise<TransferFailure[]> {
+    const result = await this.db.query<FailureRow>(GET_FAILURES, [ids]);
+    return result.rows.map(toFailure);
   }
 
   async listAccountTransfers(accountId: string, page: TransferPage): Promise<Transfer[]> {
