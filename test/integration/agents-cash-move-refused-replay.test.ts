@@ -78,6 +78,19 @@ describe("agents: a refused cash-in or withdrawal retried", () => {
       expect(await w.balance(customer.walletAccountId)).toBe(0n);
     });
 
+    it("answers a limit refusal of the float again, without its amount, after the agent was suspended", async () => {
+      const agent = await newAgent(100_000n);
+      const customer = await newCustomer(0n);
+      expect((await w.services.agents.setLimits(agent.id, { maxDailyFloatOutMinor: 4_000n }, BANK)).ok).toBe(true);
+      const request = cashIn(agent, customer, uuidv7());
+      expect(await w.services.agents.cashIn(request)).toEqual({ ok: false, code: "daily_amount_exceeded", availableMinor: 4_000n });
+      await suspend(agent, "suspended");
+      // What was available then is not said again: it may be wrong by now.
+      expect(await w.services.agents.cashIn(request)).toEqual({ ok: false, code: "daily_amount_exceeded" });
+      await suspend(agent, "active");
+      expect(await w.balance(agent.floatAccountId)).toBe(100_000n);
+    });
+
     it("answers the first refusal after the fee schedule stopped covering the amount", async () => {
       const agent = await newAgent(3_000n);
       const customer = await newCustomer(0n);
@@ -151,6 +164,18 @@ describe("agents: a refused cash-in or withdrawal retried", () => {
       expect(await w.ledger.getTransfer(withdrawTransferId(id))).toBeNull();
       expect(await w.balance(customer.walletAccountId)).toBe(3_000n);
       expect(await w.balance(agent.floatAccountId)).toBe(0n);
+    });
+
+    it("answers the float's ceiling again (not the agent's figures) after the agent was suspended", async () => {
+      const agent = await newAgent(0n);
+      const customer = await newCustomer(50_000n);
+      expect((await w.services.agents.setLimits(agent.id, { maxFloatBalanceMinor: 4_000n }, BANK)).ok).toBe(true);
+      const request = withdrawal(agent, customer, uuidv7());
+      expect(await w.services.agents.withdraw(request)).toEqual({ ok: false, code: "float_limit_exceeded" });
+      await suspend(agent, "suspended");
+      expect(await w.services.agents.withdraw(request)).toEqual({ ok: false, code: "float_limit_exceeded" });
+      await suspend(agent, "active");
+      expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
     });
 
     it("refuses the same id with another amount, store or customer as request_id_reused, and a wrong PIN as such, moving nothing", async () => {
