@@ -197,4 +197,25 @@ describe("agents: a refused cash-in or withdrawal retried", () => {
       expect(await w.balance(other.floatAccountId)).toBe(0n);
     });
   });
+
+  // An id abandoned (Ledger.abandon after a write that threw, under SIM-swap cooling) is refused for
+  // good whatever comes under it: the retry says so, request_abandoned, whatever changed since.
+  it("answers a cash-in or withdrawal whose id was abandoned request_abandoned after the customer was blocked or the agent suspended, with the PIN", async () => {
+    const agent = await newAgent(100_000n);
+    const customer = await newCustomer(20_000n);
+    const deposit = { id: uuidv7(), agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, channel: "agent" as const };
+    const takeOut = { id: uuidv7(), customerId: customer.id, agentNumber: agent.msisdn, storeNumber: agent.storeNumber, amountMinor: 2_000n, customerPin: PIN, channel: "ussd" as const };
+    expect(await w.ledger.abandon(cashInTransferId(deposit.id))).toBe(true);
+    expect(await w.ledger.abandon(withdrawTransferId(takeOut.id))).toBe(true);
+    await block(customer, "blocked");
+    expect(await w.services.agents.cashIn({ ...deposit, agentPin: "0000" })).toMatchObject({ ok: false, code: "pin_wrong" });
+    expect(await w.services.agents.cashIn(deposit)).toEqual({ ok: false, code: "request_abandoned" });
+    await block(customer, "active");
+    await suspend(agent, "suspended");
+    expect(await w.services.agents.withdraw({ ...takeOut, customerPin: "0000" })).toMatchObject({ ok: false, code: "pin_wrong" });
+    expect(await w.services.agents.withdraw(takeOut)).toEqual({ ok: false, code: "request_abandoned" });
+    await suspend(agent, "active");
+    expect(await w.balance(agent.floatAccountId)).toBe(100_000n);
+    expect(await w.balance(customer.walletAccountId)).toBe(20_000n);
+  });
 });

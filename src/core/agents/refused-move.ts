@@ -25,18 +25,25 @@ interface RecordedMove {
   legs: TransferFailure[];
 }
 
-/**
- * The recorded failures of the move's group; null when its transfer has none (never refused, or
- * not yet at the ledger) or was abandoned (Ledger.abandon after a write that threw: no body was
- * recorded to compare a retry with, and the ledger answers any retry request_abandoned as it is).
- */
+/** The recorded failures of the move's group; null when its transfer has none (never refused, or not yet at the ledger). */
 async function recordedMove(kit: AgentKit, transferId: string): Promise<RecordedMove | null> {
   const ids = [transferId, feeTransferId(transferId), commissionTransferId(transferId)];
   const found = await kit.deps.ledger.getFailures(ids);
   const legs = ids.flatMap((id) => found.filter((f) => f.id === id));
   const move = legs[0];
-  if (!move || move.id !== transferId || move.result === "transfer_abandoned") return null;
+  if (!move || move.id !== transferId) return null;
   return { move, legs };
+}
+
+/**
+ * An id abandoned (Ledger.abandon, after a write that threw under SIM-swap cooling) records no body
+ * to compare a retry with: the ledger refuses whatever comes under it, transfer_abandoned, and so
+ * does its retry here, request_abandoned, once the asker's PIN is right.
+ */
+const abandoned = (recorded: RecordedMove): boolean => recorded.move.result === "transfer_abandoned";
+
+async function abandonedAnswer(kit: AgentKit, subject: { type: "agent" | "customer"; id: string }, pin: string, channel: CashInInput["channel"]): Promise<AgentRefusal> {
+  return (await kit.verifyPin(subject, pin, channel)) ?? refuse("request_abandoned");
 }
 
 /** The refusal the first call heard, from the group's recorded failures (a limit's room is not said again). */
@@ -53,6 +60,7 @@ export async function refusedCashIn(kit: AgentKit, input: CashInInput, transferI
   if (!recorded) return null;
   const agent = isUuid(input.agentId) ? await kit.deps.store.get(input.agentId) : null;
   if (!agent) return refuse("agent_not_found");
+  if (abandoned(recorded)) return abandonedAnswer(kit, { type: "agent", id: agent.id }, input.agentPin, input.channel);
   if (recorded.move.debitAccountId !== agent.floatAccountId || recorded.move.amountMinor !== input.amountMinor) return refuse("request_id_reused");
   // The PIN before anything of the customer, as for a posted cash-in.
   const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, input.channel);
@@ -66,6 +74,10 @@ export async function refusedCashIn(kit: AgentKit, input: CashInInput, transferI
 export async function refusedWithdrawal(kit: AgentKit, input: WithdrawInput, transferId: string): Promise<AgentRefusal | null> {
   const recorded = await recordedMove(kit, transferId);
   if (!recorded) return null;
+  if (abandoned(recorded)) {
+    const asker = isUuid(input.customerId) ? await kit.deps.directory.getCustomer(input.customerId) : null;
+    return asker ? abandonedAnswer(kit, { type: "customer", id: asker.id }, input.customerPin, input.channel) : refuse("customer_not_found");
+  }
   const { move } = recorded;
   const customer = move.debitAccountId ? await ownerOf(kit, move.debitAccountId) : null;
   if (!customer || customer.id !== input.customerId || move.amountMinor !== input.amountMinor) return refuse("request_id_reused");
