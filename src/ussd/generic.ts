@@ -59,6 +59,9 @@ export function genericHop(name: string, hops: HopProcessor, options: DialectOpt
       text: event === "begin" ? "" : input,
       hopKey: `seq:${seq}`,
       seq,
+      // Only a begin opens a session: a continue for a session unknown here is refused as expired,
+      // and a begin that failed before it read the store is metered as a session of its own.
+      opens: event === "begin",
       networkCode,
       shortcut: event === "begin" && dial !== undefined ? shortcutOf(dial, options.serviceCode ?? serviceCode) : [],
     });

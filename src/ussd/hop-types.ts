@@ -34,8 +34,10 @@ export interface HopRequest {
   /** Extra dial-string segments on a new session (*384*1# → ["1"]). */
   shortcut?: string[];
   /**
-   * The request can only be a session's first hop (Hubtel's Initiation): on a session already
-   * under way it is a late re-delivery, answered with the current screen, even without a `seq`.
+   * The request can only be a session's first hop (Hubtel's Initiation, the generic `begin`): on a
+   * session already under way it is a late re-delivery, answered with the current screen, even
+   * without a `seq`. A single-input hop without it (nor `fresh`) continues a session: for one
+   * unknown here it is refused as expired, never opens one.
    */
   opens?: boolean;
   /** The caller's mobile network as the aggregator names it (MCC+MNC), for the session's tariff. */

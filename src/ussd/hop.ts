@@ -35,7 +35,7 @@ interface HopState {
   seenHop?: string | null;
   /**
    * The hop was refused as no hop of this session (Africa's Talking: a text that does not extend
-   * the last answered one, or the continuation of a session unknown here). Answered END: nothing
+   * the last answered one; any dialect: the continuation of a session unknown here). Answered END: nothing
    * runs, and its input (an answer to no screen of ours) is not logged. The telco carried that END
    * and bills the session: out of order, the session's record notes it (refusedEnd) and is metered
    * with it when it ends; expired, the session is closed and metered as that one screen.
@@ -522,8 +522,9 @@ export class HopProcessor {
     }
   }
 
+  /** Only a first hop without a shortcut can take up a resume point (a continuation of a lost session is refused). */
   private mayResume(req: HopRequest): boolean {
-    return req.mode === "cumulative" ? req.text === "" : (req.shortcut ?? []).length === 0;
+    return opensSession(req) && (req.shortcut ?? []).length === 0;
   }
 
   private async process(key: string, req: HopRequest, state: HopState, lock: LockedValue): Promise<{ reply: HopReply; writes: SessionWrite[] }> {
@@ -569,19 +570,22 @@ export class HopProcessor {
       return reply({ end, text });
     }
     if (req.text.length > this.limits.maxTextChars) return reply(this.plain(record?.menu?.lang ?? this.deps.menu.defaultLanguage, "err.input_too_long", true));
-    const shortcut = record ? [] : req.mode === "cumulative" ? firstHopShortcut(segments) : (req.shortcut ?? []);
+    const shortcut = record ? [] : req.mode === "cumulative" ? firstHopShortcut(segments) : opensSession(req) ? (req.shortcut ?? []) : null;
     if (shortcut === null) {
-      // More inputs than any dial string carries, for a session we do not know: the continuation of
-      // a session whose record is gone (lapsed, evicted, or ended by the network's notice before
-      // this late hop). Its inputs answered screens of that session: run as a new dial they would
-      // offer its payment again under a new id, and against the main menu they are choices nobody
-      // made. Nothing runs; the caller's resume point stays for the next dial. The END is metered
-      // as a session of its own screen, once (handle: closeAfterErrorEnd stores it closed, and a
-      // retry replays it); a session the notice already metered is not unknown here (its record is
-      // kept closed until it lapses, endSession's keepClosed). A text of up to three segments
-      // cannot be told apart this way: Africa's Talking sends the first hop of a shortcut dial
-      // (*384*2*0712345678*100#) with its segments as `text`, and no field marks a first hop, so
-      // such a text still opens the shortcut (firstHopShortcut).
+      // The continuation of a session we do not know: its record is gone (lapsed, evicted, or
+      // ended by the network's notice before this late hop). Africa's Talking: more inputs than
+      // any dial string carries; the single-input dialects: a hop that is no first hop (Hubtel's
+      // Response, the generic `continue`, SMPP's continue op). Its input answered a screen of that
+      // session: run as a new dial it would offer a payment again under a new id, against the main
+      // menu (or the resume offer) it is a choice nobody made. Nothing runs; the caller's resume
+      // point stays for the next dial. The END is metered as a session of its own screen, once
+      // (handle: closeAfterErrorEnd stores it closed, and a retry replays it); a session Africa's
+      // Talking's notice already metered is not unknown here (its record is kept closed until it
+      // lapses, endSession's keepClosed). A text of up to three segments cannot be told apart
+      // this way: Africa's Talking sends the first hop of a shortcut dial (*384*2*0712345678*100#)
+      // with its segments as `text`, and no field marks a first hop, so such a text still opens
+      // the shortcut (firstHopShortcut). Before 2026-11-30 the single-input dialects' such hop
+      // opened the main menu (or the resume offer) inside the telco's session.
       state.refused = "expired";
       return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_expired", true));
     }
@@ -829,7 +833,8 @@ function offerAnswered(next: SessionRecord): SessionRecord {
 
 /**
  * The hop can only be its session's first: Africa's Talking's empty text (a shortcut dial's first
- * text cannot be told from a continuation), Hubtel's Initiation, USSD over SMPP's begin.
+ * text cannot be told from a continuation), Hubtel's Initiation, the generic `begin`, USSD over
+ * SMPP's begin. A single-input hop that is none of these continues a session.
  */
 function opensSession(req: HopRequest): boolean {
   return req.mode === "cumulative" ? req.text === "" : req.opens === true || req.fresh === true;

@@ -113,4 +113,20 @@ describe("USSD over SMPP: numbered sessions", () => {
     expect(await send(pdu(18, 4, 1, "2"))).toEqual(amountPrompt);
     expect((await send(pdu(18, 4, 3, "150")))[0]).toMatch(/Send KES 150\.00 to PETER/);
   });
+
+  it("a continue of a session whose record was lost is answered END 'expired', runs nothing, and is metered once as that screen", async () => {
+    const { send, sent, ended, sessions, bank, channel } = setup();
+    await send(pdu(1, 6, 0, "*384#"));
+    await send(pdu(18, 6, 1, "2"));
+    expect((await send(pdu(18, 6, 2, "0700000020")))[0]).toMatch(/amount/i);
+    await sessions.delete(`smpp-t1:${PAYER}:6`);
+    const expired = await send(pdu(18, 6, 3, "150"));
+    expect(expired[0]).toMatch(/session has expired/);
+    expect(sent.at(-1)!.ussd_service_op).toBe(USSD_DEFAULTS.endReplyOp);
+    // The PDU re-sent (its acknowledgement lost): the same END, nothing metered again.
+    expect(await send(pdu(18, 6, 3, "150"))).toEqual(expired);
+    await channel.hops.drain();
+    expect(ended.map((s) => ({ stages: s.stages, endReason: s.endReason, msisdn: s.msisdn }))).toEqual([{ stages: 1, endReason: "end", msisdn: PAYER }]);
+    expect(bank.sends.size).toBe(0);
+  });
 });

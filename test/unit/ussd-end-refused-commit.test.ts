@@ -44,7 +44,7 @@ function setUp() {
 
 it("the network's end of a session, refused because its lock lapsed and another hop took the session, reads it again and ends it, metered once", async () => {
   const { ch, sessions, ended } = setUp();
-  await ch.hops.handle({ aggregator: "smpp-l", sessionId: `${MSISDN}:7`, msisdn: MSISDN, serviceCode: "*384#", mode: "single", text: "", hopKey: "begin:0" });
+  await ch.hops.handle({ aggregator: "smpp-l", sessionId: `${MSISDN}:7`, msisdn: MSISDN, serviceCode: "*384#", mode: "single", text: "", hopKey: "begin:0", fresh: true });
   sessions.lateNext = true;
   await ch.hops.endSession("smpp-l", `${MSISDN}:7`, "abort");
   await ch.hops.drain();
@@ -55,7 +55,7 @@ it("the network's end of a session, refused because its lock lapsed and another 
 
 it("an idle session's end, refused the same way, meters nothing and says so (the rescan asks again); the next one meters it once", async () => {
   const { ch, sessions, ended } = setUp();
-  await ch.hops.handle({ aggregator: "smpp-l", sessionId: `${MSISDN}:8`, msisdn: MSISDN, serviceCode: "*384#", mode: "single", text: "", hopKey: "begin:0" });
+  await ch.hops.handle({ aggregator: "smpp-l", sessionId: `${MSISDN}:8`, msisdn: MSISDN, serviceCode: "*384#", mode: "single", text: "", hopKey: "begin:0", fresh: true });
   sessions.lateNext = true;
   expect(await ch.hops.endIdleSession("smpp-l", `${MSISDN}:8`, { hopKey: "begin:0" })).toBe(false); // asked again later
   await ch.hops.drain();

@@ -65,7 +65,7 @@ it("an end whose lock another instance holds (a crashed one's lives 10 s) waits 
     aggregators: [{ name: "at", dialect: "africastalking", secret: SECRET }], logger: { info() {}, warn() {}, error() {} },
     hopLimits: { lockWaitMs: 2_000, hopBudgetMs: 3_000 }, onSessionEnd: async (s) => void ended.push(s),
   });
-  await ch.hops.handle({ aggregator: "smpp-l", sessionId: "+254700000010:5", msisdn: "+254700000010", serviceCode: "*384#", mode: "single", text: "", hopKey: "begin:0" });
+  await ch.hops.handle({ aggregator: "smpp-l", sessionId: "+254700000010:5", msisdn: "+254700000010", serviceCode: "*384#", mode: "single", text: "", hopKey: "begin:0", fresh: true });
   await ch.hops.drain();
   expect(await sessions.lockAndGet("smpp-l:+254700000010:5", 10_000)).not.toBeNull();
   // A begin reusing the session's number ends its predecessor (its own hop key says which begin it is).

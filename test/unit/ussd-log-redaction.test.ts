@@ -18,11 +18,13 @@ it("a retried PIN hop typed with a space or a # logs no PIN", async () => {
     ports: bank.ports(), institutionId: bank.institutionId, sessions: new MemorySessionStore(), secretKey: Buffer.alloc(32, 7),
     aggregators: [{ name: "gen", dialect: "generic", secret: "generic-secret-0123456789abcdef" }], logger: { info: line, warn: line, error: line },
   });
-  const hop = (text: string, seq: number) => ch.hops.handle({ aggregator: "gen", sessionId: "g1", msisdn: MSISDN, serviceCode: "*384#", mode: "single", text, hopKey: `seq:${seq}`, seq });
+  const hop = (text: string, seq: number) => ch.hops.handle({ aggregator: "gen", sessionId: "g1", msisdn: MSISDN, serviceCode: "*384#", mode: "single", text, hopKey: `seq:${seq}`, seq, opens: seq === 0 });
   await hop("", 0);
   await hop("1", 1);
   for (const typed of ["4827 ", "4827 "]) await hop(typed, 2); // the second is the aggregator's retry
   await ch.hops.drain();
+  // The PIN hop ran against the PIN prompt (its retry is logged before its record is read: masked).
+  expect(lines.filter((l) => l.includes('"input":"[pin]"'))).toHaveLength(1);
   expect(lines.filter((l) => l.startsWith("ussd hop"))).toHaveLength(4);
   expect(lines.filter((l) => l.includes("4827"))).toEqual([]);
 });

@@ -48,7 +48,7 @@ function setup(hopLimits: Partial<HopLimits> = {}) {
   });
   const app = express();
   app.use(channel.router);
-  const single = (sessionId: string, seq: number, text: string): HopRequest => ({ aggregator: "hubtel", sessionId, msisdn: PAYER, serviceCode: "*384#", mode: "single", text, hopKey: `seq:${seq}`, seq });
+  const single = (sessionId: string, seq: number, text: string): HopRequest => ({ aggregator: "hubtel", sessionId, msisdn: PAYER, serviceCode: "*384#", mode: "single", text, hopKey: `seq:${seq}`, seq, ...(seq === 1 ? { opens: true } : {}) });
   return { channel, app, ended, single };
 }
 
