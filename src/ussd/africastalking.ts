@@ -5,7 +5,7 @@
  */
 import type { Request, Response } from "express";
 import { msisdnOf, networkCodeOf, serviceCodeOf, servesCode, sessionIdOf, textOf } from "./fields.js";
-import type { HopProcessor } from "./hop.js";
+import type { EndOptions, HopProcessor } from "./hop.js";
 import type { HopLogger } from "./hop-types.js";
 import type { DialectOptions } from "./hubtel.js";
 
@@ -65,8 +65,26 @@ export function endReasonOf(status: string): "end" | "abort" | "timeout" {
   return /timeout|expired/i.test(status) ? "timeout" : "abort";
 }
 
+/**
+ * The session as the notice reports it when it had a single hop (`hopsCount` 1) of our service,
+ * for the number it names: should no record of it be found, that hop ended in our error END
+ * before it read the store, and it is metered from this (EndOptions.lone). A shortcut dial's first
+ * hop (text "1" for *384*1#) cannot be told at the hop from a lost session's continuation; the
+ * notice's hop count tells it. Anything else (more hops, no count, another service's code): undefined.
+ */
+function loneSessionOf(body: Record<string, unknown>, options: Pick<DialectOptions, "serviceCode">): EndOptions["lone"] {
+  if (body.hopsCount !== "1" && body.hopsCount !== 1) return undefined;
+  const msisdn = msisdnOf(body.phoneNumber);
+  const serviceCode = body.serviceCode === undefined ? undefined : serviceCodeOf(body.serviceCode);
+  if (!msisdn || serviceCode === null || (serviceCode !== undefined && !servesCode(serviceCode, options.serviceCode))) return undefined;
+  const durationMs = Number(body.durationInMillis);
+  const startedAtMs = Date.now() - (Number.isSafeInteger(durationMs) && durationMs > 0 ? durationMs : 0);
+  const networkCode = body.networkCode === undefined || body.networkCode === "" ? undefined : networkCodeOf(body.networkCode);
+  return { msisdn, startedAtMs, ...(networkCode ? { networkCode } : {}) };
+}
+
 /** The end-of-session notification: forget the session and log what the telco reports. */
-export function africasTalkingEvents(name: string, hops: HopProcessor, logger: HopLogger) {
+export function africasTalkingEvents(name: string, hops: HopProcessor, logger: HopLogger, options: Pick<DialectOptions, "serviceCode"> = {}) {
   return async (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const sessionId = sessionIdOf(body.sessionId);
@@ -77,7 +95,7 @@ export function africasTalkingEvents(name: string, hops: HopProcessor, logger: H
     const status = typeof body.status === "string" ? body.status : "";
     // Its session ids are never handed out again: the record is kept closed, so a hop of the
     // session delivered after this notice is not taken for an unknown session and metered again.
-    await hops.endSession(name, sessionId, endReasonOf(status), undefined, { keepClosed: true });
+    await hops.endSession(name, sessionId, endReasonOf(status), undefined, { keepClosed: true, lone: loneSessionOf(body, options) });
     // `input` and `lastAppResponse` may hold a PIN or a balance: they are never logged.
     logger.info(
       {

@@ -52,6 +52,14 @@ export interface EndOptions {
    * session ids are never handed out again (Africa's Talking): a reused id would find it closed.
    */
   keepClosed?: boolean;
+  /**
+   * The network's account of a session that had one hop only (Africa's Talking's notice:
+   * `hopsCount` 1). Found without a record, that hop ended in our error END before it could read
+   * the store (Redis down, busy), and the hop itself could not tell a shortcut dial's first text
+   * from a lost session's continuation: the session is metered here as that one screen, with no
+   * customer, and kept closed (with keepClosed) so a repeated notice meters nothing more.
+   */
+  lone?: { msisdn: string; networkCode?: string; startedAtMs: number };
 }
 
 /** How long a begin that ends its predecessor waits for the lock held elsewhere before going ahead without it. */
@@ -154,7 +162,7 @@ export class HopProcessor {
    */
   async endSession(aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"] = "abort", unlessLastHop?: string, options: EndOptions = {}): Promise<void> {
     const key = `${aggregator}:${sessionId}`;
-    const once = () => this.endOnce(key, aggregator, sessionId, reason, unlessLastHop, options.keepClosed === true);
+    const once = () => this.endOnce(key, aggregator, sessionId, reason, unlessLastHop, options);
     const ending = this.mutex.run(key, async () => {
       // A refused write (our lock lapsed and another hop took the session on) is read again and
       // ended afresh: the network's end stands. Twice refused, the caller fails and the notice is retried.
@@ -177,14 +185,16 @@ export class HopProcessor {
    * a hop does. Should the lock stay busy (a lock left by a crashed instance lives 10 s), the end
    * goes ahead without it rather than be lost. Metered once the end is written, so a session that goes on is not metered yet.
    */
-  private async endOnce(key: string, aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"], unlessLastHop: string | undefined, keepClosed: boolean): Promise<boolean> {
+  private async endOnce(key: string, aggregator: string, sessionId: string, reason: EndedUssdSession["endReason"], unlessLastHop: string | undefined, options: EndOptions): Promise<boolean> {
     // A begin that ends its predecessor has a caller waiting for its answer: a short wait. A
     // network's end notice can wait as long as a hop would for the session: a hop under way on
     // another instance (a slow first hop, the very reason the network gave up) commits its record
     // first, and this end then deletes it and meters it, instead of the hop writing it back open.
     const waitMs = unlessLastHop === undefined ? this.limits.lockWaitMs : Math.min(this.limits.lockWaitMs, END_LOCK_WAIT_MS);
     const lock = await this.lockWaiting(key, undefined, waitMs);
-    const record = decodeRecord(lock ? lock.value : await this.deps.sessions.get(key));
+    const stored = decodeRecord(lock ? lock.value : await this.deps.sessions.get(key));
+    const record = stored ?? (options.lone ? loneRecord(options.lone) : null);
+    const keepClosed = options.keepClosed === true;
     const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
     const keep = redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS;
     const closed = keepClosed && record ? encodeRecord(endedRecord(record)) : null;
@@ -312,7 +322,7 @@ export class HopProcessor {
    * read the session (busy, the store down) and finds nothing is metered so only when it can only
    * be a first hop (opensSession; before 2026-11-30 never); any other cannot tell a session that
    * never began from one ended and forgotten meanwhile (a notice that deletes, already metered),
-   * and meters nothing. `retryAnswer` is what a retry of the hop hears (the refusal's own answer
+   * and meters nothing: Africa's Talking's notice of a one-hop session meters it then (EndOptions.lone). `retryAnswer` is what a retry of the hop hears (the refusal's own answer
    * again; after a failure, that the session ended).
    */
   private errorEndClose(key: string, req: HopRequest, record: SessionRecord | null, seenHop: string | null | undefined, startedAtMs: number, retryAnswer: string): Rewrite {
@@ -848,6 +858,11 @@ function endedRecord(record: SessionRecord): SessionRecord {
   if (record.closed) return record;
   const { refusedEnd: _metered, ...rest } = record;
   return { ...rest, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true };
+}
+
+/** A one-hop session the network reports and we hold no record of: that hop's END was its one screen. */
+function loneRecord(lone: NonNullable<EndOptions["lone"]>): SessionRecord {
+  return { v: 1, msisdn: lone.msisdn, menu: null, reply: { lines: [] }, ends: true, page: 0, consumed: 0, hop: "", nav: 0, closed: false, startedAtMs: lone.startedAtMs, network: lone.networkCode };
 }
 
 /** A flow's last screen that is still being paged (a long receipt) is over: nothing to continue. */

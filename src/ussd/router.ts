@@ -84,7 +84,7 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
     const auth = authenticate(aggregator);
     if (aggregator.dialect === "africastalking") {
       const form = formBody(AT_FORM_LIMITS.bytes, AT_FORM_LIMITS.fields);
-      router.post(`${base}/events`, auth, form, africasTalkingEvents(aggregator.name, deps.hops, deps.logger));
+      router.post(`${base}/events`, auth, form, africasTalkingEvents(aggregator.name, deps.hops, deps.logger, { serviceCode: aggregator.serviceCode }));
       router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops, { serviceCode: aggregator.serviceCode }));
     } else {
       const json = express.json({ limit: BODY_LIMIT, strict: true });

@@ -3,7 +3,8 @@
  * this instance: "service unavailable, no money was moved"; or another holder kept the session's
  * lock past the wait: "busy") showed that END and nothing else, and the telco bills it: once the
  * store answers again, it is metered, once, as one stage, however many retries and end notices
- * follow. Real Africa's Talking payloads through two gateway instances on the real Redis and
+ * follow. A shortcut dial's first hop (text "1") cannot be told at the hop from a lost session's
+ * continuation: Africa's Talking's notice of a one-hop session meters it. Real Africa's Talking payloads through two gateway instances on the real Redis and
  * PostgreSQL; the failing instance reaches Redis through a proxy of this file's own.
  */
 import { randomBytes } from "node:crypto";
@@ -17,6 +18,7 @@ import { openUssdRig, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.j
 const SECRET = "e2e-metering-first-hop-store-0123456789abcdef";
 const DOWN = "+254712910021";
 const BUSY = "+254712910022";
+const SHORTCUT = "+254712990021";
 const UNAVAILABLE = "END Service unavailable. No money was moved. Please try later.";
 const STILL_WORKING = /^END .*(still|working)/i;
 const ENDED = "END This session has ended. Please dial again.";
@@ -36,17 +38,18 @@ async function settled(): Promise<void> {
   for (const { gateway } of rig.instances) await gateway.hops.drain();
 }
 
-const notice = (sessionId: string, phoneNumber: string) =>
+const notice = (sessionId: string, phoneNumber: string, hopsCount = "1") =>
   request(rig.instances[0]!.app)
     .post("/ussd/at/events")
     .set("x-fingate-secret", SECRET)
     .type("form")
-    .send({ sessionId, serviceCode: "*384#", phoneNumber, networkCode: "63902", status: "Success", durationInMillis: "900", hopsCount: "1", cost: "KES 0.00" });
+    .send({ sessionId, serviceCode: "*384#", phoneNumber, networkCode: "63902", status: "Success", durationInMillis: "900", hopsCount, cost: "KES 0.00" });
 
 beforeAll(async () => {
   rig = await openUssdRig({ code: "first-hop-store-bank", secret: SECRET, instances: 1 });
   await rig.customer(DOWN, "Jane Storedown", "en", "4827", 1_000_00n);
   await rig.customer(BUSY, "John Storebusy", "en", "4827", 1_000_00n);
+  await rig.customer(SHORTCUT, "Ama Shortcut", "en", "4827", 1_000_00n);
   // KES 0.10 a session and 0.05 a stage, paid by the bank: one stage costs 15.
   await addBankPaidPlan(rig, { perSessionMinor: 10n, perStageMinor: 5n });
   const u = new URL(TEST_REDIS_URL);
@@ -99,5 +102,30 @@ describe("a first hop that fails before it reads the session store", () => {
     await settled();
     expect(await metered(sessionId)).toEqual([]);
     expect(await rig.keysOf(sessionId)).toEqual([]);
+    // Africa's Talking's notice says the session had more hops than that one: still nothing to meter it by.
+    expect((await notice(sessionId, DOWN, "3")).status).toBe(200);
+    await settled();
+    expect(await metered(sessionId)).toEqual([]);
+  });
+
+  it("a shortcut dial's first hop (text \"1\"): unmetered by the hop, metered once by Africa's Talking's notice of a one-hop session", async () => {
+    const sessions = await RedisSessionStore.connect(proxy.url(TEST_REDIS_URL), { prefix: rig.prefix, connectTimeoutMs: 2_000 });
+    const flaky = await rig.addInstance({ sessions });
+    const sessionId = `fsc-${randomBytes(4).toString("hex")}`;
+    proxy.refuse();
+    expect((await rig.post(flaky.app, sessionId, SHORTCUT, "1")).text).toBe(UNAVAILABLE);
+    proxy.accept();
+    await settled();
+    // The hop alone cannot tell this dial (*384*1#) from the continuation of a lost session.
+    expect(await metered(sessionId)).toEqual([]);
+    // The notice can: one hop, and we hold no record of it. Its retry, on the other instance, meters nothing more.
+    for (const app of [rig.instances[0]!.app, flaky.app]) {
+      const r = await request(app).post("/ussd/at/events").set("x-fingate-secret", SECRET).type("form")
+        .send({ sessionId, serviceCode: "*384#", phoneNumber: SHORTCUT, networkCode: "63902", status: "Success", durationInMillis: "900", hopsCount: "1", cost: "KES 0.00" });
+      expect(r.status).toBe(200);
+      await settled();
+    }
+    await expect.poll(() => metered(sessionId), { timeout: 5_000, interval: 50 }).toEqual([{ stages: 1, charge: "15", end_reason: "end", msisdn: SHORTCUT }]);
+    expect((await rig.post(0, sessionId, SHORTCUT, "1")).text).toBe(ENDED);
   });
 });
