@@ -1,22 +1,6 @@
-import type { AuditRecord } from "../../core/audit/audit-entry.js";
 import type { SimSwapKind } from "../../core/auth/ports.js";
 import { date } from "./policy-rows.js";
-import { toRecord, type AuditRow } from "./audit-store.js";
 import type { SqlExecutor } from "./sql.js";
-
-/** An entry's place in the log: its chain and its seq there. */
-export interface AuditPosition {
-  chain: number;
-  seq: bigint;
-}
-
-export interface AuditQuery {
-  /** Entries listed after this one (older): the last entry of the previous page. */
-  before?: AuditPosition;
-  limit: number;
-  /** An action ("limits.policy.set") or a prefix of whole words ("limits" matches "limits.policy.set"). */
-  action?: string;
-}
 
 /**
  * The entries an institution sees (`$1`, NULL for the platform), as a condition on the row `a`.
@@ -29,6 +13,16 @@ export function visibleTo(a: string): string {
     OR ${a}.subject IN (SELECT c.id::text FROM customers c WHERE c.institution_id = $1::uuid)
     OR (${a}.subject IN (SELECT c.msisdn FROM customers c WHERE c.institution_id = $1::uuid)
         AND ${a}.actor_id NOT IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id <> $1::uuid)))`;
+}
+
+const KEY_ACTORS = `SELECT 'apikey:' || k.id::text AS actor FROM api_keys k WHERE k.institution_id = $1::uuid ORDER BY k.id`;
+
+/**
+ * The actor ids of all the institution's API keys ('apikey:<id>', revoked ones too), as visibleTo
+ * matches them: the index lookups pass each as a parameter the planner sees (newestVisibleSeq).
+ */
+export async function institutionKeyActors(db: SqlExecutor, institutionId: string): Promise<string[]> {
+  return (await db.query<{ actor: string }>(KEY_ACTORS, [institutionId])).rows.map((r) => r.actor);
 }
 
 /**
@@ -54,38 +48,6 @@ export function newestVisibleSeq(chain: string, upTo: string, keyActors: string[
       AND a.actor_id NOT IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id <> $1::uuid)`)}
       FROM customers c WHERE c.institution_id = $1::uuid
   ) v)`;
-}
-
-/**
- * A page of the audit log, both chains together, newest first: by the time each entry was
- * appended, then chain and seq (a total order, so pages neither skip nor repeat an entry). With an
- * institution, only its part: entries about the institution itself (its configuration), entries
- * by its API keys, and entries about its customers (by customer id, as the directory and PIN
- * service write them, or by number, as SIM-swap reports do). Without one (the platform
- * operator), all of it. null when `before` names no entry this caller sees: a cursor is never
- * taken for "nothing older", and tells nothing of other banks' entries.
- */
-export async function auditPage(db: SqlExecutor, institutionId: string | null, q: AuditQuery): Promise<AuditRecord[] | null> {
-  let after: { at: string; chain: number; seq: string } | null = null;
-  if (q.before) {
-    const found = await db.query<{ at: string }>(
-      `SELECT a.occurred_at::text AS at FROM audit_log a WHERE a.chain = $2::smallint AND a.seq = $3::bigint AND ${visibleTo("a")}`,
-      [institutionId, q.before.chain, q.before.seq.toString()],
-    );
-    if (!found.rows[0]) return null;
-    after = { at: found.rows[0].at, chain: q.before.chain, seq: q.before.seq.toString() };
-  }
-  const result = await db.query<AuditRow>(
-    `SELECT a.chain, a.seq::text AS seq, a.occurred_at, a.actor_type, a.actor_id, a.action, a.channel, a.outcome, a.subject, a.payload,
-       a.prev_hash, a.hash
-     FROM audit_log a
-     WHERE ($2::timestamptz IS NULL OR (a.occurred_at, a.chain, a.seq) < ($2::timestamptz, $5::smallint, $6::bigint))
-       AND ($4::text IS NULL OR a.action = $4 OR starts_with(a.action, $4 || '.'))
-       AND ${visibleTo("a")}
-     ORDER BY a.occurred_at DESC, a.chain DESC, a.seq DESC LIMIT $3`,
-    [institutionId, after?.at ?? null, q.limit, q.action ?? null, after?.chain ?? null, after?.seq ?? null],
-  );
-  return result.rows.map(toRecord);
 }
 
 export interface SimSwapReport {

@@ -1,6 +1,6 @@
 import { AUDIT_CHAINS, genesisHash, type AuditChain, type AuditVerifyResult } from "../../core/audit/audit-entry.js";
 import { AuditChainUnverified, judgeAnchor, type AnchorCheck, type AnchorFinding, type AnchorPoint, type AuditAnchor } from "../../core/audit/anchor.js";
-import { newestVisibleSeq, visibleTo } from "./admin-queries.js";
+import { institutionKeyActors, newestVisibleSeq, visibleTo } from "./admin-queries.js";
 import { verifyChainSegment, walkAuditChains } from "./audit-store.js";
 import type { SqlExecutor } from "./sql.js";
 
@@ -51,14 +51,12 @@ const RECENT_OWN = `SELECT a.seq::text AS seq, a.hash FROM audit_log a
   WHERE a.chain = $2::smallint AND a.seq <= $3::bigint AND a.seq > $4::bigint AND ${visibleTo("a")}
   ORDER BY a.seq DESC LIMIT 1`;
 
-const KEY_ACTORS = `SELECT 'apikey:' || k.id::text AS actor FROM api_keys k WHERE k.institution_id = $1::uuid ORDER BY k.id`;
-
 /**
  * The statement that looks up the institution's newest entry on `chain` at or before `upTo` by
  * index (newestVisibleSeq), and its parameters.
  */
 export async function newestOwnStatement(db: SqlExecutor, institutionId: string, chain: AuditChain, upTo: bigint): Promise<{ text: string; params: unknown[] }> {
-  const actors = (await db.query<{ actor: string }>(KEY_ACTORS, [institutionId])).rows.map((r) => r.actor);
+  const actors = await institutionKeyActors(db, institutionId);
   const seq = newestVisibleSeq("$2::smallint", "$3::bigint", actors.map((_, i) => `$${4 + i}::text`));
   return { text: `SELECT a.seq::text AS seq, a.hash FROM audit_log a WHERE a.chain = $2::smallint AND a.seq = ${seq}`, params: [institutionId, chain, upTo.toString(), ...actors] };
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Access } from "../../../core/access/types.js";
-import { auditPage, type AuditPosition } from "../../../infra/db/admin-queries.js";
+import { auditPage, type AuditPosition } from "../../../infra/db/audit-page.js";
 import { verifyAuditChain, walkAuditChains } from "../../../infra/db/audit-store.js";
 import { checkAuditAnchor, takeAuditAnchor, takeInstitutionAnchor } from "../../../infra/db/audit-anchor.js";
 import {

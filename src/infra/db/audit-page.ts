@@ -1,0 +1,104 @@
+import type { AuditRecord } from "../../core/audit/audit-entry.js";
+import { institutionKeyActors, visibleTo } from "./admin-queries.js";
+import { toRecord, type AuditRow } from "./audit-store.js";
+import type { SqlExecutor } from "./sql.js";
+
+/** An entry's place in the log: its chain and its seq there. */
+export interface AuditPosition {
+  chain: number;
+  seq: bigint;
+}
+
+export interface AuditQuery {
+  /** Entries listed after this one (older): the last entry of the previous page. */
+  before?: AuditPosition;
+  limit: number;
+  /** An action ("limits.policy.set") or a prefix of whole words ("limits" matches "limits.policy.set"). */
+  action?: string;
+}
+
+/** The cursor: the time, chain and seq of the entry the page starts after. */
+export interface PageStart {
+  at: string;
+  chain: number;
+  seq: string;
+}
+
+const COLUMNS = `a.chain, a.seq::text AS seq, a.occurred_at, a.actor_type, a.actor_id, a.action, a.channel, a.outcome, a.subject, a.payload,
+       a.prev_hash, a.hash`;
+const ORDER = `ORDER BY a.occurred_at DESC, a.chain DESC, a.seq DESC`;
+
+// The whole log (the platform's, `$1` NULL), newest first by the (occurred_at, chain, seq) index.
+const EVERY_ENTRY = `SELECT ${COLUMNS}
+     FROM audit_log a
+     WHERE ($2::timestamptz IS NULL OR (a.occurred_at, a.chain, a.seq) < ($2::timestamptz, $5::smallint, $6::bigint))
+       AND ($4::text IS NULL OR a.action = $4 OR starts_with(a.action, $4 || '.'))
+       AND ${visibleTo("a")}
+     ${ORDER} LIMIT $3`;
+
+/**
+ * The statement of an institution's page (`$1`): visibleTo's entries, found as the audit anchor's
+ * lookup finds them (newestVisibleSeq), one index scan per way an entry is the bank's: about the
+ * institution, by each of its keys (a parameter from `$7` on: a value the planner sees), about each
+ * customer, about each customer's number (unless another bank's key wrote it). Each scan reads the
+ * (subject, occurred_at, chain, seq) or (actor_id, occurred_at, chain, seq) index from the cursor
+ * down, in the page's order, and stops at the page's size; the union (an entry may be the bank's in
+ * two ways) is sorted and cut to the page. So a page reads at most the page's size of entries per
+ * way (more only when `action` filters the bank's own entries out), whatever other banks wrote:
+ * filtering the whole log's newest-first scan by visibleTo read every entry written since the
+ * bank's, the whole table for a bank with none lately. Keep in step with visibleTo
+ * (audit-page.test.ts compares the two).
+ */
+export async function ownPageStatement(db: SqlExecutor, institutionId: string, q: Omit<AuditQuery, "before">, after: PageStart | null): Promise<{ text: string; params: unknown[] }> {
+  const params: unknown[] = [institutionId, q.limit, q.action ?? null];
+  const $ = (value: unknown, type: string) => `$${params.push(value)}::${type}`;
+  const cursor = after ? `${$(after.at, "timestamptz")}, ${$(after.chain, "smallint")}, ${$(after.seq, "bigint")}` : null;
+  // The cursor's condition names the key's column first: a condition on the index's columns from
+  // its first, so the scan starts at the cursor in the key's index. Given as (occurred_at, chain,
+  // seq) < cursor, it is also one on the occurred_at index, which the planner then took for the
+  // customers' scans (the few entries older than a near-oldest cursor), filtering them by customer
+  // once per customer. Without a cursor it is left out (not "$n IS NULL OR …", which no index uses).
+  const scan = (column: "subject" | "actor_id", value: string, also = "") => `SELECT a.occurred_at, a.chain, a.seq FROM audit_log a
+      WHERE a.${column} = ${value}${cursor ? ` AND (a.${column}, a.occurred_at, a.chain, a.seq) < (${value}, ${cursor})` : ""} AND ($3::text IS NULL OR a.action = $3 OR starts_with(a.action, $3 || '.'))${also}
+      ${ORDER} LIMIT $2`;
+  // Each key's actor id is a parameter (a value the planner sees, as in newestVisibleSeq); the LIKE
+  // is the actor index's predicate (only keys' entries are in it), true of every key's actor id.
+  const byKeys = (await institutionKeyActors(db, institutionId))
+    .map((actor) => `\n    UNION (${scan("actor_id", $(actor, "text"), " AND a.actor_id LIKE 'apikey:%'")})`).join("");
+  const text = `WITH own AS (
+    (${scan("subject", "$1::uuid::text")})${byKeys}
+    UNION SELECT s.* FROM customers c CROSS JOIN LATERAL (${scan("subject", "c.id::text")}) s WHERE c.institution_id = $1::uuid
+    UNION SELECT s.* FROM customers c CROSS JOIN LATERAL (${scan("subject", "c.msisdn", `
+      AND a.actor_id NOT IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id <> $1::uuid)`)}) s
+      WHERE c.institution_id = $1::uuid
+  ), page AS (SELECT a.chain, a.seq FROM own a ${ORDER} LIMIT $2)
+  SELECT ${COLUMNS} FROM page p JOIN audit_log a ON a.chain = p.chain AND a.seq = p.seq
+  ${ORDER}`;
+  return { text, params };
+}
+
+/**
+ * A page of the audit log, both chains together, newest first: by the time each entry was
+ * appended, then chain and seq (a total order, so pages neither skip nor repeat an entry). With an
+ * institution, only its part (visibleTo): entries about the institution itself (its
+ * configuration), entries by its API keys, and entries about its customers (by customer id, as the
+ * directory and PIN service write them, or by number, as SIM-swap reports do). Without one (the
+ * platform operator), all of it. null when `before` names no entry this caller sees: a cursor is
+ * never taken for "nothing older", and tells nothing of other banks' entries.
+ */
+export async function auditPage(db: SqlExecutor, institutionId: string | null, q: AuditQuery): Promise<AuditRecord[] | null> {
+  let after: PageStart | null = null;
+  if (q.before) {
+    const found = await db.query<{ at: string }>(
+      `SELECT a.occurred_at::text AS at FROM audit_log a WHERE a.chain = $2::smallint AND a.seq = $3::bigint AND ${visibleTo("a")}`,
+      [institutionId, q.before.chain, q.before.seq.toString()],
+    );
+    if (!found.rows[0]) return null;
+    after = { at: found.rows[0].at, chain: q.before.chain, seq: q.before.seq.toString() };
+  }
+  const { text, params } = institutionId === null
+    ? { text: EVERY_ENTRY, params: [null, after?.at ?? null, q.limit, q.action ?? null, after?.chain ?? null, after?.seq ?? null] }
+    : await ownPageStatement(db, institutionId, q, after);
+  const result = await db.query<AuditRow>(text, params);
+  return result.rows.map(toRecord);
+}
