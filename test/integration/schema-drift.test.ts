@@ -28,6 +28,8 @@ const TABLES_WITHOUT_MODEL: Record<string, string> = {
 const SQL_ONLY_INDEXES: Record<string, string> = {
   // transfers_pending_open_idx: "partial index (WHERE kind = 'pending'); Prisma cannot declare a predicate",
   sms_links_server_system_id_key: "partial unique (WHERE mode = 'server'): telcos binding to us are found by system_id; client links may share one",
+  audit_log_subject_chain_seq_idx: "partial (WHERE subject IS NOT NULL): the ledger's batches, the most frequent appends, have no subject and are never looked up by it",
+  audit_log_subject_occurred_at_chain_seq_idx: "partial (WHERE subject IS NOT NULL): as audit_log_subject_chain_seq_idx, for a bank's audit page by time",
   audit_log_apikey_occurred_at_chain_seq_idx: "partial (WHERE actor_id LIKE 'apikey:%'): a bank's audit page looks up only its keys' entries by actor, and every append writes the index",
   sms_mo_messages_pending_idx: "partial (WHERE pending_sms IS NOT NULL): the recovery sweep reads only messages still waiting to be answered",
 };

@@ -7,5 +7,6 @@
 -- follow its seq. Every append writes these, so the actor one holds only API keys' entries, the
 -- only actors a bank's page looks up (the ledger's, the PIN service's customers' and others' are
 -- left out of it).
-CREATE INDEX "audit_log_subject_occurred_at_chain_seq_idx" ON "audit_log"("subject", "occurred_at", "chain", "seq");
+-- Only entries with a subject (as audit_log_subject_chain_seq_idx): the ledger's batches have none.
+CREATE INDEX "audit_log_subject_occurred_at_chain_seq_idx" ON "audit_log"("subject", "occurred_at", "chain", "seq") WHERE "subject" IS NOT NULL;
 CREATE INDEX "audit_log_apikey_occurred_at_chain_seq_idx" ON "audit_log"("actor_id", "occurred_at", "chain", "seq") WHERE "actor_id" LIKE 'apikey:%';
