@@ -69,7 +69,10 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
       return;
     }
     if (type === "release" || type === "timeout") {
-      await hops.endSession(name, sessionId, type === "timeout" ? "timeout" : "abort");
+      // Hubtel's session ids are never handed out again (a GUID per session): the record is kept
+      // closed, so a hop of the session delivered after this (reordered, retried) hears that it
+      // ended instead of being taken for a lost session's continuation and metered once more.
+      await hops.endSession(name, sessionId, type === "timeout" ? "timeout" : "abort", undefined, { keepClosed: true });
       res.json({ SessionId: sessionId, Type: "release", Message: "", Label: "", DataType: "display", FieldType: "text" });
       return;
     }

@@ -154,3 +154,23 @@ describe("generic: a begin that fails before it reads the session store", () => 
     expect(await metered(GENERIC, sessionId)).toHaveLength(1);
   }, 20_000);
 });
+
+describe("hubtel: a hop of a session delivered after Hubtel's Release", () => {
+  it("hears that the session ended and meters nothing more: Hubtel's session ids are never handed out again, so the ended record is kept closed", async () => {
+    const phone = "+254712990014";
+    await rig.customer(phone, "Rita Late", "en", "4827", 1_000_00n);
+    const sessionId = `late-${randomBytes(4).toString("hex")}`;
+    expect(await hop(HUBTEL, 0, HUBTEL.first(sessionId, phone))).toMatch(/^CON /);
+    await settled();
+    const release = { Type: "Release", Mobile: phone.slice(1), SessionId: sessionId, ServiceCode: "384", Message: "", Operator: "safaricom", Sequence: 2, ClientState: "" };
+    const ended = await request(apps[1]!).post(`/ussd/${HUBTEL.name}`).set("x-fingate-secret", HUBTEL_SECRET).send(release);
+    expect(ended.status).toBe(200);
+    await settled();
+    await expect.poll(() => metered(HUBTEL, sessionId), { timeout: 5_000, interval: 50 }).toHaveLength(1);
+
+    // The caller's answer to the menu, delivered late (reordered by the network), on either instance.
+    for (const i of [0, 1]) expect(await hop(HUBTEL, i, HUBTEL.next(sessionId, phone, 1, "1"))).toBe("END This session has ended. Please dial again.");
+    await settled();
+    expect(await metered(HUBTEL, sessionId)).toHaveLength(1);
+  });
+});

@@ -83,14 +83,14 @@ describe("Hubtel dialect", () => {
     expect(second.body.Message).not.toBe("Enter your PIN:"); // "1" was taken as the (malformed) PIN answer
   });
 
-  it("dial-string shortcut on Initiation, and Timeout/Release forget the session", async () => {
+  it("dial-string shortcut on Initiation, and Timeout/Release end the session, kept closed until it lapses", async () => {
     const { app, sessions } = setup();
     const init = await hubtel(app, { ...base, SessionId: "h2", Type: "Initiation", Message: "*384*2*233200000020*10#", Sequence: 1 });
     expect(init.body.Message).toMatch(/^Send KES 10\.00 to AMA\?/);
     expect(await sessions.get("hubtel:h2")).not.toBeNull();
     const t = await hubtel(app, { SessionId: "h2", Type: "Timeout" });
     expect(t.body.Type).toBe("release");
-    expect(await sessions.get("hubtel:h2")).toBeNull();
+    expect(JSON.parse((await sessions.get("hubtel:h2"))!)).toMatchObject({ closed: true, reply: { lines: [{ key: "err.session_ended" }] } });
   });
 
   it("on a code with an extension (ServiceCode '711*2'), a plain dial opens the main menu and what follows the extension is the shortcut", async () => {
