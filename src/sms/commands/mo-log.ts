@@ -93,6 +93,16 @@ const NEW_RUN = `(${STALE} OR ${REPEAT})`;
 const paidAtStart = (paidWindowParam: string) => `(m.paid_at >= m.last_seen_at - make_interval(secs => ${paidWindowParam}))`;
 const PAID_AT_START = paidAtStart("$10");
 
+/**
+ * For reopen (in its WHERE, where m is the row before the update): the new attempt starts now, and
+ * its runs (the pending sweep's included) decide by a payment within the paid window ($6) of now.
+ * It may reopen only if that decides as the attempt it re-runs did, by its own start: a payment
+ * that attempt replayed but that lies outside the window from now (a repeat at 4m50s replayed it,
+ * its copy came at 5m10s) would otherwise be paid again under the new attempt's id. Such a copy
+ * is dropped, as any copy within the re-delivery window was before reopen existed.
+ */
+const KEEPS_PAID_DECISION = `(m.paid_at IS NULL OR NOT ${paidAtStart("$6")} OR m.paid_at >= CURRENT_TIMESTAMP - make_interval(secs => $6))`;
+
 interface ClaimRow {
   id: string;
   attempt: number;
@@ -199,7 +209,7 @@ export class SqlMoLog {
     const { rows } = await this.db.query<ClaimRow>(
       `UPDATE sms_mo_messages m SET attempt = m.attempt + 1, handled_at = NULL, last_seen_at = CURRENT_TIMESTAMP,
          run_token = $3, running_until = CURRENT_TIMESTAMP + make_interval(secs => $4), pending_sms = $5
-       WHERE m.id = $1 AND m.attempt = $2 AND m.handled_at IS NOT NULL
+       WHERE m.id = $1 AND m.attempt = $2 AND m.handled_at IS NOT NULL AND ${KEEPS_PAID_DECISION}
        RETURNING id, attempt, false AS handled, true AS leased,
          CASE WHEN ${paidAtStart("$6")} THEN paid_attempt END AS paid_attempt, paid_at,
          CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $6) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
