@@ -45,7 +45,8 @@ export function genericHop(name: string, hops: HopProcessor, options: DialectOpt
     const input = textOf(body.input, MAX_INPUT_CHARS);
     const seq = typeof body.seq === "number" && Number.isInteger(body.seq) && body.seq >= 0 && body.seq <= MAX_SEQ ? body.seq : null;
     const dial = optional(body.dialString, (v) => (typeof v === "string" && /^[*#0-9]{1,64}$/.test(v) ? v : undefined));
-    const networkCode = optional(body.networkCode, networkCodeOf);
+    // JSON lets an integrator send the MCC+MNC as a number (63902): read as its digits (an MCC never starts with 0).
+    const networkCode = optional(body.networkCode, (v) => networkCodeOf(typeof v === "number" && Number.isSafeInteger(v) ? String(v) : v));
     if (!msisdn || !serviceCode || !servesCode(serviceCode, options.serviceCode) || input === null || seq === null || dial === null || networkCode === null) {
       res.status(400).json({ error: "bad request" });
       return;

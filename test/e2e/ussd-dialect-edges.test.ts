@@ -198,7 +198,8 @@ describe("generic: an optional field given that is not one", () => {
     const bad = [
       { networkCode: "MTN" },
       { networkCode: "6390" },
-      { networkCode: 63902 },
+      { networkCode: 6390 },
+      { networkCode: 63902.5 },
       { networkCode: "63902\n" },
       { dialString: "*384*a#" },
       { dialString: "*384*1#; DROP TABLE transfers" },
@@ -214,6 +215,13 @@ describe("generic: an optional field given that is not one", () => {
   it("absent, null or empty they are none: the session opens", async () => {
     for (const [n, more] of [{}, { networkCode: null, dialString: null }, { networkCode: "", dialString: "" }].entries()) {
       const r = await begin(`gen-opt-none-${n}`, more);
+      expect([r.status, r.body.action], JSON.stringify(more)).toEqual([200, "continue"]);
+    }
+  });
+
+  it("a networkCode sent as a JSON number is read as its digits (an integrator's JSON may carry it so)", async () => {
+    for (const [n, more] of [{ networkCode: 63902 }, { networkCode: 310260 }].entries()) {
+      const r = await begin(`gen-opt-number-${n}`, more);
       expect([r.status, r.body.action], JSON.stringify(more)).toEqual([200, "continue"]);
     }
   });
