@@ -103,7 +103,10 @@ describe.each<StoreKind>(["postgres", "pglite"])("MO run lease (%s)", (kind) => 
     expect(runs).toEqual([{ id: first.id, attempt: 1, duplicate: true, handled: false, running: false, paid: { attempt: 0, at: expect.any(Date), remainingSec: expect.any(Number) }, runToken: expect.any(String) }]);
     // A copy within the window of the reopened attempt is held by its lease, then dropped once answered.
     expect(await log.claim(mine, windows)).toMatchObject({ attempt: 1, running: true });
-    await log.markHandled(first.id);
+    // A run of attempt 0 that finishes only now (stuck past its lease) does not mark attempt 1 answered.
+    await log.markHandled(first.id, null, 0);
+    expect(await log.claim(mine, windows)).toMatchObject({ attempt: 1, running: true });
+    await log.markHandled(first.id, null, 1);
     expect(await log.claim(mine, windows)).toMatchObject({ attempt: 1, handled: true });
     // A copy that read attempt 0 reopens nothing now.
     expect(await log.reopen(first.id, 0, 300, null)).toBeNull();

@@ -206,7 +206,7 @@ export class SmsCommands {
       const text = this.render(answer.lang ?? lang, answer);
       const linkId = sms.linkId.startsWith("http-") ? null : sms.linkId;
       if (!answer.silent) await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId, from: sms.to, institutionId: sms.institutionId, inReplyTo: claim.id, attempt: claim.attempt });
-      await this.deps.moLog.markHandled(claim.id, answer.moved ?? null);
+      await this.deps.moLog.markHandled(claim.id, answer.moved ?? null, claim.attempt);
       if (claim.alsoHandles) await this.deps.moLog.markHandled(claim.alsoHandles);
       this.deps.logger.info({ link: sms.linkId, mo: claim.id, attempt: claim.attempt, command: parsed.kind, reply: answer.key, duplicate: claim.duplicate, ms: Date.now() - started }, "sms command");
     } catch (error) {

@@ -287,14 +287,19 @@ export class SqlMoLog {
   /**
    * Marks the message answered, whichever run holds its lease (its answer has been sent); `movedAttempt` names the attempt whose payment moved money (or may
    * have): repeats within the SEND window from now replay its payment id instead of paying again.
+   * With `runAttempt` (the run's own attempt), only while the row is still at that attempt: a run
+   * stuck past its lease that finishes after a copy reopened the message as the next attempt
+   * (reopen) must not mark that attempt answered while it runs (its lease would no longer be
+   * renewed, and should it fail, the sweep would take it for answered and never answer it). Its
+   * payment, if any, was recorded by markPaid before its reply, whatever the attempt.
    */
-  async markHandled(id: string, movedAttempt: number | null = null): Promise<void> {
+  async markHandled(id: string, movedAttempt: number | null = null, runAttempt: number | null = null): Promise<void> {
     await this.db.query(
       `UPDATE sms_mo_messages SET handled_at = CURRENT_TIMESTAMP, pending_sms = NULL,
          paid_at = CASE WHEN $2::int IS NULL THEN paid_at WHEN paid_attempt IS NOT DISTINCT FROM $2::int THEN COALESCE(paid_at, CURRENT_TIMESTAMP) ELSE CURRENT_TIMESTAMP END,
          paid_attempt = COALESCE($2::int, paid_attempt)
-       WHERE id = $1`,
-      [id, movedAttempt],
+       WHERE id = $1 AND ($3::int IS NULL OR attempt = $3::int)`,
+      [id, movedAttempt, runAttempt],
     );
   }
 }
