@@ -12,7 +12,16 @@ export function visibleTo(a: string): string {
     OR ${a}.actor_id IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id = $1::uuid)
     OR ${a}.subject IN (SELECT c.id::text FROM customers c WHERE c.institution_id = $1::uuid)
     OR (${a}.subject IN (SELECT c.msisdn FROM customers c WHERE c.institution_id = $1::uuid)
-        AND ${a}.actor_id NOT IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id <> $1::uuid)))`;
+        AND ${notByOtherBanksKey(a)}))`;
+}
+
+/**
+ * The condition on row `a` that another bank's key did not write it: an entry about a customer's
+ * number is the institution's (`$1`) only then (visibleTo). One text for every query that applies
+ * the rule (visibleTo, newestVisibleSeq, the bank's audit page), so they cannot drift apart.
+ */
+export function notByOtherBanksKey(a: string): string {
+  return `${a}.actor_id NOT IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id <> $1::uuid)`;
 }
 
 const KEY_ACTORS = `SELECT 'apikey:' || k.id::text AS actor FROM api_keys k WHERE k.institution_id = $1::uuid ORDER BY k.id`;
@@ -45,7 +54,7 @@ export function newestVisibleSeq(chain: string, upTo: string, keyActors: string[
     SELECT ${newest("subject", "$1::uuid::text")} AS seq${byKeys}
     UNION ALL SELECT ${newest("subject", "c.id::text")} FROM customers c WHERE c.institution_id = $1::uuid
     UNION ALL SELECT ${newest("subject", "c.msisdn", `
-      AND a.actor_id NOT IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id <> $1::uuid)`)}
+      AND ${notByOtherBanksKey("a")}`)}
       FROM customers c WHERE c.institution_id = $1::uuid
   ) v)`;
 }

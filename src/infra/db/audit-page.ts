@@ -1,5 +1,5 @@
 import type { AuditRecord } from "../../core/audit/audit-entry.js";
-import { institutionKeyActors, visibleTo } from "./admin-queries.js";
+import { institutionKeyActors, notByOtherBanksKey, visibleTo } from "./admin-queries.js";
 import { toRecord, type AuditRow } from "./audit-store.js";
 import type { SqlExecutor } from "./sql.js";
 
@@ -69,7 +69,7 @@ export async function ownPageStatement(db: SqlExecutor, institutionId: string, q
     (${scan("subject", "$1::uuid::text")})${byKeys}
     UNION SELECT s.* FROM customers c CROSS JOIN LATERAL (${scan("subject", "c.id::text")}) s WHERE c.institution_id = $1::uuid
     UNION SELECT s.* FROM customers c CROSS JOIN LATERAL (${scan("subject", "c.msisdn", `
-      AND a.actor_id NOT IN (SELECT 'apikey:' || k.id::text FROM api_keys k WHERE k.institution_id <> $1::uuid)`)}) s
+      AND ${notByOtherBanksKey("a")}`)}) s
       WHERE c.institution_id = $1::uuid
   ), page AS (SELECT a.chain, a.seq FROM own a ${ORDER} LIMIT $2)
   SELECT ${COLUMNS} FROM page p JOIN audit_log a ON a.chain = p.chain AND a.seq = p.seq
