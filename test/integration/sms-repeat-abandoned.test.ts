@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ESME_ROK } from "../../src/sms/smpp-status.js";
+import { smsRepeatKit } from "../helpers/sms-repeat-kit.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 import { TestTelco, textOf } from "../helpers/smpp-telco.js";
 
@@ -17,29 +18,7 @@ const TELCO = { actor: { type: "telco" as const, id: "safaricom" }, channel: "ap
 
 let env: SmsEnv;
 let telco: TestTelco;
-
-async function transfersFrom(c: Customer): Promise<number> {
-  const { rows } = await env.test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE debit_account_id = $1 AND code = 'p2p'", [c.walletAccountId]);
-  return rows[0]!.n;
-}
-
-async function outboxTo(c: Customer): Promise<number> {
-  const { rows } = await env.test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox_messages WHERE msisdn = $1", [c.msisdn]);
-  return rows[0]!.n;
-}
-
-async function later(c: Customer, seconds: number): Promise<void> {
-  await env.test.db.query(
-    `UPDATE sms_mo_messages SET received_at = received_at - make_interval(secs => $2), last_seen_at = last_seen_at - make_interval(secs => $2),
-       paid_at = paid_at - make_interval(secs => $2) WHERE msisdn = $1`,
-    [c.msisdn, seconds],
-  );
-}
-
-async function smpp(c: Customer, text: string): Promise<void> {
-  expect((await telco.mo(c.msisdn.slice(1), "22555", text)).command_status).toBe(ESME_ROK);
-  await env.sms.commands.drain();
-}
+const { transfersFrom, outboxTo, later, smpp } = smsRepeatKit(() => env, () => telco);
 
 const next = async (c: Customer) => textOf(await telco.nextDeliverTo(c.msisdn.slice(1)));
 

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ESME_ROK } from "../../src/sms/smpp-status.js";
+import { smsRepeatKit, until } from "../helpers/sms-repeat-kit.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 import { TestTelco } from "../helpers/smpp-telco.js";
 
@@ -15,30 +16,8 @@ const PAYEE = "+254713010002";
 const INVALID_DESTINATION = 0x0b;
 let env: SmsEnv;
 let telco: TestTelco;
+const { transfersFrom, statesTo, smpp } = smsRepeatKit(() => env, () => telco);
 const refused = new Set<string>();
-
-async function transfersFrom(c: Customer): Promise<number> {
-  const { rows } = await env.test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE debit_account_id = $1 AND code = 'p2p'", [c.walletAccountId]);
-  return rows[0]!.n;
-}
-
-async function statesTo(c: Customer): Promise<string[]> {
-  const { rows } = await env.test.db.query<{ state: string }>("SELECT state FROM outbox_messages WHERE msisdn = $1 ORDER BY seq", [c.msisdn]);
-  return rows.map((r) => r.state);
-}
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function smpp(c: Customer, text: string): Promise<void> {
-  expect((await telco.mo(c.msisdn.slice(1), "22555", text)).command_status).toBe(ESME_ROK);
-  await env.sms.commands.drain();
-}
 
 /** Moves the message's clock back, as if `seconds` had passed since its payment and last copy. */
 async function ago(c: Customer, seconds: number): Promise<void> {

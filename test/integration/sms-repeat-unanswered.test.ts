@@ -11,6 +11,7 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { smsMoRouter } from "../../src/http/sms/mo-router.js";
 import { ESME_ROK } from "../../src/sms/smpp-status.js";
+import { smsRepeatKit, until } from "../helpers/sms-repeat-kit.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 import { TestTelco, textOf } from "../helpers/smpp-telco.js";
 
@@ -21,33 +22,10 @@ const INVALID_DESTINATION = 0x0b;
 
 let env: SmsEnv;
 let telco: TestTelco;
+const { transfersFrom, statesTo, smpp } = smsRepeatKit(() => env, () => telco);
 let app: express.Express;
 /** Numbers (international digits) whose deliver_sm the telco refuses for now. */
 const refused = new Set<string>();
-
-async function transfersFrom(c: Customer): Promise<number> {
-  const { rows } = await env.test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE debit_account_id = $1 AND code = 'p2p'", [c.walletAccountId]);
-  return rows[0]!.n;
-}
-
-/** The states of the messages written to the number, oldest first. */
-async function statesTo(c: Customer): Promise<string[]> {
-  const { rows } = await env.test.db.query<{ state: string }>("SELECT state FROM outbox_messages WHERE msisdn = $1 ORDER BY seq", [c.msisdn]);
-  return rows.map((r) => r.state);
-}
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function smpp(c: Customer, text: string): Promise<void> {
-  expect((await telco.mo(c.msisdn.slice(1), "22555", text)).command_status).toBe(ESME_ROK);
-  await env.sms.commands.drain();
-}
 
 /** The next SMS to the number, or "(nothing)" when none comes within 5 seconds. */
 /** An MO over HTTP under aggregator id `id`, acknowledged, and its run finished. */

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { smsMoRouter } from "../../src/http/sms/mo-router.js";
 import { smsPaymentId } from "../../src/sms/commands/handler.js";
 import { ESME_ROK } from "../../src/sms/smpp-status.js";
+import { smsRepeatKit } from "../helpers/sms-repeat-kit.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 import { TestTelco, textOf } from "../helpers/smpp-telco.js";
 
@@ -23,32 +24,7 @@ const PAYEE = "+254712710002";
 let env: SmsEnv;
 let app: express.Express;
 let telco: TestTelco;
-
-async function transfersFrom(c: Customer): Promise<number> {
-  const { rows } = await env.test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM transfers WHERE debit_account_id = $1 AND code = 'p2p'", [c.walletAccountId]);
-  return rows[0]!.n;
-}
-
-/** Every message written to the number (command replies and payment receipts). */
-async function outboxTo(c: Customer): Promise<number> {
-  const { rows } = await env.test.db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox_messages WHERE msisdn = $1", [c.msisdn]);
-  return rows[0]!.n;
-}
-
-/** `seconds` pass for the number's messages (their receipt, last run and payment). */
-async function later(c: Customer, seconds: number): Promise<void> {
-  await env.test.db.query(
-    `UPDATE sms_mo_messages SET received_at = received_at - make_interval(secs => $2), last_seen_at = last_seen_at - make_interval(secs => $2),
-       paid_at = paid_at - make_interval(secs => $2) WHERE msisdn = $1`,
-    [c.msisdn, seconds],
-  );
-}
-
-/** An MO over SMPP, acknowledged, and its run finished. */
-async function smpp(c: Customer, text: string): Promise<void> {
-  expect((await telco.mo(c.msisdn.slice(1), "22555", text)).command_status).toBe(ESME_ROK);
-  await env.sms.commands.drain();
-}
+const { transfersFrom, outboxTo, later, smpp } = smsRepeatKit(() => env, () => telco);
 
 /** An MO over HTTP under aggregator id `id`, acknowledged, and its run finished. */
 async function http(c: Customer, id: string, text: string): Promise<void> {

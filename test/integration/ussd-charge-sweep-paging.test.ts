@@ -8,11 +8,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemAccountId } from "../../src/core/institutions/system-accounts.js";
-import type { Ledger } from "../../src/core/ledger/ledger.js";
 import { SessionMeter } from "../../src/core/tariffs/metering.js";
 import { SqlSessionLog } from "../../src/infra/db/metered-session-store.js";
 import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
 import { startChargeSweep, type ChargeSweep } from "../../src/ussd/charge-sweep.js";
+import { ledgerDownForTransfers } from "../helpers/ledger-down.js";
 import { openUssdRig, SILENT, type UssdRig } from "../helpers/ussd-rig.js";
 
 const PHONE = "+254712640003";
@@ -23,16 +23,6 @@ const HOUR = 60 * MINUTE;
 let rig: UssdRig;
 let telcoId: string;
 const sweeps: ChargeSweep[] = [];
-
-function ledgerDownForTransfers(ledger: Ledger): Ledger {
-  return new Proxy(ledger, {
-    get(target, prop, receiver) {
-      if (prop === "transfer") return () => Promise.reject(new Error("connect ECONNREFUSED"));
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 /** A session of 3 stages (25) that ended at `endedAt`, posted or left unposted. */
 async function metered(endedAt: Date, posted: boolean): Promise<string> {

@@ -7,12 +7,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemAccountId } from "../../src/core/institutions/system-accounts.js";
-import type { Ledger } from "../../src/core/ledger/ledger.js";
 import { SessionMeter, sessionChargeTransferId } from "../../src/core/tariffs/metering.js";
 import { SqlSessionLog } from "../../src/infra/db/metered-session-store.js";
 import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
 import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
 import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
+import { ledgerDownForTransfers } from "../helpers/ledger-down.js";
 import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
 
 const PHONE = "+254712230021";
@@ -22,17 +22,6 @@ const MINUTE = 60_000;
 let rig: UssdRig;
 let telcoId: string;
 const gateways: UssdGateway[] = [];
-
-/** The ledger as the metering process saw it: its database gone for every posting try. */
-function ledgerDownForTransfers(ledger: Ledger): Ledger {
-  return new Proxy(ledger, {
-    get(target, prop, receiver) {
-      if (prop === "transfer") return () => Promise.reject(new Error("connect ECONNREFUSED"));
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 /** A session metered by a process whose postings all failed: recorded, its outcome unknown. */
 async function leftUnposted(sessionId: string, endedAgoMs: number): Promise<void> {
