@@ -8,7 +8,7 @@ import { customerMenuEngine, DEFAULT_MENU_LIMITS, type Language, type MenuLimits
 import { hopFastPath, type FastPath } from "./fast-path.js";
 import { HopProcessor } from "./hop.js";
 import type { HopDeps, HopLimits, HopLogger } from "./hop-types.js";
-import { ussdRouter, type AggregatorConfig } from "./router.js";
+import { ussdRouter, type AggregatorConfig, type UssdRouterDeps } from "./router.js";
 
 export interface UssdChannelOptions {
   ports: MenuPorts;
@@ -28,6 +28,8 @@ export interface UssdChannelOptions {
   hopLimits?: Partial<HopLimits>;
   /** Meters each finished session's tariff (see HopDeps.onSessionEnd). */
   onSessionEnd?: HopDeps["onSessionEnd"];
+  /** A caller's number in national format in E.164, with the institution's country (Hubtel's "0241…"); absent, refused. */
+  localMsisdn?: UssdRouterDeps["localMsisdn"];
 }
 
 export interface UssdChannel {
@@ -62,6 +64,6 @@ export function createUssdChannel(options: UssdChannelOptions): UssdChannel {
     onSessionEnd: options.onSessionEnd,
   });
   const setDefaultLanguage = (language: Language) => void (menu.defaultLanguage = language);
-  const routes = { hops, aggregators: options.aggregators, logger: options.logger };
+  const routes = { hops, aggregators: options.aggregators, logger: options.logger, localMsisdn: options.localMsisdn };
   return { router: ussdRouter(routes), fastPath: hopFastPath(routes), hops, setDefaultLanguage };
 }

@@ -34,6 +34,18 @@ export function msisdnOf(value: unknown): string | null {
   return compact.startsWith("+") ? compact : `+${compact}`;
 }
 
+// A leading 0, then digits, spaces and dashes: at most 32 characters (the directory's longest input).
+const LOCAL_NUMBER_RE = /^0[0-9 -]{1,31}$/;
+
+/**
+ * A number in national format ("0241 310 001", as Hubtel may send Mobile), or null: only what
+ * could be one is handed on, to be read with the institution's country (Directory.normalizeMsisdn),
+ * so that anything else is refused without a look-up.
+ */
+export function localNumberOf(value: unknown): string | null {
+  return typeof value === "string" && LOCAL_NUMBER_RE.test(value) ? value : null;
+}
+
 /** MCC+MNC, e.g. "63902"; anything else is dropped rather than trusted. */
 export function networkCodeOf(value: unknown): string | undefined {
   return typeof value === "string" && /^[0-9]{5,6}$/.test(value) ? value : undefined;

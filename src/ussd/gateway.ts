@@ -119,6 +119,7 @@ export async function buildUssdGateway(deps: UssdGatewayDeps): Promise<UssdGatew
     logger: deps.logger,
     hopLimits: deps.hopLimits,
     onSessionEnd: deps.services.sessionMeter ? meterSessions(deps.services.sessionMeter, institutionId, deps.logger, aggregatorNetworks(aggregators)) : undefined,
+    localMsisdn: localMsisdnOf(deps.services.directory, institutionId),
   });
   const stopFollowing = institutions ? followInstitutionLanguage(institutions, institutionId, channel, deps.logger, deps.languageRefreshMs) : () => {};
   // A telco's plan stricter than the menus' longest flows: said at the start (not refused: the plan is the telco's).
@@ -187,6 +188,17 @@ function followInstitutionLanguage(
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * A caller's number written nationally, read as the directory reads one with the institution's
+ * default country (its profile cached with the other services' reads); null when it reads as none.
+ */
+function localMsisdnOf(directory: Pick<Directory, "normalizeMsisdn">, institutionId: string) {
+  return async (national: string): Promise<string | null> => {
+    const read = await directory.normalizeMsisdn(national, institutionId);
+    return read.ok ? read.value : null;
+  };
 }
 
 /** USSD over SMPP names its sessions' aggregator "smpp-<link id>" (USSD_INDEXED_PREFIXES): the telco is the one owning that link. */

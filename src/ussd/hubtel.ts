@@ -1,6 +1,7 @@
 /**
- * Hubtel USSD: JSON with Type Initiation / Response / Release / Timeout, Mobile, SessionId,
- * ServiceCode (the code dialled, or on Programmable Services the service's id), Message (the dial
+ * Hubtel USSD: JSON with Type Initiation / Response / Release / Timeout, Mobile ("233244…", or in
+ * local format "0244…"), SessionId, ServiceCode (the code dialled, or on Programmable Services the
+ * service's id), Message (the dial
  * string on Initiation, the input afterwards), Operator (the caller's network: "mtn", "vodafone",
  * "airtel", "tigo", also as "mtn-gh" …) and Sequence (a number, or a string of digits). The reply is
  * JSON with Type "response" (continue) or "release" (end) and the screen in Message.
@@ -15,7 +16,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { shortcutOf } from "../menus/index.js";
-import { msisdnOf, networkCodeOf, serviceCodeOf, servesCode, sessionIdOf, textOf } from "./fields.js";
+import { localNumberOf, msisdnOf, networkCodeOf, serviceCodeOf, servesCode, sessionIdOf, textOf } from "./fields.js";
 import type { HopProcessor } from "./hop.js";
 
 const MAX_MESSAGE_CHARS = 182;
@@ -27,6 +28,11 @@ const SERVICE_ID_RE = /^(?=[0-9]*[A-Za-z])[A-Za-z0-9]{1,64}$/;
 export interface DialectOptions {
   /** The short code as dialled, extension included ("*711*2#"): overrides the one each request names. */
   serviceCode?: string;
+  /**
+   * Hubtel: a caller's number in national format ("0241…") in E.164, read with the institution's
+   * default country, or null when it reads as none; absent, such a number is refused.
+   */
+  localMsisdn?: (national: string) => Promise<string | null>;
   /** Hubtel: its Operator names (lower case) to MCC+MNC; absent, HUBTEL_OPERATOR_NETWORKS. */
   operatorNetworks?: Readonly<Record<string, string>>;
 }
@@ -76,10 +82,11 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
       res.json({ SessionId: sessionId, Type: "release", Message: "", Label: "", DataType: "display", FieldType: "text" });
       return;
     }
-    const msisdn = msisdnOf(body.Mobile);
     const message = textOf(body.Message, MAX_MESSAGE_CHARS);
     const code = hubtelServiceCode(body.ServiceCode, options.serviceCode);
     const sequence = sequenceOf(body.Sequence);
+    // A local number costs a look-up of the institution's country (cached): only once all else reads.
+    const msisdn = message !== null && code && sequence !== undefined ? (msisdnOf(body.Mobile) ?? (await localMsisdn(body.Mobile, options))) : null;
     if (!msisdn || message === null || !code || sequence === undefined) {
       res.status(400).json({ error: "bad request" });
       return;
@@ -111,6 +118,16 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
       ClientState: createHash("sha256").update(sessionId).update("\u0000").update(hopKey).digest("base64url").slice(0, 12),
     });
   };
+}
+
+/**
+ * The caller's number from a Mobile in national format ("0241310001": Hubtel sends "233…" as a
+ * rule, and the local form too), read with the institution's default country; null when it is
+ * none or reads as none (refused before 2026-11-30 whatever it was).
+ */
+async function localMsisdn(mobile: unknown, options: DialectOptions): Promise<string | null> {
+  const national = localNumberOf(mobile);
+  return national !== null && options.localMsisdn ? options.localMsisdn(national) : null;
 }
 
 /**

@@ -44,6 +44,8 @@ export interface UssdRouterDeps {
   hops: HopProcessor;
   aggregators: AggregatorConfig[];
   logger: HopLogger;
+  /** A caller's number in national format in E.164, with the institution's country (DialectOptions.localMsisdn). */
+  localMsisdn?: (national: string) => Promise<string | null>;
 }
 
 // A hop's body is a few hundred bytes; anything far larger is refused unread.
@@ -88,16 +90,17 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
       router.post(base, auth, form, africasTalkingHop(aggregator.name, deps.hops, { serviceCode: aggregator.serviceCode }));
     } else {
       const json = express.json({ limit: BODY_LIMIT, strict: true });
-      router.post(base, auth, json, dialectHop(aggregator, deps.hops), jsonBodyErrors);
+      router.post(base, auth, json, dialectHop(aggregator, deps), jsonBodyErrors);
     }
   }
   router.use(channelErrors(deps.logger));
   return router;
 }
 
-function dialectHop(aggregator: AggregatorConfig, hops: HopProcessor) {
+function dialectHop(aggregator: AggregatorConfig, deps: UssdRouterDeps) {
   const options = { serviceCode: aggregator.serviceCode, operatorNetworks: aggregator.operatorNetworks };
-  return aggregator.dialect === "hubtel" ? hubtelHop(aggregator.name, hops, options) : genericHop(aggregator.name, hops, options);
+  if (aggregator.dialect !== "hubtel") return genericHop(aggregator.name, deps.hops, options);
+  return hubtelHop(aggregator.name, deps.hops, { ...options, localMsisdn: deps.localMsisdn });
 }
 
 /**

@@ -103,6 +103,19 @@ describe.each(STORE_KINDS)("directory on %s", (kind) => {
       expect(await f.directory.findCustomerByMsisdn(national)).toEqual({ ok: false, code: "invalid_msisdn" });
       expect(await f.directory.findCustomerByMsisdn("+254799999999")).toEqual({ ok: false, code: "customer_not_found" });
     });
+
+    it("reads a number as the institution writes it (normalizeMsisdn), nationally with its default country, and writes nothing", async () => {
+      const before = await f.counts();
+      expect(await f.directory.normalizeMsisdn("0713 140 001", f.bankId)).toEqual({ ok: true, value: "+254713140001" });
+      expect(await f.directory.normalizeMsisdn("254713140001", f.bankId)).toEqual({ ok: true, value: "+254713140001" });
+      // No default country, no institution, or none known: a national number reads as none.
+      for (const institutionId of [undefined, randomUUID(), "not-a-uuid"]) {
+        expect(await f.directory.normalizeMsisdn("0713140001", institutionId), String(institutionId)).toEqual({ ok: false, code: "invalid_msisdn" });
+      }
+      expect(await f.directory.normalizeMsisdn("0713 14", f.bankId)).toEqual({ ok: false, code: "invalid_msisdn" });
+      expect(await f.directory.normalizeMsisdn("020 2222222", f.bankId)).toEqual({ ok: false, code: "not_a_mobile_number" });
+      expect(await f.counts()).toEqual(before);
+    });
   });
 
   describe("aliases", () => {

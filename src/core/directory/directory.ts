@@ -38,6 +38,7 @@ import {
   type Instrument,
   type KycTier,
   type Language,
+  type MsisdnCode,
   type Outcome,
   type Payee,
 } from "./types.js";
@@ -134,6 +135,17 @@ export class Directory {
     if (!normalized.ok) return normalized;
     const customer = await this.store.findCustomerByMsisdn(normalized.value);
     return customer ? ok(customer) : refuse("customer_not_found");
+  }
+
+  /**
+   * A number as a telco or a person writes it, in E.164: a national one ("0241…") is read with the
+   * institution's default country (none set, or no institution: refused as invalid_msisdn). As
+   * findCustomerByMsisdn reads it, which stays apart: it is on every hop, and is not made to wait
+   * on one more call.
+   */
+  async normalizeMsisdn(msisdn: string, institutionId?: string): Promise<Outcome<string, MsisdnCode>> {
+    const institution = institutionId && isUuid(institutionId) ? await this.store.getInstitution(institutionId) : null;
+    return normalizeMsisdn(msisdn, institution?.defaultCountry);
   }
 
   /** Resolves a payee by number or pseudonym to the account that receives and a masked name. */

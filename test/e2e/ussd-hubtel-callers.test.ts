@@ -1,0 +1,112 @@
+/**
+ * Who Hubtel says is calling, and for which service: a Ghanaian bank's Hubtel link, posted the
+ * payloads Hubtel's Programmable Services send (developers.hubtel.com "API Reference - Prog
+ * Services", its sample interaction: `Mobile` "233246912184", `ServiceCode` the code dialled,
+ * "711*2", or the service's id, "b230733cd56b4a0fad820e39f66bc27c", `Sequence` "1"), through
+ * supertest against the real gateway over the real core (PostgreSQL) and Redis.
+ * - `Mobile` in local format ("0241…"): read with the institution's default country (GH here).
+ */
+import { randomBytes } from "node:crypto";
+import express from "express";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
+import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
+import type { AggregatorConfig } from "../../src/ussd/router.js";
+import { SYSTEM } from "../helpers/ussd-env.js";
+import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+
+const SECRET = "e2e-hubtel-callers-secret-0123456789";
+const PIN = "4827";
+const MAIN = "Welcome to fingate\n1. Balance\n2. Send money\n3. Mini-statement\n4. Withdraw cash\n5. Change PIN\n6. My account\n7. Language";
+const ASK_PIN = "Enter your PIN:";
+
+type Body = Record<string, unknown>;
+
+let rig: UssdRig;
+const gateways: UssdGateway[] = [];
+const apps: express.Express[] = [];
+
+// This file's numbers: +23324131xxxx (Ghana), +25471314xxxx (Kenya).
+let phones = 0;
+const nextGhPhone = () => `+23324131${String(++phones).padStart(4, "0")}`;
+const sid = () => randomBytes(16).toString("hex");
+/** "+233241310001" as Ghanaians write it: "0241310001". */
+const local = (msisdn: string) => `0${msisdn.slice(4)}`;
+
+function hubtel(sessionId: string, Mobile: string, more: Body): Body {
+  return { Type: "Response", Mobile, SessionId: sessionId, ServiceCode: "713", Message: "", Operator: "mtn", ClientState: "", Platform: "USSD", ...more };
+}
+
+function send(instance: number, body: Body, aggregator = "hubtel"): request.Test {
+  return request(apps[instance]!).post(`/ussd/${aggregator}`).set("x-fingate-secret", SECRET).send(body);
+}
+
+async function post(instance: number, body: Body, aggregator = "hubtel"): Promise<Body> {
+  const r = await send(instance, body, aggregator);
+  expect(r.status, `${JSON.stringify(body)} → ${r.text}`).toBe(200);
+  return r.body as Body;
+}
+
+/** A request refused with 400 that left nothing: no session key, no row anywhere. */
+async function expectRefusedUntouched(body: Body, aggregator = "hubtel"): Promise<void> {
+  const before = await rig.counts();
+  const r = await send(0, body, aggregator);
+  expect([r.status, r.body], JSON.stringify(body)).toEqual([400, { error: "bad request" }]);
+  await Promise.all(gateways.map((g) => g.hops.drain()));
+  expect(await rig.keysOf(body.SessionId as string)).toEqual([]);
+  expect(await rig.counts()).toEqual(before);
+}
+
+beforeAll(async () => {
+  rig = await openUssdRig({ code: "hubtel-callers-bank", secret: "unused-at-secret-0123456789abcdef", instances: 0 });
+  // A Ghanaian bank: numbers written without a country code are Ghana's.
+  const country = await rig.services.directory.setDefaultCountry(SYSTEM, rig.bankId, "GH");
+  if (!country.ok) throw new Error(country.code);
+  const aggregators: AggregatorConfig[] = [
+    { name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode: "*713#" },
+  ];
+  const secretKey = randomBytes(32);
+  for (let i = 0; i < 2; i++) {
+    const gateway = await buildUssdGateway({
+      services: rig.services,
+      ledger: rig.ledger,
+      logger: SILENT,
+      institutionId: rig.bankId,
+      aggregators,
+      secretKey,
+      sessions: await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix }),
+    });
+    if (!gateway) throw new Error("the USSD channel did not start");
+    gateways.push(gateway);
+    const app = express();
+    app.use(gateway.router);
+    apps.push(app);
+  }
+});
+
+afterAll(async () => {
+  for (const gateway of gateways) await gateway.close().catch(() => undefined);
+  await rig?.close();
+});
+
+describe("Hubtel's Mobile in local format (0241…)", () => {
+  it("is read with the institution's country: the customer +233… is served, whichever form each hop uses", async () => {
+    const c = await rig.customer(nextGhPhone(), "Kofi Mensah", "en", PIN, 1_000_00n);
+    const sessionId = sid();
+    const first = await post(0, hubtel(sessionId, local(c.msisdn), { Type: "Initiation", Sequence: "1", Message: "*713#" }));
+    expect([first.Type, first.Message]).toEqual(["response", MAIN]);
+    const askPin = await post(1, hubtel(sessionId, c.msisdn.slice(1), { Sequence: "2", Message: "1", ClientState: first.ClientState }));
+    expect(askPin.Message).toBe(ASK_PIN);
+    const balance = await post(0, hubtel(sessionId, local(c.msisdn), { Sequence: "3", Message: PIN, ClientState: askPin.ClientState }));
+    expect([balance.Type, balance.Message]).toEqual(["release", "Your balance is KES 1,000.00."]);
+  });
+
+  it("a number that does not read as one in the institution's country is refused (400) and touches nothing", async () => {
+    const c = await rig.customer(nextGhPhone(), "Ama Owusu", "en", PIN);
+    // A Kenyan local number (+25471314… written nationally) is no Ghanaian number; too short; not digits.
+    for (const Mobile of ["0713140001", "0241", "024131000", local(c.msisdn) + "0", "0-", "0 ", `${local(c.msisdn)}\n`, "0241310x01"]) {
+      await expectRefusedUntouched(hubtel(sid(), Mobile, { Type: "Initiation", Sequence: "1", Message: "*713#" }));
+    }
+  });
+});
