@@ -1,7 +1,7 @@
 /**
  * Hubtel USSD: JSON with Type Initiation / Response / Release / Timeout, Mobile ("233244…", or in
  * local format "0244…"), SessionId, ServiceCode (the code dialled, or on Programmable Services the
- * service's id), Message (the dial
+ * service's id, checked against the link's serviceId), Message (the dial
  * string on Initiation, the input afterwards), Operator (the caller's network: "mtn", "vodafone",
  * "airtel", "tigo", also as "mtn-gh" …) and Sequence (a number, or a string of digits). The reply is
  * JSON with Type "response" (continue) or "release" (end) and the screen in Message.
@@ -24,10 +24,17 @@ const MAX_CLIENT_STATE_CHARS = 64;
 // A Programmable Services id: letters and digits, at least one letter (a run of digits is a short code).
 const SERVICE_ID_RE = /^(?=[0-9]*[A-Za-z])[A-Za-z0-9]{1,64}$/;
 
+/** Whether a string has the shape of a Programmable Services id (router.ts checks a configured one with it). */
+export function isServiceId(value: unknown): value is string {
+  return typeof value === "string" && SERVICE_ID_RE.test(value);
+}
+
 /** What an aggregator's configuration tells the dialect (router.ts AggregatorConfig). */
 export interface DialectOptions {
   /** The short code as dialled, extension included ("*711*2#"): overrides the one each request names. */
   serviceCode?: string;
+  /** Hubtel: the Programmable Services id of this link's service; a request naming another id is refused. */
+  serviceId?: string;
   /**
    * Hubtel: a caller's number in national format ("0241…") in E.164, read with the institution's
    * default country, or null when it reads as none; absent, such a number is refused.
@@ -66,6 +73,7 @@ export function operatorNetwork(operator: unknown, networks: Readonly<Record<str
 }
 
 export function hubtelHop(name: string, hops: HopProcessor, options: DialectOptions = {}) {
+  const serviceId = options.serviceId?.toLowerCase();
   return async (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const type = typeof body.Type === "string" ? body.Type.toLowerCase() : "";
@@ -83,7 +91,7 @@ export function hubtelHop(name: string, hops: HopProcessor, options: DialectOpti
       return;
     }
     const message = textOf(body.Message, MAX_MESSAGE_CHARS);
-    const code = hubtelServiceCode(body.ServiceCode, options.serviceCode);
+    const code = hubtelServiceCode(body.ServiceCode, options.serviceCode, serviceId);
     const sequence = sequenceOf(body.Sequence);
     // A local number costs a look-up of the institution's country (cached): only once all else reads.
     const msisdn = message !== null && code && sequence !== undefined ? (msisdnOf(body.Mobile) ?? (await localMsisdn(body.Mobile, options))) : null;
@@ -134,12 +142,17 @@ async function localMsisdn(mobile: unknown, options: DialectOptions): Promise<st
  * The request's service code, and the code a dial's shortcut follows (dialBase), or null when it
  * names another service's code or none. ServiceCode is the code dialled ("711*2", "*711*2#") or,
  * on Programmable Services, the service's id ("7c920dc49b7a40588c657119ce599044", its SDK's sample
- * USSD request), with the dial in Message: Hubtel routes that id to this URL, so there is no code
- * to check, and the configured code is the dial's base; without one a dial's extension cannot be
- * told from a shortcut, and none is read. Such an id was refused as malformed before 2026-11-30.
+ * USSD request), with the dial in Message. An id is checked against the link's configured
+ * serviceId, without case (ids are GUIDs), as a code is against its serviceCode; with none
+ * configured, any is taken (before 2026-11-30 an id was never checked: another service's traffic
+ * reaching this URL got this bank's menu). The configured code is the dial's base; without one a
+ * dial's extension cannot be told from a shortcut, and none is read.
  */
-function hubtelServiceCode(value: unknown, configured: string | undefined): { serviceCode: string; dialBase?: string } | null {
-  if (typeof value === "string" && SERVICE_ID_RE.test(value)) return { serviceCode: configured ?? value, dialBase: configured };
+function hubtelServiceCode(value: unknown, configured: string | undefined, serviceId: string | undefined): { serviceCode: string; dialBase?: string } | null {
+  if (isServiceId(value)) {
+    if (serviceId !== undefined && value.toLowerCase() !== serviceId) return null;
+    return { serviceCode: configured ?? value, dialBase: configured };
+  }
   const code = serviceCodeOf(typeof value === "string" && !value.startsWith("*") ? `*${value}#` : value);
   return code && servesCode(code, configured) ? { serviceCode: code, dialBase: configured ?? code } : null;
 }

@@ -14,7 +14,7 @@ import { formBody } from "./form-body.js";
 import { genericHop } from "./generic.js";
 import type { HopProcessor } from "./hop.js";
 import type { HopLogger } from "./hop-types.js";
-import { hubtelHop } from "./hubtel.js";
+import { hubtelHop, isServiceId } from "./hubtel.js";
 
 export const DIALECTS = ["africastalking", "hubtel", "generic"] as const;
 export type UssdDialect = (typeof DIALECTS)[number];
@@ -38,6 +38,12 @@ export interface AggregatorConfig extends AggregatorAuth {
    * refused (fields.ts servesCode; Africa's Talking's since 2026-11-30).
    */
   serviceCode?: string;
+  /**
+   * Hubtel: the Programmable Services id of the bank's service ("b230733c…"), which Hubtel may send
+   * as ServiceCode instead of the code dialled; a request naming another id is refused. Without
+   * one, an id is not checked (it cannot be).
+   */
+  serviceId?: string;
 }
 
 export interface UssdRouterDeps {
@@ -82,6 +88,9 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
     if (aggregator.serviceCode !== undefined && serviceCodeOf(aggregator.serviceCode) === null) {
       throw new Error(`aggregator ${aggregator.name}: serviceCode must be a short code such as *384# or *711*2#`);
     }
+    if (aggregator.serviceId !== undefined && (aggregator.dialect !== "hubtel" || !isServiceId(aggregator.serviceId))) {
+      throw new Error(`aggregator ${aggregator.name}: serviceId is Hubtel's, a Programmable Services id of letters and digits (at least one letter)`);
+    }
     const base = aggregator.secretIn === "path" ? `/ussd/${aggregator.name}/:secret` : `/ussd/${aggregator.name}`;
     const auth = authenticate(aggregator);
     if (aggregator.dialect === "africastalking") {
@@ -100,7 +109,7 @@ export function ussdRouter(deps: UssdRouterDeps): Router {
 function dialectHop(aggregator: AggregatorConfig, deps: UssdRouterDeps) {
   const options = { serviceCode: aggregator.serviceCode, operatorNetworks: aggregator.operatorNetworks };
   if (aggregator.dialect !== "hubtel") return genericHop(aggregator.name, deps.hops, options);
-  return hubtelHop(aggregator.name, deps.hops, { ...options, localMsisdn: deps.localMsisdn });
+  return hubtelHop(aggregator.name, deps.hops, { ...options, serviceId: aggregator.serviceId, localMsisdn: deps.localMsisdn });
 }
 
 /**

@@ -4,7 +4,8 @@
  * Services", its sample interaction: `Mobile` "233246912184", `ServiceCode` the code dialled,
  * "711*2", or the service's id, "b230733cd56b4a0fad820e39f66bc27c", `Sequence` "1"), through
  * supertest against the real gateway over the real core (PostgreSQL) and Redis.
- * - `Mobile` in local format ("0241…"): read with the institution's default country (GH here).
+ * - `Mobile` in local format ("0241…"): read with the institution's default country (GH here);
+ * - `ServiceCode` naming another service's id than the link's configured `serviceId`: refused.
  */
 import { randomBytes } from "node:crypto";
 import express from "express";
@@ -20,6 +21,8 @@ const SECRET = "e2e-hubtel-callers-secret-0123456789";
 const PIN = "4827";
 const MAIN = "Welcome to fingate\n1. Balance\n2. Send money\n3. Mini-statement\n4. Withdraw cash\n5. Change PIN\n6. My account\n7. Language";
 const ASK_PIN = "Enter your PIN:";
+const SERVICE_ID = "b230733cd56b4a0fad820e39f66bc27c";
+const OTHER_ID = "n383he9jioe923232347423";
 
 type Body = Record<string, unknown>;
 
@@ -64,7 +67,9 @@ beforeAll(async () => {
   const country = await rig.services.directory.setDefaultCountry(SYSTEM, rig.bankId, "GH");
   if (!country.ok) throw new Error(country.code);
   const aggregators: AggregatorConfig[] = [
-    { name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode: "*713#" },
+    { name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode: "*713#", serviceId: SERVICE_ID },
+    // Configured with its short code only: an id cannot be checked, and is served as before.
+    { name: "hubtel-coded", dialect: "hubtel", secret: SECRET, serviceCode: "*713#" },
   ];
   const secretKey = randomBytes(32);
   for (let i = 0; i < 2; i++) {
@@ -108,5 +113,45 @@ describe("Hubtel's Mobile in local format (0241…)", () => {
     for (const Mobile of ["0713140001", "0241", "024131000", local(c.msisdn) + "0", "0-", "0 ", `${local(c.msisdn)}\n`, "0241310x01"]) {
       await expectRefusedUntouched(hubtel(sid(), Mobile, { Type: "Initiation", Sequence: "1", Message: "*713#" }));
     }
+  });
+});
+
+describe("Hubtel's ServiceCode naming a service id", () => {
+  it("the link's own id is served (the configured short code reads the dial's shortcut)", async () => {
+    const c = await rig.customer(nextGhPhone(), "Akosua Darko", "en", PIN, 1_000_00n);
+    const first = await post(1, hubtel(sid(), c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode: SERVICE_ID, Message: "*713*1#" }));
+    expect([first.Type, first.Message]).toEqual(["response", ASK_PIN]);
+    // Ids are GUIDs: their case says nothing. (Another caller: the first left a PIN screen to resume.)
+    const d = await rig.customer(nextGhPhone(), "Kojo Antwi", "en", PIN);
+    const upper = await post(0, hubtel(sid(), d.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode: SERVICE_ID.toUpperCase(), Message: "*713#" }));
+    expect([upper.Type, upper.Message]).toEqual(["response", MAIN]);
+  });
+
+  it("another service's id is refused (400) before any session is touched", async () => {
+    const c = await rig.customer(nextGhPhone(), "Kwame Addo", "en", PIN, 1_000_00n);
+    for (const ServiceCode of [OTHER_ID, `${SERVICE_ID}0`, SERVICE_ID.slice(1), "7c920dc49b7a40588c657119ce599044"]) {
+      await expectRefusedUntouched(hubtel(sid(), c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode, Message: "*713#" }));
+    }
+    // A hop of a session under way that names another id runs nothing either.
+    const sessionId = sid();
+    const first = await post(0, hubtel(sessionId, c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode: SERVICE_ID, Message: "*713#" }));
+    expect(first.Message).toBe(MAIN);
+    const r = await send(1, hubtel(sessionId, c.msisdn.slice(1), { Sequence: 2, ServiceCode: OTHER_ID, Message: "1", ClientState: first.ClientState }));
+    expect([r.status, r.body]).toEqual([400, { error: "bad request" }]);
+    const next = await post(1, hubtel(sessionId, c.msisdn.slice(1), { Sequence: 2, ServiceCode: SERVICE_ID, Message: "1", ClientState: first.ClientState }));
+    expect(next.Message).toBe(ASK_PIN);
+  });
+
+  it("a short code is still checked against the configured one", async () => {
+    const c = await rig.customer(nextGhPhone(), "Yaw Boateng", "en", PIN);
+    await expectRefusedUntouched(hubtel(sid(), c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode: "714", Message: "*714#" }));
+    const ok = await post(0, hubtel(sid(), c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode: "713", Message: "*713#" }));
+    expect(ok.Message).toBe(MAIN);
+  });
+
+  it("on a link configured without an id, any id is served as before (it cannot be checked)", async () => {
+    const c = await rig.customer(nextGhPhone(), "Efua Asante", "en", PIN);
+    const first = await post(1, hubtel(sid(), c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode: OTHER_ID, Message: "*713#" }), "hubtel-coded");
+    expect([first.Type, first.Message]).toEqual(["response", MAIN]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * When the Hubtel dialect asks for the institution's country (DialectOptions.localMsisdn): only for
  * a Mobile in national format on a request that otherwise reads, never on an ordinary hop (Mobile
- * "233…", as Hubtel sends it as a rule), whose cost stays what it was.
+ * "233…", as Hubtel sends it as a rule), whose cost stays what it was. And the link's serviceId is
+ * checked when the router is built.
  */
 import express from "express";
 import request from "supertest";
@@ -77,5 +78,15 @@ describe("Hubtel Mobile: the institution's country is asked for only when needed
     const r = await hop(app, { ...base, SessionId: "short", Mobile: "024131" });
     expect([r.status, r.body]).toEqual([400, { error: "bad request" }]);
     expect(asked).toEqual(["024131"]);
+  });
+});
+
+describe("a configured serviceId", () => {
+  it("must be a Programmable Services id, on a Hubtel link", () => {
+    for (const serviceId of ["", "12345", "7c920dc4-9b7a", "x".repeat(65), "abc def"]) {
+      expect(() => setup([{ name: "hubtel", dialect: "hubtel", secret: SECRET, serviceId }]), serviceId).toThrow(/serviceId/);
+    }
+    expect(() => setup([{ name: "gen", dialect: "generic", secret: SECRET, serviceId: "b230733cd56b4a0fad820e39f66bc27c" }])).toThrow(/serviceId/);
+    expect(() => setup([{ name: "hubtel", dialect: "hubtel", secret: SECRET, serviceId: "b230733cd56b4a0fad820e39f66bc27c" }])).not.toThrow();
   });
 });
