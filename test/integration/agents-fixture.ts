@@ -1,7 +1,7 @@
 // One institution with fee schedules for cash-in and cash-out, two customers with PINs, and a
 // helper to onboard funded agents, over real PostgreSQL. Each test file gets its own schema.
 import { expect } from "vitest";
-import { Agents } from "../../src/core/agents/agents.js";
+import { Agents, type AgentsDeps } from "../../src/core/agents/agents.js";
 import type { AgentStore } from "../../src/core/agents/ports.js";
 import type { Agent } from "../../src/core/agents/types.js";
 import type { Customer } from "../../src/core/directory/types.js";
@@ -34,8 +34,8 @@ export interface AgentsWorld {
   /** The agent asks the customer (number or alias) for a cash-out, with AGENT_PIN. */
   askCashOut(agentId: string, customerQuery: string, amountMinor: bigint, id?: string): ReturnType<Agents["startCashOut"]>;
   register(msisdn: string, name: string, pin: string): Promise<Customer>;
-  /** The agents core as services builds it, over another store (one that fails on cue, say). */
-  agentsOver(store: AgentStore, pins?: CoreServices["pins"]): Agents;
+  /** The agents core as services builds it, over another store (one that fails on cue, say), and ledger. */
+  agentsOver(store: AgentStore, pins?: CoreServices["pins"], ledger?: AgentsDeps["ledger"]): Agents;
   balance(accountId: string): Promise<bigint>;
   fund(accountId: string, amountMinor: bigint): Promise<void>;
   verify(): Promise<void>;
@@ -82,9 +82,9 @@ export async function openAgentsWorld(code: string, wrapStore: (store: LedgerSto
     return made.agent;
   };
   const now = () => new Date(Date.now() + clock.offsetMs);
-  const agentsOver = (store: AgentStore, pins = services.pins) =>
+  const agentsOver = (store: AgentStore, pins = services.pins, over: AgentsDeps["ledger"] = ledger) =>
     new Agents({
-      store, ledger, directory: services.directory, pins, simSwap: services.simSwap, institutions: services.institutions,
+      store, ledger: over, directory: services.directory, pins, simSwap: services.simSwap, institutions: services.institutions,
       limits: new LimitPolicies(services.limits, now), fees: new FeeSchedules(services.fees, now), audit: services.audit,
       defaultCountry: async () => "KE", clock: now,
     });

@@ -49,12 +49,14 @@ function timeoutOf(kit: AgentKit, requested: unknown): number | null {
  * since, say), the agent would take the request for failed while the customer may still approve it.
  * Only the same request (agent, customer, amount, timeout) with the agent's PIN. A pending request
  * whose hold the ledger has not made (its first call died before asking, or is on its way) runs as
- * new, its checks and all: the hold it makes is made now.
+ * new, its checks and all, until its deadline: the hold it makes is made now. Past the deadline it
+ * is decided (lapsedUnheld): expired, for every retry (until 2026-11-30 each ran its checks again).
  */
 async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: AgentChannel): Promise<AgentResult<{ pending: PendingCashOut; replayed: boolean }> | null> {
   const record = await kit.deps.store.getCashOut(cashOutPendingId(input.id));
   if (!record || record.agentId !== input.agentId) return null;
-  if (record.state === "pending" && !(await kit.deps.ledger.getTransfer(record.pendingId))) return null;
+  const unheld = record.state === "pending" && !(await kit.deps.ledger.getTransfer(record.pendingId));
+  if (unheld && secondsLeft(record.expiresAt, kit.now()) > 0) return null;
   const agent = await kit.deps.store.get(record.agentId);
   const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
   if (!agent || !institution) return null;
@@ -62,8 +64,25 @@ async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: 
   if (pinRefused) return pinRefused;
   const same = record.amountMinor === input.amountMinor && sameTimeout(record, input.timeoutSec);
   if (!same || !(await namesCustomer(kit, agent, input, record.customerId))) return refuse("request_id_reused");
+  const lapsed = unheld ? await lapsedUnheld(kit, record.pendingId) : "held";
+  if (lapsed === "expired") return refuse("pending_expired");
+  if (lapsed === "refused") return null;
   const refusal = record.state === "refused" ? await refusedHoldAnswer(kit, record, input.id, agent, institution) : null;
   return refusal ?? { ok: true, pending: view(record, agent, institution.currency, kit.now()), replayed: true };
+}
+
+/**
+ * What became of a request whose deadline passed with no hold made under its id. Its id is settled
+ * first (settleLapsed), so a first call still on its way can make none now. "expired": the id is
+ * abandoned (now or by an earlier retry): decided, answered so without the request's checks, as
+ * every retry after it is. "held": the hold was made meanwhile (answered as that request, expired).
+ * "refused": the ledger had refused it and the call died before settling the record: the request
+ * runs as new, and the ledger's recorded refusal settles the record (leftPending).
+ */
+async function lapsedUnheld(kit: AgentKit, pendingId: string): Promise<"expired" | "held" | "refused"> {
+  if (!(await kit.deps.ledger.abandon(pendingId))) return "held";
+  const [failure] = await kit.deps.ledger.getFailures([pendingId]);
+  return failure?.result === "transfer_abandoned" ? "expired" : "refused";
 }
 
 /**
@@ -127,8 +146,12 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   const { group, results } = await submitHold(kit, parts, Math.max(1, left));
   const refusal = agentRefusalFor(results, group, accountsOf(agent, customer.walletAccountId), "agent");
   // Abandoned by this (or an earlier) lapsed retry: the first call made no hold in time. The record
-  // stays "pending" past its deadline, which every reader takes as lapsed.
-  if (lapsed && refusal?.code === "request_abandoned") return refuse("pending_expired");
+  // stays "pending" past its deadline, which every reader takes as lapsed. Only a lapsed call
+  // abandons a hold's id (settleLapsed), so this is so whatever this call read of the deadline: a
+  // slow first call that read it as ahead, then met the abandon at the ledger, answers expired too.
+  // Until 2026-11-30 it took the abandon for a refusal on the agent's side and deleted the record,
+  // and every later retry of the id ran as a new request.
+  if (refusal?.code === "request_abandoned") return refuse("pending_expired");
   if (refusal) {
     await settleRefusedRecord(kit, { pendingId, wrote, existing }, refusal);
     return refusal;
