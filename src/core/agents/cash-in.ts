@@ -85,7 +85,7 @@ export async function cashIn(kit: AgentKit, input: CashInInput): Promise<AgentRe
   // Float leaving an agent's number just after a SIM swap is what a SIM thief would do first.
   const swap = await kit.simSwapCheck(p.agent.msisdn, input.amountMinor);
   if ("code" in swap) return swap;
-  const pinRefused = await kit.verifyPin({ type: "agent", id: p.agent.id }, input.agentPin, input.channel);
+  const pinRefused = await kit.verifyPin({ type: "agent", id: p.agent.id }, input.agentPin, input.channel, { operation: "cash_in", body: input });
   if (pinRefused) return pinRefused;
   return kit.spendDuringCooling(swap.cooling, input.amountMinor, transferId, async () => submitCashMove(kit, p, {
     requestId: input.id,

@@ -60,7 +60,7 @@ async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: 
   const agent = await kit.deps.store.get(record.agentId);
   const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
   if (!agent || !institution) return null;
-  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel);
+  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel, { operation: "cash_out", body: input });
   if (pinRefused) return pinRefused;
   const same = record.amountMinor === input.amountMinor && sameTimeout(record, input.timeoutSec);
   if (!same || !(await namesCustomer(kit, agent, input, record.customerId))) return refuse("request_id_reused");
@@ -110,7 +110,7 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   if ("code" in fee) return fee;
   // The agent's PIN first: what follows tells of the customer (a recent SIM swap and when its
   // cooling ends), which a device key alone must not learn by asking over and over.
-  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel);
+  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, channel, { operation: "cash_out", body: input });
   if (pinRefused) return pinRefused;
   // The money leaves the customer's wallet, as in a withdrawal: a number just swapped to a new SIM
   // must not approve it (a thief's first move), so neither is a hold put on it.
@@ -380,7 +380,7 @@ export async function approveCashOut(kit: AgentKit, input: ApproveCashOutInput):
   }
   const swap = await kit.simSwapCheck(customer.msisdn, record.amountMinor + record.feeMinor);
   if ("code" in swap) return swap;
-  const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel);
+  const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, channel, { operation: "cash_out_approval", body: input });
   if (pinRefused) return pinRefused;
   // During a SIM swap's cooling the amount and fee come out of the period's allowance (a total).
   // A throw gives the amount back only once the approval's post is abandoned (refused for good),

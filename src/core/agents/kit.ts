@@ -15,6 +15,7 @@ import type { LimitPolicies } from "../limits/policies.js";
 import type { LimitChannel, LimitPolicy, LimitTier } from "../limits/types.js";
 import type { AgentStore } from "./ports.js";
 import { KeyedSerial } from "./serial.js";
+import { WrongPinReplays, type PinRequest } from "./wrong-pin-replays.js";
 import { refuse } from "./refusals.js";
 import { AGENT_CHANNELS, MAX_AGENT_AMOUNT_MINOR, type Agent, type AgentChannel, type AgentLimits, type AgentRefusal, type AgentResult, type CashReceipt } from "./types.js";
 
@@ -79,10 +80,14 @@ export function floatPolicy(limits: AgentLimits, direction: "in" | "out"): Limit
   };
 }
 
+/** The request a PIN was sent in: its operation and its whole body (WrongPinReplays). */
+export type SentWith = Omit<PinRequest, "subject">;
+
 /** Shared look-ups of the agent flows: parties, fees, policies, system accounts. */
 export class AgentKit {
   readonly now: () => Date;
   private readonly serial = new KeyedSerial();
+  private readonly wrongPins = new WrongPinReplays();
 
   constructor(readonly deps: AgentsDeps) {
     this.now = deps.clock ?? (() => new Date());
@@ -168,9 +173,20 @@ export class AgentKit {
     return ensureSystemAccount(this.deps.ledger, institution, { kind: "settlement" });
   }
 
-  /** Verifies an agent's or a customer's PIN (the subject is the agent's or customer's id). */
-  async verifyPin(subject: { type: "agent" | "customer"; id: string }, pin: string, channel: AgentChannel): Promise<AgentRefusal | null> {
-    const result = await this.serial.run(`pin:${subject.id}`, () => this.deps.pins.verifyPin({ actor: subject, channel, subjectId: subject.id, pin }));
+  /**
+   * Verifies an agent's or a customer's PIN (the subject is the agent's or customer's id). With the
+   * request it was sent in (its operation and body, the PIN included), a retry of that very request
+   * already answered pin_wrong is answered so again without another count (WrongPinReplays), looked
+   * up in the subject's turn so that a retry queued behind its first call finds that call's answer.
+   */
+  async verifyPin(subject: { type: "agent" | "customer"; id: string }, pin: string, channel: AgentChannel, request?: SentWith): Promise<AgentRefusal | null> {
+    const sent = request ? { subject, ...request } : null;
+    const result = await this.serial.run(`pin:${subject.id}`, async () => {
+      if (sent && this.wrongPins.answeredWrong(sent, this.now().getTime())) return { ok: false as const, code: "pin_wrong" as const };
+      const checked = await this.deps.pins.verifyPin({ actor: subject, channel, subjectId: subject.id, pin });
+      if (sent && !checked.ok && checked.code === "pin_wrong") this.wrongPins.rememberWrong(sent, this.now().getTime());
+      return checked;
+    });
     if (result.ok) return null;
     if (result.code === "pin_locked") return refuse("pin_locked", { until: result.lockedUntil });
     return refuse(result.code === "pin_wrong" ? "pin_wrong" : "pin_invalid");

@@ -22,7 +22,7 @@ export async function postedCashIn(kit: AgentKit, input: CashInInput, transferId
   if (transfer.debitAccountId !== agent.floatAccountId || transfer.amountMinor !== input.amountMinor) return refuse("request_id_reused");
   // The PIN before anything of the customer: whether a query names the customer paid is no
   // device key's to learn by asking.
-  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, input.channel);
+  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, input.channel, { operation: "cash_in", body: input });
   if (pinRefused) return pinRefused;
   const customer = await ownerOf(kit, transfer.creditAccountId);
   if (!customer || !(await namesCustomer(kit, agent, input, customer.id))) return refuse("request_id_reused");
@@ -35,7 +35,7 @@ export async function postedWithdrawal(kit: AgentKit, input: WithdrawInput, tran
   if (!transfer) return null;
   const customer = await ownerOf(kit, transfer.debitAccountId);
   if (!customer || customer.id !== input.customerId || transfer.amountMinor !== input.amountMinor) return refuse("request_id_reused");
-  const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, input.channel);
+  const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, input.channel, { operation: "withdraw", body: input });
   if (pinRefused) return pinRefused;
   const [float] = await kit.deps.ledger.getAccounts([transfer.creditAccountId]);
   const agent = float?.ownerRef ? await kit.deps.store.get(float.ownerRef) : null;

@@ -14,7 +14,7 @@ import { commissionTransferId, feeTransferId } from "../fees/linked.js";
 import { recordedResult } from "../ledger/compare.js";
 import { isUuid } from "../ledger/ids.js";
 import type { TransferFailure } from "../ledger/types.js";
-import type { AgentKit } from "./kit.js";
+import type { AgentKit, SentWith } from "./kit.js";
 import { namesCustomer, ownerOf } from "./posted-move.js";
 import { accountsOf, agentRefusalFor, refuse, type Asker, type RefusedLeg } from "./refusals.js";
 import type { Agent, AgentRefusal, CashInInput, WithdrawInput } from "./types.js";
@@ -42,8 +42,8 @@ async function recordedMove(kit: AgentKit, transferId: string): Promise<Recorded
  */
 const abandoned = (recorded: RecordedMove): boolean => recorded.move.result === "transfer_abandoned";
 
-async function abandonedAnswer(kit: AgentKit, subject: { type: "agent" | "customer"; id: string }, pin: string, channel: CashInInput["channel"]): Promise<AgentRefusal> {
-  return (await kit.verifyPin(subject, pin, channel)) ?? refuse("request_abandoned");
+async function abandonedAnswer(kit: AgentKit, subject: { type: "agent" | "customer"; id: string }, pin: string, channel: CashInInput["channel"], sent: SentWith): Promise<AgentRefusal> {
+  return (await kit.verifyPin(subject, pin, channel, sent)) ?? refuse("request_abandoned");
 }
 
 /** The refusal the first call heard, from the group's recorded failures (a limit's room is not said again). */
@@ -60,10 +60,10 @@ export async function refusedCashIn(kit: AgentKit, input: CashInInput, transferI
   if (!recorded) return null;
   const agent = isUuid(input.agentId) ? await kit.deps.store.get(input.agentId) : null;
   if (!agent) return refuse("agent_not_found");
-  if (abandoned(recorded)) return abandonedAnswer(kit, { type: "agent", id: agent.id }, input.agentPin, input.channel);
+  if (abandoned(recorded)) return abandonedAnswer(kit, { type: "agent", id: agent.id }, input.agentPin, input.channel, { operation: "cash_in", body: input });
   if (recorded.move.debitAccountId !== agent.floatAccountId || recorded.move.amountMinor !== input.amountMinor) return refuse("request_id_reused");
   // The PIN before anything of the customer, as for a posted cash-in.
-  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, input.channel);
+  const pinRefused = await kit.verifyPin({ type: "agent", id: agent.id }, input.agentPin, input.channel, { operation: "cash_in", body: input });
   if (pinRefused) return pinRefused;
   const customer = recorded.move.creditAccountId ? await ownerOf(kit, recorded.move.creditAccountId) : null;
   if (!customer || !(await namesCustomer(kit, agent, input, customer.id))) return refuse("request_id_reused");
@@ -76,12 +76,12 @@ export async function refusedWithdrawal(kit: AgentKit, input: WithdrawInput, tra
   if (!recorded) return null;
   if (abandoned(recorded)) {
     const asker = isUuid(input.customerId) ? await kit.deps.directory.getCustomer(input.customerId) : null;
-    return asker ? abandonedAnswer(kit, { type: "customer", id: asker.id }, input.customerPin, input.channel) : refuse("customer_not_found");
+    return asker ? abandonedAnswer(kit, { type: "customer", id: asker.id }, input.customerPin, input.channel, { operation: "withdraw", body: input }) : refuse("customer_not_found");
   }
   const { move } = recorded;
   const customer = move.debitAccountId ? await ownerOf(kit, move.debitAccountId) : null;
   if (!customer || customer.id !== input.customerId || move.amountMinor !== input.amountMinor) return refuse("request_id_reused");
-  const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, input.channel);
+  const pinRefused = await kit.verifyPin({ type: "customer", id: customer.id }, input.customerPin, input.channel, { operation: "withdraw", body: input });
   if (pinRefused) return pinRefused;
   const [float] = move.creditAccountId ? await kit.deps.ledger.getAccounts([move.creditAccountId]) : [];
   const agent = float?.ownerRef ? await kit.deps.store.get(float.ownerRef) : null;

@@ -94,7 +94,7 @@ export async function withdraw(kit: AgentKit, input: WithdrawInput): Promise<Age
   const p = { ...planned, fee };
   const swap = await kit.simSwapCheck(p.customer.msisdn, input.amountMinor + p.fee.feeMinor);
   if ("code" in swap) return swap;
-  const pinRefused = await kit.verifyPin({ type: "customer", id: p.customer.id }, input.customerPin, input.channel);
+  const pinRefused = await kit.verifyPin({ type: "customer", id: p.customer.id }, input.customerPin, input.channel, { operation: "withdraw", body: input });
   if (pinRefused) return pinRefused;
   return kit.spendDuringCooling(swap.cooling, input.amountMinor + p.fee.feeMinor, transferId, async () => submitCashMove(kit, p, {
     requestId: input.id,
