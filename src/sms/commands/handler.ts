@@ -89,6 +89,8 @@ interface Answer {
   silent?: boolean;
   /** The attempt whose payment moved money (or may have): repeats within the SEND window replay it. */
   moved?: number;
+  /** Refused for a wrong PIN (SqlMoLog.markPinRefused): a run of this attempt again, or a reopened copy, answers so unchecked. */
+  pinWrong?: boolean;
 }
 
 export class SmsCommands {
@@ -203,6 +205,7 @@ export class SmsCommands {
       const lang = customer?.language ?? parsed.lang ?? this.deps.defaultLanguage ?? (await this.bankLanguage(sms.institutionId)) ?? "en";
       const answer = await this.answer(parsed, customer, claim, sms);
       if (answer.moved !== undefined) await this.recordMoved(claim, answer.moved);
+      if (answer.pinWrong) await this.deps.moLog.markPinRefused(claim.id, claim.attempt);
       const text = this.render(answer.lang ?? lang, answer);
       const linkId = sms.linkId.startsWith("http-") ? null : sms.linkId;
       if (!answer.silent) await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId, from: sms.to, institutionId: sms.institutionId, inReplyTo: claim.id, attempt: claim.attempt });
@@ -293,6 +296,11 @@ export class SmsCommands {
     // Registered on USSD without finishing the PIN step: there is no PIN to be wrong (every PIN
     // command used to answer "Wrong PIN"); the USSD menu takes them to choosing one.
     if (customer.awaitingFirstPin && parsed.kind !== "language") return { key: "err.pin_not_set" };
+    // This very text (so this PIN) was refused for a wrong PIN by the attempt this one re-runs: a
+    // network copy reopened because that answer was lost. Checked again it counted one more wrong
+    // PIN per copy, and three copies locked a customer who typed one. The same refusal, unchecked:
+    // it tells nothing the first answer did not (no PIN oracle), and moves nothing.
+    if (claim.pinRefused && parsed.kind !== "language") return { key: "err.pin_wrong", pinWrong: true };
     switch (parsed.kind) {
       case "balance":
         return this.balance(customer, parsed.pin);
@@ -308,6 +316,7 @@ export class SmsCommands {
   private async verify(customer: CustomerRef, pin: string): Promise<Answer | null> {
     const r = await this.deps.pins.verifyPin({ actor: { type: "customer", id: customer.id }, channel: "sms", subjectId: customer.id, pin });
     if (r.ok) return null;
+    if (r.code === "pin_wrong") return { key: refusalKey(r.code), pinWrong: true };
     return r.code === "pin_locked" ? this.refusal(customer, r.code, r.lockedUntil) : { key: refusalKey(r.code) };
   }
 
@@ -380,6 +389,7 @@ export class SmsCommands {
       if (refusalKey(sent.code) === "err.limit" && sent.availableMinor !== undefined && sent.availableMinor > 0n) {
         return { key: "err.limit_remaining", params: { remaining: { money: sent.availableMinor, currency: customer.currency } } };
       }
+      if (sent.code === "pin_wrong") return { key: refusalKey(sent.code), pinWrong: true };
       return this.refusal(customer, sent.code, sent.until);
     }
     // A repeat that replayed an earlier attempt's payment. A run of the attempt that paid (a re-run

@@ -41,6 +41,12 @@ export interface MoClaim {
   runToken?: string;
   /** The lease token of the alsoHandles row, when this claim took that lease too (MoClaims.claim; the sweep does not). */
   alsoHandlesToken?: string;
+  /**
+   * This attempt's text was already judged a wrong PIN (markPinRefused; reopen carries it to the
+   * attempt it opens): the run answers that refusal again without checking the PIN, which would
+   * count one more wrong PIN for a PIN the customer typed once.
+   */
+  pinRefused?: boolean;
 }
 
 /**
@@ -111,6 +117,7 @@ interface ClaimRow {
   paid_attempt: number | null;
   paid_at: Date | null;
   paid_remaining: number | null;
+  pin_refused: boolean;
 }
 
 /** A message waiting to be answered, as lapsedPending reads it. */
@@ -120,6 +127,14 @@ export interface PendingRow {
   moKey: string;
   /** The message, sealed for the place linkId + moKey. */
   sealed: string;
+}
+
+/** For RETURNING: whether the row's attempt (as updated) is one already refused for a wrong PIN. */
+const PIN_REFUSED = "COALESCE(pin_refused_attempt = attempt, false) AS pin_refused";
+
+/** The claim's pinRefused, only when set (claims compare as they did without it). */
+function pinRefusedOf(row: ClaimRow): Pick<MoClaim, "pinRefused"> {
+  return row.pin_refused ? { pinRefused: true } : {};
 }
 
 function paidOf(row: ClaimRow): MoClaim["paid"] {
@@ -150,16 +165,17 @@ export class SqlMoLog {
          last_seen_at = CASE WHEN ${NEW_RUN} THEN CURRENT_TIMESTAMP ELSE m.last_seen_at END,
          paid_attempt = CASE WHEN ${STALE} THEN NULL ELSE m.paid_attempt END,
          paid_at = CASE WHEN ${STALE} THEN NULL ELSE m.paid_at END,
+         pin_refused_attempt = CASE WHEN ${STALE} THEN NULL ELSE m.pin_refused_attempt END,
          run_token = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.run_token ELSE m.run_token END,
          running_until = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.running_until ELSE m.running_until END,
          pending_sms = CASE WHEN ${NEW_RUN} OR ${FREE} THEN EXCLUDED.pending_sms ELSE m.pending_sms END
        RETURNING id, attempt, handled_at IS NOT NULL AS handled, run_token = $7 AS leased,
          CASE WHEN ${PAID_AT_START} THEN paid_attempt END AS paid_attempt, paid_at,
-         CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $10) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
+         CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $10) - CURRENT_TIMESTAMP))::int AS paid_remaining, ${PIN_REFUSED}`,
       [id, record.linkId, record.moKey, record.msisdn, record.command, w.windowSec, runToken, leaseSec, w.repeatAfterSec ?? null, w.paidWindowSec ?? w.windowSec, pending],
     );
     const row = rows[0]!;
-    const claim: MoClaim = { id: row.id, attempt: row.attempt, duplicate: row.id !== id, handled: row.handled, running: !row.handled && !row.leased, paid: paidOf(row) };
+    const claim: MoClaim = { id: row.id, attempt: row.attempt, duplicate: row.id !== id, handled: row.handled, running: !row.handled && !row.leased, paid: paidOf(row), ...pinRefusedOf(row) };
     if (!row.handled && row.leased) claim.runToken = runToken;
     return claim;
   }
@@ -191,32 +207,36 @@ export class SqlMoLog {
        WHERE m.id = $1 AND m.pending_sms IS NOT NULL AND ${FREE}
        RETURNING id, attempt, false AS handled, true AS leased,
          CASE WHEN ${paidAtStart("$4")} THEN paid_attempt END AS paid_attempt, paid_at,
-         CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $4) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
+         CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $4) - CURRENT_TIMESTAMP))::int AS paid_remaining, ${PIN_REFUSED}`,
       [id, runToken, leaseSec, paidWindowSec],
     );
     const row = rows[0];
-    return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row), runToken } : null;
+    return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row), runToken, ...pinRefusedOf(row) } : null;
   }
 
   /**
    * Runs an answered message again as a new attempt (attempt + 1, leased to this claim), as a
    * customer's repeat after the re-delivery window is: for a copy within that window whose answer
    * never reached the customer (SmsCommands.receive). Only from `attempt`, still answered: of two
-   * copies at once one reopens it, the other finds it running (null).
+   * copies at once one reopens it, the other finds it running (null). An attempt refused for a
+   * wrong PIN opens one that is too (pin_refused_attempt), decided here and kept on the row so that
+   * every run of the new attempt (the sweep's after a dead run) answers the refusal unchecked: the
+   * copy is the same text, so the same PIN, and checking it again counted a wrong PIN per copy.
    */
   async reopen(id: string, attempt: number, paidWindowSec: number, pending: string | null, leaseSec = MO_LEASE_SEC): Promise<MoClaim | null> {
     const runToken = randomUUID();
     const { rows } = await this.db.query<ClaimRow>(
       `UPDATE sms_mo_messages m SET attempt = m.attempt + 1, handled_at = NULL, last_seen_at = CURRENT_TIMESTAMP,
-         run_token = $3, running_until = CURRENT_TIMESTAMP + make_interval(secs => $4), pending_sms = $5
+         run_token = $3, running_until = CURRENT_TIMESTAMP + make_interval(secs => $4), pending_sms = $5,
+         pin_refused_attempt = CASE WHEN m.pin_refused_attempt = m.attempt THEN m.attempt + 1 ELSE m.pin_refused_attempt END
        WHERE m.id = $1 AND m.attempt = $2 AND m.handled_at IS NOT NULL AND ${KEEPS_PAID_DECISION}
        RETURNING id, attempt, false AS handled, true AS leased,
          CASE WHEN ${paidAtStart("$6")} THEN paid_attempt END AS paid_attempt, paid_at,
-         CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $6) - CURRENT_TIMESTAMP))::int AS paid_remaining`,
+         CEIL(EXTRACT(EPOCH FROM paid_at + make_interval(secs => $6) - CURRENT_TIMESTAMP))::int AS paid_remaining, ${PIN_REFUSED}`,
       [id, attempt, runToken, leaseSec, pending, paidWindowSec],
     );
     const row = rows[0];
-    return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row), runToken } : null;
+    return row ? { id: row.id, attempt: row.attempt, duplicate: true, handled: false, running: false, paid: paidOf(row), runToken, ...pinRefusedOf(row) } : null;
   }
 
   /** Forgets the sealed text of messages whose attempt began longer than `maxAgeSec` ago: they will not be run. */
@@ -282,6 +302,16 @@ export class SqlMoLog {
        WHERE id = $1`,
       [id, attempt],
     );
+  }
+
+  /**
+   * Records that `attempt` was refused for a wrong PIN, before its reply is sent (as markPaid): a
+   * run of that attempt again (the sweep's, after the reply failed) or a reopened copy of it
+   * (reopen) answers the same refusal without checking the PIN, which its text already failed.
+   * Only while the row is at that attempt: a stuck run finishing late never marks a later one.
+   */
+  async markPinRefused(id: string, attempt: number): Promise<void> {
+    await this.db.query("UPDATE sms_mo_messages SET pin_refused_attempt = $2::int WHERE id = $1 AND attempt = $2::int", [id, attempt]);
   }
 
   /**
