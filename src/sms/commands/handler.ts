@@ -206,6 +206,10 @@ export class SmsCommands {
       const answer = await this.answer(parsed, customer, claim, sms);
       if (answer.moved !== undefined) await this.recordMoved(claim, answer.moved);
       if (answer.pinWrong) await this.deps.moLog.markPinRefused(claim.id, claim.attempt);
+      if (await this.superseded(claim, started)) {
+        this.deps.logger.warn({ link: sms.linkId, mo: claim.id, attempt: claim.attempt, command: parsed.kind, reply: answer.key, ms: Date.now() - started }, "sms command outlived its lease and was answered by another run: no reply");
+        return;
+      }
       const text = this.render(answer.lang ?? lang, answer);
       const linkId = sms.linkId.startsWith("http-") ? null : sms.linkId;
       if (!answer.silent) await this.deps.replies.send({ msisdn: sms.msisdn, text, linkId, from: sms.to, institutionId: sms.institutionId, inReplyTo: claim.id, attempt: claim.attempt });
@@ -221,6 +225,21 @@ export class SmsCommands {
       if (claim.runToken !== undefined) await this.deps.moLog.release(claim.id, claim.runToken).catch(() => undefined); // else the lease lapses on its own
       if (claim.alsoHandles !== undefined && claim.alsoHandlesToken !== undefined) await this.deps.moLog.release(claim.alsoHandles, claim.alsoHandlesToken).catch(() => undefined);
     }
+  }
+
+  /**
+   * A run stuck past MO_RUN_MAX_SEC (or whose renewals failed) lets its lease lapse, and the sweep
+   * or a copy runs the message again (same id and attempt). Both replies have one id, so the
+   * outbox keeps one; but the other run may have been answered by the payer's receipt (no reply)
+   * while this one, waking, would say otherwise ("could not confirm", a refusal), a second and
+   * contradicting SMS. Such a run answers nothing, nor marks the message: the run that took it
+   * over does (or, failing, the sweep runs it again). Read only for a run longer than a third of
+   * its lease: shorter, it still holds the lease it began with (no renewal was due yet).
+   */
+  private async superseded(claim: MoClaim, started: number): Promise<boolean> {
+    const leaseMs = (this.deps.leaseSec ?? MO_LEASE_SEC) * 1_000;
+    if (claim.runToken === undefined || Date.now() - started < leaseMs / 3) return false;
+    return this.deps.moLog.superseded(claim.id, claim.runToken, claim.attempt);
   }
 
   /**

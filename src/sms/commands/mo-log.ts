@@ -305,6 +305,23 @@ export class SqlMoLog {
   }
 
   /**
+   * Whether a run that may have outlived its lease (`runToken`, of `attempt`) has been superseded:
+   * its message answered, run again as a later attempt, taken by another run (the pending sweep, a
+   * re-delivery: another token), or replaced by a new message under its key (the id is gone). Such
+   * a run, waking, must not answer: the other run answers, or did, maybe otherwise (a receipt where
+   * it would say "could not confirm"). A lease that merely lapsed, still under this run's token (no
+   * one took it), or given back by a run that failed (no token), is still this run's to answer.
+   */
+  async superseded(id: string, runToken: string, attempt: number): Promise<boolean> {
+    const { rows } = await this.db.query<{ superseded: boolean }>(
+      `SELECT (handled_at IS NOT NULL OR attempt <> $3::int OR (run_token IS NOT NULL AND run_token <> $2::uuid)) AS superseded
+       FROM sms_mo_messages WHERE id = $1`,
+      [id, runToken, attempt],
+    );
+    return rows[0]?.superseded ?? true;
+  }
+
+  /**
    * Records that `attempt` was refused for a wrong PIN, before its reply is sent (as markPaid): a
    * run of that attempt again (the sweep's, after the reply failed) or a reopened copy of it
    * (reopen) answers the same refusal without checking the PIN, which its text already failed.
