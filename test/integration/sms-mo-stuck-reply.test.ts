@@ -5,12 +5,13 @@
  * answer. It does not: a reply's outbox id derives from the message's id and attempt
  * (replyOutboxId), and the outbox insert does nothing for an id already there (insertOutboxReply,
  * ON CONFLICT DO NOTHING), so the late reply is the same row as the sweep's. This pins that, with
- * the gateway's own OutboxReplies, real PostgreSQL and the real payments (only held up).
+ * the gateway's own OutboxReplies, real PostgreSQL and the real payments (only held up). (Such a
+ * run, superseded, now writes no reply at all: SmsCommands.superseded.)
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { IncomingSms } from "../../src/sms/commands/handler.js";
-import { replyOutboxId } from "../../src/sms/commands/outbox-replies.js";
+import { OutboxReplies, replyOutboxId } from "../../src/sms/commands/outbox-replies.js";
 import { openSmsEnv, type Customer, type SmsEnv } from "../helpers/sms-env.js";
 
 const PIN = "4729";
@@ -98,4 +99,9 @@ it("a stuck run that wakes after the sweep answered its message writes no second
   expect(await balance(payee)).toBe(13_001n);
   expect(await repliesTo(payer)).toEqual(answered);
   expect(env.logs.some((l) => l.includes("no longer renewed"))).toBe(true);
+  // The stuck run now finds itself superseded and writes nothing (sms-mo-stuck-answer.test.ts);
+  // one that read its lease as its own just before the sweep took it writes a reply of the same
+  // id, and the outbox keeps the first.
+  await new OutboxReplies(env.test.db).send({ msisdn: payer.msisdn, text: "A late answer.", linkId: null, from: "22555", institutionId: env.bankId, inReplyTo: rows[0]!.id, attempt: 0 });
+  expect(await repliesTo(payer)).toEqual(answered);
 });
