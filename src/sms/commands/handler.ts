@@ -207,7 +207,7 @@ export class SmsCommands {
       if (answer.moved !== undefined) await this.recordMoved(claim, answer.moved);
       if (answer.pinWrong) await this.deps.moLog.markPinRefused(claim.id, claim.attempt);
       if (await this.superseded(claim, started)) {
-        this.deps.logger.warn({ link: sms.linkId, mo: claim.id, attempt: claim.attempt, command: parsed.kind, reply: answer.key, ms: Date.now() - started }, "sms command outlived its lease and was answered by another run: no reply");
+        this.deps.logger.warn({ link: sms.linkId, mo: claim.id, attempt: claim.attempt, command: parsed.kind, reply: answer.key, ms: Date.now() - started }, "sms command outlived its lease and another run took it over: no reply");
         return;
       }
       const text = this.render(answer.lang ?? lang, answer);
@@ -315,10 +315,11 @@ export class SmsCommands {
     // Registered on USSD without finishing the PIN step: there is no PIN to be wrong (every PIN
     // command used to answer "Wrong PIN"); the USSD menu takes them to choosing one.
     if (customer.awaitingFirstPin && parsed.kind !== "language") return { key: "err.pin_not_set" };
-    // This very text (so this PIN) was refused for a wrong PIN by the attempt this one re-runs: a
-    // network copy reopened because that answer was lost. Checked again it counted one more wrong
-    // PIN per copy, and three copies locked a customer who typed one. The same refusal, unchecked:
-    // it tells nothing the first answer did not (no PIN oracle), and moves nothing.
+    // This very text (so this PIN) was already refused for a wrong PIN: by the attempt a network
+    // copy reopened because that answer was lost, or by an earlier run of this attempt whose reply
+    // failed. Checked again it counted one more wrong PIN per copy, and three copies locked a
+    // customer who typed one. The same refusal, unchecked: whatever the PIN it tells nothing the
+    // first answer did not (no PIN oracle), and moves nothing.
     if (claim.pinRefused && parsed.kind !== "language") return { key: "err.pin_wrong", pinWrong: true };
     switch (parsed.kind) {
       case "balance":
