@@ -137,6 +137,10 @@ describe("agents: a cash-out request retried shortly before its deadline", () =>
   });
 
   it("refuses a retry asking for another timeout as request_id_reused, and holds nothing", async () => {
+    // A customer of its own: the requests above, declined or expired, are the first one's three
+    // unanswered cash-outs of the day (MAX_UNANSWERED_CASH_OUTS_PER_DAY), after which none is admitted.
+    customer = await w.register("+254712940003", "Baraka Wekesa", CUSTOMER_PIN);
+    await w.fund(customer.walletAccountId, 50_000n);
     const id = uuidv7();
     const pendingId = cashOutPendingId(id);
     await expect(w.agentsOver(new DiesAfterRecord(w.test.db)).startCashOut(ask(id))).rejects.toThrow("the process died here");

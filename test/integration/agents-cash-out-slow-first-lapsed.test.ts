@@ -84,8 +84,9 @@ describe("agents: a slow first cash-out call that meets a retry after its deadli
     slow.letGo();
     // The first call's hold is refused under the id the retry settled: the request expired.
     expect(await first).toEqual({ ok: false, code: "pending_expired" });
-    // The record is the request's, with its first deadline: not deleted, not written anew.
-    expect(await rows(pendingId)).toEqual([recorded]);
+    // The record is the request's, with its first deadline (not deleted, not written anew), settled expired.
+    const settled = { ...recorded!, state: "expired" };
+    expect(await rows(pendingId)).toEqual([settled]);
     expect((await w.services.agents.cashOutStatus(pendingId))?.state).toBe("expired");
 
     for (const later of [62_000, 200_000, 900_000]) {
@@ -99,10 +100,25 @@ describe("agents: a slow first cash-out call that meets a retry after its deadli
     } finally {
       expect((await w.services.directory.setStatus(SYSTEM, customer.id, "active")).ok).toBe(true);
     }
-    expect(await rows(pendingId)).toEqual([recorded]);
+    expect(await rows(pendingId)).toEqual([settled]);
     expect(await w.ledger.getTransfer(pendingId)).toBeNull();
     expect(await pendingDebits()).toBe(0n);
     expect(await w.balance(customer.walletAccountId)).toBe(50_000n);
     expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
+  });
+
+  // A hold id abandoned with no record left (what the old code left behind, or a record read on a
+  // clock behind the abandoning call's): the retry writes a record with a fresh deadline and is told
+  // expired. Left pending, that record read as pending and counted as a waiting request until then.
+  it("settles the record a retry of an abandoned id writes as expired, so it never reads as pending", async () => {
+    const id = uuidv7();
+    const pendingId = cashOutPendingId(id);
+    expect(await w.ledger.abandon(pendingId)).toBe(true);
+    expect(await w.services.agents.startCashOut(ask(id))).toEqual({ ok: false, code: "pending_expired" });
+    expect((await rows(pendingId)).map((r) => r.state)).toEqual(["expired"]);
+    expect((await w.services.agents.cashOutStatus(pendingId))?.state).toBe("expired");
+    expect(await w.services.agents.pendingCashOuts(customer.id)).toEqual([]);
+    expect(await w.services.agents.startCashOut(ask(id))).toEqual({ ok: false, code: "pending_expired" });
+    expect(await pendingDebits()).toBe(0n);
   });
 });

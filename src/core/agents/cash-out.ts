@@ -55,8 +55,9 @@ function timeoutOf(kit: AgentKit, requested: unknown): number | null {
 async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: AgentChannel): Promise<AgentResult<{ pending: PendingCashOut; replayed: boolean }> | null> {
   const record = await kit.deps.store.getCashOut(cashOutPendingId(input.id));
   if (!record || record.agentId !== input.agentId) return null;
-  const unheld = record.state === "pending" && !(await kit.deps.ledger.getTransfer(record.pendingId));
-  if (unheld && secondsLeft(record.expiresAt, kit.now()) > 0) return null;
+  // "expired" with no hold: settled so by a call that met the id abandoned (startCashOut), decided.
+  const unheld = (record.state === "pending" || record.state === "expired") && !(await kit.deps.ledger.getTransfer(record.pendingId));
+  if (unheld && record.state === "pending" && secondsLeft(record.expiresAt, kit.now()) > 0) return null;
   const agent = await kit.deps.store.get(record.agentId);
   const institution = agent ? await kit.deps.institutions.get(agent.institutionId) : null;
   if (!agent || !institution) return null;
@@ -64,8 +65,11 @@ async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: 
   if (pinRefused) return pinRefused;
   const same = record.amountMinor === input.amountMinor && sameTimeout(record, input.timeoutSec);
   if (!same || !(await namesCustomer(kit, agent, input, record.customerId))) return refuse("request_id_reused");
-  const lapsed = unheld ? await lapsedUnheld(kit, record.pendingId) : "held";
-  if (lapsed === "expired") return refuse("pending_expired");
+  const lapsed = !unheld ? "held" : record.state === "expired" ? "expired" : await lapsedUnheld(kit, record.pendingId);
+  if (lapsed === "expired") {
+    await kit.deps.store.settleCashOut(record.pendingId, "expired", kit.now());
+    return refuse("pending_expired");
+  }
   if (lapsed === "refused") return null;
   const refusal = record.state === "refused" ? await refusedHoldAnswer(kit, record, input.id, agent, institution) : null;
   return refusal ?? { ok: true, pending: view(record, agent, institution.currency, kit.now()), replayed: true };
@@ -150,8 +154,14 @@ export async function startCashOut(kit: AgentKit, input: StartCashOutInput): Pro
   // abandons a hold's id (settleLapsed), so this is so whatever this call read of the deadline: a
   // slow first call that read it as ahead, then met the abandon at the ledger, answers expired too.
   // Until 2026-11-30 it took the abandon for a refusal on the agent's side and deleted the record,
-  // and every later retry of the id ran as a new request.
-  if (refusal?.code === "request_abandoned") return refuse("pending_expired");
+  // and every later retry of the id ran as a new request. The record is settled expired, not left
+  // pending to its deadline: one written by this very call (its id abandoned with no record left,
+  // as that old code left it, or read on a clock behind the abandoning one's) would otherwise read
+  // as pending, and count as a waiting request, until a deadline it was just given.
+  if (refusal?.code === "request_abandoned") {
+    await kit.deps.store.settleCashOut(pendingId, "expired", kit.now());
+    return refuse("pending_expired");
+  }
   if (refusal) {
     await settleRefusedRecord(kit, { pendingId, wrote, existing }, refusal);
     return refusal;
