@@ -1,5 +1,5 @@
 import type { AuditRecord } from "../../core/audit/audit-entry.js";
-import { institutionKeyActors, notByOtherBanksKey, visibleTo } from "./admin-queries.js";
+import { institutionKeyActors, notByOtherBanksKey, visibleRow, visibleTo } from "./admin-queries.js";
 import { toRecord, type AuditRow } from "./audit-store.js";
 import type { SqlExecutor } from "./sql.js";
 
@@ -77,6 +77,63 @@ export async function ownPageStatement(db: SqlExecutor, institutionId: string, q
   return { text, params };
 }
 
+/** The most entries a bank's page walks back over before it looks the rest up by index. */
+export const PAGE_WINDOW_MAX = 20_000;
+// Customers counted to size the window: enough to tell a bank whose probes cost more than the
+// largest window from one whose probes are cheap, without reading all of a large bank's.
+const CUSTOMERS_COUNTED = PAGE_WINDOW_MAX / 2;
+
+/**
+ * How many entries from the cursor down the page walks (visibleRow on each) before the index
+ * lookups: about what those lookups cost (two probes a customer), so a bank whose entries are
+ * near gets them for the page's reading, and one whose are not pays at most twice the lookups.
+ */
+async function windowFor(db: SqlExecutor, institutionId: string, limit: number): Promise<number> {
+  const counted = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM customers c WHERE c.institution_id = $1::uuid LIMIT ${CUSTOMERS_COUNTED}) c`,
+    [institutionId],
+  );
+  return Math.min(PAGE_WINDOW_MAX, Math.max(limit, 2 * counted.rows[0]!.n));
+}
+
+/** The cursor's condition on row `a` in the (occurred_at, chain, seq) index, from parameter `$first`; none without a cursor. */
+const belowCursor = (after: PageStart | null, first: number) =>
+  after ? `AND (a.occurred_at, a.chain, a.seq) < ($${first}::timestamptz, $${first + 1}::smallint, $${first + 2}::bigint)` : "";
+const cursorParams = (after: PageStart | null) => (after ? [after.at, after.chain, after.seq] : []);
+
+/**
+ * The institution's (`$1`) entries among the `$4` entries from the cursor down (visibleRow, a few
+ * probes an entry), newest first, at most `$2`. A walk bounded by the window: filtering the whole
+ * log's scan read every entry written since the bank's (the whole table for a bank quiet lately).
+ */
+const windowStatement = (after: PageStart | null) => `WITH walked AS (
+    SELECT ${COLUMNS.replaceAll("a.seq::text AS seq", "a.seq")} FROM audit_log a WHERE true ${belowCursor(after, 5)} ${ORDER} LIMIT $4)
+  SELECT ${COLUMNS} FROM walked a
+  WHERE ($3::text IS NULL OR a.action = $3 OR starts_with(a.action, $3 || '.')) AND ${visibleRow("a")}
+  ${ORDER} LIMIT $2`;
+
+/** The last entry of the window (the `$1`-th from the cursor down); none when the log ends before it. */
+const windowEnd = (after: PageStart | null) => `SELECT a.occurred_at::text AS at, a.chain, a.seq::text AS seq FROM audit_log a
+  WHERE true ${belowCursor(after, 2)} ${ORDER} OFFSET $1::int - 1 LIMIT 1`;
+
+/**
+ * An institution's page: its entries among the window's entries from the cursor down, then, when
+ * those do not fill the page and the log goes on, the rest from the window's end by index
+ * (ownPageStatement). Its cost follows the entries read for the page where the bank's entries are
+ * near (and is bounded by the window otherwise): the lookups by index alone probe every customer
+ * and number of the bank, 1–20 s a page for a bank of 300 000 (docs/architecture.md).
+ */
+async function ownPage(db: SqlExecutor, institutionId: string, q: AuditQuery, after: PageStart | null, window?: number): Promise<AuditRow[]> {
+  const size = window ?? (await windowFor(db, institutionId, q.limit));
+  const action = q.action ?? null;
+  const near = (await db.query<AuditRow>(windowStatement(after), [institutionId, q.limit, action, size, ...cursorParams(after)])).rows;
+  if (near.length === q.limit) return near;
+  const end = (await db.query<PageStart>(windowEnd(after), [size, ...cursorParams(after)])).rows[0];
+  if (!end) return near;
+  const { text, params } = await ownPageStatement(db, institutionId, { limit: q.limit - near.length, action: q.action }, end);
+  return [...near, ...(await db.query<AuditRow>(text, params)).rows];
+}
+
 /**
  * A page of the audit log, both chains together, newest first: by the time each entry was
  * appended, then chain and seq (a total order, so pages neither skip nor repeat an entry). With an
@@ -84,21 +141,21 @@ export async function ownPageStatement(db: SqlExecutor, institutionId: string, q
  * configuration), entries by its API keys, and entries about its customers (by customer id, as the
  * directory and PIN service write them, or by number, as SIM-swap reports do). Without one (the
  * platform operator), all of it. null when `before` names no entry this caller sees: a cursor is
- * never taken for "nothing older", and tells nothing of other banks' entries.
+ * never taken for "nothing older", and tells nothing of other banks' entries. `window` (tests)
+ * sets how many entries a bank's page walks before its lookups by index.
  */
-export async function auditPage(db: SqlExecutor, institutionId: string | null, q: AuditQuery): Promise<AuditRecord[] | null> {
+export async function auditPage(db: SqlExecutor, institutionId: string | null, q: AuditQuery, window?: number): Promise<AuditRecord[] | null> {
   let after: PageStart | null = null;
   if (q.before) {
     const found = await db.query<{ at: string }>(
-      `SELECT a.occurred_at::text AS at FROM audit_log a WHERE a.chain = $2::smallint AND a.seq = $3::bigint AND ${visibleTo("a")}`,
+      `SELECT a.occurred_at::text AS at FROM audit_log a WHERE a.chain = $2::smallint AND a.seq = $3::bigint
+         AND ${institutionId === null ? "$1::uuid IS NULL" : visibleRow("a")}`,
       [institutionId, q.before.chain, q.before.seq.toString()],
     );
     if (!found.rows[0]) return null;
     after = { at: found.rows[0].at, chain: q.before.chain, seq: q.before.seq.toString() };
   }
-  const { text, params } = institutionId === null
-    ? { text: EVERY_ENTRY, params: [null, after?.at ?? null, q.limit, q.action ?? null, after?.chain ?? null, after?.seq ?? null] }
-    : await ownPageStatement(db, institutionId, q, after);
-  const result = await db.query<AuditRow>(text, params);
-  return result.rows.map(toRecord);
+  if (institutionId !== null) return (await ownPage(db, institutionId, q, after, window)).map(toRecord);
+  const params = [null, after?.at ?? null, q.limit, q.action ?? null, after?.chain ?? null, after?.seq ?? null];
+  return (await db.query<AuditRow>(EVERY_ENTRY, params)).rows.map(toRecord);
 }
