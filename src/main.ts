@@ -66,13 +66,15 @@ export async function buildGateway(config: Config, logger = createLogger(config.
     cashOutTimeoutSec: config.agentCashOutTimeoutSec,
     readCacheMs: config.readCacheMs,
   });
-  // Anchors of the audit chains outside the database (FINGATE_AUDIT_ANCHOR_FILE): a path that cannot be written stops the start;
-  // chains that do not verify are reported as errors (tampering, for an operator) and get no anchor.
+  // Anchors of the audit chains outside the database (FINGATE_AUDIT_ANCHOR_FILE): a path that cannot be written, or a file whose
+  // last anchor the chains do not hold, stops the start; chains that do not verify after it are reported as errors (tampering,
+  // for an operator) and get no anchor.
   const anchors = config.auditAnchorFile
     ? await startAnchorWriter({
       db,
       file: config.auditAnchorFile,
       everyMs: config.auditAnchorEveryMs,
+      onWarning: (message) => logger.warn({ file: config.auditAnchorFile }, message),
       onError: (error) => {
         if (error instanceof AuditChainUnverified) logger.error({ err: error, file: config.auditAnchorFile }, "audit chains do not verify: no anchor written");
         else logger.warn({ err: error, file: config.auditAnchorFile }, "audit anchor not written");

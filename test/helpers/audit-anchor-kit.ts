@@ -52,13 +52,18 @@ export async function twoChains(db: SqlDb): Promise<SqlAuditLog> {
   return log;
 }
 
-/** Runs `tsx src/cli.ts …args` against a test schema. */
-export function cli(schema: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+/**
+ * Runs `tsx src/cli.ts …args` against a test schema, with `env` added. After `killAfterMs` (for a
+ * command that would keep running, `start`) the child is killed and its code is null.
+ */
+export function cli(schema: string, args: string[], more: { env?: Record<string, string>; killAfterMs?: number } = {}): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli.ts"), ...args], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, LOG_LEVEL: "silent" },
+      env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, LOG_LEVEL: "silent", ...more.env },
     });
+    const timer = more.killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), more.killAfterMs);
+    child.once("exit", () => clearTimeout(timer));
     let out = "";
     let err = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));

@@ -9,7 +9,7 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditChainUnverified, formatAnchor, parseAnchor } from "../../src/core/audit/anchor.js";
 import { takeAuditAnchor } from "../../src/infra/db/audit-anchor.js";
-import { startAnchorWriter } from "../../src/infra/db/audit-anchor-file.js";
+import { readAnchorFile, startAnchorWriter } from "../../src/infra/db/audit-anchor-file.js";
 import type { SqlDb, SqlExecutor } from "../../src/infra/db/sql.js";
 import { alterEntry, cli, cutTail, entries, onOwnDb, pinEntry, T0, twoChains } from "../helpers/audit-anchor-kit.js";
 import { STORE_KINDS } from "../helpers/db.js";
@@ -164,18 +164,17 @@ describe("FINGATE_AUDIT_ANCHOR_FILE: the writer anchors only verified chains, wa
     });
   });
 
-  it("a start over chains that do not verify writes no anchor and reports it, but does not stop the start", async () => {
+  it("a start over a file whose last anchor the chains no longer hold is refused; over chains that do not verify from the genesis, reported", async () => {
     await onOwnDb(async (db) => {
       await twoChains(db);
       const file = path.join(dir, "broken.log");
       writeFileSync(file, `${formatAnchor(await takeAuditAnchor(db, T0))}\n`);
       await cutTail(db, 2, 2);
       const errors: unknown[] = [];
-      const writer = await startAnchorWriter({ db, file, everyMs: EVERY, onError: (e) => errors.push(e) });
-      await writer.stop();
+      await expect(startAnchorWriter({ db, file, everyMs: EVERY, onError: (e) => errors.push(e) }))
+        .rejects.toThrow("chain 2: the anchored entry 4 is missing: the chain now ends at entry 2");
       expect(lines(file)).toHaveLength(1);
-      expect(errors.length).toBeGreaterThan(0);
-      expect(String(errors[0])).toContain("no longer holds on chain 2: the anchored entry 4 is missing: the chain now ends at entry 2");
+      expect(errors).toEqual([]);
 
       // No anchor in the file: the first is taken after a walk from the genesis.
       await alterEntry(db, 1, 2);
@@ -187,4 +186,90 @@ describe("FINGATE_AUDIT_ANCHOR_FILE: the writer anchors only verified chains, wa
       expect(String(more[0])).toContain("chain 1 is broken at entry 2");
     });
   });
+});
+
+describe("FINGATE_AUDIT_ANCHOR_FILE: at start the writer checks the file's last anchor against the chains", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "fingate-anchor-start-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const EVERY = 86_400_000;
+  const noErrors = (e: unknown) => {
+    throw e;
+  };
+
+  it("a last anchor naming a hash the chain does not hold at its seq stops the start, and nothing is appended", async () => {
+    await onOwnDb(async (db) => {
+      await twoChains(db);
+      const held = await takeAuditAnchor(db, T0);
+      const other = (await db.query<{ hash: string }>("SELECT hash FROM audit_log WHERE chain = 1 AND seq = 3")).rows[0]!.hash;
+      // The file edited: chain 1's point keeps its seq but names another entry's hash.
+      const forged = formatAnchor({ at: T0, points: held.points.map((p) => (p.chain === 1 ? { ...p, hash: other } : p)) });
+      const file = path.join(dir, "forged.log");
+      writeFileSync(file, `${formatAnchor(held)}\n${forged}\n`);
+      const before = readFileSync(file, "utf8");
+      await expect(startAnchorWriter({ db, file, everyMs: EVERY, onError: noErrors }))
+        .rejects.toThrow(/^FINGATE_AUDIT_ANCHOR_FILE: the last anchor of .*forged\.log \(line 2\) does not match the audit chains: chain 1: entry 10 no longer has the anchored hash/);
+      expect(readFileSync(file, "utf8")).toBe(before);
+    });
+  });
+
+  it("a whole last line that is not an anchor stops the start, naming the line", async () => {
+    await onOwnDb(async (db) => {
+      await twoChains(db);
+      const file = path.join(dir, "garbage.log");
+      writeFileSync(file, `${formatAnchor(await takeAuditAnchor(db, T0))}\nfingate-audit-anchor v1 chain1=10:beef\n\n`);
+      const before = readFileSync(file, "utf8");
+      await expect(startAnchorWriter({ db, file, everyMs: EVERY, onError: noErrors }))
+        .rejects.toThrow(/^FINGATE_AUDIT_ANCHOR_FILE: .*garbage\.log line 2: /);
+      expect(readFileSync(file, "utf8")).toBe(before);
+    });
+  });
+
+  it("a torn last line (no newline: a write cut short) is set aside with a warning; the anchor before it is checked, the next line starts on its own", async () => {
+    await onOwnDb(async (db) => {
+      const log = await twoChains(db);
+      const first = formatAnchor(await takeAuditAnchor(db, T0));
+      await log.append(entries(11, 2));
+      const file = path.join(dir, "torn.log");
+      const torn = formatAnchor(await takeAuditAnchor(db, T0)).slice(0, 50);
+      writeFileSync(file, `${first}\n${torn}`);
+      const warnings: string[] = [];
+      const writer = await startAnchorWriter({ db, file, everyMs: EVERY, onError: noErrors, onWarning: (w) => warnings.push(w) });
+      await writer.stop();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/torn\.log line 2 is torn \(no end of line.*\): set aside, verifying on from the anchor on line 1/);
+      const after = readFileSync(file, "utf8").split("\n");
+      expect(after.slice(0, 2)).toEqual([first, torn]);
+      expect(parseAnchor(after[2]!).points.map((p) => `${p.chain}:${p.seq}`)).toEqual(["1:12", "2:4"]);
+      expect((await readAnchorFile(file)).points[0]!.seq).toBe(12n);
+
+      // The anchor before a torn line is held to the chains as any last anchor is.
+      const cut = path.join(dir, "torn-cut.log");
+      writeFileSync(cut, `${first}\n${torn}`);
+      await cutTail(db, 1, 8);
+      await expect(startAnchorWriter({ db, file: cut, everyMs: EVERY, onError: noErrors, onWarning: () => undefined }))
+        .rejects.toThrow("chain 1: the anchored entry 10 is missing: the chain now ends at entry 8");
+
+      // Only a torn line: walked from the genesis, with the warning.
+      const only = path.join(dir, "only-torn.log");
+      writeFileSync(only, torn);
+      const more: string[] = [];
+      const second = await startAnchorWriter({ db, file: only, everyMs: EVERY, onError: noErrors, onWarning: (w) => more.push(w) });
+      await second.stop();
+      expect(more).toHaveLength(1);
+      expect(parseAnchor(readFileSync(only, "utf8").split("\n")[1]!).points[0]!.seq).toBe(8n);
+    });
+  });
+
+  it("fingate start over a file whose last anchor does not hold exits 1, saying why", async () => {
+    await onOwnDb(async (db, t) => {
+      await twoChains(db);
+      const file = path.join(dir, "start.log");
+      writeFileSync(file, `${formatAnchor(await takeAuditAnchor(db, T0))}\n`);
+      await cutTail(db, 1, 9);
+      const run = await cli(t.schema!, ["start"], { env: { FINGATE_AUDIT_ANCHOR_FILE: file, PORT: "0", HOST: "127.0.0.1", DB_POOL_SIZE: "2" }, killAfterMs: 60_000 });
+      expect(run.code, run.err).toBe(1);
+      expect(run.err).toContain("does not match the audit chains: chain 1: the anchored entry 10 is missing");
+      expect(readFileSync(file, "utf8").split("\n").filter((l) => l !== "")).toHaveLength(1);
+    });
+  }, 90_000);
 });

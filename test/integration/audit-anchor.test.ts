@@ -8,6 +8,7 @@ import path from "node:path";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatAnchor, parseAnchor } from "../../src/core/audit/anchor.js";
+import { genesisHash } from "../../src/core/audit/audit-entry.js";
 import { loadConfig } from "../../src/config.js";
 import { checkAuditAnchor, takeAuditAnchor } from "../../src/infra/db/audit-anchor.js";
 import { readHead, SqlAuditLog, verifyAuditChain } from "../../src/infra/db/audit-store.js";
@@ -199,7 +200,9 @@ describe("FINGATE_AUDIT_ANCHOR_FILE: the gateway appends anchors outside the dat
 
   it("at start, while the log grows and at shutdown; verify --anchor-file then names a tail cut the walk passes", async () => {
     const file = path.join(dir, "anchors.log");
-    writeFileSync(file, "a line kept from before\n");
+    // A line kept from before: the empty chains' anchor (their genesis), which holds; a line that is no anchor would stop the start.
+    const genesis = formatAnchor({ points: [{ chain: 1, seq: 0n, hash: genesisHash(1) }, { chain: 2, seq: 0n, hash: genesisHash(2) }] });
+    writeFileSync(file, `${genesis}\n`);
     const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, DB_POOL_SIZE: "4", FINGATE_AUDIT_ANCHOR_FILE: file, FINGATE_AUDIT_ANCHOR_INTERVAL_MS: "1000" };
     expect(loadConfig(env)).toMatchObject({ auditAnchorFile: file, auditAnchorEveryMs: 1_000 });
     expect(loadConfig({})).toMatchObject({ auditAnchorFile: undefined, auditAnchorEveryMs: 300_000 });
@@ -208,7 +211,7 @@ describe("FINGATE_AUDIT_ANCHOR_FILE: the gateway appends anchors outside the dat
     let closed = false;
     try {
       const first = lines(file);
-      expect(first[0]).toBe("a line kept from before");
+      expect(first[0]).toBe(genesis);
       expect(first.slice(1).map((l) => parseAnchor(l).points.map((p) => `${p.chain}:${p.seq}`))).toEqual([["1:0", "2:0"]]);
       await new SqlAuditLog(gateway.db).append(entries(1, 6));
       // The next tick writes the moved head; a tick with nothing new writes nothing.

@@ -1,15 +1,21 @@
 import { open, readFile } from "node:fs/promises";
 import { AuditChainUnverified, formatAnchor, InvalidAnchor, parseAnchor, type AuditAnchor } from "../../core/audit/anchor.js";
-import { takeAuditAnchor } from "./audit-anchor.js";
+import { checkAuditAnchor, takeAuditAnchor } from "./audit-anchor.js";
 import type { SqlExecutor } from "./sql.js";
 
 // The anchor file (FINGATE_AUDIT_ANCHOR_FILE): anchors appended outside the database, and the last one read back.
 
-/** Appends one line to `file` (created with mode 0640 if missing) and syncs it to disk before returning. */
+/**
+ * Appends one line to `file` (created with mode 0640 if missing) and syncs it to disk before
+ * returning. After a torn line (a write cut short) it starts a line of its own: glued onto the
+ * fragment, the new anchor would be no anchor either.
+ */
 async function appendLine(file: string, line: string): Promise<void> {
-  const handle = await open(file, "a", 0o640);
+  const handle = await open(file, "a+", 0o640);
   try {
-    await handle.appendFile(`${line}\n`);
+    const { size } = await handle.stat();
+    const lastByte = size > 0 ? (await handle.read(Buffer.alloc(1), 0, 1, size - 1)).buffer[0] : 0x0a;
+    await handle.appendFile(`${lastByte === 0x0a ? "" : "\n"}${line}\n`);
     await handle.datasync();
   } finally {
     await handle.close();
@@ -29,13 +35,75 @@ export interface AnchorWriter {
 
 const samePoints = (a: AuditAnchor, b: AuditAnchor) => formatAnchor({ points: a.points }) === formatAnchor({ points: b.points });
 
-/** The file's last anchor, to verify on from; undefined (walk from the genesis) when it has none to read. */
-async function lastAnchorIn(file: string): Promise<AuditAnchor | undefined> {
-  try {
-    return await readAnchorFile(file);
-  } catch {
-    return undefined;
+/**
+ * Why the writer does not start on its file: the file's last anchor names an entry the chains do
+ * not hold with that hash (the file or the database was altered, or the file is another
+ * database's), or its last whole line is no anchor. Continuing would anchor from a state nobody
+ * checked; the start stops instead (`fingate start` exits 1).
+ */
+export class AnchorFileRefused extends Error {
+  constructor(message: string) {
+    super(`FINGATE_AUDIT_ANCHOR_FILE: ${message}`);
+    this.name = "AnchorFileRefused";
   }
+}
+
+/** The file's end as the writer reads it at start. */
+interface FileEnd {
+  /** The last whole line's anchor and its line number; none when the file has no whole line. */
+  last?: { anchor: AuditAnchor; line: number };
+  /** The number of a last line without its end of line: a write cut short, set aside. */
+  torn?: number;
+}
+
+/** `lines`' last line that is not blank, by index; -1 when there is none. */
+function lastNonBlank(lines: string[]): number {
+  let at = lines.length - 1;
+  while (at >= 0 && lines[at]!.trim() === "") at -= 1;
+  return at;
+}
+
+/** What the writer starts from: the last whole line's anchor (a whole line that is no anchor is refused). */
+async function readFileEnd(file: string): Promise<FileEnd> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw error;
+  }
+  const lines = text.split("\n");
+  // What follows the last end of line ("" when the file ends with one) was never completed.
+  const tail = lines.pop()!;
+  const torn = tail.trim() === "" ? undefined : lines.length + 1;
+  const at = lastNonBlank(lines);
+  if (at < 0) return { torn };
+  try {
+    return { last: { anchor: parseAnchor(lines[at]!), line: at + 1 }, torn };
+  } catch (error) {
+    if (!(error instanceof InvalidAnchor)) throw error;
+    throw new AnchorFileRefused(`${file} line ${at + 1}: ${error.message}: its last whole line must be an anchor this gateway wrote; was the file altered? Check it with fingate audit verify --anchor-file`);
+  }
+}
+
+/**
+ * The anchor the writer verifies on from: the file's last whole line, once the chains are found to
+ * hold its entries with their hashes (else AnchorFileRefused); undefined (walk from the genesis)
+ * when the file has none. A torn last line is reported through `onWarning` and set aside.
+ */
+async function startingAnchor(db: SqlExecutor, file: string, onWarning: (message: string) => void): Promise<AuditAnchor | undefined> {
+  const end = await readFileEnd(file);
+  if (end.torn !== undefined) {
+    const from = end.last ? `the anchor on line ${end.last.line}` : "the chains' genesis (no whole anchor line before it)";
+    onWarning(`${file} line ${end.torn} is torn (no end of line: a write cut short, by a crash?): set aside, verifying on from ${from}`);
+  }
+  if (!end.last) return undefined;
+  const held = await checkAuditAnchor(db, end.last.anchor);
+  if (!held.ok) {
+    const problems = held.problems.map((p) => `chain ${p.chain}: ${p.reason}`).join("; ");
+    throw new AnchorFileRefused(`the last anchor of ${file} (line ${end.last.line}) does not match the audit chains: ${problems}. The file or the database was altered, or the file is another database's: see fingate audit verify --anchor-file`);
+  }
+  return end.last.anchor;
 }
 
 /**
@@ -43,19 +111,24 @@ async function lastAnchorIn(file: string): Promise<AuditAnchor | undefined> {
  * start, every `everyMs` while a head has moved, and at shutdown, so that entries cut from a
  * chain's end later are named by `fingate audit verify --anchor-file`. Each anchor is taken only
  * over verified chains: the first from the file's last anchor (or from the genesis when the file
- * has none), each later one from the one before, so a tick walks what was appended since. The
- * first write happens here: a path that cannot be written stops the start (a configuration
- * error); chains that do not verify do not (they are reported through onError, and no anchor is
- * written any more). Later failures are reported and retried at the next tick. Several instances
- * may append to one file.
+ * has none), each later one from the one before, so a tick walks what was appended since. That
+ * last anchor is checked against the chains first (each entry it names, with that hash): when
+ * they do not hold it, or the file's last whole line is no anchor, the start stops
+ * (AnchorFileRefused), as it does for a path that cannot be written; a torn last line (no end of
+ * line) is set aside with a warning and the whole line before it is checked instead. Chains that
+ * do not verify after that anchor (or from the genesis) do not stop the start: they are reported
+ * through onError, and no anchor is written any more. Later failures are reported and retried at
+ * the next tick. Several instances may append to one file.
  */
 export async function startAnchorWriter(options: {
   db: SqlExecutor;
   file: string;
   everyMs: number;
   onError: (error: unknown) => void;
+  /** A torn last line set aside at start. */
+  onWarning?: (message: string) => void;
 }): Promise<AnchorWriter> {
-  let last = await lastAnchorIn(options.file);
+  let last = await startingAnchor(options.db, options.file, options.onWarning ?? (() => undefined));
   let written: AuditAnchor | undefined;
   let refused: AuditChainUnverified | undefined;
   let running: Promise<boolean> | null = null;
@@ -107,8 +180,7 @@ export async function startAnchorWriter(options: {
  */
 export async function readAnchorFile(file: string): Promise<AuditAnchor> {
   const lines = (await readFile(file, "utf8")).split("\n");
-  let at = lines.length - 1;
-  while (at >= 0 && lines[at]!.trim() === "") at -= 1;
+  const at = lastNonBlank(lines);
   if (at < 0) throw new InvalidAnchor(`${file} holds no anchor line`);
   try {
     return parseAnchor(lines[at]!);
