@@ -37,7 +37,7 @@ const EVERY_ENTRY = `SELECT ${COLUMNS}
      ${ORDER} LIMIT $3`;
 
 /**
- * The statement of an institution's page (`$1`): visibleTo's entries, found as the audit anchor's
+ * The lookups of an institution's page (`$1`) below its window (ownPage): visibleTo's entries, found as the audit anchor's
  * lookup finds them (newestVisibleSeq), one index scan per way an entry is the bank's: about the
  * institution, by each of its keys (a parameter from `$7` on: a value the planner sees), about each
  * customer, about each customer's number (unless another bank's key wrote it). Each scan reads the
@@ -86,7 +86,7 @@ const CUSTOMERS_COUNTED = PAGE_WINDOW_MAX / 2;
 /**
  * How many entries from the cursor down the page walks (visibleRow on each) before the index
  * lookups: about what those lookups cost (two probes a customer), so a bank whose entries are
- * near gets them for the page's reading, and one whose are not pays at most twice the lookups.
+ * near gets them for the page's reading, and one whose are not pays about twice the lookups at most.
  */
 async function windowFor(db: SqlExecutor, institutionId: string, limit: number): Promise<number> {
   const counted = await db.query<{ n: number }>(
