@@ -36,7 +36,10 @@ export function genericHop(name: string, hops: HopProcessor, options: DialectOpt
       return;
     }
     if (event === "end") {
-      await hops.endSession(name, sessionId);
+      // The ended record is kept closed until it lapses: a hop of the session delivered after this
+      // end hears that it ended and is not metered as a session of its own (a second charge). The
+      // id may come back: a begin under it opens a new session all the same (HopRequest.reusesIds).
+      await hops.endSession(name, sessionId, "abort", undefined, { keepClosed: true });
       res.json({ sessionId, action: "end", message: "" });
       return;
     }
@@ -63,6 +66,8 @@ export function genericHop(name: string, hops: HopProcessor, options: DialectOpt
       // Only a begin opens a session: a continue for a session unknown here is refused as expired,
       // and a begin that failed before it read the store is metered as a session of its own.
       opens: event === "begin",
+      // Its ids are the integrator's own and come back: a begin on a closed session is a new session.
+      reusesIds: true,
       networkCode,
       shortcut: event === "begin" && dial !== undefined ? shortcutOf(dial, options.serviceCode ?? serviceCode) : [],
     });

@@ -50,6 +50,16 @@ export interface HopRequest {
    * continued (the new dial got the old screen, and its next input ran the old step).
    */
   fresh?: boolean;
+  /**
+   * The aggregator hands its session ids out again and marks a session's first hop explicitly (the
+   * generic dialect's `begin`): such a first hop (`opens`) on a session record that is closed (ended
+   * by our END or by the network's end) starts a new session under the id, metered on its own,
+   * instead of hearing that the session has ended. Only the closed record's own last hop
+   * re-delivered soon after the session started (the begin of a one-hop session, retried) gets its
+   * answer again. An open record is never replaced this way (its begin re-delivered gets the
+   * current screen).
+   */
+  reusesIds?: boolean;
 }
 
 /** A session that is over, as the tariff meter needs it. */

@@ -48,8 +48,11 @@ export interface EndOptions {
   /**
    * Keep its record, closed, until its idle TTL lapses, instead of deleting it: a hop of it
    * delivered late hears that the session has ended and is not metered again (without the record
-   * it would be a session unknown here, metered as one of its own). Only for aggregators whose
-   * session ids are never handed out again (Africa's Talking): a reused id would find it closed.
+   * it would be a session unknown here, metered as one of its own). Every network's end uses it:
+   * Africa's Talking and Hubtel never hand an id out again; the generic dialect and USSD over SMPP
+   * do, but a new session under a reused id always comes with a marked first hop, which replaces a
+   * closed record (the generic begin: HopRequest.reusesIds; the SMPP begin ends it first and is
+   * `fresh`). A begin that ends its predecessor (unlessLastHop) still deletes it.
    */
   keepClosed?: boolean;
   /**
@@ -325,8 +328,10 @@ export class HopProcessor {
    * and meters nothing: Africa's Talking's notice of a one-hop session meters it then (EndOptions.lone). `retryAnswer` is what a retry of the hop hears (the refusal's own answer
    * again; after a failure, that the session ended).
    */
-  private errorEndClose(key: string, req: HopRequest, record: SessionRecord | null, seenHop: string | null | undefined, startedAtMs: number, retryAnswer: string): Rewrite {
+  private errorEndClose(key: string, req: HopRequest, found: SessionRecord | null, seenHop: string | null | undefined, startedAtMs: number, retryAnswer: string): Rewrite {
     const hop = this.digest(key, req.hopKey);
+    // A closed session a generic begin superseded is the previous session's, already metered: this one is new.
+    const record = found && supersedes(req, found, hop) ? null : found;
     if (!record) {
       // A hop that never read the session is taken for a session of its own only when it can be nothing else.
       if (seenHop !== null && !(seenHop === undefined && opensSession(req))) return NO_REWRITE;
@@ -541,7 +546,9 @@ export class HopProcessor {
     const reply = (r: HopReply) => ({ reply: r, writes: [] });
     const hop = this.digest(key, req.hopKey);
     const stored = decodeRecord(lock.value);
-    const record = req.fresh && stored?.hop !== hop ? null : stored;
+    // A generic begin on a closed session under a reused id opens a new one (supersedes).
+    const reopens = stored !== null && supersedes(req, stored, hop);
+    const record = (req.fresh && stored?.hop !== hop) || reopens ? null : stored;
     state.seenHop = record?.hop ?? null;
     // Another number on this session id sees nothing of it, not even a retried answer.
     if (record && record.msisdn !== req.msisdn) return reply(this.plain(this.deps.menu.defaultLanguage, "err.session_ended", true));
@@ -611,14 +618,17 @@ export class HopProcessor {
     state.writes = !record?.offer && writesState(record?.menu);
     let next: SessionRecord;
     if (!record) {
-      const interrupted = shortcut.length === 0 ? parseInterrupted(lock.taken) : null;
+      // The lock's trip read the resume point only had the key held nothing: a begin that
+      // supersedes a closed record reads it now (one more read, on that rare path only).
+      const taken = reopens && this.mayResume(req) ? await this.deps.sessions.get(resumeKey(this.deps.menu.institutionId, req)) : lock.taken;
+      const interrupted = shortcut.length === 0 ? parseInterrupted(taken) : null;
       next = interrupted
         ? this.offerResume(req, interrupted, startedAtMs)
         : this.fresh(req, await this.deps.engine.begin(ctx, shortcut), segments.length, startedAtMs);
       // The point read stays in the store until this hop's commit: the offer writes it again, and
       // one that cannot be offered (unreadable) is deleted by it. A commit refused or failed
       // leaves it for the next dial, instead of losing it with the session this hop could not save.
-      if (lock.taken !== null) next.resumable = true;
+      if (taken !== null) next.resumable = true;
     } else if (record.offer) {
       const input = req.mode === "cumulative" ? segments.slice(record.consumed).join("*") : req.text;
       const { offer, ...rest } = record;
@@ -855,14 +865,31 @@ function opensSession(req: HopRequest): boolean {
  * ended. One our END already closed stays as it is: its last hop's retry still gets that END.
  */
 function endedRecord(record: SessionRecord): SessionRecord {
-  if (record.closed) return record;
+  if (record.closed) return { ...record, networkEnded: true };
   const { refusedEnd: _metered, ...rest } = record;
-  return { ...rest, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true };
+  return { ...rest, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, networkEnded: true };
 }
 
 /** A one-hop session the network reports and we hold no record of: that hop's END was its one screen. */
 function loneRecord(lone: NonNullable<EndOptions["lone"]>): SessionRecord {
   return { v: 1, msisdn: lone.msisdn, menu: null, reply: { lines: [] }, ends: true, page: 0, consumed: 0, hop: "", nav: 0, closed: false, startedAtMs: lone.startedAtMs, network: lone.networkCode };
+}
+
+/**
+ * A first hop of an aggregator that reuses its session ids (HopRequest.reusesIds: the generic
+ * `begin`) finding the session closed: a new session under the id. The network's end said the
+ * session was over, so after it a begin is always a new one; a session only our END closed may
+ * instead see its own last hop re-delivered (our answer was lost: same caller, same hop, soon after
+ * the session started, so the begin of a one-hop session), which gets that END again rather than
+ * open a second session inside the telco's one. Before 2026-11-30 such a begin heard "this session
+ * has ended" until the closed record lapsed (3 minutes): the integrator's next session under the
+ * id never opened.
+ */
+function supersedes(req: HopRequest, record: SessionRecord, hop: string): boolean {
+  if (req.reusesIds !== true || req.opens !== true || !record.closed) return false;
+  if (record.networkEnded) return true;
+  const redelivered = record.msisdn === req.msisdn && record.hop === hop && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS;
+  return !redelivered;
 }
 
 /** A flow's last screen that is still being paged (a long receipt) is over: nothing to continue. */

@@ -42,6 +42,11 @@ export interface SessionRecord {
    * with the others; the next hop that runs clears it (the session went on past it).
    */
   refusedEnd?: true;
+  /**
+   * The network's end notice closed it (endSession's keepClosed), not only our END: a generic
+   * `begin` under its id is a new session however soon it comes (HopRequest.reusesIds).
+   */
+  networkEnded?: true;
 }
 
 // Records larger than this are a bug (a flow keeping too much); refuse to store them.

@@ -174,9 +174,9 @@ describe("USSD over SMPP on a client link", () => {
     expect((await ussd("254700000001", USSR_CONFIRM, 9, 1, "", { end: true })).command_status).toBe(ESME_ROK);
     expect(await metered(`smpp-${LINK}:+254700000001:9`)).toMatchObject({ end_reason: "abort", charge_result: "posted", stages: 1 });
     await ussd("254700000001", USSR_CONFIRM, 9, 1, balanceChoice);
-    // Nothing to continue: a continue of a session we no longer know is answered END (it used
-    // to show the main menu in place of the screen the subscriber was answering).
-    expect(await screen()).toMatchObject({ end: true, text: "Your session has expired. Please dial again." });
+    // Nothing to continue: the ended record is kept closed until it lapses, so a continue of the
+    // session after the network's end hears that it ended (not metered again as a lost session).
+    expect(await screen()).toMatchObject({ end: true, text: "This session has ended. Please dial again." });
     expect(gateway.accepted.length).toBe(read);
   });
 

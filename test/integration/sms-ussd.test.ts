@@ -99,10 +99,10 @@ describe("USSD over SMPP", () => {
     // The subscriber hung up: the network's last PDU carries the end-of-session flag.
     await telco.mo("254700000001", "*384#", "", { ussd_service_op: USSR_CONFIRM, its_session_info: Buffer.from([9, (1 << 1) | 1]) });
     await ussd(telco, "254700000001", USSR_CONFIRM, 9, 1, balanceChoice);
-    // Nothing to continue: a continue of a session we no longer know is answered END (it used
-    // to show the main menu in place of the screen the subscriber was answering).
+    // Nothing to continue: the ended record is kept closed until it lapses, so a continue of the
+    // session after the network's end hears that it ended (not metered again as a lost session).
     const after = await screen();
-    expect(after).toMatchObject({ end: true, text: "Your session has expired. Please dial again." });
+    expect(after).toMatchObject({ end: true, text: "This session has ended. Please dial again." });
     expect(telco.pending()).toBe(0);
   });
 });

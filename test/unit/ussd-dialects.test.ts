@@ -156,7 +156,10 @@ describe("generic JSON dialect", () => {
     expect(r.body).toMatchObject({ action: "end", message: "Your balance is KES 75.00." });
     expect((await gen(app, { ...base, event: "continue", seq: 2, input: "4827" })).body).toEqual(r.body);
     await gen(app, { sessionId: "g1", event: "end" });
-    expect(await sessions.get("gen:g1")).toBeNull();
+    // Kept closed until it lapses: a late hop hears that the session ended; a begin opens a new one.
+    expect(JSON.parse((await sessions.get("gen:g1"))!)).toMatchObject({ closed: true, networkEnded: true });
+    expect((await gen(app, { ...base, event: "continue", seq: 3, input: "1" })).body).toMatchObject({ action: "end", message: "This session has ended. Please dial again." });
+    expect((await gen(app, { ...base, event: "begin", seq: 0, input: "" })).body).toMatchObject({ seq: 0, action: "continue" });
   });
 
   it("begin with a dial string shortcut; bad payloads are refused", async () => {

@@ -68,7 +68,8 @@ export interface UssdHops {
   /** stale: the PDU was older than the last one answered, and ran nothing; replayed: it was the last one again. */
   handle(req: UssdHopRequest): Promise<{ end: boolean; text: string; stale?: true; replayed?: true }>;
   /** With unlessLastHop: keeps a session still open whose last answered hop had that key. */
-  endSession(aggregator: string, sessionId: string, reason?: "abort" | "timeout", unlessLastHop?: string): Promise<void>;
+  /** With keepClosed: the ended record stays, closed, until it lapses (a late PDU of the session hears that it ended). */
+  endSession(aggregator: string, sessionId: string, reason?: "abort" | "timeout", unlessLastHop?: string, options?: { keepClosed?: boolean }): Promise<void>;
   /** Meters as timed out a session whose last answered hop is still lastHop, and forgets it; false when its lock was busy. */
   endIdleSession(aggregator: string, sessionId: string, lastHop: LastHop): Promise<boolean>;
   /** The sessions still open under keys (`${aggregator}:${sessionId}`) with this prefix: what a stopped process left. */
@@ -249,7 +250,11 @@ export class UssdOverSmpp {
     if (options.abortOps.includes(op) || (session.ended && !options.beginOps.includes(op))) {
       this.supersede(key);
       this.idle?.over(aggregator, session.sessionId);
-      if (hops) await hops.endSession(aggregator, session.sessionId, "abort");
+      // Kept closed, not deleted: a continue of the dialog delivered after the network's end hears
+      // that it ended instead of being taken for a lost session and metered again. The session
+      // number comes back, but only under a begin, which ends (deletes) whatever it finds and
+      // opens its own session (endPrevious, fresh), as it does after our own END's closed record.
+      if (hops) await hops.endSession(aggregator, session.sessionId, "abort", undefined, { keepClosed: true });
       return;
     }
     const begin = options.beginOps.includes(op);
