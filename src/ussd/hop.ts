@@ -193,9 +193,15 @@ export class HopProcessor {
     // network's end notice can wait as long as a hop would for the session: a hop under way on
     // another instance (a slow first hop, the very reason the network gave up) commits its record
     // first, and this end then deletes it and meters it, instead of the hop writing it back open.
-    const waitMs = unlessLastHop === undefined ? this.limits.lockWaitMs : Math.min(this.limits.lockWaitMs, END_LOCK_WAIT_MS);
+    // A one-hop session's notice waits until any holder's lock would have lapsed: see below.
+    const waitMs = unlessLastHop !== undefined ? Math.min(this.limits.lockWaitMs, END_LOCK_WAIT_MS) : options.lone ? this.limits.lockTtlMs + this.limits.lockWaitMs : this.limits.lockWaitMs;
     const lock = await this.lockWaiting(key, undefined, waitMs);
     const stored = decodeRecord(lock ? lock.value : await this.deps.sessions.get(key));
+    // A lone session is metered from the notice only under the lock. Without it, the holder is that
+    // very hop, still under way (a stalled database): it writes its own record after this and meters
+    // the session when it ends, from its own start, so a lone metering here (started by the
+    // notice's clock: another metering key) charged the session twice. Failing, the notice is retried.
+    if (!lock && !stored && options.lone) throw new Error("ussd session end not applied: a hop of the one-hop session kept its lock");
     const record = stored ?? (options.lone ? loneRecord(options.lone) : null);
     const keepClosed = options.keepClosed === true;
     const redelivered = record && !record.closed && unlessLastHop !== undefined && record.hop === this.digest(key, unlessLastHop);
