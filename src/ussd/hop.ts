@@ -60,7 +60,9 @@ export interface EndOptions {
    * `hopsCount` 1). Found without a record, that hop ended in our error END before it could read
    * the store (Redis down, busy), and the hop itself could not tell a shortcut dial's first text
    * from a lost session's continuation: the session is metered here as that one screen, with no
-   * customer, and kept closed (with keepClosed) so a repeated notice meters nothing more.
+   * customer, and kept closed (with keepClosed) so a repeated notice meters nothing more. Only
+   * under the session's lock: a lock held elsewhere is that hop still under way, which meters the
+   * session itself (endOnce waits it out, or fails and the notice is retried).
    */
   lone?: { msisdn: string; networkCode?: string; startedAtMs: number };
 }
@@ -158,7 +160,8 @@ export class HopProcessor {
   }
 
   /**
-   * The aggregator says the session is over: meter it unless an END already did, then forget it.
+   * The aggregator says the session is over: meter it unless an END already did, then forget it
+   * (with keepClosed, as every network's end asks: keep it closed until it lapses).
    * With `unlessLastHop`, a session still open whose last answered hop was that one is kept: a
    * network that numbers sessions restarts one with a "begin", and a begin it re-delivers (our
    * response was lost) must get the same answer again, not end the session it opened and meter it.
