@@ -211,8 +211,18 @@ export class HopProcessor {
     const keep = redelivered && Date.now() - record.startedAtMs < REDELIVERY_WINDOW_MS;
     const closed = keepClosed && record ? encodeRecord(endedRecord(record)) : null;
     const writes: SessionWrite[] = keep ? [] : [closed ? { key, value: closed, ttlSec: this.limits.idleTtlSec } : { key, value: null }];
-    if (lock && !(await this.commitOrUnlock(key, lock, writes))) return false;
-    if (!lock && !keep) await (closed ? this.deps.sessions.set(key, closed, this.limits.idleTtlSec) : this.deps.sessions.delete(key));
+    try {
+      if (lock && !(await this.commitOrUnlock(key, lock, writes))) return false;
+      if (!lock && !keep) await (closed ? this.deps.sessions.set(key, closed, this.limits.idleTtlSec) : this.deps.sessions.delete(key));
+    } catch (error) {
+      // The write failed, or landed with its reply lost: the notice's retry would then find the
+      // session closed (or gone) and meter nothing. The network's end stands whatever the store did,
+      // and a session's metering is keyed by its start, so it is metered now and a retry that closes
+      // it after all meters the same key again, a no-op. Not a lone session: its start is the
+      // notice's clock, another key on each retry (a second charge, were its write lost).
+      if (!keep && stored && !stored.closed) this.ended(aggregator, sessionId, stored, reason);
+      throw error;
+    }
     if (!keep && record && !record.closed) this.ended(aggregator, sessionId, record, reason);
     return true;
   }
@@ -268,14 +278,14 @@ export class HopProcessor {
    * it: no metering of a session that goes on). false when another instance held the lock
    * (nothing was read or written) or the commit was refused; null when the session's queue here is full.
    */
-  private rewriteLocked(key: string, rewrite: (record: SessionRecord | null) => Rewrite): Promise<boolean> | null {
+  private rewriteLocked(key: string, rewrite: (record: SessionRecord | null, raw: string | null) => Rewrite): Promise<boolean> | null {
     return this.mutex.run(key, async () => {
       const lock = await this.deps.sessions.lockAndGet(key, this.limits.lockTtlMs);
       if (lock === null) return false;
       let planned: Rewrite = NO_REWRITE;
       let applied = false;
       try {
-        planned = rewrite(decodeRecord(lock.value));
+        planned = rewrite(decodeRecord(lock.value), lock.value);
       } finally {
         applied = await this.deps.sessions.commit(key, lock, planned.writes);
       }
@@ -303,11 +313,22 @@ export class HopProcessor {
    */
   private closeAfterErrorEnd(key: string, req: HopRequest, seenHop: string | null | undefined, startedAtMs: number, retryAnswer: string): void {
     const deadline = Date.now() + this.limits.lockTtlMs + this.limits.lockWaitMs;
+    // What the last try wrote, and its metering: a commit that failed may have landed all the same.
+    let lastTry: Rewrite = NO_REWRITE;
+    const rewrite = (record: SessionRecord | null, raw: string | null): Rewrite => {
+      // The last try's commit failed, its reply lost after the write landed: the session is closed as
+      // it wrote it, and metered now (the close was ours; another instance's identical close meters
+      // it under the same key, a no-op). Before 2026-11-30 the try found it closed and metered nothing.
+      const written = lastTry.writes[0]?.value;
+      if (written !== undefined && written !== null && raw === written) return { writes: [], applied: lastTry.applied };
+      lastTry = this.errorEndClose(key, req, record, seenHop, startedAtMs, retryAnswer);
+      return lastTry;
+    };
     const attempt = async (): Promise<void> => {
       for (;;) {
         // A store that failed (the very failure our END may have answered) is tried again too:
         // giving up at once left the session unmetered after a blip of Redis.
-        const tried = await settle(this.rewriteLocked(key, (record) => this.errorEndClose(key, req, record, seenHop, startedAtMs, retryAnswer)));
+        const tried = await settle(this.rewriteLocked(key, rewrite));
         if (tried.applied === true) return;
         if (Date.now() >= deadline) {
           if (tried.failure !== undefined) throw tried.failure;
