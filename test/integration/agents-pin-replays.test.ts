@@ -125,6 +125,30 @@ describe("agents: retries of a request refused for its PIN or by the ledger, and
     expect(await pinState(customer.id)).toEqual({ failed: 0, locked: false });
   });
 
+  // Found in review: the remembered answer outlived a reset of the PIN to the very PIN the retry
+  // carried (pin_wrong for 15 minutes), and answered a locked PIN pin_wrong instead of locked.
+  it("a retry after the PIN was reset to the PIN it carries is checked, and goes through", async () => {
+    const agent = await newAgent(0n);
+    const customer = await newCustomer(20_000n);
+    const started = await w.services.agents.startCashOut(cashOut(agent, customer));
+    if (!started.ok) throw new Error(started.code);
+    const approval = { pendingId: started.pending.pendingId, customerId: customer.id, customerPin: WRONG };
+    expect(await w.services.agents.approveCashOut({ ...approval })).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await w.services.pins.resetPin({ actor: BANK, channel: "admin", subjectId: customer.id, newPin: WRONG })).toMatchObject({ ok: true });
+    expect(await w.services.agents.approveCashOut({ ...approval })).toMatchObject({ ok: true, amountMinor: 5_000n });
+  });
+
+  it("a retry while the PIN is locked hears that it is locked", async () => {
+    const agent = await newAgent(100_000n);
+    const customer = await newCustomer(0n);
+    const request = cashIn(agent, customer, WRONG);
+    expect(await w.services.agents.cashIn(request)).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await w.services.agents.cashIn({ ...request, agentPin: ALSO_WRONG })).toEqual({ ok: false, code: "pin_wrong" });
+    expect(await w.services.agents.cashIn({ ...request, agentPin: "9054" })).toMatchObject({ ok: false, code: "pin_locked" });
+    expect(await w.services.agents.cashIn({ ...request })).toMatchObject({ ok: false, code: "pin_locked" });
+    expect(await pinState(agent.id)).toMatchObject({ failed: 3, locked: true });
+  });
+
   describe("a request the ledger refused, retried as it was", () => {
     it("a cash-in: answers the refusal, the count stays where the first call left it, a wrong PIN hears pin_wrong", async () => {
       const agent = await newAgent(3_000n);

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { WrongPinReplays, type PinRequest } from "../../src/core/agents/wrong-pin-replays.js";
 
 const agent = { type: "agent" as const, id: "018f0000-0000-7000-8000-000000000001" };
-const sent = (body: object, operation = "cash_in"): PinRequest => ({ subject: agent, operation, body });
+const SET_AT = "2026-11-30T08:00:00.000Z";
+const sent = (body: object, operation = "cash_in"): PinRequest => ({ subject: agent, operation, body, pinSetAt: SET_AT });
 const body = { id: "018f0000-0000-7000-8000-0000000000aa", agentId: agent.id, customerQuery: "+254713100301", amountMinor: 5_000n, agentPin: "9052", channel: "agent" };
 
 describe("WrongPinReplays", () => {
@@ -20,6 +21,17 @@ describe("WrongPinReplays", () => {
     expect(replays.answeredWrong({ ...sent(body), subject: { type: "customer", id: agent.id } }, 1_000)).toBe(false);
     // An absent field and one set to undefined are the same request.
     expect(replays.answeredWrong(sent({ ...body, customerId: undefined }), 1_000)).toBe(true);
+    // The same request once the PIN was set again (a change, a reset) is a new guess.
+    expect(replays.answeredWrong({ ...sent(body), pinSetAt: "2026-11-30T08:05:00.000Z" }, 1_000)).toBe(false);
+  });
+
+  it("says which subjects have a remembered answer, until it lapses", () => {
+    const replays = new WrongPinReplays(60_000, 10);
+    expect(replays.has(agent.id, 0)).toBe(false);
+    replays.rememberWrong(sent(body), 0);
+    expect(replays.has(agent.id, 59_999)).toBe(true);
+    expect(replays.has(agent.id, 60_000)).toBe(false);
+    expect(replays.has("018f0000-0000-7000-8000-000000000002", 1)).toBe(false);
   });
 
   it("forgets a request after its window and the oldest beyond its bound", () => {

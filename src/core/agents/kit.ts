@@ -23,7 +23,7 @@ export interface AgentsDeps {
   store: AgentStore;
   ledger: Pick<Ledger, "submitLinked" | "getTransfer" | "getFailures" | "abandon" | "getAccounts" | "createAccounts" | "listAccountTransfers"> & SystemAccountLedger;
   directory: Pick<Directory, "getCustomer" | "resolvePayee">;
-  pins: Pick<PinService, "verifyPin" | "setPin">;
+  pins: Pick<PinService, "verifyPin" | "setPin" | "pinStanding">;
   simSwap: Pick<SimSwapGuard, "checkSpend" | "spend">;
   institutions: Pick<InstitutionStore, "get">;
   limits: Pick<LimitPolicies, "effective" | "walletCap" | "check">;
@@ -81,7 +81,7 @@ export function floatPolicy(limits: AgentLimits, direction: "in" | "out"): Limit
 }
 
 /** The request a PIN was sent in: its operation and its whole body (WrongPinReplays). */
-export type SentWith = Omit<PinRequest, "subject">;
+export type SentWith = Omit<PinRequest, "subject" | "pinSetAt">;
 
 /** Shared look-ups of the agent flows: parties, fees, policies, system accounts. */
 export class AgentKit {
@@ -173,18 +173,32 @@ export class AgentKit {
     return ensureSystemAccount(this.deps.ledger, institution, { kind: "settlement" });
   }
 
+  /** The request with its subject's PIN standing (when that PIN was set); null while locked or with no PIN. */
+  private async replayable(subject: { type: "agent" | "customer"; id: string }, request: SentWith): Promise<PinRequest | null> {
+    const standing = await this.deps.pins.pinStanding(subject.id);
+    return standing && !standing.locked ? { subject, ...request, pinSetAt: standing.setAt } : null;
+  }
+
   /**
    * Verifies an agent's or a customer's PIN (the subject is the agent's or customer's id). With the
    * request it was sent in (its operation and body, the PIN included), a retry of that very request
    * already answered pin_wrong is answered so again without another count (WrongPinReplays), looked
    * up in the subject's turn so that a retry queued behind its first call finds that call's answer.
+   * The answer is kept with the PIN as it then stood (when it was set): once the PIN is set, changed
+   * or reset again, or while it is locked, the retry is checked as any request (found in review: a
+   * PIN reset to the very PIN the retry carried was answered pin_wrong for 15 minutes, and a locked
+   * PIN was answered pin_wrong rather than locked). One read of the PIN's standing, on the wrong-PIN
+   * and replay paths only.
    */
   async verifyPin(subject: { type: "agent" | "customer"; id: string }, pin: string, channel: AgentChannel, request?: SentWith): Promise<AgentRefusal | null> {
-    const sent = request ? { subject, ...request } : null;
     const result = await this.serial.run(`pin:${subject.id}`, async () => {
-      if (sent && this.wrongPins.answeredWrong(sent, this.now().getTime())) return { ok: false as const, code: "pin_wrong" as const };
+      const replay = request && this.wrongPins.has(subject.id, this.now().getTime()) ? await this.replayable(subject, request) : null;
+      if (replay && this.wrongPins.answeredWrong(replay, this.now().getTime())) return { ok: false as const, code: "pin_wrong" as const };
       const checked = await this.deps.pins.verifyPin({ actor: subject, channel, subjectId: subject.id, pin });
-      if (sent && !checked.ok && checked.code === "pin_wrong") this.wrongPins.rememberWrong(sent, this.now().getTime());
+      if (request && !checked.ok && checked.code === "pin_wrong") {
+        const wrong = await this.replayable(subject, request);
+        if (wrong) this.wrongPins.rememberWrong(wrong, this.now().getTime());
+      }
       return checked;
     });
     if (result.ok) return null;

@@ -29,17 +29,26 @@ export interface PinRequest {
   operation: string;
   /** The request's fields, the PIN and request id among them; flat (strings, numbers, bigints). */
   body: object;
+  /** When the subject's PIN was set, as it stood when the answer was given: a PIN set again since is another. */
+  pinSetAt: string;
 }
 
 export class WrongPinReplays {
   private readonly key = randomBytes(32);
   /** Digest of a request answered pin_wrong → when that answer stops being replayed (ms). */
   private readonly until = new Map<string, number>();
+  /** Subject → when its newest remembered answer stops being replayed: who is worth a look at all. */
+  private readonly subjects = new Map<string, number>();
 
   constructor(
     private readonly ttlMs = WRONG_PIN_REPLAY_MS,
     private readonly max = MAX_WRONG_PIN_REPLAYS,
   ) {}
+
+  /** Whether any request of this subject is remembered (so the PIN's standing is worth reading). */
+  has(subjectId: string, nowMs: number): boolean {
+    return (this.subjects.get(subjectId) ?? 0) > nowMs;
+  }
 
   /** Whether this very request was answered pin_wrong within the window. */
   answeredWrong(request: PinRequest, nowMs: number): boolean {
@@ -54,12 +63,8 @@ export class WrongPinReplays {
   rememberWrong(request: PinRequest, nowMs: number): void {
     const digest = this.digest(request);
     // Re-inserted as the newest: a Map iterates in insertion order, so the oldest go first.
-    this.until.delete(digest);
-    this.until.set(digest, nowMs + this.ttlMs);
-    if (this.until.size > this.max) for (const oldest of this.until.keys()) {
-      this.until.delete(oldest);
-      break;
-    }
+    setNewest(this.until, digest, nowMs + this.ttlMs, this.max);
+    setNewest(this.subjects, request.subject.id, nowMs + this.ttlMs, this.max);
   }
 
   private digest(request: PinRequest): string {
@@ -67,14 +72,24 @@ export class WrongPinReplays {
   }
 }
 
+/** Sets key as the map's newest (a Map iterates in insertion order), dropping the oldest beyond max. */
+function setNewest(map: Map<string, number>, key: string, value: number, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) for (const oldest of map.keys()) {
+    map.delete(oldest);
+    break;
+  }
+}
+
 /**
  * One text per request, the same for the same fields whatever their order; each value with its
  * type, so that 5000n and "5000" (or an absent field and an empty one) are told apart.
  */
-function canonical({ subject, operation, body }: PinRequest): string {
+function canonical({ subject, operation, body, pinSetAt }: PinRequest): string {
   const fields = Object.entries(body)
     .filter(([, value]) => value !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => [name, typeof value, String(value)]);
-  return JSON.stringify([subject.type, subject.id, operation, fields]);
+  return JSON.stringify([subject.type, subject.id, pinSetAt, operation, fields]);
 }

@@ -331,6 +331,20 @@ export class PinService {
     return this.refuse(input, "pin.change", WRONG, { code: "pin_wrong", changedMeanwhile: true });
   }
 
+  /**
+   * Where a subject's PIN stands, read without counting or checking anything: when it was last set
+   * (changed by a set, change or reset, not by a re-keying of the same PIN) and whether it is locked
+   * now. null: no PIN. For a caller that replays an answer it already had for a PIN (the agents'
+   * WrongPinReplays): the answer holds only while the PIN set then is still the one set, unlocked.
+   */
+  async pinStanding(subjectId: string): Promise<{ setAt: string; locked: boolean } | null> {
+    const credential = await this.deps.store.find(subjectId);
+    if (!credential) return null;
+    const now = this.clock().getTime();
+    const locked = credential.lockedAt !== null && (credential.lockedUntil === null || credential.lockedUntil.getTime() > now);
+    return { setAt: credential.pinSetAt.toISOString(), locked };
+  }
+
   async resetPin(input: ResetPinInput): Promise<ResetPinResult> {
     this.seen.delete(input.subjectId); // what it writes makes the seen counter stale
     const bad = checkRequest(input) ?? withField(this.newPinProblem(input.newPin), "newPin");
