@@ -5,44 +5,12 @@
 // deadline has passed) yet would tie up the customer's funds until the ledger's timeout.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cashOutPendingId } from "../../src/core/agents/cash-out.js";
-import type { CashOutAdmission, CashOutInsert, CashOutRecord } from "../../src/core/agents/ports.js";
 import type { Agent } from "../../src/core/agents/types.js";
 import type { Customer } from "../../src/core/directory/types.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
-import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
-
-/** The real store; the call dies right after its record is written, before the ledger is asked. */
-class DiesAfterRecord extends SqlAgentStore {
-  override async insertCashOut(r: CashOutRecord, admission: CashOutAdmission): Promise<CashOutInsert> {
-    await super.insertCashOut(r, admission);
-    throw new Error("the process died here");
-  }
-}
-
-/** The real store; the call stalls right after its record is written (a slow process, a stuck connection) until let go. */
-class StallsAfterRecord extends SqlAgentStore {
-  written!: Promise<void>;
-  private wrote!: () => void;
-  private go!: () => void;
-  private readonly gate = new Promise<void>((r) => (this.go = r));
-
-  constructor(...args: ConstructorParameters<typeof SqlAgentStore>) {
-    super(...args);
-    this.written = new Promise<void>((r) => (this.wrote = r));
-  }
-
-  letGo(): void {
-    this.go();
-  }
-
-  override async insertCashOut(r: CashOutRecord, admission: CashOutAdmission): Promise<CashOutInsert> {
-    const inserted = await super.insertCashOut(r, admission);
-    this.wrote();
-    await this.gate;
-    return inserted;
-  }
-}
+import { openCashOutPair, resetAndVerify } from "../helpers/agents-cash-out-pair.js";
+import { DiesAfterRecord, StallsAfterRecord } from "../helpers/agent-store-faults.js";
+import { AGENT_PIN, type AgentsWorld } from "./agents-fixture.js";
 
 describe("agents: a cash-out request retried after its deadline", () => {
   let w: AgentsWorld;
@@ -51,22 +19,14 @@ describe("agents: a cash-out request retried after its deadline", () => {
   const CUSTOMER_PIN = "6183";
 
   beforeAll(async () => {
-    w = await openAgentsWorld("agents-co-retry-deadline");
-    const made = await w.services.agents.onboard({
-      institutionId: w.institutionId, msisdn: "+254712750201", storeNumber: "727521", name: "Duka Deadline", location: "Kibera", actor: BANK, pin: AGENT_PIN,
-    });
-    if (!made.ok) throw new Error(made.code);
-    agent = made.agent;
-    customer = await w.register("+254712750202", "Neema Achieng", CUSTOMER_PIN);
-    await w.fund(customer.walletAccountId, 50_000n);
+    ({ w, agent, customer } = await openCashOutPair({
+      code: "agents-co-retry-deadline",
+      agent: { msisdn: "+254712750201", storeNumber: "727521", name: "Duka Deadline" },
+      customer: { msisdn: "+254712750202", name: "Neema Achieng", pin: CUSTOMER_PIN },
+    }));
   });
-  afterEach(async () => {
-    w.clock.offsetMs = 0;
-    await w.verify();
-  });
-  afterAll(async () => {
-    await w.close();
-  });
+  afterEach(() => resetAndVerify(w));
+  afterAll(() => w.close());
 
   const ask = (id: string) => ({ id, agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, timeoutSec: 60 });
 

@@ -6,45 +6,13 @@
 // timeout is another request under the same id and is refused, holding nothing.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cashOutPendingId } from "../../src/core/agents/cash-out.js";
-import type { CashOutAdmission, CashOutInsert, CashOutRecord } from "../../src/core/agents/ports.js";
 import type { Agent } from "../../src/core/agents/types.js";
 import type { Customer } from "../../src/core/directory/types.js";
 import { feeTransferId } from "../../src/core/fees/linked.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
-import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
-import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
-
-/** The real store; the call dies right after its record is written, before the ledger is asked. */
-class DiesAfterRecord extends SqlAgentStore {
-  override async insertCashOut(r: CashOutRecord, admission: CashOutAdmission): Promise<CashOutInsert> {
-    await super.insertCashOut(r, admission);
-    throw new Error("the process died here");
-  }
-}
-
-/** The real store; the call stalls right after its record is written until let go. */
-class StallsAfterRecord extends SqlAgentStore {
-  readonly written: Promise<void>;
-  private wrote!: () => void;
-  private go!: () => void;
-  private readonly gate = new Promise<void>((r) => (this.go = r));
-
-  constructor(...args: ConstructorParameters<typeof SqlAgentStore>) {
-    super(...args);
-    this.written = new Promise<void>((r) => (this.wrote = r));
-  }
-
-  letGo(): void {
-    this.go();
-  }
-
-  override async insertCashOut(r: CashOutRecord, admission: CashOutAdmission): Promise<CashOutInsert> {
-    const inserted = await super.insertCashOut(r, admission);
-    this.wrote();
-    await this.gate;
-    return inserted;
-  }
-}
+import { openCashOutPair, resetAndVerify } from "../helpers/agents-cash-out-pair.js";
+import { DiesAfterRecord, StallsAfterRecord } from "../helpers/agent-store-faults.js";
+import { AGENT_PIN, type AgentsWorld } from "./agents-fixture.js";
 
 describe("agents: a cash-out request retried shortly before its deadline", () => {
   let w: AgentsWorld;
@@ -53,22 +21,14 @@ describe("agents: a cash-out request retried shortly before its deadline", () =>
   const CUSTOMER_PIN = "6391";
 
   beforeAll(async () => {
-    w = await openAgentsWorld("agents-co-retry-timeout");
-    const made = await w.services.agents.onboard({
-      institutionId: w.institutionId, msisdn: "+254712940001", storeNumber: "729401", name: "Duka Saa", location: "Kibera", actor: BANK, pin: AGENT_PIN,
-    });
-    if (!made.ok) throw new Error(made.code);
-    agent = made.agent;
-    customer = await w.register("+254712940002", "Imani Wekesa", CUSTOMER_PIN);
-    await w.fund(customer.walletAccountId, 50_000n);
+    ({ w, agent, customer } = await openCashOutPair({
+      code: "agents-co-retry-timeout",
+      agent: { msisdn: "+254712940001", storeNumber: "729401", name: "Duka Saa" },
+      customer: { msisdn: "+254712940002", name: "Imani Wekesa", pin: CUSTOMER_PIN },
+    }));
   });
-  afterEach(async () => {
-    w.clock.offsetMs = 0;
-    await w.verify();
-  });
-  afterAll(async () => {
-    await w.close();
-  });
+  afterEach(() => resetAndVerify(w));
+  afterAll(() => w.close());
 
   const ask = (id: string, timeoutSec = 60) => ({ id, agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, timeoutSec });
   const pendingDebits = async () => (await w.ledger.getAccount(customer.walletAccountId))?.debitsPending;

@@ -13,7 +13,8 @@ import type { Customer } from "../../src/core/directory/types.js";
 import { uuidv7 } from "../../src/core/ledger/ids.js";
 import type { TransferInput } from "../../src/core/ledger/types.js";
 import { SqlAgentStore } from "../../src/infra/db/agent-store.js";
-import { AGENT_PIN, BANK, openAgentsWorld, type AgentsWorld } from "./agents-fixture.js";
+import { openCashOutPair, resetAndVerify } from "../helpers/agents-cash-out-pair.js";
+import { AGENT_PIN, type AgentsWorld } from "./agents-fixture.js";
 
 const SYSTEM = { actorType: "system" as const, actorId: "test", channel: "system" as const };
 
@@ -47,22 +48,14 @@ describe("agents: a slow first cash-out call that meets a retry after its deadli
   let customer: Customer;
 
   beforeAll(async () => {
-    w = await openAgentsWorld("agents-co-slow-first");
-    const made = await w.services.agents.onboard({
-      institutionId: w.institutionId, msisdn: "+254713100001", storeNumber: "731001", name: "Duka Polepole", location: "Kibera", actor: BANK, pin: AGENT_PIN,
-    });
-    if (!made.ok) throw new Error(made.code);
-    agent = made.agent;
-    customer = await w.register("+254713100002", "Zawadi Chebet", "6491");
-    await w.fund(customer.walletAccountId, 50_000n);
+    ({ w, agent, customer } = await openCashOutPair({
+      code: "agents-co-slow-first",
+      agent: { msisdn: "+254713100001", storeNumber: "731001", name: "Duka Polepole" },
+      customer: { msisdn: "+254713100002", name: "Zawadi Chebet", pin: "6491" },
+    }));
   });
-  afterEach(async () => {
-    w.clock.offsetMs = 0;
-    await w.verify();
-  });
-  afterAll(async () => {
-    await w.close();
-  });
+  afterEach(() => resetAndVerify(w));
+  afterAll(() => w.close());
 
   const ask = (id: string) => ({ id, agentId: agent.id, customerQuery: customer.msisdn, amountMinor: 5_000n, agentPin: AGENT_PIN, timeoutSec: 60 });
   const pendingDebits = async () => (await w.ledger.getAccount(customer.walletAccountId))?.debitsPending;
