@@ -5,46 +5,21 @@
  * real socket to a test SMSC, with the SMS gateway on PostgreSQL; the commands' replies are held
  * open so that their work stays in flight.
  */
-import smpp from "smpp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ESME_ROK, ESME_RTHROTTLED } from "../../src/sms/smpp-status.js";
-import { heldReplies, openSmsEnv, type SmsEnv } from "../helpers/sms-env.js";
-import { startTestSmsc, type TestSmsc } from "../helpers/sms-outbox-smsc.js";
+import { deliver, useClientWindowRig, WINDOW } from "../helpers/sms-client-window-rig.js";
 
-const WINDOW = 50; // the client link's default
-
-let env: SmsEnv;
-let smsc: TestSmsc;
-const held = heldReplies();
-const { replies, open: openReplies } = held;
-
-beforeAll(async () => {
-  env = await openSmsEnv({ code: "sms-client-window", replies, receiptsViaOutbox: false });
-  smsc = await startTestSmsc();
-  await env.addClientLink("smsc-window", smsc.port);
-});
-
-afterAll(async () => {
-  openReplies();
-  await env?.close();
-  await smsc?.stop();
-});
+const rig = useClientWindowRig("sms-client-window", "smsc-window");
+const { held } = rig;
+const openReplies = held.open;
 
 /** +25471260xxxx: a number of this file's range. */
 const number = (i: number) => `25471260${String(i).padStart(4, "0")}`;
 
-/** The SMSC delivers "BAL" from `from` to our short code; resolves with our deliver_sm_resp status. */
-function deliver(session: smpp.Session, from: string): Promise<number> {
-  const pdu = new smpp.PDU("deliver_sm", { source_addr_ton: 1, source_addr_npi: 1, source_addr: from, destination_addr: "22555", data_coding: 0, short_message: "BAL" });
-  return new Promise((resolve, reject) => {
-    if (!session.send(pdu, (response) => resolve(response.command_status))) reject(new Error("smsc socket not writable"));
-  });
-}
-
 describe("the client link's inbound window", () => {
   it("counts a deliver_sm until its command has finished and answers ESME_RTHROTTLED beyond it", async () => {
-    await expect.poll(() => env.sms.manager.status().find((s) => s.id === "smsc-window")?.state, { timeout: 10_000 }).toBe("bound");
-    const session = smsc.sessions().at(-1)!;
+    await expect.poll(() => rig.env.sms.manager.status().find((s) => s.id === "smsc-window")?.state, { timeout: 10_000 }).toBe("bound");
+    const session = rig.smsc.sessions().at(-1)!;
     const statuses = await Promise.all(Array.from({ length: WINDOW }, (_, i) => deliver(session, number(500 + i))));
     expect(statuses).toEqual(statuses.map(() => ESME_ROK));
     await expect.poll(() => held.replying(), { timeout: 10_000 }).toBe(WINDOW);
@@ -52,7 +27,7 @@ describe("the client link's inbound window", () => {
     expect(await deliver(session, number(600))).toBe(ESME_RTHROTTLED);
     expect(held.replying()).toBe(WINDOW);
     // The admin status counts it (it read 0 for every client link).
-    expect(env.sms.manager.status().find((s) => s.id === "smsc-window")?.throttled).toBe(1);
+    expect(rig.env.sms.manager.status().find((s) => s.id === "smsc-window")?.throttled).toBe(1);
     // Once the commands finish, the SMSC's delivery (sent again) is taken.
     openReplies();
     await expect.poll(() => deliver(session, number(601)), { timeout: 10_000, interval: 50 }).toBe(ESME_ROK);
