@@ -8,14 +8,12 @@
  * - `ServiceCode` naming another service's id than the link's configured `serviceId`: refused.
  */
 import { randomBytes } from "node:crypto";
-import express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
 import type { AggregatorConfig } from "../../src/ussd/router.js";
 import { SYSTEM } from "../helpers/ussd-env.js";
-import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+import { JsonInstances } from "../helpers/ussd-json-instances.js";
+import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-hubtel-callers-secret-0123456789";
 const PIN = "4827";
@@ -27,8 +25,8 @@ const OTHER_ID = "n383he9jioe923232347423";
 type Body = Record<string, unknown>;
 
 let rig: UssdRig;
-const gateways: UssdGateway[] = [];
-const apps: express.Express[] = [];
+const instances = new JsonInstances();
+const { gateways, apps } = instances;
 
 // This file's numbers: +23324131xxxx (Ghana), +25471314xxxx (Kenya).
 let phones = 0;
@@ -71,27 +69,11 @@ beforeAll(async () => {
     // Configured with its short code only: an id cannot be checked, and is served as before.
     { name: "hubtel-coded", dialect: "hubtel", secret: SECRET, serviceCode: "*713#" },
   ];
-  const secretKey = randomBytes(32);
-  for (let i = 0; i < 2; i++) {
-    const gateway = await buildUssdGateway({
-      services: rig.services,
-      ledger: rig.ledger,
-      logger: SILENT,
-      institutionId: rig.bankId,
-      aggregators,
-      secretKey,
-      sessions: await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix }),
-    });
-    if (!gateway) throw new Error("the USSD channel did not start");
-    gateways.push(gateway);
-    const app = express();
-    app.use(gateway.router);
-    apps.push(app);
-  }
+  await instances.start(rig, aggregators);
 });
 
 afterAll(async () => {
-  for (const gateway of gateways) await gateway.close().catch(() => undefined);
+  await instances.close();
   await rig?.close();
 });
 

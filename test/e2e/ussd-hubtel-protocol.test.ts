@@ -8,13 +8,11 @@
  * - `ServiceCode` the service's id ("7c920dc49b7a40588c657119ce599044") with the dial in `Message`.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
-import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
-import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+import { JsonInstances } from "../helpers/ussd-json-instances.js";
+import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-hubtel-protocol-secret-0123456789";
 const PIN = "4827";
@@ -26,8 +24,8 @@ const SERVICE_ID = "7c920dc49b7a40588c657119ce599044";
 type Body = Record<string, unknown>;
 
 let rig: UssdRig;
-const gateways: UssdGateway[] = [];
-const apps: express.Express[] = [];
+const instances = new JsonInstances();
+const { gateways, apps } = instances;
 
 let phones = 0;
 const nextPhone = () => `+25471296${String(++phones).padStart(4, "0")}`;
@@ -51,31 +49,15 @@ async function settle(): Promise<void> {
 
 beforeAll(async () => {
   rig = await openUssdRig({ code: "hubtel-protocol-bank", secret: "unused-at-secret-0123456789abcdef", instances: 0 });
-  const secretKey = randomBytes(32);
-  for (let i = 0; i < 2; i++) {
-    const gateway = await buildUssdGateway({
-      services: rig.services,
-      ledger: rig.ledger,
-      logger: SILENT,
-      institutionId: rig.bankId,
-      aggregators: [
-        // No networkCode: a session is billed only under the network its Operator names.
-        { name: "hubtel", dialect: "hubtel", secret: SECRET },
-        { name: "hubtel-coded", dialect: "hubtel", secret: SECRET, serviceCode: "*384#" },
-      ],
-      secretKey,
-      sessions: await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix }),
-    });
-    if (!gateway) throw new Error("the USSD channel did not start");
-    gateways.push(gateway);
-    const app = express();
-    app.use(gateway.router);
-    apps.push(app);
-  }
+  await instances.start(rig, [
+    // No networkCode: a session is billed only under the network its Operator names.
+    { name: "hubtel", dialect: "hubtel", secret: SECRET },
+    { name: "hubtel-coded", dialect: "hubtel", secret: SECRET, serviceCode: "*384#" },
+  ]);
 });
 
 afterAll(async () => {
-  for (const gateway of gateways) await gateway.close().catch(() => undefined);
+  await instances.close();
   await rig?.close();
 });
 

@@ -8,13 +8,11 @@
  * send money with the PIN in English and Hindi, retried hops, Hubtel's Timeout, and refusals.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
-import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
-import { airBudget, expectOnAir, openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+import { JsonInstances } from "../helpers/ussd-json-instances.js";
+import { airBudget, expectOnAir, openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 const HUBTEL_SECRET = "e2e-hubtel-secret-0123456789abcdef";
 const GENERIC_SECRET = "e2e-generic-secret-0123456789abcdef";
@@ -33,8 +31,8 @@ interface Hop {
 }
 
 let rig: UssdRig;
-const gateways: UssdGateway[] = [];
-const apps: express.Express[] = [];
+const instances = new JsonInstances();
+const { gateways, apps } = instances;
 
 /** What a dialect's aggregator posts, and how its reply reads. */
 interface Driver {
@@ -193,30 +191,14 @@ beforeAll(async () => {
   // The rig's core, institution (KES, KE) and p2p fees (free to 100.00, 10.00 above), with no
   // Africa's Talking instance: this file's two instances serve the JSON dialects.
   rig = await openUssdRig({ code: "json-dialect-bank", secret: "unused-at-secret-0123456789abcdef", instances: 0, p2pFee: true });
-  const secretKey = randomBytes(32);
-  for (let i = 0; i < 2; i++) {
-    const gateway = await buildUssdGateway({
-      services: rig.services,
-      ledger: rig.ledger,
-      logger: SILENT,
-      institutionId: rig.bankId,
-      aggregators: [
-        { name: HUBTEL.name, dialect: "hubtel", secret: HUBTEL_SECRET, networkCode: "63902" },
-        { name: GENERIC.name, dialect: "generic", secret: GENERIC_SECRET, header: GENERIC_HEADER },
-      ],
-      secretKey,
-      sessions: await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix }),
-    });
-    if (!gateway) throw new Error("the USSD channel did not start");
-    gateways.push(gateway);
-    const app = express();
-    app.use(gateway.router);
-    apps.push(app);
-  }
+  await instances.start(rig, [
+    { name: HUBTEL.name, dialect: "hubtel", secret: HUBTEL_SECRET, networkCode: "63902" },
+    { name: GENERIC.name, dialect: "generic", secret: GENERIC_SECRET, header: GENERIC_HEADER },
+  ]);
 });
 
 afterAll(async () => {
-  for (const gateway of gateways) await gateway.close().catch(() => undefined);
+  await instances.close();
   await rig?.close();
 });
 
