@@ -145,14 +145,17 @@ async function localMsisdn(mobile: unknown, options: DialectOptions): Promise<st
  * USSD request), with the dial in Message. An id is checked against the link's configured
  * serviceId, without case (ids are GUIDs), as a code is against its serviceCode; with none
  * configured, any is taken (before 2026-11-30 an id was never checked: another service's traffic
- * reaching this URL got this bank's menu). The configured code is the dial's base; without one a
- * dial's extension cannot be told from a shortcut, and none is read.
+ * reaching this URL got this bank's menu). A link configured with its id and no code takes no
+ * short code (there is none to check it against: any was served until review found it). The
+ * configured code is the dial's base; without one a dial's extension cannot be told from a
+ * shortcut, and none is read.
  */
 function hubtelServiceCode(value: unknown, configured: string | undefined, serviceId: string | undefined): { serviceCode: string; dialBase?: string } | null {
   if (isServiceId(value)) {
     if (serviceId !== undefined && value.toLowerCase() !== serviceId) return null;
     return { serviceCode: configured ?? value, dialBase: configured };
   }
+  if (serviceId !== undefined && configured === undefined) return null;
   const code = serviceCodeOf(typeof value === "string" && !value.startsWith("*") ? `*${value}#` : value);
   return code && servesCode(code, configured) ? { serviceCode: code, dialBase: configured ?? code } : null;
 }

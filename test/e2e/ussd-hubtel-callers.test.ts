@@ -68,6 +68,8 @@ beforeAll(async () => {
     { name: "hubtel", dialect: "hubtel", secret: SECRET, serviceCode: "*713#", serviceId: SERVICE_ID },
     // Configured with its short code only: an id cannot be checked, and is served as before.
     { name: "hubtel-coded", dialect: "hubtel", secret: SECRET, serviceCode: "*713#" },
+    // Configured with its id only: a short code cannot be checked, so none is taken.
+    { name: "hubtel-id", dialect: "hubtel", secret: SECRET, serviceId: SERVICE_ID },
   ];
   await instances.start(rig, aggregators);
 });
@@ -129,6 +131,17 @@ describe("Hubtel's ServiceCode naming a service id", () => {
     await expectRefusedUntouched(hubtel(sid(), c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode: "714", Message: "*714#" }));
     const ok = await post(0, hubtel(sid(), c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode: "713", Message: "*713#" }));
     expect(ok.Message).toBe(MAIN);
+  });
+
+  // Found in review: with only an id configured, any short code was served (servesCode with no
+  // configured code takes every code), so another service's dial reaching this URL got the bank's menu.
+  it("on a link configured with its id only, a short code is refused and the id is served", async () => {
+    const c = await rig.customer(nextGhPhone(), "Abena Quaye", "en", PIN);
+    for (const ServiceCode of ["999", "*999#", "713"]) {
+      await expectRefusedUntouched(hubtel(sid(), c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode, Message: `*${ServiceCode.replace(/[*#]/g, "")}#` }), "hubtel-id");
+    }
+    const ok = await post(0, hubtel(sid(), c.msisdn.slice(1), { Type: "Initiation", Sequence: 1, ServiceCode: SERVICE_ID, Message: "*713#" }), "hubtel-id");
+    expect([ok.Type, ok.Message]).toEqual(["response", MAIN]);
   });
 
   it("on a link configured without an id, any id is served as before (it cannot be checked)", async () => {
