@@ -245,3 +245,36 @@ describe("a page of a bank with many customers costs what the page reads, not a 
     }
   });
 });
+
+describe.each(STORE_KINDS)("a bank's page while entries are appended (%s)", (kind: StoreKind) => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await openTestDb(kind, { maxConnections: 2 });
+  });
+  afterAll(() => t?.cleanup());
+
+  // The window and where it ends were two statements: an entry appended between them moved the end
+  // one entry up, and the lookups after it listed the window's last entry again (1:6,1:5,1:4,1:4,1:3).
+  it("lists each entry once when an entry is appended between its statements", async () => {
+    const bank = await addBank(t.db, `append-${kind}`, 0);
+    const log = new SqlAuditLog(t.db, () => new Date("2026-11-29T10:00:00Z"));
+    for (let i = 0; i < 6; i++) await log.append([{ ...base, action: "limits.policy.set", subject: bank.id }]);
+    const later = new SqlAuditLog(t.db, () => new Date("2026-11-29T11:00:00Z"));
+    let appended = false;
+    // The first statement of a page without a cursor is its window's; another bank's entry lands right after it.
+    const appending: SqlExecutor = {
+      query: async (text, params, name) => {
+        const result = await t.db.query(text, params, name);
+        if (!appended) {
+          appended = true;
+          await later.append([{ ...base, action: "limits.policy.set", subject: `acct-${randomUUID()}` }]);
+        }
+        return result;
+      },
+      exec: (script) => t.db.exec(script),
+    };
+    const page = (await auditPage(appending, bank.id, { limit: 5 }, 3))!;
+    expect(appended).toBe(true);
+    expect(page.map((r) => `${r.chain}:${r.seq}`)).toEqual(["1:6", "1:5", "1:4", "1:3", "1:2"]);
+  });
+});

@@ -103,18 +103,26 @@ const cursorParams = (after: PageStart | null) => (after ? [after.at, after.chai
 
 /**
  * The institution's (`$1`) entries among the `$4` entries from the cursor down (visibleRow, a few
- * probes an entry), newest first, at most `$2`. A walk bounded by the window: filtering the whole
+ * probes an entry), newest first, at most `$2`; then, when the window is full (the log goes on
+ * below it), its last entry, marked `window_end`. A walk bounded by the window: filtering the whole
  * log's scan read every entry written since the bank's (the whole table for a bank quiet lately).
+ * The window's end comes from the same statement (one snapshot) as the entries walked: read by a
+ * second statement, entries appended in between (or older ones, by another host's clock) moved it
+ * up, and the lookups below it listed the window's last entries again (audit-page.test.ts).
  */
 const windowStatement = (after: PageStart | null) => `WITH walked AS (
-    SELECT ${COLUMNS.replaceAll("a.seq::text AS seq", "a.seq")} FROM audit_log a WHERE true ${belowCursor(after, 5)} ${ORDER} LIMIT $4)
-  SELECT ${COLUMNS} FROM walked a
-  WHERE ($3::text IS NULL OR a.action = $3 OR starts_with(a.action, $3 || '.')) AND ${visibleRow("a")}
-  ${ORDER} LIMIT $2`;
+    SELECT a.occurred_at, a.chain, a.seq, a.subject, a.actor_id, a.action FROM audit_log a WHERE true ${belowCursor(after, 5)} ${ORDER} LIMIT $4),
+  near AS (SELECT a.chain, a.seq FROM walked a
+    WHERE ($3::text IS NULL OR a.action = $3 OR starts_with(a.action, $3 || '.')) AND ${visibleRow("a")}
+    ${ORDER} LIMIT $2),
+  ended AS (SELECT a.chain, a.seq FROM walked a WHERE (SELECT count(*) FROM walked) = $4
+    ORDER BY a.occurred_at, a.chain, a.seq LIMIT 1),
+  marked AS (SELECT n.chain, n.seq, false AS window_end FROM near n UNION ALL SELECT e.chain, e.seq, true FROM ended e)
+  SELECT ${COLUMNS}, a.occurred_at::text AS at, m.window_end FROM marked m JOIN audit_log a ON a.chain = m.chain AND a.seq = m.seq
+  ORDER BY m.window_end, a.occurred_at DESC, a.chain DESC, a.seq DESC`;
 
-/** The last entry of the window (the `$1`-th from the cursor down); none when the log ends before it. */
-const windowEnd = (after: PageStart | null) => `SELECT a.occurred_at::text AS at, a.chain, a.seq::text AS seq FROM audit_log a
-  WHERE true ${belowCursor(after, 2)} ${ORDER} OFFSET $1::int - 1 LIMIT 1`;
+/** A row of windowStatement: an entry of the page, or (window_end) the window's last entry, where the lookups go on from. */
+type WindowRow = AuditRow & { at: string; window_end: boolean };
 
 /**
  * An institution's page: its entries among the window's entries from the cursor down, then, when
@@ -126,10 +134,11 @@ const windowEnd = (after: PageStart | null) => `SELECT a.occurred_at::text AS at
 async function ownPage(db: SqlExecutor, institutionId: string, q: AuditQuery, after: PageStart | null, window?: number): Promise<AuditRow[]> {
   const size = window ?? (await windowFor(db, institutionId, q.limit));
   const action = q.action ?? null;
-  const near = (await db.query<AuditRow>(windowStatement(after), [institutionId, q.limit, action, size, ...cursorParams(after)])).rows;
-  if (near.length === q.limit) return near;
-  const end = (await db.query<PageStart>(windowEnd(after), [size, ...cursorParams(after)])).rows[0];
-  if (!end) return near;
+  const rows = (await db.query<WindowRow>(windowStatement(after), [institutionId, q.limit, action, size, ...cursorParams(after)])).rows;
+  const near = rows.filter((r) => !r.window_end);
+  const last = rows.find((r) => r.window_end);
+  if (near.length === q.limit || !last) return near;
+  const end: PageStart = { at: last.at, chain: last.chain, seq: last.seq };
   const { text, params } = await ownPageStatement(db, institutionId, { limit: q.limit - near.length, action: q.action }, end);
   return [...near, ...(await db.query<AuditRow>(text, params)).rows];
 }
