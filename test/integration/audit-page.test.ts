@@ -263,8 +263,8 @@ describe.each(STORE_KINDS)("a bank's page while entries are appended (%s)", (kin
     let appended = false;
     // The first statement of a page without a cursor is its window's; another bank's entry lands right after it.
     const appending: SqlExecutor = {
-      query: async (text, params, name) => {
-        const result = await t.db.query(text, params, name);
+      async query<R>(text: string, params?: unknown[], name?: string) {
+        const result = await t.db.query<R>(text, params, name);
         if (!appended) {
           appended = true;
           await later.append([{ ...base, action: "limits.policy.set", subject: `acct-${randomUUID()}` }]);
