@@ -2,14 +2,14 @@
 // vouch for the tampering: cut the tail back to it (or rewrite up to it) and `verify --anchor`
 // passes. Every way of taking one (`fingate audit anchor`, the admin routes, the anchor file
 // writer) walks the chains first and refuses when they do not verify.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditChainUnverified, formatAnchor, parseAnchor } from "../../src/core/audit/anchor.js";
 import { takeAuditAnchor } from "../../src/infra/db/audit-anchor.js";
-import { readAnchorFile, startAnchorWriter } from "../../src/infra/db/audit-anchor-file.js";
+import { AnchorFileRefused, readAnchorFile, startAnchorWriter } from "../../src/infra/db/audit-anchor-file.js";
 import type { SqlDb, SqlExecutor } from "../../src/infra/db/sql.js";
 import { alterEntry, cli, cutTail, entries, onOwnDb, pinEntry, T0, twoChains } from "../helpers/audit-anchor-kit.js";
 import { STORE_KINDS } from "../helpers/db.js";
@@ -212,15 +212,42 @@ describe("FINGATE_AUDIT_ANCHOR_FILE: at start the writer checks the file's last 
     });
   });
 
-  it("a whole last line that is not an anchor stops the start, naming the line", async () => {
+  // Two writes cut short in a row leave a whole line that is no anchor before the torn one, and a
+  // writer before 2026-11-30 glued its anchor onto a torn fragment: each stopped every start.
+  it("whole lines that are no anchor after the last anchor are set aside with one warning naming them; that anchor is checked", async () => {
     await onOwnDb(async (db) => {
-      await twoChains(db);
-      const file = path.join(dir, "garbage.log");
-      writeFileSync(file, `${formatAnchor(await takeAuditAnchor(db, T0))}\nfingate-audit-anchor v1 chain1=10:beef\n\n`);
-      const before = readFileSync(file, "utf8");
-      await expect(startAnchorWriter({ db, file, everyMs: EVERY, onError: noErrors }))
-        .rejects.toThrow(/^FINGATE_AUDIT_ANCHOR_FILE: .*garbage\.log line 2: /);
-      expect(readFileSync(file, "utf8")).toBe(before);
+      const log = await twoChains(db);
+      const first = formatAnchor(await takeAuditAnchor(db, T0));
+      await log.append(entries(11, 2));
+      const next = formatAnchor(await takeAuditAnchor(db, T0));
+      const file = path.join(dir, "fragments.log");
+      const glued = `${next.slice(0, 30)}${next}`;
+      writeFileSync(file, `${first}\n${next.slice(0, 40)}\n${glued}\n\n${next.slice(0, 20)}`);
+      const warnings: string[] = [];
+      const writer = await startAnchorWriter({ db, file, everyMs: EVERY, onError: noErrors, onWarning: (w) => warnings.push(w) });
+      await writer.stop();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/fragments\.log lines 2, 3, 5 are no anchor \(line 5 is torn, no end of line: writes cut short, by a crash\?\): set aside, verifying on from the anchor on line 1/);
+      expect(parseAnchor(readFileSync(file, "utf8").split("\n")[5]!).points.map((p) => `${p.chain}:${p.seq}`)).toEqual(["1:12", "2:4"]);
+      expect((await readAnchorFile(file)).points[0]!.seq).toBe(12n);
+
+      // The last anchor before them is held to the chains as any last anchor is; nothing is appended.
+      const cut = path.join(dir, "fragments-cut.log");
+      writeFileSync(cut, `${first}\nfingate-audit-anchor v1 chain1=10:beef\n`);
+      const before = readFileSync(cut, "utf8");
+      await cutTail(db, 1, 8);
+      await expect(startAnchorWriter({ db, file: cut, everyMs: EVERY, onError: noErrors, onWarning: () => undefined }))
+        .rejects.toThrow(/fragments-cut\.log \(line 1\) does not match the audit chains: chain 1: the anchored entry 10 is missing/);
+      expect(readFileSync(cut, "utf8")).toBe(before);
+
+      // No anchor at all, only lines that are none: walked from the genesis (as with no file), with the warning.
+      const none = path.join(dir, "no-anchor.log");
+      writeFileSync(none, `${next.slice(0, 40)}\n${next.slice(0, 10)}\n`);
+      const more: string[] = [];
+      const second = await startAnchorWriter({ db, file: none, everyMs: EVERY, onError: noErrors, onWarning: (w) => more.push(w) });
+      await second.stop();
+      expect(more).toEqual([expect.stringMatching(/no-anchor\.log lines 1, 2 are no anchor .*: set aside, verifying on from the chains' genesis \(no anchor line before them\)/)]);
+      expect(parseAnchor(readFileSync(none, "utf8").split("\n")[2]!).points[0]!.seq).toBe(8n);
     });
   });
 
@@ -236,7 +263,7 @@ describe("FINGATE_AUDIT_ANCHOR_FILE: at start the writer checks the file's last 
       const writer = await startAnchorWriter({ db, file, everyMs: EVERY, onError: noErrors, onWarning: (w) => warnings.push(w) });
       await writer.stop();
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/torn\.log line 2 is torn \(no end of line.*\): set aside, verifying on from the anchor on line 1/);
+      expect(warnings[0]).toMatch(/torn\.log line 2 is no anchor \(line 2 is torn, no end of line: .*\): set aside, verifying on from the anchor on line 1/);
       const after = readFileSync(file, "utf8").split("\n");
       expect(after.slice(0, 2)).toEqual([first, torn]);
       expect(parseAnchor(after[2]!).points.map((p) => `${p.chain}:${p.seq}`)).toEqual(["1:12", "2:4"]);
@@ -257,6 +284,33 @@ describe("FINGATE_AUDIT_ANCHOR_FILE: at start the writer checks the file's last 
       await second.stop();
       expect(more).toHaveLength(1);
       expect(parseAnchor(readFileSync(only, "utf8").split("\n")[1]!).points[0]!.seq).toBe(8n);
+    });
+  });
+
+  // A failover to a replica that was behind, or a restore from a backup, loses the log's tail: every
+  // instance then refuses to start. The error says how to see what is missing and how to go on.
+  it("a refused start says what to run and how to go on; with the file moved aside, the next start walks from the genesis into a new file", async () => {
+    await onOwnDb(async (db) => {
+      const log = await twoChains(db);
+      const file = path.join(dir, "failover.log");
+      writeFileSync(file, `${formatAnchor(await takeAuditAnchor(db, T0))}\n`);
+      // The tail lost, and the log written on past it: the anchored seq now holds another entry.
+      await cutTail(db, 1, 8);
+      await log.append(entries(100, 3));
+      const refused = await startAnchorWriter({ db, file, everyMs: EVERY, onError: noErrors }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(AnchorFileRefused);
+      const message = (refused as Error).message;
+      expect(message).toContain("chain 1: entry 10 no longer has the anchored hash");
+      expect(message).toContain(`fingate audit verify --anchor-file ${file}`);
+      expect(message).toContain(`mv ${file} ${file}.refused-`);
+      expect(message).toContain("walks both chains from the genesis and starts a new file");
+      // The operator's way out, as the message gives it.
+      const mv = /`mv (\S+) (\S+)`/.exec(message)!;
+      renameSync(mv[1]!, mv[2]!);
+      const writer = await startAnchorWriter({ db, file, everyMs: EVERY, onError: noErrors });
+      await writer.stop();
+      expect(readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map((l) => parseAnchor(l).points.map((p) => `${p.chain}:${p.seq}`))).toEqual([["1:11", "2:4"]]);
+      expect(readFileSync(mv[2]!, "utf8").split("\n").filter((l) => l !== "")).toHaveLength(1);
     });
   });
 

@@ -37,9 +37,9 @@ const samePoints = (a: AuditAnchor, b: AuditAnchor) => formatAnchor({ points: a.
 
 /**
  * Why the writer does not start on its file: the file's last anchor names an entry the chains do
- * not hold with that hash (the file or the database was altered, or the file is another
- * database's), or its last whole line is no anchor. Continuing would anchor from a state nobody
- * checked; the start stops instead (`fingate start` exits 1).
+ * not hold with that hash (the file or the database was altered, the database lost its tail to a
+ * failover or a restore, or the file is another database's). Continuing would anchor from a state
+ * nobody checked; the start stops instead (`fingate start` exits 1), saying what the operator does.
  */
 export class AnchorFileRefused extends Error {
   constructor(message: string) {
@@ -50,9 +50,11 @@ export class AnchorFileRefused extends Error {
 
 /** The file's end as the writer reads it at start. */
 interface FileEnd {
-  /** The last whole line's anchor and its line number; none when the file has no whole line. */
+  /** The last line that is an anchor, and its line number; none when no line is one. */
   last?: { anchor: AuditAnchor; line: number };
-  /** The number of a last line without its end of line: a write cut short, set aside. */
+  /** The numbers of the lines after it that are not blank: no anchor, set aside. */
+  setAside: number[];
+  /** The number of a last line without its end of line (a write cut short), among setAside. */
   torn?: number;
 }
 
@@ -63,47 +65,84 @@ function lastNonBlank(lines: string[]): number {
   return at;
 }
 
-/** What the writer starts from: the last whole line's anchor (a whole line that is no anchor is refused). */
+/** The anchor on `line`, or undefined when it is none. */
+function anchorOf(line: string): AuditAnchor | undefined {
+  try {
+    return parseAnchor(line);
+  } catch (error) {
+    if (error instanceof InvalidAnchor) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * What the writer starts from: the file's last line that is an anchor, and the lines after it that
+ * are none. Only this writer appends to the file, one whole line at a time, so a line that is no
+ * anchor is a write cut short (a crash; two in a row leave a whole line of a fragment), or a
+ * writer before 2026-11-30 having glued its anchor onto one. Refusing them stopped every start;
+ * setting them aside loses nothing, since the anchor before them is still checked against the
+ * chains, and the whole chains are walked when no line is an anchor (as for a missing file).
+ */
 async function readFileEnd(file: string): Promise<FileEnd> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { setAside: [] };
     throw error;
   }
   const lines = text.split("\n");
-  // What follows the last end of line ("" when the file ends with one) was never completed.
+  // What follows the last end of line ("" when the file ends with one) was never completed: set
+  // aside even when it parses, its end of line missing.
   const tail = lines.pop()!;
   const torn = tail.trim() === "" ? undefined : lines.length + 1;
-  const at = lastNonBlank(lines);
-  if (at < 0) return { torn };
-  try {
-    return { last: { anchor: parseAnchor(lines[at]!), line: at + 1 }, torn };
-  } catch (error) {
-    if (!(error instanceof InvalidAnchor)) throw error;
-    throw new AnchorFileRefused(`${file} line ${at + 1}: ${error.message}: its last whole line must be an anchor this gateway wrote; was the file altered? Check it with fingate audit verify --anchor-file`);
+  const setAside = torn === undefined ? [] : [torn];
+  for (let at = lines.length - 1; at >= 0; at -= 1) {
+    if (lines[at]!.trim() === "") continue;
+    const anchor = anchorOf(lines[at]!);
+    if (anchor) return { last: { anchor, line: at + 1 }, setAside, torn };
+    setAside.unshift(at + 1);
   }
+  return { setAside, torn };
+}
+
+/** The warning for lines set aside at start: one, naming them all. */
+function setAsideWarning(file: string, end: FileEnd): string {
+  const which = end.setAside.length === 1 ? `line ${end.setAside[0]} is` : `lines ${end.setAside.join(", ")} are`;
+  const torn = end.torn === undefined ? "" : `line ${end.torn} is torn, no end of line: `;
+  const from = end.last ? `the anchor on line ${end.last.line}` : "the chains' genesis (no anchor line before them)";
+  return `${file} ${which} no anchor (${torn}writes cut short, by a crash?): set aside, verifying on from ${from}`;
 }
 
 /**
- * The anchor the writer verifies on from: the file's last whole line, once the chains are found to
+ * The anchor the writer verifies on from: the file's last anchor line, once the chains are found to
  * hold its entries with their hashes (else AnchorFileRefused); undefined (walk from the genesis)
- * when the file has none. A torn last line is reported through `onWarning` and set aside.
+ * when the file has none. Lines after it that are no anchor are reported through `onWarning` and set aside.
  */
 async function startingAnchor(db: SqlExecutor, file: string, onWarning: (message: string) => void): Promise<AuditAnchor | undefined> {
   const end = await readFileEnd(file);
-  if (end.torn !== undefined) {
-    const from = end.last ? `the anchor on line ${end.last.line}` : "the chains' genesis (no whole anchor line before it)";
-    onWarning(`${file} line ${end.torn} is torn (no end of line: a write cut short, by a crash?): set aside, verifying on from ${from}`);
-  }
+  if (end.setAside.length > 0) onWarning(setAsideWarning(file, end));
   if (!end.last) return undefined;
   const held = await checkAuditAnchor(db, end.last.anchor);
   if (!held.ok) {
     const problems = held.problems.map((p) => `chain ${p.chain}: ${p.reason}`).join("; ");
-    throw new AnchorFileRefused(`the last anchor of ${file} (line ${end.last.line}) does not match the audit chains: ${problems}. The file or the database was altered, or the file is another database's: see fingate audit verify --anchor-file`);
+    throw new AnchorFileRefused(`the last anchor of ${file} (line ${end.last.line}) does not match the audit chains: ${problems}. ${wayOut(file)}`);
   }
   return end.last.anchor;
+}
+
+/**
+ * What an operator does about a refused file, in the error itself: every instance refuses alike,
+ * and the database may have lost its tail for no one's fault (a failover to a replica that was
+ * behind, a restore from a backup). No setting skips the check: moving the file aside is the
+ * operator's recorded decision, and the moved file keeps the evidence.
+ */
+function wayOut(file: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]|\.\d+/g, "");
+  return `The database lost or changed entries the file vouches for (a failover to a replica that was behind, a restore from a backup), `
+    + `either was altered, or the file is another database's. Run \`fingate audit verify --anchor-file ${file}\` to see what is missing `
+    + `(recover it from the old primary if it is there); once investigated, keep the file as evidence and move it aside, `
+    + `\`mv ${file} ${file}.refused-${stamp}\`: the next start walks both chains from the genesis and starts a new file`;
 }
 
 /**
@@ -113,9 +152,9 @@ async function startingAnchor(db: SqlExecutor, file: string, onWarning: (message
  * over verified chains: the first from the file's last anchor (or from the genesis when the file
  * has none), each later one from the one before, so a tick walks what was appended since. That
  * last anchor is checked against the chains first (each entry it names, with that hash): when
- * they do not hold it, or the file's last whole line is no anchor, the start stops
- * (AnchorFileRefused), as it does for a path that cannot be written; a torn last line (no end of
- * line) is set aside with a warning and the whole line before it is checked instead. Chains that
+ * they do not hold it, the start stops (AnchorFileRefused, saying what the operator does), as it
+ * does for a path that cannot be written; lines after it that are no anchor (writes cut short) are
+ * set aside with a warning. Chains that
  * do not verify after that anchor (or from the genesis) do not stop the start: they are reported
  * through onError, and no anchor is written any more. Later failures are reported and retried at
  * the next tick. Several instances may append to one file.
