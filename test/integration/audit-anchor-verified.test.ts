@@ -238,6 +238,9 @@ describe("FINGATE_AUDIT_ANCHOR_FILE: at start the writer checks the file's last 
       await cutTail(db, 1, 8);
       await expect(startAnchorWriter({ db, file: cut, everyMs: EVERY, onError: noErrors, onWarning: () => undefined }))
         .rejects.toThrow(/fragments-cut\.log \(line 1\) does not match the audit chains: chain 1: the anchored entry 10 is missing/);
+      // verify --anchor-file reads the last line, no anchor here: the error names the anchor itself.
+      await expect(startAnchorWriter({ db, file: cut, everyMs: EVERY, onError: noErrors, onWarning: () => undefined }))
+        .rejects.toThrow(`Run \`fingate audit verify --anchor '${first}'\` to see what is missing`);
       expect(readFileSync(cut, "utf8")).toBe(before);
 
       // No anchor at all, only lines that are none: walked from the genesis (as with no file), with the warning.

@@ -126,7 +126,8 @@ async function startingAnchor(db: SqlExecutor, file: string, onWarning: (message
   const held = await checkAuditAnchor(db, end.last.anchor);
   if (!held.ok) {
     const problems = held.problems.map((p) => `chain ${p.chain}: ${p.reason}`).join("; ");
-    throw new AnchorFileRefused(`the last anchor of ${file} (line ${end.last.line}) does not match the audit chains: ${problems}. ${wayOut(file)}`);
+    const verifyWith = end.setAside.length > 0 ? `--anchor '${formatAnchor(end.last.anchor)}'` : `--anchor-file ${file}`;
+    throw new AnchorFileRefused(`the last anchor of ${file} (line ${end.last.line}) does not match the audit chains: ${problems}. ${wayOut(file, verifyWith)}`);
   }
   return end.last.anchor;
 }
@@ -135,12 +136,14 @@ async function startingAnchor(db: SqlExecutor, file: string, onWarning: (message
  * What an operator does about a refused file, in the error itself: every instance refuses alike,
  * and the database may have lost its tail for no one's fault (a failover to a replica that was
  * behind, a restore from a backup). No setting skips the check: moving the file aside is the
- * operator's recorded decision, and the moved file keeps the evidence.
+ * operator's recorded decision, and the moved file keeps the evidence. `verifyWith` names the
+ * anchor for `audit verify`: the file, or the anchor's line when lines that are none follow it
+ * (verify reads the last line, and refuses one that is no anchor).
  */
-function wayOut(file: string): string {
+function wayOut(file: string, verifyWith: string): string {
   const stamp = new Date().toISOString().replace(/[-:]|\.\d+/g, "");
   return `The database lost or changed entries the file vouches for (a failover to a replica that was behind, a restore from a backup), `
-    + `either was altered, or the file is another database's. Run \`fingate audit verify --anchor-file ${file}\` to see what is missing `
+    + `either was altered, or the file is another database's. Run \`fingate audit verify ${verifyWith}\` to see what is missing `
     + `(recover it from the old primary if it is there); once investigated, keep the file as evidence and move it aside, `
     + `\`mv ${file} ${file}.refused-${stamp}\`: the next start walks both chains from the genesis and starts a new file`;
 }
