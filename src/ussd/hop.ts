@@ -315,12 +315,13 @@ export class HopProcessor {
     const deadline = Date.now() + this.limits.lockTtlMs + this.limits.lockWaitMs;
     // What the last try wrote, and its metering: a commit that failed may have landed all the same.
     let lastTry: Rewrite = NO_REWRITE;
-    const rewrite = (record: SessionRecord | null, raw: string | null): Rewrite => {
-      // The last try's commit failed, its reply lost after the write landed: the session is closed as
-      // it wrote it, and metered now (the close was ours; another instance's identical close meters
-      // it under the same key, a no-op). Before 2026-11-30 the try found it closed and metered nothing.
-      const written = lastTry.writes[0]?.value;
-      if (written !== undefined && written !== null && raw === written) return { writes: [], applied: lastTry.applied };
+    let lastFound: SessionRecord | null = null;
+    const rewrite = (record: SessionRecord | null): Rewrite => {
+      // The last try's commit failed, its reply lost after the write landed: the session is metered
+      // now (the close was ours; another instance's identical close meters it under the same key, a
+      // no-op). Before 2026-11-30 the try found it closed and metered nothing. See closeLanded.
+      if (closeLanded(lastTry, lastFound, record)) return { writes: [], applied: lastTry.applied };
+      lastFound = record;
       lastTry = this.errorEndClose(key, req, record, seenHop, startedAtMs, retryAnswer);
       return lastTry;
     };
@@ -898,6 +899,34 @@ function endedRecord(record: SessionRecord): SessionRecord {
   if (record.closed) return { ...record, networkEnded: true };
   const { refusedEnd: _metered, ...rest } = record;
   return { ...rest, reply: { lines: [{ key: "err.session_ended" }] }, ends: true, page: 0, closed: true, networkEnded: true };
+}
+
+/**
+ * Whether a close after our error END that wrote `lastTry` over `found` (its commit failed, or was
+ * refused) may have landed, so that its session is to be metered now rather than closed again:
+ * - the record is the one it wrote, but for `networkEnded` (the network's end came in between and
+ *   kept it closed, metering nothing: it found it closed). Before 2026-11-30 only the exact bytes
+ *   were recognised, and the session went unmetered;
+ * - it closed an open record of a session that is no longer there (deleted, as USSD over SMPP's
+ *   begin does with a closed record, or replaced by another session, as a generic begin does:
+ *   supersedes). Had the write not landed, the record was open, and whoever deleted it metered it
+ *   (same key: this metering is a no-op); a begin cannot supersede an open record. Before
+ *   2026-11-30 the next try closed the new session instead, and metered it in place of the old.
+ * A record of the same session that differs (a hop of it answered meanwhile) is closed afresh.
+ */
+function closeLanded(lastTry: Rewrite, found: SessionRecord | null, now: SessionRecord | null): boolean {
+  const written = decodeRecord(lastTry.writes[0]?.value ?? null);
+  if (!written) return false;
+  if (now && sameRecord(now, written)) return true;
+  const closedOpen = found !== null && !found.closed && found.startedAtMs === written.startedAtMs;
+  return closedOpen && (now === null || now.startedAtMs !== written.startedAtMs);
+}
+
+/** The same record, but for whether the network's end has seen it (endedRecord adds only that to a closed one). */
+function sameRecord(a: SessionRecord, b: SessionRecord): boolean {
+  const { networkEnded: _a, ...left } = a;
+  const { networkEnded: _b, ...right } = b;
+  return JSON.stringify(left) === JSON.stringify(right);
 }
 
 /** A one-hop session the network reports and we hold no record of: that hop's END was its one screen. */
