@@ -439,6 +439,7 @@ export class HopProcessor {
   private async locked(key: string, req: HopRequest, hop: HopState, answer: (reply: HopReply) => void): Promise<HopReply> {
     let lock: LockedValue | null = null;
     let writes: SessionWrite[] = [];
+    let closes: SessionRecord | undefined;
     let reply: HopReply;
     // Before the lock is asked for: its TTL runs from no earlier than this.
     const lockingAtMs = Date.now();
@@ -449,7 +450,7 @@ export class HopProcessor {
         reply = this.plain(this.languageOf(key, req.msisdn, hop), "err.busy", true);
       } else {
         hop.locked = true;
-        ({ reply, writes } = await this.process(key, req, hop, lock));
+        ({ reply, writes, closes } = await this.process(key, req, hop, lock));
       }
     } catch (error) {
       this.deps.logger.error({ err: errorSummary(error), aggregator: req.aggregator, session: req.sessionId }, "ussd hop failed");
@@ -473,6 +474,11 @@ export class HopProcessor {
         this.deps.logger.warn({ aggregator: req.aggregator, session: req.sessionId }, "ussd session not saved: its lock lapsed and another hop took it over");
         await this.dropResumePoint(req, writes);
       }
+      // The session this hop ended is metered once its close is in (or may be: a commit that failed
+      // may have landed, and a later end meters the same key). Refused, the hop outlived its lock and
+      // whoever took the session over meters it: before 2026-11-30 the hop metered it before its
+      // commit, and a one-hop session's notice that took the lapsed lock metered it again (EndOptions.lone).
+      if (saved && closes) this.ended(req.aggregator, req.sessionId, closes, "end");
     }
     // Nothing above throws (failures are answered or logged). Hops of one session run one at a
     // time here (the mutex), so this is the hop that added it.
@@ -573,7 +579,8 @@ export class HopProcessor {
     return opensSession(req) && (req.shortcut ?? []).length === 0;
   }
 
-  private async process(key: string, req: HopRequest, state: HopState, lock: LockedValue): Promise<{ reply: HopReply; writes: SessionWrite[] }> {
+  /** The hop's answer and writes; `closes`: the session its answer ended, metered once the writes are in (locked). */
+  private async process(key: string, req: HopRequest, state: HopState, lock: LockedValue): Promise<{ reply: HopReply; writes: SessionWrite[]; closes?: SessionRecord }> {
     const reply = (r: HopReply) => ({ reply: r, writes: [] });
     const hop = this.digest(key, req.hopKey);
     const stored = decodeRecord(lock.value);
@@ -686,8 +693,8 @@ export class HopProcessor {
     state.closed = next.closed;
     next.hop = hop;
     next.seq = req.seq;
-    if (next.closed && !record?.closed) this.ended(req.aggregator, req.sessionId, next, "end");
-    return { reply: next.out, writes: this.writesFor(key, req, next) };
+    const writes = this.writesFor(key, req, next);
+    return next.closed ? { reply: next.out, writes, closes: next } : { reply: next.out, writes };
   }
 
   /** The session and its resume point; none when the record cannot be stored (the answer still goes out: the step ran). */

@@ -79,4 +79,33 @@ describe("Africa's Talking: the notice of a one-hop session while another instan
     await settled();
     expect(await metered(sessionId)).toHaveLength(1);
   }, 30_000);
+  it("a hop that outlives its own lock meters nothing: its commit is refused, and the notice meters the session once", async () => {
+    const phone = "+254713170201";
+    const customer = await rig.customer(phone, "Baraka Frozen", "en", "4827", 1_000_00n);
+    const bank = { actorType: "bank_user" as const, actorId: "e2e-bank", channel: "admin" as const, institutionId: rig.bankId };
+    // A blocked customer's first screen is an END: the one-hop session ends in the hop itself.
+    expect((await rig.services.directory.setStatus(bank, customer.id, "blocked")).ok).toBe(true);
+    const stalled = await proxyToTestDb();
+    const { services, ledger } = coreThroughProxy(rig, stalled, cleanups);
+    const slow = await rig.addInstance({ services: { ...services, sessionMeter: rig.services.sessionMeter }, ledger, hopLimits: { hopBudgetMs: 300, lockTtlMs: 1_000 } });
+    const quick = await rig.addInstance({ hopLimits: { lockWaitMs: 200, lockTtlMs: 1_000 } });
+    const sessionId = `ab-${randomBytes(4).toString("hex")}`;
+    stalled.stall();
+    const dial = rig.post(slow.app, sessionId, phone, "").then((r) => r);
+    await expect.poll(() => rig.redis.exists(`${rig.prefix}lock:at:${sessionId}`), { timeout: 3_000, interval: 20 }).toBe(1);
+    expect((await dial).text).toMatch(/^END /);
+    // The notice takes the lock once the stalled hop's has lapsed (1 s), finds no record, and meters the lone session.
+    const notice = await request(quick.app)
+      .post("/ussd/at/events")
+      .set("x-fingate-secret", AT_SECRET)
+      .type("form")
+      .send({ sessionId, serviceCode: "*384#", phoneNumber: phone, networkCode: "63902", status: "Failed", durationInMillis: "900", hopsCount: "1", cost: "KES 0.00" });
+    expect(notice.status).toBe(200);
+    // The database comes back 2.5 s in: the hop ends its session (account frozen), its commit refused.
+    await new Promise((r) => setTimeout(r, 2_500 - 1_000));
+    stalled.resume();
+    await settled();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await metered(sessionId)).toEqual([{ stages: 1, end_reason: "abort", msisdn: phone }]);
+  }, 30_000);
 });
