@@ -5,7 +5,9 @@
  *   "this session has ended" and is not metered as a session of its own (it was: a second charge);
  * - yet the generic `begin` is explicit: one that reuses the id of a session closed (by our END or
  *   by the network's `end`) opens a new session, metered on its own, instead of hearing
- *   "this session has ended";
+ *   "this session has ended"; such a begin that ends "busy" is metered as a session of its own,
+ *   and one after a mid-flow `end` gets the resume offer (it reads the point on its own: the lock's
+ *   trip reads it only when the key holds nothing);
  * Real JSON payloads through two gateway instances sharing the real Redis, over the real core on
  * PostgreSQL. (USSD over SMPP's end: sms-ussd-abort-kept.)
  */
@@ -137,6 +139,41 @@ describe("generic: a begin that reuses the id of a closed session", () => {
     expect(await generic(1, next(sessionId, phone, 1, "1"))).toBe(ENDED);
     await settled();
     expect(await metered("gen", sessionId)).toHaveLength(2);
+  });
+
+  it("closed by the network's `end`, the new session's begin ending busy: that session is metered on its own", async () => {
+    const phone = "+254713170301";
+    await rig.customer(phone, "Imani Busy", "en", "4827", 1_000_00n);
+    const sessionId = `gx-${randomBytes(4).toString("hex")}`;
+    expect(await generic(0, begin(sessionId, phone))).toMatch(MENU);
+    expect(await generic(1, end(sessionId, phone))).toBe("END ");
+    await settled();
+    await expect.poll(() => metered("gen", sessionId), { timeout: 5_000, interval: 50 }).toHaveLength(1);
+    // A holder that never writes the session (an instance that died mid-hop): the redial's begin ends "busy".
+    await rig.redis.set(`${rig.prefix}lock:gen:${sessionId}`, "ghost", "PX", 5_800);
+    expect(await generic(0, begin(sessionId, phone))).toMatch(/^END .*(still|working)/i);
+    await settled();
+    // The close after that END takes the closed record for the previous session's (supersedes) and meters this one.
+    await expect.poll(() => metered("gen", sessionId), { timeout: 5_000, interval: 50 }).toHaveLength(2);
+    expect((await metered("gen", sessionId)).map((r) => [r.stages, r.end_reason])).toEqual([
+      [1, "abort"],
+      [1, "end"],
+    ]);
+  }, 20_000);
+
+  it("closed by the network's `end` mid-flow: the redial's begin gets the resume offer", async () => {
+    const phone = "+254713170302";
+    await rig.customer(phone, "Neema Resume", "en", "4827", 1_000_00n);
+    const sessionId = `gi-${randomBytes(4).toString("hex")}`;
+    expect(await generic(0, begin(sessionId, phone))).toMatch(MENU);
+    expect(await generic(1, next(sessionId, phone, 1, "1"))).toMatch(/^CON .*PIN/);
+    // The network drops the call at the PIN prompt.
+    expect(await generic(0, end(sessionId, phone))).toBe("END ");
+    await settled();
+    // The caller dials again; the integrator hands out the same id. The closed record is still
+    // there, so the lock's trip did not read the resume point: the begin reads it on its own.
+    expect(await generic(1, begin(sessionId, phone))).toMatch(/^CON You were interrupted/);
+    expect(await generic(0, next(sessionId, phone, 1, "1"))).toMatch(/^CON .*PIN/);
   });
 
   it("a one-hop session our END closed: the begin re-delivered soon (our answer lost) hears that END again, no second session", async () => {
