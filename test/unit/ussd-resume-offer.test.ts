@@ -10,7 +10,7 @@ const OFFER = "You were interrupted. Continue where you left off?\n1. Continue\n
 function setup(sessions = new MemorySessionStore()) {
   const { bank, payee, channel, ended, request } = fakeUssdChannel(sessions);
   const hop = async (sessionId: string, text: string) => (await channel.hops.handle(request(sessionId, text))).text;
-  return { bank, payee, hop, ended };
+  return { bank, payee, hop, ended, drain: () => channel.hops.drain() };
 }
 
 describe("the resume offer", () => {
@@ -49,7 +49,7 @@ describe("the resume offer", () => {
   });
 
   it("a session that answers the offer is metered for every screen it showed, the offer included", async () => {
-    const { hop, ended } = setup();
+    const { hop, ended, drain } = setup();
     for (const text of ["", "1", "1*4827"]) await hop("p1", text); // menu, PIN prompt, balance: 3 screens
     for (const text of ["", "2", "2*peter"]) await hop("i1", text);
     // Offer → "2" main menu → "1" PIN prompt → PIN balance: 4 screens.
@@ -61,6 +61,8 @@ describe("the resume offer", () => {
     for (const text of ["", "2", "2*peter"]) await hop("i2", text);
     expect(await hop("r2", "")).toBe(OFFER);
     for (const text of ["1", "1*100", "1*100*2"]) await hop("r2", text);
+    // A session a hop ends is metered once that hop's commit is in, after its answer went out.
+    await drain();
     const stages = Object.fromEntries(ended.map((s) => [s.sessionId, s.stages]));
     expect(stages).toMatchObject({ p1: 3, r1: 4, r2: 4 });
   });
