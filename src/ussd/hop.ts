@@ -479,6 +479,10 @@ export class HopProcessor {
       // whoever took the session over meters it: before 2026-11-30 the hop metered it before its
       // commit, and a one-hop session's notice that took the lapsed lock metered it again (EndOptions.lone).
       if (saved && closes) this.ended(req.aggregator, req.sessionId, closes, "end");
+      // Refused with nobody to meter it (the lock lapsed in a stall, no hop or notice took the
+      // session: Hubtel, generic and SMPP send no notice after our END), it is closed and metered
+      // as after an error END, under the lock: a session another closed meanwhile is left to it.
+      if (!saved && closes) this.closeAfterErrorEnd(key, req, hop.seenHop, closes.startedAtMs, "err.session_ended");
     }
     // Nothing above throws (failures are answered or logged). Hops of one session run one at a
     // time here (the mutex), so this is the hop that added it.
