@@ -65,7 +65,8 @@ async function decidedCashOut(kit: AgentKit, input: StartCashOutInput, channel: 
   if (pinRefused) return pinRefused;
   const same = record.amountMinor === input.amountMinor && sameTimeout(record, input.timeoutSec);
   if (!same || !(await namesCustomer(kit, agent, input, record.customerId))) return refuse("request_id_reused");
-  const lapsed = !unheld ? "held" : record.state === "expired" ? "expired" : await lapsedUnheld(kit, record.pendingId);
+  // An "expired" record's id was abandoned already: settling it again is a no-op that says so.
+  const lapsed = unheld ? await lapsedUnheld(kit, record.pendingId) : "held";
   if (lapsed === "expired") {
     await kit.deps.store.settleCashOut(record.pendingId, "expired", kit.now());
     return refuse("pending_expired");

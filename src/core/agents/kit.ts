@@ -196,7 +196,8 @@ export class AgentKit {
       if (replay && this.wrongPins.answeredWrong(replay, this.now().getTime())) return { ok: false as const, code: "pin_wrong" as const };
       const checked = await this.deps.pins.verifyPin({ actor: subject, channel, subjectId: subject.id, pin });
       if (request && !checked.ok && checked.code === "pin_wrong") {
-        const wrong = await this.replayable(subject, request);
+        // Unread (a database blip), it is not remembered: the answer stands, and a retry is checked.
+        const wrong = await this.replayable(subject, request).catch(() => null);
         if (wrong) this.wrongPins.rememberWrong(wrong, this.now().getTime());
       }
       return checked;
