@@ -9,14 +9,14 @@
  * over the real core on PostgreSQL.
  */
 import { randomBytes } from "node:crypto";
-import express from "express";
+import type express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
-import type { SessionStore, SessionWrite } from "../../src/menus/engine/session-store.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
+import type { SessionStore } from "../../src/menus/engine/session-store.js";
+import type { UssdGateway } from "../../src/ussd/gateway.js";
+import { genericGateway, withCommit } from "../helpers/ussd-generic-gateway.js";
 import { addBankPaidPlan } from "../helpers/ussd-proxied-core.js";
-import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-commit-refused-generic-0123456789ab";
 const LOCK_TTL_MS = 1_000;
@@ -29,20 +29,12 @@ let armed: string | null = null;
 
 /** The real store, but one commit of the armed session waits until its lock has lapsed. */
 function stallingOneCommit(store: SessionStore): SessionStore {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === "commit") {
-        return async (key: string, lock: Parameters<SessionStore["commit"]>[1], writes: SessionWrite[]) => {
-          if (armed !== null && key.endsWith(`:${armed}`)) {
-            armed = null;
-            await new Promise((r) => setTimeout(r, LOCK_TTL_MS + 300));
-          }
-          return target.commit(key, lock, writes);
-        };
-      }
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
+  return withCommit(store, (commit) => async (key, lock, writes) => {
+    if (armed !== null && key.endsWith(`:${armed}`)) {
+      armed = null;
+      await new Promise((r) => setTimeout(r, LOCK_TTL_MS + 300));
+    }
+    return commit(key, lock, writes);
   });
 }
 
@@ -57,20 +49,7 @@ async function metered(sessionId: string) {
 beforeAll(async () => {
   rig = await openUssdRig({ code: "commit-refused-bank", secret: "unused-at-secret-0123456789abcdef", instances: 0 });
   await addBankPaidPlan(rig, { perSessionMinor: 10n, perStageMinor: 1n });
-  const built = await buildUssdGateway({
-    services: rig.services,
-    ledger: rig.ledger,
-    logger: SILENT,
-    institutionId: rig.bankId,
-    aggregators: [{ name: "gen", dialect: "generic", secret: SECRET }],
-    secretKey: randomBytes(32),
-    sessions: stallingOneCommit(await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix })),
-    hopLimits: { lockWaitMs: 200, lockTtlMs: LOCK_TTL_MS },
-  });
-  if (!built) throw new Error("the USSD channel did not start");
-  gateway = built;
-  app = express();
-  app.use(gateway.router);
+  ({ gateway, app } = await genericGateway(rig, { secret: SECRET, store: stallingOneCommit, hopLimits: { lockWaitMs: 200, lockTtlMs: LOCK_TTL_MS } }));
 });
 
 afterAll(async () => {

@@ -10,14 +10,14 @@
  * once, after the commit ran; generic JSON payloads through a gateway over the real core on PostgreSQL.
  */
 import { randomBytes } from "node:crypto";
-import express from "express";
+import type express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
 import type { SessionStore, SessionWrite } from "../../src/menus/engine/session-store.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
+import type { UssdGateway } from "../../src/ussd/gateway.js";
+import { genericGateway, withCommit } from "../helpers/ussd-generic-gateway.js";
 import { addBankPaidPlan } from "../helpers/ussd-proxied-core.js";
-import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-lost-reply-generic-0123456789abcdef";
 const ENDED = "END This session has ended. Please dial again.";
@@ -34,25 +34,17 @@ let meanwhile: (() => Promise<unknown>) | null = null;
 function losingOneReply(store: SessionStore): SessionStore {
   const closes = (key: string, writes: SessionWrite[]) =>
     armed !== null && key.endsWith(`:${armed}`) && writes.some((w) => w.key === key && w.value !== null && w.value.includes('"closed":true'));
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === "commit") {
-        return async (key: string, lock: Parameters<SessionStore["commit"]>[1], writes: SessionWrite[]) => {
-          const applied = await target.commit(key, lock, writes);
-          if (closes(key, writes)) {
-            armed = null;
-            const then = meanwhile;
-            meanwhile = null;
-            // Queued behind this try in the session's turn here: it runs before the close's next try.
-            void then?.().catch(() => undefined);
-            throw new Error("Connection is closed.");
-          }
-          return applied;
-        };
-      }
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
+  return withCommit(store, (commit) => async (key, lock, writes) => {
+    const applied = await commit(key, lock, writes);
+    if (closes(key, writes)) {
+      armed = null;
+      const then = meanwhile;
+      meanwhile = null;
+      // Queued behind this try in the session's turn here: it runs before the close's next try.
+      void then?.().catch(() => undefined);
+      throw new Error("Connection is closed.");
+    }
+    return applied;
   });
 }
 
@@ -69,20 +61,7 @@ async function metered(sessionId: string) {
 beforeAll(async () => {
   rig = await openUssdRig({ code: "lost-reply-bank", secret: "unused-at-secret-0123456789abcdef", instances: 0 });
   await addBankPaidPlan(rig, { perSessionMinor: 10n, perStageMinor: 1n });
-  const built = await buildUssdGateway({
-    services: rig.services,
-    ledger: rig.ledger,
-    logger: SILENT,
-    institutionId: rig.bankId,
-    aggregators: [{ name: "gen", dialect: "generic", secret: SECRET }],
-    secretKey: randomBytes(32),
-    sessions: losingOneReply(await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix })),
-    hopLimits: { lockWaitMs: 200 },
-  });
-  if (!built) throw new Error("the USSD channel did not start");
-  gateway = built;
-  app = express();
-  app.use(gateway.router);
+  ({ gateway, app } = await genericGateway(rig, { secret: SECRET, store: losingOneReply, hopLimits: { lockWaitMs: 200 } }));
 });
 
 afterAll(async () => {

@@ -5,13 +5,13 @@
  * Redis and PostgreSQL, the ledger underneath.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import express from "express";
+import type express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqlTariffStore } from "../../src/infra/db/tariff-store.js";
-import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
-import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+import type { UssdGateway } from "../../src/ussd/gateway.js";
+import { genericGateway } from "../helpers/ussd-generic-gateway.js";
+import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 const SECRET = "e2e-metering-reuse-0123456789abcdef";
 const HEADER = "x-gen-key";
@@ -45,19 +45,7 @@ beforeAll(async () => {
     { id: randomUUID(), telcoId, name: "per stage", currency: "KES", perSessionMinor: 0n, perStageMinor: 1n, ceilingMinor: 1_000n, maxStages: 100, payer: "bank", effectiveFrom: since, createdAt: since, updatedAt: since },
     [],
   );
-  const built = await buildUssdGateway({
-    services: rig.services,
-    ledger: rig.ledger,
-    logger: SILENT,
-    institutionId: rig.bankId,
-    aggregators: [{ name: "gen", dialect: "generic", secret: SECRET, header: HEADER }],
-    secretKey: randomBytes(32),
-    sessions: await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix }),
-  });
-  if (!built) throw new Error("the USSD channel did not start");
-  gateway = built;
-  app = express();
-  app.use(gateway.router);
+  ({ gateway, app } = await genericGateway(rig, { secret: SECRET, header: HEADER }));
 });
 
 afterAll(async () => {
