@@ -12,13 +12,11 @@
  * PostgreSQL. (USSD over SMPP's end: sms-ussd-abort-kept.)
  */
 import { randomBytes } from "node:crypto";
-import express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
 import { addBankPaidPlan } from "../helpers/ussd-proxied-core.js";
-import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+import { JsonInstances } from "../helpers/ussd-json-instances.js";
+import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 /** The rig wants an Africa's Talking secret; no instance of it runs here. */
 const AT_SECRET = "e2e-end-kept-at-0123456789abcdef";
@@ -29,8 +27,8 @@ const MENU = /^CON .*Balance/s;
 type Body = Record<string, unknown>;
 
 let rig: UssdRig;
-const gateways: UssdGateway[] = [];
-const apps: express.Express[] = [];
+const instances = new JsonInstances();
+const { gateways, apps } = instances;
 
 const begin = (sessionId: string, msisdn: string): Body => ({ sessionId, msisdn, serviceCode: "*384#", event: "begin", seq: 0, input: "", networkCode: "63902" });
 const next = (sessionId: string, msisdn: string, seq: number, input: string): Body => ({ sessionId, msisdn, serviceCode: "*384#", event: "continue", seq, input, networkCode: "63902" });
@@ -56,28 +54,12 @@ async function metered(aggregator: string, sessionId: string) {
 
 beforeAll(async () => {
   rig = await openUssdRig({ code: "end-kept-bank", secret: AT_SECRET, instances: 0 });
-  const secretKey = randomBytes(32);
-  for (let i = 0; i < 2; i++) {
-    const gateway = await buildUssdGateway({
-      services: rig.services,
-      ledger: rig.ledger,
-      logger: SILENT,
-      institutionId: rig.bankId,
-      aggregators: [{ name: "gen", dialect: "generic", secret: GENERIC_SECRET }],
-      secretKey,
-      sessions: await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix }),
-    });
-    if (!gateway) throw new Error("the USSD channel did not start");
-    gateways.push(gateway);
-    const app = express();
-    app.use(gateway.router);
-    apps.push(app);
-  }
+  await instances.start(rig, [{ name: "gen", dialect: "generic", secret: GENERIC_SECRET }]);
   await addBankPaidPlan(rig, { perSessionMinor: 10n, perStageMinor: 1n });
 });
 
 afterAll(async () => {
-  for (const gateway of gateways) await gateway.close().catch(() => undefined);
+  await instances.close();
   await rig?.close();
 });
 

@@ -9,13 +9,11 @@
  * Redis and PostgreSQL.
  */
 import { randomBytes } from "node:crypto";
-import express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisSessionStore } from "../../src/infra/redis/session-store.js";
-import { buildUssdGateway, type UssdGateway } from "../../src/ussd/gateway.js";
 import { addBankPaidPlan } from "../helpers/ussd-proxied-core.js";
-import { openUssdRig, SILENT, TEST_REDIS_URL, type UssdRig } from "../helpers/ussd-rig.js";
+import { JsonInstances } from "../helpers/ussd-json-instances.js";
+import { openUssdRig, type UssdRig } from "../helpers/ussd-rig.js";
 
 const HUBTEL_SECRET = "e2e-lost-hubtel-0123456789abcdef";
 const GENERIC_SECRET = "e2e-lost-generic-0123456789abcdef";
@@ -54,8 +52,8 @@ const GENERIC: Driver = {
 };
 
 let rig: UssdRig;
-const gateways: UssdGateway[] = [];
-const apps: express.Express[] = [];
+const instances = new JsonInstances();
+const { gateways, apps } = instances;
 
 async function hop(driver: Driver, instance: number, body: Body): Promise<string> {
   const r = await request(apps[instance]!).post(`/ussd/${driver.name}`).set("x-fingate-secret", driver.secret).send(body);
@@ -77,32 +75,16 @@ async function metered(driver: Driver, sessionId: string) {
 
 beforeAll(async () => {
   rig = await openUssdRig({ code: "lost-session-bank", secret: "unused-at-secret-0123456789abcdef", instances: 0 });
-  const secretKey = randomBytes(32);
-  for (let i = 0; i < 2; i++) {
-    const gateway = await buildUssdGateway({
-      services: rig.services,
-      ledger: rig.ledger,
-      logger: SILENT,
-      institutionId: rig.bankId,
-      aggregators: [
-        { name: HUBTEL.name, dialect: "hubtel", secret: HUBTEL_SECRET, networkCode: "63902" },
-        { name: GENERIC.name, dialect: "generic", secret: GENERIC_SECRET },
-      ],
-      secretKey,
-      sessions: await RedisSessionStore.connect(TEST_REDIS_URL, { prefix: rig.prefix }),
-    });
-    if (!gateway) throw new Error("the USSD channel did not start");
-    gateways.push(gateway);
-    const app = express();
-    app.use(gateway.router);
-    apps.push(app);
-  }
+  await instances.start(rig, [
+      { name: HUBTEL.name, dialect: "hubtel", secret: HUBTEL_SECRET, networkCode: "63902" },
+      { name: GENERIC.name, dialect: "generic", secret: GENERIC_SECRET },
+    ]);
   await rig.customer(PAYEE, "Peter Lost", "en", "5831", 0n);
   await addBankPaidPlan(rig, { perSessionMinor: 10n, perStageMinor: 1n });
 });
 
 afterAll(async () => {
-  for (const gateway of gateways) await gateway.close().catch(() => undefined);
+  await instances.close();
   await rig?.close();
 });
 
